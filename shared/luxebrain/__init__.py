@@ -1,0 +1,3 @@
+"""LuxeBrain: the domain package every Lambda function imports."""
+
+__version__ = "0.1.0"
