@@ -22,7 +22,9 @@ def test_round_trip_keeps_arrays_and_manifest() -> None:
 
 def test_tampered_arrays_fail_checksum() -> None:
     files = make_artifact().to_files()
-    files[ARRAYS_NAME] = files[ARRAYS_NAME][:-1] + b"\x00"
+    corrupted = bytearray(files[ARRAYS_NAME])
+    corrupted[-1] ^= 0xFF
+    files[ARRAYS_NAME] = bytes(corrupted)
     with pytest.raises(ArtifactError, match="checksum"):
         ModelArtifact.from_files(files)
 
