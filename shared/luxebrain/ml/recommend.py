@@ -1,0 +1,441 @@
+"""Training of the recommender: EASE or item-kNN item-to-item model, repeat-purchase memory, popularity.
+
+What a trained artifact (kind ``recommend``) holds, all as plain arrays (no pickle):
+- an item-to-item score matrix S, pruned to the strongest ``neighbours_per_item`` targets per item (CSR).
+  For catalogues that fit memory it is Steck's EASE (2019): B = I - P / diag(P), P = (XᵀX + λI)⁻¹,
+  with X the binary customer × product matrix; beyond ``ease_max_items`` products it is item-kNN
+  (cosine with shrinkage and popularity damping on time-decayed interactions).
+- each customer's purchase history with a recency-weighted repeat score (CSR), because shoppers re-buy
+  and a recommender that ignores repurchase loses to "rank what they bought before";
+- bought-together pairs (order co-occurrence with support and lift, CSR);
+- all-time popularity, trending (recency-weighted) popularity and product categories.
+Scoring lives in ``recommend_serving`` (numpy only) so training, evaluation and the API rank identically.
+
+Training-side module: numpy, scipy.sparse and pandas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.ml.dataset import DatasetError, require_columns
+from luxebrain.ml.recommend_serving import KIND, Recommender
+
+if TYPE_CHECKING:
+    from luxebrain.ml.recommend_harness import EvaluationTask
+
+ALGORITHMS = ("auto", "ease", "item_knn")
+REQUIRED_COLUMNS = ["order_id", "customer_id", "product_id", "ordered_at"]
+SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class RecommenderParams:
+    """Hyper-parameters. Defaults were chosen on a validation split of Online Retail (see benchmarks)."""
+
+    algorithm: str = "auto"  # "auto": EASE up to ease_max_items products, item-kNN beyond
+    ease_lambda: float = 300.0  # L2 penalty of EASE; larger = more popularity-like
+    ease_max_items: int = 6_000  # dense n x n float64 Gram matrix: 6,000 products ~ 0.3 GB per copy
+    knn_shrinkage: float = 10.0  # cosine denominator shrinkage: damps pairs seen by few customers
+    knn_popularity_damping: float = 0.5  # 0.5 = cosine; higher damps popular target products more
+    knn_half_life_days: float = 365.0  # time decay of interactions for item-kNN
+    neighbours_per_item: int = 100  # strongest targets kept per product (artifact size, serving speed)
+    repeat_weight: float = 1.0  # weight of the customer's own (recency-weighted) repeat score
+    repeat_half_life_days: float = 120.0
+    trending_half_life_days: float = 14.0
+    popularity_weight: float = 0.02  # popularity tie-breaker mixed into every personal ranking
+    small_store_shrinkage: float = 50.0  # popularity share grows as 50 / (50 + customers) for small stores
+    bought_together_min_support: int = 2  # orders a pair must share before its lift is trusted
+    bought_together_per_item: int = 50
+    evaluate_holdout: bool = True  # score a temporal holdout (last 10 % of lines) into the manifest
+    holdout_fraction: float = 0.1
+    holdout_max_customers: int = 2_000  # sample of test customers, keeps training time bounded
+
+    def validate(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}")
+        positive = {
+            "ease_lambda": self.ease_lambda,
+            "knn_half_life_days": self.knn_half_life_days,
+            "repeat_half_life_days": self.repeat_half_life_days,
+            "trending_half_life_days": self.trending_half_life_days,
+            "neighbours_per_item": self.neighbours_per_item,
+            "ease_max_items": self.ease_max_items,
+            "bought_together_per_item": self.bought_together_per_item,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        non_negative = {
+            "knn_shrinkage": self.knn_shrinkage,
+            "repeat_weight": self.repeat_weight,
+            "popularity_weight": self.popularity_weight,
+            "small_store_shrinkage": self.small_store_shrinkage,
+            "bought_together_min_support": self.bought_together_min_support,
+            "knn_popularity_damping": self.knn_popularity_damping,
+        }
+        for name, value in non_negative.items():
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
+        if not 0.0 < self.holdout_fraction < 1.0:
+            raise ValueError(f"holdout_fraction must be between 0 and 1, got {self.holdout_fraction}")
+
+
+# ------------------------------------------------------------------------------------------ input prep
+
+
+def _clean_order_lines(order_lines: pd.DataFrame) -> pd.DataFrame:
+    require_columns(order_lines, REQUIRED_COLUMNS, "order_lines")
+    lines = order_lines[[c for c in order_lines.columns if c in {*REQUIRED_COLUMNS, "category"}]].copy()
+    for column in ("order_id", "customer_id", "product_id"):
+        missing = lines[column].isna().to_numpy()
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise DatasetError(f"order_lines column {column!r}, row {row}: value is missing")
+        lines[column] = lines[column].astype(str)
+    try:
+        lines["ordered_at"] = pd.to_datetime(lines["ordered_at"], utc=True)
+    except (ValueError, TypeError) as exc:
+        raise DatasetError(
+            f"order_lines column 'ordered_at' holds values that are not timestamps: {exc}"
+        ) from exc
+    missing = lines["ordered_at"].isna().to_numpy()
+    if missing.any():
+        raise DatasetError(
+            f"order_lines column 'ordered_at', row {int(np.flatnonzero(missing)[0])}: no timestamp"
+        )
+    return lines
+
+
+def _catalogue(lines: pd.DataFrame, products: pd.DataFrame | None) -> tuple[list[str], dict[str, str]]:
+    """Product ids (sold ones first, by id, then unsold catalogue products) and product -> category."""
+    sold = sorted(lines["product_id"].unique().tolist())
+    categories: dict[str, str] = {}
+    if "category" in lines.columns:
+        named = lines.dropna(subset=["category"]).drop_duplicates("product_id", keep="last")
+        categories.update(zip(named["product_id"], named["category"].astype(str), strict=True))
+    unsold: list[str] = []
+    if products is not None and not products.empty:
+        require_columns(products, ["product_id"], "products")
+        ids = products["product_id"].astype(str)
+        sold_set = set(sold)
+        unsold = sorted(set(ids) - sold_set)
+        if "category" in products.columns:
+            named = products.assign(product_id=ids).dropna(subset=["category"])
+            categories.update(zip(named["product_id"], named["category"].astype(str), strict=True))
+    return sold + unsold, categories
+
+
+def _decay(ages_days: np.ndarray, half_life_days: float) -> np.ndarray:
+    return np.exp(-np.maximum(ages_days, 0.0) * (math.log(2.0) / half_life_days))
+
+
+# ------------------------------------------------------------------------------------- item-item models
+
+
+def ease_matrix(interactions: sp.csr_matrix, ease_lambda: float) -> np.ndarray:
+    """Steck's EASE: closed-form item-item weights with a zero diagonal (dense, float64)."""
+    gram = (interactions.T @ interactions).toarray().astype(np.float64, copy=False)
+    gram[np.diag_indices_from(gram)] += ease_lambda
+    precision = np.linalg.inv(gram)
+    del gram
+    precision /= -np.diag(precision)[np.newaxis, :]  # B_ij = -P_ij / P_jj, in place to spare memory
+    np.fill_diagonal(precision, 0.0)
+    return precision
+
+
+def item_knn_matrix(
+    interactions: sp.csr_matrix, *, shrinkage: float, popularity_damping: float
+) -> sp.csr_matrix:
+    """Item-kNN: co-occurrence / (|i|^(1-a) |j|^a + shrinkage); a = 0.5 is cosine, larger damps popular j."""
+    co = (interactions.T @ interactions).tocsr().astype(np.float64)
+    co.setdiag(0.0)
+    co.eliminate_zeros()
+    norms = np.sqrt(np.asarray(interactions.multiply(interactions).sum(axis=0)).ravel())
+    rows = np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
+    denominator = norms[rows] ** (2 * (1 - popularity_damping)) * norms[co.indices] ** (
+        2 * popularity_damping
+    )
+    co.data = co.data / (denominator + shrinkage)
+    return co
+
+
+def top_per_row(matrix: np.ndarray | sp.csr_matrix, keep: int) -> sp.csr_matrix:
+    """Keep the ``keep`` largest positive entries of each row (pruned similarity, smaller and faster)."""
+    if isinstance(matrix, np.ndarray):
+        n_rows, n_cols = matrix.shape
+        keep = min(keep, n_cols)
+        if keep == 0 or n_rows == 0:
+            return sp.csr_matrix((n_rows, n_cols), dtype=np.float32)
+        columns = np.argpartition(-matrix, keep - 1, axis=1)[:, :keep]
+        values = np.take_along_axis(matrix, columns, axis=1)
+        rows = np.repeat(np.arange(n_rows), keep)
+        positive = values.ravel() > 0
+        pruned = sp.csr_matrix(
+            (values.ravel()[positive], (rows[positive], columns.ravel()[positive])), shape=matrix.shape
+        )
+    else:
+        coo = matrix.tocoo()
+        positive = coo.data > 0
+        row, col, data = coo.row[positive], coo.col[positive], coo.data[positive]
+        order = np.lexsort((-data, row))
+        row, col, data = row[order], col[order], data[order]
+        starts = np.searchsorted(row, row, side="left")
+        rank = np.arange(row.size) - starts
+        chosen = rank < keep
+        pruned = sp.csr_matrix((data[chosen], (row[chosen], col[chosen])), shape=matrix.shape)
+    pruned.sort_indices()
+    return pruned.astype(np.float32)
+
+
+def bought_together(
+    order_index: np.ndarray, item_index: np.ndarray, n_items: int, *, min_support: int, keep: int
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Pairs bought in the same order: (lift, support) CSR matrices, top ``keep`` per product by support."""
+    _, order_rows = np.unique(order_index, return_inverse=True)
+    n_orders = int(order_rows.max()) + 1 if order_rows.size else 0
+    baskets = sp.csr_matrix(
+        (np.ones(order_rows.size, dtype=np.float32), (order_rows, item_index)), shape=(n_orders, n_items)
+    )
+    baskets.data[:] = 1.0  # duplicates of a product in one order count once
+    baskets.sum_duplicates()
+    baskets.data[:] = 1.0
+    support = (baskets.T @ baskets).tocsr()
+    item_orders = support.diagonal().astype(np.float64)
+    support.setdiag(0.0)
+    support.data[support.data < max(min_support, 1)] = 0.0
+    support.eliminate_zeros()
+    support = top_per_row(support, keep)
+    rows = np.repeat(np.arange(n_items), np.diff(support.indptr))
+    lift = support.copy()
+    lift.data = (support.data * n_orders / (item_orders[rows] * item_orders[support.indices])).astype(
+        np.float32
+    )
+    return lift, support
+
+
+# ------------------------------------------------------------------------------------------- training
+
+
+def train_recommender(
+    order_lines: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    *,
+    params: RecommenderParams | None = None,
+    now: datetime | None = None,
+) -> ModelArtifact:
+    """Train the recommender on ``order_lines`` (see ``luxebrain.ml.dataset``) and return its artifact.
+
+    ``products`` (optional) adds unsold catalogue products and categories. ``now`` anchors recency
+    weights (default: the last order's time). An empty store yields a valid popularity-only artifact.
+    """
+    params = params or RecommenderParams()
+    params.validate()
+    lines = _clean_order_lines(order_lines)
+    if now is None:
+        now = lines["ordered_at"].max().to_pydatetime() if not lines.empty else datetime.now(UTC)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+
+    metrics: dict[str, Any] = {}
+    if params.evaluate_holdout:
+        metrics = _holdout_metrics(lines, products, params)
+
+    arrays, extra, counts = _fit(lines, products, params, now)
+    return ModelArtifact(
+        kind=KIND, arrays=arrays, params=asdict(params), metrics=metrics, data_counts=counts, extra=extra
+    )
+
+
+def _fit(
+    lines: pd.DataFrame, products: pd.DataFrame | None, params: RecommenderParams, now: datetime
+) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, int]]:
+    product_ids, categories = _catalogue(lines, products)
+    n_items = len(product_ids)
+    product_position = pd.Index(product_ids)
+    customers, customer_rows = np.unique(lines["customer_id"].to_numpy(dtype=str), return_inverse=True)
+    n_customers = len(customers)
+    item_cols = product_position.get_indexer(lines["product_id"])
+    now_ts = pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else pd.Timestamp(now, tz="UTC")
+    ages_days = ((now_ts - lines["ordered_at"]).dt.total_seconds() / SECONDS_PER_DAY).to_numpy(
+        dtype=np.float64
+    )
+
+    # One row per (customer, product, order): repeat purchases count once per order, not per line.
+    order_codes = pd.factorize(lines["order_id"])[0]
+    per_order = pd.DataFrame({"c": customer_rows, "i": item_cols, "o": order_codes, "age": ages_days})
+    per_order = per_order.groupby(["c", "i", "o"], sort=False)["age"].min().reset_index()
+    c, i, age = per_order["c"].to_numpy(), per_order["i"].to_numpy(), per_order["age"].to_numpy()
+
+    binary = sp.csr_matrix((np.ones(c.size), (c, i)), shape=(n_customers, n_items))
+    binary.data[:] = 1.0
+    n_sold = int((np.diff(binary.tocsc().indptr) > 0).sum()) if n_items else 0
+
+    algorithm = params.algorithm
+    if algorithm == "auto":
+        algorithm = "ease" if n_sold <= params.ease_max_items else "item_knn"
+    if n_sold == 0:
+        similarity = sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    elif algorithm == "ease":
+        sold_binary = binary[:, :n_sold]  # sold products come first in the index
+        dense = ease_matrix(sold_binary, params.ease_lambda)
+        pruned = top_per_row(dense, params.neighbours_per_item)
+        del dense
+        similarity = sp.csr_matrix(
+            (
+                pruned.data,
+                pruned.indices,
+                np.concatenate([pruned.indptr, np.full(n_items - n_sold, pruned.nnz)]),
+            ),
+            shape=(n_items, n_items),
+        )
+    else:
+        decayed = sp.csr_matrix(
+            (_decay(age, params.knn_half_life_days), (c, i)), shape=(n_customers, n_items)
+        )
+        similarity = top_per_row(
+            item_knn_matrix(
+                decayed, shrinkage=params.knn_shrinkage, popularity_damping=params.knn_popularity_damping
+            ),
+            params.neighbours_per_item,
+        )
+
+    # Repeat memory: sum over the customer's orders of a recency weight, scaled to 1 per customer.
+    history = sp.csr_matrix((_decay(age, params.repeat_half_life_days), (c, i)), shape=(n_customers, n_items))
+    history.sum_duplicates()
+    history.sort_indices()
+    row_max = np.maximum.reduceat(history.data, history.indptr[:-1]) if history.nnz else np.zeros(0)
+    row_max = np.where(np.diff(history.indptr) > 0, row_max, 1.0) if history.nnz else np.ones(n_customers)
+    history.data = history.data / np.repeat(row_max, np.diff(history.indptr))
+
+    popularity = np.asarray(binary.sum(axis=0)).ravel()
+    line_orders = pd.DataFrame({"i": item_cols, "o": order_codes, "age": ages_days}).drop_duplicates(
+        ["i", "o"]
+    )
+    trending = np.bincount(
+        line_orders["i"].to_numpy(),
+        weights=_decay(line_orders["age"].to_numpy(), params.trending_half_life_days),
+        minlength=n_items,
+    )
+    lift, support = bought_together(
+        order_codes,
+        item_cols,
+        n_items,
+        min_support=params.bought_together_min_support,
+        keep=params.bought_together_per_item,
+    )
+
+    category_names = sorted(set(categories.values()))
+    category_position = {name: position for position, name in enumerate(category_names)}
+    item_category = np.array(
+        [category_position.get(categories.get(p, ""), -1) for p in product_ids], np.int32
+    )
+    small_store_share = params.small_store_shrinkage / (params.small_store_shrinkage + n_customers)
+    popularity_weight = params.popularity_weight + (1.0 - params.popularity_weight) * small_store_share
+
+    arrays = {
+        "similarity_indptr": similarity.indptr.astype(np.int64),
+        "similarity_indices": similarity.indices.astype(np.int32),
+        "similarity_values": similarity.data.astype(np.float32),
+        "history_indptr": history.indptr.astype(np.int64),
+        "history_items": history.indices.astype(np.int32),
+        "history_repeat": history.data.astype(np.float32),
+        "together_indptr": lift.indptr.astype(np.int64),
+        "together_indices": lift.indices.astype(np.int32),
+        "together_lift": lift.data.astype(np.float32),
+        "together_support": support.data.astype(np.int32),
+        "popularity": popularity.astype(np.float32),
+        "trending": trending.astype(np.float32),
+        "item_category": item_category,
+    }
+    extra = {
+        "product_ids": product_ids,
+        "customer_ids": customers.tolist(),
+        "categories": category_names,
+        "algorithm": algorithm if n_sold else "popular",
+        "repeat_weight": params.repeat_weight,
+        "popularity_weight": popularity_weight,
+        "trained_at": now_ts.isoformat(),
+    }
+    counts = {
+        "order_lines": len(lines),
+        "orders": int(order_codes.max()) + 1 if len(lines) else 0,
+        "customers": n_customers,
+        "products_sold": n_sold,
+        "products": n_items,
+    }
+    return arrays, extra, counts
+
+
+# ---------------------------------------------------------------------------------------- evaluation
+
+
+def rank_customers(
+    artifact: ModelArtifact, customer_ids: list[str], k: int, *, exclude_seen: bool = False
+) -> list[list[str]]:
+    """Top-k product ids per customer exactly as the API ranks them (no business rules)."""
+    recommender = Recommender.from_artifact(artifact)
+    return [recommender.rank_ids(customer, k, exclude_purchased=exclude_seen) for customer in customer_ids]
+
+
+def _subsample(task: EvaluationTask, limit: int) -> EvaluationTask:
+    if len(task.customers) <= limit:
+        return task
+    chosen = np.sort(np.random.default_rng(0).choice(len(task.customers), size=limit, replace=False))
+    return replace(
+        task,
+        customers=[task.customers[j] for j in chosen],
+        truth=[task.truth[j] for j in chosen],
+        seen=[task.seen[j] for j in chosen],
+        train_orders=task.train_orders[chosen],
+    )
+
+
+def _holdout_metrics(lines: pd.DataFrame, products: pd.DataFrame | None, params: RecommenderParams) -> dict:
+    """Temporal holdout: train on the first 90 % of lines, score the rest against popularity and repeat."""
+    from luxebrain.ml.recommend_harness import (
+        SplitError,
+        evaluate_rankings,
+        popularity_ranker,
+        repeat_ranker,
+        temporal_split,
+    )
+
+    results: dict[str, Any] = {"split": "temporal", "test_fraction": params.holdout_fraction}
+    artifact: ModelArtifact | None = None
+    for protocol in ("all_items", "new_items"):
+        try:
+            task = temporal_split(lines, test_fraction=params.holdout_fraction, protocol=protocol)
+        except SplitError as exc:
+            return {"holdout_skipped": str(exc)}
+        task = _subsample(task, params.holdout_max_customers)
+        if artifact is None:
+            artifact = train_recommender(
+                task.train,
+                products,
+                params=replace(params, evaluate_holdout=False),
+                now=task.cutoff.to_pydatetime() if task.cutoff is not None else None,
+            )
+        model = evaluate_rankings(
+            task, rank_customers(artifact, task.customers, 20, exclude_seen=task.exclude_seen)
+        )
+        popular = evaluate_rankings(task, popularity_ranker(task))
+        repeat = evaluate_rankings(task, repeat_ranker(task))
+        base = popular.overall["ndcg@10"]
+        results[protocol] = {
+            "test_customers": model.customers,
+            "model": model.overall,
+            "popularity": popular.overall,
+            "repeat_baseline": repeat.overall,
+            "model_buckets_ndcg@10": {name: m["ndcg@10"] for name, m in model.buckets.items()},
+            "ndcg@10_ratio_to_popularity": (model.overall["ndcg@10"] / base) if base > 0 else None,
+        }
+    return {"holdout": results}
