@@ -1,0 +1,58 @@
+"""One Logger, Tracer and Metrics for every function, configured by POWERTOOLS_* variables (template
+Globals). Log records are scrubbed of secrets and personal data before they are written."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SENSITIVE_KEY = re.compile(
+    r"(secret|password|token|authorization|api[_-]?key|consumer[_-]?key|signature|e-?mail|phone|cookie)",
+    re.IGNORECASE,
+)
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+REDACTED = "[redacted]"
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """A copy of ``value`` with sensitive keys' values and e-mail addresses in text replaced."""
+    if key and SENSITIVE_KEY.search(key):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    if isinstance(value, str):
+        return EMAIL_IN_TEXT.sub(REDACTED, value)
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs the message and every extra key of a record (Powertools puts extras on the record)."""
+
+    _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = EMAIL_IN_TEXT.sub(REDACTED, record.msg)
+        elif isinstance(record.msg, dict):
+            record.msg = redact(record.msg)
+        for key in list(record.__dict__):
+            if key not in self._STANDARD:
+                record.__dict__[key] = redact(record.__dict__[key], key)
+        return True
+
+
+logger = Logger(log_uncaught_exceptions=True)
+logger.addFilter(RedactingFilter())
+tracer = Tracer()
+metrics = Metrics()
+
+
+def bind_tenant(tenant_id: str | None) -> None:
+    """Every following log line of this invocation carries the tenant id."""
+    if tenant_id:
+        logger.append_keys(tenant_id=tenant_id)

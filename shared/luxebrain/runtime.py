@@ -1,0 +1,51 @@
+"""Dependencies created once per execution environment: settings, boto3 clients, the table binding.
+
+Handlers and domain adapters call these factories instead of building clients themselves, so a Lambda
+container reuses them across invocations and tests / the local runtime can reset them in one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from luxebrain.settings import Settings, get_settings, reset_settings
+
+_RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+_resetters: list[Callable[[], None]] = []
+
+
+def on_reset(resetter: Callable[[], None]) -> Callable[[], None]:
+    """Register a cache that must be cleared when the environment changes (tests, local runtime)."""
+    _resetters.append(resetter)
+    return resetter
+
+
+@cache
+def aws_client(service: str) -> Any:
+    """A boto3 client for the configured region; AWS_ENDPOINT_URL (when set) is honoured by boto3 itself."""
+    return boto3.session.Session().client(
+        service, region_name=get_settings().aws_region, config=_RETRY_CONFIG
+    )
+
+
+@lru_cache(maxsize=1)
+def configured_settings() -> Settings:
+    """Settings, with the pynamodb models bound to the configured table (done once)."""
+    from luxebrain.storage.models import configure_models
+
+    settings = get_settings()
+    configure_models(settings.table_name, settings.aws_region)
+    return settings
+
+
+def reset_runtime() -> None:
+    reset_settings()
+    aws_client.cache_clear()
+    configured_settings.cache_clear()
+    for resetter in _resetters:
+        resetter()

@@ -1,0 +1,87 @@
+"""Configuration: read once from environment variables into one validated pydantic model.
+
+The same variables are set by infra/template.yaml (Globals) in AWS and by the embedded local AWS
+(luxebrain.local), so no code path knows which one it runs on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from luxebrain.errors import ConfigurationError
+
+AppEnv = Literal["local", "dev", "prod"]
+
+
+class Settings(BaseModel):
+    """Every setting LuxeBrain reads; the alias is the environment variable."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    app_env: AppEnv = Field(alias="APP_ENV")
+    aws_region: str = Field(
+        default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    table_name: str = Field(alias="LUXEBRAIN_TABLE_NAME", min_length=3, max_length=255)
+    models_bucket: str = Field(alias="LUXEBRAIN_MODELS_BUCKET", min_length=3, max_length=63)
+    secrets_key_id: str | None = Field(default=None, alias="LUXEBRAIN_SECRETS_KEY_ID")
+    ingest_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_INGEST_QUEUE_URL")
+    train_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_TRAIN_QUEUE_URL")
+    user_pool_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_ID")
+    user_pool_client_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_CLIENT_ID")
+    sender_email: str | None = Field(default=None, alias="LUXEBRAIN_SENDER_EMAIL")
+    alarm_topic_arn: str | None = Field(default=None, alias="LUXEBRAIN_ALARM_TOPIC_ARN")
+    # Cognito's tokens name the real AWS issuer even when served elsewhere, so where the keys are
+    # fetched from is a setting of its own (defaults to the issuer's well-known URL).
+    jwks_url: str | None = Field(default=None, alias="LUXEBRAIN_JWKS_URL")
+
+    @field_validator("table_name", "models_bucket")
+    @classmethod
+    def _no_whitespace(cls, value: str) -> str:
+        if value.strip() != value or " " in value:
+            raise ValueError("must not contain spaces")
+        return value
+
+    def require(self, field_name: str) -> str:
+        """The value of an optional setting a caller cannot work without, or a clear error naming it."""
+        value = getattr(self, field_name)
+        if not value:
+            alias = type(self).model_fields[field_name].alias or field_name
+            raise ConfigurationError(f"{alias} is not set; it is required here")
+        return str(value)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        source = dict(os.environ if environ is None else environ)
+        try:
+            return cls.model_validate(source)
+        except ValidationError as exc:
+            raise ConfigurationError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem, naming the environment variable and what was wrong with it."""
+    problems = []
+    for error in exc.errors():
+        variable = ".".join(str(part) for part in error["loc"]) or "configuration"
+        message = "is not set" if error["type"] == "missing" else error["msg"]
+        if error["type"] != "missing" and "input" in error:
+            message += f" (got {error['input']!r})"
+        problems.append(f"{variable} {message}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once (per Lambda execution environment)."""
+    return Settings.from_environ()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local runtime change the environment)."""
+    get_settings.cache_clear()

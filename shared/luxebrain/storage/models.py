@@ -1,0 +1,252 @@
+"""The DynamoDB data model (one table, see docs/data-model.md), modelled with pynamodb.
+
+Every entity shares the table's keys ``pk`` / ``sk`` and the ``gsi1`` index. Keys are built only by the
+``key_*`` helpers below through :func:`luxebrain.tenancy.tenant_partition`, so each partition key starts
+with the tenant. The table name and endpoint come from settings through :func:`configure_models`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from luxebrain.tenancy import tenant_partition
+
+DEFAULT_TABLE_NAME = "luxebrain-data"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BaseItem(Model):
+    """Keys shared by every entity in the table."""
+
+    class Meta:
+        table_name = DEFAULT_TABLE_NAME
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    entity = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute(default=utc_now)
+    expires_at = NumberAttribute(null=True)  # epoch seconds; the table's TTL attribute
+
+    ENTITY: ClassVar[str] = "item"
+
+
+# The table's one GSI serves several entities; pynamodb binds an index class to one model, so each
+# entity that queries it has its own index class (all named gsi1, same keys).
+class TenantDirectoryIndex(GlobalSecondaryIndex["TenantItem"]):
+    """gsi1 as the platform's tenant directory (platform admins only)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class OrdersByCustomerIndex(GlobalSecondaryIndex["OrderItem"]):
+    """gsi1 as a customer's orders by creation date (exports, erasure, campaigns)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+# ----------------------------------------------------------------------------- tenants and stores
+class TenantItem(BaseItem):
+    """A LuxeBrain customer (a merchant). The directory entry in gsi1 lets platform admins list tenants."""
+
+    ENTITY = "tenant"
+    name = UnicodeAttribute()
+    plan = UnicodeAttribute(default="free")
+    status = UnicodeAttribute(default="active")  # active | suspended | deleting
+    created_at = UTCDateTimeAttribute(default=utc_now)
+    settings = JSONAttribute(default=dict)
+    directory = TenantDirectoryIndex()
+
+
+class StoreItem(BaseItem):
+    """A tenant's WooCommerce store. Credentials are KMS-encrypted in ``secrets_ciphertext`` and never
+    leave the storage layer except to sign / call WooCommerce."""
+
+    ENTITY = "store"
+    store_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    currency = UnicodeAttribute(default="EUR")
+    timezone = UnicodeAttribute(default="UTC")
+    secrets_ciphertext = BinaryAttribute(legacy_encoding=False)
+    created_at = UTCDateTimeAttribute(default=utc_now)
+    status = UnicodeAttribute(default="active")
+    stats = JSONAttribute(default=dict)  # ingest counters and back-fill progress shown on the dashboard
+
+
+# ----------------------------------------------------------------------------- store data
+class LineItem(MapAttribute[str, Any]):
+    line_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    variation_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    sku = UnicodeAttribute(null=True)
+    quantity = NumberAttribute()
+    unit_price = NumberAttribute()
+    subtotal = NumberAttribute()
+    total = NumberAttribute()
+
+
+class CouponLine(MapAttribute[str, Any]):
+    code = UnicodeAttribute()
+    discount = NumberAttribute()
+
+
+class ProductItem(BaseItem):
+    ENTITY = "product"
+    product_id = UnicodeAttribute()
+    parent_id = UnicodeAttribute(null=True)  # set for variations
+    product_type = UnicodeAttribute(default="simple")  # simple | variable | variation | ...
+    name = UnicodeAttribute(default="")
+    sku = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="publish")
+    categories = ListAttribute(of=UnicodeAttribute, default=list)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    price = NumberAttribute(null=True)
+    regular_price = NumberAttribute(null=True)
+    sale_price = NumberAttribute(null=True)
+    cost = NumberAttribute(null=True)
+    stock_quantity = NumberAttribute(null=True)
+    stock_status = UnicodeAttribute(default="instock")
+    modified_gmt = UnicodeAttribute(default="")
+    content_hash = UnicodeAttribute(default="")
+    deleted = BooleanAttribute(default=False)
+
+
+class CustomerItem(BaseItem):
+    """A customer, registered (WooCommerce id) or guest (``guest:<sha256 of e-mail>``).
+    E-mail and phone are kept because campaigns need them; they are never logged."""
+
+    ENTITY = "customer"
+    customer_id = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    first_name = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    created_gmt = UnicodeAttribute(default="")
+    modified_gmt = UnicodeAttribute(default="")
+    content_hash = UnicodeAttribute(default="")
+    deleted = BooleanAttribute(default=False)
+
+
+class OrderItem(BaseItem):
+    """An order with its line items in the same item, so one order is one write."""
+
+    ENTITY = "order"
+    order_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    status_class = UnicodeAttribute()  # purchase | refund | cancelled | cart | other
+    currency = UnicodeAttribute(default="EUR")
+    customer_id = UnicodeAttribute()
+    billing_country = UnicodeAttribute(null=True)
+    total = NumberAttribute(default=0)
+    discount_total = NumberAttribute(default=0)
+    created_gmt = UnicodeAttribute()
+    modified_gmt = UnicodeAttribute(default="")
+    paid_gmt = UnicodeAttribute(null=True)
+    completed_gmt = UnicodeAttribute(null=True)
+    line_items = ListAttribute(of=LineItem, default=list)
+    coupon_lines = ListAttribute(of=CouponLine, default=list)
+    content_hash = UnicodeAttribute(default="")
+    deleted = BooleanAttribute(default=False)
+    by_customer = OrdersByCustomerIndex()
+
+
+# ----------------------------------------------------------------------------- models
+class ModelRunItem(BaseItem):
+    """One training run of one model kind for one tenant."""
+
+    ENTITY = "model_run"
+    run_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    version = UnicodeAttribute()
+    status = UnicodeAttribute()  # running | succeeded | rejected | failed
+    started_at = UTCDateTimeAttribute(default=utc_now)
+    finished_at = UTCDateTimeAttribute(null=True)
+    duration_seconds = NumberAttribute(null=True)
+    rows_used = NumberAttribute(default=0)
+    metrics = JSONAttribute(default=dict)
+    reason = UnicodeAttribute(null=True)
+    artifact_prefix = UnicodeAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[BaseItem], ...] = (
+    TenantItem,
+    StoreItem,
+    ProductItem,
+    CustomerItem,
+    OrderItem,
+    ModelRunItem,
+)
+
+
+# ----------------------------------------------------------------------------- keys
+def key_tenant(tenant_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id), "PROFILE"
+
+
+def tenant_directory_keys(tenant_id: str, created_at: datetime) -> tuple[str, str]:
+    """The one partition not owned by a tenant: the platform's directory of tenants (gsi1 only)."""
+    return "PLATFORM#TENANTS", f"{created_at.isoformat()}#{tenant_id}"
+
+
+def key_store(tenant_id: str, store_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id), f"STORE#{store_id}"
+
+
+def key_product(tenant_id: str, product_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "PRODUCT"), product_id
+
+
+def key_customer(tenant_id: str, customer_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "CUSTOMER"), customer_id
+
+
+def key_order(tenant_id: str, order_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "ORDER"), order_id
+
+
+def customer_orders_index_keys(tenant_id: str, customer_id: str, created_gmt: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "CUSTOMER", customer_id), f"ORDER#{created_gmt}"
+
+
+def key_model_run(tenant_id: str, kind: str, started_at: datetime, run_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "RUN"), f"{kind}#{started_at.isoformat()}#{run_id}"
+
+
+# ----------------------------------------------------------------------------- configuration
+def configure_models(table_name: str, region: str) -> None:
+    """Point every model at the configured table; the endpoint comes from AWS_ENDPOINT_URL like boto3."""
+    for model in (BaseItem, *ALL_MODELS):
+        model.Meta.table_name = table_name
+        model.Meta.region = region
+        model._connection = None  # pynamodb caches the connection with the old table name

@@ -1,0 +1,237 @@
+"""Repositories: the only code that reads and writes the table. Every function takes the tenant id first
+and builds keys through luxebrain.storage.models, so it can only touch that tenant's partitions."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TypeVar
+
+from pydantic import BaseModel, SecretStr
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.runtime import aws_client, configured_settings, on_reset
+from luxebrain.storage.models import (
+    BaseItem,
+    CustomerItem,
+    OrderItem,
+    ProductItem,
+    StoreItem,
+    TenantItem,
+    key_customer,
+    key_order,
+    key_product,
+    key_store,
+    key_tenant,
+    tenant_directory_keys,
+    utc_now,
+)
+from luxebrain.tenancy import new_tenant_id, tenant_partition, validate_entity_id, validate_tenant_id
+
+ItemT = TypeVar("ItemT", bound=BaseItem)
+
+
+# ----------------------------------------------------------------------------- tenants
+def create_tenant(name: str, *, plan: str = "free", tenant_id: str | None = None) -> TenantItem:
+    configured_settings()
+    tenant_id = validate_tenant_id(tenant_id or new_tenant_id())
+    pk, sk = key_tenant(tenant_id)
+    created_at = utc_now()
+    gsi1pk, gsi1sk = tenant_directory_keys(tenant_id, created_at)
+    tenant = TenantItem(
+        pk,
+        sk,
+        gsi1pk=gsi1pk,
+        gsi1sk=gsi1sk,
+        entity=TenantItem.ENTITY,
+        tenant_id=tenant_id,
+        name=name,
+        plan=plan,
+        created_at=created_at,
+    )
+    try:
+        tenant.save(condition=TenantItem.pk.does_not_exist())
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            raise ConflictError(f"tenant {tenant_id} already exists") from None
+        raise
+    return tenant
+
+
+def get_tenant(tenant_id: str) -> TenantItem:
+    configured_settings()
+    try:
+        return TenantItem.get(*key_tenant(tenant_id))
+    except DoesNotExist:
+        raise NotFoundError(f"tenant {tenant_id} not found") from None
+
+
+def list_tenants(limit: int = 100) -> list[TenantItem]:
+    """Platform admins only: the directory partition of gsi1."""
+    configured_settings()
+    return list(TenantItem.directory.query("PLATFORM#TENANTS", limit=limit))
+
+
+# ----------------------------------------------------------------------------- stores and secrets
+class StoreSecrets(BaseModel):
+    """A store's credentials. Held encrypted at rest and never returned by any API after creation."""
+
+    webhook_secret: SecretStr
+    consumer_key: SecretStr
+    consumer_secret: SecretStr
+
+
+def _encryption_context(tenant_id: str, store_id: str) -> dict[str, str]:
+    # Binds the ciphertext to its tenant and store: a copied blob does not decrypt elsewhere.
+    return {"tenant_id": tenant_id, "store_id": store_id}
+
+
+def create_store(
+    tenant_id: str,
+    *,
+    url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    currency: str = "EUR",
+    store_id: str | None = None,
+) -> tuple[StoreItem, StoreSecrets]:
+    """Register a WooCommerce store; returns the store and its secrets (including a new webhook secret)
+    once, for the merchant to paste into WooCommerce."""
+    settings = configured_settings()
+    store_id = validate_entity_id(store_id or "s-" + secrets.token_hex(6), "store id")
+    store_secrets = StoreSecrets(
+        webhook_secret=SecretStr(secrets.token_urlsafe(32)),
+        consumer_key=SecretStr(consumer_key),
+        consumer_secret=SecretStr(consumer_secret),
+    )
+    plaintext = json.dumps({name: value.get_secret_value() for name, value in store_secrets}).encode()
+    ciphertext = aws_client("kms").encrypt(
+        KeyId=settings.require("secrets_key_id"),
+        Plaintext=plaintext,
+        EncryptionContext=_encryption_context(tenant_id, store_id),
+    )["CiphertextBlob"]
+    pk, sk = key_store(tenant_id, store_id)
+    store = StoreItem(
+        pk,
+        sk,
+        entity=StoreItem.ENTITY,
+        tenant_id=tenant_id,
+        store_id=store_id,
+        url=url,
+        currency=currency,
+        secrets_ciphertext=ciphertext,
+    )
+    store.save(condition=StoreItem.pk.does_not_exist())
+    return store, store_secrets
+
+
+def get_store(tenant_id: str, store_id: str) -> StoreItem:
+    configured_settings()
+    try:
+        return StoreItem.get(*key_store(tenant_id, store_id))
+    except DoesNotExist:
+        raise NotFoundError(f"store {store_id} not found") from None
+
+
+def list_stores(tenant_id: str) -> list[StoreItem]:
+    configured_settings()
+    return list(StoreItem.query(tenant_partition(tenant_id), StoreItem.sk.startswith("STORE#")))
+
+
+_SECRETS_TTL_SECONDS = 300.0
+_secrets_cache: dict[tuple[str, str], tuple[float, StoreSecrets]] = {}
+on_reset(_secrets_cache.clear)
+
+
+def get_store_secrets(tenant_id: str, store_id: str) -> StoreSecrets:
+    """Decrypt a store's credentials (cached for a few minutes per container: one KMS call, not one per
+    webhook)."""
+    cached = _secrets_cache.get((tenant_id, store_id))
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    store = get_store(tenant_id, store_id)
+    plaintext = aws_client("kms").decrypt(
+        CiphertextBlob=store.secrets_ciphertext, EncryptionContext=_encryption_context(tenant_id, store_id)
+    )["Plaintext"]
+    store_secrets = StoreSecrets.model_validate_json(plaintext)
+    _secrets_cache[(tenant_id, store_id)] = (time.monotonic() + _SECRETS_TTL_SECONDS, store_secrets)
+    return store_secrets
+
+
+# ----------------------------------------------------------------------------- store data
+def put_if_newer(item: ProductItem | CustomerItem | OrderItem) -> bool:
+    """Write a store record unless the stored one is newer or the same content: the exactly-once rule.
+
+    Returns True when written. An older ``modified_gmt`` never overwrites a newer one; the same version with
+    the same content hash is a duplicate and writes nothing.
+    """
+    configured_settings()
+    model = type(item)
+    condition = (
+        model.pk.does_not_exist()
+        | (model.modified_gmt < item.modified_gmt)
+        | ((model.modified_gmt == item.modified_gmt) & (model.content_hash != item.content_hash))
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def get_product(tenant_id: str, product_id: str) -> ProductItem:
+    return _get(ProductItem, *key_product(tenant_id, product_id), what=f"product {product_id}")
+
+
+def get_customer(tenant_id: str, customer_id: str) -> CustomerItem:
+    return _get(CustomerItem, *key_customer(tenant_id, customer_id), what=f"customer {customer_id}")
+
+
+def get_order(tenant_id: str, order_id: str) -> OrderItem:
+    return _get(OrderItem, *key_order(tenant_id, order_id), what=f"order {order_id}")
+
+
+def iter_products(tenant_id: str) -> Iterator[ProductItem]:
+    configured_settings()
+    return ProductItem.query(tenant_partition(tenant_id, "PRODUCT"))
+
+
+def iter_customers(tenant_id: str) -> Iterator[CustomerItem]:
+    configured_settings()
+    return CustomerItem.query(tenant_partition(tenant_id, "CUSTOMER"))
+
+
+def iter_orders(tenant_id: str) -> Iterator[OrderItem]:
+    configured_settings()
+    return OrderItem.query(tenant_partition(tenant_id, "ORDER"))
+
+
+def count_partition(model: type[BaseItem], tenant_id: str, entity_part: str) -> int:
+    configured_settings()
+    return model.count(tenant_partition(tenant_id, entity_part))
+
+
+def _get(model: type[ItemT], pk: str, sk: str, *, what: str) -> ItemT:
+    configured_settings()
+    try:
+        return model.get(pk, sk)
+    except DoesNotExist:
+        raise NotFoundError(f"{what} not found") from None
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def is_expired(item: BaseItem, now: datetime | None = None) -> bool:
+    """DynamoDB's TTL deletes lazily (up to days later), so readers check ``expires_at`` themselves."""
+    if item.expires_at is None:
+        return False
+    return (now or utc_now()).timestamp() >= item.expires_at

@@ -1,0 +1,38 @@
+"""Shared fixtures. Integration tests run against moto's server over HTTP, started once per session,
+with every resource created from infra/template.yaml; each test uses its own tenant, so tests don't
+need a fresh AWS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# No real AWS from tests, ever: blank credentials and no profile before anything imports boto3.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "LuxeBrainTests")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "luxebrain")
+
+from luxebrain.local.embedded import EmbeddedAws, LocalResources
+from luxebrain.tenancy import new_tenant_id
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalResources]:
+    aws = EmbeddedAws()
+    resources = aws.start()
+    try:
+        yield resources
+    finally:
+        aws.stop()
+
+
+@pytest.fixture
+def tenant_id(local_aws: LocalResources) -> str:
+    from luxebrain.storage.repositories import create_tenant
+
+    return create_tenant("Test Maison", tenant_id=new_tenant_id()).tenant_id

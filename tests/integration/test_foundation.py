@@ -1,0 +1,119 @@
+"""The foundation against moto's server over HTTP: resources from the template, tenant isolation."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.infra_template import load_template, resources_of_type
+from luxebrain.local.embedded import LocalResources
+from luxebrain.storage import repositories as repo
+from luxebrain.storage.models import OrderItem, customer_orders_index_keys, key_order
+
+
+def test_every_template_resource_is_created_or_deliberately_skipped(local_aws: LocalResources) -> None:
+    template = load_template()
+    created = {resource.logical_id for resource in local_aws.created}
+    assert created | set(local_aws.skipped) == set(template["Resources"])
+    assert local_aws.endpoint_url.startswith("http://127.0.0.1:")
+    assert os.environ["AWS_ENDPOINT_URL"] == local_aws.endpoint_url
+
+
+def test_template_tables_queues_and_bucket_exist_over_http(local_aws: LocalResources) -> None:
+    template = load_template()
+    dynamodb = boto3.client("dynamodb", endpoint_url=local_aws.endpoint_url)
+    tables = dynamodb.list_tables()["TableNames"]
+    assert len(tables) == len(resources_of_type(template, "AWS::DynamoDB::Table"))
+    sqs = boto3.client("sqs", endpoint_url=local_aws.endpoint_url)
+    queue_urls = sqs.list_queues()["QueueUrls"]
+    assert len(queue_urls) == len(resources_of_type(template, "AWS::SQS::Queue"))
+    ingest = sqs.get_queue_attributes(
+        QueueUrl=os.environ["LUXEBRAIN_INGEST_QUEUE_URL"], AttributeNames=["All"]
+    )
+    assert ingest["Attributes"]["FifoQueue"] == "true"
+    assert "deadLetterTargetArn" in ingest["Attributes"]["RedrivePolicy"]
+    s3 = boto3.client("s3", endpoint_url=local_aws.endpoint_url)
+    assert os.environ["LUXEBRAIN_MODELS_BUCKET"] in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_functions_environment_comes_from_template_globals(local_aws: LocalResources) -> None:
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    for name in variables:
+        assert local_aws.environment[name], name
+    assert local_aws.environment["APP_ENV"] == "local"
+
+
+def test_tenant_cannot_read_another_tenants_order_through_its_keys(tenant_id: str) -> None:
+    # Given an order of tenant A
+    other = repo.create_tenant("Other Maison").tenant_id
+    pk, sk = key_order(tenant_id, "1001")
+    gsi1pk, gsi1sk = customer_orders_index_keys(tenant_id, "42", "2026-01-01T00:00:00")
+    OrderItem(
+        pk,
+        sk,
+        gsi1pk=gsi1pk,
+        gsi1sk=gsi1sk,
+        entity="order",
+        tenant_id=tenant_id,
+        order_id="1001",
+        status="completed",
+        status_class="purchase",
+        customer_id="42",
+        created_gmt="2026-01-01T00:00:00",
+    ).save()
+    # When tenant B asks for the same order id / customer id through its own keys
+    # Then nothing is found
+    with pytest.raises(NotFoundError):
+        repo.get_order(other, "1001")
+    assert list(repo.iter_orders(other)) == []
+    other_pk, _ = customer_orders_index_keys(other, "42", "")
+    assert list(OrderItem.by_customer.query(other_pk)) == []
+    # while tenant A sees it, through both access paths
+    assert repo.get_order(tenant_id, "1001").customer_id == "42"
+    assert [o.order_id for o in OrderItem.by_customer.query(gsi1pk)] == ["1001"]
+
+
+def test_store_secrets_are_encrypted_and_bound_to_their_tenant(tenant_id: str) -> None:
+    store, secrets = repo.create_store(
+        tenant_id, url="https://shop.example", consumer_key="ck_1", consumer_secret="cs_1"
+    )
+    stored = repo.get_store(tenant_id, store.store_id)
+    assert b"cs_1" not in stored.secrets_ciphertext
+    assert "cs_1" not in repr(secrets)  # SecretStr never prints its value
+    decrypted = repo.get_store_secrets(tenant_id, store.store_id)
+    assert decrypted.consumer_secret.get_secret_value() == "cs_1"
+    assert decrypted.webhook_secret.get_secret_value() == secrets.webhook_secret.get_secret_value()
+    with pytest.raises(NotFoundError):
+        repo.get_store_secrets(repo.create_tenant("Thief").tenant_id, store.store_id)
+
+
+def test_creating_a_tenant_twice_is_a_conflict(tenant_id: str) -> None:
+    with pytest.raises(ConflictError):
+        repo.create_tenant("Again", tenant_id=tenant_id)
+    assert tenant_id in [t.tenant_id for t in repo.list_tenants(limit=1000)]
+
+
+def test_put_if_newer_writes_once_and_never_goes_back_in_time(tenant_id: str) -> None:
+    def order(modified: str, content_hash: str) -> OrderItem:
+        pk, sk = key_order(tenant_id, "7")
+        return OrderItem(
+            pk,
+            sk,
+            entity="order",
+            tenant_id=tenant_id,
+            order_id="7",
+            status="processing",
+            status_class="purchase",
+            customer_id="1",
+            created_gmt="2026-01-01T00:00:00",
+            modified_gmt=modified,
+            content_hash=content_hash,
+        )
+
+    assert repo.put_if_newer(order("2026-01-02T00:00:00", "a"))
+    assert not repo.put_if_newer(order("2026-01-02T00:00:00", "a"))  # duplicate
+    assert repo.put_if_newer(order("2026-01-03T00:00:00", "b"))
+    assert not repo.put_if_newer(order("2026-01-02T12:00:00", "c"))  # older arrives late
+    assert repo.get_order(tenant_id, "7").content_hash == "b"

@@ -1,0 +1,26 @@
+import json
+import logging
+
+from luxebrain.observability import REDACTED, RedactingFilter, redact
+
+
+def test_redact_hides_secrets_and_personal_data_recursively() -> None:
+    payload = {
+        "webhook_secret": "s3cr3t",
+        "billing": {"email": "a@b.com", "phone": "+331"},
+        "note": "mail x@y.fr",
+    }
+    cleaned = redact(payload)
+    assert cleaned["webhook_secret"] == REDACTED
+    assert cleaned["billing"] == {"email": REDACTED, "phone": REDACTED}
+    assert "x@y.fr" not in cleaned["note"]
+
+
+def test_filter_scrubs_extras_on_a_record() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "customer jane@doe.com signed up", None, None)
+    record.authorization = "Bearer abc"
+    record.order = {"id": 1, "billing": {"email": "jane@doe.com"}}
+    RedactingFilter().filter(record)
+    text = json.dumps({k: str(v) for k, v in record.__dict__.items()})
+    assert "jane@doe.com" not in text
+    assert "Bearer abc" not in text
