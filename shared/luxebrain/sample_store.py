@@ -250,8 +250,8 @@ def generate_sample_store(
                 "is_paying_customer": False,
             }
         )
+    customers_in_order = list(store.customers)  # index -> customer, before guests are moved last
     store.customers = [c for c in store.customers if c["id"] != 0] + [c for c in store.customers if c["id"] == 0]
-    by_email = {c["email"]: c for c in store.customers}
 
     # ------------------------------------------------------------------ orders
     category_of_product = product_category

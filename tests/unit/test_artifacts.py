@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from luxebrain.ml.artifacts import ARRAYS_NAME, ArtifactError, ModelArtifact
 
 

@@ -1,4 +1,4 @@
-"""Pricing guardrails: floors, ceilings, step limits, never-discount tags, price endings and currency rounding.
+"""Pricing guardrails: floors, ceilings, step limits, never-discount tags, price endings, currency rounding.
 
 Serving code: stdlib + pydantic only (numpy is not even needed). Every price the suggestion engine proposes
 passes through :func:`price_bounds` (the interval every guardrail allows) and :func:`ending_candidates`
@@ -117,7 +117,7 @@ class GuardrailRule(BaseModel):
 
 
 def parse_price_ending(ending: str, minor_units: int) -> int:
-    """".95" -> 95 for a two-decimal currency; raise GuardrailError if the currency cannot express it."""
+    """ ".95" -> 95 for a two-decimal currency; raise GuardrailError if the currency cannot express it."""
     text = ending.strip()
     if text.startswith("0."):
         text = text[1:]
@@ -187,13 +187,16 @@ def price_bounds(
     """Intersect every guardrail into one interval; Unsatisfiable when it is empty or an input is missing.
 
     ``floor_price`` / ``ceiling_price`` are per-product bounds (product meta), ``map_price`` a minimum
-    advertised price (acts as a floor), ``competitor_price`` caps the price when ``max_above_competitor`` is set.
+    advertised price (acts as a floor), ``competitor_price`` caps the price when ``max_above_competitor``
+    is set.
     """
     if not _is_positive(current_price):
         return Unsatisfiable("price_zero", f"current price is {current_price!r}; need a positive price")
     has_cost = cost is not None and math.isfinite(cost) and cost > 0
     if rule.require_cost and not has_cost:
-        return Unsatisfiable("no_cost", "no cost recorded for this product, so no margin floor can be enforced")
+        return Unsatisfiable(
+            "no_cost", "no cost recorded for this product, so no margin floor can be enforced"
+        )
     never_discount = bool(rule.never_discount_tags.intersection(tags))
 
     floors: list[tuple[float, str]] = [(current_price * (1.0 - rule.max_step), "max step")]
@@ -229,7 +232,8 @@ def price_bounds(
             ceiling_value, ceiling_name = min(hard_ceilings)
             return Unsatisfiable(
                 "floor_above_ceiling",
-                f"{floor_name} {floor_value:.2f} is above {ceiling_name} {ceiling_value:.2f}; fix the guardrails",
+                f"{floor_name} {floor_value:.2f} is above {ceiling_name} {ceiling_value:.2f}; "
+                "fix the guardrails",
             )
         return Unsatisfiable(
             "outside_guardrails",
@@ -286,7 +290,9 @@ def check_price(
     return broken
 
 
-def days_since_change_blocks(rule: GuardrailRule, days_since_last_change: float | None) -> Unsatisfiable | None:
+def days_since_change_blocks(
+    rule: GuardrailRule, days_since_last_change: float | None
+) -> Unsatisfiable | None:
     """Unsatisfiable when the last change is more recent than the rule's minimum gap."""
     if days_since_last_change is None or days_since_last_change >= rule.min_days_between_changes:
         return None
@@ -350,7 +356,9 @@ def _previous_on_grid(value: int, period: int, offset: int) -> int:
 
 
 def _is_positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
 
 
 def tags_of(product: Mapping[str, Any]) -> frozenset[str]:
