@@ -1,0 +1,388 @@
+"""Calibration / hold-out evaluation of the customer model, and ``luxebrain evaluate customers``.
+
+The split is by date, as in Fader, Hardie & Lee (2005): the model is fitted on every purchase up to the end of
+the calibration period, then for each customer seen by then we compare the expected number of purchase days
+in the hold-out period with the actual number. Reported:
+- per customer: mean absolute error and Pearson correlation of predicted vs actual hold-out purchases;
+- in aggregate: total predicted vs actual, and the week-by-week cumulative repeat purchases of the paper's
+  tracking chart (model: sum over customers of the unconditional E[X(t)] since their first purchase);
+- "who buys again": top-decile lift (share of repeat buyers among the top 10 % by score, over the share among
+  all) of the model's expected purchases and of a plain RFM-score heuristic (R + F + M quintile scores).
+
+Used by ``train_customer_model`` (metrics in the manifest), ``benchmarks/customers.py`` and the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from luxebrain.ml.customers import (
+    DAY_NS,
+    CustomerDataError,
+    CustomerParams,
+    CustomerSummary,
+    PurchaseModel,
+    SpendModel,
+    _utc_datetime64_ns,
+    bgnbd_unconditional_expected_purchases,
+    describe_models,
+    expected_purchases,
+    fit_models,
+    summarize_transactions,
+)
+from luxebrain.ml.customers_serving import CustomerModelError, rfm_segments
+
+
+class HoldoutSkipped(CustomerModelError):
+    """The history is too short, or has too few repeat customers, for a meaningful hold-out check."""
+
+
+@dataclass(frozen=True)
+class HoldoutEvaluation:
+    """Everything one calibration / hold-out run produced; ``metrics`` is JSON-ready and finite."""
+
+    metrics: dict[str, Any]
+    summary: CustomerSummary  # calibration statistics, sorted by customer id
+    purchase: PurchaseModel
+    spend: SpendModel
+    actual: np.ndarray  # hold-out purchase days per calibration customer
+    predicted: np.ndarray  # expected hold-out purchase days per calibration customer
+    rfm_score: np.ndarray  # R + F + M at the calibration end
+    tracking_week_end_days: np.ndarray  # days since the epoch
+    tracking_actual_cumulative: np.ndarray
+    tracking_predicted_cumulative: np.ndarray
+    calibration_end_day: int
+    holdout_end_day: int
+
+
+def top_decile_lift(scores: np.ndarray, bought_again: np.ndarray, *, fraction: float = 0.1) -> float:
+    """Repeat-buyer share among the top ``fraction`` by score over the share among everyone.
+
+    Ties at the cut-off count in proportion (the expected value of a random tie-break), so a coarse score such
+    as an RFM sum is not flattered or punished by the order of rows. 0.0 when nobody bought again.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    outcome = np.asarray(bought_again, dtype=np.float64)
+    if scores.shape != outcome.shape or scores.size == 0:
+        raise CustomerModelError("scores and outcomes must be non-empty arrays of the same length")
+    base_rate = outcome.mean()
+    if base_rate <= 0:
+        return 0.0
+    take = max(1, math.ceil(fraction * scores.size))
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_outcome = scores[order], outcome[order]
+    cutoff = sorted_scores[take - 1]
+    above = sorted_scores > cutoff
+    tied = sorted_scores == cutoff
+    slots_left = take - int(above.sum())
+    buyers = sorted_outcome[above].sum() + slots_left * sorted_outcome[tied].mean()
+    return float((buyers / take) / base_rate)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _correlation(first: np.ndarray, second: np.ndarray) -> float | None:
+    if first.size < 2 or first.std() == 0 or second.std() == 0:
+        return None  # undefined, not NaN
+    return _finite_or_none(float(np.corrcoef(first, second)[0, 1]))
+
+
+def evaluate_holdout(
+    transactions: pd.DataFrame,
+    *,
+    calibration_end_day: int,
+    holdout_end_day: int,
+    params: CustomerParams | None = None,
+) -> HoldoutEvaluation:
+    """Fit on purchases up to ``calibration_end_day`` (inclusive, days since the epoch) and score the hold-out
+    ``(calibration_end_day, holdout_end_day]`` for the customers of the calibration period."""
+    params = params or CustomerParams()
+    if holdout_end_day <= calibration_end_day:
+        raise HoldoutSkipped("the hold-out period must end after the calibration period")
+    day = np.floor_divide(_utc_datetime64_ns(transactions["ordered_at"], "ordered_at"), DAY_NS)
+    if (day > holdout_end_day).any():
+        raise CustomerDataError(f"{int((day > holdout_end_day).sum())} transaction(s) fall after the hold-out end")
+    in_calibration = day <= calibration_end_day
+    if not in_calibration.any():
+        raise HoldoutSkipped("no purchase falls in the calibration period")
+    calibration = transactions[in_calibration]
+    summary = summarize_transactions(calibration, as_of_day=calibration_end_day)
+    repeat_customers = int((summary.frequency > 0).sum())
+    if repeat_customers < params.min_repeat_customers:
+        raise HoldoutSkipped(
+            f"{repeat_customers} repeat customer(s) in the calibration period, fewer than {params.min_repeat_customers}"
+        )
+    started = time.perf_counter()
+    purchase, spend, notes = fit_models(summary, params)
+    fit_seconds = time.perf_counter() - started
+    holdout_days = float(holdout_end_day - calibration_end_day)
+    predicted = expected_purchases(purchase, holdout_days, summary.frequency, summary.recency, summary.T)
+
+    # actual hold-out purchase days of calibration customers (several orders on one day = one purchase)
+    holdout = transactions[~in_calibration]
+    holdout_days_frame = pd.DataFrame(
+        {"customer_id": holdout["customer_id"].astype(str).to_numpy(), "day": day[~in_calibration]}
+    ).drop_duplicates()
+    position = np.searchsorted(summary.customer_ids.astype(str), holdout_days_frame["customer_id"].to_numpy())
+    position = np.minimum(position, len(summary) - 1)
+    known = summary.customer_ids[position] == holdout_days_frame["customer_id"].to_numpy()
+    actual = np.bincount(position[known], minlength=len(summary)).astype(np.float64)
+
+    rfm = rfm_segments(summary.recency_days, summary.orders, summary.revenue)
+    rfm_score = (rfm["r_score"].astype(np.int64) + rfm["f_score"] + rfm["m_score"]).astype(np.float64)
+    bought_again = actual > 0
+    week_ends, actual_cumulative, predicted_cumulative = _weekly_tracking(
+        transactions, day, summary, purchase, calibration_end_day, holdout_end_day
+    )
+    calibration_weeks = int((week_ends <= calibration_end_day).sum())
+    metrics: dict[str, Any] = {
+        "model": f"{purchase.name}+{spend.name}",
+        "models": describe_models(purchase, spend),
+        **notes,
+        "calibration_end": str(pd.Timestamp(calibration_end_day * DAY_NS, tz="UTC").date()),
+        "holdout_end": str(pd.Timestamp(holdout_end_day * DAY_NS, tz="UTC").date()),
+        "holdout_days": int(holdout_days),
+        "customers": len(summary),
+        "calibration_repeat_customers": repeat_customers,
+        "holdout_buyers": int(bought_again.sum()),
+        "actual_holdout_purchases": float(actual.sum()),
+        "predicted_holdout_purchases": round(float(predicted.sum()), 3),
+        "mae": round(float(np.abs(predicted - actual).mean()), 6),
+        "rmse": round(float(np.sqrt(((predicted - actual) ** 2).mean())), 6),
+        "correlation": _correlation(predicted, actual),
+        "top_decile_lift": round(top_decile_lift(predicted, bought_again), 6),
+        "top_decile_lift_rfm_heuristic": round(top_decile_lift(rfm_score, bought_again), 6),
+        "tracking_mean_absolute_weekly_error_holdout": round(
+            float(
+                np.abs(np.diff(np.r_[0.0, predicted_cumulative]) - np.diff(np.r_[0.0, actual_cumulative]))[
+                    calibration_weeks:
+                ].mean()
+            )
+            if week_ends.size > calibration_weeks
+            else 0.0,
+            6,
+        ),
+        "fit_seconds": round(fit_seconds, 4),
+    }
+    return HoldoutEvaluation(
+        metrics=metrics,
+        summary=summary,
+        purchase=purchase,
+        spend=spend,
+        actual=actual,
+        predicted=predicted,
+        rfm_score=rfm_score,
+        tracking_week_end_days=week_ends,
+        tracking_actual_cumulative=actual_cumulative,
+        tracking_predicted_cumulative=predicted_cumulative,
+        calibration_end_day=calibration_end_day,
+        holdout_end_day=holdout_end_day,
+    )
+
+
+def _weekly_tracking(
+    transactions: pd.DataFrame,
+    day: np.ndarray,
+    summary: CustomerSummary,
+    purchase: PurchaseModel,
+    calibration_end_day: int,
+    holdout_end_day: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative repeat purchase days of the calibration customers by week: actual and model (the paper's chart)."""
+    start = int(summary.first_day.min())
+    week_ends = np.arange(start + 6, holdout_end_day + 7, 7, dtype=np.int64)
+    week_ends[-1] = min(week_ends[-1], holdout_end_day)
+    # actual: every purchase day after a customer's first one
+    customers = transactions["customer_id"].astype(str).to_numpy()
+    frame = pd.DataFrame({"customer_id": customers, "day": day}).drop_duplicates()
+    frame = frame[frame["customer_id"].isin(set(summary.customer_ids.tolist()))]
+    first = frame.groupby("customer_id")["day"].transform("min").to_numpy()
+    repeat_days = frame["day"].to_numpy()[frame["day"].to_numpy() > first]
+    actual_cumulative = np.searchsorted(np.sort(repeat_days), week_ends, side="right").astype(np.float64)
+    # model: sum over first-purchase days of E[X(week end - first day)], weighted by cohort size
+    first_days, cohort_sizes = np.unique(summary.first_day, return_counts=True)
+    elapsed = np.clip(week_ends[:, None] - first_days[None, :], 0, None).astype(np.float64)
+    if purchase.dropout:
+        expected = bgnbd_unconditional_expected_purchases(purchase.params, elapsed.ravel()).reshape(elapsed.shape)
+    else:
+        expected = elapsed * purchase.params.r / purchase.params.alpha
+    predicted_cumulative = expected @ cohort_sizes.astype(np.float64)
+    return week_ends, actual_cumulative, predicted_cumulative
+
+
+# --- CSV loading --------------------------------------------------------------------------------------
+def load_transactions_csv(
+    path: str | Path,
+    *,
+    customer_col: str,
+    time_col: str,
+    amount_col: str,
+    order_col: str | None = None,
+    quantity_col: str | None = None,
+    skip_missing_customers: bool = False,
+    exclude_negative: bool = False,
+) -> pd.DataFrame:
+    """Read a transaction CSV (gzip by extension) into ``customer_id, ordered_at, amount`` (+ ``order_id``).
+
+    ``quantity_col``: the amount column is then a unit price and the amount is price x quantity. With
+    ``order_col`` rows are summed per order. Errors name the file, column and row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CustomerDataError(f"transactions file {path} does not exist")
+    wanted = [c for c in (customer_col, time_col, amount_col, order_col, quantity_col) if c]
+    header = pd.read_csv(path, nrows=0).columns
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise CustomerDataError(
+            f"{path.name} has no column(s) {', '.join(map(repr, missing))}; its columns are: {', '.join(header)}"
+        )
+    raw = pd.read_csv(path, usecols=wanted, dtype={customer_col: str, **({order_col: str} if order_col else {})})
+    customer_missing = raw[customer_col].isna() | (raw[customer_col].astype(str).str.strip() == "")
+    if customer_missing.any():
+        if not skip_missing_customers:
+            row = int(customer_missing.to_numpy().nonzero()[0][0])
+            raise CustomerDataError(
+                f"{path.name} column {customer_col!r} is empty at data row {row + 1} "
+                f"({int(customer_missing.sum())} rows); "
+                "pass --skip-missing-customers to leave such rows out"
+            )
+        raw = raw[~customer_missing]
+    amount = pd.to_numeric(raw[amount_col], errors="coerce")
+    if quantity_col:
+        amount = amount * pd.to_numeric(raw[quantity_col], errors="coerce")
+    bad = amount.isna().to_numpy()
+    if bad.any():
+        row = int(raw.index[bad.nonzero()[0][0]])
+        raise CustomerDataError(f"{path.name} column {amount_col!r} is not a number at data row {row + 1}")
+    try:
+        ordered_at = pd.to_datetime(raw[time_col], utc=True, format="mixed")
+    except (ValueError, TypeError) as exc:
+        raise CustomerDataError(f"{path.name} column {time_col!r} holds a value that is not a date: {exc}") from exc
+    if ordered_at.isna().any():
+        row = int(raw.index[ordered_at.isna().to_numpy().nonzero()[0][0]])
+        raise CustomerDataError(f"{path.name} column {time_col!r} is empty at data row {row + 1}")
+    frame = pd.DataFrame(
+        {
+            "customer_id": raw[customer_col].astype(str).str.strip().to_numpy(),
+            "ordered_at": ordered_at,
+            "amount": amount,
+        }
+    )
+    if order_col:
+        frame["order_id"] = raw[order_col].astype(str).to_numpy()
+        per_order = frame.groupby("order_id", sort=False).agg(
+            customer_id=("customer_id", "first"),
+            customers=("customer_id", "nunique"),
+            ordered_at=("ordered_at", "min"),
+            amount=("amount", "sum"),
+        )
+        split = per_order.index[per_order["customers"] > 1]
+        if len(split):
+            raise CustomerDataError(
+                f"{path.name}: order {split[0]!r} in column {order_col!r} has more than one customer"
+            )
+        frame = per_order.drop(columns="customers").reset_index()
+    negative = frame["amount"].to_numpy() < 0
+    if negative.any():
+        if not exclude_negative:
+            first = frame.iloc[int(negative.nonzero()[0][0])]
+            what = f"order {first['order_id']!r}" if order_col else f"customer {first['customer_id']!r}"
+            raise CustomerDataError(
+                f"{path.name}: {int(negative.sum())} transaction(s) have a negative amount (first: {what}); "
+                "returns are not purchases: pass --exclude-negative to leave them out"
+            )
+        frame = frame[~negative]
+    if frame.empty:
+        raise CustomerDataError(f"{path.name} has no usable transactions")
+    return frame.reset_index(drop=True)
+
+
+# --- CLI ----------------------------------------------------------------------------------------------
+def _parse_day(text: str) -> int:
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.value // DAY_NS)
+
+
+def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``customers`` under ``luxebrain evaluate``."""
+    parser = subparsers.add_parser(
+        "customers",
+        help="calibration / hold-out check of the BG/NBD + Gamma-Gamma customer model on a transactions CSV",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--transactions", required=True, type=Path, help="CSV file (gzip allowed), one row per order or line"
+    )
+    parser.add_argument("--customer-col", required=True, help="column with the customer id")
+    parser.add_argument("--time-col", required=True, help="column with the order date or time")
+    parser.add_argument(
+        "--amount-col", required=True, help="column with the order amount (unit price with --quantity-col)"
+    )
+    parser.add_argument("--order-col", help="column with the order id: lines of one order are summed")
+    parser.add_argument("--quantity-col", help="column with quantities: amount = amount column x quantity")
+    parser.add_argument("--calibration-end", type=_parse_day, help="last day of the calibration period (YYYY-MM-DD)")
+    parser.add_argument("--holdout-end", type=_parse_day, help="last day of the hold-out period (default: last date)")
+    parser.add_argument("--min-repeat-customers", type=int, default=CustomerParams.min_repeat_customers)
+    parser.add_argument("--skip-missing-customers", action="store_true", help="leave out rows without a customer id")
+    parser.add_argument(
+        "--exclude-negative", action="store_true", help="leave out rows or orders with a negative amount"
+    )
+    parser.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
+    parser.set_defaults(run=run_evaluate_customers)
+    return parser
+
+
+def run_evaluate_customers(args: argparse.Namespace) -> int:
+    """Run the hold-out evaluation for the CLI; prints the metrics; exit code 0, or 2 on bad input."""
+    try:
+        transactions = load_transactions_csv(
+            args.transactions,
+            customer_col=args.customer_col,
+            time_col=args.time_col,
+            amount_col=args.amount_col,
+            order_col=args.order_col,
+            quantity_col=args.quantity_col,
+            skip_missing_customers=args.skip_missing_customers,
+            exclude_negative=args.exclude_negative,
+        )
+        day = np.floor_divide(_utc_datetime64_ns(transactions["ordered_at"], "ordered_at"), DAY_NS)
+        holdout_end = args.holdout_end if args.holdout_end is not None else int(day.max())
+        transactions = transactions[day <= holdout_end]
+        first_day = int(day.min())
+        calibration_end = args.calibration_end
+        if calibration_end is None:  # default: the last quarter of the history is the hold-out
+            calibration_end = holdout_end - max(1, (holdout_end - first_day) // 4)
+        evaluation = evaluate_holdout(
+            transactions,
+            calibration_end_day=calibration_end,
+            holdout_end_day=holdout_end,
+            params=CustomerParams(min_repeat_customers=args.min_repeat_customers),
+        )
+    except CustomerModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    width = max(len(key) for key in evaluation.metrics)
+    for key, value in evaluation.metrics.items():
+        print(f"{key:<{width}}  {value}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(evaluation.metrics, indent=2, allow_nan=False))
+    return 0
