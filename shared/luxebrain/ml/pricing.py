@@ -158,12 +158,22 @@ def train_pricing_model(
     active = np.isfinite(weekly_price)
 
     categories, category_code = np.unique(catalogue["category"].to_numpy(dtype=str), return_inverse=True)
-    offset = _category_offset(units, active, category_code, len(categories), params)
-
-    own, own_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, offset, params)
+    # Two stages: elasticities without the category index, then the index from the other products'
+    # demand *with their own price moves taken out* (else a category-wide promotion would be read as a
+    # seasonal peak and hide the price effect), then the final fit.
+    no_offset = np.zeros_like(units)
+    own, own_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, no_offset, params)
     shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
         own, own_se, category_code, len(categories), params
     )
+    if params.use_category_index:
+        log_relative_price = _log_relative_price(weekly_price, active)
+        price_adjusted = units * np.exp(-np.clip(shrunk[:, None] * log_relative_price, -5.0, 5.0))
+        offset = _category_offset(price_adjusted, active, category_code, len(categories), params)
+        own, own_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, offset, params)
+        shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
+            own, own_se, category_code, len(categories), params
+        )
 
     recent = slice(n_weeks - params.velocity_weeks, n_weeks)
     recent_active = active[:, recent].sum(axis=1)
@@ -262,6 +272,14 @@ def _overlay_price_history(
     return result
 
 
+def _log_relative_price(price: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """log(price / the product's mean price) in active weeks, 0 elsewhere."""
+    log_price = np.log(np.where(active, price, 1.0))
+    n = active.sum(axis=1)
+    mean = np.divide((log_price * active).sum(axis=1), n, out=np.zeros(len(price)), where=n > 0)
+    return (log_price - mean[:, None]) * active
+
+
 def _category_offset(
     units: np.ndarray, active: np.ndarray, category_code: np.ndarray, n_categories: int, params: PricingParams
 ) -> np.ndarray:
@@ -295,9 +313,7 @@ def _fit_poisson_elasticities(
     n_products = len(units)
     mask = active.astype(float)
     n = mask.sum(axis=1)
-    log_price = np.log(np.where(active, price, 1.0))
-    mean_log_price = np.divide((log_price * mask).sum(axis=1), n, out=np.zeros(n_products), where=n > 0)
-    x = (log_price - mean_log_price[:, None]) * mask
+    x = _log_relative_price(price, active)
     price_sd = np.sqrt(np.divide((x**2).sum(axis=1), n, out=np.zeros(n_products), where=n > 0))
     y = units * mask
     total = y.sum(axis=1)
