@@ -39,6 +39,11 @@ class Settings(BaseModel):
     # Cognito's tokens name the real AWS issuer even when served elsewhere, so where the keys are
     # fetched from is a setting of its own (defaults to the issuer's well-known URL).
     jwks_url: str | None = Field(default=None, alias="LUXEBRAIN_JWKS_URL")
+    # Campaigns: the send queue, the SES configuration set (bounce / complaint / open / click events) and
+    # the public base URL unsubscribe links point at.
+    campaign_send_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_CAMPAIGN_SEND_QUEUE_URL")
+    ses_configuration_set: str | None = Field(default=None, alias="LUXEBRAIN_SES_CONFIGURATION_SET")
+    public_api_url: str = Field(default="https://api.luxebrain.example", alias="LUXEBRAIN_PUBLIC_API_URL")
 
     @field_validator("table_name", "models_bucket")
     @classmethod
