@@ -252,6 +252,164 @@ def configure_models(table_name: str, region: str) -> None:
         model._connection = None  # pynamodb caches the connection with the old table name
 
 
+# ----------------------------------------------------------------------------- API: members, keys, usage, audit
+class MembershipsByUserIndex(GlobalSecondaryIndex["MembershipItem"]):
+    """gsi1 as a user's tenant memberships: the API finds a verified user's tenant and role here."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class MembershipItem(BaseItem):
+    """A Cognito user's role in a tenant. ``signed_out_at`` (epoch seconds) rejects access tokens issued
+    before a global sign-out, which Cognito itself only enforces for refresh tokens."""
+
+    ENTITY = "membership"
+    user_sub = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    role = UnicodeAttribute()  # owner | staff | read-only
+    created_at = UTCDateTimeAttribute(default=utc_now)
+    signed_out_at = NumberAttribute(null=True)
+    by_user = MembershipsByUserIndex()
+
+
+class StorefrontKeyItem(BaseItem):
+    """A tenant's publishable storefront key, stored as a SHA-256 hash; the previous key stays valid for a
+    short grace period after a rotation so cached widgets keep working."""
+
+    ENTITY = "storefront_key"
+    key_id = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    previous_secret_hash = UnicodeAttribute(null=True)
+    previous_valid_until = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute(default=utc_now)
+    rotated_at = UTCDateTimeAttribute(null=True)
+
+
+class UsageCounterItem(BaseItem):
+    """One usage counter of one tenant in one period (month, day or minute); updated with ADD."""
+
+    ENTITY = "usage"
+    metric = UnicodeAttribute()
+    period = UnicodeAttribute()
+    used = NumberAttribute(default=0)
+
+
+class AuditItem(BaseItem):
+    """An audit record: who did what in a tenant (impersonation, suspension, erasure, key rotation)."""
+
+    ENTITY = "audit"
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    details = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute(default=utc_now)
+
+
+class ImpersonationItem(BaseItem):
+    """A platform admin's time-limited session inside one tenant; every one has an audit record."""
+
+    ENTITY = "impersonation"
+    session_id = UnicodeAttribute()
+    admin_sub = UnicodeAttribute()
+    role = UnicodeAttribute()
+    reason = UnicodeAttribute()
+
+
+ALL_MODELS = (*ALL_MODELS, MembershipItem, StorefrontKeyItem, UsageCounterItem, AuditItem, ImpersonationItem)
+
+
+def key_membership(tenant_id: str, user_sub: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id), f"MEMBER#{user_sub}"
+
+
+def membership_index_keys(tenant_id: str, user_sub: str) -> tuple[str, str]:
+    # Not a table partition: the index lets a verified user find the tenant they belong to.
+    return f"USER#{user_sub}", f"TENANT#{tenant_id}"
+
+
+def key_storefront_key(tenant_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id), "STOREFRONT_KEY"
+
+
+def key_usage(tenant_id: str, metric: str, period: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "USAGE"), f"{metric}#{period}"
+
+
+def key_audit(tenant_id: str, created_at: datetime, audit_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "AUDIT"), f"{created_at.isoformat()}#{audit_id}"
+
+
+def key_impersonation(tenant_id: str, session_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "IMPERSONATION"), session_id
+
+
+# ----------------------------------------------------------------------------- ingest (issue 3)
+class CouponItem(BaseItem):
+    """A store coupon (from coupon.* webhooks and the back-fill); campaigns and pricing read it."""
+
+    ENTITY = "coupon"
+    coupon_id = UnicodeAttribute()
+    code = UnicodeAttribute(default="")
+    discount_type = UnicodeAttribute(default="fixed_cart")
+    amount = NumberAttribute(default=0)
+    expires_gmt = UnicodeAttribute(null=True)
+    usage_count = NumberAttribute(default=0)
+    modified_gmt = UnicodeAttribute(default="")
+    content_hash = UnicodeAttribute(default="")
+    deleted = BooleanAttribute(default=False)
+
+
+class RejectedEventItem(BaseItem):
+    """A webhook delivery or back-fill record that could not be stored, with the reason. No body is kept
+    (it holds personal data): only its hash and size, enough to match it to WooCommerce's delivery log."""
+
+    ENTITY = "rejected_event"
+    store_id = UnicodeAttribute()
+    topic = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    resource_id = UnicodeAttribute(null=True)
+    delivery_id = UnicodeAttribute(null=True)
+    body_sha256 = UnicodeAttribute()
+    body_bytes = NumberAttribute(default=0)
+    received_at = UnicodeAttribute()
+
+
+class IngestCheckpointItem(BaseItem):
+    """Back-fill progress of one store and resource: where to resume after a crash or a Lambda timeout."""
+
+    ENTITY = "ingest_checkpoint"
+    store_id = UnicodeAttribute()
+    resource = UnicodeAttribute()  # products | customers | orders
+    status = UnicodeAttribute(default="running")  # running | done
+    watermark_gmt = UnicodeAttribute(null=True)  # modified_after of the next incremental run
+    run_modified_after = UnicodeAttribute(null=True)  # fixed for the run in progress, so pages stay stable
+    run_high_water_gmt = UnicodeAttribute(null=True)  # newest date_modified_gmt seen in this run
+    next_page = NumberAttribute(default=1)
+    total_pages = NumberAttribute(null=True)
+    items_done = NumberAttribute(default=0)
+    runs_completed = NumberAttribute(default=0)
+
+
+ALL_MODELS = (*ALL_MODELS, CouponItem, RejectedEventItem, IngestCheckpointItem)
+
+
+def key_coupon(tenant_id: str, coupon_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "COUPON"), coupon_id
+
+
+def key_rejected_event(tenant_id: str, received_at: str, event_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "REJECTED"), f"{received_at}#{event_id}"
+
+
+def key_ingest_checkpoint(tenant_id: str, store_id: str, resource: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "CHECKPOINT"), f"{store_id}#{resource}"
+
+
 # ----------------------------------------------------------------------------- campaigns
 class ContactLogIndex(GlobalSecondaryIndex["SendRecordItem"]):
     """gsi1 as a customer's contact log per channel (frequency caps); only sent records carry it."""

@@ -1,0 +1,1 @@
+"""The LuxeBrain HTTP API (FastAPI behind API Gateway through Mangum)."""

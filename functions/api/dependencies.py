@@ -1,0 +1,144 @@
+"""FastAPI dependencies: who is calling (verified here, never trusted from the request) and what they may do.
+
+Routers import these with a relative import, so the package works both as ``api`` (Lambda, CodeUri
+``functions/``) and as ``functions.api`` (tests from the repo root)::
+
+    from ..dependencies import StaffOrOwner, TenantMember   # or current_principal / require_role(Role.X)
+
+    @router.post("/training/runs", status_code=202)
+    def start_run(principal: StaffOrOwner) -> ...:
+        tenant_id = principal.require_tenant()   # the only source of a tenant id
+
+    @router.get("/training/runs")
+    def list_runs(principal: TenantMember) -> ...:   # any member: read-only, staff, owner
+
+``require_role(Role.STAFF)`` admits staff and owners (roles are a ladder read-only < staff < owner);
+``require_role(Role.ADMIN)`` admits platform admins only. A platform admin acts inside a tenant only
+through an audited impersonation session (header ``X-Impersonation``), with that session's role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from luxebrain.auth.members import principal_for_impersonation, principal_for_user
+from luxebrain.auth.principal import AuthKind, Principal, Role
+from luxebrain.auth.storefront import principal_for_storefront_key
+from luxebrain.auth.tokens import verify_access_token
+from luxebrain.errors import ForbiddenError, UnauthorizedError
+from luxebrain.observability import bind_tenant
+from luxebrain.plans import ensure_tenant_active, limit_rate
+
+bearer_scheme = HTTPBearer(auto_error=False, description="A Cognito access token from POST /auth/login")
+impersonation_header = APIKeyHeader(
+    name="X-Impersonation",
+    auto_error=False,
+    description="Platform admins: the session from POST /admin/tenants/{tenant_id}/impersonate",
+)
+storefront_key_header = APIKeyHeader(
+    name="X-Storefront-Key", auto_error=False, description="A tenant's publishable storefront key (lbpk_...)"
+)
+
+
+def _remember(request: Request, principal: Principal) -> Principal:
+    request.state.principal = principal  # the request log and the error handler read it
+    bind_tenant(principal.tenant_id)
+    return principal
+
+
+def _user_principal(credentials: HTTPAuthorizationCredentials | None, impersonation: str | None) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise UnauthorizedError("sign in: send 'Authorization: Bearer <access token>'")
+    claims = verify_access_token(credentials.credentials)
+    principal = principal_for_user(claims.subject, groups=claims.groups, issued_at=claims.issued_at)
+    if impersonation:
+        principal = principal_for_impersonation(principal, impersonation)
+    if principal.tenant_id and principal.kind is not AuthKind.IMPERSONATION:
+        ensure_tenant_active(principal.tenant_id)
+    return principal
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    impersonation: Annotated[str | None, Depends(impersonation_header)],
+) -> Principal:
+    """The verified user (Cognito access token), or a platform admin's audited impersonation."""
+    return _remember(request, _user_principal(credentials, impersonation))
+
+
+def require_role(minimum: Role) -> Callable[..., Principal]:
+    """A dependency admitting callers whose role is at least ``minimum`` (403 otherwise)."""
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.has_at_least(minimum):
+            raise ForbiddenError(f"this action needs the {minimum} role")
+        return principal
+
+    dependency.__name__ = f"require_{str(minimum).replace('-', '_')}"
+    return dependency
+
+
+def tenant_member(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """Any member of a tenant (read-only and up), including an impersonating admin."""
+    principal.require_tenant()
+    return principal
+
+
+def recommendations_reader(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    impersonation: Annotated[str | None, Depends(impersonation_header)],
+    storefront_key: Annotated[str | None, Depends(storefront_key_header)],
+) -> Principal:
+    """Recommendation routes accept a dashboard user or a storefront key (which has its own rate limit)."""
+    if storefront_key and credentials is None:
+        principal = principal_for_storefront_key(storefront_key)
+        ensure_tenant_active(principal.require_tenant())
+        limit_rate(principal.require_tenant(), "storefront_requests")
+        return _remember(request, principal)
+    principal = _user_principal(credentials, impersonation)
+    principal.require_tenant()
+    return _remember(request, principal)
+
+
+def expensive_action(name: str) -> Callable[..., Principal]:
+    """Staff-or-owner routes that cost real work (retrain, apply prices): a per-tenant rate limit, 429."""
+    staff_or_owner = require_role(Role.STAFF)
+
+    def dependency(principal: Annotated[Principal, Depends(staff_or_owner)]) -> Principal:
+        limit_rate(principal.require_tenant(), name)
+        return principal
+
+    dependency.__name__ = f"expensive_{name}"
+    return dependency
+
+
+# Shorthands for route signatures: ``def route(principal: TenantMember) -> ...``.
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+TenantMember = Annotated[Principal, Depends(tenant_member)]
+ReadOnlyOrAbove = TenantMember
+StaffOrOwner = Annotated[Principal, Depends(require_role(Role.STAFF))]
+OwnerOnly = Annotated[Principal, Depends(require_role(Role.OWNER))]
+PlatformAdmin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+RecommendationsReader = Annotated[Principal, Depends(recommendations_reader)]
+
+__all__ = [
+    "CurrentPrincipal",
+    "OwnerOnly",
+    "PlatformAdmin",
+    "Principal",
+    "ReadOnlyOrAbove",
+    "RecommendationsReader",
+    "Role",
+    "StaffOrOwner",
+    "TenantMember",
+    "current_principal",
+    "expensive_action",
+    "recommendations_reader",
+    "require_role",
+    "tenant_member",
+]

@@ -1,0 +1,95 @@
+"""Publishable storefront keys: what a shop's own site sends to read recommendations, nothing else.
+
+Format ``lbpk_<tenant_id>_<secret>``: the tenant comes first, so verifying a key is one read of that
+tenant's key item (no scan, no cross-tenant index). Only a SHA-256 of the secret is stored; rotation
+keeps the previous secret valid for a short grace period so cached widgets do not break at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DoesNotExist
+
+from luxebrain.auth.principal import AuthKind, Principal, Role
+from luxebrain.errors import UnauthorizedError
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.models import StorefrontKeyItem, key_storefront_key, utc_now
+from luxebrain.tenancy import validate_tenant_id
+
+KEY_PREFIX = "lbpk_"
+ROTATION_GRACE_SECONDS = 15 * 60
+_KEY_PATTERN = re.compile(r"^lbpk_(?P<tenant>[a-z0-9][a-z0-9-]{2,38}[a-z0-9])_(?P<secret>[A-Za-z0-9_-]{32,64})$")
+
+
+@dataclass(frozen=True)
+class IssuedStorefrontKey:
+    key: str  # shown once; only its hash is stored
+    key_id: str
+    grace_until: int | None  # when the previous key (if any) stops working
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_storefront_key(tenant_id: str) -> IssuedStorefrontKey:
+    """Create the tenant's key, or rotate it (the previous one keeps working for a grace period)."""
+    configured_settings()
+    validate_tenant_id(tenant_id)
+    secret = secrets.token_urlsafe(32)
+    key_id = "sk-" + secrets.token_hex(4)
+    pk, sk = key_storefront_key(tenant_id)
+    now = int(time.time())
+    grace_until: int | None = None
+    try:
+        current = StorefrontKeyItem.get(pk, sk)
+    except DoesNotExist:
+        current = None
+    item = StorefrontKeyItem(
+        pk,
+        sk,
+        entity=StorefrontKeyItem.ENTITY,
+        tenant_id=tenant_id,
+        key_id=key_id,
+        secret_hash=_hash(secret),
+    )
+    if current is not None:
+        grace_until = now + ROTATION_GRACE_SECONDS
+        item.previous_secret_hash = current.secret_hash
+        item.previous_valid_until = grace_until
+        item.created_at = current.created_at
+        item.rotated_at = utc_now()
+    item.save()
+    return IssuedStorefrontKey(key=f"{KEY_PREFIX}{tenant_id}_{secret}", key_id=key_id, grace_until=grace_until)
+
+
+def describe_storefront_key(tenant_id: str) -> StorefrontKeyItem | None:
+    configured_settings()
+    try:
+        return StorefrontKeyItem.get(*key_storefront_key(tenant_id))
+    except DoesNotExist:
+        return None
+
+
+def principal_for_storefront_key(key: str) -> Principal:
+    """Verify a publishable key (constant-time hash comparison) and return its storefront principal."""
+    match = _KEY_PATTERN.fullmatch(key or "")
+    if not match:
+        raise UnauthorizedError("the storefront key is not valid")
+    tenant_id, secret = match["tenant"], match["secret"]
+    stored = describe_storefront_key(tenant_id)
+    if stored is None:
+        raise UnauthorizedError("the storefront key is not valid")
+    presented = _hash(secret)
+    valid = hmac.compare_digest(presented, stored.secret_hash)
+    if not valid and stored.previous_secret_hash and (stored.previous_valid_until or 0) > time.time():
+        valid = hmac.compare_digest(presented, stored.previous_secret_hash)
+    if not valid:
+        raise UnauthorizedError("the storefront key is not valid")
+    return Principal(subject=stored.key_id, role=Role.READ_ONLY, kind=AuthKind.STOREFRONT, tenant_id=tenant_id)

@@ -1,0 +1,272 @@
+"""Plans (free, growth, pro), their limits, and usage counted atomically in DynamoDB.
+
+Every counter is one item per tenant, metric and period, updated with ``ADD`` under a condition that the
+new total stays within the limit, so two concurrent requests can never both take the last unit.
+Exceeding a plan's quota is a 402 naming the limit; a feature the plan lacks is a 403; a rate limit is a
+429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from pynamodb.exceptions import UpdateError
+
+from luxebrain.errors import ForbiddenError, InvalidInputError, LuxeBrainError
+from luxebrain.runtime import configured_settings, on_reset
+from luxebrain.storage.models import TenantItem, UsageCounterItem, key_usage
+from luxebrain.tenancy import tenant_partition
+
+PlanName = Literal["free", "growth", "pro"]
+Period = Literal["month", "day", "minute"]
+
+
+class PlanLimitExceededError(LuxeBrainError):
+    """A quota of the tenant's plan is used up (402 Payment Required: upgrading lifts it)."""
+
+    status_code = 402
+
+    def __init__(self, limit: str, allowed: int, plan: str) -> None:
+        self.limit, self.allowed, self.plan = limit, allowed, plan
+        super().__init__(f"the {plan} plan allows {allowed} {limit.replace('_', ' ')}; upgrade to raise the limit")
+
+
+class PlanFeatureError(ForbiddenError):
+    def __init__(self, feature: str, plan: str) -> None:
+        self.limit, self.plan = feature, plan
+        super().__init__(f"{feature.replace('_', ' ')} is not part of the {plan} plan")
+
+
+class RateLimitedError(LuxeBrainError):
+    status_code = 429
+
+    def __init__(self, limit: str, allowed: int, retry_after: int) -> None:
+        self.limit, self.allowed, self.retry_after = limit, allowed, retry_after
+        super().__init__(f"too many {limit.replace('_', ' ')}: {allowed} per minute; retry in {retry_after} s")
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: PlanName
+    monthly_price_eur: int
+    # Quotas: a metric name -> (allowed, period). Counted with consume().
+    quotas: dict[str, tuple[int, Period]]
+    # Size limits checked against current counts (products and orders held).
+    max_products: int
+    max_orders: int
+    campaign_channels: frozenset[str]
+    # Per-minute rate limits of expensive or public routes.
+    rate_limits: dict[str, int] = field(default_factory=dict)
+
+
+PLANS: dict[str, Plan] = {
+    "free": Plan(
+        name="free",
+        monthly_price_eur=0,
+        quotas={
+            "api_calls": (20_000, "month"),
+            "training_runs": (2, "day"),
+            "messages": (1_000, "month"),
+            "storefront_requests": (50_000, "month"),
+        },
+        max_products=500,
+        max_orders=5_000,
+        campaign_channels=frozenset({"email"}),
+        rate_limits={"storefront_requests": 120, "retrain": 2, "apply_prices": 5, "exports": 2},
+    ),
+    "growth": Plan(
+        name="growth",
+        monthly_price_eur=49,
+        quotas={
+            "api_calls": (250_000, "month"),
+            "training_runs": (8, "day"),
+            "messages": (25_000, "month"),
+            "storefront_requests": (1_000_000, "month"),
+        },
+        max_products=10_000,
+        max_orders=100_000,
+        campaign_channels=frozenset({"email", "sms"}),
+        rate_limits={"storefront_requests": 600, "retrain": 5, "apply_prices": 20, "exports": 5},
+    ),
+    "pro": Plan(
+        name="pro",
+        monthly_price_eur=199,
+        quotas={
+            "api_calls": (2_000_000, "month"),
+            "training_runs": (48, "day"),
+            "messages": (250_000, "month"),
+            "storefront_requests": (10_000_000, "month"),
+        },
+        max_products=100_000,
+        max_orders=2_000_000,
+        campaign_channels=frozenset({"email", "sms", "whatsapp"}),
+        rate_limits={"storefront_requests": 3_000, "retrain": 10, "apply_prices": 60, "exports": 10},
+    ),
+}
+
+
+def get_plan(name: str) -> Plan:
+    try:
+        return PLANS[name]
+    except KeyError:
+        raise InvalidInputError(f"unknown plan {name!r}; plans are {', '.join(PLANS)}") from None
+
+
+# ----------------------------------------------------------------------------- tenant profile (cached)
+TENANT_CACHE_SECONDS = 10.0
+_tenant_lock = threading.Lock()
+_tenant_cache: dict[str, tuple[float, TenantItem]] = {}
+on_reset(_tenant_cache.clear)
+
+
+def tenant_profile(tenant_id: str, *, fresh: bool = False) -> TenantItem:
+    """The tenant's profile (plan, status), cached for a few seconds per container."""
+    now = time.monotonic()
+    with _tenant_lock:
+        cached = _tenant_cache.get(tenant_id)
+    if cached and cached[0] > now and not fresh:
+        return cached[1]
+    from luxebrain.storage.repositories import get_tenant
+
+    tenant = get_tenant(tenant_id)
+    with _tenant_lock:
+        _tenant_cache[tenant_id] = (now + TENANT_CACHE_SECONDS, tenant)
+    return tenant
+
+
+def forget_tenant(tenant_id: str) -> None:
+    with _tenant_lock:
+        _tenant_cache.pop(tenant_id, None)
+
+
+def ensure_tenant_active(tenant_id: str) -> TenantItem:
+    tenant = tenant_profile(tenant_id)
+    if tenant.status != "active":
+        raise ForbiddenError(f"this tenant is {tenant.status}; contact support")
+    return tenant
+
+
+def plan_of(tenant_id: str) -> Plan:
+    return get_plan(tenant_profile(tenant_id).plan)
+
+
+# ----------------------------------------------------------------------------- counters
+def period_label(period: Period, at: datetime | None = None) -> str:
+    at = at or datetime.now(UTC)
+    if period == "month":
+        return at.strftime("%Y-%m")
+    if period == "day":
+        return at.strftime("%Y-%m-%d")
+    return at.strftime("%Y-%m-%dT%H:%M")
+
+
+_PERIOD_SECONDS = {"month": 31 * 86400, "day": 86400, "minute": 60}
+
+
+def _add_within(tenant_id: str, metric: str, period: Period, amount: int, allowed: int) -> int | None:
+    """ADD ``amount`` to the counter if the total stays <= allowed; the new total, or None if it would not."""
+    configured_settings()
+    label = period_label(period)
+    pk, sk = key_usage(tenant_id, metric, label)
+    counter = UsageCounterItem(pk, sk)
+    try:
+        response = counter.update(
+            actions=[
+                UsageCounterItem.used.add(amount),
+                UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
+                UsageCounterItem.tenant_id.set(tenant_id),
+                UsageCounterItem.metric.set(metric),
+                UsageCounterItem.period.set(label),
+                # Kept for two periods so the dashboard can show the previous one; then TTL removes it.
+                UsageCounterItem.expires_at.set(int(time.time()) + 2 * _PERIOD_SECONDS[period]),
+            ],
+            condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used <= allowed - amount),
+        )
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return None
+        raise
+    return int(response["Attributes"]["used"]["N"]) if "Attributes" in response else counter.used
+
+
+def consume(tenant_id: str, metric: str, amount: int = 1) -> int:
+    """Count ``amount`` of a plan quota (api_calls, training_runs, messages, storefront_requests).
+
+    Returns the new total; raises PlanLimitExceededError naming the limit when it would be exceeded.
+    """
+    if amount < 1:
+        raise InvalidInputError("amount must be at least 1")
+    plan = plan_of(tenant_id)
+    if metric not in plan.quotas:
+        raise InvalidInputError(f"{metric!r} is not a metered quota; quotas are {', '.join(plan.quotas)}")
+    allowed, period = plan.quotas[metric]
+    total = _add_within(tenant_id, metric, period, amount, allowed)
+    if total is None:
+        raise PlanLimitExceededError(f"{metric}_per_{period}", allowed, plan.name)
+    return total
+
+
+def limit_rate(tenant_id: str, action: str) -> int:
+    """A per-tenant, per-minute limit of an expensive or public action; 429 with Retry-After beyond it."""
+    plan = plan_of(tenant_id)
+    allowed = plan.rate_limits.get(action)
+    if allowed is None:
+        raise InvalidInputError(f"{action!r} has no rate limit; limits are {', '.join(plan.rate_limits)}")
+    total = _add_within(tenant_id, f"rate:{action}", "minute", 1, allowed)
+    if total is None:
+        retry_after = 60 - datetime.now(UTC).second
+        raise RateLimitedError(f"{action}_per_minute", allowed, retry_after)
+    return total
+
+
+def require_channel(tenant_id: str, channel: str) -> None:
+    """Campaign channels are plan features: SMS and WhatsApp on paid plans only (403 otherwise)."""
+    plan = plan_of(tenant_id)
+    if channel not in plan.campaign_channels:
+        raise PlanFeatureError(f"{channel}_campaigns", plan.name)
+
+
+def check_catalog_size(tenant_id: str, *, products: int, orders: int) -> None:
+    """The plan's size limits against the store's current counts (ingest calls this)."""
+    plan = plan_of(tenant_id)
+    if products > plan.max_products:
+        raise PlanLimitExceededError("products", plan.max_products, plan.name)
+    if orders > plan.max_orders:
+        raise PlanLimitExceededError("orders", plan.max_orders, plan.name)
+
+
+@dataclass(frozen=True)
+class UsageLine:
+    limit: str
+    used: int
+    allowed: int
+    period: str
+
+
+def usage_report(tenant_id: str) -> list[UsageLine]:
+    """This period's use of every quota of the tenant's plan (what the dashboard's plan page shows)."""
+    configured_settings()
+    plan = plan_of(tenant_id)
+    lines = []
+    for metric, (allowed, period) in plan.quotas.items():
+        label = period_label(period)
+        used = 0
+        for item in UsageCounterItem.query(
+            tenant_partition(tenant_id, "USAGE"), UsageCounterItem.sk == f"{metric}#{label}"
+        ):
+            used = int(item.used or 0)
+        lines.append(UsageLine(limit=f"{metric}_per_{period}", used=used, allowed=allowed, period=label))
+    return lines
+
+
+def change_plan(tenant_id: str, plan_name: str) -> TenantItem:
+    """Set a tenant's plan (platform admins; billing integration would call this)."""
+    plan = get_plan(plan_name)
+    tenant = tenant_profile(tenant_id, fresh=True)
+    tenant.update(actions=[TenantItem.plan.set(plan.name)])
+    forget_tenant(tenant_id)
+    return tenant
