@@ -39,6 +39,30 @@ class Settings(BaseModel):
     # Cognito's tokens name the real AWS issuer even when served elsewhere, so where the keys are
     # fetched from is a setting of its own (defaults to the issuer's well-known URL).
     jwks_url: str | None = Field(default=None, alias="LUXEBRAIN_JWKS_URL")
+    # Training and model serving (issue 8). A new model version is rejected when its holdout metric is
+    # worse than the current version's by more than this fraction (relative) and this absolute amount.
+    training_max_relative_regression: float = Field(
+        default=0.10, ge=0, le=1, alias="LUXEBRAIN_TRAINING_MAX_RELATIVE_REGRESSION"
+    )
+    training_min_absolute_regression: float = Field(
+        default=0.005, ge=0, alias="LUXEBRAIN_TRAINING_MIN_ABSOLUTE_REGRESSION"
+    )
+    # Longer than the worker's 900 s timeout, shorter than the queue's 960 s visibility timeout: a crashed
+    # run's lease has expired by the time its message is delivered again.
+    training_lease_seconds: int = Field(default=930, ge=30, le=3600, alias="LUXEBRAIN_TRAINING_LEASE_SECONDS")
+    training_retrain_min_interval_seconds: int = Field(
+        default=1800, ge=0, alias="LUXEBRAIN_TRAINING_RETRAIN_MIN_INTERVAL_SECONDS"
+    )
+    training_snapshot_rebuild_days: float = Field(
+        default=7.0, gt=0, alias="LUXEBRAIN_TRAINING_SNAPSHOT_REBUILD_DAYS"
+    )
+    serving_version_check_seconds: float = Field(
+        default=60.0, ge=0, le=3600, alias="LUXEBRAIN_SERVING_VERSION_CHECK_SECONDS"
+    )
+    serving_cache_max_entries: int = Field(default=256, ge=1, alias="LUXEBRAIN_SERVING_CACHE_MAX_ENTRIES")
+    serving_cache_max_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024, alias="LUXEBRAIN_SERVING_CACHE_MAX_BYTES"
+    )
     # Campaigns: the send queue, the SES configuration set (bounce / complaint / open / click events) and
     # the public base URL unsubscribe links point at.
     campaign_send_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_CAMPAIGN_SEND_QUEUE_URL")

@@ -522,3 +522,43 @@ def key_campaign(tenant_id: str, campaign_id: str) -> tuple[str, str]:
 
 def key_campaign_state(tenant_id: str, name: str) -> tuple[str, str]:
     return tenant_partition(tenant_id), f"CAMPAIGN_STATE#{name}"
+
+
+# ----------------------------------------------------------------------------- training (issue 8)
+class TrainingStateItem(BaseItem):
+    """Per tenant: when its data last changed, when it was last trained, and the training lease.
+
+    The lease (``lease_owner`` / ``lease_expires_at``, epoch seconds) is taken with a conditional write so two
+    runs for one tenant never interleave; a crashed run's lease simply expires."""
+
+    ENTITY = "training_state"
+    data_changed_at = UTCDateTimeAttribute(null=True)
+    last_trained_at = UTCDateTimeAttribute(null=True)  # start of the last run that completed
+    last_run_id = UnicodeAttribute(null=True)
+    last_run_status = UnicodeAttribute(null=True)
+    lease_owner = UnicodeAttribute(null=True)
+    lease_expires_at = NumberAttribute(null=True)
+    last_requested_at = UTCDateTimeAttribute(null=True)  # last on-demand retrain (rate limit)
+
+
+class ModelPointerItem(BaseItem):
+    """The version of one model kind a tenant's API serves; switched only by a conditional write."""
+
+    ENTITY = "model_pointer"
+    kind = UnicodeAttribute()
+    version = UnicodeAttribute()
+    artifact_prefix = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    holdout_metric = NumberAttribute(null=True)
+    switched_at = UTCDateTimeAttribute(default=utc_now)
+
+
+ALL_MODELS = (*ALL_MODELS, TrainingStateItem, ModelPointerItem)
+
+
+def key_training_state(tenant_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "TRAINING"), "STATE"
+
+
+def key_model_pointer(tenant_id: str, kind: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "TRAINING"), f"CURRENT#{kind}"
