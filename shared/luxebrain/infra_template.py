@@ -86,9 +86,7 @@ class IntrinsicResolver:
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NoValue": None,
         }
-        self.parameters = {
-            name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
-        }
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
         self.parameters.update(parameters or {})
         self.refs: dict[str, str] = {}  # logical id -> what !Ref returns
         self.attributes: dict[tuple[str, str], str] = {}  # (logical id, attribute) -> value

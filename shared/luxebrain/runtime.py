@@ -28,9 +28,7 @@ def on_reset(resetter: Callable[[], None]) -> Callable[[], None]:
 @cache
 def aws_client(service: str) -> Any:
     """A boto3 client for the configured region; AWS_ENDPOINT_URL (when set) is honoured by boto3 itself."""
-    return boto3.session.Session().client(
-        service, region_name=get_settings().aws_region, config=_RETRY_CONFIG
-    )
+    return boto3.session.Session().client(service, region_name=get_settings().aws_region, config=_RETRY_CONFIG)
 
 
 @lru_cache(maxsize=1)

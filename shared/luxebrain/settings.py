@@ -24,9 +24,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     app_env: AppEnv = Field(alias="APP_ENV")
-    aws_region: str = Field(
-        default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
-    )
+    aws_region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
     table_name: str = Field(alias="LUXEBRAIN_TABLE_NAME", min_length=3, max_length=255)
     models_bucket: str = Field(alias="LUXEBRAIN_MODELS_BUCKET", min_length=3, max_length=63)
     secrets_key_id: str | None = Field(default=None, alias="LUXEBRAIN_SECRETS_KEY_ID")
@@ -53,16 +51,12 @@ class Settings(BaseModel):
     training_retrain_min_interval_seconds: int = Field(
         default=1800, ge=0, alias="LUXEBRAIN_TRAINING_RETRAIN_MIN_INTERVAL_SECONDS"
     )
-    training_snapshot_rebuild_days: float = Field(
-        default=7.0, gt=0, alias="LUXEBRAIN_TRAINING_SNAPSHOT_REBUILD_DAYS"
-    )
+    training_snapshot_rebuild_days: float = Field(default=7.0, gt=0, alias="LUXEBRAIN_TRAINING_SNAPSHOT_REBUILD_DAYS")
     serving_version_check_seconds: float = Field(
         default=60.0, ge=0, le=3600, alias="LUXEBRAIN_SERVING_VERSION_CHECK_SECONDS"
     )
     serving_cache_max_entries: int = Field(default=256, ge=1, alias="LUXEBRAIN_SERVING_CACHE_MAX_ENTRIES")
-    serving_cache_max_bytes: int = Field(
-        default=512 * 1024 * 1024, ge=1024, alias="LUXEBRAIN_SERVING_CACHE_MAX_BYTES"
-    )
+    serving_cache_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024, alias="LUXEBRAIN_SERVING_CACHE_MAX_BYTES")
     # Campaigns: the send queue, the SES configuration set (bounce / complaint / open / click events) and
     # the public base URL unsubscribe links point at.
     campaign_send_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_CAMPAIGN_SEND_QUEUE_URL")

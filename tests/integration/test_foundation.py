@@ -29,9 +29,7 @@ def test_template_tables_queues_and_bucket_exist_over_http(local_aws: LocalResou
     sqs = boto3.client("sqs", endpoint_url=local_aws.endpoint_url)
     queue_urls = sqs.list_queues()["QueueUrls"]
     assert len(queue_urls) == len(resources_of_type(template, "AWS::SQS::Queue"))
-    ingest = sqs.get_queue_attributes(
-        QueueUrl=os.environ["LUXEBRAIN_INGEST_QUEUE_URL"], AttributeNames=["All"]
-    )
+    ingest = sqs.get_queue_attributes(QueueUrl=os.environ["LUXEBRAIN_INGEST_QUEUE_URL"], AttributeNames=["All"])
     assert ingest["Attributes"]["FifoQueue"] == "true"
     assert "deadLetterTargetArn" in ingest["Attributes"]["RedrivePolicy"]
     s3 = boto3.client("s3", endpoint_url=local_aws.endpoint_url)

@@ -27,9 +27,7 @@ def test_required_optional_setting_is_named() -> None:
         Settings.from_environ(VALID).require("train_queue_url")
 
 
-@pytest.mark.parametrize(
-    "bad", ["", "A", "UPPER-case", "-leading", "trailing-", "a" * 41, "has space", "x#y"]
-)
+@pytest.mark.parametrize("bad", ["", "A", "UPPER-case", "-leading", "trailing-", "a" * 41, "has space", "x#y"])
 def test_malformed_tenant_ids_are_rejected(bad: str) -> None:
     with pytest.raises(ValueError, match="not well formed"):
         validate_tenant_id(bad)

@@ -242,9 +242,7 @@ def _default_name(stack_name: str, logical_id: str) -> str:
     return f"{stack_name}-{logical_id}".lower()
 
 
-def _create_table(
-    session: Any, logical_id: str, props: dict[str, Any], stack: str
-) -> tuple[str, dict[str, str]]:
+def _create_table(session: Any, logical_id: str, props: dict[str, Any], stack: str) -> tuple[str, dict[str, str]]:
     client = session.client("dynamodb")
     name = props.get("TableName") or _default_name(stack, logical_id)
     kwargs = _pick(
@@ -269,9 +267,7 @@ def _create_table(
     return name, attributes
 
 
-def _create_bucket(
-    session: Any, logical_id: str, props: dict[str, Any], stack: str
-) -> tuple[str, dict[str, str]]:
+def _create_bucket(session: Any, logical_id: str, props: dict[str, Any], stack: str) -> tuple[str, dict[str, str]]:
     client = session.client("s3")
     name = props.get("BucketName") or _default_name(stack, logical_id)
     client.create_bucket(Bucket=name)
@@ -293,13 +289,9 @@ _QUEUE_ATTRIBUTES = (
 )
 
 
-def _create_queue(
-    session: Any, logical_id: str, props: dict[str, Any], stack: str
-) -> tuple[str, dict[str, str]]:
+def _create_queue(session: Any, logical_id: str, props: dict[str, Any], stack: str) -> tuple[str, dict[str, str]]:
     client = session.client("sqs")
-    name = props.get("QueueName") or _default_name(stack, logical_id) + (
-        ".fifo" if props.get("FifoQueue") else ""
-    )
+    name = props.get("QueueName") or _default_name(stack, logical_id) + (".fifo" if props.get("FifoQueue") else "")
     attributes = {
         key: str(value).lower() if isinstance(value, bool) else str(value)
         for key, value in _pick(props, *_QUEUE_ATTRIBUTES).items()
@@ -311,18 +303,12 @@ def _create_queue(
     return url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
 
 
-def _create_key(
-    session: Any, logical_id: str, props: dict[str, Any], stack: str
-) -> tuple[str, dict[str, str]]:
-    metadata = session.client("kms").create_key(Description=props.get("Description", logical_id))[
-        "KeyMetadata"
-    ]
+def _create_key(session: Any, logical_id: str, props: dict[str, Any], stack: str) -> tuple[str, dict[str, str]]:
+    metadata = session.client("kms").create_key(Description=props.get("Description", logical_id))["KeyMetadata"]
     return metadata["KeyId"], {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]}
 
 
-def _create_user_pool(
-    session: Any, logical_id: str, props: dict[str, Any], stack: str
-) -> tuple[str, dict[str, str]]:
+def _create_user_pool(session: Any, logical_id: str, props: dict[str, Any], stack: str) -> tuple[str, dict[str, str]]:
     kwargs = _pick(
         props,
         "Policies",
@@ -363,9 +349,7 @@ def _create_user_pool_client(
     return client["ClientId"], {}
 
 
-def _create_topic(
-    session: Any, logical_id: str, props: dict[str, Any], stack: str
-) -> tuple[str, dict[str, str]]:
+def _create_topic(session: Any, logical_id: str, props: dict[str, Any], stack: str) -> tuple[str, dict[str, str]]:
     name = props.get("TopicName") or _default_name(stack, logical_id)
     arn = session.client("sns").create_topic(Name=name)["TopicArn"]
     return arn, {"TopicName": name, "TopicArn": arn}
