@@ -32,6 +32,10 @@ class Settings(BaseModel):
     train_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_TRAIN_QUEUE_URL")
     user_pool_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_ID")
     user_pool_client_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_CLIENT_ID")
+    # A second app client whose refresh tokens live hours, not days: logins without "remember me".
+    user_pool_session_client_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_SESSION_CLIENT_ID")
+    # Comma-separated origins the API's CORS allows (the template's DashboardOrigins parameter).
+    dashboard_origins: str = Field(default="", alias="LUXEBRAIN_DASHBOARD_ORIGINS")
     sender_email: str | None = Field(default=None, alias="LUXEBRAIN_SENDER_EMAIL")
     alarm_topic_arn: str | None = Field(default=None, alias="LUXEBRAIN_ALARM_TOPIC_ARN")
     # Cognito's tokens name the real AWS issuer even when served elsewhere, so where the keys are
