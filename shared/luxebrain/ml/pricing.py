@@ -61,10 +61,11 @@ class PricingParams:
     min_active_weeks: int = 8  # weeks on sale needed for a product's own elasticity
     min_units: float = 8.0  # units sold needed for a product's own elasticity
     min_price_variation: float = 0.02  # std of log price needed for a product's own elasticity
+    max_own_se: float = 3.0  # own estimates less precise than this are left out (too noisy to pool)
     min_category_estimates: int = 3  # own estimates needed to pool a category; else the whole store
     prior_elasticity: float = -1.5  # used when no product in the store has price variation
     prior_sd: float = 1.0
-    min_between_sd: float = 0.1  # floor on the between-product sd, so pooling never becomes total
+    min_between_sd: float = 0.2  # floor on the between-product sd, so pooling never becomes total
     use_category_index: bool = True
     decision_elasticity_min: float = -6.0  # elasticities used for decisions are clipped into this range
     decision_elasticity_max: float = -0.3
@@ -175,13 +176,9 @@ def train_pricing_model(
             own, own_se, category_code, len(categories), params
         )
 
-    recent = slice(n_weeks - params.velocity_weeks, n_weeks)
-    recent_active = active[:, recent].sum(axis=1)
-    velocity = np.divide(units[:, recent].sum(axis=1), recent_active, out=np.zeros(n_products), where=recent_active > 0)
-    recent_revenue, recent_units = revenue[:, recent].sum(axis=1), units[:, recent].sum(axis=1)
     last_price = np.array([_last_finite(r) for r in weekly_price])
-    recent_price = np.divide(recent_revenue, recent_units, out=last_price.copy(), where=recent_units > 0)
-    recent_price = np.nan_to_num(recent_price, nan=0.0)
+    velocity = _price_adjusted_velocity(units, weekly_price, active, last_price, shrunk, params)
+    recent_price = last_price
     stock = pd.to_numeric(catalogue["stock_quantity"], errors="coerce").to_numpy(dtype=float)
     cover = np.where(
         np.isfinite(stock),
@@ -272,6 +269,38 @@ def _overlay_price_history(
     return result
 
 
+def _price_adjusted_velocity(
+    units: np.ndarray,
+    price: np.ndarray,
+    active: np.ndarray,
+    last_price: np.ndarray,
+    elasticity: np.ndarray,
+    params: PricingParams,
+) -> np.ndarray:
+    """Weekly units at the last price: recent weeks' sales moved along the demand curve to that price.
+
+    The window is ``velocity_weeks``, widened (x2, x4, ... up to the history) for slow movers until it
+    holds at least ``min_units`` units, so one lucky week does not set a slow mover's pace.
+    """
+    n_products, n_weeks = units.shape
+    ratio = np.divide(last_price[:, None], price, out=np.ones_like(price), where=active & (price > 0))
+    adjusted = units * np.power(ratio, elasticity[:, None]) * active
+    velocity = np.zeros(n_products)
+    settled = np.zeros(n_products, dtype=bool)
+    window = params.velocity_weeks
+    while True:
+        window = min(window, n_weeks)
+        weeks = active[:, n_weeks - window :].sum(axis=1)
+        total = units[:, n_weeks - window :].sum(axis=1)
+        pace = np.divide(adjusted[:, n_weeks - window :].sum(axis=1), weeks, out=np.zeros(n_products), where=weeks > 0)
+        take = ~settled & ((total >= params.min_units) | (window == n_weeks))
+        velocity[take] = pace[take]
+        settled |= take
+        if settled.all() or window == n_weeks:
+            return velocity
+        window *= 2
+
+
 def _log_relative_price(price: np.ndarray, active: np.ndarray) -> np.ndarray:
     """log(price / the product's mean price) in active weeks, 0 elsewhere."""
     log_price = np.log(np.where(active, price, 1.0))
@@ -291,9 +320,18 @@ def _category_offset(
     np.add.at(totals, category_code, units)
     members = np.bincount(category_code, minlength=n_categories)
     others = totals[category_code] - units
-    # Smooth over three weeks: the index should carry seasons and trends, not week-to-week noise.
-    padded = np.pad(others, ((0, 0), (1, 1)), mode="edge")
-    smooth = (padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]) / 3.0
+    # Smooth over a window wide enough to hold ~100 units (3 to 13 weeks): the index should carry seasons
+    # and trends, not the week-to-week noise of a sparse category.
+    n_weeks = units.shape[1]
+    pace = np.maximum(others.mean(axis=1), 1e-9)
+    half = np.clip(np.ceil(100.0 / pace / 2.0), 1, 6).astype(np.int64)
+    cumulative = np.concatenate([np.zeros((len(units), 1)), np.cumsum(others, axis=1)], axis=1)
+    weeks = np.arange(n_weeks)[None, :]
+    left = np.clip(weeks - half[:, None], 0, n_weeks)
+    right = np.clip(weeks + half[:, None] + 1, 0, n_weeks)
+    smooth = (np.take_along_axis(cumulative, right, axis=1) - np.take_along_axis(cumulative, left, axis=1)) / (
+        right - left
+    )
     weight = active.sum(axis=1)
     mean = np.divide((smooth * active).sum(axis=1), weight, out=np.zeros(len(units)), where=weight > 0)
     usable = (members[category_code] >= 3) & (mean > 0)
@@ -346,7 +384,7 @@ def _fit_poisson_elasticities(
     det = h_aa * h_bb - h_ab**2
     variance = np.divide(h_aa * dispersion, det, out=np.full(n_products, np.inf), where=det > 1e-12)
     se = np.sqrt(variance)
-    usable = identifiable & np.isfinite(se) & np.isfinite(b) & (se > 0)
+    usable = identifiable & np.isfinite(se) & np.isfinite(b) & (se > 0) & (se <= params.max_own_se)
     own = np.where(usable, np.clip(b, -10.0, 5.0), 0.0)
     return own, np.where(usable, se, -1.0), price_sd
 
@@ -354,31 +392,49 @@ def _fit_poisson_elasticities(
 def _shrink_by_category(
     own: np.ndarray, own_se: np.ndarray, category_code: np.ndarray, n_categories: int, params: PricingParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, list[float]]]:
-    """Empirical Bayes: each own estimate shrinks towards its category mean by its precision.
+    """Empirical Bayes on three levels: product estimates shrink to their category, categories to the store.
 
-    Categories with fewer than ``min_category_estimates`` own estimates borrow the store-wide mean; a store
-    with none at all uses the prior from the params. Returns (elasticity, sd, weight of the product's own
-    estimate, {category code: [mean, between sd]}).
+    Each category's mean (a random-effects mean of its products' own estimates) is itself shrunk towards
+    the store-wide mean by its precision, so a category with three noisy estimates does not set its
+    products' prior on its own. A store with no own estimates at all uses the prior from the params.
+    Returns (elasticity, sd, weight of the product's own estimate, {category code: [prior mean, prior sd]}).
     """
     has_own = own_se > 0
     store_mean, store_tau, store_mean_se = _random_effects(own[has_own], own_se[has_own], params)
+    category_stats: dict[int, tuple[float, float, float]] = {}
+    for c in range(n_categories):
+        members = (category_code == c) & has_own
+        if members.sum() >= params.min_category_estimates:
+            category_stats[c] = _random_effects(own[members], own_se[members], params)
+        elif members.any():  # too few to estimate a spread: borrow the store's
+            w = 1.0 / (own_se[members] ** 2 + store_tau**2)
+            category_stats[c] = (float((w * own[members]).sum() / w.sum()), store_tau, float(np.sqrt(1 / w.sum())))
+    means = np.array([m for m, _, _ in category_stats.values()])
+    mean_ses = np.array([se for _, _, se in category_stats.values()])
+    if len(means) >= params.min_category_estimates:
+        _, between_categories, _ = _random_effects(means, np.maximum(mean_ses, 1e-6), params)
+    else:
+        between_categories = store_tau
     elasticity = np.empty_like(own)
     sd = np.empty_like(own)
     weight = np.zeros_like(own)
     priors: dict[str, list[float]] = {}
     for c in range(n_categories):
         in_category = category_code == c
-        members = in_category & has_own
-        if members.sum() >= params.min_category_estimates:
-            mean, tau, mean_se = _random_effects(own[members], own_se[members], params)
+        if c in category_stats:
+            raw_mean, tau, mean_se = category_stats[c]
+            precision = 1.0 / max(mean_se, 1e-6) ** 2 + 1.0 / between_categories**2
+            mean = (raw_mean / max(mean_se, 1e-6) ** 2 + store_mean / between_categories**2) / precision
+            mean_var = 1.0 / precision
         else:
-            mean, tau, mean_se = store_mean, store_tau, store_mean_se
-        priors[str(c)] = [float(mean), float(tau)]
-        prior_var = tau**2 + mean_se**2
-        se2 = np.where(members, own_se**2, np.inf)
-        w = np.where(members, prior_var / (prior_var + np.where(members, se2, 1.0)), 0.0)
+            mean, tau, mean_var = store_mean, store_tau, between_categories**2 + store_mean_se**2
+        prior_var = tau**2 + mean_var
+        priors[str(c)] = [float(mean), float(math.sqrt(prior_var))]
+        members = in_category & has_own
+        se2 = np.where(members, own_se**2, 1.0)
+        w = np.where(members, prior_var / (prior_var + se2), 0.0)
         elasticity[in_category] = (w * own + (1 - w) * mean)[in_category]
-        posterior_var = np.where(members, 1.0 / (1.0 / prior_var + 1.0 / np.where(members, se2, 1.0)), prior_var)
+        posterior_var = np.where(members, 1.0 / (1.0 / prior_var + 1.0 / se2), prior_var)
         sd[in_category] = np.sqrt(posterior_var)[in_category]
         weight[in_category] = w[in_category]
     return elasticity, sd, weight, priors
