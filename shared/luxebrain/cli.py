@@ -117,19 +117,22 @@ def _run_local(args: argparse.Namespace) -> int:
 def _run_train(args: argparse.Namespace) -> int:
     from luxebrain.progress import Progress
     from luxebrain.tenancy import validate_tenant_id
-    from luxebrain.training import train_tenant
 
-    progress = Progress()
-    report = train_tenant(validate_tenant_id(args.tenant), progress=progress.say)
+    tenant_id = validate_tenant_id(args.tenant)
+    from luxebrain.training import train_tenant  # the ML layer: imported only when training
+
+    report = train_tenant(tenant_id, progress=Progress().say)
     print(report.summary())
     return 0
 
 
 def _run_backfill(args: argparse.Namespace) -> int:
-    from luxebrain.ingest.backfill import run_backfill_command
     from luxebrain.tenancy import validate_entity_id, validate_tenant_id
 
-    return run_backfill_command(validate_tenant_id(args.tenant), validate_entity_id(args.store, "store id"))
+    tenant_id, store_id = validate_tenant_id(args.tenant), validate_entity_id(args.store, "store id")
+    from luxebrain.ingest.backfill import run_backfill_command
+
+    return run_backfill_command(tenant_id, store_id)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
