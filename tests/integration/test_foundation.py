@@ -6,6 +6,7 @@ import os
 
 import boto3
 import pytest
+
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.infra_template import load_template, resources_of_type
 from luxebrain.local.embedded import LocalResources

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from luxebrain.ml.artifacts import ARRAYS_NAME, ArtifactError, ModelArtifact
 
 

@@ -1,4 +1,5 @@
 import pytest
+
 from luxebrain.errors import ConfigurationError
 from luxebrain.settings import Settings
 from luxebrain.tenancy import tenant_partition, validate_tenant_id

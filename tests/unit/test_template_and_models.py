@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from luxebrain.errors import ConfigurationError
 from luxebrain.infra_template import load_template, resources_of_type
 from luxebrain.storage.models import ALL_MODELS, BaseItem
