@@ -22,7 +22,7 @@ bench: $(STAMP)  ## benchmarks against the real baseline libraries (not part of 
 	$(BIN)/pip install -q -r benchmarks/requirements.txt
 	$(BIN)/python -m benchmarks.run_all
 
-$(STAMP): requirements.txt requirements-dev.txt layers/ml/requirements.txt pyproject.toml
+$(STAMP): requirements.txt shared/requirements.txt requirements-dev.txt layers/ml/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
