@@ -30,6 +30,7 @@ class Settings(BaseModel):
     secrets_key_id: str | None = Field(default=None, alias="LUXEBRAIN_SECRETS_KEY_ID")
     ingest_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_INGEST_QUEUE_URL")
     train_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_TRAIN_QUEUE_URL")
+    backfill_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_BACKFILL_QUEUE_URL")
     user_pool_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_ID")
     user_pool_client_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_CLIENT_ID")
     # A second app client whose refresh tokens live hours, not days: logins without "remember me".

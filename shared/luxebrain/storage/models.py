@@ -384,7 +384,8 @@ class IngestCheckpointItem(BaseItem):
 
     ENTITY = "ingest_checkpoint"
     store_id = UnicodeAttribute()
-    resource = UnicodeAttribute()  # products | customers | orders
+    resource = UnicodeAttribute()  # products | customers | orders | _run (the whole store's run)
+    run_id = UnicodeAttribute(null=True)  # the back-fill run this checkpoint belongs to
     status = UnicodeAttribute(default="running")  # running | done
     watermark_gmt = UnicodeAttribute(null=True)  # modified_after of the next incremental run
     run_modified_after = UnicodeAttribute(null=True)  # fixed for the run in progress, so pages stay stable

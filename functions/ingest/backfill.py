@@ -1,0 +1,55 @@
+"""Back-fill: one slice of a store's REST back-fill per invocation, queued again until done.
+
+Triggered by the BackfillQueue (FIFO, one group per store); stops a minute before the Lambda timeout with
+the checkpoint saved and queues the next slice, so a 100k-order store needs many short invocations rather
+than one that cannot finish.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from luxebrain.ingest.backfill import backfill_store, request_backfill
+from luxebrain.observability import bind_tenant, logger, metrics, tracer
+
+STOP_WHEN_REMAINING_MS = 60_000
+
+
+class BackfillRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    tenant_id: str = Field(min_length=4, max_length=40)
+    store_id: str = Field(min_length=1, max_length=128)
+    continuation: int = Field(default=0, ge=0)
+
+
+class BackfillEvent(BaseModel):
+    """An SQS event from the BackfillQueue (batch size 1)."""
+
+    Records: list[dict[str, Any]] = Field(min_length=1, max_length=1)
+
+    def request(self) -> BackfillRequest:
+        return BackfillRequest.model_validate_json(self.Records[0]["body"])
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = BackfillEvent.model_validate(event).request()
+    bind_tenant(request.tenant_id)
+    report = backfill_store(
+        request.tenant_id,
+        request.store_id,
+        should_stop=lambda: context.get_remaining_time_in_millis() < STOP_WHEN_REMAINING_MS,
+    )
+    metrics.add_metric(name="BackfillItems", unit=MetricUnit.Count, value=report.items)
+    if not report.done:
+        request_backfill(request.tenant_id, request.store_id, continuation=request.continuation + 1)
+    summary = report.summary()
+    logger.info("back-fill slice finished", extra={"summary": summary})
+    return summary

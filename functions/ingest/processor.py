@@ -1,0 +1,42 @@
+"""Ingest processor: SQS FIFO batches → validated WooCommerce payloads → DynamoDB, with partial batch failures.
+
+A failing message is reported in batchItemFailures (with the rest of its message group, to keep each
+record's events in order); the other groups of the batch still land. After the queue's maxReceiveCount the
+failing message goes to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from luxebrain.ingest.processor import process_message
+from luxebrain.observability import logger, metrics, tracer
+
+batch_processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+def record_handler(record: SQSRecord) -> str:
+    result = process_message(
+        record.body,
+        message_id=record.message_id,
+        receive_count=int(record.attributes.approximate_receive_count or 1),
+    )
+    metrics.add_metric(name=f"Ingest{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="IngestWrites", unit=MetricUnit.Count, value=result.writes)
+    if result.outcome == "rejected":
+        logger.warning("delivery rejected", extra={"message_id": record.message_id, "reason": result.reason})
+    return result.outcome
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=batch_processor, context=context
+    )

@@ -1,0 +1,284 @@
+"""The ingest processor's domain: one queued delivery → validated payload → storage, exactly once in effect.
+
+- The same content twice stores once, and an older version never overwrites a newer one: every write goes
+  through :func:`luxebrain.storage.repositories.put_if_newer` (conditional on ``modified_gmt`` and the
+  content hash), so duplicates, replays and out-of-order deliveries are harmless.
+- Deletes tombstone the record (personal data of a deleted customer is erased, a deleted order leaves the
+  customer's order index, a deleted variable product takes its variations with it).
+- A delivery that can never be stored (not the declared topic's shape, unknown topic) is recorded as a
+  rejected event, with the reason, and acknowledged: retrying would not help. Anything else (DynamoDB
+  unavailable...) raises, so the message is retried and, after the queue's maxReceiveCount, dead-lettered;
+  on the last try the reason is recorded too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from luxebrain.ingest import mapping
+from luxebrain.ingest.envelope import SUPPORTED_EVENTS, SUPPORTED_RESOURCES, IngestEnvelope
+from luxebrain.runtime import configured_settings
+from luxebrain.storage import repositories
+from luxebrain.storage.models import (
+    CouponItem,
+    CustomerItem,
+    OrderItem,
+    ProductItem,
+    RejectedEventItem,
+    key_coupon,
+    key_customer,
+    key_order,
+    key_product,
+    key_rejected_event,
+)
+from luxebrain.tenancy import tenant_partition
+from luxebrain.woocommerce.payloads import (
+    CouponPayload,
+    CustomerPayload,
+    DeletedResource,
+    OrderPayload,
+    ProductPayload,
+)
+
+MAX_RECEIVE_COUNT = 5  # the IngestQueue's RedrivePolicy.maxReceiveCount (a template test keeps them equal)
+REJECTED_EVENT_TTL_DAYS = 90
+StoreRecord = ProductItem | CustomerItem | OrderItem | CouponItem
+Outcome = Literal["stored", "duplicate", "tombstoned", "rejected"]
+
+
+@dataclass
+class ProcessResult:
+    outcome: Outcome
+    writes: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class IngestCounters:
+    """Totals over many results (the demo and the benchmark report these)."""
+
+    stored: int = 0
+    duplicate: int = 0
+    tombstoned: int = 0
+    rejected: int = 0
+    writes: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: ProcessResult) -> None:
+        setattr(self, result.outcome, getattr(self, result.outcome) + 1)
+        self.writes += result.writes
+        if result.reason:
+            key = result.reason.split(":")[0][:80]
+            self.reasons[key] = self.reasons.get(key, 0) + 1
+
+
+class RejectedDelivery(ValueError):
+    """The delivery can never be stored; the message says why (no personal data in it)."""
+
+
+def process_message(body: str, *, message_id: str, receive_count: int = 1) -> ProcessResult:
+    """Process one queue message. Raises on transient failures so the queue retries it."""
+    envelope = IngestEnvelope.model_validate_json(body)  # our own format: failing here is a bug → DLQ
+    try:
+        return process_envelope(envelope, event_id=message_id)
+    except Exception as exc:
+        if receive_count >= MAX_RECEIVE_COUNT:
+            # Last try before the dead-letter queue: leave the reason where the dashboard can show it.
+            record_rejection(
+                envelope, f"failed {receive_count} times: {type(exc).__name__}: {str(exc)[:300]}", message_id
+            )
+        raise
+
+
+def process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
+    configured_settings()
+    try:
+        return _apply(envelope)
+    except RejectedDelivery as exc:
+        record_rejection(envelope, str(exc), event_id)
+        return ProcessResult("rejected", writes=1, reason=str(exc))
+    except ValidationError as exc:
+        reason = f"not a {envelope.resource} payload: {_describe(exc)}"
+        record_rejection(envelope, reason, event_id)
+        return ProcessResult("rejected", writes=1, reason=reason)
+
+
+def _apply(envelope: IngestEnvelope) -> ProcessResult:
+    if envelope.resource not in SUPPORTED_RESOURCES or envelope.event not in SUPPORTED_EVENTS:
+        raise RejectedDelivery(f"unsupported topic: {envelope.topic}")
+    try:
+        document: Any = json.loads(envelope.body)
+    except ValueError:
+        raise RejectedDelivery("body is not JSON") from None
+    if not isinstance(document, dict):
+        raise RejectedDelivery("body is not a JSON object")
+    tenant_id = envelope.tenant_id
+    if envelope.event == "deleted":
+        deleted = DeletedResource.model_validate(document)
+        return _tombstone(tenant_id, envelope.resource, str(deleted.id), envelope.received_at)
+    restoring = envelope.event == "restored"
+    if envelope.resource == "order":
+        order = OrderPayload.model_validate(document)
+        result = _write(mapping.order_item(tenant_id, order), restoring)
+        guest = mapping.guest_customer_item(tenant_id, order)
+        if result.outcome == "stored" and guest is not None:
+            # The guest's record rides along with their order: at most two writes per order.
+            result.writes += 1
+            repositories.put_if_newer(guest)
+        return result
+    if envelope.resource == "product":
+        return _write(
+            mapping.product_item(tenant_id, ProductPayload.model_validate(document), envelope.received_at), restoring
+        )
+    if envelope.resource == "customer":
+        return _write(
+            mapping.customer_item(tenant_id, CustomerPayload.model_validate(document), envelope.received_at), restoring
+        )
+    return _write(
+        mapping.coupon_item(tenant_id, CouponPayload.model_validate(document), envelope.received_at), restoring
+    )
+
+
+def _write(item: StoreRecord, restoring: bool) -> ProcessResult:
+    written = _put_restored(item) if restoring else repositories.put_if_newer(item)  # type: ignore[arg-type]
+    return ProcessResult("stored" if written else "duplicate", writes=1)
+
+
+def _put_restored(item: StoreRecord) -> bool:
+    """A restore (un-trash) must lift a tombstone even when the store's clock is behind ours (the tombstone
+    is dated by our receipt time); otherwise it follows the same newer-wins rule."""
+    model = type(item)
+    condition = (
+        model.pk.does_not_exist()
+        | (model.deleted == True)  # noqa: E712 - a pynamodb condition, not a comparison
+        | (model.modified_gmt < item.modified_gmt)
+        | ((model.modified_gmt == item.modified_gmt) & (model.content_hash != item.content_hash))
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+# ----------------------------------------------------------------------------- deletes
+def _tombstone(tenant_id: str, resource: str, resource_id: str, deleted_at: str) -> ProcessResult:
+    model, (pk, sk) = _model_and_key(tenant_id, resource, resource_id)
+    try:
+        record = model.get(pk, sk)
+    except DoesNotExist:
+        record = _blank(model, pk, sk, tenant_id, resource_id, deleted_at)
+    if record.deleted:
+        return ProcessResult("duplicate")
+    writes = _write_tombstone(record, deleted_at)
+    if isinstance(record, ProductItem) and record.product_type == "variable":
+        # WooCommerce deletes a variable product's variations with it.
+        for variation in ProductItem.query(
+            tenant_partition(tenant_id, "PRODUCT"), filter_condition=ProductItem.parent_id == resource_id
+        ):
+            if not variation.deleted:
+                writes += _write_tombstone(variation, deleted_at)
+    return ProcessResult("tombstoned" if writes else "duplicate", writes=max(writes, 1))
+
+
+def _write_tombstone(record: StoreRecord, deleted_at: str) -> int:
+    record.deleted = True
+    # Dated by our receipt (a delete carries no date), but never older than what is stored.
+    record.modified_gmt = max(record.modified_gmt or "", deleted_at)
+    record.content_hash = "deleted"
+    if isinstance(record, CustomerItem):  # the customer is gone: so is their personal data
+        record.email = None
+        record.phone = None
+        record.first_name = None
+    if isinstance(record, OrderItem):  # out of the customer's order history
+        record.gsi1pk = None
+        record.gsi1sk = None
+    return 1 if repositories.put_if_newer(record) else 0  # type: ignore[arg-type]
+
+
+def _model_and_key(tenant_id: str, resource: str, resource_id: str) -> tuple[type[StoreRecord], tuple[str, str]]:
+    if resource == "order":
+        return OrderItem, key_order(tenant_id, resource_id)
+    if resource == "product":
+        return ProductItem, key_product(tenant_id, resource_id)
+    if resource == "customer":
+        return CustomerItem, key_customer(tenant_id, resource_id)
+    return CouponItem, key_coupon(tenant_id, resource_id)
+
+
+def _blank(
+    model: type[StoreRecord], pk: str, sk: str, tenant_id: str, resource_id: str, deleted_at: str
+) -> StoreRecord:
+    """A tombstone for a record we never saw, so a late, older create cannot bring it back."""
+    common: dict[str, Any] = {"entity": model.ENTITY, "tenant_id": tenant_id, "modified_gmt": ""}
+    if model is OrderItem:
+        return OrderItem(
+            pk,
+            sk,
+            order_id=resource_id,
+            status="deleted",
+            status_class="other",
+            customer_id="unknown",
+            created_gmt=deleted_at,
+            **common,
+        )
+    if model is ProductItem:
+        return ProductItem(pk, sk, product_id=resource_id, **common)
+    if model is CustomerItem:
+        return CustomerItem(pk, sk, customer_id=resource_id, **common)
+    return CouponItem(pk, sk, coupon_id=resource_id, **common)
+
+
+# ----------------------------------------------------------------------------- rejections
+def record_rejection(envelope: IngestEnvelope, reason: str, event_id: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    configured_settings()
+    pk, sk = key_rejected_event(envelope.tenant_id, envelope.received_at, event_id)
+    resource_id = _peek_id(envelope.body)
+    RejectedEventItem(
+        pk,
+        sk,
+        entity=RejectedEventItem.ENTITY,
+        tenant_id=envelope.tenant_id,
+        store_id=envelope.store_id,
+        topic=envelope.topic[:100] or "(none)",
+        reason=reason[:1000],
+        resource_id=resource_id,
+        delivery_id=(envelope.delivery_id or None) and envelope.delivery_id[:100],
+        body_sha256=envelope.body_sha256,
+        body_bytes=len(envelope.body.encode("utf-8")),
+        received_at=envelope.received_at,
+        expires_at=int((datetime.now(UTC) + timedelta(days=REJECTED_EVENT_TTL_DAYS)).timestamp()),
+    ).save()
+
+
+def list_rejected_events(tenant_id: str, limit: int = 100) -> list[RejectedEventItem]:
+    configured_settings()
+    return list(RejectedEventItem.query(tenant_partition(tenant_id, "REJECTED"), scan_index_forward=False, limit=limit))
+
+
+def _peek_id(body: str) -> str | None:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    value = document.get("id") if isinstance(document, dict) else None
+    return str(value)[:40] if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Field paths and messages only: pydantic's default text echoes input values (personal data)."""
+    problems = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        problems.append(f"{where} {error['msg']}")
+    more = exc.error_count() - len(problems)
+    return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
