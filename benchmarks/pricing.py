@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from luxebrain.ml.pricing import (
     DemandBatch,
     PriceSuggestion,
@@ -233,6 +234,7 @@ class OursPolicy:
             self.model,
             self.guardrails,
             products=catalogue(world, state),
+            forecast=self.seasonal_forecast(world, state),
             last_changes=last_changes,
             now=now,
         )
@@ -241,6 +243,29 @@ class OursPolicy:
             if isinstance(answer, PriceSuggestion):
                 price[int(answer.product_id)] = answer.suggested_price
         return price
+
+    def seasonal_forecast(self, world: World, state: State) -> dict[str, list[float]]:
+        """Level x seasonal profile, standing in for the forecasting module, from store data only.
+
+        The seasonal profile is the category's share of sales by week of the year before the horizon; the
+        level is each product's units that year, moved to today's price with the estimated elasticity and
+        divided by the profile. (That year's sales never hit zero stock, so the level is not censored.)
+        """
+        assert self.model is not None
+        units, prices = world.history_units, world.history_price
+        n_categories = int(world.category.max()) + 1
+        by_category = np.zeros((n_categories, units.shape[1]))
+        np.add.at(by_category, world.category, units)
+        padded = np.pad(by_category, ((0, 0), (1, 1)), mode="wrap")
+        smooth = (padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]) / 3.0
+        season = smooth / np.maximum(smooth.mean(axis=1, keepdims=True), 1e-9)
+        ids = np.array([int(pid) for pid in self.model.product_ids])
+        elasticity = np.clip(self.model.elasticity, self.params.decision_elasticity_min, -0.3)
+        at_today = units[ids] * (state.price[ids, None] / prices[ids]) ** elasticity[:, None]
+        level = (at_today / season[world.category[ids]]).mean(axis=1)
+        ahead = (state.week + np.arange(self.params.horizon_weeks)) % units.shape[1]
+        forecast = level[:, None] * season[world.category[ids]][:, ahead]
+        return {str(pid): forecast[k].tolist() for k, pid in enumerate(ids)}
 
 
 def catalogue(world: World, state: State) -> list[dict[str, object]]:

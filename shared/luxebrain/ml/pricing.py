@@ -631,7 +631,7 @@ def _check_item(
     product_id: str,
     variation_id: str | None,
     row: int,
-    weekly: np.ndarray,
+    weekly: tuple[np.ndarray, bool],
     share: float,
     last_change: datetime | None,
     now: datetime,
@@ -662,6 +662,13 @@ def _check_item(
     stock = _number(item.get("stock_quantity"))
     if stock is not None and stock <= 0:
         return NoSuggestion(product_id, variation_id, "out_of_stock", "out of stock: no price change until restocked")
+    weekly_demand, is_forecast = weekly
+    recent_price = float(model.recent_price[row])
+    if not is_forecast and recent_price > 0 and share == 1.0:
+        # Velocity was measured at the model's last price; move it to today's price along the demand curve.
+        params = model.params
+        e = min(max(float(model.elasticity[row]), params.decision_elasticity_min), params.decision_elasticity_max)
+        weekly_demand = weekly_demand * (price / recent_price) ** e
     restock = _number(item.get("restock_in_weeks", product.get("restock_in_weeks")))
     restock_every = _number(item.get("restock_every_weeks", product.get("restock_every_weeks")))
     restock_level = _number(item.get("restock_level", product.get("restock_level")))
@@ -679,18 +686,21 @@ def _check_item(
         restock_weeks=model.params.default_restock_weeks if restock is None else max(restock, 0.0),
         restock_every=restock_every if restock_every is not None and restock_every > 0 else math.inf,
         restock_level=restock_level if restock_level is not None and restock_level >= 0 else math.inf,
-        weekly_demand=weekly * share,
+        weekly_demand=weekly_demand * share,
         share=share,
     )
 
 
-def _weekly_demand(model: PricingModel, row: int, forecast: Sequence[float] | None, horizon: int) -> np.ndarray:
-    """Expected units per week over the horizon at the *recent* price (forecast when given, else velocity)."""
+def _weekly_demand(
+    model: PricingModel, row: int, forecast: Sequence[float] | None, horizon: int
+) -> tuple[np.ndarray, bool]:
+    """Expected units per week over the horizon, and whether they are a forecast at the *current* price
+    (else: the velocity, measured at the last price the model saw)."""
     if forecast is not None and len(forecast) > 0:
         values = np.asarray(forecast, dtype=float)[:horizon]
         values = np.where(np.isfinite(values), np.maximum(values, 0.0), 0.0)
-        return np.pad(values, (0, horizon - len(values)), mode="edge")
-    return np.full(horizon, float(model.velocity[row]))
+        return np.pad(values, (0, horizon - len(values)), mode="edge"), True
+    return np.full(horizon, float(model.velocity[row])), False
 
 
 def _decide(model: PricingModel, candidates: list[_Candidate]) -> list[PriceSuggestion | NoSuggestion]:
@@ -698,10 +708,8 @@ def _decide(model: PricingModel, candidates: list[_Candidate]) -> list[PriceSugg
     params = model.params
     rows = np.array([c.row for c in candidates])
     price = np.array([c.price for c in candidates])
-    # Velocity was measured at the recent price; move it to the current price along the demand curve.
     elasticity = np.clip(model.elasticity[rows], params.decision_elasticity_min, params.decision_elasticity_max)
-    recent = np.where(model.recent_price[rows] > 0, model.recent_price[rows], price)
-    at_current = np.stack([c.weekly_demand for c in candidates]) * (price / recent)[:, None] ** elasticity[:, None]
+    at_current = np.stack([c.weekly_demand for c in candidates])
     demand = DemandBatch(
         price=price,
         cost=np.array([c.cost for c in candidates]),
