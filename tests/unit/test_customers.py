@@ -19,10 +19,12 @@ from luxebrain.ml.customers import (
     FitError,
     _bgnbd_negative_log_likelihood,
     _gamma_gamma_negative_log_likelihood,
+    _nbd_negative_log_likelihood,
     bgnbd_expected_purchases,
     bgnbd_unconditional_expected_purchases,
     fit_bgnbd,
     fit_gamma_gamma,
+    fit_nbd,
     summarize_transactions,
     train_customer_model,
 )
@@ -58,13 +60,14 @@ def order_lines_from_rows(customer_ids: list[str], dates: list[str], totals: lis
 
 
 def simulate_bgnbd_store(params: BGNBDParams, customers: int, days: int, seed: int) -> pd.DataFrame:
-    """Order lines drawn from the BG/NBD story itself (rates in days), one line per order, spend gamma."""
+    """Order lines drawn from the BG/NBD story itself (rates in days), one line per order, spend gamma.
+    ``a = 0`` simulates a store where nobody leaves."""
     rng = np.random.default_rng(seed)
     ids, dates, totals = [], [], []
     start = np.datetime64("2024-01-01")
     for customer in range(customers):
         rate = rng.gamma(params.r, 1.0 / params.alpha)
-        dropout = rng.beta(params.a, params.b)
+        dropout = rng.beta(params.a, params.b) if params.a > 0 else 0.0
         day = float(rng.integers(0, days // 3))
         mean_spend = 40.0 + 60.0 * rng.random()
         first = True
@@ -162,6 +165,44 @@ def test_gamma_gamma_gradient_matches_finite_differences() -> None:
     _, analytic = _gamma_gamma_negative_log_likelihood(point, x, m, weights, 0.0)
     numeric = approx_fprime(point, lambda p: _gamma_gamma_negative_log_likelihood(p, x, m, weights, 0.0)[0], 1e-7)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
+
+
+def test_nbd_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.poisson(3.0, 100).astype(float)
+    big_t = rng.uniform(0.2, 1.0, 100)
+    point = np.log([1.5, 0.3])
+    _, analytic = _nbd_negative_log_likelihood(point, x, big_t, np.ones(100), 0.0)
+    numeric = approx_fprime(point, lambda p: _nbd_negative_log_likelihood(p, x, big_t, np.ones(100), 0.0)[0], 1e-7)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
+
+
+def test_store_where_nobody_leaves_gets_the_nbd_limit_of_bgnbd() -> None:
+    # Given a store simulated without dropout (BG/NBD's optimum is then at a -> 0, b -> infinity)
+    order_lines = simulate_bgnbd_store(BGNBDParams(r=1.5, alpha=60.0, a=0.0, b=1.0), customers=800, days=365, seed=2)
+    # When the customer model is trained
+    artifact = train_customer_model(order_lines, as_of=datetime(2024, 12, 31, tzinfo=UTC))
+    params = artifact.params
+    # Then either BG/NBD says dropout is negligible, or the NBD limit was fitted and says why; rates are right
+    if params["purchase_model"] == "bgnbd":
+        bgnbd = params["bgnbd"]
+        assert bgnbd["a"] / (bgnbd["a"] + bgnbd["b"]) < 0.01
+        rate = bgnbd["r"] / bgnbd["alpha"]
+    else:
+        assert params["purchase_model"] == "nbd_no_dropout"
+        assert "BG/NBD" in params["purchase_fallback_reason"]
+        rate = params["no_dropout_rate_model"]["r"] / params["no_dropout_rate_model"]["alpha"]
+    assert rate == pytest.approx(1.5 / 60.0, rel=0.15)
+    assert np.all(artifact.arrays["p_alive"] > 0.9)
+
+
+def test_fit_nbd_recovers_the_rate_of_a_gamma_poisson_sample() -> None:
+    rng = np.random.default_rng(8)
+    big_t = np.full(5000, 100.0)
+    x = rng.poisson(rng.gamma(2.0, 1.0 / 50.0, 5000) * big_t).astype(float)
+    fitted = fit_nbd(x, big_t)
+    assert fitted.r == pytest.approx(2.0, rel=0.15)
+    assert fitted.alpha == pytest.approx(50.0, rel=0.15)
 
 
 def test_likelihood_stays_finite_for_very_large_purchase_counts() -> None:

@@ -15,13 +15,17 @@ Models
 Purchases are counted per customer and calendar day (UTC): several orders on one day are one purchase
 occasion, as in the published CDNOW analyses and the ``lifetimes`` package. Time is measured in days.
 
-Fallback (documented, reported in the manifest as ``params.model`` and ``params.fallback_reason``): with
-fewer than ``CustomerParams.min_repeat_customers`` repeat customers, or when the BG/NBD optimiser does not
-converge, purchases follow a Poisson-gamma model without dropout whose shape is fixed at 1 and whose mean rate
-is the store's pooled repeat rate ((repeat purchases + 1/2) / (observed customer-days + 1)); P(alive) is then
-1 and churn risk comes from purchase rate alone. Likewise, with too few repeat customers with spend, or a
-Gamma-Gamma fit with q <= 1 (infinite mean spend), the expected order value is the customer's own mean order
-value shrunk towards the store's by one pseudo-order.
+Fallbacks (documented, reported in the manifest as ``params.model`` and ``params.purchase_fallback_reason``):
+- when the BG/NBD likelihood is highest at "nobody leaves" (a -> 0, b -> infinity, as on Online Retail's
+  calibration year) or its optimiser fails, its limit, the NBD model (gamma-Poisson rates, no dropout), is
+  fitted by maximum likelihood instead (``nbd_no_dropout``);
+- with fewer than ``CustomerParams.min_repeat_customers`` repeat customers, or when the NBD fails too,
+  purchases follow a gamma-Poisson model without dropout whose shape is fixed at 1 and whose mean rate is the
+  store's pooled repeat rate ((repeat purchases + 1/2) / (observed customer-days + 1))
+  (``poisson_gamma_fallback``).
+Without dropout P(alive) is 1 and churn risk comes from the purchase rate alone. Likewise, with too few repeat
+customers with spend, or a Gamma-Gamma fit with q <= 1 (infinite mean spend), the expected order value is the
+customer's own mean order value shrunk towards the store's by one pseudo-order.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ __all__ = [
     "bgnbd_unconditional_expected_purchases",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_nbd",
     "gamma_gamma_expected_spend",
     "order_totals",
     "score_customers",
@@ -382,6 +387,36 @@ def fit_bgnbd(frequency: Any, recency: Any, T: Any, *, penalizer: float = 0.0) -
     return BGNBDParams(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
 
 
+def _nbd_negative_log_likelihood(
+    log_params: np.ndarray, x: np.ndarray, big_t: np.ndarray, weights: np.ndarray, penalizer: float
+) -> tuple[float, np.ndarray]:
+    """NBD (gamma-Poisson, no dropout): the BG/NBD limit p -> 0. Mean negative log-likelihood and gradient."""
+    r, alpha = np.exp(log_params)
+    log_alpha_t = np.log(alpha + big_t)
+    log_likelihood = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - (r + x) * log_alpha_t
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - log_alpha_t
+    d_alpha = r / alpha - (r + x) / (alpha + big_t)
+    total = weights.sum()
+    value = -float(weights @ log_likelihood) / total + penalizer * float(log_params @ log_params)
+    gradient = -np.array([weights @ d_r * r, weights @ d_alpha * alpha]) / total + 2.0 * penalizer * log_params
+    return value, gradient
+
+
+def fit_nbd(frequency: Any, T: Any, *, penalizer: float = 0.0) -> BGNBDParams:
+    """Maximum-likelihood NBD purchase model (rate ~ Gamma(r, alpha), nobody leaves); ``a`` and ``b`` are
+    returned as 0 and mean nothing. Used when the BG/NBD optimum lies at "no dropout" (a -> 0, b -> inf)."""
+    x, _, big_t = _validate_rfm_arrays(frequency, np.zeros_like(np.asarray(frequency, dtype=np.float64)), T)
+    if not (x > 0).any():
+        raise FitError("NBD needs at least one customer with a repeat purchase")
+    scale = float(big_t.max())
+    if scale <= 0:
+        raise FitError("NBD needs customers observed for a positive length of time")
+    (ux, ut), weights = _weighted_unique_rows(x, big_t / scale)
+    log_params = _minimize(_nbd_negative_log_likelihood, np.zeros(2), (ux, ut, weights, penalizer), "NBD")
+    r, alpha = np.exp(log_params)
+    return BGNBDParams(r=float(r), alpha=float(alpha * scale), a=0.0, b=0.0)
+
+
 def bgnbd_log_likelihood(params: BGNBDParams, frequency: Any, recency: Any, T: Any) -> float:
     """Total log-likelihood of the data under ``params`` (for reports and comparisons)."""
     x, tx, big_t = _validate_rfm_arrays(frequency, recency, T)
@@ -592,6 +627,12 @@ def fit_models(summary: CustomerSummary, params: CustomerParams) -> tuple[Purcha
             purchase = PurchaseModel(bgnbd, dropout=True, name="bgnbd")
         except FitError as exc:
             notes["purchase_fallback_reason"] = str(exc)
+            # Typically the optimum is "nobody leaves" (a -> 0, b -> inf): BG/NBD's own limit, the NBD.
+            try:
+                nbd = fit_nbd(summary.frequency, summary.T, penalizer=params.penalizer)
+                purchase = PurchaseModel(nbd, dropout=False, name="nbd_no_dropout")
+            except FitError as nbd_exc:
+                notes["purchase_fallback_reason"] += f"; NBD: {nbd_exc}"
     if purchase is None:
         purchase = fallback_purchase_model(summary.frequency, summary.T)
 
@@ -680,7 +721,9 @@ def train_customer_model(
         "purchase_model": purchase.name,
         "spend_model": spend.name,
         "bgnbd": purchase.params.as_dict() if purchase.dropout else None,
-        "poisson_gamma_fallback": purchase.params.as_dict() | {"a": None, "b": None} if not purchase.dropout else None,
+        "no_dropout_rate_model": (
+            {"r": purchase.params.r, "alpha": purchase.params.alpha} if not purchase.dropout else None
+        ),
         "gamma_gamma": spend.params.as_dict() if spend.params is not None else None,
         "store_mean_order_value": spend.store_mean_order_value,
         "time_unit": "day",
