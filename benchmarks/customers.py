@@ -24,8 +24,12 @@ the artifact, including the exact CLV interval) for ``--score-customers`` custom
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +93,14 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, int, int]:
     raise SystemExit(f"unknown data set {name!r}")
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """lifetimes prints scipy's result and autograd warns on every failed fit: keep the table readable."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
 def median_seconds(action: Any, repeats: int) -> float:
     timings = []
     for _ in range(repeats):
@@ -117,13 +129,18 @@ def run_lifetimes(summary: CustomerSummary, holdout_days: float) -> dict[str, An
         )
         return bgf, ggf
 
-    try:
-        bgf, ggf = fit_both()
-    except ConvergenceError:
-        # lifetimes' own advice; the result is then a slightly different (penalised) model
-        notes.append("BetaGeoFitter did not converge unpenalised; penalizer_coef=0.001 used")
-        penalizer["value"] = 0.001
-        bgf, ggf = fit_both()
+    bgf = ggf = None
+    for value in (0.0, 0.001, 0.01, 0.1):  # lifetimes' own advice on non-convergence: add a penalizer
+        penalizer["value"] = value
+        try:
+            bgf, ggf = fit_both()
+            break
+        except ConvergenceError:
+            notes.append(f"BetaGeoFitter(penalizer_coef={value}) did not converge")
+    if bgf is None:
+        raise SystemExit("lifetimes did not converge even with penalizer_coef=0.1")
+    if penalizer["value"] > 0:
+        notes.append(f"lifetimes figures are for penalizer_coef={penalizer['value']}: a different (penalised) model")
     predicted = np.asarray(
         bgf.conditional_expected_number_of_purchases_up_to_time(holdout_days, frequency, recency, big_t), dtype=float
     )
@@ -190,8 +207,9 @@ def benchmark_dataset(name: str, fit_repeats: int) -> dict[str, Any]:
         fit_models(summary, CustomerParams())
 
     ours_seconds = median_seconds(fit_ours, fit_repeats)
-    lifetimes = run_lifetimes(summary, holdout_days)
-    lifetimes_seconds = median_seconds(lifetimes["fit_both"], max(1, min(fit_repeats, 3)))
+    with quiet():
+        lifetimes = run_lifetimes(summary, holdout_days)
+        lifetimes_seconds = median_seconds(lifetimes["fit_both"], max(1, min(fit_repeats, 3)))
     own_rate = np.divide(summary.frequency, summary.T, out=np.zeros(len(summary)), where=summary.T > 0) * holdout_days
     rfm = rfm_segments(summary.recency_days, summary.orders, summary.revenue)
     rfm_score = rfm["r_score"].astype(float) + rfm["f_score"] + rfm["m_score"]
