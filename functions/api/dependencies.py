@@ -1,9 +1,10 @@
 """FastAPI dependencies: who is calling (verified here, never trusted from the request) and what they may do.
 
-Routers import these with a relative import, so the package works both as ``api`` (Lambda, CodeUri
-``functions/``) and as ``functions.api`` (tests from the repo root)::
+Routers import these as ``api.dependencies``: the API's Lambda code is the ``functions/`` folder with the
+handler ``api.app.handler``, so ``api`` is a top-level package there, in the local gateway (which puts the
+CodeUri folder on sys.path) and in tests (tests/conftest or the test adds ``functions/`` to sys.path)::
 
-    from ..dependencies import StaffOrOwner, TenantMember   # or current_principal / require_role(Role.X)
+    from api.dependencies import StaffOrOwner, TenantMember   # or current_principal / require_role(Role.X)
 
     @router.post("/training/runs", status_code=202)
     def start_run(principal: StaffOrOwner) -> ...:
@@ -17,13 +18,12 @@ Routers import these with a relative import, so the package works both as ``api`
 through an audited impersonation session (header ``X-Impersonation``), with that session's role.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
 from luxebrain.auth.members import principal_for_impersonation, principal_for_user
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.auth.storefront import principal_for_storefront_key
@@ -105,11 +105,12 @@ def recommendations_reader(
     return _remember(request, principal)
 
 
-def expensive_action(name: str) -> Callable[..., Principal]:
-    """Staff-or-owner routes that cost real work (retrain, apply prices): a per-tenant rate limit, 429."""
-    staff_or_owner = require_role(Role.STAFF)
+def expensive_action(name: str, minimum: Role = Role.STAFF) -> Callable[..., Principal]:
+    """Routes that cost real work (retrain, apply prices, exports): the role check, then a per-tenant
+    per-minute limit from the plan (``name`` is a key of ``Plan.rate_limits``), answered with 429."""
+    role_check = require_role(minimum)
 
-    def dependency(principal: Annotated[Principal, Depends(staff_or_owner)]) -> Principal:
+    def dependency(principal: Annotated[Principal, Depends(role_check)]) -> Principal:
         limit_rate(principal.require_tenant(), name)
         return principal
 

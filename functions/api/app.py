@@ -1,0 +1,249 @@
+"""The LuxeBrain API: FastAPI behind API Gateway (HTTP API, payload v2) through Mangum.
+
+Every response carries ``X-Request-ID``; every error is RFC 9457 problem+json built in one place
+(luxebrain.webapi.problems); every request is logged once as a structured line without personal data
+(the route template, never the raw path). The handler imports no pandas or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from mangum import Mangum
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from luxebrain.errors import LuxeBrainError
+from luxebrain.observability import logger, metrics, tracer
+from luxebrain.webapi.problems import (
+    PROBLEM_CONTENT_TYPE,
+    Problem,
+    internal_problem,
+    problem_for_error,
+    problem_for_status,
+    validation_problem,
+)
+
+# ``api`` is a top-level package in Lambda (CodeUri functions/); make it one however this file is loaded
+# (the local gateway loads it by file path, tests may import it from the repo root).
+_FUNCTIONS_DIR = str(Path(__file__).resolve().parents[1])
+if _FUNCTIONS_DIR not in sys.path:
+    sys.path.append(_FUNCTIONS_DIR)
+
+from api.routers import account, admin, auth, customers, privacy, recommendations, stores  # noqa: E402
+
+MAX_BODY_BYTES = 256 * 1024  # no route needs more; API Gateway would accept 10 MB
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+LOCAL_ORIGIN_PATTERN = re.compile(r"^http://(localhost|127\.0\.0\.1)(:\d{1,5})?$")
+API_VERSION = "1.0.0"
+
+
+def problem_response(problem: Problem, request_id: str, instance: str) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance=instance, request_id=request_id),
+        status_code=problem.status,
+        media_type=PROBLEM_CONTENT_TYPE,
+        headers=problem.headers,
+    )
+
+
+def _request_id_of(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if REQUEST_ID_PATTERN.fullmatch(candidate):
+                return candidate
+    event = scope.get("aws.event") or {}
+    gateway_id = (event.get("requestContext") or {}).get("requestId")
+    if isinstance(gateway_id, str) and REQUEST_ID_PATTERN.fullmatch(gateway_id):
+        return gateway_id
+    return str(uuid.uuid4())
+
+
+class RequestContextMiddleware:
+    """Request id, body size limit, one structured log line per request, and the last-resort 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id_of(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = {"status": 500, "started": False}
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            declared = next((int(v) for k, v in scope.get("headers", []) if k == b"content-length"), 0)
+        except ValueError:
+            declared = 0
+        try:
+            if declared > MAX_BODY_BYTES:
+                await problem_response(
+                    problem_for_status(413, f"request bodies are limited to {MAX_BODY_BYTES} bytes"),
+                    request_id,
+                    scope.get("path", ""),
+                )(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("unhandled error", extra={"request_id": request_id, "route": _route_of(scope)})
+            metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
+            if not status_holder["started"]:
+                await problem_response(internal_problem(), request_id, scope.get("path", ""))(
+                    scope, receive, send_with_id
+                )
+        finally:
+            principal = scope.get("state", {}).get("principal")
+            logger.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "route": _route_of(scope),
+                    "status": status_holder["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "tenant_id": getattr(principal, "tenant_id", None),
+                    "auth": str(getattr(principal, "kind", "none")),
+                },
+            )
+
+
+def _route_of(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+@lru_cache(maxsize=1)
+def allowed_origins() -> tuple[frozenset[str], bool]:
+    """The dashboard origins CORS allows (never a wildcard), and whether localhost is allowed (local env)."""
+    origins = frozenset(
+        origin.strip().rstrip("/")
+        for origin in os.environ.get("LUXEBRAIN_DASHBOARD_ORIGINS", "").split(",")
+        if origin.strip() and origin.strip() != "*"
+    )
+    return origins, os.environ.get("APP_ENV", "prod") == "local"
+
+
+class DashboardCors(CORSMiddleware):
+    """CORS with an explicit allow-list read from the environment on first use (credentials allowed, so a
+    wildcard is never accepted)."""
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        origins, allow_localhost = allowed_origins()
+        return origin in origins or (allow_localhost and bool(LOCAL_ORIGIN_PATTERN.fullmatch(origin)))
+
+
+def create_app() -> FastAPI:
+    app_env = os.environ.get("APP_ENV", "prod")  # unknown means prod: no interactive docs
+    show_docs = app_env != "prod"
+    app = FastAPI(
+        title="LuxeBrain API",
+        version=API_VERSION,
+        description=(
+            "Decisions for WooCommerce stores: recommendations, forecasts, customer scores, prices.\n\n"
+            "Authenticate with `Authorization: Bearer <access token>` from `POST /auth/login`; storefront "
+            "widgets use `X-Storefront-Key` on the recommendation routes. Errors are RFC 9457 problem+json."
+        ),
+        docs_url="/docs" if show_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if show_docs else None,
+    )
+
+    @app.exception_handler(LuxeBrainError)
+    async def domain_error(request: Request, exc: LuxeBrainError) -> JSONResponse:
+        problem = problem_for_error(exc)
+        if problem.status >= 500:
+            logger.exception("internal error", extra={"request_id": request.state.request_id})
+            metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
+        return problem_response(problem, request.state.request_id, request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(validation_problem(list(exc.errors())), request.state.request_id, request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        problem = problem_for_status(exc.status_code, detail)
+        headers = {**problem.headers, **(exc.headers or {})}
+        return problem_response(
+            Problem(problem.status, problem.title, problem.detail, problem.type, problem.extensions, headers),
+            request.state.request_id,
+            request.url.path,
+        )
+
+    @app.get("/health", tags=["meta"], summary="Liveness: answers without touching any dependency")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": API_VERSION}
+
+    for router_module in (auth, account, stores, admin, privacy, recommendations, customers):
+        app.include_router(router_module.router)
+    _include_optional_routers(app)
+
+    app.add_middleware(
+        DashboardCors,
+        allow_origins=[],
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Impersonation", "X-Storefront-Key"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        max_age=600,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _include_optional_routers(app: FastAPI) -> None:
+    """Training and campaign routes live with their own engineers' code; included when present."""
+    import importlib
+
+    for name in ("forecasts", "prices", "training", "campaigns"):
+        try:
+            module = importlib.import_module(f"api.routers.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"routers.{name}"):
+                continue
+            raise
+        app.include_router(module.router)
+
+
+app = create_app()
+_mangum = Mangum(app, lifespan="off")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """API Gateway HTTP API (v2) event in, proxy response out."""
+    return _mangum(event, context)
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as JSON (also generated when /openapi.json is not served, e.g. in prod)."""
+    return json.dumps(app.openapi(), indent=2, sort_keys=True)

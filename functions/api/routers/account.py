@@ -1,0 +1,212 @@
+"""The signed-in user and their tenant: profile, settings, plan and usage, members, audit, storefront key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember
+from luxebrain.auth.members import list_audit, list_members, record_audit
+from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
+from luxebrain.ml.pricing_rules import GuardrailConfig
+from luxebrain.plans import forget_tenant, plan_of, tenant_profile, usage_report
+from luxebrain.storage.models import TenantItem
+
+router = APIRouter(tags=["account"])
+
+
+class MeResponse(BaseModel):
+    user_id: str
+    role: str
+    auth: str
+    tenant_id: str | None
+    tenant_name: str | None = None
+    plan: str | None = None
+    impersonated_by: str | None = None
+
+
+@router.get("/me", response_model=MeResponse, summary="Who am I: role, tenant and plan")
+def me(principal: CurrentPrincipal) -> MeResponse:
+    response = MeResponse(
+        user_id=principal.subject,
+        role=str(principal.role),
+        auth=str(principal.kind),
+        tenant_id=principal.tenant_id,
+        impersonated_by=principal.impersonated_by,
+    )
+    if principal.tenant_id:
+        tenant = tenant_profile(principal.tenant_id)
+        response.tenant_name, response.plan = tenant.name, tenant.plan
+    return response
+
+
+# ----------------------------------------------------------------------------- settings
+class TenantSettings(BaseModel):
+    """What a merchant can set. Unknown fields are refused, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=2, max_length=120)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
+    recommendations_exclude_out_of_stock: bool | None = None
+    weekly_report: bool | None = None
+    pricing_guardrails: GuardrailConfig | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError("unknown time zone; use an IANA name such as Europe/Paris")
+        return value
+
+
+class TenantResponse(BaseModel):
+    tenant_id: str
+    name: str
+    plan: str
+    status: str
+    created_at: datetime
+    settings: dict[str, Any]
+
+
+def _tenant_response(tenant: TenantItem) -> TenantResponse:
+    return TenantResponse(
+        tenant_id=tenant.tenant_id,
+        name=tenant.name,
+        plan=tenant.plan,
+        status=tenant.status,
+        created_at=tenant.created_at,
+        settings=dict(tenant.settings or {}),
+    )
+
+
+@router.get("/tenant", response_model=TenantResponse, summary="The tenant: name, plan, status and settings")
+def get_tenant_profile(principal: TenantMember) -> TenantResponse:
+    return _tenant_response(tenant_profile(principal.require_tenant(), fresh=True))
+
+
+@router.patch("/tenant/settings", response_model=TenantResponse, summary="Change tenant settings (owner)")
+def update_settings(body: TenantSettings, principal: OwnerOnly) -> TenantResponse:
+    tenant_id = principal.require_tenant()
+    tenant = tenant_profile(tenant_id, fresh=True)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    merged = {**(tenant.settings or {}), **changes}
+    actions = [TenantItem.settings.set(merged)]
+    if body.display_name:
+        actions.append(TenantItem.name.set(body.display_name))
+    tenant.update(actions=actions)
+    forget_tenant(tenant_id)
+    record_audit(tenant_id, action="settings.changed", actor=principal.subject, details={"fields": sorted(changes)})
+    return _tenant_response(tenant)
+
+
+# ----------------------------------------------------------------------------- plan and usage
+class UsageLineResponse(BaseModel):
+    limit: str
+    used: int
+    allowed: int
+    period: str
+
+
+class PlanResponse(BaseModel):
+    plan: str
+    monthly_price_eur: int
+    max_products: int
+    max_orders: int
+    campaign_channels: list[str]
+    rate_limits_per_minute: dict[str, int]
+    usage: list[UsageLineResponse]
+
+
+@router.get("/tenant/plan", response_model=PlanResponse, summary="The plan's limits and this period's usage")
+def plan_and_usage(principal: TenantMember) -> PlanResponse:
+    tenant_id = principal.require_tenant()
+    plan = plan_of(tenant_id)
+    return PlanResponse(
+        plan=plan.name,
+        monthly_price_eur=plan.monthly_price_eur,
+        max_products=plan.max_products,
+        max_orders=plan.max_orders,
+        campaign_channels=sorted(plan.campaign_channels),
+        rate_limits_per_minute=dict(plan.rate_limits),
+        usage=[UsageLineResponse(**line.__dict__) for line in usage_report(tenant_id)],
+    )
+
+
+# ----------------------------------------------------------------------------- members and audit
+class MemberResponse(BaseModel):
+    user_id: str
+    email: str | None
+    role: str
+    created_at: datetime
+
+
+@router.get("/tenant/members", response_model=list[MemberResponse], summary="Members of the tenant (owner)")
+def members(principal: OwnerOnly) -> list[MemberResponse]:
+    return [
+        MemberResponse(user_id=m.user_sub, email=m.email, role=m.role, created_at=m.created_at)
+        for m in list_members(principal.require_tenant())
+    ]
+
+
+class AuditResponse(BaseModel):
+    action: str
+    actor: str
+    reason: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+@router.get("/tenant/audit", response_model=list[AuditResponse], summary="Audit records, newest first (owner)")
+def audit(principal: OwnerOnly) -> list[AuditResponse]:
+    return [
+        AuditResponse(action=a.action, actor=a.actor, reason=a.reason, details=a.details or {}, created_at=a.created_at)
+        for a in list_audit(principal.require_tenant())
+    ]
+
+
+# ----------------------------------------------------------------------------- storefront key
+class StorefrontKeyResponse(BaseModel):
+    key_id: str
+    created_at: datetime
+    rotated_at: datetime | None
+    previous_key_valid_until: int | None = Field(description="epoch seconds; the old key's grace period")
+
+
+class IssuedKeyResponse(BaseModel):
+    key: str = Field(description="shown once: store it in the storefront widget's configuration")
+    key_id: str
+    previous_key_valid_until: int | None
+
+
+@router.get(
+    "/tenant/storefront-key", response_model=StorefrontKeyResponse | None, summary="The storefront key's metadata"
+)
+def storefront_key(principal: OwnerOnly) -> StorefrontKeyResponse | None:
+    item = describe_storefront_key(principal.require_tenant())
+    if item is None:
+        return None
+    return StorefrontKeyResponse(
+        key_id=item.key_id,
+        created_at=item.created_at,
+        rotated_at=item.rotated_at,
+        previous_key_valid_until=item.previous_valid_until,
+    )
+
+
+@router.post(
+    "/tenant/storefront-key",
+    status_code=201,
+    response_model=IssuedKeyResponse,
+    summary="Create or rotate the publishable storefront key (recommendations only; the old one has 15 min grace)",
+)
+def rotate_storefront_key(principal: OwnerOnly) -> IssuedKeyResponse:
+    tenant_id = principal.require_tenant()
+    issued = issue_storefront_key(tenant_id)
+    record_audit(tenant_id, action="storefront_key.issued", actor=principal.subject, details={"key_id": issued.key_id})
+    return IssuedKeyResponse(key=issued.key, key_id=issued.key_id, previous_key_valid_until=issued.grace_until)

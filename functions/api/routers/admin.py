@@ -1,0 +1,131 @@
+"""Platform administration: the tenant directory, suspension, plans, and audited impersonation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.dependencies import PlatformAdmin
+from api.routers.account import AuditResponse
+from luxebrain.auth.members import list_audit, record_audit, start_impersonation
+from luxebrain.auth.principal import Role
+from luxebrain.plans import change_plan, forget_tenant, tenant_profile
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.models import TenantItem
+from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+TenantId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{2,38}[a-z0-9]$")]
+DIRECTORY_PARTITION = "PLATFORM#TENANTS"
+
+
+class TenantSummary(BaseModel):
+    tenant_id: str
+    name: str
+    plan: str
+    status: str
+    created_at: datetime
+
+
+class TenantPage(BaseModel):
+    items: list[TenantSummary]
+    next_cursor: str | None
+
+
+def _summary(tenant: TenantItem) -> TenantSummary:
+    return TenantSummary(
+        tenant_id=tenant.tenant_id,
+        name=tenant.name,
+        plan=tenant.plan,
+        status=tenant.status,
+        created_at=tenant.created_at,
+    )
+
+
+@router.get("/tenants", response_model=TenantPage, summary="All tenants, oldest first")
+def list_tenants(
+    principal: PlatformAdmin,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    status: Literal["active", "suspended"] | None = None,
+) -> TenantPage:
+    configured_settings()
+    results = TenantItem.directory.query(
+        DIRECTORY_PARTITION,
+        limit=limit,
+        last_evaluated_key=decode_cursor(cursor, partition=DIRECTORY_PARTITION, partition_attribute="gsi1pk"),
+    )
+    items = [_summary(tenant) for tenant in results if status is None or tenant.status == status]
+    return TenantPage(items=items, next_cursor=encode_cursor(results.last_evaluated_key))
+
+
+class ReasonRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=5, max_length=500, examples=["chargeback under review"])
+
+
+def _set_status(tenant_id: str, status: str, actor: str, reason: str) -> TenantSummary:
+    tenant = tenant_profile(tenant_id, fresh=True)
+    tenant.update(actions=[TenantItem.status.set(status)])
+    forget_tenant(tenant_id)
+    record_audit(tenant_id, action=f"tenant.{status}", actor=actor, reason=reason)
+    return _summary(tenant)
+
+
+@router.post("/tenants/{tenant_id}/suspend", response_model=TenantSummary, summary="Suspend a tenant")
+def suspend(tenant_id: TenantId, body: ReasonRequest, principal: PlatformAdmin) -> TenantSummary:
+    return _set_status(tenant_id, "suspended", principal.subject, body.reason)
+
+
+@router.post("/tenants/{tenant_id}/reactivate", response_model=TenantSummary, summary="Reactivate a tenant")
+def reactivate(tenant_id: TenantId, body: ReasonRequest, principal: PlatformAdmin) -> TenantSummary:
+    return _set_status(tenant_id, "active", principal.subject, body.reason)
+
+
+class PlanChangeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan: Literal["free", "growth", "pro"]
+
+
+@router.put("/tenants/{tenant_id}/plan", response_model=TenantSummary, summary="Change a tenant's plan")
+def set_plan(tenant_id: TenantId, body: PlanChangeRequest, principal: PlatformAdmin) -> TenantSummary:
+    tenant = change_plan(tenant_id, body.plan)
+    record_audit(tenant_id, action="plan.changed", actor=principal.subject, details={"plan": body.plan})
+    return _summary(tenant_profile(tenant.tenant_id, fresh=True))
+
+
+class ImpersonationRequest(ReasonRequest):
+    role: Literal["read-only", "staff", "owner"] = "read-only"
+
+
+class ImpersonationResponse(BaseModel):
+    session: str = Field(description="send as the X-Impersonation header, with the admin's own bearer token")
+    tenant_id: str
+    role: str
+    expires_in: int
+
+
+@router.post(
+    "/tenants/{tenant_id}/impersonate",
+    status_code=201,
+    response_model=ImpersonationResponse,
+    summary="Act inside a tenant for an hour (recorded in the tenant's audit log)",
+)
+def impersonate(tenant_id: TenantId, body: ImpersonationRequest, principal: PlatformAdmin) -> ImpersonationResponse:
+    from luxebrain.auth.members import IMPERSONATION_SECONDS
+
+    session = start_impersonation(principal, tenant_id, reason=body.reason, role=Role(body.role))
+    return ImpersonationResponse(session=session, tenant_id=tenant_id, role=body.role, expires_in=IMPERSONATION_SECONDS)
+
+
+@router.get("/tenants/{tenant_id}/audit", response_model=list[AuditResponse], summary="A tenant's audit records")
+def tenant_audit(tenant_id: TenantId, principal: PlatformAdmin) -> list[AuditResponse]:
+    tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
+    return [
+        AuditResponse(action=a.action, actor=a.actor, reason=a.reason, details=a.details or {}, created_at=a.created_at)
+        for a in list_audit(tenant_id)
+    ]

@@ -1,0 +1,148 @@
+"""Recommendations for dashboards and storefront widgets (which authenticate with a publishable key)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.dependencies import RecommendationsReader
+from luxebrain.errors import InvalidInputError
+from luxebrain.ml.recommend_serving import (
+    NO_RULES,
+    RecommendationInputError,
+    RecommendationRules,
+    Recommendations,
+    Recommender,
+)
+from luxebrain.plans import tenant_profile
+from luxebrain.runtime import on_reset
+from luxebrain.serving import current_serving
+from luxebrain.storage.repositories import iter_products
+
+router = APIRouter(prefix="/recommendations", tags=["recommendations"])
+
+EntityId = Annotated[str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
+K = Annotated[int, Query(ge=1, le=50, description="how many products")]
+
+
+class RecommendedProductResponse(BaseModel):
+    product_id: str
+    score: float
+    lift: float | None = None
+    pinned: bool = False
+
+
+class RecommendationResponse(BaseModel):
+    strategy: str = Field(description="ease, item_knn, blend or popular_fallback: how the answer was made")
+    mode: str
+    model_version: str
+    items: list[RecommendedProductResponse]
+
+
+def _response(recommendations: Recommendations, version: str) -> RecommendationResponse:
+    return RecommendationResponse(
+        strategy=recommendations.strategy,
+        mode=recommendations.mode,
+        model_version=version,
+        items=[
+            RecommendedProductResponse(product_id=p.product_id, score=p.score, lift=p.lift, pinned=p.pinned)
+            for p in recommendations.products
+        ],
+    )
+
+
+# Products that may not be shown (out of stock, unpublished, deleted), per tenant, refreshed each minute:
+# one partition query per tenant per minute instead of one per request.
+_AVAILABILITY_SECONDS = 60.0
+_availability_lock = threading.Lock()
+_unavailable: dict[str, tuple[float, frozenset[str]]] = {}
+on_reset(_unavailable.clear)
+
+
+def unavailable_products(tenant_id: str) -> frozenset[str]:
+    now = time.monotonic()
+    with _availability_lock:
+        cached = _unavailable.get(tenant_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    hide_out_of_stock = (tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True)
+    hidden = frozenset(
+        product.product_id
+        for product in iter_products(tenant_id)
+        if product.deleted
+        or product.status != "publish"
+        or (hide_out_of_stock and product.stock_status == "outofstock")
+    )
+    with _availability_lock:
+        _unavailable[tenant_id] = (now + _AVAILABILITY_SECONDS, hidden)
+    return hidden
+
+
+def _model_and_rules(tenant_id: str) -> tuple[Recommender, str, RecommendationRules]:
+    recommender, version = current_serving(tenant_id, "recommend")
+    hidden = unavailable_products(tenant_id)
+    rules = RecommendationRules(unavailable=hidden) if hidden else NO_RULES
+    return recommender, version, rules
+
+
+@router.get("/for-you", response_model=RecommendationResponse, summary="Personal picks for a customer")
+def for_you(
+    principal: RecommendationsReader,
+    customer_id: EntityId,
+    k: K = 10,
+    exclude_purchased: bool = False,
+) -> RecommendationResponse:
+    tenant_id = principal.require_tenant()
+    recommender, version, rules = _model_and_rules(tenant_id)
+    if exclude_purchased:
+        rules = RecommendationRules(unavailable=rules.unavailable, exclude_purchased=True)
+    try:
+        return _response(recommender.for_customer(customer_id, k, rules), version)
+    except RecommendationInputError as exc:
+        raise InvalidInputError(str(exc)) from None
+
+
+@router.get("/similar", response_model=RecommendationResponse, summary="Products similar to one product")
+def similar(principal: RecommendationsReader, product_id: EntityId, k: K = 10) -> RecommendationResponse:
+    tenant_id = principal.require_tenant()
+    recommender, version, rules = _model_and_rules(tenant_id)
+    try:
+        return _response(recommender.similar([product_id], k, rules), version)
+    except RecommendationInputError as exc:
+        raise InvalidInputError(str(exc)) from None
+
+
+class BasketRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"product_ids": ["101", "205"], "k": 6}]})
+    product_ids: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")]] = Field(
+        min_length=1, max_length=50
+    )
+    k: int = Field(default=10, ge=1, le=50)
+
+
+@router.post("/basket", response_model=RecommendationResponse, summary="What goes with the products in a basket")
+def basket(body: BasketRequest, principal: RecommendationsReader) -> RecommendationResponse:
+    tenant_id = principal.require_tenant()
+    recommender, version, rules = _model_and_rules(tenant_id)
+    try:
+        return _response(recommender.similar(body.product_ids, body.k, rules), version)
+    except RecommendationInputError as exc:
+        raise InvalidInputError(str(exc)) from None
+
+
+@router.get("/popular", response_model=RecommendationResponse, summary="Trending products, optionally by category")
+def popular(
+    principal: RecommendationsReader,
+    k: K = 10,
+    category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+) -> RecommendationResponse:
+    tenant_id = principal.require_tenant()
+    recommender, version, rules = _model_and_rules(tenant_id)
+    try:
+        return _response(recommender.popular(k, rules, category=category), version)
+    except RecommendationInputError as exc:
+        raise InvalidInputError(str(exc)) from None

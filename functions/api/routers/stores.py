@@ -1,0 +1,202 @@
+"""WooCommerce stores: registration (the webhook secret and URL are shown once), listing, ingest status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.dependencies import OwnerOnly, TenantMember
+from luxebrain.auth.members import record_audit
+from luxebrain.runtime import configured_settings
+from luxebrain.storage import repositories
+from luxebrain.storage.models import (
+    CustomerItem,
+    IngestCheckpointItem,
+    OrderItem,
+    ProductItem,
+    RejectedEventItem,
+    StoreItem,
+)
+from luxebrain.tenancy import tenant_partition
+from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/stores", tags=["stores"])
+
+StoreId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
+
+
+class RegisterStoreRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://shop.example",
+                    "consumer_key": "ck_0123456789abcdef0123456789abcdef01234567",
+                    "consumer_secret": "cs_0123456789abcdef0123456789abcdef01234567",
+                    "currency": "EUR",
+                }
+            ]
+        },
+    )
+
+    url: str = Field(max_length=300, description="the shop's https base URL")
+    consumer_key: str = Field(pattern=r"^ck_[A-Za-z0-9]{16,64}$", description="WooCommerce REST API key (read)")
+    consumer_secret: str = Field(pattern=r"^cs_[A-Za-z0-9]{16,64}$")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+
+    @field_validator("url")
+    @classmethod
+    def _https_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        local = parts.hostname in ("localhost", "127.0.0.1")
+        if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not local) or not parts.hostname:
+            raise ValueError("must be an https:// URL of the shop (http only for localhost)")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be the shop's base URL, without query, fragment or credentials")
+        return value.rstrip("/")
+
+
+class StoreResponse(BaseModel):
+    store_id: str
+    url: str
+    currency: str
+    status: str
+    created_at: datetime
+
+
+class RegisteredStoreResponse(StoreResponse):
+    webhook_url: str = Field(description="paste into WooCommerce > Settings > Advanced > Webhooks (delivery URL)")
+    webhook_secret: str = Field(description="shown once: paste as the webhooks' secret; never returned again")
+
+
+class StorePage(BaseModel):
+    items: list[StoreResponse]
+    next_cursor: str | None
+
+
+def _store_response(store: StoreItem) -> StoreResponse:
+    return StoreResponse(
+        store_id=store.store_id,
+        url=store.url,
+        currency=store.currency,
+        status=store.status,
+        created_at=store.created_at,
+    )
+
+
+def webhook_url(tenant_id: str, store_id: str) -> str:
+    return f"{configured_settings().public_api_url.rstrip('/')}/webhooks/woocommerce/{tenant_id}/{store_id}"
+
+
+@router.post("", status_code=201, response_model=RegisteredStoreResponse, summary="Register a WooCommerce store")
+def register_store(body: RegisterStoreRequest, principal: OwnerOnly) -> RegisteredStoreResponse:
+    tenant_id = principal.require_tenant()
+    store, secrets = repositories.create_store(
+        tenant_id,
+        url=body.url,
+        consumer_key=body.consumer_key,
+        consumer_secret=body.consumer_secret,
+        currency=body.currency,
+    )
+    record_audit(tenant_id, action="store.registered", actor=principal.subject, details={"store_id": store.store_id})
+    return RegisteredStoreResponse(
+        **_store_response(store).model_dump(),
+        webhook_url=webhook_url(tenant_id, store.store_id),
+        webhook_secret=secrets.webhook_secret.get_secret_value(),
+    )
+
+
+@router.get("", response_model=StorePage, summary="The tenant's stores (no secrets)")
+def list_stores(
+    principal: TenantMember,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> StorePage:
+    tenant_id = principal.require_tenant()
+    configured_settings()
+    partition = tenant_partition(tenant_id)
+    results = StoreItem.query(
+        partition,
+        StoreItem.sk.startswith("STORE#"),
+        limit=limit,
+        last_evaluated_key=decode_cursor(cursor, partition=partition),
+    )
+    items = [_store_response(store) for store in results]
+    return StorePage(items=items, next_cursor=encode_cursor(results.last_evaluated_key))
+
+
+@router.get("/{store_id}", response_model=StoreResponse, summary="One store (no secrets)")
+def get_store(store_id: StoreId, principal: TenantMember) -> StoreResponse:
+    return _store_response(repositories.get_store(principal.require_tenant(), store_id))
+
+
+class BackfillProgress(BaseModel):
+    resource: str
+    status: str
+    items_done: int
+    next_page: int
+    total_pages: int | None
+    watermark: str | None
+
+
+class IngestStatusResponse(BaseModel):
+    store_id: str
+    counts: dict[str, int]
+    stats: dict[str, Any] = Field(description="counters kept by the ingest pipeline (last event, deliveries)")
+    backfill: list[BackfillProgress]
+    rejected_events: int
+    last_rejection: str | None = None
+    webhook_health: str = Field(description="ok, failing (recent rejections) or silent (no event yet)")
+
+
+@router.get("/{store_id}/ingest-status", response_model=IngestStatusResponse, summary="Ingest counts and health")
+def ingest_status(store_id: StoreId, principal: TenantMember) -> IngestStatusResponse:
+    tenant_id = principal.require_tenant()
+    store = repositories.get_store(tenant_id, store_id)  # 404 for another tenant's store
+    counts = {
+        "products": repositories.count_partition(ProductItem, tenant_id, "PRODUCT"),
+        "customers": repositories.count_partition(CustomerItem, tenant_id, "CUSTOMER"),
+        "orders": repositories.count_partition(OrderItem, tenant_id, "ORDER"),
+    }
+    backfill = [
+        BackfillProgress(
+            resource=item.resource,
+            status=item.status,
+            items_done=int(item.items_done or 0),
+            next_page=int(item.next_page or 1),
+            total_pages=None if item.total_pages is None else int(item.total_pages),
+            watermark=item.watermark_gmt,
+        )
+        for item in IngestCheckpointItem.query(
+            tenant_partition(tenant_id, "CHECKPOINT"), IngestCheckpointItem.sk.startswith(f"{store_id}#")
+        )
+    ]
+    rejections = [
+        item
+        for item in RejectedEventItem.query(
+            tenant_partition(tenant_id, "REJECTED"), scan_index_forward=False, limit=200
+        )
+        if item.store_id == store_id
+    ]
+    stats = dict(store.stats or {})
+    if rejections:
+        health = "failing"
+    elif stats.get("last_event_at") or any(counts.values()):
+        health = "ok"
+    else:
+        health = "silent"
+    return IngestStatusResponse(
+        store_id=store_id,
+        counts=counts,
+        stats=stats,
+        backfill=backfill,
+        rejected_events=len(rejections),
+        last_rejection=rejections[0].received_at if rejections else None,
+        webhook_health=health,
+    )

@@ -1,0 +1,311 @@
+"""Merchant accounts on Amazon Cognito: sign-up (which creates the tenant), confirmation, login, refresh,
+global sign-out, forgotten and changed passwords, platform admins and the demo login.
+
+Cognito's exceptions become LuxeBrain errors here, with messages a user can act on; no route sees botocore.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from luxebrain.auth.members import add_member, membership_of, record_sign_out
+from luxebrain.auth.principal import PLATFORM_ADMIN_GROUP, Role
+from luxebrain.auth.tokens import verify_access_token
+from luxebrain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    LuxeBrainError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.settings import Settings
+
+
+class TooManyAttemptsError(LuxeBrainError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int = 60) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    id_token: str
+    refresh_token: str | None  # None on refresh: Cognito keeps the refresh token it was given
+    expires_in: int
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+@dataclass(frozen=True)
+class SignUpResult:
+    tenant_id: str
+    user_sub: str
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+    tenant_id: str
+    tokens: Tokens
+
+
+_MESSAGES = {
+    "NotAuthorizedException": (UnauthorizedError, "the e-mail or password is wrong, or the session has ended"),
+    "UserNotFoundException": (UnauthorizedError, "the e-mail or password is wrong"),
+    "UserNotConfirmedException": (ForbiddenError, "confirm your e-mail address first (see the code we sent)"),
+    "UsernameExistsException": (ConflictError, "an account with this e-mail already exists; log in instead"),
+    "InvalidPasswordException": (InvalidInputError, None),
+    "CodeMismatchException": (InvalidInputError, "the confirmation code is wrong"),
+    "ExpiredCodeException": (InvalidInputError, "the confirmation code has expired; request a new one"),
+    "InvalidParameterException": (InvalidInputError, None),
+    "AliasExistsException": (ConflictError, "an account with this e-mail already exists"),
+    "PasswordResetRequiredException": (ForbiddenError, "reset your password before logging in"),
+}
+
+
+def _translate(exc: ClientError) -> LuxeBrainError:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code in ("TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException"):
+        return TooManyAttemptsError("too many attempts; wait a minute and try again")
+    error_class, message = _MESSAGES.get(code, (None, None))
+    if error_class is None:
+        return LuxeBrainError("the identity service failed; try again")
+    # Cognito's own message is safe to show for password policy and parameter problems.
+    return error_class(message or exc.response.get("Error", {}).get("Message", code))
+
+
+def _cognito() -> Any:
+    return aws_client("cognito-idp")
+
+
+def _client_id(settings: Settings, remember_me: bool) -> str:
+    if not remember_me and settings.user_pool_session_client_id:
+        return settings.user_pool_session_client_id
+    return settings.require("user_pool_client_id")
+
+
+def _tokens(result: dict[str, Any]) -> Tokens:
+    return Tokens(
+        access_token=result["AccessToken"],
+        id_token=result["IdToken"],
+        refresh_token=result.get("RefreshToken"),
+        expires_in=int(result.get("ExpiresIn", 3600)),
+    )
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# ----------------------------------------------------------------------------- sign-up
+def sign_up(email: str, password: str, company_name: str) -> SignUpResult:
+    """Create a Cognito user and its tenant (the user is the tenant's owner). Cognito sends a code by e-mail."""
+    from luxebrain.storage.repositories import create_tenant
+
+    settings = configured_settings()
+    email = normalise_email(email)
+    try:
+        response = _cognito().sign_up(
+            ClientId=settings.require("user_pool_client_id"),
+            Username=email,
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": email}],
+        )
+    except ClientError as exc:
+        raise _translate(exc) from None
+    user_sub = response["UserSub"]
+    try:
+        tenant = create_tenant(company_name)
+        # custom:* attributes are not writable by the app client; the back end sets them as admin.
+        _cognito().admin_update_user_attributes(
+            UserPoolId=settings.require("user_pool_id"),
+            Username=email,
+            UserAttributes=[
+                {"Name": "custom:tenant_id", "Value": tenant.tenant_id},
+                {"Name": "custom:role", "Value": str(Role.OWNER)},
+            ],
+        )
+        add_member(tenant.tenant_id, user_sub, Role.OWNER, email=email)
+    except Exception:
+        # No half-made account: a user without a tenant could never use the service nor sign up again.
+        _cognito().admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=email)
+        raise
+    return SignUpResult(tenant.tenant_id, user_sub, bool(response.get("UserConfirmed")))
+
+
+def confirm_sign_up(email: str, code: str) -> None:
+    settings = configured_settings()
+    try:
+        _cognito().confirm_sign_up(
+            ClientId=settings.require("user_pool_client_id"), Username=normalise_email(email), ConfirmationCode=code
+        )
+    except ClientError as exc:
+        raise _translate(exc) from None
+
+
+def admin_confirm(email: str) -> None:
+    """Confirm without the e-mailed code (demo and operators)."""
+    settings = configured_settings()
+    try:
+        _cognito().admin_confirm_sign_up(UserPoolId=settings.require("user_pool_id"), Username=normalise_email(email))
+    except ClientError as exc:
+        raise _translate(exc) from None
+
+
+# ----------------------------------------------------------------------------- sessions
+def login(email: str, password: str, *, remember_me: bool = False) -> Tokens:
+    """USER_PASSWORD_AUTH. "Remember me" picks the app client whose refresh tokens last 30 days; otherwise
+    the session client's refresh tokens last 12 hours."""
+    settings = configured_settings()
+    try:
+        response = _cognito().initiate_auth(
+            ClientId=_client_id(settings, remember_me),
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": normalise_email(email), "PASSWORD": password},
+        )
+    except ClientError as exc:
+        raise _translate(exc) from None
+    if "AuthenticationResult" not in response:
+        # e.g. NEW_PASSWORD_REQUIRED for an admin-created user: the dashboard cannot continue here.
+        raise ForbiddenError(f"the account needs a further step first ({response.get('ChallengeName', 'unknown')})")
+    return _tokens(response["AuthenticationResult"])
+
+
+def refresh(refresh_token: str, *, remember_me: bool = False) -> Tokens:
+    """New access and ID tokens from a refresh token (revoked by logout: then 401)."""
+    settings = configured_settings()
+    try:
+        response = _cognito().initiate_auth(
+            ClientId=_client_id(settings, remember_me),
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+    except ClientError as exc:
+        raise _translate(exc) from None
+    except KeyError:
+        raise UnauthorizedError("the refresh token is not valid") from None
+    return _tokens(response["AuthenticationResult"])
+
+
+def logout(access_token: str) -> None:
+    """Global sign-out: Cognito revokes every refresh token of the user, and the API refuses access tokens
+    issued before now (Cognito's access tokens would otherwise verify until they expire)."""
+    claims = verify_access_token(access_token)
+    try:
+        _cognito().global_sign_out(AccessToken=access_token)
+    except ClientError as exc:
+        raise _translate(exc) from None
+    membership = membership_of(claims.subject)
+    if membership is not None:
+        record_sign_out(membership.tenant_id, claims.subject, int(time.time()))
+
+
+def forgot_password(email: str) -> None:
+    """Ask Cognito to send a reset code. Silent for unknown e-mails (no account enumeration)."""
+    settings = configured_settings()
+    try:
+        _cognito().forgot_password(ClientId=settings.require("user_pool_client_id"), Username=normalise_email(email))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("UserNotFoundException", "ResourceNotFoundException", "NotAuthorizedException"):
+            return
+        raise _translate(exc) from None
+
+
+def confirm_forgot_password(email: str, code: str, new_password: str) -> None:
+    settings = configured_settings()
+    try:
+        _cognito().confirm_forgot_password(
+            ClientId=settings.require("user_pool_client_id"),
+            Username=normalise_email(email),
+            ConfirmationCode=code,
+            Password=new_password,
+        )
+    except ClientError as exc:
+        code_name = exc.response.get("Error", {}).get("Code", "")
+        if code_name in ("UserNotFoundException", "ResourceNotFoundException"):
+            raise InvalidInputError("the confirmation code is wrong") from None
+        raise _translate(exc) from None
+
+
+def change_password(access_token: str, old_password: str, new_password: str) -> None:
+    try:
+        _cognito().change_password(
+            AccessToken=access_token, PreviousPassword=old_password, ProposedPassword=new_password
+        )
+    except ClientError as exc:
+        raise _translate(exc) from None
+
+
+# ----------------------------------------------------------------------------- members and admins
+def delete_user(user_sub_or_email: str) -> None:
+    settings = configured_settings()
+    try:
+        _cognito().admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=user_sub_or_email)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
+            raise _translate(exc) from None
+
+
+def users_of_tenant(tenant_id: str) -> list[str]:
+    """Cognito usernames whose custom:tenant_id is this tenant (tenant deletion removes them)."""
+    from luxebrain.auth.members import list_members
+
+    return [member.email or member.user_sub for member in list_members(tenant_id)]
+
+
+def create_platform_admin(email: str, password: str) -> Tokens:
+    """A confirmed platform admin (member of the ``platform-admins`` group), logged in."""
+    settings = configured_settings()
+    pool_id = settings.require("user_pool_id")
+    cognito = _cognito()
+    email = normalise_email(email)
+    try:
+        cognito.create_group(GroupName=PLATFORM_ADMIN_GROUP, UserPoolId=pool_id, Description="LuxeBrain operators")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "GroupExistsException":
+            raise _translate(exc) from None
+    try:
+        cognito.sign_up(
+            ClientId=settings.require("user_pool_client_id"),
+            Username=email,
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": email}],
+        )
+        cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "UsernameExistsException":
+            raise _translate(exc) from None
+    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=PLATFORM_ADMIN_GROUP)
+    return login(email, password, remember_me=True)
+
+
+def demo_password() -> str:
+    """A password that meets the pool's policy (10+ characters, upper, lower, digit)."""
+    return "Lx-" + secrets.token_urlsafe(9) + "a7Q"
+
+
+def create_demo_login(
+    email: str = "merchant@demo.luxebrain.example",
+    password: str | None = None,
+    company_name: str = "Maison Démo",
+) -> DemoLogin:
+    """Sign up a merchant (creating its tenant), confirm it as admin, and log in: what the demo prints."""
+    password = password or demo_password()
+    result = sign_up(email, password, company_name)
+    admin_confirm(email)
+    tokens = login(email, password, remember_me=True)
+    if result.tenant_id is None:  # pragma: no cover - sign_up always returns one
+        raise NotFoundError("sign-up created no tenant")
+    return DemoLogin(email=normalise_email(email), password=password, tenant_id=result.tenant_id, tokens=tokens)
