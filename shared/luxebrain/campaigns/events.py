@@ -1,0 +1,98 @@
+"""Provider events: what SES reports through the configuration set (delivery, open, click, bounce,
+complaint) and inbound SMS keywords (STOP / START), applied per tenant.
+
+A permanent bounce or a complaint suppresses the address for that tenant (and a complaint withdraws e-mail
+consent); a STOP puts the number on that tenant's STOP list for SMS and WhatsApp at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from luxebrain.campaigns.consent import lift_suppression, record_consent, suppress
+from luxebrain.campaigns.sending import parse_send_reference
+from luxebrain.observability import logger
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.models import SendRecordItem, key_send, utc_now
+
+STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "ARRET", "STOPP"})
+START_KEYWORDS = frozenset({"START", "UNSTOP", "YES", "SUBSCRIBE"})
+
+
+def record_email_event(
+    tenant_id: str,
+    reference: str,
+    event_type: str,
+    *,
+    at: datetime | None = None,
+    recipients: list[str] | None = None,
+    bounce_type: str | None = None,
+) -> str:
+    """Apply one SES event to its send record; returns what was done (for the log and tests)."""
+    configured_settings()
+    at = at or utc_now()
+    try:
+        flow, customer_id, trigger = parse_send_reference(reference)
+        record = SendRecordItem.get(*key_send(tenant_id, flow, customer_id, trigger))
+    except (ValueError, DoesNotExist):
+        logger.warning("SES event for an unknown send record", extra={"event_type": event_type})
+        return "unknown send record"
+    kind = event_type.lower()
+    actions: list[Any] = []
+    if kind == "delivery" and record.delivered_at is None:
+        actions.append(SendRecordItem.delivered_at.set(at))
+    elif kind == "open" and record.opened_at is None:
+        actions.append(SendRecordItem.opened_at.set(at))
+    elif kind == "click" and record.clicked_at is None:
+        actions.append(SendRecordItem.clicked_at.set(at))
+        if record.opened_at is None:  # a click proves an open even when images were blocked
+            actions.append(SendRecordItem.opened_at.set(at))
+    elif kind == "bounce":
+        actions.append(SendRecordItem.bounced.set(True))
+        if (bounce_type or "").lower() == "permanent":
+            for address in recipients or []:
+                suppress(
+                    tenant_id, "email", address, reason="bounce", source="ses-bounce", customer_id=customer_id, at=at
+                )
+    elif kind == "complaint":
+        actions.append(SendRecordItem.complained.set(True))
+        for address in recipients or []:
+            suppress(
+                tenant_id, "email", address, reason="complaint", source="ses-complaint", customer_id=customer_id, at=at
+            )
+        record_consent(tenant_id, customer_id, "email", granted=False, source="spam-complaint", at=at)
+    if actions:
+        record.update(actions=actions)
+    return kind
+
+
+def record_sms_keyword(tenant_id: str, phone_number: str, body: str, *, at: datetime | None = None) -> str:
+    """STOP (and its synonyms) suppresses the number for this tenant; START lifts a STOP. Returns the action."""
+    keyword = (body or "").strip().split(" ")[0].upper().strip(".!") if body else ""
+    if keyword in STOP_KEYWORDS:
+        suppress(tenant_id, "sms", phone_number, reason="stop", source=f"sms-keyword-{keyword.lower()}", at=at)
+        return "stopped"
+    if keyword in START_KEYWORDS:
+        lift_suppression(tenant_id, "sms", phone_number)
+        lift_suppression(tenant_id, "whatsapp", phone_number)
+        return "restarted"
+    return "ignored"
+
+
+def tenants_for_sms_number(origination_number: str) -> list[str]:
+    """The tenants that send from this number (a shared number: all of them, so a STOP is never lost)."""
+    from luxebrain.campaigns.config import parse_campaign_settings
+    from luxebrain.storage.repositories import list_tenants
+
+    matches = []
+    for tenant in list_tenants(limit=1000):
+        try:
+            settings = parse_campaign_settings((tenant.settings or {}).get("campaigns"))
+        except ValueError:
+            continue
+        if settings.sms_origination_number == origination_number:
+            matches.append(tenant.tenant_id)
+    return matches

@@ -1,0 +1,419 @@
+"""Flows: who should get which message now, and handing those messages to a dispatcher.
+
+Each flow turns the tenant's data into candidates ``(customer, trigger, context)``; the runner assigns each
+candidate to an arm (hold-out or a variant, deterministic), writes hold-out records (no message, but they
+count for the flow's measured lift), skips triggers that already have a send record, and dispatches the rest.
+A trigger names the business event (an order, a product change, a month), so rerunning a flow, or running it
+twice at once, finds the same triggers and the send record's conditional write keeps each message single.
+
+Flows: abandoned cart (WooCommerce ``checkout-draft`` / ``pending`` orders not followed by a purchase within a
+window), welcome (new registered customer), post-purchase cross-sell, win-back (at-risk customers of the
+customer model), back-in-stock and price-drop (products in a customer's recent carts or purchases).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pynamodb.exceptions import PutError
+
+from luxebrain.campaigns.abtest import HOLDOUT, Arm, assign
+from luxebrain.campaigns.config import CampaignSettings, FlowSettings, load_campaign_settings
+from luxebrain.campaigns.products import Catalog, load_catalog
+from luxebrain.campaigns.sending import SendRequest, new_record
+from luxebrain.errors import InvalidInputError
+from luxebrain.observability import logger
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.models import (
+    CampaignStateItem,
+    ConsentItem,
+    OrderItem,
+    SendRecordItem,
+    key_campaign_state,
+    key_consent,
+    key_send,
+)
+from luxebrain.storage.repositories import iter_customers, iter_orders
+
+PRODUCT_WATCH_STATE = "product_watch"
+PRICE_DROP_MIN_FRACTION = 0.05
+
+# Per-flow defaults; a tenant's settings override them field by field.
+FLOW_DEFAULTS: dict[str, dict[str, Any]] = {
+    "abandoned_cart": {"delay_minutes": 60, "max_age_hours": 72, "conversion_window_days": 7},
+    "welcome": {"delay_minutes": 30, "max_age_hours": 168, "conversion_window_days": 14},
+    "post_purchase": {"delay_minutes": 3 * 24 * 60, "max_age_hours": 10 * 24, "conversion_window_days": 14},
+    "win_back": {"delay_minutes": 0 + 5, "max_age_hours": 720, "conversion_window_days": 30},
+    "back_in_stock": {"delay_minutes": 5, "max_age_hours": 90 * 24, "conversion_window_days": 7},
+    "price_drop": {"delay_minutes": 5, "max_age_hours": 90 * 24, "conversion_window_days": 7},
+}
+RECOMMEND_MODE = {
+    "abandoned_cart": "similar_to_context",
+    "welcome": "for_customer",
+    "post_purchase": "similar_to_context",
+    "win_back": "for_customer",
+    "campaign": "for_customer",
+}
+
+
+def flow_settings(settings: CampaignSettings, flow: str) -> FlowSettings:
+    configured = settings.flows.get(flow)
+    defaults = FlowSettings(**FLOW_DEFAULTS.get(flow, {}))
+    if configured is None:
+        return defaults
+    return defaults.model_copy(update=configured.model_dump(exclude_unset=True))
+
+
+@dataclass
+class Candidate:
+    customer_id: str
+    trigger: str
+    context: dict[str, Any]
+    assigned_at: datetime
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, request: SendRequest) -> None: ...
+    def flush(self) -> None: ...
+
+
+@dataclass
+class FlowRunResult:
+    flow: str
+    candidates: int = 0
+    dispatched: int = 0
+    held_out: int = 0
+    already_recorded: int = 0
+    not_eligible: Counter[str] = field(default_factory=Counter)
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "candidates": self.candidates,
+            "dispatched": self.dispatched,
+            "held_out": self.held_out,
+            "already_recorded": self.already_recorded,
+            "not_eligible": dict(self.not_eligible),
+            "note": self.note,
+        }
+
+
+# ----------------------------------------------------------------------------- shared data of one run
+@dataclass
+class RunData:
+    """What several flows of one run read, loaded once: the tenant's orders (one partition read)."""
+
+    tenant_id: str
+    orders: list[OrderItem]
+
+    @classmethod
+    def load(cls, tenant_id: str) -> RunData:
+        return cls(tenant_id, [order for order in iter_orders(tenant_id) if not order.deleted])
+
+    def last_purchase(self) -> dict[str, str]:
+        latest: dict[str, str] = {}
+        for order in self.orders:
+            if order.status_class == "purchase" and order.created_gmt > latest.get(order.customer_id, ""):
+                latest[order.customer_id] = order.created_gmt
+        return latest
+
+
+def _gmt(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _parse_gmt(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _items(order: OrderItem) -> list[dict[str, Any]]:
+    return [
+        {
+            "product_id": line.product_id,
+            "name": line.name or f"Product {line.product_id}",
+            "quantity": int(line.quantity),
+            "total": float(line.total),
+        }
+        for line in order.line_items
+    ]
+
+
+# ----------------------------------------------------------------------------- the flows' triggers
+def abandoned_cart_candidates(data: RunData, flow: FlowSettings, now: datetime, catalog: Catalog) -> list[Candidate]:
+    newest = _gmt(now - timedelta(minutes=flow.delay_minutes))
+    oldest = _gmt(now - timedelta(hours=flow.max_age_hours))
+    purchases = data.last_purchase()
+    latest_cart: dict[str, OrderItem] = {}
+    for order in data.orders:
+        if order.status_class != "cart" or not order.line_items or order.customer_id == "guest:anonymous":
+            continue
+        if not oldest <= order.created_gmt <= newest:
+            continue
+        if purchases.get(order.customer_id, "") >= order.created_gmt:
+            continue  # bought after leaving the cart: not abandoned
+        current = latest_cart.get(order.customer_id)
+        if current is None or order.created_gmt > current.created_gmt:
+            latest_cart[order.customer_id] = order
+    store_url = catalog.store_url.rstrip("/")
+    return [
+        Candidate(
+            customer_id,
+            f"order-{order.order_id}",
+            {
+                "order_id": order.order_id,
+                "product_ids": [line.product_id for line in order.line_items],
+                "cart": {"lines": _items(order), "currency": order.currency, "url": f"{store_url}/cart/"},
+            },
+            _parse_gmt(order.created_gmt) + timedelta(minutes=flow.delay_minutes),
+        )
+        for customer_id, order in sorted(latest_cart.items())
+    ]
+
+
+def welcome_candidates(tenant_id: str, flow: FlowSettings, now: datetime) -> list[Candidate]:
+    newest = _gmt(now - timedelta(minutes=flow.delay_minutes))
+    oldest = _gmt(now - timedelta(hours=flow.max_age_hours))
+    return [
+        Candidate(customer.customer_id, "welcome-1", {}, now)
+        for customer in iter_customers(tenant_id)
+        if not customer.deleted
+        and not customer.customer_id.startswith("guest:")
+        and oldest <= customer.created_gmt <= newest
+    ]
+
+
+def post_purchase_candidates(data: RunData, flow: FlowSettings, now: datetime) -> list[Candidate]:
+    newest = _gmt(now - timedelta(minutes=flow.delay_minutes))
+    oldest = _gmt(now - timedelta(hours=flow.max_age_hours))
+    latest: dict[str, OrderItem] = {}
+    for order in data.orders:
+        if order.status_class != "purchase" or not order.line_items or not oldest <= order.created_gmt <= newest:
+            continue
+        if order.customer_id not in latest or order.created_gmt > latest[order.customer_id].created_gmt:
+            latest[order.customer_id] = order
+    return [
+        Candidate(
+            customer_id,
+            f"order-{order.order_id}",
+            {
+                "order_id": order.order_id,
+                "product_ids": [line.product_id for line in order.line_items],
+                "order": {"first_item": order.line_items[0].name or "order", "lines": _items(order)},
+            },
+            now,
+        )
+        for customer_id, order in sorted(latest.items())
+        if customer_id != "guest:anonymous"
+    ]
+
+
+def win_back_candidates(tenant_id: str, now: datetime, limit: int = 1000) -> tuple[list[Candidate], str | None]:
+    try:
+        from luxebrain.serving import current_serving
+
+        scores, _ = current_serving(tenant_id, "customers")
+    except Exception as exc:
+        return [], f"no customer model ({type(exc).__name__}: {exc})"
+    month = now.strftime("%Y-%m")
+    rows = scores.at_risk(limit=limit)
+    return [Candidate(row["customer_id"], f"winback-{month}", {}, now) for row in rows], None
+
+
+def product_change_candidates(
+    tenant_id: str, data: RunData, catalog: Catalog, now: datetime, max_age_hours: int
+) -> tuple[list[Candidate], list[Candidate], str | None]:
+    """Back-in-stock and price-drop candidates since the last run's snapshot; the snapshot is then updated."""
+    pk, sk = key_campaign_state(tenant_id, PRODUCT_WATCH_STATE)
+    try:
+        state = CampaignStateItem.get(pk, sk, consistent_read=True)
+        previous: dict[str, list[Any]] = dict(state.state.get("products", {}))
+    except CampaignStateItem.DoesNotExist:
+        state, previous = None, {}
+    current = {pid: [p.in_stock, p.price] for pid, p in catalog.products.items()}
+    note = None if state is not None else "first run: product snapshot taken, changes are found from the next run"
+    restocked, dropped = set(), {}
+    for pid, (in_stock, price) in current.items():
+        if pid not in previous:
+            continue
+        was_in_stock, old_price = previous[pid]
+        if in_stock and not was_in_stock:
+            restocked.add(pid)
+        if in_stock and price and old_price and price <= old_price * (1 - PRICE_DROP_MIN_FRACTION):
+            dropped[pid] = old_price
+    interested: dict[str, set[str]] = {}
+    oldest = _gmt(now - timedelta(hours=max_age_hours))
+    for order in data.orders:
+        if order.status_class in ("cart", "purchase") and order.created_gmt >= oldest:
+            for line in order.line_items:
+                interested.setdefault(line.product_id, set()).add(order.customer_id)
+    day = now.strftime("%Y%m%d")
+    back: list[Candidate] = []
+    drop: list[Candidate] = []
+    for pid in sorted(restocked):
+        context = {"product_id": pid, "product": catalog.products[pid].as_context(catalog.store_url)}
+        back += [Candidate(c, f"{pid}-{day}", context, now) for c in sorted(interested.get(pid, ()))]
+    for pid, old_price in sorted(dropped.items()):
+        product = {**catalog.products[pid].as_context(catalog.store_url), "previous_price": old_price}
+        context = {"product_id": pid, "product": product}
+        drop += [Candidate(c, f"{pid}-{day}", context, now) for c in sorted(interested.get(pid, ()))]
+    CampaignStateItem(
+        pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, state={"products": current, "at": now.isoformat()}
+    ).save()
+    return back, drop, note
+
+
+# ----------------------------------------------------------------------------- the runner
+def existing_send_keys(tenant_id: str, flow: str, candidates: list[Candidate]) -> set[tuple[str, str]]:
+    """Which candidates already have a send record (100 keys per BatchGetItem)."""
+    keys = [key_send(tenant_id, flow, c.customer_id, c.trigger) for c in candidates]
+    found: set[tuple[str, str]] = set()
+    for item in SendRecordItem.batch_get(keys, attributes_to_get=["pk", "sk"]):
+        found.add((item.pk, item.sk))
+    return found
+
+
+def consent_map(tenant_id: str, customer_ids: Iterable[str], channel: str) -> dict[str, bool]:
+    keys = [key_consent(tenant_id, c, channel) for c in set(customer_ids)]
+    return {item.customer_id: item.granted for item in ConsentItem.batch_get(keys)}
+
+
+def dispatch_candidates(
+    tenant_id: str,
+    flow: str,
+    flow_kind: str,
+    candidates: list[Candidate],
+    settings: CampaignSettings,
+    flow_config: FlowSettings,
+    dispatcher: Dispatcher,
+    *,
+    template: dict[str, str] | None = None,
+    result: FlowRunResult | None = None,
+) -> FlowRunResult:
+    result = result or FlowRunResult(flow)
+    result.candidates += len(candidates)
+    if not candidates:
+        return result
+    existing = existing_send_keys(tenant_id, flow, candidates)
+    # Only customers who may be messaged enter the test, so hold-out and treatment are alike (fair lift).
+    channel = flow_config.channel
+    consents = consent_map(tenant_id, (c.customer_id for c in candidates), channel)
+    soft = channel == "email" and settings.email_consent_rule == "soft_opt_in"
+    variants = [Arm(name) for name in sorted(flow_config.variants)] or [Arm("default")]
+    for candidate in candidates:
+        key = key_send(tenant_id, flow, candidate.customer_id, candidate.trigger)
+        if key in existing:
+            result.already_recorded += 1
+            continue
+        granted = consents.get(candidate.customer_id)
+        if granted is False or (granted is None and not soft):
+            result.not_eligible["no consent" if granted is None else "consent withdrawn"] += 1
+            continue
+        arm = assign(tenant_id, flow, candidate.customer_id, variants, holdout_fraction=flow_config.holdout_fraction)
+        request = SendRequest(
+            tenant_id=tenant_id,
+            flow=flow,
+            flow_kind=flow_kind,
+            customer_id=candidate.customer_id,
+            trigger=candidate.trigger,
+            channel=channel,
+            test_id=flow,
+            variant=arm,
+            assigned_at=candidate.assigned_at,
+            context=candidate.context,
+            template={**(template or {}), **flow_config.variants.get(arm, {})},
+            recommend=RECOMMEND_MODE.get(flow_kind, "none"),
+        )
+        if arm == HOLDOUT:
+            try:
+                new_record(request, "held_out", candidate.assigned_at).save(
+                    condition=SendRecordItem.pk.does_not_exist()
+                )
+                result.held_out += 1
+            except PutError:
+                result.already_recorded += 1
+            continue
+        dispatcher.dispatch(request)
+        result.dispatched += 1
+    dispatcher.flush()
+    return result
+
+
+def run_flow(
+    tenant_id: str,
+    flow: str,
+    now: datetime,
+    dispatcher: Dispatcher,
+    *,
+    data: RunData | None = None,
+    settings: CampaignSettings | None = None,
+) -> list[FlowRunResult]:
+    """Run one flow for one tenant (back_in_stock and price_drop run together: one snapshot)."""
+    configured_settings()
+    settings = settings or load_campaign_settings(tenant_id)
+    config = flow_settings(settings, flow)
+    if not config.enabled:
+        return [FlowRunResult(flow, note="disabled")]
+    catalog = load_catalog(tenant_id, fresh=True)
+    if flow == "abandoned_cart":
+        data = data or RunData.load(tenant_id)
+        return [
+            _run(tenant_id, flow, abandoned_cart_candidates(data, config, now, catalog), settings, config, dispatcher)
+        ]
+    if flow == "welcome":
+        return [_run(tenant_id, flow, welcome_candidates(tenant_id, config, now), settings, config, dispatcher)]
+    if flow == "post_purchase":
+        data = data or RunData.load(tenant_id)
+        return [_run(tenant_id, flow, post_purchase_candidates(data, config, now), settings, config, dispatcher)]
+    if flow == "win_back":
+        candidates, note = win_back_candidates(tenant_id, now)
+        result = _run(tenant_id, flow, candidates, settings, config, dispatcher)
+        result.note = note
+        return [result]
+    if flow in ("back_in_stock", "price_drop"):
+        data = data or RunData.load(tenant_id)
+        back, drop, note = product_change_candidates(tenant_id, data, catalog, now, config.max_age_hours)
+        results = []
+        for name, candidates in (("back_in_stock", back), ("price_drop", drop)):
+            flow_config = flow_settings(settings, name)
+            result = (
+                _run(tenant_id, name, candidates, settings, flow_config, dispatcher)
+                if flow_config.enabled
+                else FlowRunResult(name, note="disabled")
+            )
+            result.note = result.note or note
+            results.append(result)
+        return results
+    raise InvalidInputError(f"unknown flow {flow!r}")
+
+
+def _run(
+    tenant_id: str,
+    flow: str,
+    candidates: list[Candidate],
+    settings: CampaignSettings,
+    config: FlowSettings,
+    dispatcher: Dispatcher,
+) -> FlowRunResult:
+    result = dispatch_candidates(tenant_id, flow, flow, candidates, settings, config, dispatcher)
+    logger.info("campaign flow run", extra={"tenant_id": tenant_id, **result.as_dict()})
+    return result
+
+
+def run_flows(tenant_id: str, flows: Iterable[str], now: datetime, dispatcher: Dispatcher) -> Iterator[FlowRunResult]:
+    """Several flows of one tenant, reading the orders partition once."""
+    settings = load_campaign_settings(tenant_id)
+    data: RunData | None = None
+    done: set[str] = set()
+    for flow in flows:
+        if flow in done:
+            continue
+        if flow in ("abandoned_cart", "post_purchase", "back_in_stock", "price_drop") and data is None:
+            data = RunData.load(tenant_id)
+        results = run_flow(tenant_id, flow, now, dispatcher, data=data, settings=settings)
+        done.update(r.flow for r in results)
+        yield from results

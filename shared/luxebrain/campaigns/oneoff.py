@@ -1,0 +1,179 @@
+"""One-off campaigns: a message to a segment at a scheduled time, optionally with an A/B test.
+
+Segments come from the customer model (``CustomerScores``: RFM segments such as "At risk" or "Champions"),
+plus ``all_customers``. A campaign is a flow named ``campaign-<id>`` with one trigger per customer, so the
+same exactly-once records, hold-out and results apply. It stays ``running`` (rerun by the hourly schedule)
+until a run has nothing new to hand over, since quiet hours defer some recipients to a later run.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pynamodb.exceptions import DoesNotExist
+
+from luxebrain.campaigns.config import Channel, FlowSettings, load_campaign_settings
+from luxebrain.campaigns.flows import Candidate, Dispatcher, FlowRunResult, dispatch_candidates
+from luxebrain.campaigns.templates import validate_template
+from luxebrain.errors import InvalidInputError, NotFoundError
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.models import CampaignItem, key_campaign, tenant_partition
+from luxebrain.storage.repositories import iter_customers
+
+ALL_CUSTOMERS = "all_customers"
+GIVE_UP_AFTER = timedelta(hours=48)
+CAMPAIGN_TRIGGER = "campaign"
+
+
+class ABTestSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variants: dict[str, dict[str, str]] = Field(min_length=2, max_length=5)
+    holdout_fraction: float = Field(default=0.1, ge=0.0, le=0.5)
+
+    @field_validator("variants")
+    @classmethod
+    def _templates_compile(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, parts in value.items():
+            if not name.isidentifier() or len(name) > 20:
+                raise ValueError(f"variant name {name!r} must be a short identifier")
+            validate_template(parts)
+        return value
+
+
+class CampaignSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    segment: str = Field(min_length=1, max_length=64)
+    channel: Channel = "email"
+    scheduled_at: datetime
+    template: dict[str, str] = Field(default_factory=dict)
+    ab_test: ABTestSpec | None = None
+    holdout_fraction: float = Field(default=0.1, ge=0.0, le=0.5)
+    conversion_window_days: int = Field(default=7, ge=1, le=60)
+
+    @field_validator("template")
+    @classmethod
+    def _compiles(cls, value: dict[str, str]) -> dict[str, str]:
+        validate_template(value)
+        return value
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("scheduled_at needs a time zone (e.g. 2026-05-01T09:00:00Z)")
+        return value
+
+
+def create_campaign(tenant_id: str, spec: CampaignSpec, *, campaign_id: str | None = None) -> CampaignItem:
+    configured_settings()
+    campaign_id = campaign_id or "c" + secrets.token_hex(5)
+    pk, sk = key_campaign(tenant_id, campaign_id)
+    item = CampaignItem(
+        pk,
+        sk,
+        entity=CampaignItem.ENTITY,
+        tenant_id=tenant_id,
+        campaign_id=campaign_id,
+        name=spec.name,
+        segment=spec.segment,
+        channel=spec.channel,
+        template=spec.template,
+        ab_test={
+            **(
+                spec.ab_test.model_dump()
+                if spec.ab_test
+                else {"variants": {}, "holdout_fraction": spec.holdout_fraction}
+            ),
+            "conversion_window_days": spec.conversion_window_days,
+        },
+        scheduled_at=spec.scheduled_at,
+    )
+    item.save(condition=CampaignItem.pk.does_not_exist())
+    return item
+
+
+def get_campaign(tenant_id: str, campaign_id: str) -> CampaignItem:
+    configured_settings()
+    try:
+        return CampaignItem.get(*key_campaign(tenant_id, campaign_id))
+    except DoesNotExist:
+        raise NotFoundError(f"campaign {campaign_id} not found") from None
+
+
+def list_campaigns(tenant_id: str) -> list[CampaignItem]:
+    configured_settings()
+    return list(CampaignItem.query(tenant_partition(tenant_id, "CAMPAIGN")))
+
+
+def campaign_flow(campaign_id: str) -> str:
+    return f"campaign-{campaign_id}"
+
+
+def segment_members(tenant_id: str, segment: str) -> list[str]:
+    if segment == ALL_CUSTOMERS:
+        return [
+            c.customer_id for c in iter_customers(tenant_id) if not c.deleted and c.customer_id != "guest:anonymous"
+        ]
+    try:
+        from luxebrain.serving import current_serving
+
+        scores, _ = current_serving(tenant_id, "customers")
+    except Exception as exc:
+        raise InvalidInputError(
+            f"segment {segment!r} needs the customer model, which is not available ({exc}); "
+            f"use {ALL_CUSTOMERS!r} or train the customer model"
+        ) from None
+    members: list[str] = []
+    cursor: str | None = None
+    while True:
+        try:
+            page: dict[str, Any] = scores.customers_in_segment(segment, limit=1000, cursor=cursor)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
+        members += [row["customer_id"] for row in page["customers"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return members
+
+
+def run_campaign(tenant_id: str, campaign: CampaignItem, now: datetime, dispatcher: Dispatcher) -> FlowRunResult:
+    settings = load_campaign_settings(tenant_id)
+    ab = dict(campaign.ab_test or {})
+    config = FlowSettings(
+        channel=campaign.channel,  # type: ignore[arg-type]
+        holdout_fraction=float(ab.get("holdout_fraction", 0.1)),
+        conversion_window_days=int(ab.get("conversion_window_days", 7)),
+        variants=dict(ab.get("variants") or {}),
+    )
+    flow = campaign_flow(campaign.campaign_id)
+    candidates = [
+        Candidate(customer_id, CAMPAIGN_TRIGGER, {"campaign_id": campaign.campaign_id}, campaign.scheduled_at)
+        for customer_id in segment_members(tenant_id, campaign.segment)
+    ]
+    result = dispatch_candidates(
+        tenant_id, flow, "campaign", candidates, settings, config, dispatcher, template=dict(campaign.template or {})
+    )
+    finished = result.dispatched == 0 or now - campaign.scheduled_at > GIVE_UP_AFTER
+    campaign.update(
+        actions=[
+            CampaignItem.status.set("sent" if finished else "running"),
+            CampaignItem.stats.set(
+                {**dict(campaign.stats or {}), "last_run": result.as_dict(), "last_run_at": now.isoformat()}
+            ),
+        ]
+    )
+    return result
+
+
+def run_due_campaigns(tenant_id: str, now: datetime, dispatcher: Dispatcher) -> list[FlowRunResult]:
+    results = []
+    for campaign in list_campaigns(tenant_id):
+        if campaign.status in ("scheduled", "running") and campaign.scheduled_at <= now:
+            results.append(run_campaign(tenant_id, campaign, now, dispatcher))
+    return results

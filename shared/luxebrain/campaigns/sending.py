@@ -1,0 +1,456 @@
+"""Sending one message exactly once.
+
+A send is keyed by (tenant, flow, customer, trigger). Before any provider call the sender writes the send
+record with a condition (``attribute_not_exists``): of two concurrent or repeated deliveries of the same send,
+one wins the write and sends; the other sees the record and stops. A provider failure that is safe to retry
+(throttling, an outage) leaves the record ``retrying`` and raises, so the queue redelivers it with backoff and
+finally dead-letters it; the next attempt takes the record back with another conditional write. A record left
+``claimed`` by a crash (the provider may or may not have accepted the message) is marked ``unknown`` and not
+sent again: a duplicate marketing message is worse than a missing one, and the record says what happened.
+
+Checks that can change minute to minute (quiet hours) defer the send *without* a record, so the next flow run
+picks it up; checks that settle it (no consent, suppressed, capped, bad address, template error) record it as
+``skipped`` with the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from luxebrain.campaigns.addresses import normalise_email, normalise_phone, timezone_for_country
+from luxebrain.campaigns.channels import (
+    EmailChannel,
+    OutboundEmail,
+    OutboundShortMessage,
+    ProviderError,
+    SmsChannel,
+    WhatsAppChannel,
+)
+from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings
+from luxebrain.campaigns.consent import consent_block_reason, suppression_reason
+from luxebrain.campaigns.products import load_catalog, product_block
+from luxebrain.campaigns.templates import (
+    TemplateRenderError,
+    render_email,
+    render_short_message,
+    template_for,
+)
+from luxebrain.campaigns.tokens import list_unsubscribe_headers, make_unsubscribe_token, unsubscribe_url
+from luxebrain.errors import InvalidInputError, NotFoundError
+from luxebrain.observability import logger
+from luxebrain.runtime import aws_client, configured_settings, on_reset
+from luxebrain.storage.models import (
+    CustomerItem,
+    SendRecordItem,
+    contact_log_keys,
+    key_customer,
+    key_send,
+    tenant_partition,
+    utc_now,
+)
+
+CLAIM_LEASE = timedelta(minutes=10)  # longer than the sender's timeout: a claim older than this crashed
+MAX_ATTEMPTS = 5  # equals the send queue's maxReceiveCount: the last failure goes to the dead-letter queue
+SETTINGS_TTL_SECONDS = 60.0
+
+
+class SendRequest(BaseModel):
+    """One message to send: the send queue's message body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str
+    flow: str = Field(pattern=r"^[a-z0-9_-]{1,64}$")  # abandoned_cart, campaign-<id>, ...
+    flow_kind: str = "campaign"  # which built-in template: the flow's name, or "campaign"
+    customer_id: str = Field(min_length=1, max_length=128)
+    trigger: str = Field(min_length=1, max_length=128)
+    channel: str = Field(default="email", pattern=r"^(email|sms|whatsapp)$")
+    test_id: str | None = None
+    variant: str | None = None
+    assigned_at: datetime
+    context: dict[str, Any] = Field(default_factory=dict)
+    template: dict[str, str] = Field(default_factory=dict)  # overrides: the variant's or the campaign's
+    recommend: str = "none"  # none | for_customer | similar_to_context
+    whatsapp_template: str = ""
+
+
+@dataclass
+class SendOutcome:
+    status: str  # sent | skipped | duplicate | deferred | unknown | failed
+    reason: str | None = None
+    provider_message_id: str | None = None
+
+
+class RetryableSendError(Exception):
+    """The provider failed in a way worth retrying; the record is ``retrying``."""
+
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+def send_reference(flow: str, customer_id: str, trigger: str) -> str:
+    """Compact id of a send record, safe as an SES message tag value (letters, digits, '-', '_')."""
+    raw = f"{flow}\n{customer_id}\n{trigger}".encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def parse_send_reference(reference: str) -> tuple[str, str, str]:
+    raw = base64.urlsafe_b64decode(reference + "=" * (-len(reference) % 4)).decode()
+    flow, customer_id, trigger = raw.split("\n")
+    return flow, customer_id, trigger
+
+
+# ----------------------------------------------------------------------------- dependencies (injectable)
+@dataclass
+class SenderContext:
+    """What the sender needs besides the request; built once per container, replaceable in tests."""
+
+    channel_factory: Callable[[str, CampaignSettings], Any]
+    settings_loader: Callable[[str], CampaignSettings] = load_campaign_settings
+    clock: Callable[[], datetime] = utc_now
+    _settings_cache: dict[str, tuple[float, CampaignSettings]] = field(default_factory=dict)
+
+    def settings(self, tenant_id: str) -> CampaignSettings:
+        cached = self._settings_cache.get(tenant_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        value = self.settings_loader(tenant_id)
+        self._settings_cache[tenant_id] = (time.monotonic() + SETTINGS_TTL_SECONDS, value)
+        return value
+
+
+def aws_channel(channel: str, settings: CampaignSettings) -> Any:
+    app = configured_settings()
+    if channel == "email":
+        return EmailChannel(
+            aws_client("sesv2"), sender=app.require("sender_email"), configuration_set=app.ses_configuration_set
+        )
+    if channel == "sms":
+        return SmsChannel(aws_client("sns"), origination_number=settings.sms_origination_number)
+    return WhatsAppChannel(aws_client("socialmessaging"), phone_number_id=settings.whatsapp_phone_number_id)
+
+
+_default_context: SenderContext | None = None
+
+
+def default_sender_context() -> SenderContext:
+    global _default_context
+    if _default_context is None:
+        _default_context = SenderContext(channel_factory=aws_channel)
+    return _default_context
+
+
+def _reset() -> None:
+    global _default_context
+    _default_context = None
+
+
+on_reset(_reset)
+
+
+# ----------------------------------------------------------------------------- the send
+def deliver(request: SendRequest, sender: SenderContext | None = None) -> SendOutcome:
+    """Send one message at most once per (tenant, flow, customer, trigger); see the module doc."""
+    configured_settings()
+    sender = sender or default_sender_context()
+    now = sender.clock()
+    settings = sender.settings(request.tenant_id)
+    try:
+        customer = CustomerItem.get(*key_customer(request.tenant_id, request.customer_id))
+    except DoesNotExist:
+        customer = None
+    if customer is not None and request.channel in ("sms", "whatsapp") and in_quiet_hours(customer, settings, now):
+        return SendOutcome("deferred", "quiet hours in the recipient's time zone")
+
+    record, claimed = claim(request, now)
+    if not claimed:
+        return _not_claimed_outcome(record, now)
+
+    try:
+        reason = eligibility_problem(request, customer, settings, now)
+        if reason:
+            return _finish(record, "skipped", reason)
+        message = build_message(request, customer, settings)  # type: ignore[arg-type]
+    except (TemplateRenderError, InvalidInputError) as exc:
+        return _finish(record, "skipped", str(exc))
+
+    channel = sender.channel_factory(request.channel, settings)
+    try:
+        message_id = channel.send(message)
+    except ProviderError as exc:
+        if exc.retryable:
+            status = "retrying" if record.attempts < MAX_ATTEMPTS else "dead_lettered"
+            _finish(record, status, str(exc))
+            raise RetryableSendError(str(exc), int(record.attempts)) from None
+        return _finish(record, "failed", str(exc))
+    sent_at = sender.clock()
+    gsi1pk, gsi1sk = contact_log_keys(request.tenant_id, request.customer_id, request.channel, sent_at)
+    record.update(
+        actions=[
+            SendRecordItem.status.set("sent"),
+            SendRecordItem.sent_at.set(sent_at),
+            SendRecordItem.provider_message_id.set(message_id),
+            SendRecordItem.reason.remove(),
+            SendRecordItem.gsi1pk.set(gsi1pk),
+            SendRecordItem.gsi1sk.set(gsi1sk),
+        ]
+    )
+    return SendOutcome("sent", None, message_id)
+
+
+def new_record(request: SendRequest, status: str, now: datetime) -> SendRecordItem:
+    pk, sk = key_send(request.tenant_id, request.flow, request.customer_id, request.trigger)
+    return SendRecordItem(
+        pk,
+        sk,
+        entity=SendRecordItem.ENTITY,
+        tenant_id=request.tenant_id,
+        flow=request.flow,
+        customer_id=request.customer_id,
+        trigger=request.trigger,
+        channel=request.channel,
+        status=status,
+        attempts=1 if status == "claimed" else 0,
+        test_id=request.test_id,
+        variant=request.variant,
+        assigned_at=request.assigned_at,
+        claimed_at=now if status == "claimed" else None,
+        request={"flow_kind": request.flow_kind, "trigger_context": _small(request.context)},
+    )
+
+
+def _small(context: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in context.items() if key in ("order_id", "product_id", "campaign_id")}
+
+
+def claim(request: SendRequest, now: datetime) -> tuple[SendRecordItem, bool]:
+    """The conditional write before the provider call. Returns the record and whether this caller owns it."""
+    record = new_record(request, "claimed", now)
+    try:
+        record.save(condition=SendRecordItem.pk.does_not_exist())
+        return record, True
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+    existing = SendRecordItem.get(record.pk, record.sk, consistent_read=True)
+    if existing.status == "retrying":
+        try:
+            existing.update(
+                actions=[
+                    SendRecordItem.status.set("claimed"),
+                    SendRecordItem.attempts.set(SendRecordItem.attempts + 1),
+                    SendRecordItem.claimed_at.set(now),
+                ],
+                condition=(SendRecordItem.status == "retrying") & (SendRecordItem.attempts == existing.attempts),
+            )
+            return existing, True
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            existing.refresh(consistent_read=True)
+    return existing, False
+
+
+def _not_claimed_outcome(record: SendRecordItem, now: datetime) -> SendOutcome:
+    if record.status == "claimed" and record.claimed_at and now - record.claimed_at > CLAIM_LEASE:
+        with contextlib.suppress(UpdateError):
+            record.update(
+                actions=[
+                    SendRecordItem.status.set("unknown"),
+                    SendRecordItem.reason.set("the sender stopped during the provider call; not resent"),
+                ],
+                condition=(SendRecordItem.status == "claimed") & (SendRecordItem.claimed_at == record.claimed_at),
+            )
+        return SendOutcome("unknown", "a previous attempt stopped during the provider call; not resent")
+    return SendOutcome("duplicate", f"already {record.status}")
+
+
+def _finish(record: SendRecordItem, status: str, reason: str) -> SendOutcome:
+    record.update(actions=[SendRecordItem.status.set(status), SendRecordItem.reason.set(reason[:500])])
+    logger.info("campaign send not sent", extra={"status": status, "reason": reason[:200], "flow": record.flow})
+    return SendOutcome(status if status != "dead_lettered" else "failed", reason)
+
+
+# ----------------------------------------------------------------------------- checks
+def recipient_timezone(customer: CustomerItem, settings: CampaignSettings) -> ZoneInfo:
+    name = timezone_for_country(customer.country, settings.default_timezone)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def in_quiet_hours(customer: CustomerItem, settings: CampaignSettings, now: datetime) -> bool:
+    local = now.astimezone(recipient_timezone(customer, settings))
+    return settings.quiet_hours.contains(local.time())
+
+
+def recipient_address(customer: CustomerItem, channel: str) -> str:
+    if channel == "email":
+        if not customer.email:
+            raise InvalidInputError("the customer has no e-mail address")
+        return normalise_email(customer.email)
+    if not customer.phone:
+        raise InvalidInputError("the customer has no phone number")
+    return normalise_phone(customer.phone)
+
+
+def sends_in_window(tenant_id: str, customer_id: str, channel: str, since: datetime) -> int:
+    gsi1pk = tenant_partition(tenant_id, "CONTACT", customer_id)
+    return SendRecordItem.contact_log.count(
+        gsi1pk, SendRecordItem.gsi1sk.between(f"{channel}#{since.isoformat()}", f"{channel}#~")
+    )
+
+
+def eligibility_problem(
+    request: SendRequest, customer: CustomerItem | None, settings: CampaignSettings, now: datetime
+) -> str | None:
+    if customer is None:
+        return "customer not found"
+    if customer.deleted:
+        return "customer deleted"
+    address = recipient_address(customer, request.channel)  # InvalidInputError: recorded as the reason
+    is_customer = not customer.customer_id.startswith("guest:anonymous")
+    reason = consent_block_reason(request.tenant_id, customer, request.channel, settings, is_customer=is_customer)
+    if reason:
+        return reason
+    suppressed = suppression_reason(request.tenant_id, request.channel, address)
+    if suppressed:
+        return f"address suppressed ({suppressed})"
+    cap = settings.cap(request.channel)
+    sent = sends_in_window(request.tenant_id, request.customer_id, request.channel, now - timedelta(days=cap.per_days))
+    if sent >= cap.max_messages:
+        return f"frequency cap: {sent} {request.channel} messages in {cap.per_days} days"
+    return None
+
+
+# ----------------------------------------------------------------------------- the message
+def message_context(request: SendRequest, customer: CustomerItem, settings: CampaignSettings) -> dict[str, Any]:
+    catalog = load_catalog(request.tenant_id)
+    store = settings.branding.model_dump()
+    store_url = catalog.store_url or settings.branding.store_url
+    store["store_url"] = store_url
+    products: list[dict[str, Any]] = []
+    if request.recommend != "none":
+        seeds = request.context.get("product_ids") if request.recommend == "similar_to_context" else None
+        products, why_not = product_block(
+            request.tenant_id,
+            request.customer_id,
+            catalog,
+            store_url,
+            seed_products=list(seeds) if seeds else None,
+            exclude=list(request.context.get("product_ids") or []),
+        )
+        if why_not:
+            logger.debug("message without product block", extra={"reason": why_not, "flow": request.flow})
+    token = make_unsubscribe_token(request.tenant_id, request.customer_id, request.channel)
+    return {
+        **request.context,
+        "customer": {"first_name": customer.first_name or "", "country": customer.country or ""},
+        "store": store,
+        "currency": catalog.currency,
+        "products": products,
+        "unsubscribe_token": token,
+        "unsubscribe_url": unsubscribe_url(token),
+    }
+
+
+def build_message(
+    request: SendRequest, customer: CustomerItem, settings: CampaignSettings
+) -> OutboundEmail | OutboundShortMessage:
+    template = template_for(request.flow_kind, {**settings.templates.get(request.flow_kind, {}), **request.template})
+    context = message_context(request, customer, settings)
+    address = recipient_address(customer, request.channel)
+    if request.channel == "email":
+        rendered = render_email(template, context)
+        return OutboundEmail(
+            to=address,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            from_name=settings.branding.store_name,
+            headers=list_unsubscribe_headers(context["unsubscribe_token"]),
+            tags={
+                "lb_tenant": request.tenant_id,
+                "lb_flow": request.flow,
+                "lb_ref": send_reference(request.flow, request.customer_id, request.trigger),
+            },
+        )
+    text = render_short_message(template, context)
+    return OutboundShortMessage(
+        to=address,
+        text=text,
+        template_name=request.whatsapp_template or f"luxebrain_{request.flow_kind}",
+        template_parameters=(customer.first_name or "", text),
+    )
+
+
+# ----------------------------------------------------------------------------- dispatchers
+class QueueDispatcher:
+    """Production: requests go to the send queue in batches of ten; the sender function drains it."""
+
+    def __init__(self, queue_url: str | None = None) -> None:
+        self.queue_url = queue_url or configured_settings().require("campaign_send_queue_url")
+        self.pending: list[SendRequest] = []
+        self.dispatched = 0
+
+    def dispatch(self, request: SendRequest) -> None:
+        self.pending.append(request)
+        if len(self.pending) == 10:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        entries = [{"Id": str(i), "MessageBody": r.model_dump_json()} for i, r in enumerate(self.pending)]
+        response = aws_client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        failed = response.get("Failed") or []
+        if failed:  # never drop a message: a partial failure fails the run, and the schedule retries it
+            raise RuntimeError(f"{len(failed)} messages were not queued: {failed[0].get('Message')}")
+        self.dispatched += len(entries)
+        self.pending.clear()
+
+
+class DirectDispatcher:
+    """Tests, benchmarks and one-process runs: deliver in this process, retrying with exponential backoff."""
+
+    def __init__(
+        self, sender: SenderContext | None = None, *, retries: int = MAX_ATTEMPTS, base_delay: float = 0.2
+    ) -> None:
+        self.sender = sender
+        self.retries = retries
+        self.base_delay = base_delay
+        self.outcomes: list[SendOutcome] = []
+
+    def dispatch(self, request: SendRequest) -> None:
+        for attempt in range(1, self.retries + 1):
+            try:
+                self.outcomes.append(deliver(request, self.sender))
+                return
+            except RetryableSendError as exc:
+                if attempt == self.retries:
+                    self.outcomes.append(SendOutcome("failed", f"gave up after {attempt} attempts: {exc}"))
+                    return
+                time.sleep(self.base_delay * 2 ** (attempt - 1))
+
+    def flush(self) -> None:
+        return None
+
+
+def get_send_record(tenant_id: str, flow: str, customer_id: str, trigger: str) -> SendRecordItem:
+    configured_settings()
+    try:
+        return SendRecordItem.get(*key_send(tenant_id, flow, customer_id, trigger), consistent_read=True)
+    except DoesNotExist:
+        raise NotFoundError("send record not found") from None
