@@ -797,8 +797,8 @@ def _suggestion(
     category = model.categories[int(model.category_code[row])] if model.categories else ""
     category_velocity = model.category_velocity.get(category, 0.0)
     velocity_ratio = float(model.velocity[row]) / category_velocity if category_velocity > 0 else None
-    weekly_now = units_now / params.horizon_weeks
-    cover = candidate.stock / weekly_now if math.isfinite(candidate.stock) and weekly_now > 0 else None
+    pace = float(np.mean(candidate.weekly_demand[:4]))  # expected weekly demand at today's price, near term
+    cover = candidate.stock / pace if math.isfinite(candidate.stock) and pace > 0 else None
     change = new_price / candidate.price - 1.0
     is_sale = (
         new_price < candidate.regular_price
