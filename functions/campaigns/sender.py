@@ -1,0 +1,56 @@
+"""Campaign sender: drains the send queue with Powertools' BatchProcessor; one message, one exactly-once send.
+
+A provider failure worth retrying makes that message a batch item failure and pushes its next attempt back
+with exponential backoff (ChangeMessageVisibility); after the queue's maxReceiveCount it goes to the
+dead-letter queue. Everything else (sent, skipped with a reason, duplicate, deferred) completes the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from luxebrain.campaigns.sending import RetryableSendError, SendRequest, deliver
+from luxebrain.observability import bind_tenant, logger, metrics, tracer
+from luxebrain.runtime import aws_client, configured_settings
+
+batch_processor = BatchProcessor(event_type=EventType.SQS)
+BASE_BACKOFF_SECONDS = 30
+MAX_BACKOFF_SECONDS = 900
+
+
+def backoff_seconds(receive_count: int) -> int:
+    return min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** max(0, receive_count - 1))
+
+
+def record_handler(record: SQSRecord) -> str:
+    request = SendRequest.model_validate_json(record.body)  # a malformed body fails until the DLQ keeps it
+    bind_tenant(request.tenant_id)
+    try:
+        outcome = deliver(request)
+    except RetryableSendError:
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        queue_url = configured_settings().campaign_send_queue_url
+        if queue_url:
+            aws_client("sqs").change_message_visibility(
+                QueueUrl=queue_url,
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=backoff_seconds(receive_count),
+            )
+        metrics.add_metric(name="CampaignSendRetried", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name=f"CampaignSend{outcome.status.capitalize()}", unit=MetricUnit.Count, value=1)
+    return outcome.status
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=batch_processor, context=context
+    )
