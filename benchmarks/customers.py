@@ -169,8 +169,14 @@ def tracking_plot(name: str, evaluation: HoldoutEvaluation, lifetimes_cumulative
     calibration_weeks = int((evaluation.tracking_week_end_days <= evaluation.calibration_end_day).sum())
     figure, axis = plt.subplots(figsize=(8, 4.5))
     axis.plot(weeks, evaluation.tracking_actual_cumulative, color="black", label="actual")
-    axis.plot(weeks, evaluation.tracking_predicted_cumulative, color="tab:blue", linestyle="--", label="BG/NBD (ours)")
-    axis.plot(weeks, lifetimes_cumulative, color="tab:orange", linestyle=":", label="BG/NBD (lifetimes)")
+    axis.plot(
+        weeks,
+        evaluation.tracking_predicted_cumulative,
+        color="tab:blue",
+        linestyle="--",
+        label=f"{evaluation.purchase.name} (ours)",
+    )
+    axis.plot(weeks, lifetimes_cumulative, color="tab:orange", linestyle=":", label="BetaGeoFitter (lifetimes)")
     axis.axvline(calibration_weeks + 0.5, color="grey", linewidth=0.8)
     axis.set_xlabel("week")
     axis.set_ylabel("cumulative repeat purchase days")
@@ -209,7 +215,7 @@ def benchmark_dataset(name: str, fit_repeats: int) -> dict[str, Any]:
     ours_seconds = median_seconds(fit_ours, fit_repeats)
     with quiet():
         lifetimes = run_lifetimes(summary, holdout_days)
-        lifetimes_seconds = median_seconds(lifetimes["fit_both"], max(1, min(fit_repeats, 3)))
+        lifetimes_seconds = median_seconds(lifetimes["fit_both"], fit_repeats)
     own_rate = np.divide(summary.frequency, summary.T, out=np.zeros(len(summary)), where=summary.T > 0) * holdout_days
     rfm = rfm_segments(summary.recency_days, summary.orders, summary.revenue)
     rfm_score = rfm["r_score"].astype(float) + rfm["f_score"] + rfm["m_score"]

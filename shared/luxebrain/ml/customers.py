@@ -301,35 +301,53 @@ def _validate_rfm_arrays(frequency: Any, recency: Any, T: Any) -> tuple[np.ndarr
     return x, tx, big_t
 
 
+def _levels(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct purchase counts and each row's index into them: the special functions of the likelihoods
+    depend on x alone, and a store has few distinct x, so they are evaluated once per distinct x."""
+    values, index = np.unique(x, return_inverse=True)
+    return values, index.ravel()
+
+
 def _bgnbd_negative_log_likelihood(
-    log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, weights: np.ndarray, penalizer: float
+    log_params: np.ndarray,
+    x: np.ndarray,
+    tx: np.ndarray,
+    big_t: np.ndarray,
+    weights: np.ndarray,
+    penalizer: float,
+    x_levels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood of BG/NBD and its gradient in log-parameters (Fader, Hardie & Lee 2005, eq. 6)."""
     r, alpha, a, b = np.exp(log_params)
-    repeat = x > 0
+    values, index = x_levels if x_levels is not None else _levels(x)
+    # per distinct x: the gamma / beta functions and their derivatives
+    repeat_v = values > 0
+    safe_b_x_1 = np.where(repeat_v, b + values - 1.0, 1.0)  # b + x - 1 is only used where x >= 1
+    log_beta_ab = betaln(a, b)
+    psi_ab = digamma(a + b)
+    psi_abx_v = digamma(a + b + values)
+    rate_v = gammaln(r + values) - gammaln(r) + r * np.log(alpha)
+    stay_beta_v = betaln(a, b + values) - log_beta_ab
+    left_beta_v = np.where(repeat_v, betaln(a + 1.0, safe_b_x_1) - log_beta_ab, -np.inf)
+    d_r_v = digamma(r + values) - digamma(r) + np.log(alpha)
+    d_a_stay_v = psi_ab - psi_abx_v
+    d_a_left_v = digamma(a + 1.0) - digamma(a) + psi_ab - psi_abx_v
+    d_b_stay_v = digamma(b + values) - psi_abx_v - digamma(b) + psi_ab
+    d_b_left_v = digamma(safe_b_x_1) - psi_abx_v - digamma(b) + psi_ab
+
     log_alpha_t = np.log(alpha + big_t)
     log_alpha_tx = np.log(alpha + tx)
-    part_rate = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    log_beta_ab = betaln(a, b)
-    term_stay = betaln(a, b + x) - log_beta_ab - (r + x) * log_alpha_t
-    # x = 0 has no "left after the last purchase" term; b + x - 1 is only evaluated where x >= 1
-    safe_b_x_1 = np.where(repeat, b + x - 1.0, 1.0)
-    term_left = np.where(repeat, betaln(a + 1.0, safe_b_x_1) - log_beta_ab - (r + x) * log_alpha_tx, -np.inf)
+    term_stay = stay_beta_v[index] - (r + x) * log_alpha_t
+    term_left = left_beta_v[index] - (r + x) * log_alpha_tx
     log_mix = np.logaddexp(term_stay, term_left)
-    log_likelihood = part_rate + log_mix
+    log_likelihood = rate_v[index] + log_mix
     weight_stay = np.exp(term_stay - log_mix)
     weight_left = 1.0 - weight_stay
 
-    psi_ab = digamma(a + b)
-    psi_abx = digamma(a + b + x)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - weight_stay * log_alpha_t - weight_left * log_alpha_tx
+    d_r = d_r_v[index] - weight_stay * log_alpha_t - weight_left * log_alpha_tx
     d_alpha = r / alpha - (r + x) * (weight_stay / (alpha + big_t) + weight_left / (alpha + tx))
-    d_a_stay = psi_ab - psi_abx
-    d_a_left = digamma(a + 1.0) - digamma(a) + psi_ab - psi_abx
-    d_b_stay = digamma(b + x) - psi_abx - digamma(b) + psi_ab
-    d_b_left = digamma(safe_b_x_1) - psi_abx - digamma(b) + psi_ab
-    d_a = weight_stay * d_a_stay + weight_left * d_a_left
-    d_b = weight_stay * d_b_stay + weight_left * d_b_left
+    d_a = weight_stay * d_a_stay_v[index] + weight_left * d_a_left_v[index]
+    d_b = weight_stay * d_b_stay_v[index] + weight_left * d_b_left_v[index]
 
     total = weights.sum()
     value = -float(weights @ log_likelihood) / total + penalizer * float(log_params @ log_params)
@@ -340,9 +358,14 @@ def _bgnbd_negative_log_likelihood(
 
 def _weighted_unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Distinct rows and how often each occurs: customers with equal statistics are fitted once."""
-    stacked = np.column_stack(columns)
-    unique_rows, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [unique_rows[:, i] for i in range(unique_rows.shape[1])], counts.astype(np.float64)
+    order = np.lexsort(columns[::-1])
+    sorted_columns = [column[order] for column in columns]
+    starts = np.ones(order.size, dtype=bool)
+    if order.size:
+        starts[1:] = np.any([np.diff(column) != 0 for column in sorted_columns], axis=0)
+    first = np.flatnonzero(starts)
+    counts = np.diff(np.r_[first, order.size]).astype(np.float64)
+    return [column[first] for column in sorted_columns], counts
 
 
 def _minimize(objective: Any, start: np.ndarray, args: tuple[Any, ...], what: str) -> np.ndarray:
@@ -382,7 +405,8 @@ def fit_bgnbd(frequency: Any, recency: Any, T: Any, *, penalizer: float = 0.0) -
     # Fit in time units of the longest observation (alpha scales with time, r, a, b do not): well conditioned.
     (ux, utx, ut), weights = _weighted_unique_rows(x, tx / scale, big_t / scale)
     start = np.zeros(4)
-    log_params = _minimize(_bgnbd_negative_log_likelihood, start, (ux, utx, ut, weights, penalizer), "BG/NBD")
+    arguments = (ux, utx, ut, weights, penalizer, _levels(ux))
+    log_params = _minimize(_bgnbd_negative_log_likelihood, start, arguments, "BG/NBD")
     r, alpha, a, b = np.exp(log_params)
     return BGNBDParams(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
 
@@ -466,23 +490,29 @@ def bgnbd_unconditional_expected_purchases(params: BGNBDParams, t: Any) -> np.nd
 
 # --- Gamma-Gamma ---------------------------------------------------------------------------------------
 def _gamma_gamma_negative_log_likelihood(
-    log_params: np.ndarray, x: np.ndarray, m: np.ndarray, weights: np.ndarray, penalizer: float
+    log_params: np.ndarray,
+    x: np.ndarray,
+    m: np.ndarray,
+    weights: np.ndarray,
+    penalizer: float,
+    x_levels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood of the average spend m over x transactions, and its log-parameter gradient."""
     p, q, gamma = np.exp(log_params)
+    values, index = x_levels if x_levels is not None else _levels(x)
+    px_v = p * values
+    gamma_terms_v = gammaln(px_v + q) - gammaln(px_v) - gammaln(q)
+    psi_pxq_v = digamma(px_v + q)
+    psi_px_v = digamma(px_v)
     px = p * x
+    log_m = np.log(m)
+    log_x = np.log(x)
     log_gamma_xm = np.log(gamma + m * x)
     log_likelihood = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(gamma)
-        + (px - 1.0) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * log_gamma_xm
+        gamma_terms_v[index] + q * np.log(gamma) + (px - 1.0) * log_m + px * log_x - (px + q) * log_gamma_xm
     )
-    psi_pxq = digamma(px + q)
-    d_p = x * (psi_pxq - digamma(px) + np.log(m) + np.log(x) - log_gamma_xm)
+    psi_pxq = psi_pxq_v[index]
+    d_p = x * (psi_pxq - psi_px_v[index] + log_m + log_x - log_gamma_xm)
     d_q = psi_pxq - digamma(q) + np.log(gamma) - log_gamma_xm
     d_gamma = q / gamma - (px + q) / (gamma + m * x)
     total = weights.sum()
@@ -512,7 +542,7 @@ def fit_gamma_gamma(frequency: Any, monetary: Any, *, penalizer: float = 0.0) ->
     scale = float(m[usable].mean())  # gamma scales with money; fit in units of the mean spend
     (ux, um), weights = _weighted_unique_rows(x[usable], m[usable] / scale)
     log_params = _minimize(
-        _gamma_gamma_negative_log_likelihood, np.zeros(3), (ux, um, weights, penalizer), "Gamma-Gamma"
+        _gamma_gamma_negative_log_likelihood, np.zeros(3), (ux, um, weights, penalizer, _levels(ux)), "Gamma-Gamma"
     )
     p, q, gamma = np.exp(log_params)
     return GammaGammaParams(p=float(p), q=float(q), gamma=float(gamma * scale))
@@ -631,6 +661,7 @@ def fit_models(summary: CustomerSummary, params: CustomerParams) -> tuple[Purcha
             try:
                 nbd = fit_nbd(summary.frequency, summary.T, penalizer=params.penalizer)
                 purchase = PurchaseModel(nbd, dropout=False, name="nbd_no_dropout")
+                notes["purchase_fallback_reason"] += "; fitted its no-dropout limit (NBD) instead"
             except FitError as nbd_exc:
                 notes["purchase_fallback_reason"] += f"; NBD: {nbd_exc}"
     if purchase is None:
@@ -825,7 +856,8 @@ def _holdout_metrics(transactions: pd.DataFrame, as_of_day: int, params: Custome
 
 def describe_models(purchase: PurchaseModel, spend: SpendModel) -> str:
     """One line naming the models and their parameters, for logs and the CLI."""
-    parts = [f"{purchase.name}: " + ", ".join(f"{k}={v:.4g}" for k, v in purchase.params.as_dict().items())]
+    shown = purchase.params.as_dict() if purchase.dropout else {"r": purchase.params.r, "alpha": purchase.params.alpha}
+    parts = [f"{purchase.name}: " + ", ".join(f"{k}={v:.4g}" for k, v in shown.items())]
     if spend.params is not None:
         parts.append(f"{spend.name}: " + ", ".join(f"{k}={v:.4g}" for k, v in spend.params.as_dict().items()))
     else:
