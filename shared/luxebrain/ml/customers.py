@@ -454,7 +454,9 @@ def _away_from_one(a: float) -> float:
     return a if abs(a - 1.0) > 1e-7 else 1.0 + 1e-7
 
 
-def bgnbd_expected_purchases(params: BGNBDParams, t: float, frequency: Any, recency: Any, T: Any) -> np.ndarray:
+def bgnbd_expected_purchases(
+    params: BGNBDParams, t: float, frequency: Any, recency: Any, T: Any, *, p_alive: np.ndarray | None = None
+) -> np.ndarray:
     """E[purchases in (T, T + t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10).
 
     The factor ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) is rewritten with Euler's transform
@@ -470,7 +472,8 @@ def bgnbd_expected_purchases(params: BGNBDParams, t: float, frequency: Any, rece
         hyper = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
         bracket = -np.expm1((a - 1.0) * log_one_minus_z) - np.exp((a - 1.0) * log_one_minus_z) * (hyper - 1.0)
         expected = (a + b + x - 1.0) / (a - 1.0) * bracket
-    p_alive = bgnbd_probability_alive(BGNBDParams(r, alpha, a, b), x, tx, big_t)
+    if p_alive is None:  # callers scoring several horizons pass it once
+        p_alive = bgnbd_probability_alive(BGNBDParams(r, alpha, a, b), x, tx, big_t)
     return np.maximum(expected * p_alive, 0.0)
 
 
@@ -584,9 +587,17 @@ def fallback_purchase_model(summary_frequency: np.ndarray, summary_T: np.ndarray
     )
 
 
-def expected_purchases(model: PurchaseModel, t: float, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray) -> np.ndarray:
+def expected_purchases(
+    model: PurchaseModel,
+    t: float,
+    x: np.ndarray,
+    tx: np.ndarray,
+    big_t: np.ndarray,
+    *,
+    p_alive: np.ndarray | None = None,
+) -> np.ndarray:
     if model.dropout:
-        return bgnbd_expected_purchases(model.params, t, x, tx, big_t)
+        return bgnbd_expected_purchases(model.params, t, x, tx, big_t, p_alive=p_alive)
     return t * (model.params.r + x) / (model.params.alpha + big_t)
 
 
@@ -613,8 +624,15 @@ def score_customers(
     p_alive = bgnbd_probability_alive(model_params, x, tx, big_t) if purchase.dropout else np.ones(x.size)
     scores: dict[str, np.ndarray] = {"p_alive": p_alive}
     for horizon in params.horizons_days:
-        scores[f"expected_purchases_{horizon}d"] = expected_purchases(purchase, float(horizon), x, tx, big_t)
-    clv_purchases = expected_purchases(purchase, float(params.clv_horizon_days), x, tx, big_t)
+        scores[f"expected_purchases_{horizon}d"] = expected_purchases(
+            purchase, float(horizon), x, tx, big_t, p_alive=p_alive
+        )
+    clv_key = f"expected_purchases_{params.clv_horizon_days}d"
+    clv_purchases = (
+        scores[clv_key]
+        if clv_key in scores
+        else expected_purchases(purchase, float(params.clv_horizon_days), x, tx, big_t, p_alive=p_alive)
+    )
     no_order_year = probability_no_purchase(model_params, x, big_t, 365.0)
     scores["p_order_365d"] = p_alive * (1.0 - no_order_year)
     scores["churn_risk"] = 1.0 - scores["p_order_365d"]
