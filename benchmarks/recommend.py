@@ -40,11 +40,11 @@ from luxebrain.ml.recommend_harness import (
     EvaluationTask,
     Ranker,
     format_table,
-    leave_last_basket_split,
+    leave_last_basket_splits,
     load_transactions_csv,
     popularity_ranker,
     repeat_ranker,
-    temporal_split,
+    temporal_splits,
 )
 from luxebrain.ml.recommend_serving import RecommendationRules, Recommender
 
@@ -56,15 +56,15 @@ ALS_GRID = [
     {"factors": f, "regularization": r, "alpha": a} for f in (64, 128) for r in (0.01, 0.1) for a in (1.0, 10.0)
 ]
 BPR_GRID = [{"factors": f, "learning_rate": lr} for f in (64, 128) for lr in (0.01, 0.05)]
-OURS_GRID = [
-    {"ease_lambda": 100.0},
-    {"ease_lambda": 300.0},
-    {"ease_lambda": 1000.0},
-    {"ease_lambda": 300.0, "repeat_weight": 0.5},
-    {"ease_lambda": 300.0, "repeat_weight": 2.0},
-    {"ease_lambda": 300.0, "repeat_half_life_days": 30.0},
-    {"ease_lambda": 300.0, "repeat_half_life_days": 365.0},
-    {"ease_lambda": 300.0, "popularity_weight": 0.1},
+OURS_GRID = [  # one-at-a-time moves around the defaults (same budget as ALS: 8 fits)
+    {},
+    {"ease_lambda": 150.0},
+    {"ease_lambda": 600.0},
+    {"history_half_life_days": 3.0},
+    {"history_half_life_days": 30.0},
+    {"history_weight_power": 0.0},
+    {"popularity_weight": 0.05},
+    {"repeat_weight": 2.0},
 ]
 
 
@@ -95,11 +95,26 @@ class ImplicitRanker:
         self.factory = factory
         self.confidence = confidence
 
+        self._fitted: tuple[int, Any, Any, Any, Any] | None = None  # one fit per training frame
+
     def __call__(self, task: EvaluationTask) -> list[list[str]]:
+        from threadpoolctl import threadpool_limits
+
+        if self._fitted is None or self._fitted[0] != id(task.train):
+            self._fitted = (id(task.train), *self._fit(task.train))
+        _, model, users, items, user_items = self._fitted
+        with threadpool_limits(1, "blas"):
+            user_position = {u: j for j, u in enumerate(users)}
+            rows = np.array([user_position[c] for c in task.customers])
+            ids, _ = model.recommend(
+                rows, user_items[rows], N=RANKING_LENGTH, filter_already_liked_items=task.exclude_seen
+            )
+        return [[items[j] for j in row if 0 <= j < len(items)] for row in ids]
+
+    def _fit(self, train: pd.DataFrame) -> tuple[Any, np.ndarray, np.ndarray, Any]:
         import scipy.sparse as sp
         from threadpoolctl import threadpool_limits
 
-        train = task.train
         users, user_rows = np.unique(train["customer_id"].to_numpy(dtype=str), return_inverse=True)
         items, item_cols = np.unique(train["product_id"].to_numpy(dtype=str), return_inverse=True)
         pairs = pd.DataFrame({"u": user_rows, "i": item_cols, "o": train["order_id"].to_numpy()})
@@ -109,12 +124,7 @@ class ImplicitRanker:
         model = self.factory()
         with threadpool_limits(1, "blas"):  # implicit's advice: its own threads, single-threaded BLAS
             model.fit(user_items, show_progress=False)
-            user_position = {u: j for j, u in enumerate(users)}
-            rows = np.array([user_position[c] for c in task.customers])
-            ids, _ = model.recommend(
-                rows, user_items[rows], N=RANKING_LENGTH, filter_already_liked_items=task.exclude_seen
-            )
-        return [[items[j] for j in row if 0 <= j < len(items)] for row in ids]
+        return model, users, items, user_items
 
 
 def als_factory(factors: int, regularization: float, alpha: float) -> Any:
@@ -140,9 +150,14 @@ def cosine_factory(neighbours: int = 100) -> Any:
 
 
 def ours_ranker(params: RecommenderParams) -> Ranker:
+    fitted: dict[int, ModelArtifact] = {}  # one fit per training frame, shared by both protocols
+
     def rank(task: EvaluationTask) -> list[list[str]]:
-        now = task.train["ordered_at"].max().to_pydatetime()
-        artifact = train_recommender(task.train, params=params, now=now)
+        if id(task.train) not in fitted:
+            fitted.clear()
+            now = task.train["ordered_at"].max().to_pydatetime()
+            fitted[id(task.train)] = train_recommender(task.train, params=params, now=now)
+        artifact = fitted[id(task.train)]
         return rank_customers(artifact, task.customers, RANKING_LENGTH, exclude_seen=task.exclude_seen)
 
     return rank
@@ -174,9 +189,9 @@ def tune(
 def accuracy(lines: pd.DataFrame, quick: bool) -> dict[str, Any]:
     from luxebrain.ml.recommend_harness import evaluate_rankings
 
-    tasks = {p: temporal_split(lines, test_fraction=0.1, protocol=p) for p in PROTOCOLS}
+    tasks = temporal_splits(lines, test_fraction=0.1)
     train = tasks["all_items"].train
-    validation = {p: temporal_split(train, test_fraction=0.1, protocol=p) for p in PROTOCOLS}
+    validation = temporal_splits(train, test_fraction=0.1)
     print(
         f"temporal split: cut-off {tasks['all_items'].cutoff}, {len(train):,} training lines, "
         f"{len(tasks['all_items'].customers):,} test customers (all_items), "
@@ -192,14 +207,28 @@ def accuracy(lines: pd.DataFrame, quick: bool) -> dict[str, Any]:
     best_ours = tune("ours", [(c, ours_ranker(replace(base, **c))) for c in ours_grid], validation)
     best_bpr = tune("bpr", [(c, ImplicitRanker(bpr_factory(**c), "binary")) for c in bpr_grid], validation)
 
-    def methods_for(protocol: str) -> dict[str, Ranker]:
-        return {
+    shared = {  # the same object for both protocols: fitted once per split
+        "ours (defaults)": ours_ranker(base),
+        "ours item_knn": ours_ranker(replace(base, algorithm="item_knn")),
+        "implicit item-kNN cosine": ImplicitRanker(cosine_factory(), "binary"),
+    }
+    tuned = {  # tuned per protocol
+        protocol: {
             "ours (tuned)": ours_ranker(replace(base, **best_ours[protocol][0])),
-            "ours (defaults)": ours_ranker(base),
-            "ours item_knn": ours_ranker(replace(base, algorithm="item_knn")),
             "implicit ALS (tuned)": ImplicitRanker(als_factory(**best_als[protocol][0])),
             "implicit BPR (tuned)": ImplicitRanker(bpr_factory(**best_bpr[protocol][0]), "binary"),
-            "implicit item-kNN cosine": ImplicitRanker(cosine_factory(), "binary"),
+        }
+        for protocol in PROTOCOLS
+    }
+
+    def methods_for(protocol: str) -> dict[str, Ranker]:
+        return {
+            "ours (tuned)": tuned[protocol]["ours (tuned)"],
+            "ours (defaults)": shared["ours (defaults)"],
+            "ours item_knn": shared["ours item_knn"],
+            "implicit ALS (tuned)": tuned[protocol]["implicit ALS (tuned)"],
+            "implicit BPR (tuned)": tuned[protocol]["implicit BPR (tuned)"],
+            "implicit item-kNN cosine": shared["implicit item-kNN cosine"],
             "popularity": popularity_ranker,
             "repeat own purchases": repeat_ranker,
         }
@@ -213,9 +242,8 @@ def accuracy(lines: pd.DataFrame, quick: bool) -> dict[str, Any]:
         "splits": {},
     }
     tables = []
-    for split_name in ("temporal", "leave_last_basket"):
-        for protocol in PROTOCOLS:
-            task = tasks[protocol] if split_name == "temporal" else leave_last_basket_split(lines, protocol=protocol)
+    for split_name, split_tasks in (("temporal", tasks), ("leave_last_basket", leave_last_basket_splits(lines))):
+        for protocol, task in split_tasks.items():
             rows: list[tuple[str, EvaluationResult]] = []
             timings: dict[str, float] = {}
             for name, ranker in methods_for(protocol).items():

@@ -50,8 +50,12 @@ class RecommenderParams:
     neighbours_per_item: int = 100  # strongest targets kept per product (artifact size, serving speed)
     repeat_weight: float = 1.0  # weight of the customer's own (recency-weighted) repeat score
     repeat_half_life_days: float = 120.0
+    # The customer's history feeds the item-item model with recency weights: recent baskets say most
+    # about the next one (weight = (decayed order count / customer's max) ** power; power 0 = binary).
+    history_half_life_days: float = 10.0
+    history_weight_power: float = 0.5
     trending_half_life_days: float = 14.0
-    popularity_weight: float = 0.02  # popularity tie-breaker mixed into every personal ranking
+    popularity_weight: float = 0.2  # popularity share mixed into every personal ranking
     small_store_shrinkage: float = 50.0  # popularity share grows as 50 / (50 + customers) for small stores
     bought_together_min_support: int = 2  # orders a pair must share before its lift is trusted
     bought_together_per_item: int = 50
@@ -66,6 +70,7 @@ class RecommenderParams:
             "ease_lambda": self.ease_lambda,
             "knn_half_life_days": self.knn_half_life_days,
             "repeat_half_life_days": self.repeat_half_life_days,
+            "history_half_life_days": self.history_half_life_days,
             "trending_half_life_days": self.trending_half_life_days,
             "neighbours_per_item": self.neighbours_per_item,
             "ease_max_items": self.ease_max_items,
@@ -81,6 +86,7 @@ class RecommenderParams:
             "small_store_shrinkage": self.small_store_shrinkage,
             "bought_together_min_support": self.bought_together_min_support,
             "knn_popularity_damping": self.knn_popularity_damping,
+            "history_weight_power": self.history_weight_power,
         }
         for name, value in non_negative.items():
             if value < 0:
@@ -104,14 +110,10 @@ def _clean_order_lines(order_lines: pd.DataFrame) -> pd.DataFrame:
     try:
         lines["ordered_at"] = pd.to_datetime(lines["ordered_at"], utc=True)
     except (ValueError, TypeError) as exc:
-        raise DatasetError(
-            f"order_lines column 'ordered_at' holds values that are not timestamps: {exc}"
-        ) from exc
+        raise DatasetError(f"order_lines column 'ordered_at' holds values that are not timestamps: {exc}") from exc
     missing = lines["ordered_at"].isna().to_numpy()
     if missing.any():
-        raise DatasetError(
-            f"order_lines column 'ordered_at', row {int(np.flatnonzero(missing)[0])}: no timestamp"
-        )
+        raise DatasetError(f"order_lines column 'ordered_at', row {int(np.flatnonzero(missing)[0])}: no timestamp")
     return lines
 
 
@@ -152,18 +154,14 @@ def ease_matrix(interactions: sp.csr_matrix, ease_lambda: float) -> np.ndarray:
     return precision
 
 
-def item_knn_matrix(
-    interactions: sp.csr_matrix, *, shrinkage: float, popularity_damping: float
-) -> sp.csr_matrix:
+def item_knn_matrix(interactions: sp.csr_matrix, *, shrinkage: float, popularity_damping: float) -> sp.csr_matrix:
     """Item-kNN: co-occurrence / (|i|^(1-a) |j|^a + shrinkage); a = 0.5 is cosine, larger damps popular j."""
     co = (interactions.T @ interactions).tocsr().astype(np.float64)
     co.setdiag(0.0)
     co.eliminate_zeros()
     norms = np.sqrt(np.asarray(interactions.multiply(interactions).sum(axis=0)).ravel())
     rows = np.repeat(np.arange(co.shape[0]), np.diff(co.indptr))
-    denominator = norms[rows] ** (2 * (1 - popularity_damping)) * norms[co.indices] ** (
-        2 * popularity_damping
-    )
+    denominator = norms[rows] ** (2 * (1 - popularity_damping)) * norms[co.indices] ** (2 * popularity_damping)
     co.data = co.data / (denominator + shrinkage)
     return co
 
@@ -216,9 +214,7 @@ def bought_together(
     support = top_per_row(support, keep)
     rows = np.repeat(np.arange(n_items), np.diff(support.indptr))
     lift = support.copy()
-    lift.data = (support.data * n_orders / (item_orders[rows] * item_orders[support.indices])).astype(
-        np.float32
-    )
+    lift.data = (support.data * n_orders / (item_orders[rows] * item_orders[support.indices])).astype(np.float32)
     return lift, support
 
 
@@ -265,9 +261,7 @@ def _fit(
     n_customers = len(customers)
     item_cols = product_position.get_indexer(lines["product_id"])
     now_ts = pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else pd.Timestamp(now, tz="UTC")
-    ages_days = ((now_ts - lines["ordered_at"]).dt.total_seconds() / SECONDS_PER_DAY).to_numpy(
-        dtype=np.float64
-    )
+    ages_days = ((now_ts - lines["ordered_at"]).dt.total_seconds() / SECONDS_PER_DAY).to_numpy(dtype=np.float64)
 
     # One row per (customer, product, order): repeat purchases count once per order, not per line.
     order_codes = pd.factorize(lines["order_id"])[0]
@@ -298,28 +292,20 @@ def _fit(
             shape=(n_items, n_items),
         )
     else:
-        decayed = sp.csr_matrix(
-            (_decay(age, params.knn_half_life_days), (c, i)), shape=(n_customers, n_items)
-        )
+        decayed = sp.csr_matrix((_decay(age, params.knn_half_life_days), (c, i)), shape=(n_customers, n_items))
         similarity = top_per_row(
-            item_knn_matrix(
-                decayed, shrinkage=params.knn_shrinkage, popularity_damping=params.knn_popularity_damping
-            ),
+            item_knn_matrix(decayed, shrinkage=params.knn_shrinkage, popularity_damping=params.knn_popularity_damping),
             params.neighbours_per_item,
         )
 
-    # Repeat memory: sum over the customer's orders of a recency weight, scaled to 1 per customer.
-    history = sp.csr_matrix((_decay(age, params.repeat_half_life_days), (c, i)), shape=(n_customers, n_items))
-    history.sum_duplicates()
-    history.sort_indices()
-    row_max = np.maximum.reduceat(history.data, history.indptr[:-1]) if history.nnz else np.zeros(0)
-    row_max = np.where(np.diff(history.indptr) > 0, row_max, 1.0) if history.nnz else np.ones(n_customers)
-    history.data = history.data / np.repeat(row_max, np.diff(history.indptr))
+    # Repeat memory and model input: sums over the customer's orders of a recency weight, scaled to 1
+    # per customer (same sparsity pattern, so one index array serves both).
+    history = _recency_history(c, i, age, (n_customers, n_items), params.repeat_half_life_days)
+    history_weight = _recency_history(c, i, age, (n_customers, n_items), params.history_half_life_days)
+    history_weight.data = history_weight.data**params.history_weight_power
 
     popularity = np.asarray(binary.sum(axis=0)).ravel()
-    line_orders = pd.DataFrame({"i": item_cols, "o": order_codes, "age": ages_days}).drop_duplicates(
-        ["i", "o"]
-    )
+    line_orders = pd.DataFrame({"i": item_cols, "o": order_codes, "age": ages_days}).drop_duplicates(["i", "o"])
     trending = np.bincount(
         line_orders["i"].to_numpy(),
         weights=_decay(line_orders["age"].to_numpy(), params.trending_half_life_days),
@@ -335,9 +321,7 @@ def _fit(
 
     category_names = sorted(set(categories.values()))
     category_position = {name: position for position, name in enumerate(category_names)}
-    item_category = np.array(
-        [category_position.get(categories.get(p, ""), -1) for p in product_ids], np.int32
-    )
+    item_category = np.array([category_position.get(categories.get(p, ""), -1) for p in product_ids], np.int32)
     small_store_share = params.small_store_shrinkage / (params.small_store_shrinkage + n_customers)
     popularity_weight = params.popularity_weight + (1.0 - params.popularity_weight) * small_store_share
 
@@ -348,6 +332,7 @@ def _fit(
         "history_indptr": history.indptr.astype(np.int64),
         "history_items": history.indices.astype(np.int32),
         "history_repeat": history.data.astype(np.float32),
+        "history_weight": history_weight.data.astype(np.float32),
         "together_indptr": lift.indptr.astype(np.int64),
         "together_indices": lift.indices.astype(np.int32),
         "together_lift": lift.data.astype(np.float32),
@@ -373,6 +358,25 @@ def _fit(
         "products": n_items,
     }
     return arrays, extra, counts
+
+
+def _recency_history(
+    customers: np.ndarray, items: np.ndarray, ages_days: np.ndarray, shape: tuple[int, int], half_life: float
+) -> sp.csr_matrix:
+    """Customer x product sums of recency weights (one term per order), scaled so each customer's max is 1."""
+    # Ages count from the customer's own latest order, so old customers do not underflow to zero.
+    latest = np.full(shape[0], np.inf)
+    np.minimum.at(latest, customers, ages_days)
+    relative = ages_days - latest[customers] if customers.size else ages_days
+    history = sp.csr_matrix((_decay(relative, half_life), (customers, items)), shape=shape)
+    history.sum_duplicates()
+    history.sort_indices()
+    lengths = np.diff(history.indptr)
+    if history.nnz:
+        row_max = np.ones(shape[0])
+        row_max[lengths > 0] = np.maximum.reduceat(history.data, history.indptr[:-1][lengths > 0])
+        history.data = history.data / np.repeat(row_max, lengths)
+    return history
 
 
 # ---------------------------------------------------------------------------------------- evaluation
@@ -424,9 +428,7 @@ def _holdout_metrics(lines: pd.DataFrame, products: pd.DataFrame | None, params:
                 params=replace(params, evaluate_holdout=False),
                 now=task.cutoff.to_pydatetime() if task.cutoff is not None else None,
             )
-        model = evaluate_rankings(
-            task, rank_customers(artifact, task.customers, 20, exclude_seen=task.exclude_seen)
-        )
+        model = evaluate_rankings(task, rank_customers(artifact, task.customers, 20, exclude_seen=task.exclude_seen))
         popular = evaluate_rankings(task, popularity_ranker(task))
         repeat = evaluate_rankings(task, repeat_ranker(task))
         base = popular.overall["ndcg@10"]

@@ -136,9 +136,7 @@ def transactions_to_order_lines(
         quantity = pd.Series(1.0, index=raw.index)
     customer = raw[user_col].astype("string").str.strip()
     product = raw[item_col].astype("string").str.strip()
-    keep = (
-        customer.notna() & (customer != "") & product.notna() & (product != "") & (quantity > 0)
-    ).to_numpy()
+    keep = (customer.notna() & (customer != "") & product.notna() & (product != "") & (quantity > 0)).to_numpy()
     customer, product = customer[keep].astype(str), product[keep].astype(str)
     ordered_at = parsed[keep]
     if order_col is not None:
@@ -255,6 +253,26 @@ def temporal_split(
     return _protocol_task("temporal", protocol, train, test, cutoff)
 
 
+def temporal_splits(lines: pd.DataFrame, *, test_fraction: float = 0.1) -> dict[str, EvaluationTask]:
+    """``temporal_split`` for both protocols, sharing one training frame (a model fitted once serves both)."""
+    first = temporal_split(lines, test_fraction=test_fraction, protocol=PROTOCOLS[0])
+    test = lines[lines["ordered_at"] >= first.cutoff]
+    return {
+        PROTOCOLS[0]: first,
+        **{p: _protocol_task("temporal", p, first.train, test, first.cutoff) for p in PROTOCOLS[1:]},
+    }
+
+
+def leave_last_basket_splits(lines: pd.DataFrame) -> dict[str, EvaluationTask]:
+    """``leave_last_basket_split`` for both protocols, sharing one training frame."""
+    first = leave_last_basket_split(lines, protocol=PROTOCOLS[0])
+    test = lines.loc[~lines.index.isin(first.train.index)]
+    return {
+        PROTOCOLS[0]: first,
+        **{p: _protocol_task("leave_last_basket", p, first.train, test, None) for p in PROTOCOLS[1:]},
+    }
+
+
 def leave_last_basket_split(lines: pd.DataFrame, *, protocol: str = "all_items") -> EvaluationTask:
     """Each customer with two or more orders: the last order is the test basket, the rest is training."""
     if lines.empty:
@@ -316,9 +334,7 @@ def evaluate_rankings(task: EvaluationTask, rankings: Sequence[Sequence[str]]) -
         if not mask.any():
             return {name: 0.0 for name in METRIC_NAMES}
         means = per_customer[mask].mean(axis=0)
-        shown = {
-            item for ranking, chosen in zip(rankings, mask, strict=True) if chosen for item in ranking[:10]
-        }
+        shown = {item for ranking, chosen in zip(rankings, mask, strict=True) if chosen for item in ranking[:10]}
         coverage = len(shown) / task.catalogue_size if task.catalogue_size else 0.0
         return {
             "hr@10": float(means[0]),
@@ -343,9 +359,7 @@ def evaluate_rankings(task: EvaluationTask, rankings: Sequence[Sequence[str]]) -
 
 def popularity_ranker(task: EvaluationTask) -> list[list[str]]:
     """Most-bought products (distinct customers) in training, the same list for everyone."""
-    counts = (
-        task.train.groupby("product_id")["customer_id"].nunique().sort_values(ascending=False, kind="stable")
-    )
+    counts = task.train.groupby("product_id")["customer_id"].nunique().sort_values(ascending=False, kind="stable")
     ranked = counts.index.astype(str).tolist()
     return _fill(task, [[] for _ in task.customers], ranked)
 
@@ -445,9 +459,14 @@ def evaluate_methods(
     from luxebrain.ml.recommend import RecommenderParams, rank_customers, train_recommender
 
     def model_ranker(params: RecommenderParams) -> Ranker:
+        fitted: dict[int, ModelArtifact] = {}  # one fit per training frame, shared by both protocols
+
         def rank(task: EvaluationTask) -> list[list[str]]:
-            artifact = _train_quietly(train_recommender, task.train, params)
-            return rank_customers(artifact, task.customers, RANKING_LENGTH, exclude_seen=task.exclude_seen)
+            key = id(task.train)
+            if key not in fitted:
+                fitted.clear()
+                fitted[key] = _train_quietly(train_recommender, task.train, params)
+            return rank_customers(fitted[key], task.customers, RANKING_LENGTH, exclude_seen=task.exclude_seen)
 
         return rank
 
@@ -459,12 +478,12 @@ def evaluate_methods(
         **(extra_rankers or {}),
     }
     results = []
-    for split_name in ("temporal", "leave_last_basket"):
-        for protocol in PROTOCOLS:
-            if split_name == "temporal":
-                task = temporal_split(lines, test_fraction=test_fraction, protocol=protocol)
-            else:
-                task = leave_last_basket_split(lines, protocol=protocol)
+    splits = {
+        "temporal": temporal_splits(lines, test_fraction=test_fraction),
+        "leave_last_basket": leave_last_basket_splits(lines),
+    }
+    for split_name, tasks in splits.items():
+        for protocol, task in tasks.items():
             rows = [(name, evaluate_rankings(task, ranker(task))) for name, ranker in rankers.items()]
             results.append((split_name, protocol, rows))
     return results

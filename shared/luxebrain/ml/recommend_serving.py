@@ -32,6 +32,7 @@ REQUIRED_ARRAYS = (
     "history_indptr",
     "history_items",
     "history_repeat",
+    "history_weight",
     "together_indptr",
     "together_indices",
     "together_lift",
@@ -118,6 +119,9 @@ class Recommender:
             raise ArtifactError("recommend artifact history does not match its customer list")
         self._sim = (a["similarity_indptr"], a["similarity_indices"], a["similarity_values"])
         self._history = (a["history_indptr"], a["history_items"], a["history_repeat"])
+        self._history_weight = a["history_weight"]
+        if self._history_weight.shape != a["history_repeat"].shape:
+            raise ArtifactError("recommend artifact history weights do not match its history")
         self._together = (a["together_indptr"], a["together_indices"], a["together_lift"])
         self._item_category = a["item_category"]
         popularity = a["popularity"].astype(np.float64)
@@ -136,22 +140,16 @@ class Recommender:
 
     # ------------------------------------------------------------------------------------ public calls
 
-    def for_customer(
-        self, customer_id: str, k: int = 10, rules: RecommendationRules = NO_RULES
-    ) -> Recommendations:
+    def for_customer(self, customer_id: str, k: int = 10, rules: RecommendationRules = NO_RULES) -> Recommendations:
         """Personal ranking for a known customer; popularity fallback for one the model has not seen."""
         _check_k(k)
         customer = self._customer_index.get(_as_id(customer_id, "customer_id"))
         if customer is None:
-            return self._ranked(
-                self._popular_score, k, rules, "popular_fallback", "for_customer", history=None
-            )
+            return self._ranked(self._popular_score, k, rules, "popular_fallback", "for_customer", history=None)
         scores, personal, history = self._customer_scores(customer)
         popular_share = self.popularity_weight
         chosen = self._ranked(scores, k, rules, "", "for_customer", history=history)
-        from_popularity = any(
-            not personal[self._product_index[p.product_id]] for p in chosen.products if not p.pinned
-        )
+        from_popularity = any(not personal[self._product_index[p.product_id]] for p in chosen.products if not p.pinned)
         if self.algorithm == "popular":
             strategy = "popular_fallback"
         elif popular_share >= BLEND_THRESHOLD or from_popularity:
@@ -171,9 +169,7 @@ class Recommender:
             raise RecommendationInputError("product_ids must name at least one product")
         asked = [_as_id(p, f"product_ids[{position}]") for position, p in enumerate(product_ids)]
         mode = "similar" if len(set(asked)) == 1 else "bought_together"
-        known = np.array(
-            sorted({self._product_index[p] for p in asked if p in self._product_index}), np.int64
-        )
+        known = np.array(sorted({self._product_index[p] for p in asked if p in self._product_index}), np.int64)
         # The request's own products are never recommended back.
         rules_without_input = _with_excluded(rules, asked)
         if known.size == 0:
@@ -192,9 +188,7 @@ class Recommender:
             )
             for p in chosen.products
         ]
-        from_popularity = any(
-            not personal[self._product_index[p.product_id]] for p in chosen.products if not p.pinned
-        )
+        from_popularity = any(not personal[self._product_index[p.product_id]] for p in chosen.products if not p.pinned)
         strategy = "blend" if from_popularity or self.algorithm == "popular" else self.algorithm
         return Recommendations(strategy, mode, products)
 
@@ -225,7 +219,8 @@ class Recommender:
         indptr, items, repeat = self._history
         history = items[indptr[customer] : indptr[customer + 1]].astype(np.int64)
         repeat_scores = repeat[indptr[customer] : indptr[customer + 1]].astype(np.float64)
-        cf = self._gather(self._sim, history, np.ones(history.size))
+        weights = self._history_weight[indptr[customer] : indptr[customer + 1]].astype(np.float64)
+        cf = self._gather(self._sim, history, weights)
         scores = _scale_by_max(cf)
         scores[history] += self.repeat_weight * repeat_scores
         personal = cf > 0
@@ -246,9 +241,7 @@ class Recommender:
         offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
         positions = offsets + np.arange(total)
         row_weights = np.repeat(weights, lengths)
-        return np.bincount(
-            indices[positions], weights=values[positions] * row_weights, minlength=self.n_products
-        )
+        return np.bincount(indices[positions], weights=values[positions] * row_weights, minlength=self.n_products)
 
     def _max_lift(self, rows: np.ndarray) -> dict[int, float]:
         indptr, indices, lifts = self._together
@@ -324,11 +317,7 @@ class Recommender:
     def _allowed_pins(self, rules: RecommendationRules, allowed: np.ndarray) -> list[str]:
         """Pinned products that the other rules allow; pins the model never saw are kept (merchant intent)."""
         pins: list[str] = []
-        blocked = (
-            {str(p) for p in rules.block}
-            | {str(p) for p in rules.unavailable}
-            | {str(p) for p in rules.exclude}
-        )
+        blocked = {str(p) for p in rules.block} | {str(p) for p in rules.unavailable} | {str(p) for p in rules.exclude}
         for product in dict.fromkeys(str(p) for p in rules.pin):
             j = self._product_index.get(product)
             if j is not None:
@@ -336,10 +325,7 @@ class Recommender:
                     pins.append(product)
             elif (
                 product not in blocked
-                and all(
-                    allow_list is None or product in allow_list
-                    for allow_list in (rules.in_stock, rules.published)
-                )
+                and all(allow_list is None or product in allow_list for allow_list in (rules.in_stock, rules.published))
                 and rules.category is None
             ):
                 pins.append(product)
