@@ -83,6 +83,13 @@ def _decode(token: str, settings: Settings, audience: str | None) -> dict[str, A
         raise UnauthorizedError("the bearer token is not a valid token of this service") from None
 
 
+def app_client_ids(settings: Settings) -> frozenset[str]:
+    """This app's Cognito clients: the "remember me" client and the short-session client."""
+    return frozenset(
+        client for client in (settings.require("user_pool_client_id"), settings.user_pool_session_client_id) if client
+    )
+
+
 def verify_access_token(token: str, settings: Settings | None = None) -> AccessClaims:
     """Verify a Cognito access token issued to this app's client; raise UnauthorizedError otherwise.
 
@@ -93,7 +100,7 @@ def verify_access_token(token: str, settings: Settings | None = None) -> AccessC
     claims = _decode(token, settings, audience=None)
     if claims.get("token_use") != "access":
         raise UnauthorizedError("an access token is required here (got an ID token or another kind)")
-    if claims.get("client_id") != settings.require("user_pool_client_id"):
+    if claims.get("client_id") not in app_client_ids(settings):
         raise UnauthorizedError("the bearer token was issued to another application")
     groups = claims.get("cognito:groups") or []
     return AccessClaims(
