@@ -1,0 +1,865 @@
+"""Demand forecasting (training side): weekly quantile forecasts per product and for the whole store.
+
+How it works, in one paragraph. Sales are bucketed into weeks that end on the forecast origin. A *global*
+gradient-boosting model (scikit-learn ``HistGradientBoostingRegressor`` with quantile losses for P10 / P50 /
+P90) learns from every product at once on scale-free features: recent lags, rolling means, exponentially
+weighted levels, zero-run statistics, last year's same week, the category's recent growth, the horizon and
+the week of the year. Targets are divided by each series' recent level and weighted by it, so the loss is
+absolute error in units (what WAPE measures). Statistical fallbacks run beside it: TSB (Teunter-Syntetos-
+Babai) for intermittent demand, a 13-week mean, and a category-borrowed level for new products. The last
+13 weeks are held out as a backtest: for each demand class (smooth / erratic / intermittent / lumpy / new)
+the method with the lowest error there is chosen, and its P10 / P90 are conformally recalibrated so that the
+interval covers ~80 % of outcomes. Then the model is refitted on all data and the forecasts are stored as
+plain arrays; daily forecasts split each week by the product's (shrunk) day-of-week profile.
+
+Serving (``forecast_serving``) reads only the stored arrays and never imports this module.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
+
+from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.ml.dataset import DatasetError, require_columns
+
+QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
+METHODS: tuple[str, ...] = ("gbm", "tsb", "mean13", "seasonal_naive", "category")
+SEGMENTS: tuple[str, ...] = ("smooth", "erratic", "intermittent", "lumpy", "new", "no_sales")
+STORE_UNITS_ID = "__store_units__"
+STORE_REVENUE_ID = "__store_revenue__"
+# Syntetos-Boylan classification cut-offs (average inter-demand interval, squared CV of demand sizes).
+ADI_CUTOFF = 1.32
+CV2_CUTOFF = 0.49
+
+
+class ForecastInputError(DatasetError):
+    """Order lines, a panel or a parameter cannot be used for forecasting; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ForecastParams:
+    """Settings of the forecaster (defaults checked with benchmarks/forecast.py)."""
+
+    horizon_weeks: int = 13
+    validation_weeks: int = 13
+    max_train_rows: int = 60_000
+    gbm_max_iter: int = 100
+    gbm_learning_rate: float = 0.08
+    gbm_max_leaf_nodes: int = 31
+    gbm_min_samples_leaf: int = 40
+    new_product_weeks: int = 8  # fewer weeks of life than this: a "new" product that borrows from its category
+    category_prior_weeks: float = 4.0  # how many weeks of own history the category level is worth
+    dow_prior_units: float = 14.0  # shrinkage of a product's day-of-week profile towards the store's
+    calibrate_intervals: bool = True
+    refit_after_validation: bool = True
+    rollup_variations: bool = True
+    random_state: int = 0
+    # One OpenMP thread: on a busy 2-core box (or a 1-vCPU Lambda) more threads spin and run slower.
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.horizon_weeks <= 52:
+            raise ForecastInputError(f"horizon_weeks must be between 1 and 52, got {self.horizon_weeks}")
+        if self.validation_weeks < 1:
+            raise ForecastInputError(f"validation_weeks must be at least 1, got {self.validation_weeks}")
+        if self.max_train_rows < 1000:
+            raise ForecastInputError(f"max_train_rows must be at least 1000, got {self.max_train_rows}")
+        if self.gbm_max_iter < 1 or not 0 < self.gbm_learning_rate <= 1:
+            raise ForecastInputError("gbm_max_iter must be >= 1 and gbm_learning_rate in (0, 1]")
+
+
+@dataclass
+class PanelForecast:
+    """Quantile forecasts for a panel of series: arrays of shape (n_series, horizon)."""
+
+    p10: np.ndarray
+    p50: np.ndarray
+    p90: np.ndarray
+    method: np.ndarray  # chosen method name per series
+    segment: np.ndarray  # demand class per series at the forecast origin
+    selection: dict[str, Any] = field(default_factory=dict)  # backtest errors per segment and method
+
+
+# --------------------------------------------------------------------------------------------------------
+# Feature engineering on a weekly panel. ``y`` has shape (n_series, n_weeks); NaN before a series exists.
+# --------------------------------------------------------------------------------------------------------
+
+ORIGIN_FEATURES: tuple[str, ...] = (
+    *(f"lag_{k}" for k in range(1, 9)),
+    *(f"mean_{w}" for w in (4, 8, 13, 26, 52)),
+    "ewm_0.1",
+    "ewm_0.3",
+    "ewm_0.6",
+    "std_13",
+    "zero_frac_13",
+    "zero_frac_all",
+    "weeks_since_sale",
+    "age_weeks",
+    "log_scale",
+    "slope_13",
+    "yoy_growth",
+    "category_growth",
+    "tsb",
+)
+TARGET_FEATURES: tuple[str, ...] = (
+    "horizon",
+    "lag52_target",
+    "lag52_target_smooth",
+    "seasonal_ratio_forecast",
+    "category_seasonal_ratio",
+    "woy_sin",
+    "woy_cos",
+)
+
+
+def _ewm_levels(y: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponentially weighted level after consuming y[:, :o], for o = 0..T (NaN before the first value)."""
+    n, t_len = y.shape
+    levels = np.full((n, t_len + 1), np.nan)
+    level = np.full(n, np.nan)
+    for t in range(t_len):
+        value = y[:, t]
+        has_value = ~np.isnan(value)
+        fresh = has_value & np.isnan(level)
+        update = has_value & ~fresh
+        level = np.where(fresh, value, level)
+        level = np.where(update, alpha * value + (1 - alpha) * level, level)
+        levels[:, t + 1] = level
+    return levels
+
+
+def tsb_levels(y: np.ndarray, alpha_demand: float = 0.1, alpha_probability: float = 0.1) -> np.ndarray:
+    """TSB forecast (probability of demand x demand size) after consuming y[:, :o], for o = 0..T.
+
+    Teunter, Syntetos & Babai (2011): the probability is updated every period (so it decays while nothing
+    sells, unlike Croston), the size only when something sells. Initialised from the first observations.
+    """
+    n, t_len = y.shape
+    out = np.full((n, t_len + 1), np.nan)
+    probability = np.full(n, np.nan)
+    size = np.full(n, np.nan)
+    for t in range(t_len):
+        value = y[:, t]
+        has_value = ~np.isnan(value)
+        sold = has_value & (value > 0)
+        first = has_value & np.isnan(probability)
+        probability = np.where(first, sold.astype(float), probability)
+        size = np.where(first & sold, value, size)
+        later = has_value & ~first
+        probability = np.where(later, probability + alpha_probability * (sold - probability), probability)
+        new_size = np.where(np.isnan(size), value, size + alpha_demand * (value - size))
+        size = np.where(later & sold, new_size, size)
+        out[:, t + 1] = probability * np.nan_to_num(size)
+    return out
+
+
+def tsb_fitted(y: np.ndarray) -> np.ndarray:
+    """TSB levels with smoothing constants chosen per series by one-step-ahead absolute error."""
+    grid = [(0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.1, 0.3), (0.3, 0.3)]
+    best: np.ndarray | None = None
+    best_error = np.full(y.shape[0], np.inf)
+    for alpha_demand, alpha_probability in grid:
+        levels = tsb_levels(y, alpha_demand, alpha_probability)
+        error = np.nanmean(np.abs(levels[:, 1:-1] - y[:, 1:]), axis=1) if y.shape[1] > 1 else np.zeros(len(y))
+        error = np.nan_to_num(error, nan=np.inf)
+        if best is None:
+            best, best_error = levels, np.where(np.isinf(error), 0.0, error)
+            continue
+        better = error < best_error
+        best = np.where(better[:, None], levels, best)
+        best_error = np.where(better, error, best_error)
+    assert best is not None
+    return best
+
+
+class _PanelFeatures:
+    """Pre-computes everything needed to build feature rows for any (series, origin, horizon)."""
+
+    def __init__(self, y: np.ndarray, categories: np.ndarray, week_of_year: np.ndarray | None) -> None:
+        self.y = y
+        n, t_len = y.shape
+        self.n, self.t_len = n, t_len
+        valid = ~np.isnan(y)
+        filled = np.nan_to_num(y)
+        zero_pad = np.zeros((n, 1))
+        self.cum = np.hstack([zero_pad, np.cumsum(filled, axis=1)])
+        self.cum_sq = np.hstack([zero_pad, np.cumsum(filled**2, axis=1)])
+        self.cum_n = np.hstack([zero_pad, np.cumsum(valid, axis=1)])
+        self.cum_zero = np.hstack([zero_pad, np.cumsum(valid & (filled <= 0), axis=1)])
+        index = np.where(valid & (filled > 0), np.arange(t_len)[None, :], -1)
+        self.last_sale = np.hstack([np.full((n, 1), -1), np.maximum.accumulate(index, axis=1)])
+        self.ewm = {alpha: _ewm_levels(y, alpha) for alpha in (0.1, 0.3, 0.6)}
+        self.tsb = tsb_fitted(y)
+        self.week_of_year = week_of_year  # length >= t_len + horizon when known
+        # Category totals (sum of the member series) give new products a seasonal and growth signal.
+        codes, self.category_index = np.unique(categories, return_inverse=True)
+        totals = np.zeros((len(codes), t_len))
+        np.add.at(totals, self.category_index, filled)
+        self.category_cum = np.hstack([np.zeros((len(codes), 1)), np.cumsum(totals, axis=1)])
+        self.category_totals = totals
+
+    def _mean(self, rows: np.ndarray, origins: np.ndarray, width: int, min_count: int) -> np.ndarray:
+        start = np.clip(origins - width, 0, None)
+        total = self.cum[rows, origins] - self.cum[rows, start]
+        count = self.cum_n[rows, origins] - self.cum_n[rows, start]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count >= min_count, total / np.maximum(count, 1), np.nan)
+
+    def scale(self, rows: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """Recent level used to make series comparable: 26-week mean, else all-history mean, else 1."""
+        recent = self._mean(rows, origins, 26, 1)
+        overall = self._mean(rows, origins, origins.max() + 1 if len(origins) else 1, 1)
+        scale = np.where(np.nan_to_num(recent) > 0, recent, overall)
+        return np.where(np.nan_to_num(scale) > 0, scale, 1.0)
+
+    def rows(self, rows: np.ndarray, origins: np.ndarray, horizons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Feature matrix and scale for predicting y[row, origin + horizon - 1] from y[row, :origin]."""
+        y = self.y
+        scale = self.scale(rows, origins)
+        columns: list[np.ndarray] = []
+
+        def value_at(index: np.ndarray) -> np.ndarray:
+            inside = (index >= 0) & (index < self.t_len)
+            return np.where(inside, y[rows, np.clip(index, 0, self.t_len - 1)], np.nan)
+
+        for lag in range(1, 9):
+            columns.append(value_at(origins - lag) / scale)
+        for width in (4, 8, 13, 26, 52):
+            columns.append(self._mean(rows, origins, width, max(1, width // 2)) / scale)
+        for alpha in (0.1, 0.3, 0.6):
+            columns.append(self.ewm[alpha][rows, origins] / scale)
+        mean13 = self._mean(rows, origins, 13, 1)
+        start13 = np.clip(origins - 13, 0, None)
+        count13 = self.cum_n[rows, origins] - self.cum_n[rows, start13]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sq13 = (self.cum_sq[rows, origins] - self.cum_sq[rows, start13]) / np.maximum(count13, 1)
+            columns.append(np.sqrt(np.clip(sq13 - mean13**2, 0, None)) / scale)
+            zeros13 = self.cum_zero[rows, origins] - self.cum_zero[rows, start13]
+            columns.append(np.where(count13 > 0, zeros13 / np.maximum(count13, 1), np.nan))
+            age = self.cum_n[rows, origins]
+            columns.append(np.where(age > 0, self.cum_zero[rows, origins] / np.maximum(age, 1), np.nan))
+        last_sale = self.last_sale[rows, origins]
+        columns.append(np.where(last_sale >= 0, origins - 1 - last_sale, age).astype(float))
+        columns.append(age.astype(float))
+        columns.append(np.log1p(scale))
+        # Trend: difference of the last two 6-week means, per week, relative to the level.
+        recent6 = self._mean(rows, origins, 6, 3)
+        before6 = self._mean(rows, origins - 6, 6, 3)
+        columns.append((recent6 - before6) / 6.0 / scale)
+        mean4 = self._mean(rows, origins, 4, 2)
+        last_year4 = self._mean(rows, origins - 52, 4, 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns.append(np.where(np.nan_to_num(last_year4) > 0, mean4 / last_year4, np.nan))
+        category = self.category_index[rows]
+        cat4 = self.category_cum[category, origins] - self.category_cum[category, np.clip(origins - 4, 0, None)]
+        cat26 = self.category_cum[category, origins] - self.category_cum[category, np.clip(origins - 26, 0, None)]
+        weeks26 = np.minimum(origins, 26)
+        weeks4 = np.minimum(origins, 4)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns.append(
+                np.where(cat26 > 0, (cat4 / np.maximum(weeks4, 1)) / (cat26 / np.maximum(weeks26, 1)), np.nan)
+            )
+        columns.append(self.tsb[rows, origins] / scale)
+        # Target-dependent features.
+        target = origins + horizons - 1
+        columns.append(horizons.astype(float))
+        lag52 = value_at(target - 52)
+        columns.append(lag52 / scale)
+        with _quiet():
+            smooth52 = np.nanmean(np.stack([value_at(target - 53), lag52, value_at(target - 51)]), axis=0)
+        columns.append(smooth52 / scale)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(np.nan_to_num(last_year4) > 0, smooth52 / last_year4, np.nan)
+            columns.append(mean4 * ratio / scale)
+            cat_target = self.category_totals[category, np.clip(target - 52, 0, self.t_len - 1)]
+            cat_last_year = (
+                self.category_cum[category, np.clip(origins - 52, 0, None)]
+                - self.category_cum[category, np.clip(origins - 56, 0, None)]
+            ) / 4.0
+            cat_ratio = np.where(
+                (target - 52 >= 0) & (origins - 56 >= 0) & (cat_last_year > 0),
+                cat_target / cat_last_year,
+                np.nan,
+            )
+        columns.append(cat_ratio)
+        if self.week_of_year is not None:
+            woy = self.week_of_year[np.clip(target, 0, len(self.week_of_year) - 1)]
+            columns.append(np.sin(2 * np.pi * woy / 52.18))
+            columns.append(np.cos(2 * np.pi * woy / 52.18))
+        else:
+            columns.append(np.full(len(rows), np.nan))
+            columns.append(np.full(len(rows), np.nan))
+        return np.column_stack(columns).astype(np.float32), scale
+
+
+# --------------------------------------------------------------------------------------------------------
+# Fitting and forecasting on a weekly panel.
+# --------------------------------------------------------------------------------------------------------
+
+
+def _candidate_rows(
+    y: np.ndarray, end: int, horizon: int, max_rows: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(series, origin, horizon) triples with the target before ``end`` and the series alive at the origin."""
+    n = y.shape[0]
+    exists = ~np.isnan(y[:, :end])
+    first = np.where(exists.any(axis=1), exists.argmax(axis=1), end)
+    if n * end * horizon <= 3 * max_rows:  # small panel: every triple
+        grid = np.meshgrid(np.arange(n), np.arange(1, end), np.arange(1, horizon + 1), indexing="ij")
+        rows, origins, horizons = (g.ravel() for g in grid)
+    else:
+        size = 3 * max_rows
+        rows = rng.integers(0, n, size)
+        origins = rng.integers(1, end, size)
+        horizons = rng.integers(1, horizon + 1, size)
+    target = origins + horizons - 1
+    keep = (target < end) & (origins > first[rows])
+    keep &= ~np.isnan(y[rows, np.clip(target, 0, end - 1)])
+    return rows[keep], origins[keep], horizons[keep]
+
+
+def _fit_gbm(
+    features: _PanelFeatures, end: int, horizon: int, params: ForecastParams
+) -> list[HistGradientBoostingRegressor] | None:
+    rng = np.random.default_rng(params.random_state)
+    rows, origins, horizons = _candidate_rows(features.y, end, horizon, params.max_train_rows, rng)
+    if len(rows) < 200:  # too little data for a global model; fallbacks take over
+        return None
+    # Rows are drawn with probability proportional to the series' scale (clipped so that no single huge
+    # series dominates): the scaled loss then equals absolute error in units, which is what WAPE measures.
+    # Resampling instead of sample_weight because weighted fits are ~10x slower in scikit-learn.
+    scale = features.scale(rows, origins)
+    weight = np.clip(scale, np.quantile(scale, 0.05), np.quantile(scale, 0.95))
+    pick = rng.choice(len(rows), min(params.max_train_rows, len(rows)), replace=True, p=weight / weight.sum())
+    rows, origins, horizons = rows[pick], origins[pick], horizons[pick]
+    x, scale = features.rows(rows, origins, horizons)
+    x[:, np.isnan(x).all(axis=0)] = 0.0  # scikit-learn cannot bin a column with no value at all
+    target = features.y[rows, origins + horizons - 1] / scale
+    models = []
+    for quantile in QUANTILES:
+        model = HistGradientBoostingRegressor(
+            loss="quantile",
+            quantile=quantile,
+            max_iter=params.gbm_max_iter,
+            learning_rate=params.gbm_learning_rate,
+            max_leaf_nodes=params.gbm_max_leaf_nodes,
+            min_samples_leaf=params.gbm_min_samples_leaf,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=params.random_state,
+        )
+        with threadpool_limits(params.threads):
+            model.fit(x, target)
+        models.append(model)
+    return models
+
+
+def _dispersion(y: np.ndarray, end: int) -> np.ndarray:
+    """Variance-to-mean ratio of the last 26 weeks (>= 1), used for the fallbacks' gamma quantiles."""
+    window = y[:, max(0, end - 26) : end]
+    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+        mean = np.nanmean(window, axis=1)
+        var = np.nanvar(window, axis=1)
+        ratio = np.where(np.nan_to_num(mean) > 0, var / np.maximum(np.nan_to_num(mean), 1e-12), 1.0)
+    return np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, None)
+
+
+class _quiet:
+    """Silence numpy's 'mean of empty slice' warnings for all-NaN rows (they are handled explicitly)."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._catch.__exit__(*exc)
+
+
+def _gamma_quantiles(mean: np.ndarray, dispersion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P10 / P50 / P90 of a gamma distribution with the given mean and variance = mean x dispersion."""
+    mean = np.clip(np.nan_to_num(mean), 0, None)
+    shape = mean / dispersion
+    positive = shape > 1e-9
+    safe_shape = np.where(positive, shape, 1.0)
+    out = []
+    for quantile in QUANTILES:
+        value = stats.gamma.ppf(quantile, a=safe_shape, scale=dispersion)
+        out.append(np.where(positive, value, 0.0))
+    return out[0], out[1], out[2]
+
+
+def _classify(y: np.ndarray, end: int, new_weeks: int) -> np.ndarray:
+    """Syntetos-Boylan demand class of each series from its history before ``end`` (plus new / no_sales)."""
+    history = y[:, :end]
+    valid = ~np.isnan(history)
+    age = valid.sum(axis=1)
+    positive = np.nan_to_num(history) > 0
+    n_sales = positive.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+        adi = np.where(n_sales > 0, age / np.maximum(n_sales, 1), np.inf)
+        sizes = np.where(positive, history, np.nan)
+        cv2 = np.nan_to_num(np.nanvar(sizes, axis=1) / np.nanmean(sizes, axis=1) ** 2, nan=0.0)
+    segment = np.where(adi < ADI_CUTOFF, np.where(cv2 < CV2_CUTOFF, "smooth", "erratic"), "")
+    segment = np.where(adi >= ADI_CUTOFF, np.where(cv2 < CV2_CUTOFF, "intermittent", "lumpy"), segment)
+    segment = np.where(age < new_weeks, "new", segment)
+    return np.where(n_sales == 0, "no_sales", segment).astype("<U12")
+
+
+def _candidate_forecasts(
+    features: _PanelFeatures,
+    models: list[HistGradientBoostingRegressor] | None,
+    origin: int,
+    horizon: int,
+    params: ForecastParams,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every method's P10 / P50 / P90 (n_series, horizon) from data before ``origin``."""
+    y = features.y
+    n = y.shape[0]
+    rows = np.repeat(np.arange(n), horizon)
+    origins = np.full(n * horizon, origin)
+    horizons = np.tile(np.arange(1, horizon + 1), n)
+    candidates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    dispersion = np.repeat(_dispersion(y, origin)[:, None], horizon, axis=1)
+    if models is not None:
+        x, scale = features.rows(rows, origins, horizons)
+        with threadpool_limits(params.threads):
+            predictions = [np.clip(model.predict(x), 0, None) * scale for model in models]
+        p10, p50, p90 = (p.reshape(n, horizon) for p in predictions)
+        p50 = np.maximum(p50, p10)
+        candidates["gbm"] = (p10, p50, np.maximum(p90, p50))
+    tsb_level = np.nan_to_num(features.tsb[:, origin])
+    candidates["tsb"] = _gamma_quantiles(np.repeat(tsb_level[:, None], horizon, axis=1), dispersion)
+    with np.errstate(invalid="ignore"):
+        mean13 = np.nan_to_num(features._mean(np.arange(n), np.full(n, origin), 13, 1))
+    candidates["mean13"] = _gamma_quantiles(np.repeat(mean13[:, None], horizon, axis=1), dispersion)
+    # Seasonal naive: the same week last year when there is one, else the last week seen.
+    target = origin + np.arange(horizon)
+    last_year = y[:, np.clip(target - 52, 0, None)]
+    last_value = np.nan_to_num(y[:, origin - 1]) if origin >= 1 else np.zeros(n)
+    naive = np.where((target - 52 >= 0)[None, :] & ~np.isnan(last_year), last_year, last_value[:, None])
+    candidates["seasonal_naive"] = _gamma_quantiles(naive, dispersion)
+    # Category borrowing: shrink a young series' own mean towards the typical level of established
+    # products in its category (established = at least new_product_weeks of life).
+    age = features.cum_n[:, origin]
+    own_total = features.cum[:, origin]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own_mean = np.where(age > 0, own_total / np.maximum(age, 1), 0.0)
+    category_level = np.zeros(n)
+    established = age >= params.new_product_weeks
+    for code in np.unique(features.category_index):
+        members = features.category_index == code
+        pool = members & established
+        level = float(np.median(mean13[pool])) if pool.any() else float(np.median(own_mean[members]))
+        category_level[members] = level
+    prior = params.category_prior_weeks
+    borrowed = (age * own_mean + prior * category_level) / (age + prior)
+    candidates["category"] = _gamma_quantiles(np.repeat(borrowed[:, None], horizon, axis=1), dispersion)
+    return candidates
+
+
+def _interval_offsets(p10: np.ndarray, p90: np.ndarray, actual: np.ndarray, scale: np.ndarray) -> tuple[float, float]:
+    """Conformal (CQR-style) shifts, in units of each series' scale, that make P10 / P90 hit 10 % / 90 %."""
+    mask = ~np.isnan(actual)
+    if mask.sum() < 20:
+        return 0.0, 0.0
+    scale_matrix = np.broadcast_to(scale[:, None], actual.shape)
+    low_score = ((p10 - actual) / scale_matrix)[mask]
+    high_score = ((actual - p90) / scale_matrix)[mask]
+    return float(np.quantile(low_score, 0.9)), float(np.quantile(high_score, 0.9))
+
+
+def forecast_weekly_panel(
+    y: np.ndarray,
+    horizon: int,
+    *,
+    categories: np.ndarray | None = None,
+    week_of_year: np.ndarray | None = None,
+    params: ForecastParams | None = None,
+) -> PanelForecast:
+    """Forecast every series of a weekly panel ``horizon`` weeks past its end.
+
+    ``y``: (n_series, n_weeks) non-negative demand, NaN before a series exists. ``categories``: one label per
+    series (None: all in one category). ``week_of_year``: week number (1-53) of each of the n_weeks + horizon
+    periods, when the calendar is known.
+    """
+    params = params or ForecastParams()
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 2 or y.shape[0] == 0 or y.shape[1] == 0:
+        raise ForecastInputError(f"the weekly panel must be a non-empty 2-D array, got shape {y.shape}")
+    if horizon < 1:
+        raise ForecastInputError(f"horizon must be at least 1 week, got {horizon}")
+    if np.any(np.nan_to_num(y) < 0):
+        raise ForecastInputError("the weekly panel holds negative demand; net returns and clip at zero first")
+    n, t_len = y.shape
+    categories = np.zeros(n, dtype=int) if categories is None else np.asarray(categories)
+    if week_of_year is not None and len(week_of_year) < t_len + horizon:
+        raise ForecastInputError("week_of_year must cover the history and the forecast horizon")
+    features = _PanelFeatures(y, categories, week_of_year)
+    validation_weeks = min(params.validation_weeks, horizon)
+    validation_origin = t_len - validation_weeks
+    selection: dict[str, Any] = {"validation_weeks": validation_weeks, "segments": {}}
+    chosen = {segment: ("category" if segment in ("new", "no_sales") else "gbm") for segment in SEGMENTS}
+    offsets: dict[tuple[str, str], tuple[float, float]] = {}
+    final_models: list[HistGradientBoostingRegressor] | None = None
+    if validation_origin >= 6:
+        validation_models = _fit_gbm(features, validation_origin, horizon, params)
+        candidates = _candidate_forecasts(features, validation_models, validation_origin, validation_weeks, params)
+        actual = y[:, validation_origin:]
+        segments = _classify(y, validation_origin, params.new_product_weeks)
+        scale = features.scale(np.arange(n), np.full(n, validation_origin))
+        for segment in SEGMENTS:
+            members = (segments == segment) & ~np.isnan(actual).all(axis=1)
+            if not members.any():
+                continue
+            seg_actual = actual[members]
+            denominator = float(np.nansum(np.abs(seg_actual)))
+            errors = {}
+            for method, (_, p50, _) in candidates.items():
+                errors[method] = float(np.nansum(np.abs(p50[members] - seg_actual))) / max(denominator, 1e-9)
+            best = min(errors, key=lambda m: errors[m])
+            chosen[segment] = best
+            selection["segments"][segment] = {"series": int(members.sum()), "wape": errors, "chosen": best}
+            if params.calibrate_intervals:
+                p10, _, p90 = candidates[best]
+                offsets[(segment, best)] = _interval_offsets(p10[members], p90[members], seg_actual, scale[members])
+        if not params.refit_after_validation:
+            final_models = validation_models
+    if final_models is None:
+        final_models = _fit_gbm(features, t_len, horizon, params)
+    if final_models is None:
+        chosen = {segment: ("tsb" if method == "gbm" else method) for segment, method in chosen.items()}
+    candidates = _candidate_forecasts(features, final_models, t_len, horizon, params)
+    segments = _classify(y, t_len, params.new_product_weeks)
+    scale = features.scale(np.arange(n), np.full(n, t_len))
+    p10 = np.zeros((n, horizon))
+    p50 = np.zeros((n, horizon))
+    p90 = np.zeros((n, horizon))
+    method = np.empty(n, dtype="<U12")
+    for segment in SEGMENTS:
+        members = segments == segment
+        if not members.any():
+            continue
+        best = chosen[segment] if chosen[segment] in candidates else "tsb"
+        low_shift, high_shift = offsets.get((segment, best), (0.0, 0.0))
+        c10, c50, c90 = candidates[best]
+        p50[members] = c50[members]
+        p10[members] = c10[members] - low_shift * scale[members, None]
+        p90[members] = c90[members] + high_shift * scale[members, None]
+        method[members] = best
+    p50 = np.clip(np.nan_to_num(p50), 0, None)
+    p10 = np.clip(np.minimum(np.nan_to_num(p10), p50), 0, None)
+    p90 = np.maximum(np.nan_to_num(p90), p50)
+    selection["chosen"] = {segment: chosen[segment] for segment in SEGMENTS}
+    selection["interval_offsets"] = {f"{s}/{m}": list(v) for (s, m), v in offsets.items()}
+    return PanelForecast(p10=p10, p50=p50, p90=p90, method=method, segment=segments, selection=selection)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Daily panels: aggregate to weeks ending on the last day, forecast weeks, split by day-of-week profile.
+# --------------------------------------------------------------------------------------------------------
+
+
+def weeks_from_days(daily: np.ndarray) -> np.ndarray:
+    """Sum days into weeks ending on the last day (a leading partial week is dropped); NaN = not existing."""
+    n, days = daily.shape
+    n_weeks = days // 7
+    if n_weeks == 0:
+        raise ForecastInputError(f"a daily panel needs at least 7 days of history, got {days}")
+    block = daily[:, days - 7 * n_weeks :].reshape(n, n_weeks, 7)
+    exists = ~np.isnan(block).all(axis=2)
+    return np.where(exists, np.nansum(block, axis=2), np.nan)
+
+
+def day_of_week_profile(daily: np.ndarray, weekdays: np.ndarray, prior_units: float) -> np.ndarray:
+    """Share of a week's demand falling on each weekday (Mon=0), per series, shrunk to the panel's profile.
+
+    ``weekdays``: weekday of each column of ``daily``. Uses the last 26 weeks.
+    """
+    recent = np.nan_to_num(daily[:, -182:])
+    recent_days = weekdays[-182:]
+    per_day = np.stack([recent[:, recent_days == d].sum(axis=1) for d in range(7)], axis=1)
+    overall = per_day.sum(axis=0)
+    overall_share = overall / overall.sum() if overall.sum() > 0 else np.full(7, 1 / 7)
+    totals = per_day.sum(axis=1, keepdims=True)
+    return (per_day + prior_units * overall_share) / (totals + prior_units)
+
+
+@dataclass
+class DailyPanelForecast:
+    weekly: PanelForecast
+    daily_p10: np.ndarray
+    daily_p50: np.ndarray
+    daily_p90: np.ndarray
+    dow_profile: np.ndarray
+
+
+def forecast_daily_panel(
+    daily: np.ndarray,
+    horizon_days: int,
+    *,
+    last_day: date | None = None,
+    categories: np.ndarray | None = None,
+    params: ForecastParams | None = None,
+) -> DailyPanelForecast:
+    """Forecast a daily panel ``horizon_days`` ahead via weekly forecasts split by day-of-week profiles.
+
+    Daily intervals: a gamma distribution around each day's share of the weekly mean (Pearson-Tukey estimate
+    from P10 / P50 / P90), with the series' daily dispersion, conformally recalibrated on the last weeks.
+    """
+    params = params or ForecastParams()
+    daily = np.asarray(daily, dtype=float)
+    if daily.ndim != 2 or daily.shape[0] == 0:
+        raise ForecastInputError(f"the daily panel must be a non-empty 2-D array, got shape {daily.shape}")
+    if np.any(np.nan_to_num(daily) < 0):
+        raise ForecastInputError("the daily panel holds negative demand; net returns and clip at zero first")
+    horizon_weeks = max(1, math.ceil(horizon_days / 7))
+    days = daily.shape[1]
+    last_day = last_day or date(2000, 1, 2)  # any day works when the calendar is unknown
+    day_dates = np.array([last_day - timedelta(days=days - 1 - i) for i in range(days + 7 * horizon_weeks)])
+    weekdays = np.array([d.weekday() for d in day_dates])
+    weekly = weeks_from_days(daily)
+    n_weeks = weekly.shape[1]
+    week_ends = [last_day - timedelta(days=7 * (n_weeks - 1 - k)) for k in range(n_weeks + horizon_weeks)]
+    week_of_year = np.array([d.isocalendar()[1] for d in week_ends], dtype=float)
+    weekly_forecast = forecast_weekly_panel(
+        weekly, horizon_weeks, categories=categories, week_of_year=week_of_year, params=params
+    )
+    profile = day_of_week_profile(daily, weekdays[:days], params.dow_prior_units)
+    future_weekdays = weekdays[days:]
+    share = profile[:, future_weekdays]  # (n, 7 * horizon_weeks)
+    week_of_day = np.repeat(np.arange(horizon_weeks), 7)
+    p50 = weekly_forecast.p50[:, week_of_day] * share
+    weekly_mean = 0.3 * weekly_forecast.p10 + 0.4 * weekly_forecast.p50 + 0.3 * weekly_forecast.p90
+    daily_mean = weekly_mean[:, week_of_day] * share
+    dispersion = np.repeat(_dispersion(daily, days)[:, None], daily_mean.shape[1], axis=1)
+    low, _, high = _gamma_quantiles(daily_mean, dispersion)
+    # Recalibrate the daily interval on the last four weeks of history with the same construction.
+    if params.calibrate_intervals and days >= 8 * 7:
+        recent = daily[:, -28:]
+        level = np.nan_to_num(weeks_from_days(daily[:, :-28])[:, -8:])
+        with _quiet():
+            recent_weekly_mean = np.nanmean(np.where(level >= 0, level, np.nan), axis=1)
+        recent_share = profile[:, weekdays[days - 28 : days]]
+        check_mean = np.nan_to_num(recent_weekly_mean)[:, None] * recent_share
+        check_low, _, check_high = _gamma_quantiles(check_mean, dispersion[:, :28])
+        scale = np.maximum(np.nan_to_num(recent_weekly_mean) / 7.0, 1e-9)
+        low_shift, high_shift = _interval_offsets(check_low, check_high, recent, scale)
+        low = low - low_shift * scale[:, None]
+        high = high + high_shift * scale[:, None]
+    p50 = np.clip(np.nan_to_num(p50), 0, None)[:, :horizon_days]
+    low = np.clip(np.minimum(np.nan_to_num(low)[:, :horizon_days], p50), 0, None)
+    high = np.maximum(np.nan_to_num(high)[:, :horizon_days], p50)
+    return DailyPanelForecast(weekly_forecast, low, p50, high, profile)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Training on a store's order lines.
+# --------------------------------------------------------------------------------------------------------
+
+
+def _daily_panel_from_order_lines(
+    order_lines: pd.DataFrame, as_of: date, rollup_variations: bool
+) -> tuple[list[str], np.ndarray, np.ndarray, date]:
+    """(series ids, daily units, daily revenue, first day); NaN before each product's first sale."""
+    frame = order_lines
+    key = "product_id"
+    if not rollup_variations and "variation_id" in frame.columns:
+        variation = frame["variation_id"].fillna("").astype(str)
+        frame = frame.assign(
+            series_id=np.where(
+                variation != "",
+                frame["product_id"].astype(str) + ":" + variation,
+                frame["product_id"].astype(str),
+            )
+        )
+        key = "series_id"
+    days = pd.to_datetime(frame["ordered_at"], utc=True).dt.tz_convert("UTC").dt.date
+    frame = frame.assign(day=days, series=frame[key].astype(str))
+    frame = frame[frame["day"] <= as_of]
+    if frame.empty:
+        raise ForecastInputError(f"no order lines on or before as_of={as_of.isoformat()}")
+    grouped = frame.groupby(["series", "day"], sort=True)[["quantity", "line_total"]].sum()
+    series_ids = sorted(grouped.index.get_level_values(0).unique())
+    first_day = min(grouped.index.get_level_values(1))
+    n_days = (as_of - first_day).days + 1
+    index = {sid: i for i, sid in enumerate(series_ids)}
+    rows = np.array([index[s] for s in grouped.index.get_level_values(0)])
+    cols = np.array([(d - first_day).days for d in grouped.index.get_level_values(1)])
+    units = np.zeros((len(series_ids), n_days))
+    revenue = np.zeros((len(series_ids), n_days))
+    # Returns (negative quantities) net against sales of the same day; a net negative day counts as zero.
+    np.add.at(units, (rows, cols), grouped["quantity"].to_numpy(float))
+    np.add.at(revenue, (rows, cols), grouped["line_total"].to_numpy(float))
+    units = np.clip(units, 0, None)
+    revenue = np.clip(revenue, 0, None)
+    first_sale = np.array([cols[rows == i].min() for i in range(len(series_ids))])
+    before = np.arange(n_days)[None, :] < first_sale[:, None]
+    units[before] = np.nan
+    revenue[before] = np.nan
+    return series_ids, units, revenue, first_day
+
+
+def _validate_order_lines(order_lines: pd.DataFrame) -> pd.DataFrame:
+    require_columns(order_lines, ["product_id", "ordered_at", "quantity", "line_total"], "order_lines")
+    if order_lines.empty:
+        raise ForecastInputError("order_lines is empty: a forecast needs at least one paid order line")
+    frame = order_lines.copy()
+    for column in ("quantity", "line_total"):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = numbers.isna() & frame[column].notna()
+        if bad.any():
+            row = frame.index[bad.to_numpy()][0]
+            raise ForecastInputError(
+                f"order_lines column {column!r} is not numeric at row {row}: {frame.at[row, column]!r}"
+            )
+        frame[column] = numbers.fillna(0.0)
+    stamps = pd.to_datetime(frame["ordered_at"], utc=True, errors="coerce")
+    if stamps.isna().any():
+        row = frame.index[stamps.isna().to_numpy()][0]
+        raise ForecastInputError(f"order_lines column 'ordered_at' is not a date at row {row}")
+    frame["ordered_at"] = stamps
+    return frame
+
+
+def _drivers(daily: np.ndarray, weekly: np.ndarray, horizon_weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Trend (% change per week of the 13-week level, from a least-squares line) and a yearly index per
+    forecast week (last year's same week / last year's level around the origin; 1 when unknown)."""
+    n, n_weeks = weekly.shape
+    window = np.nan_to_num(weekly[:, -13:])
+    t = np.arange(window.shape[1], dtype=float)
+    t -= t.mean()
+    denominator = float((t**2).sum()) or 1.0
+    slope = (window * t).sum(axis=1) / denominator
+    level = window.mean(axis=1)
+    trend = np.where(level > 0, slope / np.maximum(level, 1e-9), 0.0)
+    yearly = np.ones((n, horizon_weeks))
+    if n_weeks >= 52 + 4:
+        last_year_level = np.nan_to_num(weekly[:, n_weeks - 56 : n_weeks - 52]).mean(axis=1)
+        for h in range(horizon_weeks):
+            index = n_weeks - 52 + h
+            same_week = np.nan_to_num(weekly[:, max(index - 1, 0) : index + 2]).mean(axis=1)
+            yearly[:, h] = np.where(last_year_level > 0, same_week / np.maximum(last_year_level, 1e-9), 1.0)
+    return np.clip(trend, -1.0, 1.0), np.clip(yearly, 0.0, 10.0)
+
+
+def train_forecaster(
+    order_lines: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    *,
+    params: ForecastParams | None = None,
+    as_of: date | None = None,
+) -> ModelArtifact:
+    """Fit on a store's paid order lines; store its 1-13 week forecasts as a ``forecast`` artifact.
+
+    Arrays (row i = ``extra["series_ids"][i]``; the last two rows are the store's units and revenue):
+    ``weekly_p10/p50/p90`` (n, horizon_weeks), ``daily_p10/p50/p90`` (n, 7 x horizon_weeks) in units
+    (revenue rows in currency), ``unit_price`` (n,) for revenue of product rows, ``trend`` (n,),
+    ``yearly_index`` (n, horizon_weeks), ``dow_profile`` (n, 7), ``recent_weekly_units`` (n,).
+    """
+    params = params or ForecastParams()
+    frame = _validate_order_lines(order_lines)
+    as_of = as_of or frame["ordered_at"].max().date()
+    series_ids, units, revenue, _ = _daily_panel_from_order_lines(frame, as_of, params.rollup_variations)
+    if "category" not in frame.columns and products is not None and "category" in products.columns:
+        category_of = dict(zip(products["product_id"].astype(str), products["category"].astype(str), strict=False))
+    elif "category" in frame.columns:
+        latest = frame.sort_values("ordered_at").groupby("product_id")["category"].last()
+        category_of = {str(k): str(v) for k, v in latest.items()}
+    else:
+        category_of = {}
+    product_of = [sid.split(":", 1)[0] for sid in series_ids]
+    categories = np.array([category_of.get(p, "__uncategorised__") for p in product_of] + ["__store__", "__store__"])
+    store_units = np.nansum(units, axis=0)
+    store_revenue = np.nansum(revenue, axis=0)
+    daily = np.vstack([units, store_units[None, :], store_revenue[None, :]])
+    all_ids = [*series_ids, STORE_UNITS_ID, STORE_REVENUE_ID]
+    horizon_days = 7 * params.horizon_weeks
+    result = forecast_daily_panel(daily, horizon_days, last_day=as_of, categories=categories, params=params)
+    weekly_history = weeks_from_days(daily)
+    trend, yearly = _drivers(daily, weekly_history, params.horizon_weeks)
+    # Revenue of a product = units x its recent average selling price (the price it sells at now).
+    recent_units = np.nansum(units[:, -91:], axis=1)
+    recent_revenue = np.nansum(revenue[:, -91:], axis=1)
+    all_units = np.nansum(units, axis=1)
+    all_revenue = np.nansum(revenue, axis=1)
+    unit_price = np.where(
+        recent_units > 0,
+        recent_revenue / np.maximum(recent_units, 1e-9),
+        np.where(all_units > 0, all_revenue / np.maximum(all_units, 1e-9), 0.0),
+    )
+    if products is not None and {"product_id", "price"} <= set(products.columns):
+        price_of = dict(
+            zip(
+                products["product_id"].astype(str),
+                pd.to_numeric(products["price"], errors="coerce"),
+                strict=False,
+            )
+        )
+        catalogue = np.array([price_of.get(p, np.nan) for p in product_of], dtype=float)
+        unit_price = np.where(np.isfinite(catalogue) & (catalogue > 0), catalogue, unit_price)
+    unit_price = np.append(unit_price, [1.0, 1.0])  # the store rows are already in their own unit
+    recent_weekly = np.nan_to_num(weekly_history[:, -13:]).mean(axis=1)
+    first_forecast_day = as_of + timedelta(days=1)
+    weekly = result.weekly
+    metrics = _selection_metrics(weekly.selection)
+    return ModelArtifact(
+        kind="forecast",
+        arrays={
+            "weekly_p10": weekly.p10.astype(np.float32),
+            "weekly_p50": weekly.p50.astype(np.float32),
+            "weekly_p90": weekly.p90.astype(np.float32),
+            "daily_p10": result.daily_p10.astype(np.float32),
+            "daily_p50": result.daily_p50.astype(np.float32),
+            "daily_p90": result.daily_p90.astype(np.float32),
+            "unit_price": unit_price.astype(np.float64),
+            "trend": trend.astype(np.float32),
+            "yearly_index": yearly.astype(np.float32),
+            "dow_profile": result.dow_profile.astype(np.float32),
+            "recent_weekly_units": recent_weekly.astype(np.float32),
+        },
+        params={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
+        metrics=metrics,
+        data_counts={
+            "order_lines": len(frame),
+            "series": len(series_ids),
+            "history_days": int(daily.shape[1]),
+        },
+        extra={
+            "series_ids": all_ids,
+            "categories": [str(c) for c in categories],
+            "methods": [str(m) for m in weekly.method],
+            "segments": [str(s) for s in weekly.segment],
+            "first_forecast_day": first_forecast_day.isoformat(),
+            "as_of": as_of.isoformat(),
+            "store_units_id": STORE_UNITS_ID,
+            "store_revenue_id": STORE_REVENUE_ID,
+            "quantiles": list(QUANTILES),
+        },
+    )
+
+
+def _selection_metrics(selection: dict[str, Any]) -> dict[str, Any]:
+    """Backtest figures for the manifest: per segment the WAPE of every method (seasonal naive included as
+    the baseline) on the held-out last weeks, and which one was chosen."""
+    segments = selection.get("segments", {})
+    chosen_wape = {s: v["wape"][v["chosen"]] for s, v in segments.items()}
+    baseline_wape = {s: v["wape"].get("seasonal_naive") for s, v in segments.items()}
+    return {
+        "validation_weeks": selection.get("validation_weeks"),
+        "backtest_by_segment": segments,
+        "chosen_wape_by_segment": chosen_wape,
+        "seasonal_naive_wape_by_segment": baseline_wape,
+        "chosen_method_by_segment": selection.get("chosen", {}),
+    }
