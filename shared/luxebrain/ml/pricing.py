@@ -344,8 +344,11 @@ def _category_offset(
 def _fit_poisson_elasticities(
     units: np.ndarray, price: np.ndarray, active: np.ndarray, offset: np.ndarray, params: PricingParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-product Poisson log-log fits by batched Newton steps; quasi-Poisson standard errors.
+    """Per-product log-log demand fits, all products at once: Poisson first, then negative binomial.
 
+    The negative-binomial pass (variance mu + alpha mu^2, alpha by moments from the Poisson fit) keeps the
+    Poisson's efficiency for slow movers while stopping a few huge weeks (a promotion with a display) from
+    dominating a fast mover's estimate. Standard errors are scaled by the Pearson dispersion (>= 1).
     Returns (own elasticity, its standard error or -1 where unidentified, std of log price).
     """
     n_products = len(units)
@@ -361,13 +364,46 @@ def _fit_poisson_elasticities(
     base = np.divide(total, (np.exp(offset) * mask).sum(axis=1), out=np.ones(n_products), where=n > 0)
     a = np.log(np.maximum(base, 1e-9))
     b = np.zeros(n_products)
-    h_aa = h_ab = h_bb = np.ones(n_products)
-    for _ in range(30):
-        eta = np.clip(a[:, None] + b[:, None] * x + offset, -30.0, 30.0)
-        mu = np.exp(eta) * mask
-        residual = y - mu
+    alpha = np.zeros(n_products)
+    a, b, info = _scoring(y, x, offset, mask, identifiable, a, b, alpha)
+    mu = np.exp(np.clip(a[:, None] + b[:, None] * x + offset, -30.0, 30.0)) * mask
+    excess = (((y - mu) ** 2 - mu) * mask).sum(axis=1)
+    alpha = np.maximum(np.divide(excess, (mu**2).sum(axis=1), out=np.zeros(n_products), where=n > 2), 0.0)
+    a, b, info = _scoring(y, x, offset, mask, identifiable, a, b, alpha)
+    mu = np.exp(np.clip(a[:, None] + b[:, None] * x + offset, -30.0, 30.0)) * mask
+    variance_fn = mu * (1.0 + alpha[:, None] * mu)
+    pearson = np.divide((y - mu) ** 2, variance_fn, out=np.zeros_like(mu), where=variance_fn > 0).sum(axis=1)
+    dispersion = np.maximum(1.0, np.divide(pearson, n - 2, out=np.ones(n_products), where=n > 2))
+    h_aa, h_ab, h_bb = info
+    det = h_aa * h_bb - h_ab**2
+    variance = np.divide(h_aa * dispersion, det, out=np.full(n_products, np.inf), where=det > 1e-12)
+    se = np.sqrt(variance)
+    usable = identifiable & np.isfinite(se) & np.isfinite(b) & (se > 0) & (se <= params.max_own_se)
+    own = np.where(usable, np.clip(b, -10.0, 5.0), 0.0)
+    return own, np.where(usable, se, -1.0), price_sd
+
+
+def _scoring(
+    y: np.ndarray,
+    x: np.ndarray,
+    offset: np.ndarray,
+    mask: np.ndarray,
+    identifiable: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    alpha: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Fisher scoring for log mu = a + b x + offset with variance mu (1 + alpha mu), batched over rows."""
+    a, b = a.copy(), b.copy()
+    info = (np.ones(len(a)), np.zeros(len(a)), np.ones(len(a)))
+    for _ in range(40):
+        mu = np.exp(np.clip(a[:, None] + b[:, None] * x + offset, -30.0, 30.0)) * mask
+        scale = 1.0 / (1.0 + alpha[:, None] * mu)
+        residual = (y - mu) * scale
+        weight = mu * scale
         g_a, g_b = residual.sum(axis=1), (residual * x).sum(axis=1)
-        h_aa, h_ab, h_bb = mu.sum(axis=1), (mu * x).sum(axis=1), (mu * x * x).sum(axis=1)
+        info = (weight.sum(axis=1), (weight * x).sum(axis=1), (weight * x * x).sum(axis=1))
+        h_aa, h_ab, h_bb = info
         det = h_aa * h_bb - h_ab**2
         ok = identifiable & (det > 1e-12)
         safe_det = np.where(ok, det, 1.0)
@@ -378,15 +414,7 @@ def _fit_poisson_elasticities(
         b += np.clip(step_b, -1.0, 1.0)
         if np.max(np.abs(step_b), initial=0.0) < 1e-7:
             break
-    mu = np.exp(np.clip(a[:, None] + b[:, None] * x + offset, -30.0, 30.0)) * mask
-    pearson = np.divide((y - mu) ** 2, mu, out=np.zeros_like(mu), where=mu > 0).sum(axis=1)
-    dispersion = np.maximum(1.0, np.divide(pearson, n - 2, out=np.ones(n_products), where=n > 2))
-    det = h_aa * h_bb - h_ab**2
-    variance = np.divide(h_aa * dispersion, det, out=np.full(n_products, np.inf), where=det > 1e-12)
-    se = np.sqrt(variance)
-    usable = identifiable & np.isfinite(se) & np.isfinite(b) & (se > 0) & (se <= params.max_own_se)
-    own = np.where(usable, np.clip(b, -10.0, 5.0), 0.0)
-    return own, np.where(usable, se, -1.0), price_sd
+    return a, b, info
 
 
 def _shrink_by_category(
