@@ -1,0 +1,42 @@
+"""Scheduled per-tenant training: dispatcher → TrainQueue → worker → S3 artifacts → current pointer.
+
+Public entry points (no pandas is imported by importing this package; the ML layer loads when a kind trains):
+
+- :func:`train_tenant` (CLI ``luxebrain train --tenant``), :func:`handle_train_request` (worker),
+  :func:`dispatch_due_tenants` (dispatcher), :func:`request_retrain` (API, rate-limited),
+  :func:`list_run_records` (API history), :func:`mark_tenant_data_changed` / :func:`append_training_delta`
+  (ingest), :func:`register_kind` (model kinds).
+"""
+
+from luxebrain.training.dispatch import TrainRequest, dispatch_due_tenants, request_retrain
+from luxebrain.training.pipeline import KindResult, TrainingReport, train_tenant
+from luxebrain.training.registry import ModelKind, TrainingInputs, register_kind, registered_kinds
+from luxebrain.training.snapshot import append_training_delta
+from luxebrain.training.state import (
+    LeaseBusyError,
+    RetrainRateLimitedError,
+    RunRecord,
+    list_run_records,
+    mark_tenant_data_changed,
+)
+from luxebrain.training.worker import handle_train_request
+
+__all__ = [
+    "KindResult",
+    "LeaseBusyError",
+    "ModelKind",
+    "RetrainRateLimitedError",
+    "RunRecord",
+    "TrainRequest",
+    "TrainingInputs",
+    "TrainingReport",
+    "append_training_delta",
+    "dispatch_due_tenants",
+    "handle_train_request",
+    "list_run_records",
+    "mark_tenant_data_changed",
+    "register_kind",
+    "registered_kinds",
+    "request_retrain",
+    "train_tenant",
+]

@@ -1,0 +1,130 @@
+"""Who trains when: the scheduled dispatcher and on-demand requests, both as one message per tenant on TrainQueue.
+
+A tenant is due when its data changed since its last completed run (ingest calls ``mark_tenant_data_changed``;
+a tenant without change tracking counts as changed) and its plan's interval has passed. The dispatcher reads the
+tenant directory (gsi1) and the tenants' training states (BatchGetItem, 100 a request) and sends messages in
+batches of 10.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage.models import TrainingStateItem
+from luxebrain.tenancy import validate_tenant_id
+from luxebrain.training import state
+
+# How often a plan retrains at most (the schedule itself fires daily). A little slack so a run that started
+# a few minutes later yesterday is still due today.
+PLAN_TRAINING_INTERVAL: dict[str, timedelta] = {
+    "free": timedelta(days=7),
+    "starter": timedelta(days=1),
+    "pro": timedelta(days=1),
+    "enterprise": timedelta(days=1),
+}
+DEFAULT_TRAINING_INTERVAL = timedelta(days=1)
+INTERVAL_SLACK = timedelta(hours=2)
+
+
+class TrainRequest(BaseModel):
+    """The body of a TrainQueue message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant_id: str
+    reason: Literal["scheduled", "on_demand", "cli"] = "scheduled"
+    requested_at: datetime
+    request_id: str = Field(default_factory=lambda: secrets.token_hex(8), pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        return validate_tenant_id(value)
+
+
+@dataclass
+class DispatchResult:
+    considered: int = 0
+    due: list[str] = field(default_factory=list)
+    sent: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # tenant -> why not due
+
+
+def is_due(training: TrainingStateItem | None, plan: str, now: datetime) -> tuple[bool, str]:
+    """Whether a tenant should train now, and why (or why not)."""
+    if training is None or training.last_trained_at is None:
+        return True, "never trained"
+    if training.lease_expires_at is not None and training.lease_expires_at > now.timestamp():
+        return False, "a run is in progress"
+    interval = PLAN_TRAINING_INTERVAL.get(plan, DEFAULT_TRAINING_INTERVAL)
+    if now - training.last_trained_at < interval - INTERVAL_SLACK:
+        return False, f"trained less than {interval.days} day(s) ago ({plan} plan)"
+    if training.data_changed_at is None:
+        return True, "no change tracking: retrain on the plan's interval"
+    if training.data_changed_at > training.last_trained_at:
+        return True, "data changed since the last run"
+    return False, "data unchanged since the last run"
+
+
+def dispatch_due_tenants(now: datetime | None = None) -> DispatchResult:
+    """Send one TrainQueue message per due active tenant."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    result = DispatchResult()
+    plans: dict[str, str] = {}
+    for tenant in state.iter_tenants():
+        result.considered += 1
+        if tenant.status != "active":
+            result.skipped[tenant.tenant_id] = f"tenant is {tenant.status}"
+            continue
+        plans[tenant.tenant_id] = tenant.plan
+    tenant_ids = list(plans)
+    for start in range(0, len(tenant_ids), 100):
+        chunk = tenant_ids[start : start + 100]
+        states = state.batch_get_states(chunk)
+        for tenant_id in chunk:
+            due, why = is_due(states.get(tenant_id), plans[tenant_id], now)
+            if due:
+                result.due.append(tenant_id)
+            else:
+                result.skipped[tenant_id] = why
+    requests = [TrainRequest(tenant_id=tenant_id, reason="scheduled", requested_at=now) for tenant_id in result.due]
+    result.sent = send_train_requests(requests)
+    return result
+
+
+def send_train_requests(requests: list[TrainRequest]) -> int:
+    """SendMessageBatch, 10 a call; raises if any entry failed (the schedule's retry policy re-runs the
+    dispatcher, and duplicates are skipped by the worker's change check and lease)."""
+    queue_url = configured_settings().require("train_queue_url")
+    sqs = aws_client("sqs")
+    sent = 0
+    for start in range(0, len(requests), 10):
+        chunk = requests[start : start + 10]
+        response = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "MessageBody": request.model_dump_json()} for index, request in enumerate(chunk)
+            ],
+        )
+        failed = response.get("Failed", [])
+        if failed:
+            raise RuntimeError(f"{len(failed)} training message(s) were not sent: {failed[0].get('Message')}")
+        sent += len(response.get("Successful", []))
+    return sent
+
+
+def request_retrain(tenant_id: str, now: datetime | None = None) -> TrainRequest:
+    """On-demand retraining (API): at most one request per ``training_retrain_min_interval_seconds`` per tenant
+    (RetrainRateLimitedError, HTTP 429, otherwise); the worker trains it like a scheduled run."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    settings = configured_settings()
+    state.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
+    request = TrainRequest(tenant_id=tenant_id, reason="on_demand", requested_at=now)
+    send_train_requests([request])
+    return request

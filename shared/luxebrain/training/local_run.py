@@ -1,0 +1,171 @@
+"""The scheduled training path run locally, through the real handlers: schedule event → dispatcher handler →
+TrainQueue → worker handler (the queue drained as Lambda's SQS event source would) → S3 → current pointer.
+
+Used by the demo and the integration tests against the embedded AWS. Nothing here is a shortcut: messages are
+really sent, received, handed to the worker as an SQS event, and deleted only when the handler did not report
+them as failed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.training.pipeline import TrainingReport, report_from_records
+from luxebrain.training.state import get_training_state
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
+
+
+@dataclass
+class LocalLambdaContext:
+    """The attributes of Lambda's context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 3008
+    aws_request_id: str = field(default_factory=lambda: secrets.token_hex(16))
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+    timeout_millis: int = 900_000
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_millis
+
+
+def load_handler_module(area: str, name: str) -> ModuleType:
+    """Import ``functions/<area>/<name>.py`` as Lambda would (its folder is the code root)."""
+    module_name = f"luxebrain_local_functions.{area}.{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    path = FUNCTIONS_DIR / area / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"handler module {path} not found")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def schedule_event(now: datetime) -> dict[str, Any]:
+    """The Input the template's schedule sends (with <aws.scheduler.scheduled-time> filled in)."""
+    return {"source": "luxebrain.schedule", "scheduled_time": now.astimezone(UTC).isoformat()}
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """Lambda's SQS event for received messages (the shape BatchProcessor parses)."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": message.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": message.get("Attributes", {}).get("SentTimestamp", "0"),
+                    "SenderId": "local",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for message in messages
+        ]
+    }
+
+
+@dataclass
+class DrainResult:
+    tenant_ids: list[str] = field(default_factory=list)  # of every delivered message, in order
+    responses: list[dict[str, Any]] = field(default_factory=list)  # the handler's answer per batch
+    failed: int = 0
+
+
+def drain_train_queue(*, batch_size: int = 1, max_batches: int = 1000) -> DrainResult:
+    """Deliver TrainQueue's messages to the worker handler until none is visible. Messages the handler reports
+    as failed stay on the queue (redelivered after the visibility timeout, then dead-lettered)."""
+    worker = load_handler_module("train", "worker")
+    sqs = aws_client("sqs")
+    queue_url = configured_settings().require("train_queue_url")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    result = DrainResult()
+    for _ in range(max_batches):
+        received = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not received:
+            break
+        result.tenant_ids.extend(_tenant_of(message["Body"]) for message in received)
+        response = worker.handler(sqs_event(received, queue_arn), LocalLambdaContext("luxebrain-train-worker"))
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        result.failed += len(failed)
+        for message in received:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        result.responses.append(response)
+    return result
+
+
+def _tenant_of(body: str) -> str:
+    try:
+        return str(json.loads(body).get("tenant_id", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+@dataclass
+class ScheduledTrainingReport:
+    """What one scheduled round did: the dispatcher's answer and each trained tenant's report."""
+
+    dispatch: dict[str, Any]
+    reports: list[TrainingReport]
+
+    def report_for(self, tenant_id: str) -> TrainingReport | None:
+        return next((report for report in self.reports if report.tenant_id == tenant_id), None)
+
+    def summary(self) -> str:
+        lines = [
+            f"Scheduled training: {self.dispatch.get('considered', 0)} tenant(s) considered, "
+            f"{self.dispatch.get('due', 0)} due, {self.dispatch.get('sent', 0)} message(s) sent"
+        ]
+        lines.extend(report.summary() for report in self.reports)
+        return "\n".join(lines)
+
+
+def run_scheduled_training(
+    now: datetime | None = None, *, progress: Callable[[str], None] | None = None
+) -> ScheduledTrainingReport:
+    """One scheduled round on the configured (embedded) AWS, through the dispatcher and worker handlers."""
+    say = progress or (lambda _: None)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    dispatcher = load_handler_module("train", "dispatcher")
+    say("Schedule fired: invoking the training dispatcher ...")
+    dispatch = dispatcher.handler(schedule_event(now), LocalLambdaContext("luxebrain-train-dispatcher"))
+    say(f"  {dispatch['due']} tenant(s) due, {dispatch['sent']} message(s) on TrainQueue")
+    say("Draining TrainQueue into the training worker ...")
+    delivered = drain_train_queue()
+    reports = []
+    for tenant_id in dict.fromkeys(tenant for tenant in delivered.tenant_ids if tenant):
+        training = get_training_state(tenant_id)
+        if training is not None and training.last_run_id:
+            report = report_from_records(tenant_id, training.last_run_id)
+            if report is not None:
+                reports.append(report)
+    return ScheduledTrainingReport(dispatch=dispatch, reports=reports)

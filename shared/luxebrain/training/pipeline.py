@@ -1,0 +1,328 @@
+"""Train every model kind of one tenant: lease, one read of its data, per kind train → S3 → gate → pointer.
+
+Each kind succeeds or fails on its own: a failing kind is recorded with its reason and keeps its previous
+version; the others go on. Nothing becomes current before it has been written, read back with its checksums
+verified, built into its serving class and compared with the current version's holdout metric.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
+from luxebrain.observability import logger, metrics
+from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.serving import artifact_prefix, read_artifact
+from luxebrain.training import state
+from luxebrain.training.gate import quality_gate
+from luxebrain.training.registry import ModelKind, TrainingInputs, registered_kinds
+
+Progress = Callable[[str], None]
+MAX_STORED_METRICS_BYTES = 16_000  # a run record stays far below DynamoDB's 400 KB item limit
+
+
+@dataclass
+class KindResult:
+    kind: str
+    version: str
+    status: str  # succeeded | rejected | failed
+    duration_seconds: float
+    rows_used: int
+    metric_name: str = ""
+    metric_value: float | None = None
+    current_metric_value: float | None = None
+    reason: str | None = None
+    artifact_prefix: str | None = None
+    serving_version: str | None = None  # the version serving after this run (new or kept)
+
+
+@dataclass
+class TrainingReport:
+    tenant_id: str
+    run_id: str
+    status: str  # succeeded | partial | failed | skipped
+    started_at: datetime
+    finished_at: datetime
+    kinds: list[KindResult] = field(default_factory=list)
+    read: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+    @property
+    def duration_seconds(self) -> float:
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["finished_at"] = self.finished_at.isoformat()
+        data["duration_seconds"] = self.duration_seconds
+        return data
+
+    def summary(self) -> str:
+        """A printable table: per kind the version serving now, status, duration, rows and holdout metric."""
+        lines = [
+            f"Training of tenant {self.tenant_id} (run {self.run_id}): {self.status} in {self.duration_seconds:.1f} s"
+            + (f" — {self.reason}" if self.reason else "")
+        ]
+        if self.read:
+            lines.append(
+                f"  data: {self.read.get('source', '?')} read, {self.read.get('rows', 0):,} order lines, "
+                f"{self.read.get('products', 0):,} products in {self.read.get('seconds', 0):.1f} s"
+            )
+        if self.kinds:
+            header = f"  {'kind':<10} {'status':<10} {'version':<26} {'seconds':>8} {'rows':>9}  holdout metric"
+            lines.append(header)
+            for result in self.kinds:
+                metric = ""
+                if result.metric_name:
+                    new = "–" if result.metric_value is None else f"{result.metric_value:.4g}"
+                    metric = f"{result.metric_name} = {new}"
+                    if result.current_metric_value is not None:
+                        metric += f" (previous {result.current_metric_value:.4g})"
+                lines.append(
+                    f"  {result.kind:<10} {result.status:<10} {result.version:<26} "
+                    f"{result.duration_seconds:>8.1f} {result.rows_used:>9,}  {metric}"
+                )
+                if result.reason and result.status != state.SUCCEEDED:
+                    lines.append(f"  {'':<10} ↳ {result.reason}")
+        return "\n".join(lines)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def train_tenant(
+    tenant_id: str,
+    *,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    kinds: Iterable[str] | None = None,
+    only_if_changed: bool = False,
+    run_id: str | None = None,
+) -> TrainingReport:
+    """Train every registered kind (or ``kinds``) for ``tenant_id`` under the tenant's lease.
+
+    Raises LeaseBusyError if another run holds the lease. With ``only_if_changed`` (scheduled messages), a
+    tenant whose data has not changed since its last completed run is skipped: duplicate messages are harmless.
+    """
+    say = progress or _quiet
+    settings = configured_settings()
+    started_at = (now or datetime.now(UTC)).astimezone(UTC)
+    run_id = run_id or state.new_run_id()
+    specs = registered_kinds()
+    selected = list(kinds) if kinds is not None else list(specs)
+    unknown = [kind for kind in selected if kind not in specs]
+    if unknown:
+        from luxebrain.errors import InvalidInputError
+
+        raise InvalidInputError(f"unknown model kind(s): {', '.join(unknown)}; known: {', '.join(specs)}")
+
+    if only_if_changed and _up_to_date(tenant_id):
+        say(f"Tenant {tenant_id}: no data change since the last training; skipped")
+        return TrainingReport(tenant_id, run_id, "skipped", started_at, started_at, reason="data unchanged")
+
+    dead_run = state.acquire_lease(tenant_id, run_id, started_at, settings.training_lease_seconds)
+    if dead_run:
+        abandoned = state.abandon_runs(tenant_id, dead_run, started_at)
+        logger.warning("took over an expired training lease", extra={"dead_run": dead_run, "abandoned": abandoned})
+    metrics.add_metric(name="TrainingRuns", unit=MetricUnit.Count, value=1)
+    report = TrainingReport(tenant_id, run_id, "failed", started_at, started_at)
+    try:
+        say(f"Reading the training data of tenant {tenant_id} ...")
+        from luxebrain.training.snapshot import load_training_data
+
+        data = load_training_data(tenant_id, now=started_at)
+        report.read = {
+            **data.stats.as_dict(),
+            "rows": len(data.order_lines),
+            "products": len(data.products),
+        }
+        say(
+            f"  {len(data.order_lines):,} order lines, {len(data.products):,} products "
+            f"({data.stats.source}, {data.stats.seconds:.1f} s)"
+        )
+        metrics.add_metric(name="TrainingRowsRead", unit=MetricUnit.Count, value=len(data.order_lines))
+        for position, kind in enumerate(selected, start=1):
+            say(f"[{position}/{len(selected)}] {kind}: training ...")
+            result = _train_kind(specs[kind], tenant_id, run_id, started_at, data.order_lines, data.products)
+            report.kinds.append(result)
+            say(f"[{position}/{len(selected)}] {kind}: {result.status} in {result.duration_seconds:.1f} s")
+        statuses = {result.status for result in report.kinds}
+        report.status = (
+            state.SUCCEEDED if statuses <= {state.SUCCEEDED} else "failed" if statuses == {state.FAILED} else "partial"
+        )
+    except Exception as exc:
+        # A failure outside any one kind (the data read): release the lease and let the message be retried.
+        report.reason = f"{type(exc).__name__}: {exc}"
+        report.finished_at = datetime.now(UTC)
+        state.release_lease(tenant_id, run_id, report.finished_at, status="failed", started_at=started_at)
+        raise
+    # Not in a ``finally``: a crash (BaseException, the Lambda timeout) leaves the lease to expire, so the
+    # retried message finds it and marks the dead run's records abandoned.
+    report.finished_at = datetime.now(UTC)
+    state.release_lease(tenant_id, run_id, report.finished_at, status=report.status, started_at=started_at)
+    logger.info("training finished", extra={"tenant": tenant_id, "run_id": run_id, "status": report.status})
+    return report
+
+
+def _up_to_date(tenant_id: str) -> bool:
+    current = state.get_training_state(tenant_id)
+    if current is None or current.last_trained_at is None or current.data_changed_at is None:
+        return False
+    return current.data_changed_at <= current.last_trained_at
+
+
+def _train_kind(
+    spec: ModelKind, tenant_id: str, run_id: str, run_started_at: datetime, order_lines: Any, products: Any
+) -> KindResult:
+    settings = configured_settings()
+    version = state.new_version(run_started_at, run_id)
+    rows = len(order_lines)
+    kind_started = datetime.now(UTC)
+    clock = time.perf_counter()
+    pointer = state.get_pointer(tenant_id, spec.kind)
+    current: ModelArtifact | None = None
+    if pointer is not None:
+        try:
+            current, _ = read_artifact(pointer.artifact_prefix)
+        except Exception as exc:  # a broken current version must not block its replacement
+            logger.warning("current artifact unreadable", extra={"kind": spec.kind, "error": str(exc)})
+    record = state.start_run_record(tenant_id, spec.kind, run_id, version, kind_started, rows)
+    result = KindResult(
+        spec.kind,
+        version,
+        state.FAILED,
+        0.0,
+        rows,
+        metric_name=spec.metric_name,
+        serving_version=pointer.version if pointer else None,
+    )
+    stored_metrics: dict[str, Any] = {}
+    try:
+        artifact = spec.train(TrainingInputs(tenant_id, order_lines, products, as_of=run_started_at, previous=current))
+        prefix = artifact_prefix(tenant_id, spec.kind, version)
+        _write_artifact(prefix, artifact.to_files())
+        result.artifact_prefix = prefix
+        loaded, _ = read_artifact(prefix)  # what the API will load: checksums verified
+        stored_metrics = _storable_metrics(loaded.metrics)
+        decision = quality_gate(
+            spec,
+            loaded,
+            current,
+            max_relative_regression=settings.training_max_relative_regression,
+            min_absolute_regression=settings.training_min_absolute_regression,
+        )
+        result.metric_value, result.current_metric_value = decision.new_metric, decision.current_metric
+        result.reason = decision.reason
+        if decision.accepted:
+            state.switch_pointer(
+                tenant_id,
+                spec.kind,
+                expected_version=pointer.version if pointer else None,
+                version=version,
+                artifact_prefix=prefix,
+                run_id=run_id,
+                holdout_metric=decision.new_metric,
+                now=datetime.now(UTC),
+            )
+            result.status, result.serving_version = state.SUCCEEDED, version
+        else:
+            result.status = state.REJECTED
+    except Exception as exc:  # one kind's failure is recorded; the other kinds still train
+        result.status = state.FAILED
+        result.reason = f"{type(exc).__name__}: {exc}"
+        logger.exception("model kind failed", extra={"kind": spec.kind, "tenant": tenant_id})
+    result.duration_seconds = round(time.perf_counter() - clock, 3)
+    if result.metric_value is not None:
+        stored_metrics["gate_metric"] = {
+            "name": spec.metric_name,
+            "value": result.metric_value,
+            "current": result.current_metric_value,
+        }
+    state.finish_run_record(
+        record,
+        status=result.status,
+        finished_at=datetime.now(UTC),
+        metrics=stored_metrics,
+        reason=result.reason,
+        artifact_prefix=result.artifact_prefix,
+    )
+    _emit_metrics(result)
+    return result
+
+
+def _write_artifact(prefix: str, files: dict[str, bytes]) -> None:
+    """Every file, the manifest last: a version without its manifest never loads."""
+    bucket = configured_settings().models_bucket
+    s3 = aws_client("s3")
+    for name in sorted(files, key=lambda name: name == MANIFEST_NAME):
+        content_type = "application/json" if name.endswith(".json") else "application/octet-stream"
+        s3.put_object(Bucket=bucket, Key=prefix + name, Body=files[name], ContentType=content_type)
+
+
+def _storable_metrics(manifest_metrics: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's metrics when small; otherwise its finite scalar leaves by dotted path (first 150)."""
+    text = json.dumps(manifest_metrics, allow_nan=False, default=str)
+    if len(text) <= MAX_STORED_METRICS_BYTES:
+        return json.loads(text)
+    flat: dict[str, Any] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if len(flat) >= 150:
+            return
+        if isinstance(value, dict):
+            for key, child in value.items():
+                walk(child, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
+            return
+        elif isinstance(value, int | float) and math.isfinite(value):
+            flat[path] = value
+
+    walk(manifest_metrics, "")
+    return {"flattened": flat}
+
+
+def _emit_metrics(result: KindResult) -> None:
+    name = {state.SUCCEEDED: "ModelsPromoted", state.REJECTED: "ModelsRejected"}.get(result.status, "ModelsFailed")
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="ModelTrainingSeconds", unit=MetricUnit.Seconds, value=result.duration_seconds)
+
+
+def report_from_records(tenant_id: str, run_id: str) -> TrainingReport | None:
+    """Rebuild a run's report from its run records (for runs executed by the worker function)."""
+    records = [record for record in state.list_run_records(tenant_id, limit=500) if record.run_id == run_id]
+    if not records:
+        return None
+    records.sort(key=lambda record: record.started_at)
+    results = []
+    for record in records:
+        gate = record.metrics.get("gate_metric", {}) if isinstance(record.metrics, dict) else {}
+        results.append(
+            KindResult(
+                record.kind,
+                record.version,
+                record.status,
+                float(record.duration_seconds or 0.0),
+                record.rows_used,
+                metric_name=str(gate.get("name", "")),
+                metric_value=gate.get("value"),
+                current_metric_value=gate.get("current"),
+                reason=record.reason,
+                artifact_prefix=record.artifact_prefix,
+            )
+        )
+    statuses = {result.status for result in results}
+    status = state.SUCCEEDED if statuses <= {state.SUCCEEDED} else "failed" if statuses == {state.FAILED} else "partial"
+    if state.RUNNING in statuses:
+        status = state.RUNNING
+    finished = max((record.finished_at or record.started_at) for record in records)
+    return TrainingReport(tenant_id, run_id, status, records[0].started_at, finished, kinds=results)

@@ -1,0 +1,441 @@
+"""A compact per-tenant training snapshot in S3, kept current incrementally.
+
+Why: reading a tenant's orders from DynamoDB costs read units for every byte of every order on every run
+(docs/data-model.md, "Training snapshot", has the measured figures). The snapshot holds only what training
+needs, columnar and compressed (``numpy.savez_compressed``, no pickle), and is updated from small delta files:
+
+- ``tenants/{t}/training-data/snapshot.npz``: orders (id, modified_gmt, purchase?, customer, time) and their
+  lines (order index, product, quantity, unit price, total), with string dictionaries for ids.
+- ``tenants/{t}/training-data/deltas/<time>-<random>.json``: orders changed since, written by ingest through
+  :func:`append_training_delta` (one PUT per processed batch).
+
+A run reads the snapshot (one GET), lists and reads the deltas, merges them (newest ``modified_gmt`` per order
+wins, so duplicates and out-of-order deltas are harmless), writes the merged snapshot and deletes the deltas it
+consumed. When there is no snapshot, or it was rebuilt longer ago than ``training_snapshot_rebuild_days``, it is
+rebuilt from the table (the safety net for any delta that was never written).
+
+This module's ingest-facing half (:func:`append_training_delta`) imports no pandas; the worker half does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.tenancy import validate_tenant_id
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from luxebrain.storage.models import OrderItem, ProductItem
+
+SNAPSHOT_FORMAT = 1
+PURCHASE = "purchase"
+
+
+def snapshot_key(tenant_id: str) -> str:
+    return f"tenants/{validate_tenant_id(tenant_id)}/training-data/snapshot.npz"
+
+
+def delta_prefix(tenant_id: str) -> str:
+    return f"tenants/{validate_tenant_id(tenant_id)}/training-data/deltas/"
+
+
+# ----------------------------------------------------------------------------- order records (plain JSON)
+def order_record(order: OrderItem) -> dict[str, Any]:
+    """What training needs of one order, as plain JSON (the unit of a delta)."""
+    return {
+        "order_id": order.order_id,
+        "modified_gmt": order.modified_gmt or order.created_gmt,
+        "purchase": order.status_class == PURCHASE and not order.deleted,
+        "customer_id": order.customer_id,
+        "created_gmt": order.created_gmt,
+        "lines": [
+            [line.product_id, float(line.quantity), float(line.unit_price), float(line.total)]
+            for line in (order.line_items or [])
+        ],
+    }
+
+
+def append_training_delta(tenant_id: str, orders: Iterable[OrderItem], *, now: datetime | None = None) -> str | None:
+    """Ingest's hook: record orders it just wrote so the next training run merges them without re-reading the
+    table, and mark the tenant's data changed. One S3 PUT and one small UpdateItem per call; returns the key."""
+    from luxebrain.training.state import mark_tenant_data_changed
+
+    records = [order_record(order) for order in orders]
+    if not records:
+        return None
+    now = now or datetime.now(UTC)
+    key = f"{delta_prefix(tenant_id)}{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.json"
+    body = json.dumps({"format": SNAPSHOT_FORMAT, "orders": records}, separators=(",", ":")).encode()
+    aws_client("s3").put_object(
+        Bucket=configured_settings().models_bucket, Key=key, Body=body, ContentType="application/json"
+    )
+    mark_tenant_data_changed(tenant_id, now)
+    return key
+
+
+# ----------------------------------------------------------------------------- the columnar snapshot
+_ORDER_ARRAYS = ("order_ids", "order_modified", "order_purchase", "order_customer", "order_created")
+_LINE_ARRAYS = ("line_order", "line_product", "line_quantity", "line_unit_price", "line_total")
+
+
+@dataclass
+class OrderSnapshot:
+    """Columnar orders and lines. Strings are bytes arrays (no pickle); ids are codes into dictionaries."""
+
+    order_ids: np.ndarray  # S
+    order_modified: np.ndarray  # S (ISO modified_gmt; compares like time)
+    order_purchase: np.ndarray  # bool: paid and not deleted (else a tombstone with no lines)
+    order_customer: np.ndarray  # int32 code into customers
+    order_created: np.ndarray  # S (ISO created_gmt)
+    line_order: np.ndarray  # int32 index into the order arrays
+    line_product: np.ndarray  # int32 code into products
+    line_quantity: np.ndarray
+    line_unit_price: np.ndarray
+    line_total: np.ndarray
+    customers: np.ndarray  # S dictionary
+    products: np.ndarray  # S dictionary
+    built_at: str = ""  # when last rebuilt from the table (ISO, UTC)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def order_count(self) -> int:
+        return int(self.order_ids.size)
+
+    @property
+    def line_count(self) -> int:
+        return int(self.line_order.size)
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any]], *, built_at: str = "") -> OrderSnapshot:
+        customers: dict[str, int] = {}
+        products: dict[str, int] = {}
+        order_customer = np.empty(len(records), dtype=np.int32)
+        line_order: list[int] = []
+        line_product: list[int] = []
+        values: list[tuple[float, float, float]] = []
+        for index, record in enumerate(records):
+            order_customer[index] = customers.setdefault(str(record["customer_id"]), len(customers))
+            if not record["purchase"]:
+                continue
+            for product_id, quantity, unit_price, total in record["lines"]:
+                line_order.append(index)
+                line_product.append(products.setdefault(str(product_id), len(products)))
+                values.append((quantity, unit_price, total))
+        numbers = np.array(values, dtype=np.float64).reshape(-1, 3)
+        return cls(
+            order_ids=_bytes_array([str(record["order_id"]) for record in records]),
+            order_modified=_bytes_array([str(record["modified_gmt"]) for record in records]),
+            order_purchase=np.array([bool(record["purchase"]) for record in records], dtype=bool),
+            order_customer=order_customer,
+            order_created=_bytes_array([str(record["created_gmt"]) for record in records]),
+            line_order=np.array(line_order, dtype=np.int32),
+            line_product=np.array(line_product, dtype=np.int32),
+            line_quantity=numbers[:, 0].copy(),
+            line_unit_price=numbers[:, 1].copy(),
+            line_total=numbers[:, 2].copy(),
+            customers=_bytes_array(list(customers)),
+            products=_bytes_array(list(products)),
+            built_at=built_at,
+        )
+
+    # ------------------------------------------------------------------ merge
+    def merged_with(self, records: list[dict[str, Any]]) -> tuple[OrderSnapshot, int]:
+        """A snapshot with ``records`` applied (newest ``modified_gmt`` per order wins) and how many orders
+        changed. Records not newer than what the snapshot holds are ignored."""
+        newest: dict[str, dict[str, Any]] = {}
+        for record in records:
+            order_id = str(record["order_id"])
+            if order_id not in newest or str(record["modified_gmt"]) > str(newest[order_id]["modified_gmt"]):
+                newest[order_id] = record
+        if not newest:
+            return self, 0
+        position = {order_id: index for index, order_id in enumerate(self.order_ids.astype(str).tolist())}
+        keep = np.ones(self.order_count, dtype=bool)
+        accepted: list[dict[str, Any]] = []
+        for order_id, record in newest.items():
+            index = position.get(order_id)
+            if index is not None:
+                if self.order_modified[index].decode() >= str(record["modified_gmt"]):
+                    continue  # stale or duplicate delta
+                keep[index] = False
+            accepted.append(record)
+        if not accepted:
+            return self, 0
+        return _concat(self._select(keep), OrderSnapshot.from_records(accepted), built_at=self.built_at), len(accepted)
+
+    def _select(self, keep_orders: np.ndarray) -> OrderSnapshot:
+        new_index = np.cumsum(keep_orders, dtype=np.int64) - 1
+        keep_lines = keep_orders[self.line_order] if self.line_count else np.zeros(0, dtype=bool)
+        return OrderSnapshot(
+            order_ids=self.order_ids[keep_orders],
+            order_modified=self.order_modified[keep_orders],
+            order_purchase=self.order_purchase[keep_orders],
+            order_customer=self.order_customer[keep_orders],
+            order_created=self.order_created[keep_orders],
+            line_order=new_index[self.line_order[keep_lines]].astype(np.int32),
+            line_product=self.line_product[keep_lines],
+            line_quantity=self.line_quantity[keep_lines],
+            line_unit_price=self.line_unit_price[keep_lines],
+            line_total=self.line_total[keep_lines],
+            customers=self.customers,
+            products=self.products,
+            built_at=self.built_at,
+        )
+
+    # ------------------------------------------------------------------ bytes
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        header = json.dumps({"format": SNAPSHOT_FORMAT, "built_at": self.built_at}).encode()
+        np.savez_compressed(
+            buffer,
+            header=np.frombuffer(header, dtype=np.uint8),
+            **{name: getattr(self, name) for name in (*_ORDER_ARRAYS, *_LINE_ARRAYS, "customers", "products")},
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, content: bytes) -> OrderSnapshot:
+        with np.load(io.BytesIO(content), allow_pickle=False) as npz:
+            header = json.loads(npz["header"].tobytes())
+            if header.get("format") != SNAPSHOT_FORMAT:
+                raise ValueError(f"unsupported training snapshot format {header.get('format')!r}")
+            arrays = {name: npz[name] for name in (*_ORDER_ARRAYS, *_LINE_ARRAYS, "customers", "products")}
+        return cls(**arrays, built_at=str(header.get("built_at", "")))
+
+    # ------------------------------------------------------------------ frames
+    def order_lines_frame(self, category_of: dict[str, str] | None = None) -> pd.DataFrame:
+        """The ``order_lines`` frame of luxebrain.ml.dataset: lines of paid orders only."""
+        import pandas as pd
+
+        orders = self.line_order
+        frame = pd.DataFrame(
+            {
+                "order_id": self.order_ids.astype(str)[orders].astype(object),
+                "customer_id": self.customers.astype(str)[self.order_customer[orders]].astype(object),
+                "product_id": self.products.astype(str)[self.line_product].astype(object),
+                "ordered_at": pd.to_datetime(self.order_created.astype(str)[orders], utc=True, format="ISO8601"),
+                "quantity": self.line_quantity.astype(np.float64),
+                "unit_price": self.line_unit_price.astype(np.float64),
+                "line_total": self.line_total.astype(np.float64),
+            }
+        )
+        if category_of is not None:
+            frame["category"] = frame["product_id"].map(category_of).fillna("__uncategorised__").astype(object)
+        return frame
+
+
+def _bytes_array(values: list[str]) -> np.ndarray:
+    if not values:
+        return np.zeros(0, dtype="S1")
+    return np.array([value.encode("utf-8") for value in values], dtype=np.bytes_)
+
+
+def _union(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A dictionary holding both, and the code maps from each into it."""
+    both = np.concatenate([first.astype(np.bytes_), second.astype(np.bytes_)])
+    union, inverse = np.unique(both, return_inverse=True)
+    return union, inverse[: first.size].astype(np.int32), inverse[first.size :].astype(np.int32)
+
+
+def _concat(first: OrderSnapshot, second: OrderSnapshot, *, built_at: str) -> OrderSnapshot:
+    customers, first_customer, second_customer = _union(first.customers, second.customers)
+    products, first_product, second_product = _union(first.products, second.products)
+    strings = ("order_ids", "order_modified", "order_created")
+    joined_strings = {
+        name: np.concatenate([getattr(first, name).astype(np.bytes_), getattr(second, name).astype(np.bytes_)])
+        for name in strings
+    }
+    return OrderSnapshot(
+        **joined_strings,
+        order_purchase=np.concatenate([first.order_purchase, second.order_purchase]),
+        order_customer=np.concatenate(
+            [first_customer[first.order_customer], second_customer[second.order_customer]]
+        ).astype(np.int32),
+        line_order=np.concatenate([first.line_order, second.line_order + first.order_count]).astype(np.int32),
+        line_product=np.concatenate([first_product[first.line_product], second_product[second.line_product]]).astype(
+            np.int32
+        ),
+        line_quantity=np.concatenate([first.line_quantity, second.line_quantity]),
+        line_unit_price=np.concatenate([first.line_unit_price, second.line_unit_price]),
+        line_total=np.concatenate([first.line_total, second.line_total]),
+        customers=customers,
+        products=products,
+        built_at=built_at,
+    )
+
+
+# ----------------------------------------------------------------------------- the worker's read
+@dataclass
+class ReadStats:
+    """What one read of a tenant's training data cost."""
+
+    source: str = ""  # "snapshot" (+ deltas) or "table" (full query, snapshot rebuilt)
+    s3_gets: int = 0
+    s3_puts: int = 0
+    s3_lists: int = 0
+    s3_deletes: int = 0
+    s3_bytes_read: int = 0
+    dynamodb_items: int = 0
+    deltas_applied: int = 0
+    orders_changed: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class TrainingData:
+    order_lines: pd.DataFrame
+    products: pd.DataFrame
+    stats: ReadStats
+
+
+def product_frame(items: Iterable[ProductItem]) -> pd.DataFrame:
+    """The ``products`` frame of luxebrain.ml.dataset from the catalogue (variations and deleted ones left out:
+    order lines name the parent product)."""
+    import pandas as pd
+
+    rows = []
+    for item in items:
+        if item.deleted or item.parent_id or item.product_type == "variation":
+            continue
+        rows.append(
+            {
+                "product_id": item.product_id,
+                "name": item.name or "",
+                "category": (item.categories[0] if item.categories else "__uncategorised__"),
+                "price": _float(item.price),
+                "regular_price": _float(item.regular_price if item.regular_price is not None else item.price),
+                "stock_quantity": _float(item.stock_quantity),
+                "in_stock": item.stock_status != "outofstock",
+                "published": item.status == "publish",
+                "cost": _float(item.cost),
+            }
+        )
+    columns = ["product_id", "name", "category", "price", "regular_price", "stock_quantity", "in_stock"]
+    frame = pd.DataFrame(rows, columns=[*columns, "published", "cost"])
+    return frame.astype(
+        {
+            "product_id": object,
+            "name": object,
+            "category": object,
+            "price": "float64",
+            "regular_price": "float64",
+            "stock_quantity": "float64",
+            "in_stock": bool,
+            "published": bool,
+            "cost": "float64",
+        }
+    )
+
+
+def _float(value: Any) -> float:
+    return float(value) if value is not None else float("nan")
+
+
+def load_training_data(tenant_id: str, *, now: datetime | None = None) -> TrainingData:
+    """One read of a tenant's data into the standard frames, through the snapshot (rebuilt when due)."""
+    from luxebrain.storage.repositories import iter_products
+
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    settings = configured_settings()
+    stats = ReadStats()
+    snapshot = refresh_snapshot(
+        tenant_id, now=now, stats=stats, rebuild_after=timedelta(days=settings.training_snapshot_rebuild_days)
+    )
+    products = product_frame(iter_products(tenant_id))
+    category_of = dict(zip(products["product_id"], products["category"], strict=True))
+    order_lines = snapshot.order_lines_frame(category_of)
+    stats.seconds = round(time.perf_counter() - started, 3)
+    return TrainingData(order_lines=order_lines, products=products, stats=stats)
+
+
+def refresh_snapshot(
+    tenant_id: str, *, now: datetime, stats: ReadStats | None = None, rebuild_after: timedelta | None = None
+) -> OrderSnapshot:
+    """The tenant's snapshot brought up to date (deltas merged, or rebuilt from the table when due), saved."""
+    stats = stats or ReadStats()
+    bucket = configured_settings().models_bucket
+    s3 = aws_client("s3")
+    # Deltas are listed before anything is read: only those are deleted afterwards, so a delta written
+    # meanwhile is kept for the next run (re-applying one is harmless).
+    delta_keys = _list_keys(s3, bucket, delta_prefix(tenant_id), stats)
+    snapshot = _read_snapshot(s3, bucket, tenant_id, stats)
+    due = snapshot is None or rebuild_after is None or _older_than(snapshot.built_at, now - rebuild_after)
+    if due:
+        snapshot = rebuild_from_table(tenant_id, now=now, stats=stats)
+        stats.source = "table"
+    else:
+        assert snapshot is not None
+        records: list[dict[str, Any]] = []
+        for key in delta_keys:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            stats.s3_gets += 1
+            stats.s3_bytes_read += len(body)
+            records.extend(json.loads(body)["orders"])
+        snapshot, stats.orders_changed = snapshot.merged_with(records)
+        stats.deltas_applied = len(delta_keys)
+        stats.source = "snapshot"
+    if due or stats.orders_changed:
+        s3.put_object(Bucket=bucket, Key=snapshot_key(tenant_id), Body=snapshot.to_bytes())
+        stats.s3_puts += 1
+    for start in range(0, len(delta_keys), 1000):
+        chunk = delta_keys[start : start + 1000]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True})
+        stats.s3_deletes += 1
+    return snapshot
+
+
+def rebuild_from_table(tenant_id: str, *, now: datetime, stats: ReadStats | None = None) -> OrderSnapshot:
+    """The full query: every order of the tenant, read once, into a new snapshot."""
+    from luxebrain.storage.repositories import iter_orders
+
+    records = []
+    for order in iter_orders(tenant_id):
+        records.append(order_record(order))
+    if stats is not None:
+        stats.dynamodb_items += len(records)
+    return OrderSnapshot.from_records(records, built_at=now.astimezone(UTC).isoformat())
+
+
+def _read_snapshot(s3: Any, bucket: str, tenant_id: str, stats: ReadStats) -> OrderSnapshot | None:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=snapshot_key(tenant_id))["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        stats.s3_gets += 1
+        return None
+    stats.s3_gets += 1
+    stats.s3_bytes_read += len(body)
+    try:
+        return OrderSnapshot.from_bytes(body)
+    except (ValueError, KeyError, OSError):
+        return None  # unreadable or old format: rebuilt from the table
+
+
+def _list_keys(s3: Any, bucket: str, prefix: str, stats: ReadStats) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        stats.s3_lists += 1
+        keys.extend(entry["Key"] for entry in page.get("Contents", []))
+    return sorted(keys)
+
+
+def _older_than(built_at: str, moment: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(built_at) < moment
+    except ValueError:
+        return True

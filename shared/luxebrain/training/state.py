@@ -1,0 +1,345 @@
+"""Training state in DynamoDB: the per-tenant lease, change tracking, current-version pointers and run records.
+
+Every write that decides something is conditional: the lease is taken only when free or expired, a pointer is
+switched only from the version the run read, a run record is finished only while it is still ``running``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from luxebrain.errors import ConflictError
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.models import (
+    ModelPointerItem,
+    ModelRunItem,
+    TenantItem,
+    TrainingStateItem,
+    key_model_pointer,
+    key_model_run,
+    key_training_state,
+)
+from luxebrain.tenancy import tenant_partition
+
+RUNNING, SUCCEEDED, REJECTED, FAILED, ABANDONED = "running", "succeeded", "rejected", "failed", "abandoned"
+
+
+class LeaseBusyError(ConflictError):
+    """Another training run holds this tenant's lease; the message is retried later."""
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(8)
+
+
+def new_version(now: datetime, run_id: str) -> str:
+    """Sortable by time, unique per run: ``20261126T231500Z-<run id prefix>``."""
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{run_id[:8]}"
+
+
+# ----------------------------------------------------------------------------- state and lease
+def get_training_state(tenant_id: str) -> TrainingStateItem | None:
+    configured_settings()
+    try:
+        return TrainingStateItem.get(*key_training_state(tenant_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _state_stub(tenant_id: str) -> TrainingStateItem:
+    pk, sk = key_training_state(tenant_id)
+    return TrainingStateItem(pk, sk, entity=TrainingStateItem.ENTITY, tenant_id=tenant_id)
+
+
+def _identity_actions(tenant_id: str, now: datetime) -> list[Any]:
+    # UpdateItem creates the item when absent: give it the attributes every item has.
+    return [
+        TrainingStateItem.entity.set(TrainingStateItem.ENTITY),
+        TrainingStateItem.tenant_id.set(tenant_id),
+        TrainingStateItem.updated_at.set(now),
+    ]
+
+
+def acquire_lease(tenant_id: str, run_id: str, now: datetime, lease_seconds: int) -> str | None:
+    """Take the tenant's training lease for ``run_id``; returns the run id of an expired lease it replaced
+    (a crashed or timed-out run), or None. Raises LeaseBusyError while another run holds it."""
+    configured_settings()
+    previous = get_training_state(tenant_id)
+    stub = _state_stub(tenant_id)
+    epoch = now.timestamp()
+    condition = (
+        TrainingStateItem.lease_expires_at.does_not_exist()
+        | (TrainingStateItem.lease_expires_at <= epoch)
+        | (TrainingStateItem.lease_owner == run_id)
+    )
+    try:
+        stub.update(
+            actions=[
+                *_identity_actions(tenant_id, now),
+                TrainingStateItem.lease_owner.set(run_id),
+                TrainingStateItem.lease_expires_at.set(int(epoch) + lease_seconds),
+            ],
+            condition=condition,
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise LeaseBusyError(f"a training run for tenant {tenant_id} is already in progress") from None
+        raise
+    if previous is not None and previous.lease_owner and previous.lease_owner != run_id:
+        return previous.lease_owner  # its lease had expired: that run died without releasing it
+    return None
+
+
+def release_lease(tenant_id: str, run_id: str, now: datetime, *, status: str, started_at: datetime) -> bool:
+    """Give the lease back and record the finished run; False if the lease was no longer ours."""
+    configured_settings()
+    try:
+        _state_stub(tenant_id).update(
+            actions=[
+                *_identity_actions(tenant_id, now),
+                TrainingStateItem.lease_owner.remove(),
+                TrainingStateItem.lease_expires_at.remove(),
+                TrainingStateItem.last_trained_at.set(started_at),
+                TrainingStateItem.last_run_id.set(run_id),
+                TrainingStateItem.last_run_status.set(status),
+            ],
+            condition=TrainingStateItem.lease_owner == run_id,
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def mark_tenant_data_changed(tenant_id: str, at: datetime | None = None) -> None:
+    """Ingest calls this after writing a tenant's orders or products: the next scheduled run retrains it.
+    One small UpdateItem; only ever moves the timestamp forward."""
+    configured_settings()
+    at = at or datetime.now(UTC)
+    try:
+        _state_stub(tenant_id).update(
+            actions=[*_identity_actions(tenant_id, at), TrainingStateItem.data_changed_at.set(at)],
+            condition=TrainingStateItem.data_changed_at.does_not_exist() | (TrainingStateItem.data_changed_at < at),
+        )
+    except UpdateError as exc:
+        if not _condition_failed(exc):  # a later change is already recorded: nothing to do
+            raise
+
+
+def claim_on_demand_slot(tenant_id: str, now: datetime, min_interval_seconds: int) -> None:
+    """Rate limit of on-demand retraining: at most one request per interval per tenant (conditional write).
+    Raises ConflictError with the time to wait otherwise."""
+    configured_settings()
+    threshold = datetime.fromtimestamp(now.timestamp() - min_interval_seconds, UTC)
+    try:
+        _state_stub(tenant_id).update(
+            actions=[*_identity_actions(tenant_id, now), TrainingStateItem.last_requested_at.set(now)],
+            condition=TrainingStateItem.last_requested_at.does_not_exist()
+            | (TrainingStateItem.last_requested_at <= threshold),
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            state = get_training_state(tenant_id)
+            wait = min_interval_seconds
+            if state is not None and state.last_requested_at is not None:
+                wait = int(state.last_requested_at.timestamp() + min_interval_seconds - now.timestamp()) + 1
+            raise RetrainRateLimitedError(
+                f"a retrain was requested recently; try again in {max(wait, 1)} seconds", retry_after=max(wait, 1)
+            ) from None
+        raise
+
+
+class RetrainRateLimitedError(ConflictError):
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# ----------------------------------------------------------------------------- pointers
+def get_pointer(tenant_id: str, kind: str) -> ModelPointerItem | None:
+    configured_settings()
+    try:
+        return ModelPointerItem.get(*key_model_pointer(tenant_id, kind), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def switch_pointer(
+    tenant_id: str,
+    kind: str,
+    *,
+    expected_version: str | None,
+    version: str,
+    artifact_prefix: str,
+    run_id: str,
+    holdout_metric: float | None,
+    now: datetime,
+) -> None:
+    """Make ``version`` current, only if the current one is still ``expected_version`` (None: no version yet)."""
+    configured_settings()
+    pk, sk = key_model_pointer(tenant_id, kind)
+    item = ModelPointerItem(
+        pk,
+        sk,
+        entity=ModelPointerItem.ENTITY,
+        tenant_id=tenant_id,
+        kind=kind,
+        version=version,
+        artifact_prefix=artifact_prefix,
+        run_id=run_id,
+        holdout_metric=holdout_metric,
+        switched_at=now,
+        updated_at=now,
+    )
+    condition = (
+        ModelPointerItem.pk.does_not_exist()
+        if expected_version is None
+        else ModelPointerItem.version == expected_version
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if _condition_failed(exc):
+            raise ConflictError(f"the current {kind} model changed during this run; not switched") from None
+        raise
+
+
+# ----------------------------------------------------------------------------- run records
+@dataclass
+class RunRecord:
+    """What the API shows of one run of one kind."""
+
+    run_id: str
+    kind: str
+    version: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_seconds: float | None
+    rows_used: int
+    metrics: dict[str, Any]
+    reason: str | None
+    artifact_prefix: str | None
+
+    @classmethod
+    def from_item(cls, item: ModelRunItem) -> RunRecord:
+        return cls(
+            run_id=item.run_id,
+            kind=item.kind,
+            version=item.version,
+            status=item.status,
+            started_at=item.started_at,
+            finished_at=item.finished_at,
+            duration_seconds=item.duration_seconds,
+            rows_used=int(item.rows_used or 0),
+            metrics=dict(item.metrics or {}),
+            reason=item.reason,
+            artifact_prefix=item.artifact_prefix,
+        )
+
+
+def start_run_record(
+    tenant_id: str, kind: str, run_id: str, version: str, started_at: datetime, rows_used: int
+) -> ModelRunItem:
+    configured_settings()
+    pk, sk = key_model_run(tenant_id, kind, started_at, run_id)
+    item = ModelRunItem(
+        pk,
+        sk,
+        entity=ModelRunItem.ENTITY,
+        tenant_id=tenant_id,
+        run_id=run_id,
+        kind=kind,
+        version=version,
+        status=RUNNING,
+        started_at=started_at,
+        rows_used=rows_used,
+    )
+    item.save(condition=ModelRunItem.pk.does_not_exist())
+    return item
+
+
+def finish_run_record(
+    item: ModelRunItem,
+    *,
+    status: str,
+    finished_at: datetime,
+    metrics: dict[str, Any] | None = None,
+    reason: str | None = None,
+    artifact_prefix: str | None = None,
+) -> None:
+    actions = [
+        ModelRunItem.status.set(status),
+        ModelRunItem.finished_at.set(finished_at),
+        ModelRunItem.duration_seconds.set(round((finished_at - item.started_at).total_seconds(), 3)),
+        ModelRunItem.metrics.set(metrics or {}),
+        ModelRunItem.updated_at.set(finished_at),
+    ]
+    if reason:
+        actions.append(ModelRunItem.reason.set(reason[:1000]))
+    if artifact_prefix:
+        actions.append(ModelRunItem.artifact_prefix.set(artifact_prefix))
+    item.update(actions=actions, condition=ModelRunItem.status == RUNNING)
+
+
+def list_run_records(tenant_id: str, *, kind: str | None = None, limit: int = 50) -> list[RunRecord]:
+    """A tenant's runs, newest first (one kind's, or every kind's)."""
+    configured_settings()
+    partition = tenant_partition(tenant_id, "RUN")
+    if kind is not None:
+        items = ModelRunItem.query(
+            partition, ModelRunItem.sk.startswith(f"{kind}#"), scan_index_forward=False, limit=limit
+        )
+        return [RunRecord.from_item(item) for item in items]
+    records = [RunRecord.from_item(item) for item in ModelRunItem.query(partition)]
+    records.sort(key=lambda record: record.started_at, reverse=True)
+    return records[:limit]
+
+
+def abandon_runs(tenant_id: str, dead_run_id: str, now: datetime) -> int:
+    """Mark a crashed run's still-``running`` records as abandoned; returns how many."""
+    abandoned = 0
+    for item in ModelRunItem.query(
+        tenant_partition(tenant_id, "RUN"), filter_condition=ModelRunItem.run_id == dead_run_id
+    ):
+        if item.status != RUNNING:
+            continue
+        try:
+            finish_run_record(
+                item,
+                status=ABANDONED,
+                finished_at=now,
+                reason="the worker stopped (crash or timeout) before finishing; the previous version kept serving",
+            )
+            abandoned += 1
+        except UpdateError as exc:
+            if not _condition_failed(exc):
+                raise
+    return abandoned
+
+
+# ----------------------------------------------------------------------------- tenants
+def iter_tenants() -> Iterator[TenantItem]:
+    """Every tenant in the platform directory (gsi1), page by page."""
+    configured_settings()
+    return TenantItem.directory.query("PLATFORM#TENANTS")
+
+
+def batch_get_states(tenant_ids: list[str]) -> dict[str, TrainingStateItem]:
+    """Training states of many tenants with BatchGetItem (100 keys a request)."""
+    configured_settings()
+    keys = [key_training_state(tenant_id) for tenant_id in tenant_ids]
+    return {item.tenant_id: item for item in TrainingStateItem.batch_get(keys)}
