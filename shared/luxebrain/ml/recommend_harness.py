@@ -117,6 +117,9 @@ def transactions_to_order_lines(
         raise TransactionsFileError(f"column {time_col!r}, row {row + 1}: timestamp is empty")
     parsed = pd.to_datetime(time_text, utc=True, errors="coerce", format=time_format)
     bad = parsed.isna().to_numpy()
+    if bad.any() and time_format is None:  # pandas infers one format from the first row; allow a mix
+        parsed[bad] = pd.to_datetime(time_text[bad], utc=True, errors="coerce", format="mixed")
+        bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise TransactionsFileError(
