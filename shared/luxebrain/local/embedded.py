@@ -40,6 +40,7 @@ NOT_CREATED_LOCALLY = {
     "AWS::Scheduler::ScheduleGroup",
     "AWS::Lambda::Permission",
     "AWS::Lambda::EventSourceMapping",
+    "AWS::Lambda::Function",  # plain Lambda resources (the training worker's container image) run in process too
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::CloudWatch::Alarm",
