@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -148,6 +148,7 @@ class State:
     prices: list[np.ndarray]
     units: list[np.ndarray]
     last_change: np.ndarray  # week of the last change, -inf if never
+    stock_log: list[np.ndarray] = field(default_factory=list)  # end-of-week stock, one entry per week
 
 
 def restock_in(world: World, week: int) -> float:
@@ -224,7 +225,14 @@ class OursPolicy:
             lines, products, history = store_frames(world, state)
             as_of = (EPOCH + timedelta(weeks=state.week) - timedelta(days=1)).date()
             self.model = PricingModel.from_artifact(
-                train_pricing_model(lines, products, params=self.params, as_of=as_of, price_history=history)
+                train_pricing_model(
+                    lines,
+                    products,
+                    params=self.params,
+                    as_of=as_of,
+                    price_history=history,
+                    stock_history=stock_records(world, state),
+                )
             )
         now = EPOCH + timedelta(weeks=state.week)
         last_changes = {
@@ -287,6 +295,22 @@ def catalogue(world: World, state: State) -> list[dict[str, object]]:
         }
         for i in range(len(world.cost))
     ]
+
+
+def stock_records(world: World, state: State) -> pd.DataFrame:
+    """The store's end-of-week stock levels during the horizon (what its inventory log would show)."""
+    if not state.stock_log:
+        return pd.DataFrame({"product_id": [], "recorded_at": [], "stock_quantity": []})
+    levels = np.stack(state.stock_log, axis=1)  # (N, weeks so far)
+    product, week = np.nonzero(levels <= 0)  # only the empty weeks matter to training
+    first = world.scenario.history_weeks
+    return pd.DataFrame(
+        {
+            "product_id": product.astype(str),
+            "recorded_at": pd.Timestamp(EPOCH) + pd.to_timedelta((first + week) * 7 + 6.9, unit="D"),
+            "stock_quantity": levels[product, week],
+        }
+    )
 
 
 def store_frames(world: World, state: State) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -354,6 +378,7 @@ def simulate(world: World, policy: StaticPolicy | HeuristicPolicy | OraclePolicy
         demand = poisson_from_uniform(world.expected(state.week, state.price), uniforms[t])
         sold = np.minimum(demand, state.stock)
         state.stock = state.stock - sold
+        state.stock_log.append(state.stock.copy())
         profit += float(((state.price - world.cost) * sold).sum() - scenario.holding * (world.cost * state.stock).sum())
         revenue += float((state.price * sold).sum())
         state.prices.append(state.price.copy())

@@ -67,6 +67,7 @@ class PricingParams:
     prior_sd: float = 1.0
     min_between_sd: float = 0.2  # floor on the between-product sd, so pooling never becomes total
     use_category_index: bool = True
+    index_rounds: int = 3  # index <-> elasticity alternations (each removes more of the others' price moves)
     decision_elasticity_min: float = -6.0  # elasticities used for decisions are clipped into this range
     decision_elasticity_max: float = -0.3
     horizon_weeks: int = 13  # planning horizon of the profit a suggestion maximises
@@ -104,12 +105,16 @@ def train_pricing_model(
     params: PricingParams | None = None,
     as_of: date | None = None,
     price_history: pd.DataFrame | None = None,
+    stock_history: pd.DataFrame | None = None,
 ) -> ModelArtifact:
     """Fit elasticities (with category shrinkage), velocities and stock cover for every product.
 
     ``order_lines`` / ``products`` follow :mod:`luxebrain.ml.dataset`. ``price_history`` (optional:
     product_id, changed_at, price) gives the price in weeks without sales; without it the last sold
-    price is carried forward. ``as_of`` ends the history (default: the last order's day).
+    price is carried forward. ``stock_history`` (optional: product_id, recorded_at, stock_quantity)
+    marks the weeks in which a product ran out: their sales say how much stock there was, not how much
+    was wanted, so they are left out of the fits and the velocity. ``as_of`` ends the history
+    (default: the last order's day).
     """
     import pandas as pd
 
@@ -157,17 +162,19 @@ def train_pricing_model(
     if price_history is not None:
         weekly_price = _overlay_price_history(weekly_price, price_history, position, start, n_weeks)
     active = np.isfinite(weekly_price)
+    if stock_history is not None:
+        active &= ~_stockout_weeks(stock_history, position, start, n_weeks)
 
     categories, category_code = np.unique(catalogue["category"].to_numpy(dtype=str), return_inverse=True)
-    # Two stages: elasticities without the category index, then the index from the other products'
+    # Elasticities without the category index first, then alternate: the index from the other products'
     # demand *with their own price moves taken out* (else a category-wide promotion would be read as a
-    # seasonal peak and hide the price effect), then the final fit.
+    # seasonal peak and hide the price effect), and the elasticities given that index.
     no_offset = np.zeros_like(units)
     own, own_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, no_offset, params)
     shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
         own, own_se, category_code, len(categories), params
     )
-    if params.use_category_index:
+    for _ in range(params.index_rounds if params.use_category_index else 0):
         log_relative_price = _log_relative_price(weekly_price, active)
         price_adjusted = units * np.exp(-np.clip(shrunk[:, None] * log_relative_price, -5.0, 5.0))
         offset = _category_offset(price_adjusted, active, category_code, len(categories), params)
@@ -237,6 +244,26 @@ def _carry_forward(observed: np.ndarray) -> np.ndarray:
     filled = observed[np.arange(n_rows)[:, None], np.maximum(index, 0)]
     filled[index < 0] = np.nan
     return filled
+
+
+def _stockout_weeks(stock_history: pd.DataFrame, position: Mapping[str, int], start: Any, n_weeks: int) -> np.ndarray:
+    """(products, weeks) True where a stock record of zero or less falls in the week."""
+    import pandas as pd
+
+    from luxebrain.ml.dataset import require_columns
+
+    require_columns(stock_history, ["product_id", "recorded_at", "stock_quantity"], "stock_history")
+    out = np.zeros((len(position), n_weeks), dtype=bool)
+    records = stock_history.loc[:, ["product_id", "recorded_at", "stock_quantity"]].copy()
+    records["product_id"] = records["product_id"].astype(str)
+    records["recorded_at"] = pd.to_datetime(records["recorded_at"], utc=True)
+    stock = pd.to_numeric(records["stock_quantity"], errors="coerce")
+    empty = records[(stock <= 0).to_numpy() & records["product_id"].isin(position).to_numpy()]
+    week = ((empty["recorded_at"] - start) // pd.Timedelta(weeks=1)).to_numpy(dtype=np.int64)
+    inside = (week >= 0) & (week < n_weeks)
+    rows = empty["product_id"].map(position).to_numpy(dtype=np.int64)
+    out[rows[inside], week[inside]] = True
+    return out
 
 
 def _overlay_price_history(
