@@ -129,3 +129,123 @@ def signed_token(claims: dict[str, Any], *, key: Any | None = None, kid: str = "
 
 def access_claims_of(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
+
+
+def add_tenant_user(tenant_id: str, role: str) -> Merchant:
+    """Another user of an existing tenant (staff, read-only...), logged in."""
+    from luxebrain.auth.accounts import admin_confirm, demo_password, login
+    from luxebrain.auth.members import add_member
+    from luxebrain.auth.principal import Role
+    from luxebrain.runtime import aws_client, configured_settings
+
+    settings = configured_settings()
+    email = f"{role}-{uuid.uuid4().hex[:10]}@shop.example"
+    password = demo_password()
+    response = aws_client("cognito-idp").sign_up(
+        ClientId=settings.require("user_pool_client_id"),
+        Username=email,
+        Password=password,
+        UserAttributes=[{"Name": "email", "Value": email}],
+    )
+    admin_confirm(email)
+    add_member(tenant_id, response["UserSub"], Role(role), email=email)
+    tokens = login(email, password, remember_me=True)
+    return Merchant(email, password, tenant_id, tokens.access_token, tokens.id_token, tokens.refresh_token or "")
+
+
+def priced_store(products: int = 6, weeks: int = 40, seed: int = 3) -> tuple[Any, Any]:
+    """Order lines with price variation (so elasticities can be fitted) and the catalogue, as frames."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    start = datetime(2025, 6, 2, tzinfo=UTC)
+    lines, catalogue = [], []
+    for k in range(products):
+        product_id = str(200 + k)
+        base = float(rng.uniform(40, 120))
+        for week in range(weeks):
+            factor = float(rng.choice([0.8, 0.9, 1.0, 1.0, 1.1]))
+            units = int(rng.poisson(10.0 * factor**-2.0))
+            if units:
+                lines.append(
+                    {
+                        "order_id": f"o{product_id}-{week}",
+                        "customer_id": f"c{week % 7}",
+                        "product_id": product_id,
+                        "ordered_at": start + timedelta(weeks=week, days=1),
+                        "quantity": float(units),
+                        "unit_price": round(base * factor, 2),
+                        "line_total": round(base * factor, 2) * units,
+                    }
+                )
+        catalogue.append(
+            {
+                "product_id": product_id,
+                "name": f"Sac {product_id}",
+                "category": "Bags",
+                "price": round(base, 2),
+                "regular_price": round(base, 2),
+                "stock_quantity": 500.0,
+                "in_stock": True,
+                "published": True,
+                "cost": round(base * 0.35, 2),
+            }
+        )
+    frame = pd.DataFrame(lines)
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True)
+    return frame, pd.DataFrame(catalogue)
+
+
+def save_products(tenant_id: str, catalogue: Any) -> None:
+    """The catalogue as the ingest pipeline stores it (ProductItem per product)."""
+    from luxebrain.storage.models import ProductItem, key_product
+
+    for row in catalogue.to_dict("records"):
+        pk, sk = key_product(tenant_id, row["product_id"])
+        ProductItem(
+            pk,
+            sk,
+            entity="product",
+            tenant_id=tenant_id,
+            product_id=row["product_id"],
+            name=row["name"],
+            categories=[row["category"]],
+            price=row["price"],
+            regular_price=row["regular_price"],
+            cost=row["cost"],
+            stock_quantity=row["stock_quantity"],
+        ).save()
+
+
+class InMemoryWooCommerce:
+    """The two calls luxebrain.ml.pricing_apply makes (GET and PUT of a product), on a dict of products.
+    Stands in for a shop's REST API; the merchant's own price changes are simulated with ``set_price``."""
+
+    def __init__(self, catalogue: Any) -> None:
+        self.products = {
+            f"products/{row['product_id']}": {
+                "id": int(row["product_id"]),
+                "price": f"{row['price']:.2f}",
+                "regular_price": f"{row['regular_price']:.2f}",
+                "sale_price": "",
+                "date_on_sale_from_gmt": None,
+                "date_on_sale_to_gmt": None,
+            }
+            for row in catalogue.to_dict("records")
+        }
+        self.writes: list[tuple[str, dict[str, Any]]] = []
+
+    def get(self, endpoint: str, **_: Any) -> dict[str, Any]:
+        return dict(self.products[endpoint])
+
+    def put(self, endpoint: str, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self.writes.append((endpoint, dict(data)))
+        product = self.products[endpoint]
+        product.update(data)
+        product["price"] = product["sale_price"] or product["regular_price"]
+        return dict(product)
+
+    def set_price(self, product_id: str, price: str) -> None:
+        product = self.products[f"products/{product_id}"]
+        product.update({"regular_price": price, "sale_price": "", "price": price})

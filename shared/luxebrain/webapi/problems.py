@@ -49,8 +49,9 @@ def _title(status: int) -> str:
 def problem_for_error(exc: LuxeBrainError) -> Problem:
     """The problem of a domain error: its status, its (user-safe) message, and the limit it names if any."""
     status = int(getattr(exc, "status_code", 500))
-    if isinstance(exc, ConfigurationError) or status >= 500:
-        # Configuration and internal failures are the operator's concern, not the caller's.
+    if isinstance(exc, ConfigurationError) or status == 500:
+        # Configuration and internal failures are the operator's concern, not the caller's; an upstream
+        # failure (502: the shop's WooCommerce refused a write) is the merchant's to know and fix.
         return internal_problem()
     extensions: dict[str, Any] = {}
     headers: dict[str, str] = {}

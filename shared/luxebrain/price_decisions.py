@@ -1,0 +1,267 @@
+"""Price suggestions and the merchant's decisions on them: approve (apply to WooCommerce), reject, roll back.
+
+Suggestions are computed on request from the tenant's current pricing model, its catalogue in DynamoDB and
+its guardrails (tenant settings ``pricing_guardrails``); a suggestion is named by product (and variation)
+and the model version it came from, so approving a suggestion that a newer model has replaced is a 409
+rather than a surprise. Every decision is stored with the change record that can undo it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
+from luxebrain.ml.pricing import NoSuggestion, PriceSuggestion, PricingModel, suggest_prices
+from luxebrain.ml.pricing_apply import (
+    ApprovalRequiredError,
+    PriceApplyError,
+    PriceChangeRecord,
+    StalePriceError,
+    apply_suggestion,
+    rollback_price_change,
+)
+from luxebrain.ml.pricing_rules import GuardrailConfig
+from luxebrain.runtime import configured_settings
+from luxebrain.serving import current_serving
+from luxebrain.storage.models import PriceDecisionItem, key_price_decision
+from luxebrain.storage.repositories import get_store_secrets, get_tenant, iter_products, list_stores
+from luxebrain.tenancy import tenant_partition
+
+
+class StoreWriteFailedError(LuxeBrainError):
+    status_code = 502
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def product_inputs(tenant_id: str) -> list[dict[str, Any]]:
+    """The catalogue in the shape ``suggest_prices`` reads (variations grouped under their product)."""
+    products: dict[str, dict[str, Any]] = {}
+    variations: dict[str, list[dict[str, Any]]] = {}
+    for item in iter_products(tenant_id):
+        if item.deleted or item.status != "publish":
+            continue
+        row = {
+            "price": _number(item.price),
+            "regular_price": _number(item.regular_price),
+            "cost": _number(item.cost),
+            "stock_quantity": _number(item.stock_quantity),
+        }
+        if item.product_type == "variation" and item.parent_id:
+            variations.setdefault(item.parent_id, []).append({"variation_id": item.product_id, **row})
+            continue
+        products[item.product_id] = {
+            "product_id": item.product_id,
+            "type": item.product_type,
+            "category": item.categories[0] if item.categories else None,
+            "tags": list(item.tags or []),
+            **row,
+        }
+    for parent_id, rows in variations.items():
+        if parent_id in products:
+            products[parent_id]["variations"] = rows
+    return list(products.values())
+
+
+def last_changes(tenant_id: str) -> dict[str, datetime]:
+    """When each product's price was last changed by an approved suggestion or a rollback."""
+    configured_settings()
+    changes: dict[str, datetime] = {}
+    for decision in PriceDecisionItem.query(tenant_partition(tenant_id, "PRICE_DECISION")):
+        if decision.status in ("applied", "rolled_back"):
+            key = decision.product_id if not decision.variation_id else f"{decision.product_id}:{decision.variation_id}"
+            changes[key] = max(changes.get(key, decision.decided_at), decision.decided_at)
+    return changes
+
+
+def guardrails_of(tenant_id: str) -> GuardrailConfig:
+    settings = get_tenant(tenant_id).settings or {}
+    return GuardrailConfig.model_validate(settings.get("pricing_guardrails") or {})
+
+
+def current_suggestions(
+    tenant_id: str, now: datetime | None = None
+) -> tuple[str, list[PriceSuggestion | NoSuggestion]]:
+    """The current pricing model's version and one answer per product (suggestion or reason for none)."""
+    model: PricingModel
+    model, version = current_serving(tenant_id, "pricing")
+    answers = suggest_prices(
+        model,
+        guardrails_of(tenant_id),
+        products=product_inputs(tenant_id),
+        last_changes=last_changes(tenant_id),
+        now=now or datetime.now(UTC),
+    )
+    return version, answers
+
+
+def find_suggestion(
+    tenant_id: str, product_id: str, variation_id: str | None, model_version: str, now: datetime | None = None
+) -> PriceSuggestion:
+    version, answers = current_suggestions(tenant_id, now)
+    if version != model_version:
+        raise ConflictError(f"the pricing model is now version {version}; reload the suggestions and decide again")
+    for answer in answers:
+        if answer.product_id == product_id and answer.variation_id == variation_id:
+            if isinstance(answer, NoSuggestion):
+                raise ConflictError(f"product {product_id} has no price suggestion now: {answer.reason}")
+            return answer
+    raise NotFoundError(f"product {product_id} has no price suggestion")
+
+
+# The WooCommerce client of a tenant's store (tests and the local demo point this at a local store).
+StoreClientFactory = Callable[[str], Any]
+
+
+def woocommerce_client(tenant_id: str) -> Any:
+    from woocommerce import API
+
+    stores = [store for store in list_stores(tenant_id) if store.status == "active"]
+    if not stores:
+        raise ConflictError("connect a WooCommerce store first (POST /stores)")
+    store = stores[0]
+    secrets_ = get_store_secrets(tenant_id, store.store_id)
+    return API(
+        url=store.url,
+        consumer_key=secrets_.consumer_key.get_secret_value(),
+        consumer_secret=secrets_.consumer_secret.get_secret_value(),
+        version="wc/v3",
+        timeout=30,
+    )
+
+
+store_client_factory: StoreClientFactory = woocommerce_client
+
+
+def _translate(exc: PriceApplyError) -> LuxeBrainError:
+    if isinstance(exc, StalePriceError):
+        return ConflictError(str(exc))
+    if isinstance(exc, ApprovalRequiredError):
+        return ForbiddenError(str(exc))
+    if type(exc).__name__ == "StoreWriteError":
+        return StoreWriteFailedError(str(exc))
+    return InvalidInputError(str(exc))
+
+
+def _new_decision_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(3)
+
+
+def _save(
+    tenant_id: str,
+    *,
+    now: datetime,
+    suggestion: PriceSuggestion,
+    status: str,
+    model_version: str,
+    decided_by: str,
+    reason: str | None = None,
+    change_record: PriceChangeRecord | None = None,
+) -> PriceDecisionItem:
+    decision_id = _new_decision_id(now)
+    pk, sk = key_price_decision(tenant_id, decision_id)
+    item = PriceDecisionItem(
+        pk,
+        sk,
+        entity=PriceDecisionItem.ENTITY,
+        tenant_id=tenant_id,
+        decision_id=decision_id,
+        product_id=suggestion.product_id,
+        variation_id=suggestion.variation_id,
+        status=status,
+        model_version=model_version,
+        decided_by=decided_by,
+        decided_at=now,
+        reason=reason,
+        suggestion=suggestion.to_dict(),
+        change_record=change_record.to_dict() if change_record else None,
+    )
+    item.save(condition=PriceDecisionItem.pk.does_not_exist())
+    return item
+
+
+def approve(
+    tenant_id: str, product_id: str, variation_id: str | None, *, model_version: str, approver: str
+) -> PriceDecisionItem:
+    """Apply the suggestion to the store (refused if the store's price moved since) and record it."""
+    now = datetime.now(UTC)
+    suggestion = find_suggestion(tenant_id, product_id, variation_id, model_version, now)
+    try:
+        record = apply_suggestion(store_client_factory(tenant_id), suggestion, approved_by=approver, now=now)
+    except PriceApplyError as exc:
+        raise _translate(exc) from None
+    return _save(
+        tenant_id,
+        now=now,
+        suggestion=suggestion,
+        status="applied",
+        model_version=model_version,
+        decided_by=approver,
+        change_record=record,
+    )
+
+
+def reject(
+    tenant_id: str, product_id: str, variation_id: str | None, *, model_version: str, by: str, reason: str | None
+) -> PriceDecisionItem:
+    now = datetime.now(UTC)
+    suggestion = find_suggestion(tenant_id, product_id, variation_id, model_version, now)
+    return _save(
+        tenant_id,
+        now=now,
+        suggestion=suggestion,
+        status="rejected",
+        model_version=model_version,
+        decided_by=by,
+        reason=reason,
+    )
+
+
+def get_decision(tenant_id: str, decision_id: str) -> PriceDecisionItem:
+    configured_settings()
+    try:
+        return PriceDecisionItem.get(*key_price_decision(tenant_id, decision_id))
+    except DoesNotExist:
+        raise NotFoundError(f"price decision {decision_id} not found") from None
+
+
+def rollback(tenant_id: str, decision_id: str, *, by: str, force: bool = False) -> PriceDecisionItem:
+    """Put back the prices an applied decision overwrote (refused if someone changed them since)."""
+    decision = get_decision(tenant_id, decision_id)
+    if decision.status != "applied" or not decision.change_record:
+        raise ConflictError(f"only an applied price change can be rolled back (this one is {decision.status})")
+    record = PriceChangeRecord.from_dict(decision.change_record)
+    now = datetime.now(UTC)
+    try:
+        undone = rollback_price_change(store_client_factory(tenant_id), record, rolled_back_by=by, now=now, force=force)
+    except PriceApplyError as exc:
+        raise _translate(exc) from None
+    decision.update(
+        actions=[
+            PriceDecisionItem.status.set("rolled_back"),
+            PriceDecisionItem.rollback_record.set(undone.to_dict()),
+        ],
+        condition=PriceDecisionItem.status == "applied",
+    )
+    return decision
+
+
+def list_decisions(
+    tenant_id: str, *, limit: int, last_evaluated_key: dict[str, Any] | None
+) -> tuple[list[PriceDecisionItem], dict[str, Any] | None]:
+    configured_settings()
+    results = PriceDecisionItem.query(
+        tenant_partition(tenant_id, "PRICE_DECISION"),
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=last_evaluated_key,
+    )
+    items = list(results)
+    return items, results.last_evaluated_key
