@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.campaigns.addresses import address_hash
 from luxebrain.campaigns.config import CHANNELS, CampaignSettings
-from luxebrain.errors import InvalidInputError
+from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.models import (
     ConsentItem,
@@ -179,3 +179,23 @@ def consent_block_reason(
             return None
         return "no consent recorded"
     return None
+
+
+def unsubscribe_with_token(token: str, *, source: str = "unsubscribe-link") -> ConsentState:
+    """Apply a signed unsubscribe link (or an RFC 8058 one-click POST): consent withdrawn and the address
+    suppressed, for the token's tenant only, effective for the very next send."""
+    from luxebrain.campaigns.tokens import verify_unsubscribe_token
+    from luxebrain.storage.repositories import get_customer
+
+    tenant_id, customer_id, channel = verify_unsubscribe_token(token)
+    state = record_consent(tenant_id, customer_id, channel, granted=False, source=source)
+    try:
+        customer = get_customer(tenant_id, customer_id)
+        address = customer.email if channel == "email" else customer.phone
+        if address:
+            suppress(tenant_id, channel, address, reason="unsubscribe", source=source, customer_id=customer_id)
+    except (NotFoundError, InvalidInputError) as exc:  # the consent record alone already blocks sends
+        from luxebrain.observability import logger
+
+        logger.info("unsubscribe recorded without address suppression", extra={"reason": str(exc)})
+    return state

@@ -65,7 +65,10 @@ def flow_settings(settings: CampaignSettings, flow: str) -> FlowSettings:
     defaults = FlowSettings(**FLOW_DEFAULTS.get(flow, {}))
     if configured is None:
         return defaults
-    return defaults.model_copy(update=configured.model_dump(exclude_unset=True))
+    # What the tenant changed from the generic defaults wins; the rest comes from this flow's defaults.
+    generic = FlowSettings().model_dump()
+    changed = {k: v for k, v in configured.model_dump().items() if v != generic[k]}
+    return defaults.model_copy(update=changed)
 
 
 @dataclass

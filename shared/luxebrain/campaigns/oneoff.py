@@ -9,7 +9,7 @@ until a run has nothing new to hand over, since quiet hours defer some recipient
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -21,9 +21,11 @@ from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.models import CampaignItem, key_campaign, tenant_partition
-from luxebrain.storage.repositories import iter_customers
+from luxebrain.storage.repositories import iter_customers, iter_orders
 
 ALL_CUSTOMERS = "all_customers"
+RECENT_CUSTOMERS = "recent_customers"  # bought in the last 30 days; needs no model
+BUILT_IN_SEGMENTS = (ALL_CUSTOMERS, RECENT_CUSTOMERS)
 GIVE_UP_AFTER = timedelta(hours=48)
 CAMPAIGN_TRIGGER = "campaign"
 
@@ -115,7 +117,15 @@ def campaign_flow(campaign_id: str) -> str:
     return f"campaign-{campaign_id}"
 
 
-def segment_members(tenant_id: str, segment: str) -> list[str]:
+def segment_members(tenant_id: str, segment: str, now: datetime | None = None) -> list[str]:
+    if segment == RECENT_CUSTOMERS:
+        since = ((now or datetime.now(UTC)) - timedelta(days=30)).astimezone(UTC).replace(tzinfo=None).isoformat()
+        recent = {
+            order.customer_id
+            for order in iter_orders(tenant_id)
+            if order.status_class == "purchase" and not order.deleted and order.created_gmt >= since
+        }
+        return sorted(recent - {"guest:anonymous"})
     if segment == ALL_CUSTOMERS:
         return [
             c.customer_id for c in iter_customers(tenant_id) if not c.deleted and c.customer_id != "guest:anonymous"
@@ -154,7 +164,7 @@ def run_campaign(tenant_id: str, campaign: CampaignItem, now: datetime, dispatch
     flow = campaign_flow(campaign.campaign_id)
     candidates = [
         Candidate(customer_id, CAMPAIGN_TRIGGER, {"campaign_id": campaign.campaign_id}, campaign.scheduled_at)
-        for customer_id in segment_members(tenant_id, campaign.segment)
+        for customer_id in segment_members(tenant_id, campaign.segment, now)
     ]
     result = dispatch_candidates(
         tenant_id, flow, "campaign", candidates, settings, config, dispatcher, template=dict(campaign.template or {})

@@ -50,9 +50,10 @@ from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.runtime import aws_client, configured_settings, on_reset
 from luxebrain.storage.models import (
+    ContactLogItem,
     CustomerItem,
     SendRecordItem,
-    contact_log_keys,
+    key_contact_log,
     key_customer,
     key_send,
     tenant_partition,
@@ -62,6 +63,7 @@ from luxebrain.storage.models import (
 CLAIM_LEASE = timedelta(minutes=10)  # longer than the sender's timeout: a claim older than this crashed
 MAX_ATTEMPTS = 5  # equals the send queue's maxReceiveCount: the last failure goes to the dead-letter queue
 SETTINGS_TTL_SECONDS = 60.0
+CONTACT_LOG_RETENTION = timedelta(days=120)  # longer than any frequency-cap window
 
 
 class SendRequest(BaseModel):
@@ -195,17 +197,25 @@ def deliver(request: SendRequest, sender: SenderContext | None = None) -> SendOu
             raise RetryableSendError(str(exc), int(record.attempts)) from None
         return _finish(record, "failed", str(exc))
     sent_at = sender.clock()
-    gsi1pk, gsi1sk = contact_log_keys(request.tenant_id, request.customer_id, request.channel, sent_at)
     record.update(
         actions=[
             SendRecordItem.status.set("sent"),
             SendRecordItem.sent_at.set(sent_at),
             SendRecordItem.provider_message_id.set(message_id),
             SendRecordItem.reason.remove(),
-            SendRecordItem.gsi1pk.set(gsi1pk),
-            SendRecordItem.gsi1sk.set(gsi1sk),
         ]
     )
+    pk, sk = key_contact_log(request.tenant_id, request.customer_id, request.channel, sent_at, request.flow)
+    ContactLogItem(
+        pk,
+        sk,
+        entity=ContactLogItem.ENTITY,
+        tenant_id=request.tenant_id,
+        channel=request.channel,
+        flow=request.flow,
+        sent_at=sent_at,
+        expires_at=int((sent_at + CONTACT_LOG_RETENTION).timestamp()),
+    ).save()
     return SendOutcome("sent", None, message_id)
 
 
@@ -307,9 +317,10 @@ def recipient_address(customer: CustomerItem, channel: str) -> str:
 
 
 def sends_in_window(tenant_id: str, customer_id: str, channel: str, since: datetime) -> int:
-    gsi1pk = tenant_partition(tenant_id, "CONTACT", customer_id)
-    return SendRecordItem.contact_log.count(
-        gsi1pk, SendRecordItem.gsi1sk.between(f"{channel}#{since.isoformat()}", f"{channel}#~")
+    return ContactLogItem.count(
+        tenant_partition(tenant_id, "CONTACT", customer_id),
+        ContactLogItem.sk.between(f"{channel}#{since.isoformat()}", f"{channel}#~"),
+        consistent_read=True,
     )
 
 

@@ -412,17 +412,6 @@ def key_ingest_checkpoint(tenant_id: str, store_id: str, resource: str) -> tuple
 
 
 # ----------------------------------------------------------------------------- campaigns
-class ContactLogIndex(GlobalSecondaryIndex["SendRecordItem"]):
-    """gsi1 as a customer's contact log per channel (frequency caps); only sent records carry it."""
-
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
 class ConsentItem(BaseItem):
     """A customer's current consent for one channel, with where it came from and the history of changes."""
 
@@ -471,7 +460,16 @@ class SendRecordItem(BaseItem):
     bounced = BooleanAttribute(default=False)
     complained = BooleanAttribute(default=False)
     request = JSONAttribute(default=dict)  # what the sender needs to (re)build the message
-    contact_log = ContactLogIndex()
+
+
+class ContactLogItem(BaseItem):
+    """One message sent to a customer on a channel, in the customer's contact-log partition: frequency caps
+    count these with a strongly consistent query of one small partition."""
+
+    ENTITY = "campaign_contact"
+    channel = UnicodeAttribute()
+    flow = UnicodeAttribute()
+    sent_at = UTCDateTimeAttribute(default=utc_now)
 
 
 class CampaignItem(BaseItem):
@@ -498,7 +496,15 @@ class CampaignStateItem(BaseItem):
     state = JSONAttribute(default=dict)
 
 
-ALL_MODELS = (*ALL_MODELS, ConsentItem, SuppressionItem, SendRecordItem, CampaignItem, CampaignStateItem)
+ALL_MODELS = (
+    *ALL_MODELS,
+    ConsentItem,
+    SuppressionItem,
+    SendRecordItem,
+    ContactLogItem,
+    CampaignItem,
+    CampaignStateItem,
+)
 
 
 def key_consent(tenant_id: str, customer_id: str, channel: str) -> tuple[str, str]:
@@ -513,8 +519,8 @@ def key_send(tenant_id: str, flow: str, customer_id: str, trigger: str) -> tuple
     return tenant_partition(tenant_id, "SEND", flow), f"{customer_id}#{trigger}"
 
 
-def contact_log_keys(tenant_id: str, customer_id: str, channel: str, sent_at: datetime) -> tuple[str, str]:
-    return tenant_partition(tenant_id, "CONTACT", customer_id), f"{channel}#{sent_at.isoformat()}"
+def key_contact_log(tenant_id: str, customer_id: str, channel: str, sent_at: datetime, flow: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "CONTACT", customer_id), f"{channel}#{sent_at.isoformat()}#{flow}"
 
 
 def key_campaign(tenant_id: str, campaign_id: str) -> tuple[str, str]:
