@@ -1,0 +1,206 @@
+"""Plans and limits (atomic counters, 402/403/429 naming the limit), storefront keys (rotation with grace),
+and platform administration (tenant directory, suspension, audited impersonation)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from api_testkit import Merchant, add_tenant_user, api_app_module, new_merchant
+from fastapi.testclient import TestClient
+
+from luxebrain.local.embedded import LocalResources
+
+
+@pytest.fixture(scope="module")
+def client(local_aws: LocalResources) -> Iterator[TestClient]:
+    with TestClient(api_app_module().app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def merchant(local_aws: LocalResources) -> Merchant:
+    return new_merchant()
+
+
+@pytest.fixture(scope="module")
+def admin_headers(local_aws: LocalResources) -> dict[str, str]:
+    from luxebrain.auth.accounts import create_platform_admin
+
+    tokens = create_platform_admin(f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example", "Operator-Pass-42")
+    return {"Authorization": f"Bearer {tokens.access_token}"}
+
+
+# ----------------------------------------------------------------------------- plans
+def test_concurrent_consumers_never_exceed_the_quota(merchant: Merchant) -> None:
+    from luxebrain.plans import PLANS, PlanLimitExceededError, consume
+
+    # Given the free plan's daily training quota and more concurrent requests than it allows
+    allowed, _ = PLANS["free"].quotas["training_runs"]
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        try:
+            consume(merchant.tenant_id, "training_runs")
+            result = "ok"
+        except PlanLimitExceededError as exc:
+            result = exc.limit
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=take) for _ in range(allowed + 6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then exactly the quota succeeded and every refusal names the limit
+    assert outcomes.count("ok") == allowed
+    assert set(outcomes) - {"ok"} == {"training_runs_per_day"}
+
+
+def test_plan_page_shows_usage_and_limits(client: TestClient, merchant: Merchant) -> None:
+    from luxebrain.plans import consume
+
+    consume(merchant.tenant_id, "messages", 7)
+    body = client.get("/tenant/plan", headers=merchant.headers).json()
+    assert body["plan"] == "free" and body["campaign_channels"] == ["email"]
+    usage = {line["limit"]: line for line in body["usage"]}
+    assert usage["messages_per_month"]["used"] == 7
+    assert usage["messages_per_month"]["allowed"] == 1000
+
+
+def test_exceeding_a_quota_is_402_naming_it(merchant: Merchant) -> None:
+    from luxebrain.plans import PlanLimitExceededError, consume
+
+    consume(merchant.tenant_id, "messages", 1000)
+    with pytest.raises(PlanLimitExceededError) as raised:
+        consume(merchant.tenant_id, "messages")
+    assert raised.value.status_code == 402 and raised.value.limit == "messages_per_month"
+
+
+def test_sms_is_a_paid_feature_403_on_free_and_allowed_on_growth(merchant: Merchant) -> None:
+    from luxebrain.plans import PlanFeatureError, change_plan, require_channel
+
+    with pytest.raises(PlanFeatureError, match="sms campaigns is not part of the free plan"):
+        require_channel(merchant.tenant_id, "sms")
+    change_plan(merchant.tenant_id, "growth")
+    require_channel(merchant.tenant_id, "sms")
+    with pytest.raises(PlanFeatureError):
+        require_channel(merchant.tenant_id, "whatsapp")
+
+
+def test_expensive_route_is_429_with_retry_after(client: TestClient, merchant: Merchant) -> None:
+    # The free plan allows 2 exports a minute
+    statuses = [client.get("/customers/nobody/export", headers=merchant.headers) for _ in range(3)]
+    assert [r.status_code for r in statuses[:2]] == [404, 404]
+    limited = statuses[2]
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert limited.json()["limit"] == "exports_per_minute"
+
+
+# ----------------------------------------------------------------------------- storefront keys
+def test_storefront_key_rotation_keeps_the_old_key_for_a_grace_period(client: TestClient, merchant: Merchant) -> None:
+    from luxebrain.auth.storefront import principal_for_storefront_key
+    from luxebrain.errors import UnauthorizedError
+    from luxebrain.storage.models import StorefrontKeyItem, key_storefront_key
+
+    first = client.post("/tenant/storefront-key", headers=merchant.headers).json()
+    assert first["key"].startswith(f"lbpk_{merchant.tenant_id}_")
+    second = client.post("/tenant/storefront-key", headers=merchant.headers).json()
+    # Both work during the grace period, each for this tenant only
+    assert principal_for_storefront_key(first["key"]).tenant_id == merchant.tenant_id
+    assert principal_for_storefront_key(second["key"]).tenant_id == merchant.tenant_id
+    # Once the grace period is over the old key is refused
+    item = StorefrontKeyItem.get(*key_storefront_key(merchant.tenant_id))
+    item.update(actions=[StorefrontKeyItem.previous_valid_until.set(int(time.time()) - 1)])
+    with pytest.raises(UnauthorizedError):
+        principal_for_storefront_key(first["key"])
+    # The metadata never shows the key itself
+    described = client.get("/tenant/storefront-key", headers=merchant.headers)
+    assert second["key"] not in described.text and described.json()["key_id"] == second["key_id"]
+
+
+def test_only_owners_manage_keys_and_settings(client: TestClient, merchant: Merchant) -> None:
+    staff = add_tenant_user(merchant.tenant_id, "staff")
+    assert client.post("/tenant/storefront-key", headers=staff.headers).status_code == 403
+    assert client.patch("/tenant/settings", headers=staff.headers, json={"weekly_report": True}).status_code == 403
+    assert client.get("/tenant", headers=staff.headers).status_code == 200
+
+
+def test_settings_are_validated_and_saved(client: TestClient, merchant: Merchant) -> None:
+    bad = client.patch("/tenant/settings", headers=merchant.headers, json={"timezone": "Mars/Olympus"})
+    assert bad.status_code == 422
+    unknown = client.patch("/tenant/settings", headers=merchant.headers, json={"plan": "pro"})
+    assert unknown.status_code == 422  # the plan is not a setting a merchant can write
+    saved = client.patch(
+        "/tenant/settings",
+        headers=merchant.headers,
+        json={"timezone": "Europe/Paris", "pricing_guardrails": {"default": {"min_margin": 0.3}}},
+    )
+    assert saved.status_code == 200, saved.text
+    settings = client.get("/tenant", headers=merchant.headers).json()["settings"]
+    assert settings["timezone"] == "Europe/Paris"
+    assert settings["pricing_guardrails"]["default"]["min_margin"] == 0.3
+
+
+# ----------------------------------------------------------------------------- administration
+def test_admin_lists_tenants_with_a_cursor(client: TestClient, merchant: Merchant, admin_headers: dict) -> None:
+    seen, cursor = [], None
+    for _ in range(200):
+        page = client.get("/admin/tenants", params={"limit": 5, "cursor": cursor}, headers=admin_headers).json()
+        seen.extend(tenant["tenant_id"] for tenant in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert merchant.tenant_id in seen
+    assert len(seen) == len(set(seen))
+
+
+def test_suspension_locks_the_tenant_out_until_reactivated(
+    client: TestClient, merchant: Merchant, admin_headers: dict
+) -> None:
+    suspended = client.post(
+        f"/admin/tenants/{merchant.tenant_id}/suspend", headers=admin_headers, json={"reason": "unpaid invoices"}
+    )
+    assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
+    assert "suspended" in client.get("/me", headers=merchant.headers).json()["detail"]
+    reactivated = client.post(
+        f"/admin/tenants/{merchant.tenant_id}/reactivate", headers=admin_headers, json={"reason": "paid in full"}
+    )
+    assert reactivated.status_code == 200, reactivated.text
+    assert client.get("/me", headers=merchant.headers).status_code == 200
+
+
+def test_impersonation_is_audited_and_scoped(client: TestClient, merchant: Merchant, admin_headers: dict) -> None:
+    # An admin acts in no tenant by default
+    assert client.get("/tenant", headers=admin_headers).status_code == 403
+    # With a reason, the admin gets an hour-long session in one tenant
+    started = client.post(
+        f"/admin/tenants/{merchant.tenant_id}/impersonate",
+        headers=admin_headers,
+        json={"reason": "support ticket 4711", "role": "read-only"},
+    )
+    assert started.status_code == 201, started.text
+    session = {**admin_headers, "X-Impersonation": started.json()["session"]}
+    me = client.get("/me", headers=session).json()
+    assert me["tenant_id"] == merchant.tenant_id and me["auth"] == "impersonation" and me["role"] == "read-only"
+    assert client.get("/tenant", headers=session).status_code == 200
+    # ...with the role it asked for, not more
+    assert client.post("/tenant/storefront-key", headers=session).status_code == 403
+    # ...and the tenant's owner sees it in the audit log
+    audit = client.get("/tenant/audit", headers=merchant.headers).json()
+    assert any(a["action"] == "impersonation.started" and a["reason"] == "support ticket 4711" for a in audit)
+    # The session cannot be used by anyone else
+    assert (
+        client.get("/me", headers={**merchant.headers, "X-Impersonation": started.json()["session"]}).status_code == 403
+    )
+
+
+def test_impersonation_needs_a_reason(client: TestClient, merchant: Merchant, admin_headers: dict) -> None:
+    response = client.post(f"/admin/tenants/{merchant.tenant_id}/impersonate", headers=admin_headers, json={})
+    assert response.status_code == 422
