@@ -382,13 +382,16 @@ def serving(lines: pd.DataFrame, calls: int = 2_000) -> dict[str, Any]:
         for j in range(50):  # warm-up
             call(j)
         samples = np.empty(calls)
+        cpu_samples = np.empty(calls)  # CPU time of this thread: excludes waiting for a busy core
         for j in range(calls):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             call(j)
             samples[j] = time.perf_counter() - started
+            cpu_samples[j] = time.thread_time() - cpu_started
         latency[name] = {
             "p50_ms": float(np.percentile(samples, 50) * 1e3),
             "p99_ms": float(np.percentile(samples, 99) * 1e3),
+            "cpu_p99_ms": float(np.percentile(cpu_samples, 99) * 1e3),
         }
     return {
         "products": recommender.n_products,
@@ -397,6 +400,7 @@ def serving(lines: pd.DataFrame, calls: int = 2_000) -> dict[str, Any]:
         "load_ms_median": float(np.median(load_times) * 1e3),
         "load_ms_max": float(np.max(load_times) * 1e3),
         "latency": latency,
+        "load_average_1min": os.getloadavg()[0],
     }
 
 
@@ -485,8 +489,11 @@ def goals(results: dict[str, Any]) -> list[str]:
     if "serving" in results:
         s = results["serving"]
         worst_p99 = max(v["p99_ms"] for v in s["latency"].values())
+        worst_cpu = max(v["cpu_p99_ms"] for v in s["latency"].values())
         report.append(
-            f"serving p99 worst call {worst_p99:.2f} ms (goal < 5 ms: {'met' if worst_p99 < 5 else 'MISSED'})"
+            f"serving p99 worst call {worst_p99:.2f} ms wall, {worst_cpu:.2f} ms CPU "
+            f"(goal < 5 ms: {'met' if worst_p99 < 5 else 'MISSED'} on wall time, "
+            f"load average {s['load_average_1min']:.1f})"
         )
         report.append(
             f"artifact load ({s['products']:,} products) median {s['load_ms_median']:.0f} ms, "
@@ -542,7 +549,11 @@ def main(argv: list[str] | None = None) -> int:
         s = results["serving"]
         print(f"  artifact {s['artifact_bytes'] / 2**20:.1f} MiB, load median {s['load_ms_median']:.1f} ms")
         for name, v in s["latency"].items():
-            print(f"  {name:<36} p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms")
+            print(
+                f"  {name:<36} p50 {v['p50_ms']:.2f} ms  p99 {v['p99_ms']:.2f} ms  "
+                f"(CPU-time p99 {v['cpu_p99_ms']:.2f} ms)"
+            )
+        print(f"  machine load average while measuring: {s['load_average_1min']:.1f} on {os.cpu_count()} cores")
     results["goals"] = goals(results) if not args.transactions else []
     print("\ngoals")
     for line in results["goals"]:
