@@ -67,7 +67,7 @@ class PricingParams:
     prior_sd: float = 1.0
     min_between_sd: float = 0.2  # floor on the between-product sd, so pooling never becomes total
     use_category_index: bool = True
-    index_rounds: int = 3  # index <-> elasticity alternations (each removes more of the others' price moves)
+    index_rounds: int = 4  # index <-> elasticity alternations (each removes more of the others' price moves)
     decision_elasticity_min: float = -6.0  # elasticities used for decisions are clipped into this range
     decision_elasticity_max: float = -0.3
     horizon_weeks: int = 13  # planning horizon of the profit a suggestion maximises
@@ -76,6 +76,7 @@ class PricingParams:
     min_relative_gain: float = 0.002  # expected profit gain (fraction of current profit) worth a change
     overstock_weeks: float = 26.0  # a decrease on a product with more cover than this is a sale
     grid_size: int = 49
+    expect_over_uncertainty: bool = True  # maximise expected profit over the elasticity's uncertainty
 
     def __post_init__(self) -> None:
         if self.horizon_weeks < 1 or self.velocity_weeks < 1 or self.history_weeks < 2:
@@ -775,6 +776,7 @@ def _decide(model: PricingModel, candidates: list[_Candidate]) -> list[PriceSugg
         holding=params.holding_cost_per_week,
         restock_every=np.array([c.restock_every for c in candidates]),
         restock_level=np.array([c.restock_level for c in candidates]),
+        elasticity_sd=model.elasticity_sd[rows] if params.expect_over_uncertainty else None,
     )
     lower = np.array([c.bounds.lower for c in candidates])
     upper = np.array([c.bounds.upper for c in candidates])
@@ -920,13 +922,28 @@ class DemandBatch:
     holding: float
     restock_every: np.ndarray | None = None  # weeks between restocks after the first (inf = once)
     restock_level: np.ndarray | None = None  # stock after a restock (inf = unlimited)
+    elasticity_sd: np.ndarray | None = None  # when given, profits are expectations over this uncertainty
 
     def evaluate(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(profit, units, revenue) over the horizon for prices of shape (N, K)."""
+        """(profit, units, revenue) over the horizon for prices of shape (N, K).
+
+        With ``elasticity_sd`` the figures are expectations over the elasticity's uncertainty (three-point
+        Gauss-Hermite rule): a price far from today's is only as good as it is across plausible elasticities.
+        """
+        if self.elasticity_sd is None:
+            return self._evaluate_at(prices, self.elasticity)
+        totals = [np.zeros(prices.shape) for _ in range(3)]
+        for node, weight in ((-math.sqrt(3.0), 1 / 6), (0.0, 2 / 3), (math.sqrt(3.0), 1 / 6)):
+            elasticity = np.minimum(self.elasticity + node * self.elasticity_sd, -0.05)
+            for total, part in zip(totals, self._evaluate_at(prices, elasticity), strict=True):
+                total += weight * part
+        return totals[0], totals[1], totals[2]
+
+    def _evaluate_at(self, prices: np.ndarray, elasticity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n, horizon = self.weekly.shape
         every = self.restock_every if self.restock_every is not None else np.full(n, np.inf)
         level = self.restock_level if self.restock_level is not None else np.full(n, np.inf)
-        scale = np.power(prices / self.price[:, None], self.elasticity[:, None])  # (N, K)
+        scale = np.power(prices / self.price[:, None], elasticity[:, None])  # (N, K)
         stock = np.broadcast_to(self.stock[:, None], prices.shape).astype(float)
         unit_holding = (self.holding * self.cost)[:, None]
         units = np.zeros(prices.shape)
@@ -958,6 +975,7 @@ class DemandBatch:
             self.restock_weeks[part], self.holding,
             None if self.restock_every is None else self.restock_every[part],
             None if self.restock_level is None else self.restock_level[part],
+            None if self.elasticity_sd is None else self.elasticity_sd[part],
         )  # fmt: skip
 
     def best_price(self, lower: np.ndarray, upper: np.ndarray, grid_size: int) -> np.ndarray:
