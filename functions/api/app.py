@@ -47,7 +47,7 @@ if _FUNCTIONS_DIR not in sys.path:
 from api.routers import account, admin, auth, customers, prices, privacy, recommendations, stores  # noqa: E402
 
 MAX_BODY_BYTES = 256 * 1024  # no route needs more; API Gateway would accept 10 MB
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._=+/-]{8,128}$")
 LOCAL_ORIGIN_PATTERN = re.compile(r"^http://(localhost|127\.0\.0\.1)(:\d{1,5})?$")
 API_VERSION = "1.0.0"
 
@@ -233,7 +233,9 @@ def _include_optional_routers(app: FastAPI) -> None:
 
 
 app = create_app()
-_mangum = Mangum(app, lifespan="off")
+# problem+json is text: without it Mangum would base64-encode every error body.
+TEXT_MIME_TYPES = ["text/", "application/json", "application/problem+json", "application/javascript"]
+_mangum = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
