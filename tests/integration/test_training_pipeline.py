@@ -164,9 +164,13 @@ def stocked_tenant(tenant_id: str, sample_store: SampleStore) -> str:
     """A tenant with a small sample store (about 1,100 order lines): products in the table, orders in its
     training snapshot in S3, as ingest's deltas would have left it (moto's Query is too slow to re-read the
     orders table in every test; the table path has its own test below)."""
-    _put_products(tenant_id, sample_store)
-    records = [order_record(order_from_payload(tenant_id, payload)) for payload in sample_store.orders]
-    snapshot = OrderSnapshot.from_records(records, built_at=AS_OF.isoformat())
+    return stock_tenant(tenant_id, sample_store)
+
+
+def stock_tenant(tenant_id: str, store: SampleStore) -> str:
+    _put_products(tenant_id, store)
+    records = [order_record(order_from_payload(tenant_id, payload)) for payload in store.orders]
+    snapshot = OrderSnapshot.from_records(records, built_at=datetime.now(UTC).isoformat())
     aws_client("s3").put_object(
         Bucket=configured_settings().models_bucket, Key=snapshot_key(tenant_id), Body=snapshot.to_bytes()
     )

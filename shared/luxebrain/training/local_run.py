@@ -19,6 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.training.pipeline import TrainingReport, report_from_records
 from luxebrain.training.state import get_training_state
@@ -95,7 +97,11 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 class DrainResult:
     tenant_ids: list[str] = field(default_factory=list)  # of every delivered message, in order
     responses: list[dict[str, Any]] = field(default_factory=list)  # the handler's answer per batch
-    failed: int = 0
+    failed_receipts: list[str] = field(default_factory=list)  # of messages left for redelivery
+
+    @property
+    def failed(self) -> int:
+        return len(self.failed_receipts)
 
 
 def drain_train_queue(*, batch_size: int = 1, max_batches: int = 1000) -> DrainResult:
@@ -113,11 +119,15 @@ def drain_train_queue(*, batch_size: int = 1, max_batches: int = 1000) -> DrainR
         if not received:
             break
         result.tenant_ids.extend(_tenant_of(message["Body"]) for message in received)
-        response = worker.handler(sqs_event(received, queue_arn), LocalLambdaContext("luxebrain-train-worker"))
+        try:
+            response = worker.handler(sqs_event(received, queue_arn), LocalLambdaContext("luxebrain-train-worker"))
+        except BatchProcessingError:  # every record failed: Lambda fails the invocation, all are retried
+            response = {"batchItemFailures": [{"itemIdentifier": message["MessageId"]} for message in received]}
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-        result.failed += len(failed)
         for message in received:
-            if message["MessageId"] not in failed:
+            if message["MessageId"] in failed:
+                result.failed_receipts.append(message["ReceiptHandle"])
+            else:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         result.responses.append(response)
     return result

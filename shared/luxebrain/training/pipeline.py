@@ -151,15 +151,16 @@ def train_tenant(
             f"({data.stats.source}, {data.stats.seconds:.1f} s)"
         )
         metrics.add_metric(name="TrainingRowsRead", unit=MetricUnit.Count, value=len(data.order_lines))
+        if data.order_lines.empty:
+            # Nothing to learn from yet: no empty models are published; the store is trained after its
+            # first paid order arrives.
+            selected, report.reason = [], "no paid orders yet"
         for position, kind in enumerate(selected, start=1):
             say(f"[{position}/{len(selected)}] {kind}: training ...")
             result = _train_kind(specs[kind], tenant_id, run_id, started_at, data.order_lines, data.products)
             report.kinds.append(result)
             say(f"[{position}/{len(selected)}] {kind}: {result.status} in {result.duration_seconds:.1f} s")
-        statuses = {result.status for result in report.kinds}
-        report.status = (
-            state.SUCCEEDED if statuses <= {state.SUCCEEDED} else "failed" if statuses == {state.FAILED} else "partial"
-        )
+        report.status = _overall_status([result.status for result in report.kinds]) if report.kinds else "skipped"
     except Exception as exc:
         # A failure outside any one kind (the data read): release the lease and let the message be retried.
         report.reason = f"{type(exc).__name__}: {exc}"
@@ -172,6 +173,15 @@ def train_tenant(
     state.release_lease(tenant_id, run_id, report.finished_at, status=report.status, started_at=started_at)
     logger.info("training finished", extra={"tenant": tenant_id, "run_id": run_id, "status": report.status})
     return report
+
+
+def _overall_status(statuses: list[str]) -> str:
+    unique = set(statuses)
+    if state.RUNNING in unique:
+        return state.RUNNING
+    if unique <= {state.SUCCEEDED}:
+        return state.SUCCEEDED
+    return "failed" if unique <= {state.FAILED, state.ABANDONED} else "partial"
 
 
 def _up_to_date(tenant_id: str) -> bool:
@@ -320,9 +330,6 @@ def report_from_records(tenant_id: str, run_id: str) -> TrainingReport | None:
                 artifact_prefix=record.artifact_prefix,
             )
         )
-    statuses = {result.status for result in results}
-    status = state.SUCCEEDED if statuses <= {state.SUCCEEDED} else "failed" if statuses == {state.FAILED} else "partial"
-    if state.RUNNING in statuses:
-        status = state.RUNNING
+    status = _overall_status([result.status for result in results])
     finished = max((record.finished_at or record.started_at) for record in records)
     return TrainingReport(tenant_id, run_id, status, records[0].started_at, finished, kinds=results)
