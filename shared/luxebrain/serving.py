@@ -21,6 +21,7 @@ from typing import Any
 
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
+from luxebrain.observability import logger
 from luxebrain.runtime import aws_client, configured_settings, on_reset
 
 ARTIFACT_FILE_NAMES: tuple[str, ...] = ("arrays.npz", MANIFEST_NAME)
@@ -119,7 +120,7 @@ class _Entry:
 class ModelCache:
     """An LRU of loaded artifacts across tenants, bounded by entry count and total bytes.
 
-    ``clock`` is injectable so tests can move time instead of sleeping.
+    ``clock`` and the two readers are injectable so tests can move time and serve from memory.
     """
 
     def __init__(
@@ -129,11 +130,15 @@ class ModelCache:
         max_bytes: int,
         check_interval_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        pointer_reader: Callable[[str, str], CurrentPointer | None] | None = None,
+        artifact_reader: Callable[[str], tuple[ModelArtifact, int]] | None = None,
     ) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.check_interval_seconds = check_interval_seconds
         self.clock = clock
+        self._read_pointer = pointer_reader or read_current_pointer
+        self._read_artifact = artifact_reader or read_artifact
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -151,14 +156,30 @@ class ModelCache:
                     return entry
         # A pointer check (and a load when the version moved) happens outside the lock: S3 is slow.
         self.stats["pointer_checks"] += 1
-        pointer = read_current_pointer(tenant_id, kind)
+        try:
+            pointer = self._read_pointer(tenant_id, kind)
+        except Exception:
+            if entry is None:
+                raise
+            # The version check failed (throttling, a network blip): keep serving what is loaded, check later.
+            logger.warning("model version check failed; serving the cached version", exc_info=True)
+            entry.checked_at = now
+            return entry
         if pointer is None:
             self.forget(tenant_id, kind)
             raise NotFoundError(f"no {kind} model has been trained for this tenant yet")
         if entry is not None and entry.version == pointer.version:
             entry.checked_at = now
             return entry
-        artifact, size = read_artifact(pointer.artifact_prefix)
+        try:
+            artifact, size = self._read_artifact(pointer.artifact_prefix)
+        except Exception:
+            if entry is None:
+                raise
+            # A new version that does not load (checksum, missing file) never replaces a working one.
+            logger.error("new model version failed to load; serving the cached one", exc_info=True)
+            entry.checked_at = now
+            return entry
         self.stats["loads"] += 1
         fresh = _Entry(artifact, pointer.version, size, now)
         with self._lock:

@@ -1,0 +1,196 @@
+"""Pure parts of the training pipeline: the quality gate, metric extraction, who is due, the snapshot's merge
+rules and format, and the report's summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.storage.models import TrainingStateItem
+from luxebrain.training.dispatch import TrainRequest, is_due
+from luxebrain.training.gate import quality_gate
+from luxebrain.training.pipeline import KindResult, TrainingReport
+from luxebrain.training.registry import ModelKind, forecast_weighted_wape, metric_at, registered_kinds
+from luxebrain.training.snapshot import OrderSnapshot
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+def spec(higher_is_better: bool = True) -> ModelKind:
+    return ModelKind("toy", lambda inputs: None, metric_at("holdout.score"), "holdout.score", higher_is_better)  # type: ignore[arg-type, return-value]
+
+
+def artifact(score: float | None) -> ModelArtifact:
+    metrics = {} if score is None else {"holdout": {"score": score}}
+    return ModelArtifact("toy", {"x": np.zeros(3)}, metrics=metrics)
+
+
+def gate(new: float | None, current: float | None, *, higher_is_better: bool = True) -> Any:
+    return quality_gate(
+        spec(higher_is_better),
+        artifact(new),
+        artifact(current) if current is not None else None,
+        max_relative_regression=0.10,
+        min_absolute_regression=0.005,
+    )
+
+
+@pytest.mark.parametrize(
+    ("new", "current", "higher_is_better", "accepted"),
+    [
+        (0.30, None, True, True),  # first version
+        (0.28, 0.30, True, True),  # 6.7 % worse: within 10 %
+        (0.26, 0.30, True, False),  # 13 % worse
+        (0.50, 0.30, True, True),  # better
+        (0.95, 0.90, False, True),  # WAPE: lower is better, 5.6 % worse
+        (1.10, 0.90, False, False),  # 22 % worse
+        (0.004, 0.001, False, True),  # tiny values: the absolute floor applies
+        (None, 0.30, True, False),  # the current one had a metric, the new one none
+        (None, None, True, True),  # neither has one (a kind without a holdout, e.g. pricing)
+    ],
+)
+def test_quality_gate(new: float | None, current: float | None, higher_is_better: bool, accepted: bool) -> None:
+    decision = gate(new, current, higher_is_better=higher_is_better)
+    assert decision.accepted is accepted, decision.reason
+    assert decision.new_metric == new and decision.current_metric == current
+
+
+def test_quality_gate_reason_names_both_numbers() -> None:
+    reason = gate(0.2, 0.3).reason
+    assert "0.2" in reason and "0.3" in reason and "allowed" in reason
+
+
+def test_quality_gate_refuses_an_artifact_of_another_kind() -> None:
+    wrong = ModelArtifact("other", {"x": np.zeros(1)})
+    decision = quality_gate(spec(), wrong, None, max_relative_regression=0.1, min_absolute_regression=0.0)
+    assert not decision.accepted and "expected 'toy'" in decision.reason
+
+
+def test_metric_paths_ignore_missing_and_non_finite_values() -> None:
+    extract = metric_at("holdout.all_items.model.ndcg@10")
+    assert extract({"holdout": {"all_items": {"model": {"ndcg@10": 0.12}}}}) == 0.12
+    assert extract({"holdout_skipped": "too few orders"}) is None
+    assert extract({"holdout": {"all_items": {"model": {"ndcg@10": float("nan")}}}}) is None
+    assert extract({"holdout": {"all_items": {"model": {"ndcg@10": True}}}}) is None
+
+
+def test_forecast_metric_is_the_series_weighted_wape_of_the_chosen_methods() -> None:
+    metrics = {
+        "backtest_by_segment": {
+            "smooth": {"series": 30, "wape": {"gbm": 0.5, "tsb": 0.7}, "chosen": "gbm"},
+            "lumpy": {"series": 10, "wape": {"gbm": 1.2, "tsb": 0.9}, "chosen": "tsb"},
+            "no_sales": {"series": 5, "wape": {}, "chosen": "category"},
+        }
+    }
+    assert forecast_weighted_wape(metrics) == pytest.approx((30 * 0.5 + 10 * 0.9) / 40)
+    assert forecast_weighted_wape({}) is None
+
+
+def test_the_four_product_kinds_are_registered_with_their_gates() -> None:
+    kinds = registered_kinds()
+    assert set(kinds) >= {"recommend", "forecast", "customers", "pricing"}
+    assert kinds["forecast"].higher_is_better is False
+    assert kinds["recommend"].metric_name == "holdout.all_items.model.ndcg@10"
+    assert kinds["recommend"].serving_class == "luxebrain.ml.recommend_serving:Recommender"
+
+
+def state(**values: Any) -> TrainingStateItem:
+    return TrainingStateItem("TENANT#t-aaaa#TRAINING", "STATE", entity="training_state", tenant_id="t-aaaa", **values)
+
+
+@pytest.mark.parametrize(
+    ("training", "plan", "due"),
+    [
+        (None, "free", True),
+        (state(last_trained_at=NOW - timedelta(days=1), data_changed_at=NOW - timedelta(hours=3)), "pro", True),
+        (state(last_trained_at=NOW - timedelta(days=1), data_changed_at=NOW - timedelta(days=2)), "pro", False),
+        (state(last_trained_at=NOW - timedelta(days=1), data_changed_at=NOW - timedelta(hours=3)), "free", False),
+        (state(last_trained_at=NOW - timedelta(days=8), data_changed_at=NOW - timedelta(hours=3)), "free", True),
+        (state(last_trained_at=NOW - timedelta(hours=23)), "pro", True),  # no change tracking: plan interval
+        (state(last_trained_at=NOW - timedelta(hours=12)), "pro", False),
+        (
+            state(last_trained_at=NOW - timedelta(days=2), lease_expires_at=NOW.timestamp() + 60),
+            "pro",
+            False,
+        ),  # a run in progress
+    ],
+)
+def test_who_is_due(training: TrainingStateItem | None, plan: str, due: bool) -> None:
+    assert is_due(training, plan, NOW)[0] is due
+
+
+def test_train_request_validates_the_tenant() -> None:
+    with pytest.raises(ValueError, match="not well formed"):
+        TrainRequest(tenant_id="../x", requested_at=NOW)
+    assert TrainRequest(tenant_id="t-aaaa", requested_at=NOW).reason == "scheduled"
+
+
+def record(order_id: str, modified: str, *, purchase: bool = True, lines: int = 1) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "modified_gmt": modified,
+        "purchase": purchase,
+        "customer_id": f"c-{order_id}",
+        "created_gmt": "2026-10-01T10:00:00",
+        "lines": [[f"p-{n}", 1.0, 10.0, 10.0] for n in range(lines)],
+    }
+
+
+def test_snapshot_merge_newest_wins_and_cancellations_remove_lines() -> None:
+    base = OrderSnapshot.from_records([record("1", "2026-10-01T10:00:00", lines=2), record("2", "2026-10-01T10:00:00")])
+    merged, changed = base.merged_with(
+        [
+            record("1", "2026-10-02T00:00:00", purchase=False),  # refunded: its lines go
+            record("1", "2026-09-30T00:00:00", lines=5),  # an older copy: ignored
+            record("2", "2026-10-01T10:00:00", lines=3),  # same version: a duplicate, ignored
+            record("3", "2026-10-03T00:00:00", lines=2),  # new
+        ]
+    )
+    assert changed == 2
+    frame = merged.order_lines_frame()
+    assert sorted(frame["order_id"]) == ["2", "3", "3"]
+    # and an older delta cannot bring the refunded order back (its tombstone is newer)
+    again, changed_again = merged.merged_with([record("1", "2026-10-01T12:00:00", lines=1)])
+    assert changed_again == 0 and again is merged
+
+
+def test_snapshot_round_trips_through_bytes_without_pickle() -> None:
+    base = OrderSnapshot.from_records([record("1", "2026-10-01T10:00:00", lines=2)], built_at=NOW.isoformat())
+    loaded = OrderSnapshot.from_bytes(base.to_bytes())
+    assert loaded.built_at == NOW.isoformat()
+    frame = loaded.order_lines_frame({"p-0": "Shoes"})
+    assert list(frame.columns) == [
+        "order_id",
+        "customer_id",
+        "product_id",
+        "ordered_at",
+        "quantity",
+        "unit_price",
+        "line_total",
+        "category",
+    ]
+    assert str(frame["ordered_at"].dtype) == "datetime64[ns, UTC]"
+    assert list(frame["category"]) == ["Shoes", "__uncategorised__"]
+
+
+def test_report_summary_lists_each_kind() -> None:
+    report = TrainingReport(
+        "t-aaaa",
+        "run1",
+        "partial",
+        NOW,
+        NOW + timedelta(seconds=12),
+        kinds=[
+            KindResult("recommend", "v2", "succeeded", 3.2, 1000, "ndcg", 0.31, 0.30),
+            KindResult("forecast", "v2", "failed", 0.1, 1000, reason="ValueError: too short"),
+        ],
+        read={"source": "snapshot", "rows": 1000, "products": 40, "seconds": 0.4},
+    )
+    text = report.summary()
+    assert "recommend" in text and "0.31" in text and "previous 0.3" in text
+    assert "ValueError: too short" in text and "12.0 s" in text
+    assert report.to_dict()["duration_seconds"] == 12.0
