@@ -30,7 +30,7 @@ from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.auth.tokens import verify_access_token
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
-from luxebrain.plans import ensure_tenant_active, limit_rate
+from luxebrain.plans import count_api_call, ensure_tenant_active, limit_rate
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A Cognito access token from POST /auth/login")
 impersonation_header = APIKeyHeader(
@@ -58,6 +58,7 @@ def _user_principal(credentials: HTTPAuthorizationCredentials | None, impersonat
         principal = principal_for_impersonation(principal, impersonation)
     if principal.tenant_id and principal.kind is not AuthKind.IMPERSONATION:
         ensure_tenant_active(principal.tenant_id)
+        count_api_call(principal.tenant_id)
     return principal
 
 
@@ -99,6 +100,7 @@ def recommendations_reader(
         principal = principal_for_storefront_key(storefront_key)
         ensure_tenant_active(principal.require_tenant())
         limit_rate(principal.require_tenant(), "storefront_requests")
+        count_api_call(principal.require_tenant())
         return _remember(request, principal)
     principal = _user_principal(credentials, impersonation)
     principal.require_tenant()

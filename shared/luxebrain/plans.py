@@ -270,3 +270,64 @@ def change_plan(tenant_id: str, plan_name: str) -> TenantItem:
     tenant.update(actions=[TenantItem.plan.set(plan.name)])
     forget_tenant(tenant_id)
     return tenant
+
+
+# ----------------------------------------------------------------------------- API calls (batched)
+# Counting every API call with its own DynamoDB write would double the cost of a cheap read. Calls are
+# counted in memory and added to the tenant's monthly counter in one conditional ADD every
+# API_CALL_FLUSH_EVERY calls or API_CALL_FLUSH_SECONDS, whichever comes first; a container that is frozen
+# or recycled loses at most that many uncounted calls. Once a flush would pass the quota the tenant gets
+# 402s (until the next month, rechecked each minute so an upgrade applies quickly).
+API_CALL_FLUSH_EVERY = 25
+API_CALL_FLUSH_SECONDS = 15.0
+_OVER_QUOTA_RECHECK_SECONDS = 60.0
+_api_calls_lock = threading.Lock()
+_pending_api_calls: dict[str, tuple[int, float]] = {}  # tenant -> (uncounted calls, first uncounted at)
+_over_quota_until: dict[str, float] = {}
+
+
+def _reset_api_calls() -> None:
+    with _api_calls_lock:
+        _pending_api_calls.clear()
+        _over_quota_until.clear()
+
+
+on_reset(_reset_api_calls)
+
+
+def count_api_call(tenant_id: str) -> None:
+    """Count one API call of the tenant against its monthly quota (402 once it is used up)."""
+    now = time.monotonic()
+    with _api_calls_lock:
+        blocked_until = _over_quota_until.get(tenant_id)
+        if blocked_until is not None and blocked_until > now:
+            blocked = True
+        else:
+            blocked = False
+            _over_quota_until.pop(tenant_id, None)
+            pending, since = _pending_api_calls.get(tenant_id, (0, now))
+            pending += 1
+            due = pending >= API_CALL_FLUSH_EVERY or now - since >= API_CALL_FLUSH_SECONDS
+            _pending_api_calls[tenant_id] = (0, now) if due else (pending, since)
+    if blocked:
+        plan = plan_of(tenant_id)
+        allowed, period = plan.quotas["api_calls"]
+        raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
+    if due:
+        flush_api_calls(tenant_id, pending)
+
+
+def flush_api_calls(tenant_id: str, pending: int | None = None) -> None:
+    """Add the uncounted calls of a tenant to its counter now (also called by the benchmark and tests)."""
+    if pending is None:
+        with _api_calls_lock:
+            pending, _ = _pending_api_calls.pop(tenant_id, (0, 0.0))
+    if pending <= 0:
+        return
+    plan = plan_of(tenant_id)
+    allowed, period = plan.quotas["api_calls"]
+    total = _add_within(tenant_id, "api_calls", period, pending, allowed)
+    if total is None:
+        with _api_calls_lock:
+            _over_quota_until[tenant_id] = time.monotonic() + _OVER_QUOTA_RECHECK_SECONDS
+        raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
