@@ -33,7 +33,7 @@ from luxebrain.training import (
 )
 from luxebrain.training.registry import unregister_kind
 from luxebrain.training.snapshot import OrderSnapshot, load_training_data, order_record, snapshot_key
-from luxebrain.training.state import acquire_lease, get_pointer, get_training_state
+from luxebrain.training.state import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -174,6 +174,7 @@ def stock_tenant(tenant_id: str, store: SampleStore) -> str:
     aws_client("s3").put_object(
         Bucket=configured_settings().models_bucket, Key=snapshot_key(tenant_id), Body=snapshot.to_bytes()
     )
+    mark_tenant_data_changed(tenant_id, AS_OF)  # this tenant's ingest keeps its snapshot current
     return tenant_id
 
 

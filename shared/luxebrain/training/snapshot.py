@@ -347,16 +347,22 @@ def _float(value: Any) -> float:
 
 
 def load_training_data(tenant_id: str, *, now: datetime | None = None) -> TrainingData:
-    """One read of a tenant's data into the standard frames, through the snapshot (rebuilt when due)."""
+    """One read of a tenant's data into the standard frames, through the snapshot (rebuilt when due).
+
+    The snapshot is trusted to be current only for tenants whose ingest records deltas (their training state
+    has a ``data_changed_at``); for any other tenant every run re-reads the table, so no order is ever missed.
+    """
     from luxebrain.storage.repositories import iter_products
+    from luxebrain.training.state import get_training_state
 
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     settings = configured_settings()
     stats = ReadStats()
-    snapshot = refresh_snapshot(
-        tenant_id, now=now, stats=stats, rebuild_after=timedelta(days=settings.training_snapshot_rebuild_days)
-    )
+    training = get_training_state(tenant_id)
+    incremental = training is not None and training.data_changed_at is not None
+    rebuild_after = timedelta(days=settings.training_snapshot_rebuild_days) if incremental else None
+    snapshot = refresh_snapshot(tenant_id, now=now, stats=stats, rebuild_after=rebuild_after)
     products = product_frame(iter_products(tenant_id))
     category_of = dict(zip(products["product_id"], products["category"], strict=True))
     order_lines = snapshot.order_lines_frame(category_of)
@@ -367,7 +373,8 @@ def load_training_data(tenant_id: str, *, now: datetime | None = None) -> Traini
 def refresh_snapshot(
     tenant_id: str, *, now: datetime, stats: ReadStats | None = None, rebuild_after: timedelta | None = None
 ) -> OrderSnapshot:
-    """The tenant's snapshot brought up to date (deltas merged, or rebuilt from the table when due), saved."""
+    """The tenant's snapshot brought up to date and saved: deltas merged, or rebuilt from the table when there
+    is none, it is older than ``rebuild_after``, or ``rebuild_after`` is None (no incremental updates)."""
     stats = stats or ReadStats()
     bucket = configured_settings().models_bucket
     s3 = aws_client("s3")
