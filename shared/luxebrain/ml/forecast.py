@@ -32,7 +32,7 @@ from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError, require_columns
 
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
-METHODS: tuple[str, ...] = ("gbm", "tsb", "mean13", "seasonal_naive", "category")
+METHODS: tuple[str, ...] = ("gbm", "gbm+ses", "ses", "tsb", "mean13", "seasonal_naive", "category")
 SEGMENTS: tuple[str, ...] = ("smooth", "erratic", "intermittent", "lumpy", "new", "no_sales")
 STORE_UNITS_ID = "__store_units__"
 STORE_REVENUE_ID = "__store_revenue__"
@@ -198,6 +198,11 @@ class _PanelFeatures:
         index = np.where(valid & (filled > 0), np.arange(t_len)[None, :], -1)
         self.last_sale = np.hstack([np.full((n, 1), -1), np.maximum.accumulate(index, axis=1)])
         self.ewm = {alpha: _ewm_levels(y, alpha) for alpha in (0.1, 0.3, 0.6)}
+        # Cumulative one-step-ahead absolute error of each smoothing constant, to pick one per series and origin.
+        self.ewm_error = {
+            alpha: np.hstack([zero_pad, np.cumsum(np.nan_to_num(np.abs(level[:, :-1] - y)), axis=1)])
+            for alpha, level in self.ewm.items()
+        }
         self.tsb = tsb_fitted(y)
         self.week_of_year = week_of_year  # length >= t_len + horizon when known
         # Category totals (sum of the member series) give new products a seasonal and growth signal.
@@ -208,6 +213,7 @@ class _PanelFeatures:
         self.category_totals = totals
 
     def _mean(self, rows: np.ndarray, origins: np.ndarray, width: int, min_count: int) -> np.ndarray:
+        origins = np.clip(origins, 0, None)  # an origin before the data has no history (count 0 -> NaN)
         start = np.clip(origins - width, 0, None)
         total = self.cum[rows, origins] - self.cum[rows, start]
         count = self.cum_n[rows, origins] - self.cum_n[rows, start]
@@ -440,6 +446,16 @@ def _candidate_forecasts(
         p50 = np.maximum(p50, p10)
         candidates["gbm"] = (p10, p50, np.maximum(p90, p50))
     tsb_level = np.nan_to_num(features.tsb[:, origin])
+    # Simple exponential smoothing, the smoothing constant picked per series by one-step error so far.
+    alphas = list(features.ewm)
+    errors = np.stack([features.ewm_error[a][:, origin] for a in alphas], axis=1)
+    levels = np.stack([features.ewm[a][:, origin] for a in alphas], axis=1)
+    ses = np.nan_to_num(levels[np.arange(n), errors.argmin(axis=1)])
+    candidates["ses"] = _gamma_quantiles(np.repeat(ses[:, None], horizon, axis=1), dispersion)
+    if "gbm" in candidates:  # forecast combination: the average of each quantile (Vincentisation)
+        candidates["gbm+ses"] = tuple(  # type: ignore[assignment]
+            (a + b) / 2 for a, b in zip(candidates["gbm"], candidates["ses"], strict=True)
+        )
     candidates["tsb"] = _gamma_quantiles(np.repeat(tsb_level[:, None], horizon, axis=1), dispersion)
     with np.errstate(invalid="ignore"):
         mean13 = np.nan_to_num(features._mean(np.arange(n), np.full(n, origin), 13, 1))
@@ -546,7 +562,7 @@ def forecast_weekly_panel(
     p10 = np.zeros((n, horizon))
     p50 = np.zeros((n, horizon))
     p90 = np.zeros((n, horizon))
-    method = np.empty(n, dtype="<U12")
+    method = np.empty(n, dtype="<U16")
     for segment in SEGMENTS:
         members = segments == segment
         if not members.any():

@@ -1,0 +1,305 @@
+"""Serving demand forecasts and inventory advice from a ``forecast`` artifact (numpy only: the API imports it).
+
+Everything here reads the plain arrays that ``luxebrain.ml.forecast.train_forecaster`` stored; nothing is
+fitted at request time. Answers are JSON-friendly dataclasses (``to_dict``) and never hold NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import numpy as np
+
+from luxebrain.errors import InvalidInputError, NotFoundError
+from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
+
+Granularity = Literal["week", "day"]
+REQUIRED_ARRAYS = (
+    "weekly_p10",
+    "weekly_p50",
+    "weekly_p90",
+    "daily_p10",
+    "daily_p50",
+    "daily_p90",
+    "unit_price",
+    "trend",
+    "yearly_index",
+    "dow_profile",
+    "recent_weekly_units",
+)
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class ForecastQueryError(InvalidInputError):
+    """A forecast request has an invalid parameter; the message names it."""
+
+
+class UnknownProductError(NotFoundError, ValueError):
+    """The product has no sales history in the forecast (never sold, or sold after the model was trained)."""
+
+
+@dataclass(frozen=True)
+class ForecastSeries:
+    """Forecast of one product (or the store) over consecutive periods starting on ``period_starts``."""
+
+    series_id: str
+    granularity: str
+    period_starts: list[str]
+    units_p10: list[float]
+    units_p50: list[float]
+    units_p90: list[float]
+    revenue_p10: list[float]
+    revenue_p50: list[float]
+    revenue_p90: list[float]
+    method: str
+    demand_class: str
+    drivers: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InventoryAdvice:
+    product_id: str
+    stock_quantity: float
+    lead_time_days: int
+    service_level: float
+    days_of_cover: float | None  # None: no demand expected, the stock lasts indefinitely
+    stockout_date: str | None  # ISO date of the expected stock-out (median demand path), None if none expected
+    lead_time_demand_p50: float
+    order_up_to: float  # stock needed to cover lead-time demand at the service level
+    reorder_quantity: int
+    reorder_now: bool
+    explanation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _normal_quantile(probability: float) -> float:
+    """Inverse standard normal CDF (Acklam's rational approximation, relative error < 1.2e-9)."""
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02)
+    a5 = (-3.066479806614716e01, 2.506628277459239e00)
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01)
+    b5 = -1.328068155288572e01
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00)
+    c5 = (4.374664141464968e00, 2.938163982698783e00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    low = 0.02425
+    if probability < low or probability > 1 - low:
+        q = math.sqrt(-2 * math.log(probability if probability < low else 1 - probability))
+        num = ((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c5[0]) * q + c5[1]
+        den = (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+        return num / den if probability < low else -num / den
+    q = probability - 0.5
+    r = q * q
+    num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a5[0]) * r + a5[1]) * q
+    den = ((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b5) * r + 1
+    return num / den
+
+
+class Forecasts:
+    """Stored forecasts of one tenant: per product and for the whole store."""
+
+    def __init__(self, artifact: ModelArtifact) -> None:
+        if artifact.kind != "forecast":
+            raise ArtifactError(f"expected a 'forecast' artifact, got {artifact.kind!r}")
+        missing = [name for name in REQUIRED_ARRAYS if name not in artifact.arrays]
+        if missing:
+            raise ArtifactError(f"forecast artifact is missing array(s): {', '.join(missing)}")
+        extra = artifact.extra
+        self.series_ids: list[str] = list(extra["series_ids"])
+        self._index = {sid: i for i, sid in enumerate(self.series_ids)}
+        self.store_units_id: str = extra["store_units_id"]
+        self.store_revenue_id: str = extra["store_revenue_id"]
+        self.first_forecast_day = date.fromisoformat(extra["first_forecast_day"])
+        self.methods: list[str] = list(extra.get("methods", ["unknown"] * len(self.series_ids)))
+        self.segments: list[str] = list(extra.get("segments", ["unknown"] * len(self.series_ids)))
+        # Stored arrays are finite by construction; nan_to_num guards against a hand-made artifact.
+        self._arrays = {name: np.nan_to_num(artifact.arrays[name].astype(np.float64)) for name in REQUIRED_ARRAYS}
+        n = len(self.series_ids)
+        for name, array in self._arrays.items():
+            if array.shape[0] != n:
+                raise ArtifactError(f"array {name!r} has {array.shape[0]} rows for {n} series")
+        self.horizon_weeks = int(self._arrays["weekly_p50"].shape[1])
+        self.metrics = artifact.metrics
+
+    @classmethod
+    def from_artifact(cls, artifact: ModelArtifact) -> Forecasts:
+        return cls(artifact)
+
+    @property
+    def product_ids(self) -> list[str]:
+        return [sid for sid in self.series_ids if sid not in (self.store_units_id, self.store_revenue_id)]
+
+    def _row(self, product_id: str) -> int:
+        key = str(product_id)
+        if key in (self.store_units_id, self.store_revenue_id) or key not in self._index:
+            raise UnknownProductError(
+                f"product {product_id!r} has no forecast: it has no paid sales before the last training run"
+            )
+        return self._index[key]
+
+    def _check_horizon(self, horizon_weeks: int, granularity: str) -> None:
+        if granularity not in ("week", "day"):
+            raise ForecastQueryError(f"granularity must be 'week' or 'day', got {granularity!r}")
+        if not isinstance(horizon_weeks, int) or not 1 <= horizon_weeks <= self.horizon_weeks:
+            raise ForecastQueryError(
+                f"horizon_weeks must be an integer from 1 to {self.horizon_weeks}, got {horizon_weeks!r}"
+            )
+
+    def _series(self, row: int, horizon_weeks: int, granularity: str, price: float) -> ForecastSeries:
+        if granularity == "week":
+            arrays = [self._arrays[f"weekly_{q}"][row, :horizon_weeks] for q in ("p10", "p50", "p90")]
+            starts = [self.first_forecast_day + timedelta(days=7 * k) for k in range(horizon_weeks)]
+        else:
+            days = 7 * horizon_weeks
+            arrays = [self._arrays[f"daily_{q}"][row, :days] for q in ("p10", "p50", "p90")]
+            starts = [self.first_forecast_day + timedelta(days=k) for k in range(days)]
+        p10, p50, p90 = (np.clip(a, 0, None) for a in arrays)
+
+        def rounded(values: np.ndarray) -> list[float]:
+            return [round(float(v), 4) for v in values]
+
+        return ForecastSeries(
+            series_id=self.series_ids[row],
+            granularity=granularity,
+            period_starts=[d.isoformat() for d in starts],
+            units_p10=rounded(p10),
+            units_p50=rounded(p50),
+            units_p90=rounded(p90),
+            revenue_p10=rounded(p10 * price),
+            revenue_p50=rounded(p50 * price),
+            revenue_p90=rounded(p90 * price),
+            method=self.methods[row],
+            demand_class=self.segments[row],
+            drivers=self._drivers(row, horizon_weeks),
+        )
+
+    def _drivers(self, row: int, horizon_weeks: int) -> dict[str, Any]:
+        profile = self._arrays["dow_profile"][row]
+        yearly = self._arrays["yearly_index"][row, :horizon_weeks]
+        return {
+            "trend_per_week": round(float(self._arrays["trend"][row]), 4),
+            "weekly_seasonality": {day: round(float(share), 4) for day, share in zip(WEEKDAYS, profile, strict=True)},
+            "yearly_index": [round(float(v), 3) for v in yearly],
+            "recent_weekly_units": round(float(self._arrays["recent_weekly_units"][row]), 4),
+        }
+
+    def for_product(self, product_id: str, horizon_weeks: int = 4, granularity: Granularity = "week") -> ForecastSeries:
+        """Units (P10 / P50 / P90) and revenue (units x the product's selling price) per week or day."""
+        self._check_horizon(horizon_weeks, granularity)
+        row = self._row(product_id)
+        return self._series(row, horizon_weeks, granularity, float(self._arrays["unit_price"][row]))
+
+    def for_store(
+        self,
+        horizon_weeks: int = 4,
+        granularity: Granularity = "week",
+        measure: Literal["units", "revenue"] = "revenue",
+    ) -> ForecastSeries:
+        """The whole store's units or revenue, forecast as its own series (quantiles of a sum are not sums of
+        quantiles). For ``measure="revenue"`` the ``units_*`` fields hold currency too."""
+        self._check_horizon(horizon_weeks, granularity)
+        if measure not in ("units", "revenue"):
+            raise ForecastQueryError(f"measure must be 'units' or 'revenue', got {measure!r}")
+        row = self._index[self.store_units_id if measure == "units" else self.store_revenue_id]
+        return self._series(row, horizon_weeks, granularity, 1.0)
+
+    def best_sellers(self, n: int = 10, horizon_weeks: int = 4) -> list[str]:
+        """Product ids with the most units forecast (P50) over the next ``horizon_weeks``; ties by recent sales."""
+        if not isinstance(n, int) or n < 1:
+            raise ForecastQueryError(f"n must be a positive integer, got {n!r}")
+        self._check_horizon(horizon_weeks, "week")
+        rows = np.array([self._index[p] for p in self.product_ids], dtype=int)
+        if len(rows) == 0:
+            return []
+        upcoming = self._arrays["weekly_p50"][rows, :horizon_weeks].sum(axis=1)
+        recent = self._arrays["recent_weekly_units"][rows]
+        order = np.lexsort((recent * -1, upcoming * -1))
+        return [self.series_ids[rows[i]] for i in order[:n]]
+
+    def inventory_advice(
+        self,
+        product_id: str,
+        stock_quantity: float,
+        lead_time_days: int,
+        service_level: float = 0.95,
+    ) -> InventoryAdvice:
+        """Days of cover and stock-out date from the median daily demand path; reorder quantity so that stock
+        covers demand over the lead time with probability ``service_level``.
+
+        Lead-time demand: mean from the daily forecasts (Pearson-Tukey weights on P10 / P50 / P90), spread
+        from the weekly P10-P90 range (normal approximation, independent days), rounded up to whole units.
+        """
+        if stock_quantity is None or not math.isfinite(float(stock_quantity)):
+            raise ForecastQueryError("stock_quantity must be a finite number (is stock managed for this product?)")
+        if not isinstance(lead_time_days, int) or not 1 <= lead_time_days <= 7 * self.horizon_weeks:
+            raise ForecastQueryError(
+                f"lead_time_days must be an integer from 1 to {7 * self.horizon_weeks}, got {lead_time_days!r}"
+            )
+        if not 0.5 <= float(service_level) < 1.0:
+            raise ForecastQueryError(f"service_level must be in [0.5, 1), got {service_level!r}")
+        row = self._row(product_id)
+        stock = float(stock_quantity)
+        daily_p50 = self._arrays["daily_p50"][row]
+        days_of_cover, stockout = self._cover(stock, daily_p50, row)
+        daily_mean = 0.3 * self._arrays["daily_p10"][row] + 0.4 * daily_p50 + 0.3 * self._arrays["daily_p90"][row]
+        weekly_sigma = (self._arrays["weekly_p90"][row] - self._arrays["weekly_p10"][row]) / (2 * 1.2815515655)
+        mean_lead = float(daily_mean[:lead_time_days].sum())
+        full_weeks, extra_days = divmod(lead_time_days, 7)
+        variance = float((weekly_sigma[:full_weeks] ** 2).sum())
+        if extra_days:  # a part-week adds its share of the week's variance (independent days)
+            variance += (extra_days / 7) * float(weekly_sigma[full_weeks] ** 2)
+        z = _normal_quantile(float(service_level))
+        order_up_to = max(0.0, math.ceil(mean_lead + z * math.sqrt(max(variance, 0.0)) - 1e-9))
+        reorder = max(0, math.ceil(order_up_to - stock - 1e-9))
+        lead_p50 = float(daily_p50[:lead_time_days].sum())
+        if days_of_cover is None:
+            cover_text = "no demand is expected, so the stock lasts"
+        else:
+            cover_text = f"stock covers about {days_of_cover:.1f} days of median demand"
+        explanation = (
+            f"{cover_text}; over the {lead_time_days}-day lead time median demand is {lead_p50:.1f} units and "
+            f"{order_up_to:.0f} units cover it with {service_level:.0%} probability"
+            + (f", so order {reorder} now." if reorder > 0 else ", so no order is needed yet.")
+        )
+        return InventoryAdvice(
+            product_id=str(product_id),
+            stock_quantity=stock,
+            lead_time_days=lead_time_days,
+            service_level=float(service_level),
+            days_of_cover=days_of_cover,
+            stockout_date=stockout,
+            lead_time_demand_p50=round(lead_p50, 4),
+            order_up_to=float(order_up_to),
+            reorder_quantity=int(reorder),
+            reorder_now=reorder > 0,
+            explanation=explanation,
+        )
+
+    def _cover(self, stock: float, daily_p50: np.ndarray, row: int) -> tuple[float | None, str | None]:
+        """Days until cumulative median demand reaches the stock (linear within a day); beyond the horizon the
+        last four weeks' median rate is extrapolated."""
+        if stock <= 0:
+            return 0.0, self.first_forecast_day.isoformat()
+        cumulative = np.cumsum(daily_p50)
+        if cumulative.size and cumulative[-1] >= stock:
+            day = int(np.searchsorted(cumulative, stock))
+            before = float(cumulative[day - 1]) if day > 0 else 0.0
+            within = (stock - before) / max(float(daily_p50[day]), 1e-12)
+            cover = day + min(max(within, 0.0), 1.0)
+        else:
+            rate = float(daily_p50[-28:].mean()) if daily_p50.size else 0.0
+            if rate <= 1e-9:
+                return None, None
+            remaining = stock - (float(cumulative[-1]) if cumulative.size else 0.0)
+            cover = daily_p50.size + remaining / rate
+        if not math.isfinite(cover) or cover > 3650:
+            return None, None
+        stockout = self.first_forecast_day + timedelta(days=math.floor(cover))
+        return round(cover, 2), stockout.isoformat()
