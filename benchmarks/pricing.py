@@ -48,6 +48,7 @@ from luxebrain.ml.pricing_rules import GuardrailConfig, GuardrailRule
 OUT = Path(__file__).resolve().parent / "out"
 DATA = Path("/work/shared/data/bayesm-cheese-tuna")
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday; week w starts at EPOCH + w weeks
+RETRAIN_EVERY_WEEKS = 4  # ours retrains on the latest sales every 4 weeks (prices are set weekly)
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ class OursPolicy:
 
     def prices(self, world: World, state: State) -> np.ndarray:
         offset = state.week - world.scenario.history_weeks
-        if self.model is None or offset % 4 == 0:
+        if self.model is None or offset % RETRAIN_EVERY_WEEKS == 0:
             lines, products, history = store_frames(world, state)
             as_of = (EPOCH + timedelta(weeks=state.week) - timedelta(days=1)).date()
             self.model = PricingModel.from_artifact(

@@ -171,17 +171,17 @@ def train_pricing_model(
     # demand *with their own price moves taken out* (else a category-wide promotion would be read as a
     # seasonal peak and hide the price effect), and the elasticities given that index.
     no_offset = np.zeros_like(units)
-    own, own_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, no_offset, params)
+    own, own_se, pooling_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, no_offset, params)
     shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
-        own, own_se, category_code, len(categories), params
+        own, own_se, pooling_se, category_code, len(categories), params
     )
     for _ in range(params.index_rounds if params.use_category_index else 0):
         log_relative_price = _log_relative_price(weekly_price, active)
         price_adjusted = units * np.exp(-np.clip(shrunk[:, None] * log_relative_price, -5.0, 5.0))
         offset = _category_offset(price_adjusted, active, category_code, len(categories), params)
-        own, own_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, offset, params)
+        own, own_se, pooling_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, offset, params)
         shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
-            own, own_se, category_code, len(categories), params
+            own, own_se, pooling_se, category_code, len(categories), params
         )
 
     last_price = np.array([_last_finite(r) for r in weekly_price])
@@ -371,13 +371,14 @@ def _category_offset(
 
 def _fit_poisson_elasticities(
     units: np.ndarray, price: np.ndarray, active: np.ndarray, offset: np.ndarray, params: PricingParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-product log-log demand fits, all products at once: Poisson first, then negative binomial.
 
     The negative-binomial pass (variance mu + alpha mu^2, alpha by moments from the Poisson fit) keeps the
     Poisson's efficiency for slow movers while stopping a few huge weeks (a promotion with a display) from
     dominating a fast mover's estimate. Standard errors are scaled by the Pearson dispersion (>= 1).
-    Returns (own elasticity, its standard error or -1 where unidentified, std of log price).
+    Returns (own elasticity, its standard error or -1 where unidentified, the standard error used to pool
+    it, std of log price).
     """
     n_products = len(units)
     mask = active.astype(float)
@@ -408,7 +409,15 @@ def _fit_poisson_elasticities(
     se = np.sqrt(variance)
     usable = identifiable & np.isfinite(se) & np.isfinite(b) & (se > 0) & (se <= params.max_own_se)
     own = np.where(usable, np.clip(b, -10.0, 5.0), 0.0)
-    return own, np.where(usable, se, -1.0), price_sd
+    # For pooling, weights from the information at the product's *average* demand: at the fitted curve a
+    # more elastic estimate (bigger promotion spikes) looks more precise, and weighting by that would drag
+    # every category mean towards its most elastic products.
+    mean_demand = np.divide(total, n, out=np.zeros(n_products), where=n > 0)
+    x_mean = np.divide(x.sum(axis=1), n, out=np.zeros(n_products), where=n > 0)
+    spread = (((x - x_mean[:, None]) * mask) ** 2).sum(axis=1)
+    information = mean_demand / (1.0 + alpha * mean_demand) * spread
+    pooling_se = np.sqrt(np.divide(dispersion, information, out=np.full(n_products, np.inf), where=information > 0))
+    return own, np.where(usable, se, -1.0), np.where(usable, pooling_se, -1.0), price_sd
 
 
 def _scoring(
@@ -446,7 +455,12 @@ def _scoring(
 
 
 def _shrink_by_category(
-    own: np.ndarray, own_se: np.ndarray, category_code: np.ndarray, n_categories: int, params: PricingParams
+    own: np.ndarray,
+    own_se: np.ndarray,
+    pooling_se: np.ndarray,
+    category_code: np.ndarray,
+    n_categories: int,
+    params: PricingParams,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, list[float]]]:
     """Empirical Bayes on three levels: product estimates shrink to their category, categories to the store.
 
@@ -456,14 +470,14 @@ def _shrink_by_category(
     Returns (elasticity, sd, weight of the product's own estimate, {category code: [prior mean, prior sd]}).
     """
     has_own = own_se > 0
-    store_mean, store_tau, store_mean_se = _random_effects(own[has_own], own_se[has_own], params)
+    store_mean, store_tau, store_mean_se = _random_effects(own[has_own], pooling_se[has_own], params)
     category_stats: dict[int, tuple[float, float, float]] = {}
     for c in range(n_categories):
         members = (category_code == c) & has_own
         if members.sum() >= params.min_category_estimates:
-            category_stats[c] = _random_effects(own[members], own_se[members], params)
+            category_stats[c] = _random_effects(own[members], pooling_se[members], params)
         elif members.any():  # too few to estimate a spread: borrow the store's
-            w = 1.0 / (own_se[members] ** 2 + store_tau**2)
+            w = 1.0 / (pooling_se[members] ** 2 + store_tau**2)
             category_stats[c] = (float((w * own[members]).sum() / w.sum()), store_tau, float(np.sqrt(1 / w.sum())))
     means = np.array([m for m, _, _ in category_stats.values()])
     mean_ses = np.array([se for _, _, se in category_stats.values()])
