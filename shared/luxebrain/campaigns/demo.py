@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from luxebrain.campaigns.config import FlowSettings, load_campaign_settings, save_campaign_settings
-from luxebrain.campaigns.flows import run_flow
+from luxebrain.campaigns.flows import RunData, run_flow
 from luxebrain.campaigns.oneoff import (
     RECENT_CUSTOMERS,
     ABTestSpec,
@@ -189,7 +189,8 @@ def run_demo_campaigns(tenant_id: str, now: datetime) -> CampaignDemoReport:
     save_campaign_settings(tenant_id, settings)
     grant_demo_consent(tenant_id)
 
-    cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue())
+    data = RunData.load(tenant_id)  # the orders partition, read once for every step below
+    cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue(), data=data)
     spec = CampaignSpec(
         name="New season preview",
         segment=RECENT_CUSTOMERS,
@@ -204,11 +205,11 @@ def run_demo_campaigns(tenant_id: str, now: datetime) -> CampaignDemoReport:
         ),
     )
     campaign = create_campaign(tenant_id, spec)
-    campaign_run = run_campaign(tenant_id, campaign, now, _queue())
+    campaign_run = run_campaign(tenant_id, campaign, now, _queue(), orders=data.orders)
     outcomes = drain_send_queue()
     flows = ["abandoned_cart", campaign_flow(campaign.campaign_id)]
     emails, sms = read_back_sent(tenant_id, flows)
-    results = {flow: flow_results(tenant_id, flow) for flow in flows}
+    results = {flow: flow_results(tenant_id, flow, orders=data.orders) for flow in flows}
     simulation = [
         simulate_daily_peeking(relative_lift=0.0, simulations=200),
         simulate_daily_peeking(relative_lift=0.2, simulations=200),

@@ -20,7 +20,7 @@ from luxebrain.campaigns.flows import Candidate, Dispatcher, FlowRunResult, disp
 from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import CampaignItem, key_campaign, tenant_partition
+from luxebrain.storage.models import CampaignItem, OrderItem, key_campaign, tenant_partition
 from luxebrain.storage.repositories import iter_customers, iter_orders
 
 ALL_CUSTOMERS = "all_customers"
@@ -117,12 +117,14 @@ def campaign_flow(campaign_id: str) -> str:
     return f"campaign-{campaign_id}"
 
 
-def segment_members(tenant_id: str, segment: str, now: datetime | None = None) -> list[str]:
+def segment_members(
+    tenant_id: str, segment: str, now: datetime | None = None, *, orders: list[OrderItem] | None = None
+) -> list[str]:
     if segment == RECENT_CUSTOMERS:
         since = ((now or datetime.now(UTC)) - timedelta(days=30)).astimezone(UTC).replace(tzinfo=None).isoformat()
         recent = {
             order.customer_id
-            for order in iter_orders(tenant_id)
+            for order in (orders if orders is not None else iter_orders(tenant_id))
             if order.status_class == "purchase" and not order.deleted and order.created_gmt >= since
         }
         return sorted(recent - {"guest:anonymous"})
@@ -152,7 +154,14 @@ def segment_members(tenant_id: str, segment: str, now: datetime | None = None) -
             return members
 
 
-def run_campaign(tenant_id: str, campaign: CampaignItem, now: datetime, dispatcher: Dispatcher) -> FlowRunResult:
+def run_campaign(
+    tenant_id: str,
+    campaign: CampaignItem,
+    now: datetime,
+    dispatcher: Dispatcher,
+    *,
+    orders: list[OrderItem] | None = None,
+) -> FlowRunResult:
     settings = load_campaign_settings(tenant_id)
     ab = dict(campaign.ab_test or {})
     config = FlowSettings(
@@ -164,7 +173,7 @@ def run_campaign(tenant_id: str, campaign: CampaignItem, now: datetime, dispatch
     flow = campaign_flow(campaign.campaign_id)
     candidates = [
         Candidate(customer_id, CAMPAIGN_TRIGGER, {"campaign_id": campaign.campaign_id}, campaign.scheduled_at)
-        for customer_id in segment_members(tenant_id, campaign.segment, now)
+        for customer_id in segment_members(tenant_id, campaign.segment, now, orders=orders)
     ]
     result = dispatch_candidates(
         tenant_id, flow, "campaign", candidates, settings, config, dispatcher, template=dict(campaign.template or {})

@@ -17,7 +17,7 @@ from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome, DecisionRule, decide
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import SendRecordItem, tenant_partition
+from luxebrain.storage.models import OrderItem, SendRecordItem, tenant_partition
 from luxebrain.storage.repositories import iter_orders
 
 ASSIGNED_STATUSES = frozenset(
@@ -60,9 +60,11 @@ class ArmStats:
         }
 
 
-def _purchases_by_customer(tenant_id: str, since_gmt: str) -> dict[str, list[tuple[str, float]]]:
+def _purchases_by_customer(
+    tenant_id: str, since_gmt: str, orders: list[OrderItem] | None = None
+) -> dict[str, list[tuple[str, float]]]:
     purchases: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for order in iter_orders(tenant_id):
+    for order in orders if orders is not None else iter_orders(tenant_id):
         if order.status_class == "purchase" and not order.deleted and order.created_gmt >= since_gmt:
             purchases[order.customer_id].append((order.created_gmt, float(order.total)))
     for orders in purchases.values():
@@ -81,6 +83,7 @@ def flow_results(
     conversion_window_days: int = 7,
     holdout_fraction: float = 0.1,
     rule: DecisionRule | None = None,
+    orders: list[OrderItem] | None = None,
 ) -> dict[str, Any]:
     """``holdout_fraction`` is the designed split (the sample-ratio check compares the arm sizes with it)."""
     configured_settings()
@@ -89,9 +92,8 @@ def flow_results(
     ]
     arms: dict[str, ArmStats] = {}
     window = timedelta(days=conversion_window_days)
-    purchases = _purchases_by_customer(
-        tenant_id, _gmt(min((r.assigned_at for r in records), default=datetime.now(UTC)))
-    )
+    earliest = _gmt(min((r.assigned_at for r in records), default=datetime.now(UTC)))
+    purchases = _purchases_by_customer(tenant_id, earliest, orders)
     for record in records:
         arm = arms.setdefault(record.variant or "default", ArmStats(record.variant or "default"))
         arm.assigned += 1
@@ -102,13 +104,13 @@ def flow_results(
         arm.clicks += record.clicked_at is not None
         arm.bounces += bool(record.bounced)
         start, end = _gmt(record.assigned_at), _gmt(record.assigned_at + window)
-        orders = purchases.get(record.customer_id, [])
-        position = bisect_left(orders, (start, float("-inf")))
+        bought = purchases.get(record.customer_id, [])
+        position = bisect_left(bought, (start, float("-inf")))
         revenue = 0.0
         converted = False
-        while position < len(orders) and orders[position][0] < end:
+        while position < len(bought) and bought[position][0] < end:
             converted = True
-            revenue += orders[position][1]
+            revenue += bought[position][1]
             position += 1
         arm.conversions += converted
         arm.revenue += revenue

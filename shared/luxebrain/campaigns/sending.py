@@ -56,14 +56,13 @@ from luxebrain.storage.models import (
     key_contact_log,
     key_customer,
     key_send,
-    tenant_partition,
     utc_now,
 )
 
 CLAIM_LEASE = timedelta(minutes=10)  # longer than the sender's timeout: a claim older than this crashed
 MAX_ATTEMPTS = 5  # equals the send queue's maxReceiveCount: the last failure goes to the dead-letter queue
 SETTINGS_TTL_SECONDS = 60.0
-CONTACT_LOG_RETENTION = timedelta(days=120)  # longer than any frequency-cap window
+CONTACT_LOG_RETENTION = timedelta(days=120)  # the log expires this long after the last send
 
 
 class SendRequest(BaseModel):
@@ -205,18 +204,22 @@ def deliver(request: SendRequest, sender: SenderContext | None = None) -> SendOu
             SendRecordItem.reason.remove(),
         ]
     )
-    pk, sk = key_contact_log(request.tenant_id, request.customer_id, request.channel, sent_at, request.flow)
-    ContactLogItem(
-        pk,
-        sk,
-        entity=ContactLogItem.ENTITY,
-        tenant_id=request.tenant_id,
-        channel=request.channel,
-        flow=request.flow,
-        sent_at=sent_at,
-        expires_at=int((sent_at + CONTACT_LOG_RETENTION).timestamp()),
-    ).save()
+    record_contact(request.tenant_id, request.customer_id, request.channel, sent_at)
     return SendOutcome("sent", None, message_id)
+
+
+def record_contact(tenant_id: str, customer_id: str, channel: str, sent_at: datetime) -> None:
+    """Append the send time to the customer's contact log (atomic, so concurrent flows both count)."""
+    log = ContactLogItem(*key_contact_log(tenant_id, customer_id, channel))
+    log.update(
+        actions=[
+            ContactLogItem.sent.set((ContactLogItem.sent | []).append([int(sent_at.timestamp())])),
+            ContactLogItem.entity.set(ContactLogItem.ENTITY),
+            ContactLogItem.tenant_id.set(tenant_id),
+            ContactLogItem.channel.set(channel),
+            ContactLogItem.expires_at.set(int((sent_at + CONTACT_LOG_RETENTION).timestamp())),
+        ]
+    )
 
 
 def new_record(request: SendRequest, status: str, now: datetime) -> SendRecordItem:
@@ -317,11 +320,12 @@ def recipient_address(customer: CustomerItem, channel: str) -> str:
 
 
 def sends_in_window(tenant_id: str, customer_id: str, channel: str, since: datetime) -> int:
-    return ContactLogItem.count(
-        tenant_partition(tenant_id, "CONTACT", customer_id),
-        ContactLogItem.sk.between(f"{channel}#{since.isoformat()}", f"{channel}#~"),
-        consistent_read=True,
-    )
+    try:
+        log = ContactLogItem.get(*key_contact_log(tenant_id, customer_id, channel), consistent_read=True)
+    except DoesNotExist:
+        return 0
+    threshold = since.timestamp()
+    return sum(1 for moment in log.sent or [] if moment >= threshold)
 
 
 def eligibility_problem(

@@ -463,13 +463,12 @@ class SendRecordItem(BaseItem):
 
 
 class ContactLogItem(BaseItem):
-    """One message sent to a customer on a channel, in the customer's contact-log partition: frequency caps
-    count these with a strongly consistent query of one small partition."""
+    """When a customer was messaged on a channel (epoch seconds, appended atomically): frequency caps read
+    one item with a strongly consistent GetItem instead of querying send records."""
 
     ENTITY = "campaign_contact"
     channel = UnicodeAttribute()
-    flow = UnicodeAttribute()
-    sent_at = UTCDateTimeAttribute(default=utc_now)
+    sent = ListAttribute(of=NumberAttribute, default=list)
 
 
 class CampaignItem(BaseItem):
@@ -519,8 +518,8 @@ def key_send(tenant_id: str, flow: str, customer_id: str, trigger: str) -> tuple
     return tenant_partition(tenant_id, "SEND", flow), f"{customer_id}#{trigger}"
 
 
-def key_contact_log(tenant_id: str, customer_id: str, channel: str, sent_at: datetime, flow: str) -> tuple[str, str]:
-    return tenant_partition(tenant_id, "CONTACT", customer_id), f"{channel}#{sent_at.isoformat()}#{flow}"
+def key_contact_log(tenant_id: str, customer_id: str, channel: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "CONTACT"), f"{customer_id}#{channel}"
 
 
 def key_campaign(tenant_id: str, campaign_id: str) -> tuple[str, str]:
