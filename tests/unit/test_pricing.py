@@ -24,7 +24,9 @@ from luxebrain.ml.pricing import (
     PricingDataError,
     PricingModel,
     PricingParams,
+    describe_suggestion,
     suggest_prices,
+    top_suggestions,
     train_pricing_model,
 )
 from luxebrain.ml.pricing_rules import (
@@ -171,10 +173,16 @@ def test_clear_reasons_instead_of_suggestions(model: PricingModel, store: Any) -
         product_row(products, "200"),
         product_row(products, "104"),
         product_row(products, "105", stock_quantity=0),
+        product_row(products, "106"),
     ]
     # When suggestions are asked for
     answers = suggest_prices(
-        model, guardrails, products=catalogue, last_changes={"104": NOW - timedelta(days=2)}, now=NOW
+        model,
+        guardrails,
+        products=catalogue,
+        forecast={"106": [0.0] * 4},
+        last_changes={"104": NOW - timedelta(days=2)},
+        now=NOW,
     )
     # Then each gets its reason, in input order
     codes = [a.code if isinstance(a, NoSuggestion) else "suggestion" for a in answers]
@@ -186,6 +194,7 @@ def test_clear_reasons_instead_of_suggestions(model: PricingModel, store: Any) -
         "floor_above_ceiling",
         "changed_recently",
         "out_of_stock",
+        "no_recent_sales",
     ]
     assert all(isinstance(a, NoSuggestion) and a.reason for a in answers)
 
@@ -204,6 +213,18 @@ def test_scarce_fast_mover_goes_up_and_overstock_goes_on_sale(model: PricingMode
     assert isinstance(down, PriceSuggestion) and down.kind == "sale" and down.sale_weeks == 2
     assert down.suggested_price < down.current_price
     assert any("weeks of stock cover" in reason for reason in down.reasons)
+
+
+def test_top_suggestions_rank_by_margin_and_read_well(model: PricingModel, store: Any) -> None:
+    _, products, _ = store
+    catalogue = [product_row(products, pid, stock_quantity=30.0) for pid in ("100", "101", "200", "300", "301")]
+    answers = suggest_prices(model, GuardrailConfig(default=GuardrailRule(min_margin=0.2)), products=catalogue, now=NOW)
+    top = top_suggestions(answers, limit=3)
+    assert top, "expected at least one suggestion"
+    margins = [s.expected_margin_change for s in top]
+    assert margins == sorted(margins, reverse=True)
+    line = describe_suggestion(top[0])
+    assert top[0].product_id in line and "price elasticity" in line and "confidence" in line
 
 
 def test_never_discount_product_is_not_put_on_sale(model: PricingModel, store: Any) -> None:

@@ -1,21 +1,24 @@
 """Dynamic pricing: price elasticity per product (pooled by category) and guardrailed price suggestions.
 
 Training (:func:`train_pricing_model`, ML layer: pandas / numpy) turns order lines into weekly units and
-prices per product and fits, for every product at once, a Poisson log-log demand model
+prices per product and fits, for every product at once, a log-log demand model
 
     E[units in week w] = exp(a_i + e_i * log(price_w / mean price_i)) * category_index_w
 
-where ``category_index`` is the leave-one-out weekly demand of the product's category (it absorbs seasonality
-and trends shared by the category, so they are not mistaken for price effects). Products whose own prices
-barely moved, or who sold too little, cannot identify ``e_i``: their estimates are shrunk towards their
-category's mean by empirical Bayes (DerSimonian-Laird between-product variance), and the stated 90 %
-interval and confidence say how much of the answer came from the product itself.
+by Poisson and then negative-binomial scoring (variance mu + alpha mu^2). ``category_index`` is the
+leave-one-out weekly demand of the product's category with the other products' own price moves taken out;
+it absorbs seasons and trends shared by the category, so they are not mistaken for price effects, and is
+alternated with the elasticities a few times. Weeks in which a product ran out of stock are left out when a
+stock history is given. Products whose own prices barely moved, or who sold too little, cannot identify
+``e_i``: estimates shrink towards their category's mean, and category means towards the store's, by
+empirical Bayes (DerSimonian-Laird between-product spread); the stated 90 % interval and confidence say how
+much of the answer came from the product itself.
 
 Serving (:class:`PricingModel`, :func:`suggest_prices`, numpy only) evaluates, for each product, the
 expected profit over a planning horizon on a grid of prices inside the guardrails, with the stock it has
-(sales stop at zero stock until the next restock), a holding cost for stock that sits, and the demand
-forecast when one is given. The best price is snapped to the allowed price endings and currency units,
-compared with keeping the current price, and explained in words.
+(sales stop at zero stock until the next restock), a holding cost for stock that sits, the demand forecast
+when one is given, and the elasticity's uncertainty. The best price is snapped to the allowed price endings
+and currency units, compared with keeping the current price, and explained in words.
 """
 
 from __future__ import annotations
@@ -682,6 +685,25 @@ def suggest_prices(
     return [decided[id(r)] if isinstance(r, _Candidate) else r for r in results]
 
 
+def top_suggestions(answers: Sequence[PriceSuggestion | NoSuggestion], limit: int = 10) -> list[PriceSuggestion]:
+    """The suggestions with the largest expected margin gain first (for dashboards and the demo)."""
+    suggestions = [answer for answer in answers if isinstance(answer, PriceSuggestion)]
+    return sorted(suggestions, key=lambda s: s.expected_margin_change, reverse=True)[: max(limit, 0)]
+
+
+def describe_suggestion(suggestion: PriceSuggestion) -> str:
+    """One line for people: price move, expected effect, reasons and the guardrails that bound it."""
+    target = suggestion.product_id + (f"/{suggestion.variation_id}" if suggestion.variation_id else "")
+    move = f"{suggestion.current_price:.2f} -> {suggestion.suggested_price:.2f} {suggestion.currency}"
+    if suggestion.kind == "sale":
+        move += f" (sale, {suggestion.sale_weeks} weeks)"
+    effect = (
+        f"{suggestion.horizon_weeks} weeks: units {suggestion.expected_units_change:+.1f}, revenue "
+        f"{suggestion.expected_revenue_change:+.2f}, margin {suggestion.expected_margin_change:+.2f}"
+    )
+    return f"{target}: {move}; {effect}; {'; '.join(suggestion.reasons)} [confidence {suggestion.confidence}]"
+
+
 def _priced_items(product: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], float]] | NoSuggestion:
     """The product itself, or its priced variations (each with an equal share of the product's velocity)."""
     product_id = str(product["product_id"])
@@ -739,6 +761,13 @@ def _check_item(
         params = model.params
         e = min(max(float(model.elasticity[row]), params.decision_elasticity_min), params.decision_elasticity_max)
         weekly_demand = weekly_demand * (price / recent_price) ** e
+    if float(np.sum(weekly_demand)) <= 0:
+        return NoSuggestion(
+            product_id,
+            variation_id,
+            "no_recent_sales",
+            "no recent sales and no forecast: the data cannot say which price would do better",
+        )
     restock = _number(item.get("restock_in_weeks", product.get("restock_in_weeks")))
     restock_every = _number(item.get("restock_every_weeks", product.get("restock_every_weeks")))
     restock_level = _number(item.get("restock_level", product.get("restock_level")))
