@@ -612,6 +612,32 @@ def speed(n_products: int = 10_000) -> dict[str, float]:
     }
 
 
+def plot_simulator(simulator: dict[str, dict[str, float]]) -> None:
+    """Bar chart of each policy's share of the oracle's uplift, per scenario (benchmarks/out/pricing.png)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(simulator)
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for offset, (key, label) in zip(
+        (-0.2, 0.2),
+        (("ours_share_of_oracle_uplift", "ours"), ("heuristic_share_of_oracle_uplift", "seed heuristic")),
+        strict=True,
+    ):
+        ax.bar(x + offset, [simulator[name][key] for name in names], width=0.4, label=label)
+    ax.axhline(0.9, color="black", linestyle="--", linewidth=1, label="goal 0.9")
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set_xticks(x, names)
+    ax.set_ylabel("share of the oracle's profit uplift over static")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(OUT / "pricing.png", dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -640,6 +666,7 @@ def main() -> None:
                 f" | {row['static_revenue_vs_oracle']:.3f} / {row['heuristic_revenue_vs_oracle']:.3f} /"
                 f" {row['ours_revenue_vs_oracle']:.3f} |"
             )
+        plot_simulator(simulator)
         mean_share = float(np.mean([row["ours_share_of_oracle_uplift"] for row in simulator.values()]))
         print(f"\nmean over scenarios: ours {mean_share:.3f} of the oracle's uplift (goal >= 0.90)")
     recovery = elasticity_recovery(params)
