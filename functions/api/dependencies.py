@@ -16,6 +16,10 @@ CodeUri folder on sys.path) and in tests (tests/conftest or the test adds ``func
 ``require_role(Role.STAFF)`` admits staff and owners (roles are a ladder read-only < staff < owner);
 ``require_role(Role.ADMIN)`` admits platform admins only. A platform admin acts inside a tenant only
 through an audited impersonation session (header ``X-Impersonation``), with that session's role.
+
+The dependencies are ``async``: their work is in-memory on the warm path (token check, cached membership and
+plan), and a Lambda container serves one request at a time, so a rare blocking cache refill costs nothing
+while a thread-pool hop per dependency would cost more than the work (benchmarks/api.py).
 """
 
 from collections.abc import Callable
@@ -62,7 +66,7 @@ def _user_principal(credentials: HTTPAuthorizationCredentials | None, impersonat
     return principal
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     impersonation: Annotated[str | None, Depends(impersonation_header)],
@@ -74,7 +78,7 @@ def current_principal(
 def require_role(minimum: Role) -> Callable[..., Principal]:
     """A dependency admitting callers whose role is at least ``minimum`` (403 otherwise)."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_at_least(minimum):
             raise ForbiddenError(f"this action needs the {minimum} role")
         return principal
@@ -83,13 +87,13 @@ def require_role(minimum: Role) -> Callable[..., Principal]:
     return dependency
 
 
-def tenant_member(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def tenant_member(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """Any member of a tenant (read-only and up), including an impersonating admin."""
     principal.require_tenant()
     return principal
 
 
-def recommendations_reader(
+async def recommendations_reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     impersonation: Annotated[str | None, Depends(impersonation_header)],
@@ -112,7 +116,7 @@ def expensive_action(name: str, minimum: Role = Role.STAFF) -> Callable[..., Pri
     per-minute limit from the plan (``name`` is a key of ``Plan.rate_limits``), answered with 429."""
     role_check = require_role(minimum)
 
-    def dependency(principal: Annotated[Principal, Depends(role_check)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(role_check)]) -> Principal:
         limit_rate(principal.require_tenant(), name)
         return principal
 

@@ -278,8 +278,8 @@ def change_plan(tenant_id: str, plan_name: str) -> TenantItem:
 # API_CALL_FLUSH_EVERY calls or API_CALL_FLUSH_SECONDS, whichever comes first; a container that is frozen
 # or recycled loses at most that many uncounted calls. Once a flush would pass the quota the tenant gets
 # 402s (until the next month, rechecked each minute so an upgrade applies quickly).
-API_CALL_FLUSH_EVERY = 25
-API_CALL_FLUSH_SECONDS = 15.0
+API_CALL_FLUSH_EVERY = 100
+API_CALL_FLUSH_SECONDS = 30.0
 _OVER_QUOTA_RECHECK_SECONDS = 60.0
 _api_calls_lock = threading.Lock()
 _pending_api_calls: dict[str, tuple[int, float]] = {}  # tenant -> (uncounted calls, first uncounted at)

@@ -30,7 +30,7 @@ class MeResponse(BaseModel):
 
 
 @router.get("/me", response_model=MeResponse, summary="Who am I: role, tenant and plan")
-def me(principal: CurrentPrincipal) -> MeResponse:
+async def me(principal: CurrentPrincipal) -> MeResponse:
     response = MeResponse(
         user_id=principal.subject,
         role=str(principal.role),

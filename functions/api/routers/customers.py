@@ -29,7 +29,7 @@ class SegmentsResponse(BaseModel):
 
 
 @router.get("/segments", response_model=SegmentsResponse, summary="Customer segments (RFM) with movement")
-def segments(principal: TenantMember) -> SegmentsResponse:
+async def segments(principal: TenantMember) -> SegmentsResponse:
     scores, version = _scores(principal.require_tenant())
     return SegmentsResponse(
         model_version=version, as_of=scores.as_of, segments=scores.segment_summary(), movements=scores.movements()
@@ -45,7 +45,7 @@ class SegmentPage(BaseModel):
 
 
 @router.get("/segments/{segment}/customers", response_model=SegmentPage, summary="Customers of one segment")
-def segment_customers(
+async def segment_customers(
     segment: Annotated[str, Path(max_length=64, description=f"one of: {', '.join(SEGMENT_NAMES)}")],
     principal: TenantMember,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
@@ -73,7 +73,7 @@ class CustomerScoresResponse(BaseModel):
 
 
 @router.get("/customers/{customer_id}/scores", response_model=CustomerScoresResponse, summary="One customer's scores")
-def customer_scores(customer_id: CustomerId, principal: TenantMember) -> CustomerScoresResponse:
+async def customer_scores(customer_id: CustomerId, principal: TenantMember) -> CustomerScoresResponse:
     scores, version = _scores(principal.require_tenant())
     try:
         return CustomerScoresResponse(model_version=version, customer=scores.customer(customer_id))
@@ -89,7 +89,7 @@ class ChurnListResponse(BaseModel):
 @router.get(
     "/customers/churn-risk", response_model=ChurnListResponse, summary="Valuable customers at risk, most at stake first"
 )
-def churn_risk(
+async def churn_risk(
     principal: TenantMember,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     min_value: Annotated[float, Query(ge=0, le=1e9)] = 0.0,

@@ -90,7 +90,7 @@ def _model_and_rules(tenant_id: str) -> tuple[Recommender, str, RecommendationRu
 
 
 @router.get("/for-you", response_model=RecommendationResponse, summary="Personal picks for a customer")
-def for_you(
+async def for_you(
     principal: RecommendationsReader,
     customer_id: EntityId,
     k: K = 10,
@@ -107,7 +107,7 @@ def for_you(
 
 
 @router.get("/similar", response_model=RecommendationResponse, summary="Products similar to one product")
-def similar(principal: RecommendationsReader, product_id: EntityId, k: K = 10) -> RecommendationResponse:
+async def similar(principal: RecommendationsReader, product_id: EntityId, k: K = 10) -> RecommendationResponse:
     tenant_id = principal.require_tenant()
     recommender, version, rules = _model_and_rules(tenant_id)
     try:
@@ -125,7 +125,7 @@ class BasketRequest(BaseModel):
 
 
 @router.post("/basket", response_model=RecommendationResponse, summary="What goes with the products in a basket")
-def basket(body: BasketRequest, principal: RecommendationsReader) -> RecommendationResponse:
+async def basket(body: BasketRequest, principal: RecommendationsReader) -> RecommendationResponse:
     tenant_id = principal.require_tenant()
     recommender, version, rules = _model_and_rules(tenant_id)
     try:
@@ -135,7 +135,7 @@ def basket(body: BasketRequest, principal: RecommendationsReader) -> Recommendat
 
 
 @router.get("/popular", response_model=RecommendationResponse, summary="Trending products, optionally by category")
-def popular(
+async def popular(
     principal: RecommendationsReader,
     k: K = 10,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
