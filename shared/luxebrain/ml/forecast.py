@@ -56,6 +56,7 @@ class ForecastParams:
     gbm_learning_rate: float = 0.08
     gbm_max_leaf_nodes: int = 31
     gbm_min_samples_leaf: int = 40
+    min_series_for_choice: int = 5  # a demand class needs this many series in the backtest to pick its method
     new_product_weeks: int = 8  # fewer weeks of life than this: a "new" product that borrows from its category
     category_prior_weeks: float = 4.0  # how many weeks of own history the category level is worth
     dow_prior_units: float = 14.0  # shrinkage of a product's day-of-week profile towards the store's
@@ -169,7 +170,8 @@ def tsb_fitted(y: np.ndarray) -> np.ndarray:
     best_error = np.full(y.shape[0], np.inf)
     for alpha_demand, alpha_probability in grid:
         levels = tsb_levels(y, alpha_demand, alpha_probability)
-        error = np.nanmean(np.abs(levels[:, 1:-1] - y[:, 1:]), axis=1) if y.shape[1] > 1 else np.zeros(len(y))
+        with _quiet():
+            error = np.nanmean(np.abs(levels[:, 1:-1] - y[:, 1:]), axis=1) if y.shape[1] > 1 else np.zeros(len(y))
         error = np.nan_to_num(error, nan=np.inf)
         if best is None:
             best, best_error = levels, np.where(np.isinf(error), 0.0, error)
@@ -419,8 +421,9 @@ def _classify(y: np.ndarray, end: int, new_weeks: int) -> np.ndarray:
         cv2 = np.nan_to_num(np.nanvar(sizes, axis=1) / np.nanmean(sizes, axis=1) ** 2, nan=0.0)
     segment = np.where(adi < ADI_CUTOFF, np.where(cv2 < CV2_CUTOFF, "smooth", "erratic"), "")
     segment = np.where(adi >= ADI_CUTOFF, np.where(cv2 < CV2_CUTOFF, "intermittent", "lumpy"), segment)
-    segment = np.where(age < new_weeks, "new", segment)
-    return np.where(n_sales == 0, "no_sales", segment).astype("<U12")
+    segment = np.where(n_sales == 0, "no_sales", segment)
+    # Young series (including ones that did not exist yet) borrow from their category, even before a sale.
+    return np.where(age < new_weeks, "new", segment).astype("<U12")
 
 
 def _candidate_forecasts(
@@ -526,7 +529,8 @@ def forecast_weekly_panel(
     validation_weeks = min(params.validation_weeks, horizon)
     validation_origin = t_len - validation_weeks
     selection: dict[str, Any] = {"validation_weeks": validation_weeks, "segments": {}}
-    chosen = {segment: ("category" if segment in ("new", "no_sales") else "gbm") for segment in SEGMENTS}
+    # Defaults when the backtest has too little evidence: new products borrow, never-selling ones get TSB (~0).
+    chosen = {segment: "gbm" for segment in SEGMENTS} | {"new": "category", "no_sales": "tsb"}
     offsets: dict[tuple[str, str], tuple[float, float]] = {}
     final_models: list[HistGradientBoostingRegressor] | None = None
     if validation_origin >= 6:
@@ -545,6 +549,8 @@ def forecast_weekly_panel(
             for method, (_, p50, _) in candidates.items():
                 errors[method] = float(np.nansum(np.abs(p50[members] - seg_actual))) / max(denominator, 1e-9)
             best = min(errors, key=lambda m: errors[m])
+            if members.sum() < params.min_series_for_choice:  # too little evidence: keep the default
+                best = chosen[segment] if chosen[segment] in candidates else best
             chosen[segment] = best
             selection["segments"][segment] = {"series": int(members.sum()), "wape": errors, "chosen": best}
             if params.calibrate_intervals:
@@ -585,6 +591,13 @@ def forecast_weekly_panel(
 # --------------------------------------------------------------------------------------------------------
 # Daily panels: aggregate to weeks ending on the last day, forecast weeks, split by day-of-week profile.
 # --------------------------------------------------------------------------------------------------------
+
+
+def _pad_to_a_week(daily: np.ndarray) -> np.ndarray:
+    """Less than a week of history: the days before the first one did not exist (NaN)."""
+    if daily.shape[1] >= 7:
+        return daily
+    return np.hstack([np.full((daily.shape[0], 7 - daily.shape[1]), np.nan), daily])
 
 
 def weeks_from_days(daily: np.ndarray) -> np.ndarray:
@@ -641,6 +654,7 @@ def forecast_daily_panel(
     if np.any(np.nan_to_num(daily) < 0):
         raise ForecastInputError("the daily panel holds negative demand; net returns and clip at zero first")
     horizon_weeks = max(1, math.ceil(horizon_days / 7))
+    daily = _pad_to_a_week(daily)
     days = daily.shape[1]
     last_day = last_day or date(2000, 1, 2)  # any day works when the calendar is unknown
     day_dates = np.array([last_day - timedelta(days=days - 1 - i) for i in range(days + 7 * horizon_weeks)])
@@ -669,7 +683,8 @@ def forecast_daily_panel(
             recent_weekly_mean = np.nanmean(np.where(level >= 0, level, np.nan), axis=1)
         recent_share = profile[:, weekdays[days - 28 : days]]
         check_mean = np.nan_to_num(recent_weekly_mean)[:, None] * recent_share
-        check_low, _, check_high = _gamma_quantiles(check_mean, dispersion[:, :28])
+        check_dispersion = np.repeat(dispersion[:, :1], 28, axis=1)
+        check_low, _, check_high = _gamma_quantiles(check_mean, check_dispersion)
         scale = np.maximum(np.nan_to_num(recent_weekly_mean) / 7.0, 1e-9)
         low_shift, high_shift = _interval_offsets(check_low, check_high, recent, scale)
         low = low - low_shift * scale[:, None]
@@ -803,7 +818,7 @@ def train_forecaster(
     all_ids = [*series_ids, STORE_UNITS_ID, STORE_REVENUE_ID]
     horizon_days = 7 * params.horizon_weeks
     result = forecast_daily_panel(daily, horizon_days, last_day=as_of, categories=categories, params=params)
-    weekly_history = weeks_from_days(daily)
+    weekly_history = weeks_from_days(_pad_to_a_week(daily))
     trend, yearly = _drivers(daily, weekly_history, params.horizon_weeks)
     # Revenue of a product = units x its recent average selling price (the price it sells at now).
     recent_units = np.nansum(units[:, -91:], axis=1)

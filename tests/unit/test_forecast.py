@@ -1,0 +1,192 @@
+"""Training side of the demand forecaster: panel forecasts, intermittent demand, new products, bad input."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.ml.dataset import DatasetError
+from luxebrain.ml.forecast import (
+    STORE_REVENUE_ID,
+    STORE_UNITS_ID,
+    ForecastInputError,
+    ForecastParams,
+    forecast_daily_panel,
+    forecast_weekly_panel,
+    train_forecaster,
+    tsb_levels,
+    weeks_from_days,
+)
+
+FAST = ForecastParams(max_train_rows=4000, gbm_max_iter=30, horizon_weeks=6, validation_weeks=6)
+
+
+def make_order_lines(seed: int = 0, days: int = 420, as_of: date = date(2026, 6, 30)) -> pd.DataFrame:
+    """Daily Poisson sales of 12 products in 2 categories (weekend peak), plus returns and duplicates."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp(as_of) - pd.Timedelta(days=days - 1)
+    rows = []
+    rates = {f"p{i}": (0.2 + 0.4 * i, "Bags" if i % 2 else "Shoes") for i in range(12)}
+    for day in range(days):
+        moment = start + pd.Timedelta(days=day, hours=12)
+        weekend = 1.6 if moment.weekday() >= 5 else 1.0
+        for product, (rate, category) in rates.items():
+            for _ in range(rng.poisson(rate * weekend)):
+                rows.append((product, moment, 1.0, 100.0, category))
+    frame = pd.DataFrame(rows, columns=["product_id", "ordered_at", "quantity", "unit_price", "category"])
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True)
+    frame["line_total"] = frame["quantity"] * frame["unit_price"]
+    frame["order_id"] = [f"o{i}" for i in range(len(frame))]
+    frame["customer_id"] = "c"
+    return frame
+
+
+def seasonal_panel(n: int = 30, years: int = 3, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    weeks = 52 * years
+    season = 1 + 0.8 * np.sin(2 * np.pi * np.arange(weeks) / 52)
+    level = rng.uniform(5, 30, n)
+    return rng.poisson(level[:, None] * season[None, :]).astype(float)
+
+
+def test_forecasts_are_finite_ordered_and_non_negative_with_awkward_series() -> None:
+    # Given a panel with a late-starting series, an all-zero series and a series with one data point
+    y = seasonal_panel(n=12, years=2)
+    y[0, :-20] = np.nan
+    y[1] = 0.0
+    y[2, :-1] = np.nan
+    # When forecasting 6 weeks
+    result = forecast_weekly_panel(y, 6, params=FAST)
+    # Then every quantile is defined, ordered and non-negative; the all-zero series forecasts zero
+    for array in (result.p10, result.p50, result.p90):
+        assert array.shape == (12, 6)
+        assert np.isfinite(array).all()
+        assert (array >= 0).all()
+    assert (result.p10 <= result.p50).all() and (result.p50 <= result.p90).all()
+    assert result.p50[1].sum() == 0
+    assert result.segment[1] == "no_sales"
+
+
+def test_yearly_seasonality_is_learned_better_than_a_flat_mean() -> None:
+    # Given three years of strongly seasonal weekly sales, the last 13 weeks held out
+    y = seasonal_panel(n=30, years=3)
+    history, future = y[:, :-13], y[:, -13:]
+    week_of_year = np.tile(np.arange(1, 53), 3).astype(float)
+    # When forecasting the held-out weeks
+    result = forecast_weekly_panel(history, 13, week_of_year=week_of_year, params=FAST)
+    # Then its error is well below that of the last 13 weeks' mean (which cannot see the season turning)
+    flat = history[:, -13:].mean(axis=1, keepdims=True)
+    ours = np.abs(result.p50 - future).sum() / future.sum()
+    baseline = np.abs(flat - future).sum() / future.sum()
+    assert ours < 0.8 * baseline
+
+
+def test_tsb_probability_decays_while_nothing_sells() -> None:
+    # Given an intermittent series: a sale of 4, then nothing
+    y = np.array([[4.0, 0, 0, 0, 0, 0]])
+    # When smoothing with TSB
+    levels = tsb_levels(y, alpha_demand=0.2, alpha_probability=0.2)[0]
+    # Then the forecast after the sale is the size, and it falls every empty week instead of staying flat
+    assert levels[1] == pytest.approx(4.0)
+    assert all(np.diff(levels[1:]) < 0)
+    assert levels[-1] > 0
+
+
+def test_weeks_from_days_end_on_the_last_day_and_keep_missing_as_missing() -> None:
+    daily = np.arange(1.0, 16.0)[None, :]  # 15 days: the first day is a partial week and is dropped
+    daily_with_gap = daily.copy()
+    daily_with_gap[0, :5] = np.nan  # the series starts on day 6
+    np.testing.assert_array_equal(weeks_from_days(daily), [[sum(range(2, 9)), sum(range(9, 16))]])
+    np.testing.assert_array_equal(weeks_from_days(daily_with_gap), [[6 + 7 + 8, sum(range(9, 16))]])
+    daily_with_gap[0, :8] = np.nan  # the series starts after the first week: that week does not exist
+    assert np.isnan(weeks_from_days(daily_with_gap)[0, 0])
+    with pytest.raises(ForecastInputError, match="at least 7 days"):
+        weeks_from_days(np.ones((1, 5)))
+
+
+def test_daily_forecast_follows_the_weekday_profile() -> None:
+    # Given sales only on Saturdays
+    days = 7 * 30
+    last_day = date(2026, 6, 28)  # a Sunday
+    weekdays = np.array([(last_day.toordinal() - (days - 1 - i)) % 7 for i in range(days)])  # 0 = Sunday
+    daily = np.where(weekdays == 6, 5.0, 0.0)[None, :].repeat(4, axis=0)
+    # When forecasting two weeks of days
+    result = forecast_daily_panel(daily, 14, last_day=last_day, params=FAST)
+    # Then almost all of each week's demand falls on Saturdays (the profile is shrunk a little to the panel's)
+    saturday = np.array([(last_day.toordinal() + 1 + k) % 7 == 6 for k in range(14)])
+    assert result.daily_p50.shape == (4, 14)
+    assert result.daily_p50[:, saturday].sum() > 0.9 * result.daily_p50.sum()
+
+
+def test_train_forecaster_stores_plain_arrays_and_backtest_metrics() -> None:
+    # Given order lines with a return and a duplicated line
+    lines = make_order_lines()
+    extra = lines.iloc[[0, 0]].copy()
+    extra["quantity"] = [-1.0, 1.0]
+    lines = pd.concat([lines, extra], ignore_index=True)
+    # When training
+    artifact = train_forecaster(lines, params=FAST)
+    # Then the artifact round-trips and holds product rows plus the store's units and revenue
+    loaded = ModelArtifact.from_files(artifact.to_files())
+    assert loaded.kind == "forecast"
+    ids = loaded.extra["series_ids"]
+    assert ids[-2:] == [STORE_UNITS_ID, STORE_REVENUE_ID] and len(ids) == 14
+    assert loaded.arrays["weekly_p50"].shape == (14, 6)
+    assert loaded.arrays["daily_p50"].shape == (14, 42)
+    for name, array in loaded.arrays.items():
+        assert np.isfinite(array).all(), name
+    smooth = loaded.metrics["backtest_by_segment"]
+    assert smooth, "the backtest figures are in the manifest"
+    for figures in smooth.values():
+        assert "seasonal_naive" in figures["wape"] and figures["chosen"] in figures["wape"]
+    # Store revenue is about 100 x store units (every unit sells for 100)
+    weekly = loaded.arrays["weekly_p50"]
+    assert weekly[-1].sum() == pytest.approx(100 * weekly[-2].sum(), rel=0.25)
+    assert loaded.extra["first_forecast_day"] == "2026-07-01"
+
+
+def test_a_new_product_borrows_its_category_level() -> None:
+    # Given a product first sold three days ago (2 units) in a category whose products sell ~7-30 a week
+    lines = make_order_lines(days=200)
+    newcomer = lines.iloc[:1].copy()
+    newcomer["product_id"] = "new"
+    newcomer["category"] = "Bags"
+    newcomer["quantity"] = 2.0
+    newcomer["ordered_at"] = pd.Timestamp("2026-06-28 10:00", tz="UTC")
+    artifact = train_forecaster(pd.concat([lines, newcomer], ignore_index=True), params=FAST)
+    # When reading its forecast
+    row = artifact.extra["series_ids"].index("new")
+    weekly = artifact.arrays["weekly_p50"][row]
+    # Then it is pulled up from its own 2 units towards the category, but not all the way
+    assert artifact.extra["segments"][row] == "new"
+    assert 3.0 < weekly[0] < 20.0
+
+
+def test_bad_order_lines_get_clear_errors() -> None:
+    lines = make_order_lines(days=60)
+    with pytest.raises(DatasetError, match="quantity"):
+        train_forecaster(lines.drop(columns=["quantity"]), params=FAST)
+    with pytest.raises(ForecastInputError, match="empty"):
+        train_forecaster(lines.iloc[:0], params=FAST)
+    broken = lines.copy()
+    broken["quantity"] = broken["quantity"].astype(object)
+    broken.loc[5, "quantity"] = "two"
+    with pytest.raises(ForecastInputError, match="row 5"):
+        train_forecaster(broken, params=FAST)
+    with pytest.raises(ForecastInputError, match="as_of"):
+        train_forecaster(lines, params=FAST, as_of=date(2000, 1, 1))
+    with pytest.raises(ForecastInputError, match="horizon_weeks"):
+        ForecastParams(horizon_weeks=0)
+    with pytest.raises(ForecastInputError, match="negative"):
+        forecast_weekly_panel(-np.ones((2, 10)), 4, params=FAST)
+
+
+def test_a_single_order_line_still_gives_a_forecast() -> None:
+    lines = make_order_lines(days=60).iloc[:1]
+    artifact = train_forecaster(lines, params=FAST)
+    assert np.isfinite(artifact.arrays["weekly_p50"]).all()
+    assert artifact.arrays["weekly_p50"].shape == (3, 6)
