@@ -7,10 +7,12 @@ Every response carries ``X-Request-ID``; every error is RFC 9457 problem+json bu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from functools import lru_cache
@@ -238,11 +240,23 @@ TEXT_MIME_TYPES = ["text/", "application/json", "application/problem+json", "app
 _mangum = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
 
 
+_thread_state = threading.local()
+
+
+def _ensure_event_loop() -> None:
+    """Mangum runs the app on ``asyncio.get_event_loop()``, which exists only in the main thread; the local
+    gateway invokes handlers from request threads. One loop per thread, kept, so its thread pool is reused."""
+    if getattr(_thread_state, "loop", None) is None:
+        _thread_state.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_thread_state.loop)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """API Gateway HTTP API (v2) event in, proxy response out."""
+    _ensure_event_loop()
     return _mangum(event, context)
 
 

@@ -160,3 +160,20 @@ def test_docs_and_openapi_are_served_outside_prod(client: TestClient) -> None:
     assert spec.status_code == 200
     assert "/recommendations/for-you" in spec.json()["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_handler_works_from_threads_without_an_event_loop(merchant: Merchant) -> None:
+    # The local gateway calls handlers from its request threads, where asyncio has no default loop
+    import threading
+
+    results: list[int] = []
+    event = _event(headers={"authorization": f"Bearer {merchant.access_token}"})
+    threads = [
+        threading.Thread(target=lambda: results.append(api_app_module().handler(event, LambdaContext())["statusCode"]))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200, 200, 200]
