@@ -1,0 +1,201 @@
+"""Helpers of the campaign tests: write a sample store straight into the table (through the ingest mapping,
+without the webhook path, which the ingest tests cover) and read what moto 'sent'."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from luxebrain.ingest.mapping import customer_item, guest_customer_item, order_item, product_item
+from luxebrain.runtime import configured_settings
+from luxebrain.sample_store import SampleStore
+from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem
+from luxebrain.woocommerce.payloads import CustomerPayload, OrderPayload, ProductPayload
+
+
+def load_sample_store(tenant_id: str, store: SampleStore) -> None:
+    configured_settings()
+    received = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    with ProductItem.batch_write() as batch:
+        for payload in store.products:
+            batch.save(product_item(tenant_id, ProductPayload.model_validate(payload), received))
+    customers: dict[str, CustomerItem] = {}
+    for payload in store.customers:
+        if payload["id"]:
+            item = customer_item(tenant_id, CustomerPayload.model_validate(payload), received)
+            customers[item.customer_id] = item
+    orders = []
+    for payload in store.orders:
+        order = OrderPayload.model_validate(payload)
+        orders.append(order_item(tenant_id, order))
+        guest = guest_customer_item(tenant_id, order)
+        if guest is not None:
+            customers[guest.customer_id] = guest
+    with CustomerItem.batch_write() as batch:
+        for item in customers.values():
+            batch.save(item)
+    with OrderItem.batch_write() as batch:
+        for item in orders:
+            batch.save(item)
+
+
+def lambda_context() -> Any:
+    class Context:
+        function_name = "campaigns-test"
+        memory_limit_in_mb = 512
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:campaigns-test"
+        aws_request_id = "req-campaigns-test"
+
+    return Context()
+
+
+# ----------------------------------------------------------------------------- small fixtures of the tests
+def add_customer(
+    tenant_id: str,
+    customer_id: str,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    country: str = "GB",
+    first_name: str = "Camille",
+) -> CustomerItem:
+    from luxebrain.storage.models import key_customer
+
+    configured_settings()
+    pk, sk = key_customer(tenant_id, customer_id)
+    item = CustomerItem(
+        pk,
+        sk,
+        entity=CustomerItem.ENTITY,
+        tenant_id=tenant_id,
+        customer_id=customer_id,
+        email=email,
+        phone=phone,
+        first_name=first_name,
+        country=country,
+        created_gmt="2026-01-01T00:00:00",
+    )
+    item.save()
+    return item
+
+
+def add_order(
+    tenant_id: str,
+    order_id: str,
+    customer_id: str,
+    created: datetime,
+    *,
+    status: str = "checkout-draft",
+    product_id: str = "100",
+    total: float = 1450.0,
+) -> OrderItem:
+    from luxebrain.ingest.mapping import status_class
+    from luxebrain.storage.models import LineItem, customer_orders_index_keys, key_order
+
+    configured_settings()
+    created_gmt = created.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    pk, sk = key_order(tenant_id, order_id)
+    gsi1pk, gsi1sk = customer_orders_index_keys(tenant_id, customer_id, created_gmt)
+    item = OrderItem(
+        pk,
+        sk,
+        gsi1pk=gsi1pk,
+        gsi1sk=gsi1sk,
+        entity=OrderItem.ENTITY,
+        tenant_id=tenant_id,
+        order_id=order_id,
+        status=status,
+        status_class=status_class(status),
+        customer_id=customer_id,
+        total=total,
+        created_gmt=created_gmt,
+        modified_gmt=created_gmt,
+        line_items=[
+            LineItem(
+                line_id=f"{order_id}-1",
+                product_id=product_id,
+                name="Riviera Tote",
+                quantity=1,
+                unit_price=total,
+                subtotal=total,
+                total=total,
+            )
+        ],
+    )
+    item.save()
+    return item
+
+
+def moto_emails_to(addresses: set[str]) -> list[Any]:
+    """The e-mails moto's SES recorded for these recipients, parsed."""
+    import email
+
+    from luxebrain.campaigns.demo import moto_state
+
+    found = []
+    for raw in moto_state().get("ses", {}).get("RawMessage", []):
+        parsed = email.message_from_string(raw["raw_data"])
+        if parsed["To"] in addresses:
+            found.append(parsed)
+    return found
+
+
+def moto_sms_to(numbers: set[str]) -> list[dict[str, Any]]:
+    from luxebrain.campaigns.demo import moto_state
+
+    entries = moto_state().get("sns", {}).get("SMS", []) or []
+    return [entry for entry in entries if entry.get("phone_number") in numbers]
+
+
+def load_handler(name: str) -> Any:
+    """A handler module of functions/campaigns, loaded by path (functions/ is not a package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "functions" / "campaigns" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"campaigns_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the handler's annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def drain_with_sender_handler(max_rounds: int = 50) -> list[dict[str, Any]]:
+    """Receive the send queue's messages and give them to the sender function, as the SQS trigger would."""
+    from luxebrain.runtime import aws_client
+
+    sender = load_handler("sender")
+    sqs = aws_client("sqs")
+    queue_url = configured_settings().require("campaign_send_queue_url")
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    responses = []
+    for _ in range(max_rounds):
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            break
+        event = {"Records": [sqs_record(message, arn) for message in messages]}
+        response = sender.handler(event, lambda_context())
+        failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        responses.append(response)
+    return responses
+
+
+def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {"ApproximateReceiveCount": message.get("Attributes", {}).get("ApproximateReceiveCount", "1")},
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": "us-east-1",
+    }

@@ -1,0 +1,407 @@
+"""Campaigns against moto over HTTP: exactly once under concurrency, consent, unsubscribe, STOP per tenant,
+quiet hours, frequency caps, provider events, retries, segment campaigns with A/B results, the demo."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from campaign_support import (
+    add_customer,
+    add_order,
+    drain_with_sender_handler,
+    lambda_context,
+    load_handler,
+    load_sample_store,
+    moto_emails_to,
+    moto_sms_to,
+    sqs_record,
+)
+
+from luxebrain.campaigns.channels import EmailChannel
+from luxebrain.campaigns.config import CampaignSettings, FlowSettings, FrequencyCap, save_campaign_settings
+from luxebrain.campaigns.consent import record_consent, suppression_reason, unsubscribe_with_token
+from luxebrain.campaigns.flows import run_flow
+from luxebrain.campaigns.oneoff import ABTestSpec, CampaignSpec, campaign_flow, create_campaign, run_due_campaigns
+from luxebrain.campaigns.results import flow_results
+from luxebrain.campaigns.sending import (
+    DirectDispatcher,
+    QueueDispatcher,
+    SenderContext,
+    SendRequest,
+    aws_channel,
+    deliver,
+    get_send_record,
+    send_reference,
+)
+from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
+from luxebrain.local.embedded import LocalResources
+from luxebrain.runtime import aws_client
+from luxebrain.storage.repositories import create_store, create_tenant
+from luxebrain.tenancy import new_tenant_id
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "campaigns"
+NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # outside quiet hours in London
+
+
+def _fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def _tenant(name: str = "Maison") -> str:
+    tenant_id = create_tenant(name, tenant_id=new_tenant_id()).tenant_id
+    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    return tenant_id
+
+
+def _request(
+    tenant_id: str, customer_id: str, *, trigger: str = "t1", channel: str = "email", **extra: Any
+) -> SendRequest:
+    return SendRequest(
+        tenant_id=tenant_id,
+        flow=extra.pop("flow", "campaign-test"),
+        customer_id=customer_id,
+        trigger=trigger,
+        channel=channel,
+        assigned_at=NOON,
+        **extra,
+    )
+
+
+def _at_noon() -> SenderContext:
+    return SenderContext(channel_factory=aws_channel, clock=lambda: NOON)
+
+
+# ----------------------------------------------------------------------------- exactly once
+def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalResources, tenant_id: str) -> None:
+    # Given 12 consented customers with carts abandoned two hours ago, and 2 without consent
+    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    now = datetime.now(UTC)
+    consented = set()
+    for index in range(14):
+        customer_id = str(100 + index)
+        add_customer(tenant_id, customer_id, email=f"{tenant_id}.{index}@example.com")
+        add_order(tenant_id, f"9{index:03d}", customer_id, now - timedelta(hours=2))
+        if index < 12:
+            record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+            consented.add(customer_id)
+    # When three flow runs start at the same moment and the sender drains the queue
+    barrier = threading.Barrier(3)
+    results = []
+
+    def run() -> None:
+        barrier.wait()
+        results.extend(run_flow(tenant_id, "abandoned_cart", now, QueueDispatcher()))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    drain_with_sender_handler()
+    # Then every consented customer outside the hold-out got exactly one e-mail, the others none
+    held_out = {
+        c
+        for c in consented
+        if get_send_record(tenant_id, "abandoned_cart", c, f"order-9{int(c) - 100:03d}").status == "held_out"
+    }
+    emails = moto_emails_to({f"{tenant_id}.{index}@example.com" for index in range(14)})
+    recipients = [message["To"] for message in emails]
+    expected = {f"{tenant_id}.{int(c) - 100}@example.com" for c in consented - held_out}
+    assert sorted(recipients) == sorted(expected)
+    assert all(message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" for message in emails)
+    assert sum(r.not_eligible["no consent"] for r in results) >= 2
+
+
+def test_concurrent_deliveries_of_one_send_reach_the_provider_once(local_aws: LocalResources, tenant_id: str) -> None:
+    # Given one consented customer and one send request delivered by six workers at once
+    address = f"{tenant_id}.once@example.com"
+    add_customer(tenant_id, "7", email=address)
+    record_consent(tenant_id, "7", "email", granted=True, source="checkout")
+    request = _request(tenant_id, "7")
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def send() -> None:
+        barrier.wait()
+        outcomes.append(deliver(request).status)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then one worker sent it, the others saw the record, and moto holds one e-mail
+    assert sorted(outcomes) == ["duplicate"] * 5 + ["sent"]
+    assert len(moto_emails_to({address})) == 1
+
+
+def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[SenderContext, Stubber]:
+    client = boto3.client("sesv2", region_name="us-east-1")
+    stubber = Stubber(client)
+    for code in errors:
+        stubber.add_client_error("send_email", service_error_code=code, http_status_code=400)
+    if then_succeed:
+        stubber.add_response("send_email", {"MessageId": "stubbed-message-1"})
+    stubber.activate()
+    channel = EmailChannel(client, sender="no-reply@luxebrain.example", configuration_set="cs")
+    return SenderContext(channel_factory=lambda _channel, _settings: channel), stubber
+
+
+def test_throttling_is_retried_with_backoff_then_sent_once(local_aws: LocalResources, tenant_id: str) -> None:
+    # Given SES throttles twice, then accepts
+    add_customer(tenant_id, "8", email=f"{tenant_id}.retry@example.com")
+    record_consent(tenant_id, "8", "email", granted=True, source="checkout")
+    sender, stubber = _stubbed_email_channel(["Throttling", "TooManyRequestsException"], then_succeed=True)
+    dispatcher = DirectDispatcher(sender, base_delay=0.0)
+    # When the message is dispatched
+    dispatcher.dispatch(_request(tenant_id, "8"))
+    # Then it was sent on the third attempt, once
+    record = get_send_record(tenant_id, "campaign-test", "8", "t1")
+    assert [o.status for o in dispatcher.outcomes] == ["sent"]
+    assert record.status == "sent" and record.attempts == 3 and record.provider_message_id == "stubbed-message-1"
+    stubber.assert_no_pending_responses()
+
+
+def test_a_rejection_is_recorded_not_retried_and_persistent_throttling_dead_letters(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    add_customer(tenant_id, "9", email=f"{tenant_id}.reject@example.com")
+    add_customer(tenant_id, "10", email=f"{tenant_id}.throttle@example.com")
+    for customer_id in ("9", "10"):
+        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+    rejecting, _ = _stubbed_email_channel(["MessageRejected"], then_succeed=False)
+    throttling, _ = _stubbed_email_channel(["Throttling"] * 5, then_succeed=False)
+    # When SES rejects one message and keeps throttling the other
+    DirectDispatcher(rejecting, base_delay=0.0).dispatch(_request(tenant_id, "9"))
+    dispatcher = DirectDispatcher(throttling, base_delay=0.0)
+    dispatcher.dispatch(_request(tenant_id, "10"))
+    # Then the rejection is a recorded failure and the throttled one gave up after five attempts
+    rejected = get_send_record(tenant_id, "campaign-test", "9", "t1")
+    assert rejected.status == "failed" and "MessageRejected" in (rejected.reason or "")
+    throttled = get_send_record(tenant_id, "campaign-test", "10", "t1")
+    assert throttled.status == "dead_lettered" and throttled.attempts == 5
+    assert dispatcher.outcomes[0].status == "failed"
+
+
+def test_sender_handler_reports_a_throttled_message_as_a_batch_failure(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    # Given two queued messages: one SES will throttle, one for a customer without consent
+    from luxebrain.campaigns import sending
+    from luxebrain.runtime import configured_settings
+
+    add_customer(tenant_id, "11", email=f"{tenant_id}.batch@example.com")
+    record_consent(tenant_id, "11", "email", granted=True, source="checkout")
+    sqs = aws_client("sqs")
+    queue_url = configured_settings().require("campaign_send_queue_url")
+    drain_with_sender_handler()  # leftovers of other tests
+    add_customer(tenant_id, "12", email=f"{tenant_id}.noconsent@example.com")
+    sqs.send_message(QueueUrl=queue_url, MessageBody=_request(tenant_id, "11").model_dump_json())
+    sqs.send_message(QueueUrl=queue_url, MessageBody=_request(tenant_id, "12").model_dump_json())
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    throttled_id = next(m["MessageId"] for m in messages if '"customer_id":"11"' in m["Body"])
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    throttling, _ = _stubbed_email_channel(["Throttling"], then_succeed=False)
+    previous = sending._default_context
+    sending._default_context = throttling
+    try:
+        # When the sender function handles the batch
+        response = load_handler("sender").handler({"Records": [sqs_record(m, arn) for m in messages]}, lambda_context())
+    finally:
+        sending._default_context = previous
+    # Then the message is a batch item failure (redelivered later, then dead-lettered), and it is retrying
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [throttled_id]
+    assert get_send_record(tenant_id, "campaign-test", "11", "t1").status == "retrying"
+    assert get_send_record(tenant_id, "campaign-test", "12", "t1").reason == "no consent recorded"
+
+
+# ----------------------------------------------------------------------------- consent and unsubscribe
+def test_no_message_without_consent_and_soft_opt_in_covers_email_only(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    add_customer(tenant_id, "20", email=f"{tenant_id}.none@example.com", phone="+447700900020")
+    add_customer(tenant_id, "21", email=f"{tenant_id}.withdrawn@example.com")
+    record_consent(tenant_id, "21", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "21", "email", granted=False, source="account-settings")
+    # Under the opt-in rule: no consent record, no e-mail; a withdrawn consent wins
+    assert deliver(_request(tenant_id, "20"), _at_noon()).reason == "no consent recorded"
+    assert deliver(_request(tenant_id, "21"), _at_noon()).reason == "consent withdrawn (account-settings)"
+    # Under soft opt-in an existing customer may get e-mail, but SMS still needs opt-in
+    save_campaign_settings(tenant_id, CampaignSettings(email_consent_rule="soft_opt_in"))
+    sender = _at_noon()
+    assert deliver(_request(tenant_id, "20", trigger="t2"), sender).status == "sent"
+    assert deliver(_request(tenant_id, "20", trigger="t3", channel="sms"), sender).reason == "no consent recorded"
+
+
+def test_unsubscribe_link_takes_effect_at_once_for_that_tenant_only(local_aws: LocalResources) -> None:
+    # Given two tenants with the same customer id and address, both with consent
+    tenant_a, tenant_b = _tenant("Maison A"), _tenant("Maison B")
+    address = f"{tenant_a}.shared@example.com"
+    for tenant in (tenant_a, tenant_b):
+        add_customer(tenant, "30", email=address)
+        record_consent(tenant, "30", "email", granted=True, source="checkout")
+    token = make_unsubscribe_token(tenant_a, "30")
+    # When the customer follows tenant A's signed link
+    state = unsubscribe_with_token(token)
+    # Then A's next message is skipped and B's is sent
+    assert state.granted is False and verify_unsubscribe_token(token) == (tenant_a, "30", "email")
+    assert deliver(_request(tenant_a, "30"), _at_noon()).reason == "consent withdrawn (unsubscribe-link)"
+    assert suppression_reason(tenant_a, "email", address) == "unsubscribe"
+    assert deliver(_request(tenant_b, "30"), _at_noon()).status == "sent"
+
+
+def test_a_forged_or_cross_tenant_token_does_not_verify(local_aws: LocalResources) -> None:
+    tenant_a, tenant_b = _tenant("Maison A"), _tenant("Maison B")
+    version, payload, signature = make_unsubscribe_token(tenant_a, "31").split(".")
+    import base64
+
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["t"] = tenant_b
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    for bad in (f"{version}.{forged}.{signature}", f"{version}.{payload}.{signature[:-2]}AA", "nonsense"):
+        with pytest.raises(InvalidTokenError):
+            verify_unsubscribe_token(bad)
+
+
+def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResources) -> None:
+    # Given two tenants sending SMS from their own numbers to the same phone
+    tenant_a, tenant_b = _tenant("Maison A"), _tenant("Maison B")
+    phone = f"+447700{int(tenant_a[-6:], 16) % 10**6:06d}"  # unique per test run: moto's SMS log is shared
+    numbers = {tenant: f"+1555{int(tenant[-6:], 16) % 10**7:07d}" for tenant in (tenant_a, tenant_b)}
+    for tenant, number in numbers.items():
+        save_campaign_settings(tenant, CampaignSettings(sms_origination_number=number))
+        add_customer(tenant, "40", phone=phone, email=f"{tenant}.sms@example.com")
+        record_consent(tenant, "40", "sms", granted=True, source="sms-keyword-join")
+    event = _fixture("sms_inbound_stop.json")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message.update(originationNumber=phone, destinationNumber=numbers[tenant_a])
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    # When the phone replies STOP to tenant A's number
+    response = load_handler("provider_events").handler(event, lambda_context())
+    # Then tenant A may no longer text it (SMS and WhatsApp), tenant B still may
+    assert "stopped" in response["outcomes"]
+    assert deliver(_request(tenant_a, "40", channel="sms"), _at_noon()).reason == "address suppressed (stop)"
+    assert suppression_reason(tenant_a, "whatsapp", phone) == "stop"
+    assert deliver(_request(tenant_b, "40", channel="sms"), _at_noon()).status == "sent"
+    assert len(moto_sms_to({phone})) == 1
+
+
+def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenant_id: str) -> None:
+    add_customer(tenant_id, "41", phone="+33612345041", country="FR")
+    record_consent(tenant_id, "41", "sms", granted=True, source="checkout")
+    late = SenderContext(channel_factory=aws_channel, clock=lambda: datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
+    # 23:30 in Paris: deferred, and no record, so the next run sends it
+    assert deliver(_request(tenant_id, "41", channel="sms"), late).status == "deferred"
+    assert deliver(_request(tenant_id, "41", channel="sms"), _at_noon()).status == "sent"
+
+
+def test_frequency_cap_per_customer_and_channel(local_aws: LocalResources, tenant_id: str) -> None:
+    save_campaign_settings(
+        tenant_id, CampaignSettings(frequency_caps={"email": FrequencyCap(max_messages=2, per_days=7)})
+    )
+    add_customer(tenant_id, "42", email=f"{tenant_id}.cap@example.com")
+    record_consent(tenant_id, "42", "email", granted=True, source="checkout")
+    statuses = [deliver(_request(tenant_id, "42", trigger=f"t{i}"), _at_noon()) for i in range(3)]
+    assert [s.status for s in statuses] == ["sent", "sent", "skipped"]
+    assert statuses[2].reason == "frequency cap: 2 email messages in 7 days"
+
+
+# ----------------------------------------------------------------------------- provider events
+def test_ses_events_mark_the_send_and_a_hard_bounce_suppresses_the_address(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    address = f"{tenant_id}.bounce@example.com"
+    add_customer(tenant_id, "50", email=address)
+    record_consent(tenant_id, "50", "email", granted=True, source="checkout")
+    assert deliver(_request(tenant_id, "50"), _at_noon()).status == "sent"
+    reference = send_reference("campaign-test", "50", "t1")
+    events = load_handler("provider_events")
+    for name in ("ses_click_event.json", "ses_bounce_event.json"):
+        event = _fixture(name)
+        event["detail"]["mail"]["tags"].update(lb_tenant=[tenant_id], lb_ref=[reference])
+        event["detail"]["mail"]["destination"] = [address]
+        if "bounce" in event["detail"]:
+            event["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = address
+        events.handler(event, lambda_context())
+    record = get_send_record(tenant_id, "campaign-test", "50", "t1")
+    assert record.clicked_at is not None and record.opened_at is not None and record.bounced
+    assert deliver(_request(tenant_id, "50", trigger="t2"), _at_noon()).reason == "address suppressed (bounce)"
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_bad_templates_and_addresses_are_skipped_with_a_reason_and_the_batch_goes_on(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    add_customer(tenant_id, "60", email="not-an-address")
+    add_customer(tenant_id, "61", email=f"{tenant_id}.ok@example.com")
+    add_customer(tenant_id, "62", email=f"{tenant_id}.tmpl@example.com")
+    for customer_id in ("60", "61", "62"):
+        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+    dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
+    dispatcher.dispatch(_request(tenant_id, "60"))
+    dispatcher.dispatch(_request(tenant_id, "61"))
+    dispatcher.dispatch(_request(tenant_id, "62", template={"subject": "Hi {{ customer.nickname }}"}))
+    outcomes = [(o.status, o.reason) for o in dispatcher.outcomes]
+    assert outcomes[0] == ("skipped", "the e-mail address is not valid")
+    assert outcomes[1] == ("sent", None)
+    assert outcomes[2][0] == "skipped" and "subject failed to render" in (outcomes[2][1] or "")
+
+
+# ----------------------------------------------------------------------------- campaigns and results
+def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalResources, tenant_id: str) -> None:
+    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    for index in range(24):
+        add_customer(tenant_id, f"c{index}", email=f"{tenant_id}.seg{index}@example.com")
+        record_consent(tenant_id, f"c{index}", "email", granted=True, source="checkout")
+    spec = CampaignSpec(
+        name="Preview",
+        segment="all_customers",
+        scheduled_at=NOON - timedelta(minutes=5),
+        ab_test=ABTestSpec(
+            variants={"A": {"subject": "Preview A"}, "B": {"subject": "Preview B"}}, holdout_fraction=0.2
+        ),
+    )
+    campaign = create_campaign(tenant_id, spec)
+    # A purchase after the send counts as a conversion of that customer's arm
+    add_order(tenant_id, "77001", "c3", NOON + timedelta(days=1), status="completed", total=900.0)
+    runs = run_due_campaigns(tenant_id, NOON, QueueDispatcher())
+    drain_with_sender_handler()
+    report = flow_results(tenant_id, campaign_flow(campaign.campaign_id), holdout_fraction=0.2)
+    arms = {arm["arm"]: arm for arm in report["arms"]}
+    assert runs[0].candidates == 24 and runs[0].dispatched + runs[0].held_out == 24
+    assert set(arms) <= {"A", "B", "holdout"} and sum(a["assigned"] for a in arms.values()) == 24
+    assert sum(a["conversions"] for a in arms.values()) == 1 and sum(a["revenue"] for a in arms.values()) == 900.0
+    assert report["ab_test"]["status"] == "insufficient_sample"
+    subjects = {m["Subject"] for m in moto_emails_to({f"{tenant_id}.seg{i}@example.com" for i in range(24)})}
+    assert subjects <= {"Preview A", "Preview B"} and len(subjects) == 2
+
+
+def test_flow_runner_handler_runs_the_scheduled_flow_for_a_tenant(local_aws: LocalResources, tenant_id: str) -> None:
+    add_customer(tenant_id, "70", email=f"{tenant_id}.runner@example.com")
+    record_consent(tenant_id, "70", "email", granted=True, source="checkout")
+    add_order(tenant_id, "88001", "70", datetime.now(UTC) - timedelta(hours=3))
+    save_campaign_settings(tenant_id, CampaignSettings(flows={"abandoned_cart": FlowSettings(holdout_fraction=0.0)}))
+    event = {**_fixture("schedule_abandoned_cart.json"), "tenant_id": tenant_id}
+    summary = load_handler("flow_runner").handler(event, lambda_context())
+    assert summary == {"tenants": 1, "dispatched": 1, "held_out": 0, "failed_tenants": []}
+
+
+def test_demo_runs_cart_flow_and_campaign_on_the_sample_store(local_aws: LocalResources, tenant_id: str) -> None:
+    from luxebrain.campaigns.demo import run_demo_campaigns
+    from luxebrain.sample_store import generate_sample_store
+
+    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    as_of = datetime(2026, 11, 26, tzinfo=UTC)
+    load_sample_store(tenant_id, generate_sample_store(products=20, customers=120, seed=3, as_of=as_of))
+    report = run_demo_campaigns(tenant_id, as_of + timedelta(hours=12))
+    assert report.emails_read_back and all(e["one_click_unsubscribe"] for e in report.emails_read_back)
+    assert all(e["parts"] == ["text/plain", "text/html"] for e in report.emails_read_back)
+    assert len(report.emails_read_back) == report.send_outcomes.get("sent", 0)
+    assert "Campaigns for tenant" in report.summary()
