@@ -160,6 +160,39 @@ class DashboardCors(CORSMiddleware):
         return origin in origins or (allow_localhost and bool(LOCAL_ORIGIN_PATTERN.fullmatch(origin)))
 
 
+STOREFRONT_PATH_PREFIX = "/recommendations/"
+
+
+class SplitCors:
+    """Two CORS policies. Dashboard routes: the explicit allow-list, with credentials. Storefront routes
+    (recommendations, read with a publishable key from the shop's own site, whatever its domain): any
+    origin, never credentials, only the headers a widget sends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.dashboard = DashboardCors(
+            app,
+            allow_origins=[],
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Impersonation", "X-Storefront-Key"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+        self.storefront = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_credentials=False,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Storefront-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=3600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        storefront = scope["type"] == "http" and scope.get("path", "").startswith(STOREFRONT_PATH_PREFIX)
+        await (self.storefront if storefront else self.dashboard)(scope, receive, send)
+
+
 def create_app() -> FastAPI:
     app_env = os.environ.get("APP_ENV", "prod")  # unknown means prod: no interactive docs
     show_docs = app_env != "prod"
@@ -207,15 +240,7 @@ def create_app() -> FastAPI:
         app.include_router(router_module.router)
     _include_optional_routers(app)
 
-    app.add_middleware(
-        DashboardCors,
-        allow_origins=[],
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Impersonation", "X-Storefront-Key"],
-        expose_headers=["X-Request-ID", "Retry-After"],
-        max_age=600,
-    )
+    app.add_middleware(SplitCors)
     app.add_middleware(RequestContextMiddleware)
     return app
 

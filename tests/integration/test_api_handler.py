@@ -177,3 +177,14 @@ def test_handler_works_from_threads_without_an_event_loop(merchant: Merchant) ->
     for thread in threads:
         thread.join()
     assert results == [200, 200, 200]
+
+
+def test_storefront_routes_allow_any_shop_origin_without_credentials(client: TestClient) -> None:
+    preflight = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-storefront-key"}
+    response = client.options("/recommendations/popular", headers={"Origin": "https://any-shop.example", **preflight})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in response.headers
+    # ...while a dashboard route keeps its allow-list
+    dashboard = client.options("/stores", headers={"Origin": "https://any-shop.example", **preflight})
+    assert dashboard.status_code == 400
