@@ -265,3 +265,14 @@ def test_serving_module_imports_numpy_only() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 (our own code string)
+
+
+def test_reused_and_new_frozen_sets_of_unavailable_products_both_apply(recommender: Recommender) -> None:
+    # Given a frozen set reused across calls (as the API does) and then a different one
+    first = frozenset({"G2"})
+    second = frozenset({"G3"})
+    for _ in range(2):
+        assert "G2" not in recommender.similar(["G1"], 3, RecommendationRules(unavailable=first)).product_ids
+    # Then the second set is honoured too, not the cached positions of the first
+    answer = recommender.similar(["G1"], 3, RecommendationRules(unavailable=second)).product_ids
+    assert "G3" not in answer and "G2" in answer

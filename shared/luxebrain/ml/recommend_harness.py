@@ -414,15 +414,17 @@ def format_table(rows: Sequence[tuple[str, EvaluationResult]], baseline: str | N
     bucket_names = [name for name, _, _ in ACTIVITY_BUCKETS]
     header = f"{'method':<26}" + "".join(f"{m:>12}" for m in METRIC_NAMES)
     header += "".join(f"{'ndcg ' + b:>11}" for b in bucket_names)
+    ratio_title = f"  ndcg@10 / {baseline}"
     if reference is not None:
-        header += f"{'ndcg/' + str(baseline):>22}"
+        header += ratio_title
     lines = [header, "-" * len(header)]
     for name, result in rows:
         line = f"{name:<26}" + "".join(f"{result.overall[m]:>12.4f}" for m in METRIC_NAMES)
         line += "".join(f"{result.buckets[b]['ndcg@10']:>11.4f}" for b in bucket_names)
         if reference is not None:
             base = reference.overall["ndcg@10"]
-            line += f"{(result.overall['ndcg@10'] / base if base else float('inf')):>22.2f}"
+            ratio = f"{result.overall['ndcg@10'] / base:.2f}" if base else "n/a"
+            line += f"{ratio:>{len(ratio_title)}}"
         lines.append(line)
     return "\n".join(lines)
 

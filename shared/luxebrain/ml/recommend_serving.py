@@ -23,6 +23,7 @@ from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
 KIND = "recommend"
 MAX_K = 100
 BLEND_THRESHOLD = 0.25  # popularity share above which a personal answer is labelled "blend"
+INDEX_CACHE_SIZE = 16  # product-id sets (stock, blocks) whose positions are remembered
 TRENDING_TIE_BREAK = 1e-3  # all-time popularity breaks ties between equally trending products
 
 REQUIRED_ARRAYS = (
@@ -112,6 +113,7 @@ class Recommender:
         self._product_index = {p: j for j, p in enumerate(self.product_ids)}
         self._customer_index = {c: j for j, c in enumerate(self.customer_ids)}
         self._category_index = {c: j for j, c in enumerate(self.categories)}
+        self._indices_cache: dict[int, tuple[frozenset, np.ndarray]] = {}
         n = len(self.product_ids)
         if a["popularity"].shape != (n,) or a["similarity_indptr"].shape != (n + 1,):
             raise ArtifactError("recommend artifact arrays do not match its product list")
@@ -276,9 +278,19 @@ class Recommender:
         return allowed
 
     def _indices(self, ids: Iterable[str]) -> np.ndarray:
+        # A frozenset cannot change, so its positions are cached (the API reuses one per tenant for a
+        # minute); the cache keeps the set itself so its id cannot be reused by another object.
+        if isinstance(ids, frozenset):
+            cached = self._indices_cache.get(id(ids))
+            if cached is not None and cached[0] is ids:
+                return cached[1]
         lookup = self._product_index
-        found = [lookup[p] for p in (str(i) for i in ids) if p in lookup]
-        return np.asarray(found, dtype=np.int64)
+        found = np.asarray([lookup[p] for p in (str(i) for i in ids) if p in lookup], dtype=np.int64)
+        if isinstance(ids, frozenset):
+            if len(self._indices_cache) >= INDEX_CACHE_SIZE:
+                self._indices_cache.clear()
+            self._indices_cache[id(ids)] = (ids, found)
+        return found
 
     def _ranked(
         self,
