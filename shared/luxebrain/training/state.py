@@ -28,6 +28,7 @@ from luxebrain.storage.models import (
 from luxebrain.tenancy import tenant_partition
 
 RUNNING, SUCCEEDED, REJECTED, FAILED, ABANDONED = "running", "succeeded", "rejected", "failed", "abandoned"
+RUN_RECORD_RETENTION_SECONDS = 400 * 86400  # the table's TTL removes run records after about 13 months
 
 
 class LeaseBusyError(ConflictError):
@@ -267,6 +268,7 @@ def start_run_record(
         status=RUNNING,
         started_at=started_at,
         rows_used=rows_used,
+        expires_at=int(started_at.timestamp()) + RUN_RECORD_RETENTION_SECONDS,
     )
     item.save(condition=ModelRunItem.pk.does_not_exist())
     return item
@@ -304,30 +306,45 @@ def list_run_records(tenant_id: str, *, kind: str | None = None, limit: int = 50
             partition, ModelRunItem.sk.startswith(f"{kind}#"), scan_index_forward=False, limit=limit
         )
         return [RunRecord.from_item(item) for item in items]
-    records = [RunRecord.from_item(item) for item in ModelRunItem.query(partition)]
+    # Sort keys start with the kind, so "newest of every kind" is one short query per kind, merged: it reads
+    # ``limit`` items a kind instead of the tenant's whole history.
+    from luxebrain.training.registry import registered_kinds
+
+    records = [
+        RunRecord.from_item(item)
+        for known in registered_kinds()
+        for item in ModelRunItem.query(
+            partition, ModelRunItem.sk.startswith(f"{known}#"), scan_index_forward=False, limit=limit
+        )
+    ]
     records.sort(key=lambda record: record.started_at, reverse=True)
     return records[:limit]
 
 
 def abandon_runs(tenant_id: str, dead_run_id: str, now: datetime) -> int:
-    """Mark a crashed run's still-``running`` records as abandoned; returns how many."""
+    """Mark a crashed run's still-``running`` records as abandoned; returns how many. A dead run is the latest
+    of each kind it reached, so only the newest few records of each kind are read."""
+    from luxebrain.training.registry import registered_kinds
+
+    partition = tenant_partition(tenant_id, "RUN")
     abandoned = 0
-    for item in ModelRunItem.query(
-        tenant_partition(tenant_id, "RUN"), filter_condition=ModelRunItem.run_id == dead_run_id
-    ):
-        if item.status != RUNNING:
-            continue
-        try:
-            finish_run_record(
-                item,
-                status=ABANDONED,
-                finished_at=now,
-                reason="the worker stopped (crash or timeout) before finishing; the previous version kept serving",
-            )
-            abandoned += 1
-        except UpdateError as exc:
-            if not _condition_failed(exc):
-                raise
+    for kind in registered_kinds():
+        for item in ModelRunItem.query(
+            partition, ModelRunItem.sk.startswith(f"{kind}#"), scan_index_forward=False, limit=3
+        ):
+            if item.run_id != dead_run_id or item.status != RUNNING:
+                continue
+            try:
+                finish_run_record(
+                    item,
+                    status=ABANDONED,
+                    finished_at=now,
+                    reason="the worker stopped (crash or timeout) before finishing; the previous version kept serving",
+                )
+                abandoned += 1
+            except UpdateError as exc:
+                if not _condition_failed(exc):
+                    raise
     return abandoned
 
 
