@@ -1,0 +1,142 @@
+"""The forecast harness: CSV loading with clear errors, metrics on known numbers, the CLI subcommand."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from luxebrain.ml.forecast_harness import (
+    HarnessInputError,
+    QuantileForecast,
+    SalesPanel,
+    add_evaluate_parser,
+    format_table,
+    load_sales_csv,
+    moving_average_with_trend,
+    panel_from_frame,
+    rolling_origin_backtest,
+    seasonal_naive,
+)
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "forecast_walmart_two_stores.csv"
+
+
+def write_csv(tmp_path: Path, rows: list[tuple[str, str, object]]) -> Path:
+    path = tmp_path / "sales.csv"
+    pd.DataFrame(rows, columns=["sku", "day", "units"]).to_csv(path, index=False)
+    return path
+
+
+def test_loading_sums_duplicates_fills_gaps_and_clips_returns(tmp_path: Path) -> None:
+    # Given daily rows with a duplicated date, a gap, a net return and a product that starts later
+    path = write_csv(
+        tmp_path,
+        [
+            ("a", "2026-01-01", 2),
+            ("a", "2026-01-01", 1),
+            ("a", "2026-01-03", -4),
+            ("a", "2026-01-04", 5),
+            ("b", "2026-01-03", 1),
+        ],
+    )
+    # When loading
+    panel = load_sales_csv(path, series_col="sku", time_col="day", value_col="units")
+    # Then duplicates are summed, the gap is zero sales, the net return counts as zero, b does not exist before
+    assert panel.freq == "D" and panel.series_ids == ["a", "b"]
+    np.testing.assert_array_equal(panel.values[0], [3, 0, 0, 5])
+    assert np.isnan(panel.values[1, :2]).all() and list(panel.values[1, 2:]) == [1, 0]
+    assert any("duplicated" in note for note in panel.notes)
+    assert any("below zero" in note for note in panel.notes)
+    assert str(panel.period_ends[-1]) == "2026-01-04"
+
+
+def test_loading_errors_name_the_column_or_row(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, [("a", "2026-01-01", 2), ("a", "2026-01-02", "x")])
+    with pytest.raises(HarnessInputError, match=r"'qty'.*columns are: sku, day, units"):
+        load_sales_csv(path, series_col="sku", time_col="day", value_col="qty")
+    with pytest.raises(HarnessInputError, match="not numeric at data row 2"):
+        load_sales_csv(path, series_col="sku", time_col="day", value_col="units")
+    bad_date = write_csv(tmp_path, [("a", "2026-01-01", 2), ("a", "someday", 1)])
+    with pytest.raises(HarnessInputError, match="not a date at data row 2"):
+        load_sales_csv(bad_date, series_col="sku", time_col="day", value_col="units")
+    single = write_csv(tmp_path, [("a", "2026-01-01", 2)])
+    with pytest.raises(HarnessInputError, match="single date"):
+        load_sales_csv(single, series_col="sku", time_col="day", value_col="units")
+    with pytest.raises(HarnessInputError, match="not found"):
+        load_sales_csv(tmp_path / "missing.csv", series_col="sku", time_col="day", value_col="units")
+
+
+def test_weekly_fixture_loads_with_a_date_format() -> None:
+    panel = load_sales_csv(
+        FIXTURE, series_col="Store", time_col="Date", value_col="Weekly_Sales", time_format="%d-%m-%Y"
+    )
+    assert panel.freq == "W" and panel.values.shape == (2, 143)
+    assert not np.isnan(panel.values).any()
+
+
+def constant(value: float) -> object:
+    def forecast(panel: SalesPanel, horizon: int) -> QuantileForecast:
+        point = np.full((len(panel.series_ids), horizon), value)
+        return QuantileForecast(point - 1, point, point + 1)
+
+    return forecast
+
+
+def test_metrics_on_known_numbers() -> None:
+    # Given a series that always sells 10, forecast by a constant 10 (perfect) and a constant 12
+    panel = SalesPanel(["x", "y"], np.full((2, 40), 10.0), "W")
+    windows = {"1-4w": 4}
+    result = rolling_origin_backtest(panel, {"ten": constant(10), "twelve": constant(12)}, n_cutoffs=2, windows=windows)
+    perfect = result.methods["ten"].metrics["1-4w"]
+    high = result.methods["twelve"].metrics["1-4w"]
+    # Then WAPE, bias, coverage and pinball are what the definitions give
+    assert perfect["wape"] == 0 and perfect["bias"] == 0 and perfect["coverage"] == 1
+    assert high["wape"] == pytest.approx(0.2) and high["bias"] == pytest.approx(0.2)
+    assert high["coverage"] == 0  # [11, 13] never holds 10
+    # pinball: (0.9 * 1 + 0.5 * 2 + 0.1 * 3) / 3 / 10
+    assert high["pinball"] == pytest.approx((0.9 + 1.0 + 0.3) / 3 / 10)
+    assert np.isnan(high["mase"])  # a constant history has no naive error to scale by
+    assert result.cutoffs == [32, 36]
+    assert "twelve" in format_table(result, "ten")
+
+
+def test_backtest_leaves_out_too_short_series_and_rejects_impossible_settings() -> None:
+    values = np.vstack([np.arange(30, dtype=float), np.r_[np.full(29, np.nan), 1.0]])  # b: one data point
+    panel = SalesPanel(["a", "b"], values, "W")
+    result = rolling_origin_backtest(panel, {"naive": seasonal_naive}, n_cutoffs=1, windows={"1-4w": 4})
+    assert result.series == 1 and any("left out" in note for note in result.notes)
+    with pytest.raises(HarnessInputError, match="too few"):
+        rolling_origin_backtest(panel, {"naive": seasonal_naive}, n_cutoffs=10, windows={"1-13w": 13})
+
+
+def test_moving_average_with_trend_extrapolates_the_line() -> None:
+    panel = SalesPanel(["up"], np.arange(20, dtype=float)[None, :], "W")
+    forecast = moving_average_with_trend(panel, 3)
+    np.testing.assert_allclose(forecast.p50[0], [20, 21, 22])
+
+
+def test_cli_runs_on_the_fixture_and_reports_a_wrong_column(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    parser = argparse.ArgumentParser()
+    add_evaluate_parser(parser.add_subparsers())
+    common = ["--sales", str(FIXTURE), "--series-col", "Store", "--time-col", "Date", "--time-format", "%d-%m-%Y"]
+    args = parser.parse_args(
+        ["forecast", *common, "--value-col", "Weekly_Sales", "--cutoffs", "1", "--json", str(tmp_path / "r.json")]
+    )
+    assert args.run(args) == 0
+    output = capsys.readouterr().out
+    assert "luxebrain" in output and "seasonal_naive" in output and "1-4w" in output
+    assert (tmp_path / "r.json").is_file()
+    args = parser.parse_args(["forecast", *common, "--value-col", "Sales"])
+    assert args.run(args) == 2
+    assert "no column(s) 'Sales'" in capsys.readouterr().out
+
+
+def test_integer_periods_are_weeks_without_a_calendar() -> None:
+    frame = pd.DataFrame({"p": ["a"] * 3, "w": [0, 1, 2], "u": [1, 2, 3]})
+    panel = panel_from_frame(frame, "p", "w", "u")
+    assert panel.freq == "W" and panel.period_ends is None
+    np.testing.assert_array_equal(panel.values, [[1, 2, 3]])
