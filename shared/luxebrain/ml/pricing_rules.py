@@ -125,9 +125,7 @@ def parse_price_ending(ending: str, minor_units: int) -> int:
         raise GuardrailError(f"price_ending {ending!r} must look like '.95' or '.00'")
     digits = text[1:]
     if len(digits) > minor_units:
-        raise GuardrailError(
-            f"price_ending {ending!r} needs {len(digits)} decimals but the currency has {minor_units}"
-        )
+        raise GuardrailError(f"price_ending {ending!r} needs {len(digits)} decimals but the currency has {minor_units}")
     return int(digits.ljust(minor_units, "0")) if minor_units else 0
 
 
@@ -194,9 +192,7 @@ def price_bounds(
         return Unsatisfiable("price_zero", f"current price is {current_price!r}; need a positive price")
     has_cost = cost is not None and math.isfinite(cost) and cost > 0
     if rule.require_cost and not has_cost:
-        return Unsatisfiable(
-            "no_cost", "no cost recorded for this product, so no margin floor can be enforced"
-        )
+        return Unsatisfiable("no_cost", "no cost recorded for this product, so no margin floor can be enforced")
     never_discount = bool(rule.never_discount_tags.intersection(tags))
 
     floors: list[tuple[float, str]] = [(current_price * (1.0 - rule.max_step), "max step")]
@@ -232,8 +228,7 @@ def price_bounds(
             ceiling_value, ceiling_name = min(hard_ceilings)
             return Unsatisfiable(
                 "floor_above_ceiling",
-                f"{floor_name} {floor_value:.2f} is above {ceiling_name} {ceiling_value:.2f}; "
-                "fix the guardrails",
+                f"{floor_name} {floor_value:.2f} is above {ceiling_name} {ceiling_value:.2f}; fix the guardrails",
             )
         return Unsatisfiable(
             "outside_guardrails",
@@ -272,9 +267,7 @@ def round_to_currency(price: float, rule: GuardrailRule) -> float:
     return math.floor(price * scale + 0.5) / scale
 
 
-def check_price(
-    price: float, bounds: PriceBounds, rule: GuardrailRule, *, tolerance: float = 1e-9
-) -> list[str]:
+def check_price(price: float, bounds: PriceBounds, rule: GuardrailRule, *, tolerance: float = 1e-9) -> list[str]:
     """Every guardrail ``price`` breaks (empty when it satisfies all): used by tests and before applying."""
     broken: list[str] = []
     if price < bounds.lower * (1.0 - tolerance):
@@ -290,9 +283,7 @@ def check_price(
     return broken
 
 
-def days_since_change_blocks(
-    rule: GuardrailRule, days_since_last_change: float | None
-) -> Unsatisfiable | None:
+def days_since_change_blocks(rule: GuardrailRule, days_since_last_change: float | None) -> Unsatisfiable | None:
     """Unsatisfiable when the last change is more recent than the rule's minimum gap."""
     if days_since_last_change is None or days_since_last_change >= rule.min_days_between_changes:
         return None
@@ -333,9 +324,7 @@ def explain_suggestion(
         else:
             reasons.append(f"{cover_weeks:.0f} weeks of stock cover")
     low, high = elasticity_interval
-    reasons.append(
-        f"price elasticity {elasticity:.2f} (90 % interval {low:.2f} to {high:.2f}, {elasticity_source})"
-    )
+    reasons.append(f"price elasticity {elasticity:.2f} (90 % interval {low:.2f} to {high:.2f}, {elasticity_source})")
     action = f"{change:+.0%}"
     if kind == "sale":
         action = f"{change:+.0%} sale for {sale_weeks} weeks"
@@ -356,9 +345,7 @@ def _previous_on_grid(value: int, period: int, offset: int) -> int:
 
 
 def _is_positive(value: Any) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def tags_of(product: Mapping[str, Any]) -> frozenset[str]:
