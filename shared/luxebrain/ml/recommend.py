@@ -292,7 +292,16 @@ def _fit(
             shape=(n_items, n_items),
         )
     else:
-        decayed = sp.csr_matrix((_decay(age, params.knn_half_life_days), (c, i)), shape=(n_customers, n_items))
+        # One weight per customer and product (their latest purchase, decayed): counts would let a few
+        # heavy re-buyers dominate the cosine.
+        latest = pd.DataFrame({"c": c, "i": i, "age": age}).groupby(["c", "i"], sort=False)["age"].min()
+        decayed = sp.csr_matrix(
+            (
+                _decay(latest.to_numpy(), params.knn_half_life_days),
+                (latest.index.get_level_values(0), latest.index.get_level_values(1)),
+            ),
+            shape=(n_customers, n_items),
+        )
         similarity = top_per_row(
             item_knn_matrix(decayed, shrinkage=params.knn_shrinkage, popularity_damping=params.knn_popularity_damping),
             params.neighbours_per_item,
