@@ -180,7 +180,7 @@ def test_impersonation_is_audited_and_scoped(client: TestClient, merchant: Merch
     # ...with the role it asked for, not more
     assert client.post("/tenant/storefront-key", headers=session).status_code == 403
     # ...and the tenant's owner sees it in the audit log
-    audit = client.get("/tenant/audit", headers=merchant.headers).json()
+    audit = client.get("/tenant/audit", headers=merchant.headers).json()["items"]
     assert any(a["action"] == "impersonation.started" and a["reason"] == "support ticket 4711" for a in audit)
     # The session cannot be used by anyone else
     assert (
@@ -209,3 +209,17 @@ def test_api_calls_are_counted_and_capped_by_the_plan(client: TestClient, mercha
     flush_api_calls(merchant.tenant_id)
     used = {line.limit: line.used for line in usage_report(merchant.tenant_id)}
     assert used["api_calls_per_month"] == allowed - 1  # the refused batch was not added
+
+
+def test_audit_log_pages_with_a_cursor(client: TestClient, merchant: Merchant, admin_headers: dict) -> None:
+    for n in range(3):
+        client.patch("/tenant/settings", headers=merchant.headers, json={"weekly_report": n % 2 == 0})
+    first = client.get("/tenant/audit", params={"limit": 2}, headers=merchant.headers).json()
+    second = client.get(
+        "/tenant/audit", params={"limit": 2, "cursor": first["next_cursor"]}, headers=merchant.headers
+    ).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    assert second["items"] and second["items"][0]["created_at"] <= first["items"][-1]["created_at"]
+    # The platform admin reads the same log through the admin route
+    admin_view = client.get(f"/admin/tenants/{merchant.tenant_id}/audit", headers=admin_headers).json()
+    assert len(admin_view["items"]) >= 3

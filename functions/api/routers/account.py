@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember
-from luxebrain.auth.members import list_audit, list_members, record_audit
+from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
 from luxebrain.ml.pricing_rules import GuardrailConfig
 from luxebrain.plans import forget_tenant, plan_of, tenant_profile, usage_report
 from luxebrain.storage.models import TenantItem
+from luxebrain.tenancy import tenant_partition
+from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["account"])
 
@@ -162,12 +164,28 @@ class AuditResponse(BaseModel):
     created_at: datetime
 
 
-@router.get("/tenant/audit", response_model=list[AuditResponse], summary="Audit records, newest first (owner)")
-def audit(principal: OwnerOnly) -> list[AuditResponse]:
-    return [
-        AuditResponse(action=a.action, actor=a.actor, reason=a.reason, details=a.details or {}, created_at=a.created_at)
-        for a in list_audit(principal.require_tenant())
-    ]
+class AuditPage(BaseModel):
+    items: list[AuditResponse]
+    next_cursor: str | None
+
+
+def audit_response(item: Any) -> AuditResponse:
+    return AuditResponse(
+        action=item.action, actor=item.actor, reason=item.reason, details=item.details or {}, created_at=item.created_at
+    )
+
+
+@router.get("/tenant/audit", response_model=AuditPage, summary="Audit records, newest first (owner)")
+def audit(
+    principal: OwnerOnly,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> AuditPage:
+    tenant_id = principal.require_tenant()
+    items, last_key = audit_page(
+        tenant_id, limit=limit, last_evaluated_key=decode_cursor(cursor, partition=tenant_partition(tenant_id, "AUDIT"))
+    )
+    return AuditPage(items=[audit_response(item) for item in items], next_cursor=encode_cursor(last_key))
 
 
 # ----------------------------------------------------------------------------- storefront key

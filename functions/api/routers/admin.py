@@ -9,12 +9,13 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import PlatformAdmin
-from api.routers.account import AuditResponse
-from luxebrain.auth.members import list_audit, record_audit, start_impersonation
+from api.routers.account import AuditPage, audit_response
+from luxebrain.auth.members import audit_page, record_audit, start_impersonation
 from luxebrain.auth.principal import Role
 from luxebrain.plans import change_plan, forget_tenant, tenant_profile
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.models import TenantItem
+from luxebrain.tenancy import tenant_partition
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -122,10 +123,15 @@ def impersonate(tenant_id: TenantId, body: ImpersonationRequest, principal: Plat
     return ImpersonationResponse(session=session, tenant_id=tenant_id, role=body.role, expires_in=IMPERSONATION_SECONDS)
 
 
-@router.get("/tenants/{tenant_id}/audit", response_model=list[AuditResponse], summary="A tenant's audit records")
-def tenant_audit(tenant_id: TenantId, principal: PlatformAdmin) -> list[AuditResponse]:
+@router.get("/tenants/{tenant_id}/audit", response_model=AuditPage, summary="A tenant's audit records")
+def tenant_audit(
+    tenant_id: TenantId,
+    principal: PlatformAdmin,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> AuditPage:
     tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
-    return [
-        AuditResponse(action=a.action, actor=a.actor, reason=a.reason, details=a.details or {}, created_at=a.created_at)
-        for a in list_audit(tenant_id)
-    ]
+    items, last_key = audit_page(
+        tenant_id, limit=limit, last_evaluated_key=decode_cursor(cursor, partition=tenant_partition(tenant_id, "AUDIT"))
+    )
+    return AuditPage(items=[audit_response(item) for item in items], next_cursor=encode_cursor(last_key))

@@ -137,8 +137,22 @@ def record_audit(
 
 
 def list_audit(tenant_id: str, limit: int = 100) -> list[AuditItem]:
+    return audit_page(tenant_id, limit=limit, last_evaluated_key=None)[0]
+
+
+def audit_page(
+    tenant_id: str, *, limit: int, last_evaluated_key: dict[str, Any] | None
+) -> tuple[list[AuditItem], dict[str, Any] | None]:
+    """One page of the tenant's audit records, newest first, and the key to continue from."""
     configured_settings()
-    return list(AuditItem.query(tenant_partition(tenant_id, "AUDIT"), scan_index_forward=False, limit=limit))
+    results = AuditItem.query(
+        tenant_partition(tenant_id, "AUDIT"),
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=last_evaluated_key,
+    )
+    items = list(results)
+    return items, results.last_evaluated_key
 
 
 # ----------------------------------------------------------------------------- impersonation
