@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -95,7 +97,24 @@ def process_message(body: str, *, message_id: str, receive_count: int = 1) -> Pr
         raise
 
 
+_totals_lock = threading.Lock()
+_process_totals = IngestCounters()
+
+
+def process_totals() -> IngestCounters:
+    """What this process has ingested so far (the local runtime and the demo report these)."""
+    with _totals_lock:
+        return copy.deepcopy(_process_totals)
+
+
 def process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
+    result = _process_envelope(envelope, event_id=event_id)
+    with _totals_lock:
+        _process_totals.add(result)
+    return result
+
+
+def _process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
     configured_settings()
     try:
         return _apply(envelope)

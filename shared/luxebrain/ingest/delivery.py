@@ -1,0 +1,256 @@
+"""Delivering a store's data as WooCommerce does: one signed webhook POST per event, over HTTP.
+
+Used by the demo (the sample store through the local API gateway into the embedded AWS) and by the
+end-to-end tests. The sender reproduces WooCommerce's delivery: ``wp_json_encode`` body (compact, ``\\/``
+and ``\\uXXXX`` escapes), the X-WC-Webhook-* headers, the creation ping, and the disorder of real shops:
+orders announced by ``order.created`` and brought up to date by ``order.updated``, some deliveries
+duplicated, some versions arriving after newer ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import itertools
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from luxebrain.ingest.processor import IngestCounters, process_totals
+from luxebrain.sample_store import SampleStore
+from luxebrain.woocommerce.signature import compute_signature
+
+WOOCOMMERCE_USER_AGENT = "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)"
+
+
+def wp_json_encode(payload: Any) -> bytes:
+    """PHP's json_encode with WordPress's default flags: ASCII only and escaped slashes."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/").encode("ascii")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    topic: str
+    body: bytes
+
+    @property
+    def resource(self) -> str:
+        return self.topic.split(".", 1)[0]
+
+
+class WebhookSender:
+    """Signs and POSTs deliveries to one store's webhook URL; one keep-alive connection per thread."""
+
+    def __init__(self, webhook_url: str, webhook_secret: str, *, source_url: str = "https://maison.example/") -> None:
+        split = urlsplit(webhook_url)
+        self.host, self.port = split.hostname or "127.0.0.1", split.port or 80
+        self.path = split.path
+        self.secret = webhook_secret
+        self.source_url = source_url
+        self._local = threading.local()
+        self._delivery_ids = itertools.count(1)
+        self.webhook_ids = {"order": 1, "product": 2, "customer": 3, "coupon": 4}
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            self._local.connection = connection
+        return connection
+
+    def post(self, body: bytes, headers: dict[str, str]) -> int:
+        for attempt in (1, 2):  # a kept-alive connection the server closed: reconnect once
+            connection = self._connection()
+            try:
+                connection.request("POST", self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                return response.status
+            except (ConnectionError, http.client.HTTPException):
+                connection.close()
+                self._local.connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def deliver(self, delivery: Delivery) -> int:
+        resource, _, event = delivery.topic.partition(".")
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": WOOCOMMERCE_USER_AGENT,
+            "X-WC-Webhook-Source": self.source_url,
+            "X-WC-Webhook-Topic": delivery.topic,
+            "X-WC-Webhook-Resource": resource,
+            "X-WC-Webhook-Event": event,
+            "X-WC-Webhook-Signature": compute_signature(delivery.body, self.secret),
+            "X-WC-Webhook-ID": str(self.webhook_ids.get(resource, 0)),
+            "X-WC-Webhook-Delivery-ID": str(next(self._delivery_ids)),
+        }
+        return self.post(delivery.body, headers)
+
+    def ping(self, resource: str) -> int:
+        """What WooCommerce sends when a webhook is saved: unsigned, form-encoded, must get exactly 200."""
+        body = f"webhook_id={self.webhook_ids[resource]}".encode()
+        return self.post(
+            body, {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": WOOCOMMERCE_USER_AGENT}
+        )
+
+
+# ----------------------------------------------------------------------------- the sample store's deliveries
+def earlier_version(order: dict[str, Any]) -> dict[str, Any] | None:
+    """The order as ``order.created`` saw it (unpaid, modified at creation), or None if it never changed."""
+    if order.get("date_modified_gmt") == order.get("date_created_gmt"):
+        return None
+    first = copy.deepcopy(order)
+    first["status"] = "pending"
+    first["date_modified_gmt"] = order["date_created_gmt"]
+    first["date_paid_gmt"] = None
+    first["date_completed_gmt"] = None
+    return first
+
+
+def plan_deliveries(
+    store: SampleStore, *, duplicate_rate: float = 0.03, out_of_order_rate: float = 0.02, seed: int = 7
+) -> list[list[Delivery]]:
+    """Chains of deliveries; each chain is one record's deliveries in the order WooCommerce sends them (a
+    chain is sent in sequence, chains concurrently, as a shop's action scheduler runs)."""
+    rng = random.Random(seed)
+    chains: list[list[Delivery]] = []
+    for product in (*store.products, *store.variations):
+        chains.append([Delivery("product.created", wp_json_encode(product))])
+    for customer in store.customers:
+        if customer.get("id"):  # guests have no customer record in WooCommerce; they arrive with orders
+            chains.append([Delivery("customer.created", wp_json_encode(customer))])
+    for order in store.orders:
+        final = Delivery("order.updated", wp_json_encode(order))
+        first_version = earlier_version(order)
+        chain = [final] if first_version is None else [Delivery("order.created", wp_json_encode(first_version)), final]
+        if first_version is not None and rng.random() < out_of_order_rate:
+            chain.reverse()  # the older version arrives last: it must not overwrite the newer one
+        if rng.random() < duplicate_rate:
+            chain.append(final)  # WooCommerce fires order.updated several times per edit
+        chains.append(chain)
+    return chains
+
+
+@dataclass
+class IngestReport:
+    deliveries: int = 0
+    delivered: int = 0  # answered 2xx
+    refused: dict[int, int] = field(default_factory=dict)  # status → count
+    pings: int = 0
+    processed: int = 0  # deliveries the processor handled (the queue drops exact duplicates within 5 minutes)
+    stored: int = 0
+    duplicates_ignored: int = 0
+    rejected: int = 0
+    tombstoned: int = 0
+    writes: int = 0
+    send_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+    @property
+    def queue_deduplicated(self) -> int:
+        return max(0, self.delivered - self.processed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "deliveries": self.deliveries,
+            "delivered_2xx": self.delivered,
+            "refused": dict(self.refused),
+            "pings": self.pings,
+            "deduplicated_by_queue": self.queue_deduplicated,
+            "processed": self.processed,
+            "stored": self.stored,
+            "duplicates_or_stale_ignored": self.duplicates_ignored,
+            "rejected": self.rejected,
+            "tombstoned": self.tombstoned,
+            "dynamodb_writes": self.writes,
+            "deliveries_per_second": round(self.deliveries / self.send_seconds, 1) if self.send_seconds else None,
+            "total_seconds": round(self.total_seconds, 1),
+        }
+
+
+def deliver_sample_store(
+    store: SampleStore,
+    tenant_id: str,
+    store_id: str,
+    webhook_secret: str,
+    gateway_url: str,
+    *,
+    event_sources: Any = None,
+    senders: int = 4,
+    duplicate_rate: float = 0.03,
+    out_of_order_rate: float = 0.02,
+    drain_seconds: float = 600.0,
+    window: int = 50,
+    progress: Callable[[int, int], None] | None = None,
+    seed: int = 7,
+) -> IngestReport:
+    """Send every product, variation, customer and order of ``store`` as signed webhooks to the local API
+    gateway, let the processor drain the ingest queue, and count what happened.
+
+    ``event_sources``: a :class:`luxebrain.local.event_sources.SqsEventSources` consuming the IngestQueue;
+    by default one is made for the IngestProcessorFunction from LUXEBRAIN_INGEST_QUEUE_URL. The queue is
+    drained after every ``window`` records' deliveries.
+    """
+    from luxebrain.local.event_sources import SqsEventSources
+    from luxebrain.runtime import configured_settings
+
+    if event_sources is None:
+        event_sources = SqsEventSources(
+            {"IngestQueue": configured_settings().require("ingest_queue_url")}, functions={"IngestProcessorFunction"}
+        )
+    sender = WebhookSender(f"{gateway_url.rstrip('/')}/webhooks/woocommerce/{tenant_id}/{store_id}", webhook_secret)
+    chains = plan_deliveries(store, duplicate_rate=duplicate_rate, out_of_order_rate=out_of_order_rate, seed=seed)
+    report = IngestReport(deliveries=sum(len(chain) for chain in chains))
+    before = process_totals()
+    started = time.perf_counter()
+    for resource in ("product", "customer", "order", "coupon"):
+        report.pings += int(sender.ping(resource) == 200)
+    lock = threading.Lock()
+    sent = 0
+
+    def send_chain(chain: list[Delivery]) -> None:
+        nonlocal sent
+        for delivery in chain:
+            status = sender.deliver(delivery)
+            with lock:
+                sent += 1
+                if 200 <= status <= 302:  # what WooCommerce counts as delivered
+                    report.delivered += 1
+                else:
+                    report.refused[status] = report.refused.get(status, 0) + 1
+                if progress and sent % 500 == 0:
+                    progress(sent, report.deliveries)
+
+    # Deliveries go out in windows and the queue is drained after each: moto's FIFO queue costs O(queue
+    # length) per call, so a short queue keeps the embedded AWS fast (in AWS the processor keeps up anyway).
+    send_seconds = 0.0
+    with ThreadPoolExecutor(max_workers=max(1, senders), thread_name_prefix="woocommerce") as pool:
+        for start in range(0, len(chains), window):
+            window_started = time.perf_counter()
+            list(pool.map(send_chain, chains[start : start + window]))
+            send_seconds += time.perf_counter() - window_started
+            event_sources.drain(until_empty=True, max_seconds=drain_seconds)
+    report.send_seconds = send_seconds
+    if progress:
+        progress(sent, report.deliveries)
+    report.total_seconds = time.perf_counter() - started
+    after = process_totals()
+    _difference(report, before, after)
+    return report
+
+
+def _difference(report: IngestReport, before: IngestCounters, after: IngestCounters) -> None:
+    report.stored = after.stored - before.stored
+    report.duplicates_ignored = after.duplicate - before.duplicate
+    report.rejected = after.rejected - before.rejected
+    report.tombstoned = after.tombstoned - before.tombstoned
+    report.writes = after.writes - before.writes
+    report.processed = report.stored + report.duplicates_ignored + report.rejected + report.tombstoned
