@@ -46,7 +46,17 @@ _FUNCTIONS_DIR = str(Path(__file__).resolve().parents[1])
 if _FUNCTIONS_DIR not in sys.path:
     sys.path.append(_FUNCTIONS_DIR)
 
-from api.routers import account, admin, auth, customers, prices, privacy, recommendations, stores  # noqa: E402
+from api.routers import (  # noqa: E402
+    account,
+    admin,
+    auth,
+    customers,
+    forecasts,
+    prices,
+    privacy,
+    recommendations,
+    stores,
+)
 
 MAX_BODY_BYTES = 256 * 1024  # no route needs more; API Gateway would accept 10 MB
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._=+/-]{8,128}$")
@@ -236,7 +246,7 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": API_VERSION}
 
-    for router_module in (auth, account, stores, admin, privacy, recommendations, customers, prices):
+    for router_module in (auth, account, stores, admin, privacy, recommendations, forecasts, customers, prices):
         app.include_router(router_module.router)
     _include_optional_routers(app)
 
@@ -249,7 +259,7 @@ def _include_optional_routers(app: FastAPI) -> None:
     """Training and campaign routes live with their own engineers' code; included when present."""
     import importlib
 
-    for name in ("forecasts", "training", "campaigns"):
+    for name in ("training", "campaigns"):
         try:
             module = importlib.import_module(f"api.routers.{name}")
         except ModuleNotFoundError as exc:

@@ -1,0 +1,131 @@
+"""Demand forecasts (per product and for the store) and inventory advice from the current forecast model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from api.dependencies import TenantMember
+from luxebrain.errors import InvalidInputError
+from luxebrain.ml.forecast_serving import Forecasts
+from luxebrain.serving import current_serving, register_serving_kind
+from luxebrain.storage.repositories import get_product, iter_products
+
+# The serving cache builds (once per model version) the numpy-only class that answers forecast questions.
+register_serving_kind("forecast", "luxebrain.ml.forecast_serving:Forecasts")
+
+router = APIRouter(tags=["forecasts"])
+
+ProductId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
+HorizonWeeks = Annotated[int, Query(ge=1, le=26, description="weeks ahead (at most the model's horizon)")]
+LeadTimeDays = Annotated[int, Query(ge=1, le=182, description="days from ordering stock to having it")]
+ServiceLevel = Annotated[float, Query(ge=0.5, lt=1.0, description="chance that stock covers lead-time demand")]
+
+
+def _forecasts(tenant_id: str) -> tuple[Forecasts, str]:
+    return current_serving(tenant_id, "forecast")
+
+
+class ForecastResponse(BaseModel):
+    model_version: str
+    forecast: dict[str, Any] = Field(description="P10 / P50 / P90 units and revenue per period, method, drivers")
+
+
+@router.get("/forecasts/store", response_model=ForecastResponse, summary="The whole store's forecast")
+async def store_forecast(
+    principal: TenantMember,
+    horizon_weeks: HorizonWeeks = 4,
+    granularity: Literal["week", "day"] = "week",
+    measure: Literal["units", "revenue"] = "revenue",
+) -> ForecastResponse:
+    forecasts, version = _forecasts(principal.require_tenant())
+    series = forecasts.for_store(horizon_weeks=horizon_weeks, granularity=granularity, measure=measure)
+    return ForecastResponse(model_version=version, forecast=series.to_dict())
+
+
+@router.get("/forecasts/products/{product_id}", response_model=ForecastResponse, summary="One product's forecast")
+async def product_forecast(
+    product_id: ProductId,
+    principal: TenantMember,
+    horizon_weeks: HorizonWeeks = 4,
+    granularity: Literal["week", "day"] = "week",
+) -> ForecastResponse:
+    forecasts, version = _forecasts(principal.require_tenant())
+    series = forecasts.for_product(product_id, horizon_weeks=horizon_weeks, granularity=granularity)
+    return ForecastResponse(model_version=version, forecast=series.to_dict())
+
+
+class BestSellersResponse(BaseModel):
+    model_version: str
+    product_ids: list[str]
+
+
+@router.get("/forecasts/best-sellers", response_model=BestSellersResponse, summary="Most units expected ahead")
+async def best_sellers(
+    principal: TenantMember,
+    n: Annotated[int, Query(ge=1, le=100)] = 10,
+    horizon_weeks: HorizonWeeks = 4,
+) -> BestSellersResponse:
+    forecasts, version = _forecasts(principal.require_tenant())
+    return BestSellersResponse(model_version=version, product_ids=forecasts.best_sellers(n, horizon_weeks))
+
+
+class AdviceResponse(BaseModel):
+    model_version: str
+    advice: dict[str, Any] = Field(description="days of cover, stock-out date, reorder quantity, explanation")
+
+
+@router.get(
+    "/inventory/advice/{product_id}",
+    response_model=AdviceResponse,
+    summary="Days of cover and how much to reorder, from the product's stock in the store",
+)
+def product_advice(
+    product_id: ProductId,
+    principal: TenantMember,
+    lead_time_days: LeadTimeDays = 14,
+    service_level: ServiceLevel = 0.95,
+) -> AdviceResponse:
+    tenant_id = principal.require_tenant()
+    forecasts, version = _forecasts(tenant_id)
+    product = get_product(tenant_id, product_id)  # 404 for a product of another tenant or none
+    if product.stock_quantity is None:
+        raise InvalidInputError(f"product {product_id} does not manage stock in WooCommerce; no advice to give")
+    advice = forecasts.inventory_advice(product_id, float(product.stock_quantity), lead_time_days, service_level)
+    return AdviceResponse(model_version=version, advice=advice.to_dict())
+
+
+class ReorderListResponse(BaseModel):
+    model_version: str
+    items: list[dict[str, Any]] = Field(description="products to reorder now, shortest cover first")
+    products_checked: int
+
+
+@router.get(
+    "/inventory/advice",
+    response_model=ReorderListResponse,
+    summary="Products to reorder now (stock managed and forecast available), shortest cover first",
+)
+def reorder_list(
+    principal: TenantMember,
+    lead_time_days: LeadTimeDays = 14,
+    service_level: ServiceLevel = 0.95,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ReorderListResponse:
+    tenant_id = principal.require_tenant()
+    forecasts, version = _forecasts(tenant_id)
+    known = set(forecasts.product_ids)
+    advice, checked = [], 0
+    for product in iter_products(tenant_id):
+        if product.deleted or product.stock_quantity is None or product.product_id not in known:
+            continue
+        checked += 1
+        answer = forecasts.inventory_advice(
+            product.product_id, float(product.stock_quantity), lead_time_days, service_level
+        )
+        if answer.reorder_now:
+            advice.append(answer.to_dict())
+    advice.sort(key=lambda a: (a["days_of_cover"] is None, a["days_of_cover"] or 0.0))
+    return ReorderListResponse(model_version=version, items=advice[:limit], products_checked=checked)

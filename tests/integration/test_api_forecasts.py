@@ -1,0 +1,66 @@
+"""Forecasts and inventory advice through the API, from a forecast model trained on a small store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from api_testkit import Merchant, api_app_module, new_merchant, priced_store, publish_artifact, save_products
+from fastapi.testclient import TestClient
+
+from luxebrain.local.embedded import LocalResources
+
+
+@pytest.fixture(scope="module")
+def client(local_aws: LocalResources) -> Iterator[TestClient]:
+    with TestClient(api_app_module().app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def shop(client: TestClient) -> Merchant:
+    from luxebrain.ml.forecast import train_forecaster
+    from luxebrain.storage.models import ProductItem, key_product
+
+    merchant = new_merchant("Maison Prévision")
+    lines, catalogue = priced_store()
+    save_products(merchant.tenant_id, catalogue)
+    # Product 201 runs low, product 202 does not manage stock
+    ProductItem.get(*key_product(merchant.tenant_id, "201")).update(actions=[ProductItem.stock_quantity.set(3)])
+    ProductItem.get(*key_product(merchant.tenant_id, "202")).update(actions=[ProductItem.stock_quantity.remove()])
+    publish_artifact(merchant.tenant_id, train_forecaster(lines, catalogue, as_of=date(2026, 3, 10)))
+    return merchant
+
+
+def test_product_forecast_has_ordered_quantiles(client: TestClient, shop: Merchant) -> None:
+    response = client.get("/forecasts/products/200", params={"horizon_weeks": 4}, headers=shop.headers)
+    assert response.status_code == 200, response.text
+    forecast = response.json()["forecast"]
+    assert len(forecast["period_starts"]) == 4
+    for low, mid, high in zip(forecast["units_p10"], forecast["units_p50"], forecast["units_p90"], strict=True):
+        assert 0 <= low <= mid <= high
+
+
+def test_store_forecast_and_best_sellers(client: TestClient, shop: Merchant) -> None:
+    store = client.get("/forecasts/store", params={"granularity": "day", "horizon_weeks": 1}, headers=shop.headers)
+    assert store.status_code == 200 and len(store.json()["forecast"]["period_starts"]) == 7
+    best = client.get("/forecasts/best-sellers", params={"n": 3}, headers=shop.headers).json()
+    assert len(best["product_ids"]) == 3 and set(best["product_ids"]) <= {str(200 + k) for k in range(6)}
+
+
+def test_inventory_advice_uses_the_stock_in_the_store(client: TestClient, shop: Merchant) -> None:
+    low = client.get("/inventory/advice/201", params={"lead_time_days": 14}, headers=shop.headers)
+    assert low.status_code == 200, low.text
+    advice = low.json()["advice"]
+    assert advice["stock_quantity"] == 3 and advice["reorder_now"] and advice["reorder_quantity"] > 0
+    listed = client.get("/inventory/advice", params={"lead_time_days": 14}, headers=shop.headers).json()
+    assert "201" in [item["product_id"] for item in listed["items"]]
+    assert listed["products_checked"] == 5  # 202 manages no stock
+
+
+def test_bad_queries_are_clear_4xx(client: TestClient, shop: Merchant) -> None:
+    assert client.get("/inventory/advice/202", headers=shop.headers).status_code == 422  # no managed stock
+    assert client.get("/forecasts/products/999", headers=shop.headers).status_code == 404
+    too_far = client.get("/forecasts/store", params={"horizon_weeks": 20}, headers=shop.headers)
+    assert too_far.status_code == 422 and "horizon_weeks" in too_far.json()["detail"]
