@@ -22,7 +22,7 @@ from luxebrain.ml.forecast import (
     weeks_from_days,
 )
 
-FAST = ForecastParams(max_train_rows=4000, gbm_max_iter=30, horizon_weeks=6, validation_weeks=6)
+FAST = ForecastParams(max_train_rows=2000, gbm_max_iter=25, horizon_weeks=6, validation_weeks=6)
 
 
 def make_order_lines(seed: int = 0, days: int = 420, as_of: date = date(2026, 6, 30)) -> pd.DataFrame:

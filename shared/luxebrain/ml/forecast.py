@@ -88,6 +88,9 @@ class PanelForecast:
     method: np.ndarray  # chosen method name per series
     segment: np.ndarray  # demand class per series at the forecast origin
     selection: dict[str, Any] = field(default_factory=dict)  # backtest errors per segment and method
+    # The chosen methods' calibrated forecasts from the validation origin (n_series, validation weeks), if any.
+    validation_origin: int | None = None
+    validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -371,9 +374,9 @@ def _fit_gbm(
     return models
 
 
-def _dispersion(y: np.ndarray, end: int) -> np.ndarray:
-    """Variance-to-mean ratio of the last 26 weeks (>= 1), used for the fallbacks' gamma quantiles."""
-    window = y[:, max(0, end - 26) : end]
+def _dispersion(y: np.ndarray, end: int, window_periods: int = 26) -> np.ndarray:
+    """Variance-to-mean ratio of the last ``window_periods`` before ``end`` (>= 1), for gamma quantiles."""
+    window = y[:, max(0, end - window_periods) : end]
     with np.errstate(invalid="ignore", divide="ignore"), _quiet():
         mean = np.nanmean(window, axis=1)
         var = np.nanvar(window, axis=1)
@@ -488,15 +491,32 @@ def _candidate_forecasts(
     return candidates
 
 
+def _shift_for_miss_rate(scores: np.ndarray, rate: float) -> float:
+    """The shift d whose empirical miss rate, share of scores > d, is closest to ``rate``.
+
+    Plain conformal quantiles assume continuous scores; sales are counts with many ties (zeros above all),
+    so d is searched among the observed values and the points just below them.
+    """
+    values = np.sort(scores)
+    unique = np.unique(values)
+    above = len(values) - np.searchsorted(values, unique, side="right")  # misses when d = value
+    at_or_above = len(values) - np.searchsorted(values, unique, side="left")  # misses when d is just below
+    below = np.r_[unique[0] - 1.0, unique[:-1]]
+    candidates = np.concatenate([unique, (unique + below) / 2])
+    miss = np.concatenate([above, at_or_above]) / len(values)
+    return float(candidates[np.argmin(np.abs(miss - rate) + 1e-9 * np.abs(candidates))])
+
+
 def _interval_offsets(p10: np.ndarray, p90: np.ndarray, actual: np.ndarray, scale: np.ndarray) -> tuple[float, float]:
-    """Conformal (CQR-style) shifts, in units of each series' scale, that make P10 / P90 hit 10 % / 90 %."""
+    """Conformal (CQR-style) shifts, in units of each series' scale, that make 10 % of outcomes fall below
+    P10 and 10 % above P90 on held-out data."""
     mask = ~np.isnan(actual)
     if mask.sum() < 20:
         return 0.0, 0.0
     scale_matrix = np.broadcast_to(scale[:, None], actual.shape)
     low_score = ((p10 - actual) / scale_matrix)[mask]
     high_score = ((actual - p90) / scale_matrix)[mask]
-    return float(np.quantile(low_score, 0.9)), float(np.quantile(high_score, 0.9))
+    return _shift_for_miss_rate(low_score, 0.1), _shift_for_miss_rate(high_score, 0.1)
 
 
 def forecast_weekly_panel(
@@ -533,6 +553,7 @@ def forecast_weekly_panel(
     chosen = {segment: "gbm" for segment in SEGMENTS} | {"new": "category", "no_sales": "tsb"}
     offsets: dict[tuple[str, str], tuple[float, float]] = {}
     final_models: list[HistGradientBoostingRegressor] | None = None
+    validation_forecast: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     if validation_origin >= 6:
         validation_models = _fit_gbm(features, validation_origin, horizon, params)
         candidates = _candidate_forecasts(features, validation_models, validation_origin, validation_weeks, params)
@@ -556,6 +577,7 @@ def forecast_weekly_panel(
             if params.calibrate_intervals:
                 p10, _, p90 = candidates[best]
                 offsets[(segment, best)] = _interval_offsets(p10[members], p90[members], seg_actual, scale[members])
+        validation_forecast = _assemble(candidates, segments, chosen, offsets, scale)
         if not params.refit_after_validation:
             final_models = validation_models
     if final_models is None:
@@ -565,9 +587,31 @@ def forecast_weekly_panel(
     candidates = _candidate_forecasts(features, final_models, t_len, horizon, params)
     segments = _classify(y, t_len, params.new_product_weeks)
     scale = features.scale(np.arange(n), np.full(n, t_len))
-    p10 = np.zeros((n, horizon))
-    p50 = np.zeros((n, horizon))
-    p90 = np.zeros((n, horizon))
+    p10, p50, p90, method = _assemble(candidates, segments, chosen, offsets, scale)
+    selection["chosen"] = {segment: chosen[segment] for segment in SEGMENTS}
+    selection["interval_offsets"] = {f"{s}/{m}": list(v) for (s, m), v in offsets.items()}
+    return PanelForecast(
+        p10=p10,
+        p50=p50,
+        p90=p90,
+        method=method,
+        segment=segments,
+        selection=selection,
+        validation_origin=validation_origin if validation_forecast is not None else None,
+        validation=validation_forecast[:3] if validation_forecast is not None else None,
+    )
+
+
+def _assemble(
+    candidates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    segments: np.ndarray,
+    chosen: dict[str, str],
+    offsets: dict[tuple[str, str], tuple[float, float]],
+    scale: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each series gets its demand class's chosen method, with that method's interval shifts."""
+    n, horizon = next(iter(candidates.values()))[1].shape
+    p10, p50, p90 = np.zeros((n, horizon)), np.zeros((n, horizon)), np.zeros((n, horizon))
     method = np.empty(n, dtype="<U16")
     for segment in SEGMENTS:
         members = segments == segment
@@ -583,9 +627,7 @@ def forecast_weekly_panel(
     p50 = np.clip(np.nan_to_num(p50), 0, None)
     p10 = np.clip(np.minimum(np.nan_to_num(p10), p50), 0, None)
     p90 = np.maximum(np.nan_to_num(p90), p50)
-    selection["chosen"] = {segment: chosen[segment] for segment in SEGMENTS}
-    selection["interval_offsets"] = {f"{s}/{m}": list(v) for (s, m), v in offsets.items()}
-    return PanelForecast(p10=p10, p50=p50, p90=p90, method=method, segment=segments, selection=selection)
+    return p10, p50, p90, method
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -625,6 +667,29 @@ def day_of_week_profile(daily: np.ndarray, weekdays: np.ndarray, prior_units: fl
     return (per_day + prior_units * overall_share) / (totals + prior_units)
 
 
+def _daily_scale(daily: np.ndarray) -> np.ndarray:
+    """Mean daily demand over the last 26 weeks (floored), the unit of the daily interval shifts."""
+    with _quiet():
+        mean = np.nanmean(daily[:, -182:], axis=1) if daily.shape[1] else np.zeros(len(daily))
+    return np.maximum(np.nan_to_num(mean), 1e-3)
+
+
+def _daily_quantiles(
+    weekly: tuple[np.ndarray, np.ndarray, np.ndarray], share: np.ndarray, dispersion: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Daily P10 / P50 / P90 from weekly quantiles and each day's share of its week.
+
+    P50 is the weekly P50 split by the shares (so days add up to weeks). The interval is a gamma around the
+    day's share of the weekly mean (Pearson-Tukey: 0.3 P10 + 0.4 P50 + 0.3 P90) with the daily dispersion.
+    """
+    week_of_day = np.repeat(np.arange(weekly[1].shape[1]), 7)[: share.shape[1]]
+    p50 = weekly[1][:, week_of_day] * share
+    weekly_mean = 0.3 * weekly[0] + 0.4 * weekly[1] + 0.3 * weekly[2]
+    daily_mean = weekly_mean[:, week_of_day] * share
+    low, _, high = _gamma_quantiles(daily_mean, np.repeat(dispersion[:, None], share.shape[1], axis=1))
+    return low, p50, high
+
+
 @dataclass
 class DailyPanelForecast:
     weekly: PanelForecast
@@ -645,7 +710,8 @@ def forecast_daily_panel(
     """Forecast a daily panel ``horizon_days`` ahead via weekly forecasts split by day-of-week profiles.
 
     Daily intervals: a gamma distribution around each day's share of the weekly mean (Pearson-Tukey estimate
-    from P10 / P50 / P90), with the series' daily dispersion, conformally recalibrated on the last weeks.
+    from P10 / P50 / P90), with the series' daily dispersion, conformally recalibrated on the weekly model's
+    validation weeks.
     """
     params = params or ForecastParams()
     daily = np.asarray(daily, dtype=float)
@@ -667,26 +733,21 @@ def forecast_daily_panel(
         weekly, horizon_weeks, categories=categories, week_of_year=week_of_year, params=params
     )
     profile = day_of_week_profile(daily, weekdays[:days], params.dow_prior_units)
-    future_weekdays = weekdays[days:]
-    share = profile[:, future_weekdays]  # (n, 7 * horizon_weeks)
-    week_of_day = np.repeat(np.arange(horizon_weeks), 7)
-    p50 = weekly_forecast.p50[:, week_of_day] * share
-    weekly_mean = 0.3 * weekly_forecast.p10 + 0.4 * weekly_forecast.p50 + 0.3 * weekly_forecast.p90
-    daily_mean = weekly_mean[:, week_of_day] * share
-    dispersion = np.repeat(_dispersion(daily, days)[:, None], daily_mean.shape[1], axis=1)
-    low, _, high = _gamma_quantiles(daily_mean, dispersion)
-    # Recalibrate the daily interval on the last four weeks of history with the same construction.
-    if params.calibrate_intervals and days >= 8 * 7:
-        recent = daily[:, -28:]
-        level = np.nan_to_num(weeks_from_days(daily[:, :-28])[:, -8:])
-        with _quiet():
-            recent_weekly_mean = np.nanmean(np.where(level >= 0, level, np.nan), axis=1)
-        recent_share = profile[:, weekdays[days - 28 : days]]
-        check_mean = np.nan_to_num(recent_weekly_mean)[:, None] * recent_share
-        check_dispersion = np.repeat(dispersion[:, :1], 28, axis=1)
-        check_low, _, check_high = _gamma_quantiles(check_mean, check_dispersion)
-        scale = np.maximum(np.nan_to_num(recent_weekly_mean) / 7.0, 1e-9)
-        low_shift, high_shift = _interval_offsets(check_low, check_high, recent, scale)
+    forecast_weeks = (weekly_forecast.p10, weekly_forecast.p50, weekly_forecast.p90)
+    low, p50, high = _daily_quantiles(forecast_weeks, profile[:, weekdays[days:]], _dispersion(daily, days, 182))
+    # Recalibrate the daily interval on the weekly model's validation weeks, built the same way from
+    # the validation forecasts and data before them.
+    if params.calibrate_intervals and weekly_forecast.validation is not None:
+        start = days - 7 * n_weeks + 7 * int(weekly_forecast.validation_origin or 0)
+        end = start + 7 * weekly_forecast.validation[1].shape[1]
+        past_profile = day_of_week_profile(daily[:, :start], weekdays[:start], params.dow_prior_units)
+        check_low, _, check_high = _daily_quantiles(
+            weekly_forecast.validation, past_profile[:, weekdays[start:end]], _dispersion(daily, start, 182)
+        )
+        low_shift, high_shift = _interval_offsets(
+            check_low, check_high, daily[:, start:end], _daily_scale(daily[:, :start])
+        )
+        scale = _daily_scale(daily)
         low = low - low_shift * scale[:, None]
         high = high + high_shift * scale[:, None]
     p50 = np.clip(np.nan_to_num(p50), 0, None)[:, :horizon_days]
