@@ -309,3 +309,49 @@ def create_demo_login(
     if result.tenant_id is None:  # pragma: no cover - sign_up always returns one
         raise NotFoundError("sign-up created no tenant")
     return DemoLogin(email=normalise_email(email), password=password, tenant_id=result.tenant_id, tokens=tokens)
+
+
+def create_login_for_tenant(
+    tenant_id: str,
+    email: str = "owner@maison-demo.example",
+    password: str | None = None,
+    role: Role = Role.OWNER,
+) -> DemoLogin:
+    """A confirmed, logged-in user of an existing tenant (the demo's ``maison-demo``): Cognito user with its
+    tenant and role attributes, the membership record, and tokens. Idempotent for the same e-mail."""
+    from luxebrain.storage.repositories import get_tenant
+
+    settings = configured_settings()
+    get_tenant(tenant_id)  # NotFoundError for an unknown tenant
+    pool_id = settings.require("user_pool_id")
+    email = normalise_email(email)
+    password = password or demo_password()
+    cognito = _cognito()
+    try:
+        response = cognito.sign_up(
+            ClientId=settings.require("user_pool_client_id"),
+            Username=email,
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": email}],
+        )
+        user_sub = response["UserSub"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "UsernameExistsException":
+            raise _translate(exc) from None
+        # Same user again (a re-run): reset the password so the printed one works.
+        user = cognito.admin_get_user(UserPoolId=pool_id, Username=email)
+        user_sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+        cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
+    cognito.admin_update_user_attributes(
+        UserPoolId=pool_id,
+        Username=email,
+        UserAttributes=[{"Name": "custom:tenant_id", "Value": tenant_id}, {"Name": "custom:role", "Value": str(role)}],
+    )
+    try:
+        cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NotAuthorizedException":  # already confirmed
+            raise _translate(exc) from None
+    add_member(tenant_id, user_sub, role, email=email)
+    tokens = login(email, password, remember_me=True)
+    return DemoLogin(email=email, password=password, tenant_id=tenant_id, tokens=tokens)
