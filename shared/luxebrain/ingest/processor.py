@@ -301,3 +301,32 @@ def _describe(exc: ValidationError) -> str:
         problems.append(f"{where} {error['msg']}")
     more = exc.error_count() - len(problems)
     return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
+
+
+def redrive_dead_letters(dead_letter_queue_url: str, queue_url: str, *, max_messages: int = 1000) -> int:
+    """Move dead-lettered deliveries back to the ingest queue (after the cause is fixed); returns how many.
+    Each keeps its message group (per record order) and gets a fresh de-duplication id so SQS accepts it."""
+    from luxebrain.ingest.envelope import body_hash, utc_now_iso
+    from luxebrain.runtime import aws_client
+
+    sqs = aws_client("sqs")
+    moved = 0
+    while moved < max_messages:
+        messages = sqs.receive_message(
+            QueueUrl=dead_letter_queue_url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["MessageGroupId"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            sqs.send_message(
+                QueueUrl=queue_url,
+                MessageBody=message["Body"],
+                MessageGroupId=message.get("Attributes", {}).get("MessageGroupId", "redrive"),
+                MessageDeduplicationId=body_hash(f"{message['MessageId']}|{utc_now_iso()}".encode()),
+            )
+            sqs.delete_message(QueueUrl=dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved

@@ -99,16 +99,17 @@ class CouponLinePayload(_Payload):
 class OrderPayload(_Payload):
     id: PositiveId
     status: str = Field(min_length=1, max_length=40)
-    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    # Required although WooCommerce always sends them: they tell an order from another resource's body.
+    currency: str = Field(min_length=3, max_length=3)
     date_created_gmt: GmtDate
     date_modified_gmt: GmtDate = None
     date_paid_gmt: GmtDate = None
     date_completed_gmt: GmtDate = None
     discount_total: Money = Decimal(0)
-    total: Money = Decimal(0)
+    total: Money
     customer_id: OptionalId = 0
     billing: Address = Field(default_factory=Address)
-    line_items: list[LineItemPayload] = Field(default_factory=list, max_length=2000)
+    line_items: list[LineItemPayload] = Field(max_length=2000)
     coupon_lines: list[CouponLinePayload] = Field(default_factory=list, max_length=200)
 
     @field_validator("date_created_gmt")
@@ -128,7 +129,7 @@ class ProductPayload(_Payload):
     name: str = ""
     sku: str | None = None
     status: str = "publish"
-    price: Money = None
+    price: Money  # always present (maybe ""): tells a product from another resource's body
     regular_price: Money = None
     sale_price: Money = None
     date_modified_gmt: GmtDate = None
@@ -155,7 +156,7 @@ class ProductPayload(_Payload):
 
 class CustomerPayload(_Payload):
     id: PositiveId
-    email: str | None = None
+    email: str | None  # always present: tells a customer from another resource's body
     first_name: str | None = None
     role: str | None = None
     date_created_gmt: GmtDate = None
