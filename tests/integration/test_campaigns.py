@@ -142,6 +142,22 @@ def test_concurrent_deliveries_of_one_send_reach_the_provider_once(local_aws: Lo
     assert len(moto_emails_to({address})) == 1
 
 
+def test_a_send_interrupted_during_the_provider_call_is_not_repeated(local_aws: LocalResources, tenant_id: str) -> None:
+    # Given a claim left behind by a sender that stopped while calling SES (it may or may not have sent)
+    from luxebrain.campaigns.sending import new_record
+
+    add_customer(tenant_id, "13", email=f"{tenant_id}.crash@example.com")
+    record_consent(tenant_id, "13", "email", granted=True, source="checkout")
+    request = _request(tenant_id, "13")
+    new_record(request, "claimed", NOON - timedelta(hours=1)).save()
+    # When the message is delivered again after the lease ran out
+    outcome = deliver(request, _at_noon())
+    # Then it is not sent a second time, and the record says why
+    assert outcome.status == "unknown"
+    assert get_send_record(tenant_id, "campaign-test", "13", "t1").status == "unknown"
+    assert moto_emails_to({f"{tenant_id}.crash@example.com"}) == []
+
+
 def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[SenderContext, Stubber]:
     client = boto3.client("sesv2", region_name="us-east-1")
     stubber = Stubber(client)
@@ -400,7 +416,7 @@ def test_demo_runs_cart_flow_and_campaign_on_the_sample_store(local_aws: LocalRe
     create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
     as_of = datetime(2026, 11, 26, tzinfo=UTC)
     load_sample_store(tenant_id, generate_sample_store(products=20, customers=120, seed=3, as_of=as_of))
-    report = run_demo_campaigns(tenant_id, as_of + timedelta(hours=12))
+    report = run_demo_campaigns(tenant_id, as_of + timedelta(hours=12), segment="recent_customers")
     assert report.emails_read_back and all(e["one_click_unsubscribe"] for e in report.emails_read_back)
     assert all(e["parts"] == ["text/plain", "text/html"] for e in report.emails_read_back)
     assert len(report.emails_read_back) == report.send_outcomes.get("sent", 0)

@@ -177,8 +177,12 @@ def read_back_sent(tenant_id: str, flows: list[str]) -> tuple[list[dict[str, Any
     return emails, sms
 
 
-def run_demo_campaigns(tenant_id: str, now: datetime) -> CampaignDemoReport:
-    """Abandoned cart + an A/B-tested segment campaign on the ingested sample store, read back from moto."""
+def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_CUSTOMERS + ":7") -> CampaignDemoReport:
+    """Abandoned cart + an A/B-tested segment campaign on the ingested sample store, read back from moto.
+
+    ``segment``: who the campaign goes to (default: customers who bought in the last 7 days, which needs no
+    trained model and keeps the demo to a few hundred sends; an RFM segment name such as "Champions" uses the
+    customer model)."""
     configured_settings()
     settings = load_campaign_settings(tenant_id)
     stores = list_stores(tenant_id)
@@ -198,7 +202,7 @@ def run_demo_campaigns(tenant_id: str, now: datetime) -> CampaignDemoReport:
     cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue(), data=data)
     spec = CampaignSpec(
         name="New season preview",
-        segment=RECENT_CUSTOMERS,
+        segment=segment,
         channel="email",
         scheduled_at=now - timedelta(minutes=1),
         ab_test=ABTestSpec(

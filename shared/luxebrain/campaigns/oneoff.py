@@ -24,7 +24,7 @@ from luxebrain.storage.models import CampaignItem, OrderItem, key_campaign, tena
 from luxebrain.storage.repositories import iter_customers, iter_orders
 
 ALL_CUSTOMERS = "all_customers"
-RECENT_CUSTOMERS = "recent_customers"  # bought in the last 30 days; needs no model
+RECENT_CUSTOMERS = "recent_customers"  # bought in the last 30 days (or "recent_customers:<days>"); no model needed
 BUILT_IN_SEGMENTS = (ALL_CUSTOMERS, RECENT_CUSTOMERS)
 GIVE_UP_AFTER = timedelta(hours=48)
 CAMPAIGN_TRIGGER = "campaign"
@@ -120,8 +120,12 @@ def campaign_flow(campaign_id: str) -> str:
 def segment_members(
     tenant_id: str, segment: str, now: datetime | None = None, *, orders: list[OrderItem] | None = None
 ) -> list[str]:
-    if segment == RECENT_CUSTOMERS:
-        since = ((now or datetime.now(UTC)) - timedelta(days=30)).astimezone(UTC).replace(tzinfo=None).isoformat()
+    if segment == RECENT_CUSTOMERS or segment.startswith(RECENT_CUSTOMERS + ":"):
+        days_text = segment.partition(":")[2] or "30"
+        if not days_text.isdigit() or not 1 <= int(days_text) <= 365:
+            raise InvalidInputError(f"segment {segment!r}: use {RECENT_CUSTOMERS}:<days from 1 to 365>")
+        since = (now or datetime.now(UTC)) - timedelta(days=int(days_text))
+        since = since.astimezone(UTC).replace(tzinfo=None).isoformat()
         recent = {
             order.customer_id
             for order in (orders if orders is not None else iter_orders(tenant_id))
