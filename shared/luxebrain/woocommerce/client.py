@@ -57,6 +57,7 @@ class WooCommerceClient:
         backoff_seconds: float = 1.0,
         max_backoff_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        per_page: int = PER_PAGE,
     ) -> None:
         self._api = API(
             url=url,
@@ -71,12 +72,13 @@ class WooCommerceClient:
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self._sleep = sleep
+        self.per_page = min(max(1, per_page), PER_PAGE)
         self.requests_made = 0
         self.retries = 0
 
     def get_page(self, endpoint: str, params: dict[str, Any] | None = None, page: int = 1) -> Page:
         """One page of a collection, retrying 429 / 5xx / network errors with exponential backoff."""
-        query = {"per_page": PER_PAGE, **(params or {}), "page": page}
+        query = {"per_page": self.per_page, **(params or {}), "page": page}
         response = self._get_with_retries(endpoint, query)
         try:
             items = response.json()

@@ -1,0 +1,235 @@
+"""End to end over HTTP: signed webhooks → local API gateway → receiver → SQS FIFO → processor → DynamoDB,
+the dead-letter path and its redrive, and the REST back-fill against the fake WooCommerce."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+from luxebrain.ingest import processor as ingest_processor
+from luxebrain.ingest.backfill import backfill_status, backfill_store
+from luxebrain.ingest.delivery import WebhookSender, deliver_sample_store, wp_json_encode
+from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
+from luxebrain.local.embedded import LocalResources
+from luxebrain.local.event_sources import SqsEventSources
+from luxebrain.local.fake_woocommerce import FakeWooCommerce, Fault
+from luxebrain.local.functions import LocalLambdaContext, import_handler
+from luxebrain.local.gateway import LocalGateway
+from luxebrain.runtime import aws_client
+from luxebrain.sample_store import SampleStore, generate_sample_store
+from luxebrain.storage import repositories as repo
+from luxebrain.woocommerce.client import WooCommerceAuthError, WooCommerceClient, WooCommerceError
+
+
+@pytest.fixture(scope="module")
+def sample() -> SampleStore:
+    return generate_sample_store(products=10, customers=40, years=0.5, seed=11)
+
+
+@pytest.fixture(scope="module")
+def gateway(local_aws: LocalResources) -> Any:
+    with LocalGateway() as url:
+        yield url
+
+
+@pytest.fixture
+def processor_source(local_aws: LocalResources) -> SqsEventSources:
+    return SqsEventSources.from_resources(local_aws, functions={"IngestProcessorFunction"}, retry_after_seconds=0)
+
+
+def expected_customers(store: SampleStore) -> int:
+    guests = {o["billing"]["email"].lower() for o in store.orders if not o["customer_id"]}
+    return len([c for c in store.customers if c["id"]]) + len(guests)
+
+
+def test_sample_store_arrives_through_signed_webhooks_exactly_once(
+    tenant_id: str, gateway: str, sample: SampleStore, processor_source: SqsEventSources
+) -> None:
+    # Given a registered store and its webhook secret
+    store, secrets = repo.create_store(tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs")
+    # When every product, variation, customer and order is delivered as WooCommerce would (with
+    # order.created + order.updated, duplicates and out-of-order versions), over HTTP
+    report = deliver_sample_store(
+        sample,
+        tenant_id,
+        store.store_id,
+        secrets.webhook_secret.get_secret_value(),
+        gateway,
+        event_sources=processor_source,
+        duplicate_rate=0.2,
+        out_of_order_rate=0.2,
+        senders=3,
+    )
+    # Then every delivery was accepted, and each record is stored once, at its newest version
+    assert report.delivered == report.deliveries and report.refused == {} and report.pings == 4
+    assert report.rejected == 0
+    assert report.duplicates_ignored > 0  # stale versions arrived after newer ones and were ignored
+    assert report.processed + report.queue_deduplicated == report.delivered
+    orders = {order.order_id: order for order in repo.iter_orders(tenant_id)}
+    assert len(orders) == len(sample.orders)
+    for order in sample.orders:
+        assert (orders[str(order["id"])].status, orders[str(order["id"])].modified_gmt) == (
+            order["status"],
+            order["date_modified_gmt"],
+        )
+    assert len(list(repo.iter_products(tenant_id))) == len(sample.products) + len(sample.variations)
+    assert len(list(repo.iter_customers(tenant_id))) == expected_customers(sample)
+    assert report.writes <= 2 * report.processed
+
+
+def test_gateway_answers_unknown_routes_with_404_and_signed_ping_with_200(tenant_id: str, gateway: str) -> None:
+    store, secrets = repo.create_store(tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs")
+    sender = WebhookSender(
+        f"{gateway}/webhooks/woocommerce/{tenant_id}/{store.store_id}", secrets.webhook_secret.get_secret_value()
+    )
+    assert sender.ping("order") == 200
+    assert WebhookSender(f"{gateway}/nowhere", "x").ping("order") == 404
+
+
+def test_poison_message_is_dead_lettered_with_its_reason_and_can_be_redriven(
+    tenant_id: str, local_aws: LocalResources, processor_source: SqsEventSources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a delivery whose processing keeps failing (the table is "unavailable" for this order)
+    body = wp_json_encode(
+        {
+            "id": 4242,
+            "status": "completed",
+            "currency": "EUR",
+            "total": "10.00",
+            "line_items": [],
+            "date_created_gmt": "2026-01-01T00:00:00",
+        }
+    ).decode()
+    envelope = IngestEnvelope(
+        tenant_id=tenant_id,
+        store_id="s-1",
+        resource="order",
+        event="created",
+        topic="order.created",
+        body=body,
+        received_at=utc_now_iso(),
+    )
+    queue_url = os.environ["LUXEBRAIN_INGEST_QUEUE_URL"]
+    dlq_url = local_aws.physical_id("IngestDeadLetterQueue")
+    sqs = aws_client("sqs")
+    sqs.send_message(
+        QueueUrl=queue_url,
+        MessageBody=envelope.model_dump_json(),
+        MessageGroupId=f"{tenant_id}:poison",
+        MessageDeduplicationId=f"{tenant_id}-poison",
+    )
+    real_apply = ingest_processor._apply
+
+    def failing_apply(item: IngestEnvelope) -> Any:
+        if item.tenant_id == tenant_id:
+            raise ConnectionError("DynamoDB unavailable")
+        return real_apply(item)
+
+    monkeypatch.setattr(ingest_processor, "_apply", failing_apply)
+    # When the event source keeps retrying it
+    stats = processor_source.drain(until_empty=True, max_seconds=60)
+    # Then after maxReceiveCount tries it is on the dead-letter queue, and the reason is recorded
+    assert stats.failed >= ingest_processor.MAX_RECEIVE_COUNT
+    (rejected,) = ingest_processor.list_rejected_events(tenant_id)
+    assert "failed 5 times: ConnectionError" in rejected.reason
+    # When the cause is fixed and the dead letters are re-driven
+    monkeypatch.setattr(ingest_processor, "_apply", real_apply)
+    assert ingest_processor.redrive_dead_letters(dlq_url, queue_url) >= 1
+    processor_source.drain(until_empty=True, max_seconds=60)
+    # Then the order lands
+    assert repo.get_order(tenant_id, "4242").status == "completed"
+
+
+# ----------------------------------------------------------------------------- back-fill
+def client_factory(fake: FakeWooCommerce, **kwargs: Any) -> Any:
+    return lambda tenant_id, store_id: WooCommerceClient(
+        fake.url, fake.consumer_key, fake.consumer_secret, backoff_seconds=0.01, per_page=20, **kwargs
+    )
+
+
+def test_backfill_stores_the_whole_store_through_a_500_and_a_slow_page(tenant_id: str, sample: SampleStore) -> None:
+    faults = [Fault("orders", 2, status=500), Fault("customers", 1, delay_seconds=0.5)]
+    with FakeWooCommerce(sample, faults=faults) as fake:
+        pages: list[Any] = []
+        report = backfill_store(tenant_id, "s-1", client_factory(fake), progress=pages.append)
+    assert report.done and report.retries == 1
+    assert report.counters.rejected == 0
+    assert len(list(repo.iter_orders(tenant_id))) == len(sample.orders)
+    assert len(list(repo.iter_products(tenant_id))) == len(sample.products) + len(sample.variations)
+    assert len(list(repo.iter_customers(tenant_id))) == expected_customers(sample)
+    assert [p.resource for p in pages][-1] == "orders"
+    order_requests = [r for r in fake.requests if r.path.endswith("/orders")]
+    assert all(r.params["per_page"] == "20" and r.params["orderby"] == "modified" for r in order_requests)
+
+
+def test_backfill_resumes_after_a_crash_at_the_last_finished_page(tenant_id: str, sample: SampleStore) -> None:
+    # Given a store whose orders page 2 keeps failing (longer than the client retries)
+    with FakeWooCommerce(sample, faults=[Fault("orders", 2, status=500, times=3)]) as fake:
+        with pytest.raises(WooCommerceError):
+            backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=2))
+        # Then the checkpoint is at page 2, with page 1 stored
+        assert backfill_status(tenant_id, "s-1")["orders"]["next_page"] == 2
+        stored_after_crash = len(list(repo.iter_orders(tenant_id)))
+        assert stored_after_crash == 20
+        fake.requests.clear()
+        # When it runs again, it resumes at page 2 (products and customers are not fetched again)
+        report = backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=3))
+    assert report.done
+    assert {r.path.rsplit("/", 1)[-1] for r in fake.requests} == {"orders"}
+    assert min(int(r.params["page"]) for r in fake.requests) == 2
+    assert len(list(repo.iter_orders(tenant_id))) == len(sample.orders)
+
+
+def test_large_store_takes_several_invocations(tenant_id: str, sample: SampleStore) -> None:
+    with FakeWooCommerce(sample) as fake:
+        invocations = 0
+        done = False
+        while not done and invocations < 20:
+            invocations += 1
+            done = backfill_store(tenant_id, "s-1", client_factory(fake), should_stop=lambda: True).done
+    assert done and invocations > 3  # one page per invocation here
+    assert len(list(repo.iter_orders(tenant_id))) == len(sample.orders)
+
+
+def test_second_backfill_is_incremental_with_an_overlap(tenant_id: str, sample: SampleStore) -> None:
+    with FakeWooCommerce(sample) as fake:
+        assert backfill_store(tenant_id, "s-1", client_factory(fake)).done
+        watermark = backfill_status(tenant_id, "s-1")["orders"]["watermark_gmt"]
+        newest = max(order["date_modified_gmt"] for order in sample.orders)
+        assert watermark < newest  # an overlap window before the newest modification seen
+        # Given one order changed in the store since
+        changed = dict(
+            sample.orders[0], status="refunded", date_modified_gmt=sample.as_of.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        fake.store.orders[0] = changed
+        fake.requests.clear()
+        report = backfill_store(tenant_id, "s-1", client_factory(fake))
+    order_request = next(r for r in fake.requests if r.path.endswith("/orders"))
+    assert order_request.params["modified_after"] == watermark and order_request.params["dates_are_gmt"] == "true"
+    assert report.per_resource["orders"] < len(sample.orders)
+    assert repo.get_order(tenant_id, str(changed["id"])).status_class == "refund"
+
+
+def test_backfill_with_rejected_credentials_stores_nothing(tenant_id: str, sample: SampleStore) -> None:
+    with FakeWooCommerce(sample) as fake:
+        factory = lambda t, s: WooCommerceClient(fake.url, fake.consumer_key, "cs_wrong")  # noqa: E731
+        with pytest.raises(WooCommerceAuthError):
+            backfill_store(tenant_id, "s-1", factory)
+    assert list(repo.iter_products(tenant_id)) == []
+
+
+def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_credentials(
+    tenant_id: str, sample: SampleStore
+) -> None:
+    handler = import_handler("functions/ingest/", "backfill.handler", "IngestBackfillFunction")
+    with FakeWooCommerce(sample, consumer_key="ck_real", consumer_secret="cs_real") as fake:
+        store, _ = repo.create_store(tenant_id, url=fake.url, consumer_key="ck_real", consumer_secret="cs_real")
+        event = {
+            "Records": [{"messageId": "1", "body": json.dumps({"tenant_id": tenant_id, "store_id": store.store_id})}]
+        }
+        summary = handler(event, LocalLambdaContext("IngestBackfillFunction", 900, 512))
+    assert summary["done"] is True
+    assert summary["per_resource"]["orders"] == len(sample.orders)
