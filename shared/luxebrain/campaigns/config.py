@@ -54,7 +54,7 @@ class FlowSettings(BaseModel):
     channel: Channel = "email"
     # Abandoned cart: a cart older than this and not paid is abandoned; older than max_age_hours, too late.
     delay_minutes: int = Field(default=60, ge=5, le=10080)
-    max_age_hours: int = Field(default=72, ge=1, le=720)
+    max_age_hours: int = Field(default=72, ge=1, le=8760)
     conversion_window_days: int = Field(default=7, ge=1, le=60)
     holdout_fraction: float = Field(default=0.1, ge=0.0, le=0.5)
     # Optional A/B test of the flow's message: variant name -> template overrides (subject, html, text, sms).
