@@ -130,10 +130,10 @@ def moto_emails_to(addresses: set[str]) -> list[Any]:
     """The e-mails moto's SES recorded for these recipients, parsed."""
     import email
 
-    from luxebrain.campaigns.demo import moto_state
+    from luxebrain.campaigns.demo import sent_by_moto
 
     found = []
-    for raw in moto_state().get("ses", {}).get("RawMessage", []):
+    for raw in sent_by_moto()[0]:
         parsed = email.message_from_string(raw["raw_data"])
         if parsed["To"] in addresses:
             found.append(parsed)
@@ -141,10 +141,9 @@ def moto_emails_to(addresses: set[str]) -> list[Any]:
 
 
 def moto_sms_to(numbers: set[str]) -> list[dict[str, Any]]:
-    from luxebrain.campaigns.demo import moto_state
+    from luxebrain.campaigns.demo import sent_by_moto
 
-    entries = moto_state().get("sns", {}).get("SMS", []) or []
-    return [entry for entry in entries if entry.get("phone_number") in numbers]
+    return [entry for entry in sent_by_moto()[1] if entry.get("phone_number") in numbers]
 
 
 def load_handler(name: str) -> Any:

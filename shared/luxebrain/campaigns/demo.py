@@ -147,17 +147,44 @@ def moto_state() -> dict[str, Any]:
         return json.loads(response.read())
 
 
+def sent_by_moto() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(SES raw messages, SNS SMS) that moto recorded. The embedded AWS runs moto in this process, so its
+    backends are read directly (``/moto-api/data.json`` would serialise every table item too); a moto server
+    in another process is read over HTTP."""
+    try:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+        from moto.sns.models import sns_backends
+
+        region = configured_settings().aws_region
+        raw = [
+            {"id": m.id, "raw_data": m.raw_data, "destinations": list(m.destinations)}
+            for m in ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
+            if hasattr(m, "raw_data")
+        ]
+        sms = [
+            {"message_id": m.message_id, "phone_number": m.phone_number, "message": m.message}
+            for m in sns_backends[DEFAULT_ACCOUNT_ID][region].sms_message_objects.values()
+        ]
+        if raw or sms:
+            return raw, sms
+    except ImportError:
+        pass
+    state = moto_state()
+    return state.get("ses", {}).get("RawMessage", []), state.get("sns", {}).get("SMS", []) or []
+
+
 def read_back_sent(tenant_id: str, flows: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     message_ids = set()
     for flow in flows:
         for record in SendRecordItem.query(tenant_partition(tenant_id, "SEND", flow)):
             if record.status == "sent" and record.provider_message_id:
                 message_ids.add(record.provider_message_id)
-    state = moto_state()
+    raw_messages, sms_messages = sent_by_moto()
     emails = []
     import email as email_parser
 
-    for raw in state.get("ses", {}).get("RawMessage", []):
+    for raw in raw_messages:
         if raw.get("id") not in message_ids:
             continue
         parsed = email_parser.message_from_string(raw["raw_data"])
@@ -171,7 +198,7 @@ def read_back_sent(tenant_id: str, flows: list[str]) -> tuple[list[dict[str, Any
             }
         )
     sms = []
-    for entry in state.get("sns", {}).get("SMS", []) or []:
+    for entry in sms_messages:
         if entry.get("message_id") in message_ids or entry.get("id") in message_ids:
             sms.append({"to": entry.get("phone_number", ""), "text": entry.get("message", "")})
     return emails, sms
