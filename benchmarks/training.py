@@ -247,7 +247,13 @@ floats = ["price", "regular_price", "stock_quantity", "cost"]
 products = products.astype({column: "float64" for column in floats})
 lines = snapshot.order_lines_frame(dict(zip(products["product_id"], products["category"])))
 read = time.perf_counter() - t0
-rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def high_water_mb():
+    # VmHWM is this process's own peak; ru_maxrss would carry the parent's peak across fork + exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss_before = high_water_mb()
 kinds = {}
 for kind, spec in registered_kinds().items():
     t0 = time.perf_counter()
@@ -258,7 +264,7 @@ for kind, spec in registered_kinds().items():
                        "metric": spec.holdout_metric(artifact.metrics), "status": "ok"}
     except Exception as exc:
         kinds[kind] = {"seconds": round(time.perf_counter() - t0, 2), "status": f"{type(exc).__name__}: {exc}"[:200]}
-rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss_peak = high_water_mb()
 print(json.dumps({"lines": len(lines), "imports_seconds": round(imports, 2), "read_seconds": round(read, 2),
                   "rss_mb_before_training": round(rss_before), "peak_rss_mb": round(rss_peak), "kinds": kinds}))
 """
@@ -401,36 +407,58 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
     parser.add_argument("--lines", type=int, default=1_000_000, help="order lines of the large tenant")
+    parser.add_argument(
+        "--sections",
+        default="imports,read,warm,train",
+        help="comma-separated subset of imports, read, warm, train (results merge into the last JSON)",
+    )
     args = parser.parse_args(argv)
+    sections = set(args.sections.split(","))
     quick = args.quick
     target_lines = 20_000 if quick else args.lines
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "LuxeBrainBench")
-    results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(), "quick": quick}
+    previous = OUT / "training.json"
+    results: dict[str, Any] = (
+        json.loads(previous.read_text())
+        if previous.exists() and sections != {"imports", "read", "warm", "train"}
+        else {}
+    )
+    results.update(measured_at=datetime.now(UTC).isoformat(), quick=quick)
 
-    print("cold imports ...", flush=True)
-    results["imports"] = bench_imports(repeats=2 if quick else 5)
+    if "imports" in sections:
+        print("cold imports ...", flush=True)
+        results["imports"] = bench_imports(repeats=2 if quick else 5)
 
     print("sample store ...", flush=True)
     sample_customers = 600 if quick else 6000
     sample, sample_products, _ = sample_records(sample_customers, 60 if quick else 300, seed=7)
-    print("large tenant ...", flush=True)
-    base_records, big_products, base_items = sample_records(3000 if quick else 30_000, 100 if quick else 1000, seed=11)
-    tiled = tile_records(base_records, target_lines)
+    if sections & {"read", "train"}:
+        print("large tenant ...", flush=True)
+        base_records, big_products, base_items = sample_records(
+            3000 if quick else 30_000, 100 if quick else 1000, seed=11
+        )
+        tiled = tile_records(base_records, target_lines)
 
-    print("read cost ...", flush=True)
-    results["read_cost"] = bench_read_cost(base_items, base_records, tiled)
-    from luxebrain.local.embedded import EmbeddedAws
+    if "read" in sections:
+        print("read cost ...", flush=True)
+        results["read_cost"] = bench_read_cost(base_items, base_records, tiled)
+    if sections & {"read", "warm"}:
+        from luxebrain.local.embedded import EmbeddedAws
 
-    with EmbeddedAws():
-        results["read_cost"]["moto_full_query"] = bench_moto_query(base_items, 500 if quick else 5000)
-        print("warm reads ...", flush=True)
-        results["warm_reads"] = bench_warm_reads(sample, sample_products, reads=500 if quick else 5000)
+        with EmbeddedAws():
+            if "read" in sections:
+                results["read_cost"]["moto_full_query"] = bench_moto_query(base_items, 500 if quick else 5000)
+            if "warm" in sections:
+                print("warm reads ...", flush=True)
+                results["warm_reads"] = bench_warm_reads(sample, sample_products, reads=500 if quick else 5000)
 
-    print("training: sample store ...", flush=True)
-    results["training_sample_store"] = bench_training(sample, sample_products, "sample store")
-    print(f"training: {target_lines:,}-line tenant ...", flush=True)
-    results["training_large_tenant"] = bench_training(tiled, big_products, f"{target_lines:,}-line tenant")
+    if "train" in sections:
+        print("training: sample store ...", flush=True)
+        results["training_sample_store"] = bench_training(sample, sample_products, "sample store")
+        print(f"training: {target_lines:,}-line tenant ...", flush=True)
+        del base_items  # the parent's memory is not the child's, but the machine's is shared
+        results["training_large_tenant"] = bench_training(tiled, big_products, f"{target_lines:,}-line tenant")
 
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "training.json").write_text(json.dumps(results, indent=2, default=str))

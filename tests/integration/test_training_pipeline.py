@@ -450,3 +450,27 @@ def test_every_product_kind_trains_on_the_sample_store(stocked_tenant: str) -> N
         if result.status == "succeeded":
             assert current_model(stocked_tenant, result.kind)[1] == result.version
     assert sum(result.status == "succeeded" for result in report.kinds) >= 3, report.summary()
+
+
+def test_old_versions_are_pruned_but_the_current_one_never(only_test_kinds: None, stocked_tenant: str) -> None:
+    # Given seven runs, the last two of them rejected (so the current version is the fifth)
+    from luxebrain.training.pipeline import KEEP_VERSIONS
+
+    versions = [train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day)).kinds[0].version for day in range(5)]
+    register_kind(
+        "popularity",
+        lambda inputs: train_popularity(inputs, degrade=0.9),
+        serving_class=f"{__name__}:PopularityServing",
+        holdout_metric="holdout.hit_rate",
+    )
+    rejected = [train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day)).kinds[0] for day in (5, 6)]
+    assert [result.status for result in rejected] == ["rejected", "rejected"]
+    # Then S3 holds the newest versions only, the current one among them, and it still loads
+    bucket = configured_settings().models_bucket
+    parent = f"tenants/{stocked_tenant}/models/popularity/"
+    # (keys, not CommonPrefixes: moto still lists prefixes whose objects are all delete markers)
+    listed = aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=parent)["Contents"]
+    kept = sorted({entry["Key"][len(parent) :].split("/")[0] for entry in listed})
+    assert kept == sorted([*versions, *(r.version for r in rejected)])[-KEEP_VERSIONS:]
+    assert get_pointer(stocked_tenant, "popularity").version == versions[-1] in kept
+    assert current_model(stocked_tenant, "popularity")[1] == versions[-1]

@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
 from luxebrain.observability import logger, metrics
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.serving import artifact_prefix, read_artifact
+from luxebrain.serving import ARTIFACT_FILE_NAMES, artifact_prefix, read_artifact
 from luxebrain.training import state
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.registry import ModelKind, TrainingInputs, registered_kinds
@@ -251,6 +251,11 @@ def _train_kind(
         result.status = state.FAILED
         result.reason = f"{type(exc).__name__}: {exc}"
         logger.exception("model kind failed", extra={"kind": spec.kind, "tenant": tenant_id})
+    if result.artifact_prefix:
+        try:
+            _prune_versions(tenant_id, spec.kind, keep={version, result.serving_version or version})
+        except Exception:  # housekeeping only: never turns a trained model into a failure
+            logger.warning("pruning old model versions failed", extra={"kind": spec.kind}, exc_info=True)
     result.duration_seconds = round(time.perf_counter() - clock, 3)
     if result.metric_value is not None:
         stored_metrics["gate_metric"] = {
@@ -277,6 +282,25 @@ def _write_artifact(prefix: str, files: dict[str, bytes]) -> None:
     for name in sorted(files, key=lambda name: name == MANIFEST_NAME):
         content_type = "application/json" if name.endswith(".json") else "application/octet-stream"
         s3.put_object(Bucket=bucket, Key=prefix + name, Body=files[name], ContentType=content_type)
+
+
+KEEP_VERSIONS = 5  # per kind: the newest versions stay in S3 for rollback and inspection
+
+
+def _prune_versions(tenant_id: str, kind: str, *, keep: set[str]) -> int:
+    """Delete all but the newest KEEP_VERSIONS versions of a kind (never one in ``keep``, e.g. the current)."""
+    bucket = configured_settings().models_bucket
+    s3 = aws_client("s3")
+    parent = artifact_prefix(tenant_id, kind, "x")[: -len("x/")]
+    versions: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=parent, Delimiter="/"):
+        versions.extend(entry["Prefix"][len(parent) :].rstrip("/") for entry in page.get("CommonPrefixes", []))
+    versions.sort()  # version ids start with their UTC time
+    doomed = [v for v in versions[: max(len(versions) - KEEP_VERSIONS, 0)] if v not in keep]
+    for start in range(0, len(doomed), 500):
+        objects = [{"Key": f"{parent}{v}/{name}"} for v in doomed[start : start + 500] for name in ARTIFACT_FILE_NAMES]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    return len(doomed)
 
 
 def _storable_metrics(manifest_metrics: dict[str, Any]) -> dict[str, Any]:
