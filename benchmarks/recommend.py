@@ -299,13 +299,16 @@ def scaling_child(size: int, holdout: bool) -> dict[str, Any]:
             clear.write("5")
     except OSError:
         pass
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     artifact = train_recommender(lines, params=RecommenderParams(evaluate_holdout=holdout))
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started  # all threads; shows the cost apart from contention
     return {
         "lines": size,
         "holdout_evaluation": holdout,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "load_average_1min": os.getloadavg()[0],
         "peak_rss_bytes": _read_status("VmHWM"),
         "rss_before_bytes": before,
         "customers": artifact.data_counts["customers"],
@@ -330,7 +333,8 @@ def scaling(sizes: list[int]) -> list[dict[str, Any]]:
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             row = rows[-1]
             print(
-                f"  {size:>9,} lines holdout={holdout!s:<5}: {row['seconds']:6.1f} s, "
+                f"  {size:>9,} lines holdout={holdout!s:<5}: {row['seconds']:6.1f} s "
+                f"({row['cpu_seconds']:.1f} s CPU, load average {row['load_average_1min']:.1f}), "
                 f"peak RSS {row['peak_rss_bytes'] / 2**20:7.0f} MiB",
                 flush=True,
             )

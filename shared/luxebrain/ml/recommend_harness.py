@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,7 +116,9 @@ def transactions_to_order_lines(
     if empty_time.any():
         row = int(np.flatnonzero(empty_time.to_numpy())[0])
         raise TransactionsFileError(f"column {time_col!r}, row {row + 1}: timestamp is empty")
-    parsed = pd.to_datetime(time_text, utc=True, errors="coerce", format=time_format)
+    with warnings.catch_warnings():  # "could not infer format": we report unparsable rows ourselves
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(time_text, utc=True, errors="coerce", format=time_format)
     bad = parsed.isna().to_numpy()
     if bad.any() and time_format is None:  # pandas infers one format from the first row; allow a mix
         parsed[bad] = pd.to_datetime(time_text[bad], utc=True, errors="coerce", format="mixed")
@@ -420,7 +423,10 @@ def format_table(rows: Sequence[tuple[str, EvaluationResult]], baseline: str | N
     lines = [header, "-" * len(header)]
     for name, result in rows:
         line = f"{name:<26}" + "".join(f"{result.overall[m]:>12.4f}" for m in METRIC_NAMES)
-        line += "".join(f"{result.buckets[b]['ndcg@10']:>11.4f}" for b in bucket_names)
+        line += "".join(
+            f"{result.buckets[b]['ndcg@10']:>11.4f}" if result.bucket_customers.get(b) else f"{'-':>11}"
+            for b in bucket_names
+        )
         if reference is not None:
             base = reference.overall["ndcg@10"]
             ratio = f"{result.overall['ndcg@10'] / base:.2f}" if base else "n/a"
