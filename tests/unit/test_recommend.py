@@ -182,6 +182,8 @@ def test_popular_by_category_and_unsold_catalogue_products(recommender: Recommen
     assert garden.strategy == "popular_fallback" and all(p.startswith("G") for p in garden.product_ids)
     assert garden.product_ids[-1] == "G9"  # in the catalogue, never sold: last, score 0
     assert recommender.popular(10, category="no such category").product_ids == []
+    unsold = recommender.similar(["G9"], k=3)
+    assert unsold.strategy == "popular_fallback" and "G9" not in unsold.product_ids
 
 
 # -------------------------------------------------------------------------------------------- bad input

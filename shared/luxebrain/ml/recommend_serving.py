@@ -191,7 +191,10 @@ class Recommender:
             for p in chosen.products
         ]
         from_popularity = any(not personal[self._product_index[p.product_id]] for p in chosen.products if not p.pinned)
-        strategy = "blend" if from_popularity or self.algorithm == "popular" else self.algorithm
+        if not personal.any() or self.algorithm == "popular":
+            strategy = "popular_fallback"  # e.g. a catalogue product nobody has bought yet
+        else:
+            strategy = "blend" if from_popularity else self.algorithm
         return Recommendations(strategy, mode, products)
 
     def popular(
