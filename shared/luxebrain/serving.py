@@ -2,8 +2,8 @@
 
 Per container, each (tenant, kind) is loaded from S3 once, its checksums verified (``ModelArtifact.from_files``),
 and kept in an LRU bounded by entries and bytes across tenants. The current-version pointer in DynamoDB is
-re-read at most once per ``serving_version_check_seconds`` (a minute by default) per entry, so a newly promoted
-version is served within a minute without a DynamoDB read on every request.
+re-read at most once per ``serving_version_check_seconds`` (a minute by default) per tenant — one Query returns
+every kind's pointer — so a newly promoted version is served within a minute without a read on every request.
 
 numpy only: this module and everything it imports stay free of pandas / scikit-learn / scipy, because the API
 function imports it. Serving classes are named by import path (``"module:Class"``) and imported on first use.
@@ -94,17 +94,19 @@ class CurrentPointer:
 
 
 def read_current_pointer(tenant_id: str, kind: str) -> CurrentPointer | None:
-    """The version of ``kind`` that serves ``tenant_id`` (one consistent GetItem), or None if never trained."""
-    from pynamodb.exceptions import DoesNotExist
+    """The version of ``kind`` that serves ``tenant_id``, or None if never trained."""
+    return read_current_pointers(tenant_id).get(kind)
 
+
+def read_current_pointers(tenant_id: str) -> dict[str, CurrentPointer]:
+    """Every kind's current version for a tenant: one Query of its ``TRAINING`` partition (eventually
+    consistent: a switch is visible within a second, far inside the one-minute pickup)."""
     from luxebrain.storage.models import ModelPointerItem, key_model_pointer
 
     configured_settings()
-    try:
-        item = ModelPointerItem.get(*key_model_pointer(tenant_id, kind), consistent_read=True)
-    except DoesNotExist:
-        return None
-    return CurrentPointer(item.version, item.artifact_prefix)
+    partition, _ = key_model_pointer(tenant_id, "x")
+    items = ModelPointerItem.query(partition, ModelPointerItem.sk.startswith("CURRENT#"))
+    return {item.kind: CurrentPointer(item.version, item.artifact_prefix) for item in items}
 
 
 # ----------------------------------------------------------------------------- the cache
@@ -130,14 +132,14 @@ class ModelCache:
         max_bytes: int,
         check_interval_seconds: float,
         clock: Callable[[], float] = time.monotonic,
-        pointer_reader: Callable[[str, str], CurrentPointer | None] | None = None,
+        pointer_reader: Callable[[str], dict[str, CurrentPointer]] | None = None,
         artifact_reader: Callable[[str], tuple[ModelArtifact, int]] | None = None,
     ) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.check_interval_seconds = check_interval_seconds
         self.clock = clock
-        self._read_pointer = pointer_reader or read_current_pointer
+        self._read_pointers = pointer_reader or read_current_pointers
         self._read_artifact = artifact_reader or read_artifact
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._bytes = 0
@@ -157,7 +159,7 @@ class ModelCache:
         # A pointer check (and a load when the version moved) happens outside the lock: S3 is slow.
         self.stats["pointer_checks"] += 1
         try:
-            pointer = self._read_pointer(tenant_id, kind)
+            pointers = self._read_pointers(tenant_id)
         except Exception:
             if entry is None:
                 raise
@@ -165,6 +167,8 @@ class ModelCache:
             logger.warning("model version check failed; serving the cached version", exc_info=True)
             entry.checked_at = now
             return entry
+        self._mark_checked(tenant_id, pointers, now)  # one read answers for every kind of the tenant
+        pointer = pointers.get(kind)
         if pointer is None:
             self.forget(tenant_id, kind)
             raise NotFoundError(f"no {kind} model has been trained for this tenant yet")
@@ -190,6 +194,13 @@ class ModelCache:
             self._bytes += size
             self._evict()
         return fresh
+
+    def _mark_checked(self, tenant_id: str, pointers: dict[str, CurrentPointer], now: float) -> None:
+        with self._lock:
+            for (cached_tenant, cached_kind), entry in self._entries.items():
+                pointer = pointers.get(cached_kind)
+                if cached_tenant == tenant_id and pointer is not None and pointer.version == entry.version:
+                    entry.checked_at = now
 
     def _evict(self) -> None:
         # The newest entry stays even when it alone exceeds the byte bound: it is being served.

@@ -33,11 +33,11 @@ class FakeStore:
         self.files[prefix] = artifact.to_files()
         self.pointers[(tenant, kind)] = CurrentPointer(version, prefix)
 
-    def read_pointer(self, tenant: str, kind: str) -> CurrentPointer | None:
+    def read_pointers(self, tenant: str) -> dict[str, CurrentPointer]:
         self.pointer_reads += 1
         if self.fail_pointer:
             raise ConnectionError("DynamoDB unreachable")
-        return self.pointers.get((tenant, kind))
+        return {kind: pointer for (owner, kind), pointer in self.pointers.items() if owner == tenant}
 
     def read_artifact(self, prefix: str) -> tuple[ModelArtifact, int]:
         self.artifact_reads += 1
@@ -51,7 +51,7 @@ def cache_for(store: FakeStore, clock: list[float], **bounds: int) -> ModelCache
         max_bytes=bounds.get("max_bytes", 10_000_000),
         check_interval_seconds=60,
         clock=lambda: clock[0],
-        pointer_reader=store.read_pointer,
+        pointer_reader=store.read_pointers,
         artifact_reader=store.read_artifact,
     )
 
@@ -154,3 +154,19 @@ def test_serving_imports_numpy_only() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_one_version_check_answers_for_every_kind_of_a_tenant() -> None:
+    # Given two kinds of one tenant loaded
+    store, clock = FakeStore(), [0.0]
+    store.publish("t-aaaa", "recommend", "v1")
+    store.publish("t-aaaa", "customers", "v1")
+    cache = cache_for(store, clock)
+    cache.current_model("t-aaaa", "recommend")
+    cache.current_model("t-aaaa", "customers")
+    reads = store.pointer_reads
+    # When the minute has passed and both are read, then one pointer read served both checks
+    clock[0] = 61.0
+    cache.current_model("t-aaaa", "recommend")
+    cache.current_model("t-aaaa", "customers")
+    assert store.pointer_reads == reads + 1
