@@ -33,7 +33,9 @@ from luxebrain.errors import LuxeBrainError
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.webapi.problems import (
     PROBLEM_CONTENT_TYPE,
+    PROBLEM_RESPONSES,
     Problem,
+    ProblemDetails,
     internal_problem,
     problem_for_error,
     problem_for_status,
@@ -203,6 +205,23 @@ class SplitCors:
         await (self.storefront if storefront else self.dashboard)(scope, receive, send)
 
 
+@lru_cache(maxsize=1)
+def _path_methods(app: FastAPI) -> tuple[tuple[re.Pattern[str], frozenset[str]], ...]:
+    patterns = []
+    for template, operations in app.openapi()["paths"].items():
+        regex = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$"
+        patterns.append((re.compile(regex), frozenset(method.upper() for method in operations)))
+    return tuple(patterns)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    methods: set[str] = set()
+    for pattern, operations in _path_methods(app):
+        if pattern.match(path):
+            methods |= operations
+    return sorted(methods)
+
+
 def create_app() -> FastAPI:
     app_env = os.environ.get("APP_ENV", "prod")  # unknown means prod: no interactive docs
     show_docs = app_env != "prod"
@@ -236,6 +255,9 @@ def create_app() -> FastAPI:
         detail = exc.detail if isinstance(exc.detail, str) else None
         problem = problem_for_status(exc.status_code, detail)
         headers = {**problem.headers, **(exc.headers or {})}
+        if exc.status_code == 405:
+            # The router names only the first route whose path matched; RFC 9110 wants every method.
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path)) or headers.get("allow", "")
         return problem_response(
             Problem(problem.status, problem.title, problem.detail, problem.type, problem.extensions, headers),
             request.state.request_id,
@@ -247,8 +269,9 @@ def create_app() -> FastAPI:
         return {"status": "ok", "version": API_VERSION}
 
     for router_module in (auth, account, stores, admin, privacy, recommendations, forecasts, customers, prices):
-        app.include_router(router_module.router)
+        app.include_router(router_module.router, responses=PROBLEM_RESPONSES)
     _include_optional_routers(app)
+    _document_problems(app)
 
     app.add_middleware(SplitCors)
     app.add_middleware(RequestContextMiddleware)
@@ -266,7 +289,25 @@ def _include_optional_routers(app: FastAPI) -> None:
             if exc.name and exc.name.endswith(f"routers.{name}"):
                 continue
             raise
-        app.include_router(module.router)
+        app.include_router(module.router, responses=PROBLEM_RESPONSES)
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every error is problem+json: the OpenAPI document says so (and names the shape once)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {})["ProblemDetails"] = (
+                ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+            )
+            definitions = schema["components"]["schemas"]["ProblemDetails"].pop("$defs", {})
+            schema["components"]["schemas"].update(definitions)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

@@ -18,7 +18,12 @@ Password = Annotated[str, Field(min_length=10, max_length=256, description="10+ 
 # A plain pattern instead of pydantic's EmailStr: Cognito validates the address again, and the API bundle
 # stays free of the email-validator package.
 Email = Annotated[
-    str, Field(max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$", examples=["owner@shop.example"])
+    str,
+    Field(
+        max_length=254,
+        pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$",
+        examples=["owner@shop.example"],
+    ),
 ]
 Code = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9:_-]+$")]
 

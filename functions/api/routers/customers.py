@@ -87,7 +87,7 @@ class ChurnListResponse(BaseModel):
 
 
 @router.get(
-    "/customers/churn-risk", response_model=ChurnListResponse, summary="Valuable customers at risk, most at stake first"
+    "/churn-risk", response_model=ChurnListResponse, summary="Valuable customers at risk, most at stake first"
 )
 async def churn_risk(
     principal: TenantMember,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from luxebrain.errors import ConfigurationError, LuxeBrainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -113,3 +115,52 @@ def internal_problem() -> Problem:
         detail="something went wrong on our side; quote the request id if you contact support",
         type=PROBLEM_TYPE_BASE + "internal",
     )
+
+
+# ----------------------------------------------------------------------------- the documented shape
+
+
+class FieldProblem(BaseModel):
+    location: str
+    message: str
+    type: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error of the API is answered (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str
+    errors: list[FieldProblem] | None = None
+    limit: str | None = None
+    allowed: int | None = None
+    plan: str | None = None
+    retry_after: int | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Bad request (CORS preflight refused, malformed request)",
+    401: "Not signed in, or the token is expired, revoked or not one of this service",
+    402: "A quota of the plan is used up (``limit`` names it)",
+    403: "Signed in, but the role, the plan or the tenant's status does not allow it",
+    404: "Not found (also for another tenant's ids)",
+    409: "Conflict with the current state (replaced model, moved price, already done)",
+    413: "Request body too large",
+    422: "Invalid input (``errors`` names each field)",
+    429: "Rate limited (``Retry-After`` says when to retry)",
+    500: "Internal error (quote ``request_id``)",
+    502: "The shop's WooCommerce refused or failed",
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+    }
+    for status, description in _DESCRIPTIONS.items()
+}
