@@ -125,6 +125,7 @@ def sign_up(email: str, password: str, company_name: str) -> SignUpResult:
     except ClientError as exc:
         raise _translate(exc) from None
     user_sub = response["UserSub"]
+    tenant = None
     try:
         tenant = create_tenant(company_name)
         # custom:* attributes are not writable by the app client; the back end sets them as admin.
@@ -138,8 +139,11 @@ def sign_up(email: str, password: str, company_name: str) -> SignUpResult:
         )
         add_member(tenant.tenant_id, user_sub, Role.OWNER, email=email)
     except Exception:
-        # No half-made account: a user without a tenant could never use the service nor sign up again.
+        # No half-made account: a user without a tenant could never use the service nor sign up again, and a
+        # tenant without a user would be an orphan.
         _cognito().admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=email)
+        if tenant is not None:
+            tenant.delete()
         raise
     return SignUpResult(tenant.tenant_id, user_sub, bool(response.get("UserConfirmed")))
 
