@@ -17,6 +17,7 @@ from luxebrain.runtime import on_reset
 from luxebrain.storage.repositories import iter_products, list_stores
 
 CATALOG_TTL_SECONDS = 300.0
+NO_MODEL_RECHECK_SECONDS = 60.0  # a newly trained model is used within a minute
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,17 @@ def load_catalog(tenant_id: str, *, fresh: bool = False) -> Catalog:
 
 
 def _recommender(tenant_id: str) -> Any | None:
+    now = time.monotonic()
+    if _model_notes.get(tenant_id, 0.0) > now:
+        return None  # known to have no usable model a moment ago: no lookup per message
     try:
         from luxebrain.serving import current_serving
 
         recommender, _version = current_serving(tenant_id, "recommend")
         return recommender
     except Exception as exc:  # no model yet, or one that fails to load: degrade, say why (once a while)
-        now = time.monotonic()
         if _model_notes.get(tenant_id, 0.0) < now:
-            _model_notes[tenant_id] = now + CATALOG_TTL_SECONDS
+            _model_notes[tenant_id] = now + NO_MODEL_RECHECK_SECONDS
             logger.info(
                 "no product block: recommendation model unavailable",
                 extra={"tenant_id": tenant_id, "reason": f"{type(exc).__name__}: {exc}"},
