@@ -498,3 +498,40 @@ def test_welcome_cross_sell_and_win_back_flows(local_aws: LocalResources, tenant
     assert [o.status for o in dispatcher.outcomes] == ["sent", "sent"]
     # No customer model trained for this tenant: the win-back flow says so instead of failing
     assert win_back.candidates == 0 and (win_back.note or "").startswith("no customer model")
+
+
+def test_product_block_comes_from_the_recommendation_model_and_shows_in_stock_products_only(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    from api_testkit import publish_artifact, small_order_lines
+
+    from luxebrain.campaigns import products as product_cache
+    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.storage.models import ProductItem, key_product
+
+    # Given a trained model and a catalogue where one of the usual recommendations is out of stock
+    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    publish_artifact(tenant_id, train_recommender(small_order_lines()))
+    product_cache._model_notes.pop(tenant_id, None)
+    for number in range(100, 108):
+        pk, sk = key_product(tenant_id, str(number))
+        ProductItem(
+            pk,
+            sk,
+            entity="product",
+            tenant_id=tenant_id,
+            product_id=str(number),
+            name=f"Piece {number}",
+            price=20.0 + number - 100,
+            stock_status="outofstock" if number == 103 else "instock",
+        ).save()
+    add_customer(tenant_id, "c0", email=f"{tenant_id}.reco@example.com")
+    record_consent(tenant_id, "c0", "email", granted=True, source="checkout")
+    # When a win-back style message with a personal product block is sent
+    outcome = deliver(_request(tenant_id, "c0", recommend="for_customer"), _at_noon())
+    # Then the e-mail shows recommended products, none of them out of stock
+    assert outcome.status == "sent"
+    message = moto_emails_to({f"{tenant_id}.reco@example.com"})[0]
+    html = next(part for part in message.walk() if part.get_content_type() == "text/html").get_payload(decode=True)
+    shown = [number for number in range(100, 108) if f"Piece {number}".encode() in html]
+    assert shown and 103 not in shown
