@@ -82,7 +82,9 @@ def publish_artifact(tenant_id: str, artifact: Any, version: str | None = None) 
     return version
 
 
-def small_order_lines(customers: int = 12, products: int = 8, seed: int = 7) -> Any:
+def small_order_lines(
+    customers: int = 12, products: int = 8, seed: int = 7, customer_prefix: str = "c", product_prefix: str = ""
+) -> Any:
     """A small, deterministic order history: each customer buys from two overlapping product groups."""
     import numpy as np
     import pandas as pd
@@ -100,8 +102,8 @@ def small_order_lines(customers: int = 12, products: int = 8, seed: int = 7) -> 
                 rows.append(
                     {
                         "order_id": f"o{order}",
-                        "customer_id": f"c{c}",
-                        "product_id": f"{100 + int(product)}",
+                        "customer_id": f"{customer_prefix}{c}",
+                        "product_id": f"{product_prefix}{100 + int(product)}",
                         "ordered_at": pd.Timestamp(start + timedelta(days=7 * visit + c)),
                         "quantity": 1.0,
                         "unit_price": 20.0 + int(product),

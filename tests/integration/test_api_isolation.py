@@ -4,6 +4,7 @@ A's, and A's data is unchanged afterwards."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,12 +34,16 @@ class TenantA:
     storefront_key: str
 
     def secrets_in(self, text: str) -> list[str]:
-        """A's identifiers that must never appear in an answer to B."""
-        return [
+        """A's identifiers that must never appear in an answer to B: its tenant, store, people, and the
+        products and customers of its models (ids with prefixes no other tenant uses)."""
+        found = [
             value
             for value in (self.merchant.tenant_id, self.store_url, self.customer_email, self.merchant.email)
             if value in text
         ]
+        # The customer id B itself sent may be echoed back; any other of A's ids is a leak.
+        found += sorted(set(re.findall(r'"(pa1\d\d|ca\d+)"', text)) - {self.customer_id, self.product_id})
+        return found
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +66,8 @@ def tenant_a(client: TestClient) -> TenantA:
         json={"url": store_url, "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "b" * 40},
     )
     assert store.status_code == 201, store.text
-    lines = small_order_lines()
-    customer_id = "c1"
+    lines = small_order_lines(customer_prefix="ca", product_prefix="pa")
+    customer_id = "ca1"
     email = f"jeanne-{secrets.token_hex(4)}@customer.example"
     pk, sk = key_customer(merchant.tenant_id, customer_id)
     CustomerItem(pk, sk, entity="customer", tenant_id=merchant.tenant_id, customer_id=customer_id, email=email).save()
@@ -70,12 +75,20 @@ def tenant_a(client: TestClient) -> TenantA:
     publish_artifact(merchant.tenant_id, train_customer_model(lines, as_of=datetime(2026, 3, 1, tzinfo=UTC)))
     key = client.post("/tenant/storefront-key", headers=merchant.headers)
     assert key.status_code == 201, key.text
-    return TenantA(merchant, store.json()["store_id"], store_url, customer_id, email, "101", key.json()["key"])
+    return TenantA(merchant, store.json()["store_id"], store_url, customer_id, email, "pa101", key.json()["key"])
 
 
 @pytest.fixture(scope="module")
 def merchant_b(client: TestClient, local_aws: LocalResources) -> Merchant:
-    return new_merchant("Maison B")
+    """Tenant B has models of its own, so B's model routes answer 200 (with B's data) rather than a trivial 404."""
+    from luxebrain.ml.customers import train_customer_model
+    from luxebrain.ml.recommend import train_recommender
+
+    merchant = new_merchant("Maison B")
+    lines = small_order_lines(customer_prefix="cb", product_prefix="pb", seed=11)
+    publish_artifact(merchant.tenant_id, train_recommender(lines))
+    publish_artifact(merchant.tenant_id, train_customer_model(lines, as_of=datetime(2026, 3, 1, tzinfo=UTC)))
+    return merchant
 
 
 def _value_for(name: str, schema: dict[str, Any], a: TenantA) -> Any:
@@ -181,6 +194,7 @@ def test_tenant_a_still_sees_its_own_data_after_the_sweep(
     assert scores.status_code == 200, scores.text
     recs = client.get("/recommendations/for-you", params={"customer_id": tenant_a.customer_id}, headers=headers)
     assert recs.status_code == 200 and recs.json()["items"], recs.text
+    assert tenant_a.secrets_in(recs.text)  # the leak detector does see A's products when they are there
     export = client.get(f"/customers/{tenant_a.customer_id}/export", headers=headers)
     assert tenant_a.customer_email in export.text  # not erased by B's DELETE with the same id
 
@@ -193,7 +207,9 @@ def test_same_ids_with_tenant_b_token_are_404_on_object_routes(
     assert client.get(f"/stores/{tenant_a.store_id}/ingest-status", headers=headers).status_code == 404
     assert client.get(f"/customers/{tenant_a.customer_id}/scores", headers=headers).status_code == 404
     recs = client.get("/recommendations/popular", headers=headers)
-    assert recs.status_code == 404  # B has no model; A's is never served to B
+    assert recs.status_code == 200  # B's own model, with B's products only
+    assert {item["product_id"][:2] for item in recs.json()["items"]} == {"pb"}
+    assert client.get(f"/customers/{tenant_a.customer_id}/scores", headers=headers).status_code == 404
 
 
 def test_admin_routes_and_impersonation_are_refused_to_tenant_owners(
