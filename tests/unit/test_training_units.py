@@ -194,3 +194,24 @@ def test_report_summary_lists_each_kind() -> None:
     assert "recommend" in text and "0.31" in text and "previous 0.3" in text
     assert "ValueError: too short" in text and "12.0 s" in text
     assert report.to_dict()["duration_seconds"] == 12.0
+
+
+def test_raw_table_items_and_model_items_make_the_same_record() -> None:
+    # The full-table read parses DynamoDB's JSON directly; it must agree with the pynamodb path ingest uses.
+    from luxebrain.storage.models import LineItem, OrderItem
+    from luxebrain.training.snapshot import _record_from_raw, order_record
+
+    order = OrderItem(
+        "TENANT#t-aaaa#ORDER",
+        "42",
+        entity="order",
+        tenant_id="t-aaaa",
+        order_id="42",
+        status="completed",
+        status_class="purchase",
+        customer_id="guest:abc",
+        created_gmt="2026-10-01T10:00:00",
+        modified_gmt="2026-10-02T10:00:00",
+        line_items=[LineItem(line_id="1", product_id="p-9", quantity=2, unit_price=12.5, subtotal=25, total=25)],
+    )
+    assert _record_from_raw(order.serialize()) == order_record(order)
