@@ -318,6 +318,13 @@ def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenan
     assert deliver(_request(tenant_id, "41", channel="sms"), _at_noon()).status == "sent"
 
 
+def test_whatsapp_on_the_embedded_aws_is_recorded_as_unavailable(local_aws: LocalResources, tenant_id: str) -> None:
+    add_customer(tenant_id, "43", phone="+447700900043")
+    record_consent(tenant_id, "43", "whatsapp", granted=True, source="whatsapp-opt-in")
+    outcome = deliver(_request(tenant_id, "43", channel="whatsapp"), _at_noon())
+    assert outcome.status == "failed" and "moto has no socialmessaging" in (outcome.reason or "")
+
+
 def test_frequency_cap_per_customer_and_channel(local_aws: LocalResources, tenant_id: str) -> None:
     save_campaign_settings(
         tenant_id, CampaignSettings(frequency_caps={"email": FrequencyCap(max_messages=2, per_days=7)})

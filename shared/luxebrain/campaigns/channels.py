@@ -56,7 +56,9 @@ def provider_error(exc: Exception, channel: str) -> ProviderError:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", "")
-        return ProviderError(f"{channel} provider: {code}: {message}", retryable=code in RETRYABLE_CODES, code=code)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        retryable = code in RETRYABLE_CODES or status >= 500  # a 5xx is the provider's problem, not ours
+        return ProviderError(f"{channel} provider: {code}: {message[:200]}", retryable=retryable, code=code)
     if isinstance(exc, BotoCoreError):  # connection and read timeouts: the provider may be back soon
         return ProviderError(f"{channel} provider unreachable: {exc}", retryable=True, code=type(exc).__name__)
     raise exc
@@ -192,3 +194,14 @@ class WhatsAppChannel:
             return str(response["messageId"])
         except (ClientError, BotoCoreError) as exc:
             raise provider_error(exc, "whatsapp") from None
+
+
+class UnavailableChannel:
+    """A channel this environment cannot reach (WhatsApp on the embedded AWS: moto has no socialmessaging)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    def send(self, message: Any) -> str:
+        raise ProviderError(self.reason, retryable=False, code="Unavailable")

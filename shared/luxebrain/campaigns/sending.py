@@ -34,6 +34,7 @@ from luxebrain.campaigns.channels import (
     OutboundShortMessage,
     ProviderError,
     SmsChannel,
+    UnavailableChannel,
     WhatsAppChannel,
 )
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings
@@ -139,6 +140,10 @@ def aws_channel(channel: str, settings: CampaignSettings) -> Any:
         )
     if channel == "sms":
         return SmsChannel(aws_client("sns"), origination_number=settings.sms_origination_number)
+    if app.app_env == "local":
+        return UnavailableChannel(
+            "whatsapp", "WhatsApp is not available on the embedded AWS (moto has no socialmessaging)"
+        )
     return WhatsAppChannel(aws_client("socialmessaging"), phone_number_id=settings.whatsapp_phone_number_id)
 
 
