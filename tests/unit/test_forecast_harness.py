@@ -124,7 +124,17 @@ def test_cli_runs_on_the_fixture_and_reports_a_wrong_column(tmp_path: Path, caps
     add_evaluate_parser(parser.add_subparsers())
     common = ["--sales", str(FIXTURE), "--series-col", "Store", "--time-col", "Date", "--time-format", "%d-%m-%Y"]
     args = parser.parse_args(
-        ["forecast", *common, "--value-col", "Weekly_Sales", "--cutoffs", "1", "--json", str(tmp_path / "r.json")]
+        [
+            "forecast",
+            *common,
+            "--value-col",
+            "Weekly_Sales",
+            "--cutoffs",
+            "1",
+            "--quick",
+            "--json",
+            str(tmp_path / "r.json"),
+        ]
     )
     assert args.run(args) == 0
     output = capsys.readouterr().out
