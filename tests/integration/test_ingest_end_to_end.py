@@ -11,7 +11,7 @@ import pytest
 
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.backfill import backfill_status, backfill_store
-from luxebrain.ingest.delivery import WebhookSender, deliver_sample_store, wp_json_encode
+from luxebrain.ingest.delivery import WebhookSender, deliver_sample_store, verify_ingested, wp_json_encode
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.local.embedded import LocalResources
 from luxebrain.local.event_sources import SqsEventSources
@@ -78,6 +78,7 @@ def test_sample_store_arrives_through_signed_webhooks_exactly_once(
     assert len(list(repo.iter_products(tenant_id))) == len(sample.products) + len(sample.variations)
     assert len(list(repo.iter_customers(tenant_id))) == expected_customers(sample)
     assert report.writes <= 2 * report.processed
+    assert verify_ingested(sample, tenant_id)["ok"]
 
 
 def test_gateway_answers_unknown_routes_with_404_and_signed_ping_with_200(tenant_id: str, gateway: str) -> None:

@@ -254,3 +254,37 @@ def _difference(report: IngestReport, before: IngestCounters, after: IngestCount
     report.tombstoned = after.tombstoned - before.tombstoned
     report.writes = after.writes - before.writes
     report.processed = report.stored + report.duplicates_ignored + report.rejected + report.tombstoned
+
+
+def verify_ingested(store: SampleStore, tenant_id: str) -> dict[str, Any]:
+    """Compare what is stored with the store itself: each record once, each at its newest version.
+    Returns counts expected / stored and the number of mismatches (0 means nothing lost, nothing doubled)."""
+    from luxebrain.ingest.mapping import guest_customer_id
+    from luxebrain.storage.repositories import iter_customers, iter_orders, iter_products
+
+    stored_orders = {order.order_id: order for order in iter_orders(tenant_id)}
+    stale_or_missing = sum(
+        1
+        for order in store.orders
+        if (stored := stored_orders.get(str(order["id"]))) is None
+        or (stored.status, stored.modified_gmt) != (order["status"], order["date_modified_gmt"])
+    )
+    expected_customers = {str(c["id"]) for c in store.customers if c.get("id")} | {
+        guest_customer_id(o["billing"].get("email")) for o in store.orders if not o.get("customer_id")
+    }
+    stored_customers = {customer.customer_id for customer in iter_customers(tenant_id)}
+    expected_products = {str(p["id"]) for p in (*store.products, *store.variations)}
+    stored_products = {product.product_id for product in iter_products(tenant_id)}
+    return {
+        "orders": {
+            "expected": len(store.orders),
+            "stored": len(stored_orders),
+            "not_at_newest_version": stale_or_missing,
+        },
+        "customers": {"expected": len(expected_customers), "stored": len(stored_customers & expected_customers)},
+        "products": {"expected": len(expected_products), "stored": len(stored_products & expected_products)},
+        "ok": stale_or_missing == 0
+        and len(stored_orders) == len(store.orders)
+        and expected_customers <= stored_customers
+        and expected_products <= stored_products,
+    }
