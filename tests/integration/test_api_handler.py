@@ -155,7 +155,9 @@ def test_interactive_docs_are_off_in_prod() -> None:
     assert result.stdout.strip().splitlines()[-1] == "404 404"
 
 
-def test_docs_and_openapi_are_served_outside_prod(client: TestClient) -> None:
+def test_docs_and_openapi_are_served_outside_prod(local_aws: LocalResources) -> None:
+    # A fresh app: the module's own may have been created before the embedded AWS set APP_ENV=local
+    client = TestClient(api_app_module().create_app())
     spec = client.get("/openapi.json")
     assert spec.status_code == 200
     assert "/recommendations/for-you" in spec.json()["paths"]

@@ -86,9 +86,7 @@ class ChurnListResponse(BaseModel):
     items: list[dict[str, Any]]
 
 
-@router.get(
-    "/churn-risk", response_model=ChurnListResponse, summary="Valuable customers at risk, most at stake first"
-)
+@router.get("/churn-risk", response_model=ChurnListResponse, summary="Valuable customers at risk, most at stake first")
 async def churn_risk(
     principal: TenantMember,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
