@@ -1,8 +1,9 @@
 """Back-fill: one slice of a store's REST back-fill per invocation, queued again until done.
 
-Triggered by the BackfillQueue (FIFO, one group per store); stops a minute before the Lambda timeout with
-the checkpoint saved and queues the next slice, so a 100k-order store needs many short invocations rather
-than one that cannot finish.
+Triggered by the BackfillQueue (FIFO, one group per store), and once a day by a schedule that queues an
+incremental back-fill of every store (reconciling whatever webhooks missed). A slice stops a minute before
+the Lambda timeout with the checkpoint saved and queues the next slice, so a 100k-order store needs many
+short invocations rather than one that cannot finish.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from luxebrain.ingest.backfill import backfill_store, request_backfill
+from luxebrain.ingest.backfill import backfill_store, request_backfill, request_reconciliation_of_all_stores
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 
 STOP_WHEN_REMAINING_MS = 60_000
@@ -40,6 +41,10 @@ class BackfillEvent(BaseModel):
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("reconcile") == "all_stores":  # the daily schedule
+        queued = request_reconciliation_of_all_stores()
+        metrics.add_metric(name="BackfillReconciliationsQueued", unit=MetricUnit.Count, value=queued)
+        return {"queued": queued}
     request = BackfillEvent.model_validate(event).request()
     bind_tenant(request.tenant_id)
     report = backfill_store(

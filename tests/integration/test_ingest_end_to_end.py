@@ -234,3 +234,24 @@ def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_crede
         summary = handler(event, LocalLambdaContext("IngestBackfillFunction", 900, 512))
     assert summary["done"] is True
     assert summary["per_resource"]["orders"] == len(sample.orders)
+
+
+def test_daily_reconciliation_queues_an_incremental_backfill_for_each_store(tenant_id: str) -> None:
+    # Given a tenant with a store
+    store, _ = repo.create_store(tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs")
+    handler = import_handler("functions/ingest/", "backfill.handler", "IngestBackfillFunction")
+    # When the daily schedule fires
+    result = handler({"reconcile": "all_stores"}, LocalLambdaContext("IngestBackfillFunction", 900, 512))
+    # Then a back-fill slice of that store is on the back-fill queue
+    assert result["queued"] >= 1
+    sqs = aws_client("sqs")
+    queue_url = os.environ["LUXEBRAIN_BACKFILL_QUEUE_URL"]
+    bodies = []
+    for _ in range(100):
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert {"tenant_id": tenant_id, "store_id": store.store_id, "continuation": 0} in bodies

@@ -283,3 +283,20 @@ def request_backfill(tenant_id: str, store_id: str, *, continuation: int = 0) ->
         MessageDeduplicationId=body_hash(f"{body}|{utc_now_iso()}".encode()),
     )
     return str(response["MessageId"])
+
+
+def request_reconciliation_of_all_stores(limit: int = 10_000) -> int:
+    """Queue an incremental back-fill for every active store of every active tenant (the daily schedule).
+    Webhooks can be lost at the edge (WooCommerce never retries and disables a failing webhook); the
+    incremental back-fill with its overlap window brings anything missed in within a day. Returns how many."""
+    from luxebrain.storage.repositories import list_stores, list_tenants
+
+    queued = 0
+    for tenant in list_tenants(limit=limit):
+        if tenant.status != "active":
+            continue
+        for store in list_stores(tenant.tenant_id):
+            if store.status == "active":
+                request_backfill(tenant.tenant_id, store.store_id)
+                queued += 1
+    return queued
