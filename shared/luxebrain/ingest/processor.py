@@ -143,12 +143,14 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
     restoring = envelope.event == "restored"
     if envelope.resource == "order":
         order = OrderPayload.model_validate(document)
-        result = _write(mapping.order_item(tenant_id, order), restoring)
+        item = mapping.order_item(tenant_id, order)
         guest = mapping.guest_customer_item(tenant_id, order)
-        if result.outcome == "stored" and guest is not None:
-            # The guest's record rides along with their order: at most two writes per order.
-            result.writes += 1
+        if guest is not None:
+            # The guest's record rides along with their order (at most two writes per order), written first:
+            # if the order's write then fails, the retry still finds the guest stored, never the reverse.
             repositories.put_if_newer(guest)
+        result = _write(item, restoring)
+        result.writes += 1 if guest is not None else 0
         return result
     if envelope.resource == "product":
         return _write(
