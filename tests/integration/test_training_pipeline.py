@@ -474,3 +474,26 @@ def test_old_versions_are_pruned_but_the_current_one_never(only_test_kinds: None
     assert kept == sorted([*versions, *(r.version for r in rejected)])[-KEEP_VERSIONS:]
     assert get_pointer(stocked_tenant, "popularity").version == versions[-1] in kept
     assert current_model(stocked_tenant, "popularity")[1] == versions[-1]
+
+
+def test_a_seeded_snapshot_with_deltas_never_needs_the_table(tabled_tenant: str) -> None:
+    # Given a new tenant whose snapshot was seeded when its store was connected, and ingest recording deltas
+    from luxebrain.training.snapshot import seed_training_snapshot
+
+    fresh = new_tenant_id()
+    assert seed_training_snapshot(fresh) is True
+    assert seed_training_snapshot(fresh) is False  # never overwrites
+    orders = [OrderItem.get(*key_order(tabled_tenant, order_id)) for order_id in _some_order_ids(tabled_tenant)]
+    for order in orders:
+        order.tenant_id = fresh
+    append_training_delta(fresh, orders)
+    # When the tenant's data is read for training
+    data = load_training_data(fresh, now=AS_OF)
+    # Then it comes from the snapshot and its deltas alone
+    assert data.stats.source == "snapshot" and data.stats.dynamodb_items == 0
+    paid = [order for order in orders if order.status_class == "purchase"]
+    assert len(data.order_lines) == sum(len(order.line_items) for order in paid) > 0
+
+
+def _some_order_ids(tenant_id: str) -> list[str]:
+    return [order.order_id for _, order in zip(range(20), OrderItem.query(f"TENANT#{tenant_id}#ORDER"), strict=False)]

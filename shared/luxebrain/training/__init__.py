@@ -13,7 +13,7 @@ from luxebrain.training.dispatch import TrainRequest, dispatch_due_tenants, requ
 from luxebrain.training.local_run import ScheduledTrainingReport, run_scheduled_training
 from luxebrain.training.pipeline import KindResult, TrainingReport, train_tenant
 from luxebrain.training.registry import ModelKind, TrainingInputs, register_kind, registered_kinds
-from luxebrain.training.snapshot import append_training_delta
+from luxebrain.training.snapshot import append_training_delta, seed_training_snapshot
 from luxebrain.training.state import (
     LeaseBusyError,
     RetrainRateLimitedError,
@@ -42,5 +42,6 @@ __all__ = [
     "registered_kinds",
     "request_retrain",
     "run_scheduled_training",
+    "seed_training_snapshot",
     "train_tenant",
 ]

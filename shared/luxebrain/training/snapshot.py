@@ -84,6 +84,26 @@ def append_training_delta(tenant_id: str, orders: Iterable[OrderItem], *, now: d
     return key
 
 
+def seed_training_snapshot(tenant_id: str, *, now: datetime | None = None) -> bool:
+    """Write an empty snapshot for a tenant that has no orders yet (call it when a store is connected, before
+    ingest writes anything). With ingest appending deltas from then on, the snapshot is complete from the start
+    and no training run ever needs the full table query until the weekly safety-net rebuild. Returns False
+    (and writes nothing) if the tenant already has a snapshot."""
+    now = now or datetime.now(UTC)
+    s3 = aws_client("s3")
+    bucket = configured_settings().models_bucket
+    key = snapshot_key(tenant_id)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return False
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    empty = OrderSnapshot.from_records([], built_at=now.astimezone(UTC).isoformat())
+    s3.put_object(Bucket=bucket, Key=key, Body=empty.to_bytes())
+    return True
+
+
 # ----------------------------------------------------------------------------- the columnar snapshot
 _ORDER_ARRAYS = ("order_ids", "order_modified", "order_purchase", "order_customer", "order_created")
 _LINE_ARRAYS = ("line_order", "line_product", "line_quantity", "line_unit_price", "line_total")
