@@ -7,6 +7,7 @@ dead-letter queue. Everything else (sent, skipped with a reason, duplicate, defe
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,6 +24,22 @@ BASE_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 900
 
 
+class SendPacer:
+    """At most ``rate`` sends per second from this worker (SES and SNS have account-wide send rates)."""
+
+    def __init__(self) -> None:
+        self.next_at = 0.0
+
+    def wait(self, rate: float) -> None:
+        now = time.monotonic()
+        if self.next_at > now:
+            time.sleep(self.next_at - now)
+        self.next_at = max(now, self.next_at) + 1.0 / rate
+
+
+pacer = SendPacer()
+
+
 def backoff_seconds(receive_count: int) -> int:
     return min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** max(0, receive_count - 1))
 
@@ -30,6 +47,7 @@ def backoff_seconds(receive_count: int) -> int:
 def record_handler(record: SQSRecord) -> str:
     request = SendRequest.model_validate_json(record.body)  # a malformed body fails until the DLQ keeps it
     bind_tenant(request.tenant_id)
+    pacer.wait(configured_settings().campaign_sends_per_second)
     try:
         outcome = deliver(request)
     except RetryableSendError:

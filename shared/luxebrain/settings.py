@@ -67,6 +67,9 @@ class Settings(BaseModel):
     campaign_send_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_CAMPAIGN_SEND_QUEUE_URL")
     ses_configuration_set: str | None = Field(default=None, alias="LUXEBRAIN_SES_CONFIGURATION_SET")
     public_api_url: str = Field(default="https://api.luxebrain.example", alias="LUXEBRAIN_PUBLIC_API_URL")
+    # Each sender worker paces itself; with the send queue's MaximumConcurrency of 2 this keeps within a new
+    # SES account's 14 messages per second (raise both when AWS raises the account's quota).
+    campaign_sends_per_second: float = Field(default=7.0, gt=0, le=1000, alias="LUXEBRAIN_CAMPAIGN_SENDS_PER_SECOND")
 
     @field_validator("table_name", "models_bucket")
     @classmethod

@@ -542,3 +542,17 @@ def test_product_block_comes_from_the_recommendation_model_and_shows_in_stock_pr
     html = next(part for part in message.walk() if part.get_content_type() == "text/html").get_payload(decode=True)
     shown = [number for number in range(100, 108) if f"Piece {number}".encode() in html]
     assert shown and 103 not in shown
+
+
+def test_sender_paces_itself_to_the_configured_send_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    sender = load_handler("sender")
+    clock = [100.0]
+    slept: list[float] = []
+    monkeypatch.setattr(sender.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(
+        sender.time, "sleep", lambda seconds: (slept.append(seconds), clock.__setitem__(0, clock[0] + seconds))
+    )
+    pacer = sender.SendPacer()
+    for _ in range(5):
+        pacer.wait(4.0)  # four per second: the 2nd to 5th sends each wait a quarter of a second
+    assert slept == [0.25, 0.25, 0.25, 0.25]
