@@ -175,7 +175,7 @@ def run_scheduled_training(
     for tenant_id in dict.fromkeys(tenant for tenant in delivered.tenant_ids if tenant):
         training = get_training_state(tenant_id)
         if training is not None and training.last_run_id:
-            report = report_from_records(tenant_id, training.last_run_id)
+            report = report_from_records(tenant_id, training.last_run_id, started_at=training.last_trained_at)
             if report is not None:
                 reports.append(report)
     return ScheduledTrainingReport(dispatch=dispatch, reports=reports)

@@ -331,8 +331,9 @@ def _emit_metrics(result: KindResult) -> None:
     metrics.add_metric(name="ModelTrainingSeconds", unit=MetricUnit.Seconds, value=result.duration_seconds)
 
 
-def report_from_records(tenant_id: str, run_id: str) -> TrainingReport | None:
-    """Rebuild a run's report from its run records (for runs executed by the worker function)."""
+def report_from_records(tenant_id: str, run_id: str, *, started_at: datetime | None = None) -> TrainingReport | None:
+    """Rebuild a run's report from its run records (for runs executed by the worker function); ``started_at``
+    (the run's start, from the training state) includes the data read in its duration."""
     records = [record for record in state.list_run_records(tenant_id, limit=500) if record.run_id == run_id]
     if not records:
         return None
@@ -356,4 +357,4 @@ def report_from_records(tenant_id: str, run_id: str) -> TrainingReport | None:
         )
     status = _overall_status([result.status for result in results])
     finished = max((record.finished_at or record.started_at) for record in records)
-    return TrainingReport(tenant_id, run_id, status, records[0].started_at, finished, kinds=results)
+    return TrainingReport(tenant_id, run_id, status, started_at or records[0].started_at, finished, kinds=results)
