@@ -265,7 +265,7 @@ def create_app() -> FastAPI:
         )
 
     @app.get("/health", tags=["meta"], summary="Liveness: answers without touching any dependency")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok", "version": API_VERSION}
 
     for router_module in (auth, account, stores, admin, privacy, recommendations, forecasts, customers, prices):

@@ -219,3 +219,21 @@ def test_login_for_an_existing_tenant_as_the_demo_needs(client: TestClient, loca
     tokens = client.post("/auth/login", json={"email": login.email, "password": login.password}).json()
     me = client.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
     assert me["tenant_id"] == tenant_id and me["role"] == "owner"
+
+
+def test_a_verified_token_is_remembered_but_never_a_changed_one(client: TestClient, merchant: Merchant) -> None:
+    from luxebrain.auth import tokens
+
+    # Given a token the API has verified (and remembers)
+    assert client.get("/me", headers=merchant.headers).status_code == 200
+    assert merchant.access_token in tokens._verified
+    # When one byte of its signature changes, it is verified afresh and refused
+    header, payload, signature = merchant.access_token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    _problem(client.get("/me", headers={"Authorization": f"Bearer {header}.{payload}.{flipped}"}), 401)
+    # And a remembered token is refused once its expiry passes
+    remembered = tokens._verified[merchant.access_token]
+    tokens._verified[merchant.access_token] = type(remembered)(
+        **{**remembered.__dict__, "expires_at": int(time.time()) - 3600}
+    )
+    assert "expired" in _problem(client.get("/me", headers=merchant.headers), 401)["detail"]

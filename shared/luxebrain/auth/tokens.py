@@ -4,6 +4,8 @@ so the local path and the deployed path (where API Gateway's JWT authorizer chec
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,13 +92,41 @@ def app_client_ids(settings: Settings) -> frozenset[str]:
     )
 
 
+# A dashboard sends the same access token with every request for up to an hour. Its signature, issuer and
+# client are checked once per container; later requests with the identical token string only re-check the
+# expiry (a changed byte is another key, so it is verified afresh). Revocation (sign-out) is checked per
+# request by the membership, not here. Bounded: least recently used tokens are forgotten first.
+VERIFIED_CACHE_SIZE = 2048
+_verified_lock = threading.Lock()
+_verified: OrderedDict[str, AccessClaims] = OrderedDict()
+on_reset(_verified.clear)
+
+
 def verify_access_token(token: str, settings: Settings | None = None) -> AccessClaims:
     """Verify a Cognito access token issued to this app's client; raise UnauthorizedError otherwise.
 
     Access tokens carry ``client_id`` (not ``aud``); an ID token presented here is refused by its
     ``token_use``, so one cannot stand in for the other.
     """
-    settings = settings or configured_settings()
+    with _verified_lock:
+        known = _verified.get(token)
+        if known is not None:
+            _verified.move_to_end(token)
+    if known is not None:
+        if known.expires_at + CLOCK_SKEW_SECONDS > time.time():
+            return known
+        with _verified_lock:
+            _verified.pop(token, None)
+        raise UnauthorizedError("the bearer token has expired; refresh it")
+    claims_ = _verify_access_token(token, settings or configured_settings())
+    with _verified_lock:
+        _verified[token] = claims_
+        while len(_verified) > VERIFIED_CACHE_SIZE:
+            _verified.popitem(last=False)
+    return claims_
+
+
+def _verify_access_token(token: str, settings: Settings) -> AccessClaims:
     claims = _decode(token, settings, audience=None)
     if claims.get("token_use") != "access":
         raise UnauthorizedError("an access token is required here (got an ID token or another kind)")
