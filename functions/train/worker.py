@@ -1,6 +1,6 @@
 """Training worker: TrainQueue messages (one tenant each) → every model kind trained → S3 + current pointer.
 
-A message whose tenant is leased by another run, or whose run fails before any kind trained (the data read),
+A message whose tenant is leased by another run, or whose run fails as a whole (the data read, or every kind),
 is reported in batchItemFailures and retried after the visibility timeout, then dead-lettered. One kind's
 failure is recorded in its run record and does not fail the message.
 """

@@ -497,3 +497,22 @@ def test_a_seeded_snapshot_with_deltas_never_needs_the_table(tabled_tenant: str)
 
 def _some_order_ids(tenant_id: str) -> list[str]:
     return [order.order_id for _, order in zip(range(20), OrderItem.query(f"TENANT#{tenant_id}#ORDER"), strict=False)]
+
+
+def test_a_run_that_fails_as_a_whole_is_retried_not_skipped(only_test_kinds: None, stocked_tenant: str) -> None:
+    # Given a scheduled run whose every kind fails (say, a transient error)
+    from luxebrain.training import handle_train_request
+    from luxebrain.training.worker import TrainingFailedError
+
+    def failing(inputs: TrainingInputs) -> ModelArtifact:
+        raise ConnectionError("S3 unavailable")
+
+    register_kind("popularity", failing, holdout_metric="holdout.hit_rate")
+    body = f'{{"tenant_id": "{stocked_tenant}", "reason": "scheduled", "requested_at": "{AS_OF.isoformat()}"}}'
+    with pytest.raises(TrainingFailedError, match="S3 unavailable"):
+        handle_train_request(body)
+    # When the same scheduled message is delivered again, then it trains instead of being skipped as up to date
+    register_kind("popularity", train_popularity, holdout_metric="holdout.hit_rate")
+    assert handle_train_request(body).status == "succeeded"
+    # and once trained, a duplicate of it is skipped
+    assert handle_train_request(body).status == "skipped"

@@ -102,18 +102,21 @@ def acquire_lease(tenant_id: str, run_id: str, now: datetime, lease_seconds: int
 
 
 def release_lease(tenant_id: str, run_id: str, now: datetime, *, status: str, started_at: datetime) -> bool:
-    """Give the lease back and record the finished run; False if the lease was no longer ours."""
+    """Give the lease back and record the finished run; False if the lease was no longer ours. A run that
+    failed as a whole does not count as trained: its retried message must not be skipped as up to date."""
     configured_settings()
+    actions = [
+        *_identity_actions(tenant_id, now),
+        TrainingStateItem.lease_owner.remove(),
+        TrainingStateItem.lease_expires_at.remove(),
+        TrainingStateItem.last_run_id.set(run_id),
+        TrainingStateItem.last_run_status.set(status),
+    ]
+    if status != FAILED:
+        actions.append(TrainingStateItem.last_trained_at.set(started_at))
     try:
         _state_stub(tenant_id).update(
-            actions=[
-                *_identity_actions(tenant_id, now),
-                TrainingStateItem.lease_owner.remove(),
-                TrainingStateItem.lease_expires_at.remove(),
-                TrainingStateItem.last_trained_at.set(started_at),
-                TrainingStateItem.last_run_id.set(run_id),
-                TrainingStateItem.last_run_status.set(status),
-            ],
+            actions=actions,
             condition=TrainingStateItem.lease_owner == run_id,
         )
     except UpdateError as exc:
