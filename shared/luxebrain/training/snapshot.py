@@ -240,12 +240,14 @@ class OrderSnapshot:
         import pandas as pd
 
         orders = self.line_order
+        # Parsed once per order, not per line.
+        created = pd.to_datetime(self.order_created.astype(str), utc=True, format="ISO8601")
         frame = pd.DataFrame(
             {
                 "order_id": self.order_ids.astype(str)[orders].astype(object),
                 "customer_id": self.customers.astype(str)[self.order_customer[orders]].astype(object),
                 "product_id": self.products.astype(str)[self.line_product].astype(object),
-                "ordered_at": pd.to_datetime(self.order_created.astype(str)[orders], utc=True, format="ISO8601"),
+                "ordered_at": created[orders],
                 "quantity": self.line_quantity.astype(np.float64),
                 "unit_price": self.line_unit_price.astype(np.float64),
                 "line_total": self.line_total.astype(np.float64),
