@@ -7,8 +7,8 @@ Every request goes through the real Lambda entry point (``handler(event, context
 Mangum, the FastAPI app, token verification against the embedded Cognito's JWKS, membership / plan caches,
 the serving cache) with API Gateway HTTP API v2 events. The baseline is ``GET /health``, which returns a
 constant through the same path, measured in the same run. Models are trained on a small synthetic store and
-the caches are warm (the first request of each route is discarded). Logging is at WARNING so the numbers
-are not those of writing JSON lines to a terminal (both the baseline and the routes would pay it).
+the caches are warm (the first request of each route is discarded). Logging is as deployed (the template's
+INFO: one JSON line per request, the baseline's too); send stdout to a file or /dev/null when running it.
 
 Cold import: wall time of a fresh interpreter importing ``functions/api/app.py`` (source only, then
 precompiled with ``compileall --invalidation-mode unchecked-hash`` as the Lambda bundle should be), as a
@@ -33,7 +33,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
 
-os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "LuxeBrainBenchmark")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "benchmark")
