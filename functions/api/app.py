@@ -100,6 +100,7 @@ class RequestContextMiddleware:
             return
         request_id = _request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        logger.remove_keys(["tenant_id"])  # the previous request's tenant must not label this one's logs
         started = time.perf_counter()
         status_holder = {"status": 500, "started": False}
         header = (b"x-request-id", request_id.encode())
@@ -327,7 +328,7 @@ def _ensure_event_loop() -> None:
         asyncio.set_event_loop(_thread_state.loop)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

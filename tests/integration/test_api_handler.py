@@ -190,3 +190,14 @@ def test_storefront_routes_allow_any_shop_origin_without_credentials(client: Tes
     # ...while a dashboard route keeps its allow-list
     dashboard = client.options("/stores", headers={"Origin": "https://any-shop.example", **preflight})
     assert dashboard.status_code == 400
+
+
+def test_request_log_lines_name_only_their_own_tenant(merchant: Merchant, capsys: pytest.CaptureFixture[str]) -> None:
+    handler = api_app_module().handler
+    handler(_event(headers={"authorization": f"Bearer {merchant.access_token}"}), LambdaContext())
+    handler(_event(path="/health"), LambdaContext())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"level"')]
+    requests = [line for line in lines if line.get("message") == "request"]
+    assert requests[-2]["route"] == "/me" and requests[-2]["tenant_id"] == merchant.tenant_id
+    assert requests[-1]["route"] == "/health" and requests[-1].get("tenant_id") is None
+    assert merchant.email not in json.dumps(lines)  # no personal data in the request logs
