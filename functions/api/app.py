@@ -100,7 +100,7 @@ class RequestContextMiddleware:
             return
         request_id = _request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        logger.remove_keys(["tenant_id"])  # the previous request's tenant must not label this one's logs
+        logger.remove_keys(["tenant_id"])  # the tenant (bound once verified) labels only its own request
         started = time.perf_counter()
         status_holder = {"status": 500, "started": False}
         header = (b"x-request-id", request_id.encode())
@@ -142,7 +142,6 @@ class RequestContextMiddleware:
                     "route": _route_of(scope),
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "tenant_id": getattr(principal, "tenant_id", None),
                     "auth": str(getattr(principal, "kind", "none")),
                 },
             )
