@@ -1,2 +1,11 @@
 """Getting store data in: webhook receiver (verify, enqueue), processor (validate, map, store exactly once)
-and REST back-fill with checkpoints."""
+and REST back-fill with checkpoints.
+
+Entry points:
+- ``receiver.receive_delivery(Delivery)``: verify a WooCommerce delivery and put it on the ingest queue.
+- ``processor.process_message(body, message_id=, receive_count=)``: one queued delivery into storage;
+  ``processor.process_totals()``, ``processor.list_rejected_events(tenant)``, ``processor.redrive_dead_letters``.
+- ``backfill.backfill_store(tenant, store, client_factory, progress)``: resumable REST back-fill;
+  ``backfill.request_backfill`` queues one for the back-fill function; ``backfill.backfill_status``.
+- ``delivery.deliver_sample_store(...)`` / ``delivery.verify_ingested(...)``: the demo's signed webhooks.
+"""
