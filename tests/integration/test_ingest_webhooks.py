@@ -146,8 +146,13 @@ def test_base64_encoded_body_is_verified_over_its_raw_bytes(
 
 
 @pytest.mark.parametrize("signature", ["", "wrong", None])
-def test_wrong_or_missing_signature_is_401_and_nothing_is_queued(
-    receiver: Any, tenant_id: str, store: tuple[str, str], ingest_queue: str, signature: str | None
+def test_wrong_or_missing_signature_is_401_counted_and_nothing_is_queued(
+    receiver: Any,
+    tenant_id: str,
+    store: tuple[str, str],
+    ingest_queue: str,
+    signature: str | None,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     body = wp_json_encode(fixture("order.json"))
     event = webhook_event(tenant_id, store[0], body, signature=signature)
@@ -155,6 +160,7 @@ def test_wrong_or_missing_signature_is_401_and_nothing_is_queued(
     assert response["statusCode"] == 401
     assert "signature" in json.loads(response["body"])["message"].lower()
     assert queued(ingest_queue, tenant_id) == []
+    assert '"WebhookSignatureInvalid"' in capsys.readouterr().out  # the metric (EMF) of this invocation
 
 
 def test_signature_of_another_store_does_not_verify(
