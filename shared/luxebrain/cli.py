@@ -51,10 +51,11 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         "every model through the scheduled path, and prints what each part produced.",
     )
     demo.add_argument("--as-of", type=_as_of, default=None, help="end of the sample store's history (default today)")
-    demo.add_argument("--customers", type=int, default=6000, help="customers in the sample store (default 6000)")
+    demo.add_argument("--customers", type=int, default=3000, help="customers in the sample store (default 3000)")
     demo.add_argument("--products", type=int, default=300, help="products in the sample store (default 300)")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the sample store (default 7)")
     demo.add_argument("--output-dir", default="demo-output", help="where plots are written (default demo-output)")
+    demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
     demo.set_defaults(run=_run_demo)
 
     local = commands.add_parser(
@@ -105,6 +106,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         products=args.products,
         seed=args.seed,
         output_dir=args.output_dir,
+        verbose=args.verbose,
     )
 
 

@@ -6,12 +6,22 @@ HTTP into the ingest function, the schedule event into the training dispatcher, 
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from luxebrain.auth.accounts import create_login_for_tenant
+from luxebrain.errors import LuxeBrainError
 from luxebrain.local.embedded import EmbeddedAws, LocalResources
+from luxebrain.local.gateway import LocalGateway
+from luxebrain.observability import logger
 from luxebrain.progress import Progress
 from luxebrain.sample_store import SampleStore, generate_sample_store
 from luxebrain.storage import repositories
@@ -56,20 +66,43 @@ def _print_store(store: SampleStore) -> None:
     )
 
 
+def api_call(base_url: str, method: str, path: str, token: str | None = None, body: Any = None) -> Any:
+    """One JSON request to the local API (stdlib only: the demo needs no HTTP client package)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)  # noqa: S310 - local
+    request.add_header("Accept", "application/json")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback only
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:300]
+        raise LuxeBrainError(f"{method} {path} answered {exc.code}: {detail}") from None
+
+
 def run_demo(
     *,
     as_of: datetime | None = None,
-    customers: int = 6000,
+    customers: int = 3000,
     products: int = 300,
     seed: int = 7,
     output_dir: str = "demo-output",
+    verbose: bool = False,
 ) -> int:
     progress = Progress()
     started = time.perf_counter()
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
     aws = EmbeddedAws()
     with progress.step("Starting the embedded AWS from infra/template.yaml"):
         resources = aws.start()
+    if not verbose:  # the functions' JSON logs and metrics would drown the demo's own output
+        logger.setLevel(logging.WARNING)
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    gateway = LocalGateway()
     try:
         _print_resources(resources)
         with progress.step("Creating the demo tenant and its WooCommerce store"):
@@ -80,10 +113,179 @@ def run_demo(
                 products=products, customers=customers, seed=seed, as_of=as_of or datetime.now(UTC)
             )
         _print_store(store)
+        api_url = gateway.start()
+        print(f"Local API Gateway (routes of the template) at {api_url}")
+        _ingest(store, tenant, api_url, progress)
+        _train(progress)
+        login = create_login_for_tenant(tenant.tenant_id)
+        _show_results(api_url, login.tokens.access_token, store, output, progress)
+        _campaigns(tenant.tenant_id, progress)
     finally:
+        gateway.stop()
         aws.stop()
-    print(f"Demo finished in {time.perf_counter() - started:.0f} s.")
+    print(f"\nDemo finished in {time.perf_counter() - started:.0f} s.")
     return 0
+
+
+def _ingest(store: SampleStore, tenant: DemoTenant, api_url: str, progress: Progress) -> None:
+    from luxebrain.ingest.delivery import deliver_sample_store, verify_ingested
+
+    print("\n== Ingest: every record as a signed WooCommerce webhook, over HTTP, through SQS FIFO ==")
+    with progress.step("Delivering webhooks (with WooCommerce's duplicates and out-of-order updates)"):
+        total = len(store.products) + len(store.variations) + len(store.customers) + len(store.orders)
+        progress.start_bar("deliveries", total)
+        report = deliver_sample_store(
+            store,
+            tenant.tenant_id,
+            tenant.store_id,
+            tenant.webhook_secret,
+            api_url,
+            progress=lambda done, all_: (setattr(progress, "_bar_total", max(all_, 1)), progress.update(done)),
+        )
+    figures = report.as_dict()
+    print(
+        f"Deliveries {figures['deliveries']} ({figures['delivered_2xx']} answered 2xx, pings {figures['pings']}), "
+        f"processed {figures['processed']}: stored {figures['stored']}, duplicates or stale ignored "
+        f"{figures['duplicates_or_stale_ignored']}, rejected {figures['rejected']}; "
+        f"{figures['dynamodb_writes']} DynamoDB writes; {figures['deliveries_per_second']} deliveries/s"
+    )
+    check = verify_ingested(store, tenant.tenant_id)
+    print("Stored vs the store itself: " + ", ".join(f"{key} {value}" for key, value in check.items()))
+
+
+def _train(progress: Progress) -> None:
+    from luxebrain.training.local_run import run_scheduled_training
+
+    print("\n== Training: schedule event -> dispatcher -> TrainQueue -> worker -> S3 artifacts ==")
+    with progress.step("Scheduled training round"):
+        report = run_scheduled_training(progress=progress.say)
+    print(report.summary())
+
+
+def _show_results(api_url: str, token: str, store: SampleStore, output: Path, progress: Progress) -> None:
+    print("\n== Results, read through the API (local gateway -> API function) with a merchant's Cognito token ==")
+    names = {str(p["id"]): p["name"] for p in store.products}
+    get = lambda path: api_call(api_url, "GET", path, token)  # noqa: E731 - a local shorthand
+    for model in get("/training/models")["models"]:
+        print(f"  serving {model['kind']:<10} version {model['version']}  holdout metric {model['holdout_metric']}")
+    customer_id, product_id = _demo_customer_and_product(store)
+
+    def show_products(title: str, answer: dict[str, Any]) -> None:
+        print(f"\n{title}  [strategy {answer['strategy']}]")
+        for rank, item in enumerate(answer["items"], 1):
+            lift = f", lift {item['lift']:.2f}" if item.get("lift") else ""
+            print(
+                f"  {rank}. {names.get(item['product_id'], item['product_id'])} (#{item['product_id']}), "
+                f"score {item['score']:.3f}{lift}"
+            )
+
+    show_products(f"For you: customer {customer_id}", get(f"/recommendations/for-you?customer_id={customer_id}&k=5"))
+    show_products(
+        f"Goes with {names[product_id]} (#{product_id})", get(f"/recommendations/similar?product_id={product_id}&k=5")
+    )
+    show_products("Trending", get("/recommendations/popular?k=5"))
+
+    print("\nDemand forecast, next 4 weeks (units P10 / P50 / P90), best sellers:")
+    forecasts = {}
+    for best in get("/forecasts/best-sellers?n=5")["product_ids"]:
+        series = get(f"/forecasts/products/{best}?horizon_weeks=4")["forecast"]
+        forecasts[best] = series
+        weeks = "  ".join(
+            f"{lo:.1f}/{mid:.1f}/{hi:.1f}"
+            for lo, mid, hi in zip(series["units_p10"], series["units_p50"], series["units_p90"], strict=True)
+        )
+        print(f"  {names.get(best, best):<32} {weeks}   [{series['method']}, {series['demand_class']}]")
+    print("\nInventory advice (21-day lead time, 95 % service level), most urgent first:")
+    for advice in get("/inventory/advice?lead_time_days=21&service_level=0.95")["items"][:5]:
+        print(f"  {names.get(advice['product_id'], advice['product_id'])}: {advice['explanation']}")
+    plot = _plot_forecasts(store, forecasts, names, output)
+    if plot:
+        print(f"  forecast plot written to {plot}")
+
+    print("\nCustomer segments (RFM):")
+    for segment in get("/segments")["segments"]:
+        print(
+            f"  {segment['segment']:<20} {segment['customers']:>6} customers  "
+            f"{segment['revenue_share'] * 100:5.1f} % of revenue"
+        )
+    print("\nValuable customers at risk (BG/NBD + Gamma-Gamma):")
+    for customer in get("/churn-risk?limit=5")["items"]:
+        print(
+            f"  customer {customer['customer_id']:>6}  {customer['segment']:<16} {customer['orders']:>3} orders, "
+            f"last {customer['days_since_last_order']} days ago, P(alive) {customer['p_alive']:.2f}, "
+            f"revenue at stake {customer['revenue_at_stake']:,.0f}"
+        )
+
+    print("\nPrice suggestions (need the merchant's approval):")
+    for suggestion in get("/prices/suggestions?limit=5")["suggestions"]:
+        if suggestion.get("type") != "suggestion":
+            continue
+        print(
+            f"  {names.get(suggestion['product_id'], suggestion['product_id'])}: "
+            f"{suggestion['current_price']:,.2f} -> {suggestion['suggested_price']:,.2f} {suggestion['currency']} "
+            f"({suggestion['kind']}, confidence {suggestion['confidence']}): " + "; ".join(suggestion["reasons"])
+        )
+
+
+def _plot_forecasts(
+    store: SampleStore, forecasts: dict[str, dict[str, Any]], names: dict[str, str], output: Path
+) -> Path | None:
+    """History and forecast band of the best sellers (matplotlib is a dev dependency: skipped without it)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    weekly: dict[str, dict[str, float]] = {product: {} for product in forecasts}
+    for order in store.orders:
+        if order["status"] not in ("processing", "completed"):
+            continue
+        week = datetime.fromisoformat(order["date_created_gmt"]).date().isocalendar()
+        key = f"{week.year}-{week.week:02d}"
+        for line in order["line_items"]:
+            product = str(line["product_id"])
+            if product in weekly:
+                weekly[product][key] = weekly[product].get(key, 0.0) + line["quantity"]
+    figure, axes = plt.subplots(len(forecasts), 1, figsize=(10, 2.2 * len(forecasts)), squeeze=False)
+    for axis, (product, series) in zip(axes[:, 0], forecasts.items(), strict=True):
+        history = [weekly[product][key] for key in sorted(weekly[product])][-26:]
+        start = len(history)
+        axis.plot(range(start), history, color="black", label="units sold per week")
+        steps = range(start, start + len(series["units_p50"]))
+        axis.plot(steps, series["units_p50"], color="tab:blue", label="P50")
+        axis.fill_between(steps, series["units_p10"], series["units_p90"], alpha=0.3, color="tab:blue", label="P10-P90")
+        axis.set_title(f"{names.get(product, product)} (#{product})", fontsize=9)
+    axes[0, 0].legend(loc="upper left", fontsize=7)
+    figure.tight_layout()
+    path = output / "forecast_best_sellers.png"
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def _campaigns(tenant_id: str, progress: Progress) -> None:
+    from luxebrain.campaigns.demo import run_demo_campaigns
+
+    print("\n== Campaigns: abandoned cart and an A/B segment campaign, read back from the embedded SES / SNS ==")
+    with progress.step("Running the campaign flows"):
+        report = run_demo_campaigns(tenant_id, datetime.now(UTC))
+    print(report.summary())
+
+
+def _demo_customer_and_product(store: SampleStore) -> tuple[str, str]:
+    """A registered customer with a rich history and the best-selling product: the interesting examples."""
+    orders_per_customer: dict[int, int] = {}
+    units_per_product: dict[int, int] = {}
+    for order in store.orders:
+        if order["status"] in ("processing", "completed") and order["customer_id"]:
+            orders_per_customer[order["customer_id"]] = orders_per_customer.get(order["customer_id"], 0) + 1
+            for line in order["line_items"]:
+                units_per_product[line["product_id"]] = units_per_product.get(line["product_id"], 0) + 1
+    customer = max(orders_per_customer, key=lambda key: orders_per_customer[key])
+    product = max(units_per_product, key=lambda key: units_per_product[key])
+    return str(customer), str(product)
 
 
 def run_local(*, aws_port: int, api_port: int, customers: int) -> int:

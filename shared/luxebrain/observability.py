@@ -4,6 +4,7 @@ Globals). Log records are scrubbed of secrets and personal data before they are 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from typing import Any
 
@@ -46,10 +47,15 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-logger = Logger(log_uncaught_exceptions=True)
+# Defaults equal the template's Globals, so a process that imports this module before its environment is
+# set (the local CLI starts the embedded AWS after importing) still names its service and namespace.
+SERVICE_NAME = os.getenv("POWERTOOLS_SERVICE_NAME", "luxebrain")
+METRICS_NAMESPACE = os.getenv("POWERTOOLS_METRICS_NAMESPACE", "LuxeBrain")
+
+logger = Logger(service=SERVICE_NAME, log_uncaught_exceptions=True)
 logger.addFilter(RedactingFilter())
-tracer = Tracer()
-metrics = Metrics()
+tracer = Tracer(service=SERVICE_NAME)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 
 
 def bind_tenant(tenant_id: str | None) -> None:

@@ -183,6 +183,7 @@ def read_back_sent(tenant_id: str, flows: list[str]) -> tuple[list[dict[str, Any
     raw_messages, sms_messages = sent_by_moto()
     emails = []
     import email as email_parser
+    from email.header import decode_header, make_header
 
     for raw in raw_messages:
         if raw.get("id") not in message_ids:
@@ -191,7 +192,7 @@ def read_back_sent(tenant_id: str, flows: list[str]) -> tuple[list[dict[str, Any
         emails.append(
             {
                 "to": parsed["To"],
-                "subject": parsed["Subject"],
+                "subject": str(make_header(decode_header(parsed["Subject"] or ""))),  # RFC 2047 words decoded
                 "one_click_unsubscribe": bool(parsed["List-Unsubscribe"])
                 and parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click",
                 "parts": [part.get_content_type() for part in parsed.walk() if not part.is_multipart()],
