@@ -14,10 +14,13 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from luxebrain.ingest.processor import process_message
+from luxebrain.ingest.processor import ProcessResult, feed_training, process_message
 from luxebrain.observability import logger, metrics, tracer
 
 batch_processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+_batch_results: list[ProcessResult] = []  # this invocation's results, handed to training at its end
 
 
 def record_handler(record: SQSRecord) -> str:
@@ -30,6 +33,7 @@ def record_handler(record: SQSRecord) -> str:
     metrics.add_metric(name="IngestWrites", unit=MetricUnit.Count, value=result.writes)
     if result.outcome == "rejected":
         logger.warning("delivery rejected", extra={"message_id": record.message_id, "reason": result.reason})
+    _batch_results.append(result)
     return result.outcome
 
 
@@ -37,6 +41,9 @@ def record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(
+    _batch_results.clear()
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=batch_processor, context=context
     )
+    feed_training(_batch_results)  # after the writes; a lost delta drops the snapshot (rebuilt from the table)
+    return response

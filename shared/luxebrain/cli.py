@@ -67,6 +67,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     local.add_argument("--aws-port", type=_port, default=4566, help="port of the embedded AWS (default 4566)")
     local.add_argument("--api-port", type=_port, default=8000, help="port of the local API (default 8000)")
     local.add_argument("--customers", type=int, default=1500, help="customers in the seeded sample store")
+    local.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
     local.set_defaults(run=_run_local)
 
     train = commands.add_parser(
@@ -113,7 +114,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _run_local(args: argparse.Namespace) -> int:
     from luxebrain.demo import run_local
 
-    return run_local(aws_port=args.aws_port, api_port=args.api_port, customers=args.customers)
+    return run_local(aws_port=args.aws_port, api_port=args.api_port, customers=args.customers, verbose=args.verbose)
 
 
 def _run_train(args: argparse.Namespace) -> int:

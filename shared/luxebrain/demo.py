@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,12 +21,14 @@ from typing import Any
 
 from luxebrain.auth.accounts import create_login_for_tenant
 from luxebrain.errors import LuxeBrainError
-from luxebrain.local.embedded import EmbeddedAws, LocalResources
+from luxebrain.local.embedded import EmbeddedAws, LocalResources, ensure_port_free
+from luxebrain.local.event_sources import SqsEventSources
 from luxebrain.local.gateway import LocalGateway
 from luxebrain.observability import logger
 from luxebrain.progress import Progress
 from luxebrain.sample_store import SampleStore, generate_sample_store
 from luxebrain.storage import repositories
+from luxebrain.training.snapshot import seed_training_snapshot
 
 DEMO_TENANT_ID = "maison-demo"
 DEMO_STORE_ID = "s-maison-demo"
@@ -47,6 +51,9 @@ def create_demo_tenant() -> DemoTenant:
         consumer_secret="cs_demo",  # noqa: S106 - the sample store's fake REST credentials
         store_id=DEMO_STORE_ID,
     )
+    # An empty training snapshot before any data arrives: ingest's deltas then keep it complete, and no
+    # training run has to read the whole order table.
+    seed_training_snapshot(DEMO_TENANT_ID)
     return DemoTenant(DEMO_TENANT_ID, DEMO_STORE_ID, secrets.webhook_secret.get_secret_value())
 
 
@@ -54,13 +61,13 @@ def _print_resources(resources: LocalResources) -> None:
     kinds: dict[str, int] = {}
     for resource in resources.created:
         kinds[resource.resource_type] = kinds.get(resource.resource_type, 0) + 1
-    print(f"Embedded AWS at {resources.endpoint_url}: created " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
-    print(f"  (not created locally, run in process instead: {len(resources.skipped)} resources)")
+    emit(f"Embedded AWS at {resources.endpoint_url}: created " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+    emit(f"  (not created locally, run in process instead: {len(resources.skipped)} resources)")
 
 
 def _print_store(store: SampleStore) -> None:
     counts = store.counts()
-    print(
+    emit(
         f"Sample store up to {store.as_of.date()}: {counts['products']} products ({counts['variations']} variations), "
         f"{counts['customers']} customers, {counts['orders']} orders with {counts['order_lines']} lines"
     )
@@ -99,38 +106,65 @@ def run_demo(
     aws = EmbeddedAws()
     with progress.step("Starting the embedded AWS from infra/template.yaml"):
         resources = aws.start()
-    if not verbose:  # the functions' JSON logs and metrics would drown the demo's own output
-        logger.setLevel(logging.WARNING)
-        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    _quiet_functions(verbose)
     gateway = LocalGateway()
     try:
         _print_resources(resources)
-        with progress.step("Creating the demo tenant and its WooCommerce store"):
-            tenant = create_demo_tenant()
-        print(f"Tenant {tenant.tenant_id}, store {tenant.store_id} ({DEMO_STORE_URL}); webhook secret stored encrypted")
-        with progress.step("Generating the sample luxury-fashion store"):
-            store = generate_sample_store(
-                products=products, customers=customers, seed=seed, as_of=as_of or datetime.now(UTC)
-            )
-        _print_store(store)
         api_url = gateway.start()
-        print(f"Local API Gateway (routes of the template) at {api_url}")
-        _ingest(store, tenant, api_url, progress)
-        _train(progress)
+        emit(f"Local API Gateway (routes of the template) at {api_url}")
+        tenant, store = _seed_demo_tenant(
+            progress, api_url, customers=customers, products=products, seed=seed, as_of=as_of
+        )
         login = create_login_for_tenant(tenant.tenant_id)
         _show_results(api_url, login.tokens.access_token, store, output, progress)
         _campaigns(tenant.tenant_id, progress)
     finally:
         gateway.stop()
         aws.stop()
-    print(f"\nDemo finished in {time.perf_counter() - started:.0f} s.")
+    emit(f"\nDemo finished in {time.perf_counter() - started:.0f} s.")
     return 0
+
+
+_command_output = sys.stdout
+
+
+def emit(*parts: object) -> None:
+    """The command's own output, on the terminal's stdout even while the functions' stdout is muted."""
+    print(*parts, file=_command_output, flush=True)
+
+
+def _quiet_functions(verbose: bool) -> None:
+    """The functions' JSON logs and EMF metrics (both written to stdout, as in Lambda) would drown the
+    command's own output, so they go to /dev/null unless --verbose. (POWERTOOLS_METRICS_DISABLED is not
+    enough: Powertools still prints a full set of 100 metrics.)"""
+    global _command_output
+    if not verbose:
+        logger.setLevel(logging.WARNING)
+        _command_output = sys.stdout
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the command
+
+
+def _seed_demo_tenant(
+    progress: Progress, api_url: str, *, customers: int, products: int, seed: int, as_of: datetime | None
+) -> tuple[DemoTenant, SampleStore]:
+    """Tenant, store, sample data through signed webhooks, and a scheduled training round."""
+    with progress.step("Creating the demo tenant and its WooCommerce store"):
+        tenant = create_demo_tenant()
+    emit(f"Tenant {tenant.tenant_id}, store {tenant.store_id} ({DEMO_STORE_URL}); webhook secret stored encrypted")
+    with progress.step("Generating the sample luxury-fashion store"):
+        store = generate_sample_store(
+            products=products, customers=customers, seed=seed, as_of=as_of or datetime.now(UTC)
+        )
+    _print_store(store)
+    _ingest(store, tenant, api_url, progress)
+    _train(progress)
+    return tenant, store
 
 
 def _ingest(store: SampleStore, tenant: DemoTenant, api_url: str, progress: Progress) -> None:
     from luxebrain.ingest.delivery import deliver_sample_store, verify_ingested
 
-    print("\n== Ingest: every record as a signed WooCommerce webhook, over HTTP, through SQS FIFO ==")
+    emit("\n== Ingest: every record as a signed WooCommerce webhook, over HTTP, through SQS FIFO ==")
     with progress.step("Delivering webhooks (with WooCommerce's duplicates and out-of-order updates)"):
         total = len(store.products) + len(store.variations) + len(store.customers) + len(store.orders)
         progress.start_bar("deliveries", total)
@@ -143,38 +177,38 @@ def _ingest(store: SampleStore, tenant: DemoTenant, api_url: str, progress: Prog
             progress=lambda done, all_: (setattr(progress, "_bar_total", max(all_, 1)), progress.update(done)),
         )
     figures = report.as_dict()
-    print(
+    emit(
         f"Deliveries {figures['deliveries']} ({figures['delivered_2xx']} answered 2xx, pings {figures['pings']}), "
         f"processed {figures['processed']}: stored {figures['stored']}, duplicates or stale ignored "
         f"{figures['duplicates_or_stale_ignored']}, rejected {figures['rejected']}; "
         f"{figures['dynamodb_writes']} DynamoDB writes; {figures['deliveries_per_second']} deliveries/s"
     )
     check = verify_ingested(store, tenant.tenant_id)
-    print("Stored vs the store itself: " + ", ".join(f"{key} {value}" for key, value in check.items()))
+    emit("Stored vs the store itself: " + ", ".join(f"{key} {value}" for key, value in check.items()))
 
 
 def _train(progress: Progress) -> None:
     from luxebrain.training.local_run import run_scheduled_training
 
-    print("\n== Training: schedule event -> dispatcher -> TrainQueue -> worker -> S3 artifacts ==")
+    emit("\n== Training: schedule event -> dispatcher -> TrainQueue -> worker -> S3 artifacts ==")
     with progress.step("Scheduled training round"):
         report = run_scheduled_training(progress=progress.say)
-    print(report.summary())
+    emit(report.summary())
 
 
 def _show_results(api_url: str, token: str, store: SampleStore, output: Path, progress: Progress) -> None:
-    print("\n== Results, read through the API (local gateway -> API function) with a merchant's Cognito token ==")
+    emit("\n== Results, read through the API (local gateway -> API function) with a merchant's Cognito token ==")
     names = {str(p["id"]): p["name"] for p in store.products}
     get = lambda path: api_call(api_url, "GET", path, token)  # noqa: E731 - a local shorthand
     for model in get("/training/models")["models"]:
-        print(f"  serving {model['kind']:<10} version {model['version']}  holdout metric {model['holdout_metric']}")
+        emit(f"  serving {model['kind']:<10} version {model['version']}  holdout metric {model['holdout_metric']}")
     customer_id, product_id = _demo_customer_and_product(store)
 
     def show_products(title: str, answer: dict[str, Any]) -> None:
-        print(f"\n{title}  [strategy {answer['strategy']}]")
+        emit(f"\n{title}  [strategy {answer['strategy']}]")
         for rank, item in enumerate(answer["items"], 1):
             lift = f", lift {item['lift']:.2f}" if item.get("lift") else ""
-            print(
+            emit(
                 f"  {rank}. {names.get(item['product_id'], item['product_id'])} (#{item['product_id']}), "
                 f"score {item['score']:.3f}{lift}"
             )
@@ -185,7 +219,7 @@ def _show_results(api_url: str, token: str, store: SampleStore, output: Path, pr
     )
     show_products("Trending", get("/recommendations/popular?k=5"))
 
-    print("\nDemand forecast, next 4 weeks (units P10 / P50 / P90), best sellers:")
+    emit("\nDemand forecast, next 4 weeks (units P10 / P50 / P90), best sellers:")
     forecasts = {}
     for best in get("/forecasts/best-sellers?n=5")["product_ids"]:
         series = get(f"/forecasts/products/{best}?horizon_weeks=4")["forecast"]
@@ -194,33 +228,33 @@ def _show_results(api_url: str, token: str, store: SampleStore, output: Path, pr
             f"{lo:.1f}/{mid:.1f}/{hi:.1f}"
             for lo, mid, hi in zip(series["units_p10"], series["units_p50"], series["units_p90"], strict=True)
         )
-        print(f"  {names.get(best, best):<32} {weeks}   [{series['method']}, {series['demand_class']}]")
-    print("\nInventory advice (21-day lead time, 95 % service level), most urgent first:")
+        emit(f"  {names.get(best, best):<32} {weeks}   [{series['method']}, {series['demand_class']}]")
+    emit("\nInventory advice (21-day lead time, 95 % service level), most urgent first:")
     for advice in get("/inventory/advice?lead_time_days=21&service_level=0.95")["items"][:5]:
-        print(f"  {names.get(advice['product_id'], advice['product_id'])}: {advice['explanation']}")
+        emit(f"  {names.get(advice['product_id'], advice['product_id'])}: {advice['explanation']}")
     plot = _plot_forecasts(store, forecasts, names, output)
     if plot:
-        print(f"  forecast plot written to {plot}")
+        emit(f"  forecast plot written to {plot}")
 
-    print("\nCustomer segments (RFM):")
+    emit("\nCustomer segments (RFM):")
     for segment in get("/segments")["segments"]:
-        print(
+        emit(
             f"  {segment['segment']:<20} {segment['customers']:>6} customers  "
             f"{segment['revenue_share'] * 100:5.1f} % of revenue"
         )
-    print("\nValuable customers at risk (BG/NBD + Gamma-Gamma):")
+    emit("\nValuable customers at risk (BG/NBD + Gamma-Gamma):")
     for customer in get("/churn-risk?limit=5")["items"]:
-        print(
+        emit(
             f"  customer {customer['customer_id']:>6}  {customer['segment']:<16} {customer['orders']:>3} orders, "
             f"last {customer['days_since_last_order']} days ago, P(alive) {customer['p_alive']:.2f}, "
             f"revenue at stake {customer['revenue_at_stake']:,.0f}"
         )
 
-    print("\nPrice suggestions (need the merchant's approval):")
+    emit("\nPrice suggestions (need the merchant's approval):")
     for suggestion in get("/prices/suggestions?limit=5")["suggestions"]:
         if suggestion.get("type") != "suggestion":
             continue
-        print(
+        emit(
             f"  {names.get(suggestion['product_id'], suggestion['product_id'])}: "
             f"{suggestion['current_price']:,.2f} -> {suggestion['suggested_price']:,.2f} {suggestion['currency']} "
             f"({suggestion['kind']}, confidence {suggestion['confidence']}): " + "; ".join(suggestion["reasons"])
@@ -268,10 +302,10 @@ def _plot_forecasts(
 def _campaigns(tenant_id: str, progress: Progress) -> None:
     from luxebrain.campaigns.demo import run_demo_campaigns
 
-    print("\n== Campaigns: abandoned cart and an A/B segment campaign, read back from the embedded SES / SNS ==")
+    emit("\n== Campaigns: abandoned cart and an A/B segment campaign, read back from the embedded SES / SNS ==")
     with progress.step("Running the campaign flows"):
         report = run_demo_campaigns(tenant_id, datetime.now(UTC))
-    print(report.summary())
+    emit(report.summary())
 
 
 def _demo_customer_and_product(store: SampleStore) -> tuple[str, str]:
@@ -288,5 +322,53 @@ def _demo_customer_and_product(store: SampleStore) -> tuple[str, str]:
     return str(customer), str(product)
 
 
-def run_local(*, aws_port: int, api_port: int, customers: int) -> int:
-    raise NotImplementedError
+def run_local(*, aws_port: int, api_port: int, customers: int, verbose: bool = False) -> int:
+    """The embedded AWS and the API on fixed localhost ports, seeded with the demo tenant, until Ctrl-C."""
+    progress = Progress()
+    ensure_port_free(api_port)
+    aws = EmbeddedAws(port=aws_port)
+    with progress.step(f"Starting the embedded AWS on port {aws_port}"):
+        resources = aws.start()
+    _quiet_functions(verbose)
+    gateway = LocalGateway(port=api_port)
+    event_sources = None
+    try:
+        _print_resources(resources)
+        api_url = gateway.start()
+        tenant, _ = _seed_demo_tenant(progress, api_url, customers=customers, products=300, seed=7, as_of=None)
+        login = create_login_for_tenant(tenant.tenant_id)
+        # From here on queues are consumed in the background, like Lambda's event source mappings.
+        event_sources = SqsEventSources.from_resources(resources)
+        event_sources.start()
+        emit(
+            LOCAL_BANNER.format(
+                api=api_url,
+                aws=resources.endpoint_url,
+                email=login.email,
+                password=login.password,
+                tenant=tenant.tenant_id,
+                store=tenant.store_id,
+                secret=tenant.webhook_secret,
+            )
+        )
+        threading.Event().wait()  # until Ctrl-C
+    finally:
+        if event_sources is not None:
+            event_sources.stop()
+        gateway.stop()
+        aws.stop()
+    return 0
+
+
+LOCAL_BANNER = """
+LuxeBrain is running locally. Ctrl-C stops it (everything is in memory).
+  API:          {api}   (interactive docs: {api}/docs)
+  Embedded AWS: {aws}   (AWS_ENDPOINT_URL for the aws CLI or boto3)
+  Demo login:   {email} / {password}   (tenant {tenant})
+  Webhooks:     POST {api}/webhooks/woocommerce/{tenant}/{store}   secret {secret}
+
+  TOKEN=$(curl -s -X POST {api}/auth/login -H 'content-type: application/json' \\
+    -d '{{"email":"{email}","password":"{password}"}}' \\
+    | python3 -c 'import json,sys;emit(json.load(sys.stdin)["access_token"])')
+  curl -s {api}/recommendations/popular?k=5 -H "Authorization: Bearer $TOKEN"
+"""

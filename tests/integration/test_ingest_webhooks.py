@@ -442,3 +442,26 @@ def test_replayed_delivery_changes_nothing(processor_handler: Any, tenant_id: st
     assert repo.get_product(tenant_id, "93").updated_at == first.updated_at
     assert ProductItem.count(first.pk) == 1
     assert CustomerItem.count(f"TENANT#{tenant_id}#CUSTOMER") == 0
+
+
+# ----------------------------------------------------------------------------- feeding training
+def test_stored_orders_reach_the_training_snapshot_as_one_delta_per_batch(
+    processor_handler: Any, tenant_id: str
+) -> None:
+    from luxebrain.training.snapshot import delta_prefix
+    from luxebrain.training.state import get_training_state
+
+    # Given two new orders and a duplicate of the first in one batch
+    first, second = fixture("order.json"), fixture("order.json") | {"id": 99001}
+    batch = [envelope(tenant_id, "order.created", first), envelope(tenant_id, "order.created", second)]
+    processor_handler(sqs_event(*batch), context())
+    # When the duplicate arrives again
+    processor_handler(sqs_event(envelope(tenant_id, "order.created", first)), context())
+    # Then exactly one delta holds both stored orders, and the tenant is due for training
+    bucket = os.environ["LUXEBRAIN_MODELS_BUCKET"]
+    listed = aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=delta_prefix(tenant_id)).get("Contents", [])
+    assert len(listed) == 1
+    delta = json.loads(aws_client("s3").get_object(Bucket=bucket, Key=listed[0]["Key"])["Body"].read())
+    assert sorted(order["order_id"] for order in delta["orders"]) == sorted([str(first["id"]), "99001"])
+    state = get_training_state(tenant_id)
+    assert state is not None and state.data_changed_at is not None

@@ -24,6 +24,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from luxebrain.ingest import mapping
 from luxebrain.ingest.envelope import SUPPORTED_EVENTS, SUPPORTED_RESOURCES, IngestEnvelope
+from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage import repositories
 from luxebrain.storage.models import (
@@ -58,6 +59,37 @@ class ProcessResult:
     outcome: Outcome
     writes: int = 0
     reason: str | None = None
+    written: StoreRecord | None = None  # the record as stored, when this delivery changed it
+
+
+def feed_training(results: list[ProcessResult]) -> int:
+    """Tell training what a batch changed: orders go into the tenant's snapshot deltas (one S3 PUT per tenant
+    and batch, so no training run re-reads the table), any other change marks the tenant's data changed.
+    Returns the number of orders handed over."""
+    from luxebrain.training.snapshot import append_training_delta, invalidate_snapshot
+    from luxebrain.training.state import mark_tenant_data_changed
+
+    orders: dict[str, list[OrderItem]] = {}
+    changed: set[str] = set()
+    for result in results:
+        if result.written is None:
+            continue
+        if isinstance(result.written, OrderItem):
+            orders.setdefault(result.written.tenant_id, []).append(result.written)
+        else:
+            changed.add(result.written.tenant_id)
+    for tenant_id, tenant_orders in orders.items():
+        try:
+            append_training_delta(tenant_id, tenant_orders)  # also marks the tenant changed
+        except Exception:
+            # The orders are stored; a retry of this batch would find them duplicates and never resend the
+            # delta. So the snapshot is dropped instead: the next training run rebuilds it from the table.
+            logger.exception("training delta not written; snapshot invalidated", extra={"tenant": tenant_id})
+            invalidate_snapshot(tenant_id)
+            mark_tenant_data_changed(tenant_id)
+    for tenant_id in changed - set(orders):
+        mark_tenant_data_changed(tenant_id)
+    return sum(len(tenant_orders) for tenant_orders in orders.values())
 
 
 @dataclass
@@ -167,7 +199,7 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
 
 def _write(item: StoreRecord, restoring: bool) -> ProcessResult:
     written = _put_restored(item) if restoring else repositories.put_if_newer(item)  # type: ignore[arg-type]
-    return ProcessResult("stored" if written else "duplicate", writes=1)
+    return ProcessResult("stored" if written else "duplicate", writes=1, written=item if written else None)
 
 
 def _put_restored(item: StoreRecord) -> bool:
@@ -199,6 +231,7 @@ def _tombstone(tenant_id: str, resource: str, resource_id: str, deleted_at: str)
     if record.deleted:
         return ProcessResult("duplicate")
     writes = _write_tombstone(record, deleted_at)
+    written = record if writes else None
     if isinstance(record, ProductItem) and record.product_type == "variable":
         # WooCommerce deletes a variable product's variations with it.
         for variation in ProductItem.query(
@@ -206,7 +239,7 @@ def _tombstone(tenant_id: str, resource: str, resource_id: str, deleted_at: str)
         ):
             if not variation.deleted:
                 writes += _write_tombstone(variation, deleted_at)
-    return ProcessResult("tombstoned" if writes else "duplicate", writes=max(writes, 1))
+    return ProcessResult("tombstoned" if writes else "duplicate", writes=max(writes, 1), written=written)
 
 
 def _write_tombstone(record: StoreRecord, deleted_at: str) -> int:

@@ -84,6 +84,12 @@ def append_training_delta(tenant_id: str, orders: Iterable[OrderItem], *, now: d
     return key
 
 
+def invalidate_snapshot(tenant_id: str) -> None:
+    """Drop a tenant's snapshot when a change could not be recorded as a delta: the next training run then
+    rebuilds it from the table, so nothing ingested is ever missing from training."""
+    aws_client("s3").delete_object(Bucket=configured_settings().models_bucket, Key=snapshot_key(tenant_id))
+
+
 def seed_training_snapshot(tenant_id: str, *, now: datetime | None = None) -> bool:
     """Write an empty snapshot for a tenant that has no orders yet (call it when a store is connected, before
     ingest writes anything). With ingest appending deltas from then on, the snapshot is complete from the start
