@@ -31,11 +31,11 @@ from luxebrain.local.embedded import LocalResources
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.tenancy import new_tenant_id
 from luxebrain.training.local_run import (
-    LocalLambdaContext,
     drain_train_queue,
     load_handler_module,
     run_scheduled_training,
     sqs_event,
+    training_context,
 )
 from luxebrain.training.state import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
 
@@ -93,7 +93,7 @@ def test_dispatcher_handler_queues_tenants_whose_data_changed(
     # When the dispatcher receives the schedule's event a day later
     dispatcher = load_handler_module("train", "dispatcher")
     event = _fixture("train_schedule_event.json")
-    response = dispatcher.handler(event, LocalLambdaContext("dispatcher"))
+    response = dispatcher.handler(event, training_context("dispatcher"))
     # Then one message for that tenant is on TrainQueue
     assert response["sent"] >= 1
     bodies = _drain_bodies(empty_train_queue)
@@ -124,7 +124,7 @@ def test_worker_handler_trains_from_an_sqs_event(only_test_kinds: None, stocked_
     event = _fixture("train_sqs_event.json")
     event["Records"][0]["body"] = event["Records"][0]["body"].replace("TENANT_ID", stocked_tenant)
     # When the worker handles it
-    response = load_handler_module("train", "worker").handler(event, LocalLambdaContext("worker"))
+    response = load_handler_module("train", "worker").handler(event, training_context("worker"))
     # Then no item failed and the tenant has a current model
     assert response == {"batchItemFailures": []}
     assert get_pointer(stocked_tenant, "popularity") is not None
@@ -142,14 +142,14 @@ def test_worker_reports_a_busy_tenant_and_a_malformed_message_as_failures(
     malformed = dict(record, messageId="malformed-1", body='{"tenant_id": "../../etc"}')
     worker = load_handler_module("train", "worker")
     # When the worker handles them
-    response = worker.handler({"Records": [good, busy, malformed]}, LocalLambdaContext("worker"))
+    response = worker.handler({"Records": [good, busy, malformed]}, training_context("worker"))
     # Then only the busy and malformed ones are reported for retry (then the dead-letter queue)
     assert {item["itemIdentifier"] for item in response["batchItemFailures"]} == {"busy-1", "malformed-1"}
     assert get_pointer(stocked_tenant, "popularity") is not None
     assert get_pointer(busy_tenant, "popularity") is None
     # and a batch in which every record fails fails as a whole (Lambda retries it)
     with pytest.raises(BatchProcessingError):
-        worker.handler({"Records": [busy]}, LocalLambdaContext("worker"))
+        worker.handler({"Records": [busy]}, training_context("worker"))
 
 
 def test_a_message_that_keeps_failing_is_dead_lettered(

@@ -8,59 +8,34 @@ them as failed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from luxebrain.local.functions import LocalLambdaContext as FunctionContext
+from luxebrain.local.functions import import_handler
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.training.pipeline import TrainingReport, report_from_records
 from luxebrain.training.state import get_training_state
 
-FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
-
-
-@dataclass
-class LocalLambdaContext:
-    """The attributes of Lambda's context object that Powertools reads."""
-
-    function_name: str
-    memory_limit_in_mb: int = 3008
-    aws_request_id: str = field(default_factory=lambda: secrets.token_hex(16))
-    log_group_name: str = "local"
-    log_stream_name: str = "local"
-    function_version: str = "$LATEST"
-    timeout_millis: int = 900_000
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_millis
+TRAIN_CODE_URI = "functions/train/"  # the folder the template builds both training functions from
 
 
 def load_handler_module(area: str, name: str) -> ModuleType:
-    """Import ``functions/<area>/<name>.py`` as Lambda would (its folder is the code root)."""
-    module_name = f"luxebrain_local_functions.{area}.{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = FUNCTIONS_DIR / area / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"handler module {path} not found")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The module of ``functions/<area>/<name>.py``, imported as the local runtime imports every handler."""
+    handler = import_handler(f"functions/{area}/", f"{name}.handler", f"{area}-{name}")
+    return sys.modules[handler.__module__]
+
+
+def training_context(function_name: str) -> FunctionContext:
+    """A Lambda context for the training functions (15-minute timeout, 3 GB as in the template)."""
+    return FunctionContext(function_name, 900, 3008)
 
 
 def schedule_event(now: datetime) -> dict[str, Any]:
@@ -120,7 +95,7 @@ def drain_train_queue(*, batch_size: int = 1, max_batches: int = 1000) -> DrainR
             break
         result.tenant_ids.extend(_tenant_of(message["Body"]) for message in received)
         try:
-            response = worker.handler(sqs_event(received, queue_arn), LocalLambdaContext("luxebrain-train-worker"))
+            response = worker.handler(sqs_event(received, queue_arn), training_context("luxebrain-train-worker"))
         except BatchProcessingError:  # every record failed: Lambda fails the invocation, all are retried
             response = {"batchItemFailures": [{"itemIdentifier": message["MessageId"]} for message in received]}
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
@@ -167,7 +142,7 @@ def run_scheduled_training(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     dispatcher = load_handler_module("train", "dispatcher")
     say("Schedule fired: invoking the training dispatcher ...")
-    dispatch = dispatcher.handler(schedule_event(now), LocalLambdaContext("luxebrain-train-dispatcher"))
+    dispatch = dispatcher.handler(schedule_event(now), training_context("luxebrain-train-dispatcher"))
     say(f"  {dispatch['due']} tenant(s) due, {dispatch['sent']} message(s) on TrainQueue")
     say("Draining TrainQueue into the training worker ...")
     delivered = drain_train_queue()
