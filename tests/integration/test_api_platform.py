@@ -223,3 +223,13 @@ def test_audit_log_pages_with_a_cursor(client: TestClient, merchant: Merchant, a
     # The platform admin reads the same log through the admin route
     admin_view = client.get(f"/admin/tenants/{merchant.tenant_id}/audit", headers=admin_headers).json()
     assert len(admin_view["items"]) >= 3
+
+
+def test_a_storefront_key_cannot_read_a_customers_personal_picks(client: TestClient, merchant: Merchant) -> None:
+    # Given the tenant's public storefront key
+    key = client.post("/tenant/storefront-key", headers=merchant.headers).json()["key"]
+    # When it asks for a customer's personal recommendations (which would reveal what they bought)
+    answer = client.get("/recommendations/for-you?customer_id=1&k=5", headers={"X-Storefront-Key": key})
+    # Then it is refused before any model is read
+    assert answer.status_code == 403
+    assert "storefront key" in answer.json()["detail"]

@@ -91,3 +91,15 @@ def test_campaign_scheduling_and_results(client: TestClient, merchant: Merchant)
     assert client.post("/campaigns", json=naive, headers=merchant.headers).status_code == 422
     flow = client.get("/campaigns/flows/abandoned_cart/results", headers=merchant.headers)
     assert flow.status_code == 200 and flow.json()["conversion_window_days"] == 7
+
+
+def test_a_tenant_cannot_assign_itself_an_sms_number_or_whatsapp_sender(client: TestClient, merchant: Merchant) -> None:
+    # Given the tenant's current settings
+    settings = client.get("/campaigns/settings", headers=merchant.headers).json()
+    # When the owner names an SMS number (it could be another tenant's, who would then be impersonated)
+    settings["sms_origination_number"] = "+15550001111"
+    answer = client.put("/campaigns/settings", json=settings, headers=merchant.headers)
+    # Then it is refused and nothing changes
+    assert answer.status_code == 403
+    assert "sms_origination_number" in answer.json()["detail"]
+    assert client.get("/campaigns/settings", headers=merchant.headers).json()["sms_origination_number"] is None

@@ -292,7 +292,7 @@ def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResourc
     phone = f"+447700{int(tenant_a[-6:], 16) % 10**6:06d}"  # unique per test run: moto's SMS log is shared
     numbers = {tenant: f"+1555{int(tenant[-6:], 16) % 10**7:07d}" for tenant in (tenant_a, tenant_b)}
     for tenant, number in numbers.items():
-        save_campaign_settings(tenant, CampaignSettings(sms_origination_number=number))
+        save_campaign_settings(tenant, CampaignSettings(sms_origination_number=number), may_assign_senders=True)
         add_customer(tenant, "40", phone=phone, email=f"{tenant}.sms@example.com")
         record_consent(tenant, "40", "sms", granted=True, source="sms-keyword-join")
     event = _fixture("sms_inbound_stop.json")

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import OwnerOnly, StaffOrOwner, TenantMember
+from luxebrain.auth.principal import AuthKind
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings, save_campaign_settings
 from luxebrain.campaigns.consent import consent_history, get_consent, record_consent, unsubscribe_with_token
 from luxebrain.campaigns.flows import flow_settings
@@ -181,7 +182,9 @@ def put_settings(body: CampaignSettings, principal: OwnerOnly) -> dict[str, Any]
     for flow in body.flows.values():
         for parts in flow.variants.values():
             validate_template(parts)
-    save_campaign_settings(principal.require_tenant(), body)
+    save_campaign_settings(
+        principal.require_tenant(), body, may_assign_senders=principal.kind is AuthKind.IMPERSONATION
+    )
     return body.model_dump(mode="json")
 
 

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import RecommendationsReader
-from luxebrain.errors import InvalidInputError
+from luxebrain.auth.principal import AuthKind
+from luxebrain.errors import ForbiddenError, InvalidInputError
 from luxebrain.ml.recommend_serving import (
     NO_RULES,
     RecommendationInputError,
@@ -96,6 +97,10 @@ async def for_you(
     k: K = 10,
     exclude_purchased: bool = False,
 ) -> RecommendationResponse:
+    if principal.kind is AuthKind.STOREFRONT:
+        # A publishable key is public (it sits in the shop's pages) and customer ids are sequential: personal
+        # picks would let anyone read a customer's purchases. Storefronts use similar / basket / popular.
+        raise ForbiddenError("a storefront key cannot read a customer's personal recommendations")
     tenant_id = principal.require_tenant()
     recommender, version, rules = _model_and_rules(tenant_id)
     if exclude_purchased:

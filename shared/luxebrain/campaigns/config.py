@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from luxebrain.errors import InvalidInputError
+from luxebrain.errors import ForbiddenError, InvalidInputError
 
 Channel = Literal["email", "sms", "whatsapp"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp")
@@ -110,11 +110,21 @@ def load_campaign_settings(tenant_id: str) -> CampaignSettings:
     return settings
 
 
-def save_campaign_settings(tenant_id: str, settings: CampaignSettings) -> None:
+SENDER_FIELDS = ("sms_origination_number", "whatsapp_phone_number_id")
+
+
+def save_campaign_settings(tenant_id: str, settings: CampaignSettings, *, may_assign_senders: bool = False) -> None:
+    """Store a tenant's campaign settings. The SMS number and WhatsApp sender belong to the platform's account
+    and route inbound STOP replies, so only a platform admin (acting in the tenant) may change them: a tenant
+    naming another tenant's number would send as them."""
     from luxebrain.storage.models import TenantItem
     from luxebrain.storage.repositories import get_tenant
 
     tenant = get_tenant(tenant_id)
+    current = parse_campaign_settings((tenant.settings or {}).get("campaigns"))
+    changed = [name for name in SENDER_FIELDS if getattr(settings, name) != getattr(current, name)]
+    if changed and not may_assign_senders:
+        raise ForbiddenError(f"{', '.join(changed)} can only be assigned by a platform admin")
     merged = dict(tenant.settings or {})
     merged["campaigns"] = settings.model_dump(mode="json")
     tenant.update(actions=[TenantItem.settings.set(merged)])
