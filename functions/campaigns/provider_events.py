@@ -80,8 +80,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             if record.get("EventSource") == "aws:sns":
                 outcomes += handle_inbound_sms(record["Sns"]["Message"])
     except (ValidationError, json.JSONDecodeError) as exc:
-        # A malformed provider event will never parse: log it with the reason rather than retry forever.
-        logger.error("unreadable provider event", extra={"reason": str(exc)[:500]})
+        # A malformed provider event will never parse: log it with the reason rather than retry forever. Only
+        # field paths and messages: pydantic's text would quote the input (numbers, recipients, bodies).
+        reason = (
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            if isinstance(exc, ValidationError)
+            else f"not JSON: {exc.msg}"
+        )
+        logger.error("unreadable provider event", extra={"reason": reason[:500]})
         outcomes.append("unreadable")
     metrics.add_metric(name="CampaignProviderEvents", unit=MetricUnit.Count, value=len(outcomes))
     return {"outcomes": outcomes}

@@ -15,6 +15,7 @@ SENSITIVE_KEY = re.compile(
     re.IGNORECASE,
 )
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+PHONE_IN_TEXT = re.compile(r"\+\d[\d ().-]{6,18}\d")  # E.164-like numbers, as providers echo them in errors
 REDACTED = "[redacted]"
 
 
@@ -27,8 +28,13 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
     if isinstance(value, str):
-        return EMAIL_IN_TEXT.sub(REDACTED, value)
+        return scrub_text(value)
     return value
+
+
+def scrub_text(text: str) -> str:
+    """Free text with e-mail addresses and phone numbers replaced (provider errors quote recipients)."""
+    return PHONE_IN_TEXT.sub(REDACTED, EMAIL_IN_TEXT.sub(REDACTED, text))
 
 
 class RedactingFilter(logging.Filter):
@@ -38,7 +44,7 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = EMAIL_IN_TEXT.sub(REDACTED, record.msg)
+            record.msg = scrub_text(record.msg)
         elif isinstance(record.msg, dict):
             record.msg = redact(record.msg)
         for key in list(record.__dict__):

@@ -24,3 +24,9 @@ def test_filter_scrubs_extras_on_a_record() -> None:
     text = json.dumps({k: str(v) for k, v in record.__dict__.items()})
     assert "jane@doe.com" not in text
     assert "Bearer abc" not in text
+
+
+def test_phone_numbers_in_provider_errors_are_scrubbed() -> None:
+    cleaned = redact({"reason": "Invalid parameter: PhoneNumber Reason: +33 6 12 34 56 78 is not valid"})
+    assert "12 34" not in cleaned["reason"]
+    assert cleaned["reason"].startswith("Invalid parameter")
