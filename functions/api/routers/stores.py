@@ -125,7 +125,7 @@ def list_stores(
         partition,
         StoreItem.sk.startswith("STORE#"),
         limit=limit,
-        last_evaluated_key=decode_cursor(cursor, partition=partition),
+        last_evaluated_key=decode_cursor(cursor, partition=partition, sort_prefix="STORE#"),
     )
     items = [_store_response(store) for store in results]
     return StorePage(items=items, next_cursor=encode_cursor(results.last_evaluated_key))

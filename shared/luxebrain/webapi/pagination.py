@@ -25,8 +25,17 @@ def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *, partition: str, partition_attribute: str = "pk") -> dict[str, Any] | None:
-    """The LastEvaluatedKey in ``cursor``, if it belongs to ``partition`` (the tenant's own)."""
+# The key attributes a LastEvaluatedKey may hold: the table's keys, plus the index's for an index query.
+_TABLE_KEYS = {"pk", "sk"}
+_INDEX_KEYS = {"gsi1pk": {"pk", "sk", "gsi1pk", "gsi1sk"}}
+
+
+def decode_cursor(
+    cursor: str | None, *, partition: str, partition_attribute: str = "pk", sort_prefix: str | None = None
+) -> dict[str, Any] | None:
+    """The LastEvaluatedKey in ``cursor``, if it belongs to ``partition`` (the tenant's own), has exactly the
+    key attributes of the query (all strings) and, with ``sort_prefix``, a sort key in the queried range:
+    otherwise DynamoDB would reject the query (a 500) instead of the caller getting a 422."""
     if not cursor:
         return None
     if len(cursor) > 2048:
@@ -38,5 +47,11 @@ def decode_cursor(cursor: str | None, *, partition: str, partition_attribute: st
     if not isinstance(key, dict) or not all(isinstance(value, dict) and len(value) == 1 for value in key.values()):
         raise InvalidInputError(_INVALID)
     if key.get(partition_attribute) != {"S": partition}:
+        raise InvalidInputError(_INVALID)
+    expected = _INDEX_KEYS.get(partition_attribute, _TABLE_KEYS)
+    if set(key) != expected or not all(isinstance(value.get("S"), str) for value in key.values()):
+        raise InvalidInputError(_INVALID)
+    sort_attribute = "gsi1sk" if partition_attribute == "gsi1pk" else "sk"
+    if sort_prefix is not None and not key[sort_attribute]["S"].startswith(sort_prefix):
         raise InvalidInputError(_INVALID)
     return key
