@@ -158,14 +158,10 @@ def test_malformed_storefront_keys_are_refused_before_any_lookup(key: str) -> No
 )
 def test_forged_cursors_of_the_right_partition_are_still_a_422(forged: dict) -> None:
     from luxebrain.errors import InvalidInputError
-    from luxebrain.webapi.pagination import decode_cursor, encode_cursor
-
     with pytest.raises(InvalidInputError):
         decode_cursor(encode_cursor(forged), partition="TENANT#t-aaaa", sort_prefix="STORE#")
 
 
 def test_a_genuine_cursor_round_trips() -> None:
-    from luxebrain.webapi.pagination import decode_cursor, encode_cursor
-
     key = {"pk": {"S": "TENANT#t-aaaa"}, "sk": {"S": "STORE#s-1"}}
     assert decode_cursor(encode_cursor(key), partition="TENANT#t-aaaa", sort_prefix="STORE#") == key
