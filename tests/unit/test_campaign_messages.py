@@ -204,3 +204,18 @@ def test_abandoned_cart_rule_window_later_purchase_and_latest_cart_per_customer(
     candidates = abandoned_cart_candidates(RunData("t-shop", orders), FlowSettings(), now, catalog)
     assert [(c.customer_id, c.trigger) for c in candidates] == [("b", "order-2"), ("e", "order-7")]
     assert candidates[0].context["cart"]["url"] == "https://shop.example/cart/"
+
+
+@pytest.mark.parametrize("source", ["{{ 2 ** 100000000 }}", "{{ 'x' * 100000000 }}", "{{ [1] * 10**8 }}"])
+def test_runaway_arithmetic_in_a_tenant_template_fails_fast_with_a_reason(source: str) -> None:
+    from luxebrain.campaigns.templates import TemplateRenderError, render_part, validate_template
+
+    validate_template({"text": source})  # compiles: nothing is folded at compile time
+    with pytest.raises(TemplateRenderError, match="failed to render"):
+        render_part(source, {}, html=False)
+
+
+def test_ordinary_arithmetic_still_renders() -> None:
+    from luxebrain.campaigns.templates import render_part
+
+    assert render_part("{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ 1.5 * 2 }}", {}, html=False) == "1024 ababab 3.0"

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
 from luxebrain.errors import InvalidInputError
@@ -26,9 +26,33 @@ class TemplateRenderError(InvalidInputError):
     """A template failed to compile or render; the message says where."""
 
 
+MAX_EXPONENT = 64
+MAX_REPEATED_LENGTH = 10_000
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with ``**`` and ``*`` bounded: ``{{ 2 ** 10**8 }}`` or ``{{ 'x' * 10**9 }}`` in a tenant's
+    template would otherwise run until the shared sender times out, for every message and preview.
+    Intercepting them also stops Jinja folding such constants at compile time."""
+
+    intercepted_binops = frozenset(["**", "*"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+            return left**right
+        if isinstance(left, str | list | tuple) or isinstance(right, str | list | tuple):
+            count = right if isinstance(left, str | list | tuple) else left
+            sequence = left if isinstance(left, str | list | tuple) else right
+            if isinstance(count, int) and len(sequence) * count > MAX_REPEATED_LENGTH:
+                raise SecurityError(f"repetition longer than {MAX_REPEATED_LENGTH}")
+        return left * right
+
+
 # Autoescaped HTML and plain text are two environments: escaping a text part would show "&amp;" to readers.
-_html_env = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
-_text_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined, trim_blocks=True)
+_html_env = BoundedSandbox(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
+_text_env = BoundedSandbox(autoescape=False, undefined=StrictUndefined, trim_blocks=True)
 for _env in (_html_env, _text_env):
     _env.filters["money"] = lambda value, currency="EUR": f"{float(value):,.2f} {currency}"
 
