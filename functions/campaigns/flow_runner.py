@@ -21,7 +21,7 @@ from luxebrain.campaigns.sending import QueueDispatcher
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.storage.models import utc_now
-from luxebrain.storage.repositories import list_tenants
+from luxebrain.storage.repositories import iter_tenants
 
 
 class FlowRunEvent(BaseModel):
@@ -37,11 +37,7 @@ def run_scheduled(event: FlowRunEvent) -> dict[str, Any]:
     if unknown:
         raise InvalidInputError(f"unknown flow(s): {', '.join(sorted(unknown))}")
     now = event.now or utc_now()
-    tenants = (
-        [event.tenant_id]
-        if event.tenant_id
-        else [t.tenant_id for t in list_tenants(limit=1000) if t.status == "active"]
-    )
+    tenants = [event.tenant_id] if event.tenant_id else [t.tenant_id for t in iter_tenants() if t.status == "active"]
     flows = [flow for flow in event.flows if flow != "campaigns"]
     summary: dict[str, Any] = {"tenants": len(tenants), "dispatched": 0, "held_out": 0, "failed_tenants": []}
     for tenant_id in tenants:

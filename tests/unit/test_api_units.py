@@ -158,6 +158,7 @@ def test_malformed_storefront_keys_are_refused_before_any_lookup(key: str) -> No
 )
 def test_forged_cursors_of_the_right_partition_are_still_a_422(forged: dict) -> None:
     from luxebrain.errors import InvalidInputError
+
     with pytest.raises(InvalidInputError):
         decode_cursor(encode_cursor(forged), partition="TENANT#t-aaaa", sort_prefix="STORE#")
 

@@ -14,14 +14,13 @@ from luxebrain.auth.members import audit_page, record_audit, start_impersonation
 from luxebrain.auth.principal import Role
 from luxebrain.plans import change_plan, forget_tenant, tenant_profile
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import TenantItem
+from luxebrain.storage.models import TENANT_DIRECTORY_PARTITION, TenantItem
 from luxebrain.tenancy import tenant_partition
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 TenantId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{2,38}[a-z0-9]$")]
-DIRECTORY_PARTITION = "PLATFORM#TENANTS"
 
 
 class TenantSummary(BaseModel):
@@ -56,9 +55,9 @@ def list_tenants(
 ) -> TenantPage:
     configured_settings()
     results = TenantItem.directory.query(
-        DIRECTORY_PARTITION,
+        TENANT_DIRECTORY_PARTITION,
         limit=limit,
-        last_evaluated_key=decode_cursor(cursor, partition=DIRECTORY_PARTITION, partition_attribute="gsi1pk"),
+        last_evaluated_key=decode_cursor(cursor, partition=TENANT_DIRECTORY_PARTITION, partition_attribute="gsi1pk"),
     )
     items = [_summary(tenant) for tenant in results if status is None or tenant.status == status]
     return TenantPage(items=items, next_cursor=encode_cursor(results.last_evaluated_key))

@@ -285,14 +285,14 @@ def request_backfill(tenant_id: str, store_id: str, *, continuation: int = 0) ->
     return str(response["MessageId"])
 
 
-def request_reconciliation_of_all_stores(limit: int = 10_000) -> int:
+def request_reconciliation_of_all_stores() -> int:
     """Queue an incremental back-fill for every active store of every active tenant (the daily schedule).
     Webhooks can be lost at the edge (WooCommerce never retries and disables a failing webhook); the
     incremental back-fill with its overlap window brings anything missed in within a day. Returns how many."""
-    from luxebrain.storage.repositories import list_stores, list_tenants
+    from luxebrain.storage.repositories import iter_tenants, list_stores
 
     queued = 0
-    for tenant in list_tenants(limit=limit):
+    for tenant in iter_tenants():
         if tenant.status != "active":
             continue
         for store in list_stores(tenant.tenant_id):

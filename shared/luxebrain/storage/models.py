@@ -214,9 +214,12 @@ def key_tenant(tenant_id: str) -> tuple[str, str]:
     return tenant_partition(tenant_id), "PROFILE"
 
 
+TENANT_DIRECTORY_PARTITION = "PLATFORM#TENANTS"
+
+
 def tenant_directory_keys(tenant_id: str, created_at: datetime) -> tuple[str, str]:
     """The one partition not owned by a tenant: the platform's directory of tenants (gsi1 only)."""
-    return "PLATFORM#TENANTS", f"{created_at.isoformat()}#{tenant_id}"
+    return TENANT_DIRECTORY_PARTITION, f"{created_at.isoformat()}#{tenant_id}"
 
 
 def key_store(tenant_id: str, store_id: str) -> tuple[str, str]:

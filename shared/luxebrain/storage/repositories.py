@@ -16,6 +16,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.runtime import aws_client, configured_settings, on_reset
 from luxebrain.storage.models import (
+    TENANT_DIRECTORY_PARTITION,
     BaseItem,
     CustomerItem,
     OrderItem,
@@ -73,7 +74,13 @@ def get_tenant(tenant_id: str) -> TenantItem:
 def list_tenants(limit: int = 100) -> list[TenantItem]:
     """Platform admins only: the directory partition of gsi1."""
     configured_settings()
-    return list(TenantItem.directory.query("PLATFORM#TENANTS", limit=limit))
+    return list(TenantItem.directory.query(TENANT_DIRECTORY_PARTITION, limit=limit))
+
+
+def iter_tenants() -> Iterator[TenantItem]:
+    """Every tenant in the platform directory, page by page (schedules that visit all tenants)."""
+    configured_settings()
+    return TenantItem.directory.query(TENANT_DIRECTORY_PARTITION)
 
 
 # ----------------------------------------------------------------------------- stores and secrets

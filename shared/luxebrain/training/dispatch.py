@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage import repositories
 from luxebrain.storage.models import TrainingStateItem
 from luxebrain.tenancy import validate_tenant_id
 from luxebrain.training import state
@@ -77,7 +78,7 @@ def dispatch_due_tenants(now: datetime | None = None) -> DispatchResult:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     result = DispatchResult()
     plans: dict[str, str] = {}
-    for tenant in state.iter_tenants():
+    for tenant in repositories.iter_tenants():
         result.considered += 1
         if tenant.status != "active":
             result.skipped[tenant.tenant_id] = f"tenant is {tenant.status}"

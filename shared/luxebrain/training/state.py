@@ -7,7 +7,6 @@ switched only from the version the run read, a run record is finished only while
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,6 @@ from luxebrain.runtime import configured_settings
 from luxebrain.storage.models import (
     ModelPointerItem,
     ModelRunItem,
-    TenantItem,
     TrainingStateItem,
     key_model_pointer,
     key_model_run,
@@ -352,12 +350,6 @@ def abandon_runs(tenant_id: str, dead_run_id: str, now: datetime) -> int:
 
 
 # ----------------------------------------------------------------------------- tenants
-def iter_tenants() -> Iterator[TenantItem]:
-    """Every tenant in the platform directory (gsi1), page by page."""
-    configured_settings()
-    return TenantItem.directory.query("PLATFORM#TENANTS")
-
-
 def batch_get_states(tenant_ids: list[str]) -> dict[str, TrainingStateItem]:
     """Training states of many tenants with BatchGetItem (100 keys a request)."""
     configured_settings()
