@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -149,7 +150,8 @@ def _load_or_start_run(tenant_id: str, store_id: str) -> IngestCheckpointItem:
     except DoesNotExist:
         run = _new_checkpoint(tenant_id, store_id, RUN)
     if run.status == "done" or not run.run_id:
-        run.run_id = utc_now_iso()
+        # Unique even for two runs in the same second: a reused id would mark the new run's resources done.
+        run.run_id = f"{utc_now_iso()}-{secrets.token_hex(4)}"
         run.status = "running"
         run.save()
     return run
