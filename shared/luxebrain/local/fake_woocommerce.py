@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from woocommerce.oauth import OAuth
 
+from luxebrain.local.functions import LoopbackHTTPServer
 from luxebrain.sample_store import SampleStore
 
 MAX_PER_PAGE = 100
@@ -92,8 +93,7 @@ class FakeWooCommerce:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = LoopbackHTTPServer((self.host, self.port), Handler)
         threading.Thread(target=self._server.serve_forever, name="fake-woocommerce", daemon=True).start()
         return self.url
 

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,18 @@ from luxebrain.infra_template import REPO_ROOT, load_template, resources_of_type
 from luxebrain.local.embedded import LOCAL_REGION, MOTO_ACCOUNT_ID
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """The local servers' HTTP server: daemon threads, and a client that hung up (a timed-out test client,
+    Ctrl-C on curl) is not an error worth a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class LocalLambdaContext:

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from luxebrain.infra_template import load_template
 from luxebrain.local.embedded import MOTO_ACCOUNT_ID
-from luxebrain.local.functions import LocalFunction, load_functions
+from luxebrain.local.functions import LocalFunction, LoopbackHTTPServer, load_functions
 from luxebrain.observability import logger
 
 TEXT_CONTENT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+json)")
@@ -274,8 +274,7 @@ class LocalGateway:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 
-        self._server = ThreadingHTTPServer((self.host, self.port), RequestHandler)
-        self._server.daemon_threads = True
+        self._server = LoopbackHTTPServer((self.host, self.port), RequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
         self._thread.start()
         return self.url
