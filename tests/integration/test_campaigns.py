@@ -284,6 +284,10 @@ def test_a_forged_or_cross_tenant_token_does_not_verify(local_aws: LocalResource
     for bad in (f"{version}.{forged}.{signature}", f"{version}.{payload}.{signature[:-2]}AA", "nonsense"):
         with pytest.raises(InvalidTokenError):
             verify_unsubscribe_token(bad)
+    # and tenant B, which never sent a message, was not given a signing key by the anonymous attempt
+    from luxebrain.campaigns.tokens import existing_signing_key
+
+    assert existing_signing_key(tenant_b) is None
 
 
 def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResources) -> None:

@@ -49,6 +49,18 @@ def _context(tenant_id: str) -> dict[str, str]:
 
 def signing_key(tenant_id: str) -> bytes:
     """The tenant's signing key, created on first use (a conditional write settles concurrent creators)."""
+    key = _signing_key(tenant_id, create=True)
+    if key is None:  # pragma: no cover - create=True always yields a key
+        raise RuntimeError("signing key was not created")
+    return key
+
+
+def existing_signing_key(tenant_id: str) -> bytes | None:
+    """The tenant's signing key if it has one: verifying a link anyone can send must never create one."""
+    return _signing_key(tenant_id, create=False)
+
+
+def _signing_key(tenant_id: str, *, create: bool) -> bytes | None:
     cached = _keys.get(tenant_id)
     if cached is not None:
         return cached
@@ -59,6 +71,8 @@ def signing_key(tenant_id: str) -> bytes:
         try:
             item = CampaignStateItem.get(pk, sk, consistent_read=True)
         except DoesNotExist:
+            if not create:
+                return None
             key = secrets.token_bytes(32)
             ciphertext = kms.encrypt(
                 KeyId=settings.require("secrets_key_id"), Plaintext=key, EncryptionContext=_context(tenant_id)
@@ -103,7 +117,10 @@ def verify_unsubscribe_token(token: str) -> tuple[str, str, str]:
         get_tenant(tenant_id)  # a deleted tenant's links verify against nothing
     except Exception:
         raise InvalidTokenError("this unsubscribe link is not valid") from None
-    expected = hmac.new(signing_key(tenant_id), f"{TOKEN_VERSION}.{parts[1]}".encode(), hashlib.sha256).digest()
+    key = existing_signing_key(tenant_id)
+    if key is None:
+        raise InvalidTokenError("this unsubscribe link is not valid")
+    expected = hmac.new(key, f"{TOKEN_VERSION}.{parts[1]}".encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(expected, signature):
         raise InvalidTokenError("this unsubscribe link is not valid")
     return tenant_id, customer_id, channel
