@@ -1,0 +1,48 @@
+"""What one schedule tick of the campaign flows does: run the named flows (and due one-off campaigns) for every
+active tenant, or one tenant, and hand the messages to the send queue.
+
+One tenant's failure does not stop the others; the caller learns which tenants failed so the invocation can fail
+and the schedule's retry policy run it again (safe: triggers are idempotent).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from luxebrain.campaigns.config import FLOWS
+from luxebrain.campaigns.flows import run_flows
+from luxebrain.campaigns.oneoff import run_due_campaigns
+from luxebrain.campaigns.sending import QueueDispatcher
+from luxebrain.errors import InvalidInputError
+from luxebrain.observability import logger
+from luxebrain.storage.models import utc_now
+from luxebrain.storage.repositories import iter_tenants
+
+ONE_OFF_CAMPAIGNS = "campaigns"  # the schedule's name for "due one-off campaigns" beside the flows
+
+
+def run_scheduled_flows(
+    flows: list[str], *, tenant_id: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Run ``flows`` for ``tenant_id`` or every active tenant; a summary with ``failed_tenants``."""
+    unknown = set(flows) - {*FLOWS, ONE_OFF_CAMPAIGNS}
+    if unknown:
+        raise InvalidInputError(f"unknown flow(s): {', '.join(sorted(unknown))}")
+    now = now or utc_now()
+    tenants = [tenant_id] if tenant_id else [t.tenant_id for t in iter_tenants() if t.status == "active"]
+    triggered = [flow for flow in flows if flow != ONE_OFF_CAMPAIGNS]
+    summary: dict[str, Any] = {"tenants": len(tenants), "dispatched": 0, "held_out": 0, "failed_tenants": []}
+    for tenant in tenants:
+        dispatcher = QueueDispatcher()
+        try:
+            results = list(run_flows(tenant, triggered, now, dispatcher))
+            if ONE_OFF_CAMPAIGNS in flows:
+                results += run_due_campaigns(tenant, now, dispatcher)
+        except Exception:
+            logger.exception("campaign flows failed for a tenant", extra={"tenant_id": tenant})
+            summary["failed_tenants"].append(tenant)
+            continue
+        summary["dispatched"] += sum(r.dispatched for r in results)
+        summary["held_out"] += sum(r.held_out for r in results)
+    return summary
