@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,16 +11,11 @@ from api.dependencies import RecommendationsReader
 from luxebrain.auth.principal import AuthKind
 from luxebrain.errors import ForbiddenError, InvalidInputError
 from luxebrain.ml.recommend_serving import (
-    NO_RULES,
     RecommendationInputError,
     RecommendationRules,
     Recommendations,
-    Recommender,
 )
-from luxebrain.plans import tenant_profile
-from luxebrain.runtime import on_reset
-from luxebrain.serving import current_serving
-from luxebrain.storage.repositories import iter_products
+from luxebrain.recommendations import recommender_with_rules
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
@@ -56,40 +49,6 @@ def _response(recommendations: Recommendations, version: str) -> RecommendationR
     )
 
 
-# Products that may not be shown (out of stock, unpublished, deleted), per tenant, refreshed each minute:
-# one partition query per tenant per minute instead of one per request.
-_AVAILABILITY_SECONDS = 60.0
-_availability_lock = threading.Lock()
-_unavailable: dict[str, tuple[float, frozenset[str]]] = {}
-on_reset(_unavailable.clear)
-
-
-def unavailable_products(tenant_id: str) -> frozenset[str]:
-    now = time.monotonic()
-    with _availability_lock:
-        cached = _unavailable.get(tenant_id)
-    if cached and cached[0] > now:
-        return cached[1]
-    hide_out_of_stock = (tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True)
-    hidden = frozenset(
-        product.product_id
-        for product in iter_products(tenant_id)
-        if product.deleted
-        or product.status != "publish"
-        or (hide_out_of_stock and product.stock_status == "outofstock")
-    )
-    with _availability_lock:
-        _unavailable[tenant_id] = (now + _AVAILABILITY_SECONDS, hidden)
-    return hidden
-
-
-def _model_and_rules(tenant_id: str) -> tuple[Recommender, str, RecommendationRules]:
-    recommender, version = current_serving(tenant_id, "recommend")
-    hidden = unavailable_products(tenant_id)
-    rules = RecommendationRules(unavailable=hidden) if hidden else NO_RULES
-    return recommender, version, rules
-
-
 @router.get("/for-you", response_model=RecommendationResponse, summary="Personal picks for a customer")
 async def for_you(
     principal: RecommendationsReader,
@@ -102,7 +61,7 @@ async def for_you(
         # picks would let anyone read a customer's purchases. Storefronts use similar / basket / popular.
         raise ForbiddenError("a storefront key cannot read a customer's personal recommendations")
     tenant_id = principal.require_tenant()
-    recommender, version, rules = _model_and_rules(tenant_id)
+    recommender, version, rules = recommender_with_rules(tenant_id)
     if exclude_purchased:
         rules = RecommendationRules(unavailable=rules.unavailable, exclude_purchased=True)
     try:
@@ -114,7 +73,7 @@ async def for_you(
 @router.get("/similar", response_model=RecommendationResponse, summary="Products similar to one product")
 async def similar(principal: RecommendationsReader, product_id: EntityId, k: K = 10) -> RecommendationResponse:
     tenant_id = principal.require_tenant()
-    recommender, version, rules = _model_and_rules(tenant_id)
+    recommender, version, rules = recommender_with_rules(tenant_id)
     try:
         return _response(recommender.similar([product_id], k, rules), version)
     except RecommendationInputError as exc:
@@ -132,7 +91,7 @@ class BasketRequest(BaseModel):
 @router.post("/basket", response_model=RecommendationResponse, summary="What goes with the products in a basket")
 async def basket(body: BasketRequest, principal: RecommendationsReader) -> RecommendationResponse:
     tenant_id = principal.require_tenant()
-    recommender, version, rules = _model_and_rules(tenant_id)
+    recommender, version, rules = recommender_with_rules(tenant_id)
     try:
         return _response(recommender.similar(body.product_ids, body.k, rules), version)
     except RecommendationInputError as exc:
@@ -146,7 +105,7 @@ async def popular(
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> RecommendationResponse:
     tenant_id = principal.require_tenant()
-    recommender, version, rules = _model_and_rules(tenant_id)
+    recommender, version, rules = recommender_with_rules(tenant_id)
     try:
         return _response(recommender.popular(k, rules, category=category), version)
     except RecommendationInputError as exc:

@@ -1,0 +1,47 @@
+"""Recommendations as the API serves them: the tenant's current model plus the serving-time rules that come
+from the catalogue as it is now (a product that just went out of stock disappears without retraining)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from luxebrain.ml.recommend_serving import NO_RULES, RecommendationRules, Recommender
+from luxebrain.plans import tenant_profile
+from luxebrain.runtime import on_reset
+from luxebrain.serving import current_serving
+from luxebrain.storage.repositories import iter_products
+
+# Products that may not be shown (out of stock, unpublished, deleted), per tenant, refreshed each minute:
+# one partition query per tenant per minute instead of one per request.
+AVAILABILITY_SECONDS = 60.0
+_availability_lock = threading.Lock()
+_unavailable: dict[str, tuple[float, frozenset[str]]] = {}
+on_reset(_unavailable.clear)
+
+
+def unavailable_products(tenant_id: str) -> frozenset[str]:
+    now = time.monotonic()
+    with _availability_lock:
+        cached = _unavailable.get(tenant_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    hide_out_of_stock = (tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True)
+    hidden = frozenset(
+        product.product_id
+        for product in iter_products(tenant_id)
+        if product.deleted
+        or product.status != "publish"
+        or (hide_out_of_stock and product.stock_status == "outofstock")
+    )
+    with _availability_lock:
+        _unavailable[tenant_id] = (now + AVAILABILITY_SECONDS, hidden)
+    return hidden
+
+
+def recommender_with_rules(tenant_id: str) -> tuple[Recommender, str, RecommendationRules]:
+    """The current model, its version, and the rules hiding what may not be shown right now."""
+    recommender, version = current_serving(tenant_id, "recommend")
+    hidden = unavailable_products(tenant_id)
+    rules = RecommendationRules(unavailable=hidden) if hidden else NO_RULES
+    return recommender, version, rules
