@@ -8,10 +8,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.dependencies import TenantMember
-from luxebrain.errors import InvalidInputError
+from luxebrain import inventory
 from luxebrain.ml.forecast_serving import Forecasts
 from luxebrain.serving import current_serving, register_serving_kind
-from luxebrain.storage.repositories import get_product, iter_products
 
 # The serving cache builds (once per model version) the numpy-only class that answers forecast questions.
 register_serving_kind("forecast", "luxebrain.ml.forecast_serving:Forecasts")
@@ -90,10 +89,7 @@ def product_advice(
 ) -> AdviceResponse:
     tenant_id = principal.require_tenant()
     forecasts, version = _forecasts(tenant_id)
-    product = get_product(tenant_id, product_id)  # 404 for a product of another tenant or none
-    if product.stock_quantity is None:
-        raise InvalidInputError(f"product {product_id} does not manage stock in WooCommerce; no advice to give")
-    advice = forecasts.inventory_advice(product_id, float(product.stock_quantity), lead_time_days, service_level)
+    advice = inventory.product_advice(tenant_id, forecasts, product_id, lead_time_days, service_level)
     return AdviceResponse(model_version=version, advice=advice.to_dict())
 
 
@@ -116,16 +112,7 @@ def reorder_list(
 ) -> ReorderListResponse:
     tenant_id = principal.require_tenant()
     forecasts, version = _forecasts(tenant_id)
-    known = set(forecasts.product_ids)
-    advice, checked = [], 0
-    for product in iter_products(tenant_id):
-        if product.deleted or product.stock_quantity is None or product.product_id not in known:
-            continue
-        checked += 1
-        answer = forecasts.inventory_advice(
-            product.product_id, float(product.stock_quantity), lead_time_days, service_level
-        )
-        if answer.reorder_now:
-            advice.append(answer.to_dict())
-    advice.sort(key=lambda a: (a["days_of_cover"] is None, a["days_of_cover"] or 0.0))
-    return ReorderListResponse(model_version=version, items=advice[:limit], products_checked=checked)
+    advice, checked = inventory.reorder_list(tenant_id, forecasts, lead_time_days, service_level, limit)
+    return ReorderListResponse(
+        model_version=version, items=[item.to_dict() for item in advice], products_checked=checked
+    )
