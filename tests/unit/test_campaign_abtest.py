@@ -95,3 +95,13 @@ def test_a_real_twenty_percent_lift_is_found() -> None:
 def test_decision_rule_is_configurable() -> None:
     rule = DecisionRule(min_recipients_per_arm=10, min_conversions_per_arm=1)
     assert decide(ArmOutcome("A", 100, 3), [ArmOutcome("B", 100, 4)], rule).status == "no_difference_yet"
+
+
+def test_sample_ratio_check_is_exact_on_small_samples() -> None:
+    # 5 of 13 held out where 10 % is designed: unlikely (exact p ~ 0.007) but not the chi-square's 0.0006
+    exact = sample_ratio_p_value([5, 8], [0.1, 0.9])
+    assert 0.001 < exact < 0.02
+    # a clear mismatch on a small sample is still caught
+    assert sample_ratio_p_value([9, 1], [0.1, 0.9]) < 0.001
+    # three arms with tiny expected counts: no evidence either way yet
+    assert sample_ratio_p_value([3, 1, 0], [0.1, 0.45, 0.45]) == 1.0

@@ -73,18 +73,46 @@ def chi_square_sf(statistic: float, degrees: int) -> float:
     return min(1.0, total)
 
 
+MIN_EXPECTED_PER_ARM = 5.0  # below it the chi-square approximation is not valid (Cochran's rule)
+EXACT_TEST_MAX_TRIALS = 10_000  # beyond it chi-square is accurate and the exact sum needlessly slow
+
+
 def sample_ratio_p_value(observed: list[int], expected_shares: list[float]) -> float:
-    """Chi-square goodness of fit of the arm sizes to the designed split."""
+    """Goodness of fit of the arm sizes to the designed split: an exact binomial test for two arms, else
+    chi-square, which is only trusted once every arm expects at least 5 (otherwise 1.0: no evidence yet)."""
     total = sum(observed)
     if total == 0 or len(observed) < 2:
         return 1.0
     shares_total = sum(expected_shares)
+    if len(observed) == 2 and total <= EXACT_TEST_MAX_TRIALS:
+        return _binomial_two_sided_p(observed[0], total, expected_shares[0] / shares_total)
+    if min(total * share / shares_total for share in expected_shares) < MIN_EXPECTED_PER_ARM:
+        return 1.0
     statistic = 0.0
     for count, share in zip(observed, expected_shares, strict=True):
         expected = total * share / shares_total
         if expected > 0:
             statistic += (count - expected) ** 2 / expected
     return chi_square_sf(statistic, len(observed) - 1)
+
+
+def _binomial_two_sided_p(successes: int, trials: int, probability: float) -> float:
+    """Exact two-sided binomial test: the total probability of outcomes no likelier than the one observed."""
+    if probability <= 0.0 or probability >= 1.0:
+        return 1.0 if successes == round(probability * trials) else 0.0
+
+    def log_pmf(k: int) -> float:
+        return (
+            math.lgamma(trials + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(trials - k + 1)
+            + k * math.log(probability)
+            + (trials - k) * math.log1p(-probability)
+        )
+
+    observed = log_pmf(successes)
+    total = sum(math.exp(log_pmf(k)) for k in range(trials + 1) if log_pmf(k) <= observed + 1e-9)
+    return min(1.0, total)
 
 
 def msprt_p_value(difference: float, variance: float, tau_squared: float) -> float:
