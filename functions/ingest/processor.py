@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from luxebrain.ingest.processor import ProcessResult, feed_training, process_message
+from luxebrain.ingest.processor import ProcessResult, feed_training, process_message, record_store_activity
 from luxebrain.observability import logger, metrics, tracer
 
 batch_processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -46,4 +46,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event=event, record_handler=record_handler, processor=batch_processor, context=context
     )
     feed_training(_batch_results)  # after the writes; a lost delta drops the snapshot (rebuilt from the table)
+    record_store_activity(_batch_results)
     return response

@@ -465,3 +465,33 @@ def test_stored_orders_reach_the_training_snapshot_as_one_delta_per_batch(
     assert sorted(order["order_id"] for order in delta["orders"]) == sorted([str(first["id"]), "99001"])
     state = get_training_state(tenant_id)
     assert state is not None and state.data_changed_at is not None
+
+
+def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejections(
+    processor_handler: Any, tenant_id: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from luxebrain.ingest.status import ingest_status
+
+    # Given two stores of one tenant: the first delivers an order, the second a delivery that is rejected
+    first, _ = repo.create_store(tenant_id, url="https://a.example", consumer_key="ck", consumer_secret="cs")
+    second, _ = repo.create_store(tenant_id, url="https://b.example", consumer_key="ck", consumer_secret="cs")
+    stored = envelope(tenant_id, "order.created", fixture("order.json"), store_id=first.store_id)
+    processor_handler(sqs_event(stored), context())
+    processor_handler(sqs_event(envelope(tenant_id, "order.updated", '{"id": 5', store_id=second.store_id)), context())
+    # Then the first store is healthy with its last event stamped, the second is failing
+    healthy = ingest_status(tenant_id, first.store_id)
+    assert healthy.last_event_at == stored.received_at
+    assert (healthy.rejected_last_24h, healthy.webhook_health) == (0, "ok")
+    failing = ingest_status(tenant_id, second.store_id)
+    assert (failing.rejected_last_24h, failing.webhook_health) == (1, "failing")
+    # and a day later the old rejection no longer makes it fail
+    tomorrow = datetime.now(UTC) + timedelta(hours=25)
+    assert ingest_status(tenant_id, second.store_id, now=tomorrow).webhook_health == "ok"
+    # An older stamp never replaces a newer one
+    older = envelope(
+        tenant_id, "order.updated", fixture("order.json") | {"id": 728}, store_id=first.store_id
+    ).model_copy(update={"received_at": "2020-01-01T00:00:00"})
+    processor_handler(sqs_event(older), context())
+    assert ingest_status(tenant_id, first.store_id).last_event_at == stored.received_at

@@ -11,14 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.dependencies import OwnerOnly, TenantMember
 from luxebrain.auth.members import record_audit
+from luxebrain.ingest.status import ingest_status as store_ingest_status
 from luxebrain.runtime import configured_settings
 from luxebrain.storage import repositories
 from luxebrain.storage.models import (
-    CustomerItem,
-    IngestCheckpointItem,
-    OrderItem,
-    ProductItem,
-    RejectedEventItem,
     StoreItem,
 )
 from luxebrain.tenancy import tenant_partition
@@ -148,55 +144,34 @@ class BackfillProgress(BaseModel):
 class IngestStatusResponse(BaseModel):
     store_id: str
     counts: dict[str, int]
-    stats: dict[str, Any] = Field(description="counters kept by the ingest pipeline (last event, deliveries)")
+    stats: dict[str, Any] = Field(description="counters kept by the ingest pipeline")
+    last_event_at: str | None = Field(default=None, description="when a delivery of this store was last processed")
     backfill: list[BackfillProgress]
-    rejected_events: int
+    rejected_events: int = Field(description="deliveries rejected in the last 24 hours")
     last_rejection: str | None = None
-    webhook_health: str = Field(description="ok, failing (recent rejections) or silent (no event yet)")
+    webhook_health: str = Field(description="ok, failing (rejections in the last 24 hours) or silent (no event yet)")
 
 
 @router.get("/{store_id}/ingest-status", response_model=IngestStatusResponse, summary="Ingest counts and health")
 def ingest_status(store_id: StoreId, principal: TenantMember) -> IngestStatusResponse:
-    tenant_id = principal.require_tenant()
-    store = repositories.get_store(tenant_id, store_id)  # 404 for another tenant's store
-    counts = {
-        "products": repositories.count_partition(ProductItem, tenant_id, "PRODUCT"),
-        "customers": repositories.count_partition(CustomerItem, tenant_id, "CUSTOMER"),
-        "orders": repositories.count_partition(OrderItem, tenant_id, "ORDER"),
-    }
-    backfill = [
-        BackfillProgress(
-            resource=item.resource,
-            status=item.status,
-            items_done=int(item.items_done or 0),
-            next_page=int(item.next_page or 1),
-            total_pages=None if item.total_pages is None else int(item.total_pages),
-            watermark=item.watermark_gmt,
-        )
-        for item in IngestCheckpointItem.query(
-            tenant_partition(tenant_id, "CHECKPOINT"), IngestCheckpointItem.sk.startswith(f"{store_id}#")
-        )
-    ]
-    rejections = [
-        item
-        for item in RejectedEventItem.query(
-            tenant_partition(tenant_id, "REJECTED"), scan_index_forward=False, limit=200
-        )
-        if item.store_id == store_id
-    ]
-    stats = dict(store.stats or {})
-    if rejections:
-        health = "failing"
-    elif stats.get("last_event_at") or any(counts.values()):
-        health = "ok"
-    else:
-        health = "silent"
+    status = store_ingest_status(principal.require_tenant(), store_id)  # 404 for another tenant's store
     return IngestStatusResponse(
         store_id=store_id,
-        counts=counts,
-        stats=stats,
-        backfill=backfill,
-        rejected_events=len(rejections),
-        last_rejection=rejections[0].received_at if rejections else None,
-        webhook_health=health,
+        counts=status.counts,
+        stats=status.stats,
+        last_event_at=status.last_event_at,
+        backfill=[
+            BackfillProgress(
+                resource=item.resource,
+                status=item.status,
+                items_done=int(item.items_done or 0),
+                next_page=int(item.next_page or 1),
+                total_pages=None if item.total_pages is None else int(item.total_pages),
+                watermark=item.watermark_gmt,
+            )
+            for item in status.backfill
+        ],
+        rejected_events=status.rejected_last_24h,
+        last_rejection=status.last_rejection,
+        webhook_health=status.webhook_health,
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from luxebrain.ingest import mapping
 from luxebrain.ingest.envelope import SUPPORTED_EVENTS, SUPPORTED_RESOURCES, IngestEnvelope
@@ -33,11 +33,13 @@ from luxebrain.storage.models import (
     OrderItem,
     ProductItem,
     RejectedEventItem,
+    StoreItem,
     key_coupon,
     key_customer,
     key_order,
     key_product,
     key_rejected_event,
+    key_store,
 )
 from luxebrain.tenancy import tenant_partition
 from luxebrain.woocommerce.payloads import (
@@ -60,6 +62,29 @@ class ProcessResult:
     writes: int = 0
     reason: str | None = None
     written: StoreRecord | None = None  # the record as stored, when this delivery changed it
+    tenant_id: str | None = None  # the delivery's tenant and store, and when the receiver accepted it
+    store_id: str | None = None
+    received_at: str | None = None
+
+
+def record_store_activity(results: list[ProcessResult]) -> None:
+    """Stamp each store that delivered in this batch with its latest receipt time (one conditional UpdateItem
+    per store and batch, never moving back in time): the dashboard's "last event" and webhook health read it."""
+    latest: dict[tuple[str, str], str] = {}
+    for result in results:
+        if result.tenant_id and result.store_id and result.received_at:
+            key = (result.tenant_id, result.store_id)
+            latest[key] = max(latest.get(key, ""), result.received_at)
+    for (tenant_id, store_id), stamp in latest.items():
+        pk, sk = key_store(tenant_id, store_id)
+        condition = StoreItem.pk.exists() & (
+            StoreItem.last_event_at.does_not_exist() | (StoreItem.last_event_at < stamp)
+        )
+        try:
+            StoreItem(pk, sk).update(actions=[StoreItem.last_event_at.set(stamp)], condition=condition)
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise  # a deleted store or a newer stamp is not an error; anything else is retried with the batch
 
 
 def feed_training(results: list[ProcessResult]) -> int:
@@ -141,6 +166,7 @@ def process_totals() -> IngestCounters:
 
 def process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
     result = _process_envelope(envelope, event_id=event_id)
+    result.tenant_id, result.store_id, result.received_at = envelope.tenant_id, envelope.store_id, envelope.received_at
     with _totals_lock:
         _process_totals.add(result)
     return result

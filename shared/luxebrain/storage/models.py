@@ -101,6 +101,7 @@ class StoreItem(BaseItem):
     created_at = UTCDateTimeAttribute(default=utc_now)
     status = UnicodeAttribute(default="active")
     stats = JSONAttribute(default=dict)  # ingest counters and back-fill progress shown on the dashboard
+    last_event_at = UnicodeAttribute(null=True)  # when the processor last stored a delivery of this store
 
 
 # ----------------------------------------------------------------------------- store data

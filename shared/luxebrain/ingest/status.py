@@ -1,0 +1,74 @@
+"""What the dashboard shows of a store's ingest: record counts, back-fill progress, recent rejections and the
+webhook's health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from luxebrain.runtime import configured_settings
+from luxebrain.storage import repositories
+from luxebrain.storage.models import (
+    CustomerItem,
+    IngestCheckpointItem,
+    OrderItem,
+    ProductItem,
+    RejectedEventItem,
+    utc_now,
+)
+from luxebrain.tenancy import tenant_partition
+
+HEALTH_WINDOW = timedelta(hours=24)  # rejections older than this no longer make a webhook "failing"
+
+
+@dataclass
+class IngestStatus:
+    store_id: str
+    counts: dict[str, int]
+    stats: dict[str, Any]
+    last_event_at: str | None
+    backfill: list[IngestCheckpointItem] = field(default_factory=list)
+    rejected_last_24h: int = 0
+    last_rejection: str | None = None
+    webhook_health: str = "silent"  # ok | failing (rejections in the last 24 h) | silent (no event yet)
+
+
+def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) -> IngestStatus:
+    """The status of one of the tenant's stores (NotFoundError for another tenant's or an unknown store)."""
+    configured_settings()
+    store = repositories.get_store(tenant_id, store_id)
+    since = ((now or utc_now()) - HEALTH_WINDOW).replace(tzinfo=None).isoformat(timespec="seconds")
+    rejections = list(
+        RejectedEventItem.query(
+            tenant_partition(tenant_id, "REJECTED"),
+            RejectedEventItem.sk >= since,  # sort keys start with the receipt time
+            filter_condition=RejectedEventItem.store_id == store_id,
+            scan_index_forward=False,
+        )
+    )
+    counts = {
+        "products": repositories.count_partition(ProductItem, tenant_id, "PRODUCT"),
+        "customers": repositories.count_partition(CustomerItem, tenant_id, "CUSTOMER"),
+        "orders": repositories.count_partition(OrderItem, tenant_id, "ORDER"),
+    }
+    if rejections:
+        health = "failing"
+    elif store.last_event_at or any(counts.values()):
+        health = "ok"
+    else:
+        health = "silent"
+    return IngestStatus(
+        store_id=store_id,
+        counts=counts,
+        stats=dict(store.stats or {}),
+        last_event_at=store.last_event_at,
+        backfill=list(
+            IngestCheckpointItem.query(
+                tenant_partition(tenant_id, "CHECKPOINT"), IngestCheckpointItem.sk.startswith(f"{store_id}#")
+            )
+        ),
+        rejected_last_24h=len(rejections),
+        last_rejection=rejections[0].received_at if rejections else None,
+        webhook_health=health,
+    )
