@@ -130,12 +130,29 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_backfill(args: argparse.Namespace) -> int:
+    import json
+
+    from luxebrain.progress import Progress
     from luxebrain.tenancy import validate_entity_id, validate_tenant_id
 
     tenant_id, store_id = validate_tenant_id(args.tenant), validate_entity_id(args.store, "store id")
-    from luxebrain.ingest.backfill import run_backfill_command
+    from luxebrain.ingest.backfill import BackfillProgress, backfill_store
 
-    return run_backfill_command(tenant_id, store_id)
+    progress = Progress()
+    current: list[str] = []
+
+    def show(step: BackfillProgress) -> None:
+        if current != [step.resource]:  # a new bar per resource (products, customers, orders)
+            current[:] = [step.resource]
+            progress.start_bar(f"{step.resource} pages", step.total_pages)
+        progress.update(step.page)
+
+    report = backfill_store(tenant_id, store_id, progress=show)
+    print(json.dumps(report.summary(), indent=1))
+    if not report.done:
+        print("stopped before the end; run the same command again to resume from the last page", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

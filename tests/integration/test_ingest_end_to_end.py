@@ -255,3 +255,28 @@ def test_daily_reconciliation_queues_an_incremental_backfill_for_each_store(tena
             bodies.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     assert {"tenant_id": tenant_id, "store_id": store.store_id, "continuation": 0} in bodies
+
+
+def test_backfill_command_pulls_a_registered_store_with_its_own_credentials(
+    tenant_id: str, sample: SampleStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from luxebrain.cli import main
+
+    with FakeWooCommerce(sample) as fake:
+        store, _ = repo.create_store(
+            tenant_id, url=fake.url, consumer_key=fake.consumer_key, consumer_secret=fake.consumer_secret
+        )
+        assert main(["backfill", "--tenant", tenant_id, "--store", store.store_id]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["done"] is True
+    assert summary["per_resource"]["orders"] == len(sample.orders)
+    assert repo.get_order(tenant_id, str(sample.orders[0]["id"])).order_id == str(sample.orders[0]["id"])
+
+
+def test_backfill_command_with_an_unknown_store_is_a_one_line_error(
+    tenant_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from luxebrain.cli import main
+
+    assert main(["backfill", "--tenant", tenant_id, "--store", "s-nope"]) == 2
+    assert capsys.readouterr().err.startswith("luxebrain: error: store s-nope not found")
