@@ -116,3 +116,19 @@ def test_put_if_newer_writes_once_and_never_goes_back_in_time(tenant_id: str) ->
     assert repo.put_if_newer(order("2026-01-03T00:00:00", "b"))
     assert not repo.put_if_newer(order("2026-01-02T12:00:00", "c"))  # older arrives late
     assert repo.get_order(tenant_id, "7").content_hash == "b"
+
+
+def test_concurrent_settings_edits_never_erase_each_other(tenant_id: str) -> None:
+    calls = {"n": 0}
+
+    def set_timezone(current: dict) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 1:  # another writer changes another setting between our read and our write
+            repo.update_tenant_settings(tenant_id, lambda other: {**other, "weekly_report": True})
+        return {**current, "timezone": "Europe/Paris"}
+
+    # When two edits of different settings interleave
+    repo.update_tenant_settings(tenant_id, set_timezone)
+    # Then ours was re-applied on top of theirs, and both are kept
+    assert calls["n"] == 2
+    assert repo.get_tenant(tenant_id).settings == {"weekly_report": True, "timezone": "Europe/Paris"}

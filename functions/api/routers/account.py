@@ -15,6 +15,7 @@ from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_
 from luxebrain.ml.pricing_rules import GuardrailConfig
 from luxebrain.plans import forget_tenant, plan_of, tenant_profile, usage_report
 from luxebrain.storage.models import TenantItem
+from luxebrain.storage.repositories import update_tenant_settings
 from luxebrain.tenancy import tenant_partition
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
@@ -95,13 +96,8 @@ def get_tenant_profile(principal: TenantMember) -> TenantResponse:
 @router.patch("/tenant/settings", response_model=TenantResponse, summary="Change tenant settings (owner)")
 def update_settings(body: TenantSettings, principal: OwnerOnly) -> TenantResponse:
     tenant_id = principal.require_tenant()
-    tenant = tenant_profile(tenant_id, fresh=True)
     changes = body.model_dump(mode="json", exclude_unset=True)
-    merged = {**(tenant.settings or {}), **changes}
-    actions = [TenantItem.settings.set(merged)]
-    if body.display_name:
-        actions.append(TenantItem.name.set(body.display_name))
-    tenant.update(actions=actions)
+    tenant = update_tenant_settings(tenant_id, lambda current: {**current, **changes}, name=body.display_name or None)
     forget_tenant(tenant_id)
     record_audit(tenant_id, action="settings.changed", actor=principal.subject, details={"fields": sorted(changes)})
     return _tenant_response(tenant)

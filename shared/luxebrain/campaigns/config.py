@@ -4,7 +4,7 @@ windows), read from the tenant record's ``settings["campaigns"]`` with safe defa
 from __future__ import annotations
 
 from datetime import time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -117,14 +117,13 @@ def save_campaign_settings(tenant_id: str, settings: CampaignSettings, *, may_as
     """Store a tenant's campaign settings. The SMS number and WhatsApp sender belong to the platform's account
     and route inbound STOP replies, so only a platform admin (acting in the tenant) may change them: a tenant
     naming another tenant's number would send as them."""
-    from luxebrain.storage.models import TenantItem
-    from luxebrain.storage.repositories import get_tenant
+    from luxebrain.storage.repositories import update_tenant_settings
 
-    tenant = get_tenant(tenant_id)
-    current = parse_campaign_settings((tenant.settings or {}).get("campaigns"))
-    changed = [name for name in SENDER_FIELDS if getattr(settings, name) != getattr(current, name)]
-    if changed and not may_assign_senders:
-        raise ForbiddenError(f"{', '.join(changed)} can only be assigned by a platform admin")
-    merged = dict(tenant.settings or {})
-    merged["campaigns"] = settings.model_dump(mode="json")
-    tenant.update(actions=[TenantItem.settings.set(merged)])
+    def change(current_settings: dict[str, Any]) -> dict[str, Any]:
+        current = parse_campaign_settings(current_settings.get("campaigns"))
+        changed = [name for name in SENDER_FIELDS if getattr(settings, name) != getattr(current, name)]
+        if changed and not may_assign_senders:
+            raise ForbiddenError(f"{', '.join(changed)} can only be assigned by a platform admin")
+        return {**current_settings, "campaigns": settings.model_dump(mode="json")}
+
+    update_tenant_settings(tenant_id, change)

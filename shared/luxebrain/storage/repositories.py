@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.runtime import aws_client, configured_settings, on_reset
@@ -69,6 +69,36 @@ def get_tenant(tenant_id: str) -> TenantItem:
         return TenantItem.get(*key_tenant(tenant_id))
     except DoesNotExist:
         raise NotFoundError(f"tenant {tenant_id} not found") from None
+
+
+def update_tenant_settings(
+    tenant_id: str,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    name: str | None = None,
+    attempts: int = 5,
+) -> TenantItem:
+    """Apply ``change`` (current settings -> new settings) with optimistic concurrency: the write is conditional
+    on the version read, and a concurrent writer makes it re-read and re-apply, so two edits of different
+    settings never erase each other."""
+    configured_settings()
+    pk, sk = key_tenant(tenant_id)
+    for _ in range(attempts):
+        try:
+            tenant = TenantItem.get(pk, sk, consistent_read=True)
+        except DoesNotExist:
+            raise NotFoundError(f"tenant {tenant_id} not found") from None
+        read_version = tenant.updated_at
+        actions = [TenantItem.settings.set(change(dict(tenant.settings or {}))), TenantItem.updated_at.set(utc_now())]
+        if name:
+            actions.append(TenantItem.name.set(name))
+        try:
+            tenant.update(actions=actions, condition=TenantItem.updated_at == read_version)
+            return tenant
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise
+    raise ConflictError("the tenant's settings changed too often meanwhile; try again")
 
 
 def list_tenants(limit: int = 100) -> list[TenantItem]:
