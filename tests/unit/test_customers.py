@@ -31,8 +31,10 @@ from luxebrain.ml.customers import (
 from luxebrain.ml.customers_serving import CustomerModelError, bgnbd_probability_alive
 
 REPO = Path(__file__).resolve().parents[2]
-CDNOW = REPO.parent / "shared" / "data" / "cdnow"
-CDNOW_SUMMARY = CDNOW / "cdnow_sample_summary_39w.csv"
+# Copies of ../shared/data/cdnow/{cdnow_sample_summary_39w.csv, cdnow_sample.csv.gz} (Lifetimes 0.11.3, MIT; see
+# that folder's SOURCE.md), so the published-parameter tests run in any clone, with or without the handbook beside it.
+CDNOW_SUMMARY = REPO / "tests" / "fixtures" / "customers_cdnow_sample_summary_39w.csv"
+CDNOW_SAMPLE = REPO / "tests" / "fixtures" / "customers_cdnow_sample.csv.gz"
 FIXTURE = REPO / "tests" / "fixtures" / "customers_cdnow_120.csv"
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "gamma": 15.44}
@@ -128,7 +130,7 @@ def test_unconditional_expectation_grows_and_starts_at_zero() -> None:
 
 def test_summary_of_cdnow_transactions_equals_the_published_summary(cdnow_summary: pd.DataFrame) -> None:
     # Given the CDNOW sample transactions up to the end of week 39
-    raw = pd.read_csv(CDNOW / "cdnow_sample.csv.gz")
+    raw = pd.read_csv(CDNOW_SAMPLE)
     raw = raw[raw["date"] <= "1997-09-30"]
     transactions = pd.DataFrame(
         {"customer_id": raw["customer_id"].astype(str), "ordered_at": raw["date"], "amount": raw["dollar_value"]}
