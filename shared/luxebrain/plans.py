@@ -18,7 +18,7 @@ from pynamodb.exceptions import UpdateError
 
 from luxebrain.errors import ForbiddenError, InvalidInputError, LuxeBrainError
 from luxebrain.runtime import configured_settings, on_reset
-from luxebrain.storage.models import TenantItem, UsageCounterItem, key_usage
+from luxebrain.storage.models import TenantItem, UsageCounterItem, is_condition_failure, key_usage
 from luxebrain.tenancy import tenant_partition
 
 PlanName = Literal["free", "growth", "pro"]
@@ -187,7 +187,7 @@ def _add_within(tenant_id: str, metric: str, period: Period, amount: int, allowe
             condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used <= allowed - amount),
         )
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(exc):
             return None
         raise
     return int(response["Attributes"]["used"]["N"]) if "Attributes" in response else counter.used

@@ -54,6 +54,7 @@ from luxebrain.storage.models import (
     ContactLogItem,
     CustomerItem,
     SendRecordItem,
+    is_condition_failure,
     key_contact_log,
     key_customer,
     key_send,
@@ -259,7 +260,7 @@ def claim(request: SendRequest, now: datetime) -> tuple[SendRecordItem, bool]:
         record.save(condition=SendRecordItem.pk.does_not_exist())
         return record, True
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not is_condition_failure(exc):
             raise
     existing = SendRecordItem.get(record.pk, record.sk, consistent_read=True)
     if existing.status == "retrying":
@@ -274,7 +275,7 @@ def claim(request: SendRequest, now: datetime) -> tuple[SendRecordItem, bool]:
             )
             return existing, True
         except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not is_condition_failure(exc):
                 raise
             existing.refresh(consistent_read=True)
     return existing, False

@@ -34,6 +34,7 @@ from luxebrain.storage.models import (
     ProductItem,
     RejectedEventItem,
     StoreItem,
+    is_condition_failure,
     key_coupon,
     key_customer,
     key_order,
@@ -83,7 +84,7 @@ def record_store_activity(results: list[ProcessResult]) -> None:
         try:
             StoreItem(pk, sk).update(actions=[StoreItem.last_event_at.set(stamp)], condition=condition)
         except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not is_condition_failure(exc):
                 raise  # a deleted store or a newer stamp is not an error; anything else is retried with the batch
 
 
@@ -241,7 +242,7 @@ def _put_restored(item: StoreRecord) -> bool:
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(exc):
             return False
         raise
     return True

@@ -247,6 +247,13 @@ def key_model_run(tenant_id: str, kind: str, started_at: datetime, run_id: str) 
     return tenant_partition(tenant_id, "RUN"), f"{kind}#{started_at.isoformat()}#{run_id}"
 
 
+# ----------------------------------------------------------------------------- conditional writes
+def is_condition_failure(exc: Exception) -> bool:
+    """True when a pynamodb write failed only because its condition did not hold (the expected outcome of a
+    duplicate, a stale version or a lost race), as opposed to an error worth retrying."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 # ----------------------------------------------------------------------------- configuration
 def configure_models(table_name: str, region: str) -> None:
     """Point every model at the configured table; the endpoint comes from AWS_ENDPOINT_URL like boto3."""

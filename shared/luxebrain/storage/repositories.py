@@ -23,6 +23,7 @@ from luxebrain.storage.models import (
     ProductItem,
     StoreItem,
     TenantItem,
+    is_condition_failure,
     key_customer,
     key_order,
     key_product,
@@ -57,7 +58,7 @@ def create_tenant(name: str, *, plan: str = "free", tenant_id: str | None = None
     try:
         tenant.save(condition=TenantItem.pk.does_not_exist())
     except PutError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             raise ConflictError(f"tenant {tenant_id} already exists") from None
         raise
     return tenant
@@ -96,7 +97,7 @@ def update_tenant_settings(
             tenant.update(actions=actions, condition=TenantItem.updated_at == read_version)
             return tenant
         except UpdateError as exc:
-            if not _is_condition_failure(exc):
+            if not is_condition_failure(exc):
                 raise
     raise ConflictError("the tenant's settings changed too often meanwhile; try again")
 
@@ -216,7 +217,7 @@ def put_if_newer(item: ProductItem | CustomerItem | OrderItem) -> bool:
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             return False
         raise
     return True
@@ -260,11 +261,6 @@ def _get(model: type[ItemT], pk: str, sk: str, *, what: str) -> ItemT:
         return model.get(pk, sk)
     except DoesNotExist:
         raise NotFoundError(f"{what} not found") from None
-
-
-def _is_condition_failure(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 def is_expired(item: BaseItem, now: datetime | None = None) -> bool:

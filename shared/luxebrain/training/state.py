@@ -19,6 +19,7 @@ from luxebrain.storage.models import (
     ModelPointerItem,
     ModelRunItem,
     TrainingStateItem,
+    is_condition_failure,
     key_model_pointer,
     key_model_run,
     key_training_state,
@@ -31,10 +32,6 @@ RUN_RECORD_RETENTION_SECONDS = 400 * 86400  # the table's TTL removes run record
 
 class LeaseBusyError(ConflictError):
     """Another training run holds this tenant's lease; the message is retried later."""
-
-
-def _condition_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def new_run_id() -> str:
@@ -91,7 +88,7 @@ def acquire_lease(tenant_id: str, run_id: str, now: datetime, lease_seconds: int
             condition=condition,
         )
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if is_condition_failure(exc):
             raise LeaseBusyError(f"a training run for tenant {tenant_id} is already in progress") from None
         raise
     if previous is not None and previous.lease_owner and previous.lease_owner != run_id:
@@ -118,7 +115,7 @@ def release_lease(tenant_id: str, run_id: str, now: datetime, *, status: str, st
             condition=TrainingStateItem.lease_owner == run_id,
         )
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if is_condition_failure(exc):
             return False
         raise
     return True
@@ -135,7 +132,7 @@ def mark_tenant_data_changed(tenant_id: str, at: datetime | None = None) -> None
             condition=TrainingStateItem.data_changed_at.does_not_exist() | (TrainingStateItem.data_changed_at < at),
         )
     except UpdateError as exc:
-        if not _condition_failed(exc):  # a later change is already recorded: nothing to do
+        if not is_condition_failure(exc):  # a later change is already recorded: nothing to do
             raise
 
 
@@ -151,7 +148,7 @@ def claim_on_demand_slot(tenant_id: str, now: datetime, min_interval_seconds: in
             | (TrainingStateItem.last_requested_at <= threshold),
         )
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if is_condition_failure(exc):
             state = get_training_state(tenant_id)
             wait = min_interval_seconds
             if state is not None and state.last_requested_at is not None:
@@ -214,7 +211,7 @@ def switch_pointer(
     try:
         item.save(condition=condition)
     except PutError as exc:
-        if _condition_failed(exc):
+        if is_condition_failure(exc):
             raise ConflictError(f"the current {kind} model changed during this run; not switched") from None
         raise
 
@@ -344,7 +341,7 @@ def abandon_runs(tenant_id: str, dead_run_id: str, now: datetime) -> int:
                 )
                 abandoned += 1
             except UpdateError as exc:
-                if not _condition_failed(exc):
+                if not is_condition_failure(exc):
                     raise
     return abandoned
 
