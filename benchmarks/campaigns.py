@@ -58,7 +58,7 @@ def bench_render(repeats: int) -> dict[str, Any]:
     from luxebrain.campaigns.templates import DEFAULT_TEMPLATES, render_email, template_for
     from luxebrain.ml.recommend import train_recommender
     from luxebrain.ml.recommend_serving import RecommendationRules, Recommender
-    from luxebrain.sample_store import generate_sample_store
+    from luxebrain_dev.sample_store import generate_sample_store
 
     store = generate_sample_store(products=300, customers=3000, seed=7, as_of=datetime(2026, 11, 26, tzinfo=UTC))
     import pandas as pd
@@ -345,7 +345,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
         pynamodb_base.Connection.dispatch = original  # type: ignore[method-assign]
         sqs.meta.events.unregister("before-call.sqs", count_sqs)
     # Drain what was queued so later runs on this server start clean (the sender's cost is counted per message).
-    from luxebrain.campaigns.demo import drain_send_queue
+    from luxebrain_dev.campaigns_demo import drain_send_queue
 
     queue_url = sqs.get_queue_url(QueueName="luxebrain-local-campaign-send")["QueueUrl"]
     sqs.purge_queue(QueueUrl=queue_url)
@@ -417,7 +417,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    from luxebrain.local.embedded import EmbeddedAws
+    from luxebrain_dev.local.embedded import EmbeddedAws
 
     results: dict[str, Any] = {"render": bench_render(200 if args.quick else 1000)}
     aws = EmbeddedAws()

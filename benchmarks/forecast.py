@@ -92,7 +92,7 @@ def load_retail_daily(n_series: int, seed: int = 0) -> SalesPanel:
 
 
 def load_sample_store() -> SalesPanel:
-    from luxebrain.sample_store import generate_sample_store
+    from luxebrain_dev.sample_store import generate_sample_store
 
     store = generate_sample_store(as_of=datetime(2026, 11, 1, tzinfo=UTC))
     rows = []

@@ -89,10 +89,10 @@ def sqs_batch(envelopes: list[Any]) -> dict[str, Any]:
 
 
 def bench_processor(store: Any, tenant_id: str) -> dict[str, Any]:
-    from luxebrain.ingest.delivery import wp_json_encode
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
-    from luxebrain.local.functions import LocalLambdaContext, import_handler
     from luxebrain.runtime import aws_client, configured_settings
+    from luxebrain_dev.delivery import wp_json_encode
+    from luxebrain_dev.local.functions import LocalLambdaContext, import_handler
 
     handler = import_handler("functions/ingest/", "processor.handler", "IngestProcessorFunction")
     settings = configured_settings()
@@ -172,12 +172,12 @@ def bench_processor(store: Any, tenant_id: str) -> dict[str, Any]:
 
 
 def bench_receiver(tenant_id: str, requests: int) -> dict[str, Any]:
-    from luxebrain.ingest.delivery import wp_json_encode
-    from luxebrain.local.functions import LocalLambdaContext, import_handler
     from luxebrain.observability import logger, metrics, tracer
-    from luxebrain.sample_store import generate_sample_store
     from luxebrain.storage import repositories as repo
     from luxebrain.woocommerce.signature import compute_signature
+    from luxebrain_dev.delivery import wp_json_encode
+    from luxebrain_dev.local.functions import LocalLambdaContext, import_handler
+    from luxebrain_dev.sample_store import generate_sample_store
 
     store, secrets = repo.create_store(tenant_id, url="https://bench.example", consumer_key="ck", consumer_secret="cs")
     handler = import_handler("functions/ingest/", "receiver.handler", "IngestReceiverFunction")
@@ -250,9 +250,9 @@ def bench_receiver(tenant_id: str, requests: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- back-fill (child process serves)
 def serve(customers: int) -> None:
     """Child process: embedded AWS + fake WooCommerce with a sample store; prints where, waits for stdin."""
-    from luxebrain.local.embedded import EmbeddedAws
-    from luxebrain.local.fake_woocommerce import FakeWooCommerce
-    from luxebrain.sample_store import generate_sample_store
+    from luxebrain_dev.local.embedded import EmbeddedAws
+    from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
+    from luxebrain_dev.sample_store import generate_sample_store
 
     aws = EmbeddedAws()
     resources = aws.start()
@@ -339,9 +339,9 @@ def main() -> None:
     results["backfill_memory_ratio_10x_to_1x"] = round(
         results["backfill_10x"]["peak_python_memory_mb"] / max(results["backfill_1x"]["peak_python_memory_mb"], 1e-6), 2
     )
-    from luxebrain.local.embedded import EmbeddedAws
-    from luxebrain.sample_store import generate_sample_store
     from luxebrain.storage import repositories as repo
+    from luxebrain_dev.local.embedded import EmbeddedAws
+    from luxebrain_dev.sample_store import generate_sample_store
 
     # Powertools prints its metrics (EMF) to stdout every 100 values; that is not what is measured here.
     with EmbeddedAws(), contextlib.redirect_stdout(io.StringIO()):

@@ -84,9 +84,9 @@ def sample_records(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
     """Order records (the snapshot's unit) and product payloads of a generated store, via ingest's mapping."""
     from luxebrain.ingest.mapping import order_item
-    from luxebrain.sample_store import generate_sample_store
     from luxebrain.training.snapshot import order_record
     from luxebrain.woocommerce.payloads import OrderPayload
+    from luxebrain_dev.sample_store import generate_sample_store
 
     store = generate_sample_store(customers=customers, products=products, years=2.0, seed=seed, as_of=AS_OF)
     items = [order_item("t-bench", OrderPayload.model_validate(payload)) for payload in store.orders]
@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         print("read cost ...", flush=True)
         results["read_cost"] = bench_read_cost(base_items, base_records, tiled)
     if sections & {"read", "warm"}:
-        from luxebrain.local.embedded import EmbeddedAws
+        from luxebrain_dev.local.embedded import EmbeddedAws
 
         with EmbeddedAws():
             if "read" in sections:

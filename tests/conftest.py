@@ -17,8 +17,8 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "LuxeBrainTests")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "luxebrain")
 
-from luxebrain.local.embedded import EmbeddedAws, LocalResources
 from luxebrain.tenancy import new_tenant_id
+from luxebrain_dev.local.embedded import EmbeddedAws, LocalResources
 
 
 @pytest.fixture(scope="session")

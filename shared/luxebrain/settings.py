@@ -1,7 +1,7 @@
 """Configuration: read once from environment variables into one validated pydantic model.
 
 The same variables are set by infra/template.yaml (Globals) in AWS and by the embedded local AWS
-(luxebrain.local), so no code path knows which one it runs on.
+(luxebrain_dev.local, the development package), so no code path knows which one it runs on.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from typing import Any
 
 from luxebrain.ingest.mapping import customer_item, guest_customer_item, order_item, product_item
 from luxebrain.runtime import configured_settings
-from luxebrain.sample_store import SampleStore
 from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem
 from luxebrain.woocommerce.payloads import CustomerPayload, OrderPayload, ProductPayload
+from luxebrain_dev.sample_store import SampleStore
 
 
 def load_sample_store(tenant_id: str, store: SampleStore) -> None:
@@ -130,7 +130,7 @@ def moto_emails_to(addresses: set[str]) -> list[Any]:
     """The e-mails moto's SES recorded for these recipients, parsed."""
     import email
 
-    from luxebrain.campaigns.demo import sent_by_moto
+    from luxebrain_dev.campaigns_demo import sent_by_moto
 
     found = []
     for raw in sent_by_moto()[0]:
@@ -141,7 +141,7 @@ def moto_emails_to(addresses: set[str]) -> list[Any]:
 
 
 def moto_sms_to(numbers: set[str]) -> list[dict[str, Any]]:
-    from luxebrain.campaigns.demo import sent_by_moto
+    from luxebrain_dev.campaigns_demo import sent_by_moto
 
     return [entry for entry in sent_by_moto()[1] if entry.get("phone_number") in numbers]
 

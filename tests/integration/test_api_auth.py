@@ -15,7 +15,7 @@ from api_testkit import Merchant, access_claims_of, api_app_module, new_merchant
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from luxebrain.local.embedded import LocalResources
+from luxebrain_dev.local.embedded import LocalResources
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from api_testkit import Merchant, api_app_module, new_merchant, priced_store, publish_artifact, save_products
 from fastapi.testclient import TestClient
 
-from luxebrain.local.embedded import LocalResources
+from luxebrain_dev.local.embedded import LocalResources
 
 
 @pytest.fixture(scope="module")

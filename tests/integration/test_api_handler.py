@@ -16,7 +16,7 @@ import pytest
 from api_testkit import REPO, Merchant, api_app_module, new_merchant
 from fastapi.testclient import TestClient
 
-from luxebrain.local.embedded import LocalResources
+from luxebrain_dev.local.embedded import LocalResources
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "api_gateway_v2_get_me.json"
 

@@ -15,7 +15,7 @@ import pytest
 from api_testkit import Merchant, api_app_module, new_merchant, publish_artifact, small_order_lines
 from fastapi.testclient import TestClient
 
-from luxebrain.local.embedded import LocalResources
+from luxebrain_dev.local.embedded import LocalResources
 
 # Routes B must not run on itself during the sweep (they end B's session or delete B); they take no ids of
 # another tenant, and each has its own test.

@@ -11,7 +11,7 @@ import pytest
 from api_testkit import Merchant, add_tenant_user, api_app_module, new_merchant
 from fastapi.testclient import TestClient
 
-from luxebrain.local.embedded import LocalResources
+from luxebrain_dev.local.embedded import LocalResources
 
 
 @pytest.fixture(scope="module")

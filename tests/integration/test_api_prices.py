@@ -20,7 +20,7 @@ from api_testkit import (
 )
 from fastapi.testclient import TestClient
 
-from luxebrain.local.embedded import LocalResources
+from luxebrain_dev.local.embedded import LocalResources
 
 
 @pytest.fixture(scope="module")

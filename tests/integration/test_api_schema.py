@@ -12,7 +12,7 @@ from api_testkit import Merchant, api_app_module, new_merchant
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from luxebrain.local.embedded import LocalResources
+from luxebrain_dev.local.embedded import LocalResources
 
 app = api_app_module().app
 schema = schemathesis.openapi.from_dict(app.openapi())

@@ -11,7 +11,7 @@ from campaign_support import add_customer
 from fastapi.testclient import TestClient
 
 from luxebrain.campaigns.tokens import make_unsubscribe_token
-from luxebrain.local.embedded import LocalResources
+from luxebrain_dev.local.embedded import LocalResources
 
 
 @pytest.fixture(scope="module")

@@ -41,10 +41,10 @@ from luxebrain.campaigns.sending import (
     send_reference,
 )
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
-from luxebrain.local.embedded import LocalResources
 from luxebrain.runtime import aws_client
 from luxebrain.storage.repositories import create_store, create_tenant
 from luxebrain.tenancy import new_tenant_id
+from luxebrain_dev.local.embedded import LocalResources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "campaigns"
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # outside quiet hours in London
@@ -421,8 +421,8 @@ def test_flow_runner_handler_runs_the_scheduled_flow_for_a_tenant(local_aws: Loc
 
 
 def test_demo_runs_cart_flow_and_campaign_on_the_sample_store(local_aws: LocalResources, tenant_id: str) -> None:
-    from luxebrain.campaigns.demo import run_demo_campaigns
-    from luxebrain.sample_store import generate_sample_store
+    from luxebrain_dev.campaigns_demo import run_demo_campaigns
+    from luxebrain_dev.sample_store import generate_sample_store
 
     create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
     as_of = datetime(2026, 11, 26, tzinfo=UTC)

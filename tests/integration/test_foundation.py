@@ -8,10 +8,10 @@ import boto3
 import pytest
 
 from luxebrain.errors import ConflictError, NotFoundError
-from luxebrain.infra_template import load_template, resources_of_type
-from luxebrain.local.embedded import LocalResources
 from luxebrain.storage import repositories as repo
 from luxebrain.storage.models import OrderItem, customer_orders_index_keys, key_order
+from luxebrain_dev.infra_template import load_template, resources_of_type
+from luxebrain_dev.local.embedded import LocalResources
 
 
 def test_every_template_resource_is_created_or_deliberately_skipped(local_aws: LocalResources) -> None:

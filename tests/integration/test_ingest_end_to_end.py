@@ -11,17 +11,17 @@ import pytest
 
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.backfill import backfill_status, backfill_store
-from luxebrain.ingest.delivery import WebhookSender, deliver_sample_store, verify_ingested, wp_json_encode
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
-from luxebrain.local.embedded import LocalResources
-from luxebrain.local.event_sources import SqsEventSources
-from luxebrain.local.fake_woocommerce import FakeWooCommerce, Fault
-from luxebrain.local.functions import LocalLambdaContext, import_handler
-from luxebrain.local.gateway import LocalGateway
 from luxebrain.runtime import aws_client
-from luxebrain.sample_store import SampleStore, generate_sample_store
 from luxebrain.storage import repositories as repo
 from luxebrain.woocommerce.client import WooCommerceAuthError, WooCommerceClient, WooCommerceError
+from luxebrain_dev.delivery import WebhookSender, deliver_sample_store, verify_ingested, wp_json_encode
+from luxebrain_dev.local.embedded import LocalResources
+from luxebrain_dev.local.event_sources import SqsEventSources
+from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce, Fault
+from luxebrain_dev.local.functions import LocalLambdaContext, import_handler
+from luxebrain_dev.local.gateway import LocalGateway
+from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 
 
 @pytest.fixture(scope="module")
@@ -260,7 +260,7 @@ def test_daily_reconciliation_queues_an_incremental_backfill_for_each_store(tena
 def test_backfill_command_pulls_a_registered_store_with_its_own_credentials(
     tenant_id: str, sample: SampleStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from luxebrain.cli import main
+    from luxebrain_dev.cli import main
 
     with FakeWooCommerce(sample) as fake:
         store, _ = repo.create_store(
@@ -276,7 +276,7 @@ def test_backfill_command_pulls_a_registered_store_with_its_own_credentials(
 def test_backfill_command_with_an_unknown_store_is_a_one_line_error(
     tenant_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from luxebrain.cli import main
+    from luxebrain_dev.cli import main
 
     assert main(["backfill", "--tenant", tenant_id, "--store", "s-nope"]) == 2
     assert capsys.readouterr().err.startswith("luxebrain: error: store s-nope not found")

@@ -18,14 +18,14 @@ from hypothesis import strategies as st
 
 from luxebrain.errors import NotFoundError
 from luxebrain.ingest import processor as ingest_processor
-from luxebrain.ingest.delivery import wp_json_encode
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
-from luxebrain.local.embedded import LocalResources
-from luxebrain.local.functions import LocalLambdaContext, import_handler
 from luxebrain.runtime import aws_client
 from luxebrain.storage import repositories as repo
 from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem
 from luxebrain.woocommerce.signature import compute_signature
+from luxebrain_dev.delivery import wp_json_encode
+from luxebrain_dev.local.embedded import LocalResources
+from luxebrain_dev.local.functions import LocalLambdaContext, import_handler
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
 

@@ -27,17 +27,17 @@ from test_training_pipeline import (  # noqa: F401  (fixtures)
     stocked_tenant,
 )
 
-from luxebrain.local.embedded import LocalResources
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.tenancy import new_tenant_id
-from luxebrain.training.local_run import (
+from luxebrain.training.state import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
+from luxebrain_dev.local.embedded import LocalResources
+from luxebrain_dev.scheduled_training import (
     drain_train_queue,
     load_handler_module,
     run_scheduled_training,
     sqs_event,
     training_context,
 )
-from luxebrain.training.state import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REPO = Path(__file__).resolve().parents[2]

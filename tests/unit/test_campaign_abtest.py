@@ -18,7 +18,7 @@ from luxebrain.campaigns.abtest import (
     msprt_interval,
     sample_ratio_p_value,
 )
-from luxebrain.campaigns.simulation import simulate_daily_peeking
+from luxebrain_dev.campaign_simulation import simulate_daily_peeking
 
 
 def test_assignment_is_deterministic_and_follows_the_designed_split() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from luxebrain import __version__
-from luxebrain.cli import main
 from luxebrain.errors import ConfigurationError
-from luxebrain.local.embedded import EmbeddedAws
+from luxebrain_dev.cli import main
+from luxebrain_dev.local.embedded import EmbeddedAws
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

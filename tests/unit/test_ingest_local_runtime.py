@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import json
 
-from luxebrain.infra_template import load_template, resources_of_type
 from luxebrain.ingest.processor import MAX_RECEIVE_COUNT
-from luxebrain.local.gateway import build_http_api_event, load_routes, shape_response
+from luxebrain_dev.infra_template import load_template, resources_of_type
+from luxebrain_dev.local.gateway import build_http_api_event, load_routes, shape_response
 
 
 def test_webhook_route_is_found_with_its_path_parameters() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from luxebrain.errors import ConfigurationError
-from luxebrain.infra_template import load_template, resources_of_type
 from luxebrain.storage.models import ALL_MODELS, BaseItem
+from luxebrain_dev.infra_template import load_template, resources_of_type
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from luxebrain.infra_template import load_template
 from luxebrain.settings import Settings
+from luxebrain_dev.infra_template import load_template
 
 REPO = Path(__file__).resolve().parents[2]
 

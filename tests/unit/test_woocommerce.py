@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from luxebrain.local.fake_woocommerce import FakeWooCommerce, Fault
-from luxebrain.sample_store import generate_sample_store
 from luxebrain.woocommerce.client import WooCommerceAuthError, WooCommerceClient, WooCommerceError
 from luxebrain.woocommerce.payloads import CustomerPayload, DeletedResource, OrderPayload, ProductPayload
 from luxebrain.woocommerce.signature import compute_signature, verify_signature
+from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce, Fault
+from luxebrain_dev.sample_store import generate_sample_store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
 

@@ -5,12 +5,10 @@ Public entry points (no pandas is imported by importing this package; the ML lay
 - :func:`train_tenant` (CLI ``luxebrain train --tenant``), :func:`handle_train_request` (worker),
   :func:`dispatch_due_tenants` (dispatcher), :func:`request_retrain` (API, rate-limited),
   :func:`list_run_records` (API history), :func:`mark_tenant_data_changed` / :func:`append_training_delta`
-  (ingest), :func:`register_kind` (model kinds), :func:`run_scheduled_training` (demo: the schedule's path
-  through the real handlers on the embedded AWS).
+  (ingest), :func:`register_kind` (model kinds).
 """
 
 from luxebrain.training.dispatch import TrainRequest, dispatch_due_tenants, request_retrain
-from luxebrain.training.local_run import ScheduledTrainingReport, run_scheduled_training
 from luxebrain.training.pipeline import KindResult, TrainingReport, train_tenant
 from luxebrain.training.registry import ModelKind, TrainingInputs, register_kind, registered_kinds
 from luxebrain.training.snapshot import append_training_delta, seed_training_snapshot
@@ -29,7 +27,6 @@ __all__ = [
     "ModelKind",
     "RetrainRateLimitedError",
     "RunRecord",
-    "ScheduledTrainingReport",
     "TrainRequest",
     "TrainingInputs",
     "TrainingReport",
@@ -41,7 +38,6 @@ __all__ = [
     "register_kind",
     "registered_kinds",
     "request_retrain",
-    "run_scheduled_training",
     "seed_training_snapshot",
     "train_tenant",
 ]

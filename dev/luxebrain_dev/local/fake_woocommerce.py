@@ -22,8 +22,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from woocommerce.oauth import OAuth
 
-from luxebrain.local.functions import LoopbackHTTPServer
-from luxebrain.sample_store import SampleStore
+from luxebrain_dev.local.functions import LoopbackHTTPServer
+from luxebrain_dev.sample_store import SampleStore
 
 MAX_PER_PAGE = 100
 

@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from luxebrain.infra_template import load_template
-from luxebrain.local.embedded import LOCAL_REGION
-from luxebrain.local.functions import LocalFunction, load_functions
 from luxebrain.observability import logger
 from luxebrain.runtime import aws_client
+from luxebrain_dev.infra_template import load_template
+from luxebrain_dev.local.embedded import LOCAL_REGION
+from luxebrain_dev.local.functions import LocalFunction, load_functions
 
 
 @dataclass

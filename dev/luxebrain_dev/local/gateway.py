@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from luxebrain.infra_template import load_template
-from luxebrain.local.embedded import MOTO_ACCOUNT_ID
-from luxebrain.local.functions import LocalFunction, LoopbackHTTPServer, load_functions
 from luxebrain.observability import logger
+from luxebrain_dev.infra_template import load_template
+from luxebrain_dev.local.embedded import MOTO_ACCOUNT_ID
+from luxebrain_dev.local.functions import LocalFunction, LoopbackHTTPServer, load_functions
 
 TEXT_CONTENT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+json)")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit

@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 
 from luxebrain.errors import ConfigurationError
-from luxebrain.infra_template import IntrinsicResolver, UnresolvedReferenceError, load_template
+from luxebrain_dev.infra_template import IntrinsicResolver, UnresolvedReferenceError, load_template
 
 LOCAL_STACK_NAME = "luxebrain-local"
 LOCAL_REGION = "us-east-1"

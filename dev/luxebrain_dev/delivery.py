@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from luxebrain.ingest.processor import IngestCounters, process_totals
-from luxebrain.sample_store import SampleStore
 from luxebrain.woocommerce.signature import compute_signature
+from luxebrain_dev.sample_store import SampleStore
 
 WOOCOMMERCE_USER_AGENT = "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)"
 
@@ -195,12 +195,12 @@ def deliver_sample_store(
     """Send every product, variation, customer and order of ``store`` as signed webhooks to the local API
     gateway, let the processor drain the ingest queue, and count what happened.
 
-    ``event_sources``: a :class:`luxebrain.local.event_sources.SqsEventSources` consuming the IngestQueue;
+    ``event_sources``: a :class:`luxebrain_dev.local.event_sources.SqsEventSources` consuming the IngestQueue;
     by default one is made for the IngestProcessorFunction from LUXEBRAIN_INGEST_QUEUE_URL. The queue is
     drained after every ``window`` records' deliveries.
     """
-    from luxebrain.local.event_sources import SqsEventSources
     from luxebrain.runtime import configured_settings
+    from luxebrain_dev.local.event_sources import SqsEventSources
 
     if event_sources is None:
         event_sources = SqsEventSources(

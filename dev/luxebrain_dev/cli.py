@@ -99,7 +99,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from luxebrain.demo import run_demo
+    from luxebrain_dev.demo import run_demo
 
     return run_demo(
         as_of=args.as_of,
@@ -112,7 +112,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    from luxebrain.demo import run_local
+    from luxebrain_dev.demo import run_local
 
     return run_local(aws_port=args.aws_port, api_port=args.api_port, customers=args.customers, verbose=args.verbose)
 

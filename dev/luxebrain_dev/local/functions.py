@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from luxebrain.errors import ConfigurationError
-from luxebrain.infra_template import REPO_ROOT, load_template, resources_of_type
-from luxebrain.local.embedded import LOCAL_REGION, MOTO_ACCOUNT_ID
+from luxebrain_dev.infra_template import REPO_ROOT, load_template, resources_of_type
+from luxebrain_dev.local.embedded import LOCAL_REGION, MOTO_ACCOUNT_ID
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

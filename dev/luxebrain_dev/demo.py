@@ -21,14 +21,14 @@ from typing import Any
 
 from luxebrain.auth.accounts import create_login_for_tenant
 from luxebrain.errors import LuxeBrainError
-from luxebrain.local.embedded import EmbeddedAws, LocalResources, ensure_port_free
-from luxebrain.local.event_sources import SqsEventSources
-from luxebrain.local.gateway import LocalGateway
 from luxebrain.observability import logger
 from luxebrain.progress import Progress
-from luxebrain.sample_store import SampleStore, generate_sample_store
 from luxebrain.storage import repositories
 from luxebrain.training.snapshot import seed_training_snapshot
+from luxebrain_dev.local.embedded import EmbeddedAws, LocalResources, ensure_port_free
+from luxebrain_dev.local.event_sources import SqsEventSources
+from luxebrain_dev.local.gateway import LocalGateway
+from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 
 DEMO_TENANT_ID = "maison-demo"
 DEMO_STORE_ID = "s-maison-demo"
@@ -162,7 +162,7 @@ def _seed_demo_tenant(
 
 
 def _ingest(store: SampleStore, tenant: DemoTenant, api_url: str, progress: Progress) -> None:
-    from luxebrain.ingest.delivery import deliver_sample_store, verify_ingested
+    from luxebrain_dev.delivery import deliver_sample_store, verify_ingested
 
     emit("\n== Ingest: every record as a signed WooCommerce webhook, over HTTP, through SQS FIFO ==")
     with progress.step("Delivering webhooks (with WooCommerce's duplicates and out-of-order updates)"):
@@ -188,7 +188,7 @@ def _ingest(store: SampleStore, tenant: DemoTenant, api_url: str, progress: Prog
 
 
 def _train(progress: Progress) -> None:
-    from luxebrain.training.local_run import run_scheduled_training
+    from luxebrain_dev.scheduled_training import run_scheduled_training
 
     emit("\n== Training: schedule event -> dispatcher -> TrainQueue -> worker -> S3 artifacts ==")
     with progress.step("Scheduled training round"):
@@ -300,7 +300,7 @@ def _plot_forecasts(
 
 
 def _campaigns(tenant_id: str, progress: Progress) -> None:
-    from luxebrain.campaigns.demo import run_demo_campaigns
+    from luxebrain_dev.campaigns_demo import run_demo_campaigns
 
     emit("\n== Campaigns: abandoned cart and an A/B segment campaign, read back from the embedded SES / SNS ==")
     with progress.step("Running the campaign flows"):

@@ -18,11 +18,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from luxebrain.local.functions import LocalLambdaContext as FunctionContext
-from luxebrain.local.functions import import_handler
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.training.pipeline import TrainingReport, report_from_records
 from luxebrain.training.state import get_training_state
+from luxebrain_dev.local.functions import LocalLambdaContext as FunctionContext
+from luxebrain_dev.local.functions import import_handler
 
 TRAIN_CODE_URI = "functions/train/"  # the folder the template builds both training functions from
 
