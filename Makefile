@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo local test lint bench build clean
+.PHONY: demo local test test-unit lint bench build clean
 
 demo: $(STAMP)  ## the whole system on an embedded AWS with a sample store
 	$(BIN)/luxebrain demo
@@ -17,6 +17,9 @@ test: $(STAMP)  ## lint, template checks and the whole test suite (what CI runs)
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint infra/template.yaml
 	$(BIN)/pytest
+
+test-unit: $(STAMP)  ## the fast loop: the unit tier alone (no moto server, about a minute on 2 cores)
+	$(BIN)/pytest -q tests/unit
 
 bench: $(STAMP)  ## benchmarks against the real baseline libraries (not part of CI)
 	$(BIN)/pip install -q -r benchmarks/requirements.txt
