@@ -135,15 +135,22 @@ def _parse_gmt(value: str) -> datetime:
 
 
 def _items(order: OrderItem) -> list[dict[str, Any]]:
+    """The lines a message shows: what the customer kept (net of refunds; a returned line is not shown),
+    quantities as bought (1.5 kg stays 1.5)."""
     return [
         {
             "product_id": line.product_id,
             "name": line.name or f"Product {line.product_id}",
-            "quantity": int(line.quantity),
-            "total": float(line.total),
+            "quantity": _shown_quantity(line.kept_quantity()),
+            "total": line.kept_total(),
         }
         for line in order.line_items
+        if line.kept_quantity() > 0
     ]
+
+
+def _shown_quantity(quantity: float) -> int | float:
+    return int(quantity) if float(quantity).is_integer() else round(quantity, 3)
 
 
 # ----------------------------------------------------------------------------- the flows' triggers

@@ -66,7 +66,7 @@ def _purchases_by_customer(
     purchases: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for order in orders if orders is not None else iter_orders(tenant_id):
         if order.status_class == "purchase" and not order.deleted and order.created_gmt >= since_gmt:
-            purchases[order.customer_id].append((order.created_gmt, float(order.total)))
+            purchases[order.customer_id].append((order.created_gmt, order.kept_total()))  # net of refunds
     for orders in purchases.values():
         orders.sort()
     return purchases

@@ -230,6 +230,19 @@ def _backfill_resource(
 
 
 def _records(client: WooCommerceClient, resource: str, document: Any) -> Iterator[tuple[str, Any]]:
+    if resource == "order" and isinstance(document, dict) and document.get("refunds"):
+        # The order lists its refunds by id and amount only; their lines (what was returned) come from the
+        # refunds endpoint, fetched here with the client at hand so the processor need not ask again.
+        details = {
+            refund.get("id"): refund
+            for page in client.iter_pages(f"orders/{document.get('id')}/refunds")
+            for refund in page.items
+            if isinstance(refund, dict)
+        }
+        document["refunds"] = [
+            details.get(refund.get("id"), refund) if isinstance(refund, dict) else refund
+            for refund in document["refunds"]
+        ]
     yield resource, document
     if resource == "product" and isinstance(document, dict) and document.get("type") == "variable":
         product_id = document.get("id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,9 +29,20 @@ from luxebrain.storage.models import (
 from luxebrain.woocommerce.payloads import (
     CouponPayload,
     CustomerPayload,
+    LineItemPayload,
     OrderPayload,
     ProductPayload,
+    RefundPayload,
 )
+
+CENT = Decimal("0.01")
+QUANTITY_TOLERANCE = Decimal("0.000001")
+
+
+class UnusableOrder(ValueError):
+    """An order whose figures contradict themselves (a refund larger than its line...): never stored half-right.
+    The message names line and refund ids only, no personal data."""
+
 
 # What each WooCommerce order status means to the models and campaigns.
 PURCHASE_STATUSES = frozenset({"processing", "completed"})
@@ -80,26 +92,99 @@ def order_customer_id(order: OrderPayload) -> str:
     return str(order.customer_id) if order.customer_id > 0 else guest_customer_id(order.billing.email)
 
 
+@dataclass
+class _LineRefund:
+    quantity: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+
+
+def _line_refunds(order: OrderPayload) -> tuple[dict[int, _LineRefund], bool]:
+    """Refunded quantity and amount per order line, and whether any refund had to be estimated.
+
+    A refund with its line items (from ``/orders/{id}/refunds``) is applied exactly. A refund known only by its
+    amount (the ``{id, total}`` WooCommerce puts on the order) is spread over the lines in proportion to what is
+    left of them, quantities alike, and the order is marked ``refunds_estimated``."""
+    lines = {line.id: line for line in order.line_items}
+    refunded = {line.id: _LineRefund() for line in order.line_items}
+    estimated: list[RefundPayload] = []
+    for refund in order.refunds:
+        if refund.line_items is None:
+            estimated.append(refund)
+            continue
+        for refund_line in refund.line_items:
+            line_id = refund_line.order_line_id() or _line_by_product(order.line_items, refund_line)
+            if line_id is None or line_id not in lines:
+                raise UnusableOrder(f"refund {refund.id} returns a line the order does not have")
+            amount = refund_line.refund_total if refund_line.refund_total is not None else refund_line.total
+            refunded[line_id].quantity += abs(refund_line.quantity)
+            refunded[line_id].total += abs(amount or Decimal(0))
+    for line_id, refund in refunded.items():
+        line = lines[line_id]
+        if refund.quantity > line.quantity + QUANTITY_TOLERANCE:
+            raise UnusableOrder(f"refunds of line {line_id} exceed its quantity ({refund.quantity} > {line.quantity})")
+        if refund.total > (line.total or Decimal(0)) + CENT:
+            raise UnusableOrder(f"refunds of line {line_id} exceed its total")
+    for refund in estimated:
+        remaining = {
+            line_id: (lines[line_id].total or Decimal(0)) - refund_so_far.total
+            for line_id, refund_so_far in refunded.items()
+        }
+        left = sum(remaining.values(), Decimal(0))
+        amount = min(refund.refunded_amount(), left)
+        if left <= 0 or amount <= 0:
+            continue
+        for line_id, value in remaining.items():
+            share = amount * value / left
+            line = lines[line_id]
+            refunded[line_id].total += share
+            if line.total:
+                refunded[line_id].quantity += line.quantity * share / line.total
+    return refunded, bool(estimated)
+
+
+def _line_by_product(lines: list[LineItemPayload], refund_line: object) -> int | None:
+    """A refund line that does not name its order line: the one order line of the same product, if unique."""
+    product_id = getattr(refund_line, "product_id", 0)
+    variation_id = getattr(refund_line, "variation_id", 0)
+    matches = [line.id for line in lines if line.product_id == product_id and line.variation_id == variation_id]
+    return matches[0] if len(matches) == 1 else None
+
+
 def order_item(tenant_id: str, order: OrderPayload) -> OrderItem:
+    """The order as stored: gross and net (of refunds) per line and in total, shipping, fees and tax apart from
+    product revenue. Raises :class:`UnusableOrder` when refunds contradict the order."""
     pk, sk = key_order(tenant_id, str(order.id))
     customer_id = order_customer_id(order)
     gsi1pk, gsi1sk = customer_orders_index_keys(tenant_id, customer_id, order.date_created_gmt or "")
-    lines = [
-        LineItem(
-            line_id=str(line.id),
-            product_id=str(line.product_id),
-            variation_id=str(line.variation_id) if line.variation_id else None,
-            name=_text(line.name, 200),
-            sku=_text(line.sku, 100),
-            quantity=line.quantity,
-            unit_price=_number(line.price)
-            if line.price is not None
-            else (float(line.subtotal or 0) / line.quantity if line.quantity else 0.0),
-            subtotal=_number(line.subtotal) or 0.0,
-            total=_number(line.total) or 0.0,
+    refunded, estimated = _line_refunds(order)
+    lines = []
+    for line in order.line_items:
+        refund = refunded[line.id]
+        net_quantity = max(line.quantity - refund.quantity, Decimal(0))
+        net_total = max((line.total or Decimal(0)) - refund.total, Decimal(0))
+        lines.append(
+            LineItem(
+                line_id=str(line.id),
+                product_id=str(line.product_id),
+                variation_id=str(line.variation_id) if line.variation_id else None,
+                name=_text(line.name, 200),
+                sku=_text(line.sku, 100),
+                quantity=_amount(line.quantity),
+                unit_price=_number(line.price)
+                if line.price is not None
+                else (float(line.subtotal or 0) / float(line.quantity) if line.quantity else 0.0),
+                subtotal=_number(line.subtotal) or 0.0,
+                total=_number(line.total) or 0.0,
+                refunded_quantity=_amount(refund.quantity),
+                refunded_total=_money(refund.total),
+                net_quantity=_amount(net_quantity),
+                net_total=_money(net_total),
+            )
         )
-        for line in order.line_items
-    ]
+    total = order.total or Decimal(0)
+    refunded_total = sum((refund.refunded_amount() for refund in order.refunds), Decimal(0))
+    if refunded_total > total + CENT:
+        raise UnusableOrder(f"refunds exceed the order's total ({refunded_total} > {total})")
     coupons = [CouponLine(code=c.code.lower(), discount=_number(c.discount) or 0.0) for c in order.coupon_lines]
     return OrderItem(
         pk,
@@ -114,8 +199,49 @@ def order_item(tenant_id: str, order: OrderPayload) -> OrderItem:
         currency=order.currency.upper(),
         customer_id=customer_id,
         billing_country=(order.billing.country or "").upper() or None,
-        total=_number(order.total) or 0.0,
+        total=_number(total) or 0.0,
         discount_total=_number(order.discount_total) or 0.0,
+        product_total=_money(sum((line.total or Decimal(0) for line in order.line_items), Decimal(0))),
+        product_net_total=round(sum(line.net_total for line in lines), 2),
+        shipping_total=_money(order.shipping_total or Decimal(0)),
+        fee_total=_money(sum((fee.total or Decimal(0) for fee in order.fee_lines), Decimal(0))),
+        tax_total=_money(order.total_tax or Decimal(0)),
+        refunded_total=_money(refunded_total),
+        net_total=_money(max(total - refunded_total, Decimal(0))),
+        refunds=[
+            {
+                "id": refund.id,
+                "amount": _money(refund.refunded_amount()),
+                "created_gmt": refund.date_created_gmt,
+                "lines_known": refund.line_items is not None,
+            }
+            for refund in order.refunds
+        ],
+        refund_details=[
+            {
+                "id": refund.id,
+                "amount": str(refund.refunded_amount()),
+                "line_items": [
+                    {
+                        "refunded_item_id": refund_line.order_line_id()
+                        or _line_by_product(order.line_items, refund_line),
+                        "quantity": str(refund_line.quantity),
+                        "refund_total": str(
+                            abs(
+                                refund_line.refund_total
+                                if refund_line.refund_total is not None
+                                else (refund_line.total or Decimal(0))
+                            )
+                        ),
+                    }
+                    for refund_line in refund.line_items
+                ],
+            }
+            for refund in order.refunds
+            if refund.line_items is not None
+        ],
+        refunds_estimated=estimated,
+        attribution=order.attribution(),
         created_gmt=order.date_created_gmt,
         modified_gmt=order.date_modified_gmt or order.date_created_gmt or "",
         paid_gmt=order.date_paid_gmt,
@@ -125,6 +251,15 @@ def order_item(tenant_id: str, order: OrderPayload) -> OrderItem:
         content_hash=content_hash(order),
         deleted=False,
     )
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(CENT))
+
+
+def _amount(value: Decimal) -> float:
+    """A quantity as stored: whole numbers stay whole, decimals keep six places."""
+    return float(value.quantize(QUANTITY_TOLERANCE)) if value != value.to_integral_value() else int(value)
 
 
 def guest_customer_item(tenant_id: str, order: OrderPayload) -> CustomerItem | None:

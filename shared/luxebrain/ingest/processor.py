@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -49,6 +50,7 @@ from luxebrain.woocommerce.payloads import (
     DeletedResource,
     OrderPayload,
     ProductPayload,
+    RefundPayload,
 )
 
 MAX_RECEIVE_COUNT = 5  # the IngestQueue's RedrivePolicy.maxReceiveCount (a template test keeps them equal)
@@ -201,15 +203,19 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
         return _tombstone(tenant_id, envelope.resource, str(deleted.id), envelope.received_at)
     restoring = envelope.event == "restored"
     if envelope.resource == "order":
-        order = OrderPayload.model_validate(document)
-        item = mapping.order_item(tenant_id, order)
-        guest = mapping.guest_customer_item(tenant_id, order)
-        if guest is not None:
-            # The guest's record rides along with their order (at most two writes per order), written first:
-            # if the order's write then fails, the retry still finds the guest stored, never the reverse.
-            repositories.put_if_newer(guest)
+        order = _with_refund_lines(envelope, OrderPayload.model_validate(document))
+        try:
+            item = mapping.order_item(tenant_id, order)
+        except mapping.UnusableOrder as exc:
+            raise RejectedDelivery(str(exc)) from None
         result = _write(item, restoring)
-        result.writes += 1 if guest is not None else 0
+        guest = mapping.guest_customer_item(tenant_id, order)
+        # The guest's record rides along with their order, written after it and only while the order is live:
+        # an order refused because it was deleted (or erased) never brings its guest's details back. A retry
+        # after a crash between the two writes finds the order stored and writes the guest then.
+        live = guest is not None and (result.outcome == "stored" or _order_is_live(item))
+        if live and guest is not None and repositories.put_if_newer(guest):
+            result.writes += 1
         return result
     if envelope.resource == "product":
         return _write(
@@ -222,6 +228,69 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
     return _write(
         mapping.coupon_item(tenant_id, CouponPayload.model_validate(document), envelope.received_at), restoring
     )
+
+
+RefundLinesFetcher = Callable[[str, str, int], list[dict[str, Any]]]
+
+
+def fetch_refunds_from_store(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
+    """``GET /orders/{id}/refunds`` of the store: the refunds with their line items (the order's own payload
+    has only their ids and amounts)."""
+    from luxebrain.ingest.backfill import store_client_factory
+
+    client = store_client_factory(tenant_id, store_id)
+    return [item for page in client.iter_pages(f"orders/{order_id}/refunds") for item in page.items]
+
+
+refund_lines_fetcher: RefundLinesFetcher = fetch_refunds_from_store
+
+
+def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload) -> OrderPayload:
+    """An order whose refunds arrived as ``{id, total}`` only gets their line items: from the stored order when
+    it already had exactly these refunds with their lines, else from the store's refunds endpoint (one request,
+    only when a refund is new). A store that cannot answer leaves the refunds estimated, never the order lost."""
+    missing = [refund.id for refund in order.refunds if refund.line_items is None]
+    if not missing:
+        return order
+    try:
+        stored = OrderItem.get(*key_order(envelope.tenant_id, str(order.id)))
+        known = {int(refund["id"]) for refund in stored.refunds or [] if refund.get("lines_known")}
+        if set(missing) <= known and stored.refund_details:
+            details = [RefundPayload.model_validate(raw) for raw in stored.refund_details]
+            return _replace_refunds(order, details)
+    except DoesNotExist:
+        pass
+    from luxebrain.errors import UnauthorizedError
+    from luxebrain.woocommerce.client import WooCommerceError
+
+    try:
+        fetched = refund_lines_fetcher(envelope.tenant_id, envelope.store_id, order.id)
+    except (WooCommerceError, UnauthorizedError) as exc:
+        logger.warning("refund lines unavailable; refunds estimated", extra={"order": order.id, "reason": str(exc)})
+        return order
+    details = []
+    for raw in fetched:
+        try:
+            details.append(RefundPayload.model_validate(raw))
+        except ValidationError:
+            continue
+    return _replace_refunds(order, details)
+
+
+def _replace_refunds(order: OrderPayload, details: list[RefundPayload]) -> OrderPayload:
+    """The order's refunds, each replaced by its detailed version when there is one (only the refunds the
+    payload names: a refund made after this payload was built belongs to a later delivery)."""
+    by_id = {refund.id: refund for refund in details if refund.line_items is not None}
+    refunds = [by_id.get(refund.id, refund) for refund in order.refunds]
+    return order.model_copy(update={"refunds": refunds})
+
+
+def _order_is_live(item: OrderItem) -> bool:
+    try:
+        stored = OrderItem.get(item.pk, item.sk, attributes_to_get=["deleted"])
+    except DoesNotExist:
+        return False
+    return not stored.deleted
 
 
 def _write(item: StoreRecord, restoring: bool) -> ProcessResult:

@@ -111,10 +111,21 @@ class LineItem(MapAttribute[str, Any]):
     variation_id = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
     sku = UnicodeAttribute(null=True)
-    quantity = NumberAttribute()
+    quantity = NumberAttribute()  # as ordered (gross); may be fractional (goods sold by weight or length)
     unit_price = NumberAttribute()
     subtotal = NumberAttribute()
-    total = NumberAttribute()
+    total = NumberAttribute()  # as ordered, after discounts (gross)
+    refunded_quantity = NumberAttribute(default=0)
+    refunded_total = NumberAttribute(default=0)
+    # What was kept: gross minus refunds. Absent on records stored before refunds were tracked (= gross).
+    net_quantity = NumberAttribute(null=True)
+    net_total = NumberAttribute(null=True)
+
+    def kept_quantity(self) -> float:
+        return float(self.quantity if self.net_quantity is None else self.net_quantity)
+
+    def kept_total(self) -> float:
+        return float(self.total if self.net_total is None else self.net_total)
 
 
 class CouponLine(MapAttribute[str, Any]):
@@ -169,8 +180,22 @@ class OrderItem(BaseItem):
     currency = UnicodeAttribute(default="EUR")
     customer_id = UnicodeAttribute()
     billing_country = UnicodeAttribute(null=True)
-    total = NumberAttribute(default=0)
+    total = NumberAttribute(default=0)  # what the customer was charged (gross), shipping, fees and tax included
     discount_total = NumberAttribute(default=0)
+    # Kept apart from product revenue: lines net of refunds (``product_net_total``), shipping, fees, tax.
+    product_total = NumberAttribute(null=True)
+    product_net_total = NumberAttribute(null=True)
+    shipping_total = NumberAttribute(default=0)
+    fee_total = NumberAttribute(default=0)
+    tax_total = NumberAttribute(default=0)
+    refunded_total = NumberAttribute(default=0)
+    net_total = NumberAttribute(null=True)  # total minus refunds; absent on records stored before refunds were kept
+    refunds = JSONAttribute(default=list)  # [{id, amount, created_gmt, lines_known}]
+    # The refunds' line items as WooCommerce's refunds endpoint gave them (ids, quantities, amounts only), so a
+    # re-delivery of the same order does not ask the store again.
+    refund_details = JSONAttribute(default=list)
+    refunds_estimated = BooleanAttribute(default=False)  # a refund's lines were unknown: spread over the lines
+    attribution = JSONAttribute(default=dict)  # WooCommerce order attribution: source type, UTM fields
     created_gmt = UnicodeAttribute()
     modified_gmt = UnicodeAttribute(default="")
     paid_gmt = UnicodeAttribute(null=True)
@@ -180,6 +205,10 @@ class OrderItem(BaseItem):
     content_hash = UnicodeAttribute(default="")
     deleted = BooleanAttribute(default=False)
     by_customer = OrdersByCustomerIndex()
+
+    def kept_total(self) -> float:
+        """The order's value net of refunds (gross for records stored before refunds were kept)."""
+        return float(self.total if self.net_total is None else self.net_total)
 
 
 # ----------------------------------------------------------------------------- models

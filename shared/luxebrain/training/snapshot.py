@@ -59,9 +59,11 @@ def order_record(order: OrderItem) -> dict[str, Any]:
         "purchase": order.status_class == PURCHASE and not order.deleted,
         "customer_id": order.customer_id,
         "created_gmt": order.created_gmt,
+        # Net of refunds: a returned unit is no sale, and a fully refunded line is no purchase at all.
         "lines": [
-            [line.product_id, float(line.quantity), float(line.unit_price), float(line.total)]
+            [line.product_id, line.kept_quantity(), float(line.unit_price), line.kept_total()]
             for line in (order.line_items or [])
+            if line.kept_quantity() > 0
         ],
     }
 
@@ -473,12 +475,16 @@ def _record_from_raw(item: dict[str, Any]) -> dict[str, Any]:
     lines = []
     for entry in item.get("line_items", {}).get("L", []):
         line = entry.get("M", {})
+        # Net of refunds when the record has it (records stored before refunds were kept are gross).
+        quantity = float(line.get("net_quantity", line.get("quantity", {})).get("N", 0))
+        if quantity <= 0:
+            continue
         lines.append(
             [
                 str(line["product_id"]["S"]),
-                float(line.get("quantity", {}).get("N", 0)),
+                quantity,
                 float(line.get("unit_price", {}).get("N", 0)),
-                float(line.get("total", {}).get("N", 0)),
+                float(line.get("net_total", line.get("total", {})).get("N", 0)),
             ]
         )
     deleted = bool(item.get("deleted", {}).get("BOOL", False))

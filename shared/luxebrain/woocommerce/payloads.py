@@ -7,6 +7,7 @@ that is not the declared shape fails validation with a reason instead of storing
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -14,6 +15,21 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 COST_META_KEYS = ("_wc_cog_cost", "_alg_wc_cog_cost", "_cost")
+ATTRIBUTION_META_PREFIX = "_wc_order_attribution_"
+ATTRIBUTION_FIELDS = frozenset(
+    {
+        "source_type",
+        "referrer",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_content",
+        "utm_term",
+        "utm_id",
+        "device_type",
+        "session_entry",
+    }
+)
 
 
 def _parse_gmt(value: Any) -> str | None:
@@ -47,7 +63,29 @@ def _parse_money(value: Any) -> Decimal | None:
     return amount
 
 
+def _parse_quantity(value: Any) -> Decimal:
+    """Line quantities: whole numbers usually, decimals for goods sold by weight or length (and some apps);
+    never negative, NaN or infinite in an order's own lines."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError("must be a number")
+    try:
+        quantity = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a quantity") from None
+    if not quantity.is_finite():
+        raise ValueError("must be a finite quantity")
+    return quantity
+
+
+def _decode_entities(value: Any) -> Any:
+    """WooCommerce sends names HTML-escaped (``&ndash;``, ``&amp;``): decoded once here, at ingest, so what is
+    stored is the text itself and templates escape it once when they render it."""
+    return html.unescape(value) if isinstance(value, str) else value
+
+
 GmtDate = Annotated[str | None, BeforeValidator(_parse_gmt)]
+Quantity = Annotated[Decimal, BeforeValidator(_parse_quantity)]
+Text = Annotated[str | None, BeforeValidator(_decode_entities)]
 Money = Annotated[Decimal | None, BeforeValidator(_parse_money)]
 PositiveId = Annotated[int, Field(ge=1, le=2**53)]
 OptionalId = Annotated[int, Field(ge=0, le=2**53)]
@@ -58,7 +96,7 @@ class _Payload(BaseModel):
 
 
 class Term(_Payload):
-    name: str = ""
+    name: Annotated[str, BeforeValidator(_decode_entities)] = ""
 
 
 class MetaData(_Payload):
@@ -67,7 +105,7 @@ class MetaData(_Payload):
 
 
 class Address(_Payload):
-    first_name: str | None = None
+    first_name: Text = None
     email: str | None = None
     phone: str | None = None
     country: str | None = Field(default=None, max_length=2)
@@ -81,14 +119,67 @@ class DeletedResource(_Payload):
 
 class LineItemPayload(_Payload):
     id: PositiveId
-    name: str | None = None
+    name: Text = None
     product_id: OptionalId = 0
     variation_id: OptionalId = 0
-    quantity: Annotated[int, Field(ge=0, le=1_000_000)]
+    quantity: Annotated[Quantity, Field(ge=0, le=1_000_000)]
     subtotal: Money = Decimal(0)
     total: Money = Decimal(0)
     price: Money = None
     sku: str | None = None
+
+
+class RefundLinePayload(_Payload):
+    """A line of a refund (``GET /orders/{id}/refunds``): quantity and total are negative, and the order's line
+    it returns is named by ``_refunded_item_id`` in its meta data (``refunded_item_id`` in some versions)."""
+
+    id: OptionalId = 0
+    product_id: OptionalId = 0
+    variation_id: OptionalId = 0
+    quantity: Quantity = Decimal(0)
+    total: Money = Decimal(0)
+    refund_total: Money = None
+    refunded_item_id: OptionalId | None = None
+    meta_data: list[MetaData] = Field(default_factory=list)
+
+    def order_line_id(self) -> int | None:
+        if self.refunded_item_id:
+            return self.refunded_item_id
+        for meta in self.meta_data:
+            if meta.key == "_refunded_item_id":
+                try:
+                    return int(str(meta.value))
+                except ValueError:
+                    return None
+        return None
+
+
+class RefundPayload(_Payload):
+    """A refund of an order. On the order itself WooCommerce sends only ``{id, reason, total}`` (total
+    negative); the refunds endpoint adds ``amount`` (positive) and the refunded ``line_items``."""
+
+    id: PositiveId
+    reason: Text = None
+    total: Money = None
+    amount: Money = None
+    date_created_gmt: GmtDate = None
+    line_items: list[RefundLinePayload] | None = Field(default=None, max_length=2000)
+
+    def refunded_amount(self) -> Decimal:
+        """The refund's size as a positive amount, from whichever field this shape carries."""
+        if self.amount is not None:
+            return abs(self.amount)
+        return abs(self.total or Decimal(0))
+
+
+class ShippingLinePayload(_Payload):
+    method_id: str | None = None
+    total: Money = Decimal(0)
+
+
+class FeeLinePayload(_Payload):
+    name: Text = None
+    total: Money = Decimal(0)
 
 
 class CouponLinePayload(_Payload):
@@ -106,11 +197,28 @@ class OrderPayload(_Payload):
     date_paid_gmt: GmtDate = None
     date_completed_gmt: GmtDate = None
     discount_total: Money = Decimal(0)
+    shipping_total: Money = Decimal(0)
+    total_tax: Money = Decimal(0)
     total: Money
     customer_id: OptionalId = 0
     billing: Address = Field(default_factory=Address)
     line_items: list[LineItemPayload] = Field(max_length=2000)
     coupon_lines: list[CouponLinePayload] = Field(default_factory=list, max_length=200)
+    shipping_lines: list[ShippingLinePayload] = Field(default_factory=list, max_length=200)
+    fee_lines: list[FeeLinePayload] = Field(default_factory=list, max_length=200)
+    refunds: list[RefundPayload] = Field(default_factory=list, max_length=500)
+    meta_data: list[MetaData] = Field(default_factory=list, max_length=2000)
+
+    def attribution(self) -> dict[str, str]:
+        """What WooCommerce's order attribution recorded (``_wc_order_attribution_*`` meta): source type,
+        referrer, UTM fields, device. Kept for campaign attribution."""
+        found: dict[str, str] = {}
+        for meta in self.meta_data:
+            field_name = meta.key.removeprefix(ATTRIBUTION_META_PREFIX)
+            scalar = isinstance(meta.value, str | int | float) and not isinstance(meta.value, bool)
+            if meta.key.startswith(ATTRIBUTION_META_PREFIX) and field_name in ATTRIBUTION_FIELDS and scalar:
+                found[field_name] = str(meta.value)[:300]
+        return found
 
     @field_validator("date_created_gmt")
     @classmethod
@@ -126,7 +234,7 @@ class ProductPayload(_Payload):
     id: PositiveId
     parent_id: OptionalId = 0
     type: str = Field(default="simple", min_length=1, max_length=40)
-    name: str = ""
+    name: Annotated[str, BeforeValidator(_decode_entities)] = ""
     sku: str | None = None
     status: str = "publish"
     price: Money  # always present (maybe ""): tells a product from another resource's body
@@ -157,7 +265,7 @@ class ProductPayload(_Payload):
 class CustomerPayload(_Payload):
     id: PositiveId
     email: str | None  # always present: tells a customer from another resource's body
-    first_name: str | None = None
+    first_name: Text = None
     role: str | None = None
     date_created_gmt: GmtDate = None
     date_modified_gmt: GmtDate = None
