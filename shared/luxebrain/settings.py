@@ -67,9 +67,20 @@ class Settings(BaseModel):
     campaign_send_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_CAMPAIGN_SEND_QUEUE_URL")
     ses_configuration_set: str | None = Field(default=None, alias="LUXEBRAIN_SES_CONFIGURATION_SET")
     public_api_url: str = Field(default="https://api.luxebrain.example", alias="LUXEBRAIN_PUBLIC_API_URL")
+    # The public ingest HTTP API (webhook deliveries, the wc-auth callback): its own host on AWS.
+    ingest_api_url: str | None = Field(default=None, alias="LUXEBRAIN_INGEST_API_URL")
+    # Where WooCommerce sends the merchant back after approving the connection.
+    dashboard_url: str | None = Field(default=None, alias="LUXEBRAIN_DASHBOARD_URL")
     # Each sender worker paces itself; with the send queue's MaximumConcurrency of 2 this keeps within a new
     # SES account's 14 messages per second (raise both when AWS raises the account's quota).
     campaign_sends_per_second: float = Field(default=7.0, gt=0, le=1000, alias="LUXEBRAIN_CAMPAIGN_SENDS_PER_SECOND")
+
+    def ingest_base_url(self) -> str:
+        return self.ingest_api_url or self.public_api_url
+
+    def dashboard_base_url(self) -> str:
+        origins = [origin.strip() for origin in self.dashboard_origins.split(",") if origin.strip()]
+        return self.dashboard_url or (origins[0] if origins else self.public_api_url)
 
     @field_validator("table_name", "models_bucket")
     @classmethod

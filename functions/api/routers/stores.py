@@ -19,6 +19,7 @@ from luxebrain.storage.models import (
 )
 from luxebrain.tenancy import tenant_partition
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from luxebrain.woocommerce.connection import start_connection
 
 router = APIRouter(prefix="/stores", tags=["stores"])
 
@@ -56,6 +57,31 @@ class RegisterStoreRequest(BaseModel):
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError("must be the shop's base URL, without query, fragment or credentials")
         return value.rstrip("/")
+
+
+class ConnectStoreRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"url": "https://shop.example", "currency": "EUR"}]},
+    )
+
+    url: str = Field(max_length=300, description="the shop's https base URL")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+
+    @field_validator("url")
+    @classmethod
+    def _https_base_url(cls, value: str) -> str:
+        return RegisterStoreRequest._https_base_url(value)  # the same rules as a store registered with pasted keys
+
+
+class ConnectStoreResponse(BaseModel):
+    authorize_url: str = Field(
+        description="send the merchant's browser here: the store's /wc-auth/v1/authorize page, where they approve "
+        "read/write access; the store then calls LuxeBrain back and returns the merchant to the dashboard"
+    )
+    store_id: str = Field(description="the id the store will have once approved (see GET /stores/{store_id})")
+    expires_at: datetime = Field(description="the authorization must be approved before this time")
 
 
 class StoreResponse(BaseModel):
@@ -105,6 +131,27 @@ def register_store(body: RegisterStoreRequest, principal: OwnerOnly) -> Register
         **_store_response(store).model_dump(),
         webhook_url=webhook_url(tenant_id, store.store_id),
         webhook_secret=secrets.webhook_secret.get_secret_value(),
+    )
+
+
+@router.post(
+    "/connect",
+    status_code=201,
+    response_model=ConnectStoreResponse,
+    summary="Connect a WooCommerce store in one click (wc-auth)",
+    description="Returns the store's authorization URL with a one-time state valid for 30 minutes. Once the "
+    "merchant approves, the store posts its REST keys to LuxeBrain's callback; LuxeBrain stores them "
+    "encrypted, registers its webhooks and back-fills the store's history. Pasting keys (POST /stores) "
+    "stays possible where the redirect cannot run.",
+)
+def connect_store(body: ConnectStoreRequest, principal: OwnerOnly) -> ConnectStoreResponse:
+    tenant_id = principal.require_tenant()
+    started = start_connection(tenant_id, body.url, currency=body.currency, created_by=principal.subject)
+    record_audit(
+        tenant_id, action="store.connect_started", actor=principal.subject, details={"store_id": started.store_id}
+    )
+    return ConnectStoreResponse(
+        authorize_url=started.authorize_url, store_id=started.store_id, expires_at=started.expires_at
     )
 
 

@@ -281,16 +281,20 @@ def _minus(moment: str | None, overlap: timedelta) -> str | None:
         return None
 
 
-def request_backfill(tenant_id: str, store_id: str, *, continuation: int = 0) -> str:
+def request_backfill(tenant_id: str, store_id: str, *, continuation: int = 0, connect: bool = False) -> str:
     """Queue a back-fill (or the next slice of one) for the back-fill function. The FIFO group per store
-    keeps two slices of the same store from running at once."""
+    keeps two slices of the same store from running at once. ``connect``: the store was just connected, so its
+    webhooks are registered (or updated) before the back-fill starts."""
     from luxebrain.ingest.envelope import body_hash
     from luxebrain.runtime import aws_client
     from luxebrain.tenancy import validate_tenant_id
 
     validate_tenant_id(tenant_id)
     settings = configured_settings()
-    body = json.dumps({"tenant_id": tenant_id, "store_id": store_id, "continuation": continuation})
+    request: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "continuation": continuation}
+    if connect:
+        request["connect"] = True
+    body = json.dumps(request)
     response = aws_client("sqs").send_message(
         QueueUrl=settings.require("backfill_queue_url"),
         MessageBody=body,

@@ -635,3 +635,24 @@ ALL_MODELS = (*ALL_MODELS, PriceDecisionItem)
 def key_price_decision(tenant_id: str, decision_id: str) -> tuple[str, str]:
     # Decision ids start with the decision time, so a query of the partition lists them in time order.
     return tenant_partition(tenant_id, "PRICE_DECISION"), decision_id
+
+
+class StoreConnectionItem(BaseItem):
+    """A pending WooCommerce authorization (``wc-auth``): the one-time state handed to the store as
+    ``user_id``. Only a hash of its secret part is stored; it expires (TTL) and is consumed by one callback."""
+
+    ENTITY = "store_connection"
+    url = UnicodeAttribute()
+    currency = UnicodeAttribute(default="EUR")
+    status = UnicodeAttribute(default="pending")  # pending | connected
+    store_id = UnicodeAttribute()  # decided when the state is issued, so a repeated callback finds the same store
+    key_id = NumberAttribute(null=True)  # WooCommerce's key id of the keys the callback delivered
+    created_by = UnicodeAttribute(null=True)
+    connected_at = UnicodeAttribute(null=True)
+
+
+ALL_MODELS = (*ALL_MODELS, StoreConnectionItem)
+
+
+def key_store_connection(tenant_id: str, state_hash: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id), f"CONNECT#{state_hash}"
