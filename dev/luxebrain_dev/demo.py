@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -272,25 +272,34 @@ def _plot_forecasts(
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    weekly: dict[str, dict[str, float]] = {product: {} for product in forecasts}
+    # History in the forecast's own weeks (7 days ending the day before its first period), complete weeks
+    # only: an ISO-week grouping drew the current, partial week as a collapse of demand.
+    first_period = date.fromisoformat(next(iter(forecasts.values()))["period_starts"][0])
+    first_order = min(datetime.fromisoformat(o["date_created_gmt"]).date() for o in store.orders)
+    weekly: dict[str, dict[date, float]] = {product: {} for product in forecasts}
     for order in store.orders:
         if order["status"] not in ("processing", "completed"):
             continue
-        week = datetime.fromisoformat(order["date_created_gmt"]).date().isocalendar()
-        key = f"{week.year}-{week.week:02d}"
+        day = datetime.fromisoformat(order["date_created_gmt"]).date()
+        if day >= first_period:
+            continue
+        week_start = first_period - timedelta(days=7 * (((first_period - day).days - 1) // 7 + 1))
+        if week_start < first_order:  # the store's first, partial week
+            continue
         for line in order["line_items"]:
             product = str(line["product_id"])
             if product in weekly:
-                weekly[product][key] = weekly[product].get(key, 0.0) + line["quantity"]
+                weekly[product][week_start] = weekly[product].get(week_start, 0.0) + line["quantity"]
+    history_weeks = [first_period - timedelta(days=7 * k) for k in range(26, 0, -1)]
+    history_weeks = [week for week in history_weeks if week >= first_order]
     figure, axes = plt.subplots(len(forecasts), 1, figsize=(10, 2.2 * len(forecasts)), squeeze=False)
     for axis, (product, series) in zip(axes[:, 0], forecasts.items(), strict=True):
-        history = [weekly[product][key] for key in sorted(weekly[product])][-26:]
-        start = len(history)
-        axis.plot(range(start), history, color="black", label="units sold per week")
-        steps = range(start, start + len(series["units_p50"]))
+        history = [weekly[product].get(week, 0.0) for week in history_weeks]
+        axis.plot(history_weeks, history, color="black", label="units sold per week")
+        steps = [date.fromisoformat(start) for start in series["period_starts"]]
         axis.plot(steps, series["units_p50"], color="tab:blue", label="P50")
         axis.fill_between(steps, series["units_p10"], series["units_p90"], alpha=0.3, color="tab:blue", label="P10-P90")
-        axis.set_title(f"{names.get(product, product)} (#{product})", fontsize=9)
+        axis.set_title(f"{names.get(product, product)} (#{product}), weeks starting", fontsize=9)
     axes[0, 0].legend(loc="upper left", fontsize=7)
     figure.tight_layout()
     path = output / "forecast_best_sellers.png"

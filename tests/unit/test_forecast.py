@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -15,8 +15,10 @@ from luxebrain.ml.forecast import (
     STORE_UNITS_ID,
     ForecastInputError,
     ForecastParams,
+    _interval_offsets,
     forecast_daily_panel,
     forecast_weekly_panel,
+    partial_edges,
     train_forecaster,
     tsb_levels,
     weeks_from_days,
@@ -190,3 +192,70 @@ def test_a_single_order_line_still_gives_a_forecast() -> None:
     artifact = train_forecaster(lines, params=FAST)
     assert np.isfinite(artifact.arrays["weekly_p50"]).all()
     assert artifact.arrays["weekly_p50"].shape == (3, 6)
+
+
+def test_interval_shifts_are_calibrated_per_step_and_never_shrink_with_the_horizon() -> None:
+    # Given held-out outcomes whose errors grow with the horizon (a random walk) around a zero-width band
+    rng = np.random.default_rng(3)
+    n, horizon = 400, 13
+    actual = 100 + np.cumsum(rng.normal(0, 5, (n, horizon)), axis=1)
+    band = np.full((n, horizon), 100.0)
+    # When calibrating
+    low, high = _interval_offsets(band, band, actual, np.ones(n))
+    # Then the shifts grow with the step and each step misses ~10 % on each side
+    assert low.shape == high.shape == (horizon,)
+    assert np.all(np.diff(low) >= -1e-9) and np.all(np.diff(high) >= -1e-9)
+    assert high[-1] > 2.5 * high[0] and low[-1] > 2.5 * low[0]
+    for step in (0, horizon - 1):
+        below = np.mean(actual[:, step] < 100 - low[step])
+        above = np.mean(actual[:, step] > 100 + high[step])
+        assert 0.05 <= below <= 0.15 and 0.05 <= above <= 0.15
+
+
+def test_forecast_bands_widen_with_the_horizon_and_cover_about_80_percent_at_each_end() -> None:
+    # Given 60 random-walk series (uncertainty grows with the horizon), 3 years of weeks
+    rng = np.random.default_rng(5)
+    n, weeks, horizon = 60, 156 + 13, 13
+    walk = np.clip(50 + np.cumsum(rng.normal(0, 3, (n, weeks)), axis=1), 1, None)
+    y = rng.poisson(walk).astype(float)
+    history, future = y[:, :-horizon], y[:, -horizon:]
+    # When forecasting 13 weeks ahead
+    params = ForecastParams(max_train_rows=2000, gbm_max_iter=25, horizon_weeks=horizon, validation_weeks=horizon)
+    forecast = forecast_weekly_panel(history, horizon, params=params)
+    # Then the P10-P90 band is wider in week 13 than in week 1 and covers most outcomes at both ends
+    width = (forecast.p90 - forecast.p10).mean(axis=0)
+    assert np.all(np.diff(width) >= -1e-3 * width.max())  # (up to rounding where P10 meets zero)
+    assert width[-1] > 1.2 * width[0]
+    inside = (future >= forecast.p10) & (future <= forecast.p90)
+    assert inside[:, 0].mean() >= 0.6 and inside[:, -1].mean() >= 0.6
+    offsets = next(iter(forecast.selection["interval_offsets"].values()))
+    assert len(offsets["high_per_step"]) == horizon
+
+
+def test_partial_edges_find_a_cut_short_first_or_last_day_but_not_a_quiet_weekday() -> None:
+    days = np.arange(71)
+    totals = np.where(days % 7 == 3, 0.0, 100.0)  # a store closed every seventh day
+    assert partial_edges(totals, 7) == (False, False)
+    cut = totals.copy()
+    cut[-1], cut[0] = 30.0, 20.0  # the last day still going, the first one back-filled from noon
+    assert partial_edges(cut, 7) == (True, True)
+    assert partial_edges(np.array([5.0, 100, 100, 100, 100, 100]), 1) == (True, False)
+    assert partial_edges(np.zeros(30), 7) == (False, False)
+
+
+def test_training_leaves_out_a_partial_last_day_and_the_run_day() -> None:
+    # Given a store whose last day (30 June) has only its first hours of orders
+    lines = make_order_lines(days=120)
+    last_day = lines["ordered_at"].dt.date == date(2026, 6, 30)
+    morning = lines[last_day].iloc[:1]
+    lines = pd.concat([lines[~last_day], morning], ignore_index=True)
+    # When training with the latest order's day as the end of history
+    artifact = train_forecaster(lines, params=FAST)
+    # Then that day is left out and forecast, not learnt as a collapse
+    assert artifact.extra["partial_days_left_out"] == ["2026-06-30"]
+    assert artifact.extra["first_forecast_day"] == "2026-06-30"
+    # And a run at 03:00 on 1 July ends history on 30 June (its own day is still going)
+    full = make_order_lines(days=120)
+    run = train_forecaster(full, params=FAST, as_of=datetime(2026, 7, 1, 3, 0, tzinfo=UTC))
+    assert run.extra["first_forecast_day"] == "2026-07-01"
+    assert run.extra["partial_days_left_out"] == []

@@ -150,3 +150,17 @@ def test_integer_periods_are_weeks_without_a_calendar() -> None:
     panel = panel_from_frame(frame, "p", "w", "u")
     assert panel.freq == "W" and panel.period_ends is None
     np.testing.assert_array_equal(panel.values, [[1, 2, 3]])
+
+
+def test_a_partial_last_day_is_left_out_of_every_method_and_said_so() -> None:
+    # Given 8 weeks of daily sales of two products whose last day holds only a morning's orders
+    days = pd.date_range("2026-01-01", periods=57, freq="D")
+    rows = [(sku, day.strftime("%Y-%m-%d"), 10.0) for day in days[:-1] for sku in ("a", "b")]
+    rows.append(("a", days[-1].strftime("%Y-%m-%d"), 2.0))
+    frame = pd.DataFrame(rows, columns=["sku", "day", "units"])
+    # When loading
+    panel = panel_from_frame(frame, "sku", "day", "units")
+    # Then the last day is not a period of the panel and a note names it
+    assert panel.values.shape == (2, 56)
+    assert str(panel.period_ends[-1]) == "2026-02-25"
+    assert any("partial last period 2026-02-26" in note for note in panel.notes)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.isotonic import IsotonicRegression
 from threadpoolctl import threadpool_limits
 
 from luxebrain.ml.artifacts import ModelArtifact
@@ -507,16 +508,54 @@ def _shift_for_miss_rate(scores: np.ndarray, rate: float) -> float:
     return float(candidates[np.argmin(np.abs(miss - rate) + 1e-9 * np.abs(candidates))])
 
 
-def _interval_offsets(p10: np.ndarray, p90: np.ndarray, actual: np.ndarray, scale: np.ndarray) -> tuple[float, float]:
-    """Conformal (CQR-style) shifts, in units of each series' scale, that make 10 % of outcomes fall below
-    P10 and 10 % above P90 on held-out data."""
+def _interval_offsets(
+    p10: np.ndarray, p90: np.ndarray, actual: np.ndarray, scale: np.ndarray, min_scores: int = 40
+) -> tuple[np.ndarray, np.ndarray]:
+    """Conformal (CQR-style) shifts per horizon step, in units of each series' scale, that make 10 % of
+    outcomes fall below P10 and 10 % above P90 on held-out data.
+
+    Errors grow with the horizon, so one shift for all steps over-covers the first weeks and under-covers the
+    last ones. Each step is calibrated on its own column, pooled with neighbouring steps until at least
+    ``min_scores`` outcomes back it (a panel of 40 stores has ~4 misses per step otherwise), and the shifts
+    are then made non-decreasing with the horizon by isotonic regression (uncertainty does not fall the further
+    out one looks; a running maximum would ratchet up on noise).
+    """
+    horizon = actual.shape[1]
     mask = ~np.isnan(actual)
     if mask.sum() < 20:
-        return 0.0, 0.0
+        return np.zeros(horizon), np.zeros(horizon)
     scale_matrix = np.broadcast_to(scale[:, None], actual.shape)
-    low_score = ((p10 - actual) / scale_matrix)[mask]
-    high_score = ((actual - p90) / scale_matrix)[mask]
-    return _shift_for_miss_rate(low_score, 0.1), _shift_for_miss_rate(high_score, 0.1)
+    low_score = (p10 - actual) / scale_matrix
+    high_score = (actual - p90) / scale_matrix
+    low_shift, high_shift = np.zeros(horizon), np.zeros(horizon)
+    support = np.zeros(horizon)
+    for step in range(horizon):
+        half = 0
+        while half < horizon and mask[:, max(0, step - half) : step + half + 1].sum() < min_scores:
+            half += 1
+        columns = slice(max(0, step - half), step + half + 1)
+        window = mask[:, columns]
+        if window.sum() < 20:
+            continue
+        low_shift[step] = _shift_for_miss_rate(low_score[:, columns][window], 0.1)
+        high_shift[step] = _shift_for_miss_rate(high_score[:, columns][window], 0.1)
+        support[step] = mask[:, step].sum()
+    if not support.any():
+        return low_shift, high_shift
+    steps = np.arange(horizon, dtype=float)
+    weight = np.maximum(support, 1e-6)
+    isotonic = IsotonicRegression(increasing=True)
+    return isotonic.fit_transform(steps, low_shift, sample_weight=weight), isotonic.fit_transform(
+        steps, high_shift, sample_weight=weight
+    )
+
+
+def _extend_steps(shift: np.ndarray, horizon: int) -> np.ndarray:
+    """Per-step shifts for ``horizon`` steps: steps past the calibrated ones keep the last step's shift."""
+    if len(shift) >= horizon:
+        return shift[:horizon]
+    last = shift[-1] if len(shift) else 0.0
+    return np.concatenate([shift, np.full(horizon - len(shift), last)])
 
 
 def forecast_weekly_panel(
@@ -551,7 +590,7 @@ def forecast_weekly_panel(
     selection: dict[str, Any] = {"validation_weeks": validation_weeks, "segments": {}}
     # Defaults when the backtest has too little evidence: new products borrow, never-selling ones get TSB (~0).
     chosen = {segment: "gbm" for segment in SEGMENTS} | {"new": "category", "no_sales": "tsb"}
-    offsets: dict[tuple[str, str], tuple[float, float]] = {}
+    offsets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     final_models: list[HistGradientBoostingRegressor] | None = None
     validation_forecast: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     if validation_origin >= 6:
@@ -589,7 +628,10 @@ def forecast_weekly_panel(
     scale = features.scale(np.arange(n), np.full(n, t_len))
     p10, p50, p90, method = _assemble(candidates, segments, chosen, offsets, scale)
     selection["chosen"] = {segment: chosen[segment] for segment in SEGMENTS}
-    selection["interval_offsets"] = {f"{s}/{m}": list(v) for (s, m), v in offsets.items()}
+    selection["interval_offsets"] = {
+        f"{s}/{m}": {"low_per_step": low.round(4).tolist(), "high_per_step": high.round(4).tolist()}
+        for (s, m), (low, high) in offsets.items()
+    }
     return PanelForecast(
         p10=p10,
         p50=p50,
@@ -606,7 +648,7 @@ def _assemble(
     candidates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     segments: np.ndarray,
     chosen: dict[str, str],
-    offsets: dict[tuple[str, str], tuple[float, float]],
+    offsets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
     scale: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each series gets its demand class's chosen method, with that method's interval shifts."""
@@ -618,11 +660,12 @@ def _assemble(
         if not members.any():
             continue
         best = chosen[segment] if chosen[segment] in candidates else "tsb"
-        low_shift, high_shift = offsets.get((segment, best), (0.0, 0.0))
+        low_shift, high_shift = offsets.get((segment, best), (np.zeros(horizon), np.zeros(horizon)))
+        low_shift, high_shift = _extend_steps(low_shift, horizon), _extend_steps(high_shift, horizon)
         c10, c50, c90 = candidates[best]
         p50[members] = c50[members]
-        p10[members] = c10[members] - low_shift * scale[members, None]
-        p90[members] = c90[members] + high_shift * scale[members, None]
+        p10[members] = c10[members] - low_shift[None, :] * scale[members, None]
+        p90[members] = c90[members] + high_shift[None, :] * scale[members, None]
         method[members] = best
     p50 = np.clip(np.nan_to_num(p50), 0, None)
     p10 = np.clip(np.minimum(np.nan_to_num(p10), p50), 0, None)
@@ -748,8 +791,9 @@ def forecast_daily_panel(
             check_low, check_high, daily[:, start:end], _daily_scale(daily[:, :start])
         )
         scale = _daily_scale(daily)
-        low = low - low_shift * scale[:, None]
-        high = high + high_shift * scale[:, None]
+        steps = low.shape[1]
+        low = low - _extend_steps(low_shift, steps)[None, :] * scale[:, None]
+        high = high + _extend_steps(high_shift, steps)[None, :] * scale[:, None]
     p50 = np.clip(np.nan_to_num(p50), 0, None)[:, :horizon_days]
     low = np.clip(np.minimum(np.nan_to_num(low)[:, :horizon_days], p50), 0, None)
     high = np.maximum(np.nan_to_num(high)[:, :horizon_days], p50)
@@ -803,6 +847,32 @@ def _daily_panel_from_order_lines(
     return series_ids, units, revenue, first_day
 
 
+def partial_edges(totals: np.ndarray, season: int, threshold: float = 0.5, references: int = 8) -> tuple[bool, bool]:
+    """Whether the first and the last period of a store's total sales look cut short (a partial day or week).
+
+    Data rarely starts and ends on a period boundary: the first back-filled day begins at some hour, the
+    last day is still going when the data is read. Such a period is drawn and learnt as a collapse of
+    demand. An edge period counts as partial when it sold less than ``threshold`` x the median of up to
+    ``references`` comparable periods next to it: the same weekday for daily data (``season`` 7), the
+    neighbouring periods otherwise. Without three comparable periods nothing is called partial.
+    """
+    values = np.nan_to_num(np.asarray(totals, dtype=float))
+    t_len = len(values)
+    step = season if season > 1 else 1
+
+    def cut_short(edge: int, direction: int) -> bool:
+        positions = edge + direction * step * np.arange(1, references + 1)
+        positions = positions[(positions >= 0) & (positions < t_len)]
+        if len(positions) < 3:
+            return False
+        reference = float(np.median(values[positions]))
+        return reference > 0 and values[edge] < threshold * reference
+
+    if t_len < 4:
+        return False, False
+    return cut_short(0, 1), cut_short(t_len - 1, -1)
+
+
 def _validate_order_lines(order_lines: pd.DataFrame) -> pd.DataFrame:
     require_columns(order_lines, ["product_id", "ordered_at", "quantity", "line_total"], "order_lines")
     if order_lines.empty:
@@ -851,9 +921,14 @@ def train_forecaster(
     products: pd.DataFrame | None = None,
     *,
     params: ForecastParams | None = None,
-    as_of: date | None = None,
+    as_of: date | datetime | None = None,
 ) -> ModelArtifact:
     """Fit on a store's paid order lines; store its 1-13 week forecasts as a ``forecast`` artifact.
+
+    ``as_of``: the last day of history (a date), or the run's moment (a datetime: its day is still going,
+    so history ends the day before); by default the day of the latest order line. A first or last day that
+    sold far less than the same weekday around it is taken as partial and left out
+    (``extra["partial_days_left_out"]``), so forecasts start the day after the last complete one.
 
     Arrays (row i = ``extra["series_ids"][i]``; the last two rows are the store's units and revenue):
     ``weekly_p10/p50/p90`` (n, horizon_weeks), ``daily_p10/p50/p90`` (n, 7 x horizon_weeks) in units
@@ -862,8 +937,25 @@ def train_forecaster(
     """
     params = params or ForecastParams()
     frame = _validate_order_lines(order_lines)
+    left_out: list[str] = []
+    if isinstance(as_of, datetime):
+        # The run's moment: its own day is still going, so history ends the day before (and is forecast).
+        run_day = as_of.astimezone(UTC).date() if as_of.tzinfo else as_of.date()
+        as_of = run_day - timedelta(days=1)
+        if (frame["ordered_at"].dt.date == run_day).any():
+            left_out.append(run_day.isoformat())
     as_of = as_of or frame["ordered_at"].max().date()
-    series_ids, units, revenue, _ = _daily_panel_from_order_lines(frame, as_of, params.rollup_variations)
+    series_ids, units, revenue, first_day = _daily_panel_from_order_lines(frame, as_of, params.rollup_variations)
+    # Partial edge days (back-fill starting mid-day, a last day still going) would read as collapses.
+    first_partial, last_partial = partial_edges(np.nansum(units, axis=0), 7)
+    if units.shape[1] > 28 and (first_partial or last_partial):
+        keep = slice(1 if first_partial else 0, units.shape[1] - 1 if last_partial else units.shape[1])
+        if first_partial:
+            left_out.append(first_day.isoformat())
+        if last_partial:
+            left_out.append(as_of.isoformat())
+            as_of = as_of - timedelta(days=1)
+        units, revenue = units[:, keep], revenue[:, keep]
     if "category" not in frame.columns and products is not None and "category" in products.columns:
         category_of = dict(zip(products["product_id"].astype(str), products["category"].astype(str), strict=False))
     elif "category" in frame.columns:
@@ -938,6 +1030,7 @@ def train_forecaster(
             "store_units_id": STORE_UNITS_ID,
             "store_revenue_id": STORE_REVENUE_ID,
             "quantiles": list(QUANTILES),
+            "partial_days_left_out": sorted(left_out),
         },
     )
 

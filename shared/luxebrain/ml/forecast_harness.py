@@ -10,7 +10,9 @@ pooled over series, origins and the periods of a window (e.g. weeks 1-4):
 - MASE = mean over (series, origin) of MAE / in-sample MAE of the seasonal naive forecast (season 52 weeks or
   7 days, 1 period when the history is shorter than a season; series with a constant history are skipped);
 - pinball = mean pinball loss over P10 / P50 / P90 divided by the mean actual (scale-free);
-- coverage = share of actuals inside [P10, P90] (80 % is the target).
+- coverage = share of actuals inside [P10, P90] (80 % is the target), over the window and at its first and last
+  period (``coverage_first`` / ``coverage_last``: calibration per horizon step); ``width_first`` / ``width_last``
+  = mean P90 - P10 at those periods divided by the mean actual (a band that widens with the horizon grows).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from luxebrain.ml.forecast import (
     ForecastParams,
     forecast_daily_panel,
     forecast_weekly_panel,
+    partial_edges,
     tsb_fitted,
 )
 
@@ -184,6 +187,19 @@ def panel_from_frame(
     first = np.full(len(uniques), n_periods)
     np.minimum.at(first, codes, period)
     panel[np.arange(n_periods)[None, :] < first[:, None]] = np.nan
+    # A first or last period cut short (data starting mid-period, a last day still going) is left out of
+    # every method's training and of the evaluation: it would read as a collapse of demand.
+    first_partial, last_partial = partial_edges(np.nansum(panel, axis=0), 7 if freq == "D" else 1)
+    if n_periods > 8 and (first_partial or last_partial):
+        keep = slice(1 if first_partial else 0, n_periods - 1 if last_partial else n_periods)
+        for flag, position in ((first_partial, 0), (last_partial, n_periods - 1)):
+            if flag:
+                label = period_ends[position].isoformat() if period_ends else f"period {position}"
+                notes.append(f"partial {'first' if position == 0 else 'last'} period {label} left out")
+        panel = panel[:, keep]
+        period_ends = period_ends[keep] if period_ends is not None else None
+        alive = ~np.isnan(panel).all(axis=1)
+        uniques, panel = uniques[alive], panel[alive]
     return SalesPanel([str(u) for u in uniques], panel, freq, period_ends, notes)
 
 
@@ -425,6 +441,12 @@ def _window_metrics(
         "pinball": pinball / 3 / max(float(actual.mean()), 1e-9),
         "coverage": float(np.mean((actual >= p10) & (actual <= p90))),
     }
+    # Calibration per horizon step: the first and the last period of the window (each over series and origins).
+    inside = (actual >= p10) & (actual <= p90)
+    metrics["coverage_first"] = float(np.mean(inside[:, 0]))
+    metrics["coverage_last"] = float(np.mean(inside[:, -1]))
+    metrics["width_first"] = float(np.mean(p90[:, 0] - p10[:, 0])) / max(float(actual.mean()), 1e-9)
+    metrics["width_last"] = float(np.mean(p90[:, -1] - p10[:, -1])) / max(float(actual.mean()), 1e-9)
     if panel.freq == "D" and periods >= 7:
         # Daily forecasts summed to weeks: what a weekly replenishment decision sees.
         weeks = periods // 7

@@ -113,7 +113,7 @@ def _train_recommend(inputs: TrainingInputs) -> ModelArtifact:
 def _train_forecast(inputs: TrainingInputs) -> ModelArtifact:
     from luxebrain.ml.forecast import train_forecaster
 
-    return train_forecaster(inputs.order_lines, inputs.products, as_of=inputs.as_of.date())
+    return train_forecaster(inputs.order_lines, inputs.products, as_of=inputs.as_of)
 
 
 def _train_customers(inputs: TrainingInputs) -> ModelArtifact:
