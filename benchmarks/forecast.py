@@ -233,9 +233,13 @@ def mlforecast_lightgbm() -> Forecaster:
         )
         # Series too short for the longest lag cannot make a feature row; they get the last value instead.
         counts = frame.groupby("unique_id")["y"].size()
-        long_enough = counts.index[counts > max(lags) + 2 * horizon + 1]
+        long_enough = counts.index[counts > max(lags) + 4]
+        if len(long_enough) == 0:  # no series can make a feature row: the last value, like a naive forecast
+            point = np.repeat(np.nan_to_num(panel.values[:, -1:]), horizon, axis=1)
+            return _residual_quantiles(np.nan_to_num(panel.values), point, 1)
         fit_frame = frame[frame["unique_id"].isin(long_enough)]
-        intervals = PredictionIntervals(n_windows=2, h=horizon) if t_len > max(lags) + 3 * horizon else None
+        shortest = int(counts[long_enough].min())
+        intervals = PredictionIntervals(n_windows=2, h=horizon) if shortest > max(lags) + 2 * horizon + 4 else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             engine.fit(fit_frame, prediction_intervals=intervals, static_features=[])
@@ -248,8 +252,7 @@ def mlforecast_lightgbm() -> Forecaster:
         step_index = result.groupby("unique_id").cumcount().to_numpy()
         point[ids, step_index] = np.clip(result["lgbm"].to_numpy(), 0, None)
         if intervals is None:
-            residual = _residual_quantiles(np.nan_to_num(panel.values), point, 1)
-            return residual
+            return _residual_quantiles(np.nan_to_num(panel.values), point, 1)
         low[ids, step_index] = np.clip(result["lgbm-lo-80"].to_numpy(), 0, None)
         high[ids, step_index] = np.clip(result["lgbm-hi-80"].to_numpy(), 0, None)
         rest = np.setdiff1d(np.arange(n), ids)

@@ -36,11 +36,13 @@ from luxebrain.ml.customers import (
     _utc_datetime64_ns,
     bgnbd_unconditional_expected_purchases,
     describe_models,
+    expected_order_value,
     expected_purchases,
     fit_models,
+    predictive_value_quantiles,
     summarize_transactions,
 )
-from luxebrain.ml.customers_serving import CustomerModelError, rfm_segments
+from luxebrain.ml.customers_serving import CustomerModelError, bgnbd_probability_alive, rfm_segments
 
 
 class HoldoutSkipped(CustomerModelError):
@@ -87,6 +89,11 @@ def top_decile_lift(scores: np.ndarray, bought_again: np.ndarray, *, fraction: f
     slots_left = take - int(above.sum())
     buyers = sorted_outcome[above].sum() + slots_left * sorted_outcome[tied].mean()
     return float((buyers / take) / base_rate)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share their mean rank), for a Spearman correlation."""
+    return pd.Series(values).rank(method="average").to_numpy()
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -143,6 +150,23 @@ def evaluate_holdout(
     rfm = rfm_segments(summary.recency_days, summary.orders, summary.revenue)
     rfm_score = (rfm["r_score"].astype(np.int64) + rfm["f_score"] + rfm["m_score"]).astype(np.float64)
     bought_again = actual > 0
+    # Hold-out value (spend) per calibration customer, its predicted mean and its drawn P10-P90 interval.
+    amounts = holdout["amount"].to_numpy(dtype=np.float64)
+    holdout_customers = holdout["customer_id"].astype(str).to_numpy()
+    order_position = np.searchsorted(summary.customer_ids.astype(str), holdout_customers)
+    order_position = np.minimum(order_position, len(summary) - 1)
+    order_known = summary.customer_ids[order_position] == holdout_customers
+    actual_value = np.bincount(order_position[order_known], weights=amounts[order_known], minlength=len(summary))
+    predicted_value = predicted * expected_order_value(spend, summary)
+    p_alive = (
+        bgnbd_probability_alive(purchase.params, summary.frequency, summary.recency, summary.T)
+        if purchase.dropout
+        else np.ones(len(summary))
+    )
+    value_low, value_high = predictive_value_quantiles(
+        summary, purchase, spend, holdout_days, params.clv_interval, p_alive=p_alive
+    )
+    inside = (actual_value >= value_low - 1e-9) & (actual_value <= value_high + 1e-9)
     week_ends, actual_cumulative, predicted_cumulative = _weekly_tracking(
         transactions, day, summary, purchase, calibration_end_day, holdout_end_day
     )
@@ -164,6 +188,19 @@ def evaluate_holdout(
         "correlation": _correlation(predicted, actual),
         "top_decile_lift": round(top_decile_lift(predicted, bought_again), 6),
         "top_decile_lift_rfm_heuristic": round(top_decile_lift(rfm_score, bought_again), 6),
+        # Ranking of next-period value: mean hold-out spend of the top 10 % by score over everyone's.
+        "value_top_decile_lift": round(top_decile_lift(predicted_value, actual_value), 6),
+        "value_top_decile_lift_rfm_heuristic": round(top_decile_lift(rfm_score, actual_value), 6),
+        "value_spearman": _correlation(_ranks(predicted_value), _ranks(actual_value)),
+        "value_spearman_rfm_heuristic": _correlation(_ranks(rfm_score), _ranks(actual_value)),
+        "actual_holdout_value": round(float(actual_value.sum()), 2),
+        "predicted_holdout_value": round(float(predicted_value.sum()), 2),
+        # Share of customers whose hold-out spend falls inside the drawn interval (80 % is the target), and
+        # the same among the customers who did buy (for whom a lower bound of 0 is no free pass).
+        "value_interval": list(params.clv_interval),
+        "value_interval_coverage": round(float(inside.mean()), 6),
+        "value_interval_coverage_buyers": round(float(inside[bought_again].mean()), 6) if bought_again.any() else None,
+        "value_interval_zero_width_share": round(float((value_high <= 0).mean()), 6),
         "tracking_mean_absolute_weekly_error_holdout": round(
             float(
                 np.abs(np.diff(np.r_[0.0, predicted_cumulative]) - np.diff(np.r_[0.0, actual_cumulative]))[
