@@ -4,19 +4,48 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo local test test-unit lint bench build clean
+WEB_STAMP := web/node_modules/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/openapi.json
 
-demo: $(STAMP)  ## the whole system on an embedded AWS with a sample store
+.PHONY: demo local test test-unit test-web e2e lint bench build clean
+
+demo: $(STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sample store
 	$(BIN)/luxebrain demo
 
-local: $(STAMP)  ## keep the embedded AWS and the API running on localhost until Ctrl-C
+local: $(STAMP) $(WEB_BUILD)  ## keep the embedded AWS, the API and the dashboard running on localhost until Ctrl-C
 	$(BIN)/luxebrain local
 
-test: $(STAMP)  ## lint, template checks and the whole test suite (what CI runs)
+test: $(STAMP) $(WEB_BUILD)  ## lint, template checks and the whole test suite (what CI runs)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/python -m luxebrain_dev.openapi_export --check
 	$(BIN)/pytest
+	$(MAKE) test-web
+	$(MAKE) e2e
+
+test-unit: $(STAMP)  ## the fast loop: the unit tier alone (no moto server, about a minute on 2 cores)
+	$(BIN)/pytest -q tests/unit
+
+test-web: $(WEB_STAMP)  ## the dashboard's unit tests (Vitest)
+	cd web && npm test
+
+e2e: $(STAMP) $(WEB_BUILD) chromium  ## the dashboard in headless Chromium against `luxebrain local`
+	cd web && npx playwright test
+
+.PHONY: chromium
+chromium:  ## Debian's Chromium for Playwright (its own browser download is not used)
+	@test -x /usr/lib/chromium/chromium || command -v chromium >/dev/null || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+# The build type-checks against the client generated from web/openapi.json and writes the size report.
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
 
 test-unit: $(STAMP)  ## the fast loop: the unit tier alone (no moto server, about a minute on 2 cores)
 	$(BIN)/pytest -q tests/unit
@@ -32,4 +61,4 @@ $(STAMP): requirements.txt shared/requirements.txt requirements-dev.txt layers/m
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out
+	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out web/node_modules web/dist web/test-results

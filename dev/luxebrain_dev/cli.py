@@ -61,12 +61,16 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     local = commands.add_parser(
         "local",
         help="keep the embedded AWS and the API running on localhost until Ctrl-C",
-        description="Starts the embedded AWS on --aws-port and the API (every HTTP route of the template) on "
-        "--api-port, seeds the demo tenant with a login, and serves until Ctrl-C.",
+        description="Starts the embedded AWS on --aws-port, the API (every HTTP route of the template) on "
+        "--api-port and the built dashboard (web/dist) on --dashboard-port, seeds the demo tenant with its "
+        "logins, and serves until Ctrl-C.",
     )
     local.add_argument("--aws-port", type=_port, default=4566, help="port of the embedded AWS (default 4566)")
     local.add_argument("--api-port", type=_port, default=8000, help="port of the local API (default 8000)")
+    local.add_argument("--dashboard-port", type=_port, default=8080, help="port of the dashboard (default 8080)")
     local.add_argument("--customers", type=int, default=1500, help="customers in the seeded sample store")
+    local.add_argument("--products", type=int, default=300, help="products in the seeded sample store")
+    local.add_argument("--ready-file", default=None, help="write the URLs and logins here (JSON) once serving")
     local.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
     local.set_defaults(run=_run_local)
 
@@ -114,7 +118,15 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _run_local(args: argparse.Namespace) -> int:
     from luxebrain_dev.demo import run_local
 
-    return run_local(aws_port=args.aws_port, api_port=args.api_port, customers=args.customers, verbose=args.verbose)
+    return run_local(
+        aws_port=args.aws_port,
+        api_port=args.api_port,
+        customers=args.customers,
+        verbose=args.verbose,
+        dashboard_port=args.dashboard_port,
+        products=args.products,
+        ready_file=args.ready_file,
+    )
 
 
 def _run_train(args: argparse.Namespace) -> int:

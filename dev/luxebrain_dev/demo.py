@@ -331,30 +331,66 @@ def _demo_customer_and_product(store: SampleStore) -> tuple[str, str]:
     return str(customer), str(product)
 
 
-def run_local(*, aws_port: int, api_port: int, customers: int, verbose: bool = False) -> int:
-    """The embedded AWS and the API on fixed localhost ports, seeded with the demo tenant, until Ctrl-C."""
+def run_local(
+    *,
+    aws_port: int,
+    api_port: int,
+    customers: int,
+    verbose: bool = False,
+    dashboard_port: int = 8080,
+    products: int = 300,
+    ready_file: str | None = None,
+) -> int:
+    """The embedded AWS, the API and the dashboard on fixed localhost ports, seeded with the demo tenant and
+    its logins (owner, read-only member, platform admin), until Ctrl-C."""
+    from luxebrain.auth.accounts import create_platform_admin, demo_password
+    from luxebrain.auth.principal import Role
+    from luxebrain_dev.local.dashboard import DashboardServer
+
     progress = Progress()
     ensure_port_free(api_port)
+    ensure_port_free(dashboard_port)
     aws = EmbeddedAws(port=aws_port)
     with progress.step(f"Starting the embedded AWS on port {aws_port}"):
         resources = aws.start()
     _quiet_functions(verbose)
     gateway = LocalGateway(port=api_port)
     event_sources = None
+    dashboard = None
     try:
         _print_resources(resources)
         api_url = gateway.start()
-        tenant, _ = _seed_demo_tenant(progress, api_url, customers=customers, products=300, seed=7, as_of=None)
+        dashboard = DashboardServer(api_url, port=dashboard_port)
+        dashboard_url = dashboard.start()  # before the slow seeding: a missing build fails at once
+        tenant, _ = _seed_demo_tenant(progress, api_url, customers=customers, products=products, seed=7, as_of=None)
         login = create_login_for_tenant(tenant.tenant_id)
+        viewer = create_login_for_tenant(tenant.tenant_id, email="viewer@maison-demo.example", role=Role.READ_ONLY)
+        admin_email, admin_password = "admin@luxebrain.example", demo_password()
+        create_platform_admin(admin_email, admin_password)
         # From here on queues are consumed in the background, like Lambda's event source mappings.
         event_sources = SqsEventSources.from_resources(resources)
         event_sources.start()
+        logins = {
+            "dashboard": dashboard_url,
+            "api": api_url,
+            "owner": {"email": login.email, "password": login.password},
+            "read_only": {"email": viewer.email, "password": viewer.password},
+            "admin": {"email": admin_email, "password": admin_password},
+            "tenant_id": tenant.tenant_id,
+        }
+        if ready_file:  # for the end-to-end tests: who can log in, written once everything serves
+            Path(ready_file).write_text(json.dumps(logins, indent=1), encoding="utf-8")
         emit(
             LOCAL_BANNER.format(
+                dashboard=dashboard_url,
                 api=api_url,
                 aws=resources.endpoint_url,
                 email=login.email,
                 password=login.password,
+                viewer=viewer.email,
+                viewer_password=viewer.password,
+                admin=admin_email,
+                admin_password=admin_password,
                 tenant=tenant.tenant_id,
                 store=tenant.store_id,
                 secret=tenant.webhook_secret,
@@ -364,6 +400,8 @@ def run_local(*, aws_port: int, api_port: int, customers: int, verbose: bool = F
     finally:
         if event_sources is not None:
             event_sources.stop()
+        if dashboard is not None:
+            dashboard.stop()
         gateway.stop()
         aws.stop()
     return 0
@@ -371,6 +409,8 @@ def run_local(*, aws_port: int, api_port: int, customers: int, verbose: bool = F
 
 LOCAL_BANNER = """
 LuxeBrain is running locally. Ctrl-C stops it (everything is in memory).
+  Dashboard:    {dashboard}   log in as {email} / {password}
+                (read-only member {viewer} / {viewer_password}; platform admin {admin} / {admin_password})
   API:          {api}   (interactive docs: {api}/docs)
   Embedded AWS: {aws}   (AWS_ENDPOINT_URL for the aws CLI or boto3)
   Demo login:   {email} / {password}   (tenant {tenant})
@@ -378,6 +418,6 @@ LuxeBrain is running locally. Ctrl-C stops it (everything is in memory).
 
   TOKEN=$(curl -s -X POST {api}/auth/login -H 'content-type: application/json' \\
     -d '{{"email":"{email}","password":"{password}"}}' \\
-    | python3 -c 'import json,sys;emit(json.load(sys.stdin)["access_token"])')
+    | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')
   curl -s {api}/recommendations/popular?k=5 -H "Authorization: Bearer $TOKEN"
 """

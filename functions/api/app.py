@@ -54,6 +54,7 @@ from api.routers import (  # noqa: E402
     auth,
     customers,
     forecasts,
+    overview,
     prices,
     privacy,
     recommendations,
@@ -268,7 +269,18 @@ def create_app() -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": API_VERSION}
 
-    for router_module in (auth, account, stores, admin, privacy, recommendations, forecasts, customers, prices):
+    for router_module in (
+        auth,
+        account,
+        stores,
+        admin,
+        privacy,
+        recommendations,
+        forecasts,
+        customers,
+        prices,
+        overview,
+    ):
         app.include_router(router_module.router, responses=PROBLEM_RESPONSES)
     _include_optional_routers(app)
     _document_problems(app)

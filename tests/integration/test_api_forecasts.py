@@ -49,6 +49,40 @@ def test_store_forecast_and_best_sellers(client: TestClient, shop: Merchant) -> 
     assert len(best["product_ids"]) == 3 and set(best["product_ids"]) <= {str(200 + k) for k in range(6)}
 
 
+def test_forecasts_bring_the_actual_weekly_sales_before_them(client: TestClient, shop: Merchant) -> None:
+    store = client.get("/forecasts/store", params={"history_weeks": 8}, headers=shop.headers).json()
+    actual = store["actual"]
+    assert actual["measure"] == "revenue" and len(actual["values"]) == len(actual["period_starts"]) == 8
+    assert actual["period_starts"][-1] == "2026-03-04"  # the week ending on the training day, 2026-03-10
+    assert sum(actual["values"]) > 0
+    product = client.get("/forecasts/products/200", params={"history_weeks": 3}, headers=shop.headers).json()
+    assert product["actual"]["measure"] == "units" and len(product["actual"]["values"]) == 3
+    assert client.get("/forecasts/store", headers=shop.headers).json()["actual"] is None
+    too_long = client.get("/forecasts/store", params={"history_weeks": 27}, headers=shop.headers)
+    assert too_long.status_code == 422
+
+
+def test_overview_alerts_name_what_sells_out_soon_and_wait_for_missing_models(
+    client: TestClient, shop: Merchant
+) -> None:
+    response = client.get("/overview/alerts", params={"lead_time_days": 14}, headers=shop.headers)
+    assert response.status_code == 200, response.text
+    alerts = response.json()
+    assert alerts["stockouts"]["reorder_now"] >= 1
+    soon = [item["product_id"] for item in alerts["stockouts"]["within_window"]]
+    assert "201" in soon  # 3 in stock
+    assert alerts["at_risk"] is None and alerts["prices"] is None  # no customer or pricing model trained
+    assert client.get("/overview/alerts").status_code == 401
+
+
+def test_plans_are_public(client: TestClient) -> None:
+    response = client.get("/plans")
+    assert response.status_code == 200
+    plans = response.json()["plans"]
+    assert [plan["plan"] for plan in plans] == ["free", "growth", "pro"]
+    assert {"limit": "api_calls", "allowed": 20000, "period": "month"} in plans[0]["quotas"]
+
+
 def test_inventory_advice_uses_the_stock_in_the_store(client: TestClient, shop: Merchant) -> None:
     low = client.get("/inventory/advice/201", params={"lead_time_days": 14}, headers=shop.headers)
     assert low.status_code == 200, low.text

@@ -146,3 +146,23 @@ def test_serving_imports_numpy_only() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.strip() == "[]"
+
+
+def test_actual_weekly_sales_end_the_day_before_the_forecast() -> None:
+    artifact = make_artifact()
+    artifact.arrays["history_weekly"] = np.array(
+        [[12.0, 13.0, 14.0], [1, 0, 2], [0, 0, 0], [13, 13, 16], [1300, 1300, 1600]]
+    )
+    forecasts = Forecasts.from_artifact(ModelArtifact.from_files(artifact.to_files()))
+    steady = forecasts.actual_weekly(2, product_id="steady")
+    assert steady == {"measure": "units", "period_starts": ["2026-06-17", "2026-06-24"], "values": [13.0, 14.0]}
+    revenue = forecasts.actual_weekly(26, measure="revenue")  # asks for more than is kept: what there is
+    assert revenue["period_starts"][0] == "2026-06-10" and revenue["values"] == [1300.0, 1300.0, 1600.0]
+    with pytest.raises(UnknownProductError):
+        forecasts.actual_weekly(2, product_id="__store_units__")
+    with pytest.raises(ForecastQueryError):
+        forecasts.actual_weekly(0)
+
+
+def test_artifacts_without_history_answer_an_empty_history(forecasts: Forecasts) -> None:
+    assert forecasts.actual_weekly(4, product_id="steady") == {"measure": "units", "period_starts": [], "values": []}

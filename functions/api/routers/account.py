@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
 from luxebrain.ml.pricing_rules import GuardrailConfig
-from luxebrain.plans import forget_tenant, plan_of, tenant_profile, usage_report
+from luxebrain.plans import PLANS, forget_tenant, plan_of, tenant_profile, usage_report
 from luxebrain.storage.models import TenantItem
 from luxebrain.storage.repositories import update_tenant_settings
 from luxebrain.tenancy import tenant_partition
@@ -119,6 +119,46 @@ class PlanResponse(BaseModel):
     campaign_channels: list[str]
     rate_limits_per_minute: dict[str, int]
     usage: list[UsageLineResponse]
+
+
+class QuotaResponse(BaseModel):
+    limit: str
+    allowed: int
+    period: str
+
+
+class PublicPlan(BaseModel):
+    plan: str
+    monthly_price_eur: int
+    max_products: int
+    max_orders: int
+    campaign_channels: list[str]
+    quotas: list[QuotaResponse]
+
+
+class PlansResponse(BaseModel):
+    plans: list[PublicPlan]
+
+
+@router.get("/plans", response_model=PlansResponse, tags=["plans"], summary="The plans on offer (public)")
+def plans(response: Response) -> PlansResponse:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return PlansResponse(
+        plans=[
+            PublicPlan(
+                plan=plan.name,
+                monthly_price_eur=plan.monthly_price_eur,
+                max_products=plan.max_products,
+                max_orders=plan.max_orders,
+                campaign_channels=sorted(plan.campaign_channels),
+                quotas=[
+                    QuotaResponse(limit=name, allowed=allowed, period=period)
+                    for name, (allowed, period) in plan.quotas.items()
+                ],
+            )
+            for plan in sorted(PLANS.values(), key=lambda plan: plan.monthly_price_eur)
+        ]
+    )
 
 
 @router.get("/tenant/plan", response_model=PlanResponse, summary="The plan's limits and this period's usage")

@@ -20,6 +20,7 @@ router = APIRouter(tags=["forecasts"])
 ProductId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
 HorizonWeeks = Annotated[int, Query(ge=1, le=26, description="weeks ahead (at most the model's horizon)")]
 LeadTimeDays = Annotated[int, Query(ge=1, le=182, description="days from ordering stock to having it")]
+HistoryWeeks = Annotated[int, Query(ge=0, le=26, description="weeks of actual sales before the forecast (0: none)")]
 ServiceLevel = Annotated[float, Query(ge=0.5, lt=1.0, description="chance that stock covers lead-time demand")]
 
 
@@ -27,9 +28,16 @@ def _forecasts(tenant_id: str) -> tuple[Forecasts, str]:
     return current_serving(tenant_id, "forecast")
 
 
+class ActualSales(BaseModel):
+    measure: Literal["units", "revenue"]
+    period_starts: list[str] = Field(description="ISO date of each week's first day, oldest first")
+    values: list[float]
+
+
 class ForecastResponse(BaseModel):
     model_version: str
     forecast: dict[str, Any] = Field(description="P10 / P50 / P90 units and revenue per period, method, drivers")
+    actual: ActualSales | None = Field(default=None, description="weekly sales before the forecast, if asked for")
 
 
 @router.get("/forecasts/store", response_model=ForecastResponse, summary="The whole store's forecast")
@@ -38,10 +46,14 @@ async def store_forecast(
     horizon_weeks: HorizonWeeks = 4,
     granularity: Literal["week", "day"] = "week",
     measure: Literal["units", "revenue"] = "revenue",
+    history_weeks: HistoryWeeks = 0,
 ) -> ForecastResponse:
     forecasts, version = _forecasts(principal.require_tenant())
     series = forecasts.for_store(horizon_weeks=horizon_weeks, granularity=granularity, measure=measure)
-    return ForecastResponse(model_version=version, forecast=series.to_dict())
+    actual = forecasts.actual_weekly(history_weeks, measure=measure) if history_weeks else None
+    return ForecastResponse(
+        model_version=version, forecast=series.to_dict(), actual=ActualSales(**actual) if actual else None
+    )
 
 
 @router.get("/forecasts/products/{product_id}", response_model=ForecastResponse, summary="One product's forecast")
@@ -50,10 +62,14 @@ async def product_forecast(
     principal: TenantMember,
     horizon_weeks: HorizonWeeks = 4,
     granularity: Literal["week", "day"] = "week",
+    history_weeks: HistoryWeeks = 0,
 ) -> ForecastResponse:
     forecasts, version = _forecasts(principal.require_tenant())
     series = forecasts.for_product(product_id, horizon_weeks=horizon_weeks, granularity=granularity)
-    return ForecastResponse(model_version=version, forecast=series.to_dict())
+    actual = forecasts.actual_weekly(history_weeks, product_id=product_id) if history_weeks else None
+    return ForecastResponse(
+        model_version=version, forecast=series.to_dict(), actual=ActualSales(**actual) if actual else None
+    )
 
 
 class BestSellersResponse(BaseModel):

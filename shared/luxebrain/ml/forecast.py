@@ -678,6 +678,9 @@ def _assemble(
 # --------------------------------------------------------------------------------------------------------
 
 
+HISTORY_WEEKS = 26  # weeks of actual sales kept in the artifact for charts (half a year)
+
+
 def _pad_to_a_week(daily: np.ndarray) -> np.ndarray:
     """Less than a week of history: the days before the first one did not exist (NaN)."""
     if daily.shape[1] >= 7:
@@ -933,7 +936,9 @@ def train_forecaster(
     Arrays (row i = ``extra["series_ids"][i]``; the last two rows are the store's units and revenue):
     ``weekly_p10/p50/p90`` (n, horizon_weeks), ``daily_p10/p50/p90`` (n, 7 x horizon_weeks) in units
     (revenue rows in currency), ``unit_price`` (n,) for revenue of product rows, ``trend`` (n,),
-    ``yearly_index`` (n, horizon_weeks), ``dow_profile`` (n, 7), ``recent_weekly_units`` (n,).
+    ``yearly_index`` (n, horizon_weeks), ``dow_profile`` (n, 7), ``recent_weekly_units`` (n,), and
+    ``history_weekly`` (n, up to HISTORY_WEEKS): what each series actually sold in the weeks ending on ``as_of``
+    (units; currency for the store's revenue row), so a chart can show actual beside forecast.
     """
     params = params or ForecastParams()
     frame = _validate_order_lines(order_lines)
@@ -1012,6 +1017,7 @@ def train_forecaster(
             "yearly_index": yearly.astype(np.float32),
             "dow_profile": result.dow_profile.astype(np.float32),
             "recent_weekly_units": recent_weekly.astype(np.float32),
+            "history_weekly": np.nan_to_num(weekly_history[:, -HISTORY_WEEKS:]).astype(np.float32),
         },
         params={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
         metrics=metrics,

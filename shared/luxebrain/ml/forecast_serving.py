@@ -126,6 +126,11 @@ class Forecasts:
             if array.shape[0] != n:
                 raise ArtifactError(f"array {name!r} has {array.shape[0]} rows for {n} series")
         self.horizon_weeks = int(self._arrays["weekly_p50"].shape[1])
+        # Actual weekly sales before the forecast (absent from artifacts trained before it was kept).
+        history = artifact.arrays.get("history_weekly")
+        self._history = (
+            np.zeros((n, 0)) if history is None or history.shape[0] != n else np.nan_to_num(history.astype(np.float64))
+        )
         self.metrics = artifact.metrics
 
     @classmethod
@@ -209,6 +214,23 @@ class Forecasts:
             raise ForecastQueryError(f"measure must be 'units' or 'revenue', got {measure!r}")
         row = self._index[self.store_units_id if measure == "units" else self.store_revenue_id]
         return self._series(row, horizon_weeks, granularity, 1.0)
+
+    def actual_weekly(self, weeks: int, *, product_id: str | None = None, measure: str = "units") -> dict[str, Any]:
+        """What was sold in the ``weeks`` weeks before the forecast: a product's units, or the store's units or
+        revenue (``measure``). Fewer weeks when the store's history (or the artifact) is shorter."""
+        if not isinstance(weeks, int) or weeks < 1:
+            raise ForecastQueryError(f"history weeks must be a positive integer, got {weeks!r}")
+        if product_id is None:
+            row = self._index[self.store_units_id if measure == "units" else self.store_revenue_id]
+        else:
+            row = self._row(product_id)
+        values = self._history[row, -weeks:] if self._history.shape[1] else np.zeros(0)
+        first = self.first_forecast_day - timedelta(days=7 * len(values))
+        return {
+            "measure": "units" if product_id is not None else measure,
+            "period_starts": [(first + timedelta(days=7 * k)).isoformat() for k in range(len(values))],
+            "values": [round(float(v), 4) for v in values],
+        }
 
     def best_sellers(self, n: int = 10, horizon_weeks: int = 4) -> list[str]:
         """Product ids with the most units forecast (P50) over the next ``horizon_weeks``; ties by recent sales."""

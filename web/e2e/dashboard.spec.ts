@@ -1,0 +1,156 @@
+// The dashboard in headless Chromium against `luxebrain local` with the demo store: each screen's real data,
+// an axe-core check with no serious or critical violation, and a screenshot under test-results/screens/.
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Page } from "@playwright/test";
+
+import { stack } from "./local";
+
+const SCREENS_DIR = "test-results/screens";
+const timings: Record<string, number> = {};
+
+async function checkAndShoot(page: Page, name: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(
+    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((node) => node.target.join(" ")).join(", ")})`),
+    `axe on ${name}`,
+  ).toEqual([]);
+  await page.screenshot({ path: `${SCREENS_DIR}/${name}.png`, fullPage: true });
+}
+
+async function logIn(page: Page, who: { email: string; password: string }, path = "/login"): Promise<void> {
+  await page.goto(stack().dashboard + path);
+  await page.getByLabel("E-mail").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await work();
+  timings[name] = Date.now() - started;
+  return result;
+}
+
+test.afterAll(async () => {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync("test-results/e2e-timings.json", JSON.stringify(timings, null, 2) + "\n");
+});
+
+test("public landing shows the plans from the API", async ({ page }) => {
+  await page.goto(stack().dashboard + "/");
+  await expect(page.getByRole("heading", { name: "Plans" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "growth" })).toBeVisible();
+  await expect(page.getByText("€49 / month")).toBeVisible();
+  await checkAndShoot(page, "01-landing");
+});
+
+test("sign up, confirm, and log in to the new tenant", async ({ page }) => {
+  const email = `owner-${Date.now()}@shop.example`;
+  await page.goto(stack().dashboard + "/signup");
+  await page.getByLabel("Company name").fill("Maison Nouvelle");
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill("short");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByText("at least 10 characters")).toBeVisible(); // checked before the round trip
+  await checkAndShoot(page, "02-signup-invalid");
+  await page.getByLabel("Password").fill("Correct-Horse-7");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByRole("heading", { name: "Confirm your e-mail" })).toBeVisible();
+  // The embedded Cognito accepts any code (the real one e-mails it).
+  await page.getByLabel("Code from the e-mail").fill("123456");
+  await checkAndShoot(page, "03-confirm");
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByRole("heading", { name: "Log in" })).toBeVisible();
+  await page.getByLabel("Password").fill("Correct-Horse-7");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  // A new tenant has no model yet: the screen says what it waits for instead of failing.
+  await expect(page.getByText("Waiting for the first forecast model.")).toBeVisible();
+});
+
+test("log-in errors from the API are shown on the form", async ({ page }) => {
+  await logIn(page, { email: stack().owner.email, password: "Not-the-password-1" });
+  await expect(page.getByRole("alert")).toBeVisible();
+  await checkAndShoot(page, "04-login-refused");
+});
+
+test("overview: actual vs forecast with its band, and the week's alerts", async ({ page }) => {
+  await timed("login_to_overview_ms", async () => {
+    await logIn(page, stack().owner);
+    await expect(page.getByRole("img", { name: /Weekly revenue/ })).toBeVisible();
+  });
+  await expect(page.getByRole("heading", { name: "Stock-outs ahead" })).toBeVisible();
+  const chart = page.getByRole("img", { name: /Weekly revenue/ });
+  await chart.focus();
+  await page.keyboard.press("End");
+  await expect(page.getByText(/forecast .* EUR \(P10 .* to P90 .*\)/).first()).toBeVisible();
+  await page.getByText("The numbers of this chart").first().click();
+  await expect(page.getByRole("table", { name: /Weekly revenue/ })).toBeVisible();
+  await checkAndShoot(page, "05-overview");
+});
+
+test("inventory: the reorder list and a product's fan chart", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/inventory");
+  await expect(page.getByRole("heading", { name: "Inventory" })).toBeVisible();
+  const first = page.getByRole("button", { name: /^Forecast of product/ }).first();
+  await timed("inventory_fan_chart_ms", async () => {
+    await first.click();
+    await expect(page.getByRole("img", { name: /units sold per week and the forecast/ })).toBeVisible();
+  });
+  await checkAndShoot(page, "06-inventory");
+});
+
+test("customers: segments, a segment's members, one customer's scores, the at-risk list", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/customers");
+  await expect(page.getByRole("heading", { name: /Segments \(RFM\)/ })).toBeVisible();
+  await page.locator(".segment").first().click();
+  await expect(page.getByRole("heading", { name: /members, highest/ })).toBeVisible();
+  await page.getByRole("heading", { name: /Valuable customers at risk/ }).scrollIntoViewIfNeeded();
+  const customer = page.locator("table button.link").first();
+  await customer.click();
+  await expect(page.getByText("12-month value")).toBeVisible();
+  await checkAndShoot(page, "07-customers");
+});
+
+test("prices: suggestions with reasons and the decision history", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/prices");
+  await expect(page.getByRole("heading", { name: "Suggestions waiting for a decision" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "History" })).toBeVisible();
+  await expect(page.locator(".loading")).toHaveCount(0);
+  await checkAndShoot(page, "08-prices");
+});
+
+test("a read-only member sees no write buttons, and the API refuses them if forced", async ({ page, request }) => {
+  await logIn(page, stack().read_only, "/login?next=/app/prices");
+  await expect(page.getByText("Your role is read-only")).toBeVisible();
+  await expect(page.locator(".loading")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: /^Approve/ })).toHaveCount(0);
+  await expect(page.getByRole("button", { name: /^Roll back/ })).toHaveCount(0);
+  const login = await request.post(`${stack().api}/auth/login`, { data: stack().read_only });
+  const token = (await login.json()).access_token as string;
+  const forced = await request.post(`${stack().api}/prices/suggestions/1/approve`, {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { model_version: "x" },
+  });
+  expect(forced.status()).toBe(403);
+  await checkAndShoot(page, "09-prices-read-only");
+});
+
+test("an ended session returns to log-in, then back to where the merchant was", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/customers");
+  await expect(page.getByRole("heading", { name: "Customers" })).toBeVisible();
+  // Sign out everywhere from another device: the refresh token is revoked on the server.
+  await page.evaluate(() => {
+    window.sessionStorage.clear();
+    window.localStorage.clear();
+  });
+  await page.goto(stack().dashboard + "/app/prices");
+  await expect(page).toHaveURL(/\/login\?next=%2Fapp%2Fprices/);
+  await page.getByLabel("E-mail").fill(stack().owner.email);
+  await page.getByLabel("Password").fill(stack().owner.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/app\/prices$/);
+  await page.getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(page).toHaveURL(/\/login/);
+});
