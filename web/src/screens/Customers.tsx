@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import { api, unwrap } from "../api/client";
 import { humanSegment, movement, percent, asSegment } from "../shaping/customers";
@@ -15,10 +15,18 @@ function CustomerCard({ customerId, onClose }: { customerId: string; onClose: ()
     () => unwrap(api.GET("/customers/{customer_id}/scores", { params: { path: { customer_id: customerId } } })),
     [customerId],
   );
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    // The card opens below the lists: bring it (and the keyboard's focus) to the merchant.
+    heading.current?.scrollIntoView({ block: "start" });
+    heading.current?.focus();
+  }, [customerId]);
   return (
     <section className="panel" aria-labelledby="customer-title">
       <div className="section-head">
-        <h2 id="customer-title">Customer {customerId}</h2>
+        <h2 id="customer-title" ref={heading} tabIndex={-1}>
+          Customer {customerId}
+        </h2>
         <button type="button" className="secondary" onClick={onClose}>
           Close
         </button>
@@ -51,8 +59,8 @@ function CustomerCard({ customerId, onClose }: { customerId: string; onClose: ()
               <dd>{customer.expected_next_order_date ? String(customer.expected_next_order_date) : "not expected"}</dd>
               <dt>12-month value</dt>
               <dd>
-                {formatMoney(num(customer, "clv_12m"))}, 80 % interval {formatMoney(num(customer, "clv_12m_low"))} –{" "}
-                {formatMoney(num(customer, "clv_12m_high"))}
+                {formatMoney(num(customer, "clv_12m"))} (likely between {formatMoney(num(customer, "clv_12m_low"))} and{" "}
+                {formatMoney(num(customer, "clv_12m_high"))})
               </dd>
             </dl>
           );
@@ -110,7 +118,7 @@ function CustomerTable({ rows, onCustomer, atStake = false }: { rows: Row[]; onC
       <tbody>
         {rows.map((row) => (
           <tr key={String(row.customer_id)}>
-            <th scope="row">
+            <th scope="row" className="id-cell">
               <button type="button" className="link" onClick={() => onCustomer(String(row.customer_id))}>
                 {String(row.customer_id)}
               </button>
@@ -139,7 +147,7 @@ export default function Customers() {
         <Async state={segments} what="the segments">
           {(data) => (
             <>
-              <p className="muted">Scored on {data.as_of}. Choose a segment to see its members.</p>
+              <p className="muted">Scored on {data.as_of.slice(0, 10)}. Choose a segment to see its members.</p>
               <ul className="segment-grid">
                 {data.segments.map(asSegment).map((item) => {
                   const moved = movement(item);

@@ -11,6 +11,11 @@ import { useApi } from "../ui/useApi";
 type Row = Record<string, unknown>;
 type Decision = Schemas["DecisionResponse"];
 
+const signed = (text: string, value: number): string => (value > 0 ? `+${text}` : value < 0 ? `−${text}` : text);
+const units = (value: unknown): string =>
+  typeof value === "number" ? signed(formatNumber(Math.abs(value), 1), value) : "—";
+const money = (value: unknown, currency: string): string =>
+  typeof value === "number" ? signed(formatMoney(Math.abs(value), currency), value) : "—";
 const pct = (value: unknown): string =>
   typeof value === "number" ? `${value > 0 ? "+" : value < 0 ? "−" : ""}${Math.abs(value * 100).toFixed(1)} %` : "—";
 
@@ -18,7 +23,7 @@ export default function Prices() {
   const { can } = useAuth();
   const notify = useToast();
   const writer = can("staff");
-  const suggestions = useApi(() => unwrap(api.GET("/prices/suggestions", { params: { query: { limit: 50 } } })), []);
+  const suggestions = useApi(() => unwrap(api.GET("/prices/suggestions", { params: { query: { limit: 20 } } })), []);
   const history = useApi(() => unwrap(api.GET("/prices/decisions", { params: { query: { limit: 20 } } })), []);
   const [busy, setBusy] = useState<string | null>(null);
 
@@ -72,7 +77,7 @@ export default function Prices() {
       <h1>Prices</h1>
       {!writer ? <p className="notice">Your role is read-only: you can see the suggestions but not decide on them.</p> : null}
       <section className="panel" aria-labelledby="suggestions-title">
-        <h2 id="suggestions-title">Suggestions waiting for a decision</h2>
+        <h2 id="suggestions-title">Suggestions waiting for a decision, largest expected margin first</h2>
         <Async state={suggestions} what="the price suggestions">
           {(data) =>
             data.suggestions.length === 0 ? (
@@ -103,8 +108,8 @@ export default function Prices() {
                           {row.kind === "sale" ? `, sale for ${String(row.sale_weeks)} weeks` : ""})
                         </td>
                         <td>
-                          units {pct(row.expected_units_change)}, revenue {pct(row.expected_revenue_change)}, margin{" "}
-                          {pct(row.expected_margin_change)} over {String(row.horizon_weeks)} weeks
+                          units {units(row.expected_units_change)}, revenue {money(row.expected_revenue_change, currency)},
+                          margin {money(row.expected_margin_change, currency)} over {String(row.horizon_weeks)} weeks
                         </td>
                         <td>{String(row.confidence)}</td>
                         <td className="explain">{(row.reasons as string[] | undefined)?.join("; ")}</td>
