@@ -25,9 +25,6 @@ test: $(STAMP) $(WEB_BUILD)  ## lint, template checks and the whole test suite (
 	$(MAKE) test-web
 	$(MAKE) e2e
 
-test-unit: $(STAMP)  ## the fast loop: the unit tier alone (no moto server, about a minute on 2 cores)
-	$(BIN)/pytest -q tests/unit
-
 test-web: $(WEB_STAMP)  ## the dashboard's unit tests (Vitest)
 	cd web && npm test
 
