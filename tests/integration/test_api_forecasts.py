@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from api_testkit import Merchant, api_app_module, new_merchant, priced_store, publish_artifact, save_products
@@ -53,7 +53,9 @@ def test_forecasts_bring_the_actual_weekly_sales_before_them(client: TestClient,
     store = client.get("/forecasts/store", params={"history_weeks": 8}, headers=shop.headers).json()
     actual = store["actual"]
     assert actual["measure"] == "revenue" and len(actual["values"]) == len(actual["period_starts"]) == 8
-    assert actual["period_starts"][-1] == "2026-03-04"  # the week ending on the training day, 2026-03-10
+    # The last actual week ends the day before the forecast's first day (the partial training day is left out).
+    last_week_end = date.fromisoformat(actual["period_starts"][-1]) + timedelta(days=6)
+    assert last_week_end + timedelta(days=1) == date.fromisoformat(store["forecast"]["period_starts"][0])
     assert sum(actual["values"]) > 0
     product = client.get("/forecasts/products/200", params={"history_weeks": 3}, headers=shop.headers).json()
     assert product["actual"]["measure"] == "units" and len(product["actual"]["values"]) == 3
