@@ -15,7 +15,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.ingest.backfill import backfill_store, request_backfill, request_reconciliation_of_all_stores
+from luxebrain.ingest.store_sync import (
+    register_store_webhooks,
+    request_webhook_health_of_due_stores,
+    run_webhook_health,
+)
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
+from luxebrain.training.snapshot import seed_training_snapshot
 
 STOP_WHEN_REMAINING_MS = 60_000
 
@@ -26,6 +32,8 @@ class BackfillRequest(BaseModel):
     tenant_id: str = Field(min_length=4, max_length=40)
     store_id: str = Field(min_length=1, max_length=128)
     continuation: int = Field(default=0, ge=0)
+    connect: bool = False  # just connected: register the webhooks first
+    webhook_health: bool = False  # the hourly webhook check: back-fill only if a webhook had to be re-enabled
 
 
 class BackfillEvent(BaseModel):
@@ -45,8 +53,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         queued = request_reconciliation_of_all_stores()
         metrics.add_metric(name="BackfillReconciliationsQueued", unit=MetricUnit.Count, value=queued)
         return {"queued": queued}
+    if event.get("webhook_health") == "due_stores":  # the 5-minute tick: each store once an hour
+        queued = request_webhook_health_of_due_stores()
+        metrics.add_metric(name="WebhookHealthChecksQueued", unit=MetricUnit.Count, value=queued)
+        return {"queued": queued}
     request = BackfillEvent.model_validate(event).request()
     bind_tenant(request.tenant_id)
+    if request.connect:
+        sync = register_store_webhooks(request.tenant_id, request.store_id)
+        seed_training_snapshot(request.tenant_id)
+        metrics.add_metric(name="WebhooksCreated", unit=MetricUnit.Count, value=len(sync.created) if sync else 0)
+    if request.webhook_health:
+        health = run_webhook_health(request.tenant_id, request.store_id)
+        metrics.add_metric(name="WebhooksReEnabled", unit=MetricUnit.Count, value=len(health.re_enabled))
+        if not health.needs_backfill:
+            return {"webhook_health": "ok" if health.ok else "failing", "error": health.error}
     report = backfill_store(
         request.tenant_id,
         request.store_id,

@@ -141,6 +141,7 @@ class FakeWooCommerce:
         self.callback_answers: list[int] = []  # status of each wc-auth callback POST
         self.approve_with_scope: str | None = None  # the merchant grants another scope than the one asked
         self.store_down = False  # every REST request answers 503 (a store offline)
+        self.html_instead_of_json = False  # every REST request answers a 200 HTML page (a security plugin)
 
     def _now(self) -> str:
         return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
@@ -218,6 +219,9 @@ class FakeWooCommerce:
             status, extra_headers, page = self._wc_auth(split.path, params)
             self._log(split.path, params, status)
             return status, {"Content-Type": "text/html; charset=UTF-8", **extra_headers}, page.encode("utf-8")
+        if self.html_instead_of_json and split.path.startswith("/wp-json/"):
+            self._log(split.path, params, 200)
+            return 200, {"Content-Type": "text/html; charset=UTF-8"}, _page("Please verify you are human").encode()
         status, extra_headers, payload = self._answer(method, split.path, params, pairs, headers, body)
         self._log(split.path, params, status)
         encoded = json.dumps(payload, separators=(",", ":")).encode("utf-8")

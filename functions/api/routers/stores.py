@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.dependencies import OwnerOnly, TenantMember
 from luxebrain.auth.members import record_audit
+from luxebrain.ingest.backfill import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
 from luxebrain.runtime import configured_settings
 from luxebrain.storage import repositories
@@ -20,6 +21,7 @@ from luxebrain.storage.models import (
 from luxebrain.tenancy import tenant_partition
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from luxebrain.woocommerce.connection import start_connection
+from luxebrain.woocommerce.webhooks import delivery_url
 
 router = APIRouter(prefix="/stores", tags=["stores"])
 
@@ -113,7 +115,7 @@ def _store_response(store: StoreItem) -> StoreResponse:
 
 
 def webhook_url(tenant_id: str, store_id: str) -> str:
-    return f"{configured_settings().public_api_url.rstrip('/')}/webhooks/woocommerce/{tenant_id}/{store_id}"
+    return delivery_url(tenant_id, store_id)  # on the public ingest API
 
 
 @router.post("", status_code=201, response_model=RegisteredStoreResponse, summary="Register a WooCommerce store")
@@ -180,12 +182,31 @@ def get_store(store_id: StoreId, principal: TenantMember) -> StoreResponse:
 
 
 class BackfillProgress(BaseModel):
-    resource: str
-    status: str
+    resource: str = Field(description="products, customers, orders (or _run: the whole store's run)")
+    status: str = Field(description="running or done")
     items_done: int
+    total: int | None = Field(default=None, description="records to fetch in this run (WooCommerce's X-WP-Total)")
+    eta_seconds: float | None = Field(default=None, description="time left at the pace so far (running only)")
     next_page: int
     total_pages: int | None
     watermark: str | None
+
+
+class WebhookTopicStatus(BaseModel):
+    topic: str = Field(description="e.g. order.updated")
+    status: str = Field(description="active, paused, disabled (as WooCommerce last reported it) or unknown")
+    webhook_id: int | None = Field(default=None, description="the webhook's id in WooCommerce")
+    times_found_off: int = Field(default=0, description="health runs that found it disabled or paused")
+    re_enables: int = Field(default=0, description="times LuxeBrain re-enabled it")
+    last_re_enabled_at: str | None = None
+
+
+class WebhooksStatus(BaseModel):
+    topics: list[WebhookTopicStatus]
+    last_delivery_at: str | None = Field(default=None, description="when a delivery of this store was last processed")
+    checked_at: str | None = Field(default=None, description="the last health run")
+    error: str | None = Field(default=None, description="why the last registration or health run failed")
+    failing_since: str | None = None
 
 
 class IngestStatusResponse(BaseModel):
@@ -197,6 +218,7 @@ class IngestStatusResponse(BaseModel):
     rejected_events: int = Field(description="deliveries rejected in the last 24 hours")
     last_rejection: str | None = None
     webhook_health: str = Field(description="ok, failing (rejections in the last 24 hours) or silent (no event yet)")
+    webhooks: WebhooksStatus = Field(description="LuxeBrain's webhooks on the store, per topic")
 
 
 @router.get("/{store_id}/ingest-status", response_model=IngestStatusResponse, summary="Ingest counts and health")
@@ -212,6 +234,8 @@ def ingest_status(store_id: StoreId, principal: TenantMember) -> IngestStatusRes
                 resource=item.resource,
                 status=item.status,
                 items_done=int(item.items_done or 0),
+                total=None if item.total_items is None else int(item.total_items),
+                eta_seconds=eta_seconds(item, datetime.now(UTC)),
                 next_page=int(item.next_page or 1),
                 total_pages=None if item.total_pages is None else int(item.total_pages),
                 watermark=item.watermark_gmt,
@@ -221,4 +245,21 @@ def ingest_status(store_id: StoreId, principal: TenantMember) -> IngestStatusRes
         rejected_events=status.rejected_last_24h,
         last_rejection=status.last_rejection,
         webhook_health=status.webhook_health,
+        webhooks=WebhooksStatus(
+            topics=[
+                WebhookTopicStatus(
+                    topic=topic,
+                    status=str(entry.get("status") or "unknown"),
+                    webhook_id=entry.get("webhook_id"),
+                    times_found_off=int(entry.get("times_found_off", 0)),
+                    re_enables=int(entry.get("re_enables", 0)),
+                    last_re_enabled_at=entry.get("last_re_enabled_at"),
+                )
+                for topic, entry in sorted((status.webhooks.get("topics") or {}).items())
+            ],
+            last_delivery_at=status.last_event_at,
+            checked_at=status.webhooks.get("checked_at"),
+            error=status.webhooks.get("error"),
+            failing_since=status.webhooks.get("failing_since"),
+        ),
     )

@@ -139,9 +139,25 @@ def backfill_status(tenant_id: str, store_id: str) -> dict[str, Any]:
             "next_page": item.next_page,
             "total_pages": item.total_pages,
             "items_done": item.items_done,
+            "total_items": item.total_items,
             "watermark_gmt": item.watermark_gmt,
         }
     return status
+
+
+def eta_seconds(checkpoint: IngestCheckpointItem, now: datetime) -> float | None:
+    """Seconds left for a running resource at its pace so far (None when unknown or done)."""
+    done, total = int(checkpoint.items_done or 0), checkpoint.total_items
+    if checkpoint.status == "done" or not total or not done or not checkpoint.run_started_at:
+        return None
+    try:
+        started = datetime.fromisoformat(checkpoint.run_started_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=now.tzinfo)
+    elapsed = max((now - started).total_seconds(), 0.0)
+    return round(elapsed / done * max(int(total) - done, 0), 1)
 
 
 def _load_or_start_run(tenant_id: str, store_id: str) -> IngestCheckpointItem:
@@ -168,6 +184,8 @@ def _checkpoint_for_run(tenant_id: str, store_id: str, name: str, run_id: str) -
         checkpoint.next_page = 1
         checkpoint.total_pages = None
         checkpoint.items_done = 0
+        checkpoint.total_items = None
+        checkpoint.run_started_at = utc_now_iso()
         checkpoint.run_modified_after = checkpoint.watermark_gmt
         checkpoint.run_high_water_gmt = None
         checkpoint.save()
@@ -214,6 +232,8 @@ def _backfill_resource(
         report.per_resource[checkpoint.resource] = report.per_resource.get(checkpoint.resource, 0) + len(page.items)
         checkpoint.next_page = page.page + 1
         checkpoint.total_pages = page.total_pages
+        if page.total is not None:
+            checkpoint.total_items = page.total
         checkpoint.items_done = int(checkpoint.items_done or 0) + len(page.items)
         checkpoint.run_high_water_gmt = high_water or None
         checkpoint.save()  # the page is stored: a crash from here on resumes at the next page
@@ -281,10 +301,13 @@ def _minus(moment: str | None, overlap: timedelta) -> str | None:
         return None
 
 
-def request_backfill(tenant_id: str, store_id: str, *, continuation: int = 0, connect: bool = False) -> str:
+def request_backfill(
+    tenant_id: str, store_id: str, *, continuation: int = 0, connect: bool = False, webhook_health: bool = False
+) -> str:
     """Queue a back-fill (or the next slice of one) for the back-fill function. The FIFO group per store
     keeps two slices of the same store from running at once. ``connect``: the store was just connected, so its
-    webhooks are registered (or updated) before the back-fill starts."""
+    webhooks are registered (or updated) before the back-fill starts. ``webhook_health``: the hourly check of
+    the store's webhooks, back-filling only when one had to be re-enabled."""
     from luxebrain.ingest.envelope import body_hash
     from luxebrain.runtime import aws_client
     from luxebrain.tenancy import validate_tenant_id
@@ -294,6 +317,8 @@ def request_backfill(tenant_id: str, store_id: str, *, continuation: int = 0, co
     request: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "continuation": continuation}
     if connect:
         request["connect"] = True
+    if webhook_health:
+        request["webhook_health"] = True
     body = json.dumps(request)
     response = aws_client("sqs").send_message(
         QueueUrl=settings.require("backfill_queue_url"),

@@ -32,6 +32,7 @@ class IngestStatus:
     rejected_last_24h: int = 0
     last_rejection: str | None = None
     webhook_health: str = "silent"  # ok | failing (rejections in the last 24 h) | silent (no event yet)
+    webhooks: dict[str, Any] = field(default_factory=dict)  # our webhooks per topic and the last health run
 
 
 def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) -> IngestStatus:
@@ -52,7 +53,7 @@ def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) ->
         "customers": repositories.count_partition(CustomerItem, tenant_id, "CUSTOMER"),
         "orders": repositories.count_partition(OrderItem, tenant_id, "ORDER"),
     }
-    if rejections:
+    if rejections or (store.webhooks or {}).get("error"):
         health = "failing"
     elif store.last_event_at or any(counts.values()):
         health = "ok"
@@ -71,4 +72,5 @@ def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) ->
         rejected_last_24h=len(rejections),
         last_rejection=rejections[0].received_at if rejections else None,
         webhook_health=health,
+        webhooks=dict(store.webhooks or {}),
     )

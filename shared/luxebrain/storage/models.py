@@ -102,6 +102,8 @@ class StoreItem(BaseItem):
     status = UnicodeAttribute(default="active")
     stats = JSONAttribute(default=dict)  # ingest counters and back-fill progress shown on the dashboard
     last_event_at = UnicodeAttribute(null=True)  # when the processor last stored a delivery of this store
+    # Our webhooks on the store, per topic (id, status, times found off, re-enables) and the last health run.
+    webhooks = JSONAttribute(default=dict)
 
 
 # ----------------------------------------------------------------------------- store data
@@ -433,6 +435,8 @@ class IngestCheckpointItem(BaseItem):
     next_page = NumberAttribute(default=1)
     total_pages = NumberAttribute(null=True)
     items_done = NumberAttribute(default=0)
+    total_items = NumberAttribute(null=True)  # X-WP-Total of the run's query (the dashboard's progress bar)
+    run_started_at = UnicodeAttribute(null=True)  # when this resource's run began (for the ETA)
     runs_completed = NumberAttribute(default=0)
 
 

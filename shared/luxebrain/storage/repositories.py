@@ -167,6 +167,29 @@ def create_store(
     return store, store_secrets
 
 
+def replace_store_keys(tenant_id: str, store_id: str, *, consumer_key: str, consumer_secret: str) -> StoreItem:
+    """New REST keys for a store (a reconnect): re-encrypted with the same webhook secret, so the webhooks
+    already on the store keep verifying."""
+    settings = configured_settings()
+    store = get_store(tenant_id, store_id)
+    current = get_store_secrets(tenant_id, store_id)
+    plaintext = json.dumps(
+        {
+            "webhook_secret": current.webhook_secret.get_secret_value(),
+            "consumer_key": consumer_key,
+            "consumer_secret": consumer_secret,
+        }
+    ).encode()
+    ciphertext = aws_client("kms").encrypt(
+        KeyId=settings.require("secrets_key_id"),
+        Plaintext=plaintext,
+        EncryptionContext=_encryption_context(tenant_id, store_id),
+    )["CiphertextBlob"]
+    store.update(actions=[StoreItem.secrets_ciphertext.set(ciphertext), StoreItem.status.set("active")])
+    _secrets_cache.pop((tenant_id, store_id), None)
+    return store
+
+
 def get_store(tenant_id: str, store_id: str) -> StoreItem:
     configured_settings()
     try:

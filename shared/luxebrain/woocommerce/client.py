@@ -101,12 +101,32 @@ class WooCommerceClient:
                 return
             page_number += 1
 
-    def _get_with_retries(self, endpoint: str, query: dict[str, Any]) -> requests.Response:
+    def send(
+        self, method: str, endpoint: str, data: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """A write (POST / PUT / DELETE) or single read, retried like reads; the JSON answer. A store that answers
+        HTML (a login page, a maintenance page, a security plugin) is an error with that reason."""
+        response = self._get_with_retries(endpoint, params or {}, method=method, data=data)
+        try:
+            return response.json()
+        except ValueError:
+            raise WooCommerceError(f"{endpoint}: the store did not answer with JSON") from None
+
+    def _get_with_retries(
+        self, endpoint: str, query: dict[str, Any], *, method: str = "GET", data: dict[str, Any] | None = None
+    ) -> requests.Response:
         last_problem = ""
         for attempt in range(1, self.max_attempts + 1):
             self.requests_made += 1
             try:
-                response = self._api.get(endpoint, params=dict(query))
+                if method == "GET":
+                    response = self._api.get(endpoint, params=dict(query))
+                elif method == "DELETE":
+                    response = self._api.delete(endpoint, params=dict(query))
+                elif method == "PUT":
+                    response = self._api.put(endpoint, data or {}, params=dict(query))
+                else:
+                    response = self._api.post(endpoint, data or {}, params=dict(query))
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_problem = f"{type(exc).__name__}"
                 response = None
@@ -114,7 +134,7 @@ class WooCommerceClient:
                 if response.status_code in (401, 403):
                     raise WooCommerceAuthError(
                         f"the store refused the REST API key ({response.status_code}): check the consumer key "
-                        "and secret and that the key has read access"
+                        f"and secret and that the key has {'read' if method == 'GET' else 'read/write'} access"
                     )
                 if response.status_code < 400:
                     return response

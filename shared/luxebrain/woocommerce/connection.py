@@ -12,7 +12,8 @@
 The state is consumed once: a repeated callback with the same key answers with the same store (WooCommerce or a
 proxy may retry), a different key on a used state is a replay and is refused. The store id is chosen when the
 state is issued, so a callback that crashed half way and is retried completes the same store, never a second.
-After the store exists, webhook registration and the first back-fill are queued (the store is waiting for our
+Reconnecting a shop already connected keeps its store id and replaces its keys. After the store exists,
+webhook registration and the first back-fill are queued (the store is waiting for our
 200: calling it back from inside its own callback would stall a single-worker store).
 """
 
@@ -97,7 +98,10 @@ def start_connection(
     validate_tenant_id(tenant_id)
     now = now or datetime.now(UTC)
     secret = secrets.token_urlsafe(24)
-    store_id = "s-" + secrets.token_hex(6)
+    # Reconnecting a store already connected keeps its id: its keys are replaced and its webhooks (named by
+    # the store id) updated, never a second store for the same shop.
+    same_shop = [store.store_id for store in repositories.list_stores(tenant_id) if store.url == url]
+    store_id = same_shop[0] if same_shop else "s-" + secrets.token_hex(6)
     expires_at = now + STATE_LIFETIME
     pk, sk = key_store_connection(tenant_id, _hash(secret))
     StoreConnectionItem(
@@ -174,9 +178,14 @@ def _create_store(tenant_id: str, state: StoreConnectionItem, callback: Connecti
             store_id=state.store_id,
         )
     except PutError as exc:
-        if is_condition_failure(exc):
-            return False  # created by an earlier attempt of this same callback
-        raise
+        if not is_condition_failure(exc):
+            raise
+        # The store exists: a reconnect, or an earlier attempt of this same callback. Either way it gets
+        # the keys WooCommerce just delivered (the same keys again are a no-op).
+        repositories.replace_store_keys(
+            tenant_id, state.store_id, consumer_key=callback.consumer_key, consumer_secret=callback.consumer_secret
+        )
+        return False
     return True
 
 

@@ -1,0 +1,235 @@
+"""LuxeBrain's webhooks on a store: registered by us, found again by name, kept healthy.
+
+- :func:`ensure_webhooks` (on connect and reconnect): one webhook per topic through ``/wp-json/wc/v3/webhooks``,
+  named ``LuxeBrain <store id>: <topic>`` so the next call finds it: an existing one is updated (delivery URL,
+  secret, status active), never duplicated.
+- :func:`check_webhook_health` (hourly per store): WooCommerce disables a webhook after more than 5 consecutive
+  failed deliveries and never retries; a ``disabled`` or ``paused`` webhook of ours is re-enabled (a missing one
+  re-created), and the caller back-fills the gap incrementally. Per topic, the store records status, times found
+  disabled, re-enables and when. When the store cannot be fixed (keys revoked, store down, HTML instead of JSON)
+  the owner gets one e-mail per episode, not one an hour.
+- :func:`delete_webhooks` (store removal): ours only, with ``force=true`` (webhooks cannot be trashed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from luxebrain.errors import LuxeBrainError, UnauthorizedError
+from luxebrain.observability import logger
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.models import StoreItem, key_store
+from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
+
+TOPICS: tuple[str, ...] = (
+    "order.created",
+    "order.updated",
+    "order.deleted",
+    "order.restored",
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "product.restored",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "coupon.created",
+    "coupon.updated",
+    "coupon.deleted",
+    "coupon.restored",
+)
+NAME_PREFIX = "LuxeBrain"
+HEALTH_SLOTS = 12  # the health schedule ticks every 5 minutes; each store has its slot in the hour
+
+
+def webhook_name(store_id: str, topic: str) -> str:
+    return f"{NAME_PREFIX} {store_id}: {topic}"
+
+
+def delivery_url(tenant_id: str, store_id: str) -> str:
+    """The store's webhook URL on the public ingest API."""
+    return f"{configured_settings().ingest_base_url().rstrip('/')}/webhooks/woocommerce/{tenant_id}/{store_id}"
+
+
+def health_slot(tenant_id: str, store_id: str) -> int:
+    """A stable slot per store (0-11): the hourly checks of many stores spread over the hour, not at :00."""
+    digest = hashlib.sha256(f"{tenant_id}/{store_id}".encode()).digest()
+    return digest[0] % HEALTH_SLOTS
+
+
+@dataclass
+class WebhookSync:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    re_enabled: list[str] = field(default_factory=list)
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # topic → the store's webhook
+
+
+def _ours(client: WooCommerceClient, store_id: str) -> dict[str, dict[str, Any]]:
+    """Our webhooks on the store, by topic (the oldest when the store somehow has two)."""
+    found: dict[str, dict[str, Any]] = {}
+    for page in client.iter_pages("webhooks", {"status": "all", "orderby": "id", "order": "asc"}):
+        for webhook in page.items:
+            if not isinstance(webhook, dict):
+                raise WooCommerceError("webhooks: the store answered something that is not a webhook")
+            topic = str(webhook.get("topic", ""))
+            if webhook.get("name") == webhook_name(store_id, topic) and topic not in found:
+                found[topic] = webhook
+    return found
+
+
+def ensure_webhooks(
+    client: WooCommerceClient,
+    tenant_id: str,
+    store_id: str,
+    secret: str,
+    existing: dict[str, dict[str, Any]] | None = None,
+) -> WebhookSync:
+    """Create or update our webhooks so each topic has exactly one, active, pointing at our ingest URL."""
+    url = delivery_url(tenant_id, store_id)
+    existing = _ours(client, store_id) if existing is None else existing
+    sync = WebhookSync()
+    for topic in TOPICS:
+        wanted = {"name": webhook_name(store_id, topic), "topic": topic, "delivery_url": url, "status": "active"}
+        current = existing.get(topic)
+        if current is None:
+            sync.webhooks[topic] = client.send("POST", "webhooks", {**wanted, "secret": secret})
+            sync.created.append(topic)
+        elif current.get("delivery_url") != url or current.get("status") != "active":
+            # The secret is write-only in WooCommerce's answers: set it again with the rest.
+            sync.webhooks[topic] = client.send("PUT", f"webhooks/{current['id']}", {**wanted, "secret": secret})
+            sync.updated.append(topic)
+            if current.get("status") in ("disabled", "paused"):
+                sync.re_enabled.append(topic)
+        else:
+            sync.webhooks[topic] = current
+            sync.unchanged.append(topic)
+    return sync
+
+
+def delete_webhooks(client: WooCommerceClient, store_id: str) -> int:
+    """Remove our webhooks from the store; returns how many."""
+    deleted = 0
+    for webhook in _ours(client, store_id).values():
+        client.send("DELETE", f"webhooks/{webhook['id']}", params={"force": "true"})
+        deleted += 1
+    return deleted
+
+
+@dataclass
+class HealthReport:
+    ok: bool
+    re_enabled: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    error: str | None = None
+    alerted: bool = False
+
+    @property
+    def needs_backfill(self) -> bool:
+        """Deliveries were missed while a webhook was off: the incremental back-fill covers the gap."""
+        return bool(self.re_enabled or self.created)
+
+
+def check_webhook_health(
+    tenant_id: str,
+    store_id: str,
+    client: WooCommerceClient,
+    secret: str,
+    *,
+    now: datetime | None = None,
+    notify: Any = None,
+) -> HealthReport:
+    """One health run for one store: re-enable what WooCommerce disabled, record it per topic, alert once."""
+    configured_settings()
+    now = now or datetime.now(UTC)
+    stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    store = StoreItem.get(*key_store(tenant_id, store_id))
+    state: dict[str, Any] = dict(store.webhooks or {})
+    topics: dict[str, Any] = dict(state.get("topics") or {})
+    try:
+        before = _ours(client, store_id)
+        sync = ensure_webhooks(client, tenant_id, store_id, secret, existing=before)
+    except (WooCommerceError, UnauthorizedError, LuxeBrainError) as exc:
+        reason = str(exc)[:300]
+        state["checked_at"], state["error"] = stamp, reason
+        state["failing_since"] = state.get("failing_since") or stamp
+        alerted = False
+        if not state.get("alerted_at"):  # one e-mail per episode: cleared by the next healthy run
+            (notify or notify_owners)(
+                tenant_id,
+                subject="LuxeBrain cannot keep your store's webhooks running",
+                text=(
+                    f"LuxeBrain could not check or re-enable the webhooks of your store {store.url} ({reason}).\n"
+                    "New orders and product changes may not reach LuxeBrain until this is fixed. Check that the "
+                    "store is online and that LuxeBrain's API key was not revoked, or reconnect the store from "
+                    "the dashboard."
+                ),
+            )
+            state["alerted_at"] = stamp
+            alerted = True
+        _save_state(store, state)
+        logger.warning("webhook health check failed", extra={"store": store_id, "reason": reason})
+        return HealthReport(ok=False, error=reason, alerted=alerted)
+    for topic in TOPICS:
+        entry = dict(topics.get(topic) or {})
+        previous = before.get(topic)
+        if previous is not None and previous.get("status") in ("disabled", "paused"):
+            entry["times_found_off"] = int(entry.get("times_found_off", 0)) + 1
+            entry["last_found_off_status"] = previous.get("status")
+        if topic in sync.re_enabled:
+            entry["re_enables"] = int(entry.get("re_enables", 0)) + 1
+            entry["last_re_enabled_at"] = stamp
+        webhook = sync.webhooks.get(topic) or {}
+        entry.setdefault("times_found_off", 0)
+        entry.setdefault("re_enables", 0)
+        entry["webhook_id"] = webhook.get("id")
+        entry["status"] = webhook.get("status", "unknown")
+        topics[topic] = entry
+    state.update(topics=topics, checked_at=stamp, error=None, failing_since=None, alerted_at=None)
+    _save_state(store, state)
+    return HealthReport(ok=True, re_enabled=sync.re_enabled, created=sync.created)
+
+
+def record_registration(tenant_id: str, store_id: str, sync: WebhookSync, *, now: datetime | None = None) -> None:
+    """What :func:`ensure_webhooks` did, on the store (the ingest status shows it per topic)."""
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    store = StoreItem.get(*key_store(tenant_id, store_id))
+    state: dict[str, Any] = dict(store.webhooks or {})
+    topics: dict[str, Any] = dict(state.get("topics") or {})
+    for topic, webhook in sync.webhooks.items():
+        entry = dict(topics.get(topic) or {})
+        entry.update(webhook_id=webhook.get("id"), status=webhook.get("status", "unknown"))
+        entry.setdefault("times_found_off", 0)
+        entry.setdefault("re_enables", 0)
+        topics[topic] = entry
+    state.update(topics=topics, registered_at=stamp, checked_at=stamp, error=None, alerted_at=None)
+    _save_state(store, state)
+
+
+def _save_state(store: StoreItem, state: dict[str, Any]) -> None:
+    # An UpdateItem of this one attribute: the processor stamps last_event_at on the same item concurrently.
+    store.update(actions=[StoreItem.webhooks.set(state)])
+
+
+def notify_owners(tenant_id: str, *, subject: str, text: str) -> int:
+    """E-mail the tenant's owners (SES); returns how many were sent. No sender configured: logged, not sent."""
+    from luxebrain.auth.members import list_members
+    from luxebrain.runtime import aws_client
+
+    settings = configured_settings()
+    owners = [m.email for m in list_members(tenant_id) if m.role == "owner" and m.email]
+    if not settings.sender_email or not owners:
+        logger.warning("owner alert not sent (no sender or no owner e-mail)", extra={"subject": subject})
+        return 0
+    ses = aws_client("sesv2")
+    for address in owners:
+        ses.send_email(
+            FromEmailAddress=settings.sender_email,
+            Destination={"ToAddresses": [address]},
+            Content={"Simple": {"Subject": {"Data": subject}, "Body": {"Text": {"Data": text}}}},
+        )
+    return len(owners)

@@ -1,0 +1,99 @@
+"""The fake WooCommerce behaves like WooCommerce where LuxeBrain depends on it, and LuxeBrain's client and
+webhook code meet each of its refusals with a clear outcome: over HTTP, with the real REST client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from luxebrain.errors import UnauthorizedError
+from luxebrain.ingest.backfill import backfill_store
+from luxebrain.storage import repositories as repo
+from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
+from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, ensure_webhooks
+from luxebrain_dev.local.embedded import LocalResources
+from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
+from luxebrain_dev.sample_store import generate_sample_store
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeWooCommerce]:
+    with FakeWooCommerce(generate_sample_store(products=8, customers=8, years=0.2, seed=3)) as store:
+        yield store
+
+
+def client(fake: FakeWooCommerce, key: str | None = None, secret: str | None = None) -> WooCommerceClient:
+    return WooCommerceClient(
+        fake.url, key or fake.consumer_key, secret or fake.consumer_secret, max_attempts=2, backoff_seconds=0.01
+    )
+
+
+def test_webhooks_crud_like_woocommerce(fake: FakeWooCommerce) -> None:
+    rest = client(fake)
+    created = rest.send(
+        "POST", "webhooks", {"name": "x", "topic": "order.updated", "delivery_url": "https://a.example/h"}
+    )
+    assert (created["status"], created["resource"], created["event"]) == ("active", "order", "updated")
+    assert "secret" not in created  # write-only
+    assert rest.send("PUT", f"webhooks/{created['id']}", {"status": "paused"})["status"] == "paused"
+    assert [w["id"] for w in rest.get_page("webhooks", {"status": "paused"}).items] == [created["id"]]
+    with pytest.raises(WooCommerceError, match="501"):
+        rest.send("DELETE", f"webhooks/{created['id']}")  # webhooks cannot be trashed
+    rest.send("DELETE", f"webhooks/{created['id']}", params={"force": "true"})
+    assert fake.webhooks == {}
+    with pytest.raises(WooCommerceError, match="400"):
+        rest.send("POST", "webhooks", {"topic": "order.shipped", "delivery_url": "https://a.example/h"})
+
+
+def test_ensure_webhooks_is_idempotent_and_delete_removes_only_ours(
+    fake: FakeWooCommerce, local_aws: LocalResources
+) -> None:
+    rest = client(fake)
+    foreign = rest.send(
+        "POST", "webhooks", {"name": "Zapier", "topic": "order.created", "delivery_url": "https://z.example"}
+    )
+    first = ensure_webhooks(rest, "t-abcd1234", "s-1", "secret")
+    second = ensure_webhooks(rest, "t-abcd1234", "s-1", "secret")
+    assert (len(first.created), len(second.created), len(second.unchanged)) == (len(TOPICS), 0, len(TOPICS))
+    assert len(fake.webhooks) == len(TOPICS) + 1
+    assert delete_webhooks(rest, "s-1") == len(TOPICS)
+    assert list(fake.webhooks) == [foreign["id"]]
+
+
+@pytest.mark.parametrize("refusal", ["read_key", "wrong_key", "html", "down"])
+def test_a_store_that_refuses_webhooks_gets_a_clear_error(
+    fake: FakeWooCommerce, local_aws: LocalResources, refusal: str
+) -> None:
+    key, secret = fake.consumer_key, fake.consumer_secret
+    if refusal == "read_key":
+        fake.keys[key].permissions = "read"
+    if refusal == "wrong_key":
+        secret = "cs_wrong"
+    fake.html_instead_of_json = refusal == "html"
+    fake.store_down = refusal == "down"
+    expected = {"read_key": "read/write", "wrong_key": "refused", "html": "JSON", "down": "attempts"}[refusal]
+    with pytest.raises((UnauthorizedError, WooCommerceError), match=expected):
+        ensure_webhooks(client(fake, key, secret), "t-abcd1234", "s-1", "secret")
+    assert fake.webhooks == {}
+
+
+def test_refunds_are_listed_per_order_and_arrive_net_through_the_back_fill(
+    fake: FakeWooCommerce, tenant_id: str
+) -> None:
+    order = next(o for o in fake.store.orders if o["status"] == "completed" and o["line_items"][0]["quantity"] >= 1)
+    line = order["line_items"][0]
+    refund = fake.refund(order["id"], line["id"], line["quantity"], reason="Returned")
+    rest = client(fake)
+    listed = rest.get_page(f"orders/{order['id']}/refunds").items
+    assert [r["id"] for r in listed] == [refund["id"]]
+    assert order["refunds"] == [{"id": refund["id"], "reason": "Returned", "total": f"-{refund['amount']}"}]
+    with pytest.raises(WooCommerceError, match="404"):
+        rest.get_page("orders/999999999/refunds")
+    store, _ = repo.create_store(
+        tenant_id, url=fake.url, consumer_key=fake.consumer_key, consumer_secret=fake.consumer_secret
+    )
+    backfill_store(tenant_id, store.store_id, lambda t, s: client(fake))
+    stored = repo.get_order(tenant_id, str(order["id"]))
+    assert stored.line_items[0].net_quantity == 0 and not stored.refunds_estimated
+    assert stored.refunded_total == pytest.approx(float(refund["amount"]))

@@ -1,0 +1,159 @@
+"""Webhooks registered and kept healthy by LuxeBrain, over HTTP end to end against the fake WooCommerce:
+connect (wc-auth) → the back-fill function registers one webhook per topic and back-fills the history →
+live deliveries through the local gateway → WooCommerce disables a failing webhook → one health run re-enables
+it and the back-fill brings the orders it missed. A reconnect updates instead of duplicating; a store that
+cannot be fixed gets its owner one e-mail, not one per run; removing the store removes our webhooks."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from api_testkit import new_merchant
+from test_store_connect import approve, connect, connect_settings, gateway, queued_backfills  # noqa: F401
+
+from luxebrain.ingest.backfill import request_backfill, store_client_factory
+from luxebrain.ingest.status import ingest_status
+from luxebrain.ingest.store_sync import run_webhook_health
+from luxebrain.storage import repositories as repo
+from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, delivery_url, webhook_name
+from luxebrain_dev.local.embedded import LocalResources
+from luxebrain_dev.local.event_sources import SqsEventSources
+from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
+from luxebrain_dev.local.functions import LocalLambdaContext, import_handler
+from luxebrain_dev.sample_store import generate_sample_store
+
+
+@pytest.fixture
+def fake_store() -> Iterator[FakeWooCommerce]:
+    with FakeWooCommerce(generate_sample_store(products=8, customers=10, years=0.2, seed=9)) as fake:
+        yield fake
+
+
+@pytest.fixture
+def processor(local_aws: LocalResources) -> SqsEventSources:
+    return SqsEventSources.from_resources(local_aws, functions={"IngestProcessorFunction"}, retry_after_seconds=0)
+
+
+@pytest.fixture(scope="module")
+def backfill_handler(local_aws: LocalResources) -> Any:
+    return import_handler("functions/ingest/", "backfill.handler", "IngestBackfillFunction")
+
+
+def run_queued(backfill_handler: Any, tenant_id: str) -> list[dict[str, Any]]:
+    """Run the back-fill function on what was queued for this tenant (the queue's event source, by hand)."""
+    results = []
+    for body in queued_backfills(tenant_id):
+        event = {"Records": [{"messageId": str(uuid.uuid4()), "body": json.dumps(body), "eventSource": "aws:sqs"}]}
+        results.append(backfill_handler(event, LocalLambdaContext("IngestBackfillFunction", 900, 512)))
+    return results
+
+
+def new_order(fake: FakeWooCommerce) -> dict[str, Any]:
+    """An order placed now in the store (what the next order.created carries)."""
+    order = copy.deepcopy(fake.store.orders[-1])
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    order.update(id=max(o["id"] for o in fake.store.orders) + 1, date_created_gmt=now, date_modified_gmt=now)
+    fake.store.orders.append(order)
+    return order
+
+
+def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
+    connect_settings: str,  # noqa: F811
+    fake_store: FakeWooCommerce,
+    processor: SqsEventSources,
+    backfill_handler: Any,
+) -> None:
+    merchant = new_merchant()
+    tenant_id = merchant.tenant_id
+    # Given a store connected through wc-auth
+    started = connect(connect_settings, merchant, fake_store.url)
+    assert approve(started["authorize_url"]).status_code == 302
+    store_id = started["store_id"]
+    # When the back-fill function runs what the connection queued
+    run_queued(backfill_handler, tenant_id)
+    # Then one active webhook per topic points at the ingest API, signed with the store's secret
+    hooks = sorted(fake_store.webhooks.values(), key=lambda w: w.topic)
+    secret = repo.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+    assert [w.topic for w in hooks] == sorted(TOPICS)
+    assert {(w.name, w.status, w.delivery_url, w.secret) for w in hooks} == {
+        (webhook_name(store_id, w.topic), "active", delivery_url(tenant_id, store_id), secret) for w in hooks
+    }
+    assert delivery_url(tenant_id, store_id) == f"{connect_settings}/webhooks/woocommerce/{tenant_id}/{store_id}"
+    # and the history arrived by REST back-fill, with progress out of X-WP-Total
+    assert len(list(repo.iter_orders(tenant_id))) == len(fake_store.store.orders)
+    progress = {item.resource: item for item in ingest_status(tenant_id, store_id).backfill}
+    assert (progress["orders"].items_done, progress["orders"].total_items) == (len(fake_store.store.orders),) * 2
+
+    # When the merchant reconnects the same shop
+    again = connect(connect_settings, merchant, fake_store.url)
+    assert approve(again["authorize_url"]).status_code == 302
+    run_queued(backfill_handler, tenant_id)
+    # Then it is the same store with the new key, and its webhooks were updated, not duplicated
+    assert again["store_id"] == store_id and len(repo.list_stores(tenant_id)) == 1
+    assert len(fake_store.webhooks) == len(TOPICS)
+    newest_key = max(fake_store.keys.values(), key=lambda key: key.key_id)
+    assert repo.get_store_secrets(tenant_id, store_id).consumer_key.get_secret_value() == newest_key.consumer_key
+
+    # When a live order arrives by webhook, it is stored
+    live = new_order(fake_store)
+    assert fake_store.emit("order.created", live) == [(_hook(fake_store, "order.created").id, 200)]
+    processor.drain(max_seconds=60)
+    assert repo.get_order(tenant_id, str(live["id"])).status == live["status"]
+
+    # When deliveries of order.created fail (the store's copy of the secret is corrupted) until WooCommerce
+    # disables the webhook
+    hook = _hook(fake_store, "order.created")
+    hook.secret = "not-the-secret"
+    missed = []
+    while hook.status == "active":
+        missed.append(new_order(fake_store))
+        assert fake_store.emit("order.created", missed[-1])[0][1] == 401
+    assert (len(missed), hook.status) == (7, "disabled")  # failure_count > 5 on the 7th failure in a row
+    assert fake_store.emit("order.created", new_order(fake_store)) == []  # a disabled webhook sends nothing
+    missed.append(fake_store.store.orders[-1])
+    # Then one health run re-enables it and the back-fill brings every missed order
+    request_backfill(tenant_id, store_id, webhook_health=True)  # what the 5-minute tick queues in the store's slot
+    run_queued(backfill_handler, tenant_id)
+    assert hook.status == "active" and hook.secret == secret
+    stored = {order.order_id for order in repo.iter_orders(tenant_id)}
+    assert {str(order["id"]) for order in missed} <= stored
+    # and the ingest status shows it per topic
+    topics = ingest_status(tenant_id, store_id).webhooks["topics"]
+    assert topics["order.created"]["re_enables"] == 1 and topics["order.created"]["status"] == "active"
+    assert topics["order.created"]["times_found_off"] == 1 and topics["product.updated"]["re_enables"] == 0
+    # and deliveries flow again
+    after = new_order(fake_store)
+    assert fake_store.emit("order.created", after)[0][1] == 200
+
+    # When the store goes down, the owner is told once, however many health runs fail
+    fake_store.store_down = True
+    sent: list[str] = []
+    client = lambda t, s: _fast_client(store_client_factory(t, s))  # noqa: E731
+    for _ in range(3):
+        report = run_webhook_health(tenant_id, store_id, client, notify=lambda tenant, **m: sent.append(m["subject"]))
+        assert not report.ok and "503" in (report.error or "")
+    assert len(sent) == 1
+    assert ingest_status(tenant_id, store_id).webhook_health == "failing"
+    # and once it is back, a healthy run clears the episode (a later outage alerts again)
+    fake_store.store_down = False
+    assert run_webhook_health(tenant_id, store_id, client, notify=lambda tenant, **m: sent.append("x")).ok
+    assert ingest_status(tenant_id, store_id).webhooks["alerted_at"] is None
+
+    # When the store is removed, our webhooks go with it
+    assert delete_webhooks(store_client_factory(tenant_id, store_id), store_id) == len(TOPICS)
+    assert fake_store.webhooks == {}
+
+
+def _hook(fake: FakeWooCommerce, topic: str) -> Any:
+    return next(w for w in fake.webhooks.values() if w.topic == topic)
+
+
+def _fast_client(client: Any) -> Any:
+    client.max_attempts, client.backoff_seconds = 2, 0.01
+    return client
