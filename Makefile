@@ -16,7 +16,7 @@ demo: $(STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sampl
 local: $(STAMP) $(WEB_BUILD)  ## keep the embedded AWS, the API and the dashboard running on localhost until Ctrl-C
 	$(BIN)/luxebrain local
 
-test: $(STAMP) $(WEB_BUILD)  ## lint, template checks and the whole test suite (what CI runs)
+test: $(STAMP) $(WEB_BUILD) chromium php-cli  ## lint, template checks and the whole test suite (what CI runs)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint infra/template.yaml
@@ -56,6 +56,11 @@ $(STAMP): requirements.txt shared/requirements.txt requirements-dev.txt layers/m
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
 	touch $(STAMP)
+
+.PHONY: php-cli
+php-cli:  ## the PHP CLI: php -l and the markup test of the WordPress plugin (integrations/wordpress)
+	@command -v php >/dev/null || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q php-cli)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out web/node_modules web/dist web/test-results

@@ -58,6 +58,7 @@ from api.routers import (  # noqa: E402
     prices,
     privacy,
     recommendations,
+    storefront,
     stores,
 )
 
@@ -174,12 +175,14 @@ class DashboardCors(CORSMiddleware):
 
 
 STOREFRONT_PATH_PREFIX = "/recommendations/"
+STOREFRONT_EVENTS_PATH = "/events"
 
 
 class SplitCors:
     """Two CORS policies. Dashboard routes: the explicit allow-list, with credentials. Storefront routes
-    (recommendations, read with a publishable key from the shop's own site, whatever its domain): any
-    origin, never credentials, only the headers a widget sends."""
+    (recommendations and events, with a publishable key from the shop's own site, whatever its domain): any
+    origin at the CORS level, never credentials, only the headers a widget sends; the routes themselves then
+    refuse origins that are not one of the key's stores (luxebrain.storefront.origins)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.dashboard = DashboardCors(
@@ -202,7 +205,8 @@ class SplitCors:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        storefront = scope["type"] == "http" and scope.get("path", "").startswith(STOREFRONT_PATH_PREFIX)
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        storefront = path.startswith(STOREFRONT_PATH_PREFIX) or path == STOREFRONT_EVENTS_PATH
         await (self.storefront if storefront else self.dashboard)(scope, receive, send)
 
 
@@ -280,6 +284,7 @@ def create_app() -> FastAPI:
         customers,
         prices,
         overview,
+        storefront,
     ):
         app.include_router(router_module.router, responses=PROBLEM_RESPONSES)
     _include_optional_routers(app)
@@ -316,6 +321,7 @@ def _document_problems(app: FastAPI) -> None:
             )
             definitions = schema["components"]["schemas"]["ProblemDetails"].pop("$defs", {})
             schema["components"]["schemas"].update(definitions)
+            schema["components"]["schemas"].update(storefront.batch_schemas())
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -35,6 +35,7 @@ from luxebrain.auth.tokens import verify_access_token
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
 from luxebrain.plans import count_api_call, ensure_tenant_active, limit_rate
+from luxebrain.storefront.origins import check_storefront_origin
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A Cognito access token from POST /auth/login")
 impersonation_header = APIKeyHeader(
@@ -47,10 +48,13 @@ storefront_key_header = APIKeyHeader(
 )
 
 
-def _remember(request: Request, principal: Principal) -> Principal:
+def remember_principal(request: Request, principal: Principal) -> Principal:
     request.state.principal = principal  # the request log and the error handler read it
     bind_tenant(principal.tenant_id)
     return principal
+
+
+_remember = remember_principal
 
 
 def _user_principal(credentials: HTTPAuthorizationCredentials | None, impersonation: str | None) -> Principal:
@@ -102,6 +106,8 @@ async def recommendations_reader(
     """Recommendation routes accept a dashboard user or a storefront key (which has its own rate limit)."""
     if storefront_key and credentials is None:
         principal = principal_for_storefront_key(storefront_key)
+        # A browser on another site carrying a leaked key is refused; server-side callers send no Origin.
+        check_storefront_origin(principal.require_tenant(), request.headers.get("origin"), required=False)
         ensure_tenant_active(principal.require_tenant())
         limit_rate(principal.require_tenant(), "storefront_requests")
         count_api_call(principal.require_tenant())
@@ -146,6 +152,7 @@ __all__ = [
     "current_principal",
     "expensive_action",
     "recommendations_reader",
+    "remember_principal",
     "require_role",
     "tenant_member",
 ]

@@ -72,11 +72,19 @@ PLANS: dict[str, Plan] = {
             "training_runs": (2, "day"),
             "messages": (1_000, "month"),
             "storefront_requests": (50_000, "month"),
+            # Widget events (impressions, clicks): metered apart from the merchant's own API calls.
+            "storefront_events": (200_000, "month"),
         },
         max_products=500,
         max_orders=5_000,
         campaign_channels=frozenset({"email"}),
-        rate_limits={"storefront_requests": 120, "retrain": 2, "apply_prices": 5, "exports": 2},
+        rate_limits={
+            "storefront_requests": 120,
+            "storefront_events": 1_200,
+            "retrain": 2,
+            "apply_prices": 5,
+            "exports": 2,
+        },
     ),
     "growth": Plan(
         name="growth",
@@ -86,11 +94,19 @@ PLANS: dict[str, Plan] = {
             "training_runs": (8, "day"),
             "messages": (25_000, "month"),
             "storefront_requests": (1_000_000, "month"),
+            # Widget events (impressions, clicks): metered apart from the merchant's own API calls.
+            "storefront_events": (5_000_000, "month"),
         },
         max_products=10_000,
         max_orders=100_000,
         campaign_channels=frozenset({"email", "sms"}),
-        rate_limits={"storefront_requests": 600, "retrain": 5, "apply_prices": 20, "exports": 5},
+        rate_limits={
+            "storefront_requests": 600,
+            "storefront_events": 6_000,
+            "retrain": 5,
+            "apply_prices": 20,
+            "exports": 5,
+        },
     ),
     "pro": Plan(
         name="pro",
@@ -100,11 +116,19 @@ PLANS: dict[str, Plan] = {
             "training_runs": (48, "day"),
             "messages": (250_000, "month"),
             "storefront_requests": (10_000_000, "month"),
+            # Widget events (impressions, clicks): metered apart from the merchant's own API calls.
+            "storefront_events": (50_000_000, "month"),
         },
         max_products=100_000,
         max_orders=2_000_000,
         campaign_channels=frozenset({"email", "sms", "whatsapp"}),
-        rate_limits={"storefront_requests": 3_000, "retrain": 10, "apply_prices": 60, "exports": 10},
+        rate_limits={
+            "storefront_requests": 3_000,
+            "storefront_events": 30_000,
+            "retrain": 10,
+            "apply_prices": 60,
+            "exports": 10,
+        },
     ),
 }
 
@@ -210,16 +234,26 @@ def consume(tenant_id: str, metric: str, amount: int = 1) -> int:
     return total
 
 
-def limit_rate(tenant_id: str, action: str) -> int:
+def limit_rate(tenant_id: str, action: str, amount: int = 1) -> int:
     """A per-tenant, per-minute limit of an expensive or public action; 429 with Retry-After beyond it."""
     plan = plan_of(tenant_id)
     allowed = plan.rate_limits.get(action)
     if allowed is None:
         raise InvalidInputError(f"{action!r} has no rate limit; limits are {', '.join(plan.rate_limits)}")
-    total = _add_within(tenant_id, f"rate:{action}", "minute", 1, allowed)
+    total = _add_within(tenant_id, f"rate:{action}", "minute", amount, allowed)
     if total is None:
         retry_after = 60 - datetime.now(UTC).second
         raise RateLimitedError(f"{action}_per_minute", allowed, retry_after)
+    return total
+
+
+def limit_client_rate(tenant_id: str, action: str, client: str, amount: int, allowed: int) -> int:
+    """A per-minute limit of one client of a tenant (``client`` is an opaque digest, never an address), so one
+    browser or one script cannot use up the whole tenant's rate; 429 with Retry-After beyond it."""
+    total = _add_within(tenant_id, f"rate:{action}:{client}", "minute", amount, allowed)
+    if total is None:
+        retry_after = 60 - datetime.now(UTC).second
+        raise RateLimitedError(f"{action}_per_minute_per_client", allowed, retry_after)
     return total
 
 

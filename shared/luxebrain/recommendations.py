@@ -12,31 +12,44 @@ from luxebrain.runtime import on_reset
 from luxebrain.serving import current_serving
 from luxebrain.storage.repositories import iter_products
 
-# Products that may not be shown (out of stock, unpublished, deleted), per tenant, refreshed each minute:
-# one partition query per tenant per minute instead of one per request.
+# Products that may not be shown (out of stock, unpublished, deleted) and every product the store has, per
+# tenant, refreshed each minute: one partition query per tenant per minute instead of one per request.
 AVAILABILITY_SECONDS = 60.0
 _availability_lock = threading.Lock()
-_unavailable: dict[str, tuple[float, frozenset[str]]] = {}
-on_reset(_unavailable.clear)
+_catalogue: dict[str, tuple[float, frozenset[str], frozenset[str]]] = {}  # tenant -> (until, known, hidden)
+on_reset(_catalogue.clear)
+
+
+def _catalogue_of(tenant_id: str) -> tuple[frozenset[str], frozenset[str]]:
+    now = time.monotonic()
+    with _availability_lock:
+        cached = _catalogue.get(tenant_id)
+    if cached and cached[0] > now:
+        return cached[1], cached[2]
+    hide_out_of_stock = (tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True)
+    known: set[str] = set()
+    hidden: set[str] = set()
+    for product in iter_products(tenant_id):
+        if not product.deleted:
+            known.add(product.product_id)
+        if (
+            product.deleted
+            or product.status != "publish"
+            or (hide_out_of_stock and product.stock_status == "outofstock")
+        ):
+            hidden.add(product.product_id)
+    with _availability_lock:
+        _catalogue[tenant_id] = (now + AVAILABILITY_SECONDS, frozenset(known), frozenset(hidden))
+    return frozenset(known), frozenset(hidden)
 
 
 def unavailable_products(tenant_id: str) -> frozenset[str]:
-    now = time.monotonic()
-    with _availability_lock:
-        cached = _unavailable.get(tenant_id)
-    if cached and cached[0] > now:
-        return cached[1]
-    hide_out_of_stock = (tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True)
-    hidden = frozenset(
-        product.product_id
-        for product in iter_products(tenant_id)
-        if product.deleted
-        or product.status != "publish"
-        or (hide_out_of_stock and product.stock_status == "outofstock")
-    )
-    with _availability_lock:
-        _unavailable[tenant_id] = (now + AVAILABILITY_SECONDS, hidden)
-    return hidden
+    return _catalogue_of(tenant_id)[1]
+
+
+def catalogue_products(tenant_id: str) -> frozenset[str]:
+    """Every product (and variation) id the tenant's store has, deleted ones excepted."""
+    return _catalogue_of(tenant_id)[0]
 
 
 def recommender_with_rules(tenant_id: str) -> tuple[Recommender, str, RecommendationRules]:

@@ -54,6 +54,7 @@ WEBHOOK_TOPICS = frozenset(
     for event in ("created", "updated", "deleted", "restored")
     if not (resource == "customer" and event == "restored")
 )
+STORE_API_PRODUCTS = "/wp-json/wc/store/v1/products"  # the public Store API the storefront widget reads
 
 
 @dataclass
@@ -242,6 +243,8 @@ class FakeWooCommerce:
         headers: dict[str, str],
         body: bytes = b"",
     ) -> tuple[int, dict[str, str], Any]:
+        if path.rstrip("/") == STORE_API_PRODUCTS:
+            return self._store_api_products(params)
         prefix = "/wp-json/wc/v3/"
         if not path.startswith(prefix):
             return 404, {}, _error("rest_no_route", "No route was found matching the URL and request method.", 404)
@@ -315,6 +318,25 @@ class FakeWooCommerce:
             key=lambda r: (str(r.get(key_name) or ""), r.get("id", 0)) if key_name != "id" else r.get("id", 0),
             reverse=descending,
         )
+
+    def _store_api_products(self, params: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        """``GET /wp-json/wc/store/v1/products?include=1,2&orderby=include``: public, no key; the order of
+        ``include`` kept with ``orderby=include``. Answered to any origin (the widget's test page is served
+        from another port than this fake; a real shop's widget reads its own origin)."""
+        cors = {"Access-Control-Allow-Origin": "*"}
+        fault = self._take_fault("store_products", 1)
+        if fault is not None:
+            if fault.delay_seconds:
+                time.sleep(fault.delay_seconds)
+            if fault.status:
+                return fault.status, cors, _error("internal_server_error", "There has been a critical error.", 500)
+        published = {p["id"]: p for p in self.store.products if p.get("status", "publish") == "publish"}
+        include = [int(i) for i in params.get("include", "").split(",") if i.strip().isdigit()]
+        per_page = min(int(params.get("per_page", "10") or 10), MAX_PER_PAGE)
+        chosen = [published[i] for i in include if i in published] if include else list(published.values())
+        if params.get("orderby") != "include":
+            chosen.sort(key=lambda p: str(p.get("date_created_gmt") or ""), reverse=True)
+        return 200, cors, [_store_api_product(p, self.url) for p in chosen[:per_page]]
 
     def _take_fault(self, resource: str, page: int) -> Fault | None:
         with self._lock:
@@ -537,6 +559,57 @@ class FakeWooCommerce:
             order["date_modified_gmt"] = max(now, str(order.get("date_modified_gmt") or ""))
             order["date_modified"] = order["date_modified_gmt"]
         return refund
+
+
+def _store_api_product(product: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A product as WooCommerce's Store API (wc/store/v1) shows it to anyone: prices in minor units."""
+    in_stock = product.get("stock_status", "instock") != "outofstock"
+    price, regular = str(product.get("price") or "0"), str(product.get("regular_price") or product.get("price") or "0")
+    minor = lambda amount: str(round(float(amount or 0) * 100))  # noqa: E731 - a local shorthand
+    permalink = f"{base_url}/product/{product.get('slug', product['id'])}/"
+    return {
+        "id": product["id"],
+        "name": product.get("name", ""),
+        "slug": product.get("slug", ""),
+        "type": product.get("type", "simple"),
+        "permalink": permalink,
+        "sku": product.get("sku", ""),
+        "on_sale": bool(product.get("on_sale")),
+        "prices": {
+            "price": minor(price),
+            "regular_price": minor(regular),
+            "sale_price": minor(product.get("sale_price") or price),
+            "currency_code": "EUR",
+            "currency_symbol": "€",
+            "currency_minor_unit": 2,
+            "currency_decimal_separator": ",",
+            "currency_thousand_separator": ".",
+            "currency_prefix": "",
+            "currency_suffix": " €",
+        },
+        "images": [
+            {
+                "id": product["id"] * 10,
+                "src": f"{base_url}/images/{product['id']}.svg",
+                "thumbnail": f"{base_url}/images/{product['id']}.svg",
+                "name": product.get("slug", ""),
+                "alt": product.get("name", ""),
+            }
+        ],
+        "categories": [
+            {"id": c.get("id"), "name": c.get("name"), "slug": c.get("slug")} for c in product.get("categories", [])
+        ],
+        "is_purchasable": product.get("status", "publish") == "publish",
+        "is_in_stock": in_stock,
+        "add_to_cart": {
+            "text": "Add to cart" if in_stock else "Read more",
+            "description": f"Add \u201c{product.get('name', '')}\u201d to your cart",
+            "url": f"?add-to-cart={product['id']}" if in_stock else permalink,
+            "minimum": 1,
+            "maximum": 9999,
+            "multiple_of": 1,
+        },
+    }
 
 
 def _error(code: str, message: str, status: int) -> dict[str, Any]:

@@ -59,6 +59,12 @@ class TenantSettings(BaseModel):
     recommendations_exclude_out_of_stock: bool | None = None
     weekly_report: bool | None = None
     pricing_guardrails: GuardrailConfig | None = None
+    storefront_holdout_share: float | None = Field(
+        default=None, ge=0.0, le=0.5, description="share of storefront visitors held out (popular products)"
+    )
+    storefront_origins: list[Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")]] | None = Field(
+        default=None, max_length=10, description="origins besides the stores' own that may use the storefront key"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import RecommendationsReader
-from luxebrain.auth.principal import AuthKind
+from luxebrain.auth.principal import AuthKind, Principal
+from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.errors import ForbiddenError, InvalidInputError
 from luxebrain.ml.recommend_serving import (
     RecommendationInputError,
     RecommendationRules,
     Recommendations,
+    Recommender,
 )
+from luxebrain.plans import tenant_profile
 from luxebrain.recommendations import recommender_with_rules
+from luxebrain.storefront.events import VISITOR_PATTERN
+from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
 EntityId = Annotated[str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
 K = Annotated[int, Query(ge=1, le=50, description="how many products")]
+VisitorId = Annotated[
+    str | None,
+    Query(
+        pattern=VISITOR_PATTERN,
+        description="storefront widgets: the random visitor id; a hold-out share of visitors gets popular products",
+    ),
+]
 
 
 class RecommendedProductResponse(BaseModel):
@@ -34,19 +48,49 @@ class RecommendationResponse(BaseModel):
     strategy: str = Field(description="ease, item_knn, blend or popular_fallback: how the answer was made")
     mode: str
     model_version: str
+    response_id: str = Field(description="random id of this answer: the widget's events name it")
+    arm: str | None = Field(
+        default=None, description="storefront answers with a visitor id: treatment, or holdout (popular products)"
+    )
     items: list[RecommendedProductResponse]
 
 
-def _response(recommendations: Recommendations, version: str) -> RecommendationResponse:
+def _response(recommendations: Recommendations, version: str, arm: str | None = None) -> RecommendationResponse:
     return RecommendationResponse(
         strategy=recommendations.strategy,
         mode=recommendations.mode,
         model_version=version,
+        response_id=secrets.token_urlsafe(12),
+        arm=arm,
         items=[
             RecommendedProductResponse(product_id=p.product_id, score=p.score, lift=p.lift, pinned=p.pinned)
             for p in recommendations.products
         ],
     )
+
+
+def _serve(
+    principal: Principal,
+    visitor_id: str | None,
+    k: int,
+    answer: Callable[[Recommender, RecommendationRules], Recommendations],
+    *,
+    fallback: Callable[[Recommender, RecommendationRules], Recommendations] | None = None,
+) -> RecommendationResponse:
+    """The answer, or for a storefront visitor in the hold-out the popularity fallback instead."""
+    tenant_id = principal.require_tenant()
+    recommender, version, rules = recommender_with_rules(tenant_id)
+    arm = None
+    if principal.kind is AuthKind.STOREFRONT and visitor_id:
+        arm = visitor_arm(tenant_id, visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
+    try:
+        if arm == HOLDOUT:
+            recommendations = (fallback or (lambda model, rules: model.popular(k, rules)))(recommender, rules)
+        else:
+            recommendations = answer(recommender, rules)
+    except RecommendationInputError as exc:
+        raise InvalidInputError(str(exc)) from None
+    return _response(recommendations, version, arm)
 
 
 @router.get("/for-you", response_model=RecommendationResponse, summary="Personal picks for a customer")
@@ -71,13 +115,10 @@ async def for_you(
 
 
 @router.get("/similar", response_model=RecommendationResponse, summary="Products similar to one product")
-async def similar(principal: RecommendationsReader, product_id: EntityId, k: K = 10) -> RecommendationResponse:
-    tenant_id = principal.require_tenant()
-    recommender, version, rules = recommender_with_rules(tenant_id)
-    try:
-        return _response(recommender.similar([product_id], k, rules), version)
-    except RecommendationInputError as exc:
-        raise InvalidInputError(str(exc)) from None
+async def similar(
+    principal: RecommendationsReader, product_id: EntityId, k: K = 10, visitor_id: VisitorId = None
+) -> RecommendationResponse:
+    return _serve(principal, visitor_id, k, lambda recommender, rules: recommender.similar([product_id], k, rules))
 
 
 class BasketRequest(BaseModel):
@@ -86,16 +127,17 @@ class BasketRequest(BaseModel):
         min_length=1, max_length=50
     )
     k: int = Field(default=10, ge=1, le=50)
+    visitor_id: str | None = Field(default=None, pattern=VISITOR_PATTERN)
 
 
 @router.post("/basket", response_model=RecommendationResponse, summary="What goes with the products in a basket")
 async def basket(body: BasketRequest, principal: RecommendationsReader) -> RecommendationResponse:
-    tenant_id = principal.require_tenant()
-    recommender, version, rules = recommender_with_rules(tenant_id)
-    try:
-        return _response(recommender.similar(body.product_ids, body.k, rules), version)
-    except RecommendationInputError as exc:
-        raise InvalidInputError(str(exc)) from None
+    return _serve(
+        principal,
+        body.visitor_id,
+        body.k,
+        lambda recommender, rules: recommender.similar(body.product_ids, body.k, rules),
+    )
 
 
 @router.get("/popular", response_model=RecommendationResponse, summary="Trending products, optionally by category")
@@ -103,10 +145,10 @@ async def popular(
     principal: RecommendationsReader,
     k: K = 10,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    visitor_id: VisitorId = None,
 ) -> RecommendationResponse:
-    tenant_id = principal.require_tenant()
-    recommender, version, rules = recommender_with_rules(tenant_id)
-    try:
-        return _response(recommender.popular(k, rules, category=category), version)
-    except RecommendationInputError as exc:
-        raise InvalidInputError(str(exc)) from None
+    # Trending is popularity for everyone, hold-out included: its arms compare like with like (no lift).
+    def trending(recommender: Recommender, rules: RecommendationRules) -> Recommendations:
+        return recommender.popular(k, rules, category=category)
+
+    return _serve(principal, visitor_id, k, trending, fallback=trending)

@@ -26,6 +26,7 @@ from luxebrain.storage.models import (
     key_order,
     key_product,
 )
+from luxebrain.storefront.meta import attribution_from_meta
 from luxebrain.woocommerce.payloads import (
     CouponPayload,
     CustomerPayload,
@@ -250,6 +251,7 @@ def order_item(tenant_id: str, order: OrderPayload) -> OrderItem:
         coupon_lines=coupons,
         content_hash=content_hash(order),
         deleted=False,
+        storefront_attribution=attribution_from_meta(order.meta_data),
     )
 
 

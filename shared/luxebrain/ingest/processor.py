@@ -43,6 +43,7 @@ from luxebrain.storage.models import (
     key_rejected_event,
     key_store,
 )
+from luxebrain.storefront.attribution import attribute_order
 from luxebrain.tenancy import tenant_partition
 from luxebrain.woocommerce.payloads import (
     CouponPayload,
@@ -216,6 +217,11 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
         live = guest is not None and (result.outcome == "stored" or _order_is_live(item))
         if live and guest is not None and repositories.put_if_newer(guest):
             result.writes += 1
+        if item.storefront_attribution and item.status_class == "purchase":
+            # Also for a duplicate delivery: a retry after a failed attribution must still count the order
+            # (each order counts once per placement: the exposure's conditional update).
+            attribution = attribute_order(item)
+            result.writes += 2 * len(attribution.placements)
         return result
     if envelope.resource == "product":
         return _write(

@@ -1,0 +1,88 @@
+"""The storefront widget's events (``POST /events``, beacon-friendly) and the placements' results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from api.dependencies import TenantMember, remember_principal
+from luxebrain.auth.storefront import principal_for_storefront_key
+from luxebrain.errors import UnauthorizedError
+from luxebrain.plans import ensure_tenant_active
+from luxebrain.storefront.events import MAX_BODY_BYTES, EventsBatchTooLargeError, StorefrontEventBatch, record_events
+from luxebrain.storefront.origins import check_storefront_origin
+from luxebrain.storefront.results import placement_results
+
+router = APIRouter(tags=["storefront"])
+
+
+class RecordedEventsResponse(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+
+
+def _source_address(request: Request) -> str:
+    event = request.scope.get("aws.event") or {}
+    source = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+    if isinstance(source, str) and source:
+        return source
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=RecordedEventsResponse,
+    summary="Record the storefront widget's impressions, clicks and add-to-carts (storefront key)",
+    description=(
+        "A batch of at most 50 events from one visitor, as JSON or as the text/plain body of "
+        "`navigator.sendBeacon` (the key then in the body's `key`). Only the shop's own origins may send it."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/StorefrontEventBatch"}},
+                "text/plain": {"schema": {"$ref": "#/components/schemas/StorefrontEventBatch"}},
+            },
+        }
+    },
+)
+async def post_events(request: Request) -> RecordedEventsResponse:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise EventsBatchTooLargeError
+    try:
+        batch = StorefrontEventBatch.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    key = request.headers.get("x-storefront-key") or batch.key
+    if not key:
+        raise UnauthorizedError("send the storefront key (X-Storefront-Key, or 'key' in a beacon's body)")
+    principal = remember_principal(request, principal_for_storefront_key(key))
+    tenant_id = principal.require_tenant()
+    check_storefront_origin(tenant_id, request.headers.get("origin"), required=True)
+    ensure_tenant_active(tenant_id)
+    recorded = record_events(tenant_id, batch, source=_source_address(request))
+    return RecordedEventsResponse(
+        accepted=recorded.accepted, duplicates=recorded.duplicates, rejected=recorded.rejected
+    )
+
+
+def batch_schemas() -> dict[str, Any]:
+    """The batch's schema and its parts, for the OpenAPI document's components (the route parses its body
+    itself, since a beacon's text/plain body is not read as JSON by FastAPI)."""
+    schema = StorefrontEventBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.pop("$defs", {})
+    return {"StorefrontEventBatch": schema, **definitions}
+
+
+@router.get("/storefront/results", summary="Per placement: shown, clicked, carted, attributed and caused revenue")
+async def results(
+    principal: TenantMember, days: Annotated[int, Query(ge=1, le=90, description="the last N UTC days")] = 30
+) -> dict[str, Any]:
+    return placement_results(principal.require_tenant(), days=days)

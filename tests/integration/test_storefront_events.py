@@ -1,0 +1,363 @@
+"""Storefront events over the API: beacon-friendly batches with the storefront key, bounded and rate-limited,
+refused from another site, counted once, never touching another tenant or the merchant's API quota; the
+hold-out in the recommendation answers; orders from ingest attributed to the placements their visitor saw."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_testkit import Merchant, api_app_module, new_merchant, publish_artifact, small_order_lines
+from fastapi.testclient import TestClient
+
+from luxebrain_dev.local.embedded import LocalResources
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
+
+
+@dataclass
+class Shop:
+    merchant: Merchant
+    origin: str
+    key: str
+    products: list[str]
+
+
+@pytest.fixture(scope="module")
+def client(local_aws: LocalResources) -> Iterator[TestClient]:
+    with TestClient(api_app_module().app) as test_client:
+        yield test_client
+
+
+def _new_shop(client: TestClient, prefix: str, *, products: list[str] | None = None) -> Shop:
+    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.storage.models import ProductItem, key_product
+
+    merchant = new_merchant(f"Maison {prefix}")
+    origin = f"https://shop-{prefix}-{secrets.token_hex(3)}.example"
+    store = client.post(
+        "/stores",
+        headers=merchant.headers,
+        json={"url": origin + "/", "consumer_key": "ck_" + "a" * 40, "consumer_secret": "cs_" + "b" * 40},
+    )
+    assert store.status_code == 201, store.text
+    product_ids = products or [f"{prefix}{100 + i}" for i in range(8)]
+    for product_id in product_ids:
+        pk, sk = key_product(merchant.tenant_id, product_id)
+        ProductItem(pk, sk, entity="product", tenant_id=merchant.tenant_id, product_id=product_id).save()
+    publish_artifact(merchant.tenant_id, train_recommender(small_order_lines(product_prefix=prefix)))
+    key = client.post("/tenant/storefront-key", headers=merchant.headers)
+    assert key.status_code == 201, key.text
+    return Shop(merchant, origin, key.json()["key"], product_ids)
+
+
+@pytest.fixture(scope="module")
+def shop(client: TestClient) -> Shop:
+    return _new_shop(client, "pa")
+
+
+@pytest.fixture(scope="module")
+def other_shop(client: TestClient) -> Shop:
+    return _new_shop(client, "pb")
+
+
+def visitor() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def event(kind: str, product_ids: list[str], placement: str = "related") -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4().hex,
+        "type": kind,
+        "placement": placement,
+        "product_ids": product_ids,
+        "model_version": "20261201T000000-abc123",
+        "response_id": "r" + secrets.token_hex(6),
+    }
+
+
+def send(
+    client: TestClient,
+    shop: Shop,
+    events: list[dict[str, Any]],
+    *,
+    visitor_id: str | None = None,
+    origin: str | None = "shop",
+    beacon: bool = False,
+    key: str | None = None,
+) -> Any:
+    body: dict[str, Any] = {"visitor_id": visitor_id or visitor(), "events": events}
+    headers: dict[str, str] = {}
+    if origin:
+        headers["Origin"] = shop.origin if origin == "shop" else origin
+    if beacon:  # navigator.sendBeacon with a string: text/plain, no custom header
+        body["key"] = key or shop.key
+        headers["Content-Type"] = "text/plain;charset=UTF-8"
+        return client.post("/events", content=json.dumps(body), headers=headers)
+    headers["X-Storefront-Key"] = key or shop.key
+    return client.post("/events", json=body, headers=headers)
+
+
+def stats_rows(tenant_id: str) -> dict[tuple[str, str], dict[str, float]]:
+    from luxebrain.storage.models import StorefrontStatsItem, tenant_partition
+
+    rows = {}
+    for row in StorefrontStatsItem.query(tenant_partition(tenant_id, "STOREFRONT_STATS")):
+        rows[(row.placement, row.arm)] = {
+            name: float(getattr(row, name) or 0)
+            for name in ("impressions", "clicks", "add_to_carts", "visitors", "orders", "revenue", "attributed_revenue")
+        }
+    return rows
+
+
+def usage(tenant_id: str) -> dict[str, int]:
+    from luxebrain.plans import flush_api_calls, usage_report
+
+    flush_api_calls(tenant_id)
+    return {line.limit: line.used for line in usage_report(tenant_id)}
+
+
+# ----------------------------------------------------------------------------- accepted batches
+def test_a_batch_from_the_shop_is_counted_per_placement_and_not_against_the_api_quota(
+    client: TestClient, shop: Shop
+) -> None:
+    before = usage(shop.merchant.tenant_id)
+    who = visitor()
+    shown = shop.products[:4]
+    answer = send(
+        client,
+        shop,
+        [event("impression", shown), event("click", shown[:1]), event("add_to_cart", shown[:1])],
+        visitor_id=who,
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"accepted": 3, "duplicates": 0, "rejected": 0}
+    # A second page view of the same visitor: one more impression, not one more visitor.
+    assert send(client, shop, [event("impression", shown)], visitor_id=who).json()["accepted"] == 1
+    rows = stats_rows(shop.merchant.tenant_id)
+    counted = {name: sum(r[name] for (p, _), r in rows.items() if p == "related") for name in rows[next(iter(rows))]}
+    assert counted["impressions"] == 2 and counted["clicks"] == 1 and counted["add_to_carts"] == 1
+    assert counted["visitors"] == 1
+    after = usage(shop.merchant.tenant_id)
+    assert after["api_calls_per_month"] == before["api_calls_per_month"]  # metered separately
+    assert after["storefront_events_per_month"] == before["storefront_events_per_month"] + 4
+
+
+def test_a_beacon_with_a_text_plain_body_and_the_key_inside_is_accepted(client: TestClient, shop: Shop) -> None:
+    answer = send(client, shop, [event("impression", shop.products[:2], placement="basket")], beacon=True)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["accepted"] == 1
+
+
+def test_stored_events_hold_no_personal_data_and_expire(client: TestClient, shop: Shop) -> None:
+    from luxebrain.storage.models import StorefrontEventItem, visitor_partition
+
+    who = visitor()
+    send(client, shop, [event("click", shop.products[:1])], visitor_id=who)
+    (item,) = list(StorefrontEventItem.query(visitor_partition(shop.merchant.tenant_id, who)))
+    stored = item.serialize()
+    assert set(stored) <= {
+        "pk", "sk", "entity", "tenant_id", "updated_at", "expires_at", "visitor_id", "event_type", "placement",
+        "arm", "product_ids", "model_version", "response_id", "occurred_at",
+    }  # fmt: skip
+    assert 34 * 86400 < item.expires_at - datetime.now(UTC).timestamp() <= 35 * 86400
+
+
+# ----------------------------------------------------------------------------- forged batches
+def test_a_wrong_or_missing_key_is_refused_and_nothing_is_counted(client: TestClient, shop: Shop) -> None:
+    before = stats_rows(shop.merchant.tenant_id)
+    forged = shop.key[:-4] + ("AAAA" if not shop.key.endswith("AAAA") else "BBBB")
+    assert send(client, shop, [event("click", shop.products[:1])], key=forged).status_code == 401
+    assert send(client, shop, [event("click", shop.products[:1])], key=forged, beacon=True).status_code == 401
+    no_key = client.post(
+        "/events",
+        json={"visitor_id": visitor(), "events": [event("click", shop.products[:1])]},
+        headers={"Origin": shop.origin},
+    )
+    assert no_key.status_code == 401
+    assert stats_rows(shop.merchant.tenant_id) == before
+
+
+def test_a_key_used_from_another_site_is_refused_by_origin(client: TestClient, shop: Shop) -> None:
+    before = stats_rows(shop.merchant.tenant_id)
+    for origin in ("https://evil.example", shop.origin.replace("https://", "http://"), shop.origin + ".evil.example"):
+        answer = send(client, shop, [event("click", shop.products[:1])], origin=origin)
+        assert answer.status_code == 403, origin
+        assert "another site" in answer.json()["detail"]
+    assert send(client, shop, [event("click", shop.products[:1])], origin=None).status_code == 403
+    assert stats_rows(shop.merchant.tenant_id) == before
+    # The recommendation routes refuse the same foreign page (a server without Origin is still served).
+    headers = {"X-Storefront-Key": shop.key}
+    path = f"/recommendations/similar?product_id={shop.products[0]}&k=3"
+    assert client.get(path, headers={**headers, "Origin": "https://evil.example"}).status_code == 403
+    assert client.get(path, headers={**headers, "Origin": shop.origin}).status_code == 200
+
+
+def test_another_stores_product_ids_are_dropped_without_touching_that_store(
+    client: TestClient, shop: Shop, other_shop: Shop
+) -> None:
+    before_other = stats_rows(other_shop.merchant.tenant_id)
+    before = stats_rows(shop.merchant.tenant_id)
+    answer = send(
+        client,
+        shop,
+        [event("click", other_shop.products[:1]), event("impression", [shop.products[0], other_shop.products[1]])],
+    )
+    assert answer.status_code == 202
+    assert answer.json() == {"accepted": 0, "duplicates": 0, "rejected": 2}
+    assert stats_rows(shop.merchant.tenant_id) == before
+    assert stats_rows(other_shop.merchant.tenant_id) == before_other
+
+
+def test_a_replayed_batch_is_counted_once(client: TestClient, shop: Shop) -> None:
+    who = visitor()
+    batch = [
+        event("click", shop.products[:1], placement="replayed"),
+        event("impression", shop.products[:3], "replayed"),
+    ]
+    assert send(client, shop, batch, visitor_id=who).json()["accepted"] == 2
+    before = stats_rows(shop.merchant.tenant_id)
+    replay = send(client, shop, [*batch, batch[0]], visitor_id=who)
+    assert replay.status_code == 202
+    assert replay.json() == {"accepted": 0, "duplicates": 3, "rejected": 0}
+    assert stats_rows(shop.merchant.tenant_id) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"events": []}, 422),
+        ({"events": "many"}, 422),
+        ({"visitor_id": "short"}, 422),
+        ({"visitor_id": "jeanne@example.com-xxxxxxxxxxxx"}, 422),  # an e-mail is not a random visitor id
+        ({"extra": 1}, 422),
+    ],
+)
+def test_malformed_batches_are_refused_with_a_problem(
+    client: TestClient, shop: Shop, change: dict[str, Any], status: int
+) -> None:
+    body = {"visitor_id": visitor(), "events": [event("click", shop.products[:1])], **change}
+    answer = client.post("/events", json=body, headers={"Origin": shop.origin, "X-Storefront-Key": shop.key})
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_absurd_counts_and_oversized_bodies_are_refused(client: TestClient, shop: Shop) -> None:
+    before = stats_rows(shop.merchant.tenant_id)
+    too_many = [event("impression", shop.products[:1]) for _ in range(51)]
+    assert send(client, shop, too_many).status_code == 422
+    too_wide = [event("impression", [shop.products[0]] * 25)]
+    assert send(client, shop, too_wide).status_code == 422
+    bad_type = [{**event("click", shop.products[:1]), "type": "purchase"}]
+    assert send(client, shop, bad_type).status_code == 422
+    padded = [{**event("impression", shop.products[:1]), "response_id": "x" * 64} for _ in range(50)]
+    padded = [{**e, "product_ids": [shop.products[0]] * 24} for e in padded]  # ~20 KB of valid-looking JSON
+    oversized = send(client, shop, padded)
+    assert oversized.status_code == 413, oversized.text
+    assert stats_rows(shop.merchant.tenant_id) == before
+
+
+def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(client: TestClient, shop: Shop) -> None:
+    from luxebrain.storefront.events import EVENTS_PER_VISITOR_PER_MINUTE
+
+    who = visitor()
+    for _ in range(EVENTS_PER_VISITOR_PER_MINUTE // 40):
+        batch = [event("impression", shop.products[:1], placement="capped") for _ in range(40)]
+        assert send(client, shop, batch, visitor_id=who).status_code == 202
+    capped = send(client, shop, [event("impression", shop.products[:1], placement="capped")], visitor_id=who)
+    assert capped.status_code == 429
+    assert int(capped.headers["Retry-After"]) >= 0
+    assert send(client, shop, [event("impression", shop.products[:1], placement="capped")]).status_code == 202
+
+
+# ----------------------------------------------------------------------------- recommendation answers
+def test_storefront_answers_carry_a_response_id_the_model_version_and_the_visitors_arm(
+    client: TestClient, shop: Shop
+) -> None:
+    from luxebrain.storefront.holdout import visitor_arm
+
+    headers = {"X-Storefront-Key": shop.key, "Origin": shop.origin}
+    held_out = next(
+        v
+        for v in (f"visitor-{i:012d}" for i in range(500))
+        if visitor_arm(shop.merchant.tenant_id, v, 0.05) == "holdout"
+    )
+    treated = next(
+        v
+        for v in (f"visitor-{i:012d}" for i in range(500))
+        if visitor_arm(shop.merchant.tenant_id, v, 0.05) == "treatment"
+    )
+    path = f"/recommendations/similar?product_id={shop.products[0]}&k=3"
+    personal = client.get(path + f"&visitor_id={treated}", headers=headers).json()
+    fallback = client.get(path + f"&visitor_id={held_out}", headers=headers).json()
+    assert personal["arm"] == "treatment" and personal["strategy"] != "popular_fallback"
+    assert fallback["arm"] == "holdout" and fallback["strategy"] == "popular_fallback"
+    for answer in (personal, fallback):
+        assert answer["model_version"] and len(answer["response_id"]) >= 12
+    again = client.get(path + f"&visitor_id={held_out}", headers=headers).json()
+    assert again["arm"] == "holdout" and again["response_id"] != fallback["response_id"]
+    basket = client.post(
+        "/recommendations/basket", json={"product_ids": shop.products[:1], "visitor_id": held_out}, headers=headers
+    ).json()
+    assert basket["arm"] == "holdout" and basket["strategy"] == "popular_fallback"
+
+
+# ----------------------------------------------------------------------------- attribution and results
+def _order_with_visitor(visitor_id: str, order_id: int, product_id: str, total: float) -> dict[str, Any]:
+    order = json.loads((FIXTURES / "order.json").read_text())
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    order.update(id=order_id, date_created_gmt=now, date_modified_gmt=now, total=f"{total:.2f}")
+    order["line_items"] = [{**order["line_items"][0], "product_id": int(product_id), "total": f"{total:.2f}"}]
+    order["meta_data"] = [
+        {"id": 1, "key": "_luxebrain_visitor", "value": visitor_id},
+        {"id": 2, "key": "_luxebrain_attribution", "value": {"placement": "related", "model_version": "v1"}},
+    ]
+    return order
+
+
+def test_an_ingested_order_is_attributed_once_to_the_placement_its_visitor_clicked(client: TestClient) -> None:
+    from luxebrain.ingest import processor
+    from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
+    from luxebrain_dev.delivery import wp_json_encode
+
+    # WooCommerce product ids are numbers: the catalogue holds them as ingest stores them.
+    shop = _new_shop(client, "pn", products=["93", "94", "95"])
+    tenant_id = shop.merchant.tenant_id
+    who = visitor()
+    recorded = send(client, shop, [event("impression", shop.products), event("click", ["93"])], visitor_id=who)
+    assert recorded.json()["accepted"] == 2
+    order = _order_with_visitor(who, 9001, "93", 120.0)
+
+    def deliver() -> Any:
+        envelope = IngestEnvelope(
+            tenant_id=tenant_id,
+            store_id="s-1",
+            resource="order",
+            event="updated",
+            topic="order.updated",
+            body=wp_json_encode(order).decode(),
+            received_at=utc_now_iso(),
+        )
+        return processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
+
+    assert deliver().outcome == "stored"
+    order["date_modified_gmt"] = order["date_modified_gmt"][:-2] + "59"
+    deliver()  # a later update of the same order: counted once
+    rows = stats_rows(tenant_id)
+    (arm_row,) = [r for (p, _), r in rows.items() if p == "related"]
+    assert arm_row["orders"] == 1 and arm_row["revenue"] == 120.0 and arm_row["attributed_revenue"] == 120.0
+
+    results = client.get("/storefront/results?days=7", headers=shop.merchant.headers)
+    assert results.status_code == 200, results.text
+    (related,) = [p for p in results.json()["placements"] if p["placement"] == "related"]
+    assert related["shown"] == 1 and related["clicks"] == 1 and related["click_through_rate"] == 1.0
+    assert related["attributed_revenue"] == 120.0 and related["attributed_orders"] == 1
+    assert related["decision"] == "insufficient_sample"
+    assert len(related["caused_revenue_interval"]) == 2
