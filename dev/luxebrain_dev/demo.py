@@ -29,6 +29,7 @@ from luxebrain_dev.local.embedded import EmbeddedAws, LocalResources, ensure_por
 from luxebrain_dev.local.event_sources import SqsEventSources
 from luxebrain_dev.local.gateway import LocalGateway
 from luxebrain_dev.sample_store import SampleStore, generate_sample_store
+from luxebrain_dev.storefront_demo import run_storefront_demo
 
 DEMO_TENANT_ID = "maison-demo"
 DEMO_STORE_ID = "s-maison-demo"
@@ -118,6 +119,8 @@ def run_demo(
         login = create_login_for_tenant(tenant.tenant_id)
         _show_results(api_url, login.tokens.access_token, store, output, progress)
         _campaigns(tenant.tenant_id, progress)
+        with progress.step("Storefront: widget, a day of visitors with the hold-out, placement results"):
+            run_storefront_demo(api_url, tenant.tenant_id, store, emit, store_id=tenant.store_id)
     finally:
         gateway.stop()
         aws.stop()

@@ -1,0 +1,122 @@
+"""Storefront events benchmark: throughput of ``POST /events`` against the bare ``GET /health`` route, both
+through the real Lambda entry point in the same run, on the embedded AWS (moto's DynamoDB over HTTP).
+
+Run: ``.venv/bin/python -m benchmarks.storefront [--requests N] [--events-per-batch K]`` (stdout to a file or
+/dev/null: the request log is as deployed). Each events request is one beacon of K new events (impressions and
+clicks) from a new visitor and address, so every request pays the full write path: the key's rate, the
+visitor's and the client's rates, the monthly events quota, one conditional put per event, the first-exposure
+put and one counter update per placement. Outputs ``benchmarks/out/storefront.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks.api import Context, v2_event
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "benchmarks" / "out"
+
+
+def throughput(handler: Any, make_event: Any, requests: int, expected: int) -> dict[str, float]:
+    handler(make_event(0), Context())  # warms this route's caches; discarded
+    started = time.perf_counter()
+    for number in range(1, requests + 1):
+        response = handler(make_event(number), Context())
+        if response["statusCode"] != expected:
+            raise SystemExit(f"answered {response['statusCode']}: {response['body'][:300]}")
+    seconds = time.perf_counter() - started
+    return {"requests": requests, "seconds": seconds, "requests_per_second": requests / seconds}
+
+
+def run(requests: int, events_per_batch: int) -> dict[str, Any]:
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from api_testkit import api_app_module, publish_artifact, small_order_lines
+
+    from luxebrain.auth.storefront import issue_storefront_key
+    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.storage import repositories
+    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain_dev.local.embedded import EmbeddedAws
+
+    aws = EmbeddedAws()
+    aws.start()
+    try:
+        tenant_id = repositories.create_tenant("Maison Benchmark", plan="pro").tenant_id
+        origin = "https://shop.benchmark.example"
+        repositories.create_store(tenant_id, url=origin, consumer_key="ck_b", consumer_secret="cs_b")
+        products = [str(100 + i) for i in range(20)]
+        for product_id in products:
+            pk, sk = key_product(tenant_id, product_id)
+            ProductItem(pk, sk, entity="product", tenant_id=tenant_id, product_id=product_id).save()
+        publish_artifact(tenant_id, train_recommender(small_order_lines(customers=50, products=20)))
+        key = issue_storefront_key(tenant_id).key
+        handler = api_app_module().handler
+
+        def health(_: int) -> dict[str, Any]:
+            return v2_event("GET", "/health")
+
+        def events(number: int) -> dict[str, Any]:
+            batch = {
+                "key": key,
+                "visitor_id": secrets.token_urlsafe(16),
+                "events": [
+                    {
+                        "id": uuid.uuid4().hex,
+                        "type": "impression" if i % 4 else "click",
+                        "placement": "related" if i % 2 else "basket",
+                        "product_ids": products[i % 16 : i % 16 + 4],
+                        "model_version": "bench-v1",
+                        "response_id": "r" + secrets.token_hex(6),
+                    }
+                    for i in range(events_per_batch)
+                ],
+            }
+            event = v2_event("POST", "/events", headers={"origin": origin, "content-type": "text/plain;charset=UTF-8"})
+            event["routeKey"] = "POST /events"
+            event["requestContext"]["http"]["sourceIp"] = (
+                f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
+            )
+            event["body"] = json.dumps(batch)
+            return event
+
+        results = {
+            "GET /health (baseline)": throughput(handler, health, requests, 200),
+            f"POST /events ({events_per_batch} events)": throughput(handler, events, requests, 202),
+            "GET /health (baseline, again)": throughput(handler, health, requests, 200),
+        }
+        return results
+    finally:
+        aws.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--events-per-batch", type=int, default=10)
+    args = parser.parse_args()
+    os.chdir(REPO)
+    results = run(args.requests, args.events_per_batch)
+    baseline = results["GET /health (baseline)"]["requests_per_second"]
+    lines = [f"\n{'route':34} {'requests/s':>11} {'events/s':>9} {'ratio to baseline':>18}"]
+    for name, figures in results.items():
+        per_second = figures["requests_per_second"]
+        events = per_second * args.events_per_batch if name.startswith("POST") else float("nan")
+        lines.append(f"{name:34} {per_second:11.1f} {events:9.1f} {per_second / baseline:18.3f}")
+    print("\n".join(lines), file=sys.__stderr__)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "storefront.json").write_text(
+        json.dumps({"results": results, "events_per_batch": args.events_per_batch}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The demo's storefront step end to end on a small store: the widget fills the served product page, a
+simulated day of visitors is recorded with the hold-out, orders come through ingest, results are printed."""
+
+from __future__ import annotations
+
+from api_testkit import publish_artifact, small_order_lines
+
+from luxebrain_dev.local.embedded import LocalResources
+
+
+def test_the_storefront_demo_places_recommendations_and_prints_the_placement_results(
+    local_aws: LocalResources,
+) -> None:
+    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.storage import repositories
+    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.tenancy import new_tenant_id
+    from luxebrain_dev.local.gateway import LocalGateway
+    from luxebrain_dev.sample_store import generate_sample_store
+    from luxebrain_dev.storefront_demo import run_storefront_demo
+
+    store = generate_sample_store(products=12, customers=30, seed=5)
+    tenant_id = repositories.create_tenant("Maison Demo Vitrine", plan="pro", tenant_id=new_tenant_id()).tenant_id
+    store_item, _ = repositories.create_store(
+        tenant_id, url="https://shop.vitrine.example", consumer_key="ck", consumer_secret="cs"
+    )
+    for product in store.products:
+        pk, sk = key_product(tenant_id, str(product["id"]))
+        ProductItem(pk, sk, entity="product", tenant_id=tenant_id, product_id=str(product["id"])).save()
+    publish_artifact(tenant_id, train_recommender(small_order_lines(customers=20, products=8)))
+    lines: list[str] = []
+    with LocalGateway() as api_url:
+        results = run_storefront_demo(
+            api_url, tenant_id, store, lambda *parts: lines.append(" ".join(map(str, parts))),
+            store_id=store_item.store_id, visitors=60,
+        )  # fmt: skip
+    output = "\n".join(lines)
+    assert "Placement results" in output and "caused revenue" in output
+    related = next(row for row in results["placements"] if row["placement"] == "related")
+    assert related["shown"] >= 60
+    # The simulated visitors, plus the headless browser's own page view when chromium is there.
+    assert 60 <= sum(arm["visitors"] for arm in related["arms"]) <= 61
+    print(output)
+    assert related["decision"] in {"insufficient_sample", "no_difference_yet", "winner", "holdout_wins"}
