@@ -1,8 +1,10 @@
 <?php
 /**
  * The settings page (WooCommerce > LuxeBrain): the API address, the storefront key, where placements go, and
- * the "Connect to LuxeBrain" button that starts WooCommerce's wc-auth flow, whose callback is LuxeBrain's
- * POST /stores/connect (it receives the REST keys WooCommerce generates; they are never shown here).
+ * the "Connect to LuxeBrain" button. It opens the signed-in LuxeBrain dashboard with this store's address; the
+ * dashboard calls LuxeBrain's POST /stores/connect, which answers this store's wc-auth authorize URL with a
+ * one-time state, and sends the merchant there. WooCommerce then posts the REST keys it generates to
+ * LuxeBrain's callback: they never pass through, nor are shown by, this plugin.
  *
  * @package LuxeBrain
  */
@@ -16,7 +18,7 @@ function luxebrain_register_settings() {
 	register_setting( 'luxebrain', 'luxebrain_api_url', array( 'type' => 'string', 'sanitize_callback' => 'esc_url_raw', 'default' => '' ) );
 	register_setting( 'luxebrain', 'luxebrain_storefront_key', array( 'type' => 'string', 'sanitize_callback' => 'luxebrain_sanitize_key', 'default' => '' ) );
 	register_setting( 'luxebrain', 'luxebrain_widget_url', array( 'type' => 'string', 'sanitize_callback' => 'esc_url_raw', 'default' => '' ) );
-	register_setting( 'luxebrain', 'luxebrain_connect_token', array( 'type' => 'string', 'sanitize_callback' => 'sanitize_text_field', 'default' => '' ) );
+	register_setting( 'luxebrain', 'luxebrain_dashboard_url', array( 'type' => 'string', 'sanitize_callback' => 'esc_url_raw', 'default' => '' ) );
 	register_setting( 'luxebrain', 'luxebrain_place_product', array( 'type' => 'string', 'sanitize_callback' => 'luxebrain_sanitize_flag', 'default' => '1' ) );
 	register_setting( 'luxebrain', 'luxebrain_place_cart', array( 'type' => 'string', 'sanitize_callback' => 'luxebrain_sanitize_flag', 'default' => '1' ) );
 }
@@ -52,21 +54,18 @@ function luxebrain_admin_menu() {
 add_action( 'admin_menu', 'luxebrain_admin_menu' );
 
 /**
- * The wc-auth URL of this store: WooCommerce asks the merchant to approve, then posts the keys to the callback.
+ * The dashboard's connect page for this store: it starts wc-auth through POST /stores/connect.
  *
  * @return string
  */
 function luxebrain_connect_url() {
-	$api = untrailingslashit( (string) luxebrain_option( 'api_url' ) );
+	$dashboard = untrailingslashit( (string) luxebrain_option( 'dashboard_url' ) );
 	return add_query_arg(
 		array(
-			'app_name'     => rawurlencode( 'LuxeBrain' ),
-			'scope'        => 'read_write',
-			'user_id'      => rawurlencode( (string) luxebrain_option( 'connect_token' ) ),
-			'return_url'   => rawurlencode( admin_url( 'admin.php?page=luxebrain&connected=1' ) ),
-			'callback_url' => rawurlencode( $api . '/stores/connect' ),
+			'store_url'  => rawurlencode( home_url( '/' ) ),
+			'return_url' => rawurlencode( admin_url( 'admin.php?page=luxebrain&connected=1' ) ),
 		),
-		home_url( '/wc-auth/v1/authorize' )
+		$dashboard . '/stores/connect'
 	);
 }
 
@@ -78,11 +77,11 @@ function luxebrain_handle_connect() {
 		wp_die( esc_html__( 'You are not allowed to connect this store.', 'luxebrain' ), 403 );
 	}
 	check_admin_referer( 'luxebrain_connect' );
-	if ( '' === (string) luxebrain_option( 'api_url' ) || '' === (string) luxebrain_option( 'connect_token' ) ) {
+	if ( '' === (string) luxebrain_option( 'dashboard_url' ) ) {
 		wp_safe_redirect( admin_url( 'admin.php?page=luxebrain&missing=1' ) );
 		exit;
 	}
-	wp_redirect( luxebrain_connect_url() ); // phpcs:ignore WordPress.Security.SafeRedirect.wp_redirect_wp_redirect -- the store's own wc-auth page.
+	wp_redirect( luxebrain_connect_url() ); // phpcs:ignore WordPress.Security.SafeRedirect.wp_redirect_wp_redirect -- the LuxeBrain dashboard set by the merchant.
 	exit;
 }
 add_action( 'admin_post_luxebrain_connect', 'luxebrain_handle_connect' );
@@ -105,8 +104,8 @@ function luxebrain_settings_page() {
 				<tr><th scope="row"><label for="luxebrain_storefront_key"><?php esc_html_e( 'Storefront key', 'luxebrain' ); ?></label></th>
 					<td><input type="text" class="regular-text code" id="luxebrain_storefront_key" name="luxebrain_storefront_key" value="<?php echo esc_attr( (string) luxebrain_option( 'storefront_key' ) ); ?>">
 					<p class="description"><?php esc_html_e( 'The publishable key (lbpk_...) from the LuxeBrain dashboard. It only reads recommendations and records what shoppers see.', 'luxebrain' ); ?></p></td></tr>
-				<tr><th scope="row"><label for="luxebrain_connect_token"><?php esc_html_e( 'Connect code', 'luxebrain' ); ?></label></th>
-					<td><input type="text" class="regular-text code" id="luxebrain_connect_token" name="luxebrain_connect_token" value="<?php echo esc_attr( (string) luxebrain_option( 'connect_token' ) ); ?>"></td></tr>
+				<tr><th scope="row"><label for="luxebrain_dashboard_url"><?php esc_html_e( 'Dashboard address', 'luxebrain' ); ?></label></th>
+					<td><input type="url" class="regular-text" id="luxebrain_dashboard_url" name="luxebrain_dashboard_url" value="<?php echo esc_attr( (string) luxebrain_option( 'dashboard_url' ) ); ?>"></td></tr>
 				<tr><th scope="row"><label for="luxebrain_widget_url"><?php esc_html_e( 'Widget script address', 'luxebrain' ); ?></label></th>
 					<td><input type="url" class="regular-text" id="luxebrain_widget_url" name="luxebrain_widget_url" value="<?php echo esc_attr( (string) luxebrain_option( 'widget_url' ) ); ?>"></td></tr>
 				<tr><th scope="row"><?php esc_html_e( 'Placements', 'luxebrain' ); ?></th>
