@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from luxebrain.errors import LuxeBrainError
 from luxebrain.plans import consume, limit_client_rate, limit_rate, tenant_profile
@@ -114,21 +115,24 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
     now = time.time()
     day = utc_day(now)
     expires_at = int(now) + RETENTION_DAYS * 86400
-    accepted = duplicates = rejected = 0
-    counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    duplicates = rejected = 0
+    candidates: list[StorefrontEvent] = []
     seen_ids: set[str] = set()
     for event in batch.events:
         if event.id in seen_ids:
             duplicates += 1
-            continue
-        seen_ids.add(event.id)
-        if not set(event.product_ids) <= known:
+        elif not set(event.product_ids) <= known:
             rejected += 1
+        else:
+            candidates.append(event)
+        seen_ids.add(event.id)
+    items = [_event_item(tenant_id, batch.visitor_id, event, arm, now, expires_at) for event in candidates]
+    stored = _put_new_events(items)
+    duplicates += len(candidates) - len(stored)
+    counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event, item in zip(candidates, items, strict=True):
+        if item.sk not in stored:
             continue
-        if not _put_new_event(tenant_id, batch.visitor_id, event, arm, now, expires_at):
-            duplicates += 1
-            continue
-        accepted += 1
         counters[event.placement][_COUNTER_OF[event.type]] += 1
         if event.type == "impression" and "visitors" not in counters[event.placement]:
             counters[event.placement]["visitors"] = int(
@@ -136,17 +140,17 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
             )
     for placement, values in counters.items():
         add_to_stats(tenant_id, placement, arm, day, {name: n for name, n in values.items() if n})
-    return RecordedBatch(accepted, duplicates, rejected, arm)
+    return RecordedBatch(len(stored), duplicates, rejected, arm)
 
 
 _COUNTER_OF = {"impression": "impressions", "click": "clicks", "add_to_cart": "add_to_carts"}
 
 
-def _put_new_event(
+def _event_item(
     tenant_id: str, visitor_id: str, event: StorefrontEvent, arm: str, now: float, expires_at: int
-) -> bool:
+) -> StorefrontEventItem:
     pk, sk = key_storefront_event(tenant_id, visitor_id, event.id)
-    item = StorefrontEventItem(
+    return StorefrontEventItem(
         pk,
         sk,
         entity=StorefrontEventItem.ENTITY,
@@ -161,13 +165,31 @@ def _put_new_event(
         occurred_at=int(now),
         expires_at=expires_at,
     )
-    try:
-        item.save(condition=StorefrontEventItem.pk.does_not_exist())
-    except PutError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+
+
+def _put_new_events(items: list[StorefrontEventItem]) -> set[str]:
+    """Store the events not stored yet; the sort keys of those stored now. One transaction of conditional puts
+    for the usual batch of new events (one round trip instead of one per event); when it is cancelled (some
+    event is a replay) each event is put on its own, so the new ones are still counted exactly once."""
+    if len(items) > 1:
+        try:
+            with TransactWrite(connection=StorefrontEventItem._get_connection().connection) as transaction:
+                for item in items:
+                    transaction.save(item, condition=StorefrontEventItem.pk.does_not_exist())
+            return {item.sk for item in items}
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+    stored = set()
+    for item in items:
+        try:
+            item.save(condition=StorefrontEventItem.pk.does_not_exist())
+        except PutError as exc:
+            if is_condition_failure(exc):
+                continue
+            raise
+        stored.add(item.sk)
+    return stored
 
 
 def _first_exposure(
