@@ -36,7 +36,8 @@ def _browser_available() -> bool:
     return Path(CHROMIUM).exists()
 
 
-# CI installs both (Makefile: chromium, and playwright in requirements-dev.txt); a developer's machine without them skips, CI never does.
+# CI installs both (the Makefile's chromium target; playwright from requirements-dev.txt); a machine without
+# them skips, CI never does.
 pytestmark = pytest.mark.skipif(
     not _browser_available() and not os.environ.get("CI"), reason="needs chromium and playwright"
 )

@@ -18,7 +18,7 @@ PLUGIN = REPO / "integrations" / "wordpress" / "luxebrain"
 HARNESS = REPO / "tests" / "fixtures" / "wordpress" / "harness.php"
 PHP = shutil.which("php")
 
-# CI installs the PHP CLI (Makefile: browser-tools); a machine without it skips, CI never does.
+# CI installs the PHP CLI (the Makefile's php-cli target); a machine without it skips, CI never does.
 pytestmark = pytest.mark.skipif(PHP is None and not os.environ.get("CI"), reason="needs the PHP CLI")
 
 KEY = "lbpk_maison-demo_" + "A" * 43
