@@ -52,8 +52,11 @@ from luxebrain.ml.customers_serving import rfm_segments
 
 OUT = Path(__file__).resolve().parent / "out"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.is_dir():  # the repo checked out beside the handbook
-    DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if not DATA.is_dir():  # a worktree one level further down; else the handbook's own place (as benchmarks/forecast.py)
+    DATA = next(
+        (p for p in (Path(__file__).resolve().parents[3] / "shared" / "data", Path("/work/shared/data")) if p.is_dir()),
+        DATA,
+    )
 
 
 def day(text: str) -> int:

@@ -10,6 +10,11 @@ Protocol (same run, same split for every method):
   same way from the training period only, with the same budget of configurations (ALS and ours: 8 each).
 - two protocols: ``all_items`` (next purchases, re-purchases included) and ``new_items`` (only products
   new to the customer count; everyone excludes past purchases). Also a leave-last-basket split.
+Large catalogue (``--large-catalogue`` alone, or with the scaling runs): a generated grocery-like store
+(``generated_catalogue_store``) of 5,000 products x 200,000 lines (EASE, the small path, and item-kNN) and of
+100,000 products x 2 million lines (item-kNN, similarities in blocks with top-k pruning and histories capped
+to their 500 most recent products): time, peak RSS of a fresh process and the training hold-out's NDCG@10
+beside popularity and re-buy.
 Outputs: ``benchmarks/out/recommend.json`` and ``recommend_ndcg.png``, ``recommend_scaling.png``.
 """
 
@@ -67,6 +72,8 @@ OURS_GRID = [  # one-at-a-time moves around the defaults (same budget as ALS: 8 
     {"popularity_weight": 0.05},
     {"repeat_weight": 2.0},
 ]
+# The small-catalogue path (EASE, and item-kNN on the same data) beside 100,000 products x 2M lines.
+LARGE_CATALOGUE_RUNS = [(5_000, 200_000, "auto"), (5_000, 200_000, "item_knn"), (100_000, 2_000_000, "auto")]
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -341,6 +348,118 @@ def scaling(sizes: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
+# ------------------------------------------------------------------------------ large catalogue
+
+
+def generated_catalogue_store(products: int, lines: int, seed: int = 7) -> pd.DataFrame:
+    """A generated grocery-like store: ``products`` products in categories of 100, about ``lines`` order lines.
+
+    Customers (one per ~100 lines; a tenth of them loyal households with 5x the orders) each favour 3
+    categories and 20 staples from them. A line is a staple (40 %), a product of a favourite category (45 %,
+    Zipf-popular within it) or any product (15 %, Zipf over categories). So there is something to learn:
+    repeats, category taste and popularity, as in a real store, and histories long enough to stress pairs.
+    """
+    rng = np.random.default_rng(seed)
+    per_category = 100
+    categories = max(1, products // per_category)
+    customers = max(10, lines // 130)
+    loyal = rng.random(customers) < 0.1
+    orders_per_customer = 1 + rng.negative_binomial(2, 0.2, customers) * np.where(loyal, 5, 1)
+    order_customer = np.repeat(np.arange(customers), orders_per_customer)
+    basket = 1 + rng.poisson(9, order_customer.size)
+    scale = lines / basket.sum()
+    basket = np.maximum(1, np.round(basket * scale)).astype(int)
+    line_order = np.repeat(np.arange(order_customer.size), basket)
+    line_customer = order_customer[line_order]
+    favourite = rng.integers(0, categories, (customers, 3))
+
+    def zipf_rank(size: int) -> np.ndarray:
+        return np.minimum(rng.zipf(1.6, size) - 1, per_category - 1)
+
+    staple_category = favourite[np.arange(customers)[:, None], rng.integers(0, 3, (customers, 20))]
+    staples = staple_category * per_category + zipf_rank(customers * 20).reshape(customers, 20)
+    kind = rng.random(line_order.size)
+    staple = staples[line_customer, rng.integers(0, 20, line_order.size)]
+    in_favourite = favourite[line_customer, rng.integers(0, 3, line_order.size)] * per_category + zipf_rank(
+        line_order.size
+    )
+    anywhere = (np.minimum(rng.zipf(1.3, line_order.size) - 1, categories - 1)) * per_category + zipf_rank(
+        line_order.size
+    )
+    product = np.where(kind < 0.4, staple, np.where(kind < 0.85, in_favourite, anywhere)) % products
+    order_day = rng.uniform(0, 365, order_customer.size)
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    return pd.DataFrame(
+        {
+            "order_id": pd.Index(line_order).astype(str),
+            "customer_id": pd.Index(line_customer).astype(str),
+            "product_id": pd.Index(product).astype(str),
+            "ordered_at": start + pd.to_timedelta(order_day[line_order], unit="D"),
+            "quantity": 1.0,
+            "line_total": 5.0,
+        }
+    )
+
+
+def large_catalogue_child(products: int, lines: int, algorithm: str) -> dict[str, Any]:
+    """In a fresh process: train (hold-out evaluation on) on a generated store; seconds, peak RSS, accuracy."""
+    store = generated_catalogue_store(products, lines)
+    gc.collect()
+    try:  # reset the peak-RSS counter so it measures training, with the order lines already in memory
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        pass
+    before = _read_status("VmRSS")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    artifact = train_recommender(store, params=RecommenderParams(algorithm=algorithm))
+    holdout = artifact.metrics.get("holdout", {})
+
+    def ndcg(protocol: str, method: str) -> float | None:
+        return holdout.get(protocol, {}).get(method, {}).get("ndcg@10")
+
+    return {
+        "products": products,
+        "lines": len(store),
+        "customers": artifact.data_counts["customers"],
+        "products_sold": artifact.data_counts["products_sold"],
+        "algorithm": artifact.extra["algorithm"],
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "load_average_1min": os.getloadavg()[0],
+        "peak_rss_bytes": _read_status("VmHWM"),
+        "rss_before_bytes": before,
+        "ndcg@10": {
+            protocol: {method: ndcg(protocol, method) for method in ("model", "popularity", "repeat_baseline")}
+            for protocol in ("all_items", "new_items")
+        },
+    }
+
+
+def large_catalogue(runs: list[tuple[int, int, str]]) -> list[dict[str, Any]]:
+    rows = []
+    for products, lines, algorithm in runs:
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.recommend", "--large-child", str(products), str(lines), algorithm],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        scores = row["ndcg@10"]
+        print(
+            f"  {products:>7,} products x {row['lines']:>9,} lines ({row['algorithm']}): {row['seconds']:6.1f} s "
+            f"({row['cpu_seconds']:.1f} s CPU, load {row['load_average_1min']:.1f}), peak RSS "
+            f"{row['peak_rss_bytes'] / 2**20:6.0f} MiB; NDCG@10 all items ours {scores['all_items']['model']:.3f} "
+            f"popularity {scores['all_items']['popularity']:.3f} re-buy {scores['all_items']['repeat_baseline']:.3f}"
+            f"; new items ours {scores['new_items']['model']:.3f} popularity {scores['new_items']['popularity']:.3f}",
+            flush=True,
+        )
+    return rows
+
+
 # ---------------------------------------------------------------------------------------- serving
 
 
@@ -484,6 +603,14 @@ def goals(results: dict[str, Any]) -> list[str]:
             f"{key}: worst bucket ours/ALS {worst[0]:.2f} in {worst[1]} "
             f"(goal >= 1: {'met' if worst[0] >= 1 else 'MISSED'})"
         )
+    for row in results.get("large_catalogue", []):
+        if row["products"] >= 100_000:
+            ok = row["peak_rss_bytes"] <= 2 * 2**30
+            report.append(
+                f"{row['products']:,} products x {row['lines']:,} lines: peak RSS "
+                f"{row['peak_rss_bytes'] / 2**30:.2f} GiB (goal <= 2 GB: {'met' if ok else 'MISSED'}), "
+                f"{row['seconds']:.0f} s"
+            )
     for row in results.get("scaling", []):
         if row["lines"] == 1_000_000:
             ok = row["seconds"] < 30 and row["peak_rss_bytes"] < 2e9
@@ -523,9 +650,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--order-col")
     parser.add_argument("--scaling-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--holdout", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--large-catalogue", action="store_true", help="only the generated 100,000-product runs")
+    parser.add_argument("--large-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scaling_child:
         print(json.dumps(scaling_child(args.scaling_child, args.holdout)))
+        return 0
+    if args.large_child:
+        products, lines, algorithm = args.large_child
+        print(json.dumps(large_catalogue_child(int(products), int(lines), algorithm)))
+        return 0
+    if args.large_catalogue:
+        OUT.mkdir(parents=True, exist_ok=True)
+        print("large catalogue (generated store, fresh process per run, hold-out evaluation on)")
+        results = {"large_catalogue": large_catalogue(LARGE_CATALOGUE_RUNS)}
+        results["goals"] = goals(results)
+        for line in results["goals"]:
+            print("  " + line)
+        (OUT / "recommend_large.json").write_text(json.dumps(results, indent=2, default=str))
         return 0
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -550,6 +692,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_scaling and not args.transactions:
         print("\nscaling (fresh process per size; peak RSS during training)")
         results["scaling"] = scaling([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
+    if not args.skip_scaling and not args.transactions:
+        print("\nlarge catalogue (generated store, fresh process per run, hold-out evaluation on)")
+        results["large_catalogue"] = large_catalogue(LARGE_CATALOGUE_RUNS)
     if not args.skip_serving:
         print("\nserving (5,000-product catalogue)")
         results["serving"] = serving(lines)

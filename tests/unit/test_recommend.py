@@ -17,8 +17,12 @@ from luxebrain.ml.dataset import DatasetError
 from luxebrain.ml.recommend import (
     RecommenderParams,
     bought_together,
+    cap_history,
     ease_matrix,
+    gram_top_per_row,
+    item_knn_matrix,
     rank_customers,
+    top_per_row,
     train_recommender,
 )
 from luxebrain.ml.recommend_harness import load_transactions_csv
@@ -278,3 +282,39 @@ def test_reused_and_new_frozen_sets_of_unavailable_products_both_apply(recommend
     # Then the second set is honoured too, not the cached positions of the first
     answer = recommender.similar(["G1"], 3, RecommendationRules(unavailable=second)).product_ids
     assert "G3" not in answer and "G2" in answer
+
+
+def test_similarities_in_small_blocks_equal_pruning_the_full_co_occurrence() -> None:
+    # Given 300 customers with long, random histories over 400 products
+    rng = np.random.default_rng(4)
+    rows = np.repeat(np.arange(300), 60)
+    cols = rng.integers(0, 400, rows.size)
+    interactions = sp.csr_matrix((rng.random(rows.size), (rows, cols)), shape=(300, 400))
+    interactions.sum_duplicates()
+    # When computing the 15 strongest neighbours per product in blocks of ~5,000 pairs (dozens of blocks)
+    blocked = item_knn_matrix(interactions, shrinkage=10.0, popularity_damping=0.5, keep=15)
+    # Then it equals the full item-item matrix, scored the same way and pruned afterwards
+    full = (interactions.T @ interactions).tocsr()
+    full.setdiag(0.0)
+    full.eliminate_zeros()
+    norms = np.sqrt(np.asarray(interactions.multiply(interactions).sum(axis=0)).ravel())
+    r = np.repeat(np.arange(400), np.diff(full.indptr))
+    full.data = full.data / (norms[r] * norms[full.indices] + 10.0)
+    expected = top_per_row(full, 15)
+    small_blocks = gram_top_per_row(
+        interactions,
+        15,
+        score=lambda i, j, co: co / (norms[i] * norms[j] + 10.0),
+        block_pairs=5_000,
+    )
+    for result in (blocked, small_blocks):
+        np.testing.assert_allclose(result.toarray(), expected.toarray(), rtol=1e-5)
+        assert result.getnnz(axis=1).max() <= 15 and result.diagonal().sum() == 0
+
+
+def test_long_histories_are_capped_to_the_most_recent_products() -> None:
+    customers = np.array([0, 0, 0, 0, 1])
+    items = np.array([1, 2, 3, 4, 1])
+    ages = np.array([5.0, 1.0, 9.0, 3.0, 100.0])
+    keep = cap_history(customers, items, ages, 2)
+    assert keep.tolist() == [False, True, False, True, True]
