@@ -199,16 +199,16 @@ def test_interval_shifts_are_calibrated_per_step_and_never_shrink_with_the_horiz
     rng = np.random.default_rng(3)
     n, horizon = 400, 13
     actual = 100 + np.cumsum(rng.normal(0, 5, (n, horizon)), axis=1)
-    band = np.full((n, horizon), 100.0)
+    p10, p50, p90 = np.full((n, horizon), 95.0), np.full((n, horizon), 100.0), np.full((n, horizon), 105.0)
     # When calibrating
-    low, high = _interval_offsets(band, band, actual, np.ones(n))
-    # Then the shifts grow with the step and each step misses ~10 % on each side
+    low, high = _interval_offsets(p10, p50, p90, actual, np.full(n, 100.0))
+    # Then the factors grow with the step and each step misses ~10 % on each side (sides are 5 wide)
     assert low.shape == high.shape == (horizon,)
     assert np.all(np.diff(low) >= -1e-9) and np.all(np.diff(high) >= -1e-9)
-    assert high[-1] > 2.5 * high[0] and low[-1] > 2.5 * low[0]
+    assert high[-1] > high[0] + 1.0 and low[-1] > low[0] + 1.0
     for step in (0, horizon - 1):
-        below = np.mean(actual[:, step] < 100 - low[step])
-        above = np.mean(actual[:, step] > 100 + high[step])
+        below = np.mean(actual[:, step] < 95 - 5 * low[step])
+        above = np.mean(actual[:, step] > 105 + 5 * high[step])
         assert 0.05 <= below <= 0.15 and 0.05 <= above <= 0.15
 
 
@@ -224,12 +224,14 @@ def test_forecast_bands_widen_with_the_horizon_and_cover_about_80_percent_at_eac
     forecast = forecast_weekly_panel(history, horizon, params=params)
     # Then the P10-P90 band is wider in week 13 than in week 1 and covers most outcomes at both ends
     width = (forecast.p90 - forecast.p10).mean(axis=0)
-    assert np.all(np.diff(width) >= -1e-3 * width.max())  # (up to rounding where P10 meets zero)
-    assert width[-1] > 1.2 * width[0]
+    # (the recalibration factors never fall with the step; the model's own band may wobble a little)
+    assert all(width[k] >= 0.95 * width[:k].max() for k in range(1, horizon))
+    assert width[-1] > 1.15 * width[0]
     inside = (future >= forecast.p10) & (future <= forecast.p90)
     assert inside[:, 0].mean() >= 0.6 and inside[:, -1].mean() >= 0.6
     offsets = next(iter(forecast.selection["interval_offsets"].values()))
     assert len(offsets["high_per_step"]) == horizon
+    assert np.all(np.diff(offsets["high_per_step"]) >= 0) and np.all(np.diff(offsets["low_per_step"]) >= 0)
 
 
 def test_partial_edges_find_a_cut_short_first_or_last_day_but_not_a_quiet_weekday() -> None:

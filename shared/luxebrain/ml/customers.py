@@ -656,12 +656,26 @@ def predictive_value_quantiles(
     # Where no order at all is likely enough that [0, 0] already holds the interval's mass: no draws needed.
     no_order = 1.0 - p_alive * (1.0 - probability_no_purchase(bg, summary.frequency, summary.T, horizon_days))
     uncertain = np.flatnonzero(no_order < max(low_q, mass))
+    # Customers with the same statistics (one-time buyers of the same day, above all) share one set of draws.
+    features = np.column_stack(
+        [
+            summary.frequency[uncertain],
+            summary.T[uncertain],
+            p_alive[uncertain],
+            summary.spend_frequency[uncertain],
+            summary.monetary[uncertain],
+            order_value[uncertain],
+        ]
+    )
+    distinct, inverse = np.unique(features, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    distinct_low, distinct_high = np.zeros(len(distinct)), np.zeros(len(distinct))
     chunk = max(1, 1_000_000 // draws)
-    for start in range(0, uncertain.size, chunk):
-        rows = uncertain[start : start + chunk]
-        x, big_t = summary.frequency[rows], summary.T[rows]
+    for start in range(0, len(distinct), chunk):
+        rows = slice(start, start + chunk)
+        x, big_t, alive_probability, spend_x, monetary, mean_value = distinct[rows].T
         size = (len(x), draws)
-        alive = rng.random(size) < p_alive[rows, None]
+        alive = rng.random(size) < alive_probability[:, None]
         rate = rng.gamma((bg.r + x)[:, None], 1.0 / (bg.alpha + big_t)[:, None], size)
         count = rng.poisson(rate * horizon_days)
         if purchase.dropout:
@@ -670,15 +684,13 @@ def predictive_value_quantiles(
         count = np.where(alive, count, 0)
         if spend.params is not None:
             gg = spend.params
-            spend_x = summary.spend_frequency[rows]
-            nu = rng.gamma(
-                (gg.q + gg.p * spend_x)[:, None], 1.0 / (gg.gamma + spend_x * summary.monetary[rows])[:, None], size
-            )
+            nu = rng.gamma((gg.q + gg.p * spend_x)[:, None], 1.0 / (gg.gamma + spend_x * monetary)[:, None], size)
             value = rng.gamma(count * gg.p, 1.0 / nu)
         else:
-            value = rng.gamma(count * fallback_shape, (order_value[rows] / fallback_shape)[:, None], size)
+            value = rng.gamma(count * fallback_shape, (mean_value / fallback_shape)[:, None], size)
         low, high, high_from_zero = np.quantile(value * margin, (low_q, high_q, mass), axis=1)
-        low_out[rows], high_out[rows] = low, np.where(low > 0, high, high_from_zero)
+        distinct_low[rows], distinct_high[rows] = low, np.where(low > 0, high, high_from_zero)
+    low_out[uncertain], high_out[uncertain] = distinct_low[inverse], distinct_high[inverse]
     return low_out, high_out
 
 
