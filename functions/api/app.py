@@ -115,16 +115,9 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            declared = next((int(v) for k, v in scope.get("headers", []) if k == b"content-length"), 0)
-        except ValueError:
-            declared = 0
-        try:
-            if declared > MAX_BODY_BYTES:
-                await problem_response(
-                    problem_for_status(413, f"request bodies are limited to {MAX_BODY_BYTES} bytes"),
-                    request_id,
-                    scope.get("path", ""),
-                )(scope, receive, send_with_id)
+            refusal, receive = await _bounded_body(scope, receive)
+            if refusal is not None:
+                await problem_response(refusal, request_id, scope.get("path", ""))(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         except Exception:
@@ -147,6 +140,57 @@ class RequestContextMiddleware:
                     "auth": str(getattr(principal, "kind", "none")),
                 },
             )
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _bounded_body(scope: Scope, receive: Receive) -> tuple[Problem | None, Receive]:
+    """Read the request body (at most MAX_BODY_BYTES + 1) before the app sees it, and refuse what could
+    smuggle past the size limit: several or non-numeric Content-Length headers, a length that disagrees
+    with the body, or a body without a length. The app then reads the buffered body."""
+    lengths = [value for name, value in scope.get("headers", []) if name == b"content-length"]
+    if len(lengths) > 1:
+        return problem_for_status(400, "send exactly one Content-Length header"), receive
+    declared: int | None = None
+    if lengths:
+        if not lengths[0].isdigit() or len(lengths[0]) > 12:
+            return problem_for_status(400, "Content-Length must be a number of bytes"), receive
+        declared = int(lengths[0])
+        if declared > MAX_BODY_BYTES:
+            return problem_for_status(413, f"request bodies are limited to {MAX_BODY_BYTES} bytes"), receive
+    if scope.get("method") not in _BODY_METHODS and not declared:
+        return None, receive
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, receive  # the client went away; the app sees the disconnect
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return problem_for_status(413, f"request bodies are limited to {MAX_BODY_BYTES} bytes"), receive
+        chunks.append(chunk)
+        more = bool(message.get("more_body"))
+    # Behind API Gateway the body arrives whole in the event (Mangum adds no header; its size is counted
+    # above); a client talking HTTP to us directly must say how long its body is.
+    if size and declared is None and "aws.event" not in scope:
+        return problem_for_status(400, "a request body needs a Content-Length header"), receive
+    if declared is not None and declared != size:
+        return problem_for_status(400, "Content-Length does not match the body"), receive
+    body = b"".join(chunks)
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return None, replay
 
 
 def _route_of(scope: Scope) -> str:

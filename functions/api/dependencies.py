@@ -30,11 +30,12 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from luxebrain.auth.members import principal_for_impersonation, principal_for_user
 from luxebrain.auth.principal import AuthKind, Principal, Role
+from luxebrain.auth.sessions import require_live_session
 from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.auth.tokens import verify_access_token
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
-from luxebrain.plans import count_api_call, ensure_tenant_active, limit_rate
+from luxebrain.plans import consume, count_api_call, ensure_tenant_active, limit_rate
 from luxebrain.storefront.origins import check_storefront_origin
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A Cognito access token from POST /auth/login")
@@ -61,6 +62,7 @@ def _user_principal(credentials: HTTPAuthorizationCredentials | None, impersonat
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise UnauthorizedError("sign in: send 'Authorization: Bearer <access token>'")
     claims = verify_access_token(credentials.credentials)
+    require_live_session(claims)  # logout, password changes and removal end sessions at once
     principal = principal_for_user(claims.subject, groups=claims.groups, issued_at=claims.issued_at)
     if impersonation:
         principal = principal_for_impersonation(principal, impersonation)
@@ -103,14 +105,16 @@ async def recommendations_reader(
     impersonation: Annotated[str | None, Depends(impersonation_header)],
     storefront_key: Annotated[str | None, Depends(storefront_key_header)],
 ) -> Principal:
-    """Recommendation routes accept a dashboard user or a storefront key (which has its own rate limit)."""
+    """Recommendation routes accept a dashboard user or a storefront key. Storefront traffic (anonymous
+    shoppers) has its own rate limit and monthly allowance; it never counts against the merchant's API calls,
+    so a spent storefront allowance refuses only storefront answers (429)."""
     if storefront_key and credentials is None:
         principal = principal_for_storefront_key(storefront_key)
         # A browser on another site carrying a leaked key is refused; server-side callers send no Origin.
         check_storefront_origin(principal.require_tenant(), request.headers.get("origin"), required=False)
         ensure_tenant_active(principal.require_tenant())
         limit_rate(principal.require_tenant(), "storefront_requests")
-        count_api_call(principal.require_tenant())
+        consume(principal.require_tenant(), "storefront_requests")
         return _remember(request, principal)
     principal = _user_principal(credentials, impersonation)
     principal.require_tenant()

@@ -1,9 +1,26 @@
-"""Plans (free, growth, pro), their limits, and usage counted atomically in DynamoDB.
+"""Plans (free, growth, pro), their limits, and usage counted atomically in DynamoDB: the one place that
+decides whether a tenant's plan allows a metered action.
 
 Every counter is one item per tenant, metric and period, updated with ``ADD`` under a condition that the
-new total stays within the limit, so two concurrent requests can never both take the last unit.
-Exceeding a plan's quota is a 402 naming the limit; a feature the plan lacks is a 403; a rate limit is a
-429 with Retry-After.
+new total stays within the limit, so two concurrent requests can never both take the last unit. An action
+that can fail after it was counted (a message the provider refuses, a store that could not be created)
+gives its unit back with :func:`release`, so a failure is never billed.
+
+What is metered, and where it is counted (each caller names the metric; the limits live only here):
+
+- ``email_messages`` / ``sms_messages`` / ``whatsapp_messages`` per month: the sender, just before the
+  provider call (campaigns and flows alike); a channel the plan lacks is a 403 when a campaign or flow is
+  set up and a skipped send (with the reason) when it is sent.
+- ``training_runs`` per day: on-demand retraining (API) and the scheduled dispatcher.
+- ``storefront_requests`` per month: the storefront key's own allowance; when it is spent only storefront
+  answers degrade (429), never the merchant's own API.
+- ``events`` per month: each webhook delivery the ingest processor stores.
+- ``api_calls`` per month: the merchant's own API calls (batched, see below).
+- sizes held (not per period): ``products`` and ``orders`` (ingest, when a new one is stored), ``stores``
+  and ``members`` (when one is added; given back when one is removed).
+
+Exceeding a plan's quota is a 402 naming the limit; a feature the plan lacks is a 403; a rate limit, and the
+spent storefront allowance, a 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -11,7 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pynamodb.exceptions import UpdateError
@@ -19,10 +36,10 @@ from pynamodb.exceptions import UpdateError
 from luxebrain.errors import ForbiddenError, InvalidInputError, LuxeBrainError
 from luxebrain.runtime import configured_settings, on_reset
 from luxebrain.storage.models import TenantItem, UsageCounterItem, is_condition_failure, key_usage
-from luxebrain.tenancy import tenant_partition
 
 PlanName = Literal["free", "growth", "pro"]
-Period = Literal["month", "day", "minute"]
+Period = Literal["month", "day", "minute", "held"]
+SIZE_METRICS = ("products", "orders", "stores", "members")
 
 
 class PlanLimitExceededError(LuxeBrainError):
@@ -49,6 +66,22 @@ class RateLimitedError(LuxeBrainError):
         super().__init__(f"too many {limit.replace('_', ' ')}: {allowed} per minute; retry in {retry_after} s")
 
 
+class StorefrontAllowanceSpentError(LuxeBrainError):
+    """The storefront key's monthly allowance is spent: storefront answers are refused until the next month
+    (429, so widgets back off); the merchant's own API is unaffected."""
+
+    status_code = 429
+
+    def __init__(self, metric: str, allowed: int, plan: str, retry_after: int) -> None:
+        self.limit, self.allowed, self.plan = f"{metric}_per_month", allowed, plan
+        self.retry_after = retry_after
+        what = metric.removeprefix("storefront_").replace("_", " ")
+        super().__init__(
+            f"the storefront allowance of the {plan} plan ({allowed} {what} a month) is spent; "
+            "storefront answers resume next month or after an upgrade"
+        )
+
+
 @dataclass(frozen=True)
 class Plan:
     name: PlanName
@@ -59,9 +92,44 @@ class Plan:
     max_products: int
     max_orders: int
     campaign_channels: frozenset[str]
+    max_stores: int = 1
+    max_members: int = 1
     # Per-minute rate limits of expensive or public routes.
     rate_limits: dict[str, int] = field(default_factory=dict)
 
+    def size_limit(self, metric: str) -> int:
+        """How many products, orders, stores or members the plan holds."""
+        limits = {
+            "products": self.max_products,
+            "orders": self.max_orders,
+            "stores": self.max_stores,
+            "members": self.max_members,
+        }
+        if metric not in limits:
+            raise InvalidInputError(f"{metric!r} is not a size limit; sizes are {', '.join(SIZE_METRICS)}")
+        return limits[metric]
+
+    def allowance(self, metric: str) -> tuple[int, Period]:
+        """The allowed amount and period of a metered metric (a metric the plan lacks allows 0)."""
+        if metric in SIZE_METRICS:
+            return self.size_limit(metric), "held"
+        if metric in self.quotas:
+            return self.quotas[metric]
+        if metric in CHANNEL_METRICS.values():
+            return 0, "month"
+        raise InvalidInputError(f"{metric!r} is not metered; metrics are {', '.join(METERED_METRICS)}")
+
+
+CHANNEL_METRICS = {"email": "email_messages", "sms": "sms_messages", "whatsapp": "whatsapp_messages"}
+METERED_METRICS = (
+    *CHANNEL_METRICS.values(),
+    "training_runs",
+    "storefront_requests",
+    "storefront_events",
+    "events",
+    "api_calls",
+    *SIZE_METRICS,
+)
 
 PLANS: dict[str, Plan] = {
     "free": Plan(
@@ -70,14 +138,17 @@ PLANS: dict[str, Plan] = {
         quotas={
             "api_calls": (20_000, "month"),
             "training_runs": (2, "day"),
-            "messages": (1_000, "month"),
+            "email_messages": (1_000, "month"),
             "storefront_requests": (50_000, "month"),
             # Widget events (impressions, clicks): metered apart from the merchant's own API calls.
             "storefront_events": (200_000, "month"),
+            "events": (20_000, "month"),
         },
         max_products=500,
         max_orders=5_000,
         campaign_channels=frozenset({"email"}),
+        max_stores=2,
+        max_members=3,
         rate_limits={
             "storefront_requests": 120,
             "storefront_events": 1_200,
@@ -92,14 +163,18 @@ PLANS: dict[str, Plan] = {
         quotas={
             "api_calls": (250_000, "month"),
             "training_runs": (8, "day"),
-            "messages": (25_000, "month"),
+            "email_messages": (25_000, "month"),
+            "sms_messages": (2_000, "month"),
             "storefront_requests": (1_000_000, "month"),
             # Widget events (impressions, clicks): metered apart from the merchant's own API calls.
             "storefront_events": (5_000_000, "month"),
+            "events": (500_000, "month"),
         },
         max_products=10_000,
         max_orders=100_000,
         campaign_channels=frozenset({"email", "sms"}),
+        max_stores=5,
+        max_members=10,
         rate_limits={
             "storefront_requests": 600,
             "storefront_events": 6_000,
@@ -114,14 +189,19 @@ PLANS: dict[str, Plan] = {
         quotas={
             "api_calls": (2_000_000, "month"),
             "training_runs": (48, "day"),
-            "messages": (250_000, "month"),
+            "email_messages": (250_000, "month"),
+            "sms_messages": (25_000, "month"),
+            "whatsapp_messages": (25_000, "month"),
             "storefront_requests": (10_000_000, "month"),
             # Widget events (impressions, clicks): metered apart from the merchant's own API calls.
             "storefront_events": (50_000_000, "month"),
+            "events": (5_000_000, "month"),
         },
         max_products=100_000,
         max_orders=2_000_000,
         campaign_channels=frozenset({"email", "sms", "whatsapp"}),
+        max_stores=25,
+        max_members=50,
         rate_limits={
             "storefront_requests": 3_000,
             "storefront_events": 30_000,
@@ -181,6 +261,8 @@ def plan_of(tenant_id: str) -> Plan:
 # ----------------------------------------------------------------------------- counters
 def period_label(period: Period, at: datetime | None = None) -> str:
     at = at or datetime.now(UTC)
+    if period == "held":
+        return "held"
     if period == "month":
         return at.strftime("%Y-%m")
     if period == "day":
@@ -191,23 +273,36 @@ def period_label(period: Period, at: datetime | None = None) -> str:
 _PERIOD_SECONDS = {"month": 31 * 86400, "day": 86400, "minute": 60}
 
 
+def seconds_until_period_ends(period: Period, at: datetime | None = None) -> int:
+    at = at or datetime.now(UTC)
+    if period == "month":
+        following = (at.replace(day=28) + timedelta(days=4)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    elif period == "day":
+        following = at.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    else:
+        following = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return max(1, int((following - at).total_seconds()))
+
+
 def _add_within(tenant_id: str, metric: str, period: Period, amount: int, allowed: int) -> int | None:
     """ADD ``amount`` to the counter if the total stays <= allowed; the new total, or None if it would not."""
     configured_settings()
     label = period_label(period)
     pk, sk = key_usage(tenant_id, metric, label)
     counter = UsageCounterItem(pk, sk)
+    actions = [
+        UsageCounterItem.used.add(amount),
+        UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
+        UsageCounterItem.tenant_id.set(tenant_id),
+        UsageCounterItem.metric.set(metric),
+        UsageCounterItem.period.set(label),
+    ]
+    if period != "held":
+        # Kept for two periods so the dashboard can show the previous one; then TTL removes it.
+        actions.append(UsageCounterItem.expires_at.set(int(time.time()) + 2 * _PERIOD_SECONDS[period]))
     try:
         response = counter.update(
-            actions=[
-                UsageCounterItem.used.add(amount),
-                UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
-                UsageCounterItem.tenant_id.set(tenant_id),
-                UsageCounterItem.metric.set(metric),
-                UsageCounterItem.period.set(label),
-                # Kept for two periods so the dashboard can show the previous one; then TTL removes it.
-                UsageCounterItem.expires_at.set(int(time.time()) + 2 * _PERIOD_SECONDS[period]),
-            ],
+            actions=actions,
             condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used <= allowed - amount),
         )
     except UpdateError as exc:
@@ -218,20 +313,49 @@ def _add_within(tenant_id: str, metric: str, period: Period, amount: int, allowe
 
 
 def consume(tenant_id: str, metric: str, amount: int = 1) -> int:
-    """Count ``amount`` of a plan quota (api_calls, training_runs, messages, storefront_requests).
+    """Count ``amount`` of a metered metric (see the module doc) before the action it pays for.
 
-    Returns the new total; raises PlanLimitExceededError naming the limit when it would be exceeded.
+    Returns the new total; raises PlanLimitExceededError naming the limit when it would be exceeded (a
+    channel the plan lacks is a PlanFeatureError, the spent storefront allowance a 429).
     """
     if amount < 1:
         raise InvalidInputError("amount must be at least 1")
     plan = plan_of(tenant_id)
-    if metric not in plan.quotas:
-        raise InvalidInputError(f"{metric!r} is not a metered quota; quotas are {', '.join(plan.quotas)}")
-    allowed, period = plan.quotas[metric]
+    channel = next((name for name, channel_metric in CHANNEL_METRICS.items() if channel_metric == metric), None)
+    if channel is not None and channel not in plan.campaign_channels:
+        raise PlanFeatureError(f"{channel}_campaigns", plan.name)
+    allowed, period = plan.allowance(metric)
     total = _add_within(tenant_id, metric, period, amount, allowed)
     if total is None:
-        raise PlanLimitExceededError(f"{metric}_per_{period}", allowed, plan.name)
+        if metric.startswith("storefront_"):
+            raise StorefrontAllowanceSpentError(metric, allowed, plan.name, seconds_until_period_ends(period))
+        limit = metric if period == "held" else f"{metric}_per_{period}"
+        raise PlanLimitExceededError(limit, allowed, plan.name)
     return total
+
+
+def release(tenant_id: str, metric: str, amount: int = 1) -> None:
+    """Give back ``amount`` counted by :func:`consume` for an action that did not happen (a failed send, a
+    store that was not created) or that was undone (a member removed). Never below zero."""
+    if amount < 1:
+        return
+    configured_settings()
+    period = plan_of(tenant_id).allowance(metric)[1]
+    pk, sk = key_usage(tenant_id, metric, period_label(period))
+    try:
+        UsageCounterItem(pk, sk).update(
+            actions=[UsageCounterItem.used.add(-amount)], condition=UsageCounterItem.used >= amount
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def message_metric(channel: str) -> str:
+    try:
+        return CHANNEL_METRICS[channel]
+    except KeyError:
+        raise InvalidInputError(f"unknown channel {channel!r}") from None
 
 
 def limit_rate(tenant_id: str, action: str, amount: int = 1) -> int:
@@ -282,18 +406,19 @@ class UsageLine:
 
 
 def usage_report(tenant_id: str) -> list[UsageLine]:
-    """This period's use of every quota of the tenant's plan (what the dashboard's plan page shows)."""
+    """This period's use of every quota of the tenant's plan and the sizes it holds (the dashboard's plan
+    page): one BatchGetItem."""
     configured_settings()
     plan = plan_of(tenant_id)
+    metrics = [metric for metric in METERED_METRICS if metric in plan.quotas or metric in SIZE_METRICS]
+    keys = {metric: key_usage(tenant_id, metric, period_label(plan.allowance(metric)[1])) for metric in metrics}
+    counters = {item.sk: int(item.used or 0) for item in UsageCounterItem.batch_get(list(keys.values()))}
     lines = []
-    for metric, (allowed, period) in plan.quotas.items():
-        label = period_label(period)
-        used = 0
-        for item in UsageCounterItem.query(
-            tenant_partition(tenant_id, "USAGE"), UsageCounterItem.sk == f"{metric}#{label}"
-        ):
-            used = int(item.used or 0)
-        lines.append(UsageLine(limit=f"{metric}_per_{period}", used=used, allowed=allowed, period=label))
+    for metric in metrics:
+        allowed, period = plan.allowance(metric)
+        used = max(0, counters.get(keys[metric][1], 0))
+        limit = metric if period == "held" else f"{metric}_per_{period}"
+        lines.append(UsageLine(limit=limit, used=used, allowed=allowed, period=period_label(period)))
     return lines
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
@@ -26,15 +27,29 @@ from luxebrain.ml.pricing_apply import (
     rollback_price_change,
 )
 from luxebrain.ml.pricing_rules import GuardrailConfig
+from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.serving import current_serving
-from luxebrain.storage.models import PriceDecisionItem, key_price_decision
-from luxebrain.storage.repositories import get_store_secrets, get_tenant, iter_products, list_stores
+from luxebrain.storage.models import PriceDecisionItem, StoreItem, key_price_decision
+from luxebrain.storage.repositories import get_product, get_store_secrets, get_tenant, iter_products, list_stores
 from luxebrain.tenancy import tenant_partition
+from luxebrain.woocommerce.outbound import StoreApi
 
 
 class StoreWriteFailedError(LuxeBrainError):
+    """The store did not take the price (or could not be reached). The caller gets a stable code, never the
+    upstream's body or error text (the log has the detail)."""
+
     status_code = 502
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        messages = {
+            "store_write_failed": "the store refused the price change; check the product in WooCommerce",
+            "store_unreachable": "the store could not be reached; try again later",
+            "store_address_refused": "the store's address is not one the platform connects to",
+        }
+        super().__init__(messages.get(code, "the store request failed"))
 
 
 def _number(value: Any) -> float | None:
@@ -117,22 +132,37 @@ def find_suggestion(
 
 
 # The WooCommerce client of a tenant's store (tests and the local demo point this at a local store).
-StoreClientFactory = Callable[[str], Any]
+StoreClientFactory = Callable[[str, str], Any]
 
 
-def woocommerce_client(tenant_id: str) -> Any:
-    from woocommerce import API
-
-    stores = [store for store in list_stores(tenant_id) if store.status == "active"]
+def store_of_product(tenant_id: str, product_id: str) -> StoreItem:
+    """The store a product belongs to (recorded by ingest). A product recorded before stores were tracked
+    per product belongs to the tenant's only store; with several stores that is ambiguous, and refused."""
+    stores = {store.store_id: store for store in list_stores(tenant_id) if store.status == "active"}
     if not stores:
         raise ConflictError("connect a WooCommerce store first (POST /stores)")
-    store = stores[0]
+    try:
+        product = get_product(tenant_id, product_id)
+        store_id = product.store_id
+    except NotFoundError:
+        store_id = None
+    if store_id is not None:
+        if store_id not in stores:
+            raise ConflictError("the product's store is not connected (any more)")
+        return stores[store_id]
+    if len(stores) > 1:
+        raise ConflictError("the product's store is not known yet; wait for the next sync of its store")
+    return next(iter(stores.values()))
+
+
+def woocommerce_client(tenant_id: str, product_id: str) -> Any:
+    """The REST client of the store the product belongs to, through the vetted outbound session."""
+    store = store_of_product(tenant_id, product_id)
     secrets_ = get_store_secrets(tenant_id, store.store_id)
-    return API(
-        url=store.url,
-        consumer_key=secrets_.consumer_key.get_secret_value(),
-        consumer_secret=secrets_.consumer_secret.get_secret_value(),
-        version="wc/v3",
+    return StoreApi(
+        store.url,
+        secrets_.consumer_key.get_secret_value(),
+        secrets_.consumer_secret.get_secret_value(),
         timeout=30,
     )
 
@@ -146,8 +176,15 @@ def _translate(exc: PriceApplyError) -> LuxeBrainError:
     if isinstance(exc, ApprovalRequiredError):
         return ForbiddenError(str(exc))
     if type(exc).__name__ == "StoreWriteError":
-        return StoreWriteFailedError(str(exc))
+        logger.warning("store write failed", extra={"detail": str(exc)[:300]})
+        return StoreWriteFailedError("store_write_failed")
     return InvalidInputError(str(exc))
+
+
+def _unreachable(exc: requests.RequestException) -> StoreWriteFailedError:
+    refused = "refused: " in str(exc)
+    logger.warning("store request failed", extra={"error": type(exc).__name__, "refused": refused})
+    return StoreWriteFailedError("store_address_refused" if refused else "store_unreachable")
 
 
 def _new_decision_id(now: datetime) -> str:
@@ -194,9 +231,12 @@ def approve(
     now = datetime.now(UTC)
     suggestion = find_suggestion(tenant_id, product_id, variation_id, model_version, now)
     try:
-        record = apply_suggestion(store_client_factory(tenant_id), suggestion, approved_by=approver, now=now)
+        client = store_client_factory(tenant_id, product_id)
+        record = apply_suggestion(client, suggestion, approved_by=approver, now=now)
     except PriceApplyError as exc:
         raise _translate(exc) from None
+    except requests.RequestException as exc:
+        raise _unreachable(exc) from None
     return _save(
         tenant_id,
         now=now,
@@ -240,9 +280,12 @@ def rollback(tenant_id: str, decision_id: str, *, by: str, force: bool = False) 
     record = PriceChangeRecord.from_dict(decision.change_record)
     now = datetime.now(UTC)
     try:
-        undone = rollback_price_change(store_client_factory(tenant_id), record, rolled_back_by=by, now=now, force=force)
+        client = store_client_factory(tenant_id, str(decision.product_id))
+        undone = rollback_price_change(client, record, rolled_back_by=by, now=now, force=force)
     except PriceApplyError as exc:
         raise _translate(exc) from None
+    except requests.RequestException as exc:
+        raise _unreachable(exc) from None
     decision.update(
         actions=[
             PriceDecisionItem.status.set("rolled_back"),

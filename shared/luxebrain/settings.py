@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from luxebrain.errors import ConfigurationError
 
@@ -74,6 +74,15 @@ class Settings(BaseModel):
     # Each sender worker paces itself; with the send queue's MaximumConcurrency of 2 this keeps within a new
     # SES account's 14 messages per second (raise both when AWS raises the account's quota).
     campaign_sends_per_second: float = Field(default=7.0, gt=0, le=1000, alias="LUXEBRAIN_CAMPAIGN_SENDS_PER_SECOND")
+    # Store URLs on localhost over http (the local demo's fake WooCommerce). Only APP_ENV=local accepts it;
+    # no request can turn it on (luxebrain.woocommerce.outbound).
+    allow_local_stores: bool = Field(default=False, alias="LUXEBRAIN_ALLOW_LOCAL_STORES")
+
+    @model_validator(mode="after")
+    def _local_stores_only_locally(self) -> Settings:
+        if self.allow_local_stores and self.app_env != "local":
+            raise ValueError("LUXEBRAIN_ALLOW_LOCAL_STORES is only accepted with APP_ENV=local")
+        return self
 
     def ingest_base_url(self) -> str:
         return self.ingest_api_url or self.public_api_url

@@ -52,21 +52,21 @@ def test_a_quota_admits_exactly_its_allowance(merchant: Merchant) -> None:
 def test_plan_page_shows_usage_and_limits(client: TestClient, merchant: Merchant) -> None:
     from luxebrain.plans import consume
 
-    consume(merchant.tenant_id, "messages", 7)
+    consume(merchant.tenant_id, "email_messages", 7)
     body = client.get("/tenant/plan", headers=merchant.headers).json()
     assert body["plan"] == "free" and body["campaign_channels"] == ["email"]
     usage = {line["limit"]: line for line in body["usage"]}
-    assert usage["messages_per_month"]["used"] == 7
-    assert usage["messages_per_month"]["allowed"] == 1000
+    assert usage["email_messages_per_month"]["used"] == 7
+    assert usage["email_messages_per_month"]["allowed"] == 1000
 
 
 def test_exceeding_a_quota_is_402_naming_it(merchant: Merchant) -> None:
     from luxebrain.plans import PlanLimitExceededError, consume
 
-    consume(merchant.tenant_id, "messages", 1000)
+    consume(merchant.tenant_id, "email_messages", 1000)
     with pytest.raises(PlanLimitExceededError) as raised:
-        consume(merchant.tenant_id, "messages")
-    assert raised.value.status_code == 402 and raised.value.limit == "messages_per_month"
+        consume(merchant.tenant_id, "email_messages")
+    assert raised.value.status_code == 402 and raised.value.limit == "email_messages_per_month"
 
 
 def test_sms_is_a_paid_feature_403_on_free_and_allowed_on_growth(merchant: Merchant) -> None:

@@ -39,7 +39,7 @@ def shop(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> tuple[Merchant,
     save_products(merchant.tenant_id, catalogue)
     version = publish_artifact(merchant.tenant_id, train_pricing_model(lines, catalogue, as_of=date(2026, 3, 10)))
     store = InMemoryWooCommerce(catalogue)
-    monkeypatch.setattr(price_decisions, "store_client_factory", lambda tenant_id: store)
+    monkeypatch.setattr(price_decisions, "store_client_factory", lambda tenant_id, product_id: store)
     return merchant, store, version
 
 

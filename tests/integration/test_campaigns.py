@@ -54,8 +54,15 @@ def _fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text())
 
 
+@pytest.fixture
+def tenant_id(local_aws: LocalResources) -> str:
+    # Every channel is exercised here, so the tenants are on the plan that has them all (tests/security
+    # proves what each plan allows).
+    return create_tenant("Test Maison", plan="pro", tenant_id=new_tenant_id()).tenant_id
+
+
 def _tenant(name: str = "Maison") -> str:
-    tenant_id = create_tenant(name, tenant_id=new_tenant_id()).tenant_id
+    tenant_id = create_tenant(name, plan="pro", tenant_id=new_tenant_id()).tenant_id
     create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
     return tenant_id
 

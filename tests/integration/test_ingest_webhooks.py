@@ -425,6 +425,10 @@ def test_random_and_truncated_payloads_are_stored_or_rejected_never_crash(
     local_aws: LocalResources, topic: str, payload: dict[str, Any], cut: int
 ) -> None:
     tenant_id = "t-hypothesis"
+    try:
+        repo.get_tenant(tenant_id)
+    except NotFoundError:  # deliveries are metered against the tenant's plan: it must exist
+        repo.create_tenant("Hypothesis", plan="pro", tenant_id=tenant_id)
     body = wp_json_encode(payload).decode()
     if cut % 3 == 0:
         body = body[: cut % (len(body) + 1)]  # a truncated delivery

@@ -229,6 +229,9 @@ def create_resources(
         # moto serves the pool's keys at its own address while the tokens name AWS's issuer.
         result.environment["LUXEBRAIN_JWKS_URL"] = f"{endpoint_url}/{pool_id}/.well-known/jwks.json"
     result.environment["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon on a laptop
+    if result.environment.get("APP_ENV") == "local":
+        # The demo's and tests' fake WooCommerce listens on 127.0.0.1 over http.
+        result.environment["LUXEBRAIN_ALLOW_LOCAL_STORES"] = "true"
     return result
 
 

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember
+from luxebrain.auth import accounts
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
 from luxebrain.ml.pricing_rules import GuardrailConfig
@@ -17,6 +19,7 @@ from luxebrain.plans import PLANS, forget_tenant, plan_of, tenant_profile, usage
 from luxebrain.storage.models import TenantItem
 from luxebrain.storage.repositories import update_tenant_settings
 from luxebrain.tenancy import tenant_partition
+from luxebrain.text import PlainLine
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["account"])
@@ -53,7 +56,7 @@ class TenantSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, min_length=2, max_length=120)
+    display_name: PlainLine | None = Field(default=None, min_length=2, max_length=120)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", examples=["EUR"])
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
     recommendations_exclude_out_of_stock: bool | None = None
@@ -196,6 +199,25 @@ def members(principal: OwnerOnly) -> list[MemberResponse]:
         MemberResponse(user_id=m.user_sub, email=m.email, role=m.role, created_at=m.created_at)
         for m in list_members(principal.require_tenant())
     ]
+
+
+MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", description="the member's user_id")]
+
+
+@router.delete(
+    "/tenant/members/{user_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a member (owner): their sessions end at once, the removal is audited",
+    responses={
+        204: {"description": "removed; every session of the member has ended"},
+        404: {"description": "no such member in this tenant"},
+        409: {"description": "the owner themself, or the tenant's last owner"},
+    },
+)
+def remove_member(user_id: MemberId, principal: OwnerOnly) -> Response:
+    accounts.remove_member(principal.require_tenant(), user_id, actor=principal.subject)
+    return Response(status_code=204)
 
 
 class AuditResponse(BaseModel):

@@ -98,6 +98,35 @@ def set_plan(tenant_id: TenantId, body: PlanChangeRequest, principal: PlatformAd
     return _summary(tenant_profile(tenant.tenant_id, fresh=True))
 
 
+class StorePortsRequest(ReasonRequest):
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        max_length=5, description="non-standard ports this tenant's store URLs may use (empty: none)"
+    )
+
+
+class StorePortsResponse(BaseModel):
+    tenant_id: str
+    allowed_store_ports: list[int]
+
+
+@router.put(
+    "/tenants/{tenant_id}/store-ports",
+    response_model=StorePortsResponse,
+    summary="Allow a tenant's store URLs a non-standard port (audited)",
+)
+def allow_store_ports(tenant_id: TenantId, body: StorePortsRequest, principal: PlatformAdmin) -> StorePortsResponse:
+    from luxebrain.storage.repositories import update_tenant_settings
+
+    ports = sorted(set(body.ports))
+    tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
+    update_tenant_settings(tenant_id, lambda current: {**current, "allowed_store_ports": ports})
+    forget_tenant(tenant_id)
+    record_audit(
+        tenant_id, action="store_ports.allowed", actor=principal.subject, reason=body.reason, details={"ports": ports}
+    )
+    return StorePortsResponse(tenant_id=tenant_id, allowed_store_ports=ports)
+
+
 class ImpersonationRequest(ReasonRequest):
     role: Literal["read-only", "staff", "owner"] = "read-only"
 

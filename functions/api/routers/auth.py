@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import CurrentPrincipal, bearer_scheme
 from luxebrain.auth import accounts
-from luxebrain.errors import UnauthorizedError
+from luxebrain.errors import ConflictError, UnauthorizedError
+from luxebrain.text import PlainLine
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -35,7 +37,7 @@ class Strict(BaseModel):
 class SignUpRequest(Strict):
     email: Email
     password: Password
-    company_name: str = Field(min_length=2, max_length=120, examples=["Maison Lumière"])
+    company_name: PlainLine = Field(min_length=2, max_length=120, examples=["Maison Lumière"])
 
     model_config = ConfigDict(
         extra="forbid",
@@ -46,9 +48,11 @@ class SignUpRequest(Strict):
 
 
 class SignUpResponse(BaseModel):
-    tenant_id: str
-    confirmed: bool
-    next_step: str
+    """The same answer whether or not the e-mail already has an account (no account enumeration)."""
+
+    status: str = "accepted"
+    confirmed: bool = Field(default=False, description="always false: confirm with the code sent by e-mail")
+    next_step: str = "enter the code sent by e-mail at POST /auth/confirm, then log in"
 
 
 class ConfirmRequest(Strict):
@@ -110,14 +114,18 @@ def _raw_access_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-@router.post("/signup", status_code=201, response_model=SignUpResponse, summary="Sign up a merchant and its tenant")
-def sign_up(body: SignUpRequest) -> SignUpResponse:
-    result = accounts.sign_up(body.email, body.password, body.company_name)
-    return SignUpResponse(
-        tenant_id=result.tenant_id,
-        confirmed=result.confirmed,
-        next_step="log in" if result.confirmed else "enter the code sent by e-mail at POST /auth/confirm",
-    )
+@router.post(
+    "/signup",
+    status_code=202,
+    response_model=SignUpResponse,
+    summary="Sign up a merchant and its tenant (rate-limited per client address)",
+)
+def sign_up(body: SignUpRequest, request: Request) -> SignUpResponse:
+    accounts.limit_sign_ups(request.client.host if request.client else "unknown")
+    # A known e-mail answers exactly like a new one; the tenant id is read from /me after login.
+    with contextlib.suppress(ConflictError):
+        accounts.sign_up(body.email, body.password, body.company_name)
+    return SignUpResponse()
 
 
 @router.post("/confirm", response_model=Accepted, summary="Confirm the e-mail address with the code sent")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.dependencies import OwnerOnly, StaffOrOwner, TenantMember
 from luxebrain.auth.principal import AuthKind
@@ -30,7 +30,9 @@ from luxebrain.campaigns.templates import (
     validate_template,
 )
 from luxebrain.campaigns.tokens import InvalidTokenError
+from luxebrain.plans import require_channel
 from luxebrain.tenancy import ENTITY_ID_PATTERN
+from luxebrain.text import plausible_moment
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -145,6 +147,11 @@ class ConsentUpdate(BaseModel):
     source: str = Field(min_length=1, max_length=100, description="where the consent was given or withdrawn")
     recorded_at: datetime | None = None
 
+    @field_validator("recorded_at")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else plausible_moment(value)
+
 
 @router.get("/consent/{customer_id}/{channel}", summary="A customer's consent for a channel, with history")
 def consent(customer_id: CustomerId, channel: ChannelName, principal: TenantMember) -> dict[str, Any]:
@@ -180,6 +187,8 @@ def put_settings(body: CampaignSettings, principal: OwnerOnly) -> dict[str, Any]
     for parts in body.templates.values():
         validate_template(parts)
     for flow in body.flows.values():
+        if flow.enabled:
+            require_channel(principal.require_tenant(), flow.channel)
         for parts in flow.variants.values():
             validate_template(parts)
     save_campaign_settings(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -13,6 +12,7 @@ from api.dependencies import OwnerOnly, TenantMember
 from luxebrain.auth.members import record_audit
 from luxebrain.ingest.backfill import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
+from luxebrain.plans import tenant_profile
 from luxebrain.runtime import configured_settings
 from luxebrain.storage import repositories
 from luxebrain.storage.models import (
@@ -21,6 +21,7 @@ from luxebrain.storage.models import (
 from luxebrain.tenancy import tenant_partition
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from luxebrain.woocommerce.connection import start_connection
+from luxebrain.woocommerce.outbound import OutboundPolicy, StoreAddressRefused, check_store_url
 from luxebrain.woocommerce.webhooks import delivery_url
 
 router = APIRouter(prefix="/stores", tags=["stores"])
@@ -52,12 +53,11 @@ class RegisterStoreRequest(BaseModel):
     @field_validator("url")
     @classmethod
     def _https_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        local = parts.hostname in ("localhost", "127.0.0.1")
-        if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not local) or not parts.hostname:
-            raise ValueError("must be an https:// URL of the shop (http only for localhost)")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError("must be the shop's base URL, without query, fragment or credentials")
+        # The shape here (https, a host name, no IP literal); the port and the resolved addresses in the route.
+        try:
+            check_store_url(value, OutboundPolicy.configured(), check_port=False, resolve=False)
+        except StoreAddressRefused as exc:
+            raise ValueError(str(exc)) from None
         return value.rstrip("/")
 
 
@@ -114,6 +114,13 @@ def _store_response(store: StoreItem) -> StoreResponse:
     )
 
 
+def _check_outbound(tenant_id: str, url: str) -> None:
+    """The store URL's port (standard, or allowed for the tenant by a platform admin) and the addresses its
+    name resolves to now (public only): 422 naming why. Every connection checks the addresses again."""
+    allowed_ports = (tenant_profile(tenant_id, fresh=True).settings or {}).get("allowed_store_ports", [])
+    check_store_url(url, OutboundPolicy.configured(allowed_ports))
+
+
 def webhook_url(tenant_id: str, store_id: str) -> str:
     return delivery_url(tenant_id, store_id)  # on the public ingest API
 
@@ -121,6 +128,7 @@ def webhook_url(tenant_id: str, store_id: str) -> str:
 @router.post("", status_code=201, response_model=RegisteredStoreResponse, summary="Register a WooCommerce store")
 def register_store(body: RegisterStoreRequest, principal: OwnerOnly) -> RegisteredStoreResponse:
     tenant_id = principal.require_tenant()
+    _check_outbound(tenant_id, body.url)
     store, secrets = repositories.create_store(
         tenant_id,
         url=body.url,
@@ -148,6 +156,7 @@ def register_store(body: RegisterStoreRequest, principal: OwnerOnly) -> Register
 )
 def connect_store(body: ConnectStoreRequest, principal: OwnerOnly) -> ConnectStoreResponse:
     tenant_id = principal.require_tenant()
+    _check_outbound(tenant_id, body.url)
     started = start_connection(tenant_id, body.url, currency=body.currency, created_by=principal.subject)
     record_audit(
         tenant_id, action="store.connect_started", actor=principal.subject, details={"store_id": started.store_id}

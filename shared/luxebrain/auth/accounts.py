@@ -13,8 +13,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from luxebrain.auth.members import add_member, membership_of, record_sign_out
+from luxebrain.auth.members import add_member
 from luxebrain.auth.principal import PLATFORM_ADMIN_GROUP, Role
+from luxebrain.auth.sessions import end_all_sessions, require_live_session, start_session
 from luxebrain.auth.tokens import verify_access_token
 from luxebrain.errors import (
     ConflictError,
@@ -62,7 +63,7 @@ class DemoLogin:
 
 _MESSAGES = {
     "NotAuthorizedException": (UnauthorizedError, "the e-mail or password is wrong, or the session has ended"),
-    "UserNotFoundException": (UnauthorizedError, "the e-mail or password is wrong"),
+    "UserNotFoundException": (UnauthorizedError, "the e-mail or password is wrong, or the session has ended"),
     "UserNotConfirmedException": (ForbiddenError, "confirm your e-mail address first (see the code we sent)"),
     "UsernameExistsException": (ConflictError, "an account with this e-mail already exists; log in instead"),
     "InvalidPasswordException": (InvalidInputError, None),
@@ -109,6 +110,48 @@ def normalise_email(email: str) -> str:
 
 
 # ----------------------------------------------------------------------------- sign-up
+SIGN_UPS_PER_ADDRESS_PER_HOUR = 10
+SIGN_UPS_PER_MINUTE = 120  # all addresses together: tenant creation by sign-up stays bounded
+_SIGNUP_PARTITION = "PLATFORM#SIGNUP"  # not a tenant's: counters of anonymous sign-ups by client address
+
+
+def limit_sign_ups(client_address: str) -> None:
+    """429 beyond SIGN_UPS_PER_ADDRESS_PER_HOUR from one client address, or SIGN_UPS_PER_MINUTE in all
+    (conditional ADDs, so concurrent sign-ups cannot pass the limit). The address is stored hashed."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from pynamodb.exceptions import UpdateError
+
+    from luxebrain.storage.models import UsageCounterItem, is_condition_failure
+
+    configured_settings()
+    now = datetime.now(UTC)
+    address = hashlib.sha256(client_address.encode()).hexdigest()[:24]
+    for sk, allowed, ttl, retry_after in (
+        (f"address#{address}#{now:%Y-%m-%dT%H}", SIGN_UPS_PER_ADDRESS_PER_HOUR, 7200, 3600 - now.minute * 60),
+        (f"all#{now:%Y-%m-%dT%H:%M}", SIGN_UPS_PER_MINUTE, 120, 60 - now.second),
+    ):
+        counter = UsageCounterItem(_SIGNUP_PARTITION, sk)
+        try:
+            counter.update(
+                actions=[
+                    UsageCounterItem.used.add(1),
+                    UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
+                    UsageCounterItem.tenant_id.set("platform"),
+                    UsageCounterItem.metric.set("sign_ups"),
+                    UsageCounterItem.period.set(sk.rsplit("#", 1)[-1]),
+                    UsageCounterItem.expires_at.set(int(time.time()) + ttl),
+                ],
+                condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used < allowed),
+            )
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                message = "too many sign-ups from here; try again later"
+                raise TooManyAttemptsError(message, max(1, retry_after)) from None
+            raise
+
+
 def sign_up(email: str, password: str, company_name: str) -> SignUpResult:
     """Create a Cognito user and its tenant (the user is the tenant's owner). Cognito sends a code by e-mail."""
     from luxebrain.storage.repositories import create_tenant
@@ -183,7 +226,9 @@ def login(email: str, password: str, *, remember_me: bool = False) -> Tokens:
     if "AuthenticationResult" not in response:
         # e.g. NEW_PASSWORD_REQUIRED for an admin-created user: the dashboard cannot continue here.
         raise ForbiddenError(f"the account needs a further step first ({response.get('ChallengeName', 'unknown')})")
-    return _tokens(response["AuthenticationResult"])
+    tokens = _tokens(response["AuthenticationResult"])
+    start_session(verify_access_token(tokens.access_token, settings))
+    return tokens
 
 
 def refresh(refresh_token: str, *, remember_me: bool = False) -> Tokens:
@@ -199,20 +244,44 @@ def refresh(refresh_token: str, *, remember_me: bool = False) -> Tokens:
         raise _translate(exc) from None
     except KeyError:
         raise UnauthorizedError("the refresh token is not valid") from None
-    return _tokens(response["AuthenticationResult"])
+    tokens = _tokens(response["AuthenticationResult"])
+    # Our own rule, whatever Cognito answered: a refresh token of an ended session gets nothing.
+    require_live_session(verify_access_token(tokens.access_token, settings))
+    return tokens
 
 
 def logout(access_token: str) -> None:
-    """Global sign-out: Cognito revokes every refresh token of the user, and the API refuses access tokens
-    issued before now (Cognito's access tokens would otherwise verify until they expire)."""
+    """Sign out everywhere: every session of the user ends at the API at once (access and refreshed tokens
+    alike), and Cognito revokes the user's refresh tokens."""
     claims = verify_access_token(access_token)
+    end_all_sessions(claims.subject)
     try:
         _cognito().global_sign_out(AccessToken=access_token)
     except ClientError as exc:
+        # The API's own record has already ended the sessions; Cognito's revocation is the second lock.
+        if exc.response.get("Error", {}).get("Code") != "NotAuthorizedException":
+            raise _translate(exc) from None
+
+
+def sign_out_user(username: str) -> str | None:
+    """End every session of a user known by e-mail (or Cognito username): the API's record first, then
+    Cognito's AdminUserGlobalSignOut for the refresh tokens. Returns the user's sub (None if unknown)."""
+    settings = configured_settings()
+    pool_id = settings.require("user_pool_id")
+    try:
+        user = _cognito().admin_get_user(UserPoolId=pool_id, Username=username)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+            return None
         raise _translate(exc) from None
-    membership = membership_of(claims.subject)
-    if membership is not None:
-        record_sign_out(membership.tenant_id, claims.subject, int(time.time()))
+    user_sub = next((a["Value"] for a in user.get("UserAttributes", []) if a["Name"] == "sub"), user["Username"])
+    end_all_sessions(user_sub)
+    try:
+        _cognito().admin_user_global_sign_out(UserPoolId=pool_id, Username=username)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
+            raise _translate(exc) from None
+    return user_sub
 
 
 def forgot_password(email: str) -> None:
@@ -241,15 +310,25 @@ def confirm_forgot_password(email: str, code: str, new_password: str) -> None:
         if code_name in ("UserNotFoundException", "ResourceNotFoundException"):
             raise InvalidInputError("the confirmation code is wrong") from None
         raise _translate(exc) from None
+    # Whoever knew the old password may hold a session: all of them end.
+    sign_out_user(normalise_email(email))
 
 
 def change_password(access_token: str, old_password: str, new_password: str) -> None:
+    """Change the password, then end every session of the user (this one included: log in again)."""
+    claims = verify_access_token(access_token)
     try:
         _cognito().change_password(
             AccessToken=access_token, PreviousPassword=old_password, ProposedPassword=new_password
         )
     except ClientError as exc:
         raise _translate(exc) from None
+    end_all_sessions(claims.subject)
+    try:
+        _cognito().global_sign_out(AccessToken=access_token)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NotAuthorizedException":
+            raise _translate(exc) from None
 
 
 # ----------------------------------------------------------------------------- members and admins
@@ -260,6 +339,28 @@ def delete_user(user_sub_or_email: str) -> None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
             raise _translate(exc) from None
+
+
+def remove_member(tenant_id: str, user_sub: str, *, actor: str) -> None:
+    """Remove a member from the tenant (owner): every session of theirs ends within this request, their
+    login is deleted (a member has no other tenant), the plan's member count gives the seat back, and the
+    removal is audited. The owner cannot remove themself, and a tenant keeps at least one owner."""
+    from luxebrain import plans
+    from luxebrain.auth.members import forget_membership, list_members, record_audit, require_member
+
+    member = require_member(tenant_id, user_sub)  # 404 for a user of another tenant
+    if user_sub == actor:
+        raise ConflictError("you cannot remove yourself; another owner can")
+    if member.role == str(Role.OWNER) and sum(m.role == str(Role.OWNER) for m in list_members(tenant_id)) <= 1:
+        raise ConflictError("a tenant keeps at least one owner")
+    end_all_sessions(user_sub)
+    if member.email:
+        sign_out_user(member.email)
+    member.delete()
+    forget_membership(user_sub)
+    plans.release(tenant_id, "members")
+    delete_user(member.email or user_sub)
+    record_audit(tenant_id, action="member.removed", actor=actor, details={"user_id": user_sub, "role": member.role})
 
 
 def users_of_tenant(tenant_id: str) -> list[str]:

@@ -33,9 +33,29 @@ MEMBERSHIP_CACHE_SECONDS = 10.0
 
 
 def add_member(tenant_id: str, user_sub: str, role: Role, email: str | None = None) -> MembershipItem:
+    """Add a user to a tenant, or change their role; a new member counts against the plan's members (402)."""
+    from luxebrain import plans
+
     configured_settings()
     if role not in TENANT_ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(TENANT_ROLES)}")
+    pk, sk = key_membership(tenant_id, user_sub)
+    try:
+        MembershipItem.get(pk, sk, attributes_to_get=["pk"])
+        new = False
+    except DoesNotExist:
+        new = True
+    if new:
+        plans.consume(tenant_id, "members")
+    try:
+        return _save_member(tenant_id, user_sub, role, email)
+    except BaseException:
+        if new:
+            plans.release(tenant_id, "members")
+        raise
+
+
+def _save_member(tenant_id: str, user_sub: str, role: Role, email: str | None) -> MembershipItem:
     pk, sk = key_membership(tenant_id, user_sub)
     gsi1pk, gsi1sk = membership_index_keys(tenant_id, user_sub)
     item = MembershipItem(
@@ -84,14 +104,6 @@ def membership_of(user_sub: str) -> MembershipItem | None:
     return found
 
 
-def record_sign_out(tenant_id: str, user_sub: str, at_epoch: int | None = None) -> None:
-    """Access tokens issued before this moment stop working at the API (global sign-out)."""
-    configured_settings()
-    item = MembershipItem.get(*key_membership(tenant_id, user_sub))
-    item.update(actions=[MembershipItem.signed_out_at.set(at_epoch or int(time.time()))])
-    forget_membership(user_sub)
-
-
 def principal_for_user(
     user_sub: str, *, groups: tuple[str, ...], issued_at: int, email: str | None = None
 ) -> Principal:
@@ -103,8 +115,6 @@ def principal_for_user(
     membership = membership_of(user_sub)
     if membership is None:
         raise ForbiddenError("this account belongs to no tenant")
-    if membership.signed_out_at is not None and issued_at <= membership.signed_out_at:
-        raise UnauthorizedError("this session was signed out; log in again")
     return Principal(
         subject=user_sub,
         role=Role(membership.role),

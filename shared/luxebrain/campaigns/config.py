@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import time
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from luxebrain.errors import ForbiddenError, InvalidInputError
+from luxebrain.text import PlainLine
 
 Channel = Literal["email", "sms", "whatsapp"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp")
@@ -18,12 +20,23 @@ FLOWS: tuple[str, ...] = ("abandoned_cart", "welcome", "post_purchase", "win_bac
 class Branding(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    store_name: str = "Our store"
+    store_name: PlainLine = Field(default="Our store", max_length=120)
     logo_url: str | None = None
     primary_color: str = Field(default="#111111", pattern=r"^#[0-9a-fA-F]{6}$")
     accent_color: str = Field(default="#b8860b", pattern=r"^#[0-9a-fA-F]{6}$")
-    footer_address: str = ""
+    footer_address: PlainLine = Field(default="", max_length=300)
     store_url: str = "https://shop.example"
+
+    @field_validator("logo_url", "store_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # These land in href / src attributes of every message: javascript:, data: and the like are refused.
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.netloc or any(ord(c) < 33 for c in value):
+            raise ValueError("must be an http(s):// URL")
+        return value
 
 
 class FrequencyCap(BaseModel):

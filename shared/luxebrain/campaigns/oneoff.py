@@ -19,9 +19,11 @@ from luxebrain.campaigns.config import Channel, FlowSettings, load_campaign_sett
 from luxebrain.campaigns.flows import Candidate, Dispatcher, FlowRunResult, dispatch_candidates
 from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError, NotFoundError
+from luxebrain.plans import require_channel
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.models import CampaignItem, OrderItem, key_campaign, tenant_partition
 from luxebrain.storage.repositories import iter_customers, iter_orders
+from luxebrain.text import PlainLine, plausible_moment
 
 ALL_CUSTOMERS = "all_customers"
 RECENT_CUSTOMERS = "recent_customers"  # bought in the last 30 days (or "recent_customers:<days>"); no model needed
@@ -49,7 +51,7 @@ class ABTestSpec(BaseModel):
 class CampaignSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainLine = Field(min_length=1, max_length=200)
     segment: str = Field(min_length=1, max_length=64)
     channel: Channel = "email"
     scheduled_at: datetime
@@ -67,13 +69,12 @@ class CampaignSpec(BaseModel):
     @field_validator("scheduled_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("scheduled_at needs a time zone (e.g. 2026-05-01T09:00:00Z)")
-        return value
+        return plausible_moment(value, future_days=731)
 
 
 def create_campaign(tenant_id: str, spec: CampaignSpec, *, campaign_id: str | None = None) -> CampaignItem:
     configured_settings()
+    require_channel(tenant_id, spec.channel)
     campaign_id = campaign_id or "c" + secrets.token_hex(5)
     pk, sk = key_campaign(tenant_id, campaign_id)
     item = CampaignItem(

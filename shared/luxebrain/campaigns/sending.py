@@ -49,6 +49,7 @@ from luxebrain.campaigns.templates import (
 from luxebrain.campaigns.tokens import list_unsubscribe_headers, make_unsubscribe_token, unsubscribe_url
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
+from luxebrain.plans import PlanFeatureError, PlanLimitExceededError, consume, message_metric, release
 from luxebrain.runtime import aws_client, configured_settings, on_reset
 from luxebrain.storage.models import (
     ContactLogItem,
@@ -60,6 +61,7 @@ from luxebrain.storage.models import (
     key_send,
     utc_now,
 )
+from luxebrain.text import header_safe
 
 CLAIM_LEASE = timedelta(minutes=10)  # longer than the sender's timeout: a claim older than this crashed
 MAX_ATTEMPTS = 5  # equals the send queue's maxReceiveCount: the last failure goes to the dead-letter queue
@@ -192,15 +194,27 @@ def deliver(request: SendRequest, sender: SenderContext | None = None) -> SendOu
     except (TemplateRenderError, InvalidInputError) as exc:
         return _finish(record, "skipped", str(exc))
 
+    # The plan decides before the provider call; the unit is given back if the provider does not take it.
+    metric = message_metric(request.channel)
+    try:
+        consume(request.tenant_id, metric)
+    except (PlanFeatureError, PlanLimitExceededError) as exc:
+        return _finish(record, "skipped", f"plan: {exc}")
     channel = sender.channel_factory(request.channel, settings)
     try:
         message_id = channel.send(message)
     except ProviderError as exc:
+        release(request.tenant_id, metric)
         if exc.retryable:
             status = "retrying" if record.attempts < MAX_ATTEMPTS else "dead_lettered"
             _finish(record, status, str(exc))
             raise RetryableSendError(str(exc), int(record.attempts)) from None
         return _finish(record, "failed", str(exc))
+    except Exception as exc:
+        # Anything else the provider client raised (a value it refused before sending): the send is settled
+        # as failed with the reason, never left "claimed", and not billed.
+        release(request.tenant_id, metric)
+        return _finish(record, "failed", f"the message could not be handed to the provider: {type(exc).__name__}")
     sent_at = sender.clock()
     record.update(
         actions=[
@@ -400,7 +414,7 @@ def build_message(
             subject=rendered.subject,
             html=rendered.html,
             text=rendered.text,
-            from_name=settings.branding.store_name,
+            from_name=header_safe(settings.branding.store_name),
             headers=list_unsubscribe_headers(context["unsubscribe_token"]),
             tags={
                 "lb_tenant": request.tenant_id,

@@ -8,15 +8,23 @@ template can drop the unsubscribe link.
 
 from __future__ import annotations
 
+import re
+import string
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2 import filters as jinja_filters
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
 from luxebrain.errors import InvalidInputError
+from luxebrain.text import header_safe
 
 TEMPLATE_PARTS = ("subject", "html", "text", "sms")
 MAX_TEMPLATE_CHARS = 50_000
@@ -27,21 +35,126 @@ class TemplateRenderError(InvalidInputError):
 
 
 MAX_EXPONENT = 64
+MAX_POWER_BITS = 4096  # the largest integer a ** may produce
 MAX_REPEATED_LENGTH = 10_000
+MAX_STRING_LENGTH = 100_000  # any one string a template builds
+MAX_WIDTH = 1_000  # a padding / format width
+# The render budget, per part, wherever a template renders (preview, save, sender): time, output, and
+# executed template lines (each loop iteration is at least one).
+MAX_RENDER_SECONDS = 0.5
+MAX_RENDER_STEPS = 100_000
+MAX_OUTPUT_CHARS = 200_000
+_TEMPLATE_FILENAME = "<template>"
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[a-zA-Z%]")
+_SPEC_NUMBER = re.compile(r"\d+")
+
+
+class RenderBudgetExceeded(SecurityError):
+    """The template needs more time, output or loop iterations than a message may take."""
+
+
+@contextmanager
+def render_budget() -> Iterator[None]:
+    """Count the template lines executed in this thread and check the clock at each; raise beyond the budget.
+
+    The trace function is installed only for template code (Jinja compiles templates to Python code named
+    ``<template>``), so our own code and libraries run untraced."""
+    deadline = time.monotonic() + MAX_RENDER_SECONDS
+    steps = 0
+
+    def in_template(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal steps
+        if event == "line":
+            steps += 1
+            if steps > MAX_RENDER_STEPS:
+                raise RenderBudgetExceeded(f"the template runs more than {MAX_RENDER_STEPS} steps (loops too long)")
+            if time.monotonic() > deadline:
+                raise RenderBudgetExceeded(f"the template takes longer than {MAX_RENDER_SECONDS} s to render")
+        return in_template
+
+    def on_call(frame: Any, event: str, arg: Any) -> Any:
+        return in_template if frame.f_code.co_filename == _TEMPLATE_FILENAME else None
+
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+def _check_length(value: Any, what: str) -> Any:
+    if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
+        raise RenderBudgetExceeded(f"{what} builds a string longer than {MAX_STRING_LENGTH} characters")
+    return value
+
+
+def _check_width(width: Any, what: str) -> None:
+    if isinstance(width, int) and width > MAX_WIDTH:
+        raise RenderBudgetExceeded(f"{what} width {width} is larger than {MAX_WIDTH}")
+
+
+def _check_percent_format(pattern: str) -> None:
+    for width, precision in _PERCENT_SPEC.findall(pattern):
+        for number in (width, precision):
+            if number == "*" or (number and int(number) > MAX_WIDTH):
+                raise RenderBudgetExceeded(f"a % format width or precision over {MAX_WIDTH} (or *) is not allowed")
+
+
+def _check_brace_format(pattern: str) -> None:
+    try:
+        fields = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise RenderBudgetExceeded(f"format string: {exc}") from None
+    for _, _, spec, _ in fields:
+        if spec and ("{" in spec or any(int(n) > MAX_WIDTH for n in _SPEC_NUMBER.findall(spec))):
+            raise RenderBudgetExceeded(f"a format width over {MAX_WIDTH} (or a nested one) is not allowed")
+
+
+def _replaced_length(text: str, old: str, new: str, count: int = -1) -> int:
+    occurrences = text.count(old) if old else len(text) + 1
+    if count is not None and count >= 0:
+        occurrences = min(occurrences, count)
+    return len(text) + occurrences * (len(new) - len(old))
+
+
+def _check_str_method(method: str, text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    if method in ("center", "ljust", "rjust", "zfill") and args:
+        _check_width(args[0], method)
+    elif method == "expandtabs":
+        _check_width((args[0] if args else kwargs.get("tabsize", 8)) * text.count("\t"), method)
+    elif method == "replace" and len(args) >= 2:
+        if _replaced_length(text, str(args[0]), str(args[1]), *(args[2:3] or [-1])) > MAX_STRING_LENGTH:
+            raise RenderBudgetExceeded(f"replace builds a string longer than {MAX_STRING_LENGTH} characters")
+    elif method == "join" and args:
+        items = list(args[0])
+        if sum(len(str(item)) for item in items) + len(text) * max(len(items) - 1, 0) > MAX_STRING_LENGTH:
+            raise RenderBudgetExceeded(f"join builds a string longer than {MAX_STRING_LENGTH} characters")
+    elif method in ("format", "format_map"):
+        _check_brace_format(text)
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, with ``**`` and ``*`` bounded: ``{{ 2 ** 10**8 }}`` or ``{{ 'x' * 10**9 }}`` in a tenant's
-    template would otherwise run until the shared sender times out, for every message and preview.
-    Intercepting them also stops Jinja folding such constants at compile time."""
+    """The sandbox, with everything that grows a string or a number bounded: ``**`` (by exponent and by the
+    size of the result), ``*`` and ``%`` on strings, the padding / replacing / joining / formatting string
+    methods and filters. ``{{ 2 ** 10**8 }}``, ``{{ 'x'|center(10**7) }}`` or nested loops in a tenant's
+    template would otherwise stall the shared sender, for every message and preview. Intercepting the
+    operators also stops Jinja folding such constants at compile time."""
 
-    intercepted_binops = frozenset(["**", "*"])
+    intercepted_binops = frozenset(["**", "*", "%"])
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
             if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+            if isinstance(left, int) and isinstance(right, int) and abs(left).bit_length() * right > MAX_POWER_BITS:
+                raise SecurityError(f"the power would be larger than {MAX_POWER_BITS} bits")
             return left**right
+        if operator == "%":
+            if isinstance(left, str):
+                _check_percent_format(left)
+                return _check_length(left % right, "% formatting")
+            return left % right
         if isinstance(left, str | list | tuple) or isinstance(right, str | list | tuple):
             count = right if isinstance(left, str | list | tuple) else left
             sequence = left if isinstance(left, str | list | tuple) else right
@@ -49,12 +162,59 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                 raise SecurityError(f"repetition longer than {MAX_REPEATED_LENGTH}")
         return left * right
 
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            _check_str_method(getattr(__obj, "__name__", ""), owner, args, kwargs)
+        result = super().call(__context, __obj, *args, **kwargs)
+        return _check_length(result, "a method call")
+
+
+def _bounded_filters() -> dict[str, Any]:
+    def center(value: Any, width: int = 80) -> str:
+        _check_width(width, "center")
+        return jinja_filters.do_center(value, width)
+
+    def replace(eval_ctx: Any, value: str, old: str, new: str, count: int | None = None) -> str:
+        if _replaced_length(str(value), str(old), str(new), -1 if count is None else count) > MAX_STRING_LENGTH:
+            raise RenderBudgetExceeded(f"replace builds a string longer than {MAX_STRING_LENGTH} characters")
+        return jinja_filters.do_replace(eval_ctx, value, old, new, count)
+
+    def format_(value: str, *args: Any, **kwargs: Any) -> str:
+        _check_percent_format(str(value))
+        return _check_length(jinja_filters.do_format(value, *args, **kwargs), "format")
+
+    def join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
+        return _check_length(jinja_filters.sync_do_join(eval_ctx, value, d, attribute), "join")
+
+    def wordwrap(environment: Any, s: str, width: int = 79, *args: Any, **kwargs: Any) -> str:
+        if width < 1:
+            raise RenderBudgetExceeded("wordwrap width must be at least 1")
+        return _check_length(jinja_filters.do_wordwrap(environment, s, width, *args, **kwargs), "wordwrap")
+
+    def indent(s: str, width: int | str = 4, *args: Any, **kwargs: Any) -> str:
+        _check_width(width if isinstance(width, int) else len(width), "indent")
+        return _check_length(jinja_filters.do_indent(s, width, *args, **kwargs), "indent")
+
+    replace.jinja_pass_arg = jinja_filters.do_replace.jinja_pass_arg  # type: ignore[attr-defined]
+    join.jinja_pass_arg = jinja_filters.sync_do_join.jinja_pass_arg  # type: ignore[attr-defined]
+    wordwrap.jinja_pass_arg = jinja_filters.do_wordwrap.jinja_pass_arg  # type: ignore[attr-defined]
+    return {
+        "center": center,
+        "replace": replace,
+        "format": format_,
+        "join": join,
+        "wordwrap": wordwrap,
+        "indent": indent,
+    }
+
 
 # Autoescaped HTML and plain text are two environments: escaping a text part would show "&amp;" to readers.
 _html_env = BoundedSandbox(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
 _text_env = BoundedSandbox(autoescape=False, undefined=StrictUndefined, trim_blocks=True)
 for _env in (_html_env, _text_env):
     _env.filters["money"] = lambda value, currency="EUR": f"{float(value):,.2f} {currency}"
+    _env.filters.update(_bounded_filters())
 
 
 @lru_cache(maxsize=512)
@@ -64,9 +224,22 @@ def _compile(source: str, html: bool) -> Any:
     return (_html_env if html else _text_env).from_string(source)
 
 
+def _render_bounded(template: Any, context: dict[str, Any]) -> str:
+    """Render within the budget: output streamed and capped, template lines counted, the clock checked."""
+    chunks: list[str] = []
+    size = 0
+    with render_budget():
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > MAX_OUTPUT_CHARS:
+                raise RenderBudgetExceeded(f"the rendered text is longer than {MAX_OUTPUT_CHARS} characters")
+            chunks.append(chunk)
+    return "".join(chunks)
+
+
 def render_part(source: str, context: dict[str, Any], *, html: bool, part: str = "template") -> str:
     try:
-        return _compile(source, html).render(context)
+        return _render_bounded(_compile(source, html), context)
     except TemplateError as exc:
         line = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
         raise TemplateRenderError(f"{part} failed to render{line}: {exc.message or exc}") from None
@@ -75,7 +248,8 @@ def render_part(source: str, context: dict[str, Any], *, html: bool, part: str =
 
 
 def validate_template(parts: dict[str, str]) -> None:
-    """Compile each part (for the API: a tenant's edit is rejected before it is saved)."""
+    """Compile each part and dry-run it with sample data under the render budget (for the API: a tenant's
+    edit is rejected, with the reason, before it is saved, so the sender never meets it first)."""
     unknown = set(parts) - set(TEMPLATE_PARTS)
     if unknown:
         raise TemplateRenderError(f"unknown template part(s): {', '.join(sorted(unknown))}")
@@ -84,6 +258,33 @@ def validate_template(parts: dict[str, str]) -> None:
             _compile(source, part == "html")
         except TemplateError as exc:
             raise TemplateRenderError(f"{part} does not compile: {exc}") from None
+        render_part(source, SAMPLE_CONTEXT, html=part == "html", part=part)
+
+
+# What a dry run renders with: every variable the sender provides, with plausible values.
+_SAMPLE_PRODUCT = {"product_id": "1", "name": "Sample product", "price": 100.0, "url": "https://shop.example/p/1"}
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "customer": {"first_name": "Camille", "country": "FR"},
+    "store": {
+        "store_name": "Maison",
+        "store_url": "https://shop.example",
+        "logo_url": None,
+        "primary_color": "#111111",
+        "accent_color": "#b08d57",
+        "footer_address": "1 rue de la Paix, Paris",
+    },
+    "currency": "EUR",
+    "products": [_SAMPLE_PRODUCT],
+    "cart": {
+        "lines": [{"name": "Sample product", "quantity": 1, "total": 100.0}],
+        "currency": "EUR",
+        "url": "https://shop.example/cart/",
+    },
+    "order": {"first_item": "Sample product", "lines": []},
+    "product": {**_SAMPLE_PRODUCT, "previous_price": 120.0},
+    "unsubscribe_url": "https://example.invalid/unsubscribe-preview",
+    "unsubscribe_token": "preview",
+}
 
 
 # ----------------------------------------------------------------------------- built-in content per flow
@@ -188,16 +389,17 @@ def template_for(flow_kind: str, overrides: dict[str, str] | None = None) -> dic
 
 
 def render_email(template: dict[str, str], context: dict[str, Any]) -> RenderedEmail:
-    subject = render_part(template["subject"], context, html=False, part="subject").strip()
+    # The subject is a header: customer data in it (a CR in a first name) must not break the message.
+    subject = header_safe(render_part(template["subject"], context, html=False, part="subject"))
     if not subject or "\n" in subject or len(subject) > 200:
         raise TemplateRenderError("subject must be one line of 1-200 characters after rendering")
     content_html = render_part(template["html"], context, html=True, part="html")
     content_text = render_part(template["text"], context, html=False, part="text")
     layout = {**context, "subject": subject}
     try:
-        html = _LAYOUT_HTML.render({**layout, "content": Markup(content_html)})  # noqa: S704 - sandboxed, autoescaped
-        text = _LAYOUT_TEXT.render({**layout, "content": content_text})
-    except TemplateError as exc:
+        html = _render_bounded(_LAYOUT_HTML, {**layout, "content": Markup(content_html)})  # noqa: S704 - sandboxed, autoescaped
+        text = _render_bounded(_LAYOUT_TEXT, {**layout, "content": content_text})
+    except (TemplateError, RenderBudgetExceeded) as exc:
         raise TemplateRenderError(f"layout failed to render: {exc}") from None
     return RenderedEmail(subject=subject, html=html, text=text)
 

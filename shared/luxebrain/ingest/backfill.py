@@ -287,7 +287,7 @@ def _ingest_record(tenant_id: str, store_id: str, resource: str, record: Any, re
         source="backfill",
     )
     record_id = record.get("id") if isinstance(record, dict) else None
-    result = process_envelope(envelope, event_id=f"backfill-{resource}-{record_id}")
+    result = process_envelope(envelope, event_id=f"backfill-{resource}-{record_id}", metered=False)
     report.items += 1
     report.counters.add(result)
 

@@ -314,7 +314,7 @@ def customer_item(tenant_id: str, customer: CustomerPayload, received_at: str) -
     )
 
 
-def product_item(tenant_id: str, product: ProductPayload, received_at: str) -> ProductItem:
+def product_item(tenant_id: str, product: ProductPayload, received_at: str, store_id: str | None = None) -> ProductItem:
     pk, sk = key_product(tenant_id, str(product.id))
     variation = product.is_variation
     return ProductItem(
@@ -323,6 +323,7 @@ def product_item(tenant_id: str, product: ProductPayload, received_at: str) -> P
         entity=ProductItem.ENTITY,
         tenant_id=tenant_id,
         product_id=str(product.id),
+        store_id=store_id,
         parent_id=str(product.parent_id) if variation and product.parent_id else None,
         product_type="variation" if variation else product.type,
         name=(product.name or "")[:300],

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from luxebrain import plans
 from luxebrain.ingest import mapping
 from luxebrain.ingest.envelope import SUPPORTED_EVENTS, SUPPORTED_RESOURCES, IngestEnvelope
 from luxebrain.observability import logger
@@ -168,8 +169,12 @@ def process_totals() -> IngestCounters:
         return copy.deepcopy(_process_totals)
 
 
-def process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
-    result = _process_envelope(envelope, event_id=event_id)
+def process_envelope(envelope: IngestEnvelope, *, event_id: str, metered: bool = True) -> ProcessResult:
+    """Apply one delivery. ``metered`` counts it against the plan's events (webhook deliveries); the back-fill
+    passes False, its records being bounded by the catalogue size limits instead."""
+    result = (
+        _process_envelope(envelope, event_id=event_id) if metered else _apply_or_reject(envelope, event_id=event_id)
+    )
     result.tenant_id, result.store_id, result.received_at = envelope.tenant_id, envelope.store_id, envelope.received_at
     with _totals_lock:
         _process_totals.add(result)
@@ -178,6 +183,24 @@ def process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResul
 
 def _process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
     configured_settings()
+    try:
+        # The plan decides before the delivery is applied; a duplicate or a failed attempt is not billed.
+        plans.consume(envelope.tenant_id, "events")
+    except plans.PlanLimitExceededError as exc:
+        reason = f"plan: {exc}"
+        record_rejection(envelope, reason, event_id)
+        return ProcessResult("rejected", writes=1, reason=reason)
+    try:
+        result = _apply_or_reject(envelope, event_id=event_id)
+    except BaseException:
+        plans.release(envelope.tenant_id, "events")
+        raise
+    if result.outcome == "duplicate":
+        plans.release(envelope.tenant_id, "events")
+    return result
+
+
+def _apply_or_reject(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
     try:
         return _apply(envelope)
     except RejectedDelivery as exc:
@@ -225,7 +248,10 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
         return result
     if envelope.resource == "product":
         return _write(
-            mapping.product_item(tenant_id, ProductPayload.model_validate(document), envelope.received_at), restoring
+            mapping.product_item(
+                tenant_id, ProductPayload.model_validate(document), envelope.received_at, envelope.store_id
+            ),
+            restoring,
         )
     if envelope.resource == "customer":
         return _write(
@@ -299,9 +325,36 @@ def _order_is_live(item: OrderItem) -> bool:
     return not stored.deleted
 
 
+SIZE_METERED: dict[type, str] = {ProductItem: "products", OrderItem: "orders"}
+
+
 def _write(item: StoreRecord, restoring: bool) -> ProcessResult:
-    written = _put_restored(item) if restoring else repositories.put_if_newer(item)  # type: ignore[arg-type]
+    metric = SIZE_METERED.get(type(item))
+    counted = metric is not None and _is_new(item)
+    if counted:
+        try:
+            plans.consume(item.tenant_id, metric)  # type: ignore[arg-type]
+        except plans.PlanLimitExceededError as exc:
+            raise RejectedDelivery(f"plan: {exc}") from None
+    try:
+        written = _put_restored(item) if restoring else repositories.put_if_newer(item)  # type: ignore[arg-type]
+    except BaseException:
+        if counted:
+            plans.release(item.tenant_id, metric)  # type: ignore[arg-type]
+        raise
+    if counted and not written:
+        plans.release(item.tenant_id, metric)  # type: ignore[arg-type]
     return ProcessResult("stored" if written else "duplicate", writes=1, written=item if written else None)
+
+
+def _is_new(item: StoreRecord) -> bool:
+    """Not stored yet, or stored as a tombstone: storing it adds one to the catalogue's size."""
+    model = type(item)
+    try:
+        stored = model.get(item.pk, item.sk, attributes_to_get=["deleted"])
+    except DoesNotExist:
+        return True
+    return bool(stored.deleted)
 
 
 def _put_restored(item: StoreRecord) -> bool:
@@ -326,13 +379,14 @@ def _put_restored(item: StoreRecord) -> bool:
 # ----------------------------------------------------------------------------- deletes
 def _tombstone(tenant_id: str, resource: str, resource_id: str, deleted_at: str) -> ProcessResult:
     model, (pk, sk) = _model_and_key(tenant_id, resource, resource_id)
+    live = True
     try:
         record = model.get(pk, sk)
     except DoesNotExist:
-        record = _blank(model, pk, sk, tenant_id, resource_id, deleted_at)
+        record, live = _blank(model, pk, sk, tenant_id, resource_id, deleted_at), False
     if record.deleted:
         return ProcessResult("duplicate")
-    writes = _write_tombstone(record, deleted_at)
+    writes = _write_tombstone(record, deleted_at, live=live)
     written = record if writes else None
     if isinstance(record, ProductItem) and record.product_type == "variable":
         # WooCommerce deletes a variable product's variations with it.
@@ -340,15 +394,16 @@ def _tombstone(tenant_id: str, resource: str, resource_id: str, deleted_at: str)
             tenant_partition(tenant_id, "PRODUCT"), filter_condition=ProductItem.parent_id == resource_id
         ):
             if not variation.deleted:
-                writes += _write_tombstone(variation, deleted_at)
+                writes += _write_tombstone(variation, deleted_at, live=True)
     return ProcessResult("tombstoned" if writes else "duplicate", writes=max(writes, 1), written=written)
 
 
-def _write_tombstone(record: StoreRecord, deleted_at: str) -> int:
+def _write_tombstone(record: StoreRecord, deleted_at: str, *, live: bool) -> int:
     record.deleted = True
     # Dated by our receipt (a delete carries no date), but never older than what is stored.
     record.modified_gmt = max(record.modified_gmt or "", deleted_at)
     record.content_hash = "deleted"
+    metric = SIZE_METERED.get(type(record))
     if isinstance(record, CustomerItem):  # the customer is gone: so is their personal data
         record.email = None
         record.phone = None
@@ -356,7 +411,10 @@ def _write_tombstone(record: StoreRecord, deleted_at: str) -> int:
     if isinstance(record, OrderItem):  # out of the customer's order history
         record.gsi1pk = None
         record.gsi1sk = None
-    return 1 if repositories.put_if_newer(record) else 0  # type: ignore[arg-type]
+    written = repositories.put_if_newer(record)  # type: ignore[arg-type]
+    if written and metric is not None and live:
+        plans.release(record.tenant_id, metric)  # a live record left the catalogue
+    return 1 if written else 0
 
 
 def _model_and_key(tenant_id: str, resource: str, resource_id: str) -> tuple[type[StoreRecord], tuple[str, str]]:

@@ -138,6 +138,7 @@ class CouponLine(MapAttribute[str, Any]):
 class ProductItem(BaseItem):
     ENTITY = "product"
     product_id = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)  # the store it came from: price writes go there
     parent_id = UnicodeAttribute(null=True)  # set for variations
     product_type = UnicodeAttribute(default="simple")  # simple | variable | variation | ...
     name = UnicodeAttribute(default="")
@@ -364,7 +365,26 @@ class ImpersonationItem(BaseItem):
     reason = UnicodeAttribute()
 
 
-ALL_MODELS = (*ALL_MODELS, MembershipItem, StorefrontKeyItem, UsageCounterItem, AuditItem, ImpersonationItem)
+class UserSessionItem(BaseItem):
+    """One login of a Cognito user (keyed by the ``origin_jti`` its access and refreshed tokens carry) and
+    when it started, in epoch milliseconds; or, under ``sk = VALID_AFTER``, the moment before which every
+    session of the user has ended (logout, password change or reset, removal). Platform admins included, so
+    these live in a per-user partition, not a tenant's."""
+
+    ENTITY = "user_session"
+    user_sub = UnicodeAttribute()
+    at_ms = NumberAttribute()
+
+
+ALL_MODELS = (
+    *ALL_MODELS,
+    MembershipItem,
+    StorefrontKeyItem,
+    UsageCounterItem,
+    AuditItem,
+    ImpersonationItem,
+    UserSessionItem,
+)
 
 
 def key_membership(tenant_id: str, user_sub: str) -> tuple[str, str]:
@@ -374,6 +394,22 @@ def key_membership(tenant_id: str, user_sub: str) -> tuple[str, str]:
 def membership_index_keys(tenant_id: str, user_sub: str) -> tuple[str, str]:
     # Not a table partition: the index lets a verified user find the tenant they belong to.
     return f"USER#{user_sub}", f"TENANT#{tenant_id}"
+
+
+USER_SESSIONS_VALID_AFTER = "VALID_AFTER"
+
+
+def user_sessions_partition(user_sub: str) -> str:
+    # Not a tenant's partition: a user's sessions, read only with the sub of a verified token.
+    return f"USER#{user_sub}#SESSIONS"
+
+
+def key_user_session(user_sub: str, origin_jti: str) -> tuple[str, str]:
+    return user_sessions_partition(user_sub), f"SESSION#{origin_jti}"
+
+
+def key_user_sessions_valid_after(user_sub: str) -> tuple[str, str]:
+    return user_sessions_partition(user_sub), USER_SESSIONS_VALID_AFTER
 
 
 def key_storefront_key(tenant_id: str) -> tuple[str, str]:

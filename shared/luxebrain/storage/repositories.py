@@ -138,9 +138,22 @@ def create_store(
     store_id: str | None = None,
 ) -> tuple[StoreItem, StoreSecrets]:
     """Register a WooCommerce store; returns the store and its secrets (including a new webhook secret)
-    once, for the merchant to paste into WooCommerce."""
+    once, for the merchant to paste into WooCommerce. The plan caps the stores a tenant holds (402)."""
+    from luxebrain import plans
+
     settings = configured_settings()
     store_id = validate_entity_id(store_id or "s-" + secrets.token_hex(6), "store id")
+    plans.consume(tenant_id, "stores")
+    try:
+        return _create_store(tenant_id, store_id, url, consumer_key, consumer_secret, currency, settings)
+    except BaseException:
+        plans.release(tenant_id, "stores")
+        raise
+
+
+def _create_store(
+    tenant_id: str, store_id: str, url: str, consumer_key: str, consumer_secret: str, currency: str, settings: Any
+) -> tuple[StoreItem, StoreSecrets]:
     store_secrets = StoreSecrets(
         webhook_secret=SecretStr(secrets.token_urlsafe(32)),
         consumer_key=SecretStr(consumer_key),

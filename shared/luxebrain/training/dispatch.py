@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from luxebrain.plans import PlanLimitExceededError, consume, release
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage import repositories
 from luxebrain.storage.models import TrainingStateItem
@@ -25,9 +26,8 @@ from luxebrain.training import state
 # a few minutes later yesterday is still due today.
 PLAN_TRAINING_INTERVAL: dict[str, timedelta] = {
     "free": timedelta(days=7),
-    "starter": timedelta(days=1),
+    "growth": timedelta(days=1),
     "pro": timedelta(days=1),
-    "enterprise": timedelta(days=1),
 }
 DEFAULT_TRAINING_INTERVAL = timedelta(days=1)
 INTERVAL_SLACK = timedelta(hours=2)
@@ -94,8 +94,22 @@ def dispatch_due_tenants(now: datetime | None = None) -> DispatchResult:
                 result.due.append(tenant_id)
             else:
                 result.skipped[tenant_id] = why
+    counted: list[str] = []
+    for tenant_id in list(result.due):
+        try:
+            consume(tenant_id, "training_runs")
+        except PlanLimitExceededError as exc:
+            result.due.remove(tenant_id)
+            result.skipped[tenant_id] = str(exc)
+        else:
+            counted.append(tenant_id)
     requests = [TrainRequest(tenant_id=tenant_id, reason="scheduled", requested_at=now) for tenant_id in result.due]
-    result.sent = send_train_requests(requests)
+    try:
+        result.sent = send_train_requests(requests)
+    except Exception:
+        for tenant_id in counted:  # not queued: not counted (the schedule's retry counts them again)
+            release(tenant_id, "training_runs")
+        raise
     return result
 
 
@@ -125,7 +139,12 @@ def request_retrain(tenant_id: str, now: datetime | None = None) -> TrainRequest
     (RetrainRateLimitedError, HTTP 429, otherwise); the worker trains it like a scheduled run."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     settings = configured_settings()
-    state.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
+    consume(tenant_id, "training_runs")  # 402 once the plan's daily runs are used
     request = TrainRequest(tenant_id=tenant_id, reason="on_demand", requested_at=now)
-    send_train_requests([request])
+    try:
+        state.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
+        send_train_requests([request])
+    except Exception:
+        release(tenant_id, "training_runs")
+        raise
     return request

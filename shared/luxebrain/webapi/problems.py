@@ -57,7 +57,7 @@ def problem_for_error(exc: LuxeBrainError) -> Problem:
         return internal_problem()
     extensions: dict[str, Any] = {}
     headers: dict[str, str] = {}
-    for attribute in ("limit", "allowed", "plan"):
+    for attribute in ("limit", "allowed", "plan", "code"):
         value = getattr(exc, attribute, None)
         if value is not None:
             extensions[attribute] = value
@@ -142,6 +142,7 @@ class ProblemDetails(BaseModel):
     allowed: int | None = None
     plan: str | None = None
     retry_after: int | None = None
+    code: str | None = None  # a stable reason (e.g. store_unreachable), never the upstream's own text
 
 
 _DESCRIPTIONS = {

@@ -1,8 +1,9 @@
-"""The WooCommerce REST API v3 client: the ``woocommerce`` package with a realistic timeout, polite retries
-and pagination by ``X-WP-TotalPages``.
+"""The WooCommerce REST API v3 client: requests through the vetted outbound session
+(luxebrain.woocommerce.outbound: public addresses only, checked at connect time, no redirects), a realistic
+timeout, polite retries and pagination by ``X-WP-TotalPages``.
 
-The package's default timeout (5 s) is too short for 100-item pages of a real shop, and it neither retries
-nor paginates; this wrapper adds exactly that and turns HTTP failures into domain errors with a reason.
+HTTP failures become domain errors with a stable reason; the store's own body or error text is never
+passed on (it could be anything the URL's owner chose to answer).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from woocommerce import API
 
 from luxebrain.errors import LuxeBrainError, UnauthorizedError
+from luxebrain.woocommerce.outbound import OutboundPolicy, StoreApi
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 PER_PAGE = 100  # WooCommerce's maximum
@@ -58,15 +59,9 @@ class WooCommerceClient:
         max_backoff_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         per_page: int = PER_PAGE,
+        policy: OutboundPolicy | None = None,
     ) -> None:
-        self._api = API(
-            url=url,
-            consumer_key=consumer_key,
-            consumer_secret=consumer_secret,
-            version="wc/v3",
-            timeout=timeout,
-            user_agent="LuxeBrain/1.0 (+https://luxebrain.example)",
-        )
+        self._api = StoreApi(url, consumer_key, consumer_secret, timeout=timeout, policy=policy)
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
@@ -128,6 +123,10 @@ class WooCommerceClient:
                 else:
                     response = self._api.post(endpoint, data or {}, params=dict(query))
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if "refused: " in str(exc):
+                    raise WooCommerceError(
+                        f"{endpoint}: the store's address is not one the platform connects to (store_address_refused)"
+                    ) from None
                 last_problem = f"{type(exc).__name__}"
                 response = None
             if response is not None:
@@ -136,10 +135,15 @@ class WooCommerceClient:
                         f"the store refused the REST API key ({response.status_code}): check the consumer key "
                         f"and secret and that the key has {'read' if method == 'GET' else 'read/write'} access"
                     )
-                if response.status_code < 400:
+                if 300 <= response.status_code < 400:
+                    raise WooCommerceError(
+                        f"{endpoint}: the store redirected (HTTP {response.status_code}); register its final "
+                        "https address (store_redirected)"
+                    )
+                if response.status_code < 300:
                     return response
                 if response.status_code not in RETRYABLE_STATUSES:
-                    raise WooCommerceError(f"{endpoint} answered {response.status_code}: {_error_message(response)}")
+                    raise WooCommerceError(f"{endpoint} answered HTTP {response.status_code} (store_http_error)")
                 last_problem = f"HTTP {response.status_code}"
             if attempt == self.max_attempts:
                 break
@@ -161,13 +165,3 @@ def _int_header(response: requests.Response, name: str) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _error_message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason or "no reason given"
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"][:200]
-    return response.reason or "no reason given"

@@ -1,0 +1,107 @@
+"""Sessions that end: every login is recorded, and ending a user's sessions refuses all of them at once.
+
+Cognito access tokens verify on their own until they expire, and a global sign-out only revokes refresh
+tokens inside Cognito, so the API keeps its own record and checks it on every request:
+
+- a login stores its session under the ``origin_jti`` that the access token and every token refreshed from
+  the same refresh token carry, with the time it started (milliseconds);
+- logout, a password change or reset and a member's removal store a per-user "valid after" moment;
+- a request's token is accepted only if its session is known and started after that moment. The stamp is
+  read on every request with a consistent read (one small GetItem), so an ended session is refused by the
+  very next request, in any container. Refreshing through the API checks the same rule, so a refresh token
+  of an ended session never gets a working access token even if Cognito (or moto) were to grant one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from pynamodb.exceptions import DoesNotExist
+
+from luxebrain.auth.tokens import AccessClaims
+from luxebrain.errors import UnauthorizedError
+from luxebrain.runtime import configured_settings, on_reset
+from luxebrain.storage.models import UserSessionItem, key_user_session, key_user_sessions_valid_after
+
+SESSION_TTL_SECONDS = 31 * 86400  # the longest refresh token lives 30 days
+NOT_A_TENANT = "platform"  # these items belong to a user, not to a tenant
+
+# When a session started never changes: remembered per container (bounded), so only the stamp is read.
+_started_lock = threading.Lock()
+_started: OrderedDict[str, int] = OrderedDict()
+_STARTED_CACHE_SIZE = 4096
+on_reset(_started.clear)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def start_session(claims: AccessClaims) -> None:
+    """Record the session of a fresh login (its access token's ``origin_jti``)."""
+    if not claims.origin_jti:
+        raise UnauthorizedError("the identity provider returned a token without a session id")
+    configured_settings()
+    pk, sk = key_user_session(claims.subject, claims.origin_jti)
+    started = _now_ms()
+    UserSessionItem(
+        pk,
+        sk,
+        entity=UserSessionItem.ENTITY,
+        tenant_id=NOT_A_TENANT,
+        user_sub=claims.subject,
+        at_ms=started,
+        expires_at=int(time.time()) + SESSION_TTL_SECONDS,
+    ).save()
+    _remember(claims.origin_jti, started)
+
+
+def end_all_sessions(user_sub: str) -> int:
+    """Every session of the user started before now ends (the next request with any of its tokens is 401)."""
+    configured_settings()
+    pk, sk = key_user_sessions_valid_after(user_sub)
+    # Sessions start at a later millisecond than this stamp, so a login right after it works.
+    ended_at = _now_ms()
+    UserSessionItem(
+        pk, sk, entity=UserSessionItem.ENTITY, tenant_id=NOT_A_TENANT, user_sub=user_sub, at_ms=ended_at
+    ).save()
+    return ended_at
+
+
+def _remember(origin_jti: str, started: int) -> None:
+    with _started_lock:
+        _started[origin_jti] = started
+        while len(_started) > _STARTED_CACHE_SIZE:
+            _started.popitem(last=False)
+
+
+def _session_started(claims: AccessClaims) -> int | None:
+    origin = claims.origin_jti or ""
+    with _started_lock:
+        known = _started.get(origin)
+    if known is not None:
+        return known
+    try:
+        item = UserSessionItem.get(*key_user_session(claims.subject, origin))
+    except DoesNotExist:
+        return None
+    _remember(origin, int(item.at_ms))
+    return int(item.at_ms)
+
+
+def require_live_session(claims: AccessClaims) -> None:
+    """401 unless the token belongs to a recorded session that has not been ended."""
+    if not claims.origin_jti:
+        raise UnauthorizedError("this token belongs to no session of this service; log in again")
+    configured_settings()
+    started = _session_started(claims)
+    if started is None:
+        raise UnauthorizedError("this token belongs to no session of this service; log in again")
+    try:
+        stamp = UserSessionItem.get(*key_user_sessions_valid_after(claims.subject), consistent_read=True)
+    except DoesNotExist:
+        return
+    if started <= int(stamp.at_ms):
+        raise UnauthorizedError("this session has ended (signed out or password changed); log in again")
