@@ -8,18 +8,35 @@ WEB_STAMP := web/node_modules/.installed
 WEB_BUILD := web/dist/index.html
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/openapi.json
 
-.PHONY: demo local test test-unit test-web e2e lint bench build clean
+.PHONY: demo local test test-unit test-web e2e lint bench build clean sam-tools sam-validate sam-build deploy
 
-demo: $(STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sample store
+# SAM CLI lives in a tool environment of its own (it pins old boto3 / pydantic), cached outside the clone and
+# keyed by its requirements' hash, so CI's fresh clones reuse it.
+TOOLS_CACHE ?= $(HOME)/.cache/luxebrain-tools
+SAM_REQUIREMENTS := infra/sam-requirements.txt
+SAM_VENV := $(TOOLS_CACHE)/sam-$(shell sha256sum $(SAM_REQUIREMENTS) | cut -c1-12)
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+# Lambda's runtime for the zip functions and the layer: `sam build` needs python3.12 itself. pyenv's newest
+# 3.12 (the interpreter, not pyenv's shim), else one on PATH.
+PYTHON312 ?= $(shell ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -n 1 \
+	| grep . || command -v python3.12 2>/dev/null | grep -v /shims/)
+# Container-image functions: `sam build` needs a running Docker daemon for them.
+IMAGE_FUNCTIONS := TrainWorkerFunction
+ENV ?= default
+
+demo: $(STAMP) $(SAM_STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sample store
 	$(BIN)/luxebrain demo
 
-local: $(STAMP) $(WEB_BUILD)  ## keep the embedded AWS, the API and the dashboard running on localhost until Ctrl-C
+local: $(STAMP) $(SAM_STAMP) $(WEB_BUILD)  ## keep the embedded AWS, the API and the dashboard running on localhost until Ctrl-C
 	$(BIN)/luxebrain local
 
-test: $(STAMP) $(WEB_BUILD) chromium php-cli  ## lint, template checks and the whole test suite (what CI runs)
+test: $(STAMP) $(SAM_STAMP) $(WEB_BUILD) chromium php-cli  ## lint, template checks and the whole test suite (what CI runs)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint infra/template.yaml
+	$(MAKE) --no-print-directory sam-validate sam-build
 	$(BIN)/python -m luxebrain_dev.openapi_export --check
 	$(BIN)/pytest
 	$(MAKE) test-web
@@ -62,5 +79,28 @@ php-cli:  ## the PHP CLI: php -l and the markup test of the WordPress plugin (in
 	@command -v php >/dev/null || \
 		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q php-cli)
 
+$(SAM_STAMP): $(SAM_REQUIREMENTS)
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q -r $(SAM_REQUIREMENTS)
+	touch $(SAM_STAMP)
+
+sam-tools: $(SAM_STAMP)  ## the SAM CLI tool environment
+
+sam-validate: $(SAM_STAMP)  ## the real SAM transform over infra/template.yaml (settings: samconfig.toml)
+	$(SAM) validate --config-env $(ENV)
+
+sam-build: $(SAM_STAMP)  ## sam build with python3.12; image functions only where Docker runs
+	@test -n "$(PYTHON312)" || { echo "sam build needs python3.12 (Lambda's runtime): put it on PATH or 'pyenv install 3.12'" >&2; exit 1; }
+	@if docker info >/dev/null 2>&1; then \
+		echo "PATH+=$(dir $(PYTHON312)): sam build (Docker is running: image functions too)"; \
+		PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build --config-env $(ENV); \
+	else \
+		echo "No Docker daemon: sam build skips the container-image function(s) $(IMAGE_FUNCTIONS)"; \
+		PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build --config-env $(ENV) $(addprefix --exclude ,$(IMAGE_FUNCTIONS)); \
+	fi
+
+deploy: sam-build  ## sam deploy (ENV=prod for production; ARGS=--no-execute-changeset to only create the change set)
+	$(SAM) deploy --config-env $(ENV) $(ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out web/node_modules web/dist web/test-results
+	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out web/node_modules web/dist web/test-results .aws-sam

@@ -31,6 +31,8 @@ from luxebrain_dev.local.gateway import LocalGateway
 from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 from luxebrain_dev.storefront_demo import run_storefront_demo
 
+WEBHOOK_API = "IngestWebhookApi"  # the template's webhook HTTP API: its own base URL, no JWT authorizer
+
 DEMO_TENANT_ID = "maison-demo"
 DEMO_STORE_ID = "s-maison-demo"
 DEMO_STORE_URL = "https://shop.maison-demo.example"
@@ -114,7 +116,7 @@ def run_demo(
         api_url = gateway.start()
         emit(f"Local API Gateway (routes of the template) at {api_url}")
         tenant, store = _seed_demo_tenant(
-            progress, api_url, customers=customers, products=products, seed=seed, as_of=as_of
+            progress, gateway.url_of(WEBHOOK_API), customers=customers, products=products, seed=seed, as_of=as_of
         )
         login = create_login_for_tenant(tenant.tenant_id)
         _show_results(api_url, login.tokens.access_token, store, output, progress)
@@ -148,7 +150,7 @@ def _quiet_functions(verbose: bool) -> None:
 
 
 def _seed_demo_tenant(
-    progress: Progress, api_url: str, *, customers: int, products: int, seed: int, as_of: datetime | None
+    progress: Progress, webhook_api_url: str, *, customers: int, products: int, seed: int, as_of: datetime | None
 ) -> tuple[DemoTenant, SampleStore]:
     """Tenant, store, sample data through signed webhooks, and a scheduled training round."""
     with progress.step("Creating the demo tenant and its WooCommerce store"):
@@ -159,12 +161,12 @@ def _seed_demo_tenant(
             products=products, customers=customers, seed=seed, as_of=as_of or datetime.now(UTC)
         )
     _print_store(store)
-    _ingest(store, tenant, api_url, progress)
+    _ingest(store, tenant, webhook_api_url, progress)
     _train(progress)
     return tenant, store
 
 
-def _ingest(store: SampleStore, tenant: DemoTenant, api_url: str, progress: Progress) -> None:
+def _ingest(store: SampleStore, tenant: DemoTenant, webhook_api_url: str, progress: Progress) -> None:
     from luxebrain_dev.delivery import deliver_sample_store, verify_ingested
 
     emit("\n== Ingest: every record as a signed WooCommerce webhook, over HTTP, through SQS FIFO ==")
@@ -176,7 +178,7 @@ def _ingest(store: SampleStore, tenant: DemoTenant, api_url: str, progress: Prog
             tenant.tenant_id,
             tenant.store_id,
             tenant.webhook_secret,
-            api_url,
+            webhook_api_url,
             progress=lambda done, all_: (setattr(progress, "_bar_total", max(all_, 1)), progress.update(done)),
         )
     figures = report.as_dict()
@@ -365,7 +367,9 @@ def run_local(
         api_url = gateway.start()
         dashboard = DashboardServer(api_url, port=dashboard_port)
         dashboard_url = dashboard.start()  # before the slow seeding: a missing build fails at once
-        tenant, _ = _seed_demo_tenant(progress, api_url, customers=customers, products=products, seed=7, as_of=None)
+        tenant, _ = _seed_demo_tenant(
+            progress, gateway.url_of(WEBHOOK_API), customers=customers, products=products, seed=7, as_of=None
+        )
         login = create_login_for_tenant(tenant.tenant_id)
         viewer = create_login_for_tenant(tenant.tenant_id, email="viewer@maison-demo.example", role=Role.READ_ONLY)
         admin_email, admin_password = "admin@luxebrain.example", demo_password()
@@ -387,6 +391,7 @@ def run_local(
             LOCAL_BANNER.format(
                 dashboard=dashboard_url,
                 api=api_url,
+                webhooks=gateway.url_of(WEBHOOK_API),
                 aws=resources.endpoint_url,
                 email=login.email,
                 password=login.password,
@@ -417,7 +422,7 @@ LuxeBrain is running locally. Ctrl-C stops it (everything is in memory).
   API:          {api}   (interactive docs: {api}/docs)
   Embedded AWS: {aws}   (AWS_ENDPOINT_URL for the aws CLI or boto3)
   Demo login:   {email} / {password}   (tenant {tenant})
-  Webhooks:     POST {api}/webhooks/woocommerce/{tenant}/{store}   secret {secret}
+  Webhooks:     POST {webhooks}/webhooks/woocommerce/{tenant}/{store}   secret {secret}
 
   TOKEN=$(curl -s -X POST {api}/auth/login -H 'content-type: application/json' \\
     -d '{{"email":"{email}","password":"{password}"}}' \\

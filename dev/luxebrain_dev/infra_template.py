@@ -16,6 +16,8 @@ from luxebrain.errors import ConfigurationError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
+# SAM resolves CodeUri / ContentUri / DockerContext relative to the template's folder, and so does the local runtime.
+TEMPLATE_DIR = DEFAULT_TEMPLATE_PATH.parent
 
 
 class _CloudFormationLoader(yaml.SafeLoader):

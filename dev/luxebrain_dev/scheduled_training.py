@@ -29,7 +29,7 @@ TRAIN_CODE_URI = "functions/train/"  # the folder the template builds both train
 
 def load_handler_module(area: str, name: str) -> ModuleType:
     """The module of ``functions/<area>/<name>.py``, imported as the local runtime imports every handler."""
-    handler = import_handler(f"functions/{area}/", f"{name}.handler", f"{area}-{name}")
+    handler = import_handler(f"../functions/{area}/", f"{name}.handler", f"{area}-{name}")
     return sys.modules[handler.__module__]
 
 

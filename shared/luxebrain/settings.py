@@ -85,7 +85,9 @@ class Settings(BaseModel):
         return self
 
     def ingest_base_url(self) -> str:
-        return self.ingest_api_url or self.public_api_url
+        # No fallback to the main API: its catch-all route is behind the JWT authorizer, so a webhook or
+        # callback URL on it would get a 401 from API Gateway.
+        return self.require("ingest_api_url")
 
     def dashboard_base_url(self) -> str:
         origins = [origin.strip() for origin in self.dashboard_origins.split(",") if origin.strip()]

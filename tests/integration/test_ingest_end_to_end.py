@@ -31,8 +31,12 @@ def sample() -> SampleStore:
 
 @pytest.fixture(scope="module")
 def gateway(local_aws: LocalResources) -> Any:
-    with LocalGateway() as url:
-        yield url
+    local_gateway = LocalGateway(resources=local_aws)
+    local_gateway.start()
+    try:
+        yield local_gateway.url_of("IngestWebhookApi")  # the webhook API's own base URL
+    finally:
+        local_gateway.stop()
 
 
 @pytest.fixture
@@ -225,7 +229,7 @@ def test_backfill_with_rejected_credentials_stores_nothing(tenant_id: str, sampl
 def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_credentials(
     tenant_id: str, sample: SampleStore
 ) -> None:
-    handler = import_handler("functions/ingest/", "backfill.handler", "IngestBackfillFunction")
+    handler = import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
     with FakeWooCommerce(sample, consumer_key="ck_real", consumer_secret="cs_real") as fake:
         store, _ = repo.create_store(tenant_id, url=fake.url, consumer_key="ck_real", consumer_secret="cs_real")
         event = {
@@ -239,7 +243,7 @@ def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_crede
 def test_daily_reconciliation_queues_an_incremental_backfill_for_each_store(tenant_id: str) -> None:
     # Given a tenant with a store
     store, _ = repo.create_store(tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs")
-    handler = import_handler("functions/ingest/", "backfill.handler", "IngestBackfillFunction")
+    handler = import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
     # When the daily schedule fires
     result = handler({"reconcile": "all_stores"}, LocalLambdaContext("IngestBackfillFunction", 900, 512))
     # Then a back-fill slice of that store is on the back-fill queue

@@ -36,12 +36,12 @@ def fixture(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def receiver(local_aws: LocalResources) -> Any:
-    return import_handler("functions/ingest/", "receiver.handler", "IngestReceiverFunction")
+    return import_handler("../functions/ingest/", "receiver.handler", "IngestReceiverFunction")
 
 
 @pytest.fixture(scope="module")
 def processor_handler(local_aws: LocalResources) -> Any:
-    return import_handler("functions/ingest/", "processor.handler", "IngestProcessorFunction")
+    return import_handler("../functions/ingest/", "processor.handler", "IngestProcessorFunction")
 
 
 @pytest.fixture

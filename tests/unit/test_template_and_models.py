@@ -72,7 +72,7 @@ def test_template_handlers_exist() -> None:
     for logical_id, function in functions.items():
         properties = function["Properties"]
         module, _, handler = properties["Handler"].rpartition(".")
-        source = REPO / properties["CodeUri"] / (module.replace(".", "/") + ".py")
+        source = REPO / "infra" / properties["CodeUri"] / (module.replace(".", "/") + ".py")
         assert source.exists(), f"{logical_id}: {source} missing"
         assert f"def {handler}" in source.read_text() or f"{handler} =" in source.read_text(), logical_id
 

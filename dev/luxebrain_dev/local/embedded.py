@@ -65,6 +65,8 @@ class LocalResources:
     created: list[CreatedResource] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    # Resolves the template's intrinsics against what was created (the local gateway adds its APIs).
+    resolver: IntrinsicResolver | None = None
 
     def physical_id(self, logical_id: str) -> str:
         for resource in self.created:
@@ -81,6 +83,16 @@ def ensure_port_free(port: int, host: str = "127.0.0.1") -> None:
             probe.bind((host, port))
         except OSError:
             raise ConfigurationError(f"port {port} on {host} is in use; pick another with --port") from None
+
+
+_running: LocalResources | None = None
+
+
+def running_resources() -> LocalResources:
+    """The resources of the embedded AWS this process started (the local gateway resolves against them)."""
+    if _running is None:
+        raise ConfigurationError("the embedded AWS is not running: start EmbeddedAws before the local gateway")
+    return _running
 
 
 class EmbeddedAws:
@@ -118,9 +130,14 @@ class EmbeddedAws:
             self.stop()
             raise
         self._set_environ(self.resources.environment)
+        global _running
+        _running = self.resources
         return self.resources
 
     def stop(self) -> None:
+        global _running
+        if _running is self.resources:
+            _running = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -186,7 +203,7 @@ def create_resources(
         parameters={"AppEnv": "local"},
     )
     session = boto3.session.Session(region_name=LOCAL_REGION)
-    result = LocalResources(endpoint_url=endpoint_url)
+    result = LocalResources(endpoint_url=endpoint_url, resolver=resolver)
     pending = dict(template["Resources"])
     while pending:
         progressed = False

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from luxebrain.errors import ConfigurationError
-from luxebrain_dev.infra_template import REPO_ROOT, load_template, resources_of_type
+from luxebrain_dev.infra_template import TEMPLATE_DIR, load_template, resources_of_type
 from luxebrain_dev.local.embedded import LOCAL_REGION, MOTO_ACCOUNT_ID
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -79,11 +79,11 @@ class LocalFunction:
             return handler(event, context)
 
 
-def import_handler(code_uri: str, handler_spec: str, logical_id: str, repo_root: Path = REPO_ROOT) -> Handler:
+def import_handler(code_uri: str, handler_spec: str, logical_id: str, template_dir: Path = TEMPLATE_DIR) -> Handler:
     """Import ``module.function`` from the function's CodeUri folder by file path, under a module name of
     its own (two areas may both have a ``handler.py``)."""
     module_path, _, function_name = handler_spec.rpartition(".")
-    folder = (repo_root / code_uri).resolve()
+    folder = (template_dir / code_uri).resolve()
     source = folder / (module_path.replace(".", "/") + ".py")
     if not source.exists():
         raise ConfigurationError(f"{logical_id}: handler source {source} does not exist")

@@ -1,15 +1,18 @@
-"""A local API Gateway: serves the template's HttpApi / Api routes over HTTP on 127.0.0.1 and invokes the
-matching function's handler in process with an API Gateway event (HTTP API payload 2.0, REST API 1.0).
+"""A local API Gateway: each HTTP API of the SAM-translated template on its own base URL on 127.0.0.1, with
+its routes and JWT authorizers as API Gateway reads them from the OpenAPI body SAM generates.
 
-Request → route (method + path template from the function's Events) → event → ``handler(event, context)``
-→ response (statusCode, headers, cookies, body, isBase64Encoded) back to the client. Nothing here checks
-tokens: the functions verify their own callers, as they do behind the real API Gateway.
+Request → the API's route (method + path of ``x-amazon-apigateway-integration``, API Gateway's precedence)
+→ its authorizer (401 without calling the function, as API Gateway answers) → event (HTTP API payload 2.0)
+→ ``handler(event, context)`` of the integration's function → response (statusCode, headers, cookies, body,
+isBase64Encoded) back to the client. A path no route of that API matches is a 404, even when another API
+has it: merchants' webhooks reach the receiver only at the ingest API's own URL.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import threading
 import time
@@ -19,13 +22,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from luxebrain.errors import ConfigurationError
 from luxebrain.observability import logger
-from luxebrain_dev.infra_template import load_template
-from luxebrain_dev.local.embedded import MOTO_ACCOUNT_ID
+from luxebrain_dev.infra_template import IntrinsicResolver, load_template, resources_of_type
+from luxebrain_dev.local.authorizers import AuthorizerRefusal, JwtAuthorizer
+from luxebrain_dev.local.embedded import MOTO_ACCOUNT_ID, LocalResources, running_resources
 from luxebrain_dev.local.functions import LocalFunction, LoopbackHTTPServer, load_functions
+from luxebrain_dev.sam_transform import translated_template
 
 TEXT_CONTENT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+json)")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+MAIN_API = "ApiHttpApi"  # the dashboard / storefront / admin API; ``start()`` returns its URL
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch"}
+ANY_METHOD = "x-amazon-apigateway-any-method"
+INTEGRATION_FUNCTION = re.compile(r"\$\{(\w+)\.Arn\}")
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,13 @@ class Route:
     pattern: re.Pattern[str]
     function: LocalFunction
     payload_version: str  # "2.0" for HttpApi, "1.0" for Api
+    api_id: str = MAIN_API  # logical id of the API the route belongs to
+    authorizer: str | None = None  # name of the API's security scheme; None: open (``Authorizer: NONE``)
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path_template}"
 
     @property
     def specificity(self) -> tuple[int, int, int]:
@@ -66,32 +83,79 @@ def _compile(path_template: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def load_routes(template: dict[str, Any] | None = None) -> list[Route]:
-    template = template or load_template()
+def _integration_function(api_id: str, route_key: str, integration: dict[str, Any]) -> str:
+    uri = integration.get("uri")
+    text = uri.get("Fn::Sub") if isinstance(uri, dict) else uri
+    found = INTEGRATION_FUNCTION.search(text) if isinstance(text, str) else None
+    if integration.get("type") != "aws_proxy" or found is None:
+        raise ConfigurationError(f"{api_id}: route {route_key} does not integrate a Lambda function (aws_proxy)")
+    return found.group(1)
+
+
+def load_routes(translated: dict[str, Any] | None = None, template: dict[str, Any] | None = None) -> list[Route]:
+    """Every route of every HTTP API in the translated template, most specific first."""
+    translated = translated or translated_template()
+    functions = load_functions(template or load_template())
     routes = []
-    for function in load_functions(template).values():
-        for event in function.events.values():
-            kind = event.get("Type")
-            if kind not in ("HttpApi", "Api"):
-                continue
-            properties = event.get("Properties") or {}
-            path = properties.get("Path", "/{proxy+}" if kind == "HttpApi" else None)
-            if not isinstance(path, str):
-                continue
-            method = str(properties.get("Method", "ANY")).upper()
-            if path == "$default":
-                path = "/{proxy+}"
-            routes.append(
-                Route(
-                    method="ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
-                    path_template=path,
-                    pattern=_compile(path),
-                    function=function,
-                    payload_version="2.0" if kind == "HttpApi" else "1.0",
+    for api_id, resource in resources_of_type(translated, "AWS::ApiGatewayV2::Api").items():
+        body = (resource.get("Properties") or {}).get("Body")
+        if not isinstance(body, dict):
+            raise ConfigurationError(f"{api_id}: the local gateway needs the API's OpenAPI body (no Body)")
+        default_security = body.get("security") or []
+        for path, operations in (body.get("paths") or {}).items():
+            for key, operation in operations.items():
+                if key != ANY_METHOD and key not in HTTP_METHODS:
+                    continue
+                method = "ANY" if key == ANY_METHOD else key.upper()
+                path_template = "/{proxy+}" if path == "$default" else path
+                route_key = f"{method} {path_template}"
+                integration = operation.get("x-amazon-apigateway-integration") or {}
+                function_id = _integration_function(api_id, route_key, integration)
+                if function_id not in functions:
+                    raise ConfigurationError(f"{api_id}: route {route_key} targets {function_id}, not a zip function")
+                security = operation.get("security", default_security) or []
+                requirement = security[0] if security else {}
+                authorizer, scopes = next(iter(requirement.items()), (None, []))
+                routes.append(
+                    Route(
+                        method=method,
+                        path_template=path_template,
+                        pattern=_compile(path_template),
+                        function=functions[function_id],
+                        payload_version=str(integration.get("payloadFormatVersion", "2.0")),
+                        api_id=api_id,
+                        authorizer=None if authorizer in (None, "NONE") else authorizer,
+                        scopes=tuple(scopes or ()),
+                    )
                 )
-            )
     routes.sort(key=lambda route: route.specificity)
     return routes
+
+
+def load_authorizers(
+    translated: dict[str, Any], resolver: IntrinsicResolver, jwks_url_for: Any
+) -> dict[tuple[str, str], JwtAuthorizer]:
+    """(API logical id, scheme name) → its JWT authorizer, issuer and audiences resolved."""
+    authorizers = {}
+    for api_id, resource in resources_of_type(translated, "AWS::ApiGatewayV2::Api").items():
+        body = (resource.get("Properties") or {}).get("Body") or {}
+        schemes = (body.get("components") or {}).get("securitySchemes") or {}
+        for name, scheme in schemes.items():
+            spec = scheme.get("x-amazon-apigateway-authorizer") or {}
+            if spec.get("type") != "jwt":
+                raise ConfigurationError(f"{api_id}: authorizer {name} is not a JWT authorizer; not served locally")
+            configuration = resolver.resolve(spec.get("jwtConfiguration") or {})
+            source = str(spec.get("identitySource", "$request.header.Authorization"))
+            if not source.startswith("$request.header."):
+                raise ConfigurationError(f"{api_id}: authorizer {name} reads {source}; only headers are served")
+            authorizers[(api_id, name)] = JwtAuthorizer(
+                name=name,
+                issuer=str(configuration["issuer"]),
+                audiences=tuple(str(item) for item in configuration.get("audience") or ()),
+                identity_header=source.removeprefix("$request.header.").lower(),
+                jwks_url_for=jwks_url_for,
+            )
+    return authorizers
 
 
 # ----------------------------------------------------------------------------- events
@@ -119,6 +183,7 @@ def build_http_api_event(
     raw_body: bytes,
     path_parameters: dict[str, str],
     source_ip: str = "127.0.0.1",
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """API Gateway HTTP API payload format 2.0."""
     merged: dict[str, str] = {}
@@ -131,7 +196,7 @@ def build_http_api_event(
         merged[lower] = f"{merged[lower]},{value}" if lower in merged else value
     body, is_base64 = _body(raw_body, merged.get("content-type"))
     now = time.time()
-    route_key = f"{route.method if route.method != 'ANY' else 'ANY'} {route.path_template}"
+    route_key = route.route_key
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -158,6 +223,8 @@ def build_http_api_event(
         },
         "isBase64Encoded": is_base64,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
     if cookies:
         event["cookies"] = cookies
     if query:
@@ -233,31 +300,106 @@ def shape_response(result: Any, payload_version: str) -> tuple[int, list[tuple[s
 
 
 # ----------------------------------------------------------------------------- server
-class LocalGateway:
-    """The local HTTP API. ``with LocalGateway() as url:`` or ``start()`` / ``stop()``."""
+def _references(value: Any, names: set[str]) -> bool:
+    """Whether a template value refers (Ref / GetAtt / Sub) to one of the named resources."""
+    if isinstance(value, dict):
+        if value.get("Ref") in names:
+            return True
+        attribute = value.get("Fn::GetAtt")
+        if isinstance(attribute, list) and attribute and attribute[0] in names:
+            return True
+        sub = value.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) else sub
+        if isinstance(text, str) and any(f"${{{name}}}" in text or f"${{{name}." in text for name in names):
+            return True
+        return any(_references(item, names) for item in value.values())
+    if isinstance(value, list):
+        return any(_references(item, names) for item in value)
+    return False
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, template: dict[str, Any] | None = None) -> None:
+
+class LocalGateway:
+    """The template's HTTP APIs, each on its own port. ``with LocalGateway() as url:`` (the main API's URL) or
+    ``start()`` / ``stop()``; ``url_of(api_id)`` for the others."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        resources: LocalResources | None = None,
+        translated: dict[str, Any] | None = None,
+    ) -> None:
         self.host = host
         self.port = port
-        self.routes = load_routes(template)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._resources = resources
+        self.translated = translated or translated_template()
+        self.routes = load_routes(self.translated)
+        self.api_ids = sorted({route.api_id for route in self.routes})
+        self.authorizers: dict[tuple[str, str], JwtAuthorizer] = {}
+        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._saved_environ: dict[str, str | None] = {}
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the local gateway is not running")
-        host, port = self._server.server_address[:2]
+        return self.url_of(MAIN_API if MAIN_API in self.api_ids else self.api_ids[0])
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {api_id: self.url_of(api_id) for api_id in self._servers}
+
+    def url_of(self, api_id: str) -> str:
+        server = self._servers.get(api_id)
+        if server is None:
+            raise RuntimeError(f"the local gateway is not serving {api_id}")
+        host, port = server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def route_for(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    def route_for(self, method: str, path: str, api_id: str = MAIN_API) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
+            if route.api_id != api_id:
+                continue
             parameters = route.match(method, path)
             if parameters is not None:
                 return route, parameters
         return None
 
     def start(self) -> str:
+        resources = self._resources or running_resources()
+        resolver = resources.resolver
+        self.authorizers = load_authorizers(self.translated, resolver, _jwks_locator(resources))
+        for api_id in self.api_ids:
+            port = self.port if api_id == MAIN_API else 0
+            server = LoopbackHTTPServer((self.host, port), self._request_handler(api_id))
+            threading.Thread(target=server.serve_forever, name=f"local-gateway-{api_id}", daemon=True).start()
+            self._servers[api_id] = server
+            host, bound = server.server_address[:2]
+            # What the stack would know once the API exists: its Ref and its endpoint.
+            resolver.refs[api_id] = api_id.lower()
+            resolver.attributes[(api_id, "ApiEndpoint")] = f"http://{host}:{bound}"
+        self._set_api_environment(resolver)
+        return self.url
+
+    def _set_api_environment(self, resolver: IntrinsicResolver) -> None:
+        """Functions' variables that name an API (e.g. the ingest API's URL for the webhook URL merchants are
+        given): resolvable only now, set for the process (the functions share it); a clash is an error."""
+        wanted: dict[str, str] = {}
+        for logical_id, function in resources_of_type(self.translated, "AWS::Lambda::Function").items():
+            variables = ((function.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+            for name, value in variables.items():
+                if not _references(value, set(self.api_ids)):
+                    continue
+                resolved = str(resolver.resolve(value))
+                if wanted.setdefault(name, resolved) != resolved:
+                    raise ConfigurationError(f"{logical_id}: {name} differs between functions (one process here)")
+        for name, value in wanted.items():
+            self._saved_environ.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        from luxebrain.runtime import reset_runtime  # settings are read once per process
+
+        reset_runtime()
+
+    def _request_handler(self, api_id: str) -> type[BaseHTTPRequestHandler]:
         gateway = self
 
         class RequestHandler(BaseHTTPRequestHandler):
@@ -270,20 +412,23 @@ class LocalGateway:
                 return  # the functions log; per-request access lines would drown them
 
             def _handle(self) -> None:
-                gateway._serve(self)
+                gateway._serve(self, api_id)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 
-        self._server = LoopbackHTTPServer((self.host, self.port), RequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
-        self._thread.start()
-        return self.url
+        return RequestHandler
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+        for name, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environ.clear()
 
     def __enter__(self) -> str:
         return self.start()
@@ -291,7 +436,7 @@ class LocalGateway:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+    def _serve(self, request: BaseHTTPRequestHandler, api_id: str) -> None:
         split = urlsplit(request.path)
         method = request.command.upper()
         length = int(request.headers.get("content-length") or 0)
@@ -299,30 +444,40 @@ class LocalGateway:
             self._write(request, 413, [("content-type", "application/json")], b'{"message":"Request too large"}')
             return
         raw_body = request.rfile.read(length) if length else b""
-        found = self.route_for(method, split.path)
+        found = self.route_for(method, split.path, api_id)
         if found is None:
             self._write(request, 404, [("content-type", "application/json")], b'{"message":"Not Found"}')
             return
         route, parameters = found
-        builder = build_http_api_event if route.payload_version == "2.0" else build_rest_api_event
-        event = builder(
-            route,
-            method,
-            split.path,
-            split.query,
-            list(request.headers.items()),
-            raw_body,
-            parameters,
-            source_ip=request.client_address[0],
-        )
+        authorizer_context = None
+        if route.authorizer is not None:
+            authorizer = self.authorizers[(route.api_id, route.authorizer)]
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            try:
+                authorizer_context = authorizer.authorize(headers, route.scopes)
+            except AuthorizerRefusal as refusal:
+                self._write(
+                    request,
+                    401,
+                    [("content-type", "application/json"), ("www-authenticate", refusal.www_authenticate)],
+                    b'{"message":"Unauthorized"}',
+                )
+                return
+        common = (route, method, split.path, split.query, list(request.headers.items()), raw_body, parameters)
+        if route.payload_version == "2.0":
+            event = build_http_api_event(*common, source_ip=request.client_address[0], authorizer=authorizer_context)
+        else:
+            event = build_rest_api_event(*common, source_ip=request.client_address[0])
         try:
             result = route.function.invoke(event)
-            status, headers, body = shape_response(result, route.payload_version)
+            status, headers_out, body = shape_response(result, route.payload_version)
         except Exception:
             # What API Gateway answers when the function fails; the traceback goes to the log.
             logger.exception("local function failed", extra={"function": route.function.logical_id})
-            status, headers, body = 500, [("content-type", "application/json")], b'{"message":"Internal Server Error"}'
-        self._write(request, status, headers, b"" if method == "HEAD" else body)
+            status = 500
+            headers_out = [("content-type", "application/json")]
+            body = b'{"message":"Internal Server Error"}'
+        self._write(request, status, headers_out, b"" if method == "HEAD" else body)
 
     @staticmethod
     def _write(request: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
@@ -333,3 +488,18 @@ class LocalGateway:
         request.send_header("content-length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)
+
+
+COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[\w-]+)$")
+
+
+def _jwks_locator(resources: LocalResources) -> Any:
+    """Cognito's issuer names AWS; the embedded Cognito (moto) serves the pool's keys at its own address."""
+
+    def locate(issuer: str) -> str:
+        found = COGNITO_ISSUER.match(issuer)
+        if found is None:
+            return issuer.rstrip("/") + "/.well-known/jwks.json"
+        return f"{resources.endpoint_url}/{found.group('pool')}/.well-known/jwks.json"
+
+    return locate

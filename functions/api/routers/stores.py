@@ -122,7 +122,9 @@ def _check_outbound(tenant_id: str, url: str) -> None:
 
 
 def webhook_url(tenant_id: str, store_id: str) -> str:
-    return delivery_url(tenant_id, store_id)  # on the public ingest API
+    # On the ingest API (its own API Gateway API, without the JWT authorizer): on this API the path would fall
+    # to the authenticated catch-all and every delivery would get a 401.
+    return delivery_url(tenant_id, store_id)
 
 
 @router.post("", status_code=201, response_model=RegisteredStoreResponse, summary="Register a WooCommerce store")
