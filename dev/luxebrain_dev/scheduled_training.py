@@ -24,7 +24,7 @@ from luxebrain.training.state import get_training_state
 from luxebrain_dev.local.functions import LocalLambdaContext as FunctionContext
 from luxebrain_dev.local.functions import import_handler
 
-TRAIN_CODE_URI = "functions/train/"  # the folder the template builds both training functions from
+TRAIN_CODE_URI = "../functions/train/"  # the folder the template builds both training functions from
 
 
 def load_handler_module(area: str, name: str) -> ModuleType:

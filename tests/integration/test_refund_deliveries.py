@@ -48,7 +48,7 @@ def refund_of_one_pump(refund_id: int = 501, quantity: int = 1, amount: str = "9
 
 @pytest.fixture(scope="module")
 def processor_handler(local_aws: LocalResources) -> Any:
-    return import_handler("functions/ingest/", "processor.handler", "IngestProcessorFunction")
+    return import_handler("../functions/ingest/", "processor.handler", "IngestProcessorFunction")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
@@ -34,17 +35,27 @@ def sample() -> SampleStore:
     return generate_sample_store(products=8, customers=6, years=0.1, seed=5)
 
 
+@dataclass(frozen=True)
+class Urls:
+    api: str  # the main API (JWT authorizer)
+    ingest: str  # the public ingest API: webhooks and the wc-auth callback
+
+
 @pytest.fixture(scope="module")
-def gateway(local_aws: LocalResources) -> Iterator[str]:
-    with LocalGateway() as url:
-        yield url
+def gateway(local_aws: LocalResources) -> Iterator[Urls]:
+    local_gateway = LocalGateway(resources=local_aws)
+    local_gateway.start()
+    try:
+        yield Urls(api=local_gateway.url, ingest=local_gateway.url_of("IngestWebhookApi"))
+    finally:
+        local_gateway.stop()
 
 
 @pytest.fixture
-def connect_settings(gateway: str) -> Iterator[str]:
-    """The callback on the local ingest API, the dashboard as the return URL."""
-    saved = {name: os.environ.get(name) for name in ("LUXEBRAIN_INGEST_API_URL", "LUXEBRAIN_DASHBOARD_URL")}
-    os.environ["LUXEBRAIN_INGEST_API_URL"] = gateway
+def connect_settings(gateway: Urls) -> Iterator[Urls]:
+    """The callback on the local ingest API (the gateway sets its URL, as the template does), the dashboard
+    as the return URL."""
+    saved = {name: os.environ.get(name) for name in ("LUXEBRAIN_DASHBOARD_URL",)}
     os.environ["LUXEBRAIN_DASHBOARD_URL"] = DASHBOARD
     reset_runtime()
     yield gateway
@@ -62,8 +73,8 @@ def fake_store(sample: SampleStore) -> Iterator[FakeWooCommerce]:
         yield fake
 
 
-def connect(gateway: str, merchant: Merchant, url: str) -> dict[str, Any]:
-    response = requests.post(f"{gateway}/stores/connect", json={"url": url}, headers=merchant.headers, timeout=30)
+def connect(gateway: Urls, merchant: Merchant, url: str) -> dict[str, Any]:
+    response = requests.post(f"{gateway.api}/stores/connect", json={"url": url}, headers=merchant.headers, timeout=30)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -96,7 +107,7 @@ def queued_backfills(tenant_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_store_connects_in_one_click_and_a_replay_changes_nothing(
-    connect_settings: str, fake_store: FakeWooCommerce
+    connect_settings: Urls, fake_store: FakeWooCommerce
 ) -> None:
     merchant = new_merchant()
     # Given the merchant asks to connect their store
@@ -105,7 +116,7 @@ def test_a_store_connects_in_one_click_and_a_replay_changes_nothing(
     query = {name: values[0] for name, values in parse_qs(split.query).items()}
     assert f"{split.scheme}://{split.netloc}{split.path}" == f"{fake_store.url}/wc-auth/v1/authorize"
     assert (query["app_name"], query["scope"]) == ("LuxeBrain", "read_write")
-    assert query["callback_url"] == f"{connect_settings}{CALLBACK_PATH}"
+    assert query["callback_url"] == f"{connect_settings.ingest}{CALLBACK_PATH}"
     assert query["return_url"].startswith(f"{DASHBOARD}/stores?")
     assert query["user_id"].startswith(f"{merchant.tenant_id}.")
     # When they approve in the store
@@ -132,17 +143,17 @@ def test_a_store_connects_in_one_click_and_a_replay_changes_nothing(
     assert repo.get_store_secrets(merchant.tenant_id, started["store_id"]).consumer_key == keys.consumer_key
 
 
-def callback(gateway: str, **fields: Any) -> requests.Response:
+def callback(gateway: Urls, **fields: Any) -> requests.Response:
     body = {
         "key_id": 7,
         "consumer_key": "ck_" + "a" * 40,
         "consumer_secret": "cs_" + "b" * 40,
         "key_permissions": "read_write",
     } | fields
-    return requests.post(f"{gateway}{CALLBACK_PATH}", json=body, timeout=30)
+    return requests.post(f"{gateway.ingest}{CALLBACK_PATH}", json=body, timeout=30)
 
 
-def test_a_repeated_callback_with_the_same_key_answers_the_same_store(connect_settings: str) -> None:
+def test_a_repeated_callback_with_the_same_key_answers_the_same_store(connect_settings: Urls) -> None:
     merchant = new_merchant()
     started = start_connection(merchant.tenant_id, "https://shop.example")
     user_id = parse_qs(urlsplit(started.authorize_url).query)["user_id"][0]
@@ -158,7 +169,7 @@ def test_a_repeated_callback_with_the_same_key_answers_the_same_store(connect_se
     [("expired", 410), ("read_only", 403), ("other_tenant", 404), ("forged", 404), ("malformed", 400)],
 )
 def test_bad_callbacks_are_refused_with_a_problem_and_store_nothing(
-    connect_settings: str, case: str, status: int
+    connect_settings: Urls, case: str, status: int
 ) -> None:
     merchant, other = new_merchant(), new_merchant()
     now = datetime.now(UTC) - timedelta(hours=1) if case == "expired" else None
@@ -183,7 +194,7 @@ def test_bad_callbacks_are_refused_with_a_problem_and_store_nothing(
 
 
 def test_a_store_approving_read_only_shows_the_merchant_an_error(
-    connect_settings: str, fake_store: FakeWooCommerce
+    connect_settings: Urls, fake_store: FakeWooCommerce
 ) -> None:
     merchant = new_merchant()
     started = connect(connect_settings, merchant, fake_store.url)
@@ -194,16 +205,19 @@ def test_a_store_approving_read_only_shows_the_merchant_an_error(
     assert len(fake_store.keys) == 1  # WooCommerce deleted the key the callback refused
 
 
-def test_only_owners_connect_and_the_url_is_validated(connect_settings: str) -> None:
+def test_only_owners_connect_and_the_url_is_validated(connect_settings: Urls) -> None:
     merchant = new_merchant()
     staff = add_tenant_user(merchant.tenant_id, "staff")
     refused = requests.post(
-        f"{connect_settings}/stores/connect", json={"url": "https://shop.example"}, headers=staff.headers, timeout=30
+        f"{connect_settings.api}/stores/connect",
+        json={"url": "https://shop.example"},
+        headers=staff.headers,
+        timeout=30,
     )
     assert refused.status_code == 403
     for url in ("ftp://shop.example", "http://shop.example", "https://shop.example/?a=1"):
         answer = requests.post(
-            f"{connect_settings}/stores/connect", json={"url": url}, headers=merchant.headers, timeout=30
+            f"{connect_settings.api}/stores/connect", json={"url": url}, headers=merchant.headers, timeout=30
         )
         assert answer.status_code == 422, url
         assert answer.headers["content-type"].startswith("application/problem+json")
