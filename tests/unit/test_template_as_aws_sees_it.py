@@ -1,0 +1,100 @@
+"""infra/template.yaml after the real SAM transform, checked for what AWS enforces and cfn-lint does not: each
+function's runtime, memory and timeout within Lambda's limits, API functions within API Gateway's 30 s,
+SQS visibility at least the consumer's timeout (six times, AWS's guidance for SQS event sources), and a
+template the transform refuses failing with a message that names the resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from luxebrain.errors import ConfigurationError
+from luxebrain_dev.infra_template import DEFAULT_TEMPLATE_PATH, resources_of_type
+from luxebrain_dev.sam_transform import translated_template
+
+LAMBDA_MAX_TIMEOUT = 900
+HTTP_API_MAX_INTEGRATION_SECONDS = 30
+SQS_MAX_VISIBILITY = 43200
+VISIBILITY_TIMES_TIMEOUT = 6
+# Queues kept below six times their consumer's timeout, with the reason.
+VISIBILITY_EXCEPTIONS = {
+    # A crashed training run (900 s timeout, 930 s lease) is retried after 16 minutes instead of 90; the
+    # worker's MaximumConcurrency caps invocations, so a throttled message is not received and dropped.
+    "TrainQueue": "retry a crashed training run within the night's window",
+}
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    return translated_template(parameters={"AppEnv": "prod"})
+
+
+def _functions(translated: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in resources_of_type(translated, "AWS::Lambda::Function").items()
+    }
+
+
+def test_every_function_runs_python312_within_lambda_limits(translated: dict[str, Any]) -> None:
+    for logical_id, function in _functions(translated).items():
+        if function.get("PackageType") != "Image":
+            assert function["Runtime"] == "python3.12", logical_id
+            assert function["Architectures"] == ["x86_64"], logical_id
+        assert 1 <= function.get("Timeout", 3) <= LAMBDA_MAX_TIMEOUT, logical_id
+        assert 128 <= function.get("MemorySize", 128) <= 10240, logical_id
+
+
+def test_functions_behind_an_http_api_answer_within_its_integration_timeout(translated: dict[str, Any]) -> None:
+    functions = _functions(translated)
+    integrated = set()
+    for resource in resources_of_type(translated, "AWS::ApiGatewayV2::Api").values():
+        for operations in resource["Properties"]["Body"]["paths"].values():
+            for operation in operations.values():
+                uri = str(operation.get("x-amazon-apigateway-integration", {}).get("uri"))
+                integrated |= {logical_id for logical_id in functions if f"${{{logical_id}.Arn}}" in uri}
+    assert {"ApiFunction", "IngestReceiverFunction"} <= integrated
+    for logical_id in integrated:
+        assert functions[logical_id].get("Timeout", 3) < HTTP_API_MAX_INTEGRATION_SECONDS, logical_id
+
+
+def test_sqs_visibility_covers_each_consumer(translated: dict[str, Any]) -> None:
+    functions = _functions(translated)
+    queues = resources_of_type(translated, "AWS::SQS::Queue")
+    mappings = resources_of_type(translated, "AWS::Lambda::EventSourceMapping")
+    assert mappings, "no SQS event sources found"
+    for mapping_id, mapping in mappings.items():
+        properties = mapping["Properties"]
+        source = properties["EventSourceArn"]
+        if "Fn::GetAtt" not in source:
+            continue
+        queue_id = source["Fn::GetAtt"][0]
+        function_ref = properties["FunctionName"]
+        function_id = function_ref.get("Ref") if isinstance(function_ref, dict) else function_ref
+        timeout = functions[function_id].get("Timeout", 3)
+        visibility = queues[queue_id]["Properties"].get("VisibilityTimeout", 30)
+        window = properties.get("MaximumBatchingWindowInSeconds", 0)
+        assert visibility <= SQS_MAX_VISIBILITY, queue_id
+        # CloudFormation refuses a mapping whose queue's visibility is below the function's timeout.
+        assert visibility >= timeout, f"{mapping_id}: {queue_id} visibility {visibility} s < {function_id} {timeout} s"
+        if queue_id not in VISIBILITY_EXCEPTIONS:
+            assert visibility >= VISIBILITY_TIMES_TIMEOUT * timeout + window, (
+                f"{queue_id}: visibility {visibility} s, AWS's guidance for {function_id} is "
+                f"{VISIBILITY_TIMES_TIMEOUT * timeout + window} s"
+            )
+
+
+def test_a_template_the_transform_refuses_names_the_resource(tmp_path: Path) -> None:
+    text = DEFAULT_TEMPLATE_PATH.read_text()
+    # The mistake that reached main once: Authorizer NONE on an API without a default authorizer.
+    broken = text.replace("        DefaultAuthorizer: CognitoJwt\n", "")
+    assert broken != text
+    path = tmp_path / "template.yaml"
+    path.write_text(broken)
+    with pytest.raises(ConfigurationError) as refused:
+        translated_template(path)
+    message = str(refused.value)
+    assert "ApiFunction" in message and "DefaultAuthorizer" in message
+    assert "Traceback" not in message
