@@ -8,7 +8,7 @@ WEB_STAMP := web/node_modules/.installed
 WEB_BUILD := web/dist/index.html
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/openapi.json
 
-.PHONY: demo local test test-unit test-web e2e lint bench build clean sam-tools sam-validate sam-build deploy
+.PHONY: demo local test test-unit test-web e2e lint bench build clean sam-tools sam-validate sam-build deploy delete
 
 # SAM CLI lives in a tool environment of its own (it pins old boto3 / pydantic), cached outside the clone and
 # keyed by its requirements' hash, so CI's fresh clones reuse it.
@@ -101,6 +101,9 @@ sam-build: $(SAM_STAMP)  ## sam build with python3.12; image functions only wher
 
 deploy: sam-build  ## sam deploy (ENV=prod for production; ARGS=--no-execute-changeset to only create the change set)
 	$(SAM) deploy --config-env $(ENV) $(ARGS)
+
+delete: $(SAM_STAMP)  ## sam delete of the ENV's stack (asks first; empty the models bucket before: docs/deploy.md)
+	$(SAM) delete --config-env $(ENV) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out web/node_modules web/dist web/test-results .aws-sam

@@ -67,6 +67,24 @@ def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str,
     }
 
 
+def references(value: Any, names: set[str]) -> bool:
+    """Whether a template value refers (Ref / GetAtt / Sub) to one of the named resources."""
+    if isinstance(value, dict):
+        if value.get("Ref") in names:
+            return True
+        attribute = value.get("Fn::GetAtt")
+        if isinstance(attribute, list) and attribute and attribute[0] in names:
+            return True
+        sub = value.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) else sub
+        if isinstance(text, str) and any(f"${{{name}}}" in text or f"${{{name}." in text for name in names):
+            return True
+        return any(references(item, names) for item in value.values())
+    if isinstance(value, list):
+        return any(references(item, names) for item in value)
+    return False
+
+
 class IntrinsicResolver:
     """Resolves Ref / GetAtt / Sub / Join / If against known physical values (the local runtime's)."""
 

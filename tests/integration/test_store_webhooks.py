@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from api_testkit import new_merchant
-from test_store_connect import approve, connect, connect_settings, gateway, queued_backfills  # noqa: F401
+from test_store_connect import Urls, approve, connect, connect_settings, gateway, queued_backfills  # noqa: F401
 
 from luxebrain.ingest.backfill import request_backfill, store_client_factory
 from luxebrain.ingest.status import ingest_status
@@ -42,7 +42,7 @@ def processor(local_aws: LocalResources) -> SqsEventSources:
 
 @pytest.fixture(scope="module")
 def backfill_handler(local_aws: LocalResources) -> Any:
-    return import_handler("functions/ingest/", "backfill.handler", "IngestBackfillFunction")
+    return import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
 
 
 def run_queued(backfill_handler: Any, tenant_id: str) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ def new_order(fake: FakeWooCommerce) -> dict[str, Any]:
 
 
 def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
-    connect_settings: str,  # noqa: F811
+    connect_settings: Urls,  # noqa: F811
     fake_store: FakeWooCommerce,
     processor: SqsEventSources,
     backfill_handler: Any,
@@ -84,7 +84,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert {(w.name, w.status, w.delivery_url, w.secret) for w in hooks} == {
         (webhook_name(store_id, w.topic), "active", delivery_url(tenant_id, store_id), secret) for w in hooks
     }
-    assert delivery_url(tenant_id, store_id) == f"{connect_settings}/webhooks/woocommerce/{tenant_id}/{store_id}"
+    assert delivery_url(tenant_id, store_id) == f"{connect_settings.ingest}/webhooks/woocommerce/{tenant_id}/{store_id}"
     # and the history arrived by REST back-fill, with progress out of X-WP-Total
     assert len(list(repo.iter_orders(tenant_id))) == len(fake_store.store.orders)
     progress = {item.resource: item for item in ingest_status(tenant_id, store_id).backfill}

@@ -22,7 +22,13 @@ from typing import Any
 import boto3
 
 from luxebrain.errors import ConfigurationError
-from luxebrain_dev.infra_template import IntrinsicResolver, UnresolvedReferenceError, load_template
+from luxebrain_dev.infra_template import (
+    IntrinsicResolver,
+    UnresolvedReferenceError,
+    load_template,
+    references,
+    resources_of_type,
+)
 
 LOCAL_STACK_NAME = "luxebrain-local"
 LOCAL_REGION = "us-east-1"
@@ -241,6 +247,7 @@ def create_resources(
             )
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     result.environment = {name: str(resolver.resolve(value)) for name, value in variables.items()}
+    result.environment.update(_api_environment(template, resolver))
     pool_id = result.environment.get("LUXEBRAIN_USER_POOL_ID")
     if pool_id:
         # moto serves the pool's keys at its own address while the tokens name AWS's issuer.
@@ -250,6 +257,24 @@ def create_resources(
         # The demo's and tests' fake WooCommerce listens on 127.0.0.1 over http.
         result.environment["LUXEBRAIN_ALLOW_LOCAL_STORES"] = "true"
     return result
+
+
+def _api_environment(template: dict[str, Any], resolver: IntrinsicResolver) -> dict[str, str]:
+    """Functions' variables naming an HTTP API (the ingest API's URL): what the stack would give, an
+    execute-api URL, until the local gateway serves the APIs and sets its own URLs instead."""
+    apis = set(resources_of_type(template, "AWS::Serverless::HttpApi"))
+    for api_id in apis:
+        resolver.refs[api_id] = api_id.lower()
+        resolver.attributes[(api_id, "ApiEndpoint")] = (
+            f"https://{api_id.lower()}.execute-api.{LOCAL_REGION}.amazonaws.com"
+        )
+    environment: dict[str, str] = {}
+    for function in resources_of_type(template, "AWS::Serverless::Function").values():
+        variables = ((function.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        for name, value in variables.items():
+            if references(value, apis):
+                environment[name] = str(resolver.resolve(value))
+    return environment
 
 
 Creator = Callable[[Any, str, dict[str, Any], str], tuple[str, dict[str, str]]]

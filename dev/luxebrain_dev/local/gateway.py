@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from luxebrain.errors import ConfigurationError
 from luxebrain.observability import logger
-from luxebrain_dev.infra_template import IntrinsicResolver, load_template, resources_of_type
+from luxebrain_dev.infra_template import IntrinsicResolver, load_template, references, resources_of_type
 from luxebrain_dev.local.authorizers import AuthorizerRefusal, JwtAuthorizer
 from luxebrain_dev.local.embedded import MOTO_ACCOUNT_ID, LocalResources, running_resources
 from luxebrain_dev.local.functions import LocalFunction, LoopbackHTTPServer, load_functions
@@ -300,24 +300,6 @@ def shape_response(result: Any, payload_version: str) -> tuple[int, list[tuple[s
 
 
 # ----------------------------------------------------------------------------- server
-def _references(value: Any, names: set[str]) -> bool:
-    """Whether a template value refers (Ref / GetAtt / Sub) to one of the named resources."""
-    if isinstance(value, dict):
-        if value.get("Ref") in names:
-            return True
-        attribute = value.get("Fn::GetAtt")
-        if isinstance(attribute, list) and attribute and attribute[0] in names:
-            return True
-        sub = value.get("Fn::Sub")
-        text = sub[0] if isinstance(sub, list) else sub
-        if isinstance(text, str) and any(f"${{{name}}}" in text or f"${{{name}." in text for name in names):
-            return True
-        return any(_references(item, names) for item in value.values())
-    if isinstance(value, list):
-        return any(_references(item, names) for item in value)
-    return False
-
-
 class LocalGateway:
     """The template's HTTP APIs, each on its own port. ``with LocalGateway() as url:`` (the main API's URL) or
     ``start()`` / ``stop()``; ``url_of(api_id)`` for the others."""
@@ -387,7 +369,7 @@ class LocalGateway:
         for logical_id, function in resources_of_type(self.translated, "AWS::Lambda::Function").items():
             variables = ((function.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
             for name, value in variables.items():
-                if not _references(value, set(self.api_ids)):
+                if not references(value, set(self.api_ids)):
                     continue
                 resolved = str(resolver.resolve(value))
                 if wanted.setdefault(name, resolved) != resolved:
@@ -428,6 +410,10 @@ class LocalGateway:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        if self._saved_environ:
+            from luxebrain.runtime import reset_runtime
+
+            reset_runtime()
         self._saved_environ.clear()
 
     def __enter__(self) -> str:
