@@ -178,7 +178,11 @@ def _put_new_events(items: list[StorefrontEventItem]) -> set[str]:
                     transaction.save(item, condition=StorefrontEventItem.pk.does_not_exist())
             return {item.sk for item in items}
         except TransactWriteError as exc:
-            if exc.cause_response_code != "TransactionCanceledException":
+            # Cancelled (a replay inside) or no answer at all (a transport timeout, after which pynamodb's
+            # cause has no response): one conditional put each is right either way, since an event the
+            # transaction did store is then a duplicate, never counted twice.
+            response = getattr(exc.cause, "response", None) or {}
+            if response and response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
     stored = set()
     for item in items:
