@@ -38,7 +38,6 @@ class Settings(BaseModel):
     # Comma-separated origins the API's CORS allows (the template's DashboardOrigins parameter).
     dashboard_origins: str = Field(default="", alias="LUXEBRAIN_DASHBOARD_ORIGINS")
     sender_email: str | None = Field(default=None, alias="LUXEBRAIN_SENDER_EMAIL")
-    alarm_topic_arn: str | None = Field(default=None, alias="LUXEBRAIN_ALARM_TOPIC_ARN")
     # Cognito's tokens name the real AWS issuer even when served elsewhere, so where the keys are
     # fetched from is a setting of its own (defaults to the issuer's well-known URL).
     jwks_url: str | None = Field(default=None, alias="LUXEBRAIN_JWKS_URL")

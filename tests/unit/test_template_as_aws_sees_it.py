@@ -98,3 +98,62 @@ def test_a_template_the_transform_refuses_names_the_resource(tmp_path: Path) -> 
     message = str(refused.value)
     assert "ApiFunction" in message and "DefaultAuthorizer" in message
     assert "Traceback" not in message
+
+
+def _queue_id(value: Any) -> str | None:
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return value["Fn::GetAtt"][0]
+    return None
+
+
+def test_every_failure_queue_has_a_depth_alarm_to_the_alarm_topic(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    failure_queues: dict[str, str] = {}  # queue → what sends its failures there
+    for logical_id, queue in resources_of_type(translated, "AWS::SQS::Queue").items():
+        target = _queue_id((queue["Properties"].get("RedrivePolicy") or {}).get("deadLetterTargetArn"))
+        if target:
+            failure_queues[target] = f"redrive of {logical_id}"
+    for logical_id, config in resources_of_type(translated, "AWS::Lambda::EventInvokeConfig").items():
+        destination = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+        failure_queues[_queue_id(destination) or "?"] = f"on-failure of {logical_id}"
+    for logical_id, schedule in resources_of_type(translated, "AWS::Scheduler::Schedule").items():
+        target = _queue_id((schedule["Properties"]["Target"].get("DeadLetterConfig") or {}).get("Arn"))
+        assert target, f"{logical_id}: a schedule without a dead-letter queue"
+        failure_queues[target] = f"schedule {logical_id}"
+    for logical_id, rule in resources_of_type(translated, "AWS::Events::Rule").items():
+        for target in rule["Properties"]["Targets"]:
+            queue = _queue_id((target.get("DeadLetterConfig") or {}).get("Arn"))
+            assert queue, f"{logical_id}: an EventBridge target without a dead-letter queue"
+            failure_queues[queue] = f"rule {logical_id}"
+    alarmed = {}
+    for logical_id, alarm in resources_of_type(translated, "AWS::CloudWatch::Alarm").items():
+        properties = alarm["Properties"]
+        if properties.get("MetricName") != "ApproximateNumberOfMessagesVisible":
+            continue
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+        for dimension in properties["Dimensions"]:
+            alarmed[_queue_id(dimension["Value"])] = logical_id
+    for queue, source in failure_queues.items():
+        assert queue in resources, f"{source}: {queue} is not a resource of the stack"
+        assert queue in alarmed, f"{queue} ({source}) has no depth alarm"
+    assert set(failure_queues) >= {"IngestDeadLetterQueue", "AsyncFailureQueue"}
+
+
+def test_asynchronously_invoked_functions_keep_their_failures(translated: dict[str, Any]) -> None:
+    """Schedules, EventBridge rules and SNS invoke Lambda asynchronously: what fails after Lambda's own retries
+    is lost unless the function has an on-failure destination."""
+    invoked = set()
+    for schedule in resources_of_type(translated, "AWS::Scheduler::Schedule").values():
+        invoked.add(_queue_id(schedule["Properties"]["Target"]["Arn"]))
+    for rule in resources_of_type(translated, "AWS::Events::Rule").values():
+        invoked |= {_queue_id(target["Arn"]) for target in rule["Properties"]["Targets"]}
+    for subscription in resources_of_type(translated, "AWS::SNS::Subscription").values():
+        if subscription["Properties"]["Protocol"] == "lambda":
+            invoked.add(_queue_id(subscription["Properties"]["Endpoint"]))
+    configured = {
+        config["Properties"]["FunctionName"]["Ref"]
+        for config in resources_of_type(translated, "AWS::Lambda::EventInvokeConfig").values()
+        if config["Properties"].get("DestinationConfig", {}).get("OnFailure")
+    }
+    assert invoked, "no asynchronous invocations found"
+    assert invoked <= configured, f"without an on-failure destination: {sorted(invoked - configured)}"
