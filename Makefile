@@ -26,8 +26,8 @@ PYTHON312 ?= $(shell ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3
 IMAGE_FUNCTIONS := TrainWorkerFunction
 ENV ?= default
 
-demo: $(STAMP) $(SAM_STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sample store
-	$(BIN)/luxebrain demo
+demo: $(STAMP) $(SAM_STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sample store, then its dashboard
+	$(BIN)/luxebrain demo --serve
 
 local: $(STAMP) $(SAM_STAMP) $(WEB_BUILD)  ## keep the embedded AWS, the API and the dashboard running on localhost until Ctrl-C
 	$(BIN)/luxebrain local

@@ -56,6 +56,10 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="random seed of the sample store (default 7)")
     demo.add_argument("--output-dir", default="demo-output", help="where plots are written (default demo-output)")
     demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
+    demo.add_argument(
+        "--serve", action="store_true", help="then keep the API and the dashboard (web/dist) up until Ctrl-C"
+    )
+    demo.add_argument("--dashboard-port", type=_port, default=8080, help="port of the dashboard with --serve")
     demo.set_defaults(run=_run_demo)
 
     local = commands.add_parser(
@@ -112,6 +116,8 @@ def _run_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         output_dir=args.output_dir,
         verbose=args.verbose,
+        serve=args.serve,
+        dashboard_port=args.dashboard_port,
     )
 
 

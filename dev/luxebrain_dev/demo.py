@@ -101,9 +101,17 @@ def run_demo(
     seed: int = 7,
     output_dir: str = "demo-output",
     verbose: bool = False,
+    serve: bool = False,
+    dashboard_port: int = 8080,
 ) -> int:
+    """The demo; with ``serve`` it then keeps the API and the dashboard up (until Ctrl-C) and ends its output
+    with the dashboard's URL and the demo merchant's login."""
+    from luxebrain_dev.local.dashboard import DashboardServer
+
     progress = Progress()
     started = time.perf_counter()
+    if serve:
+        ensure_port_free(dashboard_port)
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     aws = EmbeddedAws()
@@ -111,10 +119,14 @@ def run_demo(
         resources = aws.start()
     _quiet_functions(verbose)
     gateway = LocalGateway()
+    dashboard = None
     try:
         _print_resources(resources)
         api_url = gateway.start()
         emit(f"Local API Gateway (routes of the template) at {api_url}")
+        if serve:  # before the slow part: a dashboard that is not built fails at once
+            dashboard = DashboardServer(api_url, port=dashboard_port)
+            dashboard.start()
         tenant, store = _seed_demo_tenant(
             progress, gateway.url_of(WEBHOOK_API), customers=customers, products=products, seed=seed, as_of=as_of
         )
@@ -123,10 +135,18 @@ def run_demo(
         _campaigns(tenant.tenant_id, progress)
         with progress.step("Storefront: widget, a day of visitors with the hold-out, placement results"):
             run_storefront_demo(api_url, tenant.tenant_id, store, emit, store_id=tenant.store_id)
+        emit(f"\nDemo finished in {time.perf_counter() - started:.0f} s.")
+        if dashboard is not None:
+            emit(
+                f"\nDashboard: {dashboard.url}   log in as {login.email} / {login.password}\n"
+                f"(the API at {api_url} and the dashboard serve until Ctrl-C)"
+            )
+            threading.Event().wait()
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         gateway.stop()
         aws.stop()
-    emit(f"\nDemo finished in {time.perf_counter() - started:.0f} s.")
     return 0
 
 
