@@ -154,3 +154,49 @@ test("a session ended on the server returns to log-in, then back to where the me
   await page.getByRole("button", { name: "Sign out everywhere" }).click();
   await expect(page).toHaveURL(/\/login/);
 });
+
+test("models, store health and team & plan screens", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/models");
+  await expect(page.getByRole("heading", { name: "Serving now" })).toBeVisible();
+  await expect(page.getByRole("rowheader", { name: "forecast" }).first()).toBeVisible();
+  await expect(page.locator(".loading")).toHaveCount(0);
+  await checkAndShoot(page, "10-models");
+  await page.getByRole("link", { name: "Store & health" }).click();
+  await expect(page.getByRole("heading", { name: "Connect a WooCommerce store" })).toBeVisible();
+  await expect(page.getByText(/Stored: /)).toBeVisible();
+  await page.getByLabel("Shop address").fill("ftp://nope");
+  await page.getByRole("button", { name: "Connect with WooCommerce" }).click();
+  await expect(page.getByText("must start with https://")).toBeVisible();
+  await checkAndShoot(page, "11-store-health");
+  await page.getByRole("link", { name: "Team & plan" }).click();
+  await expect(page.getByRole("rowheader", { name: stack().owner.email })).toBeVisible();
+  await expect(page.getByRole("rowheader", { name: "API calls" })).toBeVisible();
+  await checkAndShoot(page, "12-team-plan");
+});
+
+test("a platform admin suspends a tenant, whose owner is then signed out", async ({ browser, request }) => {
+  const email = `suspended-${Date.now()}@shop.example`;
+  const name = `Maison Suspendue ${Date.now() % 100000}`;
+  const password = "Correct-Horse-7";
+  expect((await request.post(`${stack().api}/auth/signup`, { data: { email, password, company_name: name } })).status()).toBe(201);
+  await request.post(`${stack().api}/auth/confirm`, { data: { email, code: "123456" } });
+  const owner = await (await browser.newContext()).newPage();
+  await logIn(owner, { email, password });
+  await expect(owner.getByRole("heading", { name: "Overview" })).toBeVisible();
+
+  const admin = await (await browser.newContext()).newPage();
+  await logIn(admin, stack().admin);
+  await expect(admin.getByRole("heading", { name: "Tenants" })).toBeVisible();
+  await admin.getByLabel(/^Reason/).fill("chargeback under review");
+  await checkAndShoot(admin, "13-admin-console");
+  await admin.getByRole("button", { name: `Suspend ${name}` }).click();
+  await expect(admin.getByRole("button", { name: `Reactivate ${name}` })).toBeVisible();
+  await admin.getByRole("button", { name: `Audit of ${name}` }).click();
+  await expect(admin.getByRole("rowheader", { name: "tenant.suspended" })).toBeVisible();
+
+  // The owner's next request is refused: the session ends and the log-in page says why.
+  await owner.getByRole("link", { name: "Prices" }).click();
+  await expect(owner).toHaveURL(/\/login/);
+  await expect(owner.getByText(/this tenant is suspended/).first()).toBeVisible();
+  await checkAndShoot(owner, "14-suspended-owner-signed-out");
+});

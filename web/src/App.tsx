@@ -19,6 +19,11 @@ const Overview = lazy(() => import("./screens/Overview"));
 const Inventory = lazy(() => import("./screens/Inventory"));
 const Customers = lazy(() => import("./screens/Customers"));
 const Prices = lazy(() => import("./screens/Prices"));
+const Recommendations = lazy(() => import("./screens/Recommendations"));
+const Models = lazy(() => import("./screens/Models"));
+const Team = lazy(() => import("./screens/Team"));
+const Connect = lazy(() => import("./screens/Connect"));
+const Admin = lazy(() => import("./screens/Admin"));
 
 /** Signed-out visitors go to log-in and come back to where they were. */
 function RequireAuth({ children }: { children: ReactNode }) {
@@ -73,7 +78,19 @@ export function App() {
                   <Route path="inventory" element={<Inventory />} />
                   <Route path="customers" element={<Customers />} />
                   <Route path="prices" element={<Prices />} />
+                  <Route path="recommendations" element={<Recommendations />} />
+                  <Route path="models" element={<Models />} />
+                  <Route path="team" element={<Team />} />
+                  <Route path="connect" element={<Connect />} />
                 </Route>
+                <Route
+                  path="/admin"
+                  element={
+                    <RequireAuth>
+                      <Admin />
+                    </RequireAuth>
+                  }
+                />
                 <Route path="*" element={<Navigate to="/" replace />} />
               </Routes>
             </Suspense>

@@ -1,4 +1,6 @@
-import { NavLink, Outlet, useLocation } from "react-router-dom";
+import { Navigate, NavLink, Outlet, useLocation, useNavigate } from "react-router-dom";
+
+import { impersonating, setImpersonation } from "../api/client";
 
 import { useAuth } from "../auth/AuthContext";
 import { ErrorBoundary } from "./ErrorBoundary";
@@ -8,11 +10,22 @@ const SCREENS = [
   { to: "/app/inventory", label: "Inventory" },
   { to: "/app/customers", label: "Customers" },
   { to: "/app/prices", label: "Prices" },
+  { to: "/app/recommendations", label: "Recommendations" },
+  { to: "/app/models", label: "Models" },
+  { to: "/app/connect", label: "Store & health" },
+  { to: "/app/team", label: "Team & plan" },
 ];
 
 export function Layout() {
-  const { me, logout } = useAuth();
+  const { me, logout, refreshMe } = useAuth();
   const location = useLocation();
+  const navigate = useNavigate();
+  if (me && !me.tenant_id) return <Navigate to="/admin" replace />; // a platform admin not impersonating
+  const stopImpersonating = async () => {
+    setImpersonation(null);
+    await refreshMe();
+    navigate("/admin");
+  };
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -24,6 +37,11 @@ export function Layout() {
           {me?.tenant_name ?? me?.tenant_id} · <span className="role">{me?.role}</span>
           {me?.impersonated_by ? <strong> (impersonated by {me.impersonated_by})</strong> : null}
         </span>
+        {impersonating() ? (
+          <button type="button" className="secondary" onClick={() => void stopImpersonating()}>
+            Stop impersonating
+          </button>
+        ) : null}
         <button type="button" className="secondary" onClick={() => void logout()}>
           Sign out everywhere
         </button>
