@@ -131,7 +131,7 @@ class IntrinsicResolver:
             "Ref": self._ref,
             "Fn::GetAtt": self._get_att,
             "Fn::Sub": self._sub,
-            "Fn::Join": lambda arg: str(arg[0]).join(str(self.resolve(part)) for part in arg[1]),
+            "Fn::Join": self._join,
             "Fn::If": lambda arg: self.resolve(arg[1] if self.condition(arg[0]) else arg[2]),
             "Fn::Equals": lambda arg: self.resolve(arg[0]) == self.resolve(arg[1]),
             "Fn::Not": lambda arg: not self.resolve(arg[0]),
@@ -139,6 +139,12 @@ class IntrinsicResolver:
             "Fn::Split": lambda arg: str(self.resolve(arg[1])).split(arg[0]),
             "Fn::Condition": self.condition,
         }
+
+    def _join(self, argument: list[Any]) -> str:
+        parts = self.resolve(argument[1])
+        if isinstance(parts, str):  # !Ref of a CommaDelimitedList parameter (held here as its text)
+            parts = parts.split(",")
+        return str(argument[0]).join(str(part) for part in parts)
 
     def _ref(self, name: str) -> Any:
         if name in self.pseudo:
