@@ -200,3 +200,39 @@ test("a platform admin suspends a tenant, whose owner is then signed out", async
   await expect(owner.getByText(/this tenant is suspended/).first()).toBeVisible();
   await checkAndShoot(owner, "14-suspended-owner-signed-out");
 });
+
+test("inventory: a longer lead time raises the reorder quantities", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/inventory");
+  const quantities = async () => {
+    await expect(page.locator(".loading")).toHaveCount(0);
+    return page.locator("tbody tr td:nth-child(5)").allTextContents();
+  };
+  const before = await quantities();
+  await page.getByLabel("Lead time (days)").fill("60");
+  await expect(page.getByRole("heading", { name: /Reorder now/ })).toBeVisible();
+  await expect.poll(async () => (await quantities()).join(",")).not.toBe(before.join(","));
+  const after = (await quantities()).map((text) => Number(text.replace(/,/g, "")));
+  expect(after.reduce((a, b) => a + b, 0)).toBeGreaterThan(before.map((text) => Number(text.replace(/,/g, ""))).reduce((a, b) => a + b, 0));
+});
+
+test("recommendations: preview for a product and the storefront key", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/recommendations");
+  await expect(page.getByRole("heading", { name: "Trending now" })).toBeVisible();
+  const trending = page.locator("section", { has: page.getByRole("heading", { name: "Trending now" }) });
+  const first = (await trending.locator("tbody th").first().textContent())?.replace("#", "").replace(" (pinned)", "").trim() ?? "";
+  await page.getByLabel("Product, customer or basket ids").fill(first);
+  await page.getByRole("button", { name: "Preview" }).click();
+  await expect(page.getByRole("heading", { name: "What the storefront would show" })).toBeVisible();
+  await page.getByRole("button", { name: /Create a key|Rotate the key/ }).click();
+  await expect(page.getByLabel(/Copy it now/)).toHaveValue(/^lbpk_/);
+  await checkAndShoot(page, "15-recommendations");
+});
+
+test("campaigns: the list and a flow's results, with no decision before the data allows one", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/campaigns");
+  await expect(page.getByRole("heading", { name: "One-off campaigns" })).toBeVisible();
+  await page.getByRole("button", { name: "abandoned cart" }).click();
+  await expect(page.getByRole("heading", { name: "Results of the abandoned cart flow" })).toBeVisible();
+  await expect(page.locator(".loading")).toHaveCount(0);
+  await checkAndShoot(page, "16-campaigns");
+});

@@ -20,6 +20,7 @@ const Inventory = lazy(() => import("./screens/Inventory"));
 const Customers = lazy(() => import("./screens/Customers"));
 const Prices = lazy(() => import("./screens/Prices"));
 const Recommendations = lazy(() => import("./screens/Recommendations"));
+const Campaigns = lazy(() => import("./screens/Campaigns"));
 const Models = lazy(() => import("./screens/Models"));
 const Team = lazy(() => import("./screens/Team"));
 const Connect = lazy(() => import("./screens/Connect"));
@@ -79,6 +80,7 @@ export function App() {
                   <Route path="customers" element={<Customers />} />
                   <Route path="prices" element={<Prices />} />
                   <Route path="recommendations" element={<Recommendations />} />
+                  <Route path="campaigns" element={<Campaigns />} />
                   <Route path="models" element={<Models />} />
                   <Route path="team" element={<Team />} />
                   <Route path="connect" element={<Connect />} />

@@ -20,3 +20,17 @@ describe("screen helpers", () => {
     expect(usageShare(3, 0)).toBe(0);
   });
 });
+
+describe("campaign results", () => {
+  it("say the lift with its interval in points, and wait honestly without a winner", async () => {
+    const { asDecision, liftText } = await import("./Campaigns");
+    expect(liftText(0.012, [-0.004, 0.028])).toBe("+1.2 pts (−0.4 to +2.8)");
+    expect(liftText(undefined, null)).toBe("—");
+    expect(asDecision({ status: "continue", winner: null, reason: "needs 400 more recipients per arm" })).toEqual({
+      status: "continue",
+      winner: null,
+      reason: "needs 400 more recipients per arm",
+      comparisons: [],
+    });
+  });
+});

@@ -11,6 +11,7 @@ const SCREENS = [
   { to: "/app/customers", label: "Customers" },
   { to: "/app/prices", label: "Prices" },
   { to: "/app/recommendations", label: "Recommendations" },
+  { to: "/app/campaigns", label: "Campaigns" },
   { to: "/app/models", label: "Models" },
   { to: "/app/connect", label: "Store & health" },
   { to: "/app/team", label: "Team & plan" },
