@@ -226,7 +226,8 @@ class SplitCors:
     """Two CORS policies. Dashboard routes: the explicit allow-list, with credentials. Storefront routes
     (recommendations and events, with a publishable key from the shop's own site, whatever its domain): any
     origin at the CORS level, never credentials, only the headers a widget sends; the routes themselves then
-    refuse origins that are not one of the key's stores (luxebrain.storefront.origins)."""
+    refuse origins that are not one of the key's stores (luxebrain.storefront.origins). The dashboard's own
+    origins keep the dashboard policy there too (its recommendation preview sends the bearer token)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.dashboard = DashboardCors(
@@ -251,7 +252,13 @@ class SplitCors:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         storefront = path.startswith(STOREFRONT_PATH_PREFIX) or path == STOREFRONT_EVENTS_PATH
+        if storefront and self.dashboard.is_allowed_origin(_origin_of(scope)):
+            storefront = False  # the dashboard's own preview of recommendations, with its bearer token
         await (self.storefront if storefront else self.dashboard)(scope, receive, send)
+
+
+def _origin_of(scope: Scope) -> str:
+    return next((value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"origin"), "")
 
 
 @lru_cache(maxsize=1)

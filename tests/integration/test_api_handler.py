@@ -192,6 +192,18 @@ def test_storefront_routes_allow_any_shop_origin_without_credentials(client: Tes
     assert dashboard.status_code == 400
 
 
+def test_the_dashboard_calls_recommendation_routes_with_its_bearer_token(client: TestClient) -> None:
+    # The dashboard's preview sends Authorization to /recommendations/*: its own origin gets the dashboard
+    # policy there too, while a shop's origin keeps the storefront policy (no Authorization, no credentials).
+    preflight = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}
+    dashboard = client.options("/recommendations/popular", headers={"Origin": "http://127.0.0.1:8080", **preflight})
+    assert dashboard.status_code == 200, dashboard.text
+    assert dashboard.headers["access-control-allow-origin"] == "http://127.0.0.1:8080"
+    assert "authorization" in dashboard.headers["access-control-allow-headers"].lower()
+    shop = client.options("/recommendations/popular", headers={"Origin": "https://any-shop.example", **preflight})
+    assert shop.status_code == 400
+
+
 def test_request_log_lines_name_only_their_own_tenant(merchant: Merchant) -> None:
     import io
     import logging
