@@ -11,6 +11,12 @@ const LIMIT_NAMES: Record<string, string> = {
   storefront_requests: "Storefront recommendations",
 };
 
+/** "api_calls_per_month" -> "API calls" (the period is its own column). */
+export function limitName(limit: string): string {
+  const base = limit.replace(/_per_(month|day|minute)$/, "");
+  return LIMIT_NAMES[base] ?? base.replace(/_/g, " ");
+}
+
 export function usageShare(used: number, allowed: number): number {
   return allowed > 0 ? Math.min(1, used / allowed) : 0;
 }
@@ -39,7 +45,7 @@ export default function Team() {
                     <th scope="col">Limit</th>
                     <th scope="col">Used</th>
                     <th scope="col">Allowed</th>
-                    <th scope="col">Per</th>
+                    <th scope="col">Period</th>
                     <th scope="col">Share used</th>
                   </tr>
                 </thead>
@@ -48,12 +54,12 @@ export default function Team() {
                     const share = usageShare(line.used, line.allowed);
                     return (
                       <tr key={line.limit}>
-                        <th scope="row">{LIMIT_NAMES[line.limit] ?? line.limit}</th>
+                        <th scope="row">{limitName(line.limit)}</th>
                         <td>{formatNumber(line.used)}</td>
                         <td>{formatNumber(line.allowed)}</td>
                         <td>{line.period}</td>
                         <td>
-                          <meter min={0} max={1} value={share} high={0.8} aria-label={`${LIMIT_NAMES[line.limit] ?? line.limit} used`} />{" "}
+                          <meter min={0} max={1} value={share} high={0.8} aria-label={`${limitName(line.limit)} used`} />{" "}
                           {(share * 100).toFixed(1)} %
                         </td>
                       </tr>

@@ -1,6 +1,6 @@
 import { metricBesideBaseline } from "./Models";
 import { parseIds } from "./Recommendations";
-import { usageShare } from "./Team";
+import { limitName, usageShare } from "./Team";
 
 describe("screen helpers", () => {
   it("reads a basket of ids however they are separated", () => {
@@ -18,6 +18,8 @@ describe("screen helpers", () => {
     expect(usageShare(50, 200)).toBe(0.25);
     expect(usageShare(300, 200)).toBe(1);
     expect(usageShare(3, 0)).toBe(0);
+    expect(limitName("api_calls_per_month")).toBe("API calls");
+    expect(limitName("exports_per_minute")).toBe("exports");
   });
 });
 
