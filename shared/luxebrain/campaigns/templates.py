@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2 import filters as jinja_filters
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
 from luxebrain.errors import InvalidInputError
@@ -73,6 +73,10 @@ def render_budget() -> Iterator[None]:
         return in_template
 
     def on_call(frame: Any, event: str, arg: Any) -> Any:
+        # Every Python call while rendering comes here, so a filter or global running long in library code
+        # (no template line between) meets the clock at its next call.
+        if time.monotonic() > deadline:
+            raise RenderBudgetExceeded(f"the template takes longer than {MAX_RENDER_SECONDS} s to render")
         return in_template if frame.f_code.co_filename == _TEMPLATE_FILENAME else None
 
     previous = sys.gettrace()
@@ -87,6 +91,33 @@ def _check_length(value: Any, what: str) -> Any:
     if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
         raise RenderBudgetExceeded(f"{what} builds a string longer than {MAX_STRING_LENGTH} characters")
     return value
+
+
+def _check_size(value: Any, what: str) -> Any:
+    """A string within MAX_STRING_LENGTH, a list / tuple / dict / set within MAX_RANGE items."""
+    _check_length(value, what)
+    if isinstance(value, list | tuple | dict | set | frozenset) and len(value) > MAX_RANGE:
+        raise RenderBudgetExceeded(f"{what} builds a collection of more than {MAX_RANGE} items")
+    return value
+
+
+def _guarded(function: Any, name: str) -> Any:
+    """``function`` (a filter or a global) refusing an argument or a result beyond the size bounds: it runs
+    in library code, where no template line counts it, and ``|length`` after it would hide its size from the
+    output cap (``range(10**5)|list|string`` is 588 000 characters, and each further ``|list|string`` five
+    times more)."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        for value in (*args, *kwargs.values()):
+            _check_size(value, name)
+        return _check_size(function(*args, **kwargs), name)
+
+    # Jinja reads which context a filter wants (environment, eval context) from this attribute.
+    pass_arg = getattr(function, "jinja_pass_arg", None)
+    if pass_arg is not None:
+        guarded.jinja_pass_arg = pass_arg  # type: ignore[attr-defined]
+    guarded.__name__ = getattr(function, "__name__", name)
+    return guarded
 
 
 def _check_width(width: Any, what: str) -> None:
@@ -212,9 +243,16 @@ def _bounded_filters() -> dict[str, Any]:
 # Autoescaped HTML and plain text are two environments: escaping a text part would show "&amp;" to readers.
 _html_env = BoundedSandbox(autoescape=True, undefined=StrictUndefined, trim_blocks=True)
 _text_env = BoundedSandbox(autoescape=False, undefined=StrictUndefined, trim_blocks=True)
+# Globals a template does not need: lipsum(n=10**5) alone takes minutes.
+_UNUSED_GLOBALS = ("lipsum", "cycler", "joiner")
 for _env in (_html_env, _text_env):
     _env.filters["money"] = lambda value, currency="EUR": f"{float(value):,.2f} {currency}"
     _env.filters.update(_bounded_filters())
+    for _name in _UNUSED_GLOBALS:
+        _env.globals.pop(_name, None)
+    # Wrapped last, so every filter and global, ours and Jinja's, goes through the same size guard.
+    _env.filters = {name: _guarded(function, f"the {name} filter") for name, function in _env.filters.items()}
+    _env.globals.update({name: _guarded(value, name) for name, value in _env.globals.items() if callable(value)})
 
 
 @lru_cache(maxsize=512)
