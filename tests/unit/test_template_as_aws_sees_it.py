@@ -157,3 +157,37 @@ def test_asynchronously_invoked_functions_keep_their_failures(translated: dict[s
     }
     assert invoked, "no asynchronous invocations found"
     assert invoked <= configured, f"without an on-failure destination: {sorted(invoked - configured)}"
+
+
+# Handlers that decrypt a store's keys (``repositories.get_store_secrets``), and the path that reaches it.
+STORE_SECRET_READERS = {
+    "receiver.handler": "verifies each webhook's signature with the store's secret",
+    "processor.handler": "fetches an order's refund lines from the store with its REST keys",
+    "backfill.handler": "calls the store's REST API with its keys",
+    # A reconnect (or a retried callback) replaces the keys and keeps the webhook secret it decrypts.
+    "connect_callback.handler": "replace_store_keys keeps the current webhook secret",
+    "api.app.handler": "writes approved prices back to the store (price_decisions)",
+}
+
+
+def _decrypts_the_secrets_key(role: dict[str, Any]) -> bool:
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if statement.get("Effect") == "Allow" and "kms:Decrypt" in actions and "SecretsKey" in str(statement):
+                return True
+    return False
+
+
+def test_every_function_reading_store_secrets_may_decrypt_them(translated: dict[str, Any]) -> None:
+    # moto does not enforce IAM: without this the callback's reconnect worked locally and was AccessDenied in AWS.
+    roles = resources_of_type(translated, "AWS::IAM::Role")
+    by_handler = {
+        function.get("Handler"): (logical_id, function) for logical_id, function in _functions(translated).items()
+    }
+    assert set(STORE_SECRET_READERS) <= set(by_handler), set(STORE_SECRET_READERS) - set(by_handler)
+    for handler, reason in STORE_SECRET_READERS.items():
+        logical_id, function = by_handler[handler]
+        role_id = function["Role"]["Fn::GetAtt"][0]
+        assert _decrypts_the_secrets_key(roles[role_id]), f"{logical_id} needs kms:Decrypt on SecretsKey: {reason}"
