@@ -367,36 +367,3 @@ def test_an_ingested_order_is_attributed_once_to_the_placement_its_visitor_click
     assert related["attributed_revenue"] == 120.0 and related["attributed_orders"] == 1
     assert related["decision"] == "insufficient_sample"
     assert len(related["caused_revenue_interval"]) == 2
-
-
-def test_a_transaction_without_an_answer_falls_back_to_one_put_per_event(
-    client: TestClient, shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from botocore.exceptions import ReadTimeoutError
-    from pynamodb.exceptions import TransactWriteError
-
-    from luxebrain.storefront import events as storefront_events
-
-    class TimedOutTransaction:
-        """What pynamodb raises when DynamoDB does not answer in time: the cause has no response."""
-
-        def __init__(self, **_: object) -> None:
-            pass
-
-        def __enter__(self) -> TimedOutTransaction:
-            return self
-
-        def save(self, *_: object, **__: object) -> None:
-            pass
-
-        def __exit__(self, *exc: object) -> None:
-            raise TransactWriteError("Failed to write transaction items", ReadTimeoutError(endpoint_url="x"))
-
-    monkeypatch.setattr(storefront_events, "TransactWrite", TimedOutTransaction)
-    answer = send(
-        client,
-        shop,
-        [event("impression", shop.products[:2], "fallback"), event("click", shop.products[:1], "fallback")],
-    )
-    assert answer.status_code == 202, answer.text
-    assert answer.json() == {"accepted": 2, "duplicates": 0, "rejected": 0}
