@@ -30,6 +30,7 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   rmSync(READY_FILE, { force: true });
+  rmSync(resolve(dirname(READY_FILE), "e2e-timings.json"), { force: true });
   const [aws, api, dashboard] = [await freePort(), await freePort(), await freePort()];
   const log = openSync(resolve(dirname(READY_FILE), "local.log"), "w");
   const python = resolve(REPO, ".venv/bin/luxebrain");
