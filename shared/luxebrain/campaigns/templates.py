@@ -194,7 +194,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return left * right
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        owner = getattr(__obj, "__self__", None)
+        # The sandbox hands out str.format wrapped (its own safe formatter); the string is the wrapped one's.
+        owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
         if isinstance(owner, str):
             _check_str_method(getattr(__obj, "__name__", ""), owner, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
