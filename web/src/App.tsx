@@ -38,6 +38,11 @@ function RequireAuth({ children }: { children: ReactNode }) {
   return <>{children}</>;
 }
 
+function ToConnect() {
+  const location = useLocation();
+  return <Navigate to={`/app/connect${location.search}`} replace />;
+}
+
 /** A session that ends on the server (expired, signed out elsewhere, tenant suspended) ends here. */
 function SessionWatcher() {
   const navigate = useNavigate();
@@ -93,6 +98,8 @@ export function App() {
                     </RequireAuth>
                   }
                 />
+                {/* The WordPress plugin's "Connect" button opens /stores/connect?store_url=... */}
+                <Route path="/stores/connect" element={<ToConnect />} />
                 <Route path="*" element={<Navigate to="/" replace />} />
               </Routes>
             </Suspense>

@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { useSearchParams } from "react-router-dom";
 import { z } from "zod";
 
 import { api, unwrap } from "../api/client";
@@ -78,7 +79,9 @@ export default function Connect() {
   const { can } = useAuth();
   const stores = useApi(() => unwrap(api.GET("/stores")), []);
   const [redirecting, setRedirecting] = useState(false);
-  const { form, formError, submit } = useApiForm(connectSchema, { url: "" }, async (values) => {
+  const [params] = useSearchParams();
+  const fromPlugin = (params.get("store_url") ?? "").replace(/\/$/, "");
+  const { form, formError, submit } = useApiForm(connectSchema, { url: fromPlugin }, async (values) => {
     const started = await unwrap(api.POST("/stores/connect", { body: { url: values.url, currency: "EUR" } }));
     setRedirecting(true);
     window.location.assign(started.authorize_url); // the store's own wc-auth approval page
