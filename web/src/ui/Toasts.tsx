@@ -23,7 +23,8 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const notify = useCallback<Notify>(
     (text, kind = "success") => {
       const id = next.current++;
-      setToasts((all) => [...all.slice(-3), { id, kind, text }]);
+      // Requests refused together (a session that ended) say the same thing once.
+      setToasts((all) => (all.some((toast) => toast.text === text) ? all : [...all.slice(-3), { id, kind, text }]));
       window.setTimeout(() => dismiss(id), kind === "error" ? 10_000 : 5_000);
     },
     [dismiss],
