@@ -19,6 +19,7 @@ import pytest
 import requests
 from api_testkit import Merchant, add_tenant_user, new_merchant
 
+from luxebrain import plans
 from luxebrain.runtime import aws_client, reset_runtime
 from luxebrain.storage import repositories as repo
 from luxebrain.woocommerce.connection import CALLBACK_PATH, start_connection
@@ -162,6 +163,30 @@ def test_a_repeated_callback_with_the_same_key_answers_the_same_store(connect_se
     assert (first.status_code, again.status_code) == (200, 200)
     assert first.json()["store_id"] == again.json()["store_id"] == started.store_id
     assert len(repo.list_stores(merchant.tenant_id)) == 1
+
+
+def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_settings: Urls) -> None:
+    # Given a tenant on the free plan holding its two stores
+    merchant = new_merchant()
+    assert plans.plan_of(merchant.tenant_id).max_stores == 2
+    kept, _ = repo.create_store(
+        merchant.tenant_id, url="https://one.example", consumer_key="ck_1", consumer_secret="cs_1"
+    )
+    repo.create_store(merchant.tenant_id, url="https://two.example", consumer_key="ck_2", consumer_secret="cs_2")
+    webhook_secret = repo.get_store_secrets(merchant.tenant_id, kept.store_id).webhook_secret
+    # When it reconnects one of them (new keys for the same shop)
+    started = start_connection(merchant.tenant_id, "https://one.example")
+    assert started.store_id == kept.store_id
+    user_id = parse_qs(urlsplit(started.authorize_url).query)["user_id"][0]
+    answer = callback(connect_settings, user_id=user_id)
+    # Then the same store gets the new keys, the webhook secret is kept, and no store is metered (before: 402)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["store_id"] == kept.store_id
+    keys = repo.get_store_secrets(merchant.tenant_id, kept.store_id)
+    assert keys.consumer_key.get_secret_value() == "ck_" + "a" * 40
+    assert keys.webhook_secret == webhook_secret
+    assert len(repo.list_stores(merchant.tenant_id)) == 2
+    assert {line.limit: line.used for line in plans.usage_report(merchant.tenant_id)}["stores"] == 2
 
 
 @pytest.mark.parametrize(

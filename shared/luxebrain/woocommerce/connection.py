@@ -168,6 +168,11 @@ def _claim(state: StoreConnectionItem, key_id: int) -> None:
 
 
 def _create_store(tenant_id: str, state: StoreConnectionItem, callback: ConnectionCallback) -> bool:
+    # A store that exists (a reconnect, a retried callback) only gets its new keys: creating meters a store
+    # against the plan first, which a tenant at its cap would be refused (402) for a store it already holds.
+    if _store_exists(tenant_id, state.store_id):
+        _replace_keys(tenant_id, state, callback)
+        return False
     try:
         repositories.create_store(
             tenant_id,
@@ -180,13 +185,17 @@ def _create_store(tenant_id: str, state: StoreConnectionItem, callback: Connecti
     except PutError as exc:
         if not is_condition_failure(exc):
             raise
-        # The store exists: a reconnect, or an earlier attempt of this same callback. Either way it gets
-        # the keys WooCommerce just delivered (the same keys again are a no-op).
-        repositories.replace_store_keys(
-            tenant_id, state.store_id, consumer_key=callback.consumer_key, consumer_secret=callback.consumer_secret
-        )
+        # Created meanwhile by a concurrent attempt of this same callback: it gets the keys WooCommerce just
+        # delivered (the same keys again are a no-op).
+        _replace_keys(tenant_id, state, callback)
         return False
     return True
+
+
+def _replace_keys(tenant_id: str, state: StoreConnectionItem, callback: ConnectionCallback) -> None:
+    repositories.replace_store_keys(
+        tenant_id, state.store_id, consumer_key=callback.consumer_key, consumer_secret=callback.consumer_secret
+    )
 
 
 def _store_exists(tenant_id: str, store_id: str) -> bool:
