@@ -367,3 +367,76 @@ def test_an_ingested_order_is_attributed_once_to_the_placement_its_visitor_click
     assert related["attributed_revenue"] == 120.0 and related["attributed_orders"] == 1
     assert related["decision"] == "insufficient_sample"
     assert len(related["caused_revenue_interval"]) == 2
+
+
+def test_a_later_refund_makes_placement_revenue_net_once(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from luxebrain.ingest import processor
+    from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
+    from luxebrain.storefront.results import placement_results
+    from luxebrain_dev.delivery import wp_json_encode
+
+    shop = _new_shop(client, "pr", products=["83", "84"])
+    tenant_id = shop.merchant.tenant_id
+    who = visitor()
+    send(client, shop, [event("impression", shop.products), event("click", ["83"])], visitor_id=who)
+    order = _order_with_visitor(who, 9101, "83", 100.0)
+    line_id = order["line_items"][0]["id"]
+    # The store's refund of 40 on the order's one line, as GET /orders/{id}/refunds lists it
+    store_refunds = [
+        {
+            "id": 601,
+            "date_created_gmt": order["date_created_gmt"],
+            "amount": "40.00",
+            "reason": "",
+            "line_items": [
+                {
+                    "id": 960,
+                    "product_id": 83,
+                    "quantity": 0,
+                    "total": "-40.00",
+                    "meta_data": [{"id": 8, "key": "_refunded_item_id", "value": str(line_id)}],
+                    "refund_total": 40.0,
+                }
+            ],
+        }
+    ]
+    monkeypatch.setattr(processor, "refund_lines_fetcher", lambda *_: store_refunds)
+
+    def deliver(version: dict[str, Any] | None = None) -> None:
+        envelope = IngestEnvelope(
+            tenant_id=tenant_id,
+            store_id="s-1",
+            resource="order",
+            event="updated",
+            topic="order.updated",
+            body=wp_json_encode(version or order).decode(),
+            received_at=utc_now_iso(),
+        )
+        processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
+
+    def related() -> dict[str, Any]:
+        (result,) = [p for p in placement_results(tenant_id, days=7)["placements"] if p["placement"] == "related"]
+        return result
+
+    original = json.loads(json.dumps(order))
+    deliver()
+    assert related()["attributed_revenue"] == 100.0
+    # When the same order comes again with a refund of 40, then once more, then its older version late
+    order["refunds"] = [{"id": 601, "reason": "", "total": "-40.00"}]
+    order["date_modified_gmt"] = "2099-01-01T00:00:01"
+    deliver()
+    counted = related()
+    deliver()
+    deliver(original)
+    # Then the placement's revenue is net of the refund, changed once (before: 100, as charged)
+    for result in (counted, related()):
+        assert result["attributed_revenue"] == 60.0, result
+        assert sum(arm["revenue"] for arm in result["arms"]) == 60.0, result
+    (arm_row,) = [r for (p, _), r in stats_rows(tenant_id).items() if p == "related"]
+    assert arm_row["orders"] == 1 and arm_row["revenue"] == 60.0 and arm_row["attributed_revenue"] == 60.0
+    # and an order cancelled afterwards takes its revenue back to 0, once
+    order.update(status="cancelled", date_modified_gmt="2099-01-01T00:00:02")
+    deliver()
+    deliver()
+    assert related()["attributed_revenue"] == 0.0
+    assert sum(arm["revenue"] for arm in related()["arms"]) == 0.0

@@ -44,7 +44,7 @@ from luxebrain.storage.models import (
     key_rejected_event,
     key_store,
 )
-from luxebrain.storefront.attribution import attribute_order
+from luxebrain.storefront.attribution import OrderAttribution, attribute_order
 from luxebrain.tenancy import tenant_partition
 from luxebrain.woocommerce.payloads import (
     CouponPayload,
@@ -240,10 +240,13 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
         live = guest is not None and (result.outcome == "stored" or _order_is_live(item))
         if live and guest is not None and repositories.put_if_newer(guest):
             result.writes += 1
-        if item.storefront_attribution and item.status_class == "purchase":
+        if item.storefront_attribution:
             # Also for a duplicate delivery: a retry after a failed attribution must still count the order
-            # (each order counts once per placement: the exposure's conditional update).
-            attribution = attribute_order(item)
+            # (each order counts once per placement: the exposure's conditional update). An order no longer
+            # a purchase (refunded, cancelled) takes its count back to 0. Counted at the stored version: an
+            # older delivery arriving late must not move a refunded order's count back to its gross.
+            current = item if result.outcome == "stored" else _stored_order(item)
+            attribution = attribute_order(current) if current is not None else OrderAttribution([], {})
             result.writes += 2 * len(attribution.placements)
         return result
     if envelope.resource == "product":
@@ -326,6 +329,13 @@ def _order_is_live(item: OrderItem) -> bool:
 
 
 SIZE_METERED: dict[type, str] = {ProductItem: "products", OrderItem: "orders"}
+
+
+def _stored_order(item: OrderItem) -> OrderItem | None:
+    try:
+        return OrderItem.get(item.pk, item.sk, consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
 def _write(item: StoreRecord, restoring: bool) -> ProcessResult:

@@ -728,7 +728,10 @@ class StorefrontExposureItem(BaseItem):
     first_seen = NumberAttribute()
     day = UnicodeAttribute()  # UTC day of the first exposure: the stats row the visitor is counted in
     revenue = NumberAttribute(default=0)
-    order_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    order_ids = ListAttribute(of=UnicodeAttribute, default=list)  # counted as charged, before net was kept
+    # order id -> {"revenue": net product revenue, "attributed": net clicked revenue} as counted now: a later
+    # delivery of the order (a refund) adds the difference, once.
+    counted_orders = MapAttribute(null=True)
 
 
 class StorefrontStatsItem(BaseItem):
