@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -288,3 +289,113 @@ def verify_ingested(store: SampleStore, tenant_id: str) -> dict[str, Any]:
         and expected_customers <= stored_customers
         and expected_products <= stored_products,
     }
+
+
+# ----------------------------------------------------------------------------- a live day, after the back-fill
+UNREACHABLE_URL = "http://127.0.0.1:9/webhooks"  # the discard port: connection refused
+
+
+@dataclass
+class LiveDayReport:
+    orders: int = 0
+    deliveries: int = 0
+    delivered: int = 0
+    failed: int = 0
+    duplicates_sent: int = 0
+    stale_sent: int = 0
+    refunds: int = 0
+    disabled_after_failures: int = 0
+    missed_while_disabled: int = 0
+    re_enabled: list[str] = field(default_factory=list)
+    missed_found_after_health_run: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.orders} orders placed, {self.refunds} refunds, {self.deliveries} deliveries "
+            f"({self.duplicates_sent} duplicates, {self.stale_sent} stale versions sent after newer ones): "
+            f"{self.delivered} delivered, {self.failed} failed. The order.created webhook's endpoint was unreachable "
+            f"for a while: WooCommerce disabled it after {self.disabled_after_failures} failures in a row and sent "
+            f"nothing more ({self.missed_while_disabled} orders missed); the next health run re-enabled "
+            f"{', '.join(self.re_enabled) or 'nothing'} and the incremental back-fill brought "
+            f"{self.missed_found_after_health_run} of the missed orders."
+        )
+
+
+def live_day(
+    fake: Any,
+    orders: list[dict[str, Any]],
+    tenant_id: str,
+    store_id: str,
+    backfill_sources: Any,
+    *,
+    duplicate_rate: float = 0.05,
+    refund_rate: float = 0.08,
+    stale_rate: float = 0.05,
+    seed: int = 7,
+) -> LiveDayReport:
+    """A day of the store's life after the back-fill, delivered by the webhooks LuxeBrain registered: each new
+    order's order.created (some twice), refunds as order.updated (some followed by the stale pre-refund
+    version), and an outage of the order.created endpoint in the middle third of the day long enough for
+    WooCommerce to disable the webhook. Then one webhook health run, as the hourly schedule would run it."""
+    from luxebrain.ingest.backfill import request_backfill
+    from luxebrain.runtime import configured_settings
+    from luxebrain.storage.repositories import iter_orders
+    from luxebrain_dev.local.event_sources import SqsEventSources
+
+    processor = SqsEventSources(
+        {"IngestQueue": configured_settings().require("ingest_queue_url")}, functions={"IngestProcessorFunction"}
+    )
+    rng = random.Random(seed)
+    report = LiveDayReport()
+    created_hook = next(hook for hook in fake.webhooks.values() if hook.topic == "order.created")
+    ordered = sorted(orders, key=lambda order: order["date_created_gmt"])
+    outage_starts = len(ordered) // 3
+    missed: list[str] = []
+
+    def send(topic: str, payload: dict[str, Any]) -> bool:
+        results = fake.emit(topic, payload)
+        report.deliveries += len(results)
+        report.delivered += sum(1 for _, status in results if 200 <= status <= 302)
+        report.failed += sum(1 for _, status in results if not 200 <= status <= 302)
+        return bool(results) and all(200 <= status <= 302 for _, status in results)
+
+    for index, order in enumerate(ordered):
+        # The day is replayed now: the order is placed (and dated) as it is sent, as in a live store.
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+        for name in ("date_created", "date_modified", "date_paid", "date_completed"):
+            if order.get(f"{name}_gmt"):
+                order[f"{name}_gmt"] = order[name] = now
+        fake.store.orders.append(order)
+        report.orders += 1
+        if index == outage_starts:
+            delivery_url, created_hook.delivery_url = created_hook.delivery_url, UNREACHABLE_URL  # a bad proxy
+        if not send("order.created", order):
+            missed.append(str(order["id"]))
+        if index >= outage_starts and created_hook.delivery_url == UNREACHABLE_URL:
+            report.disabled_after_failures += 1
+            if created_hook.status == "disabled":  # the proxy is fixed, but WooCommerce never retries
+                created_hook.delivery_url = delivery_url
+        if rng.random() < duplicate_rate:
+            send("order.created", order)
+            report.duplicates_sent += 1
+        paid = order["status"] in ("processing", "completed") and order["line_items"]
+        if paid and rng.random() < refund_rate:
+            before = json.loads(json.dumps(order))
+            line = order["line_items"][0]
+            fake.refund(order["id"], line["id"], min(1, line["quantity"]), reason="Returned")
+            report.refunds += 1
+            send("order.updated", order)
+            if rng.random() < stale_rate * 4:
+                send("order.updated", before)  # built earlier, delivered later
+                report.stale_sent += 1
+        if index % 50 == 49:
+            processor.drain(until_empty=True, max_seconds=600)
+    processor.drain(until_empty=True, max_seconds=600)
+    report.missed_while_disabled = len(missed)
+    # The health run of the store's slot: re-enable, then back-fill the gap.
+    request_backfill(tenant_id, store_id, webhook_health=True)
+    backfill_sources.drain(until_empty=True, max_seconds=600)
+    report.re_enabled = ["order.created"] if created_hook.status == "active" else []
+    stored = {order.order_id for order in iter_orders(tenant_id)}
+    report.missed_found_after_health_run = sum(1 for order_id in missed if order_id in stored)
+    return report

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,10 +24,12 @@ from luxebrain.auth.accounts import create_login_for_tenant
 from luxebrain.errors import LuxeBrainError
 from luxebrain.observability import logger
 from luxebrain.progress import Progress
+from luxebrain.runtime import configured_settings
+from luxebrain.settings import reset_settings
 from luxebrain.storage import repositories
-from luxebrain.training.snapshot import seed_training_snapshot
 from luxebrain_dev.local.embedded import EmbeddedAws, LocalResources, ensure_port_free
 from luxebrain_dev.local.event_sources import SqsEventSources
+from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
 from luxebrain_dev.local.gateway import LocalGateway
 from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 from luxebrain_dev.storefront_demo import run_storefront_demo
@@ -34,8 +37,6 @@ from luxebrain_dev.storefront_demo import run_storefront_demo
 WEBHOOK_API = "IngestWebhookApi"  # the template's webhook HTTP API: its own base URL, no JWT authorizer
 
 DEMO_TENANT_ID = "maison-demo"
-DEMO_STORE_ID = "s-maison-demo"
-DEMO_STORE_URL = "https://shop.maison-demo.example"
 
 
 @dataclass
@@ -43,21 +44,12 @@ class DemoTenant:
     tenant_id: str
     store_id: str
     webhook_secret: str
+    fake_store: FakeWooCommerce | None = None  # the sample store, served like WooCommerce (stopped by the caller)
 
 
-def create_demo_tenant() -> DemoTenant:
+def create_demo_tenant() -> str:
     repositories.create_tenant("Maison Démo", plan="pro", tenant_id=DEMO_TENANT_ID)
-    _, secrets = repositories.create_store(
-        DEMO_TENANT_ID,
-        url=DEMO_STORE_URL,
-        consumer_key="ck_demo",
-        consumer_secret="cs_demo",  # noqa: S106 - the sample store's fake REST credentials
-        store_id=DEMO_STORE_ID,
-    )
-    # An empty training snapshot before any data arrives: ingest's deltas then keep it complete, and no
-    # training run has to read the whole order table.
-    seed_training_snapshot(DEMO_TENANT_ID)
-    return DemoTenant(DEMO_TENANT_ID, DEMO_STORE_ID, secrets.webhook_secret.get_secret_value())
+    return DEMO_TENANT_ID
 
 
 def _print_resources(resources: LocalResources) -> None:
@@ -120,6 +112,7 @@ def run_demo(
     _quiet_functions(verbose)
     gateway = LocalGateway()
     dashboard = None
+    tenant: DemoTenant | None = None
     try:
         _print_resources(resources)
         api_url = gateway.start()
@@ -128,7 +121,13 @@ def run_demo(
             dashboard = DashboardServer(api_url, port=dashboard_port)
             dashboard.start()
         tenant, store = _seed_demo_tenant(
-            progress, gateway.url_of(WEBHOOK_API), customers=customers, products=products, seed=seed, as_of=as_of
+            progress,
+            api_url,
+            gateway.url_of(WEBHOOK_API),
+            customers=customers,
+            products=products,
+            seed=seed,
+            as_of=as_of,
         )
         login = create_login_for_tenant(tenant.tenant_id)
         _show_results(api_url, login.tokens.access_token, store, output, progress)
@@ -145,6 +144,8 @@ def run_demo(
     finally:
         if dashboard is not None:
             dashboard.stop()
+        if tenant is not None and tenant.fake_store is not None:
+            tenant.fake_store.stop()
         gateway.stop()
         aws.stop()
     return 0
@@ -164,52 +165,117 @@ def _quiet_functions(verbose: bool) -> None:
     enough: Powertools still prints a full set of 100 metrics.)"""
     global _command_output
     if not verbose:
+        # Powertools warns on every invocation that published no metric (most local invocations): noise here.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         logger.setLevel(logging.WARNING)
         _command_output = sys.stdout
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the command
 
 
 def _seed_demo_tenant(
-    progress: Progress, webhook_api_url: str, *, customers: int, products: int, seed: int, as_of: datetime | None
+    progress: Progress,
+    api_url: str,
+    webhook_api_url: str,
+    *,
+    customers: int,
+    products: int,
+    seed: int,
+    as_of: datetime | None,
 ) -> tuple[DemoTenant, SampleStore]:
-    """Tenant, store, sample data through signed webhooks, and a scheduled training round."""
-    with progress.step("Creating the demo tenant and its WooCommerce store"):
-        tenant = create_demo_tenant()
-    emit(f"Tenant {tenant.tenant_id}, store {tenant.store_id} ({DEMO_STORE_URL}); webhook secret stored encrypted")
+    """The tenant, its store connected as a merchant connects one (wc-auth against the sample store served like
+    WooCommerce), the history by REST back-fill, a day of live webhooks, and a scheduled training round."""
+    with progress.step("Creating the demo tenant and its owner's login"):
+        tenant_id = create_demo_tenant()
+        login = create_login_for_tenant(tenant_id)
     with progress.step("Generating the sample luxury-fashion store"):
         store = generate_sample_store(
             products=products, customers=customers, seed=seed, as_of=as_of or datetime.now(UTC)
         )
     _print_store(store)
-    _ingest(store, tenant, webhook_api_url, progress)
+    tenant = _connect_store(store, tenant_id, login.tokens.access_token, api_url, webhook_api_url, progress)
     _train(progress)
     return tenant, store
 
 
-def _ingest(store: SampleStore, tenant: DemoTenant, webhook_api_url: str, progress: Progress) -> None:
-    from luxebrain_dev.delivery import deliver_sample_store, verify_ingested
+def _connect_store(
+    store: SampleStore, tenant_id: str, token: str, api_url: str, webhook_api_url: str, progress: Progress
+) -> DemoTenant:
+    """Connect, back-fill, then live: what a real store's first day with LuxeBrain looks like."""
+    from luxebrain_dev.delivery import live_day, verify_ingested
 
-    emit("\n== Ingest: every record as a signed WooCommerce webhook, over HTTP, through SQS FIFO ==")
-    with progress.step("Delivering webhooks (with WooCommerce's duplicates and out-of-order updates)"):
-        total = len(store.products) + len(store.variations) + len(store.customers) + len(store.orders)
-        progress.start_bar("deliveries", total)
-        report = deliver_sample_store(
-            store,
-            tenant.tenant_id,
-            tenant.store_id,
-            tenant.webhook_secret,
-            webhook_api_url,
-            progress=lambda done, all_: (setattr(progress, "_bar_total", max(all_, 1)), progress.update(done)),
-        )
-    figures = report.as_dict()
-    emit(
-        f"Deliveries {figures['deliveries']} ({figures['delivered_2xx']} answered 2xx, pings {figures['pings']}), "
-        f"processed {figures['processed']}: stored {figures['stored']}, duplicates or stale ignored "
-        f"{figures['duplicates_or_stale_ignored']}, rejected {figures['rejected']}; "
-        f"{figures['dynamodb_writes']} DynamoDB writes; {figures['deliveries_per_second']} deliveries/s"
+    cut = (store.as_of - timedelta(days=1)).astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    history = SampleStore(
+        as_of=store.as_of,
+        products=store.products,
+        variations=store.variations,
+        customers=store.customers,
+        orders=[order for order in store.orders if order["date_created_gmt"] < cut],
     )
-    check = verify_ingested(store, tenant.tenant_id)
+    live_orders = [order for order in store.orders if order["date_created_gmt"] >= cut]
+    fake = FakeWooCommerce(history)
+    fake.start()
+    # The callback and the webhooks' delivery URL: the ingest API, here on the local gateway.
+    os.environ["LUXEBRAIN_INGEST_API_URL"] = webhook_api_url
+    os.environ.setdefault("LUXEBRAIN_DASHBOARD_URL", "http://127.0.0.1:8080")
+    reset_settings()
+    configured_settings.cache_clear()
+    emit("\n== Connect: one click through WooCommerce's /wc-auth/v1/authorize, webhooks registered by LuxeBrain ==")
+    with progress.step("Connecting the store (wc-auth: authorize, approve, keys posted to our callback)"):
+        started = api_call(api_url, "POST", "/stores/connect", token, {"url": fake.url})
+        location = _approve_in_store(started["authorize_url"])[1]
+    store_id = started["store_id"]
+    emit(f"Store {store_id} at {fake.url}: the store posted its keys to the callback, merchant sent to {location}")
+    backfill = SqsEventSources(
+        {"BackfillQueue": configured_settings().require("backfill_queue_url")}, functions={"IngestBackfillFunction"}
+    )
+    with progress.step("Registering webhooks and back-filling the history through the REST API"):
+        backfill.drain(until_empty=True, max_seconds=1800)
+    hooks = sorted(fake.webhooks.values(), key=lambda hook: hook.id)
+    emit(f"{len(hooks)} webhooks created on the store, one per topic ({', '.join(h.topic for h in hooks[:4])}, ...)")
+    emit(f"Back-fill: {_backfill_summary(tenant_id, store_id)}")
+    emit("\n== A day of live activity by webhooks (duplicates, out-of-order updates, refunds, a disabled webhook) ==")
+    with progress.step("Live webhooks"):
+        day = live_day(fake, live_orders, tenant_id, store_id, backfill)
+    emit(day.summary())
+    check = verify_ingested(store, tenant_id)
     emit("Stored vs the store itself: " + ", ".join(f"{key} {value}" for key, value in check.items()))
+    secret = repositories.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+    return DemoTenant(tenant_id, store_id, secret, fake)
+
+
+def _approve_in_store(authorize_url: str) -> tuple[int, str]:
+    """The merchant's browser on the store's approval page: open it, click Approve (the store then posts the keys
+    to our callback and redirects back); returns the redirect's status and target."""
+    import http.client
+    import re
+    from html import unescape
+    from urllib.parse import urlsplit
+
+    split = urlsplit(authorize_url)
+    with urllib.request.urlopen(authorize_url, timeout=60) as page:  # noqa: S310 - the local fake store
+        href = unescape(re.search(r'href="([^"]+)"', page.read().decode()).group(1))  # type: ignore[union-attr]
+    connection = http.client.HTTPConnection(split.hostname or "127.0.0.1", split.port, timeout=120)
+    try:
+        connection.request("GET", href)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 302:
+            raise LuxeBrainError(f"the store did not complete the connection ({response.status})")
+        return response.status, response.getheader("Location", "")
+    finally:
+        connection.close()
+
+
+def _backfill_summary(tenant_id: str, store_id: str) -> str:
+    from luxebrain.ingest.backfill import backfill_status
+
+    status = backfill_status(tenant_id, store_id)
+    parts = [
+        f"{name} {item['items_done']}/{item['total_items']}"
+        for name, item in status.items()
+        if name != "_run" and item.get("total_items") is not None
+    ]
+    return ", ".join(parts) + " records (done / X-WP-Total)"
 
 
 def _train(progress: Progress) -> None:
@@ -382,13 +448,20 @@ def run_local(
     gateway = LocalGateway(port=api_port)
     event_sources = None
     dashboard = None
+    tenant: DemoTenant | None = None
     try:
         _print_resources(resources)
         api_url = gateway.start()
         dashboard = DashboardServer(api_url, port=dashboard_port)
         dashboard_url = dashboard.start()  # before the slow seeding: a missing build fails at once
         tenant, _ = _seed_demo_tenant(
-            progress, gateway.url_of(WEBHOOK_API), customers=customers, products=products, seed=7, as_of=None
+            progress,
+            api_url,
+            gateway.url_of(WEBHOOK_API),
+            customers=customers,
+            products=products,
+            seed=7,
+            as_of=None,
         )
         login = create_login_for_tenant(tenant.tenant_id)
         viewer = create_login_for_tenant(tenant.tenant_id, email="viewer@maison-demo.example", role=Role.READ_ONLY)
@@ -430,6 +503,8 @@ def run_local(
             event_sources.stop()
         if dashboard is not None:
             dashboard.stop()
+        if tenant is not None and tenant.fake_store is not None:
+            tenant.fake_store.stop()
         gateway.stop()
         aws.stop()
     return 0

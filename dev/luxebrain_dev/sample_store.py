@@ -60,7 +60,8 @@ NOUNS = {
     ],
     "Jewellery": ["Necklace", "Bangle", "Hoop Earrings", "Signet Ring", "Pendant", "Cuff"],
     "Watches": ["Automatic 38mm", "Chronograph", "Tank", "Diver 40mm", "Moonphase"],
-    "Accessories": ["Silk Scarf", "Leather Belt", "Card Holder", "Gloves", "Key Ring", "Hair Clip"],
+    # Ribbon is sold by the metre (fractional quantities); "&" arrives as "&amp;", as WooCommerce sends titles.
+    "Accessories": ["Silk Ribbon per metre", "Leather Belt", "Card Holder", "Gloves", "Key Ring & Charm", "Hair Clip"],
     "Fragrance": ["Eau de Parfum 50ml", "Eau de Parfum 100ml", "Eau de Toilette", "Body Lotion", "Candle"],
     "Eyewear": ["Cat-eye Sunglasses", "Aviator", "Square Frames", "Oversized Sunglasses"],
 }
@@ -172,8 +173,8 @@ def generate_sample_store(
         variable = category == "Shoes"
         payload: dict[str, Any] = {
             "id": int(product_id),
-            "name": name,
-            "slug": f"{name.lower().replace(' ', '-')}-{product_id}",
+            "name": name.replace("&", "&amp;"),
+            "slug": f"{name.lower().replace(' ', '-').replace('&', 'and')}-{product_id}",
             "type": "variable" if variable else "simple",
             "status": "publish" if rng.random() > 0.03 else "draft",
             "sku": f"LX-{product_id}",
@@ -372,7 +373,8 @@ def _order_payload(
     for position, product_index in enumerate(items):
         product_id = int(product_ids[product_index])
         unit = float(price[product_index]) * (0.8 if on_sale and products[product_index]["tags"] == [] else 1.0)
-        quantity = 1 + int(rng.random() < 0.05)
+        by_the_metre = "per metre" in products[product_index]["name"]
+        quantity: float = (1.5 if by_the_metre else 1) + int(rng.random() < 0.05)
         variations = product_variations.get(product_id)
         line_total = unit * quantity
         total += line_total

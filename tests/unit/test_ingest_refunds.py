@@ -165,3 +165,20 @@ def test_the_snapshot_rebuilt_from_the_table_reads_net_lines_too() -> None:
     item = mapped(order(refunds=[detailed_refund(501, 316, 2, "180.00")]))
     raw = item.serialize()
     assert _record_from_raw(raw)["lines"] == order_record(item)["lines"] == [["93", 1.0, 1150.0, 1150.0]]
+
+
+def test_the_sample_store_sends_what_real_stores_send_and_ingest_keeps_it_right() -> None:
+    from luxebrain.woocommerce.payloads import ProductPayload
+    from luxebrain_dev.sample_store import generate_sample_store
+
+    store = generate_sample_store(products=300, customers=400, years=0.5, seed=7)
+    escaped = [p for p in store.products if "&amp;" in p["name"]]
+    assert escaped, "the sample store sends names HTML-escaped, as WooCommerce does"
+    product = mapping.product_item(TENANT, ProductPayload.model_validate(escaped[0]), "2026-01-01T00:00:00")
+    assert "&amp;" not in product.name and "&" in product.name
+    fractional = [(order, line) for order in store.orders for line in order["line_items"] if line["quantity"] % 1]
+    assert fractional, "goods sold by the metre come in fractional quantities"
+    order, line = fractional[0]
+    stored = mapped(order)
+    kept = next(item for item in stored.line_items if item.line_id == str(line["id"]))
+    assert kept.quantity == line["quantity"] and kept.name and "&amp;" not in kept.name

@@ -125,13 +125,15 @@ class HealthReport:
     ok: bool
     re_enabled: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # pointed elsewhere or off: set right again
     error: str | None = None
     alerted: bool = False
 
     @property
     def needs_backfill(self) -> bool:
-        """Deliveries were missed while a webhook was off: the incremental back-fill covers the gap."""
-        return bool(self.re_enabled or self.created)
+        """Deliveries were missed while a webhook was off, missing or pointed elsewhere: the incremental
+        back-fill covers the gap."""
+        return bool(self.re_enabled or self.created or self.repaired)
 
 
 def check_webhook_health(
@@ -191,7 +193,7 @@ def check_webhook_health(
         topics[topic] = entry
     state.update(topics=topics, checked_at=stamp, error=None, failing_since=None, alerted_at=None)
     _save_state(store, state)
-    return HealthReport(ok=True, re_enabled=sync.re_enabled, created=sync.created)
+    return HealthReport(ok=True, re_enabled=sync.re_enabled, created=sync.created, repaired=sync.updated)
 
 
 def record_registration(tenant_id: str, store_id: str, sync: WebhookSync, *, now: datetime | None = None) -> None:
