@@ -339,7 +339,6 @@ def live_day(
     WooCommerce to disable the webhook. Then one webhook health run, as the hourly schedule would run it."""
     from luxebrain.ingest.backfill import request_backfill
     from luxebrain.runtime import configured_settings
-    from luxebrain.storage.repositories import iter_orders
     from luxebrain_dev.local.event_sources import SqsEventSources
 
     processor = SqsEventSources(
@@ -396,6 +395,15 @@ def live_day(
     request_backfill(tenant_id, store_id, webhook_health=True)
     backfill_sources.drain(until_empty=True, max_seconds=600)
     report.re_enabled = ["order.created"] if created_hook.status == "active" else []
-    stored = {order.order_id for order in iter_orders(tenant_id)}
-    report.missed_found_after_health_run = sum(1 for order_id in missed if order_id in stored)
+    report.missed_found_after_health_run = sum(1 for order_id in missed if _stored(tenant_id, order_id))
     return report
+
+
+def _stored(tenant_id: str, order_id: str) -> bool:
+    from luxebrain.errors import NotFoundError
+    from luxebrain.storage.repositories import get_order
+
+    try:
+        return not get_order(tenant_id, order_id).deleted
+    except NotFoundError:
+        return False
