@@ -6,6 +6,7 @@ HTTP into the ingest function, the schedule event into the training dispatcher, 
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -289,7 +290,7 @@ def _train(progress: Progress) -> None:
 
 def _show_results(api_url: str, token: str, store: SampleStore, output: Path, progress: Progress) -> None:
     emit("\n== Results, read through the API (local gateway -> API function) with a merchant's Cognito token ==")
-    names = {str(p["id"]): p["name"] for p in store.products}
+    names = {str(p["id"]): html.unescape(p["name"]) for p in store.products}  # WooCommerce sends them escaped
     get = lambda path: api_call(api_url, "GET", path, token)  # noqa: E731 - a local shorthand
     for model in get("/training/models")["models"]:
         emit(f"  serving {model['kind']:<10} version {model['version']}  holdout metric {model['holdout_metric']}")
