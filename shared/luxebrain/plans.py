@@ -340,7 +340,24 @@ def release(tenant_id: str, metric: str, amount: int = 1) -> None:
     if amount < 1:
         return
     configured_settings()
-    period = plan_of(tenant_id).allowance(metric)[1]
+    _subtract(tenant_id, metric, plan_of(tenant_id).allowance(metric)[1], amount)
+
+
+def release_rate(tenant_id: str, action: str, amount: int) -> None:
+    """Give back ``amount`` counted by :func:`limit_rate` for a request refused by a later check."""
+    if amount >= 1:
+        _subtract(tenant_id, f"rate:{action}", "minute", amount)
+
+
+def release_client_rate(tenant_id: str, action: str, client: str, amount: int) -> None:
+    """Give back ``amount`` counted by :func:`limit_client_rate` for a request refused by a later check."""
+    if amount >= 1:
+        _subtract(tenant_id, f"rate:{action}:{client}", "minute", amount)
+
+
+def _subtract(tenant_id: str, metric: str, period: Period, amount: int) -> None:
+    """Take ``amount`` off this period's counter, never below zero."""
+    configured_settings()
     pk, sk = key_usage(tenant_id, metric, period_label(period))
     try:
         UsageCounterItem(pk, sk).update(

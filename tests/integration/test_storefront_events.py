@@ -283,6 +283,31 @@ def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(
     assert send(client, shop, [event("impression", shop.products[:1], placement="capped")]).status_code == 202
 
 
+def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luxebrain import plans
+    from luxebrain.storefront.events import StorefrontEventBatch, record_events
+
+    shop = _new_shop(client, "pc")
+    monkeypatch.setattr(plans, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
+
+    def batch() -> StorefrontEventBatch:
+        events = [event("impression", shop.products[:1], placement="flood") for _ in range(50)]
+        return StorefrontEventBatch.model_validate({"visitor_id": visitor(), "events": events})
+
+    # Given one address sending 30 batches of 50 events in a minute, each from a new visitor id
+    refused = 0
+    for _ in range(30):
+        try:
+            record_events(shop.merchant.tenant_id, batch(), source="203.0.113.7")
+        except plans.RateLimitedError:
+            refused += 1
+    assert refused == 18  # beyond its own 600 a minute
+    # Then another address's shopper is still counted (before: 429, the tenant's 1 200 spent by refused batches)
+    assert record_events(shop.merchant.tenant_id, batch(), source="198.51.100.9").accepted == 50
+
+
 # ----------------------------------------------------------------------------- recommendation answers
 def test_storefront_answers_carry_a_response_id_the_model_version_and_the_visitors_arm(
     client: TestClient, shop: Shop

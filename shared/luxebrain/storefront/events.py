@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import PutError
 
 from luxebrain.errors import LuxeBrainError
-from luxebrain.plans import consume, limit_client_rate, limit_rate, tenant_profile
+from luxebrain.plans import consume, limit_client_rate, limit_rate, release_client_rate, release_rate, tenant_profile
 from luxebrain.recommendations import catalogue_products
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.models import (
@@ -98,16 +99,7 @@ def utc_day(epoch_seconds: float) -> str:
 
 def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -> RecordedBatch:
     """Check the limits, then store the batch's new events and add them to the placement counters."""
-    count = len(batch.events)
-    limit_rate(tenant_id, "storefront_events", count)
-    limit_client_rate(
-        tenant_id, "storefront_events_visitor", client_digest(tenant_id, batch.visitor_id), count,
-        EVENTS_PER_VISITOR_PER_MINUTE,
-    )  # fmt: skip
-    limit_client_rate(
-        tenant_id, "storefront_events_client", client_digest(tenant_id, source), count, EVENTS_PER_CLIENT_PER_MINUTE
-    )
-    consume(tenant_id, "storefront_events", count)
+    _charge_limits(tenant_id, batch, source)
     configured_settings()
     known = catalogue_products(tenant_id)
     arm = visitor_arm(tenant_id, batch.visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
@@ -143,6 +135,27 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
 
 
 _COUNTER_OF = {"impression": "impressions", "click": "clicks", "add_to_cart": "add_to_carts"}
+
+
+def _charge_limits(tenant_id: str, batch: StorefrontEventBatch, source: str) -> None:
+    """The narrow limits first (the caller's address, then the visitor), then the tenant's rate and its monthly
+    allowance; a refusal gives back what the earlier ones counted. Otherwise one script's refused batches
+    would still fill the tenant's rate and every shopper's events would be refused for the minute."""
+    count = len(batch.events)
+    source_digest, visitor_digest = client_digest(tenant_id, source), client_digest(tenant_id, batch.visitor_id)
+    charged: list[Callable[[], None]] = []
+    try:
+        limit_client_rate(tenant_id, "storefront_events_client", source_digest, count, EVENTS_PER_CLIENT_PER_MINUTE)
+        charged.append(lambda: release_client_rate(tenant_id, "storefront_events_client", source_digest, count))
+        limit_client_rate(tenant_id, "storefront_events_visitor", visitor_digest, count, EVENTS_PER_VISITOR_PER_MINUTE)
+        charged.append(lambda: release_client_rate(tenant_id, "storefront_events_visitor", visitor_digest, count))
+        limit_rate(tenant_id, "storefront_events", count)
+        charged.append(lambda: release_rate(tenant_id, "storefront_events", count))
+        consume(tenant_id, "storefront_events", count)
+    except BaseException:
+        for give_back in reversed(charged):
+            give_back()
+        raise
 
 
 def _event_item(
