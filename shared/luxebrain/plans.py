@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from luxebrain.errors import ForbiddenError, InvalidInputError, LuxeBrainError
 from luxebrain.runtime import configured_settings, on_reset
@@ -460,12 +460,16 @@ _OVER_QUOTA_RECHECK_SECONDS = 60.0
 _api_calls_lock = threading.Lock()
 _pending_api_calls: dict[str, tuple[int, float]] = {}  # tenant -> (uncounted calls, first uncounted at)
 _over_quota_until: dict[str, float] = {}
+# tenant -> calls its quota had left at this container's last flush: the next flush comes no later than that
+# many calls, so near the quota calls are counted before they pass it (unknown: the first call flushes).
+_api_calls_left: dict[str, int] = {}
 
 
 def _reset_api_calls() -> None:
     with _api_calls_lock:
         _pending_api_calls.clear()
         _over_quota_until.clear()
+        _api_calls_left.clear()
 
 
 on_reset(_reset_api_calls)
@@ -483,7 +487,8 @@ def count_api_call(tenant_id: str) -> None:
             _over_quota_until.pop(tenant_id, None)
             pending, since = _pending_api_calls.get(tenant_id, (0, now))
             pending += 1
-            due = pending >= API_CALL_FLUSH_EVERY or now - since >= API_CALL_FLUSH_SECONDS
+            flush_every = min(API_CALL_FLUSH_EVERY, max(_api_calls_left.get(tenant_id, 1), 1))
+            due = pending >= flush_every or now - since >= API_CALL_FLUSH_SECONDS
             _pending_api_calls[tenant_id] = (0, now) if due else (pending, since)
     if blocked:
         plan = plan_of(tenant_id)
@@ -504,6 +509,22 @@ def flush_api_calls(tenant_id: str, pending: int | None = None) -> None:
     allowed, period = plan.quotas["api_calls"]
     total = _add_within(tenant_id, "api_calls", period, pending, allowed)
     if total is None:
+        # The calls that fitted are counted, so the counter reaches the quota: dropping the whole batch
+        # would let the next ones through uncounted, batch after batch.
+        rest = allowed - _counter_value(tenant_id, "api_calls", period)
+        if 0 < rest < pending:
+            _add_within(tenant_id, "api_calls", period, rest, allowed)
         with _api_calls_lock:
             _over_quota_until[tenant_id] = time.monotonic() + _OVER_QUOTA_RECHECK_SECONDS
+            _api_calls_left[tenant_id] = 0
         raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
+    with _api_calls_lock:
+        _api_calls_left[tenant_id] = allowed - total
+
+
+def _counter_value(tenant_id: str, metric: str, period: Period) -> int:
+    try:
+        counter = UsageCounterItem.get(*key_usage(tenant_id, metric, period_label(period)), consistent_read=True)
+    except DoesNotExist:
+        return 0
+    return int(counter.used or 0)

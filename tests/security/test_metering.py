@@ -274,6 +274,34 @@ def test_concurrent_storefront_requests_racing_the_last_unit_admit_one(
     assert sorted(status == 429 for status in statuses) == [False] + [True] * 5
 
 
+def test_api_calls_near_the_quota_are_counted_up_to_it_and_no_further(
+    local_aws: LocalResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    from types import SimpleNamespace
+
+    from luxebrain import plans
+
+    # Given a tenant 50 calls short of its monthly quota, in a container whose clock stands still (no flush
+    # by age, and a refused tenant stays refused)
+    merchant = _merchant_on("free")
+    allowed = _fill(merchant.tenant_id, "api_calls", leave=50)
+    monkeypatch.setattr(plans, "time", SimpleNamespace(monotonic=lambda: 1000.0, time=time.time))
+    # When it makes 300 calls
+    passed = 0
+    for _ in range(300):
+        try:
+            plans.count_api_call(merchant.tenant_id)
+            passed += 1
+        except PlanLimitExceededError:
+            pass
+    # Then exactly the 50 left pass and the counter stands at the quota (before: 99 passed uncounted, and
+    # the counter stayed 50 short, so every minute 99 more went through)
+    assert passed == 50
+    plans.flush_api_calls(merchant.tenant_id)
+    assert _used(merchant.tenant_id, "api_calls_per_month") == allowed
+
+
 # ----------------------------------------------------------------------------- events and catalogue size
 def _product_envelope(
     tenant_id: str, product_id: int, topic: str = "product.created", modified: str | None = None
