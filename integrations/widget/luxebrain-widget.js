@@ -184,7 +184,7 @@
       if (image && image.src) {
         var img = element("img", "luxebrain-product-image");
         img.src = image.thumbnail || image.src;
-        img.alt = image.alt || product.name || "";
+        img.alt = decodeEntities(image.alt || product.name || ""); // the Store API sends names HTML-escaped
         img.loading = "lazy";
         link.appendChild(img);
       }
