@@ -419,3 +419,22 @@ def test_frequent_buyers_value_interval_includes_spend_variation() -> None:
     # And the interval is reproducible (fixed seed): the same data give the same bounds
     again = train_customer_model(lines, as_of=datetime(2025, 12, 28, tzinfo=UTC), params=CustomerParams())
     np.testing.assert_array_equal(again.arrays["clv_12m_high"], artifact.arrays["clv_12m_high"])
+
+
+def test_degenerate_bgnbd_optimum_falls_back_to_the_nbd_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a store whose BG/NBD optimum has a and b in the hundreds of thousands (seen on the 300-customer sample
+    # store as of 2026-12-02): the Beta is then a point mass and the expectations' hypergeometric term overflows
+    import luxebrain.ml.customers as customers
+
+    degenerate = BGNBDParams(r=0.6159927, alpha=33.1236, a=153916.08, b=1882895.88)
+    monkeypatch.setattr(customers, "fit_bgnbd", lambda *args, **kwargs: degenerate)
+    order_lines = simulate_bgnbd_store(BGNBDParams(r=0.6, alpha=33.0, a=0.8, b=9.0), customers=300, days=365, seed=3)
+    # When the customer model is trained
+    artifact = train_customer_model(order_lines, as_of=datetime(2024, 12, 31, tzinfo=UTC))
+    # Then it names the problem, uses the no-dropout limit, and every score is finite
+    params = artifact.params
+    assert params["purchase_model"] == "nbd_no_dropout"
+    assert "degenerate" in params["purchase_fallback_reason"]
+    for name, values in artifact.arrays.items():
+        if np.issubdtype(values.dtype, np.floating):
+            assert np.isfinite(values).all(), name

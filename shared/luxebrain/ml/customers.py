@@ -744,6 +744,22 @@ def score_customers(
     return scores
 
 
+def _refuse_degenerate_bgnbd(candidate: PurchaseModel, summary: CustomerSummary, params: CustomerParams) -> None:
+    """A FitError when the fitted BG/NBD cannot be evaluated on this store's own customers.
+
+    Small stores can put the optimum at a and b in the hundreds of thousands (the dropout Beta becomes a point
+    mass): the likelihood is fine there, but the expectations' hypergeometric term overflows to NaN.
+    """
+    for horizon in (30.0, float(params.clv_horizon_days)):
+        probe = expected_purchases(candidate, horizon, summary.frequency, summary.recency, summary.T)
+        if not np.isfinite(probe).all():
+            fitted = candidate.params
+            raise FitError(
+                f"BG/NBD's optimum is degenerate (a={fitted.a:.3g}, b={fitted.b:.3g}): its expected purchases "
+                f"over {horizon:g} days are not finite"
+            )
+
+
 def fit_models(summary: CustomerSummary, params: CustomerParams) -> tuple[PurchaseModel, SpendModel, dict[str, Any]]:
     """BG/NBD and Gamma-Gamma when the data allow, else the documented fallbacks; with the reasons."""
     notes: dict[str, Any] = {}
@@ -756,7 +772,9 @@ def fit_models(summary: CustomerSummary, params: CustomerParams) -> tuple[Purcha
     else:
         try:
             bgnbd = fit_bgnbd(summary.frequency, summary.recency, summary.T, penalizer=params.penalizer)
-            purchase = PurchaseModel(bgnbd, dropout=True, name="bgnbd")
+            candidate = PurchaseModel(bgnbd, dropout=True, name="bgnbd")
+            _refuse_degenerate_bgnbd(candidate, summary, params)
+            purchase = candidate
         except FitError as exc:
             notes["purchase_fallback_reason"] = str(exc)
             # Typically the optimum is "nobody leaves" (a -> 0, b -> inf): BG/NBD's own limit, the NBD.
