@@ -49,6 +49,8 @@ function SessionWatcher() {
   const notify = useToast();
   useEffect(() => {
     whenSessionEnds((reason) => {
+      // A screen's other refused calls arrive after the first sent us to log-in: keep that page's `next`.
+      if (window.location.pathname === "/login") return;
       notify(reason, "info");
       const here = window.location.pathname + window.location.search;
       navigate(`/login?next=${encodeURIComponent(here)}`, { replace: true });
