@@ -34,10 +34,10 @@ def aws_client(service: str) -> Any:
 @lru_cache(maxsize=1)
 def configured_settings() -> Settings:
     """Settings, with the pynamodb models bound to the configured table (done once)."""
-    from luxebrain.storage.models import configure_models
+    from luxebrain.storage import bind_table
 
     settings = get_settings()
-    configure_models(settings.table_name, settings.aws_region)
+    bind_table(settings.table_name, settings.aws_region)
     return settings
 
 

@@ -106,7 +106,8 @@ def send(
 
 
 def stats_rows(tenant_id: str) -> dict[tuple[str, str], dict[str, float]]:
-    from luxebrain.storage.models import StorefrontStatsItem, tenant_partition
+    from luxebrain.storage.models import StorefrontStatsItem
+    from luxebrain.tenancy import tenant_partition
 
     rows = {}
     for row in StorefrontStatsItem.query(tenant_partition(tenant_id, "STOREFRONT_STATS")):

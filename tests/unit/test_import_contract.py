@@ -39,3 +39,76 @@ def test_the_contract_sees_imports() -> None:
     modules = {module for root in PRODUCT_ROOTS for path in root.rglob("*.py") for _, module in imported_modules(path)}
     assert "luxebrain.settings" in modules
     assert len(list(PRODUCT_ROOTS[0].rglob("*.py"))) > 50
+
+
+# The storage boundary: only luxebrain.storage knows pynamodb and the table's entities. The modules below still
+# reach past it; each is taken off this list when it moves onto the repositories, and nothing may be added.
+STORAGE_PACKAGE = REPO_ROOT / "shared" / "luxebrain" / "storage"
+STORAGE_INTERNALS = ("pynamodb", "luxebrain.storage.items", "luxebrain.storage.models")
+NOT_YET_BEHIND_THE_REPOSITORIES = {
+    "functions/api/routers/account.py",
+    "functions/api/routers/admin.py",
+    "functions/api/routers/prices.py",
+    "functions/api/routers/stores.py",
+    "shared/luxebrain/auth/accounts.py",
+    "shared/luxebrain/auth/members.py",
+    "shared/luxebrain/auth/sessions.py",
+    "shared/luxebrain/auth/storefront.py",
+    "shared/luxebrain/campaigns/consent.py",
+    "shared/luxebrain/campaigns/events.py",
+    "shared/luxebrain/campaigns/flows.py",
+    "shared/luxebrain/campaigns/oneoff.py",
+    "shared/luxebrain/campaigns/results.py",
+    "shared/luxebrain/campaigns/schedule.py",
+    "shared/luxebrain/campaigns/sending.py",
+    "shared/luxebrain/campaigns/tokens.py",
+    "shared/luxebrain/ingest/backfill.py",
+    "shared/luxebrain/ingest/mapping.py",
+    "shared/luxebrain/ingest/processor.py",
+    "shared/luxebrain/ingest/status.py",
+    "shared/luxebrain/ingest/store_sync.py",
+    "shared/luxebrain/plans.py",
+    "shared/luxebrain/price_decisions.py",
+    "shared/luxebrain/serving.py",
+    "shared/luxebrain/storefront/attribution.py",
+    "shared/luxebrain/storefront/events.py",
+    "shared/luxebrain/storefront/results.py",
+    "shared/luxebrain/storefront/stats.py",
+    "shared/luxebrain/training/dispatch.py",
+    "shared/luxebrain/training/snapshot.py",
+    "shared/luxebrain/training/state.py",
+    "shared/luxebrain/woocommerce/connection.py",
+    "shared/luxebrain/woocommerce/webhooks.py",
+}
+
+
+def _reaches_past_storage(module: str) -> bool:
+    return any(module == internal or module.startswith(internal + ".") for internal in STORAGE_INTERNALS)
+
+
+def modules_reaching_past_storage() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for root in PRODUCT_ROOTS:
+        for path in sorted(root.rglob("*.py")):
+            if path.is_relative_to(STORAGE_PACKAGE):
+                continue
+            hits = [f"{line}: {module}" for line, module in imported_modules(path) if _reaches_past_storage(module)]
+            if hits:
+                found[str(path.relative_to(REPO_ROOT))] = hits
+    return found
+
+
+def test_only_storage_imports_pynamodb_and_the_entities() -> None:
+    found = modules_reaching_past_storage()
+    new = {path: hits for path, hits in found.items() if path not in NOT_YET_BEHIND_THE_REPOSITORIES}
+    assert not new, "reaches past luxebrain.storage (use its repositories):\n" + "\n".join(
+        f"{path}:{hit}" for path, hits in new.items() for hit in hits
+    )
+
+
+def test_the_storage_allowlist_only_shrinks() -> None:
+    # A module that moved behind the repositories must leave the list, so the list cannot hide a relapse.
+    clean = sorted(NOT_YET_BEHIND_THE_REPOSITORIES - set(modules_reaching_past_storage()))
+    assert not clean, "no longer reaches past storage; remove from NOT_YET_BEHIND_THE_REPOSITORIES:\n" + "\n".join(
+        clean
+    )
