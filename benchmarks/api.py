@@ -90,8 +90,8 @@ def route_latencies(requests: int) -> dict[str, Any]:
     sys.path.insert(0, str(REPO / "tests" / "integration"))
     from api_testkit import api_app_module, new_merchant, publish_artifact, small_order_lines
 
-    from luxebrain.ml.customers import train_customer_model
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.customers.train import train_customer_model
+    from luxebrain.ml.recommend.train import train_recommender
     from luxebrain_dev.local.embedded import EmbeddedAws
 
     aws = EmbeddedAws()

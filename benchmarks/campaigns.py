@@ -56,8 +56,8 @@ def bench_render(repeats: int) -> dict[str, Any]:
     from luxebrain.campaigns.channels import EmailChannel, OutboundEmail
     from luxebrain.campaigns.products import Catalog, ProductView
     from luxebrain.campaigns.templates import DEFAULT_TEMPLATES, render_email, template_for
-    from luxebrain.ml.recommend import train_recommender
-    from luxebrain.ml.recommend_serving import RecommendationRules, Recommender
+    from luxebrain.ml.recommend.serving import RecommendationRules, Recommender
+    from luxebrain.ml.recommend.train import train_recommender
     from luxebrain_dev.sample_store import generate_sample_store
 
     store = generate_sample_store(products=300, customers=3000, seed=7, as_of=datetime(2026, 11, 26, tzinfo=UTC))

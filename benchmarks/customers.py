@@ -11,7 +11,7 @@ the actual one for each calibration customer:
 - UCI Online Retail customers (rows with a CustomerID; cancellations and non-positive lines left out,
   lines summed per invoice): calibration to 2011-09-09, hold-out the last 13 weeks to 2011-12-09.
 Per data set, all on the same per-customer (x, t_x, T) summary (in days):
-- ours: ``luxebrain.ml.customers`` (``evaluate_holdout``);
+- ours: ``luxebrain.ml.customers.train`` (``evaluate_holdout``);
 - lifetimes 0.11.3 ``BetaGeoFitter`` / ``GammaGammaFitter`` (the same model, so a difference means a bug);
 - own-rate heuristic: hold-out purchases = the customer's calibration repeat rate x / T x hold-out length;
 - RFM-score heuristic (R + F + M quintile scores) for "who buys again" (top-decile lift only: it is a rank).
@@ -36,7 +36,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from luxebrain.ml.customers import (
+from luxebrain.ml.customers.evaluation import (
+    HoldoutEvaluation,
+    evaluate_holdout,
+    load_transactions_csv,
+    top_decile_lift,
+)
+from luxebrain.ml.customers.serving import rfm_segments
+from luxebrain.ml.customers.train import (
     DAY_NS,
     CustomerParams,
     CustomerSummary,
@@ -47,8 +54,6 @@ from luxebrain.ml.customers import (
     fit_models,
     score_customers,
 )
-from luxebrain.ml.customers_harness import HoldoutEvaluation, evaluate_holdout, load_transactions_csv, top_decile_lift
-from luxebrain.ml.customers_serving import rfm_segments
 
 OUT = Path(__file__).resolve().parent / "out"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -266,7 +271,7 @@ def scoring_speed(n_customers: int) -> dict[str, Any]:
     calibration = transactions[
         np.floor_divide(transactions["ordered_at"].astype("int64").to_numpy(), DAY_NS) <= calibration_end
     ]
-    from luxebrain.ml.customers import summarize_transactions
+    from luxebrain.ml.customers.train import summarize_transactions
 
     base = summarize_transactions(calibration, as_of_day=calibration_end)
     purchase = PurchaseModel(fit_bgnbd(base.frequency, base.recency, base.T), dropout=True, name="bgnbd")

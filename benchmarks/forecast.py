@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from luxebrain.ml.forecast import ForecastParams, forecast_daily_panel
-from luxebrain.ml.forecast_harness import (
+from luxebrain.ml.forecast.evaluation import (
     BacktestResult,
     Forecaster,
     QuantileForecast,
@@ -51,6 +50,7 @@ from luxebrain.ml.forecast_harness import (
     panel_from_frame,
     rolling_origin_backtest,
 )
+from luxebrain.ml.forecast.train import ForecastParams, forecast_daily_panel
 
 DATA = Path("/work/shared/data")
 OUT = Path(__file__).resolve().parent / "out"

@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from luxebrain.ml.pricing import (
+from luxebrain.ml.pricing.rules import GuardrailConfig, GuardrailRule
+from luxebrain.ml.pricing.train import (
     DemandBatch,
     PriceSuggestion,
     PricingModel,
@@ -43,7 +44,6 @@ from luxebrain.ml.pricing import (
     suggest_prices,
     train_pricing_model,
 )
-from luxebrain.ml.pricing_rules import GuardrailConfig, GuardrailRule
 
 OUT = Path(__file__).resolve().parent / "out"
 DATA = Path("/work/shared/data/bayesm-cheese-tuna")

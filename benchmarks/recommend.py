@@ -37,8 +37,7 @@ import numpy as np
 import pandas as pd
 
 from luxebrain.ml.artifacts import ModelArtifact
-from luxebrain.ml.recommend import RecommenderParams, rank_customers, train_recommender
-from luxebrain.ml.recommend_harness import (
+from luxebrain.ml.recommend.evaluation import (
     ACTIVITY_BUCKETS,
     PROTOCOLS,
     RANKING_LENGTH,
@@ -52,7 +51,8 @@ from luxebrain.ml.recommend_harness import (
     repeat_ranker,
     temporal_splits,
 )
-from luxebrain.ml.recommend_serving import RecommendationRules, Recommender
+from luxebrain.ml.recommend.serving import RecommendationRules, Recommender
+from luxebrain.ml.recommend.train import RecommenderParams, rank_customers, train_recommender
 
 OUT = Path(__file__).parent / "out"
 ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "uci-online-retail" / "online_retail.csv.gz"
@@ -178,7 +178,7 @@ def tune(
     name: str, candidates: list[tuple[dict, Ranker]], validation: dict[str, EvaluationTask]
 ) -> dict[str, tuple[dict, float]]:
     """Pick, per protocol, the configuration with the best validation NDCG@10 (each config fitted once)."""
-    from luxebrain.ml.recommend_harness import evaluate_rankings
+    from luxebrain.ml.recommend.evaluation import evaluate_rankings
 
     best: dict[str, tuple[dict, float]] = {}
     for config, ranker in candidates:
@@ -195,7 +195,7 @@ def tune(
 
 
 def accuracy(lines: pd.DataFrame, quick: bool) -> dict[str, Any]:
-    from luxebrain.ml.recommend_harness import evaluate_rankings
+    from luxebrain.ml.recommend.evaluation import evaluate_rankings
 
     tasks = temporal_splits(lines, test_fraction=0.1)
     train = tasks["all_items"].train

@@ -42,7 +42,7 @@ def run(requests: int, events_per_batch: int) -> dict[str, Any]:
     from api_testkit import api_app_module, publish_artifact, small_order_lines
 
     from luxebrain.auth.storefront import issue_storefront_key
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import repositories
     from luxebrain.storage.models import ProductItem, key_product
     from luxebrain_dev.local.embedded import EmbeddedAws

@@ -42,10 +42,10 @@ IMPORT_TARGETS = {
     "train dispatcher": "import train.dispatcher",
     "train worker (before any training)": "import train.worker",
     "train worker + ML stack (first training)": (
-        "import train.worker, luxebrain.ml.recommend, luxebrain.ml.forecast, luxebrain.ml.customers, "
-        "luxebrain.ml.pricing"
+        "import train.worker, luxebrain.ml.recommend.train, luxebrain.ml.forecast.train, luxebrain.ml.customers.train, "
+        "luxebrain.ml.pricing.train"
     ),
-    "serving path only (luxebrain.serving)": "import luxebrain.serving",
+    "serving path only (luxebrain.serving.loader)": "import luxebrain.serving.loader",
 }
 
 
@@ -243,7 +243,8 @@ from datetime import datetime, UTC
 from luxebrain.training.snapshot import OrderSnapshot, product_frame
 from luxebrain.training.registry import registered_kinds, TrainingInputs
 from luxebrain.storage.models import ProductItem
-import luxebrain.ml.recommend, luxebrain.ml.forecast, luxebrain.ml.customers, luxebrain.ml.pricing
+import luxebrain.ml.recommend.train, luxebrain.ml.forecast.train
+import luxebrain.ml.customers.train, luxebrain.ml.pricing.train
 imports = time.perf_counter() - t0
 snapshot_path, products_path = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
@@ -330,7 +331,7 @@ def bench_training(records: list[dict[str, Any]], products: list[dict[str, Any]]
 def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any]], reads: int) -> dict[str, Any]:
     """Train the sample store through the real pipeline on the embedded AWS, then time warm API reads."""
     from luxebrain.runtime import aws_client, configured_settings
-    from luxebrain.serving import current_model, current_serving
+    from luxebrain.serving.loader import current_model, current_serving
     from luxebrain.storage.models import ProductItem, key_product
     from luxebrain.storage.repositories import create_tenant
     from luxebrain.tenancy import new_tenant_id

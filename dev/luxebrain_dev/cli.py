@@ -11,9 +11,9 @@ from luxebrain import __version__
 from luxebrain.errors import LuxeBrainError
 
 EVALUATE_HARNESSES = {
-    "recommend": "luxebrain.ml.recommend_harness",
-    "forecast": "luxebrain.ml.forecast_harness",
-    "customers": "luxebrain.ml.customers_harness",
+    "recommend": "luxebrain.ml.recommend.evaluation",
+    "forecast": "luxebrain.ml.forecast.evaluation",
+    "customers": "luxebrain.ml.customers.evaluation",
 }
 
 

@@ -17,8 +17,7 @@ import requests
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
-from luxebrain.ml.pricing import NoSuggestion, PriceSuggestion, PricingModel, suggest_prices
-from luxebrain.ml.pricing_apply import (
+from luxebrain.ml.pricing.apply import (
     ApprovalRequiredError,
     PriceApplyError,
     PriceChangeRecord,
@@ -26,10 +25,11 @@ from luxebrain.ml.pricing_apply import (
     apply_suggestion,
     rollback_price_change,
 )
-from luxebrain.ml.pricing_rules import GuardrailConfig
+from luxebrain.ml.pricing.rules import GuardrailConfig
+from luxebrain.ml.pricing.train import NoSuggestion, PriceSuggestion, PricingModel, suggest_prices
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.serving import current_serving
+from luxebrain.serving.loader import current_serving
 from luxebrain.storage.models import PriceDecisionItem, StoreItem, key_price_decision
 from luxebrain.storage.repositories import get_product, get_store_secrets, get_tenant, iter_products, list_stores
 from luxebrain.tenancy import tenant_partition

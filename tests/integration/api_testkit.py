@@ -59,7 +59,7 @@ def new_merchant(company: str = "Maison Test") -> Merchant:
 def publish_artifact(tenant_id: str, artifact: Any, version: str | None = None) -> str:
     """Write an artifact to S3 and make it current, exactly as the training pipeline does."""
     from luxebrain.runtime import aws_client, configured_settings
-    from luxebrain.serving import artifact_prefix
+    from luxebrain.serving.loader import artifact_prefix
     from luxebrain.training.state import get_pointer, switch_pointer
 
     version = version or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -221,7 +221,7 @@ def save_products(tenant_id: str, catalogue: Any) -> None:
 
 
 class InMemoryWooCommerce:
-    """The two calls luxebrain.ml.pricing_apply makes (GET and PUT of a product), on a dict of products.
+    """The two calls luxebrain.ml.pricing.apply makes (GET and PUT of a product), on a dict of products.
     Stands in for a shop's REST API; the merchant's own price changes are simulated with ``set_price``."""
 
     def __init__(self, catalogue: Any) -> None:

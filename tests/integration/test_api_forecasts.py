@@ -20,7 +20,7 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def shop(client: TestClient) -> Merchant:
-    from luxebrain.ml.forecast import train_forecaster
+    from luxebrain.ml.forecast.train import train_forecaster
     from luxebrain.storage.models import ProductItem, key_product
 
     merchant = new_merchant("Maison Prévision")

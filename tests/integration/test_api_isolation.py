@@ -54,8 +54,8 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def tenant_a(client: TestClient) -> TenantA:
-    from luxebrain.ml.customers import train_customer_model
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.customers.train import train_customer_model
+    from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage.models import CustomerItem, key_customer
 
     merchant = new_merchant("Maison A")
@@ -81,8 +81,8 @@ def tenant_a(client: TestClient) -> TenantA:
 @pytest.fixture(scope="module")
 def merchant_b(client: TestClient, local_aws: LocalResources) -> Merchant:
     """Tenant B has models of its own, so B's model routes answer 200 (with B's data) rather than a trivial 404."""
-    from luxebrain.ml.customers import train_customer_model
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.customers.train import train_customer_model
+    from luxebrain.ml.recommend.train import train_recommender
 
     merchant = new_merchant("Maison B")
     lines = small_order_lines(customer_prefix="cb", product_prefix="pb", seed=11)

@@ -53,7 +53,7 @@ def _seed_customer(tenant_id: str, customer_id: str, email: str, orders: int) ->
 
 @pytest.fixture
 def shop(client: TestClient, local_aws: LocalResources) -> Merchant:
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.recommend.train import train_recommender
 
     merchant = new_merchant("Maison Privée")
     _seed_customer(merchant.tenant_id, "c1", "jeanne@customer.example", orders=2)

@@ -524,7 +524,7 @@ def test_product_block_comes_from_the_recommendation_model_and_shows_in_stock_pr
     from api_testkit import publish_artifact, small_order_lines
 
     from luxebrain.campaigns import products as product_cache
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage.models import ProductItem, key_product
 
     # Given a trained model and a catalogue where one of the usual recommendations is out of stock

@@ -11,7 +11,7 @@ from luxebrain_dev.local.embedded import LocalResources
 def test_the_storefront_demo_places_recommendations_and_prints_the_placement_results(
     local_aws: LocalResources,
 ) -> None:
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import repositories
     from luxebrain.storage.models import ProductItem, key_product
     from luxebrain.tenancy import new_tenant_id

@@ -37,7 +37,7 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 
 def _new_shop(client: TestClient, prefix: str, *, products: list[str] | None = None) -> Shop:
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage.models import ProductItem, key_product
 
     merchant = new_merchant(f"Maison {prefix}")

@@ -81,7 +81,7 @@ class Storefront:
 @pytest.fixture(scope="module")
 def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
     from luxebrain.auth.storefront import issue_storefront_key
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import repositories
     from luxebrain.storage.models import ProductItem, key_product
     from luxebrain.tenancy import new_tenant_id

@@ -219,7 +219,7 @@ def test_api_handler_imports_no_pandas_or_scikit_learn() -> None:
     # Given a fresh interpreter, when the API handler and the serving path are imported
     code = (
         "import sys; sys.path.insert(0, 'functions');"
-        "import api.app, api.routers.training, luxebrain.serving, luxebrain.training;"
+        "import api.app, api.routers.training, luxebrain.serving.loader, luxebrain.training;"
         "print([m for m in ('pandas', 'sklearn', 'scipy') if m in sys.modules])"
     )
     output = subprocess.run(  # noqa: S603 (our interpreter, a fixed command)

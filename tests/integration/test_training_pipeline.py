@@ -18,7 +18,7 @@ import pytest
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.serving import ModelCache, artifact_prefix, current_model
+from luxebrain.serving.loader import ModelCache, artifact_prefix, current_model
 from luxebrain.storage.models import LineItem, OrderItem, ProductItem, key_order, key_product
 from luxebrain.tenancy import new_tenant_id
 from luxebrain.training import (

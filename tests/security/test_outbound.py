@@ -221,7 +221,7 @@ def priced(client: TestClient, owner: Merchant) -> tuple[str, str]:
 
     from api_testkit import priced_store, publish_artifact, save_products
 
-    from luxebrain.ml.pricing import train_pricing_model
+    from luxebrain.ml.pricing.train import train_pricing_model
 
     lines, catalogue = priced_store()
     save_products(owner.tenant_id, catalogue)

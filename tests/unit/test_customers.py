@@ -12,7 +12,8 @@ from scipy.optimize import approx_fprime
 from scipy.special import hyp2f1
 
 from luxebrain.ml.artifacts import ModelArtifact
-from luxebrain.ml.customers import (
+from luxebrain.ml.customers.serving import CustomerModelError, bgnbd_probability_alive
+from luxebrain.ml.customers.train import (
     BGNBDParams,
     CustomerDataError,
     CustomerParams,
@@ -28,7 +29,6 @@ from luxebrain.ml.customers import (
     summarize_transactions,
     train_customer_model,
 )
-from luxebrain.ml.customers_serving import CustomerModelError, bgnbd_probability_alive
 
 REPO = Path(__file__).resolve().parents[2]
 # Copies of ../shared/data/cdnow/{cdnow_sample_summary_39w.csv, cdnow_sample.csv.gz} (Lifetimes 0.11.3, MIT; see
@@ -382,8 +382,8 @@ def test_bad_params_are_rejected() -> None:
 
 def test_value_interval_is_drawn_from_the_models_and_covers_about_80_percent_of_hold_out_spend() -> None:
     # Given a store simulated from the BG/NBD story with gamma spend, 360 days of calibration, 180 of hold-out
-    from luxebrain.ml.customers import order_totals
-    from luxebrain.ml.customers_harness import evaluate_holdout
+    from luxebrain.ml.customers.evaluation import evaluate_holdout
+    from luxebrain.ml.customers.train import order_totals
 
     truth = BGNBDParams(r=0.8, alpha=40.0, a=1.2, b=4.0)
     transactions = order_totals(simulate_bgnbd_store(truth, customers=3000, days=540, seed=21))
@@ -424,7 +424,7 @@ def test_frequent_buyers_value_interval_includes_spend_variation() -> None:
 def test_degenerate_bgnbd_optimum_falls_back_to_the_nbd_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a store whose BG/NBD optimum has a and b in the hundreds of thousands (seen on the 300-customer sample
     # store as of 2026-12-02): the Beta is then a point mass and the expectations' hypergeometric term overflows
-    import luxebrain.ml.customers as customers
+    import luxebrain.ml.customers.train as customers
 
     degenerate = BGNBDParams(r=0.6159927, alpha=33.1236, a=153916.08, b=1882895.88)
     monkeypatch.setattr(customers, "fit_bgnbd", lambda *args, **kwargs: degenerate)

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from luxebrain.ml.customers import CustomerDataError, CustomerParams
-from luxebrain.ml.customers_harness import (
+from luxebrain.ml.customers.evaluation import (
     HoldoutSkipped,
     add_evaluate_parser,
     evaluate_holdout,
     load_transactions_csv,
     top_decile_lift,
 )
+from luxebrain.ml.customers.train import CustomerDataError, CustomerParams
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "customers_cdnow_120.csv"
 CDNOW_COLUMNS = {"customer_col": "customer_id", "time_col": "date", "amount_col": "dollar_value"}

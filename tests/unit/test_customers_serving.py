@@ -12,8 +12,7 @@ from scipy.stats import nbinom
 from test_customers import AS_OF, simulate_bgnbd_store  # helper module beside this one
 
 from luxebrain.ml.artifacts import ModelArtifact
-from luxebrain.ml.customers import BGNBDParams, CustomerParams, bgnbd_expected_purchases, train_customer_model
-from luxebrain.ml.customers_serving import (
+from luxebrain.ml.customers.serving import (
     SEGMENT_NAMES,
     SEGMENT_TABLE,
     CustomerModelError,
@@ -25,6 +24,7 @@ from luxebrain.ml.customers_serving import (
     quintile_scores,
     rfm_segments,
 )
+from luxebrain.ml.customers.train import BGNBDParams, CustomerParams, bgnbd_expected_purchases, train_customer_model
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def scores() -> CustomerScores:
 
 def test_serving_module_imports_neither_pandas_nor_scipy() -> None:
     code = (
-        "import sys, luxebrain.ml.customers_serving; "
+        "import sys, luxebrain.ml.customers.serving; "
         "bad = [m for m in ('pandas', 'scipy', 'sklearn') if m in sys.modules]; "
         "sys.exit(1 if bad else 0)"
     )

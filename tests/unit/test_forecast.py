@@ -10,7 +10,7 @@ import pytest
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError
-from luxebrain.ml.forecast import (
+from luxebrain.ml.forecast.train import (
     STORE_REVENUE_ID,
     STORE_UNITS_ID,
     ForecastInputError,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from luxebrain.ml.forecast_harness import (
+from luxebrain.ml.forecast.evaluation import (
     HarnessInputError,
     QuantileForecast,
     SalesPanel,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
-from luxebrain.ml.forecast_serving import (
+from luxebrain.ml.forecast.serving import (
     ForecastQueryError,
     Forecasts,
     UnknownProductError,
@@ -139,7 +139,7 @@ def test_normal_quantile_matches_known_values() -> None:
 
 def test_serving_imports_numpy_only() -> None:
     code = (
-        "import sys, luxebrain.ml.forecast_serving\n"
+        "import sys, luxebrain.ml.forecast.serving\n"
         "print(sorted(m for m in ('pandas', 'scipy', 'sklearn') if m in sys.modules))"
     )
     output = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script

@@ -69,7 +69,7 @@ NOT_YET_BEHIND_THE_REPOSITORIES = {
     "shared/luxebrain/ingest/store_sync.py",
     "shared/luxebrain/plans.py",
     "shared/luxebrain/price_decisions.py",
-    "shared/luxebrain/serving.py",
+    "shared/luxebrain/serving/loader.py",
     "shared/luxebrain/storefront/attribution.py",
     "shared/luxebrain/storefront/events.py",
     "shared/luxebrain/storefront/results.py",

@@ -18,7 +18,15 @@ from hypothesis import strategies as st
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError
-from luxebrain.ml.pricing import (
+from luxebrain.ml.pricing.rules import (
+    GuardrailConfig,
+    GuardrailOverride,
+    GuardrailRule,
+    PriceBounds,
+    check_price,
+    price_bounds,
+)
+from luxebrain.ml.pricing.train import (
     NoSuggestion,
     PriceSuggestion,
     PricingDataError,
@@ -28,14 +36,6 @@ from luxebrain.ml.pricing import (
     suggest_prices,
     top_suggestions,
     train_pricing_model,
-)
-from luxebrain.ml.pricing_rules import (
-    GuardrailConfig,
-    GuardrailOverride,
-    GuardrailRule,
-    PriceBounds,
-    check_price,
-    price_bounds,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

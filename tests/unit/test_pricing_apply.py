@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from luxebrain.ml.pricing import PriceSuggestion
-from luxebrain.ml.pricing_apply import (
+from luxebrain.ml.pricing.apply import (
     ApprovalRequiredError,
     PriceApplyError,
     PriceChangeRecord,
@@ -19,6 +18,7 @@ from luxebrain.ml.pricing_apply import (
     product_endpoint,
     rollback_price_change,
 )
+from luxebrain.ml.pricing.train import PriceSuggestion
 
 NOW = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 

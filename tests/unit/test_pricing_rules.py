@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from luxebrain.ml.pricing_rules import (
+from luxebrain.ml.pricing.rules import (
     GuardrailConfig,
     GuardrailError,
     GuardrailOverride,

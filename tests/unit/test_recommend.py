@@ -14,7 +14,13 @@ import scipy.sparse as sp
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError
-from luxebrain.ml.recommend import (
+from luxebrain.ml.recommend.evaluation import load_transactions_csv
+from luxebrain.ml.recommend.serving import (
+    RecommendationInputError,
+    RecommendationRules,
+    Recommender,
+)
+from luxebrain.ml.recommend.train import (
     RecommenderParams,
     bought_together,
     cap_history,
@@ -24,12 +30,6 @@ from luxebrain.ml.recommend import (
     rank_customers,
     top_per_row,
     train_recommender,
-)
-from luxebrain.ml.recommend_harness import load_transactions_csv
-from luxebrain.ml.recommend_serving import (
-    RecommendationInputError,
-    RecommendationRules,
-    Recommender,
 )
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "recommend_online_retail_sample.csv"
@@ -266,7 +266,7 @@ def test_real_sample_trains_with_holdout_metrics_and_a_popularity_baseline() -> 
 
 def test_serving_module_imports_numpy_only() -> None:
     code = (
-        "import sys, luxebrain.ml.recommend_serving\n"
+        "import sys, luxebrain.ml.recommend.serving\n"
         "heavy = {'pandas', 'scipy', 'sklearn'} & {m.split('.')[0] for m in sys.modules}\n"
         "assert not heavy, heavy\n"
     )

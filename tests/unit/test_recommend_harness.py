@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from luxebrain.ml.recommend_harness import (
+from luxebrain.ml.recommend.evaluation import (
     EvaluationTask,
     TransactionsFileError,
     add_evaluate_parser,

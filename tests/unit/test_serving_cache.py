@@ -12,7 +12,7 @@ import pytest
 
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
-from luxebrain.serving import CurrentPointer, ModelCache, build_serving_model
+from luxebrain.serving.loader import CurrentPointer, ModelCache, build_serving_model
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -149,7 +149,9 @@ def test_unregistered_kinds_are_served_as_their_artifact() -> None:
 
 def test_serving_imports_numpy_only() -> None:
     # Given a fresh interpreter, when the serving module is imported, then no ML-layer package is loaded
-    code = "import sys, luxebrain.serving; print([m for m in ('pandas', 'sklearn', 'scipy') if m in sys.modules])"
+    code = (
+        "import sys, luxebrain.serving.loader; print([m for m in ('pandas', 'sklearn', 'scipy') if m in sys.modules])"
+    )
     result = subprocess.run(  # noqa: S603 (our interpreter, a fixed command)
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
     )

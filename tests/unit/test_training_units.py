@@ -95,7 +95,7 @@ def test_the_four_product_kinds_are_registered_with_their_gates() -> None:
     assert set(kinds) >= {"recommend", "forecast", "customers", "pricing"}
     assert kinds["forecast"].higher_is_better is False
     assert kinds["recommend"].metric_name == "holdout.all_items.model.ndcg@10"
-    assert kinds["recommend"].serving_class == "luxebrain.ml.recommend_serving:Recommender"
+    assert kinds["recommend"].serving_class == "luxebrain.ml.recommend.serving:Recommender"
 
 
 def state(**values: Any) -> TrainingStateItem:

@@ -14,7 +14,7 @@ from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember
 from luxebrain.auth import accounts
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
-from luxebrain.ml.pricing_rules import GuardrailConfig
+from luxebrain.ml.pricing.rules import GuardrailConfig
 from luxebrain.plans import PLANS, forget_tenant, plan_of, tenant_profile, usage_report
 from luxebrain.storage.models import TenantItem
 from luxebrain.storage.repositories import update_tenant_settings

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from api.dependencies import TenantMember
 from luxebrain.errors import InvalidInputError, NotFoundError
-from luxebrain.ml.customers_serving import SEGMENT_NAMES, CustomerModelError, CustomerScores, UnknownCustomerError
-from luxebrain.serving import current_serving
+from luxebrain.ml.customers.serving import SEGMENT_NAMES, CustomerModelError, CustomerScores, UnknownCustomerError
+from luxebrain.serving.loader import current_serving
 
 router = APIRouter(tags=["customers"])
 

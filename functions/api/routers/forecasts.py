@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.dependencies import TenantMember
-from luxebrain import inventory
-from luxebrain.ml.forecast_serving import Forecasts
-from luxebrain.serving import current_serving, register_serving_kind
+from luxebrain.ml.forecast.serving import Forecasts
+from luxebrain.serving import inventory
+from luxebrain.serving.loader import current_serving, register_serving_kind
 
 # The serving cache builds (once per model version) the numpy-only class that answers forecast questions.
-register_serving_kind("forecast", "luxebrain.ml.forecast_serving:Forecasts")
+register_serving_kind("forecast", "luxebrain.ml.forecast.serving:Forecasts")
 
 router = APIRouter(tags=["forecasts"])
 

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.dependencies import TenantMember
-from luxebrain import inventory, price_decisions
+from luxebrain import price_decisions
 from luxebrain.errors import NotFoundError
-from luxebrain.ml.pricing import NoSuggestion
-from luxebrain.serving import current_serving
+from luxebrain.ml.pricing.train import NoSuggestion
+from luxebrain.serving import inventory
+from luxebrain.serving.loader import current_serving
 
 router = APIRouter(tags=["overview"])
 

@@ -13,14 +13,14 @@ from api.dependencies import RecommendationsReader
 from luxebrain.auth.principal import AuthKind, Principal
 from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.errors import ForbiddenError, InvalidInputError
-from luxebrain.ml.recommend_serving import (
+from luxebrain.ml.recommend.serving import (
     RecommendationInputError,
     RecommendationRules,
     Recommendations,
     Recommender,
 )
 from luxebrain.plans import tenant_profile
-from luxebrain.recommendations import recommender_with_rules
+from luxebrain.serving.recommendations import recommender_with_rules
 from luxebrain.storefront.events import VISITOR_PATTERN
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 

@@ -224,7 +224,7 @@ def post_purchase_candidates(data: RunData, flow: FlowSettings, now: datetime) -
 
 def win_back_candidates(tenant_id: str, now: datetime, limit: int = 1000) -> tuple[list[Candidate], str | None]:
     try:
-        from luxebrain.serving import current_serving
+        from luxebrain.serving.loader import current_serving
 
         scores, _ = current_serving(tenant_id, "customers")
     except Exception as exc:

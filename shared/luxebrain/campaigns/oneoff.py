@@ -139,7 +139,7 @@ def segment_members(
             c.customer_id for c in iter_customers(tenant_id) if not c.deleted and c.customer_id != "guest:anonymous"
         ]
     try:
-        from luxebrain.serving import current_serving
+        from luxebrain.serving.loader import current_serving
 
         scores, _ = current_serving(tenant_id, "customers")
     except Exception as exc:

@@ -94,7 +94,7 @@ def _recommender(tenant_id: str) -> Any | None:
     if _model_notes.get(tenant_id, 0.0) > now:
         return None  # known to have no usable model a moment ago: no lookup per message
     try:
-        from luxebrain.serving import current_serving
+        from luxebrain.serving.loader import current_serving
 
         recommender, _version = current_serving(tenant_id, "recommend")
         return recommender
@@ -122,7 +122,7 @@ def product_block(
     recommender = _recommender(tenant_id)
     if recommender is None:
         return [], "no recommendation model for this tenant"
-    from luxebrain.ml.recommend_serving import RecommendationRules
+    from luxebrain.ml.recommend.serving import RecommendationRules
 
     rules = RecommendationRules(in_stock=catalog.available, exclude=frozenset(exclude or ()))
     try:

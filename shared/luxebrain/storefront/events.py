@@ -25,8 +25,8 @@ from pynamodb.exceptions import PutError
 
 from luxebrain.errors import LuxeBrainError
 from luxebrain.plans import consume, limit_client_rate, limit_rate, release_client_rate, release_rate, tenant_profile
-from luxebrain.recommendations import catalogue_products
 from luxebrain.runtime import configured_settings
+from luxebrain.serving.recommendations import catalogue_products
 from luxebrain.storage.models import (
     StorefrontEventItem,
     StorefrontExposureItem,

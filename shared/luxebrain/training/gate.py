@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from luxebrain.ml.artifacts import ModelArtifact
-from luxebrain.serving import build_serving_model
+from luxebrain.serving.loader import build_serving_model
 from luxebrain.training.registry import ModelKind
 
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
 from luxebrain.observability import logger, metrics
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.serving import ARTIFACT_FILE_NAMES, artifact_prefix, read_artifact
+from luxebrain.serving.loader import ARTIFACT_FILE_NAMES, artifact_prefix, read_artifact
 from luxebrain.training import state
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.registry import ModelKind, TrainingInputs, registered_kinds

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from luxebrain.serving import register_serving_kind
+from luxebrain.serving.loader import register_serving_kind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,25 +105,25 @@ def _finite(value: Any) -> float | None:
 
 # ----------------------------------------------------------------------------- the four product kinds
 def _train_recommend(inputs: TrainingInputs) -> ModelArtifact:
-    from luxebrain.ml.recommend import train_recommender
+    from luxebrain.ml.recommend.train import train_recommender
 
     return train_recommender(inputs.order_lines, inputs.products, now=inputs.as_of)
 
 
 def _train_forecast(inputs: TrainingInputs) -> ModelArtifact:
-    from luxebrain.ml.forecast import train_forecaster
+    from luxebrain.ml.forecast.train import train_forecaster
 
     return train_forecaster(inputs.order_lines, inputs.products, as_of=inputs.as_of)
 
 
 def _train_customers(inputs: TrainingInputs) -> ModelArtifact:
-    from luxebrain.ml.customers import train_customer_model
+    from luxebrain.ml.customers.train import train_customer_model
 
     return train_customer_model(inputs.order_lines, as_of=inputs.as_of, previous=inputs.previous)
 
 
 def _train_pricing(inputs: TrainingInputs) -> ModelArtifact:
-    from luxebrain.ml.pricing import train_pricing_model
+    from luxebrain.ml.pricing.train import train_pricing_model
 
     return train_pricing_model(inputs.order_lines, inputs.products, as_of=inputs.as_of.date())
 
@@ -152,17 +152,17 @@ def register_default_kinds() -> None:
     register_kind(
         "recommend",
         _train_recommend,
-        serving_class="luxebrain.ml.recommend_serving:Recommender",
+        serving_class="luxebrain.ml.recommend.serving:Recommender",
         holdout_metric="holdout.all_items.model.ndcg@10",
     )
     register_kind("forecast", _train_forecast, holdout_metric=forecast_weighted_wape, higher_is_better=False)
     register_kind(
         "customers",
         _train_customers,
-        serving_class="luxebrain.ml.customers_serving:CustomerScores",
+        serving_class="luxebrain.ml.customers.serving:CustomerScores",
         holdout_metric="holdout.top_decile_lift",
     )
-    register_kind("pricing", _train_pricing, serving_class="luxebrain.ml.pricing:PricingModel")
+    register_kind("pricing", _train_pricing, serving_class="luxebrain.ml.pricing.train:PricingModel")
 
 
 register_default_kinds()

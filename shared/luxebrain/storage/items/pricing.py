@@ -14,7 +14,7 @@ from luxebrain.tenancy import tenant_partition
 
 class PriceDecisionItem(BaseItem):
     """A merchant's decision on a price suggestion: approved (and applied to WooCommerce), rejected, or
-    rolled back. ``change_record`` is what luxebrain.ml.pricing_apply returned: enough to undo the change."""
+    rolled back. ``change_record`` is what luxebrain.ml.pricing.apply returned: enough to undo the change."""
 
     ENTITY = "price_decision"
     decision_id = UnicodeAttribute()

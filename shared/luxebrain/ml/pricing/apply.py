@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from luxebrain.ml.pricing import PriceSuggestion
-from luxebrain.ml.pricing_rules import currency_minor_units
+from luxebrain.ml.pricing.rules import currency_minor_units
+from luxebrain.ml.pricing.train import PriceSuggestion
 
 PRICE_FIELDS = ("regular_price", "sale_price", "date_on_sale_from_gmt", "date_on_sale_to_gmt")
 

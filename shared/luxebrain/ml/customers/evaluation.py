@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from luxebrain.ml.customers import (
+from luxebrain.ml.customers.serving import CustomerModelError, bgnbd_probability_alive, rfm_segments
+from luxebrain.ml.customers.train import (
     DAY_NS,
     CustomerDataError,
     CustomerParams,
@@ -42,7 +43,6 @@ from luxebrain.ml.customers import (
     predictive_value_quantiles,
     summarize_transactions,
 )
-from luxebrain.ml.customers_serving import CustomerModelError, bgnbd_probability_alive, rfm_segments
 
 
 class HoldoutSkipped(CustomerModelError):

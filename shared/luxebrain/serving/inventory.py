@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from luxebrain.errors import InvalidInputError
-from luxebrain.ml.forecast_serving import Forecasts, InventoryAdvice
+from luxebrain.ml.forecast.serving import Forecasts, InventoryAdvice
 from luxebrain.storage.repositories import get_product, iter_products
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
-from luxebrain.ml.recommend_serving import NO_RULES, RecommendationRules, Recommender
+from luxebrain.ml.recommend.serving import NO_RULES, RecommendationRules, Recommender
 from luxebrain.plans import tenant_profile
 from luxebrain.runtime import on_reset
-from luxebrain.serving import current_serving
+from luxebrain.serving.loader import current_serving
 from luxebrain.storage.repositories import iter_products
 
 # Products that may not be shown (out of stock, unpublished, deleted) and every product the store has, per

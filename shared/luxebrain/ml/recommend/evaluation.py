@@ -467,7 +467,7 @@ def evaluate_methods(
 
     Returns ``[(split, protocol, [(method, result), ...]), ...]``.
     """
-    from luxebrain.ml.recommend import RecommenderParams, rank_customers, train_recommender
+    from luxebrain.ml.recommend.train import RecommenderParams, rank_customers, train_recommender
 
     def model_ranker(params: RecommenderParams) -> Ranker:
         fitted: dict[int, ModelArtifact] = {}  # one fit per training frame, shared by both protocols

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from luxebrain.ml.artifacts import ModelArtifact
-from luxebrain.ml.pricing_rules import (
+from luxebrain.ml.pricing.rules import (
     GuardrailConfig,
     GuardrailRule,
     PriceBounds,

@@ -1,7 +1,7 @@
 """Customer intelligence training: RFM segments, BG/NBD purchase model, Gamma-Gamma spend model, 12-month CLV.
 
 ML layer (numpy / scipy / pandas). ``train_customer_model`` turns the standard ``order_lines`` frame into a
-``ModelArtifact`` of kind ``"customers"`` that ``luxebrain.ml.customers_serving.CustomerScores`` serves.
+``ModelArtifact`` of kind ``"customers"`` that ``luxebrain.ml.customers.serving.CustomerScores`` serves.
 
 Models
 - BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while alive a customer buys at
@@ -42,7 +42,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from luxebrain.ml.artifacts import ModelArtifact
-from luxebrain.ml.customers_serving import (
+from luxebrain.ml.customers.serving import (
     ARTIFACT_KIND,
     CHURN_BANDS,
     NO_SEGMENT,
@@ -960,7 +960,7 @@ def _segment_summary(segment: np.ndarray, revenue: np.ndarray, previous_segment:
 
 def _holdout_metrics(transactions: pd.DataFrame, as_of_day: int, params: CustomerParams) -> dict[str, Any]:
     """Calibration / hold-out check of the purchase model on this store's own history (see the harness)."""
-    from luxebrain.ml.customers_harness import HoldoutSkipped, evaluate_holdout  # harness imports this module
+    from luxebrain.ml.customers.evaluation import HoldoutSkipped, evaluate_holdout  # harness imports this module
 
     first_day = int(np.floor_divide(_utc_datetime64_ns(transactions["ordered_at"], "ordered_at").min(), DAY_NS))
     span = as_of_day - first_day

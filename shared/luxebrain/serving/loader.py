@@ -81,9 +81,9 @@ def build_serving_model(artifact: ModelArtifact) -> Any:
     return factory(artifact)
 
 
-register_serving_kind("recommend", "luxebrain.ml.recommend_serving:Recommender")
-register_serving_kind("customers", "luxebrain.ml.customers_serving:CustomerScores")
-register_serving_kind("pricing", "luxebrain.ml.pricing:PricingModel")
+register_serving_kind("recommend", "luxebrain.ml.recommend.serving:Recommender")
+register_serving_kind("customers", "luxebrain.ml.customers.serving:CustomerScores")
+register_serving_kind("pricing", "luxebrain.ml.pricing.train:PricingModel")
 
 
 # ----------------------------------------------------------------------------- the current pointer

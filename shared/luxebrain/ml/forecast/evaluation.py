@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from luxebrain.ml.forecast import (
+from luxebrain.ml.forecast.train import (
     ForecastParams,
     forecast_daily_panel,
     forecast_weekly_panel,

@@ -28,10 +28,10 @@ import scipy.sparse as sp
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError, require_columns
-from luxebrain.ml.recommend_serving import KIND, Recommender
+from luxebrain.ml.recommend.serving import KIND, Recommender
 
 if TYPE_CHECKING:
-    from luxebrain.ml.recommend_harness import EvaluationTask
+    from luxebrain.ml.recommend.evaluation import EvaluationTask
 
 ALGORITHMS = ("auto", "ease", "item_knn")
 REQUIRED_COLUMNS = ["order_id", "customer_id", "product_id", "ordered_at"]
@@ -478,7 +478,7 @@ def _subsample(task: EvaluationTask, limit: int) -> EvaluationTask:
 
 def _holdout_metrics(lines: pd.DataFrame, products: pd.DataFrame | None, params: RecommenderParams) -> dict:
     """Temporal holdout: train on the first 90 % of lines, score the rest against popularity and repeat."""
-    from luxebrain.ml.recommend_harness import (
+    from luxebrain.ml.recommend.evaluation import (
         SplitError,
         evaluate_rankings,
         popularity_ranker,
