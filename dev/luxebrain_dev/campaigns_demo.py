@@ -25,8 +25,9 @@ from luxebrain.campaigns.oneoff import (
 from luxebrain.campaigns.results import flow_results
 from luxebrain.campaigns.sending import RetryableSendError, SendRequest, deliver
 from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage.customers import iter_customers
 from luxebrain.storage.models import ConsentItem, SendRecordItem, key_consent
-from luxebrain.storage.repositories import iter_customers, list_stores
+from luxebrain.storage.repositories import list_stores
 from luxebrain.tenancy import tenant_partition
 from luxebrain_dev.campaign_simulation import SimulationResult, simulate_daily_peeking
 

@@ -261,7 +261,8 @@ def verify_ingested(store: SampleStore, tenant_id: str) -> dict[str, Any]:
     """Compare what is stored with the store itself: each record once, each at its newest version.
     Returns counts expected / stored and the number of mismatches (0 means nothing lost, nothing doubled)."""
     from luxebrain.ingest.mapping import guest_customer_id
-    from luxebrain.storage.repositories import iter_customers, iter_orders, iter_products
+    from luxebrain.storage.catalogue import iter_products
+    from luxebrain.storage.customers import iter_customers, iter_orders
 
     stored_orders = {order.order_id: order for order in iter_orders(tenant_id)}
     stale_or_missing = sum(
@@ -401,7 +402,7 @@ def live_day(
 
 def _stored(tenant_id: str, order_id: str) -> bool:
     from luxebrain.errors import NotFoundError
-    from luxebrain.storage.repositories import get_order
+    from luxebrain.storage.customers import get_order
 
     try:
         return not get_order(tenant_id, order_id).deleted

@@ -30,8 +30,9 @@ from luxebrain.ml.pricing.train import NoSuggestion, PriceSuggestion, PricingMod
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.serving.loader import current_serving
+from luxebrain.storage.catalogue import get_product, iter_products
 from luxebrain.storage.models import PriceDecisionItem, StoreItem, key_price_decision
-from luxebrain.storage.repositories import get_product, get_store_secrets, get_tenant, iter_products, list_stores
+from luxebrain.storage.repositories import get_store_secrets, get_tenant, list_stores
 from luxebrain.tenancy import tenant_partition
 from luxebrain.woocommerce.outbound import StoreApi
 

@@ -10,6 +10,7 @@ import pytest
 from luxebrain.errors import UnauthorizedError
 from luxebrain.ingest.backfill import backfill_store
 from luxebrain.storage import repositories as repo
+from luxebrain.storage.customers import get_order
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, ensure_webhooks
 from luxebrain_dev.local.embedded import LocalResources
@@ -94,6 +95,6 @@ def test_refunds_are_listed_per_order_and_arrive_net_through_the_back_fill(
         tenant_id, url=fake.url, consumer_key=fake.consumer_key, consumer_secret=fake.consumer_secret
     )
     backfill_store(tenant_id, store.store_id, lambda t, s: client(fake))
-    stored = repo.get_order(tenant_id, str(order["id"]))
+    stored = get_order(tenant_id, str(order["id"]))
     assert stored.line_items[0].net_quantity == 0 and not stored.refunds_estimated
     assert stored.refunded_total == pytest.approx(float(refund["amount"]))

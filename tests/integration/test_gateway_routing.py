@@ -15,7 +15,7 @@ import jwt
 import pytest
 from api_testkit import access_claims_of, new_merchant, signed_token
 
-from luxebrain.storage import repositories as repo
+from luxebrain.storage.customers import iter_orders
 from luxebrain_dev.delivery import Delivery, WebhookSender, wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.event_sources import SqsEventSources
@@ -71,7 +71,7 @@ def test_signed_webhook_to_the_url_a_merchant_is_given_is_stored_and_the_main_ap
     assert WebhookSender(webhook_url, secret).deliver(delivery) == 200
     # Then the processor stores it
     SqsEventSources.from_resources(local_aws, functions={"IngestProcessorFunction"}, retry_after_seconds=0).drain()
-    assert str(order["id"]) in {stored.order_id for stored in repo.iter_orders(merchant.tenant_id)}
+    assert str(order["id"]) in {stored.order_id for stored in iter_orders(merchant.tenant_id)}
     # And the same signed delivery to the main API is stopped by its JWT authorizer, before any function runs
     main_api_url = webhook_url.replace(gateway.url_of(INGEST_API), gateway.url_of(MAIN_API))
     assert WebhookSender(main_api_url, secret).deliver(delivery) == 401

@@ -14,6 +14,8 @@ from luxebrain.ingest.backfill import backfill_status, backfill_store
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.runtime import aws_client
 from luxebrain.storage import repositories as repo
+from luxebrain.storage.catalogue import iter_products
+from luxebrain.storage.customers import get_order, iter_customers, iter_orders
 from luxebrain.woocommerce.client import WooCommerceAuthError, WooCommerceClient, WooCommerceError
 from luxebrain_dev.delivery import WebhookSender, deliver_sample_store, verify_ingested, wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources
@@ -72,15 +74,15 @@ def test_sample_store_arrives_through_signed_webhooks_exactly_once(
     assert report.rejected == 0
     assert report.duplicates_ignored > 0  # stale versions arrived after newer ones and were ignored
     assert report.processed + report.queue_deduplicated == report.delivered
-    orders = {order.order_id: order for order in repo.iter_orders(tenant_id)}
+    orders = {order.order_id: order for order in iter_orders(tenant_id)}
     assert len(orders) == len(sample.orders)
     for order in sample.orders:
         assert (orders[str(order["id"])].status, orders[str(order["id"])].modified_gmt) == (
             order["status"],
             order["date_modified_gmt"],
         )
-    assert len(list(repo.iter_products(tenant_id))) == len(sample.products) + len(sample.variations)
-    assert len(list(repo.iter_customers(tenant_id))) == expected_customers(sample)
+    assert len(list(iter_products(tenant_id))) == len(sample.products) + len(sample.variations)
+    assert len(list(iter_customers(tenant_id))) == expected_customers(sample)
     assert report.writes <= 2 * report.processed
     assert verify_ingested(sample, tenant_id)["ok"]
 
@@ -145,7 +147,7 @@ def test_poison_message_is_dead_lettered_with_its_reason_and_can_be_redriven(
     assert ingest_processor.redrive_dead_letters(dlq_url, queue_url) >= 1
     processor_source.drain(until_empty=True, max_seconds=60)
     # Then the order lands
-    assert repo.get_order(tenant_id, "4242").status == "completed"
+    assert get_order(tenant_id, "4242").status == "completed"
 
 
 # ----------------------------------------------------------------------------- back-fill
@@ -162,9 +164,9 @@ def test_backfill_stores_the_whole_store_through_a_500_and_a_slow_page(tenant_id
         report = backfill_store(tenant_id, "s-1", client_factory(fake), progress=pages.append)
     assert report.done and report.retries == 1
     assert report.counters.rejected == 0
-    assert len(list(repo.iter_orders(tenant_id))) == len(sample.orders)
-    assert len(list(repo.iter_products(tenant_id))) == len(sample.products) + len(sample.variations)
-    assert len(list(repo.iter_customers(tenant_id))) == expected_customers(sample)
+    assert len(list(iter_orders(tenant_id))) == len(sample.orders)
+    assert len(list(iter_products(tenant_id))) == len(sample.products) + len(sample.variations)
+    assert len(list(iter_customers(tenant_id))) == expected_customers(sample)
     assert [p.resource for p in pages][-1] == "orders"
     order_requests = [r for r in fake.requests if r.path.endswith("/orders")]
     assert all(r.params["per_page"] == "20" and r.params["orderby"] == "modified" for r in order_requests)
@@ -177,7 +179,7 @@ def test_backfill_resumes_after_a_crash_at_the_last_finished_page(tenant_id: str
             backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=2))
         # Then the checkpoint is at page 2, with page 1 stored
         assert backfill_status(tenant_id, "s-1")["orders"]["next_page"] == 2
-        stored_after_crash = len(list(repo.iter_orders(tenant_id)))
+        stored_after_crash = len(list(iter_orders(tenant_id)))
         assert stored_after_crash == 20
         fake.requests.clear()
         # When it runs again, it resumes at page 2 (products and customers are not fetched again)
@@ -185,7 +187,7 @@ def test_backfill_resumes_after_a_crash_at_the_last_finished_page(tenant_id: str
     assert report.done
     assert {r.path.rsplit("/", 1)[-1] for r in fake.requests} == {"orders"}
     assert min(int(r.params["page"]) for r in fake.requests) == 2
-    assert len(list(repo.iter_orders(tenant_id))) == len(sample.orders)
+    assert len(list(iter_orders(tenant_id))) == len(sample.orders)
 
 
 def test_large_store_takes_several_invocations(tenant_id: str, sample: SampleStore) -> None:
@@ -196,7 +198,7 @@ def test_large_store_takes_several_invocations(tenant_id: str, sample: SampleSto
             invocations += 1
             done = backfill_store(tenant_id, "s-1", client_factory(fake), should_stop=lambda: True).done
     assert done and invocations > 3  # one page per invocation here
-    assert len(list(repo.iter_orders(tenant_id))) == len(sample.orders)
+    assert len(list(iter_orders(tenant_id))) == len(sample.orders)
 
 
 def test_second_backfill_is_incremental_with_an_overlap(tenant_id: str, sample: SampleStore) -> None:
@@ -215,7 +217,7 @@ def test_second_backfill_is_incremental_with_an_overlap(tenant_id: str, sample: 
     order_request = next(r for r in fake.requests if r.path.endswith("/orders"))
     assert order_request.params["modified_after"] == watermark and order_request.params["dates_are_gmt"] == "true"
     assert report.per_resource["orders"] < len(sample.orders)
-    assert repo.get_order(tenant_id, str(changed["id"])).status_class == "refund"
+    assert get_order(tenant_id, str(changed["id"])).status_class == "refund"
 
 
 def test_backfill_with_rejected_credentials_stores_nothing(tenant_id: str, sample: SampleStore) -> None:
@@ -223,7 +225,7 @@ def test_backfill_with_rejected_credentials_stores_nothing(tenant_id: str, sampl
         factory = lambda t, s: WooCommerceClient(fake.url, fake.consumer_key, "cs_wrong")  # noqa: E731
         with pytest.raises(WooCommerceAuthError):
             backfill_store(tenant_id, "s-1", factory)
-    assert list(repo.iter_products(tenant_id)) == []
+    assert list(iter_products(tenant_id)) == []
 
 
 def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_credentials(
@@ -274,7 +276,7 @@ def test_backfill_command_pulls_a_registered_store_with_its_own_credentials(
     summary = json.loads(capsys.readouterr().out)
     assert summary["done"] is True
     assert summary["per_resource"]["orders"] == len(sample.orders)
-    assert repo.get_order(tenant_id, str(sample.orders[0]["id"])).order_id == str(sample.orders[0]["id"])
+    assert get_order(tenant_id, str(sample.orders[0]["id"])).order_id == str(sample.orders[0]["id"])
 
 
 def test_backfill_command_with_an_unknown_store_is_a_one_line_error(

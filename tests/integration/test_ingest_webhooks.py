@@ -21,7 +21,9 @@ from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.runtime import aws_client
 from luxebrain.storage import repositories as repo
-from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem
+from luxebrain.storage.catalogue import get_product
+from luxebrain.storage.customers import get_customer, get_order, orders_of_customer
+from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem, key_order, key_product
 from luxebrain.woocommerce.signature import compute_signature
 from luxebrain_dev.delivery import wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources
@@ -270,9 +272,9 @@ def test_order_is_stored_with_its_lines_and_its_guest_in_two_writes(processor_ha
     before = ingest_processor.process_totals()
     result = processor_handler(sqs_event(envelope(tenant_id, "order.created", fixture("order.json"))), context())
     assert result == {"batchItemFailures": []}
-    order = repo.get_order(tenant_id, "727")
+    order = get_order(tenant_id, "727")
     assert len(order.line_items) == 2 and order.status_class == "purchase"
-    guest = repo.get_customer(tenant_id, order.customer_id)
+    guest = get_customer(tenant_id, order.customer_id)
     assert guest.country == "FR"
     assert ingest_processor.process_totals().writes - before.writes == 2
 
@@ -280,14 +282,14 @@ def test_order_is_stored_with_its_lines_and_its_guest_in_two_writes(processor_ha
 def test_same_content_twice_stores_once(processor_handler: Any, tenant_id: str) -> None:
     order = fixture("order.json")
     processor_handler(sqs_event(envelope(tenant_id, "order.created", order)), context())
-    stored = repo.get_order(tenant_id, "727")
+    stored = OrderItem.get(*key_order(tenant_id, "727"))
     before = ingest_processor.process_totals()
     # When the same content arrives again, even under another topic and with other unused fields
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", order | {"customer_note": "hi"})), context())
     after = ingest_processor.process_totals()
     assert after.duplicate - before.duplicate == 1
     assert after.stored == before.stored
-    assert repo.get_order(tenant_id, "727").updated_at == stored.updated_at
+    assert OrderItem.get(*key_order(tenant_id, "727")).updated_at == stored.updated_at
 
 
 def test_an_older_version_never_overwrites_a_newer_one(processor_handler: Any, tenant_id: str) -> None:
@@ -301,38 +303,38 @@ def test_an_older_version_never_overwrites_a_newer_one(processor_handler: Any, t
         context(),
     )
     assert result == {"batchItemFailures": []}
-    stored = repo.get_order(tenant_id, "727")
+    stored = get_order(tenant_id, "727")
     assert (stored.status, stored.modified_gmt) == ("completed", "2026-03-25T10:00:00")
 
 
 def test_delete_tombstones_and_restore_lifts_it(processor_handler: Any, tenant_id: str) -> None:
     order = fixture("order.json") | {"customer_id": 25}
     processor_handler(sqs_event(envelope(tenant_id, "order.created", order)), context())
-    gsi_pk = repo.get_order(tenant_id, "727").gsi1pk
+    assert [stored.order_id for stored in orders_of_customer(tenant_id, "25")] == ["727"]
     # When the order is deleted
     processor_handler(sqs_event(envelope(tenant_id, "order.deleted", {"id": 727})), context())
-    tombstone = repo.get_order(tenant_id, "727")
+    tombstone = OrderItem.get(*key_order(tenant_id, "727"))
     # Then it is a tombstone, out of the customer's order history, and a late older update cannot revive it
     assert tombstone.deleted and tombstone.gsi1pk is None
-    assert list(OrderItem.by_customer.query(gsi_pk)) == []
+    assert list(orders_of_customer(tenant_id, "25")) == []
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", order)), context())
-    assert repo.get_order(tenant_id, "727").deleted
+    assert get_order(tenant_id, "727").deleted
     # When it is restored (un-trashed), it is back
     processor_handler(sqs_event(envelope(tenant_id, "order.restored", order | {"status": "on-hold"})), context())
-    restored = repo.get_order(tenant_id, "727")
+    restored = get_order(tenant_id, "727")
     assert not restored.deleted and restored.status == "on-hold"
 
 
 def test_deleting_a_never_seen_record_leaves_a_tombstone(processor_handler: Any, tenant_id: str) -> None:
     processor_handler(sqs_event(envelope(tenant_id, "product.deleted", {"id": 999})), context())
-    assert repo.get_product(tenant_id, "999").deleted
+    assert get_product(tenant_id, "999").deleted
 
 
 def test_deleted_customer_loses_personal_data(processor_handler: Any, tenant_id: str) -> None:
     processor_handler(sqs_event(envelope(tenant_id, "customer.created", fixture("customer.json"))), context())
-    assert repo.get_customer(tenant_id, "25").email == "hannah.weber@example.com"
+    assert get_customer(tenant_id, "25").email == "hannah.weber@example.com"
     processor_handler(sqs_event(envelope(tenant_id, "customer.deleted", {"id": 25})), context())
-    customer = repo.get_customer(tenant_id, "25")
+    customer = get_customer(tenant_id, "25")
     assert customer.deleted and customer.email is None and customer.phone is None
 
 
@@ -345,10 +347,10 @@ def test_variations_are_products_and_go_with_their_deleted_parent(processor_hand
         ),
         context(),
     )
-    variation = repo.get_product(tenant_id, "23")
+    variation = get_product(tenant_id, "23")
     assert (variation.parent_id, variation.product_type) == ("22", "variation")
     processor_handler(sqs_event(envelope(tenant_id, "product.deleted", {"id": 22})), context())
-    assert repo.get_product(tenant_id, "22").deleted and repo.get_product(tenant_id, "23").deleted
+    assert get_product(tenant_id, "22").deleted and get_product(tenant_id, "23").deleted
 
 
 def test_coupon_is_stored(processor_handler: Any, tenant_id: str) -> None:
@@ -376,7 +378,7 @@ def test_deliveries_that_are_not_the_topics_shape_are_recorded_as_rejected(
     assert reason in rejected.reason and rejected.topic == topic
     assert "example.com" not in rejected.reason  # no personal data in reasons
     with pytest.raises(NotFoundError):
-        repo.get_order(tenant_id, "727")
+        get_order(tenant_id, "727")
 
 
 def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_lands(processor_handler: Any, tenant_id: str) -> None:
@@ -388,7 +390,7 @@ def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_lands(processor_
     failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
     # Then the poison message and the one behind it in its group (order is kept per record) are retried
     assert failed == {event["Records"][1]["messageId"], event["Records"][2]["messageId"]}
-    assert repo.get_order(tenant_id, "727") and repo.get_customer(tenant_id, "25")
+    assert get_order(tenant_id, "727") and get_customer(tenant_id, "25")
 
 
 # ----------------------------------------------------------------------------- property-based
@@ -439,11 +441,11 @@ def test_random_and_truncated_payloads_are_stored_or_rejected_never_crash(
 def test_replayed_delivery_changes_nothing(processor_handler: Any, tenant_id: str) -> None:
     delivery = envelope(tenant_id, "product.updated", fixture("product.json"))
     processor_handler(sqs_event(delivery), context())
-    first = repo.get_product(tenant_id, "93")
+    first = ProductItem.get(*key_product(tenant_id, "93"))
     replay = copy.deepcopy(delivery)
     result = ingest_processor.process_envelope(replay, event_id="replay")
     assert result.outcome == "duplicate"
-    assert repo.get_product(tenant_id, "93").updated_at == first.updated_at
+    assert ProductItem.get(*key_product(tenant_id, "93")).updated_at == first.updated_at
     assert ProductItem.count(first.pk) == 1
     assert CustomerItem.count(f"TENANT#{tenant_id}#CUSTOMER") == 0
 

@@ -13,7 +13,7 @@ from test_ingest_webhooks import context, envelope, sqs_event
 
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.runtime import aws_client
-from luxebrain.storage import repositories as repo
+from luxebrain.storage.customers import get_order
 from luxebrain.storage.models import CustomerItem
 from luxebrain.woocommerce.client import WooCommerceAuthError
 from luxebrain_dev.local.embedded import LocalResources
@@ -83,7 +83,7 @@ def test_a_later_refund_updates_net_once_whatever_the_delivery_order(
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", refunded)), context())
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", refunded)), context())
     # Then the stored order is net of the refund, exactly once, and the store was asked for its lines once
-    stored = repo.get_order(tenant_id, "727")
+    stored = get_order(tenant_id, "727")
     pump = stored.line_items[1]
     assert (pump.quantity, pump.net_quantity, pump.net_total) == (2, 1, 90.0)
     assert (stored.total, stored.refunded_total, stored.net_total) == (1340.0, 90.0, 1250.0)
@@ -107,7 +107,7 @@ def test_a_refund_larger_than_its_line_is_a_recorded_rejection_and_nothing_is_wr
     store_refunds["refunds"] = [refund_of_one_pump(quantity=3)]
     bad = order(date_modified_gmt="2026-03-29T00:00:00", refunds=[{"id": 501, "total": "-90.00"}])
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", bad)), context())
-    assert repo.get_order(tenant_id, "727").modified_gmt == "2026-03-22T19:30:35"
+    assert get_order(tenant_id, "727").modified_gmt == "2026-03-22T19:30:35"
     rejected = ingest_processor.list_rejected_events(tenant_id)
     assert len(rejected) == 1 and "exceed its quantity" in rejected[0].reason
 
@@ -118,7 +118,7 @@ def test_a_store_that_cannot_list_refunds_leaves_them_estimated_not_the_order_lo
     store_refunds["refunds"] = WooCommerceAuthError("the store refused the REST API key (401)")
     document = order(refunds=[{"id": 502, "total": "-133.00"}])
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", document)), context())
-    stored = repo.get_order(tenant_id, "727")
+    stored = get_order(tenant_id, "727")
     assert stored.refunds_estimated and stored.net_total == 1207.0
 
 
@@ -126,7 +126,7 @@ def test_a_fractional_quantity_is_stored(processor_handler: Any, tenant_id: str)
     document = order()
     document["line_items"][1] |= {"quantity": 1.25, "price": 144, "total": "180.00"}
     processor_handler(sqs_event(envelope(tenant_id, "order.created", document)), context())
-    assert repo.get_order(tenant_id, "727").line_items[1].quantity == 1.25
+    assert get_order(tenant_id, "727").line_items[1].quantity == 1.25
 
 
 def test_a_guest_is_not_written_from_an_order_refused_because_it_was_deleted(
@@ -137,6 +137,6 @@ def test_a_guest_is_not_written_from_an_order_refused_because_it_was_deleted(
     # When the order's create arrives afterwards with the guest's billing details
     processor_handler(sqs_event(envelope(tenant_id, "order.created", order())), context())
     # Then the order stays deleted and no guest record holds their personal data
-    assert repo.get_order(tenant_id, "727").deleted
+    assert get_order(tenant_id, "727").deleted
     guests = [c for c in CustomerItem.query(f"TENANT#{tenant_id}#CUSTOMER") if c.customer_id.startswith("guest:")]
     assert guests == []

@@ -21,6 +21,7 @@ from luxebrain.ingest.backfill import request_backfill, store_client_factory
 from luxebrain.ingest.status import ingest_status
 from luxebrain.ingest.store_sync import run_webhook_health
 from luxebrain.storage import repositories as repo
+from luxebrain.storage.customers import get_order, iter_orders
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, delivery_url, webhook_name
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.event_sources import SqsEventSources
@@ -86,7 +87,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     }
     assert delivery_url(tenant_id, store_id) == f"{connect_settings.ingest}/webhooks/woocommerce/{tenant_id}/{store_id}"
     # and the history arrived by REST back-fill, with progress out of X-WP-Total
-    assert len(list(repo.iter_orders(tenant_id))) == len(fake_store.store.orders)
+    assert len(list(iter_orders(tenant_id))) == len(fake_store.store.orders)
     progress = {item.resource: item for item in ingest_status(tenant_id, store_id).backfill}
     assert (progress["orders"].items_done, progress["orders"].total_items) == (len(fake_store.store.orders),) * 2
 
@@ -104,7 +105,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     live = new_order(fake_store)
     assert fake_store.emit("order.created", live) == [(_hook(fake_store, "order.created").id, 200)]
     processor.drain(max_seconds=60)
-    assert repo.get_order(tenant_id, str(live["id"])).status == live["status"]
+    assert get_order(tenant_id, str(live["id"])).status == live["status"]
 
     # When deliveries of order.created fail (the store's copy of the secret is corrupted) until WooCommerce
     # disables the webhook
@@ -121,7 +122,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     request_backfill(tenant_id, store_id, webhook_health=True)  # what the 5-minute tick queues in the store's slot
     run_queued(backfill_handler, tenant_id)
     assert hook.status == "active" and hook.secret == secret
-    stored = {order.order_id for order in repo.iter_orders(tenant_id)}
+    stored = {order.order_id for order in iter_orders(tenant_id)}
     assert {str(order["id"]) for order in missed} <= stored
     # and the ingest status shows it per topic
     topics = ingest_status(tenant_id, store_id).webhooks["topics"]

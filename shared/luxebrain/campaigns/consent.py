@@ -185,7 +185,7 @@ def unsubscribe_with_token(token: str, *, source: str = "unsubscribe-link") -> C
     """Apply a signed unsubscribe link (or an RFC 8058 one-click POST): consent withdrawn and the address
     suppressed, for the token's tenant only, effective for the very next send."""
     from luxebrain.campaigns.tokens import verify_unsubscribe_token
-    from luxebrain.storage.repositories import get_customer
+    from luxebrain.storage.customers import get_customer
 
     tenant_id, customer_id, channel = verify_unsubscribe_token(token)
     state = record_consent(tenant_id, customer_id, channel, granted=False, source=source)

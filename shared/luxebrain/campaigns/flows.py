@@ -28,6 +28,7 @@ from luxebrain.campaigns.sending import SendRequest, new_record
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
+from luxebrain.storage.customers import iter_customers, iter_orders
 from luxebrain.storage.models import (
     CampaignStateItem,
     ConsentItem,
@@ -37,7 +38,6 @@ from luxebrain.storage.models import (
     key_consent,
     key_send,
 )
-from luxebrain.storage.repositories import iter_customers, iter_orders
 
 PRODUCT_WATCH_STATE = "product_watch"
 PRICE_DROP_MIN_FRACTION = 0.05

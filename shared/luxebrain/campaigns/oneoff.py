@@ -21,8 +21,8 @@ from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.plans import require_channel
 from luxebrain.runtime import configured_settings
+from luxebrain.storage.customers import iter_customers, iter_orders
 from luxebrain.storage.models import CampaignItem, OrderItem, key_campaign
-from luxebrain.storage.repositories import iter_customers, iter_orders
 from luxebrain.tenancy import tenant_partition
 from luxebrain.text import PlainLine, plausible_moment
 

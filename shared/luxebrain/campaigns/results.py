@@ -17,8 +17,8 @@ from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome, DecisionRule, decide
 from luxebrain.runtime import configured_settings
+from luxebrain.storage.customers import iter_orders
 from luxebrain.storage.models import OrderItem, SendRecordItem
-from luxebrain.storage.repositories import iter_orders
 from luxebrain.tenancy import tenant_partition
 
 ASSIGNED_STATUSES = frozenset(

@@ -9,11 +9,10 @@ from typing import Any
 
 from luxebrain.runtime import configured_settings
 from luxebrain.storage import repositories
+from luxebrain.storage.catalogue import count_products
+from luxebrain.storage.customers import count_customers, count_orders
 from luxebrain.storage.models import (
-    CustomerItem,
     IngestCheckpointItem,
-    OrderItem,
-    ProductItem,
     RejectedEventItem,
     utc_now,
 )
@@ -49,9 +48,9 @@ def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) ->
         )
     )
     counts = {
-        "products": repositories.count_partition(ProductItem, tenant_id, "PRODUCT"),
-        "customers": repositories.count_partition(CustomerItem, tenant_id, "CUSTOMER"),
-        "orders": repositories.count_partition(OrderItem, tenant_id, "ORDER"),
+        "products": count_products(tenant_id),
+        "customers": count_customers(tenant_id),
+        "orders": count_orders(tenant_id),
     }
     if rejections or (store.webhooks or {}).get("error"):
         health = "failing"

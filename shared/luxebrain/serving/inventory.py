@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from luxebrain.errors import InvalidInputError
 from luxebrain.ml.forecast.serving import Forecasts, InventoryAdvice
-from luxebrain.storage.repositories import get_product, iter_products
+from luxebrain.storage.catalogue import get_product, iter_products
 
 
 def product_advice(

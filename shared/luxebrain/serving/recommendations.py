@@ -10,7 +10,7 @@ from luxebrain.ml.recommend.serving import NO_RULES, RecommendationRules, Recomm
 from luxebrain.plans import tenant_profile
 from luxebrain.runtime import on_reset
 from luxebrain.serving.loader import current_serving
-from luxebrain.storage.repositories import iter_products
+from luxebrain.storage.catalogue import iter_products
 
 # Products that may not be shown (out of stock, unpublished, deleted) and every product the store has, per
 # tenant, refreshed each minute: one partition query per tenant per minute instead of one per request.

@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, SecretStr
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -24,17 +24,12 @@ from luxebrain.storage.models import (
     StoreItem,
     TenantItem,
     is_condition_failure,
-    key_customer,
-    key_order,
-    key_product,
     key_store,
     key_tenant,
     tenant_directory_keys,
     utc_now,
 )
 from luxebrain.tenancy import new_tenant_id, tenant_partition, validate_entity_id, validate_tenant_id
-
-ItemT = TypeVar("ItemT", bound=BaseItem)
 
 
 # ----------------------------------------------------------------------------- tenants
@@ -257,46 +252,6 @@ def put_if_newer(item: ProductItem | CustomerItem | OrderItem) -> bool:
             return False
         raise
     return True
-
-
-def get_product(tenant_id: str, product_id: str) -> ProductItem:
-    return _get(ProductItem, *key_product(tenant_id, product_id), what=f"product {product_id}")
-
-
-def get_customer(tenant_id: str, customer_id: str) -> CustomerItem:
-    return _get(CustomerItem, *key_customer(tenant_id, customer_id), what=f"customer {customer_id}")
-
-
-def get_order(tenant_id: str, order_id: str) -> OrderItem:
-    return _get(OrderItem, *key_order(tenant_id, order_id), what=f"order {order_id}")
-
-
-def iter_products(tenant_id: str) -> Iterator[ProductItem]:
-    configured_settings()
-    return ProductItem.query(tenant_partition(tenant_id, "PRODUCT"))
-
-
-def iter_customers(tenant_id: str) -> Iterator[CustomerItem]:
-    configured_settings()
-    return CustomerItem.query(tenant_partition(tenant_id, "CUSTOMER"))
-
-
-def iter_orders(tenant_id: str) -> Iterator[OrderItem]:
-    configured_settings()
-    return OrderItem.query(tenant_partition(tenant_id, "ORDER"))
-
-
-def count_partition(model: type[BaseItem], tenant_id: str, entity_part: str) -> int:
-    configured_settings()
-    return model.count(tenant_partition(tenant_id, entity_part))
-
-
-def _get(model: type[ItemT], pk: str, sk: str, *, what: str) -> ItemT:
-    configured_settings()
-    try:
-        return model.get(pk, sk)
-    except DoesNotExist:
-        raise NotFoundError(f"{what} not found") from None
 
 
 def is_expired(item: BaseItem, now: datetime | None = None) -> bool:

@@ -382,7 +382,7 @@ def load_training_data(tenant_id: str, *, now: datetime | None = None) -> Traini
     The snapshot is trusted to be current only for tenants whose ingest records deltas (their training state
     has a ``data_changed_at``); for any other tenant every run re-reads the table, so no order is ever missed.
     """
-    from luxebrain.storage.repositories import iter_products
+    from luxebrain.storage.catalogue import iter_products
     from luxebrain.training.state import get_training_state
 
     started = time.perf_counter()
