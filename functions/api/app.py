@@ -60,6 +60,7 @@ from api.routers import (  # noqa: E402
     recommendations,
     storefront,
     stores,
+    team,
 )
 
 MAX_BODY_BYTES = 256 * 1024  # no route needs more; API Gateway would accept 10 MB
@@ -336,6 +337,7 @@ def create_app() -> FastAPI:
         prices,
         overview,
         storefront,
+        team,
     ):
         app.include_router(router_module.router, responses=PROBLEM_RESPONSES)
     _include_optional_routers(app)

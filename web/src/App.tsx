@@ -15,12 +15,14 @@ const SignUp = lazy(() => import("./screens/public/SignUp"));
 const Confirm = lazy(() => import("./screens/public/Confirm"));
 const Forgot = lazy(() => import("./screens/public/Forgot"));
 const Reset = lazy(() => import("./screens/public/Reset"));
+const Welcome = lazy(() => import("./screens/public/Welcome"));
 const Overview = lazy(() => import("./screens/Overview"));
 const Inventory = lazy(() => import("./screens/Inventory"));
 const Customers = lazy(() => import("./screens/Customers"));
 const Prices = lazy(() => import("./screens/Prices"));
 const Recommendations = lazy(() => import("./screens/Recommendations"));
 const Campaigns = lazy(() => import("./screens/Campaigns"));
+const Storefront = lazy(() => import("./screens/Storefront"));
 const Models = lazy(() => import("./screens/Models"));
 const Team = lazy(() => import("./screens/Team"));
 const Connect = lazy(() => import("./screens/Connect"));
@@ -74,6 +76,7 @@ export function App() {
                 <Route path="/confirm" element={<Confirm />} />
                 <Route path="/forgot" element={<Forgot />} />
                 <Route path="/reset" element={<Reset />} />
+                <Route path="/welcome" element={<Welcome />} />
                 <Route
                   path="/app"
                   element={
@@ -88,6 +91,7 @@ export function App() {
                   <Route path="prices" element={<Prices />} />
                   <Route path="recommendations" element={<Recommendations />} />
                   <Route path="campaigns" element={<Campaigns />} />
+                  <Route path="storefront" element={<Storefront />} />
                   <Route path="models" element={<Models />} />
                   <Route path="team" element={<Team />} />
                   <Route path="connect" element={<Connect />} />

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from api.dependencies import TenantMember, remember_principal
 from luxebrain.auth.storefront import principal_for_storefront_key
@@ -81,8 +81,49 @@ def batch_schemas() -> dict[str, Any]:
     return {"StorefrontEventBatch": schema, **definitions}
 
 
-@router.get("/storefront/results", summary="Per placement: shown, clicked, carted, attributed and caused revenue")
+class PlacementArm(BaseModel):
+    arm: str = Field(description="treatment (personal recommendations) or the hold-out (the fallback)")
+    visitors: int
+    buying_visitors: int
+    revenue: float
+    revenue_per_visitor: float
+
+
+class PlacementResult(BaseModel):
+    placement: str
+    shown: int = Field(description="impressions")
+    clicks: int
+    click_through_rate: float
+    add_to_carts: int
+    add_to_cart_rate: float
+    attributed_orders: int = Field(description="orders that followed a click within the click window")
+    attributed_revenue: float
+    arms: list[PlacementArm]
+    revenue_per_visitor_lift: float = Field(description="treatment minus hold-out, per visitor")
+    revenue_per_visitor_lift_interval: list[float] = Field(min_length=2, max_length=2)
+    caused_revenue: float = Field(description="the lift times the treatment's visitors")
+    caused_revenue_interval: list[float] = Field(min_length=2, max_length=2)
+    decision: str = Field(description="the always-valid sequential test's state: continue, winner, ...")
+    reason: str = Field(description="what the decision waits for, or why it was taken")
+    p_value: float
+    sample_ratio_p_value: float = Field(description="the sample-ratio check of the hold-out's share")
+
+
+class PlacementResults(BaseModel):
+    days: int
+    since: str = Field(description="the first UTC day counted (YYYY-MM-DD)")
+    holdout_share: float
+    click_window_days: int
+    exposure_window_days: int
+    placements: list[PlacementResult]
+
+
+@router.get(
+    "/storefront/results",
+    response_model=PlacementResults,
+    summary="Per placement: shown, clicked, carted, attributed and caused revenue",
+)
 async def results(
     principal: TenantMember, days: Annotated[int, Query(ge=1, le=90, description="the last N UTC days")] = 30
-) -> dict[str, Any]:
-    return placement_results(principal.require_tenant(), days=days)
+) -> PlacementResults:
+    return PlacementResults.model_validate(placement_results(principal.require_tenant(), days=days))

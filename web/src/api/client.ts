@@ -12,7 +12,7 @@ import { ApiError, asProblem, isTenantInactive } from "./problem";
 export type Schemas = components["schemas"];
 
 /** Paths that carry no access token (or must not renew one when refused). */
-const PUBLIC_PATHS = /\/auth\/(login|signup|confirm|refresh|forgot-password|reset-password)$|\/plans$/;
+const PUBLIC_PATHS = /\/auth\/(login|signup|confirm|refresh|forgot-password|reset-password|first-password)$|\/plans$/;
 
 let impersonation: string | null = null;
 

@@ -17,6 +17,8 @@ interface Auth {
   me: Me | null;
   ready: boolean;
   login: (email: string, password: string, rememberMe: boolean) => Promise<Me>;
+  /** Tokens the API gave another way (an invited colleague's first password). */
+  signInWith: (tokens: Schemas["TokenResponse"], rememberMe: boolean) => Promise<Me>;
   logout: () => Promise<void>;
   refreshMe: () => Promise<void>;
   can: (minimum: TenantRole) => boolean;
@@ -62,6 +64,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     [loadMe],
   );
 
+  const signInWith = useCallback(
+    async (tokens: Schemas["TokenResponse"], rememberMe: boolean) => {
+      session.start(tokens, rememberMe);
+      return loadMe();
+    },
+    [loadMe],
+  );
+
   const logout = useCallback(async () => {
     try {
       if (session.signedIn) await api.POST("/auth/logout");
@@ -77,8 +87,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [loadMe]);
 
   const value = useMemo<Auth>(
-    () => ({ me, ready, login, logout, refreshMe, can: (minimum) => hasRole(me, minimum) }),
-    [me, ready, login, logout, refreshMe],
+    () => ({ me, ready, login, signInWith, logout, refreshMe, can: (minimum) => hasRole(me, minimum) }),
+    [me, ready, login, signInWith, logout, refreshMe],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -12,6 +12,7 @@ const SCREENS = [
   { to: "/app/prices", label: "Prices" },
   { to: "/app/recommendations", label: "Recommendations" },
   { to: "/app/campaigns", label: "Campaigns" },
+  { to: "/app/storefront", label: "Storefront" },
   { to: "/app/models", label: "Models" },
   { to: "/app/connect", label: "Store & health" },
   { to: "/app/team", label: "Team & plan" },

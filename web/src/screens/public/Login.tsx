@@ -1,5 +1,6 @@
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 
+import { ApiError } from "../../api/problem";
 import { useAuth } from "../../auth/AuthContext";
 import { Field, useApiForm } from "../../ui/forms";
 import { PublicShell } from "./PublicShell";
@@ -10,6 +11,11 @@ export function safeNext(next: string | null, fallback: string): string {
   return next && next.startsWith("/") && !next.startsWith("//") ? next : fallback;
 }
 
+/** The API's 403 for a login that must set its own password first (Cognito's NEW_PASSWORD_REQUIRED). */
+export function needsOwnPassword(detail: string | undefined): boolean {
+  return /NEW_PASSWORD_REQUIRED/.test(detail ?? "");
+}
+
 export default function Login() {
   const { login } = useAuth();
   const navigate = useNavigate();
@@ -18,7 +24,17 @@ export default function Login() {
     loginSchema,
     { email: params.get("email") ?? "", password: "", remember_me: false },
     async (values) => {
-      const me = await login(values.email, values.password, values.remember_me);
+      let me;
+      try {
+        me = await login(values.email, values.password, values.remember_me);
+      } catch (error) {
+        // An invited colleague's temporary password: they choose their own first.
+        if (error instanceof ApiError && error.status === 403 && needsOwnPassword(error.problem.detail)) {
+          navigate(`/welcome?email=${encodeURIComponent(values.email)}`);
+          return;
+        }
+        throw error;
+      }
       navigate(safeNext(params.get("next"), me.role === "admin" ? "/admin" : "/app"), { replace: true });
     },
   );

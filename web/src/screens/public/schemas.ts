@@ -29,3 +29,9 @@ export const signUpSchema = z.object({
 export const confirmSchema = z.object({ email, code });
 export const forgotSchema = z.object({ email });
 export const resetSchema = z.object({ email, code, new_password: newPassword });
+export const firstPasswordSchema = z.object({
+  email,
+  temporary_password: z.string().min(1, "enter the temporary password from the invitation").max(256),
+  new_password: newPassword,
+  remember_me: z.boolean(),
+});

@@ -1,0 +1,96 @@
+"""The tenant's team: invite a colleague with a role, change a member's role, and the invited colleague's
+first log-in with their own password. Listing and removal are in the account router."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Response
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+
+from api.dependencies import OwnerOnly
+from api.routers.auth import Email, Password, Strict, TokenResponse, _token_response
+from luxebrain.auth import team
+from luxebrain.auth.principal import Role
+
+router = APIRouter(tags=["account"])
+
+TenantRole = Annotated[Role, Field(description="owner, staff or read-only")]
+
+
+class InviteRequest(Strict):
+    email: Email
+    role: TenantRole
+
+
+class RoleChange(Strict):
+    role: TenantRole
+
+
+class TeamMemberResponse(BaseModel):
+    user_id: str
+    email: str | None
+    role: str
+    created_at: datetime
+
+
+class FirstPasswordRequest(Strict):
+    email: Email
+    temporary_password: str = Field(min_length=1, max_length=256, description="the one in the invitation e-mail")
+    new_password: Password
+    remember_me: bool = False
+
+
+def _member(member: team.Member) -> TeamMemberResponse:
+    return TeamMemberResponse(
+        user_id=member.user_id, email=member.email, role=member.role, created_at=member.created_at
+    )
+
+
+@router.post(
+    "/tenant/invitations",
+    status_code=201,
+    response_model=TeamMemberResponse,
+    summary="Invite a colleague with a role (owner): Cognito e-mails them a temporary password",
+    responses={
+        402: {"description": "the plan's member seats are used up"},
+        409: {"description": "the e-mail already has a LuxeBrain account"},
+    },
+)
+def invite(body: InviteRequest, principal: OwnerOnly) -> TeamMemberResponse:
+    tenant_id = principal.require_tenant()
+    return _member(team.invite_member(tenant_id, body.email, body.role, actor=principal.subject))
+
+
+MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", description="the member's user_id")]
+
+
+@router.patch(
+    "/tenant/members/{user_id}",
+    response_model=TeamMemberResponse,
+    summary="Change a member's role (owner); applies to their open sessions within seconds, audited",
+    responses={
+        404: {"description": "no such member in this tenant"},
+        409: {"description": "your own role, or the tenant's last owner"},
+    },
+)
+def change_role(user_id: MemberId, body: RoleChange, principal: OwnerOnly) -> TeamMemberResponse:
+    tenant_id = principal.require_tenant()
+    return _member(team.change_role(tenant_id, user_id, body.role, actor=principal.subject))
+
+
+@router.post(
+    "/auth/first-password",
+    response_model=TokenResponse,
+    tags=["auth"],
+    summary="An invited colleague's first log-in: the e-mailed temporary password, then their own",
+    responses={409: {"description": "the account already has its own password"}},
+)
+def first_password(body: FirstPasswordRequest, response: Response) -> TokenResponse:
+    response.headers["Cache-Control"] = "no-store"
+    tokens = team.set_first_password(
+        body.email, body.temporary_password, body.new_password, remember_me=body.remember_me
+    )
+    return _token_response(tokens)

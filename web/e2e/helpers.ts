@@ -1,0 +1,38 @@
+// What every end-to-end spec does: log in, check a screen with axe-core and keep its screenshot, time a step.
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page } from "@playwright/test";
+
+import { stack } from "./local";
+
+const SCREENS_DIR = "test-results/screens";
+const TIMINGS_FILE = "test-results/e2e-timings.json";
+
+export async function checkAndShoot(page: Page, name: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(
+    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((node) => node.target.join(" ")).join(", ")})`),
+    `axe on ${name}`,
+  ).toEqual([]);
+  await page.screenshot({ path: `${SCREENS_DIR}/${name}.png`, fullPage: true });
+}
+
+export async function logIn(page: Page, who: { email: string; password: string }, path = "/login"): Promise<void> {
+  await page.goto(stack().dashboard + path);
+  await page.getByLabel("E-mail").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+/** Milliseconds of a user-visible step, merged into test-results/e2e-timings.json (a failed test restarts
+ * Playwright's worker, so nothing is kept in memory across tests). */
+export async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await work();
+  const { existsSync, readFileSync, writeFileSync } = await import("node:fs");
+  const timings = existsSync(TIMINGS_FILE) ? (JSON.parse(readFileSync(TIMINGS_FILE, "utf8")) as Record<string, number>) : {};
+  timings[name] = Date.now() - started;
+  writeFileSync(TIMINGS_FILE, JSON.stringify(timings, null, 2) + "\n");
+  return result;
+}
+
