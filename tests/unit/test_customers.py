@@ -438,3 +438,106 @@ def test_degenerate_bgnbd_optimum_falls_back_to_the_nbd_limit(monkeypatch: pytes
     for name, values in artifact.arrays.items():
         if np.issubdtype(values.dtype, np.floating):
             assert np.isfinite(values).all(), name
+
+
+class CountingGenerator:
+    """A numpy Generator that counts the random numbers drawn (the work of the value interval's draws)."""
+
+    def __init__(self, seed: int) -> None:
+        self._generator = np.random.Generator(np.random.PCG64(seed))
+        self.drawn = 0
+
+    def __getattr__(self, name: str):
+        method = getattr(self._generator, name)
+
+        def counted(*args, **kwargs):
+            values = method(*args, **kwargs)
+            self.drawn += int(np.size(values))
+            return values
+
+        return counted
+
+
+def summary_of_many_customers_few_histories(customers: int, seed: int = 5):
+    """``customers`` customers sharing 30 (repeat days, age) histories, each with its own spend and last day."""
+    from luxebrain.ml.customers.train import CustomerSummary
+
+    rng = np.random.default_rng(seed)
+    history = rng.integers(0, 30, customers)
+    frequency = (history % 6).astype(float)
+    big_t = 200.0 + 20.0 * (history // 6)
+    recency = np.where(frequency > 0, np.floor(rng.uniform(0.2, 1.0, customers) * big_t), 0.0)
+    monetary = np.where(frequency > 0, rng.uniform(20.0, 90.0, customers), 0.0)
+    return CustomerSummary(
+        customer_ids=np.array([f"c{i:06d}" for i in range(customers)], dtype=object),
+        frequency=frequency,
+        recency=recency,
+        T=big_t,
+        monetary=monetary,
+        spend_frequency=frequency,
+        orders=(frequency + 1).astype(np.int64),
+        revenue=monetary * (frequency + 1),
+        first_day=np.full(customers, 1000, dtype=np.int64) - big_t.astype(np.int64),
+        last_day=np.full(customers, 1000, dtype=np.int64) - big_t.astype(np.int64) + recency.astype(np.int64),
+        as_of_day=1000,
+    )
+
+
+def test_value_interval_draws_grow_with_distinct_histories_not_with_customers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given 20,000 customers who share 30 (repeat days, age) histories but each have their own spend and
+    # last purchase day (so their P(alive) and order values all differ)
+    from luxebrain.ml.customers.serving import GammaGammaParams
+    from luxebrain.ml.customers.train import PurchaseModel, SpendModel, predictive_value_quantiles
+
+    summary = summary_of_many_customers_few_histories(20_000)
+    purchase = PurchaseModel(BGNBDParams(r=0.8, alpha=40.0, a=1.2, b=4.0), dropout=True, name="bgnbd")
+    spend = SpendModel(GammaGammaParams(p=6.0, q=4.0, gamma=15.0), 35.0, name="gamma_gamma")
+    p_alive = bgnbd_probability_alive(purchase.params, summary.frequency, summary.recency, summary.T)
+    generators: list[CountingGenerator] = []
+
+    def counting_rng(seed: int) -> CountingGenerator:
+        generators.append(CountingGenerator(seed))
+        return generators[-1]
+
+    monkeypatch.setattr(np.random, "default_rng", counting_rng)
+    # When their 12-month value intervals are drawn
+    _low, high = predictive_value_quantiles(summary, purchase, spend, 365.0, (0.1, 0.9), p_alive=p_alive, draws=200)
+    # Then the draws are made once per distinct history (6 random arrays of 200 each), not once per customer:
+    # scoring a million customers must not cost a million sets of draws
+    drawn = sum(generator.drawn for generator in generators)
+    assert 0 < drawn <= 30 * 200 * 6
+    assert (high > 0).sum() > 10_000  # and most customers did get a real interval from them
+
+
+def test_value_interval_of_shared_draws_matches_each_customers_own_simulation() -> None:
+    # Given customers of one history who differ in spend and in P(alive)
+    from luxebrain.ml.customers.serving import GammaGammaParams
+    from luxebrain.ml.customers.train import PurchaseModel, SpendModel, predictive_value_quantiles
+
+    summary = summary_of_many_customers_few_histories(2_000, seed=7)
+    purchase = PurchaseModel(BGNBDParams(r=0.8, alpha=40.0, a=1.2, b=4.0), dropout=True, name="bgnbd")
+    gg = GammaGammaParams(p=6.0, q=4.0, gamma=15.0)
+    spend = SpendModel(gg, 35.0, name="gamma_gamma")
+    p_alive = bgnbd_probability_alive(purchase.params, summary.frequency, summary.recency, summary.T)
+    low, high = predictive_value_quantiles(summary, purchase, spend, 365.0, (0.1, 0.9), p_alive=p_alive, draws=4000)
+    # When a few of them are simulated one by one, straight from the models (alive, rate, dropout, each order's
+    # value from the customer's own Gamma-Gamma posterior), with many draws
+    rng = np.random.default_rng(11)
+    bg = purchase.params
+    checked = 0
+    for i in np.flatnonzero(high > 0)[:12]:
+        x, big_t, m, alive_p = summary.frequency[i], summary.T[i], summary.monetary[i], p_alive[i]
+        n = 200_000
+        alive = rng.random(n) < alive_p
+        count = rng.poisson(rng.gamma(bg.r + x, 1.0 / (bg.alpha + big_t), n) * 365.0)
+        count = np.minimum(count, rng.geometric(np.clip(rng.beta(bg.a, bg.b + x, n), 1e-12, 1.0)))
+        count = np.where(alive, count, 0)
+        nu = rng.gamma(gg.q + gg.p * x, 1.0 / (gg.gamma + x * m), n)
+        value = rng.gamma(count * gg.p, 1.0 / nu)
+        reference_low, reference_high, reference_high_from_zero = np.quantile(value, (0.1, 0.9, 0.8))
+        reference = reference_high if reference_low > 0 else reference_high_from_zero
+        # Then the bounds agree within Monte Carlo error
+        assert high[i] == pytest.approx(reference, rel=0.08, abs=1.0)
+        assert low[i] == pytest.approx(reference_low, rel=0.15, abs=2.0)
+        checked += 1
+    assert checked == 12

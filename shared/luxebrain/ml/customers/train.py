@@ -631,13 +631,19 @@ def predictive_value_quantiles(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles of each customer's value over the next ``horizon_days``, drawn from the fitted models.
 
-    Per draw: alive at the end of the history with probability P(alive); purchase rate from the BG/NBD
-    posterior Gamma(r + x, alpha + T); purchases in the horizon Poisson(rate x t), cut at the beta-geometric
-    dropout (the purchase after which the customer leaves, p ~ Beta(a, b + x)); each order's value from the
-    Gamma-Gamma model with the customer's posterior nu ~ Gamma(q + p x, gamma + x m), so the sum of n orders is
-    Gamma(n p, nu). Without a Gamma-Gamma fit, orders are gamma around the expected order value with the
-    store's spread. Spend variation and parameter uncertainty are both in the interval (a count quantile
-    times the mean order value had neither).
+    The customer is alive at the end of the history with probability P(alive); then the purchase rate comes
+    from the BG/NBD posterior Gamma(r + x, alpha + T); purchases in the horizon are Poisson(rate x t), cut at
+    the beta-geometric dropout (the purchase after which the customer leaves, p ~ Beta(a, b + x)); each
+    order's value comes from the Gamma-Gamma model with the customer's posterior nu ~ Gamma(q + p x,
+    gamma + x m), so the sum of n orders is Gamma(n p, nu). Without a Gamma-Gamma fit, orders are gamma around
+    the expected order value with the store's spread. Spend variation and parameter uncertainty are both in
+    the interval (a count quantile times the mean order value had neither).
+
+    Cost grows with the distinct (x, T, spend x) of the store, not with its customers: the value is
+    alive x scale x Y, where the scale, (gamma + x m) / Gamma(...)'s rate or the mean order value over the
+    spread, is the customer's own number and Y's distribution depends on (x, T, spend x) only. So ``draws``
+    values of Y are drawn once per distinct (x, T, spend x), and each customer's quantile u is read from
+    them at level (u - (1 - P(alive))) / P(alive) (0 below the no-order atom), times its scale.
 
     Value has an atom at 0 (no order). When the lower quantile falls on it, [0, P90] would hold P(V <= P90)
     = 90 % of the predictive mass, not 80 % (on a store simulated from the model itself its hold-out coverage
@@ -649,48 +655,60 @@ def predictive_value_quantiles(
     n = len(summary)
     low_out, high_out = np.zeros(n), np.zeros(n)
     bg = purchase.params
-    order_value = expected_order_value(spend, summary)
-    fallback_shape = _fallback_spend_shape(summary) if spend.params is None else 0.0
     low_q, high_q = quantiles
     mass = high_q - low_q
     # Where no order at all is likely enough that [0, 0] already holds the interval's mass: no draws needed.
     no_order = 1.0 - p_alive * (1.0 - probability_no_purchase(bg, summary.frequency, summary.T, horizon_days))
     uncertain = np.flatnonzero(no_order < max(low_q, mass))
-    # Customers with the same statistics (one-time buyers of the same day, above all) share one set of draws.
-    features = np.column_stack(
-        [
-            summary.frequency[uncertain],
-            summary.T[uncertain],
-            p_alive[uncertain],
-            summary.spend_frequency[uncertain],
-            summary.monetary[uncertain],
-            order_value[uncertain],
-        ]
-    )
-    distinct, inverse = np.unique(features, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    distinct_low, distinct_high = np.zeros(len(distinct)), np.zeros(len(distinct))
+    if uncertain.size == 0:
+        return low_out, high_out
+    x, big_t, spend_x = summary.frequency[uncertain], summary.T[uncertain], summary.spend_frequency[uncertain]
+    if spend.params is not None:
+        gg = spend.params
+        scale = margin * (gg.gamma + spend_x * summary.monetary[uncertain])
+    else:
+        fallback_shape = _fallback_spend_shape(summary)
+        scale = margin * expected_order_value(spend, summary)[uncertain] / fallback_shape
+    alive_probability = p_alive[uncertain]
+    # Customers grouped by (x, T, spend x): contiguous runs of ``order``, one run per distinct key.
+    order = np.lexsort((spend_x, big_t, x))
+    keys = np.column_stack([x[order], big_t[order], spend_x[order]])
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)])
+    key_of_customer = np.cumsum(np.r_[False, (keys[1:] != keys[:-1]).any(axis=1)])  # run index, sorted order
+    distinct = keys[starts]
+    levels = np.array([low_q, high_q, mass])
+    sorted_low, sorted_high = np.zeros(uncertain.size), np.zeros(uncertain.size)
     chunk = max(1, 1_000_000 // draws)
-    for start in range(0, len(distinct), chunk):
-        rows = slice(start, start + chunk)
-        x, big_t, alive_probability, spend_x, monetary, mean_value = distinct[rows].T
-        size = (len(x), draws)
-        alive = rng.random(size) < alive_probability[:, None]
-        rate = rng.gamma((bg.r + x)[:, None], 1.0 / (bg.alpha + big_t)[:, None], size)
+    for first_key in range(0, len(distinct), chunk):
+        key_x, key_t, key_spend_x = distinct[first_key : first_key + chunk].T
+        size = (len(key_x), draws)
+        rate = rng.gamma((bg.r + key_x)[:, None], 1.0 / (bg.alpha + key_t)[:, None], size)
         count = rng.poisson(rate * horizon_days)
         if purchase.dropout:
-            leave = rng.beta(bg.a, (bg.b + x)[:, None], size)
+            leave = rng.beta(bg.a, (bg.b + key_x)[:, None], size)
             count = np.minimum(count, rng.geometric(np.clip(leave, 1e-12, 1.0)))
-        count = np.where(alive, count, 0)
         if spend.params is not None:
-            gg = spend.params
-            nu = rng.gamma((gg.q + gg.p * spend_x)[:, None], 1.0 / (gg.gamma + spend_x * monetary)[:, None], size)
-            value = rng.gamma(count * gg.p, 1.0 / nu)
+            value = rng.gamma(count * gg.p) / rng.gamma((gg.q + gg.p * key_spend_x)[:, None], 1.0, size)
         else:
-            value = rng.gamma(count * fallback_shape, (mean_value / fallback_shape)[:, None], size)
-        low, high, high_from_zero = np.quantile(value * margin, (low_q, high_q, mass), axis=1)
-        distinct_low[rows], distinct_high[rows] = low, np.where(low > 0, high, high_from_zero)
-    low_out[uncertain], high_out[uncertain] = distinct_low[inverse], distinct_high[inverse]
+            value = rng.gamma(count * fallback_shape)
+        value.sort(axis=1)
+        # the customers of these keys: a contiguous slice of the sorted order
+        first_row = starts[first_key]
+        end_row = starts[first_key + chunk] if first_key + chunk < len(starts) else uncertain.size
+        rows = slice(first_row, end_row)
+        local_key = key_of_customer[rows] - first_key
+        alive = alive_probability[order[rows]][:, None]
+        # P(V <= v) = (1 - alive) + alive * P(Y <= v / scale): level u of V is level (u - 1 + alive) / alive of Y
+        y_level = np.clip((levels[None, :] - (1.0 - alive)) / alive, 0.0, 1.0)
+        position = y_level * (draws - 1)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, draws - 1)
+        weight = position - below
+        y = value[local_key[:, None], below] * (1.0 - weight) + value[local_key[:, None], above] * weight
+        y = np.where(levels[None, :] <= 1.0 - alive, 0.0, y)
+        low, high, high_from_zero = (y * scale[order[rows]][:, None]).T
+        sorted_low[rows], sorted_high[rows] = low, np.where(low > 0, high, high_from_zero)
+    low_out[uncertain[order]], high_out[uncertain[order]] = sorted_low, sorted_high
     return low_out, high_out
 
 
