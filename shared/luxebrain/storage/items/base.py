@@ -14,7 +14,10 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.models import Model
+
+from luxebrain.runtime import on_reset
 
 DEFAULT_TABLE_NAME = "luxebrain-data"
 
@@ -46,6 +49,14 @@ class BaseItem(Model):
         super().__init_subclass__(**kwargs)
         ENTITY_CLASSES.append(cls)
 
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        # Every read and write passes here: the table is bound on first use, once per execution environment,
+        # so no caller has to remember to bind it first.
+        if not _binding["bound"]:
+            bind_to_configured_table()
+        return super()._get_connection()
+
 
 # Filled by BaseItem.__init_subclass__; complete once luxebrain.storage.items is imported.
 ENTITY_CLASSES: list[type[BaseItem]] = []
@@ -57,9 +68,26 @@ def is_condition_failure(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+_binding = {"bound": False}
+
+
 def configure_models(table_name: str, region: str) -> None:
     """Point every model at the configured table; the endpoint comes from AWS_ENDPOINT_URL like boto3."""
     for model in (BaseItem, *ENTITY_CLASSES):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None  # pynamodb caches the connection with the old table name
+    _binding["bound"] = True
+
+
+def bind_to_configured_table() -> None:
+    from luxebrain.settings import get_settings
+
+    settings = get_settings()
+    configure_models(settings.table_name, settings.aws_region)
+
+
+@on_reset
+def unbind() -> None:
+    """Bind again on next use (settings or the endpoint changed: tests, the local runtime)."""
+    _binding["bound"] = False
