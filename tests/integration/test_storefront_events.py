@@ -106,7 +106,7 @@ def send(
 
 
 def stats_rows(tenant_id: str) -> dict[tuple[str, str], dict[str, float]]:
-    from luxebrain.storage.models import StorefrontStatsItem
+    from luxebrain.storage.items.storefront import StorefrontStatsItem
     from luxebrain.tenancy import tenant_partition
 
     rows = {}
@@ -158,7 +158,7 @@ def test_a_beacon_with_a_text_plain_body_and_the_key_inside_is_accepted(client: 
 
 
 def test_stored_events_hold_no_personal_data_and_expire(client: TestClient, shop: Shop) -> None:
-    from luxebrain.storage.models import StorefrontEventItem, visitor_partition
+    from luxebrain.storage.items.storefront import StorefrontEventItem, visitor_partition
 
     who = visitor()
     send(client, shop, [event("click", shop.products[:1])], visitor_id=who)

@@ -161,7 +161,7 @@ def browser() -> Iterator[Any]:
 
 
 def _events_of(tenant_id: str, visitor_id: str, kind: str, timeout: float = 15.0) -> list[Any]:
-    from luxebrain.storage.models import StorefrontEventItem, visitor_partition
+    from luxebrain.storage.items.storefront import StorefrontEventItem, visitor_partition
 
     deadline = time.monotonic() + timeout
     while True:

@@ -14,16 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import UpdateError
-
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import (
-    OrderItem,
-    StorefrontEventItem,
-    StorefrontExposureItem,
-    is_condition_failure,
-    visitor_partition,
-)
+from luxebrain.storage.models import OrderItem
+from luxebrain.storage.storefront import count_order_on_exposure, visitor_clicks, visitor_exposures
 from luxebrain.storefront.meta import ATTRIBUTION_META_KEY, VISITOR_META_KEY, attribution_from_meta
 from luxebrain.storefront.stats import add_to_stats
 
@@ -56,18 +48,12 @@ def attribute_order(order: OrderItem) -> OrderAttribution:
         return nothing
     # An order no longer a purchase (refunded in full, cancelled) moves a count it has to 0; it counts anew never.
     purchase = order.status_class == "purchase" and not order.deleted
-    configured_settings()
     tenant_id = order.tenant_id
-    partition = visitor_partition(tenant_id, visitor_id)
-    exposures = list(StorefrontExposureItem.query(partition, StorefrontExposureItem.sk.startswith("EXPOSURE#")))
+    exposures = visitor_exposures(tenant_id, visitor_id)
     clicks: dict[str, set[str]] = {}
-    for event in StorefrontEventItem.query(
-        partition,
-        StorefrontEventItem.sk.startswith("EVENT#"),
-        filter_condition=StorefrontEventItem.event_type == "click",
-    ):
-        if 0 <= ordered_at - event.occurred_at <= CLICK_WINDOW_SECONDS:
-            clicks.setdefault(event.placement, set()).update(event.product_ids)
+    for click in visitor_clicks(tenant_id, visitor_id):
+        if 0 <= ordered_at - click.occurred_at <= CLICK_WINDOW_SECONDS:
+            clicks.setdefault(click.placement, set()).update(click.product_ids)
     line_totals: dict[str, float] = {}
     for line in order.line_items:
         for product_id in filter(None, (line.product_id, line.variation_id)):
@@ -81,15 +67,15 @@ def attribute_order(order: OrderItem) -> OrderAttribution:
         clicked_revenue = round(sum(line_totals.get(p, 0.0) for p in clicks.get(exposure.placement, set())), 2)
         if not purchase:
             clicked_revenue = 0.0
-        change = _count_order_on_exposure(exposure, order.order_id, revenue, clicked_revenue, first_count=purchase)
+        change = count_order_on_exposure(exposure, order.order_id, revenue, clicked_revenue, first_count=purchase)
         if change is None:
             continue  # counted already at these amounts (or before net revenue was kept)
-        before, added, attributed_before = change
+        before, added, attributed_before = change.revenue_before, change.added, change.attributed_before
         after = before + added
         amounts: dict[str, float] = {"revenue": added, "revenue_squares": after**2 - before**2}
         if attributed_before is None:  # the order's first count for this placement
             amounts["orders"] = 1
-            if len(_counted(exposure)) + len(exposure.order_ids or []) == 1:
+            if change.orders_on_exposure == 1:
                 amounts["converting_visitors"] = 1  # the visitor's first order: one more buying visitor
             attributed_before = 0.0
         if clicked_revenue != attributed_before:
@@ -106,56 +92,3 @@ def _net_product_revenue(order: OrderItem) -> float:
     if order.product_net_total is not None:
         return round(float(order.product_net_total), 2)
     return round(float(order.product_total if order.product_total is not None else order.kept_total()), 2)
-
-
-def _counted(exposure: StorefrontExposureItem) -> dict[str, dict[str, float]]:
-    return exposure.counted_orders.as_dict() if exposure.counted_orders is not None else {}
-
-
-def _number(value: float) -> dict[str, str]:
-    return {"N": repr(float(value))}
-
-
-def _count_order_on_exposure(
-    exposure: StorefrontExposureItem, order_id: str, revenue: float, clicked: float, *, first_count: bool
-) -> tuple[float, float, float | None] | None:
-    """Count the order on the exposure at these net amounts, or move its count to them (a refund since).
-
-    Returns the visitor's revenue before, the revenue added and the attributed revenue counted before (None
-    for a first count); None when nothing changes. The condition on the amounts counted so far makes two
-    deliveries of one version change the figures once."""
-    if order_id in (exposure.order_ids or []):
-        return None  # counted as charged before net revenue was kept: left as counted
-    if exposure.counted_orders is None:
-        if not first_count:
-            return None
-        try:  # an exposure stored before: the map the orders go in
-            exposure.update(
-                actions=[StorefrontExposureItem.counted_orders.set({})],
-                condition=StorefrontExposureItem.counted_orders.does_not_exist(),
-            )
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
-            exposure.refresh(consistent_read=True)
-    previous = _counted(exposure).get(order_id)
-    path = StorefrontExposureItem.counted_orders[order_id]
-    amounts = {"M": {"revenue": _number(revenue), "attributed": _number(clicked)}}
-    if previous is None:
-        if not first_count:
-            return None
-        added, attributed_before = revenue, None
-        condition = path.does_not_exist() & ~StorefrontExposureItem.order_ids.contains(order_id)
-    else:
-        counted_revenue, attributed_before = float(previous["revenue"]), float(previous["attributed"])
-        if (counted_revenue, attributed_before) == (revenue, clicked):
-            return None
-        added = revenue - counted_revenue
-        condition = (path["revenue"] == _number(counted_revenue)) & (path["attributed"] == _number(attributed_before))
-    try:
-        exposure.update(actions=[StorefrontExposureItem.revenue.add(added), path.set(amounts)], condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return None  # another delivery of this order counted it meanwhile
-        raise
-    return float(exposure.revenue or 0) - added, added, attributed_before

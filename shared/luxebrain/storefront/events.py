@@ -21,19 +21,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import PutError
 
 from luxebrain.errors import LuxeBrainError
 from luxebrain.plans import consume, limit_client_rate, limit_rate, release_client_rate, release_rate, tenant_profile
-from luxebrain.runtime import configured_settings
 from luxebrain.serving.recommendations import catalogue_products
-from luxebrain.storage.models import (
-    StorefrontEventItem,
-    StorefrontExposureItem,
-    is_condition_failure,
-    key_storefront_event,
-    key_storefront_exposure,
-)
+from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.storefront.stats import add_to_stats
 
@@ -100,7 +92,6 @@ def utc_day(epoch_seconds: float) -> str:
 def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -> RecordedBatch:
     """Check the limits, then store the batch's new events and add them to the placement counters."""
     _charge_limits(tenant_id, batch, source)
-    configured_settings()
     known = catalogue_products(tenant_id)
     arm = visitor_arm(tenant_id, batch.visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
     now = time.time()
@@ -117,18 +108,25 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
         else:
             candidates.append(event)
         seen_ids.add(event.id)
-    items = [_event_item(tenant_id, batch.visitor_id, event, arm, now, expires_at) for event in candidates]
-    stored = _put_new_events(items)
+    stored = put_new_events(
+        tenant_id,
+        batch.visitor_id,
+        arm,
+        [_new_event(event) for event in candidates],
+        occurred_at=int(now),
+        expires_at=expires_at,
+    )
     duplicates += len(candidates) - len(stored)
     counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for event, item in zip(candidates, items, strict=True):
-        if item.sk not in stored:
+    for event in candidates:
+        if event.id not in stored:
             continue
         counters[event.placement][_COUNTER_OF[event.type]] += 1
         if event.type == "impression" and "visitors" not in counters[event.placement]:
-            counters[event.placement]["visitors"] = int(
-                _first_exposure(tenant_id, batch.visitor_id, event.placement, arm, now, day, expires_at)
+            new_visitor = record_first_exposure(
+                tenant_id, batch.visitor_id, event.placement, arm, first_seen=int(now), day=day, expires_at=expires_at
             )
+            counters[event.placement]["visitors"] = int(new_visitor)
     for placement, values in counters.items():
         add_to_stats(tenant_id, placement, arm, day, {name: n for name, n in values.items() if n})
     return RecordedBatch(len(stored), duplicates, rejected, arm)
@@ -158,65 +156,12 @@ def _charge_limits(tenant_id: str, batch: StorefrontEventBatch, source: str) -> 
         raise
 
 
-def _event_item(
-    tenant_id: str, visitor_id: str, event: StorefrontEvent, arm: str, now: float, expires_at: int
-) -> StorefrontEventItem:
-    pk, sk = key_storefront_event(tenant_id, visitor_id, event.id)
-    return StorefrontEventItem(
-        pk,
-        sk,
-        entity=StorefrontEventItem.ENTITY,
-        tenant_id=tenant_id,
-        visitor_id=visitor_id,
+def _new_event(event: StorefrontEvent) -> NewEvent:
+    return NewEvent(
+        event_id=event.id,
         event_type=event.type,
         placement=event.placement,
-        arm=arm,
-        product_ids=list(dict.fromkeys(event.product_ids)),
+        product_ids=tuple(dict.fromkeys(event.product_ids)),
         model_version=event.model_version,
         response_id=event.response_id,
-        occurred_at=int(now),
-        expires_at=expires_at,
     )
-
-
-def _put_new_events(items: list[StorefrontEventItem]) -> set[str]:
-    """Store the events not stored yet (one conditional put each); the sort keys of those stored now.
-
-    Not one transaction for the batch: it would double the write cost, cancel on any replayed event, and the
-    embedded AWS (moto) copies the whole table for every transaction, which made a batch take seconds."""
-    stored = set()
-    for item in items:
-        try:
-            item.save(condition=StorefrontEventItem.pk.does_not_exist())
-        except PutError as exc:
-            if is_condition_failure(exc):
-                continue
-            raise
-        stored.add(item.sk)
-    return stored
-
-
-def _first_exposure(
-    tenant_id: str, visitor_id: str, placement: str, arm: str, now: float, day: str, expires_at: int
-) -> bool:
-    """Record the visitor's first exposure to the placement; True only the first time (a new visitor)."""
-    pk, sk = key_storefront_exposure(tenant_id, visitor_id, placement)
-    item = StorefrontExposureItem(
-        pk,
-        sk,
-        entity=StorefrontExposureItem.ENTITY,
-        tenant_id=tenant_id,
-        visitor_id=visitor_id,
-        placement=placement,
-        arm=arm,
-        first_seen=int(now),
-        day=day,
-        expires_at=expires_at,
-    )
-    try:
-        item.save(condition=StorefrontExposureItem.pk.does_not_exist())
-    except PutError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True

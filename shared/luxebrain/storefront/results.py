@@ -9,23 +9,9 @@ from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome
 from luxebrain.plans import tenant_profile
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import StorefrontStatsItem, key_storefront_stats
+from luxebrain.storage.storefront import DAILY_COUNTERS, daily_stats_since
 from luxebrain.storefront.attribution import CLICK_WINDOW_SECONDS, EXPOSURE_WINDOW_SECONDS
 from luxebrain.storefront.holdout import TREATMENT, decide_revenue, holdout_share_of
-
-_COUNTERS = (
-    "impressions",
-    "clicks",
-    "add_to_carts",
-    "visitors",
-    "converting_visitors",
-    "orders",
-    "revenue",
-    "revenue_squares",
-    "attributed_orders",
-    "attributed_revenue",
-)
 
 
 def _rate(numerator: float, denominator: float) -> float:
@@ -38,19 +24,17 @@ def _interval(values: tuple[float, float]) -> list[float]:
 
 def placement_results(tenant_id: str, *, days: int = 30, today: datetime | None = None) -> dict[str, Any]:
     """Sum the daily counters of the last ``days`` UTC days per placement and arm, and decide each placement."""
-    configured_settings()
     today = today or datetime.now(UTC)
     first_day = (today - timedelta(days=days - 1)).strftime("%Y-%m-%d")
-    pk, _ = key_storefront_stats(tenant_id, "x", TREATMENT, first_day)
     totals: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
-    for row in StorefrontStatsItem.query(pk, StorefrontStatsItem.sk >= first_day):
-        for name in _COUNTERS:
-            totals[row.placement][row.arm][name] += float(getattr(row, name) or 0)
+    for row in daily_stats_since(tenant_id, first_day):
+        for name in DAILY_COUNTERS:
+            totals[row.placement][row.arm][name] += row.counters[name]
     share = holdout_share_of(tenant_profile(tenant_id).settings)
     placements = []
     for placement in sorted(totals):
         arms = totals[placement]
-        both = {name: sum(arms[arm][name] for arm in arms) for name in _COUNTERS}
+        both = {name: sum(arms[arm][name] for arm in arms) for name in DAILY_COUNTERS}
         outcomes = {
             arm: ArmOutcome(
                 arm,

@@ -80,6 +80,10 @@ def key_storefront_exposure(tenant_id: str, visitor_id: str, placement: str) -> 
     return visitor_partition(tenant_id, visitor_id), f"EXPOSURE#{placement}"
 
 
+def storefront_stats_partition(tenant_id: str) -> str:
+    return tenant_partition(tenant_id, "STOREFRONT_STATS")
+
+
 def key_storefront_stats(tenant_id: str, placement: str, arm: str, day: str) -> tuple[str, str]:
     # Day first in the sort key: the results read one range of days across every placement with one query.
-    return tenant_partition(tenant_id, "STOREFRONT_STATS"), f"{day}#{placement}#{arm}"
+    return storefront_stats_partition(tenant_id), f"{day}#{placement}#{arm}"

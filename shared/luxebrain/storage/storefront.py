@@ -1,0 +1,299 @@
+"""The storefront repository: the widget's events, each visitor's first exposure to a placement (with the orders
+counted on it) and the daily counters of a placement and arm.
+
+Replays are settled here with conditional writes: an event id is stored once, an exposure is created once, and
+an order is counted on an exposure once per version of its amounts; the daily counters only ever ADD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.items.base import is_condition_failure
+from luxebrain.storage.items.storefront import (
+    StorefrontEventItem,
+    StorefrontExposureItem,
+    StorefrontStatsItem,
+    key_storefront_event,
+    key_storefront_exposure,
+    key_storefront_stats,
+    storefront_stats_partition,
+    visitor_partition,
+)
+
+DAILY_COUNTERS = (
+    "impressions",
+    "clicks",
+    "add_to_carts",
+    "visitors",
+    "converting_visitors",
+    "orders",
+    "revenue",
+    "revenue_squares",
+    "attributed_orders",
+    "attributed_revenue",
+)
+
+
+# ----------------------------------------------------------------------------- events
+@dataclass(frozen=True)
+class NewEvent:
+    """One widget event to store (its id is random per event, so a replay names the same id)."""
+
+    event_id: str
+    event_type: str  # impression | click | add_to_cart
+    placement: str
+    product_ids: tuple[str, ...]
+    model_version: str = ""
+    response_id: str = ""
+
+
+@dataclass(frozen=True)
+class Click:
+    placement: str
+    product_ids: tuple[str, ...]
+    occurred_at: float  # epoch seconds
+
+
+def put_new_events(
+    tenant_id: str, visitor_id: str, arm: str, events: Iterable[NewEvent], *, occurred_at: int, expires_at: int
+) -> set[str]:
+    """Store the events not stored yet (one conditional put each); the ids of those stored now.
+
+    Not one transaction for the batch: it would double the write cost, cancel on any replayed event, and the
+    embedded AWS (moto) copies the whole table for every transaction, which made a batch take seconds."""
+    configured_settings()
+    stored = set()
+    for event in events:
+        pk, sk = key_storefront_event(tenant_id, visitor_id, event.event_id)
+        item = StorefrontEventItem(
+            pk,
+            sk,
+            entity=StorefrontEventItem.ENTITY,
+            tenant_id=tenant_id,
+            visitor_id=visitor_id,
+            event_type=event.event_type,
+            placement=event.placement,
+            arm=arm,
+            product_ids=list(event.product_ids),
+            model_version=event.model_version,
+            response_id=event.response_id,
+            occurred_at=occurred_at,
+            expires_at=expires_at,
+        )
+        try:
+            item.save(condition=StorefrontEventItem.pk.does_not_exist())
+        except PutError as exc:
+            if is_condition_failure(exc):
+                continue
+            raise
+        stored.add(event.event_id)
+    return stored
+
+
+def visitor_clicks(tenant_id: str, visitor_id: str) -> list[Click]:
+    """The visitor's stored clicks (one query of the visitor's partition)."""
+    configured_settings()
+    return [
+        Click(event.placement, tuple(event.product_ids or ()), float(event.occurred_at))
+        for event in StorefrontEventItem.query(
+            visitor_partition(tenant_id, visitor_id),
+            StorefrontEventItem.sk.startswith("EVENT#"),
+            filter_condition=StorefrontEventItem.event_type == "click",
+        )
+    ]
+
+
+# ----------------------------------------------------------------------------- exposures
+@dataclass(frozen=True)
+class CountedOrder:
+    revenue: float  # net product revenue counted for the visitor
+    attributed: float  # net revenue of the products the visitor clicked in the placement
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A visitor's first exposure to a placement and the orders counted on it so far."""
+
+    tenant_id: str
+    visitor_id: str
+    placement: str
+    arm: str
+    first_seen: float  # epoch seconds
+    day: str  # UTC day of the first exposure: the stats row the visitor is counted in
+    revenue: float
+    charged_order_ids: tuple[str, ...]  # counted as charged, before net revenue was kept
+    counted_orders: dict[str, CountedOrder] | None  # None on exposures stored before net revenue was kept
+
+
+@dataclass(frozen=True)
+class OrderCountChange:
+    """What counting an order on an exposure changed."""
+
+    revenue_before: float  # the visitor's revenue on the exposure before
+    added: float
+    attributed_before: float | None  # None for the order's first count on this exposure
+    orders_on_exposure: int  # the orders counted on the exposure now, this one included
+
+
+def record_first_exposure(
+    tenant_id: str, visitor_id: str, placement: str, arm: str, *, first_seen: int, day: str, expires_at: int
+) -> bool:
+    """Record the visitor's first exposure to the placement; True only the first time (a new visitor)."""
+    configured_settings()
+    pk, sk = key_storefront_exposure(tenant_id, visitor_id, placement)
+    item = StorefrontExposureItem(
+        pk,
+        sk,
+        entity=StorefrontExposureItem.ENTITY,
+        tenant_id=tenant_id,
+        visitor_id=visitor_id,
+        placement=placement,
+        arm=arm,
+        first_seen=first_seen,
+        day=day,
+        expires_at=expires_at,
+    )
+    try:
+        item.save(condition=StorefrontExposureItem.pk.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def visitor_exposures(tenant_id: str, visitor_id: str) -> list[Exposure]:
+    configured_settings()
+    return [
+        _exposure(item)
+        for item in StorefrontExposureItem.query(
+            visitor_partition(tenant_id, visitor_id), StorefrontExposureItem.sk.startswith("EXPOSURE#")
+        )
+    ]
+
+
+def count_order_on_exposure(
+    exposure: Exposure, order_id: str, revenue: float, clicked: float, *, first_count: bool
+) -> OrderCountChange | None:
+    """Count the order on the exposure at these net amounts, or move its count to them (a refund since).
+
+    ``first_count`` False: the order only moves a count it has (it counts anew never). None when nothing
+    changes. The condition on the amounts counted so far makes two deliveries of one version change the
+    figures once."""
+    if order_id in exposure.charged_order_ids:
+        return None  # counted as charged before net revenue was kept: left as counted
+    configured_settings()
+    item = StorefrontExposureItem(*key_storefront_exposure(exposure.tenant_id, exposure.visitor_id, exposure.placement))
+    counted = exposure.counted_orders
+    if counted is None:
+        if not first_count:
+            return None
+        try:  # an exposure stored before: the map the orders go in
+            item.update(
+                actions=[StorefrontExposureItem.counted_orders.set({})],
+                condition=StorefrontExposureItem.counted_orders.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+            item.refresh(consistent_read=True)
+        counted = _counted_orders(item) or {}
+    previous = counted.get(order_id)
+    path = StorefrontExposureItem.counted_orders[order_id]
+    amounts = {"M": {"revenue": _number(revenue), "attributed": _number(clicked)}}
+    if previous is None:
+        if not first_count:
+            return None
+        added, attributed_before = revenue, None
+        condition = path.does_not_exist() & ~StorefrontExposureItem.order_ids.contains(order_id)
+    else:
+        if (previous.revenue, previous.attributed) == (revenue, clicked):
+            return None
+        added, attributed_before = revenue - previous.revenue, previous.attributed
+        condition = (path["revenue"] == _number(previous.revenue)) & (path["attributed"] == _number(attributed_before))
+    try:
+        # The update returns the item as it is now: the revenue and orders counted include this order.
+        item.update(actions=[StorefrontExposureItem.revenue.add(added), path.set(amounts)], condition=condition)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return None  # another delivery of this order counted it meanwhile
+        raise
+    orders_now = len(_counted_orders(item) or {}) + len(item.order_ids or [])
+    return OrderCountChange(float(item.revenue or 0) - added, added, attributed_before, orders_now)
+
+
+def _number(value: float) -> dict[str, str]:
+    return {"N": repr(float(value))}
+
+
+def _counted_orders(item: StorefrontExposureItem) -> dict[str, CountedOrder] | None:
+    if item.counted_orders is None:
+        return None
+    counted: dict[str, Any] = item.counted_orders.as_dict()
+    return {
+        order_id: CountedOrder(float(amounts["revenue"]), float(amounts["attributed"]))
+        for order_id, amounts in counted.items()
+    }
+
+
+def _exposure(item: StorefrontExposureItem) -> Exposure:
+    return Exposure(
+        tenant_id=item.tenant_id,
+        visitor_id=item.visitor_id,
+        placement=item.placement,
+        arm=item.arm,
+        first_seen=float(item.first_seen),
+        day=item.day,
+        revenue=float(item.revenue or 0),
+        charged_order_ids=tuple(item.order_ids or ()),
+        counted_orders=_counted_orders(item),
+    )
+
+
+# ----------------------------------------------------------------------------- daily counters
+@dataclass(frozen=True)
+class DailyStats:
+    """The counters of one placement, arm and UTC day."""
+
+    placement: str
+    arm: str
+    day: str
+    counters: dict[str, float]  # every name of DAILY_COUNTERS
+
+
+def add_to_daily_stats(
+    tenant_id: str, placement: str, arm: str, day: str, amounts: dict[str, float], *, expires_at: int
+) -> None:
+    """ADD ``amounts`` (names of DAILY_COUNTERS) to the day's counters: concurrent writers both count."""
+    unknown = set(amounts) - set(DAILY_COUNTERS)
+    if unknown:
+        raise ValueError(f"not a daily counter: {', '.join(sorted(unknown))}")
+    if not amounts:
+        return
+    configured_settings()
+    stats = StorefrontStatsItem(*key_storefront_stats(tenant_id, placement, arm, day))
+    actions = [
+        StorefrontStatsItem.entity.set(StorefrontStatsItem.ENTITY),
+        StorefrontStatsItem.tenant_id.set(tenant_id),
+        StorefrontStatsItem.placement.set(placement),
+        StorefrontStatsItem.arm.set(arm),
+        StorefrontStatsItem.day.set(day),
+        StorefrontStatsItem.expires_at.set(expires_at),
+    ]
+    actions += [getattr(StorefrontStatsItem, name).add(amount) for name, amount in amounts.items()]
+    stats.update(actions=actions)
+
+
+def daily_stats_since(tenant_id: str, first_day: str) -> list[DailyStats]:
+    """Every placement's and arm's counters from ``first_day`` (YYYY-MM-DD) on, with one query."""
+    configured_settings()
+    return [
+        DailyStats(row.placement, row.arm, row.day, {name: float(getattr(row, name) or 0) for name in DAILY_COUNTERS})
+        for row in StorefrontStatsItem.query(storefront_stats_partition(tenant_id), StorefrontStatsItem.sk >= first_day)
+    ]
