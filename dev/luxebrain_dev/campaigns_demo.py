@@ -25,10 +25,9 @@ from luxebrain.campaigns.oneoff import (
 from luxebrain.campaigns.results import flow_results
 from luxebrain.campaigns.sending import RetryableSendError, SendRequest, deliver
 from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage.campaigns import ConsentRecord, iter_send_records, put_consents
 from luxebrain.storage.customers import iter_customers
-from luxebrain.storage.models import ConsentItem, SendRecordItem, key_consent
 from luxebrain.storage.repositories import list_stores
-from luxebrain.tenancy import tenant_partition
 from luxebrain_dev.campaign_simulation import SimulationResult, simulate_daily_peeking
 
 DEMO_CONSENT_SOURCE = "demo: sample-store checkout opt-in"
@@ -86,29 +85,19 @@ class CampaignDemoReport:
 def grant_demo_consent(tenant_id: str, *, email_share: float = 0.7, sms_share: float = 0.3) -> int:
     """The sample store has no consent data (WooCommerce keeps none by default): record a deterministic share
     as if collected at checkout, labelled as demo data. Returns the number of consent records written."""
-    written = 0
     now = datetime.now().astimezone()
-    with ConsentItem.batch_write() as batch:
-        for customer in iter_customers(tenant_id):
-            point = int(hashlib.sha256(f"{tenant_id}|{customer.customer_id}".encode()).hexdigest()[:8], 16) / 2**32
-            for channel, share in (("email", email_share), ("sms", sms_share)):
-                if point < share:
-                    pk, sk = key_consent(tenant_id, customer.customer_id, channel)
-                    batch.save(
-                        ConsentItem(
-                            pk,
-                            sk,
-                            entity=ConsentItem.ENTITY,
-                            tenant_id=tenant_id,
-                            customer_id=customer.customer_id,
-                            channel=channel,
-                            granted=True,
-                            source=DEMO_CONSENT_SOURCE,
-                            recorded_at=now,
-                        )
-                    )
-                    written += 1
-    return written
+    consents = [
+        ConsentRecord(customer.customer_id, channel, True, DEMO_CONSENT_SOURCE, now)
+        for customer in iter_customers(tenant_id)
+        for channel, share in (("email", email_share), ("sms", sms_share))
+        if _demo_point(tenant_id, customer.customer_id) < share
+    ]
+    put_consents(tenant_id, consents)
+    return len(consents)
+
+
+def _demo_point(tenant_id: str, customer_id: str) -> float:
+    return int(hashlib.sha256(f"{tenant_id}|{customer_id}".encode()).hexdigest()[:8], 16) / 2**32
 
 
 def drain_send_queue(max_batches: int = 1000, *, tenant_id: str | None = None) -> dict[str, int]:
@@ -179,7 +168,7 @@ def sent_by_moto() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 def read_back_sent(tenant_id: str, flows: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     message_ids = set()
     for flow in flows:
-        for record in SendRecordItem.query(tenant_partition(tenant_id, "SEND", flow)):
+        for record in iter_send_records(tenant_id, flow):
             if record.status == "sent" and record.provider_message_id:
                 message_ids.add(record.provider_message_id)
     raw_messages, sms_messages = sent_by_moto()

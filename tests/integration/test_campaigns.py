@@ -37,11 +37,11 @@ from luxebrain.campaigns.sending import (
     SendRequest,
     aws_channel,
     deliver,
-    get_send_record,
     send_reference,
 )
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
 from luxebrain.runtime import aws_client
+from luxebrain.storage.campaigns import create_send_record, get_send_record
 from luxebrain.storage.repositories import create_store, create_tenant
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.local.embedded import LocalResources
@@ -156,7 +156,7 @@ def test_a_send_interrupted_during_the_provider_call_is_not_repeated(local_aws: 
     add_customer(tenant_id, "13", email=f"{tenant_id}.crash@example.com")
     record_consent(tenant_id, "13", "email", granted=True, source="checkout")
     request = _request(tenant_id, "13")
-    new_record(request, "claimed", NOON - timedelta(hours=1)).save()
+    assert create_send_record(new_record(request, "claimed", NOON - timedelta(hours=1)))
     # When the message is delivered again after the lease ran out
     outcome = deliver(request, _at_noon())
     # Then it is not sent a second time, and the record says why
@@ -318,6 +318,25 @@ def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResourc
     assert suppression_reason(tenant_a, "whatsapp", phone) == "stop"
     assert deliver(_request(tenant_b, "40", channel="sms"), _at_noon()).status == "sent"
     assert len(moto_sms_to({phone})) == 1
+
+
+def test_start_lifts_a_stop_but_never_a_bounce_or_a_complaint(local_aws: LocalResources, tenant_id: str) -> None:
+    from luxebrain.campaigns.consent import lift_suppression, suppress
+    from luxebrain.campaigns.events import record_sms_keyword
+
+    # Given a number that texted STOP, and an address that bounced
+    phone, address = "+447700900123", f"{tenant_id}.bounced@example.com"
+    assert record_sms_keyword(tenant_id, phone, "STOP") == "stopped"
+    suppress(tenant_id, "email", address, reason="bounce", source="ses-bounce")
+    assert suppression_reason(tenant_id, "whatsapp", phone) == "stop"
+    # When the number texts START, and a re-subscribe is tried for the bounced address
+    assert record_sms_keyword(tenant_id, phone, "start") == "restarted"
+    lift_suppression(tenant_id, "email", address)
+    # Then the STOP is lifted on both channels, the bounce stays, and lifting what is not there is a no-op
+    assert suppression_reason(tenant_id, "sms", phone) is None
+    assert suppression_reason(tenant_id, "whatsapp", phone) is None
+    assert suppression_reason(tenant_id, "email", address) == "bounce"
+    lift_suppression(tenant_id, "sms", phone)
 
 
 def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenant_id: str) -> None:

@@ -101,7 +101,8 @@ def test_a_carriage_return_in_customer_data_does_not_break_the_send(local_aws: L
     from campaign_support import add_customer
 
     from luxebrain.campaigns.consent import record_consent
-    from luxebrain.campaigns.sending import SenderContext, SendRequest, aws_channel, deliver, get_send_record
+    from luxebrain.campaigns.sending import SenderContext, SendRequest, aws_channel, deliver
+    from luxebrain.storage.campaigns import get_send_record
 
     noon = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     add_customer(tenant_id, "cr1", email=f"{tenant_id}.cr@example.com", first_name="Cam\rille\nBcc: x")

@@ -18,7 +18,7 @@ from luxebrain.auth.principal import AuthKind
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings, save_campaign_settings
 from luxebrain.campaigns.consent import consent_history, get_consent, record_consent, unsubscribe_with_token
 from luxebrain.campaigns.flows import flow_settings
-from luxebrain.campaigns.oneoff import CampaignSpec, campaign_flow, create_campaign, get_campaign, list_campaigns
+from luxebrain.campaigns.oneoff import CampaignSpec, campaign_flow, create_campaign
 from luxebrain.campaigns.products import load_catalog
 from luxebrain.campaigns.results import flow_results
 from luxebrain.campaigns.templates import (
@@ -31,6 +31,7 @@ from luxebrain.campaigns.templates import (
 )
 from luxebrain.campaigns.tokens import InvalidTokenError
 from luxebrain.plans import require_channel
+from luxebrain.storage.campaigns import Campaign, get_campaign, list_campaigns
 from luxebrain.tenancy import ENTITY_ID_PATTERN
 from luxebrain.text import plausible_moment
 
@@ -81,7 +82,7 @@ def campaign_result(
     )
 
 
-def _campaign(item: Any) -> dict[str, Any]:
+def _campaign(item: Campaign) -> dict[str, Any]:
     return {
         "campaign_id": item.campaign_id,
         "name": item.name,

@@ -8,26 +8,18 @@ STOP from a phone number stops that tenant's messages to it at once, whichever c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-
-from pynamodb.exceptions import DoesNotExist
+from datetime import UTC, datetime
 
 from luxebrain.campaigns.addresses import address_hash
 from luxebrain.campaigns.config import CHANNELS, CampaignSettings
 from luxebrain.errors import InvalidInputError, NotFoundError
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import (
-    ConsentItem,
-    CustomerItem,
-    SuppressionItem,
-    key_consent,
-    key_suppression,
-    utc_now,
-)
+from luxebrain.storage import campaigns as campaign_store
+from luxebrain.storage.campaigns import ConsentRecord
 from luxebrain.tenancy import validate_entity_id
 
 HISTORY_LIMIT = 20
 SUPPRESSION_REASONS = ("stop", "unsubscribe", "bounce", "complaint")
+LIFTABLE_SUPPRESSION_REASONS = ("stop", "unsubscribe")
 
 
 @dataclass(frozen=True)
@@ -55,59 +47,36 @@ def record_consent(
     at: datetime | None = None,
 ) -> ConsentState:
     """Record a consent decision; the previous state moves into the history (audit trail)."""
-    configured_settings()
     validate_entity_id(customer_id, "customer id")
     _check_channel(channel)
     if not source or len(source) > 100:
         raise InvalidInputError("consent source must be 1-100 characters (where the consent was given)")
-    at = at or utc_now()
-    pk, sk = key_consent(tenant_id, customer_id, channel)
+    at = at or datetime.now(UTC)
     history: list[dict[str, object]] = []
-    try:
-        previous = ConsentItem.get(pk, sk, consistent_read=True)
-        history = [
-            *list(previous.history or []),
-            {
-                "granted": previous.granted,
-                "source": previous.source,
-                "recorded_at": previous.recorded_at.isoformat(),
-            },
-        ][-HISTORY_LIMIT:]
-    except DoesNotExist:
-        pass
-    ConsentItem(
-        pk,
-        sk,
-        entity=ConsentItem.ENTITY,
-        tenant_id=tenant_id,
-        customer_id=customer_id,
-        channel=channel,
-        granted=granted,
-        source=source,
-        recorded_at=at,
-        history=history,
-    ).save()
+    previous = campaign_store.get_consent(tenant_id, customer_id, channel)
+    if previous is not None:
+        history = [*previous.history, _state_entry(previous)][-HISTORY_LIMIT:]
+    campaign_store.put_consent(tenant_id, ConsentRecord(customer_id, channel, granted, source, at, tuple(history)))
     return ConsentState(customer_id, channel, granted, source, at)
 
 
+def _state_entry(consent: ConsentRecord) -> dict[str, object]:
+    return {"granted": consent.granted, "source": consent.source, "recorded_at": consent.recorded_at.isoformat()}
+
+
 def get_consent(tenant_id: str, customer_id: str, channel: str) -> ConsentState | None:
-    configured_settings()
     _check_channel(channel)
-    try:
-        item = ConsentItem.get(*key_consent(tenant_id, customer_id, channel), consistent_read=True)
-    except DoesNotExist:
+    consent = campaign_store.get_consent(tenant_id, customer_id, channel)
+    if consent is None:
         return None
-    return ConsentState(item.customer_id, item.channel, item.granted, item.source, item.recorded_at)
+    return ConsentState(consent.customer_id, consent.channel, consent.granted, consent.source, consent.recorded_at)
 
 
 def consent_history(tenant_id: str, customer_id: str, channel: str) -> list[dict[str, object]]:
-    configured_settings()
-    try:
-        item = ConsentItem.get(*key_consent(tenant_id, customer_id, channel), consistent_read=True)
-    except DoesNotExist:
+    consent = campaign_store.get_consent(tenant_id, customer_id, channel)
+    if consent is None:
         return []
-    current = {"granted": item.granted, "source": item.source, "recorded_at": item.recorded_at.isoformat()}
-    return [*list(item.history or []), current]
+    return [*consent.history, _state_entry(consent)]
 
 
 def suppress(
@@ -121,57 +90,43 @@ def suppress(
     at: datetime | None = None,
 ) -> None:
     """Put an address on this tenant's suppression list for a channel (idempotent: the latest reason wins)."""
-    configured_settings()
     _check_channel(channel)
     if reason not in SUPPRESSION_REASONS:
         raise InvalidInputError(f"suppression reason must be one of {', '.join(SUPPRESSION_REASONS)}")
     channels = ("sms", "whatsapp") if channel in ("sms", "whatsapp") and reason == "stop" else (channel,)
     hashed = address_hash(channel, address)
     for each in channels:
-        pk, sk = key_suppression(tenant_id, each, hashed)
-        SuppressionItem(
-            pk,
-            sk,
-            entity=SuppressionItem.ENTITY,
-            tenant_id=tenant_id,
-            channel=each,
+        campaign_store.put_suppression(
+            tenant_id,
+            each,
+            hashed,
             reason=reason,
             source=source,
             customer_id=customer_id,
-            recorded_at=at or utc_now(),
-        ).save()
+            recorded_at=at or datetime.now(UTC),
+        )
 
 
 def lift_suppression(tenant_id: str, channel: str, address: str) -> None:
     """START / re-subscribe: only for STOP and unsubscribe; bounces and complaints stay suppressed."""
-    configured_settings()
-    pk, sk = key_suppression(tenant_id, channel, address_hash(channel, address))
-    try:
-        item = SuppressionItem.get(pk, sk, consistent_read=True)
-    except DoesNotExist:
-        return
-    if item.reason in ("stop", "unsubscribe"):
-        item.delete()
+    campaign_store.delete_suppression(
+        tenant_id, channel, address_hash(channel, address), reasons=LIFTABLE_SUPPRESSION_REASONS
+    )
 
 
 def suppression_reason(tenant_id: str, channel: str, address: str) -> str | None:
-    configured_settings()
-    pk, sk = key_suppression(tenant_id, channel, address_hash(channel, address))
-    try:
-        return SuppressionItem.get(pk, sk, consistent_read=True).reason
-    except DoesNotExist:
-        return None
+    return campaign_store.suppression_reason(tenant_id, channel, address_hash(channel, address))
 
 
 def consent_block_reason(
-    tenant_id: str, customer: CustomerItem, channel: str, settings: CampaignSettings, *, is_customer: bool
+    tenant_id: str, customer_id: str, channel: str, settings: CampaignSettings, *, is_customer: bool
 ) -> str | None:
     """Why this customer may not get marketing on this channel, or None when they may.
 
     SMS and WhatsApp need recorded opt-in. E-mail needs recorded opt-in under the opt_in rule; under
     soft_opt_in an existing customer may be e-mailed unless they said no. A recorded "no" always wins.
     """
-    consent = get_consent(tenant_id, customer.customer_id, channel)
+    consent = get_consent(tenant_id, customer_id, channel)
     if consent is not None and not consent.granted:
         return f"consent withdrawn ({consent.source})"
     if consent is None:

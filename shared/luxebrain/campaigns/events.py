@@ -7,16 +7,13 @@ consent); a STOP puts the number on that tenant's STOP list for SMS and WhatsApp
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from pynamodb.exceptions import DoesNotExist
+from datetime import UTC, datetime
 
 from luxebrain.campaigns.consent import lift_suppression, record_consent, suppress
 from luxebrain.campaigns.sending import parse_send_reference
+from luxebrain.errors import NotFoundError
 from luxebrain.observability import logger
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import SendRecordItem, key_send, utc_now
+from luxebrain.storage import campaigns as campaign_store
 
 STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "ARRET", "STOPP"})
 START_KEYWORDS = frozenset({"START", "UNSTOP", "YES", "SUBSCRIBE"})
@@ -32,40 +29,35 @@ def record_email_event(
     bounce_type: str | None = None,
 ) -> str:
     """Apply one SES event to its send record; returns what was done (for the log and tests)."""
-    configured_settings()
-    at = at or utc_now()
+    at = at or datetime.now(UTC)
     try:
         flow, customer_id, trigger = parse_send_reference(reference)
-        record = SendRecordItem.get(*key_send(tenant_id, flow, customer_id, trigger))
-    except (ValueError, DoesNotExist):
+        record = campaign_store.get_send_record(tenant_id, flow, customer_id, trigger, consistent=False)
+    except (ValueError, NotFoundError):
         logger.warning("SES event for an unknown send record", extra={"event_type": event_type})
         return "unknown send record"
     kind = event_type.lower()
-    actions: list[Any] = []
     if kind == "delivery" and record.delivered_at is None:
-        actions.append(SendRecordItem.delivered_at.set(at))
+        campaign_store.record_delivery_events(record, delivered_at=at)
     elif kind == "open" and record.opened_at is None:
-        actions.append(SendRecordItem.opened_at.set(at))
+        campaign_store.record_delivery_events(record, opened_at=at)
     elif kind == "click" and record.clicked_at is None:
-        actions.append(SendRecordItem.clicked_at.set(at))
-        if record.opened_at is None:  # a click proves an open even when images were blocked
-            actions.append(SendRecordItem.opened_at.set(at))
+        # A click proves an open even when images were blocked.
+        campaign_store.record_delivery_events(record, clicked_at=at, opened_at=at if record.opened_at is None else None)
     elif kind == "bounce":
-        actions.append(SendRecordItem.bounced.set(True))
         if (bounce_type or "").lower() == "permanent":
             for address in recipients or []:
                 suppress(
                     tenant_id, "email", address, reason="bounce", source="ses-bounce", customer_id=customer_id, at=at
                 )
+        campaign_store.record_delivery_events(record, bounced=True)
     elif kind == "complaint":
-        actions.append(SendRecordItem.complained.set(True))
         for address in recipients or []:
             suppress(
                 tenant_id, "email", address, reason="complaint", source="ses-complaint", customer_id=customer_id, at=at
             )
         record_consent(tenant_id, customer_id, "email", granted=False, source="spam-complaint", at=at)
-    if actions:
-        record.update(actions=actions)
+        campaign_store.record_delivery_events(record, complained=True)
     return kind
 
 

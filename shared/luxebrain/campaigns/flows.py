@@ -19,25 +19,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from pynamodb.exceptions import PutError
-
 from luxebrain.campaigns.abtest import HOLDOUT, Arm, assign
 from luxebrain.campaigns.config import CampaignSettings, FlowSettings, load_campaign_settings
 from luxebrain.campaigns.products import Catalog, load_catalog
 from luxebrain.campaigns.sending import SendRequest, new_record
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
-from luxebrain.runtime import configured_settings
+from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.customers import iter_customers, iter_orders
-from luxebrain.storage.models import (
-    CampaignStateItem,
-    ConsentItem,
-    OrderItem,
-    SendRecordItem,
-    key_campaign_state,
-    key_consent,
-    key_send,
-)
+from luxebrain.storage.models import OrderItem
 
 PRODUCT_WATCH_STATE = "product_watch"
 PRICE_DROP_MIN_FRACTION = 0.05
@@ -238,12 +228,8 @@ def product_change_candidates(
     tenant_id: str, data: RunData, catalog: Catalog, now: datetime, max_age_hours: int
 ) -> tuple[list[Candidate], list[Candidate], str | None]:
     """Back-in-stock and price-drop candidates since the last run's snapshot; the snapshot is then updated."""
-    pk, sk = key_campaign_state(tenant_id, PRODUCT_WATCH_STATE)
-    try:
-        state = CampaignStateItem.get(pk, sk, consistent_read=True)
-        previous: dict[str, list[Any]] = dict(state.state.get("products", {}))
-    except CampaignStateItem.DoesNotExist:
-        state, previous = None, {}
+    state = campaign_store.get_campaign_state(tenant_id, PRODUCT_WATCH_STATE)
+    previous: dict[str, list[Any]] = dict(state.state.get("products", {})) if state is not None else {}
     current = {pid: [p.in_stock, p.price] for pid, p in catalog.products.items()}
     note = None if state is not None else "first run: product snapshot taken, changes are found from the next run"
     restocked, dropped = set(), {}
@@ -271,25 +257,18 @@ def product_change_candidates(
         product = {**catalog.products[pid].as_context(catalog.store_url), "previous_price": old_price}
         context = {"product_id": pid, "product": product}
         drop += [Candidate(c, f"{pid}-{day}", context, now) for c in sorted(interested.get(pid, ()))]
-    CampaignStateItem(
-        pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, state={"products": current, "at": now.isoformat()}
-    ).save()
+    campaign_store.put_campaign_state(tenant_id, PRODUCT_WATCH_STATE, {"products": current, "at": now.isoformat()})
     return back, drop, note
 
 
 # ----------------------------------------------------------------------------- the runner
 def existing_send_keys(tenant_id: str, flow: str, candidates: list[Candidate]) -> set[tuple[str, str]]:
-    """Which candidates already have a send record (100 keys per BatchGetItem)."""
-    keys = [key_send(tenant_id, flow, c.customer_id, c.trigger) for c in candidates]
-    found: set[tuple[str, str]] = set()
-    for item in SendRecordItem.batch_get(keys, attributes_to_get=["pk", "sk"]):
-        found.add((item.pk, item.sk))
-    return found
+    """Which candidates (customer id, trigger) already have a send record."""
+    return campaign_store.recorded_sends(tenant_id, flow, [(c.customer_id, c.trigger) for c in candidates])
 
 
 def consent_map(tenant_id: str, customer_ids: Iterable[str], channel: str) -> dict[str, bool]:
-    keys = [key_consent(tenant_id, c, channel) for c in set(customer_ids)]
-    return {item.customer_id: item.granted for item in ConsentItem.batch_get(keys)}
+    return campaign_store.consent_grants(tenant_id, customer_ids, channel)
 
 
 def dispatch_candidates(
@@ -315,8 +294,7 @@ def dispatch_candidates(
     soft = channel == "email" and settings.email_consent_rule == "soft_opt_in"
     variants = [Arm(name) for name in sorted(flow_config.variants)] or [Arm("default")]
     for candidate in candidates:
-        key = key_send(tenant_id, flow, candidate.customer_id, candidate.trigger)
-        if key in existing:
+        if (candidate.customer_id, candidate.trigger) in existing:
             result.already_recorded += 1
             continue
         granted = consents.get(candidate.customer_id)
@@ -339,12 +317,9 @@ def dispatch_candidates(
             recommend=RECOMMEND_MODE.get(flow_kind, "none"),
         )
         if arm == HOLDOUT:
-            try:
-                new_record(request, "held_out", candidate.assigned_at).save(
-                    condition=SendRecordItem.pk.does_not_exist()
-                )
+            if campaign_store.create_send_record(new_record(request, "held_out", candidate.assigned_at)):
                 result.held_out += 1
-            except PutError:
+            else:
                 result.already_recorded += 1
             continue
         dispatcher.dispatch(request)
@@ -363,7 +338,6 @@ def run_flow(
     settings: CampaignSettings | None = None,
 ) -> list[FlowRunResult]:
     """Run one flow for one tenant (back_in_stock and price_drop run together: one snapshot)."""
-    configured_settings()
     settings = settings or load_campaign_settings(tenant_id)
     config = flow_settings(settings, flow)
     if not config.enabled:

@@ -13,17 +13,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.campaigns.config import Channel, FlowSettings, load_campaign_settings
 from luxebrain.campaigns.flows import Candidate, Dispatcher, FlowRunResult, dispatch_candidates
 from luxebrain.campaigns.templates import validate_template
-from luxebrain.errors import InvalidInputError, NotFoundError
+from luxebrain.errors import InvalidInputError
 from luxebrain.plans import require_channel
-from luxebrain.runtime import configured_settings
+from luxebrain.storage import campaigns as campaign_store
+from luxebrain.storage.campaigns import Campaign
 from luxebrain.storage.customers import iter_customers, iter_orders
-from luxebrain.storage.models import CampaignItem, OrderItem, key_campaign
-from luxebrain.tenancy import tenant_partition
+from luxebrain.storage.models import OrderItem
 from luxebrain.text import PlainLine, plausible_moment
 
 ALL_CUSTOMERS = "all_customers"
@@ -73,46 +72,19 @@ class CampaignSpec(BaseModel):
         return plausible_moment(value, future_days=731)
 
 
-def create_campaign(tenant_id: str, spec: CampaignSpec, *, campaign_id: str | None = None) -> CampaignItem:
-    configured_settings()
+def create_campaign(tenant_id: str, spec: CampaignSpec, *, campaign_id: str | None = None) -> Campaign:
     require_channel(tenant_id, spec.channel)
-    campaign_id = campaign_id or "c" + secrets.token_hex(5)
-    pk, sk = key_campaign(tenant_id, campaign_id)
-    item = CampaignItem(
-        pk,
-        sk,
-        entity=CampaignItem.ENTITY,
-        tenant_id=tenant_id,
-        campaign_id=campaign_id,
+    ab_test = spec.ab_test.model_dump() if spec.ab_test else {"variants": {}, "holdout_fraction": spec.holdout_fraction}
+    campaign = Campaign(
+        campaign_id=campaign_id or "c" + secrets.token_hex(5),
         name=spec.name,
         segment=spec.segment,
         channel=spec.channel,
         template=spec.template,
-        ab_test={
-            **(
-                spec.ab_test.model_dump()
-                if spec.ab_test
-                else {"variants": {}, "holdout_fraction": spec.holdout_fraction}
-            ),
-            "conversion_window_days": spec.conversion_window_days,
-        },
+        ab_test={**ab_test, "conversion_window_days": spec.conversion_window_days},
         scheduled_at=spec.scheduled_at,
     )
-    item.save(condition=CampaignItem.pk.does_not_exist())
-    return item
-
-
-def get_campaign(tenant_id: str, campaign_id: str) -> CampaignItem:
-    configured_settings()
-    try:
-        return CampaignItem.get(*key_campaign(tenant_id, campaign_id))
-    except DoesNotExist:
-        raise NotFoundError(f"campaign {campaign_id} not found") from None
-
-
-def list_campaigns(tenant_id: str) -> list[CampaignItem]:
-    configured_settings()
-    return list(CampaignItem.query(tenant_partition(tenant_id, "CAMPAIGN")))
+    return campaign_store.create_campaign(tenant_id, campaign)
 
 
 def campaign_flow(campaign_id: str) -> str:
@@ -162,7 +134,7 @@ def segment_members(
 
 def run_campaign(
     tenant_id: str,
-    campaign: CampaignItem,
+    campaign: Campaign,
     now: datetime,
     dispatcher: Dispatcher,
     *,
@@ -185,20 +157,18 @@ def run_campaign(
         tenant_id, flow, "campaign", candidates, settings, config, dispatcher, template=dict(campaign.template or {})
     )
     finished = result.dispatched == 0 or now - campaign.scheduled_at > GIVE_UP_AFTER
-    campaign.update(
-        actions=[
-            CampaignItem.status.set("sent" if finished else "running"),
-            CampaignItem.stats.set(
-                {**dict(campaign.stats or {}), "last_run": result.as_dict(), "last_run_at": now.isoformat()}
-            ),
-        ]
+    campaign_store.record_campaign_run(
+        tenant_id,
+        campaign.campaign_id,
+        status="sent" if finished else "running",
+        stats={**campaign.stats, "last_run": result.as_dict(), "last_run_at": now.isoformat()},
     )
     return result
 
 
 def run_due_campaigns(tenant_id: str, now: datetime, dispatcher: Dispatcher) -> list[FlowRunResult]:
     results = []
-    for campaign in list_campaigns(tenant_id):
+    for campaign in campaign_store.list_campaigns(tenant_id):
         if campaign.status in ("scheduled", "running") and campaign.scheduled_at <= now:
             results.append(run_campaign(tenant_id, campaign, now, dispatcher))
     return results

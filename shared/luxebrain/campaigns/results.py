@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome, DecisionRule, decide
-from luxebrain.runtime import configured_settings
+from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.customers import iter_orders
-from luxebrain.storage.models import OrderItem, SendRecordItem
-from luxebrain.tenancy import tenant_partition
+from luxebrain.storage.models import OrderItem
 
 ASSIGNED_STATUSES = frozenset(
     {"claimed", "sent", "skipped", "held_out", "retrying", "failed", "unknown", "dead_lettered"}
@@ -87,10 +86,7 @@ def flow_results(
     orders: list[OrderItem] | None = None,
 ) -> dict[str, Any]:
     """``holdout_fraction`` is the designed split (the sample-ratio check compares the arm sizes with it)."""
-    configured_settings()
-    records = [
-        r for r in SendRecordItem.query(tenant_partition(tenant_id, "SEND", flow)) if r.status in ASSIGNED_STATUSES
-    ]
+    records = [r for r in campaign_store.iter_send_records(tenant_id, flow) if r.status in ASSIGNED_STATUSES]
     arms: dict[str, ArmStats] = {}
     window = timedelta(days=conversion_window_days)
     earliest = _gmt(min((r.assigned_at for r in records), default=datetime.now(UTC)))

@@ -7,7 +7,7 @@ and the schedule's retry policy run it again (safe: triggers are idempotent).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from luxebrain.campaigns.config import FLOWS
@@ -16,7 +16,6 @@ from luxebrain.campaigns.oneoff import run_due_campaigns
 from luxebrain.campaigns.sending import QueueDispatcher
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
-from luxebrain.storage.models import utc_now
 from luxebrain.storage.repositories import iter_tenants
 
 ONE_OFF_CAMPAIGNS = "campaigns"  # the schedule's name for "due one-off campaigns" beside the flows
@@ -29,7 +28,7 @@ def run_scheduled_flows(
     unknown = set(flows) - {*FLOWS, ONE_OFF_CAMPAIGNS}
     if unknown:
         raise InvalidInputError(f"unknown flow(s): {', '.join(sorted(unknown))}")
-    now = now or utc_now()
+    now = now or datetime.now(UTC)
     tenants = [tenant_id] if tenant_id else [t.tenant_id for t in iter_tenants() if t.status == "active"]
     triggered = [flow for flow in flows if flow != ONE_OFF_CAMPAIGNS]
     summary: dict[str, Any] = {"tenants": len(tenants), "dispatched": 0, "held_out": 0, "failed_tenants": []}

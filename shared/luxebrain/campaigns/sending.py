@@ -16,16 +16,15 @@ picks it up; checks that settle it (no consent, suppressed, capped, bad address,
 from __future__ import annotations
 
 import base64
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.campaigns.addresses import normalise_email, normalise_phone, timezone_for_country
 from luxebrain.campaigns.channels import (
@@ -47,20 +46,13 @@ from luxebrain.campaigns.templates import (
     template_for,
 )
 from luxebrain.campaigns.tokens import list_unsubscribe_headers, make_unsubscribe_token, unsubscribe_url
-from luxebrain.errors import InvalidInputError, NotFoundError
+from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.plans import PlanFeatureError, PlanLimitExceededError, consume, message_metric, release
 from luxebrain.runtime import aws_client, configured_settings, on_reset
-from luxebrain.storage.models import (
-    ContactLogItem,
-    CustomerItem,
-    SendRecordItem,
-    is_condition_failure,
-    key_contact_log,
-    key_customer,
-    key_send,
-    utc_now,
-)
+from luxebrain.storage import campaigns as campaign_store
+from luxebrain.storage.campaigns import SendRecord
+from luxebrain.storage.models import CustomerItem, key_customer
 from luxebrain.text import header_safe
 
 CLAIM_LEASE = timedelta(minutes=10)  # longer than the sender's timeout: a claim older than this crashed
@@ -114,6 +106,10 @@ def parse_send_reference(reference: str) -> tuple[str, str, str]:
     raw = base64.urlsafe_b64decode(reference + "=" * (-len(reference) % 4)).decode()
     flow, customer_id, trigger = raw.split("\n")
     return flow, customer_id, trigger
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 # ----------------------------------------------------------------------------- dependencies (injectable)
@@ -216,38 +212,24 @@ def deliver(request: SendRequest, sender: SenderContext | None = None) -> SendOu
         release(request.tenant_id, metric)
         return _finish(record, "failed", f"the message could not be handed to the provider: {type(exc).__name__}")
     sent_at = sender.clock()
-    record.update(
-        actions=[
-            SendRecordItem.status.set("sent"),
-            SendRecordItem.sent_at.set(sent_at),
-            SendRecordItem.provider_message_id.set(message_id),
-            SendRecordItem.reason.remove(),
-        ]
-    )
+    campaign_store.mark_sent(record, sent_at=sent_at, provider_message_id=message_id)
     record_contact(request.tenant_id, request.customer_id, request.channel, sent_at)
     return SendOutcome("sent", None, message_id)
 
 
 def record_contact(tenant_id: str, customer_id: str, channel: str, sent_at: datetime) -> None:
     """Append the send time to the customer's contact log (atomic, so concurrent flows both count)."""
-    log = ContactLogItem(*key_contact_log(tenant_id, customer_id, channel))
-    log.update(
-        actions=[
-            ContactLogItem.sent.set((ContactLogItem.sent | []).append([int(sent_at.timestamp())])),
-            ContactLogItem.entity.set(ContactLogItem.ENTITY),
-            ContactLogItem.tenant_id.set(tenant_id),
-            ContactLogItem.channel.set(channel),
-            ContactLogItem.expires_at.set(int((sent_at + CONTACT_LOG_RETENTION).timestamp())),
-        ]
+    campaign_store.append_contact(
+        tenant_id,
+        customer_id,
+        channel,
+        sent_at=int(sent_at.timestamp()),
+        expires_at=int((sent_at + CONTACT_LOG_RETENTION).timestamp()),
     )
 
 
-def new_record(request: SendRequest, status: str, now: datetime) -> SendRecordItem:
-    pk, sk = key_send(request.tenant_id, request.flow, request.customer_id, request.trigger)
-    return SendRecordItem(
-        pk,
-        sk,
-        entity=SendRecordItem.ENTITY,
+def new_record(request: SendRequest, status: str, now: datetime) -> SendRecord:
+    return SendRecord(
         tenant_id=request.tenant_id,
         flow=request.flow,
         customer_id=request.customer_id,
@@ -267,50 +249,26 @@ def _small(context: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in context.items() if key in ("order_id", "product_id", "campaign_id")}
 
 
-def claim(request: SendRequest, now: datetime) -> tuple[SendRecordItem, bool]:
+def claim(request: SendRequest, now: datetime) -> tuple[SendRecord, bool]:
     """The conditional write before the provider call. Returns the record and whether this caller owns it."""
     record = new_record(request, "claimed", now)
-    try:
-        record.save(condition=SendRecordItem.pk.does_not_exist())
+    if campaign_store.create_send_record(record):
         return record, True
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
-    existing = SendRecordItem.get(record.pk, record.sk, consistent_read=True)
+    existing = campaign_store.get_send_record(request.tenant_id, request.flow, request.customer_id, request.trigger)
     if existing.status == "retrying":
-        try:
-            existing.update(
-                actions=[
-                    SendRecordItem.status.set("claimed"),
-                    SendRecordItem.attempts.set(SendRecordItem.attempts + 1),
-                    SendRecordItem.claimed_at.set(now),
-                ],
-                condition=(SendRecordItem.status == "retrying") & (SendRecordItem.attempts == existing.attempts),
-            )
-            return existing, True
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
-            existing.refresh(consistent_read=True)
+        return campaign_store.reclaim_retrying_send(existing, now)
     return existing, False
 
 
-def _not_claimed_outcome(record: SendRecordItem, now: datetime) -> SendOutcome:
+def _not_claimed_outcome(record: SendRecord, now: datetime) -> SendOutcome:
     if record.status == "claimed" and record.claimed_at and now - record.claimed_at > CLAIM_LEASE:
-        with contextlib.suppress(UpdateError):
-            record.update(
-                actions=[
-                    SendRecordItem.status.set("unknown"),
-                    SendRecordItem.reason.set("the sender stopped during the provider call; not resent"),
-                ],
-                condition=(SendRecordItem.status == "claimed") & (SendRecordItem.claimed_at == record.claimed_at),
-            )
+        campaign_store.mark_stale_claim_unknown(record, "the sender stopped during the provider call; not resent")
         return SendOutcome("unknown", "a previous attempt stopped during the provider call; not resent")
     return SendOutcome("duplicate", f"already {record.status}")
 
 
-def _finish(record: SendRecordItem, status: str, reason: str) -> SendOutcome:
-    record.update(actions=[SendRecordItem.status.set(status), SendRecordItem.reason.set(reason[:500])])
+def _finish(record: SendRecord, status: str, reason: str) -> SendOutcome:
+    campaign_store.settle_send(record, status, reason[:500])
     logger.info("campaign send not sent", extra={"status": status, "reason": reason[:200], "flow": record.flow})
     return SendOutcome(status if status != "dead_lettered" else "failed", reason)
 
@@ -340,12 +298,8 @@ def recipient_address(customer: CustomerItem, channel: str) -> str:
 
 
 def sends_in_window(tenant_id: str, customer_id: str, channel: str, since: datetime) -> int:
-    try:
-        log = ContactLogItem.get(*key_contact_log(tenant_id, customer_id, channel), consistent_read=True)
-    except DoesNotExist:
-        return 0
     threshold = since.timestamp()
-    return sum(1 for moment in log.sent or [] if moment >= threshold)
+    return sum(1 for moment in campaign_store.contact_times(tenant_id, customer_id, channel) if moment >= threshold)
 
 
 def eligibility_problem(
@@ -357,7 +311,9 @@ def eligibility_problem(
         return "customer deleted"
     address = recipient_address(customer, request.channel)  # InvalidInputError: recorded as the reason
     is_customer = not customer.customer_id.startswith("guest:anonymous")
-    reason = consent_block_reason(request.tenant_id, customer, request.channel, settings, is_customer=is_customer)
+    reason = consent_block_reason(
+        request.tenant_id, customer.customer_id, request.channel, settings, is_customer=is_customer
+    )
     if reason:
         return reason
     suppressed = suppression_reason(request.tenant_id, request.channel, address)
@@ -481,11 +437,3 @@ class DirectDispatcher:
 
     def flush(self) -> None:
         return None
-
-
-def get_send_record(tenant_id: str, flow: str, customer_id: str, trigger: str) -> SendRecordItem:
-    configured_settings()
-    try:
-        return SendRecordItem.get(*key_send(tenant_id, flow, customer_id, trigger), consistent_read=True)
-    except DoesNotExist:
-        raise NotFoundError("send record not found") from None

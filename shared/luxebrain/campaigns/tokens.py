@@ -16,11 +16,9 @@ import secrets
 import threading
 import time
 
-from pynamodb.exceptions import DoesNotExist, PutError
-
 from luxebrain.errors import InvalidInputError
 from luxebrain.runtime import aws_client, configured_settings, on_reset
-from luxebrain.storage.models import CampaignStateItem, key_campaign_state
+from luxebrain.storage import campaigns as campaign_store
 from luxebrain.tenancy import TENANT_ID_PATTERN
 
 TOKEN_VERSION = "u1"  # noqa: S105 - a format tag, not a secret
@@ -66,25 +64,21 @@ def _signing_key(tenant_id: str, *, create: bool) -> bytes | None:
         return cached
     settings = configured_settings()
     kms = aws_client("kms")
-    pk, sk = key_campaign_state(tenant_id, SIGNING_KEY_STATE)
     with _lock:
-        try:
-            item = CampaignStateItem.get(pk, sk, consistent_read=True)
-        except DoesNotExist:
-            if not create:
-                return None
+        state = campaign_store.get_campaign_state(tenant_id, SIGNING_KEY_STATE)
+        if state is not None:
+            ciphertext = state.secret_ciphertext
+        elif not create:
+            return None
+        else:
             key = secrets.token_bytes(32)
             ciphertext = kms.encrypt(
                 KeyId=settings.require("secrets_key_id"), Plaintext=key, EncryptionContext=_context(tenant_id)
             )["CiphertextBlob"]
-            item = CampaignStateItem(
-                pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, secret_ciphertext=ciphertext
-            )
-            try:
-                item.save(condition=CampaignStateItem.pk.does_not_exist())
-            except PutError:
-                item = CampaignStateItem.get(pk, sk, consistent_read=True)  # another process made it first
-        key = kms.decrypt(CiphertextBlob=item.secret_ciphertext, EncryptionContext=_context(tenant_id))["Plaintext"]
+            if not campaign_store.create_campaign_secret(tenant_id, SIGNING_KEY_STATE, ciphertext):
+                winner = campaign_store.get_campaign_state(tenant_id, SIGNING_KEY_STATE)  # another process was first
+                ciphertext = winner.secret_ciphertext if winner is not None else None
+        key = kms.decrypt(CiphertextBlob=ciphertext, EncryptionContext=_context(tenant_id))["Plaintext"]
         _keys[tenant_id] = key
         return key
 

@@ -1,0 +1,496 @@
+"""The campaigns repository: consent, suppressions, send records, contact logs, one-off campaigns and the
+per-tenant campaign state.
+
+The exactly-once rules of sending live in the conditional writes here: a send record is created only if none
+exists (before any provider call), a ``retrying`` record is taken back only at the attempt count read, a stale
+claim is marked ``unknown`` only if it is still that claim, and contact times are appended atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+
+from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.items.base import is_condition_failure, utc_now
+from luxebrain.storage.items.campaigns import (
+    CampaignItem,
+    CampaignStateItem,
+    ConsentItem,
+    ContactLogItem,
+    SendRecordItem,
+    SuppressionItem,
+    key_campaign,
+    key_campaign_state,
+    key_consent,
+    key_contact_log,
+    key_send,
+    key_suppression,
+)
+from luxebrain.tenancy import tenant_partition
+
+
+# ----------------------------------------------------------------------------- consent
+@dataclass(frozen=True)
+class ConsentRecord:
+    """A customer's current consent for one channel, with the earlier states (oldest first)."""
+
+    customer_id: str
+    channel: str
+    granted: bool
+    source: str
+    recorded_at: datetime
+    history: tuple[dict[str, Any], ...] = ()
+
+
+def get_consent(tenant_id: str, customer_id: str, channel: str) -> ConsentRecord | None:
+    configured_settings()
+    try:
+        item = ConsentItem.get(*key_consent(tenant_id, customer_id, channel), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return ConsentRecord(
+        item.customer_id, item.channel, item.granted, item.source, item.recorded_at, tuple(item.history or ())
+    )
+
+
+def put_consent(tenant_id: str, consent: ConsentRecord) -> None:
+    """Store the consent as the current one (the caller has folded the previous state into its history)."""
+    configured_settings()
+    pk, sk = key_consent(tenant_id, consent.customer_id, consent.channel)
+    ConsentItem(
+        pk,
+        sk,
+        entity=ConsentItem.ENTITY,
+        tenant_id=tenant_id,
+        customer_id=consent.customer_id,
+        channel=consent.channel,
+        granted=consent.granted,
+        source=consent.source,
+        recorded_at=consent.recorded_at,
+        history=list(consent.history),
+    ).save()
+
+
+def put_consents(tenant_id: str, consents: Iterable[ConsentRecord]) -> None:
+    """Store many consents at once (imports, seeding): batched writes, no history kept."""
+    configured_settings()
+    with ConsentItem.batch_write() as batch:
+        for consent in consents:
+            pk, sk = key_consent(tenant_id, consent.customer_id, consent.channel)
+            batch.save(
+                ConsentItem(
+                    pk,
+                    sk,
+                    entity=ConsentItem.ENTITY,
+                    tenant_id=tenant_id,
+                    customer_id=consent.customer_id,
+                    channel=consent.channel,
+                    granted=consent.granted,
+                    source=consent.source,
+                    recorded_at=consent.recorded_at,
+                    history=list(consent.history),
+                )
+            )
+
+
+def consent_grants(tenant_id: str, customer_ids: Iterable[str], channel: str) -> dict[str, bool]:
+    """customer id -> granted, for those with a consent recorded on the channel (100 keys per BatchGetItem)."""
+    configured_settings()
+    keys = [key_consent(tenant_id, customer_id, channel) for customer_id in set(customer_ids)]
+    return {item.customer_id: item.granted for item in ConsentItem.batch_get(keys)}
+
+
+# ----------------------------------------------------------------------------- suppressions
+def put_suppression(
+    tenant_id: str,
+    channel: str,
+    address_hash: str,
+    *,
+    reason: str,
+    source: str,
+    customer_id: str | None,
+    recorded_at: datetime,
+) -> None:
+    """Suppress the (hashed) address on the channel; a later reason replaces an earlier one."""
+    configured_settings()
+    pk, sk = key_suppression(tenant_id, channel, address_hash)
+    SuppressionItem(
+        pk,
+        sk,
+        entity=SuppressionItem.ENTITY,
+        tenant_id=tenant_id,
+        channel=channel,
+        reason=reason,
+        source=source,
+        customer_id=customer_id,
+        recorded_at=recorded_at,
+    ).save()
+
+
+def suppression_reason(tenant_id: str, channel: str, address_hash: str) -> str | None:
+    configured_settings()
+    try:
+        item = SuppressionItem.get(*key_suppression(tenant_id, channel, address_hash), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return item.reason
+
+
+def delete_suppression(tenant_id: str, channel: str, address_hash: str, *, reasons: tuple[str, ...]) -> bool:
+    """Lift the suppression only if it is for one of ``reasons`` (one conditional delete); True when lifted."""
+    configured_settings()
+    item = SuppressionItem(*key_suppression(tenant_id, channel, address_hash))
+    try:
+        item.delete(condition=SuppressionItem.reason.is_in(*reasons))
+    except DeleteError as exc:
+        if is_condition_failure(exc):
+            return False  # none, or one that stays (a bounce, a complaint)
+        raise
+    return True
+
+
+# ----------------------------------------------------------------------------- send records
+@dataclass(frozen=True)
+class SendRecord:
+    """One message of one flow to one customer for one trigger (see luxebrain.campaigns.sending)."""
+
+    tenant_id: str
+    flow: str
+    customer_id: str
+    trigger: str
+    channel: str
+    status: str  # claimed | sent | skipped | held_out | retrying | failed | unknown | dead_lettered
+    assigned_at: datetime
+    attempts: int = 0
+    reason: str | None = None
+    test_id: str | None = None
+    variant: str | None = None
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    provider_message_id: str | None = None
+    delivered_at: datetime | None = None
+    opened_at: datetime | None = None
+    clicked_at: datetime | None = None
+    bounced: bool = False
+    complained: bool = False
+    request: dict[str, Any] = field(default_factory=dict)  # what the sender needs to (re)build the message
+
+
+def _send_record(item: SendRecordItem) -> SendRecord:
+    return SendRecord(
+        tenant_id=item.tenant_id,
+        flow=item.flow,
+        customer_id=item.customer_id,
+        trigger=item.trigger,
+        channel=item.channel,
+        status=item.status,
+        assigned_at=item.assigned_at,
+        attempts=int(item.attempts or 0),
+        reason=item.reason,
+        test_id=item.test_id,
+        variant=item.variant,
+        claimed_at=item.claimed_at,
+        sent_at=item.sent_at,
+        provider_message_id=item.provider_message_id,
+        delivered_at=item.delivered_at,
+        opened_at=item.opened_at,
+        clicked_at=item.clicked_at,
+        bounced=bool(item.bounced),
+        complained=bool(item.complained),
+        request=dict(item.request or {}),
+    )
+
+
+def _send_item(record: SendRecord) -> SendRecordItem:
+    """The item holding only the record's key (updates need no more)."""
+    return SendRecordItem(*key_send(record.tenant_id, record.flow, record.customer_id, record.trigger))
+
+
+def create_send_record(record: SendRecord) -> bool:
+    """Write the record if the send has none yet (``attribute_not_exists``): True for the one caller that did."""
+    configured_settings()
+    pk, sk = key_send(record.tenant_id, record.flow, record.customer_id, record.trigger)
+    item = SendRecordItem(
+        pk,
+        sk,
+        entity=SendRecordItem.ENTITY,
+        tenant_id=record.tenant_id,
+        flow=record.flow,
+        customer_id=record.customer_id,
+        trigger=record.trigger,
+        channel=record.channel,
+        status=record.status,
+        reason=record.reason,
+        attempts=record.attempts,
+        test_id=record.test_id,
+        variant=record.variant,
+        assigned_at=record.assigned_at,
+        claimed_at=record.claimed_at,
+        sent_at=record.sent_at,
+        provider_message_id=record.provider_message_id,
+        delivered_at=record.delivered_at,
+        opened_at=record.opened_at,
+        clicked_at=record.clicked_at,
+        bounced=record.bounced,
+        complained=record.complained,
+        request=record.request,
+    )
+    try:
+        item.save(condition=SendRecordItem.pk.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def get_send_record(
+    tenant_id: str, flow: str, customer_id: str, trigger: str, *, consistent: bool = True
+) -> SendRecord:
+    configured_settings()
+    try:
+        item = SendRecordItem.get(*key_send(tenant_id, flow, customer_id, trigger), consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFoundError("send record not found") from None
+    return _send_record(item)
+
+
+def reclaim_retrying_send(record: SendRecord, now: datetime) -> tuple[SendRecord, bool]:
+    """Take a ``retrying`` record back for another attempt, only at the attempt count read (so of two
+    redeliveries one wins). The record as it is now, and whether this caller owns it."""
+    configured_settings()
+    item = _send_item(record)
+    try:
+        item.update(
+            actions=[
+                SendRecordItem.status.set("claimed"),
+                SendRecordItem.attempts.set(SendRecordItem.attempts + 1),
+                SendRecordItem.claimed_at.set(now),
+            ],
+            condition=(SendRecordItem.status == "retrying") & (SendRecordItem.attempts == record.attempts),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        item.refresh(consistent_read=True)
+        return _send_record(item), False
+    return _send_record(item), True
+
+
+def mark_stale_claim_unknown(record: SendRecord, reason: str) -> None:
+    """A claim older than its lease (the sender stopped during the provider call) becomes ``unknown``, only if
+    it is still that claim; never resent. Best effort: the outcome is ``unknown`` either way."""
+    configured_settings()
+    with contextlib.suppress(UpdateError):
+        _send_item(record).update(
+            actions=[SendRecordItem.status.set("unknown"), SendRecordItem.reason.set(reason)],
+            condition=(SendRecordItem.status == "claimed") & (SendRecordItem.claimed_at == record.claimed_at),
+        )
+
+
+def settle_send(record: SendRecord, status: str, reason: str) -> None:
+    """The sender's final word on a record it owns (skipped, failed, retrying) with the reason."""
+    configured_settings()
+    _send_item(record).update(actions=[SendRecordItem.status.set(status), SendRecordItem.reason.set(reason)])
+
+
+def mark_sent(record: SendRecord, *, sent_at: datetime, provider_message_id: str) -> None:
+    configured_settings()
+    _send_item(record).update(
+        actions=[
+            SendRecordItem.status.set("sent"),
+            SendRecordItem.sent_at.set(sent_at),
+            SendRecordItem.provider_message_id.set(provider_message_id),
+            SendRecordItem.reason.remove(),
+        ]
+    )
+
+
+def record_delivery_events(
+    record: SendRecord,
+    *,
+    delivered_at: datetime | None = None,
+    opened_at: datetime | None = None,
+    clicked_at: datetime | None = None,
+    bounced: bool = False,
+    complained: bool = False,
+) -> None:
+    """Set what the provider reported on the record (only what is given)."""
+    actions: list[Any] = []
+    if delivered_at is not None:
+        actions.append(SendRecordItem.delivered_at.set(delivered_at))
+    if opened_at is not None:
+        actions.append(SendRecordItem.opened_at.set(opened_at))
+    if clicked_at is not None:
+        actions.append(SendRecordItem.clicked_at.set(clicked_at))
+    if bounced:
+        actions.append(SendRecordItem.bounced.set(True))
+    if complained:
+        actions.append(SendRecordItem.complained.set(True))
+    if actions:
+        configured_settings()
+        _send_item(record).update(actions=actions)
+
+
+def recorded_sends(tenant_id: str, flow: str, sends: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (customer id, trigger) pairs of the flow already have a send record (100 keys per BatchGetItem)."""
+    configured_settings()
+    by_key = {key_send(tenant_id, flow, customer_id, trigger): (customer_id, trigger) for customer_id, trigger in sends}
+    return {
+        by_key[(item.pk, item.sk)] for item in SendRecordItem.batch_get(list(by_key), attributes_to_get=["pk", "sk"])
+    }
+
+
+def iter_send_records(tenant_id: str, flow: str) -> Iterator[SendRecord]:
+    """Every record of the flow (one partition), page by page."""
+    configured_settings()
+    return (_send_record(item) for item in SendRecordItem.query(tenant_partition(tenant_id, "SEND", flow)))
+
+
+# ----------------------------------------------------------------------------- contact logs
+def append_contact(tenant_id: str, customer_id: str, channel: str, *, sent_at: int, expires_at: int) -> None:
+    """Append a send time (epoch seconds) to the customer's contact log, atomically: concurrent flows both count."""
+    configured_settings()
+    ContactLogItem(*key_contact_log(tenant_id, customer_id, channel)).update(
+        actions=[
+            ContactLogItem.sent.set((ContactLogItem.sent | []).append([sent_at])),
+            ContactLogItem.entity.set(ContactLogItem.ENTITY),
+            ContactLogItem.tenant_id.set(tenant_id),
+            ContactLogItem.channel.set(channel),
+            ContactLogItem.expires_at.set(expires_at),
+        ]
+    )
+
+
+def contact_times(tenant_id: str, customer_id: str, channel: str) -> list[float]:
+    """When the customer was messaged on the channel (epoch seconds; one strongly consistent read)."""
+    configured_settings()
+    try:
+        log = ContactLogItem.get(*key_contact_log(tenant_id, customer_id, channel), consistent_read=True)
+    except DoesNotExist:
+        return []
+    return [float(moment) for moment in log.sent or []]
+
+
+# ----------------------------------------------------------------------------- one-off campaigns
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    name: str
+    segment: str
+    channel: str
+    template: dict[str, str]
+    ab_test: dict[str, Any] | None
+    scheduled_at: datetime
+    status: str = "scheduled"  # scheduled | running | sent | cancelled
+    stats: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utc_now)
+
+
+def _campaign(item: CampaignItem) -> Campaign:
+    return Campaign(
+        campaign_id=item.campaign_id,
+        name=item.name,
+        segment=item.segment,
+        channel=item.channel,
+        template=dict(item.template or {}),
+        ab_test=None if item.ab_test is None else dict(item.ab_test),
+        scheduled_at=item.scheduled_at,
+        status=item.status,
+        stats=dict(item.stats or {}),
+        created_at=item.created_at,
+    )
+
+
+def create_campaign(tenant_id: str, campaign: Campaign) -> Campaign:
+    """Store a new campaign; ConflictError if its id is taken."""
+    configured_settings()
+    pk, sk = key_campaign(tenant_id, campaign.campaign_id)
+    item = CampaignItem(
+        pk,
+        sk,
+        entity=CampaignItem.ENTITY,
+        tenant_id=tenant_id,
+        campaign_id=campaign.campaign_id,
+        name=campaign.name,
+        segment=campaign.segment,
+        channel=campaign.channel,
+        template=campaign.template,
+        ab_test=campaign.ab_test,
+        scheduled_at=campaign.scheduled_at,
+        status=campaign.status,
+        stats=campaign.stats,
+        created_at=campaign.created_at,
+    )
+    try:
+        item.save(condition=CampaignItem.pk.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            raise ConflictError(f"campaign {campaign.campaign_id} already exists") from None
+        raise
+    return _campaign(item)
+
+
+def get_campaign(tenant_id: str, campaign_id: str) -> Campaign:
+    configured_settings()
+    try:
+        return _campaign(CampaignItem.get(*key_campaign(tenant_id, campaign_id)))
+    except DoesNotExist:
+        raise NotFoundError(f"campaign {campaign_id} not found") from None
+
+
+def list_campaigns(tenant_id: str) -> list[Campaign]:
+    configured_settings()
+    return [_campaign(item) for item in CampaignItem.query(tenant_partition(tenant_id, "CAMPAIGN"))]
+
+
+def record_campaign_run(tenant_id: str, campaign_id: str, *, status: str, stats: dict[str, Any]) -> None:
+    configured_settings()
+    CampaignItem(*key_campaign(tenant_id, campaign_id)).update(
+        actions=[CampaignItem.status.set(status), CampaignItem.stats.set(stats)]
+    )
+
+
+# ----------------------------------------------------------------------------- campaign state
+@dataclass(frozen=True)
+class CampaignState:
+    """A named piece of a tenant's campaign state: an encrypted secret, or a JSON document."""
+
+    secret_ciphertext: bytes | None
+    state: dict[str, Any]
+
+
+def get_campaign_state(tenant_id: str, name: str) -> CampaignState | None:
+    configured_settings()
+    try:
+        item = CampaignStateItem.get(*key_campaign_state(tenant_id, name), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return CampaignState(item.secret_ciphertext, dict(item.state or {}))
+
+
+def create_campaign_secret(tenant_id: str, name: str, ciphertext: bytes) -> bool:
+    """Store the encrypted secret if the tenant has none of that name yet: True for the one creator that did."""
+    configured_settings()
+    pk, sk = key_campaign_state(tenant_id, name)
+    item = CampaignStateItem(pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, secret_ciphertext=ciphertext)
+    try:
+        item.save(condition=CampaignStateItem.pk.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def put_campaign_state(tenant_id: str, name: str, state: dict[str, Any]) -> None:
+    configured_settings()
+    pk, sk = key_campaign_state(tenant_id, name)
+    CampaignStateItem(pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, state=state).save()
