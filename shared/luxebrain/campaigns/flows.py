@@ -26,8 +26,7 @@ from luxebrain.campaigns.sending import SendRequest, new_record
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage import campaigns as campaign_store
-from luxebrain.storage.customers import iter_customers, iter_orders
-from luxebrain.storage.models import OrderItem
+from luxebrain.storage.customers import Order, iter_customers, iter_orders
 
 PRODUCT_WATCH_STATE = "product_watch"
 PRICE_DROP_MIN_FRACTION = 0.05
@@ -102,7 +101,7 @@ class RunData:
     """What several flows of one run read, loaded once: the tenant's orders (one partition read)."""
 
     tenant_id: str
-    orders: list[OrderItem]
+    orders: list[Order]
 
     @classmethod
     def load(cls, tenant_id: str) -> RunData:
@@ -124,7 +123,7 @@ def _parse_gmt(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def _items(order: OrderItem) -> list[dict[str, Any]]:
+def _items(order: Order) -> list[dict[str, Any]]:
     """The lines a message shows: what the customer kept (net of refunds; a returned line is not shown),
     quantities as bought (1.5 kg stays 1.5)."""
     return [
@@ -148,7 +147,7 @@ def abandoned_cart_candidates(data: RunData, flow: FlowSettings, now: datetime, 
     newest = _gmt(now - timedelta(minutes=flow.delay_minutes))
     oldest = _gmt(now - timedelta(hours=flow.max_age_hours))
     purchases = data.last_purchase()
-    latest_cart: dict[str, OrderItem] = {}
+    latest_cart: dict[str, Order] = {}
     for order in data.orders:
         if order.status_class != "cart" or not order.line_items or order.customer_id == "guest:anonymous":
             continue
@@ -190,7 +189,7 @@ def welcome_candidates(tenant_id: str, flow: FlowSettings, now: datetime) -> lis
 def post_purchase_candidates(data: RunData, flow: FlowSettings, now: datetime) -> list[Candidate]:
     newest = _gmt(now - timedelta(minutes=flow.delay_minutes))
     oldest = _gmt(now - timedelta(hours=flow.max_age_hours))
-    latest: dict[str, OrderItem] = {}
+    latest: dict[str, Order] = {}
     for order in data.orders:
         if order.status_class != "purchase" or not order.line_items or not oldest <= order.created_gmt <= newest:
             continue

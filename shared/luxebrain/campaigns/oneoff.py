@@ -21,8 +21,7 @@ from luxebrain.errors import InvalidInputError
 from luxebrain.plans import require_channel
 from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.campaigns import Campaign
-from luxebrain.storage.customers import iter_customers, iter_orders
-from luxebrain.storage.models import OrderItem
+from luxebrain.storage.customers import Order, iter_customers, iter_orders
 from luxebrain.text import PlainLine, plausible_moment
 
 ALL_CUSTOMERS = "all_customers"
@@ -92,7 +91,7 @@ def campaign_flow(campaign_id: str) -> str:
 
 
 def segment_members(
-    tenant_id: str, segment: str, now: datetime | None = None, *, orders: list[OrderItem] | None = None
+    tenant_id: str, segment: str, now: datetime | None = None, *, orders: list[Order] | None = None
 ) -> list[str]:
     if segment == RECENT_CUSTOMERS or segment.startswith(RECENT_CUSTOMERS + ":"):
         days_text = segment.partition(":")[2] or "30"
@@ -138,7 +137,7 @@ def run_campaign(
     now: datetime,
     dispatcher: Dispatcher,
     *,
-    orders: list[OrderItem] | None = None,
+    orders: list[Order] | None = None,
 ) -> FlowRunResult:
     settings = load_campaign_settings(tenant_id)
     ab = dict(campaign.ab_test or {})

@@ -17,8 +17,7 @@ from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome, DecisionRule, decide
 from luxebrain.storage import campaigns as campaign_store
-from luxebrain.storage.customers import iter_orders
-from luxebrain.storage.models import OrderItem
+from luxebrain.storage.customers import Order, iter_orders
 
 ASSIGNED_STATUSES = frozenset(
     {"claimed", "sent", "skipped", "held_out", "retrying", "failed", "unknown", "dead_lettered"}
@@ -61,7 +60,7 @@ class ArmStats:
 
 
 def _purchases_by_customer(
-    tenant_id: str, since_gmt: str, orders: list[OrderItem] | None = None
+    tenant_id: str, since_gmt: str, orders: list[Order] | None = None
 ) -> dict[str, list[tuple[str, float]]]:
     purchases: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for order in orders if orders is not None else iter_orders(tenant_id):
@@ -83,7 +82,7 @@ def flow_results(
     conversion_window_days: int = 7,
     holdout_fraction: float = 0.1,
     rule: DecisionRule | None = None,
-    orders: list[OrderItem] | None = None,
+    orders: list[Order] | None = None,
 ) -> dict[str, Any]:
     """``holdout_fraction`` is the designed split (the sample-ratio check compares the arm sizes with it)."""
     records = [r for r in campaign_store.iter_send_records(tenant_id, flow) if r.status in ASSIGNED_STATUSES]

@@ -24,7 +24,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.campaigns.addresses import normalise_email, normalise_phone, timezone_for_country
 from luxebrain.campaigns.channels import (
@@ -46,13 +45,13 @@ from luxebrain.campaigns.templates import (
     template_for,
 )
 from luxebrain.campaigns.tokens import list_unsubscribe_headers, make_unsubscribe_token, unsubscribe_url
-from luxebrain.errors import InvalidInputError
+from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.plans import PlanFeatureError, PlanLimitExceededError, consume, message_metric, release
 from luxebrain.runtime import aws_client, configured_settings, on_reset
 from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.campaigns import SendRecord
-from luxebrain.storage.models import CustomerItem, key_customer
+from luxebrain.storage.customers import Customer, get_customer
 from luxebrain.text import header_safe
 
 CLAIM_LEASE = timedelta(minutes=10)  # longer than the sender's timeout: a claim older than this crashed
@@ -167,13 +166,12 @@ on_reset(_reset)
 # ----------------------------------------------------------------------------- the send
 def deliver(request: SendRequest, sender: SenderContext | None = None) -> SendOutcome:
     """Send one message at most once per (tenant, flow, customer, trigger); see the module doc."""
-    configured_settings()
     sender = sender or default_sender_context()
     now = sender.clock()
     settings = sender.settings(request.tenant_id)
     try:
-        customer = CustomerItem.get(*key_customer(request.tenant_id, request.customer_id))
-    except DoesNotExist:
+        customer: Customer | None = get_customer(request.tenant_id, request.customer_id)
+    except NotFoundError:
         customer = None
     if customer is not None and request.channel in ("sms", "whatsapp") and in_quiet_hours(customer, settings, now):
         return SendOutcome("deferred", "quiet hours in the recipient's time zone")
@@ -274,7 +272,7 @@ def _finish(record: SendRecord, status: str, reason: str) -> SendOutcome:
 
 
 # ----------------------------------------------------------------------------- checks
-def recipient_timezone(customer: CustomerItem, settings: CampaignSettings) -> ZoneInfo:
+def recipient_timezone(customer: Customer, settings: CampaignSettings) -> ZoneInfo:
     name = timezone_for_country(customer.country, settings.default_timezone)
     try:
         return ZoneInfo(name)
@@ -282,12 +280,12 @@ def recipient_timezone(customer: CustomerItem, settings: CampaignSettings) -> Zo
         return ZoneInfo("UTC")
 
 
-def in_quiet_hours(customer: CustomerItem, settings: CampaignSettings, now: datetime) -> bool:
+def in_quiet_hours(customer: Customer, settings: CampaignSettings, now: datetime) -> bool:
     local = now.astimezone(recipient_timezone(customer, settings))
     return settings.quiet_hours.contains(local.time())
 
 
-def recipient_address(customer: CustomerItem, channel: str) -> str:
+def recipient_address(customer: Customer, channel: str) -> str:
     if channel == "email":
         if not customer.email:
             raise InvalidInputError("the customer has no e-mail address")
@@ -303,7 +301,7 @@ def sends_in_window(tenant_id: str, customer_id: str, channel: str, since: datet
 
 
 def eligibility_problem(
-    request: SendRequest, customer: CustomerItem | None, settings: CampaignSettings, now: datetime
+    request: SendRequest, customer: Customer | None, settings: CampaignSettings, now: datetime
 ) -> str | None:
     if customer is None:
         return "customer not found"
@@ -327,7 +325,7 @@ def eligibility_problem(
 
 
 # ----------------------------------------------------------------------------- the message
-def message_context(request: SendRequest, customer: CustomerItem, settings: CampaignSettings) -> dict[str, Any]:
+def message_context(request: SendRequest, customer: Customer, settings: CampaignSettings) -> dict[str, Any]:
     catalog = load_catalog(request.tenant_id)
     store = settings.branding.model_dump()
     store_url = catalog.store_url or settings.branding.store_url
@@ -358,7 +356,7 @@ def message_context(request: SendRequest, customer: CustomerItem, settings: Camp
 
 
 def build_message(
-    request: SendRequest, customer: CustomerItem, settings: CampaignSettings
+    request: SendRequest, customer: Customer, settings: CampaignSettings
 ) -> OutboundEmail | OutboundShortMessage:
     template = template_for(request.flow_kind, {**settings.templates.get(request.flow_kind, {}), **request.template})
     context = message_context(request, customer, settings)

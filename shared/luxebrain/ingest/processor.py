@@ -246,7 +246,7 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
             # a purchase (refunded, cancelled) takes its count back to 0. Counted at the stored version: an
             # older delivery arriving late must not move a refunded order's count back to its gross.
             current = item if result.outcome == "stored" else _stored_order(item)
-            attribution = attribute_order(current) if current is not None else OrderAttribution([], {})
+            attribution = attribute_order(tenant_id, current) if current is not None else OrderAttribution([], {})
             result.writes += 2 * len(attribution.placements)
         return result
     if envelope.resource == "product":

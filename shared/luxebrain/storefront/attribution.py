@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from luxebrain.storage.models import OrderItem
+from luxebrain.storage.customers import Order
 from luxebrain.storage.storefront import count_order_on_exposure, visitor_clicks, visitor_exposures
 from luxebrain.storefront.meta import ATTRIBUTION_META_KEY, VISITOR_META_KEY, attribution_from_meta
 from luxebrain.storefront.stats import add_to_stats
@@ -38,7 +38,7 @@ def _epoch(gmt: str) -> float | None:
         return None
 
 
-def attribute_order(order: OrderItem) -> OrderAttribution:
+def attribute_order(tenant_id: str, order: Order) -> OrderAttribution:
     """Count a purchased order for the placements its visitor saw (once per order and placement, at its net)."""
     nothing = OrderAttribution([], {})
     meta = order.storefront_attribution or {}
@@ -48,7 +48,6 @@ def attribute_order(order: OrderItem) -> OrderAttribution:
         return nothing
     # An order no longer a purchase (refunded in full, cancelled) moves a count it has to 0; it counts anew never.
     purchase = order.status_class == "purchase" and not order.deleted
-    tenant_id = order.tenant_id
     exposures = visitor_exposures(tenant_id, visitor_id)
     clicks: dict[str, set[str]] = {}
     for click in visitor_clicks(tenant_id, visitor_id):
@@ -88,7 +87,7 @@ def attribute_order(order: OrderItem) -> OrderAttribution:
     return OrderAttribution(counted, attributed)
 
 
-def _net_product_revenue(order: OrderItem) -> float:
+def _net_product_revenue(order: Order) -> float:
     if order.product_net_total is not None:
         return round(float(order.product_net_total), 2)
     return round(float(order.product_total if order.product_total is not None else order.kept_total()), 2)
