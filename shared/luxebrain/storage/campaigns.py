@@ -17,7 +17,6 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from luxebrain.errors import ConflictError, NotFoundError
-from luxebrain.runtime import configured_settings
 from luxebrain.storage.items.base import is_condition_failure, utc_now
 from luxebrain.storage.items.campaigns import (
     CampaignItem,
@@ -50,7 +49,6 @@ class ConsentRecord:
 
 
 def get_consent(tenant_id: str, customer_id: str, channel: str) -> ConsentRecord | None:
-    configured_settings()
     try:
         item = ConsentItem.get(*key_consent(tenant_id, customer_id, channel), consistent_read=True)
     except DoesNotExist:
@@ -62,7 +60,6 @@ def get_consent(tenant_id: str, customer_id: str, channel: str) -> ConsentRecord
 
 def put_consent(tenant_id: str, consent: ConsentRecord) -> None:
     """Store the consent as the current one (the caller has folded the previous state into its history)."""
-    configured_settings()
     pk, sk = key_consent(tenant_id, consent.customer_id, consent.channel)
     ConsentItem(
         pk,
@@ -80,7 +77,6 @@ def put_consent(tenant_id: str, consent: ConsentRecord) -> None:
 
 def put_consents(tenant_id: str, consents: Iterable[ConsentRecord]) -> None:
     """Store many consents at once (imports, seeding): batched writes, no history kept."""
-    configured_settings()
     with ConsentItem.batch_write() as batch:
         for consent in consents:
             pk, sk = key_consent(tenant_id, consent.customer_id, consent.channel)
@@ -102,7 +98,6 @@ def put_consents(tenant_id: str, consents: Iterable[ConsentRecord]) -> None:
 
 def consent_grants(tenant_id: str, customer_ids: Iterable[str], channel: str) -> dict[str, bool]:
     """customer id -> granted, for those with a consent recorded on the channel (100 keys per BatchGetItem)."""
-    configured_settings()
     keys = [key_consent(tenant_id, customer_id, channel) for customer_id in set(customer_ids)]
     return {item.customer_id: item.granted for item in ConsentItem.batch_get(keys)}
 
@@ -119,7 +114,6 @@ def put_suppression(
     recorded_at: datetime,
 ) -> None:
     """Suppress the (hashed) address on the channel; a later reason replaces an earlier one."""
-    configured_settings()
     pk, sk = key_suppression(tenant_id, channel, address_hash)
     SuppressionItem(
         pk,
@@ -135,7 +129,6 @@ def put_suppression(
 
 
 def suppression_reason(tenant_id: str, channel: str, address_hash: str) -> str | None:
-    configured_settings()
     try:
         item = SuppressionItem.get(*key_suppression(tenant_id, channel, address_hash), consistent_read=True)
     except DoesNotExist:
@@ -145,7 +138,6 @@ def suppression_reason(tenant_id: str, channel: str, address_hash: str) -> str |
 
 def delete_suppression(tenant_id: str, channel: str, address_hash: str, *, reasons: tuple[str, ...]) -> bool:
     """Lift the suppression only if it is for one of ``reasons`` (one conditional delete); True when lifted."""
-    configured_settings()
     item = SuppressionItem(*key_suppression(tenant_id, channel, address_hash))
     try:
         item.delete(condition=SuppressionItem.reason.is_in(*reasons))
@@ -215,7 +207,6 @@ def _send_item(record: SendRecord) -> SendRecordItem:
 
 def create_send_record(record: SendRecord) -> bool:
     """Write the record if the send has none yet (``attribute_not_exists``): True for the one caller that did."""
-    configured_settings()
     pk, sk = key_send(record.tenant_id, record.flow, record.customer_id, record.trigger)
     item = SendRecordItem(
         pk,
@@ -254,7 +245,6 @@ def create_send_record(record: SendRecord) -> bool:
 def get_send_record(
     tenant_id: str, flow: str, customer_id: str, trigger: str, *, consistent: bool = True
 ) -> SendRecord:
-    configured_settings()
     try:
         item = SendRecordItem.get(*key_send(tenant_id, flow, customer_id, trigger), consistent_read=consistent)
     except DoesNotExist:
@@ -265,7 +255,6 @@ def get_send_record(
 def reclaim_retrying_send(record: SendRecord, now: datetime) -> tuple[SendRecord, bool]:
     """Take a ``retrying`` record back for another attempt, only at the attempt count read (so of two
     redeliveries one wins). The record as it is now, and whether this caller owns it."""
-    configured_settings()
     item = _send_item(record)
     try:
         item.update(
@@ -287,7 +276,6 @@ def reclaim_retrying_send(record: SendRecord, now: datetime) -> tuple[SendRecord
 def mark_stale_claim_unknown(record: SendRecord, reason: str) -> None:
     """A claim older than its lease (the sender stopped during the provider call) becomes ``unknown``, only if
     it is still that claim; never resent. Best effort: the outcome is ``unknown`` either way."""
-    configured_settings()
     with contextlib.suppress(UpdateError):
         _send_item(record).update(
             actions=[SendRecordItem.status.set("unknown"), SendRecordItem.reason.set(reason)],
@@ -297,12 +285,10 @@ def mark_stale_claim_unknown(record: SendRecord, reason: str) -> None:
 
 def settle_send(record: SendRecord, status: str, reason: str) -> None:
     """The sender's final word on a record it owns (skipped, failed, retrying) with the reason."""
-    configured_settings()
     _send_item(record).update(actions=[SendRecordItem.status.set(status), SendRecordItem.reason.set(reason)])
 
 
 def mark_sent(record: SendRecord, *, sent_at: datetime, provider_message_id: str) -> None:
-    configured_settings()
     _send_item(record).update(
         actions=[
             SendRecordItem.status.set("sent"),
@@ -335,13 +321,11 @@ def record_delivery_events(
     if complained:
         actions.append(SendRecordItem.complained.set(True))
     if actions:
-        configured_settings()
         _send_item(record).update(actions=actions)
 
 
 def recorded_sends(tenant_id: str, flow: str, sends: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which (customer id, trigger) pairs of the flow already have a send record (100 keys per BatchGetItem)."""
-    configured_settings()
     by_key = {key_send(tenant_id, flow, customer_id, trigger): (customer_id, trigger) for customer_id, trigger in sends}
     return {
         by_key[(item.pk, item.sk)] for item in SendRecordItem.batch_get(list(by_key), attributes_to_get=["pk", "sk"])
@@ -350,14 +334,12 @@ def recorded_sends(tenant_id: str, flow: str, sends: Iterable[tuple[str, str]]) 
 
 def iter_send_records(tenant_id: str, flow: str) -> Iterator[SendRecord]:
     """Every record of the flow (one partition), page by page."""
-    configured_settings()
     return (_send_record(item) for item in SendRecordItem.query(tenant_partition(tenant_id, "SEND", flow)))
 
 
 # ----------------------------------------------------------------------------- contact logs
 def append_contact(tenant_id: str, customer_id: str, channel: str, *, sent_at: int, expires_at: int) -> None:
     """Append a send time (epoch seconds) to the customer's contact log, atomically: concurrent flows both count."""
-    configured_settings()
     ContactLogItem(*key_contact_log(tenant_id, customer_id, channel)).update(
         actions=[
             ContactLogItem.sent.set((ContactLogItem.sent | []).append([sent_at])),
@@ -371,7 +353,6 @@ def append_contact(tenant_id: str, customer_id: str, channel: str, *, sent_at: i
 
 def contact_times(tenant_id: str, customer_id: str, channel: str) -> list[float]:
     """When the customer was messaged on the channel (epoch seconds; one strongly consistent read)."""
-    configured_settings()
     try:
         log = ContactLogItem.get(*key_contact_log(tenant_id, customer_id, channel), consistent_read=True)
     except DoesNotExist:
@@ -411,7 +392,6 @@ def _campaign(item: CampaignItem) -> Campaign:
 
 def create_campaign(tenant_id: str, campaign: Campaign) -> Campaign:
     """Store a new campaign; ConflictError if its id is taken."""
-    configured_settings()
     pk, sk = key_campaign(tenant_id, campaign.campaign_id)
     item = CampaignItem(
         pk,
@@ -439,7 +419,6 @@ def create_campaign(tenant_id: str, campaign: Campaign) -> Campaign:
 
 
 def get_campaign(tenant_id: str, campaign_id: str) -> Campaign:
-    configured_settings()
     try:
         return _campaign(CampaignItem.get(*key_campaign(tenant_id, campaign_id)))
     except DoesNotExist:
@@ -447,12 +426,10 @@ def get_campaign(tenant_id: str, campaign_id: str) -> Campaign:
 
 
 def list_campaigns(tenant_id: str) -> list[Campaign]:
-    configured_settings()
     return [_campaign(item) for item in CampaignItem.query(tenant_partition(tenant_id, "CAMPAIGN"))]
 
 
 def record_campaign_run(tenant_id: str, campaign_id: str, *, status: str, stats: dict[str, Any]) -> None:
-    configured_settings()
     CampaignItem(*key_campaign(tenant_id, campaign_id)).update(
         actions=[CampaignItem.status.set(status), CampaignItem.stats.set(stats)]
     )
@@ -468,7 +445,6 @@ class CampaignState:
 
 
 def get_campaign_state(tenant_id: str, name: str) -> CampaignState | None:
-    configured_settings()
     try:
         item = CampaignStateItem.get(*key_campaign_state(tenant_id, name), consistent_read=True)
     except DoesNotExist:
@@ -478,7 +454,6 @@ def get_campaign_state(tenant_id: str, name: str) -> CampaignState | None:
 
 def create_campaign_secret(tenant_id: str, name: str, ciphertext: bytes) -> bool:
     """Store the encrypted secret if the tenant has none of that name yet: True for the one creator that did."""
-    configured_settings()
     pk, sk = key_campaign_state(tenant_id, name)
     item = CampaignStateItem(pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, secret_ciphertext=ciphertext)
     try:
@@ -491,6 +466,5 @@ def create_campaign_secret(tenant_id: str, name: str, ciphertext: bytes) -> bool
 
 
 def put_campaign_state(tenant_id: str, name: str, state: dict[str, Any]) -> None:
-    configured_settings()
     pk, sk = key_campaign_state(tenant_id, name)
     CampaignStateItem(pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, state=state).save()

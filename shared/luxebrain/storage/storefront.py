@@ -13,7 +13,6 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from luxebrain.runtime import configured_settings
 from luxebrain.storage.items.base import is_condition_failure
 from luxebrain.storage.items.storefront import (
     StorefrontEventItem,
@@ -67,7 +66,6 @@ def put_new_events(
 
     Not one transaction for the batch: it would double the write cost, cancel on any replayed event, and the
     embedded AWS (moto) copies the whole table for every transaction, which made a batch take seconds."""
-    configured_settings()
     stored = set()
     for event in events:
         pk, sk = key_storefront_event(tenant_id, visitor_id, event.event_id)
@@ -98,7 +96,6 @@ def put_new_events(
 
 def visitor_clicks(tenant_id: str, visitor_id: str) -> list[Click]:
     """The visitor's stored clicks (one query of the visitor's partition)."""
-    configured_settings()
     return [
         Click(event.placement, tuple(event.product_ids or ()), float(event.occurred_at))
         for event in StorefrontEventItem.query(
@@ -145,7 +142,6 @@ def record_first_exposure(
     tenant_id: str, visitor_id: str, placement: str, arm: str, *, first_seen: int, day: str, expires_at: int
 ) -> bool:
     """Record the visitor's first exposure to the placement; True only the first time (a new visitor)."""
-    configured_settings()
     pk, sk = key_storefront_exposure(tenant_id, visitor_id, placement)
     item = StorefrontExposureItem(
         pk,
@@ -169,7 +165,6 @@ def record_first_exposure(
 
 
 def visitor_exposures(tenant_id: str, visitor_id: str) -> list[Exposure]:
-    configured_settings()
     return [
         _exposure(item)
         for item in StorefrontExposureItem.query(
@@ -188,7 +183,6 @@ def count_order_on_exposure(
     figures once."""
     if order_id in exposure.charged_order_ids:
         return None  # counted as charged before net revenue was kept: left as counted
-    configured_settings()
     item = StorefrontExposureItem(*key_storefront_exposure(exposure.tenant_id, exposure.visitor_id, exposure.placement))
     counted = exposure.counted_orders
     if counted is None:
@@ -276,7 +270,6 @@ def add_to_daily_stats(
         raise ValueError(f"not a daily counter: {', '.join(sorted(unknown))}")
     if not amounts:
         return
-    configured_settings()
     stats = StorefrontStatsItem(*key_storefront_stats(tenant_id, placement, arm, day))
     actions = [
         StorefrontStatsItem.entity.set(StorefrontStatsItem.ENTITY),
@@ -292,7 +285,6 @@ def add_to_daily_stats(
 
 def daily_stats_since(tenant_id: str, first_day: str) -> list[DailyStats]:
     """Every placement's and arm's counters from ``first_day`` (YYYY-MM-DD) on, with one query."""
-    configured_settings()
     return [
         DailyStats(row.placement, row.arm, row.day, {name: float(getattr(row, name) or 0) for name in DAILY_COUNTERS})
         for row in StorefrontStatsItem.query(storefront_stats_partition(tenant_id), StorefrontStatsItem.sk >= first_day)
