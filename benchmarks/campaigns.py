@@ -178,7 +178,8 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.campaigns.consent import record_consent
     from luxebrain.campaigns.sending import SenderContext, SendRequest, aws_channel, deliver
     from luxebrain.runtime import aws_client, configured_settings
-    from luxebrain.storage.models import ConsentItem, CustomerItem, key_consent, key_customer
+    from luxebrain.storage.campaigns import ConsentRecord, put_consents
+    from luxebrain.storage.models import CustomerItem, key_customer
     from luxebrain.storage.repositories import create_store, create_tenant
 
     tenant_id = create_tenant("Bench", tenant_id="t-bench-send").tenant_id
@@ -198,23 +199,9 @@ def bench_throughput(messages: int) -> dict[str, Any]:
                     country="FR",
                 )
             )
-    with ConsentItem.batch_write() as batch:
-        for index in range(messages):
-            pk, sk = key_consent(tenant_id, str(index), "email")
-            batch.save(
-                ConsentItem(
-                    pk,
-                    sk,
-                    entity="consent",
-                    tenant_id=tenant_id,
-                    customer_id=str(index),
-                    channel="email",
-                    granted=True,
-                    source="bench",
-                )
-            )
-    record_consent(tenant_id, "0", "email", granted=True, source="bench")
     noon = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    put_consents(tenant_id, [ConsentRecord(str(index), "email", True, "bench", noon) for index in range(messages)])
+    record_consent(tenant_id, "0", "email", granted=True, source="bench")
     sender = SenderContext(channel_factory=aws_channel, clock=lambda: noon)
     requests = [
         SendRequest(
@@ -260,7 +247,8 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.campaigns.products import Catalog
     from luxebrain.campaigns.sending import QueueDispatcher, SendRequest
     from luxebrain.runtime import aws_client
-    from luxebrain.storage.models import ConsentItem, LineItem, OrderItem, key_consent, key_order
+    from luxebrain.storage.campaigns import ConsentRecord, put_consents
+    from luxebrain.storage.models import LineItem, OrderItem, key_order
     from luxebrain.storage.repositories import create_store, create_tenant
 
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -300,21 +288,9 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     with OrderItem.batch_write() as batch:
         for index in range(carts_measured):
             batch.save(cart(index, tenant_id))
-    with ConsentItem.batch_write() as batch:
-        for index in range(carts_measured):
-            pk, sk = key_consent(tenant_id, f"c{index}", "email")
-            batch.save(
-                ConsentItem(
-                    pk,
-                    sk,
-                    entity="consent",
-                    tenant_id=tenant_id,
-                    customer_id=f"c{index}",
-                    channel="email",
-                    granted=True,
-                    source="bench",
-                )
-            )
+    put_consents(
+        tenant_id, [ConsentRecord(f"c{index}", "email", True, "bench", now) for index in range(carts_measured)]
+    )
 
     # Count every DynamoDB (pynamodb) and SQS request of one real run, with their sizes.
     calls: Counter[str] = Counter()
