@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -38,17 +37,6 @@ def test_malformed_tenant_id_is_one_line_error(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert err.startswith("luxebrain: error: tenant id 'NOT VALID' is not well formed")
     assert "Traceback" not in err
-
-
-def test_port_in_use_is_a_clear_error_and_starts_nothing() -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        aws = EmbeddedAws(port=port)
-        with pytest.raises(ConfigurationError, match=f"port {port} on 127.0.0.1 is in use"):
-            aws.start()
-        assert aws._server is None
 
 
 def test_broken_template_fails_before_starting_a_server(tmp_path: Path) -> None:

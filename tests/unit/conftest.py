@@ -1,0 +1,28 @@
+"""The unit tier: no network and no embedded AWS.
+
+Every test here runs with internet sockets and name resolution refused (pytest-socket), its module and
+session fixtures included; unix sockets stay allowed because asyncio's event loop (FastAPI's TestClient)
+wakes itself through a socketpair. A test that needs a server, moto or the fake WooCommerce belongs in
+tests/integration."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_socket import disable_socket
+
+REFUSED_HERE = {
+    "local_aws": "starts the embedded AWS (moto's server)",
+    "tenant_id": "creates a tenant in the embedded AWS",
+    "socket_enabled": "turns the network back on",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixtures are set up, so that they cannot reach the network either
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    for name, what in REFUSED_HERE.items():
+        if name in fixtures:
+            pytest.fail(f"{item.nodeid} uses the fixture {name!r}, which {what}: it belongs in tests/integration")
+    if item.get_closest_marker("enable_socket"):
+        pytest.fail(f"{item.nodeid} is marked enable_socket: a test that needs the network belongs in integration")
+    disable_socket(allow_unix_socket=True)  # pytest-socket lifts it after each test's teardown
