@@ -105,3 +105,28 @@ def test_sample_ratio_check_is_exact_on_small_samples() -> None:
     assert sample_ratio_p_value([9, 1], [0.1, 0.9]) < 0.001
     # three arms with tiny expected counts: no evidence either way yet
     assert sample_ratio_p_value([3, 1, 0], [0.1, 0.45, 0.45]) == 1.0
+
+
+def _two_sided_p_by_definition(successes: int, trials: int, probability: float) -> float:
+    """The exact test as defined: the sum of every outcome's probability that is no likelier than the observed."""
+    log_pmf = [
+        math.lgamma(trials + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(trials - k + 1)
+        + k * math.log(probability)
+        + (trials - k) * math.log1p(-probability)
+        for k in range(trials + 1)
+    ]
+    return min(1.0, math.fsum(math.exp(value) for value in log_pmf if value <= log_pmf[successes] + 1e-9))
+
+
+@pytest.mark.parametrize(
+    ("trials", "share"),
+    [(1, 0.5), (2, 0.5), (13, 0.1), (40, 0.05), (200, 0.5), (601, 0.3333), (1000, 0.05), (1000, 0.9)],
+)
+def test_sample_ratio_check_for_two_arms_is_the_exact_binomial_test(trials: int, share: float) -> None:
+    for first in sorted({0, 1, trials // 3, round(trials * share) - 1, round(trials * share), trials - 1, trials}):
+        if 0 <= first <= trials:
+            assert sample_ratio_p_value([first, trials - first], [share, 1 - share]) == pytest.approx(
+                _two_sided_p_by_definition(first, trials, share), rel=1e-9, abs=1e-300
+            ), first

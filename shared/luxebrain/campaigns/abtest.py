@@ -75,6 +75,7 @@ def chi_square_sf(statistic: float, degrees: int) -> float:
 
 MIN_EXPECTED_PER_ARM = 5.0  # below it the chi-square approximation is not valid (Cochran's rule)
 EXACT_TEST_MAX_TRIALS = 10_000  # beyond it chi-square is accurate and the exact sum needlessly slow
+NEGLIGIBLE_LOG_RATIO = 50.0  # a tail's terms this far (in log) below its edge no longer change the p-value
 
 
 def sample_ratio_p_value(observed: list[int], expected_shares: list[float]) -> float:
@@ -97,22 +98,41 @@ def sample_ratio_p_value(observed: list[int], expected_shares: list[float]) -> f
 
 
 def _binomial_two_sided_p(successes: int, trials: int, probability: float) -> float:
-    """Exact two-sided binomial test: the total probability of outcomes no likelier than the one observed."""
+    """Exact two-sided binomial test: the total probability of outcomes no likelier than the one observed.
+
+    The probability rises up to the mode and falls after it, so those outcomes are two tails, [0, left] and
+    [right, trials]: each edge is found by bisection and each tail summed outward from its edge until its
+    terms are too small to change the sum (a few hundred terms, not all ``trials + 1``: daily checks of a
+    large test stay cheap)."""
     if probability <= 0.0 or probability >= 1.0:
         return 1.0 if successes == round(probability * trials) else 0.0
+    log_p, log_q, log_n_factorial = math.log(probability), math.log1p(-probability), math.lgamma(trials + 1)
 
     def log_pmf(k: int) -> float:
-        return (
-            math.lgamma(trials + 1)
-            - math.lgamma(k + 1)
-            - math.lgamma(trials - k + 1)
-            + k * math.log(probability)
-            + (trials - k) * math.log1p(-probability)
-        )
+        return log_n_factorial - math.lgamma(k + 1) - math.lgamma(trials - k + 1) + k * log_p + (trials - k) * log_q
 
-    observed = log_pmf(successes)
-    total = sum(math.exp(log_pmf(k)) for k in range(trials + 1) if log_pmf(k) <= observed + 1e-9)
-    return min(1.0, total)
+    threshold = log_pmf(successes) + 1e-9
+    mode = min(trials, int((trials + 1) * probability))
+    low, high = -1, mode  # the last k <= mode no likelier than observed (-1: none)
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if log_pmf(middle) <= threshold else (low, middle - 1)
+    left = low
+    low, high = mode + 1, trials + 1  # the first k > mode no likelier than observed (trials + 1: none)
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if log_pmf(middle) <= threshold else (middle + 1, high)
+    right = low
+    terms: list[float] = []
+    for tail in (range(left, -1, -1), range(right, trials + 1)):
+        edge = None
+        for k in tail:
+            value = log_pmf(k)
+            edge = value if edge is None else edge
+            if value < edge - NEGLIGIBLE_LOG_RATIO:
+                break  # the rest shrinks geometrically: below 1e-18 of the edge term in all
+            terms.append(value)
+    return min(1.0, math.fsum(math.exp(value) for value in terms))
 
 
 def msprt_p_value(difference: float, variance: float, tau_squared: float) -> float:
