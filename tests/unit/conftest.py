@@ -8,7 +8,11 @@ tests/integration."""
 from __future__ import annotations
 
 import pytest
-from pytest_socket import disable_socket
+
+try:
+    from pytest_socket import disable_socket
+except ImportError:  # a virtualenv from before requirements-dev.txt named it
+    raise pytest.UsageError("the unit tier needs pytest-socket: run `make .venv/.installed`") from None
 
 REFUSED_HERE = {
     "local_aws": "starts the embedded AWS (moto's server)",
