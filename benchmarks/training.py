@@ -241,7 +241,8 @@ t0 = time.perf_counter()
 import pandas as pd
 from datetime import datetime, UTC
 from luxebrain.training.snapshot import OrderSnapshot, product_frame
-from luxebrain.training.registry import registered_kinds, TrainingInputs
+from luxebrain.training.registry import registered_kinds
+from luxebrain.ml.kinds import TrainingInputs
 from luxebrain.storage.models import ProductItem
 import luxebrain.ml.recommend.train, luxebrain.ml.forecast.train
 import luxebrain.ml.customers.train, luxebrain.ml.pricing.train

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.ml.kinds import forecast_weighted_wape, metric_at
 from luxebrain.storage.models import TrainingStateItem
 from luxebrain.training.dispatch import TrainRequest, is_due
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.pipeline import KindResult, TrainingReport
-from luxebrain.training.registry import ModelKind, forecast_weighted_wape, metric_at, registered_kinds
+from luxebrain.training.registry import ModelKind, registered_kinds
 from luxebrain.training.snapshot import OrderSnapshot
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)

@@ -10,10 +10,7 @@ from pydantic import BaseModel, Field
 from api.dependencies import TenantMember
 from luxebrain.ml.forecast.serving import Forecasts
 from luxebrain.serving import inventory
-from luxebrain.serving.loader import current_serving, register_serving_kind
-
-# The serving cache builds (once per model version) the numpy-only class that answers forecast questions.
-register_serving_kind("forecast", "luxebrain.ml.forecast.serving:Forecasts")
+from luxebrain.serving.loader import current_serving
 
 router = APIRouter(tags=["forecasts"])
 

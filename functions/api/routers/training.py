@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.dependencies import Principal, TenantMember, expensive_action
+from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.training import list_run_records, request_retrain
 from luxebrain.training.state import get_pointer
 
@@ -22,7 +23,6 @@ router = APIRouter(prefix="/training", tags=["training"])
 KindFilter = Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="one model kind")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Retrainer = Annotated[Principal, Depends(expensive_action("retrain"))]
-MODEL_KINDS = ("recommend", "forecast", "customers", "pricing")
 
 
 class RunResponse(BaseModel):

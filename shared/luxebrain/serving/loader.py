@@ -21,6 +21,7 @@ from typing import Any
 
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
+from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.observability import logger
 from luxebrain.runtime import aws_client, configured_settings, on_reset
 
@@ -57,7 +58,10 @@ class ServingKind:
     serving_class: str  # "module:Class" with a ``from_artifact(artifact)`` constructor (numpy only)
 
 
-_SERVING_KINDS: dict[str, ServingKind] = {}
+# The product kinds come from the table of kinds; register_serving_kind adds others (tests, experiments).
+_SERVING_KINDS: dict[str, ServingKind] = {
+    spec.kind: ServingKind(spec.kind, spec.serving_class) for spec in MODEL_KINDS.values()
+}
 
 
 def register_serving_kind(kind: str, serving_class: str) -> None:
@@ -79,11 +83,6 @@ def build_serving_model(artifact: ModelArtifact) -> Any:
     serving_class = getattr(importlib.import_module(module_name), class_name)
     factory: Callable[[ModelArtifact], Any] = getattr(serving_class, "from_artifact", serving_class)
     return factory(artifact)
-
-
-register_serving_kind("recommend", "luxebrain.ml.recommend.serving:Recommender")
-register_serving_kind("customers", "luxebrain.ml.customers.serving:CustomerScores")
-register_serving_kind("pricing", "luxebrain.ml.pricing.train:PricingModel")
 
 
 # ----------------------------------------------------------------------------- the current pointer

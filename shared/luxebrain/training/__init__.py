@@ -8,9 +8,10 @@ Public entry points (no pandas is imported by importing this package; the ML lay
   (ingest), :func:`register_kind` (model kinds).
 """
 
+from luxebrain.ml.kinds import TrainingInputs
 from luxebrain.training.dispatch import TrainRequest, dispatch_due_tenants, request_retrain
 from luxebrain.training.pipeline import KindResult, TrainingReport, train_tenant
-from luxebrain.training.registry import ModelKind, TrainingInputs, register_kind, registered_kinds
+from luxebrain.training.registry import ModelKind, register_kind, registered_kinds
 from luxebrain.training.snapshot import append_training_delta, seed_training_snapshot
 from luxebrain.training.state import (
     LeaseBusyError,

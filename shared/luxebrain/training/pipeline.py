@@ -18,12 +18,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
+from luxebrain.ml.kinds import TrainingInputs
 from luxebrain.observability import logger, metrics
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.serving.loader import ARTIFACT_FILE_NAMES, artifact_prefix, read_artifact
 from luxebrain.training import state
 from luxebrain.training.gate import quality_gate
-from luxebrain.training.registry import ModelKind, TrainingInputs, registered_kinds
+from luxebrain.training.registry import ModelKind, registered_kinds
 
 Progress = Callable[[str], None]
 MAX_STORED_METRICS_BYTES = 16_000  # a run record stays far below DynamoDB's 400 KB item limit
