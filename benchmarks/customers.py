@@ -44,18 +44,16 @@ from luxebrain.ml.customers.evaluation import (
     load_transactions_csv,
     top_decile_lift,
 )
-from luxebrain.ml.customers.serving import rfm_segments
-from luxebrain.ml.customers.train import (
+from luxebrain.ml.customers.model import (
     DAY_NS,
     CustomerParams,
     CustomerSummary,
     PurchaseModel,
     SpendModel,
-    fit_bgnbd,
-    fit_gamma_gamma,
-    fit_models,
     score_customers,
 )
+from luxebrain.ml.customers.serving import rfm_segments
+from luxebrain.ml.customers.train import fit_bgnbd, fit_gamma_gamma, fit_models
 
 OUT = Path(__file__).resolve().parent / "out"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -213,7 +211,11 @@ def benchmark_dataset(name: str, fit_repeats: int) -> dict[str, Any]:
         np.floor_divide(transactions["ordered_at"].astype("int64").to_numpy(), DAY_NS) <= holdout_end
     ]
     evaluation = evaluate_holdout(
-        transactions, calibration_end_day=calibration_end, holdout_end_day=holdout_end, params=CustomerParams()
+        transactions,
+        calibration_end_day=calibration_end,
+        holdout_end_day=holdout_end,
+        params=CustomerParams(),
+        fit=fit_models,
     )
     summary = evaluation.summary
     holdout_days = float(holdout_end - calibration_end)
@@ -273,7 +275,7 @@ def scoring_speed(n_customers: int) -> dict[str, Any]:
     calibration = transactions[
         np.floor_divide(transactions["ordered_at"].astype("int64").to_numpy(), DAY_NS) <= calibration_end
     ]
-    from luxebrain.ml.customers.train import summarize_transactions
+    from luxebrain.ml.customers.model import summarize_transactions
 
     base = summarize_transactions(calibration, as_of_day=calibration_end)
     purchase = PurchaseModel(fit_bgnbd(base.frequency, base.recency, base.T), dropout=True, name="bgnbd")

@@ -10,12 +10,6 @@ from datetime import UTC, datetime
 from luxebrain import __version__
 from luxebrain.errors import LuxeBrainError
 
-EVALUATE_HARNESSES = {
-    "recommend": "luxebrain.ml.recommend.evaluation",
-    "forecast": "luxebrain.ml.forecast.evaluation",
-    "customers": "luxebrain.ml.customers.evaluation",
-}
-
 
 def _as_of(text: str) -> datetime:
     try:
@@ -99,10 +93,9 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     )
     kinds = evaluate.add_subparsers(dest="kind", metavar="KIND")
     if len(argv) and argv[0] == "evaluate":  # harnesses import pandas: only when asked for
-        import importlib
+        from luxebrain_dev.evaluate import add_evaluate_parsers
 
-        for module_name in EVALUATE_HARNESSES.values():
-            importlib.import_module(module_name).add_evaluate_parser(kinds)
+        add_evaluate_parsers(kinds)
     return parser
 
 

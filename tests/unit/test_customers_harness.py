@@ -12,12 +12,13 @@ import pytest
 
 from luxebrain.ml.customers.evaluation import (
     HoldoutSkipped,
-    add_evaluate_parser,
     evaluate_holdout,
     load_transactions_csv,
     top_decile_lift,
 )
-from luxebrain.ml.customers.train import CustomerDataError, CustomerParams
+from luxebrain.ml.customers.model import CustomerDataError, CustomerParams
+from luxebrain.ml.customers.train import fit_models
+from luxebrain_dev.evaluate import add_customers_parser
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "customers_cdnow_120.csv"
 CDNOW_COLUMNS = {"customer_col": "customer_id", "time_col": "date", "amount_col": "dollar_value"}
@@ -29,7 +30,7 @@ def day(text: str) -> int:
 
 def cli(*arguments: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="luxebrain evaluate")
-    add_evaluate_parser(parser.add_subparsers(dest="command", required=True))
+    add_customers_parser(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(list(arguments))
 
 
@@ -55,6 +56,7 @@ def test_holdout_on_cdnow_fixture_reports_finite_metrics() -> None:
         calibration_end_day=day("1997-09-30"),
         holdout_end_day=day("1998-06-30"),
         params=CustomerParams(min_repeat_customers=10),
+        fit=fit_models,
     )
     metrics = evaluation.metrics
     assert metrics["customers"] == 120
@@ -74,6 +76,7 @@ def test_holdout_with_too_few_repeat_customers_is_skipped_with_a_reason() -> Non
             calibration_end_day=day("1997-09-30"),
             holdout_end_day=day("1998-06-30"),
             params=CustomerParams(min_repeat_customers=1000),
+            fit=fit_models,
         )
 
 

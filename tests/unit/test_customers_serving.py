@@ -12,9 +12,11 @@ from scipy.stats import nbinom
 from test_customers import AS_OF, simulate_bgnbd_store  # helper module beside this one
 
 from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.ml.customers.model import CustomerParams, bgnbd_expected_purchases
 from luxebrain.ml.customers.serving import (
     SEGMENT_NAMES,
     SEGMENT_TABLE,
+    BGNBDParams,
     CustomerModelError,
     CustomerScores,
     UnknownCustomerError,
@@ -24,7 +26,7 @@ from luxebrain.ml.customers.serving import (
     quintile_scores,
     rfm_segments,
 )
-from luxebrain.ml.customers.train import BGNBDParams, CustomerParams, bgnbd_expected_purchases, train_customer_model
+from luxebrain.ml.customers.train import train_customer_model
 
 
 @pytest.fixture(scope="module")

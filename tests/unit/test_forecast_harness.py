@@ -13,7 +13,6 @@ from luxebrain.ml.forecast.evaluation import (
     HarnessInputError,
     QuantileForecast,
     SalesPanel,
-    add_evaluate_parser,
     format_table,
     load_sales_csv,
     moving_average_with_trend,
@@ -21,6 +20,7 @@ from luxebrain.ml.forecast.evaluation import (
     rolling_origin_backtest,
     seasonal_naive,
 )
+from luxebrain_dev.evaluate import add_forecast_parser
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "forecast_walmart_two_stores.csv"
 
@@ -121,7 +121,7 @@ def test_moving_average_with_trend_extrapolates_the_line() -> None:
 
 def test_cli_runs_on_the_fixture_and_reports_a_wrong_column(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     parser = argparse.ArgumentParser()
-    add_evaluate_parser(parser.add_subparsers())
+    add_forecast_parser(parser.add_subparsers())
     common = ["--sales", str(FIXTURE), "--series-col", "Store", "--time-col", "Date", "--time-format", "%d-%m-%Y"]
     args = parser.parse_args(
         [

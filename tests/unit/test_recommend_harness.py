@@ -13,7 +13,6 @@ import pytest
 from luxebrain.ml.recommend.evaluation import (
     EvaluationTask,
     TransactionsFileError,
-    add_evaluate_parser,
     evaluate_rankings,
     leave_last_basket_split,
     load_transactions_csv,
@@ -22,6 +21,7 @@ from luxebrain.ml.recommend.evaluation import (
     temporal_split,
     temporal_splits,
 )
+from luxebrain_dev.evaluate import add_recommend_parser
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "recommend_online_retail_sample.csv"
 ONLINE_RETAIL_COLUMNS = {
@@ -194,7 +194,7 @@ def test_repeat_baseline_ranks_own_frequent_purchases_first() -> None:
 def test_cli_subcommand_prints_tables_and_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Given the CLI parser with the recommend subcommand registered
     parser = argparse.ArgumentParser()
-    add_evaluate_parser(parser.add_subparsers())
+    add_recommend_parser(parser.add_subparsers())
     args = parser.parse_args(
         ["recommend", "--transactions", str(FIXTURE)]
         + [f"--{k.replace('_col', '-col').replace('_', '-')}={v}" for k, v in ONLINE_RETAIL_COLUMNS.items()]

@@ -14,11 +14,9 @@ Used by ``train_customer_model`` (metrics in the manifest), ``benchmarks/custome
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,23 +24,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from luxebrain.ml.customers.serving import CustomerModelError, bgnbd_probability_alive, rfm_segments
-from luxebrain.ml.customers.train import (
+from luxebrain.ml.customers.model import (
     DAY_NS,
     CustomerDataError,
     CustomerParams,
     CustomerSummary,
     PurchaseModel,
     SpendModel,
-    _utc_datetime64_ns,
     bgnbd_unconditional_expected_purchases,
     describe_models,
     expected_order_value,
     expected_purchases,
-    fit_models,
     predictive_value_quantiles,
     summarize_transactions,
+    utc_datetime64_ns,
 )
+from luxebrain.ml.customers.serving import CustomerModelError, bgnbd_probability_alive, rfm_segments
+
+# Training's fit: the fitted purchase and spend models, and notes for the metrics (fallbacks and their reasons).
+FitModels = Callable[[CustomerSummary, CustomerParams], tuple[PurchaseModel, SpendModel, dict[str, Any]]]
 
 
 class HoldoutSkipped(CustomerModelError):
@@ -112,13 +112,15 @@ def evaluate_holdout(
     calibration_end_day: int,
     holdout_end_day: int,
     params: CustomerParams | None = None,
+    fit: FitModels,
 ) -> HoldoutEvaluation:
-    """Fit on purchases up to ``calibration_end_day`` (inclusive, days since the epoch) and score the hold-out
-    ``(calibration_end_day, holdout_end_day]`` for the customers of the calibration period."""
+    """Fit on purchases up to ``calibration_end_day`` (inclusive, days since the epoch) with ``fit`` (training's
+    ``fit_models``) and score the hold-out ``(calibration_end_day, holdout_end_day]`` for the customers of the
+    calibration period."""
     params = params or CustomerParams()
     if holdout_end_day <= calibration_end_day:
         raise HoldoutSkipped("the hold-out period must end after the calibration period")
-    day = np.floor_divide(_utc_datetime64_ns(transactions["ordered_at"], "ordered_at"), DAY_NS)
+    day = np.floor_divide(utc_datetime64_ns(transactions["ordered_at"], "ordered_at"), DAY_NS)
     if (day > holdout_end_day).any():
         raise CustomerDataError(f"{int((day > holdout_end_day).sum())} transaction(s) fall after the hold-out end")
     in_calibration = day <= calibration_end_day
@@ -132,7 +134,7 @@ def evaluate_holdout(
             f"{repeat_customers} repeat customer(s) in the calibration period, fewer than {params.min_repeat_customers}"
         )
     started = time.perf_counter()
-    purchase, spend, notes = fit_models(summary, params)
+    purchase, spend, notes = fit(summary, params)
     fit_seconds = time.perf_counter() - started
     holdout_days = float(holdout_end_day - calibration_end_day)
     predicted = expected_purchases(purchase, holdout_days, summary.frequency, summary.recency, summary.T)
@@ -348,78 +350,3 @@ def load_transactions_csv(
 
 
 # --- CLI ----------------------------------------------------------------------------------------------
-def _parse_day(text: str) -> int:
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return int(stamp.value // DAY_NS)
-
-
-def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``customers`` under ``luxebrain evaluate``."""
-    parser = subparsers.add_parser(
-        "customers",
-        help="calibration / hold-out check of the BG/NBD + Gamma-Gamma customer model on a transactions CSV",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
-    )
-    parser.add_argument(
-        "--transactions", required=True, type=Path, help="CSV file (gzip allowed), one row per order or line"
-    )
-    parser.add_argument("--customer-col", required=True, help="column with the customer id")
-    parser.add_argument("--time-col", required=True, help="column with the order date or time")
-    parser.add_argument(
-        "--amount-col", required=True, help="column with the order amount (unit price with --quantity-col)"
-    )
-    parser.add_argument("--order-col", help="column with the order id: lines of one order are summed")
-    parser.add_argument("--quantity-col", help="column with quantities: amount = amount column x quantity")
-    parser.add_argument("--calibration-end", type=_parse_day, help="last day of the calibration period (YYYY-MM-DD)")
-    parser.add_argument("--holdout-end", type=_parse_day, help="last day of the hold-out period (default: last date)")
-    parser.add_argument("--min-repeat-customers", type=int, default=CustomerParams.min_repeat_customers)
-    parser.add_argument("--skip-missing-customers", action="store_true", help="leave out rows without a customer id")
-    parser.add_argument(
-        "--exclude-negative", action="store_true", help="leave out rows or orders with a negative amount"
-    )
-    parser.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
-    parser.set_defaults(run=run_evaluate_customers)
-    return parser
-
-
-def run_evaluate_customers(args: argparse.Namespace) -> int:
-    """Run the hold-out evaluation for the CLI; prints the metrics; exit code 0, or 2 on bad input."""
-    try:
-        transactions = load_transactions_csv(
-            args.transactions,
-            customer_col=args.customer_col,
-            time_col=args.time_col,
-            amount_col=args.amount_col,
-            order_col=args.order_col,
-            quantity_col=args.quantity_col,
-            skip_missing_customers=args.skip_missing_customers,
-            exclude_negative=args.exclude_negative,
-        )
-        day = np.floor_divide(_utc_datetime64_ns(transactions["ordered_at"], "ordered_at"), DAY_NS)
-        holdout_end = args.holdout_end if args.holdout_end is not None else int(day.max())
-        transactions = transactions[day <= holdout_end]
-        first_day = int(day.min())
-        calibration_end = args.calibration_end
-        if calibration_end is None:  # default: the last quarter of the history is the hold-out
-            calibration_end = holdout_end - max(1, (holdout_end - first_day) // 4)
-        evaluation = evaluate_holdout(
-            transactions,
-            calibration_end_day=calibration_end,
-            holdout_end_day=holdout_end,
-            params=CustomerParams(min_repeat_customers=args.min_repeat_customers),
-        )
-    except CustomerModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    width = max(len(key) for key in evaluation.metrics)
-    for key, value in evaluation.metrics.items():
-        print(f"{key:<{width}}  {value}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(evaluation.metrics, indent=2, allow_nan=False))
-    return 0

@@ -17,8 +17,6 @@ pooled over series, origins and the periods of a window (e.g. weeks 1-4):
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -490,54 +488,3 @@ def format_table(result: BacktestResult, reference: str, title: str = "") -> str
 # --------------------------------------------------------------------------------------------------------
 # CLI: luxebrain evaluate forecast
 # --------------------------------------------------------------------------------------------------------
-
-
-def add_evaluate_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``evaluate forecast`` on the CLI's ``evaluate`` subparsers."""
-    parser = subparsers.add_parser(
-        "forecast",
-        help="backtest the demand forecaster against seasonal-naive, moving-average and TSB baselines",
-        description="Rolling-origin backtest of demand forecasts on any long sales CSV (one row per series and date).",
-    )
-    parser.add_argument("--sales", required=True, type=Path, help="CSV file (gzip allowed)")
-    parser.add_argument("--series-col", required=True, help="product / series id column")
-    parser.add_argument("--time-col", required=True, help="date column (or integer period number)")
-    parser.add_argument("--value-col", required=True, help="units (or revenue) sold column")
-    parser.add_argument("--freq", choices=["D", "W"], default=None, help="period length (default: inferred)")
-    parser.add_argument("--time-format", default=None, help="strptime format of the date column")
-    parser.add_argument("--cutoffs", type=int, default=4, help="number of forecast origins (default 4)")
-    parser.add_argument("--max-series", type=int, default=2000, help="random sample of series above this many")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
-    parser.add_argument("--quick", action="store_true", help="a smaller model (30 boosting rounds) for a fast check")
-    parser.set_defaults(run=run_evaluate_forecast)
-    return parser
-
-
-def run_evaluate_forecast(args: argparse.Namespace) -> int:
-    """Exit code 0 on success, 2 on bad input (the message is printed)."""
-    try:
-        panel = load_sales_csv(
-            args.sales,
-            series_col=args.series_col,
-            time_col=args.time_col,
-            value_col=args.value_col,
-            freq=args.freq,
-            time_format=args.time_format,
-        )
-        if len(panel.series_ids) > args.max_series:
-            rows = np.sort(np.random.default_rng(0).choice(len(panel.series_ids), args.max_series, replace=False))
-            panel.notes.append(f"random sample of {args.max_series} of {len(panel.series_ids)} series (seed 0)")
-            panel = panel.subset(rows)
-        params = ForecastParams(gbm_max_iter=30, max_train_rows=10_000) if args.quick else None
-        result = rolling_origin_backtest(panel, builtin_methods(params), n_cutoffs=args.cutoffs)
-    except ValueError as exc:
-        print(f"error: {exc}")
-        return 2
-    print(
-        format_table(result, "seasonal_naive", f"{args.sales.name}: {result.series} series, cut-offs {result.cutoffs}")
-    )
-    for note in result.notes:
-        print(f"note: {note}")
-    if args.json is not None:
-        args.json.write_text(json.dumps(result.to_json(), indent=2, allow_nan=True))
-    return 0

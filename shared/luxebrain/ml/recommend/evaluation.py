@@ -17,8 +17,6 @@ Training-side module: pandas and numpy only (never imported by the API).
 
 from __future__ import annotations
 
-import argparse
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from luxebrain.ml.artifacts import ModelArtifact
+    pass
 
 HIT_CUTOFF = 10
 RECALL_CUTOFF = 20
@@ -436,96 +434,3 @@ def format_table(rows: Sequence[tuple[str, EvaluationResult]], baseline: str | N
 
 
 # -------------------------------------------------------------------------------------------------- CLI
-
-
-def add_evaluate_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``evaluate recommend`` on the CLI's ``evaluate`` subparsers."""
-    parser = subparsers.add_parser(
-        "recommend",
-        help="score the recommender against popularity and repeat-purchase baselines on a transactions CSV",
-        description="Evaluate recommendations on any transactions CSV (temporal, leave-last-basket splits).",
-    )
-    parser.add_argument("--transactions", required=True, type=Path, help="CSV file (gzip allowed)")
-    parser.add_argument("--user-col", required=True, help="customer id column")
-    parser.add_argument("--item-col", required=True, help="product id column")
-    parser.add_argument("--time-col", required=True, help="timestamp column")
-    parser.add_argument("--quantity-col", default=None, help="quantity column (rows <= 0 are dropped)")
-    parser.add_argument("--order-col", default=None, help="order / basket id column (default: user + time)")
-    parser.add_argument("--time-format", default=None, help="strptime format of the time column")
-    parser.add_argument("--test-fraction", type=float, default=0.1, help="share of lines in the test period")
-    parser.set_defaults(run=run_evaluate_recommend)
-    return parser
-
-
-def evaluate_methods(
-    lines: pd.DataFrame,
-    *,
-    test_fraction: float = 0.1,
-    extra_rankers: dict[str, Ranker] | None = None,
-) -> list[tuple[str, str, list[tuple[str, EvaluationResult]]]]:
-    """Score our recommender (EASE or item-kNN) and the simple baselines on both splits and protocols.
-
-    Returns ``[(split, protocol, [(method, result), ...]), ...]``.
-    """
-    from luxebrain.ml.recommend.train import RecommenderParams, rank_customers, train_recommender
-
-    def model_ranker(params: RecommenderParams) -> Ranker:
-        fitted: dict[int, ModelArtifact] = {}  # one fit per training frame, shared by both protocols
-
-        def rank(task: EvaluationTask) -> list[list[str]]:
-            key = id(task.train)
-            if key not in fitted:
-                fitted.clear()
-                fitted[key] = _train_quietly(train_recommender, task.train, params)
-            return rank_customers(fitted[key], task.customers, RANKING_LENGTH, exclude_seen=task.exclude_seen)
-
-        return rank
-
-    rankers: dict[str, Ranker] = {
-        "ours (auto)": model_ranker(RecommenderParams(evaluate_holdout=False)),
-        "ours item_knn": model_ranker(RecommenderParams(evaluate_holdout=False, algorithm="item_knn")),
-        "popularity": popularity_ranker,
-        "repeat own purchases": repeat_ranker,
-        **(extra_rankers or {}),
-    }
-    results = []
-    splits = {
-        "temporal": temporal_splits(lines, test_fraction=test_fraction),
-        "leave_last_basket": leave_last_basket_splits(lines),
-    }
-    for split_name, tasks in splits.items():
-        for protocol, task in tasks.items():
-            rows = [(name, evaluate_rankings(task, ranker(task))) for name, ranker in rankers.items()]
-            results.append((split_name, protocol, rows))
-    return results
-
-
-def _train_quietly(train: Callable[..., ModelArtifact], lines: pd.DataFrame, params: Any) -> ModelArtifact:
-    return train(lines, None, params=params, now=lines["ordered_at"].max().to_pydatetime())
-
-
-def run_evaluate_recommend(args: argparse.Namespace) -> int:
-    """CLI entry: load the CSV, evaluate, print one table per split and protocol. Exit 2 on bad input."""
-    try:
-        lines = load_transactions_csv(
-            args.transactions,
-            user_col=args.user_col,
-            item_col=args.item_col,
-            time_col=args.time_col,
-            quantity_col=args.quantity_col,
-            order_col=args.order_col,
-            time_format=args.time_format,
-        )
-        print(
-            f"{len(lines):,} purchase lines, {lines['customer_id'].nunique():,} customers, "
-            f"{lines['product_id'].nunique():,} products, {lines['order_id'].nunique():,} orders"
-        )
-        results = evaluate_methods(lines, test_fraction=args.test_fraction)
-    except (TransactionsFileError, SplitError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for split_name, protocol, rows in results:
-        customers = rows[0][1].customers
-        print(f"\n{split_name} split, {protocol} protocol ({customers:,} test customers)")
-        print(format_table(rows, baseline="popularity"))
-    return 0
