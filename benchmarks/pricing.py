@@ -36,14 +36,8 @@ import numpy as np
 import pandas as pd
 
 from luxebrain.ml.pricing.rules import GuardrailConfig, GuardrailRule
-from luxebrain.ml.pricing.train import (
-    DemandBatch,
-    PriceSuggestion,
-    PricingModel,
-    PricingParams,
-    suggest_prices,
-    train_pricing_model,
-)
+from luxebrain.ml.pricing.serving import DemandBatch, PriceSuggestion, PricingModel, PricingParams, suggest_prices
+from luxebrain.ml.pricing.train import train_pricing_model
 
 OUT = Path(__file__).resolve().parent / "out"
 DATA = Path("/work/shared/data/bayesm-cheese-tuna")

@@ -26,7 +26,7 @@ from luxebrain.ml.pricing.apply import (
     rollback_price_change,
 )
 from luxebrain.ml.pricing.rules import GuardrailConfig
-from luxebrain.ml.pricing.train import NoSuggestion, PriceSuggestion, PricingModel, suggest_prices
+from luxebrain.ml.pricing.serving import NoSuggestion, PriceSuggestion, PricingModel, suggest_prices
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.serving.loader import current_serving

@@ -26,7 +26,7 @@ from luxebrain.ml.pricing.rules import (
     check_price,
     price_bounds,
 )
-from luxebrain.ml.pricing.train import (
+from luxebrain.ml.pricing.serving import (
     NoSuggestion,
     PriceSuggestion,
     PricingDataError,
@@ -35,8 +35,8 @@ from luxebrain.ml.pricing.train import (
     describe_suggestion,
     suggest_prices,
     top_suggestions,
-    train_pricing_model,
 )
+from luxebrain.ml.pricing.train import train_pricing_model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -18,7 +18,7 @@ from luxebrain.ml.pricing.apply import (
     product_endpoint,
     rollback_price_change,
 )
-from luxebrain.ml.pricing.train import PriceSuggestion
+from luxebrain.ml.pricing.serving import PriceSuggestion
 
 NOW = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 

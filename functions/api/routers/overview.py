@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.dependencies import TenantMember
 from luxebrain import price_decisions
 from luxebrain.errors import NotFoundError
-from luxebrain.ml.pricing.train import NoSuggestion
+from luxebrain.ml.pricing.serving import NoSuggestion
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import current_serving
 

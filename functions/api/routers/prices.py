@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.dependencies import StaffOrOwner, TenantMember, expensive_action
 from luxebrain import price_decisions
 from luxebrain.auth.principal import Principal
-from luxebrain.ml.pricing.train import NoSuggestion
+from luxebrain.ml.pricing.serving import NoSuggestion
 from luxebrain.storage.models import PriceDecisionItem
 from luxebrain.tenancy import tenant_partition
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor

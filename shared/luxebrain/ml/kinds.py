@@ -163,7 +163,7 @@ MODEL_KINDS: Mapping[str, ModelKindSpec] = MappingProxyType(
             ModelKindSpec(
                 "pricing",
                 _train_pricing,
-                "luxebrain.ml.pricing.train:PricingModel",
+                "luxebrain.ml.pricing.serving:PricingModel",
                 metric=None,  # training scores no hold-out for pricing (yet): the gate only checks it loads
                 higher_is_better=True,
                 baseline=None,

@@ -1,0 +1,605 @@
+"""Dynamic pricing, serving: guardrailed price suggestions from a trained pricing artifact (numpy only).
+
+Serving (:class:`PricingModel`, :func:`suggest_prices`, numpy only) evaluates, for each product, the
+expected profit over a planning horizon on a grid of prices inside the guardrails, with the stock it has
+(sales stop at zero stock until the next restock), a holding cost for stock that sits, the demand forecast
+when one is given, and the elasticity's uncertainty. The best price is snapped to the allowed price endings
+and currency units, compared with keeping the current price, and explained in words.
+
+
+Training (:func:`luxebrain.ml.pricing.train.train_pricing_model`, ML layer) fits the elasticities it reads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.ml.pricing.rules import (
+    GuardrailConfig,
+    GuardrailRule,
+    PriceBounds,
+    Unsatisfiable,
+    days_since_change_blocks,
+    ending_candidates,
+    explain_suggestion,
+    price_bounds,
+    tags_of,
+)
+
+MODEL_KIND = "pricing"
+_Z90 = 1.6448536269514722  # two-sided 90 % normal quantile
+
+
+class PricingDataError(ValueError):
+    """Training frames or serving inputs cannot be used (names the column / product / parameter)."""
+
+
+@dataclass(frozen=True)
+class PricingParams:
+    """Training and suggestion settings (stored in the artifact manifest)."""
+
+    history_weeks: int = 104  # weeks of order history used for elasticities
+    velocity_weeks: int = 8  # recent weeks that define the sales velocity
+    min_active_weeks: int = 8  # weeks on sale needed for a product's own elasticity
+    min_units: float = 8.0  # units sold needed for a product's own elasticity
+    min_price_variation: float = 0.02  # std of log price needed for a product's own elasticity
+    max_own_se: float = 3.0  # own estimates less precise than this are left out (too noisy to pool)
+    min_category_estimates: int = 3  # own estimates needed to pool a category; else the whole store
+    prior_elasticity: float = -1.5  # used when no product in the store has price variation
+    prior_sd: float = 1.0
+    min_between_sd: float = 0.2  # floor on the between-product sd, so pooling never becomes total
+    use_category_index: bool = True
+    index_rounds: int = 4  # index <-> elasticity alternations (each removes more of the others' price moves)
+    decision_elasticity_min: float = -6.0  # elasticities used for decisions are clipped into this range
+    decision_elasticity_max: float = -0.3
+    horizon_weeks: int = 13  # planning horizon of the profit a suggestion maximises
+    holding_cost_per_week: float = 0.005  # cost of keeping one unit in stock for a week, fraction of its cost
+    default_restock_weeks: float = 4.0  # weeks until stock is replenished when a product does not say
+    min_relative_gain: float = 0.002  # expected profit gain (fraction of current profit) worth a change
+    overstock_weeks: float = 26.0  # a decrease on a product with more cover than this is a sale
+    grid_size: int = 49
+    expect_over_uncertainty: bool = True  # maximise expected profit over the elasticity's uncertainty
+
+    def __post_init__(self) -> None:
+        if self.horizon_weeks < 1 or self.velocity_weeks < 1 or self.history_weeks < 2:
+            raise PricingDataError("horizon_weeks, velocity_weeks must be >= 1 and history_weeks >= 2")
+        if not self.decision_elasticity_min < self.decision_elasticity_max < 0:
+            raise PricingDataError("need decision_elasticity_min < decision_elasticity_max < 0")
+        if self.grid_size < 3:
+            raise PricingDataError("grid_size must be at least 3")
+        if self.holding_cost_per_week < 0 or self.min_relative_gain < 0:
+            raise PricingDataError("holding_cost_per_week and min_relative_gain must be >= 0")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> PricingParams:
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+@dataclass(frozen=True)
+class PriceSuggestion:
+    """A price to propose to the merchant, with what it is expected to do over ``horizon_weeks``."""
+
+    product_id: str
+    variation_id: str | None
+    kind: str  # "regular" (new regular price, any sale cleared) or "sale" (sale price for sale_weeks)
+    current_price: float
+    suggested_price: float
+    change: float  # fraction, +0.08 = 8 % up
+    sale_weeks: int | None
+    expected_units_change: float
+    expected_revenue_change: float
+    expected_margin_change: float
+    horizon_weeks: int
+    elasticity: float
+    elasticity_interval: tuple[float, float]
+    confidence: str  # "high" / "medium" / "low"
+    reasons: list[str]
+    bound_by: list[str]
+    currency: str
+    auto_apply: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "suggestion", **asdict(self), "elasticity_interval": list(self.elasticity_interval)}
+
+
+@dataclass(frozen=True)
+class NoSuggestion:
+    """Why a product gets no suggestion (``code`` is stable for the API; ``reason`` is for people)."""
+
+    product_id: str
+    variation_id: str | None
+    code: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "no_suggestion", **asdict(self)}
+
+
+@dataclass
+class PricingModel:
+    """The serving side of a pricing artifact (numpy only)."""
+
+    product_ids: np.ndarray
+    category_code: np.ndarray
+    elasticity: np.ndarray
+    elasticity_sd: np.ndarray
+    own_weight: np.ndarray
+    active_weeks: np.ndarray
+    velocity: np.ndarray
+    recent_price: np.ndarray
+    categories: list[str]
+    category_velocity: dict[str, float]
+    params: PricingParams
+    index: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_artifact(cls, artifact: ModelArtifact) -> PricingModel:
+        if artifact.kind != MODEL_KIND:
+            raise PricingDataError(f"artifact kind is {artifact.kind!r}, expected {MODEL_KIND!r}")
+        arrays = artifact.arrays
+        product_ids = arrays["product_ids"].astype(str)
+        return cls(
+            product_ids=product_ids,
+            category_code=arrays["category_code"],
+            elasticity=arrays["elasticity"],
+            elasticity_sd=arrays["elasticity_sd"],
+            own_weight=arrays["own_weight"],
+            active_weeks=arrays["active_weeks"],
+            velocity=arrays["velocity"],
+            recent_price=arrays["recent_price"],
+            categories=list(artifact.extra.get("categories", [])),
+            category_velocity=dict(artifact.extra.get("category_velocity", {})),
+            params=PricingParams.from_dict(artifact.params),
+            index={pid: i for i, pid in enumerate(product_ids.tolist())},
+        )
+
+
+@dataclass
+class _Candidate:
+    """One product (or variation) that passed the input checks, waiting for the batched optimisation."""
+
+    product_id: str
+    variation_id: str | None
+    row: int
+    rule: GuardrailRule
+    bounds: PriceBounds
+    price: float
+    regular_price: float
+    cost: float
+    stock: float  # inf when not managed
+    restock_weeks: float
+    restock_every: float
+    restock_level: float
+    weekly_demand: np.ndarray  # expected units per week at the current price, horizon long
+    share: float  # this variation's share of the product's velocity
+
+
+def suggest_prices(
+    model: PricingModel,
+    guardrails: GuardrailConfig,
+    *,
+    products: Sequence[Mapping[str, Any]],
+    forecast: Mapping[str, Sequence[float]] | None = None,
+    last_changes: Mapping[str, datetime] | None = None,
+    now: datetime,
+) -> list[PriceSuggestion | NoSuggestion]:
+    """One answer per product (per priced variation for variable products), in input order.
+
+    ``products``: mappings with product_id, category, price (active), regular_price, cost, stock_quantity
+    (None when not managed), tags; optional: type ("variable") with variations (each: variation_id, price,
+    regular_price, cost, stock_quantity), restock_in_weeks (inf = none planned; default from the params),
+    restock_every_weeks, restock_level (stock after a restock; default unlimited), floor_price, ceiling_price,
+    map_price, competitor_price. ``forecast``: product_id -> expected weekly units at the current price for
+    the coming weeks. ``last_changes``: product_id (or "product_id:variation_id") -> time of the last
+    price change.
+    """
+    params = model.params
+    horizon = params.horizon_weeks
+    results: list[PriceSuggestion | NoSuggestion | _Candidate] = []
+    for product in products:
+        product_id = str(product.get("product_id", ""))
+        if not product_id:
+            raise PricingDataError("every product needs a product_id")
+        rule = guardrails.rule_for(_optional_str(product.get("category")))
+        row = model.index.get(product_id)
+        if row is None or model.active_weeks[row] == 0:
+            results.append(NoSuggestion(product_id, None, "no_price_history", "no sales history for this product"))
+            continue
+        items = _priced_items(product)
+        if isinstance(items, NoSuggestion):
+            results.append(items)
+            continue
+        weekly = _weekly_demand(model, row, forecast.get(product_id) if forecast else None, horizon)
+        for item, share in items:
+            variation_id = _optional_str(item.get("variation_id"))
+            change_key = product_id if variation_id is None else f"{product_id}:{variation_id}"
+            results.append(
+                _check_item(model, rule, product, item, product_id, variation_id, row, weekly, share,
+                            (last_changes or {}).get(change_key), now)
+            )  # fmt: skip
+    candidates = [r for r in results if isinstance(r, _Candidate)]
+    decided = dict(zip(map(id, candidates), _decide(model, candidates), strict=True)) if candidates else {}
+    return [decided[id(r)] if isinstance(r, _Candidate) else r for r in results]
+
+
+def top_suggestions(answers: Sequence[PriceSuggestion | NoSuggestion], limit: int = 10) -> list[PriceSuggestion]:
+    """The suggestions with the largest expected margin gain first (for dashboards and the demo)."""
+    suggestions = [answer for answer in answers if isinstance(answer, PriceSuggestion)]
+    return sorted(suggestions, key=lambda s: s.expected_margin_change, reverse=True)[: max(limit, 0)]
+
+
+def describe_suggestion(suggestion: PriceSuggestion) -> str:
+    """One line for people: price move, expected effect, reasons and the guardrails that bound it."""
+    target = suggestion.product_id + (f"/{suggestion.variation_id}" if suggestion.variation_id else "")
+    move = f"{suggestion.current_price:.2f} -> {suggestion.suggested_price:.2f} {suggestion.currency}"
+    if suggestion.kind == "sale":
+        move += f" (sale, {suggestion.sale_weeks} weeks)"
+    effect = (
+        f"{suggestion.horizon_weeks} weeks: units {suggestion.expected_units_change:+.1f}, revenue "
+        f"{suggestion.expected_revenue_change:+.2f}, margin {suggestion.expected_margin_change:+.2f}"
+    )
+    return f"{target}: {move}; {effect}; {'; '.join(suggestion.reasons)} [confidence {suggestion.confidence}]"
+
+
+def _priced_items(product: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], float]] | NoSuggestion:
+    """The product itself, or its priced variations (each with an equal share of the product's velocity)."""
+    product_id = str(product["product_id"])
+    if str(product.get("type", "simple")) != "variable":
+        return [(product, 1.0)]
+    variations = [v for v in product.get("variations") or () if _positive(v.get("price"))]
+    if not variations:
+        return NoSuggestion(product_id, None, "no_priced_variations", "variable product has no variation with a price")
+    return [(variation, 1.0 / len(variations)) for variation in variations]
+
+
+def _check_item(
+    model: PricingModel,
+    rule: GuardrailRule,
+    product: Mapping[str, Any],
+    item: Mapping[str, Any],
+    product_id: str,
+    variation_id: str | None,
+    row: int,
+    weekly: tuple[np.ndarray, bool],
+    share: float,
+    last_change: datetime | None,
+    now: datetime,
+) -> _Candidate | NoSuggestion:
+    price = _number(item.get("price"))
+    if price is None or price <= 0:
+        return NoSuggestion(
+            product_id, variation_id, "price_zero", f"price is {item.get('price')!r}; nothing to adjust"
+        )
+    cost = _number(item.get("cost", product.get("cost") if item is not product else None))
+    if last_change is not None:
+        days = (now - last_change).total_seconds() / 86400.0
+        blocked = days_since_change_blocks(rule, days)
+        if blocked is not None:
+            return NoSuggestion(product_id, variation_id, blocked.code, blocked.message)
+    bounds = price_bounds(
+        rule,
+        current_price=price,
+        cost=cost,
+        tags=tags_of(product),
+        floor_price=_number(item.get("floor_price", product.get("floor_price"))),
+        ceiling_price=_number(item.get("ceiling_price", product.get("ceiling_price"))),
+        map_price=_number(item.get("map_price", product.get("map_price"))),
+        competitor_price=_number(item.get("competitor_price", product.get("competitor_price"))),
+    )
+    if isinstance(bounds, Unsatisfiable):
+        return NoSuggestion(product_id, variation_id, bounds.code, bounds.message)
+    stock = _number(item.get("stock_quantity"))
+    if stock is not None and stock <= 0:
+        return NoSuggestion(product_id, variation_id, "out_of_stock", "out of stock: no price change until restocked")
+    weekly_demand, is_forecast = weekly
+    recent_price = float(model.recent_price[row])
+    if not is_forecast and recent_price > 0 and share == 1.0:
+        # Velocity was measured at the model's last price; move it to today's price along the demand curve.
+        params = model.params
+        e = min(max(float(model.elasticity[row]), params.decision_elasticity_min), params.decision_elasticity_max)
+        weekly_demand = weekly_demand * (price / recent_price) ** e
+    if float(np.sum(weekly_demand)) <= 0:
+        return NoSuggestion(
+            product_id,
+            variation_id,
+            "no_recent_sales",
+            "no recent sales and no forecast: the data cannot say which price would do better",
+        )
+    restock = _number(item.get("restock_in_weeks", product.get("restock_in_weeks")))
+    restock_every = _number(item.get("restock_every_weeks", product.get("restock_every_weeks")))
+    restock_level = _number(item.get("restock_level", product.get("restock_level")))
+    regular = _number(item.get("regular_price")) or price
+    return _Candidate(
+        product_id=product_id,
+        variation_id=variation_id,
+        row=row,
+        rule=rule,
+        bounds=bounds,
+        price=price,
+        regular_price=max(regular, price),
+        cost=cost if cost is not None and cost > 0 else 0.0,
+        stock=stock if stock is not None else math.inf,
+        restock_weeks=model.params.default_restock_weeks if restock is None else max(restock, 0.0),
+        restock_every=restock_every if restock_every is not None and restock_every > 0 else math.inf,
+        restock_level=restock_level if restock_level is not None and restock_level >= 0 else math.inf,
+        weekly_demand=weekly_demand * share,
+        share=share,
+    )
+
+
+def _weekly_demand(
+    model: PricingModel, row: int, forecast: Sequence[float] | None, horizon: int
+) -> tuple[np.ndarray, bool]:
+    """Expected units per week over the horizon, and whether they are a forecast at the *current* price
+    (else: the velocity, measured at the last price the model saw)."""
+    if forecast is not None and len(forecast) > 0:
+        values = np.asarray(forecast, dtype=float)[:horizon]
+        values = np.where(np.isfinite(values), np.maximum(values, 0.0), 0.0)
+        return np.pad(values, (0, horizon - len(values)), mode="edge"), True
+    return np.full(horizon, float(model.velocity[row])), False
+
+
+def _decide(model: PricingModel, candidates: list[_Candidate]) -> list[PriceSuggestion | NoSuggestion]:
+    """Batched optimisation over a price grid inside each candidate's bounds, then endings and explanation."""
+    params = model.params
+    rows = np.array([c.row for c in candidates])
+    price = np.array([c.price for c in candidates])
+    elasticity = np.clip(model.elasticity[rows], params.decision_elasticity_min, params.decision_elasticity_max)
+    at_current = np.stack([c.weekly_demand for c in candidates])
+    demand = DemandBatch(
+        price=price,
+        cost=np.array([c.cost for c in candidates]),
+        elasticity=elasticity,
+        weekly=at_current,
+        stock=np.array([c.stock for c in candidates]),
+        restock_weeks=np.array([c.restock_weeks for c in candidates]),
+        holding=params.holding_cost_per_week,
+        restock_every=np.array([c.restock_every for c in candidates]),
+        restock_level=np.array([c.restock_level for c in candidates]),
+        elasticity_sd=model.elasticity_sd[rows] if params.expect_over_uncertainty else None,
+    )
+    lower = np.array([c.bounds.lower for c in candidates])
+    upper = np.array([c.bounds.upper for c in candidates])
+    best_in_bounds = demand.best_price(lower, upper, params.grid_size)
+    unbounded = demand.best_price(price * 0.25, price * 4.0, params.grid_size * 2)
+
+    # Snap to allowed endings: evaluate the allowed neighbours of the best price, keep the better one.
+    options = np.tile(price[:, None], (1, 3))
+    for i, candidate in enumerate(candidates):
+        allowed = ending_candidates(best_in_bounds[i], lower[i], upper[i], candidate.rule)
+        options[i, 1 : 1 + len(allowed)] = allowed
+        if len(allowed) == 1:
+            options[i, 2] = allowed[0]
+        if not allowed:
+            options[i, 1:] = np.nan
+    has_option = np.isfinite(options[:, 1])
+    profit, units, revenue = demand.evaluate(np.where(np.isfinite(options), options, price[:, None]))
+    choice = 1 + np.argmax(profit[:, 1:], axis=1)
+    take = np.arange(len(candidates))
+    gain = profit[take, choice] - profit[:, 0]
+    current_allowed = (price >= lower * (1 - 1e-9)) & (price <= upper * (1 + 1e-9))
+
+    answers: list[PriceSuggestion | NoSuggestion] = []
+    for i, candidate in enumerate(candidates):
+        if not has_option[i]:
+            answers.append(
+                NoSuggestion(candidate.product_id, candidate.variation_id, "no_allowed_price",
+                             f"no price ending in {candidate.rule.price_ending} fits between "
+                             f"{lower[i]:.2f} and {upper[i]:.2f}")
+            )  # fmt: skip
+            continue
+        new_price = float(options[i, choice[i]])
+        needed = params.min_relative_gain * max(abs(float(profit[i, 0])), 1e-9)
+        unchanged = abs(new_price - candidate.price) < 10**-candidate.rule.minor_units / 2
+        # A current price outside the guardrails is always moved inside them, gain or not.
+        if unchanged or (current_allowed[i] and gain[i] <= needed):
+            answers.append(
+                NoSuggestion(candidate.product_id, candidate.variation_id, "keep",
+                             f"current price {candidate.price:.2f} is within {params.min_relative_gain:.1%} "
+                             "of the best expected profit inside the guardrails")
+            )  # fmt: skip
+            continue
+        answers.append(
+            _suggestion(model, candidate, new_price, float(unbounded[i]), float(best_in_bounds[i]),
+                        units[i, 0], units[i, choice[i]], revenue[i, 0], revenue[i, choice[i]],
+                        float(profit[i, 0]), float(profit[i, choice[i]]))
+        )  # fmt: skip
+    return answers
+
+
+def _suggestion(
+    model: PricingModel,
+    candidate: _Candidate,
+    new_price: float,
+    unbounded_best: float,
+    bounded_best: float,
+    units_now: float,
+    units_new: float,
+    revenue_now: float,
+    revenue_new: float,
+    profit_now: float,
+    profit_new: float,
+) -> PriceSuggestion:
+    params = model.params
+    row = candidate.row
+    bounds = candidate.bounds
+    bound_by: list[str] = []
+    if unbounded_best > bounds.upper * (1 + 1e-9):
+        bound_by.append(bounds.upper_by)
+    if unbounded_best < bounds.lower * (1 - 1e-9):
+        bound_by.append(bounds.lower_by)
+    if abs(new_price - bounded_best) > 10**-candidate.rule.minor_units:
+        bound_by.append(f"price ending {candidate.rule.price_ending}" if candidate.rule.price_ending else "rounding")
+    velocity = float(model.velocity[row]) * candidate.share
+    category = model.categories[int(model.category_code[row])] if model.categories else ""
+    category_velocity = model.category_velocity.get(category, 0.0)
+    velocity_ratio = float(model.velocity[row]) / category_velocity if category_velocity > 0 else None
+    pace = float(np.mean(candidate.weekly_demand[:4]))  # expected weekly demand at today's price, near term
+    cover = candidate.stock / pace if math.isfinite(candidate.stock) and pace > 0 else None
+    change = new_price / candidate.price - 1.0
+    is_sale = (
+        new_price < candidate.regular_price
+        and bounds.allow_sale
+        and cover is not None
+        and cover > params.overstock_weeks
+    )
+    elasticity = float(model.elasticity[row])
+    sd = float(model.elasticity_sd[row])
+    interval = (elasticity - _Z90 * sd, elasticity + _Z90 * sd)
+    own_weight = float(model.own_weight[row])
+    source = f"{own_weight:.0%} from own price history" if own_weight >= 0.05 else f"pooled from category {category!r}"
+    reasons = explain_suggestion(
+        change=change,
+        kind="sale" if is_sale else "regular",
+        sale_weeks=candidate.rule.sale_weeks,
+        velocity_ratio=velocity_ratio,
+        weekly_units=velocity,
+        cover_weeks=cover,
+        elasticity=elasticity,
+        elasticity_interval=interval,
+        elasticity_source=source,
+        bound_by=bound_by,
+    )
+    return PriceSuggestion(
+        product_id=candidate.product_id,
+        variation_id=candidate.variation_id,
+        kind="sale" if is_sale else "regular",
+        current_price=candidate.price,
+        suggested_price=new_price,
+        change=round(change, 6),
+        sale_weeks=candidate.rule.sale_weeks if is_sale else None,
+        expected_units_change=round(float(units_new - units_now), 4),
+        expected_revenue_change=round(float(revenue_new - revenue_now), 4),
+        expected_margin_change=round(profit_new - profit_now, 4),
+        horizon_weeks=params.horizon_weeks,
+        elasticity=round(elasticity, 4),
+        elasticity_interval=(round(interval[0], 4), round(interval[1], 4)),
+        confidence="high" if sd < 0.3 else "medium" if sd < 0.7 else "low",
+        reasons=reasons,
+        bound_by=bound_by,
+        currency=candidate.rule.currency,
+        auto_apply=candidate.rule.auto_apply,
+    )
+
+
+@dataclass
+class DemandBatch:
+    """Constant-elasticity demand with stock, restocks and holding cost, for many products at once.
+
+    Profit of a price p held for the horizon: (p - cost) x units sold - holding x cost x units left in
+    stock each week - when no restock comes within the horizon, the holding cost of draining what is left
+    at the final week's pace (so a slow mover's excess stock weighs on it beyond the horizon). Sales stop at
+    zero stock; a restock tops stock up to ``restock_level`` (inf = as much as demand needs, which also ends
+    the stock constraint), at ``restock_weeks`` and every ``restock_every`` weeks after.
+    """
+
+    price: np.ndarray  # (N,) current price
+    cost: np.ndarray
+    elasticity: np.ndarray
+    weekly: np.ndarray  # (N, H) expected units per week at the current price
+    stock: np.ndarray  # inf = not managed
+    restock_weeks: np.ndarray  # weeks until the first restock (inf = none)
+    holding: float
+    restock_every: np.ndarray | None = None  # weeks between restocks after the first (inf = once)
+    restock_level: np.ndarray | None = None  # stock after a restock (inf = unlimited)
+    elasticity_sd: np.ndarray | None = None  # when given, profits are expectations over this uncertainty
+
+    def evaluate(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(profit, units, revenue) over the horizon for prices of shape (N, K).
+
+        With ``elasticity_sd`` the figures are expectations over the elasticity's uncertainty (three-point
+        Gauss-Hermite rule): a price far from today's is only as good as it is across plausible elasticities.
+        """
+        if self.elasticity_sd is None:
+            return self._evaluate_at(prices, self.elasticity)
+        totals = [np.zeros(prices.shape) for _ in range(3)]
+        for node, weight in ((-math.sqrt(3.0), 1 / 6), (0.0, 2 / 3), (math.sqrt(3.0), 1 / 6)):
+            elasticity = np.minimum(self.elasticity + node * self.elasticity_sd, -0.05)
+            for total, part in zip(totals, self._evaluate_at(prices, elasticity), strict=True):
+                total += weight * part
+        return totals[0], totals[1], totals[2]
+
+    def _evaluate_at(self, prices: np.ndarray, elasticity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n, horizon = self.weekly.shape
+        every = self.restock_every if self.restock_every is not None else np.full(n, np.inf)
+        level = self.restock_level if self.restock_level is not None else np.full(n, np.inf)
+        scale = np.power(prices / self.price[:, None], elasticity[:, None])  # (N, K)
+        stock = np.broadcast_to(self.stock[:, None], prices.shape).astype(float)
+        unit_holding = (self.holding * self.cost)[:, None]
+        units = np.zeros(prices.shape)
+        holding = np.zeros(prices.shape)
+        demand = scale
+        for week in range(horizon):
+            since_first = np.where(np.isfinite(self.restock_weeks), week - self.restock_weeks, -1.0)
+            restocks_now = (since_first >= 0) & (
+                (since_first == 0) | (np.isfinite(every) & (np.mod(since_first, np.where(every > 0, every, 1)) == 0))
+            )
+            stock = np.where(restocks_now[:, None], np.maximum(stock, level[:, None]), stock)
+            demand = self.weekly[:, week : week + 1] * scale
+            sold = np.minimum(demand, stock)
+            stock = stock - sold
+            units += sold
+            holding += np.where(np.isfinite(stock), unit_holding * stock, 0.0)
+        no_restock = (self.restock_weeks >= horizon)[:, None] & np.isfinite(stock)
+        final_pace = np.maximum(demand, 1e-6)
+        left = np.where(no_restock, stock, 0.0)
+        drain_weeks = np.minimum(left / final_pace, 104.0)
+        holding += unit_holding * left * drain_weeks / 2.0
+        revenue = prices * units
+        profit = (prices - self.cost[:, None]) * units - holding
+        return profit, units, revenue
+
+    def subset(self, part: slice) -> DemandBatch:
+        return DemandBatch(
+            self.price[part], self.cost[part], self.elasticity[part], self.weekly[part], self.stock[part],
+            self.restock_weeks[part], self.holding,
+            None if self.restock_every is None else self.restock_every[part],
+            None if self.restock_level is None else self.restock_level[part],
+            None if self.elasticity_sd is None else self.elasticity_sd[part],
+        )  # fmt: skip
+
+    def best_price(self, lower: np.ndarray, upper: np.ndarray, grid_size: int) -> np.ndarray:
+        """Best price on a log-spaced grid between lower and upper, refined once around the winner."""
+        n = len(lower)
+        best = np.empty(n)
+        for start in range(0, n, 2000):  # chunks keep the (N, K) arrays small
+            part = slice(start, min(start + 2000, n))
+            sub = self.subset(part)
+            lo, hi = np.log(lower[part]), np.log(upper[part])
+            steps = np.linspace(0.0, 1.0, grid_size)[None, :]
+            grid = np.exp(lo[:, None] + (hi - lo)[:, None] * steps)
+            winner = np.argmax(sub.evaluate(grid)[0], axis=1)
+            width = (hi - lo) / (grid_size - 1)
+            centre = np.log(grid[np.arange(len(winner)), winner])
+            fine = np.exp(np.clip(centre[:, None] + width[:, None] * np.linspace(-1, 1, 9)[None, :],
+                                  lo[:, None], hi[:, None]))  # fmt: skip
+            best[part] = fine[np.arange(len(winner)), np.argmax(sub.evaluate(fine)[0], axis=1)]
+        return best
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None for missing / empty / non-numeric values (WooCommerce sends strings)."""
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) or number == math.inf else None
+
+
+def _positive(value: Any) -> bool:
+    number = _number(value)
+    return number is not None and number > 0
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
