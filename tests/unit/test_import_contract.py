@@ -5,6 +5,7 @@ not deployed. Read from the source, so a function-level import is caught too."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -100,3 +101,113 @@ def test_the_storage_allowlist_only_shrinks() -> None:
     assert not clean, "no longer reaches past storage; remove from NOT_YET_BEHIND_THE_REPOSITORIES:\n" + "\n".join(
         clean
     )
+
+
+# The model kinds: no import cycles among luxebrain.ml's modules (function-level imports included, so a cycle
+# cannot hide inside a function), and what the API imports to serve a model stays numpy-only.
+ML_PACKAGE = REPO_ROOT / "shared" / "luxebrain" / "ml"
+SERVING_THIRD_PARTY = {"numpy", "pydantic"}  # the API's bundle has no pandas, scipy or scikit-learn
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT / "shared").with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def luxebrain_imports(path: Path) -> set[str]:
+    """The luxebrain modules ``path`` imports (``from package import module`` resolved to the module)."""
+    modules = {module_name(p) for p in (REPO_ROOT / "shared" / "luxebrain").rglob("*.py")}
+    found: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in modules)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module in modules:
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names} & modules
+            found.update(submodules or {node.module})
+    return found
+
+
+def ml_import_graph() -> dict[str, set[str]]:
+    return {
+        module_name(path): {m for m in luxebrain_imports(path) if m.startswith("luxebrain.ml")}
+        for path in sorted(ML_PACKAGE.rglob("*.py"))
+    }
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (or a module importing itself)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, set()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph.get(node, set()):
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_import_cycles_among_the_ml_modules() -> None:
+    cycles = import_cycles(ml_import_graph())
+    assert not cycles, "import cycles in luxebrain.ml:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_cycle_check_sees_a_cycle() -> None:
+    # Guard against a check that passes because it cannot see one.
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    graph = ml_import_graph()
+    assert "luxebrain.ml.customers.model" in graph["luxebrain.ml.customers.evaluation"]
+    assert "luxebrain.ml.customers.evaluation" in graph["luxebrain.ml.customers.train"]
+
+
+def third_party_imports(path: Path) -> set[str]:
+    return {
+        module.split(".")[0]
+        for _, module in imported_modules(path)
+        if module.split(".")[0] not in sys.stdlib_module_names and module.split(".")[0] != "luxebrain"
+    }
+
+
+def test_serving_modules_import_only_numpy_the_standard_library_and_serving_safe_luxebrain_modules() -> None:
+    # Every */serving.py of a model kind, and every luxebrain module it reaches, transitively.
+    offenders: list[str] = []
+    seen: set[str] = set()
+    pending = [module_name(path) for path in sorted(ML_PACKAGE.glob("*/serving.py"))]
+    assert len(pending) == 4
+    while pending:
+        module = pending.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        relative = module.replace(".", "/")
+        path = REPO_ROOT / "shared" / f"{relative}.py"
+        if not path.is_file():
+            path = REPO_ROOT / "shared" / relative / "__init__.py"
+        if module.rsplit(".", 1)[-1] in ("train", "evaluation", "model"):
+            offenders.append(f"{module} is a training module")
+        offenders.extend(f"{module} imports {name}" for name in sorted(third_party_imports(path) - SERVING_THIRD_PARTY))
+        pending.extend(luxebrain_imports(path))
+    assert not offenders, "serving reaches past numpy:\n" + "\n".join(offenders)

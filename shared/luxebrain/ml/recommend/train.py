@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,15 @@ import scipy.sparse as sp
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError, require_columns
+from luxebrain.ml.recommend.evaluation import (
+    EvaluationTask,
+    SplitError,
+    evaluate_rankings,
+    popularity_ranker,
+    repeat_ranker,
+    temporal_split,
+)
 from luxebrain.ml.recommend.serving import KIND, Recommender
-
-if TYPE_CHECKING:
-    from luxebrain.ml.recommend.evaluation import EvaluationTask
 
 ALGORITHMS = ("auto", "ease", "item_knn")
 REQUIRED_COLUMNS = ["order_id", "customer_id", "product_id", "ordered_at"]
@@ -478,14 +483,6 @@ def _subsample(task: EvaluationTask, limit: int) -> EvaluationTask:
 
 def _holdout_metrics(lines: pd.DataFrame, products: pd.DataFrame | None, params: RecommenderParams) -> dict:
     """Temporal holdout: train on the first 90 % of lines, score the rest against popularity and repeat."""
-    from luxebrain.ml.recommend.evaluation import (
-        SplitError,
-        evaluate_rankings,
-        popularity_ranker,
-        repeat_ranker,
-        temporal_split,
-    )
-
     results: dict[str, Any] = {"split": "temporal", "test_fraction": params.holdout_fraction}
     artifact: ModelArtifact | None = None
     for protocol in ("all_items", "new_items"):
