@@ -180,7 +180,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.storage.campaigns import ConsentRecord, put_consents
     from luxebrain.storage.models import CustomerItem, key_customer
-    from luxebrain.storage.repositories import create_store, create_tenant
+    from luxebrain.storage.tenants import create_store, create_tenant
 
     tenant_id = create_tenant("Bench", tenant_id="t-bench-send").tenant_id
     create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
@@ -249,7 +249,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.runtime import aws_client
     from luxebrain.storage.campaigns import ConsentRecord, put_consents
     from luxebrain.storage.models import LineItem, OrderItem, key_order
-    from luxebrain.storage.repositories import create_store, create_tenant
+    from luxebrain.storage.tenants import create_store, create_tenant
 
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
     tenant_id = create_tenant("Bench carts", tenant_id="t-bench-carts").tenant_id

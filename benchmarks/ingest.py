@@ -173,13 +173,15 @@ def bench_processor(store: Any, tenant_id: str) -> dict[str, Any]:
 
 def bench_receiver(tenant_id: str, requests: int) -> dict[str, Any]:
     from luxebrain.observability import logger, metrics, tracer
-    from luxebrain.storage import repositories as repo
+    from luxebrain.storage import tenants as tenant_repo
     from luxebrain.woocommerce.signature import compute_signature
     from luxebrain_dev.delivery import wp_json_encode
     from luxebrain_dev.local.functions import LocalLambdaContext, import_handler
     from luxebrain_dev.sample_store import generate_sample_store
 
-    store, secrets = repo.create_store(tenant_id, url="https://bench.example", consumer_key="ck", consumer_secret="cs")
+    store, secrets = tenant_repo.create_store(
+        tenant_id, url="https://bench.example", consumer_key="ck", consumer_secret="cs"
+    )
     handler = import_handler("functions/ingest/", "receiver.handler", "IngestReceiverFunction")
     orders = generate_sample_store(products=20, customers=200, years=1, seed=5).orders
     fixture = json.loads((REPO / "tests" / "fixtures" / "woocommerce" / "webhook_event.json").read_text())
@@ -288,11 +290,11 @@ def bench_backfill(customers: int) -> dict[str, Any]:
         os.environ.update(info["env"])
         from luxebrain.ingest.backfill import backfill_store
         from luxebrain.runtime import reset_runtime
-        from luxebrain.storage import repositories as repo
+        from luxebrain.storage import tenants as tenant_repo
         from luxebrain.woocommerce.client import WooCommerceClient
 
         reset_runtime()
-        tenant_id = repo.create_tenant("Bench").tenant_id
+        tenant_id = tenant_repo.create_tenant("Bench").tenant_id
         factory = lambda t, s: WooCommerceClient(info["url"], "ck_local", "cs_local")  # noqa: E731
         from luxebrain.storage.models import ALL_MODELS
 
@@ -339,13 +341,13 @@ def main() -> None:
     results["backfill_memory_ratio_10x_to_1x"] = round(
         results["backfill_10x"]["peak_python_memory_mb"] / max(results["backfill_1x"]["peak_python_memory_mb"], 1e-6), 2
     )
-    from luxebrain.storage import repositories as repo
+    from luxebrain.storage import tenants as tenant_repo
     from luxebrain_dev.local.embedded import EmbeddedAws
     from luxebrain_dev.sample_store import generate_sample_store
 
     # Powertools prints its metrics (EMF) to stdout every 100 values; that is not what is measured here.
     with EmbeddedAws(), contextlib.redirect_stdout(io.StringIO()):
-        tenant_id = repo.create_tenant("Bench processor").tenant_id
+        tenant_id = tenant_repo.create_tenant("Bench processor").tenant_id
         store = generate_sample_store(products=30, customers=small, years=2, seed=9)
         results["processor"] = bench_processor(store, tenant_id)
         results["receiver"] = bench_receiver(tenant_id, 200 if args.quick else 500)

@@ -43,16 +43,16 @@ def run(requests: int, events_per_batch: int) -> dict[str, Any]:
 
     from luxebrain.auth.storefront import issue_storefront_key
     from luxebrain.ml.recommend.train import train_recommender
-    from luxebrain.storage import repositories
+    from luxebrain.storage import tenants as tenant_repo
     from luxebrain.storage.models import ProductItem, key_product
     from luxebrain_dev.local.embedded import EmbeddedAws
 
     aws = EmbeddedAws()
     aws.start()
     try:
-        tenant_id = repositories.create_tenant("Maison Benchmark", plan="pro").tenant_id
+        tenant_id = tenant_repo.create_tenant("Maison Benchmark", plan="pro").tenant_id
         origin = "https://shop.benchmark.example"
-        repositories.create_store(tenant_id, url=origin, consumer_key="ck_b", consumer_secret="cs_b")
+        tenant_repo.create_store(tenant_id, url=origin, consumer_key="ck_b", consumer_secret="cs_b")
         products = [str(100 + i) for i in range(20)]
         for product_id in products:
             pk, sk = key_product(tenant_id, product_id)

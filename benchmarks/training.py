@@ -213,7 +213,7 @@ def bench_read_cost(
 def bench_moto_query(items: list[Any], limit: int) -> dict[str, Any]:
     """An end-to-end full read of ``limit`` orders from moto over HTTP, through the worker's own reader."""
     from luxebrain.storage.models import OrderItem
-    from luxebrain.storage.repositories import create_tenant
+    from luxebrain.storage.tenants import create_tenant
     from luxebrain.tenancy import new_tenant_id
     from luxebrain.training.snapshot import ReadStats, rebuild_from_table
 
@@ -334,7 +334,7 @@ def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.serving.loader import current_model, current_serving
     from luxebrain.storage.models import ProductItem, key_product
-    from luxebrain.storage.repositories import create_tenant
+    from luxebrain.storage.tenants import create_tenant
     from luxebrain.tenancy import new_tenant_id
     from luxebrain.training import train_tenant
     from luxebrain.training.snapshot import OrderSnapshot, snapshot_key

@@ -33,6 +33,6 @@ def local_aws() -> Iterator[LocalResources]:
 
 @pytest.fixture
 def tenant_id(local_aws: LocalResources) -> str:
-    from luxebrain.storage.repositories import create_tenant
+    from luxebrain.storage.tenants import create_tenant
 
     return create_tenant("Test Maison", tenant_id=new_tenant_id()).tenant_id

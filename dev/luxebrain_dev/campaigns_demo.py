@@ -27,7 +27,7 @@ from luxebrain.campaigns.sending import RetryableSendError, SendRequest, deliver
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import ConsentRecord, iter_send_records, put_consents
 from luxebrain.storage.customers import iter_customers
-from luxebrain.storage.repositories import list_stores
+from luxebrain.storage.tenants import list_stores
 from luxebrain_dev.campaign_simulation import SimulationResult, simulate_daily_peeking
 
 DEMO_CONSENT_SOURCE = "demo: sample-store checkout opt-in"

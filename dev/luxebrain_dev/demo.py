@@ -27,7 +27,7 @@ from luxebrain.observability import logger
 from luxebrain.progress import Progress
 from luxebrain.runtime import configured_settings
 from luxebrain.settings import reset_settings
-from luxebrain.storage import repositories
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain_dev.local.embedded import EmbeddedAws, LocalResources, ensure_port_free
 from luxebrain_dev.local.event_sources import SqsEventSources
 from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
@@ -49,7 +49,7 @@ class DemoTenant:
 
 
 def create_demo_tenant() -> str:
-    repositories.create_tenant("Maison Démo", plan="pro", tenant_id=DEMO_TENANT_ID)
+    tenant_repo.create_tenant("Maison Démo", plan="pro", tenant_id=DEMO_TENANT_ID)
     return DEMO_TENANT_ID
 
 
@@ -240,7 +240,7 @@ def _connect_store(
     emit(day.summary())
     check = verify_ingested(store, tenant_id)
     emit("Stored vs the store itself: " + ", ".join(f"{key} {value}" for key, value in check.items()))
-    secret = repositories.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+    secret = tenant_repo.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
     return DemoTenant(tenant_id, store_id, secret, fake)
 
 

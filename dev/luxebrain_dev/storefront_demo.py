@@ -28,7 +28,7 @@ from luxebrain.auth.storefront import issue_storefront_key
 from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.ingest import processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
-from luxebrain.storage import repositories
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storefront.events import StorefrontEventBatch, record_events
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.storefront.results import placement_results
@@ -84,7 +84,7 @@ def run_storefront_demo(
     page_server = LoopbackHTTPServer(("127.0.0.1", 0), PageHandler)
     threading.Thread(target=page_server.serve_forever, daemon=True).start()
     page_origin = f"http://127.0.0.1:{page_server.server_address[1]}"
-    repositories.update_tenant_settings(tenant_id, lambda current: {**current, "storefront_origins": [page_origin]})
+    tenant_repo.update_tenant_settings(tenant_id, lambda current: {**current, "storefront_origins": [page_origin]})
     path = f"/product/{best['slug']}/"
     pages[path] = PAGE.format(
         name=best["name"],
@@ -142,7 +142,7 @@ def _simulate_day(
     """Visitors see the placements, some click and buy; personal picks convert a little better than the
     hold-out's popular products (the simulation's assumption, which the results should recover in time)."""
     rng = random.Random(seed)
-    share = holdout_share_of(repositories.get_tenant(tenant_id).settings)
+    share = holdout_share_of(tenant_repo.get_tenant(tenant_id).settings)
     product_ids = [str(p["id"]) for p in store.products if p.get("status", "publish") == "publish"]
     template = store.orders[0]
     orders = held = 0

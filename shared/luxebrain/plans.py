@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-
 from luxebrain.errors import ForbiddenError, InvalidInputError, LuxeBrainError
-from luxebrain.runtime import configured_settings, on_reset
-from luxebrain.storage.models import TenantItem, UsageCounterItem, is_condition_failure, key_usage
+from luxebrain.runtime import on_reset
+from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.tenants import Tenant
 
 PlanName = Literal["free", "growth", "pro"]
 Period = Literal["month", "day", "minute", "held"]
@@ -223,20 +222,18 @@ def get_plan(name: str) -> Plan:
 # ----------------------------------------------------------------------------- tenant profile (cached)
 TENANT_CACHE_SECONDS = 10.0
 _tenant_lock = threading.Lock()
-_tenant_cache: dict[str, tuple[float, TenantItem]] = {}
+_tenant_cache: dict[str, tuple[float, Tenant]] = {}
 on_reset(_tenant_cache.clear)
 
 
-def tenant_profile(tenant_id: str, *, fresh: bool = False) -> TenantItem:
+def tenant_profile(tenant_id: str, *, fresh: bool = False) -> Tenant:
     """The tenant's profile (plan, status), cached for a few seconds per container."""
     now = time.monotonic()
     with _tenant_lock:
         cached = _tenant_cache.get(tenant_id)
     if cached and cached[0] > now and not fresh:
         return cached[1]
-    from luxebrain.storage.repositories import get_tenant
-
-    tenant = get_tenant(tenant_id)
+    tenant = tenant_repo.get_tenant(tenant_id)
     with _tenant_lock:
         _tenant_cache[tenant_id] = (now + TENANT_CACHE_SECONDS, tenant)
     return tenant
@@ -247,7 +244,7 @@ def forget_tenant(tenant_id: str) -> None:
         _tenant_cache.pop(tenant_id, None)
 
 
-def ensure_tenant_active(tenant_id: str) -> TenantItem:
+def ensure_tenant_active(tenant_id: str) -> Tenant:
     tenant = tenant_profile(tenant_id)
     if tenant.status != "active":
         raise ForbiddenError(f"this tenant is {tenant.status}; contact support")
@@ -286,30 +283,9 @@ def seconds_until_period_ends(period: Period, at: datetime | None = None) -> int
 
 def _add_within(tenant_id: str, metric: str, period: Period, amount: int, allowed: int) -> int | None:
     """ADD ``amount`` to the counter if the total stays <= allowed; the new total, or None if it would not."""
-    configured_settings()
-    label = period_label(period)
-    pk, sk = key_usage(tenant_id, metric, label)
-    counter = UsageCounterItem(pk, sk)
-    actions = [
-        UsageCounterItem.used.add(amount),
-        UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
-        UsageCounterItem.tenant_id.set(tenant_id),
-        UsageCounterItem.metric.set(metric),
-        UsageCounterItem.period.set(label),
-    ]
-    if period != "held":
-        # Kept for two periods so the dashboard can show the previous one; then TTL removes it.
-        actions.append(UsageCounterItem.expires_at.set(int(time.time()) + 2 * _PERIOD_SECONDS[period]))
-    try:
-        response = counter.update(
-            actions=actions,
-            condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used <= allowed - amount),
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return None
-        raise
-    return int(response["Attributes"]["used"]["N"]) if "Attributes" in response else counter.used
+    # Kept for two periods so the dashboard can show the previous one; then TTL removes it.
+    expires_at = None if period == "held" else int(time.time()) + 2 * _PERIOD_SECONDS[period]
+    return tenant_repo.add_usage_within(tenant_id, metric, period_label(period), amount, allowed, expires_at=expires_at)
 
 
 def consume(tenant_id: str, metric: str, amount: int = 1) -> int:
@@ -339,7 +315,6 @@ def release(tenant_id: str, metric: str, amount: int = 1) -> None:
     store that was not created) or that was undone (a member removed). Never below zero."""
     if amount < 1:
         return
-    configured_settings()
     _subtract(tenant_id, metric, plan_of(tenant_id).allowance(metric)[1], amount)
 
 
@@ -357,15 +332,7 @@ def release_client_rate(tenant_id: str, action: str, client: str, amount: int) -
 
 def _subtract(tenant_id: str, metric: str, period: Period, amount: int) -> None:
     """Take ``amount`` off this period's counter, never below zero."""
-    configured_settings()
-    pk, sk = key_usage(tenant_id, metric, period_label(period))
-    try:
-        UsageCounterItem(pk, sk).update(
-            actions=[UsageCounterItem.used.add(-amount)], condition=UsageCounterItem.used >= amount
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
+    tenant_repo.subtract_usage(tenant_id, metric, period_label(period), amount)
 
 
 def message_metric(channel: str) -> str:
@@ -425,25 +392,23 @@ class UsageLine:
 def usage_report(tenant_id: str) -> list[UsageLine]:
     """This period's use of every quota of the tenant's plan and the sizes it holds (the dashboard's plan
     page): one BatchGetItem."""
-    configured_settings()
     plan = plan_of(tenant_id)
     metrics = [metric for metric in METERED_METRICS if metric in plan.quotas or metric in SIZE_METRICS]
-    keys = {metric: key_usage(tenant_id, metric, period_label(plan.allowance(metric)[1])) for metric in metrics}
-    counters = {item.sk: int(item.used or 0) for item in UsageCounterItem.batch_get(list(keys.values()))}
+    labels = {metric: period_label(plan.allowance(metric)[1]) for metric in metrics}
+    counters = tenant_repo.usage_counts(tenant_id, list(labels.items()))
     lines = []
     for metric in metrics:
         allowed, period = plan.allowance(metric)
-        used = max(0, counters.get(keys[metric][1], 0))
+        used = max(0, counters[(metric, labels[metric])])
         limit = metric if period == "held" else f"{metric}_per_{period}"
         lines.append(UsageLine(limit=limit, used=used, allowed=allowed, period=period_label(period)))
     return lines
 
 
-def change_plan(tenant_id: str, plan_name: str) -> TenantItem:
+def change_plan(tenant_id: str, plan_name: str) -> Tenant:
     """Set a tenant's plan (platform admins; billing integration would call this)."""
     plan = get_plan(plan_name)
-    tenant = tenant_profile(tenant_id, fresh=True)
-    tenant.update(actions=[TenantItem.plan.set(plan.name)])
+    tenant = tenant_repo.set_tenant_plan(tenant_id, plan.name)
     forget_tenant(tenant_id)
     return tenant
 
@@ -523,8 +488,4 @@ def flush_api_calls(tenant_id: str, pending: int | None = None) -> None:
 
 
 def _counter_value(tenant_id: str, metric: str, period: Period) -> int:
-    try:
-        counter = UsageCounterItem.get(*key_usage(tenant_id, metric, period_label(period)), consistent_read=True)
-    except DoesNotExist:
-        return 0
-    return int(counter.used or 0)
+    return tenant_repo.usage_of(tenant_id, metric, period_label(period))

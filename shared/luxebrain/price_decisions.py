@@ -32,7 +32,7 @@ from luxebrain.runtime import configured_settings
 from luxebrain.serving.loader import current_serving
 from luxebrain.storage.catalogue import get_product, iter_products
 from luxebrain.storage.models import PriceDecisionItem, StoreItem, key_price_decision
-from luxebrain.storage.repositories import get_store_secrets, get_tenant, list_stores
+from luxebrain.storage.tenants import get_store_secrets, get_tenant, list_stores
 from luxebrain.tenancy import tenant_partition
 from luxebrain.woocommerce.outbound import StoreApi
 

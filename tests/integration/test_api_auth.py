@@ -212,7 +212,7 @@ def test_forgot_then_reset_password_then_log_in(client: TestClient, merchant: Me
 
 def test_login_for_an_existing_tenant_as_the_demo_needs(client: TestClient, local_aws: LocalResources) -> None:
     from luxebrain.auth.accounts import create_login_for_tenant
-    from luxebrain.storage.repositories import create_tenant
+    from luxebrain.storage.tenants import create_tenant
     from luxebrain.tenancy import new_tenant_id
 
     # Given a tenant created directly (as the demo does) and a login made for it, twice (a re-run)

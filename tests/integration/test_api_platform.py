@@ -148,6 +148,45 @@ def test_admin_lists_tenants_with_a_cursor(client: TestClient, merchant: Merchan
     assert len(seen) == len(set(seen))
 
 
+def test_a_page_of_suspended_tenants_is_full_when_active_ones_dominate(client: TestClient, admin_headers: dict) -> None:
+    # Given many active tenants created before and after three suspended ones
+    from luxebrain.storage import tenants as tenant_repo
+
+    for index in range(8):
+        tenant_repo.create_tenant(f"Active before {index}")
+    suspended = [tenant_repo.create_tenant(f"Suspended {index}").tenant_id for index in range(3)]
+    for tenant_id in suspended:
+        answer = client.post(
+            f"/admin/tenants/{tenant_id}/suspend", headers=admin_headers, json={"reason": "chargeback under review"}
+        )
+        assert answer.status_code == 200, answer.text
+    for index in range(8):
+        tenant_repo.create_tenant(f"Active after {index}")
+    # When the admin lists suspended tenants three at a time
+    seen: list[str] = []
+    cursor = None
+    for _ in range(100):
+        page = client.get(
+            "/admin/tenants", params={"status": "suspended", "limit": 3, "cursor": cursor}, headers=admin_headers
+        ).json()
+        # Then every page but the last is full, and only suspended tenants are on it
+        assert all(tenant["status"] == "suspended" for tenant in page["items"])
+        if page["next_cursor"] is not None:
+            assert len(page["items"]) == 3
+        seen.extend(tenant["tenant_id"] for tenant in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert set(suspended) <= set(seen)
+    # and a reactivated tenant leaves the suspended list for the active one
+    client.post(f"/admin/tenants/{suspended[0]}/reactivate", headers=admin_headers, json={"reason": "paid in full"})
+    first = client.get("/admin/tenants", params={"status": "suspended", "limit": 100}, headers=admin_headers).json()
+    assert suspended[0] not in [tenant["tenant_id"] for tenant in first["items"]]
+    active = client.get("/admin/tenants", params={"status": "active", "limit": 100}, headers=admin_headers).json()
+    assert all(tenant["status"] == "active" for tenant in active["items"])
+    assert len(active["items"]) == min(100, len([t for t in tenant_repo.iter_tenants() if t.status == "active"]))
+
+
 def test_suspension_locks_the_tenant_out_until_reactivated(
     client: TestClient, merchant: Merchant, admin_headers: dict
 ) -> None:

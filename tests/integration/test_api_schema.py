@@ -143,7 +143,7 @@ def test_stateful_sequences_find_no_5xx_and_no_schema_violation(owner: Merchant)
     from datetime import UTC, datetime, timedelta
 
     from luxebrain.campaigns.oneoff import CampaignSpec, create_campaign
-    from luxebrain.storage.repositories import create_store
+    from luxebrain.storage.tenants import create_store
 
     # Something for the links to start from: a store and a campaign of the owner's tenant
     create_store(owner.tenant_id, url="https://schema.example.com", consumer_key="ck", consumer_secret="cs")

@@ -42,7 +42,7 @@ from luxebrain.campaigns.sending import (
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
 from luxebrain.runtime import aws_client
 from luxebrain.storage.campaigns import create_send_record, get_send_record
-from luxebrain.storage.repositories import create_store, create_tenant
+from luxebrain.storage.tenants import create_store, create_tenant
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.local.embedded import LocalResources
 

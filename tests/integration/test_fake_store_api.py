@@ -9,7 +9,7 @@ import pytest
 
 from luxebrain.errors import UnauthorizedError
 from luxebrain.ingest.backfill import backfill_store
-from luxebrain.storage import repositories as repo
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, ensure_webhooks
@@ -91,7 +91,7 @@ def test_refunds_are_listed_per_order_and_arrive_net_through_the_back_fill(
     assert order["refunds"] == [{"id": refund["id"], "reason": "Returned", "total": f"-{refund['amount']}"}]
     with pytest.raises(WooCommerceError, match="404"):
         rest.get_page("orders/999999999/refunds")
-    store, _ = repo.create_store(
+    store, _ = tenant_repo.create_store(
         tenant_id, url=fake.url, consumer_key=fake.consumer_key, consumer_secret=fake.consumer_secret
     )
     backfill_store(tenant_id, store.store_id, lambda t, s: client(fake))

@@ -9,7 +9,9 @@ import pytest
 
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.storage import repositories as repo
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order, iter_orders, orders_of_customer
+from luxebrain.storage.items.tenants import StoreItem, key_store
 from luxebrain.storage.models import OrderItem, customer_orders_index_keys, key_order
 from luxebrain_dev.infra_template import load_template, resources_of_type
 from luxebrain_dev.local.embedded import LocalResources
@@ -47,7 +49,7 @@ def test_functions_environment_comes_from_template_globals(local_aws: LocalResou
 
 def test_tenant_cannot_read_another_tenants_order_through_its_keys(tenant_id: str) -> None:
     # Given an order of tenant A
-    other = repo.create_tenant("Other Maison").tenant_id
+    other = tenant_repo.create_tenant("Other Maison").tenant_id
     pk, sk = key_order(tenant_id, "1001")
     gsi1pk, gsi1sk = customer_orders_index_keys(tenant_id, "42", "2026-01-01T00:00:00")
     OrderItem(
@@ -75,23 +77,24 @@ def test_tenant_cannot_read_another_tenants_order_through_its_keys(tenant_id: st
 
 
 def test_store_secrets_are_encrypted_and_bound_to_their_tenant(tenant_id: str) -> None:
-    store, secrets = repo.create_store(
+    store, secrets = tenant_repo.create_store(
         tenant_id, url="https://shop.example", consumer_key="ck_1", consumer_secret="cs_1"
     )
-    stored = repo.get_store(tenant_id, store.store_id)
+    stored = StoreItem.get(*key_store(tenant_id, store.store_id))
     assert b"cs_1" not in stored.secrets_ciphertext
+    assert not hasattr(tenant_repo.get_store(tenant_id, store.store_id), "secrets_ciphertext")
     assert "cs_1" not in repr(secrets)  # SecretStr never prints its value
-    decrypted = repo.get_store_secrets(tenant_id, store.store_id)
+    decrypted = tenant_repo.get_store_secrets(tenant_id, store.store_id)
     assert decrypted.consumer_secret.get_secret_value() == "cs_1"
     assert decrypted.webhook_secret.get_secret_value() == secrets.webhook_secret.get_secret_value()
     with pytest.raises(NotFoundError):
-        repo.get_store_secrets(repo.create_tenant("Thief").tenant_id, store.store_id)
+        tenant_repo.get_store_secrets(tenant_repo.create_tenant("Thief").tenant_id, store.store_id)
 
 
 def test_creating_a_tenant_twice_is_a_conflict(tenant_id: str) -> None:
     with pytest.raises(ConflictError):
-        repo.create_tenant("Again", tenant_id=tenant_id)
-    assert tenant_id in [t.tenant_id for t in repo.list_tenants(limit=1000)]
+        tenant_repo.create_tenant("Again", tenant_id=tenant_id)
+    assert tenant_id in [t.tenant_id for t in tenant_repo.iter_tenants()]
 
 
 def test_put_if_newer_writes_once_and_never_goes_back_in_time(tenant_id: str) -> None:
@@ -124,11 +127,11 @@ def test_concurrent_settings_edits_never_erase_each_other(tenant_id: str) -> Non
     def set_timezone(current: dict) -> dict:
         calls["n"] += 1
         if calls["n"] == 1:  # another writer changes another setting between our read and our write
-            repo.update_tenant_settings(tenant_id, lambda other: {**other, "weekly_report": True})
+            tenant_repo.update_tenant_settings(tenant_id, lambda other: {**other, "weekly_report": True})
         return {**current, "timezone": "Europe/Paris"}
 
     # When two edits of different settings interleave
-    repo.update_tenant_settings(tenant_id, set_timezone)
+    tenant_repo.update_tenant_settings(tenant_id, set_timezone)
     # Then ours was re-applied on top of theirs, and both are kept
     assert calls["n"] == 2
-    assert repo.get_tenant(tenant_id).settings == {"weekly_report": True, "timezone": "Europe/Paris"}
+    assert tenant_repo.get_tenant(tenant_id).settings == {"weekly_report": True, "timezone": "Europe/Paris"}

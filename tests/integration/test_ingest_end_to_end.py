@@ -13,7 +13,7 @@ from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.backfill import backfill_status, backfill_store
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.runtime import aws_client
-from luxebrain.storage import repositories as repo
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import iter_products
 from luxebrain.storage.customers import get_order, iter_customers, iter_orders
 from luxebrain.woocommerce.client import WooCommerceAuthError, WooCommerceClient, WooCommerceError
@@ -55,7 +55,9 @@ def test_sample_store_arrives_through_signed_webhooks_exactly_once(
     tenant_id: str, gateway: str, sample: SampleStore, processor_source: SqsEventSources
 ) -> None:
     # Given a registered store and its webhook secret
-    store, secrets = repo.create_store(tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs")
+    store, secrets = tenant_repo.create_store(
+        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs"
+    )
     # When every product, variation, customer and order is delivered as WooCommerce would (with
     # order.created + order.updated, duplicates and out-of-order versions), over HTTP
     report = deliver_sample_store(
@@ -88,7 +90,9 @@ def test_sample_store_arrives_through_signed_webhooks_exactly_once(
 
 
 def test_gateway_answers_unknown_routes_with_404_and_signed_ping_with_200(tenant_id: str, gateway: str) -> None:
-    store, secrets = repo.create_store(tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs")
+    store, secrets = tenant_repo.create_store(
+        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs"
+    )
     sender = WebhookSender(
         f"{gateway}/webhooks/woocommerce/{tenant_id}/{store.store_id}", secrets.webhook_secret.get_secret_value()
     )
@@ -233,7 +237,7 @@ def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_crede
 ) -> None:
     handler = import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
     with FakeWooCommerce(sample, consumer_key="ck_real", consumer_secret="cs_real") as fake:
-        store, _ = repo.create_store(tenant_id, url=fake.url, consumer_key="ck_real", consumer_secret="cs_real")
+        store, _ = tenant_repo.create_store(tenant_id, url=fake.url, consumer_key="ck_real", consumer_secret="cs_real")
         event = {
             "Records": [{"messageId": "1", "body": json.dumps({"tenant_id": tenant_id, "store_id": store.store_id})}]
         }
@@ -244,7 +248,9 @@ def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_crede
 
 def test_daily_reconciliation_queues_an_incremental_backfill_for_each_store(tenant_id: str) -> None:
     # Given a tenant with a store
-    store, _ = repo.create_store(tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs")
+    store, _ = tenant_repo.create_store(
+        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs"
+    )
     handler = import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
     # When the daily schedule fires
     result = handler({"reconcile": "all_stores"}, LocalLambdaContext("IngestBackfillFunction", 900, 512))
@@ -269,7 +275,7 @@ def test_backfill_command_pulls_a_registered_store_with_its_own_credentials(
     from luxebrain_dev.cli import main
 
     with FakeWooCommerce(sample) as fake:
-        store, _ = repo.create_store(
+        store, _ = tenant_repo.create_store(
             tenant_id, url=fake.url, consumer_key=fake.consumer_key, consumer_secret=fake.consumer_secret
         )
         assert main(["backfill", "--tenant", tenant_id, "--store", store.store_id]) == 0

@@ -20,7 +20,7 @@ from luxebrain.errors import NotFoundError
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.runtime import aws_client
-from luxebrain.storage import repositories as repo
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import get_product
 from luxebrain.storage.customers import get_customer, get_order, orders_of_customer
 from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem, key_order, key_product
@@ -53,7 +53,7 @@ def ingest_queue(local_aws: LocalResources) -> str:
 
 @pytest.fixture
 def store(tenant_id: str) -> tuple[str, str]:
-    created, secrets = repo.create_store(
+    created, secrets = tenant_repo.create_store(
         tenant_id, url="https://maison.example", consumer_key="ck_test", consumer_secret="cs_test"
     )
     return created.store_id, secrets.webhook_secret.get_secret_value()
@@ -169,7 +169,7 @@ def test_signature_of_another_store_does_not_verify(
     receiver: Any, tenant_id: str, store: tuple[str, str], ingest_queue: str
 ) -> None:
     # Given a second store of the same tenant, and a body signed with the first store's secret
-    other, _ = repo.create_store(tenant_id, url="https://other.example", consumer_key="ck", consumer_secret="cs")
+    other, _ = tenant_repo.create_store(tenant_id, url="https://other.example", consumer_key="ck", consumer_secret="cs")
     body = wp_json_encode(fixture("order.json"))
     event = webhook_event(tenant_id, other.store_id, body, signature=compute_signature(body, store[1]))
     # Then the other store's path refuses it: the path is trusted only with that store's own secret
@@ -181,7 +181,7 @@ def test_unknown_store_and_other_tenants_store_are_404(
     receiver: Any, tenant_id: str, store: tuple[str, str], ingest_queue: str
 ) -> None:
     body = wp_json_encode(fixture("order.json"))
-    other_tenant = repo.create_tenant("Other").tenant_id
+    other_tenant = tenant_repo.create_tenant("Other").tenant_id
     for path_tenant, path_store in [(tenant_id, "s-unknown"), (other_tenant, store[0]), ("NOT A TENANT", store[0])]:
         event = webhook_event(path_tenant, path_store, body, signature=compute_signature(body, store[1]))
         assert receiver(event, context())["statusCode"] == 404
@@ -428,9 +428,9 @@ def test_random_and_truncated_payloads_are_stored_or_rejected_never_crash(
 ) -> None:
     tenant_id = "t-hypothesis"
     try:
-        repo.get_tenant(tenant_id)
+        tenant_repo.get_tenant(tenant_id)
     except NotFoundError:  # deliveries are metered against the tenant's plan: it must exist
-        repo.create_tenant("Hypothesis", plan="pro", tenant_id=tenant_id)
+        tenant_repo.create_tenant("Hypothesis", plan="pro", tenant_id=tenant_id)
     body = wp_json_encode(payload).decode()
     if cut % 3 == 0:
         body = body[: cut % (len(body) + 1)]  # a truncated delivery
@@ -481,8 +481,8 @@ def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejectio
     from luxebrain.ingest.status import ingest_status
 
     # Given two stores of one tenant: the first delivers an order, the second a delivery that is rejected
-    first, _ = repo.create_store(tenant_id, url="https://a.example", consumer_key="ck", consumer_secret="cs")
-    second, _ = repo.create_store(tenant_id, url="https://b.example", consumer_key="ck", consumer_secret="cs")
+    first, _ = tenant_repo.create_store(tenant_id, url="https://a.example", consumer_key="ck", consumer_secret="cs")
+    second, _ = tenant_repo.create_store(tenant_id, url="https://b.example", consumer_key="ck", consumer_secret="cs")
     stored = envelope(tenant_id, "order.created", fixture("order.json"), store_id=first.store_id)
     processor_handler(sqs_event(stored), context())
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", '{"id": 5', store_id=second.store_id)), context())

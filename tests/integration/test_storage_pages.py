@@ -8,7 +8,7 @@ import pytest
 from luxebrain.errors import InvalidInputError
 from luxebrain.storage.items.tenants import AuditItem, key_audit
 from luxebrain.storage.pages import query_page
-from luxebrain.storage.repositories import create_tenant
+from luxebrain.storage.tenants import create_tenant
 from luxebrain.tenancy import new_tenant_id, tenant_partition
 
 

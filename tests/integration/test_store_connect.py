@@ -21,7 +21,8 @@ from api_testkit import Merchant, add_tenant_user, new_merchant
 
 from luxebrain import plans
 from luxebrain.runtime import aws_client, reset_runtime
-from luxebrain.storage import repositories as repo
+from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.items.tenants import StoreItem, key_store
 from luxebrain.woocommerce.connection import CALLBACK_PATH, start_connection
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
@@ -127,12 +128,12 @@ def test_a_store_connects_in_one_click_and_a_replay_changes_nothing(
     assert answer.status_code == 302
     assert answer.headers["Location"].startswith(query["return_url"]) and "success=1" in answer.headers["Location"]
     # and the store is connected with the key WooCommerce made, stored encrypted
-    stores = repo.list_stores(merchant.tenant_id)
+    stores = tenant_repo.list_stores(merchant.tenant_id)
     assert [(store.store_id, store.url) for store in stores] == [(started["store_id"], fake_store.url)]
-    keys = repo.get_store_secrets(merchant.tenant_id, started["store_id"])
+    keys = tenant_repo.get_store_secrets(merchant.tenant_id, started["store_id"])
     key = fake_store.keys[keys.consumer_key.get_secret_value()]
     assert (key.permissions, key.consumer_secret) == ("read_write", keys.consumer_secret.get_secret_value())
-    assert b"ck_" not in stores[0].secrets_ciphertext
+    assert b"ck_" not in StoreItem.get(*key_store(merchant.tenant_id, started["store_id"])).secrets_ciphertext
     # and webhook registration with the first back-fill is queued
     assert queued_backfills(merchant.tenant_id) == [
         {"tenant_id": merchant.tenant_id, "store_id": started["store_id"], "continuation": 0, "connect": True}
@@ -140,8 +141,8 @@ def test_a_store_connects_in_one_click_and_a_replay_changes_nothing(
     # When the same approval is replayed (a new key on a used state), it is refused and nothing changes
     replay = approve(started["authorize_url"])
     assert replay.status_code == 400 and fake_store.callback_answers == [200, 409]
-    assert len(repo.list_stores(merchant.tenant_id)) == 1
-    assert repo.get_store_secrets(merchant.tenant_id, started["store_id"]).consumer_key == keys.consumer_key
+    assert len(tenant_repo.list_stores(merchant.tenant_id)) == 1
+    assert tenant_repo.get_store_secrets(merchant.tenant_id, started["store_id"]).consumer_key == keys.consumer_key
 
 
 def callback(gateway: Urls, **fields: Any) -> requests.Response:
@@ -162,18 +163,18 @@ def test_a_repeated_callback_with_the_same_key_answers_the_same_store(connect_se
     again = callback(connect_settings, user_id=user_id)
     assert (first.status_code, again.status_code) == (200, 200)
     assert first.json()["store_id"] == again.json()["store_id"] == started.store_id
-    assert len(repo.list_stores(merchant.tenant_id)) == 1
+    assert len(tenant_repo.list_stores(merchant.tenant_id)) == 1
 
 
 def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_settings: Urls) -> None:
     # Given a tenant on the free plan holding its two stores
     merchant = new_merchant()
     assert plans.plan_of(merchant.tenant_id).max_stores == 2
-    kept, _ = repo.create_store(
+    kept, _ = tenant_repo.create_store(
         merchant.tenant_id, url="https://one.example", consumer_key="ck_1", consumer_secret="cs_1"
     )
-    repo.create_store(merchant.tenant_id, url="https://two.example", consumer_key="ck_2", consumer_secret="cs_2")
-    webhook_secret = repo.get_store_secrets(merchant.tenant_id, kept.store_id).webhook_secret
+    tenant_repo.create_store(merchant.tenant_id, url="https://two.example", consumer_key="ck_2", consumer_secret="cs_2")
+    webhook_secret = tenant_repo.get_store_secrets(merchant.tenant_id, kept.store_id).webhook_secret
     # When it reconnects one of them (new keys for the same shop)
     started = start_connection(merchant.tenant_id, "https://one.example")
     assert started.store_id == kept.store_id
@@ -182,10 +183,10 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     # Then the same store gets the new keys, the webhook secret is kept, and no store is metered (before: 402)
     assert answer.status_code == 200, answer.text
     assert answer.json()["store_id"] == kept.store_id
-    keys = repo.get_store_secrets(merchant.tenant_id, kept.store_id)
+    keys = tenant_repo.get_store_secrets(merchant.tenant_id, kept.store_id)
     assert keys.consumer_key.get_secret_value() == "ck_" + "a" * 40
     assert keys.webhook_secret == webhook_secret
-    assert len(repo.list_stores(merchant.tenant_id)) == 2
+    assert len(tenant_repo.list_stores(merchant.tenant_id)) == 2
     assert {line.limit: line.used for line in plans.usage_report(merchant.tenant_id)}["stores"] == 2
 
 
@@ -213,7 +214,7 @@ def test_bad_callbacks_are_refused_with_a_problem_and_store_nothing(
     assert answer.status_code == status
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["status"] == status and answer.json()["detail"]
-    assert repo.list_stores(merchant.tenant_id) == [] and repo.list_stores(other.tenant_id) == []
+    assert tenant_repo.list_stores(merchant.tenant_id) == [] and tenant_repo.list_stores(other.tenant_id) == []
     if case == "read_only":  # the merchant can still approve with read/write: the state was not used up
         assert callback(connect_settings, user_id=user_id).status_code == 200
 
@@ -226,7 +227,7 @@ def test_a_store_approving_read_only_shows_the_merchant_an_error(
     fake_store.approve_with_scope = "read"
     answer = approve(started["authorize_url"])
     assert answer.status_code == 400 and fake_store.callback_answers == [403]
-    assert repo.list_stores(merchant.tenant_id) == []
+    assert tenant_repo.list_stores(merchant.tenant_id) == []
     assert len(fake_store.keys) == 1  # WooCommerce deleted the key the callback refused
 
 

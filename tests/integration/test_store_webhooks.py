@@ -20,7 +20,7 @@ from test_store_connect import Urls, approve, connect, connect_settings, gateway
 from luxebrain.ingest.backfill import request_backfill, store_client_factory
 from luxebrain.ingest.status import ingest_status
 from luxebrain.ingest.store_sync import run_webhook_health
-from luxebrain.storage import repositories as repo
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order, iter_orders
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, delivery_url, webhook_name
 from luxebrain_dev.local.embedded import LocalResources
@@ -80,7 +80,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     run_queued(backfill_handler, tenant_id)
     # Then one active webhook per topic points at the ingest API, signed with the store's secret
     hooks = sorted(fake_store.webhooks.values(), key=lambda w: w.topic)
-    secret = repo.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+    secret = tenant_repo.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
     assert [w.topic for w in hooks] == sorted(TOPICS)
     assert {(w.name, w.status, w.delivery_url, w.secret) for w in hooks} == {
         (webhook_name(store_id, w.topic), "active", delivery_url(tenant_id, store_id), secret) for w in hooks
@@ -96,10 +96,10 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert approve(again["authorize_url"]).status_code == 302
     run_queued(backfill_handler, tenant_id)
     # Then it is the same store with the new key, and its webhooks were updated, not duplicated
-    assert again["store_id"] == store_id and len(repo.list_stores(tenant_id)) == 1
+    assert again["store_id"] == store_id and len(tenant_repo.list_stores(tenant_id)) == 1
     assert len(fake_store.webhooks) == len(TOPICS)
     newest_key = max(fake_store.keys.values(), key=lambda key: key.key_id)
-    assert repo.get_store_secrets(tenant_id, store_id).consumer_key.get_secret_value() == newest_key.consumer_key
+    assert tenant_repo.get_store_secrets(tenant_id, store_id).consumer_key.get_secret_value() == newest_key.consumer_key
 
     # When a live order arrives by webhook, it is stored
     live = new_order(fake_store)

@@ -12,7 +12,7 @@ def test_the_storefront_demo_places_recommendations_and_prints_the_placement_res
     local_aws: LocalResources,
 ) -> None:
     from luxebrain.ml.recommend.train import train_recommender
-    from luxebrain.storage import repositories
+    from luxebrain.storage import tenants as tenant_repo
     from luxebrain.storage.models import ProductItem, key_product
     from luxebrain.tenancy import new_tenant_id
     from luxebrain_dev.local.gateway import LocalGateway
@@ -20,8 +20,8 @@ def test_the_storefront_demo_places_recommendations_and_prints_the_placement_res
     from luxebrain_dev.storefront_demo import run_storefront_demo
 
     store = generate_sample_store(products=12, customers=30, seed=5)
-    tenant_id = repositories.create_tenant("Maison Demo Vitrine", plan="pro", tenant_id=new_tenant_id()).tenant_id
-    store_item, _ = repositories.create_store(
+    tenant_id = tenant_repo.create_tenant("Maison Demo Vitrine", plan="pro", tenant_id=new_tenant_id()).tenant_id
+    store_item, _ = tenant_repo.create_store(
         tenant_id, url="https://shop.vitrine.example", consumer_key="ck", consumer_secret="cs"
     )
     for product in store.products:

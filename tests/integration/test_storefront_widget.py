@@ -82,7 +82,7 @@ class Storefront:
 def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
     from luxebrain.auth.storefront import issue_storefront_key
     from luxebrain.ml.recommend.train import train_recommender
-    from luxebrain.storage import repositories
+    from luxebrain.storage import tenants as tenant_repo
     from luxebrain.storage.models import ProductItem, key_product
     from luxebrain.tenancy import new_tenant_id
     from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
@@ -118,10 +118,10 @@ def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
     threading.Thread(target=page_server.serve_forever, daemon=True).start()
     page_url = f"http://127.0.0.1:{page_server.server_address[1]}"
 
-    tenant_id = repositories.create_tenant("Maison Widget", plan="pro", tenant_id=new_tenant_id()).tenant_id
-    repositories.create_store(tenant_id, url=store_url, consumer_key="ck_local", consumer_secret="cs_local")
+    tenant_id = tenant_repo.create_tenant("Maison Widget", plan="pro", tenant_id=new_tenant_id()).tenant_id
+    tenant_repo.create_store(tenant_id, url=store_url, consumer_key="ck_local", consumer_secret="cs_local")
     # The pages' own origin is the shop's (as the plugin serves them from the store's domain).
-    repositories.update_tenant_settings(tenant_id, lambda current: {**current, "storefront_origins": [page_url]})
+    tenant_repo.update_tenant_settings(tenant_id, lambda current: {**current, "storefront_origins": [page_url]})
     for product in fake_store.store.products:
         pk, sk = key_product(tenant_id, str(product["id"]))
         ProductItem(pk, sk, entity="product", tenant_id=tenant_id, product_id=str(product["id"])).save()

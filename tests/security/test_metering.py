@@ -22,7 +22,7 @@ from luxebrain.campaigns.sending import SenderContext, SendRequest, deliver
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import process_envelope
 from luxebrain.plans import PLANS, PlanLimitExceededError, change_plan, consume, usage_report
-from luxebrain.storage.repositories import create_tenant
+from luxebrain.storage.tenants import create_tenant
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.delivery import wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources

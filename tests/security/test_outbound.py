@@ -239,7 +239,7 @@ def _approve(client: TestClient, owner: Merchant, product_id: str, version: str)
 def test_approving_a_price_answers_a_stable_code_not_the_stores_text(
     client: TestClient, owner: Merchant, priced: tuple[str, str], upstream: tuple[type[_Upstream], int]
 ) -> None:
-    from luxebrain.storage.repositories import create_store
+    from luxebrain.storage.tenants import create_store
 
     handler, port = upstream
     handler.status = 500
@@ -255,7 +255,7 @@ def test_approving_a_price_answers_a_stable_code_not_the_stores_text(
 def test_a_closed_port_is_a_stable_502_not_a_500(client: TestClient, owner: Merchant, priced: tuple[str, str]) -> None:
     import socket
 
-    from luxebrain.storage.repositories import create_store
+    from luxebrain.storage.tenants import create_store
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -275,7 +275,7 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
     from luxebrain import price_decisions
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
     from luxebrain.ingest.processor import process_envelope
-    from luxebrain.storage.repositories import create_store
+    from luxebrain.storage.tenants import create_store
     from luxebrain_dev.delivery import wp_json_encode
 
     # Given a tenant's first store, and a second store (registered later) whose product is then synced

@@ -47,27 +47,17 @@ def test_the_contract_sees_imports() -> None:
 STORAGE_PACKAGE = REPO_ROOT / "shared" / "luxebrain" / "storage"
 STORAGE_INTERNALS = ("pynamodb", "luxebrain.storage.items", "luxebrain.storage.models")
 NOT_YET_BEHIND_THE_REPOSITORIES = {
-    "functions/api/routers/account.py",
-    "functions/api/routers/admin.py",
     "functions/api/routers/prices.py",
-    "functions/api/routers/stores.py",
-    "shared/luxebrain/auth/accounts.py",
-    "shared/luxebrain/auth/members.py",
-    "shared/luxebrain/auth/sessions.py",
-    "shared/luxebrain/auth/storefront.py",
     "shared/luxebrain/ingest/backfill.py",
     "shared/luxebrain/ingest/mapping.py",
     "shared/luxebrain/ingest/processor.py",
     "shared/luxebrain/ingest/status.py",
     "shared/luxebrain/ingest/store_sync.py",
-    "shared/luxebrain/plans.py",
     "shared/luxebrain/price_decisions.py",
     "shared/luxebrain/serving/loader.py",
     "shared/luxebrain/training/dispatch.py",
     "shared/luxebrain/training/snapshot.py",
     "shared/luxebrain/training/state.py",
-    "shared/luxebrain/woocommerce/connection.py",
-    "shared/luxebrain/woocommerce/webhooks.py",
 }
 
 

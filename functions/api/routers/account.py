@@ -16,11 +16,9 @@ from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
 from luxebrain.ml.pricing.rules import GuardrailConfig
 from luxebrain.plans import PLANS, forget_tenant, plan_of, tenant_profile, usage_report
-from luxebrain.storage.models import TenantItem
-from luxebrain.storage.repositories import update_tenant_settings
-from luxebrain.tenancy import tenant_partition
+from luxebrain.storage.tenants import AuditRecord, Tenant, update_tenant_settings
 from luxebrain.text import PlainLine
-from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 router = APIRouter(tags=["account"])
 
@@ -86,7 +84,7 @@ class TenantResponse(BaseModel):
     settings: dict[str, Any]
 
 
-def _tenant_response(tenant: TenantItem) -> TenantResponse:
+def _tenant_response(tenant: Tenant) -> TenantResponse:
     return TenantResponse(
         tenant_id=tenant.tenant_id,
         name=tenant.name,
@@ -233,7 +231,7 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
-def audit_response(item: Any) -> AuditResponse:
+def audit_response(item: AuditRecord) -> AuditResponse:
     return AuditResponse(
         action=item.action, actor=item.actor, reason=item.reason, details=item.details or {}, created_at=item.created_at
     )
@@ -245,11 +243,8 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> AuditPage:
-    tenant_id = principal.require_tenant()
-    items, last_key = audit_page(
-        tenant_id, limit=limit, last_evaluated_key=decode_cursor(cursor, partition=tenant_partition(tenant_id, "AUDIT"))
-    )
-    return AuditPage(items=[audit_response(item) for item in items], next_cursor=encode_cursor(last_key))
+    page = audit_page(principal.require_tenant(), limit=limit, cursor=cursor)
+    return AuditPage(items=[audit_response(item) for item in page.items], next_cursor=page.next_cursor)
 
 
 # ----------------------------------------------------------------------------- storefront key

@@ -13,10 +13,9 @@ from api.routers.account import AuditPage, audit_response
 from luxebrain.auth.members import audit_page, record_audit, start_impersonation
 from luxebrain.auth.principal import Role
 from luxebrain.plans import change_plan, forget_tenant, tenant_profile
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import TENANT_DIRECTORY_PARTITION, TenantItem
-from luxebrain.tenancy import tenant_partition
-from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.tenants import Tenant
+from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -36,7 +35,7 @@ class TenantPage(BaseModel):
     next_cursor: str | None
 
 
-def _summary(tenant: TenantItem) -> TenantSummary:
+def _summary(tenant: Tenant) -> TenantSummary:
     return TenantSummary(
         tenant_id=tenant.tenant_id,
         name=tenant.name,
@@ -46,21 +45,15 @@ def _summary(tenant: TenantItem) -> TenantSummary:
     )
 
 
-@router.get("/tenants", response_model=TenantPage, summary="All tenants, oldest first")
+@router.get("/tenants", response_model=TenantPage, summary="All tenants, by status then oldest first")
 def list_tenants(
     principal: PlatformAdmin,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     status: Literal["active", "suspended"] | None = None,
 ) -> TenantPage:
-    configured_settings()
-    results = TenantItem.directory.query(
-        TENANT_DIRECTORY_PARTITION,
-        limit=limit,
-        last_evaluated_key=decode_cursor(cursor, partition=TENANT_DIRECTORY_PARTITION, partition_attribute="gsi1pk"),
-    )
-    items = [_summary(tenant) for tenant in results if status is None or tenant.status == status]
-    return TenantPage(items=items, next_cursor=encode_cursor(results.last_evaluated_key))
+    page = tenant_repo.list_tenants(limit=limit, cursor=cursor, status=status)
+    return TenantPage(items=[_summary(tenant) for tenant in page.items], next_cursor=page.next_cursor)
 
 
 class ReasonRequest(BaseModel):
@@ -69,8 +62,7 @@ class ReasonRequest(BaseModel):
 
 
 def _set_status(tenant_id: str, status: str, actor: str, reason: str) -> TenantSummary:
-    tenant = tenant_profile(tenant_id, fresh=True)
-    tenant.update(actions=[TenantItem.status.set(status)])
+    tenant = tenant_repo.set_tenant_status(tenant_id, status)
     forget_tenant(tenant_id)
     record_audit(tenant_id, action=f"tenant.{status}", actor=actor, reason=reason)
     return _summary(tenant)
@@ -115,11 +107,9 @@ class StorePortsResponse(BaseModel):
     summary="Allow a tenant's store URLs a non-standard port (audited)",
 )
 def allow_store_ports(tenant_id: TenantId, body: StorePortsRequest, principal: PlatformAdmin) -> StorePortsResponse:
-    from luxebrain.storage.repositories import update_tenant_settings
-
     ports = sorted(set(body.ports))
     tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
-    update_tenant_settings(tenant_id, lambda current: {**current, "allowed_store_ports": ports})
+    tenant_repo.update_tenant_settings(tenant_id, lambda current: {**current, "allowed_store_ports": ports})
     forget_tenant(tenant_id)
     record_audit(
         tenant_id, action="store_ports.allowed", actor=principal.subject, reason=body.reason, details={"ports": ports}
@@ -159,7 +149,5 @@ def tenant_audit(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> AuditPage:
     tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
-    items, last_key = audit_page(
-        tenant_id, limit=limit, last_evaluated_key=decode_cursor(cursor, partition=tenant_partition(tenant_id, "AUDIT"))
-    )
-    return AuditPage(items=[audit_response(item) for item in items], next_cursor=encode_cursor(last_key))
+    page = audit_page(tenant_id, limit=limit, cursor=cursor)
+    return AuditPage(items=[audit_response(item) for item in page.items], next_cursor=page.next_cursor)

@@ -13,13 +13,9 @@ from luxebrain.auth.members import record_audit
 from luxebrain.ingest.backfill import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
 from luxebrain.plans import tenant_profile
-from luxebrain.runtime import configured_settings
-from luxebrain.storage import repositories
-from luxebrain.storage.models import (
-    StoreItem,
-)
-from luxebrain.tenancy import tenant_partition
-from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.tenants import Store
+from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from luxebrain.woocommerce.connection import start_connection
 from luxebrain.woocommerce.outbound import OutboundPolicy, StoreAddressRefused, check_store_url
 from luxebrain.woocommerce.webhooks import delivery_url
@@ -104,7 +100,7 @@ class StorePage(BaseModel):
     next_cursor: str | None
 
 
-def _store_response(store: StoreItem) -> StoreResponse:
+def _store_response(store: Store) -> StoreResponse:
     return StoreResponse(
         store_id=store.store_id,
         url=store.url,
@@ -131,7 +127,7 @@ def webhook_url(tenant_id: str, store_id: str) -> str:
 def register_store(body: RegisterStoreRequest, principal: OwnerOnly) -> RegisteredStoreResponse:
     tenant_id = principal.require_tenant()
     _check_outbound(tenant_id, body.url)
-    store, secrets = repositories.create_store(
+    store, secrets = tenant_repo.create_store(
         tenant_id,
         url=body.url,
         consumer_key=body.consumer_key,
@@ -174,22 +170,13 @@ def list_stores(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> StorePage:
-    tenant_id = principal.require_tenant()
-    configured_settings()
-    partition = tenant_partition(tenant_id)
-    results = StoreItem.query(
-        partition,
-        StoreItem.sk.startswith("STORE#"),
-        limit=limit,
-        last_evaluated_key=decode_cursor(cursor, partition=partition, sort_prefix="STORE#"),
-    )
-    items = [_store_response(store) for store in results]
-    return StorePage(items=items, next_cursor=encode_cursor(results.last_evaluated_key))
+    page = tenant_repo.store_page(principal.require_tenant(), limit=limit, cursor=cursor)
+    return StorePage(items=[_store_response(store) for store in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{store_id}", response_model=StoreResponse, summary="One store (no secrets)")
 def get_store(store_id: StoreId, principal: TenantMember) -> StoreResponse:
-    return _store_response(repositories.get_store(principal.require_tenant(), store_id))
+    return _store_response(tenant_repo.get_store(principal.require_tenant(), store_id))
 
 
 class BackfillProgress(BaseModel):

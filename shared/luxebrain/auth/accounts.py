@@ -112,7 +112,6 @@ def normalise_email(email: str) -> str:
 # ----------------------------------------------------------------------------- sign-up
 SIGN_UPS_PER_ADDRESS_PER_HOUR = 10
 SIGN_UPS_PER_MINUTE = 120  # all addresses together: tenant creation by sign-up stays bounded
-_SIGNUP_PARTITION = "PLATFORM#SIGNUP"  # not a tenant's: counters of anonymous sign-ups by client address
 
 
 def limit_sign_ups(client_address: str) -> None:
@@ -121,40 +120,21 @@ def limit_sign_ups(client_address: str) -> None:
     import hashlib
     from datetime import UTC, datetime
 
-    from pynamodb.exceptions import UpdateError
+    from luxebrain.storage.tenants import count_sign_up
 
-    from luxebrain.storage.models import UsageCounterItem, is_condition_failure
-
-    configured_settings()
     now = datetime.now(UTC)
     address = hashlib.sha256(client_address.encode()).hexdigest()[:24]
     for sk, allowed, ttl, retry_after in (
         (f"address#{address}#{now:%Y-%m-%dT%H}", SIGN_UPS_PER_ADDRESS_PER_HOUR, 7200, 3600 - now.minute * 60),
         (f"all#{now:%Y-%m-%dT%H:%M}", SIGN_UPS_PER_MINUTE, 120, 60 - now.second),
     ):
-        counter = UsageCounterItem(_SIGNUP_PARTITION, sk)
-        try:
-            counter.update(
-                actions=[
-                    UsageCounterItem.used.add(1),
-                    UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
-                    UsageCounterItem.tenant_id.set("platform"),
-                    UsageCounterItem.metric.set("sign_ups"),
-                    UsageCounterItem.period.set(sk.rsplit("#", 1)[-1]),
-                    UsageCounterItem.expires_at.set(int(time.time()) + ttl),
-                ],
-                condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used < allowed),
-            )
-        except UpdateError as exc:
-            if is_condition_failure(exc):
-                message = "too many sign-ups from here; try again later"
-                raise TooManyAttemptsError(message, max(1, retry_after)) from None
-            raise
+        if not count_sign_up(sk, allowed, expires_at=int(time.time()) + ttl):
+            raise TooManyAttemptsError("too many sign-ups from here; try again later", max(1, retry_after))
 
 
 def sign_up(email: str, password: str, company_name: str) -> SignUpResult:
     """Create a Cognito user and its tenant (the user is the tenant's owner). Cognito sends a code by e-mail."""
-    from luxebrain.storage.repositories import create_tenant
+    from luxebrain.storage.tenants import create_tenant, delete_tenant
 
     settings = configured_settings()
     email = normalise_email(email)
@@ -186,7 +166,7 @@ def sign_up(email: str, password: str, company_name: str) -> SignUpResult:
         # tenant without a user would be an orphan.
         _cognito().admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=email)
         if tenant is not None:
-            tenant.delete()
+            delete_tenant(tenant.tenant_id)
         raise
     return SignUpResult(tenant.tenant_id, user_sub, bool(response.get("UserConfirmed")))
 
@@ -347,6 +327,7 @@ def remove_member(tenant_id: str, user_sub: str, *, actor: str) -> None:
     removal is audited. The owner cannot remove themself, and a tenant keeps at least one owner."""
     from luxebrain import plans
     from luxebrain.auth.members import forget_membership, list_members, record_audit, require_member
+    from luxebrain.storage.members import delete_membership
 
     member = require_member(tenant_id, user_sub)  # 404 for a user of another tenant
     if user_sub == actor:
@@ -356,7 +337,7 @@ def remove_member(tenant_id: str, user_sub: str, *, actor: str) -> None:
     end_all_sessions(user_sub)
     if member.email:
         sign_out_user(member.email)
-    member.delete()
+    delete_membership(tenant_id, user_sub)
     forget_membership(user_sub)
     plans.release(tenant_id, "members")
     delete_user(member.email or user_sub)
@@ -424,7 +405,7 @@ def create_login_for_tenant(
 ) -> DemoLogin:
     """A confirmed, logged-in user of an existing tenant (the demo's ``maison-demo``): Cognito user with its
     tenant and role attributes, the membership record, and tokens. Idempotent for the same e-mail."""
-    from luxebrain.storage.repositories import get_tenant
+    from luxebrain.storage.tenants import get_tenant
 
     settings = configured_settings()
     get_tenant(tenant_id)  # NotFoundError for an unknown tenant

@@ -8,22 +8,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from luxebrain.auth.principal import AuthKind, Principal, Role
-from luxebrain.errors import ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError
-from luxebrain.runtime import configured_settings, on_reset
-from luxebrain.storage.models import (
-    AuditItem,
-    ImpersonationItem,
-    MembershipItem,
-    key_audit,
-    key_impersonation,
-    key_membership,
-    membership_index_keys,
-    utc_now,
-)
-from luxebrain.tenancy import tenant_partition, validate_tenant_id
+from luxebrain.errors import ForbiddenError, InvalidInputError, UnauthorizedError
+from luxebrain.runtime import on_reset
+from luxebrain.storage import members as member_repo
+from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.members import Membership
+from luxebrain.storage.pages import Page
+from luxebrain.storage.tenants import AuditRecord
+from luxebrain.tenancy import validate_tenant_id
 
 TENANT_ROLES = (Role.OWNER, Role.STAFF, Role.READ_ONLY)
 IMPERSONATION_SECONDS = 3600
@@ -32,19 +25,13 @@ IMPERSONATION_SECONDS = 3600
 MEMBERSHIP_CACHE_SECONDS = 10.0
 
 
-def add_member(tenant_id: str, user_sub: str, role: Role, email: str | None = None) -> MembershipItem:
+def add_member(tenant_id: str, user_sub: str, role: Role, email: str | None = None) -> Membership:
     """Add a user to a tenant, or change their role; a new member counts against the plan's members (402)."""
     from luxebrain import plans
 
-    configured_settings()
     if role not in TENANT_ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(TENANT_ROLES)}")
-    pk, sk = key_membership(tenant_id, user_sub)
-    try:
-        MembershipItem.get(pk, sk, attributes_to_get=["pk"])
-        new = False
-    except DoesNotExist:
-        new = True
+    new = not member_repo.membership_exists(tenant_id, user_sub)
     if new:
         plans.consume(tenant_id, "members")
     try:
@@ -55,32 +42,18 @@ def add_member(tenant_id: str, user_sub: str, role: Role, email: str | None = No
         raise
 
 
-def _save_member(tenant_id: str, user_sub: str, role: Role, email: str | None) -> MembershipItem:
-    pk, sk = key_membership(tenant_id, user_sub)
-    gsi1pk, gsi1sk = membership_index_keys(tenant_id, user_sub)
-    item = MembershipItem(
-        pk,
-        sk,
-        gsi1pk=gsi1pk,
-        gsi1sk=gsi1sk,
-        entity=MembershipItem.ENTITY,
-        tenant_id=tenant_id,
-        user_sub=user_sub,
-        email=email,
-        role=str(role),
-    )
-    item.save()
+def _save_member(tenant_id: str, user_sub: str, role: Role, email: str | None) -> Membership:
+    member = member_repo.save_membership(tenant_id, user_sub, role=str(role), email=email)
     forget_membership(user_sub)
-    return item
+    return member
 
 
-def list_members(tenant_id: str) -> list[MembershipItem]:
-    configured_settings()
-    return list(MembershipItem.query(tenant_partition(tenant_id), MembershipItem.sk.startswith("MEMBER#")))
+def list_members(tenant_id: str) -> list[Membership]:
+    return member_repo.list_memberships(tenant_id)
 
 
 _membership_lock = threading.Lock()
-_membership_cache: dict[str, tuple[float, MembershipItem | None]] = {}
+_membership_cache: dict[str, tuple[float, Membership | None]] = {}
 on_reset(_membership_cache.clear)
 
 
@@ -89,16 +62,14 @@ def forget_membership(user_sub: str) -> None:
         _membership_cache.pop(user_sub, None)
 
 
-def membership_of(user_sub: str) -> MembershipItem | None:
+def membership_of(user_sub: str) -> Membership | None:
     """The (single) tenant membership of a user, from the user index; None when the user has none."""
     now = time.monotonic()
     with _membership_lock:
         cached = _membership_cache.get(user_sub)
     if cached and cached[0] > now:
         return cached[1]
-    configured_settings()
-    gsi1pk, _ = membership_index_keys("none", user_sub)
-    found = next(iter(MembershipItem.by_user.query(gsi1pk, limit=1)), None)
+    found = member_repo.membership_of_user(user_sub)
     with _membership_lock:
         _membership_cache[user_sub] = (now + MEMBERSHIP_CACHE_SECONDS, found)
     return found
@@ -127,42 +98,18 @@ def principal_for_user(
 # ----------------------------------------------------------------------------- audit
 def record_audit(
     tenant_id: str, *, action: str, actor: str, reason: str | None = None, details: dict[str, Any] | None = None
-) -> AuditItem:
-    configured_settings()
-    created_at = utc_now()
-    pk, sk = key_audit(tenant_id, created_at, secrets.token_hex(4))
-    item = AuditItem(
-        pk,
-        sk,
-        entity=AuditItem.ENTITY,
-        tenant_id=tenant_id,
-        action=action,
-        actor=actor,
-        reason=reason,
-        details=details or {},
-        created_at=created_at,
-    )
-    item.save()
-    return item
+) -> AuditRecord:
+    """Who did what in the tenant (impersonation, suspension, erasure, key rotation...)."""
+    return tenant_repo.record_audit(tenant_id, action=action, actor=actor, reason=reason, details=details)
 
 
-def list_audit(tenant_id: str, limit: int = 100) -> list[AuditItem]:
-    return audit_page(tenant_id, limit=limit, last_evaluated_key=None)[0]
+def list_audit(tenant_id: str, limit: int = 100) -> list[AuditRecord]:
+    return audit_page(tenant_id, limit=limit).items
 
 
-def audit_page(
-    tenant_id: str, *, limit: int, last_evaluated_key: dict[str, Any] | None
-) -> tuple[list[AuditItem], dict[str, Any] | None]:
-    """One page of the tenant's audit records, newest first, and the key to continue from."""
-    configured_settings()
-    results = AuditItem.query(
-        tenant_partition(tenant_id, "AUDIT"),
-        scan_index_forward=False,
-        limit=limit,
-        last_evaluated_key=last_evaluated_key,
-    )
-    items = list(results)
-    return items, results.last_evaluated_key
+def audit_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditRecord]:
+    """One page of the tenant's audit records, newest first."""
+    return tenant_repo.audit_page(tenant_id, limit=limit, cursor=cursor)
 
 
 # ----------------------------------------------------------------------------- impersonation
@@ -177,23 +124,12 @@ def start_impersonation(admin: Principal, tenant_id: str, *, reason: str, role: 
         raise InvalidInputError(f"role must be one of {', '.join(TENANT_ROLES)}")
     if len(reason.strip()) < 5:
         raise InvalidInputError("an impersonation needs a reason (at least 5 characters) for the audit record")
-    from luxebrain.storage.repositories import get_tenant
-
-    get_tenant(tenant_id)  # NotFoundError for an unknown tenant
+    tenant_repo.get_tenant(tenant_id)  # NotFoundError for an unknown tenant
     session_id = secrets.token_urlsafe(24)
-    pk, sk = key_impersonation(tenant_id, session_id)
     expires_at = int(time.time()) + IMPERSONATION_SECONDS
-    ImpersonationItem(
-        pk,
-        sk,
-        entity=ImpersonationItem.ENTITY,
-        tenant_id=tenant_id,
-        session_id=session_id,
-        admin_sub=admin.subject,
-        role=str(role),
-        reason=reason,
-        expires_at=expires_at,
-    ).save()
+    member_repo.record_impersonation(
+        tenant_id, session_id, admin_sub=admin.subject, role=str(role), reason=reason, expires_at=expires_at
+    )
     record_audit(
         tenant_id,
         action="impersonation.started",
@@ -215,12 +151,10 @@ def principal_for_impersonation(admin: Principal, session_token: str) -> Princip
         raise UnauthorizedError("the impersonation session is not valid") from None
     if not session_id or len(session_id) > 64:
         raise UnauthorizedError("the impersonation session is not valid")
-    configured_settings()
-    try:
-        session = ImpersonationItem.get(*key_impersonation(tenant_id, session_id))
-    except DoesNotExist:
-        raise UnauthorizedError("the impersonation session is not valid") from None
-    if session.admin_sub != admin.subject or (session.expires_at or 0) <= time.time():
+    session = member_repo.get_impersonation(tenant_id, session_id)
+    if session is None:
+        raise UnauthorizedError("the impersonation session is not valid")
+    if session.admin_sub != admin.subject or session.expires_at <= time.time():
         raise UnauthorizedError("the impersonation session is not valid or has expired")
     return Principal(
         subject=admin.subject,
@@ -232,9 +166,5 @@ def principal_for_impersonation(admin: Principal, session_token: str) -> Princip
     )
 
 
-def require_member(tenant_id: str, user_sub: str) -> MembershipItem:
-    configured_settings()
-    try:
-        return MembershipItem.get(*key_membership(tenant_id, user_sub))
-    except DoesNotExist:
-        raise NotFoundError("member not found") from None
+def require_member(tenant_id: str, user_sub: str) -> Membership:
+    return member_repo.get_membership(tenant_id, user_sub)

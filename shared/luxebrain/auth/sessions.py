@@ -18,15 +18,12 @@ import threading
 import time
 from collections import OrderedDict
 
-from pynamodb.exceptions import DoesNotExist
-
 from luxebrain.auth.tokens import AccessClaims
 from luxebrain.errors import UnauthorizedError
-from luxebrain.runtime import configured_settings, on_reset
-from luxebrain.storage.models import UserSessionItem, key_user_session, key_user_sessions_valid_after
+from luxebrain.runtime import on_reset
+from luxebrain.storage import members as member_repo
 
 SESSION_TTL_SECONDS = 31 * 86400  # the longest refresh token lives 30 days
-NOT_A_TENANT = "platform"  # these items belong to a user, not to a tenant
 
 # When a session started never changes: remembered per container (bounded), so only the stamp is read.
 _started_lock = threading.Lock()
@@ -43,30 +40,18 @@ def start_session(claims: AccessClaims) -> None:
     """Record the session of a fresh login (its access token's ``origin_jti``)."""
     if not claims.origin_jti:
         raise UnauthorizedError("the identity provider returned a token without a session id")
-    configured_settings()
-    pk, sk = key_user_session(claims.subject, claims.origin_jti)
     started = _now_ms()
-    UserSessionItem(
-        pk,
-        sk,
-        entity=UserSessionItem.ENTITY,
-        tenant_id=NOT_A_TENANT,
-        user_sub=claims.subject,
-        at_ms=started,
-        expires_at=int(time.time()) + SESSION_TTL_SECONDS,
-    ).save()
+    member_repo.record_user_session(
+        claims.subject, claims.origin_jti, started_ms=started, expires_at=int(time.time()) + SESSION_TTL_SECONDS
+    )
     _remember(claims.origin_jti, started)
 
 
 def end_all_sessions(user_sub: str) -> int:
     """Every session of the user started before now ends (the next request with any of its tokens is 401)."""
-    configured_settings()
-    pk, sk = key_user_sessions_valid_after(user_sub)
     # Sessions start at a later millisecond than this stamp, so a login right after it works.
     ended_at = _now_ms()
-    UserSessionItem(
-        pk, sk, entity=UserSessionItem.ENTITY, tenant_id=NOT_A_TENANT, user_sub=user_sub, at_ms=ended_at
-    ).save()
+    member_repo.set_sessions_valid_after(user_sub, ended_at)
     return ended_at
 
 
@@ -83,25 +68,19 @@ def _session_started(claims: AccessClaims) -> int | None:
         known = _started.get(origin)
     if known is not None:
         return known
-    try:
-        item = UserSessionItem.get(*key_user_session(claims.subject, origin))
-    except DoesNotExist:
-        return None
-    _remember(origin, int(item.at_ms))
-    return int(item.at_ms)
+    started = member_repo.user_session_started(claims.subject, origin)
+    if started is not None:
+        _remember(origin, started)
+    return started
 
 
 def require_live_session(claims: AccessClaims) -> None:
     """401 unless the token belongs to a recorded session that has not been ended."""
     if not claims.origin_jti:
         raise UnauthorizedError("this token belongs to no session of this service; log in again")
-    configured_settings()
     started = _session_started(claims)
     if started is None:
         raise UnauthorizedError("this token belongs to no session of this service; log in again")
-    try:
-        stamp = UserSessionItem.get(*key_user_sessions_valid_after(claims.subject), consistent_read=True)
-    except DoesNotExist:
-        return
-    if started <= int(stamp.at_ms):
+    valid_after = member_repo.sessions_valid_after(claims.subject)
+    if valid_after is not None and started <= valid_after:
         raise UnauthorizedError("this session has ended (signed out or password changed); log in again")

@@ -14,12 +14,10 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist
-
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.errors import UnauthorizedError
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import StorefrontKeyItem, key_storefront_key, utc_now
+from luxebrain.storage import members as member_repo
+from luxebrain.storage.members import StorefrontKey
 from luxebrain.tenancy import validate_tenant_id
 
 KEY_PREFIX = "lbpk_"
@@ -40,41 +38,19 @@ def _hash(secret: str) -> str:
 
 def issue_storefront_key(tenant_id: str) -> IssuedStorefrontKey:
     """Create the tenant's key, or rotate it (the previous one keeps working for a grace period)."""
-    configured_settings()
     validate_tenant_id(tenant_id)
     secret = secrets.token_urlsafe(32)
     key_id = "sk-" + secrets.token_hex(4)
-    pk, sk = key_storefront_key(tenant_id)
-    now = int(time.time())
-    grace_until: int | None = None
-    try:
-        current = StorefrontKeyItem.get(pk, sk)
-    except DoesNotExist:
-        current = None
-    item = StorefrontKeyItem(
-        pk,
-        sk,
-        entity=StorefrontKeyItem.ENTITY,
-        tenant_id=tenant_id,
-        key_id=key_id,
-        secret_hash=_hash(secret),
+    current = member_repo.get_storefront_key(tenant_id)
+    grace_until = None if current is None else int(time.time()) + ROTATION_GRACE_SECONDS
+    member_repo.save_storefront_key(
+        tenant_id, key_id=key_id, secret_hash=_hash(secret), replacing=current, grace_until=grace_until
     )
-    if current is not None:
-        grace_until = now + ROTATION_GRACE_SECONDS
-        item.previous_secret_hash = current.secret_hash
-        item.previous_valid_until = grace_until
-        item.created_at = current.created_at
-        item.rotated_at = utc_now()
-    item.save()
     return IssuedStorefrontKey(key=f"{KEY_PREFIX}{tenant_id}_{secret}", key_id=key_id, grace_until=grace_until)
 
 
-def describe_storefront_key(tenant_id: str) -> StorefrontKeyItem | None:
-    configured_settings()
-    try:
-        return StorefrontKeyItem.get(*key_storefront_key(tenant_id))
-    except DoesNotExist:
-        return None
+def describe_storefront_key(tenant_id: str) -> StorefrontKey | None:
+    return member_repo.get_storefront_key(tenant_id)
 
 
 def principal_for_storefront_key(key: str) -> Principal:

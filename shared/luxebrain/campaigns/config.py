@@ -114,7 +114,7 @@ def parse_campaign_settings(raw: object) -> CampaignSettings:
 
 
 def load_campaign_settings(tenant_id: str) -> CampaignSettings:
-    from luxebrain.storage.repositories import get_tenant
+    from luxebrain.storage.tenants import get_tenant
 
     tenant = get_tenant(tenant_id)
     settings = parse_campaign_settings((tenant.settings or {}).get("campaigns"))
@@ -130,7 +130,7 @@ def save_campaign_settings(tenant_id: str, settings: CampaignSettings, *, may_as
     """Store a tenant's campaign settings. The SMS number and WhatsApp sender belong to the platform's account
     and route inbound STOP replies, so only a platform admin (acting in the tenant) may change them: a tenant
     naming another tenant's number would send as them."""
-    from luxebrain.storage.repositories import update_tenant_settings
+    from luxebrain.storage.tenants import update_tenant_settings
 
     def change(current_settings: dict[str, Any]) -> dict[str, Any]:
         current = parse_campaign_settings(current_settings.get("campaigns"))

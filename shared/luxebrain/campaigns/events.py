@@ -77,7 +77,7 @@ def record_sms_keyword(tenant_id: str, phone_number: str, body: str, *, at: date
 def tenants_for_sms_number(origination_number: str) -> list[str]:
     """The tenants that send from this number (a shared number: all of them, so a STOP is never lost)."""
     from luxebrain.campaigns.config import parse_campaign_settings
-    from luxebrain.storage.repositories import iter_tenants
+    from luxebrain.storage.tenants import iter_tenants
 
     matches = []
     for tenant in iter_tenants():

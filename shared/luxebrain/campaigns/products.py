@@ -15,7 +15,7 @@ from typing import Any
 from luxebrain.observability import logger
 from luxebrain.runtime import on_reset
 from luxebrain.storage.catalogue import iter_products
-from luxebrain.storage.repositories import list_stores
+from luxebrain.storage.tenants import list_stores
 
 CATALOG_TTL_SECONDS = 300.0
 NO_MODEL_RECHECK_SECONDS = 60.0  # a newly trained model is used within a minute

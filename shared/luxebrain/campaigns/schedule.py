@@ -16,7 +16,7 @@ from luxebrain.campaigns.oneoff import run_due_campaigns
 from luxebrain.campaigns.sending import QueueDispatcher
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
-from luxebrain.storage.repositories import iter_tenants
+from luxebrain.storage.tenants import iter_tenants
 
 ONE_OFF_CAMPAIGNS = "campaigns"  # the schedule's name for "due one-off campaigns" beside the flows
 

@@ -105,7 +105,7 @@ def verify_unsubscribe_token(token: str) -> tuple[str, str, str]:
         raise InvalidTokenError("this unsubscribe link is not valid") from None
     if not TENANT_ID_PATTERN.fullmatch(tenant_id):
         raise InvalidTokenError("this unsubscribe link is not valid")
-    from luxebrain.storage.repositories import get_tenant
+    from luxebrain.storage.tenants import get_tenant
 
     try:
         get_tenant(tenant_id)  # a deleted tenant's links verify against nothing

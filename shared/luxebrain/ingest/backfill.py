@@ -33,7 +33,7 @@ from luxebrain.ingest.processor import (
 )
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.models import IngestCheckpointItem, key_ingest_checkpoint
-from luxebrain.storage.repositories import get_store, get_store_secrets
+from luxebrain.storage.tenants import get_store, get_store_secrets
 from luxebrain.woocommerce.client import WooCommerceClient
 
 RESOURCES: tuple[tuple[str, str, bool], ...] = (
@@ -355,7 +355,7 @@ def request_reconciliation_of_all_stores() -> int:
     """Queue an incremental back-fill for every active store of every active tenant (the daily schedule).
     Webhooks can be lost at the edge (WooCommerce never retries and disables a failing webhook); the
     incremental back-fill with its overlap window brings anything missed in within a day. Returns how many."""
-    from luxebrain.storage.repositories import iter_tenants, list_stores
+    from luxebrain.storage.tenants import iter_tenants, list_stores
 
     queued = 0
     for tenant in iter_tenants():

@@ -25,7 +25,7 @@ from luxebrain.ingest.envelope import (
 )
 from luxebrain.ingest.errors import BadDeliveryError, InvalidSignatureError, PayloadTooLargeError, UnknownStoreError
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.storage.repositories import get_store_secrets
+from luxebrain.storage.tenants import get_store_secrets
 from luxebrain.woocommerce.signature import SIGNATURE_HEADER, verify_signature
 
 # SQS takes 256 KiB per message including our envelope; a WooCommerce order with hundreds of lines is

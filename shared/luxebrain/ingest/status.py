@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import repositories
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import count_products
 from luxebrain.storage.customers import count_customers, count_orders
 from luxebrain.storage.models import (
@@ -37,7 +37,7 @@ class IngestStatus:
 def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) -> IngestStatus:
     """The status of one of the tenant's stores (NotFoundError for another tenant's or an unknown store)."""
     configured_settings()
-    store = repositories.get_store(tenant_id, store_id)
+    store = tenant_repo.get_store(tenant_id, store_id)
     since = ((now or utc_now()) - HEALTH_WINDOW).replace(tzinfo=None).isoformat(timespec="seconds")
     rejections = list(
         RejectedEventItem.query(

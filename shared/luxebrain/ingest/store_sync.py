@@ -12,7 +12,7 @@ from luxebrain.ingest.backfill import ClientFactory, request_backfill, store_cli
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.models import StoreItem, key_store
-from luxebrain.storage.repositories import get_store_secrets, iter_tenants, list_stores
+from luxebrain.storage.tenants import get_store_secrets, iter_tenants, list_stores
 from luxebrain.woocommerce.webhooks import (
     HEALTH_SLOTS,
     HealthReport,

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from luxebrain.errors import ForbiddenError
 from luxebrain.plans import tenant_profile
 from luxebrain.runtime import configured_settings, on_reset
-from luxebrain.storage.repositories import list_stores
+from luxebrain.storage.tenants import list_stores
 
 ORIGINS_CACHE_SECONDS = 60.0
 _LOCAL_ORIGIN = re.compile(r"^http://(localhost|127\.0\.0\.1)(:\d{1,5})?$")

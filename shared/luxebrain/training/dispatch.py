@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from luxebrain.plans import PlanLimitExceededError, consume, release
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.storage import repositories
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.models import TrainingStateItem
 from luxebrain.tenancy import validate_tenant_id
 from luxebrain.training import state
@@ -78,7 +78,7 @@ def dispatch_due_tenants(now: datetime | None = None) -> DispatchResult:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     result = DispatchResult()
     plans: dict[str, str] = {}
-    for tenant in repositories.iter_tenants():
+    for tenant in tenant_repo.iter_tenants():
         result.considered += 1
         if tenant.status != "active":
             result.skipped[tenant.tenant_id] = f"tenant is {tenant.status}"

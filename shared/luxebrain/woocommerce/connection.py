@@ -26,18 +26,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import repositories
-from luxebrain.storage.models import (
-    StoreConnectionItem,
-    StoreItem,
-    is_condition_failure,
-    key_store,
-    key_store_connection,
-)
+from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.tenants import StoreConnection, StoreExistsError
 from luxebrain.tenancy import validate_tenant_id
 
 APP_NAME = "LuxeBrain"
@@ -100,21 +93,18 @@ def start_connection(
     secret = secrets.token_urlsafe(24)
     # Reconnecting a store already connected keeps its id: its keys are replaced and its webhooks (named by
     # the store id) updated, never a second store for the same shop.
-    same_shop = [store.store_id for store in repositories.list_stores(tenant_id) if store.url == url]
+    same_shop = [store.store_id for store in tenant_repo.list_stores(tenant_id) if store.url == url]
     store_id = same_shop[0] if same_shop else "s-" + secrets.token_hex(6)
     expires_at = now + STATE_LIFETIME
-    pk, sk = key_store_connection(tenant_id, _hash(secret))
-    StoreConnectionItem(
-        pk,
-        sk,
-        entity=StoreConnectionItem.ENTITY,
-        tenant_id=tenant_id,
+    tenant_repo.open_store_connection(
+        tenant_id,
+        _hash(secret),
         url=url,
         currency=currency,
         store_id=store_id,
         created_by=created_by,
         expires_at=int(expires_at.timestamp()),
-    ).save(condition=StoreConnectionItem.pk.does_not_exist())
+    )
     query = {
         "app_name": APP_NAME,
         "scope": REQUIRED_PERMISSIONS,
@@ -132,11 +122,11 @@ def complete_connection(callback: ConnectionCallback, *, now: datetime | None = 
     now = now or datetime.now(UTC)
     tenant_id, secret = _parse_state(callback.user_id)
     try:
-        state = StoreConnectionItem.get(*key_store_connection(tenant_id, _hash(secret)), consistent_read=True)
-    except DoesNotExist:
+        state = tenant_repo.get_store_connection(tenant_id, _hash(secret))
+    except NotFoundError:
         raise NotFoundError("unknown connection state: start the connection again from LuxeBrain") from None
     if state.status == "connected":
-        if state.key_id == callback.key_id and _store_exists(tenant_id, state.store_id):
+        if state.key_id == callback.key_id and tenant_repo.store_exists(tenant_id, state.store_id):
             return ConnectionResult(tenant_id, state.store_id, created=False)
         raise ConflictError("this connection state was already used: start the connection again from LuxeBrain")
     if state.expires_at is not None and state.expires_at < now.timestamp():
@@ -148,33 +138,25 @@ def complete_connection(callback: ConnectionCallback, *, now: datetime | None = 
         )
     _claim(state, callback.key_id)
     created = _create_store(tenant_id, state, callback)
-    state.update(
-        actions=[StoreConnectionItem.status.set("connected"), StoreConnectionItem.connected_at.set(now.isoformat())],
-        condition=StoreConnectionItem.key_id == callback.key_id,
-    )
+    tenant_repo.mark_store_connected(tenant_id, state.state_hash, callback.key_id, now.isoformat())
     return ConnectionResult(tenant_id, state.store_id, created=created)
 
 
-def _claim(state: StoreConnectionItem, key_id: int) -> None:
+def _claim(state: StoreConnection, key_id: int) -> None:
     """Bind the state to this key before anything is written: of two concurrent callbacks with different keys,
     one wins; the same key again (a retry after a crash) goes on."""
-    condition = StoreConnectionItem.key_id.does_not_exist() | (StoreConnectionItem.key_id == key_id)
-    try:
-        state.update(actions=[StoreConnectionItem.key_id.set(key_id)], condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise ConflictError("this connection state is being used by another key") from None
-        raise
+    if not tenant_repo.claim_store_connection(state.tenant_id, state.state_hash, key_id):
+        raise ConflictError("this connection state is being used by another key")
 
 
-def _create_store(tenant_id: str, state: StoreConnectionItem, callback: ConnectionCallback) -> bool:
+def _create_store(tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> bool:
     # A store that exists (a reconnect, a retried callback) only gets its new keys: creating meters a store
     # against the plan first, which a tenant at its cap would be refused (402) for a store it already holds.
-    if _store_exists(tenant_id, state.store_id):
+    if tenant_repo.store_exists(tenant_id, state.store_id):
         _replace_keys(tenant_id, state, callback)
         return False
     try:
-        repositories.create_store(
+        tenant_repo.create_store(
             tenant_id,
             url=state.url,
             consumer_key=callback.consumer_key,
@@ -182,9 +164,7 @@ def _create_store(tenant_id: str, state: StoreConnectionItem, callback: Connecti
             currency=state.currency,
             store_id=state.store_id,
         )
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
+    except StoreExistsError:
         # Created meanwhile by a concurrent attempt of this same callback: it gets the keys WooCommerce just
         # delivered (the same keys again are a no-op).
         _replace_keys(tenant_id, state, callback)
@@ -192,18 +172,10 @@ def _create_store(tenant_id: str, state: StoreConnectionItem, callback: Connecti
     return True
 
 
-def _replace_keys(tenant_id: str, state: StoreConnectionItem, callback: ConnectionCallback) -> None:
-    repositories.replace_store_keys(
+def _replace_keys(tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> None:
+    tenant_repo.replace_store_keys(
         tenant_id, state.store_id, consumer_key=callback.consumer_key, consumer_secret=callback.consumer_secret
     )
-
-
-def _store_exists(tenant_id: str, store_id: str) -> bool:
-    try:
-        StoreItem.get(*key_store(tenant_id, store_id), attributes_to_get=["pk"])
-    except DoesNotExist:
-        return False
-    return True
 
 
 def _parse_state(state: str) -> tuple[str, str]:

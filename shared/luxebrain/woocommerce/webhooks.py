@@ -21,7 +21,7 @@ from typing import Any
 from luxebrain.errors import LuxeBrainError, UnauthorizedError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import StoreItem, key_store
+from luxebrain.storage import tenants as tenant_repo
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
 
 TOPICS: tuple[str, ...] = (
@@ -149,8 +149,8 @@ def check_webhook_health(
     configured_settings()
     now = now or datetime.now(UTC)
     stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    store = StoreItem.get(*key_store(tenant_id, store_id))
-    state: dict[str, Any] = dict(store.webhooks or {})
+    store = tenant_repo.get_store(tenant_id, store_id)
+    state: dict[str, Any] = dict(store.webhooks)
     topics: dict[str, Any] = dict(state.get("topics") or {})
     try:
         before = _ours(client, store_id)
@@ -173,7 +173,7 @@ def check_webhook_health(
             )
             state["alerted_at"] = stamp
             alerted = True
-        _save_state(store, state)
+        tenant_repo.set_store_webhooks(tenant_id, store_id, state)
         logger.warning("webhook health check failed", extra={"store": store_id, "reason": reason})
         return HealthReport(ok=False, error=reason, alerted=alerted)
     for topic in TOPICS:
@@ -192,15 +192,14 @@ def check_webhook_health(
         entry["status"] = webhook.get("status", "unknown")
         topics[topic] = entry
     state.update(topics=topics, checked_at=stamp, error=None, failing_since=None, alerted_at=None)
-    _save_state(store, state)
+    tenant_repo.set_store_webhooks(tenant_id, store_id, state)
     return HealthReport(ok=True, re_enabled=sync.re_enabled, created=sync.created, repaired=sync.updated)
 
 
 def record_registration(tenant_id: str, store_id: str, sync: WebhookSync, *, now: datetime | None = None) -> None:
     """What :func:`ensure_webhooks` did, on the store (the ingest status shows it per topic)."""
     stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    store = StoreItem.get(*key_store(tenant_id, store_id))
-    state: dict[str, Any] = dict(store.webhooks or {})
+    state: dict[str, Any] = dict(tenant_repo.get_store(tenant_id, store_id).webhooks)
     topics: dict[str, Any] = dict(state.get("topics") or {})
     for topic, webhook in sync.webhooks.items():
         entry = dict(topics.get(topic) or {})
@@ -209,12 +208,7 @@ def record_registration(tenant_id: str, store_id: str, sync: WebhookSync, *, now
         entry.setdefault("re_enables", 0)
         topics[topic] = entry
     state.update(topics=topics, registered_at=stamp, checked_at=stamp, error=None, alerted_at=None)
-    _save_state(store, state)
-
-
-def _save_state(store: StoreItem, state: dict[str, Any]) -> None:
-    # An UpdateItem of this one attribute: the processor stamps last_event_at on the same item concurrently.
-    store.update(actions=[StoreItem.webhooks.set(state)])
+    tenant_repo.set_store_webhooks(tenant_id, store_id, state)
 
 
 def notify_owners(tenant_id: str, *, subject: str, text: str) -> int:

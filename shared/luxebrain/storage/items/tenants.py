@@ -67,9 +67,15 @@ def key_tenant(tenant_id: str) -> tuple[str, str]:
 TENANT_DIRECTORY_PARTITION = "PLATFORM#TENANTS"
 
 
-def tenant_directory_keys(tenant_id: str, created_at: datetime) -> tuple[str, str]:
-    """The one partition not owned by a tenant: the platform's directory of tenants (gsi1 only)."""
-    return TENANT_DIRECTORY_PARTITION, f"{created_at.isoformat()}#{tenant_id}"
+def tenant_directory_keys(tenant_id: str, created_at: datetime, status: str) -> tuple[str, str]:
+    """The one partition not owned by a tenant: the platform's directory of tenants (gsi1 only). The sort key
+    starts with the status, so the admin's status filter is a key condition (a full page of suspended tenants
+    however many are active); it is rewritten with every status change."""
+    return TENANT_DIRECTORY_PARTITION, f"{tenant_directory_status_prefix(status)}{created_at.isoformat()}#{tenant_id}"
+
+
+def tenant_directory_status_prefix(status: str) -> str:
+    return f"{status}#"
 
 
 def key_store(tenant_id: str, store_id: str) -> tuple[str, str]:
@@ -105,6 +111,14 @@ class UsageCounterItem(BaseItem):
 
 def key_usage(tenant_id: str, metric: str, period: str) -> tuple[str, str]:
     return tenant_partition(tenant_id, "USAGE"), f"{metric}#{period}"
+
+
+SIGN_UP_COUNTERS_PARTITION = "PLATFORM#SIGNUP"
+
+
+def key_sign_up_counter(counter: str) -> tuple[str, str]:
+    # Not a tenant's partition: counters of anonymous sign-ups (by hashed client address, and in all).
+    return SIGN_UP_COUNTERS_PARTITION, counter
 
 
 class AuditItem(BaseItem):

@@ -1,0 +1,627 @@
+"""The tenants repository: tenants and the platform's directory of them, their stores (credentials encrypted
+with KMS), pending store connections, usage counters and the audit trail.
+
+Every function takes the tenant id first and builds keys through ``luxebrain.storage.items.tenants``, so it can
+only touch that tenant's partitions (the directory and the sign-up counters are the two platform partitions).
+Callers get the frozen domain objects below, never pynamodb items.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.runtime import aws_client, configured_settings, on_reset
+from luxebrain.storage.items.base import is_condition_failure, utc_now
+from luxebrain.storage.items.tenants import (
+    TENANT_DIRECTORY_PARTITION,
+    AuditItem,
+    StoreConnectionItem,
+    StoreItem,
+    TenantItem,
+    UsageCounterItem,
+    key_audit,
+    key_sign_up_counter,
+    key_store,
+    key_store_connection,
+    key_tenant,
+    key_usage,
+    tenant_directory_keys,
+    tenant_directory_status_prefix,
+)
+from luxebrain.storage.pages import Page, query_page
+from luxebrain.tenancy import new_tenant_id, tenant_partition, validate_entity_id, validate_tenant_id
+
+
+# ----------------------------------------------------------------------------- tenants
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    plan: str
+    status: str  # active | suspended | deleting
+    created_at: datetime
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _tenant(item: TenantItem) -> Tenant:
+    return Tenant(
+        tenant_id=item.tenant_id,
+        name=item.name,
+        plan=item.plan,
+        status=item.status,
+        created_at=item.created_at,
+        settings=dict(item.settings or {}),
+    )
+
+
+def create_tenant(name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant:
+    configured_settings()
+    tenant_id = validate_tenant_id(tenant_id or new_tenant_id())
+    pk, sk = key_tenant(tenant_id)
+    created_at = utc_now()
+    status = "active"
+    gsi1pk, gsi1sk = tenant_directory_keys(tenant_id, created_at, status)
+    tenant = TenantItem(
+        pk,
+        sk,
+        gsi1pk=gsi1pk,
+        gsi1sk=gsi1sk,
+        entity=TenantItem.ENTITY,
+        tenant_id=tenant_id,
+        name=name,
+        plan=plan,
+        status=status,
+        created_at=created_at,
+    )
+    try:
+        tenant.save(condition=TenantItem.pk.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            raise ConflictError(f"tenant {tenant_id} already exists") from None
+        raise
+    return _tenant(tenant)
+
+
+def _get_tenant_item(tenant_id: str, *, consistent: bool = False) -> TenantItem:
+    configured_settings()
+    try:
+        return TenantItem.get(*key_tenant(tenant_id), consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFoundError(f"tenant {tenant_id} not found") from None
+
+
+def get_tenant(tenant_id: str) -> Tenant:
+    return _tenant(_get_tenant_item(tenant_id))
+
+
+def delete_tenant(tenant_id: str) -> None:
+    """Remove the tenant's profile (a sign-up that failed half way leaves no orphan tenant)."""
+    configured_settings()
+    TenantItem(*key_tenant(tenant_id)).delete()
+
+
+def update_tenant_settings(
+    tenant_id: str,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    name: str | None = None,
+    attempts: int = 5,
+) -> Tenant:
+    """Apply ``change`` (current settings -> new settings) with optimistic concurrency: the write is conditional
+    on the version read, and a concurrent writer makes it re-read and re-apply, so two edits of different
+    settings never erase each other."""
+    for _ in range(attempts):
+        tenant = _get_tenant_item(tenant_id, consistent=True)
+        read_version = tenant.updated_at
+        actions = [TenantItem.settings.set(change(dict(tenant.settings or {}))), TenantItem.updated_at.set(utc_now())]
+        if name:
+            actions.append(TenantItem.name.set(name))
+        try:
+            tenant.update(actions=actions, condition=TenantItem.updated_at == read_version)
+            return _tenant(tenant)
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+    raise ConflictError("the tenant's settings changed too often meanwhile; try again")
+
+
+def set_tenant_status(tenant_id: str, status: str, *, attempts: int = 5) -> Tenant:
+    """Suspend or reactivate a tenant. The directory entry's sort key carries the status, so it is rewritten in
+    the same write, conditional on the status read (a concurrent change makes it re-read: key and status never
+    disagree)."""
+    for _ in range(attempts):
+        tenant = _get_tenant_item(tenant_id, consistent=True)
+        _, gsi1sk = tenant_directory_keys(tenant_id, tenant.created_at, status)
+        try:
+            tenant.update(
+                actions=[TenantItem.status.set(status), TenantItem.gsi1sk.set(gsi1sk)],
+                condition=TenantItem.status == tenant.status,
+            )
+            return _tenant(tenant)
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+    raise ConflictError("the tenant's status changed too often meanwhile; try again")
+
+
+def set_tenant_plan(tenant_id: str, plan: str) -> Tenant:
+    tenant = _get_tenant_item(tenant_id, consistent=True)
+    tenant.update(actions=[TenantItem.plan.set(plan)], condition=TenantItem.pk.exists())
+    return _tenant(tenant)
+
+
+def list_tenants(*, limit: int, cursor: str | None = None, status: str | None = None) -> Page[Tenant]:
+    """Platform admins only: one page of the directory (gsi1), by status then oldest first; with ``status``
+    only that status's range of the sort key is read, so the page is full whatever the other tenants are."""
+    configured_settings()
+    prefix = tenant_directory_status_prefix(status) if status else None
+    return query_page(
+        TenantItem.directory.query,
+        TENANT_DIRECTORY_PARTITION,
+        _tenant,
+        limit=limit,
+        cursor=cursor,
+        sort_condition=TenantItem.gsi1sk.startswith(prefix) if prefix else None,
+        sort_prefix=prefix,
+        partition_attribute="gsi1pk",
+    )
+
+
+def iter_tenants() -> Iterator[Tenant]:
+    """Every tenant in the platform directory, page by page (schedules that visit all tenants)."""
+    configured_settings()
+    return (_tenant(item) for item in TenantItem.directory.query(TENANT_DIRECTORY_PARTITION))
+
+
+# ----------------------------------------------------------------------------- stores and secrets
+@dataclass(frozen=True)
+class Store:
+    """A tenant's WooCommerce store, without its credentials (see :func:`get_store_secrets`)."""
+
+    tenant_id: str
+    store_id: str
+    url: str
+    currency: str
+    timezone: str
+    status: str
+    created_at: datetime
+    stats: dict[str, Any] = field(default_factory=dict)  # ingest counters and back-fill progress
+    last_event_at: str | None = None  # when the processor last stored a delivery of this store
+    webhooks: dict[str, Any] = field(default_factory=dict)  # our webhooks per topic and the last health run
+
+
+def _store(item: StoreItem) -> Store:
+    return Store(
+        tenant_id=item.tenant_id,
+        store_id=item.store_id,
+        url=item.url,
+        currency=item.currency,
+        timezone=item.timezone,
+        status=item.status,
+        created_at=item.created_at,
+        stats=dict(item.stats or {}),
+        last_event_at=item.last_event_at,
+        webhooks=dict(item.webhooks or {}),
+    )
+
+
+class StoreSecrets(BaseModel):
+    """A store's credentials. Held encrypted at rest and never returned by any API after creation."""
+
+    webhook_secret: SecretStr
+    consumer_key: SecretStr
+    consumer_secret: SecretStr
+
+
+class StoreExistsError(ConflictError):
+    """A store with this id exists already (a concurrent attempt created it)."""
+
+
+def _encryption_context(tenant_id: str, store_id: str) -> dict[str, str]:
+    # Binds the ciphertext to its tenant and store: a copied blob does not decrypt elsewhere.
+    return {"tenant_id": tenant_id, "store_id": store_id}
+
+
+def _encrypt(tenant_id: str, store_id: str, store_secrets: StoreSecrets) -> bytes:
+    settings = configured_settings()
+    plaintext = json.dumps({name: value.get_secret_value() for name, value in store_secrets}).encode()
+    return aws_client("kms").encrypt(
+        KeyId=settings.require("secrets_key_id"),
+        Plaintext=plaintext,
+        EncryptionContext=_encryption_context(tenant_id, store_id),
+    )["CiphertextBlob"]
+
+
+def create_store(
+    tenant_id: str,
+    *,
+    url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    currency: str = "EUR",
+    store_id: str | None = None,
+) -> tuple[Store, StoreSecrets]:
+    """Register a WooCommerce store; returns the store and its secrets (including a new webhook secret)
+    once, for the merchant to paste into WooCommerce. The plan caps the stores a tenant holds (402); a store id
+    taken already is a StoreExistsError."""
+    from luxebrain import plans
+
+    configured_settings()
+    store_id = validate_entity_id(store_id or "s-" + secrets.token_hex(6), "store id")
+    plans.consume(tenant_id, "stores")
+    try:
+        return _create_store(tenant_id, store_id, url, consumer_key, consumer_secret, currency)
+    except BaseException:
+        plans.release(tenant_id, "stores")
+        raise
+
+
+def _create_store(
+    tenant_id: str, store_id: str, url: str, consumer_key: str, consumer_secret: str, currency: str
+) -> tuple[Store, StoreSecrets]:
+    store_secrets = StoreSecrets(
+        webhook_secret=SecretStr(secrets.token_urlsafe(32)),
+        consumer_key=SecretStr(consumer_key),
+        consumer_secret=SecretStr(consumer_secret),
+    )
+    pk, sk = key_store(tenant_id, store_id)
+    store = StoreItem(
+        pk,
+        sk,
+        entity=StoreItem.ENTITY,
+        tenant_id=tenant_id,
+        store_id=store_id,
+        url=url,
+        currency=currency,
+        secrets_ciphertext=_encrypt(tenant_id, store_id, store_secrets),
+    )
+    try:
+        store.save(condition=StoreItem.pk.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            raise StoreExistsError(f"store {store_id} exists already") from None
+        raise
+    return _store(store), store_secrets
+
+
+def replace_store_keys(tenant_id: str, store_id: str, *, consumer_key: str, consumer_secret: str) -> Store:
+    """New REST keys for a store (a reconnect): re-encrypted with the same webhook secret, so the webhooks
+    already on the store keep verifying."""
+    store = _get_store_item(tenant_id, store_id)
+    current = get_store_secrets(tenant_id, store_id)
+    replaced = StoreSecrets(
+        webhook_secret=current.webhook_secret,
+        consumer_key=SecretStr(consumer_key),
+        consumer_secret=SecretStr(consumer_secret),
+    )
+    ciphertext = _encrypt(tenant_id, store_id, replaced)
+    store.update(actions=[StoreItem.secrets_ciphertext.set(ciphertext), StoreItem.status.set("active")])
+    _secrets_cache.pop((tenant_id, store_id), None)
+    return _store(store)
+
+
+def _get_store_item(tenant_id: str, store_id: str) -> StoreItem:
+    configured_settings()
+    try:
+        return StoreItem.get(*key_store(tenant_id, store_id))
+    except DoesNotExist:
+        raise NotFoundError(f"store {store_id} not found") from None
+
+
+def get_store(tenant_id: str, store_id: str) -> Store:
+    return _store(_get_store_item(tenant_id, store_id))
+
+
+def store_exists(tenant_id: str, store_id: str) -> bool:
+    configured_settings()
+    try:
+        StoreItem.get(*key_store(tenant_id, store_id), attributes_to_get=["pk"])
+    except DoesNotExist:
+        return False
+    return True
+
+
+_STORE_PREFIX = "STORE#"
+
+
+def list_stores(tenant_id: str) -> list[Store]:
+    """All the tenant's stores (a plan holds a few dozen at most)."""
+    configured_settings()
+    return [
+        _store(item) for item in StoreItem.query(tenant_partition(tenant_id), StoreItem.sk.startswith(_STORE_PREFIX))
+    ]
+
+
+def store_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Store]:
+    configured_settings()
+    return query_page(
+        StoreItem.query,
+        tenant_partition(tenant_id),
+        _store,
+        limit=limit,
+        cursor=cursor,
+        sort_condition=StoreItem.sk.startswith(_STORE_PREFIX),
+        sort_prefix=_STORE_PREFIX,
+    )
+
+
+def set_store_webhooks(tenant_id: str, store_id: str, state: dict[str, Any]) -> None:
+    """Record our webhooks' state on the store: an UpdateItem of this one attribute, since the processor stamps
+    ``last_event_at`` on the same item concurrently."""
+    configured_settings()
+    try:
+        StoreItem(*key_store(tenant_id, store_id)).update(
+            actions=[StoreItem.webhooks.set(state)], condition=StoreItem.pk.exists()
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise NotFoundError(f"store {store_id} not found") from None
+        raise
+
+
+def stamp_store_last_event(tenant_id: str, store_id: str, stamp: str) -> bool:
+    """Record when a delivery of the store was last stored, never moving back in time: False (nothing written)
+    when the stamp is older than the stored one or the store is gone."""
+    configured_settings()
+    condition = StoreItem.pk.exists() & (StoreItem.last_event_at.does_not_exist() | (StoreItem.last_event_at < stamp))
+    try:
+        StoreItem(*key_store(tenant_id, store_id)).update(
+            actions=[StoreItem.last_event_at.set(stamp)], condition=condition
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+_SECRETS_TTL_SECONDS = 300.0
+_secrets_cache: dict[tuple[str, str], tuple[float, StoreSecrets]] = {}
+on_reset(_secrets_cache.clear)
+
+
+def get_store_secrets(tenant_id: str, store_id: str) -> StoreSecrets:
+    """Decrypt a store's credentials (cached for a few minutes per container: one KMS call, not one per
+    webhook)."""
+    cached = _secrets_cache.get((tenant_id, store_id))
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    store = _get_store_item(tenant_id, store_id)
+    plaintext = aws_client("kms").decrypt(
+        CiphertextBlob=store.secrets_ciphertext, EncryptionContext=_encryption_context(tenant_id, store_id)
+    )["Plaintext"]
+    store_secrets = StoreSecrets.model_validate_json(plaintext)
+    _secrets_cache[(tenant_id, store_id)] = (time.monotonic() + _SECRETS_TTL_SECONDS, store_secrets)
+    return store_secrets
+
+
+# ----------------------------------------------------------------------------- store connections (wc-auth)
+@dataclass(frozen=True)
+class StoreConnection:
+    """A pending WooCommerce authorization, found by the hash of its one-time state."""
+
+    tenant_id: str
+    state_hash: str
+    url: str
+    currency: str
+    status: str  # pending | connected
+    store_id: str
+    key_id: int | None
+    expires_at: int | None  # epoch seconds
+
+
+def _store_connection(item: StoreConnectionItem, state_hash: str) -> StoreConnection:
+    return StoreConnection(
+        tenant_id=item.tenant_id,
+        state_hash=state_hash,
+        url=item.url,
+        currency=item.currency,
+        status=item.status,
+        store_id=item.store_id,
+        key_id=None if item.key_id is None else int(item.key_id),
+        expires_at=None if item.expires_at is None else int(item.expires_at),
+    )
+
+
+def open_store_connection(
+    tenant_id: str,
+    state_hash: str,
+    *,
+    url: str,
+    currency: str,
+    store_id: str,
+    created_by: str | None,
+    expires_at: int,
+) -> None:
+    configured_settings()
+    StoreConnectionItem(
+        *key_store_connection(tenant_id, state_hash),
+        entity=StoreConnectionItem.ENTITY,
+        tenant_id=tenant_id,
+        url=url,
+        currency=currency,
+        store_id=store_id,
+        created_by=created_by,
+        expires_at=expires_at,
+    ).save(condition=StoreConnectionItem.pk.does_not_exist())
+
+
+def get_store_connection(tenant_id: str, state_hash: str) -> StoreConnection:
+    configured_settings()
+    try:
+        item = StoreConnectionItem.get(*key_store_connection(tenant_id, state_hash), consistent_read=True)
+    except DoesNotExist:
+        raise NotFoundError("unknown connection state") from None
+    return _store_connection(item, state_hash)
+
+
+def claim_store_connection(tenant_id: str, state_hash: str, key_id: int) -> bool:
+    """Bind the state to WooCommerce's key id, unless another key holds it: True for the first key and the same
+    key again, False for another one."""
+    configured_settings()
+    condition = StoreConnectionItem.pk.exists() & (
+        StoreConnectionItem.key_id.does_not_exist() | (StoreConnectionItem.key_id == key_id)
+    )
+    try:
+        StoreConnectionItem(*key_store_connection(tenant_id, state_hash)).update(
+            actions=[StoreConnectionItem.key_id.set(key_id)], condition=condition
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def mark_store_connected(tenant_id: str, state_hash: str, key_id: int, connected_at: str) -> None:
+    configured_settings()
+    StoreConnectionItem(*key_store_connection(tenant_id, state_hash)).update(
+        actions=[StoreConnectionItem.status.set("connected"), StoreConnectionItem.connected_at.set(connected_at)],
+        condition=StoreConnectionItem.key_id == key_id,
+    )
+
+
+# ----------------------------------------------------------------------------- usage counters
+def add_usage_within(
+    tenant_id: str, metric: str, period: str, amount: int, allowed: int, *, expires_at: int | None = None
+) -> int | None:
+    """ADD ``amount`` to the tenant's counter of ``metric`` in ``period`` (a period label) if the total stays
+    within ``allowed``: the new total, or None when it would not (two concurrent requests can never both take
+    the last unit)."""
+    configured_settings()
+    counter = UsageCounterItem(*key_usage(tenant_id, metric, period))
+    actions = [
+        UsageCounterItem.used.add(amount),
+        UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
+        UsageCounterItem.tenant_id.set(tenant_id),
+        UsageCounterItem.metric.set(metric),
+        UsageCounterItem.period.set(period),
+    ]
+    if expires_at is not None:
+        actions.append(UsageCounterItem.expires_at.set(expires_at))
+    try:
+        response = counter.update(
+            actions=actions,
+            condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used <= allowed - amount),
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return None
+        raise
+    return int(response["Attributes"]["used"]["N"]) if "Attributes" in response else int(counter.used)
+
+
+def subtract_usage(tenant_id: str, metric: str, period: str, amount: int) -> None:
+    """Take ``amount`` off the counter, never below zero (nothing happens when it holds less)."""
+    configured_settings()
+    try:
+        UsageCounterItem(*key_usage(tenant_id, metric, period)).update(
+            actions=[UsageCounterItem.used.add(-amount)], condition=UsageCounterItem.used >= amount
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def usage_of(tenant_id: str, metric: str, period: str) -> int:
+    """One counter, read consistently (0 when it was never counted)."""
+    configured_settings()
+    try:
+        counter = UsageCounterItem.get(*key_usage(tenant_id, metric, period), consistent_read=True)
+    except DoesNotExist:
+        return 0
+    return int(counter.used or 0)
+
+
+def usage_counts(tenant_id: str, counters: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Several (metric, period) counters in one BatchGetItem; absent ones are 0."""
+    configured_settings()
+    keys = {key_usage(tenant_id, metric, period): (metric, period) for metric, period in counters}
+    found = {(item.pk, item.sk): int(item.used or 0) for item in UsageCounterItem.batch_get(list(keys))}
+    return {counter: found.get(key, 0) for key, counter in keys.items()}
+
+
+def count_sign_up(counter: str, allowed: int, *, expires_at: int) -> bool:
+    """Count one anonymous sign-up on a platform counter (by hashed address or in all): False once ``allowed``
+    are counted."""
+    configured_settings()
+    item = UsageCounterItem(*key_sign_up_counter(counter))
+    try:
+        item.update(
+            actions=[
+                UsageCounterItem.used.add(1),
+                UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
+                UsageCounterItem.tenant_id.set("platform"),
+                UsageCounterItem.metric.set("sign_ups"),
+                UsageCounterItem.period.set(counter.rsplit("#", 1)[-1]),
+                UsageCounterItem.expires_at.set(expires_at),
+            ],
+            condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used < allowed),
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+# ----------------------------------------------------------------------------- audit
+@dataclass(frozen=True)
+class AuditRecord:
+    action: str
+    actor: str
+    reason: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+def _audit_record(item: AuditItem) -> AuditRecord:
+    return AuditRecord(
+        action=item.action,
+        actor=item.actor,
+        reason=item.reason,
+        details=dict(item.details or {}),
+        created_at=item.created_at,
+    )
+
+
+def record_audit(
+    tenant_id: str, *, action: str, actor: str, reason: str | None = None, details: dict[str, Any] | None = None
+) -> AuditRecord:
+    configured_settings()
+    created_at = utc_now()
+    item = AuditItem(
+        *key_audit(tenant_id, created_at, secrets.token_hex(4)),
+        entity=AuditItem.ENTITY,
+        tenant_id=tenant_id,
+        action=action,
+        actor=actor,
+        reason=reason,
+        details=details or {},
+        created_at=created_at,
+    )
+    item.save()
+    return _audit_record(item)
+
+
+def audit_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditRecord]:
+    """One page of the tenant's audit records, newest first."""
+    configured_settings()
+    return query_page(
+        AuditItem.query,
+        tenant_partition(tenant_id, "AUDIT"),
+        _audit_record,
+        limit=limit,
+        cursor=cursor,
+        newest_first=True,
+    )
