@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
 from luxebrain.ml.pricing.apply import (
@@ -28,12 +27,12 @@ from luxebrain.ml.pricing.apply import (
 from luxebrain.ml.pricing.rules import GuardrailConfig
 from luxebrain.ml.pricing.serving import NoSuggestion, PriceSuggestion, PricingModel, suggest_prices
 from luxebrain.observability import logger
-from luxebrain.runtime import configured_settings
 from luxebrain.serving.loader import current_serving
+from luxebrain.storage import pricing as decision_repo
 from luxebrain.storage.catalogue import get_product, iter_products
-from luxebrain.storage.models import PriceDecisionItem, StoreItem, key_price_decision
-from luxebrain.storage.tenants import get_store_secrets, get_tenant, list_stores
-from luxebrain.tenancy import tenant_partition
+from luxebrain.storage.pages import Page
+from luxebrain.storage.pricing import PriceDecision
+from luxebrain.storage.tenants import Store, get_store_secrets, get_tenant, list_stores
 from luxebrain.woocommerce.outbound import StoreApi
 
 
@@ -88,9 +87,8 @@ def product_inputs(tenant_id: str) -> list[dict[str, Any]]:
 
 def last_changes(tenant_id: str) -> dict[str, datetime]:
     """When each product's price was last changed by an approved suggestion or a rollback."""
-    configured_settings()
     changes: dict[str, datetime] = {}
-    for decision in PriceDecisionItem.query(tenant_partition(tenant_id, "PRICE_DECISION")):
+    for decision in decision_repo.iter_decisions(tenant_id):
         if decision.status in ("applied", "rolled_back"):
             key = decision.product_id if not decision.variation_id else f"{decision.product_id}:{decision.variation_id}"
             changes[key] = max(changes.get(key, decision.decided_at), decision.decided_at)
@@ -136,7 +134,7 @@ def find_suggestion(
 StoreClientFactory = Callable[[str, str], Any]
 
 
-def store_of_product(tenant_id: str, product_id: str) -> StoreItem:
+def store_of_product(tenant_id: str, product_id: str) -> Store:
     """The store a product belongs to (recorded by ingest). A product recorded before stores were tracked
     per product belongs to the tenant's only store; with several stores that is ambiguous, and refused."""
     stores = {store.store_id: store for store in list_stores(tenant_id) if store.status == "active"}
@@ -202,15 +200,10 @@ def _save(
     decided_by: str,
     reason: str | None = None,
     change_record: PriceChangeRecord | None = None,
-) -> PriceDecisionItem:
-    decision_id = _new_decision_id(now)
-    pk, sk = key_price_decision(tenant_id, decision_id)
-    item = PriceDecisionItem(
-        pk,
-        sk,
-        entity=PriceDecisionItem.ENTITY,
-        tenant_id=tenant_id,
-        decision_id=decision_id,
+) -> PriceDecision:
+    return decision_repo.record_decision(
+        tenant_id,
+        _new_decision_id(now),
         product_id=suggestion.product_id,
         variation_id=suggestion.variation_id,
         status=status,
@@ -221,13 +214,11 @@ def _save(
         suggestion=suggestion.to_dict(),
         change_record=change_record.to_dict() if change_record else None,
     )
-    item.save(condition=PriceDecisionItem.pk.does_not_exist())
-    return item
 
 
 def approve(
     tenant_id: str, product_id: str, variation_id: str | None, *, model_version: str, approver: str
-) -> PriceDecisionItem:
+) -> PriceDecision:
     """Apply the suggestion to the store (refused if the store's price moved since) and record it."""
     now = datetime.now(UTC)
     suggestion = find_suggestion(tenant_id, product_id, variation_id, model_version, now)
@@ -251,7 +242,7 @@ def approve(
 
 def reject(
     tenant_id: str, product_id: str, variation_id: str | None, *, model_version: str, by: str, reason: str | None
-) -> PriceDecisionItem:
+) -> PriceDecision:
     now = datetime.now(UTC)
     suggestion = find_suggestion(tenant_id, product_id, variation_id, model_version, now)
     return _save(
@@ -265,15 +256,11 @@ def reject(
     )
 
 
-def get_decision(tenant_id: str, decision_id: str) -> PriceDecisionItem:
-    configured_settings()
-    try:
-        return PriceDecisionItem.get(*key_price_decision(tenant_id, decision_id))
-    except DoesNotExist:
-        raise NotFoundError(f"price decision {decision_id} not found") from None
+def get_decision(tenant_id: str, decision_id: str) -> PriceDecision:
+    return decision_repo.get_decision(tenant_id, decision_id)
 
 
-def rollback(tenant_id: str, decision_id: str, *, by: str, force: bool = False) -> PriceDecisionItem:
+def rollback(tenant_id: str, decision_id: str, *, by: str, force: bool = False) -> PriceDecision:
     """Put back the prices an applied decision overwrote (refused if someone changed them since)."""
     decision = get_decision(tenant_id, decision_id)
     if decision.status != "applied" or not decision.change_record:
@@ -287,25 +274,9 @@ def rollback(tenant_id: str, decision_id: str, *, by: str, force: bool = False) 
         raise _translate(exc) from None
     except requests.RequestException as exc:
         raise _unreachable(exc) from None
-    decision.update(
-        actions=[
-            PriceDecisionItem.status.set("rolled_back"),
-            PriceDecisionItem.rollback_record.set(undone.to_dict()),
-        ],
-        condition=PriceDecisionItem.status == "applied",
-    )
-    return decision
+    return decision_repo.mark_rolled_back(tenant_id, decision_id, undone.to_dict())
 
 
-def list_decisions(
-    tenant_id: str, *, limit: int, last_evaluated_key: dict[str, Any] | None
-) -> tuple[list[PriceDecisionItem], dict[str, Any] | None]:
-    configured_settings()
-    results = PriceDecisionItem.query(
-        tenant_partition(tenant_id, "PRICE_DECISION"),
-        scan_index_forward=False,
-        limit=limit,
-        last_evaluated_key=last_evaluated_key,
-    )
-    items = list(results)
-    return items, results.last_evaluated_key
+def list_decisions(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[PriceDecision]:
+    """One page of the tenant's decisions, newest first."""
+    return decision_repo.decision_page(tenant_id, limit=limit, cursor=cursor)

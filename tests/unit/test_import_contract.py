@@ -47,13 +47,11 @@ def test_the_contract_sees_imports() -> None:
 STORAGE_PACKAGE = REPO_ROOT / "shared" / "luxebrain" / "storage"
 STORAGE_INTERNALS = ("pynamodb", "luxebrain.storage.items", "luxebrain.storage.models")
 NOT_YET_BEHIND_THE_REPOSITORIES = {
-    "functions/api/routers/prices.py",
     "shared/luxebrain/ingest/backfill.py",
     "shared/luxebrain/ingest/mapping.py",
     "shared/luxebrain/ingest/processor.py",
     "shared/luxebrain/ingest/status.py",
     "shared/luxebrain/ingest/store_sync.py",
-    "shared/luxebrain/price_decisions.py",
     "shared/luxebrain/serving/loader.py",
     "shared/luxebrain/training/dispatch.py",
     "shared/luxebrain/training/snapshot.py",

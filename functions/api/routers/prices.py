@@ -12,9 +12,8 @@ from api.dependencies import StaffOrOwner, TenantMember, expensive_action
 from luxebrain import price_decisions
 from luxebrain.auth.principal import Principal
 from luxebrain.ml.pricing.serving import NoSuggestion
-from luxebrain.storage.models import PriceDecisionItem
-from luxebrain.tenancy import tenant_partition
-from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from luxebrain.storage.pricing import PriceDecision
+from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/prices", tags=["prices"])
 
@@ -67,7 +66,7 @@ class DecisionResponse(BaseModel):
     rollback: dict[str, Any] | None
 
 
-def _decision_response(item: PriceDecisionItem) -> DecisionResponse:
+def _decision_response(item: PriceDecision) -> DecisionResponse:
     return DecisionResponse(
         decision_id=item.decision_id,
         product_id=item.product_id,
@@ -144,13 +143,8 @@ def decisions(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> DecisionPage:
-    tenant_id = principal.require_tenant()
-    items, last_key = price_decisions.list_decisions(
-        tenant_id,
-        limit=limit,
-        last_evaluated_key=decode_cursor(cursor, partition=tenant_partition(tenant_id, "PRICE_DECISION")),
-    )
-    return DecisionPage(items=[_decision_response(item) for item in items], next_cursor=encode_cursor(last_key))
+    page = price_decisions.list_decisions(principal.require_tenant(), limit=limit, cursor=cursor)
+    return DecisionPage(items=[_decision_response(item) for item in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionResponse, summary="One price decision")
