@@ -12,7 +12,6 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import NotFoundError
-from luxebrain.runtime import configured_settings
 from luxebrain.storage.items.base import utc_now
 from luxebrain.storage.items.members import (
     ImpersonationItem,
@@ -49,7 +48,6 @@ def _membership(item: MembershipItem) -> Membership:
 
 
 def membership_exists(tenant_id: str, user_sub: str) -> bool:
-    configured_settings()
     try:
         MembershipItem.get(*key_membership(tenant_id, user_sub), attributes_to_get=["pk"])
     except DoesNotExist:
@@ -59,7 +57,6 @@ def membership_exists(tenant_id: str, user_sub: str) -> bool:
 
 def save_membership(tenant_id: str, user_sub: str, *, role: str, email: str | None) -> Membership:
     """Add the user to the tenant, or replace their role (and e-mail)."""
-    configured_settings()
     gsi1pk, gsi1sk = membership_index_keys(tenant_id, user_sub)
     item = MembershipItem(
         *key_membership(tenant_id, user_sub),
@@ -76,7 +73,6 @@ def save_membership(tenant_id: str, user_sub: str, *, role: str, email: str | No
 
 
 def get_membership(tenant_id: str, user_sub: str) -> Membership:
-    configured_settings()
     try:
         return _membership(MembershipItem.get(*key_membership(tenant_id, user_sub)))
     except DoesNotExist:
@@ -84,13 +80,11 @@ def get_membership(tenant_id: str, user_sub: str) -> Membership:
 
 
 def delete_membership(tenant_id: str, user_sub: str) -> None:
-    configured_settings()
     MembershipItem(*key_membership(tenant_id, user_sub)).delete()
 
 
 def list_memberships(tenant_id: str) -> list[Membership]:
     """Every member of the tenant (a plan holds a few dozen at most)."""
-    configured_settings()
     return [
         _membership(item)
         for item in MembershipItem.query(tenant_partition(tenant_id), MembershipItem.sk.startswith("MEMBER#"))
@@ -99,7 +93,6 @@ def list_memberships(tenant_id: str) -> list[Membership]:
 
 def membership_of_user(user_sub: str) -> Membership | None:
     """The (single) tenant membership of a verified user, from the user index; None when they have none."""
-    configured_settings()
     gsi1pk, _ = membership_index_keys("none", user_sub)
     found = next(iter(MembershipItem.by_user.query(gsi1pk, limit=1)), None)
     return None if found is None else _membership(found)
@@ -108,7 +101,6 @@ def membership_of_user(user_sub: str) -> Membership | None:
 # ----------------------------------------------------------------------------- user sessions
 def record_user_session(user_sub: str, origin_jti: str, *, started_ms: int, expires_at: int) -> None:
     """A login of the user (keyed by the ``origin_jti`` its tokens carry) and when it started."""
-    configured_settings()
     UserSessionItem(
         *key_user_session(user_sub, origin_jti),
         entity=UserSessionItem.ENTITY,
@@ -121,7 +113,6 @@ def record_user_session(user_sub: str, origin_jti: str, *, started_ms: int, expi
 
 def user_session_started(user_sub: str, origin_jti: str) -> int | None:
     """When the session started (epoch milliseconds), or None for a session never recorded."""
-    configured_settings()
     try:
         item = UserSessionItem.get(*key_user_session(user_sub, origin_jti))
     except DoesNotExist:
@@ -131,7 +122,6 @@ def user_session_started(user_sub: str, origin_jti: str) -> int | None:
 
 def set_sessions_valid_after(user_sub: str, at_ms: int) -> None:
     """Every session of the user started at or before ``at_ms`` has ended."""
-    configured_settings()
     UserSessionItem(
         *key_user_sessions_valid_after(user_sub),
         entity=UserSessionItem.ENTITY,
@@ -144,7 +134,6 @@ def set_sessions_valid_after(user_sub: str, at_ms: int) -> None:
 def sessions_valid_after(user_sub: str) -> int | None:
     """The moment (epoch milliseconds) before which the user's sessions have ended, read consistently; None
     when they never ended any."""
-    configured_settings()
     try:
         stamp = UserSessionItem.get(*key_user_sessions_valid_after(user_sub), consistent_read=True)
     except DoesNotExist:
@@ -166,7 +155,6 @@ class Impersonation:
 def record_impersonation(
     tenant_id: str, session_id: str, *, admin_sub: str, role: str, reason: str, expires_at: int
 ) -> None:
-    configured_settings()
     ImpersonationItem(
         *key_impersonation(tenant_id, session_id),
         entity=ImpersonationItem.ENTITY,
@@ -180,7 +168,6 @@ def record_impersonation(
 
 
 def get_impersonation(tenant_id: str, session_id: str) -> Impersonation | None:
-    configured_settings()
     try:
         item = ImpersonationItem.get(*key_impersonation(tenant_id, session_id))
     except DoesNotExist:
@@ -210,7 +197,6 @@ class StorefrontKey:
 
 
 def get_storefront_key(tenant_id: str) -> StorefrontKey | None:
-    configured_settings()
     try:
         item = StorefrontKeyItem.get(*key_storefront_key(tenant_id))
     except DoesNotExist:
@@ -230,7 +216,6 @@ def save_storefront_key(
     tenant_id: str, *, key_id: str, secret_hash: str, replacing: StorefrontKey | None, grace_until: int | None
 ) -> None:
     """Store the tenant's new key; a key it replaces stays valid until ``grace_until``."""
-    configured_settings()
     item = StorefrontKeyItem(
         *key_storefront_key(tenant_id),
         entity=StorefrontKeyItem.ENTITY,

@@ -65,7 +65,6 @@ def _tenant(item: TenantItem) -> Tenant:
 
 
 def create_tenant(name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant:
-    configured_settings()
     tenant_id = validate_tenant_id(tenant_id or new_tenant_id())
     pk, sk = key_tenant(tenant_id)
     created_at = utc_now()
@@ -93,7 +92,6 @@ def create_tenant(name: str, *, plan: str = "free", tenant_id: str | None = None
 
 
 def _get_tenant_item(tenant_id: str, *, consistent: bool = False) -> TenantItem:
-    configured_settings()
     try:
         return TenantItem.get(*key_tenant(tenant_id), consistent_read=consistent)
     except DoesNotExist:
@@ -106,7 +104,6 @@ def get_tenant(tenant_id: str) -> Tenant:
 
 def delete_tenant(tenant_id: str) -> None:
     """Remove the tenant's profile (a sign-up that failed half way leaves no orphan tenant)."""
-    configured_settings()
     TenantItem(*key_tenant(tenant_id)).delete()
 
 
@@ -163,7 +160,6 @@ def set_tenant_plan(tenant_id: str, plan: str) -> Tenant:
 def list_tenants(*, limit: int, cursor: str | None = None, status: str | None = None) -> Page[Tenant]:
     """Platform admins only: one page of the directory (gsi1), by status then oldest first; with ``status``
     only that status's range of the sort key is read, so the page is full whatever the other tenants are."""
-    configured_settings()
     prefix = tenant_directory_status_prefix(status) if status else None
     return query_page(
         TenantItem.directory.query,
@@ -179,7 +175,6 @@ def list_tenants(*, limit: int, cursor: str | None = None, status: str | None = 
 
 def iter_tenants() -> Iterator[Tenant]:
     """Every tenant in the platform directory, page by page (schedules that visit all tenants)."""
-    configured_settings()
     return (_tenant(item) for item in TenantItem.directory.query(TENANT_DIRECTORY_PARTITION))
 
 
@@ -256,7 +251,6 @@ def create_store(
     taken already is a StoreExistsError."""
     from luxebrain import plans
 
-    configured_settings()
     store_id = validate_entity_id(store_id or "s-" + secrets.token_hex(6), "store id")
     plans.consume(tenant_id, "stores")
     try:
@@ -311,7 +305,6 @@ def replace_store_keys(tenant_id: str, store_id: str, *, consumer_key: str, cons
 
 
 def _get_store_item(tenant_id: str, store_id: str) -> StoreItem:
-    configured_settings()
     try:
         return StoreItem.get(*key_store(tenant_id, store_id))
     except DoesNotExist:
@@ -323,7 +316,6 @@ def get_store(tenant_id: str, store_id: str) -> Store:
 
 
 def store_exists(tenant_id: str, store_id: str) -> bool:
-    configured_settings()
     try:
         StoreItem.get(*key_store(tenant_id, store_id), attributes_to_get=["pk"])
     except DoesNotExist:
@@ -336,14 +328,12 @@ _STORE_PREFIX = "STORE#"
 
 def list_stores(tenant_id: str) -> list[Store]:
     """All the tenant's stores (a plan holds a few dozen at most)."""
-    configured_settings()
     return [
         _store(item) for item in StoreItem.query(tenant_partition(tenant_id), StoreItem.sk.startswith(_STORE_PREFIX))
     ]
 
 
 def store_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Store]:
-    configured_settings()
     return query_page(
         StoreItem.query,
         tenant_partition(tenant_id),
@@ -358,7 +348,6 @@ def store_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page
 def set_store_webhooks(tenant_id: str, store_id: str, state: dict[str, Any]) -> None:
     """Record our webhooks' state on the store: an UpdateItem of this one attribute, since the processor stamps
     ``last_event_at`` on the same item concurrently."""
-    configured_settings()
     try:
         StoreItem(*key_store(tenant_id, store_id)).update(
             actions=[StoreItem.webhooks.set(state)], condition=StoreItem.pk.exists()
@@ -372,7 +361,6 @@ def set_store_webhooks(tenant_id: str, store_id: str, state: dict[str, Any]) -> 
 def stamp_store_last_event(tenant_id: str, store_id: str, stamp: str) -> bool:
     """Record when a delivery of the store was last stored, never moving back in time: False (nothing written)
     when the stamp is older than the stored one or the store is gone."""
-    configured_settings()
     condition = StoreItem.pk.exists() & (StoreItem.last_event_at.does_not_exist() | (StoreItem.last_event_at < stamp))
     try:
         StoreItem(*key_store(tenant_id, store_id)).update(
@@ -443,7 +431,6 @@ def open_store_connection(
     created_by: str | None,
     expires_at: int,
 ) -> None:
-    configured_settings()
     StoreConnectionItem(
         *key_store_connection(tenant_id, state_hash),
         entity=StoreConnectionItem.ENTITY,
@@ -457,7 +444,6 @@ def open_store_connection(
 
 
 def get_store_connection(tenant_id: str, state_hash: str) -> StoreConnection:
-    configured_settings()
     try:
         item = StoreConnectionItem.get(*key_store_connection(tenant_id, state_hash), consistent_read=True)
     except DoesNotExist:
@@ -468,7 +454,6 @@ def get_store_connection(tenant_id: str, state_hash: str) -> StoreConnection:
 def claim_store_connection(tenant_id: str, state_hash: str, key_id: int) -> bool:
     """Bind the state to WooCommerce's key id, unless another key holds it: True for the first key and the same
     key again, False for another one."""
-    configured_settings()
     condition = StoreConnectionItem.pk.exists() & (
         StoreConnectionItem.key_id.does_not_exist() | (StoreConnectionItem.key_id == key_id)
     )
@@ -484,7 +469,6 @@ def claim_store_connection(tenant_id: str, state_hash: str, key_id: int) -> bool
 
 
 def mark_store_connected(tenant_id: str, state_hash: str, key_id: int, connected_at: str) -> None:
-    configured_settings()
     StoreConnectionItem(*key_store_connection(tenant_id, state_hash)).update(
         actions=[StoreConnectionItem.status.set("connected"), StoreConnectionItem.connected_at.set(connected_at)],
         condition=StoreConnectionItem.key_id == key_id,
@@ -498,7 +482,6 @@ def add_usage_within(
     """ADD ``amount`` to the tenant's counter of ``metric`` in ``period`` (a period label) if the total stays
     within ``allowed``: the new total, or None when it would not (two concurrent requests can never both take
     the last unit)."""
-    configured_settings()
     counter = UsageCounterItem(*key_usage(tenant_id, metric, period))
     actions = [
         UsageCounterItem.used.add(amount),
@@ -523,7 +506,6 @@ def add_usage_within(
 
 def subtract_usage(tenant_id: str, metric: str, period: str, amount: int) -> None:
     """Take ``amount`` off the counter, never below zero (nothing happens when it holds less)."""
-    configured_settings()
     try:
         UsageCounterItem(*key_usage(tenant_id, metric, period)).update(
             actions=[UsageCounterItem.used.add(-amount)], condition=UsageCounterItem.used >= amount
@@ -535,7 +517,6 @@ def subtract_usage(tenant_id: str, metric: str, period: str, amount: int) -> Non
 
 def usage_of(tenant_id: str, metric: str, period: str) -> int:
     """One counter, read consistently (0 when it was never counted)."""
-    configured_settings()
     try:
         counter = UsageCounterItem.get(*key_usage(tenant_id, metric, period), consistent_read=True)
     except DoesNotExist:
@@ -545,7 +526,6 @@ def usage_of(tenant_id: str, metric: str, period: str) -> int:
 
 def usage_counts(tenant_id: str, counters: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Several (metric, period) counters in one BatchGetItem; absent ones are 0."""
-    configured_settings()
     keys = {key_usage(tenant_id, metric, period): (metric, period) for metric, period in counters}
     found = {(item.pk, item.sk): int(item.used or 0) for item in UsageCounterItem.batch_get(list(keys))}
     return {counter: found.get(key, 0) for key, counter in keys.items()}
@@ -554,7 +534,6 @@ def usage_counts(tenant_id: str, counters: list[tuple[str, str]]) -> dict[tuple[
 def count_sign_up(counter: str, allowed: int, *, expires_at: int) -> bool:
     """Count one anonymous sign-up on a platform counter (by hashed address or in all): False once ``allowed``
     are counted."""
-    configured_settings()
     item = UsageCounterItem(*key_sign_up_counter(counter))
     try:
         item.update(
@@ -598,7 +577,6 @@ def _audit_record(item: AuditItem) -> AuditRecord:
 def record_audit(
     tenant_id: str, *, action: str, actor: str, reason: str | None = None, details: dict[str, Any] | None = None
 ) -> AuditRecord:
-    configured_settings()
     created_at = utc_now()
     item = AuditItem(
         *key_audit(tenant_id, created_at, secrets.token_hex(4)),
@@ -616,7 +594,6 @@ def record_audit(
 
 def audit_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditRecord]:
     """One page of the tenant's audit records, newest first."""
-    configured_settings()
     return query_page(
         AuditItem.query,
         tenant_partition(tenant_id, "AUDIT"),
