@@ -12,7 +12,7 @@ the method with the lowest error there is chosen, and its P10 / P90 are conforma
 interval covers ~80 % of outcomes. Then the model is refitted on all data and the forecasts are stored as
 plain arrays; daily forecasts split each week by the product's (shrunk) day-of-week profile.
 
-Serving (``forecast_serving``) reads only the stored arrays and never imports this module.
+Serving (``luxebrain.ml.forecast.serving``) reads only the stored arrays and never imports this module.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ What a trained artifact (kind ``recommend``) holds, all as plain arrays (no pick
   and a recommender that ignores repurchase loses to "rank what they bought before";
 - bought-together pairs (order co-occurrence with support and lift, CSR);
 - all-time popularity, trending (recency-weighted) popularity and product categories.
-Scoring lives in ``recommend_serving`` (numpy only) so training, evaluation and the API rank identically.
+Scoring lives in ``luxebrain.ml.recommend.serving`` (numpy only) so training, evaluation and the API rank identically.
 
 Training-side module: numpy, scipy.sparse and pandas.
 """
