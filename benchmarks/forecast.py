@@ -45,12 +45,11 @@ from luxebrain.ml.forecast.evaluation import (
     QuantileForecast,
     SalesPanel,
     _residual_quantiles,
-    builtin_methods,
     format_table,
     panel_from_frame,
     rolling_origin_backtest,
 )
-from luxebrain.ml.forecast.train import ForecastParams, forecast_daily_panel
+from luxebrain.ml.forecast.train import ForecastParams, builtin_methods, forecast_daily_panel
 
 DATA = Path("/work/shared/data")
 OUT = Path(__file__).resolve().parent / "out"

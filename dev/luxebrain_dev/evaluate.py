@@ -25,9 +25,9 @@ from luxebrain.ml.customers.evaluation import load_transactions_csv as load_cust
 from luxebrain.ml.customers.model import DAY_NS, CustomerParams, utc_datetime64_ns
 from luxebrain.ml.customers.serving import CustomerModelError
 from luxebrain.ml.customers.train import fit_models
-from luxebrain.ml.forecast.evaluation import builtin_methods, load_sales_csv, rolling_origin_backtest
 from luxebrain.ml.forecast.evaluation import format_table as format_forecast_table
-from luxebrain.ml.forecast.train import ForecastParams
+from luxebrain.ml.forecast.evaluation import load_sales_csv, rolling_origin_backtest
+from luxebrain.ml.forecast.train import ForecastParams, builtin_methods
 from luxebrain.ml.recommend.evaluation import (
     RANKING_LENGTH,
     EvaluationResult,

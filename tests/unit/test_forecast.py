@@ -10,6 +10,7 @@ import pytest
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError
+from luxebrain.ml.forecast.series import partial_edges, tsb_levels
 from luxebrain.ml.forecast.train import (
     STORE_REVENUE_ID,
     STORE_UNITS_ID,
@@ -18,9 +19,7 @@ from luxebrain.ml.forecast.train import (
     _interval_offsets,
     forecast_daily_panel,
     forecast_weekly_panel,
-    partial_edges,
     train_forecaster,
-    tsb_levels,
     weeks_from_days,
 )
 

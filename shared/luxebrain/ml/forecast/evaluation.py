@@ -1,7 +1,9 @@
 """Rolling-origin backtest for demand forecasts: any sales CSV, our model and simple baselines, one table.
 
 Used by ``benchmarks/forecast.py`` (which adds the statsforecast baselines) and by the CLI:
-``luxebrain evaluate forecast --sales FILE.csv --series-col ... --time-col ... --value-col ...``.
+``luxebrain evaluate forecast --sales FILE.csv --series-col ... --time-col ... --value-col ...``. The methods
+are passed in: ours comes from training (``luxebrain.ml.forecast.train.builtin_methods``, ours beside the
+baselines below), so this module never imports the forecaster's training code.
 
 Protocol: ``n_cutoffs`` forecast origins, ``step`` periods apart, the last one ``horizon`` periods before the end
 of the data; every method forecasts ``horizon`` periods from every origin using only data before it. Metrics are
@@ -28,13 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from luxebrain.ml.forecast.train import (
-    ForecastParams,
-    forecast_daily_panel,
-    forecast_weekly_panel,
-    partial_edges,
-    tsb_fitted,
-)
+from luxebrain.ml.forecast.series import partial_edges, tsb_fitted
 
 PERIOD_DAYS = {"D": 1, "W": 7}
 SEASON_LENGTH = {"D": 7, "W": 52}
@@ -256,34 +252,6 @@ def tsb_numpy(panel: SalesPanel, horizon: int) -> QuantileForecast:
     levels = tsb_fitted(panel.values)
     point = np.repeat(np.nan_to_num(levels[:, -1:]), horizon, axis=1)
     return _residual_quantiles(np.nan_to_num(panel.values), point, 1)
-
-
-def luxebrain_forecaster(params: ForecastParams | None = None) -> Forecaster:
-    """Our model: weekly global GBM + fallbacks; daily panels go through weeks and day-of-week profiles."""
-
-    def forecast(panel: SalesPanel, horizon: int) -> QuantileForecast:
-        if panel.freq == "D":
-            last_day = panel.period_ends[-1] if panel.period_ends else None
-            result = forecast_daily_panel(panel.values, horizon, last_day=last_day, params=params)
-            return QuantileForecast(result.daily_p10, result.daily_p50, result.daily_p90)
-        week_of_year = None
-        if panel.period_ends:
-            start = pd.Timestamp(panel.period_ends[0])
-            ends = [start + pd.Timedelta(weeks=k) for k in range(len(panel.period_ends) + horizon)]
-            week_of_year = np.array([d.isocalendar()[1] for d in ends], dtype=float)
-        result = forecast_weekly_panel(panel.values, horizon, week_of_year=week_of_year, params=params)
-        return QuantileForecast(result.p10, result.p50, result.p90)
-
-    return forecast
-
-
-def builtin_methods(params: ForecastParams | None = None) -> dict[str, Forecaster]:
-    return {
-        "luxebrain": luxebrain_forecaster(params),
-        "seasonal_naive": seasonal_naive,
-        "moving_avg_trend": moving_average_with_trend,
-        "tsb_numpy": tsb_numpy,
-    }
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -31,6 +31,15 @@ from threadpoolctl import threadpool_limits
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError, require_columns
+from luxebrain.ml.forecast.evaluation import (
+    Forecaster,
+    QuantileForecast,
+    SalesPanel,
+    moving_average_with_trend,
+    seasonal_naive,
+    tsb_numpy,
+)
+from luxebrain.ml.forecast.series import partial_edges, quiet_empty_slices, tsb_fitted
 
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 METHODS: tuple[str, ...] = (
@@ -156,51 +165,6 @@ def _ewm_levels(y: np.ndarray, alpha: float) -> np.ndarray:
     return levels
 
 
-def tsb_levels(y: np.ndarray, alpha_demand: float = 0.1, alpha_probability: float = 0.1) -> np.ndarray:
-    """TSB forecast (probability of demand x demand size) after consuming y[:, :o], for o = 0..T.
-
-    Teunter, Syntetos & Babai (2011): the probability is updated every period (so it decays while nothing
-    sells, unlike Croston), the size only when something sells. Initialised from the first observations.
-    """
-    n, t_len = y.shape
-    out = np.full((n, t_len + 1), np.nan)
-    probability = np.full(n, np.nan)
-    size = np.full(n, np.nan)
-    for t in range(t_len):
-        value = y[:, t]
-        has_value = ~np.isnan(value)
-        sold = has_value & (value > 0)
-        first = has_value & np.isnan(probability)
-        probability = np.where(first, sold.astype(float), probability)
-        size = np.where(first & sold, value, size)
-        later = has_value & ~first
-        probability = np.where(later, probability + alpha_probability * (sold - probability), probability)
-        new_size = np.where(np.isnan(size), value, size + alpha_demand * (value - size))
-        size = np.where(later & sold, new_size, size)
-        out[:, t + 1] = probability * np.nan_to_num(size)
-    return out
-
-
-def tsb_fitted(y: np.ndarray) -> np.ndarray:
-    """TSB levels with smoothing constants chosen per series by one-step-ahead absolute error."""
-    grid = [(0.05, 0.05), (0.1, 0.1), (0.2, 0.1), (0.1, 0.3), (0.3, 0.3)]
-    best: np.ndarray | None = None
-    best_error = np.full(y.shape[0], np.inf)
-    for alpha_demand, alpha_probability in grid:
-        levels = tsb_levels(y, alpha_demand, alpha_probability)
-        with _quiet():
-            error = np.nanmean(np.abs(levels[:, 1:-1] - y[:, 1:]), axis=1) if y.shape[1] > 1 else np.zeros(len(y))
-        error = np.nan_to_num(error, nan=np.inf)
-        if best is None:
-            best, best_error = levels, np.where(np.isinf(error), 0.0, error)
-            continue
-        better = error < best_error
-        best = np.where(better[:, None], levels, best)
-        best_error = np.where(better, error, best_error)
-    assert best is not None
-    return best
-
-
 class _PanelFeatures:
     """Pre-computes everything needed to build feature rows for any (series, origin, horizon)."""
 
@@ -300,7 +264,7 @@ class _PanelFeatures:
         columns.append(horizons.astype(float))
         lag52 = value_at(target - 52)
         columns.append(lag52 / scale)
-        with _quiet():
+        with quiet_empty_slices():
             smooth52 = np.nanmean(np.stack([value_at(target - 53), lag52, value_at(target - 51)]), axis=0)
         columns.append(smooth52 / scale)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -392,25 +356,11 @@ def _fit_gbm(
 def _dispersion(y: np.ndarray, end: int, window_periods: int = 26) -> np.ndarray:
     """Variance-to-mean ratio of the last ``window_periods`` before ``end`` (>= 1), for gamma quantiles."""
     window = y[:, max(0, end - window_periods) : end]
-    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+    with np.errstate(invalid="ignore", divide="ignore"), quiet_empty_slices():
         mean = np.nanmean(window, axis=1)
         var = np.nanvar(window, axis=1)
         ratio = np.where(np.nan_to_num(mean) > 0, var / np.maximum(np.nan_to_num(mean), 1e-12), 1.0)
     return np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, None)
-
-
-class _quiet:
-    """Silence numpy's 'mean of empty slice' warnings for all-NaN rows (they are handled explicitly)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._catch.__exit__(*exc)
 
 
 def _gamma_quantiles(mean: np.ndarray, dispersion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -433,7 +383,7 @@ def _classify(y: np.ndarray, end: int, new_weeks: int) -> np.ndarray:
     age = valid.sum(axis=1)
     positive = np.nan_to_num(history) > 0
     n_sales = positive.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"), _quiet():
+    with np.errstate(invalid="ignore", divide="ignore"), quiet_empty_slices():
         adi = np.where(n_sales > 0, age / np.maximum(n_sales, 1), np.inf)
         sizes = np.where(positive, history, np.nan)
         cv2 = np.nan_to_num(np.nanvar(sizes, axis=1) / np.nanmean(sizes, axis=1) ** 2, nan=0.0)
@@ -469,7 +419,7 @@ def _seasonal_indices(history: np.ndarray, season: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(complete & (average > 0), filled[:, centres] / average, np.nan)
     positions = centres % season
-    with _quiet():
+    with quiet_empty_slices():
         for position in range(season):
             indices[:, position] = np.nanmean(ratio[:, positions == position], axis=1)
         indices = np.nan_to_num(indices, nan=1.0)
@@ -510,7 +460,7 @@ def theta_forecast(y: np.ndarray, origin: int, horizon: int, season: int = 52) -
     best_error = np.full(n, np.inf)
     for alpha in (0.05, 0.1, 0.2, 0.3, 0.5, 0.8):
         levels = _ewm_levels(adjusted, alpha)
-        with _quiet():
+        with quiet_empty_slices():
             error = np.nanmean(np.abs(levels[:, 1:-1] - adjusted[:, 1:]), axis=1)
         error = np.nan_to_num(error, nan=np.inf)
         better = error < best_error
@@ -519,7 +469,7 @@ def theta_forecast(y: np.ndarray, origin: int, horizon: int, season: int = 52) -
         best_alpha = np.where(better, alpha, best_alpha)
     # Least-squares slope of the adjusted history on time, each series over its own life.
     t = np.where(valid, np.arange(origin)[None, :], np.nan)
-    with _quiet():
+    with quiet_empty_slices():
         t_mean = np.nanmean(t, axis=1, keepdims=True)
         y_mean = np.nanmean(adjusted, axis=1, keepdims=True)
         covariance = np.nansum((t - t_mean) * (adjusted - y_mean), axis=1)
@@ -848,7 +798,7 @@ def day_of_week_profile(daily: np.ndarray, weekdays: np.ndarray, prior_units: fl
 
 def _daily_scale(daily: np.ndarray) -> np.ndarray:
     """Mean daily demand over the last 26 weeks (floored), the unit of the daily interval shifts."""
-    with _quiet():
+    with quiet_empty_slices():
         mean = np.nanmean(daily[:, -182:], axis=1) if daily.shape[1] else np.zeros(len(daily))
     return np.maximum(np.nan_to_num(mean), 1e-3)
 
@@ -978,32 +928,6 @@ def _daily_panel_from_order_lines(
     units[before] = np.nan
     revenue[before] = np.nan
     return series_ids, units, revenue, first_day
-
-
-def partial_edges(totals: np.ndarray, season: int, threshold: float = 0.5, references: int = 8) -> tuple[bool, bool]:
-    """Whether the first and the last period of a store's total sales look cut short (a partial day or week).
-
-    Data rarely starts and ends on a period boundary: the first back-filled day begins at some hour, the
-    last day is still going when the data is read. Such a period is drawn and learnt as a collapse of
-    demand. An edge period counts as partial when it sold less than ``threshold`` x the median of up to
-    ``references`` comparable periods next to it: the same weekday for daily data (``season`` 7), the
-    neighbouring periods otherwise. Without three comparable periods nothing is called partial.
-    """
-    values = np.nan_to_num(np.asarray(totals, dtype=float))
-    t_len = len(values)
-    step = season if season > 1 else 1
-
-    def cut_short(edge: int, direction: int) -> bool:
-        positions = edge + direction * step * np.arange(1, references + 1)
-        positions = positions[(positions >= 0) & (positions < t_len)]
-        if len(positions) < 3:
-            return False
-        reference = float(np.median(values[positions]))
-        return reference > 0 and values[edge] < threshold * reference
-
-    if t_len < 4:
-        return False, False
-    return cut_short(0, 1), cut_short(t_len - 1, -1)
 
 
 def _validate_order_lines(order_lines: pd.DataFrame) -> pd.DataFrame:
@@ -1183,4 +1107,33 @@ def _selection_metrics(selection: dict[str, Any]) -> dict[str, Any]:
         "chosen_wape_by_segment": chosen_wape,
         "seasonal_naive_wape_by_segment": baseline_wape,
         "chosen_method_by_segment": selection.get("chosen", {}),
+    }
+
+
+# ----------------------------------------------------------------------------- ours in the backtest harness
+def luxebrain_forecaster(params: ForecastParams | None = None) -> Forecaster:
+    """Our model: weekly global GBM + fallbacks; daily panels go through weeks and day-of-week profiles."""
+
+    def forecast(panel: SalesPanel, horizon: int) -> QuantileForecast:
+        if panel.freq == "D":
+            last_day = panel.period_ends[-1] if panel.period_ends else None
+            result = forecast_daily_panel(panel.values, horizon, last_day=last_day, params=params)
+            return QuantileForecast(result.daily_p10, result.daily_p50, result.daily_p90)
+        week_of_year = None
+        if panel.period_ends:
+            start = pd.Timestamp(panel.period_ends[0])
+            ends = [start + pd.Timedelta(weeks=k) for k in range(len(panel.period_ends) + horizon)]
+            week_of_year = np.array([d.isocalendar()[1] for d in ends], dtype=float)
+        result = forecast_weekly_panel(panel.values, horizon, week_of_year=week_of_year, params=params)
+        return QuantileForecast(result.p10, result.p50, result.p90)
+
+    return forecast
+
+
+def builtin_methods(params: ForecastParams | None = None) -> dict[str, Forecaster]:
+    return {
+        "luxebrain": luxebrain_forecaster(params),
+        "seasonal_naive": seasonal_naive,
+        "moving_avg_trend": moving_average_with_trend,
+        "tsb_numpy": tsb_numpy,
     }
