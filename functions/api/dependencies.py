@@ -33,9 +33,10 @@ from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.auth.sessions import require_live_session
 from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.auth.tokens import verify_access_token
+from luxebrain.billing.plans import ensure_tenant_active
+from luxebrain.billing.usage import consume, count_api_call, limit_rate
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
-from luxebrain.plans import consume, count_api_call, ensure_tenant_active, limit_rate
 from luxebrain.storefront.origins import check_storefront_origin
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A Cognito access token from POST /auth/login")

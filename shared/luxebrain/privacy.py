@@ -231,7 +231,7 @@ def delete_tenant(tenant_id: str) -> TenantLeftovers:
             Bucket=settings.models_bucket, Delete={"Objects": versions[start : start + 1000], "Quiet": True}
         )
     from luxebrain.auth.members import forget_membership  # cached memberships must not outlive the data
-    from luxebrain.plans import forget_tenant
+    from luxebrain.billing.plans import forget_tenant
 
     forget_tenant(tenant_id)
     for key in keys:

@@ -37,7 +37,8 @@ def admin_headers(local_aws: LocalResources) -> dict[str, str]:
 def test_a_quota_admits_exactly_its_allowance(merchant: Merchant) -> None:
     # The counter is one conditional ADD (used <= allowed - amount): DynamoDB applies it atomically, so
     # concurrent containers cannot overshoot. moto serialises nothing, so this checks the condition itself.
-    from luxebrain.plans import PLANS, PlanLimitExceededError, consume
+    from luxebrain.billing.plans import PLANS, PlanLimitExceededError
+    from luxebrain.billing.usage import consume
 
     allowed, _ = PLANS["free"].quotas["training_runs"]
     outcomes = []
@@ -50,7 +51,7 @@ def test_a_quota_admits_exactly_its_allowance(merchant: Merchant) -> None:
 
 
 def test_plan_page_shows_usage_and_limits(client: TestClient, merchant: Merchant) -> None:
-    from luxebrain.plans import consume
+    from luxebrain.billing.usage import consume
 
     consume(merchant.tenant_id, "email_messages", 7)
     body = client.get("/tenant/plan", headers=merchant.headers).json()
@@ -61,7 +62,8 @@ def test_plan_page_shows_usage_and_limits(client: TestClient, merchant: Merchant
 
 
 def test_exceeding_a_quota_is_402_naming_it(merchant: Merchant) -> None:
-    from luxebrain.plans import PlanLimitExceededError, consume
+    from luxebrain.billing.plans import PlanLimitExceededError
+    from luxebrain.billing.usage import consume
 
     consume(merchant.tenant_id, "email_messages", 1000)
     with pytest.raises(PlanLimitExceededError) as raised:
@@ -70,7 +72,7 @@ def test_exceeding_a_quota_is_402_naming_it(merchant: Merchant) -> None:
 
 
 def test_sms_is_a_paid_feature_403_on_free_and_allowed_on_growth(merchant: Merchant) -> None:
-    from luxebrain.plans import PlanFeatureError, change_plan, require_channel
+    from luxebrain.billing.plans import PlanFeatureError, change_plan, require_channel
 
     with pytest.raises(PlanFeatureError, match="sms campaigns is not part of the free plan"):
         require_channel(merchant.tenant_id, "sms")
@@ -233,7 +235,8 @@ def test_impersonation_needs_a_reason(client: TestClient, merchant: Merchant, ad
 
 
 def test_api_calls_are_counted_and_capped_by_the_plan(client: TestClient, merchant: Merchant) -> None:
-    from luxebrain.plans import API_CALL_FLUSH_EVERY, PLANS, consume, flush_api_calls, usage_report
+    from luxebrain.billing.plans import PLANS
+    from luxebrain.billing.usage import API_CALL_FLUSH_EVERY, consume, flush_api_calls, usage_report
 
     # Given a tenant one call short of its monthly API quota
     allowed, _ = PLANS["free"].quotas["api_calls"]

@@ -37,7 +37,7 @@ EXCLUDED = {
 
 @pytest.fixture(scope="module")
 def owner(local_aws: LocalResources) -> Iterator[Merchant]:
-    from luxebrain.plans import change_plan
+    from luxebrain.billing.plans import change_plan
 
     merchant = new_merchant("Maison Schéma")
     change_plan(merchant.tenant_id, "pro")  # higher rate limits: 429s would hide the routes' own answers

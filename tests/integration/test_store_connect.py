@@ -19,7 +19,8 @@ import pytest
 import requests
 from api_testkit import Merchant, add_tenant_user, new_merchant
 
-from luxebrain import plans
+from luxebrain.billing import plans as billing_plans
+from luxebrain.billing import usage as billing_usage
 from luxebrain.runtime import aws_client, reset_runtime
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.items.tenants import StoreItem, key_store
@@ -169,7 +170,7 @@ def test_a_repeated_callback_with_the_same_key_answers_the_same_store(connect_se
 def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_settings: Urls) -> None:
     # Given a tenant on the free plan holding its two stores
     merchant = new_merchant()
-    assert plans.plan_of(merchant.tenant_id).max_stores == 2
+    assert billing_plans.plan_of(merchant.tenant_id).max_stores == 2
     kept, _ = tenant_repo.create_store(
         merchant.tenant_id, url="https://one.example", consumer_key="ck_1", consumer_secret="cs_1"
     )
@@ -187,7 +188,7 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     assert keys.consumer_key.get_secret_value() == "ck_" + "a" * 40
     assert keys.webhook_secret == webhook_secret
     assert len(tenant_repo.list_stores(merchant.tenant_id)) == 2
-    assert {line.limit: line.used for line in plans.usage_report(merchant.tenant_id)}["stores"] == 2
+    assert {line.limit: line.used for line in billing_usage.usage_report(merchant.tenant_id)}["stores"] == 2
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,7 @@ def stats_rows(tenant_id: str) -> dict[tuple[str, str], dict[str, float]]:
 
 
 def usage(tenant_id: str) -> dict[str, int]:
-    from luxebrain.plans import flush_api_calls, usage_report
+    from luxebrain.billing.usage import flush_api_calls, usage_report
 
     flush_api_calls(tenant_id)
     return {line.limit: line.used for line in usage_report(tenant_id)}
@@ -268,12 +268,12 @@ def test_absurd_counts_and_oversized_bodies_are_refused(client: TestClient, shop
 def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(
     client: TestClient, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from luxebrain import plans
+    from luxebrain.billing import usage as billing_usage
     from luxebrain.storefront.events import EVENTS_PER_VISITOR_PER_MINUTE
 
     # One minute for the whole test, whenever it runs (the app runs in this process): a real minute boundary
     # inside the loop would start a fresh counter.
-    monkeypatch.setattr(plans, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
+    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
     who = visitor()
     for _ in range(EVENTS_PER_VISITOR_PER_MINUTE // 40):
         batch = [event("impression", shop.products[:1], placement="capped") for _ in range(40)]
@@ -287,11 +287,12 @@ def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(
 def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from luxebrain import plans
+    from luxebrain.billing import plans as billing_plans
+    from luxebrain.billing import usage as billing_usage
     from luxebrain.storefront.events import StorefrontEventBatch, record_events
 
     shop = _new_shop(client, "pc")
-    monkeypatch.setattr(plans, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
+    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
 
     def batch() -> StorefrontEventBatch:
         events = [event("impression", shop.products[:1], placement="flood") for _ in range(50)]
@@ -302,7 +303,7 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(
     for _ in range(30):
         try:
             record_events(shop.merchant.tenant_id, batch(), source="203.0.113.7")
-        except plans.RateLimitedError:
+        except billing_plans.RateLimitedError:
             refused += 1
     assert refused == 18  # beyond its own 600 a minute
     # Then another address's shopper is still counted (before: 429, the tenant's 1 200 spent by refused batches)

@@ -16,12 +16,13 @@ from api_testkit import Merchant, add_tenant_user, api_app_module, new_merchant
 from campaign_support import add_customer
 from fastapi.testclient import TestClient
 
+from luxebrain.billing.plans import PLANS, PlanLimitExceededError, change_plan
+from luxebrain.billing.usage import consume, usage_report
 from luxebrain.campaigns.channels import ProviderError
 from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.sending import SenderContext, SendRequest, deliver
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import process_envelope
-from luxebrain.plans import PLANS, PlanLimitExceededError, change_plan, consume, usage_report
 from luxebrain.storage.tenants import create_tenant
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.delivery import wp_json_encode
@@ -58,7 +59,7 @@ def _fill(tenant_id: str, metric: str, leave: int) -> int:
 
 
 def _plan(tenant_id: str) -> str:
-    from luxebrain.plans import plan_of
+    from luxebrain.billing.plans import plan_of
 
     return plan_of(tenant_id).name
 
@@ -240,7 +241,7 @@ def test_a_spent_storefront_allowance_degrades_only_the_storefront(
 def test_storefront_calls_do_not_count_as_the_merchants_api_calls(
     client: TestClient, local_aws: LocalResources
 ) -> None:
-    from luxebrain.plans import flush_api_calls
+    from luxebrain.billing.usage import flush_api_calls
 
     merchant = _merchant_on("free")
     key = _storefront_key(client, merchant)
@@ -280,25 +281,25 @@ def test_api_calls_near_the_quota_are_counted_up_to_it_and_no_further(
     import time
     from types import SimpleNamespace
 
-    from luxebrain import plans
+    from luxebrain.billing import usage as billing_usage
 
     # Given a tenant 50 calls short of its monthly quota, in a container whose clock stands still (no flush
     # by age, and a refused tenant stays refused)
     merchant = _merchant_on("free")
     allowed = _fill(merchant.tenant_id, "api_calls", leave=50)
-    monkeypatch.setattr(plans, "time", SimpleNamespace(monotonic=lambda: 1000.0, time=time.time))
+    monkeypatch.setattr(billing_usage, "time", SimpleNamespace(monotonic=lambda: 1000.0, time=time.time))
     # When it makes 300 calls
     passed = 0
     for _ in range(300):
         try:
-            plans.count_api_call(merchant.tenant_id)
+            billing_usage.count_api_call(merchant.tenant_id)
             passed += 1
         except PlanLimitExceededError:
             pass
     # Then exactly the 50 left pass and the counter stands at the quota (before: 99 passed uncounted, and
     # the counter stayed 50 short, so every minute 99 more went through)
     assert passed == 50
-    plans.flush_api_calls(merchant.tenant_id)
+    billing_usage.flush_api_calls(merchant.tenant_id)
     assert _used(merchant.tenant_id, "api_calls_per_month") == allowed
 
 

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from luxebrain.auth.principal import AuthKind, Principal, Role
+from luxebrain.billing.plans import PLANS, PlanFeatureError, PlanLimitExceededError, RateLimitedError, get_plan
+from luxebrain.billing.usage import period_label
 from luxebrain.errors import ConfigurationError, ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError
-from luxebrain.plans import PLANS, PlanFeatureError, PlanLimitExceededError, RateLimitedError, get_plan, period_label
 from luxebrain.webapi.pagination import decode_cursor, encode_cursor
 from luxebrain.webapi.problems import problem_for_error, problem_for_status, validation_problem
 

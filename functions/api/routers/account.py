@@ -14,8 +14,9 @@ from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember
 from luxebrain.auth import accounts
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
+from luxebrain.billing.plans import PLANS, forget_tenant, plan_of, tenant_profile
+from luxebrain.billing.usage import usage_report
 from luxebrain.ml.pricing.rules import GuardrailConfig
-from luxebrain.plans import PLANS, forget_tenant, plan_of, tenant_profile, usage_report
 from luxebrain.storage.tenants import AuditRecord, Tenant, update_tenant_settings
 from luxebrain.text import PlainLine
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE

@@ -12,7 +12,7 @@ from api.dependencies import PlatformAdmin
 from api.routers.account import AuditPage, audit_response
 from luxebrain.auth.members import audit_page, record_audit, start_impersonation
 from luxebrain.auth.principal import Role
-from luxebrain.plans import change_plan, forget_tenant, tenant_profile
+from luxebrain.billing.plans import change_plan, forget_tenant, tenant_profile
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Tenant
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE

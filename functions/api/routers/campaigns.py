@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.dependencies import OwnerOnly, StaffOrOwner, TenantMember
 from luxebrain.auth.principal import AuthKind
+from luxebrain.billing.plans import require_channel
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings, save_campaign_settings
 from luxebrain.campaigns.consent import consent_history, get_consent, record_consent, unsubscribe_with_token
 from luxebrain.campaigns.flows import flow_settings
@@ -30,7 +31,6 @@ from luxebrain.campaigns.templates import (
     validate_template,
 )
 from luxebrain.campaigns.tokens import InvalidTokenError
-from luxebrain.plans import require_channel
 from luxebrain.storage.campaigns import Campaign, get_campaign, list_campaigns
 from luxebrain.tenancy import ENTITY_ID_PATTERN
 from luxebrain.text import plausible_moment

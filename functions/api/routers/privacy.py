@@ -11,7 +11,7 @@ from api.dependencies import OwnerOnly, expensive_action
 from luxebrain import privacy
 from luxebrain.auth.members import record_audit
 from luxebrain.auth.principal import Principal, Role
-from luxebrain.plans import tenant_profile
+from luxebrain.billing.plans import tenant_profile
 
 router = APIRouter(tags=["personal data"])
 

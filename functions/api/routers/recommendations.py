@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import RecommendationsReader
 from luxebrain.auth.principal import AuthKind, Principal
+from luxebrain.billing.plans import tenant_profile
 from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.errors import ForbiddenError, InvalidInputError
 from luxebrain.ml.recommend.serving import (
@@ -19,7 +20,6 @@ from luxebrain.ml.recommend.serving import (
     Recommendations,
     Recommender,
 )
-from luxebrain.plans import tenant_profile
 from luxebrain.serving.recommendations import recommender_with_rules
 from luxebrain.storefront.events import VISITOR_PATTERN
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api.dependencies import TenantMember, remember_principal
 from luxebrain.auth.storefront import principal_for_storefront_key
+from luxebrain.billing.plans import ensure_tenant_active
 from luxebrain.errors import UnauthorizedError
-from luxebrain.plans import ensure_tenant_active
 from luxebrain.storefront.events import MAX_BODY_BYTES, EventsBatchTooLargeError, StorefrontEventBatch, record_events
 from luxebrain.storefront.origins import check_storefront_origin
 from luxebrain.storefront.results import placement_results

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.dependencies import OwnerOnly, TenantMember
 from luxebrain.auth.members import record_audit
+from luxebrain.billing.plans import tenant_profile
 from luxebrain.ingest.backfill import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
-from luxebrain.plans import tenant_profile
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Store
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE

@@ -325,8 +325,8 @@ def remove_member(tenant_id: str, user_sub: str, *, actor: str) -> None:
     """Remove a member from the tenant (owner): every session of theirs ends within this request, their
     login is deleted (a member has no other tenant), the plan's member count gives the seat back, and the
     removal is audited. The owner cannot remove themself, and a tenant keeps at least one owner."""
-    from luxebrain import plans
     from luxebrain.auth.members import forget_membership, list_members, record_audit, require_member
+    from luxebrain.billing import usage as billing_usage
     from luxebrain.storage.members import delete_membership
 
     member = require_member(tenant_id, user_sub)  # 404 for a user of another tenant
@@ -339,7 +339,7 @@ def remove_member(tenant_id: str, user_sub: str, *, actor: str) -> None:
         sign_out_user(member.email)
     delete_membership(tenant_id, user_sub)
     forget_membership(user_sub)
-    plans.release(tenant_id, "members")
+    billing_usage.release(tenant_id, "members")
     delete_user(member.email or user_sub)
     record_audit(tenant_id, action="member.removed", actor=actor, details={"user_id": user_sub, "role": member.role})
 

@@ -27,18 +27,18 @@ MEMBERSHIP_CACHE_SECONDS = 10.0
 
 def add_member(tenant_id: str, user_sub: str, role: Role, email: str | None = None) -> Membership:
     """Add a user to a tenant, or change their role; a new member counts against the plan's members (402)."""
-    from luxebrain import plans
+    from luxebrain.billing import usage as billing_usage
 
     if role not in TENANT_ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(TENANT_ROLES)}")
     new = not member_repo.membership_exists(tenant_id, user_sub)
     if new:
-        plans.consume(tenant_id, "members")
+        billing_usage.consume(tenant_id, "members")
     try:
         return _save_member(tenant_id, user_sub, role, email)
     except BaseException:
         if new:
-            plans.release(tenant_id, "members")
+            billing_usage.release(tenant_id, "members")
         raise
 
 

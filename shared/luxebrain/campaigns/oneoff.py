@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from luxebrain.billing.plans import require_channel
 from luxebrain.campaigns.config import Channel, FlowSettings, load_campaign_settings
 from luxebrain.campaigns.flows import Candidate, Dispatcher, FlowRunResult, dispatch_candidates
 from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError
-from luxebrain.plans import require_channel
 from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.campaigns import Campaign
 from luxebrain.storage.customers import Order, iter_customers, iter_orders

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from luxebrain.billing.plans import PlanFeatureError, PlanLimitExceededError, message_metric
+from luxebrain.billing.usage import consume, release
 from luxebrain.campaigns.addresses import normalise_email, normalise_phone, timezone_for_country
 from luxebrain.campaigns.channels import (
     EmailChannel,
@@ -47,7 +49,6 @@ from luxebrain.campaigns.templates import (
 from luxebrain.campaigns.tokens import list_unsubscribe_headers, make_unsubscribe_token, unsubscribe_url
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
-from luxebrain.plans import PlanFeatureError, PlanLimitExceededError, consume, message_metric, release
 from luxebrain.runtime import aws_client, configured_settings, on_reset
 from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.campaigns import SendRecord

@@ -23,7 +23,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from luxebrain import plans
+from luxebrain.billing import plans as billing_plans
+from luxebrain.billing import usage as billing_usage
 from luxebrain.ingest import mapping
 from luxebrain.ingest.envelope import SUPPORTED_EVENTS, SUPPORTED_RESOURCES, IngestEnvelope
 from luxebrain.observability import logger
@@ -185,18 +186,18 @@ def _process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResu
     configured_settings()
     try:
         # The plan decides before the delivery is applied; a duplicate or a failed attempt is not billed.
-        plans.consume(envelope.tenant_id, "events")
-    except plans.PlanLimitExceededError as exc:
+        billing_usage.consume(envelope.tenant_id, "events")
+    except billing_plans.PlanLimitExceededError as exc:
         reason = f"plan: {exc}"
         record_rejection(envelope, reason, event_id)
         return ProcessResult("rejected", writes=1, reason=reason)
     try:
         result = _apply_or_reject(envelope, event_id=event_id)
     except BaseException:
-        plans.release(envelope.tenant_id, "events")
+        billing_usage.release(envelope.tenant_id, "events")
         raise
     if result.outcome == "duplicate":
-        plans.release(envelope.tenant_id, "events")
+        billing_usage.release(envelope.tenant_id, "events")
     return result
 
 
@@ -343,17 +344,17 @@ def _write(item: StoreRecord, restoring: bool) -> ProcessResult:
     counted = metric is not None and _is_new(item)
     if counted:
         try:
-            plans.consume(item.tenant_id, metric)  # type: ignore[arg-type]
-        except plans.PlanLimitExceededError as exc:
+            billing_usage.consume(item.tenant_id, metric)  # type: ignore[arg-type]
+        except billing_plans.PlanLimitExceededError as exc:
             raise RejectedDelivery(f"plan: {exc}") from None
     try:
         written = _put_restored(item) if restoring else repositories.put_if_newer(item)  # type: ignore[arg-type]
     except BaseException:
         if counted:
-            plans.release(item.tenant_id, metric)  # type: ignore[arg-type]
+            billing_usage.release(item.tenant_id, metric)  # type: ignore[arg-type]
         raise
     if counted and not written:
-        plans.release(item.tenant_id, metric)  # type: ignore[arg-type]
+        billing_usage.release(item.tenant_id, metric)  # type: ignore[arg-type]
     return ProcessResult("stored" if written else "duplicate", writes=1, written=item if written else None)
 
 
@@ -423,7 +424,7 @@ def _write_tombstone(record: StoreRecord, deleted_at: str, *, live: bool) -> int
         record.gsi1sk = None
     written = repositories.put_if_newer(record)  # type: ignore[arg-type]
     if written and metric is not None and live:
-        plans.release(record.tenant_id, metric)  # a live record left the catalogue
+        billing_usage.release(record.tenant_id, metric)  # a live record left the catalogue
     return 1 if written else 0
 
 

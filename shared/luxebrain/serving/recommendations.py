@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+from luxebrain.billing.plans import tenant_profile
 from luxebrain.ml.recommend.serving import NO_RULES, RecommendationRules, Recommender
-from luxebrain.plans import tenant_profile
 from luxebrain.runtime import on_reset
 from luxebrain.serving.loader import current_serving
 from luxebrain.storage.catalogue import iter_products

@@ -249,14 +249,14 @@ def create_store(
     """Register a WooCommerce store; returns the store and its secrets (including a new webhook secret)
     once, for the merchant to paste into WooCommerce. The plan caps the stores a tenant holds (402); a store id
     taken already is a StoreExistsError."""
-    from luxebrain import plans
+    from luxebrain.billing import usage as billing_usage
 
     store_id = validate_entity_id(store_id or "s-" + secrets.token_hex(6), "store id")
-    plans.consume(tenant_id, "stores")
+    billing_usage.consume(tenant_id, "stores")
     try:
         return _create_store(tenant_id, store_id, url, consumer_key, consumer_secret, currency)
     except BaseException:
-        plans.release(tenant_id, "stores")
+        billing_usage.release(tenant_id, "stores")
         raise
 
 

@@ -22,8 +22,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from luxebrain.billing.plans import tenant_profile
+from luxebrain.billing.usage import consume, limit_client_rate, limit_rate, release_client_rate, release_rate
 from luxebrain.errors import LuxeBrainError
-from luxebrain.plans import consume, limit_client_rate, limit_rate, release_client_rate, release_rate, tenant_profile
 from luxebrain.serving.recommendations import catalogue_products
 from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm

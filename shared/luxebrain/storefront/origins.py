@@ -8,8 +8,8 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from luxebrain.billing.plans import tenant_profile
 from luxebrain.errors import ForbiddenError
-from luxebrain.plans import tenant_profile
 from luxebrain.runtime import configured_settings, on_reset
 from luxebrain.storage.tenants import list_stores
 

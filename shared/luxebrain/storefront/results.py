@@ -7,8 +7,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from luxebrain.billing.plans import tenant_profile
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome
-from luxebrain.plans import tenant_profile
 from luxebrain.storage.storefront import DAILY_COUNTERS, daily_stats_since
 from luxebrain.storefront.attribution import CLICK_WINDOW_SECONDS, EXPOSURE_WINDOW_SECONDS
 from luxebrain.storefront.holdout import TREATMENT, decide_revenue, holdout_share_of

@@ -15,7 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from luxebrain.plans import PlanLimitExceededError, consume, release
+from luxebrain.billing.plans import PlanLimitExceededError
+from luxebrain.billing.usage import consume, release
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.models import TrainingStateItem
