@@ -31,7 +31,7 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 @pytest.fixture
 def shop(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> tuple[Merchant, InMemoryWooCommerce, str]:
-    from luxebrain import price_decisions
+    from luxebrain.ml.pricing import decisions as price_decisions
     from luxebrain.ml.pricing.train import train_pricing_model
 
     merchant = new_merchant("Maison Prix")

@@ -272,9 +272,9 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
     import json
     from pathlib import Path
 
-    from luxebrain import price_decisions
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
     from luxebrain.ingest.processor import process_envelope
+    from luxebrain.ml.pricing import decisions as price_decisions
     from luxebrain.storage.tenants import create_store
     from luxebrain_dev.delivery import wp_json_encode
 

@@ -159,14 +159,14 @@ def test_asynchronously_invoked_functions_keep_their_failures(translated: dict[s
     assert invoked <= configured, f"without an on-failure destination: {sorted(invoked - configured)}"
 
 
-# Handlers that decrypt a store's keys (``repositories.get_store_secrets``), and the path that reaches it.
+# Handlers that decrypt a store's keys (``storage.tenants.get_store_secrets``), and the path that reaches it.
 STORE_SECRET_READERS = {
     "receiver.handler": "verifies each webhook's signature with the store's secret",
     "processor.handler": "fetches an order's refund lines from the store with its REST keys",
     "backfill.handler": "calls the store's REST API with its keys",
     # A reconnect (or a retried callback) replaces the keys and keeps the webhook secret it decrypts.
     "connect_callback.handler": "replace_store_keys keeps the current webhook secret",
-    "api.app.handler": "writes approved prices back to the store (price_decisions)",
+    "api.app.handler": "writes approved prices back to the store (ml.pricing.decisions)",
 }
 
 

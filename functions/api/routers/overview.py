@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.dependencies import TenantMember
-from luxebrain import price_decisions
 from luxebrain.errors import NotFoundError
+from luxebrain.ml.pricing import decisions as price_decisions
 from luxebrain.ml.pricing.serving import NoSuggestion
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import current_serving

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import StaffOrOwner, TenantMember, expensive_action
-from luxebrain import price_decisions
 from luxebrain.auth.principal import Principal
+from luxebrain.ml.pricing import decisions as price_decisions
 from luxebrain.ml.pricing.serving import NoSuggestion
 from luxebrain.storage.pricing import PriceDecision
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
