@@ -55,11 +55,11 @@ class WriteCounter:
 
     def __init__(self) -> None:
         self.count = 0
-        from luxebrain.storage.models import ALL_MODELS
+        from luxebrain.storage.items import ENTITY_CLASSES
 
         clients = {
             id(model._get_connection().connection.client): model._get_connection().connection.client
-            for model in ALL_MODELS
+            for model in ENTITY_CLASSES
         }
         for client in clients.values():  # each pynamodb model has a connection (and botocore client) of its own
             for operation in self.WRITES:
@@ -296,9 +296,11 @@ def bench_backfill(customers: int) -> dict[str, Any]:
         reset_runtime()
         tenant_id = tenant_repo.create_tenant("Bench").tenant_id
         factory = lambda t, s: WooCommerceClient(info["url"], "ck_local", "cs_local")  # noqa: E731
-        from luxebrain.storage.models import ALL_MODELS
+        from luxebrain.storage.items import ENTITY_CLASSES
 
-        for model in ALL_MODELS:  # botocore clients (one per pynamodb model) are a fixed cost: made before measuring
+        for (
+            model
+        ) in ENTITY_CLASSES:  # botocore clients (one per pynamodb model) are a fixed cost: made before measuring
             model._get_connection().connection.client  # noqa: B018
         tracemalloc.start()
         tracemalloc.reset_peak()

@@ -83,13 +83,16 @@ def sample_records(
     customers: int, products: int, seed: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
     """Order records (the snapshot's unit) and product payloads of a generated store, via ingest's mapping."""
-    from luxebrain.ingest.mapping import order_item
+    from luxebrain.ingest.mapping import order_from_payload
+    from luxebrain.storage.customers import order_item  # the stored entity: the read-cost figures need its size
     from luxebrain.training.snapshot import order_record
     from luxebrain.woocommerce.payloads import OrderPayload
     from luxebrain_dev.sample_store import generate_sample_store
 
     store = generate_sample_store(customers=customers, products=products, years=2.0, seed=seed, as_of=AS_OF)
-    items = [order_item("t-bench", OrderPayload.model_validate(payload)) for payload in store.orders]
+    items = [
+        order_item(order_from_payload("t-bench", OrderPayload.model_validate(payload))) for payload in store.orders
+    ]
     return [order_record(item) for item in items], store.products, items
 
 
@@ -335,10 +338,10 @@ def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any
     from luxebrain.serving.loader import current_model, current_serving
     from luxebrain.storage.models import ProductItem, key_product
     from luxebrain.storage.tenants import create_tenant
+    from luxebrain.storage.training import mark_tenant_data_changed
     from luxebrain.tenancy import new_tenant_id
     from luxebrain.training import train_tenant
     from luxebrain.training.snapshot import OrderSnapshot, snapshot_key
-    from luxebrain.training.state import mark_tenant_data_changed
 
     if True:  # runs inside main's embedded AWS
         tenant_id = create_tenant("bench", tenant_id=new_tenant_id()).tenant_id

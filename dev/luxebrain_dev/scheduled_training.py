@@ -19,8 +19,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage.training import get_training_state
 from luxebrain.training.pipeline import TrainingReport, report_from_records
-from luxebrain.training.state import get_training_state
 from luxebrain_dev.local.functions import LocalLambdaContext as FunctionContext
 from luxebrain_dev.local.functions import import_handler
 

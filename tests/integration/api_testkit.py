@@ -60,7 +60,7 @@ def publish_artifact(tenant_id: str, artifact: Any, version: str | None = None) 
     """Write an artifact to S3 and make it current, exactly as the training pipeline does."""
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.serving.loader import artifact_prefix
-    from luxebrain.training.state import get_pointer, switch_pointer
+    from luxebrain.storage.training import get_pointer, switch_pointer
 
     version = version or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     prefix = artifact_prefix(tenant_id, artifact.kind, version)

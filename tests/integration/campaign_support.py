@@ -6,37 +6,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from luxebrain.ingest.mapping import customer_item, guest_customer_item, order_item, product_item
+from luxebrain.ingest.mapping import (
+    customer_from_payload,
+    guest_customer_from_order,
+    order_from_payload,
+    product_from_payload,
+)
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem
+from luxebrain.storage.customers import Customer
+from luxebrain.storage.ingest import StoreRecord, put_records
+from luxebrain.storage.models import CustomerItem, OrderItem
 from luxebrain.woocommerce.payloads import CustomerPayload, OrderPayload, ProductPayload
 from luxebrain_dev.sample_store import SampleStore
 
 
 def load_sample_store(tenant_id: str, store: SampleStore) -> None:
-    configured_settings()
     received = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    with ProductItem.batch_write() as batch:
-        for payload in store.products:
-            batch.save(product_item(tenant_id, ProductPayload.model_validate(payload), received))
-    customers: dict[str, CustomerItem] = {}
+    records: list[StoreRecord] = [
+        product_from_payload(tenant_id, ProductPayload.model_validate(payload), received) for payload in store.products
+    ]
+    customers: dict[str, Customer] = {}
     for payload in store.customers:
         if payload["id"]:
-            item = customer_item(tenant_id, CustomerPayload.model_validate(payload), received)
-            customers[item.customer_id] = item
+            customer = customer_from_payload(tenant_id, CustomerPayload.model_validate(payload), received)
+            customers[customer.customer_id] = customer
     orders = []
     for payload in store.orders:
         order = OrderPayload.model_validate(payload)
-        orders.append(order_item(tenant_id, order))
-        guest = guest_customer_item(tenant_id, order)
+        orders.append(order_from_payload(tenant_id, order))
+        guest = guest_customer_from_order(tenant_id, order)
         if guest is not None:
             customers[guest.customer_id] = guest
-    with CustomerItem.batch_write() as batch:
-        for item in customers.values():
-            batch.save(item)
-    with OrderItem.batch_write() as batch:
-        for item in orders:
-            batch.save(item)
+    put_records([*records, *customers.values(), *orders])
 
 
 def lambda_context() -> Any:

@@ -8,9 +8,9 @@ import boto3
 import pytest
 
 from luxebrain.errors import ConflictError, NotFoundError
-from luxebrain.storage import repositories as repo
 from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.customers import get_order, iter_orders, orders_of_customer
+from luxebrain.storage.customers import Order, get_order, iter_orders, orders_of_customer
+from luxebrain.storage.ingest import put_if_newer
 from luxebrain.storage.items.tenants import StoreItem, key_store
 from luxebrain.storage.models import OrderItem, customer_orders_index_keys, key_order
 from luxebrain_dev.infra_template import load_template, resources_of_type
@@ -98,12 +98,8 @@ def test_creating_a_tenant_twice_is_a_conflict(tenant_id: str) -> None:
 
 
 def test_put_if_newer_writes_once_and_never_goes_back_in_time(tenant_id: str) -> None:
-    def order(modified: str, content_hash: str) -> OrderItem:
-        pk, sk = key_order(tenant_id, "7")
-        return OrderItem(
-            pk,
-            sk,
-            entity="order",
+    def order(modified: str, content_hash: str) -> Order:
+        return Order(
             tenant_id=tenant_id,
             order_id="7",
             status="processing",
@@ -114,11 +110,11 @@ def test_put_if_newer_writes_once_and_never_goes_back_in_time(tenant_id: str) ->
             content_hash=content_hash,
         )
 
-    assert repo.put_if_newer(order("2026-01-02T00:00:00", "a"))
-    assert not repo.put_if_newer(order("2026-01-02T00:00:00", "a"))  # duplicate
-    assert repo.put_if_newer(order("2026-01-03T00:00:00", "b"))
-    assert not repo.put_if_newer(order("2026-01-02T12:00:00", "c"))  # older arrives late
-    assert OrderItem.get(*key_order(tenant_id, "7")).content_hash == "b"
+    assert put_if_newer(order("2026-01-02T00:00:00", "a"))
+    assert not put_if_newer(order("2026-01-02T00:00:00", "a"))  # duplicate
+    assert put_if_newer(order("2026-01-03T00:00:00", "b"))
+    assert not put_if_newer(order("2026-01-02T12:00:00", "c"))  # older arrives late
+    assert get_order(tenant_id, "7").content_hash == "b"
 
 
 def test_concurrent_settings_edits_never_erase_each_other(tenant_id: str) -> None:

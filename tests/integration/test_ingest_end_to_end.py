@@ -16,6 +16,7 @@ from luxebrain.runtime import aws_client
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import iter_products
 from luxebrain.storage.customers import get_order, iter_customers, iter_orders
+from luxebrain.storage.ingest import list_rejected_events
 from luxebrain.woocommerce.client import WooCommerceAuthError, WooCommerceClient, WooCommerceError
 from luxebrain_dev.delivery import WebhookSender, deliver_sample_store, verify_ingested, wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources
@@ -144,7 +145,7 @@ def test_poison_message_is_dead_lettered_with_its_reason_and_can_be_redriven(
     stats = processor_source.drain(until_empty=True, max_seconds=60)
     # Then after maxReceiveCount tries it is on the dead-letter queue, and the reason is recorded
     assert stats.failed >= ingest_processor.MAX_RECEIVE_COUNT
-    (rejected,) = ingest_processor.list_rejected_events(tenant_id)
+    (rejected,) = list_rejected_events(tenant_id)
     assert "failed 5 times: ConnectionError" in rejected.reason
     # When the cause is fixed and the dead letters are re-driven
     monkeypatch.setattr(ingest_processor, "_apply", real_apply)

@@ -23,6 +23,7 @@ from luxebrain.runtime import aws_client
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import get_product
 from luxebrain.storage.customers import get_customer, get_order, orders_of_customer
+from luxebrain.storage.ingest import list_rejected_events
 from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem, key_order, key_product
 from luxebrain.woocommerce.signature import compute_signature
 from luxebrain_dev.delivery import wp_json_encode
@@ -374,7 +375,7 @@ def test_deliveries_that_are_not_the_topics_shape_are_recorded_as_rejected(
 ) -> None:
     result = processor_handler(sqs_event(envelope(tenant_id, topic, body)), context())
     assert result == {"batchItemFailures": []}  # retrying would not help: acknowledged
-    (rejected,) = ingest_processor.list_rejected_events(tenant_id)
+    (rejected,) = list_rejected_events(tenant_id)
     assert reason in rejected.reason and rejected.topic == topic
     assert "example.com" not in rejected.reason  # no personal data in reasons
     with pytest.raises(NotFoundError):
@@ -454,8 +455,8 @@ def test_replayed_delivery_changes_nothing(processor_handler: Any, tenant_id: st
 def test_stored_orders_reach_the_training_snapshot_as_one_delta_per_batch(
     processor_handler: Any, tenant_id: str
 ) -> None:
+    from luxebrain.storage.training import get_training_state
     from luxebrain.training.snapshot import delta_prefix
-    from luxebrain.training.state import get_training_state
 
     # Given two new orders and a duplicate of the first in one batch
     first, second = fixture("order.json"), fixture("order.json") | {"id": 99001}

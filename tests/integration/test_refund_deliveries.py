@@ -14,6 +14,7 @@ from test_ingest_webhooks import context, envelope, sqs_event
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.runtime import aws_client
 from luxebrain.storage.customers import get_order
+from luxebrain.storage.ingest import list_rejected_events
 from luxebrain.storage.models import CustomerItem
 from luxebrain.woocommerce.client import WooCommerceAuthError
 from luxebrain_dev.local.embedded import LocalResources
@@ -108,7 +109,7 @@ def test_a_refund_larger_than_its_line_is_a_recorded_rejection_and_nothing_is_wr
     bad = order(date_modified_gmt="2026-03-29T00:00:00", refunds=[{"id": 501, "total": "-90.00"}])
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", bad)), context())
     assert get_order(tenant_id, "727").modified_gmt == "2026-03-22T19:30:35"
-    rejected = ingest_processor.list_rejected_events(tenant_id)
+    rejected = list_rejected_events(tenant_id)
     assert len(rejected) == 1 and "exceed its quantity" in rejected[0].reason
 
 

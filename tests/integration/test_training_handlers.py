@@ -28,8 +28,8 @@ from test_training_pipeline import (  # noqa: F401  (fixtures)
 )
 
 from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage.training import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
 from luxebrain.tenancy import new_tenant_id
-from luxebrain.training.state import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.scheduled_training import (
     drain_train_queue,

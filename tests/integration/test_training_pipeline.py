@@ -20,6 +20,7 @@ from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.serving.loader import ModelCache, artifact_prefix, current_model
 from luxebrain.storage.models import LineItem, OrderItem, ProductItem, key_order, key_product
+from luxebrain.storage.training import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
 from luxebrain.tenancy import new_tenant_id
 from luxebrain.training import (
     LeaseBusyError,
@@ -32,7 +33,6 @@ from luxebrain.training import (
 )
 from luxebrain.training.registry import unregister_kind
 from luxebrain.training.snapshot import OrderSnapshot, load_training_data, order_record, snapshot_key
-from luxebrain.training.state import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
 from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)

@@ -47,15 +47,9 @@ def test_the_contract_sees_imports() -> None:
 STORAGE_PACKAGE = REPO_ROOT / "shared" / "luxebrain" / "storage"
 STORAGE_INTERNALS = ("pynamodb", "luxebrain.storage.items", "luxebrain.storage.models")
 NOT_YET_BEHIND_THE_REPOSITORIES = {
-    "shared/luxebrain/ingest/backfill.py",
-    "shared/luxebrain/ingest/mapping.py",
     "shared/luxebrain/ingest/processor.py",
-    "shared/luxebrain/ingest/status.py",
     "shared/luxebrain/ingest/store_sync.py",
-    "shared/luxebrain/serving/loader.py",
-    "shared/luxebrain/training/dispatch.py",
     "shared/luxebrain/training/snapshot.py",
-    "shared/luxebrain/training/state.py",
 }
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from luxebrain.ingest import mapping
 from luxebrain.ingest.receiver import deduplication_id
+from luxebrain.storage.customers import order_item
 from luxebrain.woocommerce.payloads import PAYLOAD_MODELS, OrderPayload, ProductPayload
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
@@ -46,18 +47,18 @@ def test_guest_order_is_keyed_by_the_hash_of_the_lower_cased_email() -> None:
     # Given a guest order (customer_id 0) with a mixed-case e-mail
     order = OrderPayload.model_validate(fixture("order.json"))
     # When it is mapped
-    item = mapping.order_item(TENANT, order)
-    guest = mapping.guest_customer_item(TENANT, order)
+    item = mapping.order_from_payload(TENANT, order)
+    guest = mapping.guest_customer_from_order(TENANT, order)
     # Then the customer is the guest key, the same for any casing, and the e-mail is not in the key
     expected = "guest:" + hashlib.sha256(b"camille.martin@example.com").hexdigest()
     assert item.customer_id == expected == guest.customer_id
     assert "example" not in item.customer_id
     assert guest.email == "Camille.Martin@Example.com"  # kept for campaigns
-    assert item.gsi1pk.endswith(expected)
+    assert order_item(item).gsi1pk.endswith(expected)  # the customer's order index names the guest key
 
 
 def test_order_keeps_lines_coupons_currency_country_and_dates() -> None:
-    item = mapping.order_item(TENANT, OrderPayload.model_validate(fixture("order.json")))
+    item = mapping.order_from_payload(TENANT, OrderPayload.model_validate(fixture("order.json")))
     assert item.status_class == "purchase"
     assert [(li.product_id, li.variation_id, li.quantity, li.unit_price, li.total) for li in item.line_items] == [
         ("93", None, 1, 1150.0, 1150.0),
@@ -70,12 +71,12 @@ def test_order_keeps_lines_coupons_currency_country_and_dates() -> None:
 
 def test_registered_customer_order_has_no_guest_record() -> None:
     order = OrderPayload.model_validate(fixture("order.json") | {"customer_id": 25})
-    assert mapping.order_item(TENANT, order).customer_id == "25"
-    assert mapping.guest_customer_item(TENANT, order) is None
+    assert mapping.order_from_payload(TENANT, order).customer_id == "25"
+    assert mapping.guest_customer_from_order(TENANT, order) is None
 
 
 def test_variation_maps_to_a_product_with_parent_id() -> None:
-    item = mapping.product_item(
+    item = mapping.product_from_payload(
         TENANT, ProductPayload.model_validate(fixture("product_variation.json")), "2026-01-01T00:00:00"
     )
     assert (item.product_id, item.parent_id, item.product_type, item.cost, item.stock_quantity) == (
@@ -143,11 +144,11 @@ def test_truncated_payloads_never_crash_validation(cut: int, name: str) -> None:
 
 def _map(resource: str, payload: object) -> None:
     if resource == "order":
-        mapping.order_item(TENANT, payload)  # type: ignore[arg-type]
-        mapping.guest_customer_item(TENANT, payload)  # type: ignore[arg-type]
+        mapping.order_from_payload(TENANT, payload)  # type: ignore[arg-type]
+        mapping.guest_customer_from_order(TENANT, payload)  # type: ignore[arg-type]
     elif resource == "product":
-        mapping.product_item(TENANT, payload, "2026-01-01T00:00:00")  # type: ignore[arg-type]
+        mapping.product_from_payload(TENANT, payload, "2026-01-01T00:00:00")  # type: ignore[arg-type]
     elif resource == "customer":
-        mapping.customer_item(TENANT, payload, "2026-01-01T00:00:00")  # type: ignore[arg-type]
+        mapping.customer_from_payload(TENANT, payload, "2026-01-01T00:00:00")  # type: ignore[arg-type]
     else:
-        mapping.coupon_item(TENANT, payload, "2026-01-01T00:00:00")  # type: ignore[arg-type]
+        mapping.coupon_from_payload(TENANT, payload, "2026-01-01T00:00:00")  # type: ignore[arg-type]

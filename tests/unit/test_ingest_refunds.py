@@ -45,7 +45,7 @@ def detailed_refund(refund_id: int, line_id: int, quantity: float, amount: str) 
 
 
 def mapped(document: dict[str, Any]):
-    return mapping.order_item(TENANT, OrderPayload.model_validate(document))
+    return mapping.order_from_payload(TENANT, OrderPayload.model_validate(document))
 
 
 def test_an_order_without_refunds_has_net_equal_to_gross() -> None:
@@ -137,7 +137,7 @@ def test_html_entities_in_names_are_decoded_exactly_once() -> None:
     document["billing"]["first_name"] = "Ana&iuml;s"
     item = mapped(document)
     assert item.line_items[0].name == "Sac Lune \u2013 cuir &amp; laiton"
-    guest = mapping.guest_customer_item(TENANT, OrderPayload.model_validate(document))
+    guest = mapping.guest_customer_from_order(TENANT, OrderPayload.model_validate(document))
     assert guest is not None and guest.first_name == "Ana\u00efs"
 
 
@@ -160,10 +160,11 @@ def test_shipping_fees_tax_and_attribution_are_kept_apart_from_product_revenue()
 
 
 def test_the_snapshot_rebuilt_from_the_table_reads_net_lines_too() -> None:
+    from luxebrain.storage.customers import order_item
     from luxebrain.training.snapshot import _record_from_raw
 
     item = mapped(order(refunds=[detailed_refund(501, 316, 2, "180.00")]))
-    raw = item.serialize()
+    raw = order_item(item).serialize()  # the order as the table holds it
     assert _record_from_raw(raw)["lines"] == order_record(item)["lines"] == [["93", 1.0, 1150.0, 1150.0]]
 
 
@@ -174,7 +175,7 @@ def test_the_sample_store_sends_what_real_stores_send_and_ingest_keeps_it_right(
     store = generate_sample_store(products=300, customers=400, years=0.5, seed=7)
     escaped = [p for p in store.products if "&amp;" in p["name"]]
     assert escaped, "the sample store sends names HTML-escaped, as WooCommerce does"
-    product = mapping.product_item(TENANT, ProductPayload.model_validate(escaped[0]), "2026-01-01T00:00:00")
+    product = mapping.product_from_payload(TENANT, ProductPayload.model_validate(escaped[0]), "2026-01-01T00:00:00")
     assert "&amp;" not in product.name and "&" in product.name
     fractional = [(order, line) for order in store.orders for line in order["line_items"] if line["quantity"] % 1]
     assert fractional, "goods sold by the metre come in fractional quantities"

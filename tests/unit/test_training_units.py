@@ -11,7 +11,7 @@ import pytest
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.kinds import forecast_weighted_wape, metric_at
-from luxebrain.storage.models import TrainingStateItem
+from luxebrain.storage.training import TrainingState
 from luxebrain.training.dispatch import TrainRequest, is_due
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.pipeline import KindResult, TrainingReport
@@ -99,8 +99,8 @@ def test_the_four_product_kinds_are_registered_with_their_gates() -> None:
     assert kinds["recommend"].serving_class == "luxebrain.ml.recommend.serving:Recommender"
 
 
-def state(**values: Any) -> TrainingStateItem:
-    return TrainingStateItem("TENANT#t-aaaa#TRAINING", "STATE", entity="training_state", tenant_id="t-aaaa", **values)
+def state(**values: Any) -> TrainingState:
+    return TrainingState(tenant_id="t-aaaa", **values)
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def state(**values: Any) -> TrainingStateItem:
         ),  # a run in progress
     ],
 )
-def test_who_is_due(training: TrainingStateItem | None, plan: str, due: bool) -> None:
+def test_who_is_due(training: TrainingState | None, plan: str, due: bool) -> None:
     assert is_due(training, plan, NOW)[0] is due
 
 

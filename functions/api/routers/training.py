@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from api.dependencies import Principal, TenantMember, expensive_action
 from luxebrain.ml.kinds import MODEL_KINDS
+from luxebrain.storage.training import get_pointer
 from luxebrain.training import list_run_records, request_retrain
-from luxebrain.training.state import get_pointer
 
 router = APIRouter(prefix="/training", tags=["training"])
 

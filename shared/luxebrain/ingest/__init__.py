@@ -4,7 +4,8 @@ and REST back-fill with checkpoints.
 Entry points:
 - ``receiver.receive_delivery(Delivery)``: verify a WooCommerce delivery and put it on the ingest queue.
 - ``processor.process_message(body, message_id=, receive_count=)``: one queued delivery into storage;
-  ``processor.process_totals()``, ``processor.list_rejected_events(tenant)``, ``processor.redrive_dead_letters``.
+  ``processor.process_totals()``, ``processor.redrive_dead_letters``; the rejected deliveries are read with
+  ``luxebrain.storage.ingest.list_rejected_events(tenant)``.
 - ``backfill.backfill_store(tenant, store, client_factory, progress)``: resumable REST back-fill;
   ``backfill.request_backfill`` queues one for the back-fill function; ``backfill.backfill_status``.
 - ``delivery.deliver_sample_store(...)`` / ``delivery.verify_ingested(...)``: the demo's signed webhooks.

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import (
     IngestCounters,
@@ -32,7 +30,7 @@ from luxebrain.ingest.processor import (
     process_envelope,
 )
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import IngestCheckpointItem, key_ingest_checkpoint
+from luxebrain.storage.ingest import Checkpoint, get_checkpoint, save_checkpoint
 from luxebrain.storage.tenants import get_store, get_store_secrets
 from luxebrain.woocommerce.client import WooCommerceClient
 
@@ -123,7 +121,7 @@ def backfill_store(
                 return report
         run.status = "done"
         run.runs_completed = (run.runs_completed or 0) + 1
-        run.save()
+        save_checkpoint(run)
         report.done = True
         return report
     finally:
@@ -136,9 +134,8 @@ def backfill_status(tenant_id: str, store_id: str) -> dict[str, Any]:
     configured_settings()
     status: dict[str, Any] = {}
     for name in (RUN, *(resource[0] for resource in RESOURCES)):
-        try:
-            item = IngestCheckpointItem.get(*key_ingest_checkpoint(tenant_id, store_id, name))
-        except DoesNotExist:
+        item = get_checkpoint(tenant_id, store_id, name)
+        if item is None:
             continue
         status[name] = {
             "status": item.status,
@@ -152,7 +149,7 @@ def backfill_status(tenant_id: str, store_id: str) -> dict[str, Any]:
     return status
 
 
-def eta_seconds(checkpoint: IngestCheckpointItem, now: datetime) -> float | None:
+def eta_seconds(checkpoint: Checkpoint, now: datetime) -> float | None:
     """Seconds left for a running resource at its pace so far (None when unknown or done)."""
     done, total = int(checkpoint.items_done or 0), checkpoint.total_items
     if checkpoint.status == "done" or not total or not done or not checkpoint.run_started_at:
@@ -167,24 +164,18 @@ def eta_seconds(checkpoint: IngestCheckpointItem, now: datetime) -> float | None
     return round(elapsed / done * max(int(total) - done, 0), 1)
 
 
-def _load_or_start_run(tenant_id: str, store_id: str) -> IngestCheckpointItem:
-    try:
-        run = IngestCheckpointItem.get(*key_ingest_checkpoint(tenant_id, store_id, RUN))
-    except DoesNotExist:
-        run = _new_checkpoint(tenant_id, store_id, RUN)
+def _load_or_start_run(tenant_id: str, store_id: str) -> Checkpoint:
+    run = get_checkpoint(tenant_id, store_id, RUN) or _new_checkpoint(tenant_id, store_id, RUN)
     if run.status == "done" or not run.run_id:
         # Unique even for two runs in the same second: a reused id would mark the new run's resources done.
         run.run_id = f"{utc_now_iso()}-{secrets.token_hex(4)}"
         run.status = "running"
-        run.save()
+        save_checkpoint(run)
     return run
 
 
-def _checkpoint_for_run(tenant_id: str, store_id: str, name: str, run_id: str) -> IngestCheckpointItem:
-    try:
-        checkpoint = IngestCheckpointItem.get(*key_ingest_checkpoint(tenant_id, store_id, name))
-    except DoesNotExist:
-        checkpoint = _new_checkpoint(tenant_id, store_id, name)
+def _checkpoint_for_run(tenant_id: str, store_id: str, name: str, run_id: str) -> Checkpoint:
+    checkpoint = get_checkpoint(tenant_id, store_id, name) or _new_checkpoint(tenant_id, store_id, name)
     if checkpoint.run_id != run_id:  # first visit in this run: start from page 1 after the watermark
         checkpoint.run_id = run_id
         checkpoint.status = "running"
@@ -195,22 +186,19 @@ def _checkpoint_for_run(tenant_id: str, store_id: str, name: str, run_id: str) -
         checkpoint.run_started_at = utc_now_iso()
         checkpoint.run_modified_after = checkpoint.watermark_gmt
         checkpoint.run_high_water_gmt = None
-        checkpoint.save()
+        save_checkpoint(checkpoint)
     return checkpoint
 
 
-def _new_checkpoint(tenant_id: str, store_id: str, name: str) -> IngestCheckpointItem:
-    pk, sk = key_ingest_checkpoint(tenant_id, store_id, name)
-    return IngestCheckpointItem(
-        pk, sk, entity=IngestCheckpointItem.ENTITY, tenant_id=tenant_id, store_id=store_id, resource=name
-    )
+def _new_checkpoint(tenant_id: str, store_id: str, name: str) -> Checkpoint:
+    return Checkpoint(tenant_id=tenant_id, store_id=store_id, resource=name)
 
 
 def _backfill_resource(
     client: WooCommerceClient,
     tenant_id: str,
     store_id: str,
-    checkpoint: IngestCheckpointItem,
+    checkpoint: Checkpoint,
     resource: str,
     incremental: bool,
     report: BackfillReport,
@@ -247,7 +235,7 @@ def _backfill_resource(
             checkpoint.total_items = page.total
         checkpoint.items_done = int(checkpoint.items_done or 0) + len(page.items)
         checkpoint.run_high_water_gmt = high_water or None
-        checkpoint.save()  # the page is stored: a crash from here on resumes at the next page
+        save_checkpoint(checkpoint)  # the page is stored: a crash from here on resumes at the next page
         if progress:
             progress(BackfillProgress(checkpoint.resource, page.page, page.total_pages, int(checkpoint.items_done)))
         if not page.is_last and should_stop():
@@ -256,7 +244,7 @@ def _backfill_resource(
     checkpoint.runs_completed = int(checkpoint.runs_completed or 0) + 1
     if incremental:
         checkpoint.watermark_gmt = _minus(checkpoint.run_high_water_gmt, overlap) or checkpoint.run_modified_after
-    checkpoint.save()
+    save_checkpoint(checkpoint)
     return True
 
 

@@ -1,4 +1,4 @@
-"""WooCommerce payloads → storage items. Pure: no AWS here.
+"""WooCommerce payloads → the store records of luxebrain.storage. Pure: no AWS here.
 
 What is kept is what the models and campaigns use (see the issue): orders with their lines, coupons,
 currency, customer (guests keyed by a hash of their e-mail), billing country and dates; products and
@@ -13,19 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from luxebrain.storage.models import (
-    CouponItem,
-    CouponLine,
-    CustomerItem,
-    LineItem,
-    OrderItem,
-    ProductItem,
-    customer_orders_index_keys,
-    key_coupon,
-    key_customer,
-    key_order,
-    key_product,
-)
+from luxebrain.storage.catalogue import Coupon, Product
+from luxebrain.storage.customers import CouponUse, Customer, Order, OrderLine
 from luxebrain.storefront.meta import attribution_from_meta
 from luxebrain.woocommerce.payloads import (
     CouponPayload,
@@ -151,12 +140,10 @@ def _line_by_product(lines: list[LineItemPayload], refund_line: object) -> int |
     return matches[0] if len(matches) == 1 else None
 
 
-def order_item(tenant_id: str, order: OrderPayload) -> OrderItem:
+def order_from_payload(tenant_id: str, order: OrderPayload) -> Order:
     """The order as stored: gross and net (of refunds) per line and in total, shipping, fees and tax apart from
     product revenue. Raises :class:`UnusableOrder` when refunds contradict the order."""
-    pk, sk = key_order(tenant_id, str(order.id))
     customer_id = order_customer_id(order)
-    gsi1pk, gsi1sk = customer_orders_index_keys(tenant_id, customer_id, order.date_created_gmt or "")
     refunded, estimated = _line_refunds(order)
     lines = []
     for line in order.line_items:
@@ -164,7 +151,7 @@ def order_item(tenant_id: str, order: OrderPayload) -> OrderItem:
         net_quantity = max(line.quantity - refund.quantity, Decimal(0))
         net_total = max((line.total or Decimal(0)) - refund.total, Decimal(0))
         lines.append(
-            LineItem(
+            OrderLine(
                 line_id=str(line.id),
                 product_id=str(line.product_id),
                 variation_id=str(line.variation_id) if line.variation_id else None,
@@ -186,13 +173,8 @@ def order_item(tenant_id: str, order: OrderPayload) -> OrderItem:
     refunded_total = sum((refund.refunded_amount() for refund in order.refunds), Decimal(0))
     if refunded_total > total + CENT:
         raise UnusableOrder(f"refunds exceed the order's total ({refunded_total} > {total})")
-    coupons = [CouponLine(code=c.code.lower(), discount=_number(c.discount) or 0.0) for c in order.coupon_lines]
-    return OrderItem(
-        pk,
-        sk,
-        gsi1pk=gsi1pk,
-        gsi1sk=gsi1sk,
-        entity=OrderItem.ENTITY,
+    coupons = tuple(CouponUse(code=c.code.lower(), discount=_number(c.discount) or 0.0) for c in order.coupon_lines)
+    return Order(
         tenant_id=tenant_id,
         order_id=str(order.id),
         status=order.status.lower().removeprefix("wc-"),
@@ -247,7 +229,7 @@ def order_item(tenant_id: str, order: OrderPayload) -> OrderItem:
         modified_gmt=order.date_modified_gmt or order.date_created_gmt or "",
         paid_gmt=order.date_paid_gmt,
         completed_gmt=order.date_completed_gmt,
-        line_items=lines,
+        line_items=tuple(lines),
         coupon_lines=coupons,
         content_hash=content_hash(order),
         deleted=False,
@@ -264,23 +246,19 @@ def _amount(value: Decimal) -> float:
     return float(value.quantize(QUANTITY_TOLERANCE)) if value != value.to_integral_value() else int(value)
 
 
-def guest_customer_item(tenant_id: str, order: OrderPayload) -> CustomerItem | None:
+def guest_customer_from_order(tenant_id: str, order: OrderPayload) -> Customer | None:
     """A guest's customer record, from the billing details of their order (None for registered customers
     and for guests without an e-mail)."""
     if order.customer_id > 0 or not (order.billing.email or "").strip():
         return None
     customer_id = guest_customer_id(order.billing.email)
-    pk, sk = key_customer(tenant_id, customer_id)
     details = {
         "email": order.billing.email,
         "phone": order.billing.phone,
         "first_name": order.billing.first_name,
         "country": order.billing.country,
     }
-    return CustomerItem(
-        pk,
-        sk,
-        entity=CustomerItem.ENTITY,
+    return Customer(
         tenant_id=tenant_id,
         customer_id=customer_id,
         email=_text((order.billing.email or "").strip(), 320),
@@ -294,13 +272,9 @@ def guest_customer_item(tenant_id: str, order: OrderPayload) -> CustomerItem | N
     )
 
 
-def customer_item(tenant_id: str, customer: CustomerPayload, received_at: str) -> CustomerItem:
-    pk, sk = key_customer(tenant_id, str(customer.id))
+def customer_from_payload(tenant_id: str, customer: CustomerPayload, received_at: str) -> Customer:
     email = (customer.email or customer.billing.email or "").strip() or None
-    return CustomerItem(
-        pk,
-        sk,
-        entity=CustomerItem.ENTITY,
+    return Customer(
         tenant_id=tenant_id,
         customer_id=str(customer.id),
         email=_text(email, 320),
@@ -314,13 +288,11 @@ def customer_item(tenant_id: str, customer: CustomerPayload, received_at: str) -
     )
 
 
-def product_item(tenant_id: str, product: ProductPayload, received_at: str, store_id: str | None = None) -> ProductItem:
-    pk, sk = key_product(tenant_id, str(product.id))
+def product_from_payload(
+    tenant_id: str, product: ProductPayload, received_at: str, store_id: str | None = None
+) -> Product:
     variation = product.is_variation
-    return ProductItem(
-        pk,
-        sk,
-        entity=ProductItem.ENTITY,
+    return Product(
         tenant_id=tenant_id,
         product_id=str(product.id),
         store_id=store_id,
@@ -329,8 +301,8 @@ def product_item(tenant_id: str, product: ProductPayload, received_at: str, stor
         name=(product.name or "")[:300],
         sku=_text(product.sku, 100),
         status=product.status,
-        categories=[term.name for term in product.categories if term.name][:50],
-        tags=[term.name for term in product.tags if term.name][:50],
+        categories=tuple([term.name for term in product.categories if term.name][:50]),
+        tags=tuple([term.name for term in product.tags if term.name][:50]),
         price=_number(product.price),
         regular_price=_number(product.regular_price),
         sale_price=_number(product.sale_price),
@@ -343,12 +315,8 @@ def product_item(tenant_id: str, product: ProductPayload, received_at: str, stor
     )
 
 
-def coupon_item(tenant_id: str, coupon: CouponPayload, received_at: str) -> CouponItem:
-    pk, sk = key_coupon(tenant_id, str(coupon.id))
-    return CouponItem(
-        pk,
-        sk,
-        entity=CouponItem.ENTITY,
+def coupon_from_payload(tenant_id: str, coupon: CouponPayload, received_at: str) -> Coupon:
+    return Coupon(
         tenant_id=tenant_id,
         coupon_id=str(coupon.id),
         code=coupon.code.lower(),

@@ -1,7 +1,7 @@
 """The ingest processor's domain: one queued delivery → validated payload → storage, exactly once in effect.
 
 - The same content twice stores once, and an older version never overwrites a newer one: every write goes
-  through :func:`luxebrain.storage.repositories.put_if_newer` (conditional on ``modified_gmt`` and the
+  through :func:`luxebrain.storage.ingest.put_if_newer` (conditional on ``modified_gmt`` and the
   content hash), so duplicates, replays and out-of-order deliveries are harmless.
 - Deletes tombstone the record (personal data of a deleted customer is erased, a deleted order leaves the
   customer's order index, a deleted variable product takes its variations with it).
@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import threading
 from collections.abc import Callable
@@ -21,32 +22,27 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from luxebrain.billing import plans as billing_plans
 from luxebrain.billing import usage as billing_usage
+from luxebrain.errors import NotFoundError
 from luxebrain.ingest import mapping
 from luxebrain.ingest.envelope import SUPPORTED_EVENTS, SUPPORTED_RESOURCES, IngestEnvelope
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import repositories
-from luxebrain.storage.models import (
-    CouponItem,
-    CustomerItem,
-    OrderItem,
-    ProductItem,
-    RejectedEventItem,
-    StoreItem,
-    is_condition_failure,
-    key_coupon,
-    key_customer,
-    key_order,
-    key_product,
-    key_rejected_event,
-    key_store,
+from luxebrain.storage.catalogue import Coupon, Product, iter_variations
+from luxebrain.storage.customers import Customer, Order, get_order
+from luxebrain.storage.ingest import (
+    RejectedEvent,
+    StoreRecord,
+    is_stored_live,
+    put_if_newer,
+    record_rejected_event,
+    stored_record,
 )
+from luxebrain.storage.models import StoreItem, is_condition_failure, key_store
 from luxebrain.storefront.attribution import OrderAttribution, attribute_order
-from luxebrain.tenancy import tenant_partition
 from luxebrain.woocommerce.payloads import (
     CouponPayload,
     CustomerPayload,
@@ -58,7 +54,6 @@ from luxebrain.woocommerce.payloads import (
 
 MAX_RECEIVE_COUNT = 5  # the IngestQueue's RedrivePolicy.maxReceiveCount (a template test keeps them equal)
 REJECTED_EVENT_TTL_DAYS = 90
-StoreRecord = ProductItem | CustomerItem | OrderItem | CouponItem
 Outcome = Literal["stored", "duplicate", "tombstoned", "rejected"]
 
 
@@ -97,15 +92,15 @@ def feed_training(results: list[ProcessResult]) -> int:
     """Tell training what a batch changed: orders go into the tenant's snapshot deltas (one S3 PUT per tenant
     and batch, so no training run re-reads the table), any other change marks the tenant's data changed.
     Returns the number of orders handed over."""
+    from luxebrain.storage.training import mark_tenant_data_changed
     from luxebrain.training.snapshot import append_training_delta, invalidate_snapshot
-    from luxebrain.training.state import mark_tenant_data_changed
 
-    orders: dict[str, list[OrderItem]] = {}
+    orders: dict[str, list[Order]] = {}
     changed: set[str] = set()
     for result in results:
         if result.written is None:
             continue
-        if isinstance(result.written, OrderItem):
+        if isinstance(result.written, Order):
             orders.setdefault(result.written.tenant_id, []).append(result.written)
         else:
             changed.add(result.written.tenant_id)
@@ -230,16 +225,16 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
     if envelope.resource == "order":
         order = _with_refund_lines(envelope, OrderPayload.model_validate(document))
         try:
-            item = mapping.order_item(tenant_id, order)
+            item = mapping.order_from_payload(tenant_id, order)
         except mapping.UnusableOrder as exc:
             raise RejectedDelivery(str(exc)) from None
         result = _write(item, restoring)
-        guest = mapping.guest_customer_item(tenant_id, order)
+        guest = mapping.guest_customer_from_order(tenant_id, order)
         # The guest's record rides along with their order, written after it and only while the order is live:
         # an order refused because it was deleted (or erased) never brings its guest's details back. A retry
         # after a crash between the two writes finds the order stored and writes the guest then.
-        live = guest is not None and (result.outcome == "stored" or _order_is_live(item))
-        if live and guest is not None and repositories.put_if_newer(guest):
+        live = guest is not None and (result.outcome == "stored" or is_stored_live(item))
+        if live and guest is not None and put_if_newer(guest):
             result.writes += 1
         if item.storefront_attribution:
             # Also for a duplicate delivery: a retry after a failed attribution must still count the order
@@ -252,17 +247,18 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
         return result
     if envelope.resource == "product":
         return _write(
-            mapping.product_item(
+            mapping.product_from_payload(
                 tenant_id, ProductPayload.model_validate(document), envelope.received_at, envelope.store_id
             ),
             restoring,
         )
     if envelope.resource == "customer":
         return _write(
-            mapping.customer_item(tenant_id, CustomerPayload.model_validate(document), envelope.received_at), restoring
+            mapping.customer_from_payload(tenant_id, CustomerPayload.model_validate(document), envelope.received_at),
+            restoring,
         )
     return _write(
-        mapping.coupon_item(tenant_id, CouponPayload.model_validate(document), envelope.received_at), restoring
+        mapping.coupon_from_payload(tenant_id, CouponPayload.model_validate(document), envelope.received_at), restoring
     )
 
 
@@ -289,12 +285,12 @@ def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload) -> OrderPa
     if not missing:
         return order
     try:
-        stored = OrderItem.get(*key_order(envelope.tenant_id, str(order.id)))
+        stored = get_order(envelope.tenant_id, str(order.id))
         known = {int(refund["id"]) for refund in stored.refunds or [] if refund.get("lines_known")}
         if set(missing) <= known and stored.refund_details:
             details = [RefundPayload.model_validate(raw) for raw in stored.refund_details]
             return _replace_refunds(order, details)
-    except DoesNotExist:
+    except NotFoundError:
         pass
     from luxebrain.errors import UnauthorizedError
     from luxebrain.woocommerce.client import WooCommerceError
@@ -321,34 +317,27 @@ def _replace_refunds(order: OrderPayload, details: list[RefundPayload]) -> Order
     return order.model_copy(update={"refunds": refunds})
 
 
-def _order_is_live(item: OrderItem) -> bool:
+SIZE_METERED: dict[type, str] = {Product: "products", Order: "orders"}
+
+
+def _stored_order(order: Order) -> Order | None:
     try:
-        stored = OrderItem.get(item.pk, item.sk, attributes_to_get=["deleted"])
-    except DoesNotExist:
-        return False
-    return not stored.deleted
-
-
-SIZE_METERED: dict[type, str] = {ProductItem: "products", OrderItem: "orders"}
-
-
-def _stored_order(item: OrderItem) -> OrderItem | None:
-    try:
-        return OrderItem.get(item.pk, item.sk, consistent_read=True)
-    except DoesNotExist:
+        return get_order(order.tenant_id, order.order_id, consistent=True)
+    except NotFoundError:
         return None
 
 
 def _write(item: StoreRecord, restoring: bool) -> ProcessResult:
     metric = SIZE_METERED.get(type(item))
-    counted = metric is not None and _is_new(item)
+    # Not stored yet, or stored as a tombstone: storing it adds one to the catalogue's size.
+    counted = metric is not None and not is_stored_live(item)
     if counted:
         try:
             billing_usage.consume(item.tenant_id, metric)  # type: ignore[arg-type]
         except billing_plans.PlanLimitExceededError as exc:
             raise RejectedDelivery(f"plan: {exc}") from None
     try:
-        written = _put_restored(item) if restoring else repositories.put_if_newer(item)  # type: ignore[arg-type]
+        written = put_if_newer(item, lift_tombstone=restoring)
     except BaseException:
         if counted:
             billing_usage.release(item.tenant_id, metric)  # type: ignore[arg-type]
@@ -358,136 +347,79 @@ def _write(item: StoreRecord, restoring: bool) -> ProcessResult:
     return ProcessResult("stored" if written else "duplicate", writes=1, written=item if written else None)
 
 
-def _is_new(item: StoreRecord) -> bool:
-    """Not stored yet, or stored as a tombstone: storing it adds one to the catalogue's size."""
-    model = type(item)
-    try:
-        stored = model.get(item.pk, item.sk, attributes_to_get=["deleted"])
-    except DoesNotExist:
-        return True
-    return bool(stored.deleted)
-
-
-def _put_restored(item: StoreRecord) -> bool:
-    """A restore (un-trash) must lift a tombstone even when the store's clock is behind ours (the tombstone
-    is dated by our receipt time); otherwise it follows the same newer-wins rule."""
-    model = type(item)
-    condition = (
-        model.pk.does_not_exist()
-        | (model.deleted == True)  # noqa: E712 - a pynamodb condition, not a comparison
-        | (model.modified_gmt < item.modified_gmt)
-        | ((model.modified_gmt == item.modified_gmt) & (model.content_hash != item.content_hash))
-    )
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
-
-
 # ----------------------------------------------------------------------------- deletes
 def _tombstone(tenant_id: str, resource: str, resource_id: str, deleted_at: str) -> ProcessResult:
-    model, (pk, sk) = _model_and_key(tenant_id, resource, resource_id)
-    live = True
-    try:
-        record = model.get(pk, sk)
-    except DoesNotExist:
-        record, live = _blank(model, pk, sk, tenant_id, resource_id, deleted_at), False
+    stored = stored_record(tenant_id, resource, resource_id)
+    live = stored is not None
+    record = stored if stored is not None else _blank(tenant_id, resource, resource_id, deleted_at)
     if record.deleted:
         return ProcessResult("duplicate")
-    writes = _write_tombstone(record, deleted_at, live=live)
-    written = record if writes else None
-    if isinstance(record, ProductItem) and record.product_type == "variable":
+    tombstone = _as_tombstone(record, deleted_at)
+    writes = _write_tombstone(tombstone, live=live)
+    written = tombstone if writes else None
+    if isinstance(record, Product) and record.product_type == "variable":
         # WooCommerce deletes a variable product's variations with it.
-        for variation in ProductItem.query(
-            tenant_partition(tenant_id, "PRODUCT"), filter_condition=ProductItem.parent_id == resource_id
-        ):
+        for variation in iter_variations(tenant_id, resource_id):
             if not variation.deleted:
-                writes += _write_tombstone(variation, deleted_at, live=True)
+                writes += _write_tombstone(_as_tombstone(variation, deleted_at), live=True)
     return ProcessResult("tombstoned" if writes else "duplicate", writes=max(writes, 1), written=written)
 
 
-def _write_tombstone(record: StoreRecord, deleted_at: str, *, live: bool) -> int:
-    record.deleted = True
-    # Dated by our receipt (a delete carries no date), but never older than what is stored.
-    record.modified_gmt = max(record.modified_gmt or "", deleted_at)
-    record.content_hash = "deleted"
-    metric = SIZE_METERED.get(type(record))
-    if isinstance(record, CustomerItem):  # the customer is gone: so is their personal data
-        record.email = None
-        record.phone = None
-        record.first_name = None
-    if isinstance(record, OrderItem):  # out of the customer's order history
-        record.gsi1pk = None
-        record.gsi1sk = None
-    written = repositories.put_if_newer(record)  # type: ignore[arg-type]
+def _as_tombstone(record: StoreRecord, deleted_at: str) -> StoreRecord:
+    # Dated by our receipt (a delete carries no date), but never older than what is stored. A deleted order
+    # leaves the customer's order history (storage keeps tombstones out of the by-customer index).
+    changes: dict[str, Any] = {
+        "deleted": True,
+        "modified_gmt": max(record.modified_gmt or "", deleted_at),
+        "content_hash": "deleted",
+    }
+    if isinstance(record, Customer):  # the customer is gone: so is their personal data
+        changes.update(email=None, phone=None, first_name=None)
+    return dataclasses.replace(record, **changes)
+
+
+def _write_tombstone(tombstone: StoreRecord, *, live: bool) -> int:
+    metric = SIZE_METERED.get(type(tombstone))
+    written = put_if_newer(tombstone)
     if written and metric is not None and live:
-        billing_usage.release(record.tenant_id, metric)  # a live record left the catalogue
+        billing_usage.release(tombstone.tenant_id, metric)  # a live record left the catalogue
     return 1 if written else 0
 
 
-def _model_and_key(tenant_id: str, resource: str, resource_id: str) -> tuple[type[StoreRecord], tuple[str, str]]:
-    if resource == "order":
-        return OrderItem, key_order(tenant_id, resource_id)
-    if resource == "product":
-        return ProductItem, key_product(tenant_id, resource_id)
-    if resource == "customer":
-        return CustomerItem, key_customer(tenant_id, resource_id)
-    return CouponItem, key_coupon(tenant_id, resource_id)
-
-
-def _blank(
-    model: type[StoreRecord], pk: str, sk: str, tenant_id: str, resource_id: str, deleted_at: str
-) -> StoreRecord:
+def _blank(tenant_id: str, resource: str, resource_id: str, deleted_at: str) -> StoreRecord:
     """A tombstone for a record we never saw, so a late, older create cannot bring it back."""
-    common: dict[str, Any] = {"entity": model.ENTITY, "tenant_id": tenant_id, "modified_gmt": ""}
-    if model is OrderItem:
-        return OrderItem(
-            pk,
-            sk,
+    if resource == "order":
+        return Order(
+            tenant_id=tenant_id,
             order_id=resource_id,
             status="deleted",
             status_class="other",
             customer_id="unknown",
             created_gmt=deleted_at,
-            **common,
         )
-    if model is ProductItem:
-        return ProductItem(pk, sk, product_id=resource_id, **common)
-    if model is CustomerItem:
-        return CustomerItem(pk, sk, customer_id=resource_id, **common)
-    return CouponItem(pk, sk, coupon_id=resource_id, **common)
+    if resource == "product":
+        return Product(tenant_id=tenant_id, product_id=resource_id)
+    if resource == "customer":
+        return Customer(tenant_id=tenant_id, customer_id=resource_id)
+    return Coupon(tenant_id=tenant_id, coupon_id=resource_id)
 
 
 # ----------------------------------------------------------------------------- rejections
 def record_rejection(envelope: IngestEnvelope, reason: str, event_id: str) -> None:
     from datetime import UTC, datetime, timedelta
 
-    configured_settings()
-    pk, sk = key_rejected_event(envelope.tenant_id, envelope.received_at, event_id)
-    resource_id = _peek_id(envelope.body)
-    RejectedEventItem(
-        pk,
-        sk,
-        entity=RejectedEventItem.ENTITY,
-        tenant_id=envelope.tenant_id,
+    event = RejectedEvent(
         store_id=envelope.store_id,
         topic=envelope.topic[:100] or "(none)",
         reason=reason[:1000],
-        resource_id=resource_id,
+        resource_id=_peek_id(envelope.body),
         delivery_id=(envelope.delivery_id or None) and envelope.delivery_id[:100],
         body_sha256=envelope.body_sha256,
         body_bytes=len(envelope.body.encode("utf-8")),
         received_at=envelope.received_at,
-        expires_at=int((datetime.now(UTC) + timedelta(days=REJECTED_EVENT_TTL_DAYS)).timestamp()),
-    ).save()
-
-
-def list_rejected_events(tenant_id: str, limit: int = 100) -> list[RejectedEventItem]:
-    configured_settings()
-    return list(RejectedEventItem.query(tenant_partition(tenant_id, "REJECTED"), scan_index_forward=False, limit=limit))
+    )
+    expires_at = int((datetime.now(UTC) + timedelta(days=REJECTED_EVENT_TTL_DAYS)).timestamp())
+    record_rejected_event(envelope.tenant_id, event_id, event, expires_at=expires_at)
 
 
 def _peek_id(body: str) -> str | None:

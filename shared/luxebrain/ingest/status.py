@@ -4,19 +4,14 @@ webhook's health."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from luxebrain.runtime import configured_settings
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import count_products
 from luxebrain.storage.customers import count_customers, count_orders
-from luxebrain.storage.models import (
-    IngestCheckpointItem,
-    RejectedEventItem,
-    utc_now,
-)
-from luxebrain.tenancy import tenant_partition
+from luxebrain.storage.ingest import Checkpoint, rejected_events_since, store_checkpoints
 
 HEALTH_WINDOW = timedelta(hours=24)  # rejections older than this no longer make a webhook "failing"
 
@@ -27,7 +22,7 @@ class IngestStatus:
     counts: dict[str, int]
     stats: dict[str, Any]
     last_event_at: str | None
-    backfill: list[IngestCheckpointItem] = field(default_factory=list)
+    backfill: list[Checkpoint] = field(default_factory=list)
     rejected_last_24h: int = 0
     last_rejection: str | None = None
     webhook_health: str = "silent"  # ok | failing (rejections in the last 24 h) | silent (no event yet)
@@ -38,15 +33,8 @@ def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) ->
     """The status of one of the tenant's stores (NotFoundError for another tenant's or an unknown store)."""
     configured_settings()
     store = tenant_repo.get_store(tenant_id, store_id)
-    since = ((now or utc_now()) - HEALTH_WINDOW).replace(tzinfo=None).isoformat(timespec="seconds")
-    rejections = list(
-        RejectedEventItem.query(
-            tenant_partition(tenant_id, "REJECTED"),
-            RejectedEventItem.sk >= since,  # sort keys start with the receipt time
-            filter_condition=RejectedEventItem.store_id == store_id,
-            scan_index_forward=False,
-        )
-    )
+    since = ((now or datetime.now(UTC)) - HEALTH_WINDOW).replace(tzinfo=None).isoformat(timespec="seconds")
+    rejections = rejected_events_since(tenant_id, store_id, since)
     counts = {
         "products": count_products(tenant_id),
         "customers": count_customers(tenant_id),
@@ -63,11 +51,7 @@ def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) ->
         counts=counts,
         stats=dict(store.stats or {}),
         last_event_at=store.last_event_at,
-        backfill=list(
-            IngestCheckpointItem.query(
-                tenant_partition(tenant_id, "CHECKPOINT"), IngestCheckpointItem.sk.startswith(f"{store_id}#")
-            )
-        ),
+        backfill=store_checkpoints(tenant_id, store_id),
         rejected_last_24h=len(rejections),
         last_rejection=rejections[0].received_at if rejections else None,
         webhook_health=health,

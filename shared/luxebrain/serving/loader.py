@@ -100,12 +100,12 @@ def read_current_pointer(tenant_id: str, kind: str) -> CurrentPointer | None:
 def read_current_pointers(tenant_id: str) -> dict[str, CurrentPointer]:
     """Every kind's current version for a tenant: one Query of its ``TRAINING`` partition (eventually
     consistent: a switch is visible within a second, far inside the one-minute pickup)."""
-    from luxebrain.storage.models import ModelPointerItem, key_model_pointer
+    from luxebrain.storage.training import current_pointers
 
-    configured_settings()
-    partition, _ = key_model_pointer(tenant_id, "x")
-    items = ModelPointerItem.query(partition, ModelPointerItem.sk.startswith("CURRENT#"))
-    return {item.kind: CurrentPointer(item.version, item.artifact_prefix) for item in items}
+    return {
+        kind: CurrentPointer(pointer.version, pointer.artifact_prefix)
+        for kind, pointer in current_pointers(tenant_id).items()
+    }
 
 
 # ----------------------------------------------------------------------------- the cache

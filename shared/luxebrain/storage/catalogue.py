@@ -1,4 +1,6 @@
-"""The catalogue repository: a tenant's products (and variations) as the stores sent them."""
+"""The catalogue repository: a tenant's products (and variations) and coupons as the stores sent them.
+
+Reads return frozen domain objects; ingest writes them through :func:`luxebrain.storage.ingest.put_if_newer`."""
 
 from __future__ import annotations
 
@@ -8,8 +10,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import NotFoundError
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.items.catalogue import ProductItem, key_product
+from luxebrain.storage.items.catalogue import CouponItem, ProductItem, key_coupon, key_product
 from luxebrain.tenancy import tenant_partition
 
 
@@ -18,27 +19,46 @@ class Product:
     """A product or a variation (``parent_id`` set) of the tenant's catalogue; a deleted one is a tombstone.
     Amounts are as stored (int or float); None where the store sent none."""
 
+    tenant_id: str
     product_id: str
-    store_id: str | None  # the store it came from (None for records stored before stores were tracked)
-    parent_id: str | None
-    product_type: str  # simple | variable | variation | ...
-    name: str
-    sku: str | None
-    status: str
-    categories: tuple[str, ...]
-    tags: tuple[str, ...]
-    price: float | None
-    regular_price: float | None
-    sale_price: float | None
-    cost: float | None
-    stock_quantity: float | None
-    stock_status: str
-    modified_gmt: str
-    deleted: bool
+    store_id: str | None = None  # the store it came from (None for records stored before stores were tracked)
+    parent_id: str | None = None
+    product_type: str = "simple"  # simple | variable | variation | ...
+    name: str = ""
+    sku: str | None = None
+    status: str = "publish"
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    price: float | None = None
+    regular_price: float | None = None
+    sale_price: float | None = None
+    cost: float | None = None
+    stock_quantity: float | None = None
+    stock_status: str = "instock"
+    modified_gmt: str = ""  # the store's version stamp: newer wins
+    content_hash: str = ""  # the same version with the same content is a duplicate
+    deleted: bool = False
 
 
-def _product(item: ProductItem) -> Product:
+@dataclass(frozen=True)
+class Coupon:
+    """A store coupon (from coupon.* webhooks and the back-fill)."""
+
+    tenant_id: str
+    coupon_id: str
+    code: str = ""
+    discount_type: str = "fixed_cart"
+    amount: float = 0
+    expires_gmt: str | None = None
+    usage_count: int = 0
+    modified_gmt: str = ""
+    content_hash: str = ""
+    deleted: bool = False
+
+
+def product_from_item(item: ProductItem) -> Product:
     return Product(
+        tenant_id=item.tenant_id,
         product_id=item.product_id,
         store_id=item.store_id,
         parent_id=item.parent_id,
@@ -55,24 +75,103 @@ def _product(item: ProductItem) -> Product:
         stock_quantity=item.stock_quantity,
         stock_status=item.stock_status,
         modified_gmt=item.modified_gmt,
+        content_hash=item.content_hash,
         deleted=bool(item.deleted),
     )
 
 
+def product_item(product: Product) -> ProductItem:
+    """The entity of a product (storage-internal: the ingest writes use it)."""
+    pk, sk = key_product(product.tenant_id, product.product_id)
+    return ProductItem(
+        pk,
+        sk,
+        entity=ProductItem.ENTITY,
+        tenant_id=product.tenant_id,
+        product_id=product.product_id,
+        store_id=product.store_id,
+        parent_id=product.parent_id,
+        product_type=product.product_type,
+        name=product.name,
+        sku=product.sku,
+        status=product.status,
+        categories=list(product.categories),
+        tags=list(product.tags),
+        price=product.price,
+        regular_price=product.regular_price,
+        sale_price=product.sale_price,
+        cost=product.cost,
+        stock_quantity=product.stock_quantity,
+        stock_status=product.stock_status,
+        modified_gmt=product.modified_gmt,
+        content_hash=product.content_hash,
+        deleted=product.deleted,
+    )
+
+
+def coupon_from_item(item: CouponItem) -> Coupon:
+    return Coupon(
+        tenant_id=item.tenant_id,
+        coupon_id=item.coupon_id,
+        code=item.code,
+        discount_type=item.discount_type,
+        amount=item.amount,
+        expires_gmt=item.expires_gmt,
+        usage_count=item.usage_count,
+        modified_gmt=item.modified_gmt,
+        content_hash=item.content_hash,
+        deleted=bool(item.deleted),
+    )
+
+
+def coupon_item(coupon: Coupon) -> CouponItem:
+    """The entity of a coupon (storage-internal: the ingest writes use it)."""
+    pk, sk = key_coupon(coupon.tenant_id, coupon.coupon_id)
+    return CouponItem(
+        pk,
+        sk,
+        entity=CouponItem.ENTITY,
+        tenant_id=coupon.tenant_id,
+        coupon_id=coupon.coupon_id,
+        code=coupon.code,
+        discount_type=coupon.discount_type,
+        amount=coupon.amount,
+        expires_gmt=coupon.expires_gmt,
+        usage_count=coupon.usage_count,
+        modified_gmt=coupon.modified_gmt,
+        content_hash=coupon.content_hash,
+        deleted=coupon.deleted,
+    )
+
+
+# ----------------------------------------------------------------------------- products
 def get_product(tenant_id: str, product_id: str) -> Product:
-    configured_settings()
     try:
-        return _product(ProductItem.get(*key_product(tenant_id, product_id)))
+        return product_from_item(ProductItem.get(*key_product(tenant_id, product_id)))
     except DoesNotExist:
         raise NotFoundError(f"product {product_id} not found") from None
 
 
 def iter_products(tenant_id: str) -> Iterator[Product]:
     """Every product of the tenant (tombstones included), page by page."""
-    configured_settings()
-    return (_product(item) for item in ProductItem.query(tenant_partition(tenant_id, "PRODUCT")))
+    return (product_from_item(item) for item in ProductItem.query(tenant_partition(tenant_id, "PRODUCT")))
+
+
+def iter_variations(tenant_id: str, parent_id: str) -> Iterator[Product]:
+    """The variations of a variable product (tombstones included)."""
+    variations = ProductItem.query(
+        tenant_partition(tenant_id, "PRODUCT"), filter_condition=ProductItem.parent_id == parent_id
+    )
+    return (product_from_item(item) for item in variations)
 
 
 def count_products(tenant_id: str) -> int:
-    configured_settings()
     return ProductItem.count(tenant_partition(tenant_id, "PRODUCT"))
+
+
+# ----------------------------------------------------------------------------- coupons
+def get_coupon(tenant_id: str, coupon_id: str) -> Coupon:
+    try:
+        return coupon_from_item(CouponItem.get(*key_coupon(tenant_id, coupon_id)))
+    except DoesNotExist:
+        raise NotFoundError(f"coupon {coupon_id} not found") from None

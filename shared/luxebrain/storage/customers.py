@@ -4,13 +4,12 @@ customer's orders by date through the by-customer index."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import NotFoundError
-from luxebrain.runtime import configured_settings
 from luxebrain.storage.items.customers import (
     CouponLine,
     CustomerItem,
@@ -28,14 +27,16 @@ class Customer:
     """A customer, registered (WooCommerce id) or guest (``guest:<sha256 of e-mail>``); a deleted one is a
     tombstone. E-mail and phone are for campaigns; never log them."""
 
+    tenant_id: str
     customer_id: str
-    email: str | None
-    phone: str | None
-    first_name: str | None
-    country: str | None
-    created_gmt: str
-    modified_gmt: str
-    deleted: bool
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    country: str | None = None
+    created_gmt: str = ""
+    modified_gmt: str = ""  # the store's version stamp: newer wins
+    content_hash: str = ""  # the same version with the same content is a duplicate
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,11 @@ class OrderLine:
     unit_price: float
     subtotal: float
     total: float  # as ordered, after discounts (gross)
-    refunded_quantity: float
-    refunded_total: float
+    refunded_quantity: float = 0
+    refunded_total: float = 0
     # What was kept: gross minus refunds. None on records stored before refunds were tracked (= gross).
-    net_quantity: float | None
-    net_total: float | None
+    net_quantity: float | None = None
+    net_total: float | None = None
 
     def kept_quantity(self) -> float:
         return float(self.quantity if self.net_quantity is None else self.net_quantity)
@@ -72,41 +73,45 @@ class CouponUse:
 class Order:
     """An order as stored: amounts as WooCommerce charged them (gross) beside what was kept after refunds."""
 
+    tenant_id: str
     order_id: str
     status: str
     status_class: str  # purchase | refund | cancelled | cart | other
-    currency: str
     customer_id: str
-    billing_country: str | None
-    total: float  # what the customer was charged (gross), shipping, fees and tax included
-    discount_total: float
-    product_total: float | None
-    product_net_total: float | None  # lines net of refunds
-    shipping_total: float
-    fee_total: float
-    tax_total: float
-    refunded_total: float
-    net_total: float | None  # total minus refunds; None on records stored before refunds were kept
-    refunds: list[dict[str, Any]]  # [{id, amount, created_gmt, lines_known}]
-    refund_details: list[dict[str, Any]]
-    refunds_estimated: bool
-    attribution: dict[str, Any]  # WooCommerce order attribution: source type, UTM fields
     created_gmt: str
-    modified_gmt: str
-    paid_gmt: str | None
-    completed_gmt: str | None
-    line_items: tuple[OrderLine, ...]
-    coupon_lines: tuple[CouponUse, ...]
-    deleted: bool
-    storefront_attribution: dict[str, Any] | None  # the widget's visitor id and last clicked placement
+    currency: str = "EUR"
+    billing_country: str | None = None
+    total: float = 0  # what the customer was charged (gross), shipping, fees and tax included
+    discount_total: float = 0
+    product_total: float | None = None
+    product_net_total: float | None = None  # lines net of refunds
+    shipping_total: float = 0
+    fee_total: float = 0
+    tax_total: float = 0
+    refunded_total: float = 0
+    net_total: float | None = None  # total minus refunds; None on records stored before refunds were kept
+    refunds: list[dict[str, Any]] = field(default_factory=list)  # [{id, amount, created_gmt, lines_known}]
+    # The refunds' line items as WooCommerce's refunds endpoint gave them (a re-delivery does not ask again).
+    refund_details: list[dict[str, Any]] = field(default_factory=list)
+    refunds_estimated: bool = False  # a refund's lines were unknown: spread over the lines
+    attribution: dict[str, Any] = field(default_factory=dict)  # WooCommerce order attribution: source, UTM
+    modified_gmt: str = ""  # the store's version stamp: newer wins
+    paid_gmt: str | None = None
+    completed_gmt: str | None = None
+    line_items: tuple[OrderLine, ...] = ()
+    coupon_lines: tuple[CouponUse, ...] = ()
+    content_hash: str = ""  # the same version with the same content is a duplicate
+    deleted: bool = False  # a tombstone; it leaves the customer's order index
+    storefront_attribution: dict[str, Any] | None = None  # the widget's visitor id and last clicked placement
 
     def kept_total(self) -> float:
         """The order's value net of refunds (gross for records stored before refunds were kept)."""
         return float(self.total if self.net_total is None else self.net_total)
 
 
-def _customer(item: CustomerItem) -> Customer:
+def customer_from_item(item: CustomerItem) -> Customer:
     return Customer(
+        tenant_id=item.tenant_id,
         customer_id=item.customer_id,
         email=item.email,
         phone=item.phone,
@@ -114,7 +119,28 @@ def _customer(item: CustomerItem) -> Customer:
         country=item.country,
         created_gmt=item.created_gmt,
         modified_gmt=item.modified_gmt,
+        content_hash=item.content_hash,
         deleted=bool(item.deleted),
+    )
+
+
+def customer_item(customer: Customer) -> CustomerItem:
+    """The entity of a customer (storage-internal: the ingest writes use it)."""
+    pk, sk = key_customer(customer.tenant_id, customer.customer_id)
+    return CustomerItem(
+        pk,
+        sk,
+        entity=CustomerItem.ENTITY,
+        tenant_id=customer.tenant_id,
+        customer_id=customer.customer_id,
+        email=customer.email,
+        phone=customer.phone,
+        first_name=customer.first_name,
+        country=customer.country,
+        created_gmt=customer.created_gmt,
+        modified_gmt=customer.modified_gmt,
+        content_hash=customer.content_hash,
+        deleted=customer.deleted,
     )
 
 
@@ -136,12 +162,13 @@ def _line(line: LineItem) -> OrderLine:
     )
 
 
-def _coupon(line: CouponLine) -> CouponUse:
+def _coupon_use(line: CouponLine) -> CouponUse:
     return CouponUse(code=line.code, discount=line.discount)
 
 
-def _order(item: OrderItem) -> Order:
+def order_from_item(item: OrderItem) -> Order:
     return Order(
+        tenant_id=item.tenant_id,
         order_id=item.order_id,
         status=item.status,
         status_class=item.status_class,
@@ -166,58 +193,114 @@ def _order(item: OrderItem) -> Order:
         paid_gmt=item.paid_gmt,
         completed_gmt=item.completed_gmt,
         line_items=tuple(_line(line) for line in item.line_items or ()),
-        coupon_lines=tuple(_coupon(line) for line in item.coupon_lines or ()),
+        coupon_lines=tuple(_coupon_use(line) for line in item.coupon_lines or ()),
+        content_hash=item.content_hash,
         deleted=bool(item.deleted),
         storefront_attribution=item.storefront_attribution,
     )
 
 
+def order_item(order: Order) -> OrderItem:
+    """The entity of an order (storage-internal: the ingest writes use it). A live order is in its customer's
+    order index (gsi1); a tombstone is not."""
+    pk, sk = key_order(order.tenant_id, order.order_id)
+    index: dict[str, str] = {}
+    if not order.deleted:
+        gsi1pk, gsi1sk = customer_orders_index_keys(order.tenant_id, order.customer_id, order.created_gmt or "")
+        index = {"gsi1pk": gsi1pk, "gsi1sk": gsi1sk}
+    return OrderItem(
+        pk,
+        sk,
+        **index,
+        entity=OrderItem.ENTITY,
+        tenant_id=order.tenant_id,
+        order_id=order.order_id,
+        status=order.status,
+        status_class=order.status_class,
+        currency=order.currency,
+        customer_id=order.customer_id,
+        billing_country=order.billing_country,
+        total=order.total,
+        discount_total=order.discount_total,
+        product_total=order.product_total,
+        product_net_total=order.product_net_total,
+        shipping_total=order.shipping_total,
+        fee_total=order.fee_total,
+        tax_total=order.tax_total,
+        refunded_total=order.refunded_total,
+        net_total=order.net_total,
+        refunds=order.refunds,
+        refund_details=order.refund_details,
+        refunds_estimated=order.refunds_estimated,
+        attribution=order.attribution,
+        created_gmt=order.created_gmt,
+        modified_gmt=order.modified_gmt,
+        paid_gmt=order.paid_gmt,
+        completed_gmt=order.completed_gmt,
+        line_items=[
+            LineItem(
+                line_id=line.line_id,
+                product_id=line.product_id,
+                variation_id=line.variation_id,
+                name=line.name,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                subtotal=line.subtotal,
+                total=line.total,
+                refunded_quantity=line.refunded_quantity,
+                refunded_total=line.refunded_total,
+                net_quantity=line.net_quantity,
+                net_total=line.net_total,
+            )
+            for line in order.line_items
+        ],
+        coupon_lines=[CouponLine(code=coupon.code, discount=coupon.discount) for coupon in order.coupon_lines],
+        content_hash=order.content_hash,
+        deleted=order.deleted,
+        storefront_attribution=order.storefront_attribution,
+    )
+
+
 # ----------------------------------------------------------------------------- customers
 def get_customer(tenant_id: str, customer_id: str) -> Customer:
-    configured_settings()
     try:
-        return _customer(CustomerItem.get(*key_customer(tenant_id, customer_id)))
+        return customer_from_item(CustomerItem.get(*key_customer(tenant_id, customer_id)))
     except DoesNotExist:
         raise NotFoundError(f"customer {customer_id} not found") from None
 
 
 def iter_customers(tenant_id: str) -> Iterator[Customer]:
     """Every customer of the tenant (tombstones included), page by page."""
-    configured_settings()
-    return (_customer(item) for item in CustomerItem.query(tenant_partition(tenant_id, "CUSTOMER")))
+    return (customer_from_item(item) for item in CustomerItem.query(tenant_partition(tenant_id, "CUSTOMER")))
 
 
 def count_customers(tenant_id: str) -> int:
-    configured_settings()
     return CustomerItem.count(tenant_partition(tenant_id, "CUSTOMER"))
 
 
 # ----------------------------------------------------------------------------- orders
-def get_order(tenant_id: str, order_id: str) -> Order:
-    configured_settings()
+def get_order(tenant_id: str, order_id: str, *, consistent: bool = False) -> Order:
     try:
-        return _order(OrderItem.get(*key_order(tenant_id, order_id)))
+        return order_from_item(OrderItem.get(*key_order(tenant_id, order_id), consistent_read=consistent))
     except DoesNotExist:
         raise NotFoundError(f"order {order_id} not found") from None
 
 
 def iter_orders(tenant_id: str) -> Iterator[Order]:
     """Every order of the tenant (tombstones included), page by page."""
-    configured_settings()
-    return (_order(item) for item in OrderItem.query(tenant_partition(tenant_id, "ORDER")))
+    return (order_from_item(item) for item in OrderItem.query(tenant_partition(tenant_id, "ORDER")))
 
 
 def count_orders(tenant_id: str) -> int:
-    configured_settings()
     return OrderItem.count(tenant_partition(tenant_id, "ORDER"))
 
 
 def orders_of_customer(tenant_id: str, customer_id: str, *, since_gmt: str | None = None) -> Iterator[Order]:
     """A customer's orders, oldest first, through the by-customer index (created at or after ``since_gmt``).
     A deleted order leaves the index; an erased customer's orders are no longer theirs."""
-    configured_settings()
     partition, _ = customer_orders_index_keys(tenant_id, customer_id, "")
     sort_key = OrderItem.gsi1sk
     # "~" sorts after every character of a GMT timestamp: the range stays within the customer's orders.
     dates = sort_key.between(f"ORDER#{since_gmt}", "ORDER#~") if since_gmt else sort_key.startswith("ORDER#")
-    return (_order(item) for item in OrderItem.by_customer.query(partition, range_key_condition=dates))
+    return (order_from_item(item) for item in OrderItem.by_customer.query(partition, range_key_condition=dates))

@@ -9,17 +9,11 @@ Public entry points (no pandas is imported by importing this package; the ML lay
 """
 
 from luxebrain.ml.kinds import TrainingInputs
+from luxebrain.storage.training import LeaseBusyError, RetrainRateLimitedError, RunRecord, mark_tenant_data_changed
 from luxebrain.training.dispatch import TrainRequest, dispatch_due_tenants, request_retrain
-from luxebrain.training.pipeline import KindResult, TrainingReport, train_tenant
+from luxebrain.training.pipeline import KindResult, TrainingReport, list_run_records, train_tenant
 from luxebrain.training.registry import ModelKind, register_kind, registered_kinds
 from luxebrain.training.snapshot import append_training_delta, seed_training_snapshot
-from luxebrain.training.state import (
-    LeaseBusyError,
-    RetrainRateLimitedError,
-    RunRecord,
-    list_run_records,
-    mark_tenant_data_changed,
-)
 from luxebrain.training.worker import handle_train_request
 
 __all__ = [

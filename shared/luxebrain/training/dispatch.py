@@ -19,9 +19,8 @@ from luxebrain.billing.plans import PlanLimitExceededError
 from luxebrain.billing.usage import consume, release
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.models import TrainingStateItem
+from luxebrain.storage import training as training_store
 from luxebrain.tenancy import validate_tenant_id
-from luxebrain.training import state
 
 # How often a plan retrains at most (the schedule itself fires daily). A little slack so a run that started
 # a few minutes later yesterday is still due today.
@@ -58,7 +57,7 @@ class DispatchResult:
     skipped: dict[str, str] = field(default_factory=dict)  # tenant -> why not due
 
 
-def is_due(training: TrainingStateItem | None, plan: str, now: datetime) -> tuple[bool, str]:
+def is_due(training: training_store.TrainingState | None, plan: str, now: datetime) -> tuple[bool, str]:
     """Whether a tenant should train now, and why (or why not)."""
     if training is None or training.last_trained_at is None:
         return True, "never trained"
@@ -88,7 +87,7 @@ def dispatch_due_tenants(now: datetime | None = None) -> DispatchResult:
     tenant_ids = list(plans)
     for start in range(0, len(tenant_ids), 100):
         chunk = tenant_ids[start : start + 100]
-        states = state.batch_get_states(chunk)
+        states = training_store.batch_get_states(chunk)
         for tenant_id in chunk:
             due, why = is_due(states.get(tenant_id), plans[tenant_id], now)
             if due:
@@ -143,7 +142,7 @@ def request_retrain(tenant_id: str, now: datetime | None = None) -> TrainRequest
     consume(tenant_id, "training_runs")  # 402 once the plan's daily runs are used
     request = TrainRequest(tenant_id=tenant_id, reason="on_demand", requested_at=now)
     try:
-        state.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
+        training_store.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
         send_train_requests([request])
     except Exception:
         release(tenant_id, "training_runs")

@@ -22,7 +22,7 @@ from luxebrain.ml.kinds import TrainingInputs
 from luxebrain.observability import logger, metrics
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.serving.loader import ARTIFACT_FILE_NAMES, artifact_prefix, read_artifact
-from luxebrain.training import state
+from luxebrain.storage import training as training_store
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.registry import ModelKind, registered_kinds
 
@@ -92,7 +92,7 @@ class TrainingReport:
                     f"  {result.kind:<10} {result.status:<10} {result.version:<26} "
                     f"{result.duration_seconds:>8.1f} {result.rows_used:>9,}  {metric}"
                 )
-                if result.reason and result.status != state.SUCCEEDED:
+                if result.reason and result.status != training_store.SUCCEEDED:
                     lines.append(f"  {'':<10} ↳ {result.reason}")
         return "\n".join(lines)
 
@@ -118,7 +118,7 @@ def train_tenant(
     say = progress or _quiet
     settings = configured_settings()
     started_at = (now or datetime.now(UTC)).astimezone(UTC)
-    run_id = run_id or state.new_run_id()
+    run_id = run_id or training_store.new_run_id()
     specs = registered_kinds()
     selected = list(kinds) if kinds is not None else list(specs)
     unknown = [kind for kind in selected if kind not in specs]
@@ -131,9 +131,9 @@ def train_tenant(
         say(f"Tenant {tenant_id}: no data change since the last training; skipped")
         return TrainingReport(tenant_id, run_id, "skipped", started_at, started_at, reason="data unchanged")
 
-    dead_run = state.acquire_lease(tenant_id, run_id, started_at, settings.training_lease_seconds)
+    dead_run = training_store.acquire_lease(tenant_id, run_id, started_at, settings.training_lease_seconds)
     if dead_run:
-        abandoned = state.abandon_runs(tenant_id, dead_run, started_at)
+        abandoned = training_store.abandon_runs(tenant_id, dead_run, started_at, registered_kinds())
         logger.warning("took over an expired training lease", extra={"dead_run": dead_run, "abandoned": abandoned})
     metrics.add_metric(name="TrainingRuns", unit=MetricUnit.Count, value=1)
     report = TrainingReport(tenant_id, run_id, "failed", started_at, started_at)
@@ -166,27 +166,33 @@ def train_tenant(
         # A failure outside any one kind (the data read): release the lease and let the message be retried.
         report.reason = f"{type(exc).__name__}: {exc}"
         report.finished_at = datetime.now(UTC)
-        state.release_lease(tenant_id, run_id, report.finished_at, status="failed", started_at=started_at)
+        training_store.release_lease(tenant_id, run_id, report.finished_at, status="failed", started_at=started_at)
         raise
     # Not in a ``finally``: a crash (BaseException, the Lambda timeout) leaves the lease to expire, so the
     # retried message finds it and marks the dead run's records abandoned.
     report.finished_at = datetime.now(UTC)
-    state.release_lease(tenant_id, run_id, report.finished_at, status=report.status, started_at=started_at)
+    training_store.release_lease(tenant_id, run_id, report.finished_at, status=report.status, started_at=started_at)
     logger.info("training finished", extra={"tenant": tenant_id, "run_id": run_id, "status": report.status})
     return report
 
 
 def _overall_status(statuses: list[str]) -> str:
     unique = set(statuses)
-    if state.RUNNING in unique:
-        return state.RUNNING
-    if unique <= {state.SUCCEEDED}:
-        return state.SUCCEEDED
-    return "failed" if unique <= {state.FAILED, state.ABANDONED} else "partial"
+    if training_store.RUNNING in unique:
+        return training_store.RUNNING
+    if unique <= {training_store.SUCCEEDED}:
+        return training_store.SUCCEEDED
+    return "failed" if unique <= {training_store.FAILED, training_store.ABANDONED} else "partial"
+
+
+def list_run_records(tenant_id: str, *, kind: str | None = None, limit: int = 50) -> list[training_store.RunRecord]:
+    """A tenant's runs, newest first: one kind's, or every registered kind's."""
+    kinds = [kind] if kind is not None else list(registered_kinds())
+    return training_store.list_run_records(tenant_id, kinds, limit=limit)
 
 
 def _up_to_date(tenant_id: str) -> bool:
-    current = state.get_training_state(tenant_id)
+    current = training_store.get_training_state(tenant_id)
     if current is None or current.last_trained_at is None or current.data_changed_at is None:
         return False
     return current.data_changed_at <= current.last_trained_at
@@ -196,22 +202,22 @@ def _train_kind(
     spec: ModelKind, tenant_id: str, run_id: str, run_started_at: datetime, order_lines: Any, products: Any
 ) -> KindResult:
     settings = configured_settings()
-    version = state.new_version(run_started_at, run_id)
+    version = training_store.new_version(run_started_at, run_id)
     rows = len(order_lines)
     kind_started = datetime.now(UTC)
     clock = time.perf_counter()
-    pointer = state.get_pointer(tenant_id, spec.kind)
+    pointer = training_store.get_pointer(tenant_id, spec.kind)
     current: ModelArtifact | None = None
     if pointer is not None:
         try:
             current, _ = read_artifact(pointer.artifact_prefix)
         except Exception as exc:  # a broken current version must not block its replacement
             logger.warning("current artifact unreadable", extra={"kind": spec.kind, "error": str(exc)})
-    record = state.start_run_record(tenant_id, spec.kind, run_id, version, kind_started, rows)
+    record = training_store.start_run_record(tenant_id, spec.kind, run_id, version, kind_started, rows)
     result = KindResult(
         spec.kind,
         version,
-        state.FAILED,
+        training_store.FAILED,
         0.0,
         rows,
         metric_name=spec.metric_name,
@@ -235,7 +241,7 @@ def _train_kind(
         result.metric_value, result.current_metric_value = decision.new_metric, decision.current_metric
         result.reason = decision.reason
         if decision.accepted:
-            state.switch_pointer(
+            training_store.switch_pointer(
                 tenant_id,
                 spec.kind,
                 expected_version=pointer.version if pointer else None,
@@ -245,11 +251,11 @@ def _train_kind(
                 holdout_metric=decision.new_metric,
                 now=datetime.now(UTC),
             )
-            result.status, result.serving_version = state.SUCCEEDED, version
+            result.status, result.serving_version = training_store.SUCCEEDED, version
         else:
-            result.status = state.REJECTED
+            result.status = training_store.REJECTED
     except Exception as exc:  # one kind's failure is recorded; the other kinds still train
-        result.status = state.FAILED
+        result.status = training_store.FAILED
         result.reason = f"{type(exc).__name__}: {exc}"
         logger.exception("model kind failed", extra={"kind": spec.kind, "tenant": tenant_id})
     if result.artifact_prefix:
@@ -264,7 +270,7 @@ def _train_kind(
             "value": result.metric_value,
             "current": result.current_metric_value,
         }
-    state.finish_run_record(
+    training_store.finish_run_record(
         record,
         status=result.status,
         finished_at=datetime.now(UTC),
@@ -327,7 +333,9 @@ def _storable_metrics(manifest_metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _emit_metrics(result: KindResult) -> None:
-    name = {state.SUCCEEDED: "ModelsPromoted", state.REJECTED: "ModelsRejected"}.get(result.status, "ModelsFailed")
+    name = {training_store.SUCCEEDED: "ModelsPromoted", training_store.REJECTED: "ModelsRejected"}.get(
+        result.status, "ModelsFailed"
+    )
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="ModelTrainingSeconds", unit=MetricUnit.Seconds, value=result.duration_seconds)
 
@@ -335,7 +343,7 @@ def _emit_metrics(result: KindResult) -> None:
 def report_from_records(tenant_id: str, run_id: str, *, started_at: datetime | None = None) -> TrainingReport | None:
     """Rebuild a run's report from its run records (for runs executed by the worker function); ``started_at``
     (the run's start, from the training state) includes the data read in its duration."""
-    records = [record for record in state.list_run_records(tenant_id, limit=500) if record.run_id == run_id]
+    records = [record for record in list_run_records(tenant_id, limit=500) if record.run_id == run_id]
     if not records:
         return None
     records.sort(key=lambda record: record.started_at)

@@ -71,7 +71,7 @@ def order_record(order: OrderItem) -> dict[str, Any]:
 def append_training_delta(tenant_id: str, orders: Iterable[OrderItem], *, now: datetime | None = None) -> str | None:
     """Ingest's hook: record orders it just wrote so the next training run merges them without re-reading the
     table, and mark the tenant's data changed. One S3 PUT and one small UpdateItem per call; returns the key."""
-    from luxebrain.training.state import mark_tenant_data_changed
+    from luxebrain.storage.training import mark_tenant_data_changed
 
     records = [order_record(order) for order in orders]
     if not records:
@@ -383,7 +383,7 @@ def load_training_data(tenant_id: str, *, now: datetime | None = None) -> Traini
     has a ``data_changed_at``); for any other tenant every run re-reads the table, so no order is ever missed.
     """
     from luxebrain.storage.catalogue import iter_products
-    from luxebrain.training.state import get_training_state
+    from luxebrain.storage.training import get_training_state
 
     started = time.perf_counter()
     now = now or datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""Training state in DynamoDB: the per-tenant lease, change tracking, current-version pointers and run records.
+"""The training repository: the per-tenant lease, change tracking, current-version pointers and run records.
 
 Every write that decides something is conditional: the lease is taken only when free or expired, a pointer is
 switched only from the version the run read, a run record is finished only while it is still ``running``.
@@ -7,6 +7,7 @@ switched only from the version the run read, a run record is finished only while
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +15,11 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from luxebrain.errors import ConflictError
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import (
+from luxebrain.storage.items.base import is_condition_failure
+from luxebrain.storage.items.training import (
     ModelPointerItem,
     ModelRunItem,
     TrainingStateItem,
-    is_condition_failure,
     key_model_pointer,
     key_model_run,
     key_training_state,
@@ -44,10 +44,37 @@ def new_version(now: datetime, run_id: str) -> str:
 
 
 # ----------------------------------------------------------------------------- state and lease
-def get_training_state(tenant_id: str) -> TrainingStateItem | None:
-    configured_settings()
+@dataclass(frozen=True)
+class TrainingState:
+    """Per tenant: when its data last changed, when it was last trained, and the training lease (epoch
+    seconds; a crashed run's lease simply expires)."""
+
+    tenant_id: str
+    data_changed_at: datetime | None = None
+    last_trained_at: datetime | None = None  # start of the last run that completed
+    last_run_id: str | None = None
+    last_run_status: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: float | None = None
+    last_requested_at: datetime | None = None  # last on-demand retrain (rate limit)
+
+
+def _training_state(item: TrainingStateItem) -> TrainingState:
+    return TrainingState(
+        tenant_id=item.tenant_id,
+        data_changed_at=item.data_changed_at,
+        last_trained_at=item.last_trained_at,
+        last_run_id=item.last_run_id,
+        last_run_status=item.last_run_status,
+        lease_owner=item.lease_owner,
+        lease_expires_at=item.lease_expires_at,
+        last_requested_at=item.last_requested_at,
+    )
+
+
+def get_training_state(tenant_id: str) -> TrainingState | None:
     try:
-        return TrainingStateItem.get(*key_training_state(tenant_id), consistent_read=True)
+        return _training_state(TrainingStateItem.get(*key_training_state(tenant_id), consistent_read=True))
     except DoesNotExist:
         return None
 
@@ -69,7 +96,6 @@ def _identity_actions(tenant_id: str, now: datetime) -> list[Any]:
 def acquire_lease(tenant_id: str, run_id: str, now: datetime, lease_seconds: int) -> str | None:
     """Take the tenant's training lease for ``run_id``; returns the run id of an expired lease it replaced
     (a crashed or timed-out run), or None. Raises LeaseBusyError while another run holds it."""
-    configured_settings()
     previous = get_training_state(tenant_id)
     stub = _state_stub(tenant_id)
     epoch = now.timestamp()
@@ -99,7 +125,6 @@ def acquire_lease(tenant_id: str, run_id: str, now: datetime, lease_seconds: int
 def release_lease(tenant_id: str, run_id: str, now: datetime, *, status: str, started_at: datetime) -> bool:
     """Give the lease back and record the finished run; False if the lease was no longer ours. A run that
     failed as a whole does not count as trained: its retried message must not be skipped as up to date."""
-    configured_settings()
     actions = [
         *_identity_actions(tenant_id, now),
         TrainingStateItem.lease_owner.remove(),
@@ -124,7 +149,6 @@ def release_lease(tenant_id: str, run_id: str, now: datetime, *, status: str, st
 def mark_tenant_data_changed(tenant_id: str, at: datetime | None = None) -> None:
     """Ingest calls this after writing a tenant's orders or products: the next scheduled run retrains it.
     One small UpdateItem; only ever moves the timestamp forward."""
-    configured_settings()
     at = at or datetime.now(UTC)
     try:
         _state_stub(tenant_id).update(
@@ -139,7 +163,6 @@ def mark_tenant_data_changed(tenant_id: str, at: datetime | None = None) -> None
 def claim_on_demand_slot(tenant_id: str, now: datetime, min_interval_seconds: int) -> None:
     """Rate limit of on-demand retraining: at most one request per interval per tenant (conditional write).
     Raises ConflictError with the time to wait otherwise."""
-    configured_settings()
     threshold = datetime.fromtimestamp(now.timestamp() - min_interval_seconds, UTC)
     try:
         _state_stub(tenant_id).update(
@@ -168,12 +191,43 @@ class RetrainRateLimitedError(ConflictError):
 
 
 # ----------------------------------------------------------------------------- pointers
-def get_pointer(tenant_id: str, kind: str) -> ModelPointerItem | None:
-    configured_settings()
+@dataclass(frozen=True)
+class ModelPointer:
+    """The version of one model kind a tenant's API serves."""
+
+    kind: str
+    version: str
+    artifact_prefix: str
+    run_id: str
+    holdout_metric: float | None
+    switched_at: datetime
+
+
+def _pointer(item: ModelPointerItem) -> ModelPointer:
+    return ModelPointer(
+        kind=item.kind,
+        version=item.version,
+        artifact_prefix=item.artifact_prefix,
+        run_id=item.run_id,
+        holdout_metric=item.holdout_metric,
+        switched_at=item.switched_at,
+    )
+
+
+def get_pointer(tenant_id: str, kind: str) -> ModelPointer | None:
+    """The current version of one kind, read consistently (the run that may switch it reads this)."""
     try:
-        return ModelPointerItem.get(*key_model_pointer(tenant_id, kind), consistent_read=True)
+        return _pointer(ModelPointerItem.get(*key_model_pointer(tenant_id, kind), consistent_read=True))
     except DoesNotExist:
         return None
+
+
+def current_pointers(tenant_id: str) -> dict[str, ModelPointer]:
+    """Every kind's current version for a tenant: one Query of its ``TRAINING`` partition (eventually
+    consistent: a switch is visible within a second)."""
+    partition, _ = key_model_pointer(tenant_id, "x")
+    items = ModelPointerItem.query(partition, ModelPointerItem.sk.startswith("CURRENT#"))
+    return {item.kind: _pointer(item) for item in items}
 
 
 def switch_pointer(
@@ -188,7 +242,6 @@ def switch_pointer(
     now: datetime,
 ) -> None:
     """Make ``version`` current, only if the current one is still ``expected_version`` (None: no version yet)."""
-    configured_settings()
     pk, sk = key_model_pointer(tenant_id, kind)
     item = ModelPointerItem(
         pk,
@@ -217,6 +270,16 @@ def switch_pointer(
 
 
 # ----------------------------------------------------------------------------- run records
+@dataclass(frozen=True)
+class RunHandle:
+    """A started run record, as :func:`finish_run_record` needs it."""
+
+    tenant_id: str
+    kind: str
+    run_id: str
+    started_at: datetime
+
+
 @dataclass
 class RunRecord:
     """What the API shows of one run of one kind."""
@@ -252,8 +315,7 @@ class RunRecord:
 
 def start_run_record(
     tenant_id: str, kind: str, run_id: str, version: str, started_at: datetime, rows_used: int
-) -> ModelRunItem:
-    configured_settings()
+) -> RunHandle:
     pk, sk = key_model_run(tenant_id, kind, started_at, run_id)
     item = ModelRunItem(
         pk,
@@ -269,11 +331,11 @@ def start_run_record(
         expires_at=int(started_at.timestamp()) + RUN_RECORD_RETENTION_SECONDS,
     )
     item.save(condition=ModelRunItem.pk.does_not_exist())
-    return item
+    return RunHandle(tenant_id=tenant_id, kind=kind, run_id=run_id, started_at=started_at)
 
 
 def finish_run_record(
-    item: ModelRunItem,
+    run: RunHandle,
     *,
     status: str,
     finished_at: datetime,
@@ -281,10 +343,24 @@ def finish_run_record(
     reason: str | None = None,
     artifact_prefix: str | None = None,
 ) -> None:
+    """Record how the run ended, only while it is still ``running``."""
+    pk, sk = key_model_run(run.tenant_id, run.kind, run.started_at, run.run_id)
+    _finish(ModelRunItem(pk, sk), run.started_at, status, finished_at, metrics, reason, artifact_prefix)
+
+
+def _finish(
+    item: ModelRunItem,
+    started_at: datetime,
+    status: str,
+    finished_at: datetime,
+    metrics: dict[str, Any] | None,
+    reason: str | None,
+    artifact_prefix: str | None,
+) -> None:
     actions = [
         ModelRunItem.status.set(status),
         ModelRunItem.finished_at.set(finished_at),
-        ModelRunItem.duration_seconds.set(round((finished_at - item.started_at).total_seconds(), 3)),
+        ModelRunItem.duration_seconds.set(round((finished_at - started_at).total_seconds(), 3)),
         ModelRunItem.metrics.set(metrics or {}),
         ModelRunItem.updated_at.set(finished_at),
     ]
@@ -295,22 +371,14 @@ def finish_run_record(
     item.update(actions=actions, condition=ModelRunItem.status == RUNNING)
 
 
-def list_run_records(tenant_id: str, *, kind: str | None = None, limit: int = 50) -> list[RunRecord]:
-    """A tenant's runs, newest first (one kind's, or every kind's)."""
-    configured_settings()
+def list_run_records(tenant_id: str, kinds: Iterable[str], *, limit: int = 50) -> list[RunRecord]:
+    """A tenant's runs of these kinds, newest first."""
     partition = tenant_partition(tenant_id, "RUN")
-    if kind is not None:
-        items = ModelRunItem.query(
-            partition, ModelRunItem.sk.startswith(f"{kind}#"), scan_index_forward=False, limit=limit
-        )
-        return [RunRecord.from_item(item) for item in items]
     # Sort keys start with the kind, so "newest of every kind" is one short query per kind, merged: it reads
     # ``limit`` items a kind instead of the tenant's whole history.
-    from luxebrain.training.registry import registered_kinds
-
     records = [
         RunRecord.from_item(item)
-        for known in registered_kinds()
+        for known in kinds
         for item in ModelRunItem.query(
             partition, ModelRunItem.sk.startswith(f"{known}#"), scan_index_forward=False, limit=limit
         )
@@ -319,25 +387,26 @@ def list_run_records(tenant_id: str, *, kind: str | None = None, limit: int = 50
     return records[:limit]
 
 
-def abandon_runs(tenant_id: str, dead_run_id: str, now: datetime) -> int:
-    """Mark a crashed run's still-``running`` records as abandoned; returns how many. A dead run is the latest
-    of each kind it reached, so only the newest few records of each kind are read."""
-    from luxebrain.training.registry import registered_kinds
-
+def abandon_runs(tenant_id: str, dead_run_id: str, now: datetime, kinds: Iterable[str]) -> int:
+    """Mark a crashed run's still-``running`` records (of these kinds) as abandoned; returns how many. A dead
+    run is the latest of each kind it reached, so only the newest few records of each kind are read."""
     partition = tenant_partition(tenant_id, "RUN")
     abandoned = 0
-    for kind in registered_kinds():
+    for kind in kinds:
         for item in ModelRunItem.query(
             partition, ModelRunItem.sk.startswith(f"{kind}#"), scan_index_forward=False, limit=3
         ):
             if item.run_id != dead_run_id or item.status != RUNNING:
                 continue
             try:
-                finish_run_record(
+                _finish(
                     item,
-                    status=ABANDONED,
-                    finished_at=now,
-                    reason="the worker stopped (crash or timeout) before finishing; the previous version kept serving",
+                    item.started_at,
+                    ABANDONED,
+                    now,
+                    None,
+                    "the worker stopped (crash or timeout) before finishing; the previous version kept serving",
+                    None,
                 )
                 abandoned += 1
             except UpdateError as exc:
@@ -347,8 +416,7 @@ def abandon_runs(tenant_id: str, dead_run_id: str, now: datetime) -> int:
 
 
 # ----------------------------------------------------------------------------- tenants
-def batch_get_states(tenant_ids: list[str]) -> dict[str, TrainingStateItem]:
+def batch_get_states(tenant_ids: list[str]) -> dict[str, TrainingState]:
     """Training states of many tenants with BatchGetItem (100 keys a request)."""
-    configured_settings()
     keys = [key_training_state(tenant_id) for tenant_id in tenant_ids]
-    return {item.tenant_id: item for item in TrainingStateItem.batch_get(keys)}
+    return {item.tenant_id: _training_state(item) for item in TrainingStateItem.batch_get(keys)}

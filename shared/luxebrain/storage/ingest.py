@@ -1,0 +1,254 @@
+"""The ingest repository: the one newer-wins write of a store's records, rejected deliveries and back-fill
+checkpoints.
+
+Every store record (product, coupon, customer, order) is written by :func:`put_if_newer`, conditional on the
+store's ``modified_gmt`` and the content hash, so duplicates, replays and out-of-order deliveries are harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from luxebrain.storage.catalogue import Coupon, Product, coupon_from_item, coupon_item, product_from_item, product_item
+from luxebrain.storage.customers import Customer, Order, customer_from_item, customer_item, order_from_item, order_item
+from luxebrain.storage.items.base import is_condition_failure
+from luxebrain.storage.items.catalogue import CouponItem, ProductItem, key_coupon, key_product
+from luxebrain.storage.items.customers import CustomerItem, OrderItem, key_customer, key_order
+from luxebrain.storage.items.ingest import (
+    IngestCheckpointItem,
+    RejectedEventItem,
+    key_ingest_checkpoint,
+    key_rejected_event,
+)
+from luxebrain.tenancy import tenant_partition
+
+StoreRecord = Product | Customer | Order | Coupon
+_StoreItem = ProductItem | CustomerItem | OrderItem | CouponItem
+
+
+def _item_of(record: StoreRecord) -> _StoreItem:
+    if isinstance(record, Order):
+        return order_item(record)
+    if isinstance(record, Product):
+        return product_item(record)
+    if isinstance(record, Customer):
+        return customer_item(record)
+    return coupon_item(record)
+
+
+# ----------------------------------------------------------------------------- store records
+def put_if_newer(record: StoreRecord, *, lift_tombstone: bool = False) -> bool:
+    """Write a store record unless the stored one is newer or the same content: the exactly-once rule.
+
+    Returns True when written. An older ``modified_gmt`` never overwrites a newer one; the same version with
+    the same content hash is a duplicate and writes nothing. ``lift_tombstone`` (a restore, un-trash) also
+    overwrites a tombstone whatever its date: the tombstone is dated by our receipt time, and the store's
+    clock may be behind ours.
+    """
+    item = _item_of(record)
+    model = type(item)
+    condition = model.pk.does_not_exist()
+    if lift_tombstone:
+        condition = condition | (model.deleted == True)  # noqa: E712 - a pynamodb condition, not a comparison
+    condition = (
+        condition
+        | (model.modified_gmt < item.modified_gmt)
+        | ((model.modified_gmt == item.modified_gmt) & (model.content_hash != item.content_hash))
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def put_records(records: Iterable[StoreRecord]) -> None:
+    """Write records unconditionally in batches (seeding a table that holds none of them yet: tests, benchmarks;
+    never for deliveries, which go through :func:`put_if_newer`)."""
+    by_model: dict[type[_StoreItem], list[_StoreItem]] = {}
+    for record in records:
+        item = _item_of(record)
+        by_model.setdefault(type(item), []).append(item)
+    for model, items in by_model.items():
+        with model.batch_write() as batch:
+            for item in items:
+                batch.save(item)
+
+
+def _model_and_key(tenant_id: str, resource: str, resource_id: str) -> tuple[type[_StoreItem], tuple[str, str]]:
+    if resource == "order":
+        return OrderItem, key_order(tenant_id, resource_id)
+    if resource == "product":
+        return ProductItem, key_product(tenant_id, resource_id)
+    if resource == "customer":
+        return CustomerItem, key_customer(tenant_id, resource_id)
+    return CouponItem, key_coupon(tenant_id, resource_id)
+
+
+_RESOURCE_OF: dict[type, str] = {Order: "order", Product: "product", Customer: "customer", Coupon: "coupon"}
+
+
+def _id_of(record: StoreRecord) -> str:
+    if isinstance(record, Order):
+        return record.order_id
+    if isinstance(record, Product):
+        return record.product_id
+    if isinstance(record, Customer):
+        return record.customer_id
+    return record.coupon_id
+
+
+def stored_record(tenant_id: str, resource: str, resource_id: str) -> StoreRecord | None:
+    """The stored record of a resource (product, customer, order or coupon; a tombstone included), or None when
+    never stored."""
+    model, key = _model_and_key(tenant_id, resource, resource_id)
+    try:
+        item = model.get(*key)
+    except DoesNotExist:
+        return None
+    if isinstance(item, OrderItem):
+        return order_from_item(item)
+    if isinstance(item, ProductItem):
+        return product_from_item(item)
+    if isinstance(item, CustomerItem):
+        return customer_from_item(item)
+    return coupon_from_item(item)
+
+
+def is_stored_live(record: StoreRecord) -> bool:
+    """The record is stored and not a tombstone (one small read: the ``deleted`` flag only)."""
+    model, key = _model_and_key(record.tenant_id, _RESOURCE_OF[type(record)], _id_of(record))
+    try:
+        stored = model.get(*key, attributes_to_get=["deleted"])
+    except DoesNotExist:
+        return False
+    return not stored.deleted
+
+
+# ----------------------------------------------------------------------------- rejected deliveries
+@dataclass(frozen=True)
+class RejectedEvent:
+    """A delivery that could not be stored, with the reason. No body is kept (it holds personal data): only
+    its hash and size, enough to match it to WooCommerce's delivery log."""
+
+    store_id: str
+    topic: str
+    reason: str
+    resource_id: str | None
+    delivery_id: str | None
+    body_sha256: str
+    body_bytes: int
+    received_at: str
+
+
+def _rejected(item: RejectedEventItem) -> RejectedEvent:
+    return RejectedEvent(
+        store_id=item.store_id,
+        topic=item.topic,
+        reason=item.reason,
+        resource_id=item.resource_id,
+        delivery_id=item.delivery_id,
+        body_sha256=item.body_sha256,
+        body_bytes=int(item.body_bytes or 0),
+        received_at=item.received_at,
+    )
+
+
+def record_rejected_event(tenant_id: str, event_id: str, event: RejectedEvent, *, expires_at: int) -> None:
+    pk, sk = key_rejected_event(tenant_id, event.received_at, event_id)
+    RejectedEventItem(
+        pk,
+        sk,
+        entity=RejectedEventItem.ENTITY,
+        tenant_id=tenant_id,
+        store_id=event.store_id,
+        topic=event.topic,
+        reason=event.reason,
+        resource_id=event.resource_id,
+        delivery_id=event.delivery_id,
+        body_sha256=event.body_sha256,
+        body_bytes=event.body_bytes,
+        received_at=event.received_at,
+        expires_at=expires_at,
+    ).save()
+
+
+def list_rejected_events(tenant_id: str, limit: int = 100) -> list[RejectedEvent]:
+    """The tenant's latest rejections, newest first."""
+    items = RejectedEventItem.query(tenant_partition(tenant_id, "REJECTED"), scan_index_forward=False, limit=limit)
+    return [_rejected(item) for item in items]
+
+
+def rejected_events_since(tenant_id: str, store_id: str, since: str) -> list[RejectedEvent]:
+    """One store's rejections received at or after ``since`` (ISO, no zone), newest first."""
+    items = RejectedEventItem.query(
+        tenant_partition(tenant_id, "REJECTED"),
+        RejectedEventItem.sk >= since,  # sort keys start with the receipt time
+        filter_condition=RejectedEventItem.store_id == store_id,
+        scan_index_forward=False,
+    )
+    return [_rejected(item) for item in items]
+
+
+# ----------------------------------------------------------------------------- back-fill checkpoints
+class Checkpoint(BaseModel):
+    """Back-fill progress of one store and resource: where to resume after a crash or a Lambda timeout.
+    Changed in place by the back-fill and saved with :func:`save_checkpoint` after every page."""
+
+    tenant_id: str
+    store_id: str
+    resource: str  # products | customers | orders | _run (the whole store's run)
+    run_id: str | None = None  # the back-fill run this checkpoint belongs to
+    status: str = "running"  # running | done
+    watermark_gmt: str | None = None  # modified_after of the next incremental run
+    run_modified_after: str | None = None  # fixed for the run in progress, so pages stay stable
+    run_high_water_gmt: str | None = None  # newest date_modified_gmt seen in this run
+    next_page: int = 1
+    total_pages: int | None = None
+    items_done: int = 0
+    total_items: int | None = None  # X-WP-Total of the run's query (the dashboard's progress bar)
+    run_started_at: str | None = None  # when this resource's run began (for the ETA)
+    runs_completed: int = 0
+
+
+_CHECKPOINT_FIELDS = tuple(name for name in Checkpoint.model_fields if name not in ("tenant_id", "store_id"))
+
+
+def _checkpoint(item: IngestCheckpointItem) -> Checkpoint:
+    values: dict[str, Any] = {name: getattr(item, name) for name in _CHECKPOINT_FIELDS}
+    return Checkpoint(tenant_id=item.tenant_id, store_id=item.store_id, **values)
+
+
+def get_checkpoint(tenant_id: str, store_id: str, resource: str) -> Checkpoint | None:
+    try:
+        return _checkpoint(IngestCheckpointItem.get(*key_ingest_checkpoint(tenant_id, store_id, resource)))
+    except DoesNotExist:
+        return None
+
+
+def save_checkpoint(checkpoint: Checkpoint) -> None:
+    pk, sk = key_ingest_checkpoint(checkpoint.tenant_id, checkpoint.store_id, checkpoint.resource)
+    values = {name: getattr(checkpoint, name) for name in _CHECKPOINT_FIELDS}
+    IngestCheckpointItem(
+        pk,
+        sk,
+        entity=IngestCheckpointItem.ENTITY,
+        tenant_id=checkpoint.tenant_id,
+        store_id=checkpoint.store_id,
+        **values,
+    ).save()
+
+
+def store_checkpoints(tenant_id: str, store_id: str) -> list[Checkpoint]:
+    """Every checkpoint of one store (its run and each resource)."""
+    items = IngestCheckpointItem.query(
+        tenant_partition(tenant_id, "CHECKPOINT"), IngestCheckpointItem.sk.startswith(f"{store_id}#")
+    )
+    return [_checkpoint(item) for item in items]
