@@ -1,105 +1,34 @@
 """Personal data: export and erasure of one customer, and deletion of everything a tenant owns.
 
-Every item in the table carries ``tenant_id``, and every item about a customer either lives in the
-customer's partitions or names ``customer_id`` (or the customer's e-mail); so a filtered scan finds them all,
-including entities added later by other modules. Erasure is rare, so a scan is the right trade for
-completeness. Orders are kept for the store's aggregates but lose every link to the person.
+The items are found by :mod:`luxebrain.storage.personal_data` (the one place that reads the table whole, so
+entities added later by other modules are found too). Orders are kept for the store's aggregates but lose every
+link to the person.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer
 
 from luxebrain.errors import NotFoundError
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.tenancy import tenant_partition, validate_entity_id, validate_tenant_id
+from luxebrain.storage import personal_data
+from luxebrain.tenancy import validate_tenant_id
 
-_deserializer = TypeDeserializer()
 # Items of these entities hold business records that outlive the person: anonymised, not deleted.
 ANONYMISED_ENTITIES = frozenset({"order"})
-# Attributes that are never exported (credentials, internal hashes).
-NEVER_EXPORTED = frozenset({"secrets_ciphertext", "content_hash", "gsi1pk", "gsi1sk", "pk", "sk"})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode()
-    if isinstance(value, set | frozenset):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _scan(filter_expression: str, names: dict[str, str], values: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    settings = configured_settings()
-    paginator = aws_client("dynamodb").get_paginator("scan")
-    for page in paginator.paginate(
-        TableName=settings.table_name,
-        FilterExpression=filter_expression,
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-        ConsistentRead=True,
-    ):
-        yield from page.get("Items", [])
-
-
-def _customer_items(tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
-    validate_tenant_id(tenant_id)
-    validate_entity_id(customer_id, "customer id")
-    customers_partition = tenant_partition(tenant_id, "CUSTOMER")
-    values: dict[str, Any] = {
-        ":tenant": {"S": tenant_id},
-        ":customer": {"S": customer_id},
-        ":customers": {"S": customers_partition},
-        ":own": {"S": tenant_partition(tenant_id, "CUSTOMER", customer_id)},
-    }
-    expression = (
-        "#tenant = :tenant AND (#customer = :customer OR (#pk = :customers AND #sk = :customer) "
-        "OR begins_with(#pk, :own))"
-    )
-    names = {"#tenant": "tenant_id", "#customer": "customer_id", "#pk": "pk", "#sk": "sk"}
-    items = list(_scan(expression, names, values))
-    emails = {item["email"]["S"] for item in items if item.get("entity", {}).get("S") == "customer" and "email" in item}
-    for email in emails:
-        # Items keyed by the address rather than the id (consent, suppression lists, guests).
-        by_email = _scan(
-            "#tenant = :tenant AND (#email = :email OR #email_hash = :email_hash)",
-            {"#tenant": "tenant_id", "#email": "email", "#email_hash": "email_sha256"},
-            {
-                ":tenant": {"S": tenant_id},
-                ":email": {"S": email},
-                ":email_hash": {"S": hashlib.sha256(email.strip().lower().encode()).hexdigest()},
-            },
-        )
-        known = {(i["pk"]["S"], i["sk"]["S"]) for i in items}
-        items.extend(i for i in by_email if (i["pk"]["S"], i["sk"]["S"]) not in known)
-    return items
 
 
 def export_customer(tenant_id: str, customer_id: str) -> dict[str, Any]:
     """Everything stored about one customer, grouped by entity (GDPR art. 15 / 20)."""
-    items = _customer_items(tenant_id, customer_id)
-    if not items:
+    records = personal_data.customer_records(tenant_id, customer_id)
+    if not records:
         raise NotFoundError(f"customer {customer_id} not found")
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for raw in items:
-        item = {k: _deserializer.deserialize(v) for k, v in raw.items()}
-        entity = str(item.get("entity", "unknown"))
-        grouped.setdefault(entity, []).append(
-            {k: _plain(v) for k, v in sorted(item.items()) if k not in NEVER_EXPORTED}
-        )
+    for record in records:
+        grouped.setdefault(record.entity, []).append(record.attributes)
     return {"tenant_id": tenant_id, "customer_id": customer_id, "records": grouped}
 
 
@@ -116,25 +45,12 @@ class ErasureReport:
 def erase_customer(tenant_id: str, customer_id: str) -> ErasureReport:
     """Delete every item about a customer and anonymise their orders (GDPR art. 17; also WooCommerce's
     ``customer.deleted``). Idempotent: erasing an erased customer reports nothing left."""
-    settings = configured_settings()
-    dynamodb = aws_client("dynamodb")
-    report = ErasureReport(customer_id=customer_id)
     pseudonym = "erased-" + hashlib.sha256(f"{tenant_id}:{customer_id}".encode()).hexdigest()[:16]
-    for item in _customer_items(tenant_id, customer_id):
-        entity = item.get("entity", {}).get("S", "unknown")
-        key = {"pk": item["pk"], "sk": item["sk"]}
-        if entity in ANONYMISED_ENTITIES:
-            dynamodb.update_item(
-                TableName=settings.table_name,
-                Key=key,
-                UpdateExpression="SET customer_id = :pseudonym REMOVE gsi1pk, gsi1sk, billing_country, email, phone",
-                ExpressionAttributeValues={":pseudonym": {"S": pseudonym}},
-            )
-            report.anonymised[entity] = report.anonymised.get(entity, 0) + 1
-        else:
-            dynamodb.delete_item(TableName=settings.table_name, Key=key)
-            report.deleted[entity] = report.deleted.get(entity, 0) + 1
-    report.remaining_items = len(_customer_items(tenant_id, customer_id))
+    erasure = personal_data.erase_customer_records(
+        tenant_id, customer_id, pseudonym=pseudonym, anonymised_entities=ANONYMISED_ENTITIES
+    )
+    report = ErasureReport(customer_id=customer_id, deleted=erasure.deleted, anonymised=erasure.anonymised)
+    report.remaining_items = personal_data.count_customer_items(tenant_id, customer_id)
     report.model_artifacts_naming_customer = _artifacts_naming(tenant_id, customer_id)
     if report.model_artifacts_naming_customer:
         report.notes.append(
@@ -178,7 +94,7 @@ def tenant_leftovers(tenant_id: str) -> TenantLeftovers:
     """What is still stored for a tenant: table items, model files (every version) and user accounts."""
     validate_tenant_id(tenant_id)
     settings = configured_settings()
-    items = sum(1 for _ in _scan("#tenant = :tenant", {"#tenant": "tenant_id"}, {":tenant": {"S": tenant_id}}))
+    items = personal_data.count_tenant_items(tenant_id)
     objects = sum(1 for _ in _object_versions(settings.models_bucket, f"tenants/{tenant_id}/"))
     users = _cognito_users_of(tenant_id)
     return TenantLeftovers(dynamodb_items=items, s3_objects=objects, users=len(users))
@@ -210,20 +126,10 @@ def delete_tenant(tenant_id: str) -> TenantLeftovers:
     Returns what is left afterwards (all zeros when complete)."""
     validate_tenant_id(tenant_id)
     settings = configured_settings()
-    dynamodb = aws_client("dynamodb")
     cognito = aws_client("cognito-idp")
     for username in _cognito_users_of(tenant_id):
         cognito.admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=username)
-    keys = [
-        {"pk": item["pk"], "sk": item["sk"]}
-        for item in _scan("#tenant = :tenant", {"#tenant": "tenant_id"}, {":tenant": {"S": tenant_id}})
-    ]
-    for start in range(0, len(keys), 25):
-        requests: dict[str, Any] = {
-            settings.table_name: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
-        }
-        while requests:
-            requests = dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+    deleted = personal_data.delete_tenant_items(tenant_id)
     s3 = aws_client("s3")
     versions = list(_object_versions(settings.models_bucket, f"tenants/{tenant_id}/"))
     for start in range(0, len(versions), 1000):
@@ -234,7 +140,6 @@ def delete_tenant(tenant_id: str) -> TenantLeftovers:
     from luxebrain.billing.plans import forget_tenant
 
     forget_tenant(tenant_id)
-    for key in keys:
-        if key["sk"]["S"].startswith("MEMBER#"):
-            forget_membership(key["sk"]["S"].removeprefix("MEMBER#"))
+    for user_id in deleted.member_user_ids:
+        forget_membership(user_id)
     return tenant_leftovers(tenant_id)
