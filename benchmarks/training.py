@@ -142,8 +142,9 @@ def item_size(item: Any) -> int:
 def bench_read_cost(
     base_items: list[Any], base_records: list[dict[str, Any]], tiled: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    from luxebrain.storage.customers import order_summary_from_raw
     from luxebrain.storage.models import OrderItem
-    from luxebrain.training.snapshot import OrderSnapshot, _record_from_raw
+    from luxebrain.training.snapshot import OrderSnapshot, record_from_summary
 
     sizes = np.array([item_size(item) for item in base_items], dtype=np.float64)
     lines_per_order = np.array([len(record["lines"]) for record in base_records], dtype=np.float64)
@@ -165,7 +166,7 @@ def bench_read_cost(
         OrderItem.from_raw_data(raw)
     per_item_pynamodb = (time.perf_counter() - started) / len(sample)
     started = time.perf_counter()
-    records = [_record_from_raw(raw) for raw in json.loads(page)["Items"]]
+    records = [record_from_summary(order_summary_from_raw(raw)) for raw in json.loads(page)["Items"]]
     OrderSnapshot.from_records(records)
     per_item = (time.perf_counter() - started) / len(sample)  # the worker's own path: raw JSON → records
 

@@ -49,7 +49,6 @@ STORAGE_INTERNALS = ("pynamodb", "luxebrain.storage.items", "luxebrain.storage.m
 NOT_YET_BEHIND_THE_REPOSITORIES = {
     "shared/luxebrain/ingest/processor.py",
     "shared/luxebrain/ingest/store_sync.py",
-    "shared/luxebrain/training/snapshot.py",
 }
 
 

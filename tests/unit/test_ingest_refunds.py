@@ -160,12 +160,13 @@ def test_shipping_fees_tax_and_attribution_are_kept_apart_from_product_revenue()
 
 
 def test_the_snapshot_rebuilt_from_the_table_reads_net_lines_too() -> None:
-    from luxebrain.storage.customers import order_item
-    from luxebrain.training.snapshot import _record_from_raw
+    from luxebrain.storage.customers import order_item, order_summary_from_raw
+    from luxebrain.training.snapshot import record_from_summary
 
     item = mapped(order(refunds=[detailed_refund(501, 316, 2, "180.00")]))
     raw = order_item(item).serialize()  # the order as the table holds it
-    assert _record_from_raw(raw)["lines"] == order_record(item)["lines"] == [["93", 1.0, 1150.0, 1150.0]]
+    from_table = record_from_summary(order_summary_from_raw(raw))
+    assert from_table["lines"] == order_record(item)["lines"] == [["93", 1.0, 1150.0, 1150.0]]
 
 
 def test_the_sample_store_sends_what_real_stores_send_and_ingest_keeps_it_right() -> None:

@@ -199,8 +199,9 @@ def test_report_summary_lists_each_kind() -> None:
 
 def test_raw_table_items_and_model_items_make_the_same_record() -> None:
     # The full-table read parses DynamoDB's JSON directly; it must agree with the pynamodb path ingest uses.
+    from luxebrain.storage.customers import order_from_item, order_summary_from_raw
     from luxebrain.storage.models import LineItem, OrderItem
-    from luxebrain.training.snapshot import _record_from_raw, order_record
+    from luxebrain.training.snapshot import order_record, record_from_summary
 
     order = OrderItem(
         "TENANT#t-aaaa#ORDER",
@@ -215,4 +216,4 @@ def test_raw_table_items_and_model_items_make_the_same_record() -> None:
         modified_gmt="2026-10-02T10:00:00",
         line_items=[LineItem(line_id="1", product_id="p-9", quantity=2, unit_price=12.5, subtotal=25, total=25)],
     )
-    assert _record_from_raw(order.serialize()) == order_record(order)
+    assert record_from_summary(order_summary_from_raw(order.serialize())) == order_record(order_from_item(order))

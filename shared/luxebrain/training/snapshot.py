@@ -36,7 +36,8 @@ from luxebrain.tenancy import validate_tenant_id
 if TYPE_CHECKING:
     import pandas as pd
 
-    from luxebrain.storage.models import OrderItem, ProductItem
+    from luxebrain.storage.catalogue import Product
+    from luxebrain.storage.customers import Order, OrderSummary
 
 SNAPSHOT_FORMAT = 1
 PURCHASE = "purchase"
@@ -51,7 +52,7 @@ def delta_prefix(tenant_id: str) -> str:
 
 
 # ----------------------------------------------------------------------------- order records (plain JSON)
-def order_record(order: OrderItem) -> dict[str, Any]:
+def order_record(order: Order) -> dict[str, Any]:
     """What training needs of one order, as plain JSON (the unit of a delta)."""
     return {
         "order_id": order.order_id,
@@ -68,7 +69,7 @@ def order_record(order: OrderItem) -> dict[str, Any]:
     }
 
 
-def append_training_delta(tenant_id: str, orders: Iterable[OrderItem], *, now: datetime | None = None) -> str | None:
+def append_training_delta(tenant_id: str, orders: Iterable[Order], *, now: datetime | None = None) -> str | None:
     """Ingest's hook: record orders it just wrote so the next training run merges them without re-reading the
     table, and mark the tenant's data changed. One S3 PUT and one small UpdateItem per call; returns the key."""
     from luxebrain.storage.training import mark_tenant_data_changed
@@ -333,7 +334,7 @@ class TrainingData:
     stats: ReadStats
 
 
-def product_frame(items: Iterable[ProductItem]) -> pd.DataFrame:
+def product_frame(items: Iterable[Product]) -> pd.DataFrame:
     """The ``products`` frame of luxebrain.ml.dataset from the catalogue (variations and deleted ones left out:
     order lines name the parent product)."""
     import pandas as pd
@@ -437,64 +438,25 @@ def refresh_snapshot(
     return snapshot
 
 
-_ORDER_FIELDS = ("order_id", "modified_gmt", "status_class", "deleted", "customer_id", "created_gmt", "line_items")
-
-
 def rebuild_from_table(tenant_id: str, *, now: datetime, stats: ReadStats | None = None) -> OrderSnapshot:
-    """The full query: every order of the tenant, read once, into a new snapshot.
+    """The full query: every order of the tenant, read once (summarised: no whole items), into a new snapshot."""
+    from luxebrain.storage.customers import iter_order_summaries
 
-    Read with the low-level client and a projection of the fields training needs: the read units are the same
-    (DynamoDB charges for whole items) but fewer bytes cross the network and no model objects are built
-    (measured 1.6x faster end to end than reading whole pynamodb items)."""
-    settings = configured_settings()
-    from luxebrain.storage.models import key_order
-
-    partition, _ = key_order(tenant_id, "x")
-    names = {f"#f{index}": name for index, name in enumerate(_ORDER_FIELDS)}
-    paginator = aws_client("dynamodb").get_paginator("query")
-    records = []
-    for page in paginator.paginate(
-        TableName=settings.table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": partition}},
-        ExpressionAttributeNames=names,
-        ProjectionExpression=", ".join(names),
-    ):
-        records.extend(_record_from_raw(item) for item in page["Items"])
+    records = [record_from_summary(order) for order in iter_order_summaries(tenant_id)]
     if stats is not None:
         stats.dynamodb_items += len(records)
     return OrderSnapshot.from_records(records, built_at=now.astimezone(UTC).isoformat())
 
 
-def _record_from_raw(item: dict[str, Any]) -> dict[str, Any]:
-    """An order record from DynamoDB's attribute-value JSON (the same record ``order_record`` makes)."""
-
-    def text(name: str) -> str:
-        return str(item.get(name, {}).get("S", ""))
-
-    lines = []
-    for entry in item.get("line_items", {}).get("L", []):
-        line = entry.get("M", {})
-        # Net of refunds when the record has it (records stored before refunds were kept are gross).
-        quantity = float(line.get("net_quantity", line.get("quantity", {})).get("N", 0))
-        if quantity <= 0:
-            continue
-        lines.append(
-            [
-                str(line["product_id"]["S"]),
-                quantity,
-                float(line.get("unit_price", {}).get("N", 0)),
-                float(line.get("net_total", line.get("total", {})).get("N", 0)),
-            ]
-        )
-    deleted = bool(item.get("deleted", {}).get("BOOL", False))
+def record_from_summary(order: OrderSummary) -> dict[str, Any]:
+    """An order record from the table's summary of an order (the same record ``order_record`` makes)."""
     return {
-        "order_id": text("order_id"),
-        "modified_gmt": text("modified_gmt") or text("created_gmt"),
-        "purchase": text("status_class") == PURCHASE and not deleted,
-        "customer_id": text("customer_id"),
-        "created_gmt": text("created_gmt"),
-        "lines": lines,
+        "order_id": order.order_id,
+        "modified_gmt": order.modified_gmt or order.created_gmt,
+        "purchase": order.status_class == PURCHASE and not order.deleted,
+        "customer_id": order.customer_id,
+        "created_gmt": order.created_gmt,
+        "lines": [list(line) for line in order.lines if line[1] > 0],
     }
 
 
