@@ -91,10 +91,11 @@ def sqs_batch(envelopes: list[Any]) -> dict[str, Any]:
 def bench_processor(store: Any, tenant_id: str) -> dict[str, Any]:
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
     from luxebrain.runtime import aws_client, configured_settings
+    from luxebrain.storage.tenants import create_tenant
     from luxebrain_dev.delivery import wp_json_encode
     from luxebrain_dev.local.functions import LocalLambdaContext, import_handler
 
-    handler = import_handler("functions/ingest/", "processor.handler", "IngestProcessorFunction")
+    handler = import_handler("../functions/ingest/", "processor.handler", "IngestProcessorFunction")
     settings = configured_settings()
 
     def envelope(topic: str, payload: dict[str, Any]) -> IngestEnvelope:
@@ -148,8 +149,9 @@ def bench_processor(store: Any, tenant_id: str) -> dict[str, Any]:
     total_writes = counter.count
     # Orders one at a time, to attribute writes exactly per order (registered vs guest, by line count).
     exact: dict[str, list[int]] = {}
+    second_tenant = create_tenant("Bench exact", tenant_id=tenant_id[:-1] + "z").tenant_id  # metered: must exist
     for item in [*orders[:150], envelope("order.updated", big)]:
-        fresh = item.model_copy(update={"tenant_id": tenant_id[:-1] + "z"})  # a second tenant: first writes
+        fresh = item.model_copy(update={"tenant_id": second_tenant})  # a second tenant: first writes
         before = counter.count
         handler(sqs_batch([fresh]), LocalLambdaContext("IngestProcessorFunction", 30, 512))
         payload = json.loads(item.body)
@@ -182,7 +184,7 @@ def bench_receiver(tenant_id: str, requests: int) -> dict[str, Any]:
     store, secrets = tenant_repo.create_store(
         tenant_id, url="https://bench.example", consumer_key="ck", consumer_secret="cs"
     )
-    handler = import_handler("functions/ingest/", "receiver.handler", "IngestReceiverFunction")
+    handler = import_handler("../functions/ingest/", "receiver.handler", "IngestReceiverFunction")
     orders = generate_sample_store(products=20, customers=200, years=1, seed=5).orders
     fixture = json.loads((REPO / "tests" / "fixtures" / "woocommerce" / "webhook_event.json").read_text())
 
