@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from pynamodb.exceptions import UpdateError
 
 from luxebrain.billing import plans as billing_plans
 from luxebrain.billing import usage as billing_usage
@@ -41,7 +40,7 @@ from luxebrain.storage.ingest import (
     record_rejected_event,
     stored_record,
 )
-from luxebrain.storage.models import StoreItem, is_condition_failure, key_store
+from luxebrain.storage.tenants import stamp_store_last_event
 from luxebrain.storefront.attribution import OrderAttribution, attribute_order
 from luxebrain.woocommerce.payloads import (
     CouponPayload,
@@ -77,15 +76,8 @@ def record_store_activity(results: list[ProcessResult]) -> None:
             key = (result.tenant_id, result.store_id)
             latest[key] = max(latest.get(key, ""), result.received_at)
     for (tenant_id, store_id), stamp in latest.items():
-        pk, sk = key_store(tenant_id, store_id)
-        condition = StoreItem.pk.exists() & (
-            StoreItem.last_event_at.does_not_exist() | (StoreItem.last_event_at < stamp)
-        )
-        try:
-            StoreItem(pk, sk).update(actions=[StoreItem.last_event_at.set(stamp)], condition=condition)
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise  # a deleted store or a newer stamp is not an error; anything else is retried with the batch
+        # A deleted store or a newer stamp writes nothing and is no error; anything else is retried with the batch.
+        stamp_store_last_event(tenant_id, store_id, stamp)
 
 
 def feed_training(results: list[ProcessResult]) -> int:

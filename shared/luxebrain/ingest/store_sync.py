@@ -11,8 +11,7 @@ from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill import ClientFactory, request_backfill, store_client_factory
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.models import StoreItem, key_store
-from luxebrain.storage.tenants import get_store_secrets, iter_tenants, list_stores
+from luxebrain.storage.tenants import get_store, get_store_secrets, iter_tenants, list_stores, set_store_webhooks
 from luxebrain.woocommerce.webhooks import (
     HEALTH_SLOTS,
     HealthReport,
@@ -37,10 +36,9 @@ def register_store_webhooks(
         sync = ensure_webhooks(client_factory(tenant_id, store_id), tenant_id, store_id, secret)
     except LuxeBrainError as exc:
         logger.warning("webhooks not registered", extra={"store": store_id, "reason": str(exc)})
-        store = StoreItem.get(*key_store(tenant_id, store_id))
-        state = dict(store.webhooks or {})
+        state = dict(get_store(tenant_id, store_id).webhooks or {})
         state["error"] = f"webhooks not registered: {str(exc)[:300]}"
-        store.update(actions=[StoreItem.webhooks.set(state)])
+        set_store_webhooks(tenant_id, store_id, state)
         return None
     record_registration(tenant_id, store_id, sync)
     return sync
