@@ -24,7 +24,7 @@ from luxebrain.billing import usage as billing_usage
 from luxebrain.runtime import aws_client, reset_runtime
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.items.tenants import StoreItem, key_store
-from luxebrain.woocommerce.connection import CALLBACK_PATH, start_connection
+from luxebrain.woocommerce.connection import CALLBACK_PATH, register_store, start_connection
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
 from luxebrain_dev.local.gateway import LocalGateway
@@ -171,10 +171,8 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     # Given a tenant on the free plan holding its two stores
     merchant = new_merchant()
     assert billing_plans.plan_of(merchant.tenant_id).max_stores == 2
-    kept, _ = tenant_repo.create_store(
-        merchant.tenant_id, url="https://one.example", consumer_key="ck_1", consumer_secret="cs_1"
-    )
-    tenant_repo.create_store(merchant.tenant_id, url="https://two.example", consumer_key="ck_2", consumer_secret="cs_2")
+    kept, _ = register_store(merchant.tenant_id, url="https://one.example", consumer_key="ck_1", consumer_secret="cs_1")
+    register_store(merchant.tenant_id, url="https://two.example", consumer_key="ck_2", consumer_secret="cs_2")
     webhook_secret = tenant_repo.get_store_secrets(merchant.tenant_id, kept.store_id).webhook_secret
     # When it reconnects one of them (new keys for the same shop)
     started = start_connection(merchant.tenant_id, "https://one.example")

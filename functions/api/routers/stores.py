@@ -16,6 +16,7 @@ from luxebrain.ingest.status import ingest_status as store_ingest_status
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Store
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from luxebrain.woocommerce.connection import register_store as register_new_store
 from luxebrain.woocommerce.connection import start_connection
 from luxebrain.woocommerce.outbound import OutboundPolicy, StoreAddressRefused, check_store_url
 from luxebrain.woocommerce.webhooks import delivery_url
@@ -127,7 +128,7 @@ def webhook_url(tenant_id: str, store_id: str) -> str:
 def register_store(body: RegisterStoreRequest, principal: OwnerOnly) -> RegisteredStoreResponse:
     tenant_id = principal.require_tenant()
     _check_outbound(tenant_id, body.url)
-    store, secrets = tenant_repo.create_store(
+    store, secrets = register_new_store(
         tenant_id,
         url=body.url,
         consumer_key=body.consumer_key,

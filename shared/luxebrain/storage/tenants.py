@@ -246,23 +246,11 @@ def create_store(
     currency: str = "EUR",
     store_id: str | None = None,
 ) -> tuple[Store, StoreSecrets]:
-    """Register a WooCommerce store; returns the store and its secrets (including a new webhook secret)
-    once, for the merchant to paste into WooCommerce. The plan caps the stores a tenant holds (402); a store id
-    taken already is a StoreExistsError."""
-    from luxebrain.billing import usage as billing_usage
-
+    """Store a WooCommerce store with its credentials encrypted; returns the store and its secrets (including a
+    new webhook secret) once, for the merchant to paste into WooCommerce. A store id taken already is a
+    StoreExistsError. Not metered: registering a store for a merchant goes through
+    :func:`luxebrain.woocommerce.connection.register_store`, which counts it against the plan."""
     store_id = validate_entity_id(store_id or "s-" + secrets.token_hex(6), "store id")
-    billing_usage.consume(tenant_id, "stores")
-    try:
-        return _create_store(tenant_id, store_id, url, consumer_key, consumer_secret, currency)
-    except BaseException:
-        billing_usage.release(tenant_id, "stores")
-        raise
-
-
-def _create_store(
-    tenant_id: str, store_id: str, url: str, consumer_key: str, consumer_secret: str, currency: str
-) -> tuple[Store, StoreSecrets]:
     store_secrets = StoreSecrets(
         webhook_secret=SecretStr(secrets.token_urlsafe(32)),
         consumer_key=SecretStr(consumer_key),

@@ -27,10 +27,11 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from luxebrain.billing.usage import consume, release
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
 from luxebrain.runtime import configured_settings
 from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.tenants import StoreConnection, StoreExistsError
+from luxebrain.storage.tenants import Store, StoreConnection, StoreExistsError, StoreSecrets
 from luxebrain.tenancy import validate_tenant_id
 
 APP_NAME = "LuxeBrain"
@@ -149,6 +150,32 @@ def _claim(state: StoreConnection, key_id: int) -> None:
         raise ConflictError("this connection state is being used by another key")
 
 
+def register_store(
+    tenant_id: str,
+    *,
+    url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    currency: str = "EUR",
+    store_id: str | None = None,
+) -> tuple[Store, StoreSecrets]:
+    """A new store of the tenant, counted against the plan's stores (402 at the cap) and given back when it
+    could not be created; its secrets (with a new webhook secret) are returned once."""
+    consume(tenant_id, "stores")
+    try:
+        return tenant_repo.create_store(
+            tenant_id,
+            url=url,
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            currency=currency,
+            store_id=store_id,
+        )
+    except BaseException:
+        release(tenant_id, "stores")
+        raise
+
+
 def _create_store(tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> bool:
     # A store that exists (a reconnect, a retried callback) only gets its new keys: creating meters a store
     # against the plan first, which a tenant at its cap would be refused (402) for a store it already holds.
@@ -156,7 +183,7 @@ def _create_store(tenant_id: str, state: StoreConnection, callback: ConnectionCa
         _replace_keys(tenant_id, state, callback)
         return False
     try:
-        tenant_repo.create_store(
+        register_store(
             tenant_id,
             url=state.url,
             consumer_key=callback.consumer_key,
