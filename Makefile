@@ -8,7 +8,7 @@ WEB_STAMP := web/node_modules/.installed
 WEB_BUILD := web/dist/index.html
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/openapi.json
 
-.PHONY: demo local test test-unit test-web e2e lint bench build clean sam-tools sam-validate sam-build deploy delete
+.PHONY: demo local test iam-report test-unit test-web e2e lint bench build clean sam-tools sam-validate sam-build deploy delete
 
 # SAM CLI lives in a tool environment of its own (it pins old boto3 / pydantic), cached outside the clone and
 # keyed by its requirements' hash, so CI's fresh clones reuse it.
@@ -25,6 +25,8 @@ PYTHON312 ?= $(shell ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3
 # Container-image functions: `sam build` needs a running Docker daemon for them.
 IMAGE_FUNCTIONS := TrainWorkerFunction
 ENV ?= default
+# Where the test suite's embedded stacks write which grant authorized which call (luxebrain_dev.iam_report).
+IAM_TRACE := .aws-sam/iam-trace
 
 demo: $(STAMP) $(SAM_STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sample store, then its dashboard
 	$(BIN)/luxebrain demo --serve
@@ -38,7 +40,9 @@ test: $(STAMP) $(SAM_STAMP) $(WEB_BUILD) chromium php-cli  ## lint, template che
 	$(BIN)/cfn-lint infra/template.yaml
 	$(MAKE) --no-print-directory sam-validate sam-build
 	$(BIN)/python -m luxebrain_dev.openapi_export --check
-	$(BIN)/pytest
+	rm -rf $(IAM_TRACE)
+	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest
+	$(BIN)/python -m luxebrain_dev.iam_report $(IAM_TRACE) --check docs/iam.md
 	$(MAKE) test-web
 	$(MAKE) e2e
 
@@ -60,6 +64,11 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 # The build type-checks against the client generated from web/openapi.json and writes the size report.
 $(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
 	cd web && npm run build
+
+iam-report: $(STAMP) $(SAM_STAMP)  ## the whole test suite, then docs/iam.md rewritten from what each function used
+	rm -rf $(IAM_TRACE)
+	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest -q
+	$(BIN)/python -m luxebrain_dev.iam_report $(IAM_TRACE) --write docs/iam.md
 
 test-unit: $(STAMP)  ## the fast loop: the unit tier alone (no moto server, about a minute on 2 cores)
 	$(BIN)/pytest -q tests/unit

@@ -36,3 +36,16 @@ def tenant_id(local_aws: LocalResources) -> str:
     from luxebrain.storage.tenants import create_tenant
 
     return create_tenant("Test Maison", tenant_id=new_tenant_id()).tenant_id
+
+
+@pytest.fixture(autouse=True)
+def aws_calls_within_each_functions_role() -> Iterator[None]:
+    """A call a function's role does not allow fails the test that made it, naming function, action and
+    resource (the product may catch the AccessDenied; the check still saw it)."""
+    from luxebrain_dev.local import iam
+
+    iam.take_denials()
+    yield
+    denials = sorted({str(denial) for denial in iam.take_denials()})
+    if denials:
+        pytest.fail("AWS calls outside the function's role:\n  " + "\n  ".join(denials), pytrace=False)

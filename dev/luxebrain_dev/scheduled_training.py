@@ -9,11 +9,10 @@ them as failed.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -27,10 +26,15 @@ from luxebrain_dev.local.functions import import_handler
 TRAIN_CODE_URI = "../functions/train/"  # the folder the template builds both training functions from
 
 
-def load_handler_module(area: str, name: str) -> ModuleType:
-    """The module of ``functions/<area>/<name>.py``, imported as the local runtime imports every handler."""
-    handler = import_handler(f"../functions/{area}/", f"{name}.handler", f"{area}-{name}")
-    return sys.modules[handler.__module__]
+# The template's functions built from functions/train/ (the worker is the container-image function).
+TRAINING_FUNCTIONS = {"dispatcher": "TrainDispatcherFunction", "worker": "TrainWorkerFunction"}
+
+
+def load_handler_module(area: str, name: str) -> SimpleNamespace:
+    """``functions/<area>/<name>.py``'s handler, imported as the local runtime imports every handler and
+    run as its template function (its role authorizes its AWS calls)."""
+    logical_id = TRAINING_FUNCTIONS[name] if area == "train" else f"{area}-{name}"
+    return SimpleNamespace(handler=import_handler(f"../functions/{area}/", f"{name}.handler", logical_id))
 
 
 def training_context(function_name: str) -> FunctionContext:

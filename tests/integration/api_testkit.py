@@ -18,14 +18,42 @@ import jwt
 REPO = Path(__file__).resolve().parents[2]
 
 
-def api_app_module() -> ModuleType:
+class ApiModule:
+    """functions/api/app.py with its apps served as ApiFunction: their AWS calls are authorized against that
+    function's role, as in Lambda."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+
+    @property
+    def app(self) -> Any:
+        from luxebrain_dev.local.functions import FunctionApp
+
+        return FunctionApp("ApiFunction", self.module.app)
+
+    @property
+    def handler(self) -> Any:
+        from luxebrain_dev.local.functions import as_function
+
+        return as_function("ApiFunction", self.module.handler)
+
+    def create_app(self) -> Any:
+        from luxebrain_dev.local.functions import FunctionApp
+
+        return FunctionApp("ApiFunction", self.module.create_app())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.module, name)
+
+
+def api_app_module() -> ApiModule:
     """functions/api/app.py imported the way Lambda imports it (``api.app`` with functions/ on the path)."""
     functions_dir = str(REPO / "functions")
     if functions_dir not in sys.path:
         sys.path.append(functions_dir)
     import api.app
 
-    return api.app
+    return ApiModule(api.app)
 
 
 @dataclass

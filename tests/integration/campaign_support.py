@@ -147,7 +147,28 @@ def moto_sms_to(numbers: set[str]) -> list[dict[str, Any]]:
     return [entry for entry in sent_by_moto()[1] if entry.get("phone_number") in numbers]
 
 
-def load_handler(name: str) -> Any:
+CAMPAIGN_FUNCTIONS = {
+    "flow_runner": "CampaignFlowRunnerFunction",
+    "sender": "CampaignSenderFunction",
+    "provider_events": "CampaignProviderEventsFunction",
+}
+
+
+class CampaignHandler:
+    """A handler module of functions/campaigns whose ``handler`` runs as its template function (its role
+    authorizes its AWS calls)."""
+
+    def __init__(self, name: str, module: Any) -> None:
+        from luxebrain_dev.local.functions import as_function
+
+        self.module = module
+        self.handler = as_function(CAMPAIGN_FUNCTIONS[name], module.handler)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.module, attribute)
+
+
+def load_handler(name: str) -> CampaignHandler:
     """A handler module of functions/campaigns, loaded by path (functions/ is not a package)."""
     import importlib.util
     import sys
@@ -159,7 +180,7 @@ def load_handler(name: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # pydantic resolves the handler's annotations through sys.modules
     spec.loader.exec_module(module)
-    return module
+    return CampaignHandler(name, module)
 
 
 def drain_with_sender_handler(max_rounds: int = 50) -> list[dict[str, Any]]:

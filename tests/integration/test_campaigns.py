@@ -40,7 +40,7 @@ from luxebrain.campaigns.sending import (
     send_reference,
 )
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
-from luxebrain.runtime import aws_client
+from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import create_send_record, get_send_record
 from luxebrain.storage.tenants import create_store, create_tenant
 from luxebrain.tenancy import new_tenant_id
@@ -173,7 +173,9 @@ def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[Se
     if then_succeed:
         stubber.add_response("send_email", {"MessageId": "stubbed-message-1"})
     stubber.activate()
-    channel = EmailChannel(client, sender="no-reply@luxebrain.example", configuration_set="cs")
+    # The stack's sender and configuration set: the sender function's role allows sending with those only.
+    settings = configured_settings()
+    channel = EmailChannel(client, sender=settings.sender_email, configuration_set=settings.ses_configuration_set)
     return SenderContext(channel_factory=lambda _channel, _settings: channel), stubber
 
 
@@ -346,6 +348,31 @@ def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenan
     # 23:30 in Paris: deferred, and no record, so the next run sends it
     assert deliver(_request(tenant_id, "41", channel="sms"), late).status == "deferred"
     assert deliver(_request(tenant_id, "41", channel="sms"), _at_noon()).status == "sent"
+
+
+def test_an_sms_goes_out_through_the_sender_function(local_aws: LocalResources, tenant_id: str) -> None:
+    # Given a customer who opted in to SMS, and a tenant with its own number
+    from luxebrain.campaigns import sending
+
+    phone = f"+447701{int(tenant_id[-6:], 16) % 10**6:06d}"  # unique per test run: moto's SMS log is shared
+    save_campaign_settings(tenant_id, CampaignSettings(sms_origination_number="+447700900044"), may_assign_senders=True)
+    add_customer(tenant_id, "44", phone=phone, email=f"{tenant_id}.smsfn@example.com")
+    record_consent(tenant_id, "44", "sms", granted=True, source="checkout")
+    sqs = aws_client("sqs")
+    drain_with_sender_handler()  # leftovers of other tests
+    sqs.send_message(
+        QueueUrl=configured_settings().require("campaign_send_queue_url"),
+        MessageBody=_request(tenant_id, "44", channel="sms").model_dump_json(),
+    )
+    # When the sender function handles it (at noon: outside quiet hours), under its own role
+    previous = sending._default_context
+    sending._default_context = _at_noon()
+    try:
+        drain_with_sender_handler()
+    finally:
+        sending._default_context = previous
+    # Then the text went out once (sns:Publish to a phone number, not to any topic)
+    assert len(moto_sms_to({phone})) == 1
 
 
 def test_whatsapp_on_the_embedded_aws_is_recorded_as_unavailable(local_aws: LocalResources, tenant_id: str) -> None:

@@ -36,7 +36,7 @@ MOTO_ACCOUNT_ID = "123456789012"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 # Resource types that have no meaning inside one local process: functions run in process, schedules are
-# fired by the CLI, IAM is not enforced by moto, and the API is served by the local ASGI server.
+# fired by the CLI, IAM is checked in process (local/iam.py), and the API is served by the local ASGI server.
 NOT_CREATED_LOCALLY = {
     "AWS::Serverless::Function",
     "AWS::Serverless::LayerVersion",
@@ -136,12 +136,54 @@ class EmbeddedAws:
             self.stop()
             raise
         self._set_environ(self.resources.environment)
+        self._start_iam_check(template)
         global _running
         _running = self.resources
         return self.resources
 
+    def _start_iam_check(self, template: dict[str, Any]) -> None:
+        """From here on, each function's AWS calls are authorized against its own role (local/iam.py)."""
+        from luxebrain_dev.local import iam
+        from luxebrain_dev.sam_transform import translated_template
+
+        assert self.resources is not None and self.resources.resolver is not None
+        translated = translated_template(self.template_path) if self.template_path else translated_template()
+        resolver = IntrinsicResolver(
+            translated,
+            stack_name=LOCAL_STACK_NAME,
+            region=LOCAL_REGION,
+            account_id=MOTO_ACCOUNT_ID,
+            parameters=self.resources.resolver.parameters,
+        )
+        resolver.refs.update(self.resources.resolver.refs)
+        resolver.attributes.update(self.resources.resolver.attributes)
+        try:
+            book = iam.role_book(translated, resolver.resolve)
+        except UnresolvedReferenceError as missing:
+            raise ConfigurationError(
+                f"a function's role names {missing}, which the embedded AWS did not create"
+            ) from None
+        identities = frozenset(
+            created.physical_id
+            for created in self.resources.created
+            if created.resource_type == "AWS::SES::EmailIdentity"
+        )
+        names = {created.physical_id: created.logical_id for created in self.resources.created}
+        names.update(
+            {
+                value: logical_id
+                for (logical_id, attribute), value in resolver.attributes.items()
+                if attribute == "QueueName"
+            }
+        )
+        where = iam.Where(region=LOCAL_REGION, account=MOTO_ACCOUNT_ID, ses_identities=identities)
+        iam.start_checking(book, where, names)
+
     def stop(self) -> None:
         global _running
+        from luxebrain_dev.local import iam
+
+        iam.stop_checking(trace_dir=os.environ.get(iam.TRACE_DIR_VARIABLE))
         if _running is self.resources:
             _running = None
         if self._server is not None:

@@ -6,6 +6,7 @@ handler named in infra/template.yaml.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 from luxebrain.errors import ConfigurationError
 from luxebrain_dev.infra_template import TEMPLATE_DIR, load_template, resources_of_type
 from luxebrain_dev.local.embedded import LOCAL_REGION, MOTO_ACCOUNT_ID
+from luxebrain_dev.local.iam import acting_as
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -101,7 +103,34 @@ def import_handler(code_uri: str, handler_spec: str, logical_id: str, template_d
     handler = getattr(module, function_name, None)
     if not callable(handler):
         raise ConfigurationError(f"{logical_id}: {source} has no callable {function_name}")
-    return handler
+    return as_function(logical_id, handler)
+
+
+def as_function(logical_id: str, handler: Handler) -> Handler:
+    """The handler, its AWS calls made as ``logical_id`` (authorized against that function's role)."""
+
+    @functools.wraps(handler)
+    def invoke_as_function(event: dict[str, Any], context: Any) -> Any:
+        with acting_as(logical_id):
+            return handler(event, context)
+
+    return invoke_as_function
+
+
+class FunctionApp:
+    """An ASGI app whose AWS calls are made as the template function that serves it (the API's tests drive
+    the FastAPI app directly; in Lambda, Mangum's handler is that function)."""
+
+    def __init__(self, logical_id: str, app: Any) -> None:
+        self.logical_id = logical_id
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        with acting_as(self.logical_id):
+            await self.app(scope, receive, send)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
 
 
 def load_functions(template: dict[str, Any] | None = None) -> dict[str, LocalFunction]:

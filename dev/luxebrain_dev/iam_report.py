@@ -1,0 +1,336 @@
+"""What each function's role grants against what its code used, from the traces the test suite wrote.
+
+`make test` runs the suite with ``LUXEBRAIN_IAM_TRACE_DIR`` set: every embedded stack writes, when it stops,
+which statement of which function's role authorized which action (local/iam.py refuses any call outside the
+role while the tests run). This report then fails on:
+
+- a grant no traced call used, unless it is listed in ``KEPT`` with its one-line reason;
+- a ``KEPT`` entry that a traced call does use (the reason is stale: the grant is simply used);
+- a grant listed in ``REMOVED`` that is back in the template;
+- a function with no traced call at all (nothing proves its role);
+- ``docs/iam.md`` naming other actions per function than the traced ones (``--write`` regenerates it; the
+  resources in it are examples and are not compared).
+
+    python -m luxebrain_dev.iam_report TRACE_DIR --check docs/iam.md
+    python -m luxebrain_dev.iam_report TRACE_DIR --write docs/iam.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from luxebrain_dev.infra_template import IntrinsicResolver, UnresolvedReferenceError
+from luxebrain_dev.local.iam import Grant, Request, RoleBook, role_book
+from luxebrain_dev.sam_transform import translated_template
+
+# Whole policies that Lambda itself uses with the function's role, not the function's code. Keyed by the
+# managed policy's name or the end of SAM's generated policy name.
+KEPT_POLICIES: dict[str, str] = {
+    "AWSLambdaBasicExecutionRole": "Lambda's runtime writes the function's logs with its role",
+    "AWSXrayWriteOnlyAccess": "Tracing: Active - Lambda sends the function's trace segments with its role",
+    "AWSXRayDaemonWriteAccess": "Tracing: Active - Lambda sends the function's trace segments with its role",
+    "AWSLambdaSQSQueueExecutionRole": "the SQS event source mapping receives and deletes with the function's role",
+    "EventInvokeConfigOnFailureSQSPolicy": "the on-failure destination sends failed events with the function's role",
+}
+
+# Single grants no traced call uses, each with why it stays: (function, Action entry) -> reason.
+KEPT: dict[tuple[str, str], str] = {
+    # The worker is an image function fed by TrainQueue: its own statement instead of the managed SQS policy.
+    ("TrainWorkerFunction", "sqs:ReceiveMessage"): "the TrainQueue event source mapping polls with the worker's role",
+    ("TrainWorkerFunction", "sqs:DeleteMessage"): "the TrainQueue event source mapping deletes with the worker's role",
+    ("TrainWorkerFunction", "sqs:GetQueueAttributes"): "the TrainQueue event source mapping reads the queue with it",
+    ("TrainWorkerFunction", "sqs:ChangeMessageVisibility"): "the event source mapping returns a failed batch item",
+    ("CampaignSenderFunction", "social-messaging:SendWhatsAppMessage"): (
+        "WhatsApp sends: moto has no End User Messaging Social, so this call cannot run locally"
+    ),
+    ("CampaignFlowRunnerFunction", "dynamodb:PutItem"): (
+        "campaigns/flows.py records hold-out assignments: no test runs a hold-out through the handler"
+    ),
+    ("CampaignFlowRunnerFunction", "dynamodb:UpdateItem"): (
+        "campaigns/oneoff.py marks a due campaign dispatched: no test runs one through the handler"
+    ),
+}
+
+# Over-grants taken out of the template: (action, a resource it must not reach, what was removed). The check
+# authorizes each against the function's role and fails if it is allowed again. Resources are written as the
+# report resolves the template: <Logical> for a resource's name, <region> / <account> for the pseudo parameters.
+TABLE = "arn:aws:dynamodb:<region>:<account>:table/<DataTable>"
+MODEL_FILE = "arn:aws:s3:::<ModelsBucket>/tenants/t-0/models/recommend/v1/manifest.json"
+BUCKET = "arn:aws:s3:::<ModelsBucket>"
+POOL = "arn:aws:cognito-idp:<region>:<account>:userpool/<UserPool>"
+ANY_TOPIC = "arn:aws:sns:<region>:<account>:any-topic"
+SENDER = "arn:aws:ses:<region>:<account>:identity/no-reply@luxebrain.example"
+_CRUD = "DynamoDBCrudPolicy's Scan, DeleteItem, BatchWriteItem, DescribeTable, ConditionCheckItem"
+_S3_READ = "S3ReadPolicy on the models bucket (no campaign code reads it)"
+REMOVED: dict[str, list[tuple[str, str, str]]] = {
+    "ApiFunction": [
+        ("dynamodb:DescribeTable", TABLE, "DynamoDBCrudPolicy's DescribeTable, ConditionCheckItem and every index"),
+        (
+            "dynamodb:ConditionCheckItem",
+            TABLE,
+            "DynamoDBCrudPolicy's DescribeTable, ConditionCheckItem and every index",
+        ),
+        (
+            "dynamodb:Query",
+            TABLE + "/index/any",
+            "DynamoDBCrudPolicy's DescribeTable, ConditionCheckItem and every index",
+        ),
+        ("s3:PutObject", MODEL_FILE, "S3CrudPolicy (PutObject, PutObjectAcl, DeleteObject, lifecycle configuration)"),
+        (
+            "s3:PutObjectAcl",
+            MODEL_FILE,
+            "S3CrudPolicy (PutObject, PutObjectAcl, DeleteObject, lifecycle configuration)",
+        ),
+        (
+            "s3:DeleteObject",
+            MODEL_FILE,
+            "S3CrudPolicy (PutObject, PutObjectAcl, DeleteObject, lifecycle configuration)",
+        ),
+        (
+            "s3:PutLifecycleConfiguration",
+            BUCKET,
+            "S3CrudPolicy (PutObject, PutObjectAcl, DeleteObject, lifecycle configuration)",
+        ),
+        (
+            "cognito-idp:AdminConfirmSignUp",
+            POOL,
+            "the demo's Cognito admin actions (AdminConfirmSignUp, AdminAddUserToGroup, CreateGroup)",
+        ),
+        (
+            "cognito-idp:AdminAddUserToGroup",
+            POOL,
+            "the demo's Cognito admin actions (AdminConfirmSignUp, AdminAddUserToGroup, CreateGroup)",
+        ),
+        (
+            "cognito-idp:CreateGroup",
+            POOL,
+            "the demo's Cognito admin actions (AdminConfirmSignUp, AdminAddUserToGroup, CreateGroup)",
+        ),
+    ],
+    "IngestReceiverFunction": [
+        ("dynamodb:Scan", TABLE, "DynamoDBReadPolicy (Scan, Query, BatchGetItem, DescribeTable, every index)"),
+        ("dynamodb:Query", TABLE, "DynamoDBReadPolicy (Scan, Query, BatchGetItem, DescribeTable, every index)"),
+        ("dynamodb:BatchGetItem", TABLE, "DynamoDBReadPolicy (Scan, Query, BatchGetItem, DescribeTable, every index)"),
+    ],
+    "CampaignSenderFunction": [
+        ("sns:Publish", ANY_TOPIC, "sns:Publish on every topic (phone numbers only now)"),
+        ("ses:SendRawEmail", SENDER, "ses:SendRawEmail (SES v2 authorizes raw MIME as ses:SendEmail)"),
+        ("s3:GetObject", MODEL_FILE, _S3_READ),
+        ("dynamodb:Scan", TABLE, _CRUD),
+        ("dynamodb:DeleteItem", TABLE, _CRUD),
+        ("dynamodb:BatchWriteItem", TABLE, _CRUD),
+    ],
+    "CampaignFlowRunnerFunction": [
+        ("s3:GetObject", MODEL_FILE, _S3_READ),
+        ("dynamodb:Scan", TABLE, _CRUD),
+        ("dynamodb:DeleteItem", TABLE, _CRUD),
+        ("dynamodb:BatchWriteItem", TABLE, _CRUD),
+    ],
+    "CampaignProviderEventsFunction": [
+        ("dynamodb:Scan", TABLE, _CRUD),
+        ("dynamodb:DeleteItem", TABLE, _CRUD),
+        ("dynamodb:BatchWriteItem", TABLE, _CRUD),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class GrantEntry:
+    function: str
+    statement_id: str
+    action_pattern: str
+
+
+R, A = "<region>", "<account>"
+# The ARN each resource type's Arn attribute has, and what its Ref gives, by logical id.
+_ARNS = {
+    "AWS::DynamoDB::Table": lambda name: f"arn:aws:dynamodb:{R}:{A}:table/<{name}>",
+    "AWS::S3::Bucket": lambda name: f"arn:aws:s3:::<{name}>",
+    "AWS::SQS::Queue": lambda name: f"arn:aws:sqs:{R}:{A}:<{name}>",
+    "AWS::KMS::Key": lambda name: f"arn:aws:kms:{R}:{A}:key/<{name}>",
+    "AWS::Cognito::UserPool": lambda name: f"arn:aws:cognito-idp:{R}:{A}:userpool/<{name}>",
+    "AWS::SNS::Topic": lambda name: f"arn:aws:sns:{R}:{A}:<{name}>",
+    "AWS::Lambda::Function": lambda name: f"arn:aws:lambda:{R}:{A}:function:<{name}>",
+}
+
+
+class _SymbolicResolver(IntrinsicResolver):
+    """The template resolved with names instead of physical ids (``table/<DataTable>``): the report reads
+    statements, not one stack's ARNs, and the same resource reads the same however the template names it."""
+
+    def __init__(self, translated: dict[str, Any]) -> None:
+        super().__init__(translated, stack_name="<stack>", region=R, account_id=A)
+        for logical_id, resource in translated["Resources"].items():
+            arn = _ARNS.get(resource.get("Type", ""))
+            if arn is None:
+                continue
+            self.attributes[(logical_id, "Arn")] = arn(logical_id)
+            self.attributes[(logical_id, "QueueName")] = f"<{logical_id}>"
+            self.refs[logical_id] = arn(logical_id) if resource["Type"] == "AWS::SNS::Topic" else f"<{logical_id}>"
+
+    def _ref(self, name: str) -> Any:
+        try:
+            return super()._ref(name)
+        except UnresolvedReferenceError:
+            return f"<{name}>"
+
+    def _get_att(self, argument: list[str]) -> str:
+        try:
+            return super()._get_att(argument)
+        except UnresolvedReferenceError:
+            return f"<{argument[0]}.{argument[1]}>"
+
+
+def template_roles(translated: dict[str, Any] | None = None) -> RoleBook:
+    translated = translated or translated_template()
+    return role_book(translated, _SymbolicResolver(translated).resolve)
+
+
+@dataclass
+class Trace:
+    uses: dict[GrantEntry, dict[str, set[str]]]  # -> each action used through that entry -> its resources
+    calls: dict[str, set[str]]  # function -> "service:Operation"
+
+    @classmethod
+    def read(cls, directory: Path) -> Trace:
+        uses: dict[GrantEntry, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        calls: dict[str, set[str]] = defaultdict(set)
+        for path in sorted(directory.glob("trace-*.json")):
+            document = json.loads(path.read_text())
+            for function, statement_id, pattern, action, resource in document["uses"]:
+                uses[GrantEntry(function, statement_id, pattern)][action].add(resource)
+            for function, names in document["calls"].items():
+                calls[function].update(names)
+        return cls(dict(uses), dict(calls))
+
+
+def _entries(grant: Grant) -> list[str]:
+    return ["NotAction"] if grant.not_actions else list(grant.actions)
+
+
+def kept_reason(function: str, grant: Grant, pattern: str) -> str | None:
+    for suffix, reason in KEPT_POLICIES.items():
+        if grant.policy.endswith(suffix):
+            return reason
+    return KEPT.get((function, pattern))
+
+
+@dataclass
+class Finding:
+    problems: list[str]
+    document: str
+
+
+def analyse(book: RoleBook, trace: Trace) -> Finding:
+    problems: list[str] = []
+    lines = [
+        "# IAM: what each function uses",
+        "",
+        "Generated by `python -m luxebrain_dev.iam_report` from the traces of `make test` (do not edit by hand;",
+        "`make iam-report` rewrites it). While the tests run, every AWS call a function makes is authorized against",
+        "that function's role in the SAM-translated template (dev/luxebrain_dev/local/iam.py) and refused otherwise;",
+        "`make test` then fails on any grant no call used that is not kept below with its reason.",
+        "",
+    ]
+    for function in sorted(book.grants):
+        grants = book.grants[function]
+        used_actions: dict[str, set[str]] = defaultdict(set)
+        kept: list[tuple[str, str, str]] = []
+        if not trace.calls.get(function):
+            problems.append(f"{function}: no traced AWS call at all (no test runs it): its role is not proven")
+        for grant in grants:
+            if grant.effect != "Allow":
+                continue
+            for pattern in _entries(grant):
+                entry = GrantEntry(function, grant.statement_id, pattern)
+                actions = trace.uses.get(entry, {})
+                reason = kept_reason(function, grant, pattern)
+                for action, resources in actions.items():
+                    used_actions[action] |= resources
+                if actions and (function, pattern) in KEPT:
+                    problems.append(f"{function}: {pattern} is used; its KEPT reason is stale")
+                if not actions:
+                    if reason is None:
+                        problems.append(
+                            f"{function}: {pattern} ({grant.statement_id}) is granted but no traced call uses it: "
+                            "remove it, or keep it in luxebrain_dev.iam_report.KEPT with its reason"
+                        )
+                    else:
+                        kept.append((pattern, grant.policy, reason))
+        for action, resource, what in REMOVED.get(function, []):
+            use = book.authorize(function, Request(action, resource))
+            if use is not None:
+                problems.append(
+                    f"{function}: removed grant {what} is back ({use.statement_id} allows {action} on {resource})"
+                )
+        lines += [f"## {function}", "", "| Action used | On |", "|---|---|"]
+        lines += [
+            f"| `{action}` | " + "<br>".join(f"`{resource}`" for resource in sorted(resources)) + " |"
+            for action, resources in sorted(used_actions.items())
+        ]
+        if kept:
+            lines += ["", "| Granted, no call of ours | Policy | Why it stays |", "|---|---|---|"]
+            lines += [f"| `{p}` | {policy} | {reason} |" for p, policy, reason in sorted(set(kept))]
+        if REMOVED.get(function):
+            lines += ["", "Removed: " + "; ".join(sorted({what for _, _, what in REMOVED[function]})) + "."]
+        lines.append("")
+    return Finding(problems, "\n".join(lines))
+
+
+def used_actions_of(document: str) -> dict[str, set[str]]:
+    """Each function's "Action used" rows of a generated document."""
+    used: dict[str, set[str]] = {}
+    function, in_used_table = None, False
+    for line in document.splitlines():
+        if line.startswith("## "):
+            function, in_used_table = line[3:].strip(), False
+            used[function] = set()
+        elif line.startswith("| Action used"):
+            in_used_table = True
+        elif not line.startswith("|"):
+            in_used_table = False
+        elif in_used_table and function and line.startswith("| `"):
+            used[function].add(line.split("`")[1])
+    return used
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("trace_dir", type=Path)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", type=Path, metavar="DOC")
+    mode.add_argument("--write", type=Path, metavar="DOC")
+    args = parser.parse_args(argv)
+    if not any(args.trace_dir.glob("trace-*.json")):
+        print(
+            f"no IAM traces in {args.trace_dir}: run the test suite with LUXEBRAIN_IAM_TRACE_DIR set", file=sys.stderr
+        )
+        return 1
+    finding = analyse(template_roles(), Trace.read(args.trace_dir))
+    if args.write:
+        args.write.write_text(finding.document)
+    else:
+        documented, traced = used_actions_of(args.check.read_text()), used_actions_of(finding.document)
+        for function in sorted(set(documented) | set(traced)):
+            missing, extra = (
+                traced.get(function, set()) - documented.get(function, set()),
+                documented.get(function, set()) - traced.get(function, set()),
+            )
+            if missing or extra:
+                finding.problems.append(
+                    f"{args.check}: {function} uses {sorted(missing)} not listed, lists {sorted(extra)} not used: "
+                    "run `make iam-report`"
+                )
+    for problem in finding.problems:
+        print(f"IAM: {problem}", file=sys.stderr)
+    return 1 if finding.problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
