@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextvars
+import functools
 import json
 import os
 import re
@@ -102,10 +103,15 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+@functools.lru_cache(maxsize=4096)
+def _pattern(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(regex, 0 if case_sensitive else re.IGNORECASE)
+
+
 def _glob(pattern: str, value: str, *, case_sensitive: bool) -> bool:
     """IAM's wildcards: ``*`` any run of characters (``/`` and ``:`` included), ``?`` one character."""
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+    return _pattern(pattern, case_sensitive).fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
