@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from luxebrain_dev import iam_report
@@ -61,3 +63,13 @@ def test_the_template_roles_name_resources_by_logical_id() -> None:
     book = iam_report.template_roles()
     receiver = book.grants["IngestReceiverFunction"]
     assert any(TABLE in grant.resources and "dynamodb:GetItem" in grant.actions for grant in receiver)
+
+
+def test_the_document_must_list_every_used_action_and_only_granted_ones() -> None:
+    generated = analyse(_book(), _trace("dynamodb:GetItem")).document
+    assert iam_report.check_document(Path("iam.md"), generated, generated, _book()) == []
+    stale = generated.replace("dynamodb:GetItem", "dynamodb:DeleteItem")
+    assert iam_report.check_document(Path("iam.md"), stale, generated, _book()) == [
+        "iam.md: Fn uses ['dynamodb:GetItem'], not listed: run `make iam-report`",
+        "iam.md: Fn lists dynamodb:DeleteItem, which its role no longer grants",
+    ]
