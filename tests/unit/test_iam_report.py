@@ -1,4 +1,4 @@
-"""The IAM report fails on grants no traced call used, on stale reasons, and on a removed grant coming back."""
+"""The IAM report fails on grants no traced call used and on a removed grant coming back; notes kept ones used."""
 
 from __future__ import annotations
 
@@ -41,11 +41,11 @@ def test_a_grant_no_call_used_is_reported_with_function_and_action() -> None:
     assert "Lambda's runtime writes the function's logs" in finding.document  # the managed policy, kept
 
 
-def test_a_kept_reason_for_a_used_grant_is_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_kept_grant_a_run_uses_is_noted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(iam_report, "KEPT", {("Fn", "dynamodb:Scan"): "a reason"})
     assert analyse(_book(), _trace("dynamodb:GetItem")).problems == []
-    stale = analyse(_book(), _trace("dynamodb:GetItem", "dynamodb:Scan")).problems
-    assert stale == ["Fn: dynamodb:Scan is used; its KEPT reason is stale"]
+    finding = analyse(_book(), _trace("dynamodb:GetItem", "dynamodb:Scan"))
+    assert finding.problems == [] and finding.notes == ["Fn: dynamodb:Scan is used now; its KEPT entry can go"]
 
 
 def test_a_removed_grant_that_comes_back_fails(monkeypatch: pytest.MonkeyPatch) -> None:

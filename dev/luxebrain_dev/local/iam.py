@@ -525,6 +525,10 @@ class Checker:
                 )
         return None
 
+    def record(self, use: Use) -> None:
+        with self.lock:
+            self.uses.add((use.function, use.statement_id, use.action_pattern, use.action, self.shape(use.resource)))
+
     def shape(self, resource: str) -> str:
         """The resource as the template names it (``table/<DataTable>``), per-call parts folded."""
         resource = resource_shape(resource).replace(f":{self.where.region}:", ":<region>:")
@@ -643,7 +647,9 @@ def _install_hooks() -> None:
                 raise
             # S3 answers 404 for a missing key only to a caller who may list the bucket; others get 403.
             bucket_arn = f"arn:aws:s3:::{api_params.get('Bucket')}"
-            if checker.book.authorize(function, Request("s3:ListBucket", bucket_arn)) is not None:
+            listing = checker.book.authorize(function, Request("s3:ListBucket", bucket_arn))
+            if listing is not None:
+                checker.record(listing)  # the grant is used: it is what turns the 403 into a 404
                 raise
             raise ClientError(
                 {
