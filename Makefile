@@ -26,7 +26,7 @@ PYTHON312 ?= $(shell ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3
 IMAGE_FUNCTIONS := TrainWorkerFunction
 ENV ?= default
 # Where the test suite's embedded stacks write which grant authorized which call (luxebrain_dev.iam_report).
-IAM_TRACE := .aws-sam/iam-trace
+IAM_TRACE := $(CURDIR)/.aws-sam/iam-trace
 
 demo: $(STAMP) $(SAM_STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sample store, then its dashboard
 	$(BIN)/luxebrain demo --serve
