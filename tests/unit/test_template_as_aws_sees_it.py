@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from luxebrain.errors import ConfigurationError
-from luxebrain_dev.infra_template import DEFAULT_TEMPLATE_PATH, resources_of_type
+from luxebrain_dev.infra_template import DEFAULT_TEMPLATE_PATH, IntrinsicResolver, resources_of_type
 from luxebrain_dev.sam_transform import translated_template
 
 LAMBDA_MAX_TIMEOUT = 900
@@ -191,3 +191,115 @@ def test_every_function_reading_store_secrets_may_decrypt_them(translated: dict[
         logical_id, function = by_handler[handler]
         role_id = function["Role"]["Fn::GetAtt"][0]
         assert _decrypts_the_secrets_key(roles[role_id]), f"{logical_id} needs kms:Decrypt on SecretsKey: {reason}"
+
+
+# ----------------------------------------------------------------------------- operable on day one
+STATEFUL = ("DataTable", "ModelsBucket", "SecretsKey", "UserPool")
+
+
+def _stage(translated: dict[str, Any], app_env: str) -> IntrinsicResolver:
+    return IntrinsicResolver(
+        translated, stack_name="s", region="eu-west-1", account_id="1", parameters={"AppEnv": app_env}
+    )
+
+
+@pytest.mark.parametrize(("app_env", "policy"), [("prod", "Retain"), ("dev", "Delete")])
+def test_tenant_data_outlives_a_prod_stack_and_is_protected_there(
+    translated: dict[str, Any], app_env: str, policy: str
+) -> None:
+    stage = _stage(translated, app_env)
+    resources = translated["Resources"]
+    for logical_id in STATEFUL:
+        assert stage.resolve(resources[logical_id]["DeletionPolicy"]) == policy, logical_id
+        assert stage.resolve(resources[logical_id]["UpdateReplacePolicy"]) == policy, logical_id
+    assert stage.resolve(resources["DataTable"]["Properties"]["DeletionProtectionEnabled"]) is (app_env == "prod")
+    assert stage.resolve(resources["UserPool"]["Properties"]["DeletionProtection"]) == (
+        "ACTIVE" if app_env == "prod" else "INACTIVE"
+    )
+    assert stage.resolve(resources["SecretsKey"]["Properties"]["PendingWindowInDays"]) == (
+        30 if app_env == "prod" else 7
+    )
+
+
+def test_every_function_logs_to_its_own_group_kept_for_the_retention(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    for logical_id, function in _functions(translated).items():
+        group = function["LoggingConfig"]["LogGroup"]
+        assert function["LoggingConfig"]["LogFormat"] == "JSON", logical_id
+        group_id = group["Ref"]
+        assert resources[group_id]["Type"] == "AWS::Logs::LogGroup", logical_id
+        assert resources[group_id]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical_id
+
+
+def test_both_http_apis_write_access_logs_to_a_kept_group(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    stages = resources_of_type(translated, "AWS::ApiGatewayV2::Stage")
+    apis = {stage["Properties"]["ApiId"]["Ref"]: stage["Properties"] for stage in stages.values()}
+    assert set(apis) == {"ApiHttpApi", "IngestWebhookApi"}
+    for api, stage in apis.items():
+        settings = stage["AccessLogSettings"]
+        group_id = settings["DestinationArn"]["Fn::GetAtt"][0]
+        assert resources[group_id]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, api
+        assert "$context.requestId" in settings["Format"] and "$context.status" in settings["Format"], api
+
+
+def test_the_models_bucket_refuses_anything_but_tls(translated: dict[str, Any]) -> None:
+    (policy,) = [
+        p["Properties"]
+        for p in resources_of_type(translated, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": "ModelsBucket"}
+    ]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert {"Fn::GetAtt": ["ModelsBucket", "Arn"]} in statement["Resource"]
+    assert {"Fn::Sub": "${ModelsBucket.Arn}/*"} in statement["Resource"]
+
+
+def test_mail_goes_out_from_a_dkim_signed_domain_identity_cognito_included(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    identity = resources["CampaignSenderIdentity"]["Properties"]
+    assert identity["EmailIdentity"] == {"Ref": "SenderDomain"}
+    assert identity["DkimSigningAttributes"] == {"NextSigningKeyLength": "RSA_2048_BIT"}
+    records = str(translated["Outputs"]["SesDkimRecords"]["Value"])
+    for n in (1, 2, 3):
+        assert f"DkimDNSTokenName{n}" in records and f"DkimDNSTokenValue{n}" in records
+    deployed = _stage(translated, "prod").resolve(resources["UserPool"]["Properties"]["EmailConfiguration"])
+    assert deployed["EmailSendingAccount"] == "DEVELOPER"
+    assert deployed["SourceArn"] == "arn:aws:ses:eu-west-1:1:identity/luxebrain.example"
+    senders = [
+        statement
+        for policy in resources["CampaignSenderFunctionRole"]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "ses:SendEmail" in statement["Action"]
+    ]
+    assert {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderDomain}"} in (
+        senders[0]["Resource"]
+    )
+
+
+def test_two_way_sms_reaches_the_inbound_topic_and_failures_are_kept(translated: dict[str, Any]) -> None:
+    resources = translated["Resources"]
+    (topic_policy,) = resources_of_type(translated, "AWS::SNS::TopicPolicy").values()
+    assert topic_policy["Properties"]["Topics"] == [{"Ref": "SmsInboundTopic"}]
+    (statement,) = topic_policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sms-voice.amazonaws.com"} and statement["Action"] == "sns:Publish"
+    role = resources["SmsTwoWayRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "sms-voice.amazonaws.com"}
+    assert role["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] == {"Ref": "SmsInboundTopic"}
+    subscriptions = [
+        s["Properties"]
+        for s in resources_of_type(translated, "AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "lambda"
+    ]
+    assert subscriptions, "the provider-events function subscribes to the inbound topic"
+    for subscription in subscriptions:
+        queue = subscription["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        policies = [
+            p["Properties"]
+            for p in resources_of_type(translated, "AWS::SQS::QueuePolicy").values()
+            if {"Ref": queue} in p["Properties"]["Queues"]
+        ]
+        assert policies and policies[0]["PolicyDocument"]["Statement"][0]["Principal"] == {
+            "Service": "sns.amazonaws.com"
+        }
