@@ -55,13 +55,11 @@ KEPT: dict[tuple[str, str], str] = {
     ("CampaignFlowRunnerFunction", "dynamodb:UpdateItem"): (
         "campaigns/oneoff.py marks a due campaign dispatched: no test runs one through the handler"
     ),
-    ("ApiFunction", "cognito-idp:AdminCreateUser"): "an owner invites a colleague (Cognito mails the password)",
     ("IngestProcessorFunction", "kms:Decrypt"): "the store's REST keys, to fetch a new refund's lines from the store",
     ("IngestProcessorFunction", "s3:DeleteObject"): "drops a training snapshot a delta missed (a rare race)",
     ("IngestBackfillFunction", "s3:DeleteObject"): "drops a training snapshot a delta missed (a rare race)",
     ("IngestBackfillFunction", "ses:SendEmail"): "mails the owners when a store's webhooks cannot be re-enabled",
     ("StoreConnectCallbackFunction", "kms:Decrypt"): "a reconnect keeps the webhook secret it decrypts",
-    ("TrainWorkerFunction", "s3:DeleteObject"): "prunes model versions beyond the newest five and merged deltas",
 }
 
 # Over-grants taken out of the template: (action, a resource it must not reach, what was removed). The check
