@@ -118,6 +118,13 @@ REMOVED: dict[str, list[tuple[str, str, str]]] = {
             "the demo's Cognito admin actions (AdminConfirmSignUp, AdminAddUserToGroup, CreateGroup)",
         ),
     ],
+    "IngestBackfillFunction": [
+        (
+            "ses:SendEmail",
+            "arn:aws:ses:<region>:<account>:identity/another.example",
+            "ses:SendEmail on every identity (now the stack's domain identity and configuration set)",
+        ),
+    ],
     "IngestReceiverFunction": [
         ("dynamodb:Scan", TABLE, "DynamoDBReadPolicy (Scan, Query, BatchGetItem, DescribeTable, every index)"),
         ("dynamodb:Query", TABLE, "DynamoDBReadPolicy (Scan, Query, BatchGetItem, DescribeTable, every index)"),
