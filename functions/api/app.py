@@ -58,6 +58,7 @@ from api.routers import (  # noqa: E402
     prices,
     privacy,
     recommendations,
+    store_health,
     storefront,
     stores,
     team,
@@ -337,6 +338,7 @@ def create_app() -> FastAPI:
         prices,
         overview,
         storefront,
+        store_health,
         team,
     ):
         app.include_router(router_module.router, responses=PROBLEM_RESPONSES)

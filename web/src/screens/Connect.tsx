@@ -1,12 +1,14 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import { z } from "zod";
 
-import { api, unwrap } from "../api/client";
+import { api, unwrap, type Schemas } from "../api/client";
+import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { formatNumber } from "../shaping/forecast";
 import { Field, useApiForm } from "../ui/forms";
 import { Async, Empty } from "../ui/States";
+import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
 
 const connectSchema = z.object({
@@ -23,6 +25,96 @@ const HEALTH: Record<string, string> = {
   silent: "● Silent: no delivery has arrived yet",
 };
 
+const TOPIC_STATUS: Record<string, string> = {
+  active: "✔ active",
+  paused: "⏸ paused",
+  disabled: "✖ disabled",
+  unknown: "? not seen yet",
+};
+
+export function topicStatus(status: string): string {
+  return TOPIC_STATUS[status] ?? status;
+}
+
+/** UTC "2026-12-02T01:10:00" as the store's records are stamped -> the merchant's local time. */
+export function utcStamp(stamp: string | null | undefined): string {
+  if (!stamp) return "never";
+  const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(stamp) ? stamp : `${stamp}Z`);
+  return Number.isNaN(date.getTime()) ? stamp : date.toLocaleString("en-GB");
+}
+
+type Webhooks = Schemas["WebhooksStatus"];
+
+function WebhookTopics({ storeId, webhooks, reload }: { storeId: string; webhooks: Webhooks; reload: () => void }) {
+  const { can } = useAuth();
+  const notify = useToast();
+  const [waitingSince, setWaitingSince] = useState<string | null | undefined>(undefined);
+  const waiting = waitingSince !== undefined;
+  useEffect(() => {
+    // The check runs in the back-fill function: look again until its run is newer than the last one.
+    if (!waiting) return;
+    if (webhooks.checked_at && webhooks.checked_at !== waitingSince) {
+      setWaitingSince(undefined);
+      notify(webhooks.error ? `The check failed: ${webhooks.error}` : "Webhooks checked: every topic is set right.", webhooks.error ? "error" : "success");
+      return;
+    }
+    const timer = window.setTimeout(reload, 2000);
+    return () => window.clearTimeout(timer);
+  }, [waiting, waitingSince, webhooks.checked_at, webhooks.error, reload, notify]);
+  const check = async () => {
+    try {
+      const queued = await unwrap(api.POST("/stores/{store_id}/webhooks/check", { params: { path: { store_id: storeId } } }));
+      setWaitingSince(queued.previous_check_at ?? null);
+      notify("Checking the store's webhooks…", "info");
+    } catch (error) {
+      notify(error instanceof ApiError ? error.message : String(error), "error");
+    }
+  };
+  return (
+    <>
+      <table>
+        <caption>Webhooks per topic</caption>
+        <thead>
+          <tr>
+            <th scope="col">Topic</th>
+            <th scope="col">Status in WooCommerce</th>
+            <th scope="col">Found off</th>
+            <th scope="col">Re-enabled</th>
+            <th scope="col">Last re-enabled</th>
+          </tr>
+        </thead>
+        <tbody>
+          {webhooks.topics.map((topic) => (
+            <tr key={topic.topic}>
+              <th scope="row">{topic.topic}</th>
+              <td>{topicStatus(topic.status)}</td>
+              <td>{formatNumber(topic.times_found_off)}</td>
+              <td>{formatNumber(topic.re_enables)}</td>
+              <td>{topic.last_re_enabled_at ? utcStamp(topic.last_re_enabled_at) : "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p>
+        Last checked: {utcStamp(webhooks.checked_at)}
+        {webhooks.error ? (
+          <strong className="field-error">
+            {" "}
+            ⚠ {webhooks.error}
+            {webhooks.failing_since ? ` (since ${utcStamp(webhooks.failing_since)})` : ""}
+          </strong>
+        ) : null}
+        . LuxeBrain checks every hour and re-enables what WooCommerce disabled.
+      </p>
+      {can("staff") ? (
+        <button type="button" onClick={() => void check()} disabled={waiting}>
+          {waiting ? "Checking…" : "Check and re-enable now"}
+        </button>
+      ) : null}
+    </>
+  );
+}
+
 function Health({ storeId }: { storeId: string }) {
   const status = useApi(
     () => unwrap(api.GET("/stores/{store_id}/ingest-status", { params: { path: { store_id: storeId } } })),
@@ -32,6 +124,7 @@ function Health({ storeId }: { storeId: string }) {
     <Async state={status} what="the store's health">
       {(data) => (
         <>
+          <WebhookTopics storeId={storeId} webhooks={data.webhooks} reload={status.reload} />
           <p>
             <strong>{HEALTH[data.webhook_health] ?? data.webhook_health}</strong>
             {data.last_event_at ? ` · last event ${new Date(data.last_event_at).toLocaleString("en-GB")}` : ""}

@@ -36,3 +36,15 @@ describe("campaign results", () => {
     });
   });
 });
+
+describe("store health", () => {
+  it("says each webhook topic's status in words and the store's UTC stamps in local time", async () => {
+    const { topicStatus, utcStamp } = await import("./Connect");
+    expect(topicStatus("disabled")).toBe("✖ disabled");
+    expect(topicStatus("active")).toBe("✔ active");
+    expect(topicStatus("odd")).toBe("odd");
+    expect(utcStamp(null)).toBe("never");
+    expect(utcStamp("2026-12-02T01:10:00")).toBe(new Date("2026-12-02T01:10:00Z").toLocaleString("en-GB"));
+    expect(utcStamp("not a date")).toBe("not a date");
+  });
+});
