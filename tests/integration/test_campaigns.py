@@ -613,3 +613,18 @@ def test_sender_paces_itself_to_the_configured_send_rate(monkeypatch: pytest.Mon
     for _ in range(5):
         pacer.wait(4.0)  # four per second: the 2nd to 5th sends each wait a quarter of a second
     assert slept == [0.25, 0.25, 0.25, 0.25]
+
+
+def test_results_of_a_campaign_not_sent_yet_read_no_orders(
+    local_aws: LocalResources, tenant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: with no send record the conversion window started "now" and every order of the tenant was read
+    # anyway (88 s on the e2e demo store under load) to answer that nothing was sent.
+    from luxebrain.campaigns import results
+
+    def no_orders(tenant: str) -> Any:
+        raise AssertionError("read the tenant's orders for a campaign that sent nothing")
+
+    monkeypatch.setattr(results, "iter_orders", no_orders)
+    report = flow_results(tenant_id, campaign_flow("c0notsentyet"), holdout_fraction=0.1)
+    assert report["arms"] == []

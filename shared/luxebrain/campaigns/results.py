@@ -89,7 +89,8 @@ def flow_results(
     arms: dict[str, ArmStats] = {}
     window = timedelta(days=conversion_window_days)
     earliest = _gmt(min((r.assigned_at for r in records), default=datetime.now(UTC)))
-    purchases = _purchases_by_customer(tenant_id, earliest, orders)
+    # Nothing assigned, nothing to attribute: the tenant's orders are not read to say so.
+    purchases = _purchases_by_customer(tenant_id, earliest, orders) if records else {}
     for record in records:
         arm = arms.setdefault(record.variant or "default", ArmStats(record.variant or "default"))
         arm.assigned += 1

@@ -1,6 +1,8 @@
 import { useState } from "react";
 
 import { api, unwrap } from "../api/client";
+import { useAuth } from "../auth/AuthContext";
+import { CampaignBuilder } from "./CampaignBuilder";
 import { formatMoney, formatNumber } from "../shaping/forecast";
 import { Async, Empty } from "../ui/States";
 import { useApi } from "../ui/useApi";
@@ -131,11 +133,30 @@ function Results({ load, title }: { load: () => Promise<Row>; title: string }) {
 }
 
 export default function Campaigns() {
+  const { can } = useAuth();
   const campaigns = useApi(() => unwrap(api.GET("/campaigns")) as Promise<Row>, []);
   const [chosen, setChosen] = useState<{ kind: "campaign" | "flow"; id: string } | null>(null);
+  const [building, setBuilding] = useState(false);
   return (
     <>
       <h1>Campaigns</h1>
+      {can("staff") ? (
+        building ? (
+          <CampaignBuilder
+            onLaunched={(campaignId) => {
+              setBuilding(false);
+              campaigns.reload();
+              setChosen({ kind: "campaign", id: campaignId });
+            }}
+          />
+        ) : (
+          <p>
+            <button type="button" onClick={() => setBuilding(true)}>
+              New campaign
+            </button>
+          </p>
+        )
+      ) : null}
       <section className="panel" aria-labelledby="campaigns-title">
         <h2 id="campaigns-title">One-off campaigns</h2>
         <Async state={campaigns} what="the campaigns">
