@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -107,7 +108,7 @@ async def for_you(
     tenant_id = principal.require_tenant()
     recommender, version, rules = recommender_with_rules(tenant_id)
     if exclude_purchased:
-        rules = RecommendationRules(unavailable=rules.unavailable, exclude_purchased=True)
+        rules = replace(rules, exclude_purchased=True)  # the merchant's pins and blocks stay
     try:
         return _response(recommender.for_customer(customer_id, k, rules), version)
     except RecommendationInputError as exc:

@@ -53,8 +53,14 @@ def catalogue_products(tenant_id: str) -> frozenset[str]:
 
 
 def recommender_with_rules(tenant_id: str) -> tuple[Recommender, str, RecommendationRules]:
-    """The current model, its version, and the rules hiding what may not be shown right now."""
+    """The current model, its version, and the rules: what may not be shown right now, and the merchant's own
+    (pinned first, boosted, blocked)."""
+    from luxebrain.serving.merchandising import rules_of
+
     recommender, version = current_serving(tenant_id, "recommend")
     hidden = unavailable_products(tenant_id)
-    rules = RecommendationRules(unavailable=hidden) if hidden else NO_RULES
+    merchant = rules_of(tenant_id)
+    if not hidden and not (merchant.pinned or merchant.boosts or merchant.blocked):
+        return recommender, version, NO_RULES
+    rules = RecommendationRules(unavailable=hidden, pin=merchant.pinned, boost=merchant.boosts, block=merchant.blocked)
     return recommender, version, rules

@@ -9,17 +9,13 @@ import { Field, useApiForm } from "../ui/forms";
 import { Async, Empty, Failure } from "../ui/States";
 import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
+import { parseIds } from "../shaping/ids";
+import { RecommendationRulesPanel } from "./RecommendationRules";
 
 type Answer = Schemas["RecommendationResponse"];
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
-/** "101, 205 ,301" -> ["101", "205", "301"] (the basket field). */
-export function parseIds(text: string): string[] {
-  return text
-    .split(/[\s,;]+/)
-    .map((part) => part.trim())
-    .filter(Boolean);
-}
+export { parseIds };
 
 const previewSchema = z
   .object({
@@ -159,6 +155,13 @@ export default function Recommendations() {
           {(data) => <Items answer={data} />}
         </Async>
       </section>
+      <RecommendationRulesPanel
+        writer={can("staff")}
+        onSaved={() => {
+          trending.reload();
+          setAnswer(null); // asked again, the preview follows the new rules
+        }}
+      />
       {can("owner") ? <StorefrontKey /> : null}
     </>
   );

@@ -9,6 +9,7 @@ from luxebrain.storage.items import (  # noqa: F401  (each import registers its 
     customers,
     ingest,
     members,
+    merchandising,
     pricing,
     storefront,
     tenants,

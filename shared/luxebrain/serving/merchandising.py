@@ -1,0 +1,69 @@
+"""The merchant's recommendation rules as serving applies them: checked against the catalogue when saved,
+cached per tenant for a minute when served (the container that saved them serves them at once)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+from luxebrain.auth.members import record_audit
+from luxebrain.errors import InvalidInputError
+from luxebrain.runtime import on_reset
+from luxebrain.storage.merchandising import MerchandisingRules, get_rules, save_rules
+
+__all__ = ["MAX_BLOCKED", "MAX_BOOSTED", "MAX_PINNED", "MerchandisingRules", "replace_rules", "rules_of"]
+
+MAX_PINNED = 20
+MAX_BOOSTED = 200
+MAX_BLOCKED = 500
+RULES_SECONDS = 60.0
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[float, MerchandisingRules]] = {}
+on_reset(_cache.clear)
+
+
+def rules_of(tenant_id: str) -> MerchandisingRules:
+    now = time.monotonic()
+    with _lock:
+        cached = _cache.get(tenant_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    rules = get_rules(tenant_id)
+    with _lock:
+        _cache[tenant_id] = (now + RULES_SECONDS, rules)
+    return rules
+
+
+def _duplicates(ids: Sequence[str]) -> list[str]:
+    return sorted({product for product in ids if ids.count(product) > 1})
+
+
+def replace_rules(
+    tenant_id: str, *, pinned: Sequence[str], boosts: Mapping[str, float], blocked: Sequence[str], actor: str
+) -> MerchandisingRules:
+    """Check and save the whole rule set: products of the tenant's catalogue only, no duplicate, none both
+    pinned and blocked (422 naming them)."""
+    problems = []
+    if duplicates := _duplicates(pinned) + _duplicates(blocked):
+        problems.append(f"listed twice: {', '.join(duplicates)}")
+    if both := sorted(set(pinned) & set(blocked)):
+        problems.append(f"both pinned and blocked: {', '.join(both)}")
+    from luxebrain.serving.recommendations import catalogue_products  # it applies these rules: imports this
+
+    known = catalogue_products(tenant_id)
+    if unknown := sorted({*pinned, *boosts, *blocked} - known):
+        problems.append(f"not in the store's catalogue: {', '.join(unknown[:10])}")
+    if problems:
+        raise InvalidInputError("; ".join(problems))
+    saved = save_rules(tenant_id, pinned=pinned, boosts=boosts, blocked=blocked, actor=actor)
+    with _lock:
+        _cache[tenant_id] = (time.monotonic() + RULES_SECONDS, saved)
+    record_audit(
+        tenant_id,
+        action="recommendation_rules.changed",
+        actor=actor,
+        details={"pinned": len(saved.pinned), "boosted": len(saved.boosts), "blocked": len(saved.blocked)},
+    )
+    return saved
