@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from luxebrain.billing.plans import RateLimitedError
 from luxebrain.errors import ConflictError
 from luxebrain.ingest.backfill import request_backfill
-from luxebrain.plans import RateLimitedError
-from luxebrain.storage.repositories import get_store
+from luxebrain.storage.tenants import get_store
 
 CHECK_COOLDOWN = timedelta(minutes=1)
 
