@@ -100,3 +100,52 @@ def run_queued_bodies(backfill_handler: Any, bodies: list[dict[str, Any]]) -> No
     for body in bodies:
         event = {"Records": [{"messageId": str(uuid.uuid4()), "body": json.dumps(body), "eventSource": "aws:sqs"}]}
         backfill_handler(event, LocalLambdaContext("IngestBackfillFunction", 900, 512))
+
+
+def test_a_merchant_reads_the_stores_rejected_records_with_their_reasons(
+    connect_settings: Urls,  # noqa: F811
+    fake_store: FakeWooCommerce,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from luxebrain.storage.ingest import RejectedEvent, record_rejected_event
+
+    merchant, other = new_merchant(), new_merchant()
+    started = connect(connect_settings, merchant, fake_store.url)
+    assert approve(started["authorize_url"]).status_code == 302
+    store_id = started["store_id"]
+    queued_backfills(merchant.tenant_id)
+    now = datetime.now(UTC).replace(tzinfo=None)
+
+    def reject(tenant_id: str, store: str, days_ago: int, reason: str) -> None:
+        received = (now - timedelta(days=days_ago)).isoformat(timespec="seconds")
+        event = RejectedEvent(store, "order.created", reason, "77", "d-1", "ab" * 32, 120, received)
+        record_rejected_event(tenant_id, f"e{days_ago}{reason[:3]}", event, expires_at=2_000_000_000)
+
+    reject(merchant.tenant_id, store_id, 1, "line_items[0].quantity: not a number")
+    reject(merchant.tenant_id, store_id, 20, "older than the window")
+    reject(merchant.tenant_id, "s-otherstore01", 1, "another store of the tenant")
+    reject(other.tenant_id, store_id, 1, "another tenant")
+    viewer = add_tenant_user(merchant.tenant_id, "read-only")
+    answer = requests.get(f"{connect_settings.api}/stores/{store_id}/rejected", headers=viewer.headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert [item["reason"] for item in answer.json()["items"]] == ["line_items[0].quantity: not a number"]
+    assert answer.json()["items"][0]["delivery_id"] == "d-1" and answer.json()["truncated"] is False
+    month = requests.get(
+        f"{connect_settings.api}/stores/{store_id}/rejected", params={"days": 30}, headers=merchant.headers, timeout=30
+    )
+    assert [item["reason"] for item in month.json()["items"]] == [
+        "line_items[0].quantity: not a number",
+        "older than the window",
+    ]
+    # Another tenant asking for this store id sees nothing of it
+    assert (
+        requests.get(
+            f"{connect_settings.api}/stores/{store_id}/rejected", headers=other.headers, timeout=30
+        ).status_code
+        == 404
+    )
+    bad = requests.get(
+        f"{connect_settings.api}/stores/{store_id}/rejected", params={"days": 365}, headers=merchant.headers, timeout=30
+    )
+    assert bad.status_code == 422

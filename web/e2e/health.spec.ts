@@ -13,6 +13,8 @@ test("store health: webhooks per topic, and a check run now from the screen", as
   await expect(created.getByRole("cell").nth(0)).toHaveText("✔ active");
   // One row per topic LuxeBrain registered on the demo store (orders, products, customers, coupons)
   expect(await topics.locator("tbody tr").count()).toBeGreaterThanOrEqual(12);
+  // The demo store's records were all stored: the rejected records say so (GET /stores/{id}/rejected)
+  await expect(page.getByText("No record was rejected in the last 7 days.")).toBeVisible();
   const before = await page.getByText(/^Last checked: /).textContent();
   await page.getByRole("button", { name: "Check and re-enable now" }).click();
   await expect(page.getByRole("button", { name: "Checking…" })).toBeDisabled();

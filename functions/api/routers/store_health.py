@@ -1,15 +1,20 @@
-"""A store's health, acted on: the merchant asks for its webhooks to be checked and re-enabled now."""
+"""A store's health, acted on: the records it could not store and why, and its webhooks checked and re-enabled now."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from api.dependencies import StaffOrOwner
+from api.dependencies import StaffOrOwner, TenantMember
 from luxebrain.ingest.webhook_check import request_webhook_check
+from luxebrain.storage.ingest import rejected_events_since
+from luxebrain.storage.tenants import get_store
+
+MAX_REJECTED = 200
 
 router = APIRouter(prefix="/stores", tags=["stores"])
 
@@ -36,3 +41,52 @@ class WebhookCheckQueued(BaseModel):
 )
 def check_webhooks(store_id: StoreId, principal: StaffOrOwner) -> WebhookCheckQueued:
     return WebhookCheckQueued(previous_check_at=request_webhook_check(principal.require_tenant(), store_id))
+
+
+class RejectedRecord(BaseModel):
+    received_at: str = Field(description="UTC, ISO")
+    topic: str = Field(description="the webhook topic or back-fill resource, e.g. order.created")
+    reason: str
+    resource_id: str | None
+    delivery_id: str | None = Field(description="WooCommerce's delivery id: find it in the store's webhook log")
+    body_sha256: str
+    body_bytes: int
+
+
+class RejectedRecords(BaseModel):
+    days: int
+    items: list[RejectedRecord] = Field(description=f"newest first, at most {MAX_REJECTED}")
+    truncated: bool
+
+
+@router.get(
+    "/{store_id}/rejected",
+    response_model=RejectedRecords,
+    summary="Records the store sent that could not be stored, with the reason (no body is kept)",
+    responses={404: {"description": "no such store in this tenant"}},
+)
+def rejected(
+    store_id: StoreId,
+    principal: TenantMember,
+    days: Annotated[int, Query(ge=1, le=90, description="the last N days (rejections are kept 90)")] = 7,
+) -> RejectedRecords:
+    tenant_id = principal.require_tenant()
+    get_store(tenant_id, store_id)  # 404 for another tenant's store
+    since = (datetime.now(UTC) - timedelta(days=days)).replace(tzinfo=None).isoformat(timespec="seconds")
+    found = rejected_events_since(tenant_id, store_id, since)
+    return RejectedRecords(
+        days=days,
+        items=[
+            RejectedRecord(
+                received_at=event.received_at,
+                topic=event.topic,
+                reason=event.reason,
+                resource_id=event.resource_id,
+                delivery_id=event.delivery_id,
+                body_sha256=event.body_sha256,
+                body_bytes=event.body_bytes,
+            )
+            for event in found[:MAX_REJECTED]
+        ],
+        truncated=len(found) > MAX_REJECTED,
+    )

@@ -115,6 +115,48 @@ function WebhookTopics({ storeId, webhooks, reload }: { storeId: string; webhook
   );
 }
 
+function RejectedRecords({ storeId }: { storeId: string }) {
+  const rejected = useApi(
+    () => unwrap(api.GET("/stores/{store_id}/rejected", { params: { path: { store_id: storeId }, query: { days: 7 } } })),
+    [storeId],
+  );
+  return (
+    <Async state={rejected} what="the rejected records">
+      {(data) =>
+        data.items.length === 0 ? (
+          <p className="muted">No record was rejected in the last {data.days} days.</p>
+        ) : (
+          <table>
+            <caption>
+              Rejected records, last {data.days} days{data.truncated ? ` (the newest ${data.items.length})` : ""}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Received</th>
+                <th scope="col">Topic</th>
+                <th scope="col">Record</th>
+                <th scope="col">Why it was refused</th>
+                <th scope="col">Delivery</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((item) => (
+                <tr key={`${item.received_at}-${item.body_sha256}`}>
+                  <th scope="row">{utcStamp(item.received_at)}</th>
+                  <td>{item.topic}</td>
+                  <td>{item.resource_id ?? "—"}</td>
+                  <td>{item.reason}</td>
+                  <td>{item.delivery_id ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )
+      }
+    </Async>
+  );
+}
+
 function Health({ storeId }: { storeId: string }) {
   const status = useApi(
     () => unwrap(api.GET("/stores/{store_id}/ingest-status", { params: { path: { store_id: storeId } } })),
@@ -134,6 +176,7 @@ function Health({ storeId }: { storeId: string }) {
             the last 24 hours: {data.rejected_events}
             {data.last_rejection ? ` (last: ${data.last_rejection})` : ""}.
           </p>
+          <RejectedRecords storeId={storeId} />
           {data.backfill.length ? (
             <table>
               <caption className="visually-hidden">Back-fill progress</caption>
