@@ -17,6 +17,7 @@ import pytest
 
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
+from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.serving.loader import ModelCache, artifact_prefix, current_model
 from luxebrain.storage.models import LineItem, OrderItem, ProductItem, key_order, key_product
@@ -31,7 +32,7 @@ from luxebrain.training import (
     registered_kinds,
     train_tenant,
 )
-from luxebrain.training.registry import unregister_kind
+from luxebrain.training.registry import register_default_kinds, unregister_kind
 from luxebrain.training.snapshot import OrderSnapshot, load_training_data, order_record, snapshot_key
 from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 
@@ -87,13 +88,17 @@ def only_test_kinds() -> Iterator[None]:
     yield
     for kind in registered_kinds():
         unregister_kind(kind)
+    register_default_kinds()  # the product kinds exactly as the table of kinds registers them
     for spec in saved.values():
+        if spec.kind in MODEL_KINDS:
+            continue
         register_kind(
             spec.kind,
             spec.train,
             serving_class=spec.serving_class,
             holdout_metric=spec.holdout_metric,
             higher_is_better=spec.higher_is_better,
+            baseline_metric=spec.baseline_metric,
         )
 
 
