@@ -179,7 +179,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.campaigns.sending import SenderContext, SendRequest, aws_channel, deliver
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.storage.campaigns import ConsentRecord, put_consents
-    from luxebrain.storage.models import CustomerItem, key_customer
+    from luxebrain.storage.items.customers import CustomerItem, key_customer
     from luxebrain.storage.tenants import create_store, create_tenant
 
     tenant_id = create_tenant("Bench", tenant_id="t-bench-send").tenant_id
@@ -248,7 +248,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.campaigns.sending import QueueDispatcher, SendRequest
     from luxebrain.runtime import aws_client
     from luxebrain.storage.campaigns import ConsentRecord, put_consents
-    from luxebrain.storage.models import LineItem, OrderItem, key_order
+    from luxebrain.storage.items.customers import LineItem, OrderItem, key_order
     from luxebrain.storage.tenants import create_store, create_tenant
 
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)

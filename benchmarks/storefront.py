@@ -44,7 +44,7 @@ def run(requests: int, events_per_batch: int) -> dict[str, Any]:
     from luxebrain.auth.storefront import issue_storefront_key
     from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import tenants as tenant_repo
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
     from luxebrain_dev.local.embedded import EmbeddedAws
 
     aws = EmbeddedAws()

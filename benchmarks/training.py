@@ -143,7 +143,7 @@ def bench_read_cost(
     base_items: list[Any], base_records: list[dict[str, Any]], tiled: list[dict[str, Any]]
 ) -> dict[str, Any]:
     from luxebrain.storage.customers import order_summary_from_raw
-    from luxebrain.storage.models import OrderItem
+    from luxebrain.storage.items.customers import OrderItem
     from luxebrain.training.snapshot import OrderSnapshot, record_from_summary
 
     sizes = np.array([item_size(item) for item in base_items], dtype=np.float64)
@@ -216,14 +216,14 @@ def bench_read_cost(
 
 def bench_moto_query(items: list[Any], limit: int) -> dict[str, Any]:
     """An end-to-end full read of ``limit`` orders from moto over HTTP, through the worker's own reader."""
-    from luxebrain.storage.models import OrderItem
+    from luxebrain.storage.items.customers import OrderItem
     from luxebrain.storage.tenants import create_tenant
     from luxebrain.tenancy import new_tenant_id
     from luxebrain.training.snapshot import ReadStats, rebuild_from_table
 
     if True:  # runs inside main's embedded AWS (moto's state is per process: one server per run)
         tenant_id = create_tenant("bench", tenant_id=new_tenant_id()).tenant_id
-        from luxebrain.storage.models import key_order
+        from luxebrain.storage.items.customers import key_order
 
         with OrderItem.batch_write() as batch:
             for item in items[:limit]:
@@ -247,7 +247,7 @@ from datetime import datetime, UTC
 from luxebrain.training.snapshot import OrderSnapshot, product_frame
 from luxebrain.training.registry import registered_kinds
 from luxebrain.ml.kinds import TrainingInputs
-from luxebrain.storage.models import ProductItem
+from luxebrain.storage.items.catalogue import ProductItem
 import luxebrain.ml.recommend.train, luxebrain.ml.forecast.train
 import luxebrain.ml.customers.train, luxebrain.ml.pricing.train
 imports = time.perf_counter() - t0
@@ -283,7 +283,7 @@ print(json.dumps({"lines": len(lines), "imports_seconds": round(imports, 2), "re
 
 
 def bench_training(records: list[dict[str, Any]], products: list[dict[str, Any]], label: str) -> dict[str, Any]:
-    from luxebrain.storage.models import ProductItem
+    from luxebrain.storage.items.catalogue import ProductItem
     from luxebrain.training.snapshot import OrderSnapshot, product_frame
 
     with tempfile.TemporaryDirectory() as folder:
@@ -337,7 +337,7 @@ def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any
     """Train the sample store through the real pipeline on the embedded AWS, then time warm API reads."""
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.serving.loader import current_model, current_serving
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
     from luxebrain.storage.tenants import create_tenant
     from luxebrain.storage.training import mark_tenant_data_changed
     from luxebrain.tenancy import new_tenant_id

@@ -229,7 +229,7 @@ def priced_store(products: int = 6, weeks: int = 40, seed: int = 3) -> tuple[Any
 
 def save_products(tenant_id: str, catalogue: Any) -> None:
     """The catalogue as the ingest pipeline stores it (ProductItem per product)."""
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
 
     for row in catalogue.to_dict("records"):
         pk, sk = key_product(tenant_id, row["product_id"])

@@ -15,7 +15,7 @@ from luxebrain.ingest.mapping import (
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.customers import Customer
 from luxebrain.storage.ingest import StoreRecord, put_records
-from luxebrain.storage.models import CustomerItem, OrderItem
+from luxebrain.storage.items.customers import CustomerItem, OrderItem
 from luxebrain.woocommerce.payloads import CustomerPayload, OrderPayload, ProductPayload
 from luxebrain_dev.sample_store import SampleStore
 
@@ -60,7 +60,7 @@ def add_customer(
     country: str = "GB",
     first_name: str = "Camille",
 ) -> CustomerItem:
-    from luxebrain.storage.models import key_customer
+    from luxebrain.storage.items.customers import key_customer
 
     configured_settings()
     pk, sk = key_customer(tenant_id, customer_id)
@@ -91,7 +91,7 @@ def add_order(
     total: float = 1450.0,
 ) -> OrderItem:
     from luxebrain.ingest.mapping import status_class
-    from luxebrain.storage.models import LineItem, customer_orders_index_keys, key_order
+    from luxebrain.storage.items.customers import LineItem, customer_orders_index_keys, key_order
 
     configured_settings()
     created_gmt = created.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")

@@ -21,7 +21,7 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def shop(client: TestClient) -> Merchant:
     from luxebrain.ml.forecast.train import train_forecaster
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
 
     merchant = new_merchant("Maison Prévision")
     lines, catalogue = priced_store()

@@ -56,7 +56,7 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 def tenant_a(client: TestClient) -> TenantA:
     from luxebrain.ml.customers.train import train_customer_model
     from luxebrain.ml.recommend.train import train_recommender
-    from luxebrain.storage.models import CustomerItem, key_customer
+    from luxebrain.storage.items.customers import CustomerItem, key_customer
 
     merchant = new_merchant("Maison A")
     store_url = f"https://shop-a-{secrets.token_hex(4)}.example"

@@ -96,7 +96,7 @@ def test_expensive_route_is_429_with_retry_after(client: TestClient, merchant: M
 def test_storefront_key_rotation_keeps_the_old_key_for_a_grace_period(client: TestClient, merchant: Merchant) -> None:
     from luxebrain.auth.storefront import principal_for_storefront_key
     from luxebrain.errors import UnauthorizedError
-    from luxebrain.storage.models import StorefrontKeyItem, key_storefront_key
+    from luxebrain.storage.items.members import StorefrontKeyItem, key_storefront_key
 
     first = client.post("/tenant/storefront-key", headers=merchant.headers).json()
     assert first["key"].startswith(f"lbpk_{merchant.tenant_id}_")

@@ -19,7 +19,7 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 
 def _seed_customer(tenant_id: str, customer_id: str, email: str, orders: int) -> None:
-    from luxebrain.storage.models import (
+    from luxebrain.storage.items.customers import (
         CustomerItem,
         OrderItem,
         customer_orders_index_keys,

@@ -490,7 +490,7 @@ def test_demo_runs_cart_flow_and_campaign_on_the_sample_store(local_aws: LocalRe
 def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_cart(
     local_aws: LocalResources, tenant_id: str
 ) -> None:
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
 
     create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
 
@@ -571,7 +571,7 @@ def test_product_block_comes_from_the_recommendation_model_and_shows_in_stock_pr
 
     from luxebrain.campaigns import products as product_cache
     from luxebrain.ml.recommend.train import train_recommender
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
 
     # Given a trained model and a catalogue where one of the usual recommendations is out of stock
     create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")

@@ -11,8 +11,8 @@ from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import Order, get_order, iter_orders, orders_of_customer
 from luxebrain.storage.ingest import put_if_newer
+from luxebrain.storage.items.customers import OrderItem, customer_orders_index_keys, key_order
 from luxebrain.storage.items.tenants import StoreItem, key_store
-from luxebrain.storage.models import OrderItem, customer_orders_index_keys, key_order
 from luxebrain_dev.infra_template import load_template, resources_of_type
 from luxebrain_dev.local.embedded import LocalResources
 

@@ -24,7 +24,8 @@ from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import get_product
 from luxebrain.storage.customers import get_customer, get_order, orders_of_customer
 from luxebrain.storage.ingest import list_rejected_events
-from luxebrain.storage.models import CustomerItem, OrderItem, ProductItem, key_order, key_product
+from luxebrain.storage.items.catalogue import ProductItem, key_product
+from luxebrain.storage.items.customers import CustomerItem, OrderItem, key_order
 from luxebrain.woocommerce.signature import compute_signature
 from luxebrain_dev.delivery import wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources
@@ -355,7 +356,7 @@ def test_variations_are_products_and_go_with_their_deleted_parent(processor_hand
 
 
 def test_coupon_is_stored(processor_handler: Any, tenant_id: str) -> None:
-    from luxebrain.storage.models import CouponItem, key_coupon
+    from luxebrain.storage.items.catalogue import CouponItem, key_coupon
 
     processor_handler(sqs_event(envelope(tenant_id, "coupon.created", fixture("coupon.json"))), context())
     assert CouponItem.get(*key_coupon(tenant_id, "719")).amount == 100

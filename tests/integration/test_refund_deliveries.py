@@ -15,7 +15,7 @@ from luxebrain.ingest import processor as ingest_processor
 from luxebrain.runtime import aws_client
 from luxebrain.storage.customers import get_order
 from luxebrain.storage.ingest import list_rejected_events
-from luxebrain.storage.models import CustomerItem
+from luxebrain.storage.items.customers import CustomerItem
 from luxebrain.woocommerce.client import WooCommerceAuthError
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.functions import import_handler

@@ -13,7 +13,7 @@ def test_the_storefront_demo_places_recommendations_and_prints_the_placement_res
 ) -> None:
     from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import tenants as tenant_repo
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
     from luxebrain.tenancy import new_tenant_id
     from luxebrain_dev.local.gateway import LocalGateway
     from luxebrain_dev.sample_store import generate_sample_store

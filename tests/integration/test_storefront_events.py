@@ -38,7 +38,7 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 def _new_shop(client: TestClient, prefix: str, *, products: list[str] | None = None) -> Shop:
     from luxebrain.ml.recommend.train import train_recommender
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
 
     merchant = new_merchant(f"Maison {prefix}")
     origin = f"https://shop-{prefix}-{secrets.token_hex(3)}.example"

@@ -83,7 +83,7 @@ def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
     from luxebrain.auth.storefront import issue_storefront_key
     from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import tenants as tenant_repo
-    from luxebrain.storage.models import ProductItem, key_product
+    from luxebrain.storage.items.catalogue import ProductItem, key_product
     from luxebrain.tenancy import new_tenant_id
     from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
     from luxebrain_dev.local.gateway import LocalGateway

@@ -83,7 +83,7 @@ def test_dispatcher_handler_queues_tenants_whose_data_changed(
     only_test_kinds: None, stocked_tenant: str, empty_train_queue: str
 ) -> None:
     # Given a tenant trained at AS_OF on a daily plan, whose data changes afterwards
-    from luxebrain.storage.models import TenantItem, key_tenant
+    from luxebrain.storage.items.tenants import TenantItem, key_tenant
     from luxebrain.training import train_tenant
 
     tenant = TenantItem.get(*key_tenant(stocked_tenant))

@@ -20,7 +20,8 @@ from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
 from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.serving.loader import ModelCache, artifact_prefix, current_model
-from luxebrain.storage.models import LineItem, OrderItem, ProductItem, key_order, key_product
+from luxebrain.storage.items.catalogue import ProductItem, key_product
+from luxebrain.storage.items.customers import LineItem, OrderItem, key_order
 from luxebrain.storage.training import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
 from luxebrain.tenancy import new_tenant_id
 from luxebrain.training import (

@@ -24,7 +24,7 @@ from luxebrain.campaigns.flows import RunData, abandoned_cart_candidates
 from luxebrain.campaigns.products import Catalog
 from luxebrain.campaigns.templates import TemplateRenderError, render_email, template_for, validate_template
 from luxebrain.errors import InvalidInputError
-from luxebrain.storage.models import LineItem, OrderItem
+from luxebrain.storage.items.customers import LineItem, OrderItem
 
 CONTEXT = {
     "customer": {"first_name": "<b>Léa</b>", "country": "FR"},

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from luxebrain.errors import ConfigurationError
-from luxebrain.storage.models import ALL_MODELS, BaseItem
+from luxebrain.storage.items import ENTITY_CLASSES
+from luxebrain.storage.items.base import BaseItem
 from luxebrain_dev.infra_template import load_template, resources_of_type
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ def _template_table() -> dict:
 def test_key_schema_matches_models() -> None:
     table = _template_table()
     keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
-    for model in (BaseItem, *ALL_MODELS):
+    for model in (BaseItem, *ENTITY_CLASSES):
         assert model._hash_keyname == keys["HASH"], model
         assert model._range_keyname == keys["RANGE"], model
 
@@ -37,7 +38,7 @@ def test_every_model_index_is_declared_with_the_same_keys_and_projection() -> No
         for index in table["GlobalSecondaryIndexes"]
     }
     used = set()
-    for model in ALL_MODELS:
+    for model in ENTITY_CLASSES:
         for index in model._indexes.values():
             name = index.Meta.index_name
             used.add(name)

@@ -200,7 +200,7 @@ def test_report_summary_lists_each_kind() -> None:
 def test_raw_table_items_and_model_items_make_the_same_record() -> None:
     # The full-table read parses DynamoDB's JSON directly; it must agree with the pynamodb path ingest uses.
     from luxebrain.storage.customers import order_from_item, order_summary_from_raw
-    from luxebrain.storage.models import LineItem, OrderItem
+    from luxebrain.storage.items.customers import LineItem, OrderItem
     from luxebrain.training.snapshot import order_record, record_from_summary
 
     order = OrderItem(
