@@ -27,6 +27,10 @@ IMAGE_FUNCTIONS := TrainWorkerFunction
 ENV ?= default
 # Where the test suite's embedded stacks write which grant authorized which call (luxebrain_dev.iam_report).
 IAM_TRACE := $(CURDIR)/.aws-sam/iam-trace
+# pytest-xdist: one test process per core ("auto"), each with its own embedded AWS (tests/conftest.py's
+# session fixture, on a port the OS picks). Whole files go to one worker, so module fixtures are set up once.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 
 demo: $(STAMP) $(SAM_STAMP) $(WEB_BUILD)  ## the whole system on an embedded AWS with a sample store, then its dashboard
 	$(BIN)/luxebrain demo --serve
@@ -41,7 +45,7 @@ test: $(STAMP) $(SAM_STAMP) $(WEB_BUILD) chromium php-cli  ## lint, template che
 	$(MAKE) --no-print-directory sam-validate sam-build
 	$(BIN)/python -m luxebrain_dev.openapi_export --check
 	rm -rf $(IAM_TRACE)
-	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest
+	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest $(PYTEST_PARALLEL)
 	$(BIN)/python -m luxebrain_dev.iam_report $(IAM_TRACE) --check docs/iam.md
 	$(MAKE) test-web
 	$(MAKE) e2e
@@ -70,8 +74,9 @@ iam-report: $(STAMP) $(SAM_STAMP)  ## the whole test suite, then docs/iam.md rew
 	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest -q
 	$(BIN)/python -m luxebrain_dev.iam_report $(IAM_TRACE) --write docs/iam.md
 
-test-unit: $(STAMP)  ## the fast loop: the unit tier alone (no moto server, about a minute on 2 cores)
-	$(BIN)/pytest -q tests/unit
+# The unit tier has no schemathesis tests: not loading its plugin saves each process a few seconds.
+test-unit: $(STAMP)  ## the fast loop: the unit tier alone, sockets refused (under a minute on 2 cores)
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) -p no:schemathesis tests/unit
 
 bench: $(STAMP)  ## benchmarks against the real baseline libraries (not part of CI)
 	$(BIN)/pip install -q -r benchmarks/requirements.txt

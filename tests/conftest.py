@@ -1,6 +1,7 @@
-"""Shared fixtures. Integration tests run against moto's server over HTTP, started once per session,
-with every resource created from infra/template.yaml; each test uses its own tenant, so tests don't
-need a fresh AWS."""
+"""Shared fixtures. Integration tests run against moto's server over HTTP, started once per session (once
+per pytest-xdist worker: each worker is its own process, with its own server on a port the OS picks and its
+own environment), with every resource created from infra/template.yaml; each test uses its own tenant, so
+tests don't need a fresh AWS."""
 
 from __future__ import annotations
 
@@ -49,3 +50,10 @@ def aws_calls_within_each_functions_role() -> Iterator[None]:
     denials = sorted({str(denial) for denial in iam.take_denials()})
     if denials:
         pytest.fail("AWS calls outside the function's role:\n  " + "\n  ".join(denials), pytrace=False)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked slow says why it cannot be faster: ``@pytest.mark.slow(reason="...")``."""
+    unexplained = [item.nodeid for item in items if any(not m.kwargs.get("reason") for m in item.iter_markers("slow"))]
+    if unexplained:
+        raise pytest.UsageError("marked slow without reason=...: " + ", ".join(unexplained))

@@ -444,7 +444,7 @@ def test_cache_is_bounded_across_tenants(only_test_kinds: None, stocked_tenant: 
     assert len(cache) == 1 and cache.size_bytes > 0
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="fits all four model kinds (gradient-boosted forecast and pricing too) on a real small store")
 def test_every_product_kind_trains_on_the_sample_store(stocked_tenant: str) -> None:
     # Given the four product kinds (recommend, forecast, customers, pricing) and a real small store
     # When the tenant is trained
