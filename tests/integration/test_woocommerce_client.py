@@ -59,9 +59,10 @@ def test_client_reports_rejected_credentials_without_retrying(small_store) -> No
 
 
 def test_client_times_out_on_a_slow_page_and_retries(small_store) -> None:
-    with FakeWooCommerce(small_store, faults=[Fault("orders", 1, delay_seconds=1.0)]) as fake:
+    # The retry has the whole second to answer: 0.2 s was missed under a load average of ~25 (two timeouts).
+    with FakeWooCommerce(small_store, faults=[Fault("orders", 1, delay_seconds=3.0)]) as fake:
         client = WooCommerceClient(
-            fake.url, fake.consumer_key, fake.consumer_secret, timeout=0.2, sleep=lambda _: None, policy=LOCAL
+            fake.url, fake.consumer_key, fake.consumer_secret, timeout=1.0, sleep=lambda _: None, policy=LOCAL
         )
         page = client.get_page("orders")
     assert page.items
