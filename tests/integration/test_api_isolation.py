@@ -163,6 +163,7 @@ def _request(client: TestClient, spec: dict[str, Any], method: str, path: str, o
     return client.request(method.upper(), url, params=query, json=body, headers=headers)
 
 
+@pytest.mark.slow(reason="calls every route of the API with another tenant's ids")
 def test_every_route_denies_tenant_b_the_data_of_tenant_a(
     client: TestClient, tenant_a: TenantA, merchant_b: Merchant
 ) -> None:

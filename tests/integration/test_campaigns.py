@@ -473,6 +473,7 @@ def test_flow_runner_handler_runs_the_scheduled_flow_for_a_tenant(local_aws: Loc
     assert summary == {"tenants": 1, "dispatched": 1, "held_out": 0, "failed_tenants": []}
 
 
+@pytest.mark.slow(reason="the campaigns demo on a sample store, its two A/B simulations of 200 tests included")
 def test_demo_runs_cart_flow_and_campaign_on_the_sample_store(local_aws: LocalResources, tenant_id: str) -> None:
     from luxebrain_dev.campaigns_demo import run_demo_campaigns
     from luxebrain_dev.sample_store import generate_sample_store

@@ -52,6 +52,7 @@ def expected_customers(store: SampleStore) -> int:
     return len([c for c in store.customers if c["id"]]) + len(guests)
 
 
+@pytest.mark.slow(reason="a whole sample store, duplicates and stale versions too, as signed webhooks over HTTP")
 def test_sample_store_arrives_through_signed_webhooks_exactly_once(
     tenant_id: str, gateway: str, sample: SampleStore, processor_source: SqsEventSources
 ) -> None:
@@ -247,6 +248,7 @@ def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_crede
     assert summary["per_resource"]["orders"] == len(sample.orders)
 
 
+@pytest.mark.slow(reason="reconciles every store in this worker's embedded AWS, earlier tests' stores too")
 def test_daily_reconciliation_queues_an_incremental_backfill_for_each_store(tenant_id: str) -> None:
     # Given a tenant with a store
     store, _ = tenant_repo.create_store(

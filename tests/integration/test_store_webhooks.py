@@ -64,6 +64,7 @@ def new_order(fake: FakeWooCommerce) -> dict[str, Any]:
     return order
 
 
+@pytest.mark.slow(reason="a wc-auth connection, webhook registration, health checks and a gap back-fill over HTTP")
 def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     connect_settings: Urls,  # noqa: F811
     fake_store: FakeWooCommerce,

@@ -3,11 +3,13 @@ simulated day of visitors is recorded with the hold-out, orders come through ing
 
 from __future__ import annotations
 
+import pytest
 from api_testkit import publish_artifact, small_order_lines
 
 from luxebrain_dev.local.embedded import LocalResources
 
 
+@pytest.mark.slow(reason="the whole storefront demo: a sample store, a trained recommender, the gateway")
 def test_the_storefront_demo_places_recommendations_and_prints_the_placement_results(
     local_aws: LocalResources,
 ) -> None:

@@ -59,6 +59,7 @@ def empty_train_queue(local_aws: LocalResources) -> str:
     return url
 
 
+@pytest.mark.slow(reason="the schedule trains every due tenant in this worker's embedded AWS, earlier tests' too")
 def test_schedule_event_trains_a_due_tenant_end_to_end(
     only_test_kinds: None, stocked_tenant: str, empty_train_queue: str
 ) -> None:

@@ -119,6 +119,7 @@ def test_moving_average_with_trend_extrapolates_the_line() -> None:
     np.testing.assert_allclose(forecast.p50[0], [20, 21, 22])
 
 
+@pytest.mark.slow(reason="fits the gradient-boosted forecaster (quick setting) on the Walmart fixture via the CLI")
 def test_cli_runs_on_the_fixture_and_reports_a_wrong_column(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     parser = argparse.ArgumentParser()
     add_forecast_parser(parser.add_subparsers())
