@@ -11,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import NotFoundError
 from luxebrain.storage.items.catalogue import CouponItem, ProductItem, key_coupon, key_product
+from luxebrain.storage.mapping import attributes_of, record_from
 from luxebrain.tenancy import tenant_partition
 
 
@@ -57,90 +58,25 @@ class Coupon:
 
 
 def product_from_item(item: ProductItem) -> Product:
-    return Product(
-        tenant_id=item.tenant_id,
-        product_id=item.product_id,
-        store_id=item.store_id,
-        parent_id=item.parent_id,
-        product_type=item.product_type,
-        name=item.name,
-        sku=item.sku,
-        status=item.status,
-        categories=tuple(item.categories or ()),
-        tags=tuple(item.tags or ()),
-        price=item.price,
-        regular_price=item.regular_price,
-        sale_price=item.sale_price,
-        cost=item.cost,
-        stock_quantity=item.stock_quantity,
-        stock_status=item.stock_status,
-        modified_gmt=item.modified_gmt,
-        content_hash=item.content_hash,
-        deleted=bool(item.deleted),
+    return record_from(
+        Product, item, categories=tuple(item.categories or ()), tags=tuple(item.tags or ()), deleted=bool(item.deleted)
     )
 
 
 def product_item(product: Product) -> ProductItem:
     """The entity of a product (storage-internal: the ingest writes use it)."""
-    pk, sk = key_product(product.tenant_id, product.product_id)
-    return ProductItem(
-        pk,
-        sk,
-        entity=ProductItem.ENTITY,
-        tenant_id=product.tenant_id,
-        product_id=product.product_id,
-        store_id=product.store_id,
-        parent_id=product.parent_id,
-        product_type=product.product_type,
-        name=product.name,
-        sku=product.sku,
-        status=product.status,
-        categories=list(product.categories),
-        tags=list(product.tags),
-        price=product.price,
-        regular_price=product.regular_price,
-        sale_price=product.sale_price,
-        cost=product.cost,
-        stock_quantity=product.stock_quantity,
-        stock_status=product.stock_status,
-        modified_gmt=product.modified_gmt,
-        content_hash=product.content_hash,
-        deleted=product.deleted,
-    )
+    attributes = attributes_of(product, categories=list(product.categories), tags=list(product.tags))
+    return ProductItem(*key_product(product.tenant_id, product.product_id), entity=ProductItem.ENTITY, **attributes)
 
 
 def coupon_from_item(item: CouponItem) -> Coupon:
-    return Coupon(
-        tenant_id=item.tenant_id,
-        coupon_id=item.coupon_id,
-        code=item.code,
-        discount_type=item.discount_type,
-        amount=item.amount,
-        expires_gmt=item.expires_gmt,
-        usage_count=item.usage_count,
-        modified_gmt=item.modified_gmt,
-        content_hash=item.content_hash,
-        deleted=bool(item.deleted),
-    )
+    return record_from(Coupon, item, deleted=bool(item.deleted))
 
 
 def coupon_item(coupon: Coupon) -> CouponItem:
     """The entity of a coupon (storage-internal: the ingest writes use it)."""
-    pk, sk = key_coupon(coupon.tenant_id, coupon.coupon_id)
     return CouponItem(
-        pk,
-        sk,
-        entity=CouponItem.ENTITY,
-        tenant_id=coupon.tenant_id,
-        coupon_id=coupon.coupon_id,
-        code=coupon.code,
-        discount_type=coupon.discount_type,
-        amount=coupon.amount,
-        expires_gmt=coupon.expires_gmt,
-        usage_count=coupon.usage_count,
-        modified_gmt=coupon.modified_gmt,
-        content_hash=coupon.content_hash,
-        deleted=coupon.deleted,
+        *key_coupon(coupon.tenant_id, coupon.coupon_id), entity=CouponItem.ENTITY, **attributes_of(coupon)
     )
 
 

@@ -20,6 +20,7 @@ from luxebrain.storage.items.customers import (
     key_customer,
     key_order,
 )
+from luxebrain.storage.mapping import attributes_of, record_from
 from luxebrain.tenancy import tenant_partition
 
 
@@ -111,93 +112,27 @@ class Order:
 
 
 def customer_from_item(item: CustomerItem) -> Customer:
-    return Customer(
-        tenant_id=item.tenant_id,
-        customer_id=item.customer_id,
-        email=item.email,
-        phone=item.phone,
-        first_name=item.first_name,
-        country=item.country,
-        created_gmt=item.created_gmt,
-        modified_gmt=item.modified_gmt,
-        content_hash=item.content_hash,
-        deleted=bool(item.deleted),
-    )
+    return record_from(Customer, item, deleted=bool(item.deleted))
 
 
 def customer_item(customer: Customer) -> CustomerItem:
     """The entity of a customer (storage-internal: the ingest writes use it)."""
-    pk, sk = key_customer(customer.tenant_id, customer.customer_id)
     return CustomerItem(
-        pk,
-        sk,
-        entity=CustomerItem.ENTITY,
-        tenant_id=customer.tenant_id,
-        customer_id=customer.customer_id,
-        email=customer.email,
-        phone=customer.phone,
-        first_name=customer.first_name,
-        country=customer.country,
-        created_gmt=customer.created_gmt,
-        modified_gmt=customer.modified_gmt,
-        content_hash=customer.content_hash,
-        deleted=customer.deleted,
+        *key_customer(customer.tenant_id, customer.customer_id), entity=CustomerItem.ENTITY, **attributes_of(customer)
     )
-
-
-def _line(line: LineItem) -> OrderLine:
-    return OrderLine(
-        line_id=line.line_id,
-        product_id=line.product_id,
-        variation_id=line.variation_id,
-        name=line.name,
-        sku=line.sku,
-        quantity=line.quantity,
-        unit_price=line.unit_price,
-        subtotal=line.subtotal,
-        total=line.total,
-        refunded_quantity=line.refunded_quantity,
-        refunded_total=line.refunded_total,
-        net_quantity=line.net_quantity,
-        net_total=line.net_total,
-    )
-
-
-def _coupon_use(line: CouponLine) -> CouponUse:
-    return CouponUse(code=line.code, discount=line.discount)
 
 
 def order_from_item(item: OrderItem) -> Order:
-    return Order(
-        tenant_id=item.tenant_id,
-        order_id=item.order_id,
-        status=item.status,
-        status_class=item.status_class,
-        currency=item.currency,
-        customer_id=item.customer_id,
-        billing_country=item.billing_country,
-        total=item.total,
-        discount_total=item.discount_total,
-        product_total=item.product_total,
-        product_net_total=item.product_net_total,
-        shipping_total=item.shipping_total,
-        fee_total=item.fee_total,
-        tax_total=item.tax_total,
-        refunded_total=item.refunded_total,
-        net_total=item.net_total,
+    return record_from(
+        Order,
+        item,
         refunds=list(item.refunds or []),
         refund_details=list(item.refund_details or []),
         refunds_estimated=bool(item.refunds_estimated),
         attribution=dict(item.attribution or {}),
-        created_gmt=item.created_gmt,
-        modified_gmt=item.modified_gmt,
-        paid_gmt=item.paid_gmt,
-        completed_gmt=item.completed_gmt,
-        line_items=tuple(_line(line) for line in item.line_items or ()),
-        coupon_lines=tuple(_coupon_use(line) for line in item.coupon_lines or ()),
-        content_hash=item.content_hash,
+        line_items=tuple(record_from(OrderLine, line) for line in item.line_items or ()),
+        coupon_lines=tuple(record_from(CouponUse, line) for line in item.coupon_lines or ()),
         deleted=bool(item.deleted),
-        storefront_attribution=item.storefront_attribution,
     )
 
 
@@ -209,58 +144,12 @@ def order_item(order: Order) -> OrderItem:
     if not order.deleted:
         gsi1pk, gsi1sk = customer_orders_index_keys(order.tenant_id, order.customer_id, order.created_gmt or "")
         index = {"gsi1pk": gsi1pk, "gsi1sk": gsi1sk}
-    return OrderItem(
-        pk,
-        sk,
-        **index,
-        entity=OrderItem.ENTITY,
-        tenant_id=order.tenant_id,
-        order_id=order.order_id,
-        status=order.status,
-        status_class=order.status_class,
-        currency=order.currency,
-        customer_id=order.customer_id,
-        billing_country=order.billing_country,
-        total=order.total,
-        discount_total=order.discount_total,
-        product_total=order.product_total,
-        product_net_total=order.product_net_total,
-        shipping_total=order.shipping_total,
-        fee_total=order.fee_total,
-        tax_total=order.tax_total,
-        refunded_total=order.refunded_total,
-        net_total=order.net_total,
-        refunds=order.refunds,
-        refund_details=order.refund_details,
-        refunds_estimated=order.refunds_estimated,
-        attribution=order.attribution,
-        created_gmt=order.created_gmt,
-        modified_gmt=order.modified_gmt,
-        paid_gmt=order.paid_gmt,
-        completed_gmt=order.completed_gmt,
-        line_items=[
-            LineItem(
-                line_id=line.line_id,
-                product_id=line.product_id,
-                variation_id=line.variation_id,
-                name=line.name,
-                sku=line.sku,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                subtotal=line.subtotal,
-                total=line.total,
-                refunded_quantity=line.refunded_quantity,
-                refunded_total=line.refunded_total,
-                net_quantity=line.net_quantity,
-                net_total=line.net_total,
-            )
-            for line in order.line_items
-        ],
-        coupon_lines=[CouponLine(code=coupon.code, discount=coupon.discount) for coupon in order.coupon_lines],
-        content_hash=order.content_hash,
-        deleted=order.deleted,
-        storefront_attribution=order.storefront_attribution,
+    attributes = attributes_of(
+        order,
+        line_items=[LineItem(**attributes_of(line)) for line in order.line_items],
+        coupon_lines=[CouponLine(**attributes_of(coupon)) for coupon in order.coupon_lines],
     )
+    return OrderItem(pk, sk, **index, entity=OrderItem.ENTITY, **attributes)
 
 
 # ----------------------------------------------------------------------------- customers
