@@ -32,6 +32,7 @@ from luxebrain.storage.items.campaigns import (
     key_send,
     key_suppression,
 )
+from luxebrain.storage.mapping import record_from
 from luxebrain.tenancy import tenant_partition
 
 
@@ -176,24 +177,10 @@ class SendRecord:
 
 
 def _send_record(item: SendRecordItem) -> SendRecord:
-    return SendRecord(
-        tenant_id=item.tenant_id,
-        flow=item.flow,
-        customer_id=item.customer_id,
-        trigger=item.trigger,
-        channel=item.channel,
-        status=item.status,
-        assigned_at=item.assigned_at,
+    return record_from(
+        SendRecord,
+        item,
         attempts=int(item.attempts or 0),
-        reason=item.reason,
-        test_id=item.test_id,
-        variant=item.variant,
-        claimed_at=item.claimed_at,
-        sent_at=item.sent_at,
-        provider_message_id=item.provider_message_id,
-        delivered_at=item.delivered_at,
-        opened_at=item.opened_at,
-        clicked_at=item.clicked_at,
         bounced=bool(item.bounced),
         complained=bool(item.complained),
         request=dict(item.request or {}),
@@ -376,17 +363,12 @@ class Campaign:
 
 
 def _campaign(item: CampaignItem) -> Campaign:
-    return Campaign(
-        campaign_id=item.campaign_id,
-        name=item.name,
-        segment=item.segment,
-        channel=item.channel,
+    return record_from(
+        Campaign,
+        item,
         template=dict(item.template or {}),
         ab_test=None if item.ab_test is None else dict(item.ab_test),
-        scheduled_at=item.scheduled_at,
-        status=item.status,
         stats=dict(item.stats or {}),
-        created_at=item.created_at,
     )
 
 

@@ -25,6 +25,7 @@ from luxebrain.storage.items.ingest import (
     key_ingest_checkpoint,
     key_rejected_event,
 )
+from luxebrain.storage.mapping import attributes_of, record_from
 from luxebrain.tenancy import tenant_partition
 
 StoreRecord = Product | Customer | Order | Coupon
@@ -149,34 +150,13 @@ class RejectedEvent:
 
 
 def _rejected(item: RejectedEventItem) -> RejectedEvent:
-    return RejectedEvent(
-        store_id=item.store_id,
-        topic=item.topic,
-        reason=item.reason,
-        resource_id=item.resource_id,
-        delivery_id=item.delivery_id,
-        body_sha256=item.body_sha256,
-        body_bytes=int(item.body_bytes or 0),
-        received_at=item.received_at,
-    )
+    return record_from(RejectedEvent, item, body_bytes=int(item.body_bytes or 0))
 
 
 def record_rejected_event(tenant_id: str, event_id: str, event: RejectedEvent, *, expires_at: int) -> None:
     pk, sk = key_rejected_event(tenant_id, event.received_at, event_id)
     RejectedEventItem(
-        pk,
-        sk,
-        entity=RejectedEventItem.ENTITY,
-        tenant_id=tenant_id,
-        store_id=event.store_id,
-        topic=event.topic,
-        reason=event.reason,
-        resource_id=event.resource_id,
-        delivery_id=event.delivery_id,
-        body_sha256=event.body_sha256,
-        body_bytes=event.body_bytes,
-        received_at=event.received_at,
-        expires_at=expires_at,
+        pk, sk, entity=RejectedEventItem.ENTITY, tenant_id=tenant_id, expires_at=expires_at, **attributes_of(event)
     ).save()
 
 
