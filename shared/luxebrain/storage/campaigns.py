@@ -32,7 +32,7 @@ from luxebrain.storage.items.campaigns import (
     key_send,
     key_suppression,
 )
-from luxebrain.storage.mapping import record_from
+from luxebrain.storage.mapping import attributes_of, record_from
 from luxebrain.tenancy import tenant_partition
 
 
@@ -59,42 +59,25 @@ def get_consent(tenant_id: str, customer_id: str, channel: str) -> ConsentRecord
     )
 
 
-def put_consent(tenant_id: str, consent: ConsentRecord) -> None:
-    """Store the consent as the current one (the caller has folded the previous state into its history)."""
-    pk, sk = key_consent(tenant_id, consent.customer_id, consent.channel)
-    ConsentItem(
-        pk,
-        sk,
+def _consent_item(tenant_id: str, consent: ConsentRecord) -> ConsentItem:
+    return ConsentItem(
+        *key_consent(tenant_id, consent.customer_id, consent.channel),
         entity=ConsentItem.ENTITY,
         tenant_id=tenant_id,
-        customer_id=consent.customer_id,
-        channel=consent.channel,
-        granted=consent.granted,
-        source=consent.source,
-        recorded_at=consent.recorded_at,
-        history=list(consent.history),
-    ).save()
+        **attributes_of(consent, history=list(consent.history)),
+    )
+
+
+def put_consent(tenant_id: str, consent: ConsentRecord) -> None:
+    """Store the consent as the current one (the caller has folded the previous state into its history)."""
+    _consent_item(tenant_id, consent).save()
 
 
 def put_consents(tenant_id: str, consents: Iterable[ConsentRecord]) -> None:
     """Store many consents at once (imports, seeding): batched writes, no history kept."""
     with ConsentItem.batch_write() as batch:
         for consent in consents:
-            pk, sk = key_consent(tenant_id, consent.customer_id, consent.channel)
-            batch.save(
-                ConsentItem(
-                    pk,
-                    sk,
-                    entity=ConsentItem.ENTITY,
-                    tenant_id=tenant_id,
-                    customer_id=consent.customer_id,
-                    channel=consent.channel,
-                    granted=consent.granted,
-                    source=consent.source,
-                    recorded_at=consent.recorded_at,
-                    history=list(consent.history),
-                )
-            )
+            batch.save(_consent_item(tenant_id, consent))
 
 
 def consent_grants(tenant_id: str, customer_ids: Iterable[str], channel: str) -> dict[str, bool]:
