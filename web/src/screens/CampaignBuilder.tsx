@@ -3,7 +3,7 @@ import { z } from "zod";
 
 import { api, unwrap } from "../api/client";
 import { ApiError } from "../api/problem";
-import { Field, useApiForm } from "../ui/forms";
+import { Field, FormError, useApiForm } from "../ui/forms";
 import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
 
@@ -114,11 +114,7 @@ function LivePreview({ channel, template }: { channel: Channel; template: Record
   return (
     <div className="preview" aria-live="polite" aria-labelledby="preview-title">
       <h3 id="preview-title">Live preview</h3>
-      {problem ? (
-        <p role="alert" className="field-error">
-          ⚠ {problem}
-        </p>
-      ) : null}
+      <FormError message={problem} />
       {preview ? (
         <>
           {preview.subject !== undefined ? (
@@ -269,11 +265,7 @@ export function CampaignBuilder({ onLaunched }: { onLaunched: (campaignId: strin
           error={errors.scheduled_at?.message}
         />
       </fieldset>
-      {formError ? (
-        <p role="alert" className="field-error">
-          ⚠ {formError}
-        </p>
-      ) : null}
+      <FormError message={formError} />
       <button type="submit" disabled={form.formState.isSubmitting}>
         {form.formState.isSubmitting ? "Scheduling…" : "Schedule the campaign"}
       </button>

@@ -6,7 +6,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { formatNumber } from "../shaping/forecast";
-import { Field, useApiForm } from "../ui/forms";
+import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async, Empty } from "../ui/States";
 import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
@@ -230,11 +230,7 @@ export default function Connect() {
           <h2 id="connect-title">Connect a WooCommerce store</h2>
           <p className="muted">You approve read and write access on your store's own page; it then sends us its keys.</p>
           <Field label="Shop address" name="url" type="url" registration={form.register("url")} error={form.formState.errors.url?.message} />
-          {formError ? (
-            <p role="alert" className="field-error">
-              ⚠ {formError}
-            </p>
-          ) : null}
+          <FormError message={formError} />
           <button type="submit" disabled={redirecting}>
             {redirecting ? "Opening your store…" : "Connect with WooCommerce"}
           </button>

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 import { api, unwrap, type Schemas } from "../api/client";
-import { Field, useApiForm } from "../ui/forms";
+import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async } from "../ui/States";
 import { useToast } from "../ui/Toasts";
 import { useApi, type Loaded } from "../ui/useApi";
@@ -72,11 +72,7 @@ function RulesForm({ rules, saved }: { rules: Rules; saved: (rules: Rules) => vo
         error={errors.boosts?.message}
       />
       <Field label="Never shown" name="blocked" hint="Product ids" registration={form.register("blocked")} error={errors.blocked?.message} />
-      {formError ? (
-        <p role="alert" className="field-error">
-          ⚠ {formError}
-        </p>
-      ) : null}
+      <FormError message={formError} />
       <button type="submit" disabled={form.formState.isSubmitting}>
         {form.formState.isSubmitting ? "Saving…" : "Save the rules"}
       </button>

@@ -5,7 +5,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { formatNumber } from "../shaping/forecast";
-import { Field, useApiForm } from "../ui/forms";
+import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async, Empty, Failure } from "../ui/States";
 import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
@@ -135,11 +135,7 @@ export default function Recommendations() {
           </select>
         </div>
         <Field label="Product, customer or basket ids" name="subject" registration={form.register("subject")} error={form.formState.errors.subject?.message} />
-        {formError ? (
-          <p role="alert" className="field-error">
-            ⚠ {formError}
-          </p>
-        ) : null}
+        <FormError message={formError} />
         <button type="submit">Preview</button>
       </form>
       {failure ? <Failure error={failure} /> : null}

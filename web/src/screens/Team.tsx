@@ -5,7 +5,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { formatNumber } from "../shaping/forecast";
-import { Field, useApiForm } from "../ui/forms";
+import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async } from "../ui/States";
 import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
@@ -145,11 +145,7 @@ function Invite({ onInvited }: { onInvited: () => void }) {
         </select>
         {roleError ? <small className="field-error">⚠ {roleError}</small> : null}
       </div>
-      {formError ? (
-        <p role="alert" className="field-error">
-          ⚠ {formError}
-        </p>
-      ) : null}
+      <FormError message={formError} />
       <button type="submit" disabled={form.formState.isSubmitting}>
         {form.formState.isSubmitting ? "Inviting…" : "Send the invitation"}
       </button>

@@ -20,6 +20,15 @@ interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
   hint?: ReactNode;
 }
 
+/** The form's own error (not tied to one field), announced as soon as it appears. */
+export function FormError({ message }: { message: string | null | undefined }) {
+  return message ? (
+    <p role="alert" className="field-error">
+      ⚠ {message}
+    </p>
+  ) : null;
+}
+
 /** A labelled input whose error (the form's or the API's) is read out with it. */
 export function Field({ label, name, registration, error, hint, ...input }: FieldProps) {
   const id = `field-${name}`;

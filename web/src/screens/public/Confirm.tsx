@@ -1,7 +1,7 @@
 import { useNavigate, useSearchParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
-import { Field, useApiForm } from "../../ui/forms";
+import { Field, FormError, useApiForm } from "../../ui/forms";
 import { useToast } from "../../ui/Toasts";
 import { PublicShell } from "./PublicShell";
 import { confirmSchema } from "./schemas";
@@ -21,11 +21,7 @@ export default function Confirm() {
       <form onSubmit={submit} noValidate className="panel form">
         <Field label="E-mail" name="email" type="email" registration={form.register("email")} error={errors.email?.message} />
         <Field label="Code from the e-mail" name="code" autoComplete="one-time-code" registration={form.register("code")} error={errors.code?.message} />
-        {formError ? (
-          <p role="alert" className="field-error">
-            ⚠ {formError}
-          </p>
-        ) : null}
+        <FormError message={formError} />
         <button type="submit">Confirm</button>
       </form>
     </PublicShell>

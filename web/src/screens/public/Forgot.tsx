@@ -1,7 +1,7 @@
 import { useNavigate } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
-import { Field, useApiForm } from "../../ui/forms";
+import { Field, FormError, useApiForm } from "../../ui/forms";
 import { useToast } from "../../ui/Toasts";
 import { PublicShell } from "./PublicShell";
 import { forgotSchema } from "./schemas";
@@ -18,11 +18,7 @@ export default function Forgot() {
     <PublicShell title="Forgot your password?">
       <form onSubmit={submit} noValidate className="panel form">
         <Field label="E-mail" name="email" type="email" registration={form.register("email")} error={form.formState.errors.email?.message} />
-        {formError ? (
-          <p role="alert" className="field-error">
-            ⚠ {formError}
-          </p>
-        ) : null}
+        <FormError message={formError} />
         <button type="submit">Send me a reset code</button>
       </form>
     </PublicShell>

@@ -2,7 +2,7 @@ import { Link, useNavigate, useSearchParams } from "react-router-dom";
 
 import { ApiError } from "../../api/problem";
 import { useAuth } from "../../auth/AuthContext";
-import { Field, useApiForm } from "../../ui/forms";
+import { Field, FormError, useApiForm } from "../../ui/forms";
 import { PublicShell } from "./PublicShell";
 import { loginSchema } from "./schemas";
 
@@ -55,11 +55,7 @@ export default function Login() {
           <input id="remember" type="checkbox" {...form.register("remember_me")} />
           <label htmlFor="remember">Remember me for 30 days on this device</label>
         </div>
-        {formError ? (
-          <p role="alert" className="field-error">
-            ⚠ {formError}
-          </p>
-        ) : null}
+        <FormError message={formError} />
         <button type="submit" disabled={form.formState.isSubmitting}>
           {form.formState.isSubmitting ? "Logging in…" : "Log in"}
         </button>

@@ -1,7 +1,7 @@
 import { useNavigate, useSearchParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
-import { Field, useApiForm } from "../../ui/forms";
+import { Field, FormError, useApiForm } from "../../ui/forms";
 import { useToast } from "../../ui/Toasts";
 import { PublicShell } from "./PublicShell";
 import { resetSchema } from "./schemas";
@@ -26,11 +26,7 @@ export default function Reset() {
         <Field label="E-mail" name="email" type="email" registration={form.register("email")} error={errors.email?.message} />
         <Field label="Code from the e-mail" name="code" registration={form.register("code")} error={errors.code?.message} />
         <Field label="New password" name="new_password" type="password" autoComplete="new-password" registration={form.register("new_password")} error={errors.new_password?.message} />
-        {formError ? (
-          <p role="alert" className="field-error">
-            ⚠ {formError}
-          </p>
-        ) : null}
+        <FormError message={formError} />
         <button type="submit">Change the password</button>
       </form>
     </PublicShell>

@@ -1,7 +1,7 @@
 import { useNavigate } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
-import { Field, useApiForm } from "../../ui/forms";
+import { Field, FormError, useApiForm } from "../../ui/forms";
 import { useToast } from "../../ui/Toasts";
 import { PublicShell } from "./PublicShell";
 import { signUpSchema } from "./schemas";
@@ -35,11 +35,7 @@ export default function SignUp() {
           registration={form.register("password")}
           error={errors.password?.message}
         />
-        {formError ? (
-          <p role="alert" className="field-error">
-            ⚠ {formError}
-          </p>
-        ) : null}
+        <FormError message={formError} />
         <button type="submit" disabled={form.formState.isSubmitting}>
           Sign up
         </button>

@@ -2,7 +2,7 @@ import { useNavigate, useSearchParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthContext";
-import { Field, useApiForm } from "../../ui/forms";
+import { Field, FormError, useApiForm } from "../../ui/forms";
 import { useToast } from "../../ui/Toasts";
 import { PublicShell } from "./PublicShell";
 import { firstPasswordSchema } from "./schemas";
@@ -50,11 +50,7 @@ export default function Welcome() {
           <input id="remember" type="checkbox" {...form.register("remember_me")} />
           <label htmlFor="remember">Remember me for 30 days on this device</label>
         </div>
-        {formError ? (
-          <p role="alert" className="field-error">
-            ⚠ {formError}
-          </p>
-        ) : null}
+        <FormError message={formError} />
         <button type="submit" disabled={form.formState.isSubmitting}>
           {form.formState.isSubmitting ? "Setting it…" : "Set my password"}
         </button>
