@@ -629,3 +629,33 @@ def test_results_of_a_campaign_not_sent_yet_read_no_orders(
     monkeypatch.setattr(results, "iter_orders", no_orders)
     report = flow_results(tenant_id, campaign_flow("c0notsentyet"), holdout_fraction=0.1)
     assert report["arms"] == []
+
+
+def test_results_of_a_small_audience_read_only_its_customers_orders(
+    local_aws: LocalResources, tenant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: results of any campaign that had sent read every order of the tenant, however few its recipients.
+    from luxebrain.campaigns import results
+
+    for index in range(6):
+        add_customer(tenant_id, f"r{index}", email=f"{tenant_id}.small{index}@example.com")
+        record_consent(tenant_id, f"r{index}", "email", granted=True, source="checkout")
+    add_order(tenant_id, "91001", "r2", NOON + timedelta(days=1), status="completed", total=120.0)
+    add_order(tenant_id, "91002", "r4", NOON + timedelta(days=2), status="completed", total=80.0)
+    add_order(tenant_id, "91003", "r4", NOON + timedelta(days=30), status="completed", total=999.0)  # too late
+    add_order(tenant_id, "91004", "someone-else", NOON + timedelta(days=1), status="completed", total=500.0)
+    spec = CampaignSpec(name="Small", segment="all_customers", scheduled_at=NOON - timedelta(minutes=5))
+    campaign = create_campaign(tenant_id, spec)
+    run_due_campaigns(tenant_id, NOON, QueueDispatcher())
+    drain_with_sender_handler()
+    flow = campaign_flow(campaign.campaign_id)
+    whole_partition = flow_results(tenant_id, flow, per_customer_query_limit=0)
+
+    def no_orders(tenant: str) -> Any:
+        raise AssertionError("read every order of the tenant for a campaign of six recipients")
+
+    monkeypatch.setattr(results, "iter_orders", no_orders)
+    by_customer = flow_results(tenant_id, flow)
+    assert by_customer == whole_partition
+    assert sum(arm["conversions"] for arm in by_customer["arms"]) == 2
+    assert sum(arm["revenue"] for arm in by_customer["arms"]) == 200.0

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome, DecisionRule, decide
 from luxebrain.storage import campaigns as campaign_store
-from luxebrain.storage.customers import Order, iter_orders
+from luxebrain.storage.customers import Order, iter_orders, orders_of_customer
+
+# Up to this many recipients, one by-customer index query each (only their orders since the first assignment)
+# costs fewer reads than one pass over every order of the tenant; past it, the single pass wins.
+PER_CUSTOMER_QUERY_LIMIT = 200
 
 ASSIGNED_STATUSES = frozenset(
     {"claimed", "sent", "skipped", "held_out", "retrying", "failed", "unknown", "dead_lettered"}
@@ -60,14 +66,31 @@ class ArmStats:
 
 
 def _purchases_by_customer(
-    tenant_id: str, since_gmt: str, orders: list[Order] | None = None
+    tenant_id: str,
+    since_gmt: str,
+    customer_ids: set[str],
+    orders: list[Order] | None,
+    per_customer_query_limit: int,
 ) -> dict[str, list[tuple[str, float]]]:
+    if orders is not None:
+        source: Iterable[Order] = orders
+    elif len(customer_ids) <= per_customer_query_limit:
+        source = chain.from_iterable(
+            orders_of_customer(tenant_id, customer_id, since_gmt=since_gmt) for customer_id in sorted(customer_ids)
+        )
+    else:
+        source = iter_orders(tenant_id)
     purchases: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for order in orders if orders is not None else iter_orders(tenant_id):
-        if order.status_class == "purchase" and not order.deleted and order.created_gmt >= since_gmt:
+    for order in source:
+        if (
+            order.customer_id in customer_ids
+            and order.status_class == "purchase"
+            and not order.deleted
+            and order.created_gmt >= since_gmt
+        ):
             purchases[order.customer_id].append((order.created_gmt, order.kept_total()))  # net of refunds
-    for orders in purchases.values():
-        orders.sort()
+    for bought in purchases.values():
+        bought.sort()
     return purchases
 
 
@@ -83,14 +106,19 @@ def flow_results(
     holdout_fraction: float = 0.1,
     rule: DecisionRule | None = None,
     orders: list[Order] | None = None,
+    per_customer_query_limit: int = PER_CUSTOMER_QUERY_LIMIT,
 ) -> dict[str, Any]:
-    """``holdout_fraction`` is the designed split (the sample-ratio check compares the arm sizes with it)."""
+    """``holdout_fraction`` is the designed split (the sample-ratio check compares the arm sizes with it).
+    ``orders``, when given, are the tenant's orders already in memory, read instead of the table."""
     records = [r for r in campaign_store.iter_send_records(tenant_id, flow) if r.status in ASSIGNED_STATUSES]
     arms: dict[str, ArmStats] = {}
     window = timedelta(days=conversion_window_days)
     earliest = _gmt(min((r.assigned_at for r in records), default=datetime.now(UTC)))
     # Nothing assigned, nothing to attribute: the tenant's orders are not read to say so.
-    purchases = _purchases_by_customer(tenant_id, earliest, orders) if records else {}
+    recipients = {record.customer_id for record in records}
+    purchases = (
+        _purchases_by_customer(tenant_id, earliest, recipients, orders, per_customer_query_limit) if records else {}
+    )
     for record in records:
         arm = arms.setdefault(record.variant or "default", ArmStats(record.variant or "default"))
         arm.assigned += 1
