@@ -34,9 +34,16 @@ from luxebrain.auth.sessions import require_live_session
 from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.auth.tokens import verify_access_token
 from luxebrain.billing.plans import ensure_tenant_active
-from luxebrain.billing.usage import consume, count_api_call, limit_rate
+from luxebrain.billing.usage import count_api_call, limit_rate
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
+from luxebrain.storefront.limits import (
+    REQUESTS_PER_CLIENT_PER_MINUTE,
+    ClientLimit,
+    charge_clients,
+    charge_key,
+    client_digest,
+)
 from luxebrain.storefront.origins import check_storefront_origin
 
 bearer_scheme = HTTPBearer(auto_error=False, description="A Cognito access token from POST /auth/login")
@@ -57,6 +64,15 @@ def remember_principal(request: Request, principal: Principal) -> Principal:
 
 
 _remember = remember_principal
+
+
+def source_address(request: Request) -> str:
+    """The caller's address: API Gateway's ``sourceIp`` behind the Lambda adapter, the socket's peer otherwise."""
+    event = request.scope.get("aws.event") or {}
+    source = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
+    if isinstance(source, str) and source:
+        return source
+    return request.client.host if request.client else "unknown"
 
 
 def _user_principal(credentials: HTTPAuthorizationCredentials | None, impersonation: str | None) -> Principal:
@@ -107,15 +123,18 @@ async def recommendations_reader(
     storefront_key: Annotated[str | None, Depends(storefront_key_header)],
 ) -> Principal:
     """Recommendation routes accept a dashboard user or a storefront key. Storefront traffic (anonymous
-    shoppers) has its own rate limit and monthly allowance; it never counts against the merchant's API calls,
-    so a spent storefront allowance refuses only storefront answers (429)."""
+    shoppers) has a per-address rate, then the key's own rate and monthly allowance; it never counts against the
+    merchant's API calls, so a spent storefront allowance refuses only storefront answers (429)."""
     if storefront_key and credentials is None:
         principal = principal_for_storefront_key(storefront_key)
+        tenant_id = principal.require_tenant()
         # A browser on another site carrying a leaked key is refused; server-side callers send no Origin.
-        check_storefront_origin(principal.require_tenant(), request.headers.get("origin"), required=False)
-        ensure_tenant_active(principal.require_tenant())
-        limit_rate(principal.require_tenant(), "storefront_requests")
-        consume(principal.require_tenant(), "storefront_requests")
+        check_storefront_origin(tenant_id, request.headers.get("origin"), required=False)
+        ensure_tenant_active(tenant_id)
+        address = ClientLimit(
+            "storefront_requests", client_digest(tenant_id, source_address(request)), REQUESTS_PER_CLIENT_PER_MINUTE
+        )
+        charge_key(tenant_id, "storefront_requests", 1, refund_clients=charge_clients(tenant_id, [address], 1))
         return _remember(request, principal)
     principal = _user_principal(credentials, impersonation)
     principal.require_tenant()

@@ -231,6 +231,55 @@ def test_a_replayed_batch_is_counted_once(client: TestClient, shop: Shop) -> Non
     assert stats_rows(shop.merchant.tenant_id) == before
 
 
+def _key_rate_used(tenant_id: str) -> int:
+    """This minute's count of the key's events rate (the tests freeze the minute)."""
+    from luxebrain.billing.usage import period_label
+    from luxebrain.storage.tenants import usage_counts
+
+    label = period_label("minute")
+    return usage_counts(tenant_id, [("rate:storefront_events", label)])[("rate:storefront_events", label)]
+
+
+def test_a_replayed_batch_spends_none_of_the_keys_allowance(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luxebrain.billing import usage as billing_usage
+    from luxebrain.billing.plans import plan_of
+
+    shop = _new_shop(client, "pe")
+    tenant_id = shop.merchant.tenant_id
+    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
+    who = visitor()
+    batch = [event("impression", shop.products[:3]), event("click", shop.products[:1])]
+    assert send(client, shop, batch, visitor_id=who).json()["accepted"] == 2
+    monthly, rate = usage(tenant_id)["storefront_events_per_month"], _key_rate_used(tenant_id)
+    assert (monthly, rate) == (2, 2)
+    # When the same batch is replayed three times, once with one new event beside the old ones
+    for _ in range(2):
+        assert send(client, shop, batch, visitor_id=who).json() == {"accepted": 0, "duplicates": 2, "rejected": 0}
+    assert send(client, shop, [*batch, event("add_to_cart", shop.products[:1])], visitor_id=who).json() == {
+        "accepted": 1,
+        "duplicates": 2,
+        "rejected": 0,
+    }
+    # Then only the new event is metered (before: every replayed event spent the rate and the monthly allowance)
+    assert (usage(tenant_id)["storefront_events_per_month"], _key_rate_used(tenant_id)) == (3, 3)
+    # and with the monthly allowance spent, a replay is still recognised as one (not a 429), a new event is not
+    allowed, _ = plan_of(tenant_id).allowance("storefront_events")
+    billing_usage.consume(tenant_id, "storefront_events", allowed - 3)
+    assert send(client, shop, batch, visitor_id=who).json() == {"accepted": 0, "duplicates": 2, "rejected": 0}
+    assert send(client, shop, [event("click", shop.products[:1])], visitor_id=who).status_code == 429
+
+
+def test_another_stores_product_ids_spend_none_of_the_keys_allowance(
+    client: TestClient, shop: Shop, other_shop: Shop
+) -> None:
+    before = usage(shop.merchant.tenant_id)["storefront_events_per_month"]
+    answer = send(client, shop, [event("click", other_shop.products[:1]), event("click", shop.products[:1])])
+    assert answer.json() == {"accepted": 1, "duplicates": 0, "rejected": 1}
+    assert usage(shop.merchant.tenant_id)["storefront_events_per_month"] == before + 1
+
+
 @pytest.mark.parametrize(
     ("change", "status"),
     [
@@ -311,6 +360,34 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(
 
 
 # ----------------------------------------------------------------------------- recommendation answers
+def test_one_address_cannot_spend_the_keys_recommendation_rate_for_every_shopper(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luxebrain.billing import usage as billing_usage
+    from luxebrain.billing.plans import plan_of
+    from luxebrain.storefront.limits import REQUESTS_PER_CLIENT_PER_MINUTE
+
+    shop = _new_shop(client, "pf")
+    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
+    key_rate = plan_of(shop.merchant.tenant_id).rate_limits["storefront_requests"]
+    assert key_rate > REQUESTS_PER_CLIENT_PER_MINUTE
+    app = api_app_module().app
+    script = TestClient(app, client=("203.0.113.7", 41000))
+    shopper = TestClient(app, client=("198.51.100.9", 41001))
+    headers = {"X-Storefront-Key": shop.key, "Origin": shop.origin}
+    # Given one address asking for recommendations as fast as it can, more than the key's whole rate
+    statuses = [script.get("/recommendations/popular?k=3", headers=headers) for _ in range(key_rate + 1)]
+    # Then it is capped at its own share (before: it spent the key's rate and every shopper got 429s)
+    assert [answer.status_code for answer in statuses[:REQUESTS_PER_CLIENT_PER_MINUTE]] == [200] * (
+        REQUESTS_PER_CLIENT_PER_MINUTE
+    )
+    refused = statuses[REQUESTS_PER_CLIENT_PER_MINUTE:]
+    assert {answer.status_code for answer in refused} == {429}
+    assert refused[0].json()["limit"] == "storefront_requests_per_minute_per_client"
+    assert int(refused[0].headers["Retry-After"]) >= 0
+    assert shopper.get("/recommendations/popular?k=3", headers=headers).status_code == 200
+
+
 def test_storefront_answers_carry_a_response_id_the_model_version_and_the_visitors_arm(
     client: TestClient, shop: Shop
 ) -> None:
@@ -467,3 +544,72 @@ def test_a_later_refund_makes_placement_revenue_net_once(client: TestClient, mon
     deliver()
     assert related()["attributed_revenue"] == 0.0
     assert sum(arm["revenue"] for arm in related()["arms"]) == 0.0
+
+
+def test_a_refund_known_only_by_its_amount_leaves_product_revenue_net_of_shipping_and_tax(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luxebrain.ingest import processor
+    from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
+    from luxebrain.storefront.results import placement_results
+    from luxebrain.woocommerce.client import WooCommerceError
+    from luxebrain_dev.delivery import wp_json_encode
+
+    shop = _new_shop(client, "ps", products=["73", "74"])
+    tenant_id = shop.merchant.tenant_id
+    who = visitor()
+    send(client, shop, [event("impression", shop.products), event("click", ["73"])], visitor_id=who)
+    # Given an order of 100.00 of products, 10.00 shipping and 20.00 tax (130.00 charged), half of it refunded
+    # by amount only, while the store cannot list the refund's lines
+    order = _order_with_visitor(who, 9201, "73", 100.0)
+    order.update(total="130.00", total_tax="20.00", shipping_total="10.00", discount_total="0.00")
+    order["shipping_lines"] = [{**order["shipping_lines"][0], "total": "10.00"}]
+    order["refunds"] = [{"id": 611, "reason": "", "total": "-65.00"}]
+
+    def unreachable(*_: Any) -> Any:
+        raise WooCommerceError("the store did not answer")
+
+    monkeypatch.setattr(processor, "refund_lines_fetcher", unreachable)
+    envelope = IngestEnvelope(
+        tenant_id=tenant_id,
+        store_id="s-1",
+        resource="order",
+        event="updated",
+        topic="order.updated",
+        body=wp_json_encode(order).decode(),
+        received_at=utc_now_iso(),
+    )
+    processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
+    # Then the placement counts the products' share of the refund only: 100 - 65 * 100/130 = 50.00 (before:
+    # the whole 65.00, shipping and tax included, came off the products: 35.00)
+    (related,) = [p for p in placement_results(tenant_id, days=7)["placements"] if p["placement"] == "related"]
+    assert related["attributed_revenue"] == 50.0, related
+    assert sum(arm["revenue"] for arm in related["arms"]) == 50.0, related
+
+
+def test_an_order_stored_before_product_totals_counts_its_lines_not_shipping_and_tax(client: TestClient) -> None:
+    from luxebrain.storage.customers import Order, OrderLine
+    from luxebrain.storefront.attribution import attribute_order
+
+    shop = _new_shop(client, "pt", products=["63", "64"])
+    tenant_id = shop.merchant.tenant_id
+    who = visitor()
+    send(client, shop, [event("impression", shop.products), event("click", ["63"])], visitor_id=who)
+    line = OrderLine("1", "63", None, "Sac", None, quantity=1, unit_price=100.0, subtotal=100.0, total=100.0)
+    older = Order(
+        tenant_id=tenant_id,
+        order_id="9301",
+        status="processing",
+        status_class="purchase",
+        customer_id="7",
+        created_gmt=datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+        total=130.0,
+        shipping_total=10.0,
+        tax_total=20.0,
+        line_items=(line,),
+        storefront_attribution={"visitor_id": who},
+    )
+    assert attribute_order(tenant_id, older).placements == ["related"]
+    (arm_row,) = [r for (p, _), r in stats_rows(tenant_id).items() if p == "related"]
+    # Product revenue only (before: the order's 130.00 charged, shipping and tax included)
+    assert arm_row["revenue"] == 100.0 and arm_row["attributed_revenue"] == 100.0

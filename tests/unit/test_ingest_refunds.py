@@ -87,13 +87,30 @@ def test_the_snapshot_counts_net_quantities_and_revenue() -> None:
 
 
 def test_a_refund_known_only_by_its_amount_is_spread_over_the_lines_and_marked_estimated() -> None:
-    # Given the order as a webhook carries it: refunds as {id, reason, total} only
-    item = mapped(order(refunds=[{"id": 502, "reason": "", "total": "-133.00"}]))
+    # Given the order as a webhook carries it: refunds as {id, reason, total} only (134.00 of the 1340.00 charged,
+    # 1330.00 of products and 10.00 shipping)
+    item = mapped(order(refunds=[{"id": 502, "reason": "", "total": "-134.00"}]))
     assert item.refunds_estimated
-    assert item.net_total == 1207.0
+    assert item.net_total == 1206.0
+    # Then the products' share of it (1330/1340) is spread over the lines: a tenth of each
     assert item.product_net_total == pytest.approx(1330.0 - 133.0)
     assert item.line_items[0].net_total == pytest.approx(1150.0 * 0.9)
     assert item.line_items[1].net_quantity == pytest.approx(1.8)
+
+
+def test_a_refund_known_only_by_its_amount_takes_shipping_fees_and_tax_their_share() -> None:
+    # Given 100.00 of products, 10.00 shipping, 5.00 fees and 15.00 tax (130.00 charged), half refunded by amount
+    document = order(total="130.00", total_tax="15.00", shipping_total="10.00", discount_total="0.00")
+    document["line_items"] = [{**document["line_items"][0], "total": "100.00", "subtotal": "100.00"}]
+    document["fee_lines"] = [{"id": 1, "name": "Gift wrap", "total": "5.00"}]
+    item = mapped({**document, "refunds": [{"id": 505, "reason": "", "total": "-65.00"}]})
+    # Then the products keep half of theirs (before: all 65.00 came off them, leaving 35.00)
+    assert item.product_net_total == pytest.approx(50.0)
+    assert item.line_items[0].net_quantity == pytest.approx(0.5)
+    # and after an exact refund of the line's 20.00, a refund by amount takes from what is left of each part
+    exact = detailed_refund(501, document["line_items"][0]["id"], 0, "20.00")
+    item = mapped({**document, "refunds": [exact, {"id": 506, "reason": "", "total": "-55.00"}]})
+    assert item.product_net_total == pytest.approx(80.0 - 55.0 * 80.0 / 110.0)
 
 
 def test_several_refunds_accumulate() -> None:

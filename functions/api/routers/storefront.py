@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from api.dependencies import TenantMember, remember_principal
+from api.dependencies import TenantMember, remember_principal, source_address
 from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.billing.plans import ensure_tenant_active
 from luxebrain.errors import UnauthorizedError
@@ -23,14 +23,6 @@ class RecordedEventsResponse(BaseModel):
     accepted: int
     duplicates: int
     rejected: int
-
-
-def _source_address(request: Request) -> str:
-    event = request.scope.get("aws.event") or {}
-    source = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp")
-    if isinstance(source, str) and source:
-        return source
-    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -67,7 +59,7 @@ async def post_events(request: Request) -> RecordedEventsResponse:
     tenant_id = principal.require_tenant()
     check_storefront_origin(tenant_id, request.headers.get("origin"), required=True)
     ensure_tenant_active(tenant_id)
-    recorded = record_events(tenant_id, batch, source=_source_address(request))
+    recorded = record_events(tenant_id, batch, source=source_address(request))
     return RecordedEventsResponse(
         accepted=recorded.accepted, duplicates=recorded.duplicates, rejected=recorded.rejected
     )

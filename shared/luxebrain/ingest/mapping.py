@@ -92,8 +92,9 @@ def _line_refunds(order: OrderPayload) -> tuple[dict[int, _LineRefund], bool]:
     """Refunded quantity and amount per order line, and whether any refund had to be estimated.
 
     A refund with its line items (from ``/orders/{id}/refunds``) is applied exactly. A refund known only by its
-    amount (the ``{id, total}`` WooCommerce puts on the order) is spread over the lines in proportion to what is
-    left of them, quantities alike, and the order is marked ``refunds_estimated``."""
+    amount (the ``{id, total}`` WooCommerce puts on the order) is taken from what is left of the order as charged
+    (products, shipping, fees and tax) in proportion, so only the products' share of it is spread over the lines,
+    in proportion to what is left of them, quantities alike; the order is marked ``refunds_estimated``."""
     lines = {line.id: line for line in order.line_items}
     refunded = {line.id: _LineRefund() for line in order.line_items}
     estimated: list[RefundPayload] = []
@@ -114,13 +115,20 @@ def _line_refunds(order: OrderPayload) -> tuple[dict[int, _LineRefund], bool]:
             raise UnusableOrder(f"refunds of line {line_id} exceed its quantity ({refund.quantity} > {line.quantity})")
         if refund.total > (line.total or Decimal(0)) + CENT:
             raise UnusableOrder(f"refunds of line {line_id} exceed its total")
+    exact_refunds = sum(
+        (refund.refunded_amount() for refund in order.refunds if refund.line_items is not None), Decimal(0)
+    )
+    order_left = (order.total or Decimal(0)) - exact_refunds
     for refund in estimated:
         remaining = {
             line_id: (lines[line_id].total or Decimal(0)) - refund_so_far.total
             for line_id, refund_so_far in refunded.items()
         }
         left = sum(remaining.values(), Decimal(0))
-        amount = min(refund.refunded_amount(), left)
+        # Products' share of what is left (1 when the order's total cannot carry shipping or tax beside them).
+        product_share = left / order_left if order_left > left else Decimal(1)
+        amount = min(refund.refunded_amount() * product_share, left)
+        order_left -= refund.refunded_amount()
         if left <= 0 or amount <= 0:
             continue
         for line_id, value in remaining.items():

@@ -94,6 +94,16 @@ def put_new_events(
     return stored
 
 
+def stored_event_ids(tenant_id: str, visitor_id: str, event_ids: Iterable[str]) -> set[str]:
+    """Which of the visitor's event ids are stored already (one BatchGetItem of keys only): a replay is
+    recognised before anything is metered for it."""
+    by_key = {key_storefront_event(tenant_id, visitor_id, event_id): event_id for event_id in event_ids}
+    if not by_key:
+        return set()
+    found = StorefrontEventItem.batch_get(list(by_key), attributes_to_get=["pk", "sk"])
+    return {by_key[(item.pk, item.sk)] for item in found}
+
+
 def visitor_clicks(tenant_id: str, visitor_id: str) -> list[Click]:
     """The visitor's stored clicks (one query of the visitor's partition)."""
     return [

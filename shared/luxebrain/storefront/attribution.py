@@ -88,6 +88,8 @@ def attribute_order(tenant_id: str, order: Order) -> OrderAttribution:
 
 
 def _net_product_revenue(order: Order) -> float:
+    """The order's lines net of refunds; an order stored before product totals were kept sums its lines (its
+    total carries shipping, fees and tax)."""
     if order.product_net_total is not None:
         return round(float(order.product_net_total), 2)
-    return round(float(order.product_total if order.product_total is not None else order.kept_total()), 2)
+    return round(sum(line.kept_total() for line in order.line_items), 2)

@@ -3,19 +3,18 @@ without personal data and bounded at every level.
 
 A batch comes from one browser (one random visitor id the widget keeps) and holds at most
 ``MAX_EVENTS_PER_BATCH`` events; each event has a random id, so a replayed batch is recognised event by event
-(a conditional put) and counted once. Product ids must be the tenant's own catalogue's: events naming
-anything else are dropped. The arm (treatment or hold-out) is recomputed here from the visitor id, never read
-from the body. Limits: the plan's per-minute events rate for the key, a per-visitor and a per-client
-(digest of the source address, kept two minutes) rate, and a monthly events quota metered apart from the
-merchant's API calls. Everything stored expires after ``RETENTION_DAYS`` (DynamoDB TTL).
+(looked up before anything is metered, then a conditional put) and counted and metered once. Product ids must
+be the tenant's own catalogue's: events naming anything else are dropped, unmetered. The arm (treatment or
+hold-out) is recomputed here from the visitor id, never read from the body. Limits
+(:mod:`luxebrain.storefront.limits`): a per-client (digest of the source address) and a per-visitor rate, then
+the plan's per-minute events rate for the key and a monthly events quota metered apart from the merchant's API
+calls. Everything stored expires after ``RETENTION_DAYS`` (DynamoDB TTL).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -23,11 +22,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.billing.plans import tenant_profile
-from luxebrain.billing.usage import consume, limit_client_rate, limit_rate, release_client_rate, release_rate
 from luxebrain.errors import LuxeBrainError
 from luxebrain.serving.recommendations import catalogue_products
-from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure
+from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure, stored_event_ids
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
+from luxebrain.storefront.limits import ClientLimit, charge_clients, charge_key, client_digest, refund_key
 from luxebrain.storefront.stats import add_to_stats
 
 MAX_EVENTS_PER_BATCH = 50
@@ -81,23 +80,27 @@ class RecordedBatch:
     arm: str
 
 
-def client_digest(tenant_id: str, source: str) -> str:
-    """An opaque, tenant-scoped digest of the caller's address: enough to rate-limit, useless to identify."""
-    return hashlib.sha256(f"{tenant_id}|{source}".encode()).hexdigest()[:20]
-
-
 def utc_day(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%d")
 
 
 def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -> RecordedBatch:
-    """Check the limits, then store the batch's new events and add them to the placement counters."""
-    _charge_limits(tenant_id, batch, source)
+    """Check the limits, then store the batch's new events and add them to the placement counters.
+
+    The client's and the visitor's rates count the whole batch (a flood of replays is capped too); the key's
+    rate and monthly allowance count only the new events of the tenant's own products: replayed ones are
+    recognised first, so a replay spends nothing of the shop's allowance."""
+    refund_clients = charge_clients(
+        tenant_id,
+        [
+            ClientLimit("storefront_events_client", client_digest(tenant_id, source), EVENTS_PER_CLIENT_PER_MINUTE),
+            ClientLimit(
+                "storefront_events_visitor", client_digest(tenant_id, batch.visitor_id), EVENTS_PER_VISITOR_PER_MINUTE
+            ),
+        ],
+        len(batch.events),
+    )
     known = catalogue_products(tenant_id)
-    arm = visitor_arm(tenant_id, batch.visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
-    now = time.time()
-    day = utc_day(now)
-    expires_at = int(now) + RETENTION_DAYS * 86400
     duplicates = rejected = 0
     candidates: list[StorefrontEvent] = []
     seen_ids: set[str] = set()
@@ -109,6 +112,16 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
         else:
             candidates.append(event)
         seen_ids.add(event.id)
+    replayed = stored_event_ids(tenant_id, batch.visitor_id, [event.id for event in candidates])
+    duplicates += len(replayed)
+    candidates = [event for event in candidates if event.id not in replayed]
+    arm = visitor_arm(tenant_id, batch.visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
+    if not candidates:
+        return RecordedBatch(0, duplicates, rejected, arm)
+    charge_key(tenant_id, "storefront_events", len(candidates), refund_clients=refund_clients)
+    now = time.time()
+    day = utc_day(now)
+    expires_at = int(now) + RETENTION_DAYS * 86400
     stored = put_new_events(
         tenant_id,
         batch.visitor_id,
@@ -117,6 +130,8 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
         occurred_at=int(now),
         expires_at=expires_at,
     )
+    # A concurrent replay of the same events stored them first: they are not this batch's to pay for.
+    refund_key(tenant_id, "storefront_events", len(candidates) - len(stored))
     duplicates += len(candidates) - len(stored)
     counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event in candidates:
@@ -134,27 +149,6 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
 
 
 _COUNTER_OF = {"impression": "impressions", "click": "clicks", "add_to_cart": "add_to_carts"}
-
-
-def _charge_limits(tenant_id: str, batch: StorefrontEventBatch, source: str) -> None:
-    """The narrow limits first (the caller's address, then the visitor), then the tenant's rate and its monthly
-    allowance; a refusal gives back what the earlier ones counted. Otherwise one script's refused batches
-    would still fill the tenant's rate and every shopper's events would be refused for the minute."""
-    count = len(batch.events)
-    source_digest, visitor_digest = client_digest(tenant_id, source), client_digest(tenant_id, batch.visitor_id)
-    charged: list[Callable[[], None]] = []
-    try:
-        limit_client_rate(tenant_id, "storefront_events_client", source_digest, count, EVENTS_PER_CLIENT_PER_MINUTE)
-        charged.append(lambda: release_client_rate(tenant_id, "storefront_events_client", source_digest, count))
-        limit_client_rate(tenant_id, "storefront_events_visitor", visitor_digest, count, EVENTS_PER_VISITOR_PER_MINUTE)
-        charged.append(lambda: release_client_rate(tenant_id, "storefront_events_visitor", visitor_digest, count))
-        limit_rate(tenant_id, "storefront_events", count)
-        charged.append(lambda: release_rate(tenant_id, "storefront_events", count))
-        consume(tenant_id, "storefront_events", count)
-    except BaseException:
-        for give_back in reversed(charged):
-            give_back()
-        raise
 
 
 def _new_event(event: StorefrontEvent) -> NewEvent:
