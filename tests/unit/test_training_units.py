@@ -188,12 +188,26 @@ def test_report_summary_lists_each_kind() -> None:
         kinds=[
             KindResult("recommend", "v2", "succeeded", 3.2, 1000, "ndcg", 0.31, 0.30),
             KindResult("forecast", "v2", "failed", 0.1, 1000, reason="ValueError: too short"),
+            KindResult(
+                "customers",
+                "v2",
+                "succeeded",
+                1.0,
+                1000,
+                "lift",
+                2.1,
+                serves="baseline",
+                model_metric_value=1.9,
+                baseline_metric_value=2.1,
+            ),
         ],
         read={"source": "snapshot", "rows": 1000, "products": 40, "seconds": 0.4},
     )
     text = report.summary()
     assert "recommend" in text and "0.31" in text and "previous 0.3" in text
     assert "ValueError: too short" in text and "12.0 s" in text
+    assert "lift = 2.1; model 1.9, baseline 2.1: serves its baseline" in text
+    assert text.count("serves its baseline") == 1
     assert report.to_dict()["duration_seconds"] == 12.0
 
 

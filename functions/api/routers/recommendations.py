@@ -46,7 +46,10 @@ class RecommendedProductResponse(BaseModel):
 
 
 class RecommendationResponse(BaseModel):
-    strategy: str = Field(description="ease, item_knn, blend or popular_fallback: how the answer was made")
+    strategy: str = Field(
+        description="how the answer was made: ease, item_knn, blend, popular_fallback (nothing personal to go on)"
+        " or popular_baseline (the model did not beat popularity on its hold-out, so popularity serves)"
+    )
     mode: str
     model_version: str
     response_id: str = Field(description="random id of this answer: the widget's events name it")

@@ -22,6 +22,10 @@ from luxebrain import __version__
 MANIFEST_NAME = "manifest.json"
 ARRAYS_NAME = "arrays.npz"
 FORMAT_VERSION = 1
+# What a version serves, as its training recorded it in ``extra["serves"]``: its model, or (a model no better
+# than the kind's simplest baseline on its hold-out, see ``luxebrain.ml.kinds.baseline_verdict``) the baseline.
+SERVES_MODEL = "model"
+SERVES_BASELINE = "baseline"
 
 
 class ArtifactError(ValueError):
@@ -38,6 +42,10 @@ class ModelArtifact:
     metrics: dict[str, Any] = field(default_factory=dict)
     data_counts: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # id maps and other small JSON data
+
+    @property
+    def serves_baseline(self) -> bool:
+        return self.extra.get("serves") == SERVES_BASELINE
 
     def to_files(self) -> dict[str, bytes]:
         """Serialise to ``{file name: bytes}``: the arrays file and the manifest that checksums it."""

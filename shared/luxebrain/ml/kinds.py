@@ -8,6 +8,10 @@ named by import path (``"module:Class"``, numpy only) and imported by the loader
 Per kind: ``metric`` reads the hold-out figure the quality gate compares between versions from the artifact's
 manifest metrics (``higher_is_better`` gives its direction); ``baseline`` reads the same figure of the kind's
 simplest baseline, scored on the same hold-out during training (None where the kind has no hold-out).
+``baseline_verdict`` says which of the two a version serves: a model no better than its baseline on the
+hold-out serves the baseline, labelled. Each train entry records the verdict in the artifact
+(``extra["serves"]``, read by the serving classes; forecast training also needs it before its forecasts are
+assembled) and the quality gate asks the same function of the same metrics.
 """
 
 from __future__ import annotations
@@ -88,23 +92,82 @@ forecast_weighted_wape.__name__ = "weighted_chosen_wape"
 _seasonal_naive_weighted_wape.__name__ = "weighted_seasonal_naive_wape"
 
 
+# ----------------------------------------------------------------------------- model or baseline
+MODEL = "model"  # the values of luxebrain.ml.artifacts.SERVES_MODEL / SERVES_BASELINE (numpy-free here)
+BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class BaselineVerdict:
+    """What a version serves (``MODEL`` or ``BASELINE``) and the two hold-out figures that decided it."""
+
+    serves: str
+    model_metric: float | None
+    baseline_metric: float | None
+
+    @property
+    def serves_baseline(self) -> bool:
+        return self.serves == BASELINE
+
+    @property
+    def served_metric(self) -> float | None:
+        """The hold-out figure of what is served: the baseline's when the baseline serves."""
+        return self.baseline_metric if self.serves_baseline else self.model_metric
+
+
+def baseline_verdict(
+    metric: MetricExtractor | None,
+    baseline: MetricExtractor | None,
+    higher_is_better: bool,
+    metrics: Mapping[str, Any],
+) -> BaselineVerdict:
+    """``BASELINE`` when both figures exist and the model is not strictly better than its baseline (a tie
+    serves the simpler answer); ``MODEL`` otherwise, including when there is no hold-out to judge by."""
+    model_metric = metric(metrics) if metric is not None else None
+    baseline_metric = baseline(metrics) if baseline is not None else None
+    if model_metric is None or baseline_metric is None:
+        return BaselineVerdict(MODEL, model_metric, baseline_metric)
+    better = model_metric > baseline_metric if higher_is_better else model_metric < baseline_metric
+    return BaselineVerdict(MODEL if better else BASELINE, model_metric, baseline_metric)
+
+
+def kind_verdict(kind: str, metrics: Mapping[str, Any]) -> BaselineVerdict:
+    """``baseline_verdict`` of a product kind of the table, from an artifact's manifest metrics."""
+    spec = MODEL_KINDS[kind]
+    return baseline_verdict(spec.metric, spec.baseline, spec.higher_is_better, metrics)
+
+
 # ----------------------------------------------------------------------------- the train entries
+def _with_verdict(artifact: ModelArtifact) -> ModelArtifact:
+    """The artifact, with what it serves (its model or its baseline) recorded for the serving class."""
+    artifact.extra["serves"] = kind_verdict(artifact.kind, artifact.metrics).serves
+    return artifact
+
+
 def _train_recommend(inputs: TrainingInputs) -> ModelArtifact:
     from luxebrain.ml.recommend.train import train_recommender
 
-    return train_recommender(inputs.order_lines, inputs.products, now=inputs.as_of)
+    return _with_verdict(train_recommender(inputs.order_lines, inputs.products, now=inputs.as_of))
+
+
+def _forecast_serves_baseline(metrics: Mapping[str, Any]) -> bool:
+    return kind_verdict("forecast", metrics).serves_baseline
 
 
 def _train_forecast(inputs: TrainingInputs) -> ModelArtifact:
     from luxebrain.ml.forecast.train import train_forecaster
 
-    return train_forecaster(inputs.order_lines, inputs.products, as_of=inputs.as_of)
+    return _with_verdict(
+        train_forecaster(
+            inputs.order_lines, inputs.products, as_of=inputs.as_of, serves_baseline=_forecast_serves_baseline
+        )
+    )
 
 
 def _train_customers(inputs: TrainingInputs) -> ModelArtifact:
     from luxebrain.ml.customers.train import train_customer_model
 
-    return train_customer_model(inputs.order_lines, as_of=inputs.as_of, previous=inputs.previous)
+    return _with_verdict(train_customer_model(inputs.order_lines, as_of=inputs.as_of, previous=inputs.previous))
 
 
 def _train_pricing(inputs: TrainingInputs) -> ModelArtifact:

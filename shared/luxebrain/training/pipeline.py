@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
-from luxebrain.ml.kinds import TrainingInputs
+from luxebrain.ml.kinds import BASELINE, TrainingInputs
 from luxebrain.observability import logger, metrics
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.serving.loader import ARTIFACT_FILE_NAMES, artifact_prefix, read_artifact
@@ -43,6 +43,11 @@ class KindResult:
     reason: str | None = None
     artifact_prefix: str | None = None
     serving_version: str | None = None  # the version serving after this run (new or kept)
+    serves: str | None = None  # what the new version serves: "model", or "baseline" when no better than it
+    # The new version's model and its kind's simplest baseline on the same hold-out (metric_value is the
+    # figure of what it serves).
+    model_metric_value: float | None = None
+    baseline_metric_value: float | None = None
 
 
 @dataclass
@@ -88,6 +93,12 @@ class TrainingReport:
                     metric = f"{result.metric_name} = {new}"
                     if result.current_metric_value is not None:
                         metric += f" (previous {result.current_metric_value:.4g})"
+                    if result.model_metric_value is not None and result.baseline_metric_value is not None:
+                        metric += (
+                            f"; model {result.model_metric_value:.4g}, baseline {result.baseline_metric_value:.4g}"
+                        )
+                        if result.serves == BASELINE:
+                            metric += ": serves its baseline"
                 lines.append(
                     f"  {result.kind:<10} {result.status:<10} {result.version:<26} "
                     f"{result.duration_seconds:>8.1f} {result.rows_used:>9,}  {metric}"
@@ -239,6 +250,8 @@ def _train_kind(
             min_absolute_regression=settings.training_min_absolute_regression,
         )
         result.metric_value, result.current_metric_value = decision.new_metric, decision.current_metric
+        result.serves = decision.serves
+        result.model_metric_value, result.baseline_metric_value = decision.model_metric, decision.baseline_metric
         result.reason = decision.reason
         if decision.accepted:
             training_store.switch_pointer(
@@ -269,6 +282,9 @@ def _train_kind(
             "name": spec.metric_name,
             "value": result.metric_value,
             "current": result.current_metric_value,
+            "serves": result.serves,
+            "model": result.model_metric_value,
+            "baseline": result.baseline_metric_value,
         }
     training_store.finish_run_record(
         record,
@@ -360,6 +376,9 @@ def report_from_records(tenant_id: str, run_id: str, *, started_at: datetime | N
                 metric_name=str(gate.get("name", "")),
                 metric_value=gate.get("value"),
                 current_metric_value=gate.get("current"),
+                serves=gate.get("serves"),
+                model_metric_value=gate.get("model"),
+                baseline_metric_value=gate.get("baseline"),
                 reason=record.reason,
                 artifact_prefix=record.artifact_prefix,
             )

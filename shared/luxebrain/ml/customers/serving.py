@@ -269,6 +269,8 @@ def purchase_count_quantiles(
 
 
 # --- serving --------------------------------------------------------------------------------------------
+CHURN_RISK_FROM_MODEL = "model"
+CHURN_RISK_FROM_RFM = "rfm_heuristic"
 _PER_CUSTOMER_FLOATS = (
     "revenue",
     "average_order_value",
@@ -299,6 +301,15 @@ class CustomerScores:
         self._segment: np.ndarray = artifact.arrays["segment"]
         self.model = str(artifact.params.get("model", "unknown"))
         self.as_of = str(artifact.params.get("as_of", ""))
+        # A purchase model that ranked who buys again no better than the R + F + M sum on its hold-out (the
+        # kind's baseline) does not set churn risk: the RFM sum does, labelled, and orders the at-risk list.
+        self.churn_risk_basis = CHURN_RISK_FROM_RFM if artifact.serves_baseline else CHURN_RISK_FROM_MODEL
+        if self.churn_risk_basis == CHURN_RISK_FROM_RFM:
+            self._churn_band, self._revenue_at_stake, self._at_risk_order = _rfm_churn_risk(artifact.arrays)
+        else:
+            self._churn_band = artifact.arrays["churn_band"]
+            self._revenue_at_stake = artifact.arrays["revenue_at_stake"]
+            self._at_risk_order = artifact.arrays["at_risk_order"]
 
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact) -> CustomerScores:
@@ -334,7 +345,8 @@ class CustomerScores:
             "orders": int(arrays["orders"][index]),
             "days_since_last_order": int(arrays["recency_days"][index]),
             "last_order_date": _iso_date(last_order),
-            "churn_risk_band": CHURN_BANDS[int(arrays["churn_band"][index])],
+            "churn_risk_band": CHURN_BANDS[int(self._churn_band[index])],
+            "churn_risk_basis": self.churn_risk_basis,
             # the day by which another order becomes more likely than not; None where it never does
             "expected_next_order_date": None if next_days < 0 else _iso_date(self._as_of_plus_days(next_days)),
         }
@@ -364,13 +376,13 @@ class CustomerScores:
         _check_limit(limit)
         if not np.isfinite(min_value):
             raise CustomerModelError("min_value must be a finite number")
-        order = self._arrays["at_risk_order"]
+        order = self._at_risk_order
         qualifies = self._arrays["revenue"][order] >= min_value
         chosen = order[qualifies][:limit]
         rows = []
         for index in chosen:
             row = self._row(int(index))
-            row["revenue_at_stake"] = round(float(self._arrays["revenue_at_stake"][index]), 6)
+            row["revenue_at_stake"] = round(float(self._revenue_at_stake[index]), 6)
             rows.append(row)
         return rows
 
@@ -394,6 +406,21 @@ class CustomerScores:
             "customers": [self._row(int(index)) for index in page],
             "next_cursor": str(next_offset) if start + next_offset < stop else None,
         }
+
+
+def rfm_churn_risk(r_score: np.ndarray, f_score: np.ndarray, m_score: np.ndarray) -> np.ndarray:
+    """The RFM heuristic's churn risk: 0 for R + F + M = 15 (the best), 1 for 3 (the worst)."""
+    total = r_score.astype(np.float64) + f_score + m_score
+    return np.clip((15.0 - total) / 12.0, 0.0, 1.0)
+
+
+def _rfm_churn_risk(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Churn bands, revenue at stake and the at-risk order from the RFM heuristic instead of the model."""
+    risk = rfm_churn_risk(arrays["r_score"], arrays["f_score"], arrays["m_score"])
+    bands = churn_band_codes(risk)
+    at_stake = arrays["revenue"].astype(np.float64) * risk
+    candidates = np.flatnonzero(bands >= CHURN_BANDS.index("medium"))
+    return bands, at_stake, candidates[np.argsort(-at_stake[candidates], kind="stable")]
 
 
 def _segment_name_or_none(code: int) -> str | None:

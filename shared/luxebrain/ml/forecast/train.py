@@ -18,6 +18,7 @@ Serving (``luxebrain.ml.forecast.serving``) reads only the stored arrays and nev
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -53,6 +54,8 @@ METHODS: tuple[str, ...] = (
     "seasonal_naive",
     "category",
 )
+BASELINE_METHOD = "seasonal_naive"  # the kind's simplest baseline, served when the chosen methods do not beat it
+BaselineJudge = Callable[[Mapping[str, Any]], bool]
 SEGMENTS: tuple[str, ...] = ("smooth", "erratic", "intermittent", "lumpy", "new", "no_sales")
 STORE_UNITS_ID = "__store_units__"
 STORE_REVENUE_ID = "__store_revenue__"
@@ -648,12 +651,15 @@ def forecast_weekly_panel(
     categories: np.ndarray | None = None,
     week_of_year: np.ndarray | None = None,
     params: ForecastParams | None = None,
+    serves_baseline: BaselineJudge | None = None,
 ) -> PanelForecast:
     """Forecast every series of a weekly panel ``horizon`` weeks past its end.
 
     ``y``: (n_series, n_weeks) non-negative demand, NaN before a series exists. ``categories``: one label per
     series (None: all in one category). ``week_of_year``: week number (1-53) of each of the n_weeks + horizon
-    periods, when the calendar is known.
+    periods, when the calendar is known. ``serves_baseline``: given the backtest's metrics
+    (``{"backtest_by_segment": ...}``), whether the chosen methods are no better than seasonal naive; if so
+    every judged segment is forecast by seasonal naive (``selection["serves"]`` says "baseline").
     """
     params = params or ForecastParams()
     y = np.asarray(y, dtype=float)
@@ -697,10 +703,14 @@ def forecast_weekly_panel(
             chosen[segment] = best
             selection["segments"][segment] = {"series": int(members.sum()), "wape": errors, "chosen": best}
             if params.calibrate_intervals:
-                p10, p50, p90 = candidates[best]
-                offsets[(segment, best)] = _interval_offsets(
-                    p10[members], p50[members], p90[members], seg_actual, scale[members]
-                )
+                for method in {best, BASELINE_METHOD} & set(candidates):
+                    p10, p50, p90 = candidates[method]
+                    offsets[(segment, method)] = _interval_offsets(
+                        p10[members], p50[members], p90[members], seg_actual, scale[members]
+                    )
+        if serves_baseline is not None and serves_baseline({"backtest_by_segment": selection["segments"]}):
+            chosen |= {segment: BASELINE_METHOD for segment in selection["segments"]}
+            selection["serves"] = "baseline"
         validation_forecast = _assemble(candidates, segments, chosen, offsets, scale)
         if not params.refit_after_validation:
             final_models = validation_models
@@ -835,6 +845,7 @@ def forecast_daily_panel(
     last_day: date | None = None,
     categories: np.ndarray | None = None,
     params: ForecastParams | None = None,
+    serves_baseline: BaselineJudge | None = None,
 ) -> DailyPanelForecast:
     """Forecast a daily panel ``horizon_days`` ahead via weekly forecasts split by day-of-week profiles.
 
@@ -859,7 +870,12 @@ def forecast_daily_panel(
     week_ends = [last_day - timedelta(days=7 * (n_weeks - 1 - k)) for k in range(n_weeks + horizon_weeks)]
     week_of_year = np.array([d.isocalendar()[1] for d in week_ends], dtype=float)
     weekly_forecast = forecast_weekly_panel(
-        weekly, horizon_weeks, categories=categories, week_of_year=week_of_year, params=params
+        weekly,
+        horizon_weeks,
+        categories=categories,
+        week_of_year=week_of_year,
+        params=params,
+        serves_baseline=serves_baseline,
     )
     profile = day_of_week_profile(daily, weekdays[:days], params.dow_prior_units)
     forecast_weeks = (weekly_forecast.p10, weekly_forecast.p50, weekly_forecast.p90)
@@ -979,11 +995,13 @@ def train_forecaster(
     *,
     params: ForecastParams | None = None,
     as_of: date | datetime | None = None,
+    serves_baseline: BaselineJudge | None = None,
 ) -> ModelArtifact:
     """Fit on a store's paid order lines; store its 1-13 week forecasts as a ``forecast`` artifact.
 
     ``as_of``: the last day of history (a date), or the run's moment (a datetime: its day is still going,
-    so history ends the day before); by default the day of the latest order line. A first or last day that
+    so history ends the day before); by default the day of the latest order line. ``serves_baseline``: see
+    ``forecast_weekly_panel`` (the table of kinds passes its verdict). A first or last day that
     sold far less than the same weekday around it is taken as partial and left out
     (``extra["partial_days_left_out"]``), so forecasts start the day after the last complete one.
 
@@ -1029,7 +1047,9 @@ def train_forecaster(
     daily = np.vstack([units, store_units[None, :], store_revenue[None, :]])
     all_ids = [*series_ids, STORE_UNITS_ID, STORE_REVENUE_ID]
     horizon_days = 7 * params.horizon_weeks
-    result = forecast_daily_panel(daily, horizon_days, last_day=as_of, categories=categories, params=params)
+    result = forecast_daily_panel(
+        daily, horizon_days, last_day=as_of, categories=categories, params=params, serves_baseline=serves_baseline
+    )
     weekly_history = weeks_from_days(_pad_to_a_week(daily))
     trend, yearly = _drivers(daily, weekly_history, params.horizon_weeks)
     # Revenue of a product = units x its recent average selling price (the price it sells at now).
@@ -1107,6 +1127,7 @@ def _selection_metrics(selection: dict[str, Any]) -> dict[str, Any]:
         "chosen_wape_by_segment": chosen_wape,
         "seasonal_naive_wape_by_segment": baseline_wape,
         "chosen_method_by_segment": selection.get("chosen", {}),
+        "serves": selection.get("serves", "model"),
     }
 
 

@@ -7,6 +7,8 @@ Three questions, each answered with the strategy that produced the answer and a 
 - ``similar``: one product -> its strongest item-to-item neighbours; several (a basket) -> what goes with
   all of them, each result carrying the lift of its strongest bought-together pair;
 - ``popular``: trending (recency-weighted) popularity, optionally within one category.
+A version whose personal ranking was no better than all-time popularity on its training hold-out (the kind's
+baseline, ``luxebrain.ml.kinds``) answers ``for_customer`` with that popularity, labelled "popular_baseline".
 Business rules (stock, publication, basket, already bought, pin / boost / block, category) are applied
 here at request time, so a product that just went out of stock disappears without retraining.
 """
@@ -83,7 +85,8 @@ class RecommendedProduct:
 
 @dataclass(frozen=True)
 class Recommendations:
-    """``strategy``: "ease", "item_knn", "blend" (popularity mixed in or filling) or "popular_fallback"."""
+    """``strategy``: "ease", "item_knn", "blend" (popularity mixed in or filling), "popular_fallback" (nothing
+    personal to go on) or "popular_baseline" (the model did not beat popularity on its hold-out)."""
 
     strategy: str
     mode: str  # "for_customer", "similar", "bought_together" or "popular"
@@ -131,6 +134,9 @@ class Recommender:
         # Scaled to [0, 1]: trending first, all-time popularity breaks ties (and carries old stores).
         self._popular_score = _scale(trending) + TRENDING_TIE_BREAK * _scale(popularity)
         self._popular_order = np.argsort(-self._popular_score, kind="stable")
+        # The baseline as the hold-out scored it: all-time popularity (distinct customers), trending breaks ties.
+        self._baseline_score = _scale(popularity) + TRENDING_TIE_BREAK * _scale(trending)
+        self.serves_baseline = artifact.serves_baseline
 
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact) -> Recommender:
@@ -148,6 +154,9 @@ class Recommender:
         customer = self._customer_index.get(_as_id(customer_id, "customer_id"))
         if customer is None:
             return self._ranked(self._popular_score, k, rules, "popular_fallback", "for_customer", history=None)
+        if self.serves_baseline:
+            history = self._history_of(customer)
+            return self._ranked(self._baseline_score, k, rules, "popular_baseline", "for_customer", history=history)
         scores, personal, history = self._customer_scores(customer)
         popular_share = self.popularity_weight
         chosen = self._ranked(scores, k, rules, "", "for_customer", history=history)
@@ -211,6 +220,8 @@ class Recommender:
         customer = self._customer_index.get(str(customer_id))
         if customer is None:
             scores, history = self._popular_score.copy(), np.zeros(0, np.int64)
+        elif self.serves_baseline:
+            scores, history = self._baseline_score.copy(), self._history_of(customer)
         else:
             scores, _, history = self._customer_scores(customer)
             scores = scores.copy()
@@ -220,9 +231,13 @@ class Recommender:
 
     # ------------------------------------------------------------------------------------------ scoring
 
+    def _history_of(self, customer: int) -> np.ndarray:
+        indptr, items, _ = self._history
+        return items[indptr[customer] : indptr[customer + 1]].astype(np.int64)
+
     def _customer_scores(self, customer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        indptr, items, repeat = self._history
-        history = items[indptr[customer] : indptr[customer + 1]].astype(np.int64)
+        indptr, _, repeat = self._history
+        history = self._history_of(customer)
         repeat_scores = repeat[indptr[customer] : indptr[customer + 1]].astype(np.float64)
         weights = self._history_weight[indptr[customer] : indptr[customer + 1]].astype(np.float64)
         cf = self._gather(self._sim, history, weights)
