@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
-from api_testkit import Merchant, api_app_module, new_merchant, priced_store, publish_artifact, save_products
+from api_testkit import (
+    Merchant,
+    add_tenant_user,
+    api_app_module,
+    new_merchant,
+    priced_store,
+    publish_artifact,
+    save_products,
+)
 from fastapi.testclient import TestClient
 
 from luxebrain_dev.local.embedded import LocalResources
@@ -100,3 +109,70 @@ def test_bad_queries_are_clear_4xx(client: TestClient, shop: Merchant) -> None:
     assert client.get("/forecasts/products/999", headers=shop.headers).status_code == 404
     too_far = client.get("/forecasts/store", params={"horizon_weeks": 20}, headers=shop.headers)
     assert too_far.status_code == 422 and "horizon_weeks" in too_far.json()["detail"]
+
+
+def _advice_of(client: TestClient, shop: Merchant, product_id: str) -> dict[str, Any]:
+    listed = client.get("/inventory/advice", params={"lead_time_days": 14}, headers=shop.headers)
+    assert listed.status_code == 200, listed.text
+    return next(item for item in listed.json()["items"] if item["product_id"] == product_id)
+
+
+def test_a_products_lead_time_and_supplier_are_stored_and_used_by_its_advice(
+    client: TestClient, shop: Merchant
+) -> None:
+    from luxebrain.auth.members import list_audit
+
+    before = _advice_of(client, shop, "201")
+    assert before["lead_time_days"] == 14 and before["lead_time_source"] == "default" and before["supplier"] is None
+    assert client.get("/inventory/products/201/supply", headers=shop.headers).json()["lead_time_days"] is None
+
+    staff = add_tenant_user(shop.tenant_id, "staff")
+    saved = client.put(
+        "/inventory/products/201/supply",
+        json={"lead_time_days": 42, "supplier": "  Atelier Lumière "},
+        headers=staff.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["lead_time_days"] == 42 and saved.json()["supplier"] == "Atelier Lumière"
+    after = _advice_of(client, shop, "201")
+    assert after["lead_time_days"] == 42 and after["lead_time_source"] == "product"
+    assert after["supplier"] == "Atelier Lumière" and after["reorder_quantity"] > before["reorder_quantity"]
+    one = client.get("/inventory/advice/201", params={"lead_time_days": 14}, headers=shop.headers).json()["advice"]
+    assert one["lead_time_days"] == 42 and one["reorder_quantity"] == after["reorder_quantity"]
+    # Other products keep the default
+    assert all(
+        item["lead_time_days"] == 14
+        for item in client.get("/inventory/advice", headers=shop.headers).json()["items"]
+        if item["product_id"] != "201"
+    )
+    audit = [record for record in list_audit(shop.tenant_id) if record.action == "product_supply.changed"]
+    assert audit and audit[0].details["lead_time_days"] == 42
+
+    cleared = client.put("/inventory/products/201/supply", json={}, headers=shop.headers)
+    assert cleared.status_code == 200 and cleared.json()["lead_time_days"] is None
+    assert _advice_of(client, shop, "201")["reorder_quantity"] == before["reorder_quantity"]
+
+
+def test_supply_terms_are_validated_role_checked_and_the_tenants_own(client: TestClient, shop: Merchant) -> None:
+    url = "/inventory/products/201/supply"
+    for body in ({"lead_time_days": 0}, {"lead_time_days": 366}, {"supplier": "x" * 201}, {"cost": 3}):
+        assert client.put(url, json=body, headers=shop.headers).status_code == 422, body
+    assert client.put("/inventory/products/999/supply", json={}, headers=shop.headers).status_code == 404
+    reader = add_tenant_user(shop.tenant_id, "read-only")
+    assert client.get(url, headers=reader.headers).status_code == 200
+    assert client.put(url, json={"lead_time_days": 30}, headers=reader.headers).status_code == 403
+    other = new_merchant("Maison Voisine")
+    assert client.get(url, headers=other.headers).status_code == 404  # 201 is not in the other tenant's catalogue
+    assert client.put(url, json={"lead_time_days": 30}, headers=other.headers).status_code == 404
+    assert client.get(url, headers=shop.headers).json()["lead_time_days"] is None
+
+
+def test_a_lead_time_beyond_the_forecast_is_advised_over_its_horizon(client: TestClient, shop: Merchant) -> None:
+    saved = client.put("/inventory/products/201/supply", json={"lead_time_days": 365}, headers=shop.headers)
+    assert saved.status_code == 200, saved.text
+    try:
+        advice = client.get("/inventory/advice/201", headers=shop.headers).json()["advice"]
+        assert advice["lead_time_days"] == 365 and advice["lead_time_counted_days"] < 365
+        assert "lower bound" in advice["explanation"]
+    finally:
+        client.put("/inventory/products/201/supply", json={}, headers=shop.headers)

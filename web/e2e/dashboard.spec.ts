@@ -103,6 +103,14 @@ test("a read-only member sees no write buttons, and the API refuses them if forc
   });
   expect(forced.status()).toBe(403);
   await checkAndShoot(page, "09-prices-read-only");
+  await page.getByRole("link", { name: "Inventory" }).click();
+  await expect(page.getByRole("heading", { name: /Reorder now/ })).toBeVisible();
+  await expect(page.getByRole("button", { name: /^Supply of product/ })).toHaveCount(0);
+  const product = ((await page.locator("tbody tr").first().getByRole("rowheader").textContent()) ?? "").replace("#", "").trim();
+  const supply = `${stack().api}/inventory/products/${product}/supply`;
+  expect((await request.get(supply, { headers: { Authorization: `Bearer ${token}` } })).status()).toBe(200);
+  const forcedSupply = await request.put(supply, { headers: { Authorization: `Bearer ${token}` }, data: { lead_time_days: 90 } });
+  expect(forcedSupply.status()).toBe(403);
 });
 
 test("a session ended on the server returns to log-in, then back to where the merchant was", async ({ page, request }) => {
@@ -174,14 +182,48 @@ test("inventory: a longer lead time raises the reorder quantities", async ({ pag
   await logIn(page, stack().owner, "/login?next=/app/inventory");
   const quantities = async () => {
     await expect(page.locator(".loading")).toHaveCount(0);
-    return page.locator("tbody tr td:nth-child(5)").allTextContents();
+    return page.getByTestId("reorder-quantity").allTextContents();
   };
   const before = await quantities();
-  await page.getByLabel("Lead time (days)").fill("60");
+  await page.getByLabel("Default lead time (days)").fill("60");
   await expect(page.getByRole("heading", { name: /Reorder now/ })).toBeVisible();
   await expect.poll(async () => (await quantities()).join(",")).not.toBe(before.join(","));
   const after = (await quantities()).map((text) => Number(text.replace(/,/g, "")));
   expect(after.reduce((a, b) => a + b, 0)).toBeGreaterThan(before.map((text) => Number(text.replace(/,/g, ""))).reduce((a, b) => a + b, 0));
+});
+
+test("inventory: edit a product's lead time and supplier, and see its reorder quantity change", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/inventory");
+  await expect(page.getByRole("heading", { name: /Reorder now/ })).toBeVisible();
+  const row = page.locator("tbody tr").first();
+  const product = ((await row.getByRole("rowheader").textContent()) ?? "").replace("#", "").trim();
+  const rowOf = () => page.getByRole("row", { name: new RegExp(`^#${product} `) });
+  const quantity = async () => Number(((await rowOf().getByTestId("reorder-quantity").textContent()) ?? "").replace(/,/g, ""));
+  const before = await quantity();
+  await expect(rowOf().getByRole("cell", { name: "14 d, default" })).toBeVisible();
+  await rowOf().getByRole("button", { name: `Supply of product ${product}` }).click();
+  const editor = page.getByRole("region", { name: `Supply of product #${product}` });
+  await editor.getByLabel("Lead time of this product (days)").fill("400");
+  await editor.getByRole("button", { name: "Save the supply terms" }).click();
+  await expect(editor.getByText("from 1 to 365")).toBeVisible(); // checked before the round trip
+  await editor.getByLabel("Lead time of this product (days)").fill("42");
+  await editor.getByLabel("Supplier").fill("Atelier Lumière, Lyon");
+  try {
+    await timed("inventory_supply_saved_ms", async () => {
+      await editor.getByRole("button", { name: "Save the supply terms" }).click();
+      await expect(rowOf().getByRole("cell", { name: "42 d, own" })).toBeVisible();
+    });
+    await expect(rowOf().getByRole("cell", { name: "Atelier Lumière, Lyon" })).toBeVisible();
+    expect(await quantity()).toBeGreaterThan(before);
+    await checkAndShoot(page, "06b-inventory-supply");
+  } finally {
+    // The demo tenant is shared by every spec: its product goes back to the default lead time.
+    await editor.getByLabel("Lead time of this product (days)").fill("");
+    await editor.getByLabel("Supplier").fill("");
+    await editor.getByRole("button", { name: "Save the supply terms" }).click();
+    await expect(rowOf().getByRole("cell", { name: "14 d, default" })).toBeVisible();
+  }
+  expect(await quantity()).toBe(before);
 });
 
 test("recommendations: preview for a product and the storefront key", async ({ page }) => {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.dependencies import TenantMember
+from api.dependencies import StaffOrOwner, TenantMember
 from luxebrain.ml.forecast.serving import Forecasts
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import current_serving
@@ -16,7 +17,10 @@ router = APIRouter(tags=["forecasts"])
 
 ProductId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
 HorizonWeeks = Annotated[int, Query(ge=1, le=26, description="weeks ahead (at most the model's horizon)")]
-LeadTimeDays = Annotated[int, Query(ge=1, le=182, description="days from ordering stock to having it")]
+LeadTimeDays = Annotated[
+    int,
+    Query(ge=1, le=182, description="days from ordering stock to having it, for products without their own"),
+]
 HistoryWeeks = Annotated[int, Query(ge=0, le=26, description="weeks of actual sales before the forecast (0: none)")]
 ServiceLevel = Annotated[float, Query(ge=0.5, lt=1.0, description="chance that stock covers lead-time demand")]
 
@@ -86,13 +90,16 @@ async def best_sellers(
 
 class AdviceResponse(BaseModel):
     model_version: str
-    advice: dict[str, Any] = Field(description="days of cover, stock-out date, reorder quantity, explanation")
+    advice: dict[str, Any] = Field(
+        description="days of cover, stock-out date, reorder quantity, explanation; the lead time used (the "
+        "product's own or the default: lead_time_source), the days of demand counted, the supplier"
+    )
 
 
 @router.get(
     "/inventory/advice/{product_id}",
     response_model=AdviceResponse,
-    summary="Days of cover and how much to reorder, from the product's stock in the store",
+    summary="Days of cover and how much to reorder, from the product's stock in the store and its lead time",
 )
 def product_advice(
     product_id: ProductId,
@@ -115,7 +122,8 @@ class ReorderListResponse(BaseModel):
 @router.get(
     "/inventory/advice",
     response_model=ReorderListResponse,
-    summary="Products to reorder now (stock managed and forecast available), shortest cover first",
+    summary="Products to reorder now (stock managed and forecast available, each with its own lead time if set), "
+    "shortest cover first",
 )
 def reorder_list(
     principal: TenantMember,
@@ -129,3 +137,58 @@ def reorder_list(
     return ReorderListResponse(
         model_version=version, items=[item.to_dict() for item in advice], products_checked=checked
     )
+
+
+class SupplyRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"lead_time_days": 30, "supplier": "Atelier Lumière"}]}
+    )
+
+    lead_time_days: int | None = Field(
+        default=None, ge=1, le=365, description="days from ordering to having the stock; null: the default applies"
+    )
+    supplier: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class SupplyResponse(BaseModel):
+    product_id: str
+    lead_time_days: int | None = Field(description="null: the inventory advice uses the default lead time")
+    supplier: str | None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+def _supply_response(supply: inventory.ProductSupply) -> SupplyResponse:
+    return SupplyResponse(
+        product_id=supply.product_id,
+        lead_time_days=supply.lead_time_days,
+        supplier=supply.supplier,
+        updated_at=supply.updated_at,
+        updated_by=supply.updated_by,
+    )
+
+
+@router.get(
+    "/inventory/products/{product_id}/supply",
+    response_model=SupplyResponse,
+    summary="A product's lead time and supplier",
+)
+def product_supply(product_id: ProductId, principal: TenantMember) -> SupplyResponse:
+    return _supply_response(inventory.supply_of(principal.require_tenant(), product_id))
+
+
+@router.put(
+    "/inventory/products/{product_id}/supply",
+    response_model=SupplyResponse,
+    summary="Set a product's lead time and supplier (staff), used by its inventory advice; audited",
+    responses={404: {"description": "no such product in the store's catalogue"}},
+)
+def replace_product_supply(product_id: ProductId, body: SupplyRequest, principal: StaffOrOwner) -> SupplyResponse:
+    saved = inventory.replace_supply(
+        principal.require_tenant(),
+        product_id,
+        lead_time_days=body.lead_time_days,
+        supplier=(body.supplier or "").strip() or None,
+        actor=principal.subject,
+    )
+    return _supply_response(saved)

@@ -69,6 +69,7 @@ def _stockouts(tenant_id: str, lead_time_days: int, limit: int) -> StockoutAlert
     except NotFoundError:
         return None
     advice, _ = inventory.reorder_list(tenant_id, forecasts, lead_time_days, 0.95, limit)
+    products = [item.advice for item in advice]
     soon = [
         StockoutAlert(
             product_id=item.product_id,
@@ -76,10 +77,10 @@ def _stockouts(tenant_id: str, lead_time_days: int, limit: int) -> StockoutAlert
             days_of_cover=item.days_of_cover,
             reorder_quantity=item.reorder_quantity,
         )
-        for item in advice
+        for item in products
         if item.days_of_cover is not None and item.days_of_cover <= STOCKOUT_WINDOW_DAYS
     ]
-    return StockoutAlerts(reorder_now=sum(1 for item in advice if item.reorder_now), within_window=soon)
+    return StockoutAlerts(reorder_now=sum(1 for item in products if item.reorder_now), within_window=soon)
 
 
 def _at_risk(tenant_id: str, limit: int) -> AtRiskAlerts | None:

@@ -1,38 +1,120 @@
-"""Inventory advice from the demand forecast and the store's current stock levels (WooCommerce product data)."""
+"""Inventory advice from the demand forecast, the store's current stock levels (WooCommerce product data) and the
+merchant's supply terms of each product (its own lead time, its supplier)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from luxebrain.auth.members import record_audit
 from luxebrain.errors import InvalidInputError
 from luxebrain.ml.forecast.serving import Forecasts, InventoryAdvice
-from luxebrain.storage.catalogue import get_product, iter_products
+from luxebrain.storage.catalogue import (
+    Product,
+    ProductSupply,
+    get_product,
+    get_product_supply,
+    iter_products,
+    product_supplies,
+    save_product_supply,
+)
+
+__all__ = ["ProductAdvice", "ProductSupply", "product_advice", "reorder_list", "replace_supply", "supply_of"]
+
+
+@dataclass(frozen=True)
+class ProductAdvice:
+    """The advice for one product with the supply terms it was computed from."""
+
+    advice: InventoryAdvice
+    supplier: str | None
+    lead_time_source: Literal["product", "default"]  # the product's own lead time, or the one asked for all
+    lead_time_counted_days: int  # days of demand counted: the lead time, or the forecast's horizon if shorter
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.advice.to_dict(),
+            "supplier": self.supplier,
+            "lead_time_source": self.lead_time_source,
+            "lead_time_counted_days": self.lead_time_counted_days,
+        }
+
+
+def _advise(
+    forecasts: Forecasts, product: Product, supply: ProductSupply | None, default_lead_time: int, service_level: float
+) -> ProductAdvice:
+    own = supply.lead_time_days if supply else None
+    lead_time = own or default_lead_time
+    # A supplier's lead time may outrun the forecast (26 weeks at most): demand is counted over the horizon only,
+    # and the explanation says so rather than the advice failing.
+    counted = min(lead_time, 7 * forecasts.horizon_weeks)
+    advice = forecasts.inventory_advice(product.product_id, float(product.stock_quantity or 0), counted, service_level)
+    if counted < lead_time:
+        advice = InventoryAdvice(
+            **{
+                **advice.to_dict(),
+                "lead_time_days": lead_time,
+                "explanation": advice.explanation
+                + f" The lead time is {lead_time} days but the forecast reaches {counted}: demand after day"
+                f" {counted} is not counted, so this quantity is a lower bound.",
+            }
+        )
+    return ProductAdvice(
+        advice=advice,
+        supplier=supply.supplier if supply else None,
+        lead_time_source="product" if own else "default",
+        lead_time_counted_days=counted,
+    )
 
 
 def product_advice(
-    tenant_id: str, forecasts: Forecasts, product_id: str, lead_time_days: int, service_level: float
-) -> InventoryAdvice:
-    """Advice for one product of the tenant (NotFoundError for another tenant's or an unknown product)."""
+    tenant_id: str, forecasts: Forecasts, product_id: str, default_lead_time: int, service_level: float
+) -> ProductAdvice:
+    """Advice for one product of the tenant, with its own lead time if the merchant set one (NotFoundError for
+    another tenant's or an unknown product)."""
     product = get_product(tenant_id, product_id)
     if product.stock_quantity is None:
         raise InvalidInputError(f"product {product_id} does not manage stock in WooCommerce; no advice to give")
-    return forecasts.inventory_advice(product_id, float(product.stock_quantity), lead_time_days, service_level)
+    return _advise(forecasts, product, get_product_supply(tenant_id, product_id), default_lead_time, service_level)
 
 
 def reorder_list(
-    tenant_id: str, forecasts: Forecasts, lead_time_days: int, service_level: float, limit: int
-) -> tuple[list[InventoryAdvice], int]:
+    tenant_id: str, forecasts: Forecasts, default_lead_time: int, service_level: float, limit: int
+) -> tuple[list[ProductAdvice], int]:
     """Products to reorder now, shortest cover first (those that will last forever last), and how many
-    products were checked (stock managed, not deleted, known to the forecast)."""
+    products were checked (stock managed, not deleted, known to the forecast). Each product is advised with its
+    own lead time where the merchant set one, ``default_lead_time`` otherwise."""
     known = set(forecasts.product_ids)
-    advice: list[InventoryAdvice] = []
+    supplies = product_supplies(tenant_id)
+    advice: list[ProductAdvice] = []
     checked = 0
     for product in iter_products(tenant_id):
         if product.deleted or product.stock_quantity is None or product.product_id not in known:
             continue
         checked += 1
-        answer = forecasts.inventory_advice(
-            product.product_id, float(product.stock_quantity), lead_time_days, service_level
-        )
-        if answer.reorder_now:
+        answer = _advise(forecasts, product, supplies.get(product.product_id), default_lead_time, service_level)
+        if answer.advice.reorder_now:
             advice.append(answer)
-    advice.sort(key=lambda a: (a.days_of_cover is None, a.days_of_cover or 0.0))
+    advice.sort(key=lambda a: (a.advice.days_of_cover is None, a.advice.days_of_cover or 0.0))
     return advice[:limit], checked
+
+
+def supply_of(tenant_id: str, product_id: str) -> ProductSupply:
+    """The supply terms of a product of the tenant's catalogue (NotFoundError for an unknown product)."""
+    get_product(tenant_id, product_id)
+    return get_product_supply(tenant_id, product_id)
+
+
+def replace_supply(
+    tenant_id: str, product_id: str, *, lead_time_days: int | None, supplier: str | None, actor: str
+) -> ProductSupply:
+    """Set the supply terms of a product of the tenant's catalogue (None clears a term), audited."""
+    get_product(tenant_id, product_id)
+    saved = save_product_supply(tenant_id, product_id, lead_time_days=lead_time_days, supplier=supplier, actor=actor)
+    record_audit(
+        tenant_id,
+        action="product_supply.changed",
+        actor=actor,
+        details={"product_id": product_id, "lead_time_days": lead_time_days, "supplier": supplier},
+    )
+    return saved

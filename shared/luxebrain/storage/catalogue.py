@@ -1,4 +1,5 @@
-"""The catalogue repository: a tenant's products (and variations) and coupons as the stores sent them.
+"""The catalogue repository: a tenant's products (and variations) and coupons as the stores sent them, and the
+merchant's own supply terms of each product.
 
 Reads return frozen domain objects; ingest writes them through :func:`luxebrain.storage.ingest.put_if_newer`."""
 
@@ -6,11 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import NotFoundError
-from luxebrain.storage.items.catalogue import CouponItem, ProductItem, key_coupon, key_product
+from luxebrain.storage.items.catalogue import (
+    CouponItem,
+    ProductItem,
+    ProductSupplyItem,
+    key_coupon,
+    key_product,
+    key_product_supply,
+)
 from luxebrain.storage.mapping import attributes_of, record_from
 from luxebrain.tenancy import tenant_partition
 
@@ -103,6 +112,55 @@ def iter_variations(tenant_id: str, parent_id: str) -> Iterator[Product]:
 
 def count_products(tenant_id: str) -> int:
     return ProductItem.count(tenant_partition(tenant_id, "PRODUCT"))
+
+
+# ----------------------------------------------------------------------------- supply terms
+@dataclass(frozen=True)
+class ProductSupply:
+    """The merchant's supply terms of a product; None where the merchant set none."""
+
+    tenant_id: str
+    product_id: str
+    lead_time_days: int | None = None
+    supplier: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+def _supply_from_item(item: ProductSupplyItem) -> ProductSupply:
+    lead_time = None if item.lead_time_days is None else int(item.lead_time_days)
+    return record_from(ProductSupply, item, lead_time_days=lead_time)
+
+
+def get_product_supply(tenant_id: str, product_id: str) -> ProductSupply:
+    """The product's supply terms (none set: every field None)."""
+    try:
+        return _supply_from_item(ProductSupplyItem.get(*key_product_supply(tenant_id, product_id)))
+    except DoesNotExist:
+        return ProductSupply(tenant_id=tenant_id, product_id=product_id)
+
+
+def product_supplies(tenant_id: str) -> dict[str, ProductSupply]:
+    """Every product's supply terms the merchant set, by product id (one query of the partition)."""
+    items = ProductSupplyItem.query(tenant_partition(tenant_id, "PRODUCT_SUPPLY"))
+    return {item.product_id: _supply_from_item(item) for item in items}
+
+
+def save_product_supply(
+    tenant_id: str, product_id: str, *, lead_time_days: int | None, supplier: str | None, actor: str
+) -> ProductSupply:
+    """Replace the product's supply terms with these."""
+    item = ProductSupplyItem(
+        *key_product_supply(tenant_id, product_id),
+        entity=ProductSupplyItem.ENTITY,
+        tenant_id=tenant_id,
+        product_id=product_id,
+        lead_time_days=lead_time_days,
+        supplier=supplier,
+        updated_by=actor,
+    )
+    item.save()
+    return _supply_from_item(item)
 
 
 # ----------------------------------------------------------------------------- coupons

@@ -1,11 +1,15 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
+import { z } from "zod";
 
 import { api, unwrap } from "../api/client";
+import { useAuth } from "../auth/AuthContext";
 import { BandChart } from "../charts/BandChart";
 import { download, toCsv } from "../shaping/csv";
 import { asForecastSeries, bandRows, formatNumber, shortDate } from "../shaping/forecast";
-import { asAdvice, type Advice } from "../shaping/inventory";
+import { asAdvice, leadTimeText, type Advice } from "../shaping/inventory";
+import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async, Empty } from "../ui/States";
+import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
 
 function FanChart({ productId }: { productId: string }) {
@@ -33,20 +37,108 @@ function FanChart({ productId }: { productId: string }) {
 
 export function exportAdvice(items: Advice[]): string {
   return toCsv(
-    ["product_id", "stock", "days_of_cover", "stockout_date", "lead_time_days", "reorder_quantity", "explanation"],
+    [
+      "product_id",
+      "stock",
+      "days_of_cover",
+      "stockout_date",
+      "lead_time_days",
+      "lead_time_source",
+      "supplier",
+      "reorder_quantity",
+      "explanation",
+    ],
     items.map((item) => [
       item.product_id,
       item.stock_quantity,
       item.days_of_cover,
       item.stockout_date,
       item.lead_time_days,
+      item.lead_time_source,
+      item.supplier,
       item.reorder_quantity,
       item.explanation,
     ]),
   );
 }
 
+/** The supply terms as the API takes them: an empty lead time or supplier clears it (the default applies). */
+export const supplySchema = z.object({
+  lead_time_days: z
+    .string()
+    .trim()
+    .refine((text) => text === "" || (/^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= 365), "a whole number of days from 1 to 365, or empty for the default"),
+  supplier: z.string().trim().max(200, "at most 200 characters"),
+});
+
+export function supplyBody(values: z.infer<typeof supplySchema>): { lead_time_days: number | null; supplier: string | null } {
+  return {
+    lead_time_days: values.lead_time_days.trim() === "" ? null : Number(values.lead_time_days),
+    supplier: values.supplier.trim() === "" ? null : values.supplier.trim(),
+  };
+}
+
+/** A product's own lead time and supplier, saved through the API; the reorder list is advised again after. */
+function SupplyEditor({ item, onSaved, onClose }: { item: Advice; onSaved: () => void; onClose: () => void }) {
+  const notify = useToast();
+  const { form, formError, submit } = useApiForm(
+    supplySchema,
+    {
+      lead_time_days: item.lead_time_source === "product" ? String(item.lead_time_days) : "",
+      supplier: item.supplier ?? "",
+    },
+    async (values) => {
+      const saved = await unwrap(
+        api.PUT("/inventory/products/{product_id}/supply", {
+          params: { path: { product_id: item.product_id } },
+          body: supplyBody(values),
+        }),
+      );
+      notify(
+        `Product #${item.product_id}: ${saved.lead_time_days ? `lead time ${saved.lead_time_days} days` : "the default lead time"}` +
+          `${saved.supplier ? `, supplier ${saved.supplier}` : ""}. The advice is updated.`,
+      );
+      onSaved();
+    },
+  );
+  const errors = form.formState.errors;
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    // Opened from a row far above: bring the editor into view and put the cursor in it.
+    panel.current?.scrollIntoView({ block: "nearest" });
+    form.setFocus("lead_time_days");
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  return (
+    <section className="panel" aria-labelledby="supply-title" ref={panel}>
+      <h2 id="supply-title">Supply of product #{item.product_id}</h2>
+      <form onSubmit={submit} noValidate className="form">
+        <Field
+          label="Lead time of this product (days)"
+          name="lead_time_days"
+          inputMode="numeric"
+          hint="From ordering to having the stock; empty: the default lead time above applies"
+          registration={form.register("lead_time_days")}
+          error={errors.lead_time_days?.message}
+        />
+        <Field label="Supplier" name="supplier" registration={form.register("supplier")} error={errors.supplier?.message} />
+        <FormError message={formError} />
+        <div className="toolbar">
+          <button type="submit" disabled={form.formState.isSubmitting}>
+            {form.formState.isSubmitting ? "Saving…" : "Save the supply terms"}
+          </button>
+          <button type="button" className="secondary" onClick={onClose}>
+            Close
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
 export default function Inventory() {
+  const writer = useAuth().can("staff");
+  const [editing, setEditing] = useState<string | null>(null);
   const [leadTime, setLeadTime] = useState(14);
   const [serviceLevel, setServiceLevel] = useState(0.95);
   const [selected, setSelected] = useState<string | null>(null);
@@ -62,7 +154,7 @@ export default function Inventory() {
       <h1>Inventory</h1>
       <form className="toolbar" onSubmit={(event) => event.preventDefault()} aria-label="Advice settings">
         <label>
-          Lead time (days){" "}
+          Default lead time (days){" "}
           <input
             type="number"
             min={1}
@@ -106,10 +198,12 @@ export default function Inventory() {
                     <th scope="col">In stock</th>
                     <th scope="col">Days of cover</th>
                     <th scope="col">Sells out</th>
+                    <th scope="col">Lead time</th>
+                    <th scope="col">Supplier</th>
                     <th scope="col">Reorder</th>
                     <th scope="col">Why</th>
                     <th scope="col">
-                      <span className="visually-hidden">Forecast</span>
+                      <span className="visually-hidden">Actions</span>
                     </th>
                   </tr>
                 </thead>
@@ -120,11 +214,23 @@ export default function Inventory() {
                       <td>{formatNumber(item.stock_quantity)}</td>
                       <td>{item.days_of_cover === null ? "lasts" : formatNumber(item.days_of_cover, 1)}</td>
                       <td>{item.stockout_date ? shortDate(item.stockout_date) : "—"}</td>
-                      <td>
+                      <td>{leadTimeText(item)}</td>
+                      <td>{item.supplier ?? "—"}</td>
+                      <td data-testid="reorder-quantity">
                         <strong>{formatNumber(item.reorder_quantity)}</strong>
                       </td>
                       <td className="explain">{item.explanation}</td>
-                      <td>
+                      <td className="actions">
+                        {writer ? (
+                          <button
+                            type="button"
+                            className="secondary"
+                            aria-pressed={editing === item.product_id}
+                            onClick={() => setEditing(editing === item.product_id ? null : item.product_id)}
+                          >
+                            Supply<span className="visually-hidden"> of product {item.product_id}</span>
+                          </button>
+                        ) : null}{" "}
                         <button
                           type="button"
                           className="secondary"
@@ -143,6 +249,14 @@ export default function Inventory() {
           )
         }
       </Async>
+      {editing && advice.data ? (
+        (() => {
+          const item = advice.data.items.find((candidate) => candidate.product_id === editing);
+          return item ? (
+            <SupplyEditor key={editing} item={item} onSaved={advice.reload} onClose={() => setEditing(null)} />
+          ) : null;
+        })()
+      ) : null}
       {selected ? (
         <section className="panel" aria-labelledby="fan-title">
           <h2 id="fan-title">Forecast of product #{selected}</h2>

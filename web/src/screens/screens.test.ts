@@ -48,3 +48,18 @@ describe("store health", () => {
     expect(utcStamp("not a date")).toBe("not a date");
   });
 });
+
+describe("inventory supply terms", () => {
+  it("take a lead time of 1 to 365 days or empty for the default, and a supplier of at most 200 characters", async () => {
+    const { supplyBody, supplySchema } = await import("./Inventory");
+    expect(supplyBody(supplySchema.parse({ lead_time_days: " 42 ", supplier: " Atelier " }))).toEqual({
+      lead_time_days: 42,
+      supplier: "Atelier",
+    });
+    expect(supplyBody(supplySchema.parse({ lead_time_days: "", supplier: "  " }))).toEqual({ lead_time_days: null, supplier: null });
+    for (const lead of ["0", "366", "2.5", "ten"]) {
+      expect(supplySchema.safeParse({ lead_time_days: lead, supplier: "" }).success).toBe(false);
+    }
+    expect(supplySchema.safeParse({ lead_time_days: "", supplier: "x".repeat(201) }).success).toBe(false);
+  });
+});

@@ -11,6 +11,9 @@ export interface Advice {
   reorder_quantity: number;
   reorder_now: boolean;
   explanation: string;
+  /** The product's own lead time, or the default asked for every product without one. */
+  lead_time_source: "product" | "default";
+  supplier: string | null;
 }
 
 export function asAdvice(value: Record<string, unknown>): Advice {
@@ -32,5 +35,12 @@ export function asAdvice(value: Record<string, unknown>): Advice {
     reorder_quantity: number("reorder_quantity"),
     reorder_now: value.reorder_now === true,
     explanation: String(value.explanation ?? ""),
+    lead_time_source: value.lead_time_source === "product" ? "product" : "default",
+    supplier: typeof value.supplier === "string" ? value.supplier : null,
   };
+}
+
+/** "42 d, own" / "14 d, default": which lead time the advice counted, in words (not told by style alone). */
+export function leadTimeText(advice: Pick<Advice, "lead_time_days" | "lead_time_source">): string {
+  return `${advice.lead_time_days} d, ${advice.lead_time_source === "product" ? "own" : "default"}`;
 }

@@ -1,7 +1,7 @@
 import { toCsv } from "./csv";
 import { movement } from "./customers";
 import { asForecastSeries, bandRows, total } from "./forecast";
-import { asAdvice } from "./inventory";
+import { asAdvice, leadTimeText } from "./inventory";
 import { exportAdvice } from "../screens/Inventory";
 
 const forecast = {
@@ -48,8 +48,14 @@ describe("CSV export", () => {
       reorder_quantity: 27,
       reorder_now: true,
       explanation: "3 in stock, sells out in 2.5 days",
+      lead_time_source: "product",
+      supplier: "Atelier, Lyon",
     });
-    expect(exportAdvice([advice]).split("\r\n")[1]).toBe('201,3,2.5,2026-03-13,14,27,"3 in stock, sells out in 2.5 days"');
+    expect(exportAdvice([advice]).split("\r\n")[1]).toBe(
+      '201,3,2.5,2026-03-13,14,product,"Atelier, Lyon",27,"3 in stock, sells out in 2.5 days"',
+    );
+    expect(leadTimeText(advice)).toBe("14 d, own");
+    expect(leadTimeText({ lead_time_days: 21, lead_time_source: "default" })).toBe("21 d, default");
   });
 });
 

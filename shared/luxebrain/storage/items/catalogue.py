@@ -56,3 +56,18 @@ class CouponItem(BaseItem):
 
 def key_coupon(tenant_id: str, coupon_id: str) -> tuple[str, str]:
     return tenant_partition(tenant_id, "COUPON"), coupon_id
+
+
+class ProductSupplyItem(BaseItem):
+    """The merchant's own supply terms of a product (lead time, supplier): kept apart from the product, which
+    the store's webhooks and the back-fill replace as a whole."""
+
+    ENTITY = "product_supply"
+    product_id = UnicodeAttribute()
+    lead_time_days = NumberAttribute(null=True)  # None: the store-wide default applies
+    supplier = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+
+
+def key_product_supply(tenant_id: str, product_id: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "PRODUCT_SUPPLY"), product_id

@@ -1,0 +1,36 @@
+"""The inventory advice with the merchant's supply terms: a product's own lead time wins over the default, and a
+lead time longer than the forecast counts the forecast's horizon only and says so."""
+
+from __future__ import annotations
+
+from test_forecast_serving import make_artifact  # helper module beside this one
+
+from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.ml.forecast.serving import Forecasts
+from luxebrain.serving.inventory import _advise
+from luxebrain.storage.catalogue import Product, ProductSupply
+
+FORECASTS = Forecasts.from_artifact(ModelArtifact.from_files(make_artifact().to_files()))  # 4 weeks ahead
+STEADY = Product(tenant_id="t1", product_id="steady", stock_quantity=10)
+
+
+def test_the_products_own_lead_time_wins_over_the_default() -> None:
+    default = _advise(FORECASTS, STEADY, None, 7, 0.95)
+    assert default.lead_time_source == "default" and default.advice.lead_time_days == 7
+    own = _advise(FORECASTS, STEADY, ProductSupply("t1", "steady", lead_time_days=21, supplier="Atelier"), 7, 0.95)
+    assert own.lead_time_source == "product" and own.advice.lead_time_days == 21 and own.supplier == "Atelier"
+    assert own.advice.reorder_quantity > default.advice.reorder_quantity
+    assert own.to_dict()["supplier"] == "Atelier" and own.to_dict()["lead_time_counted_days"] == 21
+
+
+def test_a_supplier_only_keeps_the_default_lead_time() -> None:
+    answer = _advise(FORECASTS, STEADY, ProductSupply("t1", "steady", supplier="Atelier"), 7, 0.95)
+    assert answer.lead_time_source == "default" and answer.advice.lead_time_days == 7
+
+
+def test_a_lead_time_beyond_the_forecast_counts_its_horizon_and_says_so() -> None:
+    long = _advise(FORECASTS, STEADY, ProductSupply("t1", "steady", lead_time_days=90), 7, 0.95)
+    horizon = _advise(FORECASTS, STEADY, ProductSupply("t1", "steady", lead_time_days=28), 7, 0.95)
+    assert long.advice.lead_time_days == 90 and long.lead_time_counted_days == 28
+    assert long.advice.reorder_quantity == horizon.advice.reorder_quantity
+    assert "lower bound" in long.advice.explanation and "lower bound" not in horizon.advice.explanation
