@@ -140,7 +140,8 @@
       model_version: answer.model_version || "", response_id: answer.response_id || ""
     });
     if (type !== "impression") {
-      writeCookie(CLICK_COOKIE, JSON.stringify({ placement: placement, model_version: answer.model_version || "" }), 30);
+      writeCookie(CLICK_COOKIE, JSON.stringify({ placement: placement, model_version: answer.model_version || "",
+        response_id: answer.response_id || "" }), 30);
       flush(visitor);
     } else if (!flushTimer) {
       flushTimer = setTimeout(function () { flush(visitor); }, 1500);

@@ -1,15 +1,20 @@
 """The storefront widget in a real browser (Debian's headless Chromium through Playwright) on pages that mimic
 a WooCommerce product page and cart, served locally, against the local API Gateway of the template and the
-fake store's Store API: slots filled with the store's live prices, a click recorded, a failing API leaving
+fake store's Store API: slots filled with the store's live prices, a click recorded, the order that follows it
+placed with the plugin's attribution meta and counted for the placement after ingest, a failing API leaving
 the page as it was."""
 
 from __future__ import annotations
 
+import copy
 import gzip
+import json
 import os
 import shutil
+import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,13 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_testkit import publish_artifact, small_order_lines
+from api_testkit import Merchant, add_tenant_user, publish_artifact, small_order_lines
 
 from luxebrain_dev.local.embedded import LocalResources
 
 REPO = Path(__file__).resolve().parents[2]
 WIDGET = REPO / "integrations" / "widget" / "luxebrain-widget.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PLUGIN_HARNESS = REPO / "tests" / "fixtures" / "wordpress" / "harness.php"
+PHP = shutil.which("php")
 SCREENSHOTS = Path(os.environ.get("LUXEBRAIN_SCREENSHOTS", "/tmp/luxebrain-widget"))
 
 
@@ -73,6 +80,8 @@ class Storefront:
     fake_store: Any
     api_url: str
     key: str
+    store_id: str
+    owner: Merchant
 
     def serve(self, pages: dict[str, str]) -> None:
         self._pages.update(pages)  # type: ignore[attr-defined]
@@ -119,7 +128,7 @@ def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
     page_url = f"http://127.0.0.1:{page_server.server_address[1]}"
 
     tenant_id = tenant_repo.create_tenant("Maison Widget", plan="pro", tenant_id=new_tenant_id()).tenant_id
-    tenant_repo.create_store(tenant_id, url=store_url, consumer_key="ck_local", consumer_secret="cs_local")
+    store, _ = tenant_repo.create_store(tenant_id, url=store_url, consumer_key="ck_local", consumer_secret="cs_local")
     # The pages' own origin is the shop's (as the plugin serves them from the store's domain).
     tenant_repo.update_tenant_settings(tenant_id, lambda current: {**current, "storefront_origins": [page_url]})
     for product in fake_store.store.products:
@@ -134,7 +143,9 @@ def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
     )
     with urllib.request.urlopen(warm, timeout=120) as answer:  # noqa: S310 - loopback
         assert answer.status == 200
-    result = Storefront(page_url, tenant_id, fake_store, api_url, key)
+    result = Storefront(
+        page_url, tenant_id, fake_store, api_url, key, store.store_id, add_tenant_user(tenant_id, "owner")
+    )
     result._pages = pages  # type: ignore[attr-defined]
     store_api = f"{store_url}/wp-json/wc/store/v1"
     pages["/product/riviera-tote/"] = PRODUCT_PAGE.format(api=api_url, key=key, store_api=store_api)
@@ -253,3 +264,109 @@ def test_a_failing_store_api_leaves_the_slot_empty(storefront: Storefront, brows
     )
     assert page.locator(".luxebrain-product").count() == 0
     page.close()
+
+
+def _plugin_checkout_meta(cookies: dict[str, str]) -> dict[str, Any]:
+    """The meta the WordPress plugin writes into the order at checkout from the request's cookies (its own
+    PHP, through the stub harness the plugin's markup test uses)."""
+    answer = subprocess.run(  # noqa: S603 - our own harness
+        [PHP or "php", str(PLUGIN_HARNESS), json.dumps({"cookies": cookies})],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(answer.stdout)["order_meta"] or {}
+
+
+def _checkout(fake_store: Any, product: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """The shopper's order in the store: one unit of the product at its price, shipping on top, with the meta
+    the plugin wrote, as WooCommerce's REST API and webhooks carry it."""
+    order = copy.deepcopy(fake_store.store.orders[-1])
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    price = float(product["price"])
+    order.update(
+        id=max(o["id"] for o in fake_store.store.orders) + 1,
+        status="processing",
+        date_created_gmt=now,
+        date_modified_gmt=now,
+        date_paid_gmt=now,
+        date_completed_gmt=None,
+        total=f"{price + 4.9:.2f}",
+        shipping_total="4.90",
+        line_items=[
+            {
+                "id": 880_001,
+                "name": product["name"],
+                "product_id": product["id"],
+                "variation_id": 0,
+                "quantity": 1,
+                "subtotal": f"{price:.2f}",
+                "total": f"{price:.2f}",
+                "price": price,
+                "sku": product.get("sku", ""),
+            }
+        ],
+        meta_data=[{"id": 9_000 + i, "key": key, "value": value} for i, (key, value) in enumerate(meta.items())],
+    )
+    fake_store.store.orders.append(order)
+    return order
+
+
+@pytest.mark.skipif(PHP is None and not os.environ.get("CI"), reason="needs the PHP CLI (the plugin's checkout)")
+def test_an_order_after_a_click_is_attributed_to_the_placement_through_the_plugin_and_ingest(
+    storefront: Storefront, browser: Any, local_aws: LocalResources
+) -> None:
+    from luxebrain.ingest.backfill import store_client_factory
+    from luxebrain.storage import tenants as tenant_repo
+    from luxebrain.storage.customers import get_order
+    from luxebrain.woocommerce.webhooks import ensure_webhooks
+    from luxebrain_dev.local.event_sources import SqsEventSources
+
+    tenant_id, store_id = storefront.tenant_id, storefront.store_id
+    secret = tenant_repo.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+    ensure_webhooks(store_client_factory(tenant_id, store_id), tenant_id, store_id, secret)
+    ingest = SqsEventSources.from_resources(local_aws, functions={"IngestProcessorFunction"}, retry_after_seconds=0)
+    # Given a shopper who clicks a recommendation on the product page
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(storefront.page_url + "/product/riviera-tote/")
+    page.wait_for_selector('[data-luxebrain-placement="related"][data-luxebrain-filled="true"]', timeout=20_000)
+    response_id = page.locator("section.luxebrain-recommendations").get_attribute("data-luxebrain-response")
+    clicked_id = page.locator(".luxebrain-product").first.get_attribute("data-product-id")
+    visitor_id = page.evaluate("localStorage.getItem('luxebrain_visitor')")
+    page.locator(".luxebrain-product").first.locator("a.luxebrain-product-link").click()
+    page.wait_for_load_state()
+    assert _events_of(tenant_id, visitor_id, "click")
+    # When they check out: the plugin writes the attribution meta from the cookies the browser sends (PHP's
+    # $_COOKIE holds them URL-decoded), and the store delivers order.created to the ingest API
+    cookies = {c["name"]: urllib.parse.unquote(c["value"]) for c in context.cookies() if c["name"].startswith("lux")}
+    context.close()
+    meta = _plugin_checkout_meta(cookies)
+    assert meta["_luxebrain_visitor"] == visitor_id
+    assert meta["_luxebrain_attribution"]["placement"] == "related"
+    assert meta["_luxebrain_attribution"]["response_id"] == response_id
+    assert meta["_luxebrain_attribution"]["model_version"]
+    product = next(p for p in storefront.fake_store.store.products if str(p["id"]) == clicked_id)
+    order = _checkout(storefront.fake_store, product, meta)
+    delivered = storefront.fake_store.emit("order.created", order)
+    assert delivered and {status for _, status in delivered} == {200}, delivered
+    ingest.drain(max_seconds=60)
+    # Then the stored order carries the attribution, and the placement's results count it at its product
+    # revenue (the shipping apart)
+    stored = get_order(tenant_id, str(order["id"]))
+    assert stored.storefront_attribution == {
+        "visitor_id": visitor_id,
+        "placement": "related",
+        "model_version": meta["_luxebrain_attribution"]["model_version"],
+        "response_id": response_id,
+    }
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{storefront.api_url}/storefront/results?days=1", headers=storefront.owner.headers
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - loopback
+        results = json.loads(answer.read())
+    (related,) = [p for p in results["placements"] if p["placement"] == "related"]
+    assert related["attributed_orders"] == 1
+    assert related["attributed_revenue"] == round(float(product["price"]), 2)
+    assert sum(arm["revenue"] for arm in related["arms"]) == round(float(product["price"]), 2)

@@ -101,6 +101,23 @@ def test_a_broken_split_is_a_sample_ratio_mismatch_not_a_winner() -> None:
             ],
             {"visitor_id": "AbCdEfGhIjKlMnOp1234"},
         ),
+        (
+            [
+                MetaData(key="_luxebrain_visitor", value="AbCdEfGhIjKlMnOp1234"),
+                MetaData(
+                    key="_luxebrain_attribution",
+                    value={"placement": "related", "model_version": "", "response_id": "r-1 <b>"},
+                ),
+            ],
+            {"visitor_id": "AbCdEfGhIjKlMnOp1234", "placement": "related"},
+        ),
+        (
+            [
+                MetaData(key="_luxebrain_visitor", value="AbCdEfGhIjKlMnOp1234"),
+                MetaData(key="_luxebrain_attribution", value={"placement": "basket", "response_id": "Xy_9-aB"}),
+            ],
+            {"visitor_id": "AbCdEfGhIjKlMnOp1234", "placement": "basket", "response_id": "Xy_9-aB"},
+        ),
     ],
 )
 def test_the_attribution_meta_is_read_strictly(meta: list[MetaData], expected: dict | None) -> None:

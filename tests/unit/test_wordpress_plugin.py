@@ -1,6 +1,8 @@
 """The WordPress plugin: every PHP file passes ``php -l``, and its placements' markup, script enqueue and
 checkout attribution meta, rendered by the PHP CLI with small WordPress function stubs
-(tests/fixtures/wordpress/harness.php; not a WordPress install)."""
+(tests/fixtures/wordpress/harness.php; not a WordPress install); the dynamic block is registered from its
+block.json, and its editor script, run in Node with the editor's globals stubbed
+(tests/fixtures/wordpress/block_editor_harness.js), registers the block with the placement selectable."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "integrations" / "wordpress" / "luxebrain"
 HARNESS = REPO / "tests" / "fixtures" / "wordpress" / "harness.php"
+EDITOR_HARNESS = REPO / "tests" / "fixtures" / "wordpress" / "block_editor_harness.js"
+BLOCK = PLUGIN / "blocks" / "placement"
 PHP = shutil.which("php")
+NODE = shutil.which("node")
 
 # CI installs the PHP CLI (the Makefile's php-cli target); a machine without it skips, CI never does.
 pytestmark = pytest.mark.skipif(PHP is None and not os.environ.get("CI"), reason="needs the PHP CLI")
@@ -96,11 +101,25 @@ def test_the_widget_is_enqueued_once_async_with_its_configuration_only_where_a_s
         (
             {
                 "luxebrain_visitor": "AbCdEfGhIjKlMnOp1234",
-                "luxebrain_attribution": '{"placement":"related","model_version":"20261201-abc"}',
+                "luxebrain_attribution": '{"placement":"related","model_version":"20261201-abc","response_id":"r1aB"}',
             },
             {
                 "_luxebrain_visitor": "AbCdEfGhIjKlMnOp1234",
-                "_luxebrain_attribution": {"placement": "related", "model_version": "20261201-abc"},
+                "_luxebrain_attribution": {
+                    "placement": "related",
+                    "model_version": "20261201-abc",
+                    "response_id": "r1aB",
+                },
+            },
+        ),
+        (
+            {
+                "luxebrain_visitor": "AbCdEfGhIjKlMnOp1234",
+                "luxebrain_attribution": '{"placement":"related","model_version":"v 1","response_id":"<x>"}',
+            },
+            {
+                "_luxebrain_visitor": "AbCdEfGhIjKlMnOp1234",
+                "_luxebrain_attribution": {"placement": "related", "model_version": "", "response_id": ""},
             },
         ),
         (
@@ -118,6 +137,59 @@ def test_checkout_writes_the_attribution_meta_ingest_reads(cookies: dict[str, st
     # What ingest reads back from the order's meta_data (as the REST API returns it).
     parsed = attribution_from_meta([MetaData(key=k, value=v) for k, v in (written or {}).items()])
     if meta:
-        assert parsed is not None and parsed["visitor_id"] == meta["_luxebrain_visitor"]
+        clicked = {name: value for name, value in meta.get("_luxebrain_attribution", {}).items() if value}
+        assert parsed == {"visitor_id": meta["_luxebrain_visitor"], **clicked}
     else:
         assert parsed is None
+
+
+def test_the_block_is_registered_from_its_block_json_with_the_server_render() -> None:
+    metadata = json.loads((BLOCK / "block.json").read_text())
+    assert metadata["name"] == "luxebrain/placement" and metadata["apiVersion"] == 3
+    assert metadata["editorScript"] == "file:./index.js" and (BLOCK / "index.js").is_file()
+    result = run_plugin({"block": {"placement": "related", "k": 2}})
+    assert result["log"]["block_json"] == {"luxebrain/placement": {"folder": "placement", "args": ["render_callback"]}}
+    assert result["log"]["blocks"] == {"luxebrain/placement": list(metadata["attributes"])}
+    assert result["block"] == '<div class="luxebrain-slot" data-luxebrain-placement="related" data-k="2"></div>'
+    # The editor script's dependencies, read by WordPress beside it (no build step), are the globals it uses.
+    asset = subprocess.run(  # noqa: S603 - our own file
+        [PHP or "php", "-r", f"define('ABSPATH', '/'); echo json_encode(include '{BLOCK / 'index.asset.php'}');"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    script = (BLOCK / "index.js").read_text()
+    dependencies = json.loads(asset.stdout)["dependencies"]
+    used = {"wp-" + name.replace("blockEditor", "block-editor") for name in _globals_used(script)}
+    assert set(dependencies) == used
+
+
+def _globals_used(script: str) -> list[str]:
+    tail = script[script.rindex("}(") :]
+    return [part.strip().removeprefix("window.wp.") for part in tail[2 : tail.index(")")].split(",")]
+
+
+@pytest.mark.skipif(NODE is None and not os.environ.get("CI"), reason="needs Node")
+def test_the_blocks_editor_script_registers_it_with_the_placement_selectable_and_saves_nothing() -> None:
+    metadata = json.loads((BLOCK / "block.json").read_text())
+    defaults = {name: spec["default"] for name, spec in metadata["attributes"].items()}
+    answer = subprocess.run(  # noqa: S603 - our own harness
+        [
+            NODE or "node",
+            str(EDITOR_HARNESS),
+            str(BLOCK / "index.js"),
+            json.dumps({**defaults, "placement": "related"}),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    editor = json.loads(answer.stdout)
+    assert editor["registered"] == ["luxebrain/placement"]
+    assert editor["saved"] is None  # a dynamic block: the server renders it
+    assert editor["placement_options"] == metadata["attributes"]["placement"]["enum"]
+    assert editor["placement_selects"] == 2  # in the placeholder and in the sidebar
+    assert {"Placeholder", "InspectorControls", "RangeControl", "TextControl"} <= set(editor["types"])
+    assert editor["instructions"].startswith("Related to the product shown")
+    assert editor["changes"] == [{"placement": "basket"}]

@@ -1,7 +1,7 @@
 <?php
 /**
- * At checkout, the widget's random visitor id and the last clicked placement (with its model version) are
- * written into the order's meta_data, so LuxeBrain's ingest can tie the order to what the visitor saw.
+ * At checkout, the widget's random visitor id and the last clicked placement (with its model version and the
+ * recommendation answer's response id) are written into the order's meta_data, so LuxeBrain's ingest can tie the order to what the visitor saw.
  * Nothing personal: the visitor id is random, made in the browser.
  *
  * @package LuxeBrain
@@ -24,10 +24,12 @@ function luxebrain_attribution_meta( $cookies ) {
 	$meta['_luxebrain_visitor'] = $visitor;
 	$click                      = isset( $cookies[ LUXEBRAIN_CLICK_COOKIE ] ) ? json_decode( wp_unslash( $cookies[ LUXEBRAIN_CLICK_COOKIE ] ), true ) : null;
 	if ( is_array( $click ) && isset( $click['placement'] ) && preg_match( '/^[a-z][a-z0-9_-]{0,39}$/', (string) $click['placement'] ) ) {
-		$version = isset( $click['model_version'] ) ? (string) $click['model_version'] : '';
+		$version                        = isset( $click['model_version'] ) ? (string) $click['model_version'] : '';
+		$response                       = isset( $click['response_id'] ) ? (string) $click['response_id'] : '';
 		$meta['_luxebrain_attribution'] = array(
 			'placement'     => (string) $click['placement'],
 			'model_version' => preg_match( '/^[A-Za-z0-9_.:+-]{0,120}$/', $version ) ? $version : '',
+			'response_id'   => preg_match( '/^[A-Za-z0-9_-]{0,64}$/', $response ) ? $response : '',
 		);
 	}
 	return $meta;

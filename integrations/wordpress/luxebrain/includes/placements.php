@@ -120,36 +120,11 @@ function luxebrain_shortcode( $atts ) {
 add_shortcode( 'luxebrain', 'luxebrain_shortcode' );
 
 /**
- * The dynamic block luxebrain/placement: rendered on the server with the same markup as the shortcode.
+ * The dynamic block luxebrain/placement, registered from its block.json (attributes, editor script in
+ * blocks/placement/index.js) and rendered on the server with the same markup as the shortcode.
  */
 function luxebrain_register_block() {
-	register_block_type(
-		'luxebrain/placement',
-		array(
-			'api_version'     => 3,
-			'title'           => __( 'LuxeBrain recommendations', 'luxebrain' ),
-			'category'        => 'woocommerce',
-			'attributes'      => array(
-				'placement' => array(
-					'type'    => 'string',
-					'default' => 'trending',
-				),
-				'category'  => array(
-					'type'    => 'string',
-					'default' => '',
-				),
-				'k'         => array(
-					'type'    => 'number',
-					'default' => 4,
-				),
-				'title'     => array(
-					'type'    => 'string',
-					'default' => '',
-				),
-			),
-			'render_callback' => 'luxebrain_render_block',
-		)
-	);
+	register_block_type( dirname( __DIR__ ) . '/blocks/placement', array( 'render_callback' => 'luxebrain_render_block' ) );
 }
 add_action( 'init', 'luxebrain_register_block' );
 
