@@ -3,9 +3,10 @@ through the real Lambda entry point in the same run, on the embedded AWS (moto's
 
 Run: ``.venv/bin/python -m benchmarks.storefront [--requests N] [--events-per-batch K]`` (stdout to a file or
 /dev/null: the request log is as deployed). Each events request is one beacon of K new events (impressions and
-clicks) from a new visitor and address, so every request pays the full write path: the key's rate, the
-visitor's and the client's rates, the monthly events quota, one conditional put per event, the first-exposure
-put and one counter update per placement. Outputs ``benchmarks/out/storefront.json``.
+clicks) from a new visitor and address, so every request pays the full write path: the client's and the
+visitor's rates, the replay lookup (one BatchGetItem), the key's rate and the monthly events quota, one
+conditional put per event, the first-exposure put and one counter update per placement. Outputs
+``benchmarks/out/storefront.json``.
 """
 
 from __future__ import annotations
