@@ -73,6 +73,10 @@ ANY_TOPIC = "arn:aws:sns:<region>:<account>:any-topic"
 SENDER = "arn:aws:ses:<region>:<account>:identity/no-reply@luxebrain.example"
 _CRUD = "DynamoDBCrudPolicy's Scan, DeleteItem, BatchWriteItem, DescribeTable, ConditionCheckItem"
 _S3_READ = "S3ReadPolicy on the models bucket (no campaign code reads it)"
+_PRIVACY = (
+    "the personal-data jobs' Scan, ListBucketVersions, DeleteObjectVersion and ListUsers (they run in "
+    "PrivacyWorkerFunction)"
+)
 REMOVED: dict[str, list[tuple[str, str, str]]] = {
     "ApiFunction": [
         ("dynamodb:DescribeTable", TABLE, "DynamoDBCrudPolicy's DescribeTable, ConditionCheckItem and every index"),
@@ -117,6 +121,10 @@ REMOVED: dict[str, list[tuple[str, str, str]]] = {
             POOL,
             "the demo's Cognito admin actions (AdminConfirmSignUp, AdminAddUserToGroup, CreateGroup)",
         ),
+        ("dynamodb:Scan", TABLE, _PRIVACY),
+        ("s3:ListBucketVersions", BUCKET, _PRIVACY),
+        ("s3:DeleteObjectVersion", MODEL_FILE, _PRIVACY),
+        ("cognito-idp:ListUsers", POOL, _PRIVACY),
     ],
     "IngestBackfillFunction": [
         (

@@ -31,6 +31,8 @@ class Settings(BaseModel):
     ingest_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_INGEST_QUEUE_URL")
     train_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_TRAIN_QUEUE_URL")
     backfill_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_BACKFILL_QUEUE_URL")
+    # Personal-data jobs (a customer's export or erasure, a tenant's deletion) for the privacy worker.
+    privacy_queue_url: str | None = Field(default=None, alias="LUXEBRAIN_PRIVACY_QUEUE_URL")
     user_pool_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_ID")
     user_pool_client_id: str | None = Field(default=None, alias="LUXEBRAIN_USER_POOL_CLIENT_ID")
     # A second app client whose refresh tokens live hours, not days: logins without "remember me".

@@ -32,6 +32,7 @@ class TenantA:
     customer_email: str
     product_id: str
     storefront_key: str
+    privacy_job_id: str
 
     def secrets_in(self, text: str) -> list[str]:
         """A's identifiers that must never appear in an answer to B: its tenant, store, people, and the
@@ -75,7 +76,18 @@ def tenant_a(client: TestClient) -> TenantA:
     publish_artifact(merchant.tenant_id, train_customer_model(lines, as_of=datetime(2026, 3, 1, tzinfo=UTC)))
     key = client.post("/tenant/storefront-key", headers=merchant.headers)
     assert key.status_code == 201, key.text
-    return TenantA(merchant, store.json()["store_id"], store_url, customer_id, email, "pa101", key.json()["key"])
+    export = client.post(f"/customers/{customer_id}/export", headers=merchant.headers)
+    assert export.status_code == 202, export.text
+    return TenantA(
+        merchant,
+        store.json()["store_id"],
+        store_url,
+        customer_id,
+        email,
+        "pa101",
+        key.json()["key"],
+        export.json()["job_id"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +110,7 @@ def _value_for(name: str, schema: dict[str, Any], a: TenantA) -> Any:
         "customer_id": a.customer_id,
         "product_id": a.product_id,
         "segment": "Champions",
+        "job_id": a.privacy_job_id,
     }
     if name in by_name:
         return by_name[name]
@@ -185,8 +198,10 @@ def test_every_route_denies_tenant_b_the_data_of_tenant_a(
 
 
 def test_tenant_a_still_sees_its_own_data_after_the_sweep(
-    client: TestClient, tenant_a: TenantA, merchant_b: Merchant
+    client: TestClient, tenant_a: TenantA, merchant_b: Merchant, local_aws: LocalResources
 ) -> None:
+    from luxebrain_dev.local.event_sources import SqsEventSources
+
     # The ids used in the sweep are real: with A's own token the same routes answer with A's data
     headers = tenant_a.merchant.headers
     assert client.get(f"/stores/{tenant_a.store_id}", headers=headers).json()["url"] == tenant_a.store_url
@@ -196,8 +211,16 @@ def test_tenant_a_still_sees_its_own_data_after_the_sweep(
     recs = client.get("/recommendations/for-you", params={"customer_id": tenant_a.customer_id}, headers=headers)
     assert recs.status_code == 200 and recs.json()["items"], recs.text
     assert tenant_a.secrets_in(recs.text)  # the leak detector does see A's products when they are there
-    export = client.get(f"/customers/{tenant_a.customer_id}/export", headers=headers)
-    assert tenant_a.customer_email in export.text  # not erased by B's DELETE with the same id
+    # The privacy jobs the sweep queued run (B's erasure with A's customer id erases in B's tenant only)
+    SqsEventSources.from_resources(local_aws, functions={"PrivacyWorkerFunction"}, retry_after_seconds=0).drain()
+    job = client.get(f"/privacy/jobs/{tenant_a.privacy_job_id}", headers=headers).json()
+    assert job["status"] == "done", job
+    export = client.get(job["export_url"], headers=headers)
+    assert tenant_a.customer_email in export.text
+    again = client.post(f"/customers/{tenant_a.customer_id}/export", headers=headers)
+    SqsEventSources.from_resources(local_aws, functions={"PrivacyWorkerFunction"}, retry_after_seconds=0).drain()
+    job = client.get(again.json()["status_url"], headers=headers).json()
+    assert job["status"] == "done" and job["result"]["records"] == {"customer": 1}  # not erased by B's DELETE
 
 
 def test_same_ids_with_tenant_b_token_are_404_on_object_routes(

@@ -560,14 +560,15 @@ TRACE_DIR_VARIABLE = "LUXEBRAIN_IAM_TRACE_DIR"
 _stacks = 0
 _denials: list[Denial] = []
 _denials_lock = threading.Lock()
-_TENANT_ID = re.compile(r"t-[0-9a-f]{12}")
+# Per-call ids in S3 keys: tenants and personal-data jobs.
+_PER_CALL_ID = re.compile(r"t-[0-9a-f]{12}|pj-[0-9a-f]{24}")
 
 
 def resource_shape(resource: str) -> str:
     """A resource with its per-call parts folded: an S3 object as ``bucket/tenants/*/<area>/*``."""
     if resource.startswith("arn:aws:s3:::") and "/" in resource:
         bucket, _, key = resource.partition("/")
-        parts = _TENANT_ID.sub("*", key).split("/")
+        parts = _PER_CALL_ID.sub("*", key).split("/")
         return f"{bucket}/" + "/".join(parts[:3]) + ("/*" if len(parts) > 3 else "")
     return resource
 

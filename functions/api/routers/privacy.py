@@ -1,22 +1,101 @@
-"""Personal data requests: export and erase one customer; delete the whole tenant (owner only)."""
+"""Personal data requests (owner only): export and erase one customer; delete the whole tenant.
+
+Each is a job for the privacy worker (they read the table whole and can outlast a request): the route
+answers 202 with the job, and ``GET /privacy/jobs/{job_id}`` says pending, running, done (with the result;
+an export's file at ``GET /privacy/jobs/{job_id}/export``) or failed (with the reason).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import OwnerOnly, expensive_action
-from luxebrain import privacy
-from luxebrain.auth.members import record_audit
 from luxebrain.auth.principal import Principal, Role
 from luxebrain.billing.plans import tenant_profile
+from luxebrain.errors import InvalidInputError
+from luxebrain.privacy import jobs
+from luxebrain.storage.privacy_jobs import DONE, FAILED, PrivacyJob
 
 router = APIRouter(tags=["personal data"])
 
 CustomerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
+JobId = Annotated[str, Path(pattern=r"^pj-[0-9a-f]{24}$", max_length=27)]
 OwnerExport = Annotated[Principal, Depends(expensive_action("exports", Role.OWNER))]
+JobKindName = Literal["customer_export", "customer_erasure", "tenant_deletion"]
+
+
+class PrivacyJobAccepted(BaseModel):
+    job_id: str
+    kind: JobKindName
+    status: Literal["pending"] = "pending"
+    status_url: str = Field(description="poll it: GET answers the job's status")
+
+
+class PrivacyJobStatus(BaseModel):
+    job_id: str
+    kind: JobKindName
+    status: Literal["pending", "running", "done", "failed"]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: dict[str, Any] | None = Field(
+        description="done: an export's record counts by kind; an erasure's report (deleted, anonymised, "
+        "remaining items, model files still naming the customer); a deletion's leftovers"
+    )
+    export_url: str | None = Field(description="a done export: where to download it (kept 7 days)")
+    failure_reason: str | None = Field(description="failed: why")
+
+
+def _status_url(job_id: str) -> str:
+    return f"/privacy/jobs/{job_id}"
+
+
+def _accepted(job: PrivacyJob, response: Response) -> PrivacyJobAccepted:
+    response.headers["Location"] = _status_url(job.job_id)
+    return PrivacyJobAccepted(job_id=job.job_id, kind=job.kind, status_url=_status_url(job.job_id))
+
+
+@router.post(
+    "/customers/{customer_id}/export",
+    status_code=202,
+    response_model=PrivacyJobAccepted,
+    summary="Export everything stored about a customer (data subject access request): a job to poll",
+)
+def export_customer(customer_id: CustomerId, principal: OwnerExport, response: Response) -> PrivacyJobAccepted:
+    tenant_id = principal.require_tenant()
+    return _accepted(jobs.request_customer_export(tenant_id, customer_id, requested_by=principal.subject), response)
+
+
+@router.delete(
+    "/customers/{customer_id}",
+    status_code=202,
+    response_model=PrivacyJobAccepted,
+    summary="Erase a customer: delete their records, anonymise their orders (right to erasure): a job to poll",
+)
+def erase_customer(customer_id: CustomerId, principal: OwnerExport, response: Response) -> PrivacyJobAccepted:
+    tenant_id = principal.require_tenant()
+    return _accepted(jobs.request_customer_erasure(tenant_id, customer_id, requested_by=principal.subject), response)
+
+
+@router.get("/privacy/jobs/{job_id}", response_model=PrivacyJobStatus, summary="A personal-data job's status")
+def job_status(job_id: JobId, principal: OwnerOnly) -> PrivacyJobStatus:
+    job = jobs.job_status(principal.require_tenant(), job_id)
+    exported = job.kind == "customer_export" and job.status == DONE
+    return PrivacyJobStatus(
+        job_id=job.job_id,
+        kind=job.kind,
+        status=job.status,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        result=job.result if job.status == DONE else None,
+        export_url=f"{_status_url(job.job_id)}/export" if exported else None,
+        failure_reason=job.failure_reason if job.status == FAILED else None,
+    )
 
 
 class CustomerExport(BaseModel):
@@ -26,48 +105,12 @@ class CustomerExport(BaseModel):
 
 
 @router.get(
-    "/customers/{customer_id}/export",
+    "/privacy/jobs/{job_id}/export",
     response_model=CustomerExport,
-    summary="Export everything stored about a customer (data subject access request)",
+    summary="The file a done export job wrote (everything stored about the customer, by kind)",
 )
-def export_customer(customer_id: CustomerId, principal: OwnerExport) -> CustomerExport:
-    tenant_id = principal.require_tenant()
-    exported = privacy.export_customer(tenant_id, customer_id)
-    record_audit(tenant_id, action="customer.exported", actor=principal.subject, details={"customer_id": customer_id})
-    return CustomerExport(**exported)
-
-
-class ErasureResponse(BaseModel):
-    customer_id: str
-    deleted: dict[str, int]
-    anonymised: dict[str, int]
-    remaining_items: int
-    model_artifacts_naming_customer: list[str]
-    notes: list[str]
-
-
-@router.delete(
-    "/customers/{customer_id}",
-    response_model=ErasureResponse,
-    summary="Erase a customer: delete their records, anonymise their orders (right to erasure)",
-)
-def erase_customer(customer_id: CustomerId, principal: OwnerExport) -> ErasureResponse:
-    tenant_id = principal.require_tenant()
-    report = privacy.erase_customer(tenant_id, customer_id)
-    record_audit(
-        tenant_id,
-        action="customer.erased",
-        actor=principal.subject,
-        details={"customer_id_sha256_prefix": _fingerprint(customer_id), "deleted": report.deleted},
-    )
-    return ErasureResponse(**report.__dict__)
-
-
-def _fingerprint(customer_id: str) -> str:
-    import hashlib
-
-    # The audit log must not keep the id it just erased; a short hash lets support match a request.
-    return hashlib.sha256(customer_id.encode()).hexdigest()[:12]
+def job_export(job_id: JobId, principal: OwnerOnly) -> CustomerExport:
+    return CustomerExport(**jobs.job_export(principal.require_tenant(), job_id))
 
 
 class TenantDeletionRequest(BaseModel):
@@ -76,31 +119,15 @@ class TenantDeletionRequest(BaseModel):
     tenant_name: str = Field(min_length=1, max_length=120, description="the tenant's name, as a second check")
 
 
-class TenantDeletionResponse(BaseModel):
-    tenant_id: str
-    remaining: dict[str, int]
-    complete: bool
-
-
 @router.post(
     "/tenant/delete",
-    response_model=TenantDeletionResponse,
-    summary="Delete the tenant and everything it owns; reports what is left (nothing, when complete)",
+    status_code=202,
+    response_model=PrivacyJobAccepted,
+    summary="Delete the tenant and everything it owns: a job; once done, its accounts no longer sign in",
 )
-def delete_tenant(body: TenantDeletionRequest, principal: OwnerOnly) -> TenantDeletionResponse:
+def delete_tenant(body: TenantDeletionRequest, principal: OwnerOnly, response: Response) -> PrivacyJobAccepted:
     tenant_id = principal.require_tenant()
     tenant = tenant_profile(tenant_id, fresh=True)
     if body.tenant_name.strip() != tenant.name:
-        from luxebrain.errors import InvalidInputError
-
         raise InvalidInputError("tenant_name does not match this tenant's name")
-    leftovers = privacy.delete_tenant(tenant_id)
-    return TenantDeletionResponse(
-        tenant_id=tenant_id,
-        remaining={
-            "dynamodb_items": leftovers.dynamodb_items,
-            "s3_objects": leftovers.s3_objects,
-            "users": leftovers.users,
-        },
-        complete=leftovers.empty,
-    )
+    return _accepted(jobs.request_tenant_deletion(tenant_id, requested_by=principal.subject), response)

@@ -157,16 +157,21 @@ def count_customer_items(tenant_id: str, customer_id: str) -> int:
     return len(_customer_items(tenant_id, customer_id))
 
 
-def count_tenant_items(tenant_id: str) -> int:
-    """Every item of the tenant, any entity."""
-    return sum(1 for _ in _scan_tenant(tenant_id))
+def _is_kept(item: dict[str, Any], keep: Collection[tuple[str, str]]) -> bool:
+    return (item["pk"]["S"], item["sk"]["S"]) in keep
 
 
-def delete_tenant_items(tenant_id: str) -> TenantItemsDeleted:
-    """Delete every item of the tenant, any entity (BatchWriteItem, 25 a request, retried until none is left)."""
+def count_tenant_items(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> int:
+    """Every item of the tenant, any entity, except the ``keep`` keys (pk, sk)."""
+    return sum(1 for item in _scan_tenant(tenant_id) if not _is_kept(item, keep))
+
+
+def delete_tenant_items(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantItemsDeleted:
+    """Delete every item of the tenant, any entity, except the ``keep`` keys (pk, sk): BatchWriteItem, 25 a
+    request, retried until none is left."""
     settings = configured_settings()
     dynamodb = aws_client("dynamodb")
-    keys = [{"pk": item["pk"], "sk": item["sk"]} for item in _scan_tenant(tenant_id)]
+    keys = [{"pk": item["pk"], "sk": item["sk"]} for item in _scan_tenant(tenant_id) if not _is_kept(item, keep)]
     for start in range(0, len(keys), 25):
         requests: dict[str, Any] = {
             settings.table_name: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]

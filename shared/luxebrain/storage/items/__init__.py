@@ -11,6 +11,7 @@ from luxebrain.storage.items import (  # noqa: F401  (each import registers its 
     members,
     merchandising,
     pricing,
+    privacy,
     storefront,
     tenants,
     training,

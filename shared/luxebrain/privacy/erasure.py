@@ -1,0 +1,67 @@
+"""A customer's erasure (GDPR art. 17): every item about them deleted, their orders kept for the store's
+aggregates but without any link to the person, their earlier exports deleted.
+
+The items are found by :mod:`luxebrain.storage.personal_data` (the one place that reads the table whole, so
+entities added later by other modules are found too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from luxebrain.privacy.files import TENANT_FILES_PREFIX, delete_every_version
+from luxebrain.privacy.requests import subject_fingerprint
+from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage import personal_data
+from luxebrain.storage.privacy_jobs import export_keys_of_subject
+
+# Items of these entities hold business records that outlive the person: anonymised, not deleted.
+ANONYMISED_ENTITIES = frozenset({"order"})
+
+
+@dataclass
+class ErasureReport:
+    deleted: dict[str, int] = field(default_factory=dict)
+    anonymised: dict[str, int] = field(default_factory=dict)
+    exports_deleted: int = 0
+    model_artifacts_naming_customer: list[str] = field(default_factory=list)
+    remaining_items: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def erase_customer(tenant_id: str, customer_id: str) -> ErasureReport:
+    """Idempotent: erasing an erased customer deletes and anonymises nothing more."""
+    pseudonym = "erased-" + hashlib.sha256(f"{tenant_id}:{customer_id}".encode()).hexdigest()[:16]
+    erasure = personal_data.erase_customer_records(
+        tenant_id, customer_id, pseudonym=pseudonym, anonymised_entities=ANONYMISED_ENTITIES
+    )
+    report = ErasureReport(deleted=erasure.deleted, anonymised=erasure.anonymised)
+    for key in export_keys_of_subject(tenant_id, subject_fingerprint(tenant_id, customer_id)):
+        report.exports_deleted += delete_every_version(key)
+    report.remaining_items = personal_data.count_customer_items(tenant_id, customer_id)
+    report.model_artifacts_naming_customer = _artifacts_naming(tenant_id, customer_id)
+    if report.model_artifacts_naming_customer:
+        report.notes.append(
+            "trained models still hold this customer's id and scores until the next training run replaces them"
+        )
+    report.notes.append("queued webhook deliveries and privacy requests expire from their queues within 14 days")
+    return report
+
+
+def _artifacts_naming(tenant_id: str, customer_id: str) -> list[str]:
+    """Model files under the tenant's prefix whose bytes contain the customer id (ids are stored verbatim)."""
+    settings = configured_settings()
+    s3 = aws_client("s3")
+    needle = customer_id.encode()
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.models_bucket, Prefix=f"{TENANT_FILES_PREFIX}/{tenant_id}/"
+    ):
+        for obj in page.get("Contents", []):
+            if obj["Size"] > 64 * 1024 * 1024:
+                continue
+            body = s3.get_object(Bucket=settings.models_bucket, Key=obj["Key"])["Body"].read()
+            if needle in body:
+                found.append(obj["Key"])
+    return found

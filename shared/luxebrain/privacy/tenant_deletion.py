@@ -1,0 +1,69 @@
+"""A leaving tenant's deletion: user accounts, every table item, every version of every file."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from luxebrain.privacy.files import EXPORTS_PREFIX, TENANT_FILES_PREFIX, delete_every_version, object_versions
+from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage import personal_data
+from luxebrain.tenancy import validate_tenant_id
+
+
+@dataclass
+class TenantLeftovers:
+    dynamodb_items: int
+    s3_objects: int
+    users: int
+
+    @property
+    def empty(self) -> bool:
+        return self.dynamodb_items == 0 and self.s3_objects == 0 and self.users == 0
+
+
+def _file_prefixes(tenant_id: str) -> list[str]:
+    return [f"{TENANT_FILES_PREFIX}/{tenant_id}/", f"{EXPORTS_PREFIX}/{tenant_id}/"]
+
+
+def tenant_leftovers(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantLeftovers:
+    """What is still stored for a tenant: table items (but the ``keep`` keys), files (every version) and
+    user accounts."""
+    validate_tenant_id(tenant_id)
+    items = personal_data.count_tenant_items(tenant_id, keep=keep)
+    objects = sum(1 for prefix in _file_prefixes(tenant_id) for _ in object_versions(prefix))
+    return TenantLeftovers(dynamodb_items=items, s3_objects=objects, users=len(_cognito_users_of(tenant_id)))
+
+
+def _cognito_users_of(tenant_id: str) -> list[str]:
+    settings = configured_settings()
+    if not settings.user_pool_id:
+        return []
+    cognito = aws_client("cognito-idp")
+    usernames = []
+    for page in cognito.get_paginator("list_users").paginate(UserPoolId=settings.user_pool_id):
+        for user in page.get("Users", []):
+            attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+            if attributes.get("custom:tenant_id") == tenant_id:
+                usernames.append(user["Username"])
+    return usernames
+
+
+def delete_tenant(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantLeftovers:
+    """Delete everything a tenant owns but the ``keep`` keys (the deletion's own job record, its receipt).
+    Idempotent; returns what is left afterwards (all zeros when complete)."""
+    validate_tenant_id(tenant_id)
+    settings = configured_settings()
+    cognito = aws_client("cognito-idp")
+    for username in _cognito_users_of(tenant_id):
+        cognito.admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=username)
+    deleted = personal_data.delete_tenant_items(tenant_id, keep=keep)
+    for prefix in _file_prefixes(tenant_id):
+        delete_every_version(prefix)
+    from luxebrain.auth.members import forget_membership  # cached memberships must not outlive the data
+    from luxebrain.billing.plans import forget_tenant
+
+    forget_tenant(tenant_id)
+    for user_id in deleted.member_user_ids:
+        forget_membership(user_id)
+    return tenant_leftovers(tenant_id, keep=keep)

@@ -1,0 +1,180 @@
+"""The privacy jobs repository: a personal-data request's record, from pending to done or failed.
+
+A job moves forward only through conditional writes, so a message the queue delivers twice is claimed once:
+``pending`` → ``running`` (a lease the length of the worker's timeout) → ``done`` / ``failed``. A running job
+whose lease ran out (its worker died) may be claimed again; a finished one never is.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from luxebrain.storage.items.base import is_condition_failure, utc_now
+from luxebrain.storage.items.privacy import PrivacyJobItem, key_privacy_job, privacy_jobs_partition
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+
+
+@dataclass(frozen=True)
+class PrivacyJob:
+    tenant_id: str
+    job_id: str
+    kind: str
+    status: str
+    requested_by: str
+    subject_sha256: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+    result: dict[str, Any] | None
+    failure_reason: str | None
+    export_key: str | None
+
+
+def _job(item: PrivacyJobItem) -> PrivacyJob:
+    return PrivacyJob(
+        tenant_id=item.tenant_id,
+        job_id=item.job_id,
+        kind=item.kind,
+        status=item.status,
+        requested_by=item.requested_by,
+        subject_sha256=item.subject_sha256,
+        created_at=item.created_at,
+        started_at=item.started_at,
+        finished_at=item.finished_at,
+        attempts=int(item.attempts or 0),
+        result=item.result,
+        failure_reason=item.failure_reason,
+        export_key=item.export_key,
+    )
+
+
+def new_job_id() -> str:
+    return "pj-" + secrets.token_hex(12)
+
+
+def create_job(tenant_id: str, *, kind: str, requested_by: str, subject_sha256: str | None) -> PrivacyJob:
+    job_id = new_job_id()
+    pk, sk = key_privacy_job(tenant_id, job_id)
+    item = PrivacyJobItem(
+        pk,
+        sk,
+        entity=PrivacyJobItem.ENTITY,
+        tenant_id=tenant_id,
+        job_id=job_id,
+        kind=kind,
+        status=PENDING,
+        requested_by=requested_by,
+        subject_sha256=subject_sha256,
+    )
+    item.save(condition=PrivacyJobItem.pk.does_not_exist())
+    return _job(item)
+
+
+def get_job(tenant_id: str, job_id: str) -> PrivacyJob | None:
+    try:
+        return _job(PrivacyJobItem.get(*key_privacy_job(tenant_id, job_id), consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def job_key(tenant_id: str, job_id: str) -> tuple[str, str]:
+    """The job's table key (tenant deletion keeps its own job while it deletes everything else)."""
+    return key_privacy_job(tenant_id, job_id)
+
+
+def claim_job(tenant_id: str, job_id: str, *, lease_seconds: int) -> PrivacyJob | None:
+    """``running`` under a fresh lease, when the job is pending or its last lease expired; None otherwise
+    (finished, or another delivery of the same message is working on it)."""
+    now = time.time()
+    item = PrivacyJobItem(*key_privacy_job(tenant_id, job_id))
+    try:
+        item.update(
+            actions=[
+                PrivacyJobItem.status.set(RUNNING),
+                PrivacyJobItem.started_at.set(utc_now()),
+                PrivacyJobItem.lease_until.set(int(now + lease_seconds)),
+                PrivacyJobItem.attempts.add(1),
+                PrivacyJobItem.updated_at.set(utc_now()),
+            ],
+            condition=(PrivacyJobItem.status == PENDING)
+            | ((PrivacyJobItem.status == RUNNING) & (PrivacyJobItem.lease_until < int(now))),
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return None
+        raise
+    return _job(item)
+
+
+def _finish(
+    tenant_id: str, job_id: str, status: str, *, result: dict[str, Any] | None, reason: str | None, **extra: Any
+) -> None:
+    actions = [
+        PrivacyJobItem.status.set(status),
+        PrivacyJobItem.finished_at.set(utc_now()),
+        PrivacyJobItem.updated_at.set(utc_now()),
+        PrivacyJobItem.lease_until.remove(),
+    ]
+    if result is not None:
+        actions.append(PrivacyJobItem.result.set(result))
+    if reason is not None:
+        actions.append(PrivacyJobItem.failure_reason.set(reason))
+    if extra.get("export_key"):
+        actions.append(PrivacyJobItem.export_key.set(extra["export_key"]))
+    if extra.get("expires_at"):
+        actions.append(PrivacyJobItem.expires_at.set(int(extra["expires_at"])))
+    PrivacyJobItem(*key_privacy_job(tenant_id, job_id)).update(
+        actions=actions, condition=PrivacyJobItem.status == RUNNING
+    )
+
+
+def finish_job(
+    tenant_id: str,
+    job_id: str,
+    *,
+    result: dict[str, Any],
+    export_key: str | None = None,
+    expires_at: int | None = None,
+) -> None:
+    _finish(tenant_id, job_id, DONE, result=result, reason=None, export_key=export_key, expires_at=expires_at)
+
+
+def fail_job(tenant_id: str, job_id: str, *, reason: str) -> None:
+    _finish(tenant_id, job_id, FAILED, result=None, reason=reason)
+
+
+def release_job(tenant_id: str, job_id: str, *, reason: str) -> None:
+    """Back to ``pending`` after a failed attempt that will be retried (the reason is kept for support)."""
+    try:
+        PrivacyJobItem(*key_privacy_job(tenant_id, job_id)).update(
+            actions=[
+                PrivacyJobItem.status.set(PENDING),
+                PrivacyJobItem.failure_reason.set(reason),
+                PrivacyJobItem.lease_until.remove(),
+                PrivacyJobItem.updated_at.set(utc_now()),
+            ],
+            condition=PrivacyJobItem.status == RUNNING,
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def export_keys_of_subject(tenant_id: str, subject_sha256: str) -> list[str]:
+    """The export files made for one customer (erasing the customer deletes them too)."""
+    return [
+        item.export_key
+        for item in PrivacyJobItem.query(
+            privacy_jobs_partition(tenant_id),
+            filter_condition=(PrivacyJobItem.subject_sha256 == subject_sha256) & PrivacyJobItem.export_key.exists(),
+        )
+        if item.export_key
+    ]
