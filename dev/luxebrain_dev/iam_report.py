@@ -74,8 +74,8 @@ SENDER = "arn:aws:ses:<region>:<account>:identity/no-reply@luxebrain.example"
 _CRUD = "DynamoDBCrudPolicy's Scan, DeleteItem, BatchWriteItem, DescribeTable, ConditionCheckItem"
 _S3_READ = "S3ReadPolicy on the models bucket (no campaign code reads it)"
 _PRIVACY = (
-    "the personal-data jobs' Scan, ListBucketVersions, DeleteObjectVersion and ListUsers (they run in "
-    "PrivacyWorkerFunction)"
+    "the personal-data jobs' Scan, BatchWriteItem, ListBucketVersions, DeleteObjectVersion and ListUsers (they "
+    "run in PrivacyWorkerFunction)"
 )
 REMOVED: dict[str, list[tuple[str, str, str]]] = {
     "ApiFunction": [
@@ -122,6 +122,7 @@ REMOVED: dict[str, list[tuple[str, str, str]]] = {
             "the demo's Cognito admin actions (AdminConfirmSignUp, AdminAddUserToGroup, CreateGroup)",
         ),
         ("dynamodb:Scan", TABLE, _PRIVACY),
+        ("dynamodb:BatchWriteItem", TABLE, _PRIVACY),
         ("s3:ListBucketVersions", BUCKET, _PRIVACY),
         ("s3:DeleteObjectVersion", MODEL_FILE, _PRIVACY),
         ("cognito-idp:ListUsers", POOL, _PRIVACY),
