@@ -3,9 +3,11 @@ Globals). Log records are scrubbed of secrets and personal data before they are 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -60,7 +62,59 @@ METRICS_NAMESPACE = os.getenv("POWERTOOLS_METRICS_NAMESPACE", "LuxeBrain")
 
 logger = Logger(service=SERVICE_NAME, log_uncaught_exceptions=True)
 logger.addFilter(RedactingFilter())
-tracer = Tracer(service=SERVICE_NAME)
+
+
+def tracing_disabled() -> bool:
+    """POWERTOOLS_TRACE_DISABLED, as Powertools reads it (local runs and tests set it)."""
+    return os.getenv("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in {"1", "true", "yes", "on", "y"}
+
+
+class LazyTracer:
+    """Powertools' Tracer, made on the first traced invocation instead of at import: making it imports the
+    X-Ray SDK and the botocore session of its sampler (a third of a second of a cold import), which a run
+    with tracing off never needs. With Tracing: Active, Lambda's first invocation pays it instead."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._tracer: Tracer | None = None
+
+    @property
+    def tracer(self) -> Tracer:
+        if self._tracer is None:
+            self._tracer = Tracer(service=self._service)
+        return self._tracer
+
+    def capture_lambda_handler(
+        self,
+        lambda_handler: Callable[..., Any] | None = None,
+        *,
+        capture_response: bool | None = None,
+        capture_error: bool | None = None,
+    ) -> Any:
+        """``Tracer.capture_lambda_handler``, with or without arguments, the tracer made on the first call."""
+        if lambda_handler is None:
+            return functools.partial(
+                self.capture_lambda_handler, capture_response=capture_response, capture_error=capture_error
+            )
+        handler = lambda_handler
+        traced: list[Callable[..., Any]] = []
+
+        @functools.wraps(handler)
+        def invoke(event: Any, context: Any, **kwargs: Any) -> Any:
+            if not traced:
+                traced.append(
+                    handler
+                    if tracing_disabled()
+                    else self.tracer.capture_lambda_handler(
+                        handler, capture_response=capture_response, capture_error=capture_error
+                    )
+                )
+            return traced[0](event, context, **kwargs)
+
+        return invoke
+
+
+tracer = LazyTracer(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 
 

@@ -10,12 +10,8 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from luxebrain.settings import Settings, get_settings, reset_settings
 
-_RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
 _resetters: list[Callable[[], None]] = []
 
 
@@ -27,8 +23,13 @@ def on_reset(resetter: Callable[[], None]) -> Callable[[], None]:
 
 @cache
 def aws_client(service: str) -> Any:
-    """A boto3 client for the configured region; AWS_ENDPOINT_URL (when set) is honoured by boto3 itself."""
-    return boto3.session.Session().client(service, region_name=get_settings().aws_region, config=_RETRY_CONFIG)
+    """A boto3 client for the configured region; AWS_ENDPOINT_URL (when set) is honoured by boto3 itself.
+    boto3 is imported on the first client, not with this module: most imports of it never make one."""
+    import boto3
+    from botocore.config import Config
+
+    retries = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+    return boto3.session.Session().client(service, region_name=get_settings().aws_region, config=retries)
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,6 @@ from typing import Any
 
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
-from luxebrain.privacy import erasure, export, tenant_deletion
 from luxebrain.privacy.requests import CUSTOMER_KINDS, JobKind, PrivacyJobMessage, subject_fingerprint
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage import privacy_jobs
@@ -67,6 +66,8 @@ def job_status(tenant_id: str, job_id: str) -> PrivacyJob:
 
 def job_export(tenant_id: str, job_id: str) -> dict[str, Any]:
     """The export a finished export job wrote."""
+    from luxebrain.privacy import export
+
     job = job_status(tenant_id, job_id)
     if job.kind != JobKind.CUSTOMER_EXPORT:
         raise NotFoundError(f"privacy job {job_id} is not an export")
@@ -101,7 +102,10 @@ def run_job(message: PrivacyJobMessage, *, attempt: int) -> str:
 
 
 def _run(message: PrivacyJobMessage) -> None:
-    from luxebrain.auth.members import record_audit  # the audit trail is the auth feature's
+    # The work itself (and the whole-table reads of storage.personal_data) is the worker's: not imported
+    # by the API, which only asks for jobs and reads their status.
+    from luxebrain.auth.members import record_audit
+    from luxebrain.privacy import erasure, export, tenant_deletion
 
     tenant_id, job_id = message.tenant_id, message.job_id
     if message.kind in CUSTOMER_KINDS:
