@@ -49,6 +49,13 @@ def test_no_true_effect_declares_a_winner_in_at_most_5_percent_of_runs_under_dai
     assert null.decision_rate <= 0.05, null
 
 
+def test_heavier_tailed_order_values_do_not_make_false_winners_either() -> None:
+    # A few large baskets (log-normal sigma 1.2): the 5 % hold-out misses them most days (before: 9.8 % of runs
+    # declared a winner)
+    null = simulate_holdout(runs=300, relative_lift=0.0, order_value_sigma=1.2, seed=20261202)
+    assert null.decision_rate <= 0.05, null
+
+
 def test_a_real_uplift_is_found() -> None:
     real = simulate_holdout(runs=40, relative_lift=0.3, visitors_per_day=10_000, seed=7)
     assert real.winner_rate >= 0.8, real
