@@ -21,6 +21,7 @@ from luxebrain.ingest.store_sync import (
     run_webhook_health,
 )
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
+from luxebrain.storage.tenants import store_exists
 from luxebrain.training.snapshot import seed_training_snapshot
 
 STOP_WHEN_REMAINING_MS = 60_000
@@ -59,6 +60,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"queued": queued}
     request = BackfillEvent.model_validate(event).request()
     bind_tenant(request.tenant_id)
+    if not store_exists(request.tenant_id, request.store_id):  # removed since this was queued: nothing to do
+        logger.info("back-fill skipped: the store was removed", extra={"store": request.store_id})
+        return {"skipped": "store removed"}
     if request.connect:
         sync = register_store_webhooks(request.tenant_id, request.store_id)
         seed_training_snapshot(request.tenant_id)

@@ -58,11 +58,11 @@ def test_ensure_webhooks_is_idempotent_and_delete_removes_only_ours(
     second = ensure_webhooks(rest, "t-abcd1234", "s-1", "secret")
     assert (len(first.created), len(second.created), len(second.unchanged)) == (len(TOPICS), 0, len(TOPICS))
     assert len(fake.webhooks) == len(TOPICS) + 1
-    assert delete_webhooks(rest, "s-1") == len(TOPICS)
+    assert delete_webhooks(rest, "s-1").deleted == sorted(TOPICS)
     assert list(fake.webhooks) == [foreign["id"]]
 
 
-@pytest.mark.parametrize("refusal", ["read_key", "wrong_key", "html", "down"])
+@pytest.mark.parametrize("refusal", ["read_key", "wrong_key", "html", "down", "no_route"])
 def test_a_store_that_refuses_webhooks_gets_a_clear_error(
     fake: FakeWooCommerce, local_aws: LocalResources, refusal: str
 ) -> None:
@@ -73,7 +73,14 @@ def test_a_store_that_refuses_webhooks_gets_a_clear_error(
         secret = "cs_wrong"
     fake.html_instead_of_json = refusal == "html"
     fake.store_down = refusal == "down"
-    expected = {"read_key": "read/write", "wrong_key": "refused", "html": "JSON", "down": "attempts"}[refusal]
+    fake.webhooks_route_missing = refusal == "no_route"
+    expected = {
+        "read_key": "read/write",
+        "wrong_key": "refused",
+        "html": "JSON",
+        "down": "attempts",
+        "no_route": "404",
+    }[refusal]
     with pytest.raises((UnauthorizedError, WooCommerceError), match=expected):
         ensure_webhooks(client(fake, key, secret), "t-abcd1234", "s-1", "secret")
     assert fake.webhooks == {}

@@ -136,10 +136,10 @@ def test_poison_message_is_dead_lettered_with_its_reason_and_can_be_redriven(
     )
     real_apply = ingest_processor._apply
 
-    def failing_apply(item: IngestEnvelope) -> Any:
+    def failing_apply(item: IngestEnvelope, *rest: Any) -> Any:
         if item.tenant_id == tenant_id:
             raise ConnectionError("DynamoDB unavailable")
-        return real_apply(item)
+        return real_apply(item, *rest)
 
     monkeypatch.setattr(ingest_processor, "_apply", failing_apply)
     # When the event source keeps retrying it

@@ -503,3 +503,35 @@ def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejectio
     ).model_copy(update={"received_at": "2020-01-01T00:00:00"})
     processor_handler(sqs_event(older), context())
     assert ingest_status(tenant_id, first.store_id).last_event_at == stored.received_at
+
+
+def test_ingest_status_shows_the_last_delivery_and_the_rejections_per_topic(
+    processor_handler: Any, tenant_id: str
+) -> None:
+    from luxebrain.ingest.status import ingest_status
+
+    # Given a store whose order.created, product.updated and (unusable) order.updated deliveries arrive in
+    # batches, the product's received after the order's
+    store, _ = tenant_repo.create_store(tenant_id, url="https://t.example", consumer_key="ck", consumer_secret="cs")
+    order = envelope(tenant_id, "order.created", fixture("order.json"), store_id=store.store_id)
+    later = envelope(tenant_id, "product.updated", fixture("product.json"), store_id=store.store_id).model_copy(
+        update={"received_at": "2099-01-01T00:00:00"}
+    )
+    bad = envelope(tenant_id, "order.updated", '{"id": 5', store_id=store.store_id)
+    processor_handler(sqs_event(order, later), context())
+    processor_handler(sqs_event(bad), context())
+    # Then each topic shows its own last delivery (not the store's latest), and only its own rejections
+    topics = ingest_status(tenant_id, store.store_id).webhooks["topics"]
+    assert topics["order.created"]["last_delivery_at"] == order.received_at
+    assert topics["product.updated"]["last_delivery_at"] == "2099-01-01T00:00:00"
+    assert (topics["order.updated"]["last_delivery_at"], topics["order.updated"]["rejected_last_24h"]) == (
+        bad.received_at,
+        1,
+    )
+    assert topics["order.created"]["rejected_last_24h"] == 0
+    # and an older delivery of a topic never moves its stamp back
+    older = envelope(tenant_id, "order.created", fixture("order.json") | {"id": 729}, store_id=store.store_id)
+    processor_handler(sqs_event(older.model_copy(update={"received_at": "2020-01-01T00:00:00"})), context())
+    assert ingest_status(tenant_id, store.store_id).webhooks["topics"]["order.created"]["last_delivery_at"] == (
+        order.received_at
+    )

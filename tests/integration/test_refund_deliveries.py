@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from test_ingest_webhooks import context, envelope, sqs_event
 
+from luxebrain.errors import NotFoundError
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.runtime import aws_client
 from luxebrain.storage.customers import get_order
@@ -128,6 +129,22 @@ def test_a_fractional_quantity_is_stored(processor_handler: Any, tenant_id: str)
     document["line_items"][1] |= {"quantity": 1.25, "price": 144, "total": "180.00"}
     processor_handler(sqs_event(envelope(tenant_id, "order.created", document)), context())
     assert get_order(tenant_id, "727").line_items[1].quantity == 1.25
+
+
+@pytest.mark.parametrize("quantity", [-1, "NaN", float("nan")])
+def test_a_negative_or_nan_quantity_is_a_recorded_rejection_and_nothing_is_written(
+    processor_handler: Any, tenant_id: str, quantity: Any
+) -> None:
+    document = order()
+    document["line_items"][0]["quantity"] = quantity
+    body = json.dumps(document)  # a NaN travels as JSON's non-standard NaN literal
+    answer = processor_handler(sqs_event(envelope(tenant_id, "order.created", body)), context())
+    assert answer == {"batchItemFailures": []}  # acknowledged: a retry would not help
+    rejected = list_rejected_events(tenant_id)
+    assert len(rejected) == 1 and "line_items.0.quantity" in rejected[0].reason
+    with pytest.raises(NotFoundError):
+        get_order(tenant_id, "727")
+    assert CustomerItem.count(f"TENANT#{tenant_id}#CUSTOMER") == 0  # nor the guest
 
 
 def test_a_guest_is_not_written_from_an_order_refused_because_it_was_deleted(

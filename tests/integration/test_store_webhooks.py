@@ -2,7 +2,8 @@
 connect (wc-auth) → the back-fill function registers one webhook per topic and back-fills the history →
 live deliveries through the local gateway → WooCommerce disables a failing webhook → one health run re-enables
 it and the back-fill brings the orders it missed. A reconnect updates instead of duplicating; a store that
-cannot be fixed gets its owner one e-mail, not one per run; removing the store removes our webhooks."""
+cannot be fixed gets its owner one e-mail, not one per run; removing the store removes our webhooks (and an
+unreachable store is removed on our side, with the webhooks left on it named)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from api_testkit import new_merchant
+import requests
+from api_testkit import add_tenant_user, new_merchant
 from test_store_connect import Urls, approve, connect, connect_settings, gateway, queued_backfills  # noqa: F401
 
+from luxebrain.auth.members import list_audit
 from luxebrain.ingest.backfill import request_backfill, store_client_factory
 from luxebrain.ingest.status import ingest_status
 from luxebrain.ingest.store_sync import run_webhook_health
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order, iter_orders
+from luxebrain.storage.ingest import store_checkpoints
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, delivery_url, webhook_name
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.event_sources import SqsEventSources
@@ -147,9 +151,73 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert run_webhook_health(tenant_id, store_id, client, notify=lambda tenant, **m: sent.append("x")).ok
     assert ingest_status(tenant_id, store_id).webhooks["alerted_at"] is None
 
-    # When the store is removed, our webhooks go with it
-    assert delete_webhooks(store_client_factory(tenant_id, store_id), store_id) == len(TOPICS)
+    # When our webhooks are deleted, only they go
+    assert delete_webhooks(store_client_factory(tenant_id, store_id), store_id).deleted == sorted(TOPICS)
     assert fake_store.webhooks == {}
+
+
+def connected_store(urls: Urls, merchant: Any, fake: FakeWooCommerce, backfill_handler: Any) -> str:
+    started = connect(urls, merchant, fake.url)
+    assert approve(started["authorize_url"]).status_code == 302
+    run_queued(backfill_handler, merchant.tenant_id)
+    assert len(fake.webhooks) == len(TOPICS)
+    return str(started["store_id"])
+
+
+@pytest.mark.slow(reason="two wc-auth connections with webhook registration and back-fill over HTTP")
+def test_removing_a_store_deletes_its_webhooks_and_an_unreachable_one_is_removed_with_what_was_left(
+    connect_settings: Urls,  # noqa: F811
+    fake_store: FakeWooCommerce,
+    backfill_handler: Any,
+) -> None:
+    merchant = new_merchant()
+    store_id = connected_store(connect_settings, merchant, fake_store, backfill_handler)
+    url = f"{connect_settings.api}/stores/{store_id}"
+    # Only the tenant's owners remove a store; another tenant does not find it
+    staff = add_tenant_user(merchant.tenant_id, "staff")
+    assert requests.delete(url, headers=staff.headers, timeout=30).status_code == 403
+    assert requests.delete(url, headers=new_merchant().headers, timeout=30).status_code == 404
+    assert len(fake_store.webhooks) == len(TOPICS)
+
+    # When the owner removes the store
+    answer = requests.delete(url, headers=merchant.headers, timeout=60)
+    # Then our webhooks are deleted from WooCommerce, and the store with its keys is gone here
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "store_id": store_id,
+        "webhooks_deleted": sorted(TOPICS),
+        "webhooks_left": [],
+        "store_error": None,
+    }
+    assert fake_store.webhooks == {}
+    assert tenant_repo.list_stores(merchant.tenant_id) == []
+    assert requests.get(url, headers=merchant.headers, timeout=30).status_code == 404
+    assert requests.delete(url, headers=merchant.headers, timeout=30).status_code == 404
+    assert store_checkpoints(merchant.tenant_id, store_id) == []
+    # and the plan's store is given back: the shop connects again (the free plan holds one store)
+    again = connected_store(connect_settings, merchant, fake_store, backfill_handler)
+    assert again != store_id
+
+    # When the store cannot be reached, it is still removed here, and the answer names what was left there
+    fake_store.store_down = True
+    down = requests.delete(f"{connect_settings.api}/stores/{again}", headers=merchant.headers, timeout=60)
+    assert down.status_code == 200, down.text
+    body = down.json()
+    assert body["webhooks_deleted"] == [] and "503" in body["store_error"]
+    ids = {hook.topic: hook.id for hook in fake_store.webhooks.values()}
+    assert body["webhooks_left"] == [
+        {"topic": topic, "webhook_id": ids[topic], "name": webhook_name(again, topic)} for topic in sorted(TOPICS)
+    ]
+    assert tenant_repo.list_stores(merchant.tenant_id) == []
+    # and the audit trail records both removals with their outcome
+    removals = [r for r in list_audit(merchant.tenant_id) if r.action == "store.removed"]
+    assert [(r.details["store_id"], r.details["webhooks_left"]) for r in removals] == [
+        (again, sorted(TOPICS)),
+        (store_id, []),
+    ]
+    # and a back-fill still queued for the removed store is dropped, not retried into the dead-letter queue
+    request_backfill(merchant.tenant_id, again)
+    assert run_queued(backfill_handler, merchant.tenant_id) == [{"skipped": "store removed"}]
 
 
 def _hook(fake: FakeWooCommerce, topic: str) -> Any:

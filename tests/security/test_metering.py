@@ -356,6 +356,30 @@ def test_the_catalogue_cannot_grow_past_the_plans_products(local_aws: LocalResou
     assert _used(tenant_id, "products") == allowed
 
 
+def test_a_back_fill_page_counts_what_it_adds_once_and_near_the_limit_record_by_record(
+    local_aws: LocalResources,
+) -> None:
+    import json
+
+    from luxebrain.ingest.backfill import BackfillReport, _ingest_page
+
+    tenant_id = _tenant_on("free")
+    payload = json.loads((WOO_FIXTURES / "product.json").read_text())
+    assert process_envelope(_product_envelope(tenant_id, 1), event_id="e1").outcome == "stored"
+    # A page with a product already held (the same version) and two new ones counts the two new ones
+    page = [("product", payload | {"id": product_id}) for product_id in (1, 2, 3)]
+    outcomes = [result.outcome for result in _ingest_page(tenant_id, "s-1", page, BackfillReport("r"))]
+    assert outcomes == ["duplicate", "stored", "stored"]
+    assert _used(tenant_id, "products") == 3
+    # A page that would cross the plan's limit is counted record by record: one fits, the next is refused
+    allowed = _fill(tenant_id, "products", leave=1)
+    page = [("product", payload | {"id": product_id}) for product_id in (4, 5)]
+    results = _ingest_page(tenant_id, "s-1", page, BackfillReport("r"))
+    assert sorted(result.outcome for result in results) == ["rejected", "stored"]
+    assert "products" in next(result.reason or "" for result in results if result.outcome == "rejected")
+    assert _used(tenant_id, "products") == allowed
+
+
 # ----------------------------------------------------------------------------- stores and members
 STORE = {
     "url": "https://shop.example",

@@ -143,6 +143,7 @@ class FakeWooCommerce:
         self.approve_with_scope: str | None = None  # the merchant grants another scope than the one asked
         self.store_down = False  # every REST request answers 503 (a store offline)
         self.html_instead_of_json = False  # every REST request answers a 200 HTML page (a security plugin)
+        self.webhooks_route_missing = False  # /webhooks answers 404 rest_no_route (a plugin took the route away)
 
     def _now(self) -> str:
         return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
@@ -257,6 +258,8 @@ class FakeWooCommerce:
             message = "The API key provided does not have write permissions."
             return 401, {}, _error("woocommerce_rest_authentication_error", message, 401)
         route = path[len(prefix) :].strip("/").split("/")
+        if route[0] == "webhooks" and self.webhooks_route_missing:
+            return 404, {}, _error("rest_no_route", "No route was found matching the URL and request method.", 404)
         if route[0] == "webhooks":
             return self._webhooks(method, route[1:], params, body)
         if method != "GET":

@@ -13,6 +13,7 @@ from luxebrain.auth.members import record_audit
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.ingest.backfill import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
+from luxebrain.ingest.store_sync import remove_store as remove_tenant_store
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Store
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -180,6 +181,52 @@ def get_store(store_id: StoreId, principal: TenantMember) -> StoreResponse:
     return _store_response(tenant_repo.get_store(principal.require_tenant(), store_id))
 
 
+class WebhookLeft(BaseModel):
+    topic: str
+    webhook_id: int | None = Field(default=None, description="its id in WooCommerce, when known")
+    name: str = Field(description="its name in WooCommerce > Settings > Advanced > Webhooks, to delete it there")
+
+
+class StoreRemovedResponse(BaseModel):
+    store_id: str
+    webhooks_deleted: list[str] = Field(description="topics whose webhook LuxeBrain deleted from the store")
+    webhooks_left: list[WebhookLeft] = Field(
+        description="LuxeBrain's webhooks still on the store (it could not be reached, or refused): they fail "
+        "from now on until WooCommerce disables them; delete them in WooCommerce"
+    )
+    store_error: str | None = Field(default=None, description="why the store could not be reached or refused")
+
+
+@router.delete(
+    "/{store_id}",
+    response_model=StoreRemovedResponse,
+    summary="Remove a store and the webhooks LuxeBrain registered on it",
+    description="Deletes LuxeBrain's webhooks from the store (found by their name), then the store's keys and "
+    "record; the records it sent stay. A store that cannot be reached is still removed here, and the answer "
+    "names the webhooks left on it.",
+)
+def remove_store(store_id: StoreId, principal: OwnerOnly) -> StoreRemovedResponse:
+    tenant_id = principal.require_tenant()
+    removal = remove_tenant_store(tenant_id, store_id)  # 404 for another tenant's or an unknown store
+    record_audit(
+        tenant_id,
+        action="store.removed",
+        actor=principal.subject,
+        details={
+            "store_id": store_id,
+            "webhooks_deleted": len(removal.webhooks_deleted),
+            "webhooks_left": [entry["topic"] for entry in removal.webhooks_left],
+            **({"store_error": removal.store_error} if removal.store_error else {}),
+        },
+    )
+    return StoreRemovedResponse(
+        store_id=store_id,
+        webhooks_deleted=removal.webhooks_deleted,
+        webhooks_left=[WebhookLeft(**entry) for entry in removal.webhooks_left],
+        store_error=removal.store_error,
+    )
+
+
 class BackfillProgress(BaseModel):
     resource: str = Field(description="products, customers, orders (or _run: the whole store's run)")
     status: str = Field(description="running or done")
@@ -198,6 +245,8 @@ class WebhookTopicStatus(BaseModel):
     times_found_off: int = Field(default=0, description="health runs that found it disabled or paused")
     re_enables: int = Field(default=0, description="times LuxeBrain re-enabled it")
     last_re_enabled_at: str | None = None
+    last_delivery_at: str | None = Field(default=None, description="when a delivery of this topic was last seen")
+    rejected_last_24h: int = Field(default=0, description="deliveries of this topic rejected in the last 24 hours")
 
 
 class WebhooksStatus(BaseModel):
@@ -253,6 +302,8 @@ def ingest_status(store_id: StoreId, principal: TenantMember) -> IngestStatusRes
                     times_found_off=int(entry.get("times_found_off", 0)),
                     re_enables=int(entry.get("re_enables", 0)),
                     last_re_enabled_at=entry.get("last_re_enabled_at"),
+                    last_delivery_at=entry.get("last_delivery_at"),
+                    rejected_last_24h=int(entry.get("rejected_last_24h", 0)),
                 )
                 for topic, entry in sorted((status.webhooks.get("topics") or {}).items())
             ],

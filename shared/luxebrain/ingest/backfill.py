@@ -25,6 +25,7 @@ from typing import Any
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import (
     IngestCounters,
+    PageAllowance,
     ProcessResult,
     feed_training,
     process_envelope,
@@ -82,14 +83,16 @@ class BackfillReport:
         }
 
 
-def store_client_factory(tenant_id: str, store_id: str) -> WooCommerceClient:
-    """The REST client for a registered store, with its decrypted consumer key and secret."""
+def store_client_factory(tenant_id: str, store_id: str, **options: Any) -> WooCommerceClient:
+    """The REST client for a registered store, with its decrypted consumer key and secret (``options``: the
+    client's timeout and retries, for a caller that must answer quickly)."""
     store = get_store(tenant_id, store_id)
     store_secrets = get_store_secrets(tenant_id, store_id)
     return WooCommerceClient(
         store.url,
         store_secrets.consumer_key.get_secret_value(),
         store_secrets.consumer_secret.get_secret_value(),
+        **options,
     )
 
 
@@ -278,16 +281,23 @@ def _ingest_page(
     tenant_id: str, store_id: str, records: list[tuple[str, Any]], report: BackfillReport
 ) -> list[ProcessResult]:
     """A page's records stored by a few writers at once: each is its own conditional write (newer wins), so
-    their order within the page does not matter, and the writes' round trips overlap instead of queueing."""
-    with ThreadPoolExecutor(max_workers=PAGE_WRITERS, thread_name_prefix="backfill") as pool:
-        results = list(pool.map(lambda item: _ingest_record(tenant_id, store_id, *item), records))
+    their order within the page does not matter, and the writes' round trips overlap instead of queueing. What
+    the page adds to the catalogue is counted against the plan once for the page."""
+    sizes = PageAllowance.for_resources(tenant_id, [resource for resource, _ in records])
+    try:
+        with ThreadPoolExecutor(max_workers=PAGE_WRITERS, thread_name_prefix="backfill") as pool:
+            results = list(pool.map(lambda item: _ingest_record(tenant_id, store_id, *item, sizes), records))
+    finally:
+        sizes.give_back()
     for result in results:
         report.items += 1
         report.counters.add(result)
     return results
 
 
-def _ingest_record(tenant_id: str, store_id: str, resource: str, record: Any) -> ProcessResult:
+def _ingest_record(
+    tenant_id: str, store_id: str, resource: str, record: Any, sizes: PageAllowance | None = None
+) -> ProcessResult:
     envelope = IngestEnvelope(
         tenant_id=tenant_id,
         store_id=store_id,
@@ -299,7 +309,7 @@ def _ingest_record(tenant_id: str, store_id: str, resource: str, record: Any) ->
         source="backfill",
     )
     record_id = record.get("id") if isinstance(record, dict) else None
-    return process_envelope(envelope, event_id=f"backfill-{resource}-{record_id}", metered=False)
+    return process_envelope(envelope, event_id=f"backfill-{resource}-{record_id}", metered=False, sizes=sizes)
 
 
 def _minus(moment: str | None, overlap: timedelta) -> str | None:

@@ -37,7 +37,9 @@ from luxebrain.storage.ingest import (
     StoreRecord,
     is_stored_live,
     put_if_newer,
+    put_if_newer_reporting,
     record_rejected_event,
+    stamp_topic_delivery,
     stored_record,
 )
 from luxebrain.storage.tenants import stamp_store_last_event
@@ -62,22 +64,30 @@ class ProcessResult:
     writes: int = 0
     reason: str | None = None
     written: StoreRecord | None = None  # the record as stored, when this delivery changed it
-    tenant_id: str | None = None  # the delivery's tenant and store, and when the receiver accepted it
+    tenant_id: str | None = None  # the delivery's tenant, store and topic, and when the receiver accepted it
     store_id: str | None = None
     received_at: str | None = None
+    topic: str | None = None
 
 
 def record_store_activity(results: list[ProcessResult]) -> None:
-    """Stamp each store that delivered in this batch with its latest receipt time (one conditional UpdateItem
-    per store and batch, never moving back in time): the dashboard's "last event" and webhook health read it."""
+    """Stamp each store that delivered in this batch with its latest receipt time, and each of its topics with
+    theirs (one conditional UpdateItem per store and per topic a batch, never moving back in time): the
+    dashboard's "last event", its last delivery per topic and webhook health read them."""
     latest: dict[tuple[str, str], str] = {}
+    latest_per_topic: dict[tuple[str, str, str], str] = {}
     for result in results:
         if result.tenant_id and result.store_id and result.received_at:
             key = (result.tenant_id, result.store_id)
             latest[key] = max(latest.get(key, ""), result.received_at)
+            if result.topic:
+                topic_key = (*key, result.topic)
+                latest_per_topic[topic_key] = max(latest_per_topic.get(topic_key, ""), result.received_at)
     for (tenant_id, store_id), stamp in latest.items():
         # A deleted store or a newer stamp writes nothing and is no error; anything else is retried with the batch.
         stamp_store_last_event(tenant_id, store_id, stamp)
+    for (tenant_id, store_id, topic), stamp in latest_per_topic.items():
+        stamp_topic_delivery(tenant_id, store_id, topic, stamp)
 
 
 def feed_training(results: list[ProcessResult]) -> int:
@@ -157,13 +167,19 @@ def process_totals() -> IngestCounters:
         return copy.deepcopy(_process_totals)
 
 
-def process_envelope(envelope: IngestEnvelope, *, event_id: str, metered: bool = True) -> ProcessResult:
+def process_envelope(
+    envelope: IngestEnvelope, *, event_id: str, metered: bool = True, sizes: PageAllowance | None = None
+) -> ProcessResult:
     """Apply one delivery. ``metered`` counts it against the plan's events (webhook deliveries); the back-fill
-    passes False, its records being bounded by the catalogue size limits instead."""
+    passes False, its records being bounded by the catalogue size limits instead, and ``sizes``: the page's
+    catalogue growth counted against those limits once for the whole page."""
     result = (
-        _process_envelope(envelope, event_id=event_id) if metered else _apply_or_reject(envelope, event_id=event_id)
+        _process_envelope(envelope, event_id=event_id)
+        if metered
+        else _apply_or_reject(envelope, event_id=event_id, sizes=sizes)
     )
     result.tenant_id, result.store_id, result.received_at = envelope.tenant_id, envelope.store_id, envelope.received_at
+    result.topic = envelope.topic
     with _totals_lock:
         _process_totals.add(result)
     return result
@@ -188,9 +204,9 @@ def _process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResu
     return result
 
 
-def _apply_or_reject(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
+def _apply_or_reject(envelope: IngestEnvelope, *, event_id: str, sizes: PageAllowance | None = None) -> ProcessResult:
     try:
-        return _apply(envelope)
+        return _apply(envelope, sizes)
     except RejectedDelivery as exc:
         record_rejection(envelope, str(exc), event_id)
         return ProcessResult("rejected", writes=1, reason=str(exc))
@@ -200,7 +216,7 @@ def _apply_or_reject(envelope: IngestEnvelope, *, event_id: str) -> ProcessResul
         return ProcessResult("rejected", writes=1, reason=reason)
 
 
-def _apply(envelope: IngestEnvelope) -> ProcessResult:
+def _apply(envelope: IngestEnvelope, sizes: PageAllowance | None = None) -> ProcessResult:
     if envelope.resource not in SUPPORTED_RESOURCES or envelope.event not in SUPPORTED_EVENTS:
         raise RejectedDelivery(f"unsupported topic: {envelope.topic}")
     try:
@@ -220,7 +236,7 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
             item = mapping.order_from_payload(tenant_id, order)
         except mapping.UnusableOrder as exc:
             raise RejectedDelivery(str(exc)) from None
-        result = _write(item, restoring)
+        result = _write(item, restoring, sizes)
         guest = mapping.guest_customer_from_order(tenant_id, order)
         # The guest's record rides along with their order, written after it and only while the order is live:
         # an order refused because it was deleted (or erased) never brings its guest's details back. A retry
@@ -243,6 +259,7 @@ def _apply(envelope: IngestEnvelope) -> ProcessResult:
                 tenant_id, ProductPayload.model_validate(document), envelope.received_at, envelope.store_id
             ),
             restoring,
+            sizes,
         )
     if envelope.resource == "customer":
         return _write(
@@ -310,6 +327,7 @@ def _replace_refunds(order: OrderPayload, details: list[RefundPayload]) -> Order
 
 
 SIZE_METERED: dict[type, str] = {Product: "products", Order: "orders"}
+SIZE_METRIC_OF_RESOURCE = {"product": "products", "order": "orders"}  # the same, by the delivery's resource
 
 
 def _stored_order(order: Order) -> Order | None:
@@ -319,8 +337,61 @@ def _stored_order(order: Order) -> Order | None:
         return None
 
 
-def _write(item: StoreRecord, restoring: bool) -> ProcessResult:
+class PageAllowance:
+    """The catalogue sizes a back-fill page may add, counted against the plan once for the page instead of once
+    per record (each count is a read and a write): as many units as the page has records of each metric are
+    taken up front, a record whose write added it to the catalogue keeps its unit, and :meth:`give_back` returns
+    the rest. A page that would cross the plan's limit takes nothing, and its records are counted one by one as
+    a delivery's are (each refused past the limit with its reason)."""
+
+    def __init__(self, tenant_id: str, wanted: dict[str, int]) -> None:
+        self.tenant_id = tenant_id
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+        for metric, amount in wanted.items():
+            if amount <= 0:
+                continue
+            try:
+                billing_usage.consume(tenant_id, metric, amount)  # type: ignore[arg-type]
+            except billing_plans.PlanLimitExceededError:
+                continue
+            self._held[metric] = amount
+
+    @classmethod
+    def for_resources(cls, tenant_id: str, resources: list[str]) -> PageAllowance:
+        """For a page of records of these resources (product, customer, order...)."""
+        wanted: dict[str, int] = {}
+        for resource in resources:
+            metric = SIZE_METRIC_OF_RESOURCE.get(resource)
+            if metric is not None:
+                wanted[metric] = wanted.get(metric, 0) + 1
+        return cls(tenant_id, wanted)
+
+    def covers(self, metric: str) -> bool:
+        with self._lock:
+            return self._held.get(metric, 0) > 0
+
+    def keep(self, metric: str) -> None:
+        """One unit stays counted: a record was added to the catalogue."""
+        with self._lock:
+            self._held[metric] -= 1
+
+    def give_back(self) -> None:
+        with self._lock:
+            held, self._held = self._held, {}
+        for metric, amount in held.items():
+            billing_usage.release(self.tenant_id, metric, amount)  # type: ignore[arg-type]
+
+
+def _write(item: StoreRecord, restoring: bool, sizes: PageAllowance | None = None) -> ProcessResult:
     metric = SIZE_METERED.get(type(item))
+    if metric is not None and sizes is not None and sizes.covers(metric):
+        outcome = put_if_newer_reporting(item, lift_tombstone=restoring)
+        if outcome.added:
+            sizes.keep(metric)
+        return ProcessResult(
+            "stored" if outcome.written else "duplicate", writes=1, written=item if outcome.written else None
+        )
     # Not stored yet, or stored as a tombstone: storing it adds one to the catalogue's size.
     counted = metric is not None and not is_stored_live(item)
     if counted:

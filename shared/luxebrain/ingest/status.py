@@ -3,6 +3,7 @@ webhook's health."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from luxebrain.runtime import configured_settings
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import count_products
 from luxebrain.storage.customers import count_customers, count_orders
-from luxebrain.storage.ingest import Checkpoint, rejected_events_since, store_checkpoints
+from luxebrain.storage.ingest import Checkpoint, rejected_events_since, store_checkpoints, topic_deliveries
 
 HEALTH_WINDOW = timedelta(hours=24)  # rejections older than this no longer make a webhook "failing"
 
@@ -26,7 +27,9 @@ class IngestStatus:
     rejected_last_24h: int = 0
     last_rejection: str | None = None
     webhook_health: str = "silent"  # ok | failing (rejections in the last 24 h) | silent (no event yet)
-    webhooks: dict[str, Any] = field(default_factory=dict)  # our webhooks per topic and the last health run
+    # Our webhooks per topic (their state in WooCommerce, the last delivery seen, rejections in the last 24 h)
+    # and the last health run.
+    webhooks: dict[str, Any] = field(default_factory=dict)
 
 
 def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) -> IngestStatus:
@@ -55,5 +58,18 @@ def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) ->
         rejected_last_24h=len(rejections),
         last_rejection=rejections[0].received_at if rejections else None,
         webhook_health=health,
-        webhooks=dict(store.webhooks or {}),
+        webhooks=_webhooks_per_topic(dict(store.webhooks or {}), topic_deliveries(tenant_id, store_id), rejections),
     )
+
+
+def _webhooks_per_topic(webhooks: dict[str, Any], deliveries: dict[str, str], rejections: list[Any]) -> dict[str, Any]:
+    """The recorded webhook state with, per topic, when a delivery was last seen and how many were rejected in
+    the window (a topic delivered by a webhook we did not register, pasted keys, is listed too)."""
+    rejected = Counter(rejection.topic for rejection in rejections)
+    topics = {topic: dict(entry) for topic, entry in (webhooks.get("topics") or {}).items()}
+    for topic in {*deliveries, *rejected}:
+        topics.setdefault(topic, {})
+    for topic, entry in topics.items():
+        entry["last_delivery_at"] = deliveries.get(topic)
+        entry["rejected_last_24h"] = rejected.get(topic, 0)
+    return {**webhooks, "topics": topics}

@@ -1,28 +1,44 @@
 """Keeping a connected store in sync: its webhooks registered on connect, checked hourly, and the gaps they
-leave back-filled. Runs in the back-fill function (it holds the store's keys and the back-fill queue)."""
+leave back-filled (in the back-fill function: it holds the store's keys and the back-fill queue); and removed
+with the store (in the API, which answers the merchant with what was left)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from luxebrain.billing.usage import release
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill import ClientFactory, request_backfill, store_client_factory
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.tenants import get_store, get_store_secrets, iter_tenants, list_stores, set_store_webhooks
+from luxebrain.storage.ingest import forget_store_ingest
+from luxebrain.storage.tenants import (
+    delete_store,
+    get_store,
+    get_store_secrets,
+    iter_tenants,
+    list_stores,
+    set_store_webhooks,
+)
 from luxebrain.woocommerce.webhooks import (
     HEALTH_SLOTS,
     HealthReport,
+    WebhookRemoval,
     WebhookSync,
     check_webhook_health,
+    delete_webhooks,
     ensure_webhooks,
     health_slot,
     record_registration,
+    recorded_webhooks,
 )
 
 Notify = Callable[..., Any]
+# Removal answers the merchant's request (the API's 29 s): a store that does not answer is given little time.
+REMOVAL_CLIENT_OPTIONS: dict[str, Any] = {"timeout": 5.0, "max_attempts": 2, "backoff_seconds": 0.5}
 
 
 def register_store_webhooks(
@@ -73,3 +89,35 @@ def request_webhook_health_of_due_stores(now: datetime | None = None) -> int:
                 request_backfill(tenant.tenant_id, store.store_id, webhook_health=True)
                 queued += 1
     return queued
+
+
+@dataclass(frozen=True)
+class StoreRemoval:
+    store_id: str
+    webhooks_deleted: list[str] = field(default_factory=list)  # topics
+    webhooks_left: list[dict[str, Any]] = field(default_factory=list)  # {topic, webhook_id, name}
+    store_error: str | None = None  # why the store could not be reached, or refused
+
+
+def remove_store(tenant_id: str, store_id: str, client_factory: ClientFactory | None = None) -> StoreRemoval:
+    """Remove a store: first the webhooks we registered on it (found by name), then its keys and record, its
+    back-fill checkpoints, and its place in the plan's stores. A store that cannot be reached or refuses is
+    still removed on our side; the webhooks left on it are named (they will fail and WooCommerce disables
+    them, but the merchant can delete them by hand). NotFoundError for an unknown or another tenant's store."""
+    configured_settings()
+    store = get_store(tenant_id, store_id)
+    known: dict[str, dict[str, Any]] = dict((store.webhooks or {}).get("topics") or {})
+    factory = client_factory or (lambda t, s: store_client_factory(t, s, **REMOVAL_CLIENT_OPTIONS))
+    try:
+        removal = delete_webhooks(factory(tenant_id, store_id), store_id, known)
+    except LuxeBrainError as exc:  # no client at all (keys unreadable, address refused)
+        removal = WebhookRemoval(left=recorded_webhooks(store_id, known), error=str(exc)[:300])
+    if removal.error:
+        logger.warning(
+            "store removed with webhooks left on it",
+            extra={"store": store_id, "left": [entry["topic"] for entry in removal.left], "reason": removal.error},
+        )
+    forget_store_ingest(tenant_id, store_id)
+    if delete_store(tenant_id, store_id):
+        release(tenant_id, "stores")
+    return StoreRemoval(store_id, removal.deleted, removal.left, removal.error)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from luxebrain.storage.catalogue import Coupon, Product, coupon_from_item, coupon_item, product_from_item, product_item
 from luxebrain.storage.customers import Customer, Order, customer_from_item, customer_item, order_from_item, order_item
@@ -22,8 +22,10 @@ from luxebrain.storage.items.customers import CustomerItem, OrderItem, key_custo
 from luxebrain.storage.items.ingest import (
     IngestCheckpointItem,
     RejectedEventItem,
+    WebhookTopicActivityItem,
     key_ingest_checkpoint,
     key_rejected_event,
+    key_webhook_topic_activity,
 )
 from luxebrain.storage.mapping import attributes_of, record_from
 from luxebrain.tenancy import tenant_partition
@@ -51,6 +53,22 @@ def put_if_newer(record: StoreRecord, *, lift_tombstone: bool = False) -> bool:
     overwrites a tombstone whatever its date: the tombstone is dated by our receipt time, and the store's
     clock may be behind ours.
     """
+    return _conditional_put(record, lift_tombstone=lift_tombstone, return_previous=False).written
+
+
+@dataclass(frozen=True)
+class PutOutcome:
+    written: bool
+    added: bool  # written where nothing live was stored (none, or a tombstone): the catalogue grew by one
+
+
+def put_if_newer_reporting(record: StoreRecord, *, lift_tombstone: bool = False) -> PutOutcome:
+    """:func:`put_if_newer`, also saying whether the write added a live record (the previous version comes back
+    with the same PutItem, so the caller needs no read first to count what the catalogue holds)."""
+    return _conditional_put(record, lift_tombstone=lift_tombstone, return_previous=True)
+
+
+def _conditional_put(record: StoreRecord, *, lift_tombstone: bool, return_previous: bool) -> PutOutcome:
     item = _item_of(record)
     model = type(item)
     condition = model.pk.does_not_exist()
@@ -62,12 +80,17 @@ def put_if_newer(record: StoreRecord, *, lift_tombstone: bool = False) -> bool:
         | ((model.modified_gmt == item.modified_gmt) & (model.content_hash != item.content_hash))
     )
     try:
-        item.save(condition=condition)
+        if not return_previous:
+            item.save(condition=condition)
+            return PutOutcome(written=True, added=False)
+        args, kwargs = item._get_save_args(condition=condition)
+        answer = item._get_connection().put_item(*args, return_values="ALL_OLD", **kwargs)
     except PutError as exc:
         if is_condition_failure(exc):
-            return False
+            return PutOutcome(written=False, added=False)
         raise
-    return True
+    previous = (answer or {}).get("Attributes")
+    return PutOutcome(written=True, added=not previous or bool(previous.get("deleted", {}).get("BOOL")))
 
 
 def put_records(records: Iterable[StoreRecord]) -> None:
@@ -232,3 +255,47 @@ def store_checkpoints(tenant_id: str, store_id: str) -> list[Checkpoint]:
         tenant_partition(tenant_id, "CHECKPOINT"), IngestCheckpointItem.sk.startswith(f"{store_id}#")
     )
     return [_checkpoint(item) for item in items]
+
+
+# ----------------------------------------------------------------------------- deliveries seen per topic
+def stamp_topic_delivery(tenant_id: str, store_id: str, topic: str, stamp: str) -> bool:
+    """Record when a delivery of the store's ``topic`` was last seen, never moving back in time: False (nothing
+    written) when the stored stamp is as new or newer."""
+    pk, sk = key_webhook_topic_activity(tenant_id, store_id, topic)
+    item = WebhookTopicActivityItem(pk, sk)
+    condition = WebhookTopicActivityItem.last_delivery_at.does_not_exist() | (
+        WebhookTopicActivityItem.last_delivery_at < stamp
+    )
+    try:
+        item.update(
+            actions=[
+                WebhookTopicActivityItem.entity.set(WebhookTopicActivityItem.ENTITY),
+                WebhookTopicActivityItem.tenant_id.set(tenant_id),
+                WebhookTopicActivityItem.store_id.set(store_id),
+                WebhookTopicActivityItem.topic.set(topic),
+                WebhookTopicActivityItem.last_delivery_at.set(stamp),
+            ],
+            condition=condition,
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def topic_deliveries(tenant_id: str, store_id: str) -> dict[str, str]:
+    """topic → when a delivery of it was last seen, for one store."""
+    items = WebhookTopicActivityItem.query(
+        tenant_partition(tenant_id, "TOPIC_ACTIVITY"), WebhookTopicActivityItem.sk.startswith(f"{store_id}#")
+    )
+    return {item.topic: item.last_delivery_at for item in items}
+
+
+def forget_store_ingest(tenant_id: str, store_id: str) -> None:
+    """A removed store's bookkeeping: its back-fill checkpoints and its deliveries seen per topic."""
+    for model, partition in ((IngestCheckpointItem, "CHECKPOINT"), (WebhookTopicActivityItem, "TOPIC_ACTIVITY")):
+        items = model.query(tenant_partition(tenant_id, partition), model.sk.startswith(f"{store_id}#"))
+        with model.batch_write() as batch:
+            for item in items:
+                batch.delete(item)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.runtime import aws_client, configured_settings, on_reset
@@ -308,6 +308,19 @@ def store_exists(tenant_id: str, store_id: str) -> bool:
         StoreItem.get(*key_store(tenant_id, store_id), attributes_to_get=["pk"])
     except DoesNotExist:
         return False
+    return True
+
+
+def delete_store(tenant_id: str, store_id: str) -> bool:
+    """Remove a store's record with its encrypted keys (the records it sent stay the tenant's); False when it
+    was gone already."""
+    try:
+        StoreItem(*key_store(tenant_id, store_id)).delete(condition=StoreItem.pk.exists())
+    except DeleteError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    _secrets_cache.pop((tenant_id, store_id), None)
     return True
 
 

@@ -111,13 +111,46 @@ def ensure_webhooks(
     return sync
 
 
-def delete_webhooks(client: WooCommerceClient, store_id: str) -> int:
-    """Remove our webhooks from the store; returns how many."""
-    deleted = 0
-    for webhook in _ours(client, store_id).values():
-        client.send("DELETE", f"webhooks/{webhook['id']}", params={"force": "true"})
-        deleted += 1
-    return deleted
+@dataclass
+class WebhookRemoval:
+    """What removing our webhooks from a store did, per topic: a store that cannot be reached, or that fails
+    half way, leaves some of them there (``error`` says why; ``left`` names them for the merchant)."""
+
+    deleted: list[str] = field(default_factory=list)
+    left: list[dict[str, Any]] = field(default_factory=list)  # {topic, webhook_id, name}
+    error: str | None = None
+
+
+def delete_webhooks(
+    client: WooCommerceClient, store_id: str, known: dict[str, dict[str, Any]] | None = None
+) -> WebhookRemoval:
+    """Remove our webhooks from the store (found by their name). When the store cannot list them, the ones we
+    last recorded (``known``: topic → entry with ``webhook_id``) are reported left; after a failed delete, the
+    rest is not attempted (the store is down or refusing) and is reported left too."""
+    removal = WebhookRemoval()
+    try:
+        ours = _ours(client, store_id)
+    except LuxeBrainError as exc:
+        return WebhookRemoval(left=recorded_webhooks(store_id, known or {}), error=str(exc)[:300])
+    for topic, webhook in sorted(ours.items()):
+        if removal.error is None:
+            try:
+                client.send("DELETE", f"webhooks/{webhook['id']}", params={"force": "true"})
+                removal.deleted.append(topic)
+                continue
+            except LuxeBrainError as exc:
+                removal.error = str(exc)[:300]
+        removal.left.append(_left(store_id, topic, webhook))
+    return removal
+
+
+def recorded_webhooks(store_id: str, known: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Our webhooks as last recorded on the store (topic → entry with ``webhook_id``), as removal reports them."""
+    return [_left(store_id, topic, {"id": entry.get("webhook_id")}) for topic, entry in sorted(known.items())]
+
+
+def _left(store_id: str, topic: str, webhook: dict[str, Any]) -> dict[str, Any]:
+    return {"topic": topic, "webhook_id": webhook.get("id"), "name": webhook_name(store_id, topic)}
 
 
 @dataclass

@@ -51,3 +51,16 @@ def key_rejected_event(tenant_id: str, received_at: str, event_id: str) -> tuple
 
 def key_ingest_checkpoint(tenant_id: str, store_id: str, resource: str) -> tuple[str, str]:
     return tenant_partition(tenant_id, "CHECKPOINT"), f"{store_id}#{resource}"
+
+
+class WebhookTopicActivityItem(BaseItem):
+    """When a delivery of one of a store's webhook topics was last seen (the store's ingest status, per topic)."""
+
+    ENTITY = "webhook_topic_activity"
+    store_id = UnicodeAttribute()
+    topic = UnicodeAttribute()
+    last_delivery_at = UnicodeAttribute()
+
+
+def key_webhook_topic_activity(tenant_id: str, store_id: str, topic: str) -> tuple[str, str]:
+    return tenant_partition(tenant_id, "TOPIC_ACTIVITY"), f"{store_id}#{topic}"
