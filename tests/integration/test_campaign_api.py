@@ -103,3 +103,26 @@ def test_a_tenant_cannot_assign_itself_an_sms_number_or_whatsapp_sender(client: 
     assert answer.status_code == 403
     assert "sms_origination_number" in answer.json()["detail"]
     assert client.get("/campaigns/settings", headers=merchant.headers).json()["sms_origination_number"] is None
+
+
+def test_the_flows_list_says_on_or_off_and_each_template_over_its_default(
+    client: TestClient, merchant: Merchant
+) -> None:
+    listed = client.get("/campaigns/flows", headers=merchant.headers)
+    assert listed.status_code == 200, listed.text
+    flows = {flow["flow"]: flow for flow in listed.json()["flows"]}
+    assert set(flows) == {"abandoned_cart", "welcome", "post_purchase", "win_back", "back_in_stock", "price_drop"}
+    welcome = flows["welcome"]
+    assert welcome["enabled"] is True and welcome["customised"] == [] and welcome["template"] == welcome["default"]
+
+    settings = client.get("/campaigns/settings", headers=merchant.headers).json()
+    settings["templates"]["welcome"] = {"subject": "Bienvenue chez {{ store.store_name }}"}
+    settings["flows"]["win_back"] = {"enabled": False}
+    saved = client.put("/campaigns/settings", json=settings, headers=merchant.headers)
+    assert saved.status_code == 200, saved.text
+    flows = {flow["flow"]: flow for flow in client.get("/campaigns/flows", headers=merchant.headers).json()["flows"]}
+    assert flows["welcome"]["customised"] == ["subject"]
+    assert flows["welcome"]["template"]["subject"] == "Bienvenue chez {{ store.store_name }}"
+    assert flows["welcome"]["template"]["html"] == flows["welcome"]["default"]["html"]
+    assert flows["win_back"]["enabled"] is False and flows["welcome"]["enabled"] is True
+    assert client.get("/campaigns/flows").status_code == 401

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from luxebrain_dev.local.dashboard import DashboardNotBuiltError, DashboardServer
+from luxebrain_dev.local.dashboard import PREVIEW_FRAME_POLICY, DashboardNotBuiltError, DashboardServer
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
@@ -26,6 +26,7 @@ def dist(tmp_path: Path) -> Path:
     (tmp_path / "dist" / "assets").mkdir(parents=True)
     (tmp_path / "dist" / "index.html").write_text("<!doctype html><div id=root></div>")
     (tmp_path / "dist" / "assets" / "app-1234.js").write_text("console.log(1)")
+    (tmp_path / "dist" / "email-preview.html").write_text("<!doctype html><script src=/email-preview.js></script>")
     (tmp_path / "secret.txt").write_text("outside the build")
     return tmp_path / "dist"
 
@@ -53,3 +54,16 @@ def test_serves_the_app_its_config_and_its_policy(dist: Path) -> None:
 def test_an_unbuilt_dashboard_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DashboardNotBuiltError, match="npm ci && npm run build"):
         DashboardServer("http://127.0.0.1:8000", dist=tmp_path).start()
+
+
+def test_the_email_preview_frame_has_a_policy_of_its_own_and_the_app_keeps_its_own(dist: Path) -> None:
+    server = DashboardServer("http://127.0.0.1:8000", dist=dist)
+    url = server.start()
+    try:
+        _, frame, _ = fetch(url + "/email-preview.html")
+        assert frame["Content-Security-Policy"] == PREVIEW_FRAME_POLICY and frame["X-Frame-Options"] == "SAMEORIGIN"
+        assert "style-src 'unsafe-inline'" in PREVIEW_FRAME_POLICY and "frame-ancestors 'self'" in PREVIEW_FRAME_POLICY
+        _, app, _ = fetch(url + "/app/campaigns")
+        assert "'unsafe-inline'" not in app["Content-Security-Policy"] and app["X-Frame-Options"] == "DENY"
+    finally:
+        server.stop()

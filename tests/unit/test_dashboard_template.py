@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from luxebrain_dev.infra_template import IntrinsicResolver, load_template
+from luxebrain_dev.local.dashboard import PREVIEW_FRAME_PATH, PREVIEW_FRAME_POLICY
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -32,6 +33,18 @@ def test_every_response_carries_the_content_security_policy() -> None:
     policy = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
     assert "script-src 'self';" in policy and "'unsafe-inline'" not in policy and "frame-ancestors 'none'" in policy
     assert "connect-src 'self' https://${ApiHttpApi}.execute-api." in policy
+
+
+def test_the_email_preview_frame_alone_has_its_own_policy_the_one_served_locally() -> None:
+    config = RESOURCES["DashboardDistribution"]["Properties"]["DistributionConfig"]
+    [behavior] = config["CacheBehaviors"]
+    assert behavior["PathPattern"] == PREVIEW_FRAME_PATH
+    assert behavior["ResponseHeadersPolicyId"] == {"Ref": "DashboardPreviewHeadersPolicy"}
+    preview = RESOURCES["DashboardPreviewHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    headers = preview["SecurityHeadersConfig"]
+    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] == PREVIEW_FRAME_POLICY
+    assert headers["FrameOptions"]["FrameOption"] == "SAMEORIGIN"
+    assert RESOURCES["DashboardPreviewHeadersPolicy"]["Condition"] == "IsDeployed"
 
 
 def test_the_api_allows_the_dashboard_origin_of_the_stack_and_the_local_stack_still_resolves() -> None:

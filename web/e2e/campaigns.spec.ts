@@ -14,6 +14,12 @@ test("campaigns: build and schedule an A/B campaign with a live preview, then re
   // The preview is the API's rendering with the tenant's branding
   await page.getByLabel("Subject", { exact: true }).fill("{{ customer.first_name }}, the winter edit of {{ store.store_name }}");
   await expect(page.getByTestId("preview-subject")).toHaveText(/^Camille, the winter edit of /);
+  // The e-mail's own inline styles apply in its frame (a policy of its own), and its text is there
+  const email = page.frameLocator('iframe[title="E-mail preview"]');
+  await expect(email.locator("body")).toHaveCSS("background-color", "rgb(247, 245, 242)");
+  await expect(email.getByText("Camille, a selection for you.")).toBeVisible();
+  // A full-page shot leaves a sandboxed (out-of-process) frame blank: the e-mail gets a shot of its own.
+  await page.locator('iframe[title="E-mail preview"]').screenshot({ path: "test-results/screens/21b-campaign-email-preview.png" });
   // A template that does not compile is refused by the API, said beside the preview
   await page.getByLabel("Subject", { exact: true }).fill("{{ customer.first_name");
   await expect(page.locator(".preview").getByRole("alert")).toBeVisible();

@@ -242,9 +242,36 @@ test("recommendations: preview for a product and the storefront key", async ({ p
 test("campaigns: the one-off campaigns and the flows", async ({ page }) => {
   await logIn(page, stack().owner, "/login?next=/app/campaigns");
   await expect(page.getByRole("heading", { name: "One-off campaigns" })).toBeVisible();
-  await expect(page.getByRole("button", { name: "abandoned cart" })).toBeVisible();
+  await expect(page.getByRole("rowheader", { name: "abandoned cart" })).toBeVisible();
   // A flow's results (GET /campaigns/flows/{flow}/results) read every order since its first send: minutes on
   // the embedded AWS under load, so this run does not open them.
   await expect(page.locator(".loading")).toHaveCount(0, { timeout: 60_000 });
   await checkAndShoot(page, "16-campaigns");
+});
+
+test("campaigns: a flow's template edited with its live preview, saved, and put back", async ({ page }) => {
+  await logIn(page, stack().owner, "/login?next=/app/campaigns");
+  const row = page.getByRole("row", { name: /^welcome / });
+  await expect(row.getByRole("cell", { name: "default", exact: true })).toBeVisible();
+  await row.getByRole("button", { name: "Template of the welcome flow" }).click();
+  const editor = page.getByRole("form", { name: "Template of the welcome flow" });
+  await editor.getByLabel("Subject").fill("Bienvenue chez {{ store.store_name }}, {{ customer.first_name }}");
+  await expect(editor.getByTestId("preview-subject")).toHaveText(/^Bienvenue chez .*, Camille$/);
+  // The e-mail in its own frame, its inline styles applied (the app's policy does not reach it)
+  const email = editor.frameLocator('iframe[title="E-mail preview"]');
+  await expect(email.locator("body")).toHaveCSS("background-color", "rgb(247, 245, 242)");
+  await expect(email.getByText("Discover the house and its collections.")).toBeVisible();
+  await checkAndShoot(page, "17-flow-template");
+  // A full-page shot leaves a sandboxed (out-of-process) frame blank: the e-mail gets a shot of its own.
+  await page.locator('iframe[title="E-mail preview"]').screenshot({ path: "test-results/screens/17b-flow-template-email.png" });
+  try {
+    await editor.getByRole("button", { name: "Save the welcome flow" }).click();
+    await expect(row.getByRole("cell", { name: "changed (subject)" })).toBeVisible();
+  } finally {
+    // The demo tenant is shared by every spec: the flow goes back to LuxeBrain's template.
+    const reopened = page.getByRole("form", { name: "Template of the welcome flow" });
+    await reopened.getByRole("button", { name: "Back to LuxeBrain's template" }).click();
+    await reopened.getByRole("button", { name: "Save the welcome flow" }).click();
+    await expect(row.getByRole("cell", { name: "default", exact: true })).toBeVisible();
+  }
 });

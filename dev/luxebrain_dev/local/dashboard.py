@@ -27,6 +27,16 @@ def content_security_policy(api_url: str) -> str:
     )
 
 
+# The e-mail preview frame (web/public/email-preview.html), framed by the app only, in a sandbox without
+# same-origin: an e-mail's inline styles and remote images apply there and nowhere in the app; no script but the
+# frame's own. The template's DashboardPreviewHeadersPolicy carries the same policy (a test compares them).
+PREVIEW_FRAME_PATH = "/email-preview.html"
+PREVIEW_FRAME_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src https: data:; font-src https: data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; object-src 'none'"
+)
+
+
 class DashboardNotBuiltError(RuntimeError):
     pass
 
@@ -88,6 +98,8 @@ class DashboardServer:
             "Referrer-Policy": "strict-origin-when-cross-origin",
             "X-Frame-Options": "DENY",
         }
+        if path == PREVIEW_FRAME_PATH:
+            headers.update({"Content-Security-Policy": PREVIEW_FRAME_POLICY, "X-Frame-Options": "SAMEORIGIN"})
         if path == "/config.json":
             body = json.dumps({"apiUrl": self.api_url}).encode()
             content_type, cache = "application/json", "no-store"

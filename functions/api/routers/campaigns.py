@@ -18,7 +18,7 @@ from luxebrain.auth.principal import AuthKind
 from luxebrain.billing.plans import require_channel
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings, save_campaign_settings
 from luxebrain.campaigns.consent import consent_history, get_consent, record_consent, unsubscribe_with_token
-from luxebrain.campaigns.flows import flow_settings
+from luxebrain.campaigns.flows import FLOW_DEFAULTS, flow_settings
 from luxebrain.campaigns.oneoff import CampaignSpec, campaign_flow, create_campaign
 from luxebrain.campaigns.products import load_catalog
 from luxebrain.campaigns.results import flow_results
@@ -54,6 +54,39 @@ def flow_result(flow: FlowName, principal: TenantMember) -> dict[str, Any]:
         conversion_window_days=config.conversion_window_days,
         holdout_fraction=config.holdout_fraction,
     )
+
+
+class FlowOverview(BaseModel):
+    flow: str
+    enabled: bool
+    channel: Literal["email", "sms", "whatsapp"]
+    template: dict[str, str] = Field(description="what the flow sends: the tenant's parts over the defaults")
+    default: dict[str, str] = Field(description="LuxeBrain's template of the flow, for each part")
+    customised: list[str] = Field(description="the parts the tenant changed")
+
+
+class FlowsResponse(BaseModel):
+    flows: list[FlowOverview]
+
+
+@router.get("/flows", response_model=FlowsResponse, summary="The flows: on or off, channel, and their templates")
+def flows(principal: TenantMember) -> FlowsResponse:
+    settings = load_campaign_settings(principal.require_tenant())
+    answer = []
+    for flow in FLOW_DEFAULTS:
+        config = flow_settings(settings, flow)
+        own = {part: source for part, source in settings.templates.get(flow, {}).items() if part in TEMPLATE_PARTS}
+        answer.append(
+            FlowOverview(
+                flow=flow,
+                enabled=config.enabled,
+                channel=config.channel,
+                template=template_for(flow, own),
+                default=dict(DEFAULT_TEMPLATES[flow]),
+                customised=sorted(own),
+            )
+        )
+    return FlowsResponse(flows=answer)
 
 
 @router.get("", summary="One-off campaigns")

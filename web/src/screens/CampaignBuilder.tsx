@@ -1,13 +1,10 @@
-import { useEffect, useState } from "react";
 import { z } from "zod";
 
 import { api, unwrap } from "../api/client";
-import { ApiError } from "../api/problem";
 import { Field, FormError, useApiForm } from "../ui/forms";
+import { LivePreview, type Channel } from "../ui/TemplatePreview";
 import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
-
-type Channel = "email" | "sms" | "whatsapp";
 
 // Segments that need no customer model (the API's own names), then the model's RFM segments.
 const BUILT_IN_SEGMENTS = [
@@ -78,58 +75,6 @@ export function campaignBody(values: BuilderValues) {
 function localInput(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
-
-interface Preview {
-  subject?: string;
-  html?: string;
-  text?: string;
-}
-
-/** The template rendered by the API in the sender's own sandbox, with the tenant's branding and products. */
-function LivePreview({ channel, template }: { channel: Channel; template: Record<string, string> }) {
-  const [preview, setPreview] = useState<Preview | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const key = JSON.stringify([channel, template]);
-  useEffect(() => {
-    let current = true;
-    const timer = window.setTimeout(() => {
-      unwrap(api.POST("/campaigns/preview", { body: { flow: "campaign", channel, template } })).then(
-        (answer) => {
-          if (!current) return;
-          setPreview(answer as Preview);
-          setProblem(null);
-        },
-        (error: unknown) => {
-          if (current) setProblem(error instanceof ApiError ? error.message : String(error));
-        },
-      );
-    }, 400);
-    return () => {
-      current = false;
-      window.clearTimeout(timer);
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key]);
-  return (
-    <div className="preview" aria-live="polite" aria-labelledby="preview-title">
-      <h3 id="preview-title">Live preview</h3>
-      <FormError message={problem} />
-      {preview ? (
-        <>
-          {preview.subject !== undefined ? (
-            <p>
-              Subject: <strong data-testid="preview-subject">{preview.subject}</strong>
-            </p>
-          ) : null}
-          {preview.html ? <iframe title="E-mail preview" sandbox="" srcDoc={preview.html} className="preview-frame" /> : null}
-          {preview.text ? <pre className="preview-text">{preview.text}</pre> : null}
-        </>
-      ) : problem ? null : (
-        <p className="muted">Rendering…</p>
-      )}
-    </div>
-  );
 }
 
 export function CampaignBuilder({ onLaunched }: { onLaunched: (campaignId: string) => void }) {
@@ -226,7 +171,7 @@ export function CampaignBuilder({ onLaunched }: { onLaunched: (campaignId: strin
               <code>{"{{ store.store_name }}"}</code>, <code>{"{{ products }}"}</code>…
             </p>
           </div>
-          <LivePreview channel={channel} template={templateOf(values)} />
+          <LivePreview flow="campaign" channel={channel} template={templateOf(values)} />
         </div>
       </fieldset>
       <fieldset>

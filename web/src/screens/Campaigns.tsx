@@ -3,6 +3,7 @@ import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { CampaignBuilder } from "./CampaignBuilder";
+import { FlowsPanel } from "./FlowTemplates";
 import { formatMoney, formatNumber } from "../shaping/forecast";
 import { Async, Empty } from "../ui/States";
 import { useApi } from "../ui/useApi";
@@ -15,8 +16,6 @@ interface Decision {
   reason: string;
   comparisons: Row[];
 }
-
-const FLOWS = ["abandoned_cart", "welcome", "post_purchase", "win_back", "back_in_stock", "price_drop"];
 
 export function asDecision(value: unknown): Decision | null {
   if (!value || typeof value !== "object") return null;
@@ -199,18 +198,7 @@ export default function Campaigns() {
           }}
         </Async>
       </section>
-      <section className="panel" aria-labelledby="flows-title">
-        <h2 id="flows-title">Flows</h2>
-        <ul className="inline-list">
-          {FLOWS.map((flow) => (
-            <li key={flow}>
-              <button type="button" className="secondary" aria-pressed={chosen?.id === flow} onClick={() => setChosen({ kind: "flow", id: flow })}>
-                {flow.replace(/_/g, " ")}
-              </button>
-            </li>
-          ))}
-        </ul>
-      </section>
+      <FlowsPanel onResults={(flow) => setChosen({ kind: "flow", id: flow })} />
       {chosen ? (
         <Results
           title={chosen.kind === "flow" ? `Results of the ${chosen.id.replace(/_/g, " ")} flow` : `Results of campaign ${chosen.id}`}

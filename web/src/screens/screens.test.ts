@@ -63,3 +63,17 @@ describe("inventory supply terms", () => {
     expect(supplySchema.safeParse({ lead_time_days: "", supplier: "x".repeat(201) }).success).toBe(false);
   });
 });
+
+describe("flow templates", () => {
+  it("keep only the parts changed from the default, and replace the flow's on/off in the whole settings", async () => {
+    const { changedParts, settingsWith } = await import("./FlowTemplates");
+    const defaults = { subject: "Welcome", html: "<p>Hi</p>", text: "Hi", sms: "Hi" };
+    expect(changedParts({ subject: "Bienvenue", html: "<p>Hi</p>", text: "Hi", sms: "Hi" }, defaults)).toEqual({ subject: "Bienvenue" });
+    const settings = { templates: { welcome: { subject: "Old" }, win_back: { sms: "x" } }, flows: {} } as never;
+    const saved = settingsWith(settings, "welcome", { enabled: false, ...defaults }, defaults);
+    expect(saved.templates).toEqual({ win_back: { sms: "x" } }); // back to the default: the override is dropped
+    expect(saved.flows?.welcome?.enabled).toBe(false);
+    const edited = settingsWith(settings, "welcome", { enabled: true, ...defaults, html: "<p>Bonjour</p>" }, defaults);
+    expect(edited.templates?.welcome).toEqual({ html: "<p>Bonjour</p>" });
+  });
+});
