@@ -293,9 +293,9 @@ def topic_deliveries(tenant_id: str, store_id: str) -> dict[str, str]:
 
 
 def forget_store_ingest(tenant_id: str, store_id: str) -> None:
-    """A removed store's bookkeeping: its back-fill checkpoints and its deliveries seen per topic."""
+    """A removed store's bookkeeping: its back-fill checkpoints and its deliveries seen per topic.
+
+    One DeleteItem each (a few dozen items at most): the API's role has no BatchWriteItem."""
     for model, partition in ((IngestCheckpointItem, "CHECKPOINT"), (WebhookTopicActivityItem, "TOPIC_ACTIVITY")):
-        items = model.query(tenant_partition(tenant_id, partition), model.sk.startswith(f"{store_id}#"))
-        with model.batch_write() as batch:
-            for item in items:
-                batch.delete(item)
+        for item in model.query(tenant_partition(tenant_id, partition), model.sk.startswith(f"{store_id}#")):
+            item.delete()
