@@ -17,6 +17,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from luxebrain.storage.items.base import is_condition_failure, utc_now
 from luxebrain.storage.items.privacy import PrivacyJobItem, key_privacy_job, privacy_jobs_partition
+from luxebrain.storage.mapping import record_from
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 
@@ -39,21 +40,7 @@ class PrivacyJob:
 
 
 def _job(item: PrivacyJobItem) -> PrivacyJob:
-    return PrivacyJob(
-        tenant_id=item.tenant_id,
-        job_id=item.job_id,
-        kind=item.kind,
-        status=item.status,
-        requested_by=item.requested_by,
-        subject_sha256=item.subject_sha256,
-        created_at=item.created_at,
-        started_at=item.started_at,
-        finished_at=item.finished_at,
-        attempts=int(item.attempts or 0),
-        result=item.result,
-        failure_reason=item.failure_reason,
-        export_key=item.export_key,
-    )
+    return record_from(PrivacyJob, item, attempts=int(item.attempts or 0))
 
 
 def new_job_id() -> str:
