@@ -168,7 +168,11 @@ def add_forecast_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     parser.add_argument("--cutoffs", type=int, default=4, help="number of forecast origins (default 4)")
     parser.add_argument("--max-series", type=int, default=2000, help="random sample of series above this many")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
-    parser.add_argument("--quick", action="store_true", help="a smaller model (30 boosting rounds) for a fast check")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small model (10 boosting rounds on 2,000 rows): checks the input and the report fast",
+    )
     parser.set_defaults(run=run_evaluate_forecast)
     return parser
 
@@ -188,7 +192,7 @@ def run_evaluate_forecast(args: argparse.Namespace) -> int:
             rows = np.sort(np.random.default_rng(0).choice(len(panel.series_ids), args.max_series, replace=False))
             panel.notes.append(f"random sample of {args.max_series} of {len(panel.series_ids)} series (seed 0)")
             panel = panel.subset(rows)
-        params = ForecastParams(gbm_max_iter=30, max_train_rows=10_000) if args.quick else None
+        params = ForecastParams(gbm_max_iter=10, max_train_rows=2_000) if args.quick else None
         result = rolling_origin_backtest(panel, builtin_methods(params), n_cutoffs=args.cutoffs)
     except ValueError as exc:
         print(f"error: {exc}")

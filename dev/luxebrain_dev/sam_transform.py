@@ -55,6 +55,11 @@ def _translated_text(template_path: Path, parameters: tuple[tuple[str, str], ...
     cached = CACHE_DIR / f"{template_path.stem}-{digest.hexdigest()[:16]}.json"
     if cached.exists():
         return cached.read_text()
+    # The same bytes are refused the same way: a refusal is kept too, so a template's checks do not start the
+    # translator's interpreter again for it.
+    refusal = cached.with_suffix(".refused")
+    if refusal.exists():
+        raise ConfigurationError(f"the SAM transform refused {template_path.name}:\n{refusal.read_text()}")
     python = sam_tool_python()
     if not python.exists():
         raise ConfigurationError(
@@ -73,6 +78,9 @@ def _translated_text(template_path: Path, parameters: tuple[tuple[str, str], ...
     if completed.returncode != 0:
         partial.unlink(missing_ok=True)
         detail = completed.stderr.strip() or completed.stdout.strip()
+        refusal_partial = refusal.with_suffix(f".{os.getpid()}.tmp")
+        refusal_partial.write_text(detail)
+        refusal_partial.replace(refusal)
         raise ConfigurationError(f"the SAM transform refused {template_path.name}:\n{detail}")
     partial.replace(cached)  # atomic: parallel test processes never read half a file
     return cached.read_text()

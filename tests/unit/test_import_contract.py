@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from functools import cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -13,8 +14,13 @@ PRODUCT_ROOTS = (REPO_ROOT / "shared" / "luxebrain", REPO_ROOT / "functions")
 DEVELOPMENT_PACKAGE = "luxebrain_dev"
 
 
+@cache  # every check of this file reads the same sources: parse each once per test process
+def parsed(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
 def imported_modules(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parsed(path)
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -92,11 +98,16 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@cache
+def luxebrain_modules() -> frozenset[str]:
+    return frozenset(module_name(p) for p in (REPO_ROOT / "shared" / "luxebrain").rglob("*.py"))
+
+
 def luxebrain_imports(path: Path) -> set[str]:
     """The luxebrain modules ``path`` imports (``from package import module`` resolved to the module)."""
-    modules = {module_name(p) for p in (REPO_ROOT / "shared" / "luxebrain").rglob("*.py")}
+    modules = luxebrain_modules()
     found: set[str] = set()
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parsed(path)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name in modules)
