@@ -3,9 +3,11 @@ through the real Lambda entry point in the same run, on the embedded AWS (moto's
 
 Run: ``.venv/bin/python -m benchmarks.storefront [--requests N] [--events-per-batch K]`` (stdout to a file or
 /dev/null: the request log is as deployed). Each events request is one beacon of K new events (impressions and
-clicks) from a new visitor and address, so every request pays the full write path: the client's and the
-visitor's rates, the replay lookup (one BatchGetItem), the key's rate and the monthly events quota, one
-conditional put per event, the first-exposure put and one counter update per placement. Outputs
+clicks on two placements). "New visitors": each beacon from a new visitor and address, so every request pays
+the full write path: the client's and the visitor's rates, the replay lookup (one BatchGetItem), the key's
+rate and the monthly events quota, one conditional put per event, the first-exposure put and one counter
+update per placement. "Returning visitors": four beacons per visitor and address (four page views), as a
+shop's traffic is. The DynamoDB requests each events run made are counted by operation (per batch). Outputs
 ``benchmarks/out/storefront.json``.
 """
 
@@ -18,6 +20,9 @@ import secrets
 import sys
 import time
 import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +32,41 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
 
 
+@contextmanager
+def counted_aws_requests() -> Iterator[Counter[str]]:
+    """Every AWS request made inside, by ``service:Operation`` (botocore's one entry point for them all)."""
+    import botocore.client
+
+    counts: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        counts[f"{client.meta.service_model.service_name}:{operation}"] += 1
+        return original(client, operation, params)
+
+    botocore.client.BaseClient._make_api_call = counting
+    try:
+        yield counts
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+
+
 def throughput(handler: Any, make_event: Any, requests: int, expected: int) -> dict[str, float]:
     handler(make_event(0), Context())  # warms this route's caches; discarded
-    started = time.perf_counter()
-    for number in range(1, requests + 1):
-        response = handler(make_event(number), Context())
-        if response["statusCode"] != expected:
-            raise SystemExit(f"answered {response['statusCode']}: {response['body'][:300]}")
-    seconds = time.perf_counter() - started
-    return {"requests": requests, "seconds": seconds, "requests_per_second": requests / seconds}
+    with counted_aws_requests() as counts:
+        started = time.perf_counter()
+        for number in range(1, requests + 1):
+            response = handler(make_event(number), Context())
+            if response["statusCode"] != expected:
+                raise SystemExit(f"answered {response['statusCode']}: {response['body'][:300]}")
+        seconds = time.perf_counter() - started
+    return {
+        "requests": requests,
+        "seconds": seconds,
+        "requests_per_second": requests / seconds,
+        "aws_requests_per_request": sum(counts.values()) / requests,
+        "aws_requests_by_operation": {name: count / requests for name, count in sorted(counts.items())},
+    }
 
 
 def run(requests: int, events_per_batch: int) -> dict[str, Any]:
@@ -61,14 +92,16 @@ def run(requests: int, events_per_batch: int) -> dict[str, Any]:
         publish_artifact(tenant_id, train_recommender(small_order_lines(customers=50, products=20)))
         key = issue_storefront_key(tenant_id).key
         handler = api_app_module().handler
+        run_id = secrets.token_urlsafe(8)
 
         def health(_: int) -> dict[str, Any]:
             return v2_event("GET", "/health")
 
-        def events(number: int) -> dict[str, Any]:
+        def events(number: int, *, page_views_per_visitor: int = 1) -> dict[str, Any]:
+            visitor = number // page_views_per_visitor
             batch = {
                 "key": key,
-                "visitor_id": secrets.token_urlsafe(16),
+                "visitor_id": f"{run_id}-{page_views_per_visitor}-{visitor:010d}",
                 "events": [
                     {
                         "id": uuid.uuid4().hex,
@@ -84,14 +117,17 @@ def run(requests: int, events_per_batch: int) -> dict[str, Any]:
             event = v2_event("POST", "/events", headers={"origin": origin, "content-type": "text/plain;charset=UTF-8"})
             event["routeKey"] = "POST /events"
             event["requestContext"]["http"]["sourceIp"] = (
-                f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
+                f"10.{page_views_per_visitor}.{visitor // 256 % 256}.{visitor % 256}"
             )
             event["body"] = json.dumps(batch)
             return event
 
         results = {
             "GET /health (baseline)": throughput(handler, health, requests, 200),
-            f"POST /events ({events_per_batch} events)": throughput(handler, events, requests, 202),
+            f"POST /events ({events_per_batch} events, new visitors)": throughput(handler, events, requests, 202),
+            f"POST /events ({events_per_batch} events, returning visitors)": throughput(
+                handler, lambda number: events(number, page_views_per_visitor=4), requests, 202
+            ),
             "GET /health (baseline, again)": throughput(handler, health, requests, 200),
         }
         return results
@@ -107,11 +143,15 @@ def main() -> None:
     os.chdir(REPO)
     results = run(args.requests, args.events_per_batch)
     baseline = results["GET /health (baseline)"]["requests_per_second"]
-    lines = [f"\n{'route':34} {'requests/s':>11} {'events/s':>9} {'ratio to baseline':>18}"]
+    lines = [f"\n{'route':52} {'requests/s':>11} {'events/s':>9} {'ratio to baseline':>18} {'DynamoDB calls':>15}"]
     for name, figures in results.items():
         per_second = figures["requests_per_second"]
         events = per_second * args.events_per_batch if name.startswith("POST") else float("nan")
-        lines.append(f"{name:34} {per_second:11.1f} {events:9.1f} {per_second / baseline:18.3f}")
+        calls = figures["aws_requests_per_request"]
+        lines.append(f"{name:52} {per_second:11.1f} {events:9.1f} {per_second / baseline:18.3f} {calls:15.2f}")
+        if name.startswith("POST"):
+            by_operation = ", ".join(f"{op} {n:.2f}" for op, n in figures["aws_requests_by_operation"].items())
+            lines.append(f"    per batch: {by_operation}")
     print("\n".join(lines), file=sys.__stderr__)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "storefront.json").write_text(
