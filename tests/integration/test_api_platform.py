@@ -114,6 +114,35 @@ def test_storefront_key_rotation_keeps_the_old_key_for_a_grace_period(client: Te
     assert second["key"] not in described.text and described.json()["key_id"] == second["key_id"]
 
 
+def test_a_storefront_key_is_read_once_per_window_and_a_key_issued_elsewhere_works_at_once(
+    client: TestClient, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luxebrain.auth import storefront as storefront_auth
+    from luxebrain.errors import UnauthorizedError
+    from luxebrain.storage import members as member_repo
+
+    first = client.post("/tenant/storefront-key", headers=merchant.headers).json()["key"]
+    reads: list[str] = []
+    read_key = member_repo.get_storefront_key
+    monkeypatch.setattr(member_repo, "get_storefront_key", lambda tenant: reads.append(tenant) or read_key(tenant))
+    # Given widget calls with the current key: one read for the window (before: one per call)
+    for _ in range(5):
+        assert storefront_auth.principal_for_storefront_key(first).tenant_id == merchant.tenant_id
+    assert len(reads) <= 1
+    # When another container rotates the key (this one's cache still holds the previous item)
+    monkeypatch.setattr(storefront_auth, "_forget_key", lambda tenant: None)
+    second = storefront_auth.issue_storefront_key(merchant.tenant_id).key
+    reads.clear()
+    # Then the new key works at once (a key the cache does not know is read afresh), the old one still does
+    assert storefront_auth.principal_for_storefront_key(second).tenant_id == merchant.tenant_id
+    assert storefront_auth.principal_for_storefront_key(first).tenant_id == merchant.tenant_id
+    assert len(reads) == 2  # the old key is now the previous one: checked against a fresh read
+    # and a forged key is refused after a read of its own, never from the cache
+    with pytest.raises(UnauthorizedError):
+        storefront_auth.principal_for_storefront_key(second[:-4] + ("AAAA" if second[-4:] != "AAAA" else "BBBB"))
+    assert len(reads) == 3
+
+
 def test_only_owners_manage_keys_and_settings(client: TestClient, merchant: Merchant) -> None:
     staff = add_tenant_user(merchant.tenant_id, "staff")
     assert client.post("/tenant/storefront-key", headers=staff.headers).status_code == 403

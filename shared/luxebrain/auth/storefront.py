@@ -3,6 +3,11 @@
 Format ``lbpk_<tenant_id>_<secret>``: the tenant comes first, so verifying a key is one read of that
 tenant's key item (no scan, no cross-tenant index). Only a SHA-256 of the secret is stored; rotation
 keeps the previous secret valid for a short grace period so cached widgets do not break at once.
+
+Every widget call carries the key, so the key item is cached per container for ``KEY_CACHE_SECONDS``: a
+key matching the cached current hash is valid without a read (after a rotation elsewhere it stays valid for
+the grace period anyway); any other key is checked against a fresh read, so a key issued a moment ago works
+at once and a forged one costs what it did before.
 """
 
 from __future__ import annotations
@@ -11,17 +16,21 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.errors import UnauthorizedError
+from luxebrain.runtime import on_reset
 from luxebrain.storage import members as member_repo
 from luxebrain.storage.members import StorefrontKey
 from luxebrain.tenancy import validate_tenant_id
 
 KEY_PREFIX = "lbpk_"
 ROTATION_GRACE_SECONDS = 15 * 60
+# Far below the grace period: a key rotated twice in a row stops working here within this time.
+KEY_CACHE_SECONDS = 30.0
 _KEY_PATTERN = re.compile(r"^lbpk_(?P<tenant>[a-z0-9][a-z0-9-]{2,38}[a-z0-9])_(?P<secret>[A-Za-z0-9_-]{32,64})$")
 
 
@@ -46,11 +55,39 @@ def issue_storefront_key(tenant_id: str) -> IssuedStorefrontKey:
     member_repo.save_storefront_key(
         tenant_id, key_id=key_id, secret_hash=_hash(secret), replacing=current, grace_until=grace_until
     )
+    _forget_key(tenant_id)
     return IssuedStorefrontKey(key=f"{KEY_PREFIX}{tenant_id}_{secret}", key_id=key_id, grace_until=grace_until)
 
 
 def describe_storefront_key(tenant_id: str) -> StorefrontKey | None:
     return member_repo.get_storefront_key(tenant_id)
+
+
+_key_lock = threading.Lock()
+_key_cache: dict[str, tuple[float, StorefrontKey]] = {}
+on_reset(_key_cache.clear)
+
+
+def _forget_key(tenant_id: str) -> None:
+    with _key_lock:
+        _key_cache.pop(tenant_id, None)
+
+
+def _cached_key(tenant_id: str) -> StorefrontKey | None:
+    now = time.monotonic()
+    with _key_lock:
+        cached = _key_cache.get(tenant_id)
+    return cached[1] if cached and cached[0] > now else None
+
+
+def _fresh_key(tenant_id: str) -> StorefrontKey | None:
+    stored = member_repo.get_storefront_key(tenant_id)
+    with _key_lock:
+        if stored is None:
+            _key_cache.pop(tenant_id, None)
+        else:
+            _key_cache[tenant_id] = (time.monotonic() + KEY_CACHE_SECONDS, stored)
+    return stored
 
 
 def principal_for_storefront_key(key: str) -> Principal:
@@ -59,10 +96,12 @@ def principal_for_storefront_key(key: str) -> Principal:
     if not match:
         raise UnauthorizedError("the storefront key is not valid")
     tenant_id, secret = match["tenant"], match["secret"]
-    stored = describe_storefront_key(tenant_id)
+    presented = _hash(secret)
+    stored = _cached_key(tenant_id)
+    if stored is None or not hmac.compare_digest(presented, stored.secret_hash):
+        stored = _fresh_key(tenant_id)
     if stored is None:
         raise UnauthorizedError("the storefront key is not valid")
-    presented = _hash(secret)
     valid = hmac.compare_digest(presented, stored.secret_hash)
     if not valid and stored.previous_secret_hash and (stored.previous_valid_until or 0) > time.time():
         valid = hmac.compare_digest(presented, stored.previous_secret_hash)
