@@ -20,9 +20,6 @@ import secrets
 import sys
 import time
 import uuid
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,26 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
 
 
-@contextmanager
-def counted_aws_requests() -> Iterator[Counter[str]]:
-    """Every AWS request made inside, by ``service:Operation`` (botocore's one entry point for them all)."""
-    import botocore.client
+def throughput(handler: Any, make_event: Any, requests: int, expected: int) -> dict[str, Any]:
+    from api_testkit import counted_aws_requests
 
-    counts: Counter[str] = Counter()
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(client: Any, operation: str, params: Any) -> Any:
-        counts[f"{client.meta.service_model.service_name}:{operation}"] += 1
-        return original(client, operation, params)
-
-    botocore.client.BaseClient._make_api_call = counting
-    try:
-        yield counts
-    finally:
-        botocore.client.BaseClient._make_api_call = original
-
-
-def throughput(handler: Any, make_event: Any, requests: int, expected: int) -> dict[str, float]:
     handler(make_event(0), Context())  # warms this route's caches; discarded
     with counted_aws_requests() as counts:
         started = time.perf_counter()

@@ -1,5 +1,6 @@
 """Helpers of the API tests: the app, merchants with real Cognito logins, model artifacts published the way
-the training pipeline publishes them, and tokens signed with the pool's own key (for expiry/issuer cases)."""
+the training pipeline publishes them, tokens signed with the pool's own key (for expiry/issuer cases), and a
+count of the AWS requests a piece of code makes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import gzip
 import json
 import sys
 import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +58,25 @@ def api_app_module() -> ApiModule:
     import api.app
 
     return ApiModule(api.app)
+
+
+@contextmanager
+def counted_aws_requests() -> Iterator[Counter[str]]:
+    """Every AWS request made inside, by ``service:Operation`` (botocore's one entry point for them all)."""
+    import botocore.client
+
+    counts: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        counts[f"{client.meta.service_model.service_name}:{operation}"] += 1
+        return original(client, operation, params)
+
+    botocore.client.BaseClient._make_api_call = counting
+    try:
+        yield counts
+    finally:
+        botocore.client.BaseClient._make_api_call = original
 
 
 @dataclass

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_testkit import Merchant, api_app_module, new_merchant, publish_artifact, small_order_lines
+from api_testkit import (
+    Merchant,
+    api_app_module,
+    counted_aws_requests,
+    new_merchant,
+    publish_artifact,
+    small_order_lines,
+)
 from fastapi.testclient import TestClient
 
 from luxebrain_dev.local.embedded import LocalResources
@@ -66,6 +73,40 @@ def shop(client: TestClient) -> Shop:
 @pytest.fixture(scope="module")
 def other_shop(client: TestClient) -> Shop:
     return _new_shop(client, "pb")
+
+
+@pytest.fixture
+def fresh_shop(client: TestClient) -> Shop:
+    """A shop of its own, for a test that reads its counters or spends its allowance."""
+    return _new_shop(client, "pf")
+
+
+@pytest.fixture
+def frozen_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One minute (and month) for the whole test, whenever it runs (the app runs in this process): a real
+    minute boundary inside the test would start fresh counters."""
+    from luxebrain.billing import usage as billing_usage
+
+    frozen = uuid.uuid4().hex
+    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{frozen}")
+
+
+@dataclass
+class ClickedVisitor:
+    shop: Shop
+    visitor_id: str
+    product_id: str  # the product clicked on the related placement
+
+
+@pytest.fixture
+def clicked_visitor(client: TestClient) -> ClickedVisitor:
+    """A shop of its own with WooCommerce's numeric product ids (the catalogue holds them as ingest stores
+    them), and a visitor who saw them all on the related placement and clicked the first."""
+    shop = _new_shop(client, "pn", products=["93", "94", "95"])
+    who = visitor()
+    recorded = send(client, shop, [event("impression", shop.products), event("click", ["93"])], visitor_id=who)
+    assert recorded.json()["accepted"] == 2, recorded.text
+    return ClickedVisitor(shop, who, "93")
 
 
 def visitor() -> str:
@@ -149,6 +190,32 @@ def test_a_batch_from_the_shop_is_counted_per_placement_and_not_against_the_api_
     after = usage(shop.merchant.tenant_id)
     assert after["api_calls_per_month"] == before["api_calls_per_month"]  # metered separately
     assert after["storefront_events_per_month"] == before["storefront_events_per_month"] + 4
+
+
+def test_a_returning_visitors_batch_writes_its_events_and_counters_only(client: TestClient, fresh_shop: Shop) -> None:
+    who = visitor()
+
+    def page_view() -> list[dict[str, Any]]:
+        return [
+            event("impression", fresh_shop.products[:4]),
+            event("click", fresh_shop.products[:1]),
+            event("impression", fresh_shop.products[4:6], placement="basket"),
+        ]
+
+    with counted_aws_requests() as first:
+        assert send(client, fresh_shop, page_view(), visitor_id=who).json()["accepted"] == 3
+    with counted_aws_requests() as again:
+        assert send(client, fresh_shop, page_view(), visitor_id=who).json()["accepted"] == 3
+    # One conditional put per event; a placement's first exposure only on the visitor's first view of it
+    # (before: a conditional put per placement on every batch, failing and paid for on every later one)
+    assert first["dynamodb:PutItem"] == 3 + 2
+    assert again["dynamodb:PutItem"] == 3
+    # One lookup of the replays and exposures; the storefront key from the cache (before: read every batch;
+    # the tenant's profile is cached for 10 s and the two batches are back to back)
+    assert again["dynamodb:BatchGetItem"] == 1 and again["dynamodb:GetItem"] == 0
+    # The address's and the visitor's rates, the key's rate and monthly allowance, one counter per placement
+    assert again["dynamodb:UpdateItem"] == 4 + 2
+    assert sum(again.values()) == 3 + 1 + 6
 
 
 def test_a_beacon_with_a_text_plain_body_and_the_key_inside_is_accepted(client: TestClient, shop: Shop) -> None:
@@ -240,15 +307,13 @@ def _key_rate_used(tenant_id: str) -> int:
     return usage_counts(tenant_id, [("rate:storefront_events", label)])[("rate:storefront_events", label)]
 
 
-def test_a_replayed_batch_spends_none_of_the_keys_allowance(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("frozen_minute")
+def test_a_replayed_batch_spends_none_of_the_keys_allowance(client: TestClient, fresh_shop: Shop) -> None:
     from luxebrain.billing import usage as billing_usage
     from luxebrain.billing.plans import plan_of
 
-    shop = _new_shop(client, "pe")
+    shop = fresh_shop
     tenant_id = shop.merchant.tenant_id
-    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
     who = visitor()
     batch = [event("impression", shop.products[:3]), event("click", shop.products[:1])]
     assert send(client, shop, batch, visitor_id=who).json()["accepted"] == 2
@@ -314,15 +379,10 @@ def test_absurd_counts_and_oversized_bodies_are_refused(client: TestClient, shop
     assert stats_rows(shop.merchant.tenant_id) == before
 
 
-def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(
-    client: TestClient, shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from luxebrain.billing import usage as billing_usage
+@pytest.mark.usefixtures("frozen_minute")
+def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(client: TestClient, shop: Shop) -> None:
     from luxebrain.storefront.events import EVENTS_PER_VISITOR_PER_MINUTE
 
-    # One minute for the whole test, whenever it runs (the app runs in this process): a real minute boundary
-    # inside the loop would start a fresh counter.
-    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
     who = visitor()
     for _ in range(EVENTS_PER_VISITOR_PER_MINUTE // 40):
         batch = [event("impression", shop.products[:1], placement="capped") for _ in range(40)]
@@ -333,15 +393,12 @@ def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(
     assert send(client, shop, [event("impression", shop.products[:1], placement="capped")]).status_code == 202
 
 
-def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("frozen_minute")
+def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop: Shop) -> None:
     from luxebrain.billing import plans as billing_plans
-    from luxebrain.billing import usage as billing_usage
     from luxebrain.storefront.events import StorefrontEventBatch, record_events
 
-    shop = _new_shop(client, "pc")
-    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
+    shop = fresh_shop
 
     def batch() -> StorefrontEventBatch:
         events = [event("impression", shop.products[:1], placement="flood") for _ in range(50)]
@@ -360,15 +417,12 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(
 
 
 # ----------------------------------------------------------------------------- recommendation answers
-def test_one_address_cannot_spend_the_keys_recommendation_rate_for_every_shopper(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from luxebrain.billing import usage as billing_usage
+@pytest.mark.usefixtures("frozen_minute")
+def test_one_address_cannot_spend_the_keys_recommendation_rate_for_every_shopper(fresh_shop: Shop) -> None:
     from luxebrain.billing.plans import plan_of
     from luxebrain.storefront.limits import REQUESTS_PER_CLIENT_PER_MINUTE
 
-    shop = _new_shop(client, "pf")
-    monkeypatch.setattr(billing_usage, "period_label", lambda period, at=None: f"frozen-{period}-{id(shop)}")
+    shop = fresh_shop
     key_rate = plan_of(shop.merchant.tenant_id).rate_limits["storefront_requests"]
     assert key_rate > REQUESTS_PER_CLIENT_PER_MINUTE
     app = api_app_module().app
@@ -432,34 +486,41 @@ def _order_with_visitor(visitor_id: str, order_id: int, product_id: str, total: 
     return order
 
 
-def test_an_ingested_order_is_attributed_once_to_the_placement_its_visitor_clicked(client: TestClient) -> None:
+def deliver_order(tenant_id: str, order: dict[str, Any]) -> Any:
+    """The order as one webhook delivery of order.updated, processed as ingest processes it."""
     from luxebrain.ingest import processor
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
     from luxebrain_dev.delivery import wp_json_encode
 
-    # WooCommerce product ids are numbers: the catalogue holds them as ingest stores them.
-    shop = _new_shop(client, "pn", products=["93", "94", "95"])
+    envelope = IngestEnvelope(
+        tenant_id=tenant_id,
+        store_id="s-1",
+        resource="order",
+        event="updated",
+        topic="order.updated",
+        body=wp_json_encode(order).decode(),
+        received_at=utc_now_iso(),
+    )
+    return processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
+
+
+def related_results(tenant_id: str) -> dict[str, Any]:
+    from luxebrain.storefront.results import placement_results
+
+    (result,) = [p for p in placement_results(tenant_id, days=7)["placements"] if p["placement"] == "related"]
+    return result
+
+
+def test_an_ingested_order_is_attributed_once_to_the_placement_its_visitor_clicked(
+    client: TestClient, clicked_visitor: ClickedVisitor
+) -> None:
+    shop, clicked = clicked_visitor.shop, clicked_visitor.product_id
     tenant_id = shop.merchant.tenant_id
-    who = visitor()
-    recorded = send(client, shop, [event("impression", shop.products), event("click", ["93"])], visitor_id=who)
-    assert recorded.json()["accepted"] == 2
-    order = _order_with_visitor(who, 9001, "93", 120.0)
+    order = _order_with_visitor(clicked_visitor.visitor_id, 9001, clicked, 120.0)
 
-    def deliver() -> Any:
-        envelope = IngestEnvelope(
-            tenant_id=tenant_id,
-            store_id="s-1",
-            resource="order",
-            event="updated",
-            topic="order.updated",
-            body=wp_json_encode(order).decode(),
-            received_at=utc_now_iso(),
-        )
-        return processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
-
-    assert deliver().outcome == "stored"
+    assert deliver_order(tenant_id, order).outcome == "stored"
     order["date_modified_gmt"] = order["date_modified_gmt"][:-2] + "59"
-    deliver()  # a later update of the same order: counted once
+    deliver_order(tenant_id, order)  # a later update of the same order: counted once
     rows = stats_rows(tenant_id)
     (arm_row,) = [r for (p, _), r in rows.items() if p == "related"]
     assert arm_row["orders"] == 1 and arm_row["revenue"] == 120.0 and arm_row["attributed_revenue"] == 120.0
@@ -473,17 +534,13 @@ def test_an_ingested_order_is_attributed_once_to_the_placement_its_visitor_click
     assert len(related["caused_revenue_interval"]) == 2
 
 
-def test_a_later_refund_makes_placement_revenue_net_once(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_later_refund_makes_placement_revenue_net_once(
+    clicked_visitor: ClickedVisitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from luxebrain.ingest import processor
-    from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
-    from luxebrain.storefront.results import placement_results
-    from luxebrain_dev.delivery import wp_json_encode
 
-    shop = _new_shop(client, "pr", products=["83", "84"])
-    tenant_id = shop.merchant.tenant_id
-    who = visitor()
-    send(client, shop, [event("impression", shop.products), event("click", ["83"])], visitor_id=who)
-    order = _order_with_visitor(who, 9101, "83", 100.0)
+    tenant_id, clicked = clicked_visitor.shop.merchant.tenant_id, clicked_visitor.product_id
+    order = _order_with_visitor(clicked_visitor.visitor_id, 9101, clicked, 100.0)
     line_id = order["line_items"][0]["id"]
     # The store's refund of 40 on the order's one line, as GET /orders/{id}/refunds lists it
     store_refunds = [
@@ -495,7 +552,7 @@ def test_a_later_refund_makes_placement_revenue_net_once(client: TestClient, mon
             "line_items": [
                 {
                     "id": 960,
-                    "product_id": 83,
+                    "product_id": int(clicked),
                     "quantity": 0,
                     "total": "-40.00",
                     "meta_data": [{"id": 8, "key": "_refunded_item_id", "value": str(line_id)}],
@@ -506,62 +563,40 @@ def test_a_later_refund_makes_placement_revenue_net_once(client: TestClient, mon
     ]
     monkeypatch.setattr(processor, "refund_lines_fetcher", lambda *_: store_refunds)
 
-    def deliver(version: dict[str, Any] | None = None) -> None:
-        envelope = IngestEnvelope(
-            tenant_id=tenant_id,
-            store_id="s-1",
-            resource="order",
-            event="updated",
-            topic="order.updated",
-            body=wp_json_encode(version or order).decode(),
-            received_at=utc_now_iso(),
-        )
-        processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
-
-    def related() -> dict[str, Any]:
-        (result,) = [p for p in placement_results(tenant_id, days=7)["placements"] if p["placement"] == "related"]
-        return result
-
     original = json.loads(json.dumps(order))
-    deliver()
-    assert related()["attributed_revenue"] == 100.0
+    deliver_order(tenant_id, order)
+    assert related_results(tenant_id)["attributed_revenue"] == 100.0
     # When the same order comes again with a refund of 40, then once more, then its older version late
     order["refunds"] = [{"id": 601, "reason": "", "total": "-40.00"}]
     order["date_modified_gmt"] = "2099-01-01T00:00:01"
-    deliver()
-    counted = related()
-    deliver()
-    deliver(original)
+    deliver_order(tenant_id, order)
+    counted = related_results(tenant_id)
+    deliver_order(tenant_id, order)
+    deliver_order(tenant_id, original)
     # Then the placement's revenue is net of the refund, changed once (before: 100, as charged)
-    for result in (counted, related()):
+    for result in (counted, related_results(tenant_id)):
         assert result["attributed_revenue"] == 60.0, result
         assert sum(arm["revenue"] for arm in result["arms"]) == 60.0, result
     (arm_row,) = [r for (p, _), r in stats_rows(tenant_id).items() if p == "related"]
     assert arm_row["orders"] == 1 and arm_row["revenue"] == 60.0 and arm_row["attributed_revenue"] == 60.0
     # and an order cancelled afterwards takes its revenue back to 0, once
     order.update(status="cancelled", date_modified_gmt="2099-01-01T00:00:02")
-    deliver()
-    deliver()
-    assert related()["attributed_revenue"] == 0.0
-    assert sum(arm["revenue"] for arm in related()["arms"]) == 0.0
+    deliver_order(tenant_id, order)
+    deliver_order(tenant_id, order)
+    assert related_results(tenant_id)["attributed_revenue"] == 0.0
+    assert sum(arm["revenue"] for arm in related_results(tenant_id)["arms"]) == 0.0
 
 
 def test_a_refund_known_only_by_its_amount_leaves_product_revenue_net_of_shipping_and_tax(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    clicked_visitor: ClickedVisitor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from luxebrain.ingest import processor
-    from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
-    from luxebrain.storefront.results import placement_results
     from luxebrain.woocommerce.client import WooCommerceError
-    from luxebrain_dev.delivery import wp_json_encode
 
-    shop = _new_shop(client, "ps", products=["73", "74"])
-    tenant_id = shop.merchant.tenant_id
-    who = visitor()
-    send(client, shop, [event("impression", shop.products), event("click", ["73"])], visitor_id=who)
+    tenant_id = clicked_visitor.shop.merchant.tenant_id
     # Given an order of 100.00 of products, 10.00 shipping and 20.00 tax (130.00 charged), half of it refunded
     # by amount only, while the store cannot list the refund's lines
-    order = _order_with_visitor(who, 9201, "73", 100.0)
+    order = _order_with_visitor(clicked_visitor.visitor_id, 9201, clicked_visitor.product_id, 100.0)
     order.update(total="130.00", total_tax="20.00", shipping_total="10.00", discount_total="0.00")
     order["shipping_lines"] = [{**order["shipping_lines"][0], "total": "10.00"}]
     order["refunds"] = [{"id": 611, "reason": "", "total": "-65.00"}]
@@ -570,32 +605,24 @@ def test_a_refund_known_only_by_its_amount_leaves_product_revenue_net_of_shippin
         raise WooCommerceError("the store did not answer")
 
     monkeypatch.setattr(processor, "refund_lines_fetcher", unreachable)
-    envelope = IngestEnvelope(
-        tenant_id=tenant_id,
-        store_id="s-1",
-        resource="order",
-        event="updated",
-        topic="order.updated",
-        body=wp_json_encode(order).decode(),
-        received_at=utc_now_iso(),
-    )
-    processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
+    deliver_order(tenant_id, order)
     # Then the placement counts the products' share of the refund only: 100 - 65 * 100/130 = 50.00 (before:
     # the whole 65.00, shipping and tax included, came off the products: 35.00)
-    (related,) = [p for p in placement_results(tenant_id, days=7)["placements"] if p["placement"] == "related"]
+    related = related_results(tenant_id)
     assert related["attributed_revenue"] == 50.0, related
     assert sum(arm["revenue"] for arm in related["arms"]) == 50.0, related
 
 
-def test_an_order_stored_before_product_totals_counts_its_lines_not_shipping_and_tax(client: TestClient) -> None:
+def test_an_order_stored_before_product_totals_counts_its_lines_not_shipping_and_tax(
+    clicked_visitor: ClickedVisitor,
+) -> None:
     from luxebrain.storage.customers import Order, OrderLine
     from luxebrain.storefront.attribution import attribute_order
 
-    shop = _new_shop(client, "pt", products=["63", "64"])
-    tenant_id = shop.merchant.tenant_id
-    who = visitor()
-    send(client, shop, [event("impression", shop.products), event("click", ["63"])], visitor_id=who)
-    line = OrderLine("1", "63", None, "Sac", None, quantity=1, unit_price=100.0, subtotal=100.0, total=100.0)
+    tenant_id = clicked_visitor.shop.merchant.tenant_id
+    line = OrderLine(
+        "1", clicked_visitor.product_id, None, "Sac", None, quantity=1, unit_price=100.0, subtotal=100.0, total=100.0
+    )
     older = Order(
         tenant_id=tenant_id,
         order_id="9301",
@@ -607,7 +634,7 @@ def test_an_order_stored_before_product_totals_counts_its_lines_not_shipping_and
         shipping_total=10.0,
         tax_total=20.0,
         line_items=(line,),
-        storefront_attribution={"visitor_id": who},
+        storefront_attribution={"visitor_id": clicked_visitor.visitor_id},
     )
     assert attribute_order(tenant_id, older).placements == ["related"]
     (arm_row,) = [r for (p, _), r in stats_rows(tenant_id).items() if p == "related"]

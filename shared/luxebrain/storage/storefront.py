@@ -13,7 +13,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from luxebrain.storage.items.base import is_condition_failure
+from luxebrain.storage.items.base import BaseItem, is_condition_failure
 from luxebrain.storage.items.storefront import (
     StorefrontEventItem,
     StorefrontExposureItem,
@@ -94,14 +94,30 @@ def put_new_events(
     return stored
 
 
-def stored_event_ids(tenant_id: str, visitor_id: str, event_ids: Iterable[str]) -> set[str]:
-    """Which of the visitor's event ids are stored already (one BatchGetItem of keys only): a replay is
-    recognised before anything is metered for it."""
-    by_key = {key_storefront_event(tenant_id, visitor_id, event_id): event_id for event_id in event_ids}
-    if not by_key:
-        return set()
-    found = StorefrontEventItem.batch_get(list(by_key), attributes_to_get=["pk", "sk"])
-    return {by_key[(item.pk, item.sk)] for item in found}
+@dataclass(frozen=True)
+class VisitorRecords:
+    """What the visitor's partition already holds of a batch."""
+
+    event_ids: set[str]  # events stored before: replays
+    exposed_placements: set[str]  # placements whose first exposure is recorded
+
+
+def visitor_records(
+    tenant_id: str, visitor_id: str, event_ids: Iterable[str], placements: Iterable[str]
+) -> VisitorRecords:
+    """Which of the event ids are stored already and which placements have the visitor's first exposure (one
+    BatchGetItem of keys only): a replay is recognised before anything is metered for it, and a returning
+    visitor's exposure is not written again (a failed conditional put costs a write)."""
+    events = {key_storefront_event(tenant_id, visitor_id, event_id): event_id for event_id in event_ids}
+    exposures = {key_storefront_exposure(tenant_id, visitor_id, placement): placement for placement in placements}
+    if not events and not exposures:
+        return VisitorRecords(set(), set())
+    # Both entities live in the visitor's partition of the one table: the base item reads either's keys.
+    found = {(item.pk, item.sk) for item in BaseItem.batch_get([*events, *exposures], attributes_to_get=["pk", "sk"])}
+    return VisitorRecords(
+        event_ids={event_id for key, event_id in events.items() if key in found},
+        exposed_placements={placement for key, placement in exposures.items() if key in found},
+    )
 
 
 def visitor_clicks(tenant_id: str, visitor_id: str) -> list[Click]:

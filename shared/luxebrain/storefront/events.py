@@ -3,12 +3,13 @@ without personal data and bounded at every level.
 
 A batch comes from one browser (one random visitor id the widget keeps) and holds at most
 ``MAX_EVENTS_PER_BATCH`` events; each event has a random id, so a replayed batch is recognised event by event
-(looked up before anything is metered, then a conditional put) and counted and metered once. Product ids must
-be the tenant's own catalogue's: events naming anything else are dropped, unmetered. The arm (treatment or
-hold-out) is recomputed here from the visitor id, never read from the body. Limits
-(:mod:`luxebrain.storefront.limits`): a per-client (digest of the source address) and a per-visitor rate, then
-the plan's per-minute events rate for the key and a monthly events quota metered apart from the merchant's API
-calls. Everything stored expires after ``RETENTION_DAYS`` (DynamoDB TTL).
+(looked up before anything is metered, then a conditional put) and counted and metered once. The same lookup
+tells which placements the visitor was exposed to before, so a returning visitor's page view writes no
+exposure again. Product ids must be the tenant's own catalogue's: events naming anything else are dropped,
+unmetered. The arm (treatment or hold-out) is recomputed here from the visitor id, never read from the body.
+Limits (:mod:`luxebrain.storefront.limits`): a per-client (digest of the source address) and a per-visitor
+rate, then the plan's per-minute events rate for the key and a monthly events quota metered apart from the
+merchant's API calls. Everything stored expires after ``RETENTION_DAYS`` (DynamoDB TTL).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.errors import LuxeBrainError
 from luxebrain.serving.recommendations import catalogue_products
-from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure, stored_event_ids
+from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure, visitor_records
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.storefront.limits import ClientLimit, charge_clients, charge_key, client_digest, refund_key
 from luxebrain.storefront.stats import add_to_stats
@@ -112,7 +113,13 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
         else:
             candidates.append(event)
         seen_ids.add(event.id)
-    replayed = stored_event_ids(tenant_id, batch.visitor_id, [event.id for event in candidates])
+    already = visitor_records(
+        tenant_id,
+        batch.visitor_id,
+        [event.id for event in candidates],
+        {event.placement for event in candidates if event.type == "impression"},
+    )
+    replayed = already.event_ids
     duplicates += len(replayed)
     candidates = [event for event in candidates if event.id not in replayed]
     arm = visitor_arm(tenant_id, batch.visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
@@ -139,7 +146,7 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
             continue
         counters[event.placement][_COUNTER_OF[event.type]] += 1
         if event.type == "impression" and "visitors" not in counters[event.placement]:
-            new_visitor = record_first_exposure(
+            new_visitor = event.placement not in already.exposed_placements and record_first_exposure(
                 tenant_id, batch.visitor_id, event.placement, arm, first_seen=int(now), day=day, expires_at=expires_at
             )
             counters[event.placement]["visitors"] = int(new_visitor)
