@@ -85,7 +85,7 @@ def sample_records(
     """Order records (the snapshot's unit) and product payloads of a generated store, via ingest's mapping."""
     from luxebrain.ingest.mapping import order_from_payload
     from luxebrain.storage.customers import order_item  # the stored entity: the read-cost figures need its size
-    from luxebrain.training.snapshot import order_record
+    from luxebrain.training.deltas import order_record
     from luxebrain.woocommerce.payloads import OrderPayload
     from luxebrain_dev.sample_store import generate_sample_store
 

@@ -338,7 +338,7 @@ def live_day(
     order's order.created (some twice), refunds as order.updated (some followed by the stale pre-refund
     version), and an outage of the order.created endpoint in the middle third of the day long enough for
     WooCommerce to disable the webhook. Then one webhook health run, as the hourly schedule would run it."""
-    from luxebrain.ingest.backfill import request_backfill
+    from luxebrain.ingest.backfill_queue import request_backfill
     from luxebrain.runtime import configured_settings
     from luxebrain_dev.local.event_sources import SqsEventSources
 

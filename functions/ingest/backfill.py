@@ -14,7 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from luxebrain.ingest.backfill import backfill_store, request_backfill, request_reconciliation_of_all_stores
+from luxebrain.ingest.backfill import backfill_store, request_reconciliation_of_all_stores
+from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.store_sync import (
     register_store_webhooks,
     request_webhook_health_of_due_stores,
@@ -22,7 +23,6 @@ from luxebrain.ingest.store_sync import (
 )
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.storage.tenants import store_exists
-from luxebrain.training.snapshot import seed_training_snapshot
 
 STOP_WHEN_REMAINING_MS = 60_000
 
@@ -64,6 +64,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.info("back-fill skipped: the store was removed", extra={"store": request.store_id})
         return {"skipped": "store removed"}
     if request.connect:
+        # The columnar snapshot brings numpy, which only this once-per-store step needs.
+        from luxebrain.training.snapshot import seed_training_snapshot
+
         sync = register_store_webhooks(request.tenant_id, request.store_id)
         seed_training_snapshot(request.tenant_id)
         metrics.add_metric(name="WebhooksCreated", unit=MetricUnit.Count, value=len(sync.created) if sync else 0)

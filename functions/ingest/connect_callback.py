@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from luxebrain.errors import LuxeBrainError
-from luxebrain.ingest.backfill import request_backfill
+from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.webapi.problems import Problem, problem_for_error, problem_for_status
 from luxebrain.woocommerce.connection import CALLBACK_PATH, ConnectionCallback, complete_connection

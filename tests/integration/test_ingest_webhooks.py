@@ -457,7 +457,7 @@ def test_stored_orders_reach_the_training_snapshot_as_one_delta_per_batch(
     processor_handler: Any, tenant_id: str
 ) -> None:
     from luxebrain.storage.training import get_training_state
-    from luxebrain.training.snapshot import delta_prefix
+    from luxebrain.training.deltas import delta_prefix
 
     # Given two new orders and a duplicate of the first in one batch
     first, second = fixture("order.json"), fixture("order.json") | {"id": 99001}

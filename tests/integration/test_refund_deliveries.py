@@ -94,7 +94,7 @@ def test_a_later_refund_updates_net_once_whatever_the_delivery_order(
     # and training got the net lines
     bucket = os.environ["LUXEBRAIN_MODELS_BUCKET"]
     s3 = aws_client("s3")
-    from luxebrain.training.snapshot import delta_prefix
+    from luxebrain.training.deltas import delta_prefix
 
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=delta_prefix(tenant_id))["Contents"]]
     latest = [json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["orders"][0] for key in keys]

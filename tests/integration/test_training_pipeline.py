@@ -33,8 +33,9 @@ from luxebrain.training import (
     registered_kinds,
     train_tenant,
 )
+from luxebrain.training.deltas import order_record, snapshot_key
 from luxebrain.training.registry import register_default_kinds, unregister_kind
-from luxebrain.training.snapshot import OrderSnapshot, load_training_data, order_record, snapshot_key
+from luxebrain.training.snapshot import OrderSnapshot, load_training_data
 from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)

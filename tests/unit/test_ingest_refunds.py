@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from luxebrain.ingest import mapping
-from luxebrain.training.snapshot import order_record
+from luxebrain.training.deltas import order_record
 from luxebrain.woocommerce.payloads import OrderPayload
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"

@@ -215,7 +215,8 @@ def test_raw_table_items_and_model_items_make_the_same_record() -> None:
     # The full-table read parses DynamoDB's JSON directly; it must agree with the pynamodb path ingest uses.
     from luxebrain.storage.customers import order_from_item, order_summary_from_raw
     from luxebrain.storage.items.customers import LineItem, OrderItem
-    from luxebrain.training.snapshot import order_record, record_from_summary
+    from luxebrain.training.deltas import order_record
+    from luxebrain.training.snapshot import record_from_summary
 
     order = OrderItem(
         "TENANT#t-aaaa#ORDER",

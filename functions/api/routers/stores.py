@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.dependencies import OwnerOnly, TenantMember
 from luxebrain.auth.members import record_audit
 from luxebrain.billing.plans import tenant_profile
-from luxebrain.ingest.backfill import eta_seconds
+from luxebrain.ingest.status import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
 from luxebrain.ingest.store_sync import remove_store as remove_tenant_store
 from luxebrain.storage import tenants as tenant_repo

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import (
     IngestCounters,
@@ -150,21 +151,6 @@ def backfill_status(tenant_id: str, store_id: str) -> dict[str, Any]:
             "watermark_gmt": item.watermark_gmt,
         }
     return status
-
-
-def eta_seconds(checkpoint: Checkpoint, now: datetime) -> float | None:
-    """Seconds left for a running resource at its pace so far (None when unknown or done)."""
-    done, total = int(checkpoint.items_done or 0), checkpoint.total_items
-    if checkpoint.status == "done" or not total or not done or not checkpoint.run_started_at:
-        return None
-    try:
-        started = datetime.fromisoformat(checkpoint.run_started_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=now.tzinfo)
-    elapsed = max((now - started).total_seconds(), 0.0)
-    return round(elapsed / done * max(int(total) - done, 0), 1)
 
 
 def _load_or_start_run(tenant_id: str, store_id: str) -> Checkpoint:
@@ -319,34 +305,6 @@ def _minus(moment: str | None, overlap: timedelta) -> str | None:
         return (datetime.fromisoformat(moment) - overlap).isoformat(timespec="seconds")
     except ValueError:
         return None
-
-
-def request_backfill(
-    tenant_id: str, store_id: str, *, continuation: int = 0, connect: bool = False, webhook_health: bool = False
-) -> str:
-    """Queue a back-fill (or the next slice of one) for the back-fill function. The FIFO group per store
-    keeps two slices of the same store from running at once. ``connect``: the store was just connected, so its
-    webhooks are registered (or updated) before the back-fill starts. ``webhook_health``: the hourly check of
-    the store's webhooks, back-filling only when one had to be re-enabled."""
-    from luxebrain.ingest.envelope import body_hash
-    from luxebrain.runtime import aws_client
-    from luxebrain.tenancy import validate_tenant_id
-
-    validate_tenant_id(tenant_id)
-    settings = configured_settings()
-    request: dict[str, Any] = {"tenant_id": tenant_id, "store_id": store_id, "continuation": continuation}
-    if connect:
-        request["connect"] = True
-    if webhook_health:
-        request["webhook_health"] = True
-    body = json.dumps(request)
-    response = aws_client("sqs").send_message(
-        QueueUrl=settings.require("backfill_queue_url"),
-        MessageBody=body,
-        MessageGroupId=f"{tenant_id}:{store_id}"[:128],
-        MessageDeduplicationId=body_hash(f"{body}|{utc_now_iso()}".encode()),
-    )
-    return str(response["MessageId"])
 
 
 def request_reconciliation_of_all_stores() -> int:

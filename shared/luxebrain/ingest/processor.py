@@ -95,7 +95,7 @@ def feed_training(results: list[ProcessResult]) -> int:
     and batch, so no training run re-reads the table), any other change marks the tenant's data changed.
     Returns the number of orders handed over."""
     from luxebrain.storage.training import mark_tenant_data_changed
-    from luxebrain.training.snapshot import append_training_delta, invalidate_snapshot
+    from luxebrain.training.deltas import append_training_delta, invalidate_snapshot
 
     orders: dict[str, list[Order]] = {}
     changed: set[str] = set()

@@ -73,3 +73,18 @@ def _webhooks_per_topic(webhooks: dict[str, Any], deliveries: dict[str, str], re
         entry["last_delivery_at"] = deliveries.get(topic)
         entry["rejected_last_24h"] = rejected.get(topic, 0)
     return {**webhooks, "topics": topics}
+
+
+def eta_seconds(checkpoint: Checkpoint, now: datetime) -> float | None:
+    """Seconds left for a running resource at its pace so far (None when unknown or done)."""
+    done, total = int(checkpoint.items_done or 0), checkpoint.total_items
+    if checkpoint.status == "done" or not total or not done or not checkpoint.run_started_at:
+        return None
+    try:
+        started = datetime.fromisoformat(checkpoint.run_started_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=now.tzinfo)
+    elapsed = max((now - started).total_seconds(), 0.0)
+    return round(elapsed / done * max(int(total) - done, 0), 1)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luxebrain.billing.usage import release
 from luxebrain.errors import LuxeBrainError
-from luxebrain.ingest.backfill import ClientFactory, request_backfill, store_client_factory
+from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import forget_store_ingest
@@ -36,9 +36,21 @@ from luxebrain.woocommerce.webhooks import (
     recorded_webhooks,
 )
 
+if TYPE_CHECKING:
+    from luxebrain.ingest.backfill import ClientFactory
+    from luxebrain.woocommerce.client import WooCommerceClient
+
 Notify = Callable[..., Any]
 # Removal answers the merchant's request (the API's 29 s): a store that does not answer is given little time.
 REMOVAL_CLIENT_OPTIONS: dict[str, Any] = {"timeout": 5.0, "max_attempts": 2, "backoff_seconds": 0.5}
+
+
+def store_client_factory(tenant_id: str, store_id: str, **options: Any) -> WooCommerceClient:
+    """The store's REST client. The back-fill module (and the REST client it is built on) is imported on the
+    first call: the API imports this module to remove stores, and loads none of it for its other routes."""
+    from luxebrain.ingest.backfill import store_client_factory as backfill_client_factory
+
+    return backfill_client_factory(tenant_id, store_id, **options)
 
 
 def register_store_webhooks(

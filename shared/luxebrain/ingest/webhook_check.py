@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from luxebrain.billing.plans import RateLimitedError
 from luxebrain.errors import ConflictError
-from luxebrain.ingest.backfill import request_backfill
+from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.storage.tenants import get_store
 
 CHECK_COOLDOWN = timedelta(minutes=1)

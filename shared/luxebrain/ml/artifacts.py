@@ -4,6 +4,9 @@ No pickle anywhere: arrays are written with ``np.savez`` (object arrays refused)
 ``allow_pickle=False``; everything else (id maps, parameters, metrics) lives in the JSON manifest.
 An artifact is a directory-like mapping ``{file name: bytes}`` so the same code writes to a local
 folder, to S3, or to memory.
+
+numpy is imported where arrays are read or written, not with this module: the training dispatcher and the
+API's model loader name artifacts without ever opening one on their cold path.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from luxebrain import __version__
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MANIFEST_NAME = "manifest.json"
 ARRAYS_NAME = "arrays.npz"
@@ -49,6 +53,8 @@ class ModelArtifact:
 
     def to_files(self) -> dict[str, bytes]:
         """Serialise to ``{file name: bytes}``: the arrays file and the manifest that checksums it."""
+        import numpy as np
+
         for name, array in self.arrays.items():
             if array.dtype == object:
                 raise ArtifactError(f"array {name!r} has dtype object; artifacts hold plain arrays only")
@@ -71,6 +77,8 @@ class ModelArtifact:
     @classmethod
     def from_files(cls, files: dict[str, bytes]) -> ModelArtifact:
         """Load from ``{file name: bytes}``, verifying every checksum the manifest names."""
+        import numpy as np
+
         if MANIFEST_NAME not in files:
             raise ArtifactError(f"artifact has no {MANIFEST_NAME}")
         try:

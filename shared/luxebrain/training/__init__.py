@@ -6,14 +6,17 @@ Public entry points (no pandas is imported by importing this package; the ML lay
   :func:`dispatch_due_tenants` (dispatcher), :func:`request_retrain` (API, rate-limited),
   :func:`list_run_records` (API history), :func:`mark_tenant_data_changed` / :func:`append_training_delta`
   (ingest), :func:`register_kind` (model kinds).
+
+The columnar snapshot (luxebrain.training.snapshot, numpy) is not imported here: the dispatcher and the API
+import this package, and the snapshot is only read or written where a tenant trains or a store connects.
 """
 
 from luxebrain.ml.kinds import TrainingInputs
 from luxebrain.storage.training import LeaseBusyError, RetrainRateLimitedError, RunRecord, mark_tenant_data_changed
+from luxebrain.training.deltas import append_training_delta
 from luxebrain.training.dispatch import TrainRequest, dispatch_due_tenants, request_retrain
 from luxebrain.training.pipeline import KindResult, TrainingReport, list_run_records, train_tenant
 from luxebrain.training.registry import ModelKind, register_kind, registered_kinds
-from luxebrain.training.snapshot import append_training_delta, seed_training_snapshot
 from luxebrain.training.worker import handle_train_request
 
 __all__ = [
@@ -33,6 +36,5 @@ __all__ = [
     "register_kind",
     "registered_kinds",
     "request_retrain",
-    "seed_training_snapshot",
     "train_tenant",
 ]

@@ -14,14 +14,14 @@ wins, so duplicates and out-of-order deltas are harmless), writes the merged sna
 consumed. When there is no snapshot, or it was rebuilt longer ago than ``training_snapshot_rebuild_days``, it is
 rebuilt from the table (the safety net for any delta that was never written).
 
-This module's ingest-facing half (:func:`append_training_delta`) imports no pandas; the worker half does.
+The ingest-facing half (:func:`append_training_delta`, the S3 keys) lives in luxebrain.training.deltas, free of
+numpy; this module is the worker's half.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,66 +31,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.tenancy import validate_tenant_id
+from luxebrain.training.deltas import (
+    PURCHASE,
+    SNAPSHOT_FORMAT,
+    delta_prefix,
+    snapshot_key,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from luxebrain.storage.catalogue import Product
-    from luxebrain.storage.customers import Order, OrderSummary
-
-SNAPSHOT_FORMAT = 1
-PURCHASE = "purchase"
-
-
-def snapshot_key(tenant_id: str) -> str:
-    return f"tenants/{validate_tenant_id(tenant_id)}/training-data/snapshot.npz"
-
-
-def delta_prefix(tenant_id: str) -> str:
-    return f"tenants/{validate_tenant_id(tenant_id)}/training-data/deltas/"
-
-
-# ----------------------------------------------------------------------------- order records (plain JSON)
-def order_record(order: Order) -> dict[str, Any]:
-    """What training needs of one order, as plain JSON (the unit of a delta)."""
-    return {
-        "order_id": order.order_id,
-        "modified_gmt": order.modified_gmt or order.created_gmt,
-        "purchase": order.status_class == PURCHASE and not order.deleted,
-        "customer_id": order.customer_id,
-        "created_gmt": order.created_gmt,
-        # Net of refunds: a returned unit is no sale, and a fully refunded line is no purchase at all.
-        "lines": [
-            [line.product_id, line.kept_quantity(), float(line.unit_price), line.kept_total()]
-            for line in (order.line_items or [])
-            if line.kept_quantity() > 0
-        ],
-    }
-
-
-def append_training_delta(tenant_id: str, orders: Iterable[Order], *, now: datetime | None = None) -> str | None:
-    """Ingest's hook: record orders it just wrote so the next training run merges them without re-reading the
-    table, and mark the tenant's data changed. One S3 PUT and one small UpdateItem per call; returns the key."""
-    from luxebrain.storage.training import mark_tenant_data_changed
-
-    records = [order_record(order) for order in orders]
-    if not records:
-        return None
-    now = now or datetime.now(UTC)
-    key = f"{delta_prefix(tenant_id)}{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.json"
-    body = json.dumps({"format": SNAPSHOT_FORMAT, "orders": records}, separators=(",", ":")).encode()
-    aws_client("s3").put_object(
-        Bucket=configured_settings().models_bucket, Key=key, Body=body, ContentType="application/json"
-    )
-    mark_tenant_data_changed(tenant_id, now)
-    return key
-
-
-def invalidate_snapshot(tenant_id: str) -> None:
-    """Drop a tenant's snapshot when a change could not be recorded as a delta: the next training run then
-    rebuilds it from the table, so nothing ingested is ever missing from training."""
-    aws_client("s3").delete_object(Bucket=configured_settings().models_bucket, Key=snapshot_key(tenant_id))
+    from luxebrain.storage.customers import OrderSummary
 
 
 def seed_training_snapshot(tenant_id: str, *, now: datetime | None = None) -> bool:
@@ -449,7 +401,7 @@ def rebuild_from_table(tenant_id: str, *, now: datetime, stats: ReadStats | None
 
 
 def record_from_summary(order: OrderSummary) -> dict[str, Any]:
-    """An order record from the table's summary of an order (the same record ``order_record`` makes)."""
+    """An order record from the table's summary of an order (the record ``deltas.order_record`` makes)."""
     return {
         "order_id": order.order_id,
         "modified_gmt": order.modified_gmt or order.created_gmt,
