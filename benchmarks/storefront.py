@@ -7,8 +7,11 @@ clicks on two placements). "New visitors": each beacon from a new visitor and ad
 the full write path: the client's and the visitor's rates, the replay lookup (one BatchGetItem), the key's
 rate and the monthly events quota, one conditional put per event, the first-exposure put and one counter
 update per placement. "Returning visitors": four beacons per visitor and address (four page views), as a
-shop's traffic is. The DynamoDB requests each events run made are counted by operation (per batch). Outputs
-``benchmarks/out/storefront.json``.
+shop's traffic is. The DynamoDB requests each events run made are counted by operation (per batch).
+
+``--round-trip-ms R`` adds R ms of waiting to every AWS request, as the network round trip to DynamoDB from
+Lambda is (a few ms): the embedded AWS answers from this process, so without it a request costs only CPU and
+what overlaps round trips cannot show. Outputs ``benchmarks/out/storefront.json``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import secrets
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +54,27 @@ def throughput(handler: Any, make_event: Any, requests: int, expected: int) -> d
     }
 
 
-def run(requests: int, events_per_batch: int) -> dict[str, Any]:
+@contextmanager
+def round_trips(milliseconds: float) -> Iterator[None]:
+    """Every AWS request waits ``milliseconds`` first (the network's share of a real call; the thread sleeps,
+    as it waits on a socket)."""
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+
+    def delayed(client: Any, operation: str, params: Any) -> Any:
+        time.sleep(milliseconds / 1000)
+        return original(client, operation, params)
+
+    if milliseconds > 0:
+        botocore.client.BaseClient._make_api_call = delayed
+    try:
+        yield
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+
+
+def run(requests: int, events_per_batch: int, round_trip_ms: float = 0.0) -> dict[str, Any]:
     sys.path.insert(0, str(REPO / "tests" / "integration"))
     from api_testkit import api_app_module, publish_artifact, small_order_lines
 
@@ -102,15 +127,15 @@ def run(requests: int, events_per_batch: int) -> dict[str, Any]:
             event["body"] = json.dumps(batch)
             return event
 
-        results = {
-            "GET /health (baseline)": throughput(handler, health, requests, 200),
-            f"POST /events ({events_per_batch} events, new visitors)": throughput(handler, events, requests, 202),
-            f"POST /events ({events_per_batch} events, returning visitors)": throughput(
-                handler, lambda number: events(number, page_views_per_visitor=4), requests, 202
-            ),
-            "GET /health (baseline, again)": throughput(handler, health, requests, 200),
-        }
-        return results
+        with round_trips(round_trip_ms):
+            return {
+                "GET /health (baseline)": throughput(handler, health, requests, 200),
+                f"POST /events ({events_per_batch} events, new visitors)": throughput(handler, events, requests, 202),
+                f"POST /events ({events_per_batch} events, returning visitors)": throughput(
+                    handler, lambda number: events(number, page_views_per_visitor=4), requests, 202
+                ),
+                "GET /health (baseline, again)": throughput(handler, health, requests, 200),
+            }
     finally:
         aws.stop()
 
@@ -119,9 +144,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--events-per-batch", type=int, default=10)
+    parser.add_argument("--round-trip-ms", type=float, default=0.0, help="network wait added to each AWS request")
     args = parser.parse_args()
     os.chdir(REPO)
-    results = run(args.requests, args.events_per_batch)
+    results = run(args.requests, args.events_per_batch, args.round_trip_ms)
     baseline = results["GET /health (baseline)"]["requests_per_second"]
     lines = [f"\n{'route':52} {'requests/s':>11} {'events/s':>9} {'ratio to baseline':>18} {'DynamoDB calls':>15}"]
     for name, figures in results.items():
@@ -135,7 +161,10 @@ def main() -> None:
     print("\n".join(lines), file=sys.__stderr__)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "storefront.json").write_text(
-        json.dumps({"results": results, "events_per_batch": args.events_per_batch}, indent=2)
+        json.dumps(
+            {"results": results, "events_per_batch": args.events_per_batch, "round_trip_ms": args.round_trip_ms},
+            indent=2,
+        )
     )
 
 

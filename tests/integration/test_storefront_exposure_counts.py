@@ -1,6 +1,7 @@
 """An order counted on a visitor's exposure, through the storefront repository against moto: once per version of
 its amounts, a refund moving the count once, and exposures stored before net revenue was kept (no map of
-counted orders, or orders counted as charged) handled as they were."""
+counted orders, or orders counted as charged) handled as they were. Events stored once each, whatever the
+order of their concurrent puts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import secrets
 from dataclasses import replace
 
 from luxebrain.storage.items.storefront import StorefrontExposureItem, key_storefront_exposure
-from luxebrain.storage.storefront import count_order_on_exposure, record_first_exposure, visitor_exposures
+from luxebrain.storage.storefront import (
+    NewEvent,
+    count_order_on_exposure,
+    put_new_events,
+    record_first_exposure,
+    visitor_exposures,
+    visitor_records,
+)
 from luxebrain_dev.local.embedded import LocalResources
 
 
@@ -76,3 +84,24 @@ def test_orders_counted_as_charged_before_net_was_kept_stay_as_counted(
     # A new order of that visitor is their second
     new = count_order_on_exposure(exposure, "702", 25.0, 5.0, first_count=True)
     assert new is not None and new.orders_on_exposure == 2 and new.added == 25
+
+
+def test_a_batch_stores_only_its_events_not_stored_yet_and_says_which(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    visitor_id = secrets.token_hex(12)
+
+    def events(*ids: str) -> list[NewEvent]:
+        return [NewEvent(event_id, "impression", "related", ("101",)) for event_id in ids]
+
+    first = [f"event-{n:04d}" for n in range(12)]
+    stored = put_new_events(tenant_id, visitor_id, "treatment", events(*first), occurred_at=1, expires_at=2**31)
+    assert stored == set(first)
+    # A batch overlapping it (as a replay racing the lookup would): the puts run at once, the stored are refused
+    later = [*first[6:], *(f"event-{n:04d}" for n in range(12, 18))]
+    stored = put_new_events(tenant_id, visitor_id, "treatment", events(*later), occurred_at=1, expires_at=2**31)
+    assert stored == {f"event-{n:04d}" for n in range(12, 18)}
+    # and one lookup tells the stored events and the placements the visitor was exposed to
+    record_first_exposure(tenant_id, visitor_id, "related", "treatment", first_seen=1, day="2026-12-02", expires_at=2)
+    known = visitor_records(tenant_id, visitor_id, [*later, "event-9999"], ["related", "basket"])
+    assert known.event_ids == set(later) and known.exposed_placements == {"related"}

@@ -8,6 +8,7 @@ an order is counted on an exposure once per version of its amounts; the daily co
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ from luxebrain.storage.items.storefront import (
     storefront_stats_partition,
     visitor_partition,
 )
+
+EVENT_WRITERS = 8  # concurrent conditional puts of a batch (below botocore's pool of 10 connections)
 
 DAILY_COUNTERS = (
     "impressions",
@@ -62,12 +65,14 @@ class Click:
 def put_new_events(
     tenant_id: str, visitor_id: str, arm: str, events: Iterable[NewEvent], *, occurred_at: int, expires_at: int
 ) -> set[str]:
-    """Store the events not stored yet (one conditional put each); the ids of those stored now.
+    """Store the events not stored yet (one conditional put each, a few at once); the ids of those stored now.
 
-    Not one transaction for the batch: it would double the write cost, cancel on any replayed event, and the
-    embedded AWS (moto) copies the whole table for every transaction, which made a batch take seconds."""
-    stored = set()
-    for event in events:
+    The puts are independent, so their round trips overlap instead of queueing: a batch of 10 waits about as
+    long as two puts, not ten. Not one transaction for the batch: it would double the write cost, cancel on any
+    replayed event, and the embedded AWS (moto) copies the whole table for every transaction, which made a
+    batch take seconds."""
+
+    def put(event: NewEvent) -> str | None:
         pk, sk = key_storefront_event(tenant_id, visitor_id, event.event_id)
         item = StorefrontEventItem(
             pk,
@@ -88,10 +93,15 @@ def put_new_events(
             item.save(condition=StorefrontEventItem.pk.does_not_exist())
         except PutError as exc:
             if is_condition_failure(exc):
-                continue
+                return None  # stored before: a replay
             raise
-        stored.add(event.event_id)
-    return stored
+        return event.event_id
+
+    pending = list(events)
+    if len(pending) <= 1:
+        return {event_id for event_id in map(put, pending) if event_id}
+    with ThreadPoolExecutor(max_workers=min(EVENT_WRITERS, len(pending)), thread_name_prefix="events") as pool:
+        return {event_id for event_id in pool.map(put, pending) if event_id}
 
 
 @dataclass(frozen=True)
