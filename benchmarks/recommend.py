@@ -100,8 +100,11 @@ def load_online_retail(path: Path = ONLINE_RETAIL) -> pd.DataFrame:
     return lines[~cancelled & ~lines["product_id"].isin(NON_PRODUCT_CODES)].reset_index(drop=True)
 
 
-def load_sample_store() -> pd.DataFrame:
-    """The development sample store's paid orders as order_lines, guests keyed by e-mail as ingest keys them."""
+def load_sample_store(*, amounts: bool = False) -> pd.DataFrame:
+    """The development sample store's paid orders as order_lines, guests keyed by e-mail as ingest keys them.
+
+    With ``amounts``, each line's quantity, unit price and total too (what the customer and forecast models read).
+    """
     from datetime import UTC, datetime
 
     from luxebrain.ingest.mapping import guest_customer_id
@@ -114,13 +117,20 @@ def load_sample_store() -> pd.DataFrame:
             str(order["customer_id"]) if order["customer_id"] else guest_customer_id(order["billing"].get("email")),
             str(line["product_id"]),
             order["date_created_gmt"],
+            float(line["quantity"]),
+            float(line["total"]),
         )
         for order in store.orders
         if order["status"] in ("processing", "completed")
         for line in order["line_items"]
     ]
-    lines = pd.DataFrame(rows, columns=["order_id", "customer_id", "product_id", "ordered_at"])
+    lines = pd.DataFrame(
+        rows, columns=["order_id", "customer_id", "product_id", "ordered_at", "quantity", "line_total"]
+    )
     lines["ordered_at"] = pd.to_datetime(lines["ordered_at"], utc=True)
+    if not amounts:
+        return lines.drop(columns=["quantity", "line_total"])
+    lines["unit_price"] = lines["line_total"] / lines["quantity"].where(lines["quantity"] > 0, 1.0)
     return lines
 
 

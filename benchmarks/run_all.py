@@ -7,7 +7,17 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ["recommend", "forecast", "customers", "pricing", "ingest", "training", "api", "campaigns"]
+BENCHMARKS = [
+    "recommend",
+    "forecast",
+    "customers",
+    "pricing",
+    "learning_curves",
+    "ingest",
+    "training",
+    "api",
+    "campaigns",
+]
 
 
 def main(argv: list[str]) -> int:
