@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from luxebrain.errors import ConflictError, NotFoundError
-from luxebrain.storage.items.base import is_condition_failure, utc_now
+from luxebrain.storage.items.base import delete_if, is_condition_failure, save_if, utc_now
 from luxebrain.storage.items.campaigns import (
     CampaignItem,
     CampaignStateItem,
@@ -123,13 +123,7 @@ def suppression_reason(tenant_id: str, channel: str, address_hash: str) -> str |
 def delete_suppression(tenant_id: str, channel: str, address_hash: str, *, reasons: tuple[str, ...]) -> bool:
     """Lift the suppression only if it is for one of ``reasons`` (one conditional delete); True when lifted."""
     item = SuppressionItem(*key_suppression(tenant_id, channel, address_hash))
-    try:
-        item.delete(condition=SuppressionItem.reason.is_in(*reasons))
-    except DeleteError as exc:
-        if is_condition_failure(exc):
-            return False  # none, or one that stays (a bounce, a complaint)
-        raise
-    return True
+    return delete_if(item, SuppressionItem.reason.is_in(*reasons))  # False: none, or one that stays (a bounce)
 
 
 # ----------------------------------------------------------------------------- send records
@@ -203,13 +197,7 @@ def create_send_record(record: SendRecord) -> bool:
         complained=record.complained,
         request=record.request,
     )
-    try:
-        item.save(condition=SendRecordItem.pk.does_not_exist())
-    except PutError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return save_if(item, SendRecordItem.pk.does_not_exist())
 
 
 def get_send_record(
@@ -374,12 +362,8 @@ def create_campaign(tenant_id: str, campaign: Campaign) -> Campaign:
         stats=campaign.stats,
         created_at=campaign.created_at,
     )
-    try:
-        item.save(condition=CampaignItem.pk.does_not_exist())
-    except PutError as exc:
-        if is_condition_failure(exc):
-            raise ConflictError(f"campaign {campaign.campaign_id} already exists") from None
-        raise
+    if not save_if(item, CampaignItem.pk.does_not_exist()):
+        raise ConflictError(f"campaign {campaign.campaign_id} already exists")
     return _campaign(item)
 
 
@@ -421,13 +405,7 @@ def create_campaign_secret(tenant_id: str, name: str, ciphertext: bytes) -> bool
     """Store the encrypted secret if the tenant has none of that name yet: True for the one creator that did."""
     pk, sk = key_campaign_state(tenant_id, name)
     item = CampaignStateItem(pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, secret_ciphertext=ciphertext)
-    try:
-        item.save(condition=CampaignStateItem.pk.does_not_exist())
-    except PutError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return save_if(item, CampaignStateItem.pk.does_not_exist())
 
 
 def put_campaign_state(tenant_id: str, name: str, state: dict[str, Any]) -> None:

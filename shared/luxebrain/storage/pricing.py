@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import ConflictError, NotFoundError
-from luxebrain.storage.items.base import is_condition_failure
+from luxebrain.storage.items.base import update_if
 from luxebrain.storage.items.pricing import PriceDecisionItem, key_price_decision
 from luxebrain.storage.pages import Page, query_page
 from luxebrain.tenancy import tenant_partition
@@ -98,18 +98,9 @@ def mark_rolled_back(tenant_id: str, decision_id: str, rollback_record: dict[str
     """Record the rollback of an applied decision; a decision no longer applied (rolled back meanwhile) is a
     ConflictError."""
     item = PriceDecisionItem(*key_price_decision(tenant_id, decision_id))
-    try:
-        item.update(
-            actions=[
-                PriceDecisionItem.status.set("rolled_back"),
-                PriceDecisionItem.rollback_record.set(rollback_record),
-            ],
-            condition=PriceDecisionItem.status == "applied",
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise ConflictError("this price change is no longer applied (rolled back meanwhile)") from None
-        raise
+    actions = [PriceDecisionItem.status.set("rolled_back"), PriceDecisionItem.rollback_record.set(rollback_record)]
+    if not update_if(item, actions, PriceDecisionItem.status == "applied"):
+        raise ConflictError("this price change is no longer applied (rolled back meanwhile)")
     return _decision(item)
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
-from luxebrain.storage.items.base import is_condition_failure, utc_now
+from luxebrain.errors import ConflictError
+from luxebrain.storage.items.base import save_if, update_if, utc_now
 from luxebrain.storage.items.privacy import PrivacyJobItem, key_privacy_job, privacy_jobs_partition
 from luxebrain.storage.mapping import record_from
 
@@ -61,7 +62,8 @@ def create_job(tenant_id: str, *, kind: str, requested_by: str, subject_sha256: 
         requested_by=requested_by,
         subject_sha256=subject_sha256,
     )
-    item.save(condition=PrivacyJobItem.pk.does_not_exist())
+    if not save_if(item, PrivacyJobItem.pk.does_not_exist()):  # a random 96-bit id met its twin
+        raise ConflictError("a privacy job with this id exists already; ask again")
     return _job(item)
 
 
@@ -82,22 +84,20 @@ def claim_job(tenant_id: str, job_id: str, *, lease_seconds: int) -> PrivacyJob 
     (finished, or another delivery of the same message is working on it)."""
     now = time.time()
     item = PrivacyJobItem(*key_privacy_job(tenant_id, job_id))
-    try:
-        item.update(
-            actions=[
-                PrivacyJobItem.status.set(RUNNING),
-                PrivacyJobItem.started_at.set(utc_now()),
-                PrivacyJobItem.lease_until.set(int(now + lease_seconds)),
-                PrivacyJobItem.attempts.add(1),
-                PrivacyJobItem.updated_at.set(utc_now()),
-            ],
-            condition=(PrivacyJobItem.status == PENDING)
-            | ((PrivacyJobItem.status == RUNNING) & (PrivacyJobItem.lease_until < int(now))),
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return None
-        raise
+    claimed = update_if(
+        item,
+        [
+            PrivacyJobItem.status.set(RUNNING),
+            PrivacyJobItem.started_at.set(utc_now()),
+            PrivacyJobItem.lease_until.set(int(now + lease_seconds)),
+            PrivacyJobItem.attempts.add(1),
+            PrivacyJobItem.updated_at.set(utc_now()),
+        ],
+        (PrivacyJobItem.status == PENDING)
+        | ((PrivacyJobItem.status == RUNNING) & (PrivacyJobItem.lease_until < int(now))),
+    )
+    if not claimed:
+        return None
     return _job(item)
 
 
@@ -140,19 +140,16 @@ def fail_job(tenant_id: str, job_id: str, *, reason: str) -> None:
 
 def release_job(tenant_id: str, job_id: str, *, reason: str) -> None:
     """Back to ``pending`` after a failed attempt that will be retried (the reason is kept for support)."""
-    try:
-        PrivacyJobItem(*key_privacy_job(tenant_id, job_id)).update(
-            actions=[
-                PrivacyJobItem.status.set(PENDING),
-                PrivacyJobItem.failure_reason.set(reason),
-                PrivacyJobItem.lease_until.remove(),
-                PrivacyJobItem.updated_at.set(utc_now()),
-            ],
-            condition=PrivacyJobItem.status == RUNNING,
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
+    update_if(  # not running any more (finished by another delivery): nothing to put back
+        PrivacyJobItem(*key_privacy_job(tenant_id, job_id)),
+        [
+            PrivacyJobItem.status.set(PENDING),
+            PrivacyJobItem.failure_reason.set(reason),
+            PrivacyJobItem.lease_until.remove(),
+            PrivacyJobItem.updated_at.set(utc_now()),
+        ],
+        PrivacyJobItem.status == RUNNING,
+    )
 
 
 def export_keys_of_subject(tenant_id: str, subject_sha256: str) -> list[str]:

@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.runtime import aws_client, configured_settings, on_reset
-from luxebrain.storage.items.base import is_condition_failure, utc_now
+from luxebrain.storage.items.base import delete_if, is_condition_failure, save_if, update_if, utc_now
 from luxebrain.storage.items.tenants import (
     TENANT_DIRECTORY_PARTITION,
     AuditItem,
@@ -82,12 +82,8 @@ def create_tenant(name: str, *, plan: str = "free", tenant_id: str | None = None
         status=status,
         created_at=created_at,
     )
-    try:
-        tenant.save(condition=TenantItem.pk.does_not_exist())
-    except PutError as exc:
-        if is_condition_failure(exc):
-            raise ConflictError(f"tenant {tenant_id} already exists") from None
-        raise
+    if not save_if(tenant, TenantItem.pk.does_not_exist()):
+        raise ConflictError(f"tenant {tenant_id} already exists")
     return _tenant(tenant)
 
 
@@ -123,12 +119,8 @@ def update_tenant_settings(
         actions = [TenantItem.settings.set(change(dict(tenant.settings or {}))), TenantItem.updated_at.set(utc_now())]
         if name:
             actions.append(TenantItem.name.set(name))
-        try:
-            tenant.update(actions=actions, condition=TenantItem.updated_at == read_version)
+        if update_if(tenant, actions, TenantItem.updated_at == read_version):
             return _tenant(tenant)
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
     raise ConflictError("the tenant's settings changed too often meanwhile; try again")
 
 
@@ -139,15 +131,9 @@ def set_tenant_status(tenant_id: str, status: str, *, attempts: int = 5) -> Tena
     for _ in range(attempts):
         tenant = _get_tenant_item(tenant_id, consistent=True)
         _, gsi1sk = tenant_directory_keys(tenant_id, tenant.created_at, status)
-        try:
-            tenant.update(
-                actions=[TenantItem.status.set(status), TenantItem.gsi1sk.set(gsi1sk)],
-                condition=TenantItem.status == tenant.status,
-            )
+        actions = [TenantItem.status.set(status), TenantItem.gsi1sk.set(gsi1sk)]
+        if update_if(tenant, actions, TenantItem.status == tenant.status):
             return _tenant(tenant)
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
     raise ConflictError("the tenant's status changed too often meanwhile; try again")
 
 
@@ -267,12 +253,8 @@ def create_store(
         currency=currency,
         secrets_ciphertext=_encrypt(tenant_id, store_id, store_secrets),
     )
-    try:
-        store.save(condition=StoreItem.pk.does_not_exist())
-    except PutError as exc:
-        if is_condition_failure(exc):
-            raise StoreExistsError(f"store {store_id} exists already") from None
-        raise
+    if not save_if(store, StoreItem.pk.does_not_exist()):
+        raise StoreExistsError(f"store {store_id} exists already")
     return _store(store), store_secrets
 
 
@@ -314,12 +296,8 @@ def store_exists(tenant_id: str, store_id: str) -> bool:
 def delete_store(tenant_id: str, store_id: str) -> bool:
     """Remove a store's record with its encrypted keys (the records it sent stay the tenant's); False when it
     was gone already."""
-    try:
-        StoreItem(*key_store(tenant_id, store_id)).delete(condition=StoreItem.pk.exists())
-    except DeleteError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
+    if not delete_if(StoreItem(*key_store(tenant_id, store_id)), StoreItem.pk.exists()):
+        return False
     _secrets_cache.pop((tenant_id, store_id), None)
     return True
 
@@ -349,29 +327,17 @@ def store_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page
 def set_store_webhooks(tenant_id: str, store_id: str, state: dict[str, Any]) -> None:
     """Record our webhooks' state on the store: an UpdateItem of this one attribute, since the processor stamps
     ``last_event_at`` on the same item concurrently."""
-    try:
-        StoreItem(*key_store(tenant_id, store_id)).update(
-            actions=[StoreItem.webhooks.set(state)], condition=StoreItem.pk.exists()
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise NotFoundError(f"store {store_id} not found") from None
-        raise
+    if not update_if(
+        StoreItem(*key_store(tenant_id, store_id)), [StoreItem.webhooks.set(state)], StoreItem.pk.exists()
+    ):
+        raise NotFoundError(f"store {store_id} not found")
 
 
 def stamp_store_last_event(tenant_id: str, store_id: str, stamp: str) -> bool:
     """Record when a delivery of the store was last stored, never moving back in time: False (nothing written)
     when the stamp is older than the stored one or the store is gone."""
     condition = StoreItem.pk.exists() & (StoreItem.last_event_at.does_not_exist() | (StoreItem.last_event_at < stamp))
-    try:
-        StoreItem(*key_store(tenant_id, store_id)).update(
-            actions=[StoreItem.last_event_at.set(stamp)], condition=condition
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return update_if(StoreItem(*key_store(tenant_id, store_id)), [StoreItem.last_event_at.set(stamp)], condition)
 
 
 _SECRETS_TTL_SECONDS = 300.0
@@ -458,15 +424,8 @@ def claim_store_connection(tenant_id: str, state_hash: str, key_id: int) -> bool
     condition = StoreConnectionItem.pk.exists() & (
         StoreConnectionItem.key_id.does_not_exist() | (StoreConnectionItem.key_id == key_id)
     )
-    try:
-        StoreConnectionItem(*key_store_connection(tenant_id, state_hash)).update(
-            actions=[StoreConnectionItem.key_id.set(key_id)], condition=condition
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    item = StoreConnectionItem(*key_store_connection(tenant_id, state_hash))
+    return update_if(item, [StoreConnectionItem.key_id.set(key_id)], condition)
 
 
 def mark_store_connected(tenant_id: str, state_hash: str, key_id: int, connected_at: str) -> None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from luxebrain.errors import ConflictError
-from luxebrain.storage.items.base import is_condition_failure
+from luxebrain.storage.items.base import is_condition_failure, save_if, update_if
 from luxebrain.storage.items.training import (
     ModelPointerItem,
     ModelRunItem,
@@ -134,30 +134,18 @@ def release_lease(tenant_id: str, run_id: str, now: datetime, *, status: str, st
     ]
     if status != FAILED:
         actions.append(TrainingStateItem.last_trained_at.set(started_at))
-    try:
-        _state_stub(tenant_id).update(
-            actions=actions,
-            condition=TrainingStateItem.lease_owner == run_id,
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return update_if(_state_stub(tenant_id), actions, TrainingStateItem.lease_owner == run_id)
 
 
 def mark_tenant_data_changed(tenant_id: str, at: datetime | None = None) -> None:
     """Ingest calls this after writing a tenant's orders or products: the next scheduled run retrains it.
     One small UpdateItem; only ever moves the timestamp forward."""
     at = at or datetime.now(UTC)
-    try:
-        _state_stub(tenant_id).update(
-            actions=[*_identity_actions(tenant_id, at), TrainingStateItem.data_changed_at.set(at)],
-            condition=TrainingStateItem.data_changed_at.does_not_exist() | (TrainingStateItem.data_changed_at < at),
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):  # a later change is already recorded: nothing to do
-            raise
+    update_if(  # False: a later change is already recorded, nothing to do
+        _state_stub(tenant_id),
+        [*_identity_actions(tenant_id, at), TrainingStateItem.data_changed_at.set(at)],
+        TrainingStateItem.data_changed_at.does_not_exist() | (TrainingStateItem.data_changed_at < at),
+    )
 
 
 def claim_on_demand_slot(tenant_id: str, now: datetime, min_interval_seconds: int) -> None:
@@ -261,12 +249,8 @@ def switch_pointer(
         if expected_version is None
         else ModelPointerItem.version == expected_version
     )
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if is_condition_failure(exc):
-            raise ConflictError(f"the current {kind} model changed during this run; not switched") from None
-        raise
+    if not save_if(item, condition):
+        raise ConflictError(f"the current {kind} model changed during this run; not switched")
 
 
 # ----------------------------------------------------------------------------- run records

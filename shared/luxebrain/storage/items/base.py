@@ -15,6 +15,9 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import TableConnection
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from luxebrain.runtime import on_reset
@@ -66,6 +69,41 @@ def is_condition_failure(exc: Exception) -> bool:
     """True when a pynamodb write failed only because its condition did not hold (the expected outcome of a
     duplicate, a stale version or a lost race), as opposed to an error worth retrying."""
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def save_if(item: BaseItem, condition: Condition) -> bool:
+    """Save ``item`` when ``condition`` holds: True when written, False when the condition did not hold (any
+    other error is raised)."""
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def update_if(item: BaseItem, actions: list[Action], condition: Condition) -> bool:
+    """Apply ``actions`` when ``condition`` holds (``item`` then holds the stored attributes): True when
+    written, False when the condition did not hold."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def delete_if(item: BaseItem, condition: Condition) -> bool:
+    """Delete ``item`` when ``condition`` holds: True when deleted, False when the condition did not hold."""
+    try:
+        item.delete(condition=condition)
+    except DeleteError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
 
 
 _binding = {"bound": False}
