@@ -28,6 +28,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from luxebrain.adapters import MessageQueue, ObjectStore
+from luxebrain.adapters import aws as aws_adapters
 from luxebrain.auth.members import principal_for_impersonation, principal_for_user
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.auth.sessions import require_live_session
@@ -180,3 +182,21 @@ __all__ = [
     "require_role",
     "tenant_member",
 ]
+
+
+# The AWS adapters a route hands to the domain, each created once per execution environment.
+async def models_bucket() -> ObjectStore:
+    return aws_adapters.models_bucket()
+
+
+async def privacy_queue() -> MessageQueue:
+    return aws_adapters.queue("privacy_queue_url")
+
+
+async def train_queue() -> MessageQueue:
+    return aws_adapters.queue("train_queue_url")
+
+
+ModelsBucket = Annotated[ObjectStore, Depends(models_bucket)]
+PrivacyQueue = Annotated[MessageQueue, Depends(privacy_queue)]
+TrainQueue = Annotated[MessageQueue, Depends(train_queue)]

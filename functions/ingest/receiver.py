@@ -14,9 +14,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from luxebrain.adapters.aws import queue
 from luxebrain.errors import InvalidInputError, LuxeBrainError
 from luxebrain.ingest.errors import BadDeliveryError, InvalidSignatureError, PayloadTooLargeError, UnknownStoreError
-from luxebrain.ingest.receiver import Delivery, receive_delivery
+from luxebrain.ingest.receiver import Delivery, receive_delivery, store_webhook_secret
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.tenancy import validate_entity_id, validate_tenant_id
 
@@ -66,7 +67,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raw_body=raw_body,
     )
     try:
-        result = receive_delivery(delivery)
+        result = receive_delivery(delivery, webhook_secret=store_webhook_secret, ingest_queue=queue("ingest_queue_url"))
     except (InvalidSignatureError, UnknownStoreError, PayloadTooLargeError, BadDeliveryError) as exc:
         return _refused(exc)
     metrics.add_metric(

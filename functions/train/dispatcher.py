@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+from luxebrain.adapters.aws import queue
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.training import dispatch_due_tenants
 
@@ -28,7 +29,7 @@ class ScheduleEvent(BaseModel):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     schedule = ScheduleEvent.model_validate(event or {})
     now = schedule.scheduled_time or datetime.now(UTC)
-    result = dispatch_due_tenants(now)
+    result = dispatch_due_tenants(queue("train_queue_url"), now)
     metrics.add_metric(name="TrainingTenantsDue", unit=MetricUnit.Count, value=len(result.due))
     metrics.add_metric(name="TrainingMessagesSent", unit=MetricUnit.Count, value=result.sent)
     logger.info("training dispatched", extra={"considered": result.considered, "due": len(result.due)})

@@ -174,11 +174,11 @@ def test_a_failed_attempt_is_retried_and_a_job_stuck_in_a_dead_letter_fails(
     calls = {"n": 0}
     real = erasure.erase_customer
 
-    def flaky(tenant_id: str, customer_id: str) -> Any:
+    def flaky(tenant_id: str, customer_id: str, **adapters: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise ConnectionError("DynamoDB went away")
-        return real(tenant_id, customer_id)
+        return real(tenant_id, customer_id, **adapters)
 
     monkeypatch.setattr(erasure, "erase_customer", flaky)
     # A first attempt that dies is put back and the next delivery completes it
@@ -186,7 +186,7 @@ def test_a_failed_attempt_is_retried_and_a_job_stuck_in_a_dead_letter_fails(
     assert job["status"] == "done" and job["result"]["deleted"] == {"customer": 1} and calls["n"] == 2
 
     # An error on every attempt: the last one records the failure (the message then goes to the DLQ)
-    def broken(tenant_id: str, customer_id: str) -> Any:
+    def broken(tenant_id: str, customer_id: str, **adapters: Any) -> Any:
         raise ConnectionError("DynamoDB went away")
 
     monkeypatch.setattr(erasure, "erase_customer", broken)
@@ -214,6 +214,7 @@ def test_only_owners_of_the_tenant_can_ask_or_read(
 def test_tenant_deletion_leaves_nothing_and_spares_other_tenants(
     client: TestClient, shop: Merchant, privacy_worker: SqsEventSources
 ) -> None:
+    from luxebrain.adapters.aws import models_bucket
     from luxebrain.privacy.tenant_deletion import tenant_leftovers
     from luxebrain.storage.customers import get_customer
     from luxebrain.storage.privacy_jobs import get_job, job_key
@@ -222,7 +223,7 @@ def test_tenant_deletion_leaves_nothing_and_spares_other_tenants(
     _seed_customer(other.tenant_id, "c1", "voisin@customer.example", orders=1)
     client.post("/tenant/storefront-key", headers=shop.headers)
     _run(client, shop, privacy_worker, client.post("/customers/c1/export", headers=shop.headers))
-    before = tenant_leftovers(shop.tenant_id)
+    before = tenant_leftovers(shop.tenant_id, files=models_bucket())
     assert before.dynamodb_items > 5 and before.s3_objects >= 3 and before.users == 1
     # A wrong confirmation deletes nothing
     wrong = client.post(
@@ -241,8 +242,8 @@ def test_tenant_deletion_leaves_nothing_and_spares_other_tenants(
     receipt = get_job(shop.tenant_id, job_id)
     assert receipt is not None and receipt.status == "done"
     assert receipt.result == {"remaining": {"dynamodb_items": 0, "s3_objects": 0, "users": 0}, "complete": True}
-    assert tenant_leftovers(shop.tenant_id, keep={job_key(shop.tenant_id, job_id)}).empty
-    assert tenant_leftovers(shop.tenant_id).dynamodb_items == 1
+    assert tenant_leftovers(shop.tenant_id, files=models_bucket(), keep={job_key(shop.tenant_id, job_id)}).empty
+    assert tenant_leftovers(shop.tenant_id, files=models_bucket()).dynamodb_items == 1
     # ...the old token no longer reaches anything, and the neighbour is untouched
     assert client.get("/tenant", headers=shop.headers).status_code in (401, 403)
     assert get_customer(other.tenant_id, "c1").email == "voisin@customer.example"

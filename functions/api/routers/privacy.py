@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.dependencies import OwnerOnly, expensive_action
+from api.dependencies import ModelsBucket, OwnerOnly, PrivacyQueue, expensive_action
 from luxebrain.auth.principal import Principal, Role
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.errors import InvalidInputError
@@ -65,9 +65,12 @@ def _accepted(job: PrivacyJob, response: Response) -> PrivacyJobAccepted:
     response_model=PrivacyJobAccepted,
     summary="Export everything stored about a customer (data subject access request): a job to poll",
 )
-def export_customer(customer_id: CustomerId, principal: OwnerExport, response: Response) -> PrivacyJobAccepted:
+def export_customer(
+    customer_id: CustomerId, principal: OwnerExport, queue: PrivacyQueue, response: Response
+) -> PrivacyJobAccepted:
     tenant_id = principal.require_tenant()
-    return _accepted(jobs.request_customer_export(tenant_id, customer_id, requested_by=principal.subject), response)
+    job = jobs.request_customer_export(tenant_id, customer_id, queue=queue, requested_by=principal.subject)
+    return _accepted(job, response)
 
 
 @router.delete(
@@ -76,9 +79,12 @@ def export_customer(customer_id: CustomerId, principal: OwnerExport, response: R
     response_model=PrivacyJobAccepted,
     summary="Erase a customer: delete their records, anonymise their orders (right to erasure): a job to poll",
 )
-def erase_customer(customer_id: CustomerId, principal: OwnerExport, response: Response) -> PrivacyJobAccepted:
+def erase_customer(
+    customer_id: CustomerId, principal: OwnerExport, queue: PrivacyQueue, response: Response
+) -> PrivacyJobAccepted:
     tenant_id = principal.require_tenant()
-    return _accepted(jobs.request_customer_erasure(tenant_id, customer_id, requested_by=principal.subject), response)
+    job = jobs.request_customer_erasure(tenant_id, customer_id, queue=queue, requested_by=principal.subject)
+    return _accepted(job, response)
 
 
 @router.get("/privacy/jobs/{job_id}", response_model=PrivacyJobStatus, summary="A personal-data job's status")
@@ -109,8 +115,8 @@ class CustomerExport(BaseModel):
     response_model=CustomerExport,
     summary="The file a done export job wrote (everything stored about the customer, by kind)",
 )
-def job_export(job_id: JobId, principal: OwnerOnly) -> CustomerExport:
-    return CustomerExport(**jobs.job_export(principal.require_tenant(), job_id))
+def job_export(job_id: JobId, principal: OwnerOnly, files: ModelsBucket) -> CustomerExport:
+    return CustomerExport(**jobs.job_export(principal.require_tenant(), job_id, files=files))
 
 
 class TenantDeletionRequest(BaseModel):
@@ -125,9 +131,11 @@ class TenantDeletionRequest(BaseModel):
     response_model=PrivacyJobAccepted,
     summary="Delete the tenant and everything it owns: a job; once done, its accounts no longer sign in",
 )
-def delete_tenant(body: TenantDeletionRequest, principal: OwnerOnly, response: Response) -> PrivacyJobAccepted:
+def delete_tenant(
+    body: TenantDeletionRequest, principal: OwnerOnly, queue: PrivacyQueue, response: Response
+) -> PrivacyJobAccepted:
     tenant_id = principal.require_tenant()
     tenant = tenant_profile(tenant_id, fresh=True)
     if body.tenant_name.strip() != tenant.name:
         raise InvalidInputError("tenant_name does not match this tenant's name")
-    return _accepted(jobs.request_tenant_deletion(tenant_id, requested_by=principal.subject), response)
+    return _accepted(jobs.request_tenant_deletion(tenant_id, queue=queue, requested_by=principal.subject), response)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from api.dependencies import Principal, TenantMember, expensive_action
+from api.dependencies import Principal, TenantMember, TrainQueue, expensive_action
 from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.storage.training import get_pointer
 from luxebrain.training import list_run_records, request_retrain
@@ -101,8 +101,8 @@ class RetrainResponse(BaseModel):
 
 
 @router.post("/runs", status_code=202, response_model=RetrainResponse, summary="Retrain every model now")
-def retrain(principal: Retrainer) -> RetrainResponse:
-    request = request_retrain(principal.require_tenant())
+def retrain(principal: Retrainer, train_queue: TrainQueue) -> RetrainResponse:
+    request = request_retrain(principal.require_tenant(), train_queue)
     return RetrainResponse(request_id=request.request_id, requested_at=request.requested_at)
 
 

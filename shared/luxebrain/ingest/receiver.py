@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from luxebrain.adapters import MessageQueue
 from luxebrain.errors import NotFoundError
 from luxebrain.ingest.envelope import (
     SUPPORTED_EVENTS,
@@ -24,7 +25,6 @@ from luxebrain.ingest.envelope import (
     utc_now_iso,
 )
 from luxebrain.ingest.errors import BadDeliveryError, InvalidSignatureError, PayloadTooLargeError, UnknownStoreError
-from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.tenants import get_store_secrets
 from luxebrain.woocommerce.signature import SIGNATURE_HEADER, verify_signature
 
@@ -49,8 +49,7 @@ class ReceiveResult:
     message_id: str | None = None
 
 
-SecretLookup = Callable[[str, str], str]
-QueueSend = Callable[[IngestEnvelope, str, str], str]
+SecretLookup = Callable[[str, str], str]  # (tenant_id, store_id) -> the store's webhook secret
 
 
 def store_webhook_secret(tenant_id: str, store_id: str) -> str:
@@ -61,28 +60,13 @@ def store_webhook_secret(tenant_id: str, store_id: str) -> str:
         raise UnknownStoreError(f"no store {store_id} is registered here") from None
 
 
-def send_to_ingest_queue(envelope: IngestEnvelope, group_id: str, deduplication_id: str) -> str:
-    settings = configured_settings()
-    response = aws_client("sqs").send_message(
-        QueueUrl=settings.require("ingest_queue_url"),
-        MessageBody=envelope.model_dump_json(),
-        MessageGroupId=group_id,
-        MessageDeduplicationId=deduplication_id,
-    )
-    return str(response["MessageId"])
-
-
-def receive_delivery(
-    delivery: Delivery,
-    *,
-    secret_lookup: SecretLookup = store_webhook_secret,
-    send: QueueSend = send_to_ingest_queue,
-) -> ReceiveResult:
-    """Verify and enqueue one delivery; raises an ingest error (with its HTTP status) otherwise."""
+def receive_delivery(delivery: Delivery, *, webhook_secret: SecretLookup, ingest_queue: MessageQueue) -> ReceiveResult:
+    """Verify and enqueue one delivery; raises an ingest error (with its HTTP status) otherwise. The handler
+    passes :func:`store_webhook_secret` and the ingest queue's adapter."""
     if len(delivery.raw_body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"body of {len(delivery.raw_body)} bytes is over the {MAX_BODY_BYTES}-byte limit")
     headers = delivery.headers
-    secret = secret_lookup(delivery.tenant_id, delivery.store_id)  # unknown store: 404 before anything else
+    secret = webhook_secret(delivery.tenant_id, delivery.store_id)  # unknown store: 404 before anything else
     if _is_ping(delivery):
         # WooCommerce's ping on saving a webhook: unsigned form body; it must get exactly 200.
         return ReceiveResult(outcome="ping")
@@ -105,7 +89,11 @@ def receive_delivery(
         webhook_id=headers.get("x-wc-webhook-id"),
     )
     group = message_group_id(delivery.tenant_id, delivery.store_id, resource, resource_id)
-    message_id = send(envelope, group, deduplication_id(delivery.raw_body, event, received_at))
+    message_id = ingest_queue.send(
+        envelope.model_dump_json(),
+        group_id=group,
+        deduplication_id=deduplication_id(delivery.raw_body, event, received_at),
+    )
     return ReceiveResult(outcome="queued", topic=topic, message_id=message_id)
 
 

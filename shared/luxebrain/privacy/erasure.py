@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from luxebrain.adapters import ObjectStore
 from luxebrain.privacy.files import TENANT_FILES_PREFIX, delete_every_version
 from luxebrain.privacy.requests import subject_fingerprint
-from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage import personal_data
 from luxebrain.storage.privacy_jobs import export_keys_of_subject
 
@@ -30,7 +30,7 @@ class ErasureReport:
     notes: list[str] = field(default_factory=list)
 
 
-def erase_customer(tenant_id: str, customer_id: str) -> ErasureReport:
+def erase_customer(tenant_id: str, customer_id: str, *, files: ObjectStore) -> ErasureReport:
     """Idempotent: erasing an erased customer deletes and anonymises nothing more."""
     pseudonym = "erased-" + hashlib.sha256(f"{tenant_id}:{customer_id}".encode()).hexdigest()[:16]
     erasure = personal_data.erase_customer_records(
@@ -38,9 +38,9 @@ def erase_customer(tenant_id: str, customer_id: str) -> ErasureReport:
     )
     report = ErasureReport(deleted=erasure.deleted, anonymised=erasure.anonymised)
     for key in export_keys_of_subject(tenant_id, subject_fingerprint(tenant_id, customer_id)):
-        report.exports_deleted += delete_every_version(key)
+        report.exports_deleted += delete_every_version(files, key)
     report.remaining_items = personal_data.count_customer_items(tenant_id, customer_id)
-    report.model_artifacts_naming_customer = _artifacts_naming(tenant_id, customer_id)
+    report.model_artifacts_naming_customer = artifacts_naming(files, tenant_id, customer_id)
     if report.model_artifacts_naming_customer:
         report.notes.append(
             "trained models still hold this customer's id and scores until the next training run replaces them"
@@ -49,19 +49,15 @@ def erase_customer(tenant_id: str, customer_id: str) -> ErasureReport:
     return report
 
 
-def _artifacts_naming(tenant_id: str, customer_id: str) -> list[str]:
+# Larger files are not read (no model file of ours comes near it; a Lambda's memory would not hold one).
+MAX_SCANNED_FILE_BYTES = 64 * 1024 * 1024
+
+
+def artifacts_naming(files: ObjectStore, tenant_id: str, customer_id: str) -> list[str]:
     """Model files under the tenant's prefix whose bytes contain the customer id (ids are stored verbatim)."""
-    settings = configured_settings()
-    s3 = aws_client("s3")
     needle = customer_id.encode()
-    found = []
-    for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=settings.models_bucket, Prefix=f"{TENANT_FILES_PREFIX}/{tenant_id}/"
-    ):
-        for obj in page.get("Contents", []):
-            if obj["Size"] > 64 * 1024 * 1024:
-                continue
-            body = s3.get_object(Bucket=settings.models_bucket, Key=obj["Key"])["Body"].read()
-            if needle in body:
-                found.append(obj["Key"])
-    return found
+    return [
+        stored.key
+        for stored in files.objects(f"{TENANT_FILES_PREFIX}/{tenant_id}/")
+        if stored.size <= MAX_SCANNED_FILE_BYTES and needle in files.get(stored.key)
+    ]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from luxebrain.adapters import MissingObject, ObjectStore
 from luxebrain.errors import NotFoundError
 from luxebrain.privacy.files import EXPORTS_PREFIX
-from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage import personal_data
 from luxebrain.tenancy import validate_tenant_id
 
@@ -32,22 +32,17 @@ def export_customer(tenant_id: str, customer_id: str) -> dict[str, Any]:
     return {"tenant_id": tenant_id, "customer_id": customer_id, "records": grouped}
 
 
-def write_export(tenant_id: str, job_id: str, exported: dict[str, Any]) -> str:
+def write_export(files: ObjectStore, tenant_id: str, job_id: str, exported: dict[str, Any]) -> str:
     key = export_key(tenant_id, job_id)
-    aws_client("s3").put_object(
-        Bucket=configured_settings().models_bucket,
-        Key=key,
-        Body=json.dumps(exported, ensure_ascii=False, sort_keys=True).encode(),
-        ContentType="application/json",
-    )
+    body = json.dumps(exported, ensure_ascii=False, sort_keys=True).encode()
+    files.put(key, body, content_type="application/json")
     return key
 
 
-def read_export(key: str) -> dict[str, Any]:
-    s3 = aws_client("s3")
+def read_export(files: ObjectStore, key: str) -> dict[str, Any]:
     try:
-        body = s3.get_object(Bucket=configured_settings().models_bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
+        body = files.get(key)
+    except MissingObject:
         raise NotFoundError(f"the export has expired (exports are kept {EXPORT_RETENTION_DAYS} days)") from None
     exported: dict[str, Any] = json.loads(body)
     return exported

@@ -12,10 +12,10 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from luxebrain.adapters import MessageQueue, ObjectStore
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.privacy.requests import CUSTOMER_KINDS, JobKind, PrivacyJobMessage, subject_fingerprint
-from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage import privacy_jobs
 from luxebrain.storage.privacy_jobs import DONE, PrivacyJob
 
@@ -28,16 +28,16 @@ LEASE_SECONDS = 930
 DELETION_RECEIPT_DAYS = 30
 
 
-def _request(tenant_id: str, kind: JobKind, *, requested_by: str, customer_id: str | None = None) -> PrivacyJob:
+def _request(
+    tenant_id: str, kind: JobKind, *, queue: MessageQueue, requested_by: str, customer_id: str | None = None
+) -> PrivacyJob:
     subject = subject_fingerprint(tenant_id, customer_id) if customer_id is not None else None
     job = privacy_jobs.create_job(tenant_id, kind=kind, requested_by=requested_by, subject_sha256=subject)
     message = PrivacyJobMessage(
         job_id=job.job_id, tenant_id=tenant_id, kind=kind, customer_id=customer_id, requested_by=requested_by
     )
     try:
-        aws_client("sqs").send_message(
-            QueueUrl=configured_settings().require("privacy_queue_url"), MessageBody=message.model_dump_json()
-        )
+        queue.send(message.model_dump_json())
     except Exception:
         privacy_jobs.claim_job(tenant_id, job.job_id, lease_seconds=LEASE_SECONDS)
         privacy_jobs.fail_job(tenant_id, job.job_id, reason="the request could not be queued; ask again")
@@ -45,16 +45,18 @@ def _request(tenant_id: str, kind: JobKind, *, requested_by: str, customer_id: s
     return job
 
 
-def request_customer_export(tenant_id: str, customer_id: str, *, requested_by: str) -> PrivacyJob:
-    return _request(tenant_id, JobKind.CUSTOMER_EXPORT, requested_by=requested_by, customer_id=customer_id)
+def request_customer_export(tenant_id: str, customer_id: str, *, queue: MessageQueue, requested_by: str) -> PrivacyJob:
+    return _request(tenant_id, JobKind.CUSTOMER_EXPORT, queue=queue, requested_by=requested_by, customer_id=customer_id)
 
 
-def request_customer_erasure(tenant_id: str, customer_id: str, *, requested_by: str) -> PrivacyJob:
-    return _request(tenant_id, JobKind.CUSTOMER_ERASURE, requested_by=requested_by, customer_id=customer_id)
+def request_customer_erasure(tenant_id: str, customer_id: str, *, queue: MessageQueue, requested_by: str) -> PrivacyJob:
+    return _request(
+        tenant_id, JobKind.CUSTOMER_ERASURE, queue=queue, requested_by=requested_by, customer_id=customer_id
+    )
 
 
-def request_tenant_deletion(tenant_id: str, *, requested_by: str) -> PrivacyJob:
-    return _request(tenant_id, JobKind.TENANT_DELETION, requested_by=requested_by)
+def request_tenant_deletion(tenant_id: str, *, queue: MessageQueue, requested_by: str) -> PrivacyJob:
+    return _request(tenant_id, JobKind.TENANT_DELETION, queue=queue, requested_by=requested_by)
 
 
 def job_status(tenant_id: str, job_id: str) -> PrivacyJob:
@@ -64,7 +66,7 @@ def job_status(tenant_id: str, job_id: str) -> PrivacyJob:
     return job
 
 
-def job_export(tenant_id: str, job_id: str) -> dict[str, Any]:
+def job_export(tenant_id: str, job_id: str, *, files: ObjectStore) -> dict[str, Any]:
     """The export a finished export job wrote."""
     from luxebrain.privacy import export
 
@@ -73,11 +75,11 @@ def job_export(tenant_id: str, job_id: str) -> dict[str, Any]:
         raise NotFoundError(f"privacy job {job_id} is not an export")
     if job.status != DONE or not job.export_key:
         raise NotFoundError(f"privacy job {job_id} has no export yet (status {job.status})")
-    return export.read_export(job.export_key)
+    return export.read_export(files, job.export_key)
 
 
 # ----------------------------------------------------------------------------- the worker's side
-def run_job(message: PrivacyJobMessage, *, attempt: int) -> str:
+def run_job(message: PrivacyJobMessage, *, attempt: int, files: ObjectStore) -> str:
     """Run one delivery of a job; returns what happened (``done``, ``failed``, ``skipped``). An unexpected
     error is raised (the queue delivers the message again) after the job is put back to pending, or, on the
     last attempt, recorded as failed."""
@@ -87,7 +89,7 @@ def run_job(message: PrivacyJobMessage, *, attempt: int) -> str:
         logger.info("privacy job already finished or in progress", extra={"job_id": job_id})
         return "skipped"
     try:
-        _run(message)
+        _run(message, files)
     except (NotFoundError, InvalidInputError) as exc:
         privacy_jobs.fail_job(tenant_id, job_id, reason=str(exc))
         return "failed"
@@ -101,7 +103,7 @@ def run_job(message: PrivacyJobMessage, *, attempt: int) -> str:
     return "done"
 
 
-def _run(message: PrivacyJobMessage) -> None:
+def _run(message: PrivacyJobMessage, files: ObjectStore) -> None:
     # The work itself (and the whole-table reads of storage.personal_data) is the worker's: not imported
     # by the API, which only asks for jobs and reads their status.
     from luxebrain.auth.members import record_audit
@@ -118,13 +120,13 @@ def _run(message: PrivacyJobMessage) -> None:
     if message.kind == JobKind.CUSTOMER_EXPORT:
         assert message.customer_id is not None
         exported = export.export_customer(tenant_id, message.customer_id)
-        key = export.write_export(tenant_id, job_id, exported)
+        key = export.write_export(files, tenant_id, job_id, exported)
         counts = {entity: len(records) for entity, records in exported["records"].items()}
         privacy_jobs.finish_job(tenant_id, job_id, result={"records": counts}, export_key=key)
         record_audit(tenant_id, action="customer.exported", actor=message.requested_by, details=audit_details)
     elif message.kind == JobKind.CUSTOMER_ERASURE:
         assert message.customer_id is not None
-        report = erasure.erase_customer(tenant_id, message.customer_id)
+        report = erasure.erase_customer(tenant_id, message.customer_id, files=files)
         privacy_jobs.finish_job(tenant_id, job_id, result=asdict(report))
         record_audit(
             tenant_id,
@@ -134,7 +136,7 @@ def _run(message: PrivacyJobMessage) -> None:
         )
     else:
         receipt = privacy_jobs.job_key(tenant_id, job_id)
-        leftovers = tenant_deletion.delete_tenant(tenant_id, keep={receipt})
+        leftovers = tenant_deletion.delete_tenant(tenant_id, files=files, keep={receipt})
         privacy_jobs.finish_job(
             tenant_id,
             job_id,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from luxebrain.privacy.files import EXPORTS_PREFIX, TENANT_FILES_PREFIX, delete_every_version, object_versions
+from luxebrain.adapters import ObjectStore
+from luxebrain.privacy.files import EXPORTS_PREFIX, TENANT_FILES_PREFIX, delete_every_version
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage import personal_data
 from luxebrain.tenancy import validate_tenant_id
@@ -26,12 +27,12 @@ def _file_prefixes(tenant_id: str) -> list[str]:
     return [f"{TENANT_FILES_PREFIX}/{tenant_id}/", f"{EXPORTS_PREFIX}/{tenant_id}/"]
 
 
-def tenant_leftovers(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantLeftovers:
+def tenant_leftovers(tenant_id: str, *, files: ObjectStore, keep: Collection[tuple[str, str]] = ()) -> TenantLeftovers:
     """What is still stored for a tenant: table items (but the ``keep`` keys), files (every version) and
     user accounts."""
     validate_tenant_id(tenant_id)
     items = personal_data.count_tenant_items(tenant_id, keep=keep)
-    objects = sum(1 for prefix in _file_prefixes(tenant_id) for _ in object_versions(prefix))
+    objects = sum(1 for prefix in _file_prefixes(tenant_id) for _ in files.versions(prefix))
     return TenantLeftovers(dynamodb_items=items, s3_objects=objects, users=len(_cognito_users_of(tenant_id)))
 
 
@@ -49,7 +50,7 @@ def _cognito_users_of(tenant_id: str) -> list[str]:
     return usernames
 
 
-def delete_tenant(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantLeftovers:
+def delete_tenant(tenant_id: str, *, files: ObjectStore, keep: Collection[tuple[str, str]] = ()) -> TenantLeftovers:
     """Delete everything a tenant owns but the ``keep`` keys (the deletion's own job record, its receipt).
     Idempotent; returns what is left afterwards (all zeros when complete)."""
     validate_tenant_id(tenant_id)
@@ -59,11 +60,11 @@ def delete_tenant(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> 
         cognito.admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=username)
     deleted = personal_data.delete_tenant_items(tenant_id, keep=keep)
     for prefix in _file_prefixes(tenant_id):
-        delete_every_version(prefix)
+        delete_every_version(files, prefix)
     from luxebrain.auth.members import forget_membership  # cached memberships must not outlive the data
     from luxebrain.billing.plans import forget_tenant
 
     forget_tenant(tenant_id)
     for user_id in deleted.member_user_ids:
         forget_membership(user_id)
-    return tenant_leftovers(tenant_id, keep=keep)
+    return tenant_leftovers(tenant_id, files=files, keep=keep)

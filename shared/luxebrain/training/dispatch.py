@@ -15,9 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from luxebrain.adapters import MessageQueue
 from luxebrain.billing.plans import PlanLimitExceededError
 from luxebrain.billing.usage import consume, release
-from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.runtime import configured_settings
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage import training as training_store
 from luxebrain.tenancy import validate_tenant_id
@@ -73,7 +74,7 @@ def is_due(training: training_store.TrainingState | None, plan: str, now: dateti
     return False, "data unchanged since the last run"
 
 
-def dispatch_due_tenants(now: datetime | None = None) -> DispatchResult:
+def dispatch_due_tenants(train_queue: MessageQueue, now: datetime | None = None) -> DispatchResult:
     """Send one TrainQueue message per due active tenant."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     result = DispatchResult()
@@ -105,7 +106,7 @@ def dispatch_due_tenants(now: datetime | None = None) -> DispatchResult:
             counted.append(tenant_id)
     requests = [TrainRequest(tenant_id=tenant_id, reason="scheduled", requested_at=now) for tenant_id in result.due]
     try:
-        result.sent = send_train_requests(requests)
+        result.sent = send_train_requests(train_queue, requests)
     except Exception:
         for tenant_id in counted:  # not queued: not counted (the schedule's retry counts them again)
             release(tenant_id, "training_runs")
@@ -113,28 +114,13 @@ def dispatch_due_tenants(now: datetime | None = None) -> DispatchResult:
     return result
 
 
-def send_train_requests(requests: list[TrainRequest]) -> int:
-    """SendMessageBatch, 10 a call; raises if any entry failed (the schedule's retry policy re-runs the
-    dispatcher, and duplicates are skipped by the worker's change check and lease)."""
-    queue_url = configured_settings().require("train_queue_url")
-    sqs = aws_client("sqs")
-    sent = 0
-    for start in range(0, len(requests), 10):
-        chunk = requests[start : start + 10]
-        response = sqs.send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(index), "MessageBody": request.model_dump_json()} for index, request in enumerate(chunk)
-            ],
-        )
-        failed = response.get("Failed", [])
-        if failed:
-            raise RuntimeError(f"{len(failed)} training message(s) were not sent: {failed[0].get('Message')}")
-        sent += len(response.get("Successful", []))
-    return sent
+def send_train_requests(train_queue: MessageQueue, requests: list[TrainRequest]) -> int:
+    """Queue the requests (SendMessageBatch, 10 a call); raises if any was refused (the schedule's retry
+    policy re-runs the dispatcher, and duplicates are skipped by the worker's change check and lease)."""
+    return train_queue.send_batch([request.model_dump_json() for request in requests])
 
 
-def request_retrain(tenant_id: str, now: datetime | None = None) -> TrainRequest:
+def request_retrain(tenant_id: str, train_queue: MessageQueue, now: datetime | None = None) -> TrainRequest:
     """On-demand retraining (API): at most one request per ``training_retrain_min_interval_seconds`` per tenant
     (RetrainRateLimitedError, HTTP 429, otherwise); the worker trains it like a scheduled run."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -143,7 +129,7 @@ def request_retrain(tenant_id: str, now: datetime | None = None) -> TrainRequest
     request = TrainRequest(tenant_id=tenant_id, reason="on_demand", requested_at=now)
     try:
         training_store.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
-        send_train_requests([request])
+        send_train_requests(train_queue, [request])
     except Exception:
         release(tenant_id, "training_runs")
         raise

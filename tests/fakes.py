@@ -1,0 +1,139 @@
+"""In-memory implementations of luxebrain.adapters' protocols for the unit tier: what a test passes where
+the product passes the AWS adapters. Each keeps what was done to it, for the test's Then."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from luxebrain.adapters import MissingObject, ObjectVersion, StoredObject
+
+
+@dataclass
+class _Version:
+    version_id: str
+    body: bytes | None  # None: a delete marker
+    content_type: str = ""
+
+
+class InMemoryObjectStore:
+    """A versioned bucket: a put adds a version, a delete adds a delete marker (as S3 with versioning on)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, list[_Version]] = {}
+        self._ids = itertools.count(1)
+        self.calls: list[str] = []
+
+    def _current(self, key: str) -> _Version | None:
+        versions = self._keys.get(key)
+        return versions[-1] if versions and versions[-1].body is not None else None
+
+    def put(self, key: str, body: bytes, *, content_type: str = "application/octet-stream") -> None:
+        self.calls.append(f"put {key}")
+        self._keys.setdefault(key, []).append(_Version(f"v{next(self._ids)}", bytes(body), content_type))
+
+    def get(self, key: str) -> bytes:
+        current = self._current(key)
+        if current is None or current.body is None:
+            raise MissingObject(key)
+        return current.body
+
+    def content_type(self, key: str) -> str:
+        current = self._current(key)
+        if current is None:
+            raise MissingObject(key)
+        return current.content_type
+
+    def exists(self, key: str) -> bool:
+        return self._current(key) is not None
+
+    def delete(self, key: str) -> None:
+        self.calls.append(f"delete {key}")
+        if key in self._keys:
+            self._keys[key].append(_Version(f"v{next(self._ids)}", None))
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
+    def objects(self, prefix: str) -> Iterator[StoredObject]:
+        for key in sorted(self._keys):
+            current = self._current(key)
+            if key.startswith(prefix) and current is not None and current.body is not None:
+                yield StoredObject(key=key, size=len(current.body))
+
+    def folders(self, prefix: str) -> list[str]:
+        return sorted(
+            {o.key[len(prefix) :].split("/", 1)[0] for o in self.objects(prefix) if "/" in o.key[len(prefix) :]}
+        )
+
+    def versions(self, prefix: str) -> Iterator[ObjectVersion]:
+        for key in sorted(self._keys):
+            if key.startswith(prefix):
+                yield from (ObjectVersion(key=key, version_id=v.version_id) for v in self._keys[key])
+
+    def delete_versions(self, versions: Sequence[ObjectVersion]) -> None:
+        for doomed in versions:
+            self.calls.append(f"delete version {doomed.key} {doomed.version_id}")
+            kept = [v for v in self._keys.get(doomed.key, []) if v.version_id != doomed.version_id]
+            if kept:
+                self._keys[doomed.key] = kept
+            else:
+                self._keys.pop(doomed.key, None)
+
+    def keys(self) -> list[str]:
+        """Every key that has a current object."""
+        return [o.key for o in self.objects("")]
+
+
+@dataclass
+class SentMessage:
+    body: str
+    group_id: str | None = None
+    deduplication_id: str | None = None
+
+
+@dataclass
+class RecordingQueue:
+    """Keeps every message; ``refuse`` makes the next sends raise (a queue that cannot be reached)."""
+
+    sent: list[SentMessage] = field(default_factory=list)
+    refuse: Exception | None = None
+
+    def send(self, body: str, *, group_id: str | None = None, deduplication_id: str | None = None) -> str:
+        if self.refuse is not None:
+            raise self.refuse
+        self.sent.append(SentMessage(body, group_id, deduplication_id))
+        return f"m-{len(self.sent)}"
+
+    def send_batch(self, bodies: Sequence[str]) -> int:
+        for body in bodies:
+            self.send(body)
+        return len(bodies)
+
+    def bodies(self) -> list[dict[str, object]]:
+        return [json.loads(message.body) for message in self.sent]
+
+
+class ContextMismatch(ValueError):
+    """The fake vault's stand-in for KMS's InvalidCiphertextException."""
+
+
+class InMemoryKeyVault:
+    """Not encryption: a sealed envelope that opens only with the context it was sealed with, which is
+    the property the product relies on."""
+
+    def __init__(self) -> None:
+        self.decryptions = 0
+
+    def encrypt(self, plaintext: bytes, *, context: Mapping[str, str]) -> bytes:
+        return json.dumps({"context": dict(context), "plaintext": plaintext.hex()}, sort_keys=True).encode()[::-1]
+
+    def decrypt(self, ciphertext: bytes, *, context: Mapping[str, str]) -> bytes:
+        self.decryptions += 1
+        sealed = json.loads(ciphertext[::-1])
+        if sealed["context"] != dict(context):
+            raise ContextMismatch("the encryption context differs")
+        return bytes.fromhex(sealed["plaintext"])

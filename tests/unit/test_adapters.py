@@ -1,0 +1,171 @@
+"""The AWS adapters, each method checked against the boto3 operation it makes (botocore's Stubber: no
+network), and the factories that create each adapter once per execution environment."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import ANY
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from luxebrain.adapters import MissingObject, ObjectVersion, StoredObject
+from luxebrain.adapters.aws import KmsKeyVault, S3ObjectStore, SqsQueue, models_bucket, queue
+from luxebrain.errors import ConfigurationError
+from luxebrain.runtime import reset_runtime
+
+BUCKET = "luxebrain-models-test"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/luxebrain-privacy"
+
+
+def _client(service: str) -> Any:
+    return boto3.session.Session().client(service, region_name="us-east-1")
+
+
+def _body(content: bytes) -> StreamingBody:
+    import io
+
+    return StreamingBody(io.BytesIO(content), len(content))
+
+
+def test_object_store_maps_each_method_to_its_s3_operation() -> None:
+    s3 = _client("s3")
+    store = S3ObjectStore(s3, BUCKET)
+    with Stubber(s3) as stubber:
+        stubber.add_response(
+            "put_object", {}, {"Bucket": BUCKET, "Key": "k", "Body": b"x", "ContentType": "application/json"}
+        )
+        stubber.add_response("get_object", {"Body": _body(b"x")}, {"Bucket": BUCKET, "Key": "k"})
+        stubber.add_client_error("get_object", service_error_code="NoSuchKey", http_status_code=404)
+        stubber.add_response("head_object", {}, {"Bucket": BUCKET, "Key": "k"})
+        stubber.add_client_error("head_object", service_error_code="404", http_status_code=404)
+        stubber.add_client_error("head_object", service_error_code="AccessDenied", http_status_code=403)
+        store.put("k", b"x", content_type="application/json")
+        assert store.get("k") == b"x"
+        with pytest.raises(MissingObject):
+            store.get("gone")
+        assert store.exists("k") is True
+        assert store.exists("gone") is False
+        with pytest.raises(s3.exceptions.ClientError):  # not "missing": an error worth seeing
+            store.exists("forbidden")
+        stubber.assert_no_pending_responses()
+
+
+def test_object_store_lists_objects_folders_and_versions_across_pages() -> None:
+    s3 = _client("s3")
+    store = S3ObjectStore(s3, BUCKET)
+    with Stubber(s3) as stubber:
+        stubber.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": "p/a", "Size": 3}], "IsTruncated": True, "NextContinuationToken": "t"},
+            {"Bucket": BUCKET, "Prefix": "p/"},
+        )
+        stubber.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": "p/b", "Size": 4}], "IsTruncated": False},
+            {"Bucket": BUCKET, "Prefix": "p/", "ContinuationToken": "t"},
+        )
+        stubber.add_response(
+            "list_objects_v2",
+            {"CommonPrefixes": [{"Prefix": "p/v2/"}, {"Prefix": "p/v1/"}], "IsTruncated": False},
+            {"Bucket": BUCKET, "Prefix": "p/", "Delimiter": "/"},
+        )
+        stubber.add_response(
+            "list_object_versions",
+            {
+                "Versions": [{"Key": "p/a", "VersionId": "1"}],
+                "DeleteMarkers": [{"Key": "p/b", "VersionId": "2"}],
+                "IsTruncated": False,
+            },
+            {"Bucket": BUCKET, "Prefix": "p/"},
+        )
+        assert list(store.objects("p/")) == [StoredObject("p/a", 3), StoredObject("p/b", 4)]
+        assert store.folders("p/") == ["v1", "v2"]
+        assert list(store.versions("p/")) == [ObjectVersion("p/a", "1"), ObjectVersion("p/b", "2")]
+
+
+def test_object_store_deletes_in_batches_of_a_thousand() -> None:
+    s3 = _client("s3")
+    store = S3ObjectStore(s3, BUCKET)
+    keys = [f"k{i}" for i in range(1001)]
+    with Stubber(s3) as stubber:
+        for chunk in (keys[:1000], keys[1000:]):
+            expected = {"Bucket": BUCKET, "Delete": {"Objects": [{"Key": k} for k in chunk], "Quiet": True}}
+            stubber.add_response("delete_objects", {}, expected)
+        stubber.add_response(
+            "delete_objects",
+            {},
+            {"Bucket": BUCKET, "Delete": {"Objects": [{"Key": "a", "VersionId": "1"}], "Quiet": True}},
+        )
+        stubber.add_response("delete_object", {}, {"Bucket": BUCKET, "Key": "one"})
+        store.delete_many(keys)
+        store.delete_versions([ObjectVersion("a", "1")])
+        store.delete("one")
+        store.delete_many([])  # nothing to delete: no call
+        stubber.assert_no_pending_responses()
+
+
+def test_queue_sends_fifo_fields_only_when_given_and_batches_by_ten() -> None:
+    sqs = _client("sqs")
+    messages = SqsQueue(sqs, QUEUE_URL)
+    with Stubber(sqs) as stubber:
+        stubber.add_response("send_message", {"MessageId": "m1"}, {"QueueUrl": QUEUE_URL, "MessageBody": "{}"})
+        stubber.add_response(
+            "send_message",
+            {"MessageId": "m2"},
+            {"QueueUrl": QUEUE_URL, "MessageBody": "{}", "MessageGroupId": "g", "MessageDeduplicationId": "d"},
+        )
+        ok = [{"Id": str(i), "MessageId": f"m{i}", "MD5OfMessageBody": "x"} for i in range(10)]
+        stubber.add_response(
+            "send_message_batch", {"Successful": ok, "Failed": []}, {"QueueUrl": QUEUE_URL, "Entries": ANY}
+        )
+        stubber.add_response(
+            "send_message_batch",
+            {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "x", "Message": "throttled"}]},
+            {"QueueUrl": QUEUE_URL, "Entries": [{"Id": "0", "MessageBody": "10"}]},
+        )
+        assert messages.send("{}") == "m1"
+        assert messages.send("{}", group_id="g", deduplication_id="d") == "m2"
+        with pytest.raises(RuntimeError, match="1 message"):
+            messages.send_batch([str(i) for i in range(11)])
+        stubber.assert_no_pending_responses()
+
+
+def test_key_vault_binds_the_ciphertext_to_its_context() -> None:
+    kms = _client("kms")
+    vault = KmsKeyVault(kms, "alias/luxebrain-secrets")
+    context = {"tenant_id": "t-0123456789ab", "store_id": "s1"}
+    with Stubber(kms) as stubber:
+        stubber.add_response(
+            "encrypt",
+            {"CiphertextBlob": b"sealed"},
+            {"KeyId": "alias/luxebrain-secrets", "Plaintext": b"secret", "EncryptionContext": context},
+        )
+        stubber.add_response(
+            "decrypt", {"Plaintext": b"secret"}, {"CiphertextBlob": b"sealed", "EncryptionContext": context}
+        )
+        assert vault.encrypt(b"secret", context=context) == b"sealed"
+        assert vault.decrypt(b"sealed", context=context) == b"secret"
+
+
+def test_factories_create_each_adapter_once_per_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "local")
+    monkeypatch.setenv("LUXEBRAIN_TABLE_NAME", "luxebrain-data")
+    monkeypatch.setenv("LUXEBRAIN_MODELS_BUCKET", BUCKET)
+    monkeypatch.delenv("LUXEBRAIN_PRIVACY_QUEUE_URL", raising=False)
+    reset_runtime()
+    try:
+        assert models_bucket() is models_bucket() and models_bucket().bucket == BUCKET
+        with pytest.raises(ConfigurationError, match="LUXEBRAIN_PRIVACY_QUEUE_URL"):
+            queue("privacy_queue_url")
+        monkeypatch.setenv("LUXEBRAIN_PRIVACY_QUEUE_URL", QUEUE_URL)
+        monkeypatch.setenv("LUXEBRAIN_MODELS_BUCKET", "another-bucket")
+        before = models_bucket()
+        reset_runtime()  # the environment changed: new adapters
+        assert models_bucket() is not before and models_bucket().bucket == "another-bucket"
+        assert queue("privacy_queue_url").queue_url == QUEUE_URL
+    finally:
+        monkeypatch.undo()
+        reset_runtime()
