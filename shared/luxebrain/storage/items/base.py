@@ -6,6 +6,7 @@ the ``key_*`` helpers beside each entity, through :func:`luxebrain.tenancy.tenan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -15,7 +16,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -71,39 +72,31 @@ def is_condition_failure(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def save_if(item: BaseItem, condition: Condition) -> bool:
-    """Save ``item`` when ``condition`` holds: True when written, False when the condition did not hold (any
-    other error is raised)."""
+def _written(write: Callable[[], object], refusal: type[PynamoDBException]) -> bool:
     try:
-        item.save(condition=condition)
-    except PutError as exc:
+        write()
+    except refusal as exc:
         if is_condition_failure(exc):
             return False
         raise
     return True
+
+
+def save_if(item: BaseItem, condition: Condition) -> bool:
+    """Save ``item`` when ``condition`` holds: True when written, False when the condition did not hold (any
+    other error is raised)."""
+    return _written(lambda: item.save(condition=condition), PutError)
 
 
 def update_if(item: BaseItem, actions: list[Action], condition: Condition) -> bool:
     """Apply ``actions`` when ``condition`` holds (``item`` then holds the stored attributes): True when
     written, False when the condition did not hold."""
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return _written(lambda: item.update(actions=actions, condition=condition), UpdateError)
 
 
 def delete_if(item: BaseItem, condition: Condition) -> bool:
     """Delete ``item`` when ``condition`` holds: True when deleted, False when the condition did not hold."""
-    try:
-        item.delete(condition=condition)
-    except DeleteError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return _written(lambda: item.delete(condition=condition), DeleteError)
 
 
 _binding = {"bound": False}
