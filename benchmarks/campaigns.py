@@ -242,6 +242,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
 def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     import pynamodb.connection.base as pynamodb_base
 
+    from luxebrain.adapters.aws import queue
     from luxebrain.campaigns.config import CampaignSettings, FlowSettings
     from luxebrain.campaigns.flows import Candidate, RunData, abandoned_cart_candidates, dispatch_candidates, run_flow
     from luxebrain.campaigns.products import Catalog
@@ -315,7 +316,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     pynamodb_base.Connection.dispatch = counting_dispatch  # type: ignore[method-assign]
     try:
         started = time.perf_counter()
-        result = run_flow(tenant_id, "abandoned_cart", now, QueueDispatcher())[0]
+        result = run_flow(tenant_id, "abandoned_cart", now, QueueDispatcher(queue("campaign_send_queue_url")))[0]
         wall = time.perf_counter() - started
     finally:
         pynamodb_base.Connection.dispatch = original  # type: ignore[method-assign]

@@ -35,6 +35,7 @@ class InMemoryObjectStore:
         self._keys.setdefault(key, []).append(_Version(f"v{next(self._ids)}", bytes(body), content_type))
 
     def get(self, key: str) -> bytes:
+        self.calls.append(f"get {key}")
         current = self._current(key)
         if current is None or current.body is None:
             raise MissingObject(key)

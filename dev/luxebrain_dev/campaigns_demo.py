@@ -260,6 +260,7 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
 
 
 def _queue() -> Any:
+    from luxebrain.adapters.aws import queue
     from luxebrain.campaigns.sending import QueueDispatcher
 
-    return QueueDispatcher()
+    return QueueDispatcher(queue("campaign_send_queue_url"))

@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from luxebrain.adapters.aws import queue
 from luxebrain.campaigns.schedule import run_scheduled_flows
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger, metrics, tracer
@@ -35,7 +36,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         parsed = FlowRunEvent.model_validate(event)
     except ValidationError as exc:
         raise InvalidInputError(f"bad schedule input: {exc.errors()[0]['msg']}") from None
-    summary = run_scheduled_flows(parsed.flows, tenant_id=parsed.tenant_id, now=parsed.now)
+    send_queue = queue("campaign_send_queue_url")
+    summary = run_scheduled_flows(parsed.flows, send_queue=send_queue, tenant_id=parsed.tenant_id, now=parsed.now)
     metrics.add_metric(name="CampaignMessagesQueued", unit=MetricUnit.Count, value=summary["dispatched"])
     if summary["failed_tenants"]:
         # Fail the invocation so the scheduler retries (triggers are idempotent) and finally dead-letters it.

@@ -24,6 +24,7 @@ from campaign_support import (
     sqs_record,
 )
 
+from luxebrain.adapters.aws import queue
 from luxebrain.campaigns.channels import EmailChannel
 from luxebrain.campaigns.config import CampaignSettings, FlowSettings, FrequencyCap, save_campaign_settings
 from luxebrain.campaigns.consent import record_consent, suppression_reason, unsubscribe_with_token
@@ -104,7 +105,7 @@ def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalReso
 
     def run() -> None:
         barrier.wait()
-        results.extend(run_flow(tenant_id, "abandoned_cart", now, QueueDispatcher()))
+        results.extend(run_flow(tenant_id, "abandoned_cart", now, QueueDispatcher(queue("campaign_send_queue_url"))))
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for thread in threads:
@@ -451,7 +452,7 @@ def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalR
     campaign = create_campaign(tenant_id, spec)
     # A purchase after the send counts as a conversion of that customer's arm
     add_order(tenant_id, "77001", "c3", NOON + timedelta(days=1), status="completed", total=900.0)
-    runs = run_due_campaigns(tenant_id, NOON, QueueDispatcher())
+    runs = run_due_campaigns(tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")))
     drain_with_sender_handler()
     report = flow_results(tenant_id, campaign_flow(campaign.campaign_id), holdout_fraction=0.2)
     arms = {arm["arm"]: arm for arm in report["arms"]}
@@ -646,7 +647,7 @@ def test_results_of_a_small_audience_read_only_its_customers_orders(
     add_order(tenant_id, "91004", "someone-else", NOON + timedelta(days=1), status="completed", total=500.0)
     spec = CampaignSpec(name="Small", segment="all_customers", scheduled_at=NOON - timedelta(minutes=5))
     campaign = create_campaign(tenant_id, spec)
-    run_due_campaigns(tenant_id, NOON, QueueDispatcher())
+    run_due_campaigns(tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")))
     drain_with_sender_handler()
     flow = campaign_flow(campaign.campaign_id)
     whole_partition = flow_results(tenant_id, flow, per_customer_query_limit=0)

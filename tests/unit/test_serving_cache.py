@@ -9,40 +9,40 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import InMemoryObjectStore
 
 from luxebrain.errors import NotFoundError
-from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
+from luxebrain.ml.artifacts import MANIFEST_NAME, ArtifactError, ModelArtifact
 from luxebrain.serving.loader import CurrentPointer, ModelCache, build_serving_model
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeStore:
-    """Pointers and artifact files in memory; counts reads like the real S3 / DynamoDB readers would."""
+    """Pointers in memory, artifact files in the in-memory bucket; counts reads like the real readers would."""
 
     def __init__(self) -> None:
         self.pointers: dict[tuple[str, str], CurrentPointer] = {}
-        self.files: dict[str, dict[str, bytes]] = {}
+        self.files = InMemoryObjectStore()
         self.pointer_reads = 0
-        self.artifact_reads = 0
         self.fail_pointer = False
 
     def publish(self, tenant: str, kind: str, version: str, size: int = 10) -> None:
         prefix = f"tenants/{tenant}/models/{kind}/{version}/"
         artifact = ModelArtifact(kind, {"values": np.arange(size, dtype=np.float64)})
-        self.files[prefix] = artifact.to_files()
+        for name, content in artifact.to_files().items():
+            self.files.put(prefix + name, content)
         self.pointers[(tenant, kind)] = CurrentPointer(version, prefix)
+
+    @property
+    def artifact_reads(self) -> int:
+        return sum(1 for call in self.files.calls if call.startswith("get ") and call.endswith(MANIFEST_NAME))
 
     def read_pointers(self, tenant: str) -> dict[str, CurrentPointer]:
         self.pointer_reads += 1
         if self.fail_pointer:
             raise ConnectionError("DynamoDB unreachable")
         return {kind: pointer for (owner, kind), pointer in self.pointers.items() if owner == tenant}
-
-    def read_artifact(self, prefix: str) -> tuple[ModelArtifact, int]:
-        self.artifact_reads += 1
-        files = self.files[prefix]
-        return ModelArtifact.from_files(files), sum(len(content) for content in files.values())
 
 
 def cache_for(store: FakeStore, clock: list[float], **bounds: int) -> ModelCache:
@@ -52,7 +52,7 @@ def cache_for(store: FakeStore, clock: list[float], **bounds: int) -> ModelCache
         check_interval_seconds=60,
         clock=lambda: clock[0],
         pointer_reader=store.read_pointers,
-        artifact_reader=store.read_artifact,
+        files=store.files,
     )
 
 
@@ -127,9 +127,9 @@ def test_a_new_version_that_fails_its_checksum_never_replaces_the_working_one() 
     # Given version 2 whose arrays were altered after its manifest was written
     store.publish("t-aaaa", "forecast", "v2")
     prefix = store.pointers[("t-aaaa", "forecast")].artifact_prefix
-    tampered = bytearray(store.files[prefix]["arrays.npz"])
+    tampered = bytearray(store.files.get(prefix + "arrays.npz"))
     tampered[len(tampered) // 2] ^= 0xFF
-    store.files[prefix]["arrays.npz"] = bytes(tampered)
+    store.files.put(prefix + "arrays.npz", bytes(tampered))
     clock[0] = 61.0
     # Then version 1 keeps serving, and a cold cache refuses version 2 outright
     assert cache.current_model("t-aaaa", "forecast")[1] == "v1"

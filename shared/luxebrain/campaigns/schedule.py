@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from luxebrain.adapters import MessageQueue
 from luxebrain.campaigns.config import FLOWS
 from luxebrain.campaigns.flows import run_flows
 from luxebrain.campaigns.oneoff import run_due_campaigns
@@ -22,9 +23,10 @@ ONE_OFF_CAMPAIGNS = "campaigns"  # the schedule's name for "due one-off campaign
 
 
 def run_scheduled_flows(
-    flows: list[str], *, tenant_id: str | None = None, now: datetime | None = None
+    flows: list[str], *, send_queue: MessageQueue, tenant_id: str | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Run ``flows`` for ``tenant_id`` or every active tenant; a summary with ``failed_tenants``."""
+    """Run ``flows`` for ``tenant_id`` or every active tenant, their messages to ``send_queue``; a summary with
+    ``failed_tenants``."""
     unknown = set(flows) - {*FLOWS, ONE_OFF_CAMPAIGNS}
     if unknown:
         raise InvalidInputError(f"unknown flow(s): {', '.join(sorted(unknown))}")
@@ -33,7 +35,7 @@ def run_scheduled_flows(
     triggered = [flow for flow in flows if flow != ONE_OFF_CAMPAIGNS]
     summary: dict[str, Any] = {"tenants": len(tenants), "dispatched": 0, "held_out": 0, "failed_tenants": []}
     for tenant in tenants:
-        dispatcher = QueueDispatcher()
+        dispatcher = QueueDispatcher(send_queue)
         try:
             results = list(run_flows(tenant, triggered, now, dispatcher))
             if ONE_OFF_CAMPAIGNS in flows:

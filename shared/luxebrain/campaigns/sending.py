@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from luxebrain.adapters import MessageQueue
 from luxebrain.billing.plans import PlanFeatureError, PlanLimitExceededError, message_metric
 from luxebrain.billing.usage import consume, release
 from luxebrain.campaigns.addresses import normalise_email, normalise_phone, timezone_for_country
@@ -390,8 +391,8 @@ def build_message(
 class QueueDispatcher:
     """Production: requests go to the send queue in batches of ten; the sender function drains it."""
 
-    def __init__(self, queue_url: str | None = None) -> None:
-        self.queue_url = queue_url or configured_settings().require("campaign_send_queue_url")
+    def __init__(self, send_queue: MessageQueue) -> None:
+        self.send_queue = send_queue
         self.pending: list[SendRequest] = []
         self.dispatched = 0
 
@@ -403,12 +404,8 @@ class QueueDispatcher:
     def flush(self) -> None:
         if not self.pending:
             return
-        entries = [{"Id": str(i), "MessageBody": r.model_dump_json()} for i, r in enumerate(self.pending)]
-        response = aws_client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries)
-        failed = response.get("Failed") or []
-        if failed:  # never drop a message: a partial failure fails the run, and the schedule retries it
-            raise RuntimeError(f"{len(failed)} messages were not queued: {failed[0].get('Message')}")
-        self.dispatched += len(entries)
+        # Never drop a message: a partial failure raises and fails the run, and the schedule retries it.
+        self.dispatched += self.send_queue.send_batch([request.model_dump_json() for request in self.pending])
         self.pending.clear()
 
 

@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from luxebrain.adapters import MissingObject, ObjectStore
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
 from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.observability import logger
-from luxebrain.runtime import aws_client, configured_settings, on_reset
+from luxebrain.runtime import configured_settings, on_reset
 
 ARTIFACT_FILE_NAMES: tuple[str, ...] = ("arrays.npz", MANIFEST_NAME)
 
@@ -37,18 +38,16 @@ def artifact_prefix(tenant_id: str, kind: str, version: str) -> str:
     return f"tenants/{tenant_id}/models/{kind}/{version}/"
 
 
-def read_artifact(prefix: str) -> tuple[ModelArtifact, int]:
+def read_artifact(files: ObjectStore, prefix: str) -> tuple[ModelArtifact, int]:
     """Load the artifact under ``prefix`` from the models bucket, verifying every checksum; returns it and its
     size in bytes."""
-    bucket = configured_settings().models_bucket
-    s3 = aws_client("s3")
-    files: dict[str, bytes] = {}
+    contents: dict[str, bytes] = {}
     for name in ARTIFACT_FILE_NAMES:
         try:
-            files[name] = s3.get_object(Bucket=bucket, Key=prefix + name)["Body"].read()
-        except s3.exceptions.NoSuchKey:
+            contents[name] = files.get(prefix + name)
+        except MissingObject:
             raise NotFoundError(f"model artifact file {prefix}{name} is missing") from None
-    return ModelArtifact.from_files(files), sum(len(content) for content in files.values())
+    return ModelArtifact.from_files(contents), sum(len(content) for content in contents.values())
 
 
 # ----------------------------------------------------------------------------- kinds the API can serve
@@ -121,25 +120,26 @@ class _Entry:
 class ModelCache:
     """An LRU of loaded artifacts across tenants, bounded by entry count and total bytes.
 
-    ``clock`` and the two readers are injectable so tests can move time and serve from memory.
+    Artifacts are read from ``files``; ``clock`` and the pointer reader are injectable so tests can move time and
+    serve pointers from memory.
     """
 
     def __init__(
         self,
         *,
+        files: ObjectStore,
         max_entries: int,
         max_bytes: int,
         check_interval_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         pointer_reader: Callable[[str], dict[str, CurrentPointer]] | None = None,
-        artifact_reader: Callable[[str], tuple[ModelArtifact, int]] | None = None,
     ) -> None:
+        self.files = files
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.check_interval_seconds = check_interval_seconds
         self.clock = clock
         self._read_pointers = pointer_reader or read_current_pointers
-        self._read_artifact = artifact_reader or read_artifact
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -175,7 +175,7 @@ class ModelCache:
             entry.checked_at = now
             return entry
         try:
-            artifact, size = self._read_artifact(pointer.artifact_prefix)
+            artifact, size = read_artifact(self.files, pointer.artifact_prefix)
         except Exception:
             if entry is None:
                 raise
@@ -245,7 +245,10 @@ def model_cache() -> ModelCache:
     global _cache
     if _cache is None:
         settings = configured_settings()
+        from luxebrain.adapters.aws import models_bucket
+
         _cache = ModelCache(
+            files=models_bucket(),
             max_entries=settings.serving_cache_max_entries,
             max_bytes=settings.serving_cache_max_bytes,
             check_interval_seconds=settings.serving_version_check_seconds,

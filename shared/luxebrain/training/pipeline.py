@@ -17,10 +17,12 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from luxebrain.adapters import ObjectStore
+from luxebrain.adapters.aws import models_bucket
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
 from luxebrain.ml.kinds import BASELINE, TrainingInputs
 from luxebrain.observability import logger, metrics
-from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.runtime import configured_settings
 from luxebrain.serving.loader import ARTIFACT_FILE_NAMES, artifact_prefix, read_artifact
 from luxebrain.storage import training as training_store
 from luxebrain.training.gate import quality_gate
@@ -213,6 +215,7 @@ def _train_kind(
     spec: ModelKind, tenant_id: str, run_id: str, run_started_at: datetime, order_lines: Any, products: Any
 ) -> KindResult:
     settings = configured_settings()
+    files = models_bucket()  # not passed in yet: the training flow takes it from the factory itself
     version = training_store.new_version(run_started_at, run_id)
     rows = len(order_lines)
     kind_started = datetime.now(UTC)
@@ -221,7 +224,7 @@ def _train_kind(
     current: ModelArtifact | None = None
     if pointer is not None:
         try:
-            current, _ = read_artifact(pointer.artifact_prefix)
+            current, _ = read_artifact(files, pointer.artifact_prefix)
         except Exception as exc:  # a broken current version must not block its replacement
             logger.warning("current artifact unreadable", extra={"kind": spec.kind, "error": str(exc)})
     record = training_store.start_run_record(tenant_id, spec.kind, run_id, version, kind_started, rows)
@@ -238,9 +241,9 @@ def _train_kind(
     try:
         artifact = spec.train(TrainingInputs(tenant_id, order_lines, products, as_of=run_started_at, previous=current))
         prefix = artifact_prefix(tenant_id, spec.kind, version)
-        _write_artifact(prefix, artifact.to_files())
+        _write_artifact(files, prefix, artifact.to_files())
         result.artifact_prefix = prefix
-        loaded, _ = read_artifact(prefix)  # what the API will load: checksums verified
+        loaded, _ = read_artifact(files, prefix)  # what the API will load: checksums verified
         stored_metrics = _storable_metrics(loaded.metrics)
         decision = quality_gate(
             spec,
@@ -273,7 +276,7 @@ def _train_kind(
         logger.exception("model kind failed", extra={"kind": spec.kind, "tenant": tenant_id})
     if result.artifact_prefix:
         try:
-            _prune_versions(tenant_id, spec.kind, keep={version, result.serving_version or version})
+            _prune_versions(files, tenant_id, spec.kind, keep={version, result.serving_version or version})
         except Exception:  # housekeeping only: never turns a trained model into a failure
             logger.warning("pruning old model versions failed", extra={"kind": spec.kind}, exc_info=True)
     result.duration_seconds = round(time.perf_counter() - clock, 3)
@@ -298,31 +301,22 @@ def _train_kind(
     return result
 
 
-def _write_artifact(prefix: str, files: dict[str, bytes]) -> None:
+def _write_artifact(files: ObjectStore, prefix: str, contents: dict[str, bytes]) -> None:
     """Every file, the manifest last: a version without its manifest never loads."""
-    bucket = configured_settings().models_bucket
-    s3 = aws_client("s3")
-    for name in sorted(files, key=lambda name: name == MANIFEST_NAME):
+    for name in sorted(contents, key=lambda name: name == MANIFEST_NAME):
         content_type = "application/json" if name.endswith(".json") else "application/octet-stream"
-        s3.put_object(Bucket=bucket, Key=prefix + name, Body=files[name], ContentType=content_type)
+        files.put(prefix + name, contents[name], content_type=content_type)
 
 
 KEEP_VERSIONS = 5  # per kind: the newest versions stay in S3 for rollback and inspection
 
 
-def _prune_versions(tenant_id: str, kind: str, *, keep: set[str]) -> int:
+def _prune_versions(files: ObjectStore, tenant_id: str, kind: str, *, keep: set[str]) -> int:
     """Delete all but the newest KEEP_VERSIONS versions of a kind (never one in ``keep``, e.g. the current)."""
-    bucket = configured_settings().models_bucket
-    s3 = aws_client("s3")
     parent = artifact_prefix(tenant_id, kind, "x")[: -len("x/")]
-    versions: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=parent, Delimiter="/"):
-        versions.extend(entry["Prefix"][len(parent) :].rstrip("/") for entry in page.get("CommonPrefixes", []))
-    versions.sort()  # version ids start with their UTC time
+    versions = files.folders(parent)  # sorted: version ids start with their UTC time
     doomed = [v for v in versions[: max(len(versions) - KEEP_VERSIONS, 0)] if v not in keep]
-    for start in range(0, len(doomed), 500):
-        objects = [{"Key": f"{parent}{v}/{name}"} for v in doomed[start : start + 500] for name in ARTIFACT_FILE_NAMES]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    files.delete_many([f"{parent}{version}/{name}" for version in doomed for name in ARTIFACT_FILE_NAMES])
     return len(doomed)
 
 
