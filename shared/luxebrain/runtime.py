@@ -6,13 +6,16 @@ container reuses them across invocations and tests / the local runtime can reset
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from luxebrain.settings import Settings, get_settings, reset_settings
 
 _resetters: list[Callable[[], None]] = []
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 
 def on_reset(resetter: Callable[[], None]) -> Callable[[], None]:
@@ -48,3 +51,14 @@ def reset_runtime() -> None:
     configured_settings.cache_clear()
     for resetter in _resetters:
         resetter()
+
+
+def overlapping(
+    function: Callable[[_Item], _Result], items: Sequence[_Item], *, workers: int, name: str
+) -> list[_Result]:
+    """``function`` of each item, in order, up to ``workers`` at once: for independent AWS calls, whose round
+    trips then overlap instead of queueing (botocore's pool holds 10 connections). One item runs inline."""
+    if len(items) <= 1 or workers <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix=name) as pool:
+        return list(pool.map(function, items))

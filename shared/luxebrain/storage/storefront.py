@@ -8,12 +8,12 @@ an order is counted on an exposure once per version of its amounts; the daily co
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from luxebrain.runtime import overlapping
 from luxebrain.storage.items.base import BaseItem, is_condition_failure
 from luxebrain.storage.items.storefront import (
     StorefrontEventItem,
@@ -97,11 +97,7 @@ def put_new_events(
             raise
         return event.event_id
 
-    pending = list(events)
-    if len(pending) <= 1:
-        return {event_id for event_id in map(put, pending) if event_id}
-    with ThreadPoolExecutor(max_workers=min(EVENT_WRITERS, len(pending)), thread_name_prefix="events") as pool:
-        return {event_id for event_id in pool.map(put, pending) if event_id}
+    return {event_id for event_id in overlapping(put, list(events), workers=EVENT_WRITERS, name="events") if event_id}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.errors import LuxeBrainError
+from luxebrain.runtime import overlapping
 from luxebrain.serving.recommendations import catalogue_products
 from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure, visitor_records
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
@@ -36,6 +37,7 @@ MAX_PRODUCTS_PER_EVENT = 24
 RETENTION_DAYS = 35  # the 30-day exposure window of the hold-out plus margin; then TTL removes it
 EVENTS_PER_VISITOR_PER_MINUTE = 120
 EVENTS_PER_CLIENT_PER_MINUTE = 600  # several visitors can share an address (offices, mobile carriers)
+PLACEMENT_WRITERS = 4  # placements counted at once (a page has one to three)
 
 
 class EventsBatchTooLargeError(LuxeBrainError):
@@ -142,16 +144,20 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
     duplicates += len(candidates) - len(stored)
     counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event in candidates:
-        if event.id not in stored:
-            continue
-        counters[event.placement][_COUNTER_OF[event.type]] += 1
-        if event.type == "impression" and "visitors" not in counters[event.placement]:
-            new_visitor = event.placement not in already.exposed_placements and record_first_exposure(
-                tenant_id, batch.visitor_id, event.placement, arm, first_seen=int(now), day=day, expires_at=expires_at
+        if event.id in stored:
+            counters[event.placement][_COUNTER_OF[event.type]] += 1
+
+    def count_placement(placement: str) -> None:
+        values = counters[placement]
+        if values["impressions"] and placement not in already.exposed_placements:
+            new_visitor = record_first_exposure(
+                tenant_id, batch.visitor_id, placement, arm, first_seen=int(now), day=day, expires_at=expires_at
             )
-            counters[event.placement]["visitors"] = int(new_visitor)
-    for placement, values in counters.items():
+            values["visitors"] = int(new_visitor)
         add_to_stats(tenant_id, placement, arm, day, {name: n for name, n in values.items() if n})
+
+    # Placements are counted apart (their own exposure and counter items), so their writes overlap.
+    overlapping(count_placement, list(counters), workers=PLACEMENT_WRITERS, name="placements")
     return RecordedBatch(len(stored), duplicates, rejected, arm)
 
 
