@@ -1,4 +1,5 @@
-"""Shared fixtures. Integration tests run against moto's server over HTTP, started once per session (once
+"""Shared fixtures. Integration tests run against moto's server (this process's own AWS calls are handed to
+it in process: local/moto_fast_paths.py), started once per session (once
 per pytest-xdist worker: each worker is its own process, with its own server on a port the OS picks and its
 own environment), with every resource created from infra/template.yaml; each test uses its own tenant, so
 tests don't need a fresh AWS."""

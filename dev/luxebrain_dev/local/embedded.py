@@ -29,6 +29,7 @@ from luxebrain_dev.infra_template import (
     references,
     resources_of_type,
 )
+from luxebrain_dev.local import moto_fast_paths
 
 LOCAL_STACK_NAME = "luxebrain-local"
 LOCAL_REGION = "us-east-1"
@@ -114,6 +115,7 @@ class EmbeddedAws:
         self.port = port
         self.template_path = template_path
         self._server: Any = None
+        self.endpoint_url: str | None = None
         self._saved_environ: dict[str, str | None] = {}
         self.resources: LocalResources | None = None
 
@@ -129,6 +131,11 @@ class EmbeddedAws:
         host, port = self._server.get_host_and_port()
         endpoint_url = f"http://{host}:{port}"
         _wait_until_listening(host, port)
+        self.endpoint_url = endpoint_url
+        moto_fast_paths.fast_attribute_values()
+        moto_fast_paths.measure_new_items_once()
+        moto_fast_paths.partition_queries()
+        moto_fast_paths.serve_in_process(endpoint_url, self._server._server.app)
         self._set_environ(
             {
                 "AWS_ENDPOINT_URL": endpoint_url,
@@ -193,6 +200,9 @@ class EmbeddedAws:
         iam.stop_checking(trace_dir=os.environ.get(iam.TRACE_DIR_VARIABLE))
         if _running is self.resources:
             _running = None
+        if self.endpoint_url is not None:
+            moto_fast_paths.stop_serving_in_process(self.endpoint_url)
+            self.endpoint_url = None
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -497,6 +497,9 @@ class Denial:
         return f"{self.function} called {self.request}: {self.reason}"
 
 
+MAX_REMEMBERED_SHAPES = 10_000
+
+
 @dataclass
 class Checker:
     """The live check: the role book, where the stack lives, what was used and what was refused."""
@@ -507,6 +510,8 @@ class Checker:
     names: dict[str, str] = field(default_factory=dict)  # physical name -> logical id, for the shapes
     calls: dict[str, set[str]] = field(default_factory=dict)  # function -> "service:Operation"
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # resource -> its shape: one regular expression per physical name each call was a twentieth of a call's time
+    _shapes: dict[str, str] = field(default_factory=dict)
 
     def check(self, function: str, service: str, operation: str, params: dict[str, Any]) -> Denial | None:
         try:
@@ -531,6 +536,14 @@ class Checker:
 
     def shape(self, resource: str) -> str:
         """The resource as the template names it (``table/<DataTable>``), per-call parts folded."""
+        shape = self._shapes.get(resource)
+        if shape is None:
+            if len(self._shapes) >= MAX_REMEMBERED_SHAPES:  # S3 keys are per call: the memory stays bounded
+                self._shapes.clear()
+            shape = self._shapes[resource] = self._fold(resource)
+        return shape
+
+    def _fold(self, resource: str) -> str:
         resource = resource_shape(resource).replace(f":{self.where.region}:", ":<region>:")
         resource = resource.replace(f":{self.where.account}:", ":<account>:")
         for physical in sorted(self.names, key=len, reverse=True):

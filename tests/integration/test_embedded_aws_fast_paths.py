@@ -1,0 +1,152 @@
+"""The embedded AWS's shortcuts answer exactly as moto's server does: the in-process transport against the
+same request over HTTP, and moto's own methods against their stand-ins (attribute values, items, queries)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+
+from luxebrain_dev.local import moto_fast_paths
+from luxebrain_dev.local.embedded import LocalResources
+
+EVERY_KIND = {
+    "pk": {"S": "FASTPATH#1"},
+    "sk": {"S": "ITEM#é/ü & <x>"},
+    "text": {"S": ""},
+    "number": {"N": "-12.500"},
+    "flag": {"BOOL": False},
+    "nothing": {"NULL": True},
+    "names": {"SS": ["b", "a"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "blob": {"B": b"\x00\xffbinary"},
+    "blobs": {"BS": [b"one", b"two"]},
+    "nested": {
+        "M": {
+            "list": {"L": [{"N": "1"}, {"S": "two"}, {"M": {}}, {"L": []}, {"BOOL": True}]},
+            "inner_blob": {"M": {"b": {"B": b"deep"}}},
+            "empty": {"M": {}},
+        }
+    },
+}
+
+
+def test_an_item_of_every_kind_reads_back_the_same_in_process_and_over_http(local_aws: LocalResources) -> None:
+    table = local_aws.environment["LUXEBRAIN_TABLE_NAME"]
+    in_process = boto3.session.Session().client("dynamodb")
+    in_process.put_item(TableName=table, Item=EVERY_KIND)
+    key = {"pk": EVERY_KIND["pk"], "sk": EVERY_KIND["sk"]}
+
+    read_in_process = in_process.get_item(TableName=table, Key=key, ConsistentRead=True)
+    with moto_fast_paths.over_http():
+        over_http = boto3.session.Session().client("dynamodb")
+        read_over_http = over_http.get_item(TableName=table, Key=key, ConsistentRead=True)
+        queried_over_http = over_http.query(
+            TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": EVERY_KIND["pk"]}
+        )
+    queried_in_process = in_process.query(
+        TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": EVERY_KIND["pk"]}
+    )
+    assert read_in_process["Item"] == read_over_http["Item"] == EVERY_KIND
+    assert queried_in_process["Items"] == queried_over_http["Items"] == [EVERY_KIND]
+
+
+def test_errors_and_s3_bodies_come_back_as_over_http(local_aws: LocalResources) -> None:
+    in_process = boto3.session.Session().client("dynamodb")
+    with pytest.raises(in_process.exceptions.ResourceNotFoundException) as in_process_error:
+        in_process.get_item(TableName="no-such-table", Key={"pk": {"S": "x"}})
+    with moto_fast_paths.over_http():
+        over_http = boto3.session.Session().client("dynamodb")
+        with pytest.raises(over_http.exceptions.ResourceNotFoundException) as http_error:
+            over_http.get_item(TableName="no-such-table", Key={"pk": {"S": "x"}})
+    assert in_process_error.value.response["Error"] == http_error.value.response["Error"]
+
+    bucket = local_aws.environment["LUXEBRAIN_MODELS_BUCKET"]
+    s3 = boto3.session.Session().client("s3")
+    body = bytes(range(256)) * 4000  # past botocore's one-shot read
+    s3.put_object(Bucket=bucket, Key="fast-path/ü key+1.bin", Body=body, Metadata={"kind_of": "test"})
+    answer = s3.get_object(Bucket=bucket, Key="fast-path/ü key+1.bin")
+    assert answer["Body"].read() == body
+    assert answer["Metadata"] == {"kind_of": "test"}
+    with moto_fast_paths.over_http():
+        again = boto3.session.Session().client("s3").get_object(Bucket=bucket, Key="fast-path/ü key+1.bin")
+        assert again["Body"].read() == body
+
+
+def test_plain_attribute_values_serialise_as_moto_s_generic_walk(local_aws: LocalResources) -> None:
+    from moto.core.responses import XFormedAttributePicker
+    from moto.core.serialize import get_serializer_class
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("dynamodb").operation_model("Query")
+    serializer_class = get_serializer_class("dynamodb", "json")
+    wire = json.loads(json.dumps(EVERY_KIND, default=lambda blob: blob.decode("latin-1")))
+    result = {"Items": [wire, {"pk": {"S": "p"}, "n": {"N": str(Decimal("3.10"))}}], "Count": 2, "ScannedCount": 2}
+
+    def serialise() -> str:
+        serializer = serializer_class(operation_model=model, value_picker=XFormedAttributePicker())
+        return serializer.serialize(result)["body"]
+
+    fast = serialise()
+    with moto_fast_paths.moto_as_shipped():
+        shipped = serialise()
+    assert json.loads(fast) == json.loads(shipped)
+    assert moto_fast_paths.plain_attribute_value(wire["blob"]) is None  # binary: the generic walk's own
+    assert moto_fast_paths.plain_attribute_value(wire["names"]) == {"SS": ["b", "a"]}
+
+
+def test_queries_answer_as_moto_s_own_table_wide_sort(local_aws: LocalResources) -> None:
+    table = local_aws.environment["LUXEBRAIN_TABLE_NAME"]
+    client = boto3.session.Session().client("dynamodb")
+    for partition in ("FASTQ#b", "FASTQ#a", "FASTQ#c"):
+        for number in (5, 1, 3, 2, 4):
+            client.put_item(
+                TableName=table,
+                Item={
+                    "pk": {"S": partition},
+                    "sk": {"S": f"ROW#{number}"},
+                    "gsi1pk": {"S": "FASTQ-INDEX#1"},
+                    "gsi1sk": {"S": f"{number % 2}"},  # ties within the index: the table's keys decide
+                    "size": {"S": "x" * number},
+                },
+            )
+
+    def answers() -> list[Any]:
+        results = []
+        for forward in (True, False):
+            for query in (
+                {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "FASTQ#a"}}},
+                {
+                    "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                    "ExpressionAttributeValues": {":p": {"S": "FASTQ#c"}, ":s": {"S": "ROW#"}, ":two": {"N": "2"}},
+                    "FilterExpression": "size(#size) > :two",
+                    "ExpressionAttributeNames": {"#size": "size"},
+                },
+                {
+                    "IndexName": "gsi1",
+                    "KeyConditionExpression": "gsi1pk = :p",
+                    "ExpressionAttributeValues": {":p": {"S": "FASTQ-INDEX#1"}},
+                },
+                {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "FASTQ#none"}}},
+            ):
+                pages, start = [], None
+                while True:  # two items a page: every page boundary and its LastEvaluatedKey compared
+                    extra = {"ExclusiveStartKey": start} if start else {}
+                    page = client.query(TableName=table, Limit=2, ScanIndexForward=forward, **query, **extra)
+                    pages.append((page["Items"], page.get("LastEvaluatedKey"), page["Count"], page["ScannedCount"]))
+                    start = page.get("LastEvaluatedKey")
+                    if not start:
+                        break
+                results.append(pages)
+        return results
+
+    fast = answers()
+    with moto_fast_paths.moto_as_shipped():
+        shipped = answers()
+    assert fast == shipped
+    assert [item["sk"]["S"] for pages in fast[:1] for items, *_ in pages for item in items] == [
+        f"ROW#{n}" for n in (1, 2, 3, 4, 5)
+    ]
