@@ -148,6 +148,13 @@ def test_key_vault_binds_the_ciphertext_to_its_context() -> None:
         )
         assert vault.encrypt(b"secret", context=context) == b"sealed"
         assert vault.decrypt(b"sealed", context=context) == b"secret"
+        # A function without the key's id still decrypts (the ciphertext names its key) but cannot encrypt
+        stubber.add_response(
+            "decrypt", {"Plaintext": b"secret"}, {"CiphertextBlob": b"sealed", "EncryptionContext": context}
+        )
+        assert KmsKeyVault(kms, None).decrypt(b"sealed", context=context) == b"secret"
+    with pytest.raises(ConfigurationError, match="LUXEBRAIN_SECRETS_KEY_ID"):
+        KmsKeyVault(kms, None).encrypt(b"secret", context=context)
 
 
 def test_factories_create_each_adapter_once_per_environment(monkeypatch: pytest.MonkeyPatch) -> None:

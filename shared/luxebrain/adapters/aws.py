@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from luxebrain.adapters import MissingObject, ObjectVersion, StoredObject
+from luxebrain.errors import ConfigurationError
 from luxebrain.runtime import aws_client, on_reset
 from luxebrain.settings import get_settings
 
@@ -106,11 +107,13 @@ class SqsQueue:
 
 
 class KmsKeyVault:
-    def __init__(self, client: Any, key_id: str) -> None:
+    def __init__(self, client: Any, key_id: str | None) -> None:
         self._kms = client
-        self.key_id = key_id
+        self.key_id = key_id  # only encrypting needs it: a ciphertext names its key
 
     def encrypt(self, plaintext: bytes, *, context: Mapping[str, str]) -> bytes:
+        if not self.key_id:
+            raise ConfigurationError("LUXEBRAIN_SECRETS_KEY_ID is not set; it is required to encrypt secrets")
         response = self._kms.encrypt(KeyId=self.key_id, Plaintext=plaintext, EncryptionContext=dict(context))
         ciphertext: bytes = response["CiphertextBlob"]
         return ciphertext
@@ -138,7 +141,7 @@ def queue(url_setting: str) -> SqsQueue:
 @cache
 def store_secrets_vault() -> KmsKeyVault:
     """The KMS key that encrypts each store's WooCommerce credentials."""
-    return KmsKeyVault(aws_client("kms"), get_settings().require("secrets_key_id"))
+    return KmsKeyVault(aws_client("kms"), get_settings().secrets_key_id)
 
 
 for _factory in (models_bucket, queue, store_secrets_vault):
