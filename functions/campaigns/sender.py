@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import luxebrain.campaigns.sandbox  # noqa: F401 - every message renders: Jinja2 loads at init, not on the first one
 from luxebrain.campaigns.sending import RetryableSendError, SendRequest, deliver
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.runtime import aws_client, configured_settings

@@ -11,8 +11,8 @@ import pytest
 from api_testkit import Merchant, api_app_module, new_merchant
 from fastapi.testclient import TestClient
 
+from luxebrain.campaigns.sandbox import MAX_OUTPUT_CHARS
 from luxebrain.campaigns.templates import (
-    MAX_OUTPUT_CHARS,
     SAMPLE_CONTEXT,
     TemplateRenderError,
     render_part,

@@ -1,6 +1,8 @@
-"""What the API's cold import leaves out (benchmarks/cold_start.py measures what it costs): boto3 until the
-first client, the X-Ray SDK until the first traced invocation, the privacy worker's whole-table code, and
-the ML training stack. Checked in a fresh interpreter, as Lambda imports the handler."""
+"""What each function's cold import leaves out (benchmarks/cold_start.py measures what it costs). Checked in a
+fresh interpreter, as Lambda imports the handler: boto3 until the first client, the X-Ray SDK until the first
+traced invocation, the ML training stack everywhere but the training worker, and in each function the heavy
+modules none of its cold paths use (numpy until a model is read, Jinja2 until a message renders, the back-fill's
+REST client and processor until a store is called)."""
 
 from __future__ import annotations
 
@@ -14,24 +16,37 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NOT_IMPORTED = (
-    "boto3",
-    "aws_xray_sdk",
-    "luxebrain.storage.personal_data",
-    "luxebrain.privacy.erasure",
-    "pandas",
-    "sklearn",
-    "scipy",
-)
+EVERYWHERE = ("boto3", "aws_xray_sdk", "pandas", "sklearn", "scipy")
+# handler module (CodeUri folder under functions/) -> what its import must not load
+NOT_IMPORTED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("", "api.app"): (
+        "numpy",  # model routes load it with the model they serve
+        "jinja2",  # campaign routes load it when they render or validate a template
+        "luxebrain.campaigns.sandbox",
+        "luxebrain.ingest.backfill",  # the API queues back-fills and never runs one
+        "luxebrain.ingest.processor",
+        "luxebrain.training.snapshot",
+        "luxebrain.storage.personal_data",  # the privacy worker's whole-table code
+        "luxebrain.privacy.erasure",
+    ),
+    ("train", "dispatcher"): ("numpy", "luxebrain.training.snapshot", "luxebrain.ingest.processor"),
+    ("ingest", "connect_callback"): ("numpy", "requests", "luxebrain.ingest.backfill", "luxebrain.ingest.processor"),
+    ("ingest", "receiver"): ("numpy", "requests", "jinja2", "luxebrain.ingest.processor"),
+    ("ingest", "processor"): ("numpy", "jinja2", "luxebrain.training.snapshot"),
+    ("ingest", "backfill"): ("numpy", "jinja2", "luxebrain.training.snapshot"),  # the connect step loads it
+    ("campaigns", "flow_runner"): ("numpy", "jinja2", "requests"),
+    ("campaigns", "provider_events"): ("numpy", "jinja2", "requests"),
+    ("privacy", "worker"): ("numpy", "jinja2", "requests"),
+}
 
 
-def test_the_api_handler_imports_none_of_the_deferred_modules() -> None:
+def loaded_by_import(code_folder: str, module: str, candidates: tuple[str, ...]) -> list[str]:
     code = (
-        f"import json, sys; import api.app; print(json.dumps([m for m in {list(NOT_IMPORTED)!r} if m in sys.modules]))"
+        f"import json, sys; import {module}; print(json.dumps([m for m in {list(candidates)!r} if m in sys.modules]))"
     )
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "functions"), str(REPO_ROOT / "shared")]),
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "functions" / code_folder), str(REPO_ROOT / "shared")]),
         "APP_ENV": "prod",
         "AWS_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -39,7 +54,27 @@ def test_the_api_handler_imports_none_of_the_deferred_modules() -> None:
     completed = subprocess.run(  # noqa: S603 - this interpreter, our own module
         [sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
-    assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("handler", "heavy"), NOT_IMPORTED.items(), ids=[m for _, m in NOT_IMPORTED])
+def test_a_handler_imports_none_of_the_modules_its_cold_path_does_not_use(
+    handler: tuple[str, str], heavy: tuple[str, ...]
+) -> None:
+    assert loaded_by_import(*handler, EVERYWHERE + heavy) == []
+
+
+def test_the_check_sees_what_a_handler_does_import() -> None:
+    # Guard against a check that passes because it looks at nothing: the sender renders every message, so it
+    # loads Jinja2 at init; the back-fill calls a store in every slice, so it loads the REST client.
+    assert loaded_by_import("campaigns", "sender", ("jinja2", "luxebrain.campaigns.sandbox")) == [
+        "jinja2",
+        "luxebrain.campaigns.sandbox",
+    ]
+    assert loaded_by_import("ingest", "backfill", ("requests", "luxebrain.woocommerce.client")) == [
+        "requests",
+        "luxebrain.woocommerce.client",
+    ]
 
 
 def test_the_tracer_is_made_on_the_first_traced_call_and_only_with_tracing_on(monkeypatch: pytest.MonkeyPatch) -> None:

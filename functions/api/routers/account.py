@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember
 from luxebrain.auth import accounts
@@ -19,12 +19,13 @@ from luxebrain.billing.usage import usage_report
 from luxebrain.ml.pricing.rules import GuardrailConfig
 from luxebrain.storage.tenants import AuditRecord, Tenant, update_tenant_settings
 from luxebrain.text import PlainLine
+from luxebrain.webapi.models import ApiModel
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 router = APIRouter(tags=["account"])
 
 
-class MeResponse(BaseModel):
+class MeResponse(ApiModel):
     user_id: str
     role: str
     auth: str
@@ -50,7 +51,7 @@ async def me(principal: CurrentPrincipal) -> MeResponse:
 
 
 # ----------------------------------------------------------------------------- settings
-class TenantSettings(BaseModel):
+class TenantSettings(ApiModel):
     """What a merchant can set. Unknown fields are refused, so typos do not pass silently."""
 
     model_config = ConfigDict(extra="forbid")
@@ -76,7 +77,7 @@ class TenantSettings(BaseModel):
         return value
 
 
-class TenantResponse(BaseModel):
+class TenantResponse(ApiModel):
     tenant_id: str
     name: str
     plan: str
@@ -112,14 +113,14 @@ def update_settings(body: TenantSettings, principal: OwnerOnly) -> TenantRespons
 
 
 # ----------------------------------------------------------------------------- plan and usage
-class UsageLineResponse(BaseModel):
+class UsageLineResponse(ApiModel):
     limit: str
     used: int
     allowed: int
     period: str
 
 
-class PlanResponse(BaseModel):
+class PlanResponse(ApiModel):
     plan: str
     monthly_price_eur: int
     max_products: int
@@ -129,13 +130,13 @@ class PlanResponse(BaseModel):
     usage: list[UsageLineResponse]
 
 
-class QuotaResponse(BaseModel):
+class QuotaResponse(ApiModel):
     limit: str
     allowed: int
     period: str
 
 
-class PublicPlan(BaseModel):
+class PublicPlan(ApiModel):
     plan: str
     monthly_price_eur: int
     max_products: int
@@ -144,7 +145,7 @@ class PublicPlan(BaseModel):
     quotas: list[QuotaResponse]
 
 
-class PlansResponse(BaseModel):
+class PlansResponse(ApiModel):
     plans: list[PublicPlan]
 
 
@@ -185,7 +186,7 @@ def plan_and_usage(principal: TenantMember) -> PlanResponse:
 
 
 # ----------------------------------------------------------------------------- members and audit
-class MemberResponse(BaseModel):
+class MemberResponse(ApiModel):
     user_id: str
     email: str | None
     role: str
@@ -219,7 +220,7 @@ def remove_member(user_id: MemberId, principal: OwnerOnly) -> Response:
     return Response(status_code=204)
 
 
-class AuditResponse(BaseModel):
+class AuditResponse(ApiModel):
     action: str
     actor: str
     reason: str | None
@@ -227,7 +228,7 @@ class AuditResponse(BaseModel):
     created_at: datetime
 
 
-class AuditPage(BaseModel):
+class AuditPage(ApiModel):
     items: list[AuditResponse]
     next_cursor: str | None
 
@@ -249,14 +250,14 @@ def audit(
 
 
 # ----------------------------------------------------------------------------- storefront key
-class StorefrontKeyResponse(BaseModel):
+class StorefrontKeyResponse(ApiModel):
     key_id: str
     created_at: datetime
     rotated_at: datetime | None
     previous_key_valid_until: int | None = Field(description="epoch seconds; the old key's grace period")
 
 
-class IssuedKeyResponse(BaseModel):
+class IssuedKeyResponse(ApiModel):
     key: str = Field(description="shown once: store it in the storefront widget's configuration")
     key_id: str
     previous_key_valid_until: int | None

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.dependencies import PlatformAdmin
 from api.routers.account import AuditPage, audit_response
@@ -15,6 +15,7 @@ from luxebrain.auth.principal import Role
 from luxebrain.billing.plans import change_plan, forget_tenant, tenant_profile
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Tenant
+from luxebrain.webapi.models import ApiModel
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 TenantId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{2,38}[a-z0-9]$")]
 
 
-class TenantSummary(BaseModel):
+class TenantSummary(ApiModel):
     tenant_id: str
     name: str
     plan: str
@@ -30,7 +31,7 @@ class TenantSummary(BaseModel):
     created_at: datetime
 
 
-class TenantPage(BaseModel):
+class TenantPage(ApiModel):
     items: list[TenantSummary]
     next_cursor: str | None
 
@@ -56,7 +57,7 @@ def list_tenants(
     return TenantPage(items=[_summary(tenant) for tenant in page.items], next_cursor=page.next_cursor)
 
 
-class ReasonRequest(BaseModel):
+class ReasonRequest(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str = Field(min_length=5, max_length=500, examples=["chargeback under review"])
 
@@ -78,7 +79,7 @@ def reactivate(tenant_id: TenantId, body: ReasonRequest, principal: PlatformAdmi
     return _set_status(tenant_id, "active", principal.subject, body.reason)
 
 
-class PlanChangeRequest(BaseModel):
+class PlanChangeRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
     plan: Literal["free", "growth", "pro"]
 
@@ -96,7 +97,7 @@ class StorePortsRequest(ReasonRequest):
     )
 
 
-class StorePortsResponse(BaseModel):
+class StorePortsResponse(ApiModel):
     tenant_id: str
     allowed_store_ports: list[int]
 
@@ -121,7 +122,7 @@ class ImpersonationRequest(ReasonRequest):
     role: Literal["read-only", "staff", "owner"] = "read-only"
 
 
-class ImpersonationResponse(BaseModel):
+class ImpersonationResponse(ApiModel):
     session: str = Field(description="send as the X-Impersonation header, with the admin's own bearer token")
     tenant_id: str
     role: str

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.dependencies import CurrentPrincipal, bearer_scheme
 from luxebrain.auth import accounts
 from luxebrain.errors import ConflictError, UnauthorizedError
 from luxebrain.text import PlainLine
+from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -30,7 +31,7 @@ Email = Annotated[
 Code = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9:_-]+$")]
 
 
-class Strict(BaseModel):
+class Strict(ApiModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -47,7 +48,7 @@ class SignUpRequest(Strict):
     )
 
 
-class SignUpResponse(BaseModel):
+class SignUpResponse(ApiModel):
     """The same answer whether or not the e-mail already has an account (no account enumeration)."""
 
     status: str = "accepted"
@@ -71,7 +72,7 @@ class RefreshRequest(Strict):
     remember_me: bool = Field(default=False, description="the same value as at login")
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(ApiModel):
     access_token: str
     id_token: str
     refresh_token: str | None = None
@@ -94,7 +95,7 @@ class ChangePasswordRequest(Strict):
     new_password: Password
 
 
-class Accepted(BaseModel):
+class Accepted(ApiModel):
     status: str = "accepted"
     detail: str
 

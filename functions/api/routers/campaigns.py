@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from api.dependencies import OwnerOnly, StaffOrOwner, TenantMember
 from luxebrain.auth.principal import AuthKind
@@ -34,6 +34,7 @@ from luxebrain.campaigns.tokens import InvalidTokenError
 from luxebrain.storage.campaigns import Campaign, get_campaign, list_campaigns
 from luxebrain.tenancy import ENTITY_ID_PATTERN
 from luxebrain.text import plausible_moment
+from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -56,7 +57,7 @@ def flow_result(flow: FlowName, principal: TenantMember) -> dict[str, Any]:
     )
 
 
-class FlowOverview(BaseModel):
+class FlowOverview(ApiModel):
     flow: str
     enabled: bool
     channel: Literal["email", "sms", "whatsapp"]
@@ -65,7 +66,7 @@ class FlowOverview(BaseModel):
     customised: list[str] = Field(description="the parts the tenant changed")
 
 
-class FlowsResponse(BaseModel):
+class FlowsResponse(ApiModel):
     flows: list[FlowOverview]
 
 
@@ -129,7 +130,7 @@ def _campaign(item: Campaign) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- preview
-class PreviewRequest(BaseModel):
+class PreviewRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     flow: Literal[tuple(DEFAULT_TEMPLATES)] = "campaign"  # type: ignore[valid-type]
@@ -174,7 +175,7 @@ def _sample_context(tenant_id: str, settings: CampaignSettings) -> dict[str, Any
 
 
 # ----------------------------------------------------------------------------- consent
-class ConsentUpdate(BaseModel):
+class ConsentUpdate(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     granted: bool

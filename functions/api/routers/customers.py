@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.dependencies import TenantMember
 from luxebrain.errors import InvalidInputError, NotFoundError
-from luxebrain.ml.customers.serving import SEGMENT_NAMES, CustomerModelError, CustomerScores, UnknownCustomerError
+from luxebrain.ml.customers.segments import SEGMENT_NAMES, CustomerModelError, UnknownCustomerError
 from luxebrain.serving.loader import current_serving
+from luxebrain.webapi.models import ApiModel
+
+if TYPE_CHECKING:
+    from luxebrain.ml.customers.serving import CustomerScores
 
 router = APIRouter(tags=["customers"])
 
@@ -21,7 +25,7 @@ def _scores(tenant_id: str) -> tuple[CustomerScores, str]:
     return current_serving(tenant_id, "customers")
 
 
-class SegmentsResponse(BaseModel):
+class SegmentsResponse(ApiModel):
     model_version: str
     as_of: str
     segments: list[dict[str, Any]] = Field(description="per segment: customers, share of customers and revenue")
@@ -36,7 +40,7 @@ async def segments(principal: TenantMember) -> SegmentsResponse:
     )
 
 
-class SegmentPage(BaseModel):
+class SegmentPage(ApiModel):
     model_version: str
     segment: str
     total: int
@@ -67,7 +71,7 @@ async def segment_customers(
     )
 
 
-class CustomerScoresResponse(BaseModel):
+class CustomerScoresResponse(ApiModel):
     model_version: str
     customer: dict[str, Any] = Field(description="segment, RFM, churn band, expected next order, 12-month CLV")
 
@@ -81,7 +85,7 @@ async def customer_scores(customer_id: CustomerId, principal: TenantMember) -> C
         raise NotFoundError(f"customer {customer_id} is not in the current customer model") from None
 
 
-class ChurnListResponse(BaseModel):
+class ChurnListResponse(ApiModel):
     model_version: str
     items: list[dict[str, Any]]
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.dependencies import StaffOrOwner, TenantMember
-from luxebrain.ml.forecast.serving import Forecasts
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import current_serving
+from luxebrain.webapi.models import ApiModel
+
+if TYPE_CHECKING:
+    from luxebrain.ml.forecast.serving import Forecasts
 
 router = APIRouter(tags=["forecasts"])
 
@@ -29,13 +32,13 @@ def _forecasts(tenant_id: str) -> tuple[Forecasts, str]:
     return current_serving(tenant_id, "forecast")
 
 
-class ActualSales(BaseModel):
+class ActualSales(ApiModel):
     measure: Literal["units", "revenue"]
     period_starts: list[str] = Field(description="ISO date of each week's first day, oldest first")
     values: list[float]
 
 
-class ForecastResponse(BaseModel):
+class ForecastResponse(ApiModel):
     model_version: str
     forecast: dict[str, Any] = Field(description="P10 / P50 / P90 units and revenue per period, method, drivers")
     actual: ActualSales | None = Field(default=None, description="weekly sales before the forecast, if asked for")
@@ -73,7 +76,7 @@ async def product_forecast(
     )
 
 
-class BestSellersResponse(BaseModel):
+class BestSellersResponse(ApiModel):
     model_version: str
     product_ids: list[str]
 
@@ -88,7 +91,7 @@ async def best_sellers(
     return BestSellersResponse(model_version=version, product_ids=forecasts.best_sellers(n, horizon_weeks))
 
 
-class AdviceResponse(BaseModel):
+class AdviceResponse(ApiModel):
     model_version: str
     advice: dict[str, Any] = Field(
         description="days of cover, stock-out date, reorder quantity, explanation; the lead time used (the "
@@ -113,7 +116,7 @@ def product_advice(
     return AdviceResponse(model_version=version, advice=advice.to_dict())
 
 
-class ReorderListResponse(BaseModel):
+class ReorderListResponse(ApiModel):
     model_version: str
     items: list[dict[str, Any]] = Field(description="products to reorder now, shortest cover first")
     products_checked: int
@@ -139,7 +142,7 @@ def reorder_list(
     )
 
 
-class SupplyRequest(BaseModel):
+class SupplyRequest(ApiModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"lead_time_days": 30, "supplier": "Atelier Lumière"}]}
     )
@@ -150,7 +153,7 @@ class SupplyRequest(BaseModel):
     supplier: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-class SupplyResponse(BaseModel):
+class SupplyResponse(ApiModel):
     product_id: str
     lead_time_days: int | None = Field(description="null: the inventory advice uses the default lead time")
     supplier: str | None

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.dependencies import StaffOrOwner, TenantMember
 from luxebrain.serving import merchandising
+from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(tags=["recommendations"])
 
@@ -18,7 +19,7 @@ ProductId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 Boost = Annotated[float, Field(ge=-1.0, le=1.0, description="added to the score (the best candidate scores about 1)")]
 
 
-class RulesRequest(BaseModel):
+class RulesRequest(ApiModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"pinned": ["101"], "boosts": {"205": 0.3}, "blocked": ["17"]}]},
@@ -29,7 +30,7 @@ class RulesRequest(BaseModel):
     blocked: list[ProductId] = Field(default_factory=list, max_length=merchandising.MAX_BLOCKED)
 
 
-class RulesResponse(BaseModel):
+class RulesResponse(ApiModel):
     pinned: list[str] = Field(description="shown first, in this order, wherever they may be shown")
     boosts: dict[str, float]
     blocked: list[str] = Field(description="never shown")

@@ -6,42 +6,43 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.dependencies import TenantMember
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.pricing import decisions as price_decisions
-from luxebrain.ml.pricing.serving import NoSuggestion
+from luxebrain.ml.pricing.suggestions import NoSuggestion
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import current_serving
+from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(tags=["overview"])
 
 STOCKOUT_WINDOW_DAYS = 14  # "ahead" on the overview: within the next two weeks
 
 
-class StockoutAlert(BaseModel):
+class StockoutAlert(ApiModel):
     product_id: str
     stockout_date: str | None
     days_of_cover: float | None
     reorder_quantity: int
 
 
-class StockoutAlerts(BaseModel):
+class StockoutAlerts(ApiModel):
     reorder_now: int = Field(description="products whose stock will not cover the lead time")
     within_window: list[StockoutAlert] = Field(description="expected to sell out within the window, soonest first")
 
 
-class AtRiskAlerts(BaseModel):
+class AtRiskAlerts(ApiModel):
     customers: int = Field(description="valuable customers at medium or high churn risk (at most `limit` counted)")
     revenue_at_stake: float
 
 
-class PriceAlerts(BaseModel):
+class PriceAlerts(ApiModel):
     waiting: int = Field(description="price suggestions of the current model waiting for approval")
 
 
-class AlertsResponse(BaseModel):
+class AlertsResponse(ApiModel):
     window_days: int
     stockouts: StockoutAlerts | None = Field(description="null until a forecast model is trained")
     at_risk: AtRiskAlerts | None = Field(description="null until a customer model is trained")

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.dependencies import StaffOrOwner, TenantMember, expensive_action
 from luxebrain.auth.principal import Principal
 from luxebrain.ml.pricing import decisions as price_decisions
-from luxebrain.ml.pricing.serving import NoSuggestion
+from luxebrain.ml.pricing.suggestions import NoSuggestion
 from luxebrain.storage.pricing import PriceDecision
+from luxebrain.webapi.models import ApiModel
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/prices", tags=["prices"])
@@ -22,7 +23,7 @@ DecisionId = Annotated[str, Path(pattern=r"^[0-9T]{21}-[0-9a-f]{6}$")]
 ApplyingPrincipal = Annotated[Principal, Depends(expensive_action("apply_prices"))]
 
 
-class SuggestionsResponse(BaseModel):
+class SuggestionsResponse(ApiModel):
     model_version: str
     suggestions: list[dict[str, Any]] = Field(description="per product: suggested price, expected effect, reasons")
     no_suggestion: list[dict[str, Any]] = Field(description="products without a suggestion, with the reason")
@@ -43,7 +44,7 @@ def suggestions(
     return SuggestionsResponse(model_version=version, suggestions=made[:limit], no_suggestion=skipped[:limit])
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(ApiModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"model_version": "20260301T020000-ab12cd"}]}
     )
@@ -52,7 +53,7 @@ class DecisionRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class DecisionResponse(BaseModel):
+class DecisionResponse(ApiModel):
     decision_id: str
     product_id: str
     variation_id: str | None
@@ -117,7 +118,7 @@ def reject(product_id: ProductId, body: DecisionRequest, principal: StaffOrOwner
     return _decision_response(item)
 
 
-class RollbackRequest(BaseModel):
+class RollbackRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
     force: bool = Field(default=False, description="roll back even if the price was changed again since")
 
@@ -132,7 +133,7 @@ def rollback(decision_id: DecisionId, body: RollbackRequest, principal: Applying
     return _decision_response(item)
 
 
-class DecisionPage(BaseModel):
+class DecisionPage(ApiModel):
     items: list[DecisionResponse]
     next_cursor: str | None
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.dependencies import ModelsBucket, OwnerOnly, PrivacyQueue, expensive_action
 from luxebrain.auth.principal import Principal, Role
@@ -19,6 +19,7 @@ from luxebrain.billing.plans import tenant_profile
 from luxebrain.errors import InvalidInputError
 from luxebrain.privacy import jobs
 from luxebrain.storage.privacy_jobs import DONE, FAILED, PrivacyJob
+from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(tags=["personal data"])
 
@@ -28,14 +29,14 @@ OwnerExport = Annotated[Principal, Depends(expensive_action("exports", Role.OWNE
 JobKindName = Literal["customer_export", "customer_erasure", "tenant_deletion"]
 
 
-class PrivacyJobAccepted(BaseModel):
+class PrivacyJobAccepted(ApiModel):
     job_id: str
     kind: JobKindName
     status: Literal["pending"] = "pending"
     status_url: str = Field(description="poll it: GET answers the job's status")
 
 
-class PrivacyJobStatus(BaseModel):
+class PrivacyJobStatus(ApiModel):
     job_id: str
     kind: JobKindName
     status: Literal["pending", "running", "done", "failed"]
@@ -104,7 +105,7 @@ def job_status(job_id: JobId, principal: OwnerOnly) -> PrivacyJobStatus:
     )
 
 
-class CustomerExport(BaseModel):
+class CustomerExport(ApiModel):
     tenant_id: str
     customer_id: str
     records: dict[str, list[dict[str, Any]]] = Field(description="every stored record about the customer, by kind")
@@ -119,7 +120,7 @@ def job_export(job_id: JobId, principal: OwnerOnly, files: ModelsBucket) -> Cust
     return CustomerExport(**jobs.job_export(principal.require_tenant(), job_id, files=files))
 
 
-class TenantDeletionRequest(BaseModel):
+class TenantDeletionRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
     confirm: Literal["delete everything"] = Field(description='type exactly "delete everything"')
     tenant_name: str = Field(min_length=1, max_length=120, description="the tenant's name, as a second check")

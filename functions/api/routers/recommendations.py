@@ -5,25 +5,24 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.dependencies import RecommendationsReader
 from luxebrain.auth.principal import AuthKind, Principal
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.errors import ForbiddenError, InvalidInputError
-from luxebrain.ml.recommend.serving import (
-    RecommendationInputError,
-    RecommendationRules,
-    Recommendations,
-    Recommender,
-)
+from luxebrain.ml.recommend.rules import RecommendationInputError, RecommendationRules, Recommendations
 from luxebrain.serving.recommendations import recommender_with_rules
 from luxebrain.storefront.events import VISITOR_PATTERN
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
+from luxebrain.webapi.models import ApiModel
+
+if TYPE_CHECKING:
+    from luxebrain.ml.recommend.serving import Recommender
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
@@ -38,14 +37,14 @@ VisitorId = Annotated[
 ]
 
 
-class RecommendedProductResponse(BaseModel):
+class RecommendedProductResponse(ApiModel):
     product_id: str
     score: float
     lift: float | None = None
     pinned: bool = False
 
 
-class RecommendationResponse(BaseModel):
+class RecommendationResponse(ApiModel):
     strategy: str = Field(
         description="how the answer was made: ease, item_knn, blend, popular_fallback (nothing personal to go on)"
         " or popular_baseline (the model did not beat popularity on its hold-out, so popularity serves)"
@@ -125,7 +124,7 @@ async def similar(
     return _serve(principal, visitor_id, k, lambda recommender, rules: recommender.similar([product_id], k, rules))
 
 
-class BasketRequest(BaseModel):
+class BasketRequest(ApiModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"product_ids": ["101", "205"], "k": 6}]})
     product_ids: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")]] = Field(
         min_length=1, max_length=50

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.dependencies import StaffOrOwner, TenantMember
 from luxebrain.ingest.webhook_check import request_webhook_check
 from luxebrain.storage.ingest import rejected_events_since
 from luxebrain.storage.tenants import get_store
+from luxebrain.webapi.models import ApiModel
 
 MAX_REJECTED = 200
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/stores", tags=["stores"])
 StoreId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
 
 
-class WebhookCheckQueued(BaseModel):
+class WebhookCheckQueued(ApiModel):
     status: str = "queued"
     previous_check_at: str | None = Field(
         description="the last health run; GET /stores/{store_id}/ingest-status shows a newer one once it ran"
@@ -43,7 +44,7 @@ def check_webhooks(store_id: StoreId, principal: StaffOrOwner) -> WebhookCheckQu
     return WebhookCheckQueued(previous_check_at=request_webhook_check(principal.require_tenant(), store_id))
 
 
-class RejectedRecord(BaseModel):
+class RejectedRecord(ApiModel):
     received_at: str = Field(description="UTC, ISO")
     topic: str = Field(description="the webhook topic or back-fill resource, e.g. order.created")
     reason: str
@@ -53,7 +54,7 @@ class RejectedRecord(BaseModel):
     body_bytes: int
 
 
-class RejectedRecords(BaseModel):
+class RejectedRecords(ApiModel):
     days: int
     items: list[RejectedRecord] = Field(description=f"newest first, at most {MAX_REJECTED}")
     truncated: bool

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from api.dependencies import TenantMember, remember_principal, source_address
 from luxebrain.auth.storefront import principal_for_storefront_key
@@ -15,11 +15,12 @@ from luxebrain.errors import UnauthorizedError
 from luxebrain.storefront.events import MAX_BODY_BYTES, EventsBatchTooLargeError, StorefrontEventBatch, record_events
 from luxebrain.storefront.origins import check_storefront_origin
 from luxebrain.storefront.results import placement_results
+from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(tags=["storefront"])
 
 
-class RecordedEventsResponse(BaseModel):
+class RecordedEventsResponse(ApiModel):
     accepted: int
     duplicates: int
     rejected: int
@@ -73,7 +74,7 @@ def batch_schemas() -> dict[str, Any]:
     return {"StorefrontEventBatch": schema, **definitions}
 
 
-class PlacementArm(BaseModel):
+class PlacementArm(ApiModel):
     arm: str = Field(description="treatment (personal recommendations) or the hold-out (the fallback)")
     visitors: int
     buying_visitors: int
@@ -81,7 +82,7 @@ class PlacementArm(BaseModel):
     revenue_per_visitor: float
 
 
-class PlacementResult(BaseModel):
+class PlacementResult(ApiModel):
     placement: str
     shown: int = Field(description="impressions")
     clicks: int
@@ -101,7 +102,7 @@ class PlacementResult(BaseModel):
     sample_ratio_p_value: float = Field(description="the sample-ratio check of the hold-out's share")
 
 
-class PlacementResults(BaseModel):
+class PlacementResults(ApiModel):
     days: int
     since: str = Field(description="the first UTC day counted (YYYY-MM-DD)")
     holdout_share: float

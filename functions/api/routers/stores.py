@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from api.dependencies import OwnerOnly, TenantMember
 from luxebrain.auth.members import record_audit
@@ -16,6 +16,7 @@ from luxebrain.ingest.status import ingest_status as store_ingest_status
 from luxebrain.ingest.store_sync import remove_store as remove_tenant_store
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Store
+from luxebrain.webapi.models import ApiModel
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from luxebrain.woocommerce.connection import register_store as register_new_store
 from luxebrain.woocommerce.connection import start_connection
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/stores", tags=["stores"])
 StoreId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
 
 
-class RegisterStoreRequest(BaseModel):
+class RegisterStoreRequest(ApiModel):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,
@@ -59,7 +60,7 @@ class RegisterStoreRequest(BaseModel):
         return value.rstrip("/")
 
 
-class ConnectStoreRequest(BaseModel):
+class ConnectStoreRequest(ApiModel):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,
@@ -75,7 +76,7 @@ class ConnectStoreRequest(BaseModel):
         return RegisterStoreRequest._https_base_url(value)  # the same rules as a store registered with pasted keys
 
 
-class ConnectStoreResponse(BaseModel):
+class ConnectStoreResponse(ApiModel):
     authorize_url: str = Field(
         description="send the merchant's browser here: the store's /wc-auth/v1/authorize page, where they approve "
         "read/write access; the store then calls LuxeBrain back and returns the merchant to the dashboard"
@@ -84,7 +85,7 @@ class ConnectStoreResponse(BaseModel):
     expires_at: datetime = Field(description="the authorization must be approved before this time")
 
 
-class StoreResponse(BaseModel):
+class StoreResponse(ApiModel):
     store_id: str
     url: str
     currency: str
@@ -97,7 +98,7 @@ class RegisteredStoreResponse(StoreResponse):
     webhook_secret: str = Field(description="shown once: paste as the webhooks' secret; never returned again")
 
 
-class StorePage(BaseModel):
+class StorePage(ApiModel):
     items: list[StoreResponse]
     next_cursor: str | None
 
@@ -181,13 +182,13 @@ def get_store(store_id: StoreId, principal: TenantMember) -> StoreResponse:
     return _store_response(tenant_repo.get_store(principal.require_tenant(), store_id))
 
 
-class WebhookLeft(BaseModel):
+class WebhookLeft(ApiModel):
     topic: str
     webhook_id: int | None = Field(default=None, description="its id in WooCommerce, when known")
     name: str = Field(description="its name in WooCommerce > Settings > Advanced > Webhooks, to delete it there")
 
 
-class StoreRemovedResponse(BaseModel):
+class StoreRemovedResponse(ApiModel):
     store_id: str
     webhooks_deleted: list[str] = Field(description="topics whose webhook LuxeBrain deleted from the store")
     webhooks_left: list[WebhookLeft] = Field(
@@ -227,7 +228,7 @@ def remove_store(store_id: StoreId, principal: OwnerOnly) -> StoreRemovedRespons
     )
 
 
-class BackfillProgress(BaseModel):
+class BackfillProgress(ApiModel):
     resource: str = Field(description="products, customers, orders (or _run: the whole store's run)")
     status: str = Field(description="running or done")
     items_done: int
@@ -238,7 +239,7 @@ class BackfillProgress(BaseModel):
     watermark: str | None
 
 
-class WebhookTopicStatus(BaseModel):
+class WebhookTopicStatus(ApiModel):
     topic: str = Field(description="e.g. order.updated")
     status: str = Field(description="active, paused, disabled (as WooCommerce last reported it) or unknown")
     webhook_id: int | None = Field(default=None, description="the webhook's id in WooCommerce")
@@ -249,7 +250,7 @@ class WebhookTopicStatus(BaseModel):
     rejected_last_24h: int = Field(default=0, description="deliveries of this topic rejected in the last 24 hours")
 
 
-class WebhooksStatus(BaseModel):
+class WebhooksStatus(ApiModel):
     topics: list[WebhookTopicStatus]
     last_delivery_at: str | None = Field(default=None, description="when a delivery of this store was last processed")
     checked_at: str | None = Field(default=None, description="the last health run")
@@ -257,7 +258,7 @@ class WebhooksStatus(BaseModel):
     failing_since: str | None = None
 
 
-class IngestStatusResponse(BaseModel):
+class IngestStatusResponse(ApiModel):
     store_id: str
     counts: dict[str, int]
     stats: dict[str, Any] = Field(description="counters kept by the ingest pipeline")

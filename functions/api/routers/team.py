@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response
 from fastapi import Path as PathParam
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.dependencies import OwnerOnly
 from api.routers.auth import Email, Password, Strict, TokenResponse, _token_response
 from luxebrain.auth import team
 from luxebrain.auth.principal import Role
+from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(tags=["account"])
 
@@ -29,7 +30,7 @@ class RoleChange(Strict):
     role: TenantRole
 
 
-class TeamMemberResponse(BaseModel):
+class TeamMemberResponse(ApiModel):
     user_id: str
     email: str | None
     role: str

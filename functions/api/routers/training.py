@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.dependencies import Principal, TenantMember, TrainQueue, expensive_action
 from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.storage.training import get_pointer
 from luxebrain.training import list_run_records, request_retrain
+from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(prefix="/training", tags=["training"])
 
@@ -25,7 +26,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Retrainer = Annotated[Principal, Depends(expensive_action("retrain"))]
 
 
-class RunResponse(BaseModel):
+class RunResponse(ApiModel):
     run_id: str
     kind: str
     version: str
@@ -38,7 +39,7 @@ class RunResponse(BaseModel):
     reason: str | None = Field(description="why it was rejected or failed; the gate's comparison otherwise")
 
 
-class RunsResponse(BaseModel):
+class RunsResponse(ApiModel):
     runs: list[RunResponse]
 
 
@@ -64,14 +65,14 @@ def runs(principal: TenantMember, kind: KindFilter = None, limit: Limit = 50) ->
     )
 
 
-class ServingModel(BaseModel):
+class ServingModel(ApiModel):
     kind: str
     version: str | None = Field(description="the version the API serves; null before the first successful run")
     switched_at: datetime | None = None
     holdout_metric: float | None = None
 
 
-class ModelsResponse(BaseModel):
+class ModelsResponse(ApiModel):
     models: list[ServingModel]
 
 
@@ -94,7 +95,7 @@ def models(principal: TenantMember) -> ModelsResponse:
     return ModelsResponse(models=serving)
 
 
-class RetrainResponse(BaseModel):
+class RetrainResponse(ApiModel):
     request_id: str
     status: str = "queued"
     requested_at: datetime

@@ -3,12 +3,11 @@ merchant's supply terms of each product (its own lead time, its supplier)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from luxebrain.auth.members import record_audit
 from luxebrain.errors import InvalidInputError
-from luxebrain.ml.forecast.serving import Forecasts, InventoryAdvice
 from luxebrain.storage.catalogue import (
     Product,
     ProductSupply,
@@ -18,6 +17,9 @@ from luxebrain.storage.catalogue import (
     product_supplies,
     save_product_supply,
 )
+
+if TYPE_CHECKING:  # the forecast model (numpy) is loaded by the time a Forecasts object reaches this module
+    from luxebrain.ml.forecast.serving import Forecasts, InventoryAdvice
 
 __all__ = ["ProductAdvice", "ProductSupply", "product_advice", "reorder_list", "replace_supply", "supply_of"]
 
@@ -50,14 +52,12 @@ def _advise(
     counted = min(lead_time, 7 * forecasts.horizon_weeks)
     advice = forecasts.inventory_advice(product.product_id, float(product.stock_quantity or 0), counted, service_level)
     if counted < lead_time:
-        advice = InventoryAdvice(
-            **{
-                **advice.to_dict(),
-                "lead_time_days": lead_time,
-                "explanation": advice.explanation
-                + f" The lead time is {lead_time} days but the forecast reaches {counted}: demand after day"
-                f" {counted} is not counted, so this quantity is a lower bound.",
-            }
+        advice = replace(
+            advice,
+            lead_time_days=lead_time,
+            explanation=advice.explanation
+            + f" The lead time is {lead_time} days but the forecast reaches {counted}: demand after day"
+            f" {counted} is not counted, so this quantity is a lower bound.",
         )
     return ProductAdvice(
         advice=advice,

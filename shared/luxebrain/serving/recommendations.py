@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from luxebrain.billing.plans import tenant_profile
-from luxebrain.ml.recommend.serving import NO_RULES, RecommendationRules, Recommender
+from luxebrain.ml.recommend.rules import NO_RULES, RecommendationRules
 from luxebrain.runtime import on_reset
 from luxebrain.serving.loader import current_serving
 from luxebrain.storage.catalogue import iter_products
+
+if TYPE_CHECKING:
+    from luxebrain.ml.recommend.serving import Recommender
 
 # Products that may not be shown (out of stock, unpublished, deleted) and every product the store has, per
 # tenant, refreshed each minute: one partition query per tenant per minute instead of one per request.

@@ -56,12 +56,12 @@ from luxebrain.ml.customers.model import (
     utc_datetime64_ns,
     validate_rfm_arrays,
 )
+from luxebrain.ml.customers.segments import SEGMENT_DESCRIPTIONS
 from luxebrain.ml.customers.serving import (
     ARTIFACT_KIND,
     CHURN_BANDS,
     NO_SEGMENT,
     SECONDS_PER_DAY,
-    SEGMENT_DESCRIPTIONS,
     SEGMENT_NAMES,
     BGNBDParams,
     CustomerModelError,

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from luxebrain.ml.pricing.rules import currency_minor_units
-from luxebrain.ml.pricing.serving import PriceSuggestion
+from luxebrain.ml.pricing.suggestions import PriceSuggestion
 
 PRICE_FIELDS = ("regular_price", "sale_price", "date_on_sale_from_gmt", "date_on_sale_to_gmt")
 

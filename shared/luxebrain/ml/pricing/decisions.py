@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -25,7 +25,7 @@ from luxebrain.ml.pricing.apply import (
     rollback_price_change,
 )
 from luxebrain.ml.pricing.rules import GuardrailConfig
-from luxebrain.ml.pricing.serving import NoSuggestion, PriceSuggestion, PricingModel, suggest_prices
+from luxebrain.ml.pricing.suggestions import NoSuggestion, PriceSuggestion
 from luxebrain.observability import logger
 from luxebrain.serving.loader import current_serving
 from luxebrain.storage import pricing as decision_repo
@@ -34,6 +34,9 @@ from luxebrain.storage.pages import Page
 from luxebrain.storage.pricing import PriceDecision
 from luxebrain.storage.tenants import Store, get_store_secrets, get_tenant, list_stores
 from luxebrain.woocommerce.outbound import StoreApi
+
+if TYPE_CHECKING:
+    from luxebrain.ml.pricing.serving import PricingModel
 
 
 class StoreWriteFailedError(LuxeBrainError):
@@ -104,6 +107,8 @@ def current_suggestions(
     tenant_id: str, now: datetime | None = None
 ) -> tuple[str, list[PriceSuggestion | NoSuggestion]]:
     """The current pricing model's version and one answer per product (suggestion or reason for none)."""
+    from luxebrain.ml.pricing.serving import suggest_prices  # numpy: loaded with the model it serves
+
     model: PricingModel
     model, version = current_serving(tenant_id, "pricing")
     answers = suggest_prices(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from luxebrain.ml.pricing.rules import (
     price_bounds,
     tags_of,
 )
+from luxebrain.ml.pricing.suggestions import NoSuggestion, PriceSuggestion
 
 MODEL_KIND = "pricing"
 _Z90 = 1.6448536269514722  # two-sided 90 % normal quantile
@@ -81,46 +82,6 @@ class PricingParams:
     def from_dict(cls, values: Mapping[str, Any]) -> PricingParams:
         known = {name for name in cls.__dataclass_fields__}
         return cls(**{key: value for key, value in values.items() if key in known})
-
-
-@dataclass(frozen=True)
-class PriceSuggestion:
-    """A price to propose to the merchant, with what it is expected to do over ``horizon_weeks``."""
-
-    product_id: str
-    variation_id: str | None
-    kind: str  # "regular" (new regular price, any sale cleared) or "sale" (sale price for sale_weeks)
-    current_price: float
-    suggested_price: float
-    change: float  # fraction, +0.08 = 8 % up
-    sale_weeks: int | None
-    expected_units_change: float
-    expected_revenue_change: float
-    expected_margin_change: float
-    horizon_weeks: int
-    elasticity: float
-    elasticity_interval: tuple[float, float]
-    confidence: str  # "high" / "medium" / "low"
-    reasons: list[str]
-    bound_by: list[str]
-    currency: str
-    auto_apply: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "suggestion", **asdict(self), "elasticity_interval": list(self.elasticity_interval)}
-
-
-@dataclass(frozen=True)
-class NoSuggestion:
-    """Why a product gets no suggestion (``code`` is stable for the API; ``reason`` is for people)."""
-
-    product_id: str
-    variation_id: str | None
-    code: str
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "no_suggestion", **asdict(self)}
 
 
 @dataclass

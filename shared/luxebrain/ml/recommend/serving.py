@@ -15,12 +15,18 @@ here at request time, so a product that just went out of stock disappears withou
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 import numpy as np
 
 from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
+from luxebrain.ml.recommend.rules import (
+    NO_RULES,
+    RecommendationInputError,
+    RecommendationRules,
+    Recommendations,
+    RecommendedProduct,
+)
 
 KIND = "recommend"
 MAX_K = 100
@@ -44,57 +50,6 @@ REQUIRED_ARRAYS = (
     "trending",
     "item_category",
 )
-
-
-class RecommendationInputError(ValueError):
-    """A request the recommender cannot answer as asked: k out of range, an id of the wrong type."""
-
-
-@dataclass(frozen=True)
-class RecommendationRules:
-    """Serving-time business rules. Every product set holds product ids as strings.
-
-    ``in_stock`` / ``published``: when given, only these products may be shown. ``unavailable``: products
-    that may not be shown (an alternative to the allow-lists). ``exclude``: e.g. the basket.
-    ``exclude_purchased``: leave out what the customer already bought. ``pin``: shown first, in this order,
-    when allowed. ``boost``: product -> amount added to its score (scores are scaled so the best candidate is
-    about 1). ``block``: never shown. ``category``: only products of this category.
-    """
-
-    in_stock: Collection[str] | None = None
-    published: Collection[str] | None = None
-    unavailable: Collection[str] = frozenset()
-    exclude: Collection[str] = frozenset()
-    exclude_purchased: bool = False
-    pin: tuple[str, ...] = ()
-    boost: Mapping[str, float] = field(default_factory=dict)
-    block: Collection[str] = frozenset()
-    category: str | None = None
-
-
-NO_RULES = RecommendationRules()
-
-
-@dataclass(frozen=True)
-class RecommendedProduct:
-    product_id: str
-    score: float
-    lift: float | None = None  # bought-together lift with the request's products, when known
-    pinned: bool = False
-
-
-@dataclass(frozen=True)
-class Recommendations:
-    """``strategy``: "ease", "item_knn", "blend" (popularity mixed in or filling), "popular_fallback" (nothing
-    personal to go on) or "popular_baseline" (the model did not beat popularity on its hold-out)."""
-
-    strategy: str
-    mode: str  # "for_customer", "similar", "bought_together" or "popular"
-    products: list[RecommendedProduct]
-
-    @property
-    def product_ids(self) -> list[str]:
-        return [p.product_id for p in self.products]
 
 
 class Recommender:
