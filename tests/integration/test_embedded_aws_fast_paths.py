@@ -3,12 +3,14 @@ same request over HTTP, and moto's own methods against their stand-ins (attribut
 
 from __future__ import annotations
 
+import contextlib
 import json
 from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from luxebrain_dev.local import moto_fast_paths
 from luxebrain_dev.local.embedded import LocalResources
@@ -150,3 +152,51 @@ def test_queries_answer_as_moto_s_own_table_wide_sort(local_aws: LocalResources)
     assert [item["sk"]["S"] for pages in fast[:1] for items, *_ in pages for item in items] == [
         f"ROW#{n}" for n in (1, 2, 3, 4, 5)
     ]
+
+
+def test_a_remembered_condition_expression_decides_each_write_by_its_own_values(local_aws: LocalResources) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    table = local_aws.environment["LUXEBRAIN_TABLE_NAME"]
+    client = boto3.session.Session().client("dynamodb")
+    condition = "attribute_not_exists(pk) OR (#m < :m AND NOT (#h IN (:h, :x)))"
+    names = {"#m": "modified", "#h": "hash"}
+
+    def put(partition: str, modified: str, content: str) -> bool:
+        try:
+            client.put_item(
+                TableName=table,
+                Item={"pk": {"S": partition}, "sk": {"S": "R"}, "modified": {"S": modified}, "hash": {"S": content}},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":m": {"S": modified}, ":h": {"S": content}, ":x": {"S": "never"}},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    writes = [("2024-01-02", "a"), ("2024-01-01", "b"), ("2024-01-03", "a"), ("2024-01-03", "c")]
+    # The same text four times over: each time decided by that write's values, as moto decides them.
+    decided = [put("FASTC#1", *write) for write in writes]
+    with moto_fast_paths.moto_as_shipped():
+        assert [put("FASTC#3", *write) for write in writes] == decided == [True, False, False, True]
+    no_retries = boto3.session.Session().client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+    refusals = []
+    for shipped in (False, False, True):  # a malformed expression is refused each time (moto answers 500)
+        with (
+            moto_fast_paths.moto_as_shipped() if shipped else contextlib.nullcontext(),
+            pytest.raises(client.exceptions.ClientError) as refused,
+        ):
+            no_retries.put_item(
+                TableName=table, Item={"pk": {"S": "FASTC#2"}, "sk": {"S": "R"}}, ConditionExpression="pk = = pk"
+            )
+        refusals.append(refused.value.response["ResponseMetadata"]["HTTPStatusCode"])
+    with moto_fast_paths.over_http(), pytest.raises(client.exceptions.ClientError) as over_http:
+        no_retries.put_item(
+            TableName=table, Item={"pk": {"S": "FASTC#2"}, "sk": {"S": "R"}}, ConditionExpression="pk = = pk"
+        )
+    assert refusals == [over_http.value.response["ResponseMetadata"]["HTTPStatusCode"]] * 3
+    parser = ConditionExpressionParser(condition, names, {":m": {"S": "1"}, ":h": {"S": "2"}, ":x": {"S": "3"}})
+    remembered = parser._lex_condition_expression()
+    with moto_fast_paths.moto_as_shipped():
+        assert list(parser._lex_condition_expression()) == list(remembered)

@@ -17,10 +17,15 @@
   ten times more). A query of the table reads its
   partition only, and a query of an index skips the table-wide sort (the index's own sort orders by the index's
   keys and then the table's, which are unique, so the first sort decided nothing). The answer is the same.
+- **Per-request bookkeeping.** moto lists a response class's methods with ``inspect.getmembers`` on every
+  request, and tokenises every condition expression again (a conditional write's expression is the same text
+  each time, its values differ): the methods are listed once per class, and the tokens of a text are kept (each
+  parse gets its own copy, so nothing later in the parse is shared).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -34,10 +39,11 @@ _routes_lock = threading.Lock()
 _over_http = threading.local()  # set in a thread that must reach moto's server over HTTP (the tests' reference)
 _transport_installed = False
 # (class, method name) -> (moto's own method, its stand-in here)
-_replaced: dict[tuple[type, str], tuple[Any, Any]] = {}
+_replaced: dict[tuple[Any, str], tuple[Any, Any]] = {}
+MAX_REMEMBERED_EXPRESSIONS = 10_000
 
 
-def _replace(owner: type, name: str, stand_in: Any) -> Any:
+def _replace(owner: Any, name: str, stand_in: Any) -> Any:
     """Put ``stand_in`` in place of ``owner.name`` (once) and return moto's own method."""
     if (owner, name) not in _replaced:
         _replaced[(owner, name)] = (getattr(owner, name), stand_in)
@@ -115,18 +121,31 @@ def answer_in_process(application: Any, request: Any) -> Any:
         return lambda data: chunks.append(data)
 
     chunks: list[bytes] = []
-    result = application(wsgi_environ(request), start_response)
+    environ = wsgi_environ(request)
+    try:
+        _run(application, environ, start_response, chunks)
+    except Exception:
+        # What werkzeug's server does with an exception from the application: log it and answer 500.
+        logging.getLogger("werkzeug").exception("Error on request %s %s", request.method, request.url)
+        from werkzeug.exceptions import InternalServerError
+
+        chunks.clear()
+        _run(InternalServerError(), environ, start_response, chunks)
+    headers: dict[str, str] = {}
+    for name, value in response_headers:  # repeated headers joined, as urllib3 reads them
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    status = int(status_line.split(None, 1)[0])
+    return AWSResponse(request.url, status, headers, MockRawResponse(b"".join(chunks)))
+
+
+def _run(application: Any, environ: dict[str, Any], start_response: Any, chunks: list[bytes]) -> None:
+    result = application(environ, start_response)
     try:
         chunks.extend(result)
     finally:
         close = getattr(result, "close", None)
         if close is not None:
             close()
-    headers: dict[str, str] = {}
-    for name, value in response_headers:  # repeated headers joined, as urllib3 reads them
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    status = int(status_line.split(None, 1)[0])
-    return AWSResponse(request.url, status, headers, MockRawResponse(b"".join(chunks)))
 
 
 def wsgi_environ(request: Any) -> dict[str, Any]:
@@ -306,3 +325,43 @@ def _items_of(table: Any, hash_set: Any) -> list[Any]:
     if hash_set is None:
         return []
     return list(hash_set.values()) if table.range_key_attr else [hash_set]
+
+
+def remember_per_request_bookkeeping() -> None:
+    """List a response class's methods once, and tokenise a condition expression once (see the module doc)."""
+    import moto.core.responses
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    if (moto.core.responses, "method_names_from_class") in _replaced:
+        return
+    list_methods = moto.core.responses.method_names_from_class
+    methods_of: dict[type, list[str]] = {}
+
+    def method_names_from_class(cls: type) -> list[str]:
+        if cls not in methods_of:
+            methods_of[cls] = list_methods(cls)
+        return list(methods_of[cls])
+
+    _replace(moto.core.responses, "method_names_from_class", method_names_from_class)
+
+    tokenise = ConditionExpressionParser._lex_condition_expression
+    tokens_of: dict[str, list[tuple[Any, Any, Any, Any]]] = {}
+
+    def lex_condition_expression(parser: Any) -> Any:
+        from collections import deque
+
+        text = parser.condition_expression
+        tokens = tokens_of.get(text)
+        if tokens is None:
+            nodes = tokenise(parser)  # raises on a malformed expression, which is never remembered
+            if len(tokens_of) >= MAX_REMEMBERED_EXPRESSIONS:
+                tokens_of.clear()
+            if all(not node.children for node in nodes):
+                tokens_of[text] = [(node.nonterminal, node.kind, node.text, node.value) for node in nodes]
+            return nodes
+        return deque(
+            parser.Node(nonterminal=nonterminal, kind=kind, text=text_, value=value, children=[])
+            for nonterminal, kind, text_, value in tokens
+        )
+
+    _replace(ConditionExpressionParser, "_lex_condition_expression", lex_condition_expression)
