@@ -226,6 +226,40 @@ def test_second_backfill_is_incremental_with_an_overlap(tenant_id: str, sample: 
     assert get_order(tenant_id, str(changed["id"])).status_class == "refund"
 
 
+def test_a_second_backfill_stores_only_the_customers_changed_since_the_first(
+    tenant_id: str, sample: SampleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luxebrain.ingest import backfill
+    from luxebrain.storage.customers import get_customer
+
+    ingested: list[tuple[str, Any]] = []
+    store_record = backfill._ingest_record
+
+    def spy(tenant: str, store: str, resource: str, record: Any, sizes: Any = None) -> Any:
+        ingested.append((resource, record.get("id")))
+        return store_record(tenant, store, resource, record, sizes)
+
+    monkeypatch.setattr(backfill, "_ingest_record", spy)
+    with FakeWooCommerce(sample) as fake:
+        backfill_store(tenant_id, "s-1", client_factory(fake))
+        watermark = backfill_status(tenant_id, "s-1")["customers"]["watermark_gmt"]
+        registered = [customer for customer in fake.store.customers if customer.get("id")]
+        assert watermark < max(customer["date_modified_gmt"] for customer in registered)  # an overlap window
+        # Given one customer renamed in the store since (the customers endpoint has no modified filter)
+        renamed = dict(
+            registered[0], first_name="Renamed", date_modified_gmt=sample.as_of.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        fake.store.customers[fake.store.customers.index(registered[0])] = renamed
+        ingested.clear()
+        second = backfill_store(tenant_id, "s-1", client_factory(fake))
+    # Then every customer was paged again, and only the renamed one and those within the overlap were stored
+    assert second.per_resource["customers"] == len(registered)
+    recent = {customer["id"] for customer in registered if customer["date_modified_gmt"] >= watermark}
+    assert {record_id for resource, record_id in ingested if resource == "customer"} == recent | {renamed["id"]}
+    assert len(recent) < len(registered) - 1
+    assert get_customer(tenant_id, str(renamed["id"])).first_name == "Renamed"
+
+
 def test_backfill_with_rejected_credentials_stores_nothing(tenant_id: str, sample: SampleStore) -> None:
     with FakeWooCommerce(sample) as fake:
         factory = lambda t, s: WooCommerceClient(fake.url, fake.consumer_key, "cs_wrong")  # noqa: E731

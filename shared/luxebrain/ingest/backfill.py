@@ -4,7 +4,9 @@
 - Incremental for products and orders: ``orderby=modified&order=asc&modified_after=<watermark>&
   dates_are_gmt=true`` with the watermark set an overlap window before the newest date seen, so a record
   modified while we paged is fetched again next time (harmless: writes are newer-wins and idempotent).
-  Customers have no modified filter, so each run pages through all of them.
+  Customers have no modified filter, so each run pages through all of them, but stores only those modified
+  since the last finished run's watermark: an older one was stored by that run, and its conditional write would
+  change nothing (it still took a write each: a store's every customer at every reconciliation).
 - A checkpoint per resource is saved in the table after every page; a crash, a 500 that outlasts the
   retries, or a Lambda about to time out (``should_stop``) leaves it at the last finished page and the next
   call resumes there. A large store therefore takes as many invocations as it needs.
@@ -204,14 +206,18 @@ def _backfill_resource(
             params["dates_are_gmt"] = "true"
     else:
         params["orderby"] = "id"
+    # Without a server-side filter, the watermark filters here: what it excludes, the last finished run stored.
+    stored_before = None if incremental else checkpoint.run_modified_after
     for page in client.iter_pages(endpoint, params, start_page=int(checkpoint.next_page or 1)):
         high_water = checkpoint.run_high_water_gmt or ""
         records = []
         for document in page.items:
-            records.extend(_records(client, resource, document))
             modified = document.get("date_modified_gmt") if isinstance(document, dict) else None
             if isinstance(modified, str) and modified > high_water:
                 high_water = modified
+            if stored_before and isinstance(modified, str) and modified < stored_before:
+                continue
+            records.extend(_records(client, resource, document))
         results = _ingest_page(tenant_id, store_id, records, report)
         # What the page changed reaches training as the webhooks' batches do: one snapshot delta per page, so
         # a back-filled history is in the training snapshot without a full read of the table.
@@ -231,8 +237,7 @@ def _backfill_resource(
             return False
     checkpoint.status = "done"
     checkpoint.runs_completed = int(checkpoint.runs_completed or 0) + 1
-    if incremental:
-        checkpoint.watermark_gmt = _minus(checkpoint.run_high_water_gmt, overlap) or checkpoint.run_modified_after
+    checkpoint.watermark_gmt = _minus(checkpoint.run_high_water_gmt, overlap) or checkpoint.run_modified_after
     save_checkpoint(checkpoint)
     return True
 
