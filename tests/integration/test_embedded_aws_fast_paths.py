@@ -3,6 +3,7 @@ same request over HTTP, and moto's own methods against their stand-ins (attribut
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from decimal import Decimal
@@ -97,6 +98,20 @@ def test_plain_attribute_values_serialise_as_moto_s_generic_walk(local_aws: Loca
         shipped = serialise()
     assert json.loads(fast) == json.loads(shipped)
     assert moto_fast_paths.plain_attribute_value(wire["blob"]) is None  # binary: the generic walk's own
+
+    from moto.core.parse import JSONParser
+
+    sent = json.loads(json.dumps(EVERY_KIND, default=lambda blob: base64.b64encode(blob).decode()))  # as botocore
+    request = {"TableName": "t", "Item": sent, "ExpressionAttributeValues": {":v": sent["nested"]}}
+    body = json.dumps(request).encode()
+
+    def parse() -> Any:
+        put = get_service_model("dynamodb").operation_model("PutItem")
+        return JSONParser(put).parse({"body": body, "headers": {}, "method": "POST", "url_path": "/", "values": {}})
+
+    fast_parse = parse()
+    with moto_fast_paths.moto_as_shipped():
+        assert parse() == fast_parse
     assert moto_fast_paths.plain_attribute_value(wire["names"]) == {"SS": ["b", "a"]}
 
 
@@ -200,3 +215,26 @@ def test_a_remembered_condition_expression_decides_each_write_by_its_own_values(
     remembered = parser._lex_condition_expression()
     with moto_fast_paths.moto_as_shipped():
         assert list(parser._lex_condition_expression()) == list(remembered)
+
+
+def test_items_are_measured_and_refused_as_moto_measures_them(local_aws: LocalResources) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    stored = json.loads(json.dumps(EVERY_KIND, default=lambda blob: base64.b64encode(blob).decode()))
+    values = [*stored.values(), {"N": "-0.5e10"}, {"S": "é" * 7}, {"L": []}, {"M": {}}]
+    fast = [DynamoType(value).size() for value in values] + [Item(None, None, stored).size()]
+    with moto_fast_paths.moto_as_shipped():
+        assert [DynamoType(value).size() for value in values] + [Item(None, None, stored).size()] == fast
+
+    table = local_aws.environment["LUXEBRAIN_TABLE_NAME"]
+    client = boto3.session.Session().client("dynamodb")
+    too_large = {"pk": {"S": "FASTI#1"}, "sk": {"S": "R"}, **{f"a{n}": {"S": "x" * 50_000} for n in range(9)}}
+    refusals = []
+    for shipped in (False, True):  # past 400 KB: refused in the same words
+        with (
+            moto_fast_paths.moto_as_shipped() if shipped else contextlib.nullcontext(),
+            pytest.raises(client.exceptions.ClientError) as refused,
+        ):
+            client.put_item(TableName=table, Item=too_large)
+        refusals.append(refused.value.response["Error"])
+    assert refusals[0] == refusals[1] and "size" in refusals[0]["Message"].lower()
