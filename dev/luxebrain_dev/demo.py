@@ -434,6 +434,9 @@ def _demo_customer_and_product(store: SampleStore) -> tuple[str, str]:
     return str(customer), str(product)
 
 
+DUE_CAMPAIGNS_EVERY_SECONDS = 10.0
+
+
 def run_local(
     *,
     aws_port: int,
@@ -448,7 +451,10 @@ def run_local(
     its logins (owner, read-only member, platform admin), until Ctrl-C."""
     from luxebrain.auth.accounts import create_platform_admin, demo_password
     from luxebrain.auth.principal import Role
+    from luxebrain_dev.campaigns_demo import grant_demo_consent
     from luxebrain_dev.local.dashboard import DashboardServer
+    from luxebrain_dev.local.schedules import LocalSchedule
+    from luxebrain_dev.scheduled_training import TrainQueuePoller
 
     progress = Progress()
     ensure_port_free(api_port)
@@ -460,6 +466,8 @@ def run_local(
     _quiet_functions(verbose)
     gateway = LocalGateway(port=api_port)
     event_sources = None
+    train_queue: TrainQueuePoller | None = None
+    campaigns: LocalSchedule | None = None
     dashboard = None
     tenant: DemoTenant | None = None
     try:
@@ -467,6 +475,8 @@ def run_local(
         api_url = gateway.start()
         dashboard = DashboardServer(api_url, port=dashboard_port)
         dashboard_url = dashboard.start()  # before the slow seeding: a missing build fails at once
+        # WooCommerce's approval page returns the merchant here (any port, e.g. the end-to-end tests' free one).
+        os.environ["LUXEBRAIN_DASHBOARD_URL"] = dashboard_url
         tenant, _ = _seed_demo_tenant(
             progress,
             api_url,
@@ -476,6 +486,7 @@ def run_local(
             seed=7,
             as_of=None,
         )
+        grant_demo_consent(tenant.tenant_id)  # the sample store has none: campaigns need some (labelled demo data)
         login = create_login_for_tenant(tenant.tenant_id)
         viewer = create_login_for_tenant(tenant.tenant_id, email="viewer@maison-demo.example", role=Role.READ_ONLY)
         admin_email, admin_password = "admin@luxebrain.example", demo_password()
@@ -483,6 +494,12 @@ def run_local(
         # From here on queues are consumed in the background, like Lambda's event source mappings.
         event_sources = SqsEventSources.from_resources(resources)
         event_sources.start()
+        train_queue = TrainQueuePoller()
+        train_queue.start()
+        # The hourly schedule's due one-off campaigns, every few seconds here so that a campaign sent "now" goes
+        # out while the merchant watches (the other flows' schedules are not run by the local stack).
+        campaigns = LocalSchedule("CampaignFlowRunnerFunction", {"flows": ["campaigns"]}, DUE_CAMPAIGNS_EVERY_SECONDS)
+        campaigns.start()
         logins = {
             "dashboard": dashboard_url,
             "api": api_url,
@@ -512,6 +529,10 @@ def run_local(
         )
         threading.Event().wait()  # until Ctrl-C
     finally:
+        if campaigns is not None:
+            campaigns.stop()
+        if train_queue is not None:
+            train_queue.stop()
         if event_sources is not None:
             event_sources.stop()
         if dashboard is not None:

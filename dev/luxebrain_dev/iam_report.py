@@ -52,9 +52,6 @@ KEPT: dict[tuple[str, str], str] = {
     ("CampaignFlowRunnerFunction", "dynamodb:PutItem"): (
         "campaigns/flows.py records hold-out assignments: no test runs a hold-out through the handler"
     ),
-    ("CampaignFlowRunnerFunction", "dynamodb:UpdateItem"): (
-        "campaigns/oneoff.py marks a due campaign dispatched: no test runs one through the handler"
-    ),
     ("IngestProcessorFunction", "kms:Decrypt"): "the store's REST keys, to fetch a new refund's lines from the store",
     ("IngestProcessorFunction", "s3:DeleteObject"): "drops a training snapshot a delta missed (a rare race)",
     ("IngestBackfillFunction", "s3:DeleteObject"): "drops a training snapshot a delta missed (a rare race)",

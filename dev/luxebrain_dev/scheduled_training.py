@@ -9,6 +9,8 @@ them as failed.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +24,8 @@ from luxebrain.storage.training import get_training_state
 from luxebrain.training.pipeline import TrainingReport, report_from_records
 from luxebrain_dev.local.functions import LocalLambdaContext as FunctionContext
 from luxebrain_dev.local.functions import import_handler
+
+logger = logging.getLogger(__name__)
 
 TRAIN_CODE_URI = "../functions/train/"  # the folder the template builds both training functions from
 
@@ -110,6 +114,33 @@ def drain_train_queue(*, batch_size: int = 1, max_batches: int = 1000) -> DrainR
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         result.responses.append(response)
     return result
+
+
+class TrainQueuePoller:
+    """The worker's event source mapping (``TrainWorkerQueueMapping``) for a long-running local stack: TrainQueue
+    drained in the background, so an on-demand retrain (``POST /training/runs``) is trained as on AWS. The
+    container-image worker has no ``Events`` of its own, so the SQS pollers of ``SqsEventSources`` skip it."""
+
+    def __init__(self, poll_seconds: float = 2.0) -> None:
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        def run() -> None:
+            while not self._stop.wait(self.poll_seconds):
+                try:
+                    drain_train_queue()
+                except Exception:  # a failed round is retried at the next poll, as Lambda's poller would
+                    logger.exception("local TrainQueue poll failed")
+
+        self._thread = threading.Thread(target=run, name="train-queue", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
 
 def _tenant_of(body: str) -> str:

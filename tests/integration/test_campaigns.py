@@ -42,7 +42,7 @@ from luxebrain.campaigns.sending import (
 )
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.storage.campaigns import create_send_record, get_send_record
+from luxebrain.storage.campaigns import create_send_record, get_campaign, get_send_record
 from luxebrain.storage.tenants import create_store, create_tenant
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.local.embedded import LocalResources
@@ -472,6 +472,20 @@ def test_flow_runner_handler_runs_the_scheduled_flow_for_a_tenant(local_aws: Loc
     event = {**_fixture("schedule_abandoned_cart.json"), "tenant_id": tenant_id}
     summary = load_handler("flow_runner").handler(event, lambda_context())
     assert summary == {"tenants": 1, "dispatched": 1, "held_out": 0, "failed_tenants": []}
+
+
+def test_the_hourly_schedule_finds_every_active_tenant_and_sends_its_due_campaign(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    # The template's HourlyFlowsSchedule names no tenant: the runner lists the active tenants itself (gsi1).
+    add_customer(tenant_id, "71", email=f"{tenant_id}.hourly@example.com")
+    record_consent(tenant_id, "71", "email", granted=True, source="checkout")
+    due = datetime.now(UTC) - timedelta(minutes=5)
+    spec = CampaignSpec(name="Hourly", segment="all_customers", scheduled_at=due, holdout_fraction=0.0)
+    campaign = create_campaign(tenant_id, spec)
+    summary = load_handler("flow_runner").handler({"flows": ["campaigns"]}, lambda_context())
+    assert tenant_id not in summary["failed_tenants"] and summary["dispatched"] >= 1
+    assert get_campaign(tenant_id, campaign.campaign_id).status != "scheduled"
 
 
 @pytest.mark.slow(reason="the campaigns demo on a sample store, its two A/B simulations of 200 tests included")

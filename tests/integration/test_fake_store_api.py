@@ -4,11 +4,15 @@ webhook code meet each of its refusals with a clear outcome: over HTTP, with the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from luxebrain.errors import UnauthorizedError
 from luxebrain.ingest.backfill import backfill_store
+from luxebrain.ml.pricing.apply import apply_suggestion, rollback_price_change
+from luxebrain.ml.pricing.serving import PriceSuggestion
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
@@ -105,3 +109,60 @@ def test_refunds_are_listed_per_order_and_arrive_net_through_the_back_fill(
     stored = get_order(tenant_id, str(order["id"]))
     assert stored.line_items[0].net_quantity == 0 and not stored.refunds_estimated
     assert stored.refunded_total == pytest.approx(float(refund["amount"]))
+
+
+class RestPrices:
+    """The price writer's client protocol (get / put of one endpoint) over the real REST client."""
+
+    def __init__(self, rest: WooCommerceClient) -> None:
+        self.rest = rest
+
+    def get(self, endpoint: str, **_: object) -> dict[str, object]:
+        return dict(self.rest.send("GET", endpoint))
+
+    def put(self, endpoint: str, data: dict[str, str], **_: object) -> dict[str, object]:
+        return dict(self.rest.send("PUT", endpoint, data))
+
+
+def test_a_price_change_and_its_rollback_are_written_to_the_store_and_seen_by_shoppers(
+    fake: FakeWooCommerce, local_aws: LocalResources
+) -> None:
+    product = fake.store.products[0]
+    before = {name: product[name] for name in ("price", "regular_price", "sale_price")}
+    current = float(before["price"])
+    change = PriceSuggestion(
+        product_id=str(product["id"]), variation_id=None, kind="sale", current_price=current,
+        suggested_price=round(current * 0.9, 2), change=-0.1, sale_weeks=2, expected_units_change=3.0,
+        expected_revenue_change=10.0, expected_margin_change=5.0, horizon_weeks=13, elasticity=-1.5,
+        elasticity_interval=(-2.0, -1.0), confidence="high", reasons=["slow seller"], bound_by=[], currency="EUR",
+        auto_apply=False,
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    prices = RestPrices(client(fake))
+    record = apply_suggestion(prices, change, approved_by="anna", now=now)
+    shown = prices.get(f"products/{product['id']}")
+    assert (shown["price"], shown["on_sale"], shown["regular_price"]) == (
+        f"{current * 0.9:.2f}",
+        True,
+        before["regular_price"],
+    )
+    shopper_view = requests.get(f"{fake.url}/wp-json/wc/store/v1/products?include={product['id']}", timeout=10).json()
+    assert shopper_view[0]["prices"]["price"] == str(round(current * 0.9 * 100))
+    rollback_price_change(prices, record, rolled_back_by="anna", now=now)
+    restored = prices.get(f"products/{product['id']}")
+    assert {name: restored[name] for name in before} == before
+    assert restored["on_sale"] is False
+
+
+def test_one_product_routes_refuse_unknown_ids_and_bad_prices(fake: FakeWooCommerce, local_aws: LocalResources) -> None:
+    rest = client(fake)
+    product_id = fake.store.products[0]["id"]
+    with pytest.raises(WooCommerceError, match="404"):
+        rest.send("GET", "products/999999")
+    with pytest.raises(WooCommerceError, match="400"):
+        rest.send("PUT", f"products/{product_id}", {"regular_price": "cheap"})
+    with pytest.raises((UnauthorizedError, WooCommerceError)):
+        client(fake, "ck_local", "wrong").send("PUT", f"products/{product_id}", {"regular_price": "10.00"})
+    variation = fake.store.variations[0]
+    endpoint = f"products/{variation['parent_id']}/variations/{variation['id']}"
+    assert rest.send("PUT", endpoint, {"regular_price": "12.50"})["price"] == "12.50"

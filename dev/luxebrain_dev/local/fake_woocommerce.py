@@ -17,6 +17,9 @@ Also what a connected app meets (each as WooCommerce's own code does it):
   topic to every active webhook, signed with its secret (2xx-302 is delivered and resets the failure count,
   anything else counts a failure, and a webhook whose count is already above 5 is disabled, as
   ``WC_Webhook::failed_delivery`` does).
+- one product's prices: ``GET`` / ``PUT products/<id>`` (and ``products/<id>/variations/<id>``) read and write
+  ``regular_price``, ``sale_price`` and the sale's dates, ``price`` and ``on_sale`` derived from them (what an
+  approved price change and its rollback write; no webhook is emitted for it here).
 - refunds: ``/orders/<id>/refunds`` lists an order's refunds with their lines; :meth:`refund` makes one (the
   order gets ``{id, reason, total}`` in ``refunds`` and a new ``date_modified_gmt``, as WooCommerce does).
 """
@@ -54,6 +57,7 @@ WEBHOOK_TOPICS = frozenset(
     for event in ("created", "updated", "deleted", "restored")
     if not (resource == "customer" and event == "restored")
 )
+PRODUCT_PRICE_FIELDS = ("regular_price", "sale_price", "date_on_sale_from_gmt", "date_on_sale_to_gmt")
 STORE_API_PRODUCTS = "/wp-json/wc/store/v1/products"  # the public Store API the storefront widget reads
 
 
@@ -262,6 +266,8 @@ class FakeWooCommerce:
             return 404, {}, _error("rest_no_route", "No route was found matching the URL and request method.", 404)
         if route[0] == "webhooks":
             return self._webhooks(method, route[1:], params, body)
+        if route[0] == "products" and _is_one_product(route):
+            return self._product(method, route, body)
         if method != "GET":
             return 404, {}, _error("rest_no_route", "No route was found matching the URL and request method.", 404)
         if len(route) == 3 and route[0] == "orders" and route[2] == "refunds" and route[1].isdigit():
@@ -429,6 +435,43 @@ class FakeWooCommerce:
         location = f"{params['return_url']}{separator}{urlencode({'success': 1, 'user_id': params['user_id']})}"
         return 302, {"Location": location}, _page("Redirecting")
 
+    # ------------------------------------------------------------------ one product (prices)
+    def _product(self, method: str, route: list[str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        """``products/<id>`` and ``products/<id>/variations/<id>``: GET, and PUT of the price fields (what a
+        price change writes), with ``price`` and ``on_sale`` derived as WooCommerce derives them."""
+        record = self._find_product(route)
+        if record is None:
+            code = "woocommerce_rest_product_invalid_id" if len(route) == 2 else "woocommerce_rest_invalid_product_id"
+            return 404, {}, _error(code, "Invalid ID.", 404)
+        if method == "GET":
+            return 200, {}, record
+        if method not in ("PUT", "POST"):
+            return 404, {}, _error("rest_no_route", "No route was found matching the URL and request method.", 404)
+        try:
+            document = json.loads(body) if body else {}
+        except ValueError:
+            return 400, {}, _error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        if not isinstance(document, dict):
+            return 400, {}, _error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        for name in ("regular_price", "sale_price"):
+            value = document.get(name)
+            if value is not None and not (isinstance(value, str) and _is_price(value)):
+                return 400, {}, _error("rest_invalid_param", f"Invalid parameter(s): {name}", 400)
+        with self._lock:
+            for name in PRODUCT_PRICE_FIELDS:
+                if name in document:
+                    record[name] = "" if document[name] is None else str(document[name])
+            _derive_active_price(record, self._now())
+            record["date_modified_gmt"] = self._now()
+            record["date_modified"] = record["date_modified_gmt"]
+        return 200, {}, record
+
+    def _find_product(self, route: list[str]) -> dict[str, Any] | None:
+        product = next((p for p in self.store.products if p["id"] == int(route[1])), None)
+        if product is None or len(route) == 2:
+            return product
+        return next((v for v in self._variations_by_parent.get(product["id"], []) if v["id"] == int(route[3])), None)
+
     # ------------------------------------------------------------------ webhooks
     def _webhooks(
         self, method: str, route: list[str], params: dict[str, str], body: bytes
@@ -562,6 +605,30 @@ class FakeWooCommerce:
             order["date_modified_gmt"] = max(now, str(order.get("date_modified_gmt") or ""))
             order["date_modified"] = order["date_modified_gmt"]
         return refund
+
+
+def _is_one_product(route: list[str]) -> bool:
+    """``products/<id>`` or ``products/<id>/variations/<id>``."""
+    if len(route) == 2:
+        return route[1].isdigit()
+    return len(route) == 4 and route[1].isdigit() and route[2] == "variations" and route[3].isdigit()
+
+
+def _is_price(value: str) -> bool:
+    if value == "":
+        return True
+    try:
+        return float(value) >= 0
+    except ValueError:
+        return False
+
+
+def _derive_active_price(record: dict[str, Any], now: str) -> None:
+    """``price`` is the sale price while a sale runs (no dates, or now within them), else the regular price."""
+    sale, starts, ends = (str(record.get(name) or "") for name in PRODUCT_PRICE_FIELDS[1:])
+    on_sale = sale != "" and (not starts or starts[:19] <= now) and (not ends or now < ends[:19])
+    record["on_sale"] = on_sale
+    record["price"] = sale if on_sale else str(record.get("regular_price") or "")
 
 
 def _store_api_product(product: dict[str, Any], base_url: str) -> dict[str, Any]:
