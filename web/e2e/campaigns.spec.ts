@@ -2,7 +2,7 @@
 // API's sandbox) -> A/B arms and hold-out, scheduled, then its results read honestly before anything is sent.
 import { expect, test } from "@playwright/test";
 
-import { checkAndShoot, logIn } from "./helpers";
+import { checkAndShoot, logIn, timed } from "./helpers";
 import { stack } from "./local";
 
 test("campaigns: build and schedule an A/B campaign with a live preview, then read its results", async ({ page }) => {
@@ -43,4 +43,61 @@ test("campaigns: build and schedule an A/B campaign with a live preview, then re
   await expect(page.getByRole("heading", { name: /^Results of campaign / })).toBeVisible();
   await expect(page.getByText("Nothing sent yet: results appear once recipients are assigned.")).toBeVisible({ timeout: 60_000 });
   await checkAndShoot(page, "22-campaign-results-before-sending");
+});
+
+test("campaigns: an A/B campaign to an RFM segment sent now through the embedded SES, read per arm", async ({ page, request }) => {
+  test.setTimeout(6 * 60_000); // the local schedule picks the campaign up within seconds; sends are paced as SES's quota
+  const name = `Private preview ${Date.now() % 100000}`;
+  const login = await request.post(`${stack().api}/auth/login`, { data: stack().owner });
+  const headers = { Authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
+  const segments = ((await (await request.get(`${stack().api}/segments`, { headers })).json()) as { segments: { segment: string; customers: number }[] })
+    .segments.filter((entry) => entry.customers > 0)
+    .sort((a, b) => a.customers - b.customers);
+  // An RFM segment of the customer model big enough for a hold-out of 20 %: a few dozen sends at SES's pace
+  const segment = segments.find((entry) => entry.customers >= 40) ?? segments[segments.length - 1]!;
+
+  await logIn(page, stack().owner, "/login?next=/app/campaigns");
+  await page.getByRole("button", { name: "New campaign" }).click();
+  await page.getByLabel("Segment", { exact: true }).selectOption(segment.segment);
+  await page.getByLabel("E-mail", { exact: true }).check();
+  await page.getByLabel("Subject", { exact: true }).fill("{{ customer.first_name }}, a private preview");
+  await expect(page.getByTestId("preview-subject")).toHaveText(/^Camille, a private preview$/);
+  await page.getByLabel(/^A\/B test/).check();
+  await page.getByLabel("Variant B subject").fill("The new season, first for you");
+  await page.getByLabel(/^Hold-out/).fill("20");
+  await page.getByLabel("Campaign name").fill(name);
+  // Now, in the browser's own time zone (the field is a local date and time)
+  const now = await page.evaluate(() => {
+    const date = new Date();
+    const pad = (n: number) => String(n).padStart(2, "0");
+    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  });
+  await page.getByLabel("Send at").fill(now);
+  await page.getByRole("button", { name: "Schedule the campaign" }).click();
+  await expect(page.getByText(`Campaign “${name}” scheduled as an A/B test.`)).toBeVisible();
+
+  const results = page.locator("section", { has: page.getByRole("heading", { name: /^Results of campaign / }) });
+  const arms = results.getByRole("table", { name: "Per arm" });
+  const cell = async (arm: string, column: number): Promise<number> => {
+    const row = arms.getByRole("row", { name: new RegExp(`^${arm} `) });
+    if ((await row.count()) === 0) return 0; // no recipient in that arm yet
+    return Number(((await row.getByRole("cell").nth(column).textContent()) ?? "0").replace(/,/g, ""));
+  };
+  const sent = (arm: string) => cell(arm, 1);
+  await timed("campaign_sent_and_read_ms", async () => {
+    // The merchant refreshes until both variants have gone out
+    await expect(async () => {
+      await results.getByRole("button", { name: "Refresh the results" }).click();
+      await expect(arms).toBeVisible({ timeout: 5_000 });
+      expect(await sent("a")).toBeGreaterThan(0);
+      expect(await sent("b")).toBeGreaterThan(0);
+    }).toPass({ timeout: 5 * 60_000, intervals: [3_000] });
+  });
+  // The hold-out is assigned, never sent; nobody could have bought yet, so no decision, with what it waits for
+  expect(await cell("holdout", 0)).toBeGreaterThan(0);
+  expect(await sent("holdout")).toBe(0);
+  await expect(results.getByRole("heading", { name: "Lift over the hold-out" })).toBeVisible();
+  await expect(results.getByText("● No decision yet").first()).toBeVisible();
+  await expect(results.getByRole("heading", { name: "A/B test between the variants" })).toBeVisible();
+  await checkAndShoot(page, "29-campaign-results-per-arm");
 });

@@ -106,6 +106,8 @@ export function App() {
                 />
                 {/* The WordPress plugin's "Connect" button opens /stores/connect?store_url=... */}
                 <Route path="/stores/connect" element={<ToConnect />} />
+                {/* WooCommerce's approval page returns the merchant to /stores?connecting=<store id>&success=1 */}
+                <Route path="/stores" element={<ToConnect />} />
                 <Route path="*" element={<Navigate to="/" replace />} />
               </Routes>
             </Suspense>

@@ -2,10 +2,9 @@ import { useState } from "react";
 import { useNavigate } from "react-router-dom";
 
 import { api, setImpersonation, unwrap, type Schemas } from "../api/client";
-import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
+import { useAction } from "../ui/actions";
 import { Async, Empty } from "../ui/States";
-import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
 
 type Tenant = Schemas["TenantSummary"];
@@ -52,25 +51,16 @@ function Audit({ tenantId }: { tenantId: string }) {
 
 export default function Admin() {
   const { me, logout, refreshMe } = useAuth();
-  const notify = useToast();
   const navigate = useNavigate();
   const tenants = useApi(() => unwrap(api.GET("/admin/tenants", { params: { query: { limit: 100 } } })), []);
   const [selected, setSelected] = useState<string | null>(null);
   const [reason, setReason] = useState("");
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const busy = action.busy !== null;
   const reasonOk = reason.trim().length >= 5;
 
   async function act(label: string, work: () => Promise<unknown>) {
-    setBusy(true);
-    try {
-      await work();
-      notify(label);
-      tenants.reload();
-    } catch (error) {
-      notify(error instanceof ApiError ? error.message : String(error), "error");
-    } finally {
-      setBusy(false);
-    }
+    if (await action.run(label, work, () => label)) tenants.reload();
   }
 
   const status = (tenant: Tenant, verb: "suspend" | "reactivate") =>

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 import { api, unwrap } from "../api/client";
+import { SubmitButton } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
 import { LivePreview, type Channel } from "../ui/TemplatePreview";
 import { useToast } from "../ui/Toasts";
@@ -211,9 +212,9 @@ export function CampaignBuilder({ onLaunched }: { onLaunched: (campaignId: strin
         />
       </fieldset>
       <FormError message={formError} />
-      <button type="submit" disabled={form.formState.isSubmitting}>
-        {form.formState.isSubmitting ? "Scheduling…" : "Schedule the campaign"}
-      </button>
+      <SubmitButton submitting={form.formState.isSubmitting} busy="Scheduling…">
+        Schedule the campaign
+      </SubmitButton>
     </form>
   );
 }

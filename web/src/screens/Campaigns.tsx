@@ -77,6 +77,12 @@ function Results({ load, title }: { load: () => Promise<Row>; title: string }) {
   return (
     <section className="panel" aria-labelledby="results-title">
       <h2 id="results-title">{title}</h2>
+      {/* Sends, opens and orders keep arriving after a launch: the merchant looks again when they wish. */}
+      <p>
+        <button type="button" className="secondary" onClick={results.reload} disabled={results.loading}>
+          {results.loading ? "Refreshing…" : "Refresh the results"}
+        </button>
+      </p>
       <Async state={results} what="the results">
         {(data) => {
           const arms = (Array.isArray(data.arms) ? data.arms : []) as Row[];

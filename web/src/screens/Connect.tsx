@@ -3,9 +3,9 @@ import { useSearchParams } from "react-router-dom";
 import { z } from "zod";
 
 import { api, unwrap, type Schemas } from "../api/client";
-import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { formatNumber } from "../shaping/forecast";
+import { failureText, SubmitButton } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async, Empty } from "../ui/States";
 import { useToast } from "../ui/Toasts";
@@ -67,7 +67,7 @@ function WebhookTopics({ storeId, webhooks, reload }: { storeId: string; webhook
       setWaitingSince(queued.previous_check_at ?? null);
       notify("Checking the store's webhooks…", "info");
     } catch (error) {
-      notify(error instanceof ApiError ? error.message : String(error), "error");
+      notify(failureText(error), "error");
     }
   };
   return (
@@ -157,11 +157,25 @@ function RejectedRecords({ storeId }: { storeId: string }) {
   );
 }
 
-function Health({ storeId }: { storeId: string }) {
+const BACKFILL_POLL_MS = 3000;
+
+/** Whether the back-fill is still to be watched: running, or not started yet for a store just connected. */
+export function backfillUnderway(backfill: { status: string }[], justConnected: boolean): boolean {
+  return backfill.some((line) => line.status !== "done") || (justConnected && backfill.length === 0);
+}
+
+function Health({ storeId, justConnected }: { storeId: string; justConnected: boolean }) {
   const status = useApi(
     () => unwrap(api.GET("/stores/{store_id}/ingest-status", { params: { path: { store_id: storeId } } })),
     [storeId],
   );
+  const underway = status.data !== undefined && backfillUnderway(status.data.backfill, justConnected);
+  const { reload, loading } = status;
+  useEffect(() => {
+    if (!underway || loading) return;
+    const timer = window.setTimeout(reload, BACKFILL_POLL_MS);
+    return () => window.clearTimeout(timer);
+  }, [underway, loading, reload, status.data]);
   return (
     <Async state={status} what="the store's health">
       {(data) => (
@@ -191,9 +205,12 @@ function Health({ storeId }: { storeId: string }) {
               <tbody>
                 {data.backfill.map((line) => (
                   <tr key={line.resource}>
-                    <th scope="row">{line.resource}</th>
+                    <th scope="row">{line.resource === "_run" ? "the whole store" : line.resource}</th>
                     <td>{line.status}</td>
-                    <td>{formatNumber(line.items_done)}</td>
+                    <td>
+                      {formatNumber(line.items_done)}
+                      {line.total != null ? ` of ${formatNumber(line.total)}` : ""}
+                    </td>
                     <td>
                       <progress max={line.total_pages ?? undefined} value={line.next_page - 1} aria-label={`${line.resource} pages`} />{" "}
                       {line.next_page - 1} of {line.total_pages ?? "?"}
@@ -211,12 +228,26 @@ function Health({ storeId }: { storeId: string }) {
   );
 }
 
+/** Back from WooCommerce's approval page, which says whether the merchant approved. */
+function ConnectionOutcome({ approved }: { approved: boolean }) {
+  return approved ? (
+    <p className="notice" role="status">
+      ✔ Store connected. LuxeBrain registers its webhooks and back-fills the store's history now: the progress is below.
+    </p>
+  ) : (
+    <p className="notice" role="alert">
+      ✖ The store did not approve the connection. Connect again and choose “Approve” on your store's page.
+    </p>
+  );
+}
+
 export default function Connect() {
   const { can } = useAuth();
   const stores = useApi(() => unwrap(api.GET("/stores")), []);
   const [redirecting, setRedirecting] = useState(false);
   const [params] = useSearchParams();
   const fromPlugin = (params.get("store_url") ?? "").replace(/\/$/, "");
+  const connecting = params.get("connecting");
   const { form, formError, submit } = useApiForm(connectSchema, { url: fromPlugin }, async (values) => {
     const started = await unwrap(api.POST("/stores/connect", { body: { url: values.url, currency: "EUR" } }));
     setRedirecting(true);
@@ -225,15 +256,16 @@ export default function Connect() {
   return (
     <>
       <h1>Store connection and health</h1>
+      {connecting ? <ConnectionOutcome approved={params.get("success") === "1"} /> : null}
       {can("owner") ? (
         <form onSubmit={submit} noValidate className="panel form" aria-labelledby="connect-title">
           <h2 id="connect-title">Connect a WooCommerce store</h2>
           <p className="muted">You approve read and write access on your store's own page; it then sends us its keys.</p>
           <Field label="Shop address" name="url" type="url" registration={form.register("url")} error={form.formState.errors.url?.message} />
           <FormError message={formError} />
-          <button type="submit" disabled={redirecting}>
-            {redirecting ? "Opening your store…" : "Connect with WooCommerce"}
-          </button>
+          <SubmitButton submitting={redirecting || form.formState.isSubmitting} busy="Opening your store…">
+            Connect with WooCommerce
+          </SubmitButton>
         </form>
       ) : null}
       <Async state={stores} what="the stores">
@@ -247,7 +279,7 @@ export default function Connect() {
                   <h2>
                     {store.url} <span className="muted">({store.status}, {store.currency})</span>
                   </h2>
-                  <Health storeId={store.store_id} />
+                  <Health storeId={store.store_id} justConnected={store.store_id === connecting} />
                 </section>
               ))}
             </>

@@ -3,6 +3,7 @@ import { z } from "zod";
 
 import { api, unwrap, type Schemas } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
+import { SubmitButton } from "../ui/actions";
 import { FormError, useApiForm } from "../ui/forms";
 import { Async } from "../ui/States";
 import { LivePreview, type Flow } from "../ui/TemplatePreview";
@@ -90,9 +91,7 @@ function FlowEditor({ flow, owner, onSaved }: { flow: FlowOverview; owner: boole
       <FormError message={formError} />
       {owner ? (
         <div className="toolbar">
-          <button type="submit" disabled={form.formState.isSubmitting}>
-            {form.formState.isSubmitting ? "Saving…" : `Save the ${name} flow`}
-          </button>
+          <SubmitButton submitting={form.formState.isSubmitting}>Save the {name} flow</SubmitButton>
           <button
             type="button"
             className="secondary"

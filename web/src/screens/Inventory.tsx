@@ -7,6 +7,7 @@ import { BandChart } from "../charts/BandChart";
 import { download, toCsv } from "../shaping/csv";
 import { asForecastSeries, bandRows, formatNumber, shortDate } from "../shaping/forecast";
 import { asAdvice, leadTimeText, type Advice } from "../shaping/inventory";
+import { SubmitButton } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async, Empty } from "../ui/States";
 import { useToast } from "../ui/Toasts";
@@ -124,9 +125,7 @@ function SupplyEditor({ item, onSaved, onClose }: { item: Advice; onSaved: () =>
         <Field label="Supplier" name="supplier" registration={form.register("supplier")} error={errors.supplier?.message} />
         <FormError message={formError} />
         <div className="toolbar">
-          <button type="submit" disabled={form.formState.isSubmitting}>
-            {form.formState.isSubmitting ? "Saving…" : "Save the supply terms"}
-          </button>
+          <SubmitButton submitting={form.formState.isSubmitting}>Save the supply terms</SubmitButton>
           <button type="button" className="secondary" onClick={onClose}>
             Close
           </button>

@@ -1,7 +1,20 @@
-import { api, unwrap } from "../api/client";
+import { useEffect, useState } from "react";
+
+import { api, unwrap, type Schemas } from "../api/client";
+import { useAuth } from "../auth/AuthContext";
 import { formatNumber } from "../shaping/forecast";
+import { useAction } from "../ui/actions";
 import { Async, Empty } from "../ui/States";
+import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
+
+const TRAINING_POLL_MS = 5000;
+
+/** Whether a retraining asked at ``requestedAt`` has finished: a run of every kind started since, none running. */
+export function retrainingFinished(runs: Schemas["RunResponse"][], kinds: number, requestedAt: string): boolean {
+  const since = runs.filter((run) => new Date(run.started_at).getTime() >= new Date(requestedAt).getTime());
+  return new Set(since.map((run) => run.kind)).size >= kinds && since.every((run) => run.status !== "running");
+}
 
 /** The metric a run's quality gate compared, beside its baseline, from the run's metrics (when it has them). */
 export function metricBesideBaseline(metrics: Record<string, unknown>): string | null {
@@ -18,9 +31,44 @@ export default function Models() {
   // Two calls: the versions serving now, and the run history.
   const models = useApi(() => unwrap(api.GET("/training/models")), []);
   const runs = useApi(() => unwrap(api.GET("/training/runs", { params: { query: { limit: 30 } } })), []);
+  const { can } = useAuth();
+  const notify = useToast();
+  const action = useAction();
+  const [requestedAt, setRequestedAt] = useState<string | null>(null);
+  const kinds = models.data?.models.length ?? 0;
+  const { reload: reloadRuns, loading: runsLoading } = runs;
+  const { reload: reloadModels } = models;
+  useEffect(() => {
+    // The worker trains in the background: look again until every kind has a finished run since the request.
+    if (!requestedAt || runsLoading || !runs.data) return;
+    if (kinds > 0 && retrainingFinished(runs.data.runs, kinds, requestedAt)) {
+      setRequestedAt(null);
+      reloadModels();
+      notify("Training finished: the runs and the versions serving now are below.");
+      return;
+    }
+    const timer = window.setTimeout(reloadRuns, TRAINING_POLL_MS);
+    return () => window.clearTimeout(timer);
+  }, [requestedAt, runsLoading, runs.data, kinds, reloadRuns, reloadModels, notify]);
+  const retrain = () =>
+    action.run(
+      "retrain",
+      () => unwrap(api.POST("/training/runs")),
+      (queued) => {
+        setRequestedAt(queued.requested_at);
+        return "Training queued: every model is retrained on the store's latest data.";
+      },
+    );
   return (
     <>
       <h1>Models</h1>
+      {can("staff") ? (
+        <p>
+          <button type="button" onClick={() => void retrain()} disabled={action.busy !== null || requestedAt !== null}>
+            {requestedAt !== null ? "Training…" : "Retrain now"}
+          </button>
+        </p>
+      ) : null}
       <section className="panel" aria-labelledby="serving-title">
         <h2 id="serving-title">Serving now</h2>
         <Async state={models} what="the models">

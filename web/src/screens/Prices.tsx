@@ -1,11 +1,8 @@
-import { useState } from "react";
-
 import { api, unwrap, type Schemas } from "../api/client";
-import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { formatMoney, formatNumber } from "../shaping/forecast";
+import { useAction } from "../ui/actions";
 import { Async, Empty } from "../ui/States";
-import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
 
 type Row = Record<string, unknown>;
@@ -21,23 +18,15 @@ const pct = (value: unknown): string =>
 
 export default function Prices() {
   const { can } = useAuth();
-  const notify = useToast();
   const writer = can("staff");
   const suggestions = useApi(() => unwrap(api.GET("/prices/suggestions", { params: { query: { limit: 20 } } })), []);
   const history = useApi(() => unwrap(api.GET("/prices/decisions", { params: { query: { limit: 20 } } })), []);
-  const [busy, setBusy] = useState<string | null>(null);
+  const { busy, run } = useAction();
 
   async function act(key: string, action: () => Promise<Decision>, done: (decision: Decision) => string) {
-    setBusy(key);
-    try {
-      const decision = await action();
-      notify(done(decision));
+    if (await run(key, action, done)) {
       suggestions.reload();
       history.reload();
-    } catch (error) {
-      notify(error instanceof ApiError ? error.message : String(error), "error");
-    } finally {
-      setBusy(null);
     }
   }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 import { api, unwrap, type Schemas } from "../api/client";
+import { SubmitButton } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async } from "../ui/States";
 import { useToast } from "../ui/Toasts";
@@ -73,9 +74,7 @@ function RulesForm({ rules, saved }: { rules: Rules; saved: (rules: Rules) => vo
       />
       <Field label="Never shown" name="blocked" hint="Product ids" registration={form.register("blocked")} error={errors.blocked?.message} />
       <FormError message={formError} />
-      <button type="submit" disabled={form.formState.isSubmitting}>
-        {form.formState.isSubmitting ? "Saving…" : "Save the rules"}
-      </button>
+      <SubmitButton submitting={form.formState.isSubmitting}>Save the rules</SubmitButton>
     </form>
   );
 }

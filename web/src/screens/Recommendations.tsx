@@ -5,9 +5,9 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { formatNumber } from "../shaping/forecast";
+import { useAction } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async, Empty, Failure } from "../ui/States";
-import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
 import { parseIds } from "../shaping/ids";
 import { RecommendationRulesPanel } from "./RecommendationRules";
@@ -63,18 +63,19 @@ function Items({ answer }: { answer: Answer }) {
 }
 
 function StorefrontKey() {
-  const notify = useToast();
+  const { run } = useAction();
   const key = useApi(() => unwrap(api.GET("/tenant/storefront-key")), []);
   const [issued, setIssued] = useState<string | null>(null);
   const rotate = async () => {
-    try {
-      const answer = await unwrap(api.POST("/tenant/storefront-key"));
-      setIssued(answer.key);
-      notify(answer.previous_key_valid_until ? "New key issued; the old one works for 15 more minutes." : "Storefront key created.");
-      key.reload();
-    } catch (error) {
-      notify(error instanceof ApiError ? error.message : String(error), "error");
-    }
+    const rotated = await run(
+      "rotate",
+      () => unwrap(api.POST("/tenant/storefront-key")),
+      (answer) => {
+        setIssued(answer.key);
+        return answer.previous_key_valid_until ? "New key issued; the old one works for 15 more minutes." : "Storefront key created.";
+      },
+    );
+    if (rotated) key.reload();
   };
   return (
     <section className="panel" aria-labelledby="key-title">

@@ -1,10 +1,9 @@
-import { useState } from "react";
 import { z } from "zod";
 
 import { api, unwrap, type Schemas } from "../api/client";
-import { ApiError } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { formatNumber } from "../shaping/forecast";
+import { SubmitButton, useAction } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async } from "../ui/States";
 import { useToast } from "../ui/Toasts";
@@ -30,19 +29,9 @@ export function canManage(member: Member, myId: string): boolean {
 }
 
 export function MemberTable({ list, myId, reload }: { list: Member[]; myId: string; reload: () => void }) {
-  const notify = useToast();
-  const [busy, setBusy] = useState<string | null>(null);
+  const { busy, run } = useAction();
   async function act(key: string, work: () => Promise<unknown>, done: string) {
-    setBusy(key);
-    try {
-      await work();
-      notify(done);
-      reload();
-    } catch (error) {
-      notify(error instanceof ApiError ? error.message : String(error), "error");
-    } finally {
-      setBusy(null);
-    }
+    if (await run(key, work, () => done)) reload();
   }
   const changeRole = (member: Member, role: Role) =>
     act(
@@ -146,9 +135,9 @@ function Invite({ onInvited }: { onInvited: () => void }) {
         {roleError ? <small className="field-error">⚠ {roleError}</small> : null}
       </div>
       <FormError message={formError} />
-      <button type="submit" disabled={form.formState.isSubmitting}>
-        {form.formState.isSubmitting ? "Inviting…" : "Send the invitation"}
-      </button>
+      <SubmitButton submitting={form.formState.isSubmitting} busy="Inviting…">
+        Send the invitation
+      </SubmitButton>
     </form>
   );
 }
