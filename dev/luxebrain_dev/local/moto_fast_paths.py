@@ -351,7 +351,13 @@ def partition_queries() -> None:
         partition = _query_scope.partition
         if partition is None:  # an index query: sorted by the index's keys, then the table's
             return [item for hash_set in table.items.values() for item in _items_of(table, hash_set)]
-        return _items_of(table, table.items.get(partition))  # a table query sorts its partition by range key
+        # A table query sorts its partition by range key; given them sorted by the values its comparisons
+        # compare (DynamoType's < is cast_value's <), that sort checks the order once instead of sorting again
+        # with two property reads per comparison (a paged read of 12,000 orders sorted them at every page).
+        items = _items_of(table, table.items.get(partition))
+        if table.range_key_attr:
+            items.sort(key=lambda item: item.range_key.cast_value)
+        return items
 
     _replace(Table, "query", query)
     _replace(Table, "all_items", all_items)
