@@ -338,6 +338,7 @@ def live_day(
     order's order.created (some twice), refunds as order.updated (some followed by the stale pre-refund
     version), and an outage of the order.created endpoint in the middle third of the day long enough for
     WooCommerce to disable the webhook. Then one webhook health run, as the hourly schedule would run it."""
+    from luxebrain.adapters.aws import queue
     from luxebrain.ingest.backfill_queue import request_backfill
     from luxebrain.runtime import configured_settings
     from luxebrain_dev.local.event_sources import SqsEventSources
@@ -393,7 +394,7 @@ def live_day(
     processor.drain(until_empty=True, max_seconds=600)
     report.missed_while_disabled = len(missed)
     # The health run of the store's slot: re-enable, then back-fill the gap.
-    request_backfill(tenant_id, store_id, webhook_health=True)
+    request_backfill(queue("backfill_queue_url"), tenant_id, store_id, webhook_health=True)
     backfill_sources.drain(until_empty=True, max_seconds=600)
     report.re_enabled = ["order.created"] if created_hook.status == "active" else []
     report.missed_found_after_health_run = sum(1 for order_id in missed if _stored(tenant_id, order_id))

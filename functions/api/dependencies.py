@@ -197,6 +197,11 @@ async def train_queue() -> MessageQueue:
     return aws_adapters.queue("train_queue_url")
 
 
+async def backfill_queue() -> MessageQueue:
+    return aws_adapters.queue("backfill_queue_url")
+
+
 ModelsBucket = Annotated[ObjectStore, Depends(models_bucket)]
 PrivacyQueue = Annotated[MessageQueue, Depends(privacy_queue)]
 TrainQueue = Annotated[MessageQueue, Depends(train_queue)]
+BackfillQueue = Annotated[MessageQueue, Depends(backfill_queue)]

@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from luxebrain.adapters.aws import queue
 from luxebrain.ingest.backfill import backfill_store, request_reconciliation_of_all_stores
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.store_sync import (
@@ -51,11 +52,11 @@ class BackfillEvent(BaseModel):
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("reconcile") == "all_stores":  # the daily schedule
-        queued = request_reconciliation_of_all_stores()
+        queued = request_reconciliation_of_all_stores(queue("backfill_queue_url"))
         metrics.add_metric(name="BackfillReconciliationsQueued", unit=MetricUnit.Count, value=queued)
         return {"queued": queued}
     if event.get("webhook_health") == "due_stores":  # the 5-minute tick: each store once an hour
-        queued = request_webhook_health_of_due_stores()
+        queued = request_webhook_health_of_due_stores(queue("backfill_queue_url"))
         metrics.add_metric(name="WebhookHealthChecksQueued", unit=MetricUnit.Count, value=queued)
         return {"queued": queued}
     request = BackfillEvent.model_validate(event).request()
@@ -82,7 +83,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     metrics.add_metric(name="BackfillItems", unit=MetricUnit.Count, value=report.items)
     if not report.done:
-        request_backfill(request.tenant_id, request.store_id, continuation=request.continuation + 1)
+        next_slice = request.continuation + 1
+        request_backfill(queue("backfill_queue_url"), request.tenant_id, request.store_id, continuation=next_slice)
     summary = report.summary()
     logger.info("back-fill slice finished", extra={"summary": summary})
     return summary

@@ -18,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from luxebrain.adapters.aws import queue
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
@@ -78,7 +79,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     bind_tenant(result.tenant_id)
     # Queued on every successful callback, a repeated one included: if queueing failed after the store was
     # stored, WooCommerce's retry still gets the webhooks registered (both steps are idempotent).
-    request_backfill(result.tenant_id, result.store_id, connect=True)
+    request_backfill(queue("backfill_queue_url"), result.tenant_id, result.store_id, connect=True)
     metrics.add_metric(name="StoreConnected" if result.created else "StoreReconnected", unit=MetricUnit.Count, value=1)
     return {
         "statusCode": 200,

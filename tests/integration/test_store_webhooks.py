@@ -19,6 +19,7 @@ import requests
 from api_testkit import add_tenant_user, new_merchant
 from test_store_connect import Urls, approve, connect, connect_settings, gateway, queued_backfills  # noqa: F401
 
+from luxebrain.adapters.aws import queue
 from luxebrain.auth.members import list_audit
 from luxebrain.ingest.backfill import request_backfill, store_client_factory
 from luxebrain.ingest.status import ingest_status
@@ -123,8 +124,9 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert (len(missed), hook.status) == (7, "disabled")  # failure_count > 5 on the 7th failure in a row
     assert fake_store.emit("order.created", new_order(fake_store)) == []  # a disabled webhook sends nothing
     missed.append(fake_store.store.orders[-1])
-    # Then one health run re-enables it and the back-fill brings every missed order
-    request_backfill(tenant_id, store_id, webhook_health=True)  # what the 5-minute tick queues in the store's slot
+    # Then one health run (what the 5-minute tick queues in the store's slot) re-enables it and the back-fill
+    # brings every missed order
+    request_backfill(queue("backfill_queue_url"), tenant_id, store_id, webhook_health=True)
     run_queued(backfill_handler, tenant_id)
     assert hook.status == "active" and hook.secret == secret
     stored = {order.order_id for order in iter_orders(tenant_id)}
@@ -216,7 +218,7 @@ def test_removing_a_store_deletes_its_webhooks_and_an_unreachable_one_is_removed
         (store_id, []),
     ]
     # and a back-fill still queued for the removed store is dropped, not retried into the dead-letter queue
-    request_backfill(merchant.tenant_id, again)
+    request_backfill(queue("backfill_queue_url"), merchant.tenant_id, again)
     assert run_queued(backfill_handler, merchant.tenant_id) == [{"skipped": "store removed"}]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from pydantic import Field
 
-from api.dependencies import StaffOrOwner, TenantMember
+from api.dependencies import BackfillQueue, StaffOrOwner, TenantMember
 from luxebrain.ingest.webhook_check import request_webhook_check
 from luxebrain.storage.ingest import rejected_events_since
 from luxebrain.storage.tenants import get_store
@@ -40,8 +40,9 @@ class WebhookCheckQueued(ApiModel):
         429: {"description": "checked less than a minute ago"},
     },
 )
-def check_webhooks(store_id: StoreId, principal: StaffOrOwner) -> WebhookCheckQueued:
-    return WebhookCheckQueued(previous_check_at=request_webhook_check(principal.require_tenant(), store_id))
+def check_webhooks(store_id: StoreId, principal: StaffOrOwner, backfill_queue: BackfillQueue) -> WebhookCheckQueued:
+    previous = request_webhook_check(principal.require_tenant(), store_id, backfill_queue=backfill_queue)
+    return WebhookCheckQueued(previous_check_at=previous)
 
 
 class RejectedRecord(ApiModel):

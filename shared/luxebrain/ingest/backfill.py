@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from luxebrain.adapters import MessageQueue
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import (
@@ -312,7 +313,7 @@ def _minus(moment: str | None, overlap: timedelta) -> str | None:
         return None
 
 
-def request_reconciliation_of_all_stores() -> int:
+def request_reconciliation_of_all_stores(backfill_queue: MessageQueue) -> int:
     """Queue an incremental back-fill for every active store of every active tenant (the daily schedule).
     Webhooks can be lost at the edge (WooCommerce never retries and disables a failing webhook); the
     incremental back-fill with its overlap window brings anything missed in within a day. Returns how many."""
@@ -324,6 +325,6 @@ def request_reconciliation_of_all_stores() -> int:
             continue
         for store in list_stores(tenant.tenant_id):
             if store.status == "active":
-                request_backfill(tenant.tenant_id, store.store_id)
+                request_backfill(backfill_queue, tenant.tenant_id, store.store_id)
                 queued += 1
     return queued

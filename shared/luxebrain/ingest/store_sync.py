@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from luxebrain.adapters import MessageQueue
 from luxebrain.billing.usage import release
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
@@ -87,7 +88,7 @@ def run_webhook_health(
     )
 
 
-def request_webhook_health_of_due_stores(now: datetime | None = None) -> int:
+def request_webhook_health_of_due_stores(backfill_queue: MessageQueue, now: datetime | None = None) -> int:
     """The 5-minute tick: queue a health run for each active store whose slot this is (each store once an hour,
     the stores spread over the hour). Returns how many were queued."""
     now = now or datetime.now(UTC)
@@ -98,7 +99,7 @@ def request_webhook_health_of_due_stores(now: datetime | None = None) -> int:
             continue
         for store in list_stores(tenant.tenant_id):
             if store.status == "active" and health_slot(tenant.tenant_id, store.store_id) == slot:
-                request_backfill(tenant.tenant_id, store.store_id, webhook_health=True)
+                request_backfill(backfill_queue, tenant.tenant_id, store.store_id, webhook_health=True)
                 queued += 1
     return queued
 

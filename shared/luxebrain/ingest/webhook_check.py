@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from luxebrain.adapters import MessageQueue
 from luxebrain.billing.plans import RateLimitedError
 from luxebrain.errors import ConflictError
 from luxebrain.ingest.backfill_queue import request_backfill
@@ -25,7 +26,9 @@ def _parse(stamp: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def request_webhook_check(tenant_id: str, store_id: str, *, now: datetime | None = None) -> str | None:
+def request_webhook_check(
+    tenant_id: str, store_id: str, *, backfill_queue: MessageQueue, now: datetime | None = None
+) -> str | None:
     """Queue a health run of the store's webhooks (404 for another tenant's store, 409 for a store that is not
     connected, 429 within a minute of the last run). Returns the last run's time (UTC, ISO), so a caller can
     tell the next one from it."""
@@ -38,5 +41,5 @@ def request_webhook_check(tenant_id: str, store_id: str, *, now: datetime | None
     if last is not None and now - last < CHECK_COOLDOWN:
         retry_after = max(1, int((CHECK_COOLDOWN - (now - last)).total_seconds()))
         raise RateLimitedError("webhook checks", 1, retry_after)
-    request_backfill(tenant_id, store_id, webhook_health=True)
+    request_backfill(backfill_queue, tenant_id, store_id, webhook_health=True)
     return checked_at if isinstance(checked_at, str) else None
