@@ -3,11 +3,13 @@
 // Each interaction's duration is the longest Event Timing entry (PerformanceObserver 'event', durationThreshold
 // 16 ms) of its interactionId: from the input to the next paint after its handlers ran. A screen's INP is its
 // worst interaction (fewer than 50 interactions: no outlier is dropped). Interactions faster than 16 ms make no
-// entry and count as "under 16 ms". Writes test-results/bench/inp.json.
+// entry and count as "under 16 ms". The whole walk runs BENCH_ROUNDS times (3): on a shared machine one round is
+// one sample of the other processes' load too, so each screen's figure is the median of its rounds' INP, the
+// worst round beside it. Writes test-results/bench/inp.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Browser, type Page } from "@playwright/test";
 
 import { logIn } from "../e2e/helpers";
 import { stack } from "../e2e/local";
@@ -36,13 +38,17 @@ function observeInteractions(): void {
   }).observe({ type: "event", durationThreshold: 16, buffered: true } as PerformanceObserverInit);
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
 interface Measured {
+  round: number;
   screen: string;
   interaction: string;
   inp_ms: number; // 0: under the 16 ms threshold
 }
 
 const measured: Measured[] = [];
+let round = 0;
 
 /** Run one interaction, let its paint happen, and record its worst event duration. */
 async function interaction(page: Page, screen: string, name: string, act: () => Promise<void>): Promise<void> {
@@ -51,7 +57,7 @@ async function interaction(page: Page, screen: string, name: string, act: () => 
   // Event Timing entries are queued after the next paint: two animation frames and a short idle let them arrive.
   await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 100)))));
   const entries = await page.evaluate(() => Object.values(window.__interactions));
-  measured.push({ screen, interaction: name, inp_ms: Math.max(0, ...entries.map((entry) => entry.duration)) });
+  measured.push({ round, screen, interaction: name, inp_ms: Math.max(0, ...entries.map((entry) => entry.duration)) });
 }
 
 async function idle(page: Page): Promise<void> {
@@ -66,7 +72,18 @@ async function nav(page: Page, screen: string, link: string, ready: () => Promis
   await idle(page);
 }
 
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
 test("INP of the main interactions per screen, and the initial JavaScript", async ({ browser }) => {
+  for (round = 1; round <= ROUNDS; round++) await walk(browser);
+  report();
+});
+
+async function walk(browser: Browser): Promise<void> {
   const context = await browser.newContext();
   await context.addInitScript(observeInteractions);
   const page = await context.newPage();
@@ -125,7 +142,7 @@ test("INP of the main interactions per screen, and the initial JavaScript", asyn
   await interaction(page, "Campaigns", "type a subject (live preview)", () => page.getByLabel("Subject", { exact: true }).pressSequentially(" now"));
   await interaction(page, "Campaigns", "turn the A/B test on", () => page.getByLabel(/^A\/B test/).check());
 
-  await nav(page, "Storefront", "Storefront", () => expect(page.getByRole("heading", { name: "Storefront", exact: true })).toBeVisible());
+  await nav(page, "Storefront", "Storefront", () => expect(page.getByRole("heading", { name: "Storefront placements" })).toBeVisible());
   await nav(page, "Models", "Models", () => expect(page.getByRole("heading", { name: "Serving now" })).toBeVisible());
   await nav(page, "Store & health", "Store & health", () => expect(page.getByRole("table", { name: "Webhooks per topic" })).toBeVisible());
   await interaction(page, "Store & health", "type a shop address", () => page.getByLabel("Shop address").pressSequentially("https://shop"));
@@ -145,18 +162,31 @@ test("INP of the main interactions per screen, and the initial JavaScript", asyn
     await expect(adminPage.getByRole("heading", { name: /^Audit trail of / })).toBeVisible();
   });
   await admin.close();
+}
 
+function report(): void {
   const screens = [...new Set(measured.map((row) => row.screen))].map((screen) => {
     const rows = measured.filter((row) => row.screen === screen);
-    const worst = rows.reduce((a, b) => (b.inp_ms > a.inp_ms ? b : a));
-    return { screen, inp_ms: Math.round(worst.inp_ms), worst_interaction: worst.interaction, interactions: rows.length };
+    // Each round's INP of the screen: its worst interaction in that round
+    const rounds = [...new Set(rows.map((row) => row.round))].map((n) =>
+      rows.filter((row) => row.round === n).reduce((a, b) => (b.inp_ms > a.inp_ms ? b : a)),
+    );
+    const worst = rounds.reduce((a, b) => (b.inp_ms > a.inp_ms ? b : a));
+    return {
+      screen,
+      inp_ms: Math.round(median(rounds.map((row) => row.inp_ms))),
+      worst_round_ms: Math.round(worst.inp_ms),
+      worst_interaction: worst.interaction,
+      interactions: rows.length / rounds.length,
+    };
   });
   const sizeReport = "dist/size-report.json";
   const size = existsSync(sizeReport) ? (JSON.parse(readFileSync(sizeReport, "utf8")) as { worst_initial_kb: number }) : null;
-  const report = {
+  const summary = {
     measured_at: new Date().toISOString(),
     load_average_1m: Number(loadavg()[0]!.toFixed(2)),
     cpus: cpus().length,
+    rounds: ROUNDS,
     inp_goal_ms: INP_GOAL_MS,
     js_goal_kb: JS_GOAL_KB,
     initial_js_gzip_kb: size?.worst_initial_kb ?? null,
@@ -164,12 +194,15 @@ test("INP of the main interactions per screen, and the initial JavaScript", asyn
     interactions: measured.map((row) => ({ ...row, inp_ms: Math.round(row.inp_ms) })),
   };
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(`${OUT_DIR}/inp.json`, JSON.stringify(report, null, 2) + "\n");
-  const lines = screens.map((row) => `  ${row.screen.padEnd(16)} ${row.inp_ms ? `${String(row.inp_ms).padStart(4)} ms` : " <16 ms"}  (worst: ${row.worst_interaction}; ${row.interactions} interactions)`);
+  writeFileSync(`${OUT_DIR}/inp.json`, JSON.stringify(summary, null, 2) + "\n");
+  const ms = (value: number) => (value ? `${String(value).padStart(4)} ms` : " <16 ms");
+  const lines = screens.map(
+    (row) => `  ${row.screen.padEnd(16)} ${ms(row.inp_ms)}  worst round ${ms(row.worst_round_ms)} (${row.worst_interaction}; ${row.interactions} interactions)`,
+  );
   process.stdout.write(
-    `INP per screen (goal < ${INP_GOAL_MS} ms; load average ${report.load_average_1m} on ${report.cpus} cores):\n${lines.join("\n")}\n` +
-      `Initial JavaScript (worst screen, gzipped): ${report.initial_js_gzip_kb ?? "no size report: run npm run build"} KB (goal <= ${JS_GOAL_KB} KB)\n`,
+    `INP per screen, median of ${ROUNDS} rounds (goal < ${INP_GOAL_MS} ms; load average ${summary.load_average_1m} on ${summary.cpus} cores):\n${lines.join("\n")}\n` +
+      `Initial JavaScript (worst screen, gzipped): ${summary.initial_js_gzip_kb ?? "no size report: run npm run build"} KB (goal <= ${JS_GOAL_KB} KB)\n`,
   );
   expect(screens.filter((row) => row.inp_ms >= INP_GOAL_MS), "screens at or over the INP goal").toEqual([]);
   if (size) expect(size.worst_initial_kb).toBeLessThanOrEqual(JS_GOAL_KB);
-});
+}
