@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from luxebrain.auth.principal import AuthKind, Principal, Role
+from luxebrain.caching import ExpiringCache
 from luxebrain.errors import ForbiddenError, InvalidInputError, UnauthorizedError
-from luxebrain.runtime import on_reset
 from luxebrain.storage import members as member_repo
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.members import Membership
@@ -52,27 +51,16 @@ def list_members(tenant_id: str) -> list[Membership]:
     return member_repo.list_memberships(tenant_id)
 
 
-_membership_lock = threading.Lock()
-_membership_cache: dict[str, tuple[float, Membership | None]] = {}
-on_reset(_membership_cache.clear)
+_membership_cache: ExpiringCache[str, Membership | None] = ExpiringCache(MEMBERSHIP_CACHE_SECONDS)
 
 
 def forget_membership(user_sub: str) -> None:
-    with _membership_lock:
-        _membership_cache.pop(user_sub, None)
+    _membership_cache.forget(user_sub)
 
 
 def membership_of(user_sub: str) -> Membership | None:
     """The (single) tenant membership of a user, from the user index; None when the user has none."""
-    now = time.monotonic()
-    with _membership_lock:
-        cached = _membership_cache.get(user_sub)
-    if cached and cached[0] > now:
-        return cached[1]
-    found = member_repo.membership_of_user(user_sub)
-    with _membership_lock:
-        _membership_cache[user_sub] = (now + MEMBERSHIP_CACHE_SECONDS, found)
-    return found
+    return _membership_cache.get(user_sub, lambda: member_repo.membership_of_user(user_sub))
 
 
 def principal_for_user(

@@ -16,13 +16,12 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 
 from luxebrain.auth.principal import AuthKind, Principal, Role
+from luxebrain.caching import ExpiringCache
 from luxebrain.errors import UnauthorizedError
-from luxebrain.runtime import on_reset
 from luxebrain.storage import members as member_repo
 from luxebrain.storage.members import StorefrontKey
 from luxebrain.tenancy import validate_tenant_id
@@ -63,31 +62,15 @@ def describe_storefront_key(tenant_id: str) -> StorefrontKey | None:
     return member_repo.get_storefront_key(tenant_id)
 
 
-_key_lock = threading.Lock()
-_key_cache: dict[str, tuple[float, StorefrontKey]] = {}
-on_reset(_key_cache.clear)
+_key_cache: ExpiringCache[str, StorefrontKey | None] = ExpiringCache(KEY_CACHE_SECONDS)
 
 
 def _forget_key(tenant_id: str) -> None:
-    with _key_lock:
-        _key_cache.pop(tenant_id, None)
-
-
-def _cached_key(tenant_id: str) -> StorefrontKey | None:
-    now = time.monotonic()
-    with _key_lock:
-        cached = _key_cache.get(tenant_id)
-    return cached[1] if cached and cached[0] > now else None
+    _key_cache.forget(tenant_id)
 
 
 def _fresh_key(tenant_id: str) -> StorefrontKey | None:
-    stored = member_repo.get_storefront_key(tenant_id)
-    with _key_lock:
-        if stored is None:
-            _key_cache.pop(tenant_id, None)
-        else:
-            _key_cache[tenant_id] = (time.monotonic() + KEY_CACHE_SECONDS, stored)
-    return stored
+    return _key_cache.get(tenant_id, lambda: member_repo.get_storefront_key(tenant_id), fresh=True)
 
 
 def principal_for_storefront_key(key: str) -> Principal:
@@ -97,7 +80,7 @@ def principal_for_storefront_key(key: str) -> Principal:
         raise UnauthorizedError("the storefront key is not valid")
     tenant_id, secret = match["tenant"], match["secret"]
     presented = _hash(secret)
-    stored = _cached_key(tenant_id)
+    stored = _key_cache.cached(tenant_id)
     if stored is None or not hmac.compare_digest(presented, stored.secret_hash):
         stored = _fresh_key(tenant_id)
     if stored is None:

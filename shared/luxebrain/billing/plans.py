@@ -7,13 +7,11 @@ spent storefront allowance, a 429 with Retry-After.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from luxebrain.caching import ExpiringCache
 from luxebrain.errors import ForbiddenError, InvalidInputError, LuxeBrainError
-from luxebrain.runtime import on_reset
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Tenant
 
@@ -202,27 +200,16 @@ def get_plan(name: str) -> Plan:
 
 # ----------------------------------------------------------------------------- tenant profile (cached)
 TENANT_CACHE_SECONDS = 10.0
-_tenant_lock = threading.Lock()
-_tenant_cache: dict[str, tuple[float, Tenant]] = {}
-on_reset(_tenant_cache.clear)
+_tenant_cache: ExpiringCache[str, Tenant] = ExpiringCache(TENANT_CACHE_SECONDS)
 
 
 def tenant_profile(tenant_id: str, *, fresh: bool = False) -> Tenant:
     """The tenant's profile (plan, status), cached for a few seconds per container."""
-    now = time.monotonic()
-    with _tenant_lock:
-        cached = _tenant_cache.get(tenant_id)
-    if cached and cached[0] > now and not fresh:
-        return cached[1]
-    tenant = tenant_repo.get_tenant(tenant_id)
-    with _tenant_lock:
-        _tenant_cache[tenant_id] = (now + TENANT_CACHE_SECONDS, tenant)
-    return tenant
+    return _tenant_cache.get(tenant_id, lambda: tenant_repo.get_tenant(tenant_id), fresh=fresh)
 
 
 def forget_tenant(tenant_id: str) -> None:
-    with _tenant_lock:
-        _tenant_cache.pop(tenant_id, None)
+    _tenant_cache.forget(tenant_id)
 
 
 def ensure_tenant_active(tenant_id: str) -> Tenant:

@@ -4,20 +4,17 @@ merchant lists), so a key copied onto another domain is refused by the browsers 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from urllib.parse import urlsplit
 
 from luxebrain.billing.plans import tenant_profile
+from luxebrain.caching import ExpiringCache
 from luxebrain.errors import ForbiddenError
-from luxebrain.runtime import configured_settings, on_reset
+from luxebrain.runtime import configured_settings
 from luxebrain.storage.tenants import list_stores
 
 ORIGINS_CACHE_SECONDS = 60.0
 _LOCAL_ORIGIN = re.compile(r"^http://(localhost|127\.0\.0\.1)(:\d{1,5})?$")
-_lock = threading.Lock()
-_cache: dict[str, tuple[float, frozenset[str]]] = {}
-on_reset(_cache.clear)
+_origins_cache: ExpiringCache[str, frozenset[str]] = ExpiringCache(ORIGINS_CACHE_SECONDS)
 
 
 def origin_of(url: str) -> str | None:
@@ -36,18 +33,14 @@ def origin_of(url: str) -> str | None:
 
 def storefront_origins(tenant_id: str) -> frozenset[str]:
     """The tenant's store origins plus ``storefront_origins`` from its settings, cached for a minute."""
-    now = time.monotonic()
-    with _lock:
-        cached = _cache.get(tenant_id)
-    if cached and cached[0] > now:
-        return cached[1]
+    return _origins_cache.get(tenant_id, lambda: _read_origins(tenant_id))
+
+
+def _read_origins(tenant_id: str) -> frozenset[str]:
     urls = [store.url for store in list_stores(tenant_id)]
     extra = (tenant_profile(tenant_id).settings or {}).get("storefront_origins") or []
     urls += [url for url in extra if isinstance(url, str)]
-    origins = frozenset(origin for origin in map(origin_of, urls) if origin)
-    with _lock:
-        _cache[tenant_id] = (now + ORIGINS_CACHE_SECONDS, origins)
-    return origins
+    return frozenset(origin for origin in map(origin_of, urls) if origin)
 
 
 def check_storefront_origin(tenant_id: str, origin: str | None, *, required: bool) -> None:
