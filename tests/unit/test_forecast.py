@@ -233,6 +233,24 @@ def test_forecast_bands_widen_with_the_horizon_and_cover_about_80_percent_at_eac
     assert np.all(np.diff(offsets["high_per_step"]) >= 0) and np.all(np.diff(offsets["low_per_step"]) >= 0)
 
 
+def test_a_young_store_s_daily_band_holds_the_counts_it_will_see() -> None:
+    # Given three weeks of a new store's daily sales: slow movers that sell 0 or 1 on most days
+    rng = np.random.default_rng(3)
+    rates = np.repeat([0.1, 0.3, 1.0, 3.0], 20)
+    days, horizon = 21 + 28, 28
+    sales = rng.poisson(rates[:, None], (len(rates), days)).astype(float)
+    history, future = sales[:, :-horizon], sales[:, -horizon:]
+    # When forecasting four weeks of days (too little history for held-out days to recalibrate the band)
+    result = forecast_daily_panel(history, horizon, last_day=date(2026, 6, 28), params=FAST)
+    assert result.weekly.validation is None
+    # Then the P10-P90 band is one of counts: it holds most of the days that follow, and for slow movers at
+    # least 80 % of them (a continuous band around a mean of 0.1 holds neither 0 nor 1: almost no day)
+    inside = (future >= result.daily_p10) & (future <= result.daily_p90)
+    assert inside[rates <= 0.3].mean() >= 0.8
+    assert all(inside[rates == rate].mean() >= 0.6 for rate in np.unique(rates))
+    assert np.all(result.daily_p10 == np.floor(result.daily_p10))
+
+
 def test_partial_edges_find_a_cut_short_first_or_last_day_but_not_a_quiet_weekday() -> None:
     days = np.arange(71)
     totals = np.where(days % 7 == 3, 0.0, 100.0)  # a store closed every seventh day

@@ -813,19 +813,48 @@ def _daily_scale(daily: np.ndarray) -> np.ndarray:
     return np.maximum(np.nan_to_num(mean), 1e-3)
 
 
+def _count_interval(mean: np.ndarray, dispersion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P10 and P90 of a count with the given mean and variance = mean x dispersion: negative binomial, or
+    Poisson where the dispersion is 1.
+
+    A product's day is a count, mostly 0 or 1 for a slow mover: a continuous band around a small mean, such
+    as the gamma's [0.0001, 0.4], holds neither 0 nor 1 and so covers no day at all.
+    """
+    mean = np.clip(np.nan_to_num(mean), 0, None)
+    dispersion = np.broadcast_to(dispersion, mean.shape)
+    positive = mean > 1e-9
+    overdispersed = positive & (dispersion > 1.0 + 1e-6)
+    safe_mean = np.where(positive, mean, 1.0)
+    size = np.where(overdispersed, safe_mean / np.maximum(dispersion - 1.0, 1e-6), 1.0)
+    bounds = []
+    for quantile in (QUANTILES[0], QUANTILES[2]):
+        negative_binomial = stats.nbinom.ppf(quantile, size, size / (size + safe_mean))
+        poisson = stats.poisson.ppf(quantile, safe_mean)
+        bounds.append(np.where(positive, np.where(overdispersed, negative_binomial, poisson), 0.0))
+    return bounds[0], bounds[1]
+
+
 def _daily_quantiles(
-    weekly: tuple[np.ndarray, np.ndarray, np.ndarray], share: np.ndarray, dispersion: np.ndarray
+    weekly: tuple[np.ndarray, np.ndarray, np.ndarray],
+    share: np.ndarray,
+    dispersion: np.ndarray,
+    *,
+    counts: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Daily P10 / P50 / P90 from weekly quantiles and each day's share of its week.
 
     P50 is the weekly P50 split by the shares (so days add up to weeks). The interval is a gamma around the
-    day's share of the weekly mean (Pearson-Tukey: 0.3 P10 + 0.4 P50 + 0.3 P90) with the daily dispersion.
+    day's share of the weekly mean (Pearson-Tukey: 0.3 P10 + 0.4 P50 + 0.3 P90) with the daily dispersion,
+    or with ``counts`` that of a count (for a band no held-out days will recalibrate).
     """
     week_of_day = np.repeat(np.arange(weekly[1].shape[1]), 7)[: share.shape[1]]
     p50 = weekly[1][:, week_of_day] * share
     weekly_mean = 0.3 * weekly[0] + 0.4 * weekly[1] + 0.3 * weekly[2]
     daily_mean = weekly_mean[:, week_of_day] * share
-    low, _, high = _gamma_quantiles(daily_mean, np.repeat(dispersion[:, None], share.shape[1], axis=1))
+    if counts:
+        low, high = _count_interval(daily_mean, dispersion[:, None])
+    else:
+        low, _, high = _gamma_quantiles(daily_mean, np.repeat(dispersion[:, None], share.shape[1], axis=1))
     return low, p50, high
 
 
@@ -879,10 +908,14 @@ def forecast_daily_panel(
     )
     profile = day_of_week_profile(daily, weekdays[:days], params.dow_prior_units)
     forecast_weeks = (weekly_forecast.p10, weekly_forecast.p50, weekly_forecast.p90)
-    low, p50, high = _daily_quantiles(forecast_weeks, profile[:, weekdays[days:]], _dispersion(daily, days, 182))
+    # Held-out days recalibrate the gamma band (below). A history too short for them gets the count band.
+    recalibrate = params.calibrate_intervals and weekly_forecast.validation is not None
+    low, p50, high = _daily_quantiles(
+        forecast_weeks, profile[:, weekdays[days:]], _dispersion(daily, days, 182), counts=not recalibrate
+    )
     # Recalibrate the daily interval on the weekly model's validation weeks, built the same way from
     # the validation forecasts and data before them.
-    if params.calibrate_intervals and weekly_forecast.validation is not None:
+    if recalibrate:
         start = days - 7 * n_weeks + 7 * int(weekly_forecast.validation_origin or 0)
         end = start + 7 * weekly_forecast.validation[1].shape[1]
         past_profile = day_of_week_profile(daily[:, :start], weekdays[:start], params.dow_prior_units)
