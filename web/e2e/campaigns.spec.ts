@@ -94,6 +94,8 @@ test("campaigns: an A/B campaign to an RFM segment sent now through the embedded
     }).toPass({ timeout: 5 * 60_000, intervals: [3_000] });
   });
   // The hold-out is assigned, never sent; nobody could have bought yet, so no decision, with what it waits for
+  // The list of campaigns, refreshed with the results, says it went out
+  await expect(page.getByRole("row", { name: new RegExp(name) }).getByRole("cell").nth(2)).toHaveText(/^(running|sent)$/);
   expect(await cell("holdout", 0)).toBeGreaterThan(0);
   expect(await sent("holdout")).toBe(0);
   await expect(results.getByRole("heading", { name: "Lift over the hold-out" })).toBeVisible();

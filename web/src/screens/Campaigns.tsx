@@ -72,14 +72,22 @@ function Verdict({ title, decision }: { title: string; decision: Decision }) {
   );
 }
 
-function Results({ load, title }: { load: () => Promise<Row>; title: string }) {
+function Results({ load, title, onRefresh }: { load: () => Promise<Row>; title: string; onRefresh: () => void }) {
   const results = useApi(load, [title]);
   return (
     <section className="panel" aria-labelledby="results-title">
       <h2 id="results-title">{title}</h2>
       {/* Sends, opens and orders keep arriving after a launch: the merchant looks again when they wish. */}
       <p>
-        <button type="button" className="secondary" onClick={results.reload} disabled={results.loading}>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => {
+            results.reload();
+            onRefresh(); // a campaign's status (scheduled, running, sent) moves with its sends
+          }}
+          disabled={results.loading}
+        >
           {results.loading ? "Refreshing…" : "Refresh the results"}
         </button>
       </p>
@@ -207,6 +215,7 @@ export default function Campaigns() {
       <FlowsPanel onResults={(flow) => setChosen({ kind: "flow", id: flow })} />
       {chosen ? (
         <Results
+          onRefresh={campaigns.reload}
           title={chosen.kind === "flow" ? `Results of the ${chosen.id.replace(/_/g, " ")} flow` : `Results of campaign ${chosen.id}`}
           load={() =>
             (chosen.kind === "flow"
