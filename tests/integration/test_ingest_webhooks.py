@@ -497,6 +497,10 @@ def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejectio
     # and a day later the old rejection no longer makes it fail
     tomorrow = datetime.now(UTC) + timedelta(hours=25)
     assert ingest_status(tenant_id, second.store_id, now=tomorrow).webhook_health == "ok"
+    # A store with orders in the table (back-filled, or another store's) but no delivery yet is silent, not ok
+    third, _ = tenant_repo.create_store(tenant_id, url="https://c.example", consumer_key="ck", consumer_secret="cs")
+    assert ingest_status(tenant_id, third.store_id).counts["orders"] > 0
+    assert ingest_status(tenant_id, third.store_id).webhook_health == "silent"
     # An older stamp never replaces a newer one
     older = envelope(
         tenant_id, "order.updated", fixture("order.json") | {"id": 728}, store_id=first.store_id

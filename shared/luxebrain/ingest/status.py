@@ -26,7 +26,7 @@ class IngestStatus:
     backfill: list[Checkpoint] = field(default_factory=list)
     rejected_last_24h: int = 0
     last_rejection: str | None = None
-    webhook_health: str = "silent"  # ok | failing (rejections in the last 24 h) | silent (no event yet)
+    webhook_health: str = "silent"  # ok | failing (rejections in the last 24 h) | silent (no delivery accepted yet)
     # Our webhooks per topic (their state in WooCommerce, the last delivery seen, rejections in the last 24 h)
     # and the last health run.
     webhooks: dict[str, Any] = field(default_factory=dict)
@@ -45,7 +45,8 @@ def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) ->
     }
     if rejections or (store.webhooks or {}).get("error"):
         health = "failing"
-    elif store.last_event_at or any(counts.values()):
+    elif store.last_event_at:
+        # Back-filled records are no sign that webhooks deliver: only an accepted delivery is
         health = "ok"
     else:
         health = "silent"
