@@ -123,6 +123,8 @@ def run_demo(
         if serve:  # before the slow part: a dashboard that is not built fails at once
             dashboard = DashboardServer(api_url, port=dashboard_port)
             dashboard.start()
+        # WooCommerce's approval page returns the merchant to the dashboard's port, the one --dashboard-port gives.
+        os.environ["LUXEBRAIN_DASHBOARD_URL"] = f"http://127.0.0.1:{dashboard_port}"
         tenant, store = _seed_demo_tenant(
             progress,
             api_url,
@@ -228,7 +230,6 @@ def _connect_store(
     fake.start()
     # The callback and the webhooks' delivery URL: the ingest API, here on the local gateway.
     os.environ["LUXEBRAIN_INGEST_API_URL"] = webhook_api_url
-    os.environ.setdefault("LUXEBRAIN_DASHBOARD_URL", "http://127.0.0.1:8080")
     reset_settings()
     configured_settings.cache_clear()
     emit("\n== Connect: one click through WooCommerce's /wc-auth/v1/authorize, webhooks registered by LuxeBrain ==")
