@@ -249,7 +249,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.campaigns.sending import QueueDispatcher, SendRequest
     from luxebrain.runtime import aws_client
     from luxebrain.storage.campaigns import ConsentRecord, put_consents
-    from luxebrain.storage.items.customers import LineItem, OrderItem, key_order
+    from luxebrain.storage.items.customers import LineItem, OrderItem, key_order, orders_by_date_index_keys
     from luxebrain.storage.tenants import create_store, create_tenant
 
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -259,6 +259,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     def cart(index: int, tenant: str) -> OrderItem:
         created = (now - timedelta(hours=2, minutes=index % 600)).replace(tzinfo=None).isoformat(timespec="seconds")
         pk, sk = key_order(tenant, str(500000 + index))
+        gsi2pk, gsi2sk = orders_by_date_index_keys(tenant, created, str(500000 + index))
         lines = [
             LineItem(
                 line_id=f"{index}-{n}",
@@ -274,6 +275,8 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
         return OrderItem(
             pk,
             sk,
+            gsi2pk=gsi2pk,
+            gsi2sk=gsi2sk,
             entity="order",
             tenant_id=tenant,
             order_id=str(500000 + index),

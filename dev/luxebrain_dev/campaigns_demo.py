@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from luxebrain.campaigns.config import FlowSettings, load_campaign_settings, save_campaign_settings
-from luxebrain.campaigns.flows import RunData, run_flow
+from luxebrain.campaigns.flows import RunData, orders_window_start, run_flow
 from luxebrain.campaigns.oneoff import (
     RECENT_CUSTOMERS,
     ABTestSpec,
     CampaignSpec,
     campaign_flow,
     create_campaign,
+    recent_customers_since,
     run_campaign,
 )
 from luxebrain.campaigns.results import flow_results
@@ -217,7 +218,10 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     save_campaign_settings(tenant_id, settings)
     grant_demo_consent(tenant_id)
 
-    data = RunData.load(tenant_id)  # the orders partition, read once for every step below
+    # The orders every step below reads, queried once: those of the abandoned-cart window and of the segment's
+    # days (the demo's sends are assigned within them, so their conversions are in it too).
+    since = orders_window_start(settings, ["abandoned_cart"], now)
+    data = RunData.load(tenant_id, min(since, recent_customers_since(segment, now) or since))
     cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue(), data=data)
     spec = CampaignSpec(
         name="New season preview",

@@ -79,6 +79,29 @@ def counted_aws_requests() -> Iterator[Counter[str]]:
         botocore.client.BaseClient._make_api_call = original
 
 
+@contextmanager
+def counted_dynamodb_items_read() -> Iterator[Counter[str]]:
+    """Every DynamoDB item read inside (returned by GetItem, BatchGetItem, Query or Scan), by its entity."""
+    import botocore.client
+
+    counts: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        response = original(client, operation, params)
+        if client.meta.service_model.service_name == "dynamodb":
+            items = [response["Item"]] if response.get("Item") else list(response.get("Items", ()))
+            items += [item for found in response.get("Responses", {}).values() for item in found]
+            counts.update(item.get("entity", {}).get("S", "?") for item in items)
+        return response
+
+    botocore.client.BaseClient._make_api_call = counting
+    try:
+        yield counts
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+
+
 @dataclass
 class Merchant:
     email: str

@@ -91,17 +91,25 @@ def add_order(
     total: float = 1450.0,
 ) -> OrderItem:
     from luxebrain.ingest.mapping import status_class
-    from luxebrain.storage.items.customers import LineItem, customer_orders_index_keys, key_order
+    from luxebrain.storage.items.customers import (
+        LineItem,
+        customer_orders_index_keys,
+        key_order,
+        orders_by_date_index_keys,
+    )
 
     configured_settings()
     created_gmt = created.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     pk, sk = key_order(tenant_id, order_id)
     gsi1pk, gsi1sk = customer_orders_index_keys(tenant_id, customer_id, created_gmt)
+    gsi2pk, gsi2sk = orders_by_date_index_keys(tenant_id, created_gmt, order_id)
     item = OrderItem(
         pk,
         sk,
         gsi1pk=gsi1pk,
         gsi1sk=gsi1sk,
+        gsi2pk=gsi2pk,
+        gsi2sk=gsi2sk,
         entity=OrderItem.ENTITY,
         tenant_id=tenant_id,
         order_id=order_id,

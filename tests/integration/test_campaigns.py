@@ -638,10 +638,10 @@ def test_results_of_a_campaign_not_sent_yet_read_no_orders(
     # anyway (88 s on the e2e demo store under load) to answer that nothing was sent.
     from luxebrain.campaigns import results
 
-    def no_orders(tenant: str) -> Any:
+    def no_orders(*query: Any) -> Any:
         raise AssertionError("read the tenant's orders for a campaign that sent nothing")
 
-    monkeypatch.setattr(results, "iter_orders", no_orders)
+    monkeypatch.setattr(results, "orders_created_since", no_orders)
     report = flow_results(tenant_id, campaign_flow("c0notsentyet"), holdout_fraction=0.1)
     assert report["arms"] == []
 
@@ -666,11 +666,66 @@ def test_results_of_a_small_audience_read_only_its_customers_orders(
     flow = campaign_flow(campaign.campaign_id)
     whole_partition = flow_results(tenant_id, flow, per_customer_query_limit=0)
 
-    def no_orders(tenant: str) -> Any:
-        raise AssertionError("read every order of the tenant for a campaign of six recipients")
+    def no_orders(*query: Any) -> Any:
+        raise AssertionError("read the tenant's orders by date for a campaign of six recipients")
 
-    monkeypatch.setattr(results, "iter_orders", no_orders)
+    monkeypatch.setattr(results, "orders_created_since", no_orders)
     by_customer = flow_results(tenant_id, flow)
     assert by_customer == whole_partition
     assert sum(arm["conversions"] for arm in by_customer["arms"]) == 2
     assert sum(arm["revenue"] for arm in by_customer["arms"]) == 200.0
+
+
+def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResources, tenant_id: str) -> None:
+    # Before: every run of the order flows read all of the tenant's orders (two years of history on a real store),
+    # every hour, to find the carts and purchases of the last few days.
+    from api_testkit import counted_dynamodb_items_read
+
+    from luxebrain.campaigns.flows import RunData, abandoned_cart_candidates, post_purchase_candidates, run_flows
+    from luxebrain.campaigns.products import load_catalog
+    from luxebrain.storage.customers import iter_orders
+
+    class Collecting:
+        def __init__(self) -> None:
+            self.requests: list[SendRequest] = []
+
+        def dispatch(self, request: SendRequest) -> None:
+            self.requests.append(request)
+
+        def flush(self) -> None:
+            pass
+
+    # Given two years of purchases, 7 of them within the product flows' 90 days, and carts left two hours ago
+    # (one of them followed by a purchase, so not abandoned)
+    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    for index in range(60):
+        add_order(
+            tenant_id, f"7{index:03d}", f"old{index % 9}", NOON - timedelta(days=7 + 12 * index), status="completed"
+        )
+    for index in range(4):
+        customer_id = f"cart{index}"
+        add_customer(tenant_id, customer_id, email=f"{tenant_id}.cart{index}@example.com")
+        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+        add_order(tenant_id, f"9{index:03d}", customer_id, NOON - timedelta(hours=2))
+    add_order(tenant_id, "9100", "cart3", NOON - timedelta(hours=1), status="completed")
+    save_campaign_settings(tenant_id, CampaignSettings(flows={"abandoned_cart": FlowSettings(holdout_fraction=0.0)}))
+    # When the hourly abandoned-cart run, then a run of every order flow, read the table
+    cart_dispatcher = Collecting()
+    with counted_dynamodb_items_read() as cart_run:
+        cart_results = list(run_flows(tenant_id, ["abandoned_cart"], NOON, cart_dispatcher))
+    with counted_dynamodb_items_read() as all_run:
+        list(run_flows(tenant_id, ["abandoned_cart", "post_purchase", "back_in_stock"], NOON, Collecting()))
+    # Then each read only the orders of its window: 72 hours (5 orders), 90 days (5 + 7), not the 65 stored
+    assert cart_run["order"] == 5
+    assert all_run["order"] == 5 + 7
+    # And the triggers are those found in the whole history
+    everything = RunData(tenant_id, [order for order in iter_orders(tenant_id) if not order.deleted])
+    catalog = load_catalog(tenant_id, fresh=True)
+    whole_history_carts = abandoned_cart_candidates(everything, FlowSettings(), NOON, catalog)
+    windowed = {(r.customer_id, r.trigger) for r in cart_dispatcher.requests}
+    assert windowed == {(c.customer_id, c.trigger) for c in whole_history_carts}
+    assert len(windowed) == cart_results[0].dispatched == 3
+    post_purchase = FlowSettings(max_age_hours=240, delay_minutes=3 * 24 * 60)
+    assert post_purchase_candidates(everything, post_purchase, NOON) == post_purchase_candidates(
+        RunData.load(tenant_id, (NOON - timedelta(hours=240)).replace(tzinfo=None).isoformat()), post_purchase, NOON
+    )

@@ -26,7 +26,7 @@ from luxebrain.campaigns.sending import SendRequest, new_record
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage import campaigns as campaign_store
-from luxebrain.storage.customers import Order, iter_customers, iter_orders
+from luxebrain.storage.customers import Order, iter_customers, orders_created_since
 
 PRODUCT_WATCH_STATE = "product_watch"
 PRICE_DROP_MIN_FRACTION = 0.05
@@ -96,16 +96,28 @@ class FlowRunResult:
 
 
 # ----------------------------------------------------------------------------- shared data of one run
+# The flows that read orders; each reads only those created within its max_age_hours before now.
+ORDER_FLOWS = ("abandoned_cart", "post_purchase", "back_in_stock", "price_drop")
+
+
+def orders_window_start(settings: CampaignSettings, flows: Iterable[str], now: datetime) -> str:
+    """The creation date from which ``flows`` need the tenant's orders: the widest of their windows. (An
+    abandoned cart is compared with the customer's purchases after it, which are inside its window too.)"""
+    widest = max((flow_settings(settings, flow).max_age_hours for flow in flows if flow in ORDER_FLOWS), default=0)
+    return _gmt(now - timedelta(hours=widest))
+
+
 @dataclass
 class RunData:
-    """What several flows of one run read, loaded once: the tenant's orders (one partition read)."""
+    """What several flows of one run read, loaded once: the tenant's live orders created since the start of
+    the run's window (a date-bounded query of the by-date index, not the tenant's whole history)."""
 
     tenant_id: str
     orders: list[Order]
 
     @classmethod
-    def load(cls, tenant_id: str) -> RunData:
-        return cls(tenant_id, [order for order in iter_orders(tenant_id) if not order.deleted])
+    def load(cls, tenant_id: str, since_gmt: str) -> RunData:
+        return cls(tenant_id, list(orders_created_since(tenant_id, since_gmt)))
 
     def last_purchase(self) -> dict[str, str]:
         latest: dict[str, str] = {}
@@ -343,14 +355,14 @@ def run_flow(
         return [FlowRunResult(flow, note="disabled")]
     catalog = load_catalog(tenant_id, fresh=True)
     if flow == "abandoned_cart":
-        data = data or RunData.load(tenant_id)
+        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
         return [
             _run(tenant_id, flow, abandoned_cart_candidates(data, config, now, catalog), settings, config, dispatcher)
         ]
     if flow == "welcome":
         return [_run(tenant_id, flow, welcome_candidates(tenant_id, config, now), settings, config, dispatcher)]
     if flow == "post_purchase":
-        data = data or RunData.load(tenant_id)
+        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
         return [_run(tenant_id, flow, post_purchase_candidates(data, config, now), settings, config, dispatcher)]
     if flow == "win_back":
         candidates, note = win_back_candidates(tenant_id, now)
@@ -358,7 +370,7 @@ def run_flow(
         result.note = note
         return [result]
     if flow in ("back_in_stock", "price_drop"):
-        data = data or RunData.load(tenant_id)
+        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
         back, drop, note = product_change_candidates(tenant_id, data, catalog, now, config.max_age_hours)
         results = []
         for name, candidates in (("back_in_stock", back), ("price_drop", drop)):
@@ -388,15 +400,16 @@ def _run(
 
 
 def run_flows(tenant_id: str, flows: Iterable[str], now: datetime, dispatcher: Dispatcher) -> Iterator[FlowRunResult]:
-    """Several flows of one tenant, reading the orders partition once."""
+    """Several flows of one tenant, reading the orders of their widest window once."""
     settings = load_campaign_settings(tenant_id)
+    flows = list(flows)
     data: RunData | None = None
     done: set[str] = set()
     for flow in flows:
         if flow in done:
             continue
-        if flow in ("abandoned_cart", "post_purchase", "back_in_stock", "price_drop") and data is None:
-            data = RunData.load(tenant_id)
+        if flow in ORDER_FLOWS and data is None:
+            data = RunData.load(tenant_id, orders_window_start(settings, flows, now))
         results = run_flow(tenant_id, flow, now, dispatcher, data=data, settings=settings)
         done.update(r.flow for r in results)
         yield from results

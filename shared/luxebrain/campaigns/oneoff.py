@@ -21,7 +21,7 @@ from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError
 from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.campaigns import Campaign
-from luxebrain.storage.customers import Order, iter_customers, iter_orders
+from luxebrain.storage.customers import Order, iter_customers, orders_created_since
 from luxebrain.text import PlainLine, plausible_moment
 
 ALL_CUSTOMERS = "all_customers"
@@ -90,18 +90,25 @@ def campaign_flow(campaign_id: str) -> str:
     return f"campaign-{campaign_id}"
 
 
+def recent_customers_since(segment: str, now: datetime) -> str | None:
+    """For a "bought recently" segment, the creation date (GMT) from which its members' orders count; None for
+    any other segment."""
+    if segment != RECENT_CUSTOMERS and not segment.startswith(RECENT_CUSTOMERS + ":"):
+        return None
+    days_text = segment.partition(":")[2] or "30"
+    if not days_text.isdigit() or not 1 <= int(days_text) <= 365:
+        raise InvalidInputError(f"segment {segment!r}: use {RECENT_CUSTOMERS}:<days from 1 to 365>")
+    return (now - timedelta(days=int(days_text))).astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
 def segment_members(
     tenant_id: str, segment: str, now: datetime | None = None, *, orders: list[Order] | None = None
 ) -> list[str]:
-    if segment == RECENT_CUSTOMERS or segment.startswith(RECENT_CUSTOMERS + ":"):
-        days_text = segment.partition(":")[2] or "30"
-        if not days_text.isdigit() or not 1 <= int(days_text) <= 365:
-            raise InvalidInputError(f"segment {segment!r}: use {RECENT_CUSTOMERS}:<days from 1 to 365>")
-        since = (now or datetime.now(UTC)) - timedelta(days=int(days_text))
-        since = since.astimezone(UTC).replace(tzinfo=None).isoformat()
+    since = recent_customers_since(segment, now or datetime.now(UTC))
+    if since is not None:
         recent = {
             order.customer_id
-            for order in (orders if orders is not None else iter_orders(tenant_id))
+            for order in (orders if orders is not None else orders_created_since(tenant_id, since))
             if order.status_class == "purchase" and not order.deleted and order.created_gmt >= since
         }
         return sorted(recent - {"guest:anonymous"})

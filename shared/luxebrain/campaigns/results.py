@@ -19,7 +19,7 @@ from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome, DecisionRule, decide
 from luxebrain.storage import campaigns as campaign_store
-from luxebrain.storage.customers import Order, iter_orders, orders_of_customer
+from luxebrain.storage.customers import Order, orders_created_since, orders_of_customer
 
 # Up to this many recipients, one by-customer index query each (only their orders since the first assignment)
 # costs fewer reads than one pass over every order of the tenant; past it, the single pass wins.
@@ -79,7 +79,7 @@ def _purchases_by_customer(
             orders_of_customer(tenant_id, customer_id, since_gmt=since_gmt) for customer_id in sorted(customer_ids)
         )
     else:
-        source = iter_orders(tenant_id)
+        source = orders_created_since(tenant_id, since_gmt)
     purchases: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for order in source:
         if (

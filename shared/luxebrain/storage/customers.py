@@ -19,6 +19,7 @@ from luxebrain.storage.items.customers import (
     customer_orders_index_keys,
     key_customer,
     key_order,
+    orders_by_date_index_keys,
 )
 from luxebrain.storage.mapping import attributes_of, record_from
 from luxebrain.tenancy import tenant_partition
@@ -138,12 +139,13 @@ def order_from_item(item: OrderItem) -> Order:
 
 def order_item(order: Order) -> OrderItem:
     """The entity of an order (storage-internal: the ingest writes use it). A live order is in its customer's
-    order index (gsi1); a tombstone is not."""
+    order index (gsi1) and the tenant's orders by date (gsi2); a tombstone is in neither."""
     pk, sk = key_order(order.tenant_id, order.order_id)
     index: dict[str, str] = {}
     if not order.deleted:
         gsi1pk, gsi1sk = customer_orders_index_keys(order.tenant_id, order.customer_id, order.created_gmt or "")
-        index = {"gsi1pk": gsi1pk, "gsi1sk": gsi1sk}
+        gsi2pk, gsi2sk = orders_by_date_index_keys(order.tenant_id, order.created_gmt or "", order.order_id)
+        index = {"gsi1pk": gsi1pk, "gsi1sk": gsi1sk, "gsi2pk": gsi2pk, "gsi2sk": gsi2sk}
     attributes = attributes_of(
         order,
         line_items=[LineItem(**attributes_of(line)) for line in order.line_items],
@@ -180,6 +182,15 @@ def get_order(tenant_id: str, order_id: str, *, consistent: bool = False) -> Ord
 def iter_orders(tenant_id: str) -> Iterator[Order]:
     """Every order of the tenant (tombstones included), page by page."""
     return (order_from_item(item) for item in OrderItem.query(tenant_partition(tenant_id, "ORDER")))
+
+
+def orders_created_since(tenant_id: str, since_gmt: str) -> Iterator[Order]:
+    """The tenant's live orders created at or after ``since_gmt``, oldest first, through the by-date index: a
+    read of the window only, not of the tenant's whole history."""
+    partition, _ = orders_by_date_index_keys(tenant_id, "", "")
+    # "~" sorts after every character of a GMT timestamp and an order id.
+    dates = OrderItem.gsi2sk.between(since_gmt, "~")
+    return (order_from_item(item) for item in OrderItem.by_date.query(partition, range_key_condition=dates))
 
 
 def count_orders(tenant_id: str) -> int:

@@ -22,7 +22,7 @@ from luxebrain.tenancy import tenant_partition, validate_entity_id, validate_ten
 
 _deserializer = TypeDeserializer()
 # Attributes that are never handed out (keys, credentials, internal hashes).
-NEVER_EXPORTED = frozenset({"secrets_ciphertext", "content_hash", "gsi1pk", "gsi1sk", "pk", "sk"})
+NEVER_EXPORTED = frozenset({"secrets_ciphertext", "content_hash", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "pk", "sk"})
 MEMBERSHIP_PREFIX = "MEMBER#"
 
 

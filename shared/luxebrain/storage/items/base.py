@@ -41,6 +41,8 @@ class BaseItem(Model):
     sk = UnicodeAttribute(range_key=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
     entity = UnicodeAttribute()
     tenant_id = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute(default=utc_now)

@@ -73,6 +73,17 @@ class OrdersByCustomerIndex(GlobalSecondaryIndex["OrderItem"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class OrdersByDateIndex(GlobalSecondaryIndex["OrderItem"]):
+    """gsi2 as a tenant's live orders by creation date (the flows read only their window)."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 class OrderItem(BaseItem):
     """An order with its line items in the same item, so one order is one write."""
 
@@ -110,6 +121,7 @@ class OrderItem(BaseItem):
     # The storefront widget's random visitor id and last clicked placement, from the order's meta_data.
     storefront_attribution = JSONAttribute(null=True)
     by_customer = OrdersByCustomerIndex()
+    by_date = OrdersByDateIndex()
 
     def kept_total(self) -> float:
         """The order's value net of refunds (gross for records stored before refunds were kept)."""
@@ -122,6 +134,11 @@ def key_customer(tenant_id: str, customer_id: str) -> tuple[str, str]:
 
 def key_order(tenant_id: str, order_id: str) -> tuple[str, str]:
     return tenant_partition(tenant_id, "ORDER"), order_id
+
+
+def orders_by_date_index_keys(tenant_id: str, created_gmt: str, order_id: str) -> tuple[str, str]:
+    # The order id after the date keeps two orders of the same second apart.
+    return tenant_partition(tenant_id, "ORDERS_BY_DATE"), f"{created_gmt}#{order_id}"
 
 
 def customer_orders_index_keys(tenant_id: str, customer_id: str, created_gmt: str) -> tuple[str, str]:
