@@ -10,7 +10,8 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import NotFoundError
-from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.runtime import aws_client, configured_settings, on_reset
+from luxebrain.storage.items.base import update_if
 from luxebrain.storage.items.customers import (
     CouponLine,
     CustomerItem,
@@ -21,6 +22,7 @@ from luxebrain.storage.items.customers import (
     key_order,
     orders_by_date_index_keys,
 )
+from luxebrain.storage.items.tenants import TenantItem, key_tenant
 from luxebrain.storage.mapping import attributes_of, record_from
 from luxebrain.tenancy import tenant_partition
 
@@ -187,10 +189,43 @@ def iter_orders(tenant_id: str) -> Iterator[Order]:
 def orders_created_since(tenant_id: str, since_gmt: str) -> Iterator[Order]:
     """The tenant's live orders created at or after ``since_gmt``, oldest first, through the by-date index: a
     read of the window only, not of the tenant's whole history."""
+    if tenant_id not in _indexed_by_date:
+        index_stored_orders_by_date(tenant_id)
+        _indexed_by_date.add(tenant_id)
     partition, _ = orders_by_date_index_keys(tenant_id, "", "")
     # "~" sorts after every character of a GMT timestamp and an order id.
     dates = OrderItem.gsi2sk.between(since_gmt, "~")
     return (order_from_item(item) for item in OrderItem.by_date.query(partition, range_key_condition=dates))
+
+
+# Tenants whose orders this execution environment has seen all in the by-date index.
+_indexed_by_date: set[str] = set()
+on_reset(_indexed_by_date.clear)
+
+
+def index_stored_orders_by_date(tenant_id: str) -> int:
+    """Once per tenant created before the by-date index: put its stored live orders in it (the tenant's flag
+    says when that is done; a new tenant's orders are indexed as they are written). How many were added."""
+    try:
+        tenant = TenantItem.get(*key_tenant(tenant_id), consistent_read=True)
+    except DoesNotExist:
+        return 0  # no tenant, no orders of its own
+    if tenant.orders_indexed_by_date:
+        return 0
+    added = 0
+    for item in OrderItem.query(
+        tenant_partition(tenant_id, "ORDER"), filter_condition=OrderItem.gsi2pk.does_not_exist()
+    ):
+        if item.deleted:
+            continue
+        gsi2pk, gsi2sk = orders_by_date_index_keys(tenant_id, item.created_gmt or "", item.order_id)
+        # An order rewritten meanwhile by ingest is indexed (or a tombstone) by that write: left as it is.
+        actions = [OrderItem.gsi2pk.set(gsi2pk), OrderItem.gsi2sk.set(gsi2sk)]
+        live = (OrderItem.deleted == False) | OrderItem.deleted.does_not_exist()  # noqa: E712
+        condition = OrderItem.pk.exists() & OrderItem.gsi2pk.does_not_exist() & live
+        added += update_if(item, actions, condition)
+    tenant.update(actions=[TenantItem.orders_indexed_by_date.set(True)])
+    return added
 
 
 def count_orders(tenant_id: str) -> int:

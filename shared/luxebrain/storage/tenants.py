@@ -82,6 +82,7 @@ def create_tenant(name: str, *, plan: str = "free", tenant_id: str | None = None
         plan=plan,
         status=status,
         created_at=created_at,
+        orders_indexed_by_date=True,  # no order yet: each one is indexed as it is written
     )
     if not save_if(tenant, TenantItem.pk.does_not_exist()):
         raise ConflictError(f"tenant {tenant_id} already exists")

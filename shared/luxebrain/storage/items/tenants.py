@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pynamodb.attributes import (
     BinaryAttribute,
+    BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -39,6 +40,9 @@ class TenantItem(BaseItem):
     status = UnicodeAttribute(default="active")  # active | suspended | deleting
     created_at = UTCDateTimeAttribute(default=utc_now)
     settings = JSONAttribute(default=dict)
+    # Every live order of the tenant is in the orders-by-date index (gsi2): true from creation; a tenant created
+    # before that index had its stored orders added once, by the first read of the index.
+    orders_indexed_by_date = BooleanAttribute(default=False)
     directory = TenantDirectoryIndex()
 
 
