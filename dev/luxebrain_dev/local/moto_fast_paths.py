@@ -37,6 +37,10 @@ from urllib.parse import unquote, urlsplit
 
 _routes: dict[str, Any] = {}  # "host:port" of an embedded endpoint -> moto's WSGI application
 _routes_lock = threading.Lock()
+# DynamoDB applies each request atomically (a conditional write's check and its write are one step); moto's
+# backends take no lock, so two threads' requests could interleave between the check and the write and both
+# succeed. One in-process request at a time keeps AWS's atomicity (re-entrant for a request that calls moto again).
+_request_lock = threading.RLock()
 _over_http = threading.local()  # set in a thread that must reach moto's server over HTTP (the tests' reference)
 _transport_installed = False
 # (class, method name) -> (moto's own method, its stand-in here)
@@ -124,7 +128,8 @@ def answer_in_process(application: Any, request: Any) -> Any:
     chunks: list[bytes] = []
     environ = wsgi_environ(request)
     try:
-        _run(application, environ, start_response, chunks)
+        with _request_lock:
+            _run(application, environ, start_response, chunks)
     except Exception:
         # What werkzeug's server does with an exception from the application: log it and answer 500.
         logging.getLogger("werkzeug").exception("Error on request %s %s", request.method, request.url)
