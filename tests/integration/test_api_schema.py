@@ -149,7 +149,7 @@ def test_stateful_sequences_find_no_5xx_and_no_schema_violation(owner: Merchant)
     create_store(owner.tenant_id, url="https://schema.example.com", consumer_key="ck", consumer_secret="cs")
     create_campaign(
         owner.tenant_id,
-        CampaignSpec(name="Soldes", segment="all", scheduled_at=datetime.now(UTC) + timedelta(days=2)),
+        CampaignSpec(name="Soldes", segment="all_customers", scheduled_at=datetime.now(UTC) + timedelta(days=2)),
     )
     OwnerWorkflows.headers = {"Authorization": f"Bearer {owner.access_token}"}
     OwnerWorkflows.run(

@@ -488,6 +488,25 @@ def test_the_hourly_schedule_finds_every_active_tenant_and_sends_its_due_campaig
     assert get_campaign(tenant_id, campaign.campaign_id).status != "scheduled"
 
 
+def test_a_campaign_whose_segment_cannot_be_resolved_yet_waits_without_stopping_the_others(
+    local_aws: LocalResources, tenant_id: str
+) -> None:
+    # Given a due campaign to an RFM segment before any customer model exists, and a due one to everybody
+    add_customer(tenant_id, "72", email=f"{tenant_id}.waits@example.com")
+    record_consent(tenant_id, "72", "email", granted=True, source="checkout")
+    due = datetime.now(UTC) - timedelta(minutes=5)
+    waiting = create_campaign(tenant_id, CampaignSpec(name="VIP", segment="Champions", scheduled_at=due))
+    everybody = create_campaign(
+        tenant_id, CampaignSpec(name="All", segment="all_customers", scheduled_at=due, holdout_fraction=0.0)
+    )
+    # When the runner's round comes, the second is sent and the first keeps its schedule with the reason
+    run_due_campaigns(tenant_id, datetime.now(UTC), QueueDispatcher(queue("campaign_send_queue_url")))
+    assert get_campaign(tenant_id, everybody.campaign_id).status != "scheduled"
+    held = get_campaign(tenant_id, waiting.campaign_id)
+    assert held.status == "scheduled"
+    assert "needs the customer model" in held.stats["last_error"]
+
+
 @pytest.mark.slow(reason="the campaigns demo on a sample store, its two A/B simulations of 200 tests included")
 def test_demo_runs_cart_flow_and_campaign_on_the_sample_store(local_aws: LocalResources, tenant_id: str) -> None:
     from luxebrain_dev.campaigns_demo import run_demo_campaigns

@@ -171,7 +171,7 @@ def test_campaigns_on_a_channel_the_plan_lacks_are_refused_when_set_up(
     for channel in ("email", "sms", "whatsapp"):
         body = {
             "name": "Soldes",
-            "segment": "all",
+            "segment": "all_customers",
             "channel": channel,
             "scheduled_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
         }

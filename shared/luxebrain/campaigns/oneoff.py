@@ -19,6 +19,7 @@ from luxebrain.campaigns.config import Channel, FlowSettings, load_campaign_sett
 from luxebrain.campaigns.flows import Candidate, Dispatcher, FlowRunResult, dispatch_candidates
 from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError
+from luxebrain.ml.customers.segments import SEGMENT_NAMES
 from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.campaigns import Campaign
 from luxebrain.storage.customers import Order, iter_customers, orders_created_since
@@ -64,6 +65,22 @@ class CampaignSpec(BaseModel):
     def _compiles(cls, value: dict[str, str]) -> dict[str, str]:
         validate_template(value)
         return value
+
+    @field_validator("segment")
+    @classmethod
+    def _resolvable(cls, value: str) -> str:
+        # Refused here, not at the first run: a segment no run could resolve would fail every round.
+        if value == ALL_CUSTOMERS or value in SEGMENT_NAMES:
+            return value
+        try:
+            if recent_customers_since(value, datetime.now(UTC)) is not None:
+                return value
+        except InvalidInputError as exc:
+            raise ValueError(str(exc)) from None
+        raise ValueError(
+            f"segment {value!r} is not one of {ALL_CUSTOMERS!r}, {RECENT_CUSTOMERS!r}[:<days>] or the customer "
+            f"model's segments ({', '.join(SEGMENT_NAMES)})"
+        )
 
     @field_validator("scheduled_at")
     @classmethod
@@ -173,8 +190,18 @@ def run_campaign(
 
 
 def run_due_campaigns(tenant_id: str, now: datetime, dispatcher: Dispatcher) -> list[FlowRunResult]:
+    """Run the tenant's due campaigns. One whose segment cannot be resolved yet (an RFM segment before the
+    customer model is trained) keeps its schedule with the reason in its stats and does not stop the others."""
     results = []
     for campaign in campaign_store.list_campaigns(tenant_id):
         if campaign.status in ("scheduled", "running") and campaign.scheduled_at <= now:
-            results.append(run_campaign(tenant_id, campaign, now, dispatcher))
+            try:
+                results.append(run_campaign(tenant_id, campaign, now, dispatcher))
+            except InvalidInputError as exc:
+                campaign_store.record_campaign_run(
+                    tenant_id,
+                    campaign.campaign_id,
+                    status=campaign.status,
+                    stats={**campaign.stats, "last_error": str(exc), "last_run_at": now.isoformat()},
+                )
     return results
