@@ -17,6 +17,8 @@ from luxebrain.runtime import on_reset
 
 _Key = TypeVar("_Key", bound=Hashable)
 _Value = TypeVar("_Value")
+# Expired entries are swept when the cache has grown to this many since the last sweep (amortised O(1)).
+FIRST_SWEEP_AT = 256
 
 
 class ExpiringCache(Generic[_Key, _Value]):
@@ -27,7 +29,12 @@ class ExpiringCache(Generic[_Key, _Value]):
         self.seconds = seconds
         self._lock = threading.Lock()
         self._entries: dict[_Key, tuple[float, _Value]] = {}
+        self._sweep_at = FIRST_SWEEP_AT
         on_reset(self.clear)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
 
     def get(self, key: _Key, load: Callable[[], _Value], *, fresh: bool = False) -> _Value:
         """The cached value while it is fresh, else (or with ``fresh``) ``load()``, kept for the window."""
@@ -40,6 +47,10 @@ class ExpiringCache(Generic[_Key, _Value]):
         value = load()
         with self._lock:
             self._entries[key] = (now + self.seconds, value)
+            if len(self._entries) >= self._sweep_at:
+                # A long-lived container sees many users and keys: drop those past their window.
+                self._entries = {k: entry for k, entry in self._entries.items() if entry[0] > now}
+                self._sweep_at = max(FIRST_SWEEP_AT, 2 * len(self._entries))
         return value
 
     def cached(self, key: _Key) -> _Value | None:

@@ -73,3 +73,15 @@ def test_fresh_reads_again_and_forget_and_reset_drop_the_value(clock: Clock) -> 
     assert cache.cached("t1") is None
     assert cache.get("t1", load) == "d"
     assert len(loads) == 4
+
+
+def test_expired_entries_are_dropped_as_new_keys_arrive(clock: Clock) -> None:
+    # A container lives for hours and sees many users: entries past their window must not pile up.
+    cache: ExpiringCache[int, int] = ExpiringCache(seconds=30)
+    for user in range(1000):
+        cache.get(user, lambda: 0)
+    clock.now += 31
+    for user in range(1000, 2000):
+        cache.get(user, lambda: 0)
+    assert len(cache) <= 1000 + 512
+    assert cache.cached(1999) == 0 and cache.cached(0) is None
