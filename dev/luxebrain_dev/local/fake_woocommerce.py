@@ -447,11 +447,8 @@ class FakeWooCommerce:
             return 200, {}, record
         if method not in ("PUT", "POST"):
             return 404, {}, _error("rest_no_route", "No route was found matching the URL and request method.", 404)
-        try:
-            document = json.loads(body) if body else {}
-        except ValueError:
-            return 400, {}, _error("rest_invalid_json", "Invalid JSON body passed.", 400)
-        if not isinstance(document, dict):
+        document = _json_object(body)
+        if document is None:
             return 400, {}, _error("rest_invalid_json", "Invalid JSON body passed.", 400)
         for name in ("regular_price", "sale_price"):
             value = document.get(name)
@@ -476,11 +473,8 @@ class FakeWooCommerce:
     def _webhooks(
         self, method: str, route: list[str], params: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], Any]:
-        try:
-            document = json.loads(body) if body else {}
-        except ValueError:
-            return 400, {}, _error("rest_invalid_json", "Invalid JSON body passed.", 400)
-        if not isinstance(document, dict):
+        document = _json_object(body)
+        if document is None:
             return 400, {}, _error("rest_invalid_json", "Invalid JSON body passed.", 400)
         if not route:
             if method == "GET":
@@ -680,6 +674,15 @@ def _store_api_product(product: dict[str, Any], base_url: str) -> dict[str, Any]
             "multiple_of": 1,
         },
     }
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """A request body as WordPress reads one: empty is ``{}``; None for anything but a JSON object."""
+    try:
+        document = json.loads(body) if body else {}
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _error(code: str, message: str, status: int) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.tenancy import validate_tenant_id
 
 if TYPE_CHECKING:
-    from luxebrain.storage.customers import Order
+    from luxebrain.storage.customers import Order, OrderSummary
 
 SNAPSHOT_FORMAT = 1
 PURCHASE = "purchase"
@@ -32,14 +32,21 @@ def delta_prefix(tenant_id: str) -> str:
 
 
 # ----------------------------------------------------------------------------- order records (plain JSON)
-def order_record(order: Order) -> dict[str, Any]:
-    """What training needs of one order, as plain JSON (the unit of a delta)."""
+def order_record_head(order: Order | OrderSummary) -> dict[str, Any]:
+    """An order record's fields but its lines (an order and the table's summary of it carry the same)."""
     return {
         "order_id": order.order_id,
         "modified_gmt": order.modified_gmt or order.created_gmt,
         "purchase": order.status_class == PURCHASE and not order.deleted,
         "customer_id": order.customer_id,
         "created_gmt": order.created_gmt,
+    }
+
+
+def order_record(order: Order) -> dict[str, Any]:
+    """What training needs of one order, as plain JSON (the unit of a delta)."""
+    return {
+        **order_record_head(order),
         # Net of refunds: a returned unit is no sale, and a fully refunded line is no purchase at all.
         "lines": [
             [line.product_id, line.kept_quantity(), float(line.unit_price), line.kept_total()]

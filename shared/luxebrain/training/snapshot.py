@@ -32,9 +32,9 @@ import numpy as np
 
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.training.deltas import (
-    PURCHASE,
     SNAPSHOT_FORMAT,
     delta_prefix,
+    order_record_head,
     snapshot_key,
 )
 
@@ -402,14 +402,7 @@ def rebuild_from_table(tenant_id: str, *, now: datetime, stats: ReadStats | None
 
 def record_from_summary(order: OrderSummary) -> dict[str, Any]:
     """An order record from the table's summary of an order (the record ``deltas.order_record`` makes)."""
-    return {
-        "order_id": order.order_id,
-        "modified_gmt": order.modified_gmt or order.created_gmt,
-        "purchase": order.status_class == PURCHASE and not order.deleted,
-        "customer_id": order.customer_id,
-        "created_gmt": order.created_gmt,
-        "lines": [list(line) for line in order.lines if line[1] > 0],
-    }
+    return {**order_record_head(order), "lines": [list(line) for line in order.lines if line[1] > 0]}
 
 
 def _read_snapshot(s3: Any, bucket: str, tenant_id: str, stats: ReadStats) -> OrderSnapshot | None:
