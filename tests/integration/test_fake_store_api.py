@@ -16,6 +16,7 @@ from luxebrain.ml.pricing.serving import PriceSuggestion
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
+from luxebrain.woocommerce.outbound import OutboundPolicy
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, ensure_webhooks
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
@@ -29,8 +30,15 @@ def fake() -> Iterator[FakeWooCommerce]:
 
 
 def client(fake: FakeWooCommerce, key: str | None = None, secret: str | None = None) -> WooCommerceClient:
+    # The fake store listens on loopback, which only a local policy reaches; stated here rather than read from
+    # the settings the embedded-AWS fixture happens to set, so each test also runs on its own.
     return WooCommerceClient(
-        fake.url, key or fake.consumer_key, secret or fake.consumer_secret, max_attempts=2, backoff_seconds=0.01
+        fake.url,
+        key or fake.consumer_key,
+        secret or fake.consumer_secret,
+        max_attempts=2,
+        backoff_seconds=0.01,
+        policy=OutboundPolicy(allow_local=True),
     )
 
 
