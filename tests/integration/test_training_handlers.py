@@ -131,6 +131,30 @@ def test_worker_handler_trains_from_an_sqs_event(only_test_kinds: None, stocked_
     assert get_pointer(stocked_tenant, "popularity") is not None
 
 
+def test_the_worker_prunes_a_kind_past_its_kept_versions(only_test_kinds: None, stocked_tenant: str) -> None:
+    # Given a tenant whose kind already has KEEP_VERSIONS older versions in S3 (written before its first run)
+    from luxebrain.serving.loader import ARTIFACT_FILE_NAMES, artifact_prefix
+    from luxebrain.training.pipeline import KEEP_VERSIONS
+
+    s3, bucket = aws_client("s3"), configured_settings().models_bucket
+    older = [f"2020010{day}T000000Z-seeded{day}" for day in range(1, KEEP_VERSIONS + 1)]
+    for version in older:
+        for name in ARTIFACT_FILE_NAMES:
+            s3.put_object(Bucket=bucket, Key=artifact_prefix(stocked_tenant, "popularity", version) + name, Body=b"-")
+    event = _fixture("train_sqs_event.json")
+    event["Records"][0]["body"] = event["Records"][0]["body"].replace("TENANT_ID", stocked_tenant)
+    # When the worker handles a training request for it (its own role makes the S3 calls)
+    response = load_handler_module("train", "worker").handler(event, training_context("worker"))
+    # Then the new version serves, and the oldest one is gone with all its files: KEEP_VERSIONS remain
+    assert response == {"batchItemFailures": []}
+    current = get_pointer(stocked_tenant, "popularity").version
+    parent = f"tenants/{stocked_tenant}/models/popularity/"
+    # (keys, not CommonPrefixes: moto still lists prefixes whose objects are all delete markers)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=parent)["Contents"]
+    kept = sorted({entry["Key"][len(parent) :].split("/")[0] for entry in listed})
+    assert kept == [*older[1:], current]
+
+
 def test_worker_reports_a_busy_tenant_and_a_malformed_message_as_failures(
     only_test_kinds: None, stocked_tenant: str
 ) -> None:

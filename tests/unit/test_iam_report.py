@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,15 @@ def test_the_document_must_list_every_used_action_and_only_granted_ones() -> Non
         "iam.md: Fn uses ['dynamodb:GetItem'], not listed: run `make iam-report`",
         "iam.md: Fn lists dynamodb:DeleteItem, which its role no longer grants",
     ]
+
+
+def test_the_traces_of_every_test_process_are_read_together(tmp_path: Path) -> None:
+    # Given two pytest-xdist workers' traces (each process names its own file), one grant used in each
+    for pid, action in ((101, "dynamodb:GetItem"), (202, "dynamodb:Scan")):
+        document = {"uses": [["Fn", "FnRolePolicy0#0", action, action, TABLE]], "calls": {"Fn": [action]}}
+        (tmp_path / f"trace-{pid}-1.json").write_text(json.dumps(document))
+    # When the report reads the folder
+    trace = Trace.read(tmp_path)
+    # Then both uses count: no grant is unused
+    assert analyse(_book(), trace).problems == []
+    assert trace.calls == {"Fn": {"dynamodb:GetItem", "dynamodb:Scan"}}
