@@ -388,8 +388,9 @@ def _order_line(template: dict[str, Any], line_id: int, product: dict[str, Any])
 
 def _print_results(results: dict[str, Any], emit: Callable) -> None:
     emit(
-        f"Placement results (today; hold-out {results['holdout_share']:.0%}, clicks attributed within "
-        f"{results['click_window_days']} days, revenue per exposed visitor within {results['exposure_window_days']}):"
+        f"Placement results (today; hold-out {results['holdout_share']:.0%}, clicks and card add-to-carts "
+        f"attributed within {results['click_window_days']} days, revenue per exposed visitor within "
+        f"{results['exposure_window_days']}):"
     )
     for row in results["placements"]:
         low, high = row["caused_revenue_interval"]

@@ -534,6 +534,19 @@ def test_an_ingested_order_is_attributed_once_to_the_placement_its_visitor_click
     assert len(related["caused_revenue_interval"]) == 2
 
 
+def test_an_add_to_cart_from_a_card_attributes_the_order_like_a_click(client: TestClient) -> None:
+    """The widget's card button puts the product in the cart without a click on the card's link: that
+    visitor engaged with the recommendation as surely as one who clicked it."""
+    shop = _new_shop(client, "pc", products=["96", "97"])
+    tenant_id, who = shop.merchant.tenant_id, visitor()
+    recorded = send(client, shop, [event("impression", shop.products), event("add_to_cart", ["96"])], visitor_id=who)
+    assert recorded.json()["accepted"] == 2, recorded.text
+
+    assert deliver_order(tenant_id, _order_with_visitor(who, 9101, "96", 80.0)).outcome == "stored"
+    related = related_results(tenant_id)
+    assert related["attributed_revenue"] == 80.0 and related["attributed_orders"] == 1, related
+
+
 def test_a_later_refund_makes_placement_revenue_net_once(
     clicked_visitor: ClickedVisitor, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,7 +56,9 @@ class NewEvent:
 
 
 @dataclass(frozen=True)
-class Click:
+class Engagement:
+    """A click on a recommended product, or its add-to-cart straight from the card (no click comes first)."""
+
     placement: str
     product_ids: tuple[str, ...]
     occurred_at: float  # epoch seconds
@@ -126,14 +128,14 @@ def visitor_records(
     )
 
 
-def visitor_clicks(tenant_id: str, visitor_id: str) -> list[Click]:
-    """The visitor's stored clicks (one query of the visitor's partition)."""
+def visitor_engagements(tenant_id: str, visitor_id: str) -> list[Engagement]:
+    """The visitor's stored clicks and add-to-carts (one query of the visitor's partition)."""
     return [
-        Click(event.placement, tuple(event.product_ids or ()), float(event.occurred_at))
+        Engagement(event.placement, tuple(event.product_ids or ()), float(event.occurred_at))
         for event in StorefrontEventItem.query(
             visitor_partition(tenant_id, visitor_id),
             StorefrontEventItem.sk.startswith("EVENT#"),
-            filter_condition=StorefrontEventItem.event_type == "click",
+            filter_condition=StorefrontEventItem.event_type.is_in("click", "add_to_cart"),
         )
     ]
 
@@ -142,7 +144,7 @@ def visitor_clicks(tenant_id: str, visitor_id: str) -> list[Click]:
 @dataclass(frozen=True)
 class CountedOrder:
     revenue: float  # net product revenue counted for the visitor
-    attributed: float  # net revenue of the products the visitor clicked in the placement
+    attributed: float  # net revenue of the products the visitor clicked or carted in the placement
 
 
 @dataclass(frozen=True)

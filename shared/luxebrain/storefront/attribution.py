@@ -1,12 +1,13 @@
 """Orders tied to what the widget showed: the visitor id the plugin writes into the order's ``meta_data``
 links an ingested order to that visitor's exposures and clicks.
 
-Two measures per placement. *Attributed* revenue: the order's lines of products the visitor clicked in the
-placement within ``CLICK_WINDOW_SECONDS`` before the order (what peers report). *Revenue per exposed visitor*,
-for the hold-out test: every purchase of a visitor within ``EXPOSURE_WINDOW_SECONDS`` after their first
-exposure counts for their arm, whatever they clicked (intent to treat), so the hold-out measures what the
-recommendations cause. Revenue is net of refunds, as campaign results count it. Each order counts once per
-placement, however often its webhook is delivered; a later refund moves its count to the new net, once.
+Two measures per placement. *Attributed* revenue: the order's lines of products the visitor clicked (or put in
+the cart from the card) in the placement within ``CLICK_WINDOW_SECONDS`` before the order (what peers report).
+*Revenue per exposed visitor*, for the hold-out test: every purchase of a visitor within
+``EXPOSURE_WINDOW_SECONDS`` after their first exposure counts for their arm, whatever they clicked (intent to
+treat), so the hold-out measures what the recommendations cause. Revenue is net of refunds, as campaign results
+count it. Each order counts once per placement, however often its webhook is delivered; a later refund moves its
+count to the new net, once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from luxebrain.storage.customers import Order
-from luxebrain.storage.storefront import count_order_on_exposure, visitor_clicks, visitor_exposures
+from luxebrain.storage.storefront import count_order_on_exposure, visitor_engagements, visitor_exposures
 from luxebrain.storefront.meta import ATTRIBUTION_META_KEY, VISITOR_META_KEY, attribution_from_meta
 from luxebrain.storefront.stats import add_to_stats
 
@@ -50,9 +51,9 @@ def attribute_order(tenant_id: str, order: Order) -> OrderAttribution:
     purchase = order.status_class == "purchase" and not order.deleted
     exposures = visitor_exposures(tenant_id, visitor_id)
     clicks: dict[str, set[str]] = {}
-    for click in visitor_clicks(tenant_id, visitor_id):
-        if 0 <= ordered_at - click.occurred_at <= CLICK_WINDOW_SECONDS:
-            clicks.setdefault(click.placement, set()).update(click.product_ids)
+    for engagement in visitor_engagements(tenant_id, visitor_id):
+        if 0 <= ordered_at - engagement.occurred_at <= CLICK_WINDOW_SECONDS:
+            clicks.setdefault(engagement.placement, set()).update(engagement.product_ids)
     line_totals: dict[str, float] = {}
     for line in order.line_items:
         for product_id in filter(None, (line.product_id, line.variation_id)):
