@@ -1,6 +1,7 @@
 """A small per-container cache whose entries expire after a fixed time: for the reads nearly every request
-repeats (a user's membership, a tenant's profile, a storefront key, a tenant's storefront origins), so one
-container makes one read per key per window instead of one per request.
+repeats (a user's membership, a tenant's profile, a storefront key, a tenant's storefront origins, its
+recommendation rules and catalogue), so one container makes one read per key per window instead of one per
+request.
 
 What another container changes takes at most the window to show here; a change made in this container is
 applied at once by ``forget``. Every cache is emptied by ``runtime.reset_runtime()`` (tests, the local runtime).
@@ -45,13 +46,20 @@ class ExpiringCache(Generic[_Key, _Value]):
             if entry is not None and entry[0] > now:
                 return entry[1]
         value = load()
+        self._keep(key, value, now)
+        return value
+
+    def put(self, key: _Key, value: _Value) -> None:
+        """Hold ``value`` for the window: what this container just wrote, served at once."""
+        self._keep(key, value, time.monotonic())
+
+    def _keep(self, key: _Key, value: _Value, now: float) -> None:
         with self._lock:
             self._entries[key] = (now + self.seconds, value)
             if len(self._entries) >= self._sweep_at:
                 # A long-lived container sees many users and keys: drop those past their window.
                 self._entries = {k: entry for k, entry in self._entries.items() if entry[0] > now}
                 self._sweep_at = max(FIRST_SWEEP_AT, 2 * len(self._entries))
-        return value
 
     def cached(self, key: _Key) -> _Value | None:
         """The value held for ``key`` if it is still fresh; None without reading anything."""

@@ -1,5 +1,6 @@
-"""The kernel's expiring cache (memberships, tenant profiles, storefront keys and origins use it): one load per
-key per window, a fresh read on demand, ``forget`` and ``runtime.reset_runtime()`` dropping what it holds."""
+"""The kernel's expiring cache (memberships, tenant profiles, storefront keys and origins, recommendation rules,
+the catalogue serving reads): one load per key per window, a fresh read on demand, ``put`` for what this container
+wrote, ``forget`` and ``runtime.reset_runtime()`` dropping what it holds."""
 
 from __future__ import annotations
 
@@ -85,3 +86,13 @@ def test_expired_entries_are_dropped_as_new_keys_arrive(clock: Clock) -> None:
         cache.get(user, lambda: 0)
     assert len(cache) <= 1000 + 512
     assert cache.cached(1999) == 0 and cache.cached(0) is None
+
+
+def test_a_put_value_is_served_for_the_window_without_a_load(clock: Clock) -> None:
+    cache: ExpiringCache[str, str] = ExpiringCache(10.0)
+    loads, load = counting_loader(["read back"])
+    cache.put("t1", "just written")
+    assert cache.get("t1", load) == "just written"
+    clock.now += 10.1
+    assert cache.get("t1", load) == "read back"
+    assert len(loads) == 1

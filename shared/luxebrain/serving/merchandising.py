@@ -3,13 +3,11 @@ cached per tenant for a minute when served (the container that saved them serves
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping, Sequence
 
 from luxebrain.auth.members import record_audit
+from luxebrain.caching import ExpiringCache
 from luxebrain.errors import InvalidInputError
-from luxebrain.runtime import on_reset
 from luxebrain.storage.merchandising import MerchandisingRules, get_rules, save_rules
 
 __all__ = ["MAX_BLOCKED", "MAX_BOOSTED", "MAX_PINNED", "MerchandisingRules", "replace_rules", "rules_of"]
@@ -19,21 +17,11 @@ MAX_BOOSTED = 200
 MAX_BLOCKED = 500
 RULES_SECONDS = 60.0
 
-_lock = threading.Lock()
-_cache: dict[str, tuple[float, MerchandisingRules]] = {}
-on_reset(_cache.clear)
+_rules: ExpiringCache[str, MerchandisingRules] = ExpiringCache(RULES_SECONDS)
 
 
 def rules_of(tenant_id: str) -> MerchandisingRules:
-    now = time.monotonic()
-    with _lock:
-        cached = _cache.get(tenant_id)
-    if cached and cached[0] > now:
-        return cached[1]
-    rules = get_rules(tenant_id)
-    with _lock:
-        _cache[tenant_id] = (now + RULES_SECONDS, rules)
-    return rules
+    return _rules.get(tenant_id, lambda: get_rules(tenant_id))
 
 
 def _duplicates(ids: Sequence[str]) -> list[str]:
@@ -58,8 +46,7 @@ def replace_rules(
     if problems:
         raise InvalidInputError("; ".join(problems))
     saved = save_rules(tenant_id, pinned=pinned, boosts=boosts, blocked=blocked, actor=actor)
-    with _lock:
-        _cache[tenant_id] = (time.monotonic() + RULES_SECONDS, saved)
+    _rules.put(tenant_id, saved)
     record_audit(
         tenant_id,
         action="recommendation_rules.changed",

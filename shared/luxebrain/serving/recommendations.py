@@ -3,13 +3,12 @@ from the catalogue as it is now (a product that just went out of stock disappear
 
 from __future__ import annotations
 
-import threading
-import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from luxebrain.billing.plans import tenant_profile
+from luxebrain.caching import ExpiringCache
 from luxebrain.ml.recommend.rules import NO_RULES, RecommendationRules
-from luxebrain.runtime import on_reset
 from luxebrain.serving.loader import current_serving
 from luxebrain.storage.catalogue import iter_products
 
@@ -19,17 +18,22 @@ if TYPE_CHECKING:
 # Products that may not be shown (out of stock, unpublished, deleted) and every product the store has, per
 # tenant, refreshed each minute: one partition query per tenant per minute instead of one per request.
 AVAILABILITY_SECONDS = 60.0
-_availability_lock = threading.Lock()
-_catalogue: dict[str, tuple[float, frozenset[str], frozenset[str]]] = {}  # tenant -> (until, known, hidden)
-on_reset(_catalogue.clear)
 
 
-def _catalogue_of(tenant_id: str) -> tuple[frozenset[str], frozenset[str]]:
-    now = time.monotonic()
-    with _availability_lock:
-        cached = _catalogue.get(tenant_id)
-    if cached and cached[0] > now:
-        return cached[1], cached[2]
+@dataclass(frozen=True)
+class _Catalogue:
+    known: frozenset[str]  # every product the store has
+    hidden: frozenset[str]  # those that may not be shown
+
+
+_catalogues: ExpiringCache[str, _Catalogue] = ExpiringCache(AVAILABILITY_SECONDS)
+
+
+def _catalogue_of(tenant_id: str) -> _Catalogue:
+    return _catalogues.get(tenant_id, lambda: _read_catalogue(tenant_id))
+
+
+def _read_catalogue(tenant_id: str) -> _Catalogue:
     hide_out_of_stock = (tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True)
     known: set[str] = set()
     hidden: set[str] = set()
@@ -42,18 +46,16 @@ def _catalogue_of(tenant_id: str) -> tuple[frozenset[str], frozenset[str]]:
             or (hide_out_of_stock and product.stock_status == "outofstock")
         ):
             hidden.add(product.product_id)
-    with _availability_lock:
-        _catalogue[tenant_id] = (now + AVAILABILITY_SECONDS, frozenset(known), frozenset(hidden))
-    return frozenset(known), frozenset(hidden)
+    return _Catalogue(frozenset(known), frozenset(hidden))
 
 
 def unavailable_products(tenant_id: str) -> frozenset[str]:
-    return _catalogue_of(tenant_id)[1]
+    return _catalogue_of(tenant_id).hidden
 
 
 def catalogue_products(tenant_id: str) -> frozenset[str]:
     """Every product (and variation) id the tenant's store has, deleted ones excepted."""
-    return _catalogue_of(tenant_id)[0]
+    return _catalogue_of(tenant_id).known
 
 
 def recommender_with_rules(tenant_id: str) -> tuple[Recommender, str, RecommendationRules]:
