@@ -290,6 +290,7 @@ def bench_backfill(customers: int) -> dict[str, Any]:
         line = child.stdout.readline() if child.stdout else ""
         info = json.loads(line)
         os.environ.update(info["env"])
+        from luxebrain.adapters.aws import models_bucket
         from luxebrain.ingest.backfill import backfill_store
         from luxebrain.runtime import reset_runtime
         from luxebrain.storage import tenants as tenant_repo
@@ -308,7 +309,7 @@ def bench_backfill(customers: int) -> dict[str, Any]:
         tracemalloc.reset_peak()
         base, _ = tracemalloc.get_traced_memory()
         started = time.perf_counter()
-        report = backfill_store(tenant_id, "s-bench", factory)
+        report = backfill_store(tenant_id, "s-bench", factory, files=models_bucket())
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()

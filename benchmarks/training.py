@@ -335,7 +335,7 @@ def bench_training(records: list[dict[str, Any]], products: list[dict[str, Any]]
 # ----------------------------------------------------------------------------- warm serving reads
 def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any]], reads: int) -> dict[str, Any]:
     """Train the sample store through the real pipeline on the embedded AWS, then time warm API reads."""
-    from luxebrain.runtime import aws_client, configured_settings
+    from luxebrain.adapters.aws import models_bucket
     from luxebrain.serving.loader import current_model, current_serving
     from luxebrain.storage.items.catalogue import ProductItem, key_product
     from luxebrain.storage.tenants import create_tenant
@@ -365,12 +365,10 @@ def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any
                     )
                 )
         snapshot = OrderSnapshot.from_records(records, built_at=datetime.now(UTC).isoformat())
-        aws_client("s3").put_object(
-            Bucket=configured_settings().models_bucket, Key=snapshot_key(tenant_id), Body=snapshot.to_bytes()
-        )
+        models_bucket().put(snapshot_key(tenant_id), snapshot.to_bytes())
         mark_tenant_data_changed(tenant_id, AS_OF)
         started = time.perf_counter()
-        report = train_tenant(tenant_id)
+        report = train_tenant(tenant_id, files=models_bucket())
         pipeline_seconds = time.perf_counter() - started
         customer = next(record["customer_id"] for record in records if record["purchase"])
 

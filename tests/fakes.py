@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from luxebrain.adapters import MissingObject, ObjectVersion, StoredObject
+from luxebrain.adapters import MissingObject, ObjectVersion, ReceivedMessage, StoredObject
 
 
 @dataclass
@@ -116,6 +116,34 @@ class RecordingQueue:
 
     def bodies(self) -> list[dict[str, object]]:
         return [json.loads(message.body) for message in self.sent]
+
+
+class InMemoryMessageSource:
+    """Messages waiting to be received (a dead-letter queue): ``receive`` hands out at most ten a call, as
+    SQS does, and a received message stays out of sight until it is deleted."""
+
+    def __init__(self) -> None:
+        self._waiting: list[ReceivedMessage] = []
+        self._in_flight: list[ReceivedMessage] = []
+        self._ids = itertools.count(1)
+
+    def add(self, body: str, *, group_id: str | None = None) -> ReceivedMessage:
+        number = next(self._ids)
+        message = ReceivedMessage(f"m-{number}", body, f"receipt-{number}", group_id)
+        self._waiting.append(message)
+        return message
+
+    def receive(self, max_messages: int = 10) -> list[ReceivedMessage]:
+        taken, self._waiting = self._waiting[: min(max_messages, 10)], self._waiting[min(max_messages, 10) :]
+        self._in_flight.extend(taken)
+        return taken
+
+    def delete(self, message: ReceivedMessage) -> None:
+        self._in_flight = [kept for kept in self._in_flight if kept.receipt_handle != message.receipt_handle]
+
+    def remaining(self) -> list[ReceivedMessage]:
+        """What is still in the queue, in flight or waiting."""
+        return [*self._in_flight, *self._waiting]
 
 
 class ContextMismatch(ValueError):

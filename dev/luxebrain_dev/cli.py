@@ -133,9 +133,10 @@ def _run_train(args: argparse.Namespace) -> int:
     from luxebrain.tenancy import validate_tenant_id
 
     tenant_id = validate_tenant_id(args.tenant)
+    from luxebrain.adapters.aws import models_bucket
     from luxebrain.training import train_tenant  # the ML layer: imported only when training
 
-    report = train_tenant(tenant_id, progress=Progress().say)
+    report = train_tenant(tenant_id, files=models_bucket(), progress=Progress().say)
     print(report.summary())
     return 0
 
@@ -147,6 +148,7 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from luxebrain.tenancy import validate_entity_id, validate_tenant_id
 
     tenant_id, store_id = validate_tenant_id(args.tenant), validate_entity_id(args.store, "store id")
+    from luxebrain.adapters.aws import models_bucket
     from luxebrain.ingest.backfill import BackfillProgress, backfill_store
 
     progress = Progress()
@@ -158,7 +160,7 @@ def _run_backfill(args: argparse.Namespace) -> int:
             progress.start_bar(f"{step.resource} pages", step.total_pages)
         progress.update(step.page)
 
-    report = backfill_store(tenant_id, store_id, progress=show)
+    report = backfill_store(tenant_id, store_id, progress=show, files=models_bucket())
     print(json.dumps(report.summary(), indent=1))
     if not report.done:
         print("stopped before the end; run the same command again to resume from the last page", file=sys.stderr)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from luxebrain.adapters.aws import queue
+from luxebrain.adapters.aws import models_bucket, queue
 from luxebrain.ingest.backfill import backfill_store, request_reconciliation_of_all_stores
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.store_sync import (
@@ -69,7 +69,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         from luxebrain.training.snapshot import seed_training_snapshot
 
         sync = register_store_webhooks(request.tenant_id, request.store_id)
-        seed_training_snapshot(request.tenant_id)
+        seed_training_snapshot(request.tenant_id, files=models_bucket())
         metrics.add_metric(name="WebhooksCreated", unit=MetricUnit.Count, value=len(sync.created) if sync else 0)
     if request.webhook_health:
         health = run_webhook_health(request.tenant_id, request.store_id)
@@ -79,6 +79,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = backfill_store(
         request.tenant_id,
         request.store_id,
+        files=models_bucket(),
         should_stop=lambda: context.get_remaining_time_in_millis() < STOP_WHEN_REMAINING_MS,
     )
     metrics.add_metric(name="BackfillItems", unit=MetricUnit.Count, value=report.items)

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from luxebrain.adapters.aws import models_bucket
 from luxebrain.ingest.processor import ProcessResult, feed_training, process_message, record_store_activity
 from luxebrain.observability import logger, metrics, tracer
 
@@ -45,6 +46,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=batch_processor, context=context
     )
-    feed_training(_batch_results)  # after the writes; a lost delta drops the snapshot (rebuilt from the table)
+    # After the writes; a lost delta drops the snapshot (rebuilt from the table).
+    feed_training(_batch_results, files=models_bucket())
     record_store_activity(_batch_results)
     return response

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from luxebrain.adapters.aws import models_bucket
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.training import handle_train_request
 
@@ -20,7 +21,7 @@ batch_processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
-    report = handle_train_request(record.body)
+    report = handle_train_request(record.body, files=models_bucket())
     logger.info(
         "tenant trained",
         extra={"tenant": report.tenant_id, "status": report.status, "kinds": [k.status for k in report.kinds]},

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from luxebrain.adapters.aws import models_bucket
 from luxebrain.errors import UnauthorizedError
 from luxebrain.ingest.backfill import backfill_store
 from luxebrain.ml.pricing.apply import apply_suggestion, rollback_price_change
@@ -113,7 +114,7 @@ def test_refunds_are_listed_per_order_and_arrive_net_through_the_back_fill(
     store, _ = tenant_repo.create_store(
         tenant_id, url=fake.url, consumer_key=fake.consumer_key, consumer_secret=fake.consumer_secret
     )
-    backfill_store(tenant_id, store.store_id, lambda t, s: client(fake))
+    backfill_store(tenant_id, store.store_id, lambda t, s: client(fake), files=models_bucket())
     stored = get_order(tenant_id, str(order["id"]))
     assert stored.line_items[0].net_quantity == 0 and not stored.refunds_estimated
     assert stored.refunded_total == pytest.approx(float(refund["amount"]))

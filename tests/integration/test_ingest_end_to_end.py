@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from luxebrain.adapters.aws import SqsQueue, models_bucket
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.backfill import backfill_status, backfill_store
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
@@ -150,7 +151,7 @@ def test_poison_message_is_dead_lettered_with_its_reason_and_can_be_redriven(
     assert "failed 5 times: ConnectionError" in rejected.reason
     # When the cause is fixed and the dead letters are re-driven
     monkeypatch.setattr(ingest_processor, "_apply", real_apply)
-    assert ingest_processor.redrive_dead_letters(dlq_url, queue_url) >= 1
+    assert ingest_processor.redrive_dead_letters(SqsQueue(sqs, dlq_url), SqsQueue(sqs, queue_url)) >= 1
     processor_source.drain(until_empty=True, max_seconds=60)
     # Then the order lands
     assert get_order(tenant_id, "4242").status == "completed"
@@ -167,7 +168,7 @@ def test_backfill_stores_the_whole_store_through_a_500_and_a_slow_page(tenant_id
     faults = [Fault("orders", 2, status=500), Fault("customers", 1, delay_seconds=0.5)]
     with FakeWooCommerce(sample, faults=faults) as fake:
         pages: list[Any] = []
-        report = backfill_store(tenant_id, "s-1", client_factory(fake), progress=pages.append)
+        report = backfill_store(tenant_id, "s-1", client_factory(fake), progress=pages.append, files=models_bucket())
     assert report.done and report.retries == 1
     assert report.counters.rejected == 0
     assert len(list(iter_orders(tenant_id))) == len(sample.orders)
@@ -182,14 +183,14 @@ def test_backfill_resumes_after_a_crash_at_the_last_finished_page(tenant_id: str
     # Given a store whose orders page 2 keeps failing (longer than the client retries)
     with FakeWooCommerce(sample, faults=[Fault("orders", 2, status=500, times=3)]) as fake:
         with pytest.raises(WooCommerceError):
-            backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=2))
+            backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=2), files=models_bucket())
         # Then the checkpoint is at page 2, with page 1 stored
         assert backfill_status(tenant_id, "s-1")["orders"]["next_page"] == 2
         stored_after_crash = len(list(iter_orders(tenant_id)))
         assert stored_after_crash == 20
         fake.requests.clear()
         # When it runs again, it resumes at page 2 (products and customers are not fetched again)
-        report = backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=3))
+        report = backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=3), files=models_bucket())
     assert report.done
     assert {r.path.rsplit("/", 1)[-1] for r in fake.requests} == {"orders"}
     assert min(int(r.params["page"]) for r in fake.requests) == 2
@@ -202,14 +203,16 @@ def test_large_store_takes_several_invocations(tenant_id: str, sample: SampleSto
         done = False
         while not done and invocations < 20:
             invocations += 1
-            done = backfill_store(tenant_id, "s-1", client_factory(fake), should_stop=lambda: True).done
+            done = backfill_store(
+                tenant_id, "s-1", client_factory(fake), should_stop=lambda: True, files=models_bucket()
+            ).done
     assert done and invocations > 3  # one page per invocation here
     assert len(list(iter_orders(tenant_id))) == len(sample.orders)
 
 
 def test_second_backfill_is_incremental_with_an_overlap(tenant_id: str, sample: SampleStore) -> None:
     with FakeWooCommerce(sample) as fake:
-        assert backfill_store(tenant_id, "s-1", client_factory(fake)).done
+        assert backfill_store(tenant_id, "s-1", client_factory(fake), files=models_bucket()).done
         watermark = backfill_status(tenant_id, "s-1")["orders"]["watermark_gmt"]
         newest = max(order["date_modified_gmt"] for order in sample.orders)
         assert watermark < newest  # an overlap window before the newest modification seen
@@ -219,7 +222,7 @@ def test_second_backfill_is_incremental_with_an_overlap(tenant_id: str, sample: 
         )
         fake.store.orders[0] = changed
         fake.requests.clear()
-        report = backfill_store(tenant_id, "s-1", client_factory(fake))
+        report = backfill_store(tenant_id, "s-1", client_factory(fake), files=models_bucket())
     order_request = next(r for r in fake.requests if r.path.endswith("/orders"))
     assert order_request.params["modified_after"] == watermark and order_request.params["dates_are_gmt"] == "true"
     assert report.per_resource["orders"] < len(sample.orders)
@@ -241,7 +244,7 @@ def test_a_second_backfill_stores_only_the_customers_changed_since_the_first(
 
     monkeypatch.setattr(backfill, "_ingest_record", spy)
     with FakeWooCommerce(sample) as fake:
-        backfill_store(tenant_id, "s-1", client_factory(fake))
+        backfill_store(tenant_id, "s-1", client_factory(fake), files=models_bucket())
         watermark = backfill_status(tenant_id, "s-1")["customers"]["watermark_gmt"]
         registered = [customer for customer in fake.store.customers if customer.get("id")]
         assert watermark < max(customer["date_modified_gmt"] for customer in registered)  # an overlap window
@@ -251,7 +254,7 @@ def test_a_second_backfill_stores_only_the_customers_changed_since_the_first(
         )
         fake.store.customers[fake.store.customers.index(registered[0])] = renamed
         ingested.clear()
-        second = backfill_store(tenant_id, "s-1", client_factory(fake))
+        second = backfill_store(tenant_id, "s-1", client_factory(fake), files=models_bucket())
     # Then every customer was paged again, and only the renamed one and those within the overlap were stored
     assert second.per_resource["customers"] == len(registered)
     recent = {customer["id"] for customer in registered if customer["date_modified_gmt"] >= watermark}
@@ -264,7 +267,7 @@ def test_backfill_with_rejected_credentials_stores_nothing(tenant_id: str, sampl
     with FakeWooCommerce(sample) as fake:
         factory = lambda t, s: WooCommerceClient(fake.url, fake.consumer_key, "cs_wrong")  # noqa: E731
         with pytest.raises(WooCommerceAuthError):
-            backfill_store(tenant_id, "s-1", factory)
+            backfill_store(tenant_id, "s-1", factory, files=models_bucket())
     assert list(iter_products(tenant_id)) == []
 
 

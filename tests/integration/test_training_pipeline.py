@@ -179,9 +179,7 @@ def stock_tenant(tenant_id: str, store: SampleStore) -> str:
     _put_products(tenant_id, store)
     records = [order_record(order_from_payload(tenant_id, payload)) for payload in store.orders]
     snapshot = OrderSnapshot.from_records(records, built_at=datetime.now(UTC).isoformat())
-    aws_client("s3").put_object(
-        Bucket=configured_settings().models_bucket, Key=snapshot_key(tenant_id), Body=snapshot.to_bytes()
-    )
+    models_bucket().put(snapshot_key(tenant_id), snapshot.to_bytes())
     mark_tenant_data_changed(tenant_id, AS_OF)  # this tenant's ingest keeps its snapshot current
     return tenant_id
 
@@ -201,7 +199,7 @@ def test_first_run_promotes_and_the_api_serves_it(only_test_kinds: None, stocked
     # Given a tenant with orders and no model yet
     messages: list[str] = []
     # When it is trained
-    report = train_tenant(stocked_tenant, progress=messages.append, now=AS_OF)
+    report = train_tenant(stocked_tenant, progress=messages.append, now=AS_OF, files=models_bucket())
     # Then the version is current, its files are in S3 under the agreed prefix, and the API reads it back
     (result,) = report.kinds
     assert report.status == "succeeded" and result.status == "succeeded"
@@ -224,7 +222,7 @@ def test_first_run_promotes_and_the_api_serves_it(only_test_kinds: None, stocked
 
 def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version
-    first = train_tenant(stocked_tenant, now=AS_OF).kinds[0]
+    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0]
     # When the next run's model is 50 % worse on its holdout metric
     register_kind(
         "popularity",
@@ -232,7 +230,7 @@ def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, st
         serving_class=f"{__name__}:PopularityServing",
         holdout_metric="holdout.hit_rate",
     )
-    second = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1)).kinds[0]
+    second = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket()).kinds[0]
     # Then it is rejected with its numbers, and the old version keeps serving
     assert second.status == "rejected"
     assert "worse than the current" in (second.reason or "")
@@ -244,14 +242,14 @@ def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, st
 
 def test_quality_gate_accepts_a_slightly_worse_model(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version, when the next one is 2 % worse (within the 10 % tolerance)
-    train_tenant(stocked_tenant, now=AS_OF)
+    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
     register_kind(
         "popularity",
         lambda inputs: train_popularity(inputs, degrade=0.02),
         serving_class=f"{__name__}:PopularityServing",
         holdout_metric="holdout.hit_rate",
     )
-    second = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1)).kinds[0]
+    second = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket()).kinds[0]
     # Then it becomes current
     assert second.status == "succeeded"
     assert get_pointer(stocked_tenant, "popularity").version == second.version
@@ -267,7 +265,7 @@ def test_a_model_that_cannot_be_served_is_rejected(only_test_kinds: None, stocke
         "popularity", broken, serving_class=f"{__name__}:PopularityServing", holdout_metric="holdout.hit_rate"
     )
     # When it trains
-    result = train_tenant(stocked_tenant, now=AS_OF).kinds[0]
+    result = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0]
     # Then it is rejected and nothing serves
     assert result.status == "rejected" and "serving model cannot be built" in (result.reason or "")
     assert get_pointer(stocked_tenant, "popularity") is None
@@ -278,14 +276,14 @@ def test_one_failing_kind_does_not_stop_the_others(only_test_kinds: None, stocke
     register_kind(
         "second", lambda inputs: _renamed(train_popularity(inputs), "second"), holdout_metric="holdout.hit_rate"
     )
-    first = {result.kind: result for result in train_tenant(stocked_tenant, now=AS_OF).kinds}
+    first = {result.kind: result for result in train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds}
 
     # When one of them raises on the next run
     def failing(inputs: TrainingInputs) -> ModelArtifact:
         raise ValueError("not enough data for this model")
 
     register_kind("second", failing, holdout_metric="holdout.hit_rate")
-    report = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1))
+    report = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
     # Then the other kind is promoted, the failing one is recorded and keeps its previous version
     by_kind = {result.kind: result for result in report.kinds}
     assert report.status == "partial"
@@ -307,7 +305,7 @@ def test_a_crashed_run_keeps_the_old_version_and_is_taken_over_after_its_lease(
     only_test_kinds: None, stocked_tenant: str
 ) -> None:
     # Given a current version
-    first = train_tenant(stocked_tenant, now=AS_OF).kinds[0]
+    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0]
 
     # When the next run dies in the middle of training
     def crash(inputs: TrainingInputs) -> ModelArtifact:
@@ -316,17 +314,17 @@ def test_a_crashed_run_keeps_the_old_version_and_is_taken_over_after_its_lease(
     register_kind("popularity", crash, holdout_metric="holdout.hit_rate")
     crashed_at = AS_OF + timedelta(days=1)
     with pytest.raises(SimulatedCrash):
-        train_tenant(stocked_tenant, now=crashed_at, run_id="deadbeefdeadbeef")
+        train_tenant(stocked_tenant, now=crashed_at, run_id="deadbeefdeadbeef", files=models_bucket())
     # Then the old version still serves and the lease is still held (a retry right away is refused)
     assert get_pointer(stocked_tenant, "popularity").version == first.version
     assert list_run_records(stocked_tenant, kind="popularity")[0].status == "running"
     with pytest.raises(LeaseBusyError):
-        train_tenant(stocked_tenant, now=crashed_at + timedelta(minutes=5))
+        train_tenant(stocked_tenant, now=crashed_at + timedelta(minutes=5), files=models_bucket())
 
     # When the message is redelivered after the lease expired
     register_kind("popularity", train_popularity, holdout_metric="holdout.hit_rate")
     lease = configured_settings().training_lease_seconds
-    report = train_tenant(stocked_tenant, now=crashed_at + timedelta(seconds=lease + 1))
+    report = train_tenant(stocked_tenant, now=crashed_at + timedelta(seconds=lease + 1), files=models_bucket())
     # Then the new run trains, and the dead run's record says what happened
     assert report.kinds[0].status == "succeeded"
     dead = [record for record in list_run_records(stocked_tenant) if record.run_id == "deadbeefdeadbeef"]
@@ -345,12 +343,14 @@ def test_two_runs_for_one_tenant_never_interleave(only_test_kinds: None, stocked
 
     register_kind("popularity", slow, holdout_metric="holdout.hit_rate")
     outcome: dict[str, Any] = {}
-    first = threading.Thread(target=lambda: outcome.update(first=train_tenant(stocked_tenant, now=AS_OF)))
+    first = threading.Thread(
+        target=lambda: outcome.update(first=train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()))
+    )
     first.start()
     assert inside.wait(timeout=30)
     # When a second run for the same tenant starts meanwhile
     with pytest.raises(LeaseBusyError):
-        train_tenant(stocked_tenant, now=AS_OF)
+        train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
     release.set()
     first.join(timeout=60)
     # Then only the first one trained, and the lease is free again afterwards
@@ -371,7 +371,7 @@ def test_the_lease_is_a_conditional_write(stocked_tenant: str) -> None:
 def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -> None:
     stocked_tenant = tabled_tenant
     # Given a first read (no snapshot yet: the table is queried once and the snapshot written)
-    first = load_training_data(stocked_tenant, now=AS_OF)
+    first = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket())
     assert first.stats.source == "table" and first.stats.dynamodb_items > 0 and first.stats.s3_puts == 1
     # When ingest records a refund of a paid order and a new paid order (and a stale copy of the refund)
     paid = first.order_lines.iloc[0]
@@ -380,17 +380,18 @@ def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -
     stale = OrderItem.get(*key_order(stocked_tenant, paid["order_id"]))
     new = OrderItem.get(*key_order(stocked_tenant, paid["order_id"]))
     new.order_id, new.modified_gmt = "999999", "2026-11-02T00:00:00"
-    append_training_delta(stocked_tenant, [refunded, new])
-    append_training_delta(stocked_tenant, [stale])
+    append_training_delta(stocked_tenant, [refunded, new], files=models_bucket())
+    append_training_delta(stocked_tenant, [stale], files=models_bucket())
     # Then the next read merges the deltas without querying the table
-    second = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1))
+    second = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
     assert second.stats.source == "snapshot" and second.stats.dynamodb_items == 0
     assert second.stats.deltas_applied == 2 and second.stats.orders_changed == 2
     assert paid["order_id"] not in set(second.order_lines["order_id"])
     refunded_lines = int((first.order_lines["order_id"] == paid["order_id"]).sum())
     assert len(second.order_lines) == len(first.order_lines) - refunded_lines + len(new.line_items)
     # and the consumed deltas are gone, and the data change is recorded for the dispatcher
-    assert load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1)).stats.deltas_applied == 0
+    third = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
+    assert third.stats.deltas_applied == 0
     assert get_training_state(stocked_tenant).data_changed_at is not None
 
 
@@ -402,10 +403,10 @@ def test_serving_cache_picks_up_a_new_version_within_its_check_interval(
     cache = ModelCache(
         files=models_bucket(), max_entries=8, max_bytes=10_000_000, check_interval_seconds=60, clock=lambda: clock[0]
     )
-    v1 = train_tenant(stocked_tenant, now=AS_OF).kinds[0].version
+    v1 = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0].version
     assert cache.current_model(stocked_tenant, "popularity")[1] == v1
     # When version 2 is promoted
-    v2 = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1)).kinds[0].version
+    v2 = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket()).kinds[0].version
     # Then within the interval the cached version is served without a DynamoDB read
     clock[0] += 30
     checks = cache.stats["pointer_checks"]
@@ -421,7 +422,7 @@ def test_serving_cache_picks_up_a_new_version_within_its_check_interval(
 
 def test_serving_refuses_a_tampered_artifact(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version whose arrays file is altered in S3 after training
-    version = train_tenant(stocked_tenant, now=AS_OF).kinds[0].version
+    version = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0].version
     bucket, key = (
         configured_settings().models_bucket,
         artifact_prefix(stocked_tenant, "popularity", version) + "arrays.npz",
@@ -438,7 +439,7 @@ def test_serving_refuses_a_tampered_artifact(only_test_kinds: None, stocked_tena
 
 def test_cache_is_bounded_across_tenants(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a cache that holds one entry, and a model for the stocked tenant only
-    train_tenant(stocked_tenant, now=AS_OF)
+    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
     other_tenant = new_tenant_id()
     cache = ModelCache(files=models_bucket(), max_entries=1, max_bytes=10_000_000, check_interval_seconds=60)
     cache.current_model(stocked_tenant, "popularity")
@@ -452,7 +453,7 @@ def test_cache_is_bounded_across_tenants(only_test_kinds: None, stocked_tenant: 
 def test_every_product_kind_trains_on_the_sample_store(stocked_tenant: str) -> None:
     # Given the four product kinds (recommend, forecast, customers, pricing) and a real small store
     # When the tenant is trained
-    report = train_tenant(stocked_tenant, now=AS_OF)
+    report = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
     # Then each kind ends with a recorded status, and every promoted one is served by its own serving class
     assert {result.kind for result in report.kinds} == {"recommend", "forecast", "customers", "pricing"}
     for result in report.kinds:
@@ -466,14 +467,19 @@ def test_old_versions_are_pruned_but_the_current_one_never(only_test_kinds: None
     # Given seven runs, the last two of them rejected (so the current version is the fifth)
     from luxebrain.training.pipeline import KEEP_VERSIONS
 
-    versions = [train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day)).kinds[0].version for day in range(5)]
+    versions = [
+        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket()).kinds[0].version
+        for day in range(5)
+    ]
     register_kind(
         "popularity",
         lambda inputs: train_popularity(inputs, degrade=0.9),
         serving_class=f"{__name__}:PopularityServing",
         holdout_metric="holdout.hit_rate",
     )
-    rejected = [train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day)).kinds[0] for day in (5, 6)]
+    rejected = [
+        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket()).kinds[0] for day in (5, 6)
+    ]
     assert [result.status for result in rejected] == ["rejected", "rejected"]
     # Then S3 holds the newest versions only, the current one among them, and it still loads
     bucket = configured_settings().models_bucket
@@ -491,14 +497,14 @@ def test_a_seeded_snapshot_with_deltas_never_needs_the_table(tabled_tenant: str)
     from luxebrain.training.snapshot import seed_training_snapshot
 
     fresh = new_tenant_id()
-    assert seed_training_snapshot(fresh) is True
-    assert seed_training_snapshot(fresh) is False  # never overwrites
+    assert seed_training_snapshot(fresh, files=models_bucket()) is True
+    assert seed_training_snapshot(fresh, files=models_bucket()) is False  # never overwrites
     orders = [OrderItem.get(*key_order(tabled_tenant, order_id)) for order_id in _some_order_ids(tabled_tenant)]
     for order in orders:
         order.tenant_id = fresh
-    append_training_delta(fresh, orders)
+    append_training_delta(fresh, orders, files=models_bucket())
     # When the tenant's data is read for training
-    data = load_training_data(fresh, now=AS_OF)
+    data = load_training_data(fresh, now=AS_OF, files=models_bucket())
     # Then it comes from the snapshot and its deltas alone
     assert data.stats.source == "snapshot" and data.stats.dynamodb_items == 0
     paid = [order for order in orders if order.status_class == "purchase"]
@@ -520,9 +526,9 @@ def test_a_run_that_fails_as_a_whole_is_retried_not_skipped(only_test_kinds: Non
     register_kind("popularity", failing, holdout_metric="holdout.hit_rate")
     body = f'{{"tenant_id": "{stocked_tenant}", "reason": "scheduled", "requested_at": "{AS_OF.isoformat()}"}}'
     with pytest.raises(TrainingFailedError, match="S3 unavailable"):
-        handle_train_request(body)
+        handle_train_request(body, files=models_bucket())
     # When the same scheduled message is delivered again, then it trains instead of being skipped as up to date
     register_kind("popularity", train_popularity, holdout_metric="holdout.hit_rate")
-    assert handle_train_request(body).status == "succeeded"
+    assert handle_train_request(body, files=models_bucket()).status == "succeeded"
     # and once trained, a duplicate of it is skipped
-    assert handle_train_request(body).status == "skipped"
+    assert handle_train_request(body, files=models_bucket()).status == "skipped"

@@ -11,7 +11,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from luxebrain.adapters import MissingObject, ObjectVersion, StoredObject
+from luxebrain.adapters import MissingObject, ObjectVersion, ReceivedMessage, StoredObject
 from luxebrain.adapters.aws import KmsKeyVault, S3ObjectStore, SqsQueue, models_bucket, queue
 from luxebrain.errors import ConfigurationError
 from luxebrain.runtime import reset_runtime
@@ -130,6 +130,32 @@ def test_queue_sends_fifo_fields_only_when_given_and_batches_by_ten() -> None:
         assert messages.send("{}", group_id="g", deduplication_id="d") == "m2"
         with pytest.raises(RuntimeError, match="1 message"):
             messages.send_batch([str(i) for i in range(11)])
+        stubber.assert_no_pending_responses()
+
+
+def test_queue_receives_at_most_ten_without_waiting_with_their_group_and_deletes_by_receipt() -> None:
+    sqs = _client("sqs")
+    messages = SqsQueue(sqs, QUEUE_URL)
+    received = {
+        "Messages": [
+            {"MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}", "Attributes": {"MessageGroupId": "g"}},
+            {"MessageId": "m2", "ReceiptHandle": "r2", "Body": "[]"},
+        ]
+    }
+    asked = {
+        "QueueUrl": QUEUE_URL,
+        "MaxNumberOfMessages": 10,
+        "MessageSystemAttributeNames": ["MessageGroupId"],
+        "WaitTimeSeconds": 0,
+    }
+    with Stubber(sqs) as stubber:
+        stubber.add_response("receive_message", received, asked)
+        stubber.add_response("receive_message", {}, {**asked, "MaxNumberOfMessages": 3})
+        stubber.add_response("delete_message", {}, {"QueueUrl": QUEUE_URL, "ReceiptHandle": "r2"})
+        first, second = messages.receive(max_messages=50)
+        assert first == ReceivedMessage("m1", "{}", "r1", "g") and second == ReceivedMessage("m2", "[]", "r2", None)
+        assert messages.receive(max_messages=3) == []
+        messages.delete(second)
         stubber.assert_no_pending_responses()
 
 

@@ -8,15 +8,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fakes import InMemoryObjectStore
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.kinds import forecast_weighted_wape, metric_at
 from luxebrain.storage.training import TrainingState
+from luxebrain.training.deltas import delta_prefix, invalidate_snapshot, snapshot_key, write_delta
 from luxebrain.training.dispatch import TrainRequest, is_due
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.pipeline import KindResult, TrainingReport
 from luxebrain.training.registry import ModelKind, registered_kinds
-from luxebrain.training.snapshot import OrderSnapshot
+from luxebrain.training.snapshot import OrderSnapshot, ReadStats, refresh_snapshot, seed_training_snapshot
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
@@ -232,3 +234,57 @@ def test_raw_table_items_and_model_items_make_the_same_record() -> None:
         line_items=[LineItem(line_id="1", product_id="p-9", quantity=2, unit_price=12.5, subtotal=25, total=25)],
     )
     assert record_from_summary(order_summary_from_raw(order.serialize())) == order_record(order_from_item(order))
+
+
+# ----------------------------------------------------------------------------- the snapshot in the models bucket
+SNAPSHOT_TENANT = "t-snapshot"
+
+
+def test_a_seeded_snapshot_is_empty_and_never_overwrites_one_that_exists() -> None:
+    # Given a tenant without a snapshot, when it is seeded, then an empty snapshot built now is written
+    files = InMemoryObjectStore()
+    assert seed_training_snapshot(SNAPSHOT_TENANT, files=files, now=NOW) is True
+    seeded = OrderSnapshot.from_bytes(files.get(snapshot_key(SNAPSHOT_TENANT)))
+    assert seeded.order_count == 0 and seeded.built_at == NOW.isoformat()
+    # and when a snapshot with orders exists, seeding again writes nothing
+    stocked = OrderSnapshot.from_records([record("1", "2026-10-01T10:00:00")]).to_bytes()
+    files.put(snapshot_key(SNAPSHOT_TENANT), stocked)
+    assert seed_training_snapshot(SNAPSHOT_TENANT, files=files, now=NOW) is False
+    assert files.get(snapshot_key(SNAPSHOT_TENANT)) == stocked
+
+
+def test_a_refresh_merges_the_deltas_saves_the_snapshot_and_deletes_only_its_own_deltas() -> None:
+    # Given a current snapshot with one paid order, and two deltas: its refund and a new order
+    files = InMemoryObjectStore()
+    base = OrderSnapshot.from_records([record("1", "2026-10-01T10:00:00", lines=2)], built_at=NOW.isoformat())
+    files.put(snapshot_key(SNAPSHOT_TENANT), base.to_bytes())
+    write_delta(SNAPSHOT_TENANT, [record("1", "2026-10-02T00:00:00", purchase=False)], files=files, now=NOW)
+    write_delta(SNAPSHOT_TENANT, [record("2", "2026-10-02T00:00:00", lines=3)], files=files, now=NOW)
+    other_tenant_delta = write_delta("t-another", [record("9", "2026-10-02T00:00:00")], files=files, now=NOW)
+    # When the snapshot is refreshed within its rebuild interval
+    stats = ReadStats()
+    later = NOW + timedelta(days=1)
+    snapshot = refresh_snapshot(SNAPSHOT_TENANT, files=files, now=later, stats=stats, rebuild_after=timedelta(days=7))
+    # Then both deltas are merged (no table read), the merged snapshot is saved and the deltas are gone
+    assert (stats.source, stats.deltas_applied, stats.orders_changed, stats.dynamodb_items) == ("snapshot", 2, 2, 0)
+    assert sorted(snapshot.order_lines_frame()["order_id"]) == ["2", "2", "2"]
+    saved = OrderSnapshot.from_bytes(files.get(snapshot_key(SNAPSHOT_TENANT)))
+    assert sorted(saved.order_lines_frame()["order_id"]) == ["2", "2", "2"] and saved.built_at == NOW.isoformat()
+    assert list(files.objects(delta_prefix(SNAPSHOT_TENANT))) == []
+    assert files.exists(other_tenant_delta)
+    # and the read's cost is one list, three gets, one put and one batch delete
+    assert (stats.s3_lists, stats.s3_gets, stats.s3_puts, stats.s3_deletes) == (1, 3, 1, 1)
+    # When nothing changed since, a refresh reads the snapshot only and writes nothing
+    again = ReadStats()
+    refresh_snapshot(SNAPSHOT_TENANT, files=files, now=later, stats=again, rebuild_after=timedelta(days=7))
+    assert (again.s3_lists, again.s3_gets, again.s3_puts, again.s3_deletes, again.deltas_applied) == (1, 1, 0, 0, 0)
+
+
+def test_an_invalidated_snapshot_is_gone_and_its_deltas_stay() -> None:
+    # Given a snapshot and a delta, when the snapshot is invalidated (a delta could not be written)
+    files = InMemoryObjectStore()
+    assert seed_training_snapshot(SNAPSHOT_TENANT, files=files, now=NOW)
+    delta = write_delta(SNAPSHOT_TENANT, [record("1", "2026-10-02T00:00:00")], files=files, now=NOW)
+    invalidate_snapshot(SNAPSHOT_TENANT, files=files)
+    # Then the next run finds no snapshot (it rebuilds from the table) and the delta is still there
+    assert not files.exists(snapshot_key(SNAPSHOT_TENANT)) and files.exists(delta)

@@ -1,5 +1,5 @@
 """The small interfaces domain code reaches AWS through: an object store (the models bucket), a message
-queue and a key vault.
+queue (sent to, and read from where no event source reads it: the dead-letter redrive) and a key vault.
 
 Domain functions take them as parameters; the handler (or the runtime) creates the AWS implementations of
 :mod:`luxebrain.adapters.aws` once per execution environment and passes them in, and the unit tier passes the
@@ -74,6 +74,29 @@ class MessageQueue(Protocol):
 
     def send_batch(self, bodies: Sequence[str]) -> int:
         """Queue the messages (any number); returns how many were sent, raises if any was refused."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One message taken from a queue: invisible to other readers until it is deleted or its time runs out."""
+
+    message_id: str
+    body: str
+    receipt_handle: str
+    group_id: str | None = None  # a FIFO queue's message group
+
+
+class MessageSource(Protocol):
+    """A queue read by code itself rather than by a Lambda event source (the dead-letter redrive)."""
+
+    def receive(self, max_messages: int = 10) -> list[ReceivedMessage]:
+        """Up to ``max_messages`` (SQS hands out ten at most) of the messages visible now, without waiting;
+        an empty list when there are none."""
+        ...
+
+    def delete(self, message: ReceivedMessage) -> None:
+        """Remove a received message for good (it was handled)."""
         ...
 
 

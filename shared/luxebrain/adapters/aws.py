@@ -12,13 +12,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from luxebrain.adapters import MissingObject, ObjectVersion, StoredObject
+from luxebrain.adapters import MissingObject, ObjectVersion, ReceivedMessage, StoredObject
 from luxebrain.errors import ConfigurationError
 from luxebrain.runtime import aws_client, on_reset
 from luxebrain.settings import get_settings
 
 S3_DELETE_BATCH = 1000  # DeleteObjects' limit
 SQS_SEND_BATCH = 10  # SendMessageBatch's limit
+SQS_RECEIVE_BATCH = 10  # ReceiveMessage's limit
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
@@ -104,6 +105,26 @@ class SqsQueue:
                 raise RuntimeError(f"{len(failed)} message(s) were not queued: {failed[0].get('Message')}")
             sent += len(response.get("Successful", []))
         return sent
+
+    def receive(self, max_messages: int = SQS_RECEIVE_BATCH) -> list[ReceivedMessage]:
+        response = self._sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(max_messages, SQS_RECEIVE_BATCH),
+            MessageSystemAttributeNames=["MessageGroupId"],
+            WaitTimeSeconds=0,
+        )
+        return [
+            ReceivedMessage(
+                message_id=message["MessageId"],
+                body=message["Body"],
+                receipt_handle=message["ReceiptHandle"],
+                group_id=message.get("Attributes", {}).get("MessageGroupId"),
+            )
+            for message in response.get("Messages", [])
+        ]
+
+    def delete(self, message: ReceivedMessage) -> None:
+        self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message.receipt_handle)
 
 
 class KmsKeyVault:

@@ -6,7 +6,7 @@ Entry points:
 - ``processor.process_message(body, message_id=, receive_count=)``: one queued delivery into storage;
   ``processor.process_totals()``, ``processor.redrive_dead_letters``; the rejected deliveries are read with
   ``luxebrain.storage.ingest.list_rejected_events(tenant)``.
-- ``backfill.backfill_store(tenant, store, client_factory, progress)``: resumable REST back-fill;
+- ``backfill.backfill_store(tenant, store, client_factory, progress, files=)``: resumable REST back-fill;
   ``backfill_queue.request_backfill`` queues one for the back-fill function; ``backfill.backfill_status``.
 - ``delivery.deliver_sample_store(...)`` / ``delivery.verify_ingested(...)``: the demo's signed webhooks.
 """

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from luxebrain.adapters import MessageQueue
+from luxebrain.adapters import MessageQueue, ObjectStore
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import (
@@ -106,10 +106,12 @@ def backfill_store(
     client_factory: ClientFactory = store_client_factory,
     progress: Progress | None = None,
     *,
+    files: ObjectStore,
     should_stop: Callable[[], bool] = lambda: False,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> BackfillReport:
-    """Bring the store's data up to date, resuming a run in progress. ``done`` is False when stopped early
+    """Bring the store's data up to date, resuming a run in progress (the orders' training deltas go to
+    ``files``, the models bucket). ``done`` is False when stopped early
     (``should_stop`` said so after a page); call again to continue. Raises the client's error when the store
     fails for good (auth, 500s beyond the retries); the checkpoint keeps every finished page."""
     configured_settings()
@@ -122,7 +124,17 @@ def backfill_store(
             if checkpoint.status == "done":
                 continue
             finished = _backfill_resource(
-                client, tenant_id, store_id, checkpoint, resource, incremental, report, progress, should_stop, overlap
+                client,
+                files,
+                tenant_id,
+                store_id,
+                checkpoint,
+                resource,
+                incremental,
+                report,
+                progress,
+                should_stop,
+                overlap,
             )
             if not finished:
                 return report
@@ -188,6 +200,7 @@ def _new_checkpoint(tenant_id: str, store_id: str, name: str) -> Checkpoint:
 
 def _backfill_resource(
     client: WooCommerceClient,
+    files: ObjectStore,
     tenant_id: str,
     store_id: str,
     checkpoint: Checkpoint,
@@ -222,7 +235,7 @@ def _backfill_resource(
         results = _ingest_page(tenant_id, store_id, records, report)
         # What the page changed reaches training as the webhooks' batches do: one snapshot delta per page, so
         # a back-filled history is in the training snapshot without a full read of the table.
-        feed_training(results)
+        feed_training(results, files=files)
         report.pages += 1
         report.per_resource[checkpoint.resource] = report.per_resource.get(checkpoint.resource, 0) + len(page.items)
         checkpoint.next_page = page.page + 1

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from luxebrain.adapters import MessageQueue, MessageSource, ObjectStore
 from luxebrain.billing import plans as billing_plans
 from luxebrain.billing import usage as billing_usage
 from luxebrain.errors import NotFoundError
@@ -90,9 +91,10 @@ def record_store_activity(results: list[ProcessResult]) -> None:
         stamp_topic_delivery(tenant_id, store_id, topic, stamp)
 
 
-def feed_training(results: list[ProcessResult]) -> int:
-    """Tell training what a batch changed: orders go into the tenant's snapshot deltas (one S3 PUT per tenant
-    and batch, so no training run re-reads the table), any other change marks the tenant's data changed.
+def feed_training(results: list[ProcessResult], *, files: ObjectStore) -> int:
+    """Tell training what a batch changed: orders go into the tenant's snapshot deltas in ``files`` (one PUT
+    per tenant and batch, so no training run re-reads the table), any other change marks the tenant's data
+    changed.
     Returns the number of orders handed over."""
     from luxebrain.storage.training import mark_tenant_data_changed
     from luxebrain.training.deltas import append_training_delta, invalidate_snapshot
@@ -108,12 +110,12 @@ def feed_training(results: list[ProcessResult]) -> int:
             changed.add(result.written.tenant_id)
     for tenant_id, tenant_orders in orders.items():
         try:
-            append_training_delta(tenant_id, tenant_orders)  # also marks the tenant changed
+            append_training_delta(tenant_id, tenant_orders, files=files)  # also marks the tenant changed
         except Exception:
             # The orders are stored; a retry of this batch would find them duplicates and never resend the
             # delta. So the snapshot is dropped instead: the next training run rebuilds it from the table.
             logger.exception("training delta not written; snapshot invalidated", extra={"tenant": tenant_id})
-            invalidate_snapshot(tenant_id)
+            invalidate_snapshot(tenant_id, files=files)
             mark_tenant_data_changed(tenant_id)
     for tenant_id in changed - set(orders):
         mark_tenant_data_changed(tenant_id)
@@ -504,30 +506,23 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
 
 
-def redrive_dead_letters(dead_letter_queue_url: str, queue_url: str, *, max_messages: int = 1000) -> int:
+def redrive_dead_letters(dead_letters: MessageSource, ingest_queue: MessageQueue, *, max_messages: int = 1000) -> int:
     """Move dead-lettered deliveries back to the ingest queue (after the cause is fixed); returns how many.
-    Each keeps its message group (per record order) and gets a fresh de-duplication id so SQS accepts it."""
+    Each keeps its message group (per record order) and gets a fresh de-duplication id so SQS accepts it; a
+    message is deleted from the dead letters only once it is queued again."""
     from luxebrain.ingest.envelope import body_hash, utc_now_iso
-    from luxebrain.runtime import aws_client
 
-    sqs = aws_client("sqs")
     moved = 0
     while moved < max_messages:
-        messages = sqs.receive_message(
-            QueueUrl=dead_letter_queue_url,
-            MaxNumberOfMessages=10,
-            MessageSystemAttributeNames=["MessageGroupId"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
+        messages = dead_letters.receive()
         if not messages:
             break
         for message in messages:
-            sqs.send_message(
-                QueueUrl=queue_url,
-                MessageBody=message["Body"],
-                MessageGroupId=message.get("Attributes", {}).get("MessageGroupId", "redrive"),
-                MessageDeduplicationId=body_hash(f"{message['MessageId']}|{utc_now_iso()}".encode()),
+            ingest_queue.send(
+                message.body,
+                group_id=message.group_id or "redrive",
+                deduplication_id=body_hash(f"{message.message_id}|{utc_now_iso()}".encode()),
             )
-            sqs.delete_message(QueueUrl=dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            dead_letters.delete(message)
             moved += 1
     return moved

@@ -1,5 +1,5 @@
 """The ingest-facing half of the training snapshot (luxebrain.training.snapshot): where a tenant's snapshot and
-its deltas live in S3, and the JSON delta that ingest writes for every processed batch of orders.
+its deltas live in the models bucket, and the JSON delta that ingest writes for every processed batch of orders.
 
 Plain JSON and no numpy: the webhook processor and the back-fill write a delta on every batch, and neither should
 load the columnar snapshot code (numpy) on a cold start to do it.
@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.tenancy import validate_tenant_id
 
 if TYPE_CHECKING:
+    from luxebrain.adapters import ObjectStore
     from luxebrain.storage.customers import Order, OrderSummary
 
 SNAPSHOT_FORMAT = 1
@@ -56,25 +56,32 @@ def order_record(order: Order) -> dict[str, Any]:
     }
 
 
-def append_training_delta(tenant_id: str, orders: Iterable[Order], *, now: datetime | None = None) -> str | None:
+def append_training_delta(
+    tenant_id: str, orders: Iterable[Order], *, files: ObjectStore, now: datetime | None = None
+) -> str | None:
     """Ingest's hook: record orders it just wrote so the next training run merges them without re-reading the
-    table, and mark the tenant's data changed. One S3 PUT and one small UpdateItem per call; returns the key."""
+    table, and mark the tenant's data changed. One PUT to ``files`` (the models bucket) and one small UpdateItem
+    per call; returns the key."""
     from luxebrain.storage.training import mark_tenant_data_changed
 
     records = [order_record(order) for order in orders]
     if not records:
         return None
     now = now or datetime.now(UTC)
-    key = f"{delta_prefix(tenant_id)}{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.json"
-    body = json.dumps({"format": SNAPSHOT_FORMAT, "orders": records}, separators=(",", ":")).encode()
-    aws_client("s3").put_object(
-        Bucket=configured_settings().models_bucket, Key=key, Body=body, ContentType="application/json"
-    )
+    key = write_delta(tenant_id, records, files=files, now=now)
     mark_tenant_data_changed(tenant_id, now)
     return key
 
 
-def invalidate_snapshot(tenant_id: str) -> None:
+def write_delta(tenant_id: str, records: list[dict[str, Any]], *, files: ObjectStore, now: datetime) -> str:
+    """One delta object of order records (a unique key per call, so concurrent writers never overwrite)."""
+    key = f"{delta_prefix(tenant_id)}{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.json"
+    body = json.dumps({"format": SNAPSHOT_FORMAT, "orders": records}, separators=(",", ":")).encode()
+    files.put(key, body, content_type="application/json")
+    return key
+
+
+def invalidate_snapshot(tenant_id: str, *, files: ObjectStore) -> None:
     """Drop a tenant's snapshot when a change could not be recorded as a delta: the next training run then
     rebuilds it from the table, so nothing ingested is ever missing from training."""
-    aws_client("s3").delete_object(Bucket=configured_settings().models_bucket, Key=snapshot_key(tenant_id))
+    files.delete(snapshot_key(tenant_id))

@@ -18,7 +18,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from luxebrain.adapters import ObjectStore
-from luxebrain.adapters.aws import models_bucket
 from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
 from luxebrain.ml.kinds import BASELINE, TrainingInputs
 from luxebrain.observability import logger, metrics
@@ -117,13 +116,15 @@ def _quiet(_: str) -> None:
 def train_tenant(
     tenant_id: str,
     *,
+    files: ObjectStore,
     progress: Progress | None = None,
     now: datetime | None = None,
     kinds: Iterable[str] | None = None,
     only_if_changed: bool = False,
     run_id: str | None = None,
 ) -> TrainingReport:
-    """Train every registered kind (or ``kinds``) for ``tenant_id`` under the tenant's lease.
+    """Train every registered kind (or ``kinds``) for ``tenant_id`` under the tenant's lease, reading its
+    snapshot from and writing its artifacts to ``files`` (the models bucket).
 
     Raises LeaseBusyError if another run holds the lease. With ``only_if_changed`` (scheduled messages), a
     tenant whose data has not changed since its last completed run is skipped: duplicate messages are harmless.
@@ -154,7 +155,7 @@ def train_tenant(
         say(f"Reading the training data of tenant {tenant_id} ...")
         from luxebrain.training.snapshot import load_training_data
 
-        data = load_training_data(tenant_id, now=started_at)
+        data = load_training_data(tenant_id, files=files, now=started_at)
         report.read = {
             **data.stats.as_dict(),
             "rows": len(data.order_lines),
@@ -171,7 +172,7 @@ def train_tenant(
             selected, report.reason = [], "no paid orders yet"
         for position, kind in enumerate(selected, start=1):
             say(f"[{position}/{len(selected)}] {kind}: training ...")
-            result = _train_kind(specs[kind], tenant_id, run_id, started_at, data.order_lines, data.products)
+            result = _train_kind(specs[kind], files, tenant_id, run_id, started_at, data.order_lines, data.products)
             report.kinds.append(result)
             say(f"[{position}/{len(selected)}] {kind}: {result.status} in {result.duration_seconds:.1f} s")
         report.status = _overall_status([result.status for result in report.kinds]) if report.kinds else "skipped"
@@ -212,10 +213,15 @@ def _up_to_date(tenant_id: str) -> bool:
 
 
 def _train_kind(
-    spec: ModelKind, tenant_id: str, run_id: str, run_started_at: datetime, order_lines: Any, products: Any
+    spec: ModelKind,
+    files: ObjectStore,
+    tenant_id: str,
+    run_id: str,
+    run_started_at: datetime,
+    order_lines: Any,
+    products: Any,
 ) -> KindResult:
     settings = configured_settings()
-    files = models_bucket()  # not passed in yet: the training flow takes it from the factory itself
     version = training_store.new_version(run_started_at, run_id)
     rows = len(order_lines)
     kind_started = datetime.now(UTC)

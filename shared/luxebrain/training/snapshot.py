@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.adapters import MissingObject, ObjectStore
+from luxebrain.runtime import configured_settings
 from luxebrain.training.deltas import (
     SNAPSHOT_FORMAT,
     delta_prefix,
@@ -45,23 +47,17 @@ if TYPE_CHECKING:
     from luxebrain.storage.customers import OrderSummary
 
 
-def seed_training_snapshot(tenant_id: str, *, now: datetime | None = None) -> bool:
+def seed_training_snapshot(tenant_id: str, *, files: ObjectStore, now: datetime | None = None) -> bool:
     """Write an empty snapshot for a tenant that has no orders yet (call it when a store is connected, before
     ingest writes anything). With ingest appending deltas from then on, the snapshot is complete from the start
     and no training run ever needs the full table query until the weekly safety-net rebuild. Returns False
     (and writes nothing) if the tenant already has a snapshot."""
     now = now or datetime.now(UTC)
-    s3 = aws_client("s3")
-    bucket = configured_settings().models_bucket
     key = snapshot_key(tenant_id)
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
+    if files.exists(key):
         return False
-    except s3.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise
     empty = OrderSnapshot.from_records([], built_at=now.astimezone(UTC).isoformat())
-    s3.put_object(Bucket=bucket, Key=key, Body=empty.to_bytes())
+    files.put(key, empty.to_bytes())
     return True
 
 
@@ -329,7 +325,7 @@ def _float(value: Any) -> float:
     return float(value) if value is not None else float("nan")
 
 
-def load_training_data(tenant_id: str, *, now: datetime | None = None) -> TrainingData:
+def load_training_data(tenant_id: str, *, files: ObjectStore, now: datetime | None = None) -> TrainingData:
     """One read of a tenant's data into the standard frames, through the snapshot (rebuilt when due).
 
     The snapshot is trusted to be current only for tenants whose ingest records deltas (their training state
@@ -345,7 +341,7 @@ def load_training_data(tenant_id: str, *, now: datetime | None = None) -> Traini
     training = get_training_state(tenant_id)
     incremental = training is not None and training.data_changed_at is not None
     rebuild_after = timedelta(days=settings.training_snapshot_rebuild_days) if incremental else None
-    snapshot = refresh_snapshot(tenant_id, now=now, stats=stats, rebuild_after=rebuild_after)
+    snapshot = refresh_snapshot(tenant_id, files=files, now=now, stats=stats, rebuild_after=rebuild_after)
     products = product_frame(iter_products(tenant_id))
     category_of = dict(zip(products["product_id"], products["category"], strict=True))
     order_lines = snapshot.order_lines_frame(category_of)
@@ -354,17 +350,21 @@ def load_training_data(tenant_id: str, *, now: datetime | None = None) -> Traini
 
 
 def refresh_snapshot(
-    tenant_id: str, *, now: datetime, stats: ReadStats | None = None, rebuild_after: timedelta | None = None
+    tenant_id: str,
+    *,
+    files: ObjectStore,
+    now: datetime,
+    stats: ReadStats | None = None,
+    rebuild_after: timedelta | None = None,
 ) -> OrderSnapshot:
     """The tenant's snapshot brought up to date and saved: deltas merged, or rebuilt from the table when there
     is none, it is older than ``rebuild_after``, or ``rebuild_after`` is None (no incremental updates)."""
     stats = stats or ReadStats()
-    bucket = configured_settings().models_bucket
-    s3 = aws_client("s3")
     # Deltas are listed before anything is read: only those are deleted afterwards, so a delta written
     # meanwhile is kept for the next run (re-applying one is harmless).
-    delta_keys = _list_keys(s3, bucket, delta_prefix(tenant_id), stats)
-    snapshot = _read_snapshot(s3, bucket, tenant_id, stats)
+    delta_keys = sorted(stored.key for stored in files.objects(delta_prefix(tenant_id)))
+    stats.s3_lists += _requests(len(delta_keys), S3_LIST_PAGE, at_least=1)
+    snapshot = _read_snapshot(files, tenant_id, stats)
     due = snapshot is None or rebuild_after is None or _older_than(snapshot.built_at, now - rebuild_after)
     if due:
         snapshot = rebuild_from_table(tenant_id, now=now, stats=stats)
@@ -373,7 +373,7 @@ def refresh_snapshot(
         assert snapshot is not None
         records: list[dict[str, Any]] = []
         for key in delta_keys:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            body = files.get(key)
             stats.s3_gets += 1
             stats.s3_bytes_read += len(body)
             records.extend(json.loads(body)["orders"])
@@ -381,13 +381,20 @@ def refresh_snapshot(
         stats.deltas_applied = len(delta_keys)
         stats.source = "snapshot"
     if due or stats.orders_changed:
-        s3.put_object(Bucket=bucket, Key=snapshot_key(tenant_id), Body=snapshot.to_bytes())
+        files.put(snapshot_key(tenant_id), snapshot.to_bytes())
         stats.s3_puts += 1
-    for start in range(0, len(delta_keys), 1000):
-        chunk = delta_keys[start : start + 1000]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True})
-        stats.s3_deletes += 1
+    files.delete_many(delta_keys)
+    stats.s3_deletes += _requests(len(delta_keys), S3_DELETE_BATCH)
     return snapshot
+
+
+S3_LIST_PAGE = 1000  # keys per ListObjectsV2 page
+S3_DELETE_BATCH = 1000  # keys per DeleteObjects request
+
+
+def _requests(keys: int, per_request: int, *, at_least: int = 0) -> int:
+    """How many S3 requests ``keys`` keys take at ``per_request`` a request (for the read's cost figures)."""
+    return max(math.ceil(keys / per_request), at_least)
 
 
 def rebuild_from_table(tenant_id: str, *, now: datetime, stats: ReadStats | None = None) -> OrderSnapshot:
@@ -405,10 +412,10 @@ def record_from_summary(order: OrderSummary) -> dict[str, Any]:
     return {**order_record_head(order), "lines": [list(line) for line in order.lines if line[1] > 0]}
 
 
-def _read_snapshot(s3: Any, bucket: str, tenant_id: str, stats: ReadStats) -> OrderSnapshot | None:
+def _read_snapshot(files: ObjectStore, tenant_id: str, stats: ReadStats) -> OrderSnapshot | None:
     try:
-        body = s3.get_object(Bucket=bucket, Key=snapshot_key(tenant_id))["Body"].read()
-    except s3.exceptions.NoSuchKey:
+        body = files.get(snapshot_key(tenant_id))
+    except MissingObject:
         stats.s3_gets += 1
         return None
     stats.s3_gets += 1
@@ -417,14 +424,6 @@ def _read_snapshot(s3: Any, bucket: str, tenant_id: str, stats: ReadStats) -> Or
         return OrderSnapshot.from_bytes(body)
     except (ValueError, KeyError, OSError):
         return None  # unreadable or old format: rebuilt from the table
-
-
-def _list_keys(s3: Any, bucket: str, prefix: str, stats: ReadStats) -> list[str]:
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        stats.s3_lists += 1
-        keys.extend(entry["Key"] for entry in page.get("Contents", []))
-    return sorted(keys)
 
 
 def _older_than(built_at: str, moment: datetime) -> bool:
