@@ -475,6 +475,35 @@ def test_stored_orders_reach_the_training_snapshot_as_one_delta_per_batch(
     assert state is not None and state.data_changed_at is not None
 
 
+def test_product_updates_reach_the_training_price_history_as_a_delta(processor_handler: Any, tenant_id: str) -> None:
+    from luxebrain.training.deltas import delta_prefix
+
+    # Given a product delivered, then a newer version of it on sale with its stock run out
+    product = fixture("product.json")
+    newer = product | {
+        "date_modified_gmt": "2031-01-01T00:00:00",
+        "price": "19.00",
+        "sale_price": "19.00",
+        "stock_quantity": 0,
+        "stock_status": "outofstock",
+    }
+    processor_handler(sqs_event(envelope(tenant_id, "product.updated", product)), context())
+    processor_handler(sqs_event(envelope(tenant_id, "product.updated", newer)), context())
+    # Then each stored version is a price and stock record in its batch's delta
+    bucket = os.environ["LUXEBRAIN_MODELS_BUCKET"]
+    listed = aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=delta_prefix(tenant_id)).get("Contents", [])
+    records = [
+        record
+        for entry in listed
+        for record in json.loads(aws_client("s3").get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())[
+            "products"
+        ]
+    ]
+    assert len(records) == 2 and {record["product_id"] for record in records} == {str(product["id"])}
+    latest = max(records, key=lambda record: record["at"])
+    assert (latest["price"], latest["sale_price"], latest["stock_quantity"]) == (19.0, 19.0, 0.0)
+
+
 def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejections(
     processor_handler: Any, tenant_id: str
 ) -> None:

@@ -372,7 +372,8 @@ def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -
     stocked_tenant = tabled_tenant
     # Given a first read (no snapshot yet: the table is queried once and the snapshot written)
     first = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket())
-    assert first.stats.source == "table" and first.stats.dynamodb_items > 0 and first.stats.s3_puts == 1
+    # (two PUTs: the snapshot, and the price history started from the catalogue's current versions)
+    assert first.stats.source == "table" and first.stats.dynamodb_items > 0 and first.stats.s3_puts == 2
     # When ingest records a refund of a paid order and a new paid order (and a stale copy of the refund)
     paid = first.order_lines.iloc[0]
     refunded = OrderItem.get(*key_order(stocked_tenant, paid["order_id"]))
@@ -393,6 +394,78 @@ def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -
     third = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
     assert third.stats.deltas_applied == 0
     assert get_training_state(stocked_tenant).data_changed_at is not None
+
+
+def test_product_versions_and_price_decisions_reach_pricing_training(stocked_tenant: str) -> None:
+    from luxebrain.storage.catalogue import product_from_item
+    from luxebrain.storage.pricing import record_decision
+
+    # Given a product whose price ingest saw go from 30 to 24 (a sale), then its stock run out
+    item = ProductItem.get(*key_product(stocked_tenant, _some_product(stocked_tenant)))
+    product_id = item.product_id
+    versions = []
+    for modified, price, sale, stock in (
+        ("2026-09-01T08:00:00", 30.0, None, 12),
+        ("2026-09-15T08:00:00", 24.0, 24.0, 7),
+        ("2026-10-01T08:00:00", 24.0, 24.0, 0),
+    ):
+        item.modified_gmt, item.price, item.regular_price, item.sale_price = modified, price, 30.0, sale
+        item.stock_quantity = stock
+        versions.append(product_from_item(item))
+    append_training_delta(stocked_tenant, [], files=models_bucket(), products=versions)
+    # and the platform applied a suggestion on it (back to 27) that the store's webhook has not reported yet
+    record_decision(
+        stocked_tenant,
+        "20261020T100000000000-abc123",
+        product_id=product_id,
+        variation_id=None,
+        status="applied",
+        model_version="v1",
+        decided_by="owner",
+        decided_at=datetime(2026, 10, 20, 10, tzinfo=UTC),
+        reason=None,
+        suggestion={"kind": "regular", "current_price": 24.0, "suggested_price": 27.0},
+        change_record={"applied_at": "2026-10-20T10:00:00+00:00", "suggested_price": 27.0, "written": {}},
+    )
+    # When training reads its data
+    data = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket())
+    # Then the price history holds every version's price and the decision's, in time order
+    assert data.price_history is not None and data.stock_history is not None
+    prices = data.price_history[data.price_history["product_id"] == product_id].sort_values("changed_at")
+    assert prices["price"].tolist()[:3] == [30.0, 24.0, 24.0] and prices["price"].iloc[-1] == 27.0
+    assert prices["changed_at"].iloc[-1] == datetime(2026, 10, 20, 10, tzinfo=UTC)
+    # and the stock history the empty week
+    stock = data.stock_history[data.stock_history["product_id"] == product_id]
+    assert 0.0 in stock["stock_quantity"].tolist()
+    # and both survive the deltas' deletion and a rebuild of the order snapshot from the table
+    models_bucket().delete(snapshot_key(stocked_tenant))
+    again = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
+    assert again.stats.deltas_applied == 0 and again.price_history is not None
+    assert len(again.price_history[again.price_history["product_id"] == product_id]) == len(prices)
+    # and the pricing kind trains on them: the stock-out week is left out of the product's active weeks
+    spec = MODEL_KINDS["pricing"]
+    inputs = TrainingInputs(stocked_tenant, data.order_lines, data.products, as_of=AS_OF)
+    without = spec.train(inputs)
+    with_history = spec.train(
+        TrainingInputs(
+            stocked_tenant,
+            data.order_lines,
+            data.products,
+            as_of=AS_OF,
+            price_history=data.price_history,
+            stock_history=data.stock_history,
+        )
+    )
+    row = list(without.arrays["product_ids"]).index(product_id)
+    assert with_history.arrays["active_weeks"][row] < without.arrays["active_weeks"][row]
+    assert with_history.arrays["recent_price"][row] == 27.0
+
+
+def _some_product(tenant_id: str) -> str:
+    """A simple (not variable) product of the tenant that has sold."""
+    data = load_training_data(tenant_id, now=AS_OF, files=models_bucket())
+    sold = set(data.order_lines["product_id"])
+    return next(pid for pid in data.products["product_id"] if pid in sold)
 
 
 def test_serving_cache_picks_up_a_new_version_within_its_check_interval(

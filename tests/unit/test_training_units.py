@@ -3,6 +3,7 @@ rules and format, and the report's summary."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -264,7 +265,9 @@ def test_a_refresh_merges_the_deltas_saves_the_snapshot_and_deletes_only_its_own
     # When the snapshot is refreshed within its rebuild interval
     stats = ReadStats()
     later = NOW + timedelta(days=1)
-    snapshot = refresh_snapshot(SNAPSHOT_TENANT, files=files, now=later, stats=stats, rebuild_after=timedelta(days=7))
+    snapshot, _ = refresh_snapshot(
+        SNAPSHOT_TENANT, files=files, now=later, stats=stats, rebuild_after=timedelta(days=7)
+    )
     # Then both deltas are merged (no table read), the merged snapshot is saved and the deltas are gone
     assert (stats.source, stats.deltas_applied, stats.orders_changed, stats.dynamodb_items) == ("snapshot", 2, 2, 0)
     assert sorted(snapshot.order_lines_frame()["order_id"]) == ["2", "2", "2"]
@@ -272,12 +275,49 @@ def test_a_refresh_merges_the_deltas_saves_the_snapshot_and_deletes_only_its_own
     assert sorted(saved.order_lines_frame()["order_id"]) == ["2", "2", "2"] and saved.built_at == NOW.isoformat()
     assert list(files.objects(delta_prefix(SNAPSHOT_TENANT))) == []
     assert files.exists(other_tenant_delta)
-    # and the read's cost is one list, three gets, one put and one batch delete
-    assert (stats.s3_lists, stats.s3_gets, stats.s3_puts, stats.s3_deletes) == (1, 3, 1, 1)
+    # and the read's cost is two lists (the deltas, the price history), three gets, one put and one batch delete
+    assert (stats.s3_lists, stats.s3_gets, stats.s3_puts, stats.s3_deletes) == (2, 3, 1, 1)
     # When nothing changed since, a refresh reads the snapshot only and writes nothing
     again = ReadStats()
     refresh_snapshot(SNAPSHOT_TENANT, files=files, now=later, stats=again, rebuild_after=timedelta(days=7))
-    assert (again.s3_lists, again.s3_gets, again.s3_puts, again.s3_deletes, again.deltas_applied) == (1, 1, 0, 0, 0)
+    assert (again.s3_lists, again.s3_gets, again.s3_puts, again.s3_deletes, again.deltas_applied) == (2, 1, 0, 0, 0)
+
+
+def test_product_versions_build_a_price_history_that_outlives_the_snapshot() -> None:
+    from luxebrain.storage.catalogue import Product
+    from luxebrain.training.deltas import price_history_key, product_record
+
+    # Given a seeded snapshot and ingest's delta of two versions of a product (on sale, then sold out)
+    files = InMemoryObjectStore()
+    assert seed_training_snapshot(SNAPSHOT_TENANT, files=files, now=NOW)
+    first = Product(
+        SNAPSHOT_TENANT, "7", price=30.0, regular_price=30.0, stock_quantity=5, modified_gmt="2026-09-01T08:00:00"
+    )
+    on_sale = replace(first, price=24.0, sale_price=24.0, modified_gmt="2026-09-15T08:00:00")
+    sold_out = replace(on_sale, stock_quantity=None, stock_status="outofstock", modified_gmt="2026-09-20T08:00:00")
+    variation = replace(first, product_id="8", parent_id="7", product_type="variation")
+    versions = [product_record(p) for p in (first, on_sale, variation)]
+    assert versions[2] is None  # variations' sales are their parent's
+    write_delta(SNAPSHOT_TENANT, [], files=files, now=NOW, products=[v for v in versions if v])
+    # When a run refreshes the snapshot with the catalogue's current version of the product
+    later = NOW + timedelta(days=1)
+    _, history = refresh_snapshot(
+        SNAPSHOT_TENANT, files=files, now=later, rebuild_after=timedelta(days=7), catalogue=[sold_out]
+    )
+    # Then the history holds all three versions, and the stock-out as a zero
+    prices, stock = history.frames()
+    assert prices.sort_values("changed_at")["price"].tolist() == [30.0, 24.0, 24.0]
+    assert stock.sort_values("recorded_at")["stock_quantity"].tolist() == [5.0, 5.0, 0.0]
+    # and it is saved apart from the snapshot: invalidating the snapshot (rebuilt from the table) keeps it
+    invalidate_snapshot(SNAPSHOT_TENANT, files=files)
+    assert not files.exists(snapshot_key(SNAPSHOT_TENANT)) and files.exists(price_history_key(SNAPSHOT_TENANT))
+    # and the same versions seen again add nothing and write nothing
+    files.put(snapshot_key(SNAPSHOT_TENANT), OrderSnapshot.from_records([], built_at=later.isoformat()).to_bytes())
+    stats = ReadStats()
+    _, again = refresh_snapshot(
+        SNAPSHOT_TENANT, files=files, now=later, stats=stats, rebuild_after=timedelta(days=7), catalogue=[sold_out]
+    )
+    assert len(again.versions) == 3 and stats.s3_puts == 0
 
 
 def test_an_invalidated_snapshot_is_gone_and_its_deltas_stay() -> None:

@@ -92,32 +92,40 @@ def record_store_activity(results: list[ProcessResult]) -> None:
 
 
 def feed_training(results: list[ProcessResult], *, files: ObjectStore) -> int:
-    """Tell training what a batch changed: orders go into the tenant's snapshot deltas in ``files`` (one PUT
-    per tenant and batch, so no training run re-reads the table), any other change marks the tenant's data
-    changed.
+    """Tell training what a batch changed: orders and product versions (their prices and stock: the pricing
+    model's history) go into the tenant's snapshot deltas in ``files`` (one PUT per tenant and batch, so no
+    training run re-reads the table), any other change marks the tenant's data changed.
     Returns the number of orders handed over."""
     from luxebrain.storage.training import mark_tenant_data_changed
     from luxebrain.training.deltas import append_training_delta, invalidate_snapshot
 
     orders: dict[str, list[Order]] = {}
+    products: dict[str, list[Product]] = {}
     changed: set[str] = set()
     for result in results:
         if result.written is None:
             continue
         if isinstance(result.written, Order):
             orders.setdefault(result.written.tenant_id, []).append(result.written)
+        elif isinstance(result.written, Product):
+            products.setdefault(result.written.tenant_id, []).append(result.written)
         else:
             changed.add(result.written.tenant_id)
-    for tenant_id, tenant_orders in orders.items():
+    for tenant_id in set(orders) | set(products):
         try:
-            append_training_delta(tenant_id, tenant_orders, files=files)  # also marks the tenant changed
+            written = append_training_delta(
+                tenant_id, orders.get(tenant_id, []), files=files, products=products.get(tenant_id, [])
+            )  # also marks the tenant changed
+            if written is None:  # only variations changed: nothing for the delta, but the data did change
+                mark_tenant_data_changed(tenant_id)
         except Exception:
-            # The orders are stored; a retry of this batch would find them duplicates and never resend the
-            # delta. So the snapshot is dropped instead: the next training run rebuilds it from the table.
+            # The records are stored; a retry of this batch would find them duplicates and never resend the
+            # delta. So the snapshot is dropped instead: the next training run rebuilds it from the table (a
+            # product's lost version leaves a gap in its price history; its current one is recorded then).
             logger.exception("training delta not written; snapshot invalidated", extra={"tenant": tenant_id})
             invalidate_snapshot(tenant_id, files=files)
             mark_tenant_data_changed(tenant_id)
-    for tenant_id in changed - set(orders):
+    for tenant_id in changed - set(orders) - set(products):
         mark_tenant_data_changed(tenant_id)
     return sum(len(tenant_orders) for tenant_orders in orders.values())
 

@@ -38,6 +38,8 @@ class TrainingInputs:
     products: pd.DataFrame
     as_of: datetime  # the run's moment (UTC): models predict from here
     previous: ModelArtifact | None = None  # the kind's current artifact, when there is one
+    price_history: pd.DataFrame | None = None  # product_id, changed_at, price (each recorded price change)
+    stock_history: pd.DataFrame | None = None  # product_id, recorded_at, stock_quantity
 
 
 TrainFunction = Callable[[TrainingInputs], "ModelArtifact"]
@@ -173,7 +175,13 @@ def _train_customers(inputs: TrainingInputs) -> ModelArtifact:
 def _train_pricing(inputs: TrainingInputs) -> ModelArtifact:
     from luxebrain.ml.pricing.train import train_pricing_model
 
-    return train_pricing_model(inputs.order_lines, inputs.products, as_of=inputs.as_of.date())
+    return train_pricing_model(
+        inputs.order_lines,
+        inputs.products,
+        as_of=inputs.as_of.date(),
+        price_history=inputs.price_history,
+        stock_history=inputs.stock_history,
+    )
 
 
 # ----------------------------------------------------------------------------- the table

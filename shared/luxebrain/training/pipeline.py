@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -26,6 +26,9 @@ from luxebrain.serving.loader import ARTIFACT_FILE_NAMES, artifact_prefix, read_
 from luxebrain.storage import training as training_store
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.registry import ModelKind, registered_kinds
+
+if TYPE_CHECKING:  # the snapshot module (numpy) is imported when a run reads its data
+    from luxebrain.training.snapshot import TrainingData
 
 Progress = Callable[[str], None]
 MAX_STORED_METRICS_BYTES = 16_000  # a run record stays far below DynamoDB's 400 KB item limit
@@ -172,7 +175,7 @@ def train_tenant(
             selected, report.reason = [], "no paid orders yet"
         for position, kind in enumerate(selected, start=1):
             say(f"[{position}/{len(selected)}] {kind}: training ...")
-            result = _train_kind(specs[kind], files, tenant_id, run_id, started_at, data.order_lines, data.products)
+            result = _train_kind(specs[kind], files, tenant_id, run_id, started_at, data)
             report.kinds.append(result)
             say(f"[{position}/{len(selected)}] {kind}: {result.status} in {result.duration_seconds:.1f} s")
         report.status = _overall_status([result.status for result in report.kinds]) if report.kinds else "skipped"
@@ -218,12 +221,11 @@ def _train_kind(
     tenant_id: str,
     run_id: str,
     run_started_at: datetime,
-    order_lines: Any,
-    products: Any,
+    data: TrainingData,
 ) -> KindResult:
     settings = configured_settings()
     version = training_store.new_version(run_started_at, run_id)
-    rows = len(order_lines)
+    rows = len(data.order_lines)
     kind_started = datetime.now(UTC)
     clock = time.perf_counter()
     pointer = training_store.get_pointer(tenant_id, spec.kind)
@@ -245,7 +247,16 @@ def _train_kind(
     )
     stored_metrics: dict[str, Any] = {}
     try:
-        artifact = spec.train(TrainingInputs(tenant_id, order_lines, products, as_of=run_started_at, previous=current))
+        inputs = TrainingInputs(
+            tenant_id,
+            data.order_lines,
+            data.products,
+            as_of=run_started_at,
+            previous=current,
+            price_history=data.price_history,
+            stock_history=data.stock_history,
+        )
+        artifact = spec.train(inputs)
         prefix = artifact_prefix(tenant_id, spec.kind, version)
         _write_artifact(files, prefix, artifact.to_files())
         result.artifact_prefix = prefix

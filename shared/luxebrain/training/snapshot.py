@@ -6,8 +6,10 @@ needs, columnar and compressed (``numpy.savez_compressed``, no pickle), and is u
 
 - ``tenants/{t}/training-data/snapshot.npz``: orders (id, modified_gmt, purchase?, customer, time) and their
   lines (order index, product, quantity, unit price, total), with string dictionaries for ids.
-- ``tenants/{t}/training-data/deltas/<time>-<random>.json``: orders changed since, written by ingest through
-  :func:`append_training_delta` (one PUT per processed batch).
+- ``tenants/{t}/training-data/deltas/<time>-<random>.json``: orders and product versions changed since, written
+  by ingest through :func:`append_training_delta` (one PUT per processed batch).
+- ``tenants/{t}/training-data/price-history.npz``: every product version's prices and stock seen so far (from the
+  deltas and each run's catalogue). Never rebuilt from the table, which holds only the current version.
 
 A run reads the snapshot (one GET), lists and reads the deltas, merges them (newest ``modified_gmt`` per order
 wins, so duplicates and out-of-order deltas are harmless), writes the merged snapshot and deletes the deltas it
@@ -24,7 +26,7 @@ import io
 import json
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,8 @@ from luxebrain.training.deltas import (
     SNAPSHOT_FORMAT,
     delta_prefix,
     order_record_head,
+    price_history_key,
+    product_record,
     snapshot_key,
 )
 
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 
     from luxebrain.storage.catalogue import Product
     from luxebrain.storage.customers import OrderSummary
+    from luxebrain.storage.pricing import PriceDecision
 
 
 def seed_training_snapshot(tenant_id: str, *, files: ObjectStore, now: datetime | None = None) -> bool:
@@ -255,6 +260,113 @@ def _concat(first: OrderSnapshot, second: OrderSnapshot, *, built_at: str) -> Or
     )
 
 
+# ----------------------------------------------------------------------------- prices and stock over time
+_HISTORY_AMOUNTS = ("price", "regular_price", "sale_price", "stock_quantity")
+
+
+@dataclass
+class PriceHistory:
+    """Each product version's prices and stock: (product id, time of the version) -> amounts (NaN: none sent).
+
+    Versions come from ingest's deltas and from each run's catalogue, so the history grows even when a delta
+    was lost; the same version seen twice is one entry."""
+
+    versions: dict[tuple[str, str], tuple[float, ...]] = field(default_factory=dict)
+
+    def merge(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Add product records (``deltas.product_record``); returns how many versions were new."""
+        added = 0
+        for record in records:
+            at = str(record.get("at") or "")
+            if not at:
+                continue
+            key = (str(record["product_id"]), at)
+            if key not in self.versions:
+                added += 1
+            self.versions[key] = tuple(_float(record.get(name)) for name in _HISTORY_AMOUNTS)
+        return added
+
+    def to_bytes(self) -> bytes:
+        keys = sorted(self.versions)
+        buffer = io.BytesIO()
+        header = json.dumps({"format": SNAPSHOT_FORMAT}).encode()
+        np.savez_compressed(
+            buffer,
+            header=np.frombuffer(header, dtype=np.uint8),
+            product=_bytes_array([product for product, _ in keys]),
+            at=_bytes_array([at for _, at in keys]),
+            amounts=np.array([self.versions[key] for key in keys], dtype=np.float64).reshape(-1, len(_HISTORY_AMOUNTS)),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, content: bytes) -> PriceHistory:
+        with np.load(io.BytesIO(content), allow_pickle=False) as npz:
+            header = json.loads(npz["header"].tobytes())
+            if header.get("format") != SNAPSHOT_FORMAT:
+                raise ValueError(f"unsupported price history format {header.get('format')!r}")
+            products, times, amounts = npz["product"].astype(str), npz["at"].astype(str), npz["amounts"]
+        return cls({(p, t): tuple(row) for p, t, row in zip(products.tolist(), times.tolist(), amounts, strict=True)})
+
+    def frames(self, decisions: Iterable[PriceDecision] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``price_history`` (product_id, changed_at, price: the active price from then on) and ``stock_history``
+        (product_id, recorded_at, stock_quantity) as ``luxebrain.ml.pricing.train`` reads them, with the price
+        changes of recorded decisions (applied, rolled back, a sale's scheduled end) among the price records."""
+        import pandas as pd
+
+        prices: list[tuple[str, str, float]] = []
+        stock: list[tuple[str, str, float]] = []
+        for (product_id, at), amounts in self.versions.items():
+            price, _, _, quantity = amounts
+            if math.isfinite(price) and price > 0:
+                prices.append((product_id, at, price))
+            if math.isfinite(quantity):
+                stock.append((product_id, at, quantity))
+        prices.extend(decision_price_changes(decisions))
+        price_frame = pd.DataFrame(prices, columns=["product_id", "changed_at", "price"])
+        price_frame["changed_at"] = pd.to_datetime(price_frame["changed_at"], utc=True, format="ISO8601")
+        stock_frame = pd.DataFrame(stock, columns=["product_id", "recorded_at", "stock_quantity"])
+        stock_frame["recorded_at"] = pd.to_datetime(stock_frame["recorded_at"], utc=True, format="ISO8601")
+        return price_frame, stock_frame
+
+
+def decision_price_changes(decisions: Iterable[PriceDecision]) -> list[tuple[str, str, float]]:
+    """(product id, time, active price from then on) for each price change the platform made on a product:
+    an applied suggestion (a switchback test's legs among them), a sale's scheduled end, a rollback. Variations
+    are left out, as in the order lines."""
+    changes: list[tuple[str, str, float]] = []
+    for decision in decisions:
+        record = decision.change_record or {}
+        if decision.variation_id or decision.status not in ("applied", "rolled_back") or not record:
+            continue
+        before = _float(decision.suggestion.get("current_price"))
+        changes.append((decision.product_id, str(record["applied_at"]), _float(record.get("suggested_price"))))
+        sale_end = (record.get("written") or {}).get("date_on_sale_to_gmt")
+        if sale_end and math.isfinite(before):
+            changes.append((decision.product_id, _utc_text(sale_end), before))
+        rollback = decision.rollback_record or {}
+        if decision.status == "rolled_back" and rollback.get("applied_at") and math.isfinite(before):
+            changes.append((decision.product_id, str(rollback["applied_at"]), before))
+    return [change for change in changes if math.isfinite(change[2]) and change[2] > 0]
+
+
+def _utc_text(value: str) -> str:
+    """WooCommerce's *_gmt times carry no zone: they are UTC."""
+    return value if value.endswith("Z") or "+" in value[10:] else value + "Z"
+
+
+def _read_price_history(files: ObjectStore, tenant_id: str, stats: ReadStats) -> PriceHistory:
+    # Listed first: the worker may list only under tenants/, so a GET of a missing key is a 403, not a 404.
+    key = price_history_key(tenant_id)
+    stats.s3_lists += 1
+    if not any(stored.key == key for stored in files.objects(key)):
+        return PriceHistory()
+    body = files.get(key)
+    stats.s3_gets += 1
+    stats.s3_bytes_read += len(body)
+    return PriceHistory.from_bytes(body)
+
+
 # ----------------------------------------------------------------------------- the worker's read
 @dataclass
 class ReadStats:
@@ -280,6 +392,8 @@ class TrainingData:
     order_lines: pd.DataFrame
     products: pd.DataFrame
     stats: ReadStats
+    price_history: pd.DataFrame | None = None  # product_id, changed_at, price
+    stock_history: pd.DataFrame | None = None  # product_id, recorded_at, stock_quantity
 
 
 def product_frame(items: Iterable[Product]) -> pd.DataFrame:
@@ -332,6 +446,7 @@ def load_training_data(tenant_id: str, *, files: ObjectStore, now: datetime | No
     has a ``data_changed_at``); for any other tenant every run re-reads the table, so no order is ever missed.
     """
     from luxebrain.storage.catalogue import iter_products
+    from luxebrain.storage.pricing import iter_decisions
     from luxebrain.storage.training import get_training_state
 
     started = time.perf_counter()
@@ -341,12 +456,16 @@ def load_training_data(tenant_id: str, *, files: ObjectStore, now: datetime | No
     training = get_training_state(tenant_id)
     incremental = training is not None and training.data_changed_at is not None
     rebuild_after = timedelta(days=settings.training_snapshot_rebuild_days) if incremental else None
-    snapshot = refresh_snapshot(tenant_id, files=files, now=now, stats=stats, rebuild_after=rebuild_after)
-    products = product_frame(iter_products(tenant_id))
+    catalogue = list(iter_products(tenant_id))
+    snapshot, history = refresh_snapshot(
+        tenant_id, files=files, now=now, stats=stats, rebuild_after=rebuild_after, catalogue=catalogue
+    )
+    products = product_frame(catalogue)
     category_of = dict(zip(products["product_id"], products["category"], strict=True))
     order_lines = snapshot.order_lines_frame(category_of)
+    price_history, stock_history = history.frames(iter_decisions(tenant_id))
     stats.seconds = round(time.perf_counter() - started, 3)
-    return TrainingData(order_lines=order_lines, products=products, stats=stats)
+    return TrainingData(order_lines, products, stats, price_history=price_history, stock_history=stock_history)
 
 
 def refresh_snapshot(
@@ -356,36 +475,48 @@ def refresh_snapshot(
     now: datetime,
     stats: ReadStats | None = None,
     rebuild_after: timedelta | None = None,
-) -> OrderSnapshot:
+    catalogue: Iterable[Product] = (),
+) -> tuple[OrderSnapshot, PriceHistory]:
     """The tenant's snapshot brought up to date and saved: deltas merged, or rebuilt from the table when there
-    is none, it is older than ``rebuild_after``, or ``rebuild_after`` is None (no incremental updates)."""
+    is none, it is older than ``rebuild_after``, or ``rebuild_after`` is None (no incremental updates); and its
+    price history with the deltas' product versions and the ``catalogue``'s current ones added (saved when it
+    grew)."""
     stats = stats or ReadStats()
     # Deltas are listed before anything is read: only those are deleted afterwards, so a delta written
     # meanwhile is kept for the next run (re-applying one is harmless).
     delta_keys = sorted(stored.key for stored in files.objects(delta_prefix(tenant_id)))
     stats.s3_lists += _requests(len(delta_keys), S3_LIST_PAGE, at_least=1)
     snapshot = _read_snapshot(files, tenant_id, stats)
+    history = _read_price_history(files, tenant_id, stats)
+    # Read even when the orders are rebuilt from the table: their product versions exist nowhere else.
+    records: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    for key in delta_keys:
+        body = files.get(key)
+        stats.s3_gets += 1
+        stats.s3_bytes_read += len(body)
+        content = json.loads(body)
+        records.extend(content["orders"])
+        versions.extend(content.get("products", []))
     due = snapshot is None or rebuild_after is None or _older_than(snapshot.built_at, now - rebuild_after)
     if due:
         snapshot = rebuild_from_table(tenant_id, now=now, stats=stats)
         stats.source = "table"
     else:
         assert snapshot is not None
-        records: list[dict[str, Any]] = []
-        for key in delta_keys:
-            body = files.get(key)
-            stats.s3_gets += 1
-            stats.s3_bytes_read += len(body)
-            records.extend(json.loads(body)["orders"])
         snapshot, stats.orders_changed = snapshot.merged_with(records)
         stats.deltas_applied = len(delta_keys)
         stats.source = "snapshot"
     if due or stats.orders_changed:
         files.put(snapshot_key(tenant_id), snapshot.to_bytes())
         stats.s3_puts += 1
+    current = [record for record in map(product_record, catalogue) if record is not None]
+    if history.merge([*versions, *current]):
+        files.put(price_history_key(tenant_id), history.to_bytes())
+        stats.s3_puts += 1
     files.delete_many(delta_keys)
     stats.s3_deletes += _requests(len(delta_keys), S3_DELETE_BATCH)
-    return snapshot
+    return snapshot, history
 
 
 S3_LIST_PAGE = 1000  # keys per ListObjectsV2 page
