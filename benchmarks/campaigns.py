@@ -175,8 +175,9 @@ def bench_render(repeats: int) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- 2. throughput (moto)
 def bench_throughput(messages: int) -> dict[str, Any]:
+    from luxebrain.adapters.aws import mail_service, secrets_vault, sms_service, whatsapp_service
     from luxebrain.campaigns.consent import record_consent
-    from luxebrain.campaigns.sending import SenderContext, SendRequest, aws_channel, deliver
+    from luxebrain.campaigns.sending import MessageServices, SenderContext, SendRequest, deliver
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.storage.campaigns import ConsentRecord, put_consents
     from luxebrain.storage.items.customers import CustomerItem, key_customer
@@ -202,7 +203,8 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     noon = datetime(2026, 11, 26, 12, tzinfo=UTC)
     put_consents(tenant_id, [ConsentRecord(str(index), "email", True, "bench", noon) for index in range(messages)])
     record_consent(tenant_id, "0", "email", granted=True, source="bench")
-    sender = SenderContext(channel_factory=aws_channel, clock=lambda: noon)
+    services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
+    sender = SenderContext(channel_factory=services.channel, keys=secrets_vault(), clock=lambda: noon)
     requests = [
         SendRequest(
             tenant_id=tenant_id,

@@ -7,8 +7,9 @@ import itertools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from luxebrain.adapters import MissingObject, ObjectVersion, ReceivedMessage, StoredObject
+from luxebrain.adapters import MissingObject, ObjectVersion, ProviderError, ReceivedMessage, StoredObject
 
 
 @dataclass
@@ -102,6 +103,7 @@ class RecordingQueue:
 
     sent: list[SentMessage] = field(default_factory=list)
     refuse: Exception | None = None
+    delays: list[tuple[str, int]] = field(default_factory=list)  # (receipt handle, seconds)
 
     def send(self, body: str, *, group_id: str | None = None, deduplication_id: str | None = None) -> str:
         if self.refuse is not None:
@@ -113,6 +115,9 @@ class RecordingQueue:
         for body in bodies:
             self.send(body)
         return len(bodies)
+
+    def delay(self, receipt_handle: str, *, seconds: int) -> None:
+        self.delays.append((receipt_handle, seconds))
 
     def bodies(self) -> list[dict[str, object]]:
         return [json.loads(message.body) for message in self.sent]
@@ -166,3 +171,81 @@ class InMemoryKeyVault:
         if sealed["context"] != dict(context):
             raise ContextMismatch("the encryption context differs")
         return bytes.fromhex(sealed["plaintext"])
+
+
+# ----------------------------------------------------------------------------- outbound messages
+@dataclass
+class SentMail:
+    sender: str
+    to: list[str]
+    subject: str
+    text: str
+    tags: dict[str, str] = field(default_factory=dict)
+    configuration_set: str | None = None
+    mime: bytes = b""
+
+
+@dataclass
+class RecordingMailService:
+    """Keeps every e-mail; each entry of ``failures`` fails one send, in order (a refusal or an outage)."""
+
+    sent: list[SentMail] = field(default_factory=list)
+    failures: list[ProviderError] = field(default_factory=list)
+
+    def _accept(self, mail: SentMail) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(mail)
+        return f"mail-{len(self.sent)}"
+
+    def send_raw(
+        self, mime: bytes, *, sender: str, tags: Mapping[str, str], configuration_set: str | None = None
+    ) -> str:
+        import email
+
+        parsed = email.message_from_bytes(mime)
+        text = next(
+            (part.get_payload(decode=True) or b"" for part in parsed.walk() if part.get_content_type() == "text/plain"),
+            b"",
+        )
+        return self._accept(
+            SentMail(
+                sender=sender,
+                to=[address.strip() for address in str(parsed["To"]).split(",")],
+                subject=str(parsed["Subject"]),
+                text=bytes(text).decode(),
+                tags=dict(tags),
+                configuration_set=configuration_set,
+                mime=mime,
+            )
+        )
+
+    def send_text(self, *, sender: str, to: str, subject: str, text: str) -> str:
+        return self._accept(SentMail(sender=sender, to=[to], subject=subject, text=text))
+
+
+@dataclass
+class RecordingSmsService:
+    """Keeps every text message; numbers in ``opted_out_numbers`` are on the account's opt-out list."""
+
+    sent: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)  # (number, text, attributes)
+    opted_out_numbers: set[str] = field(default_factory=set)
+    failures: list[ProviderError] = field(default_factory=list)
+
+    def opted_out(self, phone_number: str) -> bool:
+        return phone_number in self.opted_out_numbers
+
+    def publish(self, phone_number: str, text: str, *, attributes: Mapping[str, str]) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((phone_number, text, dict(attributes)))
+        return f"sms-{len(self.sent)}"
+
+
+@dataclass
+class RecordingWhatsApp:
+    sent: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # (from number, message, api)
+
+    def send(self, phone_number_id: str, message: bytes, *, api_version: str) -> str:
+        self.sent.append((phone_number_id, json.loads(message), api_version))
+        return f"wamid-{len(self.sent)}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from luxebrain.adapters.aws import mail_service, secrets_vault, sms_service, whatsapp_service
 from luxebrain.campaigns.config import FlowSettings, load_campaign_settings, save_campaign_settings
 from luxebrain.campaigns.flows import RunData, orders_window_start, run_flow
 from luxebrain.campaigns.oneoff import (
@@ -24,7 +25,7 @@ from luxebrain.campaigns.oneoff import (
     run_campaign,
 )
 from luxebrain.campaigns.results import flow_results
-from luxebrain.campaigns.sending import RetryableSendError, SendRequest, deliver
+from luxebrain.campaigns.sending import MessageServices, RetryableSendError, SenderContext, SendRequest, deliver
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import ConsentRecord, iter_send_records, put_consents
 from luxebrain.storage.customers import iter_customers
@@ -106,6 +107,9 @@ def drain_send_queue(max_batches: int = 1000, *, tenant_id: str | None = None) -
     outcomes of ``tenant_id``'s messages (every message is delivered: none is left behind or dropped)."""
     sqs = aws_client("sqs")
     queue_url = configured_settings().require("campaign_send_queue_url")
+    # What the sender function passes to each delivery: the AWS message services and key vault.
+    services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
+    sender = SenderContext(channel_factory=services.channel, keys=secrets_vault())
     outcomes: dict[str, int] = {}
     for _ in range(max_batches):
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
@@ -117,7 +121,7 @@ def drain_send_queue(max_batches: int = 1000, *, tenant_id: str | None = None) -
             request = SendRequest.model_validate_json(message["Body"])
             counted = tenant_id is None or request.tenant_id == tenant_id
             try:
-                outcome = deliver(request).status
+                outcome = deliver(request, sender).status
             except RetryableSendError:
                 outcome = "retry_later"  # stays on the queue; redelivered after its visibility timeout
             if counted:

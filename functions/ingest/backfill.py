@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from luxebrain.adapters.aws import models_bucket, queue
+from luxebrain.adapters.aws import mail_service, models_bucket, queue
 from luxebrain.ingest.backfill import backfill_store, request_reconciliation_of_all_stores
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.store_sync import (
@@ -72,7 +72,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         seed_training_snapshot(request.tenant_id, files=models_bucket())
         metrics.add_metric(name="WebhooksCreated", unit=MetricUnit.Count, value=len(sync.created) if sync else 0)
     if request.webhook_health:
-        health = run_webhook_health(request.tenant_id, request.store_id)
+        health = run_webhook_health(request.tenant_id, request.store_id, mail=mail_service())
         metrics.add_metric(name="WebhooksReEnabled", unit=MetricUnit.Count, value=len(health.re_enabled))
         if not health.needs_backfill:
             return {"webhook_health": "ok" if health.ok else "failing", "error": health.error}

@@ -3,9 +3,12 @@ without the webhook path, which the ingest tests cover) and read what moto 'sent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from luxebrain.adapters.aws import mail_service, secrets_vault, sms_service, whatsapp_service
+from luxebrain.campaigns.sending import MessageServices, SenderContext, utc_now
 from luxebrain.ingest.mapping import (
     customer_from_payload,
     guest_customer_from_order,
@@ -18,6 +21,12 @@ from luxebrain.storage.ingest import StoreRecord, put_records
 from luxebrain.storage.items.customers import CustomerItem, OrderItem
 from luxebrain.woocommerce.payloads import CustomerPayload, OrderPayload, ProductPayload
 from luxebrain_dev.sample_store import SampleStore
+
+
+def aws_sender(clock: Callable[[], datetime] = utc_now) -> SenderContext:
+    """What the sender function passes to ``deliver``: the (embedded) AWS message services and key vault."""
+    services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
+    return SenderContext(channel_factory=services.channel, keys=secrets_vault(), clock=clock)
 
 
 def load_sample_store(tenant_id: str, store: SampleStore) -> None:
@@ -169,11 +178,21 @@ class CampaignHandler:
     def __init__(self, name: str, module: Any) -> None:
         from luxebrain_dev.local.functions import as_function
 
+        self.name = name
         self.module = module
         self.handler = as_function(CAMPAIGN_FUNCTIONS[name], module.handler)
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self.module, attribute)
+
+    def handler_with(self, sender: SenderContext) -> Any:
+        """The sender function's handler delivering through ``sender`` instead of the AWS services, still
+        under the function's role."""
+        from luxebrain_dev.local.functions import as_function
+
+        return as_function(
+            CAMPAIGN_FUNCTIONS[self.name], lambda event, context: self.module.handle_batch(event, context, sender)
+        )
 
 
 def load_handler(name: str) -> CampaignHandler:
@@ -191,11 +210,13 @@ def load_handler(name: str) -> CampaignHandler:
     return CampaignHandler(name, module)
 
 
-def drain_with_sender_handler(max_rounds: int = 50) -> list[dict[str, Any]]:
-    """Receive the send queue's messages and give them to the sender function, as the SQS trigger would."""
+def drain_with_sender_handler(max_rounds: int = 50, through: SenderContext | None = None) -> list[dict[str, Any]]:
+    """Receive the send queue's messages and give them to the sender function, as the SQS trigger would
+    (delivering ``through`` a given sender context when there is one)."""
     from luxebrain.runtime import aws_client
 
-    sender = load_handler("sender")
+    function = load_handler("sender")
+    handle = function.handler if through is None else function.handler_with(through)
     sqs = aws_client("sqs")
     queue_url = configured_settings().require("campaign_send_queue_url")
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -207,7 +228,7 @@ def drain_with_sender_handler(max_rounds: int = 50) -> list[dict[str, Any]]:
         if not messages:
             break
         event = {"Records": [sqs_record(message, arn) for message in messages]}
-        response = sender.handler(event, lambda_context())
+        response = handle(event, lambda_context())
         failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] not in failed:

@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 from campaign_support import (
     add_customer,
     add_order,
+    aws_sender,
     drain_with_sender_handler,
     lambda_context,
     load_handler,
@@ -24,7 +25,7 @@ from campaign_support import (
     sqs_record,
 )
 
-from luxebrain.adapters.aws import queue
+from luxebrain.adapters.aws import SesMailService, queue, secrets_vault
 from luxebrain.campaigns.channels import EmailChannel
 from luxebrain.campaigns.config import CampaignSettings, FlowSettings, FrequencyCap, save_campaign_settings
 from luxebrain.campaigns.consent import record_consent, suppression_reason, unsubscribe_with_token
@@ -36,7 +37,6 @@ from luxebrain.campaigns.sending import (
     QueueDispatcher,
     SenderContext,
     SendRequest,
-    aws_channel,
     deliver,
     send_reference,
 )
@@ -83,7 +83,7 @@ def _request(
 
 
 def _at_noon() -> SenderContext:
-    return SenderContext(channel_factory=aws_channel, clock=lambda: NOON)
+    return aws_sender(clock=lambda: NOON)
 
 
 # ----------------------------------------------------------------------------- exactly once
@@ -138,7 +138,7 @@ def test_concurrent_deliveries_of_one_send_reach_the_provider_once(local_aws: Lo
 
     def send() -> None:
         barrier.wait()
-        outcomes.append(deliver(request).status)
+        outcomes.append(deliver(request, _at_noon()).status)
 
     threads = [threading.Thread(target=send) for _ in range(6)]
     for thread in threads:
@@ -176,8 +176,10 @@ def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[Se
     stubber.activate()
     # The stack's sender and configuration set: the sender function's role allows sending with those only.
     settings = configured_settings()
-    channel = EmailChannel(client, sender=settings.sender_email, configuration_set=settings.ses_configuration_set)
-    return SenderContext(channel_factory=lambda _channel, _settings: channel), stubber
+    channel = EmailChannel(
+        SesMailService(client), sender=settings.sender_email, configuration_set=settings.ses_configuration_set
+    )
+    return SenderContext(channel_factory=lambda _channel, _settings: channel, keys=secrets_vault()), stubber
 
 
 def test_throttling_is_retried_with_backoff_then_sent_once(local_aws: LocalResources, tenant_id: str) -> None:
@@ -220,7 +222,6 @@ def test_sender_handler_reports_a_throttled_message_as_a_batch_failure(
     local_aws: LocalResources, tenant_id: str
 ) -> None:
     # Given two queued messages: one SES will throttle, one for a customer without consent
-    from luxebrain.campaigns import sending
     from luxebrain.runtime import configured_settings
 
     add_customer(tenant_id, "11", email=f"{tenant_id}.batch@example.com")
@@ -235,13 +236,9 @@ def test_sender_handler_reports_a_throttled_message_as_a_batch_failure(
     throttled_id = next(m["MessageId"] for m in messages if '"customer_id":"11"' in m["Body"])
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     throttling, _ = _stubbed_email_channel(["Throttling"], then_succeed=False)
-    previous = sending._default_context
-    sending._default_context = throttling
-    try:
-        # When the sender function handles the batch
-        response = load_handler("sender").handler({"Records": [sqs_record(m, arn) for m in messages]}, lambda_context())
-    finally:
-        sending._default_context = previous
+    # When the sender function handles the batch
+    handler = load_handler("sender").handler_with(throttling)
+    response = handler({"Records": [sqs_record(m, arn) for m in messages]}, lambda_context())
     # Then the message is a batch item failure (redelivered later, then dead-lettered), and it is retrying
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [throttled_id]
     assert get_send_record(tenant_id, "campaign-test", "11", "t1").status == "retrying"
@@ -273,11 +270,11 @@ def test_unsubscribe_link_takes_effect_at_once_for_that_tenant_only(local_aws: L
     for tenant in (tenant_a, tenant_b):
         add_customer(tenant, "30", email=address)
         record_consent(tenant, "30", "email", granted=True, source="checkout")
-    token = make_unsubscribe_token(tenant_a, "30")
+    token = make_unsubscribe_token(tenant_a, "30", keys=secrets_vault())
     # When the customer follows tenant A's signed link
-    state = unsubscribe_with_token(token)
+    state = unsubscribe_with_token(token, keys=secrets_vault())
     # Then A's next message is skipped and B's is sent
-    assert state.granted is False and verify_unsubscribe_token(token) == (tenant_a, "30", "email")
+    assert state.granted is False and verify_unsubscribe_token(token, keys=secrets_vault()) == (tenant_a, "30", "email")
     assert deliver(_request(tenant_a, "30"), _at_noon()).reason == "consent withdrawn (unsubscribe-link)"
     assert suppression_reason(tenant_a, "email", address) == "unsubscribe"
     assert deliver(_request(tenant_b, "30"), _at_noon()).status == "sent"
@@ -285,7 +282,7 @@ def test_unsubscribe_link_takes_effect_at_once_for_that_tenant_only(local_aws: L
 
 def test_a_forged_or_cross_tenant_token_does_not_verify(local_aws: LocalResources) -> None:
     tenant_a, tenant_b = _tenant("Maison A"), _tenant("Maison B")
-    version, payload, signature = make_unsubscribe_token(tenant_a, "31").split(".")
+    version, payload, signature = make_unsubscribe_token(tenant_a, "31", keys=secrets_vault()).split(".")
     import base64
 
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -293,11 +290,11 @@ def test_a_forged_or_cross_tenant_token_does_not_verify(local_aws: LocalResource
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     for bad in (f"{version}.{forged}.{signature}", f"{version}.{payload}.{signature[:-2]}AA", "nonsense"):
         with pytest.raises(InvalidTokenError):
-            verify_unsubscribe_token(bad)
+            verify_unsubscribe_token(bad, keys=secrets_vault())
     # and tenant B, which never sent a message, was not given a signing key by the anonymous attempt
     from luxebrain.campaigns.tokens import existing_signing_key
 
-    assert existing_signing_key(tenant_b) is None
+    assert existing_signing_key(tenant_b, secrets_vault()) is None
 
 
 def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResources) -> None:
@@ -345,7 +342,7 @@ def test_start_lifts_a_stop_but_never_a_bounce_or_a_complaint(local_aws: LocalRe
 def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenant_id: str) -> None:
     add_customer(tenant_id, "41", phone="+33612345041", country="FR")
     record_consent(tenant_id, "41", "sms", granted=True, source="checkout")
-    late = SenderContext(channel_factory=aws_channel, clock=lambda: datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
+    late = aws_sender(clock=lambda: datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
     # 23:30 in Paris: deferred, and no record, so the next run sends it
     assert deliver(_request(tenant_id, "41", channel="sms"), late).status == "deferred"
     assert deliver(_request(tenant_id, "41", channel="sms"), _at_noon()).status == "sent"
@@ -353,8 +350,6 @@ def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenan
 
 def test_an_sms_goes_out_through_the_sender_function(local_aws: LocalResources, tenant_id: str) -> None:
     # Given a customer who opted in to SMS, and a tenant with its own number
-    from luxebrain.campaigns import sending
-
     phone = f"+447701{int(tenant_id[-6:], 16) % 10**6:06d}"  # unique per test run: moto's SMS log is shared
     save_campaign_settings(tenant_id, CampaignSettings(sms_origination_number="+447700900044"), may_assign_senders=True)
     add_customer(tenant_id, "44", phone=phone, email=f"{tenant_id}.smsfn@example.com")
@@ -366,12 +361,7 @@ def test_an_sms_goes_out_through_the_sender_function(local_aws: LocalResources, 
         MessageBody=_request(tenant_id, "44", channel="sms").model_dump_json(),
     )
     # When the sender function handles it (at noon: outside quiet hours), under its own role
-    previous = sending._default_context
-    sending._default_context = _at_noon()
-    try:
-        drain_with_sender_handler()
-    finally:
-        sending._default_context = previous
+    drain_with_sender_handler(through=_at_noon())
     # Then the text went out once (sns:Publish to a phone number, not to any topic)
     assert len(moto_sms_to({phone})) == 1
 
@@ -636,15 +626,14 @@ def test_product_block_comes_from_the_recommendation_model_and_shows_in_stock_pr
     assert shown and 103 not in shown
 
 
-def test_sender_paces_itself_to_the_configured_send_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sender_paces_itself_to_the_configured_send_rate() -> None:
     sender = load_handler("sender")
     clock = [100.0]
     slept: list[float] = []
-    monkeypatch.setattr(sender.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(
-        sender.time, "sleep", lambda seconds: (slept.append(seconds), clock.__setitem__(0, clock[0] + seconds))
+    pacer = sender.SendPacer(
+        clock=lambda: clock[0],
+        sleep=lambda seconds: (slept.append(seconds), clock.__setitem__(0, clock[0] + seconds)),
     )
-    pacer = sender.SendPacer()
     for _ in range(5):
         pacer.wait(4.0)  # four per second: the 2nd to 5th sends each wait a quarter of a second
     assert slept == [0.25, 0.25, 0.25, 0.25]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from api_testkit import counted_dynamodb_items_read
-from campaign_support import add_customer, add_order
+from campaign_support import add_customer, add_order, aws_sender
 
 from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.flows import run_flow
-from luxebrain.campaigns.sending import DirectDispatcher, SenderContext, aws_channel
+from luxebrain.campaigns.sending import DirectDispatcher
 from luxebrain.runtime import reset_runtime
 from luxebrain.storage.customers import index_stored_orders_by_date
 from luxebrain.storage.items.customers import OrderItem
@@ -37,7 +37,7 @@ def test_orders_stored_before_the_by_date_index_are_added_to_it_once(local_aws: 
         tenant_id,
         "abandoned_cart",
         NOON,
-        DirectDispatcher(SenderContext(channel_factory=aws_channel, clock=lambda: NOON), base_delay=0.0),
+        DirectDispatcher(aws_sender(clock=lambda: NOON), base_delay=0.0),
     )[0]
     # Then the stored orders were added to the index first: c1's cart is found, c2's (bought since) is not
     assert result.candidates == 1

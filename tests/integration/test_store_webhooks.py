@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 from api_testkit import add_tenant_user, new_merchant
+from fakes import RecordingMailService
 from test_store_connect import Urls, approve, connect, connect_settings, gateway, queued_backfills  # noqa: F401
 
 from luxebrain.adapters.aws import queue
@@ -141,16 +142,18 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
 
     # When the store goes down, the owner is told once, however many health runs fail
     fake_store.store_down = True
-    sent: list[str] = []
+    mail = RecordingMailService()
     client = lambda t, s: _fast_client(store_client_factory(t, s))  # noqa: E731
     for _ in range(3):
-        report = run_webhook_health(tenant_id, store_id, client, notify=lambda tenant, **m: sent.append(m["subject"]))
+        report = run_webhook_health(tenant_id, store_id, client, mail=mail)
         assert not report.ok and "503" in (report.error or "")
-    assert len(sent) == 1
+    [alert] = mail.sent
+    assert alert.subject == "LuxeBrain cannot keep your store's webhooks running" and len(alert.to) == 1
+    assert "could not check or re-enable the webhooks of your store" in alert.text
     assert ingest_status(tenant_id, store_id).webhook_health == "failing"
     # and once it is back, a healthy run clears the episode (a later outage alerts again)
     fake_store.store_down = False
-    assert run_webhook_health(tenant_id, store_id, client, notify=lambda tenant, **m: sent.append("x")).ok
+    assert run_webhook_health(tenant_id, store_id, client, mail=mail).ok and len(mail.sent) == 1
     assert ingest_status(tenant_id, store_id).webhooks["alerted_at"] is None
 
     # When our webhooks are deleted, only they go

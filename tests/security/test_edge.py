@@ -98,10 +98,10 @@ def test_control_and_bidi_characters_are_refused_in_names(client: TestClient, ow
 
 
 def test_a_carriage_return_in_customer_data_does_not_break_the_send(local_aws: LocalResources, tenant_id: str) -> None:
-    from campaign_support import add_customer
+    from campaign_support import add_customer, aws_sender
 
     from luxebrain.campaigns.consent import record_consent
-    from luxebrain.campaigns.sending import SenderContext, SendRequest, aws_channel, deliver
+    from luxebrain.campaigns.sending import SendRequest, deliver
     from luxebrain.storage.campaigns import get_send_record
 
     noon = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -116,7 +116,7 @@ def test_a_carriage_return_in_customer_data_does_not_break_the_send(local_aws: L
         assigned_at=noon,
         context={"cart": {"lines": [], "currency": "EUR", "url": "https://shop.example/cart/"}},
     )
-    outcome = deliver(request, SenderContext(channel_factory=aws_channel, clock=lambda: noon))
+    outcome = deliver(request, aws_sender(clock=lambda: noon))
     # Before: the send broke and its record stayed "claimed"
     assert outcome.status == "sent", outcome
     assert get_send_record(tenant_id, "campaign-edge", "cr1", "t1").status == "sent"

@@ -16,6 +16,7 @@ from api_testkit import Merchant, add_tenant_user, api_app_module, new_merchant
 from campaign_support import add_customer
 from fastapi.testclient import TestClient
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain.billing.plans import PLANS, PlanLimitExceededError, change_plan
 from luxebrain.billing.usage import consume, usage_report
 from luxebrain.campaigns.channels import ProviderError
@@ -97,7 +98,9 @@ def _send(tenant_id: str, channel: str, provider: RecordingChannel) -> Any:
         channel=channel,
         assigned_at=NOON,
     )
-    return deliver(request, SenderContext(channel_factory=lambda *_: provider, clock=lambda: NOON))
+    return deliver(
+        request, SenderContext(channel_factory=lambda *_: provider, keys=secrets_vault(), clock=lambda: NOON)
+    )
 
 
 @pytest.mark.parametrize("plan", PLAN_NAMES)
@@ -151,7 +154,7 @@ def test_concurrent_sends_racing_the_last_message_send_exactly_one(local_aws: Lo
 
     def send(request: SendRequest) -> None:
         barrier.wait()
-        context = SenderContext(channel_factory=lambda *_: provider, clock=lambda: NOON)
+        context = SenderContext(channel_factory=lambda *_: provider, keys=secrets_vault(), clock=lambda: NOON)
         outcomes.append(deliver(request, context).status)
 
     threads = [threading.Thread(target=send, args=(request,)) for request in requests]

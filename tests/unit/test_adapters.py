@@ -11,8 +11,19 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from luxebrain.adapters import MissingObject, ObjectVersion, ReceivedMessage, StoredObject
-from luxebrain.adapters.aws import KmsKeyVault, S3ObjectStore, SqsQueue, models_bucket, queue
+from luxebrain.adapters import MissingObject, ObjectVersion, ProviderError, ReceivedMessage, StoredObject
+from luxebrain.adapters.aws import (
+    KmsKeyVault,
+    S3ObjectStore,
+    SesMailService,
+    SnsSmsService,
+    SocialMessagingWhatsApp,
+    SqsQueue,
+    mail_service,
+    models_bucket,
+    queue,
+    sms_service,
+)
 from luxebrain.errors import ConfigurationError
 from luxebrain.runtime import reset_runtime
 
@@ -126,10 +137,16 @@ def test_queue_sends_fifo_fields_only_when_given_and_batches_by_ten() -> None:
             {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "x", "Message": "throttled"}]},
             {"QueueUrl": QUEUE_URL, "Entries": [{"Id": "0", "MessageBody": "10"}]},
         )
+        stubber.add_response(
+            "change_message_visibility",
+            {},
+            {"QueueUrl": QUEUE_URL, "ReceiptHandle": "receipt-1", "VisibilityTimeout": 60},
+        )
         assert messages.send("{}") == "m1"
         assert messages.send("{}", group_id="g", deduplication_id="d") == "m2"
         with pytest.raises(RuntimeError, match="1 message"):
             messages.send_batch([str(i) for i in range(11)])
+        messages.delay("receipt-1", seconds=60)
         stubber.assert_no_pending_responses()
 
 
@@ -183,6 +200,96 @@ def test_key_vault_binds_the_ciphertext_to_its_context() -> None:
         KmsKeyVault(kms, None).encrypt(b"secret", context=context)
 
 
+def test_mail_service_sends_raw_mime_or_plain_text_and_classifies_refusals() -> None:
+    ses = _client("sesv2")
+    mail = SesMailService(ses)
+    with Stubber(ses) as stubber:
+        stubber.add_response(
+            "send_email",
+            {"MessageId": "m-1"},
+            {
+                "FromEmailAddress": "no-reply@luxebrain.example",
+                "Content": {"Raw": {"Data": b"MIME"}},
+                "EmailTags": [{"Name": "lb_tenant", "Value": "t-shop"}],
+                "ConfigurationSetName": "campaigns",
+            },
+        )
+        stubber.add_response(
+            "send_email",
+            {"MessageId": "m-2"},
+            {"FromEmailAddress": "no-reply@luxebrain.example", "Content": {"Raw": {"Data": b"MIME"}}, "EmailTags": []},
+        )
+        stubber.add_response(
+            "send_email",
+            {"MessageId": "m-3"},
+            {
+                "FromEmailAddress": "no-reply@luxebrain.example",
+                "Destination": {"ToAddresses": ["owner@shop.example"]},
+                "Content": {"Simple": {"Subject": {"Data": "Alert"}, "Body": {"Text": {"Data": "Body"}}}},
+            },
+        )
+        stubber.add_client_error("send_email", service_error_code="MessageRejected", http_status_code=400)
+        stubber.add_client_error("send_email", service_error_code="TooManyRequestsException", http_status_code=429)
+        stubber.add_client_error("send_email", service_error_code="Whatever", http_status_code=503)
+        sender = "no-reply@luxebrain.example"
+        assert (
+            mail.send_raw(b"MIME", sender=sender, tags={"lb_tenant": "t-shop"}, configuration_set="campaigns") == "m-1"
+        )
+        assert mail.send_raw(b"MIME", sender=sender, tags={}) == "m-2"
+        assert mail.send_text(sender=sender, to="owner@shop.example", subject="Alert", text="Body") == "m-3"
+        refusals = []
+        for _ in range(3):
+            with pytest.raises(ProviderError) as refused:
+                mail.send_raw(b"MIME", sender=sender, tags={})
+            refusals.append((refused.value.code, refused.value.retryable))
+        stubber.assert_no_pending_responses()
+    # A rejection is final; throttling and the provider's own failures (5xx) are worth another attempt
+    assert refusals == [("MessageRejected", False), ("TooManyRequestsException", True), ("Whatever", True)]
+    assert str(refused.value).startswith("email provider: Whatever")
+
+
+def test_sms_service_checks_the_opt_out_list_and_publishes_typed_attributes() -> None:
+    sns = _client("sns")
+    sms = SnsSmsService(sns)
+    with Stubber(sns) as stubber:
+        stubber.add_response("check_if_phone_number_is_opted_out", {"isOptedOut": True}, {"phoneNumber": "+4477"})
+        stubber.add_response("check_if_phone_number_is_opted_out", {"isOptedOut": False}, {"phoneNumber": "+4478"})
+        stubber.add_response(
+            "publish",
+            {"MessageId": "sms-1"},
+            {
+                "PhoneNumber": "+4478",
+                "Message": "Hi",
+                "MessageAttributes": {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Promotional"}},
+            },
+        )
+        stubber.add_client_error("publish", service_error_code="Throttling", http_status_code=400)
+        assert sms.opted_out("+4477") is True and sms.opted_out("+4478") is False
+        assert sms.publish("+4478", "Hi", attributes={"AWS.SNS.SMS.SMSType": "Promotional"}) == "sms-1"
+        with pytest.raises(ProviderError, match="sms provider: Throttling") as throttled:
+            sms.publish("+4478", "Hi", attributes={})
+        stubber.assert_no_pending_responses()
+    assert throttled.value.retryable
+
+
+def test_whatsapp_service_sends_through_social_messaging() -> None:
+    # moto has no socialmessaging service: the Stubber is this call's only check
+    social = _client("socialmessaging")
+    whatsapp = SocialMessagingWhatsApp(social)
+    with Stubber(social) as stubber:
+        stubber.add_response(
+            "send_whatsapp_message",
+            {"messageId": "wamid-1"},
+            {"originationPhoneNumberId": "phone-1", "message": b"{}", "metaApiVersion": "v20.0"},
+        )
+        stubber.add_client_error("send_whatsapp_message", service_error_code="ValidationException")
+        assert whatsapp.send("phone-1", b"{}", api_version="v20.0") == "wamid-1"
+        with pytest.raises(ProviderError, match="whatsapp provider: ValidationException") as refused:
+            whatsapp.send("phone-1", b"{}", api_version="v20.0")
+        stubber.assert_no_pending_responses()
+    assert not refused.value.retryable
+
+
 def test_factories_create_each_adapter_once_per_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_ENV", "local")
     monkeypatch.setenv("LUXEBRAIN_TABLE_NAME", "luxebrain-data")
@@ -199,6 +306,10 @@ def test_factories_create_each_adapter_once_per_environment(monkeypatch: pytest.
         reset_runtime()  # the environment changed: new adapters
         assert models_bucket() is not before and models_bucket().bucket == "another-bucket"
         assert queue("privacy_queue_url").queue_url == QUEUE_URL
+        assert mail_service() is mail_service() and sms_service() is sms_service()
+        mail = mail_service()
+        reset_runtime()
+        assert mail_service() is not mail
     finally:
         monkeypatch.undo()
         reset_runtime()

@@ -1,14 +1,12 @@
-"""Templates, addresses, quiet hours, channel adapters (botocore Stubber) and trigger rules, without AWS."""
+"""Templates, addresses, quiet hours, channels (on the fake message services) and trigger rules, without AWS."""
 
 from __future__ import annotations
 
 import email
-import json
 from datetime import UTC, datetime, time, timedelta
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from fakes import RecordingMailService, RecordingSmsService, RecordingWhatsApp
 
 from luxebrain.campaigns.addresses import address_hash, normalise_email, normalise_phone
 from luxebrain.campaigns.channels import (
@@ -96,9 +94,9 @@ def test_quiet_hours_wrap_midnight() -> None:
     assert not quiet.contains(time(9)) and not quiet.contains(time(20, 59))
 
 
-def test_ses_adapter_sends_raw_mime_with_one_click_headers_and_configuration_set() -> None:
-    client = boto3.client("sesv2", region_name="us-east-1")
-    channel = EmailChannel(client, sender="no-reply@luxebrain.example", configuration_set="campaigns")
+def test_email_channel_sends_one_mime_message_with_one_click_headers_and_configuration_set() -> None:
+    mail = RecordingMailService()
+    channel = EmailChannel(mail, sender="no-reply@luxebrain.example", configuration_set="campaigns")
     message = OutboundEmail(
         to="lea@example.com",
         subject="Hello",
@@ -111,64 +109,55 @@ def test_ses_adapter_sends_raw_mime_with_one_click_headers_and_configuration_set
         },
         tags={"lb_tenant": "t-shop"},
     )
-    with Stubber(client) as stubber:
-        stubber.add_response(
-            "send_email",
-            {"MessageId": "m-1"},
-            {
-                "FromEmailAddress": "no-reply@luxebrain.example",
-                "Content": {"Raw": {"Data": ANY}},
-                "EmailTags": [{"Name": "lb_tenant", "Value": "t-shop"}],
-                "ConfigurationSetName": "campaigns",
-            },
-        )
-        assert channel.send(message) == "m-1"
-    parsed = email.message_from_bytes(channel.build_mime(message))
+    assert channel.send(message) == "mail-1"
+    [sent] = mail.sent
+    assert (sent.sender, sent.to, sent.subject) == ("no-reply@luxebrain.example", ["lea@example.com"], "Hello")
+    assert (sent.tags, sent.configuration_set) == ({"lb_tenant": "t-shop"}, "campaigns")
+    parsed = email.message_from_bytes(sent.mime)
+    assert parsed["From"] == "Maison <no-reply@luxebrain.example>"
     assert parsed["List-Unsubscribe"] == "<https://api.example/u/" + "x" * 150 + ">"  # one token, not encoded
     assert [part.get_content_type() for part in parsed.walk() if not part.is_multipart()] == ["text/plain", "text/html"]
 
 
-def test_sms_adapter_respects_the_account_wide_opt_out_and_classifies_errors() -> None:
-    client = boto3.client("sns", region_name="us-east-1")
-    channel = SmsChannel(client)
-    with Stubber(client) as stubber:
-        stubber.add_response(
-            "check_if_phone_number_is_opted_out", {"isOptedOut": True}, {"phoneNumber": "+447700900001"}
+def test_sms_channel_respects_the_account_wide_opt_out_and_passes_provider_errors_on() -> None:
+    throttled = ProviderError("sms provider: Throttling: slow down", retryable=True, code="Throttling")
+    sms = RecordingSmsService(opted_out_numbers={"+447700900001"}, failures=[throttled])
+    channel = SmsChannel(sms, origination_number="+447700900099")
+    with pytest.raises(ProviderError) as opted_out:
+        channel.send(OutboundShortMessage(to="+447700900001", text="Hi"))
+    with pytest.raises(ProviderError) as failed:
+        channel.send(OutboundShortMessage(to="+447700900002", text="Hi"))
+    assert not opted_out.value.retryable and opted_out.value.code == "OptedOut" and failed.value is throttled
+    assert channel.send(OutboundShortMessage(to="+447700900002", text="Hi")) == "sms-1"
+    assert sms.sent == [
+        (
+            "+447700900002",
+            "Hi Reply STOP to opt out.",
+            {"AWS.SNS.SMS.SMSType": "Promotional", "AWS.MM.SMS.OriginationNumber": "+447700900099"},
         )
-        with pytest.raises(ProviderError) as opted_out:
-            channel.send(OutboundShortMessage(to="+447700900001", text="Hi"))
-        stubber.add_response(
-            "check_if_phone_number_is_opted_out", {"isOptedOut": False}, {"phoneNumber": "+447700900002"}
-        )
-        stubber.add_client_error("publish", service_error_code="Throttling", http_status_code=400)
-        with pytest.raises(ProviderError) as throttled:
-            channel.send(OutboundShortMessage(to="+447700900002", text="Hi"))
-    assert not opted_out.value.retryable and throttled.value.retryable
+    ]
 
 
-def test_whatsapp_adapter_sends_an_approved_template_through_social_messaging() -> None:
-    # moto has no socialmessaging service, so the real boto3 call is checked with botocore's Stubber
-    client = boto3.client("socialmessaging", region_name="us-east-1")
-    channel = WhatsAppChannel(client, phone_number_id="phone-number-id-0123")
+def test_whatsapp_channel_sends_an_approved_template() -> None:
+    whatsapp = RecordingWhatsApp()
+    channel = WhatsAppChannel(whatsapp, phone_number_id="phone-number-id-0123")
     message = OutboundShortMessage(
         to="+447700900003",
         text="Your bag",
         template_name="luxebrain_abandoned_cart",
         template_parameters=("Léa", "Your bag"),
     )
-    with Stubber(client) as stubber:
-        stubber.add_response(
-            "send_whatsapp_message",
-            {"messageId": "wamid-1"},
-            {"originationPhoneNumberId": "phone-number-id-0123", "message": ANY, "metaApiVersion": "v20.0"},
-        )
-        assert channel.send(message) == "wamid-1"
-    body = WhatsAppChannel.meta_message(message)
+    assert channel.send(message) == "wamid-1"
+    [(number_id, body, api_version)] = whatsapp.sent
+    assert (number_id, api_version) == ("phone-number-id-0123", "v20.0")
+    assert body == WhatsAppChannel.meta_message(message)
     assert body["type"] == "template" and body["template"]["name"] == "luxebrain_abandoned_cart"
     assert [p["text"] for p in body["template"]["components"][0]["parameters"]] == ["Léa", "Your bag"]
-    json.dumps(body)
     with pytest.raises(ProviderError, match="no WhatsApp phone number"):
-        WhatsAppChannel(client, phone_number_id=None).send(message)
+        WhatsAppChannel(whatsapp, phone_number_id=None).send(message)
+    with pytest.raises(ProviderError, match="approved template"):
+        channel.send(OutboundShortMessage(to="+447700900003", text="Your bag"))
+    assert len(whatsapp.sent) == 1
 
 
 def _order(order_id: str, customer: str, created: datetime, status_class: str) -> OrderItem:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import OwnerOnly, StaffOrOwner, TenantMember
+from api.dependencies import OwnerOnly, SecretsVault, StaffOrOwner, TenantMember
 from luxebrain.auth.principal import AuthKind
 from luxebrain.billing.plans import require_channel
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings, save_campaign_settings
@@ -239,12 +239,12 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><meta name="robots" 
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe page (public, signed link)")
-def unsubscribe_page(token: Token) -> HTMLResponse:
+def unsubscribe_page(token: Token, keys: SecretsVault) -> HTMLResponse:
     # A GET only shows a button: link scanners in mail gateways follow links and must not unsubscribe anyone.
     try:
         from luxebrain.campaigns.tokens import verify_unsubscribe_token
 
-        verify_unsubscribe_token(token)
+        verify_unsubscribe_token(token, keys=keys)
     except InvalidTokenError:
         return HTMLResponse(_PAGE.format(title="Link not valid", body="This unsubscribe link is not valid."), 400)
     form = f'<form method="post" action="{html.escape(token)}"><button type="submit">Unsubscribe</button></form>'
@@ -252,13 +252,13 @@ def unsubscribe_page(token: Token) -> HTMLResponse:
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, summary="One-click unsubscribe (RFC 8058)")
-async def unsubscribe(token: Token, request: Request) -> HTMLResponse:
+async def unsubscribe(token: Token, request: Request, keys: SecretsVault) -> HTMLResponse:
     """Mail clients POST ``List-Unsubscribe=One-Click``; the page's button posts an empty form. Either way the
     consent is withdrawn and the address suppressed for this tenant, at once."""
     body = (await request.body())[:200].decode("utf-8", "replace")
     source = "one-click-unsubscribe" if "List-Unsubscribe=One-Click" in body else "unsubscribe-link"
     try:
-        unsubscribe_with_token(token, source=source)
+        unsubscribe_with_token(token, keys=keys, source=source)
     except InvalidTokenError:
         return HTMLResponse(_PAGE.format(title="Link not valid", body="This unsubscribe link is not valid."), 400)
     return HTMLResponse(_PAGE.format(title="Unsubscribed", body="You will not receive these messages any more."))

@@ -1,5 +1,6 @@
 """The small interfaces domain code reaches AWS through: an object store (the models bucket), a message
-queue (sent to, and read from where no event source reads it: the dead-letter redrive) and a key vault.
+queue (sent to, and read from where no event source reads it: the dead-letter redrive), a key vault, and the
+outbound message services (e-mail, SMS, WhatsApp).
 
 Domain functions take them as parameters; the handler (or the runtime) creates the AWS implementations of
 :mod:`luxebrain.adapters.aws` once per execution environment and passes them in, and the unit tier passes the
@@ -76,6 +77,10 @@ class MessageQueue(Protocol):
         """Queue the messages (any number); returns how many were sent, raises if any was refused."""
         ...
 
+    def delay(self, receipt_handle: str, *, seconds: int) -> None:
+        """Make a received message visible again only after ``seconds`` (its next attempt's backoff)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ReceivedMessage:
@@ -107,4 +112,51 @@ class KeyVault(Protocol):
 
     def decrypt(self, ciphertext: bytes, *, context: Mapping[str, str]) -> bytes:
         """The plaintext; raises when the context is not the one it was encrypted with."""
+        ...
+
+
+# ----------------------------------------------------------------------------- outbound messages
+class ProviderError(Exception):
+    """A message service refused or failed a message. ``retryable`` when a later attempt may succeed
+    (throttling, an outage), not when the message itself was rejected."""
+
+    def __init__(self, message: str, *, retryable: bool, code: str = "") -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.code = code
+
+
+class MailService(Protocol):
+    """Outbound e-mail from our own addresses; each method returns the provider's message id and raises
+    :class:`ProviderError`."""
+
+    def send_raw(
+        self, mime: bytes, *, sender: str, tags: Mapping[str, str], configuration_set: str | None = None
+    ) -> str:
+        """A complete MIME message, to the recipients its headers name; ``tags`` come back on the provider's
+        delivery events."""
+        ...
+
+    def send_text(self, *, sender: str, to: str, subject: str, text: str) -> str:
+        """A plain-text message to one address."""
+        ...
+
+
+class SmsService(Protocol):
+    """Text messages to phone numbers (E.164); raises :class:`ProviderError`."""
+
+    def opted_out(self, phone_number: str) -> bool:
+        """Whether the number opted out of the provider account's messages (its own list, not ours)."""
+        ...
+
+    def publish(self, phone_number: str, text: str, *, attributes: Mapping[str, str]) -> str:
+        """Send ``text``; ``attributes`` are the provider's string message attributes. Returns its message id."""
+        ...
+
+
+class WhatsAppService(Protocol):
+    """WhatsApp messages from a linked business number; raises :class:`ProviderError`."""
+
+    def send(self, phone_number_id: str, message: bytes, *, api_version: str) -> str:
+        """Send one Meta Cloud API message (JSON) from ``phone_number_id``; returns its message id."""
         ...

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from luxebrain.adapters import MissingObject, ObjectVersion, ReceivedMessage, StoredObject
+from luxebrain.adapters import MissingObject, ObjectVersion, ProviderError, ReceivedMessage, StoredObject
 from luxebrain.errors import ConfigurationError
 from luxebrain.runtime import aws_client, on_reset
 from luxebrain.settings import get_settings
@@ -126,6 +126,11 @@ class SqsQueue:
     def delete(self, message: ReceivedMessage) -> None:
         self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message.receipt_handle)
 
+    def delay(self, receipt_handle: str, *, seconds: int) -> None:
+        self._sqs.change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )
+
 
 class KmsKeyVault:
     def __init__(self, client: Any, key_id: str | None) -> None:
@@ -160,10 +165,142 @@ def queue(url_setting: str) -> SqsQueue:
 
 
 @cache
-def store_secrets_vault() -> KmsKeyVault:
-    """The KMS key that encrypts each store's WooCommerce credentials."""
+def secrets_vault() -> KmsKeyVault:
+    """The KMS key that encrypts small secrets: each store's WooCommerce credentials, each tenant's
+    unsubscribe-link signing key."""
     return KmsKeyVault(aws_client("kms"), get_settings().secrets_key_id)
 
 
-for _factory in (models_bucket, queue, store_secrets_vault):
+for _factory in (models_bucket, queue, secrets_vault):
+    on_reset(_factory.cache_clear)
+
+
+# ----------------------------------------------------------------------------- outbound messages
+# Provider error codes worth another attempt; every other refusal is about the message and is final.
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "LimitExceededException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServiceErrorException",
+        "InternalServerException",
+        "KMSThrottlingException",
+        "SendingPausedException",
+        "RequestTimeout",
+    }
+)
+
+
+def provider_error(exc: Exception, channel: str) -> ProviderError:
+    """A botocore failure as a ProviderError; anything else is raised as it is."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        retryable = code in RETRYABLE_CODES or status >= 500  # a 5xx is the provider's problem, not ours
+        return ProviderError(f"{channel} provider: {code}: {message[:200]}", retryable=retryable, code=code)
+    if isinstance(exc, BotoCoreError):  # connection and read timeouts: the provider may be back soon
+        return ProviderError(f"{channel} provider unreachable: {exc}", retryable=True, code=type(exc).__name__)
+    raise exc
+
+
+def _provider_call(channel: str, call: Any, **params: Any) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call(**params)
+    except (ClientError, BotoCoreError) as exc:
+        raise provider_error(exc, channel) from None
+
+
+class SesMailService:
+    def __init__(self, client: Any) -> None:
+        self._ses = client
+
+    def send_raw(
+        self, mime: bytes, *, sender: str, tags: Mapping[str, str], configuration_set: str | None = None
+    ) -> str:
+        params: dict[str, Any] = {
+            "FromEmailAddress": sender,
+            # No Destination: with raw content SES takes the recipients from the To header, and moto would
+            # otherwise record the address twice.
+            "Content": {"Raw": {"Data": mime}},
+            "EmailTags": [{"Name": name, "Value": value} for name, value in tags.items()],
+        }
+        if configuration_set:
+            params["ConfigurationSetName"] = configuration_set
+        return str(_provider_call("email", self._ses.send_email, **params)["MessageId"])
+
+    def send_text(self, *, sender: str, to: str, subject: str, text: str) -> str:
+        response = _provider_call(
+            "email",
+            self._ses.send_email,
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": [to]},
+            Content={"Simple": {"Subject": {"Data": subject}, "Body": {"Text": {"Data": text}}}},
+        )
+        return str(response["MessageId"])
+
+
+class SnsSmsService:
+    def __init__(self, client: Any) -> None:
+        self._sns = client
+
+    def opted_out(self, phone_number: str) -> bool:
+        response = _provider_call("sms", self._sns.check_if_phone_number_is_opted_out, phoneNumber=phone_number)
+        return bool(response.get("isOptedOut"))
+
+    def publish(self, phone_number: str, text: str, *, attributes: Mapping[str, str]) -> str:
+        response = _provider_call(
+            "sms",
+            self._sns.publish,
+            PhoneNumber=phone_number,
+            Message=text,
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+            },
+        )
+        return str(response["MessageId"])
+
+
+class SocialMessagingWhatsApp:
+    def __init__(self, client: Any) -> None:
+        self._social = client
+
+    def send(self, phone_number_id: str, message: bytes, *, api_version: str) -> str:
+        response = _provider_call(
+            "whatsapp",
+            self._social.send_whatsapp_message,
+            originationPhoneNumberId=phone_number_id,
+            message=message,
+            metaApiVersion=api_version,
+        )
+        return str(response["messageId"])
+
+
+@cache
+def mail_service() -> SesMailService:
+    """SES: campaign e-mail and the alerts to a tenant's owners."""
+    return SesMailService(aws_client("sesv2"))
+
+
+@cache
+def sms_service() -> SnsSmsService:
+    return SnsSmsService(aws_client("sns"))
+
+
+@cache
+def whatsapp_service() -> SocialMessagingWhatsApp:
+    """AWS End User Messaging Social (the embedded AWS has none: the sender does not use it there)."""
+    return SocialMessagingWhatsApp(aws_client("socialmessaging"))
+
+
+for _factory in (mail_service, sms_service, whatsapp_service):
     on_reset(_factory.cache_clear)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from luxebrain.adapters import KeyVault
 from luxebrain.campaigns.addresses import address_hash
 from luxebrain.campaigns.config import CHANNELS, CampaignSettings
 from luxebrain.errors import InvalidInputError, NotFoundError
@@ -136,13 +137,13 @@ def consent_block_reason(
     return None
 
 
-def unsubscribe_with_token(token: str, *, source: str = "unsubscribe-link") -> ConsentState:
+def unsubscribe_with_token(token: str, *, keys: KeyVault, source: str = "unsubscribe-link") -> ConsentState:
     """Apply a signed unsubscribe link (or an RFC 8058 one-click POST): consent withdrawn and the address
     suppressed, for the token's tenant only, effective for the very next send."""
     from luxebrain.campaigns.tokens import verify_unsubscribe_token
     from luxebrain.storage.customers import get_customer
 
-    tenant_id, customer_id, channel = verify_unsubscribe_token(token)
+    tenant_id, customer_id, channel = verify_unsubscribe_token(token, keys=keys)
     state = record_consent(tenant_id, customer_id, channel, granted=False, source=source)
     try:
         customer = get_customer(tenant_id, customer_id)

@@ -25,11 +25,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from luxebrain.adapters import MessageQueue
+from luxebrain.adapters import KeyVault, MailService, MessageQueue, SmsService, WhatsAppService
 from luxebrain.billing.plans import PlanFeatureError, PlanLimitExceededError, message_metric
 from luxebrain.billing.usage import consume, release
 from luxebrain.campaigns.addresses import normalise_email, normalise_phone, timezone_for_country
 from luxebrain.campaigns.channels import (
+    Channel,
     EmailChannel,
     OutboundEmail,
     OutboundShortMessage,
@@ -50,7 +51,7 @@ from luxebrain.campaigns.templates import (
 from luxebrain.campaigns.tokens import list_unsubscribe_headers, make_unsubscribe_token, unsubscribe_url
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
-from luxebrain.runtime import aws_client, configured_settings, on_reset
+from luxebrain.runtime import configured_settings
 from luxebrain.storage import campaigns as campaign_store
 from luxebrain.storage.campaigns import SendRecord
 from luxebrain.storage.customers import Customer, get_customer
@@ -113,12 +114,39 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-# ----------------------------------------------------------------------------- dependencies (injectable)
+# ----------------------------------------------------------------------------- dependencies (passed in)
+@dataclass(frozen=True)
+class MessageServices:
+    """The services the channels send through: the handler passes the AWS ones (created once per execution
+    environment), a unit test passes fakes."""
+
+    mail: MailService
+    sms: SmsService
+    whatsapp: WhatsAppService
+
+    def channel(self, channel: str, settings: CampaignSettings) -> Channel:
+        """The channel a send of the tenant goes through."""
+        app = configured_settings()
+        if channel == "email":
+            return EmailChannel(
+                self.mail, sender=app.require("sender_email"), configuration_set=app.ses_configuration_set
+            )
+        if channel == "sms":
+            return SmsChannel(self.sms, origination_number=settings.sms_origination_number)
+        if app.app_env == "local":
+            return UnavailableChannel(
+                "whatsapp", "WhatsApp is not available on the embedded AWS (moto has no socialmessaging)"
+            )
+        return WhatsAppChannel(self.whatsapp, phone_number_id=settings.whatsapp_phone_number_id)
+
+
 @dataclass
 class SenderContext:
-    """What the sender needs besides the request; built once per container, replaceable in tests."""
+    """What the sender needs besides the request; built once per execution environment by the handler.
+    ``keys`` opens the tenants' unsubscribe-link signing keys."""
 
-    channel_factory: Callable[[str, CampaignSettings], Any]
+    channel_factory: Callable[[str, CampaignSettings], Channel]
+    keys: KeyVault
     settings_loader: Callable[[str], CampaignSettings] = load_campaign_settings
     clock: Callable[[], datetime] = utc_now
     _settings_cache: dict[str, tuple[float, CampaignSettings]] = field(default_factory=dict)
@@ -132,43 +160,9 @@ class SenderContext:
         return value
 
 
-def aws_channel(channel: str, settings: CampaignSettings) -> Any:
-    app = configured_settings()
-    if channel == "email":
-        return EmailChannel(
-            aws_client("sesv2"), sender=app.require("sender_email"), configuration_set=app.ses_configuration_set
-        )
-    if channel == "sms":
-        return SmsChannel(aws_client("sns"), origination_number=settings.sms_origination_number)
-    if app.app_env == "local":
-        return UnavailableChannel(
-            "whatsapp", "WhatsApp is not available on the embedded AWS (moto has no socialmessaging)"
-        )
-    return WhatsAppChannel(aws_client("socialmessaging"), phone_number_id=settings.whatsapp_phone_number_id)
-
-
-_default_context: SenderContext | None = None
-
-
-def default_sender_context() -> SenderContext:
-    global _default_context
-    if _default_context is None:
-        _default_context = SenderContext(channel_factory=aws_channel)
-    return _default_context
-
-
-def _reset() -> None:
-    global _default_context
-    _default_context = None
-
-
-on_reset(_reset)
-
-
 # ----------------------------------------------------------------------------- the send
-def deliver(request: SendRequest, sender: SenderContext | None = None) -> SendOutcome:
+def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
     """Send one message at most once per (tenant, flow, customer, trigger); see the module doc."""
-    sender = sender or default_sender_context()
     now = sender.clock()
     settings = sender.settings(request.tenant_id)
     try:
@@ -186,7 +180,7 @@ def deliver(request: SendRequest, sender: SenderContext | None = None) -> SendOu
         reason = eligibility_problem(request, customer, settings, now)
         if reason:
             return _finish(record, "skipped", reason)
-        message = build_message(request, customer, settings)  # type: ignore[arg-type]
+        message = build_message(request, customer, settings, sender.keys)  # type: ignore[arg-type]
     except (TemplateRenderError, InvalidInputError) as exc:
         return _finish(record, "skipped", str(exc))
 
@@ -327,7 +321,9 @@ def eligibility_problem(
 
 
 # ----------------------------------------------------------------------------- the message
-def message_context(request: SendRequest, customer: Customer, settings: CampaignSettings) -> dict[str, Any]:
+def message_context(
+    request: SendRequest, customer: Customer, settings: CampaignSettings, keys: KeyVault
+) -> dict[str, Any]:
     catalog = load_catalog(request.tenant_id)
     store = settings.branding.model_dump()
     store_url = catalog.store_url or settings.branding.store_url
@@ -345,7 +341,7 @@ def message_context(request: SendRequest, customer: Customer, settings: Campaign
         )
         if why_not:
             logger.debug("message without product block", extra={"reason": why_not, "flow": request.flow})
-    token = make_unsubscribe_token(request.tenant_id, request.customer_id, request.channel)
+    token = make_unsubscribe_token(request.tenant_id, request.customer_id, request.channel, keys=keys)
     return {
         **request.context,
         "customer": {"first_name": customer.first_name or "", "country": customer.country or ""},
@@ -358,10 +354,10 @@ def message_context(request: SendRequest, customer: Customer, settings: Campaign
 
 
 def build_message(
-    request: SendRequest, customer: Customer, settings: CampaignSettings
+    request: SendRequest, customer: Customer, settings: CampaignSettings, keys: KeyVault
 ) -> OutboundEmail | OutboundShortMessage:
     template = template_for(request.flow_kind, {**settings.templates.get(request.flow_kind, {}), **request.template})
-    context = message_context(request, customer, settings)
+    context = message_context(request, customer, settings, keys)
     address = recipient_address(customer, request.channel)
     if request.channel == "email":
         rendered = render_email(template, context)
@@ -412,9 +408,7 @@ class QueueDispatcher:
 class DirectDispatcher:
     """Tests, benchmarks and one-process runs: deliver in this process, retrying with exponential backoff."""
 
-    def __init__(
-        self, sender: SenderContext | None = None, *, retries: int = MAX_ATTEMPTS, base_delay: float = 0.2
-    ) -> None:
+    def __init__(self, sender: SenderContext, *, retries: int = MAX_ATTEMPTS, base_delay: float = 0.2) -> None:
         self.sender = sender
         self.retries = retries
         self.base_delay = base_delay

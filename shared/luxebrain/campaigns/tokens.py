@@ -2,8 +2,9 @@
 
 A token names the tenant, customer and channel and carries an HMAC-SHA256 signature made with that tenant's
 own key: a token of one tenant never verifies for another, and nobody can forge one for a customer. The key
-is 32 random bytes per tenant, stored KMS-encrypted (encryption context: tenant and purpose) and cached per
-container. Tokens do not expire: an unsubscribe link in a two-year-old e-mail must still work.
+is 32 random bytes per tenant, stored encrypted by the caller's key vault (KMS in AWS; encryption context:
+tenant and purpose) and cached per container. Tokens do not expire: an unsubscribe link in a two-year-old
+e-mail must still work.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import secrets
 import threading
 import time
 
+from luxebrain.adapters import KeyVault
 from luxebrain.errors import InvalidInputError
-from luxebrain.runtime import aws_client, configured_settings, on_reset
+from luxebrain.runtime import configured_settings, on_reset
 from luxebrain.storage import campaigns as campaign_store
 from luxebrain.tenancy import TENANT_ID_PATTERN
 
@@ -45,25 +47,24 @@ def _context(tenant_id: str) -> dict[str, str]:
     return {"tenant_id": tenant_id, "purpose": "campaign-unsubscribe"}
 
 
-def signing_key(tenant_id: str) -> bytes:
+def signing_key(tenant_id: str, keys: KeyVault) -> bytes:
     """The tenant's signing key, created on first use (a conditional write settles concurrent creators)."""
-    key = _signing_key(tenant_id, create=True)
+    key = _signing_key(tenant_id, keys, create=True)
     if key is None:  # pragma: no cover - create=True always yields a key
         raise RuntimeError("signing key was not created")
     return key
 
 
-def existing_signing_key(tenant_id: str) -> bytes | None:
+def existing_signing_key(tenant_id: str, keys: KeyVault) -> bytes | None:
     """The tenant's signing key if it has one: verifying a link anyone can send must never create one."""
-    return _signing_key(tenant_id, create=False)
+    return _signing_key(tenant_id, keys, create=False)
 
 
-def _signing_key(tenant_id: str, *, create: bool) -> bytes | None:
+def _signing_key(tenant_id: str, keys: KeyVault, *, create: bool) -> bytes | None:
     cached = _keys.get(tenant_id)
     if cached is not None:
         return cached
-    settings = configured_settings()
-    kms = aws_client("kms")
+    configured_settings()
     with _lock:
         state = campaign_store.get_campaign_state(tenant_id, SIGNING_KEY_STATE)
         if state is not None:
@@ -72,27 +73,25 @@ def _signing_key(tenant_id: str, *, create: bool) -> bytes | None:
             return None
         else:
             key = secrets.token_bytes(32)
-            ciphertext = kms.encrypt(
-                KeyId=settings.require("secrets_key_id"), Plaintext=key, EncryptionContext=_context(tenant_id)
-            )["CiphertextBlob"]
+            ciphertext = keys.encrypt(key, context=_context(tenant_id))
             if not campaign_store.create_campaign_secret(tenant_id, SIGNING_KEY_STATE, ciphertext):
                 winner = campaign_store.get_campaign_state(tenant_id, SIGNING_KEY_STATE)  # another process was first
                 ciphertext = winner.secret_ciphertext if winner is not None else None
-        key = kms.decrypt(CiphertextBlob=ciphertext, EncryptionContext=_context(tenant_id))["Plaintext"]
+        key = keys.decrypt(ciphertext, context=_context(tenant_id))
         _keys[tenant_id] = key
         return key
 
 
-def make_unsubscribe_token(tenant_id: str, customer_id: str, channel: str = "email") -> str:
+def make_unsubscribe_token(tenant_id: str, customer_id: str, channel: str = "email", *, keys: KeyVault) -> str:
     payload = json.dumps(
         {"t": tenant_id, "c": customer_id, "ch": channel, "iat": int(time.time())}, separators=(",", ":")
     ).encode()
     body = _b64(payload)
-    signature = hmac.new(signing_key(tenant_id), f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256).digest()
+    signature = hmac.new(signing_key(tenant_id, keys), f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256).digest()
     return f"{TOKEN_VERSION}.{body}.{_b64(signature)}"
 
 
-def verify_unsubscribe_token(token: str) -> tuple[str, str, str]:
+def verify_unsubscribe_token(token: str, *, keys: KeyVault) -> tuple[str, str, str]:
     """(tenant_id, customer_id, channel) of a token whose signature verifies with its tenant's key."""
     parts = (token or "").split(".")
     if len(parts) != 3 or parts[0] != TOKEN_VERSION or len(token) > 1000:
@@ -111,7 +110,7 @@ def verify_unsubscribe_token(token: str) -> tuple[str, str, str]:
         get_tenant(tenant_id)  # a deleted tenant's links verify against nothing
     except Exception:
         raise InvalidTokenError("this unsubscribe link is not valid") from None
-    key = existing_signing_key(tenant_id)
+    key = existing_signing_key(tenant_id, keys)
     if key is None:
         raise InvalidTokenError("this unsubscribe link is not valid")
     expected = hmac.new(key, f"{TOKEN_VERSION}.{parts[1]}".encode(), hashlib.sha256).digest()

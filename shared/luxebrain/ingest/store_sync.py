@@ -4,12 +4,11 @@ with the store (in the API, which answers the merchant with what was left)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from luxebrain.adapters import MessageQueue
+from luxebrain.adapters import MailService, MessageQueue
 from luxebrain.billing.usage import release
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
     from luxebrain.ingest.backfill import ClientFactory
     from luxebrain.woocommerce.client import WooCommerceClient
 
-Notify = Callable[..., Any]
 # Removal answers the merchant's request (the API's 29 s): a store that does not answer is given little time.
 REMOVAL_CLIENT_OPTIONS: dict[str, Any] = {"timeout": 5.0, "max_attempts": 2, "backoff_seconds": 0.5}
 
@@ -78,14 +76,13 @@ def run_webhook_health(
     store_id: str,
     client_factory: ClientFactory = store_client_factory,
     *,
+    mail: MailService,
     now: datetime | None = None,
-    notify: Notify | None = None,
 ) -> HealthReport:
+    """The hourly health run of one store; an owner alert goes through ``mail``."""
     configured_settings()
     secret = get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
-    return check_webhook_health(
-        tenant_id, store_id, client_factory(tenant_id, store_id), secret, now=now, notify=notify
-    )
+    return check_webhook_health(tenant_id, store_id, client_factory(tenant_id, store_id), secret, mail=mail, now=now)
 
 
 def request_webhook_health_of_due_stores(backfill_queue: MessageQueue, now: datetime | None = None) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from luxebrain.adapters.aws import store_secrets_vault
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.runtime import on_reset
 from luxebrain.storage.items.base import delete_if, is_condition_failure, save_if, update_if, utc_now
@@ -217,7 +217,7 @@ def _encryption_context(tenant_id: str, store_id: str) -> dict[str, str]:
 
 def _encrypt(tenant_id: str, store_id: str, store_secrets: StoreSecrets) -> bytes:
     plaintext = json.dumps({name: value.get_secret_value() for name, value in store_secrets}).encode()
-    return store_secrets_vault().encrypt(plaintext, context=_encryption_context(tenant_id, store_id))
+    return secrets_vault().encrypt(plaintext, context=_encryption_context(tenant_id, store_id))
 
 
 def create_store(
@@ -349,9 +349,7 @@ def get_store_secrets(tenant_id: str, store_id: str) -> StoreSecrets:
     if cached and cached[0] > time.monotonic():
         return cached[1]
     store = _get_store_item(tenant_id, store_id)
-    plaintext = store_secrets_vault().decrypt(
-        store.secrets_ciphertext, context=_encryption_context(tenant_id, store_id)
-    )
+    plaintext = secrets_vault().decrypt(store.secrets_ciphertext, context=_encryption_context(tenant_id, store_id))
     store_secrets = StoreSecrets.model_validate_json(plaintext)
     _secrets_cache[(tenant_id, store_id)] = (time.monotonic() + _SECRETS_TTL_SECONDS, store_secrets)
     return store_secrets

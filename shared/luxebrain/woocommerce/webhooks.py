@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from luxebrain.adapters import MailService
 from luxebrain.errors import LuxeBrainError, UnauthorizedError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
@@ -175,10 +176,11 @@ def check_webhook_health(
     client: WooCommerceClient,
     secret: str,
     *,
+    mail: MailService,
     now: datetime | None = None,
-    notify: Any = None,
 ) -> HealthReport:
-    """One health run for one store: re-enable what WooCommerce disabled, record it per topic, alert once."""
+    """One health run for one store: re-enable what WooCommerce disabled, record it per topic, alert the
+    owners once (through ``mail``)."""
     configured_settings()
     now = now or datetime.now(UTC)
     stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
@@ -194,7 +196,8 @@ def check_webhook_health(
         state["failing_since"] = state.get("failing_since") or stamp
         alerted = False
         if not state.get("alerted_at"):  # one e-mail per episode: cleared by the next healthy run
-            (notify or notify_owners)(
+            notify_owners(
+                mail,
                 tenant_id,
                 subject="LuxeBrain cannot keep your store's webhooks running",
                 text=(
@@ -244,21 +247,15 @@ def record_registration(tenant_id: str, store_id: str, sync: WebhookSync, *, now
     tenant_repo.set_store_webhooks(tenant_id, store_id, state)
 
 
-def notify_owners(tenant_id: str, *, subject: str, text: str) -> int:
-    """E-mail the tenant's owners (SES); returns how many were sent. No sender configured: logged, not sent."""
+def notify_owners(mail: MailService, tenant_id: str, *, subject: str, text: str) -> int:
+    """E-mail the tenant's owners; returns how many were sent. No sender configured: logged, not sent."""
     from luxebrain.auth.members import list_members
-    from luxebrain.runtime import aws_client
 
     settings = configured_settings()
     owners = [m.email for m in list_members(tenant_id) if m.role == "owner" and m.email]
     if not settings.sender_email or not owners:
         logger.warning("owner alert not sent (no sender or no owner e-mail)", extra={"subject": subject})
         return 0
-    ses = aws_client("sesv2")
     for address in owners:
-        ses.send_email(
-            FromEmailAddress=settings.sender_email,
-            Destination={"ToAddresses": [address]},
-            Content={"Simple": {"Subject": {"Data": subject}, "Body": {"Text": {"Data": text}}}},
-        )
+        mail.send_text(sender=settings.sender_email, to=address, subject=subject, text=text)
     return len(owners)
