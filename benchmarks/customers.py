@@ -14,7 +14,10 @@ Per data set, all on the same per-customer (x, t_x, T) summary (in days):
 - ours: ``luxebrain.ml.customers.train`` (``evaluate_holdout``);
 - lifetimes 0.11.3 ``BetaGeoFitter`` / ``GammaGammaFitter`` (the same model, so a difference means a bug);
 - own-rate heuristic: hold-out purchases = the customer's calibration repeat rate x / T x hold-out length;
-- RFM-score heuristic (R + F + M quintile scores) for "who buys again" (top-decile lift only: it is a rank).
+- RFM-score heuristic (R + F + M quintile scores) for "who buys again" (top-decile lift only: it is a rank);
+- the hybrid ranker (``luxebrain.ml.customers.ranker``, fitted on the calibration period only), and what
+  training would serve: the ranker chosen on the backtest one hold-out earlier, or the RFM sum where that
+  ranker was no better than it there.
 Reported: MAE and correlation of per-customer predictions, total predicted / actual, top-decile lift, fit
 time ratio (lifetimes / ours, median of ``--fit-repeats``), and a weekly cumulative tracking chart per data
 set (benchmarks/out/customers_tracking_<data>.png). Then scoring speed: ``score_customers`` (every field of
@@ -55,6 +58,7 @@ from luxebrain.ml.customers.model import (
 )
 from luxebrain.ml.customers.serving import rfm_segments
 from luxebrain.ml.customers.train import fit_bgnbd, fit_gamma_gamma, fit_models
+from luxebrain.ml.kinds import BASELINE, kind_verdict
 
 OUT = Path(__file__).resolve().parent / "out"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -267,6 +271,9 @@ def benchmark_dataset(name: str, fit_repeats: int) -> dict[str, Any]:
         "lifetimes": theirs,
         "own_rate_heuristic": naive,
         "rfm_heuristic_top_decile_lift": top_decile_lift(rfm_score, actual > 0),
+        "hybrid_top_decile_lift": evaluation.metrics["top_decile_lift_hybrid"],
+        "hybrid_notes": evaluation.metrics.get("hybrid_skipped"),
+        "served_ranker": served_ranker(backtest),
         "value": {k: v for k, v in evaluation.metrics.items() if k.startswith("value_")},
         "value_predicted_over_actual": evaluation.metrics["predicted_holdout_value"]
         / max(evaluation.metrics["actual_holdout_value"], 1e-9),
@@ -287,6 +294,15 @@ def benchmark_dataset(name: str, fit_repeats: int) -> dict[str, Any]:
         "tracking_final_lifetimes": float(lifetimes_curve[-1]),
         "plot": str(plot),
     }
+
+
+def served_ranker(backtest: dict[str, Any]) -> str:
+    """What training would serve, chosen on the backtest one hold-out earlier (never on the test period): the
+    ranker that backtest chose, or the RFM sum when that ranker was no better than it there."""
+    if "ranker" not in backtest:
+        return "purchase_model (no backtest)"
+    serves_baseline = kind_verdict("customers", {"holdout": backtest}).serves == BASELINE
+    return "rfm_heuristic" if serves_baseline else str(backtest["ranker"])
 
 
 def scoring_speed(n_customers: int) -> dict[str, Any]:
@@ -370,11 +386,13 @@ def main() -> None:
     for row in results:
         print(
             f"  {row['data']}: our model {row['model']} {row['model_notes'] or ''} {'; '.join(row['lifetimes_notes'])}"
+            + (f"; hybrid skipped: {row['hybrid_notes']}" if row["hybrid_notes"] else "")
         )
     header = (
         "| data | customers | hold-out days | MAE ours / lifetimes | MAE ours / own-rate | corr ours "
         "| corr lifetimes | predicted / actual ours | lifetimes | lift ours | lift lifetimes | lift RFM "
-        "| lift ours / RFM | fit ratio lifetimes / ours |"
+        "| lift ours / RFM | lift hybrid | hybrid / RFM | serves (chosen on the backtest) | served / RFM "
+        "| fit ratio lifetimes / ours |"
     )
     print("\n" + header)
     print("|---" * header.count(" | ") + "|---|")
@@ -382,12 +400,15 @@ def main() -> None:
         o, t, n = row["ours"], row["lifetimes"], row["own_rate_heuristic"]
         actual = row["actual_total"]
         rfm_lift = row["rfm_heuristic_top_decile_lift"]
+        hybrid = row["hybrid_top_decile_lift"]
+        served = {"rfm_heuristic": rfm_lift, "hybrid": hybrid}.get(row["served_ranker"]) or o["top_decile_lift"]
         print(
             f"| {row['data']} | {row['customers']} | {row['holdout_days']} | {o['mae'] / t['mae']:.4f} "
             f"| {o['mae'] / n['mae']:.3f} | {fmt(o['correlation'])} | {fmt(t['correlation'])} "
             f"| {o['predicted_total'] / actual:.3f} | {t['predicted_total'] / actual:.3f} "
             f"| {o['top_decile_lift']:.3f} | {t['top_decile_lift']:.3f} | {rfm_lift:.3f} "
-            f"| {o['top_decile_lift'] / rfm_lift:.3f} | {row['fit_speed_ratio']:.1f}x |"
+            f"| {o['top_decile_lift'] / rfm_lift:.3f} | {fmt(hybrid)} | {fmt(hybrid and hybrid / rfm_lift)} "
+            f"| {row['served_ranker']} | {served / rfm_lift:.3f} | {row['fit_speed_ratio']:.1f}x |"
         )
     print(
         "\n| data | MAE ours | MAE lifetimes | MAE own-rate | fit s ours | fit s lifetimes "

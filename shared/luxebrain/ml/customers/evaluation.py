@@ -7,7 +7,10 @@ in the hold-out period with the actual number. Reported:
 - in aggregate: total predicted vs actual, and the week-by-week cumulative repeat purchases of the paper's
   tracking chart (model: sum over customers of the unconditional E[X(t)] since their first purchase);
 - "who buys again": top-decile lift (share of repeat buyers among the top 10 % by score, over the share among
-  all) of the model's expected purchases and of a plain RFM-score heuristic (R + F + M quintile scores).
+  all) of the model's expected purchases, of the hybrid ranker (``luxebrain.ml.customers.ranker``, fitted on
+  the calibration period alone) and of a plain RFM-score heuristic (R + F + M quintile scores). The better of
+  the model and the hybrid is the version's ranker (``ranker``, ``top_decile_lift_ranker``); the kinds table
+  judges it against the RFM sum.
 
 Used by ``train_customer_model`` (metrics in the manifest), ``benchmarks/customers.py`` and the CLI.
 """
@@ -39,6 +42,7 @@ from luxebrain.ml.customers.model import (
     summarize_transactions,
     utc_datetime64_ns,
 )
+from luxebrain.ml.customers.ranker import RankerSkipped, fit_buy_again_ranker, ranking_features
 from luxebrain.ml.customers.serving import CustomerModelError, bgnbd_probability_alive, rfm_segments
 
 # Training's fit: the fitted purchase and spend models, and notes for the metrics (fallbacks and their reasons).
@@ -60,6 +64,7 @@ class HoldoutEvaluation:
     actual: np.ndarray  # hold-out purchase days per calibration customer
     predicted: np.ndarray  # expected hold-out purchase days per calibration customer
     rfm_score: np.ndarray  # R + F + M at the calibration end
+    hybrid_score: np.ndarray | None  # the hybrid ranker's P(buys again), None where it could not be fitted
     tracking_week_end_days: np.ndarray  # days since the epoch
     tracking_actual_cumulative: np.ndarray
     tracking_predicted_cumulative: np.ndarray
@@ -89,6 +94,16 @@ def top_decile_lift(scores: np.ndarray, bought_again: np.ndarray, *, fraction: f
     slots_left = take - int(above.sum())
     buyers = sorted_outcome[above].sum() + slots_left * sorted_outcome[tied].mean()
     return float((buyers / take) / base_rate)
+
+
+PURCHASE_MODEL_RANKER = "purchase_model"
+HYBRID_RANKER = "hybrid"
+
+
+def ranker_window_days(holdout_days: int, calibration_days: int) -> int:
+    """The hybrid's label window inside a calibration period: the hold-out's length, or half the calibration
+    period when that is shorter (the features need history before the window's start)."""
+    return int(min(holdout_days, calibration_days // 2))
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -152,6 +167,21 @@ def evaluate_holdout(
     rfm = rfm_segments(summary.recency_days, summary.orders, summary.revenue)
     rfm_score = (rfm["r_score"].astype(np.int64) + rfm["f_score"] + rfm["m_score"]).astype(np.float64)
     bought_again = actual > 0
+    hybrid_notes: dict[str, Any] = {}
+    hybrid_score: np.ndarray | None = None
+    window = ranker_window_days(int(holdout_days), calibration_end_day - int(summary.first_day.min()))
+    try:
+        ranker = fit_buy_again_ranker(
+            calibration, as_of_day=calibration_end_day, horizon_days=window, params=params, fit=fit
+        )
+        hybrid_score = ranker.probability(ranking_features(summary, purchase, spend, holdout_days))
+        hybrid_notes["hybrid_window_days"] = window
+    except RankerSkipped as exc:
+        hybrid_notes["hybrid_skipped"] = str(exc)
+    model_lift = top_decile_lift(predicted, bought_again)
+    hybrid_lift = top_decile_lift(hybrid_score, bought_again) if hybrid_score is not None else None
+    # a tie keeps the purchase model: the simpler ranker
+    ranker_name = HYBRID_RANKER if hybrid_lift is not None and hybrid_lift > model_lift else PURCHASE_MODEL_RANKER
     # Hold-out value (spend) per calibration customer, its predicted mean and its drawn P10-P90 interval.
     amounts = holdout["amount"].to_numpy(dtype=np.float64)
     holdout_customers = holdout["customer_id"].astype(str).to_numpy()
@@ -188,10 +218,19 @@ def evaluate_holdout(
         "mae": round(float(np.abs(predicted - actual).mean()), 6),
         "rmse": round(float(np.sqrt(((predicted - actual) ** 2).mean())), 6),
         "correlation": _correlation(predicted, actual),
-        "top_decile_lift": round(top_decile_lift(predicted, bought_again), 6),
+        "top_decile_lift": round(model_lift, 6),
+        "top_decile_lift_hybrid": round(hybrid_lift, 6) if hybrid_lift is not None else None,
+        **hybrid_notes,
+        "ranker": ranker_name,
+        "top_decile_lift_ranker": round(hybrid_lift if ranker_name == HYBRID_RANKER else model_lift, 6),
         "top_decile_lift_rfm_heuristic": round(top_decile_lift(rfm_score, bought_again), 6),
         # Ranking of next-period value: mean hold-out spend of the top 10 % by score over everyone's.
         "value_top_decile_lift": round(top_decile_lift(predicted_value, actual_value), 6),
+        "value_top_decile_lift_hybrid": (
+            round(top_decile_lift(hybrid_score * expected_order_value(spend, summary), actual_value), 6)
+            if hybrid_score is not None
+            else None
+        ),
         "value_top_decile_lift_rfm_heuristic": round(top_decile_lift(rfm_score, actual_value), 6),
         "value_spearman": _correlation(_ranks(predicted_value), _ranks(actual_value)),
         "value_spearman_rfm_heuristic": _correlation(_ranks(rfm_score), _ranks(actual_value)),
@@ -223,6 +262,7 @@ def evaluate_holdout(
         actual=actual,
         predicted=predicted,
         rfm_score=rfm_score,
+        hybrid_score=hybrid_score,
         tracking_week_end_days=week_ends,
         tracking_actual_cumulative=actual_cumulative,
         tracking_predicted_cumulative=predicted_cumulative,

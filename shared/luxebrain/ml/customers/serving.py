@@ -235,6 +235,7 @@ def purchase_count_quantiles(
 # --- serving --------------------------------------------------------------------------------------------
 CHURN_RISK_FROM_MODEL = "model"
 CHURN_RISK_FROM_RFM = "rfm_heuristic"
+CHURN_RISK_FROM_HYBRID = "hybrid_ranker"  # the model's risks, ordered by the hybrid ranker (see training)
 _PER_CUSTOMER_FLOATS = (
     "revenue",
     "average_order_value",
@@ -267,7 +268,11 @@ class CustomerScores:
         self.as_of = str(artifact.params.get("as_of", ""))
         # A purchase model that ranked who buys again no better than the R + F + M sum on its hold-out (the
         # kind's baseline) does not set churn risk: the RFM sum does, labelled, and orders the at-risk list.
-        self.churn_risk_basis = CHURN_RISK_FROM_RFM if artifact.serves_baseline else CHURN_RISK_FROM_MODEL
+        self.churn_risk_basis = (
+            CHURN_RISK_FROM_RFM
+            if artifact.serves_baseline
+            else str(artifact.params.get("churn_risk_basis", CHURN_RISK_FROM_MODEL))
+        )
         if self.churn_risk_basis == CHURN_RISK_FROM_RFM:
             self._churn_band, self._revenue_at_stake, self._at_risk_order = _rfm_churn_risk(artifact.arrays)
         else:

@@ -40,7 +40,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln
 
 from luxebrain.ml.artifacts import ModelArtifact
-from luxebrain.ml.customers.evaluation import HoldoutSkipped, evaluate_holdout
+from luxebrain.ml.customers.evaluation import HYBRID_RANKER, HoldoutSkipped, evaluate_holdout
 from luxebrain.ml.customers.model import (
     DAY_NS,
     CustomerParams,
@@ -56,16 +56,20 @@ from luxebrain.ml.customers.model import (
     utc_datetime64_ns,
     validate_rfm_arrays,
 )
+from luxebrain.ml.customers.ranker import fit_buy_again_ranker, ranking_features
 from luxebrain.ml.customers.segments import SEGMENT_DESCRIPTIONS
 from luxebrain.ml.customers.serving import (
     ARTIFACT_KIND,
     CHURN_BANDS,
+    CHURN_RISK_FROM_HYBRID,
+    CHURN_RISK_FROM_MODEL,
     NO_SEGMENT,
     SECONDS_PER_DAY,
     SEGMENT_NAMES,
     BGNBDParams,
     CustomerModelError,
     GammaGammaParams,
+    churn_band_codes,
     rfm_segments,
 )
 
@@ -381,6 +385,19 @@ def train_customer_model(
     summary = summarize_transactions(transactions, as_of_day=as_of_day)
     purchase, spend, notes = fit_models(summary, params)
     scores = score_customers(summary, purchase, spend, params)
+    holdout = _holdout_metrics(transactions, as_of_day, params) if params.evaluate_holdout else {"skipped": "disabled"}
+    churn_risk_basis = CHURN_RISK_FROM_MODEL
+    if holdout.get("ranker") == HYBRID_RANKER:
+        ranker = fit_buy_again_ranker(
+            transactions,
+            as_of_day=as_of_day,
+            horizon_days=int(holdout["hybrid_window_days"]),
+            params=params,
+            fit=fit_models,
+        )
+        features = ranking_features(summary, purchase, spend, float(ranker.horizon_days))
+        _rank_churn_risk_by(ranker.probability(features), scores)
+        churn_risk_basis = CHURN_RISK_FROM_HYBRID
     rfm = rfm_segments(summary.recency_days, summary.orders, summary.revenue)
 
     customer_ids = np.array([str(c).encode("utf-8") for c in summary.customer_ids], dtype=np.bytes_)
@@ -413,9 +430,7 @@ def train_customer_model(
         "segment_bounds": np.column_stack([segment_starts, segment_starts + segment_counts]).astype(np.int64),
     }
     metrics: dict[str, Any] = {
-        "holdout": _holdout_metrics(transactions, as_of_day, params)
-        if params.evaluate_holdout
-        else {"skipped": "disabled"},
+        "holdout": holdout,
         "purchase_model_log_likelihood": (
             float(bgnbd_log_likelihood(purchase.params, summary.frequency, summary.recency, summary.T))
             if purchase.dropout
@@ -440,6 +455,7 @@ def train_customer_model(
         "clv_interval": list(params.clv_interval),
         "margin": params.margin,
         "churn_risk": "1 - P(at least one order in the next 365 days); bands low < 0.4 <= medium < 0.7 <= high",
+        "churn_risk_basis": churn_risk_basis,
         **notes,
     }
     return ModelArtifact(
@@ -458,6 +474,20 @@ def train_customer_model(
             "segment_movements": movements,
         },
     )
+
+
+def _rank_churn_risk_by(buy_again: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+    """Churn risk ordered by the hybrid's P(buys again), with the purchase model's values (in place).
+
+    The hold-out validated the hybrid's order, not its probabilities (fitted on a shorter window than the
+    risk's year), so the customer the hybrid ranks k-th most likely to buy gets the k-th lowest of the
+    model's risks: the risk's distribution, and so the bands' sizes, stay the purchase model's.
+    """
+    order = np.argsort(-buy_again, kind="stable")
+    risk = np.empty_like(scores["churn_risk"])
+    risk[order] = np.sort(scores["churn_risk"], kind="stable")
+    scores["churn_risk"] = risk
+    scores["churn_band"] = churn_band_codes(risk)
 
 
 def _previous_segments(customer_ids: np.ndarray, previous: ModelArtifact | None) -> np.ndarray:
