@@ -217,6 +217,76 @@ def test_a_remembered_condition_expression_decides_each_write_by_its_own_values(
         assert list(parser._lex_condition_expression()) == list(remembered)
 
 
+CONDITIONS = [
+    # pynamodb's newer-wins condition, as put_if_newer sends it
+    "((attribute_not_exists (#0) OR #1 < :0) OR (#1 = :0 AND #2 <> :1))",
+    "#1 BETWEEN :0 AND :1 AND NOT contains(#2, :0)",
+    "size(#2) > :s OR #1 IN (:0, :1) OR begins_with(#m.#n, :1)",
+    "attribute_type(#1, :t) AND (#1 >= :0)",
+]
+CONDITION_NAMES = {"#0": "pk", "#1": "modified", "#2": "hash", "#m": "meta", "#n": "name"}
+
+
+def test_a_remembered_condition_tree_decides_as_moto_s_own_parse(local_aws: LocalResources) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    stored = Item(
+        DynamoType({"S": "P"}),
+        DynamoType({"S": "R"}),
+        {
+            "pk": {"S": "P"},
+            "modified": {"S": "2024-01-02"},
+            "hash": {"S": "abc"},
+            "meta": {"M": {"name": {"S": "x-1"}}},
+        },
+    )
+    value_sets = [
+        {":0": {"S": "2024-01-03"}, ":1": {"S": "abd"}, ":t": {"S": "S"}, ":s": {"N": "3"}},
+        {":0": {"S": "2024-01-02"}, ":1": {"S": "abc"}, ":t": {"S": "N"}, ":s": {"N": "2"}},
+        {":0": {"S": "2024-01-02"}, ":1": {"S": "x"}, ":t": {"S": "S"}, ":s": {"N": "5"}},
+        {":0": {"S": "2023-12-31"}, ":1": {"S": "2024-02-01"}, ":t": {"S": "S"}, ":s": {"N": "1"}},
+    ]
+
+    def decisions() -> list[tuple[bool | str, bool | str, list[str], list[str]]]:
+        answers = []
+        for text in CONDITIONS:
+            names = {name: value for name, value in CONDITION_NAMES.items() if name in text}
+            for values in value_sets:  # the same text again and again, with other values each time
+                used = {name: value for name, value in values.items() if name in text}
+                parser = ConditionExpressionParser(text, names, used)
+                condition = parser.parse()
+                found = (parser.expr_attr_names_found, parser.expr_attr_values_found)
+                answers.append((decide(condition, stored), decide(condition, None), *found))
+        return answers
+
+    def decide(condition: Any, item: Item | None) -> bool | str:
+        try:
+            return condition.expr(item)
+        except ValueError as refused:  # moto's answer for some conditions on a missing item
+            return str(refused)
+
+    remembered = decisions()
+    with moto_fast_paths.moto_as_shipped():
+        assert decisions() == remembered
+    # newer, the same version again (a duplicate), the same version with other content, older: by their own values
+    assert [answer[0] for answer in remembered[:4]] == [True, False, True, False]
+    for text, names, values in (
+        ("#1 < :0", {"#1": "modified"}, {}),  # a placeholder with no value
+        ("#1 < :0", {}, {":0": {"S": "1"}}),  # a name with no value
+        ("((#1 < :0))", {"#1": "modified"}, {":0": {"S": "1"}}),  # redundant parentheses
+    ):
+        refusals = []
+        for shipped in (False, False, True):  # refused each time, as moto refuses it
+            with (
+                moto_fast_paths.moto_as_shipped() if shipped else contextlib.nullcontext(),
+                pytest.raises(Exception) as refused,
+            ):
+                ConditionExpressionParser(text, names, values).parse()
+            refusals.append((type(refused.value), str(refused.value)))
+        assert refusals[0] == refusals[1] == refusals[2]
+
+
 def test_items_are_measured_and_refused_as_moto_measures_them(local_aws: LocalResources) -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 

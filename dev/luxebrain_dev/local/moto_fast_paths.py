@@ -22,6 +22,11 @@
   request, and tokenises every condition expression again (a conditional write's expression is the same text
   each time, its values differ): the methods are listed once per class, and the tokens of a text are kept (each
   parse gets its own copy, so nothing later in the parse is shared).
+- **Condition expressions.** moto parses a write's condition expression twice per request (once to validate the
+  request, once to decide the write), each time through seven passes over its tokens; the back-fill's newer-wins
+  writes send the same text thousands of times with other values. The syntax tree of a text (given the same
+  attribute names and the same value placeholders) is kept, and each parse puts that request's values into a copy
+  of it before moto builds its condition from it: the condition decides by the request's own values.
 """
 
 from __future__ import annotations
@@ -412,3 +417,61 @@ def remember_per_request_bookkeeping() -> None:
         )
 
     _replace(ConditionExpressionParser, "_lex_condition_expression", lex_condition_expression)
+
+
+_Node = Any  # moto's ConditionExpressionParser.Node (a named tuple)
+
+
+def remember_parsed_conditions() -> None:
+    """Keep the syntax tree of each condition expression parsed (see the module doc)."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    if (ConditionExpressionParser, "parse") in _replaced:
+        return
+    shipped_parse = ConditionExpressionParser.parse
+    build_condition = ConditionExpressionParser._make_op_condition
+    value_kind = ConditionExpressionParser.Kind.EXPRESSION_ATTRIBUTE_VALUE
+    # (text, attribute names, value placeholders) -> (tree, names found, value placeholders found)
+    trees: dict[tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]], tuple[_Node, list[str], list[str]]] = {}
+
+    def parse(parser: Any) -> Any:
+        text = parser.condition_expression
+        names = parser.expression_attribute_names or {}
+        values = parser.expression_attribute_values or {}
+        if not text or not isinstance(names, dict) or not isinstance(values, dict):
+            return shipped_parse(parser)
+        key = (text, tuple(sorted(names.items())), tuple(sorted(values)))
+        remembered = trees.get(key)
+        if remembered is None:
+            roots: list[_Node] = []
+
+            def record_root(node: _Node) -> Any:  # the first node moto builds a condition from is the root
+                if not roots:
+                    roots.append(node)
+                return build_condition(parser, node)
+
+            parser._make_op_condition = record_root
+            try:
+                condition = shipped_parse(parser)  # raises on a malformed expression, which is never remembered
+            finally:
+                del parser._make_op_condition
+            if roots:
+                if len(trees) >= MAX_REMEMBERED_EXPRESSIONS:
+                    trees.clear()
+                trees[key] = (roots[0], list(parser.expr_attr_names_found), list(parser.expr_attr_values_found))
+            return condition
+        tree, names_found, values_found = remembered
+        parser.expr_attr_names_found.extend(names_found)
+        parser.expr_attr_values_found.extend(values_found)
+        return build_condition(parser, _with_values(tree, values, value_kind))
+
+    _replace(ConditionExpressionParser, "parse", parse)
+
+
+def _with_values(node: _Node, values: dict[str, Any], value_kind: str) -> _Node:
+    """A copy of a condition's syntax tree holding ``values`` at its value placeholders (the rest is shared)."""
+    if node.kind == value_kind:
+        return node._replace(value=values[node.text])
+    if not node.children:
+        return node
+    return node._replace(children=[_with_values(child, values, value_kind) for child in node.children])
