@@ -1,7 +1,7 @@
 """Customer-model benchmark: BG/NBD + Gamma-Gamma against lifetimes and simple heuristics, same split.
 
 Run: ``.venv/bin/python -m benchmarks.customers [--datasets cdnow-sample cdnow-master online-retail]
-[--score-customers 1000000] [--fit-repeats 5]``
+[--score-customers 1000000] [--fit-repeats 5] [--pymc-marketing]``
 
 For every data set the transactions are split by date into a calibration and a hold-out period, the model is
 fitted on the calibration period, and the expected number of purchase days in the hold-out is compared with
@@ -13,6 +13,7 @@ the actual one for each calibration customer:
 Per data set, all on the same per-customer (x, t_x, T) summary (in days):
 - ours: ``luxebrain.ml.customers.train`` (``evaluate_holdout``);
 - lifetimes 0.11.3 ``BetaGeoFitter`` / ``GammaGammaFitter`` (the same model, so a difference means a bug);
+- with ``--pymc-marketing``: PyMC-Marketing's ``BetaGeoModel`` (default priors, MAP), when it is importable;
 - own-rate heuristic: hold-out purchases = the customer's calibration repeat rate x / T x hold-out length;
 - RFM-score heuristic (R + F + M quintile scores) for "who buys again" (top-decile lift only: it is a rank);
 - the hybrid ranker (``luxebrain.ml.customers.ranker``, fitted on the calibration period only), and what
@@ -210,7 +211,7 @@ def lifetimes_tracking(bgf: Any, evaluation: HoldoutEvaluation) -> np.ndarray:
     return expected @ cohort_sizes.astype(float)
 
 
-def benchmark_dataset(name: str, fit_repeats: int) -> dict[str, Any]:
+def benchmark_dataset(name: str, fit_repeats: int, *, pymc_marketing: bool = False) -> dict[str, Any]:
     transactions, calibration_end, holdout_end = load_dataset(name)
     transactions = transactions[
         np.floor_divide(transactions["ordered_at"].astype("int64").to_numpy(), DAY_NS) <= holdout_end
@@ -293,6 +294,33 @@ def benchmark_dataset(name: str, fit_repeats: int) -> dict[str, Any]:
         "tracking_final_ours": float(evaluation.tracking_predicted_cumulative[-1]),
         "tracking_final_lifetimes": float(lifetimes_curve[-1]),
         "plot": str(plot),
+        "pymc_marketing": run_pymc_marketing(evaluation, holdout_days) if pymc_marketing else None,
+    }
+
+
+def run_pymc_marketing(evaluation: HoldoutEvaluation, holdout_days: float) -> dict[str, Any]:
+    """PyMC-Marketing's BetaGeoModel (its default priors, fitted by MAP) on the same summary, when it installs:
+    it pulls pymc, pytensor and numba (about 770 MB), so it is not in requirements-dev."""
+    try:
+        from pymc_marketing.clv import BetaGeoModel  # optional benchmark-only dependency
+    except ImportError as exc:
+        return {"skipped": f"pymc-marketing is not importable: {exc}"}
+    summary = evaluation.summary
+    data = pd.DataFrame(
+        {"customer_id": np.arange(len(summary)), "frequency": summary.frequency, "recency": summary.recency,
+         "T": summary.T}
+    )  # fmt: skip
+    started = time.perf_counter()
+    with quiet():
+        model = BetaGeoModel(data=data)
+        model.fit(method="map", progressbar=False)
+        seconds = time.perf_counter() - started
+        expected = model.expected_purchases(data=data, future_t=holdout_days).mean(("chain", "draw"))
+    predicted = np.asarray(expected.values, dtype=np.float64)
+    posterior = model.idata.posterior
+    return per_customer_metrics(predicted, evaluation.actual) | {
+        "fit_seconds": seconds,
+        "params": {name: float(np.asarray(posterior[name]).mean()) for name in ("r", "alpha", "a", "b")},
     }
 
 
@@ -368,10 +396,13 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["cdnow-sample", "cdnow-master", "online-retail"])
     parser.add_argument("--score-customers", type=int, default=1_000_000)
     parser.add_argument("--fit-repeats", type=int, default=5)
+    parser.add_argument(
+        "--pymc-marketing", action="store_true", help="also fit PyMC-Marketing's BetaGeoModel (when it is importable)"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
 
-    results = [benchmark_dataset(name, args.fit_repeats) for name in args.datasets]
+    results = [benchmark_dataset(name, args.fit_repeats, pymc_marketing=args.pymc_marketing) for name in args.datasets]
     speed = scoring_speed(args.score_customers) if args.score_customers > 0 else None
 
     print("\nFitted parameters (BG/NBD alpha in days; CDNOW published, in weeks: r 0.243, alpha 4.414 = 30.90 days,")
@@ -437,6 +468,19 @@ def main() -> None:
             f"| {v['value_interval_zero_width_share']:.1%} | {row['value_predicted_over_actual']:.3f} "
             f"| {fmt_share(row['backtest_value_interval_coverage'])} {row['backtest_period'] or ''} |"
         )
+    if args.pymc_marketing:
+        print("\n| data | MAE PyMC-Marketing / ours | predicted / actual | lift PyMC-Marketing / ours | MAP fit s |")
+        print("|---|---|---|---|---|")
+        for row in results:
+            pm = row["pymc_marketing"]
+            if "skipped" in pm:
+                print(f"| {row['data']} | {pm['skipped']} | | | |")
+                continue
+            o = row["ours"]
+            print(
+                f"| {row['data']} | {pm['mae'] / o['mae']:.4f} | {pm['predicted_total'] / row['actual_total']:.3f} "
+                f"| {pm['top_decile_lift'] / o['top_decile_lift']:.3f} | {pm['fit_seconds']:.1f} |"
+            )
     if speed:
         print(
             f"\nScoring {speed['customers']:,} customers (P(alive), 3 horizons, next-order date, churn band, "
