@@ -71,11 +71,11 @@ ALS_GRID = [
 BPR_GRID = [{"factors": 64, "learning_rate": lr} for lr in (0.01, 0.05)]  # BPR is slow and far behind
 OURS_GRID = [  # one-at-a-time moves around the defaults (same budget as ALS: 8 fits)
     {},
-    {"ease_lambda": 150.0},
+    {"rising_weight": 0.0},
     {"ease_lambda": 600.0},
+    {"rising_weight": 2.0},
     {"history_half_life_days": 3.0},
     {"history_half_life_days": 30.0},
-    {"history_weight_power": 0.0},
     {"popularity_weight": 0.05},
     {"repeat_weight": 2.0},
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from luxebrain.ml.recommend.train import (
     gram_top_per_row,
     item_knn_matrix,
     rank_customers,
+    rising_popularity,
     top_per_row,
     train_recommender,
 )
@@ -156,6 +158,57 @@ def test_recent_repeat_purchases_rank_high_for_you() -> None:
     # Then G1 comes first unless already-bought products are excluded
     assert served.for_customer("cust0", 3).product_ids[0] == "G1"
     assert "G1" not in served.for_customer("cust0", 3, RecommendationRules(exclude_purchased=True)).product_ids
+
+
+def test_rising_popularity_is_the_recent_share_above_the_long_run_share() -> None:
+    # Given recent shares 0.4 / 0.1 / 0.5 against long-run shares 0.4 / 0.4 / 0.2
+    rising = rising_popularity(np.array([8.0, 2.0, 10.0]), np.array([40.0, 40.0, 20.0]))
+    # Then only the third rose, by 0.3, in units of the top recent share (0.5)
+    np.testing.assert_allclose(rising, [0.0, 0.0, 0.6])
+    # And a store whose shares do not move has no rising product
+    np.testing.assert_allclose(rising_popularity(np.array([1.0, 3.0]), np.array([10.0, 30.0])), [0.0, 0.0])
+
+
+def test_a_product_launched_recently_rises_in_new_item_rankings() -> None:
+    # Given a kitchen product, K9, bought by ten kitchen customers in the store's last three days
+    lines = family_store()
+    last = lines["ordered_at"].max()
+    launch = pd.DataFrame(
+        {
+            "order_id": [f"launch{n}" for n in range(10)],
+            "customer_id": [f"cust{2 * n + 1}" for n in range(10)],
+            "product_id": "K9",
+            "ordered_at": [last - timedelta(hours=7 * n) for n in range(10)],
+            "quantity": 1.0,
+            "unit_price": 5.0,
+            "line_total": 5.0,
+        }
+    )
+    lines = pd.concat([lines, launch], ignore_index=True)
+    rising = Recommender.from_artifact(train_recommender(lines, params=NO_HOLDOUT))
+    flat = Recommender.from_artifact(train_recommender(lines, params=replace(NO_HOLDOUT, rising_weight=0.0)))
+    # Then it rises most, and a garden customer sees it higher among products new to them than without the term
+    assert rising.product_ids[int(np.argmax(rising._rising))] == "K9"
+    position = {
+        name: model.rank_ids("cust0", 8, exclude_purchased=True).index("K9")
+        for name, model in (("rising", rising), ("flat", flat))
+    }
+    assert position["rising"] < position["flat"]
+
+
+def test_new_item_scores_are_scaled_over_the_products_not_yet_bought() -> None:
+    # Given A and B almost always bought together, C sometimes with A, and a customer who bought A and B
+    baskets = [("A", "B")] * 30 + [("A", "C")] * 5 + [("B", "D")] * 3
+    rows = [(f"o{n}", f"c{n}", item, START + timedelta(days=n)) for n, basket in enumerate(baskets) for item in basket]
+    lines = pd.DataFrame(rows, columns=["order_id", "customer_id", "product_id", "ordered_at"])
+    # And personal scores made of the item-to-item score alone
+    params = replace(NO_HOLDOUT, popularity_weight=0.0, small_store_shrinkage=0.0, rising_weight=0.0)
+    served = Recommender.from_artifact(train_recommender(lines, params=params))
+    # When the customer's own purchases are excluded
+    answer = served.for_customer("c0", 2, RecommendationRules(exclude_purchased=True))
+    # Then the best product they have not bought scores 1: A and B, which point at each other, do not set the scale
+    assert set(answer.product_ids) == {"C", "D"}
+    assert answer.products[0].score == pytest.approx(1.0)
 
 
 # ------------------------------------------------------------------------------------------------ rules

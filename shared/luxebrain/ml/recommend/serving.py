@@ -3,7 +3,10 @@
 Three questions, each answered with the strategy that produced the answer and a score per product:
 - ``for_customer``: personal ranking = item-to-item score of the customer's history (EASE or item-kNN,
   scaled so the best candidate is 1) + repeat weight x the customer's own recency-weighted re-purchase score
-  + a popularity share (larger for small stores, so a shop's first orders already give sensible results);
+  + a popularity share (larger for small stores, so a shop's first orders already give sensible results)
+  + a rising-popularity term (products whose recent share of orders exceeds their long-run share). When the
+  customer's own purchases are excluded, the item-to-item score is scaled over the other products only, so
+  the past purchases neither take the slots nor shrink the scale of what can be shown;
 - ``similar``: one product -> its strongest item-to-item neighbours; several (a basket) -> what goes with
   all of them, each result carrying the lift of its strongest bought-together pair;
 - ``popular``: trending (recency-weighted) popularity, optionally within one category.
@@ -50,6 +53,7 @@ REQUIRED_ARRAYS = (
     "trending",
     "item_category",
 )
+OPTIONAL_ARRAYS = ("rising",)  # absent from artifacts trained before the term existed: zeros
 
 
 class Recommender:
@@ -68,6 +72,7 @@ class Recommender:
         self.algorithm: str = str(artifact.extra.get("algorithm", "popular"))
         self.repeat_weight = float(artifact.extra.get("repeat_weight", 0.0))
         self.popularity_weight = float(artifact.extra.get("popularity_weight", 0.0))
+        self.rising_weight = float(artifact.extra.get("rising_weight", 0.0))
         self._product_index = {p: j for j, p in enumerate(self.product_ids)}
         self._customer_index = {c: j for j, c in enumerate(self.customer_ids)}
         self._category_index = {c: j for j, c in enumerate(self.categories)}
@@ -89,6 +94,10 @@ class Recommender:
         # Scaled to [0, 1]: trending first, all-time popularity breaks ties (and carries old stores).
         self._popular_score = _scale(trending) + TRENDING_TIE_BREAK * _scale(popularity)
         self._popular_order = np.argsort(-self._popular_score, kind="stable")
+        rising = a.get("rising")
+        if rising is not None and rising.shape != (n,):
+            raise ArtifactError("recommend artifact rising popularity does not match its product list")
+        self._rising = rising.astype(np.float64) if rising is not None else np.zeros(n)
         # The baseline as the hold-out scored it: all-time popularity (distinct customers), trending breaks ties.
         self._baseline_score = _scale(popularity) + TRENDING_TIE_BREAK * _scale(trending)
         self.serves_baseline = artifact.serves_baseline
@@ -112,7 +121,7 @@ class Recommender:
         if self.serves_baseline:
             history = self._history_of(customer)
             return self._ranked(self._baseline_score, k, rules, "popular_baseline", "for_customer", history=history)
-        scores, personal, history = self._customer_scores(customer)
+        scores, personal, history = self._customer_scores(customer, exclude_purchased=rules.exclude_purchased)
         popular_share = self.popularity_weight
         chosen = self._ranked(scores, k, rules, "", "for_customer", history=history)
         from_popularity = any(not personal[self._product_index[p.product_id]] for p in chosen.products if not p.pinned)
@@ -178,8 +187,7 @@ class Recommender:
         elif self.serves_baseline:
             scores, history = self._baseline_score.copy(), self._history_of(customer)
         else:
-            scores, _, history = self._customer_scores(customer)
-            scores = scores.copy()
+            scores, _, history = self._customer_scores(customer, exclude_purchased=exclude_purchased)
         if exclude_purchased and history.size:
             scores[history] = -np.inf
         return [self.product_ids[j] for j in _top_k(scores, k) if np.isfinite(scores[j])]
@@ -190,17 +198,23 @@ class Recommender:
         indptr, items, _ = self._history
         return items[indptr[customer] : indptr[customer + 1]].astype(np.int64)
 
-    def _customer_scores(self, customer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _customer_scores(
+        self, customer: int, *, exclude_purchased: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Personal scores (a fresh array), which products they come from the customer's data, the history."""
         indptr, _, repeat = self._history
         history = self._history_of(customer)
         repeat_scores = repeat[indptr[customer] : indptr[customer + 1]].astype(np.float64)
         weights = self._history_weight[indptr[customer] : indptr[customer + 1]].astype(np.float64)
         cf = self._gather(self._sim, history, weights)
+        if exclude_purchased:
+            cf[history] = 0.0
         scores = _scale_by_max(cf)
-        scores[history] += self.repeat_weight * repeat_scores
+        if not exclude_purchased:
+            scores[history] += self.repeat_weight * repeat_scores
         personal = cf > 0
         personal[history] = True
-        scores += self.popularity_weight * self._popular_score
+        scores += self.popularity_weight * self._popular_score + self.rising_weight * self._rising
         return scores, personal, history
 
     def _gather(

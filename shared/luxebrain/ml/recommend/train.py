@@ -8,7 +8,8 @@ What a trained artifact (kind ``recommend``) holds, all as plain arrays (no pick
 - each customer's purchase history with a recency-weighted repeat score (CSR), because shoppers re-buy
   and a recommender that ignores repurchase loses to "rank what they bought before";
 - bought-together pairs (order co-occurrence with support and lift, CSR);
-- all-time popularity, trending (recency-weighted) popularity and product categories.
+- all-time popularity, trending (recency-weighted) popularity, rising popularity (products whose share of
+  recent orders exceeds their long-run share: launches and seasonal items) and product categories.
 Scoring lives in ``luxebrain.ml.recommend.serving`` (numpy only) so training, evaluation and the API rank identically.
 
 Training-side module: numpy, scipy.sparse and pandas.
@@ -63,6 +64,11 @@ class RecommenderParams:
     history_weight_power: float = 0.5
     trending_half_life_days: float = 14.0
     popularity_weight: float = 0.2  # popularity share mixed into every personal ranking
+    # Rising popularity: recent share of orders minus long-run share, in units of the top recent share, so a
+    # store whose sales do not shift (no launches, no season) gets only small values and little change.
+    rising_weight: float = 1.0
+    rising_half_life_days: float = 7.0
+    rising_baseline_half_life_days: float = 365.0
     small_store_shrinkage: float = 50.0  # popularity share grows as 50 / (50 + customers) for small stores
     bought_together_min_support: int = 2  # orders a pair must share before its lift is trusted
     bought_together_per_item: int = 50
@@ -79,6 +85,8 @@ class RecommenderParams:
             "repeat_half_life_days": self.repeat_half_life_days,
             "history_half_life_days": self.history_half_life_days,
             "trending_half_life_days": self.trending_half_life_days,
+            "rising_half_life_days": self.rising_half_life_days,
+            "rising_baseline_half_life_days": self.rising_baseline_half_life_days,
             "neighbours_per_item": self.neighbours_per_item,
             "knn_max_history_items": self.knn_max_history_items,
             "ease_max_items": self.ease_max_items,
@@ -91,6 +99,7 @@ class RecommenderParams:
             "knn_shrinkage": self.knn_shrinkage,
             "repeat_weight": self.repeat_weight,
             "popularity_weight": self.popularity_weight,
+            "rising_weight": self.rising_weight,
             "small_store_shrinkage": self.small_store_shrinkage,
             "bought_together_min_support": self.bought_together_min_support,
             "knn_popularity_damping": self.knn_popularity_damping,
@@ -384,10 +393,17 @@ def _fit(
 
     popularity = np.asarray(binary.sum(axis=0)).ravel()
     line_orders = pd.DataFrame({"i": item_cols, "o": order_codes, "age": ages_days}).drop_duplicates(["i", "o"])
-    trending = np.bincount(
-        line_orders["i"].to_numpy(),
-        weights=_decay(line_orders["age"].to_numpy(), params.trending_half_life_days),
-        minlength=n_items,
+
+    def decayed_orders(half_life_days: float) -> np.ndarray:
+        return np.bincount(
+            line_orders["i"].to_numpy(),
+            weights=_decay(line_orders["age"].to_numpy(), half_life_days),
+            minlength=n_items,
+        )
+
+    trending = decayed_orders(params.trending_half_life_days)
+    rising = rising_popularity(
+        decayed_orders(params.rising_half_life_days), decayed_orders(params.rising_baseline_half_life_days)
     )
     lift, support = bought_together(
         order_codes,
@@ -417,6 +433,7 @@ def _fit(
         "together_support": support.data.astype(np.int32),
         "popularity": popularity.astype(np.float32),
         "trending": trending.astype(np.float32),
+        "rising": rising.astype(np.float32),
         "item_category": item_category,
     }
     extra = {
@@ -426,6 +443,7 @@ def _fit(
         "algorithm": algorithm if n_sold else "popular",
         "repeat_weight": params.repeat_weight,
         "popularity_weight": popularity_weight,
+        "rising_weight": params.rising_weight,
         "trained_at": now_ts.isoformat(),
     }
     counts = {
@@ -436,6 +454,19 @@ def _fit(
         "products": n_items,
     }
     return arrays, extra, counts
+
+
+def rising_popularity(recent_orders: np.ndarray, long_run_orders: np.ndarray) -> np.ndarray:
+    """Each product's recent share of orders above its long-run share, divided by the top recent share.
+
+    Dividing by the top recent share (not by the largest rise) keeps the term in the units of popularity:
+    where shares barely move, the values stay small instead of stretching noise to 1.
+    """
+    recent_total, long_run_total = float(recent_orders.sum()), float(long_run_orders.sum())
+    if recent_total <= 0 or long_run_total <= 0:
+        return np.zeros_like(recent_orders, dtype=np.float64)
+    recent_share = recent_orders / recent_total
+    return np.maximum(recent_share - long_run_orders / long_run_total, 0.0) / float(recent_share.max())
 
 
 def _recency_history(
