@@ -9,7 +9,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from luxebrain.adapters import MissingObject, ObjectVersion, ProviderError, ReceivedMessage, StoredObject
+from luxebrain.adapters import (
+    DirectoryError,
+    DirectoryUser,
+    MissingObject,
+    ObjectVersion,
+    ProviderError,
+    ReceivedMessage,
+    StoredObject,
+)
 
 
 @dataclass
@@ -249,3 +257,151 @@ class RecordingWhatsApp:
     def send(self, phone_number_id: str, message: bytes, *, api_version: str) -> str:
         self.sent.append((phone_number_id, json.loads(message), api_version))
         return f"wamid-{len(self.sent)}"
+
+
+# ----------------------------------------------------------------------------- user accounts
+@dataclass
+class _Login:
+    username: str
+    password: str
+    attributes: dict[str, str]
+    confirmed: bool = False
+    must_change_password: bool = False  # an invited user's temporary password
+    groups: set[str] = field(default_factory=set)
+    signed_out: int = 0
+
+
+class InMemoryUserDirectory:
+    """A user pool whose users sign in with their e-mail (as the stack's: the e-mail is an alias, the
+    username is the user's sub); a sign-up is confirmed with ``CONFIRMATION_CODE``, and refusals are
+    DirectoryErrors with Cognito's codes. Tokens are opaque strings (nothing here signs a JWT)."""
+
+    CONFIRMATION_CODE = "123456"
+
+    def __init__(self) -> None:
+        self.logins: dict[str, _Login] = {}
+        self.groups: dict[str, str] = {}
+        self.reset_codes: dict[str, str] = {}
+        self._subs = itertools.count(1)
+        self.calls: list[str] = []
+
+    def _find(self, username: str) -> _Login | None:
+        """By username (the sub) or by the e-mail alias."""
+        return self.logins.get(username) or next(
+            (entry for entry in self.logins.values() if entry.attributes.get("email") == username), None
+        )
+
+    def _login(self, username: str) -> _Login:
+        login = self._find(username)
+        if login is None:
+            raise DirectoryError("UserNotFoundException", "User does not exist.")
+        return login
+
+    def _add(self, email: str, password: str, attributes: Mapping[str, str], **state: bool) -> _Login:
+        if self._find(email) is not None:
+            raise DirectoryError("UsernameExistsException", "User account already exists")
+        sub = f"sub-{next(self._subs)}"
+        login = _Login(sub, password, {**attributes, "email": email, "sub": sub}, **state)
+        self.logins[sub] = login
+        return login
+
+    def login_of(self, email: str) -> _Login:
+        """The stored login of an e-mail address (for a test's Then)."""
+        return self._login(email)
+
+    def sign_up(
+        self, client_id: str, username: str, password: str, *, attributes: Mapping[str, str]
+    ) -> tuple[str, bool]:
+        self.calls.append(f"sign_up {username}")
+        return self._add(username, password, attributes).attributes["sub"], False
+
+    def confirm_sign_up(self, client_id: str, username: str, code: str) -> None:
+        login = self._login(username)
+        if code != self.CONFIRMATION_CODE:
+            raise DirectoryError("CodeMismatchException", "Invalid verification code provided")
+        login.confirmed = True
+
+    def initiate_auth(self, client_id: str, flow: str, parameters: Mapping[str, str]) -> dict[str, Any]:
+        self.calls.append(f"initiate_auth {flow}")
+        if flow != "USER_PASSWORD_AUTH":
+            raise DirectoryError("NotAuthorizedException", "Invalid Refresh Token")
+        login = self._find(parameters["USERNAME"])
+        if login is None or login.password != parameters["PASSWORD"]:
+            raise DirectoryError("NotAuthorizedException", "Incorrect username or password.")
+        if login.must_change_password:
+            return {"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": f"session-{login.username}"}
+        if not login.confirmed:
+            raise DirectoryError("UserNotConfirmedException", "User is not confirmed.")
+        return {"AuthenticationResult": {"AccessToken": f"access-{login.username}", "IdToken": "id", "ExpiresIn": 3600}}
+
+    def respond_to_auth_challenge(
+        self, client_id: str, challenge: str, session: str, responses: Mapping[str, str]
+    ) -> dict[str, Any]:
+        login = self._login(responses["USERNAME"])
+        if session != f"session-{login.username}":
+            raise DirectoryError("NotAuthorizedException", "Invalid session for the user.")
+        login.password, login.must_change_password, login.confirmed = responses["NEW_PASSWORD"], False, True
+        return {"AuthenticationResult": {"AccessToken": f"access-{login.username}", "IdToken": "id", "ExpiresIn": 3600}}
+
+    def forgot_password(self, client_id: str, username: str) -> None:
+        self.reset_codes[self._login(username).username] = self.CONFIRMATION_CODE
+
+    def confirm_forgot_password(self, client_id: str, username: str, code: str, password: str) -> None:
+        login = self._login(username)
+        if self.reset_codes.get(login.username) != code:
+            raise DirectoryError("CodeMismatchException", "Invalid verification code provided")
+        login.password = password
+        del self.reset_codes[login.username]
+
+    def change_password(self, access_token: str, previous: str, proposed: str) -> None:
+        login = self._login(access_token.removeprefix("access-"))
+        if login.password != previous:
+            raise DirectoryError("NotAuthorizedException", "Incorrect username or password.")
+        login.password = proposed
+
+    def global_sign_out(self, access_token: str) -> None:
+        self._login(access_token.removeprefix("access-")).signed_out += 1
+
+    def admin_create_user(
+        self, username: str, temporary_password: str, *, attributes: Mapping[str, str]
+    ) -> DirectoryUser:
+        login = self._add(username, temporary_password, attributes, must_change_password=True)
+        return DirectoryUser(login.username, dict(login.attributes))
+
+    def admin_get_user(self, username: str) -> DirectoryUser:
+        login = self._login(username)
+        return DirectoryUser(login.username, dict(login.attributes))
+
+    def admin_confirm_sign_up(self, username: str) -> None:
+        login = self._login(username)
+        if login.confirmed:
+            raise DirectoryError("NotAuthorizedException", "User cannot be confirmed. Current status is CONFIRMED")
+        login.confirmed = True
+
+    def admin_update_user_attributes(self, username: str, attributes: Mapping[str, str]) -> None:
+        self._login(username).attributes.update(attributes)
+
+    def admin_set_user_password(self, username: str, password: str) -> None:
+        login = self._login(username)
+        login.password, login.must_change_password = password, False
+
+    def admin_delete_user(self, username: str) -> None:
+        self.calls.append(f"admin_delete_user {username}")
+        del self.logins[self._login(username).username]
+
+    def admin_user_global_sign_out(self, username: str) -> None:
+        self._login(username).signed_out += 1
+
+    def create_group(self, group: str, description: str) -> None:
+        if group in self.groups:
+            raise DirectoryError("GroupExistsException", "A group with the name already exists.")
+        self.groups[group] = description
+
+    def admin_add_user_to_group(self, username: str, group: str) -> None:
+        if group not in self.groups:
+            raise DirectoryError("ResourceNotFoundException", "Group not found.")
+        self._login(username).groups.add(group)
+
+    def users(self) -> Iterator[DirectoryUser]:
+        for login in list(self.logins.values()):
+            yield DirectoryUser(login.username, dict(login.attributes))

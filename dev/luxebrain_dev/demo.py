@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from luxebrain.adapters.aws import user_directory
 from luxebrain.auth.accounts import create_login_for_tenant
 from luxebrain.errors import LuxeBrainError
 from luxebrain.observability import logger
@@ -134,7 +135,7 @@ def run_demo(
             seed=seed,
             as_of=as_of,
         )
-        login = create_login_for_tenant(tenant.tenant_id)
+        login = create_login_for_tenant(tenant.tenant_id, users=user_directory())
         _show_results(api_url, login.tokens.access_token, store, output, progress)
         _campaigns(tenant.tenant_id, progress)
         with progress.step("Storefront: widget, a day of visitors with the hold-out, placement results"):
@@ -200,7 +201,7 @@ def _seed_demo_tenant(
     WooCommerce), the history by REST back-fill, a day of live webhooks, and a scheduled training round."""
     with progress.step("Creating the demo tenant and its owner's login"):
         tenant_id = create_demo_tenant()
-        login = create_login_for_tenant(tenant_id)
+        login = create_login_for_tenant(tenant_id, users=user_directory())
     with progress.step("Generating the sample luxury-fashion store"):
         store = generate_sample_store(
             products=products, customers=customers, seed=seed, as_of=as_of or datetime.now(UTC)
@@ -488,10 +489,12 @@ def run_local(
             as_of=None,
         )
         grant_demo_consent(tenant.tenant_id)  # the sample store has none: campaigns need some (labelled demo data)
-        login = create_login_for_tenant(tenant.tenant_id)
-        viewer = create_login_for_tenant(tenant.tenant_id, email="viewer@maison-demo.example", role=Role.READ_ONLY)
+        login = create_login_for_tenant(tenant.tenant_id, users=user_directory())
+        viewer = create_login_for_tenant(
+            tenant.tenant_id, email="viewer@maison-demo.example", role=Role.READ_ONLY, users=user_directory()
+        )
         admin_email, admin_password = "admin@luxebrain.example", demo_password()
-        create_platform_admin(admin_email, admin_password)
+        create_platform_admin(admin_email, admin_password, users=user_directory())
         # From here on queues are consumed in the background, like Lambda's event source mappings.
         event_sources = SqsEventSources.from_resources(resources)
         event_sources.start()

@@ -28,7 +28,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from luxebrain.adapters import KeyVault, MessageQueue, ObjectStore
+from luxebrain.adapters import KeyVault, MessageQueue, ObjectStore, UserDirectory
 from luxebrain.adapters import aws as aws_adapters
 from luxebrain.auth.members import principal_for_impersonation, principal_for_user
 from luxebrain.auth.principal import AuthKind, Principal, Role
@@ -205,8 +205,13 @@ async def secrets_vault() -> KeyVault:
     return aws_adapters.secrets_vault()
 
 
+async def user_directory() -> UserDirectory:
+    return aws_adapters.user_directory()
+
+
 ModelsBucket = Annotated[ObjectStore, Depends(models_bucket)]
 PrivacyQueue = Annotated[MessageQueue, Depends(privacy_queue)]
 TrainQueue = Annotated[MessageQueue, Depends(train_queue)]
 BackfillQueue = Annotated[MessageQueue, Depends(backfill_queue)]
 SecretsVault = Annotated[KeyVault, Depends(secrets_vault)]
+Users = Annotated[UserDirectory, Depends(user_directory)]

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from luxebrain.adapters.aws import models_bucket
+from luxebrain.adapters.aws import models_bucket, user_directory
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.privacy.jobs import run_job
 from luxebrain.privacy.requests import PrivacyJobMessage
@@ -27,7 +27,7 @@ def record_handler(record: SQSRecord) -> str:
     message = PrivacyJobMessage.model_validate_json(record.body)  # a malformed body fails until the DLQ keeps it
     bind_tenant(message.tenant_id)
     attempt = int(record.attributes.approximate_receive_count or 1)
-    outcome = run_job(message, attempt=attempt, files=models_bucket())
+    outcome = run_job(message, attempt=attempt, files=models_bucket(), users=user_directory())
     metrics.add_metric(name=f"PrivacyJob{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("privacy job", extra={"job_id": message.job_id, "kind": message.kind, "outcome": outcome})
     return outcome

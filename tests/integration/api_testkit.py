@@ -117,9 +117,12 @@ class Merchant:
 
 
 def new_merchant(company: str = "Maison Test") -> Merchant:
+    from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_demo_login
 
-    login = create_demo_login(email=f"owner-{uuid.uuid4().hex[:10]}@shop.example", company_name=company)
+    login = create_demo_login(
+        email=f"owner-{uuid.uuid4().hex[:10]}@shop.example", company_name=company, users=user_directory()
+    )
     return Merchant(
         email=login.email,
         password=login.password,
@@ -209,6 +212,7 @@ def access_claims_of(token: str) -> dict[str, Any]:
 
 def add_tenant_user(tenant_id: str, role: str) -> Merchant:
     """Another user of an existing tenant (staff, read-only...), logged in."""
+    from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import admin_confirm, demo_password, login
     from luxebrain.auth.members import add_member
     from luxebrain.auth.principal import Role
@@ -223,9 +227,9 @@ def add_tenant_user(tenant_id: str, role: str) -> Merchant:
         Password=password,
         UserAttributes=[{"Name": "email", "Value": email}],
     )
-    admin_confirm(email)
+    admin_confirm(email, users=user_directory())
     add_member(tenant_id, response["UserSub"], Role(role), email=email)
-    tokens = login(email, password, remember_me=True)
+    tokens = login(email, password, users=user_directory(), remember_me=True)
     return Merchant(email, password, tenant_id, tokens.access_token, tokens.id_token, tokens.refresh_token or "")
 
 

@@ -53,9 +53,10 @@ def test_sign_up_confirm_log_in_and_me(client: TestClient, local_aws: LocalResou
     )
     assert signed.status_code == 202, signed.text
     # When the e-mail is confirmed and the merchant logs in
+    from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import admin_confirm
 
-    admin_confirm(email)
+    admin_confirm(email, users=user_directory())
     tokens = client.post("/auth/login", json={"email": email, "password": "Correct-Horse-42"}).json()
     me = client.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     # Then the token maps to the new tenant as its owner
@@ -211,6 +212,7 @@ def test_forgot_then_reset_password_then_log_in(client: TestClient, merchant: Me
 
 
 def test_login_for_an_existing_tenant_as_the_demo_needs(client: TestClient, local_aws: LocalResources) -> None:
+    from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_login_for_tenant
     from luxebrain.storage.tenants import create_tenant
     from luxebrain.tenancy import new_tenant_id
@@ -218,8 +220,8 @@ def test_login_for_an_existing_tenant_as_the_demo_needs(client: TestClient, loca
     # Given a tenant created directly (as the demo does) and a login made for it, twice (a re-run)
     tenant_id = create_tenant("Maison Démo", tenant_id=new_tenant_id()).tenant_id
     email = f"demo-{time.time_ns()}@maison-demo.example"
-    create_login_for_tenant(tenant_id, email)
-    login = create_login_for_tenant(tenant_id, email)
+    create_login_for_tenant(tenant_id, email, users=user_directory())
+    login = create_login_for_tenant(tenant_id, email, users=user_directory())
     # Then the printed credentials log in and act as the tenant's owner
     tokens = client.post("/auth/login", json={"email": login.email, "password": login.password}).json()
     me = client.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()

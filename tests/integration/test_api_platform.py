@@ -27,9 +27,12 @@ def merchant(local_aws: LocalResources) -> Merchant:
 
 @pytest.fixture(scope="module")
 def admin_headers(local_aws: LocalResources) -> dict[str, str]:
+    from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_platform_admin
 
-    tokens = create_platform_admin(f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example", "Operator-Pass-42")
+    tokens = create_platform_admin(
+        f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example", "Operator-Pass-42", users=user_directory()
+    )
     return {"Authorization": f"Bearer {tokens.access_token}"}
 
 

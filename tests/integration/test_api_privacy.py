@@ -214,7 +214,7 @@ def test_only_owners_of_the_tenant_can_ask_or_read(
 def test_tenant_deletion_leaves_nothing_and_spares_other_tenants(
     client: TestClient, shop: Merchant, privacy_worker: SqsEventSources
 ) -> None:
-    from luxebrain.adapters.aws import models_bucket
+    from luxebrain.adapters.aws import models_bucket, user_directory
     from luxebrain.privacy.tenant_deletion import tenant_leftovers
     from luxebrain.storage.customers import get_customer
     from luxebrain.storage.privacy_jobs import get_job, job_key
@@ -223,7 +223,7 @@ def test_tenant_deletion_leaves_nothing_and_spares_other_tenants(
     _seed_customer(other.tenant_id, "c1", "voisin@customer.example", orders=1)
     client.post("/tenant/storefront-key", headers=shop.headers)
     _run(client, shop, privacy_worker, client.post("/customers/c1/export", headers=shop.headers))
-    before = tenant_leftovers(shop.tenant_id, files=models_bucket())
+    before = tenant_leftovers(shop.tenant_id, files=models_bucket(), users=user_directory())
     assert before.dynamodb_items > 5 and before.s3_objects >= 3 and before.users == 1
     # A wrong confirmation deletes nothing
     wrong = client.post(
@@ -242,8 +242,10 @@ def test_tenant_deletion_leaves_nothing_and_spares_other_tenants(
     receipt = get_job(shop.tenant_id, job_id)
     assert receipt is not None and receipt.status == "done"
     assert receipt.result == {"remaining": {"dynamodb_items": 0, "s3_objects": 0, "users": 0}, "complete": True}
-    assert tenant_leftovers(shop.tenant_id, files=models_bucket(), keep={job_key(shop.tenant_id, job_id)}).empty
-    assert tenant_leftovers(shop.tenant_id, files=models_bucket()).dynamodb_items == 1
+    assert tenant_leftovers(
+        shop.tenant_id, files=models_bucket(), users=user_directory(), keep={job_key(shop.tenant_id, job_id)}
+    ).empty
+    assert tenant_leftovers(shop.tenant_id, files=models_bucket(), users=user_directory()).dynamodb_items == 1
     # ...the old token no longer reaches anything, and the neighbour is untouched
     assert client.get("/tenant", headers=shop.headers).status_code in (401, 403)
     assert get_customer(other.tenant_id, "c1").email == "voisin@customer.example"

@@ -55,9 +55,12 @@ def test_logout_ends_every_session_of_the_user_access_and_refresh(
 
 
 def test_a_platform_admins_logout_ends_the_admin_session(client: TestClient, local_aws: LocalResources) -> None:
+    from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_platform_admin
 
-    tokens = create_platform_admin(f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example", "Operator-Pass-42")
+    tokens = create_platform_admin(
+        f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example", "Operator-Pass-42", users=user_directory()
+    )
     headers = _bearer(tokens.access_token)
     assert client.get("/admin/tenants", headers=headers).status_code == 200
     assert client.post("/auth/logout", headers=headers).status_code == 204

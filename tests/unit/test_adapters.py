@@ -11,8 +11,16 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from luxebrain.adapters import MissingObject, ObjectVersion, ProviderError, ReceivedMessage, StoredObject
+from luxebrain.adapters import (
+    DirectoryError,
+    MissingObject,
+    ObjectVersion,
+    ProviderError,
+    ReceivedMessage,
+    StoredObject,
+)
 from luxebrain.adapters.aws import (
+    CognitoUserDirectory,
     KmsKeyVault,
     S3ObjectStore,
     SesMailService,
@@ -288,6 +296,73 @@ def test_whatsapp_service_sends_through_social_messaging() -> None:
             whatsapp.send("phone-1", b"{}", api_version="v20.0")
         stubber.assert_no_pending_responses()
     assert not refused.value.retryable
+
+
+def test_user_directory_maps_its_methods_to_cognito_and_refusals_to_directory_errors() -> None:
+    cognito = _client("cognito-idp")
+    users = CognitoUserDirectory(cognito, "us-east-1_pool")
+    pool = {"UserPoolId": "us-east-1_pool"}
+    with Stubber(cognito) as stubber:
+        stubber.add_response(
+            "sign_up",
+            {"UserSub": "sub-1", "UserConfirmed": False},
+            {
+                "ClientId": "client",
+                "Username": "lea@shop.example",
+                "Password": "Pass-word-1",
+                "UserAttributes": [{"Name": "email", "Value": "lea@shop.example"}],
+            },
+        )
+        stubber.add_client_error("sign_up", service_error_code="UsernameExistsException", service_message="exists")
+        stubber.add_response(
+            "admin_get_user",
+            {"Username": "lea@shop.example", "UserAttributes": [{"Name": "sub", "Value": "sub-1"}]},
+            {**pool, "Username": "lea@shop.example"},
+        )
+        stubber.add_response(
+            "admin_update_user_attributes",
+            {},
+            {**pool, "Username": "lea@shop.example", "UserAttributes": [{"Name": "custom:role", "Value": "staff"}]},
+        )
+        stubber.add_response(
+            "admin_set_user_password",
+            {},
+            {**pool, "Username": "lea@shop.example", "Password": "Pass-word-2", "Permanent": True},
+        )
+        stubber.add_response(
+            "admin_create_user",
+            {"User": {"Username": "uuid-2", "Attributes": [{"Name": "sub", "Value": "sub-2"}]}},
+            {
+                **pool,
+                "Username": "sam@shop.example",
+                "TemporaryPassword": "Tmp-1",
+                "UserAttributes": [{"Name": "email", "Value": "sam@shop.example"}],
+                "DesiredDeliveryMediums": ["EMAIL"],
+            },
+        )
+        page = {"Users": [{"Username": "u1", "Attributes": [{"Name": "custom:tenant_id", "Value": "t-1"}]}]}
+        stubber.add_response("list_users", {**page, "PaginationToken": "next"}, pool)
+        stubber.add_response("list_users", {"Users": [{"Username": "u2"}]}, {**pool, "PaginationToken": "next"})
+        assert users.sign_up("client", "lea@shop.example", "Pass-word-1", attributes={"email": "lea@shop.example"}) == (
+            "sub-1",
+            False,
+        )
+        with pytest.raises(DirectoryError) as refused:
+            users.sign_up("client", "lea@shop.example", "Pass-word-1", attributes={})
+        assert users.admin_get_user("lea@shop.example").sub == "sub-1"
+        users.admin_update_user_attributes("lea@shop.example", {"custom:role": "staff"})
+        users.admin_set_user_password("lea@shop.example", "Pass-word-2")
+        created = users.admin_create_user("sam@shop.example", "Tmp-1", attributes={"email": "sam@shop.example"})
+        assert [(u.username, dict(u.attributes)) for u in users.users()] == [
+            ("u1", {"custom:tenant_id": "t-1"}),
+            ("u2", {}),
+        ]
+        stubber.assert_no_pending_responses()
+    assert (refused.value.code, refused.value.message) == ("UsernameExistsException", "exists")
+    assert (created.username, created.sub) == ("uuid-2", "sub-2")
+    # Without a pool the administrative calls say which setting is missing
+    with pytest.raises(ConfigurationError, match="LUXEBRAIN_USER_POOL_ID"):
+        CognitoUserDirectory(cognito, None).admin_delete_user("lea@shop.example")
 
 
 def test_factories_create_each_adapter_once_per_environment(monkeypatch: pytest.MonkeyPatch) -> None:

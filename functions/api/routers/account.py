@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember
+from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember, Users
 from luxebrain.auth import accounts
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
@@ -215,8 +215,8 @@ MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", descriptio
         409: {"description": "the owner themself, or the tenant's last owner"},
     },
 )
-def remove_member(user_id: MemberId, principal: OwnerOnly) -> Response:
-    accounts.remove_member(principal.require_tenant(), user_id, actor=principal.subject)
+def remove_member(user_id: MemberId, principal: OwnerOnly, users: Users) -> Response:
+    accounts.remove_member(principal.require_tenant(), user_id, actor=principal.subject, users=users)
     return Response(status_code=204)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ConfigDict, Field
 
-from api.dependencies import CurrentPrincipal, bearer_scheme
+from api.dependencies import CurrentPrincipal, Users, bearer_scheme
 from luxebrain.auth import accounts
 from luxebrain.errors import ConflictError, UnauthorizedError
 from luxebrain.text import PlainLine
@@ -121,50 +121,51 @@ def _raw_access_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     response_model=SignUpResponse,
     summary="Sign up a merchant and its tenant (rate-limited per client address)",
 )
-def sign_up(body: SignUpRequest, request: Request) -> SignUpResponse:
+def sign_up(body: SignUpRequest, request: Request, users: Users) -> SignUpResponse:
     accounts.limit_sign_ups(request.client.host if request.client else "unknown")
     # A known e-mail answers exactly like a new one; the tenant id is read from /me after login.
     with contextlib.suppress(ConflictError):
-        accounts.sign_up(body.email, body.password, body.company_name)
+        accounts.sign_up(body.email, body.password, body.company_name, users=users)
     return SignUpResponse()
 
 
 @router.post("/confirm", response_model=Accepted, summary="Confirm the e-mail address with the code sent")
-def confirm(body: ConfirmRequest) -> Accepted:
-    accounts.confirm_sign_up(body.email, body.code)
+def confirm(body: ConfirmRequest, users: Users) -> Accepted:
+    accounts.confirm_sign_up(body.email, body.code, users=users)
     return Accepted(status="confirmed", detail="the account is confirmed; log in")
 
 
 @router.post("/login", response_model=TokenResponse, summary="Log in with e-mail and password")
-def login(body: LoginRequest, response: Response) -> TokenResponse:
+def login(body: LoginRequest, response: Response, users: Users) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"
-    return _token_response(accounts.login(body.email, body.password, remember_me=body.remember_me))
+    return _token_response(accounts.login(body.email, body.password, users=users, remember_me=body.remember_me))
 
 
 @router.post("/refresh", response_model=TokenResponse, summary="New access and ID tokens from a refresh token")
-def refresh(body: RefreshRequest, response: Response) -> TokenResponse:
+def refresh(body: RefreshRequest, response: Response, users: Users) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"
-    return _token_response(accounts.refresh(body.refresh_token, remember_me=body.remember_me))
+    return _token_response(accounts.refresh(body.refresh_token, users=users, remember_me=body.remember_me))
 
 
 @router.post("/logout", status_code=204, summary="Sign out everywhere: refresh tokens are revoked")
 def logout(
     principal: CurrentPrincipal,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    users: Users,
 ) -> Response:
-    accounts.logout(_raw_access_token(credentials))
+    accounts.logout(_raw_access_token(credentials), users=users)
     return Response(status_code=204)
 
 
 @router.post("/forgot-password", status_code=202, response_model=Accepted, summary="E-mail a password reset code")
-def forgot_password(body: ForgotRequest) -> Accepted:
-    accounts.forgot_password(body.email)
+def forgot_password(body: ForgotRequest, users: Users) -> Accepted:
+    accounts.forgot_password(body.email, users=users)
     return Accepted(detail="if an account exists for this e-mail, a reset code is on its way")
 
 
 @router.post("/reset-password", response_model=Accepted, summary="Set a new password with the e-mailed code")
-def reset_password(body: ResetRequest) -> Accepted:
-    accounts.confirm_forgot_password(body.email, body.code, body.new_password)
+def reset_password(body: ResetRequest, users: Users) -> Accepted:
+    accounts.confirm_forgot_password(body.email, body.code, body.new_password, users=users)
     return Accepted(status="reset", detail="the password is changed; log in with the new one")
 
 
@@ -173,6 +174,7 @@ def change_password(
     body: ChangePasswordRequest,
     principal: CurrentPrincipal,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    users: Users,
 ) -> Accepted:
-    accounts.change_password(_raw_access_token(credentials), body.old_password, body.new_password)
+    accounts.change_password(_raw_access_token(credentials), body.old_password, body.new_password, users=users)
     return Accepted(status="changed", detail="the password is changed")

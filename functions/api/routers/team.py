@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from fastapi import Path as PathParam
 from pydantic import Field
 
-from api.dependencies import OwnerOnly
+from api.dependencies import OwnerOnly, Users
 from api.routers.auth import Email, Password, Strict, TokenResponse, _token_response
 from luxebrain.auth import team
 from luxebrain.auth.principal import Role
@@ -60,9 +60,9 @@ def _member(member: team.Member) -> TeamMemberResponse:
         409: {"description": "the e-mail already has a LuxeBrain account"},
     },
 )
-def invite(body: InviteRequest, principal: OwnerOnly) -> TeamMemberResponse:
+def invite(body: InviteRequest, principal: OwnerOnly, users: Users) -> TeamMemberResponse:
     tenant_id = principal.require_tenant()
-    return _member(team.invite_member(tenant_id, body.email, body.role, actor=principal.subject))
+    return _member(team.invite_member(tenant_id, body.email, body.role, actor=principal.subject, users=users))
 
 
 MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", description="the member's user_id")]
@@ -77,9 +77,9 @@ MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", descriptio
         409: {"description": "your own role, or the tenant's last owner"},
     },
 )
-def change_role(user_id: MemberId, body: RoleChange, principal: OwnerOnly) -> TeamMemberResponse:
+def change_role(user_id: MemberId, body: RoleChange, principal: OwnerOnly, users: Users) -> TeamMemberResponse:
     tenant_id = principal.require_tenant()
-    return _member(team.change_role(tenant_id, user_id, body.role, actor=principal.subject))
+    return _member(team.change_role(tenant_id, user_id, body.role, actor=principal.subject, users=users))
 
 
 @router.post(
@@ -89,9 +89,9 @@ def change_role(user_id: MemberId, body: RoleChange, principal: OwnerOnly) -> Te
     summary="An invited colleague's first log-in: the e-mailed temporary password, then their own",
     responses={409: {"description": "the account already has its own password"}},
 )
-def first_password(body: FirstPasswordRequest, response: Response) -> TokenResponse:
+def first_password(body: FirstPasswordRequest, response: Response, users: Users) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"
     tokens = team.set_first_password(
-        body.email, body.temporary_password, body.new_password, remember_me=body.remember_me
+        body.email, body.temporary_password, body.new_password, users=users, remember_me=body.remember_me
     )
     return _token_response(tokens)

@@ -1,6 +1,6 @@
 """The small interfaces domain code reaches AWS through: an object store (the models bucket), a message
-queue (sent to, and read from where no event source reads it: the dead-letter redrive), a key vault, and the
-outbound message services (e-mail, SMS, WhatsApp).
+queue (sent to, and read from where no event source reads it: the dead-letter redrive), a key vault, the
+outbound message services (e-mail, SMS, WhatsApp) and the user directory (logins).
 
 Domain functions take them as parameters; the handler (or the runtime) creates the AWS implementations of
 :mod:`luxebrain.adapters.aws` once per execution environment and passes them in, and the unit tier passes the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class MissingObject(LookupError):
@@ -159,4 +159,86 @@ class WhatsAppService(Protocol):
 
     def send(self, phone_number_id: str, message: bytes, *, api_version: str) -> str:
         """Send one Meta Cloud API message (JSON) from ``phone_number_id``; returns its message id."""
+        ...
+
+
+# ----------------------------------------------------------------------------- user accounts
+class DirectoryError(Exception):
+    """The user directory refused a request; ``code`` names why (Cognito's exception name, which the
+    caller turns into an error a user can act on)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    username: str
+    attributes: Mapping[str, str]  # "sub", "email", "custom:tenant_id", ...
+
+    @property
+    def sub(self) -> str:
+        return self.attributes.get("sub") or self.username
+
+
+class UserDirectory(Protocol):
+    """The logins (a Cognito user pool): self-service calls go through an app client (``client_id``),
+    administrative ones act on the pool. Every method raises :class:`DirectoryError` on a refusal."""
+
+    def sign_up(
+        self, client_id: str, username: str, password: str, *, attributes: Mapping[str, str]
+    ) -> tuple[str, bool]:
+        """A new user (who gets a confirmation code); returns (its sub, whether it is confirmed already)."""
+        ...
+
+    def confirm_sign_up(self, client_id: str, username: str, code: str) -> None: ...
+
+    def initiate_auth(self, client_id: str, flow: str, parameters: Mapping[str, str]) -> dict[str, Any]:
+        """The provider's answer: ``AuthenticationResult`` (tokens), or ``ChallengeName`` and ``Session``."""
+        ...
+
+    def respond_to_auth_challenge(
+        self, client_id: str, challenge: str, session: str, responses: Mapping[str, str]
+    ) -> dict[str, Any]: ...
+
+    def forgot_password(self, client_id: str, username: str) -> None:
+        """Send the user a reset code."""
+        ...
+
+    def confirm_forgot_password(self, client_id: str, username: str, code: str, password: str) -> None: ...
+
+    def change_password(self, access_token: str, previous: str, proposed: str) -> None: ...
+
+    def global_sign_out(self, access_token: str) -> None:
+        """Revoke the refresh tokens of the user the access token is for."""
+        ...
+
+    def admin_create_user(
+        self, username: str, temporary_password: str, *, attributes: Mapping[str, str]
+    ) -> DirectoryUser:
+        """An invited user; the provider e-mails the temporary password."""
+        ...
+
+    def admin_get_user(self, username: str) -> DirectoryUser: ...
+
+    def admin_confirm_sign_up(self, username: str) -> None: ...
+
+    def admin_update_user_attributes(self, username: str, attributes: Mapping[str, str]) -> None: ...
+
+    def admin_set_user_password(self, username: str, password: str) -> None:
+        """A permanent password (no change asked at the next log-in)."""
+        ...
+
+    def admin_delete_user(self, username: str) -> None: ...
+
+    def admin_user_global_sign_out(self, username: str) -> None: ...
+
+    def create_group(self, group: str, description: str) -> None: ...
+
+    def admin_add_user_to_group(self, username: str, group: str) -> None: ...
+
+    def users(self) -> Iterator[DirectoryUser]:
+        """Every user of the pool."""
         ...

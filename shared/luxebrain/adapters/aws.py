@@ -12,7 +12,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from luxebrain.adapters import MissingObject, ObjectVersion, ProviderError, ReceivedMessage, StoredObject
+from luxebrain.adapters import (
+    DirectoryError,
+    DirectoryUser,
+    MissingObject,
+    ObjectVersion,
+    ProviderError,
+    ReceivedMessage,
+    StoredObject,
+)
 from luxebrain.errors import ConfigurationError
 from luxebrain.runtime import aws_client, on_reset
 from luxebrain.settings import get_settings
@@ -304,3 +312,164 @@ def whatsapp_service() -> SocialMessagingWhatsApp:
 
 for _factory in (mail_service, sms_service, whatsapp_service):
     on_reset(_factory.cache_clear)
+
+
+# ----------------------------------------------------------------------------- user accounts
+def _attribute_list(attributes: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Name": name, "Value": value} for name, value in attributes.items()]
+
+
+def _directory_error(exc: Any) -> DirectoryError:
+    error = exc.response.get("Error", {})
+    return DirectoryError(error.get("Code", ""), error.get("Message", ""))
+
+
+def _directory_user(username: str, attributes: list[dict[str, str]]) -> DirectoryUser:
+    return DirectoryUser(username=username, attributes={a["Name"]: a["Value"] for a in attributes})
+
+
+class CognitoUserDirectory:
+    """One user pool; its refusals (botocore ClientError) become DirectoryError with Cognito's code."""
+
+    def __init__(self, client: Any, pool_id: str | None) -> None:
+        self._cognito = client
+        self._pool_id = pool_id
+
+    @property
+    def pool_id(self) -> str:
+        if not self._pool_id:
+            raise ConfigurationError("LUXEBRAIN_USER_POOL_ID is not set; it is required here")
+        return self._pool_id
+
+    @staticmethod
+    def _call(operation: Any, **params: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            return operation(**params)
+        except ClientError as exc:
+            raise _directory_error(exc) from None
+
+    def sign_up(
+        self, client_id: str, username: str, password: str, *, attributes: Mapping[str, str]
+    ) -> tuple[str, bool]:
+        response = self._call(
+            self._cognito.sign_up,
+            ClientId=client_id,
+            Username=username,
+            Password=password,
+            UserAttributes=_attribute_list(attributes),
+        )
+        return str(response["UserSub"]), bool(response.get("UserConfirmed"))
+
+    def confirm_sign_up(self, client_id: str, username: str, code: str) -> None:
+        self._call(self._cognito.confirm_sign_up, ClientId=client_id, Username=username, ConfirmationCode=code)
+
+    def initiate_auth(self, client_id: str, flow: str, parameters: Mapping[str, str]) -> dict[str, Any]:
+        response: dict[str, Any] = self._call(
+            self._cognito.initiate_auth, ClientId=client_id, AuthFlow=flow, AuthParameters=dict(parameters)
+        )
+        return response
+
+    def respond_to_auth_challenge(
+        self, client_id: str, challenge: str, session: str, responses: Mapping[str, str]
+    ) -> dict[str, Any]:
+        response: dict[str, Any] = self._call(
+            self._cognito.respond_to_auth_challenge,
+            ClientId=client_id,
+            ChallengeName=challenge,
+            Session=session,
+            ChallengeResponses=dict(responses),
+        )
+        return response
+
+    def forgot_password(self, client_id: str, username: str) -> None:
+        self._call(self._cognito.forgot_password, ClientId=client_id, Username=username)
+
+    def confirm_forgot_password(self, client_id: str, username: str, code: str, password: str) -> None:
+        self._call(
+            self._cognito.confirm_forgot_password,
+            ClientId=client_id,
+            Username=username,
+            ConfirmationCode=code,
+            Password=password,
+        )
+
+    def change_password(self, access_token: str, previous: str, proposed: str) -> None:
+        self._call(
+            self._cognito.change_password,
+            AccessToken=access_token,
+            PreviousPassword=previous,
+            ProposedPassword=proposed,
+        )
+
+    def global_sign_out(self, access_token: str) -> None:
+        self._call(self._cognito.global_sign_out, AccessToken=access_token)
+
+    def admin_create_user(
+        self, username: str, temporary_password: str, *, attributes: Mapping[str, str]
+    ) -> DirectoryUser:
+        created = self._call(
+            self._cognito.admin_create_user,
+            UserPoolId=self.pool_id,
+            Username=username,
+            TemporaryPassword=temporary_password,
+            UserAttributes=_attribute_list(attributes),
+            DesiredDeliveryMediums=["EMAIL"],
+        )["User"]
+        return _directory_user(created["Username"], created.get("Attributes", []))
+
+    def admin_get_user(self, username: str) -> DirectoryUser:
+        user = self._call(self._cognito.admin_get_user, UserPoolId=self.pool_id, Username=username)
+        return _directory_user(user["Username"], user.get("UserAttributes", []))
+
+    def admin_confirm_sign_up(self, username: str) -> None:
+        self._call(self._cognito.admin_confirm_sign_up, UserPoolId=self.pool_id, Username=username)
+
+    def admin_update_user_attributes(self, username: str, attributes: Mapping[str, str]) -> None:
+        self._call(
+            self._cognito.admin_update_user_attributes,
+            UserPoolId=self.pool_id,
+            Username=username,
+            UserAttributes=_attribute_list(attributes),
+        )
+
+    def admin_set_user_password(self, username: str, password: str) -> None:
+        self._call(
+            self._cognito.admin_set_user_password,
+            UserPoolId=self.pool_id,
+            Username=username,
+            Password=password,
+            Permanent=True,
+        )
+
+    def admin_delete_user(self, username: str) -> None:
+        self._call(self._cognito.admin_delete_user, UserPoolId=self.pool_id, Username=username)
+
+    def admin_user_global_sign_out(self, username: str) -> None:
+        self._call(self._cognito.admin_user_global_sign_out, UserPoolId=self.pool_id, Username=username)
+
+    def create_group(self, group: str, description: str) -> None:
+        self._call(self._cognito.create_group, GroupName=group, UserPoolId=self.pool_id, Description=description)
+
+    def admin_add_user_to_group(self, username: str, group: str) -> None:
+        self._call(self._cognito.admin_add_user_to_group, UserPoolId=self.pool_id, Username=username, GroupName=group)
+
+    def users(self) -> Iterator[DirectoryUser]:
+        from botocore.exceptions import ClientError
+
+        try:
+            for page in self._cognito.get_paginator("list_users").paginate(UserPoolId=self.pool_id):
+                for user in page.get("Users", []):
+                    yield _directory_user(user["Username"], user.get("Attributes", []))
+        except ClientError as exc:
+            raise _directory_error(exc) from None
+
+
+@cache
+def user_directory() -> CognitoUserDirectory:
+    """The merchants' and operators' user pool."""
+    return CognitoUserDirectory(aws_client("cognito-idp"), get_settings().user_pool_id)
+
+
+on_reset(user_directory.cache_clear)

@@ -1,18 +1,19 @@
 """Merchant accounts on Amazon Cognito: sign-up (which creates the tenant), confirmation, login, refresh,
 global sign-out, forgotten and changed passwords, platform admins and the demo login.
 
-Cognito's exceptions become LuxeBrain errors here, with messages a user can act on; no route sees botocore.
+Every function takes the user directory (``luxebrain.adapters.UserDirectory``; the API passes the Cognito
+one). Its refusals become LuxeBrain errors here, with messages a user can act on.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from luxebrain.adapters import DirectoryError, UserDirectory
 from luxebrain.auth.members import add_member
 from luxebrain.auth.principal import PLATFORM_ADMIN_GROUP, Role
 from luxebrain.auth.sessions import end_all_sessions, require_live_session, start_session
@@ -25,7 +26,7 @@ from luxebrain.errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.runtime import configured_settings
 from luxebrain.settings import Settings
 
 
@@ -75,19 +76,25 @@ _MESSAGES = {
 }
 
 
-def _translate(exc: ClientError) -> LuxeBrainError:
-    code = exc.response.get("Error", {}).get("Code", "")
+def _translate(exc: DirectoryError) -> LuxeBrainError:
+    code = exc.code
     if code in ("TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException"):
         return TooManyAttemptsError("too many attempts; wait a minute and try again")
     error_class, message = _MESSAGES.get(code, (None, None))
     if error_class is None:
         return LuxeBrainError("the identity service failed; try again")
     # Cognito's own message is safe to show for password policy and parameter problems.
-    return error_class(message or exc.response.get("Error", {}).get("Message", code))
+    return error_class(message or exc.message or code)
 
 
-def _cognito() -> Any:
-    return aws_client("cognito-idp")
+def unless_already(refusal: str, call: Callable[[], object]) -> None:
+    """Make one directory call; ``refusal`` (the code meaning the state is already the one wanted: no such
+    user left, the group exists, ...) is not an error, any other becomes the user's error."""
+    try:
+        call()
+    except DirectoryError as exc:
+        if exc.code != refusal:
+            raise _translate(exc) from None
 
 
 def _client_id(settings: Settings, remember_me: bool) -> str:
@@ -132,76 +139,65 @@ def limit_sign_ups(client_address: str) -> None:
             raise TooManyAttemptsError("too many sign-ups from here; try again later", max(1, retry_after))
 
 
-def sign_up(email: str, password: str, company_name: str) -> SignUpResult:
+def sign_up(email: str, password: str, company_name: str, *, users: UserDirectory) -> SignUpResult:
     """Create a Cognito user and its tenant (the user is the tenant's owner). Cognito sends a code by e-mail."""
     from luxebrain.storage.tenants import create_tenant, delete_tenant
 
     settings = configured_settings()
     email = normalise_email(email)
     try:
-        response = _cognito().sign_up(
-            ClientId=settings.require("user_pool_client_id"),
-            Username=email,
-            Password=password,
-            UserAttributes=[{"Name": "email", "Value": email}],
+        user_sub, confirmed = users.sign_up(
+            settings.require("user_pool_client_id"), email, password, attributes={"email": email}
         )
-    except ClientError as exc:
+    except DirectoryError as exc:
         raise _translate(exc) from None
-    user_sub = response["UserSub"]
     tenant = None
     try:
         tenant = create_tenant(company_name)
         # custom:* attributes are not writable by the app client; the back end sets them as admin.
-        _cognito().admin_update_user_attributes(
-            UserPoolId=settings.require("user_pool_id"),
-            Username=email,
-            UserAttributes=[
-                {"Name": "custom:tenant_id", "Value": tenant.tenant_id},
-                {"Name": "custom:role", "Value": str(Role.OWNER)},
-            ],
+        users.admin_update_user_attributes(
+            email, {"custom:tenant_id": tenant.tenant_id, "custom:role": str(Role.OWNER)}
         )
         add_member(tenant.tenant_id, user_sub, Role.OWNER, email=email)
     except Exception:
         # No half-made account: a user without a tenant could never use the service nor sign up again, and a
         # tenant without a user would be an orphan.
-        _cognito().admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=email)
+        users.admin_delete_user(email)
         if tenant is not None:
             delete_tenant(tenant.tenant_id)
         raise
-    return SignUpResult(tenant.tenant_id, user_sub, bool(response.get("UserConfirmed")))
+    return SignUpResult(tenant.tenant_id, user_sub, confirmed)
 
 
-def confirm_sign_up(email: str, code: str) -> None:
+def confirm_sign_up(email: str, code: str, *, users: UserDirectory) -> None:
     settings = configured_settings()
     try:
-        _cognito().confirm_sign_up(
-            ClientId=settings.require("user_pool_client_id"), Username=normalise_email(email), ConfirmationCode=code
-        )
-    except ClientError as exc:
+        users.confirm_sign_up(settings.require("user_pool_client_id"), normalise_email(email), code)
+    except DirectoryError as exc:
         raise _translate(exc) from None
 
 
-def admin_confirm(email: str) -> None:
+def admin_confirm(email: str, *, users: UserDirectory) -> None:
     """Confirm without the e-mailed code (demo and operators)."""
-    settings = configured_settings()
+    configured_settings()
     try:
-        _cognito().admin_confirm_sign_up(UserPoolId=settings.require("user_pool_id"), Username=normalise_email(email))
-    except ClientError as exc:
+        users.admin_confirm_sign_up(normalise_email(email))
+    except DirectoryError as exc:
         raise _translate(exc) from None
 
 
 # ----------------------------------------------------------------------------- sessions
-def login(email: str, password: str, *, remember_me: bool = False) -> Tokens:
+def login(email: str, password: str, *, users: UserDirectory, remember_me: bool = False) -> Tokens:
     """USER_PASSWORD_AUTH. "Remember me" picks the app client whose refresh tokens last 30 days; otherwise
     the session client's refresh tokens last 12 hours."""
     settings = configured_settings()
     try:
-        response = _cognito().initiate_auth(
-            ClientId=_client_id(settings, remember_me),
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": normalise_email(email), "PASSWORD": password},
+        response = users.initiate_auth(
+            _client_id(settings, remember_me),
+            "USER_PASSWORD_AUTH",
+            {"USERNAME": normalise_email(email), "PASSWORD": password},
         )
-    except ClientError as exc:
+    except DirectoryError as exc:
         raise _translate(exc) from None
     if "AuthenticationResult" not in response:
         # e.g. NEW_PASSWORD_REQUIRED for an admin-created user: the dashboard cannot continue here.
@@ -211,16 +207,14 @@ def login(email: str, password: str, *, remember_me: bool = False) -> Tokens:
     return tokens
 
 
-def refresh(refresh_token: str, *, remember_me: bool = False) -> Tokens:
+def refresh(refresh_token: str, *, users: UserDirectory, remember_me: bool = False) -> Tokens:
     """New access and ID tokens from a refresh token (revoked by logout: then 401)."""
     settings = configured_settings()
     try:
-        response = _cognito().initiate_auth(
-            ClientId=_client_id(settings, remember_me),
-            AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        response = users.initiate_auth(
+            _client_id(settings, remember_me), "REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": refresh_token}
         )
-    except ClientError as exc:
+    except DirectoryError as exc:
         raise _translate(exc) from None
     except KeyError:
         raise UnauthorizedError("the refresh token is not valid") from None
@@ -230,98 +224,76 @@ def refresh(refresh_token: str, *, remember_me: bool = False) -> Tokens:
     return tokens
 
 
-def logout(access_token: str) -> None:
+def logout(access_token: str, *, users: UserDirectory) -> None:
     """Sign out everywhere: every session of the user ends at the API at once (access and refreshed tokens
     alike), and Cognito revokes the user's refresh tokens."""
-    claims = verify_access_token(access_token)
-    end_all_sessions(claims.subject)
-    try:
-        _cognito().global_sign_out(AccessToken=access_token)
-    except ClientError as exc:
-        # The API's own record has already ended the sessions; Cognito's revocation is the second lock.
-        if exc.response.get("Error", {}).get("Code") != "NotAuthorizedException":
-            raise _translate(exc) from None
+    end_every_session(verify_access_token(access_token).subject, access_token, users=users)
 
 
-def sign_out_user(username: str) -> str | None:
+def end_every_session(user_sub: str, access_token: str, *, users: UserDirectory) -> None:
+    """The API's record of the user's sessions ends first, then the directory revokes the refresh tokens."""
+    end_all_sessions(user_sub)
+    # The API's own record has already ended the sessions; Cognito's revocation is the second lock.
+    unless_already("NotAuthorizedException", lambda: users.global_sign_out(access_token))
+
+
+def sign_out_user(username: str, *, users: UserDirectory) -> str | None:
     """End every session of a user known by e-mail (or Cognito username): the API's record first, then
     Cognito's AdminUserGlobalSignOut for the refresh tokens. Returns the user's sub (None if unknown)."""
-    settings = configured_settings()
-    pool_id = settings.require("user_pool_id")
+    configured_settings()
     try:
-        user = _cognito().admin_get_user(UserPoolId=pool_id, Username=username)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+        user_sub = users.admin_get_user(username).sub
+    except DirectoryError as exc:
+        if exc.code == "UserNotFoundException":
             return None
         raise _translate(exc) from None
-    user_sub = next((a["Value"] for a in user.get("UserAttributes", []) if a["Name"] == "sub"), user["Username"])
     end_all_sessions(user_sub)
-    try:
-        _cognito().admin_user_global_sign_out(UserPoolId=pool_id, Username=username)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
-            raise _translate(exc) from None
+    unless_already("UserNotFoundException", lambda: users.admin_user_global_sign_out(username))
     return user_sub
 
 
-def forgot_password(email: str) -> None:
+def forgot_password(email: str, *, users: UserDirectory) -> None:
     """Ask Cognito to send a reset code. Silent for unknown e-mails (no account enumeration)."""
     settings = configured_settings()
     try:
-        _cognito().forgot_password(ClientId=settings.require("user_pool_client_id"), Username=normalise_email(email))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("UserNotFoundException", "ResourceNotFoundException", "NotAuthorizedException"):
+        users.forgot_password(settings.require("user_pool_client_id"), normalise_email(email))
+    except DirectoryError as exc:
+        if exc.code in ("UserNotFoundException", "ResourceNotFoundException", "NotAuthorizedException"):
             return
         raise _translate(exc) from None
 
 
-def confirm_forgot_password(email: str, code: str, new_password: str) -> None:
+def confirm_forgot_password(email: str, code: str, new_password: str, *, users: UserDirectory) -> None:
     settings = configured_settings()
     try:
-        _cognito().confirm_forgot_password(
-            ClientId=settings.require("user_pool_client_id"),
-            Username=normalise_email(email),
-            ConfirmationCode=code,
-            Password=new_password,
+        users.confirm_forgot_password(
+            settings.require("user_pool_client_id"), normalise_email(email), code, new_password
         )
-    except ClientError as exc:
-        code_name = exc.response.get("Error", {}).get("Code", "")
-        if code_name in ("UserNotFoundException", "ResourceNotFoundException"):
+    except DirectoryError as exc:
+        if exc.code in ("UserNotFoundException", "ResourceNotFoundException"):
             raise InvalidInputError("the confirmation code is wrong") from None
         raise _translate(exc) from None
     # Whoever knew the old password may hold a session: all of them end.
-    sign_out_user(normalise_email(email))
+    sign_out_user(normalise_email(email), users=users)
 
 
-def change_password(access_token: str, old_password: str, new_password: str) -> None:
+def change_password(access_token: str, old_password: str, new_password: str, *, users: UserDirectory) -> None:
     """Change the password, then end every session of the user (this one included: log in again)."""
     claims = verify_access_token(access_token)
     try:
-        _cognito().change_password(
-            AccessToken=access_token, PreviousPassword=old_password, ProposedPassword=new_password
-        )
-    except ClientError as exc:
+        users.change_password(access_token, old_password, new_password)
+    except DirectoryError as exc:
         raise _translate(exc) from None
-    end_all_sessions(claims.subject)
-    try:
-        _cognito().global_sign_out(AccessToken=access_token)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NotAuthorizedException":
-            raise _translate(exc) from None
+    end_every_session(claims.subject, access_token, users=users)
 
 
 # ----------------------------------------------------------------------------- members and admins
-def delete_user(user_sub_or_email: str) -> None:
-    settings = configured_settings()
-    try:
-        _cognito().admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=user_sub_or_email)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
-            raise _translate(exc) from None
+def delete_user(user_sub_or_email: str, *, users: UserDirectory) -> None:
+    configured_settings()
+    unless_already("UserNotFoundException", lambda: users.admin_delete_user(user_sub_or_email))
 
 
-def remove_member(tenant_id: str, user_sub: str, *, actor: str) -> None:
+def remove_member(tenant_id: str, user_sub: str, *, actor: str, users: UserDirectory) -> None:
     """Remove a member from the tenant (owner): every session of theirs ends within this request, their
     login is deleted (a member has no other tenant), the plan's member count gives the seat back, and the
     removal is audited. The owner cannot remove themself, and a tenant keeps at least one owner."""
@@ -336,11 +308,11 @@ def remove_member(tenant_id: str, user_sub: str, *, actor: str) -> None:
         raise ConflictError("a tenant keeps at least one owner")
     end_all_sessions(user_sub)
     if member.email:
-        sign_out_user(member.email)
+        sign_out_user(member.email, users=users)
     delete_membership(tenant_id, user_sub)
     forget_membership(user_sub)
     billing_usage.release(tenant_id, "members")
-    delete_user(member.email or user_sub)
+    delete_user(member.email or user_sub, users=users)
     record_audit(tenant_id, action="member.removed", actor=actor, details={"user_id": user_sub, "role": member.role})
 
 
@@ -351,30 +323,19 @@ def users_of_tenant(tenant_id: str) -> list[str]:
     return [member.email or member.user_sub for member in list_members(tenant_id)]
 
 
-def create_platform_admin(email: str, password: str) -> Tokens:
+def create_platform_admin(email: str, password: str, *, users: UserDirectory) -> Tokens:
     """A confirmed platform admin (member of the ``platform-admins`` group), logged in."""
     settings = configured_settings()
-    pool_id = settings.require("user_pool_id")
-    cognito = _cognito()
     email = normalise_email(email)
+    unless_already("GroupExistsException", lambda: users.create_group(PLATFORM_ADMIN_GROUP, "LuxeBrain operators"))
     try:
-        cognito.create_group(GroupName=PLATFORM_ADMIN_GROUP, UserPoolId=pool_id, Description="LuxeBrain operators")
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "GroupExistsException":
+        users.sign_up(settings.require("user_pool_client_id"), email, password, attributes={"email": email})
+        users.admin_confirm_sign_up(email)
+    except DirectoryError as exc:
+        if exc.code != "UsernameExistsException":
             raise _translate(exc) from None
-    try:
-        cognito.sign_up(
-            ClientId=settings.require("user_pool_client_id"),
-            Username=email,
-            Password=password,
-            UserAttributes=[{"Name": "email", "Value": email}],
-        )
-        cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "UsernameExistsException":
-            raise _translate(exc) from None
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=PLATFORM_ADMIN_GROUP)
-    return login(email, password, remember_me=True)
+    users.admin_add_user_to_group(email, PLATFORM_ADMIN_GROUP)
+    return login(email, password, users=users, remember_me=True)
 
 
 def demo_password() -> str:
@@ -386,12 +347,14 @@ def create_demo_login(
     email: str = "merchant@demo.luxebrain.example",
     password: str | None = None,
     company_name: str = "Maison Démo",
+    *,
+    users: UserDirectory,
 ) -> DemoLogin:
     """Sign up a merchant (creating its tenant), confirm it as admin, and log in: what the demo prints."""
     password = password or demo_password()
-    result = sign_up(email, password, company_name)
-    admin_confirm(email)
-    tokens = login(email, password, remember_me=True)
+    result = sign_up(email, password, company_name, users=users)
+    admin_confirm(email, users=users)
+    tokens = login(email, password, users=users, remember_me=True)
     if result.tenant_id is None:  # pragma: no cover - sign_up always returns one
         raise NotFoundError("sign-up created no tenant")
     return DemoLogin(email=normalise_email(email), password=password, tenant_id=result.tenant_id, tokens=tokens)
@@ -402,6 +365,8 @@ def create_login_for_tenant(
     email: str = "owner@maison-demo.example",
     password: str | None = None,
     role: Role = Role.OWNER,
+    *,
+    users: UserDirectory,
 ) -> DemoLogin:
     """A confirmed, logged-in user of an existing tenant (the demo's ``maison-demo``): Cognito user with its
     tenant and role attributes, the membership record, and tokens. Idempotent for the same e-mail."""
@@ -409,35 +374,20 @@ def create_login_for_tenant(
 
     settings = configured_settings()
     get_tenant(tenant_id)  # NotFoundError for an unknown tenant
-    pool_id = settings.require("user_pool_id")
     email = normalise_email(email)
     password = password or demo_password()
-    cognito = _cognito()
     try:
-        response = cognito.sign_up(
-            ClientId=settings.require("user_pool_client_id"),
-            Username=email,
-            Password=password,
-            UserAttributes=[{"Name": "email", "Value": email}],
+        user_sub, _ = users.sign_up(
+            settings.require("user_pool_client_id"), email, password, attributes={"email": email}
         )
-        user_sub = response["UserSub"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "UsernameExistsException":
+    except DirectoryError as exc:
+        if exc.code != "UsernameExistsException":
             raise _translate(exc) from None
         # Same user again (a re-run): reset the password so the printed one works.
-        user = cognito.admin_get_user(UserPoolId=pool_id, Username=email)
-        user_sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
-        cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
-    cognito.admin_update_user_attributes(
-        UserPoolId=pool_id,
-        Username=email,
-        UserAttributes=[{"Name": "custom:tenant_id", "Value": tenant_id}, {"Name": "custom:role", "Value": str(role)}],
-    )
-    try:
-        cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NotAuthorizedException":  # already confirmed
-            raise _translate(exc) from None
+        user_sub = users.admin_get_user(email).sub
+        users.admin_set_user_password(email, password)
+    users.admin_update_user_attributes(email, {"custom:tenant_id": tenant_id, "custom:role": str(role)})
+    unless_already("NotAuthorizedException", lambda: users.admin_confirm_sign_up(email))  # already confirmed
     add_member(tenant_id, user_sub, role, email=email)
-    tokens = login(email, password, remember_me=True)
+    tokens = login(email, password, users=users, remember_me=True)
     return DemoLogin(email=email, password=password, tenant_id=tenant_id, tokens=tokens)

@@ -12,9 +12,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from botocore.exceptions import ClientError
-
-from luxebrain.auth.accounts import Tokens, _client_id, _cognito, _tokens, _translate, normalise_email
+from luxebrain.adapters import DirectoryError, UserDirectory
+from luxebrain.auth.accounts import Tokens, _client_id, _tokens, _translate, normalise_email, unless_already
 from luxebrain.auth.members import TENANT_ROLES, add_member, list_members, record_audit, require_member
 from luxebrain.auth.principal import Role
 from luxebrain.auth.sessions import start_session
@@ -47,45 +46,40 @@ def _owners(tenant_id: str) -> int:
     return sum(member.role == str(Role.OWNER) for member in list_members(tenant_id))
 
 
-def invite_member(tenant_id: str, email: str, role: Role, *, actor: str) -> Member:
+def invite_member(tenant_id: str, email: str, role: Role, *, actor: str, users: UserDirectory) -> Member:
     """Create the colleague's login (Cognito e-mails a temporary password) and their membership; the seat
     counts against the plan (402 past it, and then no login is left behind). One login has one tenant: an
     e-mail that already has an account cannot be invited (409)."""
     _check_role(role)
-    settings = configured_settings()
-    pool_id = settings.require("user_pool_id")
+    configured_settings()
     email = normalise_email(email)
-    cognito = _cognito()
     try:
-        created = cognito.admin_create_user(
-            UserPoolId=pool_id,
-            Username=email,
-            TemporaryPassword=temporary_password(),
-            UserAttributes=[
-                {"Name": "email", "Value": email},
-                {"Name": "email_verified", "Value": "true"},
-                {"Name": "custom:tenant_id", "Value": tenant_id},
-                {"Name": "custom:role", "Value": str(role)},
-            ],
-            DesiredDeliveryMediums=["EMAIL"],
+        created = users.admin_create_user(
+            email,
+            temporary_password(),
+            attributes={
+                "email": email,
+                "email_verified": "true",
+                "custom:tenant_id": tenant_id,
+                "custom:role": str(role),
+            },
         )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "UsernameExistsException":
+    except DirectoryError as exc:
+        if exc.code == "UsernameExistsException":
             raise ConflictError("this e-mail already has a LuxeBrain account, so it cannot join a tenant") from None
         raise _translate(exc) from None
-    attributes = {a["Name"]: a["Value"] for a in created["User"].get("Attributes", [])}
-    user_sub = attributes.get("sub") or created["User"]["Username"]
+    user_sub = created.sub
     try:
         item = add_member(tenant_id, user_sub, role, email=email)
     except BaseException:
         # No login without a membership: it could never be used, and the e-mail could not be invited again.
-        cognito.admin_delete_user(UserPoolId=pool_id, Username=email)
+        users.admin_delete_user(email)
         raise
     record_audit(tenant_id, action="member.invited", actor=actor, details={"user_id": user_sub, "role": str(role)})
     return Member(user_id=user_sub, email=email, role=item.role, created_at=item.created_at)
 
 
-def change_role(tenant_id: str, user_sub: str, role: Role, *, actor: str) -> Member:
+def change_role(tenant_id: str, user_sub: str, role: Role, *, actor: str, users: UserDirectory) -> Member:
     """An owner changes a member's role (404 for another tenant's user). Nobody changes their own role, and a
     tenant keeps at least one owner (409)."""
     _check_role(role)
@@ -99,15 +93,10 @@ def change_role(tenant_id: str, user_sub: str, role: Role, *, actor: str) -> Mem
         item = add_member(tenant_id, user_sub, role, email=member.email)
         if member.email:
             # The login's attribute mirrors the membership (the API reads the membership, never the attribute).
-            try:
-                _cognito().admin_update_user_attributes(
-                    UserPoolId=configured_settings().require("user_pool_id"),
-                    Username=member.email,
-                    UserAttributes=[{"Name": "custom:role", "Value": str(role)}],
-                )
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
-                    raise _translate(exc) from None
+            email = member.email
+            unless_already(
+                "UserNotFoundException", lambda: users.admin_update_user_attributes(email, {"custom:role": str(role)})
+            )
         record_audit(
             tenant_id,
             action="member.role_changed",
@@ -118,31 +107,27 @@ def change_role(tenant_id: str, user_sub: str, role: Role, *, actor: str) -> Mem
     return Member(user_id=user_sub, email=member.email, role=member.role, created_at=member.created_at)
 
 
-def set_first_password(email: str, temporary_password: str, new_password: str, *, remember_me: bool = False) -> Tokens:
+def set_first_password(
+    email: str, temporary_password: str, new_password: str, *, users: UserDirectory, remember_me: bool = False
+) -> Tokens:
     """An invited colleague's first log-in: the e-mailed temporary password, then their own (Cognito's
     NEW_PASSWORD_REQUIRED challenge). 409 when the account already has its own password."""
     settings = configured_settings()
     client_id = _client_id(settings, remember_me)
     email = normalise_email(email)
-    cognito = _cognito()
     try:
-        started = cognito.initiate_auth(
-            ClientId=client_id,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": email, "PASSWORD": temporary_password},
+        started = users.initiate_auth(
+            client_id, "USER_PASSWORD_AUTH", {"USERNAME": email, "PASSWORD": temporary_password}
         )
-    except ClientError as exc:
+    except DirectoryError as exc:
         raise _translate(exc) from None
     if started.get("ChallengeName") != NEW_PASSWORD_CHALLENGE:
         raise ConflictError("this account already has its own password: log in with it")
     try:
-        answered = cognito.respond_to_auth_challenge(
-            ClientId=client_id,
-            ChallengeName=NEW_PASSWORD_CHALLENGE,
-            Session=started["Session"],
-            ChallengeResponses={"USERNAME": email, "NEW_PASSWORD": new_password},
+        answered = users.respond_to_auth_challenge(
+            client_id, NEW_PASSWORD_CHALLENGE, started["Session"], {"USERNAME": email, "NEW_PASSWORD": new_password}
         )
-    except ClientError as exc:
+    except DirectoryError as exc:
         raise _translate(exc) from None
     tokens = _tokens(answered["AuthenticationResult"])
     start_session(verify_access_token(tokens.access_token, settings))

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from luxebrain.adapters import MessageQueue, ObjectStore
+from luxebrain.adapters import MessageQueue, ObjectStore, UserDirectory
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.privacy.requests import CUSTOMER_KINDS, JobKind, PrivacyJobMessage, subject_fingerprint
@@ -79,7 +79,7 @@ def job_export(tenant_id: str, job_id: str, *, files: ObjectStore) -> dict[str, 
 
 
 # ----------------------------------------------------------------------------- the worker's side
-def run_job(message: PrivacyJobMessage, *, attempt: int, files: ObjectStore) -> str:
+def run_job(message: PrivacyJobMessage, *, attempt: int, files: ObjectStore, users: UserDirectory) -> str:
     """Run one delivery of a job; returns what happened (``done``, ``failed``, ``skipped``). An unexpected
     error is raised (the queue delivers the message again) after the job is put back to pending, or, on the
     last attempt, recorded as failed."""
@@ -89,7 +89,7 @@ def run_job(message: PrivacyJobMessage, *, attempt: int, files: ObjectStore) -> 
         logger.info("privacy job already finished or in progress", extra={"job_id": job_id})
         return "skipped"
     try:
-        _run(message, files)
+        _run(message, files, users)
     except (NotFoundError, InvalidInputError) as exc:
         privacy_jobs.fail_job(tenant_id, job_id, reason=str(exc))
         return "failed"
@@ -103,7 +103,7 @@ def run_job(message: PrivacyJobMessage, *, attempt: int, files: ObjectStore) -> 
     return "done"
 
 
-def _run(message: PrivacyJobMessage, files: ObjectStore) -> None:
+def _run(message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory) -> None:
     # The work itself (and the whole-table reads of storage.personal_data) is the worker's: not imported
     # by the API, which only asks for jobs and reads their status.
     from luxebrain.auth.members import record_audit
@@ -136,7 +136,7 @@ def _run(message: PrivacyJobMessage, files: ObjectStore) -> None:
         )
     else:
         receipt = privacy_jobs.job_key(tenant_id, job_id)
-        leftovers = tenant_deletion.delete_tenant(tenant_id, files=files, keep={receipt})
+        leftovers = tenant_deletion.delete_tenant(tenant_id, files=files, users=users, keep={receipt})
         privacy_jobs.finish_job(
             tenant_id,
             job_id,

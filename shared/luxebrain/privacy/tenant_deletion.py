@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from luxebrain.adapters import ObjectStore
+from luxebrain.adapters import ObjectStore, UserDirectory
 from luxebrain.privacy.files import EXPORTS_PREFIX, TENANT_FILES_PREFIX, delete_every_version
-from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.runtime import configured_settings
 from luxebrain.storage import personal_data
 from luxebrain.tenancy import validate_tenant_id
 
@@ -27,37 +27,39 @@ def _file_prefixes(tenant_id: str) -> list[str]:
     return [f"{TENANT_FILES_PREFIX}/{tenant_id}/", f"{EXPORTS_PREFIX}/{tenant_id}/"]
 
 
-def tenant_leftovers(tenant_id: str, *, files: ObjectStore, keep: Collection[tuple[str, str]] = ()) -> TenantLeftovers:
+def tenant_leftovers(
+    tenant_id: str, *, files: ObjectStore, users: UserDirectory, keep: Collection[tuple[str, str]] = ()
+) -> TenantLeftovers:
     """What is still stored for a tenant: table items (but the ``keep`` keys), files (every version) and
     user accounts."""
     validate_tenant_id(tenant_id)
     items = personal_data.count_tenant_items(tenant_id, keep=keep)
     objects = sum(1 for prefix in _file_prefixes(tenant_id) for _ in files.versions(prefix))
-    return TenantLeftovers(dynamodb_items=items, s3_objects=objects, users=len(_cognito_users_of(tenant_id)))
+    return TenantLeftovers(dynamodb_items=items, s3_objects=objects, users=len(logins_of_tenant(tenant_id, users)))
 
 
-def _cognito_users_of(tenant_id: str) -> list[str]:
-    settings = configured_settings()
-    if not settings.user_pool_id:
+def logins_of_tenant(tenant_id: str, users: UserDirectory) -> list[str]:
+    """The usernames whose ``custom:tenant_id`` is this tenant (none when the environment has no pool)."""
+    if not configured_settings().user_pool_id:
         return []
-    cognito = aws_client("cognito-idp")
-    usernames = []
-    for page in cognito.get_paginator("list_users").paginate(UserPoolId=settings.user_pool_id):
-        for user in page.get("Users", []):
-            attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
-            if attributes.get("custom:tenant_id") == tenant_id:
-                usernames.append(user["Username"])
-    return usernames
+    return [user.username for user in users.users() if user.attributes.get("custom:tenant_id") == tenant_id]
 
 
-def delete_tenant(tenant_id: str, *, files: ObjectStore, keep: Collection[tuple[str, str]] = ()) -> TenantLeftovers:
+def delete_tenant_users(tenant_id: str, users: UserDirectory) -> int:
+    """Delete the tenant's logins; returns how many."""
+    doomed = logins_of_tenant(tenant_id, users)
+    for username in doomed:
+        users.admin_delete_user(username)
+    return len(doomed)
+
+
+def delete_tenant(
+    tenant_id: str, *, files: ObjectStore, users: UserDirectory, keep: Collection[tuple[str, str]] = ()
+) -> TenantLeftovers:
     """Delete everything a tenant owns but the ``keep`` keys (the deletion's own job record, its receipt).
     Idempotent; returns what is left afterwards (all zeros when complete)."""
     validate_tenant_id(tenant_id)
-    settings = configured_settings()
-    cognito = aws_client("cognito-idp")
-    for username in _cognito_users_of(tenant_id):
-        cognito.admin_delete_user(UserPoolId=settings.require("user_pool_id"), Username=username)
+    delete_tenant_users(tenant_id, users)
     deleted = personal_data.delete_tenant_items(tenant_id, keep=keep)
     for prefix in _file_prefixes(tenant_id):
         delete_every_version(files, prefix)
@@ -67,4 +69,4 @@ def delete_tenant(tenant_id: str, *, files: ObjectStore, keep: Collection[tuple[
     forget_tenant(tenant_id)
     for user_id in deleted.member_user_ids:
         forget_membership(user_id)
-    return tenant_leftovers(tenant_id, files=files, keep=keep)
+    return tenant_leftovers(tenant_id, files=files, users=users, keep=keep)
