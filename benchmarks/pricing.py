@@ -14,7 +14,8 @@ Run: ``.venv/bin/python -m benchmarks.pricing [--seeds 20] [--products 120] [--s
      profit-maximising price for the coming weeks (same profit model as ours, true parameters, no step
      limit, no price endings);
    - ours: retrains ``train_pricing_model`` every 4 weeks on the simulated order lines and applies every
-     ``suggest_prices`` suggestion under guardrails (max step 15 %, .00 endings, 7 days between changes).
+     ``suggest_prices`` suggestion under guardrails (max step 15 %, .00 endings, 7 days between changes),
+     switchback test legs among them; a test it starts is recorded as the API records a test decision.
    Scenarios: fast movers, slow movers, seasonal, low stock. Reported: uplift over static as a share of
    the oracle's, and profit / revenue relative to the oracle.
 2. Elasticity recovery on bayesm cheese (88 retailer-markets) and tuna (7 brands): our shrunk estimates
@@ -37,6 +38,7 @@ import pandas as pd
 
 from luxebrain.ml.pricing.rules import GuardrailConfig, GuardrailRule
 from luxebrain.ml.pricing.serving import DemandBatch, PriceSuggestion, PricingModel, PricingParams, suggest_prices
+from luxebrain.ml.pricing.suggestions import SwitchbackTest
 from luxebrain.ml.pricing.train import train_pricing_model
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -213,6 +215,7 @@ class OursPolicy:
         self.params = params
         self.guardrails = guardrails
         self.model: PricingModel | None = None
+        self.tests: dict[str, SwitchbackTest] = {}  # product -> its switchback test (the API's test decisions)
 
     def prices(self, world: World, state: State) -> np.ndarray:
         offset = state.week - world.scenario.history_weeks
@@ -239,12 +242,15 @@ class OursPolicy:
             products=catalogue(world, state),
             forecast=self.seasonal_forecast(world, state),
             last_changes=last_changes,
+            tests=self.tests,
             now=now,
         )
         price = state.price.copy()
         for answer in answers:
             if isinstance(answer, PriceSuggestion):
                 price[int(answer.product_id)] = answer.suggested_price
+                if answer.test is not None:
+                    self.tests.setdefault(answer.product_id, answer.test)
         return price
 
     def seasonal_forecast(self, world: World, state: State) -> dict[str, list[float]]:

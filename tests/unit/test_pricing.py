@@ -372,3 +372,179 @@ def test_benchmark_smoke_runs_a_tiny_simulation() -> None:
     static = bench.simulate(world, bench.StaticPolicy())
     assert math.isfinite(ours["profit"]) and math.isfinite(static["profit"])
     assert ours["revenue"] > 0
+
+
+# ----------------------------------------------------------------------------- switchback tests
+LAMP_TRUTH = -2.0  # the never-moved lamp's true elasticity
+LAMP_PRICE = 120.0
+LAMP_COST = 68.0  # near the profit-maximising price at the category's elasticity: no long way to go first
+LAMP_RULE = GuardrailRule(min_margin=0.1, max_step=0.15, min_days_between_changes=7)
+
+
+def lamp_store(seed: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Six promoted lamps whose elasticities spread widely (-1.3 to -3.7), and one lamp ("900") at 30 units a
+    week whose price never moved: only the category speaks for it."""
+    rng = np.random.default_rng(seed)
+    lines: list[dict[str, Any]] = []
+    elasticities = {str(800 + k): e for k, e in enumerate([-1.3, -1.8, -2.3, -2.8, -3.3, -3.7])}
+    elasticities["900"] = LAMP_TRUTH
+    for product_id, elasticity in elasticities.items():
+        for week in range(WEEKS):
+            factor = 1.0 if product_id == "900" else float(rng.choice([0.75, 0.9, 1.0, 1.0, 1.1]))
+            units = rng.poisson(30.0 * factor**elasticity)
+            if units:
+                lines.append(lamp_line(product_id, week, LAMP_PRICE * factor, units))
+    products = pd.DataFrame(
+        {
+            "product_id": list(elasticities),
+            "category": "Lamps",
+            "price": LAMP_PRICE,
+            "stock_quantity": 600.0,
+            "cost": LAMP_COST,
+        }
+    )
+    return pd.DataFrame(lines), products
+
+
+def lamp_line(product_id: str, week: int, price: float, units: float) -> dict[str, Any]:
+    return {
+        "order_id": f"o{product_id}-{week}",
+        "customer_id": "c",
+        "product_id": product_id,
+        "ordered_at": START + timedelta(weeks=week, days=2),
+        "quantity": float(units),
+        "unit_price": round(price, 2),
+        "line_total": round(price, 2) * units,
+    }
+
+
+def lamp_row(product_id: str = "900", price: float = LAMP_PRICE) -> dict[str, Any]:
+    return {"product_id": product_id, "category": "Lamps", "price": price, "regular_price": price, "cost": LAMP_COST,
+            "stock_quantity": 600.0, "tags": []}  # fmt: skip
+
+
+def test_a_never_moved_product_with_a_wide_interval_gets_a_bounded_switchback_test() -> None:
+    # Given a lamp whose price never moved, in a category whose elasticities spread widely
+    lines, products = lamp_store()
+    model = PricingModel.from_artifact(
+        train_pricing_model(lines, products, params=PricingParams(history_weeks=WEEKS), as_of=NOW.date())
+    )
+    row = model.index["900"]
+    assert model.own_weight[row] == 0 and model.elasticity_sd[row] >= model.params.test_min_sd
+    guardrails = GuardrailConfig(default=LAMP_RULE)
+    # When suggestions are made
+    answers = {
+        a.product_id: a for a in suggest_prices(model, guardrails, products=[lamp_row("900"), lamp_row("800")], now=NOW)
+    }
+    # Then the lamp is offered a switchback test: a high and a low leg either side of the price the optimisation
+    # chose (shifted together where a bound cuts one off), one week each, starting with the leg nearer it, every
+    # leg inside the guardrails and every change between legs within one max step
+    first = answers["900"]
+    assert isinstance(first, PriceSuggestion) and first.kind == "test" and first.test is not None
+    test = first.test
+    assert test.low_price <= test.centre_price <= test.high_price and test.low_price < test.high_price
+    assert first.suggested_price == test.price_of(0)
+    assert (test.period_weeks, test.periods, test.started_at) == (1, model.params.test_periods, NOW)
+    bounds = price_bounds(LAMP_RULE, current_price=LAMP_PRICE, cost=LAMP_COST)
+    assert isinstance(bounds, PriceBounds)
+    assert check_price(test.high_price, bounds, LAMP_RULE) == check_price(test.low_price, bounds, LAMP_RULE) == []
+    assert test.low_price >= test.high_price * (1 - LAMP_RULE.max_step)
+    assert any("switchback test" in reason for reason in first.reasons)
+    assert first.to_dict()["test"]["high_price"] == test.high_price
+    # and a lamp whose own promotions identify it is not tested
+    assert not (isinstance(answers["800"], PriceSuggestion) and answers["800"].kind == "test")
+
+    # When the test runs: a week later, at the first leg's price, the other leg is suggested
+    running = {"900": test}
+    second = suggest_prices(
+        model, guardrails, products=[lamp_row(price=test.price_of(0))], tests=running, now=NOW + timedelta(weeks=1),
+        last_changes={"900": NOW},
+    )[0]  # fmt: skip
+    assert isinstance(second, PriceSuggestion) and second.kind == "test" and second.suggested_price == test.price_of(1)
+    assert test.price_of(1) != test.price_of(0)
+    # and within a leg at its price the answer says the test is running
+    within = suggest_prices(
+        model, guardrails, products=[lamp_row(price=test.price_of(1))], tests=running,
+        now=NOW + timedelta(weeks=1, days=3), last_changes={"900": NOW + timedelta(weeks=1)},
+    )[0]  # fmt: skip
+    assert isinstance(within, NoSuggestion) and within.code in ("test_running", "changed_recently")
+    # and after its last leg the product is optimised again, never offered a second test
+    after = suggest_prices(
+        model, guardrails, products=[lamp_row(price=test.low_price)], tests=running,
+        now=test.ends_at + timedelta(days=1),
+    )[0]  # fmt: skip
+    assert not (isinstance(after, PriceSuggestion) and after.kind == "test")
+    # and a declined test is never proposed again
+    declined = {"900": replace(test, declined=True)}
+    again = suggest_prices(model, guardrails, products=[lamp_row()], tests=declined, now=NOW)[0]
+    assert getattr(again, "kind", None) != "test"
+
+
+def test_the_elasticity_interval_narrows_after_the_switchback_test() -> None:
+    # Given the lamp's test proposed on the store's history
+    lines, products = lamp_store()
+    params = PricingParams(history_weeks=WEEKS + 20)
+    before = PricingModel.from_artifact(train_pricing_model(lines, products, params=params, as_of=NOW.date()))
+    answer = suggest_prices(before, GuardrailConfig(default=LAMP_RULE), products=[lamp_row()], now=NOW)[0]
+    assert isinstance(answer, PriceSuggestion) and answer.test is not None
+    test = answer.test
+    # When its legs run (the other lamps sell on at their regular price) and the lamp's demand answers with its
+    # true elasticity, in five draws of that demand
+    history = pd.DataFrame(
+        [{"product_id": "900", "changed_at": START, "price": LAMP_PRICE}]
+        + [
+            {"product_id": "900", "changed_at": START + timedelta(weeks=WEEKS + leg), "price": test.price_of(leg)}
+            for leg in range(test.periods)
+        ]
+    )
+    row_before = before.index["900"]
+    inside = 0
+    for seed in range(5):
+        rng = np.random.default_rng(100 + seed)
+        new_lines = []
+        for leg in range(test.periods):
+            price = test.price_of(leg)
+            units = rng.poisson(30.0 * (price / LAMP_PRICE) ** LAMP_TRUTH)
+            new_lines.append(lamp_line("900", WEEKS + leg, price, units))
+            new_lines.extend(lamp_line(str(800 + k), WEEKS + leg, LAMP_PRICE, rng.poisson(30.0)) for k in range(6))
+        after = PricingModel.from_artifact(
+            train_pricing_model(
+                pd.concat([lines, pd.DataFrame(new_lines)], ignore_index=True),
+                products,
+                params=params,
+                as_of=(test.ends_at - timedelta(days=1)).date(),
+                price_history=history,
+            )
+        )
+        # Then its own sales speak each time: its interval is narrower
+        row = after.index["900"]
+        assert after.own_weight[row] > 0.5
+        assert after.elasticity_sd[row] < 0.85 * before.elasticity_sd[row_before]
+        inside += abs(after.elasticity[row] - LAMP_TRUTH) <= 1.645 * after.elasticity_sd[row]
+    # and its 90 % interval holds the true elasticity (in at least four of five draws)
+    assert inside >= 4
+
+
+def test_a_switchback_test_starts_when_its_first_leg_is_applied_and_stops_when_a_leg_is_refused() -> None:
+    from luxebrain.ml.pricing.decisions import switchback_tests
+    from luxebrain.ml.pricing.suggestions import SwitchbackTest
+    from luxebrain.storage.pricing import PriceDecision
+
+    proposed = SwitchbackTest(NOW, 100.0, 104.0, 96.0, period_weeks=2, periods=6)
+
+    def decision(status: str, at: datetime, product_id: str = "5") -> PriceDecision:
+        suggestion = {"kind": "test", "suggested_price": 104.0, "test": proposed.to_dict()}
+        return PriceDecision("t-1", at.strftime("%Y%m%dT%H%M%S%f"), product_id, None, status, "v1", "owner", at,
+                             None, suggestion)  # fmt: skip
+
+    # Given a test's first leg approved two days after it was proposed, and another product's first leg rejected
+    approved_at = NOW + timedelta(days=2)
+    tests = switchback_tests([decision("applied", approved_at), decision("rejected", NOW, product_id="6")])
+    # Then the first test runs from its approval, its legs two weeks each; the other is declined
+    assert tests["5"].started_at == approved_at and tests["5"].leg_at(approved_at + timedelta(weeks=3)) == 1
+    assert tests["6"].declined and tests["6"].leg_at(NOW) is None
+    # When a later leg of the first is rolled back, the test stops there
+    later = switchback_tests(
+        [decision("applied", approved_at), decision("rolled_back", approved_at + timedelta(weeks=2))]
+    )
+    assert later["5"].declined and later["5"].started_at == approved_at

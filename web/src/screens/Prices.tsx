@@ -94,7 +94,8 @@ export default function Prices() {
                         <td>{formatMoney(row.current_price as number, currency)}</td>
                         <td>
                           {formatMoney(row.suggested_price as number, currency)} ({pct(row.change)}
-                          {row.kind === "sale" ? `, sale for ${String(row.sale_weeks)} weeks` : ""})
+                          {row.kind === "sale" ? `, sale for ${String(row.sale_weeks)} weeks` : ""}
+                          {row.kind === "test" ? ", a leg of a switchback test" : ""})
                         </td>
                         <td>
                           units {units(row.expected_units_change)}, revenue {money(row.expected_revenue_change, currency)},

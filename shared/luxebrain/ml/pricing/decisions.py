@@ -3,13 +3,16 @@
 Suggestions are computed on request from the tenant's current pricing model, its catalogue in DynamoDB and
 its guardrails (tenant settings ``pricing_guardrails``); a suggestion is named by product (and variation)
 and the model version it came from, so approving a suggestion that a newer model has replaced is a 409
-rather than a surprise. Every decision is stored with the change record that can undo it.
+rather than a surprise. Every decision is stored with the change record that can undo it. A switchback test is
+recorded the same way: each of its legs is a decision on a suggestion of kind "test" carrying the test, which
+starts when its first leg is applied and stops for good when a leg is rejected or rolled back.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +28,7 @@ from luxebrain.ml.pricing.apply import (
     rollback_price_change,
 )
 from luxebrain.ml.pricing.rules import GuardrailConfig
-from luxebrain.ml.pricing.suggestions import NoSuggestion, PriceSuggestion
+from luxebrain.ml.pricing.suggestions import NoSuggestion, PriceSuggestion, SwitchbackTest
 from luxebrain.observability import logger
 from luxebrain.serving.loader import current_serving
 from luxebrain.storage import pricing as decision_repo
@@ -88,14 +91,39 @@ def product_inputs(tenant_id: str) -> list[dict[str, Any]]:
     return list(products.values())
 
 
-def last_changes(tenant_id: str) -> dict[str, datetime]:
+def _key(decision: PriceDecision) -> str:
+    return decision.product_id if not decision.variation_id else f"{decision.product_id}:{decision.variation_id}"
+
+
+def last_changes(decisions: Iterable[PriceDecision]) -> dict[str, datetime]:
     """When each product's price was last changed by an approved suggestion or a rollback."""
     changes: dict[str, datetime] = {}
-    for decision in decision_repo.iter_decisions(tenant_id):
+    for decision in decisions:
         if decision.status in ("applied", "rolled_back"):
-            key = decision.product_id if not decision.variation_id else f"{decision.product_id}:{decision.variation_id}"
+            key = _key(decision)
             changes[key] = max(changes.get(key, decision.decided_at), decision.decided_at)
     return changes
+
+
+def switchback_tests(decisions: Iterable[PriceDecision]) -> dict[str, SwitchbackTest]:
+    """Each product's switchback test, from its decisions on test legs (oldest first): it starts when its first
+    leg is applied, and is declined (never proposed again, its remaining legs not suggested) when a leg is
+    rejected or rolled back."""
+    tests: dict[str, SwitchbackTest] = {}
+    for decision in decisions:
+        proposed = decision.suggestion.get("test")
+        if decision.suggestion.get("kind") != "test" or not isinstance(proposed, dict):
+            continue
+        key = _key(decision)
+        test = tests.get(key)
+        if test is None:
+            test = SwitchbackTest.from_dict(proposed)
+            if decision.status == "applied":
+                test = replace(test, started_at=decision.decided_at)
+        if decision.status in ("rejected", "rolled_back"):
+            test = replace(test, declined=True)
+        tests[key] = test
+    return tests
 
 
 def guardrails_of(tenant_id: str) -> GuardrailConfig:
@@ -111,11 +139,13 @@ def current_suggestions(
 
     model: PricingModel
     model, version = current_serving(tenant_id, "pricing")
+    decisions = list(decision_repo.iter_decisions(tenant_id))
     answers = suggest_prices(
         model,
         guardrails_of(tenant_id),
         products=product_inputs(tenant_id),
-        last_changes=last_changes(tenant_id),
+        last_changes=last_changes(decisions),
+        tests=switchback_tests(decisions),
         now=now or datetime.now(UTC),
     )
     return version, answers

@@ -6,6 +6,12 @@ expected profit over a planning horizon on a grid of prices inside the guardrail
 when one is given, and the elasticity's uncertainty. The best price is snapped to the allowed price endings
 and currency units, compared with keeping the current price, and explained in words.
 
+A product whose elasticity interval is too wide to act on (a price that never moved, so only its category
+speaks for it) is offered a switchback test instead, when one can narrow it within its periods: its price
+alternates between a high and a low leg inside the guardrails, one period each (never per customer), recorded
+as price decisions of kind "test"; its own sales in those periods then identify its elasticity at the next
+training. A running test's next leg is suggested when its period starts.
+
 
 Training (:func:`luxebrain.ml.pricing.train.train_pricing_model`, ML layer) fits the elasticities it reads.
 """
@@ -32,7 +38,7 @@ from luxebrain.ml.pricing.rules import (
     price_bounds,
     tags_of,
 )
-from luxebrain.ml.pricing.suggestions import NoSuggestion, PriceSuggestion
+from luxebrain.ml.pricing.suggestions import NoSuggestion, PriceSuggestion, SwitchbackTest
 
 MODEL_KIND = "pricing"
 _Z90 = 1.6448536269514722  # two-sided 90 % normal quantile
@@ -67,6 +73,12 @@ class PricingParams:
     overstock_weeks: float = 26.0  # a decrease on a product with more cover than this is a sale
     grid_size: int = 49
     expect_over_uncertainty: bool = True  # maximise expected profit over the elasticity's uncertainty
+    switchback_tests: bool = True  # offer a switchback test where the elasticity interval is too wide
+    test_min_sd: float = 0.25  # elasticity sd from which an interval is too wide to act on
+    test_step: float = 0.08  # each leg's distance from the price before the test (kept within one max step)
+    test_period_weeks: int = 1  # lengthened to the guardrail's days between changes
+    test_periods: int = 8  # legs, alternating high and low
+    test_min_narrowing: float = 0.2  # a test must be expected to narrow the sd by this share to be offered
 
     def __post_init__(self) -> None:
         if self.horizon_weeks < 1 or self.velocity_weeks < 1 or self.history_weeks < 2:
@@ -77,6 +89,8 @@ class PricingParams:
             raise PricingDataError("grid_size must be at least 3")
         if self.holding_cost_per_week < 0 or self.min_relative_gain < 0:
             raise PricingDataError("holding_cost_per_week and min_relative_gain must be >= 0")
+        if self.test_step <= 0 or self.test_period_weeks < 1 or self.test_periods < 2:
+            raise PricingDataError("test_step must be > 0, test_period_weeks >= 1 and test_periods >= 2")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> PricingParams:
@@ -141,6 +155,7 @@ class _Candidate:
     restock_level: float
     weekly_demand: np.ndarray  # expected units per week at the current price, horizon long
     share: float  # this variation's share of the product's velocity
+    test: SwitchbackTest | None = None  # the product's switchback test, running or past
 
 
 def suggest_prices(
@@ -150,6 +165,7 @@ def suggest_prices(
     products: Sequence[Mapping[str, Any]],
     forecast: Mapping[str, Sequence[float]] | None = None,
     last_changes: Mapping[str, datetime] | None = None,
+    tests: Mapping[str, SwitchbackTest] | None = None,
     now: datetime,
 ) -> list[PriceSuggestion | NoSuggestion]:
     """One answer per product (per priced variation for variable products), in input order.
@@ -160,7 +176,8 @@ def suggest_prices(
     restock_every_weeks, restock_level (stock after a restock; default unlimited), floor_price, ceiling_price,
     map_price, competitor_price. ``forecast``: product_id -> expected weekly units at the current price for
     the coming weeks. ``last_changes``: product_id (or "product_id:variation_id") -> time of the last
-    price change.
+    price change. ``tests``: the same keys -> the product's switchback test (running, finished or declined;
+    a product with one is never offered another).
     """
     params = model.params
     horizon = params.horizon_weeks
@@ -182,12 +199,23 @@ def suggest_prices(
         for item, share in items:
             variation_id = _optional_str(item.get("variation_id"))
             change_key = product_id if variation_id is None else f"{product_id}:{variation_id}"
-            results.append(
-                _check_item(model, rule, product, item, product_id, variation_id, row, weekly, share,
-                            (last_changes or {}).get(change_key), now)
-            )  # fmt: skip
+            checked = _check_item(model, rule, product, item, product_id, variation_id, row, weekly, share,
+                                  (last_changes or {}).get(change_key), now)  # fmt: skip
+            if isinstance(checked, _Candidate):
+                checked.test = (tests or {}).get(change_key)
+            results.append(checked)
     candidates = [r for r in results if isinstance(r, _Candidate)]
-    decided = dict(zip(map(id, candidates), _decide(model, candidates), strict=True)) if candidates else {}
+    decided: dict[int, PriceSuggestion | NoSuggestion] = {}
+    if params.switchback_tests and candidates:
+        decided = _switchback_answers(model, candidates, now)
+    rest = [c for c in candidates if id(c) not in decided]
+    if rest:
+        decided.update(zip(map(id, rest), _decide(model, rest), strict=True))
+    if params.switchback_tests:
+        # A new test is centred on the price the optimisation chose, so it costs only the legs' spread.
+        offered = [(c, t) for c in rest if c.test is None and (t := _new_test(model, c, decided[id(c)], now))]
+        new_tests = {id(c): t for c, t in offered}
+        decided.update(_switchback_answers(model, [c for c, _ in offered], now, new_tests=new_tests))
     return [decided[id(r)] if isinstance(r, _Candidate) else r for r in results]
 
 
@@ -308,18 +336,14 @@ def _weekly_demand(
     return np.full(horizon, float(model.velocity[row])), False
 
 
-def _decide(model: PricingModel, candidates: list[_Candidate]) -> list[PriceSuggestion | NoSuggestion]:
-    """Batched optimisation over a price grid inside each candidate's bounds, then endings and explanation."""
+def _demand_batch(model: PricingModel, candidates: list[_Candidate]) -> DemandBatch:
     params = model.params
     rows = np.array([c.row for c in candidates])
-    price = np.array([c.price for c in candidates])
-    elasticity = np.clip(model.elasticity[rows], params.decision_elasticity_min, params.decision_elasticity_max)
-    at_current = np.stack([c.weekly_demand for c in candidates])
-    demand = DemandBatch(
-        price=price,
+    return DemandBatch(
+        price=np.array([c.price for c in candidates]),
         cost=np.array([c.cost for c in candidates]),
-        elasticity=elasticity,
-        weekly=at_current,
+        elasticity=np.clip(model.elasticity[rows], params.decision_elasticity_min, params.decision_elasticity_max),
+        weekly=np.stack([c.weekly_demand for c in candidates]),
         stock=np.array([c.stock for c in candidates]),
         restock_weeks=np.array([c.restock_weeks for c in candidates]),
         holding=params.holding_cost_per_week,
@@ -327,6 +351,109 @@ def _decide(model: PricingModel, candidates: list[_Candidate]) -> list[PriceSugg
         restock_level=np.array([c.restock_level for c in candidates]),
         elasticity_sd=model.elasticity_sd[rows] if params.expect_over_uncertainty else None,
     )
+
+
+def _switchback_answers(
+    model: PricingModel,
+    candidates: list[_Candidate],
+    now: datetime,
+    new_tests: Mapping[int, SwitchbackTest] | None = None,
+) -> dict[int, PriceSuggestion | NoSuggestion]:
+    """Answers for the candidates in a running switchback test (its leg now), or offered ``new_tests``, keyed by
+    ``id(candidate)`` (as ``new_tests`` are); every other candidate is left to the optimisation."""
+    legs: list[tuple[_Candidate, SwitchbackTest, int]] = []
+    for candidate in candidates:
+        test = candidate.test if new_tests is None else new_tests.get(id(candidate))
+        leg = test.leg_at(now) if test is not None else None
+        if test is None or leg is None:
+            continue
+        target = test.price_of(leg)
+        bounds = candidate.bounds
+        if not bounds.lower * (1 - 1e-9) <= target <= bounds.upper * (1 + 1e-9):
+            continue  # the guardrails moved since the test began: the optimisation takes over
+        legs.append((candidate, test, leg))
+    if not legs:
+        return {}
+    leg_candidates = [candidate for candidate, _, _ in legs]
+    profit, units, revenue = _demand_batch(model, leg_candidates).evaluate(
+        np.array([[c.price, t.high_price, t.low_price] for c, t, _ in legs])
+    )
+    answers: dict[int, PriceSuggestion | NoSuggestion] = {}
+    for i, (candidate, test, leg) in enumerate(legs):
+        target = test.price_of(leg)
+        until = test.started_at + (leg + 1) * (test.ends_at - test.started_at) / test.periods
+        if abs(target - candidate.price) < 10**-candidate.rule.minor_units / 2:
+            answers[id(candidate)] = NoSuggestion(
+                candidate.product_id, candidate.variation_id, "test_running",
+                f"switchback test: period {leg + 1} of {test.periods} at {target:.2f} until {until:%Y-%m-%d}",
+            )  # fmt: skip
+            continue
+        # Expected effect over the horizon: the test's weeks at its two legs on average, the rest unchanged.
+        share = min(test.period_weeks * test.periods / model.params.horizon_weeks, 1.0)
+        mix = np.array([1 - share, share / 2, share / 2])
+        answers[id(candidate)] = _suggestion(
+            model, candidate, target, target, target, units[i, 0], float(units[i] @ mix), revenue[i, 0],
+            float(revenue[i] @ mix), float(profit[i, 0]), float(profit[i] @ mix), test=test, leg=leg,
+        )  # fmt: skip
+    return answers
+
+
+def _new_test(
+    model: PricingModel, candidate: _Candidate, answer: PriceSuggestion | NoSuggestion, now: datetime
+) -> SwitchbackTest | None:
+    """A switchback test for a product whose elasticity interval is too wide to act on, centred on the price
+    the optimisation chose (``answer``), when one fits the guardrails, its stock lasts through it (a sold-out
+    leg says nothing about demand) and its expected sales narrow the interval by at least
+    ``test_min_narrowing``; else None."""
+    params, rule, bounds = model.params, candidate.rule, candidate.bounds
+    sd = float(model.elasticity_sd[candidate.row])
+    if isinstance(answer, PriceSuggestion) and answer.kind == "regular" and "max step" not in answer.bound_by:
+        centre = answer.suggested_price
+    elif isinstance(answer, NoSuggestion) and answer.code == "keep":
+        centre = candidate.price
+    else:  # a sale, a price still on its way (held back by the max step), or none to move: not yet
+        return None
+    if sd < params.test_min_sd or candidate.share != 1.0 or candidate.variation_id is not None:
+        return None
+    period = max(params.test_period_weeks, math.ceil(rule.min_days_between_changes / 7))
+    weeks = period * params.test_periods
+    # Legs either side of the centre (shifted together where a bound cuts one off), close enough to each other
+    # that every change between them is within one max step.
+    step = min(params.test_step, rule.max_step / (2 + rule.max_step))
+    shift = min(1.0, bounds.upper / (centre * (1 + step))) * max(1.0, bounds.lower / (centre * (1 - step)))
+    high = _nearest_allowed(centre * (1 + step) * shift, bounds, rule)
+    low = _nearest_allowed(centre * (1 - step) * shift, bounds, rule, below=high)
+    if high is None or low is None or low < high * (1 - rule.max_step) - 1e-9:
+        return None
+    pace = float(np.mean(candidate.weekly_demand[: min(weeks, len(candidate.weekly_demand))]))
+    if math.isfinite(candidate.stock) and candidate.stock < 1.2 * pace * min(weeks, candidate.restock_weeks):
+        return None
+    half_spread = (math.log(high) - math.log(low)) / 2
+    information = pace * weeks * half_spread**2  # Poisson information on the elasticity from the test's weeks
+    narrowed = 1.0 / math.sqrt(1.0 / sd**2 + information)
+    if narrowed > (1 - params.test_min_narrowing) * sd:
+        return None
+    starts_high = abs(math.log(high / centre)) <= abs(math.log(low / centre))
+    return SwitchbackTest(now, centre, high, low, period, params.test_periods, starts_high=starts_high)
+
+
+def _nearest_allowed(
+    target: float, bounds: PriceBounds, rule: GuardrailRule, *, above: float | None = None, below: float | None = None
+) -> float | None:
+    """The allowed price (ending, rounding, bounds) nearest ``target`` that is strictly above / below a price."""
+    options = [
+        price
+        for price in ending_candidates(target, bounds.lower, bounds.upper, rule)
+        if (above is None or price > above) and (below is None or price < below)
+    ]
+    return min(options, key=lambda price: abs(price - target)) if options else None
+
+
+def _decide(model: PricingModel, candidates: list[_Candidate]) -> list[PriceSuggestion | NoSuggestion]:
+    """Batched optimisation over a price grid inside each candidate's bounds, then endings and explanation."""
+    params = model.params
+    price = np.array([c.price for c in candidates])
+    demand = _demand_batch(model, candidates)
     lower = np.array([c.bounds.lower for c in candidates])
     upper = np.array([c.bounds.upper for c in candidates])
     best_in_bounds = demand.best_price(lower, upper, params.grid_size)
@@ -388,6 +515,9 @@ def _suggestion(
     revenue_new: float,
     profit_now: float,
     profit_new: float,
+    *,
+    test: SwitchbackTest | None = None,
+    leg: int = 0,
 ) -> PriceSuggestion:
     params = model.params
     row = candidate.row
@@ -407,7 +537,8 @@ def _suggestion(
     cover = candidate.stock / pace if math.isfinite(candidate.stock) and pace > 0 else None
     change = new_price / candidate.price - 1.0
     is_sale = (
-        new_price < candidate.regular_price
+        test is None
+        and new_price < candidate.regular_price
         and bounds.allow_sale
         and cover is not None
         and cover > params.overstock_weeks
@@ -417,9 +548,10 @@ def _suggestion(
     interval = (elasticity - _Z90 * sd, elasticity + _Z90 * sd)
     own_weight = float(model.own_weight[row])
     source = f"{own_weight:.0%} from own price history" if own_weight >= 0.05 else f"pooled from category {category!r}"
+    kind = "test" if test is not None else "sale" if is_sale else "regular"
     reasons = explain_suggestion(
         change=change,
-        kind="sale" if is_sale else "regular",
+        kind=kind,
         sale_weeks=candidate.rule.sale_weeks,
         velocity_ratio=velocity_ratio,
         weekly_units=velocity,
@@ -429,10 +561,17 @@ def _suggestion(
         elasticity_source=source,
         bound_by=bound_by,
     )
+    if test is not None:
+        reasons.append(
+            f"switchback test to measure this product's own price response: period {leg + 1} of {test.periods} "
+            f"({test.period_weeks} week{'s' if test.period_weeks > 1 else ''} each), alternating "
+            f"{test.high_price:.2f} and {test.low_price:.2f} until {test.ends_at:%Y-%m-%d}, then "
+            "optimised with what it showed"
+        )
     return PriceSuggestion(
         product_id=candidate.product_id,
         variation_id=candidate.variation_id,
-        kind="sale" if is_sale else "regular",
+        kind=kind,
         current_price=candidate.price,
         suggested_price=new_price,
         change=round(change, 6),
@@ -448,6 +587,7 @@ def _suggestion(
         bound_by=bound_by,
         currency=candidate.rule.currency,
         auto_apply=candidate.rule.auto_apply,
+        test=test,
     )
 
 
