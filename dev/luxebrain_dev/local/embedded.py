@@ -137,6 +137,7 @@ class EmbeddedAws:
         moto_fast_paths.partition_queries()
         moto_fast_paths.remember_per_request_bookkeeping()
         moto_fast_paths.remember_parsed_conditions()
+        moto_fast_paths.dynamodb_past_flask()
         moto_fast_paths.serve_in_process(endpoint_url, self._server._server.app)
         self._set_environ(
             {

@@ -22,6 +22,10 @@
   request, and tokenises every condition expression again (a conditional write's expression is the same text
   each time, its values differ): the methods are listed once per class, and the tokens of a text are kept (each
   parse gets its own copy, so nothing later in the parse is shared).
+- **DynamoDB past Flask.** moto's server hands each request to a Flask application per service (URL routing,
+  a request context, CORS and error handlers: a twentieth of a write's time), whose one DynamoDB view calls
+  moto's handler with the request and wraps its answer in a Flask response. An in-process DynamoDB request is
+  handed to that handler directly, as the view does, and answered with the same response.
 - **Condition expressions.** moto parses a write's condition expression twice per request (once to validate the
   request, once to decide the write), each time through seven passes over its tokens; the back-fill's newer-wins
   writes send the same text thousands of times with other values. The syntax tree of a text (given the same
@@ -134,7 +138,7 @@ def answer_in_process(application: Any, request: Any) -> Any:
     environ = wsgi_environ(request)
     try:
         with _request_lock:
-            _run(application, environ, start_response, chunks)
+            _through_application(application, environ, start_response, chunks)
     except Exception:
         # What werkzeug's server does with an exception from the application: log it and answer 500.
         logging.getLogger("werkzeug").exception("Error on request %s %s", request.method, request.url)
@@ -147,6 +151,56 @@ def answer_in_process(application: Any, request: Any) -> Any:
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     status = int(status_line.split(None, 1)[0])
     return AWSResponse(request.url, status, headers, MockRawResponse(b"".join(chunks)))
+
+
+def _through_application(application: Any, environ: dict[str, Any], start_response: Any, chunks: list[bytes]) -> None:
+    _run(application, environ, start_response, chunks)
+
+
+def dynamodb_past_flask() -> None:
+    """A DynamoDB request goes to moto's handler as moto's Flask view hands it over (see the module doc)."""
+    this_module = sys.modules[__name__]
+    if (this_module, "_through_application") in _replaced:
+        return
+    from botocore.exceptions import ClientError
+    from flask import Response
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.moto_api import recorder
+    from moto.moto_server.werkzeug_app import BackendRequest
+    from moto.settings import DISABLE_GLOBAL_CORS
+    from werkzeug.exceptions import HTTPException
+
+    through_application = _through_application
+
+    def answer(application: Any, environ: dict[str, Any], start_response: Any, chunks: list[bytes]) -> None:
+        if (
+            not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(DYNAMODB_TARGET_PREFIX)
+            or environ["REQUEST_METHOD"] == "OPTIONS"
+            or "HTTP_ORIGIN" in environ  # a browser's request: Flask's CORS answers it
+        ):
+            return through_application(application, environ, start_response, chunks)
+        # What moto's view (convert_to_flask_response) does with the request Flask made from this environ.
+        request = BackendRequest(environ)
+        try:
+            recorder._record_request(request)
+            try:
+                result = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+            except ClientError as exc:
+                result = 400, {}, exc.response["Error"]["Message"]
+        except HTTPException as exc:  # Flask answers these with the exception's own response
+            return _run(exc, environ, start_response, chunks)
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        response = Response(response=content, status=status, headers=headers)
+        if request.method == "HEAD" and "content-length" in headers:
+            response.headers["Content-Length"] = headers["content-length"]
+        if not DISABLE_GLOBAL_CORS:  # what moto's CORS adds to a request without an Origin
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        _run(response, environ, start_response, chunks)
+
+    _replace(this_module, "_through_application", answer)
+
+
+DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 
 
 def _run(application: Any, environ: dict[str, Any], start_response: Any, chunks: list[bytes]) -> None:
