@@ -174,6 +174,20 @@ def bench_render(repeats: int) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- 2. throughput (moto)
+def _bench_store(tenant_id: str) -> None:
+    from luxebrain.adapters.aws import secrets_vault
+    from luxebrain.storage.tenants import create_store
+
+    create_store(
+        tenant_id,
+        url="https://shop.example",
+        consumer_key="ck",
+        consumer_secret="cs",
+        store_id="s1",
+        vault=secrets_vault(),
+    )
+
+
 def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.adapters.aws import mail_service, secrets_vault, sms_service, whatsapp_service
     from luxebrain.campaigns.consent import record_consent
@@ -181,10 +195,10 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.storage.campaigns import ConsentRecord, put_consents
     from luxebrain.storage.items.customers import CustomerItem, key_customer
-    from luxebrain.storage.tenants import create_store, create_tenant
+    from luxebrain.storage.tenants import create_tenant
 
     tenant_id = create_tenant("Bench", tenant_id="t-bench-send").tenant_id
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _bench_store(tenant_id)
     with CustomerItem.batch_write() as batch:
         for index in range(messages):
             pk, sk = key_customer(tenant_id, str(index))
@@ -252,11 +266,11 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.runtime import aws_client
     from luxebrain.storage.campaigns import ConsentRecord, put_consents
     from luxebrain.storage.items.customers import LineItem, OrderItem, key_order, orders_by_date_index_keys
-    from luxebrain.storage.tenants import create_store, create_tenant
+    from luxebrain.storage.tenants import create_tenant
 
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
     tenant_id = create_tenant("Bench carts", tenant_id="t-bench-carts").tenant_id
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _bench_store(tenant_id)
 
     def cart(index: int, tenant: str) -> OrderItem:
         created = (now - timedelta(hours=2, minutes=index % 600)).replace(tzinfo=None).isoformat(timespec="seconds")

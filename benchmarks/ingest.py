@@ -174,6 +174,7 @@ def bench_processor(store: Any, tenant_id: str) -> dict[str, Any]:
 
 
 def bench_receiver(tenant_id: str, requests: int) -> dict[str, Any]:
+    from luxebrain.adapters.aws import secrets_vault
     from luxebrain.observability import logger, metrics, tracer
     from luxebrain.storage import tenants as tenant_repo
     from luxebrain.woocommerce.signature import compute_signature
@@ -182,7 +183,7 @@ def bench_receiver(tenant_id: str, requests: int) -> dict[str, Any]:
     from luxebrain_dev.sample_store import generate_sample_store
 
     store, secrets = tenant_repo.create_store(
-        tenant_id, url="https://bench.example", consumer_key="ck", consumer_secret="cs"
+        tenant_id, url="https://bench.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
     )
     handler = import_handler("../functions/ingest/", "receiver.handler", "IngestReceiverFunction")
     orders = generate_sample_store(products=20, customers=200, years=1, seed=5).orders

@@ -78,6 +78,7 @@ def run(requests: int, events_per_batch: int, round_trip_ms: float = 0.0) -> dic
     sys.path.insert(0, str(REPO / "tests" / "integration"))
     from api_testkit import api_app_module, publish_artifact, small_order_lines
 
+    from luxebrain.adapters.aws import secrets_vault
     from luxebrain.auth.storefront import issue_storefront_key
     from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import tenants as tenant_repo
@@ -89,7 +90,9 @@ def run(requests: int, events_per_batch: int, round_trip_ms: float = 0.0) -> dic
     try:
         tenant_id = tenant_repo.create_tenant("Maison Benchmark", plan="pro").tenant_id
         origin = "https://shop.benchmark.example"
-        tenant_repo.create_store(tenant_id, url=origin, consumer_key="ck_b", consumer_secret="cs_b")
+        tenant_repo.create_store(
+            tenant_id, url=origin, consumer_key="ck_b", consumer_secret="cs_b", vault=secrets_vault()
+        )
         products = [str(100 + i) for i in range(20)]
         for product_id in products:
             pk, sk = key_product(tenant_id, product_id)

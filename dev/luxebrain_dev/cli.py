@@ -148,8 +148,8 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from luxebrain.tenancy import validate_entity_id, validate_tenant_id
 
     tenant_id, store_id = validate_tenant_id(args.tenant), validate_entity_id(args.store, "store id")
-    from luxebrain.adapters.aws import models_bucket
-    from luxebrain.ingest.backfill import BackfillProgress, backfill_store
+    from luxebrain.adapters.aws import models_bucket, secrets_vault
+    from luxebrain.ingest.backfill import BackfillProgress, backfill_store, store_clients
 
     progress = Progress()
     current: list[str] = []
@@ -160,7 +160,8 @@ def _run_backfill(args: argparse.Namespace) -> int:
             progress.start_bar(f"{step.resource} pages", step.total_pages)
         progress.update(step.page)
 
-    report = backfill_store(tenant_id, store_id, progress=show, files=models_bucket())
+    clients = store_clients(secrets_vault())
+    report = backfill_store(tenant_id, store_id, clients, progress=show, files=models_bucket())
     print(json.dumps(report.summary(), indent=1))
     if not report.done:
         print("stopped before the end; run the same command again to resume from the last page", file=sys.stderr)

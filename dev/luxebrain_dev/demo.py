@@ -253,7 +253,10 @@ def _connect_store(
     emit(day.summary())
     check = verify_ingested(store, tenant_id)
     emit("Stored vs the store itself: " + ", ".join(f"{key} {value}" for key, value in check.items()))
-    secret = tenant_repo.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+    from luxebrain.adapters.aws import secrets_vault
+
+    store_secrets = tenant_repo.get_store_secrets(tenant_id, store_id, vault=secrets_vault())
+    secret = store_secrets.webhook_secret.get_secret_value()
     return DemoTenant(tenant_id, store_id, secret, fake)
 
 

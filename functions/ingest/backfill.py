@@ -14,8 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from luxebrain.adapters.aws import mail_service, models_bucket, queue
-from luxebrain.ingest.backfill import backfill_store, request_reconciliation_of_all_stores
+from luxebrain.adapters.aws import mail_service, models_bucket, queue, secrets_vault
+from luxebrain.ingest.backfill import backfill_store, request_reconciliation_of_all_stores, store_clients
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.store_sync import (
     register_store_webhooks,
@@ -68,17 +68,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # The columnar snapshot brings numpy, which only this once-per-store step needs.
         from luxebrain.training.snapshot import seed_training_snapshot
 
-        sync = register_store_webhooks(request.tenant_id, request.store_id)
+        sync = register_store_webhooks(request.tenant_id, request.store_id, vault=secrets_vault())
         seed_training_snapshot(request.tenant_id, files=models_bucket())
         metrics.add_metric(name="WebhooksCreated", unit=MetricUnit.Count, value=len(sync.created) if sync else 0)
     if request.webhook_health:
-        health = run_webhook_health(request.tenant_id, request.store_id, mail=mail_service())
+        health = run_webhook_health(request.tenant_id, request.store_id, mail=mail_service(), vault=secrets_vault())
         metrics.add_metric(name="WebhooksReEnabled", unit=MetricUnit.Count, value=len(health.re_enabled))
         if not health.needs_backfill:
             return {"webhook_health": "ok" if health.ok else "failing", "error": health.error}
     report = backfill_store(
         request.tenant_id,
         request.store_id,
+        store_clients(secrets_vault()),
         files=models_bucket(),
         should_stop=lambda: context.get_remaining_time_in_millis() < STOP_WHEN_REMAINING_MS,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -14,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from luxebrain.adapters.aws import queue
+from luxebrain.adapters.aws import queue, secrets_vault
 from luxebrain.errors import InvalidInputError, LuxeBrainError
 from luxebrain.ingest.errors import BadDeliveryError, InvalidSignatureError, PayloadTooLargeError, UnknownStoreError
 from luxebrain.ingest.receiver import Delivery, receive_delivery, store_webhook_secret
@@ -67,7 +68,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raw_body=raw_body,
     )
     try:
-        result = receive_delivery(delivery, webhook_secret=store_webhook_secret, ingest_queue=queue("ingest_queue_url"))
+        result = receive_delivery(
+            delivery,
+            webhook_secret=partial(store_webhook_secret, vault=secrets_vault()),
+            ingest_queue=queue("ingest_queue_url"),
+        )
     except (InvalidSignatureError, UnknownStoreError, PayloadTooLargeError, BadDeliveryError) as exc:
         return _refused(exc)
     metrics.add_metric(

@@ -15,6 +15,7 @@ from api_testkit import Merchant, api_app_module, new_merchant
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain_dev.local.embedded import LocalResources
 
 app = api_app_module().app
@@ -146,7 +147,13 @@ def test_stateful_sequences_find_no_5xx_and_no_schema_violation(owner: Merchant)
     from luxebrain.storage.tenants import create_store
 
     # Something for the links to start from: a store and a campaign of the owner's tenant
-    create_store(owner.tenant_id, url="https://schema.example.com", consumer_key="ck", consumer_secret="cs")
+    create_store(
+        owner.tenant_id,
+        url="https://schema.example.com",
+        consumer_key="ck",
+        consumer_secret="cs",
+        vault=secrets_vault(),
+    )
     create_campaign(
         owner.tenant_id,
         CampaignSpec(name="Soldes", segment="all_customers", scheduled_at=datetime.now(UTC) + timedelta(days=2)),

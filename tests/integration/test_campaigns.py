@@ -62,9 +62,20 @@ def tenant_id(local_aws: LocalResources) -> str:
     return create_tenant("Test Maison", plan="pro", tenant_id=new_tenant_id()).tenant_id
 
 
+def _add_store(tenant_id: str) -> None:
+    create_store(
+        tenant_id,
+        url="https://shop.example",
+        consumer_key="ck",
+        consumer_secret="cs",
+        store_id="s1",
+        vault=secrets_vault(),
+    )
+
+
 def _tenant(name: str = "Maison") -> str:
     tenant_id = create_tenant(name, plan="pro", tenant_id=new_tenant_id()).tenant_id
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _add_store(tenant_id)
     return tenant_id
 
 
@@ -89,7 +100,7 @@ def _at_noon() -> SenderContext:
 # ----------------------------------------------------------------------------- exactly once
 def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalResources, tenant_id: str) -> None:
     # Given 12 consented customers with carts abandoned two hours ago, and 2 without consent
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _add_store(tenant_id)
     now = datetime.now(UTC)
     consented = set()
     for index in range(14):
@@ -427,7 +438,7 @@ def test_bad_templates_and_addresses_are_skipped_with_a_reason_and_the_batch_goe
 
 # ----------------------------------------------------------------------------- campaigns and results
 def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalResources, tenant_id: str) -> None:
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _add_store(tenant_id)
     for index in range(24):
         add_customer(tenant_id, f"c{index}", email=f"{tenant_id}.seg{index}@example.com")
         record_consent(tenant_id, f"c{index}", "email", granted=True, source="checkout")
@@ -502,7 +513,7 @@ def test_demo_runs_cart_flow_and_campaign_on_the_sample_store(local_aws: LocalRe
     from luxebrain_dev.campaigns_demo import run_demo_campaigns
     from luxebrain_dev.sample_store import generate_sample_store
 
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _add_store(tenant_id)
     as_of = datetime(2026, 11, 26, tzinfo=UTC)
     load_sample_store(tenant_id, generate_sample_store(products=20, customers=120, seed=3, as_of=as_of))
     report = run_demo_campaigns(tenant_id, as_of + timedelta(hours=12), segment="recent_customers")
@@ -517,7 +528,7 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
 ) -> None:
     from luxebrain.storage.items.catalogue import ProductItem, key_product
 
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _add_store(tenant_id)
 
     def product(product_id: str, *, in_stock: bool, price: float) -> None:
         pk, sk = key_product(tenant_id, product_id)
@@ -566,7 +577,7 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
 
 
 def test_welcome_cross_sell_and_win_back_flows(local_aws: LocalResources, tenant_id: str) -> None:
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _add_store(tenant_id)
     newcomer = add_customer(tenant_id, "90", email=f"{tenant_id}.new@example.com")
     newcomer.update(
         actions=[type(newcomer).created_gmt.set((NOON - timedelta(hours=2)).replace(tzinfo=None).isoformat())]
@@ -599,7 +610,7 @@ def test_product_block_comes_from_the_recommendation_model_and_shows_in_stock_pr
     from luxebrain.storage.items.catalogue import ProductItem, key_product
 
     # Given a trained model and a catalogue where one of the usual recommendations is out of stock
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _add_store(tenant_id)
     publish_artifact(tenant_id, train_recommender(small_order_lines()))
     product_cache._model_notes.pop(tenant_id, None)
     for number in range(100, 108):
@@ -705,7 +716,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
 
     # Given two years of purchases, 7 of them within the product flows' 90 days, and carts left two hours ago
     # (one of them followed by a purchase, so not abandoned)
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    _add_store(tenant_id)
     for index in range(60):
         add_order(
             tenant_id, f"7{index:03d}", f"old{index % 9}", NOON - timedelta(days=7 + 12 * index), status="completed"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from luxebrain.adapters.aws import models_bucket
+from luxebrain.adapters.aws import models_bucket, secrets_vault
 from luxebrain.errors import UnauthorizedError
 from luxebrain.ingest.backfill import backfill_store
 from luxebrain.ml.pricing.apply import apply_suggestion, rollback_price_change
@@ -112,7 +112,11 @@ def test_refunds_are_listed_per_order_and_arrive_net_through_the_back_fill(
     with pytest.raises(WooCommerceError, match="404"):
         rest.get_page("orders/999999999/refunds")
     store, _ = tenant_repo.create_store(
-        tenant_id, url=fake.url, consumer_key=fake.consumer_key, consumer_secret=fake.consumer_secret
+        tenant_id,
+        url=fake.url,
+        consumer_key=fake.consumer_key,
+        consumer_secret=fake.consumer_secret,
+        vault=secrets_vault(),
     )
     backfill_store(tenant_id, store.store_id, lambda t, s: client(fake), files=models_bucket())
     stored = get_order(tenant_id, str(order["id"]))

@@ -7,6 +7,7 @@ import os
 import boto3
 import pytest
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import Order, get_order, iter_orders, orders_of_customer
@@ -78,17 +79,19 @@ def test_tenant_cannot_read_another_tenants_order_through_its_keys(tenant_id: st
 
 def test_store_secrets_are_encrypted_and_bound_to_their_tenant(tenant_id: str) -> None:
     store, secrets = tenant_repo.create_store(
-        tenant_id, url="https://shop.example", consumer_key="ck_1", consumer_secret="cs_1"
+        tenant_id, url="https://shop.example", consumer_key="ck_1", consumer_secret="cs_1", vault=secrets_vault()
     )
     stored = StoreItem.get(*key_store(tenant_id, store.store_id))
     assert b"cs_1" not in stored.secrets_ciphertext
     assert not hasattr(tenant_repo.get_store(tenant_id, store.store_id), "secrets_ciphertext")
     assert "cs_1" not in repr(secrets)  # SecretStr never prints its value
-    decrypted = tenant_repo.get_store_secrets(tenant_id, store.store_id)
+    decrypted = tenant_repo.get_store_secrets(tenant_id, store.store_id, vault=secrets_vault())
     assert decrypted.consumer_secret.get_secret_value() == "cs_1"
     assert decrypted.webhook_secret.get_secret_value() == secrets.webhook_secret.get_secret_value()
     with pytest.raises(NotFoundError):
-        tenant_repo.get_store_secrets(tenant_repo.create_tenant("Thief").tenant_id, store.store_id)
+        tenant_repo.get_store_secrets(
+            tenant_repo.create_tenant("Thief").tenant_id, store.store_id, vault=secrets_vault()
+        )
 
 
 def test_creating_a_tenant_twice_is_a_conflict(tenant_id: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from luxebrain.adapters.aws import SqsQueue, models_bucket
+from luxebrain.adapters.aws import SqsQueue, models_bucket, secrets_vault
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.backfill import backfill_status, backfill_store
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
@@ -59,7 +59,7 @@ def test_sample_store_arrives_through_signed_webhooks_exactly_once(
 ) -> None:
     # Given a registered store and its webhook secret
     store, secrets = tenant_repo.create_store(
-        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs"
+        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
     )
     # When every product, variation, customer and order is delivered as WooCommerce would (with
     # order.created + order.updated, duplicates and out-of-order versions), over HTTP
@@ -94,7 +94,7 @@ def test_sample_store_arrives_through_signed_webhooks_exactly_once(
 
 def test_gateway_answers_unknown_routes_with_404_and_signed_ping_with_200(tenant_id: str, gateway: str) -> None:
     store, secrets = tenant_repo.create_store(
-        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs"
+        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
     )
     sender = WebhookSender(
         f"{gateway}/webhooks/woocommerce/{tenant_id}/{store.store_id}", secrets.webhook_secret.get_secret_value()
@@ -276,7 +276,9 @@ def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_crede
 ) -> None:
     handler = import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
     with FakeWooCommerce(sample, consumer_key="ck_real", consumer_secret="cs_real") as fake:
-        store, _ = tenant_repo.create_store(tenant_id, url=fake.url, consumer_key="ck_real", consumer_secret="cs_real")
+        store, _ = tenant_repo.create_store(
+            tenant_id, url=fake.url, consumer_key="ck_real", consumer_secret="cs_real", vault=secrets_vault()
+        )
         event = {
             "Records": [{"messageId": "1", "body": json.dumps({"tenant_id": tenant_id, "store_id": store.store_id})}]
         }
@@ -289,7 +291,7 @@ def test_backfill_function_runs_a_slice_from_its_queue_with_the_stores_own_crede
 def test_daily_reconciliation_queues_an_incremental_backfill_for_each_store(tenant_id: str) -> None:
     # Given a tenant with a store
     store, _ = tenant_repo.create_store(
-        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs"
+        tenant_id, url="https://maison.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
     )
     handler = import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
     # When the daily schedule fires
@@ -316,7 +318,11 @@ def test_backfill_command_pulls_a_registered_store_with_its_own_credentials(
 
     with FakeWooCommerce(sample) as fake:
         store, _ = tenant_repo.create_store(
-            tenant_id, url=fake.url, consumer_key=fake.consumer_key, consumer_secret=fake.consumer_secret
+            tenant_id,
+            url=fake.url,
+            consumer_key=fake.consumer_key,
+            consumer_secret=fake.consumer_secret,
+            vault=secrets_vault(),
         )
         assert main(["backfill", "--tenant", tenant_id, "--store", store.store_id]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain.errors import NotFoundError
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
@@ -56,7 +57,11 @@ def ingest_queue(local_aws: LocalResources) -> str:
 @pytest.fixture
 def store(tenant_id: str) -> tuple[str, str]:
     created, secrets = tenant_repo.create_store(
-        tenant_id, url="https://maison.example", consumer_key="ck_test", consumer_secret="cs_test"
+        tenant_id,
+        url="https://maison.example",
+        consumer_key="ck_test",
+        consumer_secret="cs_test",
+        vault=secrets_vault(),
     )
     return created.store_id, secrets.webhook_secret.get_secret_value()
 
@@ -171,7 +176,9 @@ def test_signature_of_another_store_does_not_verify(
     receiver: Any, tenant_id: str, store: tuple[str, str], ingest_queue: str
 ) -> None:
     # Given a second store of the same tenant, and a body signed with the first store's secret
-    other, _ = tenant_repo.create_store(tenant_id, url="https://other.example", consumer_key="ck", consumer_secret="cs")
+    other, _ = tenant_repo.create_store(
+        tenant_id, url="https://other.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
+    )
     body = wp_json_encode(fixture("order.json"))
     event = webhook_event(tenant_id, other.store_id, body, signature=compute_signature(body, store[1]))
     # Then the other store's path refuses it: the path is trusted only with that store's own secret
@@ -512,8 +519,12 @@ def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejectio
     from luxebrain.ingest.status import ingest_status
 
     # Given two stores of one tenant: the first delivers an order, the second a delivery that is rejected
-    first, _ = tenant_repo.create_store(tenant_id, url="https://a.example", consumer_key="ck", consumer_secret="cs")
-    second, _ = tenant_repo.create_store(tenant_id, url="https://b.example", consumer_key="ck", consumer_secret="cs")
+    first, _ = tenant_repo.create_store(
+        tenant_id, url="https://a.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
+    )
+    second, _ = tenant_repo.create_store(
+        tenant_id, url="https://b.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
+    )
     stored = envelope(tenant_id, "order.created", fixture("order.json"), store_id=first.store_id)
     processor_handler(sqs_event(stored), context())
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", '{"id": 5', store_id=second.store_id)), context())
@@ -527,7 +538,9 @@ def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejectio
     tomorrow = datetime.now(UTC) + timedelta(hours=25)
     assert ingest_status(tenant_id, second.store_id, now=tomorrow).webhook_health == "ok"
     # A store with orders in the table (back-filled, or another store's) but no delivery yet is silent, not ok
-    third, _ = tenant_repo.create_store(tenant_id, url="https://c.example", consumer_key="ck", consumer_secret="cs")
+    third, _ = tenant_repo.create_store(
+        tenant_id, url="https://c.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
+    )
     assert ingest_status(tenant_id, third.store_id).counts["orders"] > 0
     assert ingest_status(tenant_id, third.store_id).webhook_health == "silent"
     # An older stamp never replaces a newer one
@@ -545,7 +558,9 @@ def test_ingest_status_shows_the_last_delivery_and_the_rejections_per_topic(
 
     # Given a store whose order.created, product.updated and (unusable) order.updated deliveries arrive in
     # batches, the product's received after the order's
-    store, _ = tenant_repo.create_store(tenant_id, url="https://t.example", consumer_key="ck", consumer_secret="cs")
+    store, _ = tenant_repo.create_store(
+        tenant_id, url="https://t.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
+    )
     order = envelope(tenant_id, "order.created", fixture("order.json"), store_id=store.store_id)
     later = envelope(tenant_id, "product.updated", fixture("product.json"), store_id=store.store_id).model_copy(
         update={"received_at": "2099-01-01T00:00:00"}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from api_testkit import counted_dynamodb_items_read
 from campaign_support import add_customer, add_order, aws_sender
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.flows import run_flow
 from luxebrain.campaigns.sending import DirectDispatcher
@@ -22,7 +23,14 @@ NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # outside quiet hours in Londo
 
 def test_orders_stored_before_the_by_date_index_are_added_to_it_once(local_aws: LocalResources, tenant_id: str) -> None:
     # Given a tenant created before the index: its two carts and one purchase stored without the index's keys
-    create_store(tenant_id, url="https://shop.example", consumer_key="ck", consumer_secret="cs", store_id="s1")
+    create_store(
+        tenant_id,
+        url="https://shop.example",
+        consumer_key="ck",
+        consumer_secret="cs",
+        store_id="s1",
+        vault=secrets_vault(),
+    )
     TenantItem.get(*key_tenant(tenant_id)).update(actions=[TenantItem.orders_indexed_by_date.set(False)])
     for order_id, customer_id, status in (("9001", "c1", "checkout-draft"), ("9002", "c2", "checkout-draft")):
         add_customer(tenant_id, customer_id, email=f"{tenant_id}.{customer_id}@example.com")

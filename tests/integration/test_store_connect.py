@@ -19,6 +19,7 @@ import pytest
 import requests
 from api_testkit import Merchant, add_tenant_user, new_merchant
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain.billing import plans as billing_plans
 from luxebrain.billing import usage as billing_usage
 from luxebrain.runtime import aws_client, reset_runtime
@@ -131,7 +132,7 @@ def test_a_store_connects_in_one_click_and_a_replay_changes_nothing(
     # and the store is connected with the key WooCommerce made, stored encrypted
     stores = tenant_repo.list_stores(merchant.tenant_id)
     assert [(store.store_id, store.url) for store in stores] == [(started["store_id"], fake_store.url)]
-    keys = tenant_repo.get_store_secrets(merchant.tenant_id, started["store_id"])
+    keys = tenant_repo.get_store_secrets(merchant.tenant_id, started["store_id"], vault=secrets_vault())
     key = fake_store.keys[keys.consumer_key.get_secret_value()]
     assert (key.permissions, key.consumer_secret) == ("read_write", keys.consumer_secret.get_secret_value())
     assert b"ck_" not in StoreItem.get(*key_store(merchant.tenant_id, started["store_id"])).secrets_ciphertext
@@ -143,7 +144,10 @@ def test_a_store_connects_in_one_click_and_a_replay_changes_nothing(
     replay = approve(started["authorize_url"])
     assert replay.status_code == 400 and fake_store.callback_answers == [200, 409]
     assert len(tenant_repo.list_stores(merchant.tenant_id)) == 1
-    assert tenant_repo.get_store_secrets(merchant.tenant_id, started["store_id"]).consumer_key == keys.consumer_key
+    assert (
+        tenant_repo.get_store_secrets(merchant.tenant_id, started["store_id"], vault=secrets_vault()).consumer_key
+        == keys.consumer_key
+    )
 
 
 def callback(gateway: Urls, **fields: Any) -> requests.Response:
@@ -171,9 +175,23 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     # Given a tenant on the free plan holding its two stores
     merchant = new_merchant()
     assert billing_plans.plan_of(merchant.tenant_id).max_stores == 2
-    kept, _ = register_store(merchant.tenant_id, url="https://one.example", consumer_key="ck_1", consumer_secret="cs_1")
-    register_store(merchant.tenant_id, url="https://two.example", consumer_key="ck_2", consumer_secret="cs_2")
-    webhook_secret = tenant_repo.get_store_secrets(merchant.tenant_id, kept.store_id).webhook_secret
+    kept, _ = register_store(
+        merchant.tenant_id,
+        url="https://one.example",
+        consumer_key="ck_1",
+        consumer_secret="cs_1",
+        vault=secrets_vault(),
+    )
+    register_store(
+        merchant.tenant_id,
+        url="https://two.example",
+        consumer_key="ck_2",
+        consumer_secret="cs_2",
+        vault=secrets_vault(),
+    )
+    webhook_secret = tenant_repo.get_store_secrets(
+        merchant.tenant_id, kept.store_id, vault=secrets_vault()
+    ).webhook_secret
     # When it reconnects one of them (new keys for the same shop)
     started = start_connection(merchant.tenant_id, "https://one.example")
     assert started.store_id == kept.store_id
@@ -182,7 +200,7 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     # Then the same store gets the new keys, the webhook secret is kept, and no store is metered (before: 402)
     assert answer.status_code == 200, answer.text
     assert answer.json()["store_id"] == kept.store_id
-    keys = tenant_repo.get_store_secrets(merchant.tenant_id, kept.store_id)
+    keys = tenant_repo.get_store_secrets(merchant.tenant_id, kept.store_id, vault=secrets_vault())
     assert keys.consumer_key.get_secret_value() == "ck_" + "a" * 40
     assert keys.webhook_secret == webhook_secret
     assert len(tenant_repo.list_stores(merchant.tenant_id)) == 2

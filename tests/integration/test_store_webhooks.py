@@ -20,9 +20,9 @@ from api_testkit import add_tenant_user, new_merchant
 from fakes import RecordingMailService
 from test_store_connect import Urls, approve, connect, connect_settings, gateway, queued_backfills  # noqa: F401
 
-from luxebrain.adapters.aws import queue
+from luxebrain.adapters.aws import queue, secrets_vault
 from luxebrain.auth.members import list_audit
-from luxebrain.ingest.backfill import request_backfill, store_client_factory
+from luxebrain.ingest.backfill import request_backfill, store_clients
 from luxebrain.ingest.status import ingest_status
 from luxebrain.ingest.store_sync import run_webhook_health
 from luxebrain.storage import tenants as tenant_repo
@@ -87,7 +87,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     run_queued(backfill_handler, tenant_id)
     # Then one active webhook per topic points at the ingest API, signed with the store's secret
     hooks = sorted(fake_store.webhooks.values(), key=lambda w: w.topic)
-    secret = tenant_repo.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+    secret = tenant_repo.get_store_secrets(tenant_id, store_id, vault=secrets_vault()).webhook_secret.get_secret_value()
     assert [w.topic for w in hooks] == sorted(TOPICS)
     assert {(w.name, w.status, w.delivery_url, w.secret) for w in hooks} == {
         (webhook_name(store_id, w.topic), "active", delivery_url(tenant_id, store_id), secret) for w in hooks
@@ -106,7 +106,10 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert again["store_id"] == store_id and len(tenant_repo.list_stores(tenant_id)) == 1
     assert len(fake_store.webhooks) == len(TOPICS)
     newest_key = max(fake_store.keys.values(), key=lambda key: key.key_id)
-    assert tenant_repo.get_store_secrets(tenant_id, store_id).consumer_key.get_secret_value() == newest_key.consumer_key
+    assert (
+        tenant_repo.get_store_secrets(tenant_id, store_id, vault=secrets_vault()).consumer_key.get_secret_value()
+        == newest_key.consumer_key
+    )
 
     # When a live order arrives by webhook, it is stored
     live = new_order(fake_store)
@@ -143,9 +146,10 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     # When the store goes down, the owner is told once, however many health runs fail
     fake_store.store_down = True
     mail = RecordingMailService()
-    client = lambda t, s: _fast_client(store_client_factory(t, s))  # noqa: E731
+    store_client = store_clients(secrets_vault())
+    client = lambda t, s: _fast_client(store_client(t, s))  # noqa: E731
     for _ in range(3):
-        report = run_webhook_health(tenant_id, store_id, client, mail=mail)
+        report = run_webhook_health(tenant_id, store_id, client, mail=mail, vault=secrets_vault())
         assert not report.ok and "503" in (report.error or "")
     [alert] = mail.sent
     assert alert.subject == "LuxeBrain cannot keep your store's webhooks running" and len(alert.to) == 1
@@ -153,11 +157,11 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert ingest_status(tenant_id, store_id).webhook_health == "failing"
     # and once it is back, a healthy run clears the episode (a later outage alerts again)
     fake_store.store_down = False
-    assert run_webhook_health(tenant_id, store_id, client, mail=mail).ok and len(mail.sent) == 1
+    assert run_webhook_health(tenant_id, store_id, client, mail=mail, vault=secrets_vault()).ok and len(mail.sent) == 1
     assert ingest_status(tenant_id, store_id).webhooks["alerted_at"] is None
 
     # When our webhooks are deleted, only they go
-    assert delete_webhooks(store_client_factory(tenant_id, store_id), store_id).deleted == sorted(TOPICS)
+    assert delete_webhooks(store_client(tenant_id, store_id), store_id).deleted == sorted(TOPICS)
     assert fake_store.webhooks == {}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from api_testkit import publish_artifact, small_order_lines
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain_dev.local.embedded import LocalResources
 
 
@@ -24,7 +25,11 @@ def test_the_storefront_demo_places_recommendations_and_prints_the_placement_res
     # A fixed tenant with the demo's seeded visitors: the same hold-out assignment every run (2 of 60 held out)
     tenant_id = tenant_repo.create_tenant("Maison Demo Vitrine", plan="pro", tenant_id="t-vitrine-demo").tenant_id
     store_item, _ = tenant_repo.create_store(
-        tenant_id, url="https://shop.vitrine.example", consumer_key="ck", consumer_secret="cs"
+        tenant_id,
+        url="https://shop.vitrine.example",
+        consumer_key="ck",
+        consumer_secret="cs",
+        vault=secrets_vault(),
     )
     for product in store.products:
         pk, sk = key_product(tenant_id, str(product["id"]))

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from api_testkit import Merchant, add_tenant_user, publish_artifact, small_order_lines
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain_dev.local.embedded import LocalResources
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,7 +128,9 @@ def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
     page_url = f"http://127.0.0.1:{page_server.server_address[1]}"
 
     tenant_id = tenant_repo.create_tenant("Maison Widget", plan="pro", tenant_id=new_tenant_id()).tenant_id
-    store, _ = tenant_repo.create_store(tenant_id, url=store_url, consumer_key="ck_local", consumer_secret="cs_local")
+    store, _ = tenant_repo.create_store(
+        tenant_id, url=store_url, consumer_key="ck_local", consumer_secret="cs_local", vault=secrets_vault()
+    )
     # The pages' own origin is the shop's (as the plugin serves them from the store's domain).
     tenant_repo.update_tenant_settings(tenant_id, lambda current: {**current, "storefront_origins": [page_url]})
     for product in fake_store.store.products:
@@ -312,15 +315,15 @@ def _checkout(fake_store: Any, product: dict[str, Any], meta: dict[str, Any]) ->
 def test_an_order_after_a_click_is_attributed_to_the_placement_through_the_plugin_and_ingest(
     storefront: Storefront, browser: Any, local_aws: LocalResources
 ) -> None:
-    from luxebrain.ingest.backfill import store_client_factory
+    from luxebrain.ingest.backfill import store_clients
     from luxebrain.storage import tenants as tenant_repo
     from luxebrain.storage.customers import get_order
     from luxebrain.woocommerce.webhooks import ensure_webhooks
     from luxebrain_dev.local.event_sources import SqsEventSources
 
     tenant_id, store_id = storefront.tenant_id, storefront.store_id
-    secret = tenant_repo.get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
-    ensure_webhooks(store_client_factory(tenant_id, store_id), tenant_id, store_id, secret)
+    secret = tenant_repo.get_store_secrets(tenant_id, store_id, vault=secrets_vault()).webhook_secret.get_secret_value()
+    ensure_webhooks(store_clients(secrets_vault())(tenant_id, store_id), tenant_id, store_id, secret)
     ingest = SqsEventSources.from_resources(local_aws, functions={"IngestProcessorFunction"}, retry_after_seconds=0)
     # Given a shopper who clicks a recommendation on the product page
     context = browser.new_context()

@@ -14,6 +14,7 @@ import pytest
 from api_testkit import Merchant, api_app_module, new_merchant
 from fastapi.testclient import TestClient
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain.woocommerce import outbound
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
 from luxebrain.woocommerce.outbound import OutboundPolicy, StoreApi
@@ -247,7 +248,13 @@ def test_approving_a_price_answers_a_stable_code_not_the_stores_text(
     handler, port = upstream
     handler.status = 500
     handler.body = b'{"message": "Traceback: db password hunter2 at 10.0.3.7"}'
-    create_store(owner.tenant_id, url=f"http://127.0.0.1:{port}", consumer_key="ck", consumer_secret="cs")
+    create_store(
+        owner.tenant_id,
+        url=f"http://127.0.0.1:{port}",
+        consumer_key="ck",
+        consumer_secret="cs",
+        vault=secrets_vault(),
+    )
     product_id, version = priced
     response = _approve(client, owner, product_id, version)
     # Before: 502 with the store's message in the detail
@@ -263,7 +270,13 @@ def test_a_closed_port_is_a_stable_502_not_a_500(client: TestClient, owner: Merc
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    create_store(owner.tenant_id, url=f"http://127.0.0.1:{closed_port}", consumer_key="ck", consumer_secret="cs")
+    create_store(
+        owner.tenant_id,
+        url=f"http://127.0.0.1:{closed_port}",
+        consumer_key="ck",
+        consumer_secret="cs",
+        vault=secrets_vault(),
+    )
     product_id, version = priced
     response = _approve(client, owner, product_id, version)
     # Before: 500 (a port scanner: open and closed ports answered differently)
@@ -282,8 +295,16 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
     from luxebrain_dev.delivery import wp_json_encode
 
     # Given a tenant's first store, and a second store (registered later) whose product is then synced
-    first, _ = create_store(tenant_id, url="https://first.example.com", consumer_key="ck", consumer_secret="cs")
-    second, _ = create_store(tenant_id, url="https://second.example.com", consumer_key="ck", consumer_secret="cs")
+    first, _ = create_store(
+        tenant_id, url="https://first.example.com", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
+    )
+    second, _ = create_store(
+        tenant_id,
+        url="https://second.example.com",
+        consumer_key="ck",
+        consumer_secret="cs",
+        vault=secrets_vault(),
+    )
     payload = json.loads((Path(__file__).resolve().parents[1] / "fixtures/woocommerce/product.json").read_text())
     envelope = IngestEnvelope(
         tenant_id=tenant_id,

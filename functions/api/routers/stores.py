@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import OwnerOnly, TenantMember
+from api.dependencies import OwnerOnly, SecretsVault, TenantMember
 from luxebrain.auth.members import record_audit
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.ingest.status import eta_seconds
@@ -127,11 +127,12 @@ def webhook_url(tenant_id: str, store_id: str) -> str:
 
 
 @router.post("", status_code=201, response_model=RegisteredStoreResponse, summary="Register a WooCommerce store")
-def register_store(body: RegisterStoreRequest, principal: OwnerOnly) -> RegisteredStoreResponse:
+def register_store(body: RegisterStoreRequest, principal: OwnerOnly, vault: SecretsVault) -> RegisteredStoreResponse:
     tenant_id = principal.require_tenant()
     _check_outbound(tenant_id, body.url)
     store, secrets = register_new_store(
         tenant_id,
+        vault=vault,
         url=body.url,
         consumer_key=body.consumer_key,
         consumer_secret=body.consumer_secret,
@@ -206,9 +207,9 @@ class StoreRemovedResponse(ApiModel):
     "record; the records it sent stay. A store that cannot be reached is still removed here, and the answer "
     "names the webhooks left on it.",
 )
-def remove_store(store_id: StoreId, principal: OwnerOnly) -> StoreRemovedResponse:
+def remove_store(store_id: StoreId, principal: OwnerOnly, vault: SecretsVault) -> StoreRemovedResponse:
     tenant_id = principal.require_tenant()
-    removal = remove_tenant_store(tenant_id, store_id)  # 404 for another tenant's or an unknown store
+    removal = remove_tenant_store(tenant_id, store_id, vault=vault)  # 404 for another tenant's or an unknown store
     record_audit(
         tenant_id,
         action="store.removed",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from luxebrain.adapters import MessageQueue, ObjectStore
+from luxebrain.adapters import KeyVault, MessageQueue, ObjectStore
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import (
@@ -87,23 +87,27 @@ class BackfillReport:
         }
 
 
-def store_client_factory(tenant_id: str, store_id: str, **options: Any) -> WooCommerceClient:
-    """The REST client for a registered store, with its decrypted consumer key and secret (``options``: the
-    client's timeout and retries, for a caller that must answer quickly)."""
-    store = get_store(tenant_id, store_id)
-    store_secrets = get_store_secrets(tenant_id, store_id)
-    return WooCommerceClient(
-        store.url,
-        store_secrets.consumer_key.get_secret_value(),
-        store_secrets.consumer_secret.get_secret_value(),
-        **options,
-    )
+def store_clients(vault: KeyVault, **options: Any) -> ClientFactory:
+    """The REST clients of registered stores, each with its consumer key and secret decrypted by ``vault``
+    (``options``: the client's timeout and retries, for a caller that must answer quickly)."""
+
+    def store_client(tenant_id: str, store_id: str) -> WooCommerceClient:
+        store = get_store(tenant_id, store_id)
+        store_secrets = get_store_secrets(tenant_id, store_id, vault=vault)
+        return WooCommerceClient(
+            store.url,
+            store_secrets.consumer_key.get_secret_value(),
+            store_secrets.consumer_secret.get_secret_value(),
+            **options,
+        )
+
+    return store_client
 
 
 def backfill_store(
     tenant_id: str,
     store_id: str,
-    client_factory: ClientFactory = store_client_factory,
+    client_factory: ClientFactory,
     progress: Progress | None = None,
     *,
     files: ObjectStore,

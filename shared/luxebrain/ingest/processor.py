@@ -287,9 +287,10 @@ RefundLinesFetcher = Callable[[str, str, int], list[dict[str, Any]]]
 def fetch_refunds_from_store(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
     """``GET /orders/{id}/refunds`` of the store: the refunds with their line items (the order's own payload
     has only their ids and amounts)."""
-    from luxebrain.ingest.backfill import store_client_factory
+    from luxebrain.adapters.aws import secrets_vault
+    from luxebrain.ingest.backfill import store_clients
 
-    client = store_client_factory(tenant_id, store_id)
+    client = store_clients(secrets_vault())(tenant_id, store_id)
     return [item for page in client.iter_pages(f"orders/{order_id}/refunds") for item in page.items]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from luxebrain.adapters import MessageQueue
+from luxebrain.adapters import KeyVault, MessageQueue
 from luxebrain.errors import NotFoundError
 from luxebrain.ingest.envelope import (
     SUPPORTED_EVENTS,
@@ -52,17 +52,18 @@ class ReceiveResult:
 SecretLookup = Callable[[str, str], str]  # (tenant_id, store_id) -> the store's webhook secret
 
 
-def store_webhook_secret(tenant_id: str, store_id: str) -> str:
-    """The store's webhook secret (KMS-decrypted, cached per container)."""
+def store_webhook_secret(tenant_id: str, store_id: str, *, vault: KeyVault) -> str:
+    """The store's webhook secret (decrypted by ``vault``, cached per container); bound to the vault, it is
+    the receiver's SecretLookup."""
     try:
-        return get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+        return get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
     except NotFoundError:
         raise UnknownStoreError(f"no store {store_id} is registered here") from None
 
 
 def receive_delivery(delivery: Delivery, *, webhook_secret: SecretLookup, ingest_queue: MessageQueue) -> ReceiveResult:
     """Verify and enqueue one delivery; raises an ingest error (with its HTTP status) otherwise. The handler
-    passes :func:`store_webhook_secret` and the ingest queue's adapter."""
+    passes :func:`store_webhook_secret` bound to the store secrets' vault, and the ingest queue's adapter."""
     if len(delivery.raw_body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"body of {len(delivery.raw_body)} bytes is over the {MAX_BODY_BYTES}-byte limit")
     headers = delivery.headers

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from luxebrain.adapters import MailService, MessageQueue
+from luxebrain.adapters import KeyVault, MailService, MessageQueue
 from luxebrain.billing.usage import release
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
@@ -38,29 +38,30 @@ from luxebrain.woocommerce.webhooks import (
 
 if TYPE_CHECKING:
     from luxebrain.ingest.backfill import ClientFactory
-    from luxebrain.woocommerce.client import WooCommerceClient
 
 # Removal answers the merchant's request (the API's 29 s): a store that does not answer is given little time.
 REMOVAL_CLIENT_OPTIONS: dict[str, Any] = {"timeout": 5.0, "max_attempts": 2, "backoff_seconds": 0.5}
 
 
-def store_client_factory(tenant_id: str, store_id: str, **options: Any) -> WooCommerceClient:
-    """The store's REST client. The back-fill module (and the REST client it is built on) is imported on the
-    first call: the API imports this module to remove stores, and loads none of it for its other routes."""
-    from luxebrain.ingest.backfill import store_client_factory as backfill_client_factory
+def store_clients(vault: KeyVault, **options: Any) -> ClientFactory:
+    """The stores' REST clients (:func:`luxebrain.ingest.backfill.store_clients`). The back-fill module (and the
+    REST client it is built on) is imported on the first call: the API imports this module to remove stores, and
+    loads none of it for its other routes."""
+    from luxebrain.ingest.backfill import store_clients as backfill_store_clients
 
-    return backfill_client_factory(tenant_id, store_id, **options)
+    return backfill_store_clients(vault, **options)
 
 
 def register_store_webhooks(
-    tenant_id: str, store_id: str, client_factory: ClientFactory = store_client_factory
+    tenant_id: str, store_id: str, *, vault: KeyVault, client_factory: ClientFactory | None = None
 ) -> WebhookSync | None:
     """On connect: our webhooks created (or updated) on the store. A store that refuses (a pasted read-only key,
     a store that answers HTML) is recorded on the store for the dashboard; the back-fill still runs."""
     configured_settings()
-    secret = get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
+    secret = get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
+    factory = client_factory or store_clients(vault)
     try:
-        sync = ensure_webhooks(client_factory(tenant_id, store_id), tenant_id, store_id, secret)
+        sync = ensure_webhooks(factory(tenant_id, store_id), tenant_id, store_id, secret)
     except LuxeBrainError as exc:
         logger.warning("webhooks not registered", extra={"store": store_id, "reason": str(exc)})
         state = dict(get_store(tenant_id, store_id).webhooks or {})
@@ -74,15 +75,17 @@ def register_store_webhooks(
 def run_webhook_health(
     tenant_id: str,
     store_id: str,
-    client_factory: ClientFactory = store_client_factory,
+    client_factory: ClientFactory | None = None,
     *,
     mail: MailService,
+    vault: KeyVault,
     now: datetime | None = None,
 ) -> HealthReport:
     """The hourly health run of one store; an owner alert goes through ``mail``."""
     configured_settings()
-    secret = get_store_secrets(tenant_id, store_id).webhook_secret.get_secret_value()
-    return check_webhook_health(tenant_id, store_id, client_factory(tenant_id, store_id), secret, mail=mail, now=now)
+    secret = get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
+    factory = client_factory or store_clients(vault)
+    return check_webhook_health(tenant_id, store_id, factory(tenant_id, store_id), secret, mail=mail, now=now)
 
 
 def request_webhook_health_of_due_stores(backfill_queue: MessageQueue, now: datetime | None = None) -> int:
@@ -109,7 +112,9 @@ class StoreRemoval:
     store_error: str | None = None  # why the store could not be reached, or refused
 
 
-def remove_store(tenant_id: str, store_id: str, client_factory: ClientFactory | None = None) -> StoreRemoval:
+def remove_store(
+    tenant_id: str, store_id: str, client_factory: ClientFactory | None = None, *, vault: KeyVault
+) -> StoreRemoval:
     """Remove a store: first the webhooks we registered on it (found by name), then its keys and record, its
     back-fill checkpoints, and its place in the plan's stores. A store that cannot be reached or refuses is
     still removed on our side; the webhooks left on it are named (they will fail and WooCommerce disables
@@ -117,7 +122,7 @@ def remove_store(tenant_id: str, store_id: str, client_factory: ClientFactory | 
     configured_settings()
     store = get_store(tenant_id, store_id)
     known: dict[str, dict[str, Any]] = dict((store.webhooks or {}).get("topics") or {})
-    factory = client_factory or (lambda t, s: store_client_factory(t, s, **REMOVAL_CLIENT_OPTIONS))
+    factory = client_factory or store_clients(vault, **REMOVAL_CLIENT_OPTIONS)
     try:
         removal = delete_webhooks(factory(tenant_id, store_id), store_id, known)
     except LuxeBrainError as exc:  # no client at all (keys unreadable, address refused)

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from luxebrain.adapters.aws import secrets_vault
+from luxebrain.adapters import KeyVault
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.runtime import on_reset
 from luxebrain.storage.items.base import delete_if, is_condition_failure, save_if, update_if, utc_now
@@ -215,23 +215,24 @@ def _encryption_context(tenant_id: str, store_id: str) -> dict[str, str]:
     return {"tenant_id": tenant_id, "store_id": store_id}
 
 
-def _encrypt(tenant_id: str, store_id: str, store_secrets: StoreSecrets) -> bytes:
+def _encrypt(vault: KeyVault, tenant_id: str, store_id: str, store_secrets: StoreSecrets) -> bytes:
     plaintext = json.dumps({name: value.get_secret_value() for name, value in store_secrets}).encode()
-    return secrets_vault().encrypt(plaintext, context=_encryption_context(tenant_id, store_id))
+    return vault.encrypt(plaintext, context=_encryption_context(tenant_id, store_id))
 
 
 def create_store(
     tenant_id: str,
     *,
+    vault: KeyVault,
     url: str,
     consumer_key: str,
     consumer_secret: str,
     currency: str = "EUR",
     store_id: str | None = None,
 ) -> tuple[Store, StoreSecrets]:
-    """Store a WooCommerce store with its credentials encrypted; returns the store and its secrets (including a
-    new webhook secret) once, for the merchant to paste into WooCommerce. A store id taken already is a
-    StoreExistsError. Not metered: registering a store for a merchant goes through
+    """Store a WooCommerce store with its credentials encrypted by ``vault``; returns the store and its
+    secrets (including a new webhook secret) once, for the merchant to paste into WooCommerce. A store id taken
+    already is a StoreExistsError. Not metered: registering a store for a merchant goes through
     :func:`luxebrain.woocommerce.connection.register_store`, which counts it against the plan."""
     store_id = validate_entity_id(store_id or "s-" + secrets.token_hex(6), "store id")
     store_secrets = StoreSecrets(
@@ -248,24 +249,26 @@ def create_store(
         store_id=store_id,
         url=url,
         currency=currency,
-        secrets_ciphertext=_encrypt(tenant_id, store_id, store_secrets),
+        secrets_ciphertext=_encrypt(vault, tenant_id, store_id, store_secrets),
     )
     if not save_if(store, StoreItem.pk.does_not_exist()):
         raise StoreExistsError(f"store {store_id} exists already")
     return _store(store), store_secrets
 
 
-def replace_store_keys(tenant_id: str, store_id: str, *, consumer_key: str, consumer_secret: str) -> Store:
+def replace_store_keys(
+    tenant_id: str, store_id: str, *, vault: KeyVault, consumer_key: str, consumer_secret: str
+) -> Store:
     """New REST keys for a store (a reconnect): re-encrypted with the same webhook secret, so the webhooks
     already on the store keep verifying."""
     store = _get_store_item(tenant_id, store_id)
-    current = get_store_secrets(tenant_id, store_id)
+    current = get_store_secrets(tenant_id, store_id, vault=vault)
     replaced = StoreSecrets(
         webhook_secret=current.webhook_secret,
         consumer_key=SecretStr(consumer_key),
         consumer_secret=SecretStr(consumer_secret),
     )
-    ciphertext = _encrypt(tenant_id, store_id, replaced)
+    ciphertext = _encrypt(vault, tenant_id, store_id, replaced)
     store.update(actions=[StoreItem.secrets_ciphertext.set(ciphertext), StoreItem.status.set("active")])
     _secrets_cache.pop((tenant_id, store_id), None)
     return _store(store)
@@ -342,14 +345,14 @@ _secrets_cache: dict[tuple[str, str], tuple[float, StoreSecrets]] = {}
 on_reset(_secrets_cache.clear)
 
 
-def get_store_secrets(tenant_id: str, store_id: str) -> StoreSecrets:
-    """Decrypt a store's credentials (cached for a few minutes per container: one KMS call, not one per
-    webhook)."""
+def get_store_secrets(tenant_id: str, store_id: str, *, vault: KeyVault) -> StoreSecrets:
+    """Decrypt a store's credentials with ``vault`` (cached for a few minutes per container: one KMS call,
+    not one per webhook)."""
     cached = _secrets_cache.get((tenant_id, store_id))
     if cached and cached[0] > time.monotonic():
         return cached[1]
     store = _get_store_item(tenant_id, store_id)
-    plaintext = secrets_vault().decrypt(store.secrets_ciphertext, context=_encryption_context(tenant_id, store_id))
+    plaintext = vault.decrypt(store.secrets_ciphertext, context=_encryption_context(tenant_id, store_id))
     store_secrets = StoreSecrets.model_validate_json(plaintext)
     _secrets_cache[(tenant_id, store_id)] = (time.monotonic() + _SECRETS_TTL_SECONDS, store_secrets)
     return store_secrets

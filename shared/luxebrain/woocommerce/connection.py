@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from luxebrain.adapters import KeyVault
 from luxebrain.billing.usage import consume, release
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
 from luxebrain.runtime import configured_settings
@@ -116,9 +117,12 @@ def start_connection(
     return ConnectionStart(f"{url.rstrip('/')}{AUTHORIZE_PATH}?{urlencode(query)}", store_id, expires_at)
 
 
-def complete_connection(callback: ConnectionCallback, *, now: datetime | None = None) -> ConnectionResult:
-    """Verify the callback's state and store the delivered keys. Raises NotFoundError (unknown state),
-    ConnectionStateExpired, ForbiddenError (keys without read_write), ConflictError (a replayed state)."""
+def complete_connection(
+    callback: ConnectionCallback, *, vault: KeyVault, now: datetime | None = None
+) -> ConnectionResult:
+    """Verify the callback's state and store the delivered keys (encrypted by ``vault``). Raises NotFoundError
+    (unknown state), ConnectionStateExpired, ForbiddenError (keys without read_write), ConflictError (a replayed
+    state)."""
     configured_settings()
     now = now or datetime.now(UTC)
     tenant_id, secret = _parse_state(callback.user_id)
@@ -138,7 +142,7 @@ def complete_connection(callback: ConnectionCallback, *, now: datetime | None = 
             f"{callback.key_permissions!r}: approve the connection with read/write access"
         )
     _claim(state, callback.key_id)
-    created = _create_store(tenant_id, state, callback)
+    created = _create_store(vault, tenant_id, state, callback)
     tenant_repo.mark_store_connected(tenant_id, state.state_hash, callback.key_id, now.isoformat())
     return ConnectionResult(tenant_id, state.store_id, created=created)
 
@@ -153,6 +157,7 @@ def _claim(state: StoreConnection, key_id: int) -> None:
 def register_store(
     tenant_id: str,
     *,
+    vault: KeyVault,
     url: str,
     consumer_key: str,
     consumer_secret: str,
@@ -165,6 +170,7 @@ def register_store(
     try:
         return tenant_repo.create_store(
             tenant_id,
+            vault=vault,
             url=url,
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
@@ -176,15 +182,16 @@ def register_store(
         raise
 
 
-def _create_store(tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> bool:
+def _create_store(vault: KeyVault, tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> bool:
     # A store that exists (a reconnect, a retried callback) only gets its new keys: creating meters a store
     # against the plan first, which a tenant at its cap would be refused (402) for a store it already holds.
     if tenant_repo.store_exists(tenant_id, state.store_id):
-        _replace_keys(tenant_id, state, callback)
+        _replace_keys(vault, tenant_id, state, callback)
         return False
     try:
         register_store(
             tenant_id,
+            vault=vault,
             url=state.url,
             consumer_key=callback.consumer_key,
             consumer_secret=callback.consumer_secret,
@@ -194,14 +201,18 @@ def _create_store(tenant_id: str, state: StoreConnection, callback: ConnectionCa
     except StoreExistsError:
         # Created meanwhile by a concurrent attempt of this same callback: it gets the keys WooCommerce just
         # delivered (the same keys again are a no-op).
-        _replace_keys(tenant_id, state, callback)
+        _replace_keys(vault, tenant_id, state, callback)
         return False
     return True
 
 
-def _replace_keys(tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> None:
+def _replace_keys(vault: KeyVault, tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> None:
     tenant_repo.replace_store_keys(
-        tenant_id, state.store_id, consumer_key=callback.consumer_key, consumer_secret=callback.consumer_secret
+        tenant_id,
+        state.store_id,
+        vault=vault,
+        consumer_key=callback.consumer_key,
+        consumer_secret=callback.consumer_secret,
     )
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from luxebrain.adapters.aws import secrets_vault
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
 from luxebrain.ml.pricing.apply import (
     ApprovalRequiredError,
@@ -192,7 +193,7 @@ def store_of_product(tenant_id: str, product_id: str) -> Store:
 def woocommerce_client(tenant_id: str, product_id: str) -> Any:
     """The REST client of the store the product belongs to, through the vetted outbound session."""
     store = store_of_product(tenant_id, product_id)
-    secrets_ = get_store_secrets(tenant_id, store.store_id)
+    secrets_ = get_store_secrets(tenant_id, store.store_id, vault=secrets_vault())
     return StoreApi(
         store.url,
         secrets_.consumer_key.get_secret_value(),
