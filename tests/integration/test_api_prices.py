@@ -30,8 +30,9 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def shop(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> tuple[Merchant, InMemoryWooCommerce, str]:
-    from luxebrain.ml.pricing import decisions as price_decisions
+def shop(client: TestClient) -> Iterator[tuple[Merchant, InMemoryWooCommerce, str]]:
+    from api.routers.prices import price_store_clients
+
     from luxebrain.ml.pricing.train import train_pricing_model
 
     merchant = new_merchant("Maison Prix")
@@ -39,8 +40,11 @@ def shop(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> tuple[Merchant,
     save_products(merchant.tenant_id, catalogue)
     version = publish_artifact(merchant.tenant_id, train_pricing_model(lines, catalogue, as_of=date(2026, 3, 10)))
     store = InMemoryWooCommerce(catalogue)
-    monkeypatch.setattr(price_decisions, "store_client_factory", lambda tenant_id, product_id: store)
-    return merchant, store, version
+    # The routes write prices to this in-memory store instead of the tenant's WooCommerce.
+    overrides = client.app.dependency_overrides
+    overrides[price_store_clients] = lambda: lambda tenant_id, product_id: store
+    yield merchant, store, version
+    overrides.pop(price_store_clients)
 
 
 def _suggestions(client: TestClient, merchant: Merchant) -> dict[str, Any]:

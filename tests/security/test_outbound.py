@@ -317,5 +317,5 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
     )
     assert process_envelope(envelope, event_id="p1").outcome == "stored"
     # Then its price is written to the second store, whichever store is "first" (before: always the first)
-    store_client = price_decisions.woocommerce_client(tenant_id, str(payload["id"]))
+    store_client = price_decisions.store_clients(secrets_vault())(tenant_id, str(payload["id"]))
     assert store_client.url == second.url != first.url

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import StaffOrOwner, TenantMember, expensive_action
+from api.dependencies import SecretsVault, StaffOrOwner, TenantMember, expensive_action
 from luxebrain.auth.principal import Principal
 from luxebrain.ml.pricing import decisions as price_decisions
 from luxebrain.ml.pricing.suggestions import NoSuggestion
@@ -21,6 +21,14 @@ router = APIRouter(prefix="/prices", tags=["prices"])
 ProductId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$", max_length=128)]
 DecisionId = Annotated[str, Path(pattern=r"^[0-9T]{21}-[0-9a-f]{6}$")]
 ApplyingPrincipal = Annotated[Principal, Depends(expensive_action("apply_prices"))]
+
+
+async def price_store_clients(vault: SecretsVault) -> price_decisions.StoreClientFactory:
+    """The stores' REST clients that approvals and rollbacks write prices through."""
+    return price_decisions.store_clients(vault)
+
+
+PriceStoreClients = Annotated[price_decisions.StoreClientFactory, Depends(price_store_clients)]
 
 
 class SuggestionsResponse(ApiModel):
@@ -89,13 +97,16 @@ def _decision_response(item: PriceDecision) -> DecisionResponse:
     response_model=DecisionResponse,
     summary="Approve a suggestion: the price is written to the store (409 if the store's price moved)",
 )
-def approve(product_id: ProductId, body: DecisionRequest, principal: ApplyingPrincipal) -> DecisionResponse:
+def approve(
+    product_id: ProductId, body: DecisionRequest, principal: ApplyingPrincipal, store_clients: PriceStoreClients
+) -> DecisionResponse:
     item = price_decisions.approve(
         principal.require_tenant(),
         product_id,
         body.variation_id,
         model_version=body.model_version,
         approver=principal.subject,
+        clients=store_clients,
     )
     return _decision_response(item)
 
@@ -128,8 +139,12 @@ class RollbackRequest(ApiModel):
     response_model=DecisionResponse,
     summary="Put back the prices an approved change overwrote",
 )
-def rollback(decision_id: DecisionId, body: RollbackRequest, principal: ApplyingPrincipal) -> DecisionResponse:
-    item = price_decisions.rollback(principal.require_tenant(), decision_id, by=principal.subject, force=body.force)
+def rollback(
+    decision_id: DecisionId, body: RollbackRequest, principal: ApplyingPrincipal, store_clients: PriceStoreClients
+) -> DecisionResponse:
+    item = price_decisions.rollback(
+        principal.require_tenant(), decision_id, by=principal.subject, clients=store_clients, force=body.force
+    )
     return _decision_response(item)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from luxebrain.adapters.aws import secrets_vault
+from luxebrain.adapters import KeyVault
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
 from luxebrain.ml.pricing.apply import (
     ApprovalRequiredError,
@@ -166,7 +166,7 @@ def find_suggestion(
     raise NotFoundError(f"product {product_id} has no price suggestion")
 
 
-# The WooCommerce client of a tenant's store (tests and the local demo point this at a local store).
+# (tenant_id, product_id) -> the WooCommerce client of the store the product belongs to.
 StoreClientFactory = Callable[[str, str], Any]
 
 
@@ -190,19 +190,21 @@ def store_of_product(tenant_id: str, product_id: str) -> Store:
     return next(iter(stores.values()))
 
 
-def woocommerce_client(tenant_id: str, product_id: str) -> Any:
-    """The REST client of the store the product belongs to, through the vetted outbound session."""
-    store = store_of_product(tenant_id, product_id)
-    secrets_ = get_store_secrets(tenant_id, store.store_id, vault=secrets_vault())
-    return StoreApi(
-        store.url,
-        secrets_.consumer_key.get_secret_value(),
-        secrets_.consumer_secret.get_secret_value(),
-        timeout=30,
-    )
+def store_clients(vault: KeyVault) -> StoreClientFactory:
+    """The REST client of the store a product belongs to, its keys decrypted by ``vault``, through the vetted
+    outbound session."""
 
+    def client_of_product(tenant_id: str, product_id: str) -> Any:
+        store = store_of_product(tenant_id, product_id)
+        secrets_ = get_store_secrets(tenant_id, store.store_id, vault=vault)
+        return StoreApi(
+            store.url,
+            secrets_.consumer_key.get_secret_value(),
+            secrets_.consumer_secret.get_secret_value(),
+            timeout=30,
+        )
 
-store_client_factory: StoreClientFactory = woocommerce_client
+    return client_of_product
 
 
 def _translate(exc: PriceApplyError) -> LuxeBrainError:
@@ -253,13 +255,20 @@ def _save(
 
 
 def approve(
-    tenant_id: str, product_id: str, variation_id: str | None, *, model_version: str, approver: str
+    tenant_id: str,
+    product_id: str,
+    variation_id: str | None,
+    *,
+    model_version: str,
+    approver: str,
+    clients: StoreClientFactory,
 ) -> PriceDecision:
-    """Apply the suggestion to the store (refused if the store's price moved since) and record it."""
+    """Apply the suggestion to the store through ``clients`` (refused if the store's price moved since) and
+    record it."""
     now = datetime.now(UTC)
     suggestion = find_suggestion(tenant_id, product_id, variation_id, model_version, now)
     try:
-        client = store_client_factory(tenant_id, product_id)
+        client = clients(tenant_id, product_id)
         record = apply_suggestion(client, suggestion, approved_by=approver, now=now)
     except PriceApplyError as exc:
         raise _translate(exc) from None
@@ -296,15 +305,18 @@ def get_decision(tenant_id: str, decision_id: str) -> PriceDecision:
     return decision_repo.get_decision(tenant_id, decision_id)
 
 
-def rollback(tenant_id: str, decision_id: str, *, by: str, force: bool = False) -> PriceDecision:
-    """Put back the prices an applied decision overwrote (refused if someone changed them since)."""
+def rollback(
+    tenant_id: str, decision_id: str, *, by: str, clients: StoreClientFactory, force: bool = False
+) -> PriceDecision:
+    """Put back, through ``clients``, the prices an applied decision overwrote (refused if someone changed them
+    since)."""
     decision = get_decision(tenant_id, decision_id)
     if decision.status != "applied" or not decision.change_record:
         raise ConflictError(f"only an applied price change can be rolled back (this one is {decision.status})")
     record = PriceChangeRecord.from_dict(decision.change_record)
     now = datetime.now(UTC)
     try:
-        client = store_client_factory(tenant_id, str(decision.product_id))
+        client = clients(tenant_id, str(decision.product_id))
         undone = rollback_price_change(client, record, rolled_back_by=by, now=now, force=force)
     except PriceApplyError as exc:
         raise _translate(exc) from None
