@@ -29,11 +29,11 @@ ENV ?= default
 IAM_TRACE := $(CURDIR)/.aws-sam/iam-trace
 # pytest-xdist: one test process per core ("auto"), each with its own embedded AWS (tests/conftest.py's
 # session fixture, on a port the OS picks). Whole files go to one worker, so module fixtures are set up once.
-# `make test` still runs pytest in one process: the IAM report's check needs every grant used by some traced
-# call, and the training worker's s3:DeleteObject (pruning a kind past 5 versions) is only reached when the
-# scheduled round in test_training_handlers trains tenants that test_training_pipeline's tests left in the
-# same embedded AWS (on two workers it is not, and the check fails). With that call traced by a test of its
-# own, `make test` can take $(PYTEST_PARALLEL) too (all 856 tests passed that way, 503 s at a load of ~6-9).
+# Each worker writes its own IAM trace file (trace-<pid>-<n>.json) and the IAM report reads them all, so its
+# check sees every traced call whichever worker made it; no grant may depend on state another file's tests
+# leave in the embedded AWS (a grant reached only that way gets a test of its own). PYTEST_WORKERS=0 runs the
+# suite in one process. All 988 tests passed on two workers and the check passed on their traces (run in four
+# parts, 1,161 s wall on 2 cores at a load of 5-17 from other work: not an idle-machine figure).
 PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 
@@ -50,7 +50,7 @@ test: $(STAMP) $(SAM_STAMP) $(WEB_BUILD) chromium php-cli  ## lint, template che
 	$(MAKE) --no-print-directory sam-validate sam-build
 	$(BIN)/python -m luxebrain_dev.openapi_export --check
 	rm -rf $(IAM_TRACE)
-	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest
+	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest $(PYTEST_PARALLEL)
 	$(BIN)/python -m luxebrain_dev.iam_report $(IAM_TRACE) --check docs/iam.md
 	$(MAKE) test-web
 	$(MAKE) e2e
@@ -76,7 +76,7 @@ $(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
 
 iam-report: $(STAMP) $(SAM_STAMP)  ## the whole test suite, then docs/iam.md rewritten from what each function used
 	rm -rf $(IAM_TRACE)
-	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest -q
+	LUXEBRAIN_IAM_TRACE_DIR=$(IAM_TRACE) $(BIN)/pytest -q $(PYTEST_PARALLEL)
 	$(BIN)/python -m luxebrain_dev.iam_report $(IAM_TRACE) --write docs/iam.md
 
 # The unit tier has no schemathesis tests: not loading its plugin saves each process a few seconds.
