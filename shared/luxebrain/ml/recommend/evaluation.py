@@ -196,9 +196,11 @@ def _protocol_task(
 ) -> EvaluationTask:
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
-    seen_by_customer = train.groupby("customer_id", sort=False)["product_id"].agg(frozenset)
-    orders_by_customer = train.groupby("customer_id", sort=False)["order_id"].nunique()
     truth_by_customer = test.groupby("customer_id", sort=True)["product_id"].agg(frozenset)
+    # Only the test customers' histories are needed: most of a store's customers buy nothing in the test period.
+    known = train[train["customer_id"].isin(truth_by_customer.index)]
+    seen_by_customer = known.groupby("customer_id", sort=False)["product_id"].agg(frozenset)
+    orders_by_customer = known.groupby("customer_id", sort=False)["order_id"].nunique()
     customers: list[str] = []
     truth: list[frozenset[str]] = []
     seen: list[frozenset[str]] = []

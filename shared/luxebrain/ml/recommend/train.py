@@ -35,7 +35,7 @@ from luxebrain.ml.recommend.evaluation import (
     evaluate_rankings,
     popularity_ranker,
     repeat_ranker,
-    temporal_split,
+    temporal_splits,
 )
 from luxebrain.ml.recommend.serving import KIND, Recommender
 
@@ -516,11 +516,11 @@ def _holdout_metrics(lines: pd.DataFrame, products: pd.DataFrame | None, params:
     """Temporal holdout: train on the first 90 % of lines, score the rest against popularity and repeat."""
     results: dict[str, Any] = {"split": "temporal", "test_fraction": params.holdout_fraction}
     artifact: ModelArtifact | None = None
-    for protocol in ("all_items", "new_items"):
-        try:
-            task = temporal_split(lines, test_fraction=params.holdout_fraction, protocol=protocol)
-        except SplitError as exc:
-            return {"holdout_skipped": str(exc)}
+    try:
+        tasks = temporal_splits(lines, test_fraction=params.holdout_fraction)
+    except SplitError as exc:
+        return {"holdout_skipped": str(exc)}
+    for protocol, task in tasks.items():
         task = _subsample(task, params.holdout_max_customers)
         if artifact is None:
             artifact = train_recommender(
