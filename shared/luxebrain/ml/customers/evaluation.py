@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,11 +41,8 @@ from luxebrain.ml.customers.model import (
     summarize_transactions,
     utc_datetime64_ns,
 )
-from luxebrain.ml.customers.ranker import RankerSkipped, fit_buy_again_ranker, ranking_features
+from luxebrain.ml.customers.ranker import FitModels, RankerSkipped, fit_buy_again_ranker, ranking_features
 from luxebrain.ml.customers.serving import CustomerModelError, bgnbd_probability_alive, rfm_segments
-
-# Training's fit: the fitted purchase and spend models, and notes for the metrics (fallbacks and their reasons).
-FitModels = Callable[[CustomerSummary, CustomerParams], tuple[PurchaseModel, SpendModel, dict[str, Any]]]
 
 
 class HoldoutSkipped(CustomerModelError):

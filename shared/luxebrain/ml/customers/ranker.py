@@ -15,8 +15,9 @@ at the as-of day. Whether it serves is decided by the hold-out against the pure 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,9 @@ from luxebrain.ml.customers.model import (
 )
 from luxebrain.ml.customers.serving import CustomerModelError, bgnbd_probability_alive, rfm_segments
 
-if TYPE_CHECKING:
-    from luxebrain.ml.customers.evaluation import FitModels
+# Training's fit: the fitted purchase and spend models, and notes for the metrics (fallbacks and their reasons).
+# Here, not in evaluation (which imports this module), so the ranker can refit at its earlier cut.
+FitModels = Callable[[CustomerSummary, CustomerParams], tuple[PurchaseModel, SpendModel, dict[str, Any]]]
 
 RANKER_FEATURES: tuple[str, ...] = (
     "p_alive",
