@@ -125,6 +125,10 @@ def test_a_deferred_body_builds_on_its_first_request_without_a_warning() -> None
         "APP_ENV": "prod",
         "AWS_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # The route's user directory is made from these before the body is validated (nothing is called).
+        "LUXEBRAIN_TABLE_NAME": "luxebrain-test",
+        "LUXEBRAIN_MODELS_BUCKET": "luxebrain-test-models",
+        "LUXEBRAIN_USER_POOL_ID": "us-east-1_test",
     }
     completed = subprocess.run(  # noqa: S603 - this interpreter, our own module
         [sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, check=True
