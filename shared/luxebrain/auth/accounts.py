@@ -316,13 +316,6 @@ def remove_member(tenant_id: str, user_sub: str, *, actor: str, users: UserDirec
     record_audit(tenant_id, action="member.removed", actor=actor, details={"user_id": user_sub, "role": member.role})
 
 
-def users_of_tenant(tenant_id: str) -> list[str]:
-    """Cognito usernames whose custom:tenant_id is this tenant (tenant deletion removes them)."""
-    from luxebrain.auth.members import list_members
-
-    return [member.email or member.user_sub for member in list_members(tenant_id)]
-
-
 def create_platform_admin(email: str, password: str, *, users: UserDirectory) -> Tokens:
     """A confirmed platform admin (member of the ``platform-admins`` group), logged in."""
     settings = configured_settings()
