@@ -158,6 +158,12 @@ def moto_emails_to(addresses: set[str]) -> list[Any]:
     return found
 
 
+def unique_phone(seed: str, prefix: str = "+447700") -> str:
+    """A number of ``prefix`` unique to ``seed`` (a tenant id: moto's SMS log is shared by a worker's tests),
+    ending in 0: moto's SNS reports every number ending in 99 as opted out of SMS."""
+    return f"{prefix}{int(seed[-6:], 16) % 10**5:05d}0"
+
+
 def moto_sms_to(numbers: set[str]) -> list[dict[str, Any]]:
     from luxebrain_dev.campaigns_demo import sent_by_moto
 

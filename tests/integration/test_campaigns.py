@@ -23,6 +23,7 @@ from campaign_support import (
     moto_emails_to,
     moto_sms_to,
     sqs_record,
+    unique_phone,
 )
 
 from luxebrain.adapters.aws import SesMailService, queue, secrets_vault
@@ -311,7 +312,7 @@ def test_a_forged_or_cross_tenant_token_does_not_verify(local_aws: LocalResource
 def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResources) -> None:
     # Given two tenants sending SMS from their own numbers to the same phone
     tenant_a, tenant_b = _tenant("Maison A"), _tenant("Maison B")
-    phone = f"+447700{int(tenant_a[-6:], 16) % 10**6:06d}"  # unique per test run: moto's SMS log is shared
+    phone = unique_phone(tenant_a)
     numbers = {tenant: f"+1555{int(tenant[-6:], 16) % 10**7:07d}" for tenant in (tenant_a, tenant_b)}
     for tenant, number in numbers.items():
         save_campaign_settings(tenant, CampaignSettings(sms_origination_number=number), may_assign_senders=True)
@@ -361,7 +362,7 @@ def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenan
 
 def test_an_sms_goes_out_through_the_sender_function(local_aws: LocalResources, tenant_id: str) -> None:
     # Given a customer who opted in to SMS, and a tenant with its own number
-    phone = f"+447701{int(tenant_id[-6:], 16) % 10**6:06d}"  # unique per test run: moto's SMS log is shared
+    phone = unique_phone(tenant_id, "+447701")
     save_campaign_settings(tenant_id, CampaignSettings(sms_origination_number="+447700900044"), may_assign_senders=True)
     add_customer(tenant_id, "44", phone=phone, email=f"{tenant_id}.smsfn@example.com")
     record_consent(tenant_id, "44", "sms", granted=True, source="checkout")

@@ -8,7 +8,7 @@ import email
 import secrets
 
 import pytest
-from campaign_support import moto_emails_to, moto_sms_to
+from campaign_support import moto_emails_to, moto_sms_to, unique_phone
 from fakes import RecordingMailService, RecordingSmsService
 
 from luxebrain.adapters import MailService, ProviderError, SmsService
@@ -70,7 +70,7 @@ def sms(request: pytest.FixtureRequest, local_aws: LocalResources) -> SmsService
 
 
 def test_a_text_message_is_published_to_its_number(sms: SmsService) -> None:
-    number = "+44770090" + str(secrets.randbelow(9000) + 1000)
+    number = unique_phone(secrets.token_hex(3))
     assert sms.opted_out(number) is False
     message_id = sms.publish(number, "Hi Reply STOP", attributes={"AWS.SNS.SMS.SMSType": "Promotional"})
     assert isinstance(message_id, str) and message_id
