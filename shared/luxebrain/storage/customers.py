@@ -186,6 +186,15 @@ def iter_orders(tenant_id: str) -> Iterator[Order]:
     return (order_from_item(item) for item in OrderItem.query(tenant_partition(tenant_id, "ORDER")))
 
 
+def order_versions(tenant_id: str) -> Iterator[tuple[str, str, str]]:
+    """(order id, status, modified_gmt) of every order of the tenant (tombstones included), page by page: only
+    those three attributes are read back, not each order's lines and refunds."""
+    items = OrderItem.query(
+        tenant_partition(tenant_id, "ORDER"), attributes_to_get=["order_id", "status", "modified_gmt"]
+    )
+    return ((item.order_id, item.status, item.modified_gmt) for item in items)
+
+
 def orders_created_since(tenant_id: str, since_gmt: str) -> Iterator[Order]:
     """The tenant's live orders created at or after ``since_gmt``, oldest first, through the by-date index: a
     read of the window only, not of the tenant's whole history."""
