@@ -340,7 +340,9 @@ def _show_results(api_url: str, token: str, store: SampleStore, output: Path, pr
     emit("\nInventory advice (21-day lead time, 95 % service level), most urgent first:")
     for advice in get("/inventory/advice?lead_time_days=21&service_level=0.95")["items"][:5]:
         emit(f"  {names.get(advice['product_id'], advice['product_id'])}: {advice['explanation']}")
-    plot = _plot_forecasts(store, forecasts, names, output)
+    # The plot shows the whole quarter the forecast covers: over 4 weeks its bands hardly widen.
+    quarters = {best: get(f"/forecasts/products/{best}?horizon_weeks=13")["forecast"] for best in forecasts}
+    plot = _plot_forecasts(store, quarters, names, output)
     if plot:
         emit(f"  forecast plot written to {plot}")
 

@@ -233,6 +233,36 @@ def test_forecast_bands_widen_with_the_horizon_and_cover_about_80_percent_at_eac
     assert np.all(np.diff(offsets["high_per_step"]) >= 0) and np.all(np.diff(offsets["low_per_step"]) >= 0)
 
 
+def random_walk_panel(n: int, weeks: int, seed: int) -> np.ndarray:
+    """Poisson sales around a random-walk level: the error of a forecast grows with its horizon."""
+    rng = np.random.default_rng(seed)
+    walk = np.clip(50 + np.cumsum(rng.normal(0, 3, (n, weeks)), axis=1), 1, None)
+    return rng.poisson(walk).astype(float)
+
+
+def test_a_small_panel_s_band_widens_from_the_first_weeks_and_holds_80_percent_at_both_ends() -> None:
+    # Given small stores: 4 panels of 20 random-walk series (too few outcomes per step for a tail quantile
+    # each, with one validation origin), 3 years of weeks, and the 13 weeks that follow each
+    horizon = 13
+    params = ForecastParams(max_train_rows=2000, gbm_max_iter=25, horizon_weeks=horizon, validation_weeks=horizon)
+    widths, inside = [], []
+    for seed in range(4):
+        y = random_walk_panel(20, 156 + horizon, seed)
+        history, future = y[:, :-horizon], y[:, -horizon:]
+        # When forecasting 13 weeks ahead
+        forecast = forecast_weekly_panel(history, horizon, params=params)
+        widths.append((forecast.p90 - forecast.p10).mean(axis=0))
+        inside.append((future >= forecast.p10) & (future <= forecast.p90))
+    width = np.mean(widths, axis=0)
+    covered = np.concatenate(inside).mean(axis=0)
+    # Then the band is already wider in week 4 than in week 1, far wider in week 13, and never narrows
+    assert width[3] > 1.08 * width[0]
+    assert width[-1] > 1.3 * width[0]
+    assert np.all(np.diff(width) >= -0.01 * width[0])
+    # and it holds about 80 % of the outcomes in the first week and in the last one (80 per step)
+    assert 0.7 <= covered[0] <= 0.9 and 0.7 <= covered[-1] <= 0.9
+
+
 def test_a_young_store_s_daily_band_holds_the_counts_it_will_see() -> None:
     # Given three weeks of a new store's daily sales: slow movers that sell 0 or 1 on most days
     rng = np.random.default_rng(3)

@@ -491,81 +491,112 @@ def _candidate_forecasts(
     origin: int,
     horizon: int,
     params: ForecastParams,
+    methods: set[str] | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Every method's P10 / P50 / P90 (n_series, horizon) from data before ``origin``."""
+    """Every method's P10 / P50 / P90 (n_series, horizon) from data before ``origin`` (only ``methods``, and
+    what they combine, when given)."""
     y = features.y
     n = y.shape[0]
-    rows = np.repeat(np.arange(n), horizon)
-    origins = np.full(n * horizon, origin)
-    horizons = np.tile(np.arange(1, horizon + 1), n)
+
+    def wanted(*names: str) -> bool:
+        return methods is None or any(name in methods for name in names)
+
     candidates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     dispersion = np.repeat(_dispersion(y, origin)[:, None], horizon, axis=1)
-    if models is not None:
+    if models is not None and wanted("gbm", "gbm+ses", "gbm+theta"):
+        rows = np.repeat(np.arange(n), horizon)
+        origins = np.full(n * horizon, origin)
+        horizons = np.tile(np.arange(1, horizon + 1), n)
         x, scale = features.rows(rows, origins, horizons)
         with threadpool_limits(params.threads):
             predictions = [np.clip(model.predict(x), 0, None) * scale for model in models]
         p10, p50, p90 = (p.reshape(n, horizon) for p in predictions)
         p50 = np.maximum(p50, p10)
         candidates["gbm"] = (p10, p50, np.maximum(p90, p50))
-    tsb_level = np.nan_to_num(features.tsb[:, origin])
-    # Simple exponential smoothing, the smoothing constant picked per series by one-step error so far.
-    alphas = list(features.ewm)
-    errors = np.stack([features.ewm_error[a][:, origin] for a in alphas], axis=1)
-    levels = np.stack([features.ewm[a][:, origin] for a in alphas], axis=1)
-    ses = np.nan_to_num(levels[np.arange(n), errors.argmin(axis=1)])
-    candidates["ses"] = _gamma_quantiles(np.repeat(ses[:, None], horizon, axis=1), dispersion)
-    if "gbm" in candidates:  # forecast combination: the average of each quantile (Vincentisation)
-        candidates["gbm+ses"] = tuple(  # type: ignore[assignment]
-            (a + b) / 2 for a, b in zip(candidates["gbm"], candidates["ses"], strict=True)
-        )
-    theta = theta_forecast(y, origin, horizon)
-    candidates["theta"] = _gamma_quantiles(theta, dispersion)
-    if "gbm" in candidates:
-        candidates["gbm+theta"] = tuple(  # type: ignore[assignment]
-            (a + b) / 2 for a, b in zip(candidates["gbm"], candidates["theta"], strict=True)
-        )
-    candidates["tsb"] = _gamma_quantiles(np.repeat(tsb_level[:, None], horizon, axis=1), dispersion)
+    if wanted("ses", "gbm+ses"):
+        # Simple exponential smoothing, the smoothing constant picked per series by one-step error so far.
+        alphas = list(features.ewm)
+        errors = np.stack([features.ewm_error[a][:, origin] for a in alphas], axis=1)
+        levels = np.stack([features.ewm[a][:, origin] for a in alphas], axis=1)
+        ses = np.nan_to_num(levels[np.arange(n), errors.argmin(axis=1)])
+        candidates["ses"] = _gamma_quantiles(np.repeat(ses[:, None], horizon, axis=1), dispersion)
+        if "gbm" in candidates:  # forecast combination: the average of each quantile (Vincentisation)
+            candidates["gbm+ses"] = tuple(  # type: ignore[assignment]
+                (a + b) / 2 for a, b in zip(candidates["gbm"], candidates["ses"], strict=True)
+            )
+    if wanted("theta", "gbm+theta"):
+        theta = theta_forecast(y, origin, horizon)
+        candidates["theta"] = _gamma_quantiles(theta, dispersion)
+        if "gbm" in candidates:
+            candidates["gbm+theta"] = tuple(  # type: ignore[assignment]
+                (a + b) / 2 for a, b in zip(candidates["gbm"], candidates["theta"], strict=True)
+            )
+    if wanted("tsb"):
+        tsb_level = np.nan_to_num(features.tsb[:, origin])
+        candidates["tsb"] = _gamma_quantiles(np.repeat(tsb_level[:, None], horizon, axis=1), dispersion)
     with np.errstate(invalid="ignore"):
         mean13 = np.nan_to_num(features._mean(np.arange(n), np.full(n, origin), 13, 1))
-    candidates["mean13"] = _gamma_quantiles(np.repeat(mean13[:, None], horizon, axis=1), dispersion)
-    # Seasonal naive: the same week last year when there is one, else the last week seen.
-    target = origin + np.arange(horizon)
-    last_year = y[:, np.clip(target - 52, 0, None)]
-    last_value = np.nan_to_num(y[:, origin - 1]) if origin >= 1 else np.zeros(n)
-    naive = np.where((target - 52 >= 0)[None, :] & ~np.isnan(last_year), last_year, last_value[:, None])
-    candidates["seasonal_naive"] = _gamma_quantiles(naive, dispersion)
-    # Category borrowing: shrink a young series' own mean towards the typical level of established
-    # products in its category (established = at least new_product_weeks of life).
-    age = features.cum_n[:, origin]
-    own_total = features.cum[:, origin]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own_mean = np.where(age > 0, own_total / np.maximum(age, 1), 0.0)
-    category_level = np.zeros(n)
-    established = age >= params.new_product_weeks
-    for code in np.unique(features.category_index):
-        members = features.category_index == code
-        pool = members & established
-        level = float(np.median(mean13[pool])) if pool.any() else float(np.median(own_mean[members]))
-        category_level[members] = level
-    prior = params.category_prior_weeks
-    borrowed = (age * own_mean + prior * category_level) / (age + prior)
-    candidates["category"] = _gamma_quantiles(np.repeat(borrowed[:, None], horizon, axis=1), dispersion)
-    return candidates
+    if wanted("mean13"):
+        candidates["mean13"] = _gamma_quantiles(np.repeat(mean13[:, None], horizon, axis=1), dispersion)
+    if wanted("seasonal_naive"):
+        # Seasonal naive: the same week last year when there is one, else the last week seen.
+        target = origin + np.arange(horizon)
+        last_year = y[:, np.clip(target - 52, 0, None)]
+        last_value = np.nan_to_num(y[:, origin - 1]) if origin >= 1 else np.zeros(n)
+        naive = np.where((target - 52 >= 0)[None, :] & ~np.isnan(last_year), last_year, last_value[:, None])
+        candidates["seasonal_naive"] = _gamma_quantiles(naive, dispersion)
+    if wanted("category"):
+        # Category borrowing: shrink a young series' own mean towards the typical level of established
+        # products in its category (established = at least new_product_weeks of life).
+        age = features.cum_n[:, origin]
+        own_total = features.cum[:, origin]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            own_mean = np.where(age > 0, own_total / np.maximum(age, 1), 0.0)
+        category_level = np.zeros(n)
+        established = age >= params.new_product_weeks
+        for code in np.unique(features.category_index):
+            members = features.category_index == code
+            pool = members & established
+            level = float(np.median(mean13[pool])) if pool.any() else float(np.median(own_mean[members]))
+            category_level[members] = level
+        prior = params.category_prior_weeks
+        borrowed = (age * own_mean + prior * category_level) / (age + prior)
+        candidates["category"] = _gamma_quantiles(np.repeat(borrowed[:, None], horizon, axis=1), dispersion)
+    scale = features.scale(np.arange(n), np.full(n, origin))
+    return {method: _never_narrowing(band, scale) for method, band in candidates.items()}
 
 
-def _shift_for_miss_rate(scores: np.ndarray, rate: float) -> float:
-    """The shift d whose empirical miss rate, share of scores > d, is closest to ``rate``.
+def _never_narrowing(
+    band: tuple[np.ndarray, np.ndarray, np.ndarray], scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The band with each side, relative to the median, never narrower than at an earlier step: a forecast
+    further ahead knows no more. (A quantile model's own band wobbles from week to week, and a gamma band is
+    relatively narrower where the level is higher.) Relative to the median floored at 5 % of the series'
+    scale, so a band around zero keeps its width in units."""
+    p10, p50, p90 = band
+    level = np.maximum(p50, 0.05 * scale[:, None])
+    below = np.maximum.accumulate(np.maximum(p50 - p10, 0.0) / level, axis=1) * level
+    above = np.maximum.accumulate(np.maximum(p90 - p50, 0.0) / level, axis=1) * level
+    return np.clip(p50 - below, 0, None), p50, p50 + above
+
+
+def _shift_for_miss_rate(scores: np.ndarray, rate: float, weights: np.ndarray | None = None) -> float:
+    """The shift d whose empirical (weighted) miss rate, share of scores > d, is closest to ``rate``.
 
     Plain conformal quantiles assume continuous scores; sales are counts with many ties (zeros above all),
     so d is searched among the observed values and the points just below them.
     """
-    values = np.sort(scores)
+    order = np.argsort(scores, kind="stable")
+    values = scores[order]
+    weight = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=float)[order]
+    cumulative = np.concatenate([[0.0], np.cumsum(weight)])
+    total = cumulative[-1]
     unique = np.unique(values)
-    above = len(values) - np.searchsorted(values, unique, side="right")  # misses when d = value
-    at_or_above = len(values) - np.searchsorted(values, unique, side="left")  # misses when d is just below
+    above = total - cumulative[np.searchsorted(values, unique, side="right")]  # misses when d = value
+    at_or_above = total - cumulative[np.searchsorted(values, unique, side="left")]  # misses when d is just below
     below = np.r_[unique[0] - 1.0, unique[:-1]]
     candidates = np.concatenate([unique, (unique + below) / 2])
-    miss = np.concatenate([above, at_or_above]) / len(values)
+    miss = np.concatenate([above, at_or_above]) / total
     return float(candidates[np.argmin(np.abs(miss - rate) + 1e-9 * np.abs(candidates))])
 
 
@@ -575,53 +606,77 @@ def _band_sides(p10: np.ndarray, p50: np.ndarray, p90: np.ndarray, scale: np.nda
     return np.maximum(p50 - p10, floor), np.maximum(p90 - p50, floor)
 
 
+# A step's own error spread is trusted from this many held-out outcomes; below it the panel's curve is used.
+MIN_STEP_OUTCOMES = 30
+
+
+def _error_growth(
+    p10: np.ndarray, p50: np.ndarray, p90: np.ndarray, actual: np.ndarray, scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """How the forecast error grows with the horizon: per step, the mean absolute error in units of the band's
+    mean side, made non-decreasing by isotonic regression weighted by each step's outcomes (a running maximum
+    would ratchet up on the noise of the thin last steps); and those outcome counts."""
+    mask = ~np.isnan(actual)
+    support = mask.sum(axis=0).astype(float)
+    below, above = _band_sides(p10, p50, p90, scale)
+    error = np.where(mask, np.abs(np.nan_to_num(actual) - p50) / ((below + above) / 2), 0.0)
+    spread = error.sum(axis=0) / np.maximum(support, 1)
+    if not support.any() or spread.max() <= 0:
+        return np.ones(actual.shape[1]), support
+    steps = np.arange(actual.shape[1], dtype=float)
+    growth = IsotonicRegression(increasing=True).fit_transform(steps, spread, sample_weight=np.maximum(support, 1e-6))
+    growth = np.maximum(growth, 1e-3 * growth.max())
+    return growth / growth[0], support
+
+
 def _interval_offsets(
     p10: np.ndarray,
     p50: np.ndarray,
     p90: np.ndarray,
     actual: np.ndarray,
     scale: np.ndarray,
+    growth: np.ndarray | None = None,
     min_scores: int = 200,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Conformal (CQR-style, scaled) factors per horizon step that make 10 % of outcomes fall below P10 and
     10 % above P90 on held-out data: P10 moves down by factor x its distance to P50, P90 up likewise.
 
-    Scores are divided by the band's own sides, so a band that is wide where the series is volatile stays
-    so, and a factor narrows the band by at most a quarter (``NARROWING_FLOOR``). Errors grow with the
-    horizon, so one factor for all steps over-covers the first weeks and under-covers the last ones. Each
-    step is calibrated on its own column, pooled with neighbouring steps until at least ``min_scores``
-    outcomes back it (one validation origin over a few dozen series is a noisy sample per step), and the
-    factors are then made non-decreasing with the horizon by isotonic regression (a running maximum would
-    ratchet up on noise).
+    Rows of ``actual`` are held-out outcomes (a series from one origin), columns horizon steps, NaN where
+    none. Scores are divided by the band's own sides, so a band that is wide where the series is volatile
+    stays so. Each step is calibrated on its own column when at least ``min_scores`` outcomes back it; the
+    last steps have few (only the earliest origins reach them), so a thin step is pooled with neighbouring
+    steps, its scores first divided by the error's growth to their step (``_error_growth``: a mean needs far
+    fewer outcomes than a tail quantile; the panel's ``growth`` where some step of this group has fewer than
+    ``MIN_STEP_OUTCOMES``) so that pooled steps speak of the same width. The factors are then made
+    non-decreasing with the horizon by isotonic regression, and narrow a band by at most a quarter
+    (``NARROWING_FLOOR``).
     """
     horizon = actual.shape[1]
     mask = ~np.isnan(actual)
     if mask.sum() < 20:
         return np.zeros(horizon), np.zeros(horizon)
+    own_growth, support = _error_growth(p10, p50, p90, actual, scale)
+    if growth is None or (support >= MIN_STEP_OUTCOMES).all():
+        growth = own_growth
     below, above = _band_sides(p10, p50, p90, scale)
-    low_score = (p10 - actual) / below
-    high_score = (actual - p90) / above
-    low_shift, high_shift = np.zeros(horizon), np.zeros(horizon)
-    support = np.zeros(horizon)
+    low_score = (p50 - actual) / below / growth[None, :]
+    high_score = (actual - p50) / above / growth[None, :]
+    low_factor, high_factor = np.zeros(horizon), np.zeros(horizon)
     for step in range(horizon):
         half = 0
         while half < horizon and mask[:, max(0, step - half) : step + half + 1].sum() < min_scores:
             half += 1
         columns = slice(max(0, step - half), step + half + 1)
         window = mask[:, columns]
-        if window.sum() < 20:
-            continue
-        low_shift[step] = _shift_for_miss_rate(low_score[:, columns][window], 0.1)
-        high_shift[step] = _shift_for_miss_rate(high_score[:, columns][window], 0.1)
-        support[step] = mask[:, step].sum()
-    if not support.any():
-        return low_shift, high_shift
+        low_factor[step] = _shift_for_miss_rate(low_score[:, columns][window], 0.1)
+        high_factor[step] = _shift_for_miss_rate(high_score[:, columns][window], 0.1)
     steps = np.arange(horizon, dtype=float)
     weight = np.maximum(support, 1e-6)
-    isotonic = IsotonicRegression(increasing=True)
-    low_shift = isotonic.fit_transform(steps, np.maximum(low_shift, NARROWING_FLOOR), sample_weight=weight)
-    high_shift = isotonic.fit_transform(steps, np.maximum(high_shift, NARROWING_FLOOR), sample_weight=weight)
-    return low_shift, high_shift
+    shifts = []
+    for factor in (low_factor, high_factor):
+        shift = np.maximum(np.clip(factor, 0, None) * growth - 1.0, NARROWING_FLOOR)
+        shifts.append(IsotonicRegression(increasing=True).fit_transform(steps, shift, sample_weight=weight))
+    return shifts[0], shifts[1]
 
 
 def _apply_offsets(
@@ -642,6 +697,68 @@ def _extend_steps(shift: np.ndarray, horizon: int) -> np.ndarray:
         return shift[:horizon]
     last = shift[-1] if len(shift) else 0.0
     return np.concatenate([shift, np.full(horizon - len(shift), last)])
+
+
+ROLLING_ORIGIN_SERIES = 500  # up to this many series, interval calibration forecasts from every validation week
+POOLED_OFFSETS = ("all", "chosen")  # interval factors of every judged class's chosen method together
+
+
+def _rolling_origin_offsets(
+    features: _PanelFeatures,
+    models: list[HistGradientBoostingRegressor] | None,
+    validation_origin: int,
+    first_candidates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    segments: np.ndarray,
+    chosen: dict[str, str],
+    selection: dict[str, Any],
+    params: ForecastParams,
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Per-step interval factors per (demand class, method) for each judged class's chosen method and the
+    baseline, from the origins of the validation weeks (the models fitted before the first of them; every
+    week up to ``ROLLING_ORIGIN_SERIES`` series, every second one up to twice as many, and so on): step h
+    is scored at each origin whose h-th week is still in the data, so the first steps have many outcomes
+    and the last only the first origin's. The classes' chosen methods pooled give ``POOLED_OFFSETS`` and the
+    growth curve a thin class borrows."""
+    y = features.y
+    n, t_len = y.shape
+    weeks = t_len - validation_origin
+    judged = list(selection["segments"])
+    pairs = {(segment, method) for segment in judged for method in (chosen[segment], BASELINE_METHOD)}
+    pairs = {pair for pair in pairs if pair[1] in first_candidates}
+    blocks: dict[tuple[str, str], list[list[np.ndarray]]] = {pair: [[], [], [], [], []] for pair in pairs}
+    alive = ~np.isnan(y[:, validation_origin:]).all(axis=1)
+    # Every origin while the panel is small; a large one has outcomes enough at fewer (and each costs a
+    # forecast of the whole panel).
+    stride = math.ceil(n / ROLLING_ORIGIN_SERIES)
+    for k in range(0, weeks, stride):
+        origin = validation_origin + k
+        steps = weeks - k
+        candidates = (
+            first_candidates
+            if k == 0
+            else _candidate_forecasts(features, models, origin, steps, params, {m for _, m in pairs})
+        )
+        actual = y[:, origin:]
+        scale = features.scale(np.arange(n), np.full(n, origin))
+        padding = np.full((n, k), np.nan)
+        for segment, method in pairs:
+            members = (segments == segment) & alive
+            columns = [np.hstack([values, padding])[members] for values in (*candidates[method], actual)]
+            for part, values in zip(blocks[(segment, method)], (*columns, scale[members]), strict=True):
+                part.append(values)
+    stacked = {pair: [np.concatenate(part) for part in parts] for pair, parts in blocks.items()}
+    pooled_pairs = [(segment, chosen[segment]) for segment in judged if (segment, chosen[segment]) in stacked]
+    offsets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    if pooled_pairs:
+        pooled = [np.concatenate([stacked[pair][i] for pair in pooled_pairs]) for i in range(5)]
+        growth, _ = _error_growth(*pooled)
+        offsets[POOLED_OFFSETS] = _interval_offsets(*pooled, growth=growth)
+        for pair, group in stacked.items():
+            if (~np.isnan(group[3])).sum() < 20:  # too few outcomes of its own: the pool's factors
+                offsets[pair] = offsets[POOLED_OFFSETS]
+            else:
+                offsets[pair] = _interval_offsets(*group, growth=growth)
+    return offsets
 
 
 def forecast_weekly_panel(
@@ -702,12 +819,10 @@ def forecast_weekly_panel(
                 best = chosen[segment] if chosen[segment] in candidates else best
             chosen[segment] = best
             selection["segments"][segment] = {"series": int(members.sum()), "wape": errors, "chosen": best}
-            if params.calibrate_intervals:
-                for method in {best, BASELINE_METHOD} & set(candidates):
-                    p10, p50, p90 = candidates[method]
-                    offsets[(segment, method)] = _interval_offsets(
-                        p10[members], p50[members], p90[members], seg_actual, scale[members]
-                    )
+        if params.calibrate_intervals:
+            offsets = _rolling_origin_offsets(
+                features, validation_models, validation_origin, candidates, segments, chosen, selection, params
+            )
         if serves_baseline is not None and serves_baseline({"backtest_by_segment": selection["segments"]}):
             chosen |= {segment: BASELINE_METHOD for segment in selection["segments"]}
             selection["serves"] = "baseline"
@@ -724,8 +839,8 @@ def forecast_weekly_panel(
     p10, p50, p90, method = _assemble(candidates, segments, chosen, offsets, scale)
     selection["chosen"] = {segment: chosen[segment] for segment in SEGMENTS}
     selection["interval_offsets"] = {
-        f"{s}/{m}": {"low_per_step": low.round(4).tolist(), "high_per_step": high.round(4).tolist()}
-        for (s, m), (low, high) in offsets.items()
+        "/".join(key): {"low_per_step": low.round(4).tolist(), "high_per_step": high.round(4).tolist()}
+        for key, (low, high) in offsets.items()
     }
     return PanelForecast(
         p10=p10,
@@ -755,7 +870,8 @@ def _assemble(
         if not members.any():
             continue
         best = chosen[segment] if chosen[segment] in candidates else "tsb"
-        factors = offsets.get((segment, best), (np.zeros(horizon), np.zeros(horizon)))
+        # A class the backtest could not judge (no member then) takes the panel's pooled factors.
+        factors = offsets.get((segment, best), offsets.get(POOLED_OFFSETS, (np.zeros(horizon), np.zeros(horizon))))
         c10, c50, c90 = candidates[best]
         p50[members] = c50[members]
         p10[members], p90[members] = _apply_offsets((c10[members], c50[members], c90[members]), factors, scale[members])
