@@ -659,8 +659,10 @@ def _interval_offsets(
     if growth is None or (support >= MIN_STEP_OUTCOMES).all():
         growth = own_growth
     below, above = _band_sides(p10, p50, p90, scale)
-    low_score = (p50 - actual) / below / growth[None, :]
-    high_score = (actual - p50) / above / growth[None, :]
+    # In units of the side, counted from the median: 1 is the model's own P10 / P90 (``_apply_offsets`` moves
+    # P10 by (factor - 1) x its side, so a floored side still leaves the band's edge where the model put it).
+    low_score = ((p10 - actual) / below + 1.0) / growth[None, :]
+    high_score = ((actual - p90) / above + 1.0) / growth[None, :]
     low_factor, high_factor = np.zeros(horizon), np.zeros(horizon)
     for step in range(horizon):
         half = 0
