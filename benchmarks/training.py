@@ -339,7 +339,7 @@ def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any
     from luxebrain.serving.loader import current_model, current_serving
     from luxebrain.storage.items.catalogue import ProductItem, key_product
     from luxebrain.storage.tenants import create_tenant
-    from luxebrain.storage.training import mark_tenant_data_changed
+    from luxebrain.storage.training import mark_tenant_data_changed, training_repository
     from luxebrain.tenancy import new_tenant_id
     from luxebrain.training import train_tenant
     from luxebrain.training.snapshot import OrderSnapshot, snapshot_key
@@ -368,7 +368,7 @@ def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any
         models_bucket().put(snapshot_key(tenant_id), snapshot.to_bytes())
         mark_tenant_data_changed(tenant_id, AS_OF)
         started = time.perf_counter()
-        report = train_tenant(tenant_id, files=models_bucket())
+        report = train_tenant(tenant_id, files=models_bucket(), training=training_repository())
         pipeline_seconds = time.perf_counter() - started
         customer = next(record["customer_id"] for record in records if record["purchase"])
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from luxebrain.adapters import (
@@ -17,6 +18,17 @@ from luxebrain.adapters import (
     ProviderError,
     ReceivedMessage,
     StoredObject,
+)
+from luxebrain.errors import ConflictError
+from luxebrain.storage.training import (
+    ABANDONED,
+    FAILED,
+    RUNNING,
+    LeaseBusyError,
+    ModelPointer,
+    RunHandle,
+    RunRecord,
+    TrainingState,
 )
 
 
@@ -405,3 +417,128 @@ class InMemoryUserDirectory:
     def users(self) -> Iterator[DirectoryUser]:
         for login in list(self.logins.values()):
             yield DirectoryUser(login.username, dict(login.attributes))
+
+
+class InMemoryTrainingRepository:
+    """The training repository (``storage.training.TrainingRepository``) in dictionaries, with the table's
+    conditions: a lease only when free, expired or already ours; a pointer switched only from the version read;
+    a run record finished only while running. Run records are ordered by kind, then start, as their sort keys."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, TrainingState] = {}
+        self.pointers: dict[tuple[str, str], ModelPointer] = {}
+        self.runs: dict[tuple[str, str], RunRecord] = {}  # (tenant, sort key) -> record
+        self.calls: list[str] = []
+
+    def get_training_state(self, tenant_id: str) -> TrainingState | None:
+        return self.states.get(tenant_id)
+
+    def _state(self, tenant_id: str) -> TrainingState:
+        return self.states.get(tenant_id) or TrainingState(tenant_id)
+
+    def acquire_lease(self, tenant_id: str, run_id: str, now: datetime, lease_seconds: int) -> str | None:
+        self.calls.append(f"acquire_lease {tenant_id} {run_id}")
+        previous = self.states.get(tenant_id)
+        state = self._state(tenant_id)
+        epoch = now.timestamp()
+        if not (state.lease_expires_at is None or state.lease_expires_at <= epoch or state.lease_owner == run_id):
+            raise LeaseBusyError(f"a training run for tenant {tenant_id} is already in progress")
+        self.states[tenant_id] = replace(state, lease_owner=run_id, lease_expires_at=int(epoch) + lease_seconds)
+        if previous is not None and previous.lease_owner and previous.lease_owner != run_id:
+            return previous.lease_owner
+        return None
+
+    def release_lease(self, tenant_id: str, run_id: str, now: datetime, *, status: str, started_at: datetime) -> bool:
+        self.calls.append(f"release_lease {tenant_id} {run_id} {status}")
+        state = self.states.get(tenant_id)
+        if state is None or state.lease_owner != run_id:
+            return False
+        trained_at = state.last_trained_at if status == FAILED else started_at
+        self.states[tenant_id] = replace(
+            state,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_run_id=run_id,
+            last_run_status=status,
+            last_trained_at=trained_at,
+        )
+        return True
+
+    def get_pointer(self, tenant_id: str, kind: str) -> ModelPointer | None:
+        return self.pointers.get((tenant_id, kind))
+
+    def switch_pointer(
+        self,
+        tenant_id: str,
+        kind: str,
+        *,
+        expected_version: str | None,
+        version: str,
+        artifact_prefix: str,
+        run_id: str,
+        holdout_metric: float | None,
+        now: datetime,
+    ) -> None:
+        current = self.pointers.get((tenant_id, kind))
+        if (current.version if current else None) != expected_version:
+            raise ConflictError(f"the current {kind} model changed during this run; not switched")
+        self.calls.append(f"switch_pointer {tenant_id} {kind} {version}")
+        self.pointers[(tenant_id, kind)] = ModelPointer(kind, version, artifact_prefix, run_id, holdout_metric, now)
+
+    @staticmethod
+    def _sort_key(kind: str, started_at: datetime, run_id: str) -> str:
+        return f"{kind}#{started_at.isoformat()}#{run_id}"
+
+    def start_run_record(
+        self, tenant_id: str, kind: str, run_id: str, version: str, started_at: datetime, rows_used: int
+    ) -> RunHandle:
+        key = (tenant_id, self._sort_key(kind, started_at, run_id))
+        if key in self.runs:
+            raise ConflictError(f"run record {key} exists")
+        self.runs[key] = RunRecord(run_id, kind, version, RUNNING, started_at, None, None, rows_used, {}, None, None)
+        return RunHandle(tenant_id=tenant_id, kind=kind, run_id=run_id, started_at=started_at)
+
+    def finish_run_record(
+        self,
+        run: RunHandle,
+        *,
+        status: str,
+        finished_at: datetime,
+        metrics: dict[str, Any] | None = None,
+        reason: str | None = None,
+        artifact_prefix: str | None = None,
+    ) -> None:
+        key = (run.tenant_id, self._sort_key(run.kind, run.started_at, run.run_id))
+        record = self.runs.get(key)
+        if record is None or record.status != RUNNING:
+            raise ConflictError(f"run record {key} is not running")
+        record.status, record.finished_at = status, finished_at
+        record.duration_seconds = round((finished_at - record.started_at).total_seconds(), 3)
+        record.metrics = json.loads(json.dumps(metrics or {}))  # stored as JSON, as the table's attribute
+        record.reason = reason[:1000] if reason else record.reason
+        record.artifact_prefix = artifact_prefix or record.artifact_prefix
+
+    def _newest(self, tenant_id: str, kind: str, limit: int) -> list[tuple[str, RunRecord]]:
+        keys = sorted((key for key in self.runs if key[0] == tenant_id and key[1].startswith(f"{kind}#")), reverse=True)
+        return [(key[1], self.runs[key]) for key in keys[:limit]]
+
+    def list_run_records(self, tenant_id: str, kinds: Iterable[str], *, limit: int = 50) -> list[RunRecord]:
+        records = [record for kind in kinds for _, record in self._newest(tenant_id, kind, limit)]
+        records.sort(key=lambda record: record.started_at, reverse=True)
+        return records[:limit]
+
+    def abandon_runs(self, tenant_id: str, dead_run_id: str, now: datetime, kinds: Iterable[str]) -> int:
+        abandoned = 0
+        for kind in kinds:
+            for _, record in self._newest(tenant_id, kind, 3):
+                if record.run_id == dead_run_id and record.status == RUNNING:
+                    handle = RunHandle(tenant_id, record.kind, record.run_id, record.started_at)
+                    self.finish_run_record(
+                        handle,
+                        status=ABANDONED,
+                        finished_at=now,
+                        reason="the worker stopped (crash or timeout) before finishing; the previous version kept "
+                        "serving",
+                    )
+                    abandoned += 1
+        return abandoned

@@ -134,9 +134,10 @@ def _run_train(args: argparse.Namespace) -> int:
 
     tenant_id = validate_tenant_id(args.tenant)
     from luxebrain.adapters.aws import models_bucket
+    from luxebrain.storage.training import training_repository
     from luxebrain.training import train_tenant  # the ML layer: imported only when training
 
-    report = train_tenant(tenant_id, files=models_bucket(), progress=Progress().say)
+    report = train_tenant(tenant_id, files=models_bucket(), training=training_repository(), progress=Progress().say)
     print(report.summary())
     return 0
 

@@ -15,13 +15,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from luxebrain.adapters.aws import models_bucket
 from luxebrain.observability import logger, metrics, tracer
+from luxebrain.storage.training import training_repository
 from luxebrain.training import handle_train_request
 
 batch_processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
-    report = handle_train_request(record.body, files=models_bucket())
+    report = handle_train_request(record.body, files=models_bucket(), training=training_repository())
     logger.info(
         "tenant trained",
         extra={"tenant": report.tenant_id, "status": report.status, "kinds": [k.status for k in report.kinds]},

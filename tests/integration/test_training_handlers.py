@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from fastapi.testclient import TestClient
 from test_training_pipeline import (  # noqa: F401  (fixtures)
     AS_OF,
+    TRAINING,
     only_test_kinds,
     sample_store,
     stock_tenant,
@@ -29,7 +30,12 @@ from test_training_pipeline import (  # noqa: F401  (fixtures)
 
 from luxebrain.adapters.aws import models_bucket
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.storage.training import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
+from luxebrain.storage.training import (
+    acquire_lease,
+    get_pointer,
+    get_training_state,
+    mark_tenant_data_changed,
+)
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.scheduled_training import (
@@ -90,7 +96,7 @@ def test_dispatcher_handler_queues_tenants_whose_data_changed(
 
     tenant = TenantItem.get(*key_tenant(stocked_tenant))
     tenant.update(actions=[TenantItem.plan.set("pro")])
-    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
+    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
     mark_tenant_data_changed(stocked_tenant, AS_OF + timedelta(hours=5))
     # When the dispatcher receives the schedule's event a day later
     dispatcher = load_handler_module("train", "dispatcher")
@@ -218,7 +224,7 @@ def test_api_history_models_and_rate_limited_retrain(
     stock_tenant(merchant.tenant_id, sample_store)
     from luxebrain.training import train_tenant
 
-    trained = train_tenant(merchant.tenant_id, now=AS_OF, files=models_bucket()).kinds[0]
+    trained = train_tenant(merchant.tenant_id, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0]
     # When it reads its run history and serving versions
     runs = client.get("/training/runs", headers=merchant.headers)
     models = client.get("/training/models", headers=merchant.headers)

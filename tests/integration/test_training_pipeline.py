@@ -23,7 +23,13 @@ from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.serving.loader import ModelCache, artifact_prefix, current_model
 from luxebrain.storage.items.catalogue import ProductItem, key_product
 from luxebrain.storage.items.customers import LineItem, OrderItem, key_order
-from luxebrain.storage.training import acquire_lease, get_pointer, get_training_state, mark_tenant_data_changed
+from luxebrain.storage.training import (
+    acquire_lease,
+    get_pointer,
+    get_training_state,
+    mark_tenant_data_changed,
+    training_repository,
+)
 from luxebrain.tenancy import new_tenant_id
 from luxebrain.training import (
     LeaseBusyError,
@@ -40,6 +46,7 @@ from luxebrain.training.snapshot import OrderSnapshot, load_training_data
 from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+TRAINING = training_repository()  # the product's training repository, on the embedded DynamoDB
 
 
 # ----------------------------------------------------------------------------- a tiny real model kind
@@ -199,7 +206,7 @@ def test_first_run_promotes_and_the_api_serves_it(only_test_kinds: None, stocked
     # Given a tenant with orders and no model yet
     messages: list[str] = []
     # When it is trained
-    report = train_tenant(stocked_tenant, progress=messages.append, now=AS_OF, files=models_bucket())
+    report = train_tenant(stocked_tenant, progress=messages.append, now=AS_OF, files=models_bucket(), training=TRAINING)
     # Then the version is current, its files are in S3 under the agreed prefix, and the API reads it back
     (result,) = report.kinds
     assert report.status == "succeeded" and result.status == "succeeded"
@@ -222,7 +229,7 @@ def test_first_run_promotes_and_the_api_serves_it(only_test_kinds: None, stocked
 
 def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version
-    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0]
+    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0]
     # When the next run's model is 50 % worse on its holdout metric
     register_kind(
         "popularity",
@@ -230,7 +237,9 @@ def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, st
         serving_class=f"{__name__}:PopularityServing",
         holdout_metric="holdout.hit_rate",
     )
-    second = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket()).kinds[0]
+    second = train_tenant(
+        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING
+    ).kinds[0]
     # Then it is rejected with its numbers, and the old version keeps serving
     assert second.status == "rejected"
     assert "worse than the current" in (second.reason or "")
@@ -242,14 +251,16 @@ def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, st
 
 def test_quality_gate_accepts_a_slightly_worse_model(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version, when the next one is 2 % worse (within the 10 % tolerance)
-    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
+    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
     register_kind(
         "popularity",
         lambda inputs: train_popularity(inputs, degrade=0.02),
         serving_class=f"{__name__}:PopularityServing",
         holdout_metric="holdout.hit_rate",
     )
-    second = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket()).kinds[0]
+    second = train_tenant(
+        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING
+    ).kinds[0]
     # Then it becomes current
     assert second.status == "succeeded"
     assert get_pointer(stocked_tenant, "popularity").version == second.version
@@ -265,7 +276,7 @@ def test_a_model_that_cannot_be_served_is_rejected(only_test_kinds: None, stocke
         "popularity", broken, serving_class=f"{__name__}:PopularityServing", holdout_metric="holdout.hit_rate"
     )
     # When it trains
-    result = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0]
+    result = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0]
     # Then it is rejected and nothing serves
     assert result.status == "rejected" and "serving model cannot be built" in (result.reason or "")
     assert get_pointer(stocked_tenant, "popularity") is None
@@ -276,14 +287,17 @@ def test_one_failing_kind_does_not_stop_the_others(only_test_kinds: None, stocke
     register_kind(
         "second", lambda inputs: _renamed(train_popularity(inputs), "second"), holdout_metric="holdout.hit_rate"
     )
-    first = {result.kind: result for result in train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds}
+    first = {
+        result.kind: result
+        for result in train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds
+    }
 
     # When one of them raises on the next run
     def failing(inputs: TrainingInputs) -> ModelArtifact:
         raise ValueError("not enough data for this model")
 
     register_kind("second", failing, holdout_metric="holdout.hit_rate")
-    report = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
+    report = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
     # Then the other kind is promoted, the failing one is recorded and keeps its previous version
     by_kind = {result.kind: result for result in report.kinds}
     assert report.status == "partial"
@@ -305,7 +319,7 @@ def test_a_crashed_run_keeps_the_old_version_and_is_taken_over_after_its_lease(
     only_test_kinds: None, stocked_tenant: str
 ) -> None:
     # Given a current version
-    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0]
+    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0]
 
     # When the next run dies in the middle of training
     def crash(inputs: TrainingInputs) -> ModelArtifact:
@@ -314,17 +328,21 @@ def test_a_crashed_run_keeps_the_old_version_and_is_taken_over_after_its_lease(
     register_kind("popularity", crash, holdout_metric="holdout.hit_rate")
     crashed_at = AS_OF + timedelta(days=1)
     with pytest.raises(SimulatedCrash):
-        train_tenant(stocked_tenant, now=crashed_at, run_id="deadbeefdeadbeef", files=models_bucket())
+        train_tenant(
+            stocked_tenant, now=crashed_at, run_id="deadbeefdeadbeef", files=models_bucket(), training=TRAINING
+        )
     # Then the old version still serves and the lease is still held (a retry right away is refused)
     assert get_pointer(stocked_tenant, "popularity").version == first.version
     assert list_run_records(stocked_tenant, kind="popularity")[0].status == "running"
     with pytest.raises(LeaseBusyError):
-        train_tenant(stocked_tenant, now=crashed_at + timedelta(minutes=5), files=models_bucket())
+        train_tenant(stocked_tenant, now=crashed_at + timedelta(minutes=5), files=models_bucket(), training=TRAINING)
 
     # When the message is redelivered after the lease expired
     register_kind("popularity", train_popularity, holdout_metric="holdout.hit_rate")
     lease = configured_settings().training_lease_seconds
-    report = train_tenant(stocked_tenant, now=crashed_at + timedelta(seconds=lease + 1), files=models_bucket())
+    report = train_tenant(
+        stocked_tenant, now=crashed_at + timedelta(seconds=lease + 1), files=models_bucket(), training=TRAINING
+    )
     # Then the new run trains, and the dead run's record says what happened
     assert report.kinds[0].status == "succeeded"
     dead = [record for record in list_run_records(stocked_tenant) if record.run_id == "deadbeefdeadbeef"]
@@ -344,13 +362,15 @@ def test_two_runs_for_one_tenant_never_interleave(only_test_kinds: None, stocked
     register_kind("popularity", slow, holdout_metric="holdout.hit_rate")
     outcome: dict[str, Any] = {}
     first = threading.Thread(
-        target=lambda: outcome.update(first=train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()))
+        target=lambda: outcome.update(
+            first=train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+        )
     )
     first.start()
     assert inside.wait(timeout=30)
     # When a second run for the same tenant starts meanwhile
     with pytest.raises(LeaseBusyError):
-        train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
+        train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
     release.set()
     first.join(timeout=60)
     # Then only the first one trained, and the lease is free again afterwards
@@ -371,7 +391,7 @@ def test_the_lease_is_a_conditional_write(stocked_tenant: str) -> None:
 def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -> None:
     stocked_tenant = tabled_tenant
     # Given a first read (no snapshot yet: the table is queried once and the snapshot written)
-    first = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket())
+    first = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
     # (two PUTs: the snapshot, and the price history started from the catalogue's current versions)
     assert first.stats.source == "table" and first.stats.dynamodb_items > 0 and first.stats.s3_puts == 2
     # When ingest records a refund of a paid order and a new paid order (and a stale copy of the refund)
@@ -384,14 +404,14 @@ def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -
     append_training_delta(stocked_tenant, [refunded, new], files=models_bucket())
     append_training_delta(stocked_tenant, [stale], files=models_bucket())
     # Then the next read merges the deltas without querying the table
-    second = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
+    second = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
     assert second.stats.source == "snapshot" and second.stats.dynamodb_items == 0
     assert second.stats.deltas_applied == 2 and second.stats.orders_changed == 2
     assert paid["order_id"] not in set(second.order_lines["order_id"])
     refunded_lines = int((first.order_lines["order_id"] == paid["order_id"]).sum())
     assert len(second.order_lines) == len(first.order_lines) - refunded_lines + len(new.line_items)
     # and the consumed deltas are gone, and the data change is recorded for the dispatcher
-    third = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
+    third = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
     assert third.stats.deltas_applied == 0
     assert get_training_state(stocked_tenant).data_changed_at is not None
 
@@ -428,7 +448,7 @@ def test_product_versions_and_price_decisions_reach_pricing_training(stocked_ten
         change_record={"applied_at": "2026-10-20T10:00:00+00:00", "suggested_price": 27.0, "written": {}},
     )
     # When training reads its data
-    data = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket())
+    data = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
     # Then the price history holds every version's price and the decision's, in time order
     assert data.price_history is not None and data.stock_history is not None
     prices = data.price_history[data.price_history["product_id"] == product_id].sort_values("changed_at")
@@ -439,7 +459,7 @@ def test_product_versions_and_price_decisions_reach_pricing_training(stocked_ten
     assert 0.0 in stock["stock_quantity"].tolist()
     # and both survive the deltas' deletion and a rebuild of the order snapshot from the table
     models_bucket().delete(snapshot_key(stocked_tenant))
-    again = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket())
+    again = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
     assert again.stats.deltas_applied == 0 and again.price_history is not None
     assert len(again.price_history[again.price_history["product_id"] == product_id]) == len(prices)
     # and the pricing kind trains on them: the stock-out week is left out of the product's active weeks
@@ -463,7 +483,7 @@ def test_product_versions_and_price_decisions_reach_pricing_training(stocked_ten
 
 def _some_product(tenant_id: str) -> str:
     """A simple (not variable) product of the tenant that has sold."""
-    data = load_training_data(tenant_id, now=AS_OF, files=models_bucket())
+    data = load_training_data(tenant_id, now=AS_OF, files=models_bucket(), training=TRAINING)
     sold = set(data.order_lines["product_id"])
     return next(pid for pid in data.products["product_id"] if pid in sold)
 
@@ -476,10 +496,14 @@ def test_serving_cache_picks_up_a_new_version_within_its_check_interval(
     cache = ModelCache(
         files=models_bucket(), max_entries=8, max_bytes=10_000_000, check_interval_seconds=60, clock=lambda: clock[0]
     )
-    v1 = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0].version
+    v1 = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0].version
     assert cache.current_model(stocked_tenant, "popularity")[1] == v1
     # When version 2 is promoted
-    v2 = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket()).kinds[0].version
+    v2 = (
+        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
+        .kinds[0]
+        .version
+    )
     # Then within the interval the cached version is served without a DynamoDB read
     clock[0] += 30
     checks = cache.stats["pointer_checks"]
@@ -495,7 +519,7 @@ def test_serving_cache_picks_up_a_new_version_within_its_check_interval(
 
 def test_serving_refuses_a_tampered_artifact(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version whose arrays file is altered in S3 after training
-    version = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket()).kinds[0].version
+    version = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0].version
     bucket, key = (
         configured_settings().models_bucket,
         artifact_prefix(stocked_tenant, "popularity", version) + "arrays.npz",
@@ -512,7 +536,7 @@ def test_serving_refuses_a_tampered_artifact(only_test_kinds: None, stocked_tena
 
 def test_cache_is_bounded_across_tenants(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a cache that holds one entry, and a model for the stocked tenant only
-    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
+    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
     other_tenant = new_tenant_id()
     cache = ModelCache(files=models_bucket(), max_entries=1, max_bytes=10_000_000, check_interval_seconds=60)
     cache.current_model(stocked_tenant, "popularity")
@@ -526,7 +550,7 @@ def test_cache_is_bounded_across_tenants(only_test_kinds: None, stocked_tenant: 
 def test_every_product_kind_trains_on_the_sample_store(stocked_tenant: str) -> None:
     # Given the four product kinds (recommend, forecast, customers, pricing) and a real small store
     # When the tenant is trained
-    report = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket())
+    report = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
     # Then each kind ends with a recorded status, and every promoted one is served by its own serving class
     assert {result.kind for result in report.kinds} == {"recommend", "forecast", "customers", "pricing"}
     for result in report.kinds:
@@ -541,7 +565,9 @@ def test_old_versions_are_pruned_but_the_current_one_never(only_test_kinds: None
     from luxebrain.training.pipeline import KEEP_VERSIONS
 
     versions = [
-        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket()).kinds[0].version
+        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket(), training=TRAINING)
+        .kinds[0]
+        .version
         for day in range(5)
     ]
     register_kind(
@@ -551,7 +577,8 @@ def test_old_versions_are_pruned_but_the_current_one_never(only_test_kinds: None
         holdout_metric="holdout.hit_rate",
     )
     rejected = [
-        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket()).kinds[0] for day in (5, 6)
+        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket(), training=TRAINING).kinds[0]
+        for day in (5, 6)
     ]
     assert [result.status for result in rejected] == ["rejected", "rejected"]
     # Then S3 holds the newest versions only, the current one among them, and it still loads
@@ -577,7 +604,7 @@ def test_a_seeded_snapshot_with_deltas_never_needs_the_table(tabled_tenant: str)
         order.tenant_id = fresh
     append_training_delta(fresh, orders, files=models_bucket())
     # When the tenant's data is read for training
-    data = load_training_data(fresh, now=AS_OF, files=models_bucket())
+    data = load_training_data(fresh, now=AS_OF, files=models_bucket(), training=TRAINING)
     # Then it comes from the snapshot and its deltas alone
     assert data.stats.source == "snapshot" and data.stats.dynamodb_items == 0
     paid = [order for order in orders if order.status_class == "purchase"]
@@ -599,9 +626,9 @@ def test_a_run_that_fails_as_a_whole_is_retried_not_skipped(only_test_kinds: Non
     register_kind("popularity", failing, holdout_metric="holdout.hit_rate")
     body = f'{{"tenant_id": "{stocked_tenant}", "reason": "scheduled", "requested_at": "{AS_OF.isoformat()}"}}'
     with pytest.raises(TrainingFailedError, match="S3 unavailable"):
-        handle_train_request(body, files=models_bucket())
+        handle_train_request(body, files=models_bucket(), training=TRAINING)
     # When the same scheduled message is delivered again, then it trains instead of being skipped as up to date
     register_kind("popularity", train_popularity, holdout_metric="holdout.hit_rate")
-    assert handle_train_request(body, files=models_bucket()).status == "succeeded"
+    assert handle_train_request(body, files=models_bucket(), training=TRAINING).status == "succeeded"
     # and once trained, a duplicate of it is skipped
-    assert handle_train_request(body, files=models_bucket()).status == "skipped"
+    assert handle_train_request(body, files=models_bucket(), training=TRAINING).status == "skipped"

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -404,3 +404,74 @@ def batch_get_states(tenant_ids: list[str]) -> dict[str, TrainingState]:
     """Training states of many tenants with BatchGetItem (100 keys a request)."""
     keys = [key_training_state(tenant_id) for tenant_id in tenant_ids]
     return {item.tenant_id: _training_state(item) for item in TrainingStateItem.batch_get(keys)}
+
+
+# ----------------------------------------------------------------------------- the repository a run is given
+class TrainingRepository(Protocol):
+    """What a training run reads and writes of its tenant's training state: the lease, the current-version
+    pointers and the run records. The pipeline is given one (``DynamoTrainingRepository`` in the product, an
+    in-memory one in the unit tier), so a run's decisions are testable without the table."""
+
+    def get_training_state(self, tenant_id: str) -> TrainingState | None: ...
+
+    def acquire_lease(self, tenant_id: str, run_id: str, now: datetime, lease_seconds: int) -> str | None: ...
+
+    def release_lease(
+        self, tenant_id: str, run_id: str, now: datetime, *, status: str, started_at: datetime
+    ) -> bool: ...
+
+    def abandon_runs(self, tenant_id: str, dead_run_id: str, now: datetime, kinds: Iterable[str]) -> int: ...
+
+    def get_pointer(self, tenant_id: str, kind: str) -> ModelPointer | None: ...
+
+    def switch_pointer(
+        self,
+        tenant_id: str,
+        kind: str,
+        *,
+        expected_version: str | None,
+        version: str,
+        artifact_prefix: str,
+        run_id: str,
+        holdout_metric: float | None,
+        now: datetime,
+    ) -> None: ...
+
+    def start_run_record(
+        self, tenant_id: str, kind: str, run_id: str, version: str, started_at: datetime, rows_used: int
+    ) -> RunHandle: ...
+
+    def finish_run_record(
+        self,
+        run: RunHandle,
+        *,
+        status: str,
+        finished_at: datetime,
+        metrics: dict[str, Any] | None = None,
+        reason: str | None = None,
+        artifact_prefix: str | None = None,
+    ) -> None: ...
+
+    def list_run_records(self, tenant_id: str, kinds: Iterable[str], *, limit: int = 50) -> list[RunRecord]: ...
+
+
+class DynamoTrainingRepository:
+    """The training repository on the table: this module's conditional writes and queries."""
+
+    get_training_state = staticmethod(get_training_state)
+    acquire_lease = staticmethod(acquire_lease)
+    release_lease = staticmethod(release_lease)
+    abandon_runs = staticmethod(abandon_runs)
+    get_pointer = staticmethod(get_pointer)
+    switch_pointer = staticmethod(switch_pointer)
+    start_run_record = staticmethod(start_run_record)
+    finish_run_record = staticmethod(finish_run_record)
+    list_run_records = staticmethod(list_run_records)
+
+
+def training_repository() -> DynamoTrainingRepository:
+    """The product's training repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoTrainingRepository()

@@ -24,6 +24,7 @@ from luxebrain.observability import logger, metrics
 from luxebrain.runtime import configured_settings
 from luxebrain.serving.loader import ARTIFACT_FILE_NAMES, artifact_prefix, read_artifact
 from luxebrain.storage import training as training_store
+from luxebrain.storage.training import TrainingRepository
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.registry import ModelKind, registered_kinds
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # the snapshot module (numpy) is imported when a run reads it
     from luxebrain.training.snapshot import TrainingData
 
 Progress = Callable[[str], None]
+DataReader = Callable[[str, datetime], "TrainingData"]  # (tenant, run start) -> what the run learns from
 MAX_STORED_METRICS_BYTES = 16_000  # a run record stays far below DynamoDB's 400 KB item limit
 
 
@@ -120,14 +122,18 @@ def train_tenant(
     tenant_id: str,
     *,
     files: ObjectStore,
+    training: TrainingRepository,
     progress: Progress | None = None,
     now: datetime | None = None,
     kinds: Iterable[str] | None = None,
     only_if_changed: bool = False,
     run_id: str | None = None,
+    read_data: DataReader | None = None,
 ) -> TrainingReport:
     """Train every registered kind (or ``kinds``) for ``tenant_id`` under the tenant's lease, reading its
-    snapshot from and writing its artifacts to ``files`` (the models bucket).
+    snapshot from and writing its artifacts to ``files`` (the models bucket); the lease, pointers and run
+    records go through ``training``. ``read_data`` replaces the read of the tenant's orders and catalogue
+    (default: ``snapshot.load_training_data``, which reads the table).
 
     Raises LeaseBusyError if another run holds the lease. With ``only_if_changed`` (scheduled messages), a
     tenant whose data has not changed since its last completed run is skipped: duplicate messages are harmless.
@@ -144,21 +150,24 @@ def train_tenant(
 
         raise InvalidInputError(f"unknown model kind(s): {', '.join(unknown)}; known: {', '.join(specs)}")
 
-    if only_if_changed and _up_to_date(tenant_id):
+    if only_if_changed and _up_to_date(training, tenant_id):
         say(f"Tenant {tenant_id}: no data change since the last training; skipped")
         return TrainingReport(tenant_id, run_id, "skipped", started_at, started_at, reason="data unchanged")
 
-    dead_run = training_store.acquire_lease(tenant_id, run_id, started_at, settings.training_lease_seconds)
+    dead_run = training.acquire_lease(tenant_id, run_id, started_at, settings.training_lease_seconds)
     if dead_run:
-        abandoned = training_store.abandon_runs(tenant_id, dead_run, started_at, registered_kinds())
+        abandoned = training.abandon_runs(tenant_id, dead_run, started_at, registered_kinds())
         logger.warning("took over an expired training lease", extra={"dead_run": dead_run, "abandoned": abandoned})
     metrics.add_metric(name="TrainingRuns", unit=MetricUnit.Count, value=1)
     report = TrainingReport(tenant_id, run_id, "failed", started_at, started_at)
     try:
         say(f"Reading the training data of tenant {tenant_id} ...")
-        from luxebrain.training.snapshot import load_training_data
+        if read_data is None:
+            from luxebrain.training.snapshot import load_training_data
 
-        data = load_training_data(tenant_id, files=files, now=started_at)
+            data = load_training_data(tenant_id, files=files, training=training, now=started_at)
+        else:
+            data = read_data(tenant_id, started_at)
         report.read = {
             **data.stats.as_dict(),
             "rows": len(data.order_lines),
@@ -175,7 +184,7 @@ def train_tenant(
             selected, report.reason = [], "no paid orders yet"
         for position, kind in enumerate(selected, start=1):
             say(f"[{position}/{len(selected)}] {kind}: training ...")
-            result = _train_kind(specs[kind], files, tenant_id, run_id, started_at, data)
+            result = _train_kind(specs[kind], files, training, tenant_id, run_id, started_at, data)
             report.kinds.append(result)
             say(f"[{position}/{len(selected)}] {kind}: {result.status} in {result.duration_seconds:.1f} s")
         report.status = _overall_status([result.status for result in report.kinds]) if report.kinds else "skipped"
@@ -183,12 +192,12 @@ def train_tenant(
         # A failure outside any one kind (the data read): release the lease and let the message be retried.
         report.reason = f"{type(exc).__name__}: {exc}"
         report.finished_at = datetime.now(UTC)
-        training_store.release_lease(tenant_id, run_id, report.finished_at, status="failed", started_at=started_at)
+        training.release_lease(tenant_id, run_id, report.finished_at, status="failed", started_at=started_at)
         raise
     # Not in a ``finally``: a crash (BaseException, the Lambda timeout) leaves the lease to expire, so the
     # retried message finds it and marks the dead run's records abandoned.
     report.finished_at = datetime.now(UTC)
-    training_store.release_lease(tenant_id, run_id, report.finished_at, status=report.status, started_at=started_at)
+    training.release_lease(tenant_id, run_id, report.finished_at, status=report.status, started_at=started_at)
     logger.info("training finished", extra={"tenant": tenant_id, "run_id": run_id, "status": report.status})
     return report
 
@@ -208,8 +217,8 @@ def list_run_records(tenant_id: str, *, kind: str | None = None, limit: int = 50
     return training_store.list_run_records(tenant_id, kinds, limit=limit)
 
 
-def _up_to_date(tenant_id: str) -> bool:
-    current = training_store.get_training_state(tenant_id)
+def _up_to_date(training: TrainingRepository, tenant_id: str) -> bool:
+    current = training.get_training_state(tenant_id)
     if current is None or current.last_trained_at is None or current.data_changed_at is None:
         return False
     return current.data_changed_at <= current.last_trained_at
@@ -218,6 +227,7 @@ def _up_to_date(tenant_id: str) -> bool:
 def _train_kind(
     spec: ModelKind,
     files: ObjectStore,
+    training: TrainingRepository,
     tenant_id: str,
     run_id: str,
     run_started_at: datetime,
@@ -228,14 +238,14 @@ def _train_kind(
     rows = len(data.order_lines)
     kind_started = datetime.now(UTC)
     clock = time.perf_counter()
-    pointer = training_store.get_pointer(tenant_id, spec.kind)
+    pointer = training.get_pointer(tenant_id, spec.kind)
     current: ModelArtifact | None = None
     if pointer is not None:
         try:
             current, _ = read_artifact(files, pointer.artifact_prefix)
         except Exception as exc:  # a broken current version must not block its replacement
             logger.warning("current artifact unreadable", extra={"kind": spec.kind, "error": str(exc)})
-    record = training_store.start_run_record(tenant_id, spec.kind, run_id, version, kind_started, rows)
+    record = training.start_run_record(tenant_id, spec.kind, run_id, version, kind_started, rows)
     result = KindResult(
         spec.kind,
         version,
@@ -274,7 +284,7 @@ def _train_kind(
         result.model_metric_value, result.baseline_metric_value = decision.model_metric, decision.baseline_metric
         result.reason = decision.reason
         if decision.accepted:
-            training_store.switch_pointer(
+            training.switch_pointer(
                 tenant_id,
                 spec.kind,
                 expected_version=pointer.version if pointer else None,
@@ -306,7 +316,7 @@ def _train_kind(
             "model": result.model_metric_value,
             "baseline": result.baseline_metric_value,
         }
-    training_store.finish_run_record(
+    training.finish_run_record(
         record,
         status=result.status,
         finished_at=datetime.now(UTC),

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from luxebrain.storage.catalogue import Product
     from luxebrain.storage.customers import OrderSummary
     from luxebrain.storage.pricing import PriceDecision
+    from luxebrain.storage.training import TrainingRepository
 
 
 def seed_training_snapshot(tenant_id: str, *, files: ObjectStore, now: datetime | None = None) -> bool:
@@ -439,7 +440,9 @@ def _float(value: Any) -> float:
     return float(value) if value is not None else float("nan")
 
 
-def load_training_data(tenant_id: str, *, files: ObjectStore, now: datetime | None = None) -> TrainingData:
+def load_training_data(
+    tenant_id: str, *, files: ObjectStore, training: TrainingRepository, now: datetime | None = None
+) -> TrainingData:
     """One read of a tenant's data into the standard frames, through the snapshot (rebuilt when due).
 
     The snapshot is trusted to be current only for tenants whose ingest records deltas (their training state
@@ -447,14 +450,13 @@ def load_training_data(tenant_id: str, *, files: ObjectStore, now: datetime | No
     """
     from luxebrain.storage.catalogue import iter_products
     from luxebrain.storage.pricing import iter_decisions
-    from luxebrain.storage.training import get_training_state
 
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     settings = configured_settings()
     stats = ReadStats()
-    training = get_training_state(tenant_id)
-    incremental = training is not None and training.data_changed_at is not None
+    state = training.get_training_state(tenant_id)
+    incremental = state is not None and state.data_changed_at is not None
     rebuild_after = timedelta(days=settings.training_snapshot_rebuild_days) if incremental else None
     catalogue = list(iter_products(tenant_id))
     snapshot, history = refresh_snapshot(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from luxebrain.adapters import ObjectStore
 from luxebrain.errors import LuxeBrainError
+from luxebrain.storage.training import TrainingRepository
 from luxebrain.training.dispatch import TrainRequest
 from luxebrain.training.pipeline import Progress, TrainingReport, train_tenant
 
@@ -12,7 +13,9 @@ class TrainingFailedError(LuxeBrainError):
     """Every kind of a run failed: the message is retried (then dead-lettered), the previous models serve."""
 
 
-def handle_train_request(body: str, *, files: ObjectStore, progress: Progress | None = None) -> TrainingReport:
+def handle_train_request(
+    body: str, *, files: ObjectStore, training: TrainingRepository, progress: Progress | None = None
+) -> TrainingReport:
     """Parse the message and train its tenant. Scheduled requests skip a tenant whose data has not changed
     since its last completed run (so a duplicate message costs one read); on-demand ones always train.
     Raises LeaseBusyError while another run holds the tenant's lease, and TrainingFailedError when every kind
@@ -21,6 +24,7 @@ def handle_train_request(body: str, *, files: ObjectStore, progress: Progress | 
     report = train_tenant(
         request.tenant_id,
         files=files,
+        training=training,
         progress=progress,
         only_if_changed=request.reason == "scheduled",
     )
