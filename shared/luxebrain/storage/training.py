@@ -327,9 +327,15 @@ def finish_run_record(
     reason: str | None = None,
     artifact_prefix: str | None = None,
 ) -> None:
-    """Record how the run ended, only while it is still ``running``."""
+    """Record how the run ended, only while it is still ``running`` (ConflictError otherwise: another worker
+    marked it abandoned, or it was never started)."""
     pk, sk = key_model_run(run.tenant_id, run.kind, run.started_at, run.run_id)
-    _finish(ModelRunItem(pk, sk), run.started_at, status, finished_at, metrics, reason, artifact_prefix)
+    try:
+        _finish(ModelRunItem(pk, sk), run.started_at, status, finished_at, metrics, reason, artifact_prefix)
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise ConflictError(f"the {run.kind} run record of run {run.run_id} is no longer running") from None
+        raise
 
 
 def _finish(
