@@ -542,3 +542,23 @@ class InMemoryTrainingRepository:
                     )
                     abandoned += 1
         return abandoned
+
+
+class StoreRefunds:
+    """A store's ``/orders/{id}/refunds`` as the ingest processor asks it (its ``refunds`` parameter): answers
+    ``refunds``, or raises it when it is an error, and counts the calls."""
+
+    def __init__(self, refunds: list[dict[str, Any]] | Exception | None = None) -> None:
+        self.refunds: list[dict[str, Any]] | Exception = [] if refunds is None else refunds
+        self.calls = 0
+
+    def __call__(self, tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
+        self.calls += 1
+        if isinstance(self.refunds, Exception):
+            raise self.refunds
+        return self.refunds
+
+
+def no_refund_lookups(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
+    """The refunds parameter of a test whose orders carry no new refund: a lookup fails the test."""
+    raise AssertionError(f"order {order_id} of {tenant_id}/{store_id}: no refund lookup was expected")

@@ -366,7 +366,12 @@ def _ingest_order(
         body=wp_json_encode(order).decode(),
         received_at=utc_now_iso(),
     )
-    processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
+    processor.process_envelope(envelope, event_id=uuid.uuid4().hex, refunds=_no_refunds)
+
+
+def _no_refunds(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
+    """The refunds lookup of the demo's orders, which are placed without refunds: never asked."""
+    raise RuntimeError(f"order {order_id}: the demo's orders carry no refunds to look up")
 
 
 def _order_line(template: dict[str, Any], line_id: int, product: dict[str, Any]) -> dict[str, Any]:

@@ -7,16 +7,29 @@ failing message goes to the dead-letter queue.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from luxebrain.adapters.aws import models_bucket
-from luxebrain.ingest.processor import ProcessResult, feed_training, process_message, record_store_activity
+from luxebrain.adapters.aws import models_bucket, secrets_vault
+from luxebrain.ingest.processor import (
+    ProcessResult,
+    RefundLinesFetcher,
+    feed_training,
+    process_message,
+    record_store_activity,
+    store_refund_lines,
+)
 from luxebrain.observability import logger, metrics, tracer
+from luxebrain.runtime import on_reset
+
+if TYPE_CHECKING:
+    from luxebrain.woocommerce.client import WooCommerceClient
 
 batch_processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
@@ -24,10 +37,24 @@ batch_processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 _batch_results: list[ProcessResult] = []  # this invocation's results, handed to training at its end
 
 
-def record_handler(record: SQSRecord) -> str:
+@cache
+def store_clients_once() -> Callable[[str, str], WooCommerceClient]:
+    """Once per execution environment, at the first new refund (the REST client stays out of the cold import):
+    the stores' REST clients, their keys decrypted by the secrets vault."""
+    from luxebrain.ingest.backfill import store_clients
+
+    return store_clients(secrets_vault())
+
+
+on_reset(store_clients_once.cache_clear)
+refund_lines = store_refund_lines(lambda tenant_id, store_id: store_clients_once()(tenant_id, store_id))
+
+
+def record_handler(record: SQSRecord, refunds: RefundLinesFetcher) -> str:
     result = process_message(
         record.body,
         message_id=record.message_id,
+        refunds=refunds,
         receive_count=int(record.attributes.approximate_receive_count or 1),
     )
     metrics.add_metric(name=f"Ingest{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
@@ -42,9 +69,17 @@ def record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle_batch(event, context, refund_lines)
+
+
+def handle_batch(event: dict[str, Any], context: LambdaContext, refunds: RefundLinesFetcher) -> dict[str, Any]:
+    """One SQS batch, new refunds getting their lines from ``refunds`` (the handler passes the stores')."""
     _batch_results.clear()
     response = process_partial_response(
-        event=event, record_handler=record_handler, processor=batch_processor, context=context
+        event=event,
+        record_handler=partial(record_handler, refunds=refunds),
+        processor=batch_processor,
+        context=context,
     )
     # After the writes; a lost delta drops the snapshot (rebuilt from the table).
     feed_training(_batch_results, files=models_bucket())

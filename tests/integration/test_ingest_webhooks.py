@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import StoreRefunds, no_refund_lookups
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from luxebrain.storage.customers import get_customer, get_order, orders_of_custo
 from luxebrain.storage.ingest import list_rejected_events
 from luxebrain.storage.items.catalogue import ProductItem, key_product
 from luxebrain.storage.items.customers import CustomerItem, OrderItem, key_order
+from luxebrain.woocommerce.client import WooCommerceError
 from luxebrain.woocommerce.signature import compute_signature
 from luxebrain_dev.delivery import wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources
@@ -443,7 +445,11 @@ def test_random_and_truncated_payloads_are_stored_or_rejected_never_crash(
     body = wp_json_encode(payload).decode()
     if cut % 3 == 0:
         body = body[: cut % (len(body) + 1)]  # a truncated delivery
-    result = ingest_processor.process_envelope(envelope(tenant_id, topic, body), event_id=str(uuid.uuid4()))
+    result = ingest_processor.process_envelope(
+        envelope(tenant_id, topic, body),
+        event_id=str(uuid.uuid4()),
+        refunds=StoreRefunds(WooCommerceError("no store behind this test")),
+    )
     assert result.outcome in ("stored", "duplicate", "rejected", "tombstoned")
 
 
@@ -452,7 +458,7 @@ def test_replayed_delivery_changes_nothing(processor_handler: Any, tenant_id: st
     processor_handler(sqs_event(delivery), context())
     first = ProductItem.get(*key_product(tenant_id, "93"))
     replay = copy.deepcopy(delivery)
-    result = ingest_processor.process_envelope(replay, event_id="replay")
+    result = ingest_processor.process_envelope(replay, event_id="replay", refunds=no_refund_lookups)
     assert result.outcome == "duplicate"
     assert ProductItem.get(*key_product(tenant_id, "93")).updated_at == first.updated_at
     assert ProductItem.count(first.pk) == 1

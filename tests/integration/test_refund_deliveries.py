@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import StoreRefunds
 from test_ingest_webhooks import context, envelope, sqs_event
 
 from luxebrain.errors import NotFoundError
-from luxebrain.ingest import processor as ingest_processor
 from luxebrain.runtime import aws_client
 from luxebrain.storage.customers import get_order
 from luxebrain.storage.ingest import list_rejected_events
 from luxebrain.storage.items.customers import CustomerItem
 from luxebrain.woocommerce.client import WooCommerceAuthError
 from luxebrain_dev.local.embedded import LocalResources
-from luxebrain_dev.local.functions import import_handler
+from luxebrain_dev.local.functions import as_function, import_handler_module
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
 
@@ -48,28 +48,23 @@ def refund_of_one_pump(refund_id: int = 501, quantity: int = 1, amount: str = "9
     }
 
 
-@pytest.fixture(scope="module")
-def processor_handler(local_aws: LocalResources) -> Any:
-    return import_handler("../functions/ingest/", "processor.handler", "IngestProcessorFunction")
+@pytest.fixture
+def store_refunds() -> StoreRefunds:
+    """The store's ``/orders/{id}/refunds`` as the processor sees it, counting the calls."""
+    return StoreRefunds()
 
 
 @pytest.fixture
-def store_refunds(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """The store's ``/orders/{id}/refunds`` as the processor sees it, counting the calls."""
-    state: dict[str, Any] = {"refunds": [], "calls": 0}
-
-    def fetch(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
-        state["calls"] += 1
-        if isinstance(state["refunds"], Exception):
-            raise state["refunds"]
-        return state["refunds"]
-
-    monkeypatch.setattr(ingest_processor, "refund_lines_fetcher", fetch)
-    return state
+def processor_handler(local_aws: LocalResources, store_refunds: StoreRefunds) -> Any:
+    """The processor function's batch handler asking ``store_refunds`` for refund lines, under its role."""
+    module = import_handler_module("../functions/ingest/", "processor", "IngestProcessorFunction")
+    return as_function(
+        "IngestProcessorFunction", lambda event, context: module.handle_batch(event, context, store_refunds)
+    )
 
 
 def test_a_later_refund_updates_net_once_whatever_the_delivery_order(
-    processor_handler: Any, tenant_id: str, store_refunds: dict[str, Any]
+    processor_handler: Any, tenant_id: str, store_refunds: StoreRefunds
 ) -> None:
     # Given a completed order, then an order.updated that carries a refund of one of its two pumps
     original = order(status="completed", date_modified_gmt="2026-03-23T10:00:00")
@@ -78,7 +73,7 @@ def test_a_later_refund_updates_net_once_whatever_the_delivery_order(
         date_modified_gmt="2026-03-28T09:00:01",
         refunds=[{"id": 501, "reason": "", "total": "-90.00"}],
     )
-    store_refunds["refunds"] = [refund_of_one_pump()]
+    store_refunds.refunds = [refund_of_one_pump()]
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", refunded)), context())
     # When the older version arrives after it, and the refunded version is delivered twice more
     processor_handler(sqs_event(envelope(tenant_id, "order.created", original)), context())
@@ -90,7 +85,7 @@ def test_a_later_refund_updates_net_once_whatever_the_delivery_order(
     assert (pump.quantity, pump.net_quantity, pump.net_total) == (2, 1, 90.0)
     assert (stored.total, stored.refunded_total, stored.net_total) == (1340.0, 90.0, 1250.0)
     assert not stored.refunds_estimated
-    assert store_refunds["calls"] == 1
+    assert store_refunds.calls == 1
     # and training got the net lines
     bucket = os.environ["LUXEBRAIN_MODELS_BUCKET"]
     s3 = aws_client("s3")
@@ -103,10 +98,10 @@ def test_a_later_refund_updates_net_once_whatever_the_delivery_order(
 
 
 def test_a_refund_larger_than_its_line_is_a_recorded_rejection_and_nothing_is_written(
-    processor_handler: Any, tenant_id: str, store_refunds: dict[str, Any]
+    processor_handler: Any, tenant_id: str, store_refunds: StoreRefunds
 ) -> None:
     processor_handler(sqs_event(envelope(tenant_id, "order.created", order())), context())
-    store_refunds["refunds"] = [refund_of_one_pump(quantity=3)]
+    store_refunds.refunds = [refund_of_one_pump(quantity=3)]
     bad = order(date_modified_gmt="2026-03-29T00:00:00", refunds=[{"id": 501, "total": "-90.00"}])
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", bad)), context())
     assert get_order(tenant_id, "727").modified_gmt == "2026-03-22T19:30:35"
@@ -115,9 +110,9 @@ def test_a_refund_larger_than_its_line_is_a_recorded_rejection_and_nothing_is_wr
 
 
 def test_a_store_that_cannot_list_refunds_leaves_them_estimated_not_the_order_lost(
-    processor_handler: Any, tenant_id: str, store_refunds: dict[str, Any]
+    processor_handler: Any, tenant_id: str, store_refunds: StoreRefunds
 ) -> None:
-    store_refunds["refunds"] = WooCommerceAuthError("the store refused the REST API key (401)")
+    store_refunds.refunds = WooCommerceAuthError("the store refused the REST API key (401)")
     document = order(refunds=[{"id": 502, "total": "-133.00"}])
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", document)), context())
     stored = get_order(tenant_id, "727")

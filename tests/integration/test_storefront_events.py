@@ -22,8 +22,10 @@ from api_testkit import (
     publish_artifact,
     small_order_lines,
 )
+from fakes import StoreRefunds, no_refund_lookups
 from fastapi.testclient import TestClient
 
+from luxebrain.ingest.processor import RefundLinesFetcher
 from luxebrain_dev.local.embedded import LocalResources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
@@ -486,8 +488,9 @@ def _order_with_visitor(visitor_id: str, order_id: int, product_id: str, total: 
     return order
 
 
-def deliver_order(tenant_id: str, order: dict[str, Any]) -> Any:
-    """The order as one webhook delivery of order.updated, processed as ingest processes it."""
+def deliver_order(tenant_id: str, order: dict[str, Any], refunds: RefundLinesFetcher = no_refund_lookups) -> Any:
+    """The order as one webhook delivery of order.updated, processed as ingest processes it (new refunds
+    getting their lines from ``refunds``)."""
     from luxebrain.ingest import processor
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
     from luxebrain_dev.delivery import wp_json_encode
@@ -501,7 +504,7 @@ def deliver_order(tenant_id: str, order: dict[str, Any]) -> Any:
         body=wp_json_encode(order).decode(),
         received_at=utc_now_iso(),
     )
-    return processor.process_envelope(envelope, event_id=uuid.uuid4().hex)
+    return processor.process_envelope(envelope, event_id=uuid.uuid4().hex, refunds=refunds)
 
 
 def related_results(tenant_id: str) -> dict[str, Any]:
@@ -548,44 +551,43 @@ def test_an_add_to_cart_from_a_card_attributes_the_order_like_a_click(client: Te
 
 
 def test_a_later_refund_makes_placement_revenue_net_once(
-    clicked_visitor: ClickedVisitor, monkeypatch: pytest.MonkeyPatch
+    clicked_visitor: ClickedVisitor,
 ) -> None:
-    from luxebrain.ingest import processor
-
     tenant_id, clicked = clicked_visitor.shop.merchant.tenant_id, clicked_visitor.product_id
     order = _order_with_visitor(clicked_visitor.visitor_id, 9101, clicked, 100.0)
     line_id = order["line_items"][0]["id"]
     # The store's refund of 40 on the order's one line, as GET /orders/{id}/refunds lists it
-    store_refunds = [
-        {
-            "id": 601,
-            "date_created_gmt": order["date_created_gmt"],
-            "amount": "40.00",
-            "reason": "",
-            "line_items": [
-                {
-                    "id": 960,
-                    "product_id": int(clicked),
-                    "quantity": 0,
-                    "total": "-40.00",
-                    "meta_data": [{"id": 8, "key": "_refunded_item_id", "value": str(line_id)}],
-                    "refund_total": 40.0,
-                }
-            ],
-        }
-    ]
-    monkeypatch.setattr(processor, "refund_lines_fetcher", lambda *_: store_refunds)
+    store = StoreRefunds(
+        [
+            {
+                "id": 601,
+                "date_created_gmt": order["date_created_gmt"],
+                "amount": "40.00",
+                "reason": "",
+                "line_items": [
+                    {
+                        "id": 960,
+                        "product_id": int(clicked),
+                        "quantity": 0,
+                        "total": "-40.00",
+                        "meta_data": [{"id": 8, "key": "_refunded_item_id", "value": str(line_id)}],
+                        "refund_total": 40.0,
+                    }
+                ],
+            }
+        ]
+    )
 
     original = json.loads(json.dumps(order))
-    deliver_order(tenant_id, order)
+    deliver_order(tenant_id, order, refunds=store)
     assert related_results(tenant_id)["attributed_revenue"] == 100.0
     # When the same order comes again with a refund of 40, then once more, then its older version late
     order["refunds"] = [{"id": 601, "reason": "", "total": "-40.00"}]
     order["date_modified_gmt"] = "2099-01-01T00:00:01"
-    deliver_order(tenant_id, order)
+    deliver_order(tenant_id, order, refunds=store)
     counted = related_results(tenant_id)
-    deliver_order(tenant_id, order)
-    deliver_order(tenant_id, original)
+    deliver_order(tenant_id, order, refunds=store)
+    deliver_order(tenant_id, original, refunds=store)
     # Then the placement's revenue is net of the refund, changed once (before: 100, as charged)
     for result in (counted, related_results(tenant_id)):
         assert result["attributed_revenue"] == 60.0, result
@@ -594,16 +596,15 @@ def test_a_later_refund_makes_placement_revenue_net_once(
     assert arm_row["orders"] == 1 and arm_row["revenue"] == 60.0 and arm_row["attributed_revenue"] == 60.0
     # and an order cancelled afterwards takes its revenue back to 0, once
     order.update(status="cancelled", date_modified_gmt="2099-01-01T00:00:02")
-    deliver_order(tenant_id, order)
-    deliver_order(tenant_id, order)
+    deliver_order(tenant_id, order, refunds=store)
+    deliver_order(tenant_id, order, refunds=store)
     assert related_results(tenant_id)["attributed_revenue"] == 0.0
     assert sum(arm["revenue"] for arm in related_results(tenant_id)["arms"]) == 0.0
 
 
 def test_a_refund_known_only_by_its_amount_leaves_product_revenue_net_of_shipping_and_tax(
-    clicked_visitor: ClickedVisitor, monkeypatch: pytest.MonkeyPatch
+    clicked_visitor: ClickedVisitor,
 ) -> None:
-    from luxebrain.ingest import processor
     from luxebrain.woocommerce.client import WooCommerceError
 
     tenant_id = clicked_visitor.shop.merchant.tenant_id
@@ -617,8 +618,7 @@ def test_a_refund_known_only_by_its_amount_leaves_product_revenue_net_of_shippin
     def unreachable(*_: Any) -> Any:
         raise WooCommerceError("the store did not answer")
 
-    monkeypatch.setattr(processor, "refund_lines_fetcher", unreachable)
-    deliver_order(tenant_id, order)
+    deliver_order(tenant_id, order, refunds=unreachable)
     # Then the placement counts the products' share of the refund only: 100 - 65 * 100/130 = 50.00 (before:
     # the whole 65.00, shipping and tax included, came off the products: 35.00)
     related = related_results(tenant_id)

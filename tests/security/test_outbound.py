@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 from api_testkit import Merchant, api_app_module, new_merchant
+from fakes import no_refund_lookups
 from fastapi.testclient import TestClient
 
 from luxebrain.adapters.aws import secrets_vault
@@ -315,7 +316,7 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
         body=wp_json_encode(payload).decode(),
         received_at=utc_now_iso(),
     )
-    assert process_envelope(envelope, event_id="p1").outcome == "stored"
+    assert process_envelope(envelope, event_id="p1", refunds=no_refund_lookups).outcome == "stored"
     # Then its price is written to the second store, whichever store is "first" (before: always the first)
     store_client = price_decisions.store_clients(secrets_vault())(tenant_id, str(payload["id"]))
     assert store_client.url == second.url != first.url

@@ -32,7 +32,8 @@ NOT_IMPORTED: dict[tuple[str, str], tuple[str, ...]] = {
     ("train", "dispatcher"): ("numpy", "luxebrain.training.snapshot", "luxebrain.ingest.processor"),
     ("ingest", "connect_callback"): ("numpy", "requests", "luxebrain.ingest.backfill", "luxebrain.ingest.processor"),
     ("ingest", "receiver"): ("numpy", "requests", "jinja2", "luxebrain.ingest.processor"),
-    ("ingest", "processor"): ("numpy", "jinja2", "luxebrain.training.snapshot"),
+    # the processor asks a store only for a new refund's lines: its REST client loads then
+    ("ingest", "processor"): ("numpy", "jinja2", "requests", "luxebrain.training.snapshot"),
     ("ingest", "backfill"): ("numpy", "jinja2", "luxebrain.training.snapshot"),  # the connect step loads it
     ("campaigns", "flow_runner"): ("numpy", "jinja2", "requests"),
     ("campaigns", "provider_events"): ("numpy", "jinja2", "requests"),

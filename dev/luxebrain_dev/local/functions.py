@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from luxebrain.errors import ConfigurationError
@@ -81,10 +82,11 @@ class LocalFunction:
             return handler(event, context)
 
 
-def import_handler(code_uri: str, handler_spec: str, logical_id: str, template_dir: Path = TEMPLATE_DIR) -> Handler:
-    """Import ``module.function`` from the function's CodeUri folder by file path, under a module name of
-    its own (two areas may both have a ``handler.py``)."""
-    module_path, _, function_name = handler_spec.rpartition(".")
+def import_handler_module(
+    code_uri: str, module_path: str, logical_id: str, template_dir: Path = TEMPLATE_DIR
+) -> ModuleType:
+    """The handler's module from the function's CodeUri folder, imported by file path once, under a module name
+    of its own (two areas may both have a ``handler.py``); tests reach its handler factory through it."""
     folder = (template_dir / code_uri).resolve()
     source = folder / (module_path.replace(".", "/") + ".py")
     if not source.exists():
@@ -100,9 +102,17 @@ def import_handler(code_uri: str, handler_spec: str, logical_id: str, template_d
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
+    return module
+
+
+def import_handler(code_uri: str, handler_spec: str, logical_id: str, template_dir: Path = TEMPLATE_DIR) -> Handler:
+    """Import ``module.function`` from the function's CodeUri folder by file path, under a module name of
+    its own (two areas may both have a ``handler.py``)."""
+    module_path, _, function_name = handler_spec.rpartition(".")
+    module = import_handler_module(code_uri, module_path, logical_id, template_dir)
     handler = getattr(module, function_name, None)
     if not callable(handler):
-        raise ConfigurationError(f"{logical_id}: {source} has no callable {function_name}")
+        raise ConfigurationError(f"{logical_id}: {module.__file__} has no callable {function_name}")
     return as_function(logical_id, handler)
 
 

@@ -31,8 +31,10 @@ from luxebrain.ingest.processor import (
     IngestCounters,
     PageAllowance,
     ProcessResult,
+    RefundLinesFetcher,
     feed_training,
     process_envelope,
+    store_refund_lines,
 )
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import Checkpoint, get_checkpoint, save_checkpoint
@@ -120,6 +122,7 @@ def backfill_store(
     fails for good (auth, 500s beyond the retries); the checkpoint keeps every finished page."""
     configured_settings()
     client = client_factory(tenant_id, store_id)
+    refunds = store_refund_lines(client_factory)
     run = _load_or_start_run(tenant_id, store_id)
     report = BackfillReport(run_id=str(run.run_id))
     try:
@@ -139,6 +142,7 @@ def backfill_store(
                 progress,
                 should_stop,
                 overlap,
+                refunds,
             )
             if not finished:
                 return report
@@ -214,6 +218,7 @@ def _backfill_resource(
     progress: Progress | None,
     should_stop: Callable[[], bool],
     overlap: timedelta,
+    refunds: RefundLinesFetcher,
 ) -> bool:
     endpoint = f"{resource}s"
     params: dict[str, Any] = {"order": "asc"}
@@ -236,7 +241,7 @@ def _backfill_resource(
             if stored_before and isinstance(modified, str) and modified < stored_before:
                 continue
             records.extend(_records(client, resource, document))
-        results = _ingest_page(tenant_id, store_id, records, report)
+        results = _ingest_page(tenant_id, store_id, records, report, refunds)
         # What the page changed reaches training as the webhooks' batches do: one snapshot delta per page, so
         # a back-filled history is in the training snapshot without a full read of the table.
         feed_training(results, files=files)
@@ -287,7 +292,11 @@ def _records(client: WooCommerceClient, resource: str, document: Any) -> Iterato
 
 
 def _ingest_page(
-    tenant_id: str, store_id: str, records: list[tuple[str, Any]], report: BackfillReport
+    tenant_id: str,
+    store_id: str,
+    records: list[tuple[str, Any]],
+    report: BackfillReport,
+    refunds: RefundLinesFetcher,
 ) -> list[ProcessResult]:
     """A page's records stored by a few writers at once: each is its own conditional write (newer wins), so
     their order within the page does not matter, and the writes' round trips overlap instead of queueing. What
@@ -295,7 +304,9 @@ def _ingest_page(
     sizes = PageAllowance.for_resources(tenant_id, [resource for resource, _ in records])
     try:
         with ThreadPoolExecutor(max_workers=PAGE_WRITERS, thread_name_prefix="backfill") as pool:
-            results = list(pool.map(lambda item: _ingest_record(tenant_id, store_id, *item, sizes), records))
+            results = list(
+                pool.map(lambda item: _ingest_record(tenant_id, store_id, *item, sizes, refunds=refunds), records)
+            )
     finally:
         sizes.give_back()
     for result in results:
@@ -305,7 +316,13 @@ def _ingest_page(
 
 
 def _ingest_record(
-    tenant_id: str, store_id: str, resource: str, record: Any, sizes: PageAllowance | None = None
+    tenant_id: str,
+    store_id: str,
+    resource: str,
+    record: Any,
+    sizes: PageAllowance | None = None,
+    *,
+    refunds: RefundLinesFetcher,
 ) -> ProcessResult:
     envelope = IngestEnvelope(
         tenant_id=tenant_id,
@@ -318,7 +335,9 @@ def _ingest_record(
         source="backfill",
     )
     record_id = record.get("id") if isinstance(record, dict) else None
-    return process_envelope(envelope, event_id=f"backfill-{resource}-{record_id}", metered=False, sizes=sizes)
+    return process_envelope(
+        envelope, event_id=f"backfill-{resource}-{record_id}", refunds=refunds, metered=False, sizes=sizes
+    )
 
 
 def _minus(moment: str | None, overlap: timedelta) -> str | None:

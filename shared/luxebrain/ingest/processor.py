@@ -19,7 +19,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -54,9 +54,13 @@ from luxebrain.woocommerce.payloads import (
     RefundPayload,
 )
 
+if TYPE_CHECKING:
+    from luxebrain.woocommerce.client import WooCommerceClient
+
 MAX_RECEIVE_COUNT = 5  # the IngestQueue's RedrivePolicy.maxReceiveCount (a template test keeps them equal)
 REJECTED_EVENT_TTL_DAYS = 90
 Outcome = Literal["stored", "duplicate", "tombstoned", "rejected"]
+RefundLinesFetcher = Callable[[str, str, int], list[dict[str, Any]]]  # (tenant, store, order id) -> its refunds
 
 
 @dataclass
@@ -153,11 +157,14 @@ class RejectedDelivery(ValueError):
     """The delivery can never be stored; the message says why (no personal data in it)."""
 
 
-def process_message(body: str, *, message_id: str, receive_count: int = 1) -> ProcessResult:
-    """Process one queue message. Raises on transient failures so the queue retries it."""
+def process_message(
+    body: str, *, message_id: str, refunds: RefundLinesFetcher, receive_count: int = 1
+) -> ProcessResult:
+    """Process one queue message (``refunds``: where an order's new refunds get their lines). Raises on
+    transient failures so the queue retries it."""
     envelope = IngestEnvelope.model_validate_json(body)  # our own format: failing here is a bug → DLQ
     try:
-        return process_envelope(envelope, event_id=message_id)
+        return process_envelope(envelope, event_id=message_id, refunds=refunds)
     except Exception as exc:
         if receive_count >= MAX_RECEIVE_COUNT:
             # Last try before the dead-letter queue: leave the reason where the dashboard can show it.
@@ -178,15 +185,21 @@ def process_totals() -> IngestCounters:
 
 
 def process_envelope(
-    envelope: IngestEnvelope, *, event_id: str, metered: bool = True, sizes: PageAllowance | None = None
+    envelope: IngestEnvelope,
+    *,
+    event_id: str,
+    refunds: RefundLinesFetcher,
+    metered: bool = True,
+    sizes: PageAllowance | None = None,
 ) -> ProcessResult:
-    """Apply one delivery. ``metered`` counts it against the plan's events (webhook deliveries); the back-fill
-    passes False, its records being bounded by the catalogue size limits instead, and ``sizes``: the page's
-    catalogue growth counted against those limits once for the whole page."""
+    """Apply one delivery, an order's new refunds getting their lines from ``refunds``. ``metered`` counts it
+    against the plan's events (webhook deliveries); the back-fill passes False, its records being bounded by
+    the catalogue size limits instead, and ``sizes``: the page's catalogue growth counted against those limits
+    once for the whole page."""
     result = (
-        _process_envelope(envelope, event_id=event_id)
+        _process_envelope(envelope, event_id=event_id, refunds=refunds)
         if metered
-        else _apply_or_reject(envelope, event_id=event_id, sizes=sizes)
+        else _apply_or_reject(envelope, event_id=event_id, refunds=refunds, sizes=sizes)
     )
     result.tenant_id, result.store_id, result.received_at = envelope.tenant_id, envelope.store_id, envelope.received_at
     result.topic = envelope.topic
@@ -195,7 +208,7 @@ def process_envelope(
     return result
 
 
-def _process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResult:
+def _process_envelope(envelope: IngestEnvelope, *, event_id: str, refunds: RefundLinesFetcher) -> ProcessResult:
     configured_settings()
     try:
         # The plan decides before the delivery is applied; a duplicate or a failed attempt is not billed.
@@ -205,7 +218,7 @@ def _process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResu
         record_rejection(envelope, reason, event_id)
         return ProcessResult("rejected", writes=1, reason=reason)
     try:
-        result = _apply_or_reject(envelope, event_id=event_id)
+        result = _apply_or_reject(envelope, event_id=event_id, refunds=refunds)
     except BaseException:
         billing_usage.release(envelope.tenant_id, "events")
         raise
@@ -214,9 +227,11 @@ def _process_envelope(envelope: IngestEnvelope, *, event_id: str) -> ProcessResu
     return result
 
 
-def _apply_or_reject(envelope: IngestEnvelope, *, event_id: str, sizes: PageAllowance | None = None) -> ProcessResult:
+def _apply_or_reject(
+    envelope: IngestEnvelope, *, event_id: str, refunds: RefundLinesFetcher, sizes: PageAllowance | None = None
+) -> ProcessResult:
     try:
-        return _apply(envelope, sizes)
+        return _apply(envelope, refunds, sizes)
     except RejectedDelivery as exc:
         record_rejection(envelope, str(exc), event_id)
         return ProcessResult("rejected", writes=1, reason=str(exc))
@@ -226,7 +241,7 @@ def _apply_or_reject(envelope: IngestEnvelope, *, event_id: str, sizes: PageAllo
         return ProcessResult("rejected", writes=1, reason=reason)
 
 
-def _apply(envelope: IngestEnvelope, sizes: PageAllowance | None = None) -> ProcessResult:
+def _apply(envelope: IngestEnvelope, refunds: RefundLinesFetcher, sizes: PageAllowance | None = None) -> ProcessResult:
     if envelope.resource not in SUPPORTED_RESOURCES or envelope.event not in SUPPORTED_EVENTS:
         raise RejectedDelivery(f"unsupported topic: {envelope.topic}")
     try:
@@ -241,7 +256,7 @@ def _apply(envelope: IngestEnvelope, sizes: PageAllowance | None = None) -> Proc
         return _tombstone(tenant_id, envelope.resource, str(deleted.id), envelope.received_at)
     restoring = envelope.event == "restored"
     if envelope.resource == "order":
-        order = _with_refund_lines(envelope, OrderPayload.model_validate(document))
+        order = _with_refund_lines(envelope, OrderPayload.model_validate(document), refunds)
         try:
             item = mapping.order_from_payload(tenant_id, order)
         except mapping.UnusableOrder as exc:
@@ -281,23 +296,18 @@ def _apply(envelope: IngestEnvelope, sizes: PageAllowance | None = None) -> Proc
     )
 
 
-RefundLinesFetcher = Callable[[str, str, int], list[dict[str, Any]]]
+def store_refund_lines(clients: Callable[[str, str], WooCommerceClient]) -> RefundLinesFetcher:
+    """``GET /orders/{id}/refunds`` of the store, through its REST client from ``clients``: the refunds with
+    their line items (the order's own payload has only their ids and amounts)."""
+
+    def fetch(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
+        client = clients(tenant_id, store_id)
+        return [item for page in client.iter_pages(f"orders/{order_id}/refunds") for item in page.items]
+
+    return fetch
 
 
-def fetch_refunds_from_store(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
-    """``GET /orders/{id}/refunds`` of the store: the refunds with their line items (the order's own payload
-    has only their ids and amounts)."""
-    from luxebrain.adapters.aws import secrets_vault
-    from luxebrain.ingest.backfill import store_clients
-
-    client = store_clients(secrets_vault())(tenant_id, store_id)
-    return [item for page in client.iter_pages(f"orders/{order_id}/refunds") for item in page.items]
-
-
-refund_lines_fetcher: RefundLinesFetcher = fetch_refunds_from_store
-
-
-def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload) -> OrderPayload:
+def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload, refunds: RefundLinesFetcher) -> OrderPayload:
     """An order whose refunds arrived as ``{id, total}`` only gets their line items: from the stored order when
     it already had exactly these refunds with their lines, else from the store's refunds endpoint (one request,
     only when a refund is new). A store that cannot answer leaves the refunds estimated, never the order lost."""
@@ -316,7 +326,7 @@ def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload) -> OrderPa
     from luxebrain.woocommerce.client import WooCommerceError
 
     try:
-        fetched = refund_lines_fetcher(envelope.tenant_id, envelope.store_id, order.id)
+        fetched = refunds(envelope.tenant_id, envelope.store_id, order.id)
     except (WooCommerceError, UnauthorizedError) as exc:
         logger.warning("refund lines unavailable; refunds estimated", extra={"order": order.id, "reason": str(exc)})
         return order
