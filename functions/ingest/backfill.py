@@ -8,6 +8,7 @@ short invocations rather than one that cannot finish.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.adapters.aws import mail_service, models_bucket, queue, secrets_vault
-from luxebrain.ingest.backfill import backfill_store, request_reconciliation_of_all_stores, store_clients
+from luxebrain.ingest.backfill import ClientFactory, backfill_store, request_reconciliation_of_all_stores, store_clients
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.store_sync import (
     register_store_webhooks,
@@ -23,9 +24,19 @@ from luxebrain.ingest.store_sync import (
     run_webhook_health,
 )
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
+from luxebrain.runtime import on_reset
 from luxebrain.storage.tenants import store_exists
 
 STOP_WHEN_REMAINING_MS = 60_000
+
+
+@cache
+def store_clients_once() -> ClientFactory:
+    """Once per execution environment: the stores' REST clients, their keys decrypted by the secrets vault."""
+    return store_clients(secrets_vault())
+
+
+on_reset(store_clients_once.cache_clear)
 
 
 class BackfillRequest(BaseModel):
@@ -68,18 +79,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # The columnar snapshot brings numpy, which only this once-per-store step needs.
         from luxebrain.training.snapshot import seed_training_snapshot
 
-        sync = register_store_webhooks(request.tenant_id, request.store_id, vault=secrets_vault())
+        sync = register_store_webhooks(request.tenant_id, request.store_id, store_clients_once(), vault=secrets_vault())
         seed_training_snapshot(request.tenant_id, files=models_bucket())
         metrics.add_metric(name="WebhooksCreated", unit=MetricUnit.Count, value=len(sync.created) if sync else 0)
     if request.webhook_health:
-        health = run_webhook_health(request.tenant_id, request.store_id, mail=mail_service(), vault=secrets_vault())
+        health = run_webhook_health(
+            request.tenant_id, request.store_id, store_clients_once(), mail=mail_service(), vault=secrets_vault()
+        )
         metrics.add_metric(name="WebhooksReEnabled", unit=MetricUnit.Count, value=len(health.re_enabled))
         if not health.needs_backfill:
             return {"webhook_health": "ok" if health.ok else "failing", "error": health.error}
     report = backfill_store(
         request.tenant_id,
         request.store_id,
-        store_clients(secrets_vault()),
+        store_clients_once(),
         files=models_bucket(),
         should_stop=lambda: context.get_remaining_time_in_millis() < STOP_WHEN_REMAINING_MS,
     )

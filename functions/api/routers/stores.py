@@ -13,6 +13,7 @@ from luxebrain.auth.members import record_audit
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.ingest.status import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
+from luxebrain.ingest.store_sync import removal_clients
 from luxebrain.ingest.store_sync import remove_store as remove_tenant_store
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Store
@@ -209,7 +210,8 @@ class StoreRemovedResponse(ApiModel):
 )
 def remove_store(store_id: StoreId, principal: OwnerOnly, vault: SecretsVault) -> StoreRemovedResponse:
     tenant_id = principal.require_tenant()
-    removal = remove_tenant_store(tenant_id, store_id, vault=vault)  # 404 for another tenant's or an unknown store
+    # 404 for another tenant's or an unknown store
+    removal = remove_tenant_store(tenant_id, store_id, removal_clients(vault))
     record_audit(
         tenant_id,
         action="store.removed",

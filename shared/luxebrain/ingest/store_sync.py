@@ -52,16 +52,21 @@ def store_clients(vault: KeyVault, **options: Any) -> ClientFactory:
     return backfill_store_clients(vault, **options)
 
 
+def removal_clients(vault: KeyVault) -> ClientFactory:
+    """The stores' REST clients for store removal, which answers the merchant: little time for each store."""
+    return store_clients(vault, **REMOVAL_CLIENT_OPTIONS)
+
+
 def register_store_webhooks(
-    tenant_id: str, store_id: str, *, vault: KeyVault, client_factory: ClientFactory | None = None
+    tenant_id: str, store_id: str, client_factory: ClientFactory, *, vault: KeyVault
 ) -> WebhookSync | None:
-    """On connect: our webhooks created (or updated) on the store. A store that refuses (a pasted read-only key,
+    """On connect: our webhooks created (or updated) on the store, through its client from ``client_factory``
+    (``vault`` decrypts the webhook secret). A store that refuses (a pasted read-only key,
     a store that answers HTML) is recorded on the store for the dashboard; the back-fill still runs."""
     configured_settings()
     secret = get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
-    factory = client_factory or store_clients(vault)
     try:
-        sync = ensure_webhooks(factory(tenant_id, store_id), tenant_id, store_id, secret)
+        sync = ensure_webhooks(client_factory(tenant_id, store_id), tenant_id, store_id, secret)
     except LuxeBrainError as exc:
         logger.warning("webhooks not registered", extra={"store": store_id, "reason": str(exc)})
         state = dict(get_store(tenant_id, store_id).webhooks or {})
@@ -75,7 +80,7 @@ def register_store_webhooks(
 def run_webhook_health(
     tenant_id: str,
     store_id: str,
-    client_factory: ClientFactory | None = None,
+    client_factory: ClientFactory,
     *,
     mail: MailService,
     vault: KeyVault,
@@ -84,8 +89,7 @@ def run_webhook_health(
     """The hourly health run of one store; an owner alert goes through ``mail``."""
     configured_settings()
     secret = get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
-    factory = client_factory or store_clients(vault)
-    return check_webhook_health(tenant_id, store_id, factory(tenant_id, store_id), secret, mail=mail, now=now)
+    return check_webhook_health(tenant_id, store_id, client_factory(tenant_id, store_id), secret, mail=mail, now=now)
 
 
 def request_webhook_health_of_due_stores(backfill_queue: MessageQueue, now: datetime | None = None) -> int:
@@ -112,19 +116,17 @@ class StoreRemoval:
     store_error: str | None = None  # why the store could not be reached, or refused
 
 
-def remove_store(
-    tenant_id: str, store_id: str, client_factory: ClientFactory | None = None, *, vault: KeyVault
-) -> StoreRemoval:
-    """Remove a store: first the webhooks we registered on it (found by name), then its keys and record, its
-    back-fill checkpoints, and its place in the plan's stores. A store that cannot be reached or refuses is
-    still removed on our side; the webhooks left on it are named (they will fail and WooCommerce disables
-    them, but the merchant can delete them by hand). NotFoundError for an unknown or another tenant's store."""
+def remove_store(tenant_id: str, store_id: str, client_factory: ClientFactory) -> StoreRemoval:
+    """Remove a store (its client from ``client_factory``: :func:`removal_clients` for the API): first the
+    webhooks we registered on it (found by name), then its keys and record, its back-fill checkpoints, and its
+    place in the plan's stores. A store that cannot be reached or refuses is still removed on our side; the
+    webhooks left on it are named (they will fail and WooCommerce disables them, but the merchant can delete
+    them by hand). NotFoundError for an unknown or another tenant's store."""
     configured_settings()
     store = get_store(tenant_id, store_id)
     known: dict[str, dict[str, Any]] = dict((store.webhooks or {}).get("topics") or {})
-    factory = client_factory or store_clients(vault, **REMOVAL_CLIENT_OPTIONS)
     try:
-        removal = delete_webhooks(factory(tenant_id, store_id), store_id, known)
+        removal = delete_webhooks(client_factory(tenant_id, store_id), store_id, known)
     except LuxeBrainError as exc:  # no client at all (keys unreadable, address refused)
         removal = WebhookRemoval(left=recorded_webhooks(store_id, known), error=str(exc)[:300])
     if removal.error:
