@@ -23,12 +23,15 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def known_temporary_password(monkeypatch: pytest.MonkeyPatch) -> str:
-    # The real temporary password only travels in Cognito's e-mail; the test needs to know it.
-    from luxebrain.auth import team
+def known_temporary_password(client: TestClient) -> Iterator[str]:
+    # The real temporary password only travels in Cognito's e-mail; the test needs to know it. Only its maker
+    # is replaced: the invitation still creates the login through Cognito, under the API's role.
+    from api.routers.team import temporary_passwords
 
-    monkeypatch.setattr(team, "temporary_password", lambda: TEMPORARY)
-    return TEMPORARY
+    overrides = client.app.dependency_overrides
+    overrides[temporary_passwords] = lambda: lambda: TEMPORARY
+    yield TEMPORARY
+    overrides.pop(temporary_passwords)
 
 
 def _email(prefix: str = "colleague") -> str:

@@ -3,10 +3,11 @@ first log-in with their own password. Listing and removal are in the account rou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi import Path as PathParam
 from pydantic import Field
 
@@ -50,6 +51,14 @@ def _member(member: team.Member) -> TeamMemberResponse:
     )
 
 
+async def temporary_passwords() -> Callable[[], str]:
+    """What makes an invited colleague's temporary password (it only travels in Cognito's e-mail)."""
+    return team.new_temporary_password
+
+
+TemporaryPasswords = Annotated[Callable[[], str], Depends(temporary_passwords)]
+
+
 @router.post(
     "/tenant/invitations",
     status_code=201,
@@ -60,9 +69,19 @@ def _member(member: team.Member) -> TeamMemberResponse:
         409: {"description": "the e-mail already has a LuxeBrain account"},
     },
 )
-def invite(body: InviteRequest, principal: OwnerOnly, users: Users) -> TeamMemberResponse:
+def invite(
+    body: InviteRequest, principal: OwnerOnly, users: Users, temporary_passwords: TemporaryPasswords
+) -> TeamMemberResponse:
     tenant_id = principal.require_tenant()
-    return _member(team.invite_member(tenant_id, body.email, body.role, actor=principal.subject, users=users))
+    member = team.invite_member(
+        tenant_id,
+        body.email,
+        body.role,
+        actor=principal.subject,
+        users=users,
+        temporary_passwords=temporary_passwords,
+    )
+    return _member(member)
 
 
 MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", description="the member's user_id")]

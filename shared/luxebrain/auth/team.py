@@ -9,6 +9,7 @@ cache's few seconds, without a new token. Removal lives beside sign-out in ``acc
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,7 +33,7 @@ class Member:
     created_at: datetime
 
 
-def temporary_password() -> str:
+def new_temporary_password() -> str:
     """Meets the pool's policy (10+ characters, upper, lower, digit); Cognito e-mails it with the invitation."""
     return "Tmp-" + secrets.token_urlsafe(9) + "9aQ"
 
@@ -46,8 +47,17 @@ def _owners(tenant_id: str) -> int:
     return sum(member.role == str(Role.OWNER) for member in list_members(tenant_id))
 
 
-def invite_member(tenant_id: str, email: str, role: Role, *, actor: str, users: UserDirectory) -> Member:
-    """Create the colleague's login (Cognito e-mails a temporary password) and their membership; the seat
+def invite_member(
+    tenant_id: str,
+    email: str,
+    role: Role,
+    *,
+    actor: str,
+    users: UserDirectory,
+    temporary_passwords: Callable[[], str],
+) -> Member:
+    """Create the colleague's login (Cognito e-mails the temporary password ``temporary_passwords`` makes: the
+    API passes :func:`new_temporary_password`) and their membership; the seat
     counts against the plan (402 past it, and then no login is left behind). One login has one tenant: an
     e-mail that already has an account cannot be invited (409)."""
     _check_role(role)
@@ -56,7 +66,7 @@ def invite_member(tenant_id: str, email: str, role: Role, *, actor: str, users: 
     try:
         created = users.admin_create_user(
             email,
-            temporary_password(),
+            temporary_passwords(),
             attributes={
                 "email": email,
                 "email_verified": "true",
