@@ -7,6 +7,7 @@ tests don't need a fresh AWS."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -58,3 +59,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unexplained = [item.nodeid for item in items if any(not m.kwargs.get("reason") for m in item.iter_markers("slow"))]
     if unexplained:
         raise pytest.UsageError("marked slow without reason=...: " + ", ".join(unexplained))
+
+
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """pytest-xdist schedules by node id: of several tests sharing one it runs one and reports no loss
+    (schemathesis gives every operation's test the function's node id). Such files run in a process of their
+    own (the Makefile's SERIAL_TESTS)."""
+    shared = sorted(nodeid for nodeid, count in Counter(ids).items() if count > 1)
+    if shared:
+        raise pytest.UsageError("tests sharing a node id cannot run under xdist: " + ", ".join(shared))
