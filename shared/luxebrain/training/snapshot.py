@@ -191,9 +191,7 @@ class OrderSnapshot:
     @classmethod
     def from_bytes(cls, content: bytes) -> OrderSnapshot:
         with np.load(io.BytesIO(content), allow_pickle=False) as npz:
-            header = json.loads(npz["header"].tobytes())
-            if header.get("format") != SNAPSHOT_FORMAT:
-                raise ValueError(f"unsupported training snapshot format {header.get('format')!r}")
+            header = _checked_header(npz, "training snapshot")
             arrays = {name: npz[name] for name in (*_ORDER_ARRAYS, *_LINE_ARRAYS, "customers", "products")}
         return cls(**arrays, built_at=str(header.get("built_at", "")))
 
@@ -219,6 +217,14 @@ class OrderSnapshot:
         if category_of is not None:
             frame["category"] = frame["product_id"].map(category_of).fillna("__uncategorised__").astype(object)
         return frame
+
+
+def _checked_header(npz: Any, what: str) -> dict[str, Any]:
+    """The file's JSON header, refused when it is not this code's format."""
+    header = json.loads(npz["header"].tobytes())
+    if header.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(f"unsupported {what} format {header.get('format')!r}")
+    return header
 
 
 def _bytes_array(values: list[str]) -> np.ndarray:
@@ -303,9 +309,7 @@ class PriceHistory:
     @classmethod
     def from_bytes(cls, content: bytes) -> PriceHistory:
         with np.load(io.BytesIO(content), allow_pickle=False) as npz:
-            header = json.loads(npz["header"].tobytes())
-            if header.get("format") != SNAPSHOT_FORMAT:
-                raise ValueError(f"unsupported price history format {header.get('format')!r}")
+            _checked_header(npz, "price history")  # refuses another format
             products, times, amounts = npz["product"].astype(str), npz["at"].astype(str), npz["amounts"]
         return cls({(p, t): tuple(row) for p, t, row in zip(products.tolist(), times.tolist(), amounts, strict=True)})
 
