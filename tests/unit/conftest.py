@@ -7,7 +7,11 @@ tests/integration."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
+
+from luxebrain.runtime import reset_runtime
 
 try:
     from pytest_socket import disable_socket
@@ -30,3 +34,26 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("enable_socket"):
         pytest.fail(f"{item.nodeid} is marked enable_socket: a test that needs the network belongs in integration")
     disable_socket(allow_unix_socket=True)  # pytest-socket lifts it after each test's teardown
+
+
+# The settings a local stack has; nothing in the unit tier reaches the resources they name.
+LOCAL_SETTINGS = {
+    "APP_ENV": "local",
+    "LUXEBRAIN_TABLE_NAME": "luxebrain-data",
+    "LUXEBRAIN_MODELS_BUCKET": "luxebrain-models",
+}
+
+
+@pytest.fixture
+def local_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Call it with any settings beyond a local stack's: the environment is set and the runtime rebuilt on it,
+    and both are restored after the test."""
+
+    def configure(**extra: str) -> None:
+        for name, value in {**LOCAL_SETTINGS, **extra}.items():
+            monkeypatch.setenv(name, value)
+        reset_runtime()
+
+    yield configure
+    monkeypatch.undo()
+    reset_runtime()

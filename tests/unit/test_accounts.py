@@ -4,7 +4,7 @@ and friends)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fakes import InMemoryUserDirectory
@@ -19,19 +19,8 @@ CLIENT = "app-client"
 
 
 @pytest.fixture(autouse=True)
-def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "APP_ENV": "local",
-        "LUXEBRAIN_TABLE_NAME": "luxebrain-data",
-        "LUXEBRAIN_MODELS_BUCKET": "luxebrain-models",
-        "LUXEBRAIN_USER_POOL_ID": "us-east-1_pool",
-        "LUXEBRAIN_USER_POOL_CLIENT_ID": CLIENT,
-    }.items():
-        monkeypatch.setenv(name, value)
-    reset_runtime()
-    yield
-    monkeypatch.undo()
-    reset_runtime()
+def settings(local_settings: Callable[..., None]) -> None:
+    local_settings(LUXEBRAIN_USER_POOL_ID="us-east-1_pool", LUXEBRAIN_USER_POOL_CLIENT_ID=CLIENT)
 
 
 @pytest.fixture

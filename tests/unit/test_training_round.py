@@ -3,7 +3,7 @@ the lease, the quality gate's pointer switch or refusal, the run records and the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +14,6 @@ from fakes import InMemoryObjectStore, InMemoryTrainingRepository
 
 from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
 from luxebrain.ml.kinds import TrainingInputs
-from luxebrain.runtime import reset_runtime
 from luxebrain.serving.loader import artifact_prefix
 from luxebrain.storage.training import LeaseBusyError
 from luxebrain.training import TrainingReport, register_kind, train_tenant
@@ -48,18 +47,9 @@ def train_counts(inputs: TrainingInputs, *, hit_rate: float = 0.4) -> ModelArtif
 
 
 @pytest.fixture(autouse=True)
-def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def settings(local_settings: Callable[..., None]) -> None:
     """The run reads its thresholds from the settings (binding the table's models costs no request)."""
-    for name, value in {
-        "APP_ENV": "local",
-        "LUXEBRAIN_TABLE_NAME": "luxebrain-data",
-        "LUXEBRAIN_MODELS_BUCKET": "luxebrain-models",
-    }.items():
-        monkeypatch.setenv(name, value)
-    reset_runtime()
-    yield
-    monkeypatch.undo()
-    reset_runtime()
+    local_settings()
 
 
 @pytest.fixture
