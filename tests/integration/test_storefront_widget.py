@@ -32,7 +32,8 @@ WIDGET = REPO / "integrations" / "widget" / "luxebrain-widget.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PLUGIN_HARNESS = REPO / "tests" / "fixtures" / "wordpress" / "harness.php"
 PHP = shutil.which("php")
-SCREENSHOTS = Path(os.environ.get("LUXEBRAIN_SCREENSHOTS", "/tmp/luxebrain-widget"))
+# Inside the clone (ignored by git), so that two clones testing at once do not overwrite each other's screenshots.
+SCREENSHOTS = Path(os.environ.get("LUXEBRAIN_SCREENSHOTS", REPO / "test-output" / "storefront-widget"))
 
 
 def _browser_available() -> bool:
