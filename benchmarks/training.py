@@ -216,6 +216,7 @@ def bench_read_cost(
 
 def bench_moto_query(items: list[Any], limit: int) -> dict[str, Any]:
     """An end-to-end full read of ``limit`` orders from moto over HTTP, through the worker's own reader."""
+    from luxebrain.storage.customers import customer_repository
     from luxebrain.storage.items.customers import OrderItem
     from luxebrain.storage.tenants import create_tenant
     from luxebrain.tenancy import new_tenant_id
@@ -233,7 +234,7 @@ def bench_moto_query(items: list[Any], limit: int) -> dict[str, Any]:
                 batch.save(clone)
         stats = ReadStats()
         started = time.perf_counter()
-        snapshot = rebuild_from_table(tenant_id, now=AS_OF, stats=stats)
+        snapshot = rebuild_from_table(tenant_id, customers=customer_repository(), now=AS_OF, stats=stats)
         seconds = time.perf_counter() - started
     return {"orders": stats.dynamodb_items, "lines": snapshot.line_count, "seconds_in_moto": round(seconds, 2)}
 
@@ -343,6 +344,7 @@ def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any
     from luxebrain.tenancy import new_tenant_id
     from luxebrain.training import train_tenant
     from luxebrain.training.snapshot import OrderSnapshot, snapshot_key
+    from luxebrain.training.sources import table_sources
 
     if True:  # runs inside main's embedded AWS
         tenant_id = create_tenant("bench", tenant_id=new_tenant_id()).tenant_id
@@ -368,7 +370,7 @@ def bench_warm_reads(records: list[dict[str, Any]], products: list[dict[str, Any
         models_bucket().put(snapshot_key(tenant_id), snapshot.to_bytes())
         mark_tenant_data_changed(tenant_id, AS_OF)
         started = time.perf_counter()
-        report = train_tenant(tenant_id, files=models_bucket(), training=training_repository())
+        report = train_tenant(tenant_id, files=models_bucket(), training=training_repository(), sources=table_sources())
         pipeline_seconds = time.perf_counter() - started
         customer = next(record["customer_id"] for record in records if record["purchase"])
 

@@ -20,6 +20,9 @@ from luxebrain.adapters import (
     StoredObject,
 )
 from luxebrain.errors import ConflictError
+from luxebrain.storage.catalogue import Product
+from luxebrain.storage.customers import Order, OrderSummary
+from luxebrain.storage.pricing import PriceDecision
 from luxebrain.storage.training import (
     ABANDONED,
     FAILED,
@@ -562,3 +565,66 @@ class StoreRefunds:
 def no_refund_lookups(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:
     """The refunds parameter of a test whose orders carry no new refund: a lookup fails the test."""
     raise AssertionError(f"order {order_id} of {tenant_id}/{store_id}: no refund lookup was expected")
+
+
+# ----------------------------------------------------------------------------- catalogue, orders, price decisions
+class InMemoryCatalogueRepository:
+    """The catalogue repository (``storage.catalogue.CatalogueRepository``): products as ingest stored them,
+    read back in the table's order (by product id)."""
+
+    def __init__(self, products: Iterable[Product] = ()) -> None:
+        self.products: dict[tuple[str, str], Product] = {}
+        for product in products:
+            self.put(product)
+
+    def put(self, product: Product) -> None:
+        self.products[(product.tenant_id, product.product_id)] = product
+
+    def iter_products(self, tenant_id: str) -> Iterator[Product]:
+        return iter([product for (tenant, _), product in sorted(self.products.items()) if tenant == tenant_id])
+
+
+class InMemoryCustomerRepository:
+    """The customers repository (``storage.customers.CustomerRepository``): orders as ingest stored them,
+    summarised as the table's projection reads them (lines net of refunds where the order has them), in the
+    table's order (by order id)."""
+
+    def __init__(self, orders: Iterable[Order] = ()) -> None:
+        self.orders: dict[tuple[str, str], Order] = {}
+        for order in orders:
+            self.put(order)
+
+    def put(self, order: Order) -> None:
+        self.orders[(order.tenant_id, order.order_id)] = order
+
+    def iter_order_summaries(self, tenant_id: str) -> Iterator[OrderSummary]:
+        for (tenant, _), order in sorted(self.orders.items()):
+            if tenant == tenant_id:
+                yield OrderSummary(
+                    order_id=order.order_id,
+                    customer_id=order.customer_id,
+                    created_gmt=order.created_gmt,
+                    modified_gmt=order.modified_gmt,
+                    status_class=order.status_class,
+                    deleted=order.deleted,
+                    lines=tuple(
+                        (line.product_id, line.kept_quantity(), float(line.unit_price), line.kept_total())
+                        for line in order.line_items
+                    ),
+                )
+
+
+class InMemoryPriceDecisionRepository:
+    """The price decision repository (``storage.pricing.PriceDecisionRepository``): decisions in the order of
+    their ids (which start with the decision time), as the table lists them."""
+
+    def __init__(self, decisions: Iterable[PriceDecision] = ()) -> None:
+        self.decisions: dict[tuple[str, str], PriceDecision] = {}
+        for decision in decisions:
+            self.record(decision)
+
+    def record(self, decision: PriceDecision) -> None:
+        self.decisions[(decision.tenant_id, decision.decision_id)] = decision
+
+    def iter_decisions(self, tenant_id: str) -> Iterator[PriceDecision]:
+        return iter([decision for (tenant, _), decision in sorted(self.decisions.items()) if tenant == tenant_id])

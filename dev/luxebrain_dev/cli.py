@@ -136,8 +136,15 @@ def _run_train(args: argparse.Namespace) -> int:
     from luxebrain.adapters.aws import models_bucket
     from luxebrain.storage.training import training_repository
     from luxebrain.training import train_tenant  # the ML layer: imported only when training
+    from luxebrain.training.sources import table_sources
 
-    report = train_tenant(tenant_id, files=models_bucket(), training=training_repository(), progress=Progress().say)
+    report = train_tenant(
+        tenant_id,
+        files=models_bucket(),
+        training=training_repository(),
+        sources=table_sources(),
+        progress=Progress().say,
+    )
     print(report.summary())
     return 0
 

@@ -17,12 +17,15 @@ from luxebrain.adapters.aws import models_bucket
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.storage.training import training_repository
 from luxebrain.training import handle_train_request
+from luxebrain.training.sources import table_sources
 
 batch_processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> str:
-    report = handle_train_request(record.body, files=models_bucket(), training=training_repository())
+    report = handle_train_request(
+        record.body, files=models_bucket(), training=training_repository(), sources=table_sources()
+    )
     logger.info(
         "tenant trained",
         extra={"tenant": report.tenant_id, "status": report.status, "kinds": [k.status for k in report.kinds]},

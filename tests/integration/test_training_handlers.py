@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from fastapi.testclient import TestClient
 from test_training_pipeline import (  # noqa: F401  (fixtures)
     AS_OF,
+    SOURCES,
     TRAINING,
     only_test_kinds,
     sample_store,
@@ -96,7 +97,7 @@ def test_dispatcher_handler_queues_tenants_whose_data_changed(
 
     tenant = TenantItem.get(*key_tenant(stocked_tenant))
     tenant.update(actions=[TenantItem.plan.set("pro")])
-    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     mark_tenant_data_changed(stocked_tenant, AS_OF + timedelta(hours=5))
     # When the dispatcher receives the schedule's event a day later
     dispatcher = load_handler_module("train", "dispatcher")
@@ -224,7 +225,9 @@ def test_api_history_models_and_rate_limited_retrain(
     stock_tenant(merchant.tenant_id, sample_store)
     from luxebrain.training import train_tenant
 
-    trained = train_tenant(merchant.tenant_id, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0]
+    trained = train_tenant(
+        merchant.tenant_id, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES
+    ).kinds[0]
     # When it reads its run history and serving versions
     runs = client.get("/training/runs", headers=merchant.headers)
     models = client.get("/training/models", headers=merchant.headers)

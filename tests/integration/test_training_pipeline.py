@@ -43,10 +43,12 @@ from luxebrain.training import (
 from luxebrain.training.deltas import order_record, snapshot_key
 from luxebrain.training.registry import register_default_kinds, unregister_kind
 from luxebrain.training.snapshot import OrderSnapshot, load_training_data
+from luxebrain.training.sources import table_sources
 from luxebrain_dev.sample_store import SampleStore, generate_sample_store
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 TRAINING = training_repository()  # the product's training repository, on the embedded DynamoDB
+SOURCES = table_sources()  # and its catalogue, customers and price decision repositories
 
 
 # ----------------------------------------------------------------------------- a tiny real model kind
@@ -206,7 +208,9 @@ def test_first_run_promotes_and_the_api_serves_it(only_test_kinds: None, stocked
     # Given a tenant with orders and no model yet
     messages: list[str] = []
     # When it is trained
-    report = train_tenant(stocked_tenant, progress=messages.append, now=AS_OF, files=models_bucket(), training=TRAINING)
+    report = train_tenant(
+        stocked_tenant, progress=messages.append, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES
+    )
     # Then the version is current, its files are in S3 under the agreed prefix, and the API reads it back
     (result,) = report.kinds
     assert report.status == "succeeded" and result.status == "succeeded"
@@ -229,7 +233,7 @@ def test_first_run_promotes_and_the_api_serves_it(only_test_kinds: None, stocked
 
 def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version
-    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0]
+    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES).kinds[0]
     # When the next run's model is 50 % worse on its holdout metric
     register_kind(
         "popularity",
@@ -238,7 +242,7 @@ def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, st
         holdout_metric="holdout.hit_rate",
     )
     second = train_tenant(
-        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING
+        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING, sources=SOURCES
     ).kinds[0]
     # Then it is rejected with its numbers, and the old version keeps serving
     assert second.status == "rejected"
@@ -251,7 +255,7 @@ def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, st
 
 def test_quality_gate_accepts_a_slightly_worse_model(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version, when the next one is 2 % worse (within the 10 % tolerance)
-    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     register_kind(
         "popularity",
         lambda inputs: train_popularity(inputs, degrade=0.02),
@@ -259,7 +263,7 @@ def test_quality_gate_accepts_a_slightly_worse_model(only_test_kinds: None, stoc
         holdout_metric="holdout.hit_rate",
     )
     second = train_tenant(
-        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING
+        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING, sources=SOURCES
     ).kinds[0]
     # Then it becomes current
     assert second.status == "succeeded"
@@ -276,7 +280,7 @@ def test_a_model_that_cannot_be_served_is_rejected(only_test_kinds: None, stocke
         "popularity", broken, serving_class=f"{__name__}:PopularityServing", holdout_metric="holdout.hit_rate"
     )
     # When it trains
-    result = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0]
+    result = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES).kinds[0]
     # Then it is rejected and nothing serves
     assert result.status == "rejected" and "serving model cannot be built" in (result.reason or "")
     assert get_pointer(stocked_tenant, "popularity") is None
@@ -289,7 +293,9 @@ def test_one_failing_kind_does_not_stop_the_others(only_test_kinds: None, stocke
     )
     first = {
         result.kind: result
-        for result in train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds
+        for result in train_tenant(
+            stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES
+        ).kinds
     }
 
     # When one of them raises on the next run
@@ -297,7 +303,9 @@ def test_one_failing_kind_does_not_stop_the_others(only_test_kinds: None, stocke
         raise ValueError("not enough data for this model")
 
     register_kind("second", failing, holdout_metric="holdout.hit_rate")
-    report = train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
+    report = train_tenant(
+        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING, sources=SOURCES
+    )
     # Then the other kind is promoted, the failing one is recorded and keeps its previous version
     by_kind = {result.kind: result for result in report.kinds}
     assert report.status == "partial"
@@ -319,7 +327,7 @@ def test_a_crashed_run_keeps_the_old_version_and_is_taken_over_after_its_lease(
     only_test_kinds: None, stocked_tenant: str
 ) -> None:
     # Given a current version
-    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0]
+    first = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES).kinds[0]
 
     # When the next run dies in the middle of training
     def crash(inputs: TrainingInputs) -> ModelArtifact:
@@ -329,19 +337,34 @@ def test_a_crashed_run_keeps_the_old_version_and_is_taken_over_after_its_lease(
     crashed_at = AS_OF + timedelta(days=1)
     with pytest.raises(SimulatedCrash):
         train_tenant(
-            stocked_tenant, now=crashed_at, run_id="deadbeefdeadbeef", files=models_bucket(), training=TRAINING
+            stocked_tenant,
+            now=crashed_at,
+            run_id="deadbeefdeadbeef",
+            files=models_bucket(),
+            training=TRAINING,
+            sources=SOURCES,
         )
     # Then the old version still serves and the lease is still held (a retry right away is refused)
     assert get_pointer(stocked_tenant, "popularity").version == first.version
     assert list_run_records(stocked_tenant, kind="popularity")[0].status == "running"
     with pytest.raises(LeaseBusyError):
-        train_tenant(stocked_tenant, now=crashed_at + timedelta(minutes=5), files=models_bucket(), training=TRAINING)
+        train_tenant(
+            stocked_tenant,
+            now=crashed_at + timedelta(minutes=5),
+            files=models_bucket(),
+            training=TRAINING,
+            sources=SOURCES,
+        )
 
     # When the message is redelivered after the lease expired
     register_kind("popularity", train_popularity, holdout_metric="holdout.hit_rate")
     lease = configured_settings().training_lease_seconds
     report = train_tenant(
-        stocked_tenant, now=crashed_at + timedelta(seconds=lease + 1), files=models_bucket(), training=TRAINING
+        stocked_tenant,
+        now=crashed_at + timedelta(seconds=lease + 1),
+        files=models_bucket(),
+        training=TRAINING,
+        sources=SOURCES,
     )
     # Then the new run trains, and the dead run's record says what happened
     assert report.kinds[0].status == "succeeded"
@@ -363,14 +386,14 @@ def test_two_runs_for_one_tenant_never_interleave(only_test_kinds: None, stocked
     outcome: dict[str, Any] = {}
     first = threading.Thread(
         target=lambda: outcome.update(
-            first=train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+            first=train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
         )
     )
     first.start()
     assert inside.wait(timeout=30)
     # When a second run for the same tenant starts meanwhile
     with pytest.raises(LeaseBusyError):
-        train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+        train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     release.set()
     first.join(timeout=60)
     # Then only the first one trained, and the lease is free again afterwards
@@ -391,7 +414,7 @@ def test_the_lease_is_a_conditional_write(stocked_tenant: str) -> None:
 def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -> None:
     stocked_tenant = tabled_tenant
     # Given a first read (no snapshot yet: the table is queried once and the snapshot written)
-    first = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+    first = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     # (two PUTs: the snapshot, and the price history started from the catalogue's current versions)
     assert first.stats.source == "table" and first.stats.dynamodb_items > 0 and first.stats.s3_puts == 2
     # When ingest records a refund of a paid order and a new paid order (and a stale copy of the refund)
@@ -404,14 +427,18 @@ def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -
     append_training_delta(stocked_tenant, [refunded, new], files=models_bucket())
     append_training_delta(stocked_tenant, [stale], files=models_bucket())
     # Then the next read merges the deltas without querying the table
-    second = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
+    second = load_training_data(
+        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING, sources=SOURCES
+    )
     assert second.stats.source == "snapshot" and second.stats.dynamodb_items == 0
     assert second.stats.deltas_applied == 2 and second.stats.orders_changed == 2
     assert paid["order_id"] not in set(second.order_lines["order_id"])
     refunded_lines = int((first.order_lines["order_id"] == paid["order_id"]).sum())
     assert len(second.order_lines) == len(first.order_lines) - refunded_lines + len(new.line_items)
     # and the consumed deltas are gone, and the data change is recorded for the dispatcher
-    third = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
+    third = load_training_data(
+        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING, sources=SOURCES
+    )
     assert third.stats.deltas_applied == 0
     assert get_training_state(stocked_tenant).data_changed_at is not None
 
@@ -448,7 +475,7 @@ def test_product_versions_and_price_decisions_reach_pricing_training(stocked_ten
         change_record={"applied_at": "2026-10-20T10:00:00+00:00", "suggested_price": 27.0, "written": {}},
     )
     # When training reads its data
-    data = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+    data = load_training_data(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     # Then the price history holds every version's price and the decision's, in time order
     assert data.price_history is not None and data.stock_history is not None
     prices = data.price_history[data.price_history["product_id"] == product_id].sort_values("changed_at")
@@ -459,7 +486,9 @@ def test_product_versions_and_price_decisions_reach_pricing_training(stocked_ten
     assert 0.0 in stock["stock_quantity"].tolist()
     # and both survive the deltas' deletion and a rebuild of the order snapshot from the table
     models_bucket().delete(snapshot_key(stocked_tenant))
-    again = load_training_data(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
+    again = load_training_data(
+        stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING, sources=SOURCES
+    )
     assert again.stats.deltas_applied == 0 and again.price_history is not None
     assert len(again.price_history[again.price_history["product_id"] == product_id]) == len(prices)
     # and the pricing kind trains on them: the stock-out week is left out of the product's active weeks
@@ -483,7 +512,7 @@ def test_product_versions_and_price_decisions_reach_pricing_training(stocked_ten
 
 def _some_product(tenant_id: str) -> str:
     """A simple (not variable) product of the tenant that has sold."""
-    data = load_training_data(tenant_id, now=AS_OF, files=models_bucket(), training=TRAINING)
+    data = load_training_data(tenant_id, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     sold = set(data.order_lines["product_id"])
     return next(pid for pid in data.products["product_id"] if pid in sold)
 
@@ -496,11 +525,17 @@ def test_serving_cache_picks_up_a_new_version_within_its_check_interval(
     cache = ModelCache(
         files=models_bucket(), max_entries=8, max_bytes=10_000_000, check_interval_seconds=60, clock=lambda: clock[0]
     )
-    v1 = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0].version
+    v1 = (
+        train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
+        .kinds[0]
+        .version
+    )
     assert cache.current_model(stocked_tenant, "popularity")[1] == v1
     # When version 2 is promoted
     v2 = (
-        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING)
+        train_tenant(
+            stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING, sources=SOURCES
+        )
         .kinds[0]
         .version
     )
@@ -519,7 +554,11 @@ def test_serving_cache_picks_up_a_new_version_within_its_check_interval(
 
 def test_serving_refuses_a_tampered_artifact(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a current version whose arrays file is altered in S3 after training
-    version = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING).kinds[0].version
+    version = (
+        train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
+        .kinds[0]
+        .version
+    )
     bucket, key = (
         configured_settings().models_bucket,
         artifact_prefix(stocked_tenant, "popularity", version) + "arrays.npz",
@@ -536,7 +575,7 @@ def test_serving_refuses_a_tampered_artifact(only_test_kinds: None, stocked_tena
 
 def test_cache_is_bounded_across_tenants(only_test_kinds: None, stocked_tenant: str) -> None:
     # Given a cache that holds one entry, and a model for the stocked tenant only
-    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+    train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     other_tenant = new_tenant_id()
     cache = ModelCache(files=models_bucket(), max_entries=1, max_bytes=10_000_000, check_interval_seconds=60)
     cache.current_model(stocked_tenant, "popularity")
@@ -550,7 +589,7 @@ def test_cache_is_bounded_across_tenants(only_test_kinds: None, stocked_tenant: 
 def test_every_product_kind_trains_on_the_sample_store(stocked_tenant: str) -> None:
     # Given the four product kinds (recommend, forecast, customers, pricing) and a real small store
     # When the tenant is trained
-    report = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING)
+    report = train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     # Then each kind ends with a recorded status, and every promoted one is served by its own serving class
     assert {result.kind for result in report.kinds} == {"recommend", "forecast", "customers", "pricing"}
     for result in report.kinds:
@@ -565,7 +604,9 @@ def test_old_versions_are_pruned_but_the_current_one_never(only_test_kinds: None
     from luxebrain.training.pipeline import KEEP_VERSIONS
 
     versions = [
-        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket(), training=TRAINING)
+        train_tenant(
+            stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket(), training=TRAINING, sources=SOURCES
+        )
         .kinds[0]
         .version
         for day in range(5)
@@ -577,7 +618,9 @@ def test_old_versions_are_pruned_but_the_current_one_never(only_test_kinds: None
         holdout_metric="holdout.hit_rate",
     )
     rejected = [
-        train_tenant(stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket(), training=TRAINING).kinds[0]
+        train_tenant(
+            stocked_tenant, now=AS_OF + timedelta(days=day), files=models_bucket(), training=TRAINING, sources=SOURCES
+        ).kinds[0]
         for day in (5, 6)
     ]
     assert [result.status for result in rejected] == ["rejected", "rejected"]
@@ -604,7 +647,7 @@ def test_a_seeded_snapshot_with_deltas_never_needs_the_table(tabled_tenant: str)
         order.tenant_id = fresh
     append_training_delta(fresh, orders, files=models_bucket())
     # When the tenant's data is read for training
-    data = load_training_data(fresh, now=AS_OF, files=models_bucket(), training=TRAINING)
+    data = load_training_data(fresh, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     # Then it comes from the snapshot and its deltas alone
     assert data.stats.source == "snapshot" and data.stats.dynamodb_items == 0
     paid = [order for order in orders if order.status_class == "purchase"]
@@ -626,9 +669,9 @@ def test_a_run_that_fails_as_a_whole_is_retried_not_skipped(only_test_kinds: Non
     register_kind("popularity", failing, holdout_metric="holdout.hit_rate")
     body = f'{{"tenant_id": "{stocked_tenant}", "reason": "scheduled", "requested_at": "{AS_OF.isoformat()}"}}'
     with pytest.raises(TrainingFailedError, match="S3 unavailable"):
-        handle_train_request(body, files=models_bucket(), training=TRAINING)
+        handle_train_request(body, files=models_bucket(), training=TRAINING, sources=SOURCES)
     # When the same scheduled message is delivered again, then it trains instead of being skipped as up to date
     register_kind("popularity", train_popularity, holdout_metric="holdout.hit_rate")
-    assert handle_train_request(body, files=models_bucket(), training=TRAINING).status == "succeeded"
+    assert handle_train_request(body, files=models_bucket(), training=TRAINING, sources=SOURCES).status == "succeeded"
     # and once trained, a duplicate of it is skipped
-    assert handle_train_request(body, files=models_bucket(), training=TRAINING).status == "skipped"
+    assert handle_train_request(body, files=models_bucket(), training=TRAINING, sources=SOURCES).status == "skipped"

@@ -1,5 +1,6 @@
-"""A training round of ``train_tenant`` over the in-memory bucket and training repository (no table, no moto):
-the lease, the quality gate's pointer switch or refusal, the run records and the skip of an unchanged tenant."""
+"""A training round of ``train_tenant`` over the in-memory bucket, training, catalogue, customers and price
+decision repositories (no table, no moto): the data read through the snapshot, the lease, the quality gate's
+pointer switch or refusal, the run records and the skip of an unchanged tenant."""
 
 from __future__ import annotations
 
@@ -8,17 +9,25 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 import pytest
-from fakes import InMemoryObjectStore, InMemoryTrainingRepository
+from fakes import (
+    InMemoryCatalogueRepository,
+    InMemoryCustomerRepository,
+    InMemoryObjectStore,
+    InMemoryPriceDecisionRepository,
+    InMemoryTrainingRepository,
+)
 
 from luxebrain.ml.artifacts import ArtifactError, ModelArtifact
 from luxebrain.ml.kinds import TrainingInputs
 from luxebrain.serving.loader import artifact_prefix
+from luxebrain.storage.catalogue import Product
+from luxebrain.storage.customers import Order, OrderLine
 from luxebrain.storage.training import LeaseBusyError
 from luxebrain.training import TrainingReport, register_kind, train_tenant
 from luxebrain.training.registry import unregister_kind
-from luxebrain.training.snapshot import ReadStats, TrainingData
+from luxebrain.training.snapshot import snapshot_key
+from luxebrain.training.sources import TrainingSources
 
 TENANT = "round-tenant-1"
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -59,17 +68,48 @@ def counts_kind() -> Iterator[None]:
     unregister_kind("counts")
 
 
-def three_orders(tenant_id: str, run_started_at: datetime) -> TrainingData:
-    lines = pd.DataFrame(
-        {
-            "order_id": ["1", "1", "2", "3"],
-            "product_id": ["p1", "p2", "p1", "p3"],
-            "quantity": [2.0, 1.0, 1.0, 4.0],
-            "ordered_at": [run_started_at - timedelta(days=d) for d in (9, 9, 5, 1)],
-        }
+def line(product_id: str, quantity: float) -> OrderLine:
+    return OrderLine(
+        line_id=f"l-{product_id}",
+        product_id=product_id,
+        variation_id=None,
+        name=None,
+        sku=None,
+        quantity=quantity,
+        unit_price=10.0,
+        subtotal=10.0 * quantity,
+        total=10.0 * quantity,
     )
-    products = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "category": ["a", "a", "b"]})
-    return TrainingData(lines, products, ReadStats(source="test"))
+
+
+def paid_order(order_id: str, days_before: int, *lines: OrderLine) -> Order:
+    created = f"{AS_OF - timedelta(days=days_before):%Y-%m-%dT%H:%M:%S}"
+    return Order(
+        tenant_id=TENANT,
+        order_id=order_id,
+        status="completed",
+        status_class="purchase",
+        customer_id=f"c{order_id}",
+        created_gmt=created,
+        modified_gmt=created,
+        line_items=lines,
+    )
+
+
+def three_orders() -> TrainingSources:
+    """Three paid orders of four lines over three products, as ingest stored them."""
+    orders = [
+        paid_order("1", 9, line("p1", 2.0), line("p2", 1.0)),
+        paid_order("2", 5, line("p1", 1.0)),
+        paid_order("3", 1, line("p3", 4.0)),
+    ]
+    categories = {"p1": "a", "p2": "a", "p3": "b"}
+    products = [Product(TENANT, product_id, categories=(category,)) for product_id, category in categories.items()]
+    return TrainingSources(
+        catalogue=InMemoryCatalogueRepository(products),
+        customers=InMemoryCustomerRepository(orders),
+        decisions=InMemoryPriceDecisionRepository(),
+    )
 
 
 def train(
@@ -79,10 +119,10 @@ def train(
         TENANT,
         files=files,
         training=training,
+        sources=three_orders(),
         now=now,
         kinds=["counts"],
         only_if_changed=only_if_changed,
-        read_data=three_orders,
     )
 
 
@@ -93,6 +133,9 @@ def test_a_round_promotes_the_first_version_then_refuses_a_worse_one(counts_kind
     # Then its version is current, its files are in the bucket, its run recorded and the lease given back
     (result,) = first.kinds
     assert first.status == "succeeded" and result.status == "succeeded" and result.rows_used == 4
+    # read from the orders and the catalogue (no snapshot yet: it was built from the orders and saved)
+    assert (first.read["source"], first.read["rows"], first.read["products"]) == ("table", 4, 3)
+    assert files.exists(snapshot_key(TENANT))
     pointer = training.get_pointer(TENANT, "counts")
     assert pointer is not None and pointer.version == result.version and pointer.holdout_metric == 0.4
     assert pointer.artifact_prefix == artifact_prefix(TENANT, "counts", result.version)

@@ -3,6 +3,7 @@ rules and format, and the report's summary."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from fakes import InMemoryObjectStore
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.kinds import forecast_weighted_wape, metric_at
+from luxebrain.storage.customers import OrderSummary
 from luxebrain.storage.training import TrainingState
 from luxebrain.training.deltas import delta_prefix, invalidate_snapshot, snapshot_key, write_delta
 from luxebrain.training.dispatch import TrainRequest, is_due
@@ -241,6 +243,16 @@ def test_raw_table_items_and_model_items_make_the_same_record() -> None:
 SNAPSHOT_TENANT = "t-snapshot"
 
 
+class NoOrderReads:
+    """The customers repository of a refresh within the rebuild interval: it must not read the orders."""
+
+    def iter_order_summaries(self, tenant_id: str) -> Iterator[OrderSummary]:
+        raise AssertionError(f"the orders of {tenant_id} were read: the snapshot was rebuilt")
+
+
+NO_ORDER_READS = NoOrderReads()
+
+
 def test_a_seeded_snapshot_is_empty_and_never_overwrites_one_that_exists() -> None:
     # Given a tenant without a snapshot, when it is seeded, then an empty snapshot built now is written
     files = InMemoryObjectStore()
@@ -266,7 +278,7 @@ def test_a_refresh_merges_the_deltas_saves_the_snapshot_and_deletes_only_its_own
     stats = ReadStats()
     later = NOW + timedelta(days=1)
     snapshot, _ = refresh_snapshot(
-        SNAPSHOT_TENANT, files=files, now=later, stats=stats, rebuild_after=timedelta(days=7)
+        SNAPSHOT_TENANT, files=files, customers=NO_ORDER_READS, now=later, stats=stats, rebuild_after=timedelta(days=7)
     )
     # Then both deltas are merged (no table read), the merged snapshot is saved and the deltas are gone
     assert (stats.source, stats.deltas_applied, stats.orders_changed, stats.dynamodb_items) == ("snapshot", 2, 2, 0)
@@ -279,7 +291,9 @@ def test_a_refresh_merges_the_deltas_saves_the_snapshot_and_deletes_only_its_own
     assert (stats.s3_lists, stats.s3_gets, stats.s3_puts, stats.s3_deletes) == (2, 3, 1, 1)
     # When nothing changed since, a refresh reads the snapshot only and writes nothing
     again = ReadStats()
-    refresh_snapshot(SNAPSHOT_TENANT, files=files, now=later, stats=again, rebuild_after=timedelta(days=7))
+    refresh_snapshot(
+        SNAPSHOT_TENANT, files=files, customers=NO_ORDER_READS, now=later, stats=again, rebuild_after=timedelta(days=7)
+    )
     assert (again.s3_lists, again.s3_gets, again.s3_puts, again.s3_deletes, again.deltas_applied) == (2, 1, 0, 0, 0)
 
 
@@ -302,7 +316,12 @@ def test_product_versions_build_a_price_history_that_outlives_the_snapshot() -> 
     # When a run refreshes the snapshot with the catalogue's current version of the product
     later = NOW + timedelta(days=1)
     _, history = refresh_snapshot(
-        SNAPSHOT_TENANT, files=files, now=later, rebuild_after=timedelta(days=7), catalogue=[sold_out]
+        SNAPSHOT_TENANT,
+        files=files,
+        customers=NO_ORDER_READS,
+        now=later,
+        rebuild_after=timedelta(days=7),
+        catalogue=[sold_out],
     )
     # Then the history holds all three versions, and the stock-out as a zero
     prices, stock = history.frames()
@@ -315,7 +334,13 @@ def test_product_versions_build_a_price_history_that_outlives_the_snapshot() -> 
     files.put(snapshot_key(SNAPSHOT_TENANT), OrderSnapshot.from_records([], built_at=later.isoformat()).to_bytes())
     stats = ReadStats()
     _, again = refresh_snapshot(
-        SNAPSHOT_TENANT, files=files, now=later, stats=stats, rebuild_after=timedelta(days=7), catalogue=[sold_out]
+        SNAPSHOT_TENANT,
+        files=files,
+        customers=NO_ORDER_READS,
+        now=later,
+        stats=stats,
+        rebuild_after=timedelta(days=7),
+        catalogue=[sold_out],
     )
     assert len(again.versions) == 3 and stats.s3_puts == 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -169,3 +170,25 @@ def get_coupon(tenant_id: str, coupon_id: str) -> Coupon:
         return coupon_from_item(CouponItem.get(*key_coupon(tenant_id, coupon_id)))
     except DoesNotExist:
         raise NotFoundError(f"coupon {coupon_id} not found") from None
+
+
+# ----------------------------------------------------------------------------- the repository a caller is given
+class CatalogueRepository(Protocol):
+    """What a training run reads of a tenant's catalogue (``DynamoCatalogueRepository`` in the product, an
+    in-memory one in the unit tier)."""
+
+    def iter_products(self, tenant_id: str) -> Iterator[Product]: ...
+
+
+class DynamoCatalogueRepository:
+    """The catalogue repository on the table: this module's reads."""
+
+    iter_products = staticmethod(iter_products)
+
+
+def catalogue_repository() -> DynamoCatalogueRepository:
+    """The product's catalogue repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoCatalogueRepository()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -317,3 +317,25 @@ def order_summary_from_raw(item: dict[str, Any]) -> OrderSummary:
         deleted=bool(item.get("deleted", {}).get("BOOL", False)),
         lines=tuple(lines),
     )
+
+
+# ----------------------------------------------------------------------------- the repository a caller is given
+class CustomerRepository(Protocol):
+    """What a training run reads of a tenant's customers and orders: every order, summarised
+    (``DynamoCustomerRepository`` in the product, an in-memory one in the unit tier)."""
+
+    def iter_order_summaries(self, tenant_id: str) -> Iterator[OrderSummary]: ...
+
+
+class DynamoCustomerRepository:
+    """The customers repository on the table: this module's reads."""
+
+    iter_order_summaries = staticmethod(iter_order_summaries)
+
+
+def customer_repository() -> DynamoCustomerRepository:
+    """The product's customers repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoCustomerRepository()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -114,3 +114,25 @@ def decision_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> P
     return query_page(
         PriceDecisionItem.query, _partition(tenant_id), _decision, limit=limit, cursor=cursor, newest_first=True
     )
+
+
+# ----------------------------------------------------------------------------- the repository a caller is given
+class PriceDecisionRepository(Protocol):
+    """What a training run reads of the merchant's price decisions (its price history counts the applied ones):
+    ``DynamoPriceDecisionRepository`` in the product, an in-memory one in the unit tier."""
+
+    def iter_decisions(self, tenant_id: str) -> Iterator[PriceDecision]: ...
+
+
+class DynamoPriceDecisionRepository:
+    """The pricing repository on the table: this module's reads."""
+
+    iter_decisions = staticmethod(iter_decisions)
+
+
+def price_decision_repository() -> DynamoPriceDecisionRepository:
+    """The product's price decision repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoPriceDecisionRepository()

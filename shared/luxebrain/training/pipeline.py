@@ -30,9 +30,9 @@ from luxebrain.training.registry import ModelKind, registered_kinds
 
 if TYPE_CHECKING:  # the snapshot module (numpy) is imported when a run reads its data
     from luxebrain.training.snapshot import TrainingData
+    from luxebrain.training.sources import TrainingSources
 
 Progress = Callable[[str], None]
-DataReader = Callable[[str, datetime], "TrainingData"]  # (tenant, run start) -> what the run learns from
 MAX_STORED_METRICS_BYTES = 16_000  # a run record stays far below DynamoDB's 400 KB item limit
 
 
@@ -123,17 +123,16 @@ def train_tenant(
     *,
     files: ObjectStore,
     training: TrainingRepository,
+    sources: TrainingSources,
     progress: Progress | None = None,
     now: datetime | None = None,
     kinds: Iterable[str] | None = None,
     only_if_changed: bool = False,
     run_id: str | None = None,
-    read_data: DataReader | None = None,
 ) -> TrainingReport:
     """Train every registered kind (or ``kinds``) for ``tenant_id`` under the tenant's lease, reading its
-    snapshot from and writing its artifacts to ``files`` (the models bucket); the lease, pointers and run
-    records go through ``training``. ``read_data`` replaces the read of the tenant's orders and catalogue
-    (default: ``snapshot.load_training_data``, which reads the table).
+    snapshot from and writing its artifacts to ``files`` (the models bucket) and its orders, catalogue and
+    price decisions from ``sources``; the lease, pointers and run records go through ``training``.
 
     Raises LeaseBusyError if another run holds the lease. With ``only_if_changed`` (scheduled messages), a
     tenant whose data has not changed since its last completed run is skipped: duplicate messages are harmless.
@@ -162,12 +161,9 @@ def train_tenant(
     report = TrainingReport(tenant_id, run_id, "failed", started_at, started_at)
     try:
         say(f"Reading the training data of tenant {tenant_id} ...")
-        if read_data is None:
-            from luxebrain.training.snapshot import load_training_data
+        from luxebrain.training.snapshot import load_training_data
 
-            data = load_training_data(tenant_id, files=files, training=training, now=started_at)
-        else:
-            data = read_data(tenant_id, started_at)
+        data = load_training_data(tenant_id, files=files, training=training, sources=sources, now=started_at)
         report.read = {
             **data.stats.as_dict(),
             "rows": len(data.order_lines),

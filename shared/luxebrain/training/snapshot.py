@@ -48,9 +48,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from luxebrain.storage.catalogue import Product
-    from luxebrain.storage.customers import OrderSummary
+    from luxebrain.storage.customers import CustomerRepository, OrderSummary
     from luxebrain.storage.pricing import PriceDecision
     from luxebrain.storage.training import TrainingRepository
+    from luxebrain.training.sources import TrainingSources
 
 
 def seed_training_snapshot(tenant_id: str, *, files: ObjectStore, now: datetime | None = None) -> bool:
@@ -445,16 +446,19 @@ def _float(value: Any) -> float:
 
 
 def load_training_data(
-    tenant_id: str, *, files: ObjectStore, training: TrainingRepository, now: datetime | None = None
+    tenant_id: str,
+    *,
+    files: ObjectStore,
+    training: TrainingRepository,
+    sources: TrainingSources,
+    now: datetime | None = None,
 ) -> TrainingData:
-    """One read of a tenant's data into the standard frames, through the snapshot (rebuilt when due).
+    """One read of a tenant's data into the standard frames, through the snapshot (rebuilt from ``sources``'
+    orders when due) and ``sources``' catalogue and price decisions.
 
     The snapshot is trusted to be current only for tenants whose ingest records deltas (their training state
     has a ``data_changed_at``); for any other tenant every run re-reads the table, so no order is ever missed.
     """
-    from luxebrain.storage.catalogue import iter_products
-    from luxebrain.storage.pricing import iter_decisions
-
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     settings = configured_settings()
@@ -462,14 +466,20 @@ def load_training_data(
     state = training.get_training_state(tenant_id)
     incremental = state is not None and state.data_changed_at is not None
     rebuild_after = timedelta(days=settings.training_snapshot_rebuild_days) if incremental else None
-    catalogue = list(iter_products(tenant_id))
+    catalogue = list(sources.catalogue.iter_products(tenant_id))
     snapshot, history = refresh_snapshot(
-        tenant_id, files=files, now=now, stats=stats, rebuild_after=rebuild_after, catalogue=catalogue
+        tenant_id,
+        files=files,
+        customers=sources.customers,
+        now=now,
+        stats=stats,
+        rebuild_after=rebuild_after,
+        catalogue=catalogue,
     )
     products = product_frame(catalogue)
     category_of = dict(zip(products["product_id"], products["category"], strict=True))
     order_lines = snapshot.order_lines_frame(category_of)
-    price_history, stock_history = history.frames(iter_decisions(tenant_id))
+    price_history, stock_history = history.frames(sources.decisions.iter_decisions(tenant_id))
     stats.seconds = round(time.perf_counter() - started, 3)
     return TrainingData(order_lines, products, stats, price_history=price_history, stock_history=stock_history)
 
@@ -478,12 +488,14 @@ def refresh_snapshot(
     tenant_id: str,
     *,
     files: ObjectStore,
+    customers: CustomerRepository,
     now: datetime,
     stats: ReadStats | None = None,
     rebuild_after: timedelta | None = None,
     catalogue: Iterable[Product] = (),
 ) -> tuple[OrderSnapshot, PriceHistory]:
-    """The tenant's snapshot brought up to date and saved: deltas merged, or rebuilt from the table when there
+    """The tenant's snapshot brought up to date and saved: deltas merged, or rebuilt from ``customers``' orders
+    (the table) when there
     is none, it is older than ``rebuild_after``, or ``rebuild_after`` is None (no incremental updates); and its
     price history with the deltas' product versions and the ``catalogue``'s current ones added (saved when it
     grew)."""
@@ -506,7 +518,7 @@ def refresh_snapshot(
         versions.extend(content.get("products", []))
     due = snapshot is None or rebuild_after is None or _older_than(snapshot.built_at, now - rebuild_after)
     if due:
-        snapshot = rebuild_from_table(tenant_id, now=now, stats=stats)
+        snapshot = rebuild_from_table(tenant_id, customers=customers, now=now, stats=stats)
         stats.source = "table"
     else:
         assert snapshot is not None
@@ -534,11 +546,11 @@ def _requests(keys: int, per_request: int, *, at_least: int = 0) -> int:
     return max(math.ceil(keys / per_request), at_least)
 
 
-def rebuild_from_table(tenant_id: str, *, now: datetime, stats: ReadStats | None = None) -> OrderSnapshot:
+def rebuild_from_table(
+    tenant_id: str, *, customers: CustomerRepository, now: datetime, stats: ReadStats | None = None
+) -> OrderSnapshot:
     """The full query: every order of the tenant, read once (summarised: no whole items), into a new snapshot."""
-    from luxebrain.storage.customers import iter_order_summaries
-
-    records = [record_from_summary(order) for order in iter_order_summaries(tenant_id)]
+    records = [record_from_summary(order) for order in customers.iter_order_summaries(tenant_id)]
     if stats is not None:
         stats.dynamodb_items += len(records)
     return OrderSnapshot.from_records(records, built_at=now.astimezone(UTC).isoformat())

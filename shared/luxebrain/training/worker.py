@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from luxebrain.adapters import ObjectStore
 from luxebrain.errors import LuxeBrainError
 from luxebrain.storage.training import TrainingRepository
 from luxebrain.training.dispatch import TrainRequest
 from luxebrain.training.pipeline import Progress, TrainingReport, train_tenant
+
+if TYPE_CHECKING:  # the API imports this package; only the worker function builds the sources
+    from luxebrain.training.sources import TrainingSources
 
 
 class TrainingFailedError(LuxeBrainError):
@@ -14,7 +19,12 @@ class TrainingFailedError(LuxeBrainError):
 
 
 def handle_train_request(
-    body: str, *, files: ObjectStore, training: TrainingRepository, progress: Progress | None = None
+    body: str,
+    *,
+    files: ObjectStore,
+    training: TrainingRepository,
+    sources: TrainingSources,
+    progress: Progress | None = None,
 ) -> TrainingReport:
     """Parse the message and train its tenant. Scheduled requests skip a tenant whose data has not changed
     since its last completed run (so a duplicate message costs one read); on-demand ones always train.
@@ -25,6 +35,7 @@ def handle_train_request(
         request.tenant_id,
         files=files,
         training=training,
+        sources=sources,
         progress=progress,
         only_if_changed=request.reason == "scheduled",
     )

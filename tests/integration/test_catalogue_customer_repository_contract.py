@@ -1,0 +1,184 @@
+"""The in-memory catalogue, customers and price decision repositories of tests/fakes.py behave as the DynamoDB
+ones on the embedded AWS: the same checks pass on both, so a unit test of a training run over the fakes reads
+what the table would give it. The table is written as the product writes it (ingest's newer-wins put, the
+pricing repository's decision record)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import pytest
+from fakes import InMemoryCatalogueRepository, InMemoryCustomerRepository, InMemoryPriceDecisionRepository
+
+from luxebrain.storage.catalogue import CatalogueRepository, DynamoCatalogueRepository, Product
+from luxebrain.storage.customers import CustomerRepository, DynamoCustomerRepository, Order, OrderLine, OrderSummary
+from luxebrain.storage.ingest import put_if_newer
+from luxebrain.storage.pricing import (
+    DynamoPriceDecisionRepository,
+    PriceDecision,
+    PriceDecisionRepository,
+    record_decision,
+)
+from luxebrain.tenancy import new_tenant_id
+from luxebrain_dev.local.embedded import LocalResources
+
+
+@dataclass
+class Stored:
+    """The repositories under test and how their records get there."""
+
+    catalogue: CatalogueRepository
+    customers: CustomerRepository
+    decisions: PriceDecisionRepository
+    put: Callable[[Product | Order], object]
+    decide: Callable[[PriceDecision], object]
+
+
+def _in_memory() -> Stored:
+    catalogue, customers, decisions = (
+        InMemoryCatalogueRepository(),
+        InMemoryCustomerRepository(),
+        InMemoryPriceDecisionRepository(),
+    )
+
+    def put(record: Product | Order) -> None:
+        if isinstance(record, Product):
+            catalogue.put(record)
+        else:
+            customers.put(record)
+
+    return Stored(catalogue, customers, decisions, put, decisions.record)
+
+
+def _table() -> Stored:
+    def decide(decision: PriceDecision) -> None:
+        fields = asdict(decision)
+        del fields["rollback_record"]  # a decision is recorded without one
+        record_decision(fields.pop("tenant_id"), fields.pop("decision_id"), **fields)
+
+    return Stored(
+        DynamoCatalogueRepository(), DynamoCustomerRepository(), DynamoPriceDecisionRepository(), put_if_newer, decide
+    )
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def stored(request: pytest.FixtureRequest, local_aws: LocalResources) -> Stored:
+    return _in_memory() if request.param == "in-memory" else _table()
+
+
+@pytest.fixture
+def tenant() -> str:
+    return new_tenant_id()
+
+
+def test_products_are_the_tenants_own_in_id_order_tombstones_and_variations_included(
+    stored: Stored, tenant: str
+) -> None:
+    shirt = Product(
+        tenant,
+        "10",
+        store_id="s1",
+        product_type="variable",
+        name="Shirt",
+        sku="SH",
+        categories=("Tops", "Sale"),
+        tags=("linen",),
+        price=24.5,
+        regular_price=30,
+        sale_price=24.5,
+        stock_quantity=3,
+        modified_gmt="2026-10-01T08:00:00",
+        content_hash="h10",
+    )
+    variation = Product(tenant, "11", parent_id="10", product_type="variation", modified_gmt="2026-10-01T08:00:00")
+    gone = Product(tenant, "2", stock_status="outofstock", modified_gmt="2026-10-02T08:00:00", deleted=True)
+    for record in (gone, shirt, variation, Product(new_tenant_id(), "1", modified_gmt="2026-10-01T08:00:00")):
+        stored.put(record)
+    assert list(stored.catalogue.iter_products(tenant)) == [shirt, variation, gone]
+    assert list(stored.catalogue.iter_products(new_tenant_id())) == []
+
+
+def _line(product_id: str, quantity: float, *, net_quantity: float | None = None) -> OrderLine:
+    kept = None if net_quantity is None else net_quantity * 5.0
+    return OrderLine(
+        line_id=f"l{product_id}",
+        product_id=product_id,
+        variation_id=None,
+        name="a thing",
+        sku=None,
+        quantity=quantity,
+        unit_price=5.0,
+        subtotal=quantity * 5.0,
+        total=quantity * 5.0,
+        net_quantity=net_quantity,
+        net_total=kept,
+    )
+
+
+def _order(
+    tenant: str, order_id: str, *lines: OrderLine, status_class: str = "purchase", deleted: bool = False
+) -> Order:
+    return Order(
+        tenant_id=tenant,
+        order_id=order_id,
+        status="completed" if status_class == "purchase" else "refunded",
+        status_class=status_class,
+        customer_id=f"c{order_id}",
+        created_gmt=f"2026-10-0{order_id[-1]}T10:00:00",
+        modified_gmt=f"2026-10-0{order_id[-1]}T12:00:00",
+        total=sum(line.total for line in lines),
+        line_items=lines,
+        deleted=deleted,
+    )
+
+
+def test_order_summaries_are_every_order_of_the_tenant_with_its_lines_as_kept(stored: Stored, tenant: str) -> None:
+    orders = [
+        _order(tenant, "3", _line("p1", 2.0), _line("p2", 1.5)),
+        _order(tenant, "12", _line("p1", 3.0, net_quantity=1.0)),  # two of three returned
+        _order(tenant, "5", _line("p3", 1.0, net_quantity=0.0), status_class="refund"),
+        _order(tenant, "7", deleted=True),
+        _order(new_tenant_id(), "1", _line("p9", 1.0)),
+    ]
+    for order in orders:
+        stored.put(order)
+    summaries = list(stored.customers.iter_order_summaries(tenant))
+    assert [summary.order_id for summary in summaries] == ["12", "3", "5", "7"]  # the table's order: by id
+    assert summaries[0] == OrderSummary(
+        order_id="12",
+        customer_id="c12",
+        created_gmt="2026-10-02T10:00:00",
+        modified_gmt="2026-10-02T12:00:00",
+        status_class="purchase",
+        deleted=False,
+        lines=(("p1", 1.0, 5.0, 5.0),),
+    )
+    assert summaries[1].lines == (("p1", 2.0, 5.0, 10.0), ("p2", 1.5, 5.0, 7.5))
+    assert (summaries[2].status_class, summaries[2].lines) == ("refund", (("p3", 0.0, 5.0, 0.0),))
+    assert (summaries[3].deleted, summaries[3].lines) == (True, ())
+    assert list(stored.customers.iter_order_summaries(new_tenant_id())) == []
+
+
+def test_price_decisions_are_the_tenants_own_oldest_first(stored: Stored, tenant: str) -> None:
+    def decision(tenant_id: str, decision_id: str, status: str) -> PriceDecision:
+        return PriceDecision(
+            tenant_id=tenant_id,
+            decision_id=decision_id,
+            product_id="p1",
+            variation_id=None,
+            status=status,
+            model_version="v1",
+            decided_by="owner@example.com",
+            decided_at=datetime.fromisoformat(decision_id[:19]).replace(tzinfo=UTC),
+            reason=None,
+            suggestion={"price": 27.5},
+            change_record={"regular_price": "30.00"},
+        )
+
+    later = decision(tenant, "2026-10-05T09:00:00-b", "rejected")
+    earlier = decision(tenant, "2026-10-01T09:00:00-a", "applied")
+    for record in (later, earlier, decision(new_tenant_id(), "2026-10-01T09:00:00-c", "applied")):
+        stored.decide(record)
+    assert list(stored.decisions.iter_decisions(tenant)) == [earlier, later]
