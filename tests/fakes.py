@@ -7,7 +7,7 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from luxebrain.adapters import (
@@ -19,8 +19,8 @@ from luxebrain.adapters import (
     ReceivedMessage,
     StoredObject,
 )
-from luxebrain.errors import ConflictError
-from luxebrain.storage.catalogue import Product
+from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.storage.catalogue import Product, ProductSupply
 from luxebrain.storage.customers import Order, OrderSummary
 from luxebrain.storage.pricing import PriceDecision
 from luxebrain.storage.training import (
@@ -570,10 +570,11 @@ def no_refund_lookups(tenant_id: str, store_id: str, order_id: int) -> list[dict
 # ----------------------------------------------------------------------------- catalogue, orders, price decisions
 class InMemoryCatalogueRepository:
     """The catalogue repository (``storage.catalogue.CatalogueRepository``): products as ingest stored them,
-    read back in the table's order (by product id)."""
+    read back in the table's order (by product id), and the merchant's supply terms of each."""
 
     def __init__(self, products: Iterable[Product] = ()) -> None:
         self.products: dict[tuple[str, str], Product] = {}
+        self.supplies: dict[tuple[str, str], ProductSupply] = {}
         for product in products:
             self.put(product)
 
@@ -582,6 +583,25 @@ class InMemoryCatalogueRepository:
 
     def iter_products(self, tenant_id: str) -> Iterator[Product]:
         return iter([product for (tenant, _), product in sorted(self.products.items()) if tenant == tenant_id])
+
+    def get_product(self, tenant_id: str, product_id: str) -> Product:
+        try:
+            return self.products[(tenant_id, product_id)]
+        except KeyError:
+            raise NotFoundError(f"product {product_id} not found") from None
+
+    def get_product_supply(self, tenant_id: str, product_id: str) -> ProductSupply:
+        return self.supplies.get((tenant_id, product_id)) or ProductSupply(tenant_id=tenant_id, product_id=product_id)
+
+    def product_supplies(self, tenant_id: str) -> dict[str, ProductSupply]:
+        return {product_id: supply for (tenant, product_id), supply in self.supplies.items() if tenant == tenant_id}
+
+    def save_product_supply(
+        self, tenant_id: str, product_id: str, *, lead_time_days: int | None, supplier: str | None, actor: str
+    ) -> ProductSupply:
+        supply = ProductSupply(tenant_id, product_id, lead_time_days, supplier, datetime.now(UTC), actor)
+        self.supplies[(tenant_id, product_id)] = supply
+        return supply
 
 
 class InMemoryCustomerRepository:

@@ -39,6 +39,7 @@ from luxebrain.billing.plans import ensure_tenant_active
 from luxebrain.billing.usage import count_api_call, limit_rate
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
+from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
 from luxebrain.storefront.limits import (
     REQUESTS_PER_CLIENT_PER_MINUTE,
     ClientLimit,
@@ -209,9 +210,15 @@ async def user_directory() -> UserDirectory:
     return aws_adapters.user_directory()
 
 
+# The repositories a route hands to the domain (stateless: the table is bound once per execution environment).
+async def catalogue() -> CatalogueRepository:
+    return catalogue_repository()
+
+
 ModelsBucket = Annotated[ObjectStore, Depends(models_bucket)]
 PrivacyQueue = Annotated[MessageQueue, Depends(privacy_queue)]
 TrainQueue = Annotated[MessageQueue, Depends(train_queue)]
 BackfillQueue = Annotated[MessageQueue, Depends(backfill_queue)]
 SecretsVault = Annotated[KeyVault, Depends(secrets_vault)]
 Users = Annotated[UserDirectory, Depends(user_directory)]
+Catalogue = Annotated[CatalogueRepository, Depends(catalogue)]

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from fakes import InMemoryCatalogueRepository, InMemoryCustomerRepository, InMemoryPriceDecisionRepository
 
-from luxebrain.storage.catalogue import CatalogueRepository, DynamoCatalogueRepository, Product
+from luxebrain.errors import NotFoundError
+from luxebrain.storage.catalogue import CatalogueRepository, DynamoCatalogueRepository, Product, ProductSupply
 from luxebrain.storage.customers import CustomerRepository, DynamoCustomerRepository, Order, OrderLine, OrderSummary
 from luxebrain.storage.ingest import put_if_newer
 from luxebrain.storage.pricing import (
@@ -98,6 +99,34 @@ def test_products_are_the_tenants_own_in_id_order_tombstones_and_variations_incl
         stored.put(record)
     assert list(stored.catalogue.iter_products(tenant)) == [shirt, variation, gone]
     assert list(stored.catalogue.iter_products(new_tenant_id())) == []
+
+
+def test_a_product_is_read_by_id_and_an_unknown_one_is_not_found(stored: Stored, tenant: str) -> None:
+    shirt = Product(tenant, "10", name="Shirt", categories=("Tops",), stock_quantity=4, modified_gmt="2026-10-01")
+    stored.put(shirt)
+    assert stored.catalogue.get_product(tenant, "10") == shirt
+    with pytest.raises(NotFoundError):
+        stored.catalogue.get_product(tenant, "11")
+    with pytest.raises(NotFoundError):
+        stored.catalogue.get_product(new_tenant_id(), "10")  # another tenant's catalogue
+
+
+def test_supply_terms_are_replaced_and_read_back_per_product(stored: Stored, tenant: str) -> None:
+    catalogue = stored.catalogue
+    # none set: every term None
+    assert catalogue.get_product_supply(tenant, "10") == ProductSupply(tenant_id=tenant, product_id="10")
+    assert catalogue.product_supplies(tenant) == {}
+    saved = catalogue.save_product_supply(tenant, "10", lead_time_days=30, supplier="Atelier", actor="owner-sub")
+    assert (saved.lead_time_days, saved.supplier, saved.updated_by) == (30, "Atelier", "owner-sub")
+    assert saved.updated_at is not None
+    catalogue.save_product_supply(tenant, "12", lead_time_days=None, supplier="Mill", actor="staff-sub")
+    # a replacement clears the terms it does not set
+    replaced = catalogue.save_product_supply(tenant, "10", lead_time_days=None, supplier=None, actor="staff-sub")
+    assert (replaced.lead_time_days, replaced.supplier, replaced.updated_by) == (None, None, "staff-sub")
+    assert catalogue.get_product_supply(tenant, "10") == replaced
+    supplies = catalogue.product_supplies(tenant)
+    assert sorted(supplies) == ["10", "12"] and supplies["12"].supplier == "Mill"
+    assert catalogue.product_supplies(new_tenant_id()) == {}
 
 
 def _line(product_id: str, quantity: float, *, net_quantity: float | None = None) -> OrderLine:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import StaffOrOwner, TenantMember
+from api.dependencies import Catalogue, StaffOrOwner, TenantMember
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import current_serving
 from luxebrain.webapi.models import ApiModel
@@ -107,12 +107,13 @@ class AdviceResponse(ApiModel):
 def product_advice(
     product_id: ProductId,
     principal: TenantMember,
+    catalogue: Catalogue,
     lead_time_days: LeadTimeDays = 14,
     service_level: ServiceLevel = 0.95,
 ) -> AdviceResponse:
     tenant_id = principal.require_tenant()
     forecasts, version = _forecasts(tenant_id)
-    advice = inventory.product_advice(tenant_id, forecasts, product_id, lead_time_days, service_level)
+    advice = inventory.product_advice(tenant_id, catalogue, forecasts, product_id, lead_time_days, service_level)
     return AdviceResponse(model_version=version, advice=advice.to_dict())
 
 
@@ -130,13 +131,14 @@ class ReorderListResponse(ApiModel):
 )
 def reorder_list(
     principal: TenantMember,
+    catalogue: Catalogue,
     lead_time_days: LeadTimeDays = 14,
     service_level: ServiceLevel = 0.95,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ReorderListResponse:
     tenant_id = principal.require_tenant()
     forecasts, version = _forecasts(tenant_id)
-    advice, checked = inventory.reorder_list(tenant_id, forecasts, lead_time_days, service_level, limit)
+    advice, checked = inventory.reorder_list(tenant_id, catalogue, forecasts, lead_time_days, service_level, limit)
     return ReorderListResponse(
         model_version=version, items=[item.to_dict() for item in advice], products_checked=checked
     )
@@ -176,8 +178,8 @@ def _supply_response(supply: inventory.ProductSupply) -> SupplyResponse:
     response_model=SupplyResponse,
     summary="A product's lead time and supplier",
 )
-def product_supply(product_id: ProductId, principal: TenantMember) -> SupplyResponse:
-    return _supply_response(inventory.supply_of(principal.require_tenant(), product_id))
+def product_supply(product_id: ProductId, principal: TenantMember, catalogue: Catalogue) -> SupplyResponse:
+    return _supply_response(inventory.supply_of(principal.require_tenant(), catalogue, product_id))
 
 
 @router.put(
@@ -186,9 +188,12 @@ def product_supply(product_id: ProductId, principal: TenantMember) -> SupplyResp
     summary="Set a product's lead time and supplier (staff), used by its inventory advice; audited",
     responses={404: {"description": "no such product in the store's catalogue"}},
 )
-def replace_product_supply(product_id: ProductId, body: SupplyRequest, principal: StaffOrOwner) -> SupplyResponse:
+def replace_product_supply(
+    product_id: ProductId, body: SupplyRequest, principal: StaffOrOwner, catalogue: Catalogue
+) -> SupplyResponse:
     saved = inventory.replace_supply(
         principal.require_tenant(),
+        catalogue,
         product_id,
         lead_time_days=body.lead_time_days,
         supplier=(body.supplier or "").strip() or None,

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from api.dependencies import TenantMember
+from api.dependencies import Catalogue, TenantMember
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.pricing import decisions as price_decisions
 from luxebrain.ml.pricing.suggestions import NoSuggestion
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import current_serving
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(tags=["overview"])
@@ -52,24 +53,27 @@ class AlertsResponse(ApiModel):
 @router.get("/overview/alerts", response_model=AlertsResponse, summary="This week's alerts for the overview")
 def alerts(
     principal: TenantMember,
+    catalogue: Catalogue,
     lead_time_days: Annotated[int, Query(ge=1, le=182)] = 14,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
 ) -> AlertsResponse:
     tenant_id = principal.require_tenant()
     return AlertsResponse(
         window_days=STOCKOUT_WINDOW_DAYS,
-        stockouts=_stockouts(tenant_id, lead_time_days, limit),
+        stockouts=_stockouts(tenant_id, catalogue, lead_time_days, limit),
         at_risk=_at_risk(tenant_id, limit),
         prices=_prices(tenant_id),
     )
 
 
-def _stockouts(tenant_id: str, lead_time_days: int, limit: int) -> StockoutAlerts | None:
+def _stockouts(
+    tenant_id: str, catalogue: CatalogueRepository, lead_time_days: int, limit: int
+) -> StockoutAlerts | None:
     try:
         forecasts, _ = current_serving(tenant_id, "forecast")
     except NotFoundError:
         return None
-    advice, _ = inventory.reorder_list(tenant_id, forecasts, lead_time_days, 0.95, limit)
+    advice, _ = inventory.reorder_list(tenant_id, catalogue, forecasts, lead_time_days, 0.95, limit)
     products = [item.advice for item in advice]
     soon = [
         StockoutAlert(

@@ -8,15 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from luxebrain.auth.members import record_audit
 from luxebrain.errors import InvalidInputError
-from luxebrain.storage.catalogue import (
-    Product,
-    ProductSupply,
-    get_product,
-    get_product_supply,
-    iter_products,
-    product_supplies,
-    save_product_supply,
-)
+from luxebrain.storage.catalogue import CatalogueRepository, Product, ProductSupply
 
 if TYPE_CHECKING:  # the forecast model (numpy) is loaded by the time a Forecasts object reaches this module
     from luxebrain.ml.forecast.serving import Forecasts, InventoryAdvice
@@ -68,27 +60,38 @@ def _advise(
 
 
 def product_advice(
-    tenant_id: str, forecasts: Forecasts, product_id: str, default_lead_time: int, service_level: float
+    tenant_id: str,
+    catalogue: CatalogueRepository,
+    forecasts: Forecasts,
+    product_id: str,
+    default_lead_time: int,
+    service_level: float,
 ) -> ProductAdvice:
     """Advice for one product of the tenant, with its own lead time if the merchant set one (NotFoundError for
     another tenant's or an unknown product)."""
-    product = get_product(tenant_id, product_id)
+    product = catalogue.get_product(tenant_id, product_id)
     if product.stock_quantity is None:
         raise InvalidInputError(f"product {product_id} does not manage stock in WooCommerce; no advice to give")
-    return _advise(forecasts, product, get_product_supply(tenant_id, product_id), default_lead_time, service_level)
+    supply = catalogue.get_product_supply(tenant_id, product_id)
+    return _advise(forecasts, product, supply, default_lead_time, service_level)
 
 
 def reorder_list(
-    tenant_id: str, forecasts: Forecasts, default_lead_time: int, service_level: float, limit: int
+    tenant_id: str,
+    catalogue: CatalogueRepository,
+    forecasts: Forecasts,
+    default_lead_time: int,
+    service_level: float,
+    limit: int,
 ) -> tuple[list[ProductAdvice], int]:
     """Products to reorder now, shortest cover first (those that will last forever last), and how many
     products were checked (stock managed, not deleted, known to the forecast). Each product is advised with its
     own lead time where the merchant set one, ``default_lead_time`` otherwise."""
     known = set(forecasts.product_ids)
-    supplies = product_supplies(tenant_id)
+    supplies = catalogue.product_supplies(tenant_id)
     advice: list[ProductAdvice] = []
     checked = 0
-    for product in iter_products(tenant_id):
+    for product in catalogue.iter_products(tenant_id):
         if product.deleted or product.stock_quantity is None or product.product_id not in known:
             continue
         checked += 1
@@ -99,18 +102,26 @@ def reorder_list(
     return advice[:limit], checked
 
 
-def supply_of(tenant_id: str, product_id: str) -> ProductSupply:
+def supply_of(tenant_id: str, catalogue: CatalogueRepository, product_id: str) -> ProductSupply:
     """The supply terms of a product of the tenant's catalogue (NotFoundError for an unknown product)."""
-    get_product(tenant_id, product_id)
-    return get_product_supply(tenant_id, product_id)
+    catalogue.get_product(tenant_id, product_id)
+    return catalogue.get_product_supply(tenant_id, product_id)
 
 
 def replace_supply(
-    tenant_id: str, product_id: str, *, lead_time_days: int | None, supplier: str | None, actor: str
+    tenant_id: str,
+    catalogue: CatalogueRepository,
+    product_id: str,
+    *,
+    lead_time_days: int | None,
+    supplier: str | None,
+    actor: str,
 ) -> ProductSupply:
     """Set the supply terms of a product of the tenant's catalogue (None clears a term), audited."""
-    get_product(tenant_id, product_id)
-    saved = save_product_supply(tenant_id, product_id, lead_time_days=lead_time_days, supplier=supplier, actor=actor)
+    catalogue.get_product(tenant_id, product_id)
+    saved = catalogue.save_product_supply(
+        tenant_id, product_id, lead_time_days=lead_time_days, supplier=supplier, actor=actor
+    )
     record_audit(
         tenant_id,
         action="product_supply.changed",

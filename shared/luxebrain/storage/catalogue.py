@@ -174,16 +174,30 @@ def get_coupon(tenant_id: str, coupon_id: str) -> Coupon:
 
 # ----------------------------------------------------------------------------- the repository a caller is given
 class CatalogueRepository(Protocol):
-    """What a training run reads of a tenant's catalogue (``DynamoCatalogueRepository`` in the product, an
-    in-memory one in the unit tier)."""
+    """What a training run and the inventory advice read of a tenant's catalogue, and the supply terms the
+    merchant sets (``DynamoCatalogueRepository`` in the product, an in-memory one in the unit tier)."""
 
     def iter_products(self, tenant_id: str) -> Iterator[Product]: ...
 
+    def get_product(self, tenant_id: str, product_id: str) -> Product: ...
+
+    def get_product_supply(self, tenant_id: str, product_id: str) -> ProductSupply: ...
+
+    def product_supplies(self, tenant_id: str) -> dict[str, ProductSupply]: ...
+
+    def save_product_supply(
+        self, tenant_id: str, product_id: str, *, lead_time_days: int | None, supplier: str | None, actor: str
+    ) -> ProductSupply: ...
+
 
 class DynamoCatalogueRepository:
-    """The catalogue repository on the table: this module's reads."""
+    """The catalogue repository on the table: this module's reads and the supply terms' write."""
 
     iter_products = staticmethod(iter_products)
+    get_product = staticmethod(get_product)
+    get_product_supply = staticmethod(get_product_supply)
+    product_supplies = staticmethod(product_supplies)
+    save_product_supply = staticmethod(save_product_supply)
 
 
 def catalogue_repository() -> DynamoCatalogueRepository:
