@@ -20,11 +20,12 @@ from luxebrain.training import handle_train_request
 from luxebrain.training.sources import table_sources
 
 batch_processor = BatchProcessor(event_type=EventType.SQS)
+training_sources = table_sources()  # stateless repositories over the table: built once per execution environment
 
 
 def record_handler(record: SQSRecord) -> str:
     report = handle_train_request(
-        record.body, files=models_bucket(), training=training_repository(), sources=table_sources()
+        record.body, files=models_bucket(), training=training_repository(), sources=training_sources
     )
     logger.info(
         "tenant trained",
