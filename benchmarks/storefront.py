@@ -83,6 +83,7 @@ def run(requests: int, events_per_batch: int, round_trip_ms: float = 0.0) -> dic
     from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import tenants as tenant_repo
     from luxebrain.storage.items.catalogue import ProductItem, key_product
+    from luxebrain.storage.members import member_repository
     from luxebrain_dev.local.embedded import EmbeddedAws
 
     aws = EmbeddedAws()
@@ -98,7 +99,7 @@ def run(requests: int, events_per_batch: int, round_trip_ms: float = 0.0) -> dic
             pk, sk = key_product(tenant_id, product_id)
             ProductItem(pk, sk, entity="product", tenant_id=tenant_id, product_id=product_id).save()
         publish_artifact(tenant_id, train_recommender(small_order_lines(customers=50, products=20)))
-        key = issue_storefront_key(tenant_id).key
+        key = issue_storefront_key(tenant_id, keys=member_repository()).key
         handler = api_app_module().handler
         run_id = secrets.token_urlsafe(8)
 

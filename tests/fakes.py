@@ -22,6 +22,7 @@ from luxebrain.adapters import (
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.storage.catalogue import Product, ProductSupply
 from luxebrain.storage.customers import Order, OrderSummary
+from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
 from luxebrain.storage.pricing import PriceDecision
 from luxebrain.storage.training import (
     ABANDONED,
@@ -420,6 +421,91 @@ class InMemoryUserDirectory:
     def users(self) -> Iterator[DirectoryUser]:
         for login in list(self.logins.values()):
             yield DirectoryUser(login.username, dict(login.attributes))
+
+
+# ----------------------------------------------------------------------------- members
+class InMemoryMemberRepository:
+    """The members repository (``storage.members.MemberRepository``) in dictionaries, ordered as the table
+    orders them: a tenant's members by user id, a user's membership the first of their tenants. Saving a
+    membership replaces it whole (a new ``created_at``), as the table's put does."""
+
+    def __init__(self) -> None:
+        self.memberships: dict[tuple[str, str], Membership] = {}
+        self.impersonations: dict[tuple[str, str], Impersonation] = {}
+        self.sessions: dict[tuple[str, str], int] = {}  # (user, origin jti) -> started (ms)
+        self.valid_after: dict[str, int] = {}
+        self.storefront_keys: dict[str, StorefrontKey] = {}
+        self.reads = 0  # every read, for tests of what is cached
+
+    def membership_exists(self, tenant_id: str, user_sub: str) -> bool:
+        self.reads += 1
+        return (tenant_id, user_sub) in self.memberships
+
+    def save_membership(self, tenant_id: str, user_sub: str, *, role: str, email: str | None) -> Membership:
+        member = Membership(tenant_id, user_sub, email, role, datetime.now(UTC))
+        self.memberships[tenant_id, user_sub] = member
+        return member
+
+    def get_membership(self, tenant_id: str, user_sub: str) -> Membership:
+        self.reads += 1
+        try:
+            return self.memberships[tenant_id, user_sub]
+        except KeyError:
+            raise NotFoundError("member not found") from None
+
+    def delete_membership(self, tenant_id: str, user_sub: str) -> None:
+        self.memberships.pop((tenant_id, user_sub), None)
+
+    def list_memberships(self, tenant_id: str) -> list[Membership]:
+        self.reads += 1
+        return [member for (tenant, _), member in sorted(self.memberships.items()) if tenant == tenant_id]
+
+    def membership_of_user(self, user_sub: str) -> Membership | None:
+        self.reads += 1
+        return next((m for (_, user), m in sorted(self.memberships.items()) if user == user_sub), None)
+
+    def record_impersonation(
+        self, tenant_id: str, session_id: str, *, admin_sub: str, role: str, reason: str, expires_at: int
+    ) -> None:
+        self.impersonations[tenant_id, session_id] = Impersonation(
+            tenant_id, session_id, admin_sub, role, reason, expires_at
+        )
+
+    def get_impersonation(self, tenant_id: str, session_id: str) -> Impersonation | None:
+        self.reads += 1
+        return self.impersonations.get((tenant_id, session_id))
+
+    def record_user_session(self, user_sub: str, origin_jti: str, *, started_ms: int, expires_at: int) -> None:
+        self.sessions[user_sub, origin_jti] = started_ms
+
+    def user_session_started(self, user_sub: str, origin_jti: str) -> int | None:
+        self.reads += 1
+        return self.sessions.get((user_sub, origin_jti))
+
+    def set_sessions_valid_after(self, user_sub: str, at_ms: int) -> None:
+        self.valid_after[user_sub] = at_ms
+
+    def sessions_valid_after(self, user_sub: str) -> int | None:
+        self.reads += 1
+        return self.valid_after.get(user_sub)
+
+    def get_storefront_key(self, tenant_id: str) -> StorefrontKey | None:
+        self.reads += 1
+        return self.storefront_keys.get(tenant_id)
+
+    def save_storefront_key(
+        self, tenant_id: str, *, key_id: str, secret_hash: str, replacing: StorefrontKey | None, grace_until: int | None
+    ) -> None:
+        now = datetime.now(UTC)
+        self.storefront_keys[tenant_id] = StorefrontKey(
+            tenant_id=tenant_id,
+            key_id=key_id,
+            secret_hash=secret_hash,
+            previous_secret_hash=None if replacing is None else replacing.secret_hash,
+            previous_valid_until=None if replacing is None else grace_until,
+            created_at=now if replacing is None else replacing.created_at,
+            rotated_at=None if replacing is None else now,
+        )
 
 
 class InMemoryTrainingRepository:

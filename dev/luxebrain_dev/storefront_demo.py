@@ -31,6 +31,7 @@ from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.ingest import processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.members import member_repository
 from luxebrain.storefront.events import StorefrontEventBatch, record_events
 from luxebrain.storefront.holdout import TREATMENT, holdout_share_of, visitor_arm
 from luxebrain.storefront.results import placement_results
@@ -66,7 +67,7 @@ def run_storefront_demo(
     emit("\n== Storefront: the widget on a served product page, a day of visitors with a 5 % hold-out ==")
     fake_store = FakeWooCommerce(store)
     store_url = fake_store.start()
-    key = issue_storefront_key(tenant_id).key
+    key = issue_storefront_key(tenant_id, keys=member_repository()).key
     best = max(store.products, key=lambda p: len(p.get("categories", [])) + (p["id"] % 7 == 0))
     pages: dict[str, bytes] = {"/luxebrain-widget.js": WIDGET.read_bytes()}
 

@@ -40,6 +40,7 @@ from luxebrain.billing.usage import count_api_call, limit_rate
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
 from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
+from luxebrain.storage.members import MemberRepository, member_repository
 from luxebrain.storefront.limits import (
     REQUESTS_PER_CLIENT_PER_MINUTE,
     ClientLimit,
@@ -78,14 +79,21 @@ def source_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _user_principal(credentials: HTTPAuthorizationCredentials | None, impersonation: str | None) -> Principal:
+async def members_repository() -> MemberRepository:
+    """Memberships, the record of user sessions and storefront keys (the table's, created once)."""
+    return member_repository()
+
+
+def _user_principal(
+    credentials: HTTPAuthorizationCredentials | None, impersonation: str | None, members: MemberRepository
+) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise UnauthorizedError("sign in: send 'Authorization: Bearer <access token>'")
     claims = verify_access_token(credentials.credentials)
-    require_live_session(claims)  # logout, password changes and removal end sessions at once
-    principal = principal_for_user(claims.subject, groups=claims.groups, issued_at=claims.issued_at)
+    require_live_session(claims, sessions=members)  # logout, password changes and removal end sessions at once
+    principal = principal_for_user(claims.subject, groups=claims.groups, issued_at=claims.issued_at, members=members)
     if impersonation:
-        principal = principal_for_impersonation(principal, impersonation)
+        principal = principal_for_impersonation(principal, impersonation, members=members)
     if principal.tenant_id and principal.kind is not AuthKind.IMPERSONATION:
         ensure_tenant_active(principal.tenant_id)
         count_api_call(principal.tenant_id)
@@ -96,9 +104,10 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     impersonation: Annotated[str | None, Depends(impersonation_header)],
+    members: Annotated[MemberRepository, Depends(members_repository)],
 ) -> Principal:
     """The verified user (Cognito access token), or a platform admin's audited impersonation."""
-    return _remember(request, _user_principal(credentials, impersonation))
+    return _remember(request, _user_principal(credentials, impersonation, members))
 
 
 def require_role(minimum: Role) -> Callable[..., Principal]:
@@ -124,12 +133,13 @@ async def recommendations_reader(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     impersonation: Annotated[str | None, Depends(impersonation_header)],
     storefront_key: Annotated[str | None, Depends(storefront_key_header)],
+    members: Annotated[MemberRepository, Depends(members_repository)],
 ) -> Principal:
     """Recommendation routes accept a dashboard user or a storefront key. Storefront traffic (anonymous
     shoppers) has a per-address rate, then the key's own rate and monthly allowance; it never counts against the
     merchant's API calls, so a spent storefront allowance refuses only storefront answers (429)."""
     if storefront_key and credentials is None:
-        principal = principal_for_storefront_key(storefront_key)
+        principal = principal_for_storefront_key(storefront_key, keys=members)
         tenant_id = principal.require_tenant()
         # A browser on another site carrying a leaked key is refused; server-side callers send no Origin.
         check_storefront_origin(tenant_id, request.headers.get("origin"), required=False)
@@ -139,7 +149,7 @@ async def recommendations_reader(
         )
         charge_key(tenant_id, "storefront_requests", 1, refund_clients=charge_clients(tenant_id, [address], 1))
         return _remember(request, principal)
-    principal = _user_principal(credentials, impersonation)
+    principal = _user_principal(credentials, impersonation, members)
     principal.require_tenant()
     return _remember(request, principal)
 
@@ -168,6 +178,7 @@ RecommendationsReader = Annotated[Principal, Depends(recommendations_reader)]
 
 __all__ = [
     "CurrentPrincipal",
+    "Members",
     "OwnerOnly",
     "PlatformAdmin",
     "Principal",
@@ -178,6 +189,7 @@ __all__ = [
     "TenantMember",
     "current_principal",
     "expensive_action",
+    "members_repository",
     "recommendations_reader",
     "remember_principal",
     "require_role",
@@ -222,3 +234,4 @@ BackfillQueue = Annotated[MessageQueue, Depends(backfill_queue)]
 SecretsVault = Annotated[KeyVault, Depends(secrets_vault)]
 Users = Annotated[UserDirectory, Depends(user_directory)]
 Catalogue = Annotated[CatalogueRepository, Depends(catalogue)]
+Members = Annotated[MemberRepository, Depends(members_repository)]

@@ -25,6 +25,7 @@ from luxebrain.ingest.store_sync import (
 )
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.runtime import on_reset
+from luxebrain.storage.members import member_repository
 from luxebrain.storage.tenants import store_exists
 
 STOP_WHEN_REMAINING_MS = 60_000
@@ -84,7 +85,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="WebhooksCreated", unit=MetricUnit.Count, value=len(sync.created) if sync else 0)
     if request.webhook_health:
         health = run_webhook_health(
-            request.tenant_id, request.store_id, store_clients_once(), mail=mail_service(), vault=secrets_vault()
+            request.tenant_id,
+            request.store_id,
+            store_clients_once(),
+            mail=mail_service(),
+            members=member_repository(),
+            vault=secrets_vault(),
         )
         metrics.add_metric(name="WebhooksReEnabled", unit=MetricUnit.Count, value=len(health.re_enabled))
         if not health.needs_backfill:

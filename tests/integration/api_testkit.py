@@ -119,9 +119,13 @@ class Merchant:
 def new_merchant(company: str = "Maison Test") -> Merchant:
     from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_demo_login
+    from luxebrain.storage.members import member_repository
 
     login = create_demo_login(
-        email=f"owner-{uuid.uuid4().hex[:10]}@shop.example", company_name=company, users=user_directory()
+        email=f"owner-{uuid.uuid4().hex[:10]}@shop.example",
+        company_name=company,
+        users=user_directory(),
+        members=member_repository(),
     )
     return Merchant(
         email=login.email,
@@ -217,6 +221,7 @@ def add_tenant_user(tenant_id: str, role: str) -> Merchant:
     from luxebrain.auth.members import add_member
     from luxebrain.auth.principal import Role
     from luxebrain.runtime import aws_client, configured_settings
+    from luxebrain.storage.members import member_repository
 
     settings = configured_settings()
     email = f"{role}-{uuid.uuid4().hex[:10]}@shop.example"
@@ -228,8 +233,8 @@ def add_tenant_user(tenant_id: str, role: str) -> Merchant:
         UserAttributes=[{"Name": "email", "Value": email}],
     )
     admin_confirm(email, users=user_directory())
-    add_member(tenant_id, response["UserSub"], Role(role), email=email)
-    tokens = login(email, password, users=user_directory(), remember_me=True)
+    add_member(tenant_id, response["UserSub"], Role(role), email=email, members=member_repository())
+    tokens = login(email, password, users=user_directory(), members=member_repository(), remember_me=True)
     return Merchant(email, password, tenant_id, tokens.access_token, tokens.id_token, tokens.refresh_token or "")
 
 

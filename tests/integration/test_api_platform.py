@@ -29,9 +29,13 @@ def merchant(local_aws: LocalResources) -> Merchant:
 def admin_headers(local_aws: LocalResources) -> dict[str, str]:
     from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_platform_admin
+    from luxebrain.storage.members import member_repository
 
     tokens = create_platform_admin(
-        f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example", "Operator-Pass-42", users=user_directory()
+        f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example",
+        "Operator-Pass-42",
+        users=user_directory(),
+        members=member_repository(),
     )
     return {"Authorization": f"Bearer {tokens.access_token}"}
 
@@ -100,18 +104,21 @@ def test_storefront_key_rotation_keeps_the_old_key_for_a_grace_period(client: Te
     from luxebrain.auth.storefront import principal_for_storefront_key
     from luxebrain.errors import UnauthorizedError
     from luxebrain.storage.items.members import StorefrontKeyItem, key_storefront_key
+    from luxebrain.storage.members import member_repository
+
+    keys = member_repository()
 
     first = client.post("/tenant/storefront-key", headers=merchant.headers).json()
     assert first["key"].startswith(f"lbpk_{merchant.tenant_id}_")
     second = client.post("/tenant/storefront-key", headers=merchant.headers).json()
     # Both work during the grace period, each for this tenant only
-    assert principal_for_storefront_key(first["key"]).tenant_id == merchant.tenant_id
-    assert principal_for_storefront_key(second["key"]).tenant_id == merchant.tenant_id
+    assert principal_for_storefront_key(first["key"], keys=keys).tenant_id == merchant.tenant_id
+    assert principal_for_storefront_key(second["key"], keys=keys).tenant_id == merchant.tenant_id
     # Once the grace period is over the old key is refused
     item = StorefrontKeyItem.get(*key_storefront_key(merchant.tenant_id))
     item.update(actions=[StorefrontKeyItem.previous_valid_until.set(int(time.time()) - 1)])
     with pytest.raises(UnauthorizedError):
-        principal_for_storefront_key(first["key"])
+        principal_for_storefront_key(first["key"], keys=keys)
     # The metadata never shows the key itself
     described = client.get("/tenant/storefront-key", headers=merchant.headers)
     assert second["key"] not in described.text and described.json()["key_id"] == second["key_id"]
@@ -122,27 +129,38 @@ def test_a_storefront_key_is_read_once_per_window_and_a_key_issued_elsewhere_wor
 ) -> None:
     from luxebrain.auth import storefront as storefront_auth
     from luxebrain.errors import UnauthorizedError
-    from luxebrain.storage import members as member_repo
+    from luxebrain.storage.members import StorefrontKey, member_repository
 
-    first = client.post("/tenant/storefront-key", headers=merchant.headers).json()["key"]
     reads: list[str] = []
-    read_key = member_repo.get_storefront_key
-    monkeypatch.setattr(member_repo, "get_storefront_key", lambda tenant: reads.append(tenant) or read_key(tenant))
+
+    class CountedKeys:
+        """The table's storefront keys, counting the reads."""
+
+        def get_storefront_key(self, tenant_id: str) -> StorefrontKey | None:
+            reads.append(tenant_id)
+            return member_repository().get_storefront_key(tenant_id)
+
+        save_storefront_key = staticmethod(member_repository().save_storefront_key)
+
+    keys = CountedKeys()
+    first = client.post("/tenant/storefront-key", headers=merchant.headers).json()["key"]
     # Given widget calls with the current key: one read for the window (before: one per call)
     for _ in range(5):
-        assert storefront_auth.principal_for_storefront_key(first).tenant_id == merchant.tenant_id
+        assert storefront_auth.principal_for_storefront_key(first, keys=keys).tenant_id == merchant.tenant_id
     assert len(reads) <= 1
     # When another container rotates the key (this one's cache still holds the previous item)
     monkeypatch.setattr(storefront_auth, "_forget_key", lambda tenant: None)
-    second = storefront_auth.issue_storefront_key(merchant.tenant_id).key
+    second = storefront_auth.issue_storefront_key(merchant.tenant_id, keys=keys).key
     reads.clear()
     # Then the new key works at once (a key the cache does not know is read afresh), the old one still does
-    assert storefront_auth.principal_for_storefront_key(second).tenant_id == merchant.tenant_id
-    assert storefront_auth.principal_for_storefront_key(first).tenant_id == merchant.tenant_id
+    assert storefront_auth.principal_for_storefront_key(second, keys=keys).tenant_id == merchant.tenant_id
+    assert storefront_auth.principal_for_storefront_key(first, keys=keys).tenant_id == merchant.tenant_id
     assert len(reads) == 2  # the old key is now the previous one: checked against a fresh read
     # and a forged key is refused after a read of its own, never from the cache
     with pytest.raises(UnauthorizedError):
-        storefront_auth.principal_for_storefront_key(second[:-4] + ("AAAA" if second[-4:] != "AAAA" else "BBBB"))
+        storefront_auth.principal_for_storefront_key(
+            second[:-4] + ("AAAA" if second[-4:] != "AAAA" else "BBBB"), keys=keys
+        )
     assert len(reads) == 3
 
 

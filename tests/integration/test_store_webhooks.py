@@ -28,6 +28,7 @@ from luxebrain.ingest.store_sync import run_webhook_health
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order, iter_orders
 from luxebrain.storage.ingest import store_checkpoints
+from luxebrain.storage.members import member_repository
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, delivery_url, webhook_name
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.event_sources import SqsEventSources
@@ -149,7 +150,9 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     store_client = store_clients(secrets_vault())
     client = lambda t, s: _fast_client(store_client(t, s))  # noqa: E731
     for _ in range(3):
-        report = run_webhook_health(tenant_id, store_id, client, mail=mail, vault=secrets_vault())
+        report = run_webhook_health(
+            tenant_id, store_id, client, mail=mail, members=member_repository(), vault=secrets_vault()
+        )
         assert not report.ok and "503" in (report.error or "")
     [alert] = mail.sent
     assert alert.subject == "LuxeBrain cannot keep your store's webhooks running" and len(alert.to) == 1
@@ -157,7 +160,12 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert ingest_status(tenant_id, store_id).webhook_health == "failing"
     # and once it is back, a healthy run clears the episode (a later outage alerts again)
     fake_store.store_down = False
-    assert run_webhook_health(tenant_id, store_id, client, mail=mail, vault=secrets_vault()).ok and len(mail.sent) == 1
+    assert (
+        run_webhook_health(
+            tenant_id, store_id, client, mail=mail, members=member_repository(), vault=secrets_vault()
+        ).ok
+        and len(mail.sent) == 1
+    )
     assert ingest_status(tenant_id, store_id).webhooks["alerted_at"] is None
 
     # When our webhooks are deleted, only they go

@@ -94,6 +94,7 @@ def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
     from luxebrain.ml.recommend.train import train_recommender
     from luxebrain.storage import tenants as tenant_repo
     from luxebrain.storage.items.catalogue import ProductItem, key_product
+    from luxebrain.storage.members import member_repository
     from luxebrain.tenancy import new_tenant_id
     from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
     from luxebrain_dev.local.gateway import LocalGateway
@@ -138,7 +139,7 @@ def storefront(local_aws: LocalResources) -> Iterator[Storefront]:
         pk, sk = key_product(tenant_id, str(product["id"]))
         ProductItem(pk, sk, entity="product", tenant_id=tenant_id, product_id=str(product["id"])).save()
     publish_artifact(tenant_id, train_recommender(small_order_lines(customers=20, products=8)))
-    key = issue_storefront_key(tenant_id).key
+    key = issue_storefront_key(tenant_id, keys=member_repository()).key
     # Warm the API function once: the widget gives up after 4 s, and a cold import on a busy CI machine can
     # take longer (a shop's real API is warm; this test is about the page, not the cold start).
     warm = urllib.request.Request(  # noqa: S310 - loopback

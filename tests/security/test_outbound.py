@@ -107,6 +107,7 @@ def test_a_public_host_name_registers_and_a_platform_admin_may_allow_a_port(
 
     from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_platform_admin
+    from luxebrain.storage.members import member_repository
 
     _resolving(monkeypatch, [PUBLIC_ADDRESS])
     assert (
@@ -116,7 +117,10 @@ def test_a_public_host_name_registers_and_a_platform_admin_may_allow_a_port(
     on_port = {"url": "https://shop.example.com:8443", **KEYS}
     assert client.post("/stores", headers=owner.headers, json=on_port).status_code == 422
     admin = create_platform_admin(
-        f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example", "Operator-Pass-42", users=user_directory()
+        f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example",
+        "Operator-Pass-42",
+        users=user_directory(),
+        members=member_repository(),
     )
     allowed = client.put(
         f"/admin/tenants/{owner.tenant_id}/store-ports",

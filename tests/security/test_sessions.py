@@ -57,9 +57,13 @@ def test_logout_ends_every_session_of_the_user_access_and_refresh(
 def test_a_platform_admins_logout_ends_the_admin_session(client: TestClient, local_aws: LocalResources) -> None:
     from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_platform_admin
+    from luxebrain.storage.members import member_repository
 
     tokens = create_platform_admin(
-        f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example", "Operator-Pass-42", users=user_directory()
+        f"ops-{uuid.uuid4().hex[:8]}@luxebrain.example",
+        "Operator-Pass-42",
+        users=user_directory(),
+        members=member_repository(),
     )
     headers = _bearer(tokens.access_token)
     assert client.get("/admin/tenants", headers=headers).status_code == 200
@@ -135,8 +139,9 @@ def test_a_session_ended_in_another_container_is_refused_by_this_one(
     # The token was verified here (and its verification cached); the sign-out happens elsewhere
     from luxebrain.auth.sessions import end_all_sessions
     from luxebrain.auth.tokens import verify_access_token
+    from luxebrain.storage.members import member_repository
 
     merchant = new_merchant()
     assert client.get("/me", headers=merchant.headers).status_code == 200
-    end_all_sessions(verify_access_token(merchant.access_token).subject)
+    end_all_sessions(verify_access_token(merchant.access_token).subject, sessions=member_repository())
     assert client.get("/me", headers=merchant.headers).status_code == 401

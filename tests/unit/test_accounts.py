@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from fakes import InMemoryUserDirectory
+from fakes import InMemoryMemberRepository, InMemoryUserDirectory
 
 from luxebrain.adapters import DirectoryError
 from luxebrain.auth import accounts, team
@@ -28,6 +28,11 @@ def users() -> InMemoryUserDirectory:
     return InMemoryUserDirectory()
 
 
+@pytest.fixture
+def members() -> InMemoryMemberRepository:
+    return InMemoryMemberRepository()
+
+
 def test_a_reset_code_is_requested_silently_for_an_unknown_address(users: InMemoryUserDirectory) -> None:
     users.sign_up(CLIENT, "lea@shop.example", "Pass-word-1", attributes={"email": "lea@shop.example"})
     # Unknown and known addresses answer alike (no account enumeration); only the known one gets a code
@@ -37,7 +42,7 @@ def test_a_reset_code_is_requested_silently_for_an_unknown_address(users: InMemo
 
 
 def test_confirmation_codes_and_resets_with_a_wrong_code_or_address_are_a_clear_400(
-    users: InMemoryUserDirectory,
+    users: InMemoryUserDirectory, members: InMemoryMemberRepository
 ) -> None:
     users.sign_up(CLIENT, "lea@shop.example", "Pass-word-1", attributes={"email": "lea@shop.example"})
     with pytest.raises(InvalidInputError, match="the confirmation code is wrong"):
@@ -46,28 +51,32 @@ def test_confirmation_codes_and_resets_with_a_wrong_code_or_address_are_a_clear_
     assert users.login_of("lea@shop.example").confirmed
     # An unknown address on the reset form reads as a wrong code, not "no such user"
     with pytest.raises(InvalidInputError, match="the confirmation code is wrong"):
-        accounts.confirm_forgot_password("nobody@shop.example", "123456", "New-pass-word-2", users=users)
+        accounts.confirm_forgot_password(
+            "nobody@shop.example", "123456", "New-pass-word-2", users=users, members=members
+        )
 
 
-def test_login_refusals_name_what_to_do(users: InMemoryUserDirectory) -> None:
+def test_login_refusals_name_what_to_do(users: InMemoryUserDirectory, members: InMemoryMemberRepository) -> None:
     users.sign_up(CLIENT, "lea@shop.example", "Pass-word-1", attributes={"email": "lea@shop.example"})
     with pytest.raises(UnauthorizedError, match="e-mail or password is wrong"):
-        accounts.login("lea@shop.example", "wrong", users=users)
+        accounts.login("lea@shop.example", "wrong", users=users, members=members)
     with pytest.raises(ForbiddenError, match="confirm your e-mail address first"):
-        accounts.login("lea@shop.example", "Pass-word-1", users=users)
+        accounts.login("lea@shop.example", "Pass-word-1", users=users, members=members)
     # An invited user's temporary password opens a challenge the dashboard's log-in cannot answer
     users.admin_create_user("sam@shop.example", "Tmp-pass-word-1", attributes={"email": "sam@shop.example"})
     with pytest.raises(ForbiddenError, match=r"a further step first \(NEW_PASSWORD_REQUIRED\)"):
-        accounts.login("sam@shop.example", "Tmp-pass-word-1", users=users)
+        accounts.login("sam@shop.example", "Tmp-pass-word-1", users=users, members=members)
 
 
-def test_the_first_password_form_refuses_an_account_with_its_own_password(users: InMemoryUserDirectory) -> None:
+def test_the_first_password_form_refuses_an_account_with_its_own_password(
+    users: InMemoryUserDirectory, members: InMemoryMemberRepository
+) -> None:
     users.sign_up(CLIENT, "lea@shop.example", "Pass-word-1", attributes={"email": "lea@shop.example"})
     users.admin_confirm_sign_up("lea@shop.example")
     with pytest.raises(ConflictError, match="already has its own password"):
-        team.set_first_password("lea@shop.example", "Pass-word-1", "Another-pass-2", users=users)
+        team.set_first_password("lea@shop.example", "Pass-word-1", "Another-pass-2", users=users, members=members)
     with pytest.raises(UnauthorizedError):
-        team.set_first_password("lea@shop.example", "not-it", "Another-pass-2", users=users)
+        team.set_first_password("lea@shop.example", "not-it", "Another-pass-2", users=users, members=members)
     assert users.login_of("lea@shop.example").password == "Pass-word-1"
 
 

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from fakes import InMemoryMemberRepository
 
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.billing.plans import PLANS, PlanFeatureError, PlanLimitExceededError, RateLimitedError, get_plan
@@ -144,8 +145,10 @@ def test_unknown_plan_is_a_clear_error() -> None:
 def test_malformed_storefront_keys_are_refused_before_any_lookup(key: str) -> None:
     from luxebrain.auth.storefront import principal_for_storefront_key
 
+    keys = InMemoryMemberRepository()
     with pytest.raises(UnauthorizedError):
-        principal_for_storefront_key(key)
+        principal_for_storefront_key(key, keys=keys)
+    assert keys.reads == 0
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import CurrentPrincipal, OwnerOnly, TenantMember, Users
+from api.dependencies import CurrentPrincipal, Members, OwnerOnly, TenantMember, Users
 from luxebrain.auth import accounts
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
@@ -194,10 +194,10 @@ class MemberResponse(ApiModel):
 
 
 @router.get("/tenant/members", response_model=list[MemberResponse], summary="Members of the tenant (owner)")
-def members(principal: OwnerOnly) -> list[MemberResponse]:
+def members(principal: OwnerOnly, repository: Members) -> list[MemberResponse]:
     return [
         MemberResponse(user_id=m.user_sub, email=m.email, role=m.role, created_at=m.created_at)
-        for m in list_members(principal.require_tenant())
+        for m in list_members(principal.require_tenant(), members=repository)
     ]
 
 
@@ -215,8 +215,8 @@ MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", descriptio
         409: {"description": "the owner themself, or the tenant's last owner"},
     },
 )
-def remove_member(user_id: MemberId, principal: OwnerOnly, users: Users) -> Response:
-    accounts.remove_member(principal.require_tenant(), user_id, actor=principal.subject, users=users)
+def remove_member(user_id: MemberId, principal: OwnerOnly, users: Users, members: Members) -> Response:
+    accounts.remove_member(principal.require_tenant(), user_id, actor=principal.subject, users=users, members=members)
     return Response(status_code=204)
 
 
@@ -266,8 +266,8 @@ class IssuedKeyResponse(ApiModel):
 @router.get(
     "/tenant/storefront-key", response_model=StorefrontKeyResponse | None, summary="The storefront key's metadata"
 )
-def storefront_key(principal: OwnerOnly) -> StorefrontKeyResponse | None:
-    item = describe_storefront_key(principal.require_tenant())
+def storefront_key(principal: OwnerOnly, members: Members) -> StorefrontKeyResponse | None:
+    item = describe_storefront_key(principal.require_tenant(), keys=members)
     if item is None:
         return None
     return StorefrontKeyResponse(
@@ -284,8 +284,8 @@ def storefront_key(principal: OwnerOnly) -> StorefrontKeyResponse | None:
     response_model=IssuedKeyResponse,
     summary="Create or rotate the publishable storefront key (recommendations only; the old one has 15 min grace)",
 )
-def rotate_storefront_key(principal: OwnerOnly) -> IssuedKeyResponse:
+def rotate_storefront_key(principal: OwnerOnly, members: Members) -> IssuedKeyResponse:
     tenant_id = principal.require_tenant()
-    issued = issue_storefront_key(tenant_id)
+    issued = issue_storefront_key(tenant_id, keys=members)
     record_audit(tenant_id, action="storefront_key.issued", actor=principal.subject, details={"key_id": issued.key_id})
     return IssuedKeyResponse(key=issued.key, key_id=issued.key_id, previous_key_valid_until=issued.grace_until)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import PlatformAdmin
+from api.dependencies import Members, PlatformAdmin
 from api.routers.account import AuditPage, audit_response
 from luxebrain.auth.members import audit_page, record_audit, start_impersonation
 from luxebrain.auth.principal import Role
@@ -135,10 +135,12 @@ class ImpersonationResponse(ApiModel):
     response_model=ImpersonationResponse,
     summary="Act inside a tenant for an hour (recorded in the tenant's audit log)",
 )
-def impersonate(tenant_id: TenantId, body: ImpersonationRequest, principal: PlatformAdmin) -> ImpersonationResponse:
+def impersonate(
+    tenant_id: TenantId, body: ImpersonationRequest, principal: PlatformAdmin, members: Members
+) -> ImpersonationResponse:
     from luxebrain.auth.members import IMPERSONATION_SECONDS
 
-    session = start_impersonation(principal, tenant_id, reason=body.reason, role=Role(body.role))
+    session = start_impersonation(principal, tenant_id, reason=body.reason, members=members, role=Role(body.role))
     return ImpersonationResponse(session=session, tenant_id=tenant_id, role=body.role, expires_in=IMPERSONATION_SECONDS)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ConfigDict, Field
 
-from api.dependencies import CurrentPrincipal, Users, bearer_scheme
+from api.dependencies import CurrentPrincipal, Members, Users, bearer_scheme
 from luxebrain.auth import accounts
 from luxebrain.errors import ConflictError, UnauthorizedError
 from luxebrain.text import PlainLine
@@ -121,11 +121,11 @@ def _raw_access_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     response_model=SignUpResponse,
     summary="Sign up a merchant and its tenant (rate-limited per client address)",
 )
-def sign_up(body: SignUpRequest, request: Request, users: Users) -> SignUpResponse:
+def sign_up(body: SignUpRequest, request: Request, users: Users, members: Members) -> SignUpResponse:
     accounts.limit_sign_ups(request.client.host if request.client else "unknown")
     # A known e-mail answers exactly like a new one; the tenant id is read from /me after login.
     with contextlib.suppress(ConflictError):
-        accounts.sign_up(body.email, body.password, body.company_name, users=users)
+        accounts.sign_up(body.email, body.password, body.company_name, users=users, members=members)
     return SignUpResponse()
 
 
@@ -136,15 +136,19 @@ def confirm(body: ConfirmRequest, users: Users) -> Accepted:
 
 
 @router.post("/login", response_model=TokenResponse, summary="Log in with e-mail and password")
-def login(body: LoginRequest, response: Response, users: Users) -> TokenResponse:
+def login(body: LoginRequest, response: Response, users: Users, members: Members) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"
-    return _token_response(accounts.login(body.email, body.password, users=users, remember_me=body.remember_me))
+    return _token_response(
+        accounts.login(body.email, body.password, users=users, members=members, remember_me=body.remember_me)
+    )
 
 
 @router.post("/refresh", response_model=TokenResponse, summary="New access and ID tokens from a refresh token")
-def refresh(body: RefreshRequest, response: Response, users: Users) -> TokenResponse:
+def refresh(body: RefreshRequest, response: Response, users: Users, members: Members) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"
-    return _token_response(accounts.refresh(body.refresh_token, users=users, remember_me=body.remember_me))
+    return _token_response(
+        accounts.refresh(body.refresh_token, users=users, members=members, remember_me=body.remember_me)
+    )
 
 
 @router.post("/logout", status_code=204, summary="Sign out everywhere: refresh tokens are revoked")
@@ -152,8 +156,9 @@ def logout(
     principal: CurrentPrincipal,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     users: Users,
+    members: Members,
 ) -> Response:
-    accounts.logout(_raw_access_token(credentials), users=users)
+    accounts.logout(_raw_access_token(credentials), users=users, members=members)
     return Response(status_code=204)
 
 
@@ -164,8 +169,8 @@ def forgot_password(body: ForgotRequest, users: Users) -> Accepted:
 
 
 @router.post("/reset-password", response_model=Accepted, summary="Set a new password with the e-mailed code")
-def reset_password(body: ResetRequest, users: Users) -> Accepted:
-    accounts.confirm_forgot_password(body.email, body.code, body.new_password, users=users)
+def reset_password(body: ResetRequest, users: Users, members: Members) -> Accepted:
+    accounts.confirm_forgot_password(body.email, body.code, body.new_password, users=users, members=members)
     return Accepted(status="reset", detail="the password is changed; log in with the new one")
 
 
@@ -175,6 +180,9 @@ def change_password(
     principal: CurrentPrincipal,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     users: Users,
+    members: Members,
 ) -> Accepted:
-    accounts.change_password(_raw_access_token(credentials), body.old_password, body.new_password, users=users)
+    accounts.change_password(
+        _raw_access_token(credentials), body.old_password, body.new_password, users=users, members=members
+    )
     return Accepted(status="changed", detail="the password is changed")

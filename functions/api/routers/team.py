@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi import Path as PathParam
 from pydantic import Field
 
-from api.dependencies import OwnerOnly, Users
+from api.dependencies import Members, OwnerOnly, Users
 from api.routers.auth import Email, Password, Strict, TokenResponse, _token_response
 from luxebrain.auth import team
 from luxebrain.auth.principal import Role
@@ -70,7 +70,11 @@ TemporaryPasswords = Annotated[Callable[[], str], Depends(temporary_passwords)]
     },
 )
 def invite(
-    body: InviteRequest, principal: OwnerOnly, users: Users, temporary_passwords: TemporaryPasswords
+    body: InviteRequest,
+    principal: OwnerOnly,
+    users: Users,
+    members: Members,
+    temporary_passwords: TemporaryPasswords,
 ) -> TeamMemberResponse:
     tenant_id = principal.require_tenant()
     member = team.invite_member(
@@ -79,6 +83,7 @@ def invite(
         body.role,
         actor=principal.subject,
         users=users,
+        members=members,
         temporary_passwords=temporary_passwords,
     )
     return _member(member)
@@ -96,9 +101,13 @@ MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", descriptio
         409: {"description": "your own role, or the tenant's last owner"},
     },
 )
-def change_role(user_id: MemberId, body: RoleChange, principal: OwnerOnly, users: Users) -> TeamMemberResponse:
+def change_role(
+    user_id: MemberId, body: RoleChange, principal: OwnerOnly, users: Users, members: Members
+) -> TeamMemberResponse:
     tenant_id = principal.require_tenant()
-    return _member(team.change_role(tenant_id, user_id, body.role, actor=principal.subject, users=users))
+    return _member(
+        team.change_role(tenant_id, user_id, body.role, actor=principal.subject, users=users, members=members)
+    )
 
 
 @router.post(
@@ -108,9 +117,14 @@ def change_role(user_id: MemberId, body: RoleChange, principal: OwnerOnly, users
     summary="An invited colleague's first log-in: the e-mailed temporary password, then their own",
     responses={409: {"description": "the account already has its own password"}},
 )
-def first_password(body: FirstPasswordRequest, response: Response, users: Users) -> TokenResponse:
+def first_password(body: FirstPasswordRequest, response: Response, users: Users, members: Members) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"
     tokens = team.set_first_password(
-        body.email, body.temporary_password, body.new_password, users=users, remember_me=body.remember_me
+        body.email,
+        body.temporary_password,
+        body.new_password,
+        users=users,
+        members=members,
+        remember_me=body.remember_me,
     )
     return _token_response(tokens)

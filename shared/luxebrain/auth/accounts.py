@@ -2,7 +2,9 @@
 global sign-out, forgotten and changed passwords, platform admins and the demo login.
 
 Every function takes the user directory (``luxebrain.adapters.UserDirectory``; the API passes the Cognito
-one). Its refusals become LuxeBrain errors here, with messages a user can act on.
+one). Its refusals become LuxeBrain errors here, with messages a user can act on. Those that touch memberships
+or the API's record of sessions take the members repository too (``members=``, a
+``storage.members.MemberRepository``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from luxebrain.errors import (
 )
 from luxebrain.runtime import configured_settings
 from luxebrain.settings import Settings
+from luxebrain.storage.members import MemberRepository
 
 
 class TooManyAttemptsError(LuxeBrainError):
@@ -139,7 +142,9 @@ def limit_sign_ups(client_address: str) -> None:
             raise TooManyAttemptsError("too many sign-ups from here; try again later", max(1, retry_after))
 
 
-def sign_up(email: str, password: str, company_name: str, *, users: UserDirectory) -> SignUpResult:
+def sign_up(
+    email: str, password: str, company_name: str, *, users: UserDirectory, members: MemberRepository
+) -> SignUpResult:
     """Create a Cognito user and its tenant (the user is the tenant's owner). Cognito sends a code by e-mail."""
     from luxebrain.storage.tenants import create_tenant, delete_tenant
 
@@ -158,7 +163,7 @@ def sign_up(email: str, password: str, company_name: str, *, users: UserDirector
         users.admin_update_user_attributes(
             email, {"custom:tenant_id": tenant.tenant_id, "custom:role": str(Role.OWNER)}
         )
-        add_member(tenant.tenant_id, user_sub, Role.OWNER, email=email)
+        add_member(tenant.tenant_id, user_sub, Role.OWNER, email=email, members=members)
     except Exception:
         # No half-made account: a user without a tenant could never use the service nor sign up again, and a
         # tenant without a user would be an orphan.
@@ -187,7 +192,9 @@ def admin_confirm(email: str, *, users: UserDirectory) -> None:
 
 
 # ----------------------------------------------------------------------------- sessions
-def login(email: str, password: str, *, users: UserDirectory, remember_me: bool = False) -> Tokens:
+def login(
+    email: str, password: str, *, users: UserDirectory, members: MemberRepository, remember_me: bool = False
+) -> Tokens:
     """USER_PASSWORD_AUTH. "Remember me" picks the app client whose refresh tokens last 30 days; otherwise
     the session client's refresh tokens last 12 hours."""
     settings = configured_settings()
@@ -203,11 +210,13 @@ def login(email: str, password: str, *, users: UserDirectory, remember_me: bool 
         # e.g. NEW_PASSWORD_REQUIRED for an admin-created user: the dashboard cannot continue here.
         raise ForbiddenError(f"the account needs a further step first ({response.get('ChallengeName', 'unknown')})")
     tokens = _tokens(response["AuthenticationResult"])
-    start_session(verify_access_token(tokens.access_token, settings))
+    start_session(verify_access_token(tokens.access_token, settings), sessions=members)
     return tokens
 
 
-def refresh(refresh_token: str, *, users: UserDirectory, remember_me: bool = False) -> Tokens:
+def refresh(
+    refresh_token: str, *, users: UserDirectory, members: MemberRepository, remember_me: bool = False
+) -> Tokens:
     """New access and ID tokens from a refresh token (revoked by logout: then 401)."""
     settings = configured_settings()
     try:
@@ -220,24 +229,24 @@ def refresh(refresh_token: str, *, users: UserDirectory, remember_me: bool = Fal
         raise UnauthorizedError("the refresh token is not valid") from None
     tokens = _tokens(response["AuthenticationResult"])
     # Our own rule, whatever Cognito answered: a refresh token of an ended session gets nothing.
-    require_live_session(verify_access_token(tokens.access_token, settings))
+    require_live_session(verify_access_token(tokens.access_token, settings), sessions=members)
     return tokens
 
 
-def logout(access_token: str, *, users: UserDirectory) -> None:
+def logout(access_token: str, *, users: UserDirectory, members: MemberRepository) -> None:
     """Sign out everywhere: every session of the user ends at the API at once (access and refreshed tokens
     alike), and Cognito revokes the user's refresh tokens."""
-    end_every_session(verify_access_token(access_token).subject, access_token, users=users)
+    end_every_session(verify_access_token(access_token).subject, access_token, users=users, members=members)
 
 
-def end_every_session(user_sub: str, access_token: str, *, users: UserDirectory) -> None:
+def end_every_session(user_sub: str, access_token: str, *, users: UserDirectory, members: MemberRepository) -> None:
     """The API's record of the user's sessions ends first, then the directory revokes the refresh tokens."""
-    end_all_sessions(user_sub)
+    end_all_sessions(user_sub, sessions=members)
     # The API's own record has already ended the sessions; Cognito's revocation is the second lock.
     unless_already("NotAuthorizedException", lambda: users.global_sign_out(access_token))
 
 
-def sign_out_user(username: str, *, users: UserDirectory) -> str | None:
+def sign_out_user(username: str, *, users: UserDirectory, members: MemberRepository) -> str | None:
     """End every session of a user known by e-mail (or Cognito username): the API's record first, then
     Cognito's AdminUserGlobalSignOut for the refresh tokens. Returns the user's sub (None if unknown)."""
     configured_settings()
@@ -247,7 +256,7 @@ def sign_out_user(username: str, *, users: UserDirectory) -> str | None:
         if exc.code == "UserNotFoundException":
             return None
         raise _translate(exc) from None
-    end_all_sessions(user_sub)
+    end_all_sessions(user_sub, sessions=members)
     unless_already("UserNotFoundException", lambda: users.admin_user_global_sign_out(username))
     return user_sub
 
@@ -263,7 +272,9 @@ def forgot_password(email: str, *, users: UserDirectory) -> None:
         raise _translate(exc) from None
 
 
-def confirm_forgot_password(email: str, code: str, new_password: str, *, users: UserDirectory) -> None:
+def confirm_forgot_password(
+    email: str, code: str, new_password: str, *, users: UserDirectory, members: MemberRepository
+) -> None:
     settings = configured_settings()
     try:
         users.confirm_forgot_password(
@@ -274,17 +285,19 @@ def confirm_forgot_password(email: str, code: str, new_password: str, *, users: 
             raise InvalidInputError("the confirmation code is wrong") from None
         raise _translate(exc) from None
     # Whoever knew the old password may hold a session: all of them end.
-    sign_out_user(normalise_email(email), users=users)
+    sign_out_user(normalise_email(email), users=users, members=members)
 
 
-def change_password(access_token: str, old_password: str, new_password: str, *, users: UserDirectory) -> None:
+def change_password(
+    access_token: str, old_password: str, new_password: str, *, users: UserDirectory, members: MemberRepository
+) -> None:
     """Change the password, then end every session of the user (this one included: log in again)."""
     claims = verify_access_token(access_token)
     try:
         users.change_password(access_token, old_password, new_password)
     except DirectoryError as exc:
         raise _translate(exc) from None
-    end_every_session(claims.subject, access_token, users=users)
+    end_every_session(claims.subject, access_token, users=users, members=members)
 
 
 # ----------------------------------------------------------------------------- members and admins
@@ -293,30 +306,34 @@ def delete_user(user_sub_or_email: str, *, users: UserDirectory) -> None:
     unless_already("UserNotFoundException", lambda: users.admin_delete_user(user_sub_or_email))
 
 
-def remove_member(tenant_id: str, user_sub: str, *, actor: str, users: UserDirectory) -> None:
+def remove_member(
+    tenant_id: str, user_sub: str, *, actor: str, users: UserDirectory, members: MemberRepository
+) -> None:
     """Remove a member from the tenant (owner): every session of theirs ends within this request, their
     login is deleted (a member has no other tenant), the plan's member count gives the seat back, and the
     removal is audited. The owner cannot remove themself, and a tenant keeps at least one owner."""
     from luxebrain.auth.members import forget_membership, list_members, record_audit, require_member
     from luxebrain.billing import usage as billing_usage
-    from luxebrain.storage.members import delete_membership
 
-    member = require_member(tenant_id, user_sub)  # 404 for a user of another tenant
+    member = require_member(tenant_id, user_sub, members=members)  # 404 for a user of another tenant
     if user_sub == actor:
         raise ConflictError("you cannot remove yourself; another owner can")
-    if member.role == str(Role.OWNER) and sum(m.role == str(Role.OWNER) for m in list_members(tenant_id)) <= 1:
+    if (
+        member.role == str(Role.OWNER)
+        and sum(m.role == str(Role.OWNER) for m in list_members(tenant_id, members=members)) <= 1
+    ):
         raise ConflictError("a tenant keeps at least one owner")
-    end_all_sessions(user_sub)
+    end_all_sessions(user_sub, sessions=members)
     if member.email:
-        sign_out_user(member.email, users=users)
-    delete_membership(tenant_id, user_sub)
+        sign_out_user(member.email, users=users, members=members)
+    members.delete_membership(tenant_id, user_sub)
     forget_membership(user_sub)
     billing_usage.release(tenant_id, "members")
     delete_user(member.email or user_sub, users=users)
     record_audit(tenant_id, action="member.removed", actor=actor, details={"user_id": user_sub, "role": member.role})
 
 
-def create_platform_admin(email: str, password: str, *, users: UserDirectory) -> Tokens:
+def create_platform_admin(email: str, password: str, *, users: UserDirectory, members: MemberRepository) -> Tokens:
     """A confirmed platform admin (member of the ``platform-admins`` group), logged in."""
     settings = configured_settings()
     email = normalise_email(email)
@@ -328,7 +345,7 @@ def create_platform_admin(email: str, password: str, *, users: UserDirectory) ->
         if exc.code != "UsernameExistsException":
             raise _translate(exc) from None
     users.admin_add_user_to_group(email, PLATFORM_ADMIN_GROUP)
-    return login(email, password, users=users, remember_me=True)
+    return login(email, password, users=users, members=members, remember_me=True)
 
 
 def demo_password() -> str:
@@ -342,12 +359,13 @@ def create_demo_login(
     company_name: str = "Maison Démo",
     *,
     users: UserDirectory,
+    members: MemberRepository,
 ) -> DemoLogin:
     """Sign up a merchant (creating its tenant), confirm it as admin, and log in: what the demo prints."""
     password = password or demo_password()
-    result = sign_up(email, password, company_name, users=users)
+    result = sign_up(email, password, company_name, users=users, members=members)
     admin_confirm(email, users=users)
-    tokens = login(email, password, users=users, remember_me=True)
+    tokens = login(email, password, users=users, members=members, remember_me=True)
     if result.tenant_id is None:  # pragma: no cover - sign_up always returns one
         raise NotFoundError("sign-up created no tenant")
     return DemoLogin(email=normalise_email(email), password=password, tenant_id=result.tenant_id, tokens=tokens)
@@ -360,6 +378,7 @@ def create_login_for_tenant(
     role: Role = Role.OWNER,
     *,
     users: UserDirectory,
+    members: MemberRepository,
 ) -> DemoLogin:
     """A confirmed, logged-in user of an existing tenant (the demo's ``maison-demo``): Cognito user with its
     tenant and role attributes, the membership record, and tokens. Idempotent for the same e-mail."""
@@ -381,6 +400,6 @@ def create_login_for_tenant(
         users.admin_set_user_password(email, password)
     users.admin_update_user_attributes(email, {"custom:tenant_id": tenant_id, "custom:role": str(role)})
     unless_already("NotAuthorizedException", lambda: users.admin_confirm_sign_up(email))  # already confirmed
-    add_member(tenant_id, user_sub, role, email=email)
-    tokens = login(email, password, users=users, remember_me=True)
+    add_member(tenant_id, user_sub, role, email=email, members=members)
+    tokens = login(email, password, users=users, members=members, remember_me=True)
     return DemoLogin(email=email, password=password, tenant_id=tenant_id, tokens=tokens)

@@ -1,4 +1,8 @@
-"""Tenant memberships (which tenant and role a verified user has), audit records and impersonation."""
+"""Tenant memberships (which tenant and role a verified user has), audit records and impersonation.
+
+The memberships and impersonation sessions are read and written through the ``Memberships`` passed in (the
+API's ``Members`` dependency, ``storage.members.member_repository()`` elsewhere, an in-memory one in tests).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ from typing import Any
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.caching import ExpiringCache
 from luxebrain.errors import ForbiddenError, InvalidInputError, UnauthorizedError
-from luxebrain.storage import members as member_repo
 from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.members import Membership
+from luxebrain.storage.members import Membership, Memberships
 from luxebrain.storage.pages import Page
 from luxebrain.storage.tenants import AuditRecord
 from luxebrain.tenancy import validate_tenant_id
@@ -24,31 +27,33 @@ IMPERSONATION_SECONDS = 3600
 MEMBERSHIP_CACHE_SECONDS = 10.0
 
 
-def add_member(tenant_id: str, user_sub: str, role: Role, email: str | None = None) -> Membership:
+def add_member(
+    tenant_id: str, user_sub: str, role: Role, email: str | None = None, *, members: Memberships
+) -> Membership:
     """Add a user to a tenant, or change their role; a new member counts against the plan's members (402)."""
     from luxebrain.billing import usage as billing_usage
 
     if role not in TENANT_ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(TENANT_ROLES)}")
-    new = not member_repo.membership_exists(tenant_id, user_sub)
+    new = not members.membership_exists(tenant_id, user_sub)
     if new:
         billing_usage.consume(tenant_id, "members")
     try:
-        return _save_member(tenant_id, user_sub, role, email)
+        return _save_member(members, tenant_id, user_sub, role, email)
     except BaseException:
         if new:
             billing_usage.release(tenant_id, "members")
         raise
 
 
-def _save_member(tenant_id: str, user_sub: str, role: Role, email: str | None) -> Membership:
-    member = member_repo.save_membership(tenant_id, user_sub, role=str(role), email=email)
+def _save_member(members: Memberships, tenant_id: str, user_sub: str, role: Role, email: str | None) -> Membership:
+    member = members.save_membership(tenant_id, user_sub, role=str(role), email=email)
     forget_membership(user_sub)
     return member
 
 
-def list_members(tenant_id: str) -> list[Membership]:
-    return member_repo.list_memberships(tenant_id)
+def list_members(tenant_id: str, *, members: Memberships) -> list[Membership]:
+    return members.list_memberships(tenant_id)
 
 
 _membership_cache: ExpiringCache[str, Membership | None] = ExpiringCache(MEMBERSHIP_CACHE_SECONDS)
@@ -58,20 +63,20 @@ def forget_membership(user_sub: str) -> None:
     _membership_cache.forget(user_sub)
 
 
-def membership_of(user_sub: str) -> Membership | None:
+def membership_of(user_sub: str, *, members: Memberships) -> Membership | None:
     """The (single) tenant membership of a user, from the user index; None when the user has none."""
-    return _membership_cache.get(user_sub, lambda: member_repo.membership_of_user(user_sub))
+    return _membership_cache.get(user_sub, lambda: members.membership_of_user(user_sub))
 
 
 def principal_for_user(
-    user_sub: str, *, groups: tuple[str, ...], issued_at: int, email: str | None = None
+    user_sub: str, *, groups: tuple[str, ...], issued_at: int, members: Memberships, email: str | None = None
 ) -> Principal:
     """Map a verified Cognito user to a principal: platform admins by group, others by membership."""
     from luxebrain.auth.principal import PLATFORM_ADMIN_GROUP
 
     if PLATFORM_ADMIN_GROUP in groups:
         return Principal(subject=user_sub, role=Role.ADMIN, email=email, token_issued_at=issued_at)
-    membership = membership_of(user_sub)
+    membership = membership_of(user_sub, members=members)
     if membership is None:
         raise ForbiddenError("this account belongs to no tenant")
     return Principal(
@@ -101,7 +106,9 @@ def audit_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page
 
 
 # ----------------------------------------------------------------------------- impersonation
-def start_impersonation(admin: Principal, tenant_id: str, *, reason: str, role: Role = Role.READ_ONLY) -> str:
+def start_impersonation(
+    admin: Principal, tenant_id: str, *, reason: str, members: Memberships, role: Role = Role.READ_ONLY
+) -> str:
     """An audited, time-limited session of a platform admin inside ``tenant_id``.
 
     Returns the session token ``<tenant_id>.<session id>``, sent back in the ``X-Impersonation`` header.
@@ -115,7 +122,7 @@ def start_impersonation(admin: Principal, tenant_id: str, *, reason: str, role: 
     tenant_repo.get_tenant(tenant_id)  # NotFoundError for an unknown tenant
     session_id = secrets.token_urlsafe(24)
     expires_at = int(time.time()) + IMPERSONATION_SECONDS
-    member_repo.record_impersonation(
+    members.record_impersonation(
         tenant_id, session_id, admin_sub=admin.subject, role=str(role), reason=reason, expires_at=expires_at
     )
     record_audit(
@@ -128,7 +135,7 @@ def start_impersonation(admin: Principal, tenant_id: str, *, reason: str, role: 
     return f"{tenant_id}.{session_id}"
 
 
-def principal_for_impersonation(admin: Principal, session_token: str) -> Principal:
+def principal_for_impersonation(admin: Principal, session_token: str, *, members: Memberships) -> Principal:
     """The tenant principal of a live impersonation session that belongs to this admin."""
     if not admin.is_platform_admin:
         raise ForbiddenError("only platform admins can impersonate a tenant")
@@ -139,7 +146,7 @@ def principal_for_impersonation(admin: Principal, session_token: str) -> Princip
         raise UnauthorizedError("the impersonation session is not valid") from None
     if not session_id or len(session_id) > 64:
         raise UnauthorizedError("the impersonation session is not valid")
-    session = member_repo.get_impersonation(tenant_id, session_id)
+    session = members.get_impersonation(tenant_id, session_id)
     if session is None:
         raise UnauthorizedError("the impersonation session is not valid")
     if session.admin_sub != admin.subject or session.expires_at <= time.time():
@@ -154,5 +161,5 @@ def principal_for_impersonation(admin: Principal, session_token: str) -> Princip
     )
 
 
-def require_member(tenant_id: str, user_sub: str) -> Membership:
-    return member_repo.get_membership(tenant_id, user_sub)
+def require_member(tenant_id: str, user_sub: str, *, members: Memberships) -> Membership:
+    return members.get_membership(tenant_id, user_sub)

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from luxebrain.auth.tokens import AccessClaims
 from luxebrain.errors import UnauthorizedError
 from luxebrain.runtime import on_reset
-from luxebrain.storage import members as member_repo
+from luxebrain.storage.members import UserSessions
 
 SESSION_TTL_SECONDS = 31 * 86400  # the longest refresh token lives 30 days
 
@@ -36,22 +36,22 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def start_session(claims: AccessClaims) -> None:
+def start_session(claims: AccessClaims, *, sessions: UserSessions) -> None:
     """Record the session of a fresh login (its access token's ``origin_jti``)."""
     if not claims.origin_jti:
         raise UnauthorizedError("the identity provider returned a token without a session id")
     started = _now_ms()
-    member_repo.record_user_session(
+    sessions.record_user_session(
         claims.subject, claims.origin_jti, started_ms=started, expires_at=int(time.time()) + SESSION_TTL_SECONDS
     )
     _remember(claims.origin_jti, started)
 
 
-def end_all_sessions(user_sub: str) -> int:
+def end_all_sessions(user_sub: str, *, sessions: UserSessions) -> int:
     """Every session of the user started before now ends (the next request with any of its tokens is 401)."""
     # Sessions start at a later millisecond than this stamp, so a login right after it works.
     ended_at = _now_ms()
-    member_repo.set_sessions_valid_after(user_sub, ended_at)
+    sessions.set_sessions_valid_after(user_sub, ended_at)
     return ended_at
 
 
@@ -62,25 +62,25 @@ def _remember(origin_jti: str, started: int) -> None:
             _started.popitem(last=False)
 
 
-def _session_started(claims: AccessClaims) -> int | None:
+def _session_started(claims: AccessClaims, sessions: UserSessions) -> int | None:
     origin = claims.origin_jti or ""
     with _started_lock:
         known = _started.get(origin)
     if known is not None:
         return known
-    started = member_repo.user_session_started(claims.subject, origin)
+    started = sessions.user_session_started(claims.subject, origin)
     if started is not None:
         _remember(origin, started)
     return started
 
 
-def require_live_session(claims: AccessClaims) -> None:
+def require_live_session(claims: AccessClaims, *, sessions: UserSessions) -> None:
     """401 unless the token belongs to a recorded session that has not been ended."""
     if not claims.origin_jti:
         raise UnauthorizedError("this token belongs to no session of this service; log in again")
-    started = _session_started(claims)
+    started = _session_started(claims, sessions)
     if started is None:
         raise UnauthorizedError("this token belongs to no session of this service; log in again")
-    valid_after = member_repo.sessions_valid_after(claims.subject)
+    valid_after = sessions.sessions_valid_after(claims.subject)
     if valid_after is not None and started <= valid_after:
         raise UnauthorizedError("this session has ended (signed out or password changed); log in again")

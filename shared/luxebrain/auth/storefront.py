@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.caching import ExpiringCache
 from luxebrain.errors import UnauthorizedError
-from luxebrain.storage import members as member_repo
-from luxebrain.storage.members import StorefrontKey
+from luxebrain.storage.members import StorefrontKey, StorefrontKeys
 from luxebrain.tenancy import validate_tenant_id
 
 KEY_PREFIX = "lbpk_"
@@ -44,22 +43,22 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_storefront_key(tenant_id: str) -> IssuedStorefrontKey:
+def issue_storefront_key(tenant_id: str, *, keys: StorefrontKeys) -> IssuedStorefrontKey:
     """Create the tenant's key, or rotate it (the previous one keeps working for a grace period)."""
     validate_tenant_id(tenant_id)
     secret = secrets.token_urlsafe(32)
     key_id = "sk-" + secrets.token_hex(4)
-    current = member_repo.get_storefront_key(tenant_id)
+    current = keys.get_storefront_key(tenant_id)
     grace_until = None if current is None else int(time.time()) + ROTATION_GRACE_SECONDS
-    member_repo.save_storefront_key(
+    keys.save_storefront_key(
         tenant_id, key_id=key_id, secret_hash=_hash(secret), replacing=current, grace_until=grace_until
     )
     _forget_key(tenant_id)
     return IssuedStorefrontKey(key=f"{KEY_PREFIX}{tenant_id}_{secret}", key_id=key_id, grace_until=grace_until)
 
 
-def describe_storefront_key(tenant_id: str) -> StorefrontKey | None:
-    return member_repo.get_storefront_key(tenant_id)
+def describe_storefront_key(tenant_id: str, *, keys: StorefrontKeys) -> StorefrontKey | None:
+    return keys.get_storefront_key(tenant_id)
 
 
 _key_cache: ExpiringCache[str, StorefrontKey | None] = ExpiringCache(KEY_CACHE_SECONDS)
@@ -69,11 +68,11 @@ def _forget_key(tenant_id: str) -> None:
     _key_cache.forget(tenant_id)
 
 
-def _fresh_key(tenant_id: str) -> StorefrontKey | None:
-    return _key_cache.get(tenant_id, lambda: member_repo.get_storefront_key(tenant_id), fresh=True)
+def _fresh_key(tenant_id: str, keys: StorefrontKeys) -> StorefrontKey | None:
+    return _key_cache.get(tenant_id, lambda: keys.get_storefront_key(tenant_id), fresh=True)
 
 
-def principal_for_storefront_key(key: str) -> Principal:
+def principal_for_storefront_key(key: str, *, keys: StorefrontKeys) -> Principal:
     """Verify a publishable key (constant-time hash comparison) and return its storefront principal."""
     match = _KEY_PATTERN.fullmatch(key or "")
     if not match:
@@ -82,7 +81,7 @@ def principal_for_storefront_key(key: str) -> Principal:
     presented = _hash(secret)
     stored = _key_cache.cached(tenant_id)
     if stored is None or not hmac.compare_digest(presented, stored.secret_hash):
-        stored = _fresh_key(tenant_id)
+        stored = _fresh_key(tenant_id, keys)
     if stored is None:
         raise UnauthorizedError("the storefront key is not valid")
     valid = hmac.compare_digest(presented, stored.secret_hash)

@@ -21,6 +21,7 @@ from luxebrain.auth.sessions import start_session
 from luxebrain.auth.tokens import verify_access_token
 from luxebrain.errors import ConflictError, InvalidInputError
 from luxebrain.runtime import configured_settings
+from luxebrain.storage.members import MemberRepository, Memberships
 
 NEW_PASSWORD_CHALLENGE = "NEW_PASSWORD_REQUIRED"  # noqa: S105 - a Cognito challenge name
 
@@ -43,8 +44,8 @@ def _check_role(role: Role) -> None:
         raise InvalidInputError(f"role must be one of {', '.join(TENANT_ROLES)}")
 
 
-def _owners(tenant_id: str) -> int:
-    return sum(member.role == str(Role.OWNER) for member in list_members(tenant_id))
+def _owners(tenant_id: str, members: Memberships) -> int:
+    return sum(member.role == str(Role.OWNER) for member in list_members(tenant_id, members=members))
 
 
 def invite_member(
@@ -54,6 +55,7 @@ def invite_member(
     *,
     actor: str,
     users: UserDirectory,
+    members: Memberships,
     temporary_passwords: Callable[[], str],
 ) -> Member:
     """Create the colleague's login (Cognito e-mails the temporary password ``temporary_passwords`` makes: the
@@ -80,7 +82,7 @@ def invite_member(
         raise _translate(exc) from None
     user_sub = created.sub
     try:
-        item = add_member(tenant_id, user_sub, role, email=email)
+        item = add_member(tenant_id, user_sub, role, email=email, members=members)
     except BaseException:
         # No login without a membership: it could never be used, and the e-mail could not be invited again.
         users.admin_delete_user(email)
@@ -89,18 +91,20 @@ def invite_member(
     return Member(user_id=user_sub, email=email, role=item.role, created_at=item.created_at)
 
 
-def change_role(tenant_id: str, user_sub: str, role: Role, *, actor: str, users: UserDirectory) -> Member:
+def change_role(
+    tenant_id: str, user_sub: str, role: Role, *, actor: str, users: UserDirectory, members: Memberships
+) -> Member:
     """An owner changes a member's role (404 for another tenant's user). Nobody changes their own role, and a
     tenant keeps at least one owner (409)."""
     _check_role(role)
-    member = require_member(tenant_id, user_sub)
+    member = require_member(tenant_id, user_sub, members=members)
     if user_sub == actor:
         raise ConflictError("you cannot change your own role; another owner can")
     previous = member.role
-    if previous == str(Role.OWNER) and role != Role.OWNER and _owners(tenant_id) <= 1:
+    if previous == str(Role.OWNER) and role != Role.OWNER and _owners(tenant_id, members) <= 1:
         raise ConflictError("a tenant keeps at least one owner")
     if previous != str(role):
-        item = add_member(tenant_id, user_sub, role, email=member.email)
+        item = add_member(tenant_id, user_sub, role, email=member.email, members=members)
         if member.email:
             # The login's attribute mirrors the membership (the API reads the membership, never the attribute).
             email = member.email
@@ -118,7 +122,13 @@ def change_role(tenant_id: str, user_sub: str, role: Role, *, actor: str, users:
 
 
 def set_first_password(
-    email: str, temporary_password: str, new_password: str, *, users: UserDirectory, remember_me: bool = False
+    email: str,
+    temporary_password: str,
+    new_password: str,
+    *,
+    users: UserDirectory,
+    members: MemberRepository,
+    remember_me: bool = False,
 ) -> Tokens:
     """An invited colleague's first log-in: the e-mailed temporary password, then their own (Cognito's
     NEW_PASSWORD_REQUIRED challenge). 409 when the account already has its own password."""
@@ -140,5 +150,5 @@ def set_first_password(
     except DirectoryError as exc:
         raise _translate(exc) from None
     tokens = _tokens(answered["AuthenticationResult"])
-    start_session(verify_access_token(tokens.access_token, settings))
+    start_session(verify_access_token(tokens.access_token, settings), sessions=members)
     return tokens

@@ -15,6 +15,7 @@ from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import forget_store_ingest
+from luxebrain.storage.members import Memberships
 from luxebrain.storage.tenants import (
     delete_store,
     get_store,
@@ -83,13 +84,16 @@ def run_webhook_health(
     client_factory: ClientFactory,
     *,
     mail: MailService,
+    members: Memberships,
     vault: KeyVault,
     now: datetime | None = None,
 ) -> HealthReport:
-    """The hourly health run of one store; an owner alert goes through ``mail``."""
+    """The hourly health run of one store; an owner alert goes through ``mail`` to the owners in ``members``."""
     configured_settings()
     secret = get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
-    return check_webhook_health(tenant_id, store_id, client_factory(tenant_id, store_id), secret, mail=mail, now=now)
+    return check_webhook_health(
+        tenant_id, store_id, client_factory(tenant_id, store_id), secret, mail=mail, members=members, now=now
+    )
 
 
 def request_webhook_health_of_due_stores(backfill_queue: MessageQueue, now: datetime | None = None) -> int:

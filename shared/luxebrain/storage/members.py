@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -229,3 +230,80 @@ def save_storefront_key(
         item.created_at = replacing.created_at
         item.rotated_at = utc_now()
     item.save()
+
+
+# ----------------------------------------------------------------------------- the repository
+class Memberships(Protocol):
+    """Who belongs to which tenant with which role, and platform admins' impersonation sessions."""
+
+    def membership_exists(self, tenant_id: str, user_sub: str) -> bool: ...
+
+    def save_membership(self, tenant_id: str, user_sub: str, *, role: str, email: str | None) -> Membership: ...
+
+    def get_membership(self, tenant_id: str, user_sub: str) -> Membership: ...
+
+    def delete_membership(self, tenant_id: str, user_sub: str) -> None: ...
+
+    def list_memberships(self, tenant_id: str) -> list[Membership]: ...
+
+    def membership_of_user(self, user_sub: str) -> Membership | None: ...
+
+    def record_impersonation(
+        self, tenant_id: str, session_id: str, *, admin_sub: str, role: str, reason: str, expires_at: int
+    ) -> None: ...
+
+    def get_impersonation(self, tenant_id: str, session_id: str) -> Impersonation | None: ...
+
+
+class UserSessions(Protocol):
+    """When each login of a user started, and the moment before which all of them have ended."""
+
+    def record_user_session(self, user_sub: str, origin_jti: str, *, started_ms: int, expires_at: int) -> None: ...
+
+    def user_session_started(self, user_sub: str, origin_jti: str) -> int | None: ...
+
+    def set_sessions_valid_after(self, user_sub: str, at_ms: int) -> None: ...
+
+    def sessions_valid_after(self, user_sub: str) -> int | None: ...
+
+
+class StorefrontKeys(Protocol):
+    """The tenant's publishable storefront key, as hashes."""
+
+    def get_storefront_key(self, tenant_id: str) -> StorefrontKey | None: ...
+
+    def save_storefront_key(
+        self, tenant_id: str, *, key_id: str, secret_hash: str, replacing: StorefrontKey | None, grace_until: int | None
+    ) -> None: ...
+
+
+class MemberRepository(Memberships, UserSessions, StorefrontKeys, Protocol):
+    """The members aggregate as a whole: what the account flows (sign-up, login, team changes) are given.
+    Code that needs one part takes the smaller protocol."""
+
+
+class DynamoMemberRepository:
+    """The members repository on the table: this module's reads and writes."""
+
+    membership_exists = staticmethod(membership_exists)
+    save_membership = staticmethod(save_membership)
+    get_membership = staticmethod(get_membership)
+    delete_membership = staticmethod(delete_membership)
+    list_memberships = staticmethod(list_memberships)
+    membership_of_user = staticmethod(membership_of_user)
+    record_impersonation = staticmethod(record_impersonation)
+    get_impersonation = staticmethod(get_impersonation)
+    record_user_session = staticmethod(record_user_session)
+    user_session_started = staticmethod(user_session_started)
+    set_sessions_valid_after = staticmethod(set_sessions_valid_after)
+    sessions_valid_after = staticmethod(sessions_valid_after)
+    get_storefront_key = staticmethod(get_storefront_key)
+    save_storefront_key = staticmethod(save_storefront_key)
+
+
+def member_repository() -> DynamoMemberRepository:
+    """The product's members repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoMemberRepository()

@@ -23,6 +23,7 @@ from luxebrain.errors import LuxeBrainError, UnauthorizedError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.members import Memberships
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
 
 TOPICS: tuple[str, ...] = (
@@ -177,10 +178,11 @@ def check_webhook_health(
     secret: str,
     *,
     mail: MailService,
+    members: Memberships,
     now: datetime | None = None,
 ) -> HealthReport:
     """One health run for one store: re-enable what WooCommerce disabled, record it per topic, alert the
-    owners once (through ``mail``)."""
+    owners (found in ``members``) once, through ``mail``."""
     configured_settings()
     now = now or datetime.now(UTC)
     stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
@@ -198,6 +200,7 @@ def check_webhook_health(
         if not state.get("alerted_at"):  # one e-mail per episode: cleared by the next healthy run
             notify_owners(
                 mail,
+                members,
                 tenant_id,
                 subject="LuxeBrain cannot keep your store's webhooks running",
                 text=(
@@ -247,12 +250,10 @@ def record_registration(tenant_id: str, store_id: str, sync: WebhookSync, *, now
     tenant_repo.set_store_webhooks(tenant_id, store_id, state)
 
 
-def notify_owners(mail: MailService, tenant_id: str, *, subject: str, text: str) -> int:
+def notify_owners(mail: MailService, members: Memberships, tenant_id: str, *, subject: str, text: str) -> int:
     """E-mail the tenant's owners; returns how many were sent. No sender configured: logged, not sent."""
-    from luxebrain.auth.members import list_members
-
     settings = configured_settings()
-    owners = [m.email for m in list_members(tenant_id) if m.role == "owner" and m.email]
+    owners = [m.email for m in members.list_memberships(tenant_id) if m.role == "owner" and m.email]
     if not settings.sender_email or not owners:
         logger.warning("owner alert not sent (no sender or no owner e-mail)", extra={"subject": subject})
         return 0
