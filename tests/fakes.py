@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from luxebrain.adapters import (
     DirectoryError,
@@ -23,7 +23,9 @@ from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.storage.catalogue import Product, ProductSupply
 from luxebrain.storage.customers import Order, OrderSummary
 from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
+from luxebrain.storage.pages import Page
 from luxebrain.storage.pricing import PriceDecision
+from luxebrain.storage.tenants import Store, Tenant
 from luxebrain.storage.training import (
     ABANDONED,
     FAILED,
@@ -34,6 +36,7 @@ from luxebrain.storage.training import (
     RunRecord,
     TrainingState,
 )
+from luxebrain.tenancy import new_tenant_id, validate_tenant_id
 
 
 @dataclass
@@ -506,6 +509,78 @@ class InMemoryMemberRepository:
             created_at=now if replacing is None else replacing.created_at,
             rotated_at=None if replacing is None else now,
         )
+
+
+# ----------------------------------------------------------------------------- tenants
+_Item = TypeVar("_Item")
+
+
+class InMemoryTenantRepository:
+    """The tenants repository (``storage.tenants.TenantRepository``) in dictionaries, paged as the table pages:
+    the directory by status, then oldest first; a tenant's stores by store id. A cursor is the last item's sort
+    key (opaque to callers, as the table's). ``add_store`` puts a store as ``create_store`` leaves it."""
+
+    def __init__(self) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.stores: dict[tuple[str, str], Store] = {}
+
+    def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant:
+        tenant_id = validate_tenant_id(tenant_id or new_tenant_id())
+        if tenant_id in self.tenants:
+            raise ConflictError(f"tenant {tenant_id} already exists")
+        tenant = Tenant(tenant_id, name, plan, "active", datetime.now(UTC))
+        self.tenants[tenant_id] = tenant
+        return tenant
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        try:
+            return self.tenants[tenant_id]
+        except KeyError:
+            raise NotFoundError(f"tenant {tenant_id} not found") from None
+
+    def update_tenant_settings(
+        self,
+        tenant_id: str,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        name: str | None = None,
+        attempts: int = 5,
+    ) -> Tenant:
+        tenant = self.get_tenant(tenant_id)
+        updated = replace(tenant, settings=change(dict(tenant.settings)), name=name or tenant.name)
+        self.tenants[tenant_id] = updated
+        return updated
+
+    def set_tenant_status(self, tenant_id: str, status: str, *, attempts: int = 5) -> Tenant:
+        self.tenants[tenant_id] = replace(self.get_tenant(tenant_id), status=status)
+        return self.tenants[tenant_id]
+
+    def list_tenants(self, *, limit: int, cursor: str | None = None, status: str | None = None) -> Page[Tenant]:
+        def sort_key(tenant: Tenant) -> str:
+            return f"{tenant.status}#{tenant.created_at.isoformat()}#{tenant.tenant_id}"
+
+        listed = [tenant for tenant in self.tenants.values() if status is None or tenant.status == status]
+        return _page(sorted(listed, key=sort_key), sort_key, limit, cursor)
+
+    def add_store(self, store: Store) -> Store:
+        self.stores[store.tenant_id, store.store_id] = store
+        return store
+
+    def get_store(self, tenant_id: str, store_id: str) -> Store:
+        try:
+            return self.stores[tenant_id, store_id]
+        except KeyError:
+            raise NotFoundError(f"store {store_id} not found") from None
+
+    def store_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Store]:
+        stores = sorted((s for (tenant, _), s in self.stores.items() if tenant == tenant_id), key=lambda s: s.store_id)
+        return _page(stores, lambda store: store.store_id, limit, cursor)
+
+
+def _page(items: list[_Item], sort_key: Callable[[_Item], str], limit: int, cursor: str | None) -> Page[_Item]:
+    after = [item for item in items if cursor is None or sort_key(item) > cursor]
+    page = after[:limit]
+    return Page(page, sort_key(page[-1]) if len(after) > limit else None)
 
 
 class InMemoryTrainingRepository:

@@ -41,6 +41,7 @@ from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
 from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
 from luxebrain.storage.members import MemberRepository, member_repository
+from luxebrain.storage.tenants import TenantRepository, tenant_repository
 from luxebrain.storefront.limits import (
     REQUESTS_PER_CLIENT_PER_MINUTE,
     ClientLimit,
@@ -227,6 +228,10 @@ async def catalogue() -> CatalogueRepository:
     return catalogue_repository()
 
 
+async def tenants_repository() -> TenantRepository:
+    return tenant_repository()
+
+
 ModelsBucket = Annotated[ObjectStore, Depends(models_bucket)]
 PrivacyQueue = Annotated[MessageQueue, Depends(privacy_queue)]
 TrainQueue = Annotated[MessageQueue, Depends(train_queue)]
@@ -235,3 +240,4 @@ SecretsVault = Annotated[KeyVault, Depends(secrets_vault)]
 Users = Annotated[UserDirectory, Depends(user_directory)]
 Catalogue = Annotated[CatalogueRepository, Depends(catalogue)]
 Members = Annotated[MemberRepository, Depends(members_repository)]
+Tenants = Annotated[TenantRepository, Depends(tenants_repository)]

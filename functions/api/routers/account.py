@@ -10,14 +10,14 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import CurrentPrincipal, Members, OwnerOnly, TenantMember, Users
+from api.dependencies import CurrentPrincipal, Members, OwnerOnly, TenantMember, Tenants, Users
 from luxebrain.auth import accounts
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
 from luxebrain.billing.plans import PLANS, forget_tenant, plan_of, tenant_profile
 from luxebrain.billing.usage import usage_report
 from luxebrain.ml.pricing.rules import GuardrailConfig
-from luxebrain.storage.tenants import AuditRecord, Tenant, update_tenant_settings
+from luxebrain.storage.tenants import AuditRecord, Tenant
 from luxebrain.text import PlainLine
 from luxebrain.webapi.models import ApiModel
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -103,10 +103,12 @@ def get_tenant_profile(principal: TenantMember) -> TenantResponse:
 
 
 @router.patch("/tenant/settings", response_model=TenantResponse, summary="Change tenant settings (owner)")
-def update_settings(body: TenantSettings, principal: OwnerOnly) -> TenantResponse:
+def update_settings(body: TenantSettings, principal: OwnerOnly, tenants: Tenants) -> TenantResponse:
     tenant_id = principal.require_tenant()
     changes = body.model_dump(mode="json", exclude_unset=True)
-    tenant = update_tenant_settings(tenant_id, lambda current: {**current, **changes}, name=body.display_name or None)
+    tenant = tenants.update_tenant_settings(
+        tenant_id, lambda current: {**current, **changes}, name=body.display_name or None
+    )
     forget_tenant(tenant_id)
     record_audit(tenant_id, action="settings.changed", actor=principal.subject, details={"fields": sorted(changes)})
     return _tenant_response(tenant)

@@ -8,13 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import Members, PlatformAdmin
+from api.dependencies import Members, PlatformAdmin, Tenants
 from api.routers.account import AuditPage, audit_response
 from luxebrain.auth.members import audit_page, record_audit, start_impersonation
 from luxebrain.auth.principal import Role
 from luxebrain.billing.plans import change_plan, forget_tenant, tenant_profile
-from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.tenants import Tenant
+from luxebrain.storage.tenants import Tenant, TenantRepository
 from luxebrain.webapi.models import ApiModel
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -49,11 +48,12 @@ def _summary(tenant: Tenant) -> TenantSummary:
 @router.get("/tenants", response_model=TenantPage, summary="All tenants, by status then oldest first")
 def list_tenants(
     principal: PlatformAdmin,
+    tenants: Tenants,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     status: Literal["active", "suspended"] | None = None,
 ) -> TenantPage:
-    page = tenant_repo.list_tenants(limit=limit, cursor=cursor, status=status)
+    page = tenants.list_tenants(limit=limit, cursor=cursor, status=status)
     return TenantPage(items=[_summary(tenant) for tenant in page.items], next_cursor=page.next_cursor)
 
 
@@ -62,21 +62,21 @@ class ReasonRequest(ApiModel):
     reason: str = Field(min_length=5, max_length=500, examples=["chargeback under review"])
 
 
-def _set_status(tenant_id: str, status: str, actor: str, reason: str) -> TenantSummary:
-    tenant = tenant_repo.set_tenant_status(tenant_id, status)
+def _set_status(tenants: TenantRepository, tenant_id: str, status: str, actor: str, reason: str) -> TenantSummary:
+    tenant = tenants.set_tenant_status(tenant_id, status)
     forget_tenant(tenant_id)
     record_audit(tenant_id, action=f"tenant.{status}", actor=actor, reason=reason)
     return _summary(tenant)
 
 
 @router.post("/tenants/{tenant_id}/suspend", response_model=TenantSummary, summary="Suspend a tenant")
-def suspend(tenant_id: TenantId, body: ReasonRequest, principal: PlatformAdmin) -> TenantSummary:
-    return _set_status(tenant_id, "suspended", principal.subject, body.reason)
+def suspend(tenant_id: TenantId, body: ReasonRequest, principal: PlatformAdmin, tenants: Tenants) -> TenantSummary:
+    return _set_status(tenants, tenant_id, "suspended", principal.subject, body.reason)
 
 
 @router.post("/tenants/{tenant_id}/reactivate", response_model=TenantSummary, summary="Reactivate a tenant")
-def reactivate(tenant_id: TenantId, body: ReasonRequest, principal: PlatformAdmin) -> TenantSummary:
-    return _set_status(tenant_id, "active", principal.subject, body.reason)
+def reactivate(tenant_id: TenantId, body: ReasonRequest, principal: PlatformAdmin, tenants: Tenants) -> TenantSummary:
+    return _set_status(tenants, tenant_id, "active", principal.subject, body.reason)
 
 
 class PlanChangeRequest(ApiModel):
@@ -107,10 +107,12 @@ class StorePortsResponse(ApiModel):
     response_model=StorePortsResponse,
     summary="Allow a tenant's store URLs a non-standard port (audited)",
 )
-def allow_store_ports(tenant_id: TenantId, body: StorePortsRequest, principal: PlatformAdmin) -> StorePortsResponse:
+def allow_store_ports(
+    tenant_id: TenantId, body: StorePortsRequest, principal: PlatformAdmin, tenants: Tenants
+) -> StorePortsResponse:
     ports = sorted(set(body.ports))
     tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
-    tenant_repo.update_tenant_settings(tenant_id, lambda current: {**current, "allowed_store_ports": ports})
+    tenants.update_tenant_settings(tenant_id, lambda current: {**current, "allowed_store_ports": ports})
     forget_tenant(tenant_id)
     record_audit(
         tenant_id, action="store_ports.allowed", actor=principal.subject, reason=body.reason, details={"ports": ports}

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from pydantic import Field
 
-from api.dependencies import BackfillQueue, StaffOrOwner, TenantMember
+from api.dependencies import BackfillQueue, StaffOrOwner, TenantMember, Tenants
 from luxebrain.ingest.webhook_check import request_webhook_check
 from luxebrain.storage.ingest import rejected_events_since
-from luxebrain.storage.tenants import get_store
 from luxebrain.webapi.models import ApiModel
 
 MAX_REJECTED = 200
@@ -70,10 +69,11 @@ class RejectedRecords(ApiModel):
 def rejected(
     store_id: StoreId,
     principal: TenantMember,
+    tenants: Tenants,
     days: Annotated[int, Query(ge=1, le=90, description="the last N days (rejections are kept 90)")] = 7,
 ) -> RejectedRecords:
     tenant_id = principal.require_tenant()
-    get_store(tenant_id, store_id)  # 404 for another tenant's store
+    tenants.get_store(tenant_id, store_id)  # 404 for another tenant's store
     since = (datetime.now(UTC) - timedelta(days=days)).replace(tzinfo=None).isoformat(timespec="seconds")
     found = rejected_events_since(tenant_id, store_id, since)
     return RejectedRecords(

@@ -8,14 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import OwnerOnly, SecretsVault, TenantMember
+from api.dependencies import OwnerOnly, SecretsVault, TenantMember, Tenants
 from luxebrain.auth.members import record_audit
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.ingest.status import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
 from luxebrain.ingest.store_sync import removal_clients
 from luxebrain.ingest.store_sync import remove_store as remove_tenant_store
-from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Store
 from luxebrain.webapi.models import ApiModel
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -172,16 +171,17 @@ def connect_store(body: ConnectStoreRequest, principal: OwnerOnly) -> ConnectSto
 @router.get("", response_model=StorePage, summary="The tenant's stores (no secrets)")
 def list_stores(
     principal: TenantMember,
+    tenants: Tenants,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> StorePage:
-    page = tenant_repo.store_page(principal.require_tenant(), limit=limit, cursor=cursor)
+    page = tenants.store_page(principal.require_tenant(), limit=limit, cursor=cursor)
     return StorePage(items=[_store_response(store) for store in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{store_id}", response_model=StoreResponse, summary="One store (no secrets)")
-def get_store(store_id: StoreId, principal: TenantMember) -> StoreResponse:
-    return _store_response(tenant_repo.get_store(principal.require_tenant(), store_id))
+def get_store(store_id: StoreId, principal: TenantMember, tenants: Tenants) -> StoreResponse:
+    return _store_response(tenants.get_store(principal.require_tenant(), store_id))
 
 
 class WebhookLeft(ApiModel):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, SecretStr
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -560,3 +560,51 @@ def audit_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page
         cursor=cursor,
         newest_first=True,
     )
+
+
+# ----------------------------------------------------------------------------- the repository
+class TenantRepository(Protocol):
+    """What the API's routes read and write of tenants and their stores directly: the tenant's profile and
+    settings, the platform's directory of tenants, and the stores' records (never their credentials). The
+    other callers of this module still call its functions."""
+
+    def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant: ...
+
+    def get_tenant(self, tenant_id: str) -> Tenant: ...
+
+    def update_tenant_settings(
+        self,
+        tenant_id: str,
+        change: Callable[[dict[str, Any]], dict[str, Any]],
+        *,
+        name: str | None = None,
+        attempts: int = 5,
+    ) -> Tenant: ...
+
+    def set_tenant_status(self, tenant_id: str, status: str, *, attempts: int = 5) -> Tenant: ...
+
+    def list_tenants(self, *, limit: int, cursor: str | None = None, status: str | None = None) -> Page[Tenant]: ...
+
+    def get_store(self, tenant_id: str, store_id: str) -> Store: ...
+
+    def store_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Store]: ...
+
+
+class DynamoTenantRepository:
+    """The tenants repository on the table: this module's reads and writes."""
+
+    create_tenant = staticmethod(create_tenant)
+    get_tenant = staticmethod(get_tenant)
+    update_tenant_settings = staticmethod(update_tenant_settings)
+    set_tenant_status = staticmethod(set_tenant_status)
+    list_tenants = staticmethod(list_tenants)
+    get_store = staticmethod(get_store)
+    store_page = staticmethod(store_page)
+
+
+def tenant_repository() -> DynamoTenantRepository:
+    """The product's tenants repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoTenantRepository()

@@ -1,0 +1,121 @@
+"""The in-memory tenants repository of tests/fakes.py behaves as the DynamoDB one on the embedded AWS, for what
+``storage.tenants.TenantRepository`` covers (what the API's routes read and write directly): the same checks
+pass on both."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from fakes import InMemoryTenantRepository
+
+from luxebrain.adapters.aws import secrets_vault
+from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.storage.tenants import DynamoTenantRepository, Store, TenantRepository, create_store
+from luxebrain.tenancy import new_tenant_id
+from luxebrain_dev.local.embedded import LocalResources
+
+AddStore = Callable[[str, str], Store]
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def repository(request: pytest.FixtureRequest, local_aws: LocalResources) -> tuple[TenantRepository, AddStore]:
+    if request.param == "in-memory":
+        fake = InMemoryTenantRepository()
+
+        def add_to_fake(tenant_id: str, store_id: str) -> Store:
+            return fake.add_store(
+                Store(tenant_id, store_id, "https://shop.example", "EUR", "UTC", "active", datetime.now(UTC))
+            )
+
+        return fake, add_to_fake
+
+    def add_to_table(tenant_id: str, store_id: str) -> Store:
+        store, _ = create_store(
+            tenant_id,
+            vault=secrets_vault(),
+            url="https://shop.example",
+            consumer_key="ck",
+            consumer_secret="cs",
+            store_id=store_id,
+        )
+        return store
+
+    return DynamoTenantRepository(), add_to_table
+
+
+def test_a_tenant_is_created_once_read_and_its_settings_changed(
+    repository: tuple[TenantRepository, AddStore],
+) -> None:
+    tenants, _ = repository
+    tenant_id = new_tenant_id()
+    with pytest.raises(NotFoundError):
+        tenants.get_tenant(tenant_id)
+    created = tenants.create_tenant("Maison Test", tenant_id=tenant_id)
+    assert (created.tenant_id, created.name, created.plan, created.status, created.settings) == (
+        tenant_id,
+        "Maison Test",
+        "free",
+        "active",
+        {},
+    )
+    with pytest.raises(ConflictError):
+        tenants.create_tenant("Again", tenant_id=tenant_id)
+    assert tenants.get_tenant(tenant_id) == created
+    changed = tenants.update_tenant_settings(tenant_id, lambda current: {**current, "currency": "CHF"})
+    assert changed.settings == {"currency": "CHF"} and changed.name == "Maison Test"
+    renamed = tenants.update_tenant_settings(tenant_id, lambda current: {**current, "a": 1}, name="Maison Neuve")
+    assert renamed.settings == {"currency": "CHF", "a": 1} and renamed.name == "Maison Neuve"
+    assert tenants.get_tenant(tenant_id).settings == {"currency": "CHF", "a": 1}
+    with pytest.raises(NotFoundError):
+        tenants.update_tenant_settings(new_tenant_id(), lambda current: current)
+
+
+def test_the_directory_pages_by_status_then_oldest_first(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, _ = repository
+    ours = [tenants.create_tenant(f"Tenant {n}").tenant_id for n in range(3)]
+    tenants.set_tenant_status(ours[1], "suspended")
+    assert tenants.get_tenant(ours[1]).status == "suspended"
+    with pytest.raises(NotFoundError):
+        tenants.set_tenant_status(new_tenant_id(), "suspended")
+
+    def walk(status: str | None) -> list[tuple[str, str]]:
+        seen, cursor = [], None
+        while True:
+            page = tenants.list_tenants(limit=50, cursor=cursor, status=status)
+            seen += [(t.status, t.tenant_id) for t in page.items if t.tenant_id in ours]
+            if page.next_cursor is None:
+                return seen
+            cursor = page.next_cursor
+
+    # The table's directory holds every test's tenants: ours are checked in the order they come
+    assert walk(None) == [("active", ours[0]), ("active", ours[2]), ("suspended", ours[1])]
+    assert walk("suspended") == [("suspended", ours[1])]
+    assert walk("active") == [("active", ours[0]), ("active", ours[2])]
+    first = tenants.list_tenants(limit=1, status="active")
+    assert len(first.items) == 1 and first.next_cursor is not None
+
+
+def test_a_tenant_s_stores_are_read_one_by_one_and_by_page(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, add_store = repository
+    tenant_id = tenants.create_tenant("Maison Test").tenant_id
+    assert tenants.store_page(tenant_id, limit=10).items == []
+    for store_id in ("s-b", "s-a", "s-c"):
+        add_store(tenant_id, store_id)
+    store = tenants.get_store(tenant_id, "s-a")
+    assert (store.tenant_id, store.store_id, store.url, store.currency, store.status) == (
+        tenant_id,
+        "s-a",
+        "https://shop.example",
+        "EUR",
+        "active",
+    )
+    with pytest.raises(NotFoundError):
+        tenants.get_store(tenant_id, "s-z")
+    with pytest.raises(NotFoundError):  # another tenant's store id
+        tenants.get_store(new_tenant_id(), "s-a")
+    first = tenants.store_page(tenant_id, limit=2)
+    assert [s.store_id for s in first.items] == ["s-a", "s-b"] and first.next_cursor is not None
+    rest = tenants.store_page(tenant_id, limit=2, cursor=first.next_cursor)
+    assert [s.store_id for s in rest.items] == ["s-c"] and rest.next_cursor is None
