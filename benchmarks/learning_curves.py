@@ -363,6 +363,8 @@ def plot(results: dict[str, list[dict[str, Any]]], path: Path) -> None:
         "recommend": ("NDCG@10, ours / popularity", "ndcg_model", "ndcg_popularity", True),
         "forecast": ("WAPE 1-13 w, seasonal naive / ours", "wape_1-13w_seasonal_naive", "wape_1-13w_ours", True),
     }
+    # one colour per data set in every panel, so a line is read the same way across kinds
+    colours = {dataset: f"C{index}" for index, dataset in enumerate(KINDS_BY_DATASET)}
     kinds = [kind for kind in figures if results.get(kind)]
     fig, axes = plt.subplots(1, len(kinds), figsize=(4.5 * len(kinds), 3.6), squeeze=False)
     for ax, kind in zip(axes[0], kinds, strict=True):
@@ -370,7 +372,13 @@ def plot(results: dict[str, list[dict[str, Any]]], path: Path) -> None:
         for dataset in sorted({r["dataset"] for r in results[kind]}):
             rows = [r for r in results[kind] if r["dataset"] == dataset and top in r and r.get(bottom)]
             if rows:
-                ax.plot([r["orders"] for r in rows], [r[top] / r[bottom] for r in rows], marker="o", label=dataset)
+                ax.plot(
+                    [r["orders"] for r in rows],
+                    [r[top] / r[bottom] for r in rows],
+                    marker="o",
+                    label=dataset,
+                    color=colours.get(dataset),
+                )
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
         sizes = sorted({r["orders"] for r in results[kind]})
