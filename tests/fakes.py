@@ -523,6 +523,7 @@ class InMemoryTenantRepository:
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.stores: dict[tuple[str, str], Store] = {}
+        self.sign_ups: dict[str, int] = {}  # platform counters: by hashed address per hour, all per minute
 
     def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant:
         tenant_id = validate_tenant_id(tenant_id or new_tenant_id())
@@ -537,6 +538,9 @@ class InMemoryTenantRepository:
             return self.tenants[tenant_id]
         except KeyError:
             raise NotFoundError(f"tenant {tenant_id} not found") from None
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        self.tenants.pop(tenant_id, None)
 
     def update_tenant_settings(
         self,
@@ -575,6 +579,12 @@ class InMemoryTenantRepository:
     def store_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Store]:
         stores = sorted((s for (tenant, _), s in self.stores.items() if tenant == tenant_id), key=lambda s: s.store_id)
         return _page(stores, lambda store: store.store_id, limit, cursor)
+
+    def count_sign_up(self, counter: str, allowed: int, *, expires_at: int) -> bool:
+        if self.sign_ups.get(counter, 0) >= allowed:
+            return False
+        self.sign_ups[counter] = self.sign_ups.get(counter, 0) + 1
+        return True
 
 
 def _page(items: list[_Item], sort_key: Callable[[_Item], str], limit: int, cursor: str | None) -> Page[_Item]:

@@ -31,6 +31,7 @@ from luxebrain.runtime import configured_settings
 from luxebrain.settings import reset_settings
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.members import member_repository
+from luxebrain.storage.tenants import tenant_repository
 from luxebrain_dev.local.embedded import EmbeddedAws, LocalResources, ensure_port_free
 from luxebrain_dev.local.event_sources import SqsEventSources
 from luxebrain_dev.local.fake_woocommerce import FakeWooCommerce
@@ -136,7 +137,9 @@ def run_demo(
             seed=seed,
             as_of=as_of,
         )
-        login = create_login_for_tenant(tenant.tenant_id, users=user_directory(), members=member_repository())
+        login = create_login_for_tenant(
+            tenant.tenant_id, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+        )
         _show_results(api_url, login.tokens.access_token, store, output, progress)
         _campaigns(tenant.tenant_id, progress)
         with progress.step("Storefront: widget, a day of visitors with the hold-out, placement results"):
@@ -202,7 +205,9 @@ def _seed_demo_tenant(
     WooCommerce), the history by REST back-fill, a day of live webhooks, and a scheduled training round."""
     with progress.step("Creating the demo tenant and its owner's login"):
         tenant_id = create_demo_tenant()
-        login = create_login_for_tenant(tenant_id, users=user_directory(), members=member_repository())
+        login = create_login_for_tenant(
+            tenant_id, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+        )
     with progress.step("Generating the sample luxury-fashion store"):
         store = generate_sample_store(
             products=products, customers=customers, seed=seed, as_of=as_of or datetime.now(UTC)
@@ -495,13 +500,16 @@ def run_local(
             as_of=None,
         )
         grant_demo_consent(tenant.tenant_id)  # the sample store has none: campaigns need some (labelled demo data)
-        login = create_login_for_tenant(tenant.tenant_id, users=user_directory(), members=member_repository())
+        login = create_login_for_tenant(
+            tenant.tenant_id, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+        )
         viewer = create_login_for_tenant(
             tenant.tenant_id,
             email="viewer@maison-demo.example",
             role=Role.READ_ONLY,
             users=user_directory(),
             members=member_repository(),
+            tenants=tenant_repository(),
         )
         admin_email, admin_password = "admin@luxebrain.example", demo_password()
         create_platform_admin(admin_email, admin_password, users=user_directory(), members=member_repository())

@@ -120,12 +120,14 @@ def new_merchant(company: str = "Maison Test") -> Merchant:
     from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_demo_login
     from luxebrain.storage.members import member_repository
+    from luxebrain.storage.tenants import tenant_repository
 
     login = create_demo_login(
         email=f"owner-{uuid.uuid4().hex[:10]}@shop.example",
         company_name=company,
         users=user_directory(),
         members=member_repository(),
+        tenants=tenant_repository(),
     )
     return Merchant(
         email=login.email,

@@ -215,14 +215,18 @@ def test_login_for_an_existing_tenant_as_the_demo_needs(client: TestClient, loca
     from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_login_for_tenant
     from luxebrain.storage.members import member_repository
-    from luxebrain.storage.tenants import create_tenant
+    from luxebrain.storage.tenants import create_tenant, tenant_repository
     from luxebrain.tenancy import new_tenant_id
 
     # Given a tenant created directly (as the demo does) and a login made for it, twice (a re-run)
     tenant_id = create_tenant("Maison Démo", tenant_id=new_tenant_id()).tenant_id
     email = f"demo-{time.time_ns()}@maison-demo.example"
-    create_login_for_tenant(tenant_id, email, users=user_directory(), members=member_repository())
-    login = create_login_for_tenant(tenant_id, email, users=user_directory(), members=member_repository())
+    create_login_for_tenant(
+        tenant_id, email, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+    )
+    login = create_login_for_tenant(
+        tenant_id, email, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+    )
     # Then the printed credentials log in and act as the tenant's owner
     tokens = client.post("/auth/login", json={"email": login.email, "password": login.password}).json()
     me = client.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()

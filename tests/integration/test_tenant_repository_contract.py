@@ -4,6 +4,8 @@ pass on both."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -70,6 +72,18 @@ def test_a_tenant_is_created_once_read_and_its_settings_changed(
     assert tenants.get_tenant(tenant_id).settings == {"currency": "CHF", "a": 1}
     with pytest.raises(NotFoundError):
         tenants.update_tenant_settings(new_tenant_id(), lambda current: current)
+    tenants.delete_tenant(tenant_id)
+    tenants.delete_tenant(tenant_id)  # already gone: not an error
+    with pytest.raises(NotFoundError):
+        tenants.get_tenant(tenant_id)
+
+
+def test_a_sign_up_counter_admits_its_allowance_then_refuses(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, _ = repository
+    counter, other = f"address#{uuid.uuid4().hex[:24]}#2026-12-02T21", f"address#{uuid.uuid4().hex[:24]}#2026-12-02T21"
+    expires = int(time.time()) + 7200
+    assert [tenants.count_sign_up(counter, 2, expires_at=expires) for _ in range(4)] == [True, True, False, False]
+    assert tenants.count_sign_up(other, 2, expires_at=expires)  # each counter counts alone
 
 
 def test_the_directory_pages_by_status_then_oldest_first(repository: tuple[TenantRepository, AddStore]) -> None:

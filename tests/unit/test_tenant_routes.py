@@ -73,3 +73,16 @@ def test_a_member_reads_the_stores_of_their_own_tenant_only(
     assert [s["store_id"] for s in listed["items"]] == ["s-a", "s-b"]
     assert client.get("/stores/s-b").json()["url"] == "https://s-b.example"
     assert client.get("/stores/s-x").status_code == 404  # another tenant's store is not found here
+
+
+def test_sign_ups_from_one_address_are_limited_per_hour(tenants: InMemoryTenantRepository) -> None:
+    from luxebrain.auth.accounts import SIGN_UPS_PER_ADDRESS_PER_HOUR, TooManyAttemptsError, limit_sign_ups
+
+    for _ in range(SIGN_UPS_PER_ADDRESS_PER_HOUR):
+        limit_sign_ups("203.0.113.7", tenants=tenants)
+    with pytest.raises(TooManyAttemptsError) as refused:
+        limit_sign_ups("203.0.113.7", tenants=tenants)
+    assert 1 <= refused.value.retry_after <= 3600
+    limit_sign_ups("198.51.100.1", tenants=tenants)  # another address is not refused
+    # The address is kept hashed, never as sent
+    assert not any("203.0.113.7" in counter for counter in tenants.sign_ups)

@@ -4,7 +4,8 @@ global sign-out, forgotten and changed passwords, platform admins and the demo l
 Every function takes the user directory (``luxebrain.adapters.UserDirectory``; the API passes the Cognito
 one). Its refusals become LuxeBrain errors here, with messages a user can act on. Those that touch memberships
 or the API's record of sessions take the members repository too (``members=``, a
-``storage.members.MemberRepository``).
+``storage.members.MemberRepository``), and those that create or read a tenant the tenants repository
+(``tenants=``, a ``storage.tenants.TenantRepository``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from luxebrain.errors import (
 from luxebrain.runtime import configured_settings
 from luxebrain.settings import Settings
 from luxebrain.storage.members import MemberRepository
+from luxebrain.storage.tenants import TenantRepository
 
 
 class TooManyAttemptsError(LuxeBrainError):
@@ -124,13 +126,11 @@ SIGN_UPS_PER_ADDRESS_PER_HOUR = 10
 SIGN_UPS_PER_MINUTE = 120  # all addresses together: tenant creation by sign-up stays bounded
 
 
-def limit_sign_ups(client_address: str) -> None:
+def limit_sign_ups(client_address: str, *, tenants: TenantRepository) -> None:
     """429 beyond SIGN_UPS_PER_ADDRESS_PER_HOUR from one client address, or SIGN_UPS_PER_MINUTE in all
     (conditional ADDs, so concurrent sign-ups cannot pass the limit). The address is stored hashed."""
     import hashlib
     from datetime import UTC, datetime
-
-    from luxebrain.storage.tenants import count_sign_up
 
     now = datetime.now(UTC)
     address = hashlib.sha256(client_address.encode()).hexdigest()[:24]
@@ -138,16 +138,20 @@ def limit_sign_ups(client_address: str) -> None:
         (f"address#{address}#{now:%Y-%m-%dT%H}", SIGN_UPS_PER_ADDRESS_PER_HOUR, 7200, 3600 - now.minute * 60),
         (f"all#{now:%Y-%m-%dT%H:%M}", SIGN_UPS_PER_MINUTE, 120, 60 - now.second),
     ):
-        if not count_sign_up(sk, allowed, expires_at=int(time.time()) + ttl):
+        if not tenants.count_sign_up(sk, allowed, expires_at=int(time.time()) + ttl):
             raise TooManyAttemptsError("too many sign-ups from here; try again later", max(1, retry_after))
 
 
 def sign_up(
-    email: str, password: str, company_name: str, *, users: UserDirectory, members: MemberRepository
+    email: str,
+    password: str,
+    company_name: str,
+    *,
+    users: UserDirectory,
+    members: MemberRepository,
+    tenants: TenantRepository,
 ) -> SignUpResult:
     """Create a Cognito user and its tenant (the user is the tenant's owner). Cognito sends a code by e-mail."""
-    from luxebrain.storage.tenants import create_tenant, delete_tenant
-
     settings = configured_settings()
     email = normalise_email(email)
     try:
@@ -158,7 +162,7 @@ def sign_up(
         raise _translate(exc) from None
     tenant = None
     try:
-        tenant = create_tenant(company_name)
+        tenant = tenants.create_tenant(company_name)
         # custom:* attributes are not writable by the app client; the back end sets them as admin.
         users.admin_update_user_attributes(
             email, {"custom:tenant_id": tenant.tenant_id, "custom:role": str(Role.OWNER)}
@@ -169,7 +173,7 @@ def sign_up(
         # tenant without a user would be an orphan.
         users.admin_delete_user(email)
         if tenant is not None:
-            delete_tenant(tenant.tenant_id)
+            tenants.delete_tenant(tenant.tenant_id)
         raise
     return SignUpResult(tenant.tenant_id, user_sub, confirmed)
 
@@ -360,10 +364,11 @@ def create_demo_login(
     *,
     users: UserDirectory,
     members: MemberRepository,
+    tenants: TenantRepository,
 ) -> DemoLogin:
     """Sign up a merchant (creating its tenant), confirm it as admin, and log in: what the demo prints."""
     password = password or demo_password()
-    result = sign_up(email, password, company_name, users=users, members=members)
+    result = sign_up(email, password, company_name, users=users, members=members, tenants=tenants)
     admin_confirm(email, users=users)
     tokens = login(email, password, users=users, members=members, remember_me=True)
     if result.tenant_id is None:  # pragma: no cover - sign_up always returns one
@@ -379,13 +384,12 @@ def create_login_for_tenant(
     *,
     users: UserDirectory,
     members: MemberRepository,
+    tenants: TenantRepository,
 ) -> DemoLogin:
     """A confirmed, logged-in user of an existing tenant (the demo's ``maison-demo``): Cognito user with its
     tenant and role attributes, the membership record, and tokens. Idempotent for the same e-mail."""
-    from luxebrain.storage.tenants import get_tenant
-
     settings = configured_settings()
-    get_tenant(tenant_id)  # NotFoundError for an unknown tenant
+    tenants.get_tenant(tenant_id)  # NotFoundError for an unknown tenant
     email = normalise_email(email)
     password = password or demo_password()
     try:

@@ -564,13 +564,15 @@ def audit_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page
 
 # ----------------------------------------------------------------------------- the repository
 class TenantRepository(Protocol):
-    """What the API's routes read and write of tenants and their stores directly: the tenant's profile and
-    settings, the platform's directory of tenants, and the stores' records (never their credentials). The
-    other callers of this module still call its functions."""
+    """What the API's routes and the account flows read and write of tenants and their stores directly: the
+    tenant's profile and settings, the platform's directory of tenants, the stores' records (never their
+    credentials) and the sign-up counters. The other callers of this module still call its functions."""
 
     def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant: ...
 
     def get_tenant(self, tenant_id: str) -> Tenant: ...
+
+    def delete_tenant(self, tenant_id: str) -> None: ...
 
     def update_tenant_settings(
         self,
@@ -589,17 +591,21 @@ class TenantRepository(Protocol):
 
     def store_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Store]: ...
 
+    def count_sign_up(self, counter: str, allowed: int, *, expires_at: int) -> bool: ...
+
 
 class DynamoTenantRepository:
     """The tenants repository on the table: this module's reads and writes."""
 
     create_tenant = staticmethod(create_tenant)
     get_tenant = staticmethod(get_tenant)
+    delete_tenant = staticmethod(delete_tenant)
     update_tenant_settings = staticmethod(update_tenant_settings)
     set_tenant_status = staticmethod(set_tenant_status)
     list_tenants = staticmethod(list_tenants)
     get_store = staticmethod(get_store)
     store_page = staticmethod(store_page)
+    count_sign_up = staticmethod(count_sign_up)
 
 
 def tenant_repository() -> DynamoTenantRepository:
