@@ -118,6 +118,9 @@ class PanelForecast:
     # The chosen methods' calibrated forecasts from the validation origin (n_series, validation weeks), if any.
     validation_origin: int | None = None
     validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # Calibrated forecasts of the chosen methods from every calibration origin (the validation origin first):
+    # (origin, (p10, p50, p90)) with as many weeks as the data holds after the origin, up to the validation's.
+    calibration: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -714,32 +717,41 @@ def _rolling_origin_offsets(
     chosen: dict[str, str],
     selection: dict[str, Any],
     params: ForecastParams,
-) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+) -> tuple[
+    dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+    list[tuple[int, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]],
+]:
     """Per-step interval factors per (demand class, method) for each judged class's chosen method and the
     baseline, from the origins of the validation weeks (the models fitted before the first of them; every
     week up to ``ROLLING_ORIGIN_SERIES`` series, every second one up to twice as many, and so on): step h
     is scored at each origin whose h-th week is still in the data, so the first steps have many outcomes
     and the last only the first origin's. The classes' chosen methods pooled give ``POOLED_OFFSETS`` and the
-    growth curve a thin class borrows."""
+    growth curve a thin class borrows. Also returns each origin with its candidates' forecasts (every class's
+    method), in order."""
     y = features.y
     n, t_len = y.shape
     weeks = t_len - validation_origin
     judged = list(selection["segments"])
     pairs = {(segment, method) for segment in judged for method in (chosen[segment], BASELINE_METHOD)}
     pairs = {pair for pair in pairs if pair[1] in first_candidates}
+    needed = {method for _, method in pairs}
+    if not needed:
+        return {}, []
+    # Every class's method is forecast at each origin, so the origins' whole forecasts can calibrate days.
+    methods = needed | ({*chosen.values(), "tsb"} & first_candidates.keys())
     blocks: dict[tuple[str, str], list[list[np.ndarray]]] = {pair: [[], [], [], [], []] for pair in pairs}
     alive = ~np.isnan(y[:, validation_origin:]).all(axis=1)
     # Every origin while the panel is small; a large one has outcomes enough at fewer (and each costs a
     # forecast of the whole panel).
     stride = math.ceil(n / ROLLING_ORIGIN_SERIES)
+    forecasts: list[tuple[int, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]] = []
     for k in range(0, weeks, stride):
         origin = validation_origin + k
         steps = weeks - k
         candidates = (
-            first_candidates
-            if k == 0
-            else _candidate_forecasts(features, models, origin, steps, params, {m for _, m in pairs})
+            first_candidates if k == 0 else _candidate_forecasts(features, models, origin, steps, params, methods)
         )
+        forecasts.append((origin, candidates))
         actual = y[:, origin:]
         scale = features.scale(np.arange(n), np.full(n, origin))
         padding = np.full((n, k), np.nan)
@@ -760,7 +772,7 @@ def _rolling_origin_offsets(
                 offsets[pair] = offsets[POOLED_OFFSETS]
             else:
                 offsets[pair] = _interval_offsets(*group, growth=growth)
-    return offsets
+    return offsets, forecasts
 
 
 def forecast_weekly_panel(
@@ -801,6 +813,8 @@ def forecast_weekly_panel(
     offsets: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     final_models: list[HistGradientBoostingRegressor] | None = None
     validation_forecast: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    origin_candidates: list[tuple[int, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]] = []
+    calibration: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
     if validation_origin >= 6:
         validation_models = _fit_gbm(features, validation_origin, horizon, params)
         candidates = _candidate_forecasts(features, validation_models, validation_origin, validation_weeks, params)
@@ -822,13 +836,19 @@ def forecast_weekly_panel(
             chosen[segment] = best
             selection["segments"][segment] = {"series": int(members.sum()), "wape": errors, "chosen": best}
         if params.calibrate_intervals:
-            offsets = _rolling_origin_offsets(
+            offsets, origin_candidates = _rolling_origin_offsets(
                 features, validation_models, validation_origin, candidates, segments, chosen, selection, params
             )
         if serves_baseline is not None and serves_baseline({"backtest_by_segment": selection["segments"]}):
             chosen |= {segment: BASELINE_METHOD for segment in selection["segments"]}
             selection["serves"] = "baseline"
         validation_forecast = _assemble(candidates, segments, chosen, offsets, scale)
+        calibration = [
+            (origin, _assemble(found, segments, chosen, offsets, features.scale(np.arange(n), np.full(n, origin)))[:3])
+            for origin, found in origin_candidates
+            if origin != validation_origin
+        ]
+        calibration.insert(0, (validation_origin, validation_forecast[:3]))
         if not params.refit_after_validation:
             final_models = validation_models
     if final_models is None:
@@ -853,6 +873,7 @@ def forecast_weekly_panel(
         selection=selection,
         validation_origin=validation_origin if validation_forecast is not None else None,
         validation=validation_forecast[:3] if validation_forecast is not None else None,
+        calibration=calibration,
     )
 
 
@@ -976,6 +997,28 @@ def _daily_quantiles(
     return low, p50, high
 
 
+def _weekday_offsets(
+    band: tuple[np.ndarray, np.ndarray, np.ndarray], actual: np.ndarray, scale: np.ndarray, horizon_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-day interval factors for ``horizon_days`` days, calibrated on held-out days of each weekday apart.
+
+    Day j of ``actual`` (held-out days that start a week after a whole number of weeks) falls on the weekday
+    of forecast day j. One curve for all weekdays, made non-decreasing over the days, averages a lumpy weekday
+    (bulk orders, a market day) with the calm ones: its band is too narrow and theirs too wide. Each weekday's
+    factors are non-decreasing over its own weeks; past the held-out weeks a weekday keeps its last factor.
+    """
+    low, high = np.zeros(horizon_days), np.zeros(horizon_days)
+    for weekday in range(7):
+        held_out = np.arange(weekday, actual.shape[1], 7)
+        ahead = np.arange(weekday, horizon_days, 7)
+        if not len(held_out) or not len(ahead):
+            continue
+        factors = _interval_offsets(*(side[:, held_out] for side in band), actual[:, held_out], scale)
+        low[ahead] = _extend_steps(factors[0], len(ahead))
+        high[ahead] = _extend_steps(factors[1], len(ahead))
+    return low, high
+
+
 @dataclass
 class DailyPanelForecast:
     weekly: PanelForecast
@@ -1031,18 +1074,24 @@ def forecast_daily_panel(
     low, p50, high = _daily_quantiles(
         forecast_weeks, profile[:, weekdays[days:]], _dispersion(daily, days, 182), counts=not recalibrate
     )
-    # Recalibrate the daily interval on the weekly model's validation weeks, built the same way from
-    # the validation forecasts and data before them.
+    # Recalibrate the daily interval on the weekly model's calibration origins, each day band built the same
+    # way from that origin's weekly forecast and the data before it.
     if recalibrate:
-        start = days - 7 * n_weeks + 7 * int(weekly_forecast.validation_origin or 0)
-        end = start + 7 * weekly_forecast.validation[1].shape[1]
-        past_profile = day_of_week_profile(daily[:, :start], weekdays[:start], params.dow_prior_units)
-        check_low, check_p50, check_high = _daily_quantiles(
-            weekly_forecast.validation, past_profile[:, weekdays[start:end]], _dispersion(daily, start, 182)
-        )
-        factors = _interval_offsets(
-            check_low, check_p50, check_high, daily[:, start:end], _daily_scale(daily[:, :start])
-        )
+        offset = days - 7 * n_weeks
+        span = 7 * weekly_forecast.calibration[0][1][1].shape[1]
+        parts: list[list[np.ndarray]] = [[], [], [], []]
+        scales: list[np.ndarray] = []
+        for origin, band in weekly_forecast.calibration:
+            start = offset + 7 * origin
+            end = start + 7 * band[1].shape[1]
+            past_profile = day_of_week_profile(daily[:, :start], weekdays[:start], params.dow_prior_units)
+            check = _daily_quantiles(band, past_profile[:, weekdays[start:end]], _dispersion(daily, start, 182))
+            padding = np.full((len(daily), span - (end - start)), np.nan)
+            for part, values in zip(parts, (*check, daily[:, start:end]), strict=True):
+                part.append(np.hstack([values, padding]))
+            scales.append(_daily_scale(daily[:, :start]))
+        check_low, check_p50, check_high, held_out = (np.concatenate(part) for part in parts)
+        factors = _weekday_offsets((check_low, check_p50, check_high), held_out, np.concatenate(scales), low.shape[1])
         low, high = _apply_offsets((low, p50, high), factors, _daily_scale(daily))
     p50 = np.clip(np.nan_to_num(p50), 0, None)[:, :horizon_days]
     low = np.clip(np.minimum(np.nan_to_num(low)[:, :horizon_days], p50), 0, None)
