@@ -548,3 +548,40 @@ def test_a_switchback_test_starts_when_its_first_leg_is_applied_and_stops_when_a
         [decision("applied", approved_at), decision("rolled_back", approved_at + timedelta(weeks=2))]
     )
     assert later["5"].declined and later["5"].started_at == approved_at
+
+
+@pytest.mark.parametrize("others", ["launched when the price was cut", "sold out after the price was cut"])
+def test_the_category_index_ignores_weeks_in_which_the_other_products_could_not_sell(others: str) -> None:
+    # Given a lamp at 30 units a week whose price was cut by a fifth at week 30 (true elasticity -2), and five
+    # other lamps at a steady price whose sales say nothing about demand in some weeks: launched only at the
+    # cut, or sold out in the ten weeks after it (and the stock history says so)
+    rng = np.random.default_rng(11)
+    cut, lines, empty = 30, [], []
+    for week in range(WEEKS):
+        price = LAMP_PRICE * (0.8 if week >= cut else 1.0)
+        lines.append(lamp_line("700", week, price, rng.poisson(30.0 * (price / LAMP_PRICE) ** -2.0)))
+        for k in range(5):
+            product_id = str(701 + k)
+            launched = week >= cut or others != "launched when the price was cut"
+            sold_out = others == "sold out after the price was cut" and cut <= week < cut + 10
+            if sold_out:
+                empty.append({"product_id": product_id, "recorded_at": START + timedelta(weeks=week, days=6),
+                              "stock_quantity": 0.0})  # fmt: skip
+            units = rng.poisson(1.0 if sold_out else 30.0)
+            if launched and units:
+                lines.append(lamp_line(product_id, week, LAMP_PRICE, units))
+    lamps = [str(700 + k) for k in range(6)]
+    products = pd.DataFrame(
+        {"product_id": lamps, "category": "Lamps", "price": LAMP_PRICE, "stock_quantity": 600.0, "cost": LAMP_COST}
+    )
+    # When the pricing model is trained on that history
+    artifact = train_pricing_model(
+        pd.DataFrame(lines),
+        products,
+        params=PricingParams(history_weeks=WEEKS),
+        as_of=NOW.date(),
+        stock_history=pd.DataFrame(empty) if empty else None,
+    )
+    # Then the lamp's own elasticity is its price response, not the others' missing weeks read as a season
+    own = float(artifact.arrays["own_elasticity"][list(artifact.arrays["product_ids"]).index("700")])
+    assert own == pytest.approx(-2.0, abs=0.6)  # about 3 standard errors (the old index gave +5.0 and -8.2)

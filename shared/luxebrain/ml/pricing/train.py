@@ -275,30 +275,47 @@ def _log_relative_price(price: np.ndarray, active: np.ndarray) -> np.ndarray:
 def _category_offset(
     units: np.ndarray, active: np.ndarray, category_code: np.ndarray, n_categories: int, params: PricingParams
 ) -> np.ndarray:
-    """log of the leave-one-out weekly demand index of each product's category (0 where unusable)."""
+    """log of the leave-one-out weekly demand index of each product's category (0 where unusable).
+
+    The index of week w is the other products' demand that week over what they sell in an ordinary week,
+    counting only products that could sell that week (on sale and in stock): a product launched late or sold
+    out would otherwise read as a dip of the whole category, and a price move of this product's in that week
+    as no price effect at all.
+    """
     offset = np.zeros_like(units)
     if not params.use_category_index:
         return offset
-    totals = np.zeros((n_categories, units.shape[1]))
-    np.add.at(totals, category_code, units)
+    on_sale = active.astype(float)
+    weeks_on_sale = on_sale.sum(axis=1)
+    level = np.divide((units * on_sale).sum(axis=1), weeks_on_sale, out=np.zeros(len(units)), where=weeks_on_sale > 0)
+    sold = np.zeros((n_categories, units.shape[1]))
+    expected = np.zeros((n_categories, units.shape[1]))
+    np.add.at(sold, category_code, units * on_sale)
+    np.add.at(expected, category_code, level[:, None] * on_sale)
     members = np.bincount(category_code, minlength=n_categories)
-    others = totals[category_code] - units
+    others_sold = sold[category_code] - units * on_sale
+    others_expected = expected[category_code] - level[:, None] * on_sale
     # Smooth over a window wide enough to hold ~100 units (3 to 13 weeks): the index should carry seasons
     # and trends, not the week-to-week noise of a sparse category.
     n_weeks = units.shape[1]
-    pace = np.maximum(others.mean(axis=1), 1e-9)
+    pace = np.maximum(others_sold.mean(axis=1), 1e-9)
     half = np.clip(np.ceil(100.0 / pace / 2.0), 1, 6).astype(np.int64)
-    cumulative = np.concatenate([np.zeros((len(units), 1)), np.cumsum(others, axis=1)], axis=1)
     weeks = np.arange(n_weeks)[None, :]
     left = np.clip(weeks - half[:, None], 0, n_weeks)
     right = np.clip(weeks + half[:, None] + 1, 0, n_weeks)
-    smooth = (np.take_along_axis(cumulative, right, axis=1) - np.take_along_axis(cumulative, left, axis=1)) / (
-        right - left
-    )
-    weight = active.sum(axis=1)
-    mean = np.divide((smooth * active).sum(axis=1), weight, out=np.zeros(len(units)), where=weight > 0)
+
+    def window_sum(values: np.ndarray) -> np.ndarray:
+        cumulative = np.concatenate([np.zeros((len(values), 1)), np.cumsum(values, axis=1)], axis=1)
+        return np.take_along_axis(cumulative, right, axis=1) - np.take_along_axis(cumulative, left, axis=1)
+
+    smooth_sold, smooth_expected = window_sum(others_sold), window_sum(others_expected)
+    seen = smooth_expected > 1e-9
+    smooth = np.divide(smooth_sold, smooth_expected, out=np.ones_like(smooth_sold), where=seen)
+    weight = on_sale * seen
+    mean = np.divide((smooth * weight).sum(axis=1), weight.sum(axis=1), out=np.zeros(len(units)),
+                     where=weight.sum(axis=1) > 0)  # fmt: skip
     usable = (members[category_code] >= 3) & (mean > 0)
-    index = np.divide(smooth, mean[:, None], out=np.ones_like(smooth), where=usable[:, None])
+    index = np.divide(smooth, mean[:, None], out=np.ones_like(smooth), where=usable[:, None] & seen)
     offset = np.log(np.clip(index, 0.1, 10.0))
     offset[~usable] = 0.0
     return offset
