@@ -155,6 +155,7 @@ class _Candidate:
     restock_level: float
     weekly_demand: np.ndarray  # expected units per week at the current price, horizon long
     share: float  # this variation's share of the product's velocity
+    never_discount: bool = False  # tagged never to be lowered: its floor is whatever price it has
     test: SwitchbackTest | None = None  # the product's switchback test, running or past
 
 
@@ -321,6 +322,7 @@ def _check_item(
         restock_level=restock_level if restock_level is not None and restock_level >= 0 else math.inf,
         weekly_demand=weekly_demand * share,
         share=share,
+        never_discount=bool(rule.never_discount_tags.intersection(tags_of(product))),
     )
 
 
@@ -414,6 +416,8 @@ def _new_test(
     else:  # a sale, a price still on its way (held back by the max step), or none to move: not yet
         return None
     if sd < params.test_min_sd or candidate.share != 1.0 or candidate.variation_id is not None:
+        return None
+    if candidate.never_discount:  # its floor follows its price up, so every low leg would be refused
         return None
     period = max(params.test_period_weeks, math.ceil(rule.min_days_between_changes / 7))
     weeks = period * params.test_periods
