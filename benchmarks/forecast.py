@@ -60,9 +60,21 @@ OUT = Path(__file__).resolve().parent / "out"
 # --------------------------------------------------------------------------------------------------------
 
 
-def load_walmart() -> SalesPanel:
+def load_walmart(with_holidays: bool = True) -> SalesPanel:
+    """Walmart's 45 stores, with the data set's holiday weeks (Super Bowl, Labor Day, Thanksgiving, Christmas)
+    as a driver known in advance (``with_holidays=False``: without it, to measure what it brings)."""
     frame = pd.read_csv(DATA / "walmart-store-sales" / "walmart_store_sales.csv.gz")
-    return panel_from_frame(frame, "Store", "Date", "Weekly_Sales", freq="W", time_format="%d-%m-%Y")
+    panel = panel_from_frame(frame, "Store", "Date", "Weekly_Sales", freq="W", time_format="%d-%m-%Y")
+    if with_holidays and panel.period_ends:
+        flagged = frame.groupby("Date")["Holiday_Flag"].max()
+        start = pd.Timestamp(panel.period_ends[0])
+        weeks = np.round((pd.to_datetime(flagged.index, format="%d-%m-%Y") - start).days / 7).astype(int)
+        holidays = np.zeros(len(panel.period_ends))
+        inside = (weeks >= 0) & (weeks < len(holidays))
+        holidays[weeks[inside]] = flagged.to_numpy()[inside]
+        panel.holidays = holidays
+        panel.notes.append(f"holiday weeks known in advance: {int(holidays.sum())} of {len(holidays)}")
+    return panel
 
 
 def load_uci_weekly() -> SalesPanel:
@@ -408,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     loaders = {
         "walmart": load_walmart,
+        "walmart_no_holidays": lambda: load_walmart(with_holidays=False),
         "uci_weekly": load_uci_weekly,
         "retail_daily": lambda: load_retail_daily(args.retail_series),
         "sample_store": load_sample_store,

@@ -86,6 +86,36 @@ def test_yearly_seasonality_is_learned_better_than_a_flat_mean() -> None:
     assert ours < 0.8 * baseline
 
 
+def test_known_holidays_let_the_forecast_lift_the_weeks_they_fall_in() -> None:
+    # Given weekly sales that double in holiday weeks that move around the calendar (so last year's same week
+    # does not hold the spike), one holiday in the last quarter of the history (where the model choice is
+    # backtested) and two in the 13 weeks held out
+    rng = np.random.default_rng(3)
+    weeks, horizon = 156, 13
+    holidays = np.zeros(weeks)
+    holidays[rng.choice(weeks - horizon, 14, replace=False)] = 1.0
+    holidays[weeks - 2 * horizon : weeks - horizon] = 0.0
+    holidays[[weeks - 20, weeks - 10, weeks - 4]] = 1.0
+    level = rng.uniform(10, 40, 30)
+    y = rng.poisson(level[:, None] * (1 + holidays[None, :])).astype(float)
+    history, future = y[:, :-horizon], y[:, -horizon:]
+    holiday_weeks = holidays[-horizon:] == 1
+    # When forecasting with and without the holiday calendar
+    blind = forecast_weekly_panel(history, horizon, params=FAST)
+    informed = forecast_weekly_panel(history, horizon, holidays=holidays, params=FAST)
+
+    # Then only the informed forecast lifts the holiday weeks, and its error there is a fraction of the blind one
+    def holiday_error(p50: np.ndarray) -> float:
+        return float(np.abs(p50[:, holiday_weeks] - future[:, holiday_weeks]).sum() / future[:, holiday_weeks].sum())
+
+    assert holiday_error(informed.p50) < 0.5 * holiday_error(blind.p50)
+    lift = informed.p50[:, holiday_weeks].mean() / informed.p50[:, ~holiday_weeks].mean()
+    assert lift > 1.5
+    # And a calendar that does not reach the end of the horizon is refused
+    with pytest.raises(ForecastInputError, match="holidays"):
+        forecast_weekly_panel(history, horizon, holidays=holidays[:-1], params=FAST)
+
+
 def test_tsb_probability_decays_while_nothing_sells() -> None:
     # Given an intermittent series: a sale of 4, then nothing
     y = np.array([[4.0, 0, 0, 0, 0, 0]])

@@ -43,22 +43,25 @@ class HarnessInputError(ValueError):
 @dataclass
 class SalesPanel:
     """Sales per series and period. ``values`` (n_series, n_periods): NaN before a series' first record,
-    0 for periods without a record after it. ``period_ends`` are real dates when the calendar is known."""
+    0 for periods without a record after it. ``period_ends`` are real dates when the calendar is known.
+    ``holidays``: 1 for a period with a holiday, 0 otherwise, from the first period on, when the data has them;
+    holidays are known in advance, so the history seen at an origin keeps the whole calendar."""
 
     series_ids: list[str]
     values: np.ndarray
     freq: str
     period_ends: list[date] | None = None
     notes: list[str] = field(default_factory=list)
+    holidays: np.ndarray | None = None
 
     def head(self, periods: int) -> SalesPanel:
         """The first ``periods`` periods (the history seen at an origin)."""
         ends = self.period_ends[:periods] if self.period_ends is not None else None
-        return SalesPanel(self.series_ids, self.values[:, :periods], self.freq, ends, self.notes)
+        return SalesPanel(self.series_ids, self.values[:, :periods], self.freq, ends, self.notes, self.holidays)
 
     def subset(self, rows: np.ndarray) -> SalesPanel:
         ids = [self.series_ids[i] for i in rows]
-        return SalesPanel(ids, self.values[rows], self.freq, self.period_ends, self.notes)
+        return SalesPanel(ids, self.values[rows], self.freq, self.period_ends, self.notes, self.holidays)
 
 
 @dataclass

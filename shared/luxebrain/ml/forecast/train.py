@@ -174,7 +174,13 @@ def _ewm_levels(y: np.ndarray, alpha: float) -> np.ndarray:
 class _PanelFeatures:
     """Pre-computes everything needed to build feature rows for any (series, origin, horizon)."""
 
-    def __init__(self, y: np.ndarray, categories: np.ndarray, week_of_year: np.ndarray | None) -> None:
+    def __init__(
+        self,
+        y: np.ndarray,
+        categories: np.ndarray,
+        week_of_year: np.ndarray | None,
+        holidays: np.ndarray | None = None,
+    ) -> None:
         self.y = y
         n, t_len = y.shape
         self.n, self.t_len = n, t_len
@@ -195,6 +201,7 @@ class _PanelFeatures:
         }
         self.tsb = tsb_fitted(y)
         self.week_of_year = week_of_year  # length >= t_len + horizon when known
+        self.holidays = holidays  # 1 in a holiday week, known in advance; length >= t_len + horizon when known
         # Category totals (sum of the member series) give new products a seasonal and growth signal.
         codes, self.category_index = np.unique(categories, return_inverse=True)
         totals = np.zeros((len(codes), t_len))
@@ -291,6 +298,15 @@ class _PanelFeatures:
             woy = self.week_of_year[np.clip(target, 0, len(self.week_of_year) - 1)]
             columns.append(np.sin(2 * np.pi * woy / 52.18))
             columns.append(np.cos(2 * np.pi * woy / 52.18))
+        else:
+            columns.append(np.full(len(rows), np.nan))
+            columns.append(np.full(len(rows), np.nan))
+        # Holidays move around the calendar, so the week's own flag and that of the week a year before (which the
+        # yearly lags read) both matter: a holiday last year but not this year means last year's spike is not due.
+        if self.holidays is not None:
+            for shift in (0, 52):
+                index = target - shift
+                columns.append(np.where(index >= 0, self.holidays[np.clip(index, 0, len(self.holidays) - 1)], np.nan))
         else:
             columns.append(np.full(len(rows), np.nan))
             columns.append(np.full(len(rows), np.nan))
@@ -488,6 +504,18 @@ def theta_forecast(y: np.ndarray, origin: int, horizon: int, season: int = 52) -
     return np.clip(np.nan_to_num(point), 0, None)
 
 
+def _combine(
+    gbm: tuple[np.ndarray, np.ndarray, np.ndarray],
+    other: tuple[np.ndarray, np.ndarray, np.ndarray],
+    holiday_steps: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The average of each quantile (Vincentisation), except in holiday weeks, where only the GBM knows the
+    calendar and the combination is the GBM's alone."""
+    return tuple(  # type: ignore[return-value]
+        np.where(holiday_steps[None, :], a, (a + b) / 2) for a, b in zip(gbm, other, strict=True)
+    )
+
+
 def _candidate_forecasts(
     features: _PanelFeatures,
     models: list[HistGradientBoostingRegressor] | None,
@@ -506,6 +534,9 @@ def _candidate_forecasts(
 
     candidates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     dispersion = np.repeat(_dispersion(y, origin)[:, None], horizon, axis=1)
+    holiday_steps = np.zeros(horizon, dtype=bool)
+    if features.holidays is not None:
+        holiday_steps = features.holidays[origin : origin + horizon] > 0
     if models is not None and wanted("gbm", "gbm+ses", "gbm+theta"):
         rows = np.repeat(np.arange(n), horizon)
         origins = np.full(n * horizon, origin)
@@ -524,16 +555,12 @@ def _candidate_forecasts(
         ses = np.nan_to_num(levels[np.arange(n), errors.argmin(axis=1)])
         candidates["ses"] = _gamma_quantiles(np.repeat(ses[:, None], horizon, axis=1), dispersion)
         if "gbm" in candidates:  # forecast combination: the average of each quantile (Vincentisation)
-            candidates["gbm+ses"] = tuple(  # type: ignore[assignment]
-                (a + b) / 2 for a, b in zip(candidates["gbm"], candidates["ses"], strict=True)
-            )
+            candidates["gbm+ses"] = _combine(candidates["gbm"], candidates["ses"], holiday_steps)
     if wanted("theta", "gbm+theta"):
         theta = theta_forecast(y, origin, horizon)
         candidates["theta"] = _gamma_quantiles(theta, dispersion)
         if "gbm" in candidates:
-            candidates["gbm+theta"] = tuple(  # type: ignore[assignment]
-                (a + b) / 2 for a, b in zip(candidates["gbm"], candidates["theta"], strict=True)
-            )
+            candidates["gbm+theta"] = _combine(candidates["gbm"], candidates["theta"], holiday_steps)
     if wanted("tsb"):
         tsb_level = np.nan_to_num(features.tsb[:, origin])
         candidates["tsb"] = _gamma_quantiles(np.repeat(tsb_level[:, None], horizon, axis=1), dispersion)
@@ -781,6 +808,7 @@ def forecast_weekly_panel(
     *,
     categories: np.ndarray | None = None,
     week_of_year: np.ndarray | None = None,
+    holidays: np.ndarray | None = None,
     params: ForecastParams | None = None,
     serves_baseline: BaselineJudge | None = None,
 ) -> PanelForecast:
@@ -788,7 +816,8 @@ def forecast_weekly_panel(
 
     ``y``: (n_series, n_weeks) non-negative demand, NaN before a series exists. ``categories``: one label per
     series (None: all in one category). ``week_of_year``: week number (1-53) of each of the n_weeks + horizon
-    periods, when the calendar is known. ``serves_baseline``: given the backtest's metrics
+    periods, when the calendar is known. ``holidays``: 1 for a holiday week, 0 otherwise, for the same n_weeks +
+    horizon periods (holidays are known in advance). ``serves_baseline``: given the backtest's metrics
     (``{"backtest_by_segment": ...}``), whether the chosen methods are no better than seasonal naive; if so
     every judged segment is forecast by seasonal naive (``selection["serves"]`` says "baseline").
     """
@@ -804,7 +833,11 @@ def forecast_weekly_panel(
     categories = np.zeros(n, dtype=int) if categories is None else np.asarray(categories)
     if week_of_year is not None and len(week_of_year) < t_len + horizon:
         raise ForecastInputError("week_of_year must cover the history and the forecast horizon")
-    features = _PanelFeatures(y, categories, week_of_year)
+    if holidays is not None:
+        holidays = np.asarray(holidays, dtype=float)
+        if holidays.ndim != 1 or len(holidays) < t_len + horizon:
+            raise ForecastInputError("holidays must hold one flag per week of the history and the forecast horizon")
+    features = _PanelFeatures(y, categories, week_of_year, holidays)
     validation_weeks = min(params.validation_weeks, horizon)
     validation_origin = t_len - validation_weeks
     selection: dict[str, Any] = {"validation_weeks": validation_weeks, "segments": {}}
@@ -1345,7 +1378,10 @@ def luxebrain_forecaster(params: ForecastParams | None = None) -> Forecaster:
             start = pd.Timestamp(panel.period_ends[0])
             ends = [start + pd.Timedelta(weeks=k) for k in range(len(panel.period_ends) + horizon)]
             week_of_year = np.array([d.isocalendar()[1] for d in ends], dtype=float)
-        result = forecast_weekly_panel(panel.values, horizon, week_of_year=week_of_year, params=params)
+        holidays = None if panel.holidays is None else panel.holidays[: panel.values.shape[1] + horizon]
+        result = forecast_weekly_panel(
+            panel.values, horizon, week_of_year=week_of_year, holidays=holidays, params=params
+        )
         return QuantileForecast(result.p10, result.p50, result.p90)
 
     return forecast
