@@ -585,3 +585,24 @@ def test_the_category_index_ignores_weeks_in_which_the_other_products_could_not_
     # Then the lamp's own elasticity is its price response, not the others' missing weeks read as a season
     own = float(artifact.arrays["own_elasticity"][list(artifact.arrays["product_ids"]).index("700")])
     assert own == pytest.approx(-2.0, abs=0.6)  # about 3 standard errors (the old index gave +5.0 and -8.2)
+
+
+def test_the_category_index_is_shrunk_to_flat_where_it_is_mostly_sampling_noise() -> None:
+    from luxebrain.ml.pricing.train import _category_offset
+
+    # Given two categories of 20 products over 104 weeks: slow movers (1.5 a week) with no season at all, and
+    # steady sellers (20 a week) with a strong yearly season
+    rng = np.random.default_rng(3)
+    weeks = np.arange(104)
+    season = 1 + 0.6 * np.sin(2 * np.pi * weeks / 52)
+    slow = rng.poisson(1.5, (20, 104)).astype(float)
+    seasonal = rng.poisson(20.0 * season, (20, 104)).astype(float)
+    units = np.vstack([slow, seasonal])
+    code = np.repeat([0, 1], 20)
+    # When the index of each is built
+    offset = _category_offset(units, np.ones_like(units, dtype=bool), code, 2, PricingParams())
+    # Then the flat category's index stays near flat (its week-to-week wiggles are counts' noise), while the
+    # seasonal category's follows its season
+    assert float(np.std(offset[:20], axis=1).mean()) < 0.04
+    truth = np.log(season) - np.log(season).mean()  # up to a constant, which the product's intercept takes
+    assert float(np.abs(offset[20:] - offset[20:].mean(axis=1, keepdims=True) - truth).mean()) < 0.06

@@ -316,7 +316,17 @@ def _category_offset(
                      where=weight.sum(axis=1) > 0)  # fmt: skip
     usable = (members[category_code] >= 3) & (mean > 0)
     index = np.divide(smooth, mean[:, None], out=np.ones_like(smooth), where=usable[:, None] & seen)
-    offset = np.log(np.clip(index, 0.1, 10.0))
+    log_index = np.log(np.clip(index, 0.1, 10.0))
+    # Shrink the index towards flat by how much of its spread is the counts' sampling noise (Poisson: the
+    # variance of a log rate is 1 / expected units in the window): in a sparse category without a season the
+    # index is mostly noise, and an offset of noise only blurs the price effect.
+    noise = np.divide(1.0, smooth_expected, out=np.full_like(smooth, np.inf), where=seen)
+    total_weight = np.maximum(weight.sum(axis=1), 1.0)
+    centred = log_index - (log_index * weight).sum(axis=1, keepdims=True) / total_weight[:, None]
+    spread = (centred**2 * weight).sum(axis=1) / total_weight
+    mean_noise = (np.where(seen, noise, 0.0) * weight).sum(axis=1) / total_weight
+    signal = np.maximum(spread - mean_noise, 0.0)[:, None]
+    offset = np.where(seen, log_index * signal / (signal + noise), 0.0)
     offset[~usable] = 0.0
     return offset
 
