@@ -1073,8 +1073,8 @@ def forecast_daily_panel(
     """Forecast a daily panel ``horizon_days`` ahead via weekly forecasts split by day-of-week profiles.
 
     Daily intervals: a gamma distribution around each day's share of the weekly mean (Pearson-Tukey estimate
-    from P10 / P50 / P90), with the series' daily dispersion, conformally recalibrated on the weekly model's
-    validation weeks.
+    from P10 / P50 / P90), with the series' daily dispersion, conformally recalibrated per weekday on the held-out
+    days of the weekly model's calibration origins.
     """
     params = params or ForecastParams()
     daily = np.asarray(daily, dtype=float)
