@@ -326,8 +326,22 @@ def train_recommender(
     )
 
 
-def _fit(
+def _ranking_artifact(
     lines: pd.DataFrame, products: pd.DataFrame | None, params: RecommenderParams, now: datetime
+) -> ModelArtifact:
+    """An artifact for the hold-out's personal rankings (``lines`` already cleaned): bought-together pairs
+    are left empty, as they never enter ``for_customer``, which spares an order co-occurrence pass."""
+    arrays, extra, counts = _fit(lines, products, params, now, with_bought_together=False)
+    return ModelArtifact(kind=KIND, arrays=arrays, params=asdict(params), data_counts=counts, extra=extra)
+
+
+def _fit(
+    lines: pd.DataFrame,
+    products: pd.DataFrame | None,
+    params: RecommenderParams,
+    now: datetime,
+    *,
+    with_bought_together: bool = True,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, int]]:
     product_ids, categories = _catalogue(lines, products)
     n_items = len(product_ids)
@@ -405,13 +419,16 @@ def _fit(
     rising = rising_popularity(
         decayed_orders(params.rising_half_life_days), decayed_orders(params.rising_baseline_half_life_days)
     )
-    lift, support = bought_together(
-        order_codes,
-        item_cols,
-        n_items,
-        min_support=params.bought_together_min_support,
-        keep=params.bought_together_per_item,
-    )
+    if with_bought_together:
+        lift, support = bought_together(
+            order_codes,
+            item_cols,
+            n_items,
+            min_support=params.bought_together_min_support,
+            keep=params.bought_together_per_item,
+        )
+    else:
+        lift = support = sp.csr_matrix((n_items, n_items), dtype=np.float32)
 
     category_names = sorted(set(categories.values()))
     category_position = {name: position for position, name in enumerate(category_names)}
@@ -523,12 +540,8 @@ def _holdout_metrics(lines: pd.DataFrame, products: pd.DataFrame | None, params:
     for protocol, task in tasks.items():
         task = _subsample(task, params.holdout_max_customers)
         if artifact is None:
-            artifact = train_recommender(
-                task.train,
-                products,
-                params=replace(params, evaluate_holdout=False),
-                now=task.cutoff.to_pydatetime() if task.cutoff is not None else None,
-            )
+            cutoff = task.cutoff if task.cutoff is not None else task.train["ordered_at"].max()
+            artifact = _ranking_artifact(task.train, products, params, cutoff.to_pydatetime())
         model = evaluate_rankings(task, rank_customers(artifact, task.customers, 20, exclude_seen=task.exclude_seen))
         popular = evaluate_rankings(task, popularity_ranker(task))
         repeat = evaluate_rankings(task, repeat_ranker(task))
