@@ -116,6 +116,10 @@ test("a read-only member sees no write buttons, and the API refuses them if forc
 test("a session ended on the server returns to log-in, then back to where the merchant was", async ({ page, request }) => {
   await logIn(page, stack().owner, "/login?next=/app/customers");
   await expect(page.getByRole("heading", { name: "Customers", exact: true })).toBeVisible();
+  // The screen's own requests finish first: one of them answered 401 after the revocation would end the session
+  // on this screen before the click, and the test would race the screen instead of testing the navigation.
+  await page.waitForLoadState("networkidle");
+  await expect(page.locator(".loading")).toHaveCount(0);
   // "Sign out everywhere" from another device: the server revokes every session of the user.
   const other = await request.post(`${stack().api}/auth/login`, { data: stack().owner });
   const token = (await other.json()).access_token as string;
