@@ -20,6 +20,7 @@ from luxebrain.adapters import (
     StoredObject,
 )
 from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.storage.campaigns import Campaign, CampaignState, ConsentRecord, SendRecord
 from luxebrain.storage.catalogue import Product, ProductSupply
 from luxebrain.storage.customers import Order, OrderSummary
 from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
@@ -819,3 +820,177 @@ class InMemoryPriceDecisionRepository:
 
     def iter_decisions(self, tenant_id: str) -> Iterator[PriceDecision]:
         return iter([decision for (tenant, _), decision in sorted(self.decisions.items()) if tenant == tenant_id])
+
+
+# ----------------------------------------------------------------------------- campaigns
+@dataclass
+class _Suppression:
+    reason: str
+    source: str
+    customer_id: str | None
+    recorded_at: datetime
+
+
+class InMemoryCampaignRepository:
+    """The campaigns repository (``storage.campaigns.CampaignRepository``) in dictionaries, with the table's
+    conditions: a send record created only when there is none, a ``retrying`` one taken back only at the attempt
+    count read, a stale claim marked ``unknown`` only while it is that claim, a suppression lifted only for the
+    reasons given, a campaign id or campaign secret taken once. A flow's records and a tenant's campaigns come
+    back in their sort keys' order (customer id and trigger; campaign id)."""
+
+    def __init__(self) -> None:
+        self.consents: dict[tuple[str, str, str], ConsentRecord] = {}
+        self.suppressions: dict[tuple[str, str, str], _Suppression] = {}
+        self.sends: dict[tuple[str, str, str, str], SendRecord] = {}
+        self.contacts: dict[tuple[str, str, str], list[int]] = {}
+        self.campaigns: dict[tuple[str, str], Campaign] = {}
+        self.states: dict[tuple[str, str], CampaignState] = {}
+
+    # consent and suppressions
+    def get_consent(self, tenant_id: str, customer_id: str, channel: str) -> ConsentRecord | None:
+        return self.consents.get((tenant_id, customer_id, channel))
+
+    def put_consent(self, tenant_id: str, consent: ConsentRecord) -> None:
+        self.consents[tenant_id, consent.customer_id, consent.channel] = consent
+
+    def put_consents(self, tenant_id: str, consents: Iterable[ConsentRecord]) -> None:
+        for consent in consents:
+            self.put_consent(tenant_id, consent)
+
+    def consent_grants(self, tenant_id: str, customer_ids: Iterable[str], channel: str) -> dict[str, bool]:
+        found = (self.consents.get((tenant_id, customer_id, channel)) for customer_id in set(customer_ids))
+        return {consent.customer_id: consent.granted for consent in found if consent is not None}
+
+    def put_suppression(
+        self,
+        tenant_id: str,
+        channel: str,
+        address_hash: str,
+        *,
+        reason: str,
+        source: str,
+        customer_id: str | None,
+        recorded_at: datetime,
+    ) -> None:
+        self.suppressions[tenant_id, channel, address_hash] = _Suppression(reason, source, customer_id, recorded_at)
+
+    def suppression_reason(self, tenant_id: str, channel: str, address_hash: str) -> str | None:
+        suppression = self.suppressions.get((tenant_id, channel, address_hash))
+        return None if suppression is None else suppression.reason
+
+    def delete_suppression(self, tenant_id: str, channel: str, address_hash: str, *, reasons: tuple[str, ...]) -> bool:
+        if self.suppression_reason(tenant_id, channel, address_hash) not in reasons:
+            return False
+        del self.suppressions[tenant_id, channel, address_hash]
+        return True
+
+    # send records
+    @staticmethod
+    def _key(record: SendRecord) -> tuple[str, str, str, str]:
+        return record.tenant_id, record.flow, record.customer_id, record.trigger
+
+    def _update(self, record: SendRecord, **changes: Any) -> None:
+        key = self._key(record)
+        if key in self.sends:
+            self.sends[key] = replace(self.sends[key], **changes)
+
+    def create_send_record(self, record: SendRecord) -> bool:
+        if self._key(record) in self.sends:
+            return False
+        self.sends[self._key(record)] = record
+        return True
+
+    def get_send_record(
+        self, tenant_id: str, flow: str, customer_id: str, trigger: str, *, consistent: bool = True
+    ) -> SendRecord:
+        try:
+            return self.sends[tenant_id, flow, customer_id, trigger]
+        except KeyError:
+            raise NotFoundError("send record not found") from None
+
+    def reclaim_retrying_send(self, record: SendRecord, now: datetime) -> tuple[SendRecord, bool]:
+        current = self.sends[self._key(record)]
+        if current.status != "retrying" or current.attempts != record.attempts:
+            return current, False
+        self.sends[self._key(record)] = replace(
+            current, status="claimed", attempts=current.attempts + 1, claimed_at=now
+        )
+        return self.sends[self._key(record)], True
+
+    def mark_stale_claim_unknown(self, record: SendRecord, reason: str) -> None:
+        current = self.sends.get(self._key(record))
+        if current is not None and current.status == "claimed" and current.claimed_at == record.claimed_at:
+            self._update(record, status="unknown", reason=reason)
+
+    def settle_send(self, record: SendRecord, status: str, reason: str) -> None:
+        self._update(record, status=status, reason=reason)
+
+    def mark_sent(self, record: SendRecord, *, sent_at: datetime, provider_message_id: str) -> None:
+        self._update(record, status="sent", sent_at=sent_at, provider_message_id=provider_message_id, reason=None)
+
+    def record_delivery_events(
+        self,
+        record: SendRecord,
+        *,
+        delivered_at: datetime | None = None,
+        opened_at: datetime | None = None,
+        clicked_at: datetime | None = None,
+        bounced: bool = False,
+        complained: bool = False,
+    ) -> None:
+        given = {"delivered_at": delivered_at, "opened_at": opened_at, "clicked_at": clicked_at}
+        changes: dict[str, Any] = {name: moment for name, moment in given.items() if moment is not None}
+        if bounced:
+            changes["bounced"] = True
+        if complained:
+            changes["complained"] = True
+        if changes:
+            self._update(record, **changes)
+
+    def recorded_sends(self, tenant_id: str, flow: str, sends: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {
+            (customer, trigger) for customer, trigger in sends if (tenant_id, flow, customer, trigger) in self.sends
+        }
+
+    def iter_send_records(self, tenant_id: str, flow: str) -> Iterator[SendRecord]:
+        ours = [r for r in self.sends.values() if (r.tenant_id, r.flow) == (tenant_id, flow)]
+        return iter(sorted(ours, key=lambda r: f"{r.customer_id}#{r.trigger}"))
+
+    def append_contact(self, tenant_id: str, customer_id: str, channel: str, *, sent_at: int, expires_at: int) -> None:
+        self.contacts.setdefault((tenant_id, customer_id, channel), []).append(sent_at)
+
+    def contact_times(self, tenant_id: str, customer_id: str, channel: str) -> list[float]:
+        return [float(moment) for moment in self.contacts.get((tenant_id, customer_id, channel), [])]
+
+    # one-off campaigns and campaign state
+    def create_campaign(self, tenant_id: str, campaign: Campaign) -> Campaign:
+        if (tenant_id, campaign.campaign_id) in self.campaigns:
+            raise ConflictError(f"campaign {campaign.campaign_id} already exists")
+        self.campaigns[tenant_id, campaign.campaign_id] = campaign
+        return campaign
+
+    def get_campaign(self, tenant_id: str, campaign_id: str) -> Campaign:
+        try:
+            return self.campaigns[tenant_id, campaign_id]
+        except KeyError:
+            raise NotFoundError(f"campaign {campaign_id} not found") from None
+
+    def list_campaigns(self, tenant_id: str) -> list[Campaign]:
+        return [campaign for (tenant, _), campaign in sorted(self.campaigns.items()) if tenant == tenant_id]
+
+    def record_campaign_run(self, tenant_id: str, campaign_id: str, *, status: str, stats: dict[str, Any]) -> None:
+        campaign = self.get_campaign(tenant_id, campaign_id)
+        self.campaigns[tenant_id, campaign_id] = replace(campaign, status=status, stats=dict(stats))
+
+    def get_campaign_state(self, tenant_id: str, name: str) -> CampaignState | None:
+        return self.states.get((tenant_id, name))
+
+    def create_campaign_secret(self, tenant_id: str, name: str, ciphertext: bytes) -> bool:
+        if (tenant_id, name) in self.states:
+            return False
+        self.states[tenant_id, name] = CampaignState(ciphertext, {})
+        return True
+
+    def put_campaign_state(self, tenant_id: str, name: str, state: dict[str, Any]) -> None:
+        # The table's put replaces the whole item: a secret of the same name would be gone.
+        self.states[tenant_id, name] = CampaignState(None, json.loads(json.dumps(state)))

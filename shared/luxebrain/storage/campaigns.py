@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -411,3 +411,135 @@ def create_campaign_secret(tenant_id: str, name: str, ciphertext: bytes) -> bool
 def put_campaign_state(tenant_id: str, name: str, state: dict[str, Any]) -> None:
     pk, sk = key_campaign_state(tenant_id, name)
     CampaignStateItem(pk, sk, entity=CampaignStateItem.ENTITY, tenant_id=tenant_id, state=state).save()
+
+
+# ----------------------------------------------------------------------------- the repository
+class Consents(Protocol):
+    """Who agreed to be messaged on which channel, and the addresses that must not be messaged."""
+
+    def get_consent(self, tenant_id: str, customer_id: str, channel: str) -> ConsentRecord | None: ...
+
+    def put_consent(self, tenant_id: str, consent: ConsentRecord) -> None: ...
+
+    def put_consents(self, tenant_id: str, consents: Iterable[ConsentRecord]) -> None: ...
+
+    def consent_grants(self, tenant_id: str, customer_ids: Iterable[str], channel: str) -> dict[str, bool]: ...
+
+    def put_suppression(
+        self,
+        tenant_id: str,
+        channel: str,
+        address_hash: str,
+        *,
+        reason: str,
+        source: str,
+        customer_id: str | None,
+        recorded_at: datetime,
+    ) -> None: ...
+
+    def suppression_reason(self, tenant_id: str, channel: str, address_hash: str) -> str | None: ...
+
+    def delete_suppression(
+        self, tenant_id: str, channel: str, address_hash: str, *, reasons: tuple[str, ...]
+    ) -> bool: ...
+
+
+class SendRecords(Protocol):
+    """The exactly-once record of each send and its provider events, and each customer's contact log."""
+
+    def create_send_record(self, record: SendRecord) -> bool: ...
+
+    def get_send_record(
+        self, tenant_id: str, flow: str, customer_id: str, trigger: str, *, consistent: bool = True
+    ) -> SendRecord: ...
+
+    def reclaim_retrying_send(self, record: SendRecord, now: datetime) -> tuple[SendRecord, bool]: ...
+
+    def mark_stale_claim_unknown(self, record: SendRecord, reason: str) -> None: ...
+
+    def settle_send(self, record: SendRecord, status: str, reason: str) -> None: ...
+
+    def mark_sent(self, record: SendRecord, *, sent_at: datetime, provider_message_id: str) -> None: ...
+
+    def record_delivery_events(
+        self,
+        record: SendRecord,
+        *,
+        delivered_at: datetime | None = None,
+        opened_at: datetime | None = None,
+        clicked_at: datetime | None = None,
+        bounced: bool = False,
+        complained: bool = False,
+    ) -> None: ...
+
+    def recorded_sends(self, tenant_id: str, flow: str, sends: Iterable[tuple[str, str]]) -> set[tuple[str, str]]: ...
+
+    def iter_send_records(self, tenant_id: str, flow: str) -> Iterator[SendRecord]: ...
+
+    def append_contact(
+        self, tenant_id: str, customer_id: str, channel: str, *, sent_at: int, expires_at: int
+    ) -> None: ...
+
+    def contact_times(self, tenant_id: str, customer_id: str, channel: str) -> list[float]: ...
+
+
+class CampaignRecords(Protocol):
+    """One-off campaigns, and the named pieces of a tenant's campaign state (the unsubscribe-link key, the
+    product snapshot the back-in-stock and price-drop flows compare with)."""
+
+    def create_campaign(self, tenant_id: str, campaign: Campaign) -> Campaign: ...
+
+    def get_campaign(self, tenant_id: str, campaign_id: str) -> Campaign: ...
+
+    def list_campaigns(self, tenant_id: str) -> list[Campaign]: ...
+
+    def record_campaign_run(self, tenant_id: str, campaign_id: str, *, status: str, stats: dict[str, Any]) -> None: ...
+
+    def get_campaign_state(self, tenant_id: str, name: str) -> CampaignState | None: ...
+
+    def create_campaign_secret(self, tenant_id: str, name: str, ciphertext: bytes) -> bool: ...
+
+    def put_campaign_state(self, tenant_id: str, name: str, state: dict[str, Any]) -> None: ...
+
+
+class CampaignRepository(Consents, SendRecords, CampaignRecords, Protocol):
+    """The campaigns aggregate as a whole: what the flows, the sender, provider events and the campaign routes
+    are given. Code that needs one part takes the smaller protocol."""
+
+
+class DynamoCampaignRepository:
+    """The campaigns repository on the table: this module's reads and writes."""
+
+    get_consent = staticmethod(get_consent)
+    put_consent = staticmethod(put_consent)
+    put_consents = staticmethod(put_consents)
+    consent_grants = staticmethod(consent_grants)
+    put_suppression = staticmethod(put_suppression)
+    suppression_reason = staticmethod(suppression_reason)
+    delete_suppression = staticmethod(delete_suppression)
+    create_send_record = staticmethod(create_send_record)
+    get_send_record = staticmethod(get_send_record)
+    reclaim_retrying_send = staticmethod(reclaim_retrying_send)
+    mark_stale_claim_unknown = staticmethod(mark_stale_claim_unknown)
+    settle_send = staticmethod(settle_send)
+    mark_sent = staticmethod(mark_sent)
+    record_delivery_events = staticmethod(record_delivery_events)
+    recorded_sends = staticmethod(recorded_sends)
+    iter_send_records = staticmethod(iter_send_records)
+    append_contact = staticmethod(append_contact)
+    contact_times = staticmethod(contact_times)
+    create_campaign = staticmethod(create_campaign)
+    get_campaign = staticmethod(get_campaign)
+    list_campaigns = staticmethod(list_campaigns)
+    record_campaign_run = staticmethod(record_campaign_run)
+    get_campaign_state = staticmethod(get_campaign_state)
+    create_campaign_secret = staticmethod(create_campaign_secret)
+    put_campaign_state = staticmethod(put_campaign_state)
+
+
+def campaign_repository() -> DynamoCampaignRepository:
+    """The product's campaigns repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoCampaignRepository()
