@@ -642,6 +642,9 @@ class InMemoryTrainingRepository:
     def get_pointer(self, tenant_id: str, kind: str) -> ModelPointer | None:
         return self.pointers.get((tenant_id, kind))
 
+    def current_pointers(self, tenant_id: str) -> dict[str, ModelPointer]:
+        return {kind: pointer for (owner, kind), pointer in self.pointers.items() if owner == tenant_id}
+
     def switch_pointer(
         self,
         tenant_id: str,

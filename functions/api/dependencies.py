@@ -39,6 +39,7 @@ from luxebrain.billing.plans import ensure_tenant_active
 from luxebrain.billing.usage import count_api_call, limit_rate
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
+from luxebrain.serving.loader import ModelCache, model_cache
 from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
 from luxebrain.storage.members import MemberRepository, member_repository
 from luxebrain.storage.tenants import TenantRepository, tenant_repository
@@ -232,6 +233,12 @@ async def tenants_repository() -> TenantRepository:
     return tenant_repository()
 
 
+# The trained models a route serves from: the execution environment's cache, built on first use over the
+# training repository's pointers and the models bucket.
+async def serving_models() -> ModelCache:
+    return model_cache()
+
+
 ModelsBucket = Annotated[ObjectStore, Depends(models_bucket)]
 PrivacyQueue = Annotated[MessageQueue, Depends(privacy_queue)]
 TrainQueue = Annotated[MessageQueue, Depends(train_queue)]
@@ -241,3 +248,4 @@ Users = Annotated[UserDirectory, Depends(user_directory)]
 Catalogue = Annotated[CatalogueRepository, Depends(catalogue)]
 Members = Annotated[MemberRepository, Depends(members_repository)]
 Tenants = Annotated[TenantRepository, Depends(tenants_repository)]
+Models = Annotated[ModelCache, Depends(serving_models)]

@@ -523,7 +523,12 @@ def test_serving_cache_picks_up_a_new_version_within_its_check_interval(
     # Given a cache (60 s version check) serving version 1
     clock = [1000.0]
     cache = ModelCache(
-        files=models_bucket(), max_entries=8, max_bytes=10_000_000, check_interval_seconds=60, clock=lambda: clock[0]
+        pointers=TRAINING,
+        files=models_bucket(),
+        max_entries=8,
+        max_bytes=10_000_000,
+        check_interval_seconds=60,
+        clock=lambda: clock[0],
     )
     v1 = (
         train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
@@ -567,7 +572,9 @@ def test_serving_refuses_a_tampered_artifact(only_test_kinds: None, stocked_tena
     content = bytearray(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     content[len(content) // 2] ^= 0xFF
     s3.put_object(Bucket=bucket, Key=key, Body=bytes(content))
-    cache = ModelCache(files=models_bucket(), max_entries=8, max_bytes=10_000_000, check_interval_seconds=60)
+    cache = ModelCache(
+        pointers=TRAINING, files=models_bucket(), max_entries=8, max_bytes=10_000_000, check_interval_seconds=60
+    )
     # When the API loads it, then the checksum check refuses it
     with pytest.raises(ArtifactError, match="checksum mismatch"):
         cache.current_model(stocked_tenant, "popularity")
@@ -577,7 +584,9 @@ def test_cache_is_bounded_across_tenants(only_test_kinds: None, stocked_tenant: 
     # Given a cache that holds one entry, and a model for the stocked tenant only
     train_tenant(stocked_tenant, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     other_tenant = new_tenant_id()
-    cache = ModelCache(files=models_bucket(), max_entries=1, max_bytes=10_000_000, check_interval_seconds=60)
+    cache = ModelCache(
+        pointers=TRAINING, files=models_bucket(), max_entries=1, max_bytes=10_000_000, check_interval_seconds=60
+    )
     cache.current_model(stocked_tenant, "popularity")
     # When a tenant without a model is asked for, then it is a clear not-found, and the cache stays bounded
     with pytest.raises(NotFoundError, match="no popularity model"):

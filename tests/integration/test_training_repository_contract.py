@@ -112,6 +112,29 @@ def test_a_pointer_switches_only_from_the_version_the_run_read(training: Trainin
     assert training.get_pointer(new_tenant_id(), "forecast") is None
 
 
+def test_one_read_gives_every_kinds_current_pointer_of_a_tenant(training: TrainingRepository, tenant: str) -> None:
+    assert training.current_pointers(tenant) == {}
+    other = new_tenant_id()
+    for owner, kind, version in ((tenant, "forecast", "v1"), (tenant, "recommend", "v7"), (other, "forecast", "v9")):
+        training.switch_pointer(
+            owner,
+            kind,
+            expected_version=None,
+            version=version,
+            artifact_prefix=f"p/{kind}/{version}/",
+            run_id="run-a",
+            holdout_metric=None,
+            now=NOW,
+        )
+    pointers = training.current_pointers(tenant)
+    assert {kind: (p.kind, p.version, p.artifact_prefix) for kind, p in pointers.items()} == {
+        "forecast": ("forecast", "v1", "p/forecast/v1/"),
+        "recommend": ("recommend", "v7", "p/recommend/v7/"),
+    }
+    assert pointers["forecast"] == training.get_pointer(tenant, "forecast")
+    assert set(training.current_pointers(other)) == {"forecast"}
+
+
 def test_run_records_finish_once_and_list_newest_first(training: TrainingRepository, tenant: str) -> None:
     first = training.start_run_record(tenant, "forecast", "run-a", "v1", NOW, 120)
     second = training.start_run_record(tenant, "recommend", "run-a", "v1", NOW + timedelta(seconds=30), 120)

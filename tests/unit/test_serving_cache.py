@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import InMemoryObjectStore
+from fakes import InMemoryObjectStore, InMemoryTrainingRepository
 
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.artifacts import MANIFEST_NAME, ArtifactError, ModelArtifact
-from luxebrain.serving.loader import CurrentPointer, ModelCache, build_serving_model
+from luxebrain.serving.loader import ModelCache, build_serving_model
+from luxebrain.storage.training import ModelPointer
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeStore:
-    """Pointers in memory, artifact files in the in-memory bucket; counts reads like the real readers would."""
+    """Pointers in the in-memory training repository, artifact files in the in-memory bucket; the cache is given
+    this as its pointer source, which counts the reads and can fail like the table."""
 
     def __init__(self) -> None:
-        self.pointers: dict[tuple[str, str], CurrentPointer] = {}
+        self.training = InMemoryTrainingRepository()
         self.files = InMemoryObjectStore()
         self.pointer_reads = 0
         self.fail_pointer = False
@@ -32,17 +35,31 @@ class FakeStore:
         artifact = ModelArtifact(kind, {"values": np.arange(size, dtype=np.float64)})
         for name, content in artifact.to_files().items():
             self.files.put(prefix + name, content)
-        self.pointers[(tenant, kind)] = CurrentPointer(version, prefix)
+        current = self.training.get_pointer(tenant, kind)
+        self.training.switch_pointer(
+            tenant,
+            kind,
+            expected_version=current.version if current else None,
+            version=version,
+            artifact_prefix=prefix,
+            run_id="run",
+            holdout_metric=None,
+            now=datetime(2026, 11, 26, tzinfo=UTC),
+        )
+
+    @property
+    def pointers(self) -> dict[tuple[str, str], ModelPointer]:
+        return self.training.pointers
 
     @property
     def artifact_reads(self) -> int:
         return sum(1 for call in self.files.calls if call.startswith("get ") and call.endswith(MANIFEST_NAME))
 
-    def read_pointers(self, tenant: str) -> dict[str, CurrentPointer]:
+    def current_pointers(self, tenant: str) -> dict[str, ModelPointer]:
         self.pointer_reads += 1
         if self.fail_pointer:
             raise ConnectionError("DynamoDB unreachable")
-        return {kind: pointer for (owner, kind), pointer in self.pointers.items() if owner == tenant}
+        return self.training.current_pointers(tenant)
 
 
 def cache_for(store: FakeStore, clock: list[float], **bounds: int) -> ModelCache:
@@ -51,7 +68,7 @@ def cache_for(store: FakeStore, clock: list[float], **bounds: int) -> ModelCache
         max_bytes=bounds.get("max_bytes", 10_000_000),
         check_interval_seconds=60,
         clock=lambda: clock[0],
-        pointer_reader=store.read_pointers,
+        pointers=store,
         files=store.files,
     )
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import Catalogue, StaffOrOwner, TenantMember
+from api.dependencies import Catalogue, Models, StaffOrOwner, TenantMember
 from luxebrain.serving import inventory
-from luxebrain.serving.loader import current_serving
+from luxebrain.serving.loader import ModelCache
 from luxebrain.webapi.models import ApiModel
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ HistoryWeeks = Annotated[int, Query(ge=0, le=26, description="weeks of actual sa
 ServiceLevel = Annotated[float, Query(ge=0.5, lt=1.0, description="chance that stock covers lead-time demand")]
 
 
-def _forecasts(tenant_id: str) -> tuple[Forecasts, str]:
-    return current_serving(tenant_id, "forecast")
+def _forecasts(models: ModelCache, tenant_id: str) -> tuple[Forecasts, str]:
+    return models.current_serving(tenant_id, "forecast")
 
 
 class ActualSales(ApiModel):
@@ -47,12 +47,13 @@ class ForecastResponse(ApiModel):
 @router.get("/forecasts/store", response_model=ForecastResponse, summary="The whole store's forecast")
 async def store_forecast(
     principal: TenantMember,
+    models: Models,
     horizon_weeks: HorizonWeeks = 4,
     granularity: Literal["week", "day"] = "week",
     measure: Literal["units", "revenue"] = "revenue",
     history_weeks: HistoryWeeks = 0,
 ) -> ForecastResponse:
-    forecasts, version = _forecasts(principal.require_tenant())
+    forecasts, version = _forecasts(models, principal.require_tenant())
     series = forecasts.for_store(horizon_weeks=horizon_weeks, granularity=granularity, measure=measure)
     actual = forecasts.actual_weekly(history_weeks, measure=measure) if history_weeks else None
     return ForecastResponse(
@@ -64,11 +65,12 @@ async def store_forecast(
 async def product_forecast(
     product_id: ProductId,
     principal: TenantMember,
+    models: Models,
     horizon_weeks: HorizonWeeks = 4,
     granularity: Literal["week", "day"] = "week",
     history_weeks: HistoryWeeks = 0,
 ) -> ForecastResponse:
-    forecasts, version = _forecasts(principal.require_tenant())
+    forecasts, version = _forecasts(models, principal.require_tenant())
     series = forecasts.for_product(product_id, horizon_weeks=horizon_weeks, granularity=granularity)
     actual = forecasts.actual_weekly(history_weeks, product_id=product_id) if history_weeks else None
     return ForecastResponse(
@@ -84,10 +86,11 @@ class BestSellersResponse(ApiModel):
 @router.get("/forecasts/best-sellers", response_model=BestSellersResponse, summary="Most units expected ahead")
 async def best_sellers(
     principal: TenantMember,
+    models: Models,
     n: Annotated[int, Query(ge=1, le=100)] = 10,
     horizon_weeks: HorizonWeeks = 4,
 ) -> BestSellersResponse:
-    forecasts, version = _forecasts(principal.require_tenant())
+    forecasts, version = _forecasts(models, principal.require_tenant())
     return BestSellersResponse(model_version=version, product_ids=forecasts.best_sellers(n, horizon_weeks))
 
 
@@ -107,12 +110,13 @@ class AdviceResponse(ApiModel):
 def product_advice(
     product_id: ProductId,
     principal: TenantMember,
+    models: Models,
     catalogue: Catalogue,
     lead_time_days: LeadTimeDays = 14,
     service_level: ServiceLevel = 0.95,
 ) -> AdviceResponse:
     tenant_id = principal.require_tenant()
-    forecasts, version = _forecasts(tenant_id)
+    forecasts, version = _forecasts(models, tenant_id)
     advice = inventory.product_advice(tenant_id, catalogue, forecasts, product_id, lead_time_days, service_level)
     return AdviceResponse(model_version=version, advice=advice.to_dict())
 
@@ -131,13 +135,14 @@ class ReorderListResponse(ApiModel):
 )
 def reorder_list(
     principal: TenantMember,
+    models: Models,
     catalogue: Catalogue,
     lead_time_days: LeadTimeDays = 14,
     service_level: ServiceLevel = 0.95,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ReorderListResponse:
     tenant_id = principal.require_tenant()
-    forecasts, version = _forecasts(tenant_id)
+    forecasts, version = _forecasts(models, tenant_id)
     advice, checked = inventory.reorder_list(tenant_id, catalogue, forecasts, lead_time_days, service_level, limit)
     return ReorderListResponse(
         model_version=version, items=[item.to_dict() for item in advice], products_checked=checked

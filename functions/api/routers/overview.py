@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from api.dependencies import Catalogue, TenantMember
+from api.dependencies import Catalogue, Models, TenantMember
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.pricing import decisions as price_decisions
 from luxebrain.ml.pricing.suggestions import NoSuggestion
 from luxebrain.serving import inventory
-from luxebrain.serving.loader import current_serving
+from luxebrain.serving.loader import ModelCache
 from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.webapi.models import ApiModel
 
@@ -54,23 +54,24 @@ class AlertsResponse(ApiModel):
 def alerts(
     principal: TenantMember,
     catalogue: Catalogue,
+    models: Models,
     lead_time_days: Annotated[int, Query(ge=1, le=182)] = 14,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
 ) -> AlertsResponse:
     tenant_id = principal.require_tenant()
     return AlertsResponse(
         window_days=STOCKOUT_WINDOW_DAYS,
-        stockouts=_stockouts(tenant_id, catalogue, lead_time_days, limit),
-        at_risk=_at_risk(tenant_id, limit),
+        stockouts=_stockouts(tenant_id, models, catalogue, lead_time_days, limit),
+        at_risk=_at_risk(tenant_id, models, limit),
         prices=_prices(tenant_id),
     )
 
 
 def _stockouts(
-    tenant_id: str, catalogue: CatalogueRepository, lead_time_days: int, limit: int
+    tenant_id: str, models: ModelCache, catalogue: CatalogueRepository, lead_time_days: int, limit: int
 ) -> StockoutAlerts | None:
     try:
-        forecasts, _ = current_serving(tenant_id, "forecast")
+        forecasts, _ = models.current_serving(tenant_id, "forecast")
     except NotFoundError:
         return None
     advice, _ = inventory.reorder_list(tenant_id, catalogue, forecasts, lead_time_days, 0.95, limit)
@@ -88,9 +89,9 @@ def _stockouts(
     return StockoutAlerts(reorder_now=sum(1 for item in products if item.reorder_now), within_window=soon)
 
 
-def _at_risk(tenant_id: str, limit: int) -> AtRiskAlerts | None:
+def _at_risk(tenant_id: str, models: ModelCache, limit: int) -> AtRiskAlerts | None:
     try:
-        scores, _ = current_serving(tenant_id, "customers")
+        scores, _ = models.current_serving(tenant_id, "customers")
     except NotFoundError:
         return None
     rows = scores.at_risk(limit=limit)

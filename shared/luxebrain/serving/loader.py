@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luxebrain.adapters import MissingObject, ObjectStore
 from luxebrain.errors import NotFoundError
@@ -25,6 +25,9 @@ from luxebrain.ml.artifacts import MANIFEST_NAME, ModelArtifact
 from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings, on_reset
+
+if TYPE_CHECKING:
+    from luxebrain.storage.training import ModelPointer, ModelPointers
 
 ARTIFACT_FILE_NAMES: tuple[str, ...] = ("arrays.npz", MANIFEST_NAME)
 
@@ -84,29 +87,6 @@ def build_serving_model(artifact: ModelArtifact) -> Any:
     return factory(artifact)
 
 
-# ----------------------------------------------------------------------------- the current pointer
-@dataclass(frozen=True)
-class CurrentPointer:
-    version: str
-    artifact_prefix: str
-
-
-def read_current_pointer(tenant_id: str, kind: str) -> CurrentPointer | None:
-    """The version of ``kind`` that serves ``tenant_id``, or None if never trained."""
-    return read_current_pointers(tenant_id).get(kind)
-
-
-def read_current_pointers(tenant_id: str) -> dict[str, CurrentPointer]:
-    """Every kind's current version for a tenant: one Query of its ``TRAINING`` partition (eventually
-    consistent: a switch is visible within a second, far inside the one-minute pickup)."""
-    from luxebrain.storage.training import current_pointers
-
-    return {
-        kind: CurrentPointer(pointer.version, pointer.artifact_prefix)
-        for kind, pointer in current_pointers(tenant_id).items()
-    }
-
-
 # ----------------------------------------------------------------------------- the cache
 @dataclass
 class _Entry:
@@ -120,26 +100,26 @@ class _Entry:
 class ModelCache:
     """An LRU of loaded artifacts across tenants, bounded by entry count and total bytes.
 
-    Artifacts are read from ``files``; ``clock`` and the pointer reader are injectable so tests can move time and
-    serve pointers from memory.
+    Current versions are read from ``pointers`` (the training repository), artifacts from ``files``; ``clock`` is
+    injectable so tests can move time.
     """
 
     def __init__(
         self,
         *,
+        pointers: ModelPointers,
         files: ObjectStore,
         max_entries: int,
         max_bytes: int,
         check_interval_seconds: float,
         clock: Callable[[], float] = time.monotonic,
-        pointer_reader: Callable[[str], dict[str, CurrentPointer]] | None = None,
     ) -> None:
+        self.pointers = pointers
         self.files = files
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.check_interval_seconds = check_interval_seconds
         self.clock = clock
-        self._read_pointers = pointer_reader or read_current_pointers
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -158,7 +138,7 @@ class ModelCache:
         # A pointer check (and a load when the version moved) happens outside the lock: S3 is slow.
         self.stats["pointer_checks"] += 1
         try:
-            pointers = self._read_pointers(tenant_id)
+            pointers = self.pointers.current_pointers(tenant_id)
         except Exception:
             if entry is None:
                 raise
@@ -194,7 +174,7 @@ class ModelCache:
             self._evict()
         return fresh
 
-    def _mark_checked(self, tenant_id: str, pointers: dict[str, CurrentPointer], now: float) -> None:
+    def _mark_checked(self, tenant_id: str, pointers: dict[str, ModelPointer], now: float) -> None:
         with self._lock:
             for (cached_tenant, cached_kind), entry in self._entries.items():
                 pointer = pointers.get(cached_kind)
@@ -241,13 +221,16 @@ _cache: ModelCache | None = None
 
 
 def model_cache() -> ModelCache:
-    """The container's cache, sized from settings on first use."""
+    """The container's cache, sized from settings on first use, reading the product's training repository and
+    models bucket."""
     global _cache
     if _cache is None:
         settings = configured_settings()
         from luxebrain.adapters.aws import models_bucket
+        from luxebrain.storage.training import training_repository
 
         _cache = ModelCache(
+            pointers=training_repository(),
             files=models_bucket(),
             max_entries=settings.serving_cache_max_entries,
             max_bytes=settings.serving_cache_max_bytes,

@@ -413,7 +413,14 @@ def batch_get_states(tenant_ids: list[str]) -> dict[str, TrainingState]:
 
 
 # ----------------------------------------------------------------------------- the repository a run is given
-class TrainingRepository(Protocol):
+class ModelPointers(Protocol):
+    """What serving reads of the training state: every kind's current version of a tenant in one read (the
+    API's model cache is given one; ``TrainingRepository`` satisfies it)."""
+
+    def current_pointers(self, tenant_id: str) -> dict[str, ModelPointer]: ...
+
+
+class TrainingRepository(ModelPointers, Protocol):
     """What a training run reads and writes of its tenant's training state: the lease, the current-version
     pointers and the run records. The pipeline is given one (``DynamoTrainingRepository`` in the product, an
     in-memory one in the unit tier), so a run's decisions are testable without the table."""
@@ -469,6 +476,7 @@ class DynamoTrainingRepository:
     release_lease = staticmethod(release_lease)
     abandon_runs = staticmethod(abandon_runs)
     get_pointer = staticmethod(get_pointer)
+    current_pointers = staticmethod(current_pointers)
     switch_pointer = staticmethod(switch_pointer)
     start_run_record = staticmethod(start_run_record)
     finish_run_record = staticmethod(finish_run_record)
