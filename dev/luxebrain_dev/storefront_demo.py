@@ -31,6 +31,7 @@ from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.ingest import processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.members import member_repository
 from luxebrain.storefront.events import StorefrontEventBatch, record_events
 from luxebrain.storefront.holdout import TREATMENT, holdout_share_of, visitor_arm
@@ -209,7 +210,7 @@ class EventSender:
         batch = StorefrontEventBatch(visitor_id=visitor.visitor_id, events=events)
         self.totals.batches += 1
         if self.over_http >= BATCHES_OVER_HTTP:
-            record_events(self.tenant_id, batch, source=visitor.source)
+            record_events(self.tenant_id, batch, source=visitor.source, catalogue=catalogue_repository())
             return
         request = urllib.request.Request(  # noqa: S310 - loopback only
             f"{self.api_url}/events",

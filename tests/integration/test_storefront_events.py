@@ -398,6 +398,7 @@ def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(client
 @pytest.mark.usefixtures("frozen_minute")
 def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop: Shop) -> None:
     from luxebrain.billing import plans as billing_plans
+    from luxebrain.storage.catalogue import catalogue_repository
     from luxebrain.storefront.events import StorefrontEventBatch, record_events
 
     shop = fresh_shop
@@ -410,12 +411,17 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop:
     refused = 0
     for _ in range(30):
         try:
-            record_events(shop.merchant.tenant_id, batch(), source="203.0.113.7")
+            record_events(shop.merchant.tenant_id, batch(), source="203.0.113.7", catalogue=catalogue_repository())
         except billing_plans.RateLimitedError:
             refused += 1
     assert refused == 18  # beyond its own 600 a minute
     # Then another address's shopper is still counted (before: 429, the tenant's 1 200 spent by refused batches)
-    assert record_events(shop.merchant.tenant_id, batch(), source="198.51.100.9").accepted == 50
+    assert (
+        record_events(
+            shop.merchant.tenant_id, batch(), source="198.51.100.9", catalogue=catalogue_repository()
+        ).accepted
+        == 50
+    )
 
 
 # ----------------------------------------------------------------------------- recommendation answers

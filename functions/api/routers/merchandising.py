@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field
 
-from api.dependencies import StaffOrOwner, TenantMember
+from api.dependencies import Catalogue, StaffOrOwner, TenantMember
 from luxebrain.serving import merchandising
 from luxebrain.webapi.models import ApiModel
 
@@ -59,9 +59,14 @@ def rules(principal: TenantMember) -> RulesResponse:
     summary="Replace the recommendation rules (staff): pinned first, boosted, blocked; audited",
     responses={422: {"description": "an unknown product, a duplicate, or a product both pinned and blocked"}},
 )
-def replace_rules(body: RulesRequest, principal: StaffOrOwner) -> RulesResponse:
+def replace_rules(body: RulesRequest, principal: StaffOrOwner, catalogue: Catalogue) -> RulesResponse:
     tenant_id = principal.require_tenant()
     saved = merchandising.replace_rules(
-        tenant_id, pinned=body.pinned, boosts=body.boosts, blocked=body.blocked, actor=principal.subject
+        tenant_id,
+        pinned=body.pinned,
+        boosts=body.boosts,
+        blocked=body.blocked,
+        actor=principal.subject,
+        catalogue=catalogue,
     )
     return _response(saved)

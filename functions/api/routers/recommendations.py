@@ -10,19 +10,21 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import RecommendationsReader
+from api.dependencies import Catalogue, Models, RecommendationsReader
 from luxebrain.auth.principal import AuthKind, Principal
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.errors import ForbiddenError, InvalidInputError
 from luxebrain.ml.recommend.rules import RecommendationInputError, RecommendationRules, Recommendations
 from luxebrain.serving.recommendations import recommender_with_rules
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storefront.events import VISITOR_PATTERN
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.webapi.models import ApiModel
 
 if TYPE_CHECKING:
     from luxebrain.ml.recommend.serving import Recommender
+    from luxebrain.serving.loader import ModelCache
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
@@ -74,6 +76,8 @@ def _response(recommendations: Recommendations, version: str, arm: str | None = 
 
 def _serve(
     principal: Principal,
+    models: ModelCache,
+    catalogue: CatalogueRepository,
     visitor_id: str | None,
     k: int,
     answer: Callable[[Recommender, RecommendationRules], Recommendations],
@@ -82,7 +86,7 @@ def _serve(
 ) -> RecommendationResponse:
     """The answer, or for a storefront visitor in the hold-out the popularity fallback instead."""
     tenant_id = principal.require_tenant()
-    recommender, version, rules = recommender_with_rules(tenant_id)
+    recommender, version, rules = recommender_with_rules(tenant_id, models=models, catalogue=catalogue)
     arm = None
     if principal.kind is AuthKind.STOREFRONT and visitor_id:
         arm = visitor_arm(tenant_id, visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
@@ -99,6 +103,8 @@ def _serve(
 @router.get("/for-you", response_model=RecommendationResponse, summary="Personal picks for a customer")
 async def for_you(
     principal: RecommendationsReader,
+    models: Models,
+    catalogue: Catalogue,
     customer_id: EntityId,
     k: K = 10,
     exclude_purchased: bool = False,
@@ -108,7 +114,7 @@ async def for_you(
         # picks would let anyone read a customer's purchases. Storefronts use similar / basket / popular.
         raise ForbiddenError("a storefront key cannot read a customer's personal recommendations")
     tenant_id = principal.require_tenant()
-    recommender, version, rules = recommender_with_rules(tenant_id)
+    recommender, version, rules = recommender_with_rules(tenant_id, models=models, catalogue=catalogue)
     if exclude_purchased:
         rules = replace(rules, exclude_purchased=True)  # the merchant's pins and blocks stay
     try:
@@ -119,9 +125,21 @@ async def for_you(
 
 @router.get("/similar", response_model=RecommendationResponse, summary="Products similar to one product")
 async def similar(
-    principal: RecommendationsReader, product_id: EntityId, k: K = 10, visitor_id: VisitorId = None
+    principal: RecommendationsReader,
+    models: Models,
+    catalogue: Catalogue,
+    product_id: EntityId,
+    k: K = 10,
+    visitor_id: VisitorId = None,
 ) -> RecommendationResponse:
-    return _serve(principal, visitor_id, k, lambda recommender, rules: recommender.similar([product_id], k, rules))
+    return _serve(
+        principal,
+        models,
+        catalogue,
+        visitor_id,
+        k,
+        lambda recommender, rules: recommender.similar([product_id], k, rules),
+    )
 
 
 class BasketRequest(ApiModel):
@@ -134,9 +152,13 @@ class BasketRequest(ApiModel):
 
 
 @router.post("/basket", response_model=RecommendationResponse, summary="What goes with the products in a basket")
-async def basket(body: BasketRequest, principal: RecommendationsReader) -> RecommendationResponse:
+async def basket(
+    body: BasketRequest, principal: RecommendationsReader, models: Models, catalogue: Catalogue
+) -> RecommendationResponse:
     return _serve(
         principal,
+        models,
+        catalogue,
         body.visitor_id,
         body.k,
         lambda recommender, rules: recommender.similar(body.product_ids, body.k, rules),
@@ -146,6 +168,8 @@ async def basket(body: BasketRequest, principal: RecommendationsReader) -> Recom
 @router.get("/popular", response_model=RecommendationResponse, summary="Trending products, optionally by category")
 async def popular(
     principal: RecommendationsReader,
+    models: Models,
+    catalogue: Catalogue,
     k: K = 10,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     visitor_id: VisitorId = None,
@@ -154,4 +178,4 @@ async def popular(
     def trending(recommender: Recommender, rules: RecommendationRules) -> Recommendations:
         return recommender.popular(k, rules, category=category)
 
-    return _serve(principal, visitor_id, k, trending, fallback=trending)
+    return _serve(principal, models, catalogue, visitor_id, k, trending, fallback=trending)

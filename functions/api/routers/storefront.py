@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, ValidationError
 
-from api.dependencies import Members, TenantMember, remember_principal, source_address
+from api.dependencies import Catalogue, Members, TenantMember, remember_principal, source_address
 from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.billing.plans import ensure_tenant_active
 from luxebrain.errors import UnauthorizedError
@@ -45,7 +45,7 @@ class RecordedEventsResponse(ApiModel):
         }
     },
 )
-async def post_events(request: Request, members: Members) -> RecordedEventsResponse:
+async def post_events(request: Request, members: Members, catalogue: Catalogue) -> RecordedEventsResponse:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise EventsBatchTooLargeError
@@ -60,7 +60,7 @@ async def post_events(request: Request, members: Members) -> RecordedEventsRespo
     tenant_id = principal.require_tenant()
     check_storefront_origin(tenant_id, request.headers.get("origin"), required=True)
     ensure_tenant_active(tenant_id)
-    recorded = record_events(tenant_id, batch, source=source_address(request))
+    recorded = record_events(tenant_id, batch, source=source_address(request), catalogue=catalogue)
     return RecordedEventsResponse(
         accepted=recorded.accepted, duplicates=recorded.duplicates, rejected=recorded.rejected
     )

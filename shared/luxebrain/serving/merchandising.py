@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from luxebrain.auth.members import record_audit
 from luxebrain.caching import ExpiringCache
 from luxebrain.errors import InvalidInputError
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.merchandising import MerchandisingRules, get_rules, save_rules
 
 __all__ = ["MAX_BLOCKED", "MAX_BOOSTED", "MAX_PINNED", "MerchandisingRules", "replace_rules", "rules_of"]
@@ -29,9 +30,15 @@ def _duplicates(ids: Sequence[str]) -> list[str]:
 
 
 def replace_rules(
-    tenant_id: str, *, pinned: Sequence[str], boosts: Mapping[str, float], blocked: Sequence[str], actor: str
+    tenant_id: str,
+    *,
+    pinned: Sequence[str],
+    boosts: Mapping[str, float],
+    blocked: Sequence[str],
+    actor: str,
+    catalogue: CatalogueRepository,
 ) -> MerchandisingRules:
-    """Check and save the whole rule set: products of the tenant's catalogue only, no duplicate, none both
+    """Check and save the whole rule set: products of the tenant's ``catalogue`` only, no duplicate, none both
     pinned and blocked (422 naming them)."""
     problems = []
     if duplicates := _duplicates(pinned) + _duplicates(blocked):
@@ -40,7 +47,7 @@ def replace_rules(
         problems.append(f"both pinned and blocked: {', '.join(both)}")
     from luxebrain.serving.recommendations import catalogue_products  # it applies these rules: imports this
 
-    known = catalogue_products(tenant_id)
+    known = catalogue_products(tenant_id, catalogue)
     if unknown := sorted({*pinned, *boosts, *blocked} - known):
         problems.append(f"not in the store's catalogue: {', '.join(unknown[:10])}")
     if problems:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.caching import ExpiringCache
 from luxebrain.ml.recommend.rules import NO_RULES, RecommendationRules
-from luxebrain.serving.loader import current_serving
-from luxebrain.storage.catalogue import iter_products
+from luxebrain.storage.catalogue import CatalogueRepository
 
 if TYPE_CHECKING:
     from luxebrain.ml.recommend.serving import Recommender
+    from luxebrain.serving.loader import ModelCache
 
 # Products that may not be shown (out of stock, unpublished, deleted) and every product the store has, per
 # tenant, refreshed each minute: one partition query per tenant per minute instead of one per request.
@@ -29,42 +29,49 @@ class _Catalogue:
 _catalogues: ExpiringCache[str, _Catalogue] = ExpiringCache(AVAILABILITY_SECONDS)
 
 
-def _catalogue_of(tenant_id: str) -> _Catalogue:
-    return _catalogues.get(tenant_id, lambda: _read_catalogue(tenant_id))
+def _catalogue_of(tenant_id: str, catalogue: CatalogueRepository) -> _Catalogue:
+    return _catalogues.get(tenant_id, lambda: _read_catalogue(tenant_id, catalogue))
 
 
-def _read_catalogue(tenant_id: str) -> _Catalogue:
-    hide_out_of_stock = (tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True)
+def _read_catalogue(tenant_id: str, catalogue: CatalogueRepository) -> _Catalogue:
     known: set[str] = set()
     hidden: set[str] = set()
-    for product in iter_products(tenant_id):
+    out_of_stock: set[str] = set()  # shown unless the merchant hides out-of-stock products
+    for product in catalogue.iter_products(tenant_id):
         if not product.deleted:
             known.add(product.product_id)
-        if (
-            product.deleted
-            or product.status != "publish"
-            or (hide_out_of_stock and product.stock_status == "outofstock")
-        ):
+        if product.deleted or product.status != "publish":
             hidden.add(product.product_id)
+        elif product.stock_status == "outofstock":
+            out_of_stock.add(product.product_id)
+    # The merchant's setting only matters when a product that could be shown is out of stock.
+    if out_of_stock and _hides_out_of_stock(tenant_id):
+        hidden |= out_of_stock
     return _Catalogue(frozenset(known), frozenset(hidden))
 
 
-def unavailable_products(tenant_id: str) -> frozenset[str]:
-    return _catalogue_of(tenant_id).hidden
+def _hides_out_of_stock(tenant_id: str) -> bool:
+    return bool((tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True))
 
 
-def catalogue_products(tenant_id: str) -> frozenset[str]:
+def unavailable_products(tenant_id: str, catalogue: CatalogueRepository) -> frozenset[str]:
+    return _catalogue_of(tenant_id, catalogue).hidden
+
+
+def catalogue_products(tenant_id: str, catalogue: CatalogueRepository) -> frozenset[str]:
     """Every product (and variation) id the tenant's store has, deleted ones excepted."""
-    return _catalogue_of(tenant_id).known
+    return _catalogue_of(tenant_id, catalogue).known
 
 
-def recommender_with_rules(tenant_id: str) -> tuple[Recommender, str, RecommendationRules]:
-    """The current model, its version, and the rules: what may not be shown right now, and the merchant's own
-    (pinned first, boosted, blocked)."""
+def recommender_with_rules(
+    tenant_id: str, *, models: ModelCache, catalogue: CatalogueRepository
+) -> tuple[Recommender, str, RecommendationRules]:
+    """The current model (from ``models``), its version, and the rules: what of ``catalogue`` may not be shown
+    right now, and the merchant's own (pinned first, boosted, blocked)."""
     from luxebrain.serving.merchandising import rules_of
 
-    recommender, version = current_serving(tenant_id, "recommend")
-    hidden = unavailable_products(tenant_id)
+    recommender, version = models.current_serving(tenant_id, "recommend")
+    hidden = unavailable_products(tenant_id, catalogue)
     merchant = rules_of(tenant_id)
     if not hidden and not (merchant.pinned or merchant.boosts or merchant.blocked):
         return recommender, version, NO_RULES

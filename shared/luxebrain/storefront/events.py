@@ -26,6 +26,7 @@ from luxebrain.billing.plans import tenant_profile
 from luxebrain.errors import LuxeBrainError
 from luxebrain.runtime import overlapping
 from luxebrain.serving.recommendations import catalogue_products
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure, visitor_records
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.storefront.limits import ClientLimit, charge_clients, charge_key, client_digest, refund_key
@@ -87,8 +88,11 @@ def utc_day(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%d")
 
 
-def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -> RecordedBatch:
-    """Check the limits, then store the batch's new events and add them to the placement counters.
+def record_events(
+    tenant_id: str, batch: StorefrontEventBatch, *, source: str, catalogue: CatalogueRepository
+) -> RecordedBatch:
+    """Check the limits, then store the batch's new events (of products in the tenant's ``catalogue``) and add
+    them to the placement counters.
 
     The client's and the visitor's rates count the whole batch (a flood of replays is capped too); the key's
     rate and monthly allowance count only the new events of the tenant's own products: replayed ones are
@@ -103,7 +107,7 @@ def record_events(tenant_id: str, batch: StorefrontEventBatch, *, source: str) -
         ],
         len(batch.events),
     )
-    known = catalogue_products(tenant_id)
+    known = catalogue_products(tenant_id, catalogue)
     duplicates = rejected = 0
     candidates: list[StorefrontEvent] = []
     seen_ids: set[str] = set()
