@@ -193,7 +193,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.campaigns.consent import record_consent
     from luxebrain.campaigns.sending import MessageServices, SenderContext, SendRequest, deliver
     from luxebrain.runtime import aws_client, configured_settings
-    from luxebrain.storage.campaigns import ConsentRecord, put_consents
+    from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
     from luxebrain.storage.items.customers import CustomerItem, key_customer
     from luxebrain.storage.tenants import create_tenant
 
@@ -215,10 +215,14 @@ def bench_throughput(messages: int) -> dict[str, Any]:
                 )
             )
     noon = datetime(2026, 11, 26, 12, tzinfo=UTC)
-    put_consents(tenant_id, [ConsentRecord(str(index), "email", True, "bench", noon) for index in range(messages)])
-    record_consent(tenant_id, "0", "email", granted=True, source="bench")
+    campaigns = campaign_repository()
+    consents = [ConsentRecord(str(index), "email", True, "bench", noon) for index in range(messages)]
+    campaigns.put_consents(tenant_id, consents)
+    record_consent(tenant_id, "0", "email", granted=True, source="bench", campaigns=campaigns)
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
-    sender = SenderContext(channel_factory=services.channel, keys=secrets_vault(), clock=lambda: noon)
+    sender = SenderContext(
+        channel_factory=services.channel, keys=secrets_vault(), campaigns=campaigns, clock=lambda: noon
+    )
     requests = [
         SendRequest(
             tenant_id=tenant_id,
@@ -264,7 +268,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.campaigns.products import Catalog
     from luxebrain.campaigns.sending import QueueDispatcher, SendRequest
     from luxebrain.runtime import aws_client
-    from luxebrain.storage.campaigns import ConsentRecord, put_consents
+    from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
     from luxebrain.storage.items.customers import LineItem, OrderItem, key_order, orders_by_date_index_keys
     from luxebrain.storage.tenants import create_tenant
 
@@ -308,7 +312,8 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     with OrderItem.batch_write() as batch:
         for index in range(carts_measured):
             batch.save(cart(index, tenant_id))
-    put_consents(
+    campaigns = campaign_repository()
+    campaigns.put_consents(
         tenant_id, [ConsentRecord(f"c{index}", "email", True, "bench", now) for index in range(carts_measured)]
     )
 
@@ -335,7 +340,8 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     pynamodb_base.Connection.dispatch = counting_dispatch  # type: ignore[method-assign]
     try:
         started = time.perf_counter()
-        result = run_flow(tenant_id, "abandoned_cart", now, QueueDispatcher(queue("campaign_send_queue_url")))[0]
+        dispatcher = QueueDispatcher(queue("campaign_send_queue_url"))
+        result = run_flow(tenant_id, "abandoned_cart", now, dispatcher, campaigns=campaigns)[0]
         wall = time.perf_counter() - started
     finally:
         pynamodb_base.Connection.dispatch = original  # type: ignore[method-assign]

@@ -27,7 +27,7 @@ from luxebrain.campaigns.oneoff import (
 from luxebrain.campaigns.results import flow_results
 from luxebrain.campaigns.sending import MessageServices, RetryableSendError, SenderContext, SendRequest, deliver
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.storage.campaigns import ConsentRecord, iter_send_records, put_consents
+from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
 from luxebrain.storage.customers import iter_customers
 from luxebrain.storage.tenants import list_stores
 from luxebrain_dev.campaign_simulation import SimulationResult, simulate_daily_peeking
@@ -94,7 +94,7 @@ def grant_demo_consent(tenant_id: str, *, email_share: float = 0.7, sms_share: f
         for channel, share in (("email", email_share), ("sms", sms_share))
         if _demo_point(tenant_id, customer.customer_id) < share
     ]
-    put_consents(tenant_id, consents)
+    campaign_repository().put_consents(tenant_id, consents)
     return len(consents)
 
 
@@ -107,9 +107,9 @@ def drain_send_queue(max_batches: int = 1000, *, tenant_id: str | None = None) -
     outcomes of ``tenant_id``'s messages (every message is delivered: none is left behind or dropped)."""
     sqs = aws_client("sqs")
     queue_url = configured_settings().require("campaign_send_queue_url")
-    # What the sender function passes to each delivery: the AWS message services and key vault.
+    # What the sender function passes to each delivery: the AWS message services, key vault and campaigns repository.
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
-    sender = SenderContext(channel_factory=services.channel, keys=secrets_vault())
+    sender = SenderContext(channel_factory=services.channel, keys=secrets_vault(), campaigns=campaign_repository())
     outcomes: dict[str, int] = {}
     for _ in range(max_batches):
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
@@ -173,7 +173,7 @@ def sent_by_moto() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 def read_back_sent(tenant_id: str, flows: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     message_ids = set()
     for flow in flows:
-        for record in iter_send_records(tenant_id, flow):
+        for record in campaign_repository().iter_send_records(tenant_id, flow):
             if record.status == "sent" and record.provider_message_id:
                 message_ids.add(record.provider_message_id)
     raw_messages, sms_messages = sent_by_moto()
@@ -208,6 +208,7 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     trained model and keeps the demo to a few hundred sends; an RFM segment name such as "Champions" uses the
     customer model)."""
     configured_settings()
+    campaigns = campaign_repository()
     settings = load_campaign_settings(tenant_id)
     stores = list_stores(tenant_id)
     if stores:
@@ -226,7 +227,7 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     # days (the demo's sends are assigned within them, so their conversions are in it too).
     since = orders_window_start(settings, ["abandoned_cart"], now)
     data = RunData.load(tenant_id, min(since, recent_customers_since(segment, now) or since))
-    cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue(), data=data)
+    cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue(), campaigns=campaigns, data=data)
     spec = CampaignSpec(
         name="New season preview",
         segment=segment,
@@ -240,12 +241,12 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
             holdout_fraction=0.1,
         ),
     )
-    campaign = create_campaign(tenant_id, spec)
-    campaign_run = run_campaign(tenant_id, campaign, now, _queue(), orders=data.orders)
+    campaign = create_campaign(tenant_id, spec, campaigns=campaigns)
+    campaign_run = run_campaign(tenant_id, campaign, now, _queue(), campaigns=campaigns, orders=data.orders)
     outcomes = drain_send_queue(tenant_id=tenant_id)
     flows = ["abandoned_cart", campaign_flow(campaign.campaign_id)]
     emails, sms = read_back_sent(tenant_id, flows)
-    results = {flow: flow_results(tenant_id, flow, orders=data.orders) for flow in flows}
+    results = {flow: flow_results(tenant_id, flow, campaigns=campaigns, orders=data.orders) for flow in flows}
     simulation = [
         simulate_daily_peeking(relative_lift=0.0, simulations=200),
         simulate_daily_peeking(relative_lift=0.2, simulations=200),

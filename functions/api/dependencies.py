@@ -40,6 +40,7 @@ from luxebrain.billing.usage import count_api_call, limit_rate
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
 from luxebrain.serving.loader import ModelCache, model_cache
+from luxebrain.storage.campaigns import CampaignRepository, campaign_repository
 from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
 from luxebrain.storage.members import MemberRepository, member_repository
 from luxebrain.storage.tenants import TenantRepository, tenant_repository
@@ -233,6 +234,10 @@ async def tenants_repository() -> TenantRepository:
     return tenant_repository()
 
 
+async def campaigns_repository() -> CampaignRepository:
+    return campaign_repository()
+
+
 # The trained models a route serves from: the execution environment's cache, built on first use over the
 # training repository's pointers and the models bucket.
 async def serving_models() -> ModelCache:
@@ -249,3 +254,4 @@ Catalogue = Annotated[CatalogueRepository, Depends(catalogue)]
 Members = Annotated[MemberRepository, Depends(members_repository)]
 Tenants = Annotated[TenantRepository, Depends(tenants_repository)]
 Models = Annotated[ModelCache, Depends(serving_models)]
+Campaigns = Annotated[CampaignRepository, Depends(campaigns_repository)]

@@ -18,6 +18,9 @@ from luxebrain.adapters.aws import queue
 from luxebrain.campaigns.schedule import run_scheduled_flows
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger, metrics, tracer
+from luxebrain.storage.campaigns import campaign_repository
+
+campaigns = campaign_repository()  # stateless, over the table: built once per execution environment
 
 
 class FlowRunEvent(BaseModel):
@@ -37,7 +40,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except ValidationError as exc:
         raise InvalidInputError(f"bad schedule input: {exc.errors()[0]['msg']}") from None
     send_queue = queue("campaign_send_queue_url")
-    summary = run_scheduled_flows(parsed.flows, send_queue=send_queue, tenant_id=parsed.tenant_id, now=parsed.now)
+    summary = run_scheduled_flows(
+        parsed.flows, send_queue=send_queue, campaigns=campaigns, tenant_id=parsed.tenant_id, now=parsed.now
+    )
     metrics.add_metric(name="CampaignMessagesQueued", unit=MetricUnit.Count, value=summary["dispatched"])
     if summary["failed_tenants"]:
         # Fail the invocation so the scheduler retries (triggers are idempotent) and finally dead-letters it.

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from luxebrain.campaigns.events import record_email_event, record_sms_keyword, tenants_for_sms_number
 from luxebrain.observability import logger, metrics, tracer
+from luxebrain.storage.campaigns import CampaignRepository, campaign_repository
+
+campaigns = campaign_repository()  # stateless, over the table: built once per execution environment
 
 
 class SesMail(BaseModel):
@@ -44,7 +47,7 @@ class InboundSms(BaseModel):
     messageBody: str = ""
 
 
-def handle_ses_event(detail: dict[str, Any]) -> str:
+def handle_ses_event(detail: dict[str, Any], campaigns: CampaignRepository) -> str:
     event = SesEvent.model_validate(detail)
     tenant = (event.mail.tags.get("lb_tenant") or [None])[0]
     reference = (event.mail.tags.get("lb_ref") or [None])[0]
@@ -57,13 +60,15 @@ def handle_ses_event(detail: dict[str, Any]) -> str:
         recipients = [r.get("emailAddress", "") for r in event.bounce.get("bouncedRecipients", [])] or recipients
     if event.complaint:
         recipients = [r.get("emailAddress", "") for r in event.complaint.get("complainedRecipients", [])] or recipients
-    return record_email_event(tenant, reference, event.event_type, recipients=recipients, bounce_type=bounce_type)
+    return record_email_event(
+        tenant, reference, event.event_type, recipients=recipients, bounce_type=bounce_type, campaigns=campaigns
+    )
 
 
-def handle_inbound_sms(message: str) -> list[str]:
+def handle_inbound_sms(message: str, campaigns: CampaignRepository) -> list[str]:
     sms = InboundSms.model_validate_json(message)
     return [
-        record_sms_keyword(tenant, sms.originationNumber, sms.messageBody)
+        record_sms_keyword(tenant, sms.originationNumber, sms.messageBody, campaigns=campaigns)
         for tenant in tenants_for_sms_number(sms.destinationNumber)
     ]
 
@@ -75,10 +80,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes: list[str] = []
     try:
         if event.get("source") == "aws.ses":
-            outcomes.append(handle_ses_event(event.get("detail") or {}))
+            outcomes.append(handle_ses_event(event.get("detail") or {}, campaigns))
         for record in event.get("Records") or []:
             if record.get("EventSource") == "aws:sns":
-                outcomes += handle_inbound_sms(record["Sns"]["Message"])
+                outcomes += handle_inbound_sms(record["Sns"]["Message"], campaigns)
     except (ValidationError, json.JSONDecodeError) as exc:
         # A malformed provider event will never parse: log it with the reason rather than retry forever. Only
         # field paths and messages: pydantic's text would quote the input (numbers, recipients, bodies).

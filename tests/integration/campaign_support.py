@@ -16,6 +16,7 @@ from luxebrain.ingest.mapping import (
     product_from_payload,
 )
 from luxebrain.runtime import configured_settings
+from luxebrain.storage.campaigns import campaign_repository
 from luxebrain.storage.customers import Customer
 from luxebrain.storage.ingest import StoreRecord, put_records
 from luxebrain.storage.items.customers import CustomerItem, OrderItem
@@ -26,7 +27,9 @@ from luxebrain_dev.sample_store import SampleStore
 def aws_sender(clock: Callable[[], datetime] = utc_now) -> SenderContext:
     """What the sender function passes to ``deliver``: the (embedded) AWS message services and key vault."""
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
-    return SenderContext(channel_factory=services.channel, keys=secrets_vault(), clock=clock)
+    return SenderContext(
+        channel_factory=services.channel, keys=secrets_vault(), clock=clock, campaigns=campaign_repository()
+    )
 
 
 def load_sample_store(tenant_id: str, store: SampleStore) -> None:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from luxebrain.adapters.aws import secrets_vault
 from luxebrain.campaigns.tokens import make_unsubscribe_token
+from luxebrain.storage.campaigns import campaign_repository
 from luxebrain_dev.local.embedded import LocalResources
 
 
@@ -61,7 +62,7 @@ def test_preview_renders_the_tenant_template_and_rejects_a_broken_one(client: Te
 
 def test_one_click_unsubscribe_is_public_and_needs_a_valid_signature(client: TestClient, merchant: Merchant) -> None:
     add_customer(merchant.tenant_id, "77", email=f"{merchant.tenant_id}.api@example.com")
-    token = make_unsubscribe_token(merchant.tenant_id, "77", keys=secrets_vault())
+    token = make_unsubscribe_token(merchant.tenant_id, "77", keys=secrets_vault(), campaigns=campaign_repository())
     page = client.get(f"/campaigns/unsubscribe/{token}")
     assert page.status_code == 200 and "<form" in page.text  # a GET never unsubscribes (link scanners)
     assert client.get("/campaigns/consent/77/email", headers=merchant.headers).json()["recorded"] is False

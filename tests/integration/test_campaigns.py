@@ -43,13 +43,14 @@ from luxebrain.campaigns.sending import (
 )
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.storage.campaigns import create_send_record, get_campaign, get_send_record
-from luxebrain.storage.tenants import create_store, create_tenant
+from luxebrain.storage.campaigns import campaign_repository, create_send_record, get_campaign, get_send_record
+from luxebrain.storage.tenants import create_store, create_tenant, tenant_repository
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.local.embedded import LocalResources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "campaigns"
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # outside quiet hours in London
+CAMPAIGNS = campaign_repository()  # the table's, as the campaign functions and the API pass it
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalReso
         add_customer(tenant_id, customer_id, email=f"{tenant_id}.{index}@example.com")
         add_order(tenant_id, f"9{index:03d}", customer_id, now - timedelta(hours=2))
         if index < 12:
-            record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+            record_consent(tenant_id, customer_id, "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
             consented.add(customer_id)
     # When three flow runs start at the same moment and the sender drains the queue
     barrier = threading.Barrier(3)
@@ -117,7 +118,11 @@ def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalReso
 
     def run() -> None:
         barrier.wait()
-        results.extend(run_flow(tenant_id, "abandoned_cart", now, QueueDispatcher(queue("campaign_send_queue_url"))))
+        results.extend(
+            run_flow(
+                tenant_id, "abandoned_cart", now, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS
+            )
+        )
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for thread in threads:
@@ -143,7 +148,7 @@ def test_concurrent_deliveries_of_one_send_reach_the_provider_once(local_aws: Lo
     # Given one consented customer and one send request delivered by six workers at once
     address = f"{tenant_id}.once@example.com"
     add_customer(tenant_id, "7", email=address)
-    record_consent(tenant_id, "7", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "7", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     request = _request(tenant_id, "7")
     barrier = threading.Barrier(6)
     outcomes: list[str] = []
@@ -167,7 +172,7 @@ def test_a_send_interrupted_during_the_provider_call_is_not_repeated(local_aws: 
     from luxebrain.campaigns.sending import new_record
 
     add_customer(tenant_id, "13", email=f"{tenant_id}.crash@example.com")
-    record_consent(tenant_id, "13", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "13", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     request = _request(tenant_id, "13")
     assert create_send_record(new_record(request, "claimed", NOON - timedelta(hours=1)))
     # When the message is delivered again after the lease ran out
@@ -191,13 +196,15 @@ def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[Se
     channel = EmailChannel(
         SesMailService(client), sender=settings.sender_email, configuration_set=settings.ses_configuration_set
     )
-    return SenderContext(channel_factory=lambda _channel, _settings: channel, keys=secrets_vault()), stubber
+    return SenderContext(
+        channel_factory=lambda _channel, _settings: channel, keys=secrets_vault(), campaigns=CAMPAIGNS
+    ), stubber
 
 
 def test_throttling_is_retried_with_backoff_then_sent_once(local_aws: LocalResources, tenant_id: str) -> None:
     # Given SES throttles twice, then accepts
     add_customer(tenant_id, "8", email=f"{tenant_id}.retry@example.com")
-    record_consent(tenant_id, "8", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "8", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     sender, stubber = _stubbed_email_channel(["Throttling", "TooManyRequestsException"], then_succeed=True)
     dispatcher = DirectDispatcher(sender, base_delay=0.0)
     # When the message is dispatched
@@ -215,7 +222,7 @@ def test_a_rejection_is_recorded_not_retried_and_persistent_throttling_dead_lett
     add_customer(tenant_id, "9", email=f"{tenant_id}.reject@example.com")
     add_customer(tenant_id, "10", email=f"{tenant_id}.throttle@example.com")
     for customer_id in ("9", "10"):
-        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     rejecting, _ = _stubbed_email_channel(["MessageRejected"], then_succeed=False)
     throttling, _ = _stubbed_email_channel(["Throttling"] * 5, then_succeed=False)
     # When SES rejects one message and keeps throttling the other
@@ -237,7 +244,7 @@ def test_sender_handler_reports_a_throttled_message_as_a_batch_failure(
     from luxebrain.runtime import configured_settings
 
     add_customer(tenant_id, "11", email=f"{tenant_id}.batch@example.com")
-    record_consent(tenant_id, "11", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "11", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     sqs = aws_client("sqs")
     queue_url = configured_settings().require("campaign_send_queue_url")
     drain_with_sender_handler()  # leftovers of other tests
@@ -263,8 +270,8 @@ def test_no_message_without_consent_and_soft_opt_in_covers_email_only(
 ) -> None:
     add_customer(tenant_id, "20", email=f"{tenant_id}.none@example.com", phone="+447700900020")
     add_customer(tenant_id, "21", email=f"{tenant_id}.withdrawn@example.com")
-    record_consent(tenant_id, "21", "email", granted=True, source="checkout")
-    record_consent(tenant_id, "21", "email", granted=False, source="account-settings")
+    record_consent(tenant_id, "21", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
+    record_consent(tenant_id, "21", "email", granted=False, source="account-settings", campaigns=CAMPAIGNS)
     # Under the opt-in rule: no consent record, no e-mail; a withdrawn consent wins
     assert deliver(_request(tenant_id, "20"), _at_noon()).reason == "no consent recorded"
     assert deliver(_request(tenant_id, "21"), _at_noon()).reason == "consent withdrawn (account-settings)"
@@ -281,20 +288,24 @@ def test_unsubscribe_link_takes_effect_at_once_for_that_tenant_only(local_aws: L
     address = f"{tenant_a}.shared@example.com"
     for tenant in (tenant_a, tenant_b):
         add_customer(tenant, "30", email=address)
-        record_consent(tenant, "30", "email", granted=True, source="checkout")
-    token = make_unsubscribe_token(tenant_a, "30", keys=secrets_vault())
+        record_consent(tenant, "30", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
+    token = make_unsubscribe_token(tenant_a, "30", keys=secrets_vault(), campaigns=CAMPAIGNS)
     # When the customer follows tenant A's signed link
-    state = unsubscribe_with_token(token, keys=secrets_vault())
+    state = unsubscribe_with_token(token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=tenant_repository())
     # Then A's next message is skipped and B's is sent
-    assert state.granted is False and verify_unsubscribe_token(token, keys=secrets_vault()) == (tenant_a, "30", "email")
+    assert state.granted is False and verify_unsubscribe_token(
+        token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=tenant_repository()
+    ) == (tenant_a, "30", "email")
     assert deliver(_request(tenant_a, "30"), _at_noon()).reason == "consent withdrawn (unsubscribe-link)"
-    assert suppression_reason(tenant_a, "email", address) == "unsubscribe"
+    assert suppression_reason(tenant_a, "email", address, campaigns=CAMPAIGNS) == "unsubscribe"
     assert deliver(_request(tenant_b, "30"), _at_noon()).status == "sent"
 
 
 def test_a_forged_or_cross_tenant_token_does_not_verify(local_aws: LocalResources) -> None:
     tenant_a, tenant_b = _tenant("Maison A"), _tenant("Maison B")
-    version, payload, signature = make_unsubscribe_token(tenant_a, "31", keys=secrets_vault()).split(".")
+    version, payload, signature = make_unsubscribe_token(
+        tenant_a, "31", keys=secrets_vault(), campaigns=CAMPAIGNS
+    ).split(".")
     import base64
 
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -302,11 +313,11 @@ def test_a_forged_or_cross_tenant_token_does_not_verify(local_aws: LocalResource
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     for bad in (f"{version}.{forged}.{signature}", f"{version}.{payload}.{signature[:-2]}AA", "nonsense"):
         with pytest.raises(InvalidTokenError):
-            verify_unsubscribe_token(bad, keys=secrets_vault())
+            verify_unsubscribe_token(bad, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=tenant_repository())
     # and tenant B, which never sent a message, was not given a signing key by the anonymous attempt
     from luxebrain.campaigns.tokens import existing_signing_key
 
-    assert existing_signing_key(tenant_b, secrets_vault()) is None
+    assert existing_signing_key(tenant_b, secrets_vault(), campaigns=CAMPAIGNS) is None
 
 
 def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResources) -> None:
@@ -317,7 +328,7 @@ def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResourc
     for tenant, number in numbers.items():
         save_campaign_settings(tenant, CampaignSettings(sms_origination_number=number), may_assign_senders=True)
         add_customer(tenant, "40", phone=phone, email=f"{tenant}.sms@example.com")
-        record_consent(tenant, "40", "sms", granted=True, source="sms-keyword-join")
+        record_consent(tenant, "40", "sms", granted=True, source="sms-keyword-join", campaigns=CAMPAIGNS)
     event = _fixture("sms_inbound_stop.json")
     message = json.loads(event["Records"][0]["Sns"]["Message"])
     message.update(originationNumber=phone, destinationNumber=numbers[tenant_a])
@@ -327,7 +338,7 @@ def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResourc
     # Then tenant A may no longer text it (SMS and WhatsApp), tenant B still may
     assert "stopped" in response["outcomes"]
     assert deliver(_request(tenant_a, "40", channel="sms"), _at_noon()).reason == "address suppressed (stop)"
-    assert suppression_reason(tenant_a, "whatsapp", phone) == "stop"
+    assert suppression_reason(tenant_a, "whatsapp", phone, campaigns=CAMPAIGNS) == "stop"
     assert deliver(_request(tenant_b, "40", channel="sms"), _at_noon()).status == "sent"
     assert len(moto_sms_to({phone})) == 1
 
@@ -338,22 +349,22 @@ def test_start_lifts_a_stop_but_never_a_bounce_or_a_complaint(local_aws: LocalRe
 
     # Given a number that texted STOP, and an address that bounced
     phone, address = "+447700900123", f"{tenant_id}.bounced@example.com"
-    assert record_sms_keyword(tenant_id, phone, "STOP") == "stopped"
-    suppress(tenant_id, "email", address, reason="bounce", source="ses-bounce")
-    assert suppression_reason(tenant_id, "whatsapp", phone) == "stop"
+    assert record_sms_keyword(tenant_id, phone, "STOP", campaigns=CAMPAIGNS) == "stopped"
+    suppress(tenant_id, "email", address, reason="bounce", source="ses-bounce", campaigns=CAMPAIGNS)
+    assert suppression_reason(tenant_id, "whatsapp", phone, campaigns=CAMPAIGNS) == "stop"
     # When the number texts START, and a re-subscribe is tried for the bounced address
-    assert record_sms_keyword(tenant_id, phone, "start") == "restarted"
-    lift_suppression(tenant_id, "email", address)
+    assert record_sms_keyword(tenant_id, phone, "start", campaigns=CAMPAIGNS) == "restarted"
+    lift_suppression(tenant_id, "email", address, campaigns=CAMPAIGNS)
     # Then the STOP is lifted on both channels, the bounce stays, and lifting what is not there is a no-op
-    assert suppression_reason(tenant_id, "sms", phone) is None
-    assert suppression_reason(tenant_id, "whatsapp", phone) is None
-    assert suppression_reason(tenant_id, "email", address) == "bounce"
-    lift_suppression(tenant_id, "sms", phone)
+    assert suppression_reason(tenant_id, "sms", phone, campaigns=CAMPAIGNS) is None
+    assert suppression_reason(tenant_id, "whatsapp", phone, campaigns=CAMPAIGNS) is None
+    assert suppression_reason(tenant_id, "email", address, campaigns=CAMPAIGNS) == "bounce"
+    lift_suppression(tenant_id, "sms", phone, campaigns=CAMPAIGNS)
 
 
 def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenant_id: str) -> None:
     add_customer(tenant_id, "41", phone="+33612345041", country="FR")
-    record_consent(tenant_id, "41", "sms", granted=True, source="checkout")
+    record_consent(tenant_id, "41", "sms", granted=True, source="checkout", campaigns=CAMPAIGNS)
     late = aws_sender(clock=lambda: datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
     # 23:30 in Paris: deferred, and no record, so the next run sends it
     assert deliver(_request(tenant_id, "41", channel="sms"), late).status == "deferred"
@@ -365,7 +376,7 @@ def test_an_sms_goes_out_through_the_sender_function(local_aws: LocalResources, 
     phone = unique_phone(tenant_id, "+447701")
     save_campaign_settings(tenant_id, CampaignSettings(sms_origination_number="+447700900044"), may_assign_senders=True)
     add_customer(tenant_id, "44", phone=phone, email=f"{tenant_id}.smsfn@example.com")
-    record_consent(tenant_id, "44", "sms", granted=True, source="checkout")
+    record_consent(tenant_id, "44", "sms", granted=True, source="checkout", campaigns=CAMPAIGNS)
     sqs = aws_client("sqs")
     drain_with_sender_handler()  # leftovers of other tests
     sqs.send_message(
@@ -380,7 +391,7 @@ def test_an_sms_goes_out_through_the_sender_function(local_aws: LocalResources, 
 
 def test_whatsapp_on_the_embedded_aws_is_recorded_as_unavailable(local_aws: LocalResources, tenant_id: str) -> None:
     add_customer(tenant_id, "43", phone="+447700900043")
-    record_consent(tenant_id, "43", "whatsapp", granted=True, source="whatsapp-opt-in")
+    record_consent(tenant_id, "43", "whatsapp", granted=True, source="whatsapp-opt-in", campaigns=CAMPAIGNS)
     outcome = deliver(_request(tenant_id, "43", channel="whatsapp"), _at_noon())
     assert outcome.status == "failed" and "moto has no socialmessaging" in (outcome.reason or "")
 
@@ -390,7 +401,7 @@ def test_frequency_cap_per_customer_and_channel(local_aws: LocalResources, tenan
         tenant_id, CampaignSettings(frequency_caps={"email": FrequencyCap(max_messages=2, per_days=7)})
     )
     add_customer(tenant_id, "42", email=f"{tenant_id}.cap@example.com")
-    record_consent(tenant_id, "42", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "42", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     statuses = [deliver(_request(tenant_id, "42", trigger=f"t{i}"), _at_noon()) for i in range(3)]
     assert [s.status for s in statuses] == ["sent", "sent", "skipped"]
     assert statuses[2].reason == "frequency cap: 2 email messages in 7 days"
@@ -402,7 +413,7 @@ def test_ses_events_mark_the_send_and_a_hard_bounce_suppresses_the_address(
 ) -> None:
     address = f"{tenant_id}.bounce@example.com"
     add_customer(tenant_id, "50", email=address)
-    record_consent(tenant_id, "50", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "50", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     assert deliver(_request(tenant_id, "50"), _at_noon()).status == "sent"
     reference = send_reference("campaign-test", "50", "t1")
     events = load_handler("provider_events")
@@ -426,7 +437,7 @@ def test_bad_templates_and_addresses_are_skipped_with_a_reason_and_the_batch_goe
     add_customer(tenant_id, "61", email=f"{tenant_id}.ok@example.com")
     add_customer(tenant_id, "62", email=f"{tenant_id}.tmpl@example.com")
     for customer_id in ("60", "61", "62"):
-        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
     dispatcher.dispatch(_request(tenant_id, "60"))
     dispatcher.dispatch(_request(tenant_id, "61"))
@@ -442,7 +453,7 @@ def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalR
     _add_store(tenant_id)
     for index in range(24):
         add_customer(tenant_id, f"c{index}", email=f"{tenant_id}.seg{index}@example.com")
-        record_consent(tenant_id, f"c{index}", "email", granted=True, source="checkout")
+        record_consent(tenant_id, f"c{index}", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     spec = CampaignSpec(
         name="Preview",
         segment="all_customers",
@@ -451,12 +462,12 @@ def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalR
             variants={"A": {"subject": "Preview A"}, "B": {"subject": "Preview B"}}, holdout_fraction=0.2
         ),
     )
-    campaign = create_campaign(tenant_id, spec)
+    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS)
     # A purchase after the send counts as a conversion of that customer's arm
     add_order(tenant_id, "77001", "c3", NOON + timedelta(days=1), status="completed", total=900.0)
-    runs = run_due_campaigns(tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")))
+    runs = run_due_campaigns(tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS)
     drain_with_sender_handler()
-    report = flow_results(tenant_id, campaign_flow(campaign.campaign_id), holdout_fraction=0.2)
+    report = flow_results(tenant_id, campaign_flow(campaign.campaign_id), holdout_fraction=0.2, campaigns=CAMPAIGNS)
     arms = {arm["arm"]: arm for arm in report["arms"]}
     assert runs[0].candidates == 24 and runs[0].dispatched + runs[0].held_out == 24
     assert set(arms) <= {"A", "B", "holdout"} and sum(a["assigned"] for a in arms.values()) == 24
@@ -468,7 +479,7 @@ def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalR
 
 def test_flow_runner_handler_runs_the_scheduled_flow_for_a_tenant(local_aws: LocalResources, tenant_id: str) -> None:
     add_customer(tenant_id, "70", email=f"{tenant_id}.runner@example.com")
-    record_consent(tenant_id, "70", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "70", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     add_order(tenant_id, "88001", "70", datetime.now(UTC) - timedelta(hours=3))
     save_campaign_settings(tenant_id, CampaignSettings(flows={"abandoned_cart": FlowSettings(holdout_fraction=0.0)}))
     event = {**_fixture("schedule_abandoned_cart.json"), "tenant_id": tenant_id}
@@ -481,10 +492,10 @@ def test_the_hourly_schedule_finds_every_active_tenant_and_sends_its_due_campaig
 ) -> None:
     # The template's HourlyFlowsSchedule names no tenant: the runner lists the active tenants itself (gsi1).
     add_customer(tenant_id, "71", email=f"{tenant_id}.hourly@example.com")
-    record_consent(tenant_id, "71", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "71", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     due = datetime.now(UTC) - timedelta(minutes=5)
     spec = CampaignSpec(name="Hourly", segment="all_customers", scheduled_at=due, holdout_fraction=0.0)
-    campaign = create_campaign(tenant_id, spec)
+    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS)
     summary = load_handler("flow_runner").handler({"flows": ["campaigns"]}, lambda_context())
     assert tenant_id not in summary["failed_tenants"] and summary["dispatched"] >= 1
     assert get_campaign(tenant_id, campaign.campaign_id).status != "scheduled"
@@ -495,14 +506,20 @@ def test_a_campaign_whose_segment_cannot_be_resolved_yet_waits_without_stopping_
 ) -> None:
     # Given a due campaign to an RFM segment before any customer model exists, and a due one to everybody
     add_customer(tenant_id, "72", email=f"{tenant_id}.waits@example.com")
-    record_consent(tenant_id, "72", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "72", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     due = datetime.now(UTC) - timedelta(minutes=5)
-    waiting = create_campaign(tenant_id, CampaignSpec(name="VIP", segment="Champions", scheduled_at=due))
+    waiting = create_campaign(
+        tenant_id, CampaignSpec(name="VIP", segment="Champions", scheduled_at=due), campaigns=CAMPAIGNS
+    )
     everybody = create_campaign(
-        tenant_id, CampaignSpec(name="All", segment="all_customers", scheduled_at=due, holdout_fraction=0.0)
+        tenant_id,
+        CampaignSpec(name="All", segment="all_customers", scheduled_at=due, holdout_fraction=0.0),
+        campaigns=CAMPAIGNS,
     )
     # When the runner's round comes, the second is sent and the first keeps its schedule with the reason
-    run_due_campaigns(tenant_id, datetime.now(UTC), QueueDispatcher(queue("campaign_send_queue_url")))
+    run_due_campaigns(
+        tenant_id, datetime.now(UTC), QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS
+    )
     assert get_campaign(tenant_id, everybody.campaign_id).status != "scheduled"
     held = get_campaign(tenant_id, waiting.campaign_id)
     assert held.status == "scheduled"
@@ -550,7 +567,7 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
     add_customer(tenant_id, "80", email=f"{tenant_id}.stock@example.com")
     add_customer(tenant_id, "81", email=f"{tenant_id}.price@example.com")
     for customer_id in ("80", "81"):
-        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     add_order(tenant_id, "99001", "80", NOON - timedelta(days=3), product_id="500")
     add_order(tenant_id, "99002", "81", NOON - timedelta(days=3), product_id="600")
     settings = CampaignSettings(
@@ -558,13 +575,15 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
     )
     save_campaign_settings(tenant_id, settings)
     # The first run only takes the product snapshot
-    first = run_flow(tenant_id, "back_in_stock", NOON, DirectDispatcher(_at_noon(), base_delay=0.0))
+    first = run_flow(
+        tenant_id, "back_in_stock", NOON, DirectDispatcher(_at_noon(), base_delay=0.0), campaigns=CAMPAIGNS
+    )
     assert [r.candidates for r in first] == [0, 0] and first[0].note and "snapshot" in first[0].note
     # When the bag comes back in stock and the other drops 20 %
     product("500", in_stock=True, price=1000.0)
     product("600", in_stock=True, price=800.0)
     dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
-    later = run_flow(tenant_id, "back_in_stock", NOON + timedelta(hours=1), dispatcher)
+    later = run_flow(tenant_id, "back_in_stock", NOON + timedelta(hours=1), dispatcher, campaigns=CAMPAIGNS)
     # Then each customer gets the message about their product, once
     assert [(r.flow, r.dispatched) for r in later] == [("back_in_stock", 1), ("price_drop", 1)]
     subjects = {
@@ -585,16 +604,16 @@ def test_welcome_cross_sell_and_win_back_flows(local_aws: LocalResources, tenant
     )
     add_customer(tenant_id, "91", email=f"{tenant_id}.buyer@example.com")
     for customer_id in ("90", "91"):
-        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     add_order(tenant_id, "99101", "91", NOON - timedelta(days=4), status="completed")
     settings = CampaignSettings(
         flows={name: FlowSettings(holdout_fraction=0.0) for name in ("welcome", "post_purchase")}
     )
     save_campaign_settings(tenant_id, settings)
     dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
-    welcome = run_flow(tenant_id, "welcome", NOON, dispatcher)[0]
-    cross_sell = run_flow(tenant_id, "post_purchase", NOON, dispatcher)[0]
-    win_back = run_flow(tenant_id, "win_back", NOON, dispatcher)[0]
+    welcome = run_flow(tenant_id, "welcome", NOON, dispatcher, campaigns=CAMPAIGNS)[0]
+    cross_sell = run_flow(tenant_id, "post_purchase", NOON, dispatcher, campaigns=CAMPAIGNS)[0]
+    win_back = run_flow(tenant_id, "win_back", NOON, dispatcher, campaigns=CAMPAIGNS)[0]
     assert (welcome.dispatched, cross_sell.dispatched) == (1, 1)
     assert [o.status for o in dispatcher.outcomes] == ["sent", "sent"]
     # No customer model trained for this tenant: the win-back flow says so instead of failing
@@ -627,7 +646,7 @@ def test_product_block_comes_from_the_recommendation_model_and_shows_in_stock_pr
             stock_status="outofstock" if number == 103 else "instock",
         ).save()
     add_customer(tenant_id, "c0", email=f"{tenant_id}.reco@example.com")
-    record_consent(tenant_id, "c0", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "c0", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     # When a win-back style message with a personal product block is sent
     outcome = deliver(_request(tenant_id, "c0", recommend="for_customer"), _at_noon())
     # Then the e-mail shows recommended products, none of them out of stock
@@ -662,7 +681,7 @@ def test_results_of_a_campaign_not_sent_yet_read_no_orders(
         raise AssertionError("read the tenant's orders for a campaign that sent nothing")
 
     monkeypatch.setattr(results, "orders_created_since", no_orders)
-    report = flow_results(tenant_id, campaign_flow("c0notsentyet"), holdout_fraction=0.1)
+    report = flow_results(tenant_id, campaign_flow("c0notsentyet"), holdout_fraction=0.1, campaigns=CAMPAIGNS)
     assert report["arms"] == []
 
 
@@ -674,23 +693,23 @@ def test_results_of_a_small_audience_read_only_its_customers_orders(
 
     for index in range(6):
         add_customer(tenant_id, f"r{index}", email=f"{tenant_id}.small{index}@example.com")
-        record_consent(tenant_id, f"r{index}", "email", granted=True, source="checkout")
+        record_consent(tenant_id, f"r{index}", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     add_order(tenant_id, "91001", "r2", NOON + timedelta(days=1), status="completed", total=120.0)
     add_order(tenant_id, "91002", "r4", NOON + timedelta(days=2), status="completed", total=80.0)
     add_order(tenant_id, "91003", "r4", NOON + timedelta(days=30), status="completed", total=999.0)  # too late
     add_order(tenant_id, "91004", "someone-else", NOON + timedelta(days=1), status="completed", total=500.0)
     spec = CampaignSpec(name="Small", segment="all_customers", scheduled_at=NOON - timedelta(minutes=5))
-    campaign = create_campaign(tenant_id, spec)
-    run_due_campaigns(tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")))
+    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS)
+    run_due_campaigns(tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS)
     drain_with_sender_handler()
     flow = campaign_flow(campaign.campaign_id)
-    whole_partition = flow_results(tenant_id, flow, per_customer_query_limit=0)
+    whole_partition = flow_results(tenant_id, flow, per_customer_query_limit=0, campaigns=CAMPAIGNS)
 
     def no_orders(*query: Any) -> Any:
         raise AssertionError("read the tenant's orders by date for a campaign of six recipients")
 
     monkeypatch.setattr(results, "orders_created_since", no_orders)
-    by_customer = flow_results(tenant_id, flow)
+    by_customer = flow_results(tenant_id, flow, campaigns=CAMPAIGNS)
     assert by_customer == whole_partition
     assert sum(arm["conversions"] for arm in by_customer["arms"]) == 2
     assert sum(arm["revenue"] for arm in by_customer["arms"]) == 200.0
@@ -725,16 +744,20 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
     for index in range(4):
         customer_id = f"cart{index}"
         add_customer(tenant_id, customer_id, email=f"{tenant_id}.cart{index}@example.com")
-        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
         add_order(tenant_id, f"9{index:03d}", customer_id, NOON - timedelta(hours=2))
     add_order(tenant_id, "9100", "cart3", NOON - timedelta(hours=1), status="completed")
     save_campaign_settings(tenant_id, CampaignSettings(flows={"abandoned_cart": FlowSettings(holdout_fraction=0.0)}))
     # When the hourly abandoned-cart run, then a run of every order flow, read the table
     cart_dispatcher = Collecting()
     with counted_dynamodb_items_read() as cart_run:
-        cart_results = list(run_flows(tenant_id, ["abandoned_cart"], NOON, cart_dispatcher))
+        cart_results = list(run_flows(tenant_id, ["abandoned_cart"], NOON, cart_dispatcher, campaigns=CAMPAIGNS))
     with counted_dynamodb_items_read() as all_run:
-        list(run_flows(tenant_id, ["abandoned_cart", "post_purchase", "back_in_stock"], NOON, Collecting()))
+        list(
+            run_flows(
+                tenant_id, ["abandoned_cart", "post_purchase", "back_in_stock"], NOON, Collecting(), campaigns=CAMPAIGNS
+            )
+        )
     # Then each read only the orders of its window: 72 hours (5 orders), 90 days (5 + 7), not the 65 stored
     assert cart_run["order"] == 5
     assert all_run["order"] == 5 + 7

@@ -12,6 +12,7 @@ from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.flows import run_flow
 from luxebrain.campaigns.sending import DirectDispatcher
 from luxebrain.runtime import reset_runtime
+from luxebrain.storage.campaigns import campaign_repository
 from luxebrain.storage.customers import index_stored_orders_by_date
 from luxebrain.storage.items.customers import OrderItem
 from luxebrain.storage.items.tenants import TenantItem, key_tenant
@@ -34,7 +35,9 @@ def test_orders_stored_before_the_by_date_index_are_added_to_it_once(local_aws: 
     TenantItem.get(*key_tenant(tenant_id)).update(actions=[TenantItem.orders_indexed_by_date.set(False)])
     for order_id, customer_id, status in (("9001", "c1", "checkout-draft"), ("9002", "c2", "checkout-draft")):
         add_customer(tenant_id, customer_id, email=f"{tenant_id}.{customer_id}@example.com")
-        record_consent(tenant_id, customer_id, "email", granted=True, source="checkout")
+        record_consent(
+            tenant_id, customer_id, "email", granted=True, source="checkout", campaigns=campaign_repository()
+        )
         add_order(tenant_id, order_id, customer_id, NOON - timedelta(hours=2), status=status)
     add_order(tenant_id, "9003", "c2", NOON - timedelta(hours=1), status="completed")
     for item in OrderItem.query(f"TENANT#{tenant_id}#ORDER"):
@@ -46,6 +49,7 @@ def test_orders_stored_before_the_by_date_index_are_added_to_it_once(local_aws: 
         "abandoned_cart",
         NOON,
         DirectDispatcher(aws_sender(clock=lambda: NOON), base_delay=0.0),
+        campaigns=campaign_repository(),
     )[0]
     # Then the stored orders were added to the index first: c1's cart is found, c2's (bought since) is not
     assert result.candidates == 1

@@ -102,11 +102,11 @@ def test_a_carriage_return_in_customer_data_does_not_break_the_send(local_aws: L
 
     from luxebrain.campaigns.consent import record_consent
     from luxebrain.campaigns.sending import SendRequest, deliver
-    from luxebrain.storage.campaigns import get_send_record
+    from luxebrain.storage.campaigns import campaign_repository, get_send_record
 
     noon = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     add_customer(tenant_id, "cr1", email=f"{tenant_id}.cr@example.com", first_name="Cam\rille\nBcc: x")
-    record_consent(tenant_id, "cr1", "email", granted=True, source="checkout")
+    record_consent(tenant_id, "cr1", "email", granted=True, source="checkout", campaigns=campaign_repository())
     request = SendRequest(
         tenant_id=tenant_id,
         flow="campaign-edge",

@@ -25,6 +25,7 @@ from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.sending import SenderContext, SendRequest, deliver
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import process_envelope
+from luxebrain.storage.campaigns import campaign_repository
 from luxebrain.storage.tenants import create_tenant
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.delivery import wp_json_encode
@@ -86,7 +87,7 @@ class RecordingChannel:
 def _consented_customer(tenant_id: str, channel: str) -> str:
     customer_id = "c" + uuid.uuid4().hex[:8]
     add_customer(tenant_id, customer_id, email=f"{customer_id}@example.com", phone="+447700900123")
-    record_consent(tenant_id, customer_id, channel, granted=True, source="checkout")
+    record_consent(tenant_id, customer_id, channel, granted=True, source="checkout", campaigns=campaign_repository())
     return customer_id
 
 
@@ -100,7 +101,13 @@ def _send(tenant_id: str, channel: str, provider: RecordingChannel) -> Any:
         assigned_at=NOON,
     )
     return deliver(
-        request, SenderContext(channel_factory=lambda *_: provider, keys=secrets_vault(), clock=lambda: NOON)
+        request,
+        SenderContext(
+            channel_factory=lambda *_: provider,
+            keys=secrets_vault(),
+            clock=lambda: NOON,
+            campaigns=campaign_repository(),
+        ),
     )
 
 
@@ -155,7 +162,12 @@ def test_concurrent_sends_racing_the_last_message_send_exactly_one(local_aws: Lo
 
     def send(request: SendRequest) -> None:
         barrier.wait()
-        context = SenderContext(channel_factory=lambda *_: provider, keys=secrets_vault(), clock=lambda: NOON)
+        context = SenderContext(
+            channel_factory=lambda *_: provider,
+            keys=secrets_vault(),
+            clock=lambda: NOON,
+            campaigns=campaign_repository(),
+        )
         outcomes.append(deliver(request, context).status)
 
     threads = [threading.Thread(target=send, args=(request,)) for request in requests]

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import OwnerOnly, SecretsVault, StaffOrOwner, TenantMember
+from api.dependencies import Campaigns, OwnerOnly, SecretsVault, StaffOrOwner, TenantMember, Tenants
 from luxebrain.auth.principal import AuthKind
 from luxebrain.billing.plans import require_channel
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings, save_campaign_settings
@@ -31,7 +31,7 @@ from luxebrain.campaigns.templates import (
     validate_template,
 )
 from luxebrain.campaigns.tokens import InvalidTokenError
-from luxebrain.storage.campaigns import Campaign, get_campaign, list_campaigns
+from luxebrain.storage.campaigns import Campaign
 from luxebrain.tenancy import ENTITY_ID_PATTERN
 from luxebrain.text import plausible_moment
 from luxebrain.webapi.models import ApiModel
@@ -46,12 +46,13 @@ Token = Annotated[str, Path(min_length=10, max_length=1000, pattern=r"^[A-Za-z0-
 
 # ----------------------------------------------------------------------------- results
 @router.get("/flows/{flow}/results", summary="Results of a flow per arm, with lift over its hold-out")
-def flow_result(flow: FlowName, principal: TenantMember) -> dict[str, Any]:
+def flow_result(flow: FlowName, principal: TenantMember, campaigns: Campaigns) -> dict[str, Any]:
     tenant_id = principal.require_tenant()
     config = flow_settings(load_campaign_settings(tenant_id), flow)
     return flow_results(
         tenant_id,
         flow,
+        campaigns=campaigns,
         conversion_window_days=config.conversion_window_days,
         holdout_fraction=config.holdout_fraction,
     )
@@ -91,26 +92,27 @@ def flows(principal: TenantMember) -> FlowsResponse:
 
 
 @router.get("", summary="One-off campaigns")
-def campaigns(principal: TenantMember) -> dict[str, Any]:
-    items = list_campaigns(principal.require_tenant())
+def campaigns(principal: TenantMember, repository: Campaigns) -> dict[str, Any]:
+    items = repository.list_campaigns(principal.require_tenant())
     return {"items": [_campaign(item) for item in items]}
 
 
 @router.post("", status_code=201, summary="Schedule a one-off campaign to a segment (optionally an A/B test)")
-def schedule_campaign(spec: CampaignSpec, principal: StaffOrOwner) -> dict[str, Any]:
-    return _campaign(create_campaign(principal.require_tenant(), spec))
+def schedule_campaign(spec: CampaignSpec, principal: StaffOrOwner, campaigns: Campaigns) -> dict[str, Any]:
+    return _campaign(create_campaign(principal.require_tenant(), spec, campaigns=campaigns))
 
 
 @router.get("/{campaign_id}/results", summary="Results of a one-off campaign per arm")
 def campaign_result(
-    campaign_id: Annotated[str, Path(pattern=r"^[a-z0-9]{1,40}$")], principal: TenantMember
+    campaign_id: Annotated[str, Path(pattern=r"^[a-z0-9]{1,40}$")], principal: TenantMember, campaigns: Campaigns
 ) -> dict[str, Any]:
     tenant_id = principal.require_tenant()
-    campaign = get_campaign(tenant_id, campaign_id)
+    campaign = campaigns.get_campaign(tenant_id, campaign_id)
     ab = dict(campaign.ab_test or {})
     return flow_results(
         tenant_id,
         campaign_flow(campaign_id),
+        campaigns=campaigns,
         conversion_window_days=int(ab.get("conversion_window_days", 7)),
         holdout_fraction=float(ab.get("holdout_fraction", 0.1)),
     )
@@ -189,24 +191,32 @@ class ConsentUpdate(ApiModel):
 
 
 @router.get("/consent/{customer_id}/{channel}", summary="A customer's consent for a channel, with history")
-def consent(customer_id: CustomerId, channel: ChannelName, principal: TenantMember) -> dict[str, Any]:
+def consent(
+    customer_id: CustomerId, channel: ChannelName, principal: TenantMember, campaigns: Campaigns
+) -> dict[str, Any]:
     tenant_id = principal.require_tenant()
-    state = get_consent(tenant_id, customer_id, channel)
+    state = get_consent(tenant_id, customer_id, channel, campaigns=campaigns)
     return {
         "customer_id": customer_id,
         "channel": channel,
         "granted": bool(state and state.granted),
         "recorded": state is not None,
-        "history": consent_history(tenant_id, customer_id, channel),
+        "history": consent_history(tenant_id, customer_id, channel, campaigns=campaigns),
     }
 
 
 @router.put("/consent/{customer_id}/{channel}", summary="Record consent given or withdrawn (with its source)")
 def put_consent(
-    customer_id: CustomerId, channel: ChannelName, body: ConsentUpdate, principal: StaffOrOwner
+    customer_id: CustomerId, channel: ChannelName, body: ConsentUpdate, principal: StaffOrOwner, campaigns: Campaigns
 ) -> dict[str, Any]:
     state = record_consent(
-        principal.require_tenant(), customer_id, channel, granted=body.granted, source=body.source, at=body.recorded_at
+        principal.require_tenant(),
+        customer_id,
+        channel,
+        granted=body.granted,
+        source=body.source,
+        at=body.recorded_at,
+        campaigns=campaigns,
     )
     return {"customer_id": customer_id, "channel": channel, "granted": state.granted, "source": state.source}
 
@@ -239,12 +249,12 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><meta name="robots" 
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe page (public, signed link)")
-def unsubscribe_page(token: Token, keys: SecretsVault) -> HTMLResponse:
+def unsubscribe_page(token: Token, keys: SecretsVault, campaigns: Campaigns, tenants: Tenants) -> HTMLResponse:
     # A GET only shows a button: link scanners in mail gateways follow links and must not unsubscribe anyone.
     try:
         from luxebrain.campaigns.tokens import verify_unsubscribe_token
 
-        verify_unsubscribe_token(token, keys=keys)
+        verify_unsubscribe_token(token, keys=keys, campaigns=campaigns, tenants=tenants)
     except InvalidTokenError:
         return HTMLResponse(_PAGE.format(title="Link not valid", body="This unsubscribe link is not valid."), 400)
     form = f'<form method="post" action="{html.escape(token)}"><button type="submit">Unsubscribe</button></form>'
@@ -252,13 +262,15 @@ def unsubscribe_page(token: Token, keys: SecretsVault) -> HTMLResponse:
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, summary="One-click unsubscribe (RFC 8058)")
-async def unsubscribe(token: Token, request: Request, keys: SecretsVault) -> HTMLResponse:
+async def unsubscribe(
+    token: Token, request: Request, keys: SecretsVault, campaigns: Campaigns, tenants: Tenants
+) -> HTMLResponse:
     """Mail clients POST ``List-Unsubscribe=One-Click``; the page's button posts an empty form. Either way the
     consent is withdrawn and the address suppressed for this tenant, at once."""
     body = (await request.body())[:200].decode("utf-8", "replace")
     source = "one-click-unsubscribe" if "List-Unsubscribe=One-Click" in body else "unsubscribe-link"
     try:
-        unsubscribe_with_token(token, keys=keys, source=source)
+        unsubscribe_with_token(token, keys=keys, campaigns=campaigns, tenants=tenants, source=source)
     except InvalidTokenError:
         return HTMLResponse(_PAGE.format(title="Link not valid", body="This unsubscribe link is not valid."), 400)
     return HTMLResponse(_PAGE.format(title="Unsubscribed", body="You will not receive these messages any more."))

@@ -25,7 +25,7 @@ from luxebrain.campaigns.products import Catalog, load_catalog
 from luxebrain.campaigns.sending import SendRequest, new_record
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
-from luxebrain.storage import campaigns as campaign_store
+from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, Consents, SendRecords
 from luxebrain.storage.customers import Order, iter_customers, orders_created_since
 
 PRODUCT_WATCH_STATE = "product_watch"
@@ -236,10 +236,16 @@ def win_back_candidates(tenant_id: str, now: datetime, limit: int = 1000) -> tup
 
 
 def product_change_candidates(
-    tenant_id: str, data: RunData, catalog: Catalog, now: datetime, max_age_hours: int
+    tenant_id: str,
+    data: RunData,
+    catalog: Catalog,
+    now: datetime,
+    max_age_hours: int,
+    *,
+    campaigns: CampaignRecords,
 ) -> tuple[list[Candidate], list[Candidate], str | None]:
     """Back-in-stock and price-drop candidates since the last run's snapshot; the snapshot is then updated."""
-    state = campaign_store.get_campaign_state(tenant_id, PRODUCT_WATCH_STATE)
+    state = campaigns.get_campaign_state(tenant_id, PRODUCT_WATCH_STATE)
     previous: dict[str, list[Any]] = dict(state.state.get("products", {})) if state is not None else {}
     current = {pid: [p.in_stock, p.price] for pid, p in catalog.products.items()}
     note = None if state is not None else "first run: product snapshot taken, changes are found from the next run"
@@ -268,18 +274,20 @@ def product_change_candidates(
         product = {**catalog.products[pid].as_context(catalog.store_url), "previous_price": old_price}
         context = {"product_id": pid, "product": product}
         drop += [Candidate(c, f"{pid}-{day}", context, now) for c in sorted(interested.get(pid, ()))]
-    campaign_store.put_campaign_state(tenant_id, PRODUCT_WATCH_STATE, {"products": current, "at": now.isoformat()})
+    campaigns.put_campaign_state(tenant_id, PRODUCT_WATCH_STATE, {"products": current, "at": now.isoformat()})
     return back, drop, note
 
 
 # ----------------------------------------------------------------------------- the runner
-def existing_send_keys(tenant_id: str, flow: str, candidates: list[Candidate]) -> set[tuple[str, str]]:
+def existing_send_keys(
+    tenant_id: str, flow: str, candidates: list[Candidate], *, campaigns: SendRecords
+) -> set[tuple[str, str]]:
     """Which candidates (customer id, trigger) already have a send record."""
-    return campaign_store.recorded_sends(tenant_id, flow, [(c.customer_id, c.trigger) for c in candidates])
+    return campaigns.recorded_sends(tenant_id, flow, [(c.customer_id, c.trigger) for c in candidates])
 
 
-def consent_map(tenant_id: str, customer_ids: Iterable[str], channel: str) -> dict[str, bool]:
-    return campaign_store.consent_grants(tenant_id, customer_ids, channel)
+def consent_map(tenant_id: str, customer_ids: Iterable[str], channel: str, *, campaigns: Consents) -> dict[str, bool]:
+    return campaigns.consent_grants(tenant_id, customer_ids, channel)
 
 
 def dispatch_candidates(
@@ -291,6 +299,7 @@ def dispatch_candidates(
     flow_config: FlowSettings,
     dispatcher: Dispatcher,
     *,
+    campaigns: CampaignRepository,
     template: dict[str, str] | None = None,
     result: FlowRunResult | None = None,
 ) -> FlowRunResult:
@@ -298,10 +307,10 @@ def dispatch_candidates(
     result.candidates += len(candidates)
     if not candidates:
         return result
-    existing = existing_send_keys(tenant_id, flow, candidates)
+    existing = existing_send_keys(tenant_id, flow, candidates, campaigns=campaigns)
     # Only customers who may be messaged enter the test, so hold-out and treatment are alike (fair lift).
     channel = flow_config.channel
-    consents = consent_map(tenant_id, (c.customer_id for c in candidates), channel)
+    consents = consent_map(tenant_id, (c.customer_id for c in candidates), channel, campaigns=campaigns)
     soft = channel == "email" and settings.email_consent_rule == "soft_opt_in"
     variants = [Arm(name) for name in sorted(flow_config.variants)] or [Arm("default")]
     for candidate in candidates:
@@ -328,7 +337,7 @@ def dispatch_candidates(
             recommend=RECOMMEND_MODE.get(flow_kind, "none"),
         )
         if arm == HOLDOUT:
-            if campaign_store.create_send_record(new_record(request, "held_out", candidate.assigned_at)):
+            if campaigns.create_send_record(new_record(request, "held_out", candidate.assigned_at)):
                 result.held_out += 1
             else:
                 result.already_recorded += 1
@@ -345,6 +354,7 @@ def run_flow(
     now: datetime,
     dispatcher: Dispatcher,
     *,
+    campaigns: CampaignRepository,
     data: RunData | None = None,
     settings: CampaignSettings | None = None,
 ) -> list[FlowRunResult]:
@@ -356,27 +366,30 @@ def run_flow(
     catalog = load_catalog(tenant_id, fresh=True)
     if flow == "abandoned_cart":
         data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
-        return [
-            _run(tenant_id, flow, abandoned_cart_candidates(data, config, now, catalog), settings, config, dispatcher)
-        ]
+        candidates = abandoned_cart_candidates(data, config, now, catalog)
+        return [_run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)]
     if flow == "welcome":
-        return [_run(tenant_id, flow, welcome_candidates(tenant_id, config, now), settings, config, dispatcher)]
+        candidates = welcome_candidates(tenant_id, config, now)
+        return [_run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)]
     if flow == "post_purchase":
         data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
-        return [_run(tenant_id, flow, post_purchase_candidates(data, config, now), settings, config, dispatcher)]
+        candidates = post_purchase_candidates(data, config, now)
+        return [_run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)]
     if flow == "win_back":
         candidates, note = win_back_candidates(tenant_id, now)
-        result = _run(tenant_id, flow, candidates, settings, config, dispatcher)
+        result = _run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)
         result.note = note
         return [result]
     if flow in ("back_in_stock", "price_drop"):
         data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
-        back, drop, note = product_change_candidates(tenant_id, data, catalog, now, config.max_age_hours)
+        back, drop, note = product_change_candidates(
+            tenant_id, data, catalog, now, config.max_age_hours, campaigns=campaigns
+        )
         results = []
         for name, candidates in (("back_in_stock", back), ("price_drop", drop)):
             flow_config = flow_settings(settings, name)
             result = (
-                _run(tenant_id, name, candidates, settings, flow_config, dispatcher)
+                _run(tenant_id, name, candidates, settings, flow_config, dispatcher, campaigns=campaigns)
                 if flow_config.enabled
                 else FlowRunResult(name, note="disabled")
             )
@@ -393,13 +406,17 @@ def _run(
     settings: CampaignSettings,
     config: FlowSettings,
     dispatcher: Dispatcher,
+    *,
+    campaigns: CampaignRepository,
 ) -> FlowRunResult:
-    result = dispatch_candidates(tenant_id, flow, flow, candidates, settings, config, dispatcher)
+    result = dispatch_candidates(tenant_id, flow, flow, candidates, settings, config, dispatcher, campaigns=campaigns)
     logger.info("campaign flow run", extra={"tenant_id": tenant_id, **result.as_dict()})
     return result
 
 
-def run_flows(tenant_id: str, flows: Iterable[str], now: datetime, dispatcher: Dispatcher) -> Iterator[FlowRunResult]:
+def run_flows(
+    tenant_id: str, flows: Iterable[str], now: datetime, dispatcher: Dispatcher, *, campaigns: CampaignRepository
+) -> Iterator[FlowRunResult]:
     """Several flows of one tenant, reading the orders of their widest window once."""
     settings = load_campaign_settings(tenant_id)
     flows = list(flows)
@@ -410,6 +427,6 @@ def run_flows(tenant_id: str, flows: Iterable[str], now: datetime, dispatcher: D
             continue
         if flow in ORDER_FLOWS and data is None:
             data = RunData.load(tenant_id, orders_window_start(settings, flows, now))
-        results = run_flow(tenant_id, flow, now, dispatcher, data=data, settings=settings)
+        results = run_flow(tenant_id, flow, now, dispatcher, campaigns=campaigns, data=data, settings=settings)
         done.update(r.flow for r in results)
         yield from results

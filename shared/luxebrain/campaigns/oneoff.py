@@ -20,8 +20,7 @@ from luxebrain.campaigns.flows import Candidate, Dispatcher, FlowRunResult, disp
 from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError
 from luxebrain.ml.customers.segments import SEGMENT_NAMES
-from luxebrain.storage import campaigns as campaign_store
-from luxebrain.storage.campaigns import Campaign
+from luxebrain.storage.campaigns import Campaign, CampaignRecords, CampaignRepository
 from luxebrain.storage.customers import Order, iter_customers, orders_created_since
 from luxebrain.text import PlainLine, plausible_moment
 
@@ -88,7 +87,9 @@ class CampaignSpec(BaseModel):
         return plausible_moment(value, future_days=731)
 
 
-def create_campaign(tenant_id: str, spec: CampaignSpec, *, campaign_id: str | None = None) -> Campaign:
+def create_campaign(
+    tenant_id: str, spec: CampaignSpec, *, campaigns: CampaignRecords, campaign_id: str | None = None
+) -> Campaign:
     require_channel(tenant_id, spec.channel)
     ab_test = spec.ab_test.model_dump() if spec.ab_test else {"variants": {}, "holdout_fraction": spec.holdout_fraction}
     campaign = Campaign(
@@ -100,7 +101,7 @@ def create_campaign(tenant_id: str, spec: CampaignSpec, *, campaign_id: str | No
         ab_test={**ab_test, "conversion_window_days": spec.conversion_window_days},
         scheduled_at=spec.scheduled_at,
     )
-    return campaign_store.create_campaign(tenant_id, campaign)
+    return campaigns.create_campaign(tenant_id, campaign)
 
 
 def campaign_flow(campaign_id: str) -> str:
@@ -161,6 +162,7 @@ def run_campaign(
     now: datetime,
     dispatcher: Dispatcher,
     *,
+    campaigns: CampaignRepository,
     orders: list[Order] | None = None,
 ) -> FlowRunResult:
     settings = load_campaign_settings(tenant_id)
@@ -177,10 +179,18 @@ def run_campaign(
         for customer_id in segment_members(tenant_id, campaign.segment, now, orders=orders)
     ]
     result = dispatch_candidates(
-        tenant_id, flow, "campaign", candidates, settings, config, dispatcher, template=dict(campaign.template or {})
+        tenant_id,
+        flow,
+        "campaign",
+        candidates,
+        settings,
+        config,
+        dispatcher,
+        campaigns=campaigns,
+        template=dict(campaign.template or {}),
     )
     finished = result.dispatched == 0 or now - campaign.scheduled_at > GIVE_UP_AFTER
-    campaign_store.record_campaign_run(
+    campaigns.record_campaign_run(
         tenant_id,
         campaign.campaign_id,
         status="sent" if finished else "running",
@@ -189,16 +199,18 @@ def run_campaign(
     return result
 
 
-def run_due_campaigns(tenant_id: str, now: datetime, dispatcher: Dispatcher) -> list[FlowRunResult]:
+def run_due_campaigns(
+    tenant_id: str, now: datetime, dispatcher: Dispatcher, *, campaigns: CampaignRepository
+) -> list[FlowRunResult]:
     """Run the tenant's due campaigns. One whose segment cannot be resolved yet (an RFM segment before the
     customer model is trained) keeps its schedule with the reason in its stats and does not stop the others."""
     results = []
-    for campaign in campaign_store.list_campaigns(tenant_id):
+    for campaign in campaigns.list_campaigns(tenant_id):
         if campaign.status in ("scheduled", "running") and campaign.scheduled_at <= now:
             try:
-                results.append(run_campaign(tenant_id, campaign, now, dispatcher))
+                results.append(run_campaign(tenant_id, campaign, now, dispatcher, campaigns=campaigns))
             except InvalidInputError as exc:
-                campaign_store.record_campaign_run(
+                campaigns.record_campaign_run(
                     tenant_id,
                     campaign.campaign_id,
                     status=campaign.status,

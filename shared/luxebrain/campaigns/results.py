@@ -18,7 +18,7 @@ from itertools import chain
 from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome, DecisionRule, decide
-from luxebrain.storage import campaigns as campaign_store
+from luxebrain.storage.campaigns import SendRecords
 from luxebrain.storage.customers import Order, orders_created_since, orders_of_customer
 
 # Up to this many recipients, one by-customer index query each (only their orders since the first assignment)
@@ -102,6 +102,7 @@ def flow_results(
     tenant_id: str,
     flow: str,
     *,
+    campaigns: SendRecords,
     conversion_window_days: int = 7,
     holdout_fraction: float = 0.1,
     rule: DecisionRule | None = None,
@@ -110,7 +111,7 @@ def flow_results(
 ) -> dict[str, Any]:
     """``holdout_fraction`` is the designed split (the sample-ratio check compares the arm sizes with it).
     ``orders``, when given, are the tenant's orders already in memory, read instead of the table."""
-    records = [r for r in campaign_store.iter_send_records(tenant_id, flow) if r.status in ASSIGNED_STATUSES]
+    records = [r for r in campaigns.iter_send_records(tenant_id, flow) if r.status in ASSIGNED_STATUSES]
     arms: dict[str, ArmStats] = {}
     window = timedelta(days=conversion_window_days)
     earliest = _gmt(min((r.assigned_at for r in records), default=datetime.now(UTC)))

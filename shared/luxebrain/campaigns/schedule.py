@@ -17,16 +17,22 @@ from luxebrain.campaigns.oneoff import run_due_campaigns
 from luxebrain.campaigns.sending import QueueDispatcher
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
+from luxebrain.storage.campaigns import CampaignRepository
 from luxebrain.storage.tenants import iter_tenants
 
 ONE_OFF_CAMPAIGNS = "campaigns"  # the schedule's name for "due one-off campaigns" beside the flows
 
 
 def run_scheduled_flows(
-    flows: list[str], *, send_queue: MessageQueue, tenant_id: str | None = None, now: datetime | None = None
+    flows: list[str],
+    *,
+    send_queue: MessageQueue,
+    campaigns: CampaignRepository,
+    tenant_id: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run ``flows`` for ``tenant_id`` or every active tenant, their messages to ``send_queue``; a summary with
-    ``failed_tenants``."""
+    """Run ``flows`` for ``tenant_id`` or every active tenant, their messages to ``send_queue`` and their records
+    to ``campaigns``; a summary with ``failed_tenants``."""
     unknown = set(flows) - {*FLOWS, ONE_OFF_CAMPAIGNS}
     if unknown:
         raise InvalidInputError(f"unknown flow(s): {', '.join(sorted(unknown))}")
@@ -37,9 +43,9 @@ def run_scheduled_flows(
     for tenant in tenants:
         dispatcher = QueueDispatcher(send_queue)
         try:
-            results = list(run_flows(tenant, triggered, now, dispatcher))
+            results = list(run_flows(tenant, triggered, now, dispatcher, campaigns=campaigns))
             if ONE_OFF_CAMPAIGNS in flows:
-                results += run_due_campaigns(tenant, now, dispatcher)
+                results += run_due_campaigns(tenant, now, dispatcher, campaigns=campaigns)
         except Exception:
             logger.exception("campaign flows failed for a tenant", extra={"tenant_id": tenant})
             summary["failed_tenants"].append(tenant)

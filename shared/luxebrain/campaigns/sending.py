@@ -52,8 +52,7 @@ from luxebrain.campaigns.tokens import list_unsubscribe_headers, make_unsubscrib
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import campaigns as campaign_store
-from luxebrain.storage.campaigns import SendRecord
+from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, SendRecord, SendRecords
 from luxebrain.storage.customers import Customer, get_customer
 from luxebrain.text import header_safe
 
@@ -143,10 +142,12 @@ class MessageServices:
 @dataclass
 class SenderContext:
     """What the sender needs besides the request; built once per execution environment by the handler.
-    ``keys`` opens the tenants' unsubscribe-link signing keys."""
+    ``keys`` opens the tenants' unsubscribe-link signing keys; ``campaigns`` holds the send records, consent,
+    suppressions, contact logs and those keys."""
 
     channel_factory: Callable[[str, CampaignSettings], Channel]
     keys: KeyVault
+    campaigns: CampaignRepository
     settings_loader: Callable[[str], CampaignSettings] = load_campaign_settings
     clock: Callable[[], datetime] = utc_now
     _settings_cache: dict[str, tuple[float, CampaignSettings]] = field(default_factory=dict)
@@ -172,24 +173,25 @@ def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
     if customer is not None and request.channel in ("sms", "whatsapp") and in_quiet_hours(customer, settings, now):
         return SendOutcome("deferred", "quiet hours in the recipient's time zone")
 
-    record, claimed = claim(request, now)
+    campaigns = sender.campaigns
+    record, claimed = claim(request, now, campaigns=campaigns)
     if not claimed:
-        return _not_claimed_outcome(record, now)
+        return _not_claimed_outcome(record, now, campaigns=campaigns)
 
     try:
-        reason = eligibility_problem(request, customer, settings, now)
+        reason = eligibility_problem(request, customer, settings, now, campaigns=campaigns)
         if reason:
-            return _finish(record, "skipped", reason)
-        message = build_message(request, customer, settings, sender.keys)  # type: ignore[arg-type]
+            return _finish(record, "skipped", reason, campaigns=campaigns)
+        message = build_message(request, customer, settings, sender.keys, campaigns=campaigns)  # type: ignore[arg-type]
     except (TemplateRenderError, InvalidInputError) as exc:
-        return _finish(record, "skipped", str(exc))
+        return _finish(record, "skipped", str(exc), campaigns=campaigns)
 
     # The plan decides before the provider call; the unit is given back if the provider does not take it.
     metric = message_metric(request.channel)
     try:
         consume(request.tenant_id, metric)
     except (PlanFeatureError, PlanLimitExceededError) as exc:
-        return _finish(record, "skipped", f"plan: {exc}")
+        return _finish(record, "skipped", f"plan: {exc}", campaigns=campaigns)
     channel = sender.channel_factory(request.channel, settings)
     try:
         message_id = channel.send(message)
@@ -197,23 +199,30 @@ def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
         release(request.tenant_id, metric)
         if exc.retryable:
             status = "retrying" if record.attempts < MAX_ATTEMPTS else "dead_lettered"
-            _finish(record, status, str(exc))
+            _finish(record, status, str(exc), campaigns=campaigns)
             raise RetryableSendError(str(exc), int(record.attempts)) from None
-        return _finish(record, "failed", str(exc))
+        return _finish(record, "failed", str(exc), campaigns=campaigns)
     except Exception as exc:
         # Anything else the provider client raised (a value it refused before sending): the send is settled
         # as failed with the reason, never left "claimed", and not billed.
         release(request.tenant_id, metric)
-        return _finish(record, "failed", f"the message could not be handed to the provider: {type(exc).__name__}")
+        return _finish(
+            record,
+            "failed",
+            f"the message could not be handed to the provider: {type(exc).__name__}",
+            campaigns=campaigns,
+        )
     sent_at = sender.clock()
-    campaign_store.mark_sent(record, sent_at=sent_at, provider_message_id=message_id)
-    record_contact(request.tenant_id, request.customer_id, request.channel, sent_at)
+    campaigns.mark_sent(record, sent_at=sent_at, provider_message_id=message_id)
+    record_contact(request.tenant_id, request.customer_id, request.channel, sent_at, campaigns=campaigns)
     return SendOutcome("sent", None, message_id)
 
 
-def record_contact(tenant_id: str, customer_id: str, channel: str, sent_at: datetime) -> None:
+def record_contact(
+    tenant_id: str, customer_id: str, channel: str, sent_at: datetime, *, campaigns: SendRecords
+) -> None:
     """Append the send time to the customer's contact log (atomic, so concurrent flows both count)."""
-    campaign_store.append_contact(
+    campaigns.append_contact(
         tenant_id,
         customer_id,
         channel,
@@ -243,26 +252,26 @@ def _small(context: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in context.items() if key in ("order_id", "product_id", "campaign_id")}
 
 
-def claim(request: SendRequest, now: datetime) -> tuple[SendRecord, bool]:
+def claim(request: SendRequest, now: datetime, *, campaigns: SendRecords) -> tuple[SendRecord, bool]:
     """The conditional write before the provider call. Returns the record and whether this caller owns it."""
     record = new_record(request, "claimed", now)
-    if campaign_store.create_send_record(record):
+    if campaigns.create_send_record(record):
         return record, True
-    existing = campaign_store.get_send_record(request.tenant_id, request.flow, request.customer_id, request.trigger)
+    existing = campaigns.get_send_record(request.tenant_id, request.flow, request.customer_id, request.trigger)
     if existing.status == "retrying":
-        return campaign_store.reclaim_retrying_send(existing, now)
+        return campaigns.reclaim_retrying_send(existing, now)
     return existing, False
 
 
-def _not_claimed_outcome(record: SendRecord, now: datetime) -> SendOutcome:
+def _not_claimed_outcome(record: SendRecord, now: datetime, *, campaigns: SendRecords) -> SendOutcome:
     if record.status == "claimed" and record.claimed_at and now - record.claimed_at > CLAIM_LEASE:
-        campaign_store.mark_stale_claim_unknown(record, "the sender stopped during the provider call; not resent")
+        campaigns.mark_stale_claim_unknown(record, "the sender stopped during the provider call; not resent")
         return SendOutcome("unknown", "a previous attempt stopped during the provider call; not resent")
     return SendOutcome("duplicate", f"already {record.status}")
 
 
-def _finish(record: SendRecord, status: str, reason: str) -> SendOutcome:
-    campaign_store.settle_send(record, status, reason[:500])
+def _finish(record: SendRecord, status: str, reason: str, *, campaigns: SendRecords) -> SendOutcome:
+    campaigns.settle_send(record, status, reason[:500])
     logger.info("campaign send not sent", extra={"status": status, "reason": reason[:200], "flow": record.flow})
     return SendOutcome(status if status != "dead_lettered" else "failed", reason)
 
@@ -291,13 +300,18 @@ def recipient_address(customer: Customer, channel: str) -> str:
     return normalise_phone(customer.phone)
 
 
-def sends_in_window(tenant_id: str, customer_id: str, channel: str, since: datetime) -> int:
+def sends_in_window(tenant_id: str, customer_id: str, channel: str, since: datetime, *, campaigns: SendRecords) -> int:
     threshold = since.timestamp()
-    return sum(1 for moment in campaign_store.contact_times(tenant_id, customer_id, channel) if moment >= threshold)
+    return sum(1 for moment in campaigns.contact_times(tenant_id, customer_id, channel) if moment >= threshold)
 
 
 def eligibility_problem(
-    request: SendRequest, customer: Customer | None, settings: CampaignSettings, now: datetime
+    request: SendRequest,
+    customer: Customer | None,
+    settings: CampaignSettings,
+    now: datetime,
+    *,
+    campaigns: CampaignRepository,
 ) -> str | None:
     if customer is None:
         return "customer not found"
@@ -306,15 +320,21 @@ def eligibility_problem(
     address = recipient_address(customer, request.channel)  # InvalidInputError: recorded as the reason
     is_customer = not customer.customer_id.startswith("guest:anonymous")
     reason = consent_block_reason(
-        request.tenant_id, customer.customer_id, request.channel, settings, is_customer=is_customer
+        request.tenant_id,
+        customer.customer_id,
+        request.channel,
+        settings,
+        is_customer=is_customer,
+        campaigns=campaigns,
     )
     if reason:
         return reason
-    suppressed = suppression_reason(request.tenant_id, request.channel, address)
+    suppressed = suppression_reason(request.tenant_id, request.channel, address, campaigns=campaigns)
     if suppressed:
         return f"address suppressed ({suppressed})"
     cap = settings.cap(request.channel)
-    sent = sends_in_window(request.tenant_id, request.customer_id, request.channel, now - timedelta(days=cap.per_days))
+    since = now - timedelta(days=cap.per_days)
+    sent = sends_in_window(request.tenant_id, request.customer_id, request.channel, since, campaigns=campaigns)
     if sent >= cap.max_messages:
         return f"frequency cap: {sent} {request.channel} messages in {cap.per_days} days"
     return None
@@ -322,7 +342,12 @@ def eligibility_problem(
 
 # ----------------------------------------------------------------------------- the message
 def message_context(
-    request: SendRequest, customer: Customer, settings: CampaignSettings, keys: KeyVault
+    request: SendRequest,
+    customer: Customer,
+    settings: CampaignSettings,
+    keys: KeyVault,
+    *,
+    campaigns: CampaignRecords,
 ) -> dict[str, Any]:
     catalog = load_catalog(request.tenant_id)
     store = settings.branding.model_dump()
@@ -341,7 +366,9 @@ def message_context(
         )
         if why_not:
             logger.debug("message without product block", extra={"reason": why_not, "flow": request.flow})
-    token = make_unsubscribe_token(request.tenant_id, request.customer_id, request.channel, keys=keys)
+    token = make_unsubscribe_token(
+        request.tenant_id, request.customer_id, request.channel, keys=keys, campaigns=campaigns
+    )
     return {
         **request.context,
         "customer": {"first_name": customer.first_name or "", "country": customer.country or ""},
@@ -354,10 +381,15 @@ def message_context(
 
 
 def build_message(
-    request: SendRequest, customer: Customer, settings: CampaignSettings, keys: KeyVault
+    request: SendRequest,
+    customer: Customer,
+    settings: CampaignSettings,
+    keys: KeyVault,
+    *,
+    campaigns: CampaignRecords,
 ) -> OutboundEmail | OutboundShortMessage:
     template = template_for(request.flow_kind, {**settings.templates.get(request.flow_kind, {}), **request.template})
-    context = message_context(request, customer, settings, keys)
+    context = message_context(request, customer, settings, keys, campaigns=campaigns)
     address = recipient_address(customer, request.channel)
     if request.channel == "email":
         rendered = render_email(template, context)

@@ -16,12 +16,16 @@ import json
 import secrets
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from luxebrain.adapters import KeyVault
 from luxebrain.errors import InvalidInputError
 from luxebrain.runtime import configured_settings, on_reset
-from luxebrain.storage import campaigns as campaign_store
+from luxebrain.storage.campaigns import CampaignRecords
 from luxebrain.tenancy import TENANT_ID_PATTERN
+
+if TYPE_CHECKING:
+    from luxebrain.storage.tenants import TenantRepository
 
 TOKEN_VERSION = "u1"  # noqa: S105 - a format tag, not a secret
 SIGNING_KEY_STATE = "unsubscribe_key"
@@ -47,26 +51,26 @@ def _context(tenant_id: str) -> dict[str, str]:
     return {"tenant_id": tenant_id, "purpose": "campaign-unsubscribe"}
 
 
-def signing_key(tenant_id: str, keys: KeyVault) -> bytes:
+def signing_key(tenant_id: str, keys: KeyVault, *, campaigns: CampaignRecords) -> bytes:
     """The tenant's signing key, created on first use (a conditional write settles concurrent creators)."""
-    key = _signing_key(tenant_id, keys, create=True)
+    key = _signing_key(tenant_id, keys, campaigns, create=True)
     if key is None:  # pragma: no cover - create=True always yields a key
         raise RuntimeError("signing key was not created")
     return key
 
 
-def existing_signing_key(tenant_id: str, keys: KeyVault) -> bytes | None:
+def existing_signing_key(tenant_id: str, keys: KeyVault, *, campaigns: CampaignRecords) -> bytes | None:
     """The tenant's signing key if it has one: verifying a link anyone can send must never create one."""
-    return _signing_key(tenant_id, keys, create=False)
+    return _signing_key(tenant_id, keys, campaigns, create=False)
 
 
-def _signing_key(tenant_id: str, keys: KeyVault, *, create: bool) -> bytes | None:
+def _signing_key(tenant_id: str, keys: KeyVault, campaigns: CampaignRecords, *, create: bool) -> bytes | None:
     cached = _keys.get(tenant_id)
     if cached is not None:
         return cached
     configured_settings()
     with _lock:
-        state = campaign_store.get_campaign_state(tenant_id, SIGNING_KEY_STATE)
+        state = campaigns.get_campaign_state(tenant_id, SIGNING_KEY_STATE)
         if state is not None:
             ciphertext = state.secret_ciphertext
         elif not create:
@@ -74,24 +78,30 @@ def _signing_key(tenant_id: str, keys: KeyVault, *, create: bool) -> bytes | Non
         else:
             key = secrets.token_bytes(32)
             ciphertext = keys.encrypt(key, context=_context(tenant_id))
-            if not campaign_store.create_campaign_secret(tenant_id, SIGNING_KEY_STATE, ciphertext):
-                winner = campaign_store.get_campaign_state(tenant_id, SIGNING_KEY_STATE)  # another process was first
+            if not campaigns.create_campaign_secret(tenant_id, SIGNING_KEY_STATE, ciphertext):
+                winner = campaigns.get_campaign_state(tenant_id, SIGNING_KEY_STATE)  # another process was first
                 ciphertext = winner.secret_ciphertext if winner is not None else None
         key = keys.decrypt(ciphertext, context=_context(tenant_id))
         _keys[tenant_id] = key
         return key
 
 
-def make_unsubscribe_token(tenant_id: str, customer_id: str, channel: str = "email", *, keys: KeyVault) -> str:
+def make_unsubscribe_token(
+    tenant_id: str, customer_id: str, channel: str = "email", *, keys: KeyVault, campaigns: CampaignRecords
+) -> str:
     payload = json.dumps(
         {"t": tenant_id, "c": customer_id, "ch": channel, "iat": int(time.time())}, separators=(",", ":")
     ).encode()
     body = _b64(payload)
-    signature = hmac.new(signing_key(tenant_id, keys), f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256).digest()
+    signature = hmac.new(
+        signing_key(tenant_id, keys, campaigns=campaigns), f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256
+    ).digest()
     return f"{TOKEN_VERSION}.{body}.{_b64(signature)}"
 
 
-def verify_unsubscribe_token(token: str, *, keys: KeyVault) -> tuple[str, str, str]:
+def verify_unsubscribe_token(
+    token: str, *, keys: KeyVault, campaigns: CampaignRecords, tenants: TenantRepository
+) -> tuple[str, str, str]:
     """(tenant_id, customer_id, channel) of a token whose signature verifies with its tenant's key."""
     parts = (token or "").split(".")
     if len(parts) != 3 or parts[0] != TOKEN_VERSION or len(token) > 1000:
@@ -104,13 +114,11 @@ def verify_unsubscribe_token(token: str, *, keys: KeyVault) -> tuple[str, str, s
         raise InvalidTokenError("this unsubscribe link is not valid") from None
     if not TENANT_ID_PATTERN.fullmatch(tenant_id):
         raise InvalidTokenError("this unsubscribe link is not valid")
-    from luxebrain.storage.tenants import get_tenant
-
     try:
-        get_tenant(tenant_id)  # a deleted tenant's links verify against nothing
+        tenants.get_tenant(tenant_id)  # a deleted tenant's links verify against nothing
     except Exception:
         raise InvalidTokenError("this unsubscribe link is not valid") from None
-    key = existing_signing_key(tenant_id, keys)
+    key = existing_signing_key(tenant_id, keys, campaigns=campaigns)
     if key is None:
         raise InvalidTokenError("this unsubscribe link is not valid")
     expected = hmac.new(key, f"{TOKEN_VERSION}.{parts[1]}".encode(), hashlib.sha256).digest()
