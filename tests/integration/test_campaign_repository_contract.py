@@ -1,7 +1,7 @@
 """The in-memory campaigns repository of tests/fakes.py behaves as the DynamoDB one on the embedded AWS: the same
-checks pass on both, so unit tests of the campaign flows over the fake say something about the table. The
-conditions of the exactly-once rules (a record created once, a retry taken back once, a stale claim marked
-once) are checked here on both."""
+checks pass on both, so the unit tests of the campaign flows over the fake (tests/unit/test_campaign_flows.py)
+say something about the table. The conditions of the exactly-once rules (a record created once, a retry taken
+back once, a stale claim marked once) are checked here on both."""
 
 from __future__ import annotations
 
