@@ -824,6 +824,63 @@ class InMemoryPriceDecisionRepository:
     def iter_decisions(self, tenant_id: str) -> Iterator[PriceDecision]:
         return iter([decision for (tenant, _), decision in sorted(self.decisions.items()) if tenant == tenant_id])
 
+    def record_decision(
+        self,
+        tenant_id: str,
+        decision_id: str,
+        *,
+        product_id: str,
+        variation_id: str | None,
+        status: str,
+        model_version: str,
+        decided_by: str,
+        decided_at: datetime,
+        reason: str | None,
+        suggestion: dict[str, Any],
+        change_record: dict[str, Any] | None,
+    ) -> PriceDecision:
+        if (tenant_id, decision_id) in self.decisions:  # the table's put is conditional on a new key too
+            raise ConflictError(f"price decision {decision_id} exists")
+        decision = PriceDecision(
+            tenant_id,
+            decision_id,
+            product_id,
+            variation_id,
+            status,
+            model_version,
+            decided_by,
+            decided_at,
+            reason,
+            json.loads(json.dumps(suggestion)),  # stored as JSON, as the table's attributes
+            json.loads(json.dumps(change_record)) if change_record is not None else None,
+        )
+        self.record(decision)
+        return decision
+
+    def get_decision(self, tenant_id: str, decision_id: str) -> PriceDecision:
+        try:
+            return self.decisions[(tenant_id, decision_id)]
+        except KeyError:
+            raise NotFoundError(f"price decision {decision_id} not found") from None
+
+    def mark_rolled_back(self, tenant_id: str, decision_id: str, rollback_record: dict[str, Any]) -> PriceDecision:
+        decision = self.decisions.get((tenant_id, decision_id))
+        if decision is None or decision.status != "applied":
+            raise ConflictError("this price change is no longer applied (rolled back meanwhile)")
+        rolled_back = replace(decision, status="rolled_back", rollback_record=json.loads(json.dumps(rollback_record)))
+        self.record(rolled_back)
+        return rolled_back
+
+    def decision_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[PriceDecision]:
+        newest_first = sorted(
+            (decision for (tenant, _), decision in self.decisions.items() if tenant == tenant_id),
+            key=lambda decision: decision.decision_id,
+            reverse=True,
+        )
+        after = [decision for decision in newest_first if cursor is None or decision.decision_id < cursor]
+        page = after[:limit]
+        return Page(page, page[-1].decision_id if len(after) > limit else None)
+
 
 # ----------------------------------------------------------------------------- campaigns
 @dataclass

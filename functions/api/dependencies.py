@@ -43,6 +43,7 @@ from luxebrain.serving.loader import ModelCache, model_cache
 from luxebrain.storage.campaigns import CampaignRepository, campaign_repository
 from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
 from luxebrain.storage.members import MemberRepository, member_repository
+from luxebrain.storage.pricing import PriceDecisionRepository, price_decision_repository
 from luxebrain.storage.tenants import TenantRepository, tenant_repository
 from luxebrain.storefront.limits import (
     REQUESTS_PER_CLIENT_PER_MINUTE,
@@ -238,6 +239,10 @@ async def campaigns_repository() -> CampaignRepository:
     return campaign_repository()
 
 
+async def price_decisions_repository() -> PriceDecisionRepository:
+    return price_decision_repository()
+
+
 # The trained models a route serves from: the execution environment's cache, built on first use over the
 # training repository's pointers and the models bucket.
 async def serving_models() -> ModelCache:
@@ -255,3 +260,4 @@ Members = Annotated[MemberRepository, Depends(members_repository)]
 Tenants = Annotated[TenantRepository, Depends(tenants_repository)]
 Models = Annotated[ModelCache, Depends(serving_models)]
 Campaigns = Annotated[CampaignRepository, Depends(campaigns_repository)]
+PriceDecisions = Annotated[PriceDecisionRepository, Depends(price_decisions_repository)]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from fakes import InMemoryCatalogueRepository, InMemoryCustomerRepository, InMemoryPriceDecisionRepository
 
-from luxebrain.errors import NotFoundError
+from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.storage.catalogue import CatalogueRepository, DynamoCatalogueRepository, Product, ProductSupply
 from luxebrain.storage.customers import CustomerRepository, DynamoCustomerRepository, Order, OrderLine, OrderSummary
 from luxebrain.storage.ingest import put_if_newer
@@ -211,3 +211,54 @@ def test_price_decisions_are_the_tenants_own_oldest_first(stored: Stored, tenant
     for record in (later, earlier, decision(new_tenant_id(), "2026-10-01T09:00:00-c", "applied")):
         stored.decide(record)
     assert list(stored.decisions.iter_decisions(tenant)) == [earlier, later]
+
+
+def _record(decisions: PriceDecisionRepository, tenant: str, decision_id: str, status: str) -> PriceDecision:
+    return decisions.record_decision(
+        tenant,
+        decision_id,
+        product_id="p1",
+        variation_id="p1-2",
+        status=status,
+        model_version="v1",
+        decided_by="owner@example.com",
+        decided_at=datetime.fromisoformat(decision_id[:19]).replace(tzinfo=UTC),
+        reason="too steep" if status == "rejected" else None,
+        suggestion={"price": 27.5, "reasons": ["slow mover"]},
+        change_record={"regular_price": "30.00"} if status == "applied" else None,
+    )
+
+
+def test_a_recorded_decision_reads_back_as_recorded_and_rolls_back_once(stored: Stored, tenant: str) -> None:
+    applied = _record(stored.decisions, tenant, "2026-10-01T09:00:00-a", "applied")
+    rejected = _record(stored.decisions, tenant, "2026-10-02T09:00:00-b", "rejected")
+    assert (applied.status, applied.variation_id, applied.rollback_record) == ("applied", "p1-2", None)
+    assert stored.decisions.get_decision(tenant, applied.decision_id) == applied
+    assert stored.decisions.get_decision(tenant, rejected.decision_id) == rejected
+    assert rejected.reason == "too steep" and rejected.change_record is None
+    with pytest.raises(NotFoundError):
+        stored.decisions.get_decision(new_tenant_id(), applied.decision_id)  # another tenant's id space
+
+    undone = stored.decisions.mark_rolled_back(tenant, applied.decision_id, {"restored": {"regular_price": "30.00"}})
+    assert (undone.status, undone.rollback_record) == ("rolled_back", {"restored": {"regular_price": "30.00"}})
+    assert undone.suggestion == applied.suggestion and undone.change_record == applied.change_record
+    assert stored.decisions.get_decision(tenant, applied.decision_id) == undone
+    with pytest.raises(ConflictError):  # rolled back already
+        stored.decisions.mark_rolled_back(tenant, applied.decision_id, {})
+    with pytest.raises(ConflictError):  # never applied
+        stored.decisions.mark_rolled_back(tenant, rejected.decision_id, {})
+    with pytest.raises(ConflictError):  # not there
+        stored.decisions.mark_rolled_back(tenant, "2026-10-03T09:00:00-c", {})
+
+
+def test_decisions_page_newest_first(stored: Stored, tenant: str) -> None:
+    ids = ["2026-10-01T09:00:00-a", "2026-10-03T09:00:00-c", "2026-10-02T09:00:00-b"]
+    for decision_id in ids:
+        _record(stored.decisions, tenant, decision_id, "rejected")
+    _record(stored.decisions, new_tenant_id(), "2026-10-04T09:00:00-d", "rejected")
+    first = stored.decisions.decision_page(tenant, limit=2)
+    assert [d.decision_id for d in first.items] == ["2026-10-03T09:00:00-c", "2026-10-02T09:00:00-b"]
+    assert first.next_cursor is not None
+    rest = stored.decisions.decision_page(tenant, limit=2, cursor=first.next_cursor)
+    assert [d.decision_id for d in rest.items] == ["2026-10-01T09:00:00-a"] and rest.next_cursor is None
+    assert stored.decisions.decision_page(new_tenant_id(), limit=2).items == []

@@ -8,13 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from api.dependencies import Catalogue, Models, TenantMember
+from api.dependencies import Catalogue, Models, PriceDecisions, TenantMember, Tenants
 from luxebrain.errors import NotFoundError
 from luxebrain.ml.pricing import decisions as price_decisions
 from luxebrain.ml.pricing.suggestions import NoSuggestion
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import ModelCache
 from luxebrain.storage.catalogue import CatalogueRepository
+from luxebrain.storage.pricing import PriceDecisionRepository
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.webapi.models import ApiModel
 
 router = APIRouter(tags=["overview"])
@@ -55,6 +57,8 @@ def alerts(
     principal: TenantMember,
     catalogue: Catalogue,
     models: Models,
+    decisions: PriceDecisions,
+    tenants: Tenants,
     lead_time_days: Annotated[int, Query(ge=1, le=182)] = 14,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
 ) -> AlertsResponse:
@@ -63,7 +67,7 @@ def alerts(
         window_days=STOCKOUT_WINDOW_DAYS,
         stockouts=_stockouts(tenant_id, models, catalogue, lead_time_days, limit),
         at_risk=_at_risk(tenant_id, models, limit),
-        prices=_prices(tenant_id),
+        prices=_prices(tenant_id, models, catalogue, decisions, tenants),
     )
 
 
@@ -100,9 +104,17 @@ def _at_risk(tenant_id: str, models: ModelCache, limit: int) -> AtRiskAlerts | N
     )
 
 
-def _prices(tenant_id: str) -> PriceAlerts | None:
+def _prices(
+    tenant_id: str,
+    models: ModelCache,
+    catalogue: CatalogueRepository,
+    decisions: PriceDecisionRepository,
+    tenants: TenantRepository,
+) -> PriceAlerts | None:
     try:
-        _, answers = price_decisions.current_suggestions(tenant_id)
+        _, answers = price_decisions.current_suggestions(
+            tenant_id, models=models, catalogue=catalogue, decisions=decisions, tenants=tenants
+        )
     except NotFoundError:
         return None
     return PriceAlerts(waiting=sum(1 for answer in answers if not isinstance(answer, NoSuggestion)))

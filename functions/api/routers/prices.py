@@ -8,7 +8,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import SecretsVault, StaffOrOwner, TenantMember, expensive_action
+from api.dependencies import (
+    Catalogue,
+    Models,
+    PriceDecisions,
+    SecretsVault,
+    StaffOrOwner,
+    TenantMember,
+    Tenants,
+    expensive_action,
+)
 from luxebrain.auth.principal import Principal
 from luxebrain.ml.pricing import decisions as price_decisions
 from luxebrain.ml.pricing.suggestions import NoSuggestion
@@ -23,9 +32,9 @@ DecisionId = Annotated[str, Path(pattern=r"^[0-9T]{21}-[0-9a-f]{6}$")]
 ApplyingPrincipal = Annotated[Principal, Depends(expensive_action("apply_prices"))]
 
 
-async def price_store_clients(vault: SecretsVault) -> price_decisions.StoreClientFactory:
+async def price_store_clients(vault: SecretsVault, catalogue: Catalogue) -> price_decisions.StoreClientFactory:
     """The stores' REST clients that approvals and rollbacks write prices through."""
-    return price_decisions.store_clients(vault)
+    return price_decisions.store_clients(vault, catalogue)
 
 
 PriceStoreClients = Annotated[price_decisions.StoreClientFactory, Depends(price_store_clients)]
@@ -40,10 +49,16 @@ class SuggestionsResponse(ApiModel):
 @router.get("/suggestions", response_model=SuggestionsResponse, summary="Price suggestions of the current model")
 def suggestions(
     principal: TenantMember,
+    models: Models,
+    catalogue: Catalogue,
+    decisions: PriceDecisions,
+    tenants: Tenants,
     confidence: Literal["high", "medium", "low"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SuggestionsResponse:
-    version, answers = price_decisions.current_suggestions(principal.require_tenant())
+    version, answers = price_decisions.current_suggestions(
+        principal.require_tenant(), models=models, catalogue=catalogue, decisions=decisions, tenants=tenants
+    )
     made = [a.to_dict() for a in answers if not isinstance(a, NoSuggestion)]
     if confidence:
         made = [s for s in made if s["confidence"] == confidence]
@@ -98,7 +113,14 @@ def _decision_response(item: PriceDecision) -> DecisionResponse:
     summary="Approve a suggestion: the price is written to the store (409 if the store's price moved)",
 )
 def approve(
-    product_id: ProductId, body: DecisionRequest, principal: ApplyingPrincipal, store_clients: PriceStoreClients
+    product_id: ProductId,
+    body: DecisionRequest,
+    principal: ApplyingPrincipal,
+    store_clients: PriceStoreClients,
+    models: Models,
+    catalogue: Catalogue,
+    decisions: PriceDecisions,
+    tenants: Tenants,
 ) -> DecisionResponse:
     item = price_decisions.approve(
         principal.require_tenant(),
@@ -107,6 +129,10 @@ def approve(
         model_version=body.model_version,
         approver=principal.subject,
         clients=store_clients,
+        models=models,
+        catalogue=catalogue,
+        decisions=decisions,
+        tenants=tenants,
     )
     return _decision_response(item)
 
@@ -117,7 +143,15 @@ def approve(
     response_model=DecisionResponse,
     summary="Reject a suggestion (kept for the record; the price is not touched)",
 )
-def reject(product_id: ProductId, body: DecisionRequest, principal: StaffOrOwner) -> DecisionResponse:
+def reject(
+    product_id: ProductId,
+    body: DecisionRequest,
+    principal: StaffOrOwner,
+    models: Models,
+    catalogue: Catalogue,
+    decisions: PriceDecisions,
+    tenants: Tenants,
+) -> DecisionResponse:
     item = price_decisions.reject(
         principal.require_tenant(),
         product_id,
@@ -125,6 +159,10 @@ def reject(product_id: ProductId, body: DecisionRequest, principal: StaffOrOwner
         model_version=body.model_version,
         by=principal.subject,
         reason=body.reason,
+        models=models,
+        catalogue=catalogue,
+        decisions=decisions,
+        tenants=tenants,
     )
     return _decision_response(item)
 
@@ -140,10 +178,19 @@ class RollbackRequest(ApiModel):
     summary="Put back the prices an approved change overwrote",
 )
 def rollback(
-    decision_id: DecisionId, body: RollbackRequest, principal: ApplyingPrincipal, store_clients: PriceStoreClients
+    decision_id: DecisionId,
+    body: RollbackRequest,
+    principal: ApplyingPrincipal,
+    store_clients: PriceStoreClients,
+    decisions: PriceDecisions,
 ) -> DecisionResponse:
     item = price_decisions.rollback(
-        principal.require_tenant(), decision_id, by=principal.subject, clients=store_clients, force=body.force
+        principal.require_tenant(),
+        decision_id,
+        by=principal.subject,
+        clients=store_clients,
+        decisions=decisions,
+        force=body.force,
     )
     return _decision_response(item)
 
@@ -156,13 +203,14 @@ class DecisionPage(ApiModel):
 @router.get("/decisions", response_model=DecisionPage, summary="Price decisions, newest first")
 def decisions(
     principal: TenantMember,
+    repository: PriceDecisions,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> DecisionPage:
-    page = price_decisions.list_decisions(principal.require_tenant(), limit=limit, cursor=cursor)
+    page = price_decisions.list_decisions(principal.require_tenant(), repository, limit=limit, cursor=cursor)
     return DecisionPage(items=[_decision_response(item) for item in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionResponse, summary="One price decision")
-def decision(decision_id: DecisionId, principal: TenantMember) -> DecisionResponse:
-    return _decision_response(price_decisions.get_decision(principal.require_tenant(), decision_id))
+def decision(decision_id: DecisionId, principal: TenantMember, decisions: PriceDecisions) -> DecisionResponse:
+    return _decision_response(price_decisions.get_decision(principal.require_tenant(), decision_id, decisions))

@@ -118,16 +118,43 @@ def decision_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> P
 
 # ----------------------------------------------------------------------------- the repository a caller is given
 class PriceDecisionRepository(Protocol):
-    """What a training run reads of the merchant's price decisions (its price history counts the applied ones):
-    ``DynamoPriceDecisionRepository`` in the product, an in-memory one in the unit tier."""
+    """The merchant's price decisions: what a training run reads (its price history counts the applied ones) and
+    what the decisions on suggestions record, read back and roll back (``DynamoPriceDecisionRepository`` in the
+    product, an in-memory one in the unit tier)."""
 
     def iter_decisions(self, tenant_id: str) -> Iterator[PriceDecision]: ...
 
+    def record_decision(
+        self,
+        tenant_id: str,
+        decision_id: str,
+        *,
+        product_id: str,
+        variation_id: str | None,
+        status: str,
+        model_version: str,
+        decided_by: str,
+        decided_at: datetime,
+        reason: str | None,
+        suggestion: dict[str, Any],
+        change_record: dict[str, Any] | None,
+    ) -> PriceDecision: ...
+
+    def get_decision(self, tenant_id: str, decision_id: str) -> PriceDecision: ...
+
+    def mark_rolled_back(self, tenant_id: str, decision_id: str, rollback_record: dict[str, Any]) -> PriceDecision: ...
+
+    def decision_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[PriceDecision]: ...
+
 
 class DynamoPriceDecisionRepository:
-    """The pricing repository on the table: this module's reads."""
+    """The pricing repository on the table: this module's reads and writes."""
 
     iter_decisions = staticmethod(iter_decisions)
+    record_decision = staticmethod(record_decision)
+    get_decision = staticmethod(get_decision)
+    mark_rolled_back = staticmethod(mark_rolled_back)
+    decision_page = staticmethod(decision_page)
 
 
 def price_decision_repository() -> DynamoPriceDecisionRepository:

@@ -31,16 +31,15 @@ from luxebrain.ml.pricing.apply import (
 from luxebrain.ml.pricing.rules import GuardrailConfig
 from luxebrain.ml.pricing.suggestions import NoSuggestion, PriceSuggestion, SwitchbackTest
 from luxebrain.observability import logger
-from luxebrain.serving.loader import current_serving
-from luxebrain.storage import pricing as decision_repo
-from luxebrain.storage.catalogue import get_product, iter_products
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.pages import Page
-from luxebrain.storage.pricing import PriceDecision
-from luxebrain.storage.tenants import Store, get_store_secrets, get_tenant, list_stores
+from luxebrain.storage.pricing import PriceDecision, PriceDecisionRepository
+from luxebrain.storage.tenants import Store, TenantRepository, get_store_secrets, list_stores
 from luxebrain.woocommerce.outbound import StoreApi
 
 if TYPE_CHECKING:
     from luxebrain.ml.pricing.serving import PricingModel
+    from luxebrain.serving.loader import ModelCache
 
 
 class StoreWriteFailedError(LuxeBrainError):
@@ -63,11 +62,11 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def product_inputs(tenant_id: str) -> list[dict[str, Any]]:
+def product_inputs(tenant_id: str, catalogue: CatalogueRepository) -> list[dict[str, Any]]:
     """The catalogue in the shape ``suggest_prices`` reads (variations grouped under their product)."""
     products: dict[str, dict[str, Any]] = {}
     variations: dict[str, list[dict[str, Any]]] = {}
-    for item in iter_products(tenant_id):
+    for item in catalogue.iter_products(tenant_id):
         if item.deleted or item.status != "publish":
             continue
         row = {
@@ -127,35 +126,53 @@ def switchback_tests(decisions: Iterable[PriceDecision]) -> dict[str, Switchback
     return tests
 
 
-def guardrails_of(tenant_id: str) -> GuardrailConfig:
-    settings = get_tenant(tenant_id).settings or {}
+def guardrails_of(tenant_id: str, tenants: TenantRepository) -> GuardrailConfig:
+    settings = tenants.get_tenant(tenant_id).settings or {}
     return GuardrailConfig.model_validate(settings.get("pricing_guardrails") or {})
 
 
 def current_suggestions(
-    tenant_id: str, now: datetime | None = None
+    tenant_id: str,
+    now: datetime | None = None,
+    *,
+    models: ModelCache,
+    catalogue: CatalogueRepository,
+    decisions: PriceDecisionRepository,
+    tenants: TenantRepository,
 ) -> tuple[str, list[PriceSuggestion | NoSuggestion]]:
-    """The current pricing model's version and one answer per product (suggestion or reason for none)."""
+    """The current pricing model's version (from ``models``) and one answer per product of ``catalogue``
+    (suggestion or reason for none), within the tenant's guardrails and after its past ``decisions``."""
     from luxebrain.ml.pricing.serving import suggest_prices  # numpy: loaded with the model it serves
 
     model: PricingModel
-    model, version = current_serving(tenant_id, "pricing")
-    decisions = list(decision_repo.iter_decisions(tenant_id))
+    model, version = models.current_serving(tenant_id, "pricing")
+    past = list(decisions.iter_decisions(tenant_id))
     answers = suggest_prices(
         model,
-        guardrails_of(tenant_id),
-        products=product_inputs(tenant_id),
-        last_changes=last_changes(decisions),
-        tests=switchback_tests(decisions),
+        guardrails_of(tenant_id, tenants),
+        products=product_inputs(tenant_id, catalogue),
+        last_changes=last_changes(past),
+        tests=switchback_tests(past),
         now=now or datetime.now(UTC),
     )
     return version, answers
 
 
 def find_suggestion(
-    tenant_id: str, product_id: str, variation_id: str | None, model_version: str, now: datetime | None = None
+    tenant_id: str,
+    product_id: str,
+    variation_id: str | None,
+    model_version: str,
+    now: datetime | None = None,
+    *,
+    models: ModelCache,
+    catalogue: CatalogueRepository,
+    decisions: PriceDecisionRepository,
+    tenants: TenantRepository,
 ) -> PriceSuggestion:
-    version, answers = current_suggestions(tenant_id, now)
+    version, answers = current_suggestions(
+        tenant_id, now, models=models, catalogue=catalogue, decisions=decisions, tenants=tenants
+    )
     if version != model_version:
         raise ConflictError(f"the pricing model is now version {version}; reload the suggestions and decide again")
     for answer in answers:
@@ -170,14 +187,14 @@ def find_suggestion(
 StoreClientFactory = Callable[[str, str], Any]
 
 
-def store_of_product(tenant_id: str, product_id: str) -> Store:
+def store_of_product(tenant_id: str, product_id: str, catalogue: CatalogueRepository) -> Store:
     """The store a product belongs to (recorded by ingest). A product recorded before stores were tracked
     per product belongs to the tenant's only store; with several stores that is ambiguous, and refused."""
     stores = {store.store_id: store for store in list_stores(tenant_id) if store.status == "active"}
     if not stores:
         raise ConflictError("connect a WooCommerce store first (POST /stores)")
     try:
-        product = get_product(tenant_id, product_id)
+        product = catalogue.get_product(tenant_id, product_id)
         store_id = product.store_id
     except NotFoundError:
         store_id = None
@@ -190,12 +207,12 @@ def store_of_product(tenant_id: str, product_id: str) -> Store:
     return next(iter(stores.values()))
 
 
-def store_clients(vault: KeyVault) -> StoreClientFactory:
-    """The REST client of the store a product belongs to, its keys decrypted by ``vault``, through the vetted
-    outbound session."""
+def store_clients(vault: KeyVault, catalogue: CatalogueRepository) -> StoreClientFactory:
+    """The REST client of the store a product belongs to (as ``catalogue`` records it), its keys decrypted by
+    ``vault``, through the vetted outbound session."""
 
     def client_of_product(tenant_id: str, product_id: str) -> Any:
-        store = store_of_product(tenant_id, product_id)
+        store = store_of_product(tenant_id, product_id, catalogue)
         secrets_ = get_store_secrets(tenant_id, store.store_id, vault=vault)
         return StoreApi(
             store.url,
@@ -230,6 +247,7 @@ def _new_decision_id(now: datetime) -> str:
 
 def _save(
     tenant_id: str,
+    decisions: PriceDecisionRepository,
     *,
     now: datetime,
     suggestion: PriceSuggestion,
@@ -239,7 +257,7 @@ def _save(
     reason: str | None = None,
     change_record: PriceChangeRecord | None = None,
 ) -> PriceDecision:
-    return decision_repo.record_decision(
+    return decisions.record_decision(
         tenant_id,
         _new_decision_id(now),
         product_id=suggestion.product_id,
@@ -262,11 +280,25 @@ def approve(
     model_version: str,
     approver: str,
     clients: StoreClientFactory,
+    models: ModelCache,
+    catalogue: CatalogueRepository,
+    decisions: PriceDecisionRepository,
+    tenants: TenantRepository,
 ) -> PriceDecision:
     """Apply the suggestion to the store through ``clients`` (refused if the store's price moved since) and
     record it."""
     now = datetime.now(UTC)
-    suggestion = find_suggestion(tenant_id, product_id, variation_id, model_version, now)
+    suggestion = find_suggestion(
+        tenant_id,
+        product_id,
+        variation_id,
+        model_version,
+        now,
+        models=models,
+        catalogue=catalogue,
+        decisions=decisions,
+        tenants=tenants,
+    )
     try:
         client = clients(tenant_id, product_id)
         record = apply_suggestion(client, suggestion, approved_by=approver, now=now)
@@ -276,6 +308,7 @@ def approve(
         raise _unreachable(exc) from None
     return _save(
         tenant_id,
+        decisions,
         now=now,
         suggestion=suggestion,
         status="applied",
@@ -286,12 +319,33 @@ def approve(
 
 
 def reject(
-    tenant_id: str, product_id: str, variation_id: str | None, *, model_version: str, by: str, reason: str | None
+    tenant_id: str,
+    product_id: str,
+    variation_id: str | None,
+    *,
+    model_version: str,
+    by: str,
+    reason: str | None,
+    models: ModelCache,
+    catalogue: CatalogueRepository,
+    decisions: PriceDecisionRepository,
+    tenants: TenantRepository,
 ) -> PriceDecision:
     now = datetime.now(UTC)
-    suggestion = find_suggestion(tenant_id, product_id, variation_id, model_version, now)
+    suggestion = find_suggestion(
+        tenant_id,
+        product_id,
+        variation_id,
+        model_version,
+        now,
+        models=models,
+        catalogue=catalogue,
+        decisions=decisions,
+        tenants=tenants,
+    )
     return _save(
         tenant_id,
+        decisions,
         now=now,
         suggestion=suggestion,
         status="rejected",
@@ -301,16 +355,22 @@ def reject(
     )
 
 
-def get_decision(tenant_id: str, decision_id: str) -> PriceDecision:
-    return decision_repo.get_decision(tenant_id, decision_id)
+def get_decision(tenant_id: str, decision_id: str, decisions: PriceDecisionRepository) -> PriceDecision:
+    return decisions.get_decision(tenant_id, decision_id)
 
 
 def rollback(
-    tenant_id: str, decision_id: str, *, by: str, clients: StoreClientFactory, force: bool = False
+    tenant_id: str,
+    decision_id: str,
+    *,
+    by: str,
+    clients: StoreClientFactory,
+    decisions: PriceDecisionRepository,
+    force: bool = False,
 ) -> PriceDecision:
     """Put back, through ``clients``, the prices an applied decision overwrote (refused if someone changed them
     since)."""
-    decision = get_decision(tenant_id, decision_id)
+    decision = decisions.get_decision(tenant_id, decision_id)
     if decision.status != "applied" or not decision.change_record:
         raise ConflictError(f"only an applied price change can be rolled back (this one is {decision.status})")
     record = PriceChangeRecord.from_dict(decision.change_record)
@@ -322,9 +382,11 @@ def rollback(
         raise _translate(exc) from None
     except requests.RequestException as exc:
         raise _unreachable(exc) from None
-    return decision_repo.mark_rolled_back(tenant_id, decision_id, undone.to_dict())
+    return decisions.mark_rolled_back(tenant_id, decision_id, undone.to_dict())
 
 
-def list_decisions(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[PriceDecision]:
+def list_decisions(
+    tenant_id: str, decisions: PriceDecisionRepository, *, limit: int, cursor: str | None = None
+) -> Page[PriceDecision]:
     """One page of the tenant's decisions, newest first."""
-    return decision_repo.decision_page(tenant_id, limit=limit, cursor=cursor)
+    return decisions.decision_page(tenant_id, limit=limit, cursor=cursor)
