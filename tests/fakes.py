@@ -24,6 +24,7 @@ from luxebrain.storage.campaigns import Campaign, CampaignState, ConsentRecord, 
 from luxebrain.storage.catalogue import Product, ProductSupply
 from luxebrain.storage.customers import Order, OrderSummary
 from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
+from luxebrain.storage.merchandising import NO_MERCHANDISING, MerchandisingRules
 from luxebrain.storage.pages import Page
 from luxebrain.storage.pricing import PriceDecision
 from luxebrain.storage.tenants import Store, Tenant
@@ -880,6 +881,35 @@ class InMemoryPriceDecisionRepository:
         after = [decision for decision in newest_first if cursor is None or decision.decision_id < cursor]
         page = after[:limit]
         return Page(page, page[-1].decision_id if len(after) > limit else None)
+
+
+class InMemoryMerchandisingRepository:
+    """The merchandising repository (``storage.merchandising.MerchandisingRepository``): each tenant's
+    recommendation rules, replaced whole; none set reads as the empty rule set."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, MerchandisingRules] = {}
+
+    def get_rules(self, tenant_id: str) -> MerchandisingRules:
+        return self.rules.get(tenant_id, NO_MERCHANDISING)
+
+    def save_rules(
+        self,
+        tenant_id: str,
+        *,
+        pinned: Sequence[str],
+        boosts: Mapping[str, float],
+        blocked: Sequence[str],
+        actor: str,
+    ) -> MerchandisingRules:
+        self.rules[tenant_id] = MerchandisingRules(
+            pinned=tuple(pinned),
+            boosts={str(product): float(amount) for product, amount in boosts.items()},
+            blocked=frozenset(blocked),
+            updated_at=datetime.now(UTC),
+            updated_by=actor,
+        )
+        return self.rules[tenant_id]
 
 
 # ----------------------------------------------------------------------------- campaigns

@@ -43,6 +43,7 @@ from luxebrain.serving.loader import ModelCache, model_cache
 from luxebrain.storage.campaigns import CampaignRepository, campaign_repository
 from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
 from luxebrain.storage.members import MemberRepository, member_repository
+from luxebrain.storage.merchandising import MerchandisingRepository, merchandising_repository
 from luxebrain.storage.pricing import PriceDecisionRepository, price_decision_repository
 from luxebrain.storage.tenants import TenantRepository, tenant_repository
 from luxebrain.storefront.limits import (
@@ -243,6 +244,10 @@ async def price_decisions_repository() -> PriceDecisionRepository:
     return price_decision_repository()
 
 
+async def merchandising_rules() -> MerchandisingRepository:
+    return merchandising_repository()
+
+
 # The trained models a route serves from: the execution environment's cache, built on first use over the
 # training repository's pointers and the models bucket.
 async def serving_models() -> ModelCache:
@@ -261,3 +266,4 @@ Tenants = Annotated[TenantRepository, Depends(tenants_repository)]
 Models = Annotated[ModelCache, Depends(serving_models)]
 Campaigns = Annotated[CampaignRepository, Depends(campaigns_repository)]
 PriceDecisions = Annotated[PriceDecisionRepository, Depends(price_decisions_repository)]
+Merchandising = Annotated[MerchandisingRepository, Depends(merchandising_rules)]

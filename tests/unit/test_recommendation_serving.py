@@ -1,13 +1,26 @@
-"""What recommendation serving reads of the catalogue, over the in-memory catalogue repository: the products
-that may not be shown and the products the store has, refreshed once a minute per tenant."""
+"""What recommendation serving reads, over the in-memory repositories (sockets off): the current model from the
+serving cache, the products of the catalogue that may not be shown and those the store has (refreshed once a
+minute per tenant), and the merchant's rules."""
 
 from __future__ import annotations
 
-import pytest
-from fakes import InMemoryCatalogueRepository
+from datetime import UTC, datetime
 
+import pytest
+from fakes import (
+    InMemoryCatalogueRepository,
+    InMemoryMerchandisingRepository,
+    InMemoryObjectStore,
+    InMemoryTrainingRepository,
+)
+from test_recommend import NO_HOLDOUT, family_store
+from test_recommend import catalogue as catalogue_frame
+
+from luxebrain.ml.recommend.rules import NO_RULES
+from luxebrain.ml.recommend.train import train_recommender
 from luxebrain.runtime import reset_runtime
-from luxebrain.serving.recommendations import catalogue_products, unavailable_products
+from luxebrain.serving.loader import ModelCache, artifact_prefix
+from luxebrain.serving.recommendations import catalogue_products, recommender_with_rules, unavailable_products
 from luxebrain.storage.catalogue import Product
 from luxebrain.tenancy import new_tenant_id
 
@@ -45,3 +58,63 @@ def test_the_catalogue_view_is_read_once_a_minute_per_tenant() -> None:
     # and once the cache is emptied (a new minute, a new container) the new product is seen
     reset_runtime()
     assert catalogue_products(tenant, catalogue) == {"p1", "p2"} and unavailable_products(tenant, catalogue) == {"p2"}
+
+
+@pytest.fixture(scope="module")
+def artifact_files() -> dict[str, bytes]:
+    store = family_store()
+    return train_recommender(store, catalogue_frame(sorted(store["product_id"].unique())), params=NO_HOLDOUT).to_files()
+
+
+def serving(tenant: str, files: dict[str, bytes]) -> ModelCache:
+    bucket, training = InMemoryObjectStore(), InMemoryTrainingRepository()
+    prefix = artifact_prefix(tenant, "recommend", "v3")
+    for name, content in files.items():
+        bucket.put(prefix + name, content)
+    training.switch_pointer(
+        tenant,
+        "recommend",
+        expected_version=None,
+        version="v3",
+        artifact_prefix=prefix,
+        run_id="run-3",
+        holdout_metric=None,
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    return ModelCache(pointers=training, files=bucket, max_entries=2, max_bytes=10_000_000, check_interval_seconds=60)
+
+
+def test_the_model_is_served_with_what_may_not_be_shown_and_the_merchants_rules(
+    artifact_files: dict[str, bytes],
+) -> None:
+    tenant = new_tenant_id()
+    catalogue = InMemoryCatalogueRepository(
+        [Product(tenant, f"{family}{n}") for family in "GK" for n in range(1, 5) if f"{family}{n}" != "K2"]
+        + [Product(tenant, "K2", status="draft")]
+    )
+    merchandising = InMemoryMerchandisingRepository()
+    merchandising.save_rules(tenant, pinned=["K1"], boosts={"G4": 0.5}, blocked=["G2"], actor="staff-1")
+    recommender, version, rules = recommender_with_rules(
+        tenant, models=serving(tenant, artifact_files), catalogue=catalogue, merchandising=merchandising
+    )
+    assert version == "v3"
+    assert (rules.unavailable, rules.pin, dict(rules.boost), rules.block) == (
+        {"K2"},
+        ("K1",),
+        {"G4": 0.5},
+        {"G2"},
+    )
+    popular = [product.product_id for product in recommender.popular(8, rules).products]
+    assert popular[0] == "K1" and "G2" not in popular and "K2" not in popular
+
+
+def test_nothing_hidden_and_no_merchant_rules_serve_the_model_as_trained(artifact_files: dict[str, bytes]) -> None:
+    tenant = new_tenant_id()
+    catalogue = InMemoryCatalogueRepository([Product(tenant, f"{family}{n}") for family in "GK" for n in range(1, 5)])
+    _, _, rules = recommender_with_rules(
+        tenant,
+        models=serving(tenant, artifact_files),
+        catalogue=catalogue,
+        merchandising=InMemoryMerchandisingRepository(),
+    )
+    assert rules is NO_RULES

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field
 
-from api.dependencies import Catalogue, StaffOrOwner, TenantMember
+from api.dependencies import Catalogue, Merchandising, StaffOrOwner, TenantMember
 from luxebrain.serving import merchandising
 from luxebrain.webapi.models import ApiModel
 
@@ -49,8 +49,8 @@ def _response(rules: merchandising.MerchandisingRules) -> RulesResponse:
 
 
 @router.get("/recommendations/rules", response_model=RulesResponse, summary="The recommendation rules")
-def rules(principal: TenantMember) -> RulesResponse:
-    return _response(merchandising.rules_of(principal.require_tenant()))
+def rules(principal: TenantMember, repository: Merchandising) -> RulesResponse:
+    return _response(merchandising.rules_of(principal.require_tenant(), repository))
 
 
 @router.put(
@@ -59,7 +59,9 @@ def rules(principal: TenantMember) -> RulesResponse:
     summary="Replace the recommendation rules (staff): pinned first, boosted, blocked; audited",
     responses={422: {"description": "an unknown product, a duplicate, or a product both pinned and blocked"}},
 )
-def replace_rules(body: RulesRequest, principal: StaffOrOwner, catalogue: Catalogue) -> RulesResponse:
+def replace_rules(
+    body: RulesRequest, principal: StaffOrOwner, catalogue: Catalogue, repository: Merchandising
+) -> RulesResponse:
     tenant_id = principal.require_tenant()
     saved = merchandising.replace_rules(
         tenant_id,
@@ -68,5 +70,6 @@ def replace_rules(body: RulesRequest, principal: StaffOrOwner, catalogue: Catalo
         blocked=body.blocked,
         actor=principal.subject,
         catalogue=catalogue,
+        merchandising=repository,
     )
     return _response(saved)

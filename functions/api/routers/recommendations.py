@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import Catalogue, Models, RecommendationsReader
+from api.dependencies import Catalogue, Merchandising, Models, RecommendationsReader
 from luxebrain.auth.principal import AuthKind, Principal
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.campaigns.abtest import HOLDOUT
@@ -18,6 +18,7 @@ from luxebrain.errors import ForbiddenError, InvalidInputError
 from luxebrain.ml.recommend.rules import RecommendationInputError, RecommendationRules, Recommendations
 from luxebrain.serving.recommendations import recommender_with_rules
 from luxebrain.storage.catalogue import CatalogueRepository
+from luxebrain.storage.merchandising import MerchandisingRepository
 from luxebrain.storefront.events import VISITOR_PATTERN
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.webapi.models import ApiModel
@@ -78,6 +79,7 @@ def _serve(
     principal: Principal,
     models: ModelCache,
     catalogue: CatalogueRepository,
+    merchandising: MerchandisingRepository,
     visitor_id: str | None,
     k: int,
     answer: Callable[[Recommender, RecommendationRules], Recommendations],
@@ -86,7 +88,9 @@ def _serve(
 ) -> RecommendationResponse:
     """The answer, or for a storefront visitor in the hold-out the popularity fallback instead."""
     tenant_id = principal.require_tenant()
-    recommender, version, rules = recommender_with_rules(tenant_id, models=models, catalogue=catalogue)
+    recommender, version, rules = recommender_with_rules(
+        tenant_id, models=models, catalogue=catalogue, merchandising=merchandising
+    )
     arm = None
     if principal.kind is AuthKind.STOREFRONT and visitor_id:
         arm = visitor_arm(tenant_id, visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
@@ -105,6 +109,7 @@ async def for_you(
     principal: RecommendationsReader,
     models: Models,
     catalogue: Catalogue,
+    merchandising: Merchandising,
     customer_id: EntityId,
     k: K = 10,
     exclude_purchased: bool = False,
@@ -114,7 +119,9 @@ async def for_you(
         # picks would let anyone read a customer's purchases. Storefronts use similar / basket / popular.
         raise ForbiddenError("a storefront key cannot read a customer's personal recommendations")
     tenant_id = principal.require_tenant()
-    recommender, version, rules = recommender_with_rules(tenant_id, models=models, catalogue=catalogue)
+    recommender, version, rules = recommender_with_rules(
+        tenant_id, models=models, catalogue=catalogue, merchandising=merchandising
+    )
     if exclude_purchased:
         rules = replace(rules, exclude_purchased=True)  # the merchant's pins and blocks stay
     try:
@@ -128,6 +135,7 @@ async def similar(
     principal: RecommendationsReader,
     models: Models,
     catalogue: Catalogue,
+    merchandising: Merchandising,
     product_id: EntityId,
     k: K = 10,
     visitor_id: VisitorId = None,
@@ -136,6 +144,7 @@ async def similar(
         principal,
         models,
         catalogue,
+        merchandising,
         visitor_id,
         k,
         lambda recommender, rules: recommender.similar([product_id], k, rules),
@@ -153,12 +162,17 @@ class BasketRequest(ApiModel):
 
 @router.post("/basket", response_model=RecommendationResponse, summary="What goes with the products in a basket")
 async def basket(
-    body: BasketRequest, principal: RecommendationsReader, models: Models, catalogue: Catalogue
+    body: BasketRequest,
+    principal: RecommendationsReader,
+    models: Models,
+    catalogue: Catalogue,
+    merchandising: Merchandising,
 ) -> RecommendationResponse:
     return _serve(
         principal,
         models,
         catalogue,
+        merchandising,
         body.visitor_id,
         body.k,
         lambda recommender, rules: recommender.similar(body.product_ids, body.k, rules),
@@ -170,6 +184,7 @@ async def popular(
     principal: RecommendationsReader,
     models: Models,
     catalogue: Catalogue,
+    merchandising: Merchandising,
     k: K = 10,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     visitor_id: VisitorId = None,
@@ -178,4 +193,4 @@ async def popular(
     def trending(recommender: Recommender, rules: RecommendationRules) -> Recommendations:
         return recommender.popular(k, rules, category=category)
 
-    return _serve(principal, models, catalogue, visitor_id, k, trending, fallback=trending)
+    return _serve(principal, models, catalogue, merchandising, visitor_id, k, trending, fallback=trending)

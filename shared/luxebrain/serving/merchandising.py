@@ -9,7 +9,7 @@ from luxebrain.auth.members import record_audit
 from luxebrain.caching import ExpiringCache
 from luxebrain.errors import InvalidInputError
 from luxebrain.storage.catalogue import CatalogueRepository
-from luxebrain.storage.merchandising import MerchandisingRules, get_rules, save_rules
+from luxebrain.storage.merchandising import MerchandisingRepository, MerchandisingRules
 
 __all__ = ["MAX_BLOCKED", "MAX_BOOSTED", "MAX_PINNED", "MerchandisingRules", "replace_rules", "rules_of"]
 
@@ -21,8 +21,8 @@ RULES_SECONDS = 60.0
 _rules: ExpiringCache[str, MerchandisingRules] = ExpiringCache(RULES_SECONDS)
 
 
-def rules_of(tenant_id: str) -> MerchandisingRules:
-    return _rules.get(tenant_id, lambda: get_rules(tenant_id))
+def rules_of(tenant_id: str, merchandising: MerchandisingRepository) -> MerchandisingRules:
+    return _rules.get(tenant_id, lambda: merchandising.get_rules(tenant_id))
 
 
 def _duplicates(ids: Sequence[str]) -> list[str]:
@@ -37,9 +37,10 @@ def replace_rules(
     blocked: Sequence[str],
     actor: str,
     catalogue: CatalogueRepository,
+    merchandising: MerchandisingRepository,
 ) -> MerchandisingRules:
-    """Check and save the whole rule set: products of the tenant's ``catalogue`` only, no duplicate, none both
-    pinned and blocked (422 naming them)."""
+    """Check and save the whole rule set in ``merchandising``: products of the tenant's ``catalogue`` only, no
+    duplicate, none both pinned and blocked (422 naming them)."""
     problems = []
     if duplicates := _duplicates(pinned) + _duplicates(blocked):
         problems.append(f"listed twice: {', '.join(duplicates)}")
@@ -52,7 +53,7 @@ def replace_rules(
         problems.append(f"not in the store's catalogue: {', '.join(unknown[:10])}")
     if problems:
         raise InvalidInputError("; ".join(problems))
-    saved = save_rules(tenant_id, pinned=pinned, boosts=boosts, blocked=blocked, actor=actor)
+    saved = merchandising.save_rules(tenant_id, pinned=pinned, boosts=boosts, blocked=blocked, actor=actor)
     _rules.put(tenant_id, saved)
     record_audit(
         tenant_id,

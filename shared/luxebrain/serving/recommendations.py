@@ -10,6 +10,7 @@ from luxebrain.billing.plans import tenant_profile
 from luxebrain.caching import ExpiringCache
 from luxebrain.ml.recommend.rules import NO_RULES, RecommendationRules
 from luxebrain.storage.catalogue import CatalogueRepository
+from luxebrain.storage.merchandising import MerchandisingRepository
 
 if TYPE_CHECKING:
     from luxebrain.ml.recommend.serving import Recommender
@@ -64,15 +65,15 @@ def catalogue_products(tenant_id: str, catalogue: CatalogueRepository) -> frozen
 
 
 def recommender_with_rules(
-    tenant_id: str, *, models: ModelCache, catalogue: CatalogueRepository
+    tenant_id: str, *, models: ModelCache, catalogue: CatalogueRepository, merchandising: MerchandisingRepository
 ) -> tuple[Recommender, str, RecommendationRules]:
     """The current model (from ``models``), its version, and the rules: what of ``catalogue`` may not be shown
-    right now, and the merchant's own (pinned first, boosted, blocked)."""
+    right now, and the merchant's own from ``merchandising`` (pinned first, boosted, blocked)."""
     from luxebrain.serving.merchandising import rules_of
 
     recommender, version = models.current_serving(tenant_id, "recommend")
     hidden = unavailable_products(tenant_id, catalogue)
-    merchant = rules_of(tenant_id)
+    merchant = rules_of(tenant_id, merchandising)
     if not hidden and not (merchant.pinned or merchant.boosts or merchant.blocked):
         return recommender, version, NO_RULES
     rules = RecommendationRules(unavailable=hidden, pin=merchant.pinned, boost=merchant.boosts, block=merchant.blocked)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -59,3 +60,36 @@ def save_rules(
         updated_by=actor,
     ).save()
     return get_rules(tenant_id)
+
+
+# ----------------------------------------------------------------------------- the repository a caller is given
+class MerchandisingRepository(Protocol):
+    """The merchant's recommendation rules as serving reads them and the rules route replaces them
+    (``DynamoMerchandisingRepository`` in the product, an in-memory one in the unit tier)."""
+
+    def get_rules(self, tenant_id: str) -> MerchandisingRules: ...
+
+    def save_rules(
+        self,
+        tenant_id: str,
+        *,
+        pinned: Sequence[str],
+        boosts: Mapping[str, float],
+        blocked: Sequence[str],
+        actor: str,
+    ) -> MerchandisingRules: ...
+
+
+class DynamoMerchandisingRepository:
+    """The merchandising repository on the table: this module's read and write."""
+
+    get_rules = staticmethod(get_rules)
+    save_rules = staticmethod(save_rules)
+
+
+def merchandising_repository() -> DynamoMerchandisingRepository:
+    """The product's merchandising repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoMerchandisingRepository()
