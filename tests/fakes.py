@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,10 +20,12 @@ from luxebrain.adapters import (
     ReceivedMessage,
     StoredObject,
 )
-from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.billing.plans import PlanLimitExceededError, get_plan
+from luxebrain.errors import ConflictError, InvalidInputError, NotFoundError
 from luxebrain.storage.campaigns import Campaign, CampaignState, ConsentRecord, SendRecord
 from luxebrain.storage.catalogue import Product, ProductSupply
-from luxebrain.storage.customers import Order, OrderSummary
+from luxebrain.storage.customers import Customer, Order, OrderSummary
+from luxebrain.storage.ingest import PutOutcome, RejectedEvent, StoreRecord
 from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
 from luxebrain.storage.merchandising import NO_MERCHANDISING, MerchandisingRules
 from luxebrain.storage.pages import Page
@@ -1084,3 +1087,137 @@ class InMemoryCampaignRepository:
     def put_campaign_state(self, tenant_id: str, name: str, state: dict[str, Any]) -> None:
         # The table's put replaces the whole item: a secret of the same name would be gone.
         self.states[tenant_id, name] = CampaignState(None, json.loads(json.dumps(state)))
+
+
+# ----------------------------------------------------------------------------- ingest
+def _resource_and_id(record: StoreRecord) -> tuple[str, str]:
+    if isinstance(record, Order):
+        return "order", record.order_id
+    if isinstance(record, Product):
+        return "product", record.product_id
+    if isinstance(record, Customer):
+        return "customer", record.customer_id
+    return "coupon", record.coupon_id
+
+
+class InMemoryIngestRepository:
+    """The ingest repository (``storage.ingest.IngestRepository``): store records by tenant, resource and id
+    under the table's newer-wins condition (written when none is stored, when the stored one is older, or the
+    same version with other content; a restore also over a tombstone), rejected deliveries newest first, and
+    the last delivery seen per store and topic, never moving back in time. ``written`` lists every record
+    written, in order."""
+
+    def __init__(self, records: Iterable[StoreRecord] = ()) -> None:
+        self.records: dict[tuple[str, str, str], StoreRecord] = {}
+        self.rejected: dict[tuple[str, str], RejectedEvent] = {}  # (tenant, received_at#event_id) -> event
+        self.topics: dict[tuple[str, str, str], str] = {}  # (tenant, store, topic) -> last delivery seen
+        self.written: list[StoreRecord] = []
+        self._lock = threading.Lock()  # the back-fill writes a page from several threads
+        for record in records:
+            self.put(record)
+
+    def put(self, record: StoreRecord) -> None:
+        """Store a record unconditionally (a test's Given)."""
+        self.records[(record.tenant_id, *_resource_and_id(record))] = record
+
+    def _conditional_put(self, record: StoreRecord, lift_tombstone: bool) -> PutOutcome:
+        key = (record.tenant_id, *_resource_and_id(record))
+        with self._lock:
+            stored = self.records.get(key)
+            if stored is not None and not (lift_tombstone and stored.deleted):
+                older = record.modified_gmt < stored.modified_gmt
+                same = record.modified_gmt == stored.modified_gmt and record.content_hash == stored.content_hash
+                if older or same:
+                    return PutOutcome(written=False, added=False)
+            self.records[key] = record
+            self.written.append(record)
+            return PutOutcome(written=True, added=stored is None or stored.deleted)
+
+    def put_if_newer(self, record: StoreRecord, *, lift_tombstone: bool = False) -> bool:
+        return self._conditional_put(record, lift_tombstone).written
+
+    def put_if_newer_reporting(self, record: StoreRecord, *, lift_tombstone: bool = False) -> PutOutcome:
+        return self._conditional_put(record, lift_tombstone)
+
+    def stored_record(self, tenant_id: str, resource: str, resource_id: str) -> StoreRecord | None:
+        return self.records.get((tenant_id, resource, resource_id))
+
+    def is_stored_live(self, record: StoreRecord) -> bool:
+        stored = self.records.get((record.tenant_id, *_resource_and_id(record)))
+        return stored is not None and not stored.deleted
+
+    def iter_variations(self, tenant_id: str, parent_id: str) -> Iterator[Product]:
+        products = [
+            record
+            for (tenant, resource, _), record in sorted(self.records.items(), key=lambda entry: entry[0])
+            if tenant == tenant_id and resource == "product"
+        ]
+        return iter([p for p in products if isinstance(p, Product) and p.parent_id == parent_id])
+
+    def get_order(self, tenant_id: str, order_id: str, *, consistent: bool = False) -> Order:
+        order = self.records.get((tenant_id, "order", order_id))
+        if not isinstance(order, Order):
+            raise NotFoundError(f"order {order_id} not found")
+        return order
+
+    def record_rejected_event(self, tenant_id: str, event_id: str, event: RejectedEvent, *, expires_at: int) -> None:
+        self.rejected[(tenant_id, f"{event.received_at}#{event_id}")] = event
+
+    def list_rejected_events(self, tenant_id: str, limit: int = 100) -> list[RejectedEvent]:
+        newest_first = sorted(((sk, event) for (tenant, sk), event in self.rejected.items() if tenant == tenant_id))
+        return [event for _, event in reversed(newest_first)][:limit]
+
+    def stamp_topic_delivery(self, tenant_id: str, store_id: str, topic: str, stamp: str) -> bool:
+        key = (tenant_id, store_id, topic)
+        with self._lock:
+            if key in self.topics and self.topics[key] >= stamp:
+                return False
+            self.topics[key] = stamp
+            return True
+
+    def topic_deliveries(self, tenant_id: str, store_id: str) -> dict[str, str]:
+        return {
+            topic: stamp
+            for (tenant, store, topic), stamp in self.topics.items()
+            if (tenant, store) == (tenant_id, store_id)
+        }
+
+
+class InMemoryUsageCounter:
+    """The plan's usage counters (``billing.usage.UsageCounter``) against the allowances of each tenant's plan
+    (``plan`` unless :meth:`set_plan` says otherwise), as the table counts them: one counter per tenant and
+    metric (a test runs within one period), added to only while the total stays within the allowance (a counter
+    not yet started takes any amount, as the table's condition does), given back never below zero (nothing when
+    it holds less). Only quotas and sizes: a channel the plan lacks and the storefront allowance are the
+    product's concern."""
+
+    def __init__(self, plan: str = "free") -> None:
+        self.plan = plan
+        self.plans: dict[str, str] = {}
+        self.used: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def set_plan(self, tenant_id: str, plan: str) -> None:
+        self.plans[tenant_id] = plan
+
+    def consume(self, tenant_id: str, metric: str, amount: int = 1) -> int:
+        if amount < 1:
+            raise InvalidInputError("amount must be at least 1")
+        plan = get_plan(self.plans.get(tenant_id, self.plan))
+        allowed, period = plan.allowance(metric)
+        with self._lock:
+            used = self.used.get((tenant_id, metric))
+            if used is not None and used > allowed - amount:
+                raise PlanLimitExceededError(
+                    metric if period == "held" else f"{metric}_per_{period}", allowed, plan.name
+                )
+            self.used[(tenant_id, metric)] = (used or 0) + amount
+            return self.used[(tenant_id, metric)]
+
+    def release(self, tenant_id: str, metric: str, amount: int = 1) -> None:
+        if amount < 1:
+            return
+        with self._lock:
+            used = self.used.get((tenant_id, metric), 0)
+            if used >= amount:
+                self.used[(tenant_id, metric)] = used - amount

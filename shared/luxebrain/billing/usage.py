@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from luxebrain.billing.plans import (
     CHANNEL_METRICS,
@@ -42,7 +43,7 @@ from luxebrain.billing.plans import (
     plan_of,
 )
 from luxebrain.errors import InvalidInputError
-from luxebrain.runtime import on_reset
+from luxebrain.runtime import configured_settings, on_reset
 from luxebrain.storage import tenants as tenant_repo
 
 
@@ -107,6 +108,34 @@ def release(tenant_id: str, metric: str, amount: int = 1) -> None:
     if amount < 1:
         return
     _subtract(tenant_id, metric, plan_of(tenant_id).allowance(metric)[1], amount)
+
+
+class UsageCounter(Protocol):
+    """Counting a metered metric against the tenant's plan and giving units back (:func:`consume`,
+    :func:`release`): what the ingest processor is given to meter deliveries and catalogue sizes
+    (``PlanUsage`` in the product, an in-memory counter in the unit tier)."""
+
+    def consume(self, tenant_id: str, metric: str, amount: int = 1) -> int: ...
+
+    def release(self, tenant_id: str, metric: str, amount: int = 1) -> None: ...
+
+
+class PlanUsage:
+    """The usage counters on the table against each tenant's plan: this module's :func:`consume` and
+    :func:`release`."""
+
+    consume = staticmethod(consume)
+    release = staticmethod(release)
+
+
+def plan_usage() -> PlanUsage:
+    """The product's usage counter, the table bound on the first call of the execution environment (again
+    after a runtime reset), not at import."""
+    configured_settings()
+    return _PLAN_USAGE
+
+
+_PLAN_USAGE = PlanUsage()
 
 
 def release_rate(tenant_id: str, action: str, amount: int) -> None:

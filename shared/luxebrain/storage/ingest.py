@@ -3,19 +3,38 @@ checkpoints.
 
 Every store record (product, coupon, customer, order) is written by :func:`put_if_newer`, conditional on the
 store's ``modified_gmt`` and the content hash, so duplicates, replays and out-of-order deliveries are harmless.
+What the ingest processor reads and writes of the table is :class:`IngestRepository`, which it is given
+(``DynamoIngestRepository`` from :func:`ingest_repository` in the product, an in-memory one in the unit tier).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from luxebrain.storage.catalogue import Coupon, Product, coupon_from_item, coupon_item, product_from_item, product_item
-from luxebrain.storage.customers import Customer, Order, customer_from_item, customer_item, order_from_item, order_item
+from luxebrain.runtime import configured_settings
+from luxebrain.storage.catalogue import (
+    Coupon,
+    Product,
+    coupon_from_item,
+    coupon_item,
+    iter_variations,
+    product_from_item,
+    product_item,
+)
+from luxebrain.storage.customers import (
+    Customer,
+    Order,
+    customer_from_item,
+    customer_item,
+    get_order,
+    order_from_item,
+    order_item,
+)
 from luxebrain.storage.items.base import is_condition_failure
 from luxebrain.storage.items.catalogue import CouponItem, ProductItem, key_coupon, key_product
 from luxebrain.storage.items.customers import CustomerItem, OrderItem, key_customer, key_order
@@ -299,3 +318,58 @@ def forget_store_ingest(tenant_id: str, store_id: str) -> None:
     for model, partition in ((IngestCheckpointItem, "CHECKPOINT"), (WebhookTopicActivityItem, "TOPIC_ACTIVITY")):
         for item in model.query(tenant_partition(tenant_id, partition), model.sk.startswith(f"{store_id}#")):
             item.delete()
+
+
+# ----------------------------------------------------------------------------- the repository the processor is given
+class IngestRepository(Protocol):
+    """What the ingest processor reads and writes of a tenant's store records: the newer-wins write, the stored
+    version of a record, a variable product's variations, an order as stored (its refunds' lines), the rejected
+    deliveries and the last delivery seen per topic."""
+
+    def put_if_newer(self, record: StoreRecord, *, lift_tombstone: bool = False) -> bool: ...
+
+    def put_if_newer_reporting(self, record: StoreRecord, *, lift_tombstone: bool = False) -> PutOutcome: ...
+
+    def stored_record(self, tenant_id: str, resource: str, resource_id: str) -> StoreRecord | None: ...
+
+    def is_stored_live(self, record: StoreRecord) -> bool: ...
+
+    def iter_variations(self, tenant_id: str, parent_id: str) -> Iterator[Product]: ...
+
+    def get_order(self, tenant_id: str, order_id: str, *, consistent: bool = False) -> Order: ...
+
+    def record_rejected_event(
+        self, tenant_id: str, event_id: str, event: RejectedEvent, *, expires_at: int
+    ) -> None: ...
+
+    def list_rejected_events(self, tenant_id: str, limit: int = 100) -> list[RejectedEvent]: ...
+
+    def stamp_topic_delivery(self, tenant_id: str, store_id: str, topic: str, stamp: str) -> bool: ...
+
+    def topic_deliveries(self, tenant_id: str, store_id: str) -> dict[str, str]: ...
+
+
+class DynamoIngestRepository:
+    """The ingest repository on the table: this module's conditional writes and reads, and the catalogue's and
+    customers' reads the processor needs."""
+
+    put_if_newer = staticmethod(put_if_newer)
+    put_if_newer_reporting = staticmethod(put_if_newer_reporting)
+    stored_record = staticmethod(stored_record)
+    is_stored_live = staticmethod(is_stored_live)
+    iter_variations = staticmethod(iter_variations)
+    get_order = staticmethod(get_order)
+    record_rejected_event = staticmethod(record_rejected_event)
+    list_rejected_events = staticmethod(list_rejected_events)
+    stamp_topic_delivery = staticmethod(stamp_topic_delivery)
+    topic_deliveries = staticmethod(topic_deliveries)
+
+
+def ingest_repository() -> DynamoIngestRepository:
+    """The product's ingest repository, the table bound on the first call of the execution environment (again
+    after a runtime reset), not at import: a handler asks for it when it runs."""
+    configured_settings()
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoIngestRepository()
