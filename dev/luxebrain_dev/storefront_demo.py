@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from luxebrain.auth.storefront import issue_storefront_key
+from luxebrain.billing.usage import plan_usage
 from luxebrain.campaigns.abtest import HOLDOUT
 from luxebrain.ingest import processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import catalogue_repository
+from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.members import member_repository
 from luxebrain.storefront.events import StorefrontEventBatch, record_events
 from luxebrain.storefront.holdout import TREATMENT, holdout_share_of, visitor_arm
@@ -368,7 +370,9 @@ def _ingest_order(
         body=wp_json_encode(order).decode(),
         received_at=utc_now_iso(),
     )
-    processor.process_envelope(envelope, event_id=uuid.uuid4().hex, refunds=_no_refunds)
+    processor.process_envelope(
+        envelope, event_id=uuid.uuid4().hex, refunds=_no_refunds, records=ingest_repository(), usage=plan_usage()
+    )
 
 
 def _no_refunds(tenant_id: str, store_id: str, order_id: int) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from luxebrain.adapters.aws import models_bucket, secrets_vault
+from luxebrain.billing.usage import UsageCounter, plan_usage
 from luxebrain.ingest.processor import (
     ProcessResult,
     RefundLinesFetcher,
@@ -27,6 +28,7 @@ from luxebrain.ingest.processor import (
 )
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.runtime import on_reset
+from luxebrain.storage.ingest import IngestRepository, ingest_repository
 
 if TYPE_CHECKING:
     from luxebrain.woocommerce.client import WooCommerceClient
@@ -50,11 +52,15 @@ on_reset(store_clients_once.cache_clear)
 refund_lines = store_refund_lines(lambda tenant_id, store_id: store_clients_once()(tenant_id, store_id))
 
 
-def record_handler(record: SQSRecord, refunds: RefundLinesFetcher) -> str:
+def record_handler(
+    record: SQSRecord, refunds: RefundLinesFetcher, records: IngestRepository, usage: UsageCounter
+) -> str:
     result = process_message(
         record.body,
         message_id=record.message_id,
         refunds=refunds,
+        records=records,
+        usage=usage,
         receive_count=int(record.attributes.approximate_receive_count or 1),
     )
     metrics.add_metric(name=f"Ingest{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
@@ -69,19 +75,29 @@ def record_handler(record: SQSRecord, refunds: RefundLinesFetcher) -> str:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle_batch(event, context, refund_lines)
+    # The repositories are made once per execution environment; asking for them here (not at import) binds the
+    # table on the first batch, and again after a runtime reset.
+    return handle_batch(event, context, refund_lines, records=ingest_repository(), usage=plan_usage())
 
 
-def handle_batch(event: dict[str, Any], context: LambdaContext, refunds: RefundLinesFetcher) -> dict[str, Any]:
-    """One SQS batch, new refunds getting their lines from ``refunds`` (the handler passes the stores')."""
+def handle_batch(
+    event: dict[str, Any],
+    context: LambdaContext,
+    refunds: RefundLinesFetcher,
+    *,
+    records: IngestRepository,
+    usage: UsageCounter,
+) -> dict[str, Any]:
+    """One SQS batch, new refunds getting their lines from ``refunds`` (the handler passes the stores'), its
+    records stored in ``records`` and metered in ``usage``."""
     _batch_results.clear()
     response = process_partial_response(
         event=event,
-        record_handler=partial(record_handler, refunds=refunds),
+        record_handler=partial(record_handler, refunds=refunds, records=records, usage=usage),
         processor=batch_processor,
         context=context,
     )
     # After the writes; a lost delta drops the snapshot (rebuilt from the table).
     feed_training(_batch_results, files=models_bucket())
-    record_store_activity(_batch_results)
+    record_store_activity(_batch_results, records=records)
     return response

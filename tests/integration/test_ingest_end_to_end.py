@@ -238,9 +238,9 @@ def test_a_second_backfill_stores_only_the_customers_changed_since_the_first(
     ingested: list[tuple[str, Any]] = []
     store_record = backfill._ingest_record
 
-    def spy(tenant: str, store: str, resource: str, record: Any, sizes: Any = None, *, refunds: Any) -> Any:
+    def spy(tenant: str, store: str, resource: str, record: Any, sizes: Any = None, *, writer: Any) -> Any:
         ingested.append((resource, record.get("id")))
-        return store_record(tenant, store, resource, record, sizes, refunds=refunds)
+        return store_record(tenant, store, resource, record, sizes, writer=writer)
 
     monkeypatch.setattr(backfill, "_ingest_record", spy)
     with FakeWooCommerce(sample) as fake:

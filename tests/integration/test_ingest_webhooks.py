@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from luxebrain.adapters.aws import secrets_vault
+from luxebrain.billing.usage import plan_usage
 from luxebrain.errors import NotFoundError
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
@@ -25,7 +26,7 @@ from luxebrain.runtime import aws_client
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import get_product
 from luxebrain.storage.customers import get_customer, get_order, orders_of_customer
-from luxebrain.storage.ingest import list_rejected_events
+from luxebrain.storage.ingest import ingest_repository, list_rejected_events
 from luxebrain.storage.items.catalogue import ProductItem, key_product
 from luxebrain.storage.items.customers import CustomerItem, OrderItem, key_order
 from luxebrain.woocommerce.client import WooCommerceError
@@ -449,6 +450,8 @@ def test_random_and_truncated_payloads_are_stored_or_rejected_never_crash(
         envelope(tenant_id, topic, body),
         event_id=str(uuid.uuid4()),
         refunds=StoreRefunds(WooCommerceError("no store behind this test")),
+        records=ingest_repository(),
+        usage=plan_usage(),
     )
     assert result.outcome in ("stored", "duplicate", "rejected", "tombstoned")
 
@@ -458,7 +461,9 @@ def test_replayed_delivery_changes_nothing(processor_handler: Any, tenant_id: st
     processor_handler(sqs_event(delivery), context())
     first = ProductItem.get(*key_product(tenant_id, "93"))
     replay = copy.deepcopy(delivery)
-    result = ingest_processor.process_envelope(replay, event_id="replay", refunds=no_refund_lookups)
+    result = ingest_processor.process_envelope(
+        replay, event_id="replay", refunds=no_refund_lookups, records=ingest_repository(), usage=plan_usage()
+    )
     assert result.outcome == "duplicate"
     assert ProductItem.get(*key_product(tenant_id, "93")).updated_at == first.updated_at
     assert ProductItem.count(first.pk) == 1

@@ -12,10 +12,11 @@ import pytest
 from fakes import StoreRefunds
 from test_ingest_webhooks import context, envelope, sqs_event
 
+from luxebrain.billing.usage import plan_usage
 from luxebrain.errors import NotFoundError
 from luxebrain.runtime import aws_client
 from luxebrain.storage.customers import get_order
-from luxebrain.storage.ingest import list_rejected_events
+from luxebrain.storage.ingest import ingest_repository, list_rejected_events
 from luxebrain.storage.items.customers import CustomerItem
 from luxebrain.woocommerce.client import WooCommerceAuthError
 from luxebrain_dev.local.embedded import LocalResources
@@ -59,7 +60,10 @@ def processor_handler(local_aws: LocalResources, store_refunds: StoreRefunds) ->
     """The processor function's batch handler asking ``store_refunds`` for refund lines, under its role."""
     module = import_handler_module("../functions/ingest/", "processor", "IngestProcessorFunction")
     return as_function(
-        "IngestProcessorFunction", lambda event, context: module.handle_batch(event, context, store_refunds)
+        "IngestProcessorFunction",
+        lambda event, context: module.handle_batch(
+            event, context, store_refunds, records=ingest_repository(), usage=plan_usage()
+        ),
     )
 
 

@@ -497,8 +497,10 @@ def _order_with_visitor(visitor_id: str, order_id: int, product_id: str, total: 
 def deliver_order(tenant_id: str, order: dict[str, Any], refunds: RefundLinesFetcher = no_refund_lookups) -> Any:
     """The order as one webhook delivery of order.updated, processed as ingest processes it (new refunds
     getting their lines from ``refunds``)."""
+    from luxebrain.billing.usage import plan_usage
     from luxebrain.ingest import processor
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
+    from luxebrain.storage.ingest import ingest_repository
     from luxebrain_dev.delivery import wp_json_encode
 
     envelope = IngestEnvelope(
@@ -510,7 +512,9 @@ def deliver_order(tenant_id: str, order: dict[str, Any], refunds: RefundLinesFet
         body=wp_json_encode(order).decode(),
         received_at=utc_now_iso(),
     )
-    return processor.process_envelope(envelope, event_id=uuid.uuid4().hex, refunds=refunds)
+    return processor.process_envelope(
+        envelope, event_id=uuid.uuid4().hex, refunds=refunds, records=ingest_repository(), usage=plan_usage()
+    )
 
 
 def related_results(tenant_id: str) -> dict[str, Any]:

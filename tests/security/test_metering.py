@@ -19,13 +19,14 @@ from fastapi.testclient import TestClient
 
 from luxebrain.adapters.aws import secrets_vault
 from luxebrain.billing.plans import PLANS, PlanLimitExceededError, change_plan
-from luxebrain.billing.usage import consume, usage_report
+from luxebrain.billing.usage import consume, plan_usage, usage_report
 from luxebrain.campaigns.channels import ProviderError
 from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.sending import SenderContext, SendRequest, deliver
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
-from luxebrain.ingest.processor import process_envelope
+from luxebrain.ingest.processor import ProcessResult, process_envelope
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.tenants import create_tenant
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.delivery import wp_json_encode
@@ -342,14 +343,19 @@ def _product_envelope(
     )
 
 
+def _deliver(envelope: IngestEnvelope, event_id: str) -> ProcessResult:
+    """A webhook delivery through the processor, on the table and the plan's counters as the function runs it."""
+    return process_envelope(
+        envelope, event_id=event_id, refunds=no_refund_lookups, records=ingest_repository(), usage=plan_usage()
+    )
+
+
 @pytest.mark.parametrize("plan", PLAN_NAMES)
 def test_webhook_events_beyond_the_plan_are_rejected_with_the_reason(local_aws: LocalResources, plan: str) -> None:
     tenant_id = _tenant_on(plan)
     allowed = _fill(tenant_id, "events", leave=1)
-    assert (
-        process_envelope(_product_envelope(tenant_id, 1), event_id="e1", refunds=no_refund_lookups).outcome == "stored"
-    )
-    refused = process_envelope(_product_envelope(tenant_id, 2), event_id="e2", refunds=no_refund_lookups)
+    assert _deliver(_product_envelope(tenant_id, 1), "e1").outcome == "stored"
+    refused = _deliver(_product_envelope(tenant_id, 2), "e2")
     assert refused.outcome == "rejected" and "events" in (refused.reason or "")
     assert _used(tenant_id, "events_per_month") == allowed
 
@@ -357,23 +363,21 @@ def test_webhook_events_beyond_the_plan_are_rejected_with_the_reason(local_aws: 
 def test_a_duplicate_delivery_is_not_counted_as_an_event(local_aws: LocalResources) -> None:
     tenant_id = _tenant_on("free")
     envelope = _product_envelope(tenant_id, 1)
-    assert process_envelope(envelope, event_id="e1", refunds=no_refund_lookups).outcome == "stored"
-    assert process_envelope(envelope, event_id="e1", refunds=no_refund_lookups).outcome == "duplicate"
+    assert _deliver(envelope, "e1").outcome == "stored"
+    assert _deliver(envelope, "e1").outcome == "duplicate"
     assert _used(tenant_id, "events_per_month") == 1
 
 
 @pytest.mark.parametrize("plan", PLAN_NAMES)
 def test_the_catalogue_cannot_grow_past_the_plans_products(local_aws: LocalResources, plan: str) -> None:
     tenant_id = _tenant_on(plan)
-    assert (
-        process_envelope(_product_envelope(tenant_id, 1), event_id="e1", refunds=no_refund_lookups).outcome == "stored"
-    )
+    assert _deliver(_product_envelope(tenant_id, 1), "e1").outcome == "stored"
     allowed = _fill(tenant_id, "products", leave=0)
-    refused = process_envelope(_product_envelope(tenant_id, 2), event_id="e2", refunds=no_refund_lookups)
+    refused = _deliver(_product_envelope(tenant_id, 2), "e2")
     assert refused.outcome == "rejected" and "products" in (refused.reason or "")
     # An update of a product already held is not a new one
     updated = _product_envelope(tenant_id, 1, "product.updated", modified="2030-01-01T00:00:00")
-    assert process_envelope(updated, event_id="e3", refunds=no_refund_lookups).outcome == "stored"
+    assert _deliver(updated, "e3").outcome == "stored"
     assert _used(tenant_id, "products") == allowed
 
 
@@ -382,24 +386,21 @@ def test_a_back_fill_page_counts_what_it_adds_once_and_near_the_limit_record_by_
 ) -> None:
     import json
 
-    from luxebrain.ingest.backfill import BackfillReport, _ingest_page
+    from luxebrain.ingest.backfill import BackfillReport, _ingest_page, _PageWriter
 
     tenant_id = _tenant_on("free")
     payload = json.loads((WOO_FIXTURES / "product.json").read_text())
-    assert (
-        process_envelope(_product_envelope(tenant_id, 1), event_id="e1", refunds=no_refund_lookups).outcome == "stored"
-    )
+    assert _deliver(_product_envelope(tenant_id, 1), "e1").outcome == "stored"
+    writer = _PageWriter(no_refund_lookups, ingest_repository(), plan_usage())
     # A page with a product already held (the same version) and two new ones counts the two new ones
     page = [("product", payload | {"id": product_id}) for product_id in (1, 2, 3)]
-    outcomes = [
-        result.outcome for result in _ingest_page(tenant_id, "s-1", page, BackfillReport("r"), no_refund_lookups)
-    ]
+    outcomes = [result.outcome for result in _ingest_page(tenant_id, "s-1", page, BackfillReport("r"), writer)]
     assert outcomes == ["duplicate", "stored", "stored"]
     assert _used(tenant_id, "products") == 3
     # A page that would cross the plan's limit is counted record by record: one fits, the next is refused
     allowed = _fill(tenant_id, "products", leave=1)
     page = [("product", payload | {"id": product_id}) for product_id in (4, 5)]
-    results = _ingest_page(tenant_id, "s-1", page, BackfillReport("r"), no_refund_lookups)
+    results = _ingest_page(tenant_id, "s-1", page, BackfillReport("r"), writer)
     assert sorted(result.outcome for result in results) == ["rejected", "stored"]
     assert "products" in next(result.reason or "" for result in results if result.outcome == "rejected")
     assert _used(tenant_id, "products") == allowed

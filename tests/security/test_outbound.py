@@ -293,10 +293,12 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
     import json
     from pathlib import Path
 
+    from luxebrain.billing.usage import plan_usage
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
     from luxebrain.ingest.processor import process_envelope
     from luxebrain.ml.pricing import decisions as price_decisions
     from luxebrain.storage.catalogue import catalogue_repository
+    from luxebrain.storage.ingest import ingest_repository
     from luxebrain.storage.tenants import create_store
     from luxebrain_dev.delivery import wp_json_encode
 
@@ -321,7 +323,12 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
         body=wp_json_encode(payload).decode(),
         received_at=utc_now_iso(),
     )
-    assert process_envelope(envelope, event_id="p1", refunds=no_refund_lookups).outcome == "stored"
+    assert (
+        process_envelope(
+            envelope, event_id="p1", refunds=no_refund_lookups, records=ingest_repository(), usage=plan_usage()
+        ).outcome
+        == "stored"
+    )
     # Then its price is written to the second store, whichever store is "first" (before: always the first)
     store_client = price_decisions.store_clients(secrets_vault(), catalogue_repository())(tenant_id, str(payload["id"]))
     assert store_client.url == second.url != first.url

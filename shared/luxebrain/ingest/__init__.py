@@ -3,8 +3,9 @@ and REST back-fill with checkpoints.
 
 Entry points:
 - ``receiver.receive_delivery(Delivery)``: verify a WooCommerce delivery and put it on the ingest queue.
-- ``processor.process_message(body, message_id=, refunds=, receive_count=)``: one queued delivery into storage
-  (``refunds``: ``processor.store_refund_lines(clients)``, where new refunds get their lines);
+- ``processor.process_message(body, message_id=, refunds=, records=, usage=, receive_count=)``: one queued
+  delivery into storage (``refunds``: ``processor.store_refund_lines(clients)``, where new refunds get their
+  lines; ``records``: ``storage.ingest.ingest_repository()``; ``usage``: ``billing.usage.plan_usage()``);
   ``processor.process_totals()``, ``processor.redrive_dead_letters``; the rejected deliveries are read with
   ``luxebrain.storage.ingest.list_rejected_events(tenant)``.
 - ``backfill.backfill_store(tenant, store, client_factory, progress, files=)``: resumable REST back-fill;

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from luxebrain.adapters import KeyVault, MessageQueue, ObjectStore
+from luxebrain.billing.usage import UsageCounter, plan_usage
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import (
@@ -37,7 +38,7 @@ from luxebrain.ingest.processor import (
     store_refund_lines,
 )
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.ingest import Checkpoint, get_checkpoint, save_checkpoint
+from luxebrain.storage.ingest import Checkpoint, IngestRepository, get_checkpoint, ingest_repository, save_checkpoint
 from luxebrain.storage.tenants import get_store, get_store_secrets
 from luxebrain.woocommerce.client import WooCommerceClient
 
@@ -122,7 +123,7 @@ def backfill_store(
     fails for good (auth, 500s beyond the retries); the checkpoint keeps every finished page."""
     configured_settings()
     client = client_factory(tenant_id, store_id)
-    refunds = store_refund_lines(client_factory)
+    writer = _PageWriter(store_refund_lines(client_factory), ingest_repository(), plan_usage())
     run = _load_or_start_run(tenant_id, store_id)
     report = BackfillReport(run_id=str(run.run_id))
     try:
@@ -142,7 +143,7 @@ def backfill_store(
                 progress,
                 should_stop,
                 overlap,
-                refunds,
+                writer,
             )
             if not finished:
                 return report
@@ -218,7 +219,7 @@ def _backfill_resource(
     progress: Progress | None,
     should_stop: Callable[[], bool],
     overlap: timedelta,
-    refunds: RefundLinesFetcher,
+    writer: _PageWriter,
 ) -> bool:
     endpoint = f"{resource}s"
     params: dict[str, Any] = {"order": "asc"}
@@ -241,7 +242,7 @@ def _backfill_resource(
             if stored_before and isinstance(modified, str) and modified < stored_before:
                 continue
             records.extend(_records(client, resource, document))
-        results = _ingest_page(tenant_id, store_id, records, report, refunds)
+        results = _ingest_page(tenant_id, store_id, records, report, writer)
         # What the page changed reaches training as the webhooks' batches do: one snapshot delta per page, so
         # a back-filled history is in the training snapshot without a full read of the table.
         feed_training(results, files=files)
@@ -291,21 +292,30 @@ def _records(client: WooCommerceClient, resource: str, document: Any) -> Iterato
                 yield "product", variation
 
 
+@dataclass(frozen=True)
+class _PageWriter:
+    """What a page's records are stored through: the processor's refund lines, store records and usage."""
+
+    refunds: RefundLinesFetcher
+    records: IngestRepository
+    usage: UsageCounter
+
+
 def _ingest_page(
     tenant_id: str,
     store_id: str,
     records: list[tuple[str, Any]],
     report: BackfillReport,
-    refunds: RefundLinesFetcher,
+    writer: _PageWriter,
 ) -> list[ProcessResult]:
     """A page's records stored by a few writers at once: each is its own conditional write (newer wins), so
     their order within the page does not matter, and the writes' round trips overlap instead of queueing. What
     the page adds to the catalogue is counted against the plan once for the page."""
-    sizes = PageAllowance.for_resources(tenant_id, [resource for resource, _ in records])
+    sizes = PageAllowance.for_resources(tenant_id, [resource for resource, _ in records], writer.usage)
     try:
         with ThreadPoolExecutor(max_workers=PAGE_WRITERS, thread_name_prefix="backfill") as pool:
             results = list(
-                pool.map(lambda item: _ingest_record(tenant_id, store_id, *item, sizes, refunds=refunds), records)
+                pool.map(lambda item: _ingest_record(tenant_id, store_id, *item, sizes, writer=writer), records)
             )
     finally:
         sizes.give_back()
@@ -322,7 +332,7 @@ def _ingest_record(
     record: Any,
     sizes: PageAllowance | None = None,
     *,
-    refunds: RefundLinesFetcher,
+    writer: _PageWriter,
 ) -> ProcessResult:
     envelope = IngestEnvelope(
         tenant_id=tenant_id,
@@ -336,7 +346,13 @@ def _ingest_record(
     )
     record_id = record.get("id") if isinstance(record, dict) else None
     return process_envelope(
-        envelope, event_id=f"backfill-{resource}-{record_id}", refunds=refunds, metered=False, sizes=sizes
+        envelope,
+        event_id=f"backfill-{resource}-{record_id}",
+        refunds=writer.refunds,
+        records=writer.records,
+        usage=writer.usage,
+        metered=False,
+        sizes=sizes,
     )
 
 

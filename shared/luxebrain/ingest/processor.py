@@ -1,8 +1,10 @@
 """The ingest processor's domain: one queued delivery → validated payload → storage, exactly once in effect.
 
 - The same content twice stores once, and an older version never overwrites a newer one: every write goes
-  through :func:`luxebrain.storage.ingest.put_if_newer` (conditional on ``modified_gmt`` and the
-  content hash), so duplicates, replays and out-of-order deliveries are harmless.
+  through the newer-wins write of the :class:`~luxebrain.storage.ingest.IngestRepository` passed in
+  (``records``; conditional on ``modified_gmt`` and the content hash), so duplicates, replays and
+  out-of-order deliveries are harmless. Deliveries and catalogue sizes are metered through the
+  :class:`~luxebrain.billing.usage.UsageCounter` passed in (``usage``).
 - Deletes tombstone the record (personal data of a deleted customer is erased, a deleted order leaves the
   customer's order index, a deleted variable product takes its variations with it).
 - A delivery that can never be stored (not the declared topic's shape, unknown topic) is recorded as a
@@ -25,24 +27,13 @@ from pydantic import ValidationError
 
 from luxebrain.adapters import MessageQueue, MessageSource, ObjectStore
 from luxebrain.billing import plans as billing_plans
-from luxebrain.billing import usage as billing_usage
 from luxebrain.errors import NotFoundError
 from luxebrain.ingest import mapping
 from luxebrain.ingest.envelope import SUPPORTED_EVENTS, SUPPORTED_RESOURCES, IngestEnvelope
 from luxebrain.observability import logger
-from luxebrain.runtime import configured_settings
-from luxebrain.storage.catalogue import Coupon, Product, iter_variations
-from luxebrain.storage.customers import Customer, Order, get_order
-from luxebrain.storage.ingest import (
-    RejectedEvent,
-    StoreRecord,
-    is_stored_live,
-    put_if_newer,
-    put_if_newer_reporting,
-    record_rejected_event,
-    stamp_topic_delivery,
-    stored_record,
-)
+from luxebrain.storage.catalogue import Coupon, Product
+from luxebrain.storage.customers import Customer, Order
+from luxebrain.storage.ingest import IngestRepository, RejectedEvent, StoreRecord
 from luxebrain.storage.tenants import stamp_store_last_event
 from luxebrain.storefront.attribution import OrderAttribution, attribute_order
 from luxebrain.woocommerce.payloads import (
@@ -55,6 +46,7 @@ from luxebrain.woocommerce.payloads import (
 )
 
 if TYPE_CHECKING:
+    from luxebrain.billing.usage import UsageCounter
     from luxebrain.woocommerce.client import WooCommerceClient
 
 MAX_RECEIVE_COUNT = 5  # the IngestQueue's RedrivePolicy.maxReceiveCount (a template test keeps them equal)
@@ -75,7 +67,7 @@ class ProcessResult:
     topic: str | None = None
 
 
-def record_store_activity(results: list[ProcessResult]) -> None:
+def record_store_activity(results: list[ProcessResult], *, records: IngestRepository) -> None:
     """Stamp each store that delivered in this batch with its latest receipt time, and each of its topics with
     theirs (one conditional UpdateItem per store and per topic a batch, never moving back in time): the
     dashboard's "last event", its last delivery per topic and webhook health read them."""
@@ -92,7 +84,7 @@ def record_store_activity(results: list[ProcessResult]) -> None:
         # A deleted store or a newer stamp writes nothing and is no error; anything else is retried with the batch.
         stamp_store_last_event(tenant_id, store_id, stamp)
     for (tenant_id, store_id, topic), stamp in latest_per_topic.items():
-        stamp_topic_delivery(tenant_id, store_id, topic, stamp)
+        records.stamp_topic_delivery(tenant_id, store_id, topic, stamp)
 
 
 def feed_training(results: list[ProcessResult], *, files: ObjectStore) -> int:
@@ -158,18 +150,27 @@ class RejectedDelivery(ValueError):
 
 
 def process_message(
-    body: str, *, message_id: str, refunds: RefundLinesFetcher, receive_count: int = 1
+    body: str,
+    *,
+    message_id: str,
+    refunds: RefundLinesFetcher,
+    records: IngestRepository,
+    usage: UsageCounter,
+    receive_count: int = 1,
 ) -> ProcessResult:
-    """Process one queue message (``refunds``: where an order's new refunds get their lines). Raises on
-    transient failures so the queue retries it."""
+    """Process one queue message (``refunds``: where an order's new refunds get their lines; ``records``: the
+    store records; ``usage``: the plan's counters). Raises on transient failures so the queue retries it."""
     envelope = IngestEnvelope.model_validate_json(body)  # our own format: failing here is a bug → DLQ
     try:
-        return process_envelope(envelope, event_id=message_id, refunds=refunds)
+        return process_envelope(envelope, event_id=message_id, refunds=refunds, records=records, usage=usage)
     except Exception as exc:
         if receive_count >= MAX_RECEIVE_COUNT:
             # Last try before the dead-letter queue: leave the reason where the dashboard can show it.
             record_rejection(
-                envelope, f"failed {receive_count} times: {type(exc).__name__}: {str(exc)[:300]}", message_id
+                envelope,
+                f"failed {receive_count} times: {type(exc).__name__}: {str(exc)[:300]}",
+                message_id,
+                records=records,
             )
         raise
 
@@ -189,17 +190,20 @@ def process_envelope(
     *,
     event_id: str,
     refunds: RefundLinesFetcher,
+    records: IngestRepository,
+    usage: UsageCounter,
     metered: bool = True,
     sizes: PageAllowance | None = None,
 ) -> ProcessResult:
-    """Apply one delivery, an order's new refunds getting their lines from ``refunds``. ``metered`` counts it
-    against the plan's events (webhook deliveries); the back-fill passes False, its records being bounded by
-    the catalogue size limits instead, and ``sizes``: the page's catalogue growth counted against those limits
-    once for the whole page."""
+    """Apply one delivery to ``records``, an order's new refunds getting their lines from ``refunds``.
+    ``metered`` counts it against the plan's events in ``usage`` (webhook deliveries); the back-fill passes
+    False, its records being bounded by the catalogue size limits instead, and ``sizes``: the page's catalogue
+    growth counted against those limits once for the whole page."""
+    ports = _Ports(refunds, records, usage)
     result = (
-        _process_envelope(envelope, event_id=event_id, refunds=refunds)
+        _process_envelope(envelope, event_id=event_id, ports=ports)
         if metered
-        else _apply_or_reject(envelope, event_id=event_id, refunds=refunds, sizes=sizes)
+        else _apply_or_reject(envelope, event_id=event_id, ports=ports, sizes=sizes)
     )
     result.tenant_id, result.store_id, result.received_at = envelope.tenant_id, envelope.store_id, envelope.received_at
     result.topic = envelope.topic
@@ -208,40 +212,48 @@ def process_envelope(
     return result
 
 
-def _process_envelope(envelope: IngestEnvelope, *, event_id: str, refunds: RefundLinesFetcher) -> ProcessResult:
-    configured_settings()
+@dataclass(frozen=True)
+class _Ports:
+    """What one delivery is applied through (the parameters of :func:`process_envelope`)."""
+
+    refunds: RefundLinesFetcher
+    records: IngestRepository
+    usage: UsageCounter
+
+
+def _process_envelope(envelope: IngestEnvelope, *, event_id: str, ports: _Ports) -> ProcessResult:
     try:
         # The plan decides before the delivery is applied; a duplicate or a failed attempt is not billed.
-        billing_usage.consume(envelope.tenant_id, "events")
+        ports.usage.consume(envelope.tenant_id, "events")
     except billing_plans.PlanLimitExceededError as exc:
         reason = f"plan: {exc}"
-        record_rejection(envelope, reason, event_id)
+        record_rejection(envelope, reason, event_id, records=ports.records)
         return ProcessResult("rejected", writes=1, reason=reason)
     try:
-        result = _apply_or_reject(envelope, event_id=event_id, refunds=refunds)
+        result = _apply_or_reject(envelope, event_id=event_id, ports=ports)
     except BaseException:
-        billing_usage.release(envelope.tenant_id, "events")
+        ports.usage.release(envelope.tenant_id, "events")
         raise
     if result.outcome == "duplicate":
-        billing_usage.release(envelope.tenant_id, "events")
+        ports.usage.release(envelope.tenant_id, "events")
     return result
 
 
 def _apply_or_reject(
-    envelope: IngestEnvelope, *, event_id: str, refunds: RefundLinesFetcher, sizes: PageAllowance | None = None
+    envelope: IngestEnvelope, *, event_id: str, ports: _Ports, sizes: PageAllowance | None = None
 ) -> ProcessResult:
     try:
-        return _apply(envelope, refunds, sizes)
+        return _apply(envelope, ports, sizes)
     except RejectedDelivery as exc:
-        record_rejection(envelope, str(exc), event_id)
+        record_rejection(envelope, str(exc), event_id, records=ports.records)
         return ProcessResult("rejected", writes=1, reason=str(exc))
     except ValidationError as exc:
         reason = f"not a {envelope.resource} payload: {_describe(exc)}"
-        record_rejection(envelope, reason, event_id)
+        record_rejection(envelope, reason, event_id, records=ports.records)
         return ProcessResult("rejected", writes=1, reason=reason)
 
 
-def _apply(envelope: IngestEnvelope, refunds: RefundLinesFetcher, sizes: PageAllowance | None = None) -> ProcessResult:
+def _apply(envelope: IngestEnvelope, ports: _Ports, sizes: PageAllowance | None = None) -> ProcessResult:
     if envelope.resource not in SUPPORTED_RESOURCES or envelope.event not in SUPPORTED_EVENTS:
         raise RejectedDelivery(f"unsupported topic: {envelope.topic}")
     try:
@@ -253,28 +265,28 @@ def _apply(envelope: IngestEnvelope, refunds: RefundLinesFetcher, sizes: PageAll
     tenant_id = envelope.tenant_id
     if envelope.event == "deleted":
         deleted = DeletedResource.model_validate(document)
-        return _tombstone(tenant_id, envelope.resource, str(deleted.id), envelope.received_at)
+        return _tombstone(tenant_id, envelope.resource, str(deleted.id), envelope.received_at, ports)
     restoring = envelope.event == "restored"
     if envelope.resource == "order":
-        order = _with_refund_lines(envelope, OrderPayload.model_validate(document), refunds)
+        order = _with_refund_lines(envelope, OrderPayload.model_validate(document), ports)
         try:
             item = mapping.order_from_payload(tenant_id, order)
         except mapping.UnusableOrder as exc:
             raise RejectedDelivery(str(exc)) from None
-        result = _write(item, restoring, sizes)
+        result = _write(item, restoring, ports, sizes)
         guest = mapping.guest_customer_from_order(tenant_id, order)
         # The guest's record rides along with their order, written after it and only while the order is live:
         # an order refused because it was deleted (or erased) never brings its guest's details back. A retry
         # after a crash between the two writes finds the order stored and writes the guest then.
-        live = guest is not None and (result.outcome == "stored" or is_stored_live(item))
-        if live and guest is not None and put_if_newer(guest):
+        live = guest is not None and (result.outcome == "stored" or ports.records.is_stored_live(item))
+        if live and guest is not None and ports.records.put_if_newer(guest):
             result.writes += 1
         if item.storefront_attribution:
             # Also for a duplicate delivery: a retry after a failed attribution must still count the order
             # (each order counts once per placement: the exposure's conditional update). An order no longer
             # a purchase (refunded, cancelled) takes its count back to 0. Counted at the stored version: an
             # older delivery arriving late must not move a refunded order's count back to its gross.
-            current = item if result.outcome == "stored" else _stored_order(item)
+            current = item if result.outcome == "stored" else _stored_order(item, ports.records)
             attribution = attribute_order(tenant_id, current) if current is not None else OrderAttribution([], {})
             result.writes += 2 * len(attribution.placements)
         return result
@@ -284,15 +296,19 @@ def _apply(envelope: IngestEnvelope, refunds: RefundLinesFetcher, sizes: PageAll
                 tenant_id, ProductPayload.model_validate(document), envelope.received_at, envelope.store_id
             ),
             restoring,
+            ports,
             sizes,
         )
     if envelope.resource == "customer":
         return _write(
             mapping.customer_from_payload(tenant_id, CustomerPayload.model_validate(document), envelope.received_at),
             restoring,
+            ports,
         )
     return _write(
-        mapping.coupon_from_payload(tenant_id, CouponPayload.model_validate(document), envelope.received_at), restoring
+        mapping.coupon_from_payload(tenant_id, CouponPayload.model_validate(document), envelope.received_at),
+        restoring,
+        ports,
     )
 
 
@@ -307,7 +323,7 @@ def store_refund_lines(clients: Callable[[str, str], WooCommerceClient]) -> Refu
     return fetch
 
 
-def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload, refunds: RefundLinesFetcher) -> OrderPayload:
+def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload, ports: _Ports) -> OrderPayload:
     """An order whose refunds arrived as ``{id, total}`` only gets their line items: from the stored order when
     it already had exactly these refunds with their lines, else from the store's refunds endpoint (one request,
     only when a refund is new). A store that cannot answer leaves the refunds estimated, never the order lost."""
@@ -315,7 +331,7 @@ def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload, refunds: R
     if not missing:
         return order
     try:
-        stored = get_order(envelope.tenant_id, str(order.id))
+        stored = ports.records.get_order(envelope.tenant_id, str(order.id))
         known = {int(refund["id"]) for refund in stored.refunds or [] if refund.get("lines_known")}
         if set(missing) <= known and stored.refund_details:
             details = [RefundPayload.model_validate(raw) for raw in stored.refund_details]
@@ -326,7 +342,7 @@ def _with_refund_lines(envelope: IngestEnvelope, order: OrderPayload, refunds: R
     from luxebrain.woocommerce.client import WooCommerceError
 
     try:
-        fetched = refunds(envelope.tenant_id, envelope.store_id, order.id)
+        fetched = ports.refunds(envelope.tenant_id, envelope.store_id, order.id)
     except (WooCommerceError, UnauthorizedError) as exc:
         logger.warning("refund lines unavailable; refunds estimated", extra={"order": order.id, "reason": str(exc)})
         return order
@@ -351,9 +367,9 @@ SIZE_METERED: dict[type, str] = {Product: "products", Order: "orders"}
 SIZE_METRIC_OF_RESOURCE = {"product": "products", "order": "orders"}  # the same, by the delivery's resource
 
 
-def _stored_order(order: Order) -> Order | None:
+def _stored_order(order: Order, records: IngestRepository) -> Order | None:
     try:
-        return get_order(order.tenant_id, order.order_id, consistent=True)
+        return records.get_order(order.tenant_id, order.order_id, consistent=True)
     except NotFoundError:
         return None
 
@@ -363,30 +379,31 @@ class PageAllowance:
     per record (each count is a read and a write): as many units as the page has records of each metric are
     taken up front, a record whose write added it to the catalogue keeps its unit, and :meth:`give_back` returns
     the rest. A page that would cross the plan's limit takes nothing, and its records are counted one by one as
-    a delivery's are (each refused past the limit with its reason)."""
+    a delivery's are (each refused past the limit with its reason). Counted in ``usage``."""
 
-    def __init__(self, tenant_id: str, wanted: dict[str, int]) -> None:
+    def __init__(self, tenant_id: str, wanted: dict[str, int], usage: UsageCounter) -> None:
         self.tenant_id = tenant_id
+        self._usage = usage
         self._held: dict[str, int] = {}
         self._lock = threading.Lock()
         for metric, amount in wanted.items():
             if amount <= 0:
                 continue
             try:
-                billing_usage.consume(tenant_id, metric, amount)  # type: ignore[arg-type]
+                usage.consume(tenant_id, metric, amount)
             except billing_plans.PlanLimitExceededError:
                 continue
             self._held[metric] = amount
 
     @classmethod
-    def for_resources(cls, tenant_id: str, resources: list[str]) -> PageAllowance:
+    def for_resources(cls, tenant_id: str, resources: list[str], usage: UsageCounter) -> PageAllowance:
         """For a page of records of these resources (product, customer, order...)."""
         wanted: dict[str, int] = {}
         for resource in resources:
             metric = SIZE_METRIC_OF_RESOURCE.get(resource)
             if metric is not None:
                 wanted[metric] = wanted.get(metric, 0) + 1
-        return cls(tenant_id, wanted)
+        return cls(tenant_id, wanted, usage)
 
     def covers(self, metric: str) -> bool:
         with self._lock:
@@ -401,51 +418,52 @@ class PageAllowance:
         with self._lock:
             held, self._held = self._held, {}
         for metric, amount in held.items():
-            billing_usage.release(self.tenant_id, metric, amount)  # type: ignore[arg-type]
+            self._usage.release(self.tenant_id, metric, amount)
 
 
-def _write(item: StoreRecord, restoring: bool, sizes: PageAllowance | None = None) -> ProcessResult:
+def _write(item: StoreRecord, restoring: bool, ports: _Ports, sizes: PageAllowance | None = None) -> ProcessResult:
+    records, usage = ports.records, ports.usage
     metric = SIZE_METERED.get(type(item))
     if metric is not None and sizes is not None and sizes.covers(metric):
-        outcome = put_if_newer_reporting(item, lift_tombstone=restoring)
+        outcome = records.put_if_newer_reporting(item, lift_tombstone=restoring)
         if outcome.added:
             sizes.keep(metric)
         return ProcessResult(
             "stored" if outcome.written else "duplicate", writes=1, written=item if outcome.written else None
         )
     # Not stored yet, or stored as a tombstone: storing it adds one to the catalogue's size.
-    counted = metric is not None and not is_stored_live(item)
+    counted = metric is not None and not records.is_stored_live(item)
     if counted:
         try:
-            billing_usage.consume(item.tenant_id, metric)  # type: ignore[arg-type]
+            usage.consume(item.tenant_id, metric)  # type: ignore[arg-type]
         except billing_plans.PlanLimitExceededError as exc:
             raise RejectedDelivery(f"plan: {exc}") from None
     try:
-        written = put_if_newer(item, lift_tombstone=restoring)
+        written = records.put_if_newer(item, lift_tombstone=restoring)
     except BaseException:
         if counted:
-            billing_usage.release(item.tenant_id, metric)  # type: ignore[arg-type]
+            usage.release(item.tenant_id, metric)  # type: ignore[arg-type]
         raise
     if counted and not written:
-        billing_usage.release(item.tenant_id, metric)  # type: ignore[arg-type]
+        usage.release(item.tenant_id, metric)  # type: ignore[arg-type]
     return ProcessResult("stored" if written else "duplicate", writes=1, written=item if written else None)
 
 
 # ----------------------------------------------------------------------------- deletes
-def _tombstone(tenant_id: str, resource: str, resource_id: str, deleted_at: str) -> ProcessResult:
-    stored = stored_record(tenant_id, resource, resource_id)
+def _tombstone(tenant_id: str, resource: str, resource_id: str, deleted_at: str, ports: _Ports) -> ProcessResult:
+    stored = ports.records.stored_record(tenant_id, resource, resource_id)
     live = stored is not None
     record = stored if stored is not None else _blank(tenant_id, resource, resource_id, deleted_at)
     if record.deleted:
         return ProcessResult("duplicate")
     tombstone = _as_tombstone(record, deleted_at)
-    writes = _write_tombstone(tombstone, live=live)
+    writes = _write_tombstone(tombstone, ports, live=live)
     written = tombstone if writes else None
     if isinstance(record, Product) and record.product_type == "variable":
         # WooCommerce deletes a variable product's variations with it.
-        for variation in iter_variations(tenant_id, resource_id):
+        for variation in ports.records.iter_variations(tenant_id, resource_id):
             if not variation.deleted:
-                writes += _write_tombstone(_as_tombstone(variation, deleted_at), live=True)
+                writes += _write_tombstone(_as_tombstone(variation, deleted_at), ports, live=True)
     return ProcessResult("tombstoned" if writes else "duplicate", writes=max(writes, 1), written=written)
 
 
@@ -462,11 +480,11 @@ def _as_tombstone(record: StoreRecord, deleted_at: str) -> StoreRecord:
     return dataclasses.replace(record, **changes)
 
 
-def _write_tombstone(tombstone: StoreRecord, *, live: bool) -> int:
+def _write_tombstone(tombstone: StoreRecord, ports: _Ports, *, live: bool) -> int:
     metric = SIZE_METERED.get(type(tombstone))
-    written = put_if_newer(tombstone)
+    written = ports.records.put_if_newer(tombstone)
     if written and metric is not None and live:
-        billing_usage.release(tombstone.tenant_id, metric)  # a live record left the catalogue
+        ports.usage.release(tombstone.tenant_id, metric)  # a live record left the catalogue
     return 1 if written else 0
 
 
@@ -489,7 +507,7 @@ def _blank(tenant_id: str, resource: str, resource_id: str, deleted_at: str) -> 
 
 
 # ----------------------------------------------------------------------------- rejections
-def record_rejection(envelope: IngestEnvelope, reason: str, event_id: str) -> None:
+def record_rejection(envelope: IngestEnvelope, reason: str, event_id: str, *, records: IngestRepository) -> None:
     from datetime import UTC, datetime, timedelta
 
     event = RejectedEvent(
@@ -503,7 +521,7 @@ def record_rejection(envelope: IngestEnvelope, reason: str, event_id: str) -> No
         received_at=envelope.received_at,
     )
     expires_at = int((datetime.now(UTC) + timedelta(days=REJECTED_EVENT_TTL_DAYS)).timestamp())
-    record_rejected_event(envelope.tenant_id, event_id, event, expires_at=expires_at)
+    records.record_rejected_event(envelope.tenant_id, event_id, event, expires_at=expires_at)
 
 
 def _peek_id(body: str) -> str | None:
