@@ -195,7 +195,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
     from luxebrain.storage.items.customers import CustomerItem, key_customer
-    from luxebrain.storage.tenants import create_tenant
+    from luxebrain.storage.tenants import create_tenant, tenant_repository
 
     tenant_id = create_tenant("Bench", tenant_id="t-bench-send").tenant_id
     _bench_store(tenant_id)
@@ -221,7 +221,11 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     record_consent(tenant_id, "0", "email", granted=True, source="bench", campaigns=campaigns)
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
     sender = SenderContext(
-        channel_factory=services.channel, keys=secrets_vault(), campaigns=campaigns, clock=lambda: noon
+        channel_factory=services.channel,
+        keys=secrets_vault(),
+        campaigns=campaigns,
+        tenants=tenant_repository(),
+        clock=lambda: noon,
     )
     requests = [
         SendRequest(
@@ -270,7 +274,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.runtime import aws_client
     from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
     from luxebrain.storage.items.customers import LineItem, OrderItem, key_order, orders_by_date_index_keys
-    from luxebrain.storage.tenants import create_tenant
+    from luxebrain.storage.tenants import create_tenant, tenant_repository
 
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
     tenant_id = create_tenant("Bench carts", tenant_id="t-bench-carts").tenant_id
@@ -341,7 +345,9 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     try:
         started = time.perf_counter()
         dispatcher = QueueDispatcher(queue("campaign_send_queue_url"))
-        result = run_flow(tenant_id, "abandoned_cart", now, dispatcher, campaigns=campaigns)[0]
+        result = run_flow(
+            tenant_id, "abandoned_cart", now, dispatcher, campaigns=campaigns, tenants=tenant_repository()
+        )[0]
         wall = time.perf_counter() - started
     finally:
         pynamodb_base.Connection.dispatch = original  # type: ignore[method-assign]

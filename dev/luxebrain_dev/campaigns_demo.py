@@ -29,7 +29,7 @@ from luxebrain.campaigns.sending import MessageServices, RetryableSendError, Sen
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
 from luxebrain.storage.customers import iter_customers
-from luxebrain.storage.tenants import list_stores
+from luxebrain.storage.tenants import list_stores, tenant_repository
 from luxebrain_dev.campaign_simulation import SimulationResult, simulate_daily_peeking
 
 DEMO_CONSENT_SOURCE = "demo: sample-store checkout opt-in"
@@ -109,7 +109,12 @@ def drain_send_queue(max_batches: int = 1000, *, tenant_id: str | None = None) -
     queue_url = configured_settings().require("campaign_send_queue_url")
     # What the sender function passes to each delivery: the AWS message services, key vault and campaigns repository.
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
-    sender = SenderContext(channel_factory=services.channel, keys=secrets_vault(), campaigns=campaign_repository())
+    sender = SenderContext(
+        channel_factory=services.channel,
+        keys=secrets_vault(),
+        campaigns=campaign_repository(),
+        tenants=tenant_repository(),
+    )
     outcomes: dict[str, int] = {}
     for _ in range(max_batches):
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
@@ -208,8 +213,8 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     trained model and keeps the demo to a few hundred sends; an RFM segment name such as "Champions" uses the
     customer model)."""
     configured_settings()
-    campaigns = campaign_repository()
-    settings = load_campaign_settings(tenant_id)
+    campaigns, tenants = campaign_repository(), tenant_repository()
+    settings = load_campaign_settings(tenant_id, tenants=tenants)
     stores = list_stores(tenant_id)
     if stores:
         settings.branding.store_url = stores[0].url
@@ -220,14 +225,14 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
             variants={"A": {}, "B": {"subject": "{{ customer.first_name or 'Hello' }}, still thinking it over?"}}
         ),
     )
-    save_campaign_settings(tenant_id, settings)
+    save_campaign_settings(tenant_id, settings, tenants=tenants)
     grant_demo_consent(tenant_id)
 
     # The orders every step below reads, queried once: those of the abandoned-cart window and of the segment's
     # days (the demo's sends are assigned within them, so their conversions are in it too).
     since = orders_window_start(settings, ["abandoned_cart"], now)
     data = RunData.load(tenant_id, min(since, recent_customers_since(segment, now) or since))
-    cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue(), campaigns=campaigns, data=data)
+    cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue(), campaigns=campaigns, tenants=tenants, data=data)
     spec = CampaignSpec(
         name="New season preview",
         segment=segment,
@@ -242,7 +247,9 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
         ),
     )
     campaign = create_campaign(tenant_id, spec, campaigns=campaigns)
-    campaign_run = run_campaign(tenant_id, campaign, now, _queue(), campaigns=campaigns, orders=data.orders)
+    campaign_run = run_campaign(
+        tenant_id, campaign, now, _queue(), campaigns=campaigns, tenants=tenants, orders=data.orders
+    )
     outcomes = drain_send_queue(tenant_id=tenant_id)
     flows = ["abandoned_cart", campaign_flow(campaign.campaign_id)]
     emails, sms = read_back_sent(tenant_id, flows)

@@ -19,8 +19,11 @@ from luxebrain.campaigns.schedule import run_scheduled_flows
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.tenants import tenant_repository
 
-campaigns = campaign_repository()  # stateless, over the table: built once per execution environment
+# Stateless, over the table: built once per execution environment.
+campaigns = campaign_repository()
+tenants = tenant_repository()
 
 
 class FlowRunEvent(BaseModel):
@@ -41,7 +44,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise InvalidInputError(f"bad schedule input: {exc.errors()[0]['msg']}") from None
     send_queue = queue("campaign_send_queue_url")
     summary = run_scheduled_flows(
-        parsed.flows, send_queue=send_queue, campaigns=campaigns, tenant_id=parsed.tenant_id, now=parsed.now
+        parsed.flows,
+        send_queue=send_queue,
+        campaigns=campaigns,
+        tenants=tenants,
+        tenant_id=parsed.tenant_id,
+        now=parsed.now,
     )
     metrics.add_metric(name="CampaignMessagesQueued", unit=MetricUnit.Count, value=summary["dispatched"])
     if summary["failed_tenants"]:

@@ -20,6 +20,7 @@ from luxebrain.storage.campaigns import campaign_repository
 from luxebrain.storage.customers import Customer
 from luxebrain.storage.ingest import StoreRecord, put_records
 from luxebrain.storage.items.customers import CustomerItem, OrderItem
+from luxebrain.storage.tenants import tenant_repository
 from luxebrain.woocommerce.payloads import CustomerPayload, OrderPayload, ProductPayload
 from luxebrain_dev.sample_store import SampleStore
 
@@ -28,7 +29,11 @@ def aws_sender(clock: Callable[[], datetime] = utc_now) -> SenderContext:
     """What the sender function passes to ``deliver``: the (embedded) AWS message services and key vault."""
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
     return SenderContext(
-        channel_factory=services.channel, keys=secrets_vault(), clock=clock, campaigns=campaign_repository()
+        channel_factory=services.channel,
+        keys=secrets_vault(),
+        clock=clock,
+        campaigns=campaign_repository(),
+        tenants=tenant_repository(),
     )
 
 

@@ -50,7 +50,9 @@ from luxebrain_dev.local.embedded import LocalResources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "campaigns"
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # outside quiet hours in London
-CAMPAIGNS = campaign_repository()  # the table's, as the campaign functions and the API pass it
+# The table's repositories, as the campaign functions and the API pass them
+CAMPAIGNS = campaign_repository()
+TENANTS = tenant_repository()
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -120,7 +122,12 @@ def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalReso
         barrier.wait()
         results.extend(
             run_flow(
-                tenant_id, "abandoned_cart", now, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS
+                tenant_id,
+                "abandoned_cart",
+                now,
+                QueueDispatcher(queue("campaign_send_queue_url")),
+                campaigns=CAMPAIGNS,
+                tenants=TENANTS,
             )
         )
 
@@ -197,7 +204,7 @@ def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[Se
         SesMailService(client), sender=settings.sender_email, configuration_set=settings.ses_configuration_set
     )
     return SenderContext(
-        channel_factory=lambda _channel, _settings: channel, keys=secrets_vault(), campaigns=CAMPAIGNS
+        channel_factory=lambda _channel, _settings: channel, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=TENANTS
     ), stubber
 
 
@@ -276,7 +283,7 @@ def test_no_message_without_consent_and_soft_opt_in_covers_email_only(
     assert deliver(_request(tenant_id, "20"), _at_noon()).reason == "no consent recorded"
     assert deliver(_request(tenant_id, "21"), _at_noon()).reason == "consent withdrawn (account-settings)"
     # Under soft opt-in an existing customer may get e-mail, but SMS still needs opt-in
-    save_campaign_settings(tenant_id, CampaignSettings(email_consent_rule="soft_opt_in"))
+    save_campaign_settings(tenant_id, CampaignSettings(email_consent_rule="soft_opt_in"), tenants=TENANTS)
     sender = _at_noon()
     assert deliver(_request(tenant_id, "20", trigger="t2"), sender).status == "sent"
     assert deliver(_request(tenant_id, "20", trigger="t3", channel="sms"), sender).reason == "no consent recorded"
@@ -291,10 +298,10 @@ def test_unsubscribe_link_takes_effect_at_once_for_that_tenant_only(local_aws: L
         record_consent(tenant, "30", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     token = make_unsubscribe_token(tenant_a, "30", keys=secrets_vault(), campaigns=CAMPAIGNS)
     # When the customer follows tenant A's signed link
-    state = unsubscribe_with_token(token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=tenant_repository())
+    state = unsubscribe_with_token(token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=TENANTS)
     # Then A's next message is skipped and B's is sent
     assert state.granted is False and verify_unsubscribe_token(
-        token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=tenant_repository()
+        token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=TENANTS
     ) == (tenant_a, "30", "email")
     assert deliver(_request(tenant_a, "30"), _at_noon()).reason == "consent withdrawn (unsubscribe-link)"
     assert suppression_reason(tenant_a, "email", address, campaigns=CAMPAIGNS) == "unsubscribe"
@@ -313,7 +320,7 @@ def test_a_forged_or_cross_tenant_token_does_not_verify(local_aws: LocalResource
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     for bad in (f"{version}.{forged}.{signature}", f"{version}.{payload}.{signature[:-2]}AA", "nonsense"):
         with pytest.raises(InvalidTokenError):
-            verify_unsubscribe_token(bad, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=tenant_repository())
+            verify_unsubscribe_token(bad, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=TENANTS)
     # and tenant B, which never sent a message, was not given a signing key by the anonymous attempt
     from luxebrain.campaigns.tokens import existing_signing_key
 
@@ -326,7 +333,9 @@ def test_sms_stop_applies_to_the_tenant_that_received_it(local_aws: LocalResourc
     phone = unique_phone(tenant_a)
     numbers = {tenant: f"+1555{int(tenant[-6:], 16) % 10**7:07d}" for tenant in (tenant_a, tenant_b)}
     for tenant, number in numbers.items():
-        save_campaign_settings(tenant, CampaignSettings(sms_origination_number=number), may_assign_senders=True)
+        save_campaign_settings(
+            tenant, CampaignSettings(sms_origination_number=number), may_assign_senders=True, tenants=TENANTS
+        )
         add_customer(tenant, "40", phone=phone, email=f"{tenant}.sms@example.com")
         record_consent(tenant, "40", "sms", granted=True, source="sms-keyword-join", campaigns=CAMPAIGNS)
     event = _fixture("sms_inbound_stop.json")
@@ -374,7 +383,9 @@ def test_quiet_hours_defer_sms_without_a_record(local_aws: LocalResources, tenan
 def test_an_sms_goes_out_through_the_sender_function(local_aws: LocalResources, tenant_id: str) -> None:
     # Given a customer who opted in to SMS, and a tenant with its own number
     phone = unique_phone(tenant_id, "+447701")
-    save_campaign_settings(tenant_id, CampaignSettings(sms_origination_number="+447700900044"), may_assign_senders=True)
+    save_campaign_settings(
+        tenant_id, CampaignSettings(sms_origination_number="+447700900044"), may_assign_senders=True, tenants=TENANTS
+    )
     add_customer(tenant_id, "44", phone=phone, email=f"{tenant_id}.smsfn@example.com")
     record_consent(tenant_id, "44", "sms", granted=True, source="checkout", campaigns=CAMPAIGNS)
     sqs = aws_client("sqs")
@@ -398,7 +409,7 @@ def test_whatsapp_on_the_embedded_aws_is_recorded_as_unavailable(local_aws: Loca
 
 def test_frequency_cap_per_customer_and_channel(local_aws: LocalResources, tenant_id: str) -> None:
     save_campaign_settings(
-        tenant_id, CampaignSettings(frequency_caps={"email": FrequencyCap(max_messages=2, per_days=7)})
+        tenant_id, CampaignSettings(frequency_caps={"email": FrequencyCap(max_messages=2, per_days=7)}), tenants=TENANTS
     )
     add_customer(tenant_id, "42", email=f"{tenant_id}.cap@example.com")
     record_consent(tenant_id, "42", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
@@ -465,7 +476,9 @@ def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalR
     campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS)
     # A purchase after the send counts as a conversion of that customer's arm
     add_order(tenant_id, "77001", "c3", NOON + timedelta(days=1), status="completed", total=900.0)
-    runs = run_due_campaigns(tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS)
+    runs = run_due_campaigns(
+        tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS, tenants=TENANTS
+    )
     drain_with_sender_handler()
     report = flow_results(tenant_id, campaign_flow(campaign.campaign_id), holdout_fraction=0.2, campaigns=CAMPAIGNS)
     arms = {arm["arm"]: arm for arm in report["arms"]}
@@ -481,7 +494,9 @@ def test_flow_runner_handler_runs_the_scheduled_flow_for_a_tenant(local_aws: Loc
     add_customer(tenant_id, "70", email=f"{tenant_id}.runner@example.com")
     record_consent(tenant_id, "70", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     add_order(tenant_id, "88001", "70", datetime.now(UTC) - timedelta(hours=3))
-    save_campaign_settings(tenant_id, CampaignSettings(flows={"abandoned_cart": FlowSettings(holdout_fraction=0.0)}))
+    save_campaign_settings(
+        tenant_id, CampaignSettings(flows={"abandoned_cart": FlowSettings(holdout_fraction=0.0)}), tenants=TENANTS
+    )
     event = {**_fixture("schedule_abandoned_cart.json"), "tenant_id": tenant_id}
     summary = load_handler("flow_runner").handler(event, lambda_context())
     assert summary == {"tenants": 1, "dispatched": 1, "held_out": 0, "failed_tenants": []}
@@ -518,7 +533,11 @@ def test_a_campaign_whose_segment_cannot_be_resolved_yet_waits_without_stopping_
     )
     # When the runner's round comes, the second is sent and the first keeps its schedule with the reason
     run_due_campaigns(
-        tenant_id, datetime.now(UTC), QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS
+        tenant_id,
+        datetime.now(UTC),
+        QueueDispatcher(queue("campaign_send_queue_url")),
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
     )
     assert get_campaign(tenant_id, everybody.campaign_id).status != "scheduled"
     held = get_campaign(tenant_id, waiting.campaign_id)
@@ -573,17 +592,24 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
     settings = CampaignSettings(
         flows={name: FlowSettings(holdout_fraction=0.0) for name in ("back_in_stock", "price_drop")}
     )
-    save_campaign_settings(tenant_id, settings)
+    save_campaign_settings(tenant_id, settings, tenants=TENANTS)
     # The first run only takes the product snapshot
     first = run_flow(
-        tenant_id, "back_in_stock", NOON, DirectDispatcher(_at_noon(), base_delay=0.0), campaigns=CAMPAIGNS
+        tenant_id,
+        "back_in_stock",
+        NOON,
+        DirectDispatcher(_at_noon(), base_delay=0.0),
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
     )
     assert [r.candidates for r in first] == [0, 0] and first[0].note and "snapshot" in first[0].note
     # When the bag comes back in stock and the other drops 20 %
     product("500", in_stock=True, price=1000.0)
     product("600", in_stock=True, price=800.0)
     dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
-    later = run_flow(tenant_id, "back_in_stock", NOON + timedelta(hours=1), dispatcher, campaigns=CAMPAIGNS)
+    later = run_flow(
+        tenant_id, "back_in_stock", NOON + timedelta(hours=1), dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS
+    )
     # Then each customer gets the message about their product, once
     assert [(r.flow, r.dispatched) for r in later] == [("back_in_stock", 1), ("price_drop", 1)]
     subjects = {
@@ -609,11 +635,11 @@ def test_welcome_cross_sell_and_win_back_flows(local_aws: LocalResources, tenant
     settings = CampaignSettings(
         flows={name: FlowSettings(holdout_fraction=0.0) for name in ("welcome", "post_purchase")}
     )
-    save_campaign_settings(tenant_id, settings)
+    save_campaign_settings(tenant_id, settings, tenants=TENANTS)
     dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
-    welcome = run_flow(tenant_id, "welcome", NOON, dispatcher, campaigns=CAMPAIGNS)[0]
-    cross_sell = run_flow(tenant_id, "post_purchase", NOON, dispatcher, campaigns=CAMPAIGNS)[0]
-    win_back = run_flow(tenant_id, "win_back", NOON, dispatcher, campaigns=CAMPAIGNS)[0]
+    welcome = run_flow(tenant_id, "welcome", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS)[0]
+    cross_sell = run_flow(tenant_id, "post_purchase", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS)[0]
+    win_back = run_flow(tenant_id, "win_back", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS)[0]
     assert (welcome.dispatched, cross_sell.dispatched) == (1, 1)
     assert [o.status for o in dispatcher.outcomes] == ["sent", "sent"]
     # No customer model trained for this tenant: the win-back flow says so instead of failing
@@ -700,7 +726,9 @@ def test_results_of_a_small_audience_read_only_its_customers_orders(
     add_order(tenant_id, "91004", "someone-else", NOON + timedelta(days=1), status="completed", total=500.0)
     spec = CampaignSpec(name="Small", segment="all_customers", scheduled_at=NOON - timedelta(minutes=5))
     campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS)
-    run_due_campaigns(tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS)
+    run_due_campaigns(
+        tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS, tenants=TENANTS
+    )
     drain_with_sender_handler()
     flow = campaign_flow(campaign.campaign_id)
     whole_partition = flow_results(tenant_id, flow, per_customer_query_limit=0, campaigns=CAMPAIGNS)
@@ -747,15 +775,24 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
         record_consent(tenant_id, customer_id, "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
         add_order(tenant_id, f"9{index:03d}", customer_id, NOON - timedelta(hours=2))
     add_order(tenant_id, "9100", "cart3", NOON - timedelta(hours=1), status="completed")
-    save_campaign_settings(tenant_id, CampaignSettings(flows={"abandoned_cart": FlowSettings(holdout_fraction=0.0)}))
+    save_campaign_settings(
+        tenant_id, CampaignSettings(flows={"abandoned_cart": FlowSettings(holdout_fraction=0.0)}), tenants=TENANTS
+    )
     # When the hourly abandoned-cart run, then a run of every order flow, read the table
     cart_dispatcher = Collecting()
     with counted_dynamodb_items_read() as cart_run:
-        cart_results = list(run_flows(tenant_id, ["abandoned_cart"], NOON, cart_dispatcher, campaigns=CAMPAIGNS))
+        cart_results = list(
+            run_flows(tenant_id, ["abandoned_cart"], NOON, cart_dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS)
+        )
     with counted_dynamodb_items_read() as all_run:
         list(
             run_flows(
-                tenant_id, ["abandoned_cart", "post_purchase", "back_in_stock"], NOON, Collecting(), campaigns=CAMPAIGNS
+                tenant_id,
+                ["abandoned_cart", "post_purchase", "back_in_stock"],
+                NOON,
+                Collecting(),
+                campaigns=CAMPAIGNS,
+                tenants=TENANTS,
             )
         )
     # Then each read only the orders of its window: 72 hours (5 orders), 90 days (5 + 7), not the 65 stored

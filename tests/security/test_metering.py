@@ -27,7 +27,7 @@ from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import ProcessResult, process_envelope
 from luxebrain.storage.campaigns import campaign_repository
 from luxebrain.storage.ingest import ingest_repository
-from luxebrain.storage.tenants import create_tenant
+from luxebrain.storage.tenants import create_tenant, tenant_repository
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.delivery import wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources
@@ -108,6 +108,7 @@ def _send(tenant_id: str, channel: str, provider: RecordingChannel) -> Any:
             keys=secrets_vault(),
             clock=lambda: NOON,
             campaigns=campaign_repository(),
+            tenants=tenant_repository(),
         ),
     )
 
@@ -168,6 +169,7 @@ def test_concurrent_sends_racing_the_last_message_send_exactly_one(local_aws: Lo
             keys=secrets_vault(),
             clock=lambda: NOON,
             campaigns=campaign_repository(),
+            tenants=tenant_repository(),
         )
         outcomes.append(deliver(request, context).status)
 

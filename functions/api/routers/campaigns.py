@@ -46,9 +46,9 @@ Token = Annotated[str, Path(min_length=10, max_length=1000, pattern=r"^[A-Za-z0-
 
 # ----------------------------------------------------------------------------- results
 @router.get("/flows/{flow}/results", summary="Results of a flow per arm, with lift over its hold-out")
-def flow_result(flow: FlowName, principal: TenantMember, campaigns: Campaigns) -> dict[str, Any]:
+def flow_result(flow: FlowName, principal: TenantMember, campaigns: Campaigns, tenants: Tenants) -> dict[str, Any]:
     tenant_id = principal.require_tenant()
-    config = flow_settings(load_campaign_settings(tenant_id), flow)
+    config = flow_settings(load_campaign_settings(tenant_id, tenants=tenants), flow)
     return flow_results(
         tenant_id,
         flow,
@@ -72,8 +72,8 @@ class FlowsResponse(ApiModel):
 
 
 @router.get("/flows", response_model=FlowsResponse, summary="The flows: on or off, channel, and their templates")
-def flows(principal: TenantMember) -> FlowsResponse:
-    settings = load_campaign_settings(principal.require_tenant())
+def flows(principal: TenantMember, tenants: Tenants) -> FlowsResponse:
+    settings = load_campaign_settings(principal.require_tenant(), tenants=tenants)
     answer = []
     for flow in FLOW_DEFAULTS:
         config = flow_settings(settings, flow)
@@ -141,10 +141,10 @@ class PreviewRequest(ApiModel):
 
 
 @router.post("/preview", summary="Render a template with sample data (the tenant's branding and products)")
-def preview(body: PreviewRequest, principal: StaffOrOwner) -> dict[str, Any]:
+def preview(body: PreviewRequest, principal: StaffOrOwner, tenants: Tenants) -> dict[str, Any]:
     tenant_id = principal.require_tenant()
     validate_template(body.template)
-    settings = load_campaign_settings(tenant_id)
+    settings = load_campaign_settings(tenant_id, tenants=tenants)
     template = template_for(body.flow, {**settings.templates.get(body.flow, {}), **body.template})
     context = _sample_context(tenant_id, settings)
     if body.channel == "email":
@@ -223,12 +223,12 @@ def put_consent(
 
 # ----------------------------------------------------------------------------- settings
 @router.get("/settings", summary="Campaign settings: branding, consent rule, quiet hours, caps, flows")
-def get_settings(principal: TenantMember) -> dict[str, Any]:
-    return load_campaign_settings(principal.require_tenant()).model_dump(mode="json")
+def get_settings(principal: TenantMember, tenants: Tenants) -> dict[str, Any]:
+    return load_campaign_settings(principal.require_tenant(), tenants=tenants).model_dump(mode="json")
 
 
 @router.put("/settings", summary="Replace the campaign settings (templates are compiled before saving)")
-def put_settings(body: CampaignSettings, principal: OwnerOnly) -> dict[str, Any]:
+def put_settings(body: CampaignSettings, principal: OwnerOnly, tenants: Tenants) -> dict[str, Any]:
     for parts in body.templates.values():
         validate_template(parts)
     for flow in body.flows.values():
@@ -237,7 +237,7 @@ def put_settings(body: CampaignSettings, principal: OwnerOnly) -> dict[str, Any]
         for parts in flow.variants.values():
             validate_template(parts)
     save_campaign_settings(
-        principal.require_tenant(), body, may_assign_senders=principal.kind is AuthKind.IMPERSONATION
+        principal.require_tenant(), body, tenants=tenants, may_assign_senders=principal.kind is AuthKind.IMPERSONATION
     )
     return body.model_dump(mode="json")
 

@@ -4,13 +4,16 @@ windows), read from the tenant record's ``settings["campaigns"]`` with safe defa
 from __future__ import annotations
 
 from datetime import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from luxebrain.errors import ForbiddenError, InvalidInputError
 from luxebrain.text import PlainLine
+
+if TYPE_CHECKING:
+    from luxebrain.storage.tenants import TenantRepository
 
 Channel = Literal["email", "sms", "whatsapp"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp")
@@ -113,10 +116,8 @@ def parse_campaign_settings(raw: object) -> CampaignSettings:
         raise InvalidInputError(f"invalid campaign settings: {problems}") from None
 
 
-def load_campaign_settings(tenant_id: str) -> CampaignSettings:
-    from luxebrain.storage.tenants import get_tenant
-
-    tenant = get_tenant(tenant_id)
+def load_campaign_settings(tenant_id: str, *, tenants: TenantRepository) -> CampaignSettings:
+    tenant = tenants.get_tenant(tenant_id)
     settings = parse_campaign_settings((tenant.settings or {}).get("campaigns"))
     if settings.branding.store_name == "Our store":
         settings.branding.store_name = tenant.name
@@ -126,11 +127,12 @@ def load_campaign_settings(tenant_id: str) -> CampaignSettings:
 SENDER_FIELDS = ("sms_origination_number", "whatsapp_phone_number_id")
 
 
-def save_campaign_settings(tenant_id: str, settings: CampaignSettings, *, may_assign_senders: bool = False) -> None:
+def save_campaign_settings(
+    tenant_id: str, settings: CampaignSettings, *, tenants: TenantRepository, may_assign_senders: bool = False
+) -> None:
     """Store a tenant's campaign settings. The SMS number and WhatsApp sender belong to the platform's account
     and route inbound STOP replies, so only a platform admin (acting in the tenant) may change them: a tenant
     naming another tenant's number would send as them."""
-    from luxebrain.storage.tenants import update_tenant_settings
 
     def change(current_settings: dict[str, Any]) -> dict[str, Any]:
         current = parse_campaign_settings(current_settings.get("campaigns"))
@@ -139,4 +141,4 @@ def save_campaign_settings(tenant_id: str, settings: CampaignSettings, *, may_as
             raise ForbiddenError(f"{', '.join(changed)} can only be assigned by a platform admin")
         return {**current_settings, "campaigns": settings.model_dump(mode="json")}
 
-    update_tenant_settings(tenant_id, change)
+    tenants.update_tenant_settings(tenant_id, change)

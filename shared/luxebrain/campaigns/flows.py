@@ -27,6 +27,7 @@ from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, Consents, SendRecords
 from luxebrain.storage.customers import Order, iter_customers, orders_created_since
+from luxebrain.storage.tenants import TenantRepository
 
 PRODUCT_WATCH_STATE = "product_watch"
 PRICE_DROP_MIN_FRACTION = 0.05
@@ -355,11 +356,12 @@ def run_flow(
     dispatcher: Dispatcher,
     *,
     campaigns: CampaignRepository,
+    tenants: TenantRepository,
     data: RunData | None = None,
     settings: CampaignSettings | None = None,
 ) -> list[FlowRunResult]:
     """Run one flow for one tenant (back_in_stock and price_drop run together: one snapshot)."""
-    settings = settings or load_campaign_settings(tenant_id)
+    settings = settings or load_campaign_settings(tenant_id, tenants=tenants)
     config = flow_settings(settings, flow)
     if not config.enabled:
         return [FlowRunResult(flow, note="disabled")]
@@ -415,10 +417,16 @@ def _run(
 
 
 def run_flows(
-    tenant_id: str, flows: Iterable[str], now: datetime, dispatcher: Dispatcher, *, campaigns: CampaignRepository
+    tenant_id: str,
+    flows: Iterable[str],
+    now: datetime,
+    dispatcher: Dispatcher,
+    *,
+    campaigns: CampaignRepository,
+    tenants: TenantRepository,
 ) -> Iterator[FlowRunResult]:
     """Several flows of one tenant, reading the orders of their widest window once."""
-    settings = load_campaign_settings(tenant_id)
+    settings = load_campaign_settings(tenant_id, tenants=tenants)
     flows = list(flows)
     data: RunData | None = None
     done: set[str] = set()
@@ -427,6 +435,8 @@ def run_flows(
             continue
         if flow in ORDER_FLOWS and data is None:
             data = RunData.load(tenant_id, orders_window_start(settings, flows, now))
-        results = run_flow(tenant_id, flow, now, dispatcher, campaigns=campaigns, data=data, settings=settings)
+        results = run_flow(
+            tenant_id, flow, now, dispatcher, campaigns=campaigns, tenants=tenants, data=data, settings=settings
+        )
         done.update(r.flow for r in results)
         yield from results

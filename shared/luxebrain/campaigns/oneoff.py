@@ -22,6 +22,7 @@ from luxebrain.errors import InvalidInputError
 from luxebrain.ml.customers.segments import SEGMENT_NAMES
 from luxebrain.storage.campaigns import Campaign, CampaignRecords, CampaignRepository
 from luxebrain.storage.customers import Order, iter_customers, orders_created_since
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.text import PlainLine, plausible_moment
 
 ALL_CUSTOMERS = "all_customers"
@@ -163,9 +164,10 @@ def run_campaign(
     dispatcher: Dispatcher,
     *,
     campaigns: CampaignRepository,
+    tenants: TenantRepository,
     orders: list[Order] | None = None,
 ) -> FlowRunResult:
-    settings = load_campaign_settings(tenant_id)
+    settings = load_campaign_settings(tenant_id, tenants=tenants)
     ab = dict(campaign.ab_test or {})
     config = FlowSettings(
         channel=campaign.channel,  # type: ignore[arg-type]
@@ -200,7 +202,7 @@ def run_campaign(
 
 
 def run_due_campaigns(
-    tenant_id: str, now: datetime, dispatcher: Dispatcher, *, campaigns: CampaignRepository
+    tenant_id: str, now: datetime, dispatcher: Dispatcher, *, campaigns: CampaignRepository, tenants: TenantRepository
 ) -> list[FlowRunResult]:
     """Run the tenant's due campaigns. One whose segment cannot be resolved yet (an RFM segment before the
     customer model is trained) keeps its schedule with the reason in its stats and does not stop the others."""
@@ -208,7 +210,7 @@ def run_due_campaigns(
     for campaign in campaigns.list_campaigns(tenant_id):
         if campaign.status in ("scheduled", "running") and campaign.scheduled_at <= now:
             try:
-                results.append(run_campaign(tenant_id, campaign, now, dispatcher, campaigns=campaigns))
+                results.append(run_campaign(tenant_id, campaign, now, dispatcher, campaigns=campaigns, tenants=tenants))
             except InvalidInputError as exc:
                 campaigns.record_campaign_run(
                     tenant_id,

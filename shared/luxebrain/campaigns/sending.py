@@ -54,6 +54,7 @@ from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, SendRecord, SendRecords
 from luxebrain.storage.customers import Customer, get_customer
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.text import header_safe
 
 CLAIM_LEASE = timedelta(minutes=10)  # longer than the sender's timeout: a claim older than this crashed
@@ -143,12 +144,12 @@ class MessageServices:
 class SenderContext:
     """What the sender needs besides the request; built once per execution environment by the handler.
     ``keys`` opens the tenants' unsubscribe-link signing keys; ``campaigns`` holds the send records, consent,
-    suppressions, contact logs and those keys."""
+    suppressions, contact logs and those keys; ``tenants`` their campaign settings (cached for a minute)."""
 
     channel_factory: Callable[[str, CampaignSettings], Channel]
     keys: KeyVault
     campaigns: CampaignRepository
-    settings_loader: Callable[[str], CampaignSettings] = load_campaign_settings
+    tenants: TenantRepository
     clock: Callable[[], datetime] = utc_now
     _settings_cache: dict[str, tuple[float, CampaignSettings]] = field(default_factory=dict)
 
@@ -156,7 +157,7 @@ class SenderContext:
         cached = self._settings_cache.get(tenant_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        value = self.settings_loader(tenant_id)
+        value = load_campaign_settings(tenant_id, tenants=self.tenants)
         self._settings_cache[tenant_id] = (time.monotonic() + SETTINGS_TTL_SECONDS, value)
         return value
 
