@@ -25,7 +25,7 @@ from luxebrain.errors import ConflictError, InvalidInputError, NotFoundError
 from luxebrain.storage.campaigns import Campaign, CampaignState, ConsentRecord, SendRecord
 from luxebrain.storage.catalogue import Product, ProductSupply
 from luxebrain.storage.customers import Customer, Order, OrderSummary
-from luxebrain.storage.ingest import PutOutcome, RejectedEvent, StoreRecord
+from luxebrain.storage.ingest import Checkpoint, PutOutcome, RejectedEvent, StoreRecord
 from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
 from luxebrain.storage.merchandising import NO_MERCHANDISING, MerchandisingRules
 from luxebrain.storage.pages import Page
@@ -1103,14 +1103,15 @@ def _resource_and_id(record: StoreRecord) -> tuple[str, str]:
 class InMemoryIngestRepository:
     """The ingest repository (``storage.ingest.IngestRepository``): store records by tenant, resource and id
     under the table's newer-wins condition (written when none is stored, when the stored one is older, or the
-    same version with other content; a restore also over a tombstone), rejected deliveries newest first, and
-    the last delivery seen per store and topic, never moving back in time. ``written`` lists every record
-    written, in order."""
+    same version with other content; a restore also over a tombstone), rejected deliveries newest first, the
+    last delivery seen per store and topic, never moving back in time, and the back-fill checkpoints (saved with
+    :meth:`save_checkpoint`, a test's Given). ``written`` lists every record written, in order."""
 
     def __init__(self, records: Iterable[StoreRecord] = ()) -> None:
         self.records: dict[tuple[str, str, str], StoreRecord] = {}
         self.rejected: dict[tuple[str, str], RejectedEvent] = {}  # (tenant, received_at#event_id) -> event
         self.topics: dict[tuple[str, str, str], str] = {}  # (tenant, store, topic) -> last delivery seen
+        self.checkpoints: dict[tuple[str, str, str], Checkpoint] = {}  # (tenant, store, resource) -> checkpoint
         self.written: list[StoreRecord] = []
         self._lock = threading.Lock()  # the back-fill writes a page from several threads
         for record in records:
@@ -1166,6 +1167,25 @@ class InMemoryIngestRepository:
     def list_rejected_events(self, tenant_id: str, limit: int = 100) -> list[RejectedEvent]:
         newest_first = sorted(((sk, event) for (tenant, sk), event in self.rejected.items() if tenant == tenant_id))
         return [event for _, event in reversed(newest_first)][:limit]
+
+    def rejected_events_since(self, tenant_id: str, store_id: str, since: str) -> list[RejectedEvent]:
+        # The table's range starts at ``since`` on the sort key (receipt time, then the event id)
+        return [
+            event
+            for (tenant, sk), event in sorted(self.rejected.items(), reverse=True)
+            if tenant == tenant_id and sk >= since and event.store_id == store_id
+        ]
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        key = (checkpoint.tenant_id, checkpoint.store_id, checkpoint.resource)
+        self.checkpoints[key] = checkpoint.model_copy(deep=True)
+
+    def store_checkpoints(self, tenant_id: str, store_id: str) -> list[Checkpoint]:
+        return [
+            checkpoint.model_copy(deep=True)
+            for (tenant, store, _), checkpoint in sorted(self.checkpoints.items(), key=lambda entry: entry[0])
+            if (tenant, store) == (tenant_id, store_id)
+        ]
 
     def stamp_topic_delivery(self, tenant_id: str, store_id: str, topic: str, stamp: str) -> bool:
         key = (tenant_id, store_id, topic)

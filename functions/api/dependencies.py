@@ -42,6 +42,7 @@ from luxebrain.observability import bind_tenant
 from luxebrain.serving.loader import ModelCache, model_cache
 from luxebrain.storage.campaigns import CampaignRepository, campaign_repository
 from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
+from luxebrain.storage.ingest import IngestRepository, ingest_repository
 from luxebrain.storage.members import MemberRepository, member_repository
 from luxebrain.storage.merchandising import MerchandisingRepository, merchandising_repository
 from luxebrain.storage.pricing import PriceDecisionRepository, price_decision_repository
@@ -236,6 +237,10 @@ async def tenants_repository() -> TenantRepository:
     return tenant_repository()
 
 
+async def ingest_records() -> IngestRepository:
+    return ingest_repository()
+
+
 async def campaigns_repository() -> CampaignRepository:
     return campaign_repository()
 
@@ -267,3 +272,4 @@ Models = Annotated[ModelCache, Depends(serving_models)]
 Campaigns = Annotated[CampaignRepository, Depends(campaigns_repository)]
 PriceDecisions = Annotated[PriceDecisionRepository, Depends(price_decisions_repository)]
 Merchandising = Annotated[MerchandisingRepository, Depends(merchandising_rules)]
+Ingest = Annotated[IngestRepository, Depends(ingest_records)]

@@ -17,11 +17,13 @@ from luxebrain.errors import NotFoundError
 from luxebrain.storage.catalogue import Coupon, Product
 from luxebrain.storage.customers import CouponUse, Customer, Order, OrderLine
 from luxebrain.storage.ingest import (
+    Checkpoint,
     DynamoIngestRepository,
     IngestRepository,
     PutOutcome,
     RejectedEvent,
     StoreRecord,
+    save_checkpoint,
 )
 from luxebrain.storage.tenants import create_tenant
 from luxebrain.tenancy import new_tenant_id
@@ -223,6 +225,49 @@ def test_rejected_deliveries_are_listed_newest_first(records: IngestRepository, 
     records.record_rejected_event(new_tenant_id(), "m9", events[0], expires_at=2_000_000_000)
     assert records.list_rejected_events(tenant) == [events[1], events[0], events[2]]
     assert records.list_rejected_events(tenant, limit=2) == [events[1], events[0]]
+
+
+def test_a_stores_rejections_since_a_moment_are_its_own_newest_first(records: IngestRepository, tenant: str) -> None:
+    events = [
+        _rejected("s1", "2026-10-01T08:00:00", "too old"),
+        _rejected("s1", "2026-10-02T08:00:00", "at the moment"),
+        _rejected("s2", "2026-10-03T08:00:00", "another store"),
+        _rejected("s1", "2026-10-04T08:00:00", "newest"),
+    ]
+    for number, event in enumerate(events):
+        records.record_rejected_event(tenant, f"m{number}", event, expires_at=2_000_000_000)
+    assert records.rejected_events_since(tenant, "s1", "2026-10-02T08:00:00") == [events[3], events[1]]
+    assert records.rejected_events_since(tenant, "s2", "2026-10-05T00:00:00") == []
+    assert records.rejected_events_since(new_tenant_id(), "s1", "2026-01-01T00:00:00") == []
+
+
+def test_a_stores_checkpoints_are_read_back_in_resource_order(records: IngestRepository, tenant: str) -> None:
+    def save(checkpoint: Checkpoint) -> None:
+        if isinstance(records, InMemoryIngestRepository):
+            records.save_checkpoint(checkpoint)
+        else:
+            save_checkpoint(checkpoint)
+
+    assert records.store_checkpoints(tenant, "s1") == []
+    run = Checkpoint(tenant_id=tenant, store_id="s1", resource="_run", run_id="r1", run_started_at="2026-10-01")
+    orders = Checkpoint(
+        tenant_id=tenant,
+        store_id="s1",
+        resource="orders",
+        run_id="r1",
+        status="done",
+        watermark_gmt="2026-10-01T07:00:00",
+        next_page=4,
+        total_pages=3,
+        items_done=250,
+        total_items=250,
+        runs_completed=2,
+    )
+    products = Checkpoint(tenant_id=tenant, store_id="s1", resource="products", run_id="r1", next_page=2)
+    for checkpoint in (orders, products, run, Checkpoint(tenant_id=tenant, store_id="s10", resource="orders")):
+        save(checkpoint)
+    assert records.store_checkpoints(tenant, "s1") == [run, orders, products]
+    assert records.store_checkpoints(new_tenant_id(), "s1") == []
 
 
 def test_the_last_delivery_per_topic_never_moves_back_in_time(records: IngestRepository, tenant: str) -> None:

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 from pydantic import Field
 
-from api.dependencies import BackfillQueue, StaffOrOwner, TenantMember, Tenants
+from api.dependencies import BackfillQueue, Ingest, StaffOrOwner, TenantMember, Tenants
 from luxebrain.ingest.webhook_check import request_webhook_check
-from luxebrain.storage.ingest import rejected_events_since
 from luxebrain.webapi.models import ApiModel
 
 MAX_REJECTED = 200
@@ -70,12 +69,13 @@ def rejected(
     store_id: StoreId,
     principal: TenantMember,
     tenants: Tenants,
+    records: Ingest,
     days: Annotated[int, Query(ge=1, le=90, description="the last N days (rejections are kept 90)")] = 7,
 ) -> RejectedRecords:
     tenant_id = principal.require_tenant()
     tenants.get_store(tenant_id, store_id)  # 404 for another tenant's store
     since = (datetime.now(UTC) - timedelta(days=days)).replace(tzinfo=None).isoformat(timespec="seconds")
-    found = rejected_events_since(tenant_id, store_id, since)
+    found = records.rejected_events_since(tenant_id, store_id, since)
     return RejectedRecords(
         days=days,
         items=[

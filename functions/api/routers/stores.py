@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import OwnerOnly, SecretsVault, TenantMember, Tenants
+from api.dependencies import Ingest, OwnerOnly, SecretsVault, TenantMember, Tenants
 from luxebrain.auth.members import record_audit
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.ingest.status import eta_seconds
@@ -274,8 +274,9 @@ class IngestStatusResponse(ApiModel):
 
 
 @router.get("/{store_id}/ingest-status", response_model=IngestStatusResponse, summary="Ingest counts and health")
-def ingest_status(store_id: StoreId, principal: TenantMember) -> IngestStatusResponse:
-    status = store_ingest_status(principal.require_tenant(), store_id)  # 404 for another tenant's store
+def ingest_status(store_id: StoreId, principal: TenantMember, records: Ingest) -> IngestStatusResponse:
+    # NotFoundError (404) for another tenant's store
+    status = store_ingest_status(principal.require_tenant(), store_id, records=records)
     return IngestStatusResponse(
         store_id=store_id,
         counts=status.counts,

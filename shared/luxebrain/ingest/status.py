@@ -12,7 +12,7 @@ from luxebrain.runtime import configured_settings
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import count_products
 from luxebrain.storage.customers import count_customers, count_orders
-from luxebrain.storage.ingest import Checkpoint, rejected_events_since, store_checkpoints, topic_deliveries
+from luxebrain.storage.ingest import Checkpoint, IngestRepository
 
 HEALTH_WINDOW = timedelta(hours=24)  # rejections older than this no longer make a webhook "failing"
 
@@ -32,12 +32,15 @@ class IngestStatus:
     webhooks: dict[str, Any] = field(default_factory=dict)
 
 
-def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) -> IngestStatus:
-    """The status of one of the tenant's stores (NotFoundError for another tenant's or an unknown store)."""
+def ingest_status(
+    tenant_id: str, store_id: str, now: datetime | None = None, *, records: IngestRepository
+) -> IngestStatus:
+    """The status of one of the tenant's stores (NotFoundError for another tenant's or an unknown store), its
+    rejections, back-fill progress and deliveries per topic read from ``records``."""
     configured_settings()
     store = tenant_repo.get_store(tenant_id, store_id)
     since = ((now or datetime.now(UTC)) - HEALTH_WINDOW).replace(tzinfo=None).isoformat(timespec="seconds")
-    rejections = rejected_events_since(tenant_id, store_id, since)
+    rejections = records.rejected_events_since(tenant_id, store_id, since)
     counts = {
         "products": count_products(tenant_id),
         "customers": count_customers(tenant_id),
@@ -55,11 +58,13 @@ def ingest_status(tenant_id: str, store_id: str, now: datetime | None = None) ->
         counts=counts,
         stats=dict(store.stats or {}),
         last_event_at=store.last_event_at,
-        backfill=store_checkpoints(tenant_id, store_id),
+        backfill=records.store_checkpoints(tenant_id, store_id),
         rejected_last_24h=len(rejections),
         last_rejection=rejections[0].received_at if rejections else None,
         webhook_health=health,
-        webhooks=_webhooks_per_topic(dict(store.webhooks or {}), topic_deliveries(tenant_id, store_id), rejections),
+        webhooks=_webhooks_per_topic(
+            dict(store.webhooks or {}), records.topic_deliveries(tenant_id, store_id), rejections
+        ),
     )
 
 

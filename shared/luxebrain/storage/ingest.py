@@ -324,7 +324,8 @@ def forget_store_ingest(tenant_id: str, store_id: str) -> None:
 class IngestRepository(Protocol):
     """What the ingest processor reads and writes of a tenant's store records: the newer-wins write, the stored
     version of a record, a variable product's variations, an order as stored (its refunds' lines), the rejected
-    deliveries and the last delivery seen per topic."""
+    deliveries and the last delivery seen per topic; and what the dashboard's ingest status reads of them (a
+    store's recent rejections, its back-fill checkpoints)."""
 
     def put_if_newer(self, record: StoreRecord, *, lift_tombstone: bool = False) -> bool: ...
 
@@ -344,6 +345,10 @@ class IngestRepository(Protocol):
 
     def list_rejected_events(self, tenant_id: str, limit: int = 100) -> list[RejectedEvent]: ...
 
+    def rejected_events_since(self, tenant_id: str, store_id: str, since: str) -> list[RejectedEvent]: ...
+
+    def store_checkpoints(self, tenant_id: str, store_id: str) -> list[Checkpoint]: ...
+
     def stamp_topic_delivery(self, tenant_id: str, store_id: str, topic: str, stamp: str) -> bool: ...
 
     def topic_deliveries(self, tenant_id: str, store_id: str) -> dict[str, str]: ...
@@ -361,6 +366,8 @@ class DynamoIngestRepository:
     get_order = staticmethod(get_order)
     record_rejected_event = staticmethod(record_rejected_event)
     list_rejected_events = staticmethod(list_rejected_events)
+    rejected_events_since = staticmethod(rejected_events_since)
+    store_checkpoints = staticmethod(store_checkpoints)
     stamp_topic_delivery = staticmethod(stamp_topic_delivery)
     topic_deliveries = staticmethod(topic_deliveries)
 
