@@ -292,9 +292,11 @@ def bench_backfill(customers: int) -> dict[str, Any]:
         info = json.loads(line)
         os.environ.update(info["env"])
         from luxebrain.adapters.aws import models_bucket
+        from luxebrain.billing.usage import plan_usage
         from luxebrain.ingest.backfill import backfill_store
         from luxebrain.runtime import reset_runtime
         from luxebrain.storage import tenants as tenant_repo
+        from luxebrain.storage.ingest import ingest_repository
         from luxebrain.woocommerce.client import WooCommerceClient
 
         reset_runtime()
@@ -310,7 +312,9 @@ def bench_backfill(customers: int) -> dict[str, Any]:
         tracemalloc.reset_peak()
         base, _ = tracemalloc.get_traced_memory()
         started = time.perf_counter()
-        report = backfill_store(tenant_id, "s-bench", factory, files=models_bucket())
+        report = backfill_store(
+            tenant_id, "s-bench", factory, files=models_bucket(), records=ingest_repository(), usage=plan_usage()
+        )
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()

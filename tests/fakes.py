@@ -1104,8 +1104,8 @@ class InMemoryIngestRepository:
     """The ingest repository (``storage.ingest.IngestRepository``): store records by tenant, resource and id
     under the table's newer-wins condition (written when none is stored, when the stored one is older, or the
     same version with other content; a restore also over a tombstone), rejected deliveries newest first, the
-    last delivery seen per store and topic, never moving back in time, and the back-fill checkpoints (saved with
-    :meth:`save_checkpoint`, a test's Given). ``written`` lists every record written, in order."""
+    last delivery seen per store and topic, never moving back in time, and the back-fill checkpoints (each
+    saved whole, read back as a copy). ``written`` lists every record written, in order."""
 
     def __init__(self, records: Iterable[StoreRecord] = ()) -> None:
         self.records: dict[tuple[str, str, str], StoreRecord] = {}
@@ -1175,6 +1175,10 @@ class InMemoryIngestRepository:
             for (tenant, sk), event in sorted(self.rejected.items(), reverse=True)
             if tenant == tenant_id and sk >= since and event.store_id == store_id
         ]
+
+    def get_checkpoint(self, tenant_id: str, store_id: str, resource: str) -> Checkpoint | None:
+        checkpoint = self.checkpoints.get((tenant_id, store_id, resource))
+        return None if checkpoint is None else checkpoint.model_copy(deep=True)
 
     def save_checkpoint(self, checkpoint: Checkpoint) -> None:
         key = (checkpoint.tenant_id, checkpoint.store_id, checkpoint.resource)

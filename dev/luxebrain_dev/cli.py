@@ -157,7 +157,9 @@ def _run_backfill(args: argparse.Namespace) -> int:
 
     tenant_id, store_id = validate_tenant_id(args.tenant), validate_entity_id(args.store, "store id")
     from luxebrain.adapters.aws import models_bucket, secrets_vault
+    from luxebrain.billing.usage import plan_usage
     from luxebrain.ingest.backfill import BackfillProgress, backfill_store, store_clients
+    from luxebrain.storage.ingest import ingest_repository
 
     progress = Progress()
     current: list[str] = []
@@ -169,7 +171,15 @@ def _run_backfill(args: argparse.Namespace) -> int:
         progress.update(step.page)
 
     clients = store_clients(secrets_vault())
-    report = backfill_store(tenant_id, store_id, clients, progress=show, files=models_bucket())
+    report = backfill_store(
+        tenant_id,
+        store_id,
+        clients,
+        progress=show,
+        files=models_bucket(),
+        records=ingest_repository(),
+        usage=plan_usage(),
+    )
     print(json.dumps(report.summary(), indent=1))
     if not report.done:
         print("stopped before the end; run the same command again to resume from the last page", file=sys.stderr)

@@ -30,6 +30,7 @@ from luxebrain.progress import Progress
 from luxebrain.runtime import configured_settings
 from luxebrain.settings import reset_settings
 from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.members import member_repository
 from luxebrain.storage.tenants import tenant_repository
 from luxebrain_dev.local.embedded import EmbeddedAws, LocalResources, ensure_port_free
@@ -292,7 +293,7 @@ def _approve_in_store(authorize_url: str) -> tuple[int, str]:
 def _backfill_summary(tenant_id: str, store_id: str) -> str:
     from luxebrain.ingest.backfill import backfill_status
 
-    status = backfill_status(tenant_id, store_id)
+    status = backfill_status(tenant_id, store_id, records=ingest_repository())
     parts = [
         f"{name} {item['items_done']}/{item['total_items']}"
         for name, item in status.items()

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.adapters.aws import mail_service, models_bucket, queue, secrets_vault
+from luxebrain.billing.usage import plan_usage
 from luxebrain.ingest.backfill import ClientFactory, backfill_store, request_reconciliation_of_all_stores, store_clients
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.store_sync import (
@@ -25,6 +26,7 @@ from luxebrain.ingest.store_sync import (
 )
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.runtime import on_reset
+from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.members import member_repository
 from luxebrain.storage.tenants import store_exists
 
@@ -100,6 +102,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request.store_id,
         store_clients_once(),
         files=models_bucket(),
+        records=ingest_repository(),
+        usage=plan_usage(),
         should_stop=lambda: context.get_remaining_time_in_millis() < STOP_WHEN_REMAINING_MS,
     )
     metrics.add_metric(name="BackfillItems", unit=MetricUnit.Count, value=report.items)

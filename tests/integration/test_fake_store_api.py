@@ -10,12 +10,14 @@ import pytest
 import requests
 
 from luxebrain.adapters.aws import models_bucket, secrets_vault
+from luxebrain.billing.usage import plan_usage
 from luxebrain.errors import UnauthorizedError
 from luxebrain.ingest.backfill import backfill_store
 from luxebrain.ml.pricing.apply import apply_suggestion, rollback_price_change
 from luxebrain.ml.pricing.serving import PriceSuggestion
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order
+from luxebrain.storage.ingest import ingest_repository
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
 from luxebrain.woocommerce.outbound import OutboundPolicy
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, ensure_webhooks
@@ -118,7 +120,14 @@ def test_refunds_are_listed_per_order_and_arrive_net_through_the_back_fill(
         consumer_secret=fake.consumer_secret,
         vault=secrets_vault(),
     )
-    backfill_store(tenant_id, store.store_id, lambda t, s: client(fake), files=models_bucket())
+    backfill_store(
+        tenant_id,
+        store.store_id,
+        lambda t, s: client(fake),
+        files=models_bucket(),
+        records=ingest_repository(),
+        usage=plan_usage(),
+    )
     stored = get_order(tenant_id, str(order["id"]))
     assert stored.line_items[0].net_quantity == 0 and not stored.refunds_estimated
     assert stored.refunded_total == pytest.approx(float(refund["amount"]))

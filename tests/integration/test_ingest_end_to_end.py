@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 
 from luxebrain.adapters.aws import SqsQueue, models_bucket, secrets_vault
+from luxebrain.billing.usage import plan_usage
 from luxebrain.ingest import processor as ingest_processor
-from luxebrain.ingest.backfill import backfill_status, backfill_store
+from luxebrain.ingest.backfill import BackfillReport, backfill_status, backfill_store
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.runtime import aws_client
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import iter_products
 from luxebrain.storage.customers import get_order, iter_customers, iter_orders
-from luxebrain.storage.ingest import list_rejected_events
+from luxebrain.storage.ingest import ingest_repository, list_rejected_events
 from luxebrain.woocommerce.client import WooCommerceAuthError, WooCommerceClient, WooCommerceError
 from luxebrain_dev.delivery import WebhookSender, deliver_sample_store, verify_ingested, wp_json_encode
 from luxebrain_dev.local.embedded import LocalResources
@@ -164,11 +165,24 @@ def client_factory(fake: FakeWooCommerce, **kwargs: Any) -> Any:
     )
 
 
+def run_backfill(tenant_id: str, store_id: str, clients: Any, **options: Any) -> BackfillReport:
+    """``backfill_store`` as the back-fill function runs it: the models bucket, the table and the plan's counters."""
+    return backfill_store(
+        tenant_id,
+        store_id,
+        clients,
+        files=models_bucket(),
+        records=ingest_repository(),
+        usage=plan_usage(),
+        **options,
+    )
+
+
 def test_backfill_stores_the_whole_store_through_a_500_and_a_slow_page(tenant_id: str, sample: SampleStore) -> None:
     faults = [Fault("orders", 2, status=500), Fault("customers", 1, delay_seconds=0.5)]
     with FakeWooCommerce(sample, faults=faults) as fake:
         pages: list[Any] = []
-        report = backfill_store(tenant_id, "s-1", client_factory(fake), progress=pages.append, files=models_bucket())
+        report = run_backfill(tenant_id, "s-1", client_factory(fake), progress=pages.append)
     assert report.done and report.retries == 1
     assert report.counters.rejected == 0
     assert len(list(iter_orders(tenant_id))) == len(sample.orders)
@@ -183,14 +197,14 @@ def test_backfill_resumes_after_a_crash_at_the_last_finished_page(tenant_id: str
     # Given a store whose orders page 2 keeps failing (longer than the client retries)
     with FakeWooCommerce(sample, faults=[Fault("orders", 2, status=500, times=3)]) as fake:
         with pytest.raises(WooCommerceError):
-            backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=2), files=models_bucket())
+            run_backfill(tenant_id, "s-1", client_factory(fake, max_attempts=2))
         # Then the checkpoint is at page 2, with page 1 stored
-        assert backfill_status(tenant_id, "s-1")["orders"]["next_page"] == 2
+        assert backfill_status(tenant_id, "s-1", records=ingest_repository())["orders"]["next_page"] == 2
         stored_after_crash = len(list(iter_orders(tenant_id)))
         assert stored_after_crash == 20
         fake.requests.clear()
         # When it runs again, it resumes at page 2 (products and customers are not fetched again)
-        report = backfill_store(tenant_id, "s-1", client_factory(fake, max_attempts=3), files=models_bucket())
+        report = run_backfill(tenant_id, "s-1", client_factory(fake, max_attempts=3))
     assert report.done
     assert {r.path.rsplit("/", 1)[-1] for r in fake.requests} == {"orders"}
     assert min(int(r.params["page"]) for r in fake.requests) == 2
@@ -203,17 +217,15 @@ def test_large_store_takes_several_invocations(tenant_id: str, sample: SampleSto
         done = False
         while not done and invocations < 20:
             invocations += 1
-            done = backfill_store(
-                tenant_id, "s-1", client_factory(fake), should_stop=lambda: True, files=models_bucket()
-            ).done
+            done = run_backfill(tenant_id, "s-1", client_factory(fake), should_stop=lambda: True).done
     assert done and invocations > 3  # one page per invocation here
     assert len(list(iter_orders(tenant_id))) == len(sample.orders)
 
 
 def test_second_backfill_is_incremental_with_an_overlap(tenant_id: str, sample: SampleStore) -> None:
     with FakeWooCommerce(sample) as fake:
-        assert backfill_store(tenant_id, "s-1", client_factory(fake), files=models_bucket()).done
-        watermark = backfill_status(tenant_id, "s-1")["orders"]["watermark_gmt"]
+        assert run_backfill(tenant_id, "s-1", client_factory(fake)).done
+        watermark = backfill_status(tenant_id, "s-1", records=ingest_repository())["orders"]["watermark_gmt"]
         newest = max(order["date_modified_gmt"] for order in sample.orders)
         assert watermark < newest  # an overlap window before the newest modification seen
         # Given one order changed in the store since
@@ -222,7 +234,7 @@ def test_second_backfill_is_incremental_with_an_overlap(tenant_id: str, sample: 
         )
         fake.store.orders[0] = changed
         fake.requests.clear()
-        report = backfill_store(tenant_id, "s-1", client_factory(fake), files=models_bucket())
+        report = run_backfill(tenant_id, "s-1", client_factory(fake))
     order_request = next(r for r in fake.requests if r.path.endswith("/orders"))
     assert order_request.params["modified_after"] == watermark and order_request.params["dates_are_gmt"] == "true"
     assert report.per_resource["orders"] < len(sample.orders)
@@ -244,8 +256,8 @@ def test_a_second_backfill_stores_only_the_customers_changed_since_the_first(
 
     monkeypatch.setattr(backfill, "_ingest_record", spy)
     with FakeWooCommerce(sample) as fake:
-        backfill_store(tenant_id, "s-1", client_factory(fake), files=models_bucket())
-        watermark = backfill_status(tenant_id, "s-1")["customers"]["watermark_gmt"]
+        run_backfill(tenant_id, "s-1", client_factory(fake))
+        watermark = backfill_status(tenant_id, "s-1", records=ingest_repository())["customers"]["watermark_gmt"]
         registered = [customer for customer in fake.store.customers if customer.get("id")]
         assert watermark < max(customer["date_modified_gmt"] for customer in registered)  # an overlap window
         # Given one customer renamed in the store since (the customers endpoint has no modified filter)
@@ -254,7 +266,7 @@ def test_a_second_backfill_stores_only_the_customers_changed_since_the_first(
         )
         fake.store.customers[fake.store.customers.index(registered[0])] = renamed
         ingested.clear()
-        second = backfill_store(tenant_id, "s-1", client_factory(fake), files=models_bucket())
+        second = run_backfill(tenant_id, "s-1", client_factory(fake))
     # Then every customer was paged again, and only the renamed one and those within the overlap were stored
     assert second.per_resource["customers"] == len(registered)
     recent = {customer["id"] for customer in registered if customer["date_modified_gmt"] >= watermark}
@@ -267,7 +279,7 @@ def test_backfill_with_rejected_credentials_stores_nothing(tenant_id: str, sampl
     with FakeWooCommerce(sample) as fake:
         factory = lambda t, s: WooCommerceClient(fake.url, fake.consumer_key, "cs_wrong")  # noqa: E731
         with pytest.raises(WooCommerceAuthError):
-            backfill_store(tenant_id, "s-1", factory, files=models_bucket())
+            run_backfill(tenant_id, "s-1", factory)
     assert list(iter_products(tenant_id)) == []
 
 

@@ -23,7 +23,6 @@ from luxebrain.storage.ingest import (
     PutOutcome,
     RejectedEvent,
     StoreRecord,
-    save_checkpoint,
 )
 from luxebrain.storage.tenants import create_tenant
 from luxebrain.tenancy import new_tenant_id
@@ -241,14 +240,11 @@ def test_a_stores_rejections_since_a_moment_are_its_own_newest_first(records: In
     assert records.rejected_events_since(new_tenant_id(), "s1", "2026-01-01T00:00:00") == []
 
 
-def test_a_stores_checkpoints_are_read_back_in_resource_order(records: IngestRepository, tenant: str) -> None:
-    def save(checkpoint: Checkpoint) -> None:
-        if isinstance(records, InMemoryIngestRepository):
-            records.save_checkpoint(checkpoint)
-        else:
-            save_checkpoint(checkpoint)
-
+def test_checkpoints_are_saved_whole_and_read_back_one_or_a_stores_in_resource_order(
+    records: IngestRepository, tenant: str
+) -> None:
     assert records.store_checkpoints(tenant, "s1") == []
+    assert records.get_checkpoint(tenant, "s1", "orders") is None
     run = Checkpoint(tenant_id=tenant, store_id="s1", resource="_run", run_id="r1", run_started_at="2026-10-01")
     orders = Checkpoint(
         tenant_id=tenant,
@@ -265,9 +261,18 @@ def test_a_stores_checkpoints_are_read_back_in_resource_order(records: IngestRep
     )
     products = Checkpoint(tenant_id=tenant, store_id="s1", resource="products", run_id="r1", next_page=2)
     for checkpoint in (orders, products, run, Checkpoint(tenant_id=tenant, store_id="s10", resource="orders")):
-        save(checkpoint)
+        records.save_checkpoint(checkpoint)
     assert records.store_checkpoints(tenant, "s1") == [run, orders, products]
     assert records.store_checkpoints(new_tenant_id(), "s1") == []
+    assert records.get_checkpoint(tenant, "s1", "orders") == orders
+    assert records.get_checkpoint(new_tenant_id(), "s1", "orders") is None
+    # Saved whole: a later save replaces the checkpoint, and what was read is a copy the caller may change
+    read = records.get_checkpoint(tenant, "s1", "products")
+    assert read is not None
+    read.next_page = 3
+    assert records.get_checkpoint(tenant, "s1", "products") == products
+    records.save_checkpoint(read)
+    assert records.get_checkpoint(tenant, "s1", "products") == read
 
 
 def test_the_last_delivery_per_topic_never_moves_back_in_time(records: IngestRepository, tenant: str) -> None:

@@ -8,7 +8,8 @@ Entry points:
   lines; ``records``: ``storage.ingest.ingest_repository()``; ``usage``: ``billing.usage.plan_usage()``);
   ``processor.process_totals()``, ``processor.redrive_dead_letters``; the rejected deliveries are read with
   ``luxebrain.storage.ingest.list_rejected_events(tenant)``.
-- ``backfill.backfill_store(tenant, store, client_factory, progress, files=)``: resumable REST back-fill;
-  ``backfill_queue.request_backfill`` queues one for the back-fill function; ``backfill.backfill_status``.
+- ``backfill.backfill_store(tenant, store, client_factory, progress, files=, records=, usage=)``: resumable
+  REST back-fill; ``backfill_queue.request_backfill`` queues one for the back-fill function;
+  ``backfill.backfill_status(tenant, store, records=)``.
 - ``delivery.deliver_sample_store(...)`` / ``delivery.verify_ingested(...)``: the demo's signed webhooks.
 """

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from luxebrain.adapters import KeyVault, MessageQueue, ObjectStore
-from luxebrain.billing.usage import UsageCounter, plan_usage
+from luxebrain.billing.usage import UsageCounter
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import (
@@ -38,7 +38,7 @@ from luxebrain.ingest.processor import (
     store_refund_lines,
 )
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.ingest import Checkpoint, IngestRepository, get_checkpoint, ingest_repository, save_checkpoint
+from luxebrain.storage.ingest import Checkpoint, IngestRepository
 from luxebrain.storage.tenants import get_store, get_store_secrets
 from luxebrain.woocommerce.client import WooCommerceClient
 
@@ -114,21 +114,24 @@ def backfill_store(
     progress: Progress | None = None,
     *,
     files: ObjectStore,
+    records: IngestRepository,
+    usage: UsageCounter,
     should_stop: Callable[[], bool] = lambda: False,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> BackfillReport:
     """Bring the store's data up to date, resuming a run in progress (the orders' training deltas go to
-    ``files``, the models bucket). ``done`` is False when stopped early
+    ``files``, the models bucket; the records and checkpoints to ``records``, catalogue sizes counted in
+    ``usage``). ``done`` is False when stopped early
     (``should_stop`` said so after a page); call again to continue. Raises the client's error when the store
     fails for good (auth, 500s beyond the retries); the checkpoint keeps every finished page."""
     configured_settings()
     client = client_factory(tenant_id, store_id)
-    writer = _PageWriter(store_refund_lines(client_factory), ingest_repository(), plan_usage())
-    run = _load_or_start_run(tenant_id, store_id)
+    writer = _PageWriter(store_refund_lines(client_factory), records, usage)
+    run = _load_or_start_run(tenant_id, store_id, records)
     report = BackfillReport(run_id=str(run.run_id))
     try:
         for name, resource, incremental in RESOURCES:
-            checkpoint = _checkpoint_for_run(tenant_id, store_id, name, str(run.run_id))
+            checkpoint = _checkpoint_for_run(tenant_id, store_id, name, str(run.run_id), records)
             if checkpoint.status == "done":
                 continue
             finished = _backfill_resource(
@@ -149,7 +152,7 @@ def backfill_store(
                 return report
         run.status = "done"
         run.runs_completed = (run.runs_completed or 0) + 1
-        save_checkpoint(run)
+        records.save_checkpoint(run)
         report.done = True
         return report
     finally:
@@ -157,12 +160,11 @@ def backfill_store(
         report.retries = client.retries
 
 
-def backfill_status(tenant_id: str, store_id: str) -> dict[str, Any]:
-    """The checkpoints of a store, for the dashboard and the CLI."""
-    configured_settings()
+def backfill_status(tenant_id: str, store_id: str, *, records: IngestRepository) -> dict[str, Any]:
+    """The checkpoints of a store in ``records``, for the dashboard and the CLI."""
     status: dict[str, Any] = {}
     for name in (RUN, *(resource[0] for resource in RESOURCES)):
-        item = get_checkpoint(tenant_id, store_id, name)
+        item = records.get_checkpoint(tenant_id, store_id, name)
         if item is None:
             continue
         status[name] = {
@@ -177,18 +179,18 @@ def backfill_status(tenant_id: str, store_id: str) -> dict[str, Any]:
     return status
 
 
-def _load_or_start_run(tenant_id: str, store_id: str) -> Checkpoint:
-    run = get_checkpoint(tenant_id, store_id, RUN) or _new_checkpoint(tenant_id, store_id, RUN)
+def _load_or_start_run(tenant_id: str, store_id: str, records: IngestRepository) -> Checkpoint:
+    run = records.get_checkpoint(tenant_id, store_id, RUN) or _new_checkpoint(tenant_id, store_id, RUN)
     if run.status == "done" or not run.run_id:
         # Unique even for two runs in the same second: a reused id would mark the new run's resources done.
         run.run_id = f"{utc_now_iso()}-{secrets.token_hex(4)}"
         run.status = "running"
-        save_checkpoint(run)
+        records.save_checkpoint(run)
     return run
 
 
-def _checkpoint_for_run(tenant_id: str, store_id: str, name: str, run_id: str) -> Checkpoint:
-    checkpoint = get_checkpoint(tenant_id, store_id, name) or _new_checkpoint(tenant_id, store_id, name)
+def _checkpoint_for_run(tenant_id: str, store_id: str, name: str, run_id: str, records: IngestRepository) -> Checkpoint:
+    checkpoint = records.get_checkpoint(tenant_id, store_id, name) or _new_checkpoint(tenant_id, store_id, name)
     if checkpoint.run_id != run_id:  # first visit in this run: start from page 1 after the watermark
         checkpoint.run_id = run_id
         checkpoint.status = "running"
@@ -199,7 +201,7 @@ def _checkpoint_for_run(tenant_id: str, store_id: str, name: str, run_id: str) -
         checkpoint.run_started_at = utc_now_iso()
         checkpoint.run_modified_after = checkpoint.watermark_gmt
         checkpoint.run_high_water_gmt = None
-        save_checkpoint(checkpoint)
+        records.save_checkpoint(checkpoint)
     return checkpoint
 
 
@@ -254,7 +256,7 @@ def _backfill_resource(
             checkpoint.total_items = page.total
         checkpoint.items_done = int(checkpoint.items_done or 0) + len(page.items)
         checkpoint.run_high_water_gmt = high_water or None
-        save_checkpoint(checkpoint)  # the page is stored: a crash from here on resumes at the next page
+        writer.records.save_checkpoint(checkpoint)  # the page is stored: a crash from here on resumes at the next page
         if progress:
             progress(BackfillProgress(checkpoint.resource, page.page, page.total_pages, int(checkpoint.items_done)))
         if not page.is_last and should_stop():
@@ -262,7 +264,7 @@ def _backfill_resource(
     checkpoint.status = "done"
     checkpoint.runs_completed = int(checkpoint.runs_completed or 0) + 1
     checkpoint.watermark_gmt = _minus(checkpoint.run_high_water_gmt, overlap) or checkpoint.run_modified_after
-    save_checkpoint(checkpoint)
+    writer.records.save_checkpoint(checkpoint)
     return True
 
 

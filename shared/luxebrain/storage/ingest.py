@@ -324,8 +324,8 @@ def forget_store_ingest(tenant_id: str, store_id: str) -> None:
 class IngestRepository(Protocol):
     """What the ingest processor reads and writes of a tenant's store records: the newer-wins write, the stored
     version of a record, a variable product's variations, an order as stored (its refunds' lines), the rejected
-    deliveries and the last delivery seen per topic; and what the dashboard's ingest status reads of them (a
-    store's recent rejections, its back-fill checkpoints)."""
+    deliveries and the last delivery seen per topic; the back-fill's checkpoints; and what the dashboard's
+    ingest status reads of them (a store's recent rejections and checkpoints)."""
 
     def put_if_newer(self, record: StoreRecord, *, lift_tombstone: bool = False) -> bool: ...
 
@@ -347,6 +347,10 @@ class IngestRepository(Protocol):
 
     def rejected_events_since(self, tenant_id: str, store_id: str, since: str) -> list[RejectedEvent]: ...
 
+    def get_checkpoint(self, tenant_id: str, store_id: str, resource: str) -> Checkpoint | None: ...
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
     def store_checkpoints(self, tenant_id: str, store_id: str) -> list[Checkpoint]: ...
 
     def stamp_topic_delivery(self, tenant_id: str, store_id: str, topic: str, stamp: str) -> bool: ...
@@ -367,6 +371,8 @@ class DynamoIngestRepository:
     record_rejected_event = staticmethod(record_rejected_event)
     list_rejected_events = staticmethod(list_rejected_events)
     rejected_events_since = staticmethod(rejected_events_since)
+    get_checkpoint = staticmethod(get_checkpoint)
+    save_checkpoint = staticmethod(save_checkpoint)
     store_checkpoints = staticmethod(store_checkpoints)
     stamp_topic_delivery = staticmethod(stamp_topic_delivery)
     topic_deliveries = staticmethod(topic_deliveries)
