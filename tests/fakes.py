@@ -11,9 +11,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pydantic import SecretStr
+
 from luxebrain.adapters import (
     DirectoryError,
     DirectoryUser,
+    KeyVault,
     MissingObject,
     ObjectVersion,
     ProviderError,
@@ -30,7 +33,7 @@ from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
 from luxebrain.storage.merchandising import NO_MERCHANDISING, MerchandisingRules
 from luxebrain.storage.pages import Page
 from luxebrain.storage.pricing import PriceDecision
-from luxebrain.storage.tenants import Store, Tenant
+from luxebrain.storage.tenants import AuditRecord, Store, StoreSecrets, Tenant
 from luxebrain.storage.training import (
     ABANDONED,
     FAILED,
@@ -523,12 +526,16 @@ _Item = TypeVar("_Item")
 class InMemoryTenantRepository:
     """The tenants repository (``storage.tenants.TenantRepository``) in dictionaries, paged as the table pages:
     the directory by status, then oldest first; a tenant's stores by store id. A cursor is the last item's sort
-    key (opaque to callers, as the table's). ``add_store`` puts a store as ``create_store`` leaves it."""
+    key (opaque to callers, as the table's). ``add_store`` puts a store as ``create_store`` leaves it, with the
+    credentials given (held as they are: the vault passed to ``get_store_secrets`` is not asked). Audit records
+    are kept per tenant in the order written."""
 
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.stores: dict[tuple[str, str], Store] = {}
+        self.store_secrets: dict[tuple[str, str], StoreSecrets] = {}
         self.sign_ups: dict[str, int] = {}  # platform counters: by hashed address per hour, all per minute
+        self.audit: dict[str, list[AuditRecord]] = {}
 
     def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant:
         tenant_id = validate_tenant_id(tenant_id or new_tenant_id())
@@ -565,15 +572,47 @@ class InMemoryTenantRepository:
         return self.tenants[tenant_id]
 
     def list_tenants(self, *, limit: int, cursor: str | None = None, status: str | None = None) -> Page[Tenant]:
-        def sort_key(tenant: Tenant) -> str:
-            return f"{tenant.status}#{tenant.created_at.isoformat()}#{tenant.tenant_id}"
-
         listed = [tenant for tenant in self.tenants.values() if status is None or tenant.status == status]
-        return _page(sorted(listed, key=sort_key), sort_key, limit, cursor)
+        return _page(sorted(listed, key=_directory_key), _directory_key, limit, cursor)
 
-    def add_store(self, store: Store) -> Store:
+    def iter_tenants(self) -> Iterator[Tenant]:
+        return iter(sorted(self.tenants.values(), key=_directory_key))
+
+    def add_store(self, store: Store, store_secrets: StoreSecrets | None = None) -> Store:
         self.stores[store.tenant_id, store.store_id] = store
+        self.store_secrets[store.tenant_id, store.store_id] = store_secrets or StoreSecrets(
+            webhook_secret=SecretStr("webhook-secret"), consumer_key=SecretStr("ck"), consumer_secret=SecretStr("cs")
+        )
         return store
+
+    def list_stores(self, tenant_id: str) -> list[Store]:
+        return sorted((s for (tenant, _), s in self.stores.items() if tenant == tenant_id), key=lambda s: s.store_id)
+
+    def get_store_secrets(self, tenant_id: str, store_id: str, *, vault: KeyVault) -> StoreSecrets:
+        try:
+            return self.store_secrets[tenant_id, store_id]
+        except KeyError:
+            raise NotFoundError(f"store {store_id} not found") from None
+
+    def record_audit(
+        self,
+        tenant_id: str,
+        *,
+        action: str,
+        actor: str,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        record = AuditRecord(action, actor, reason, dict(details or {}), datetime.now(UTC))
+        self.audit.setdefault(tenant_id, []).append(record)
+        return record
+
+    def audit_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditRecord]:
+        # Newest first, as the table reads its sort key (the moment, then a random suffix) backwards
+        newest_first = list(enumerate(self.audit.get(tenant_id, [])))[::-1]
+        after = [(n, record) for n, record in newest_first if cursor is None or n < int(cursor)]
+        page = after[:limit]
+        return Page([record for _, record in page], str(page[-1][0]) if len(after) > limit else None)
 
     def get_store(self, tenant_id: str, store_id: str) -> Store:
         try:
@@ -590,6 +629,10 @@ class InMemoryTenantRepository:
             return False
         self.sign_ups[counter] = self.sign_ups.get(counter, 0) + 1
         return True
+
+
+def _directory_key(tenant: Tenant) -> str:
+    return f"{tenant.status}#{tenant.created_at.isoformat()}#{tenant.tenant_id}"
 
 
 def _page(items: list[_Item], sort_key: Callable[[_Item], str], limit: int, cursor: str | None) -> Page[_Item]:

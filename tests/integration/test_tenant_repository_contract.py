@@ -1,6 +1,6 @@
 """The in-memory tenants repository of tests/fakes.py behaves as the DynamoDB one on the embedded AWS, for what
-``storage.tenants.TenantRepository`` covers (what the API's routes read and write directly): the same checks
-pass on both."""
+``storage.tenants.TenantRepository`` covers (what the API's routes and the product modules read and write through
+it): the same checks pass on both."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 from fakes import InMemoryTenantRepository
+from pydantic import SecretStr
 
 from luxebrain.adapters.aws import secrets_vault
 from luxebrain.errors import ConflictError, NotFoundError
-from luxebrain.storage.tenants import DynamoTenantRepository, Store, TenantRepository, create_store
+from luxebrain.storage.tenants import DynamoTenantRepository, Store, StoreSecrets, TenantRepository, create_store
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.local.embedded import LocalResources
 
@@ -28,7 +29,10 @@ def repository(request: pytest.FixtureRequest, local_aws: LocalResources) -> tup
 
         def add_to_fake(tenant_id: str, store_id: str) -> Store:
             return fake.add_store(
-                Store(tenant_id, store_id, "https://shop.example", "EUR", "UTC", "active", datetime.now(UTC))
+                Store(tenant_id, store_id, "https://shop.example", "EUR", "UTC", "active", datetime.now(UTC)),
+                StoreSecrets(
+                    webhook_secret=SecretStr("whs"), consumer_key=SecretStr("ck"), consumer_secret=SecretStr("cs")
+                ),
             )
 
         return fake, add_to_fake
@@ -133,3 +137,52 @@ def test_a_tenant_s_stores_are_read_one_by_one_and_by_page(repository: tuple[Ten
     assert [s.store_id for s in first.items] == ["s-a", "s-b"] and first.next_cursor is not None
     rest = tenants.store_page(tenant_id, limit=2, cursor=first.next_cursor)
     assert [s.store_id for s in rest.items] == ["s-c"] and rest.next_cursor is None
+
+
+def test_the_directory_is_visited_whole_in_its_order(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, _ = repository
+    ours = [tenants.create_tenant(f"Tenant {n}").tenant_id for n in range(3)]
+    tenants.set_tenant_status(ours[0], "suspended")
+    # The table's directory holds every test's tenants: ours come by status, then oldest first
+    visited = [(t.status, t.tenant_id) for t in tenants.iter_tenants() if t.tenant_id in ours]
+    assert visited == [("active", ours[1]), ("active", ours[2]), ("suspended", ours[0])]
+
+
+def test_a_tenant_s_stores_are_listed_and_their_keys_decrypted(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, add_store = repository
+    tenant_id = tenants.create_tenant("Maison Test").tenant_id
+    assert tenants.list_stores(tenant_id) == []
+    for store_id in ("s-b", "s-a"):
+        add_store(tenant_id, store_id)
+    assert [(s.tenant_id, s.store_id, s.url) for s in tenants.list_stores(tenant_id)] == [
+        (tenant_id, "s-a", "https://shop.example"),
+        (tenant_id, "s-b", "https://shop.example"),
+    ]
+    assert tenants.list_stores(new_tenant_id()) == []
+    keys = tenants.get_store_secrets(tenant_id, "s-a", vault=secrets_vault())
+    assert (keys.consumer_key.get_secret_value(), keys.consumer_secret.get_secret_value()) == ("ck", "cs")
+    assert keys.webhook_secret.get_secret_value()
+    with pytest.raises(NotFoundError):
+        tenants.get_store_secrets(tenant_id, "s-z", vault=secrets_vault())
+    with pytest.raises(NotFoundError):  # another tenant's store id
+        tenants.get_store_secrets(new_tenant_id(), "s-a", vault=secrets_vault())
+
+
+def test_audit_records_are_paged_newest_first(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, _ = repository
+    tenant_id = tenants.create_tenant("Maison Test").tenant_id
+    assert tenants.audit_page(tenant_id, limit=10).items == []
+    written = []
+    for n in range(3):
+        written.append(tenants.record_audit(tenant_id, action=f"act.{n}", actor="admin", details={"n": n}))
+        time.sleep(0.002)  # distinct moments: records of the same microsecond have no order
+    first = written[0]
+    assert (first.action, first.actor, first.reason, first.details) == ("act.0", "admin", None, {"n": 0})
+    reasoned = tenants.record_audit(tenant_id, action="act.3", actor="admin", reason="a reason")
+    assert (reasoned.reason, reasoned.details) == ("a reason", {})
+    page = tenants.audit_page(tenant_id, limit=2)
+    assert [r.action for r in page.items] == ["act.3", "act.2"] and page.next_cursor is not None
+    rest = tenants.audit_page(tenant_id, limit=2, cursor=page.next_cursor)
+    assert [r.action for r in rest.items] == ["act.1", "act.0"]
+    assert rest.items[1] == first
+    assert tenants.audit_page(new_tenant_id(), limit=10).items == []

@@ -563,10 +563,33 @@ def audit_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page
 
 
 # ----------------------------------------------------------------------------- the repository
-class TenantRepository(Protocol):
-    """What the API's routes and the account flows read and write of tenants and their stores directly: the
-    tenant's profile and settings, the platform's directory of tenants, the stores' records (never their
-    credentials) and the sign-up counters. The other callers of this module still call its functions."""
+class TenantDirectory(Protocol):
+    """Every tenant of the platform, for the schedules and lookups that visit them all."""
+
+    def iter_tenants(self) -> Iterator[Tenant]: ...
+
+
+class AuditTrail(Protocol):
+    """A tenant's audit records: who did what in it, newest first."""
+
+    def record_audit(
+        self,
+        tenant_id: str,
+        *,
+        action: str,
+        actor: str,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditRecord: ...
+
+    def audit_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditRecord]: ...
+
+
+class TenantRepository(TenantDirectory, AuditTrail, Protocol):
+    """What the API's routes and the product modules read and write of tenants and their stores: the tenant's
+    profile and settings, the platform's directory of tenants, the stores' records and their credentials
+    (decrypted with the vault passed in), the sign-up counters and the audit trail. Store creation and
+    connection, webhook state and the usage counters are still this module's functions."""
 
     def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant: ...
 
@@ -591,6 +614,10 @@ class TenantRepository(Protocol):
 
     def store_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Store]: ...
 
+    def list_stores(self, tenant_id: str) -> list[Store]: ...
+
+    def get_store_secrets(self, tenant_id: str, store_id: str, *, vault: KeyVault) -> StoreSecrets: ...
+
     def count_sign_up(self, counter: str, allowed: int, *, expires_at: int) -> bool: ...
 
 
@@ -605,7 +632,12 @@ class DynamoTenantRepository:
     list_tenants = staticmethod(list_tenants)
     get_store = staticmethod(get_store)
     store_page = staticmethod(store_page)
+    list_stores = staticmethod(list_stores)
+    get_store_secrets = staticmethod(get_store_secrets)
     count_sign_up = staticmethod(count_sign_up)
+    iter_tenants = staticmethod(iter_tenants)
+    record_audit = staticmethod(record_audit)
+    audit_page = staticmethod(audit_page)
 
 
 def tenant_repository() -> DynamoTenantRepository:
