@@ -18,8 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from luxebrain.campaigns.events import record_email_event, record_sms_keyword, tenants_for_sms_number
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.storage.campaigns import CampaignRepository, campaign_repository
+from luxebrain.storage.tenants import TenantDirectory, tenant_repository
 
-campaigns = campaign_repository()  # stateless, over the table: built once per execution environment
+# Stateless, over the table: built once per execution environment
+campaigns = campaign_repository()
+tenants = tenant_repository()
 
 
 class SesMail(BaseModel):
@@ -65,11 +68,11 @@ def handle_ses_event(detail: dict[str, Any], campaigns: CampaignRepository) -> s
     )
 
 
-def handle_inbound_sms(message: str, campaigns: CampaignRepository) -> list[str]:
+def handle_inbound_sms(message: str, campaigns: CampaignRepository, tenants: TenantDirectory) -> list[str]:
     sms = InboundSms.model_validate_json(message)
     return [
         record_sms_keyword(tenant, sms.originationNumber, sms.messageBody, campaigns=campaigns)
-        for tenant in tenants_for_sms_number(sms.destinationNumber)
+        for tenant in tenants_for_sms_number(sms.destinationNumber, tenants=tenants)
     ]
 
 
@@ -83,7 +86,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             outcomes.append(handle_ses_event(event.get("detail") or {}, campaigns))
         for record in event.get("Records") or []:
             if record.get("EventSource") == "aws:sns":
-                outcomes += handle_inbound_sms(record["Sns"]["Message"], campaigns)
+                outcomes += handle_inbound_sms(record["Sns"]["Message"], campaigns, tenants)
     except (ValidationError, json.JSONDecodeError) as exc:
         # A malformed provider event will never parse: log it with the reason rather than retry forever. Only
         # field paths and messages: pydantic's text would quote the input (numbers, recipients, bodies).

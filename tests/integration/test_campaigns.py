@@ -800,7 +800,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
     assert all_run["order"] == 5 + 7
     # And the triggers are those found in the whole history
     everything = RunData(tenant_id, [order for order in iter_orders(tenant_id) if not order.deleted])
-    catalog = load_catalog(tenant_id, fresh=True)
+    catalog = load_catalog(tenant_id, tenants=TENANTS, fresh=True)
     whole_history_carts = abandoned_cart_candidates(everything, FlowSettings(), NOON, catalog)
     windowed = {(r.customer_id, r.trigger) for r in cart_dispatcher.requests}
     assert windowed == {(c.customer_id, c.trigger) for c in whole_history_carts}

@@ -32,6 +32,7 @@ from luxebrain.campaigns.templates import (
 )
 from luxebrain.campaigns.tokens import InvalidTokenError
 from luxebrain.storage.campaigns import Campaign
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.tenancy import ENTITY_ID_PATTERN
 from luxebrain.text import plausible_moment
 from luxebrain.webapi.models import ApiModel
@@ -146,15 +147,15 @@ def preview(body: PreviewRequest, principal: StaffOrOwner, tenants: Tenants) -> 
     validate_template(body.template)
     settings = load_campaign_settings(tenant_id, tenants=tenants)
     template = template_for(body.flow, {**settings.templates.get(body.flow, {}), **body.template})
-    context = _sample_context(tenant_id, settings)
+    context = _sample_context(tenant_id, settings, tenants)
     if body.channel == "email":
         rendered = render_email(template, context)
         return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
     return {"text": render_short_message(template, context)}
 
 
-def _sample_context(tenant_id: str, settings: CampaignSettings) -> dict[str, Any]:
-    catalog = load_catalog(tenant_id)
+def _sample_context(tenant_id: str, settings: CampaignSettings, tenants: TenantRepository) -> dict[str, Any]:
+    catalog = load_catalog(tenant_id, tenants=tenants)
     store_url = catalog.store_url or settings.branding.store_url
     in_stock = [p for p in catalog.products.values() if p.in_stock and p.published][:4]
     products = [p.as_context(store_url) for p in in_stock]

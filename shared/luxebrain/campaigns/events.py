@@ -14,6 +14,7 @@ from luxebrain.campaigns.sending import parse_send_reference
 from luxebrain.errors import NotFoundError
 from luxebrain.observability import logger
 from luxebrain.storage.campaigns import CampaignRepository, Consents
+from luxebrain.storage.tenants import TenantDirectory
 
 STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "ARRET", "STOPP"})
 START_KEYWORDS = frozenset({"START", "UNSTOP", "YES", "SUBSCRIBE"})
@@ -94,13 +95,13 @@ def record_sms_keyword(
     return "ignored"
 
 
-def tenants_for_sms_number(origination_number: str) -> list[str]:
-    """The tenants that send from this number (a shared number: all of them, so a STOP is never lost)."""
+def tenants_for_sms_number(origination_number: str, *, tenants: TenantDirectory) -> list[str]:
+    """The tenants of ``tenants``' directory that send from this number (a shared number: all of them, so a
+    STOP is never lost)."""
     from luxebrain.campaigns.config import parse_campaign_settings
-    from luxebrain.storage.tenants import iter_tenants
 
     matches = []
-    for tenant in iter_tenants():
+    for tenant in tenants.iter_tenants():
         try:
             settings = parse_campaign_settings((tenant.settings or {}).get("campaigns"))
         except ValueError:

@@ -365,7 +365,7 @@ def run_flow(
     config = flow_settings(settings, flow)
     if not config.enabled:
         return [FlowRunResult(flow, note="disabled")]
-    catalog = load_catalog(tenant_id, fresh=True)
+    catalog = load_catalog(tenant_id, tenants=tenants, fresh=True)
     if flow == "abandoned_cart":
         data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
         candidates = abandoned_cart_candidates(data, config, now, catalog)

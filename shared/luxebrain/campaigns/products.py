@@ -15,7 +15,7 @@ from typing import Any
 from luxebrain.observability import logger
 from luxebrain.runtime import on_reset
 from luxebrain.storage.catalogue import iter_products
-from luxebrain.storage.tenants import list_stores
+from luxebrain.storage.tenants import TenantRepository
 
 CATALOG_TTL_SECONDS = 300.0
 NO_MODEL_RECHECK_SECONDS = 60.0  # a newly trained model is used within a minute
@@ -63,7 +63,8 @@ on_reset(_catalogs.clear)
 on_reset(_model_notes.clear)
 
 
-def load_catalog(tenant_id: str, *, fresh: bool = False) -> Catalog:
+def load_catalog(tenant_id: str, *, tenants: TenantRepository, fresh: bool = False) -> Catalog:
+    """The tenant's published products, with the currency and URL of its first store in ``tenants``."""
     with _lock:
         cached = _catalogs.get(tenant_id)
         if cached and not fresh and cached[0] > time.monotonic():
@@ -81,7 +82,7 @@ def load_catalog(tenant_id: str, *, fresh: bool = False) -> Catalog:
             published=item.status == "publish",
             category=(list(item.categories) or [None])[0],
         )
-    stores = list_stores(tenant_id)
+    stores = tenants.list_stores(tenant_id)
     currency = stores[0].currency if stores else "EUR"
     store_url = stores[0].url if stores else ""
     catalog = Catalog(products, currency, store_url)

@@ -18,7 +18,7 @@ from luxebrain.campaigns.sending import QueueDispatcher
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage.campaigns import CampaignRepository
-from luxebrain.storage.tenants import TenantRepository, iter_tenants
+from luxebrain.storage.tenants import TenantRepository
 
 ONE_OFF_CAMPAIGNS = "campaigns"  # the schedule's name for "due one-off campaigns" beside the flows
 
@@ -32,13 +32,14 @@ def run_scheduled_flows(
     tenant_id: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run ``flows`` for ``tenant_id`` or every active tenant (each one's campaign settings from ``tenants``),
+    """Run ``flows`` for ``tenant_id`` or every active tenant (the directory of ``tenants``, each one's campaign
+    settings from it too),
     their messages to ``send_queue`` and their records to ``campaigns``; a summary with ``failed_tenants``."""
     unknown = set(flows) - {*FLOWS, ONE_OFF_CAMPAIGNS}
     if unknown:
         raise InvalidInputError(f"unknown flow(s): {', '.join(sorted(unknown))}")
     now = now or datetime.now(UTC)
-    tenant_ids = [tenant_id] if tenant_id else [t.tenant_id for t in iter_tenants() if t.status == "active"]
+    tenant_ids = [tenant_id] if tenant_id else [t.tenant_id for t in tenants.iter_tenants() if t.status == "active"]
     triggered = [flow for flow in flows if flow != ONE_OFF_CAMPAIGNS]
     summary: dict[str, Any] = {"tenants": len(tenant_ids), "dispatched": 0, "held_out": 0, "failed_tenants": []}
     for tenant in tenant_ids:

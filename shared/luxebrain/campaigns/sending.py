@@ -183,7 +183,14 @@ def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
         reason = eligibility_problem(request, customer, settings, now, campaigns=campaigns)
         if reason:
             return _finish(record, "skipped", reason, campaigns=campaigns)
-        message = build_message(request, customer, settings, sender.keys, campaigns=campaigns)  # type: ignore[arg-type]
+        message = build_message(
+            request,
+            customer,  # type: ignore[arg-type]
+            settings,
+            sender.keys,
+            campaigns=campaigns,
+            tenants=sender.tenants,
+        )
     except (TemplateRenderError, InvalidInputError) as exc:
         return _finish(record, "skipped", str(exc), campaigns=campaigns)
 
@@ -349,8 +356,9 @@ def message_context(
     keys: KeyVault,
     *,
     campaigns: CampaignRecords,
+    tenants: TenantRepository,
 ) -> dict[str, Any]:
-    catalog = load_catalog(request.tenant_id)
+    catalog = load_catalog(request.tenant_id, tenants=tenants)
     store = settings.branding.model_dump()
     store_url = catalog.store_url or settings.branding.store_url
     store["store_url"] = store_url
@@ -388,9 +396,10 @@ def build_message(
     keys: KeyVault,
     *,
     campaigns: CampaignRecords,
+    tenants: TenantRepository,
 ) -> OutboundEmail | OutboundShortMessage:
     template = template_for(request.flow_kind, {**settings.templates.get(request.flow_kind, {}), **request.template})
-    context = message_context(request, customer, settings, keys, campaigns=campaigns)
+    context = message_context(request, customer, settings, keys, campaigns=campaigns, tenants=tenants)
     address = recipient_address(customer, request.channel)
     if request.channel == "email":
         rendered = render_email(template, context)
