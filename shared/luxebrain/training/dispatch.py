@@ -2,8 +2,8 @@
 
 A tenant is due when its data changed since its last completed run (ingest calls ``mark_tenant_data_changed``;
 a tenant without change tracking counts as changed) and its plan's interval has passed. The dispatcher reads the
-tenant directory (gsi1) and the tenants' training states (BatchGetItem, 100 a request) and sends messages in
-batches of 10.
+tenant directory passed in (gsi1 on the table) and the tenants' training states (BatchGetItem, 100 a request) and
+sends messages in batches of 10.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from luxebrain.adapters import MessageQueue
 from luxebrain.billing.plans import PlanLimitExceededError
 from luxebrain.billing.usage import consume, release
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage import training as training_store
+from luxebrain.storage.tenants import TenantDirectory
 from luxebrain.tenancy import validate_tenant_id
 
 # How often a plan retrains at most (the schedule itself fires daily). A little slack so a run that started
@@ -74,12 +74,14 @@ def is_due(training: training_store.TrainingState | None, plan: str, now: dateti
     return False, "data unchanged since the last run"
 
 
-def dispatch_due_tenants(train_queue: MessageQueue, now: datetime | None = None) -> DispatchResult:
-    """Send one TrainQueue message per due active tenant."""
+def dispatch_due_tenants(
+    train_queue: MessageQueue, *, tenants: TenantDirectory, now: datetime | None = None
+) -> DispatchResult:
+    """Send one TrainQueue message per due active tenant of ``tenants``' directory."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     result = DispatchResult()
     plans: dict[str, str] = {}
-    for tenant in tenant_repo.iter_tenants():
+    for tenant in tenants.iter_tenants():
         result.considered += 1
         if tenant.status != "active":
             result.skipped[tenant.tenant_id] = f"tenant is {tenant.status}"
