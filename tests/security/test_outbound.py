@@ -299,7 +299,7 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
     from luxebrain.ml.pricing import decisions as price_decisions
     from luxebrain.storage.catalogue import catalogue_repository
     from luxebrain.storage.ingest import ingest_repository
-    from luxebrain.storage.tenants import create_store
+    from luxebrain.storage.tenants import create_store, tenant_repository
     from luxebrain_dev.delivery import wp_json_encode
 
     # Given a tenant's first store, and a second store (registered later) whose product is then synced
@@ -330,5 +330,6 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
         == "stored"
     )
     # Then its price is written to the second store, whichever store is "first" (before: always the first)
-    store_client = price_decisions.store_clients(secrets_vault(), catalogue_repository())(tenant_id, str(payload["id"]))
+    clients = price_decisions.store_clients(secrets_vault(), catalogue_repository(), tenant_repository())
+    store_client = clients(tenant_id, str(payload["id"]))
     assert store_client.url == second.url != first.url

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from fakes import (
     InMemoryCatalogueRepository,
+    InMemoryKeyVault,
     InMemoryObjectStore,
     InMemoryPriceDecisionRepository,
     InMemoryTenantRepository,
     InMemoryTrainingRepository,
 )
+from pydantic import SecretStr
 from test_pricing import NOW, WEEKS, synthetic_store
 
 from luxebrain.errors import ConflictError, NotFoundError
@@ -24,6 +26,7 @@ from luxebrain.ml.pricing.serving import PriceSuggestion
 from luxebrain.ml.pricing.train import PricingParams, train_pricing_model
 from luxebrain.serving.loader import ModelCache, artifact_prefix
 from luxebrain.storage.catalogue import Product
+from luxebrain.storage.tenants import Store, StoreSecrets
 
 
 @dataclass
@@ -218,3 +221,26 @@ def test_a_rejection_is_recorded_against_the_current_version_only(shop: Shop) ->
     page = price_decisions.list_decisions(shop.tenant_id, shop.decisions, limit=1)
     rest = price_decisions.list_decisions(shop.tenant_id, shop.decisions, limit=1, cursor=page.next_cursor)
     assert [d.product_id for d in page.items + rest.items] == [second.product_id, first.product_id]  # newest first
+
+
+def test_a_product_s_store_and_its_keys_come_from_the_tenants_repository(local_settings: Any) -> None:
+    local_settings()
+    tenants = InMemoryTenantRepository()
+    tenant_id = tenants.create_tenant("Two shops").tenant_id
+    catalogue = InMemoryCatalogueRepository(
+        [Product(tenant_id, "p1", name="Tote", store_id="s-2"), Product(tenant_id, "p0", name="Old record")]
+    )
+    clients = price_decisions.store_clients(InMemoryKeyVault(), catalogue, tenants)
+    with pytest.raises(ConflictError, match="connect a WooCommerce store first"):
+        clients(tenant_id, "p1")
+    for store_id, url in (("s-1", "https://one.example"), ("s-2", "https://two.example")):
+        keys = StoreSecrets(
+            webhook_secret=SecretStr("whs"),
+            consumer_key=SecretStr(f"ck-{store_id}"),
+            consumer_secret=SecretStr(f"cs-{store_id}"),
+        )
+        tenants.add_store(Store(tenant_id, store_id, url, "EUR", "UTC", "active", NOW), keys)
+    client = clients(tenant_id, "p1")
+    assert (client.url, client.consumer_key, client.consumer_secret) == ("https://two.example", "ck-s-2", "cs-s-2")
+    with pytest.raises(ConflictError, match="not known yet"):  # no store recorded, and two to choose from
+        clients(tenant_id, "p0")

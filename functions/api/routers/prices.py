@@ -32,9 +32,11 @@ DecisionId = Annotated[str, Path(pattern=r"^[0-9T]{21}-[0-9a-f]{6}$")]
 ApplyingPrincipal = Annotated[Principal, Depends(expensive_action("apply_prices"))]
 
 
-async def price_store_clients(vault: SecretsVault, catalogue: Catalogue) -> price_decisions.StoreClientFactory:
+async def price_store_clients(
+    vault: SecretsVault, catalogue: Catalogue, tenants: Tenants
+) -> price_decisions.StoreClientFactory:
     """The stores' REST clients that approvals and rollbacks write prices through."""
-    return price_decisions.store_clients(vault, catalogue)
+    return price_decisions.store_clients(vault, catalogue, tenants)
 
 
 PriceStoreClients = Annotated[price_decisions.StoreClientFactory, Depends(price_store_clients)]

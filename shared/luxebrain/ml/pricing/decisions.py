@@ -34,7 +34,7 @@ from luxebrain.observability import logger
 from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.pages import Page
 from luxebrain.storage.pricing import PriceDecision, PriceDecisionRepository
-from luxebrain.storage.tenants import Store, TenantRepository, get_store_secrets, list_stores
+from luxebrain.storage.tenants import Store, TenantRepository
 from luxebrain.woocommerce.outbound import StoreApi
 
 if TYPE_CHECKING:
@@ -187,10 +187,13 @@ def find_suggestion(
 StoreClientFactory = Callable[[str, str], Any]
 
 
-def store_of_product(tenant_id: str, product_id: str, catalogue: CatalogueRepository) -> Store:
-    """The store a product belongs to (recorded by ingest). A product recorded before stores were tracked
-    per product belongs to the tenant's only store; with several stores that is ambiguous, and refused."""
-    stores = {store.store_id: store for store in list_stores(tenant_id) if store.status == "active"}
+def store_of_product(
+    tenant_id: str, product_id: str, catalogue: CatalogueRepository, tenants: TenantRepository
+) -> Store:
+    """The store of ``tenants`` a product belongs to (recorded by ingest in ``catalogue``). A product recorded
+    before stores were tracked per product belongs to the tenant's only store; with several stores that is
+    ambiguous, and refused."""
+    stores = {store.store_id: store for store in tenants.list_stores(tenant_id) if store.status == "active"}
     if not stores:
         raise ConflictError("connect a WooCommerce store first (POST /stores)")
     try:
@@ -207,13 +210,13 @@ def store_of_product(tenant_id: str, product_id: str, catalogue: CatalogueReposi
     return next(iter(stores.values()))
 
 
-def store_clients(vault: KeyVault, catalogue: CatalogueRepository) -> StoreClientFactory:
-    """The REST client of the store a product belongs to (as ``catalogue`` records it), its keys decrypted by
-    ``vault``, through the vetted outbound session."""
+def store_clients(vault: KeyVault, catalogue: CatalogueRepository, tenants: TenantRepository) -> StoreClientFactory:
+    """The REST client of the store a product belongs to (as ``catalogue`` records it, the store as ``tenants``
+    does), its keys decrypted by ``vault``, through the vetted outbound session."""
 
     def client_of_product(tenant_id: str, product_id: str) -> Any:
-        store = store_of_product(tenant_id, product_id, catalogue)
-        secrets_ = get_store_secrets(tenant_id, store.store_id, vault=vault)
+        store = store_of_product(tenant_id, product_id, catalogue, tenants)
+        secrets_ = tenants.get_store_secrets(tenant_id, store.store_id, vault=vault)
         return StoreApi(
             store.url,
             secrets_.consumer_key.get_secret_value(),
