@@ -90,6 +90,10 @@ async def members_repository() -> MemberRepository:
     return member_repository()
 
 
+async def tenants_repository() -> TenantRepository:
+    return tenant_repository()
+
+
 def _user_principal(
     credentials: HTTPAuthorizationCredentials | None, impersonation: str | None, members: MemberRepository
 ) -> Principal:
@@ -140,6 +144,7 @@ async def recommendations_reader(
     impersonation: Annotated[str | None, Depends(impersonation_header)],
     storefront_key: Annotated[str | None, Depends(storefront_key_header)],
     members: Annotated[MemberRepository, Depends(members_repository)],
+    tenants: Annotated[TenantRepository, Depends(tenants_repository)],
 ) -> Principal:
     """Recommendation routes accept a dashboard user or a storefront key. Storefront traffic (anonymous
     shoppers) has a per-address rate, then the key's own rate and monthly allowance; it never counts against the
@@ -148,7 +153,7 @@ async def recommendations_reader(
         principal = principal_for_storefront_key(storefront_key, keys=members)
         tenant_id = principal.require_tenant()
         # A browser on another site carrying a leaked key is refused; server-side callers send no Origin.
-        check_storefront_origin(tenant_id, request.headers.get("origin"), required=False)
+        check_storefront_origin(tenant_id, request.headers.get("origin"), required=False, tenants=tenants)
         ensure_tenant_active(tenant_id)
         address = ClientLimit(
             "storefront_requests", client_digest(tenant_id, source_address(request)), REQUESTS_PER_CLIENT_PER_MINUTE
@@ -231,10 +236,6 @@ async def user_directory() -> UserDirectory:
 # The repositories a route hands to the domain (stateless: the table is bound once per execution environment).
 async def catalogue() -> CatalogueRepository:
     return catalogue_repository()
-
-
-async def tenants_repository() -> TenantRepository:
-    return tenant_repository()
 
 
 async def ingest_records() -> IngestRepository:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, ValidationError
 
-from api.dependencies import Catalogue, Members, TenantMember, remember_principal, source_address
+from api.dependencies import Catalogue, Members, TenantMember, Tenants, remember_principal, source_address
 from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.billing.plans import ensure_tenant_active
 from luxebrain.errors import UnauthorizedError
@@ -45,7 +45,9 @@ class RecordedEventsResponse(ApiModel):
         }
     },
 )
-async def post_events(request: Request, members: Members, catalogue: Catalogue) -> RecordedEventsResponse:
+async def post_events(
+    request: Request, members: Members, catalogue: Catalogue, tenants: Tenants
+) -> RecordedEventsResponse:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise EventsBatchTooLargeError
@@ -58,7 +60,7 @@ async def post_events(request: Request, members: Members, catalogue: Catalogue) 
         raise UnauthorizedError("send the storefront key (X-Storefront-Key, or 'key' in a beacon's body)")
     principal = remember_principal(request, principal_for_storefront_key(key, keys=members))
     tenant_id = principal.require_tenant()
-    check_storefront_origin(tenant_id, request.headers.get("origin"), required=True)
+    check_storefront_origin(tenant_id, request.headers.get("origin"), required=True, tenants=tenants)
     ensure_tenant_active(tenant_id)
     recorded = record_events(tenant_id, batch, source=source_address(request), catalogue=catalogue)
     return RecordedEventsResponse(

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from luxebrain.billing.plans import tenant_profile
 from luxebrain.caching import ExpiringCache
 from luxebrain.errors import ForbiddenError
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.tenants import list_stores
+from luxebrain.storage.tenants import TenantRepository
 
 ORIGINS_CACHE_SECONDS = 60.0
 _LOCAL_ORIGIN = re.compile(r"^http://(localhost|127\.0\.0\.1)(:\d{1,5})?$")
@@ -31,19 +30,20 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.hostname.lower()}{suffix}"
 
 
-def storefront_origins(tenant_id: str) -> frozenset[str]:
-    """The tenant's store origins plus ``storefront_origins`` from its settings, cached for a minute."""
-    return _origins_cache.get(tenant_id, lambda: _read_origins(tenant_id))
+def storefront_origins(tenant_id: str, *, tenants: TenantRepository) -> frozenset[str]:
+    """The tenant's store origins plus ``storefront_origins`` from its settings (both read from ``tenants``),
+    cached for a minute."""
+    return _origins_cache.get(tenant_id, lambda: _read_origins(tenant_id, tenants))
 
 
-def _read_origins(tenant_id: str) -> frozenset[str]:
-    urls = [store.url for store in list_stores(tenant_id)]
-    extra = (tenant_profile(tenant_id).settings or {}).get("storefront_origins") or []
+def _read_origins(tenant_id: str, tenants: TenantRepository) -> frozenset[str]:
+    urls = [store.url for store in tenants.list_stores(tenant_id)]
+    extra = (tenants.get_tenant(tenant_id).settings or {}).get("storefront_origins") or []
     urls += [url for url in extra if isinstance(url, str)]
     return frozenset(origin for origin in map(origin_of, urls) if origin)
 
 
-def check_storefront_origin(tenant_id: str, origin: str | None, *, required: bool) -> None:
+def check_storefront_origin(tenant_id: str, origin: str | None, *, required: bool, tenants: TenantRepository) -> None:
     """403 unless ``origin`` is one of the tenant's storefront origins (or, in the local environment, a
     localhost page). Browsers always send Origin with a cross-site POST; ``required`` refuses its absence."""
     if not origin:
@@ -51,7 +51,7 @@ def check_storefront_origin(tenant_id: str, origin: str | None, *, required: boo
             raise ForbiddenError("storefront events must come from the shop's own pages (no Origin header)")
         return
     normalised = origin_of(origin)
-    if normalised and normalised in storefront_origins(tenant_id):
+    if normalised and normalised in storefront_origins(tenant_id, tenants=tenants):
         return
     if configured_settings().app_env == "local" and _LOCAL_ORIGIN.fullmatch(origin):
         return
