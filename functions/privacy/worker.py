@@ -19,15 +19,17 @@ from luxebrain.adapters.aws import models_bucket, user_directory
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.privacy.jobs import run_job
 from luxebrain.privacy.requests import PrivacyJobMessage
+from luxebrain.storage.tenants import tenant_repository
 
 batch_processor = BatchProcessor(event_type=EventType.SQS)
+tenants = tenant_repository()  # stateless, over the table: built once per execution environment
 
 
 def record_handler(record: SQSRecord) -> str:
     message = PrivacyJobMessage.model_validate_json(record.body)  # a malformed body fails until the DLQ keeps it
     bind_tenant(message.tenant_id)
     attempt = int(record.attributes.approximate_receive_count or 1)
-    outcome = run_job(message, attempt=attempt, files=models_bucket(), users=user_directory())
+    outcome = run_job(message, attempt=attempt, files=models_bucket(), users=user_directory(), audit=tenants)
     metrics.add_metric(name=f"PrivacyJob{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("privacy job", extra={"job_id": message.job_id, "kind": message.kind, "outcome": outcome})
     return outcome

@@ -121,6 +121,7 @@ def test_a_products_lead_time_and_supplier_are_stored_and_used_by_its_advice(
     client: TestClient, shop: Merchant
 ) -> None:
     from luxebrain.auth.members import list_audit
+    from luxebrain.storage.tenants import tenant_repository
 
     before = _advice_of(client, shop, "201")
     assert before["lead_time_days"] == 14 and before["lead_time_source"] == "default" and before["supplier"] is None
@@ -145,7 +146,11 @@ def test_a_products_lead_time_and_supplier_are_stored_and_used_by_its_advice(
         for item in client.get("/inventory/advice", headers=shop.headers).json()["items"]
         if item["product_id"] != "201"
     )
-    audit = [record for record in list_audit(shop.tenant_id) if record.action == "product_supply.changed"]
+    audit = [
+        record
+        for record in list_audit(shop.tenant_id, audit=tenant_repository())
+        if record.action == "product_supply.changed"
+    ]
     assert audit and audit[0].details["lead_time_days"] == 42
 
     cleared = client.put("/inventory/products/201/supply", json={}, headers=shop.headers)

@@ -229,7 +229,9 @@ def test_removing_a_store_deletes_its_webhooks_and_an_unreachable_one_is_removed
     ]
     assert tenant_repo.list_stores(merchant.tenant_id) == []
     # and the audit trail records both removals with their outcome
-    removals = [r for r in list_audit(merchant.tenant_id) if r.action == "store.removed"]
+    removals = [
+        r for r in list_audit(merchant.tenant_id, audit=tenant_repo.tenant_repository()) if r.action == "store.removed"
+    ]
     assert [(r.details["store_id"], r.details["webhooks_left"]) for r in removals] == [
         (again, sorted(TOPICS)),
         (store_id, []),

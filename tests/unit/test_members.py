@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from fakes import InMemoryMemberRepository, InMemoryUserDirectory
+from fakes import InMemoryMemberRepository, InMemoryTenantRepository, InMemoryUserDirectory
 
 from luxebrain.auth import accounts, storefront
 from luxebrain.auth.members import (
@@ -15,6 +15,7 @@ from luxebrain.auth.members import (
     principal_for_impersonation,
     principal_for_user,
     require_member,
+    start_impersonation,
 )
 from luxebrain.auth.principal import PLATFORM_ADMIN_GROUP, AuthKind, Principal, Role
 from luxebrain.auth.sessions import end_all_sessions, require_live_session, start_session
@@ -125,6 +126,25 @@ def test_an_impersonation_session_belongs_to_its_admin_and_expires(members: InMe
         principal_for_impersonation(
             Principal(subject="ops", role=Role.OWNER, tenant_id="t-one"), "t-one.s1", members=members
         )
+
+
+def test_an_impersonation_is_of_a_known_tenant_and_audited_there(members: InMemoryMemberRepository) -> None:
+    admin = Principal(subject="ops", role=Role.ADMIN)
+    tenants = InMemoryTenantRepository()
+    tenant_id = tenants.create_tenant("Maison Test").tenant_id
+    with pytest.raises(NotFoundError):
+        start_impersonation(admin, "t-unknown", reason="support ticket", members=members, tenants=tenants)
+    token = start_impersonation(admin, tenant_id, reason="support ticket", members=members, tenants=tenants)
+    principal = principal_for_impersonation(admin, token, members=members)
+    assert (principal.tenant_id, principal.role) == (tenant_id, Role.READ_ONLY)
+    [record] = tenants.audit_page(tenant_id, limit=10).items
+    assert (record.action, record.actor, record.reason, record.details["role"]) == (
+        "impersonation.started",
+        "ops",
+        "support ticket",
+        "read-only",
+    )
+    assert tenants.audit_page("t-unknown", limit=10).items == []
 
 
 def test_a_rotated_storefront_key_keeps_the_old_one_for_its_grace_period(members: InMemoryMemberRepository) -> None:

@@ -110,7 +110,13 @@ def update_settings(body: TenantSettings, principal: OwnerOnly, tenants: Tenants
         tenant_id, lambda current: {**current, **changes}, name=body.display_name or None
     )
     forget_tenant(tenant_id)
-    record_audit(tenant_id, action="settings.changed", actor=principal.subject, details={"fields": sorted(changes)})
+    record_audit(
+        tenant_id,
+        audit=tenants,
+        action="settings.changed",
+        actor=principal.subject,
+        details={"fields": sorted(changes)},
+    )
     return _tenant_response(tenant)
 
 
@@ -217,8 +223,12 @@ MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", descriptio
         409: {"description": "the owner themself, or the tenant's last owner"},
     },
 )
-def remove_member(user_id: MemberId, principal: OwnerOnly, users: Users, members: Members) -> Response:
-    accounts.remove_member(principal.require_tenant(), user_id, actor=principal.subject, users=users, members=members)
+def remove_member(
+    user_id: MemberId, principal: OwnerOnly, users: Users, members: Members, tenants: Tenants
+) -> Response:
+    accounts.remove_member(
+        principal.require_tenant(), user_id, actor=principal.subject, users=users, members=members, audit=tenants
+    )
     return Response(status_code=204)
 
 
@@ -244,10 +254,11 @@ def audit_response(item: AuditRecord) -> AuditResponse:
 @router.get("/tenant/audit", response_model=AuditPage, summary="Audit records, newest first (owner)")
 def audit(
     principal: OwnerOnly,
+    tenants: Tenants,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> AuditPage:
-    page = audit_page(principal.require_tenant(), limit=limit, cursor=cursor)
+    page = audit_page(principal.require_tenant(), audit=tenants, limit=limit, cursor=cursor)
     return AuditPage(items=[audit_response(item) for item in page.items], next_cursor=page.next_cursor)
 
 
@@ -286,8 +297,14 @@ def storefront_key(principal: OwnerOnly, members: Members) -> StorefrontKeyRespo
     response_model=IssuedKeyResponse,
     summary="Create or rotate the publishable storefront key (recommendations only; the old one has 15 min grace)",
 )
-def rotate_storefront_key(principal: OwnerOnly, members: Members) -> IssuedKeyResponse:
+def rotate_storefront_key(principal: OwnerOnly, members: Members, tenants: Tenants) -> IssuedKeyResponse:
     tenant_id = principal.require_tenant()
     issued = issue_storefront_key(tenant_id, keys=members)
-    record_audit(tenant_id, action="storefront_key.issued", actor=principal.subject, details={"key_id": issued.key_id})
+    record_audit(
+        tenant_id,
+        audit=tenants,
+        action="storefront_key.issued",
+        actor=principal.subject,
+        details={"key_id": issued.key_id},
+    )
     return IssuedKeyResponse(key=issued.key, key_id=issued.key_id, previous_key_valid_until=issued.grace_until)

@@ -65,7 +65,7 @@ class ReasonRequest(ApiModel):
 def _set_status(tenants: TenantRepository, tenant_id: str, status: str, actor: str, reason: str) -> TenantSummary:
     tenant = tenants.set_tenant_status(tenant_id, status)
     forget_tenant(tenant_id)
-    record_audit(tenant_id, action=f"tenant.{status}", actor=actor, reason=reason)
+    record_audit(tenant_id, audit=tenants, action=f"tenant.{status}", actor=actor, reason=reason)
     return _summary(tenant)
 
 
@@ -85,9 +85,9 @@ class PlanChangeRequest(ApiModel):
 
 
 @router.put("/tenants/{tenant_id}/plan", response_model=TenantSummary, summary="Change a tenant's plan")
-def set_plan(tenant_id: TenantId, body: PlanChangeRequest, principal: PlatformAdmin) -> TenantSummary:
+def set_plan(tenant_id: TenantId, body: PlanChangeRequest, principal: PlatformAdmin, tenants: Tenants) -> TenantSummary:
     tenant = change_plan(tenant_id, body.plan)
-    record_audit(tenant_id, action="plan.changed", actor=principal.subject, details={"plan": body.plan})
+    record_audit(tenant_id, audit=tenants, action="plan.changed", actor=principal.subject, details={"plan": body.plan})
     return _summary(tenant_profile(tenant.tenant_id, fresh=True))
 
 
@@ -115,7 +115,12 @@ def allow_store_ports(
     tenants.update_tenant_settings(tenant_id, lambda current: {**current, "allowed_store_ports": ports})
     forget_tenant(tenant_id)
     record_audit(
-        tenant_id, action="store_ports.allowed", actor=principal.subject, reason=body.reason, details={"ports": ports}
+        tenant_id,
+        audit=tenants,
+        action="store_ports.allowed",
+        actor=principal.subject,
+        reason=body.reason,
+        details={"ports": ports},
     )
     return StorePortsResponse(tenant_id=tenant_id, allowed_store_ports=ports)
 
@@ -138,11 +143,13 @@ class ImpersonationResponse(ApiModel):
     summary="Act inside a tenant for an hour (recorded in the tenant's audit log)",
 )
 def impersonate(
-    tenant_id: TenantId, body: ImpersonationRequest, principal: PlatformAdmin, members: Members
+    tenant_id: TenantId, body: ImpersonationRequest, principal: PlatformAdmin, members: Members, tenants: Tenants
 ) -> ImpersonationResponse:
     from luxebrain.auth.members import IMPERSONATION_SECONDS
 
-    session = start_impersonation(principal, tenant_id, reason=body.reason, members=members, role=Role(body.role))
+    session = start_impersonation(
+        principal, tenant_id, reason=body.reason, members=members, tenants=tenants, role=Role(body.role)
+    )
     return ImpersonationResponse(session=session, tenant_id=tenant_id, role=body.role, expires_in=IMPERSONATION_SECONDS)
 
 
@@ -150,9 +157,10 @@ def impersonate(
 def tenant_audit(
     tenant_id: TenantId,
     principal: PlatformAdmin,
+    tenants: Tenants,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> AuditPage:
     tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
-    page = audit_page(tenant_id, limit=limit, cursor=cursor)
+    page = audit_page(tenant_id, audit=tenants, limit=limit, cursor=cursor)
     return AuditPage(items=[audit_response(item) for item in page.items], next_cursor=page.next_cursor)

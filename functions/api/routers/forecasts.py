@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import Catalogue, Models, StaffOrOwner, TenantMember
+from api.dependencies import Catalogue, Models, StaffOrOwner, TenantMember, Tenants
 from luxebrain.serving import inventory
 from luxebrain.serving.loader import ModelCache
 from luxebrain.webapi.models import ApiModel
@@ -194,7 +194,7 @@ def product_supply(product_id: ProductId, principal: TenantMember, catalogue: Ca
     responses={404: {"description": "no such product in the store's catalogue"}},
 )
 def replace_product_supply(
-    product_id: ProductId, body: SupplyRequest, principal: StaffOrOwner, catalogue: Catalogue
+    product_id: ProductId, body: SupplyRequest, principal: StaffOrOwner, catalogue: Catalogue, tenants: Tenants
 ) -> SupplyResponse:
     saved = inventory.replace_supply(
         principal.require_tenant(),
@@ -203,5 +203,6 @@ def replace_product_supply(
         lead_time_days=body.lead_time_days,
         supplier=(body.supplier or "").strip() or None,
         actor=principal.subject,
+        audit=tenants,
     )
     return _supply_response(saved)

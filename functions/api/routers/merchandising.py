@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field
 
-from api.dependencies import Catalogue, Merchandising, StaffOrOwner, TenantMember
+from api.dependencies import Catalogue, Merchandising, StaffOrOwner, TenantMember, Tenants
 from luxebrain.serving import merchandising
 from luxebrain.webapi.models import ApiModel
 
@@ -60,7 +60,7 @@ def rules(principal: TenantMember, repository: Merchandising) -> RulesResponse:
     responses={422: {"description": "an unknown product, a duplicate, or a product both pinned and blocked"}},
 )
 def replace_rules(
-    body: RulesRequest, principal: StaffOrOwner, catalogue: Catalogue, repository: Merchandising
+    body: RulesRequest, principal: StaffOrOwner, catalogue: Catalogue, repository: Merchandising, tenants: Tenants
 ) -> RulesResponse:
     tenant_id = principal.require_tenant()
     saved = merchandising.replace_rules(
@@ -71,5 +71,6 @@ def replace_rules(
         actor=principal.subject,
         catalogue=catalogue,
         merchandising=repository,
+        audit=tenants,
     )
     return _response(saved)

@@ -127,7 +127,9 @@ def webhook_url(tenant_id: str, store_id: str) -> str:
 
 
 @router.post("", status_code=201, response_model=RegisteredStoreResponse, summary="Register a WooCommerce store")
-def register_store(body: RegisterStoreRequest, principal: OwnerOnly, vault: SecretsVault) -> RegisteredStoreResponse:
+def register_store(
+    body: RegisterStoreRequest, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants
+) -> RegisteredStoreResponse:
     tenant_id = principal.require_tenant()
     _check_outbound(tenant_id, body.url)
     store, secrets = register_new_store(
@@ -138,7 +140,13 @@ def register_store(body: RegisterStoreRequest, principal: OwnerOnly, vault: Secr
         consumer_secret=body.consumer_secret,
         currency=body.currency,
     )
-    record_audit(tenant_id, action="store.registered", actor=principal.subject, details={"store_id": store.store_id})
+    record_audit(
+        tenant_id,
+        audit=tenants,
+        action="store.registered",
+        actor=principal.subject,
+        details={"store_id": store.store_id},
+    )
     return RegisteredStoreResponse(
         **_store_response(store).model_dump(),
         webhook_url=webhook_url(tenant_id, store.store_id),
@@ -156,12 +164,16 @@ def register_store(body: RegisterStoreRequest, principal: OwnerOnly, vault: Secr
     "encrypted, registers its webhooks and back-fills the store's history. Pasting keys (POST /stores) "
     "stays possible where the redirect cannot run.",
 )
-def connect_store(body: ConnectStoreRequest, principal: OwnerOnly) -> ConnectStoreResponse:
+def connect_store(body: ConnectStoreRequest, principal: OwnerOnly, tenants: Tenants) -> ConnectStoreResponse:
     tenant_id = principal.require_tenant()
     _check_outbound(tenant_id, body.url)
     started = start_connection(tenant_id, body.url, currency=body.currency, created_by=principal.subject)
     record_audit(
-        tenant_id, action="store.connect_started", actor=principal.subject, details={"store_id": started.store_id}
+        tenant_id,
+        audit=tenants,
+        action="store.connect_started",
+        actor=principal.subject,
+        details={"store_id": started.store_id},
     )
     return ConnectStoreResponse(
         authorize_url=started.authorize_url, store_id=started.store_id, expires_at=started.expires_at
@@ -208,12 +220,15 @@ class StoreRemovedResponse(ApiModel):
     "record; the records it sent stay. A store that cannot be reached is still removed here, and the answer "
     "names the webhooks left on it.",
 )
-def remove_store(store_id: StoreId, principal: OwnerOnly, vault: SecretsVault) -> StoreRemovedResponse:
+def remove_store(
+    store_id: StoreId, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants
+) -> StoreRemovedResponse:
     tenant_id = principal.require_tenant()
     # 404 for another tenant's or an unknown store
     removal = remove_tenant_store(tenant_id, store_id, removal_clients(vault))
     record_audit(
         tenant_id,
+        audit=tenants,
         action="store.removed",
         actor=principal.subject,
         details={

@@ -32,7 +32,7 @@ from luxebrain.errors import (
 from luxebrain.runtime import configured_settings
 from luxebrain.settings import Settings
 from luxebrain.storage.members import MemberRepository
-from luxebrain.storage.tenants import TenantRepository
+from luxebrain.storage.tenants import AuditTrail, TenantRepository
 
 
 class TooManyAttemptsError(LuxeBrainError):
@@ -311,7 +311,7 @@ def delete_user(user_sub_or_email: str, *, users: UserDirectory) -> None:
 
 
 def remove_member(
-    tenant_id: str, user_sub: str, *, actor: str, users: UserDirectory, members: MemberRepository
+    tenant_id: str, user_sub: str, *, actor: str, users: UserDirectory, members: MemberRepository, audit: AuditTrail
 ) -> None:
     """Remove a member from the tenant (owner): every session of theirs ends within this request, their
     login is deleted (a member has no other tenant), the plan's member count gives the seat back, and the
@@ -334,7 +334,9 @@ def remove_member(
     forget_membership(user_sub)
     billing_usage.release(tenant_id, "members")
     delete_user(member.email or user_sub, users=users)
-    record_audit(tenant_id, action="member.removed", actor=actor, details={"user_id": user_sub, "role": member.role})
+    record_audit(
+        tenant_id, action="member.removed", actor=actor, audit=audit, details={"user_id": user_sub, "role": member.role}
+    )
 
 
 def create_platform_admin(email: str, password: str, *, users: UserDirectory, members: MemberRepository) -> Tokens:

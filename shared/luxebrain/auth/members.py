@@ -1,7 +1,9 @@
 """Tenant memberships (which tenant and role a verified user has), audit records and impersonation.
 
 The memberships and impersonation sessions are read and written through the ``Memberships`` passed in (the
-API's ``Members`` dependency, ``storage.members.member_repository()`` elsewhere, an in-memory one in tests).
+API's ``Members`` dependency, ``storage.members.member_repository()`` elsewhere, an in-memory one in tests), the
+audit records through the ``storage.tenants.AuditTrail`` passed in and an impersonated tenant is looked up in
+the ``TenantRepository`` passed in (the API's ``Tenants`` dependency, ``tenant_repository()`` elsewhere).
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from typing import Any
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.caching import ExpiringCache
 from luxebrain.errors import ForbiddenError, InvalidInputError, UnauthorizedError
-from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.members import Membership, Memberships
 from luxebrain.storage.pages import Page
-from luxebrain.storage.tenants import AuditRecord
+from luxebrain.storage.tenants import AuditRecord, AuditTrail, TenantRepository
 from luxebrain.tenancy import validate_tenant_id
 
 TENANT_ROLES = (Role.OWNER, Role.STAFF, Role.READ_ONLY)
@@ -90,24 +91,36 @@ def principal_for_user(
 
 # ----------------------------------------------------------------------------- audit
 def record_audit(
-    tenant_id: str, *, action: str, actor: str, reason: str | None = None, details: dict[str, Any] | None = None
+    tenant_id: str,
+    *,
+    action: str,
+    actor: str,
+    audit: AuditTrail,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    """Who did what in the tenant (impersonation, suspension, erasure, key rotation...)."""
-    return tenant_repo.record_audit(tenant_id, action=action, actor=actor, reason=reason, details=details)
+    """Who did what in the tenant (impersonation, suspension, erasure, key rotation...), written to ``audit``."""
+    return audit.record_audit(tenant_id, action=action, actor=actor, reason=reason, details=details)
 
 
-def list_audit(tenant_id: str, limit: int = 100) -> list[AuditRecord]:
-    return audit_page(tenant_id, limit=limit).items
+def list_audit(tenant_id: str, *, audit: AuditTrail, limit: int = 100) -> list[AuditRecord]:
+    return audit_page(tenant_id, audit=audit, limit=limit).items
 
 
-def audit_page(tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditRecord]:
-    """One page of the tenant's audit records, newest first."""
-    return tenant_repo.audit_page(tenant_id, limit=limit, cursor=cursor)
+def audit_page(tenant_id: str, *, audit: AuditTrail, limit: int, cursor: str | None = None) -> Page[AuditRecord]:
+    """One page of the tenant's audit records in ``audit``, newest first."""
+    return audit.audit_page(tenant_id, limit=limit, cursor=cursor)
 
 
 # ----------------------------------------------------------------------------- impersonation
 def start_impersonation(
-    admin: Principal, tenant_id: str, *, reason: str, members: Memberships, role: Role = Role.READ_ONLY
+    admin: Principal,
+    tenant_id: str,
+    *,
+    reason: str,
+    members: Memberships,
+    tenants: TenantRepository,
+    role: Role = Role.READ_ONLY,
 ) -> str:
     """An audited, time-limited session of a platform admin inside ``tenant_id``.
 
@@ -119,7 +132,7 @@ def start_impersonation(
         raise InvalidInputError(f"role must be one of {', '.join(TENANT_ROLES)}")
     if len(reason.strip()) < 5:
         raise InvalidInputError("an impersonation needs a reason (at least 5 characters) for the audit record")
-    tenant_repo.get_tenant(tenant_id)  # NotFoundError for an unknown tenant
+    tenants.get_tenant(tenant_id)  # NotFoundError for an unknown tenant
     session_id = secrets.token_urlsafe(24)
     expires_at = int(time.time()) + IMPERSONATION_SECONDS
     members.record_impersonation(
@@ -129,6 +142,7 @@ def start_impersonation(
         tenant_id,
         action="impersonation.started",
         actor=admin.subject,
+        audit=tenants,
         reason=reason,
         details={"role": str(role), "expires_at": datetime.fromtimestamp(expires_at, UTC).isoformat()},
     )

@@ -22,6 +22,7 @@ from luxebrain.auth.tokens import verify_access_token
 from luxebrain.errors import ConflictError, InvalidInputError
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.members import MemberRepository, Memberships
+from luxebrain.storage.tenants import AuditTrail
 
 NEW_PASSWORD_CHALLENGE = "NEW_PASSWORD_REQUIRED"  # noqa: S105 - a Cognito challenge name
 
@@ -57,6 +58,7 @@ def invite_member(
     users: UserDirectory,
     members: Memberships,
     temporary_passwords: Callable[[], str],
+    audit: AuditTrail,
 ) -> Member:
     """Create the colleague's login (Cognito e-mails the temporary password ``temporary_passwords`` makes: the
     API passes :func:`new_temporary_password`) and their membership; the seat
@@ -87,12 +89,21 @@ def invite_member(
         # No login without a membership: it could never be used, and the e-mail could not be invited again.
         users.admin_delete_user(email)
         raise
-    record_audit(tenant_id, action="member.invited", actor=actor, details={"user_id": user_sub, "role": str(role)})
+    record_audit(
+        tenant_id, action="member.invited", actor=actor, audit=audit, details={"user_id": user_sub, "role": str(role)}
+    )
     return Member(user_id=user_sub, email=email, role=item.role, created_at=item.created_at)
 
 
 def change_role(
-    tenant_id: str, user_sub: str, role: Role, *, actor: str, users: UserDirectory, members: Memberships
+    tenant_id: str,
+    user_sub: str,
+    role: Role,
+    *,
+    actor: str,
+    users: UserDirectory,
+    members: Memberships,
+    audit: AuditTrail,
 ) -> Member:
     """An owner changes a member's role (404 for another tenant's user). Nobody changes their own role, and a
     tenant keeps at least one owner (409)."""
@@ -115,6 +126,7 @@ def change_role(
             tenant_id,
             action="member.role_changed",
             actor=actor,
+            audit=audit,
             details={"user_id": user_sub, "from": previous, "to": str(role)},
         )
         member = item

@@ -18,6 +18,7 @@ from luxebrain.observability import logger
 from luxebrain.privacy.requests import CUSTOMER_KINDS, JobKind, PrivacyJobMessage, subject_fingerprint
 from luxebrain.storage import privacy_jobs
 from luxebrain.storage.privacy_jobs import DONE, PrivacyJob
+from luxebrain.storage.tenants import AuditTrail
 
 # The privacy queue's maxReceiveCount: the last delivery records the failure before the message goes to the
 # dead-letter queue (tests/unit/test_privacy_jobs.py holds this and the template together).
@@ -79,17 +80,19 @@ def job_export(tenant_id: str, job_id: str, *, files: ObjectStore) -> dict[str, 
 
 
 # ----------------------------------------------------------------------------- the worker's side
-def run_job(message: PrivacyJobMessage, *, attempt: int, files: ObjectStore, users: UserDirectory) -> str:
-    """Run one delivery of a job; returns what happened (``done``, ``failed``, ``skipped``). An unexpected
-    error is raised (the queue delivers the message again) after the job is put back to pending, or, on the
-    last attempt, recorded as failed."""
+def run_job(
+    message: PrivacyJobMessage, *, attempt: int, files: ObjectStore, users: UserDirectory, audit: AuditTrail
+) -> str:
+    """Run one delivery of a job (an export or erasure audited in ``audit``); returns what happened (``done``,
+    ``failed``, ``skipped``). An unexpected error is raised (the queue delivers the message again) after the job
+    is put back to pending, or, on the last attempt, recorded as failed."""
     tenant_id, job_id = message.tenant_id, message.job_id
     job = privacy_jobs.claim_job(tenant_id, job_id, lease_seconds=LEASE_SECONDS)
     if job is None:
         logger.info("privacy job already finished or in progress", extra={"job_id": job_id})
         return "skipped"
     try:
-        _run(message, files, users)
+        _run(message, files, users, audit)
     except (NotFoundError, InvalidInputError) as exc:
         privacy_jobs.fail_job(tenant_id, job_id, reason=str(exc))
         return "failed"
@@ -103,7 +106,7 @@ def run_job(message: PrivacyJobMessage, *, attempt: int, files: ObjectStore, use
     return "done"
 
 
-def _run(message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory) -> None:
+def _run(message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory, audit: AuditTrail) -> None:
     # The work itself (and the whole-table reads of storage.personal_data) is the worker's: not imported
     # by the API, which only asks for jobs and reads their status.
     from luxebrain.auth.members import record_audit
@@ -123,7 +126,9 @@ def _run(message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory) -
         key = export.write_export(files, tenant_id, job_id, exported)
         counts = {entity: len(records) for entity, records in exported["records"].items()}
         privacy_jobs.finish_job(tenant_id, job_id, result={"records": counts}, export_key=key)
-        record_audit(tenant_id, action="customer.exported", actor=message.requested_by, details=audit_details)
+        record_audit(
+            tenant_id, action="customer.exported", actor=message.requested_by, audit=audit, details=audit_details
+        )
     elif message.kind == JobKind.CUSTOMER_ERASURE:
         assert message.customer_id is not None
         report = erasure.erase_customer(tenant_id, message.customer_id, files=files)
@@ -132,6 +137,7 @@ def _run(message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory) -
             tenant_id,
             action="customer.erased",
             actor=message.requested_by,
+            audit=audit,
             details={**audit_details, "deleted": report.deleted},
         )
     else:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from luxebrain.auth.members import record_audit
 from luxebrain.errors import InvalidInputError
 from luxebrain.storage.catalogue import CatalogueRepository, Product, ProductSupply
+from luxebrain.storage.tenants import AuditTrail
 
 if TYPE_CHECKING:  # the forecast model (numpy) is loaded by the time a Forecasts object reaches this module
     from luxebrain.ml.forecast.serving import Forecasts, InventoryAdvice
@@ -116,8 +117,9 @@ def replace_supply(
     lead_time_days: int | None,
     supplier: str | None,
     actor: str,
+    audit: AuditTrail,
 ) -> ProductSupply:
-    """Set the supply terms of a product of the tenant's catalogue (None clears a term), audited."""
+    """Set the supply terms of a product of the tenant's catalogue (None clears a term), audited in ``audit``."""
     catalogue.get_product(tenant_id, product_id)
     saved = catalogue.save_product_supply(
         tenant_id, product_id, lead_time_days=lead_time_days, supplier=supplier, actor=actor
@@ -126,6 +128,7 @@ def replace_supply(
         tenant_id,
         action="product_supply.changed",
         actor=actor,
+        audit=audit,
         details={"product_id": product_id, "lead_time_days": lead_time_days, "supplier": supplier},
     )
     return saved

@@ -10,6 +10,7 @@ from luxebrain.caching import ExpiringCache
 from luxebrain.errors import InvalidInputError
 from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.merchandising import MerchandisingRepository, MerchandisingRules
+from luxebrain.storage.tenants import AuditTrail
 
 __all__ = ["MAX_BLOCKED", "MAX_BOOSTED", "MAX_PINNED", "MerchandisingRules", "replace_rules", "rules_of"]
 
@@ -38,9 +39,10 @@ def replace_rules(
     actor: str,
     catalogue: CatalogueRepository,
     merchandising: MerchandisingRepository,
+    audit: AuditTrail,
 ) -> MerchandisingRules:
     """Check and save the whole rule set in ``merchandising``: products of the tenant's ``catalogue`` only, no
-    duplicate, none both pinned and blocked (422 naming them)."""
+    duplicate, none both pinned and blocked (422 naming them); the change is audited in ``audit``."""
     problems = []
     if duplicates := _duplicates(pinned) + _duplicates(blocked):
         problems.append(f"listed twice: {', '.join(duplicates)}")
@@ -59,6 +61,7 @@ def replace_rules(
         tenant_id,
         action="recommendation_rules.changed",
         actor=actor,
+        audit=audit,
         details={"pinned": len(saved.pinned), "boosted": len(saved.boosts), "blocked": len(saved.blocked)},
     )
     return saved
