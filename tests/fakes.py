@@ -571,6 +571,10 @@ class InMemoryTenantRepository:
         self.tenants[tenant_id] = replace(self.get_tenant(tenant_id), status=status)
         return self.tenants[tenant_id]
 
+    def set_tenant_plan(self, tenant_id: str, plan: str) -> Tenant:
+        self.tenants[tenant_id] = replace(self.get_tenant(tenant_id), plan=plan)
+        return self.tenants[tenant_id]
+
     def list_tenants(self, *, limit: int, cursor: str | None = None, status: str | None = None) -> Page[Tenant]:
         listed = [tenant for tenant in self.tenants.values() if status is None or tenant.status == status]
         return _page(sorted(listed, key=_directory_key), _directory_key, limit, cursor)

@@ -80,10 +80,11 @@ def test_exceeding_a_quota_is_402_naming_it(merchant: Merchant) -> None:
 
 def test_sms_is_a_paid_feature_403_on_free_and_allowed_on_growth(merchant: Merchant) -> None:
     from luxebrain.billing.plans import PlanFeatureError, change_plan, require_channel
+    from luxebrain.storage.tenants import tenant_repository
 
     with pytest.raises(PlanFeatureError, match="sms campaigns is not part of the free plan"):
         require_channel(merchant.tenant_id, "sms")
-    change_plan(merchant.tenant_id, "growth")
+    change_plan(merchant.tenant_id, "growth", tenants=tenant_repository())
     require_channel(merchant.tenant_id, "sms")
     with pytest.raises(PlanFeatureError):
         require_channel(merchant.tenant_id, "whatsapp")

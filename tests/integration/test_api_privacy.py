@@ -64,9 +64,10 @@ def _seed_customer(tenant_id: str, customer_id: str, email: str, orders: int) ->
 def shop(client: TestClient, local_aws: LocalResources) -> Merchant:
     from luxebrain.billing.plans import change_plan
     from luxebrain.ml.recommend.train import train_recommender
+    from luxebrain.storage.tenants import tenant_repository
 
     merchant = new_merchant("Maison Privée")
-    change_plan(merchant.tenant_id, "pro")  # a few exports and erasures a minute
+    change_plan(merchant.tenant_id, "pro", tenants=tenant_repository())  # a few exports and erasures a minute
     _seed_customer(merchant.tenant_id, "c1", "jeanne@customer.example", orders=2)
     _seed_customer(merchant.tenant_id, "c2", "paul@customer.example", orders=1)
     publish_artifact(merchant.tenant_id, train_recommender(small_order_lines()))

@@ -39,9 +39,11 @@ EXCLUDED = {
 @pytest.fixture(scope="module")
 def owner(local_aws: LocalResources) -> Iterator[Merchant]:
     from luxebrain.billing.plans import change_plan
+    from luxebrain.storage.tenants import tenant_repository
 
     merchant = new_merchant("Maison Schéma")
-    change_plan(merchant.tenant_id, "pro")  # higher rate limits: 429s would hide the routes' own answers
+    # Higher rate limits: 429s would hide the routes' own answers
+    change_plan(merchant.tenant_id, "pro", tenants=tenant_repository())
     yield merchant
 
 

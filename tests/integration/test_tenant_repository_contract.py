@@ -82,6 +82,16 @@ def test_a_tenant_is_created_once_read_and_its_settings_changed(
         tenants.get_tenant(tenant_id)
 
 
+def test_a_tenant_s_plan_is_changed(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, _ = repository
+    tenant_id = tenants.create_tenant("Maison Test").tenant_id
+    changed = tenants.set_tenant_plan(tenant_id, "growth")
+    assert (changed.tenant_id, changed.plan, changed.status) == (tenant_id, "growth", "active")
+    assert tenants.get_tenant(tenant_id).plan == "growth"
+    with pytest.raises(NotFoundError):
+        tenants.set_tenant_plan(new_tenant_id(), "growth")
+
+
 def test_a_sign_up_counter_admits_its_allowance_then_refuses(repository: tuple[TenantRepository, AddStore]) -> None:
     tenants, _ = repository
     counter, other = f"address#{uuid.uuid4().hex[:24]}#2026-12-02T21", f"address#{uuid.uuid4().hex[:24]}#2026-12-02T21"

@@ -45,7 +45,7 @@ def client(local_aws: LocalResources) -> Iterator[TestClient]:
 
 def _merchant_on(plan: str) -> Merchant:
     merchant = new_merchant()
-    change_plan(merchant.tenant_id, plan)
+    change_plan(merchant.tenant_id, plan, tenants=tenant_repository())
     return merchant
 
 
@@ -224,7 +224,6 @@ def test_on_demand_training_counts_the_run(client: TestClient, local_aws: LocalR
 
 def test_scheduled_training_skips_a_tenant_whose_runs_are_used(local_aws: LocalResources) -> None:
     from luxebrain.adapters.aws import queue
-    from luxebrain.storage.tenants import tenant_repository
     from luxebrain.training.dispatch import dispatch_due_tenants
 
     spent, fresh = _tenant_on("free"), _tenant_on("free")

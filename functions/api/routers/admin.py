@@ -86,7 +86,7 @@ class PlanChangeRequest(ApiModel):
 
 @router.put("/tenants/{tenant_id}/plan", response_model=TenantSummary, summary="Change a tenant's plan")
 def set_plan(tenant_id: TenantId, body: PlanChangeRequest, principal: PlatformAdmin, tenants: Tenants) -> TenantSummary:
-    tenant = change_plan(tenant_id, body.plan)
+    tenant = change_plan(tenant_id, body.plan, tenants=tenants)
     record_audit(tenant_id, audit=tenants, action="plan.changed", actor=principal.subject, details={"plan": body.plan})
     return _summary(tenant_profile(tenant.tenant_id, fresh=True))
 

@@ -13,7 +13,7 @@ from typing import Literal
 from luxebrain.caching import ExpiringCache
 from luxebrain.errors import ForbiddenError, InvalidInputError, LuxeBrainError
 from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.tenants import Tenant
+from luxebrain.storage.tenants import Tenant, TenantRepository
 
 PlanName = Literal["free", "growth", "pro"]
 Period = Literal["month", "day", "minute", "held"]
@@ -237,9 +237,9 @@ def require_channel(tenant_id: str, channel: str) -> None:
         raise PlanFeatureError(f"{channel}_campaigns", plan.name)
 
 
-def change_plan(tenant_id: str, plan_name: str) -> Tenant:
-    """Set a tenant's plan (platform admins; billing integration would call this)."""
+def change_plan(tenant_id: str, plan_name: str, *, tenants: TenantRepository) -> Tenant:
+    """Set a tenant's plan in ``tenants`` (platform admins; billing integration would call this)."""
     plan = get_plan(plan_name)
-    tenant = tenant_repo.set_tenant_plan(tenant_id, plan.name)
+    tenant = tenants.set_tenant_plan(tenant_id, plan.name)
     forget_tenant(tenant_id)
     return tenant

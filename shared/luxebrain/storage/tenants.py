@@ -608,6 +608,8 @@ class TenantRepository(TenantDirectory, AuditTrail, Protocol):
 
     def set_tenant_status(self, tenant_id: str, status: str, *, attempts: int = 5) -> Tenant: ...
 
+    def set_tenant_plan(self, tenant_id: str, plan: str) -> Tenant: ...
+
     def list_tenants(self, *, limit: int, cursor: str | None = None, status: str | None = None) -> Page[Tenant]: ...
 
     def get_store(self, tenant_id: str, store_id: str) -> Store: ...
@@ -629,6 +631,7 @@ class DynamoTenantRepository:
     delete_tenant = staticmethod(delete_tenant)
     update_tenant_settings = staticmethod(update_tenant_settings)
     set_tenant_status = staticmethod(set_tenant_status)
+    set_tenant_plan = staticmethod(set_tenant_plan)
     list_tenants = staticmethod(list_tenants)
     get_store = staticmethod(get_store)
     store_page = staticmethod(store_page)
