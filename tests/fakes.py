@@ -1258,7 +1258,7 @@ class InMemoryUsageCounter:
     """The plan's usage counters (``billing.usage.UsageCounter``) against the allowances of each tenant's plan
     (``plan`` unless :meth:`set_plan` says otherwise), as the table counts them: one counter per tenant and
     metric (a test runs within one period), added to only while the total stays within the allowance (a counter
-    not yet started takes any amount, as the table's condition does), given back never below zero (nothing when
+    not yet started holds 0), given back never below zero (nothing when
     it holds less). Only quotas and sizes: a channel the plan lacks and the storefront allowance are the
     product's concern."""
 
@@ -1277,12 +1277,12 @@ class InMemoryUsageCounter:
         plan = get_plan(self.plans.get(tenant_id, self.plan))
         allowed, period = plan.allowance(metric)
         with self._lock:
-            used = self.used.get((tenant_id, metric))
-            if used is not None and used > allowed - amount:
+            used = self.used.get((tenant_id, metric), 0)
+            if used > allowed - amount:
                 raise PlanLimitExceededError(
                     metric if period == "held" else f"{metric}_per_{period}", allowed, plan.name
                 )
-            self.used[(tenant_id, metric)] = (used or 0) + amount
+            self.used[(tenant_id, metric)] = used + amount
             return self.used[(tenant_id, metric)]
 
     def release(self, tenant_id: str, metric: str, amount: int = 1) -> None:

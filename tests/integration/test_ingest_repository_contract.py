@@ -326,10 +326,12 @@ def test_units_are_counted_within_the_plans_allowance_and_given_back_never_below
     assert usage.consume(tenant, metric) == 1
 
 
-def test_a_counter_not_yet_started_takes_any_amount(counted: Counted) -> None:
-    # The table's condition (no counter yet, or room for the amount) lets the first count pass the allowance; the
-    # fake does the same so that a unit test near the limit sees what the product does.
+def test_a_first_count_over_the_allowance_is_refused_whole(counted: Counted) -> None:
+    # A counter not yet started holds 0: an amount over the allowance never fits, whether or not it exists yet
+    # (a back-fill's first page of 60 products on a plan of 50 would otherwise keep all 60).
     allowed = PLANS["free"].allowance("orders")[0]
-    assert counted.usage.consume(counted.tenant, "orders", allowed + 5) == allowed + 5
+    with pytest.raises(PlanLimitExceededError):
+        counted.usage.consume(counted.tenant, "orders", allowed + 5)
+    assert counted.usage.consume(counted.tenant, "orders", allowed) == allowed
     with pytest.raises(PlanLimitExceededError):
         counted.usage.consume(counted.tenant, "orders")

@@ -13,7 +13,13 @@ from fakes import InMemoryIngestRepository, InMemoryUsageCounter, StoreRefunds, 
 
 from luxebrain.billing.plans import PLANS
 from luxebrain.ingest.envelope import IngestEnvelope
-from luxebrain.ingest.processor import MAX_RECEIVE_COUNT, ProcessResult, RefundLinesFetcher, process_message
+from luxebrain.ingest.processor import (
+    MAX_RECEIVE_COUNT,
+    PageAllowance,
+    ProcessResult,
+    RefundLinesFetcher,
+    process_message,
+)
 from luxebrain.storage.catalogue import Product
 from luxebrain.storage.customers import Customer, Order
 from luxebrain.storage.ingest import StoreRecord
@@ -219,3 +225,11 @@ def test_a_failing_write_is_retried_and_its_reason_recorded_on_the_last_try(inge
     [rejection] = ingest.records.list_rejected_events(TENANT)
     assert rejection.reason == f"failed {MAX_RECEIVE_COUNT} times: ConnectionError: table unavailable"
     assert ingest.used("events") == 0  # a failed attempt is not billed
+
+
+def test_a_first_page_larger_than_the_plan_takes_nothing_up_front() -> None:
+    usage = InMemoryUsageCounter("free")
+    allowed = PLANS["free"].allowance("products")[0]
+    page = PageAllowance.for_resources(TENANT, ["product"] * (allowed + 10), usage)
+    assert not page.covers("products")
+    assert usage.used.get((TENANT, "products"), 0) == 0

@@ -440,6 +440,9 @@ def add_usage_within(
     """ADD ``amount`` to the tenant's counter of ``metric`` in ``period`` (a period label) if the total stays
     within ``allowed``: the new total, or None when it would not (two concurrent requests can never both take
     the last unit)."""
+    if amount > allowed:
+        # The condition below lets a counter not yet started take any first amount; none over the allowance fits.
+        return None
     counter = UsageCounterItem(*key_usage(tenant_id, metric, period))
     actions = [
         UsageCounterItem.used.add(amount),
