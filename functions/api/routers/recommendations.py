@@ -118,16 +118,14 @@ async def for_you(
         # A publishable key is public (it sits in the shop's pages) and customer ids are sequential: personal
         # picks would let anyone read a customer's purchases. Storefronts use similar / basket / popular.
         raise ForbiddenError("a storefront key cannot read a customer's personal recommendations")
-    tenant_id = principal.require_tenant()
-    recommender, version, rules = recommender_with_rules(
-        tenant_id, models=models, catalogue=catalogue, merchandising=merchandising
-    )
-    if exclude_purchased:
-        rules = replace(rules, exclude_purchased=True)  # the merchant's pins and blocks stay
-    try:
-        return _response(recommender.for_customer(customer_id, k, rules), version)
-    except RecommendationInputError as exc:
-        raise InvalidInputError(str(exc)) from None
+
+    def personal(recommender: Recommender, rules: RecommendationRules) -> Recommendations:
+        if exclude_purchased:
+            rules = replace(rules, exclude_purchased=True)  # the merchant's pins and blocks stay
+        return recommender.for_customer(customer_id, k, rules)
+
+    # No visitor id: a dashboard user's answer, never a hold-out arm.
+    return _serve(principal, models, catalogue, merchandising, None, k, personal)
 
 
 @router.get("/similar", response_model=RecommendationResponse, summary="Products similar to one product")
