@@ -251,6 +251,15 @@ def test_a_recorded_decision_reads_back_as_recorded_and_rolls_back_once(stored: 
         stored.decisions.mark_rolled_back(tenant, "2026-10-03T09:00:00-c", {})
 
 
+def test_a_decision_id_is_recorded_once(stored: Stored, tenant: str) -> None:
+    first = _record(stored.decisions, tenant, "2026-10-01T09:00:00-a", "applied")
+    with pytest.raises(ConflictError):  # the put is conditional on a new key: the first record stays
+        _record(stored.decisions, tenant, first.decision_id, "rejected")
+    assert stored.decisions.get_decision(tenant, first.decision_id) == first
+    # Another tenant's decision of the same id is its own
+    assert _record(stored.decisions, new_tenant_id(), first.decision_id, "rejected").status == "rejected"
+
+
 def test_decisions_page_newest_first(stored: Stored, tenant: str) -> None:
     ids = ["2026-10-01T09:00:00-a", "2026-10-03T09:00:00-c", "2026-10-02T09:00:00-b"]
     for decision_id in ids:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from pynamodb.exceptions import DoesNotExist
 
 from luxebrain.errors import ConflictError, NotFoundError
-from luxebrain.storage.items.base import update_if
+from luxebrain.storage.items.base import save_if, update_if
 from luxebrain.storage.items.pricing import PriceDecisionItem, key_price_decision
 from luxebrain.storage.pages import Page, query_page
 from luxebrain.tenancy import tenant_partition
@@ -68,6 +68,7 @@ def record_decision(
     suggestion: dict[str, Any],
     change_record: dict[str, Any] | None,
 ) -> PriceDecision:
+    """Record a decision under a new id; ConflictError if the tenant has one of that id already."""
     item = PriceDecisionItem(
         *key_price_decision(tenant_id, decision_id),
         entity=PriceDecisionItem.ENTITY,
@@ -83,7 +84,8 @@ def record_decision(
         suggestion=suggestion,
         change_record=change_record,
     )
-    item.save(condition=PriceDecisionItem.pk.does_not_exist())
+    if not save_if(item, PriceDecisionItem.pk.does_not_exist()):
+        raise ConflictError(f"price decision {decision_id} exists")
     return _decision(item)
 
 
