@@ -27,6 +27,7 @@ from luxebrain.campaigns.tokens import (
     verify_unsubscribe_token,
 )
 from luxebrain.storage.customers import Order
+from luxebrain.storage.tenants import Tenant
 
 TENANT = "t-unit-campaigns"
 FLOW = "abandoned_cart"
@@ -215,3 +216,20 @@ def test_an_unsubscribe_link_verifies_only_with_its_own_tenant_s_key(campaigns: 
     tenants.delete_tenant(TENANT)  # a deleted tenant's links verify against nothing
     with pytest.raises(InvalidTokenError):
         verify_unsubscribe_token(token, keys=keys, campaigns=campaigns, tenants=tenants)
+
+
+class UnreachableTenants(InMemoryTenantRepository):
+    """A tenants repository whose reads fail as a throttled or unreachable table does."""
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        raise TimeoutError("the table did not answer")
+
+
+def test_an_unsubscribe_link_is_not_called_invalid_when_the_tenant_cannot_be_read(
+    campaigns: InMemoryCampaignRepository,
+) -> None:
+    keys = InMemoryKeyVault()
+    token = make_unsubscribe_token(TENANT, "c01", keys=keys, campaigns=campaigns)
+    # The failure reaches the caller (a 5xx the mail client retries, and a log line), not "link not valid"
+    with pytest.raises(TimeoutError):
+        verify_unsubscribe_token(token, keys=keys, campaigns=campaigns, tenants=UnreachableTenants())

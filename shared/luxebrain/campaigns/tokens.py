@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from luxebrain.adapters import KeyVault
-from luxebrain.errors import InvalidInputError
+from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.runtime import configured_settings, on_reset
 from luxebrain.storage.campaigns import CampaignRecords
 from luxebrain.tenancy import TENANT_ID_PATTERN
@@ -116,7 +116,8 @@ def verify_unsubscribe_token(
         raise InvalidTokenError("this unsubscribe link is not valid")
     try:
         tenants.get_tenant(tenant_id)  # a deleted tenant's links verify against nothing
-    except Exception:
+    except NotFoundError:
+        # Only an unknown tenant: a table that does not answer is an error to retry, never "not valid".
         raise InvalidTokenError("this unsubscribe link is not valid") from None
     key = existing_signing_key(tenant_id, keys, campaigns=campaigns)
     if key is None:
