@@ -628,6 +628,13 @@ class InMemoryTenantRepository:
         stores = sorted((s for (tenant, _), s in self.stores.items() if tenant == tenant_id), key=lambda s: s.store_id)
         return _page(stores, lambda store: store.store_id, limit, cursor)
 
+    def stamp_store_last_event(self, tenant_id: str, store_id: str, stamp: str) -> bool:
+        store = self.stores.get((tenant_id, store_id))
+        if store is None or (store.last_event_at is not None and store.last_event_at >= stamp):
+            return False  # the table's condition: the store exists and its stamp is older
+        self.stores[tenant_id, store_id] = replace(store, last_event_at=stamp)
+        return True
+
     def count_sign_up(self, counter: str, allowed: int, *, expires_at: int) -> bool:
         if self.sign_ups.get(counter, 0) >= allowed:
             return False
@@ -661,6 +668,12 @@ class InMemoryTrainingRepository:
 
     def _state(self, tenant_id: str) -> TrainingState:
         return self.states.get(tenant_id) or TrainingState(tenant_id)
+
+    def mark_tenant_data_changed(self, tenant_id: str, at: datetime | None = None) -> None:
+        at = at or datetime.now(UTC)
+        state = self._state(tenant_id)
+        if state.data_changed_at is None or state.data_changed_at < at:  # only ever forward, as the table's condition
+            self.states[tenant_id] = replace(state, data_changed_at=at)
 
     def acquire_lease(self, tenant_id: str, run_id: str, now: datetime, lease_seconds: int) -> str | None:
         self.calls.append(f"acquire_lease {tenant_id} {run_id}")

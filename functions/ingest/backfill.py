@@ -29,6 +29,7 @@ from luxebrain.runtime import on_reset
 from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.members import member_repository
 from luxebrain.storage.tenants import store_exists
+from luxebrain.storage.training import training_repository
 
 STOP_WHEN_REMAINING_MS = 60_000
 
@@ -104,6 +105,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         files=models_bucket(),
         records=ingest_repository(),
         usage=plan_usage(),
+        training=training_repository(),
         should_stop=lambda: context.get_remaining_time_in_millis() < STOP_WHEN_REMAINING_MS,
     )
     metrics.add_metric(name="BackfillItems", unit=MetricUnit.Count, value=report.items)

@@ -29,6 +29,8 @@ from luxebrain.ingest.processor import (
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.runtime import on_reset
 from luxebrain.storage.ingest import IngestRepository, ingest_repository
+from luxebrain.storage.tenants import TenantRepository, tenant_repository
+from luxebrain.storage.training import TrainingRepository, training_repository
 
 if TYPE_CHECKING:
     from luxebrain.woocommerce.client import WooCommerceClient
@@ -77,7 +79,15 @@ def record_handler(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The repositories are made once per execution environment; asking for them here (not at import) binds the
     # table on the first batch, and again after a runtime reset.
-    return handle_batch(event, context, refund_lines, records=ingest_repository(), usage=plan_usage())
+    return handle_batch(
+        event,
+        context,
+        refund_lines,
+        records=ingest_repository(),
+        usage=plan_usage(),
+        tenants=tenant_repository(),
+        training=training_repository(),
+    )
 
 
 def handle_batch(
@@ -87,9 +97,12 @@ def handle_batch(
     *,
     records: IngestRepository,
     usage: UsageCounter,
+    tenants: TenantRepository,
+    training: TrainingRepository,
 ) -> dict[str, Any]:
     """One SQS batch, new refunds getting their lines from ``refunds`` (the handler passes the stores'), its
-    records stored in ``records`` and metered in ``usage``."""
+    records stored in ``records`` and metered in ``usage``, its stores' last event stamped in ``tenants`` and
+    its tenants' data marked changed in ``training``."""
     _batch_results.clear()
     response = process_partial_response(
         event=event,
@@ -98,6 +111,6 @@ def handle_batch(
         context=context,
     )
     # After the writes; a lost delta drops the snapshot (rebuilt from the table).
-    feed_training(_batch_results, files=models_bucket())
-    record_store_activity(_batch_results, records=records)
+    feed_training(_batch_results, files=models_bucket(), training=training)
+    record_store_activity(_batch_results, records=records, tenants=tenants)
     return response

@@ -18,6 +18,8 @@ from luxebrain.runtime import aws_client
 from luxebrain.storage.customers import get_order
 from luxebrain.storage.ingest import ingest_repository, list_rejected_events
 from luxebrain.storage.items.customers import CustomerItem
+from luxebrain.storage.tenants import tenant_repository
+from luxebrain.storage.training import training_repository
 from luxebrain.woocommerce.client import WooCommerceAuthError
 from luxebrain_dev.local.embedded import LocalResources
 from luxebrain_dev.local.functions import as_function, import_handler_module
@@ -62,7 +64,13 @@ def processor_handler(local_aws: LocalResources, store_refunds: StoreRefunds) ->
     return as_function(
         "IngestProcessorFunction",
         lambda event, context: module.handle_batch(
-            event, context, store_refunds, records=ingest_repository(), usage=plan_usage()
+            event,
+            context,
+            store_refunds,
+            records=ingest_repository(),
+            usage=plan_usage(),
+            tenants=tenant_repository(),
+            training=training_repository(),
         ),
     )
 

@@ -196,3 +196,17 @@ def test_audit_records_are_paged_newest_first(repository: tuple[TenantRepository
     assert [r.action for r in rest.items] == ["act.1", "act.0"]
     assert rest.items[1] == first
     assert tenants.audit_page(new_tenant_id(), limit=10).items == []
+
+
+def test_a_store_s_last_event_stamp_only_moves_forward(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, add_store = repository
+    tenant_id = new_tenant_id()
+    assert tenants.stamp_store_last_event(tenant_id, "s-gone", "2026-12-02T10:00:00Z") is False  # no such store
+    add_store(tenant_id, "s-shop")
+    assert tenants.get_store(tenant_id, "s-shop").last_event_at is None
+    assert tenants.stamp_store_last_event(tenant_id, "s-shop", "2026-12-02T10:00:00Z") is True
+    assert tenants.stamp_store_last_event(tenant_id, "s-shop", "2026-12-02T09:00:00Z") is False  # older: kept
+    assert tenants.stamp_store_last_event(tenant_id, "s-shop", "2026-12-02T10:00:00Z") is False  # the same: kept
+    assert tenants.get_store(tenant_id, "s-shop").last_event_at == "2026-12-02T10:00:00Z"
+    assert tenants.stamp_store_last_event(tenant_id, "s-shop", "2026-12-02T11:00:00Z") is True
+    assert tenants.get_store(tenant_id, "s-shop").last_event_at == "2026-12-02T11:00:00Z"

@@ -424,8 +424,8 @@ def test_snapshot_is_rebuilt_once_then_updated_from_deltas(tabled_tenant: str) -
     stale = OrderItem.get(*key_order(stocked_tenant, paid["order_id"]))
     new = OrderItem.get(*key_order(stocked_tenant, paid["order_id"]))
     new.order_id, new.modified_gmt = "999999", "2026-11-02T00:00:00"
-    append_training_delta(stocked_tenant, [refunded, new], files=models_bucket())
-    append_training_delta(stocked_tenant, [stale], files=models_bucket())
+    append_training_delta(stocked_tenant, [refunded, new], files=models_bucket(), training=TRAINING)
+    append_training_delta(stocked_tenant, [stale], files=models_bucket(), training=TRAINING)
     # Then the next read merges the deltas without querying the table
     second = load_training_data(
         stocked_tenant, now=AS_OF + timedelta(days=1), files=models_bucket(), training=TRAINING, sources=SOURCES
@@ -459,7 +459,7 @@ def test_product_versions_and_price_decisions_reach_pricing_training(stocked_ten
         item.modified_gmt, item.price, item.regular_price, item.sale_price = modified, price, 30.0, sale
         item.stock_quantity = stock
         versions.append(product_from_item(item))
-    append_training_delta(stocked_tenant, [], files=models_bucket(), products=versions)
+    append_training_delta(stocked_tenant, [], files=models_bucket(), training=TRAINING, products=versions)
     # and the platform applied a suggestion on it (back to 27) that the store's webhook has not reported yet
     record_decision(
         stocked_tenant,
@@ -654,7 +654,7 @@ def test_a_seeded_snapshot_with_deltas_never_needs_the_table(tabled_tenant: str)
     orders = [OrderItem.get(*key_order(tabled_tenant, order_id)) for order_id in _some_order_ids(tabled_tenant)]
     for order in orders:
         order.tenant_id = fresh
-    append_training_delta(fresh, orders, files=models_bucket())
+    append_training_delta(fresh, orders, files=models_bucket(), training=TRAINING)
     # When the tenant's data is read for training
     data = load_training_data(fresh, now=AS_OF, files=models_bucket(), training=TRAINING, sources=SOURCES)
     # Then it comes from the snapshot and its deltas alone

@@ -186,3 +186,13 @@ def test_a_dead_runs_running_records_are_abandoned(training: TrainingRepository,
     )
     assert by_kind["recommend"].finished_at == later and "before finishing" in (by_kind["recommend"].reason or "")
     assert training.abandon_runs(tenant, "dead", later, ["recommend"]) == 0
+
+
+def test_a_data_change_is_marked_only_forward(training: TrainingRepository, tenant: str) -> None:
+    training.mark_tenant_data_changed(tenant, NOW)
+    state = training.get_training_state(tenant)
+    assert state is not None and state.data_changed_at == NOW
+    training.mark_tenant_data_changed(tenant, NOW - timedelta(minutes=1))  # a late batch: the newer mark stays
+    assert training.get_training_state(tenant).data_changed_at == NOW  # type: ignore[union-attr]
+    training.mark_tenant_data_changed(tenant, NOW + timedelta(minutes=1))
+    assert training.get_training_state(tenant).data_changed_at == NOW + timedelta(minutes=1)  # type: ignore[union-attr]

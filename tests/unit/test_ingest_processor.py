@@ -5,11 +5,20 @@ deletes as tombstones, rejections recorded with their reason. No network: the un
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import InMemoryIngestRepository, InMemoryUsageCounter, StoreRefunds, no_refund_lookups
+from fakes import (
+    InMemoryIngestRepository,
+    InMemoryObjectStore,
+    InMemoryTenantRepository,
+    InMemoryTrainingRepository,
+    InMemoryUsageCounter,
+    StoreRefunds,
+    no_refund_lookups,
+)
 
 from luxebrain.billing.plans import PLANS
 from luxebrain.ingest.envelope import IngestEnvelope
@@ -18,11 +27,15 @@ from luxebrain.ingest.processor import (
     PageAllowance,
     ProcessResult,
     RefundLinesFetcher,
+    feed_training,
     process_message,
+    record_store_activity,
 )
 from luxebrain.storage.catalogue import Product
 from luxebrain.storage.customers import Customer, Order
 from luxebrain.storage.ingest import StoreRecord
+from luxebrain.storage.tenants import Store
+from luxebrain.training.deltas import delta_prefix
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
 TENANT = "t-processor1"
@@ -233,3 +246,26 @@ def test_a_first_page_larger_than_the_plan_takes_nothing_up_front() -> None:
     page = PageAllowance.for_resources(TENANT, ["product"] * (allowed + 10), usage)
     assert not page.covers("products")
     assert usage.used.get((TENANT, "products"), 0) == 0
+
+
+def test_a_batch_stamps_its_store_and_topics_and_tells_training_what_changed(ingest: Ingest) -> None:
+    tenants, training, files = InMemoryTenantRepository(), InMemoryTrainingRepository(), InMemoryObjectStore()
+    tenants.add_store(Store(TENANT, "s-1", "https://shop.example", "EUR", "UTC", "active", datetime.now(UTC)))
+    orders = [ingest(delivery("order.created", fixture("order.json"), received_at="2026-10-01T12:00:00"))]
+    customers = [ingest(delivery("customer.created", fixture("customer.json"), received_at="2026-10-01T12:05:00"))]
+    # A customer alone goes into no delta: the tenant's data is marked changed in the training repository
+    assert feed_training(customers, files=files, training=training) == 0
+    assert files.keys() == []
+    marked = training.get_training_state(TENANT)
+    assert marked is not None and marked.data_changed_at is not None
+    # An order goes into one delta, which marks the tenant changed again, later
+    assert feed_training(orders, files=files, training=training) == 1
+    assert [stored.key.startswith(delta_prefix(TENANT)) for stored in files.objects("")] == [True]
+    assert training.get_training_state(TENANT).data_changed_at > marked.data_changed_at  # type: ignore[union-attr]
+    # The store's last event is the batch's latest receipt; each topic keeps its own
+    record_store_activity(orders + customers, records=ingest.records, tenants=tenants)
+    assert tenants.get_store(TENANT, "s-1").last_event_at == "2026-10-01T12:05:00"
+    assert ingest.records.topic_deliveries(TENANT, "s-1") == {
+        "order.created": "2026-10-01T12:00:00",
+        "customer.created": "2026-10-01T12:05:00",
+    }

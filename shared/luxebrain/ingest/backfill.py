@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luxebrain.adapters import KeyVault, MessageQueue, ObjectStore
 from luxebrain.billing.usage import UsageCounter
@@ -41,6 +41,9 @@ from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import Checkpoint, IngestRepository
 from luxebrain.storage.tenants import get_store, get_store_secrets
 from luxebrain.woocommerce.client import WooCommerceClient
+
+if TYPE_CHECKING:
+    from luxebrain.storage.training import TrainingRepository
 
 RESOURCES: tuple[tuple[str, str, bool], ...] = (
     # (checkpoint name, REST endpoint / webhook resource, has a modified_after filter)
@@ -116,17 +119,18 @@ def backfill_store(
     files: ObjectStore,
     records: IngestRepository,
     usage: UsageCounter,
+    training: TrainingRepository,
     should_stop: Callable[[], bool] = lambda: False,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> BackfillReport:
     """Bring the store's data up to date, resuming a run in progress (the orders' training deltas go to
     ``files``, the models bucket; the records and checkpoints to ``records``, catalogue sizes counted in
-    ``usage``). ``done`` is False when stopped early
+    ``usage``, the tenant's data marked changed in ``training``). ``done`` is False when stopped early
     (``should_stop`` said so after a page); call again to continue. Raises the client's error when the store
     fails for good (auth, 500s beyond the retries); the checkpoint keeps every finished page."""
     configured_settings()
     client = client_factory(tenant_id, store_id)
-    writer = _PageWriter(store_refund_lines(client_factory), records, usage)
+    writer = _PageWriter(store_refund_lines(client_factory), records, usage, training)
     run = _load_or_start_run(tenant_id, store_id, records)
     report = BackfillReport(run_id=str(run.run_id))
     try:
@@ -247,7 +251,7 @@ def _backfill_resource(
         results = _ingest_page(tenant_id, store_id, records, report, writer)
         # What the page changed reaches training as the webhooks' batches do: one snapshot delta per page, so
         # a back-filled history is in the training snapshot without a full read of the table.
-        feed_training(results, files=files)
+        feed_training(results, files=files, training=writer.training)
         report.pages += 1
         report.per_resource[checkpoint.resource] = report.per_resource.get(checkpoint.resource, 0) + len(page.items)
         checkpoint.next_page = page.page + 1
@@ -296,11 +300,13 @@ def _records(client: WooCommerceClient, resource: str, document: Any) -> Iterato
 
 @dataclass(frozen=True)
 class _PageWriter:
-    """What a page's records are stored through: the processor's refund lines, store records and usage."""
+    """What a page's records are stored through: the processor's refund lines, store records and usage, and
+    the training state its changes are marked in."""
 
     refunds: RefundLinesFetcher
     records: IngestRepository
     usage: UsageCounter
+    training: TrainingRepository
 
 
 def _ingest_page(

@@ -34,7 +34,6 @@ from luxebrain.observability import logger
 from luxebrain.storage.catalogue import Coupon, Product
 from luxebrain.storage.customers import Customer, Order
 from luxebrain.storage.ingest import IngestRepository, RejectedEvent, StoreRecord
-from luxebrain.storage.tenants import stamp_store_last_event
 from luxebrain.storefront.attribution import OrderAttribution, attribute_order
 from luxebrain.woocommerce.payloads import (
     CouponPayload,
@@ -47,6 +46,8 @@ from luxebrain.woocommerce.payloads import (
 
 if TYPE_CHECKING:
     from luxebrain.billing.usage import UsageCounter
+    from luxebrain.storage.tenants import TenantRepository
+    from luxebrain.storage.training import TrainingRepository
     from luxebrain.woocommerce.client import WooCommerceClient
 
 MAX_RECEIVE_COUNT = 5  # the IngestQueue's RedrivePolicy.maxReceiveCount (a template test keeps them equal)
@@ -67,10 +68,12 @@ class ProcessResult:
     topic: str | None = None
 
 
-def record_store_activity(results: list[ProcessResult], *, records: IngestRepository) -> None:
-    """Stamp each store that delivered in this batch with its latest receipt time, and each of its topics with
-    theirs (one conditional UpdateItem per store and per topic a batch, never moving back in time): the
-    dashboard's "last event", its last delivery per topic and webhook health read them."""
+def record_store_activity(
+    results: list[ProcessResult], *, records: IngestRepository, tenants: TenantRepository
+) -> None:
+    """Stamp each store that delivered in this batch with its latest receipt time (in ``tenants``), and each of
+    its topics with theirs (in ``records``; one conditional UpdateItem per store and per topic a batch, never
+    moving back in time): the dashboard's "last event", its last delivery per topic and webhook health read them."""
     latest: dict[tuple[str, str], str] = {}
     latest_per_topic: dict[tuple[str, str, str], str] = {}
     for result in results:
@@ -82,17 +85,16 @@ def record_store_activity(results: list[ProcessResult], *, records: IngestReposi
                 latest_per_topic[topic_key] = max(latest_per_topic.get(topic_key, ""), result.received_at)
     for (tenant_id, store_id), stamp in latest.items():
         # A deleted store or a newer stamp writes nothing and is no error; anything else is retried with the batch.
-        stamp_store_last_event(tenant_id, store_id, stamp)
+        tenants.stamp_store_last_event(tenant_id, store_id, stamp)
     for (tenant_id, store_id, topic), stamp in latest_per_topic.items():
         records.stamp_topic_delivery(tenant_id, store_id, topic, stamp)
 
 
-def feed_training(results: list[ProcessResult], *, files: ObjectStore) -> int:
+def feed_training(results: list[ProcessResult], *, files: ObjectStore, training: TrainingRepository) -> int:
     """Tell training what a batch changed: orders and product versions (their prices and stock: the pricing
     model's history) go into the tenant's snapshot deltas in ``files`` (one PUT per tenant and batch, so no
-    training run re-reads the table), any other change marks the tenant's data changed.
+    training run re-reads the table), any other change marks the tenant's data changed in ``training``.
     Returns the number of orders handed over."""
-    from luxebrain.storage.training import mark_tenant_data_changed
     from luxebrain.training.deltas import append_training_delta, invalidate_snapshot
 
     orders: dict[str, list[Order]] = {}
@@ -110,19 +112,23 @@ def feed_training(results: list[ProcessResult], *, files: ObjectStore) -> int:
     for tenant_id in set(orders) | set(products):
         try:
             written = append_training_delta(
-                tenant_id, orders.get(tenant_id, []), files=files, products=products.get(tenant_id, [])
+                tenant_id,
+                orders.get(tenant_id, []),
+                files=files,
+                training=training,
+                products=products.get(tenant_id, []),
             )  # also marks the tenant changed
             if written is None:  # only variations changed: nothing for the delta, but the data did change
-                mark_tenant_data_changed(tenant_id)
+                training.mark_tenant_data_changed(tenant_id)
         except Exception:
             # The records are stored; a retry of this batch would find them duplicates and never resend the
             # delta. So the snapshot is dropped instead: the next training run rebuilds it from the table (a
             # product's lost version leaves a gap in its price history; its current one is recorded then).
             logger.exception("training delta not written; snapshot invalidated", extra={"tenant": tenant_id})
             invalidate_snapshot(tenant_id, files=files)
-            mark_tenant_data_changed(tenant_id)
+            training.mark_tenant_data_changed(tenant_id)
     for tenant_id in changed - set(orders) - set(products):
-        mark_tenant_data_changed(tenant_id)
+        training.mark_tenant_data_changed(tenant_id)
     return sum(len(tenant_orders) for tenant_orders in orders.values())
 
 

@@ -591,8 +591,9 @@ class AuditTrail(Protocol):
 class TenantRepository(TenantDirectory, AuditTrail, Protocol):
     """What the API's routes and the product modules read and write of tenants and their stores: the tenant's
     profile and settings, the platform's directory of tenants, the stores' records and their credentials
-    (decrypted with the vault passed in), the sign-up counters and the audit trail. Store creation and
-    connection, webhook state and the usage counters are still this module's functions."""
+    (decrypted with the vault passed in), a store's last-event stamp (ingest), the sign-up counters and the audit
+    trail. Store creation and connection, webhook state and the usage counters are still this module's
+    functions."""
 
     def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant: ...
 
@@ -623,6 +624,8 @@ class TenantRepository(TenantDirectory, AuditTrail, Protocol):
 
     def get_store_secrets(self, tenant_id: str, store_id: str, *, vault: KeyVault) -> StoreSecrets: ...
 
+    def stamp_store_last_event(self, tenant_id: str, store_id: str, stamp: str) -> bool: ...
+
     def count_sign_up(self, counter: str, allowed: int, *, expires_at: int) -> bool: ...
 
 
@@ -640,6 +643,7 @@ class DynamoTenantRepository:
     store_page = staticmethod(store_page)
     list_stores = staticmethod(list_stores)
     get_store_secrets = staticmethod(get_store_secrets)
+    stamp_store_last_event = staticmethod(stamp_store_last_event)
     count_sign_up = staticmethod(count_sign_up)
     iter_tenants = staticmethod(iter_tenants)
     record_audit = staticmethod(record_audit)

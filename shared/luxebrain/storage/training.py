@@ -422,10 +422,13 @@ class ModelPointers(Protocol):
 
 class TrainingRepository(ModelPointers, Protocol):
     """What a training run reads and writes of its tenant's training state: the lease, the current-version
-    pointers and the run records. The pipeline is given one (``DynamoTrainingRepository`` in the product, an
-    in-memory one in the unit tier), so a run's decisions are testable without the table."""
+    pointers and the run records; and ingest's mark that a tenant's data changed. The pipeline is given one
+    (``DynamoTrainingRepository`` in the product, an in-memory one in the unit tier), so a run's decisions are
+    testable without the table."""
 
     def get_training_state(self, tenant_id: str) -> TrainingState | None: ...
+
+    def mark_tenant_data_changed(self, tenant_id: str, at: datetime | None = None) -> None: ...
 
     def acquire_lease(self, tenant_id: str, run_id: str, now: datetime, lease_seconds: int) -> str | None: ...
 
@@ -472,6 +475,7 @@ class DynamoTrainingRepository:
     """The training repository on the table: this module's conditional writes and queries."""
 
     get_training_state = staticmethod(get_training_state)
+    mark_tenant_data_changed = staticmethod(mark_tenant_data_changed)
     acquire_lease = staticmethod(acquire_lease)
     release_lease = staticmethod(release_lease)
     abandon_runs = staticmethod(abandon_runs)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from luxebrain.adapters import ObjectStore
     from luxebrain.storage.catalogue import Product
     from luxebrain.storage.customers import Order, OrderSummary
+    from luxebrain.storage.training import TrainingRepository
 
 SNAPSHOT_FORMAT = 1
 PURCHASE = "purchase"
@@ -90,21 +91,20 @@ def append_training_delta(
     orders: Iterable[Order],
     *,
     files: ObjectStore,
+    training: TrainingRepository,
     products: Iterable[Product] = (),
     now: datetime | None = None,
 ) -> str | None:
     """Ingest's hook: record orders and product versions it just wrote so the next training run merges them
-    without re-reading the table, and mark the tenant's data changed. One PUT to ``files`` (the models bucket)
-    and one small UpdateItem per call; returns the key (None when there was nothing to record)."""
-    from luxebrain.storage.training import mark_tenant_data_changed
-
+    without re-reading the table, and mark the tenant's data changed in ``training``. One PUT to ``files`` (the
+    models bucket) and one small UpdateItem per call; returns the key (None when there was nothing to record)."""
     records = [order_record(order) for order in orders]
     versions = [record for record in map(product_record, products) if record is not None and record["at"]]
     if not records and not versions:
         return None
     now = now or datetime.now(UTC)
     key = write_delta(tenant_id, records, files=files, now=now, products=versions)
-    mark_tenant_data_changed(tenant_id, now)
+    training.mark_tenant_data_changed(tenant_id, now)
     return key
 
 
