@@ -98,6 +98,8 @@ def test_a_sign_up_counter_admits_its_allowance_then_refuses(repository: tuple[T
     expires = int(time.time()) + 7200
     assert [tenants.count_sign_up(counter, 2, expires_at=expires) for _ in range(4)] == [True, True, False, False]
     assert tenants.count_sign_up(other, 2, expires_at=expires)  # each counter counts alone
+    closed = f"address#{uuid.uuid4().hex[:24]}#2026-12-02T21"
+    assert not tenants.count_sign_up(closed, 0, expires_at=expires)  # no allowance: not even a first one
 
 
 def test_the_directory_pages_by_status_then_oldest_first(repository: tuple[TenantRepository, AddStore]) -> None:

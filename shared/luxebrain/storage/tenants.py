@@ -495,6 +495,9 @@ def usage_counts(tenant_id: str, counters: list[tuple[str, str]]) -> dict[tuple[
 def count_sign_up(counter: str, allowed: int, *, expires_at: int) -> bool:
     """Count one anonymous sign-up on a platform counter (by hashed address or in all): False once ``allowed``
     are counted."""
+    if allowed < 1:
+        # The condition below lets a counter not yet started count its first; with no allowance none may.
+        return False
     item = UsageCounterItem(*key_sign_up_counter(counter))
     try:
         item.update(
