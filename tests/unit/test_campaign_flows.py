@@ -7,6 +7,7 @@ and the orders are passed in."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -233,3 +234,18 @@ def test_an_unsubscribe_link_is_not_called_invalid_when_the_tenant_cannot_be_rea
     # The failure reaches the caller (a 5xx the mail client retries, and a log line), not "link not valid"
     with pytest.raises(TimeoutError):
         verify_unsubscribe_token(token, keys=keys, campaigns=campaigns, tenants=UnreachableTenants())
+
+
+def test_a_tenant_whose_campaign_settings_no_longer_parse_is_reported_not_silently_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from luxebrain.campaigns.events import tenants_for_sms_number
+
+    tenants = InMemoryTenantRepository()
+    good = tenants.create_tenant("Good", plan="pro").tenant_id
+    broken = tenants.create_tenant("Broken", plan="pro").tenant_id
+    tenants.update_tenant_settings(good, lambda settings: {"campaigns": {"sms_origination_number": "+15550100"}})
+    tenants.update_tenant_settings(broken, lambda settings: {"campaigns": {"sms_origination_number": ["+15550100"]}})
+    with caplog.at_level(logging.ERROR):
+        assert tenants_for_sms_number("+15550100", tenants=tenants) == [good]
+    assert any(broken in str(record.__dict__.get("tenant_id", "")) for record in caplog.records)

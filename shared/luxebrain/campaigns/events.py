@@ -105,6 +105,11 @@ def tenants_for_sms_number(origination_number: str, *, tenants: TenantDirectory)
         try:
             settings = parse_campaign_settings((tenant.settings or {}).get("campaigns"))
         except ValueError:
+            # Saved settings are validated, so this is a stored shape the code no longer reads: said loudly, as
+            # that tenant's STOP replies on this number cannot be matched until it is mended.
+            logger.error(
+                "campaign settings do not parse: STOP replies not matched", extra={"tenant_id": tenant.tenant_id}
+            )
             continue
         if settings.sms_origination_number == origination_number:
             matches.append(tenant.tenant_id)
