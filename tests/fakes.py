@@ -535,6 +535,8 @@ class InMemoryTenantRepository:
         self.stores: dict[tuple[str, str], Store] = {}
         self.store_secrets: dict[tuple[str, str], StoreSecrets] = {}
         self.sign_ups: dict[str, int] = {}  # platform counters: by hashed address per hour, all per minute
+        self.usage: dict[tuple[str, str, str], int] = {}  # (tenant, metric, period label) -> used
+        self._usage_lock = threading.Lock()
         self.audit: dict[str, list[AuditRecord]] = {}
 
     def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant:
@@ -634,6 +636,28 @@ class InMemoryTenantRepository:
             return False  # the table's condition: the store exists and its stamp is older
         self.stores[tenant_id, store_id] = replace(store, last_event_at=stamp)
         return True
+
+    def add_usage_within(
+        self, tenant_id: str, metric: str, period: str, amount: int, allowed: int, *, expires_at: int | None = None
+    ) -> int | None:
+        with self._usage_lock:  # the table's conditional ADD: within the allowance or not at all
+            used = self.usage.get((tenant_id, metric, period), 0)
+            if amount > allowed or used > allowed - amount:
+                return None
+            self.usage[tenant_id, metric, period] = used + amount
+            return used + amount
+
+    def subtract_usage(self, tenant_id: str, metric: str, period: str, amount: int) -> None:
+        with self._usage_lock:
+            used = self.usage.get((tenant_id, metric, period), 0)
+            if used >= amount and (tenant_id, metric, period) in self.usage:
+                self.usage[tenant_id, metric, period] = used - amount
+
+    def usage_of(self, tenant_id: str, metric: str, period: str) -> int:
+        return self.usage.get((tenant_id, metric, period), 0)
+
+    def usage_counts(self, tenant_id: str, counters: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return {(metric, period): self.usage_of(tenant_id, metric, period) for metric, period in counters}
 
     def count_sign_up(self, counter: str, allowed: int, *, expires_at: int) -> bool:
         if self.sign_ups.get(counter, 0) >= allowed:

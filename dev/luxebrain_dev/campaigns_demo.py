@@ -246,7 +246,7 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
             holdout_fraction=0.1,
         ),
     )
-    campaign = create_campaign(tenant_id, spec, campaigns=campaigns)
+    campaign = create_campaign(tenant_id, spec, campaigns=campaigns, tenants=tenants)
     campaign_run = run_campaign(
         tenant_id, campaign, now, _queue(), campaigns=campaigns, tenants=tenants, orders=data.orders
     )

@@ -112,7 +112,7 @@ def run_storefront_demo(
             seed=seed,
             emit=emit,
         )
-        results = placement_results(tenant_id, days=1)
+        results = placement_results(tenant_id, tenants=tenant_repo.tenant_repository(), days=1)
     finally:
         page_server.shutdown()
         page_server.server_close()
@@ -212,7 +212,13 @@ class EventSender:
         batch = StorefrontEventBatch(visitor_id=visitor.visitor_id, events=events)
         self.totals.batches += 1
         if self.over_http >= BATCHES_OVER_HTTP:
-            record_events(self.tenant_id, batch, source=visitor.source, catalogue=catalogue_repository())
+            record_events(
+                self.tenant_id,
+                batch,
+                source=visitor.source,
+                catalogue=catalogue_repository(),
+                tenants=tenant_repo.tenant_repository(),
+            )
             return
         request = urllib.request.Request(  # noqa: S310 - loopback only
             f"{self.api_url}/events",

@@ -95,7 +95,10 @@ async def tenants_repository() -> TenantRepository:
 
 
 def _user_principal(
-    credentials: HTTPAuthorizationCredentials | None, impersonation: str | None, members: MemberRepository
+    credentials: HTTPAuthorizationCredentials | None,
+    impersonation: str | None,
+    members: MemberRepository,
+    tenants: TenantRepository,
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise UnauthorizedError("sign in: send 'Authorization: Bearer <access token>'")
@@ -105,7 +108,7 @@ def _user_principal(
     if impersonation:
         principal = principal_for_impersonation(principal, impersonation, members=members)
     if principal.tenant_id and principal.kind is not AuthKind.IMPERSONATION:
-        ensure_tenant_active(principal.tenant_id)
+        ensure_tenant_active(principal.tenant_id, tenants=tenants)
         count_api_call(principal.tenant_id)
     return principal
 
@@ -115,9 +118,10 @@ async def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     impersonation: Annotated[str | None, Depends(impersonation_header)],
     members: Annotated[MemberRepository, Depends(members_repository)],
+    tenants: Annotated[TenantRepository, Depends(tenants_repository)],
 ) -> Principal:
     """The verified user (Cognito access token), or a platform admin's audited impersonation."""
-    return _remember(request, _user_principal(credentials, impersonation, members))
+    return _remember(request, _user_principal(credentials, impersonation, members, tenants))
 
 
 def require_role(minimum: Role) -> Callable[..., Principal]:
@@ -154,13 +158,13 @@ async def recommendations_reader(
         tenant_id = principal.require_tenant()
         # A browser on another site carrying a leaked key is refused; server-side callers send no Origin.
         check_storefront_origin(tenant_id, request.headers.get("origin"), required=False, tenants=tenants)
-        ensure_tenant_active(tenant_id)
+        ensure_tenant_active(tenant_id, tenants=tenants)
         address = ClientLimit(
             "storefront_requests", client_digest(tenant_id, source_address(request)), REQUESTS_PER_CLIENT_PER_MINUTE
         )
         charge_key(tenant_id, "storefront_requests", 1, refund_clients=charge_clients(tenant_id, [address], 1))
         return _remember(request, principal)
-    principal = _user_principal(credentials, impersonation, members)
+    principal = _user_principal(credentials, impersonation, members, tenants)
     principal.require_tenant()
     return _remember(request, principal)
 

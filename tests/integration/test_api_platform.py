@@ -83,11 +83,11 @@ def test_sms_is_a_paid_feature_403_on_free_and_allowed_on_growth(merchant: Merch
     from luxebrain.storage.tenants import tenant_repository
 
     with pytest.raises(PlanFeatureError, match="sms campaigns is not part of the free plan"):
-        require_channel(merchant.tenant_id, "sms")
+        require_channel(merchant.tenant_id, "sms", tenants=tenant_repository())
     change_plan(merchant.tenant_id, "growth", tenants=tenant_repository())
-    require_channel(merchant.tenant_id, "sms")
+    require_channel(merchant.tenant_id, "sms", tenants=tenant_repository())
     with pytest.raises(PlanFeatureError):
-        require_channel(merchant.tenant_id, "whatsapp")
+        require_channel(merchant.tenant_id, "whatsapp", tenants=tenant_repository())
 
 
 def test_expensive_route_is_429_with_retry_after(client: TestClient, merchant: Merchant) -> None:

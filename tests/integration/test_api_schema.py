@@ -147,7 +147,7 @@ def test_stateful_sequences_find_no_5xx_and_no_schema_violation(owner: Merchant)
 
     from luxebrain.campaigns.oneoff import CampaignSpec, create_campaign
     from luxebrain.storage.campaigns import campaign_repository
-    from luxebrain.storage.tenants import create_store
+    from luxebrain.storage.tenants import create_store, tenant_repository
 
     # Something for the links to start from: a store and a campaign of the owner's tenant
     create_store(
@@ -161,6 +161,7 @@ def test_stateful_sequences_find_no_5xx_and_no_schema_violation(owner: Merchant)
         owner.tenant_id,
         CampaignSpec(name="Soldes", segment="all_customers", scheduled_at=datetime.now(UTC) + timedelta(days=2)),
         campaigns=campaign_repository(),
+        tenants=tenant_repository(),
     )
     OwnerWorkflows.headers = {"Authorization": f"Bearer {owner.access_token}"}
     OwnerWorkflows.run(

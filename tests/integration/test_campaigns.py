@@ -473,7 +473,7 @@ def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalR
             variants={"A": {"subject": "Preview A"}, "B": {"subject": "Preview B"}}, holdout_fraction=0.2
         ),
     )
-    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS)
+    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS, tenants=TENANTS)
     # A purchase after the send counts as a conversion of that customer's arm
     add_order(tenant_id, "77001", "c3", NOON + timedelta(days=1), status="completed", total=900.0)
     runs = run_due_campaigns(
@@ -510,7 +510,7 @@ def test_the_hourly_schedule_finds_every_active_tenant_and_sends_its_due_campaig
     record_consent(tenant_id, "71", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     due = datetime.now(UTC) - timedelta(minutes=5)
     spec = CampaignSpec(name="Hourly", segment="all_customers", scheduled_at=due, holdout_fraction=0.0)
-    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS)
+    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS, tenants=TENANTS)
     summary = load_handler("flow_runner").handler({"flows": ["campaigns"]}, lambda_context())
     assert tenant_id not in summary["failed_tenants"] and summary["dispatched"] >= 1
     assert get_campaign(tenant_id, campaign.campaign_id).status != "scheduled"
@@ -524,12 +524,13 @@ def test_a_campaign_whose_segment_cannot_be_resolved_yet_waits_without_stopping_
     record_consent(tenant_id, "72", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     due = datetime.now(UTC) - timedelta(minutes=5)
     waiting = create_campaign(
-        tenant_id, CampaignSpec(name="VIP", segment="Champions", scheduled_at=due), campaigns=CAMPAIGNS
+        tenant_id, CampaignSpec(name="VIP", segment="Champions", scheduled_at=due), campaigns=CAMPAIGNS, tenants=TENANTS
     )
     everybody = create_campaign(
         tenant_id,
         CampaignSpec(name="All", segment="all_customers", scheduled_at=due, holdout_fraction=0.0),
         campaigns=CAMPAIGNS,
+        tenants=TENANTS,
     )
     # When the runner's round comes, the second is sent and the first keeps its schedule with the reason
     run_due_campaigns(
@@ -725,7 +726,7 @@ def test_results_of_a_small_audience_read_only_its_customers_orders(
     add_order(tenant_id, "91003", "r4", NOON + timedelta(days=30), status="completed", total=999.0)  # too late
     add_order(tenant_id, "91004", "someone-else", NOON + timedelta(days=1), status="completed", total=500.0)
     spec = CampaignSpec(name="Small", segment="all_customers", scheduled_at=NOON - timedelta(minutes=5))
-    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS)
+    campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS, tenants=TENANTS)
     run_due_campaigns(
         tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS, tenants=TENANTS
     )

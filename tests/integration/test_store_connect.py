@@ -174,7 +174,7 @@ def test_a_repeated_callback_with_the_same_key_answers_the_same_store(connect_se
 def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_settings: Urls) -> None:
     # Given a tenant on the free plan holding its two stores
     merchant = new_merchant()
-    assert billing_plans.plan_of(merchant.tenant_id).max_stores == 2
+    assert billing_plans.plan_of(merchant.tenant_id, tenants=tenant_repo.tenant_repository()).max_stores == 2
     kept, _ = register_store(
         merchant.tenant_id,
         url="https://one.example",

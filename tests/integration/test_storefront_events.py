@@ -26,6 +26,7 @@ from fakes import StoreRefunds, no_refund_lookups
 from fastapi.testclient import TestClient
 
 from luxebrain.ingest.processor import RefundLinesFetcher
+from luxebrain.storage.tenants import tenant_repository
 from luxebrain_dev.local.embedded import LocalResources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
@@ -332,7 +333,7 @@ def test_a_replayed_batch_spends_none_of_the_keys_allowance(client: TestClient, 
     # Then only the new event is metered (before: every replayed event spent the rate and the monthly allowance)
     assert (usage(tenant_id)["storefront_events_per_month"], _key_rate_used(tenant_id)) == (3, 3)
     # and with the monthly allowance spent, a replay is still recognised as one (not a 429), a new event is not
-    allowed, _ = plan_of(tenant_id).allowance("storefront_events")
+    allowed, _ = plan_of(tenant_id, tenants=tenant_repository()).allowance("storefront_events")
     billing_usage.consume(tenant_id, "storefront_events", allowed - 3)
     assert send(client, shop, batch, visitor_id=who).json() == {"accepted": 0, "duplicates": 2, "rejected": 0}
     assert send(client, shop, [event("click", shop.products[:1])], visitor_id=who).status_code == 429
@@ -411,14 +412,24 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop:
     refused = 0
     for _ in range(30):
         try:
-            record_events(shop.merchant.tenant_id, batch(), source="203.0.113.7", catalogue=catalogue_repository())
+            record_events(
+                shop.merchant.tenant_id,
+                batch(),
+                source="203.0.113.7",
+                catalogue=catalogue_repository(),
+                tenants=tenant_repository(),
+            )
         except billing_plans.RateLimitedError:
             refused += 1
     assert refused == 18  # beyond its own 600 a minute
     # Then another address's shopper is still counted (before: 429, the tenant's 1 200 spent by refused batches)
     assert (
         record_events(
-            shop.merchant.tenant_id, batch(), source="198.51.100.9", catalogue=catalogue_repository()
+            shop.merchant.tenant_id,
+            batch(),
+            source="198.51.100.9",
+            catalogue=catalogue_repository(),
+            tenants=tenant_repository(),
         ).accepted
         == 50
     )
@@ -431,7 +442,7 @@ def test_one_address_cannot_spend_the_keys_recommendation_rate_for_every_shopper
     from luxebrain.storefront.limits import REQUESTS_PER_CLIENT_PER_MINUTE
 
     shop = fresh_shop
-    key_rate = plan_of(shop.merchant.tenant_id).rate_limits["storefront_requests"]
+    key_rate = plan_of(shop.merchant.tenant_id, tenants=tenant_repository()).rate_limits["storefront_requests"]
     assert key_rate > REQUESTS_PER_CLIENT_PER_MINUTE
     app = api_app_module().app
     script = TestClient(app, client=("203.0.113.7", 41000))
@@ -520,7 +531,11 @@ def deliver_order(tenant_id: str, order: dict[str, Any], refunds: RefundLinesFet
 def related_results(tenant_id: str) -> dict[str, Any]:
     from luxebrain.storefront.results import placement_results
 
-    (result,) = [p for p in placement_results(tenant_id, days=7)["placements"] if p["placement"] == "related"]
+    (result,) = [
+        p
+        for p in placement_results(tenant_id, tenants=tenant_repository(), days=7)["placements"]
+        if p["placement"] == "related"
+    ]
     return result
 
 

@@ -212,3 +212,24 @@ def test_a_store_s_last_event_stamp_only_moves_forward(repository: tuple[TenantR
     assert tenants.get_store(tenant_id, "s-shop").last_event_at == "2026-12-02T10:00:00Z"
     assert tenants.stamp_store_last_event(tenant_id, "s-shop", "2026-12-02T11:00:00Z") is True
     assert tenants.get_store(tenant_id, "s-shop").last_event_at == "2026-12-02T11:00:00Z"
+
+
+def test_a_usage_counter_adds_within_its_allowance_and_gives_back_never_below_zero(
+    repository: tuple[TenantRepository, AddStore],
+) -> None:
+    tenants, _ = repository
+    tenant_id = new_tenant_id()
+    assert tenants.usage_of(tenant_id, "events", "2026-12") == 0
+    assert tenants.add_usage_within(tenant_id, "events", "2026-12", 4, 3) is None  # more than allowed at once
+    assert tenants.add_usage_within(tenant_id, "events", "2026-12", 2, 3, expires_at=int(time.time()) + 60) == 2
+    assert tenants.add_usage_within(tenant_id, "events", "2026-12", 2, 3) is None  # would pass the allowance
+    assert tenants.add_usage_within(tenant_id, "events", "2026-12", 1, 3) == 3
+    tenants.subtract_usage(tenant_id, "events", "2026-12", 5)  # holds less: nothing happens
+    assert tenants.usage_of(tenant_id, "events", "2026-12") == 3
+    tenants.subtract_usage(tenant_id, "events", "2026-12", 2)
+    tenants.subtract_usage(tenant_id, "stores", "held", 1)  # never counted: nothing happens
+    assert tenants.usage_counts(tenant_id, [("events", "2026-12"), ("stores", "held"), ("events", "2026-11")]) == {
+        ("events", "2026-12"): 1,
+        ("stores", "held"): 0,
+        ("events", "2026-11"): 0,
+    }

@@ -66,7 +66,7 @@ def _fill(tenant_id: str, metric: str, leave: int) -> int:
 def _plan(tenant_id: str) -> str:
     from luxebrain.billing.plans import plan_of
 
-    return plan_of(tenant_id).name
+    return plan_of(tenant_id, tenants=tenant_repository()).name
 
 
 def _used(tenant_id: str, limit: str) -> int:

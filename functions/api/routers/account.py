@@ -14,8 +14,8 @@ from api.dependencies import CurrentPrincipal, Members, OwnerOnly, TenantMember,
 from luxebrain.auth import accounts
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
-from luxebrain.billing.plans import PLANS, forget_tenant, plan_of, tenant_profile
-from luxebrain.billing.usage import usage_report
+from luxebrain.billing.plans import PLANS, forget_tenant, tenant_profile
+from luxebrain.billing.usage import PlanUsage
 from luxebrain.ml.pricing.rules import GuardrailConfig
 from luxebrain.storage.tenants import AuditRecord, Tenant
 from luxebrain.text import PlainLine
@@ -36,7 +36,7 @@ class MeResponse(ApiModel):
 
 
 @router.get("/me", response_model=MeResponse, summary="Who am I: role, tenant and plan")
-async def me(principal: CurrentPrincipal) -> MeResponse:
+async def me(principal: CurrentPrincipal, tenants: Tenants) -> MeResponse:
     response = MeResponse(
         user_id=principal.subject,
         role=str(principal.role),
@@ -45,7 +45,7 @@ async def me(principal: CurrentPrincipal) -> MeResponse:
         impersonated_by=principal.impersonated_by,
     )
     if principal.tenant_id:
-        tenant = tenant_profile(principal.tenant_id)
+        tenant = tenant_profile(principal.tenant_id, tenants=tenants)
         response.tenant_name, response.plan = tenant.name, tenant.plan
     return response
 
@@ -98,8 +98,8 @@ def _tenant_response(tenant: Tenant) -> TenantResponse:
 
 
 @router.get("/tenant", response_model=TenantResponse, summary="The tenant: name, plan, status and settings")
-def get_tenant_profile(principal: TenantMember) -> TenantResponse:
-    return _tenant_response(tenant_profile(principal.require_tenant(), fresh=True))
+def get_tenant_profile(principal: TenantMember, tenants: Tenants) -> TenantResponse:
+    return _tenant_response(tenant_profile(principal.require_tenant(), tenants=tenants, fresh=True))
 
 
 @router.patch("/tenant/settings", response_model=TenantResponse, summary="Change tenant settings (owner)")
@@ -179,9 +179,10 @@ def plans(response: Response) -> PlansResponse:
 
 
 @router.get("/tenant/plan", response_model=PlanResponse, summary="The plan's limits and this period's usage")
-def plan_and_usage(principal: TenantMember) -> PlanResponse:
+def plan_and_usage(principal: TenantMember, tenants: Tenants) -> PlanResponse:
     tenant_id = principal.require_tenant()
-    plan = plan_of(tenant_id)
+    usage = PlanUsage(tenants)
+    plan = usage.plan_of(tenant_id)
     return PlanResponse(
         plan=plan.name,
         monthly_price_eur=plan.monthly_price_eur,
@@ -189,7 +190,7 @@ def plan_and_usage(principal: TenantMember) -> PlanResponse:
         max_orders=plan.max_orders,
         campaign_channels=sorted(plan.campaign_channels),
         rate_limits_per_minute=dict(plan.rate_limits),
-        usage=[UsageLineResponse(**line.__dict__) for line in usage_report(tenant_id)],
+        usage=[UsageLineResponse(**line.__dict__) for line in usage.usage_report(tenant_id)],
     )
 
 

@@ -88,7 +88,7 @@ class PlanChangeRequest(ApiModel):
 def set_plan(tenant_id: TenantId, body: PlanChangeRequest, principal: PlatformAdmin, tenants: Tenants) -> TenantSummary:
     tenant = change_plan(tenant_id, body.plan, tenants=tenants)
     record_audit(tenant_id, audit=tenants, action="plan.changed", actor=principal.subject, details={"plan": body.plan})
-    return _summary(tenant_profile(tenant.tenant_id, fresh=True))
+    return _summary(tenant_profile(tenant.tenant_id, tenants=tenants, fresh=True))
 
 
 class StorePortsRequest(ReasonRequest):
@@ -111,7 +111,7 @@ def allow_store_ports(
     tenant_id: TenantId, body: StorePortsRequest, principal: PlatformAdmin, tenants: Tenants
 ) -> StorePortsResponse:
     ports = sorted(set(body.ports))
-    tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
+    tenant_profile(tenant_id, tenants=tenants, fresh=True)  # 404 for an unknown tenant
     tenants.update_tenant_settings(tenant_id, lambda current: {**current, "allowed_store_ports": ports})
     forget_tenant(tenant_id)
     record_audit(
@@ -161,6 +161,6 @@ def tenant_audit(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> AuditPage:
-    tenant_profile(tenant_id, fresh=True)  # 404 for an unknown tenant
+    tenant_profile(tenant_id, tenants=tenants, fresh=True)  # 404 for an unknown tenant
     page = audit_page(tenant_id, audit=tenants, limit=limit, cursor=cursor)
     return AuditPage(items=[audit_response(item) for item in page.items], next_cursor=page.next_cursor)

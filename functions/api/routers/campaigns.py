@@ -99,8 +99,10 @@ def campaigns(principal: TenantMember, repository: Campaigns) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Schedule a one-off campaign to a segment (optionally an A/B test)")
-def schedule_campaign(spec: CampaignSpec, principal: StaffOrOwner, campaigns: Campaigns) -> dict[str, Any]:
-    return _campaign(create_campaign(principal.require_tenant(), spec, campaigns=campaigns))
+def schedule_campaign(
+    spec: CampaignSpec, principal: StaffOrOwner, campaigns: Campaigns, tenants: Tenants
+) -> dict[str, Any]:
+    return _campaign(create_campaign(principal.require_tenant(), spec, campaigns=campaigns, tenants=tenants))
 
 
 @router.get("/{campaign_id}/results", summary="Results of a one-off campaign per arm")
@@ -234,7 +236,7 @@ def put_settings(body: CampaignSettings, principal: OwnerOnly, tenants: Tenants)
         validate_template(parts)
     for flow in body.flows.values():
         if flow.enabled:
-            require_channel(principal.require_tenant(), flow.channel)
+            require_channel(principal.require_tenant(), flow.channel, tenants=tenants)
         for parts in flow.variants.values():
             validate_template(parts)
     save_campaign_settings(

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import ConfigDict, Field
 
-from api.dependencies import ModelsBucket, OwnerOnly, PrivacyQueue, expensive_action
+from api.dependencies import ModelsBucket, OwnerOnly, PrivacyQueue, Tenants, expensive_action
 from luxebrain.auth.principal import Principal, Role
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.errors import InvalidInputError
@@ -133,10 +133,10 @@ class TenantDeletionRequest(ApiModel):
     summary="Delete the tenant and everything it owns: a job; once done, its accounts no longer sign in",
 )
 def delete_tenant(
-    body: TenantDeletionRequest, principal: OwnerOnly, queue: PrivacyQueue, response: Response
+    body: TenantDeletionRequest, principal: OwnerOnly, queue: PrivacyQueue, response: Response, tenants: Tenants
 ) -> PrivacyJobAccepted:
     tenant_id = principal.require_tenant()
-    tenant = tenant_profile(tenant_id, fresh=True)
+    tenant = tenant_profile(tenant_id, tenants=tenants, fresh=True)
     if body.tenant_name.strip() != tenant.name:
         raise InvalidInputError("tenant_name does not match this tenant's name")
     return _accepted(jobs.request_tenant_deletion(tenant_id, queue=queue, requested_by=principal.subject), response)

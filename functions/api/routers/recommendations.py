@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
-from api.dependencies import Catalogue, Merchandising, Models, RecommendationsReader
+from api.dependencies import Catalogue, Merchandising, Models, RecommendationsReader, Tenants
 from luxebrain.auth.principal import AuthKind, Principal
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.campaigns.abtest import HOLDOUT
@@ -19,6 +19,7 @@ from luxebrain.ml.recommend.rules import RecommendationInputError, Recommendatio
 from luxebrain.serving.recommendations import recommender_with_rules
 from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.merchandising import MerchandisingRepository
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.storefront.events import VISITOR_PATTERN
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.webapi.models import ApiModel
@@ -80,6 +81,7 @@ def _serve(
     models: ModelCache,
     catalogue: CatalogueRepository,
     merchandising: MerchandisingRepository,
+    tenants: TenantRepository,
     visitor_id: str | None,
     k: int,
     answer: Callable[[Recommender, RecommendationRules], Recommendations],
@@ -93,7 +95,7 @@ def _serve(
     )
     arm = None
     if principal.kind is AuthKind.STOREFRONT and visitor_id:
-        arm = visitor_arm(tenant_id, visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
+        arm = visitor_arm(tenant_id, visitor_id, holdout_share_of(tenant_profile(tenant_id, tenants=tenants).settings))
     try:
         if arm == HOLDOUT:
             recommendations = (fallback or (lambda model, rules: model.popular(k, rules)))(recommender, rules)
@@ -110,6 +112,7 @@ async def for_you(
     models: Models,
     catalogue: Catalogue,
     merchandising: Merchandising,
+    tenants: Tenants,
     customer_id: EntityId,
     k: K = 10,
     exclude_purchased: bool = False,
@@ -125,7 +128,7 @@ async def for_you(
         return recommender.for_customer(customer_id, k, rules)
 
     # No visitor id: a dashboard user's answer, never a hold-out arm.
-    return _serve(principal, models, catalogue, merchandising, None, k, personal)
+    return _serve(principal, models, catalogue, merchandising, tenants, None, k, personal)
 
 
 @router.get("/similar", response_model=RecommendationResponse, summary="Products similar to one product")
@@ -134,6 +137,7 @@ async def similar(
     models: Models,
     catalogue: Catalogue,
     merchandising: Merchandising,
+    tenants: Tenants,
     product_id: EntityId,
     k: K = 10,
     visitor_id: VisitorId = None,
@@ -143,6 +147,7 @@ async def similar(
         models,
         catalogue,
         merchandising,
+        tenants,
         visitor_id,
         k,
         lambda recommender, rules: recommender.similar([product_id], k, rules),
@@ -165,12 +170,14 @@ async def basket(
     models: Models,
     catalogue: Catalogue,
     merchandising: Merchandising,
+    tenants: Tenants,
 ) -> RecommendationResponse:
     return _serve(
         principal,
         models,
         catalogue,
         merchandising,
+        tenants,
         body.visitor_id,
         body.k,
         lambda recommender, rules: recommender.similar(body.product_ids, body.k, rules),
@@ -183,6 +190,7 @@ async def popular(
     models: Models,
     catalogue: Catalogue,
     merchandising: Merchandising,
+    tenants: Tenants,
     k: K = 10,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     visitor_id: VisitorId = None,
@@ -191,4 +199,4 @@ async def popular(
     def trending(recommender: Recommender, rules: RecommendationRules) -> Recommendations:
         return recommender.popular(k, rules, category=category)
 
-    return _serve(principal, models, catalogue, merchandising, visitor_id, k, trending, fallback=trending)
+    return _serve(principal, models, catalogue, merchandising, tenants, visitor_id, k, trending, fallback=trending)

@@ -61,8 +61,8 @@ async def post_events(
     principal = remember_principal(request, principal_for_storefront_key(key, keys=members))
     tenant_id = principal.require_tenant()
     check_storefront_origin(tenant_id, request.headers.get("origin"), required=True, tenants=tenants)
-    ensure_tenant_active(tenant_id)
-    recorded = record_events(tenant_id, batch, source=source_address(request), catalogue=catalogue)
+    ensure_tenant_active(tenant_id, tenants=tenants)
+    recorded = record_events(tenant_id, batch, source=source_address(request), catalogue=catalogue, tenants=tenants)
     return RecordedEventsResponse(
         accepted=recorded.accepted, duplicates=recorded.duplicates, rejected=recorded.rejected
     )
@@ -119,6 +119,8 @@ class PlacementResults(ApiModel):
     summary="Per placement: shown, clicked, carted, attributed and caused revenue",
 )
 async def results(
-    principal: TenantMember, days: Annotated[int, Query(ge=1, le=90, description="the last N UTC days")] = 30
+    principal: TenantMember,
+    tenants: Tenants,
+    days: Annotated[int, Query(ge=1, le=90, description="the last N UTC days")] = 30,
 ) -> PlacementResults:
-    return PlacementResults.model_validate(placement_results(principal.require_tenant(), days=days))
+    return PlacementResults.model_validate(placement_results(principal.require_tenant(), tenants=tenants, days=days))

@@ -15,7 +15,7 @@ from luxebrain.ingest.status import eta_seconds
 from luxebrain.ingest.status import ingest_status as store_ingest_status
 from luxebrain.ingest.store_sync import removal_clients
 from luxebrain.ingest.store_sync import remove_store as remove_tenant_store
-from luxebrain.storage.tenants import Store
+from luxebrain.storage.tenants import Store, TenantRepository
 from luxebrain.webapi.models import ApiModel
 from luxebrain.webapi.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from luxebrain.woocommerce.connection import register_store as register_new_store
@@ -113,10 +113,12 @@ def _store_response(store: Store) -> StoreResponse:
     )
 
 
-def _check_outbound(tenant_id: str, url: str) -> None:
+def _check_outbound(tenant_id: str, url: str, tenants: TenantRepository) -> None:
     """The store URL's port (standard, or allowed for the tenant by a platform admin) and the addresses its
     name resolves to now (public only): 422 naming why. Every connection checks the addresses again."""
-    allowed_ports = (tenant_profile(tenant_id, fresh=True).settings or {}).get("allowed_store_ports", [])
+    allowed_ports = (tenant_profile(tenant_id, tenants=tenants, fresh=True).settings or {}).get(
+        "allowed_store_ports", []
+    )
     check_store_url(url, OutboundPolicy.configured(allowed_ports))
 
 
@@ -131,7 +133,7 @@ def register_store(
     body: RegisterStoreRequest, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants
 ) -> RegisteredStoreResponse:
     tenant_id = principal.require_tenant()
-    _check_outbound(tenant_id, body.url)
+    _check_outbound(tenant_id, body.url, tenants)
     store, secrets = register_new_store(
         tenant_id,
         vault=vault,
@@ -166,7 +168,7 @@ def register_store(
 )
 def connect_store(body: ConnectStoreRequest, principal: OwnerOnly, tenants: Tenants) -> ConnectStoreResponse:
     tenant_id = principal.require_tenant()
-    _check_outbound(tenant_id, body.url)
+    _check_outbound(tenant_id, body.url, tenants)
     started = start_connection(tenant_id, body.url, currency=body.currency, created_by=principal.subject)
     record_audit(
         tenant_id,

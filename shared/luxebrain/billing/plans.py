@@ -12,7 +12,6 @@ from typing import Literal
 
 from luxebrain.caching import ExpiringCache
 from luxebrain.errors import ForbiddenError, InvalidInputError, LuxeBrainError
-from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.tenants import Tenant, TenantRepository
 
 PlanName = Literal["free", "growth", "pro"]
@@ -203,24 +202,24 @@ TENANT_CACHE_SECONDS = 10.0
 _tenant_cache: ExpiringCache[str, Tenant] = ExpiringCache(TENANT_CACHE_SECONDS)
 
 
-def tenant_profile(tenant_id: str, *, fresh: bool = False) -> Tenant:
-    """The tenant's profile (plan, status), cached for a few seconds per container."""
-    return _tenant_cache.get(tenant_id, lambda: tenant_repo.get_tenant(tenant_id), fresh=fresh)
+def tenant_profile(tenant_id: str, *, tenants: TenantRepository, fresh: bool = False) -> Tenant:
+    """The tenant's profile (plan, status) from ``tenants``, cached for a few seconds per container."""
+    return _tenant_cache.get(tenant_id, lambda: tenants.get_tenant(tenant_id), fresh=fresh)
 
 
 def forget_tenant(tenant_id: str) -> None:
     _tenant_cache.forget(tenant_id)
 
 
-def ensure_tenant_active(tenant_id: str) -> Tenant:
-    tenant = tenant_profile(tenant_id)
+def ensure_tenant_active(tenant_id: str, *, tenants: TenantRepository) -> Tenant:
+    tenant = tenant_profile(tenant_id, tenants=tenants)
     if tenant.status != "active":
         raise ForbiddenError(f"this tenant is {tenant.status}; contact support")
     return tenant
 
 
-def plan_of(tenant_id: str) -> Plan:
-    return get_plan(tenant_profile(tenant_id).plan)
+def plan_of(tenant_id: str, *, tenants: TenantRepository) -> Plan:
+    return get_plan(tenant_profile(tenant_id, tenants=tenants).plan)
 
 
 def message_metric(channel: str) -> str:
@@ -230,9 +229,9 @@ def message_metric(channel: str) -> str:
         raise InvalidInputError(f"unknown channel {channel!r}") from None
 
 
-def require_channel(tenant_id: str, channel: str) -> None:
+def require_channel(tenant_id: str, channel: str, *, tenants: TenantRepository) -> None:
     """Campaign channels are plan features: SMS and WhatsApp on paid plans only (403 otherwise)."""
-    plan = plan_of(tenant_id)
+    plan = plan_of(tenant_id, tenants=tenants)
     if channel not in plan.campaign_channels:
         raise PlanFeatureError(f"{channel}_campaigns", plan.name)
 

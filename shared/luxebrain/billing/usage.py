@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Protocol
 
 from luxebrain.billing.plans import (
@@ -36,6 +37,7 @@ from luxebrain.billing.plans import (
     METERED_METRICS,
     SIZE_METRICS,
     Period,
+    Plan,
     PlanFeatureError,
     PlanLimitExceededError,
     RateLimitedError,
@@ -44,7 +46,7 @@ from luxebrain.billing.plans import (
 )
 from luxebrain.errors import InvalidInputError
 from luxebrain.runtime import configured_settings, on_reset
-from luxebrain.storage import tenants as tenant_repo
+from luxebrain.storage.tenants import TenantRepository, tenant_repository
 
 
 # ----------------------------------------------------------------------------- counters
@@ -73,118 +75,17 @@ def seconds_until_period_ends(period: Period, at: datetime | None = None) -> int
     return max(1, int((following - at).total_seconds()))
 
 
-def _add_within(tenant_id: str, metric: str, period: Period, amount: int, allowed: int) -> int | None:
-    """ADD ``amount`` to the counter if the total stays <= allowed; the new total, or None if it would not."""
-    # Kept for two periods so the dashboard can show the previous one; then TTL removes it.
-    expires_at = None if period == "held" else int(time.time()) + 2 * _PERIOD_SECONDS[period]
-    return tenant_repo.add_usage_within(tenant_id, metric, period_label(period), amount, allowed, expires_at=expires_at)
-
-
-def consume(tenant_id: str, metric: str, amount: int = 1) -> int:
-    """Count ``amount`` of a metered metric (see the module doc) before the action it pays for.
-
-    Returns the new total; raises PlanLimitExceededError naming the limit when it would be exceeded (a
-    channel the plan lacks is a PlanFeatureError, the spent storefront allowance a 429).
-    """
-    if amount < 1:
-        raise InvalidInputError("amount must be at least 1")
-    plan = plan_of(tenant_id)
-    channel = next((name for name, channel_metric in CHANNEL_METRICS.items() if channel_metric == metric), None)
-    if channel is not None and channel not in plan.campaign_channels:
-        raise PlanFeatureError(f"{channel}_campaigns", plan.name)
-    allowed, period = plan.allowance(metric)
-    total = _add_within(tenant_id, metric, period, amount, allowed)
-    if total is None:
-        if metric.startswith("storefront_"):
-            raise StorefrontAllowanceSpentError(metric, allowed, plan.name, seconds_until_period_ends(period))
-        limit = metric if period == "held" else f"{metric}_per_{period}"
-        raise PlanLimitExceededError(limit, allowed, plan.name)
-    return total
-
-
-def release(tenant_id: str, metric: str, amount: int = 1) -> None:
-    """Give back ``amount`` counted by :func:`consume` for an action that did not happen (a failed send, a
-    store that was not created) or that was undone (a member removed). Never below zero."""
-    if amount < 1:
-        return
-    _subtract(tenant_id, metric, plan_of(tenant_id).allowance(metric)[1], amount)
+_RATE = "rate:"
 
 
 class UsageCounter(Protocol):
-    """Counting a metered metric against the tenant's plan and giving units back (:func:`consume`,
-    :func:`release`): what the ingest processor is given to meter deliveries and catalogue sizes
+    """Counting a metered metric against the tenant's plan and giving units back (:meth:`PlanUsage.consume`,
+    :meth:`PlanUsage.release`): what the ingest processor is given to meter deliveries and catalogue sizes
     (``PlanUsage`` in the product, an in-memory counter in the unit tier)."""
 
     def consume(self, tenant_id: str, metric: str, amount: int = 1) -> int: ...
 
     def release(self, tenant_id: str, metric: str, amount: int = 1) -> None: ...
-
-
-class PlanUsage:
-    """The usage counters on the table against each tenant's plan: this module's :func:`consume` and
-    :func:`release`."""
-
-    consume = staticmethod(consume)
-    release = staticmethod(release)
-
-
-def plan_usage() -> PlanUsage:
-    """The product's usage counter, the table bound on the first call of the execution environment (again
-    after a runtime reset), not at import."""
-    configured_settings()
-    return _PLAN_USAGE
-
-
-_PLAN_USAGE = PlanUsage()
-
-
-def release_rate(tenant_id: str, action: str, amount: int) -> None:
-    """Give back ``amount`` counted by :func:`limit_rate` for a request refused by a later check."""
-    if amount >= 1:
-        _subtract(tenant_id, f"rate:{action}", "minute", amount)
-
-
-def release_client_rate(tenant_id: str, action: str, client: str, amount: int) -> None:
-    """Give back ``amount`` counted by :func:`limit_client_rate` for a request refused by a later check."""
-    if amount >= 1:
-        _subtract(tenant_id, f"rate:{action}:{client}", "minute", amount)
-
-
-def _subtract(tenant_id: str, metric: str, period: Period, amount: int) -> None:
-    """Take ``amount`` off this period's counter, never below zero."""
-    tenant_repo.subtract_usage(tenant_id, metric, period_label(period), amount)
-
-
-def limit_rate(tenant_id: str, action: str, amount: int = 1) -> int:
-    """A per-tenant, per-minute limit of an expensive or public action; 429 with Retry-After beyond it."""
-    plan = plan_of(tenant_id)
-    allowed = plan.rate_limits.get(action)
-    if allowed is None:
-        raise InvalidInputError(f"{action!r} has no rate limit; limits are {', '.join(plan.rate_limits)}")
-    total = _add_within(tenant_id, f"rate:{action}", "minute", amount, allowed)
-    if total is None:
-        retry_after = 60 - datetime.now(UTC).second
-        raise RateLimitedError(f"{action}_per_minute", allowed, retry_after)
-    return total
-
-
-def limit_client_rate(tenant_id: str, action: str, client: str, amount: int, allowed: int) -> int:
-    """A per-minute limit of one client of a tenant (``client`` is an opaque digest, never an address), so one
-    browser or one script cannot use up the whole tenant's rate; 429 with Retry-After beyond it."""
-    total = _add_within(tenant_id, f"rate:{action}:{client}", "minute", amount, allowed)
-    if total is None:
-        retry_after = 60 - datetime.now(UTC).second
-        raise RateLimitedError(f"{action}_per_minute_per_client", allowed, retry_after)
-    return total
-
-
-def check_catalog_size(tenant_id: str, *, products: int, orders: int) -> None:
-    """The plan's size limits against the store's current counts (ingest calls this)."""
-    plan = plan_of(tenant_id)
-    if products > plan.max_products:
-        raise PlanLimitExceededError("products", plan.max_products, plan.name)
-    if orders > plan.max_orders:
-        raise PlanLimitExceededError("orders", plan.max_orders, plan.name)
 
 
 @dataclass(frozen=True)
@@ -195,20 +96,158 @@ class UsageLine:
     period: str
 
 
-def usage_report(tenant_id: str) -> list[UsageLine]:
-    """This period's use of every quota of the tenant's plan and the sizes it holds (the dashboard's plan
-    page): one BatchGetItem."""
-    plan = plan_of(tenant_id)
-    metrics = [metric for metric in METERED_METRICS if metric in plan.quotas or metric in SIZE_METRICS]
-    labels = {metric: period_label(plan.allowance(metric)[1]) for metric in metrics}
-    counters = tenant_repo.usage_counts(tenant_id, list(labels.items()))
-    lines = []
-    for metric in metrics:
+class PlanUsage:
+    """The usage counters against each tenant's plan, both read through the ``TenantRepository`` given (the
+    plan from the tenant's cached profile, the counters with its conditional ADD)."""
+
+    def __init__(self, tenants: TenantRepository) -> None:
+        self.tenants = tenants
+
+    def plan_of(self, tenant_id: str) -> Plan:
+        return plan_of(tenant_id, tenants=self.tenants)
+
+    def _add_within(self, tenant_id: str, metric: str, period: Period, amount: int, allowed: int) -> int | None:
+        """ADD ``amount`` to the counter if the total stays <= allowed; the new total, or None if it would not."""
+        # Kept for two periods so the dashboard can show the previous one; then TTL removes it.
+        expires_at = None if period == "held" else int(time.time()) + 2 * _PERIOD_SECONDS[period]
+        return self.tenants.add_usage_within(
+            tenant_id, metric, period_label(period), amount, allowed, expires_at=expires_at
+        )
+
+    def _subtract(self, tenant_id: str, metric: str, period: Period, amount: int) -> None:
+        """Take ``amount`` off this period's counter, never below zero."""
+        self.tenants.subtract_usage(tenant_id, metric, period_label(period), amount)
+
+    def counter_value(self, tenant_id: str, metric: str, period: Period) -> int:
+        return self.tenants.usage_of(tenant_id, metric, period_label(period))
+
+    def consume(self, tenant_id: str, metric: str, amount: int = 1) -> int:
+        """Count ``amount`` of a metered metric (see the module doc) before the action it pays for.
+
+        Returns the new total; raises PlanLimitExceededError naming the limit when it would be exceeded (a
+        channel the plan lacks is a PlanFeatureError, the spent storefront allowance a 429).
+        """
+        if amount < 1:
+            raise InvalidInputError("amount must be at least 1")
+        plan = self.plan_of(tenant_id)
+        channel = next((name for name, channel_metric in CHANNEL_METRICS.items() if channel_metric == metric), None)
+        if channel is not None and channel not in plan.campaign_channels:
+            raise PlanFeatureError(f"{channel}_campaigns", plan.name)
         allowed, period = plan.allowance(metric)
-        used = max(0, counters[(metric, labels[metric])])
-        limit = metric if period == "held" else f"{metric}_per_{period}"
-        lines.append(UsageLine(limit=limit, used=used, allowed=allowed, period=period_label(period)))
-    return lines
+        total = self._add_within(tenant_id, metric, period, amount, allowed)
+        if total is None:
+            if metric.startswith("storefront_"):
+                raise StorefrontAllowanceSpentError(metric, allowed, plan.name, seconds_until_period_ends(period))
+            limit = metric if period == "held" else f"{metric}_per_{period}"
+            raise PlanLimitExceededError(limit, allowed, plan.name)
+        return total
+
+    def release(self, tenant_id: str, metric: str, amount: int = 1) -> None:
+        """Give back ``amount`` counted by :meth:`consume` for an action that did not happen (a failed send, a
+        store that was not created) or that was undone (a member removed). Never below zero."""
+        if amount < 1:
+            return
+        self._subtract(tenant_id, metric, self.plan_of(tenant_id).allowance(metric)[1], amount)
+
+    def limit_rate(self, tenant_id: str, action: str, amount: int = 1) -> int:
+        """A per-tenant, per-minute limit of an expensive or public action; 429 with Retry-After beyond it."""
+        plan = self.plan_of(tenant_id)
+        allowed = plan.rate_limits.get(action)
+        if allowed is None:
+            raise InvalidInputError(f"{action!r} has no rate limit; limits are {', '.join(plan.rate_limits)}")
+        total = self._add_within(tenant_id, f"{_RATE}{action}", "minute", amount, allowed)
+        if total is None:
+            retry_after = 60 - datetime.now(UTC).second
+            raise RateLimitedError(f"{action}_per_minute", allowed, retry_after)
+        return total
+
+    def release_rate(self, tenant_id: str, action: str, amount: int) -> None:
+        """Give back ``amount`` counted by :meth:`limit_rate` for a request refused by a later check."""
+        if amount >= 1:
+            self._subtract(tenant_id, f"{_RATE}{action}", "minute", amount)
+
+    def limit_client_rate(self, tenant_id: str, action: str, client: str, amount: int, allowed: int) -> int:
+        """A per-minute limit of one client of a tenant (``client`` is an opaque digest, never an address), so
+        one browser or one script cannot use up the whole tenant's rate; 429 with Retry-After beyond it."""
+        total = self._add_within(tenant_id, f"{_RATE}{action}:{client}", "minute", amount, allowed)
+        if total is None:
+            retry_after = 60 - datetime.now(UTC).second
+            raise RateLimitedError(f"{action}_per_minute_per_client", allowed, retry_after)
+        return total
+
+    def release_client_rate(self, tenant_id: str, action: str, client: str, amount: int) -> None:
+        """Give back ``amount`` counted by :meth:`limit_client_rate` for a request refused by a later check."""
+        if amount >= 1:
+            self._subtract(tenant_id, f"{_RATE}{action}:{client}", "minute", amount)
+
+    def check_catalog_size(self, tenant_id: str, *, products: int, orders: int) -> None:
+        """The plan's size limits against the store's current counts (ingest calls this)."""
+        plan = self.plan_of(tenant_id)
+        if products > plan.max_products:
+            raise PlanLimitExceededError("products", plan.max_products, plan.name)
+        if orders > plan.max_orders:
+            raise PlanLimitExceededError("orders", plan.max_orders, plan.name)
+
+    def usage_report(self, tenant_id: str) -> list[UsageLine]:
+        """This period's use of every quota of the tenant's plan and the sizes it holds (the dashboard's plan
+        page): one BatchGetItem."""
+        plan = self.plan_of(tenant_id)
+        metrics = [metric for metric in METERED_METRICS if metric in plan.quotas or metric in SIZE_METRICS]
+        labels = {metric: period_label(plan.allowance(metric)[1]) for metric in metrics}
+        counters = self.tenants.usage_counts(tenant_id, list(labels.items()))
+        lines = []
+        for metric in metrics:
+            allowed, period = plan.allowance(metric)
+            used = max(0, counters[(metric, labels[metric])])
+            limit = metric if period == "held" else f"{metric}_per_{period}"
+            lines.append(UsageLine(limit=limit, used=used, allowed=allowed, period=period_label(period)))
+        return lines
+
+
+@cache
+def plan_usage() -> PlanUsage:
+    """The product's usage counters, over the Dynamo tenants repository: made once per execution environment
+    (again after a runtime reset), the table bound on the first call, not at import."""
+    configured_settings()
+    return PlanUsage(tenant_repository())
+
+
+on_reset(plan_usage.cache_clear)
+
+
+# The product's counters as module functions: the callers that do not take a ``UsageCounter`` yet (sign-up and
+# membership seats, training runs, storefront limits, campaign sends, store connection, the API's dependencies)
+# reach the Dynamo one through these.
+def consume(tenant_id: str, metric: str, amount: int = 1) -> int:
+    return plan_usage().consume(tenant_id, metric, amount)
+
+
+def release(tenant_id: str, metric: str, amount: int = 1) -> None:
+    plan_usage().release(tenant_id, metric, amount)
+
+
+def limit_rate(tenant_id: str, action: str, amount: int = 1) -> int:
+    return plan_usage().limit_rate(tenant_id, action, amount)
+
+
+def release_rate(tenant_id: str, action: str, amount: int) -> None:
+    plan_usage().release_rate(tenant_id, action, amount)
+
+
+def limit_client_rate(tenant_id: str, action: str, client: str, amount: int, allowed: int) -> int:
+    return plan_usage().limit_client_rate(tenant_id, action, client, amount, allowed)
+
+
+def release_client_rate(tenant_id: str, action: str, client: str, amount: int) -> None:
+    plan_usage().release_client_rate(tenant_id, action, client, amount)
+
+
+def check_catalog_size(tenant_id: str, *, products: int, orders: int) -> None:
+    plan_usage().check_catalog_size(tenant_id, products=products, orders=orders)
+
+
+def usage_report(tenant_id: str) -> list[UsageLine]:
+    return plan_usage().usage_report(tenant_id)
 
 
 # ----------------------------------------------------------------------------- API calls (batched)
@@ -254,7 +293,7 @@ def count_api_call(tenant_id: str) -> None:
             due = pending >= flush_every or now - since >= API_CALL_FLUSH_SECONDS
             _pending_api_calls[tenant_id] = (0, now) if due else (pending, since)
     if blocked:
-        plan = plan_of(tenant_id)
+        plan = plan_usage().plan_of(tenant_id)
         allowed, period = plan.quotas["api_calls"]
         raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
     if due:
@@ -268,22 +307,19 @@ def flush_api_calls(tenant_id: str, pending: int | None = None) -> None:
             pending, _ = _pending_api_calls.pop(tenant_id, (0, 0.0))
     if pending <= 0:
         return
-    plan = plan_of(tenant_id)
+    usage = plan_usage()
+    plan = usage.plan_of(tenant_id)
     allowed, period = plan.quotas["api_calls"]
-    total = _add_within(tenant_id, "api_calls", period, pending, allowed)
+    total = usage._add_within(tenant_id, "api_calls", period, pending, allowed)
     if total is None:
         # The calls that fitted are counted, so the counter reaches the quota: dropping the whole batch
         # would let the next ones through uncounted, batch after batch.
-        rest = allowed - _counter_value(tenant_id, "api_calls", period)
+        rest = allowed - usage.counter_value(tenant_id, "api_calls", period)
         if 0 < rest < pending:
-            _add_within(tenant_id, "api_calls", period, rest, allowed)
+            usage._add_within(tenant_id, "api_calls", period, rest, allowed)
         with _api_calls_lock:
             _over_quota_until[tenant_id] = time.monotonic() + _OVER_QUOTA_RECHECK_SECONDS
             _api_calls_left[tenant_id] = 0
         raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
     with _api_calls_lock:
         _api_calls_left[tenant_id] = allowed - total
-
-
-def _counter_value(tenant_id: str, metric: str, period: Period) -> int:
-    return tenant_repo.usage_of(tenant_id, metric, period_label(period))

@@ -89,9 +89,14 @@ class CampaignSpec(BaseModel):
 
 
 def create_campaign(
-    tenant_id: str, spec: CampaignSpec, *, campaigns: CampaignRecords, campaign_id: str | None = None
+    tenant_id: str,
+    spec: CampaignSpec,
+    *,
+    campaigns: CampaignRecords,
+    tenants: TenantRepository,
+    campaign_id: str | None = None,
 ) -> Campaign:
-    require_channel(tenant_id, spec.channel)
+    require_channel(tenant_id, spec.channel, tenants=tenants)
     ab_test = spec.ab_test.model_dump() if spec.ab_test else {"variants": {}, "holdout_fraction": spec.holdout_fraction}
     campaign = Campaign(
         campaign_id=campaign_id or "c" + secrets.token_hex(5),

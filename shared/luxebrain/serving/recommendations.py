@@ -52,7 +52,12 @@ def _read_catalogue(tenant_id: str, catalogue: CatalogueRepository) -> _Catalogu
 
 
 def _hides_out_of_stock(tenant_id: str) -> bool:
-    return bool((tenant_profile(tenant_id).settings or {}).get("recommendations_exclude_out_of_stock", True))
+    # Still the product's tenants repository, not one passed in: the availability cache is shared by the
+    # storefront events' and the merchandising rules' product checks, which do not take one yet.
+    from luxebrain.storage.tenants import tenant_repository
+
+    settings = tenant_profile(tenant_id, tenants=tenant_repository()).settings or {}
+    return bool(settings.get("recommendations_exclude_out_of_stock", True))
 
 
 def unavailable_products(tenant_id: str, catalogue: CatalogueRepository) -> frozenset[str]:

@@ -594,9 +594,9 @@ class AuditTrail(Protocol):
 class TenantRepository(TenantDirectory, AuditTrail, Protocol):
     """What the API's routes and the product modules read and write of tenants and their stores: the tenant's
     profile and settings, the platform's directory of tenants, the stores' records and their credentials
-    (decrypted with the vault passed in), a store's last-event stamp (ingest), the sign-up counters and the audit
-    trail. Store creation and connection, webhook state and the usage counters are still this module's
-    functions."""
+    (decrypted with the vault passed in), a store's last-event stamp (ingest), the plan's usage counters
+    (``billing.usage.PlanUsage``), the sign-up counters and the audit trail. Store creation and connection and
+    webhook state are still this module's functions."""
 
     def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant: ...
 
@@ -629,6 +629,16 @@ class TenantRepository(TenantDirectory, AuditTrail, Protocol):
 
     def stamp_store_last_event(self, tenant_id: str, store_id: str, stamp: str) -> bool: ...
 
+    def add_usage_within(
+        self, tenant_id: str, metric: str, period: str, amount: int, allowed: int, *, expires_at: int | None = None
+    ) -> int | None: ...
+
+    def subtract_usage(self, tenant_id: str, metric: str, period: str, amount: int) -> None: ...
+
+    def usage_of(self, tenant_id: str, metric: str, period: str) -> int: ...
+
+    def usage_counts(self, tenant_id: str, counters: list[tuple[str, str]]) -> dict[tuple[str, str], int]: ...
+
     def count_sign_up(self, counter: str, allowed: int, *, expires_at: int) -> bool: ...
 
 
@@ -647,6 +657,10 @@ class DynamoTenantRepository:
     list_stores = staticmethod(list_stores)
     get_store_secrets = staticmethod(get_store_secrets)
     stamp_store_last_event = staticmethod(stamp_store_last_event)
+    add_usage_within = staticmethod(add_usage_within)
+    subtract_usage = staticmethod(subtract_usage)
+    usage_of = staticmethod(usage_of)
+    usage_counts = staticmethod(usage_counts)
     count_sign_up = staticmethod(count_sign_up)
     iter_tenants = staticmethod(iter_tenants)
     record_audit = staticmethod(record_audit)

@@ -28,6 +28,7 @@ from luxebrain.runtime import overlapping
 from luxebrain.serving.recommendations import catalogue_products
 from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure, visitor_records
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.storefront.limits import ClientLimit, charge_clients, charge_key, client_digest, refund_key
 from luxebrain.storefront.stats import add_to_stats
@@ -89,10 +90,16 @@ def utc_day(epoch_seconds: float) -> str:
 
 
 def record_events(
-    tenant_id: str, batch: StorefrontEventBatch, *, source: str, catalogue: CatalogueRepository
+    tenant_id: str,
+    batch: StorefrontEventBatch,
+    *,
+    source: str,
+    catalogue: CatalogueRepository,
+    tenants: TenantRepository,
 ) -> RecordedBatch:
     """Check the limits, then store the batch's new events (of products in the tenant's ``catalogue``) and add
-    them to the placement counters.
+    them to the placement counters (the visitor's arm from the hold-out share of the tenant's settings in
+    ``tenants``).
 
     The client's and the visitor's rates count the whole batch (a flood of replays is capped too); the key's
     rate and monthly allowance count only the new events of the tenant's own products: replayed ones are
@@ -128,7 +135,9 @@ def record_events(
     replayed = already.event_ids
     duplicates += len(replayed)
     candidates = [event for event in candidates if event.id not in replayed]
-    arm = visitor_arm(tenant_id, batch.visitor_id, holdout_share_of(tenant_profile(tenant_id).settings))
+    arm = visitor_arm(
+        tenant_id, batch.visitor_id, holdout_share_of(tenant_profile(tenant_id, tenants=tenants).settings)
+    )
     if not candidates:
         return RecordedBatch(0, duplicates, rejected, arm)
     charge_key(tenant_id, "storefront_events", len(candidates), refund_clients=refund_clients)
