@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,7 +34,7 @@ from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
 from luxebrain.storage.merchandising import NO_MERCHANDISING, MerchandisingRules
 from luxebrain.storage.pages import Page
 from luxebrain.storage.pricing import PriceDecision
-from luxebrain.storage.tenants import AuditRecord, Store, StoreSecrets, Tenant
+from luxebrain.storage.tenants import AuditRecord, Store, StoreConnection, StoreExistsError, StoreSecrets, Tenant
 from luxebrain.storage.training import (
     ABANDONED,
     FAILED,
@@ -44,7 +45,7 @@ from luxebrain.storage.training import (
     RunRecord,
     TrainingState,
 )
-from luxebrain.tenancy import new_tenant_id, validate_tenant_id
+from luxebrain.tenancy import new_tenant_id, validate_entity_id, validate_tenant_id
 
 
 @dataclass
@@ -536,6 +537,7 @@ class InMemoryTenantRepository:
         self.store_secrets: dict[tuple[str, str], StoreSecrets] = {}
         self.sign_ups: dict[str, int] = {}  # platform counters: by hashed address per hour, all per minute
         self.usage: dict[tuple[str, str, str], int] = {}  # (tenant, metric, period label) -> used
+        self.connections: dict[tuple[str, str], StoreConnection] = {}  # (tenant, state hash) -> pending or connected
         self._usage_lock = threading.Lock()
         self.audit: dict[str, list[AuditRecord]] = {}
 
@@ -629,6 +631,84 @@ class InMemoryTenantRepository:
     def store_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[Store]:
         stores = sorted((s for (tenant, _), s in self.stores.items() if tenant == tenant_id), key=lambda s: s.store_id)
         return _page(stores, lambda store: store.store_id, limit, cursor)
+
+    def create_store(
+        self,
+        tenant_id: str,
+        *,
+        vault: KeyVault,
+        url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        currency: str = "EUR",
+        store_id: str | None = None,
+    ) -> tuple[Store, StoreSecrets]:
+        store_id = validate_entity_id(store_id or "s-" + secrets.token_hex(6), "store id")
+        if (tenant_id, store_id) in self.stores:
+            raise StoreExistsError(f"store {store_id} exists already")
+        store_secrets = StoreSecrets(
+            webhook_secret=SecretStr(secrets.token_urlsafe(32)),
+            consumer_key=SecretStr(consumer_key),
+            consumer_secret=SecretStr(consumer_secret),
+        )
+        store = Store(tenant_id, store_id, url, currency, "UTC", "active", datetime.now(UTC))
+        return self.add_store(store, store_secrets), store_secrets
+
+    def replace_store_keys(
+        self, tenant_id: str, store_id: str, *, vault: KeyVault, consumer_key: str, consumer_secret: str
+    ) -> Store:
+        store = self.get_store(tenant_id, store_id)
+        current = self.store_secrets[tenant_id, store_id]
+        self.store_secrets[tenant_id, store_id] = StoreSecrets(
+            webhook_secret=current.webhook_secret,  # kept: the webhooks on the store keep verifying
+            consumer_key=SecretStr(consumer_key),
+            consumer_secret=SecretStr(consumer_secret),
+        )
+        self.stores[tenant_id, store_id] = replace(store, status="active")
+        return self.stores[tenant_id, store_id]
+
+    def store_exists(self, tenant_id: str, store_id: str) -> bool:
+        return (tenant_id, store_id) in self.stores
+
+    def set_store_webhooks(self, tenant_id: str, store_id: str, state: dict[str, Any]) -> None:
+        store = self.get_store(tenant_id, store_id)
+        self.stores[tenant_id, store_id] = replace(store, webhooks=json.loads(json.dumps(state)))
+
+    def open_store_connection(
+        self,
+        tenant_id: str,
+        state_hash: str,
+        *,
+        url: str,
+        currency: str,
+        store_id: str,
+        created_by: str | None,
+        expires_at: int,
+    ) -> None:
+        if (tenant_id, state_hash) in self.connections:
+            raise ConflictError("connection state exists")
+        self.connections[tenant_id, state_hash] = StoreConnection(
+            tenant_id, state_hash, url, currency, "pending", store_id, None, expires_at
+        )
+
+    def get_store_connection(self, tenant_id: str, state_hash: str) -> StoreConnection:
+        try:
+            return self.connections[tenant_id, state_hash]
+        except KeyError:
+            raise NotFoundError("unknown connection state") from None
+
+    def claim_store_connection(self, tenant_id: str, state_hash: str, key_id: int) -> bool:
+        connection = self.connections.get((tenant_id, state_hash))
+        if connection is None or connection.key_id not in (None, key_id):
+            return False
+        self.connections[tenant_id, state_hash] = replace(connection, key_id=key_id)
+        return True
+
+    def mark_store_connected(self, tenant_id: str, state_hash: str, key_id: int, connected_at: str) -> None:
+        connection = self.connections.get((tenant_id, state_hash))
+        if connection is None or connection.key_id != key_id:
+            raise ConflictError("the connection state is held by another key")
+        self.connections[tenant_id, state_hash] = replace(connection, status="connected")
 
     def stamp_store_last_event(self, tenant_id: str, store_id: str, stamp: str) -> bool:
         store = self.stores.get((tenant_id, store_id))

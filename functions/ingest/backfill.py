@@ -28,7 +28,7 @@ from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.runtime import on_reset
 from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.members import member_repository
-from luxebrain.storage.tenants import store_exists
+from luxebrain.storage.tenants import tenant_repository
 from luxebrain.storage.training import training_repository
 
 STOP_WHEN_REMAINING_MS = 60_000
@@ -76,14 +76,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"queued": queued}
     request = BackfillEvent.model_validate(event).request()
     bind_tenant(request.tenant_id)
-    if not store_exists(request.tenant_id, request.store_id):  # removed since this was queued: nothing to do
+    tenants = tenant_repository()
+    if not tenants.store_exists(request.tenant_id, request.store_id):  # removed since this was queued: nothing to do
         logger.info("back-fill skipped: the store was removed", extra={"store": request.store_id})
         return {"skipped": "store removed"}
     if request.connect:
         # The columnar snapshot brings numpy, which only this once-per-store step needs.
         from luxebrain.training.snapshot import seed_training_snapshot
 
-        sync = register_store_webhooks(request.tenant_id, request.store_id, store_clients_once(), vault=secrets_vault())
+        sync = register_store_webhooks(
+            request.tenant_id, request.store_id, store_clients_once(), vault=secrets_vault(), tenants=tenants
+        )
         seed_training_snapshot(request.tenant_id, files=models_bucket())
         metrics.add_metric(name="WebhooksCreated", unit=MetricUnit.Count, value=len(sync.created) if sync else 0)
     if request.webhook_health:
@@ -94,6 +97,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             mail=mail_service(),
             members=member_repository(),
             vault=secrets_vault(),
+            tenants=tenants,
         )
         metrics.add_metric(name="WebhooksReEnabled", unit=MetricUnit.Count, value=len(health.re_enabled))
         if not health.needs_backfill:

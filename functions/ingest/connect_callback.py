@@ -22,6 +22,7 @@ from luxebrain.adapters.aws import queue, secrets_vault
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
+from luxebrain.storage.tenants import tenant_repository
 from luxebrain.webapi.problems import Problem, problem_for_error, problem_for_status
 from luxebrain.woocommerce.connection import CALLBACK_PATH, ConnectionCallback, complete_connection
 
@@ -71,7 +72,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         detail = "expected key_id, user_id, consumer_key, consumer_secret and key_permissions"
         return _problem(problem_for_status(400, detail), event)
     try:
-        result = complete_connection(callback, vault=secrets_vault())
+        result = complete_connection(callback, vault=secrets_vault(), tenants=tenant_repository())
     except LuxeBrainError as exc:
         metrics.add_metric(name="StoreConnectRefused", unit=MetricUnit.Count, value=1)
         logger.warning("store connection refused", extra={"status": exc.status_code, "reason": str(exc)})

@@ -162,7 +162,7 @@ def callback(gateway: Urls, **fields: Any) -> requests.Response:
 
 def test_a_repeated_callback_with_the_same_key_answers_the_same_store(connect_settings: Urls) -> None:
     merchant = new_merchant()
-    started = start_connection(merchant.tenant_id, "https://shop.example")
+    started = start_connection(merchant.tenant_id, "https://shop.example", tenants=tenant_repo.tenant_repository())
     user_id = parse_qs(urlsplit(started.authorize_url).query)["user_id"][0]
     first = callback(connect_settings, user_id=user_id)
     again = callback(connect_settings, user_id=user_id)
@@ -177,6 +177,7 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     assert billing_plans.plan_of(merchant.tenant_id, tenants=tenant_repo.tenant_repository()).max_stores == 2
     kept, _ = register_store(
         merchant.tenant_id,
+        tenants=tenant_repo.tenant_repository(),
         url="https://one.example",
         consumer_key="ck_1",
         consumer_secret="cs_1",
@@ -184,6 +185,7 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     )
     register_store(
         merchant.tenant_id,
+        tenants=tenant_repo.tenant_repository(),
         url="https://two.example",
         consumer_key="ck_2",
         consumer_secret="cs_2",
@@ -193,7 +195,7 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
         merchant.tenant_id, kept.store_id, vault=secrets_vault()
     ).webhook_secret
     # When it reconnects one of them (new keys for the same shop)
-    started = start_connection(merchant.tenant_id, "https://one.example")
+    started = start_connection(merchant.tenant_id, "https://one.example", tenants=tenant_repo.tenant_repository())
     assert started.store_id == kept.store_id
     user_id = parse_qs(urlsplit(started.authorize_url).query)["user_id"][0]
     answer = callback(connect_settings, user_id=user_id)
@@ -216,7 +218,9 @@ def test_bad_callbacks_are_refused_with_a_problem_and_store_nothing(
 ) -> None:
     merchant, other = new_merchant(), new_merchant()
     now = datetime.now(UTC) - timedelta(hours=1) if case == "expired" else None
-    started = start_connection(merchant.tenant_id, "https://shop.example", now=now)
+    started = start_connection(
+        merchant.tenant_id, "https://shop.example", tenants=tenant_repo.tenant_repository(), now=now
+    )
     user_id = parse_qs(urlsplit(started.authorize_url).query)["user_id"][0]
     fields: dict[str, Any] = {"user_id": user_id}
     if case == "read_only":

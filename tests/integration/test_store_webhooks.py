@@ -153,7 +153,13 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     client = lambda t, s: _fast_client(store_client(t, s))  # noqa: E731
     for _ in range(3):
         report = run_webhook_health(
-            tenant_id, store_id, client, mail=mail, members=member_repository(), vault=secrets_vault()
+            tenant_id,
+            store_id,
+            client,
+            mail=mail,
+            members=member_repository(),
+            vault=secrets_vault(),
+            tenants=tenant_repo.tenant_repository(),
         )
         assert not report.ok and "503" in (report.error or "")
     [alert] = mail.sent
@@ -164,7 +170,13 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     fake_store.store_down = False
     assert (
         run_webhook_health(
-            tenant_id, store_id, client, mail=mail, members=member_repository(), vault=secrets_vault()
+            tenant_id,
+            store_id,
+            client,
+            mail=mail,
+            members=member_repository(),
+            vault=secrets_vault(),
+            tenants=tenant_repo.tenant_repository(),
         ).ok
         and len(mail.sent) == 1
     )

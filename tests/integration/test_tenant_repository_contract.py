@@ -233,3 +233,80 @@ def test_a_usage_counter_adds_within_its_allowance_and_gives_back_never_below_ze
         ("stores", "held"): 0,
         ("events", "2026-11"): 0,
     }
+
+
+def test_a_store_is_created_once_and_its_keys_replaced_under_the_same_webhook_secret(
+    repository: tuple[TenantRepository, AddStore],
+) -> None:
+    tenants, _ = repository
+    tenant_id, vault = new_tenant_id(), secrets_vault()
+    assert not tenants.store_exists(tenant_id, "s-new")
+    store, issued = tenants.create_store(
+        tenant_id, vault=vault, url="https://new.example", consumer_key="ck_1", consumer_secret="cs_1", store_id="s-new"
+    )
+    assert (store.store_id, store.url, store.currency, store.status) == (
+        "s-new",
+        "https://new.example",
+        "EUR",
+        "active",
+    )
+    assert tenants.store_exists(tenant_id, "s-new") and tenants.get_store(tenant_id, "s-new") == store
+    assert len(issued.webhook_secret.get_secret_value()) >= 32
+    assert tenants.get_store_secrets(tenant_id, "s-new", vault=vault) == issued
+    with pytest.raises(ConflictError):  # StoreExistsError
+        tenants.create_store(
+            tenant_id, vault=vault, url="https://x.example", consumer_key="k", consumer_secret="s", store_id="s-new"
+        )
+    replaced = tenants.replace_store_keys(tenant_id, "s-new", vault=vault, consumer_key="ck_2", consumer_secret="cs_2")
+    assert replaced.status == "active"
+    now_held = tenants.get_store_secrets(tenant_id, "s-new", vault=vault)
+    assert now_held.webhook_secret == issued.webhook_secret
+    assert (now_held.consumer_key.get_secret_value(), now_held.consumer_secret.get_secret_value()) == ("ck_2", "cs_2")
+    with pytest.raises(NotFoundError):
+        tenants.replace_store_keys(tenant_id, "s-gone", vault=vault, consumer_key="k", consumer_secret="s")
+
+
+def test_a_store_s_webhook_state_is_recorded_on_it(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, add_store = repository
+    tenant_id = new_tenant_id()
+    add_store(tenant_id, "s-shop")
+    state = {"topics": {"order.created": {"webhook_id": 7, "status": "active"}}, "checked_at": "2026-12-03T07:00:00"}
+    tenants.set_store_webhooks(tenant_id, "s-shop", state)
+    assert tenants.get_store(tenant_id, "s-shop").webhooks == state
+    with pytest.raises(NotFoundError):
+        tenants.set_store_webhooks(tenant_id, "s-gone", state)
+
+
+def test_a_connection_state_is_claimed_by_one_key_then_marked_connected(
+    repository: tuple[TenantRepository, AddStore],
+) -> None:
+    tenants, _ = repository
+    tenant_id, state_hash = new_tenant_id(), uuid.uuid4().hex
+    with pytest.raises(NotFoundError):
+        tenants.get_store_connection(tenant_id, state_hash)
+    assert tenants.claim_store_connection(tenant_id, state_hash, 5) is False  # no such state
+    expires = int(time.time()) + 1800
+    tenants.open_store_connection(
+        tenant_id,
+        state_hash,
+        url="https://shop.example",
+        currency="CHF",
+        store_id="s-c",
+        created_by="u-1",
+        expires_at=expires,
+    )
+    opened = tenants.get_store_connection(tenant_id, state_hash)
+    assert (opened.url, opened.currency, opened.status, opened.store_id, opened.key_id, opened.expires_at) == (
+        "https://shop.example",
+        "CHF",
+        "pending",
+        "s-c",
+        None,
+        expires,
+    )
+    assert tenants.claim_store_connection(tenant_id, state_hash, 5) is True
+    assert tenants.claim_store_connection(tenant_id, state_hash, 5) is True  # the same key again: a retry
+    assert tenants.claim_store_connection(tenant_id, state_hash, 6) is False  # another key: a replay
+    tenants.mark_store_connected(tenant_id, state_hash, 5, "2026-12-03T07:00:00+00:00")
+    connected = tenants.get_store_connection(tenant_id, state_hash)
+    assert (connected.status, connected.key_id) == ("connected", 5)

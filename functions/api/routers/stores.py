@@ -136,6 +136,7 @@ def register_store(
     _check_outbound(tenant_id, body.url, tenants)
     store, secrets = register_new_store(
         tenant_id,
+        tenants=tenants,
         vault=vault,
         url=body.url,
         consumer_key=body.consumer_key,
@@ -169,7 +170,9 @@ def register_store(
 def connect_store(body: ConnectStoreRequest, principal: OwnerOnly, tenants: Tenants) -> ConnectStoreResponse:
     tenant_id = principal.require_tenant()
     _check_outbound(tenant_id, body.url, tenants)
-    started = start_connection(tenant_id, body.url, currency=body.currency, created_by=principal.subject)
+    started = start_connection(
+        tenant_id, body.url, tenants=tenants, currency=body.currency, created_by=principal.subject
+    )
     record_audit(
         tenant_id,
         audit=tenants,

@@ -16,14 +16,7 @@ from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import forget_store_ingest
 from luxebrain.storage.members import Memberships
-from luxebrain.storage.tenants import (
-    delete_store,
-    get_store,
-    get_store_secrets,
-    iter_tenants,
-    list_stores,
-    set_store_webhooks,
-)
+from luxebrain.storage.tenants import TenantRepository, delete_store, get_store, iter_tenants, list_stores
 from luxebrain.woocommerce.webhooks import (
     HEALTH_SLOTS,
     HealthReport,
@@ -59,22 +52,23 @@ def removal_clients(vault: KeyVault) -> ClientFactory:
 
 
 def register_store_webhooks(
-    tenant_id: str, store_id: str, client_factory: ClientFactory, *, vault: KeyVault
+    tenant_id: str, store_id: str, client_factory: ClientFactory, *, vault: KeyVault, tenants: TenantRepository
 ) -> WebhookSync | None:
     """On connect: our webhooks created (or updated) on the store, through its client from ``client_factory``
-    (``vault`` decrypts the webhook secret). A store that refuses (a pasted read-only key,
-    a store that answers HTML) is recorded on the store for the dashboard; the back-fill still runs."""
+    (``vault`` decrypts the webhook secret held in ``tenants``, where what was done is recorded). A store that
+    refuses (a pasted read-only key, a store that answers HTML) is recorded on the store for the dashboard; the
+    back-fill still runs."""
     configured_settings()
-    secret = get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
+    secret = tenants.get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
     try:
         sync = ensure_webhooks(client_factory(tenant_id, store_id), tenant_id, store_id, secret)
     except LuxeBrainError as exc:
         logger.warning("webhooks not registered", extra={"store": store_id, "reason": str(exc)})
-        state = dict(get_store(tenant_id, store_id).webhooks or {})
+        state = dict(tenants.get_store(tenant_id, store_id).webhooks or {})
         state["error"] = f"webhooks not registered: {str(exc)[:300]}"
-        set_store_webhooks(tenant_id, store_id, state)
+        tenants.set_store_webhooks(tenant_id, store_id, state)
         return None
-    record_registration(tenant_id, store_id, sync)
+    record_registration(tenant_id, store_id, sync, tenants=tenants)
     return sync
 
 
@@ -86,13 +80,22 @@ def run_webhook_health(
     mail: MailService,
     members: Memberships,
     vault: KeyVault,
+    tenants: TenantRepository,
     now: datetime | None = None,
 ) -> HealthReport:
-    """The hourly health run of one store; an owner alert goes through ``mail`` to the owners in ``members``."""
+    """The hourly health run of one store (its secret and webhook state in ``tenants``); an owner alert goes
+    through ``mail`` to the owners in ``members``."""
     configured_settings()
-    secret = get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
+    secret = tenants.get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
     return check_webhook_health(
-        tenant_id, store_id, client_factory(tenant_id, store_id), secret, mail=mail, members=members, now=now
+        tenant_id,
+        store_id,
+        client_factory(tenant_id, store_id),
+        secret,
+        mail=mail,
+        members=members,
+        tenants=tenants,
+        now=now,
     )
 
 

@@ -594,9 +594,9 @@ class AuditTrail(Protocol):
 class TenantRepository(TenantDirectory, AuditTrail, Protocol):
     """What the API's routes and the product modules read and write of tenants and their stores: the tenant's
     profile and settings, the platform's directory of tenants, the stores' records and their credentials
-    (decrypted with the vault passed in), a store's last-event stamp (ingest), the plan's usage counters
-    (``billing.usage.PlanUsage``), the sign-up counters and the audit trail. Store creation and connection and
-    webhook state are still this module's functions."""
+    (decrypted with the vault passed in), their creation, key replacement and webhook state, the pending store
+    connections (wc-auth), a store's last-event stamp (ingest), the plan's usage counters
+    (``billing.usage.PlanUsage``), the sign-up counters and the audit trail."""
 
     def create_tenant(self, name: str, *, plan: str = "free", tenant_id: str | None = None) -> Tenant: ...
 
@@ -629,6 +629,44 @@ class TenantRepository(TenantDirectory, AuditTrail, Protocol):
 
     def stamp_store_last_event(self, tenant_id: str, store_id: str, stamp: str) -> bool: ...
 
+    def create_store(
+        self,
+        tenant_id: str,
+        *,
+        vault: KeyVault,
+        url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        currency: str = "EUR",
+        store_id: str | None = None,
+    ) -> tuple[Store, StoreSecrets]: ...
+
+    def replace_store_keys(
+        self, tenant_id: str, store_id: str, *, vault: KeyVault, consumer_key: str, consumer_secret: str
+    ) -> Store: ...
+
+    def store_exists(self, tenant_id: str, store_id: str) -> bool: ...
+
+    def set_store_webhooks(self, tenant_id: str, store_id: str, state: dict[str, Any]) -> None: ...
+
+    def open_store_connection(
+        self,
+        tenant_id: str,
+        state_hash: str,
+        *,
+        url: str,
+        currency: str,
+        store_id: str,
+        created_by: str | None,
+        expires_at: int,
+    ) -> None: ...
+
+    def get_store_connection(self, tenant_id: str, state_hash: str) -> StoreConnection: ...
+
+    def claim_store_connection(self, tenant_id: str, state_hash: str, key_id: int) -> bool: ...
+
+    def mark_store_connected(self, tenant_id: str, state_hash: str, key_id: int, connected_at: str) -> None: ...
+
     def add_usage_within(
         self, tenant_id: str, metric: str, period: str, amount: int, allowed: int, *, expires_at: int | None = None
     ) -> int | None: ...
@@ -657,6 +695,14 @@ class DynamoTenantRepository:
     list_stores = staticmethod(list_stores)
     get_store_secrets = staticmethod(get_store_secrets)
     stamp_store_last_event = staticmethod(stamp_store_last_event)
+    create_store = staticmethod(create_store)
+    replace_store_keys = staticmethod(replace_store_keys)
+    store_exists = staticmethod(store_exists)
+    set_store_webhooks = staticmethod(set_store_webhooks)
+    open_store_connection = staticmethod(open_store_connection)
+    get_store_connection = staticmethod(get_store_connection)
+    claim_store_connection = staticmethod(claim_store_connection)
+    mark_store_connected = staticmethod(mark_store_connected)
     add_usage_within = staticmethod(add_usage_within)
     subtract_usage = staticmethod(subtract_usage)
     usage_of = staticmethod(usage_of)

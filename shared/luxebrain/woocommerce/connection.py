@@ -28,11 +28,10 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.adapters import KeyVault
-from luxebrain.billing.usage import consume, release
+from luxebrain.billing.usage import PlanUsage
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.tenants import Store, StoreConnection, StoreExistsError, StoreSecrets
+from luxebrain.storage.tenants import Store, StoreConnection, StoreExistsError, StoreSecrets, TenantRepository
 from luxebrain.tenancy import validate_tenant_id
 
 APP_NAME = "LuxeBrain"
@@ -86,19 +85,25 @@ def return_url(store_id: str) -> str:
 
 
 def start_connection(
-    tenant_id: str, url: str, *, currency: str = "EUR", created_by: str | None = None, now: datetime | None = None
+    tenant_id: str,
+    url: str,
+    *,
+    tenants: TenantRepository,
+    currency: str = "EUR",
+    created_by: str | None = None,
+    now: datetime | None = None,
 ) -> ConnectionStart:
-    """Issue a one-time state for ``tenant_id`` and return the store's authorize URL."""
+    """Issue a one-time state for ``tenant_id`` (held in ``tenants``) and return the store's authorize URL."""
     configured_settings()
     validate_tenant_id(tenant_id)
     now = now or datetime.now(UTC)
     secret = secrets.token_urlsafe(24)
     # Reconnecting a store already connected keeps its id: its keys are replaced and its webhooks (named by
     # the store id) updated, never a second store for the same shop.
-    same_shop = [store.store_id for store in tenant_repo.list_stores(tenant_id) if store.url == url]
+    same_shop = [store.store_id for store in tenants.list_stores(tenant_id) if store.url == url]
     store_id = same_shop[0] if same_shop else "s-" + secrets.token_hex(6)
     expires_at = now + STATE_LIFETIME
-    tenant_repo.open_store_connection(
+    tenants.open_store_connection(
         tenant_id,
         _hash(secret),
         url=url,
@@ -118,20 +123,21 @@ def start_connection(
 
 
 def complete_connection(
-    callback: ConnectionCallback, *, vault: KeyVault, now: datetime | None = None
+    callback: ConnectionCallback, *, vault: KeyVault, tenants: TenantRepository, now: datetime | None = None
 ) -> ConnectionResult:
-    """Verify the callback's state and store the delivered keys (encrypted by ``vault``). Raises NotFoundError
+    """Verify the callback's state in ``tenants`` and store the delivered keys there (encrypted by ``vault``),
+    the new store counted against the plan. Raises NotFoundError
     (unknown state), ConnectionStateExpired, ForbiddenError (keys without read_write), ConflictError (a replayed
     state)."""
     configured_settings()
     now = now or datetime.now(UTC)
     tenant_id, secret = _parse_state(callback.user_id)
     try:
-        state = tenant_repo.get_store_connection(tenant_id, _hash(secret))
+        state = tenants.get_store_connection(tenant_id, _hash(secret))
     except NotFoundError:
         raise NotFoundError("unknown connection state: start the connection again from LuxeBrain") from None
     if state.status == "connected":
-        if state.key_id == callback.key_id and tenant_repo.store_exists(tenant_id, state.store_id):
+        if state.key_id == callback.key_id and tenants.store_exists(tenant_id, state.store_id):
             return ConnectionResult(tenant_id, state.store_id, created=False)
         raise ConflictError("this connection state was already used: start the connection again from LuxeBrain")
     if state.expires_at is not None and state.expires_at < now.timestamp():
@@ -141,22 +147,23 @@ def complete_connection(
             f"LuxeBrain needs read_write access (it writes approved prices back); the key has "
             f"{callback.key_permissions!r}: approve the connection with read/write access"
         )
-    _claim(state, callback.key_id)
-    created = _create_store(vault, tenant_id, state, callback)
-    tenant_repo.mark_store_connected(tenant_id, state.state_hash, callback.key_id, now.isoformat())
+    _claim(state, callback.key_id, tenants)
+    created = _create_store(vault, tenants, tenant_id, state, callback)
+    tenants.mark_store_connected(tenant_id, state.state_hash, callback.key_id, now.isoformat())
     return ConnectionResult(tenant_id, state.store_id, created=created)
 
 
-def _claim(state: StoreConnection, key_id: int) -> None:
+def _claim(state: StoreConnection, key_id: int, tenants: TenantRepository) -> None:
     """Bind the state to this key before anything is written: of two concurrent callbacks with different keys,
     one wins; the same key again (a retry after a crash) goes on."""
-    if not tenant_repo.claim_store_connection(state.tenant_id, state.state_hash, key_id):
+    if not tenants.claim_store_connection(state.tenant_id, state.state_hash, key_id):
         raise ConflictError("this connection state is being used by another key")
 
 
 def register_store(
     tenant_id: str,
     *,
+    tenants: TenantRepository,
     vault: KeyVault,
     url: str,
     consumer_key: str,
@@ -164,11 +171,12 @@ def register_store(
     currency: str = "EUR",
     store_id: str | None = None,
 ) -> tuple[Store, StoreSecrets]:
-    """A new store of the tenant, counted against the plan's stores (402 at the cap) and given back when it
-    could not be created; its secrets (with a new webhook secret) are returned once."""
-    consume(tenant_id, "stores")
+    """A new store of the tenant in ``tenants``, counted against the plan's stores there (402 at the cap) and
+    given back when it could not be created; its secrets (with a new webhook secret) are returned once."""
+    usage = PlanUsage(tenants)
+    usage.consume(tenant_id, "stores")
     try:
-        return tenant_repo.create_store(
+        return tenants.create_store(
             tenant_id,
             vault=vault,
             url=url,
@@ -178,19 +186,22 @@ def register_store(
             store_id=store_id,
         )
     except BaseException:
-        release(tenant_id, "stores")
+        usage.release(tenant_id, "stores")
         raise
 
 
-def _create_store(vault: KeyVault, tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> bool:
+def _create_store(
+    vault: KeyVault, tenants: TenantRepository, tenant_id: str, state: StoreConnection, callback: ConnectionCallback
+) -> bool:
     # A store that exists (a reconnect, a retried callback) only gets its new keys: creating meters a store
     # against the plan first, which a tenant at its cap would be refused (402) for a store it already holds.
-    if tenant_repo.store_exists(tenant_id, state.store_id):
-        _replace_keys(vault, tenant_id, state, callback)
+    if tenants.store_exists(tenant_id, state.store_id):
+        _replace_keys(vault, tenants, tenant_id, state, callback)
         return False
     try:
         register_store(
             tenant_id,
+            tenants=tenants,
             vault=vault,
             url=state.url,
             consumer_key=callback.consumer_key,
@@ -201,13 +212,15 @@ def _create_store(vault: KeyVault, tenant_id: str, state: StoreConnection, callb
     except StoreExistsError:
         # Created meanwhile by a concurrent attempt of this same callback: it gets the keys WooCommerce just
         # delivered (the same keys again are a no-op).
-        _replace_keys(vault, tenant_id, state, callback)
+        _replace_keys(vault, tenants, tenant_id, state, callback)
         return False
     return True
 
 
-def _replace_keys(vault: KeyVault, tenant_id: str, state: StoreConnection, callback: ConnectionCallback) -> None:
-    tenant_repo.replace_store_keys(
+def _replace_keys(
+    vault: KeyVault, tenants: TenantRepository, tenant_id: str, state: StoreConnection, callback: ConnectionCallback
+) -> None:
+    tenants.replace_store_keys(
         tenant_id,
         state.store_id,
         vault=vault,

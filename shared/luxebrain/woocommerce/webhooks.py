@@ -22,8 +22,8 @@ from luxebrain.adapters import MailService
 from luxebrain.errors import LuxeBrainError, UnauthorizedError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.members import Memberships
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
 
 TOPICS: tuple[str, ...] = (
@@ -179,14 +179,15 @@ def check_webhook_health(
     *,
     mail: MailService,
     members: Memberships,
+    tenants: TenantRepository,
     now: datetime | None = None,
 ) -> HealthReport:
-    """One health run for one store: re-enable what WooCommerce disabled, record it per topic, alert the
-    owners (found in ``members``) once, through ``mail``."""
+    """One health run for one store: re-enable what WooCommerce disabled, record it per topic on the store in
+    ``tenants``, alert the owners (found in ``members``) once, through ``mail``."""
     configured_settings()
     now = now or datetime.now(UTC)
     stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    store = tenant_repo.get_store(tenant_id, store_id)
+    store = tenants.get_store(tenant_id, store_id)
     state: dict[str, Any] = dict(store.webhooks)
     topics: dict[str, Any] = dict(state.get("topics") or {})
     try:
@@ -212,7 +213,7 @@ def check_webhook_health(
             )
             state["alerted_at"] = stamp
             alerted = True
-        tenant_repo.set_store_webhooks(tenant_id, store_id, state)
+        tenants.set_store_webhooks(tenant_id, store_id, state)
         logger.warning("webhook health check failed", extra={"store": store_id, "reason": reason})
         return HealthReport(ok=False, error=reason, alerted=alerted)
     for topic in TOPICS:
@@ -231,14 +232,16 @@ def check_webhook_health(
         entry["status"] = webhook.get("status", "unknown")
         topics[topic] = entry
     state.update(topics=topics, checked_at=stamp, error=None, failing_since=None, alerted_at=None)
-    tenant_repo.set_store_webhooks(tenant_id, store_id, state)
+    tenants.set_store_webhooks(tenant_id, store_id, state)
     return HealthReport(ok=True, re_enabled=sync.re_enabled, created=sync.created, repaired=sync.updated)
 
 
-def record_registration(tenant_id: str, store_id: str, sync: WebhookSync, *, now: datetime | None = None) -> None:
-    """What :func:`ensure_webhooks` did, on the store (the ingest status shows it per topic)."""
+def record_registration(
+    tenant_id: str, store_id: str, sync: WebhookSync, *, tenants: TenantRepository, now: datetime | None = None
+) -> None:
+    """What :func:`ensure_webhooks` did, on the store in ``tenants`` (the ingest status shows it per topic)."""
     stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    state: dict[str, Any] = dict(tenant_repo.get_store(tenant_id, store_id).webhooks)
+    state: dict[str, Any] = dict(tenants.get_store(tenant_id, store_id).webhooks)
     topics: dict[str, Any] = dict(state.get("topics") or {})
     for topic, webhook in sync.webhooks.items():
         entry = dict(topics.get(topic) or {})
@@ -247,7 +250,7 @@ def record_registration(tenant_id: str, store_id: str, sync: WebhookSync, *, now
         entry.setdefault("re_enables", 0)
         topics[topic] = entry
     state.update(topics=topics, registered_at=stamp, checked_at=stamp, error=None, alerted_at=None)
-    tenant_repo.set_store_webhooks(tenant_id, store_id, state)
+    tenants.set_store_webhooks(tenant_id, store_id, state)
 
 
 def notify_owners(mail: MailService, members: Memberships, tenant_id: str, *, subject: str, text: str) -> int:
