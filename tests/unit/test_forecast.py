@@ -10,6 +10,7 @@ import pytest
 
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.dataset import DatasetError
+from luxebrain.ml.forecast import train
 from luxebrain.ml.forecast.series import partial_edges, tsb_levels
 from luxebrain.ml.forecast.train import (
     STORE_REVENUE_ID,
@@ -372,3 +373,73 @@ def test_training_leaves_out_a_partial_last_day_and_the_run_day() -> None:
     run = train_forecaster(full, params=FAST, as_of=datetime(2026, 7, 1, 3, 0, tzinfo=UTC))
     assert run.extra["first_forecast_day"] == "2026-07-01"
     assert run.extra["partial_days_left_out"] == []
+
+
+def seasonal_shift_panel(n: int, weeks: int, seed: int) -> np.ndarray:
+    """Weekly sales with a strong yearly season (a summer swell and a sharp year-end peak) around a level that
+    steps up by 40 % in the second year."""
+    rng = np.random.default_rng(seed)
+    position = np.arange(weeks) % 52
+    season = 0.35 * np.sin(2 * np.pi * position / 52) + np.where(position >= 47, 0.9, 0.0)
+    level = rng.uniform(40, 200, n)[:, None] * np.where(np.arange(weeks) >= 60, 1.4, 1.0)[None, :]
+    return rng.poisson(level * (1 + season[None, :])).astype(float)
+
+
+def test_a_yearly_season_after_a_level_shift_is_forecast_by_the_decomposition_the_validation_weeks_choose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given 30 series with 100 weeks of strongly seasonal sales (too short for the Theta method's seasonal
+    # test, which needs two full years) whose level stepped up by 40 % in week 60, and the 13 weeks that
+    # follow, the year-end peak among them
+    horizon = 13
+    y = seasonal_shift_panel(30, 100 + horizon, seed=1)
+    history, future = y[:, :-horizon], y[:, -horizon:]
+    params = ForecastParams(max_train_rows=4000, gbm_max_iter=50, horizon_weeks=horizon, validation_weeks=horizon)
+    # When forecasting the 13 weeks with the decomposition candidate and without it (the forecaster before it)
+    forecast = forecast_weekly_panel(history, horizon, params=params)
+    # Then the validation weeks choose the decomposition, alone or averaged with the global model
+    assert forecast.selection["segments"]["smooth"]["chosen"] in ("stl_ets", "gbm+stl_ets")
+    monkeypatch.setattr(train, "decomposition_forecast", lambda *args, **kwargs: None)
+    without = forecast_weekly_panel(history, horizon, params=params)
+    assert "stl_ets" not in without.selection["segments"]["smooth"]["wape"]
+
+    # and on the weeks that follow its error is well below what the forecaster chose without it
+    def wape(p50: np.ndarray) -> float:
+        return float(np.abs(p50 - future).sum() / future.sum())
+
+    assert wape(forecast.p50) < 0.85 * wape(without.p50)
+
+
+def test_the_decomposition_is_offered_only_from_a_year_and_a_half_of_history() -> None:
+    # Given the same kind of sales over 70 weeks (validation origin at week 57), and over 110 weeks
+    short = seasonal_shift_panel(20, 70, seed=2)
+    long = seasonal_shift_panel(20, 110, seed=2)
+    # When forecasting both
+    short_forecast = forecast_weekly_panel(short, 13, params=FAST)
+    long_forecast = forecast_weekly_panel(long, 13, params=FAST)
+    # Then only the long history's backtest holds the decomposition candidates
+    assert not {"stl_ets", "gbm+stl_ets"} & set(short_forecast.selection["segments"]["smooth"]["wape"])
+    assert {"stl_ets", "gbm+stl_ets"} <= set(long_forecast.selection["segments"]["smooth"]["wape"])
+    # and its yearly profile ignores one freak week: a bulk order of 20 x the level in one week of year one
+    # moves that week's seasonal value by less than a tenth of the order
+    freak = long.copy()
+    freak[:, 30] *= 20
+    moved = np.abs(train.seasonal_profile(freak[:, :104]) - train.seasonal_profile(long[:, :104]))[:, 30]
+    assert (moved < 0.1 * 19 * long[:, 30]).all()
+
+
+def test_the_decomposition_s_spread_is_its_own_one_step_error_growing_with_the_horizon() -> None:
+    # Given 40 series of noise (sd 5) around a level that takes a random step (sd 2) each week, and 40 of noise
+    # (sd 5) around a fixed level of 100
+    rng = np.random.default_rng(4)
+    walking = 100 + np.cumsum(rng.normal(0, 2, (40, 120)), axis=1) + rng.normal(0, 5, (40, 120))
+    steady = 100 + rng.normal(0, 5, (40, 120))
+    # When smoothing them 13 weeks ahead
+    _, walking_variance = train.damped_trend_ses(walking, 13)
+    _, steady_variance = train.damped_trend_ses(steady, 13)
+    # Then the one-step variance is about that of the noise and the step (25 + 4, or 25), never falling with
+    # the horizon, and it grows far more for the walking level than for the steady one
+    assert 20 < np.median(steady_variance[:, 0]) < 32 and 22 < np.median(walking_variance[:, 0]) < 45
+    assert (np.diff(walking_variance, axis=1) >= 0).all() and (np.diff(steady_variance, axis=1) >= 0).all()
+    assert np.median(walking_variance[:, -1] / walking_variance[:, 0]) > 1.5
+    assert np.median(steady_variance[:, -1] / steady_variance[:, 0]) < 1.3

@@ -6,8 +6,10 @@ P90) learns from every product at once on scale-free features: recent lags, roll
 weighted levels, zero-run statistics, last year's same week, the category's recent growth, the horizon and
 the week of the year. Targets are divided by each series' recent level and weighted by it, so the loss is
 absolute error in units (what WAPE measures). Statistical fallbacks run beside it: TSB (Teunter-Syntetos-
-Babai) for intermittent demand, a 13-week mean, and a category-borrowed level for new products. The last
-13 weeks are held out as a backtest: for each demand class (smooth / erratic / intermittent / lumpy / new)
+Babai) for intermittent demand, a 13-week mean, a category-borrowed level for new products, simple exponential
+smoothing, the Theta method and, from 78 weeks of history, a robust yearly decomposition whose adjusted series
+is forecast by damped-trend exponential smoothing (MSTL's recipe); the last three also averaged with the GBM.
+The last 13 weeks are held out as a backtest: for each demand class (smooth / erratic / intermittent / lumpy / new)
 the method with the lowest error there is chosen, and its P10 / P90 are conformally recalibrated so that the
 interval covers ~80 % of outcomes. Then the model is refitted on all data and the forecasts are stored as
 plain arrays; daily forecasts split each week by the product's (shrunk) day-of-week profile.
@@ -47,8 +49,10 @@ METHODS: tuple[str, ...] = (
     "gbm",
     "gbm+ses",
     "gbm+theta",
+    "gbm+stl_ets",
     "ses",
     "theta",
+    "stl_ets",
     "tsb",
     "mean13",
     "seasonal_naive",
@@ -504,6 +508,146 @@ def theta_forecast(y: np.ndarray, origin: int, horizon: int, season: int = 52) -
     return np.clip(np.nan_to_num(point), 0, None)
 
 
+# The decomposition candidate needs a year and a half of a series' own past: with less, a week's seasonal
+# value rests on one year's observation of it and is as much noise as season.
+DECOMPOSITION_MIN_WEEKS = 78
+# Trend window of the decomposition, in weeks: STL's default for a 52-week season (1.5 x season /
+# (1 - 1.5 / seasonal window of 11 cycles), next odd number), as R's and statsforecast's MSTL use.
+DECOMPOSITION_TREND_WEEKS = 91
+# Damped-trend exponential smoothing grid: smoothing of the level, of the trend, and the damping; a trend
+# smoothing of 0 keeps the trend at its start (0): simple exponential smoothing.
+ETS_ALPHAS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
+ETS_BETAS: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2)
+ETS_PHIS: tuple[float, ...] = (0.8, 0.9, 0.98)
+
+
+def _local_linear(values: np.ndarray, weights: np.ndarray, window: int) -> np.ndarray:
+    """Loess of degree 1 with tricube weights over ``window`` periods, per row: the fitted value at each period
+    (the ends are fitted by the local line, not left out as a centred moving average leaves them)."""
+    t_len = values.shape[1]
+    t = np.arange(t_len, dtype=float)
+    half = max(window / 2, 2.0)
+    distance = np.abs(t[:, None] - t[None, :]) / half
+    kernel = np.where(distance < 1, (1 - distance**3) ** 3, 0.0)  # (target, source)
+    filled = np.nan_to_num(values)
+    s0 = weights @ kernel.T
+    s1 = (weights * t) @ kernel.T
+    s2 = (weights * t**2) @ kernel.T
+    sy = (weights * filled) @ kernel.T
+    sxy = (weights * t * filled) @ kernel.T
+    determinant = s0 * s2 - s1**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.where(determinant > 1e-9 * np.maximum(s0, 1e-12) ** 2, (s0 * sxy - s1 * sy) / determinant, 0.0)
+        level = np.where(s0 > 0, (sy - slope * s1) / np.maximum(s0, 1e-12), 0.0)
+    return level + slope * t[None, :]
+
+
+def seasonal_profile(history: np.ndarray, season: int = 52) -> np.ndarray:
+    """Additive seasonal value per series and season position (n, season), centred on zero: an STL-style robust
+    decomposition of each series' own past (zeros for a series with fewer than ``DECOMPOSITION_MIN_WEEKS``
+    weeks).
+
+    Alternates a trend (local-linear loess over ``DECOMPOSITION_TREND_WEEKS``) and the profile (per position,
+    the weighted mean over the years of the detrended values), twice, then twice more with bisquare robustness
+    weights from the remainder, so one freak week (a stock-out, a bulk order) does not become a "season"
+    repeated next year. Additive, as MSTL's: it needs no care for weeks that sell nothing. (A multiplicative
+    profile, ratios to the trend, was tried: WAPE 0.053 against 0.049 over weeks 1-13 on Walmart from the
+    origins before the benchmark's test weeks.)
+    """
+    n, t_len = history.shape
+    valid = ~np.isnan(history)
+    profile = np.zeros((n, season))
+    eligible = valid.sum(axis=1) >= DECOMPOSITION_MIN_WEEKS
+    if not eligible.any():
+        return profile
+    values = np.nan_to_num(history[eligible])
+    mask = valid[eligible].astype(float)
+    positions = np.arange(t_len) % season
+    one_hot = (positions[:, None] == np.arange(season)[None, :]).astype(float)  # (period, position)
+    robustness = np.ones_like(values)
+    per_position = np.zeros((len(values), season))
+    trend = np.zeros_like(values)  # the first profile, centred, is one of the level
+    for outer in range(3):
+        weights = mask * robustness
+        for _ in range(2):
+            total = (weights * (values - trend)) @ one_hot
+            count = weights @ one_hot
+            with np.errstate(invalid="ignore", divide="ignore"):
+                per_position = np.where(count > 0, total / np.maximum(count, 1e-12), np.nan)
+            with quiet_empty_slices():
+                centre = np.nan_to_num(np.nanmean(per_position, axis=1, keepdims=True))
+            per_position = np.nan_to_num(per_position - centre)
+            trend = _local_linear(values - per_position[:, positions], weights, DECOMPOSITION_TREND_WEEKS)
+        if outer == 2:
+            break
+        remainder = np.abs(values - trend - per_position[:, positions]) * mask
+        with quiet_empty_slices():
+            typical = np.nanmedian(np.where(mask > 0, remainder, np.nan), axis=1, keepdims=True)
+        scaled = remainder / np.maximum(6 * np.nan_to_num(typical), 1e-9)
+        robustness = np.where(scaled < 1, (1 - scaled**2) ** 2, 0.0)
+    profile[eligible] = per_position
+    return profile
+
+
+def damped_trend_ses(adjusted: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Damped-trend exponential smoothing (additive, Gardner & McKenzie) per series: point forecasts and their
+    variances, each (n, horizon).
+
+    Every (alpha, beta, phi) of the ``ETS_*`` grid is run on the whole panel at once; each series keeps the
+    one with the lowest AIC of its one-step errors (k = 2 without a trend, 4 with one), the way AutoETS
+    chooses. Periods before a series exists (NaN) leave its state untouched.
+    """
+    n, t_len = adjusted.shape
+    grid = [(a, b, p) for a in ETS_ALPHAS for b in ETS_BETAS for p in (ETS_PHIS if b > 0 else (1.0,))]
+    alpha, beta, phi = (np.array(column)[:, None] for column in zip(*grid, strict=True))  # (grid, 1)
+    valid = ~np.isnan(adjusted)
+    length = valid.sum(axis=1).astype(float)
+    first = np.where(valid.any(axis=1), valid.argmax(axis=1), t_len)
+    start = np.nan_to_num(adjusted[np.arange(n), np.minimum(first, t_len - 1)])
+    level = np.repeat(start[None, :], len(grid), axis=0)
+    slope = np.zeros_like(level)
+    squared = np.zeros_like(level)
+    filled = np.nan_to_num(adjusted)
+    for t in range(t_len):
+        live = (valid[:, t] & (t > first))[None, :]
+        predicted = level + phi * slope
+        error = np.where(live, filled[None, :, t] - predicted, 0.0)
+        squared += error**2
+        slope = np.where(live, phi * slope + beta * error, slope)
+        level = np.where(live, predicted + alpha * error, level)
+    k = np.where(beta > 0, 4.0, 2.0)
+    aic = length[None, :] * np.log(np.maximum(squared / np.maximum(length - 1, 1)[None, :], 1e-12)) + 2 * k
+    pick = aic.argmin(axis=0)
+    columns = np.arange(n)
+    damping = np.cumsum(phi[pick] ** np.arange(1, horizon + 1)[None, :], axis=1)  # (n, horizon)
+    point = level[pick, columns][:, None] + slope[pick, columns][:, None] * damping
+    # Forecast variance of the additive damped-trend model: sigma^2 (1 + sum_{j<h} (alpha + beta phi_j)^2),
+    # phi_j = phi + ... + phi^j, sigma^2 the chosen smoothing's one-step mean squared error.
+    sigma2 = squared[pick, columns] / np.maximum(length - 1, 1)
+    weights = (alpha[pick] + beta[pick] * damping[:, :-1]) ** 2  # (n, horizon - 1)
+    growth = 1 + np.hstack([np.zeros((n, 1)), np.cumsum(weights, axis=1)])
+    return point, sigma2[:, None] * growth
+
+
+def decomposition_forecast(
+    y: np.ndarray, origin: int, horizon: int, season: int = 52
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Seasonal decomposition + damped-trend smoothing: each series' robust yearly profile (``seasonal_profile``)
+    taken out, the adjusted series forecast by ``damped_trend_ses``, the profile put back (what statsforecast's
+    MSTL does with STL and AutoETS): point forecasts and their variances (n, horizon), the variances from the
+    smoothing's own one-step errors (the spread of the raw sales would count the season as noise). None when no
+    series has ``DECOMPOSITION_MIN_WEEKS`` weeks before ``origin`` (the candidate is then not offered); a
+    shorter series in a panel that has some gets the smoothing of its raw sales."""
+    history = y[:, :origin]
+    if origin < DECOMPOSITION_MIN_WEEKS or not ((~np.isnan(history)).sum(axis=1) >= DECOMPOSITION_MIN_WEEKS).any():
+        return None
+    profile = seasonal_profile(history, season)
+    positions = np.arange(origin + horizon) % season
+    adjusted = history - profile[:, positions[:origin]]
+    point, variance = damped_trend_ses(adjusted, horizon)
+    return np.clip(np.nan_to_num(point + profile[:, positions[origin:]]), 0, None), np.nan_to_num(variance)
+
+
 def _combine(
     gbm: tuple[np.ndarray, np.ndarray, np.ndarray],
     other: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -537,7 +681,7 @@ def _candidate_forecasts(
     holiday_steps = np.zeros(horizon, dtype=bool)
     if features.holidays is not None:
         holiday_steps = features.holidays[origin : origin + horizon] > 0
-    if models is not None and wanted("gbm", "gbm+ses", "gbm+theta"):
+    if models is not None and wanted("gbm", "gbm+ses", "gbm+theta", "gbm+stl_ets"):
         rows = np.repeat(np.arange(n), horizon)
         origins = np.full(n * horizon, origin)
         horizons = np.tile(np.arange(1, horizon + 1), n)
@@ -561,6 +705,15 @@ def _candidate_forecasts(
         candidates["theta"] = _gamma_quantiles(theta, dispersion)
         if "gbm" in candidates:
             candidates["gbm+theta"] = _combine(candidates["gbm"], candidates["theta"], holiday_steps)
+    if wanted("stl_ets", "gbm+stl_ets"):
+        decomposition = decomposition_forecast(y, origin, horizon)
+        if decomposition is not None:
+            point, variance = decomposition
+            with np.errstate(invalid="ignore", divide="ignore"):
+                spread = np.where(point > 0, variance / np.maximum(point, 1e-12), 1.0)
+            candidates["stl_ets"] = _gamma_quantiles(point, np.clip(spread, 1.0, None))
+            if "gbm" in candidates:
+                candidates["gbm+stl_ets"] = _combine(candidates["gbm"], candidates["stl_ets"], holiday_steps)
     if wanted("tsb"):
         tsb_level = np.nan_to_num(features.tsb[:, origin])
         candidates["tsb"] = _gamma_quantiles(np.repeat(tsb_level[:, None], horizon, axis=1), dispersion)
