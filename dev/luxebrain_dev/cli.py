@@ -160,6 +160,7 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from luxebrain.billing.usage import plan_usage
     from luxebrain.ingest.backfill import BackfillProgress, backfill_store, store_clients
     from luxebrain.storage.ingest import ingest_repository
+    from luxebrain.storage.tenants import tenant_repository
     from luxebrain.storage.training import training_repository
 
     progress = Progress()
@@ -171,7 +172,7 @@ def _run_backfill(args: argparse.Namespace) -> int:
             progress.start_bar(f"{step.resource} pages", step.total_pages)
         progress.update(step.page)
 
-    clients = store_clients(secrets_vault())
+    clients = store_clients(secrets_vault(), tenant_repository())
     report = backfill_store(
         tenant_id,
         store_id,

@@ -37,7 +37,7 @@ STOP_WHEN_REMAINING_MS = 60_000
 @cache
 def store_clients_once() -> ClientFactory:
     """Once per execution environment: the stores' REST clients, their keys decrypted by the secrets vault."""
-    return store_clients(secrets_vault())
+    return store_clients(secrets_vault(), tenant_repository())
 
 
 on_reset(store_clients_once.cache_clear)
@@ -67,11 +67,11 @@ class BackfillEvent(BaseModel):
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("reconcile") == "all_stores":  # the daily schedule
-        queued = request_reconciliation_of_all_stores(queue("backfill_queue_url"))
+        queued = request_reconciliation_of_all_stores(queue("backfill_queue_url"), tenant_repository())
         metrics.add_metric(name="BackfillReconciliationsQueued", unit=MetricUnit.Count, value=queued)
         return {"queued": queued}
     if event.get("webhook_health") == "due_stores":  # the 5-minute tick: each store once an hour
-        queued = request_webhook_health_of_due_stores(queue("backfill_queue_url"))
+        queued = request_webhook_health_of_due_stores(queue("backfill_queue_url"), tenant_repository())
         metrics.add_metric(name="WebhookHealthChecksQueued", unit=MetricUnit.Count, value=queued)
         return {"queued": queued}
     request = BackfillEvent.model_validate(event).request()

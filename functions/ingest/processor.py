@@ -47,7 +47,7 @@ def store_clients_once() -> Callable[[str, str], WooCommerceClient]:
     the stores' REST clients, their keys decrypted by the secrets vault."""
     from luxebrain.ingest.backfill import store_clients
 
-    return store_clients(secrets_vault())
+    return store_clients(secrets_vault(), tenant_repository())
 
 
 on_reset(store_clients_once.cache_clear)

@@ -149,7 +149,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     # When the store goes down, the owner is told once, however many health runs fail
     fake_store.store_down = True
     mail = RecordingMailService()
-    store_client = store_clients(secrets_vault())
+    store_client = store_clients(secrets_vault(), tenant_repo.tenant_repository())
     client = lambda t, s: _fast_client(store_client(t, s))  # noqa: E731
     for _ in range(3):
         report = run_webhook_health(

@@ -325,7 +325,8 @@ def test_an_order_after_a_click_is_attributed_to_the_placement_through_the_plugi
 
     tenant_id, store_id = storefront.tenant_id, storefront.store_id
     secret = tenant_repo.get_store_secrets(tenant_id, store_id, vault=secrets_vault()).webhook_secret.get_secret_value()
-    ensure_webhooks(store_clients(secrets_vault())(tenant_id, store_id), tenant_id, store_id, secret)
+    clients = store_clients(secrets_vault(), tenant_repo.tenant_repository())
+    ensure_webhooks(clients(tenant_id, store_id), tenant_id, store_id, secret)
     ingest = SqsEventSources.from_resources(local_aws, functions={"IngestProcessorFunction"}, retry_after_seconds=0)
     # Given a shopper who clicks a recommendation on the product page
     context = browser.new_context()

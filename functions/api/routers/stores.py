@@ -230,7 +230,7 @@ def remove_store(
 ) -> StoreRemovedResponse:
     tenant_id = principal.require_tenant()
     # 404 for another tenant's or an unknown store
-    removal = remove_tenant_store(tenant_id, store_id, removal_clients(vault))
+    removal = remove_tenant_store(tenant_id, store_id, removal_clients(vault, tenants))
     record_audit(
         tenant_id,
         audit=tenants,

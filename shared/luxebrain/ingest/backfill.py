@@ -39,10 +39,10 @@ from luxebrain.ingest.processor import (
 )
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import Checkpoint, IngestRepository
-from luxebrain.storage.tenants import get_store, get_store_secrets
 from luxebrain.woocommerce.client import WooCommerceClient
 
 if TYPE_CHECKING:
+    from luxebrain.storage.tenants import TenantRepository
     from luxebrain.storage.training import TrainingRepository
 
 RESOURCES: tuple[tuple[str, str, bool], ...] = (
@@ -93,13 +93,13 @@ class BackfillReport:
         }
 
 
-def store_clients(vault: KeyVault, **options: Any) -> ClientFactory:
-    """The REST clients of registered stores, each with its consumer key and secret decrypted by ``vault``
-    (``options``: the client's timeout and retries, for a caller that must answer quickly)."""
+def store_clients(vault: KeyVault, tenants: TenantRepository, **options: Any) -> ClientFactory:
+    """The REST clients of the stores in ``tenants``, each with its consumer key and secret decrypted by
+    ``vault`` (``options``: the client's timeout and retries, for a caller that must answer quickly)."""
 
     def store_client(tenant_id: str, store_id: str) -> WooCommerceClient:
-        store = get_store(tenant_id, store_id)
-        store_secrets = get_store_secrets(tenant_id, store_id, vault=vault)
+        store = tenants.get_store(tenant_id, store_id)
+        store_secrets = tenants.get_store_secrets(tenant_id, store_id, vault=vault)
         return WooCommerceClient(
             store.url,
             store_secrets.consumer_key.get_secret_value(),
@@ -373,17 +373,15 @@ def _minus(moment: str | None, overlap: timedelta) -> str | None:
         return None
 
 
-def request_reconciliation_of_all_stores(backfill_queue: MessageQueue) -> int:
-    """Queue an incremental back-fill for every active store of every active tenant (the daily schedule).
-    Webhooks can be lost at the edge (WooCommerce never retries and disables a failing webhook); the
+def request_reconciliation_of_all_stores(backfill_queue: MessageQueue, tenants: TenantRepository) -> int:
+    """Queue an incremental back-fill for every active store of every active tenant in ``tenants`` (the daily
+    schedule). Webhooks can be lost at the edge (WooCommerce never retries and disables a failing webhook); the
     incremental back-fill with its overlap window brings anything missed in within a day. Returns how many."""
-    from luxebrain.storage.tenants import iter_tenants, list_stores
-
     queued = 0
-    for tenant in iter_tenants():
+    for tenant in tenants.iter_tenants():
         if tenant.status != "active":
             continue
-        for store in list_stores(tenant.tenant_id):
+        for store in tenants.list_stores(tenant.tenant_id):
             if store.status == "active":
                 request_backfill(backfill_queue, tenant.tenant_id, store.store_id)
                 queued += 1

@@ -16,7 +16,7 @@ from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import forget_store_ingest
 from luxebrain.storage.members import Memberships
-from luxebrain.storage.tenants import TenantRepository, delete_store, get_store, iter_tenants, list_stores
+from luxebrain.storage.tenants import TenantRepository, delete_store, get_store
 from luxebrain.woocommerce.webhooks import (
     HEALTH_SLOTS,
     HealthReport,
@@ -37,18 +37,18 @@ if TYPE_CHECKING:
 REMOVAL_CLIENT_OPTIONS: dict[str, Any] = {"timeout": 5.0, "max_attempts": 2, "backoff_seconds": 0.5}
 
 
-def store_clients(vault: KeyVault, **options: Any) -> ClientFactory:
+def store_clients(vault: KeyVault, tenants: TenantRepository, **options: Any) -> ClientFactory:
     """The stores' REST clients (:func:`luxebrain.ingest.backfill.store_clients`). The back-fill module (and the
     REST client it is built on) is imported on the first call: the API imports this module to remove stores, and
     loads none of it for its other routes."""
     from luxebrain.ingest.backfill import store_clients as backfill_store_clients
 
-    return backfill_store_clients(vault, **options)
+    return backfill_store_clients(vault, tenants, **options)
 
 
-def removal_clients(vault: KeyVault) -> ClientFactory:
+def removal_clients(vault: KeyVault, tenants: TenantRepository) -> ClientFactory:
     """The stores' REST clients for store removal, which answers the merchant: little time for each store."""
-    return store_clients(vault, **REMOVAL_CLIENT_OPTIONS)
+    return store_clients(vault, tenants, **REMOVAL_CLIENT_OPTIONS)
 
 
 def register_store_webhooks(
@@ -99,16 +99,18 @@ def run_webhook_health(
     )
 
 
-def request_webhook_health_of_due_stores(backfill_queue: MessageQueue, now: datetime | None = None) -> int:
-    """The 5-minute tick: queue a health run for each active store whose slot this is (each store once an hour,
-    the stores spread over the hour). Returns how many were queued."""
+def request_webhook_health_of_due_stores(
+    backfill_queue: MessageQueue, tenants: TenantRepository, now: datetime | None = None
+) -> int:
+    """The 5-minute tick: queue a health run for each active store in ``tenants`` whose slot this is (each
+    store once an hour, the stores spread over the hour). Returns how many were queued."""
     now = now or datetime.now(UTC)
     slot = (now.minute // (60 // HEALTH_SLOTS)) % HEALTH_SLOTS
     queued = 0
-    for tenant in iter_tenants():
+    for tenant in tenants.iter_tenants():
         if tenant.status != "active":
             continue
-        for store in list_stores(tenant.tenant_id):
+        for store in tenants.list_stores(tenant.tenant_id):
             if store.status == "active" and health_slot(tenant.tenant_id, store.store_id) == slot:
                 request_backfill(backfill_queue, tenant.tenant_id, store.store_id, webhook_health=True)
                 queued += 1
