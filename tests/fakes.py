@@ -670,6 +670,10 @@ class InMemoryTenantRepository:
     def store_exists(self, tenant_id: str, store_id: str) -> bool:
         return (tenant_id, store_id) in self.stores
 
+    def delete_store(self, tenant_id: str, store_id: str) -> bool:
+        self.store_secrets.pop((tenant_id, store_id), None)
+        return self.stores.pop((tenant_id, store_id), None) is not None
+
     def set_store_webhooks(self, tenant_id: str, store_id: str, state: dict[str, Any]) -> None:
         store = self.get_store(tenant_id, store_id)
         self.stores[tenant_id, store_id] = replace(store, webhooks=json.loads(json.dumps(state)))

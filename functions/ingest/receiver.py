@@ -20,6 +20,7 @@ from luxebrain.errors import InvalidInputError, LuxeBrainError
 from luxebrain.ingest.errors import BadDeliveryError, InvalidSignatureError, PayloadTooLargeError, UnknownStoreError
 from luxebrain.ingest.receiver import Delivery, receive_delivery, store_webhook_secret
 from luxebrain.observability import logger, metrics, tracer
+from luxebrain.storage.tenants import tenant_repository
 from luxebrain.tenancy import validate_entity_id, validate_tenant_id
 
 
@@ -70,7 +71,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         result = receive_delivery(
             delivery,
-            webhook_secret=partial(store_webhook_secret, vault=secrets_vault()),
+            webhook_secret=partial(store_webhook_secret, vault=secrets_vault(), tenants=tenant_repository()),
             ingest_queue=queue("ingest_queue_url"),
         )
     except (InvalidSignatureError, UnknownStoreError, PayloadTooLargeError, BadDeliveryError) as exc:

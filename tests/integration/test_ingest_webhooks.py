@@ -540,26 +540,54 @@ def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejectio
     processor_handler(sqs_event(stored), context())
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", '{"id": 5', store_id=second.store_id)), context())
     # Then the first store is healthy with its last event stamped, the second is failing
-    healthy = ingest_status(tenant_id, first.store_id, records=ingest_repository())
+    healthy = ingest_status(
+        tenant_id, first.store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+    )
     assert healthy.last_event_at == stored.received_at
     assert (healthy.rejected_last_24h, healthy.webhook_health) == (0, "ok")
-    failing = ingest_status(tenant_id, second.store_id, records=ingest_repository())
+    failing = ingest_status(
+        tenant_id, second.store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+    )
     assert (failing.rejected_last_24h, failing.webhook_health) == (1, "failing")
     # and a day later the old rejection no longer makes it fail
     tomorrow = datetime.now(UTC) + timedelta(hours=25)
-    assert ingest_status(tenant_id, second.store_id, now=tomorrow, records=ingest_repository()).webhook_health == "ok"
+    assert (
+        ingest_status(
+            tenant_id,
+            second.store_id,
+            now=tomorrow,
+            records=ingest_repository(),
+            tenants=tenant_repo.tenant_repository(),
+        ).webhook_health
+        == "ok"
+    )
     # A store with orders in the table (back-filled, or another store's) but no delivery yet is silent, not ok
     third, _ = tenant_repo.create_store(
         tenant_id, url="https://c.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
     )
-    assert ingest_status(tenant_id, third.store_id, records=ingest_repository()).counts["orders"] > 0
-    assert ingest_status(tenant_id, third.store_id, records=ingest_repository()).webhook_health == "silent"
+    assert (
+        ingest_status(
+            tenant_id, third.store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+        ).counts["orders"]
+        > 0
+    )
+    assert (
+        ingest_status(
+            tenant_id, third.store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+        ).webhook_health
+        == "silent"
+    )
     # An older stamp never replaces a newer one
     older = envelope(
         tenant_id, "order.updated", fixture("order.json") | {"id": 728}, store_id=first.store_id
     ).model_copy(update={"received_at": "2020-01-01T00:00:00"})
     processor_handler(sqs_event(older), context())
-    assert ingest_status(tenant_id, first.store_id, records=ingest_repository()).last_event_at == stored.received_at
+    assert (
+        ingest_status(
+            tenant_id, first.store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+        ).last_event_at
+        == stored.received_at
+    )
 
 
 def test_ingest_status_shows_the_last_delivery_and_the_rejections_per_topic(
@@ -580,7 +608,9 @@ def test_ingest_status_shows_the_last_delivery_and_the_rejections_per_topic(
     processor_handler(sqs_event(order, later), context())
     processor_handler(sqs_event(bad), context())
     # Then each topic shows its own last delivery (not the store's latest), and only its own rejections
-    topics = ingest_status(tenant_id, store.store_id, records=ingest_repository()).webhooks["topics"]
+    topics = ingest_status(
+        tenant_id, store.store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+    ).webhooks["topics"]
     assert topics["order.created"]["last_delivery_at"] == order.received_at
     assert topics["product.updated"]["last_delivery_at"] == "2099-01-01T00:00:00"
     assert (topics["order.updated"]["last_delivery_at"], topics["order.updated"]["rejected_last_24h"]) == (
@@ -591,6 +621,6 @@ def test_ingest_status_shows_the_last_delivery_and_the_rejections_per_topic(
     # and an older delivery of a topic never moves its stamp back
     older = envelope(tenant_id, "order.created", fixture("order.json") | {"id": 729}, store_id=store.store_id)
     processor_handler(sqs_event(older.model_copy(update={"received_at": "2020-01-01T00:00:00"})), context())
-    assert ingest_status(tenant_id, store.store_id, records=ingest_repository()).webhooks["topics"]["order.created"][
-        "last_delivery_at"
-    ] == (order.received_at)
+    assert ingest_status(
+        tenant_id, store.store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+    ).webhooks["topics"]["order.created"]["last_delivery_at"] == (order.received_at)

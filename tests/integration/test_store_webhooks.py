@@ -97,7 +97,10 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     # and the history arrived by REST back-fill, with progress out of X-WP-Total
     assert len(list(iter_orders(tenant_id))) == len(fake_store.store.orders)
     progress = {
-        item.resource: item for item in ingest_status(tenant_id, store_id, records=ingest_repository()).backfill
+        item.resource: item
+        for item in ingest_status(
+            tenant_id, store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+        ).backfill
     }
     assert (progress["orders"].items_done, progress["orders"].total_items) == (len(fake_store.store.orders),) * 2
 
@@ -139,7 +142,9 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     stored = {order.order_id for order in iter_orders(tenant_id)}
     assert {str(order["id"]) for order in missed} <= stored
     # and the ingest status shows it per topic
-    topics = ingest_status(tenant_id, store_id, records=ingest_repository()).webhooks["topics"]
+    topics = ingest_status(
+        tenant_id, store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+    ).webhooks["topics"]
     assert topics["order.created"]["re_enables"] == 1 and topics["order.created"]["status"] == "active"
     assert topics["order.created"]["times_found_off"] == 1 and topics["product.updated"]["re_enables"] == 0
     # and deliveries flow again
@@ -165,7 +170,12 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     [alert] = mail.sent
     assert alert.subject == "LuxeBrain cannot keep your store's webhooks running" and len(alert.to) == 1
     assert "could not check or re-enable the webhooks of your store" in alert.text
-    assert ingest_status(tenant_id, store_id, records=ingest_repository()).webhook_health == "failing"
+    assert (
+        ingest_status(
+            tenant_id, store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+        ).webhook_health
+        == "failing"
+    )
     # and once it is back, a healthy run clears the episode (a later outage alerts again)
     fake_store.store_down = False
     assert (
@@ -180,7 +190,12 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
         ).ok
         and len(mail.sent) == 1
     )
-    assert ingest_status(tenant_id, store_id, records=ingest_repository()).webhooks["alerted_at"] is None
+    assert (
+        ingest_status(
+            tenant_id, store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
+        ).webhooks["alerted_at"]
+        is None
+    )
 
     # When our webhooks are deleted, only they go
     assert delete_webhooks(store_client(tenant_id, store_id), store_id).deleted == sorted(TOPICS)

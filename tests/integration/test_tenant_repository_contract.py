@@ -310,3 +310,14 @@ def test_a_connection_state_is_claimed_by_one_key_then_marked_connected(
     tenants.mark_store_connected(tenant_id, state_hash, 5, "2026-12-03T07:00:00+00:00")
     connected = tenants.get_store_connection(tenant_id, state_hash)
     assert (connected.status, connected.key_id) == ("connected", 5)
+
+
+def test_a_store_is_deleted_once_with_its_keys(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, add_store = repository
+    tenant_id = new_tenant_id()
+    add_store(tenant_id, "s-shop")
+    assert tenants.delete_store(tenant_id, "s-shop") is True
+    assert tenants.delete_store(tenant_id, "s-shop") is False  # gone already
+    assert not tenants.store_exists(tenant_id, "s-shop") and tenants.list_stores(tenant_id) == []
+    with pytest.raises(NotFoundError):
+        tenants.get_store_secrets(tenant_id, "s-shop", vault=secrets_vault())

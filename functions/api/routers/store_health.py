@@ -38,8 +38,12 @@ class WebhookCheckQueued(ApiModel):
         429: {"description": "checked less than a minute ago"},
     },
 )
-def check_webhooks(store_id: StoreId, principal: StaffOrOwner, backfill_queue: BackfillQueue) -> WebhookCheckQueued:
-    previous = request_webhook_check(principal.require_tenant(), store_id, backfill_queue=backfill_queue)
+def check_webhooks(
+    store_id: StoreId, principal: StaffOrOwner, backfill_queue: BackfillQueue, tenants: Tenants
+) -> WebhookCheckQueued:
+    previous = request_webhook_check(
+        principal.require_tenant(), store_id, backfill_queue=backfill_queue, tenants=tenants
+    )
     return WebhookCheckQueued(previous_check_at=previous)
 
 

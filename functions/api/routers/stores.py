@@ -230,7 +230,7 @@ def remove_store(
 ) -> StoreRemovedResponse:
     tenant_id = principal.require_tenant()
     # 404 for another tenant's or an unknown store
-    removal = remove_tenant_store(tenant_id, store_id, removal_clients(vault, tenants))
+    removal = remove_tenant_store(tenant_id, store_id, removal_clients(vault, tenants), tenants=tenants)
     record_audit(
         tenant_id,
         audit=tenants,
@@ -294,9 +294,11 @@ class IngestStatusResponse(ApiModel):
 
 
 @router.get("/{store_id}/ingest-status", response_model=IngestStatusResponse, summary="Ingest counts and health")
-def ingest_status(store_id: StoreId, principal: TenantMember, records: Ingest) -> IngestStatusResponse:
+def ingest_status(
+    store_id: StoreId, principal: TenantMember, records: Ingest, tenants: Tenants
+) -> IngestStatusResponse:
     # NotFoundError (404) for another tenant's store
-    status = store_ingest_status(principal.require_tenant(), store_id, records=records)
+    status = store_ingest_status(principal.require_tenant(), store_id, records=records, tenants=tenants)
     return IngestStatusResponse(
         store_id=store_id,
         counts=status.counts,

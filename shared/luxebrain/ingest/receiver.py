@@ -25,7 +25,7 @@ from luxebrain.ingest.envelope import (
     utc_now_iso,
 )
 from luxebrain.ingest.errors import BadDeliveryError, InvalidSignatureError, PayloadTooLargeError, UnknownStoreError
-from luxebrain.storage.tenants import get_store_secrets
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.woocommerce.signature import SIGNATURE_HEADER, verify_signature
 
 # SQS takes 256 KiB per message including our envelope; a WooCommerce order with hundreds of lines is
@@ -52,11 +52,11 @@ class ReceiveResult:
 SecretLookup = Callable[[str, str], str]  # (tenant_id, store_id) -> the store's webhook secret
 
 
-def store_webhook_secret(tenant_id: str, store_id: str, *, vault: KeyVault) -> str:
-    """The store's webhook secret (decrypted by ``vault``, cached per container); bound to the vault, it is
-    the receiver's SecretLookup."""
+def store_webhook_secret(tenant_id: str, store_id: str, *, vault: KeyVault, tenants: TenantRepository) -> str:
+    """The store's webhook secret in ``tenants`` (decrypted by ``vault``, cached per container); bound to both,
+    it is the receiver's SecretLookup."""
     try:
-        return get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
+        return tenants.get_store_secrets(tenant_id, store_id, vault=vault).webhook_secret.get_secret_value()
     except NotFoundError:
         raise UnknownStoreError(f"no store {store_id} is registered here") from None
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import count_products
 from luxebrain.storage.customers import count_customers, count_orders
 from luxebrain.storage.ingest import Checkpoint, IngestRepository
+from luxebrain.storage.tenants import TenantRepository
 
 HEALTH_WINDOW = timedelta(hours=24)  # rejections older than this no longer make a webhook "failing"
 
@@ -33,12 +33,12 @@ class IngestStatus:
 
 
 def ingest_status(
-    tenant_id: str, store_id: str, now: datetime | None = None, *, records: IngestRepository
+    tenant_id: str, store_id: str, now: datetime | None = None, *, records: IngestRepository, tenants: TenantRepository
 ) -> IngestStatus:
-    """The status of one of the tenant's stores (NotFoundError for another tenant's or an unknown store), its
-    rejections, back-fill progress and deliveries per topic read from ``records``."""
+    """The status of one of the tenant's stores in ``tenants`` (NotFoundError for another tenant's or an
+    unknown store), its rejections, back-fill progress and deliveries per topic read from ``records``."""
     configured_settings()
-    store = tenant_repo.get_store(tenant_id, store_id)
+    store = tenants.get_store(tenant_id, store_id)
     since = ((now or datetime.now(UTC)) - HEALTH_WINDOW).replace(tzinfo=None).isoformat(timespec="seconds")
     rejections = records.rejected_events_since(tenant_id, store_id, since)
     counts = {

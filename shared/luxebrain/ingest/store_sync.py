@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from luxebrain.adapters import KeyVault, MailService, MessageQueue
-from luxebrain.billing.usage import release
+from luxebrain.billing.usage import PlanUsage
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import forget_store_ingest
 from luxebrain.storage.members import Memberships
-from luxebrain.storage.tenants import TenantRepository, delete_store, get_store
+from luxebrain.storage.tenants import TenantRepository
 from luxebrain.woocommerce.webhooks import (
     HEALTH_SLOTS,
     HealthReport,
@@ -125,14 +125,16 @@ class StoreRemoval:
     store_error: str | None = None  # why the store could not be reached, or refused
 
 
-def remove_store(tenant_id: str, store_id: str, client_factory: ClientFactory) -> StoreRemoval:
+def remove_store(
+    tenant_id: str, store_id: str, client_factory: ClientFactory, *, tenants: TenantRepository
+) -> StoreRemoval:
     """Remove a store (its client from ``client_factory``: :func:`removal_clients` for the API): first the
-    webhooks we registered on it (found by name), then its keys and record, its back-fill checkpoints, and its
-    place in the plan's stores. A store that cannot be reached or refuses is still removed on our side; the
-    webhooks left on it are named (they will fail and WooCommerce disables them, but the merchant can delete
-    them by hand). NotFoundError for an unknown or another tenant's store."""
+    webhooks we registered on it (found by name), then its keys and record in ``tenants``, its back-fill
+    checkpoints, and its place in the plan's stores. A store that cannot be reached or refuses is still removed
+    on our side; the webhooks left on it are named (they will fail and WooCommerce disables them, but the
+    merchant can delete them by hand). NotFoundError for an unknown or another tenant's store."""
     configured_settings()
-    store = get_store(tenant_id, store_id)
+    store = tenants.get_store(tenant_id, store_id)
     known: dict[str, dict[str, Any]] = dict((store.webhooks or {}).get("topics") or {})
     try:
         removal = delete_webhooks(client_factory(tenant_id, store_id), store_id, known)
@@ -144,6 +146,6 @@ def remove_store(tenant_id: str, store_id: str, client_factory: ClientFactory) -
             extra={"store": store_id, "left": [entry["topic"] for entry in removal.left], "reason": removal.error},
         )
     forget_store_ingest(tenant_id, store_id)
-    if delete_store(tenant_id, store_id):
-        release(tenant_id, "stores")
+    if tenants.delete_store(tenant_id, store_id):
+        PlanUsage(tenants).release(tenant_id, "stores")
     return StoreRemoval(store_id, removal.deleted, removal.left, removal.error)

@@ -11,7 +11,7 @@ from luxebrain.adapters import MessageQueue
 from luxebrain.billing.plans import RateLimitedError
 from luxebrain.errors import ConflictError
 from luxebrain.ingest.backfill_queue import request_backfill
-from luxebrain.storage.tenants import get_store
+from luxebrain.storage.tenants import TenantRepository
 
 CHECK_COOLDOWN = timedelta(minutes=1)
 
@@ -27,13 +27,18 @@ def _parse(stamp: object) -> datetime | None:
 
 
 def request_webhook_check(
-    tenant_id: str, store_id: str, *, backfill_queue: MessageQueue, now: datetime | None = None
+    tenant_id: str,
+    store_id: str,
+    *,
+    backfill_queue: MessageQueue,
+    tenants: TenantRepository,
+    now: datetime | None = None,
 ) -> str | None:
     """Queue a health run of the store's webhooks (404 for another tenant's store, 409 for a store that is not
     connected, 429 within a minute of the last run). Returns the last run's time (UTC, ISO), so a caller can
     tell the next one from it."""
     now = now or datetime.now(UTC)
-    store = get_store(tenant_id, store_id)
+    store = tenants.get_store(tenant_id, store_id)
     if store.status != "active":
         raise ConflictError(f"the store is {store.status}: connect it again first")
     checked_at = (store.webhooks or {}).get("checked_at")

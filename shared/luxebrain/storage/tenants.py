@@ -647,6 +647,8 @@ class TenantRepository(TenantDirectory, AuditTrail, Protocol):
 
     def store_exists(self, tenant_id: str, store_id: str) -> bool: ...
 
+    def delete_store(self, tenant_id: str, store_id: str) -> bool: ...
+
     def set_store_webhooks(self, tenant_id: str, store_id: str, state: dict[str, Any]) -> None: ...
 
     def open_store_connection(
@@ -698,6 +700,7 @@ class DynamoTenantRepository:
     create_store = staticmethod(create_store)
     replace_store_keys = staticmethod(replace_store_keys)
     store_exists = staticmethod(store_exists)
+    delete_store = staticmethod(delete_store)
     set_store_webhooks = staticmethod(set_store_webhooks)
     open_store_connection = staticmethod(open_store_connection)
     get_store_connection = staticmethod(get_store_connection)
