@@ -34,6 +34,16 @@ from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
 from luxebrain.storage.merchandising import NO_MERCHANDISING, MerchandisingRules
 from luxebrain.storage.pages import Page
 from luxebrain.storage.pricing import PriceDecision
+from luxebrain.storage.storefront import (
+    DAILY_COUNTERS,
+    CountedOrder,
+    DailyStats,
+    Engagement,
+    Exposure,
+    NewEvent,
+    OrderCountChange,
+    VisitorRecords,
+)
 from luxebrain.storage.tenants import AuditRecord, Store, StoreConnection, StoreExistsError, StoreSecrets, Tenant
 from luxebrain.storage.training import (
     ABANDONED,
@@ -1081,6 +1091,147 @@ class InMemoryMerchandisingRepository:
             updated_by=actor,
         )
         return self.rules[tenant_id]
+
+
+# ----------------------------------------------------------------------------- storefront
+@dataclass
+class _StoredExposure:
+    arm: str
+    first_seen: int
+    day: str
+    revenue: float = 0.0
+    order_ids: tuple[str, ...] = ()  # counted as charged, before net revenue was kept
+    counted_orders: dict[str, CountedOrder] | None = None  # None until an order is counted, as on the table
+
+
+class InMemoryStorefrontRepository:
+    """The storefront repository (``storage.storefront.StorefrontRepository``): each visitor's events and first
+    exposures, and the daily counters, with the table's conditional writes (an event and an exposure stored
+    once, an order counted once per version of its amounts, the counters only ADD). Thread-safe: events and
+    placements are written from several threads at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events: dict[tuple[str, str, str], tuple[NewEvent, int]] = {}  # (tenant, visitor, event id)
+        self.exposures: dict[tuple[str, str, str], _StoredExposure] = {}  # (tenant, visitor, placement)
+        self.stats: dict[tuple[str, str, str, str], dict[str, float]] = {}  # (tenant, day, placement, arm)
+
+    def put_new_events(
+        self,
+        tenant_id: str,
+        visitor_id: str,
+        arm: str,
+        events: Iterable[NewEvent],
+        *,
+        occurred_at: int,
+        expires_at: int,
+    ) -> set[str]:
+        stored: set[str] = set()
+        with self._lock:
+            for event in events:
+                key = (tenant_id, visitor_id, event.event_id)
+                if key not in self.events:
+                    self.events[key] = (event, occurred_at)
+                    stored.add(event.event_id)
+        return stored
+
+    def visitor_records(
+        self, tenant_id: str, visitor_id: str, event_ids: Iterable[str], placements: Iterable[str]
+    ) -> VisitorRecords:
+        with self._lock:
+            return VisitorRecords(
+                event_ids={e for e in event_ids if (tenant_id, visitor_id, e) in self.events},
+                exposed_placements={p for p in placements if (tenant_id, visitor_id, p) in self.exposures},
+            )
+
+    def visitor_engagements(self, tenant_id: str, visitor_id: str) -> list[Engagement]:
+        with self._lock:  # in the table's order: by event id
+            return [
+                Engagement(event.placement, tuple(event.product_ids), float(occurred_at))
+                for (tenant, visitor, _), (event, occurred_at) in sorted(self.events.items())
+                if (tenant, visitor) == (tenant_id, visitor_id) and event.event_type in ("click", "add_to_cart")
+            ]
+
+    def record_first_exposure(
+        self, tenant_id: str, visitor_id: str, placement: str, arm: str, *, first_seen: int, day: str, expires_at: int
+    ) -> bool:
+        with self._lock:
+            key = (tenant_id, visitor_id, placement)
+            if key in self.exposures:
+                return False
+            self.exposures[key] = _StoredExposure(arm, first_seen, day)
+            return True
+
+    def visitor_exposures(self, tenant_id: str, visitor_id: str) -> list[Exposure]:
+        with self._lock:  # in the table's order: by placement
+            return [
+                self._exposure(key, stored)
+                for key, stored in sorted(self.exposures.items())
+                if key[:2] == (tenant_id, visitor_id)
+            ]
+
+    def count_order_on_exposure(
+        self, exposure: Exposure, order_id: str, revenue: float, clicked: float, *, first_count: bool
+    ) -> OrderCountChange | None:
+        if order_id in exposure.charged_order_ids:
+            return None
+        with self._lock:
+            stored = self.exposures[(exposure.tenant_id, exposure.visitor_id, exposure.placement)]
+            counted = exposure.counted_orders
+            if counted is None:
+                if not first_count:
+                    return None
+                if stored.counted_orders is None:
+                    stored.counted_orders = {}
+                counted = dict(stored.counted_orders)  # read again, as the table's refresh does
+            previous = counted.get(order_id)
+            now = stored.counted_orders or {}
+            if previous is None:
+                if not first_count or order_id in now or order_id in stored.order_ids:
+                    return None
+                added, attributed_before = revenue, None
+            else:
+                if (previous.revenue, previous.attributed) == (revenue, clicked) or now.get(order_id) != previous:
+                    return None
+                added, attributed_before = revenue - previous.revenue, previous.attributed
+            stored.counted_orders = {**now, order_id: CountedOrder(float(revenue), float(clicked))}
+            stored.revenue += added
+            orders_now = len(stored.counted_orders) + len(stored.order_ids)
+            return OrderCountChange(stored.revenue - added, added, attributed_before, orders_now)
+
+    def add_to_daily_stats(
+        self, tenant_id: str, placement: str, arm: str, day: str, amounts: dict[str, float], *, expires_at: int
+    ) -> None:
+        unknown = set(amounts) - set(DAILY_COUNTERS)
+        if unknown:
+            raise ValueError(f"not a daily counter: {', '.join(sorted(unknown))}")
+        if not amounts:
+            return
+        with self._lock:
+            row = self.stats.setdefault((tenant_id, day, placement, arm), {})
+            for name, amount in amounts.items():
+                row[name] = row.get(name, 0.0) + amount
+
+    def daily_stats_since(self, tenant_id: str, first_day: str) -> list[DailyStats]:
+        with self._lock:  # in the table's order: by day, placement and arm
+            return [
+                DailyStats(placement, arm, day, {name: float(row.get(name, 0.0)) for name in DAILY_COUNTERS})
+                for (tenant, day, placement, arm), row in sorted(self.stats.items())
+                if tenant == tenant_id and day >= first_day
+            ]
+
+    @staticmethod
+    def _exposure(key: tuple[str, str, str], stored: _StoredExposure) -> Exposure:
+        counted = None if stored.counted_orders is None else dict(stored.counted_orders)
+        return Exposure(
+            *key,
+            arm=stored.arm,
+            first_seen=float(stored.first_seen),
+            day=stored.day,
+            revenue=float(stored.revenue),
+            charged_order_ids=stored.order_ids,
+            counted_orders=counted,
+        )
 
 
 # ----------------------------------------------------------------------------- campaigns

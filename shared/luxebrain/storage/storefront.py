@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import PutError, UpdateError
 
@@ -323,3 +323,66 @@ def daily_stats_since(tenant_id: str, first_day: str) -> list[DailyStats]:
         DailyStats(row.placement, row.arm, row.day, {name: float(getattr(row, name) or 0) for name in DAILY_COUNTERS})
         for row in StorefrontStatsItem.query(storefront_stats_partition(tenant_id), StorefrontStatsItem.sk >= first_day)
     ]
+
+
+# ----------------------------------------------------------------------------- the repository a caller is given
+class StorefrontRepository(Protocol):
+    """The widget's events, the visitors' first exposures with the orders counted on them, and the daily
+    counters, as the events route, an order's attribution and the results read and write them
+    (``DynamoStorefrontRepository`` in the product, an in-memory one in the unit tier). Replays are settled by
+    the repository's conditional writes: an event and a first exposure are stored once, an order is counted on
+    an exposure once per version of its amounts, and the counters only ADD."""
+
+    def put_new_events(
+        self,
+        tenant_id: str,
+        visitor_id: str,
+        arm: str,
+        events: Iterable[NewEvent],
+        *,
+        occurred_at: int,
+        expires_at: int,
+    ) -> set[str]: ...
+
+    def visitor_records(
+        self, tenant_id: str, visitor_id: str, event_ids: Iterable[str], placements: Iterable[str]
+    ) -> VisitorRecords: ...
+
+    def visitor_engagements(self, tenant_id: str, visitor_id: str) -> list[Engagement]: ...
+
+    def record_first_exposure(
+        self, tenant_id: str, visitor_id: str, placement: str, arm: str, *, first_seen: int, day: str, expires_at: int
+    ) -> bool: ...
+
+    def visitor_exposures(self, tenant_id: str, visitor_id: str) -> list[Exposure]: ...
+
+    def count_order_on_exposure(
+        self, exposure: Exposure, order_id: str, revenue: float, clicked: float, *, first_count: bool
+    ) -> OrderCountChange | None: ...
+
+    def add_to_daily_stats(
+        self, tenant_id: str, placement: str, arm: str, day: str, amounts: dict[str, float], *, expires_at: int
+    ) -> None: ...
+
+    def daily_stats_since(self, tenant_id: str, first_day: str) -> list[DailyStats]: ...
+
+
+class DynamoStorefrontRepository:
+    """The storefront repository on the table: this module's conditional writes and reads."""
+
+    put_new_events = staticmethod(put_new_events)
+    visitor_records = staticmethod(visitor_records)
+    visitor_engagements = staticmethod(visitor_engagements)
+    record_first_exposure = staticmethod(record_first_exposure)
+    visitor_exposures = staticmethod(visitor_exposures)
+    count_order_on_exposure = staticmethod(count_order_on_exposure)
+    add_to_daily_stats = staticmethod(add_to_daily_stats)
+    daily_stats_since = staticmethod(daily_stats_since)
+
+
+def storefront_repository() -> DynamoStorefrontRepository:
+    """The product's storefront repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoStorefrontRepository()
