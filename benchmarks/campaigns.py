@@ -194,6 +194,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.campaigns.sending import MessageServices, SenderContext, SendRequest, deliver
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
+    from luxebrain.storage.customers import customer_repository
     from luxebrain.storage.items.customers import CustomerItem, key_customer
     from luxebrain.storage.tenants import create_tenant, tenant_repository
 
@@ -225,6 +226,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
         keys=secrets_vault(),
         campaigns=campaigns,
         tenants=tenant_repository(),
+        customers=customer_repository(),
         clock=lambda: noon,
     )
     requests = [

@@ -966,13 +966,23 @@ class InMemoryCustomerRepository:
     summarised as the table's projection reads them (lines net of refunds where the order has them), in the
     table's order (by order id)."""
 
-    def __init__(self, orders: Iterable[Order] = ()) -> None:
+    def __init__(self, orders: Iterable[Order] = (), customers: Iterable[Customer] = ()) -> None:
         self.orders: dict[tuple[str, str], Order] = {}
-        for order in orders:
-            self.put(order)
+        self.customers: dict[tuple[str, str], Customer] = {}
+        for record in (*orders, *customers):
+            self.put(record)
 
-    def put(self, order: Order) -> None:
-        self.orders[(order.tenant_id, order.order_id)] = order
+    def put(self, record: Order | Customer) -> None:
+        if isinstance(record, Customer):
+            self.customers[(record.tenant_id, record.customer_id)] = record
+        else:
+            self.orders[(record.tenant_id, record.order_id)] = record
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> Customer:
+        try:
+            return self.customers[(tenant_id, customer_id)]
+        except KeyError:
+            raise NotFoundError(f"customer {customer_id} not found") from None
 
     def iter_order_summaries(self, tenant_id: str) -> Iterator[OrderSummary]:
         for (tenant, _), order in sorted(self.orders.items()):

@@ -28,7 +28,7 @@ from luxebrain.campaigns.results import flow_results
 from luxebrain.campaigns.sending import MessageServices, RetryableSendError, SenderContext, SendRequest, deliver
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
-from luxebrain.storage.customers import iter_customers
+from luxebrain.storage.customers import customer_repository, iter_customers
 from luxebrain.storage.tenants import list_stores, tenant_repository
 from luxebrain_dev.campaign_simulation import SimulationResult, simulate_daily_peeking
 
@@ -114,6 +114,7 @@ def drain_send_queue(max_batches: int = 1000, *, tenant_id: str | None = None) -
         keys=secrets_vault(),
         campaigns=campaign_repository(),
         tenants=tenant_repository(),
+        customers=customer_repository(),
     )
     outcomes: dict[str, int] = {}
     for _ in range(max_batches):

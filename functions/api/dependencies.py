@@ -42,6 +42,7 @@ from luxebrain.observability import bind_tenant
 from luxebrain.serving.loader import ModelCache, model_cache
 from luxebrain.storage.campaigns import CampaignRepository, campaign_repository
 from luxebrain.storage.catalogue import CatalogueRepository, catalogue_repository
+from luxebrain.storage.customers import CustomerRepository, customer_repository
 from luxebrain.storage.ingest import IngestRepository, ingest_repository
 from luxebrain.storage.members import MemberRepository, member_repository
 from luxebrain.storage.merchandising import MerchandisingRepository, merchandising_repository
@@ -242,6 +243,10 @@ async def catalogue() -> CatalogueRepository:
     return catalogue_repository()
 
 
+async def customers_repository() -> CustomerRepository:
+    return customer_repository()
+
+
 async def ingest_records() -> IngestRepository:
     return ingest_repository()
 
@@ -271,6 +276,7 @@ BackfillQueue = Annotated[MessageQueue, Depends(backfill_queue)]
 SecretsVault = Annotated[KeyVault, Depends(secrets_vault)]
 Users = Annotated[UserDirectory, Depends(user_directory)]
 Catalogue = Annotated[CatalogueRepository, Depends(catalogue)]
+Customers = Annotated[CustomerRepository, Depends(customers_repository)]
 Members = Annotated[MemberRepository, Depends(members_repository)]
 Tenants = Annotated[TenantRepository, Depends(tenants_repository)]
 Models = Annotated[ModelCache, Depends(serving_models)]

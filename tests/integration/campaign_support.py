@@ -17,7 +17,7 @@ from luxebrain.ingest.mapping import (
 )
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.campaigns import campaign_repository
-from luxebrain.storage.customers import Customer
+from luxebrain.storage.customers import Customer, customer_repository
 from luxebrain.storage.ingest import StoreRecord, put_records
 from luxebrain.storage.items.customers import CustomerItem, OrderItem
 from luxebrain.storage.tenants import tenant_repository
@@ -34,6 +34,7 @@ def aws_sender(clock: Callable[[], datetime] = utc_now) -> SenderContext:
         clock=clock,
         campaigns=campaign_repository(),
         tenants=tenant_repository(),
+        customers=customer_repository(),
     )
 
 

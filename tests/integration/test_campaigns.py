@@ -44,6 +44,7 @@ from luxebrain.campaigns.sending import (
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import campaign_repository, create_send_record, get_campaign, get_send_record
+from luxebrain.storage.customers import customer_repository
 from luxebrain.storage.tenants import create_store, create_tenant, tenant_repository
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.local.embedded import LocalResources
@@ -204,7 +205,11 @@ def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[Se
         SesMailService(client), sender=settings.sender_email, configuration_set=settings.ses_configuration_set
     )
     return SenderContext(
-        channel_factory=lambda _channel, _settings: channel, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=TENANTS
+        channel_factory=lambda _channel, _settings: channel,
+        keys=secrets_vault(),
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
+        customers=customer_repository(),
     ), stubber
 
 
@@ -298,7 +303,9 @@ def test_unsubscribe_link_takes_effect_at_once_for_that_tenant_only(local_aws: L
         record_consent(tenant, "30", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
     token = make_unsubscribe_token(tenant_a, "30", keys=secrets_vault(), campaigns=CAMPAIGNS)
     # When the customer follows tenant A's signed link
-    state = unsubscribe_with_token(token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=TENANTS)
+    state = unsubscribe_with_token(
+        token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=TENANTS, customers=customer_repository()
+    )
     # Then A's next message is skipped and B's is sent
     assert state.granted is False and verify_unsubscribe_token(
         token, keys=secrets_vault(), campaigns=CAMPAIGNS, tenants=TENANTS

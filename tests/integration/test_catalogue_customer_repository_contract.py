@@ -14,7 +14,14 @@ from fakes import InMemoryCatalogueRepository, InMemoryCustomerRepository, InMem
 
 from luxebrain.errors import ConflictError, NotFoundError
 from luxebrain.storage.catalogue import CatalogueRepository, DynamoCatalogueRepository, Product, ProductSupply
-from luxebrain.storage.customers import CustomerRepository, DynamoCustomerRepository, Order, OrderLine, OrderSummary
+from luxebrain.storage.customers import (
+    Customer,
+    CustomerRepository,
+    DynamoCustomerRepository,
+    Order,
+    OrderLine,
+    OrderSummary,
+)
 from luxebrain.storage.ingest import put_if_newer
 from luxebrain.storage.pricing import (
     DynamoPriceDecisionRepository,
@@ -33,7 +40,7 @@ class Stored:
     catalogue: CatalogueRepository
     customers: CustomerRepository
     decisions: PriceDecisionRepository
-    put: Callable[[Product | Order], object]
+    put: Callable[[Product | Order | Customer], object]
     decide: Callable[[PriceDecision], object]
 
 
@@ -44,7 +51,7 @@ def _in_memory() -> Stored:
         InMemoryPriceDecisionRepository(),
     )
 
-    def put(record: Product | Order) -> None:
+    def put(record: Product | Order | Customer) -> None:
         if isinstance(record, Product):
             catalogue.put(record)
         else:
@@ -188,6 +195,29 @@ def test_order_summaries_are_every_order_of_the_tenant_with_its_lines_as_kept(st
     assert (summaries[2].status_class, summaries[2].lines) == ("refund", (("p3", 0.0, 5.0, 0.0),))
     assert (summaries[3].deleted, summaries[3].lines) == (True, ())
     assert list(stored.customers.iter_order_summaries(new_tenant_id())) == []
+
+
+def test_a_customer_is_read_by_id_and_an_unknown_one_is_not_found(stored: Stored, tenant: str) -> None:
+    ada = Customer(
+        tenant,
+        "7",
+        email="ada@example.com",
+        phone="+3531234567",
+        first_name="Ada",
+        country="IE",
+        created_gmt="2026-09-01T08:00:00",
+        modified_gmt="2026-10-01T08:00:00",
+        content_hash="h7",
+    )
+    gone = Customer(tenant, "guest:ab12", modified_gmt="2026-10-02T08:00:00", deleted=True)
+    for record in (ada, gone):
+        stored.put(record)
+    assert stored.customers.get_customer(tenant, "7") == ada
+    assert stored.customers.get_customer(tenant, "guest:ab12") == gone  # a tombstone reads back as one
+    with pytest.raises(NotFoundError):
+        stored.customers.get_customer(tenant, "8")
+    with pytest.raises(NotFoundError):
+        stored.customers.get_customer(new_tenant_id(), "7")  # another tenant's customers
 
 
 def test_price_decisions_are_the_tenants_own_oldest_first(stored: Stored, tenant: str) -> None:

@@ -26,6 +26,7 @@ from luxebrain.campaigns.sending import SenderContext, SendRequest, deliver
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import ProcessResult, process_envelope
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.customers import customer_repository
 from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.tenants import create_tenant, tenant_repository
 from luxebrain.storage.training import training_repository
@@ -110,6 +111,7 @@ def _send(tenant_id: str, channel: str, provider: RecordingChannel) -> Any:
             clock=lambda: NOON,
             campaigns=campaign_repository(),
             tenants=tenant_repository(),
+            customers=customer_repository(),
         ),
     )
 
@@ -171,6 +173,7 @@ def test_concurrent_sends_racing_the_last_message_send_exactly_one(local_aws: Lo
             clock=lambda: NOON,
             campaigns=campaign_repository(),
             tenants=tenant_repository(),
+            customers=customer_repository(),
         )
         outcomes.append(deliver(request, context).status)
 

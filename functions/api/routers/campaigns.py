@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import Campaigns, OwnerOnly, SecretsVault, StaffOrOwner, TenantMember, Tenants
+from api.dependencies import Campaigns, Customers, OwnerOnly, SecretsVault, StaffOrOwner, TenantMember, Tenants
 from luxebrain.auth.principal import AuthKind
 from luxebrain.billing.plans import require_channel
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings, save_campaign_settings
@@ -266,14 +266,21 @@ def unsubscribe_page(token: Token, keys: SecretsVault, campaigns: Campaigns, ten
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, summary="One-click unsubscribe (RFC 8058)")
 async def unsubscribe(
-    token: Token, request: Request, keys: SecretsVault, campaigns: Campaigns, tenants: Tenants
+    token: Token,
+    request: Request,
+    keys: SecretsVault,
+    campaigns: Campaigns,
+    tenants: Tenants,
+    customers: Customers,
 ) -> HTMLResponse:
     """Mail clients POST ``List-Unsubscribe=One-Click``; the page's button posts an empty form. Either way the
     consent is withdrawn and the address suppressed for this tenant, at once."""
     body = (await request.body())[:200].decode("utf-8", "replace")
     source = "one-click-unsubscribe" if "List-Unsubscribe=One-Click" in body else "unsubscribe-link"
     try:
-        unsubscribe_with_token(token, keys=keys, campaigns=campaigns, tenants=tenants, source=source)
+        unsubscribe_with_token(
+            token, keys=keys, campaigns=campaigns, tenants=tenants, customers=customers, source=source
+        )
     except InvalidTokenError:
         return HTMLResponse(_PAGE.format(title="Link not valid", body="This unsubscribe link is not valid."), 400)
     return HTMLResponse(_PAGE.format(title="Unsubscribed", body="You will not receive these messages any more."))

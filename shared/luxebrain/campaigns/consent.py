@@ -19,6 +19,7 @@ from luxebrain.storage.campaigns import CampaignRepository, ConsentRecord, Conse
 from luxebrain.tenancy import validate_entity_id
 
 if TYPE_CHECKING:
+    from luxebrain.storage.customers import CustomerRepository
     from luxebrain.storage.tenants import TenantRepository
 
 HISTORY_LIMIT = 20
@@ -154,17 +155,17 @@ def unsubscribe_with_token(
     keys: KeyVault,
     campaigns: CampaignRepository,
     tenants: TenantRepository,
+    customers: CustomerRepository,
     source: str = "unsubscribe-link",
 ) -> ConsentState:
     """Apply a signed unsubscribe link (or an RFC 8058 one-click POST): consent withdrawn and the address
     suppressed, for the token's tenant only, effective for the very next send."""
     from luxebrain.campaigns.tokens import verify_unsubscribe_token
-    from luxebrain.storage.customers import get_customer
 
     tenant_id, customer_id, channel = verify_unsubscribe_token(token, keys=keys, campaigns=campaigns, tenants=tenants)
     state = record_consent(tenant_id, customer_id, channel, granted=False, source=source, campaigns=campaigns)
     try:
-        customer = get_customer(tenant_id, customer_id)
+        customer = customers.get_customer(tenant_id, customer_id)
         address = customer.email if channel == "email" else customer.phone
         if address:
             suppress(

@@ -53,7 +53,7 @@ from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, SendRecord, SendRecords
-from luxebrain.storage.customers import Customer, get_customer
+from luxebrain.storage.customers import Customer, CustomerRepository
 from luxebrain.storage.tenants import TenantRepository
 from luxebrain.text import header_safe
 
@@ -144,12 +144,14 @@ class MessageServices:
 class SenderContext:
     """What the sender needs besides the request; built once per execution environment by the handler.
     ``keys`` opens the tenants' unsubscribe-link signing keys; ``campaigns`` holds the send records, consent,
-    suppressions, contact logs and those keys; ``tenants`` their campaign settings (cached for a minute)."""
+    suppressions, contact logs and those keys; ``tenants`` their campaign settings (cached for a minute);
+    ``customers`` the recipients."""
 
     channel_factory: Callable[[str, CampaignSettings], Channel]
     keys: KeyVault
     campaigns: CampaignRepository
     tenants: TenantRepository
+    customers: CustomerRepository
     clock: Callable[[], datetime] = utc_now
     _settings_cache: dict[str, tuple[float, CampaignSettings]] = field(default_factory=dict)
 
@@ -168,7 +170,7 @@ def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
     now = sender.clock()
     settings = sender.settings(request.tenant_id)
     try:
-        customer: Customer | None = get_customer(request.tenant_id, request.customer_id)
+        customer: Customer | None = sender.customers.get_customer(request.tenant_id, request.customer_id)
     except NotFoundError:
         customer = None
     if customer is not None and request.channel in ("sms", "whatsapp") and in_quiet_hours(customer, settings, now):

@@ -321,16 +321,20 @@ def order_summary_from_raw(item: dict[str, Any]) -> OrderSummary:
 
 # ----------------------------------------------------------------------------- the repository a caller is given
 class CustomerRepository(Protocol):
-    """What a training run reads of a tenant's customers and orders: every order, summarised
-    (``DynamoCustomerRepository`` in the product, an in-memory one in the unit tier)."""
+    """What the product reads of a tenant's customers and orders: a training run every order, summarised; the
+    campaigns a customer by id (``DynamoCustomerRepository`` in the product, an in-memory one in the unit
+    tier)."""
 
     def iter_order_summaries(self, tenant_id: str) -> Iterator[OrderSummary]: ...
+
+    def get_customer(self, tenant_id: str, customer_id: str) -> Customer: ...
 
 
 class DynamoCustomerRepository:
     """The customers repository on the table: this module's reads."""
 
     iter_order_summaries = staticmethod(iter_order_summaries)
+    get_customer = staticmethod(get_customer)
 
 
 def customer_repository() -> DynamoCustomerRepository:
