@@ -275,6 +275,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.campaigns.sending import QueueDispatcher, SendRequest
     from luxebrain.runtime import aws_client
     from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
+    from luxebrain.storage.customers import customer_repository
     from luxebrain.storage.items.customers import LineItem, OrderItem, key_order, orders_by_date_index_keys
     from luxebrain.storage.tenants import create_tenant, tenant_repository
 
@@ -348,7 +349,13 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
         started = time.perf_counter()
         dispatcher = QueueDispatcher(queue("campaign_send_queue_url"))
         result = run_flow(
-            tenant_id, "abandoned_cart", now, dispatcher, campaigns=campaigns, tenants=tenant_repository()
+            tenant_id,
+            "abandoned_cart",
+            now,
+            dispatcher,
+            campaigns=campaigns,
+            tenants=tenant_repository(),
+            customers=customer_repository(),
         )[0]
         wall = time.perf_counter() - started
     finally:

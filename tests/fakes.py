@@ -984,6 +984,26 @@ class InMemoryCustomerRepository:
         except KeyError:
             raise NotFoundError(f"customer {customer_id} not found") from None
 
+    def iter_customers(self, tenant_id: str) -> Iterator[Customer]:
+        return iter([customer for (tenant, _), customer in sorted(self.customers.items()) if tenant == tenant_id])
+
+    def _live_orders(self, tenant_id: str) -> list[Order]:
+        return [order for (tenant, _), order in self.orders.items() if tenant == tenant_id and not order.deleted]
+
+    def orders_created_since(self, tenant_id: str, since_gmt: str) -> Iterator[Order]:
+        # The by-date index: live orders only, by creation date then order id.
+        window = [order for order in self._live_orders(tenant_id) if order.created_gmt >= since_gmt]
+        return iter(sorted(window, key=lambda order: f"{order.created_gmt}#{order.order_id}"))
+
+    def orders_of_customer(self, tenant_id: str, customer_id: str, *, since_gmt: str | None = None) -> Iterator[Order]:
+        # The by-customer index: live orders only, by creation date (an order of the same second in any order).
+        theirs = [
+            order
+            for order in self._live_orders(tenant_id)
+            if order.customer_id == customer_id and order.created_gmt >= (since_gmt or "")
+        ]
+        return iter(sorted(theirs, key=lambda order: order.created_gmt))
+
     def iter_order_summaries(self, tenant_id: str) -> Iterator[OrderSummary]:
         for (tenant, _), order in sorted(self.orders.items()):
             if tenant == tenant_id:

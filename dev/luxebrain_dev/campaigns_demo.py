@@ -232,8 +232,11 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     # The orders every step below reads, queried once: those of the abandoned-cart window and of the segment's
     # days (the demo's sends are assigned within them, so their conversions are in it too).
     since = orders_window_start(settings, ["abandoned_cart"], now)
-    data = RunData.load(tenant_id, min(since, recent_customers_since(segment, now) or since))
-    cart_results = run_flow(tenant_id, "abandoned_cart", now, _queue(), campaigns=campaigns, tenants=tenants, data=data)
+    customers = customer_repository()
+    data = RunData.load(tenant_id, min(since, recent_customers_since(segment, now) or since), customers=customers)
+    cart_results = run_flow(
+        tenant_id, "abandoned_cart", now, _queue(), campaigns=campaigns, tenants=tenants, customers=customers, data=data
+    )
     spec = CampaignSpec(
         name="New season preview",
         segment=segment,
@@ -249,12 +252,22 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     )
     campaign = create_campaign(tenant_id, spec, campaigns=campaigns, tenants=tenants)
     campaign_run = run_campaign(
-        tenant_id, campaign, now, _queue(), campaigns=campaigns, tenants=tenants, orders=data.orders
+        tenant_id,
+        campaign,
+        now,
+        _queue(),
+        campaigns=campaigns,
+        tenants=tenants,
+        customers=customers,
+        orders=data.orders,
     )
     outcomes = drain_send_queue(tenant_id=tenant_id)
     flows = ["abandoned_cart", campaign_flow(campaign.campaign_id)]
     emails, sms = read_back_sent(tenant_id, flows)
-    results = {flow: flow_results(tenant_id, flow, campaigns=campaigns, orders=data.orders) for flow in flows}
+    results = {
+        flow: flow_results(tenant_id, flow, campaigns=campaigns, customers=customers, orders=data.orders)
+        for flow in flows
+    }
     simulation = [
         simulate_daily_peeking(relative_lift=0.0, simulations=200),
         simulate_daily_peeking(relative_lift=0.2, simulations=200),

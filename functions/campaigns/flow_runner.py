@@ -19,11 +19,13 @@ from luxebrain.campaigns.schedule import run_scheduled_flows
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.customers import customer_repository
 from luxebrain.storage.tenants import tenant_repository
 
 # Stateless, over the table: built once per execution environment.
 campaigns = campaign_repository()
 tenants = tenant_repository()
+customers = customer_repository()
 
 
 class FlowRunEvent(BaseModel):
@@ -48,6 +50,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         send_queue=send_queue,
         campaigns=campaigns,
         tenants=tenants,
+        customers=customers,
         tenant_id=parsed.tenant_id,
         now=parsed.now,
     )

@@ -44,7 +44,7 @@ from luxebrain.campaigns.sending import (
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import campaign_repository, create_send_record, get_campaign, get_send_record
-from luxebrain.storage.customers import customer_repository
+from luxebrain.storage.customers import DynamoCustomerRepository, customer_repository
 from luxebrain.storage.tenants import create_store, create_tenant, tenant_repository
 from luxebrain.tenancy import new_tenant_id
 from luxebrain_dev.local.embedded import LocalResources
@@ -54,6 +54,7 @@ NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # outside quiet hours in Londo
 # The table's repositories, as the campaign functions and the API pass them
 CAMPAIGNS = campaign_repository()
 TENANTS = tenant_repository()
+CUSTOMERS = customer_repository()
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -129,6 +130,7 @@ def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalReso
                 QueueDispatcher(queue("campaign_send_queue_url")),
                 campaigns=CAMPAIGNS,
                 tenants=TENANTS,
+                customers=CUSTOMERS,
             )
         )
 
@@ -484,10 +486,17 @@ def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalR
     # A purchase after the send counts as a conversion of that customer's arm
     add_order(tenant_id, "77001", "c3", NOON + timedelta(days=1), status="completed", total=900.0)
     runs = run_due_campaigns(
-        tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS, tenants=TENANTS
+        tenant_id,
+        NOON,
+        QueueDispatcher(queue("campaign_send_queue_url")),
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
+        customers=CUSTOMERS,
     )
     drain_with_sender_handler()
-    report = flow_results(tenant_id, campaign_flow(campaign.campaign_id), holdout_fraction=0.2, campaigns=CAMPAIGNS)
+    report = flow_results(
+        tenant_id, campaign_flow(campaign.campaign_id), holdout_fraction=0.2, campaigns=CAMPAIGNS, customers=CUSTOMERS
+    )
     arms = {arm["arm"]: arm for arm in report["arms"]}
     assert runs[0].candidates == 24 and runs[0].dispatched + runs[0].held_out == 24
     assert set(arms) <= {"A", "B", "holdout"} and sum(a["assigned"] for a in arms.values()) == 24
@@ -546,6 +555,7 @@ def test_a_campaign_whose_segment_cannot_be_resolved_yet_waits_without_stopping_
         QueueDispatcher(queue("campaign_send_queue_url")),
         campaigns=CAMPAIGNS,
         tenants=TENANTS,
+        customers=CUSTOMERS,
     )
     assert get_campaign(tenant_id, everybody.campaign_id).status != "scheduled"
     held = get_campaign(tenant_id, waiting.campaign_id)
@@ -609,6 +619,7 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
         DirectDispatcher(_at_noon(), base_delay=0.0),
         campaigns=CAMPAIGNS,
         tenants=TENANTS,
+        customers=CUSTOMERS,
     )
     assert [r.candidates for r in first] == [0, 0] and first[0].note and "snapshot" in first[0].note
     # When the bag comes back in stock and the other drops 20 %
@@ -616,7 +627,13 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
     product("600", in_stock=True, price=800.0)
     dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
     later = run_flow(
-        tenant_id, "back_in_stock", NOON + timedelta(hours=1), dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS
+        tenant_id,
+        "back_in_stock",
+        NOON + timedelta(hours=1),
+        dispatcher,
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
+        customers=CUSTOMERS,
     )
     # Then each customer gets the message about their product, once
     assert [(r.flow, r.dispatched) for r in later] == [("back_in_stock", 1), ("price_drop", 1)]
@@ -645,9 +662,15 @@ def test_welcome_cross_sell_and_win_back_flows(local_aws: LocalResources, tenant
     )
     save_campaign_settings(tenant_id, settings, tenants=TENANTS)
     dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
-    welcome = run_flow(tenant_id, "welcome", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS)[0]
-    cross_sell = run_flow(tenant_id, "post_purchase", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS)[0]
-    win_back = run_flow(tenant_id, "win_back", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS)[0]
+    welcome = run_flow(
+        tenant_id, "welcome", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS, customers=CUSTOMERS
+    )[0]
+    cross_sell = run_flow(
+        tenant_id, "post_purchase", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS, customers=CUSTOMERS
+    )[0]
+    win_back = run_flow(
+        tenant_id, "win_back", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS, customers=CUSTOMERS
+    )[0]
     assert (welcome.dispatched, cross_sell.dispatched) == (1, 1)
     assert [o.status for o in dispatcher.outcomes] == ["sent", "sent"]
     # No customer model trained for this tenant: the win-back flow says so instead of failing
@@ -704,27 +727,24 @@ def test_sender_paces_itself_to_the_configured_send_rate() -> None:
     assert slept == [0.25, 0.25, 0.25, 0.25]
 
 
-def test_results_of_a_campaign_not_sent_yet_read_no_orders(
-    local_aws: LocalResources, tenant_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_results_of_a_campaign_not_sent_yet_read_no_orders(local_aws: LocalResources, tenant_id: str) -> None:
     # Before: with no send record the conversion window started "now" and every order of the tenant was read
     # anyway (88 s on the e2e demo store under load) to answer that nothing was sent.
-    from luxebrain.campaigns import results
+    class NoOrderReads(DynamoCustomerRepository):
+        def orders_created_since(self, tenant_id: str, since_gmt: str) -> Any:
+            raise AssertionError("read the tenant's orders for a campaign that sent nothing")
 
-    def no_orders(*query: Any) -> Any:
-        raise AssertionError("read the tenant's orders for a campaign that sent nothing")
+        def orders_of_customer(self, tenant_id: str, customer_id: str, *, since_gmt: str | None = None) -> Any:
+            raise AssertionError("read a customer's orders for a campaign that sent nothing")
 
-    monkeypatch.setattr(results, "orders_created_since", no_orders)
-    report = flow_results(tenant_id, campaign_flow("c0notsentyet"), holdout_fraction=0.1, campaigns=CAMPAIGNS)
+    report = flow_results(
+        tenant_id, campaign_flow("c0notsentyet"), holdout_fraction=0.1, campaigns=CAMPAIGNS, customers=NoOrderReads()
+    )
     assert report["arms"] == []
 
 
-def test_results_of_a_small_audience_read_only_its_customers_orders(
-    local_aws: LocalResources, tenant_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_results_of_a_small_audience_read_only_its_customers_orders(local_aws: LocalResources, tenant_id: str) -> None:
     # Before: results of any campaign that had sent read every order of the tenant, however few its recipients.
-    from luxebrain.campaigns import results
-
     for index in range(6):
         add_customer(tenant_id, f"r{index}", email=f"{tenant_id}.small{index}@example.com")
         record_consent(tenant_id, f"r{index}", "email", granted=True, source="checkout", campaigns=CAMPAIGNS)
@@ -735,17 +755,24 @@ def test_results_of_a_small_audience_read_only_its_customers_orders(
     spec = CampaignSpec(name="Small", segment="all_customers", scheduled_at=NOON - timedelta(minutes=5))
     campaign = create_campaign(tenant_id, spec, campaigns=CAMPAIGNS, tenants=TENANTS)
     run_due_campaigns(
-        tenant_id, NOON, QueueDispatcher(queue("campaign_send_queue_url")), campaigns=CAMPAIGNS, tenants=TENANTS
+        tenant_id,
+        NOON,
+        QueueDispatcher(queue("campaign_send_queue_url")),
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
+        customers=CUSTOMERS,
     )
     drain_with_sender_handler()
     flow = campaign_flow(campaign.campaign_id)
-    whole_partition = flow_results(tenant_id, flow, per_customer_query_limit=0, campaigns=CAMPAIGNS)
+    whole_partition = flow_results(
+        tenant_id, flow, per_customer_query_limit=0, campaigns=CAMPAIGNS, customers=CUSTOMERS
+    )
 
-    def no_orders(*query: Any) -> Any:
-        raise AssertionError("read the tenant's orders by date for a campaign of six recipients")
+    class NoWindowReads(DynamoCustomerRepository):
+        def orders_created_since(self, tenant_id: str, since_gmt: str) -> Any:
+            raise AssertionError("read the tenant's orders by date for a campaign of six recipients")
 
-    monkeypatch.setattr(results, "orders_created_since", no_orders)
-    by_customer = flow_results(tenant_id, flow, campaigns=CAMPAIGNS)
+    by_customer = flow_results(tenant_id, flow, campaigns=CAMPAIGNS, customers=NoWindowReads())
     assert by_customer == whole_partition
     assert sum(arm["conversions"] for arm in by_customer["arms"]) == 2
     assert sum(arm["revenue"] for arm in by_customer["arms"]) == 200.0
@@ -790,7 +817,15 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
     cart_dispatcher = Collecting()
     with counted_dynamodb_items_read() as cart_run:
         cart_results = list(
-            run_flows(tenant_id, ["abandoned_cart"], NOON, cart_dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS)
+            run_flows(
+                tenant_id,
+                ["abandoned_cart"],
+                NOON,
+                cart_dispatcher,
+                campaigns=CAMPAIGNS,
+                tenants=TENANTS,
+                customers=CUSTOMERS,
+            )
         )
     with counted_dynamodb_items_read() as all_run:
         list(
@@ -801,6 +836,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
                 Collecting(),
                 campaigns=CAMPAIGNS,
                 tenants=TENANTS,
+                customers=CUSTOMERS,
             )
         )
     # Then each read only the orders of its window: 72 hours (5 orders), 90 days (5 + 7), not the 65 stored
@@ -815,5 +851,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
     assert len(windowed) == cart_results[0].dispatched == 3
     post_purchase = FlowSettings(max_age_hours=240, delay_minutes=3 * 24 * 60)
     assert post_purchase_candidates(everything, post_purchase, NOON) == post_purchase_candidates(
-        RunData.load(tenant_id, (NOON - timedelta(hours=240)).replace(tzinfo=None).isoformat()), post_purchase, NOON
+        RunData.load(tenant_id, (NOON - timedelta(hours=240)).replace(tzinfo=None).isoformat(), customers=CUSTOMERS),
+        post_purchase,
+        NOON,
     )

@@ -220,6 +220,61 @@ def test_a_customer_is_read_by_id_and_an_unknown_one_is_not_found(stored: Stored
         stored.customers.get_customer(new_tenant_id(), "7")  # another tenant's customers
 
 
+def test_customers_are_the_tenants_own_in_id_order_tombstones_included(stored: Stored, tenant: str) -> None:
+    ada = Customer(tenant, "7", email="ada@example.com", modified_gmt="2026-10-01T08:00:00")
+    bob = Customer(tenant, "12", first_name="Bob", modified_gmt="2026-10-01T08:00:00")
+    gone = Customer(tenant, "guest:ab12", modified_gmt="2026-10-02T08:00:00", deleted=True)
+    for record in (ada, gone, bob, Customer(new_tenant_id(), "1", modified_gmt="2026-10-01T08:00:00")):
+        stored.put(record)
+    assert list(stored.customers.iter_customers(tenant)) == [bob, ada, gone]  # the table's order: by id
+    assert list(stored.customers.iter_customers(new_tenant_id())) == []
+
+
+def _dated(tenant: str, order_id: str, customer_id: str, created_gmt: str, *, deleted: bool = False) -> Order:
+    return Order(
+        tenant_id=tenant,
+        order_id=order_id,
+        status="completed",
+        status_class="purchase",
+        customer_id=customer_id,
+        created_gmt=created_gmt,
+        modified_gmt="2026-10-09T12:00:00",
+        total=10.0,
+        line_items=(_line("p1", 2.0),),
+        deleted=deleted,
+    )
+
+
+def test_orders_of_a_window_are_the_tenants_live_ones_oldest_first(stored: Stored, tenant: str) -> None:
+    early = _dated(tenant, "1", "c1", "2026-10-01T10:00:00")
+    same_second_b = _dated(tenant, "9", "c2", "2026-10-03T10:00:00")
+    same_second_a = _dated(tenant, "10", "c1", "2026-10-03T10:00:00")
+    late = _dated(tenant, "4", "c2", "2026-10-05T10:00:00")
+    gone = _dated(tenant, "5", "c1", "2026-10-04T10:00:00", deleted=True)
+    for order in (late, gone, same_second_b, early, same_second_a, _dated(new_tenant_id(), "2", "c1", "2026-10-04")):
+        stored.put(order)
+    window = list(stored.customers.orders_created_since(tenant, "2026-10-03T10:00:00"))
+    assert window == [same_second_a, same_second_b, late]  # by date, then order id; the tombstone left out
+    assert list(stored.customers.orders_created_since(tenant, "2026-10-06")) == []
+    assert list(stored.customers.orders_created_since(new_tenant_id(), "2026-01-01")) == []
+
+
+def test_a_customers_orders_are_their_live_ones_oldest_first(stored: Stored, tenant: str) -> None:
+    first = _dated(tenant, "3", "c1", "2026-10-01T10:00:00")
+    second = _dated(tenant, "1", "c1", "2026-10-04T10:00:00")
+    for order in (
+        second,
+        first,
+        _dated(tenant, "2", "c2", "2026-10-02T10:00:00"),  # another customer's
+        _dated(tenant, "5", "c1", "2026-10-03T10:00:00", deleted=True),
+        _dated(new_tenant_id(), "6", "c1", "2026-10-02T10:00:00"),
+    ):
+        stored.put(order)
+    assert list(stored.customers.orders_of_customer(tenant, "c1")) == [first, second]
+    assert list(stored.customers.orders_of_customer(tenant, "c1", since_gmt="2026-10-02")) == [second]
+    assert list(stored.customers.orders_of_customer(tenant, "c3")) == []
+
+
 def test_price_decisions_are_the_tenants_own_oldest_first(stored: Stored, tenant: str) -> None:
     def decision(tenant_id: str, decision_id: str, status: str) -> PriceDecision:
         return PriceDecision(

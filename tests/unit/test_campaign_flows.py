@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fakes import InMemoryCampaignRepository, InMemoryKeyVault, InMemoryTenantRepository
+from fakes import InMemoryCampaignRepository, InMemoryCustomerRepository, InMemoryKeyVault, InMemoryTenantRepository
 
 from luxebrain.campaigns.abtest import HOLDOUT, Arm, assign
 from luxebrain.campaigns.config import CampaignSettings, FlowSettings
@@ -164,7 +164,9 @@ def test_provider_events_land_on_their_record_and_the_results_count_every_arm(
         Order(TENANT, "o1", "completed", "purchase", opener.customer_id, "2026-11-27T09:00:00", total=120.0),
         Order(TENANT, "o2", "completed", "purchase", held_out, "2026-12-10T09:00:00", total=80.0),
     ]
-    report = flow_results(TENANT, FLOW, campaigns=campaigns, holdout_fraction=0.3, orders=orders)
+    report = flow_results(
+        TENANT, FLOW, campaigns=campaigns, customers=InMemoryCustomerRepository(), holdout_fraction=0.3, orders=orders
+    )
     by_arm = {arm["arm"]: arm for arm in report["arms"]}
     assert set(by_arm) == {HOLDOUT, "A", "B"}
     assert sum(arm["assigned"] for arm in by_arm.values()) == counts["dispatched"] + counts["held_out"]

@@ -47,13 +47,16 @@ Token = Annotated[str, Path(min_length=10, max_length=1000, pattern=r"^[A-Za-z0-
 
 # ----------------------------------------------------------------------------- results
 @router.get("/flows/{flow}/results", summary="Results of a flow per arm, with lift over its hold-out")
-def flow_result(flow: FlowName, principal: TenantMember, campaigns: Campaigns, tenants: Tenants) -> dict[str, Any]:
+def flow_result(
+    flow: FlowName, principal: TenantMember, campaigns: Campaigns, tenants: Tenants, customers: Customers
+) -> dict[str, Any]:
     tenant_id = principal.require_tenant()
     config = flow_settings(load_campaign_settings(tenant_id, tenants=tenants), flow)
     return flow_results(
         tenant_id,
         flow,
         campaigns=campaigns,
+        customers=customers,
         conversion_window_days=config.conversion_window_days,
         holdout_fraction=config.holdout_fraction,
     )
@@ -107,7 +110,10 @@ def schedule_campaign(
 
 @router.get("/{campaign_id}/results", summary="Results of a one-off campaign per arm")
 def campaign_result(
-    campaign_id: Annotated[str, Path(pattern=r"^[a-z0-9]{1,40}$")], principal: TenantMember, campaigns: Campaigns
+    campaign_id: Annotated[str, Path(pattern=r"^[a-z0-9]{1,40}$")],
+    principal: TenantMember,
+    campaigns: Campaigns,
+    customers: Customers,
 ) -> dict[str, Any]:
     tenant_id = principal.require_tenant()
     campaign = campaigns.get_campaign(tenant_id, campaign_id)
@@ -116,6 +122,7 @@ def campaign_result(
         tenant_id,
         campaign_flow(campaign_id),
         campaigns=campaigns,
+        customers=customers,
         conversion_window_days=int(ab.get("conversion_window_days", 7)),
         holdout_fraction=float(ab.get("holdout_fraction", 0.1)),
     )

@@ -26,7 +26,7 @@ from luxebrain.campaigns.sending import SendRequest, new_record
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, Consents, SendRecords
-from luxebrain.storage.customers import Order, iter_customers, orders_created_since
+from luxebrain.storage.customers import CustomerRepository, Order
 from luxebrain.storage.tenants import TenantRepository
 
 PRODUCT_WATCH_STATE = "product_watch"
@@ -117,8 +117,8 @@ class RunData:
     orders: list[Order]
 
     @classmethod
-    def load(cls, tenant_id: str, since_gmt: str) -> RunData:
-        return cls(tenant_id, list(orders_created_since(tenant_id, since_gmt)))
+    def load(cls, tenant_id: str, since_gmt: str, *, customers: CustomerRepository) -> RunData:
+        return cls(tenant_id, list(customers.orders_created_since(tenant_id, since_gmt)))
 
     def last_purchase(self) -> dict[str, str]:
         latest: dict[str, str] = {}
@@ -187,12 +187,14 @@ def abandoned_cart_candidates(data: RunData, flow: FlowSettings, now: datetime, 
     ]
 
 
-def welcome_candidates(tenant_id: str, flow: FlowSettings, now: datetime) -> list[Candidate]:
+def welcome_candidates(
+    tenant_id: str, flow: FlowSettings, now: datetime, *, customers: CustomerRepository
+) -> list[Candidate]:
     newest = _gmt(now - timedelta(minutes=flow.delay_minutes))
     oldest = _gmt(now - timedelta(hours=flow.max_age_hours))
     return [
         Candidate(customer.customer_id, "welcome-1", {}, now)
-        for customer in iter_customers(tenant_id)
+        for customer in customers.iter_customers(tenant_id)
         if not customer.deleted
         and not customer.customer_id.startswith("guest:")
         and oldest <= customer.created_gmt <= newest
@@ -357,6 +359,7 @@ def run_flow(
     *,
     campaigns: CampaignRepository,
     tenants: TenantRepository,
+    customers: CustomerRepository,
     data: RunData | None = None,
     settings: CampaignSettings | None = None,
 ) -> list[FlowRunResult]:
@@ -367,14 +370,14 @@ def run_flow(
         return [FlowRunResult(flow, note="disabled")]
     catalog = load_catalog(tenant_id, tenants=tenants, fresh=True)
     if flow == "abandoned_cart":
-        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
+        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now), customers=customers)
         candidates = abandoned_cart_candidates(data, config, now, catalog)
         return [_run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)]
     if flow == "welcome":
-        candidates = welcome_candidates(tenant_id, config, now)
+        candidates = welcome_candidates(tenant_id, config, now, customers=customers)
         return [_run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)]
     if flow == "post_purchase":
-        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
+        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now), customers=customers)
         candidates = post_purchase_candidates(data, config, now)
         return [_run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)]
     if flow == "win_back":
@@ -383,7 +386,7 @@ def run_flow(
         result.note = note
         return [result]
     if flow in ("back_in_stock", "price_drop"):
-        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now))
+        data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now), customers=customers)
         back, drop, note = product_change_candidates(
             tenant_id, data, catalog, now, config.max_age_hours, campaigns=campaigns
         )
@@ -424,6 +427,7 @@ def run_flows(
     *,
     campaigns: CampaignRepository,
     tenants: TenantRepository,
+    customers: CustomerRepository,
 ) -> Iterator[FlowRunResult]:
     """Several flows of one tenant, reading the orders of their widest window once."""
     settings = load_campaign_settings(tenant_id, tenants=tenants)
@@ -434,9 +438,17 @@ def run_flows(
         if flow in done:
             continue
         if flow in ORDER_FLOWS and data is None:
-            data = RunData.load(tenant_id, orders_window_start(settings, flows, now))
+            data = RunData.load(tenant_id, orders_window_start(settings, flows, now), customers=customers)
         results = run_flow(
-            tenant_id, flow, now, dispatcher, campaigns=campaigns, tenants=tenants, data=data, settings=settings
+            tenant_id,
+            flow,
+            now,
+            dispatcher,
+            campaigns=campaigns,
+            tenants=tenants,
+            customers=customers,
+            data=data,
+            settings=settings,
         )
         done.update(r.flow for r in results)
         yield from results

@@ -21,7 +21,7 @@ from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError
 from luxebrain.ml.customers.segments import SEGMENT_NAMES
 from luxebrain.storage.campaigns import Campaign, CampaignRecords, CampaignRepository
-from luxebrain.storage.customers import Order, iter_customers, orders_created_since
+from luxebrain.storage.customers import CustomerRepository, Order
 from luxebrain.storage.tenants import TenantRepository
 from luxebrain.text import PlainLine, plausible_moment
 
@@ -126,19 +126,26 @@ def recent_customers_since(segment: str, now: datetime) -> str | None:
 
 
 def segment_members(
-    tenant_id: str, segment: str, now: datetime | None = None, *, orders: list[Order] | None = None
+    tenant_id: str,
+    segment: str,
+    now: datetime | None = None,
+    *,
+    customers: CustomerRepository,
+    orders: list[Order] | None = None,
 ) -> list[str]:
     since = recent_customers_since(segment, now or datetime.now(UTC))
     if since is not None:
         recent = {
             order.customer_id
-            for order in (orders if orders is not None else orders_created_since(tenant_id, since))
+            for order in (orders if orders is not None else customers.orders_created_since(tenant_id, since))
             if order.status_class == "purchase" and not order.deleted and order.created_gmt >= since
         }
         return sorted(recent - {"guest:anonymous"})
     if segment == ALL_CUSTOMERS:
         return [
-            c.customer_id for c in iter_customers(tenant_id) if not c.deleted and c.customer_id != "guest:anonymous"
+            c.customer_id
+            for c in customers.iter_customers(tenant_id)
+            if not c.deleted and c.customer_id != "guest:anonymous"
         ]
     try:
         from luxebrain.serving.loader import current_serving
@@ -170,6 +177,7 @@ def run_campaign(
     *,
     campaigns: CampaignRepository,
     tenants: TenantRepository,
+    customers: CustomerRepository,
     orders: list[Order] | None = None,
 ) -> FlowRunResult:
     settings = load_campaign_settings(tenant_id, tenants=tenants)
@@ -183,7 +191,7 @@ def run_campaign(
     flow = campaign_flow(campaign.campaign_id)
     candidates = [
         Candidate(customer_id, CAMPAIGN_TRIGGER, {"campaign_id": campaign.campaign_id}, campaign.scheduled_at)
-        for customer_id in segment_members(tenant_id, campaign.segment, now, orders=orders)
+        for customer_id in segment_members(tenant_id, campaign.segment, now, customers=customers, orders=orders)
     ]
     result = dispatch_candidates(
         tenant_id,
@@ -207,7 +215,13 @@ def run_campaign(
 
 
 def run_due_campaigns(
-    tenant_id: str, now: datetime, dispatcher: Dispatcher, *, campaigns: CampaignRepository, tenants: TenantRepository
+    tenant_id: str,
+    now: datetime,
+    dispatcher: Dispatcher,
+    *,
+    campaigns: CampaignRepository,
+    tenants: TenantRepository,
+    customers: CustomerRepository,
 ) -> list[FlowRunResult]:
     """Run the tenant's due campaigns. One whose segment cannot be resolved yet (an RFM segment before the
     customer model is trained) keeps its schedule with the reason in its stats and does not stop the others."""
@@ -215,7 +229,11 @@ def run_due_campaigns(
     for campaign in campaigns.list_campaigns(tenant_id):
         if campaign.status in ("scheduled", "running") and campaign.scheduled_at <= now:
             try:
-                results.append(run_campaign(tenant_id, campaign, now, dispatcher, campaigns=campaigns, tenants=tenants))
+                results.append(
+                    run_campaign(
+                        tenant_id, campaign, now, dispatcher, campaigns=campaigns, tenants=tenants, customers=customers
+                    )
+                )
             except InvalidInputError as exc:
                 campaigns.record_campaign_run(
                     tenant_id,

@@ -19,7 +19,7 @@ from typing import Any
 
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome, DecisionRule, decide
 from luxebrain.storage.campaigns import SendRecords
-from luxebrain.storage.customers import Order, orders_created_since, orders_of_customer
+from luxebrain.storage.customers import CustomerRepository, Order
 
 # Up to this many recipients, one by-customer index query each (only their orders since the first assignment)
 # costs fewer reads than one pass over every order of the tenant; past it, the single pass wins.
@@ -71,15 +71,17 @@ def _purchases_by_customer(
     customer_ids: set[str],
     orders: list[Order] | None,
     per_customer_query_limit: int,
+    customers: CustomerRepository,
 ) -> dict[str, list[tuple[str, float]]]:
     if orders is not None:
         source: Iterable[Order] = orders
     elif len(customer_ids) <= per_customer_query_limit:
         source = chain.from_iterable(
-            orders_of_customer(tenant_id, customer_id, since_gmt=since_gmt) for customer_id in sorted(customer_ids)
+            customers.orders_of_customer(tenant_id, customer_id, since_gmt=since_gmt)
+            for customer_id in sorted(customer_ids)
         )
     else:
-        source = orders_created_since(tenant_id, since_gmt)
+        source = customers.orders_created_since(tenant_id, since_gmt)
     purchases: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for order in source:
         if (
@@ -103,6 +105,7 @@ def flow_results(
     flow: str,
     *,
     campaigns: SendRecords,
+    customers: CustomerRepository,
     conversion_window_days: int = 7,
     holdout_fraction: float = 0.1,
     rule: DecisionRule | None = None,
@@ -118,7 +121,9 @@ def flow_results(
     # Nothing assigned, nothing to attribute: the tenant's orders are not read to say so.
     recipients = {record.customer_id for record in records}
     purchases = (
-        _purchases_by_customer(tenant_id, earliest, recipients, orders, per_customer_query_limit) if records else {}
+        _purchases_by_customer(tenant_id, earliest, recipients, orders, per_customer_query_limit, customers)
+        if records
+        else {}
     )
     for record in records:
         arm = arms.setdefault(record.variant or "default", ArmStats(record.variant or "default"))

@@ -18,6 +18,7 @@ from luxebrain.campaigns.sending import QueueDispatcher
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage.campaigns import CampaignRepository
+from luxebrain.storage.customers import CustomerRepository
 from luxebrain.storage.tenants import TenantRepository
 
 ONE_OFF_CAMPAIGNS = "campaigns"  # the schedule's name for "due one-off campaigns" beside the flows
@@ -29,6 +30,7 @@ def run_scheduled_flows(
     send_queue: MessageQueue,
     campaigns: CampaignRepository,
     tenants: TenantRepository,
+    customers: CustomerRepository,
     tenant_id: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -45,9 +47,13 @@ def run_scheduled_flows(
     for tenant in tenant_ids:
         dispatcher = QueueDispatcher(send_queue)
         try:
-            results = list(run_flows(tenant, triggered, now, dispatcher, campaigns=campaigns, tenants=tenants))
+            results = list(
+                run_flows(tenant, triggered, now, dispatcher, campaigns=campaigns, tenants=tenants, customers=customers)
+            )
             if ONE_OFF_CAMPAIGNS in flows:
-                results += run_due_campaigns(tenant, now, dispatcher, campaigns=campaigns, tenants=tenants)
+                results += run_due_campaigns(
+                    tenant, now, dispatcher, campaigns=campaigns, tenants=tenants, customers=customers
+                )
         except Exception:
             logger.exception("campaign flows failed for a tenant", extra={"tenant_id": tenant})
             summary["failed_tenants"].append(tenant)
