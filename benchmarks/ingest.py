@@ -297,6 +297,8 @@ def bench_backfill(customers: int) -> dict[str, Any]:
         from luxebrain.runtime import reset_runtime
         from luxebrain.storage import tenants as tenant_repo
         from luxebrain.storage.ingest import ingest_repository
+        from luxebrain.storage.storefront import storefront_repository
+        from luxebrain.storage.training import training_repository
         from luxebrain.woocommerce.client import WooCommerceClient
 
         reset_runtime()
@@ -313,7 +315,14 @@ def bench_backfill(customers: int) -> dict[str, Any]:
         base, _ = tracemalloc.get_traced_memory()
         started = time.perf_counter()
         report = backfill_store(
-            tenant_id, "s-bench", factory, files=models_bucket(), records=ingest_repository(), usage=plan_usage()
+            tenant_id,
+            "s-bench",
+            factory,
+            files=models_bucket(),
+            records=ingest_repository(),
+            usage=plan_usage(),
+            training=training_repository(),
+            storefront=storefront_repository(),
         )
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()

@@ -160,6 +160,7 @@ def _run_backfill(args: argparse.Namespace) -> int:
     from luxebrain.billing.usage import plan_usage
     from luxebrain.ingest.backfill import BackfillProgress, backfill_store, store_clients
     from luxebrain.storage.ingest import ingest_repository
+    from luxebrain.storage.storefront import storefront_repository
     from luxebrain.storage.tenants import tenant_repository
     from luxebrain.storage.training import training_repository
 
@@ -182,6 +183,7 @@ def _run_backfill(args: argparse.Namespace) -> int:
         records=ingest_repository(),
         usage=plan_usage(),
         training=training_repository(),
+        storefront=storefront_repository(),
     )
     print(json.dumps(report.summary(), indent=1))
     if not report.done:

@@ -35,6 +35,7 @@ from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.members import member_repository
+from luxebrain.storage.storefront import storefront_repository
 from luxebrain.storefront.events import StorefrontEventBatch, record_events
 from luxebrain.storefront.holdout import TREATMENT, holdout_share_of, visitor_arm
 from luxebrain.storefront.results import placement_results
@@ -112,7 +113,9 @@ def run_storefront_demo(
             seed=seed,
             emit=emit,
         )
-        results = placement_results(tenant_id, tenants=tenant_repo.tenant_repository(), days=1)
+        results = placement_results(
+            tenant_id, tenants=tenant_repo.tenant_repository(), storefront=storefront_repository(), days=1
+        )
     finally:
         page_server.shutdown()
         page_server.server_close()
@@ -218,6 +221,7 @@ class EventSender:
                 source=visitor.source,
                 catalogue=catalogue_repository(),
                 tenants=tenant_repo.tenant_repository(),
+                storefront=storefront_repository(),
             )
             return
         request = urllib.request.Request(  # noqa: S310 - loopback only
@@ -377,7 +381,12 @@ def _ingest_order(
         received_at=utc_now_iso(),
     )
     processor.process_envelope(
-        envelope, event_id=uuid.uuid4().hex, refunds=_no_refunds, records=ingest_repository(), usage=plan_usage()
+        envelope,
+        event_id=uuid.uuid4().hex,
+        refunds=_no_refunds,
+        records=ingest_repository(),
+        usage=plan_usage(),
+        storefront=storefront_repository(),
     )
 
 

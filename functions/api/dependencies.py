@@ -47,6 +47,7 @@ from luxebrain.storage.ingest import IngestRepository, ingest_repository
 from luxebrain.storage.members import MemberRepository, member_repository
 from luxebrain.storage.merchandising import MerchandisingRepository, merchandising_repository
 from luxebrain.storage.pricing import PriceDecisionRepository, price_decision_repository
+from luxebrain.storage.storefront import StorefrontRepository, storefront_repository
 from luxebrain.storage.tenants import TenantRepository, tenant_repository
 from luxebrain.storefront.limits import (
     REQUESTS_PER_CLIENT_PER_MINUTE,
@@ -263,6 +264,10 @@ async def merchandising_rules() -> MerchandisingRepository:
     return merchandising_repository()
 
 
+async def storefront_records() -> StorefrontRepository:
+    return storefront_repository()
+
+
 # The trained models a route serves from: the execution environment's cache, built on first use over the
 # training repository's pointers and the models bucket.
 async def serving_models() -> ModelCache:
@@ -283,4 +288,5 @@ Models = Annotated[ModelCache, Depends(serving_models)]
 Campaigns = Annotated[CampaignRepository, Depends(campaigns_repository)]
 PriceDecisions = Annotated[PriceDecisionRepository, Depends(price_decisions_repository)]
 Merchandising = Annotated[MerchandisingRepository, Depends(merchandising_rules)]
+Storefront = Annotated[StorefrontRepository, Depends(storefront_records)]
 Ingest = Annotated[IngestRepository, Depends(ingest_records)]

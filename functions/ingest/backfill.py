@@ -28,6 +28,7 @@ from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.runtime import on_reset
 from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.members import member_repository
+from luxebrain.storage.storefront import storefront_repository
 from luxebrain.storage.tenants import tenant_repository
 from luxebrain.storage.training import training_repository
 
@@ -110,6 +111,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         records=ingest_repository(),
         usage=plan_usage(),
         training=training_repository(),
+        storefront=storefront_repository(),
         should_stop=lambda: context.get_remaining_time_in_millis() < STOP_WHEN_REMAINING_MS,
     )
     metrics.add_metric(name="BackfillItems", unit=MetricUnit.Count, value=report.items)

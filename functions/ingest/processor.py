@@ -29,6 +29,7 @@ from luxebrain.ingest.processor import (
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.runtime import on_reset
 from luxebrain.storage.ingest import IngestRepository, ingest_repository
+from luxebrain.storage.storefront import StorefrontRepository, storefront_repository
 from luxebrain.storage.tenants import TenantRepository, tenant_repository
 from luxebrain.storage.training import TrainingRepository, training_repository
 
@@ -55,7 +56,11 @@ refund_lines = store_refund_lines(lambda tenant_id, store_id: store_clients_once
 
 
 def record_handler(
-    record: SQSRecord, refunds: RefundLinesFetcher, records: IngestRepository, usage: UsageCounter
+    record: SQSRecord,
+    refunds: RefundLinesFetcher,
+    records: IngestRepository,
+    usage: UsageCounter,
+    storefront: StorefrontRepository,
 ) -> str:
     result = process_message(
         record.body,
@@ -63,6 +68,7 @@ def record_handler(
         refunds=refunds,
         records=records,
         usage=usage,
+        storefront=storefront,
         receive_count=int(record.attributes.approximate_receive_count or 1),
     )
     metrics.add_metric(name=f"Ingest{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
@@ -87,6 +93,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         usage=plan_usage(),
         tenants=tenant_repository(),
         training=training_repository(),
+        storefront=storefront_repository(),
     )
 
 
@@ -99,14 +106,16 @@ def handle_batch(
     usage: UsageCounter,
     tenants: TenantRepository,
     training: TrainingRepository,
+    storefront: StorefrontRepository,
 ) -> dict[str, Any]:
     """One SQS batch, new refunds getting their lines from ``refunds`` (the handler passes the stores'), its
-    records stored in ``records`` and metered in ``usage``, its stores' last event stamped in ``tenants`` and
-    its tenants' data marked changed in ``training``."""
+    records stored in ``records`` and metered in ``usage``, its orders' storefront attribution counted in
+    ``storefront``, its stores' last event stamped in ``tenants`` and its tenants' data marked changed in
+    ``training``."""
     _batch_results.clear()
     response = process_partial_response(
         event=event,
-        record_handler=partial(record_handler, refunds=refunds, records=records, usage=usage),
+        record_handler=partial(record_handler, refunds=refunds, records=records, usage=usage, storefront=storefront),
         processor=batch_processor,
         context=context,
     )

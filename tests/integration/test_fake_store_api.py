@@ -18,6 +18,7 @@ from luxebrain.ml.pricing.serving import PriceSuggestion
 from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.customers import get_order
 from luxebrain.storage.ingest import ingest_repository
+from luxebrain.storage.storefront import storefront_repository
 from luxebrain.storage.training import training_repository
 from luxebrain.woocommerce.client import WooCommerceClient, WooCommerceError
 from luxebrain.woocommerce.outbound import OutboundPolicy
@@ -129,6 +130,7 @@ def test_refunds_are_listed_per_order_and_arrive_net_through_the_back_fill(
         records=ingest_repository(),
         usage=plan_usage(),
         training=training_repository(),
+        storefront=storefront_repository(),
     )
     stored = get_order(tenant_id, str(order["id"]))
     assert stored.line_items[0].net_quantity == 0 and not stored.refunds_estimated

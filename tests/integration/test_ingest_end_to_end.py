@@ -19,6 +19,7 @@ from luxebrain.storage import tenants as tenant_repo
 from luxebrain.storage.catalogue import iter_products
 from luxebrain.storage.customers import get_order, iter_customers, iter_orders
 from luxebrain.storage.ingest import ingest_repository, list_rejected_events
+from luxebrain.storage.storefront import storefront_repository
 from luxebrain.storage.training import training_repository
 from luxebrain.woocommerce.client import WooCommerceAuthError, WooCommerceClient, WooCommerceError
 from luxebrain_dev.delivery import WebhookSender, deliver_sample_store, verify_ingested, wp_json_encode
@@ -176,6 +177,7 @@ def run_backfill(tenant_id: str, store_id: str, clients: Any, **options: Any) ->
         records=ingest_repository(),
         usage=plan_usage(),
         training=training_repository(),
+        storefront=storefront_repository(),
         **options,
     )
 

@@ -29,6 +29,7 @@ from luxebrain.storage.customers import get_customer, get_order, orders_of_custo
 from luxebrain.storage.ingest import ingest_repository, list_rejected_events
 from luxebrain.storage.items.catalogue import ProductItem, key_product
 from luxebrain.storage.items.customers import CustomerItem, OrderItem, key_order
+from luxebrain.storage.storefront import storefront_repository
 from luxebrain.woocommerce.client import WooCommerceError
 from luxebrain.woocommerce.signature import compute_signature
 from luxebrain_dev.delivery import wp_json_encode
@@ -452,6 +453,7 @@ def test_random_and_truncated_payloads_are_stored_or_rejected_never_crash(
         refunds=StoreRefunds(WooCommerceError("no store behind this test")),
         records=ingest_repository(),
         usage=plan_usage(),
+        storefront=storefront_repository(),
     )
     assert result.outcome in ("stored", "duplicate", "rejected", "tombstoned")
 
@@ -462,7 +464,12 @@ def test_replayed_delivery_changes_nothing(processor_handler: Any, tenant_id: st
     first = ProductItem.get(*key_product(tenant_id, "93"))
     replay = copy.deepcopy(delivery)
     result = ingest_processor.process_envelope(
-        replay, event_id="replay", refunds=no_refund_lookups, records=ingest_repository(), usage=plan_usage()
+        replay,
+        event_id="replay",
+        refunds=no_refund_lookups,
+        records=ingest_repository(),
+        usage=plan_usage(),
+        storefront=storefront_repository(),
     )
     assert result.outcome == "duplicate"
     assert ProductItem.get(*key_product(tenant_id, "93")).updated_at == first.updated_at

@@ -18,6 +18,7 @@ from luxebrain.runtime import aws_client
 from luxebrain.storage.customers import get_order
 from luxebrain.storage.ingest import ingest_repository, list_rejected_events
 from luxebrain.storage.items.customers import CustomerItem
+from luxebrain.storage.storefront import storefront_repository
 from luxebrain.storage.tenants import tenant_repository
 from luxebrain.storage.training import training_repository
 from luxebrain.woocommerce.client import WooCommerceAuthError
@@ -71,6 +72,7 @@ def processor_handler(local_aws: LocalResources, store_refunds: StoreRefunds) ->
             usage=plan_usage(),
             tenants=tenant_repository(),
             training=training_repository(),
+            storefront=storefront_repository(),
         ),
     )
 

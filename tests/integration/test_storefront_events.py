@@ -400,6 +400,7 @@ def test_one_visitor_is_capped_per_minute_without_blocking_other_visitors(client
 def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop: Shop) -> None:
     from luxebrain.billing import plans as billing_plans
     from luxebrain.storage.catalogue import catalogue_repository
+    from luxebrain.storage.storefront import storefront_repository
     from luxebrain.storefront.events import StorefrontEventBatch, record_events
 
     shop = fresh_shop
@@ -418,6 +419,7 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop:
                 source="203.0.113.7",
                 catalogue=catalogue_repository(),
                 tenants=tenant_repository(),
+                storefront=storefront_repository(),
             )
         except billing_plans.RateLimitedError:
             refused += 1
@@ -430,6 +432,7 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop:
             source="198.51.100.9",
             catalogue=catalogue_repository(),
             tenants=tenant_repository(),
+            storefront=storefront_repository(),
         ).accepted
         == 50
     )
@@ -512,6 +515,7 @@ def deliver_order(tenant_id: str, order: dict[str, Any], refunds: RefundLinesFet
     from luxebrain.ingest import processor
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
     from luxebrain.storage.ingest import ingest_repository
+    from luxebrain.storage.storefront import storefront_repository
     from luxebrain_dev.delivery import wp_json_encode
 
     envelope = IngestEnvelope(
@@ -524,16 +528,24 @@ def deliver_order(tenant_id: str, order: dict[str, Any], refunds: RefundLinesFet
         received_at=utc_now_iso(),
     )
     return processor.process_envelope(
-        envelope, event_id=uuid.uuid4().hex, refunds=refunds, records=ingest_repository(), usage=plan_usage()
+        envelope,
+        event_id=uuid.uuid4().hex,
+        refunds=refunds,
+        records=ingest_repository(),
+        usage=plan_usage(),
+        storefront=storefront_repository(),
     )
 
 
 def related_results(tenant_id: str) -> dict[str, Any]:
+    from luxebrain.storage.storefront import storefront_repository
     from luxebrain.storefront.results import placement_results
 
     (result,) = [
         p
-        for p in placement_results(tenant_id, tenants=tenant_repository(), days=7)["placements"]
+        for p in placement_results(tenant_id, tenants=tenant_repository(), storefront=storefront_repository(), days=7)[
+            "placements"
+        ]
         if p["placement"] == "related"
     ]
     return result
@@ -655,6 +667,7 @@ def test_an_order_stored_before_product_totals_counts_its_lines_not_shipping_and
     clicked_visitor: ClickedVisitor,
 ) -> None:
     from luxebrain.storage.customers import Order, OrderLine
+    from luxebrain.storage.storefront import storefront_repository
     from luxebrain.storefront.attribution import attribute_order
 
     tenant_id = clicked_visitor.shop.merchant.tenant_id
@@ -674,7 +687,7 @@ def test_an_order_stored_before_product_totals_counts_its_lines_not_shipping_and
         line_items=(line,),
         storefront_attribution={"visitor_id": clicked_visitor.visitor_id},
     )
-    assert attribute_order(tenant_id, older).placements == ["related"]
+    assert attribute_order(tenant_id, older, storefront=storefront_repository()).placements == ["related"]
     (arm_row,) = [r for (p, _), r in stats_rows(tenant_id).items() if p == "related"]
     # Product revenue only (before: the order's 130.00 charged, shipping and tax included)
     assert arm_row["revenue"] == 100.0 and arm_row["attributed_revenue"] == 100.0

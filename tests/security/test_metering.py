@@ -28,6 +28,7 @@ from luxebrain.ingest.processor import ProcessResult, process_envelope
 from luxebrain.storage.campaigns import campaign_repository
 from luxebrain.storage.customers import customer_repository
 from luxebrain.storage.ingest import ingest_repository
+from luxebrain.storage.storefront import storefront_repository
 from luxebrain.storage.tenants import create_tenant, tenant_repository
 from luxebrain.storage.training import training_repository
 from luxebrain.tenancy import new_tenant_id
@@ -352,7 +353,12 @@ def _product_envelope(
 def _deliver(envelope: IngestEnvelope, event_id: str) -> ProcessResult:
     """A webhook delivery through the processor, on the table and the plan's counters as the function runs it."""
     return process_envelope(
-        envelope, event_id=event_id, refunds=no_refund_lookups, records=ingest_repository(), usage=plan_usage()
+        envelope,
+        event_id=event_id,
+        refunds=no_refund_lookups,
+        records=ingest_repository(),
+        usage=plan_usage(),
+        storefront=storefront_repository(),
     )
 
 
@@ -397,7 +403,9 @@ def test_a_back_fill_page_counts_what_it_adds_once_and_near_the_limit_record_by_
     tenant_id = _tenant_on("free")
     payload = json.loads((WOO_FIXTURES / "product.json").read_text())
     assert _deliver(_product_envelope(tenant_id, 1), "e1").outcome == "stored"
-    writer = _PageWriter(no_refund_lookups, ingest_repository(), plan_usage(), training_repository())
+    writer = _PageWriter(
+        no_refund_lookups, ingest_repository(), plan_usage(), training_repository(), storefront_repository()
+    )
     # A page with a product already held (the same version) and two new ones counts the two new ones
     page = [("product", payload | {"id": product_id}) for product_id in (1, 2, 3)]
     outcomes = [result.outcome for result in _ingest_page(tenant_id, "s-1", page, BackfillReport("r"), writer)]

@@ -299,6 +299,7 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
     from luxebrain.ml.pricing import decisions as price_decisions
     from luxebrain.storage.catalogue import catalogue_repository
     from luxebrain.storage.ingest import ingest_repository
+    from luxebrain.storage.storefront import storefront_repository
     from luxebrain.storage.tenants import create_store, tenant_repository
     from luxebrain_dev.delivery import wp_json_encode
 
@@ -325,7 +326,12 @@ def test_price_writes_go_to_the_store_the_product_belongs_to(local_aws: LocalRes
     )
     assert (
         process_envelope(
-            envelope, event_id="p1", refunds=no_refund_lookups, records=ingest_repository(), usage=plan_usage()
+            envelope,
+            event_id="p1",
+            refunds=no_refund_lookups,
+            records=ingest_repository(),
+            usage=plan_usage(),
+            storefront=storefront_repository(),
         ).outcome
         == "stored"
     )

@@ -13,6 +13,7 @@ import pytest
 from fakes import (
     InMemoryIngestRepository,
     InMemoryObjectStore,
+    InMemoryStorefrontRepository,
     InMemoryTenantRepository,
     InMemoryTrainingRepository,
     InMemoryUsageCounter,
@@ -67,6 +68,7 @@ class Ingest:
     def __init__(self) -> None:
         self.records = InMemoryIngestRepository()
         self.usage = InMemoryUsageCounter("free")
+        self.storefront = InMemoryStorefrontRepository()
 
     def __call__(
         self, body: str, *, refunds: RefundLinesFetcher = no_refund_lookups, receive_count: int = 1
@@ -77,6 +79,7 @@ class Ingest:
             refunds=refunds,
             records=self.records,
             usage=self.usage,
+            storefront=self.storefront,
             receive_count=receive_count,
         )
 

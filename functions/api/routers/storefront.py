@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, ValidationError
 
-from api.dependencies import Catalogue, Members, TenantMember, Tenants, remember_principal, source_address
+from api.dependencies import (
+    Catalogue,
+    Members,
+    Storefront,
+    TenantMember,
+    Tenants,
+    remember_principal,
+    source_address,
+)
 from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.billing.plans import ensure_tenant_active
 from luxebrain.errors import UnauthorizedError
@@ -46,7 +54,7 @@ class RecordedEventsResponse(ApiModel):
     },
 )
 async def post_events(
-    request: Request, members: Members, catalogue: Catalogue, tenants: Tenants
+    request: Request, members: Members, catalogue: Catalogue, tenants: Tenants, storefront: Storefront
 ) -> RecordedEventsResponse:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
@@ -62,7 +70,14 @@ async def post_events(
     tenant_id = principal.require_tenant()
     check_storefront_origin(tenant_id, request.headers.get("origin"), required=True, tenants=tenants)
     ensure_tenant_active(tenant_id, tenants=tenants)
-    recorded = record_events(tenant_id, batch, source=source_address(request), catalogue=catalogue, tenants=tenants)
+    recorded = record_events(
+        tenant_id,
+        batch,
+        source=source_address(request),
+        catalogue=catalogue,
+        tenants=tenants,
+        storefront=storefront,
+    )
     return RecordedEventsResponse(
         accepted=recorded.accepted, duplicates=recorded.duplicates, rejected=recorded.rejected
     )
@@ -121,6 +136,9 @@ class PlacementResults(ApiModel):
 async def results(
     principal: TenantMember,
     tenants: Tenants,
+    storefront: Storefront,
     days: Annotated[int, Query(ge=1, le=90, description="the last N UTC days")] = 30,
 ) -> PlacementResults:
-    return PlacementResults.model_validate(placement_results(principal.require_tenant(), tenants=tenants, days=days))
+    return PlacementResults.model_validate(
+        placement_results(principal.require_tenant(), tenants=tenants, storefront=storefront, days=days)
+    )

@@ -39,6 +39,7 @@ from luxebrain.ingest.processor import (
 )
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.ingest import Checkpoint, IngestRepository
+from luxebrain.storage.storefront import StorefrontRepository
 from luxebrain.woocommerce.client import WooCommerceClient
 
 if TYPE_CHECKING:
@@ -120,17 +121,19 @@ def backfill_store(
     records: IngestRepository,
     usage: UsageCounter,
     training: TrainingRepository,
+    storefront: StorefrontRepository,
     should_stop: Callable[[], bool] = lambda: False,
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> BackfillReport:
     """Bring the store's data up to date, resuming a run in progress (the orders' training deltas go to
     ``files``, the models bucket; the records and checkpoints to ``records``, catalogue sizes counted in
-    ``usage``, the tenant's data marked changed in ``training``). ``done`` is False when stopped early
-    (``should_stop`` said so after a page); call again to continue. Raises the client's error when the store
-    fails for good (auth, 500s beyond the retries); the checkpoint keeps every finished page."""
+    ``usage``, the tenant's data marked changed in ``training``, orders with storefront attribution counted in
+    ``storefront``). ``done`` is False when stopped early (``should_stop`` said so after a page); call again to
+    continue. Raises the client's error when the store fails for good (auth, 500s beyond the retries); the
+    checkpoint keeps every finished page."""
     configured_settings()
     client = client_factory(tenant_id, store_id)
-    writer = _PageWriter(store_refund_lines(client_factory), records, usage, training)
+    writer = _PageWriter(store_refund_lines(client_factory), records, usage, training, storefront)
     run = _load_or_start_run(tenant_id, store_id, records)
     report = BackfillReport(run_id=str(run.run_id))
     try:
@@ -300,13 +303,14 @@ def _records(client: WooCommerceClient, resource: str, document: Any) -> Iterato
 
 @dataclass(frozen=True)
 class _PageWriter:
-    """What a page's records are stored through: the processor's refund lines, store records and usage, and
-    the training state its changes are marked in."""
+    """What a page's records are stored through: the processor's refund lines, store records and usage, the
+    training state its changes are marked in, and the storefront records its orders are attributed in."""
 
     refunds: RefundLinesFetcher
     records: IngestRepository
     usage: UsageCounter
     training: TrainingRepository
+    storefront: StorefrontRepository
 
 
 def _ingest_page(
@@ -359,6 +363,7 @@ def _ingest_record(
         refunds=writer.refunds,
         records=writer.records,
         usage=writer.usage,
+        storefront=writer.storefront,
         metered=False,
         sizes=sizes,
     )

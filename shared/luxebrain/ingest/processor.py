@@ -46,6 +46,7 @@ from luxebrain.woocommerce.payloads import (
 
 if TYPE_CHECKING:
     from luxebrain.billing.usage import UsageCounter
+    from luxebrain.storage.storefront import StorefrontRepository
     from luxebrain.storage.tenants import TenantRepository
     from luxebrain.storage.training import TrainingRepository
     from luxebrain.woocommerce.client import WooCommerceClient
@@ -162,13 +163,17 @@ def process_message(
     refunds: RefundLinesFetcher,
     records: IngestRepository,
     usage: UsageCounter,
+    storefront: StorefrontRepository,
     receive_count: int = 1,
 ) -> ProcessResult:
     """Process one queue message (``refunds``: where an order's new refunds get their lines; ``records``: the
-    store records; ``usage``: the plan's counters). Raises on transient failures so the queue retries it."""
+    store records; ``usage``: the plan's counters; ``storefront``: where an order with storefront attribution is
+    counted). Raises on transient failures so the queue retries it."""
     envelope = IngestEnvelope.model_validate_json(body)  # our own format: failing here is a bug → DLQ
     try:
-        return process_envelope(envelope, event_id=message_id, refunds=refunds, records=records, usage=usage)
+        return process_envelope(
+            envelope, event_id=message_id, refunds=refunds, records=records, usage=usage, storefront=storefront
+        )
     except Exception as exc:
         if receive_count >= MAX_RECEIVE_COUNT:
             # Last try before the dead-letter queue: leave the reason where the dashboard can show it.
@@ -198,14 +203,16 @@ def process_envelope(
     refunds: RefundLinesFetcher,
     records: IngestRepository,
     usage: UsageCounter,
+    storefront: StorefrontRepository,
     metered: bool = True,
     sizes: PageAllowance | None = None,
 ) -> ProcessResult:
-    """Apply one delivery to ``records``, an order's new refunds getting their lines from ``refunds``.
+    """Apply one delivery to ``records``, an order's new refunds getting their lines from ``refunds`` and an
+    order with storefront attribution counted for its visitor's placements in ``storefront``.
     ``metered`` counts it against the plan's events in ``usage`` (webhook deliveries); the back-fill passes
     False, its records being bounded by the catalogue size limits instead, and ``sizes``: the page's catalogue
     growth counted against those limits once for the whole page."""
-    ports = _Ports(refunds, records, usage)
+    ports = _Ports(refunds, records, usage, storefront)
     result = (
         _process_envelope(envelope, event_id=event_id, ports=ports)
         if metered
@@ -225,6 +232,7 @@ class _Ports:
     refunds: RefundLinesFetcher
     records: IngestRepository
     usage: UsageCounter
+    storefront: StorefrontRepository
 
 
 def _process_envelope(envelope: IngestEnvelope, *, event_id: str, ports: _Ports) -> ProcessResult:
@@ -293,7 +301,11 @@ def _apply(envelope: IngestEnvelope, ports: _Ports, sizes: PageAllowance | None 
             # a purchase (refunded, cancelled) takes its count back to 0. Counted at the stored version: an
             # older delivery arriving late must not move a refunded order's count back to its gross.
             current = item if result.outcome == "stored" else _stored_order(item, ports.records)
-            attribution = attribute_order(tenant_id, current) if current is not None else OrderAttribution([], {})
+            attribution = (
+                attribute_order(tenant_id, current, storefront=ports.storefront)
+                if current is not None
+                else OrderAttribution([], {})
+            )
             result.writes += 2 * len(attribution.placements)
         return result
     if envelope.resource == "product":

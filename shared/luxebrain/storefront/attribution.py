@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from luxebrain.storage.customers import Order
-from luxebrain.storage.storefront import count_order_on_exposure, visitor_engagements, visitor_exposures
+from luxebrain.storage.storefront import StorefrontRepository
 from luxebrain.storefront.meta import ATTRIBUTION_META_KEY, VISITOR_META_KEY, attribution_from_meta
 from luxebrain.storefront.stats import add_to_stats
 
@@ -39,8 +39,9 @@ def _epoch(gmt: str) -> float | None:
         return None
 
 
-def attribute_order(tenant_id: str, order: Order) -> OrderAttribution:
-    """Count a purchased order for the placements its visitor saw (once per order and placement, at its net)."""
+def attribute_order(tenant_id: str, order: Order, *, storefront: StorefrontRepository) -> OrderAttribution:
+    """Count a purchased order for the placements its visitor saw (once per order and placement, at its net), on
+    the visitor's exposures and the daily counters in ``storefront``."""
     nothing = OrderAttribution([], {})
     meta = order.storefront_attribution or {}
     visitor_id = meta.get("visitor_id")
@@ -49,9 +50,9 @@ def attribute_order(tenant_id: str, order: Order) -> OrderAttribution:
         return nothing
     # An order no longer a purchase (refunded in full, cancelled) moves a count it has to 0; it counts anew never.
     purchase = order.status_class == "purchase" and not order.deleted
-    exposures = visitor_exposures(tenant_id, visitor_id)
+    exposures = storefront.visitor_exposures(tenant_id, visitor_id)
     clicks: dict[str, set[str]] = {}
-    for engagement in visitor_engagements(tenant_id, visitor_id):
+    for engagement in storefront.visitor_engagements(tenant_id, visitor_id):
         if 0 <= ordered_at - engagement.occurred_at <= CLICK_WINDOW_SECONDS:
             clicks.setdefault(engagement.placement, set()).update(engagement.product_ids)
     line_totals: dict[str, float] = {}
@@ -67,7 +68,9 @@ def attribute_order(tenant_id: str, order: Order) -> OrderAttribution:
         clicked_revenue = round(sum(line_totals.get(p, 0.0) for p in clicks.get(exposure.placement, set())), 2)
         if not purchase:
             clicked_revenue = 0.0
-        change = count_order_on_exposure(exposure, order.order_id, revenue, clicked_revenue, first_count=purchase)
+        change = storefront.count_order_on_exposure(
+            exposure, order.order_id, revenue, clicked_revenue, first_count=purchase
+        )
         if change is None:
             continue  # counted already at these amounts (or before net revenue was kept)
         before, added, attributed_before = change.revenue_before, change.added, change.attributed_before
@@ -83,7 +86,7 @@ def attribute_order(tenant_id: str, order: Order) -> OrderAttribution:
             amounts["attributed_orders"] = (clicked_revenue > 0) - (attributed_before > 0)
         if clicked_revenue > 0:
             attributed[exposure.placement] = clicked_revenue
-        add_to_stats(tenant_id, exposure.placement, exposure.arm, exposure.day, amounts)
+        add_to_stats(tenant_id, exposure.placement, exposure.arm, exposure.day, amounts, storefront=storefront)
         counted.append(exposure.placement)
     return OrderAttribution(counted, attributed)
 

@@ -27,7 +27,7 @@ from luxebrain.errors import LuxeBrainError
 from luxebrain.runtime import overlapping
 from luxebrain.serving.recommendations import catalogue_products
 from luxebrain.storage.catalogue import CatalogueRepository
-from luxebrain.storage.storefront import NewEvent, put_new_events, record_first_exposure, visitor_records
+from luxebrain.storage.storefront import NewEvent, StorefrontRepository
 from luxebrain.storage.tenants import TenantRepository
 from luxebrain.storefront.holdout import holdout_share_of, visitor_arm
 from luxebrain.storefront.limits import ClientLimit, charge_clients, charge_key, client_digest, refund_key
@@ -96,10 +96,11 @@ def record_events(
     source: str,
     catalogue: CatalogueRepository,
     tenants: TenantRepository,
+    storefront: StorefrontRepository,
 ) -> RecordedBatch:
-    """Check the limits, then store the batch's new events (of products in the tenant's ``catalogue``) and add
-    them to the placement counters (the visitor's arm from the hold-out share of the tenant's settings in
-    ``tenants``).
+    """Check the limits, then store the batch's new events (of products in the tenant's ``catalogue``) in
+    ``storefront`` and add them to the placement counters there (the visitor's arm from the hold-out share of the
+    tenant's settings in ``tenants``).
 
     The client's and the visitor's rates count the whole batch (a flood of replays is capped too); the key's
     rate and monthly allowance count only the new events of the tenant's own products: replayed ones are
@@ -126,7 +127,7 @@ def record_events(
         else:
             candidates.append(event)
         seen_ids.add(event.id)
-    already = visitor_records(
+    already = storefront.visitor_records(
         tenant_id,
         batch.visitor_id,
         [event.id for event in candidates],
@@ -144,7 +145,7 @@ def record_events(
     now = time.time()
     day = utc_day(now)
     expires_at = int(now) + RETENTION_DAYS * 86400
-    stored = put_new_events(
+    stored = storefront.put_new_events(
         tenant_id,
         batch.visitor_id,
         arm,
@@ -163,11 +164,13 @@ def record_events(
     def count_placement(placement: str) -> None:
         values = counters[placement]
         if values["impressions"] and placement not in already.exposed_placements:
-            new_visitor = record_first_exposure(
+            new_visitor = storefront.record_first_exposure(
                 tenant_id, batch.visitor_id, placement, arm, first_seen=int(now), day=day, expires_at=expires_at
             )
             values["visitors"] = int(new_visitor)
-        add_to_stats(tenant_id, placement, arm, day, {name: n for name, n in values.items() if n})
+        add_to_stats(
+            tenant_id, placement, arm, day, {name: n for name, n in values.items() if n}, storefront=storefront
+        )
 
     # Placements are counted apart (their own exposure and counter items), so their writes overlap.
     overlapping(count_placement, list(counters), workers=PLACEMENT_WRITERS, name="placements")

@@ -9,7 +9,7 @@ from typing import Any
 
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.campaigns.abtest import HOLDOUT, ArmOutcome
-from luxebrain.storage.storefront import DAILY_COUNTERS, daily_stats_since
+from luxebrain.storage.storefront import DAILY_COUNTERS, StorefrontRepository
 from luxebrain.storage.tenants import TenantRepository
 from luxebrain.storefront.attribution import CLICK_WINDOW_SECONDS, EXPOSURE_WINDOW_SECONDS
 from luxebrain.storefront.holdout import TREATMENT, decide_revenue, holdout_share_of
@@ -24,14 +24,19 @@ def _interval(values: tuple[float, float]) -> list[float]:
 
 
 def placement_results(
-    tenant_id: str, *, tenants: TenantRepository, days: int = 30, today: datetime | None = None
+    tenant_id: str,
+    *,
+    tenants: TenantRepository,
+    storefront: StorefrontRepository,
+    days: int = 30,
+    today: datetime | None = None,
 ) -> dict[str, Any]:
-    """Sum the daily counters of the last ``days`` UTC days per placement and arm, and decide each placement
-    (the hold-out share from the tenant's settings in ``tenants``)."""
+    """Sum the daily counters in ``storefront`` of the last ``days`` UTC days per placement and arm, and decide
+    each placement (the hold-out share from the tenant's settings in ``tenants``)."""
     today = today or datetime.now(UTC)
     first_day = (today - timedelta(days=days - 1)).strftime("%Y-%m-%d")
     totals: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
-    for row in daily_stats_since(tenant_id, first_day):
+    for row in storefront.daily_stats_since(tenant_id, first_day):
         for name in DAILY_COUNTERS:
             totals[row.placement][row.arm][name] += row.counters[name]
     share = holdout_share_of(tenant_profile(tenant_id, tenants=tenants).settings)
