@@ -35,6 +35,7 @@ from luxebrain.ingest.processor import (
 from luxebrain.storage.catalogue import Product
 from luxebrain.storage.customers import Customer, Order
 from luxebrain.storage.ingest import StoreRecord
+from luxebrain.storage.storefront import NewEvent
 from luxebrain.storage.tenants import Store
 from luxebrain.training.deltas import delta_prefix
 
@@ -271,4 +272,36 @@ def test_a_batch_stamps_its_store_and_topics_and_tells_training_what_changed(ing
     assert ingest.records.topic_deliveries(TENANT, "s-1") == {
         "order.created": "2026-10-01T12:00:00",
         "customer.created": "2026-10-01T12:05:00",
+    }
+
+
+def test_an_order_from_an_exposed_visitor_counts_for_the_placement_once(ingest: Ingest) -> None:
+    visitor = "visitor-0123456789abcdef"
+    ordered_at = datetime(2026, 3, 22, 19, 28, 2, tzinfo=UTC).timestamp()
+    storefront = ingest.storefront
+    # Given the visitor's first exposure to "related" a day before the order, and a click there on product 93
+    assert storefront.record_first_exposure(
+        TENANT, visitor, "related", "treatment", first_seen=int(ordered_at) - 86400, day="2026-03-21", expires_at=2**31
+    )
+    click = NewEvent("event-click-1", "click", "related", ("93",))
+    storefront.put_new_events(
+        TENANT, visitor, "treatment", [click], occurred_at=int(ordered_at) - 3600, expires_at=2**31
+    )
+    order = fixture("order.json")
+    order["meta_data"] = [*order["meta_data"], {"id": 1, "key": "_luxebrain_visitor", "value": visitor}]
+    # When the order is delivered, and delivered again
+    first = ingest(delivery("order.created", order))
+    replay = ingest(delivery("order.created", order))
+    # Then it counts once for the placement's arm on the exposure's day, its clicked line attributed
+    assert (first.outcome, replay.outcome) == ("stored", "duplicate")
+    (row,) = storefront.daily_stats_since(TENANT, "2026-03-01")
+    assert (row.placement, row.arm, row.day) == ("related", "treatment", "2026-03-21")
+    counters = {name: value for name, value in row.counters.items() if value}
+    assert counters == {
+        "orders": 1,
+        "converting_visitors": 1,
+        "revenue": 1330.0,
+        "revenue_squares": 1330.0**2,
+        "attributed_orders": 1,
+        "attributed_revenue": 1150.0,
     }
