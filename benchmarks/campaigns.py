@@ -194,6 +194,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.campaigns.sending import MessageServices, SenderContext, SendRequest, deliver
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
+    from luxebrain.storage.catalogue import catalogue_repository
     from luxebrain.storage.customers import customer_repository
     from luxebrain.storage.items.customers import CustomerItem, key_customer
     from luxebrain.storage.tenants import create_tenant, tenant_repository
@@ -227,6 +228,7 @@ def bench_throughput(messages: int) -> dict[str, Any]:
         campaigns=campaigns,
         tenants=tenant_repository(),
         customers=customer_repository(),
+        catalogue=catalogue_repository(),
         clock=lambda: noon,
     )
     requests = [
@@ -275,6 +277,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.campaigns.sending import QueueDispatcher, SendRequest
     from luxebrain.runtime import aws_client
     from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
+    from luxebrain.storage.catalogue import catalogue_repository
     from luxebrain.storage.customers import customer_repository
     from luxebrain.storage.items.customers import LineItem, OrderItem, key_order, orders_by_date_index_keys
     from luxebrain.storage.tenants import create_tenant, tenant_repository
@@ -356,6 +359,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
             campaigns=campaigns,
             tenants=tenant_repository(),
             customers=customer_repository(),
+            catalogue=catalogue_repository(),
         )[0]
         wall = time.perf_counter() - started
     finally:

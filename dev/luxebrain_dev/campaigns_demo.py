@@ -28,6 +28,7 @@ from luxebrain.campaigns.results import flow_results
 from luxebrain.campaigns.sending import MessageServices, RetryableSendError, SenderContext, SendRequest, deliver
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
+from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.customers import customer_repository, iter_customers
 from luxebrain.storage.tenants import list_stores, tenant_repository
 from luxebrain_dev.campaign_simulation import SimulationResult, simulate_daily_peeking
@@ -115,6 +116,7 @@ def drain_send_queue(max_batches: int = 1000, *, tenant_id: str | None = None) -
         campaigns=campaign_repository(),
         tenants=tenant_repository(),
         customers=customer_repository(),
+        catalogue=catalogue_repository(),
     )
     outcomes: dict[str, int] = {}
     for _ in range(max_batches):
@@ -235,7 +237,15 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     customers = customer_repository()
     data = RunData.load(tenant_id, min(since, recent_customers_since(segment, now) or since), customers=customers)
     cart_results = run_flow(
-        tenant_id, "abandoned_cart", now, _queue(), campaigns=campaigns, tenants=tenants, customers=customers, data=data
+        tenant_id,
+        "abandoned_cart",
+        now,
+        _queue(),
+        campaigns=campaigns,
+        tenants=tenants,
+        customers=customers,
+        catalogue=catalogue_repository(),
+        data=data,
     )
     spec = CampaignSpec(
         name="New season preview",

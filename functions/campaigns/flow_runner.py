@@ -19,6 +19,7 @@ from luxebrain.campaigns.schedule import run_scheduled_flows
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.customers import customer_repository
 from luxebrain.storage.tenants import tenant_repository
 
@@ -26,6 +27,7 @@ from luxebrain.storage.tenants import tenant_repository
 campaigns = campaign_repository()
 tenants = tenant_repository()
 customers = customer_repository()
+catalogue = catalogue_repository()
 
 
 class FlowRunEvent(BaseModel):
@@ -51,6 +53,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         campaigns=campaigns,
         tenants=tenants,
         customers=customers,
+        catalogue=catalogue,
         tenant_id=parsed.tenant_id,
         now=parsed.now,
     )

@@ -23,6 +23,7 @@ from luxebrain.campaigns.sending import MessageServices, RetryableSendError, Sen
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.runtime import configured_settings, on_reset
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.customers import customer_repository
 from luxebrain.storage.tenants import tenant_repository
 
@@ -51,8 +52,8 @@ pacer = SendPacer(clock=time.monotonic, sleep=time.sleep)
 
 @cache
 def sender_context() -> SenderContext:
-    """Once per execution environment: the AWS message services and key vault, the campaigns, tenants and
-    customers repositories, and the tenants' campaign settings cache."""
+    """Once per execution environment: the AWS message services and key vault, the campaigns, tenants,
+    customers and catalogue repositories, and the tenants' campaign settings cache."""
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
     return SenderContext(
         channel_factory=services.channel,
@@ -60,6 +61,7 @@ def sender_context() -> SenderContext:
         campaigns=campaign_repository(),
         tenants=tenant_repository(),
         customers=customer_repository(),
+        catalogue=catalogue_repository(),
     )
 
 

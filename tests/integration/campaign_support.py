@@ -17,6 +17,7 @@ from luxebrain.ingest.mapping import (
 )
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.customers import Customer, customer_repository
 from luxebrain.storage.ingest import StoreRecord, put_records
 from luxebrain.storage.items.customers import CustomerItem, OrderItem
@@ -35,6 +36,7 @@ def aws_sender(clock: Callable[[], datetime] = utc_now) -> SenderContext:
         campaigns=campaign_repository(),
         tenants=tenant_repository(),
         customers=customer_repository(),
+        catalogue=catalogue_repository(),
     )
 
 

@@ -44,6 +44,7 @@ from luxebrain.campaigns.sending import (
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import campaign_repository, create_send_record, get_campaign, get_send_record
+from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.customers import DynamoCustomerRepository, customer_repository
 from luxebrain.storage.tenants import create_store, create_tenant, tenant_repository
 from luxebrain.tenancy import new_tenant_id
@@ -55,6 +56,7 @@ NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # outside quiet hours in Londo
 CAMPAIGNS = campaign_repository()
 TENANTS = tenant_repository()
 CUSTOMERS = customer_repository()
+CATALOGUE = catalogue_repository()
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -131,6 +133,7 @@ def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalReso
                 campaigns=CAMPAIGNS,
                 tenants=TENANTS,
                 customers=CUSTOMERS,
+                catalogue=CATALOGUE,
             )
         )
 
@@ -212,6 +215,7 @@ def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[Se
         campaigns=CAMPAIGNS,
         tenants=TENANTS,
         customers=customer_repository(),
+        catalogue=catalogue_repository(),
     ), stubber
 
 
@@ -620,6 +624,7 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
         campaigns=CAMPAIGNS,
         tenants=TENANTS,
         customers=CUSTOMERS,
+        catalogue=CATALOGUE,
     )
     assert [r.candidates for r in first] == [0, 0] and first[0].note and "snapshot" in first[0].note
     # When the bag comes back in stock and the other drops 20 %
@@ -634,6 +639,7 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
         campaigns=CAMPAIGNS,
         tenants=TENANTS,
         customers=CUSTOMERS,
+        catalogue=CATALOGUE,
     )
     # Then each customer gets the message about their product, once
     assert [(r.flow, r.dispatched) for r in later] == [("back_in_stock", 1), ("price_drop", 1)]
@@ -663,13 +669,34 @@ def test_welcome_cross_sell_and_win_back_flows(local_aws: LocalResources, tenant
     save_campaign_settings(tenant_id, settings, tenants=TENANTS)
     dispatcher = DirectDispatcher(_at_noon(), base_delay=0.0)
     welcome = run_flow(
-        tenant_id, "welcome", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS, customers=CUSTOMERS
+        tenant_id,
+        "welcome",
+        NOON,
+        dispatcher,
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
+        customers=CUSTOMERS,
+        catalogue=CATALOGUE,
     )[0]
     cross_sell = run_flow(
-        tenant_id, "post_purchase", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS, customers=CUSTOMERS
+        tenant_id,
+        "post_purchase",
+        NOON,
+        dispatcher,
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
+        customers=CUSTOMERS,
+        catalogue=CATALOGUE,
     )[0]
     win_back = run_flow(
-        tenant_id, "win_back", NOON, dispatcher, campaigns=CAMPAIGNS, tenants=TENANTS, customers=CUSTOMERS
+        tenant_id,
+        "win_back",
+        NOON,
+        dispatcher,
+        campaigns=CAMPAIGNS,
+        tenants=TENANTS,
+        customers=CUSTOMERS,
+        catalogue=CATALOGUE,
     )[0]
     assert (welcome.dispatched, cross_sell.dispatched) == (1, 1)
     assert [o.status for o in dispatcher.outcomes] == ["sent", "sent"]
@@ -825,6 +852,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
                 campaigns=CAMPAIGNS,
                 tenants=TENANTS,
                 customers=CUSTOMERS,
+                catalogue=CATALOGUE,
             )
         )
     with counted_dynamodb_items_read() as all_run:
@@ -837,6 +865,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
                 campaigns=CAMPAIGNS,
                 tenants=TENANTS,
                 customers=CUSTOMERS,
+                catalogue=CATALOGUE,
             )
         )
     # Then each read only the orders of its window: 72 hours (5 orders), 90 days (5 + 7), not the 65 stored
@@ -844,7 +873,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
     assert all_run["order"] == 5 + 7
     # And the triggers are those found in the whole history
     everything = RunData(tenant_id, [order for order in iter_orders(tenant_id) if not order.deleted])
-    catalog = load_catalog(tenant_id, tenants=TENANTS, fresh=True)
+    catalog = load_catalog(tenant_id, tenants=TENANTS, catalogue=CATALOGUE, fresh=True)
     whole_history_carts = abandoned_cart_candidates(everything, FlowSettings(), NOON, catalog)
     windowed = {(r.customer_id, r.trigger) for r in cart_dispatcher.requests}
     assert windowed == {(c.customer_id, c.trigger) for c in whole_history_carts}

@@ -13,6 +13,7 @@ from luxebrain.campaigns.flows import run_flow
 from luxebrain.campaigns.sending import DirectDispatcher
 from luxebrain.runtime import reset_runtime
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.customers import customer_repository, index_stored_orders_by_date
 from luxebrain.storage.items.customers import OrderItem
 from luxebrain.storage.items.tenants import TenantItem, key_tenant
@@ -52,6 +53,7 @@ def test_orders_stored_before_the_by_date_index_are_added_to_it_once(local_aws: 
         campaigns=campaign_repository(),
         tenants=tenant_repository(),
         customers=customer_repository(),
+        catalogue=catalogue_repository(),
     )[0]
     # Then the stored orders were added to the index first: c1's cart is found, c2's (bought since) is not
     assert result.candidates == 1

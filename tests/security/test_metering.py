@@ -26,6 +26,7 @@ from luxebrain.campaigns.sending import SenderContext, SendRequest, deliver
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import ProcessResult, process_envelope
 from luxebrain.storage.campaigns import campaign_repository
+from luxebrain.storage.catalogue import catalogue_repository
 from luxebrain.storage.customers import customer_repository
 from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.storefront import storefront_repository
@@ -113,6 +114,7 @@ def _send(tenant_id: str, channel: str, provider: RecordingChannel) -> Any:
             campaigns=campaign_repository(),
             tenants=tenant_repository(),
             customers=customer_repository(),
+            catalogue=catalogue_repository(),
         ),
     )
 
@@ -175,6 +177,7 @@ def test_concurrent_sends_racing_the_last_message_send_exactly_one(local_aws: Lo
             campaigns=campaign_repository(),
             tenants=tenant_repository(),
             customers=customer_repository(),
+            catalogue=catalogue_repository(),
         )
         outcomes.append(deliver(request, context).status)
 

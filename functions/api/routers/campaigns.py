@@ -13,7 +13,16 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import Campaigns, Customers, OwnerOnly, SecretsVault, StaffOrOwner, TenantMember, Tenants
+from api.dependencies import (
+    Campaigns,
+    Catalogue,
+    Customers,
+    OwnerOnly,
+    SecretsVault,
+    StaffOrOwner,
+    TenantMember,
+    Tenants,
+)
 from luxebrain.auth.principal import AuthKind
 from luxebrain.billing.plans import require_channel
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings, save_campaign_settings
@@ -32,6 +41,7 @@ from luxebrain.campaigns.templates import (
 )
 from luxebrain.campaigns.tokens import InvalidTokenError
 from luxebrain.storage.campaigns import Campaign
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.tenants import TenantRepository
 from luxebrain.tenancy import ENTITY_ID_PATTERN
 from luxebrain.text import plausible_moment
@@ -151,20 +161,22 @@ class PreviewRequest(ApiModel):
 
 
 @router.post("/preview", summary="Render a template with sample data (the tenant's branding and products)")
-def preview(body: PreviewRequest, principal: StaffOrOwner, tenants: Tenants) -> dict[str, Any]:
+def preview(body: PreviewRequest, principal: StaffOrOwner, tenants: Tenants, catalogue: Catalogue) -> dict[str, Any]:
     tenant_id = principal.require_tenant()
     validate_template(body.template)
     settings = load_campaign_settings(tenant_id, tenants=tenants)
     template = template_for(body.flow, {**settings.templates.get(body.flow, {}), **body.template})
-    context = _sample_context(tenant_id, settings, tenants)
+    context = _sample_context(tenant_id, settings, tenants, catalogue)
     if body.channel == "email":
         rendered = render_email(template, context)
         return {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
     return {"text": render_short_message(template, context)}
 
 
-def _sample_context(tenant_id: str, settings: CampaignSettings, tenants: TenantRepository) -> dict[str, Any]:
-    catalog = load_catalog(tenant_id, tenants=tenants)
+def _sample_context(
+    tenant_id: str, settings: CampaignSettings, tenants: TenantRepository, catalogue: CatalogueRepository
+) -> dict[str, Any]:
+    catalog = load_catalog(tenant_id, tenants=tenants, catalogue=catalogue)
     store_url = catalog.store_url or settings.branding.store_url
     in_stock = [p for p in catalog.products.values() if p.in_stock and p.published][:4]
     products = [p.as_context(store_url) for p in in_stock]

@@ -26,6 +26,7 @@ from luxebrain.campaigns.sending import SendRequest, new_record
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, Consents, SendRecords
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.customers import CustomerRepository, Order
 from luxebrain.storage.tenants import TenantRepository
 
@@ -360,6 +361,7 @@ def run_flow(
     campaigns: CampaignRepository,
     tenants: TenantRepository,
     customers: CustomerRepository,
+    catalogue: CatalogueRepository,
     data: RunData | None = None,
     settings: CampaignSettings | None = None,
 ) -> list[FlowRunResult]:
@@ -368,7 +370,7 @@ def run_flow(
     config = flow_settings(settings, flow)
     if not config.enabled:
         return [FlowRunResult(flow, note="disabled")]
-    catalog = load_catalog(tenant_id, tenants=tenants, fresh=True)
+    catalog = load_catalog(tenant_id, tenants=tenants, catalogue=catalogue, fresh=True)
     if flow == "abandoned_cart":
         data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now), customers=customers)
         candidates = abandoned_cart_candidates(data, config, now, catalog)
@@ -428,6 +430,7 @@ def run_flows(
     campaigns: CampaignRepository,
     tenants: TenantRepository,
     customers: CustomerRepository,
+    catalogue: CatalogueRepository,
 ) -> Iterator[FlowRunResult]:
     """Several flows of one tenant, reading the orders of their widest window once."""
     settings = load_campaign_settings(tenant_id, tenants=tenants)
@@ -447,6 +450,7 @@ def run_flows(
             campaigns=campaigns,
             tenants=tenants,
             customers=customers,
+            catalogue=catalogue,
             data=data,
             settings=settings,
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 from luxebrain.observability import logger
 from luxebrain.runtime import on_reset
-from luxebrain.storage.catalogue import iter_products
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.tenants import TenantRepository
 
 CATALOG_TTL_SECONDS = 300.0
@@ -63,14 +63,17 @@ on_reset(_catalogs.clear)
 on_reset(_model_notes.clear)
 
 
-def load_catalog(tenant_id: str, *, tenants: TenantRepository, fresh: bool = False) -> Catalog:
-    """The tenant's published products, with the currency and URL of its first store in ``tenants``."""
+def load_catalog(
+    tenant_id: str, *, tenants: TenantRepository, catalogue: CatalogueRepository, fresh: bool = False
+) -> Catalog:
+    """The tenant's published products from ``catalogue``, with the currency and URL of its first store in
+    ``tenants``."""
     with _lock:
         cached = _catalogs.get(tenant_id)
         if cached and not fresh and cached[0] > time.monotonic():
             return cached[1]
     products: dict[str, ProductView] = {}
-    for item in iter_products(tenant_id):
+    for item in catalogue.iter_products(tenant_id):
         if item.deleted or item.parent_id:  # variations are shown through their parent product
             continue
         products[item.product_id] = ProductView(

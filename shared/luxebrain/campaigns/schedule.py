@@ -18,6 +18,7 @@ from luxebrain.campaigns.sending import QueueDispatcher
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage.campaigns import CampaignRepository
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.customers import CustomerRepository
 from luxebrain.storage.tenants import TenantRepository
 
@@ -31,6 +32,7 @@ def run_scheduled_flows(
     campaigns: CampaignRepository,
     tenants: TenantRepository,
     customers: CustomerRepository,
+    catalogue: CatalogueRepository,
     tenant_id: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -48,7 +50,16 @@ def run_scheduled_flows(
         dispatcher = QueueDispatcher(send_queue)
         try:
             results = list(
-                run_flows(tenant, triggered, now, dispatcher, campaigns=campaigns, tenants=tenants, customers=customers)
+                run_flows(
+                    tenant,
+                    triggered,
+                    now,
+                    dispatcher,
+                    campaigns=campaigns,
+                    tenants=tenants,
+                    customers=customers,
+                    catalogue=catalogue,
+                )
             )
             if ONE_OFF_CAMPAIGNS in flows:
                 results += run_due_campaigns(

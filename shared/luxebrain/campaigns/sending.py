@@ -53,6 +53,7 @@ from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, SendRecord, SendRecords
+from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.customers import Customer, CustomerRepository
 from luxebrain.storage.tenants import TenantRepository
 from luxebrain.text import header_safe
@@ -145,13 +146,14 @@ class SenderContext:
     """What the sender needs besides the request; built once per execution environment by the handler.
     ``keys`` opens the tenants' unsubscribe-link signing keys; ``campaigns`` holds the send records, consent,
     suppressions, contact logs and those keys; ``tenants`` their campaign settings (cached for a minute);
-    ``customers`` the recipients."""
+    ``customers`` the recipients; ``catalogue`` the products of the message (cached for a few minutes)."""
 
     channel_factory: Callable[[str, CampaignSettings], Channel]
     keys: KeyVault
     campaigns: CampaignRepository
     tenants: TenantRepository
     customers: CustomerRepository
+    catalogue: CatalogueRepository
     clock: Callable[[], datetime] = utc_now
     _settings_cache: dict[str, tuple[float, CampaignSettings]] = field(default_factory=dict)
 
@@ -192,6 +194,7 @@ def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
             sender.keys,
             campaigns=campaigns,
             tenants=sender.tenants,
+            catalogue=sender.catalogue,
         )
     except (TemplateRenderError, InvalidInputError) as exc:
         return _finish(record, "skipped", str(exc), campaigns=campaigns)
@@ -359,8 +362,9 @@ def message_context(
     *,
     campaigns: CampaignRecords,
     tenants: TenantRepository,
+    catalogue: CatalogueRepository,
 ) -> dict[str, Any]:
-    catalog = load_catalog(request.tenant_id, tenants=tenants)
+    catalog = load_catalog(request.tenant_id, tenants=tenants, catalogue=catalogue)
     store = settings.branding.model_dump()
     store_url = catalog.store_url or settings.branding.store_url
     store["store_url"] = store_url
@@ -399,9 +403,12 @@ def build_message(
     *,
     campaigns: CampaignRecords,
     tenants: TenantRepository,
+    catalogue: CatalogueRepository,
 ) -> OutboundEmail | OutboundShortMessage:
     template = template_for(request.flow_kind, {**settings.templates.get(request.flow_kind, {}), **request.template})
-    context = message_context(request, customer, settings, keys, campaigns=campaigns, tenants=tenants)
+    context = message_context(
+        request, customer, settings, keys, campaigns=campaigns, tenants=tenants, catalogue=catalogue
+    )
     address = recipient_address(customer, request.channel)
     if request.channel == "email":
         rendered = render_email(template, context)
