@@ -440,10 +440,33 @@ def add_usage_within(
     """ADD ``amount`` to the tenant's counter of ``metric`` in ``period`` (a period label) if the total stays
     within ``allowed``: the new total, or None when it would not (two concurrent requests can never both take
     the last unit)."""
+    return _add_within(
+        key_usage(tenant_id, metric, period),
+        amount,
+        allowed,
+        tenant_id=tenant_id,
+        metric=metric,
+        period=period,
+        expires_at=expires_at,
+    )
+
+
+def _add_within(
+    key: tuple[str, str],
+    amount: int,
+    allowed: int,
+    *,
+    tenant_id: str,
+    metric: str,
+    period: str,
+    expires_at: int | None,
+) -> int | None:
+    """The one conditional ADD of every usage counter (a tenant's plan usage, the platform's sign-ups): the new
+    total, or None when ``amount`` would take it past ``allowed``."""
     if amount > allowed:
         # The condition below lets a counter not yet started take any first amount; none over the allowance fits.
         return None
-    counter = UsageCounterItem(*key_usage(tenant_id, metric, period))
+    counter = UsageCounterItem(*key)
     actions = [
         UsageCounterItem.used.add(amount),
         UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
@@ -495,27 +518,16 @@ def usage_counts(tenant_id: str, counters: list[tuple[str, str]]) -> dict[tuple[
 def count_sign_up(counter: str, allowed: int, *, expires_at: int) -> bool:
     """Count one anonymous sign-up on a platform counter (by hashed address or in all): False once ``allowed``
     are counted."""
-    if allowed < 1:
-        # The condition below lets a counter not yet started count its first; with no allowance none may.
-        return False
-    item = UsageCounterItem(*key_sign_up_counter(counter))
-    try:
-        item.update(
-            actions=[
-                UsageCounterItem.used.add(1),
-                UsageCounterItem.entity.set(UsageCounterItem.ENTITY),
-                UsageCounterItem.tenant_id.set("platform"),
-                UsageCounterItem.metric.set("sign_ups"),
-                UsageCounterItem.period.set(counter.rsplit("#", 1)[-1]),
-                UsageCounterItem.expires_at.set(expires_at),
-            ],
-            condition=UsageCounterItem.used.does_not_exist() | (UsageCounterItem.used < allowed),
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    total = _add_within(
+        key_sign_up_counter(counter),
+        1,
+        allowed,
+        tenant_id="platform",
+        metric="sign_ups",
+        period=counter.rsplit("#", 1)[-1],
+        expires_at=expires_at,
+    )
+    return total is not None
 
 
 # ----------------------------------------------------------------------------- audit
