@@ -947,6 +947,9 @@ class InMemoryCatalogueRepository:
         except KeyError:
             raise NotFoundError(f"product {product_id} not found") from None
 
+    def count_products(self, tenant_id: str) -> int:
+        return sum(1 for tenant, _ in self.products if tenant == tenant_id)  # tombstones too, as the table's count
+
     def get_product_supply(self, tenant_id: str, product_id: str) -> ProductSupply:
         return self.supplies.get((tenant_id, product_id)) or ProductSupply(tenant_id=tenant_id, product_id=product_id)
 
@@ -986,6 +989,13 @@ class InMemoryCustomerRepository:
 
     def iter_customers(self, tenant_id: str) -> Iterator[Customer]:
         return iter([customer for (tenant, _), customer in sorted(self.customers.items()) if tenant == tenant_id])
+
+    # Tombstones are counted, as the table's count of the partition counts them.
+    def count_customers(self, tenant_id: str) -> int:
+        return sum(1 for tenant, _ in self.customers if tenant == tenant_id)
+
+    def count_orders(self, tenant_id: str) -> int:
+        return sum(1 for tenant, _ in self.orders if tenant == tenant_id)
 
     def _live_orders(self, tenant_id: str) -> list[Order]:
         return [order for (tenant, _), order in self.orders.items() if tenant == tenant_id and not order.deleted]
@@ -1554,6 +1564,12 @@ class InMemoryIngestRepository:
             for (tenant, store, topic), stamp in self.topics.items()
             if (tenant, store) == (tenant_id, store_id)
         }
+
+    def forget_store_ingest(self, tenant_id: str, store_id: str) -> None:
+        # The store's checkpoints and topic stamps; its records and rejections stay, as on the table.
+        for mapping in (self.checkpoints, self.topics):
+            for key in [key for key in mapping if key[:2] == (tenant_id, store_id)]:
+                del mapping[key]
 
 
 class InMemoryUsageCounter:

@@ -230,6 +230,30 @@ def test_customers_are_the_tenants_own_in_id_order_tombstones_included(stored: S
     assert list(stored.customers.iter_customers(new_tenant_id())) == []
 
 
+def test_products_customers_and_orders_are_counted_per_tenant_tombstones_included(stored: Stored, tenant: str) -> None:
+    assert (stored.catalogue.count_products(tenant), stored.customers.count_customers(tenant)) == (0, 0)
+    assert stored.customers.count_orders(tenant) == 0
+    other = new_tenant_id()
+    records: list[Product | Order | Customer] = [
+        Product(tenant, "10", modified_gmt="2026-10-01T08:00:00"),
+        Product(tenant, "11", parent_id="10", product_type="variation", modified_gmt="2026-10-01T08:00:00"),
+        Product(tenant, "2", modified_gmt="2026-10-02T08:00:00", deleted=True),
+        Product(other, "1", modified_gmt="2026-10-01T08:00:00"),
+        Customer(tenant, "7", modified_gmt="2026-10-01T08:00:00"),
+        Customer(tenant, "guest:ab12", modified_gmt="2026-10-02T08:00:00", deleted=True),
+        Customer(other, "1", modified_gmt="2026-10-01T08:00:00"),
+        _order(tenant, "3", _line("p1", 2.0)),
+        _order(tenant, "7", deleted=True),
+        _order(other, "1", _line("p9", 1.0)),
+    ]
+    for record in records:
+        stored.put(record)
+    assert stored.catalogue.count_products(tenant) == 3
+    assert stored.customers.count_customers(tenant) == 2
+    assert stored.customers.count_orders(tenant) == 2
+    assert stored.catalogue.count_products(new_tenant_id()) == 0
+
+
 def _dated(tenant: str, order_id: str, customer_id: str, created_gmt: str, *, deleted: bool = False) -> Order:
     return Order(
         tenant_id=tenant,

@@ -289,6 +289,32 @@ def test_the_last_delivery_per_topic_never_moves_back_in_time(records: IngestRep
     }
 
 
+def test_a_removed_stores_checkpoints_and_topic_stamps_are_forgotten_its_records_kept(
+    records: IngestRepository, tenant: str
+) -> None:
+    other_tenant = new_tenant_id()
+    for owner, store in ((tenant, "s1"), (tenant, "s10"), (other_tenant, "s1")):
+        for resource in ("_run", "orders"):
+            records.save_checkpoint(Checkpoint(tenant_id=owner, store_id=store, resource=resource))
+        records.stamp_topic_delivery(owner, store, "order.created", "2026-10-02T08:00:00")
+    order = _order(tenant, "1", "2026-10-01T08:00:00")
+    records.put_if_newer(order)
+    rejection = _rejected("s1", "2026-10-02T09:00:00", "bad signature")
+    records.record_rejected_event(tenant, "e1", rejection, expires_at=2_000_000_000)
+    records.forget_store_ingest(tenant, "s1")
+    assert records.store_checkpoints(tenant, "s1") == []
+    assert records.topic_deliveries(tenant, "s1") == {}
+    # another store of the tenant (its id starting with the same characters) and another tenant's store stay
+    assert [checkpoint.resource for checkpoint in records.store_checkpoints(tenant, "s10")] == ["_run", "orders"]
+    assert records.topic_deliveries(tenant, "s10") == {"order.created": "2026-10-02T08:00:00"}
+    assert len(records.store_checkpoints(other_tenant, "s1")) == 2
+    assert records.topic_deliveries(other_tenant, "s1") == {"order.created": "2026-10-02T08:00:00"}
+    # the records it sent and its rejections stay
+    assert records.stored_record(tenant, "order", "1") == order
+    assert records.list_rejected_events(tenant) == [rejection]
+    records.forget_store_ingest(tenant, "s1")  # nothing left to forget: no error
+
+
 # ----------------------------------------------------------------------------- the usage counter
 @dataclass
 class Counted:

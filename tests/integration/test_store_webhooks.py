@@ -23,10 +23,11 @@ from test_store_connect import Urls, approve, connect, connect_settings, gateway
 from luxebrain.adapters.aws import queue, secrets_vault
 from luxebrain.auth.members import list_audit
 from luxebrain.ingest.backfill import request_backfill, store_clients
-from luxebrain.ingest.status import ingest_status
+from luxebrain.ingest.status import IngestStatus, ingest_status
 from luxebrain.ingest.store_sync import run_webhook_health
 from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.customers import get_order, iter_orders
+from luxebrain.storage.catalogue import catalogue_repository
+from luxebrain.storage.customers import customer_repository, get_order, iter_orders
 from luxebrain.storage.ingest import ingest_repository, store_checkpoints
 from luxebrain.storage.members import member_repository
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, delivery_url, webhook_name
@@ -51,6 +52,19 @@ def processor(local_aws: LocalResources) -> SqsEventSources:
 @pytest.fixture(scope="module")
 def backfill_handler(local_aws: LocalResources) -> Any:
     return import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
+
+
+def _status(tenant_id: str, store_id: str, now: datetime | None = None) -> IngestStatus:
+    """The store's ingest status, read through the table's repositories."""
+    return ingest_status(
+        tenant_id,
+        store_id,
+        now,
+        records=ingest_repository(),
+        tenants=tenant_repo.tenant_repository(),
+        catalogue=catalogue_repository(),
+        customers=customer_repository(),
+    )
 
 
 def run_queued(backfill_handler: Any, tenant_id: str) -> list[dict[str, Any]]:
@@ -96,12 +110,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert delivery_url(tenant_id, store_id) == f"{connect_settings.ingest}/webhooks/woocommerce/{tenant_id}/{store_id}"
     # and the history arrived by REST back-fill, with progress out of X-WP-Total
     assert len(list(iter_orders(tenant_id))) == len(fake_store.store.orders)
-    progress = {
-        item.resource: item
-        for item in ingest_status(
-            tenant_id, store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
-        ).backfill
-    }
+    progress = {item.resource: item for item in _status(tenant_id, store_id).backfill}
     assert (progress["orders"].items_done, progress["orders"].total_items) == (len(fake_store.store.orders),) * 2
 
     # When the merchant reconnects the same shop
@@ -142,9 +151,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     stored = {order.order_id for order in iter_orders(tenant_id)}
     assert {str(order["id"]) for order in missed} <= stored
     # and the ingest status shows it per topic
-    topics = ingest_status(
-        tenant_id, store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
-    ).webhooks["topics"]
+    topics = _status(tenant_id, store_id).webhooks["topics"]
     assert topics["order.created"]["re_enables"] == 1 and topics["order.created"]["status"] == "active"
     assert topics["order.created"]["times_found_off"] == 1 and topics["product.updated"]["re_enables"] == 0
     # and deliveries flow again
@@ -170,12 +177,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     [alert] = mail.sent
     assert alert.subject == "LuxeBrain cannot keep your store's webhooks running" and len(alert.to) == 1
     assert "could not check or re-enable the webhooks of your store" in alert.text
-    assert (
-        ingest_status(
-            tenant_id, store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
-        ).webhook_health
-        == "failing"
-    )
+    assert _status(tenant_id, store_id).webhook_health == "failing"
     # and once it is back, a healthy run clears the episode (a later outage alerts again)
     fake_store.store_down = False
     assert (
@@ -190,12 +192,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
         ).ok
         and len(mail.sent) == 1
     )
-    assert (
-        ingest_status(
-            tenant_id, store_id, records=ingest_repository(), tenants=tenant_repo.tenant_repository()
-        ).webhooks["alerted_at"]
-        is None
-    )
+    assert _status(tenant_id, store_id).webhooks["alerted_at"] is None
 
     # When our webhooks are deleted, only they go
     assert delete_webhooks(store_client(tenant_id, store_id), store_id).deleted == sorted(TOPICS)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import Ingest, OwnerOnly, SecretsVault, TenantMember, Tenants
+from api.dependencies import Catalogue, Customers, Ingest, OwnerOnly, SecretsVault, TenantMember, Tenants
 from luxebrain.auth.members import record_audit
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.ingest.status import eta_seconds
@@ -226,11 +226,13 @@ class StoreRemovedResponse(ApiModel):
     "names the webhooks left on it.",
 )
 def remove_store(
-    store_id: StoreId, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants
+    store_id: StoreId, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants, records: Ingest
 ) -> StoreRemovedResponse:
     tenant_id = principal.require_tenant()
     # 404 for another tenant's or an unknown store
-    removal = remove_tenant_store(tenant_id, store_id, removal_clients(vault, tenants), tenants=tenants)
+    removal = remove_tenant_store(
+        tenant_id, store_id, removal_clients(vault, tenants), tenants=tenants, records=records
+    )
     record_audit(
         tenant_id,
         audit=tenants,
@@ -295,10 +297,17 @@ class IngestStatusResponse(ApiModel):
 
 @router.get("/{store_id}/ingest-status", response_model=IngestStatusResponse, summary="Ingest counts and health")
 def ingest_status(
-    store_id: StoreId, principal: TenantMember, records: Ingest, tenants: Tenants
+    store_id: StoreId,
+    principal: TenantMember,
+    records: Ingest,
+    tenants: Tenants,
+    catalogue: Catalogue,
+    customers: Customers,
 ) -> IngestStatusResponse:
     # NotFoundError (404) for another tenant's store
-    status = store_ingest_status(principal.require_tenant(), store_id, records=records, tenants=tenants)
+    status = store_ingest_status(
+        principal.require_tenant(), store_id, records=records, tenants=tenants, catalogue=catalogue, customers=customers
+    )
     return IngestStatusResponse(
         store_id=store_id,
         counts=status.counts,

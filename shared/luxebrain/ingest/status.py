@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.catalogue import count_products
-from luxebrain.storage.customers import count_customers, count_orders
+from luxebrain.storage.catalogue import CatalogueRepository
+from luxebrain.storage.customers import CustomerRepository
 from luxebrain.storage.ingest import Checkpoint, IngestRepository
 from luxebrain.storage.tenants import TenantRepository
 
@@ -33,18 +33,26 @@ class IngestStatus:
 
 
 def ingest_status(
-    tenant_id: str, store_id: str, now: datetime | None = None, *, records: IngestRepository, tenants: TenantRepository
+    tenant_id: str,
+    store_id: str,
+    now: datetime | None = None,
+    *,
+    records: IngestRepository,
+    tenants: TenantRepository,
+    catalogue: CatalogueRepository,
+    customers: CustomerRepository,
 ) -> IngestStatus:
     """The status of one of the tenant's stores in ``tenants`` (NotFoundError for another tenant's or an
-    unknown store), its rejections, back-fill progress and deliveries per topic read from ``records``."""
+    unknown store), its rejections, back-fill progress and deliveries per topic read from ``records``, and the
+    tenant's record counts from ``catalogue`` and ``customers``."""
     configured_settings()
     store = tenants.get_store(tenant_id, store_id)
     since = ((now or datetime.now(UTC)) - HEALTH_WINDOW).replace(tzinfo=None).isoformat(timespec="seconds")
     rejections = records.rejected_events_since(tenant_id, store_id, since)
     counts = {
-        "products": count_products(tenant_id),
-        "customers": count_customers(tenant_id),
-        "orders": count_orders(tenant_id),
+        "products": catalogue.count_products(tenant_id),
+        "customers": customers.count_customers(tenant_id),
+        "orders": customers.count_orders(tenant_id),
     }
     if rejections or (store.webhooks or {}).get("error"):
         health = "failing"

@@ -14,7 +14,7 @@ from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.ingest import forget_store_ingest
+from luxebrain.storage.ingest import IngestRepository
 from luxebrain.storage.members import Memberships
 from luxebrain.storage.tenants import TenantRepository
 from luxebrain.woocommerce.webhooks import (
@@ -126,12 +126,17 @@ class StoreRemoval:
 
 
 def remove_store(
-    tenant_id: str, store_id: str, client_factory: ClientFactory, *, tenants: TenantRepository
+    tenant_id: str,
+    store_id: str,
+    client_factory: ClientFactory,
+    *,
+    tenants: TenantRepository,
+    records: IngestRepository,
 ) -> StoreRemoval:
-    """Remove a store (its client from ``client_factory``: :func:`removal_clients` for the API): first the
-    webhooks we registered on it (found by name), then its keys and record in ``tenants``, its back-fill
-    checkpoints, and its place in the plan's stores. A store that cannot be reached or refuses is still removed
-    on our side; the webhooks left on it are named (they will fail and WooCommerce disables them, but the
+    """Remove a store (its client from ``client_factory``: :func:`removal_clients` for the API): first the webhooks we
+    registered on it (found by name), then its keys and record in ``tenants``, its back-fill checkpoints and deliveries
+    seen per topic in ``records``, and its place in the plan's stores. A store that cannot be reached or refuses is
+    still removed on our side; the webhooks left on it are named (they will fail and WooCommerce disables them, but the
     merchant can delete them by hand). NotFoundError for an unknown or another tenant's store."""
     configured_settings()
     store = tenants.get_store(tenant_id, store_id)
@@ -145,7 +150,7 @@ def remove_store(
             "store removed with webhooks left on it",
             extra={"store": store_id, "left": [entry["topic"] for entry in removal.left], "reason": removal.error},
         )
-    forget_store_ingest(tenant_id, store_id)
+    records.forget_store_ingest(tenant_id, store_id)
     if tenants.delete_store(tenant_id, store_id):
         PlanUsage(tenants).release(tenant_id, "stores")
     return StoreRemoval(store_id, removal.deleted, removal.left, removal.error)

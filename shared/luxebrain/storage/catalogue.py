@@ -174,12 +174,15 @@ def get_coupon(tenant_id: str, coupon_id: str) -> Coupon:
 
 # ----------------------------------------------------------------------------- the repository a caller is given
 class CatalogueRepository(Protocol):
-    """What a training run and the inventory advice read of a tenant's catalogue, and the supply terms the
-    merchant sets (``DynamoCatalogueRepository`` in the product, an in-memory one in the unit tier)."""
+    """What a training run and the inventory advice read of a tenant's catalogue, how many products the ingest status
+    shows (tombstones included), and the supply terms the merchant sets (``DynamoCatalogueRepository`` in the product,
+    an in-memory one in the unit tier)."""
 
     def iter_products(self, tenant_id: str) -> Iterator[Product]: ...
 
     def get_product(self, tenant_id: str, product_id: str) -> Product: ...
+
+    def count_products(self, tenant_id: str) -> int: ...
 
     def get_product_supply(self, tenant_id: str, product_id: str) -> ProductSupply: ...
 
@@ -195,6 +198,7 @@ class DynamoCatalogueRepository:
 
     iter_products = staticmethod(iter_products)
     get_product = staticmethod(get_product)
+    count_products = staticmethod(count_products)
     get_product_supply = staticmethod(get_product_supply)
     product_supplies = staticmethod(product_supplies)
     save_product_supply = staticmethod(save_product_supply)

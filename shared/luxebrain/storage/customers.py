@@ -321,15 +321,20 @@ def order_summary_from_raw(item: dict[str, Any]) -> OrderSummary:
 
 # ----------------------------------------------------------------------------- the repository a caller is given
 class CustomerRepository(Protocol):
-    """What the product reads of a tenant's customers and orders: a training run every order, summarised; the
-    campaigns a customer by id, every customer, the orders of a window and a customer's orders
-    (``DynamoCustomerRepository`` in the product, an in-memory one in the unit tier)."""
+    """What the product reads of a tenant's customers and orders: a training run every order, summarised; the campaigns
+    a customer by id, every customer, the orders of a window and a customer's orders; the ingest status how many
+    customers and orders are stored, tombstones included (``DynamoCustomerRepository`` in the product, an in-memory one
+    in the unit tier)."""
 
     def iter_order_summaries(self, tenant_id: str) -> Iterator[OrderSummary]: ...
 
     def get_customer(self, tenant_id: str, customer_id: str) -> Customer: ...
 
     def iter_customers(self, tenant_id: str) -> Iterator[Customer]: ...
+
+    def count_customers(self, tenant_id: str) -> int: ...
+
+    def count_orders(self, tenant_id: str) -> int: ...
 
     def orders_created_since(self, tenant_id: str, since_gmt: str) -> Iterator[Order]: ...
 
@@ -344,6 +349,8 @@ class DynamoCustomerRepository:
     iter_order_summaries = staticmethod(iter_order_summaries)
     get_customer = staticmethod(get_customer)
     iter_customers = staticmethod(iter_customers)
+    count_customers = staticmethod(count_customers)
+    count_orders = staticmethod(count_orders)
     orders_created_since = staticmethod(orders_created_since)
     orders_of_customer = staticmethod(orders_of_customer)
 

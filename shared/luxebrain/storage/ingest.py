@@ -324,8 +324,9 @@ def forget_store_ingest(tenant_id: str, store_id: str) -> None:
 class IngestRepository(Protocol):
     """What the ingest processor reads and writes of a tenant's store records: the newer-wins write, the stored
     version of a record, a variable product's variations, an order as stored (its refunds' lines), the rejected
-    deliveries and the last delivery seen per topic; the back-fill's checkpoints; and what the dashboard's
-    ingest status reads of them (a store's recent rejections and checkpoints)."""
+    deliveries and the last delivery seen per topic; the back-fill's checkpoints; what the dashboard's
+    ingest status reads of them (a store's recent rejections and checkpoints); and a removed store's
+    bookkeeping forgotten."""
 
     def put_if_newer(self, record: StoreRecord, *, lift_tombstone: bool = False) -> bool: ...
 
@@ -357,6 +358,8 @@ class IngestRepository(Protocol):
 
     def topic_deliveries(self, tenant_id: str, store_id: str) -> dict[str, str]: ...
 
+    def forget_store_ingest(self, tenant_id: str, store_id: str) -> None: ...
+
 
 class DynamoIngestRepository:
     """The ingest repository on the table: this module's conditional writes and reads, and the catalogue's and
@@ -376,6 +379,7 @@ class DynamoIngestRepository:
     store_checkpoints = staticmethod(store_checkpoints)
     stamp_topic_delivery = staticmethod(stamp_topic_delivery)
     topic_deliveries = staticmethod(topic_deliveries)
+    forget_store_ingest = staticmethod(forget_store_ingest)
 
 
 def ingest_repository() -> DynamoIngestRepository:
