@@ -24,6 +24,7 @@ from typing import Any
 
 from luxebrain.adapters.aws import user_directory
 from luxebrain.auth.accounts import create_login_for_tenant
+from luxebrain.billing.usage import plan_usage
 from luxebrain.errors import LuxeBrainError
 from luxebrain.observability import logger
 from luxebrain.progress import Progress
@@ -139,7 +140,11 @@ def run_demo(
             as_of=as_of,
         )
         login = create_login_for_tenant(
-            tenant.tenant_id, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+            tenant.tenant_id,
+            users=user_directory(),
+            members=member_repository(),
+            tenants=tenant_repository(),
+            usage=plan_usage(),
         )
         _show_results(api_url, login.tokens.access_token, store, output, progress)
         _campaigns(tenant.tenant_id, progress)
@@ -207,7 +212,11 @@ def _seed_demo_tenant(
     with progress.step("Creating the demo tenant and its owner's login"):
         tenant_id = create_demo_tenant()
         login = create_login_for_tenant(
-            tenant_id, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+            tenant_id,
+            users=user_directory(),
+            members=member_repository(),
+            tenants=tenant_repository(),
+            usage=plan_usage(),
         )
     with progress.step("Generating the sample luxury-fashion store"):
         store = generate_sample_store(
@@ -502,7 +511,11 @@ def run_local(
         )
         grant_demo_consent(tenant.tenant_id)  # the sample store has none: campaigns need some (labelled demo data)
         login = create_login_for_tenant(
-            tenant.tenant_id, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+            tenant.tenant_id,
+            users=user_directory(),
+            members=member_repository(),
+            tenants=tenant_repository(),
+            usage=plan_usage(),
         )
         viewer = create_login_for_tenant(
             tenant.tenant_id,
@@ -511,6 +524,7 @@ def run_local(
             users=user_directory(),
             members=member_repository(),
             tenants=tenant_repository(),
+            usage=plan_usage(),
         )
         admin_email, admin_password = "admin@luxebrain.example", demo_password()
         create_platform_admin(admin_email, admin_password, users=user_directory(), members=member_repository())

@@ -222,6 +222,7 @@ class EventSender:
                 catalogue=catalogue_repository(),
                 tenants=tenant_repo.tenant_repository(),
                 storefront=storefront_repository(),
+                usage=plan_usage(),
             )
             return
         request = urllib.request.Request(  # noqa: S310 - loopback only

@@ -36,7 +36,7 @@ from luxebrain.auth.sessions import require_live_session
 from luxebrain.auth.storefront import principal_for_storefront_key
 from luxebrain.auth.tokens import verify_access_token
 from luxebrain.billing.plans import ensure_tenant_active
-from luxebrain.billing.usage import count_api_call, limit_rate
+from luxebrain.billing.usage import ApiCallMeter, PlanUsage, api_call_meter, plan_usage
 from luxebrain.errors import ForbiddenError, UnauthorizedError
 from luxebrain.observability import bind_tenant
 from luxebrain.serving.loader import ModelCache, model_cache
@@ -96,11 +96,22 @@ async def tenants_repository() -> TenantRepository:
     return tenant_repository()
 
 
+async def usage_counters() -> PlanUsage:
+    """The plan's usage counters and rates (over the tenants repository, created once)."""
+    return plan_usage()
+
+
+async def api_calls() -> ApiCallMeter:
+    """This execution environment's batches of the merchant's API calls."""
+    return api_call_meter()
+
+
 def _user_principal(
     credentials: HTTPAuthorizationCredentials | None,
     impersonation: str | None,
     members: MemberRepository,
     tenants: TenantRepository,
+    calls: ApiCallMeter,
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise UnauthorizedError("sign in: send 'Authorization: Bearer <access token>'")
@@ -111,7 +122,7 @@ def _user_principal(
         principal = principal_for_impersonation(principal, impersonation, members=members)
     if principal.tenant_id and principal.kind is not AuthKind.IMPERSONATION:
         ensure_tenant_active(principal.tenant_id, tenants=tenants)
-        count_api_call(principal.tenant_id)
+        calls.count(principal.tenant_id)
     return principal
 
 
@@ -121,9 +132,10 @@ async def current_principal(
     impersonation: Annotated[str | None, Depends(impersonation_header)],
     members: Annotated[MemberRepository, Depends(members_repository)],
     tenants: Annotated[TenantRepository, Depends(tenants_repository)],
+    calls: Annotated[ApiCallMeter, Depends(api_calls)],
 ) -> Principal:
     """The verified user (Cognito access token), or a platform admin's audited impersonation."""
-    return _remember(request, _user_principal(credentials, impersonation, members, tenants))
+    return _remember(request, _user_principal(credentials, impersonation, members, tenants, calls))
 
 
 def require_role(minimum: Role) -> Callable[..., Principal]:
@@ -151,6 +163,8 @@ async def recommendations_reader(
     storefront_key: Annotated[str | None, Depends(storefront_key_header)],
     members: Annotated[MemberRepository, Depends(members_repository)],
     tenants: Annotated[TenantRepository, Depends(tenants_repository)],
+    usage: Annotated[PlanUsage, Depends(usage_counters)],
+    calls: Annotated[ApiCallMeter, Depends(api_calls)],
 ) -> Principal:
     """Recommendation routes accept a dashboard user or a storefront key. Storefront traffic (anonymous
     shoppers) has a per-address rate, then the key's own rate and monthly allowance; it never counts against the
@@ -164,9 +178,10 @@ async def recommendations_reader(
         address = ClientLimit(
             "storefront_requests", client_digest(tenant_id, source_address(request)), REQUESTS_PER_CLIENT_PER_MINUTE
         )
-        charge_key(tenant_id, "storefront_requests", 1, refund_clients=charge_clients(tenant_id, [address], 1))
+        refund_clients = charge_clients(tenant_id, [address], 1, usage=usage)
+        charge_key(tenant_id, "storefront_requests", 1, refund_clients=refund_clients, usage=usage)
         return _remember(request, principal)
-    principal = _user_principal(credentials, impersonation, members, tenants)
+    principal = _user_principal(credentials, impersonation, members, tenants, calls)
     principal.require_tenant()
     return _remember(request, principal)
 
@@ -176,8 +191,10 @@ def expensive_action(name: str, minimum: Role = Role.STAFF) -> Callable[..., Pri
     per-minute limit from the plan (``name`` is a key of ``Plan.rate_limits``), answered with 429."""
     role_check = require_role(minimum)
 
-    async def dependency(principal: Annotated[Principal, Depends(role_check)]) -> Principal:
-        limit_rate(principal.require_tenant(), name)
+    async def dependency(
+        principal: Annotated[Principal, Depends(role_check)], usage: Annotated[PlanUsage, Depends(usage_counters)]
+    ) -> Principal:
+        usage.limit_rate(principal.require_tenant(), name)
         return principal
 
     dependency.__name__ = f"expensive_{name}"
@@ -290,3 +307,4 @@ PriceDecisions = Annotated[PriceDecisionRepository, Depends(price_decisions_repo
 Merchandising = Annotated[MerchandisingRepository, Depends(merchandising_rules)]
 Storefront = Annotated[StorefrontRepository, Depends(storefront_records)]
 Ingest = Annotated[IngestRepository, Depends(ingest_records)]
+Usage = Annotated[PlanUsage, Depends(usage_counters)]

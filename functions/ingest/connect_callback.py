@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from luxebrain.adapters.aws import queue, secrets_vault
+from luxebrain.billing.usage import plan_usage
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
@@ -72,7 +73,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         detail = "expected key_id, user_id, consumer_key, consumer_secret and key_permissions"
         return _problem(problem_for_status(400, detail), event)
     try:
-        result = complete_connection(callback, vault=secrets_vault(), tenants=tenant_repository())
+        result = complete_connection(callback, vault=secrets_vault(), tenants=tenant_repository(), usage=plan_usage())
     except LuxeBrainError as exc:
         metrics.add_metric(name="StoreConnectRefused", unit=MetricUnit.Count, value=1)
         logger.warning("store connection refused", extra={"status": exc.status_code, "reason": str(exc)})

@@ -119,6 +119,7 @@ class Merchant:
 def new_merchant(company: str = "Maison Test") -> Merchant:
     from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_demo_login
+    from luxebrain.billing.usage import plan_usage
     from luxebrain.storage.members import member_repository
     from luxebrain.storage.tenants import tenant_repository
 
@@ -128,6 +129,7 @@ def new_merchant(company: str = "Maison Test") -> Merchant:
         users=user_directory(),
         members=member_repository(),
         tenants=tenant_repository(),
+        usage=plan_usage(),
     )
     return Merchant(
         email=login.email,
@@ -222,6 +224,7 @@ def add_tenant_user(tenant_id: str, role: str) -> Merchant:
     from luxebrain.auth.accounts import admin_confirm, demo_password, login
     from luxebrain.auth.members import add_member
     from luxebrain.auth.principal import Role
+    from luxebrain.billing.usage import plan_usage
     from luxebrain.runtime import aws_client, configured_settings
     from luxebrain.storage.members import member_repository
 
@@ -235,7 +238,7 @@ def add_tenant_user(tenant_id: str, role: str) -> Merchant:
         UserAttributes=[{"Name": "email", "Value": email}],
     )
     admin_confirm(email, users=user_directory())
-    add_member(tenant_id, response["UserSub"], Role(role), email=email, members=member_repository())
+    add_member(tenant_id, response["UserSub"], Role(role), email=email, members=member_repository(), usage=plan_usage())
     tokens = login(email, password, users=user_directory(), members=member_repository(), remember_me=True)
     return Merchant(email, password, tenant_id, tokens.access_token, tokens.id_token, tokens.refresh_token or "")
 

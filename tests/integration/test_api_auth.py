@@ -214,6 +214,7 @@ def test_forgot_then_reset_password_then_log_in(client: TestClient, merchant: Me
 def test_login_for_an_existing_tenant_as_the_demo_needs(client: TestClient, local_aws: LocalResources) -> None:
     from luxebrain.adapters.aws import user_directory
     from luxebrain.auth.accounts import create_login_for_tenant
+    from luxebrain.billing.usage import plan_usage
     from luxebrain.storage.members import member_repository
     from luxebrain.storage.tenants import create_tenant, tenant_repository
     from luxebrain.tenancy import new_tenant_id
@@ -222,10 +223,20 @@ def test_login_for_an_existing_tenant_as_the_demo_needs(client: TestClient, loca
     tenant_id = create_tenant("Maison Démo", tenant_id=new_tenant_id()).tenant_id
     email = f"demo-{time.time_ns()}@maison-demo.example"
     create_login_for_tenant(
-        tenant_id, email, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+        tenant_id,
+        email,
+        users=user_directory(),
+        members=member_repository(),
+        tenants=tenant_repository(),
+        usage=plan_usage(),
     )
     login = create_login_for_tenant(
-        tenant_id, email, users=user_directory(), members=member_repository(), tenants=tenant_repository()
+        tenant_id,
+        email,
+        users=user_directory(),
+        members=member_repository(),
+        tenants=tenant_repository(),
+        usage=plan_usage(),
     )
     # Then the printed credentials log in and act as the tenant's owner
     tokens = client.post("/auth/login", json={"email": login.email, "password": login.password}).json()

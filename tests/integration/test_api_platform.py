@@ -45,22 +45,22 @@ def test_a_quota_admits_exactly_its_allowance(merchant: Merchant) -> None:
     # The counter is one conditional ADD (used <= allowed - amount): DynamoDB applies it atomically, so
     # concurrent containers cannot overshoot. moto serialises nothing, so this checks the condition itself.
     from luxebrain.billing.plans import PLANS, PlanLimitExceededError
-    from luxebrain.billing.usage import consume
+    from luxebrain.billing.usage import plan_usage
 
     allowed, _ = PLANS["free"].quotas["training_runs"]
     outcomes = []
     for _ in range(allowed + 3):
         try:
-            outcomes.append(str(consume(merchant.tenant_id, "training_runs")))
+            outcomes.append(str(plan_usage().consume(merchant.tenant_id, "training_runs")))
         except PlanLimitExceededError as exc:
             outcomes.append(exc.limit)
     assert outcomes == [str(n) for n in range(1, allowed + 1)] + ["training_runs_per_day"] * 3
 
 
 def test_plan_page_shows_usage_and_limits(client: TestClient, merchant: Merchant) -> None:
-    from luxebrain.billing.usage import consume
+    from luxebrain.billing.usage import plan_usage
 
-    consume(merchant.tenant_id, "email_messages", 7)
+    plan_usage().consume(merchant.tenant_id, "email_messages", 7)
     body = client.get("/tenant/plan", headers=merchant.headers).json()
     assert body["plan"] == "free" and body["campaign_channels"] == ["email"]
     usage = {line["limit"]: line for line in body["usage"]}
@@ -70,11 +70,11 @@ def test_plan_page_shows_usage_and_limits(client: TestClient, merchant: Merchant
 
 def test_exceeding_a_quota_is_402_naming_it(merchant: Merchant) -> None:
     from luxebrain.billing.plans import PlanLimitExceededError
-    from luxebrain.billing.usage import consume
+    from luxebrain.billing.usage import plan_usage
 
-    consume(merchant.tenant_id, "email_messages", 1000)
+    plan_usage().consume(merchant.tenant_id, "email_messages", 1000)
     with pytest.raises(PlanLimitExceededError) as raised:
-        consume(merchant.tenant_id, "email_messages")
+        plan_usage().consume(merchant.tenant_id, "email_messages")
     assert raised.value.status_code == 402 and raised.value.limit == "email_messages_per_month"
 
 
@@ -287,11 +287,11 @@ def test_impersonation_needs_a_reason(client: TestClient, merchant: Merchant, ad
 
 def test_api_calls_are_counted_and_capped_by_the_plan(client: TestClient, merchant: Merchant) -> None:
     from luxebrain.billing.plans import PLANS
-    from luxebrain.billing.usage import API_CALL_FLUSH_EVERY, consume, flush_api_calls, usage_report
+    from luxebrain.billing.usage import API_CALL_FLUSH_EVERY, api_call_meter, plan_usage
 
     # Given a tenant one call short of its monthly API quota
     allowed, _ = PLANS["free"].quotas["api_calls"]
-    consume(merchant.tenant_id, "api_calls", allowed - 1)
+    plan_usage().consume(merchant.tenant_id, "api_calls", allowed - 1)
     # When it keeps calling the API
     statuses = [client.get("/me", headers=merchant.headers).status_code for _ in range(API_CALL_FLUSH_EVERY + 2)]
     # Then the one call left passes (this container's first call of the tenant is counted at once, and
@@ -299,8 +299,8 @@ def test_api_calls_are_counted_and_capped_by_the_plan(client: TestClient, mercha
     assert statuses == [200] + [402] * (API_CALL_FLUSH_EVERY + 1)
     refused = client.get("/me", headers=merchant.headers).json()
     assert refused["limit"] == "api_calls_per_month" and refused["plan"] == "free"
-    flush_api_calls(merchant.tenant_id)
-    used = {line.limit: line.used for line in usage_report(merchant.tenant_id)}
+    api_call_meter().flush(merchant.tenant_id)
+    used = {line.limit: line.used for line in plan_usage().usage_report(merchant.tenant_id)}
     assert used["api_calls_per_month"] == allowed  # counted up to the quota, never past it
 
 

@@ -178,6 +178,7 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     kept, _ = register_store(
         merchant.tenant_id,
         tenants=tenant_repo.tenant_repository(),
+        usage=billing_usage.plan_usage(),
         url="https://one.example",
         consumer_key="ck_1",
         consumer_secret="cs_1",
@@ -186,6 +187,7 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     register_store(
         merchant.tenant_id,
         tenants=tenant_repo.tenant_repository(),
+        usage=billing_usage.plan_usage(),
         url="https://two.example",
         consumer_key="ck_2",
         consumer_secret="cs_2",
@@ -206,7 +208,9 @@ def test_reconnecting_a_store_at_the_plans_store_cap_replaces_its_keys(connect_s
     assert keys.consumer_key.get_secret_value() == "ck_" + "a" * 40
     assert keys.webhook_secret == webhook_secret
     assert len(tenant_repo.list_stores(merchant.tenant_id)) == 2
-    assert {line.limit: line.used for line in billing_usage.usage_report(merchant.tenant_id)}["stores"] == 2
+    assert {line.limit: line.used for line in billing_usage.plan_usage().usage_report(merchant.tenant_id)}[
+        "stores"
+    ] == 2
 
 
 @pytest.mark.parametrize(

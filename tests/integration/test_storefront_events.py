@@ -25,6 +25,7 @@ from api_testkit import (
 from fakes import StoreRefunds, no_refund_lookups
 from fastapi.testclient import TestClient
 
+from luxebrain.billing.usage import api_call_meter, plan_usage
 from luxebrain.ingest.processor import RefundLinesFetcher
 from luxebrain.storage.tenants import tenant_repository
 from luxebrain_dev.local.embedded import LocalResources
@@ -163,10 +164,8 @@ def stats_rows(tenant_id: str) -> dict[tuple[str, str], dict[str, float]]:
 
 
 def usage(tenant_id: str) -> dict[str, int]:
-    from luxebrain.billing.usage import flush_api_calls, usage_report
-
-    flush_api_calls(tenant_id)
-    return {line.limit: line.used for line in usage_report(tenant_id)}
+    api_call_meter().flush(tenant_id)
+    return {line.limit: line.used for line in plan_usage().usage_report(tenant_id)}
 
 
 # ----------------------------------------------------------------------------- accepted batches
@@ -312,7 +311,6 @@ def _key_rate_used(tenant_id: str) -> int:
 
 @pytest.mark.usefixtures("frozen_minute")
 def test_a_replayed_batch_spends_none_of_the_keys_allowance(client: TestClient, fresh_shop: Shop) -> None:
-    from luxebrain.billing import usage as billing_usage
     from luxebrain.billing.plans import plan_of
 
     shop = fresh_shop
@@ -334,7 +332,7 @@ def test_a_replayed_batch_spends_none_of_the_keys_allowance(client: TestClient, 
     assert (usage(tenant_id)["storefront_events_per_month"], _key_rate_used(tenant_id)) == (3, 3)
     # and with the monthly allowance spent, a replay is still recognised as one (not a 429), a new event is not
     allowed, _ = plan_of(tenant_id, tenants=tenant_repository()).allowance("storefront_events")
-    billing_usage.consume(tenant_id, "storefront_events", allowed - 3)
+    plan_usage().consume(tenant_id, "storefront_events", allowed - 3)
     assert send(client, shop, batch, visitor_id=who).json() == {"accepted": 0, "duplicates": 2, "rejected": 0}
     assert send(client, shop, [event("click", shop.products[:1])], visitor_id=who).status_code == 429
 
@@ -420,6 +418,7 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop:
                 catalogue=catalogue_repository(),
                 tenants=tenant_repository(),
                 storefront=storefront_repository(),
+                usage=plan_usage(),
             )
         except billing_plans.RateLimitedError:
             refused += 1
@@ -433,6 +432,7 @@ def test_one_address_cannot_spend_the_tenants_rate_for_every_shopper(fresh_shop:
             catalogue=catalogue_repository(),
             tenants=tenant_repository(),
             storefront=storefront_repository(),
+            usage=plan_usage(),
         ).accepted
         == 50
     )
@@ -511,7 +511,6 @@ def _order_with_visitor(visitor_id: str, order_id: int, product_id: str, total: 
 def deliver_order(tenant_id: str, order: dict[str, Any], refunds: RefundLinesFetcher = no_refund_lookups) -> Any:
     """The order as one webhook delivery of order.updated, processed as ingest processes it (new refunds
     getting their lines from ``refunds``)."""
-    from luxebrain.billing.usage import plan_usage
     from luxebrain.ingest import processor
     from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
     from luxebrain.storage.ingest import ingest_repository

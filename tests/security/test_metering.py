@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from luxebrain.adapters.aws import secrets_vault
 from luxebrain.billing.plans import PLANS, PlanLimitExceededError, change_plan
-from luxebrain.billing.usage import consume, plan_usage, usage_report
+from luxebrain.billing.usage import api_call_meter, plan_usage
 from luxebrain.campaigns.channels import ProviderError
 from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.sending import SenderContext, SendRequest, deliver
@@ -62,7 +62,7 @@ def _fill(tenant_id: str, metric: str, leave: int) -> int:
     allowed, period = PLANS[_plan(tenant_id)].allowance(metric)
     already = _used(tenant_id, metric if period == "held" else f"{metric}_per_{period}")
     if allowed - leave - already > 0:
-        consume(tenant_id, metric, allowed - leave - already)
+        plan_usage().consume(tenant_id, metric, allowed - leave - already)
     return allowed
 
 
@@ -73,7 +73,7 @@ def _plan(tenant_id: str) -> str:
 
 
 def _used(tenant_id: str, limit: str) -> int:
-    return {line.limit: line.used for line in usage_report(tenant_id)}[limit]
+    return {line.limit: line.used for line in plan_usage().usage_report(tenant_id)}[limit]
 
 
 # ----------------------------------------------------------------------------- messages by channel
@@ -269,15 +269,13 @@ def test_a_spent_storefront_allowance_degrades_only_the_storefront(
 def test_storefront_calls_do_not_count_as_the_merchants_api_calls(
     client: TestClient, local_aws: LocalResources
 ) -> None:
-    from luxebrain.billing.usage import flush_api_calls
-
     merchant = _merchant_on("free")
     key = _storefront_key(client, merchant)
-    flush_api_calls(merchant.tenant_id)
+    api_call_meter().flush(merchant.tenant_id)
     before = _used(merchant.tenant_id, "api_calls_per_month")
     for _ in range(5):
         client.get("/recommendations/popular", headers={"X-Storefront-Key": key})
-    flush_api_calls(merchant.tenant_id)
+    api_call_meter().flush(merchant.tenant_id)
     assert _used(merchant.tenant_id, "api_calls_per_month") == before
     assert _used(merchant.tenant_id, "storefront_requests_per_month") == 5
 
@@ -320,14 +318,14 @@ def test_api_calls_near_the_quota_are_counted_up_to_it_and_no_further(
     passed = 0
     for _ in range(300):
         try:
-            billing_usage.count_api_call(merchant.tenant_id)
+            api_call_meter().count(merchant.tenant_id)
             passed += 1
         except PlanLimitExceededError:
             pass
     # Then exactly the 50 left pass and the counter stands at the quota (before: 99 passed uncounted, and
     # the counter stayed 50 short, so every minute 99 more went through)
     assert passed == 50
-    billing_usage.flush_api_calls(merchant.tenant_id)
+    api_call_meter().flush(merchant.tenant_id)
     assert _used(merchant.tenant_id, "api_calls_per_month") == allowed
 
 

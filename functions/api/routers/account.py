@@ -10,12 +10,11 @@ from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import CurrentPrincipal, Members, OwnerOnly, TenantMember, Tenants, Users
+from api.dependencies import CurrentPrincipal, Members, OwnerOnly, TenantMember, Tenants, Usage, Users
 from luxebrain.auth import accounts
 from luxebrain.auth.members import audit_page, list_members, record_audit
 from luxebrain.auth.storefront import describe_storefront_key, issue_storefront_key
 from luxebrain.billing.plans import PLANS, forget_tenant, tenant_profile
-from luxebrain.billing.usage import PlanUsage
 from luxebrain.ml.pricing.rules import GuardrailConfig
 from luxebrain.storage.tenants import AuditRecord, Tenant
 from luxebrain.text import PlainLine
@@ -179,9 +178,8 @@ def plans(response: Response) -> PlansResponse:
 
 
 @router.get("/tenant/plan", response_model=PlanResponse, summary="The plan's limits and this period's usage")
-def plan_and_usage(principal: TenantMember, tenants: Tenants) -> PlanResponse:
+def plan_and_usage(principal: TenantMember, usage: Usage) -> PlanResponse:
     tenant_id = principal.require_tenant()
-    usage = PlanUsage(tenants)
     plan = usage.plan_of(tenant_id)
     return PlanResponse(
         plan=plan.name,
@@ -225,10 +223,16 @@ MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", descriptio
     },
 )
 def remove_member(
-    user_id: MemberId, principal: OwnerOnly, users: Users, members: Members, tenants: Tenants
+    user_id: MemberId, principal: OwnerOnly, users: Users, members: Members, tenants: Tenants, usage: Usage
 ) -> Response:
     accounts.remove_member(
-        principal.require_tenant(), user_id, actor=principal.subject, users=users, members=members, audit=tenants
+        principal.require_tenant(),
+        user_id,
+        actor=principal.subject,
+        users=users,
+        members=members,
+        audit=tenants,
+        usage=usage,
     )
     return Response(status_code=204)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import ConfigDict, Field
 
-from api.dependencies import CurrentPrincipal, Members, Tenants, Users, bearer_scheme
+from api.dependencies import CurrentPrincipal, Members, Tenants, Usage, Users, bearer_scheme
 from luxebrain.auth import accounts
 from luxebrain.errors import ConflictError, UnauthorizedError
 from luxebrain.text import PlainLine
@@ -121,11 +121,15 @@ def _raw_access_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     response_model=SignUpResponse,
     summary="Sign up a merchant and its tenant (rate-limited per client address)",
 )
-def sign_up(body: SignUpRequest, request: Request, users: Users, members: Members, tenants: Tenants) -> SignUpResponse:
+def sign_up(
+    body: SignUpRequest, request: Request, users: Users, members: Members, tenants: Tenants, usage: Usage
+) -> SignUpResponse:
     accounts.limit_sign_ups(request.client.host if request.client else "unknown", tenants=tenants)
     # A known e-mail answers exactly like a new one; the tenant id is read from /me after login.
     with contextlib.suppress(ConflictError):
-        accounts.sign_up(body.email, body.password, body.company_name, users=users, members=members, tenants=tenants)
+        accounts.sign_up(
+            body.email, body.password, body.company_name, users=users, members=members, tenants=tenants, usage=usage
+        )
     return SignUpResponse()
 
 

@@ -14,6 +14,7 @@ from api.dependencies import (
     Storefront,
     TenantMember,
     Tenants,
+    Usage,
     remember_principal,
     source_address,
 )
@@ -54,7 +55,7 @@ class RecordedEventsResponse(ApiModel):
     },
 )
 async def post_events(
-    request: Request, members: Members, catalogue: Catalogue, tenants: Tenants, storefront: Storefront
+    request: Request, members: Members, catalogue: Catalogue, tenants: Tenants, storefront: Storefront, usage: Usage
 ) -> RecordedEventsResponse:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
@@ -77,6 +78,7 @@ async def post_events(
         catalogue=catalogue,
         tenants=tenants,
         storefront=storefront,
+        usage=usage,
     )
     return RecordedEventsResponse(
         accepted=recorded.accepted, duplicates=recorded.duplicates, rejected=recorded.rejected

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field, field_validator
 
-from api.dependencies import Catalogue, Customers, Ingest, OwnerOnly, SecretsVault, TenantMember, Tenants
+from api.dependencies import Catalogue, Customers, Ingest, OwnerOnly, SecretsVault, TenantMember, Tenants, Usage
 from luxebrain.auth.members import record_audit
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.ingest.status import eta_seconds
@@ -130,13 +130,14 @@ def webhook_url(tenant_id: str, store_id: str) -> str:
 
 @router.post("", status_code=201, response_model=RegisteredStoreResponse, summary="Register a WooCommerce store")
 def register_store(
-    body: RegisterStoreRequest, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants
+    body: RegisterStoreRequest, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants, usage: Usage
 ) -> RegisteredStoreResponse:
     tenant_id = principal.require_tenant()
     _check_outbound(tenant_id, body.url, tenants)
     store, secrets = register_new_store(
         tenant_id,
         tenants=tenants,
+        usage=usage,
         vault=vault,
         url=body.url,
         consumer_key=body.consumer_key,

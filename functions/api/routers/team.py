@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi import Path as PathParam
 from pydantic import Field
 
-from api.dependencies import Members, OwnerOnly, Tenants, Users
+from api.dependencies import Members, OwnerOnly, Tenants, Usage, Users
 from api.routers.auth import Email, Password, Strict, TokenResponse, _token_response
 from luxebrain.auth import team
 from luxebrain.auth.principal import Role
@@ -76,6 +76,7 @@ def invite(
     members: Members,
     temporary_passwords: TemporaryPasswords,
     tenants: Tenants,
+    usage: Usage,
 ) -> TeamMemberResponse:
     tenant_id = principal.require_tenant()
     member = team.invite_member(
@@ -87,6 +88,7 @@ def invite(
         members=members,
         temporary_passwords=temporary_passwords,
         audit=tenants,
+        usage=usage,
     )
     return _member(member)
 
@@ -104,12 +106,25 @@ MemberId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,128}$", descriptio
     },
 )
 def change_role(
-    user_id: MemberId, body: RoleChange, principal: OwnerOnly, users: Users, members: Members, tenants: Tenants
+    user_id: MemberId,
+    body: RoleChange,
+    principal: OwnerOnly,
+    users: Users,
+    members: Members,
+    tenants: Tenants,
+    usage: Usage,
 ) -> TeamMemberResponse:
     tenant_id = principal.require_tenant()
     return _member(
         team.change_role(
-            tenant_id, user_id, body.role, actor=principal.subject, users=users, members=members, audit=tenants
+            tenant_id,
+            user_id,
+            body.role,
+            actor=principal.subject,
+            users=users,
+            members=members,
+            audit=tenants,
+            usage=usage,
         )
     )
 

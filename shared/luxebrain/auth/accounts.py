@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luxebrain.adapters import DirectoryError, UserDirectory
 from luxebrain.auth.members import add_member
@@ -33,6 +33,9 @@ from luxebrain.runtime import configured_settings
 from luxebrain.settings import Settings
 from luxebrain.storage.members import MemberRepository
 from luxebrain.storage.tenants import AuditTrail, TenantRepository
+
+if TYPE_CHECKING:
+    from luxebrain.billing.usage import UsageCounter
 
 
 class TooManyAttemptsError(LuxeBrainError):
@@ -150,8 +153,10 @@ def sign_up(
     users: UserDirectory,
     members: MemberRepository,
     tenants: TenantRepository,
+    usage: UsageCounter,
 ) -> SignUpResult:
-    """Create a Cognito user and its tenant (the user is the tenant's owner). Cognito sends a code by e-mail."""
+    """Create a Cognito user and its tenant (the user is the tenant's owner, a seat counted in ``usage``).
+    Cognito sends a code by e-mail."""
     settings = configured_settings()
     email = normalise_email(email)
     try:
@@ -167,7 +172,7 @@ def sign_up(
         users.admin_update_user_attributes(
             email, {"custom:tenant_id": tenant.tenant_id, "custom:role": str(Role.OWNER)}
         )
-        add_member(tenant.tenant_id, user_sub, Role.OWNER, email=email, members=members)
+        add_member(tenant.tenant_id, user_sub, Role.OWNER, email=email, members=members, usage=usage)
     except Exception:
         # No half-made account: a user without a tenant could never use the service nor sign up again, and a
         # tenant without a user would be an orphan.
@@ -311,13 +316,19 @@ def delete_user(user_sub_or_email: str, *, users: UserDirectory) -> None:
 
 
 def remove_member(
-    tenant_id: str, user_sub: str, *, actor: str, users: UserDirectory, members: MemberRepository, audit: AuditTrail
+    tenant_id: str,
+    user_sub: str,
+    *,
+    actor: str,
+    users: UserDirectory,
+    members: MemberRepository,
+    audit: AuditTrail,
+    usage: UsageCounter,
 ) -> None:
     """Remove a member from the tenant (owner): every session of theirs ends within this request, their
-    login is deleted (a member has no other tenant), the plan's member count gives the seat back, and the
-    removal is audited. The owner cannot remove themself, and a tenant keeps at least one owner."""
+    login is deleted (a member has no other tenant), the plan's member count in ``usage`` gives the seat back,
+    and the removal is audited. The owner cannot remove themself, and a tenant keeps at least one owner."""
     from luxebrain.auth.members import forget_membership, list_members, record_audit, require_member
-    from luxebrain.billing import usage as billing_usage
 
     member = require_member(tenant_id, user_sub, members=members)  # 404 for a user of another tenant
     if user_sub == actor:
@@ -332,7 +343,7 @@ def remove_member(
         sign_out_user(member.email, users=users, members=members)
     members.delete_membership(tenant_id, user_sub)
     forget_membership(user_sub)
-    billing_usage.release(tenant_id, "members")
+    usage.release(tenant_id, "members")
     delete_user(member.email or user_sub, users=users)
     record_audit(
         tenant_id, action="member.removed", actor=actor, audit=audit, details={"user_id": user_sub, "role": member.role}
@@ -367,10 +378,11 @@ def create_demo_login(
     users: UserDirectory,
     members: MemberRepository,
     tenants: TenantRepository,
+    usage: UsageCounter,
 ) -> DemoLogin:
     """Sign up a merchant (creating its tenant), confirm it as admin, and log in: what the demo prints."""
     password = password or demo_password()
-    result = sign_up(email, password, company_name, users=users, members=members, tenants=tenants)
+    result = sign_up(email, password, company_name, users=users, members=members, tenants=tenants, usage=usage)
     admin_confirm(email, users=users)
     tokens = login(email, password, users=users, members=members, remember_me=True)
     if result.tenant_id is None:  # pragma: no cover - sign_up always returns one
@@ -387,6 +399,7 @@ def create_login_for_tenant(
     users: UserDirectory,
     members: MemberRepository,
     tenants: TenantRepository,
+    usage: UsageCounter,
 ) -> DemoLogin:
     """A confirmed, logged-in user of an existing tenant (the demo's ``maison-demo``): Cognito user with its
     tenant and role attributes, the membership record, and tokens. Idempotent for the same e-mail."""
@@ -406,6 +419,6 @@ def create_login_for_tenant(
         users.admin_set_user_password(email, password)
     users.admin_update_user_attributes(email, {"custom:tenant_id": tenant_id, "custom:role": str(role)})
     unless_already("NotAuthorizedException", lambda: users.admin_confirm_sign_up(email))  # already confirmed
-    add_member(tenant_id, user_sub, role, email=email, members=members)
+    add_member(tenant_id, user_sub, role, email=email, members=members, usage=usage)
     tokens = login(email, password, users=users, members=members, remember_me=True)
     return DemoLogin(email=email, password=password, tenant_id=tenant_id, tokens=tokens)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luxebrain.auth.principal import AuthKind, Principal, Role
 from luxebrain.caching import ExpiringCache
@@ -21,6 +21,9 @@ from luxebrain.storage.pages import Page
 from luxebrain.storage.tenants import AuditRecord, AuditTrail, TenantRepository
 from luxebrain.tenancy import validate_tenant_id
 
+if TYPE_CHECKING:
+    from luxebrain.billing.usage import UsageCounter
+
 TENANT_ROLES = (Role.OWNER, Role.STAFF, Role.READ_ONLY)
 IMPERSONATION_SECONDS = 3600
 # A verified user's membership is cached briefly per container: one DynamoDB read per user per window,
@@ -29,21 +32,26 @@ MEMBERSHIP_CACHE_SECONDS = 10.0
 
 
 def add_member(
-    tenant_id: str, user_sub: str, role: Role, email: str | None = None, *, members: Memberships
+    tenant_id: str,
+    user_sub: str,
+    role: Role,
+    email: str | None = None,
+    *,
+    members: Memberships,
+    usage: UsageCounter,
 ) -> Membership:
-    """Add a user to a tenant, or change their role; a new member counts against the plan's members (402)."""
-    from luxebrain.billing import usage as billing_usage
-
+    """Add a user to a tenant, or change their role; a new member counts against the plan's members in ``usage``
+    (402)."""
     if role not in TENANT_ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(TENANT_ROLES)}")
     new = not members.membership_exists(tenant_id, user_sub)
     if new:
-        billing_usage.consume(tenant_id, "members")
+        usage.consume(tenant_id, "members")
     try:
         return _save_member(members, tenant_id, user_sub, role, email)
     except BaseException:
         if new:
-            billing_usage.release(tenant_id, "members")
+            usage.release(tenant_id, "members")
         raise
 
 

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from luxebrain.adapters import DirectoryError, UserDirectory
 from luxebrain.auth.accounts import Tokens, _client_id, _tokens, _translate, normalise_email, unless_already
@@ -23,6 +24,9 @@ from luxebrain.errors import ConflictError, InvalidInputError
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.members import MemberRepository, Memberships
 from luxebrain.storage.tenants import AuditTrail
+
+if TYPE_CHECKING:
+    from luxebrain.billing.usage import UsageCounter
 
 NEW_PASSWORD_CHALLENGE = "NEW_PASSWORD_REQUIRED"  # noqa: S105 - a Cognito challenge name
 
@@ -59,10 +63,11 @@ def invite_member(
     members: Memberships,
     temporary_passwords: Callable[[], str],
     audit: AuditTrail,
+    usage: UsageCounter,
 ) -> Member:
     """Create the colleague's login (Cognito e-mails the temporary password ``temporary_passwords`` makes: the
     API passes :func:`new_temporary_password`) and their membership; the seat
-    counts against the plan (402 past it, and then no login is left behind). One login has one tenant: an
+    counts (in ``usage``) against the plan (402 past it, and then no login is left behind). One login has one tenant: an
     e-mail that already has an account cannot be invited (409)."""
     _check_role(role)
     configured_settings()
@@ -84,7 +89,7 @@ def invite_member(
         raise _translate(exc) from None
     user_sub = created.sub
     try:
-        item = add_member(tenant_id, user_sub, role, email=email, members=members)
+        item = add_member(tenant_id, user_sub, role, email=email, members=members, usage=usage)
     except BaseException:
         # No login without a membership: it could never be used, and the e-mail could not be invited again.
         users.admin_delete_user(email)
@@ -104,9 +109,10 @@ def change_role(
     users: UserDirectory,
     members: Memberships,
     audit: AuditTrail,
+    usage: UsageCounter,
 ) -> Member:
     """An owner changes a member's role (404 for another tenant's user). Nobody changes their own role, and a
-    tenant keeps at least one owner (409)."""
+    tenant keeps at least one owner (409). ``usage`` counts a seat only if the member vanished meanwhile."""
     _check_role(role)
     member = require_member(tenant_id, user_sub, members=members)
     if user_sub == actor:
@@ -115,7 +121,7 @@ def change_role(
     if previous == str(Role.OWNER) and role != Role.OWNER and _owners(tenant_id, members) <= 1:
         raise ConflictError("a tenant keeps at least one owner")
     if previous != str(role):
-        item = add_member(tenant_id, user_sub, role, email=member.email, members=members)
+        item = add_member(tenant_id, user_sub, role, email=member.email, members=members, usage=usage)
         if member.email:
             # The login's attribute mirrors the membership (the API reads the membership, never the attribute).
             email = member.email

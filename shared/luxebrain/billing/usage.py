@@ -88,6 +88,19 @@ class UsageCounter(Protocol):
     def release(self, tenant_id: str, metric: str, amount: int = 1) -> None: ...
 
 
+class UsageLimiter(UsageCounter, Protocol):
+    """A :class:`UsageCounter` that also counts per-minute rates (:meth:`PlanUsage.limit_rate` and the
+    rest): what the storefront limits and the API's expensive actions are given (``PlanUsage``)."""
+
+    def limit_rate(self, tenant_id: str, action: str, amount: int = 1) -> int: ...
+
+    def release_rate(self, tenant_id: str, action: str, amount: int) -> None: ...
+
+    def limit_client_rate(self, tenant_id: str, action: str, client: str, amount: int, allowed: int) -> int: ...
+
+    def release_client_rate(self, tenant_id: str, action: str, client: str, amount: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class UsageLine:
     limit: str
@@ -259,67 +272,75 @@ def usage_report(tenant_id: str) -> list[UsageLine]:
 API_CALL_FLUSH_EVERY = 100
 API_CALL_FLUSH_SECONDS = 30.0
 _OVER_QUOTA_RECHECK_SECONDS = 60.0
-_api_calls_lock = threading.Lock()
-_pending_api_calls: dict[str, tuple[int, float]] = {}  # tenant -> (uncounted calls, first uncounted at)
-_over_quota_until: dict[str, float] = {}
-# tenant -> calls its quota had left at this container's last flush: the next flush comes no later than that
-# many calls, so near the quota calls are counted before they pass it (unknown: the first call flushes).
-_api_calls_left: dict[str, int] = {}
 
 
-def _reset_api_calls() -> None:
-    with _api_calls_lock:
-        _pending_api_calls.clear()
-        _over_quota_until.clear()
-        _api_calls_left.clear()
+class ApiCallMeter:
+    """The merchant's API calls of this execution environment, counted in memory and flushed in batches to the
+    ``PlanUsage`` given (:func:`api_call_meter` in the product: one per execution environment, so the batches
+    are the container's)."""
 
+    def __init__(self, usage: PlanUsage) -> None:
+        self.usage = usage
+        self._lock = threading.Lock()
+        self._pending: dict[str, tuple[int, float]] = {}  # tenant -> (uncounted calls, first uncounted at)
+        self._over_quota_until: dict[str, float] = {}
+        # tenant -> calls its quota had left at this container's last flush: the next flush comes no later than
+        # that many calls, so near the quota calls are counted before they pass it (unknown: the first call
+        # flushes).
+        self._left: dict[str, int] = {}
 
-on_reset(_reset_api_calls)
+    def count(self, tenant_id: str) -> None:
+        """Count one API call of the tenant against its monthly quota (402 once it is used up)."""
+        now = time.monotonic()
+        with self._lock:
+            blocked_until = self._over_quota_until.get(tenant_id)
+            if blocked_until is not None and blocked_until > now:
+                blocked = True
+            else:
+                blocked = False
+                self._over_quota_until.pop(tenant_id, None)
+                pending, since = self._pending.get(tenant_id, (0, now))
+                pending += 1
+                flush_every = min(API_CALL_FLUSH_EVERY, max(self._left.get(tenant_id, 1), 1))
+                due = pending >= flush_every or now - since >= API_CALL_FLUSH_SECONDS
+                self._pending[tenant_id] = (0, now) if due else (pending, since)
+        if blocked:
+            plan = self.usage.plan_of(tenant_id)
+            allowed, period = plan.quotas["api_calls"]
+            raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
+        if due:
+            self.flush(tenant_id, pending)
 
-
-def count_api_call(tenant_id: str) -> None:
-    """Count one API call of the tenant against its monthly quota (402 once it is used up)."""
-    now = time.monotonic()
-    with _api_calls_lock:
-        blocked_until = _over_quota_until.get(tenant_id)
-        if blocked_until is not None and blocked_until > now:
-            blocked = True
-        else:
-            blocked = False
-            _over_quota_until.pop(tenant_id, None)
-            pending, since = _pending_api_calls.get(tenant_id, (0, now))
-            pending += 1
-            flush_every = min(API_CALL_FLUSH_EVERY, max(_api_calls_left.get(tenant_id, 1), 1))
-            due = pending >= flush_every or now - since >= API_CALL_FLUSH_SECONDS
-            _pending_api_calls[tenant_id] = (0, now) if due else (pending, since)
-    if blocked:
-        plan = plan_usage().plan_of(tenant_id)
+    def flush(self, tenant_id: str, pending: int | None = None) -> None:
+        """Add the uncounted calls of a tenant to its counter now (also called by the benchmark and tests)."""
+        if pending is None:
+            with self._lock:
+                pending, _ = self._pending.pop(tenant_id, (0, 0.0))
+        if pending <= 0:
+            return
+        usage = self.usage
+        plan = usage.plan_of(tenant_id)
         allowed, period = plan.quotas["api_calls"]
-        raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
-    if due:
-        flush_api_calls(tenant_id, pending)
+        total = usage._add_within(tenant_id, "api_calls", period, pending, allowed)
+        if total is None:
+            # The calls that fitted are counted, so the counter reaches the quota: dropping the whole batch
+            # would let the next ones through uncounted, batch after batch.
+            rest = allowed - usage.counter_value(tenant_id, "api_calls", period)
+            if 0 < rest < pending:
+                usage._add_within(tenant_id, "api_calls", period, rest, allowed)
+            with self._lock:
+                self._over_quota_until[tenant_id] = time.monotonic() + _OVER_QUOTA_RECHECK_SECONDS
+                self._left[tenant_id] = 0
+            raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
+        with self._lock:
+            self._left[tenant_id] = allowed - total
 
 
-def flush_api_calls(tenant_id: str, pending: int | None = None) -> None:
-    """Add the uncounted calls of a tenant to its counter now (also called by the benchmark and tests)."""
-    if pending is None:
-        with _api_calls_lock:
-            pending, _ = _pending_api_calls.pop(tenant_id, (0, 0.0))
-    if pending <= 0:
-        return
-    usage = plan_usage()
-    plan = usage.plan_of(tenant_id)
-    allowed, period = plan.quotas["api_calls"]
-    total = usage._add_within(tenant_id, "api_calls", period, pending, allowed)
-    if total is None:
-        # The calls that fitted are counted, so the counter reaches the quota: dropping the whole batch
-        # would let the next ones through uncounted, batch after batch.
-        rest = allowed - usage.counter_value(tenant_id, "api_calls", period)
-        if 0 < rest < pending:
-            usage._add_within(tenant_id, "api_calls", period, rest, allowed)
-        with _api_calls_lock:
-            _over_quota_until[tenant_id] = time.monotonic() + _OVER_QUOTA_RECHECK_SECONDS
-            _api_calls_left[tenant_id] = 0
-        raise PlanLimitExceededError(f"api_calls_per_{period}", allowed, plan.name)
-    with _api_calls_lock:
-        _api_calls_left[tenant_id] = allowed - total
+@cache
+def api_call_meter() -> ApiCallMeter:
+    """The execution environment's API call batches, over :func:`plan_usage` (dropped by a runtime reset, with
+    the calls not yet flushed)."""
+    return ApiCallMeter(plan_usage())
+
+
+on_reset(api_call_meter.cache_clear)

@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.billing.plans import tenant_profile
+from luxebrain.billing.usage import UsageLimiter
 from luxebrain.errors import LuxeBrainError
 from luxebrain.runtime import overlapping
 from luxebrain.serving.recommendations import catalogue_products
@@ -97,10 +98,11 @@ def record_events(
     catalogue: CatalogueRepository,
     tenants: TenantRepository,
     storefront: StorefrontRepository,
+    usage: UsageLimiter,
 ) -> RecordedBatch:
-    """Check the limits, then store the batch's new events (of products in the tenant's ``catalogue``) in
-    ``storefront`` and add them to the placement counters there (the visitor's arm from the hold-out share of the
-    tenant's settings in ``tenants``).
+    """Check the limits (counted in ``usage``), then store the batch's new events (of products in the tenant's
+    ``catalogue``) in ``storefront`` and add them to the placement counters there (the visitor's arm from the
+    hold-out share of the tenant's settings in ``tenants``).
 
     The client's and the visitor's rates count the whole batch (a flood of replays is capped too); the key's
     rate and monthly allowance count only the new events of the tenant's own products: replayed ones are
@@ -114,6 +116,7 @@ def record_events(
             ),
         ],
         len(batch.events),
+        usage=usage,
     )
     known = catalogue_products(tenant_id, catalogue)
     duplicates = rejected = 0
@@ -141,7 +144,7 @@ def record_events(
     )
     if not candidates:
         return RecordedBatch(0, duplicates, rejected, arm)
-    charge_key(tenant_id, "storefront_events", len(candidates), refund_clients=refund_clients)
+    charge_key(tenant_id, "storefront_events", len(candidates), refund_clients=refund_clients, usage=usage)
     now = time.time()
     day = utc_day(now)
     expires_at = int(now) + RETENTION_DAYS * 86400
@@ -154,7 +157,7 @@ def record_events(
         expires_at=expires_at,
     )
     # A concurrent replay of the same events stored them first: they are not this batch's to pay for.
-    refund_key(tenant_id, "storefront_events", len(candidates) - len(stored))
+    refund_key(tenant_id, "storefront_events", len(candidates) - len(stored), usage=usage)
     duplicates += len(candidates) - len(stored)
     counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for event in candidates:

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from luxebrain.billing.usage import consume, limit_client_rate, limit_rate, release, release_client_rate, release_rate
+from luxebrain.billing.usage import UsageLimiter
 
 REQUESTS_PER_CLIENT_PER_MINUTE = 60  # a page view asks for one to three placements; below every plan's key rate
 
@@ -32,18 +32,20 @@ def client_digest(tenant_id: str, source: str) -> str:
     return hashlib.sha256(f"{tenant_id}|{source}".encode()).hexdigest()[:20]
 
 
-def charge_clients(tenant_id: str, limits: Sequence[ClientLimit], amount: int) -> Callable[[], None]:
-    """Count ``amount`` on each client's rate in turn (429 beyond one, giving back the ones counted); returns
-    what gives them all back, for a refusal further on."""
+def charge_clients(
+    tenant_id: str, limits: Sequence[ClientLimit], amount: int, *, usage: UsageLimiter
+) -> Callable[[], None]:
+    """Count ``amount`` on each client's rate in ``usage`` in turn (429 beyond one, giving back the ones counted);
+    returns what gives them all back, for a refusal further on."""
     charged: list[ClientLimit] = []
 
     def give_back() -> None:
         for limit in reversed(charged):
-            release_client_rate(tenant_id, limit.action, limit.client, amount)
+            usage.release_client_rate(tenant_id, limit.action, limit.client, amount)
 
     try:
         for limit in limits:
-            limit_client_rate(tenant_id, limit.action, limit.client, amount, limit.per_minute)
+            usage.limit_client_rate(tenant_id, limit.action, limit.client, amount, limit.per_minute)
             charged.append(limit)
     except BaseException:
         give_back()
@@ -51,25 +53,27 @@ def charge_clients(tenant_id: str, limits: Sequence[ClientLimit], amount: int) -
     return give_back
 
 
-def charge_key(tenant_id: str, metric: str, amount: int, *, refund_clients: Callable[[], None]) -> None:
-    """Count ``amount`` on the key's per-minute rate and its monthly allowance (``metric`` names both); a
-    refusal gives back the rate and the clients' counts."""
+def charge_key(
+    tenant_id: str, metric: str, amount: int, *, refund_clients: Callable[[], None], usage: UsageLimiter
+) -> None:
+    """Count ``amount`` on the key's per-minute rate and its monthly allowance in ``usage`` (``metric`` names
+    both); a refusal gives back the rate and the clients' counts."""
     try:
-        limit_rate(tenant_id, metric, amount)
+        usage.limit_rate(tenant_id, metric, amount)
     except BaseException:
         refund_clients()
         raise
     try:
-        consume(tenant_id, metric, amount)
+        usage.consume(tenant_id, metric, amount)
     except BaseException:
-        release_rate(tenant_id, metric, amount)
+        usage.release_rate(tenant_id, metric, amount)
         refund_clients()
         raise
 
 
-def refund_key(tenant_id: str, metric: str, amount: int) -> None:
+def refund_key(tenant_id: str, metric: str, amount: int, *, usage: UsageLimiter) -> None:
     """Give back what :func:`charge_key` counted for calls that turned out not to need it (replays that won a
     race to the same event ids)."""
     if amount >= 1:
-        release_rate(tenant_id, metric, amount)
-        release(tenant_id, metric, amount)
+        usage.release_rate(tenant_id, metric, amount)
+        usage.release(tenant_id, metric, amount)

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.adapters import KeyVault
-from luxebrain.billing.usage import PlanUsage
+from luxebrain.billing.usage import UsageCounter
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.tenants import Store, StoreConnection, StoreExistsError, StoreSecrets, TenantRepository
@@ -123,10 +123,15 @@ def start_connection(
 
 
 def complete_connection(
-    callback: ConnectionCallback, *, vault: KeyVault, tenants: TenantRepository, now: datetime | None = None
+    callback: ConnectionCallback,
+    *,
+    vault: KeyVault,
+    tenants: TenantRepository,
+    usage: UsageCounter,
+    now: datetime | None = None,
 ) -> ConnectionResult:
     """Verify the callback's state in ``tenants`` and store the delivered keys there (encrypted by ``vault``),
-    the new store counted against the plan. Raises NotFoundError
+    the new store counted against the plan in ``usage``. Raises NotFoundError
     (unknown state), ConnectionStateExpired, ForbiddenError (keys without read_write), ConflictError (a replayed
     state)."""
     configured_settings()
@@ -148,7 +153,7 @@ def complete_connection(
             f"{callback.key_permissions!r}: approve the connection with read/write access"
         )
     _claim(state, callback.key_id, tenants)
-    created = _create_store(vault, tenants, tenant_id, state, callback)
+    created = _create_store(vault, tenants, usage, tenant_id, state, callback)
     tenants.mark_store_connected(tenant_id, state.state_hash, callback.key_id, now.isoformat())
     return ConnectionResult(tenant_id, state.store_id, created=created)
 
@@ -164,6 +169,7 @@ def register_store(
     tenant_id: str,
     *,
     tenants: TenantRepository,
+    usage: UsageCounter,
     vault: KeyVault,
     url: str,
     consumer_key: str,
@@ -171,9 +177,8 @@ def register_store(
     currency: str = "EUR",
     store_id: str | None = None,
 ) -> tuple[Store, StoreSecrets]:
-    """A new store of the tenant in ``tenants``, counted against the plan's stores there (402 at the cap) and
-    given back when it could not be created; its secrets (with a new webhook secret) are returned once."""
-    usage = PlanUsage(tenants)
+    """A new store of the tenant in ``tenants``, counted against the plan's stores in ``usage`` (402 at the cap)
+    and given back when it could not be created; its secrets (with a new webhook secret) are returned once."""
     usage.consume(tenant_id, "stores")
     try:
         return tenants.create_store(
@@ -191,7 +196,12 @@ def register_store(
 
 
 def _create_store(
-    vault: KeyVault, tenants: TenantRepository, tenant_id: str, state: StoreConnection, callback: ConnectionCallback
+    vault: KeyVault,
+    tenants: TenantRepository,
+    usage: UsageCounter,
+    tenant_id: str,
+    state: StoreConnection,
+    callback: ConnectionCallback,
 ) -> bool:
     # A store that exists (a reconnect, a retried callback) only gets its new keys: creating meters a store
     # against the plan first, which a tenant at its cap would be refused (402) for a store it already holds.
@@ -202,6 +212,7 @@ def _create_store(
         register_store(
             tenant_id,
             tenants=tenants,
+            usage=usage,
             vault=vault,
             url=state.url,
             consumer_key=callback.consumer_key,
