@@ -4,7 +4,7 @@ place that decides whether a tenant's plan allows a metered action.
 Every counter is one item per tenant, metric and period, updated with ``ADD`` under a condition that the
 new total stays within the limit, so two concurrent requests can never both take the last unit. An action
 that can fail after it was counted (a message the provider refuses, a store that could not be created)
-gives its unit back with :func:`release`, so a failure is never billed.
+gives its unit back with :meth:`PlanUsage.release`, so a failure is never billed.
 
 What is metered, and where it is counted (each caller names the metric; the limits live only in the plans):
 
@@ -228,39 +228,14 @@ def plan_usage() -> PlanUsage:
 on_reset(plan_usage.cache_clear)
 
 
-# The product's counters as module functions: the callers that do not take a ``UsageCounter`` yet (sign-up and
-# membership seats, training runs, storefront limits, campaign sends, store connection, the API's dependencies)
-# reach the Dynamo one through these.
+# The product's counters as module functions, for the callers that do not take a ``UsageCounter`` yet (training
+# runs, campaign sends): they reach the Dynamo one through these.
 def consume(tenant_id: str, metric: str, amount: int = 1) -> int:
     return plan_usage().consume(tenant_id, metric, amount)
 
 
 def release(tenant_id: str, metric: str, amount: int = 1) -> None:
     plan_usage().release(tenant_id, metric, amount)
-
-
-def limit_rate(tenant_id: str, action: str, amount: int = 1) -> int:
-    return plan_usage().limit_rate(tenant_id, action, amount)
-
-
-def release_rate(tenant_id: str, action: str, amount: int) -> None:
-    plan_usage().release_rate(tenant_id, action, amount)
-
-
-def limit_client_rate(tenant_id: str, action: str, client: str, amount: int, allowed: int) -> int:
-    return plan_usage().limit_client_rate(tenant_id, action, client, amount, allowed)
-
-
-def release_client_rate(tenant_id: str, action: str, client: str, amount: int) -> None:
-    plan_usage().release_client_rate(tenant_id, action, client, amount)
-
-
-def check_catalog_size(tenant_id: str, *, products: int, orders: int) -> None:
-    plan_usage().check_catalog_size(tenant_id, products=products, orders=orders)
-
-
-def usage_report(tenant_id: str) -> list[UsageLine]:
-    return plan_usage().usage_report(tenant_id)
 
 
 # ----------------------------------------------------------------------------- API calls (batched)
