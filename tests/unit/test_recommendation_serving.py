@@ -11,6 +11,7 @@ from fakes import (
     InMemoryCatalogueRepository,
     InMemoryMerchandisingRepository,
     InMemoryObjectStore,
+    InMemoryTenantRepository,
     InMemoryTrainingRepository,
 )
 from test_recommend import NO_HOLDOUT, family_store
@@ -23,6 +24,8 @@ from luxebrain.serving.loader import ModelCache, artifact_prefix
 from luxebrain.serving.recommendations import catalogue_products, recommender_with_rules, unavailable_products
 from luxebrain.storage.catalogue import Product
 from luxebrain.tenancy import new_tenant_id
+
+NO_TENANTS = InMemoryTenantRepository()  # nothing out of stock: the settings are not read
 
 
 @pytest.fixture(autouse=True)
@@ -41,9 +44,24 @@ def test_deleted_and_unpublished_products_are_not_shown_and_deleted_ones_are_not
             Product(new_tenant_id(), "p9"),  # another tenant's
         ]
     )
-    # A catalogue with nothing out of stock is read without the tenant's settings (none reachable here)
+    # A catalogue with nothing out of stock is read without the tenant's settings (an empty repository here)
     assert catalogue_products(tenant, catalogue) == {"p1", "p2", "p4-1"}
-    assert unavailable_products(tenant, catalogue) == {"p2", "p3"}
+    assert unavailable_products(tenant, catalogue, InMemoryTenantRepository()) == {"p2", "p3"}
+
+
+@pytest.mark.parametrize(("setting", "hidden"), [(None, {"p2", "p3"}), (True, {"p2", "p3"}), (False, {"p3"})])
+def test_out_of_stock_products_are_hidden_unless_the_tenants_settings_show_them(
+    setting: bool | None, hidden: set[str]
+) -> None:
+    tenants = InMemoryTenantRepository()
+    tenant = tenants.create_tenant("Maison Stock").tenant_id
+    if setting is not None:
+        tenants.update_tenant_settings(tenant, lambda _: {"recommendations_exclude_out_of_stock": setting})
+    catalogue = InMemoryCatalogueRepository(
+        [Product(tenant, "p1"), Product(tenant, "p2", stock_status="outofstock"), Product(tenant, "p3", deleted=True)]
+    )
+    assert unavailable_products(tenant, catalogue, tenants) == hidden
+    assert catalogue_products(tenant, catalogue) == {"p1", "p2"}  # known whatever the setting
 
 
 def test_the_catalogue_view_is_read_once_a_minute_per_tenant() -> None:
@@ -52,12 +70,16 @@ def test_the_catalogue_view_is_read_once_a_minute_per_tenant() -> None:
     assert catalogue_products(tenant, catalogue) == {"p1"}
     # When a product arrives within the minute, then the view read at first use still answers
     catalogue.put(Product(tenant, "p2", status="draft"))
-    assert catalogue_products(tenant, catalogue) == {"p1"} and unavailable_products(tenant, catalogue) == set()
+    assert (
+        catalogue_products(tenant, catalogue) == {"p1"} and unavailable_products(tenant, catalogue, NO_TENANTS) == set()
+    )
     # while another tenant's view is its own
-    assert unavailable_products(other, catalogue) == {"q1"}
+    assert unavailable_products(other, catalogue, NO_TENANTS) == {"q1"}
     # and once the cache is emptied (a new minute, a new container) the new product is seen
     reset_runtime()
-    assert catalogue_products(tenant, catalogue) == {"p1", "p2"} and unavailable_products(tenant, catalogue) == {"p2"}
+    assert catalogue_products(tenant, catalogue) == {"p1", "p2"} and unavailable_products(
+        tenant, catalogue, NO_TENANTS
+    ) == {"p2"}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +117,11 @@ def test_the_model_is_served_with_what_may_not_be_shown_and_the_merchants_rules(
     merchandising = InMemoryMerchandisingRepository()
     merchandising.save_rules(tenant, pinned=["K1"], boosts={"G4": 0.5}, blocked=["G2"], actor="staff-1")
     recommender, version, rules = recommender_with_rules(
-        tenant, models=serving(tenant, artifact_files), catalogue=catalogue, merchandising=merchandising
+        tenant,
+        models=serving(tenant, artifact_files),
+        catalogue=catalogue,
+        merchandising=merchandising,
+        tenants=NO_TENANTS,
     )
     assert version == "v3"
     assert (rules.unavailable, rules.pin, dict(rules.boost), rules.block) == (
@@ -116,5 +142,6 @@ def test_nothing_hidden_and_no_merchant_rules_serve_the_model_as_trained(artifac
         models=serving(tenant, artifact_files),
         catalogue=catalogue,
         merchandising=InMemoryMerchandisingRepository(),
+        tenants=NO_TENANTS,
     )
     assert rules is NO_RULES

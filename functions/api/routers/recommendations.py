@@ -91,7 +91,7 @@ def _serve(
     """The answer, or for a storefront visitor in the hold-out the popularity fallback instead."""
     tenant_id = principal.require_tenant()
     recommender, version, rules = recommender_with_rules(
-        tenant_id, models=models, catalogue=catalogue, merchandising=merchandising
+        tenant_id, models=models, catalogue=catalogue, merchandising=merchandising, tenants=tenants
     )
     arm = None
     if principal.kind is AuthKind.STOREFRONT and visitor_id:
