@@ -51,6 +51,7 @@ from luxebrain.storage.training import (
     RUNNING,
     LeaseBusyError,
     ModelPointer,
+    RetrainRateLimitedError,
     RunHandle,
     RunRecord,
     TrainingState,
@@ -786,6 +787,19 @@ class InMemoryTrainingRepository:
 
     def _state(self, tenant_id: str) -> TrainingState:
         return self.states.get(tenant_id) or TrainingState(tenant_id)
+
+    def batch_get_states(self, tenant_ids: list[str]) -> dict[str, TrainingState]:
+        return {tenant_id: self.states[tenant_id] for tenant_id in tenant_ids if tenant_id in self.states}
+
+    def claim_on_demand_slot(self, tenant_id: str, now: datetime, min_interval_seconds: int) -> None:
+        state = self._state(tenant_id)
+        threshold = datetime.fromtimestamp(now.timestamp() - min_interval_seconds, UTC)
+        if state.last_requested_at is not None and state.last_requested_at > threshold:
+            wait = int(state.last_requested_at.timestamp() + min_interval_seconds - now.timestamp()) + 1
+            raise RetrainRateLimitedError(
+                f"a retrain was requested recently; try again in {max(wait, 1)} seconds", retry_after=max(wait, 1)
+            )
+        self.states[tenant_id] = replace(state, last_requested_at=now)  # the table's update creates the state
 
     def mark_tenant_data_changed(self, tenant_id: str, at: datetime | None = None) -> None:
         at = at or datetime.now(UTC)

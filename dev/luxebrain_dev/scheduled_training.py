@@ -20,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from luxebrain.runtime import aws_client, configured_settings
-from luxebrain.storage.training import get_training_state
+from luxebrain.storage.training import training_repository
 from luxebrain.training.pipeline import TrainingReport, report_from_records
 from luxebrain_dev.local.functions import LocalLambdaContext as FunctionContext
 from luxebrain_dev.local.functions import import_handler
@@ -182,10 +182,13 @@ def run_scheduled_training(
     say("Draining TrainQueue into the training worker ...")
     delivered = drain_train_queue()
     reports = []
+    records = training_repository()
     for tenant_id in dict.fromkeys(tenant for tenant in delivered.tenant_ids if tenant):
-        training = get_training_state(tenant_id)
+        training = records.get_training_state(tenant_id)
         if training is not None and training.last_run_id:
-            report = report_from_records(tenant_id, training.last_run_id, started_at=training.last_trained_at)
+            report = report_from_records(
+                tenant_id, training.last_run_id, training=records, started_at=training.last_trained_at
+            )
             if report is not None:
                 reports.append(report)
     return ScheduledTrainingReport(dispatch=dispatch, reports=reports)

@@ -49,6 +49,7 @@ from luxebrain.storage.merchandising import MerchandisingRepository, merchandisi
 from luxebrain.storage.pricing import PriceDecisionRepository, price_decision_repository
 from luxebrain.storage.storefront import StorefrontRepository, storefront_repository
 from luxebrain.storage.tenants import TenantRepository, tenant_repository
+from luxebrain.storage.training import TrainingRepository, training_repository
 from luxebrain.storefront.limits import (
     REQUESTS_PER_CLIENT_PER_MINUTE,
     ClientLimit,
@@ -285,6 +286,10 @@ async def storefront_records() -> StorefrontRepository:
     return storefront_repository()
 
 
+async def training_records() -> TrainingRepository:
+    return training_repository()
+
+
 # The trained models a route serves from: the execution environment's cache, built on first use over the
 # training repository's pointers and the models bucket.
 async def serving_models() -> ModelCache:
@@ -308,3 +313,4 @@ Merchandising = Annotated[MerchandisingRepository, Depends(merchandising_rules)]
 Storefront = Annotated[StorefrontRepository, Depends(storefront_records)]
 Ingest = Annotated[IngestRepository, Depends(ingest_records)]
 Usage = Annotated[PlanUsage, Depends(usage_counters)]
+Training = Annotated[TrainingRepository, Depends(training_records)]

@@ -12,9 +12,12 @@ from pydantic import BaseModel, ConfigDict
 from luxebrain.adapters.aws import queue
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.storage.tenants import tenant_repository
+from luxebrain.storage.training import training_repository
 from luxebrain.training import dispatch_due_tenants
 
-tenants = tenant_repository()  # stateless, over the table: built once per execution environment
+# Stateless, over the table: built once per execution environment.
+tenants = tenant_repository()
+training = training_repository()
 
 
 class ScheduleEvent(BaseModel):
@@ -32,7 +35,7 @@ class ScheduleEvent(BaseModel):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     schedule = ScheduleEvent.model_validate(event or {})
     now = schedule.scheduled_time or datetime.now(UTC)
-    result = dispatch_due_tenants(queue("train_queue_url"), tenants=tenants, now=now)
+    result = dispatch_due_tenants(queue("train_queue_url"), tenants=tenants, training=training, now=now)
     metrics.add_metric(name="TrainingTenantsDue", unit=MetricUnit.Count, value=len(result.due))
     metrics.add_metric(name="TrainingMessagesSent", unit=MetricUnit.Count, value=result.sent)
     logger.info("training dispatched", extra={"considered": result.considered, "due": len(result.due)})

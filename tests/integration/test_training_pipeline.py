@@ -225,7 +225,7 @@ def test_first_run_promotes_and_the_api_serves_it(only_test_kinds: None, stocked
     artifact, version = current_model(stocked_tenant, "popularity")
     assert version == result.version and artifact.kind == "popularity"
     # and the run is recorded with its metrics, and progress was reported
-    (record,) = list_run_records(stocked_tenant)
+    (record,) = list_run_records(stocked_tenant, training=training_repository())
     assert record.status == "succeeded" and record.metrics["gate_metric"]["name"] == "holdout.hit_rate"
     assert any("popularity: succeeded" in message for message in messages)
     assert "popularity" in report.summary()
@@ -249,7 +249,9 @@ def test_quality_gate_rejects_a_materially_worse_model(only_test_kinds: None, st
     assert "worse than the current" in (second.reason or "")
     assert second.metric_value == pytest.approx(first.metric_value * 0.5)
     assert get_pointer(stocked_tenant, "popularity").version == first.version
-    statuses = [record.status for record in list_run_records(stocked_tenant, kind="popularity")]
+    statuses = [
+        record.status for record in list_run_records(stocked_tenant, training=training_repository(), kind="popularity")
+    ]
     assert statuses == ["rejected", "succeeded"]
 
 
@@ -312,7 +314,10 @@ def test_one_failing_kind_does_not_stop_the_others(only_test_kinds: None, stocke
     assert by_kind["popularity"].status == "succeeded"
     assert by_kind["second"].status == "failed" and "not enough data" in (by_kind["second"].reason or "")
     assert get_pointer(stocked_tenant, "second").version == first["second"].version
-    assert list_run_records(stocked_tenant, kind="second")[0].reason == "ValueError: not enough data for this model"
+    assert (
+        list_run_records(stocked_tenant, training=training_repository(), kind="second")[0].reason
+        == "ValueError: not enough data for this model"
+    )
 
 
 def _renamed(artifact: ModelArtifact, kind: str) -> ModelArtifact:
@@ -346,7 +351,7 @@ def test_a_crashed_run_keeps_the_old_version_and_is_taken_over_after_its_lease(
         )
     # Then the old version still serves and the lease is still held (a retry right away is refused)
     assert get_pointer(stocked_tenant, "popularity").version == first.version
-    assert list_run_records(stocked_tenant, kind="popularity")[0].status == "running"
+    assert list_run_records(stocked_tenant, training=training_repository(), kind="popularity")[0].status == "running"
     with pytest.raises(LeaseBusyError):
         train_tenant(
             stocked_tenant,
@@ -368,7 +373,11 @@ def test_a_crashed_run_keeps_the_old_version_and_is_taken_over_after_its_lease(
     )
     # Then the new run trains, and the dead run's record says what happened
     assert report.kinds[0].status == "succeeded"
-    dead = [record for record in list_run_records(stocked_tenant) if record.run_id == "deadbeefdeadbeef"]
+    dead = [
+        record
+        for record in list_run_records(stocked_tenant, training=training_repository())
+        if record.run_id == "deadbeefdeadbeef"
+    ]
     assert [record.status for record in dead] == ["abandoned"]
     assert "crash or timeout" in (dead[0].reason or "")
 
@@ -398,7 +407,7 @@ def test_two_runs_for_one_tenant_never_interleave(only_test_kinds: None, stocked
     first.join(timeout=60)
     # Then only the first one trained, and the lease is free again afterwards
     assert outcome["first"].status == "succeeded"
-    assert len(list_run_records(stocked_tenant)) == 1
+    assert len(list_run_records(stocked_tenant, training=training_repository())) == 1
     assert get_training_state(stocked_tenant).lease_owner is None
 
 

@@ -16,6 +16,7 @@ from luxebrain.storage.training import (
     SUCCEEDED,
     DynamoTrainingRepository,
     LeaseBusyError,
+    RetrainRateLimitedError,
     TrainingRepository,
 )
 from luxebrain.tenancy import new_tenant_id
@@ -196,3 +197,28 @@ def test_a_data_change_is_marked_only_forward(training: TrainingRepository, tena
     assert training.get_training_state(tenant).data_changed_at == NOW  # type: ignore[union-attr]
     training.mark_tenant_data_changed(tenant, NOW + timedelta(minutes=1))
     assert training.get_training_state(tenant).data_changed_at == NOW + timedelta(minutes=1)  # type: ignore[union-attr]
+
+
+def test_many_tenants_states_are_read_at_once_unknown_ones_left_out(training: TrainingRepository, tenant: str) -> None:
+    other, unknown = new_tenant_id(), new_tenant_id()
+    training.mark_tenant_data_changed(tenant, NOW)
+    training.acquire_lease(other, "run-a", NOW, LEASE)
+    states = training.batch_get_states([tenant, other, unknown])
+    assert sorted(states) == sorted([tenant, other])
+    assert states[tenant] == training.get_training_state(tenant)
+    assert states[other].lease_owner == "run-a"
+    assert training.batch_get_states([]) == {}
+    assert training.batch_get_states([unknown]) == {}
+
+
+def test_an_on_demand_retrain_is_claimed_once_per_interval(training: TrainingRepository, tenant: str) -> None:
+    training.claim_on_demand_slot(tenant, NOW, 60)
+    state = training.get_training_state(tenant)
+    assert state is not None and state.last_requested_at == NOW  # the first claim creates the state
+    with pytest.raises(RetrainRateLimitedError) as refused:
+        training.claim_on_demand_slot(tenant, NOW + timedelta(seconds=10), 60)
+    assert refused.value.retry_after == 51
+    assert training.get_training_state(tenant).last_requested_at == NOW  # type: ignore[union-attr]
+    training.claim_on_demand_slot(tenant, NOW + timedelta(seconds=60), 60)  # the interval has passed
+    assert training.get_training_state(tenant).last_requested_at == NOW + timedelta(seconds=60)  # type: ignore[union-attr]
+    training.claim_on_demand_slot(new_tenant_id(), NOW + timedelta(seconds=61), 60)  # another tenant's own slot

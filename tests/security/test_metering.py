@@ -232,11 +232,12 @@ def test_on_demand_training_counts_the_run(client: TestClient, local_aws: LocalR
 
 def test_scheduled_training_skips_a_tenant_whose_runs_are_used(local_aws: LocalResources) -> None:
     from luxebrain.adapters.aws import queue
+    from luxebrain.storage.training import training_repository
     from luxebrain.training.dispatch import dispatch_due_tenants
 
     spent, fresh = _tenant_on("free"), _tenant_on("free")
     _fill(spent, "training_runs", leave=0)
-    result = dispatch_due_tenants(queue("train_queue_url"), tenants=tenant_repository())
+    result = dispatch_due_tenants(queue("train_queue_url"), tenants=tenant_repository(), training=training_repository())
     assert spent not in result.due and "training runs" in result.skipped[spent]
     assert fresh in result.due
     assert _used(fresh, "training_runs_per_day") == 1

@@ -13,9 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
-from api.dependencies import Principal, TenantMember, TrainQueue, expensive_action
+from api.dependencies import Principal, TenantMember, Training, TrainQueue, expensive_action
 from luxebrain.ml.kinds import MODEL_KINDS
-from luxebrain.storage.training import get_pointer
 from luxebrain.training import list_run_records, request_retrain
 from luxebrain.webapi.models import ApiModel
 
@@ -44,8 +43,8 @@ class RunsResponse(ApiModel):
 
 
 @router.get("/runs", response_model=RunsResponse, summary="Training run history, newest first")
-def runs(principal: TenantMember, kind: KindFilter = None, limit: Limit = 50) -> RunsResponse:
-    records = list_run_records(principal.require_tenant(), kind=kind, limit=limit)
+def runs(principal: TenantMember, training: Training, kind: KindFilter = None, limit: Limit = 50) -> RunsResponse:
+    records = list_run_records(principal.require_tenant(), training=training, kind=kind, limit=limit)
     return RunsResponse(
         runs=[
             RunResponse(
@@ -77,11 +76,11 @@ class ModelsResponse(ApiModel):
 
 
 @router.get("/models", response_model=ModelsResponse, summary="The model version serving each kind")
-def models(principal: TenantMember) -> ModelsResponse:
+def models(principal: TenantMember, training: Training) -> ModelsResponse:
     tenant_id = principal.require_tenant()
     serving = []
     for kind in MODEL_KINDS:
-        pointer = get_pointer(tenant_id, kind)
+        pointer = training.get_pointer(tenant_id, kind)
         serving.append(
             ServingModel(
                 kind=kind,
@@ -102,8 +101,8 @@ class RetrainResponse(ApiModel):
 
 
 @router.post("/runs", status_code=202, response_model=RetrainResponse, summary="Retrain every model now")
-def retrain(principal: Retrainer, train_queue: TrainQueue) -> RetrainResponse:
-    request = request_retrain(principal.require_tenant(), train_queue)
+def retrain(principal: Retrainer, train_queue: TrainQueue, training: Training) -> RetrainResponse:
+    request = request_retrain(principal.require_tenant(), train_queue, training=training)
     return RetrainResponse(request_id=request.request_id, requested_at=request.requested_at)
 
 

@@ -422,11 +422,16 @@ class ModelPointers(Protocol):
 
 class TrainingRepository(ModelPointers, Protocol):
     """What a training run reads and writes of its tenant's training state: the lease, the current-version
-    pointers and the run records; and ingest's mark that a tenant's data changed. The pipeline is given one
-    (``DynamoTrainingRepository`` in the product, an in-memory one in the unit tier), so a run's decisions are
-    testable without the table."""
+    pointers and the run records; ingest's mark that a tenant's data changed; the dispatcher's read of many
+    tenants' states and on-demand retraining's rate limit. The pipeline, the dispatcher and the API's training
+    routes are given one (``DynamoTrainingRepository`` in the product, an in-memory one in the unit tier), so a
+    run's decisions are testable without the table."""
 
     def get_training_state(self, tenant_id: str) -> TrainingState | None: ...
+
+    def batch_get_states(self, tenant_ids: list[str]) -> dict[str, TrainingState]: ...
+
+    def claim_on_demand_slot(self, tenant_id: str, now: datetime, min_interval_seconds: int) -> None: ...
 
     def mark_tenant_data_changed(self, tenant_id: str, at: datetime | None = None) -> None: ...
 
@@ -475,6 +480,8 @@ class DynamoTrainingRepository:
     """The training repository on the table: this module's conditional writes and queries."""
 
     get_training_state = staticmethod(get_training_state)
+    batch_get_states = staticmethod(batch_get_states)
+    claim_on_demand_slot = staticmethod(claim_on_demand_slot)
     mark_tenant_data_changed = staticmethod(mark_tenant_data_changed)
     acquire_lease = staticmethod(acquire_lease)
     release_lease = staticmethod(release_lease)

@@ -2,8 +2,8 @@
 
 A tenant is due when its data changed since its last completed run (ingest calls ``mark_tenant_data_changed``;
 a tenant without change tracking counts as changed) and its plan's interval has passed. The dispatcher reads the
-tenant directory passed in (gsi1 on the table) and the tenants' training states (BatchGetItem, 100 a request) and
-sends messages in batches of 10.
+tenant directory passed in (gsi1 on the table) and the tenants' training states from the training repository
+passed in (BatchGetItem, 100 a request) and sends messages in batches of 10.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from luxebrain.adapters import MessageQueue
 from luxebrain.billing.plans import PlanLimitExceededError
 from luxebrain.billing.usage import consume, release
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import training as training_store
 from luxebrain.storage.tenants import TenantDirectory
+from luxebrain.storage.training import TrainingRepository, TrainingState
 from luxebrain.tenancy import validate_tenant_id
 
 # How often a plan retrains at most (the schedule itself fires daily). A little slack so a run that started
@@ -58,7 +58,7 @@ class DispatchResult:
     skipped: dict[str, str] = field(default_factory=dict)  # tenant -> why not due
 
 
-def is_due(training: training_store.TrainingState | None, plan: str, now: datetime) -> tuple[bool, str]:
+def is_due(training: TrainingState | None, plan: str, now: datetime) -> tuple[bool, str]:
     """Whether a tenant should train now, and why (or why not)."""
     if training is None or training.last_trained_at is None:
         return True, "never trained"
@@ -75,9 +75,10 @@ def is_due(training: training_store.TrainingState | None, plan: str, now: dateti
 
 
 def dispatch_due_tenants(
-    train_queue: MessageQueue, *, tenants: TenantDirectory, now: datetime | None = None
+    train_queue: MessageQueue, *, tenants: TenantDirectory, training: TrainingRepository, now: datetime | None = None
 ) -> DispatchResult:
-    """Send one TrainQueue message per due active tenant of ``tenants``' directory."""
+    """Send one TrainQueue message per due active tenant of ``tenants``' directory (their training states read
+    from ``training``)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     result = DispatchResult()
     plans: dict[str, str] = {}
@@ -90,7 +91,7 @@ def dispatch_due_tenants(
     tenant_ids = list(plans)
     for start in range(0, len(tenant_ids), 100):
         chunk = tenant_ids[start : start + 100]
-        states = training_store.batch_get_states(chunk)
+        states = training.batch_get_states(chunk)
         for tenant_id in chunk:
             due, why = is_due(states.get(tenant_id), plans[tenant_id], now)
             if due:
@@ -122,15 +123,18 @@ def send_train_requests(train_queue: MessageQueue, requests: list[TrainRequest])
     return train_queue.send_batch([request.model_dump_json() for request in requests])
 
 
-def request_retrain(tenant_id: str, train_queue: MessageQueue, now: datetime | None = None) -> TrainRequest:
-    """On-demand retraining (API): at most one request per ``training_retrain_min_interval_seconds`` per tenant
-    (RetrainRateLimitedError, HTTP 429, otherwise); the worker trains it like a scheduled run."""
+def request_retrain(
+    tenant_id: str, train_queue: MessageQueue, now: datetime | None = None, *, training: TrainingRepository
+) -> TrainRequest:
+    """On-demand retraining (API): at most one request per ``training_retrain_min_interval_seconds`` per tenant,
+    claimed in ``training`` (RetrainRateLimitedError, HTTP 429, otherwise); the worker trains it like a scheduled
+    run."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     settings = configured_settings()
     consume(tenant_id, "training_runs")  # 402 once the plan's daily runs are used
     request = TrainRequest(tenant_id=tenant_id, reason="on_demand", requested_at=now)
     try:
-        training_store.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
+        training.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
         send_train_requests(train_queue, [request])
     except Exception:
         release(tenant_id, "training_runs")

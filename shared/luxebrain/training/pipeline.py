@@ -207,10 +207,12 @@ def _overall_status(statuses: list[str]) -> str:
     return "failed" if unique <= {training_store.FAILED, training_store.ABANDONED} else "partial"
 
 
-def list_run_records(tenant_id: str, *, kind: str | None = None, limit: int = 50) -> list[training_store.RunRecord]:
-    """A tenant's runs, newest first: one kind's, or every registered kind's."""
+def list_run_records(
+    tenant_id: str, *, training: TrainingRepository, kind: str | None = None, limit: int = 50
+) -> list[training_store.RunRecord]:
+    """A tenant's runs in ``training``, newest first: one kind's, or every registered kind's."""
     kinds = [kind] if kind is not None else list(registered_kinds())
-    return training_store.list_run_records(tenant_id, kinds, limit=limit)
+    return training.list_run_records(tenant_id, kinds, limit=limit)
 
 
 def _up_to_date(training: TrainingRepository, tenant_id: str) -> bool:
@@ -373,10 +375,14 @@ def _emit_metrics(result: KindResult) -> None:
     metrics.add_metric(name="ModelTrainingSeconds", unit=MetricUnit.Seconds, value=result.duration_seconds)
 
 
-def report_from_records(tenant_id: str, run_id: str, *, started_at: datetime | None = None) -> TrainingReport | None:
-    """Rebuild a run's report from its run records (for runs executed by the worker function); ``started_at``
-    (the run's start, from the training state) includes the data read in its duration."""
-    records = [record for record in list_run_records(tenant_id, limit=500) if record.run_id == run_id]
+def report_from_records(
+    tenant_id: str, run_id: str, *, training: TrainingRepository, started_at: datetime | None = None
+) -> TrainingReport | None:
+    """Rebuild a run's report from its run records in ``training`` (for runs executed by the worker function);
+    ``started_at`` (the run's start, from the training state) includes the data read in its duration."""
+    records = [
+        record for record in list_run_records(tenant_id, training=training, limit=500) if record.run_id == run_id
+    ]
     if not records:
         return None
     records.sort(key=lambda record: record.started_at)
