@@ -190,14 +190,14 @@ def _bench_store(tenant_id: str) -> None:
 
 def bench_throughput(messages: int) -> dict[str, Any]:
     from luxebrain.adapters.aws import mail_service, secrets_vault, sms_service, whatsapp_service
+    from luxebrain.billing.usage import plan_usage
     from luxebrain.campaigns.consent import record_consent
     from luxebrain.campaigns.sending import MessageServices, SenderContext, SendRequest, deliver
+    from luxebrain.campaigns.sources import campaign_sources
     from luxebrain.runtime import aws_client, configured_settings
-    from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
-    from luxebrain.storage.catalogue import catalogue_repository
-    from luxebrain.storage.customers import customer_repository
+    from luxebrain.storage.campaigns import ConsentRecord
     from luxebrain.storage.items.customers import CustomerItem, key_customer
-    from luxebrain.storage.tenants import create_tenant, tenant_repository
+    from luxebrain.storage.tenants import create_tenant
 
     tenant_id = create_tenant("Bench", tenant_id="t-bench-send").tenant_id
     _bench_store(tenant_id)
@@ -217,7 +217,8 @@ def bench_throughput(messages: int) -> dict[str, Any]:
                 )
             )
     noon = datetime(2026, 11, 26, 12, tzinfo=UTC)
-    campaigns = campaign_repository()
+    sources = campaign_sources()
+    campaigns = sources.campaigns
     consents = [ConsentRecord(str(index), "email", True, "bench", noon) for index in range(messages)]
     campaigns.put_consents(tenant_id, consents)
     record_consent(tenant_id, "0", "email", granted=True, source="bench", campaigns=campaigns)
@@ -225,10 +226,8 @@ def bench_throughput(messages: int) -> dict[str, Any]:
     sender = SenderContext(
         channel_factory=services.channel,
         keys=secrets_vault(),
-        campaigns=campaigns,
-        tenants=tenant_repository(),
-        customers=customer_repository(),
-        catalogue=catalogue_repository(),
+        sources=sources,
+        usage=plan_usage(),
         clock=lambda: noon,
     )
     requests = [
@@ -275,12 +274,11 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     from luxebrain.campaigns.flows import Candidate, RunData, abandoned_cart_candidates, dispatch_candidates, run_flow
     from luxebrain.campaigns.products import Catalog
     from luxebrain.campaigns.sending import QueueDispatcher, SendRequest
+    from luxebrain.campaigns.sources import campaign_sources
     from luxebrain.runtime import aws_client
-    from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
-    from luxebrain.storage.catalogue import catalogue_repository
-    from luxebrain.storage.customers import customer_repository
+    from luxebrain.storage.campaigns import ConsentRecord
     from luxebrain.storage.items.customers import LineItem, OrderItem, key_order, orders_by_date_index_keys
-    from luxebrain.storage.tenants import create_tenant, tenant_repository
+    from luxebrain.storage.tenants import create_tenant
 
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
     tenant_id = create_tenant("Bench carts", tenant_id="t-bench-carts").tenant_id
@@ -322,7 +320,8 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     with OrderItem.batch_write() as batch:
         for index in range(carts_measured):
             batch.save(cart(index, tenant_id))
-    campaigns = campaign_repository()
+    sources = campaign_sources()
+    campaigns = sources.campaigns
     campaigns.put_consents(
         tenant_id, [ConsentRecord(f"c{index}", "email", True, "bench", now) for index in range(carts_measured)]
     )
@@ -351,16 +350,7 @@ def bench_cart_run(carts_measured: int, carts_target: int) -> dict[str, Any]:
     try:
         started = time.perf_counter()
         dispatcher = QueueDispatcher(queue("campaign_send_queue_url"))
-        result = run_flow(
-            tenant_id,
-            "abandoned_cart",
-            now,
-            dispatcher,
-            campaigns=campaigns,
-            tenants=tenant_repository(),
-            customers=customer_repository(),
-            catalogue=catalogue_repository(),
-        )[0]
+        result = run_flow(tenant_id, "abandoned_cart", now, dispatcher, sources=sources)[0]
         wall = time.perf_counter() - started
     finally:
         pynamodb_base.Connection.dispatch = original  # type: ignore[method-assign]

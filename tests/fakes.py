@@ -1462,6 +1462,25 @@ class InMemoryCampaignRepository:
         self.states[tenant_id, name] = CampaignState(None, json.loads(json.dumps(state)))
 
 
+class InMemoryServingModels:
+    """Trained models ready to serve (``campaigns.sources.ServingModels``, what ``serving.loader.ModelCache``
+    answers): the serving objects a test puts per tenant and kind; none put is the cache's NotFoundError."""
+
+    def __init__(self) -> None:
+        self.models: dict[tuple[str, str], tuple[Any, str]] = {}
+        self.reads: list[tuple[str, str]] = []
+
+    def put(self, tenant_id: str, kind: str, serving: Any, version: str = "v1") -> None:
+        self.models[tenant_id, kind] = (serving, version)
+
+    def current_serving(self, tenant_id: str, kind: str) -> tuple[Any, str]:
+        self.reads.append((tenant_id, kind))
+        try:
+            return self.models[tenant_id, kind]
+        except KeyError:
+            raise NotFoundError(f"no {kind} model has been trained for this tenant yet") from None
+
+
 # ----------------------------------------------------------------------------- ingest
 def _resource_and_id(record: StoreRecord) -> tuple[str, str]:
     if isinstance(record, Order):

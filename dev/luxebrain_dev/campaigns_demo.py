@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from luxebrain.adapters.aws import mail_service, secrets_vault, sms_service, whatsapp_service
+from luxebrain.billing.usage import plan_usage
 from luxebrain.campaigns.config import FlowSettings, load_campaign_settings, save_campaign_settings
 from luxebrain.campaigns.flows import RunData, orders_window_start, run_flow
 from luxebrain.campaigns.oneoff import (
@@ -25,12 +26,19 @@ from luxebrain.campaigns.oneoff import (
     run_campaign,
 )
 from luxebrain.campaigns.results import flow_results
-from luxebrain.campaigns.sending import MessageServices, RetryableSendError, SenderContext, SendRequest, deliver
+from luxebrain.campaigns.sending import (
+    MessageServices,
+    RetryableSendError,
+    SenderContext,
+    SendRequest,
+    deliver,
+    utc_now,
+)
+from luxebrain.campaigns.sources import campaign_sources
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import ConsentRecord, campaign_repository
-from luxebrain.storage.catalogue import catalogue_repository
-from luxebrain.storage.customers import customer_repository, iter_customers
-from luxebrain.storage.tenants import list_stores, tenant_repository
+from luxebrain.storage.customers import iter_customers
+from luxebrain.storage.tenants import list_stores
 from luxebrain_dev.campaign_simulation import SimulationResult, simulate_daily_peeking
 
 DEMO_CONSENT_SOURCE = "demo: sample-store checkout opt-in"
@@ -108,15 +116,15 @@ def drain_send_queue(max_batches: int = 1000, *, tenant_id: str | None = None) -
     outcomes of ``tenant_id``'s messages (every message is delivered: none is left behind or dropped)."""
     sqs = aws_client("sqs")
     queue_url = configured_settings().require("campaign_send_queue_url")
-    # What the sender function passes to each delivery: the AWS message services, key vault and campaigns repository.
+    # What the sender function passes to each delivery: the AWS message services, key vault, the campaigns'
+    # sources, the plan's usage counters and the wall clock.
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
     sender = SenderContext(
         channel_factory=services.channel,
         keys=secrets_vault(),
-        campaigns=campaign_repository(),
-        tenants=tenant_repository(),
-        customers=customer_repository(),
-        catalogue=catalogue_repository(),
+        sources=campaign_sources(),
+        usage=plan_usage(),
+        clock=utc_now,
     )
     outcomes: dict[str, int] = {}
     for _ in range(max_batches):
@@ -216,7 +224,8 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     trained model and keeps the demo to a few hundred sends; an RFM segment name such as "Champions" uses the
     customer model)."""
     configured_settings()
-    campaigns, tenants = campaign_repository(), tenant_repository()
+    sources = campaign_sources()
+    campaigns, tenants, customers = sources.campaigns, sources.tenants, sources.customers
     settings = load_campaign_settings(tenant_id, tenants=tenants)
     stores = list_stores(tenant_id)
     if stores:
@@ -234,17 +243,13 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
     # The orders every step below reads, queried once: those of the abandoned-cart window and of the segment's
     # days (the demo's sends are assigned within them, so their conversions are in it too).
     since = orders_window_start(settings, ["abandoned_cart"], now)
-    customers = customer_repository()
     data = RunData.load(tenant_id, min(since, recent_customers_since(segment, now) or since), customers=customers)
     cart_results = run_flow(
         tenant_id,
         "abandoned_cart",
         now,
         _queue(),
-        campaigns=campaigns,
-        tenants=tenants,
-        customers=customers,
-        catalogue=catalogue_repository(),
+        sources=sources,
         data=data,
     )
     spec = CampaignSpec(
@@ -266,9 +271,7 @@ def run_demo_campaigns(tenant_id: str, now: datetime, *, segment: str = RECENT_C
         campaign,
         now,
         _queue(),
-        campaigns=campaigns,
-        tenants=tenants,
-        customers=customers,
+        sources=sources,
         orders=data.orders,
     )
     outcomes = drain_send_queue(tenant_id=tenant_id)

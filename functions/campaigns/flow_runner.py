@@ -16,18 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from luxebrain.adapters.aws import queue
 from luxebrain.campaigns.schedule import run_scheduled_flows
+from luxebrain.campaigns.sources import campaign_sources
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger, metrics, tracer
-from luxebrain.storage.campaigns import campaign_repository
-from luxebrain.storage.catalogue import catalogue_repository
-from luxebrain.storage.customers import customer_repository
-from luxebrain.storage.tenants import tenant_repository
-
-# Stateless, over the table: built once per execution environment.
-campaigns = campaign_repository()
-tenants = tenant_repository()
-customers = customer_repository()
-catalogue = catalogue_repository()
 
 
 class FlowRunEvent(BaseModel):
@@ -50,10 +41,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     summary = run_scheduled_flows(
         parsed.flows,
         send_queue=send_queue,
-        campaigns=campaigns,
-        tenants=tenants,
-        customers=customers,
-        catalogue=catalogue,
+        sources=campaign_sources(),  # the table's repositories and the model cache, once per execution environment
         tenant_id=parsed.tenant_id,
         now=parsed.now,
     )

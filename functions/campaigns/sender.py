@@ -19,13 +19,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import luxebrain.campaigns.sandbox  # noqa: F401 - every message renders: Jinja2 loads at init, not on the first one
 from luxebrain.adapters.aws import mail_service, queue, secrets_vault, sms_service, whatsapp_service
-from luxebrain.campaigns.sending import MessageServices, RetryableSendError, SenderContext, SendRequest, deliver
+from luxebrain.billing.usage import plan_usage
+from luxebrain.campaigns.sending import (
+    MessageServices,
+    RetryableSendError,
+    SenderContext,
+    SendRequest,
+    deliver,
+    utc_now,
+)
+from luxebrain.campaigns.sources import campaign_sources
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.runtime import configured_settings, on_reset
-from luxebrain.storage.campaigns import campaign_repository
-from luxebrain.storage.catalogue import catalogue_repository
-from luxebrain.storage.customers import customer_repository
-from luxebrain.storage.tenants import tenant_repository
 
 batch_processor = BatchProcessor(event_type=EventType.SQS)
 BASE_BACKOFF_SECONDS = 30
@@ -53,15 +58,15 @@ pacer = SendPacer(clock=time.monotonic, sleep=time.sleep)
 @cache
 def sender_context() -> SenderContext:
     """Once per execution environment: the AWS message services and key vault, the campaigns, tenants,
-    customers and catalogue repositories, and the tenants' campaign settings cache."""
+    customers and catalogue repositories with the model cache, the plan's usage counters, the wall clock, and
+    the tenants' campaign settings cache."""
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
     return SenderContext(
         channel_factory=services.channel,
         keys=secrets_vault(),
-        campaigns=campaign_repository(),
-        tenants=tenant_repository(),
-        customers=customer_repository(),
-        catalogue=catalogue_repository(),
+        sources=campaign_sources(),
+        usage=plan_usage(),
+        clock=utc_now,
     )
 
 

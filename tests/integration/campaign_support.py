@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from luxebrain.adapters.aws import mail_service, secrets_vault, sms_service, whatsapp_service
+from luxebrain.billing.usage import plan_usage
 from luxebrain.campaigns.sending import MessageServices, SenderContext, utc_now
+from luxebrain.campaigns.sources import campaign_sources
 from luxebrain.ingest.mapping import (
     customer_from_payload,
     guest_customer_from_order,
@@ -16,27 +18,23 @@ from luxebrain.ingest.mapping import (
     product_from_payload,
 )
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.campaigns import campaign_repository
-from luxebrain.storage.catalogue import catalogue_repository
-from luxebrain.storage.customers import Customer, customer_repository
+from luxebrain.storage.customers import Customer
 from luxebrain.storage.ingest import StoreRecord, put_records
 from luxebrain.storage.items.customers import CustomerItem, OrderItem
-from luxebrain.storage.tenants import tenant_repository
 from luxebrain.woocommerce.payloads import CustomerPayload, OrderPayload, ProductPayload
 from luxebrain_dev.sample_store import SampleStore
 
 
 def aws_sender(clock: Callable[[], datetime] = utc_now) -> SenderContext:
-    """What the sender function passes to ``deliver``: the (embedded) AWS message services and key vault."""
+    """What the sender function passes to ``deliver``: the (embedded) AWS message services and key vault, the
+    table's repositories with the model cache, and the plan's usage counters."""
     services = MessageServices(mail=mail_service(), sms=sms_service(), whatsapp=whatsapp_service())
     return SenderContext(
         channel_factory=services.channel,
         keys=secrets_vault(),
+        sources=campaign_sources(),
+        usage=plan_usage(),
         clock=clock,
-        campaigns=campaign_repository(),
-        tenants=tenant_repository(),
-        customers=customer_repository(),
-        catalogue=catalogue_repository(),
     )
 
 

@@ -27,6 +27,7 @@ from campaign_support import (
 )
 
 from luxebrain.adapters.aws import SesMailService, queue, secrets_vault
+from luxebrain.billing.usage import plan_usage
 from luxebrain.campaigns.channels import EmailChannel
 from luxebrain.campaigns.config import CampaignSettings, FlowSettings, FrequencyCap, save_campaign_settings
 from luxebrain.campaigns.consent import record_consent, suppression_reason, unsubscribe_with_token
@@ -40,7 +41,9 @@ from luxebrain.campaigns.sending import (
     SendRequest,
     deliver,
     send_reference,
+    utc_now,
 )
+from luxebrain.campaigns.sources import campaign_sources
 from luxebrain.campaigns.tokens import InvalidTokenError, make_unsubscribe_token, verify_unsubscribe_token
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.storage.campaigns import campaign_repository, create_send_record, get_campaign, get_send_record
@@ -130,10 +133,7 @@ def test_concurrent_flow_runs_send_each_abandoned_cart_once(local_aws: LocalReso
                 "abandoned_cart",
                 now,
                 QueueDispatcher(queue("campaign_send_queue_url")),
-                campaigns=CAMPAIGNS,
-                tenants=TENANTS,
-                customers=CUSTOMERS,
-                catalogue=CATALOGUE,
+                sources=campaign_sources(),
             )
         )
 
@@ -212,10 +212,9 @@ def _stubbed_email_channel(errors: list[str], *, then_succeed: bool) -> tuple[Se
     return SenderContext(
         channel_factory=lambda _channel, _settings: channel,
         keys=secrets_vault(),
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=customer_repository(),
-        catalogue=catalogue_repository(),
+        sources=campaign_sources(),
+        usage=plan_usage(),
+        clock=utc_now,
     ), stubber
 
 
@@ -493,9 +492,7 @@ def test_segment_campaign_with_ab_test_reports_results_per_arm(local_aws: LocalR
         tenant_id,
         NOON,
         QueueDispatcher(queue("campaign_send_queue_url")),
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=CUSTOMERS,
+        sources=campaign_sources(),
     )
     drain_with_sender_handler()
     report = flow_results(
@@ -557,9 +554,7 @@ def test_a_campaign_whose_segment_cannot_be_resolved_yet_waits_without_stopping_
         tenant_id,
         datetime.now(UTC),
         QueueDispatcher(queue("campaign_send_queue_url")),
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=CUSTOMERS,
+        sources=campaign_sources(),
     )
     assert get_campaign(tenant_id, everybody.campaign_id).status != "scheduled"
     held = get_campaign(tenant_id, waiting.campaign_id)
@@ -621,10 +616,7 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
         "back_in_stock",
         NOON,
         DirectDispatcher(_at_noon(), base_delay=0.0),
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=CUSTOMERS,
-        catalogue=CATALOGUE,
+        sources=campaign_sources(),
     )
     assert [r.candidates for r in first] == [0, 0] and first[0].note and "snapshot" in first[0].note
     # When the bag comes back in stock and the other drops 20 %
@@ -636,10 +628,7 @@ def test_back_in_stock_and_price_drop_reach_customers_who_had_the_product_in_a_c
         "back_in_stock",
         NOON + timedelta(hours=1),
         dispatcher,
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=CUSTOMERS,
-        catalogue=CATALOGUE,
+        sources=campaign_sources(),
     )
     # Then each customer gets the message about their product, once
     assert [(r.flow, r.dispatched) for r in later] == [("back_in_stock", 1), ("price_drop", 1)]
@@ -673,30 +662,21 @@ def test_welcome_cross_sell_and_win_back_flows(local_aws: LocalResources, tenant
         "welcome",
         NOON,
         dispatcher,
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=CUSTOMERS,
-        catalogue=CATALOGUE,
+        sources=campaign_sources(),
     )[0]
     cross_sell = run_flow(
         tenant_id,
         "post_purchase",
         NOON,
         dispatcher,
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=CUSTOMERS,
-        catalogue=CATALOGUE,
+        sources=campaign_sources(),
     )[0]
     win_back = run_flow(
         tenant_id,
         "win_back",
         NOON,
         dispatcher,
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=CUSTOMERS,
-        catalogue=CATALOGUE,
+        sources=campaign_sources(),
     )[0]
     assert (welcome.dispatched, cross_sell.dispatched) == (1, 1)
     assert [o.status for o in dispatcher.outcomes] == ["sent", "sent"]
@@ -785,9 +765,7 @@ def test_results_of_a_small_audience_read_only_its_customers_orders(local_aws: L
         tenant_id,
         NOON,
         QueueDispatcher(queue("campaign_send_queue_url")),
-        campaigns=CAMPAIGNS,
-        tenants=TENANTS,
-        customers=CUSTOMERS,
+        sources=campaign_sources(),
     )
     drain_with_sender_handler()
     flow = campaign_flow(campaign.campaign_id)
@@ -849,10 +827,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
                 ["abandoned_cart"],
                 NOON,
                 cart_dispatcher,
-                campaigns=CAMPAIGNS,
-                tenants=TENANTS,
-                customers=CUSTOMERS,
-                catalogue=CATALOGUE,
+                sources=campaign_sources(),
             )
         )
     with counted_dynamodb_items_read() as all_run:
@@ -862,10 +837,7 @@ def test_a_flow_run_reads_only_the_orders_of_its_window(local_aws: LocalResource
                 ["abandoned_cart", "post_purchase", "back_in_stock"],
                 NOON,
                 Collecting(),
-                campaigns=CAMPAIGNS,
-                tenants=TENANTS,
-                customers=CUSTOMERS,
-                catalogue=CATALOGUE,
+                sources=campaign_sources(),
             )
         )
     # Then each read only the orders of its window: 72 hours (5 orders), 90 days (5 + 7), not the 65 stored

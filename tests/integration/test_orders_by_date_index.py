@@ -11,13 +11,13 @@ from luxebrain.adapters.aws import secrets_vault
 from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.flows import run_flow
 from luxebrain.campaigns.sending import DirectDispatcher
+from luxebrain.campaigns.sources import campaign_sources
 from luxebrain.runtime import reset_runtime
 from luxebrain.storage.campaigns import campaign_repository
-from luxebrain.storage.catalogue import catalogue_repository
-from luxebrain.storage.customers import customer_repository, index_stored_orders_by_date
+from luxebrain.storage.customers import index_stored_orders_by_date
 from luxebrain.storage.items.customers import OrderItem
 from luxebrain.storage.items.tenants import TenantItem, key_tenant
-from luxebrain.storage.tenants import create_store, tenant_repository
+from luxebrain.storage.tenants import create_store
 from luxebrain_dev.local.embedded import LocalResources
 
 NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # outside quiet hours in London
@@ -50,10 +50,7 @@ def test_orders_stored_before_the_by_date_index_are_added_to_it_once(local_aws: 
         "abandoned_cart",
         NOON,
         DirectDispatcher(aws_sender(clock=lambda: NOON), base_delay=0.0),
-        campaigns=campaign_repository(),
-        tenants=tenant_repository(),
-        customers=customer_repository(),
-        catalogue=catalogue_repository(),
+        sources=campaign_sources(),
     )[0]
     # Then the stored orders were added to the index first: c1's cart is found, c2's (bought since) is not
     assert result.candidates == 1

@@ -23,11 +23,10 @@ from luxebrain.billing.usage import api_call_meter, plan_usage
 from luxebrain.campaigns.channels import ProviderError
 from luxebrain.campaigns.consent import record_consent
 from luxebrain.campaigns.sending import SenderContext, SendRequest, deliver
+from luxebrain.campaigns.sources import campaign_sources
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
 from luxebrain.ingest.processor import ProcessResult, process_envelope
 from luxebrain.storage.campaigns import campaign_repository
-from luxebrain.storage.catalogue import catalogue_repository
-from luxebrain.storage.customers import customer_repository
 from luxebrain.storage.ingest import ingest_repository
 from luxebrain.storage.storefront import storefront_repository
 from luxebrain.storage.tenants import create_tenant, tenant_repository
@@ -111,10 +110,8 @@ def _send(tenant_id: str, channel: str, provider: RecordingChannel) -> Any:
             channel_factory=lambda *_: provider,
             keys=secrets_vault(),
             clock=lambda: NOON,
-            campaigns=campaign_repository(),
-            tenants=tenant_repository(),
-            customers=customer_repository(),
-            catalogue=catalogue_repository(),
+            sources=campaign_sources(),
+            usage=plan_usage(),
         ),
     )
 
@@ -174,10 +171,8 @@ def test_concurrent_sends_racing_the_last_message_send_exactly_one(local_aws: Lo
             channel_factory=lambda *_: provider,
             keys=secrets_vault(),
             clock=lambda: NOON,
-            campaigns=campaign_repository(),
-            tenants=tenant_repository(),
-            customers=customer_repository(),
-            catalogue=catalogue_repository(),
+            sources=campaign_sources(),
+            usage=plan_usage(),
         )
         outcomes.append(deliver(request, context).status)
 

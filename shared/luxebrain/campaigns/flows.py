@@ -23,12 +23,11 @@ from luxebrain.campaigns.abtest import HOLDOUT, Arm, assign
 from luxebrain.campaigns.config import CampaignSettings, FlowSettings, load_campaign_settings
 from luxebrain.campaigns.products import Catalog, load_catalog
 from luxebrain.campaigns.sending import SendRequest, new_record
+from luxebrain.campaigns.sources import CampaignSources, ServingModels
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
 from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, Consents, SendRecords
-from luxebrain.storage.catalogue import CatalogueRepository
 from luxebrain.storage.customers import CustomerRepository, Order
-from luxebrain.storage.tenants import TenantRepository
 
 PRODUCT_WATCH_STATE = "product_watch"
 PRICE_DROP_MIN_FRACTION = 0.05
@@ -227,11 +226,12 @@ def post_purchase_candidates(data: RunData, flow: FlowSettings, now: datetime) -
     ]
 
 
-def win_back_candidates(tenant_id: str, now: datetime, limit: int = 1000) -> tuple[list[Candidate], str | None]:
+def win_back_candidates(
+    tenant_id: str, now: datetime, *, models: ServingModels, limit: int = 1000
+) -> tuple[list[Candidate], str | None]:
+    """The customer model's at-risk customers, one trigger per month; none (and why) without a model."""
     try:
-        from luxebrain.serving.loader import current_serving
-
-        scores, _ = current_serving(tenant_id, "customers")
+        scores, _ = models.current_serving(tenant_id, "customers")
     except Exception as exc:
         return [], f"no customer model ({type(exc).__name__}: {exc})"
     month = now.strftime("%Y-%m")
@@ -358,19 +358,18 @@ def run_flow(
     now: datetime,
     dispatcher: Dispatcher,
     *,
-    campaigns: CampaignRepository,
-    tenants: TenantRepository,
-    customers: CustomerRepository,
-    catalogue: CatalogueRepository,
+    sources: CampaignSources,
     data: RunData | None = None,
     settings: CampaignSettings | None = None,
 ) -> list[FlowRunResult]:
-    """Run one flow for one tenant (back_in_stock and price_drop run together: one snapshot)."""
-    settings = settings or load_campaign_settings(tenant_id, tenants=tenants)
+    """Run one flow for one tenant (back_in_stock and price_drop run together: one snapshot), reading and
+    recording through ``sources``."""
+    campaigns, customers = sources.campaigns, sources.customers
+    settings = settings or load_campaign_settings(tenant_id, tenants=sources.tenants)
     config = flow_settings(settings, flow)
     if not config.enabled:
         return [FlowRunResult(flow, note="disabled")]
-    catalog = load_catalog(tenant_id, tenants=tenants, catalogue=catalogue, fresh=True)
+    catalog = load_catalog(tenant_id, tenants=sources.tenants, catalogue=sources.catalogue, fresh=True)
     if flow == "abandoned_cart":
         data = data or RunData.load(tenant_id, orders_window_start(settings, [flow], now), customers=customers)
         candidates = abandoned_cart_candidates(data, config, now, catalog)
@@ -383,7 +382,7 @@ def run_flow(
         candidates = post_purchase_candidates(data, config, now)
         return [_run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)]
     if flow == "win_back":
-        candidates, note = win_back_candidates(tenant_id, now)
+        candidates, note = win_back_candidates(tenant_id, now, models=sources.models)
         result = _run(tenant_id, flow, candidates, settings, config, dispatcher, campaigns=campaigns)
         result.note = note
         return [result]
@@ -427,13 +426,10 @@ def run_flows(
     now: datetime,
     dispatcher: Dispatcher,
     *,
-    campaigns: CampaignRepository,
-    tenants: TenantRepository,
-    customers: CustomerRepository,
-    catalogue: CatalogueRepository,
+    sources: CampaignSources,
 ) -> Iterator[FlowRunResult]:
     """Several flows of one tenant, reading the orders of their widest window once."""
-    settings = load_campaign_settings(tenant_id, tenants=tenants)
+    settings = load_campaign_settings(tenant_id, tenants=sources.tenants)
     flows = list(flows)
     data: RunData | None = None
     done: set[str] = set()
@@ -441,18 +437,7 @@ def run_flows(
         if flow in done:
             continue
         if flow in ORDER_FLOWS and data is None:
-            data = RunData.load(tenant_id, orders_window_start(settings, flows, now), customers=customers)
-        results = run_flow(
-            tenant_id,
-            flow,
-            now,
-            dispatcher,
-            campaigns=campaigns,
-            tenants=tenants,
-            customers=customers,
-            catalogue=catalogue,
-            data=data,
-            settings=settings,
-        )
+            data = RunData.load(tenant_id, orders_window_start(settings, flows, now), customers=sources.customers)
+        results = run_flow(tenant_id, flow, now, dispatcher, sources=sources, data=data, settings=settings)
         done.update(r.flow for r in results)
         yield from results

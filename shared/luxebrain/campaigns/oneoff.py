@@ -17,10 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from luxebrain.billing.plans import require_channel
 from luxebrain.campaigns.config import Channel, FlowSettings, load_campaign_settings
 from luxebrain.campaigns.flows import Candidate, Dispatcher, FlowRunResult, dispatch_candidates
+from luxebrain.campaigns.sources import CampaignSources, ServingModels
 from luxebrain.campaigns.templates import validate_template
 from luxebrain.errors import InvalidInputError
 from luxebrain.ml.customers.segments import SEGMENT_NAMES
-from luxebrain.storage.campaigns import Campaign, CampaignRecords, CampaignRepository
+from luxebrain.storage.campaigns import Campaign, CampaignRecords
 from luxebrain.storage.customers import CustomerRepository, Order
 from luxebrain.storage.tenants import TenantRepository
 from luxebrain.text import PlainLine, plausible_moment
@@ -131,8 +132,11 @@ def segment_members(
     now: datetime | None = None,
     *,
     customers: CustomerRepository,
+    models: ServingModels,
     orders: list[Order] | None = None,
 ) -> list[str]:
+    """The customer ids of ``segment``: recent buyers from the orders, every customer, or an RFM segment of
+    the customer model in ``models``."""
     since = recent_customers_since(segment, now or datetime.now(UTC))
     if since is not None:
         recent = {
@@ -148,9 +152,7 @@ def segment_members(
             if not c.deleted and c.customer_id != "guest:anonymous"
         ]
     try:
-        from luxebrain.serving.loader import current_serving
-
-        scores, _ = current_serving(tenant_id, "customers")
+        scores, _ = models.current_serving(tenant_id, "customers")
     except Exception as exc:
         raise InvalidInputError(
             f"segment {segment!r} needs the customer model, which is not available ({exc}); "
@@ -175,12 +177,11 @@ def run_campaign(
     now: datetime,
     dispatcher: Dispatcher,
     *,
-    campaigns: CampaignRepository,
-    tenants: TenantRepository,
-    customers: CustomerRepository,
+    sources: CampaignSources,
     orders: list[Order] | None = None,
 ) -> FlowRunResult:
-    settings = load_campaign_settings(tenant_id, tenants=tenants)
+    campaigns = sources.campaigns
+    settings = load_campaign_settings(tenant_id, tenants=sources.tenants)
     ab = dict(campaign.ab_test or {})
     config = FlowSettings(
         channel=campaign.channel,  # type: ignore[arg-type]
@@ -191,7 +192,9 @@ def run_campaign(
     flow = campaign_flow(campaign.campaign_id)
     candidates = [
         Candidate(customer_id, CAMPAIGN_TRIGGER, {"campaign_id": campaign.campaign_id}, campaign.scheduled_at)
-        for customer_id in segment_members(tenant_id, campaign.segment, now, customers=customers, orders=orders)
+        for customer_id in segment_members(
+            tenant_id, campaign.segment, now, customers=sources.customers, models=sources.models, orders=orders
+        )
     ]
     result = dispatch_candidates(
         tenant_id,
@@ -219,21 +222,16 @@ def run_due_campaigns(
     now: datetime,
     dispatcher: Dispatcher,
     *,
-    campaigns: CampaignRepository,
-    tenants: TenantRepository,
-    customers: CustomerRepository,
+    sources: CampaignSources,
 ) -> list[FlowRunResult]:
     """Run the tenant's due campaigns. One whose segment cannot be resolved yet (an RFM segment before the
     customer model is trained) keeps its schedule with the reason in its stats and does not stop the others."""
+    campaigns = sources.campaigns
     results = []
     for campaign in campaigns.list_campaigns(tenant_id):
         if campaign.status in ("scheduled", "running") and campaign.scheduled_at <= now:
             try:
-                results.append(
-                    run_campaign(
-                        tenant_id, campaign, now, dispatcher, campaigns=campaigns, tenants=tenants, customers=customers
-                    )
-                )
+                results.append(run_campaign(tenant_id, campaign, now, dispatcher, sources=sources))
             except InvalidInputError as exc:
                 campaigns.record_campaign_run(
                     tenant_id,

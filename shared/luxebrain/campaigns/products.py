@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from luxebrain.campaigns.sources import ServingModels
 from luxebrain.observability import logger
 from luxebrain.runtime import on_reset
 from luxebrain.storage.catalogue import CatalogueRepository
@@ -94,14 +95,12 @@ def load_catalog(
     return catalog
 
 
-def _recommender(tenant_id: str) -> Any | None:
+def _recommender(tenant_id: str, models: ServingModels) -> Any | None:
     now = time.monotonic()
     if _model_notes.get(tenant_id, 0.0) > now:
         return None  # known to have no usable model a moment ago: no lookup per message
     try:
-        from luxebrain.serving.loader import current_serving
-
-        recommender, _version = current_serving(tenant_id, "recommend")
+        recommender, _version = models.current_serving(tenant_id, "recommend")
         return recommender
     except Exception as exc:  # no model yet, or one that fails to load: degrade, say why (once a while)
         if _model_notes.get(tenant_id, 0.0) < now:
@@ -119,12 +118,14 @@ def product_block(
     catalog: Catalog,
     store_url: str,
     *,
+    models: ServingModels,
     seed_products: list[str] | None = None,
     exclude: list[str] | None = None,
     k: int = 3,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Up to ``k`` products for this customer (or to go with ``seed_products``) and, when empty, why."""
-    recommender = _recommender(tenant_id)
+    """Up to ``k`` products for this customer (or to go with ``seed_products``) from the recommendation model of
+    ``models`` and, when empty, why."""
+    recommender = _recommender(tenant_id, models)
     if recommender is None:
         return [], "no recommendation model for this tenant"
     from luxebrain.ml.recommend.serving import RecommendationRules

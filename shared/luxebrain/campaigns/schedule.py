@@ -15,12 +15,9 @@ from luxebrain.campaigns.config import FLOWS
 from luxebrain.campaigns.flows import run_flows
 from luxebrain.campaigns.oneoff import run_due_campaigns
 from luxebrain.campaigns.sending import QueueDispatcher
+from luxebrain.campaigns.sources import CampaignSources
 from luxebrain.errors import InvalidInputError
 from luxebrain.observability import logger
-from luxebrain.storage.campaigns import CampaignRepository
-from luxebrain.storage.catalogue import CatalogueRepository
-from luxebrain.storage.customers import CustomerRepository
-from luxebrain.storage.tenants import TenantRepository
 
 ONE_OFF_CAMPAIGNS = "campaigns"  # the schedule's name for "due one-off campaigns" beside the flows
 
@@ -29,42 +26,29 @@ def run_scheduled_flows(
     flows: list[str],
     *,
     send_queue: MessageQueue,
-    campaigns: CampaignRepository,
-    tenants: TenantRepository,
-    customers: CustomerRepository,
-    catalogue: CatalogueRepository,
+    sources: CampaignSources,
     tenant_id: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Run ``flows`` for ``tenant_id`` or every active tenant (the directory of ``tenants``, each one's campaign
-    settings from it too),
-    their messages to ``send_queue`` and their records to ``campaigns``; a summary with ``failed_tenants``."""
+    """Run ``flows`` for ``tenant_id`` or every active tenant (the directory of ``sources.tenants``, each one's
+    campaign settings from it too), their messages to ``send_queue`` and their records to ``sources.campaigns``;
+    a summary with ``failed_tenants``."""
     unknown = set(flows) - {*FLOWS, ONE_OFF_CAMPAIGNS}
     if unknown:
         raise InvalidInputError(f"unknown flow(s): {', '.join(sorted(unknown))}")
     now = now or datetime.now(UTC)
-    tenant_ids = [tenant_id] if tenant_id else [t.tenant_id for t in tenants.iter_tenants() if t.status == "active"]
+    if tenant_id:
+        tenant_ids = [tenant_id]
+    else:
+        tenant_ids = [t.tenant_id for t in sources.tenants.iter_tenants() if t.status == "active"]
     triggered = [flow for flow in flows if flow != ONE_OFF_CAMPAIGNS]
     summary: dict[str, Any] = {"tenants": len(tenant_ids), "dispatched": 0, "held_out": 0, "failed_tenants": []}
     for tenant in tenant_ids:
         dispatcher = QueueDispatcher(send_queue)
         try:
-            results = list(
-                run_flows(
-                    tenant,
-                    triggered,
-                    now,
-                    dispatcher,
-                    campaigns=campaigns,
-                    tenants=tenants,
-                    customers=customers,
-                    catalogue=catalogue,
-                )
-            )
+            results = list(run_flows(tenant, triggered, now, dispatcher, sources=sources))
             if ONE_OFF_CAMPAIGNS in flows:
-                results += run_due_campaigns(
-                    tenant, now, dispatcher, campaigns=campaigns, tenants=tenants, customers=customers
-                )
+                results += run_due_campaigns(tenant, now, dispatcher, sources=sources)
         except Exception:
             logger.exception("campaign flows failed for a tenant", extra={"tenant_id": tenant})
             summary["failed_tenants"].append(tenant)

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from luxebrain.adapters import KeyVault, MailService, MessageQueue, SmsService, WhatsAppService
 from luxebrain.billing.plans import PlanFeatureError, PlanLimitExceededError, message_metric
-from luxebrain.billing.usage import consume, release
+from luxebrain.billing.usage import UsageCounter
 from luxebrain.campaigns.addresses import normalise_email, normalise_phone, timezone_for_country
 from luxebrain.campaigns.channels import (
     Channel,
@@ -42,6 +42,7 @@ from luxebrain.campaigns.channels import (
 from luxebrain.campaigns.config import CampaignSettings, load_campaign_settings
 from luxebrain.campaigns.consent import consent_block_reason, suppression_reason
 from luxebrain.campaigns.products import load_catalog, product_block
+from luxebrain.campaigns.sources import CampaignSources
 from luxebrain.campaigns.templates import (
     TemplateRenderError,
     render_email,
@@ -52,10 +53,8 @@ from luxebrain.campaigns.tokens import list_unsubscribe_headers, make_unsubscrib
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.runtime import configured_settings
-from luxebrain.storage.campaigns import CampaignRecords, CampaignRepository, SendRecord, SendRecords
-from luxebrain.storage.catalogue import CatalogueRepository
-from luxebrain.storage.customers import Customer, CustomerRepository
-from luxebrain.storage.tenants import TenantRepository
+from luxebrain.storage.campaigns import CampaignRepository, SendRecord, SendRecords
+from luxebrain.storage.customers import Customer
 from luxebrain.text import header_safe
 
 CLAIM_LEASE = timedelta(minutes=10)  # longer than the sender's timeout: a claim older than this crashed
@@ -144,24 +143,24 @@ class MessageServices:
 @dataclass
 class SenderContext:
     """What the sender needs besides the request; built once per execution environment by the handler.
-    ``keys`` opens the tenants' unsubscribe-link signing keys; ``campaigns`` holds the send records, consent,
-    suppressions, contact logs and those keys; ``tenants`` their campaign settings (cached for a minute);
-    ``customers`` the recipients; ``catalogue`` the products of the message (cached for a few minutes)."""
+    ``keys`` opens the tenants' unsubscribe-link signing keys; ``sources`` holds the send records, consent,
+    suppressions, contact logs and those keys (``campaigns``), the tenants' campaign settings (cached here for a
+    minute), the recipients, the products of the message (cached for a few minutes) and the recommendation
+    model of its product block; ``usage`` counts each message against the tenant's plan; ``clock`` is the
+    time a send is decided and recorded at."""
 
     channel_factory: Callable[[str, CampaignSettings], Channel]
     keys: KeyVault
-    campaigns: CampaignRepository
-    tenants: TenantRepository
-    customers: CustomerRepository
-    catalogue: CatalogueRepository
-    clock: Callable[[], datetime] = utc_now
+    sources: CampaignSources
+    usage: UsageCounter
+    clock: Callable[[], datetime]
     _settings_cache: dict[str, tuple[float, CampaignSettings]] = field(default_factory=dict)
 
     def settings(self, tenant_id: str) -> CampaignSettings:
         cached = self._settings_cache.get(tenant_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        value = load_campaign_settings(tenant_id, tenants=self.tenants)
+        value = load_campaign_settings(tenant_id, tenants=self.sources.tenants)
         self._settings_cache[tenant_id] = (time.monotonic() + SETTINGS_TTL_SECONDS, value)
         return value
 
@@ -172,13 +171,13 @@ def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
     now = sender.clock()
     settings = sender.settings(request.tenant_id)
     try:
-        customer: Customer | None = sender.customers.get_customer(request.tenant_id, request.customer_id)
+        customer: Customer | None = sender.sources.customers.get_customer(request.tenant_id, request.customer_id)
     except NotFoundError:
         customer = None
     if customer is not None and request.channel in ("sms", "whatsapp") and in_quiet_hours(customer, settings, now):
         return SendOutcome("deferred", "quiet hours in the recipient's time zone")
 
-    campaigns = sender.campaigns
+    campaigns = sender.sources.campaigns
     record, claimed = claim(request, now, campaigns=campaigns)
     if not claimed:
         return _not_claimed_outcome(record, now, campaigns=campaigns)
@@ -187,29 +186,21 @@ def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
         reason = eligibility_problem(request, customer, settings, now, campaigns=campaigns)
         if reason:
             return _finish(record, "skipped", reason, campaigns=campaigns)
-        message = build_message(
-            request,
-            customer,  # type: ignore[arg-type]
-            settings,
-            sender.keys,
-            campaigns=campaigns,
-            tenants=sender.tenants,
-            catalogue=sender.catalogue,
-        )
+        message = build_message(request, customer, settings, sender.keys, sources=sender.sources)  # type: ignore[arg-type]
     except (TemplateRenderError, InvalidInputError) as exc:
         return _finish(record, "skipped", str(exc), campaigns=campaigns)
 
     # The plan decides before the provider call; the unit is given back if the provider does not take it.
     metric = message_metric(request.channel)
     try:
-        consume(request.tenant_id, metric)
+        sender.usage.consume(request.tenant_id, metric)
     except (PlanFeatureError, PlanLimitExceededError) as exc:
         return _finish(record, "skipped", f"plan: {exc}", campaigns=campaigns)
     channel = sender.channel_factory(request.channel, settings)
     try:
         message_id = channel.send(message)
     except ProviderError as exc:
-        release(request.tenant_id, metric)
+        sender.usage.release(request.tenant_id, metric)
         if exc.retryable:
             status = "retrying" if record.attempts < MAX_ATTEMPTS else "dead_lettered"
             _finish(record, status, str(exc), campaigns=campaigns)
@@ -218,7 +209,7 @@ def deliver(request: SendRequest, sender: SenderContext) -> SendOutcome:
     except Exception as exc:
         # Anything else the provider client raised (a value it refused before sending): the send is settled
         # as failed with the reason, never left "claimed", and not billed.
-        release(request.tenant_id, metric)
+        sender.usage.release(request.tenant_id, metric)
         return _finish(
             record,
             "failed",
@@ -360,11 +351,9 @@ def message_context(
     settings: CampaignSettings,
     keys: KeyVault,
     *,
-    campaigns: CampaignRecords,
-    tenants: TenantRepository,
-    catalogue: CatalogueRepository,
+    sources: CampaignSources,
 ) -> dict[str, Any]:
-    catalog = load_catalog(request.tenant_id, tenants=tenants, catalogue=catalogue)
+    catalog = load_catalog(request.tenant_id, tenants=sources.tenants, catalogue=sources.catalogue)
     store = settings.branding.model_dump()
     store_url = catalog.store_url or settings.branding.store_url
     store["store_url"] = store_url
@@ -376,13 +365,14 @@ def message_context(
             request.customer_id,
             catalog,
             store_url,
+            models=sources.models,
             seed_products=list(seeds) if seeds else None,
             exclude=list(request.context.get("product_ids") or []),
         )
         if why_not:
             logger.debug("message without product block", extra={"reason": why_not, "flow": request.flow})
     token = make_unsubscribe_token(
-        request.tenant_id, request.customer_id, request.channel, keys=keys, campaigns=campaigns
+        request.tenant_id, request.customer_id, request.channel, keys=keys, campaigns=sources.campaigns
     )
     return {
         **request.context,
@@ -401,14 +391,10 @@ def build_message(
     settings: CampaignSettings,
     keys: KeyVault,
     *,
-    campaigns: CampaignRecords,
-    tenants: TenantRepository,
-    catalogue: CatalogueRepository,
+    sources: CampaignSources,
 ) -> OutboundEmail | OutboundShortMessage:
     template = template_for(request.flow_kind, {**settings.templates.get(request.flow_kind, {}), **request.template})
-    context = message_context(
-        request, customer, settings, keys, campaigns=campaigns, tenants=tenants, catalogue=catalogue
-    )
+    context = message_context(request, customer, settings, keys, sources=sources)
     address = recipient_address(customer, request.channel)
     if request.channel == "email":
         rendered = render_email(template, context)
