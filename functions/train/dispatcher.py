@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from luxebrain.adapters.aws import queue
+from luxebrain.billing.usage import plan_usage
 from luxebrain.observability import logger, metrics, tracer
 from luxebrain.storage.tenants import tenant_repository
 from luxebrain.storage.training import training_repository
@@ -35,7 +36,9 @@ class ScheduleEvent(BaseModel):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     schedule = ScheduleEvent.model_validate(event or {})
     now = schedule.scheduled_time or datetime.now(UTC)
-    result = dispatch_due_tenants(queue("train_queue_url"), tenants=tenants, training=training, now=now)
+    result = dispatch_due_tenants(
+        queue("train_queue_url"), tenants=tenants, training=training, usage=plan_usage(), now=now
+    )
     metrics.add_metric(name="TrainingTenantsDue", unit=MetricUnit.Count, value=len(result.due))
     metrics.add_metric(name="TrainingMessagesSent", unit=MetricUnit.Count, value=result.sent)
     logger.info("training dispatched", extra={"considered": result.considered, "due": len(result.due)})

@@ -232,7 +232,9 @@ def test_scheduled_training_skips_a_tenant_whose_runs_are_used(local_aws: LocalR
 
     spent, fresh = _tenant_on("free"), _tenant_on("free")
     _fill(spent, "training_runs", leave=0)
-    result = dispatch_due_tenants(queue("train_queue_url"), tenants=tenant_repository(), training=training_repository())
+    result = dispatch_due_tenants(
+        queue("train_queue_url"), tenants=tenant_repository(), training=training_repository(), usage=plan_usage()
+    )
     assert spent not in result.due and "training runs" in result.skipped[spent]
     assert fresh in result.due
     assert _used(fresh, "training_runs_per_day") == 1

@@ -1,23 +1,31 @@
-"""Pure parts of the training pipeline: the quality gate, metric extraction, who is due, the snapshot's merge
-rules and format, and the report's summary."""
+"""Pure parts of the training pipeline: the quality gate, metric extraction, who is due (and the dispatcher and
+on-demand retraining over the in-memory repositories), the snapshot's merge rules and format, and the report's
+summary."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
-from fakes import InMemoryObjectStore
+from fakes import (
+    InMemoryObjectStore,
+    InMemoryTenantRepository,
+    InMemoryTrainingRepository,
+    InMemoryUsageCounter,
+    RecordingQueue,
+)
 
+from luxebrain.billing.plans import PlanLimitExceededError
 from luxebrain.ml.artifacts import ModelArtifact
 from luxebrain.ml.kinds import forecast_weighted_wape, metric_at
 from luxebrain.storage.customers import OrderSummary
-from luxebrain.storage.training import TrainingState
+from luxebrain.storage.training import RetrainRateLimitedError, TrainingState
 from luxebrain.training.deltas import delta_prefix, invalidate_snapshot, snapshot_key, write_delta
-from luxebrain.training.dispatch import TrainRequest, is_due
+from luxebrain.training.dispatch import TrainRequest, dispatch_due_tenants, is_due, request_retrain
 from luxebrain.training.gate import quality_gate
 from luxebrain.training.pipeline import KindResult, TrainingReport
 from luxebrain.training.registry import ModelKind, registered_kinds
@@ -127,6 +135,62 @@ def state(**values: Any) -> TrainingState:
 )
 def test_who_is_due(training: TrainingState | None, plan: str, due: bool) -> None:
     assert is_due(training, plan, NOW)[0] is due
+
+
+def test_the_dispatcher_queues_each_due_active_tenant_once_within_its_plans_runs() -> None:
+    # Given a trained tenant with no change since, one never trained, a suspended one and one whose runs are used
+    tenants, training, usage, queue = (
+        InMemoryTenantRepository(),
+        InMemoryTrainingRepository(),
+        InMemoryUsageCounter(),
+        RecordingQueue(),
+    )
+    idle, fresh, suspended, spent = (tenants.create_tenant(name).tenant_id for name in ("A", "B", "C", "D"))
+    tenants.set_tenant_status(suspended, "suspended")
+    training.states[idle] = state(last_trained_at=NOW - timedelta(days=8), data_changed_at=NOW - timedelta(days=9))
+    usage.consume(spent, "training_runs", 2)  # the free plan's two a day
+    # When the schedule fires
+    result = dispatch_due_tenants(queue, tenants=tenants, training=training, usage=usage, now=NOW)
+    # Then only the never-trained tenant is queued and counted; each other one says why not
+    assert (result.considered, result.due, result.sent) == (4, [fresh], 1)
+    assert [body["tenant_id"] for body in queue.bodies()] == [fresh]
+    assert result.skipped[idle] == "data unchanged since the last run"
+    assert result.skipped[suspended] == "tenant is suspended"
+    assert "training runs" in result.skipped[spent]
+    assert usage.used[(fresh, "training_runs")] == 1
+
+
+def test_a_dispatch_the_queue_refused_gives_its_counted_runs_back() -> None:
+    tenants, training, usage = InMemoryTenantRepository(), InMemoryTrainingRepository(), InMemoryUsageCounter()
+    tenant_id = tenants.create_tenant("A").tenant_id
+    with pytest.raises(ConnectionError):
+        dispatch_due_tenants(
+            RecordingQueue(refuse=ConnectionError("queue down")),
+            tenants=tenants,
+            training=training,
+            usage=usage,
+            now=NOW,
+        )
+    assert usage.used[(tenant_id, "training_runs")] == 0
+
+
+def test_an_on_demand_retrain_is_queued_once_per_interval_and_counted_only_when_queued(
+    local_settings: Callable[..., None],
+) -> None:
+    local_settings(LUXEBRAIN_TRAINING_RETRAIN_MIN_INTERVAL_SECONDS="300")
+    training, usage, queue = InMemoryTrainingRepository(), InMemoryUsageCounter(), RecordingQueue()
+    request = request_retrain("t-aaaa", queue, NOW, training=training, usage=usage)
+    assert (request.reason, queue.bodies()[0]["tenant_id"]) == ("on_demand", "t-aaaa")
+    # a second request within the interval is refused and gives its run back
+    with pytest.raises(RetrainRateLimitedError) as refused:
+        request_retrain("t-aaaa", queue, NOW + timedelta(seconds=100), training=training, usage=usage)
+    assert refused.value.retry_after == 201
+    assert usage.used[("t-aaaa", "training_runs")] == 1 and len(queue.sent) == 1
+    # after it, the plan's second run of the day; a third is over the free plan's runs (402)
+    request_retrain("t-aaaa", queue, NOW + timedelta(seconds=300), training=training, usage=usage)
+    with pytest.raises(PlanLimitExceededError):
+        request_retrain("t-aaaa", queue, NOW + timedelta(seconds=600), training=training, usage=usage)
+    assert len(queue.sent) == 2
 
 
 def test_train_request_validates_the_tenant() -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
-from api.dependencies import Principal, TenantMember, Training, TrainQueue, expensive_action
+from api.dependencies import Principal, TenantMember, Training, TrainQueue, Usage, expensive_action
 from luxebrain.ml.kinds import MODEL_KINDS
 from luxebrain.training import list_run_records, request_retrain
 from luxebrain.webapi.models import ApiModel
@@ -101,8 +101,8 @@ class RetrainResponse(ApiModel):
 
 
 @router.post("/runs", status_code=202, response_model=RetrainResponse, summary="Retrain every model now")
-def retrain(principal: Retrainer, train_queue: TrainQueue, training: Training) -> RetrainResponse:
-    request = request_retrain(principal.require_tenant(), train_queue, training=training)
+def retrain(principal: Retrainer, train_queue: TrainQueue, training: Training, usage: Usage) -> RetrainResponse:
+    request = request_retrain(principal.require_tenant(), train_queue, training=training, usage=usage)
     return RetrainResponse(request_id=request.request_id, requested_at=request.requested_at)
 
 

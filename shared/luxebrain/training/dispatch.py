@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from luxebrain.adapters import MessageQueue
 from luxebrain.billing.plans import PlanLimitExceededError
-from luxebrain.billing.usage import consume, release
+from luxebrain.billing.usage import UsageCounter
 from luxebrain.runtime import configured_settings
 from luxebrain.storage.tenants import TenantDirectory
 from luxebrain.storage.training import TrainingRepository, TrainingState
@@ -75,10 +75,15 @@ def is_due(training: TrainingState | None, plan: str, now: datetime) -> tuple[bo
 
 
 def dispatch_due_tenants(
-    train_queue: MessageQueue, *, tenants: TenantDirectory, training: TrainingRepository, now: datetime | None = None
+    train_queue: MessageQueue,
+    *,
+    tenants: TenantDirectory,
+    training: TrainingRepository,
+    usage: UsageCounter,
+    now: datetime | None = None,
 ) -> DispatchResult:
     """Send one TrainQueue message per due active tenant of ``tenants``' directory (their training states read
-    from ``training``)."""
+    from ``training``, each run counted against the plan's daily runs in ``usage``)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     result = DispatchResult()
     plans: dict[str, str] = {}
@@ -101,7 +106,7 @@ def dispatch_due_tenants(
     counted: list[str] = []
     for tenant_id in list(result.due):
         try:
-            consume(tenant_id, "training_runs")
+            usage.consume(tenant_id, "training_runs")
         except PlanLimitExceededError as exc:
             result.due.remove(tenant_id)
             result.skipped[tenant_id] = str(exc)
@@ -112,7 +117,7 @@ def dispatch_due_tenants(
         result.sent = send_train_requests(train_queue, requests)
     except Exception:
         for tenant_id in counted:  # not queued: not counted (the schedule's retry counts them again)
-            release(tenant_id, "training_runs")
+            usage.release(tenant_id, "training_runs")
         raise
     return result
 
@@ -124,19 +129,24 @@ def send_train_requests(train_queue: MessageQueue, requests: list[TrainRequest])
 
 
 def request_retrain(
-    tenant_id: str, train_queue: MessageQueue, now: datetime | None = None, *, training: TrainingRepository
+    tenant_id: str,
+    train_queue: MessageQueue,
+    now: datetime | None = None,
+    *,
+    training: TrainingRepository,
+    usage: UsageCounter,
 ) -> TrainRequest:
     """On-demand retraining (API): at most one request per ``training_retrain_min_interval_seconds`` per tenant,
-    claimed in ``training`` (RetrainRateLimitedError, HTTP 429, otherwise); the worker trains it like a scheduled
-    run."""
+    claimed in ``training`` (RetrainRateLimitedError, HTTP 429, otherwise), the run counted in ``usage``; the
+    worker trains it like a scheduled run."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     settings = configured_settings()
-    consume(tenant_id, "training_runs")  # 402 once the plan's daily runs are used
+    usage.consume(tenant_id, "training_runs")  # 402 once the plan's daily runs are used
     request = TrainRequest(tenant_id=tenant_id, reason="on_demand", requested_at=now)
     try:
         training.claim_on_demand_slot(tenant_id, now, settings.training_retrain_min_interval_seconds)
         send_train_requests(train_queue, [request])
     except Exception:
-        release(tenant_id, "training_runs")
+        usage.release(tenant_id, "training_runs")
         raise
     return request
