@@ -533,6 +533,7 @@ class InMemoryMemberRepository:
 
 # ----------------------------------------------------------------------------- tenants
 _Item = TypeVar("_Item")
+_Json = TypeVar("_Json")
 
 
 class InMemoryTenantRepository:
@@ -578,7 +579,7 @@ class InMemoryTenantRepository:
         attempts: int = 5,
     ) -> Tenant:
         tenant = self.get_tenant(tenant_id)
-        updated = replace(tenant, settings=change(dict(tenant.settings)), name=name or tenant.name)
+        updated = replace(tenant, settings=_as_json(change(dict(tenant.settings))), name=name or tenant.name)
         self.tenants[tenant_id] = updated
         return updated
 
@@ -623,7 +624,9 @@ class InMemoryTenantRepository:
         details: dict[str, Any] | None = None,
     ) -> AuditRecord:
         record = AuditRecord(action, actor, reason, dict(details or {}), datetime.now(UTC))
-        self.audit.setdefault(tenant_id, []).append(record)
+        # Stored as the table stores it (JSON: a value it cannot hold fails here); returned as given, as the table
+        # returns the item it wrote.
+        self.audit.setdefault(tenant_id, []).append(replace(record, details=_as_json(record.details)))
         return record
 
     def audit_page(self, tenant_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditRecord]:
@@ -759,6 +762,12 @@ class InMemoryTenantRepository:
             return False
         self.sign_ups[counter] = self.sign_ups.get(counter, 0) + 1
         return True
+
+
+def _as_json(value: _Json) -> _Json:
+    """``value`` as the table's JSON attributes hold it: through ``json`` and back (tuples become lists, keys
+    strings), and a value JSON cannot hold (a set, a datetime) a TypeError, before anything is written."""
+    return json.loads(json.dumps(value))
 
 
 def _directory_key(tenant: Tenant) -> str:
@@ -1430,9 +1439,15 @@ class InMemoryCampaignRepository:
 
     # one-off campaigns and campaign state
     def create_campaign(self, tenant_id: str, campaign: Campaign) -> Campaign:
+        stored = replace(
+            campaign,
+            template=_as_json(campaign.template),
+            ab_test=None if campaign.ab_test is None else _as_json(campaign.ab_test),
+            stats=_as_json(campaign.stats),
+        )
         if (tenant_id, campaign.campaign_id) in self.campaigns:
             raise ConflictError(f"campaign {campaign.campaign_id} already exists")
-        self.campaigns[tenant_id, campaign.campaign_id] = campaign
+        self.campaigns[tenant_id, campaign.campaign_id] = stored
         return campaign
 
     def get_campaign(self, tenant_id: str, campaign_id: str) -> Campaign:
@@ -1445,8 +1460,9 @@ class InMemoryCampaignRepository:
         return [campaign for (tenant, _), campaign in sorted(self.campaigns.items()) if tenant == tenant_id]
 
     def record_campaign_run(self, tenant_id: str, campaign_id: str, *, status: str, stats: dict[str, Any]) -> None:
+        stored = _as_json(stats)
         campaign = self.get_campaign(tenant_id, campaign_id)
-        self.campaigns[tenant_id, campaign_id] = replace(campaign, status=status, stats=dict(stats))
+        self.campaigns[tenant_id, campaign_id] = replace(campaign, status=status, stats=stored)
 
     def get_campaign_state(self, tenant_id: str, name: str) -> CampaignState | None:
         return self.states.get((tenant_id, name))
@@ -1459,7 +1475,7 @@ class InMemoryCampaignRepository:
 
     def put_campaign_state(self, tenant_id: str, name: str, state: dict[str, Any]) -> None:
         # The table's put replaces the whole item: a secret of the same name would be gone.
-        self.states[tenant_id, name] = CampaignState(None, json.loads(json.dumps(state)))
+        self.states[tenant_id, name] = CampaignState(None, _as_json(state))
 
 
 class InMemoryServingModels:

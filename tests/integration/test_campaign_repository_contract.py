@@ -210,6 +210,39 @@ def test_a_campaign_is_created_once_listed_and_its_run_recorded(campaigns: Campa
     )
 
 
+def test_the_run_of_an_unknown_campaign_is_refused_and_leaves_no_item(
+    campaigns: CampaignRepository, tenant: str
+) -> None:
+    with pytest.raises(NotFoundError, match="campaign cz not found"):
+        campaigns.record_campaign_run(tenant, "cz", status="running", stats={"last_run": {"dispatched": 1}})
+    with pytest.raises(NotFoundError):
+        campaigns.get_campaign(tenant, "cz")
+    assert campaigns.list_campaigns(tenant) == []
+
+
+def test_a_campaign_s_template_stats_and_state_are_held_as_json(campaigns: CampaignRepository, tenant: str) -> None:
+    # A value JSON cannot hold is refused before anything is written
+    odd = Campaign("cx", "Odd", "all_customers", "email", {"subject": "Hi"}, {"arms": {"a"}}, NOON, created_at=NOON)
+    with pytest.raises(TypeError):
+        campaigns.create_campaign(tenant, odd)
+    assert campaigns.list_campaigns(tenant) == []
+    # A tuple comes back a list
+    made = Campaign(
+        "cy", "Held", "all_customers", "email", {"subject": "Hi"}, {"holdout": (0.1, 0.2)}, NOON, created_at=NOON
+    )
+    campaigns.create_campaign(tenant, made)
+    assert campaigns.get_campaign(tenant, "cy").ab_test == {"holdout": [0.1, 0.2]}
+    campaigns.record_campaign_run(tenant, "cy", status="running", stats={"arms": ("a", "b")})
+    assert campaigns.get_campaign(tenant, "cy").stats == {"arms": ["a", "b"]}
+    with pytest.raises(TypeError):
+        campaigns.record_campaign_run(tenant, "cy", status="sent", stats={"at": NOON})
+    run = campaigns.get_campaign(tenant, "cy")
+    assert (run.status, run.stats) == ("running", {"arms": ["a", "b"]})
+    with pytest.raises(TypeError):
+        campaigns.put_campaign_state(tenant, "watch", {"at": NOON})
+    assert campaigns.get_campaign_state(tenant, "watch") is None
+
+
 def test_a_campaign_secret_is_created_once_and_a_state_replaced(campaigns: CampaignRepository, tenant: str) -> None:
     assert campaigns.get_campaign_state(tenant, "key") is None
     assert campaigns.create_campaign_secret(tenant, "key", b"first")

@@ -312,6 +312,51 @@ def test_a_connection_state_is_claimed_by_one_key_then_marked_connected(
     assert (connected.status, connected.key_id) == ("connected", 5)
 
 
+def test_an_existing_connection_state_is_not_opened_again_nor_marked_connected_by_another_key(
+    repository: tuple[TenantRepository, AddStore],
+) -> None:
+    tenants, _ = repository
+    tenant_id, state_hash = new_tenant_id(), uuid.uuid4().hex
+    opening = {
+        "url": "https://shop.example",
+        "currency": "EUR",
+        "store_id": "s-c",
+        "created_by": None,
+        "expires_at": int(time.time()) + 1800,
+    }
+    tenants.open_store_connection(tenant_id, state_hash, **opening)  # type: ignore[arg-type]
+    with pytest.raises(ConflictError):
+        tenants.open_store_connection(tenant_id, state_hash, **{**opening, "store_id": "s-d"})  # type: ignore[arg-type]
+    assert tenants.get_store_connection(tenant_id, state_hash).store_id == "s-c"
+    with pytest.raises(ConflictError):  # no key has claimed it yet
+        tenants.mark_store_connected(tenant_id, state_hash, 5, "2026-12-03T07:00:00+00:00")
+    assert tenants.claim_store_connection(tenant_id, state_hash, 5) is True
+    with pytest.raises(ConflictError):  # another key than the one that claimed it
+        tenants.mark_store_connected(tenant_id, state_hash, 6, "2026-12-03T07:00:00+00:00")
+    assert tenants.get_store_connection(tenant_id, state_hash).status == "pending"
+    with pytest.raises(ConflictError):  # no such state
+        tenants.mark_store_connected(tenant_id, uuid.uuid4().hex, 5, "2026-12-03T07:00:00+00:00")
+    with pytest.raises(NotFoundError):  # and none was left behind
+        tenants.get_store_connection(new_tenant_id(), state_hash)
+
+
+def test_settings_and_audit_details_are_held_as_json(repository: tuple[TenantRepository, AddStore]) -> None:
+    tenants, _ = repository
+    tenant_id = tenants.create_tenant("Maison Test").tenant_id
+    # A tuple comes back a list, a number key a string
+    tenants.update_tenant_settings(tenant_id, lambda current: {**current, "ports": (443, 8443), "by_id": {7: "x"}})
+    assert tenants.get_tenant(tenant_id).settings == {"ports": [443, 8443], "by_id": {"7": "x"}}
+    # A value JSON cannot hold is refused before anything is written
+    with pytest.raises(TypeError):
+        tenants.update_tenant_settings(tenant_id, lambda current: {**current, "when": datetime.now(UTC)})
+    assert tenants.get_tenant(tenant_id).settings == {"ports": [443, 8443], "by_id": {"7": "x"}}
+    tenants.record_audit(tenant_id, action="act", actor="admin", details={"ids": ("a", "b")})
+    assert tenants.audit_page(tenant_id, limit=10).items[0].details == {"ids": ["a", "b"]}
+    with pytest.raises(TypeError):
+        tenants.record_audit(tenant_id, action="act.2", actor="admin", details={"ids": {"a"}})
+    assert [record.action for record in tenants.audit_page(tenant_id, limit=10).items] == ["act"]
+
+
 def test_a_store_is_deleted_once_with_its_keys(repository: tuple[TenantRepository, AddStore]) -> None:
     tenants, add_store = repository
     tenant_id = new_tenant_id()

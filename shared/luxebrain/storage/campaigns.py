@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from luxebrain.errors import ConflictError, NotFoundError
-from luxebrain.storage.items.base import delete_if, is_condition_failure, save_if, utc_now
+from luxebrain.storage.items.base import delete_if, is_condition_failure, save_if, update_if, utc_now
 from luxebrain.storage.items.campaigns import (
     CampaignItem,
     CampaignStateItem,
@@ -379,9 +379,11 @@ def list_campaigns(tenant_id: str) -> list[Campaign]:
 
 
 def record_campaign_run(tenant_id: str, campaign_id: str, *, status: str, stats: dict[str, Any]) -> None:
-    CampaignItem(*key_campaign(tenant_id, campaign_id)).update(
-        actions=[CampaignItem.status.set(status), CampaignItem.stats.set(stats)]
-    )
+    """The campaign's status and run statistics; NotFoundError for an unknown campaign (the update is conditional
+    on the item, so it never leaves a partial one)."""
+    actions = [CampaignItem.status.set(status), CampaignItem.stats.set(stats)]
+    if not update_if(CampaignItem(*key_campaign(tenant_id, campaign_id)), actions, CampaignItem.pk.exists()):
+        raise NotFoundError(f"campaign {campaign_id} not found")
 
 
 # ----------------------------------------------------------------------------- campaign state

@@ -396,7 +396,8 @@ def open_store_connection(
     created_by: str | None,
     expires_at: int,
 ) -> None:
-    StoreConnectionItem(
+    """A pending connection state; ConflictError when the state exists already."""
+    item = StoreConnectionItem(
         *key_store_connection(tenant_id, state_hash),
         entity=StoreConnectionItem.ENTITY,
         tenant_id=tenant_id,
@@ -405,7 +406,9 @@ def open_store_connection(
         store_id=store_id,
         created_by=created_by,
         expires_at=expires_at,
-    ).save(condition=StoreConnectionItem.pk.does_not_exist())
+    )
+    if not save_if(item, StoreConnectionItem.pk.does_not_exist()):
+        raise ConflictError("connection state exists")
 
 
 def get_store_connection(tenant_id: str, state_hash: str) -> StoreConnection:
@@ -427,10 +430,14 @@ def claim_store_connection(tenant_id: str, state_hash: str, key_id: int) -> bool
 
 
 def mark_store_connected(tenant_id: str, state_hash: str, key_id: int, connected_at: str) -> None:
-    StoreConnectionItem(*key_store_connection(tenant_id, state_hash)).update(
-        actions=[StoreConnectionItem.status.set("connected"), StoreConnectionItem.connected_at.set(connected_at)],
-        condition=StoreConnectionItem.key_id == key_id,
-    )
+    """Mark the state connected by the key that claimed it; ConflictError when another key holds it (or there is
+    no such state)."""
+    if not update_if(
+        StoreConnectionItem(*key_store_connection(tenant_id, state_hash)),
+        [StoreConnectionItem.status.set("connected"), StoreConnectionItem.connected_at.set(connected_at)],
+        StoreConnectionItem.key_id == key_id,
+    ):
+        raise ConflictError("the connection state is held by another key")
 
 
 # ----------------------------------------------------------------------------- usage counters
