@@ -63,7 +63,7 @@ class StorefrontAllowanceSpentError(LuxeBrainError):
 class Plan:
     name: PlanName
     monthly_price_eur: int
-    # Quotas: a metric name -> (allowed, period). Counted with consume().
+    # Quotas: a metric name -> (allowed, period). Counted with PlanUsage.consume().
     quotas: dict[str, tuple[int, Period]]
     # Size limits checked against current counts (products and orders held).
     max_products: int

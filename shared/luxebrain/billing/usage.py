@@ -228,16 +228,6 @@ def plan_usage() -> PlanUsage:
 on_reset(plan_usage.cache_clear)
 
 
-# The product's counters as module functions, for the callers that do not take a ``UsageCounter`` yet (training
-# runs, campaign sends): they reach the Dynamo one through these.
-def consume(tenant_id: str, metric: str, amount: int = 1) -> int:
-    return plan_usage().consume(tenant_id, metric, amount)
-
-
-def release(tenant_id: str, metric: str, amount: int = 1) -> None:
-    plan_usage().release(tenant_id, metric, amount)
-
-
 # ----------------------------------------------------------------------------- API calls (batched)
 # Counting every API call with its own DynamoDB write would double the cost of a cheap read. Calls are
 # counted in memory and added to the tenant's monthly counter in one conditional ADD every
