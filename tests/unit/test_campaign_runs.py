@@ -1,7 +1,8 @@
 """Whole campaign runs over the in-memory sources: a flow run from the tenant's carts to the e-mails handed to
-the mail service, one-message deliveries with their plan metering, and the flows and segments that read the
-customer model. The models are the in-memory ``ServingModels``: a recommender that answers with fixed products
-(within the rules it is given) and customer scores with fixed at-risk customers and segments."""
+the mail service, one-message deliveries with their plan metering, the flows and segments that read the
+customer model, and the sender function handling a batch. The models are the in-memory ``ServingModels``: a
+recommender that answers with fixed products (within the rules it is given) and customer scores with fixed
+at-risk customers and segments."""
 
 from __future__ import annotations
 
@@ -337,3 +338,56 @@ def test_a_delivery_is_decided_by_the_usage_counter_and_a_refused_send_is_given_
     assert "plan:" in (outcomes[2].reason or "")
     assert shop.sent_to() == ["c02@example.com"]
     assert shop.used() == allowed
+
+
+# ----------------------------------------------------------------------------- the sender function
+def _sender_function() -> Any:
+    """functions/campaigns/sender.py, loaded by path (functions/ is not a package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "functions" / "campaigns" / "sender.py"
+    spec = importlib.util.spec_from_file_location("campaigns_sender_unit", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the handler's annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+class _LambdaContext:
+    function_name = "campaign-sender-unit"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:campaign-sender-unit"
+    aws_request_id = "req-campaign-sender-unit"
+
+
+def _sqs_record(message_id: str, request: SendRequest) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"receipt-{message_id}",
+        "body": request.model_dump_json(),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:campaign-send",
+        "awsRegion": "us-east-1",
+    }
+
+
+def test_the_sender_function_reports_a_throttled_send_for_redelivery_and_completes_the_others() -> None:
+    # Given a batch of two sends, and a mail service that throttles the first message it is given
+    shop = Shop()
+    shop.customer("c01")
+    address = shop.customer("c02")
+    shop.mail.failures.append(ProviderError("throttled", retryable=True, code="TooManyRequestsException"))
+    event = {"Records": [_sqs_record("m1", _request("c01")), _sqs_record("m2", _request("c02"))]}
+    # When the sender function handles the batch through the in-memory sender context
+    response = _sender_function().handle_batch(event, _LambdaContext(), shop.sender)
+    # Then the throttled message goes back to the queue (its record waits as retrying, its unit given back)
+    # and the other is sent and counted
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert shop.campaigns.get_send_record(TENANT, "campaign-unit", "c01", "t1").status == "retrying"
+    assert shop.sent_to() == [address] and shop.used() == 1
