@@ -80,8 +80,8 @@ _RATE = "rate:"
 
 class UsageCounter(Protocol):
     """Counting a metered metric against the tenant's plan and giving units back (:meth:`PlanUsage.consume`,
-    :meth:`PlanUsage.release`): what the ingest processor is given to meter deliveries and catalogue sizes
-    (``PlanUsage`` in the product, an in-memory counter in the unit tier)."""
+    :meth:`PlanUsage.release`): what every metered caller is given (ingest, seats, store connection, training
+    runs, campaign sends; ``PlanUsage`` in the product, an in-memory counter in the unit tier)."""
 
     def consume(self, tenant_id: str, metric: str, amount: int = 1) -> int: ...
 
