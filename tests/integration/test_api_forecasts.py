@@ -181,3 +181,25 @@ def test_a_lead_time_beyond_the_forecast_is_advised_over_its_horizon(client: Tes
         assert "lower bound" in advice["explanation"]
     finally:
         client.put("/inventory/products/201/supply", json={}, headers=shop.headers)
+
+
+def test_a_product_forecast_answers_what_if_another_price(client: TestClient, shop: Merchant) -> None:
+    # Given a forecast trained on sales whose prices moved (markdowns sold more)
+    planned = client.get("/forecasts/products/200", params={"horizon_weeks": 4}, headers=shop.headers).json()
+    price = planned["forecast"]["revenue_p50"][0] / planned["forecast"]["units_p50"][0]
+    # When asking what 20 % off and 20 % more would sell
+    cheaper = client.get(
+        "/forecasts/products/200", params={"horizon_weeks": 4, "price": round(0.8 * price, 2)}, headers=shop.headers
+    )
+    dearer = client.get(
+        "/forecasts/products/200", params={"horizon_weeks": 4, "price": round(1.2 * price, 2)}, headers=shop.headers
+    )
+    # Then the cheaper price sells more units and the dearer one no more, each saying by how much
+    assert cheaper.status_code == 200 and dearer.status_code == 200, (cheaper.text, dearer.text)
+    lower, higher = cheaper.json()["forecast"], dearer.json()["forecast"]
+    assert sum(lower["units_p50"]) > sum(planned["forecast"]["units_p50"]) >= sum(higher["units_p50"])
+    assert lower["drivers"]["price"]["demand_multiplier"] > 1.0 >= higher["drivers"]["price"]["demand_multiplier"]
+    # And a price the history cannot speak for, or no price at all, is a clear 4xx
+    far = client.get("/forecasts/products/200", params={"price": round(5 * price, 2)}, headers=shop.headers)
+    assert far.status_code == 422 and "between" in far.json()["detail"]
+    assert client.get("/forecasts/products/200", params={"price": 0}, headers=shop.headers).status_code == 422

@@ -69,9 +69,17 @@ async def product_forecast(
     horizon_weeks: HorizonWeeks = 4,
     granularity: Literal["week", "day"] = "week",
     history_weeks: HistoryWeeks = 0,
+    price: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            description="what if the product sold at this price over the horizon instead of its current one "
+            "(0.7-1.3 x it); forecast.drivers.price gives the demand multiplier learnt from the price history",
+        ),
+    ] = None,
 ) -> ForecastResponse:
     forecasts, version = _forecasts(models, principal.require_tenant())
-    series = forecasts.for_product(product_id, horizon_weeks=horizon_weeks, granularity=granularity)
+    series = forecasts.for_product(product_id, horizon_weeks=horizon_weeks, granularity=granularity, price=price)
     actual = forecasts.actual_weekly(history_weeks, product_id=product_id) if history_weeks else None
     return ForecastResponse(
         model_version=version, forecast=series.to_dict(), actual=ActualSales(**actual) if actual else None

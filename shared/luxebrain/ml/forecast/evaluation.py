@@ -19,6 +19,7 @@ pooled over series, origins and the periods of a window (e.g. weeks 1-4):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -45,7 +46,9 @@ class SalesPanel:
     """Sales per series and period. ``values`` (n_series, n_periods): NaN before a series' first record,
     0 for periods without a record after it. ``period_ends`` are real dates when the calendar is known.
     ``holidays``: 1 for a period with a holiday, 0 otherwise, from the first period on, when the data has them;
-    holidays are known in advance, so the history seen at an origin keeps the whole calendar."""
+    holidays are known in advance, so the history seen at an origin keeps the whole calendar. ``prices`` and
+    ``promotions`` (n_series, n_periods), when the data has them, are kept whole the same way: a price is the
+    merchant's plan, known for the weeks ahead (NaN where a period has none)."""
 
     series_ids: list[str]
     values: np.ndarray
@@ -53,15 +56,23 @@ class SalesPanel:
     period_ends: list[date] | None = None
     notes: list[str] = field(default_factory=list)
     holidays: np.ndarray | None = None
+    prices: np.ndarray | None = None
+    promotions: np.ndarray | None = None
 
     def head(self, periods: int) -> SalesPanel:
         """The first ``periods`` periods (the history seen at an origin)."""
         ends = self.period_ends[:periods] if self.period_ends is not None else None
-        return SalesPanel(self.series_ids, self.values[:, :periods], self.freq, ends, self.notes, self.holidays)
+        return dataclasses.replace(self, values=self.values[:, :periods], period_ends=ends)
 
     def subset(self, rows: np.ndarray) -> SalesPanel:
         ids = [self.series_ids[i] for i in rows]
-        return SalesPanel(ids, self.values[rows], self.freq, self.period_ends, self.notes, self.holidays)
+        return dataclasses.replace(
+            self,
+            series_ids=ids,
+            values=self.values[rows],
+            prices=None if self.prices is None else self.prices[rows],
+            promotions=None if self.promotions is None else self.promotions[rows],
+        )
 
 
 @dataclass

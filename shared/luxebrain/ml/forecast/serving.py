@@ -131,6 +131,14 @@ class Forecasts:
         self._history = (
             np.zeros((n, 0)) if history is None or history.shape[0] != n else np.nan_to_num(history.astype(np.float64))
         )
+        # Demand at other prices (absent from artifacts trained before prices were a driver: no what-if then).
+        multipliers = artifact.arrays.get("price_multipliers")
+        response = artifact.arrays.get("price_response")
+        self._price_multipliers: np.ndarray | None = None
+        self._price_response = np.ones((n, 0))
+        if multipliers is not None and response is not None and response.shape == (n, len(multipliers)):
+            self._price_multipliers = multipliers.astype(np.float64)
+            self._price_response = np.nan_to_num(response.astype(np.float64), nan=1.0)
         self.metrics = artifact.metrics
 
     @classmethod
@@ -157,7 +165,9 @@ class Forecasts:
                 f"horizon_weeks must be an integer from 1 to {self.horizon_weeks}, got {horizon_weeks!r}"
             )
 
-    def _series(self, row: int, horizon_weeks: int, granularity: str, price: float) -> ForecastSeries:
+    def _series(
+        self, row: int, horizon_weeks: int, granularity: str, price: float, units_factor: float = 1.0
+    ) -> ForecastSeries:
         if granularity == "week":
             arrays = [self._arrays[f"weekly_{q}"][row, :horizon_weeks] for q in ("p10", "p50", "p90")]
             starts = [self.first_forecast_day + timedelta(days=7 * k) for k in range(horizon_weeks)]
@@ -165,7 +175,7 @@ class Forecasts:
             days = 7 * horizon_weeks
             arrays = [self._arrays[f"daily_{q}"][row, :days] for q in ("p10", "p50", "p90")]
             starts = [self.first_forecast_day + timedelta(days=k) for k in range(days)]
-        p10, p50, p90 = (np.clip(a, 0, None) for a in arrays)
+        p10, p50, p90 = (np.clip(a, 0, None) * units_factor for a in arrays)
 
         def rounded(values: np.ndarray) -> list[float]:
             return [round(float(v), 4) for v in values]
@@ -195,11 +205,51 @@ class Forecasts:
             "recent_weekly_units": round(float(self._arrays["recent_weekly_units"][row]), 4),
         }
 
-    def for_product(self, product_id: str, horizon_weeks: int = 4, granularity: Granularity = "week") -> ForecastSeries:
-        """Units (P10 / P50 / P90) and revenue (units x the product's selling price) per week or day."""
+    def for_product(
+        self,
+        product_id: str,
+        horizon_weeks: int = 4,
+        granularity: Granularity = "week",
+        *,
+        price: float | None = None,
+    ) -> ForecastSeries:
+        """Units (P10 / P50 / P90) and revenue (units x the product's selling price) per week or day.
+
+        ``price``: what if the product sold at this price over the whole horizon instead of the planned one
+        (the catalogue's price when training ran): units scale by the demand the model learnt at that price
+        relative to the planned one, revenue is at ``price``; ``drivers["price"]`` says by how much."""
         self._check_horizon(horizon_weeks, granularity)
         row = self._row(product_id)
-        return self._series(row, horizon_weeks, granularity, float(self._arrays["unit_price"][row]))
+        planned = float(self._arrays["unit_price"][row])
+        if price is None:
+            return self._series(row, horizon_weeks, granularity, planned)
+        multiplier = self.demand_multiplier(row, price)
+        series = self._series(row, horizon_weeks, granularity, price, units_factor=multiplier)
+        series.drivers["price"] = {
+            "planned": round(planned, 4),
+            "asked": round(float(price), 4),
+            "demand_multiplier": round(multiplier, 4),
+        }
+        return series
+
+    def demand_multiplier(self, row: int, price: float) -> float:
+        """The horizon's demand at ``price`` over the demand at the planned price: interpolated in log price
+        between the multipliers the model was asked at; outside them the model has no answer."""
+        if self._price_multipliers is None:
+            raise ForecastQueryError("this forecast was trained without prices; retrain to ask for another price")
+        planned = float(self._arrays["unit_price"][row])
+        if not math.isfinite(price) or price <= 0:
+            raise ForecastQueryError(f"price must be a positive number, got {price!r}")
+        if planned <= 0:
+            raise ForecastQueryError(f"product {self.series_ids[row]!r} has no known selling price to compare with")
+        ratio = price / planned
+        low, high = float(self._price_multipliers[0]), float(self._price_multipliers[-1])
+        if not low - 1e-9 <= ratio <= high + 1e-9:
+            raise ForecastQueryError(
+                f"price must be between {planned * low:.2f} and {planned * high:.2f} "
+                f"({low:g}-{high:g} x the planned {planned:.2f}): further out the history says nothing"
+            )
+        return float(np.interp(math.log(ratio), np.log(self._price_multipliers), self._price_response[row]))
 
     def for_store(
         self,

@@ -19,6 +19,7 @@ Serving (``luxebrain.ml.forecast.serving``) reads only the stored arrays and nev
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -122,6 +123,9 @@ class PanelForecast:
     # The chosen methods' calibrated forecasts from the validation origin (n_series, validation weeks), if any.
     validation_origin: int | None = None
     validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # With prices: the horizon's total P50 of each series when every planned price is multiplied by
+    # PRICE_MULTIPLIERS[k], over the total at the planned prices (n_series, len(PRICE_MULTIPLIERS)).
+    price_response: np.ndarray | None = None
     # Calibrated forecasts of the chosen methods from every calibration origin (the validation origin first):
     # (origin, (p10, p50, p90)) with as many weeks as the data holds after the origin, up to the validation's.
     calibration: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=list)
@@ -156,7 +160,45 @@ TARGET_FEATURES: tuple[str, ...] = (
     "category_seasonal_ratio",
     "woy_sin",
     "woy_cos",
+    "holiday",
+    "holiday_last_year",
+    "price_vs_regular",
+    "recent_price_vs_regular",
+    "promotion",
+    "recent_promotion",
 )
+FEATURE_NAMES: tuple[str, ...] = (*ORIGIN_FEATURES, *TARGET_FEATURES)
+# A higher price than the regular one never raises the forecast: the GBM is held to that, so a "what if this
+# price" question gets an answer that moves the right way even where the history holds few price changes.
+PRICE_FEATURE = FEATURE_NAMES.index("price_vs_regular")
+REGULAR_PRICE_WEEKS = 13  # the regular price is the highest seen in this many weeks before the origin
+PROMOTED_BELOW_REGULAR = 0.05  # a price this far below the regular one is a promotion, like a flagged week
+PRICE_MULTIPLIERS: tuple[float, ...] = (0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3)
+
+
+def _filled_prices(prices: np.ndarray) -> np.ndarray:
+    """Each series' price carried forward over the periods it has none (a week without a sale keeps the
+    price it had), and its first known price carried back; NaN for a series that never has one."""
+    prices = np.where(np.nan_to_num(prices) > 0, prices, np.nan)
+    n, t_len = prices.shape
+    known = ~np.isnan(prices)
+    last = np.maximum.accumulate(np.where(known, np.arange(t_len)[None, :], -1), axis=1)
+    first = np.where(known.any(axis=1), known.argmax(axis=1), 0)
+    position = np.where(last >= 0, last, first[:, None])
+    return prices[np.arange(n)[:, None], position]
+
+
+def _regular_prices(filled: np.ndarray, t_len: int) -> np.ndarray:
+    """(n, t_len + 1): at each origin, the highest price of the REGULAR_PRICE_WEEKS before it (markdowns sit
+    below it); at origin 0, the first price."""
+    regular = np.full((filled.shape[0], t_len + 1), np.nan)
+    with quiet_empty_slices():
+        for shift in range(1, min(REGULAR_PRICE_WEEKS, t_len) + 1):
+            shifted = np.full_like(regular, np.nan)
+            shifted[:, shift:] = filled[:, : t_len + 1 - shift]
+            regular = np.fmax(regular, shifted)
+    regular[:, 0] = filled[:, 0]
+    return regular
 
 
 def _ewm_levels(y: np.ndarray, alpha: float) -> np.ndarray:
@@ -184,6 +226,8 @@ class _PanelFeatures:
         categories: np.ndarray,
         week_of_year: np.ndarray | None,
         holidays: np.ndarray | None = None,
+        prices: np.ndarray | None = None,
+        promotions: np.ndarray | None = None,
     ) -> None:
         self.y = y
         n, t_len = y.shape
@@ -206,6 +250,10 @@ class _PanelFeatures:
         self.tsb = tsb_fitted(y)
         self.week_of_year = week_of_year  # length >= t_len + horizon when known
         self.holidays = holidays  # 1 in a holiday week, known in advance; length >= t_len + horizon when known
+        # Prices and promotion flags per series (n, >= t_len + horizon): the future ones are planned (a what-if).
+        self.prices = None if prices is None else _filled_prices(prices)
+        self.regular = None if self.prices is None else _regular_prices(self.prices, t_len)
+        self.promotions = promotions
         # Category totals (sum of the member series) give new products a seasonal and growth signal.
         codes, self.category_index = np.unique(categories, return_inverse=True)
         totals = np.zeros((len(codes), t_len))
@@ -314,7 +362,49 @@ class _PanelFeatures:
         else:
             columns.append(np.full(len(rows), np.nan))
             columns.append(np.full(len(rows), np.nan))
+        # Price against the regular price at the origin: in the target week (planned) and in the week before the
+        # origin (a promotion then inflates the lags, which the model should not carry forward).
+        if self.prices is not None and self.regular is not None:
+            regular = self.regular[rows, np.clip(origins, 0, self.t_len)]
+            width = self.prices.shape[1]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                for index in (target, origins - 1):
+                    price = np.where(index >= 0, self.prices[rows, np.clip(index, 0, width - 1)], np.nan)
+                    columns.append(np.log(price / regular))
+        else:
+            columns.append(np.full(len(rows), np.nan))
+            columns.append(np.full(len(rows), np.nan))
+        if self.promotions is not None:
+            width = self.promotions.shape[1]
+            for index in (target, origins - 1):
+                columns.append(np.where(index >= 0, self.promotions[rows, np.clip(index, 0, width - 1)], np.nan))
+        else:
+            columns.append(np.full(len(rows), np.nan))
+            columns.append(np.full(len(rows), np.nan))
         return np.column_stack(columns).astype(np.float32), scale
+
+    def driven_steps(self, origin: int, horizon: int) -> np.ndarray:
+        """(n, horizon) True where a driver only the GBM reads is active: a holiday, a promotion, or a price
+        away from the regular one."""
+        steps = np.zeros((self.n, horizon), dtype=bool)
+        if self.holidays is not None:
+            steps |= (self.holidays[origin : origin + horizon] > 0)[None, :]
+        if self.promotions is not None:
+            steps |= np.nan_to_num(self.promotions[:, origin : origin + horizon]) > 0
+        if self.prices is not None and self.regular is not None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = self.prices[:, origin : origin + horizon] / self.regular[:, [min(origin, self.t_len)]]
+            steps |= np.abs(np.nan_to_num(np.log(ratio))) > PROMOTED_BELOW_REGULAR
+        return steps
+
+    def with_planned_prices(self, origin: int, multiplier: float) -> _PanelFeatures:
+        """The same features with every price from ``origin`` on multiplied (what the forecast would be then)."""
+        changed = copy.copy(self)
+        if self.prices is not None:
+            prices = self.prices.copy()
+            prices[:, origin:] *= multiplier
+            changed.prices = prices
+        return changed
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -360,9 +450,13 @@ def _fit_gbm(
     x, scale = features.rows(rows, origins, horizons)
     x[:, np.isnan(x).all(axis=0)] = 0.0  # scikit-learn cannot bin a column with no value at all
     target = features.y[rows, origins + horizons - 1] / scale
+    monotonic = np.zeros(x.shape[1], dtype=int)
+    if features.prices is not None:
+        monotonic[PRICE_FEATURE] = -1
     models = []
     for quantile in QUANTILES:
         model = HistGradientBoostingRegressor(
+            monotonic_cst=monotonic,
             loss="quantile",
             quantile=quantile,
             max_iter=params.gbm_max_iter,
@@ -651,12 +745,12 @@ def decomposition_forecast(
 def _combine(
     gbm: tuple[np.ndarray, np.ndarray, np.ndarray],
     other: tuple[np.ndarray, np.ndarray, np.ndarray],
-    holiday_steps: np.ndarray,
+    driven_steps: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The average of each quantile (Vincentisation), except in holiday weeks, where only the GBM knows the
-    calendar and the combination is the GBM's alone."""
+    """The average of each quantile (Vincentisation), except in weeks a driver moves (a holiday, a promotion, a
+    price off the regular one), where only the GBM knows it and the combination is the GBM's alone."""
     return tuple(  # type: ignore[return-value]
-        np.where(holiday_steps[None, :], a, (a + b) / 2) for a, b in zip(gbm, other, strict=True)
+        np.where(driven_steps, a, (a + b) / 2) for a, b in zip(gbm, other, strict=True)
     )
 
 
@@ -678,9 +772,7 @@ def _candidate_forecasts(
 
     candidates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     dispersion = np.repeat(_dispersion(y, origin)[:, None], horizon, axis=1)
-    holiday_steps = np.zeros(horizon, dtype=bool)
-    if features.holidays is not None:
-        holiday_steps = features.holidays[origin : origin + horizon] > 0
+    driven_steps = features.driven_steps(origin, horizon)
     if models is not None and wanted("gbm", "gbm+ses", "gbm+theta", "gbm+stl_ets"):
         rows = np.repeat(np.arange(n), horizon)
         origins = np.full(n * horizon, origin)
@@ -699,12 +791,12 @@ def _candidate_forecasts(
         ses = np.nan_to_num(levels[np.arange(n), errors.argmin(axis=1)])
         candidates["ses"] = _gamma_quantiles(np.repeat(ses[:, None], horizon, axis=1), dispersion)
         if "gbm" in candidates:  # forecast combination: the average of each quantile (Vincentisation)
-            candidates["gbm+ses"] = _combine(candidates["gbm"], candidates["ses"], holiday_steps)
+            candidates["gbm+ses"] = _combine(candidates["gbm"], candidates["ses"], driven_steps)
     if wanted("theta", "gbm+theta"):
         theta = theta_forecast(y, origin, horizon)
         candidates["theta"] = _gamma_quantiles(theta, dispersion)
         if "gbm" in candidates:
-            candidates["gbm+theta"] = _combine(candidates["gbm"], candidates["theta"], holiday_steps)
+            candidates["gbm+theta"] = _combine(candidates["gbm"], candidates["theta"], driven_steps)
     if wanted("stl_ets", "gbm+stl_ets"):
         decomposition = decomposition_forecast(y, origin, horizon)
         if decomposition is not None:
@@ -713,7 +805,7 @@ def _candidate_forecasts(
                 spread = np.where(point > 0, variance / np.maximum(point, 1e-12), 1.0)
             candidates["stl_ets"] = _gamma_quantiles(point, np.clip(spread, 1.0, None))
             if "gbm" in candidates:
-                candidates["gbm+stl_ets"] = _combine(candidates["gbm"], candidates["stl_ets"], holiday_steps)
+                candidates["gbm+stl_ets"] = _combine(candidates["gbm"], candidates["stl_ets"], driven_steps)
     if wanted("tsb"):
         tsb_level = np.nan_to_num(features.tsb[:, origin])
         candidates["tsb"] = _gamma_quantiles(np.repeat(tsb_level[:, None], horizon, axis=1), dispersion)
@@ -962,6 +1054,8 @@ def forecast_weekly_panel(
     categories: np.ndarray | None = None,
     week_of_year: np.ndarray | None = None,
     holidays: np.ndarray | None = None,
+    prices: np.ndarray | None = None,
+    promotions: np.ndarray | None = None,
     params: ForecastParams | None = None,
     serves_baseline: BaselineJudge | None = None,
 ) -> PanelForecast:
@@ -970,7 +1064,10 @@ def forecast_weekly_panel(
     ``y``: (n_series, n_weeks) non-negative demand, NaN before a series exists. ``categories``: one label per
     series (None: all in one category). ``week_of_year``: week number (1-53) of each of the n_weeks + horizon
     periods, when the calendar is known. ``holidays``: 1 for a holiday week, 0 otherwise, for the same n_weeks +
-    horizon periods (holidays are known in advance). ``serves_baseline``: given the backtest's metrics
+    horizon periods (holidays are known in advance). ``prices`` / ``promotions``: (n_series, n_weeks + horizon)
+    selling price (NaN when unknown: the last one holds) and promotion flag or share of each series; the future
+    ones are the planned ones, so the forecast answers "what if this price" (``price_response``).
+    ``serves_baseline``: given the backtest's metrics
     (``{"backtest_by_segment": ...}``), whether the chosen methods are no better than seasonal naive; if so
     every judged segment is forecast by seasonal naive (``selection["serves"]`` says "baseline").
     """
@@ -990,7 +1087,16 @@ def forecast_weekly_panel(
         holidays = np.asarray(holidays, dtype=float)
         if holidays.ndim != 1 or len(holidays) < t_len + horizon:
             raise ForecastInputError("holidays must hold one flag per week of the history and the forecast horizon")
-    features = _PanelFeatures(y, categories, week_of_year, holidays)
+    drivers: dict[str, np.ndarray] = {}
+    for name, values in (("prices", prices), ("promotions", promotions)):
+        if values is not None:
+            values = np.asarray(values, dtype=float)
+            if values.shape[0] != n or values.ndim != 2 or values.shape[1] < t_len + horizon:
+                raise ForecastInputError(
+                    f"{name} must hold one value per series and week of the history and the forecast horizon"
+                )
+            drivers[name] = values[:, : t_len + horizon]
+    features = _PanelFeatures(y, categories, week_of_year, holidays, **drivers)
     validation_weeks = min(params.validation_weeks, horizon)
     validation_origin = t_len - validation_weeks
     selection: dict[str, Any] = {"validation_weeks": validation_weeks, "segments": {}}
@@ -1045,6 +1151,9 @@ def forecast_weekly_panel(
     segments = _classify(y, t_len, params.new_product_weeks)
     scale = features.scale(np.arange(n), np.full(n, t_len))
     p10, p50, p90, method = _assemble(candidates, segments, chosen, offsets, scale)
+    price_response = None
+    if features.prices is not None and final_models is not None:
+        price_response = _price_response(features, final_models, t_len, horizon, params)
     selection["chosen"] = {segment: chosen[segment] for segment in SEGMENTS}
     selection["interval_offsets"] = {
         "/".join(key): {"low_per_step": low.round(4).tolist(), "high_per_step": high.round(4).tolist()}
@@ -1060,7 +1169,30 @@ def forecast_weekly_panel(
         validation_origin=validation_origin if validation_forecast is not None else None,
         validation=validation_forecast[:3] if validation_forecast is not None else None,
         calibration=calibration,
+        price_response=price_response,
     )
+
+
+def _price_response(
+    features: _PanelFeatures,
+    models: list[HistGradientBoostingRegressor],
+    origin: int,
+    horizon: int,
+    params: ForecastParams,
+) -> np.ndarray:
+    """The GBM's horizon total of P50 under each PRICE_MULTIPLIERS x the planned prices, over the total at the
+    planned prices; 1 where the planned total is 0 (nothing to scale) or the series has no price."""
+    totals = []
+    for multiplier in PRICE_MULTIPLIERS:
+        changed = features.with_planned_prices(origin, multiplier)
+        p50 = _candidate_forecasts(changed, models, origin, horizon, params, methods={"gbm"})["gbm"][1]
+        totals.append(p50.sum(axis=1))
+    stacked = np.stack(totals, axis=1)
+    at_plan = stacked[:, [PRICE_MULTIPLIERS.index(1.0)]]
+    response = np.where(at_plan > 0, stacked / np.maximum(at_plan, 1e-12), 1.0)
+    response[np.isnan(features.prices).all(axis=1)] = 1.0
+    # Monotone by construction of the GBM, up to the never-narrowing floor; kept non-increasing explicitly.
+    return np.minimum.accumulate(response, axis=1)
 
 
 def _assemble(
@@ -1115,6 +1247,22 @@ def weeks_from_days(daily: np.ndarray) -> np.ndarray:
     block = daily[:, days - 7 * n_weeks :].reshape(n, n_weeks, 7)
     exists = ~np.isnan(block).all(axis=2)
     return np.where(exists, np.nansum(block, axis=2), np.nan)
+
+
+def weekly_means(daily: np.ndarray, history_days: int, horizon_weeks: int) -> np.ndarray:
+    """(n, history weeks + horizon_weeks): the mean of the known daily values (prices, promotion flags) of each
+    week, weeks aligned as ``weeks_from_days`` aligns them (ending on the last day of history) and continued
+    into the horizon; NaN for a week with none (NaN days are missing values: a day without a sale)."""
+    n = daily.shape[0]
+    n_weeks = max(history_days, 7) // 7
+    start = history_days - 7 * n_weeks
+    span = 7 * (n_weeks + horizon_weeks)
+    padded = np.full((n, span), np.nan)
+    window = daily[:, max(start, 0) : start + span]
+    offset = max(-start, 0)
+    padded[:, offset : offset + window.shape[1]] = window[:, : span - offset]
+    with quiet_empty_slices():
+        return np.nanmean(padded.reshape(n, n_weeks + horizon_weeks, 7), axis=2)
 
 
 def day_of_week_profile(daily: np.ndarray, weekdays: np.ndarray, prior_units: float) -> np.ndarray:
@@ -1220,10 +1368,15 @@ def forecast_daily_panel(
     *,
     last_day: date | None = None,
     categories: np.ndarray | None = None,
+    prices: np.ndarray | None = None,
+    promotions: np.ndarray | None = None,
     params: ForecastParams | None = None,
     serves_baseline: BaselineJudge | None = None,
 ) -> DailyPanelForecast:
     """Forecast a daily panel ``horizon_days`` ahead via weekly forecasts split by day-of-week profiles.
+
+    ``prices`` / ``promotions``: daily, (n, days + horizon_days), NaN where unknown; the weekly model reads each
+    week's mean (see ``forecast_weekly_panel``).
 
     Daily intervals: a gamma distribution around each day's share of the weekly mean (Pearson-Tukey estimate
     from P10 / P50 / P90), with the series' daily dispersion, conformally recalibrated per weekday on the held-out
@@ -1236,6 +1389,7 @@ def forecast_daily_panel(
     if np.any(np.nan_to_num(daily) < 0):
         raise ForecastInputError("the daily panel holds negative demand; net returns and clip at zero first")
     horizon_weeks = max(1, math.ceil(horizon_days / 7))
+    history_days = daily.shape[1]
     daily = _pad_to_a_week(daily)
     days = daily.shape[1]
     last_day = last_day or date(2000, 1, 2)  # any day works when the calendar is unknown
@@ -1245,6 +1399,13 @@ def forecast_daily_panel(
     n_weeks = weekly.shape[1]
     week_ends = [last_day - timedelta(days=7 * (n_weeks - 1 - k)) for k in range(n_weeks + horizon_weeks)]
     week_of_year = np.array([d.isocalendar()[1] for d in week_ends], dtype=float)
+    drivers: dict[str, np.ndarray] = {}
+    for name, values in (("prices", prices), ("promotions", promotions)):
+        if values is not None:
+            values = np.asarray(values, dtype=float)
+            if values.ndim != 2 or values.shape[0] != daily.shape[0] or values.shape[1] < history_days:
+                raise ForecastInputError(f"{name} must hold one value per series and day of the history")
+            drivers[name] = weekly_means(values, history_days, horizon_weeks)
     weekly_forecast = forecast_weekly_panel(
         weekly,
         horizon_weeks,
@@ -1252,6 +1413,7 @@ def forecast_daily_panel(
         week_of_year=week_of_year,
         params=params,
         serves_baseline=serves_baseline,
+        **drivers,
     )
     profile = day_of_week_profile(daily, weekdays[:days], params.dow_prior_units)
     forecast_weeks = (weekly_forecast.p10, weekly_forecast.p50, weekly_forecast.p90)
@@ -1433,8 +1595,15 @@ def train_forecaster(
     daily = np.vstack([units, store_units[None, :], store_revenue[None, :]])
     all_ids = [*series_ids, STORE_UNITS_ID, STORE_REVENUE_ID]
     horizon_days = 7 * params.horizon_weeks
+    catalogue_price = _catalogue_prices(products, product_of)
     result = forecast_daily_panel(
-        daily, horizon_days, last_day=as_of, categories=categories, params=params, serves_baseline=serves_baseline
+        daily,
+        horizon_days,
+        last_day=as_of,
+        categories=categories,
+        prices=_daily_prices(units, revenue, catalogue_price, horizon_days),
+        params=params,
+        serves_baseline=serves_baseline,
     )
     weekly_history = weeks_from_days(_pad_to_a_week(daily))
     trend, yearly = _drivers(daily, weekly_history, params.horizon_weeks)
@@ -1448,16 +1617,7 @@ def train_forecaster(
         recent_revenue / np.maximum(recent_units, 1e-9),
         np.where(all_units > 0, all_revenue / np.maximum(all_units, 1e-9), 0.0),
     )
-    if products is not None and {"product_id", "price"} <= set(products.columns):
-        price_of = dict(
-            zip(
-                products["product_id"].astype(str),
-                pd.to_numeric(products["price"], errors="coerce"),
-                strict=False,
-            )
-        )
-        catalogue = np.array([price_of.get(p, np.nan) for p in product_of], dtype=float)
-        unit_price = np.where(np.isfinite(catalogue) & (catalogue > 0), catalogue, unit_price)
+    unit_price = np.where(np.isfinite(catalogue_price) & (catalogue_price > 0), catalogue_price, unit_price)
     unit_price = np.append(unit_price, [1.0, 1.0])  # the store rows are already in their own unit
     recent_weekly = np.nan_to_num(weekly_history[:, -13:]).mean(axis=1)
     first_forecast_day = as_of + timedelta(days=1)
@@ -1478,6 +1638,7 @@ def train_forecaster(
             "dow_profile": result.dow_profile.astype(np.float32),
             "recent_weekly_units": recent_weekly.astype(np.float32),
             "history_weekly": np.nan_to_num(weekly_history[:, -HISTORY_WEEKS:]).astype(np.float32),
+            **_price_response_arrays(weekly.price_response, len(all_ids)),
         },
         params={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
         metrics=metrics,
@@ -1501,6 +1662,38 @@ def train_forecaster(
     )
 
 
+def _catalogue_prices(products: pd.DataFrame | None, product_of: list[str]) -> np.ndarray:
+    """The catalogue's current price of each product row (NaN when unknown)."""
+    if products is None or not {"product_id", "price"} <= set(products.columns):
+        return np.full(len(product_of), np.nan)
+    price_of = dict(
+        zip(products["product_id"].astype(str), pd.to_numeric(products["price"], errors="coerce"), strict=False)
+    )
+    return np.array([price_of.get(p, np.nan) for p in product_of], dtype=float)
+
+
+def _daily_prices(units: np.ndarray, revenue: np.ndarray, planned: np.ndarray, horizon_days: int) -> np.ndarray:
+    """(n + 2 store rows, days + horizon_days): each product's average selling price on the days it sold, and
+    over the horizon the catalogue's current price (its sale price when one runs); NaN elsewhere (the last
+    price holds). The store's rows have no price."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        history = np.where(np.nan_to_num(units) > 0, revenue / units, np.nan)
+    future = np.repeat(np.where(planned > 0, planned, np.nan)[:, None], horizon_days, axis=1)
+    products = np.hstack([history, future])
+    return np.vstack([products, np.full((2, products.shape[1]), np.nan)])
+
+
+def _price_response_arrays(response: np.ndarray | None, rows: int) -> dict[str, np.ndarray]:
+    """``price_multipliers`` (k,) and ``price_response`` (rows, k): a series' horizon demand when its price is
+    the multiplier x the planned one, relative to the forecast; all ones when prices were not known."""
+    if response is None:
+        response = np.ones((rows, len(PRICE_MULTIPLIERS)))
+    return {
+        "price_multipliers": np.asarray(PRICE_MULTIPLIERS, dtype=np.float32),
+        "price_response": response.astype(np.float32),
+    }
+
+
 def _selection_metrics(selection: dict[str, Any]) -> dict[str, Any]:
     """Backtest figures for the manifest: per segment the WAPE of every method (seasonal naive included as
     the baseline) on the held-out last weeks, and which one was chosen."""
@@ -1522,9 +1715,15 @@ def luxebrain_forecaster(params: ForecastParams | None = None) -> Forecaster:
     """Our model: weekly global GBM + fallbacks; daily panels go through weeks and day-of-week profiles."""
 
     def forecast(panel: SalesPanel, horizon: int) -> QuantileForecast:
+        length = panel.values.shape[1] + horizon
+        drivers = {
+            name: _driver_window(values, length)
+            for name, values in (("prices", panel.prices), ("promotions", panel.promotions))
+            if values is not None
+        }
         if panel.freq == "D":
             last_day = panel.period_ends[-1] if panel.period_ends else None
-            result = forecast_daily_panel(panel.values, horizon, last_day=last_day, params=params)
+            result = forecast_daily_panel(panel.values, horizon, last_day=last_day, params=params, **drivers)
             return QuantileForecast(result.daily_p10, result.daily_p50, result.daily_p90)
         week_of_year = None
         if panel.period_ends:
@@ -1533,11 +1732,19 @@ def luxebrain_forecaster(params: ForecastParams | None = None) -> Forecaster:
             week_of_year = np.array([d.isocalendar()[1] for d in ends], dtype=float)
         holidays = None if panel.holidays is None else panel.holidays[: panel.values.shape[1] + horizon]
         result = forecast_weekly_panel(
-            panel.values, horizon, week_of_year=week_of_year, holidays=holidays, params=params
+            panel.values, horizon, week_of_year=week_of_year, holidays=holidays, params=params, **drivers
         )
         return QuantileForecast(result.p10, result.p50, result.p90)
 
     return forecast
+
+
+def _driver_window(values: np.ndarray, length: int) -> np.ndarray:
+    """The first ``length`` periods of a driver, NaN-padded past the data's end (the last value then holds)."""
+    window = np.full((values.shape[0], length), np.nan)
+    kept = values[:, :length]
+    window[:, : kept.shape[1]] = kept
+    return window
 
 
 def builtin_methods(params: ForecastParams | None = None) -> dict[str, Forecaster]:
