@@ -1182,17 +1182,22 @@ def _price_response(
 ) -> np.ndarray:
     """The GBM's horizon total of P50 under each PRICE_MULTIPLIERS x the planned prices, over the total at the
     planned prices; 1 where the planned total is 0 (nothing to scale) or the series has no price."""
+    n = features.n
+    rows = np.repeat(np.arange(n), horizon)
+    origins = np.full(n * horizon, origin)
+    horizons = np.tile(np.arange(1, horizon + 1), n)
+    median_model = models[QUANTILES.index(0.5)]
     totals = []
     for multiplier in PRICE_MULTIPLIERS:
-        changed = features.with_planned_prices(origin, multiplier)
-        p50 = _candidate_forecasts(changed, models, origin, horizon, params, methods={"gbm"})["gbm"][1]
-        totals.append(p50.sum(axis=1))
+        x, scale = features.with_planned_prices(origin, multiplier).rows(rows, origins, horizons)
+        with threadpool_limits(params.threads):
+            p50 = np.clip(median_model.predict(x), 0, None) * scale
+        totals.append(p50.reshape(n, horizon).sum(axis=1))
     stacked = np.stack(totals, axis=1)
     at_plan = stacked[:, [PRICE_MULTIPLIERS.index(1.0)]]
     response = np.where(at_plan > 0, stacked / np.maximum(at_plan, 1e-12), 1.0)
     response[np.isnan(features.prices).all(axis=1)] = 1.0
-    # Monotone by construction of the GBM, up to the never-narrowing floor; kept non-increasing explicitly.
-    return np.minimum.accumulate(response, axis=1)
+    return response  # non-increasing: the GBM is held monotone in the price
 
 
 def _assemble(
