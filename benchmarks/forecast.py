@@ -26,6 +26,7 @@ Outputs: benchmarks/out/forecast.json, benchmarks/out/forecast.png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import resource
@@ -52,6 +53,7 @@ from luxebrain.ml.forecast.evaluation import (
 from luxebrain.ml.forecast.train import ForecastParams, builtin_methods, forecast_daily_panel
 
 DATA = Path("/work/shared/data")
+OURS_WITHOUT_DRIVERS = "luxebrain_no_drivers"
 OUT = Path(__file__).resolve().parent / "out"
 
 
@@ -105,7 +107,9 @@ def load_retail_daily(n_series: int, seed: int = 0) -> SalesPanel:
     return panel
 
 
-def load_sample_store() -> SalesPanel:
+def load_sample_store(with_prices: bool = True) -> SalesPanel:
+    """The sample store's daily units per product; with each product's selling price on the days it sold (its
+    sale price in the summer and winter sales), known in advance as the merchant plans it."""
     from luxebrain_dev.sample_store import generate_sample_store
 
     store = generate_sample_store(as_of=datetime(2026, 11, 1, tzinfo=UTC))
@@ -115,9 +119,50 @@ def load_sample_store() -> SalesPanel:
             continue
         day = order["date_created_gmt"][:10]
         for line in order["line_items"]:
-            rows.append((str(line["product_id"]), day, float(line["quantity"])))
-    frame = pd.DataFrame(rows, columns=["product_id", "day", "units"])
-    return panel_from_frame(frame, "product_id", "day", "units", freq="D")
+            rows.append((str(line["product_id"]), day, float(line["quantity"]), float(line["total"])))
+    frame = pd.DataFrame(rows, columns=["product_id", "day", "units", "revenue"])
+    panel = panel_from_frame(frame, "product_id", "day", "units", freq="D")
+    if with_prices and panel.period_ends:
+        totals = frame.groupby(["product_id", "day"])[["units", "revenue"]].sum()
+        price = (totals["revenue"] / totals["units"].where(totals["units"] > 0)).unstack("day")
+        days = [d.isoformat() for d in panel.period_ends]
+        panel.prices = price.reindex(index=panel.series_ids, columns=days).to_numpy(float)
+        panel.notes.append("selling prices (sale prices in the sales) known in advance")
+    return panel
+
+
+def _scanner_panel(
+    units: np.ndarray, prices: np.ndarray, promotions: np.ndarray, ids: list[str], what: str
+) -> SalesPanel:
+    panel = SalesPanel(ids, units.astype(float), "W", None, [f"{what}: price and promotion known in advance"])
+    panel.prices, panel.promotions = prices.astype(float), promotions.astype(float)
+    return panel
+
+
+def load_cheese() -> SalesPanel:
+    """bayesm's sliced cheese: weekly volume of one brand in 88 retailer-markets, with its price and display
+    share (rows in time order within a retailer; no calendar). Retailers are cut to the shortest history."""
+    frame = pd.read_csv(DATA / "bayesm-cheese-tuna" / "cheese.csv.gz")
+    groups = [group for _, group in frame.groupby("RETAILER", sort=True)]
+    weeks = min(len(group) for group in groups)
+    pick = [group.iloc[-weeks:] for group in groups]
+
+    def stack(column: str) -> np.ndarray:
+        return np.stack([group[column].to_numpy(float) for group in pick])
+
+    ids = [str(group["RETAILER"].iloc[0]) for group in pick]
+    return _scanner_panel(stack("VOLUME"), stack("PRICE"), stack("DISP"), ids, f"cheese, last {weeks} weeks each")
+
+
+def load_tuna() -> SalesPanel:
+    """bayesm's canned tuna at Dominick's: weekly units of 7 brands, with each one's price and sale/display
+    share (no calendar)."""
+    frame = pd.read_csv(DATA / "bayesm-cheese-tuna" / "tuna.csv.gz").sort_values("WEEK")
+    brands = range(1, 8)
+    units = np.stack([frame[f"MOVE{b}"].to_numpy(float) for b in brands])
+    prices = np.stack([np.exp(frame[f"LPRICE{b}"].to_numpy(float)) for b in brands])
+    promotions = np.stack([frame[f"NSALE{b}"].to_numpy(float) for b in brands])
+    return _scanner_panel(units, prices, promotions, [f"brand {b}" for b in brands], "tuna")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -223,12 +268,17 @@ def mlforecast_lightgbm() -> Forecaster:
             lags.append(52)
         windows = [7, 28] if daily else [4, 13]
         frame = _long_frame(panel)
+        exogenous = _exogenous_frame(panel, t_len + horizon)
+        if exogenous is not None:
+            frame = frame.merge(exogenous, on=["unique_id", "ds"], how="left")
         frame["unique_id"] = frame["unique_id"].astype(str)
         features: list[Any] = []
         if panel.period_ends:
             start = pd.Timestamp(panel.period_ends[0])
             step = pd.Timedelta(days=1 if daily else 7)
             frame["ds"] = start + frame["ds"] * step
+            if exogenous is not None:
+                exogenous["ds"] = start + exogenous["ds"] * step
             freq = "D" if daily else pd.tseries.frequencies.to_offset(step)
             features = ["dayofweek", "month"] if daily else ["week", "month"]
         else:
@@ -254,7 +304,14 @@ def mlforecast_lightgbm() -> Forecaster:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             engine.fit(fit_frame, prediction_intervals=intervals, static_features=[])
-            result = engine.predict(horizon, level=[80] if intervals else None)
+            future = None
+            if exogenous is not None:
+                exogenous["unique_id"] = exogenous["unique_id"].astype(str)
+                ahead = exogenous[exogenous["unique_id"].isin(long_enough)]
+                future = (
+                    ahead[ahead["ds"] > fit_frame["ds"].max()] if panel.period_ends else ahead[ahead["ds"] >= t_len]
+                )
+            result = engine.predict(horizon, level=[80] if intervals else None, X_df=future)
         n = panel.values.shape[0]
         point = np.repeat(np.nan_to_num(panel.values[:, -1:]), horizon, axis=1)
         low, high = point.copy(), point.copy()
@@ -274,6 +331,30 @@ def mlforecast_lightgbm() -> Forecaster:
     return forecast
 
 
+def _exogenous_frame(panel: SalesPanel, periods: int) -> pd.DataFrame | None:
+    """The panel's drivers as mlforecast's dynamic exogenous columns over history and horizon: log price
+    against the series' median price (carried forward over periods without one) and the promotion flag."""
+    if panel.prices is None and panel.promotions is None:
+        return None
+    n = panel.values.shape[0]
+    columns: dict[str, np.ndarray] = {}
+    if panel.prices is not None:
+        window = np.full((n, periods), np.nan)
+        window[:, : min(periods, panel.prices.shape[1])] = panel.prices[:, :periods]
+        filled = pd.DataFrame(window).ffill(axis=1).bfill(axis=1).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = np.log(filled / np.nanmedian(filled[:, : panel.values.shape[1]], axis=1, keepdims=True))
+        columns["log_relative_price"] = np.nan_to_num(relative)
+    if panel.promotions is not None:
+        window = np.zeros((n, periods))
+        window[:, : min(periods, panel.promotions.shape[1])] = np.nan_to_num(panel.promotions[:, :periods])
+        columns["promotion"] = window
+    frame = pd.DataFrame({"unique_id": np.repeat(np.arange(n), periods), "ds": np.tile(np.arange(periods), n)})
+    for name, values in columns.items():
+        frame[name] = values.ravel()
+    return frame
+
+
 PEERS = (
     "AutoETS",
     "AutoTheta",
@@ -287,13 +368,26 @@ PEERS = (
 )
 
 
-def all_methods(skip: tuple[str, ...] = ()) -> dict[str, Forecaster]:
+def _without_drivers(forecaster: Forecaster) -> Forecaster:
+    """The same method blind to prices and promotions, to measure what they bring."""
+
+    def forecast(panel: SalesPanel, horizon: int) -> QuantileForecast:
+        return forecaster(dataclasses.replace(panel, prices=None, promotions=None), horizon)
+
+    return forecast
+
+
+def all_methods(skip: tuple[str, ...] = (), with_drivers: bool = False) -> dict[str, Forecaster]:
     ours = builtin_methods()
     methods: dict[str, Forecaster] = {"luxebrain": ours["luxebrain"]}
+    if with_drivers:
+        methods[OURS_WITHOUT_DRIVERS] = _without_drivers(ours["luxebrain"])
     for name in PEERS:
         if name in skip:
             continue
         methods[name] = mlforecast_lightgbm() if name == "mlforecast_lgbm" else statsforecast_method(name)
+        if name == "mlforecast_lgbm" and with_drivers:
+            methods["mlforecast_lgbm_no_drivers"] = _without_drivers(methods[name])
     methods["moving_avg_trend"] = ours["moving_avg_trend"]
     return methods
 
@@ -424,6 +518,9 @@ def main(argv: list[str] | None = None) -> int:
         "uci_weekly": load_uci_weekly,
         "retail_daily": lambda: load_retail_daily(args.retail_series),
         "sample_store": load_sample_store,
+        "sample_store_no_prices": lambda: load_sample_store(with_prices=False),
+        "cheese": load_cheese,
+        "tuna": load_tuna,
     }
     unknown = [name for name in args.datasets if name not in loaders]
     if unknown:
@@ -442,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
         if first_cutoff < 2 * (7 if panel.freq == "D" else 52) + 1:
             skip += ("MSTL",)
             panel.notes.append(f"MSTL not run: {first_cutoff} periods before the first cut-off hold no season twice")
-        result = rolling_origin_backtest(panel, all_methods(skip), n_cutoffs=args.cutoffs)
+        drivers = panel.prices is not None or panel.promotions is not None
+        result = rolling_origin_backtest(panel, all_methods(skip, with_drivers=drivers), n_cutoffs=args.cutoffs)
         results[name] = result
         title = (
             f"\n{name}: {result.series} series, freq {panel.freq}, cut-offs {result.cutoffs} "
@@ -476,8 +574,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def best_peer(result: BacktestResult, window: str) -> tuple[str, float]:
-    """The peer (any method but ours) with the lowest WAPE in ``window``."""
-    peers = {name: r.metrics[window]["wape"] for name, r in result.methods.items() if name != "luxebrain"}
+    """The peer (any method but ours, with or without its drivers) with the lowest WAPE in ``window``."""
+    peers = {
+        name: r.metrics[window]["wape"]
+        for name, r in result.methods.items()
+        if name not in ("luxebrain", OURS_WITHOUT_DRIVERS)
+    }
     name = min(peers, key=lambda k: peers[k])
     return name, peers[name]
 
