@@ -7,6 +7,7 @@ import itertools
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,6 +35,11 @@ from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
 from luxebrain.storage.merchandising import NO_MERCHANDISING, MerchandisingRules
 from luxebrain.storage.pages import Page
 from luxebrain.storage.pricing import PriceDecision
+from luxebrain.storage.privacy_jobs import DONE as JOB_DONE
+from luxebrain.storage.privacy_jobs import FAILED as JOB_FAILED
+from luxebrain.storage.privacy_jobs import PENDING as JOB_PENDING
+from luxebrain.storage.privacy_jobs import RUNNING as JOB_RUNNING
+from luxebrain.storage.privacy_jobs import PrivacyJob, new_job_id
 from luxebrain.storage.storefront import (
     DAILY_COUNTERS,
     CountedOrder,
@@ -1659,3 +1665,90 @@ class InMemoryUsageCounter:
             used = self.used.get((tenant_id, metric), 0)
             if used >= amount:
                 self.used[(tenant_id, metric)] = used - amount
+
+
+# ----------------------------------------------------------------------------- privacy jobs
+class InMemoryPrivacyJobRepository:
+    """The privacy jobs repository (``storage.privacy_jobs.PrivacyJobRepository``) with the table's conditions:
+    claimed when pending or running past its lease (epoch seconds by the same clock as the table's), finished
+    only while running (ConflictError otherwise), put back to pending only while running; a result stored as
+    JSON, as the table's attribute. ``leases`` holds each running job's lease."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[tuple[str, str], PrivacyJob] = {}
+        self.leases: dict[tuple[str, str], int] = {}
+
+    def create_job(self, tenant_id: str, *, kind: str, requested_by: str, subject_sha256: str | None) -> PrivacyJob:
+        job_id = new_job_id()
+        if (tenant_id, job_id) in self.jobs:
+            raise ConflictError("a privacy job with this id exists already; ask again")
+        job = PrivacyJob(
+            tenant_id=tenant_id,
+            job_id=job_id,
+            kind=kind,
+            status=JOB_PENDING,
+            requested_by=requested_by,
+            subject_sha256=subject_sha256,
+            created_at=datetime.now(UTC),
+            started_at=None,
+            finished_at=None,
+            attempts=0,
+            result=None,
+            failure_reason=None,
+            export_key=None,
+        )
+        self.jobs[(tenant_id, job_id)] = job
+        return job
+
+    def get_job(self, tenant_id: str, job_id: str) -> PrivacyJob | None:
+        return self.jobs.get((tenant_id, job_id))
+
+    def claim_job(self, tenant_id: str, job_id: str, *, lease_seconds: int) -> PrivacyJob | None:
+        key, now = (tenant_id, job_id), time.time()
+        job = self.jobs.get(key)
+        lapsed = job is not None and job.status == JOB_RUNNING and key in self.leases and self.leases[key] < int(now)
+        if job is None or not (job.status == JOB_PENDING or lapsed):
+            return None
+        self.leases[key] = int(now + lease_seconds)
+        self.jobs[key] = replace(job, status=JOB_RUNNING, started_at=datetime.now(UTC), attempts=job.attempts + 1)
+        return self.jobs[key]
+
+    def _finish(self, tenant_id: str, job_id: str, status: str, **changes: Any) -> None:
+        key = (tenant_id, job_id)
+        job = self.jobs.get(key)
+        if job is None or job.status != JOB_RUNNING:
+            raise ConflictError(f"privacy job {job_id} is not running; not finished again")
+        self.leases.pop(key, None)
+        self.jobs[key] = replace(job, status=status, finished_at=datetime.now(UTC), **changes)
+
+    def finish_job(
+        self,
+        tenant_id: str,
+        job_id: str,
+        *,
+        result: dict[str, Any],
+        export_key: str | None = None,
+        expires_at: int | None = None,
+    ) -> None:
+        changes: dict[str, Any] = {"result": json.loads(json.dumps(result))}
+        if export_key:
+            changes["export_key"] = export_key
+        self._finish(tenant_id, job_id, JOB_DONE, **changes)
+
+    def fail_job(self, tenant_id: str, job_id: str, *, reason: str) -> None:
+        self._finish(tenant_id, job_id, JOB_FAILED, failure_reason=reason)
+
+    def release_job(self, tenant_id: str, job_id: str, *, reason: str) -> None:
+        key = (tenant_id, job_id)
+        job = self.jobs.get(key)
+        if job is not None and job.status == JOB_RUNNING:
+            self.leases.pop(key, None)
+            self.jobs[key] = replace(job, status=JOB_PENDING, failure_reason=reason)
+
+    def export_keys_of_subject(self, tenant_id: str, subject_sha256: str) -> list[str]:
+        # The table's order: by job id.
+        return [
+            job.export_key
+            for (tenant, _), job in sorted(self.jobs.items(), key=lambda entry: entry[0])
+            if tenant == tenant_id and job.subject_sha256 == subject_sha256 and job.export_key
+        ]

@@ -47,6 +47,7 @@ from luxebrain.storage.ingest import IngestRepository, ingest_repository
 from luxebrain.storage.members import MemberRepository, member_repository
 from luxebrain.storage.merchandising import MerchandisingRepository, merchandising_repository
 from luxebrain.storage.pricing import PriceDecisionRepository, price_decision_repository
+from luxebrain.storage.privacy_jobs import PrivacyJobRepository, privacy_job_repository
 from luxebrain.storage.storefront import StorefrontRepository, storefront_repository
 from luxebrain.storage.tenants import TenantRepository, tenant_repository
 from luxebrain.storage.training import TrainingRepository, training_repository
@@ -290,6 +291,10 @@ async def training_records() -> TrainingRepository:
     return training_repository()
 
 
+async def privacy_job_records() -> PrivacyJobRepository:
+    return privacy_job_repository()
+
+
 # The trained models a route serves from: the execution environment's cache, built on first use over the
 # training repository's pointers and the models bucket.
 async def serving_models() -> ModelCache:
@@ -314,3 +319,4 @@ Storefront = Annotated[StorefrontRepository, Depends(storefront_records)]
 Ingest = Annotated[IngestRepository, Depends(ingest_records)]
 Usage = Annotated[PlanUsage, Depends(usage_counters)]
 Training = Annotated[TrainingRepository, Depends(training_records)]
+PrivacyJobs = Annotated[PrivacyJobRepository, Depends(privacy_job_records)]

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import ConfigDict, Field
 
-from api.dependencies import ModelsBucket, OwnerOnly, PrivacyQueue, Tenants, expensive_action
+from api.dependencies import ModelsBucket, OwnerOnly, PrivacyJobs, PrivacyQueue, Tenants, expensive_action
 from luxebrain.auth.principal import Principal, Role
 from luxebrain.billing.plans import tenant_profile
 from luxebrain.errors import InvalidInputError
@@ -67,10 +67,12 @@ def _accepted(job: PrivacyJob, response: Response) -> PrivacyJobAccepted:
     summary="Export everything stored about a customer (data subject access request): a job to poll",
 )
 def export_customer(
-    customer_id: CustomerId, principal: OwnerExport, queue: PrivacyQueue, response: Response
+    customer_id: CustomerId, principal: OwnerExport, queue: PrivacyQueue, response: Response, records: PrivacyJobs
 ) -> PrivacyJobAccepted:
     tenant_id = principal.require_tenant()
-    job = jobs.request_customer_export(tenant_id, customer_id, queue=queue, requested_by=principal.subject)
+    job = jobs.request_customer_export(
+        tenant_id, customer_id, queue=queue, requested_by=principal.subject, jobs=records
+    )
     return _accepted(job, response)
 
 
@@ -81,16 +83,18 @@ def export_customer(
     summary="Erase a customer: delete their records, anonymise their orders (right to erasure): a job to poll",
 )
 def erase_customer(
-    customer_id: CustomerId, principal: OwnerExport, queue: PrivacyQueue, response: Response
+    customer_id: CustomerId, principal: OwnerExport, queue: PrivacyQueue, response: Response, records: PrivacyJobs
 ) -> PrivacyJobAccepted:
     tenant_id = principal.require_tenant()
-    job = jobs.request_customer_erasure(tenant_id, customer_id, queue=queue, requested_by=principal.subject)
+    job = jobs.request_customer_erasure(
+        tenant_id, customer_id, queue=queue, requested_by=principal.subject, jobs=records
+    )
     return _accepted(job, response)
 
 
 @router.get("/privacy/jobs/{job_id}", response_model=PrivacyJobStatus, summary="A personal-data job's status")
-def job_status(job_id: JobId, principal: OwnerOnly) -> PrivacyJobStatus:
-    job = jobs.job_status(principal.require_tenant(), job_id)
+def job_status(job_id: JobId, principal: OwnerOnly, records: PrivacyJobs) -> PrivacyJobStatus:
+    job = jobs.job_status(principal.require_tenant(), job_id, jobs=records)
     exported = job.kind == "customer_export" and job.status == DONE
     return PrivacyJobStatus(
         job_id=job.job_id,
@@ -116,8 +120,8 @@ class CustomerExport(ApiModel):
     response_model=CustomerExport,
     summary="The file a done export job wrote (everything stored about the customer, by kind)",
 )
-def job_export(job_id: JobId, principal: OwnerOnly, files: ModelsBucket) -> CustomerExport:
-    return CustomerExport(**jobs.job_export(principal.require_tenant(), job_id, files=files))
+def job_export(job_id: JobId, principal: OwnerOnly, files: ModelsBucket, records: PrivacyJobs) -> CustomerExport:
+    return CustomerExport(**jobs.job_export(principal.require_tenant(), job_id, files=files, jobs=records))
 
 
 class TenantDeletionRequest(ApiModel):
@@ -133,10 +137,16 @@ class TenantDeletionRequest(ApiModel):
     summary="Delete the tenant and everything it owns: a job; once done, its accounts no longer sign in",
 )
 def delete_tenant(
-    body: TenantDeletionRequest, principal: OwnerOnly, queue: PrivacyQueue, response: Response, tenants: Tenants
+    body: TenantDeletionRequest,
+    principal: OwnerOnly,
+    queue: PrivacyQueue,
+    response: Response,
+    tenants: Tenants,
+    records: PrivacyJobs,
 ) -> PrivacyJobAccepted:
     tenant_id = principal.require_tenant()
     tenant = tenant_profile(tenant_id, tenants=tenants, fresh=True)
     if body.tenant_name.strip() != tenant.name:
         raise InvalidInputError("tenant_name does not match this tenant's name")
-    return _accepted(jobs.request_tenant_deletion(tenant_id, queue=queue, requested_by=principal.subject), response)
+    job = jobs.request_tenant_deletion(tenant_id, queue=queue, requested_by=principal.subject, jobs=records)
+    return _accepted(job, response)

@@ -14,7 +14,7 @@ from luxebrain.adapters import ObjectStore
 from luxebrain.privacy.files import TENANT_FILES_PREFIX, delete_every_version
 from luxebrain.privacy.requests import subject_fingerprint
 from luxebrain.storage import personal_data
-from luxebrain.storage.privacy_jobs import export_keys_of_subject
+from luxebrain.storage.privacy_jobs import PrivacyJobRepository
 
 # Items of these entities hold business records that outlive the person: anonymised, not deleted.
 ANONYMISED_ENTITIES = frozenset({"order"})
@@ -30,14 +30,17 @@ class ErasureReport:
     notes: list[str] = field(default_factory=list)
 
 
-def erase_customer(tenant_id: str, customer_id: str, *, files: ObjectStore) -> ErasureReport:
-    """Idempotent: erasing an erased customer deletes and anonymises nothing more."""
+def erase_customer(
+    tenant_id: str, customer_id: str, *, files: ObjectStore, jobs: PrivacyJobRepository
+) -> ErasureReport:
+    """Idempotent: erasing an erased customer deletes and anonymises nothing more. The customer's earlier
+    exports are found through ``jobs`` (their jobs keep the files' keys) and deleted from ``files``."""
     pseudonym = "erased-" + hashlib.sha256(f"{tenant_id}:{customer_id}".encode()).hexdigest()[:16]
     erasure = personal_data.erase_customer_records(
         tenant_id, customer_id, pseudonym=pseudonym, anonymised_entities=ANONYMISED_ENTITIES
     )
     report = ErasureReport(deleted=erasure.deleted, anonymised=erasure.anonymised)
-    for key in export_keys_of_subject(tenant_id, subject_fingerprint(tenant_id, customer_id)):
+    for key in jobs.export_keys_of_subject(tenant_id, subject_fingerprint(tenant_id, customer_id)):
         report.exports_deleted += delete_every_version(files, key)
     report.remaining_items = personal_data.count_customer_items(tenant_id, customer_id)
     report.model_artifacts_naming_customer = artifacts_naming(files, tenant_id, customer_id)

@@ -3,7 +3,8 @@ privacy worker runs them, and the job's status says pending, running, done (with
 the reason).
 
 A delivery of a job that is finished, or running under another delivery's lease, does nothing: the queue may
-deliver a message twice, and an erasure or a deletion must not run twice at once nor report twice.
+deliver a message twice, and an erasure or a deletion must not run twice at once nor report twice. The job
+records are read and written through the ``PrivacyJobRepository`` each function is given (``jobs=``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from luxebrain.adapters import MessageQueue, ObjectStore, UserDirectory
 from luxebrain.errors import InvalidInputError, NotFoundError
 from luxebrain.observability import logger
 from luxebrain.privacy.requests import CUSTOMER_KINDS, JobKind, PrivacyJobMessage, subject_fingerprint
-from luxebrain.storage import privacy_jobs
-from luxebrain.storage.privacy_jobs import DONE, PrivacyJob
+from luxebrain.storage.privacy_jobs import DONE, PrivacyJob, PrivacyJobRepository, job_key
 from luxebrain.storage.tenants import AuditTrail
 
 # The privacy queue's maxReceiveCount: the last delivery records the failure before the message goes to the
@@ -30,48 +30,62 @@ DELETION_RECEIPT_DAYS = 30
 
 
 def _request(
-    tenant_id: str, kind: JobKind, *, queue: MessageQueue, requested_by: str, customer_id: str | None = None
+    tenant_id: str,
+    kind: JobKind,
+    *,
+    queue: MessageQueue,
+    requested_by: str,
+    jobs: PrivacyJobRepository,
+    customer_id: str | None = None,
 ) -> PrivacyJob:
     subject = subject_fingerprint(tenant_id, customer_id) if customer_id is not None else None
-    job = privacy_jobs.create_job(tenant_id, kind=kind, requested_by=requested_by, subject_sha256=subject)
+    job = jobs.create_job(tenant_id, kind=kind, requested_by=requested_by, subject_sha256=subject)
     message = PrivacyJobMessage(
         job_id=job.job_id, tenant_id=tenant_id, kind=kind, customer_id=customer_id, requested_by=requested_by
     )
     try:
         queue.send(message.model_dump_json())
     except Exception:
-        privacy_jobs.claim_job(tenant_id, job.job_id, lease_seconds=LEASE_SECONDS)
-        privacy_jobs.fail_job(tenant_id, job.job_id, reason="the request could not be queued; ask again")
+        jobs.claim_job(tenant_id, job.job_id, lease_seconds=LEASE_SECONDS)
+        jobs.fail_job(tenant_id, job.job_id, reason="the request could not be queued; ask again")
         raise
     return job
 
 
-def request_customer_export(tenant_id: str, customer_id: str, *, queue: MessageQueue, requested_by: str) -> PrivacyJob:
-    return _request(tenant_id, JobKind.CUSTOMER_EXPORT, queue=queue, requested_by=requested_by, customer_id=customer_id)
-
-
-def request_customer_erasure(tenant_id: str, customer_id: str, *, queue: MessageQueue, requested_by: str) -> PrivacyJob:
+def request_customer_export(
+    tenant_id: str, customer_id: str, *, queue: MessageQueue, requested_by: str, jobs: PrivacyJobRepository
+) -> PrivacyJob:
     return _request(
-        tenant_id, JobKind.CUSTOMER_ERASURE, queue=queue, requested_by=requested_by, customer_id=customer_id
+        tenant_id, JobKind.CUSTOMER_EXPORT, queue=queue, requested_by=requested_by, jobs=jobs, customer_id=customer_id
     )
 
 
-def request_tenant_deletion(tenant_id: str, *, queue: MessageQueue, requested_by: str) -> PrivacyJob:
-    return _request(tenant_id, JobKind.TENANT_DELETION, queue=queue, requested_by=requested_by)
+def request_customer_erasure(
+    tenant_id: str, customer_id: str, *, queue: MessageQueue, requested_by: str, jobs: PrivacyJobRepository
+) -> PrivacyJob:
+    return _request(
+        tenant_id, JobKind.CUSTOMER_ERASURE, queue=queue, requested_by=requested_by, jobs=jobs, customer_id=customer_id
+    )
 
 
-def job_status(tenant_id: str, job_id: str) -> PrivacyJob:
-    job = privacy_jobs.get_job(tenant_id, job_id)
+def request_tenant_deletion(
+    tenant_id: str, *, queue: MessageQueue, requested_by: str, jobs: PrivacyJobRepository
+) -> PrivacyJob:
+    return _request(tenant_id, JobKind.TENANT_DELETION, queue=queue, requested_by=requested_by, jobs=jobs)
+
+
+def job_status(tenant_id: str, job_id: str, *, jobs: PrivacyJobRepository) -> PrivacyJob:
+    job = jobs.get_job(tenant_id, job_id)
     if job is None:
         raise NotFoundError(f"privacy job {job_id} not found")
     return job
 
 
-def job_export(tenant_id: str, job_id: str, *, files: ObjectStore) -> dict[str, Any]:
+def job_export(tenant_id: str, job_id: str, *, files: ObjectStore, jobs: PrivacyJobRepository) -> dict[str, Any]:
     """The export a finished export job wrote."""
     from luxebrain.privacy import export
 
-    job = job_status(tenant_id, job_id)
+    job = job_status(tenant_id, job_id, jobs=jobs)
     if job.kind != JobKind.CUSTOMER_EXPORT:
         raise NotFoundError(f"privacy job {job_id} is not an export")
     if job.status != DONE or not job.export_key:
@@ -81,32 +95,40 @@ def job_export(tenant_id: str, job_id: str, *, files: ObjectStore) -> dict[str, 
 
 # ----------------------------------------------------------------------------- the worker's side
 def run_job(
-    message: PrivacyJobMessage, *, attempt: int, files: ObjectStore, users: UserDirectory, audit: AuditTrail
+    message: PrivacyJobMessage,
+    *,
+    attempt: int,
+    files: ObjectStore,
+    users: UserDirectory,
+    audit: AuditTrail,
+    jobs: PrivacyJobRepository,
 ) -> str:
-    """Run one delivery of a job (an export or erasure audited in ``audit``); returns what happened (``done``,
-    ``failed``, ``skipped``). An unexpected error is raised (the queue delivers the message again) after the job
-    is put back to pending, or, on the last attempt, recorded as failed."""
+    """Run one delivery of a job (an export or erasure audited in ``audit``, its record in ``jobs``); returns
+    what happened (``done``, ``failed``, ``skipped``). An unexpected error is raised (the queue delivers the
+    message again) after the job is put back to pending, or, on the last attempt, recorded as failed."""
     tenant_id, job_id = message.tenant_id, message.job_id
-    job = privacy_jobs.claim_job(tenant_id, job_id, lease_seconds=LEASE_SECONDS)
+    job = jobs.claim_job(tenant_id, job_id, lease_seconds=LEASE_SECONDS)
     if job is None:
         logger.info("privacy job already finished or in progress", extra={"job_id": job_id})
         return "skipped"
     try:
-        _run(message, files, users, audit)
+        _run(message, files, users, audit, jobs)
     except (NotFoundError, InvalidInputError) as exc:
-        privacy_jobs.fail_job(tenant_id, job_id, reason=str(exc))
+        jobs.fail_job(tenant_id, job_id, reason=str(exc))
         return "failed"
     except Exception as exc:
         reason = f"{type(exc).__name__} on attempt {attempt} of {MAX_ATTEMPTS}"
         if attempt >= MAX_ATTEMPTS:
-            privacy_jobs.fail_job(tenant_id, job_id, reason=f"could not complete: {reason}; support is alerted")
+            jobs.fail_job(tenant_id, job_id, reason=f"could not complete: {reason}; support is alerted")
         else:
-            privacy_jobs.release_job(tenant_id, job_id, reason=reason)
+            jobs.release_job(tenant_id, job_id, reason=reason)
         raise
     return "done"
 
 
-def _run(message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory, audit: AuditTrail) -> None:
+def _run(
+    message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory, audit: AuditTrail, jobs: PrivacyJobRepository
+) -> None:
     # The work itself (and the whole-table reads of storage.personal_data) is the worker's: not imported
     # by the API, which only asks for jobs and reads their status.
     from luxebrain.auth.members import record_audit
@@ -125,14 +147,14 @@ def _run(message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory, a
         exported = export.export_customer(tenant_id, message.customer_id)
         key = export.write_export(files, tenant_id, job_id, exported)
         counts = {entity: len(records) for entity, records in exported["records"].items()}
-        privacy_jobs.finish_job(tenant_id, job_id, result={"records": counts}, export_key=key)
+        jobs.finish_job(tenant_id, job_id, result={"records": counts}, export_key=key)
         record_audit(
             tenant_id, action="customer.exported", actor=message.requested_by, audit=audit, details=audit_details
         )
     elif message.kind == JobKind.CUSTOMER_ERASURE:
         assert message.customer_id is not None
-        report = erasure.erase_customer(tenant_id, message.customer_id, files=files)
-        privacy_jobs.finish_job(tenant_id, job_id, result=asdict(report))
+        report = erasure.erase_customer(tenant_id, message.customer_id, files=files, jobs=jobs)
+        jobs.finish_job(tenant_id, job_id, result=asdict(report))
         record_audit(
             tenant_id,
             action="customer.erased",
@@ -141,9 +163,9 @@ def _run(message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory, a
             details={**audit_details, "deleted": report.deleted},
         )
     else:
-        receipt = privacy_jobs.job_key(tenant_id, job_id)
+        receipt = job_key(tenant_id, job_id)
         leftovers = tenant_deletion.delete_tenant(tenant_id, files=files, users=users, keep={receipt})
-        privacy_jobs.finish_job(
+        jobs.finish_job(
             tenant_id,
             job_id,
             result={"remaining": asdict(leftovers), "complete": leftovers.empty},

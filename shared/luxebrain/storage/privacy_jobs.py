@@ -3,6 +3,9 @@
 A job moves forward only through conditional writes, so a message the queue delivers twice is claimed once:
 ``pending`` → ``running`` (a lease the length of the worker's timeout) → ``done`` / ``failed``. A running job
 whose lease ran out (its worker died) may be claimed again; a finished one never is.
+
+The API and the privacy worker are given :class:`PrivacyJobRepository` (``DynamoPrivacyJobRepository`` from
+:func:`privacy_job_repository` in the product, an in-memory one in the unit tier).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -104,6 +107,7 @@ def claim_job(tenant_id: str, job_id: str, *, lease_seconds: int) -> PrivacyJob 
 def _finish(
     tenant_id: str, job_id: str, status: str, *, result: dict[str, Any] | None, reason: str | None, **extra: Any
 ) -> None:
+    """Finish a running job; ConflictError when it is not running (another delivery finished it first)."""
     actions = [
         PrivacyJobItem.status.set(status),
         PrivacyJobItem.finished_at.set(utc_now()),
@@ -118,9 +122,8 @@ def _finish(
         actions.append(PrivacyJobItem.export_key.set(extra["export_key"]))
     if extra.get("expires_at"):
         actions.append(PrivacyJobItem.expires_at.set(int(extra["expires_at"])))
-    PrivacyJobItem(*key_privacy_job(tenant_id, job_id)).update(
-        actions=actions, condition=PrivacyJobItem.status == RUNNING
-    )
+    if not update_if(PrivacyJobItem(*key_privacy_job(tenant_id, job_id)), actions, PrivacyJobItem.status == RUNNING):
+        raise ConflictError(f"privacy job {job_id} is not running; not finished again")
 
 
 def finish_job(
@@ -162,3 +165,52 @@ def export_keys_of_subject(tenant_id: str, subject_sha256: str) -> list[str]:
         )
         if item.export_key
     ]
+
+
+# ----------------------------------------------------------------------------- the repository a caller is given
+class PrivacyJobRepository(Protocol):
+    """What the API and the privacy worker read and write of a tenant's personal-data jobs: a job asked for and
+    read back, its claim under a lease, its end (done, failed, or back to pending for a retry), and the export
+    files made for one customer (their erasure deletes them)."""
+
+    def create_job(self, tenant_id: str, *, kind: str, requested_by: str, subject_sha256: str | None) -> PrivacyJob: ...
+
+    def get_job(self, tenant_id: str, job_id: str) -> PrivacyJob | None: ...
+
+    def claim_job(self, tenant_id: str, job_id: str, *, lease_seconds: int) -> PrivacyJob | None: ...
+
+    def finish_job(
+        self,
+        tenant_id: str,
+        job_id: str,
+        *,
+        result: dict[str, Any],
+        export_key: str | None = None,
+        expires_at: int | None = None,
+    ) -> None: ...
+
+    def fail_job(self, tenant_id: str, job_id: str, *, reason: str) -> None: ...
+
+    def release_job(self, tenant_id: str, job_id: str, *, reason: str) -> None: ...
+
+    def export_keys_of_subject(self, tenant_id: str, subject_sha256: str) -> list[str]: ...
+
+
+class DynamoPrivacyJobRepository:
+    """The privacy jobs repository on the table: this module's conditional writes and reads."""
+
+    create_job = staticmethod(create_job)
+    get_job = staticmethod(get_job)
+    claim_job = staticmethod(claim_job)
+    finish_job = staticmethod(finish_job)
+    fail_job = staticmethod(fail_job)
+    release_job = staticmethod(release_job)
+    export_keys_of_subject = staticmethod(export_keys_of_subject)
+
+
+def privacy_job_repository() -> DynamoPrivacyJobRepository:
+    """The product's privacy jobs repository (stateless: the table is bound once per execution environment)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoPrivacyJobRepository()
