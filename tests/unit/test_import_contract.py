@@ -87,6 +87,91 @@ def test_the_storage_allowlist_only_shrinks() -> None:
     )
 
 
+# The repositories passed in: product code reaches the table through a repository it is given, never through a
+# storage module's own functions. Excepted: the factories that build the repositories, the kernel's binding of
+# the table, pure id and key helpers, and storage.personal_data (the privacy worker's whole-table scan, which has
+# no repository yet: architecture.md's known debt).
+STORAGE_FUNCTIONS_ALLOWED = {
+    "luxebrain.storage.bind_table",
+    "luxebrain.storage.training.new_run_id",
+    "luxebrain.storage.training.new_version",
+    "luxebrain.storage.privacy_jobs.job_key",
+}
+STORAGE_MODULES_ALLOWED = {"luxebrain.storage.personal_data"}
+
+
+@cache
+def storage_functions() -> dict[str, set[str]]:
+    """Each storage module's top-level functions, by module name (from the source, as the imports are read)."""
+    functions: dict[str, set[str]] = {}
+    for path in STORAGE_PACKAGE.glob("*.py"):
+        module = "luxebrain.storage" if path.stem == "__init__" else f"luxebrain.storage.{path.stem}"
+        functions[module] = {node.name for node in parsed(path).body if isinstance(node, ast.FunctionDef)}
+    return functions
+
+
+def _storage_function_allowed(module: str, name: str) -> bool:
+    full = f"{module}.{name}"
+    return name.endswith("_repository") or full in STORAGE_FUNCTIONS_ALLOWED or module in STORAGE_MODULES_ALLOWED
+
+
+def storage_functions_used(path: Path) -> list[str]:
+    """``line: module.function`` for each storage function ``path`` imports by name, or reaches through an
+    imported storage module (``from luxebrain.storage import training``, then ``training.get_pointer``)."""
+    functions = storage_functions()
+    modules: dict[str, str] = {}  # local name -> storage module
+    used: list[str] = []
+    tree = parsed(path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in functions:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                if submodule in functions:
+                    modules[alias.asname or alias.name] = submodule
+                elif alias.name in functions[node.module] and not _storage_function_allowed(node.module, alias.name):
+                    used.append(f"{node.lineno}: {node.module}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in functions and alias.asname:
+                    modules[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+            module = modules[node.value.id]
+            if node.attr in functions[module] and not _storage_function_allowed(module, node.attr):
+                used.append(f"{node.lineno}: {module}.{node.attr}")
+    return sorted(used, key=lambda hit: int(hit.split(":")[0]))
+
+
+def test_product_code_reaches_the_table_through_repositories_passed_in() -> None:
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)}:{hit}"
+        for root in PRODUCT_ROOTS
+        for path in sorted(root.rglob("*.py"))
+        if not path.is_relative_to(STORAGE_PACKAGE)
+        for hit in storage_functions_used(path)
+    ]
+    assert not offenders, "calls a storage module function (take its repository as a parameter):\n" + "\n".join(
+        offenders
+    )
+
+
+def test_the_repository_check_sees_storage_functions(tmp_path: Path) -> None:
+    # Guard against a check that passes because it reads nothing: both ways of reaching a function are seen.
+    assert {"get_pointer", "training_repository"} <= storage_functions()["luxebrain.storage.training"]
+    source = tmp_path / "module.py"
+    source.write_text(
+        "from luxebrain.storage import training\n"
+        "from luxebrain.storage.ingest import forget_store_ingest, ingest_repository\n"
+        "from luxebrain.storage.personal_data import customer_records\n"
+        "training.get_pointer('t', 'forecast')\n"
+        "training.new_run_id()\n"
+    )
+    assert storage_functions_used(source) == [
+        "2: luxebrain.storage.ingest.forget_store_ingest",
+        "4: luxebrain.storage.training.get_pointer",
+    ]
+
+
 # The model kinds: no import cycles among luxebrain.ml's modules (function-level imports included, so a cycle
 # cannot hide inside a function), and what the API imports to serve a model stays numpy-only.
 ML_PACKAGE = REPO_ROOT / "shared" / "luxebrain" / "ml"
