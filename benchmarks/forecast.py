@@ -50,7 +50,7 @@ from luxebrain.ml.forecast.evaluation import (
     panel_from_frame,
     rolling_origin_backtest,
 )
-from luxebrain.ml.forecast.train import ForecastParams, builtin_methods, forecast_daily_panel
+from luxebrain.ml.forecast.train import ForecastParams, builtin_methods, driver_window, forecast_daily_panel
 
 DATA = Path("/work/shared/data")
 OURS_WITHOUT_DRIVERS = "luxebrain_no_drivers"
@@ -87,10 +87,13 @@ def load_uci_weekly() -> SalesPanel:
     return panel_from_frame(long, "Product_Code", "week", "units", freq="W")
 
 
-def load_retail_daily(n_series: int, seed: int = 0) -> SalesPanel:
+def load_retail_daily(n_series: int, seed: int = 0, with_prices: bool = True) -> SalesPanel:
+    """Online Retail's daily units per product; with the day's average unit price of what it sold (weighted by
+    quantity). That price also falls for bulk buyers, so it is known up to the origin only: ahead it would tell
+    the forecast a big order is coming."""
     frame = pd.read_csv(
         DATA / "uci-online-retail" / "online_retail.csv.gz",
-        usecols=["StockCode", "Quantity", "InvoiceDate"],
+        usecols=["StockCode", "Quantity", "InvoiceDate", "UnitPrice"],
         dtype={"StockCode": str},
     )
     frame = frame[frame["StockCode"].str.match(r"^\d")]
@@ -104,6 +107,15 @@ def load_retail_daily(n_series: int, seed: int = 0) -> SalesPanel:
     panel.notes.append(
         f"random sample (seed {seed}) of {len(rows)} of {len(eligible)} products with sales on >= 20 days"
     )
+    if with_prices and panel.period_ends:
+        sold = frame[(frame["Quantity"] > 0) & (frame["UnitPrice"] > 0)]
+        sold = sold.assign(revenue=sold["Quantity"] * sold["UnitPrice"])
+        totals = sold.groupby(["StockCode", "day"])[["Quantity", "revenue"]].sum()
+        price = (totals["revenue"] / totals["Quantity"]).unstack("day")
+        days = [d.isoformat() for d in panel.period_ends]
+        panel.prices = price.reindex(index=panel.series_ids, columns=days).to_numpy(float)
+        panel.prices_known_ahead = False  # a day's average price says who bought that day: not a plan
+        panel.notes.append("average unit price of each day's sales, known up to the forecast's origin")
     return panel
 
 
@@ -268,7 +280,7 @@ def mlforecast_lightgbm() -> Forecaster:
             lags.append(52)
         windows = [7, 28] if daily else [4, 13]
         frame = _long_frame(panel)
-        exogenous = _exogenous_frame(panel, t_len + horizon)
+        exogenous = _exogenous_frame(panel, horizon)
         if exogenous is not None:
             frame = frame.merge(exogenous, on=["unique_id", "ds"], how="left")
         frame["unique_id"] = frame["unique_id"].astype(str)
@@ -331,24 +343,23 @@ def mlforecast_lightgbm() -> Forecaster:
     return forecast
 
 
-def _exogenous_frame(panel: SalesPanel, periods: int) -> pd.DataFrame | None:
-    """The panel's drivers as mlforecast's dynamic exogenous columns over history and horizon: log price
-    against the series' median price (carried forward over periods without one) and the promotion flag."""
+def _exogenous_frame(panel: SalesPanel, horizon: int) -> pd.DataFrame | None:
+    """The panel's drivers as mlforecast's dynamic exogenous columns over history and horizon (what ours sees):
+    log price against the series' median price (carried forward over periods without one) and the promotion
+    flag."""
     if panel.prices is None and panel.promotions is None:
         return None
-    n = panel.values.shape[0]
+    n, t_len = panel.values.shape
+    periods = t_len + horizon
     columns: dict[str, np.ndarray] = {}
     if panel.prices is not None:
-        window = np.full((n, periods), np.nan)
-        window[:, : min(periods, panel.prices.shape[1])] = panel.prices[:, :periods]
+        window = driver_window(panel.prices, t_len, horizon, known_ahead=panel.prices_known_ahead)
         filled = pd.DataFrame(window).ffill(axis=1).bfill(axis=1).to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
-            relative = np.log(filled / np.nanmedian(filled[:, : panel.values.shape[1]], axis=1, keepdims=True))
+            relative = np.log(filled / np.nanmedian(filled[:, :t_len], axis=1, keepdims=True))
         columns["log_relative_price"] = np.nan_to_num(relative)
     if panel.promotions is not None:
-        window = np.zeros((n, periods))
-        window[:, : min(periods, panel.promotions.shape[1])] = np.nan_to_num(panel.promotions[:, :periods])
-        columns["promotion"] = window
+        columns["promotion"] = np.nan_to_num(driver_window(panel.promotions, t_len, horizon))
     frame = pd.DataFrame({"unique_id": np.repeat(np.arange(n), periods), "ds": np.tile(np.arange(periods), n)})
     for name, values in columns.items():
         frame[name] = values.ravel()
@@ -517,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         "walmart_no_holidays": lambda: load_walmart(with_holidays=False),
         "uci_weekly": load_uci_weekly,
         "retail_daily": lambda: load_retail_daily(args.retail_series),
+        "retail_daily_no_prices": lambda: load_retail_daily(args.retail_series, with_prices=False),
         "sample_store": load_sample_store,
         "sample_store_no_prices": lambda: load_sample_store(with_prices=False),
         "cheese": load_cheese,

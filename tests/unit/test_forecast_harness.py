@@ -165,3 +165,25 @@ def test_a_partial_last_day_is_left_out_of_every_method_and_said_so() -> None:
     assert panel.values.shape == (2, 56)
     assert str(panel.period_ends[-1]) == "2026-02-25"
     assert any("partial last period 2026-02-26" in note for note in panel.notes)
+
+
+def test_prices_read_off_transactions_are_seen_only_up_to_the_origin() -> None:
+    from luxebrain.ml.forecast.evaluation import SalesPanel
+    from luxebrain.ml.forecast.train import ForecastParams, luxebrain_forecaster
+
+    # Given weekly sales that follow their prices, prices known for the whole data, and two futures of them
+    rng = np.random.default_rng(2)
+    prices = rng.choice([7.0, 10.0, 10.0, 10.0], (20, 70))
+    values = rng.poisson(20.0 * (prices / 10.0) ** -2.0).astype(float)
+    cheap_future = prices.copy()
+    cheap_future[:, 60:] *= 0.5
+    forecaster = luxebrain_forecaster(ForecastParams(max_train_rows=2000, gbm_max_iter=20, horizon_weeks=4))
+
+    def p50(future: np.ndarray, known_ahead: bool) -> np.ndarray:
+        panel = SalesPanel([str(i) for i in range(20)], values, "W", prices=future, prices_known_ahead=known_ahead)
+        return forecaster(panel.head(60), 4).p50
+
+    # When they are planned prices, the future ones move the forecast; when they are read off transactions
+    # (known only up to the origin), the forecast is the same whatever came after
+    assert not np.allclose(p50(prices, True), p50(cheap_future, True))
+    assert np.allclose(p50(prices, False), p50(cheap_future, False))

@@ -48,7 +48,8 @@ class SalesPanel:
     ``holidays``: 1 for a period with a holiday, 0 otherwise, from the first period on, when the data has them;
     holidays are known in advance, so the history seen at an origin keeps the whole calendar. ``prices`` and
     ``promotions`` (n_series, n_periods), when the data has them, are kept whole the same way: a price is the
-    merchant's plan, known for the weeks ahead (NaN where a period has none)."""
+    merchant's plan, known for the weeks ahead (NaN where a period has none), unless ``prices_known_ahead`` is
+    False (prices read off transactions, which move with who bought): then a forecast sees only past ones."""
 
     series_ids: list[str]
     values: np.ndarray
@@ -58,6 +59,7 @@ class SalesPanel:
     holidays: np.ndarray | None = None
     prices: np.ndarray | None = None
     promotions: np.ndarray | None = None
+    prices_known_ahead: bool = True
 
     def head(self, periods: int) -> SalesPanel:
         """The first ``periods`` periods (the history seen at an origin)."""

@@ -1720,10 +1720,13 @@ def luxebrain_forecaster(params: ForecastParams | None = None) -> Forecaster:
     """Our model: weekly global GBM + fallbacks; daily panels go through weeks and day-of-week profiles."""
 
     def forecast(panel: SalesPanel, horizon: int) -> QuantileForecast:
-        length = panel.values.shape[1] + horizon
+        t_len = panel.values.shape[1]
         drivers = {
-            name: _driver_window(values, length)
-            for name, values in (("prices", panel.prices), ("promotions", panel.promotions))
+            name: driver_window(values, t_len, horizon, known_ahead=ahead)
+            for name, values, ahead in (
+                ("prices", panel.prices, panel.prices_known_ahead),
+                ("promotions", panel.promotions, True),
+            )
             if values is not None
         }
         if panel.freq == "D":
@@ -1744,10 +1747,11 @@ def luxebrain_forecaster(params: ForecastParams | None = None) -> Forecaster:
     return forecast
 
 
-def _driver_window(values: np.ndarray, length: int) -> np.ndarray:
-    """The first ``length`` periods of a driver, NaN-padded past the data's end (the last value then holds)."""
-    window = np.full((values.shape[0], length), np.nan)
-    kept = values[:, :length]
+def driver_window(values: np.ndarray, t_len: int, horizon: int, *, known_ahead: bool = True) -> np.ndarray:
+    """A driver over ``t_len`` periods of history and ``horizon`` after, NaN-padded past the data's end (the last
+    value then holds); a driver not known ahead is NaN after the history too."""
+    window = np.full((values.shape[0], t_len + horizon), np.nan)
+    kept = values[:, : t_len + horizon if known_ahead else t_len]
     window[:, : kept.shape[1]] = kept
     return window
 
