@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -353,6 +354,7 @@ def _show_results(api_url: str, token: str, store: SampleStore, output: Path, pr
             for lo, mid, hi in zip(series["units_p10"], series["units_p50"], series["units_p90"], strict=True)
         )
         emit(f"  {names.get(best, best):<32} {weeks}   [{series['method']}, {series['demand_class']}]")
+    _show_price_what_if(get, forecasts, names)
     emit("\nInventory advice (21-day lead time, 95 % service level), most urgent first:")
     for advice in get("/inventory/advice?lead_time_days=21&service_level=0.95")["items"][:5]:
         emit(f"  {names.get(advice['product_id'], advice['product_id'])}: {advice['explanation']}")
@@ -384,6 +386,25 @@ def _show_results(api_url: str, token: str, store: SampleStore, output: Path, pr
             f"  {names.get(suggestion['product_id'], suggestion['product_id'])}: "
             f"{suggestion['current_price']:,.2f} -> {suggestion['suggested_price']:,.2f} {suggestion['currency']} "
             f"({suggestion['kind']}, confidence {suggestion['confidence']}): " + "; ".join(suggestion["reasons"])
+        )
+
+
+def _show_price_what_if(get: Callable[[str], Any], forecasts: dict[str, dict[str, Any]], names: dict[str, str]) -> None:
+    """What the forecast says the top best seller would sell over 4 weeks at other prices (learnt from the
+    store's price history: its summer and winter sales)."""
+    best, series = next(iter(forecasts.items()), (None, None))
+    if best is None or series is None or sum(series["units_p50"]) <= 0:
+        return
+    units = sum(series["units_p50"])
+    price = sum(series["revenue_p50"]) / units
+    emit(f"\nWhat if this price? {names.get(best, best)} over the next 4 weeks (now {price:.2f}: {units:.1f} units):")
+    for change in (-0.2, -0.1, 0.1):
+        asked = round(price * (1 + change), 2)
+        answer = get(f"/forecasts/products/{best}?horizon_weeks=4&price={asked}")["forecast"]
+        multiplier = answer["drivers"]["price"]["demand_multiplier"]
+        emit(
+            f"  at {asked:.2f} ({change:+.0%}): {sum(answer['units_p50']):.1f} units (x{multiplier:.2f}), "
+            f"revenue {sum(answer['revenue_p50']):.0f}"
         )
 
 
