@@ -5,7 +5,9 @@ rejection and the decision list read back what was recorded."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,16 +19,21 @@ from fakes import (
     InMemoryTenantRepository,
     InMemoryTrainingRepository,
 )
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from test_pricing import NOW, WEEKS, synthetic_store
 
+from luxebrain.auth.principal import Principal, Role
 from luxebrain.errors import ConflictError, NotFoundError
+from luxebrain.ml.artifacts import SERVES_BASELINE, ModelArtifact
 from luxebrain.ml.pricing import decisions as price_decisions
-from luxebrain.ml.pricing.serving import PriceSuggestion
+from luxebrain.ml.pricing.serving import KEEP_PRICE_BASELINE, PriceSuggestion
 from luxebrain.ml.pricing.train import PricingParams, train_pricing_model
 from luxebrain.serving.loader import ModelCache, artifact_prefix
 from luxebrain.storage.catalogue import Product
 from luxebrain.storage.tenants import Store, StoreSecrets
+
+FUNCTIONS = str(Path(__file__).resolve().parents[2] / "functions")
 
 
 @dataclass
@@ -79,7 +86,11 @@ def trained() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
 
 @pytest.fixture
 def shop(trained: tuple[dict[str, bytes], list[dict[str, Any]]]) -> Shop:
-    files, rows = trained
+    return open_shop(*trained)
+
+
+def open_shop(files: dict[str, bytes], rows: list[dict[str, Any]]) -> Shop:
+    """A tenant whose current pricing version "v1" is the artifact of ``files``, its catalogue ``rows``."""
     tenants = InMemoryTenantRepository()
     tenant_id = tenants.create_tenant("Leather goods").tenant_id
     bucket, training = InMemoryObjectStore(), InMemoryTrainingRepository()
@@ -127,8 +138,8 @@ def shop(trained: tuple[dict[str, bytes], list[dict[str, Any]]]) -> Shop:
 
 
 def suggestions_of(shop: Shop) -> list[PriceSuggestion]:
-    version, answers = price_decisions.current_suggestions(shop.tenant_id, **shop.sources)
-    assert version == "v1"
+    version, answers, serves = price_decisions.current_suggestions(shop.tenant_id, **shop.sources)
+    assert version == "v1" and serves == "model"
     return [answer for answer in answers if isinstance(answer, PriceSuggestion)]
 
 
@@ -221,6 +232,62 @@ def test_a_rejection_is_recorded_against_the_current_version_only(shop: Shop) ->
     page = price_decisions.list_decisions(shop.tenant_id, shop.decisions, limit=1)
     rest = price_decisions.list_decisions(shop.tenant_id, shop.decisions, limit=1, cursor=page.next_cursor)
     assert [d.product_id for d in page.items + rest.items] == [second.product_id, first.product_id]  # newest first
+
+
+def test_a_version_serving_its_baseline_keeps_every_price_and_the_api_says_so(
+    trained: tuple[dict[str, bytes], list[dict[str, Any]]], local_settings: Any
+) -> None:
+    # Given a current version whose demand model was no better than ignoring price on its hold-out
+    files, rows = trained
+    artifact = ModelArtifact.from_files(files)
+    artifact.extra["serves"] = SERVES_BASELINE
+    shop = open_shop(artifact.to_files(), rows)
+    # Then every product is told to keep its price, labelled, and nothing can be approved
+    version, answers, serves = price_decisions.current_suggestions(shop.tenant_id, **shop.sources)
+    assert (version, serves) == ("v1", "baseline")
+    assert answers and {getattr(answer, "code", None) for answer in answers} == {KEEP_PRICE_BASELINE}
+    with pytest.raises(ConflictError, match="keep the current price"):
+        price_decisions.approve(
+            shop.tenant_id, answers[0].product_id, None, model_version="v1", approver="owner-1",
+            clients=shop.client, **shop.sources,
+        )  # fmt: skip
+    # And the API's answer says the baseline serves
+    local_settings()
+    body = suggestions_through_the_api(shop)
+    assert body["model_version"] == "v1" and body["serves"] == "baseline" and body["suggestions"] == []
+    assert {item["code"] for item in body["no_suggestion"]} == {KEEP_PRICE_BASELINE}
+
+
+def test_the_api_says_the_model_serves_when_it_beat_its_baseline(shop: Shop, local_settings: Any) -> None:
+    local_settings()
+    body = suggestions_through_the_api(shop)
+    assert body["serves"] == "model" and body["suggestions"]
+
+
+def suggestions_through_the_api(shop: Shop) -> dict[str, Any]:
+    """GET /prices/suggestions as the shop's owner, the API's repositories and model cache the shop's."""
+    if FUNCTIONS not in sys.path:
+        sys.path.append(FUNCTIONS)
+    from api import dependencies
+    from api.app import app
+
+    async def owner() -> Principal:
+        return Principal(subject="owner-1", role=Role.OWNER, tenant_id=shop.tenant_id)
+
+    overrides = {
+        dependencies.current_principal: owner,
+        dependencies.tenants_repository: lambda: shop.tenants,
+        dependencies.catalogue: lambda: shop.catalogue,
+        dependencies.price_decisions_repository: lambda: shop.decisions,
+        dependencies.serving_models: lambda: shop.models,
+    }
+    app.dependency_overrides.update(overrides)
+    try:
+        response = TestClient(app).get("/prices/suggestions")
+    finally:
+        app.dependency_overrides.clear()
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def test_a_product_s_store_and_its_keys_come_from_the_tenants_repository(local_settings: Any) -> None:

@@ -45,21 +45,27 @@ NOW = START + timedelta(weeks=WEEKS)
 CATEGORY_ELASTICITY = {"Bags": -2.5, "Shoes": -1.6, "Scarves": -3.0}
 
 
-def synthetic_store(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """24 products in 3 categories with known elasticities; the last two of each category never changed price."""
+def synthetic_store(
+    seed: int = 0,
+    category_elasticity: dict[str, float] | None = None,
+    price_factors: tuple[float, ...] = (0.75, 0.85, 1.0, 1.0, 1.0, 1.1),
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """24 products in 3 categories with known elasticities; the last two of each category never changed price,
+    the others' weekly prices are drawn from ``price_factors`` x their base price. ``category_elasticity``
+    replaces the categories' mean elasticities (all 0: price does not matter)."""
     rng = np.random.default_rng(seed)
     lines: list[dict[str, Any]] = []
     catalogue: list[dict[str, Any]] = []
     truth: dict[str, float] = {}
-    for c, (category, mean_elasticity) in enumerate(CATEGORY_ELASTICITY.items()):
+    for c, (category, mean_elasticity) in enumerate((category_elasticity or CATEGORY_ELASTICITY).items()):
         for k in range(8):
             product_id = str(100 * (c + 1) + k)
-            elasticity = mean_elasticity + rng.normal(0, 0.15)
+            elasticity = mean_elasticity + rng.normal(0, 0.15) * (mean_elasticity != 0)
             truth[product_id] = elasticity
             base_price = float(rng.uniform(50, 400))
             varies = k < 6
             for week in range(WEEKS):
-                factor = rng.choice([0.75, 0.85, 1.0, 1.0, 1.0, 1.1]) if varies else 1.0
+                factor = rng.choice(price_factors) if varies else 1.0
                 price = round(base_price * factor, 2)
                 units = rng.poisson(12.0 * factor**elasticity)
                 if units:

@@ -64,7 +64,7 @@ def gate(new: float | None, current: float | None, *, higher_is_better: bool = T
         (1.10, 0.90, False, False),  # 22 % worse
         (0.004, 0.001, False, True),  # tiny values: the absolute floor applies
         (None, 0.30, True, False),  # the current one had a metric, the new one none
-        (None, None, True, True),  # neither has one (a kind without a holdout, e.g. pricing)
+        (None, None, True, True),  # neither has one (a kind without a holdout, or too little history for one)
     ],
 )
 def test_quality_gate(new: float | None, current: float | None, higher_is_better: bool, accepted: bool) -> None:

@@ -112,7 +112,7 @@ def _prices(
     tenants: TenantRepository,
 ) -> PriceAlerts | None:
     try:
-        _, answers = price_decisions.current_suggestions(
+        _, answers, _ = price_decisions.current_suggestions(
             tenant_id, models=models, catalogue=catalogue, decisions=decisions, tenants=tenants
         )
     except NotFoundError:

@@ -44,6 +44,11 @@ PriceStoreClients = Annotated[price_decisions.StoreClientFactory, Depends(price_
 
 class SuggestionsResponse(ApiModel):
     model_version: str
+    serves: Literal["model", "baseline"] = Field(
+        description="model, or baseline: on its hold-out the demand model predicted weekly sales no better than"
+        " recent sales with price ignored, so every price is kept (no suggestions; each product's code"
+        " keep_price_baseline)"
+    )
     suggestions: list[dict[str, Any]] = Field(description="per product: suggested price, expected effect, reasons")
     no_suggestion: list[dict[str, Any]] = Field(description="products without a suggestion, with the reason")
 
@@ -58,7 +63,7 @@ def suggestions(
     confidence: Literal["high", "medium", "low"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SuggestionsResponse:
-    version, answers = price_decisions.current_suggestions(
+    version, answers, serves = price_decisions.current_suggestions(
         principal.require_tenant(), models=models, catalogue=catalogue, decisions=decisions, tenants=tenants
     )
     made = [a.to_dict() for a in answers if not isinstance(a, NoSuggestion)]
@@ -66,7 +71,9 @@ def suggestions(
         made = [s for s in made if s["confidence"] == confidence]
     made.sort(key=lambda s: -float(s["expected_margin_change"]))
     skipped = [a.to_dict() for a in answers if isinstance(a, NoSuggestion)]
-    return SuggestionsResponse(model_version=version, suggestions=made[:limit], no_suggestion=skipped[:limit])
+    return SuggestionsResponse(
+        model_version=version, serves=serves, suggestions=made[:limit], no_suggestion=skipped[:limit]
+    )
 
 
 class DecisionRequest(ApiModel):

@@ -187,12 +187,14 @@ def _train_customers(inputs: TrainingInputs) -> ModelArtifact:
 def _train_pricing(inputs: TrainingInputs) -> ModelArtifact:
     from luxebrain.ml.pricing.train import train_pricing_model
 
-    return train_pricing_model(
-        inputs.order_lines,
-        inputs.products,
-        as_of=inputs.as_of.date(),
-        price_history=inputs.price_history,
-        stock_history=inputs.stock_history,
+    return _with_verdict(
+        train_pricing_model(
+            inputs.order_lines,
+            inputs.products,
+            as_of=inputs.as_of.date(),
+            price_history=inputs.price_history,
+            stock_history=inputs.stock_history,
+        )
     )
 
 
@@ -247,9 +249,11 @@ MODEL_KINDS: Mapping[str, ModelKindSpec] = MappingProxyType(
                 "pricing",
                 _train_pricing,
                 "luxebrain.ml.pricing.serving:PricingModel",
-                metric=None,  # training scores no hold-out for pricing (yet): the gate only checks it loads
-                higher_is_better=True,
-                baseline=None,
+                # log-RMSE of weekly units on each product's last weeks; the baseline ignores price, and serves
+                # as "keep the current price"
+                metric=metric_at("holdout.model.log_rmse_units"),
+                higher_is_better=False,
+                baseline=metric_at("holdout.no_price_effect.log_rmse_units"),
             ),
         )
     }

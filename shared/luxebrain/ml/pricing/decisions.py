@@ -14,12 +14,13 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import requests
 
 from luxebrain.adapters import KeyVault
 from luxebrain.errors import ConflictError, ForbiddenError, InvalidInputError, LuxeBrainError, NotFoundError
+from luxebrain.ml.kinds import BASELINE, MODEL
 from luxebrain.ml.pricing.apply import (
     ApprovalRequiredError,
     PriceApplyError,
@@ -131,6 +132,14 @@ def guardrails_of(tenant_id: str, tenants: TenantRepository) -> GuardrailConfig:
     return GuardrailConfig.model_validate(settings.get("pricing_guardrails") or {})
 
 
+class CurrentSuggestions(NamedTuple):
+    version: str
+    answers: list[PriceSuggestion | NoSuggestion]
+    # "model", or "baseline": the version's demand model was no better than ignoring price on its hold-out,
+    # so every price is kept (each answer's code ``keep_price_baseline``)
+    serves: str
+
+
 def current_suggestions(
     tenant_id: str,
     now: datetime | None = None,
@@ -139,9 +148,10 @@ def current_suggestions(
     catalogue: CatalogueRepository,
     decisions: PriceDecisionRepository,
     tenants: TenantRepository,
-) -> tuple[str, list[PriceSuggestion | NoSuggestion]]:
-    """The current pricing model's version (from ``models``) and one answer per product of ``catalogue``
-    (suggestion or reason for none), within the tenant's guardrails and after its past ``decisions``."""
+) -> CurrentSuggestions:
+    """The current pricing model's version (from ``models``), one answer per product of ``catalogue``
+    (suggestion or reason for none), within the tenant's guardrails and after its past ``decisions``, and
+    what the version serves."""
     from luxebrain.ml.pricing.serving import suggest_prices  # numpy: loaded with the model it serves
 
     model: PricingModel
@@ -155,7 +165,7 @@ def current_suggestions(
         tests=switchback_tests(past),
         now=now or datetime.now(UTC),
     )
-    return version, answers
+    return CurrentSuggestions(version, answers, BASELINE if model.serves_baseline else MODEL)
 
 
 def find_suggestion(
@@ -170,7 +180,7 @@ def find_suggestion(
     decisions: PriceDecisionRepository,
     tenants: TenantRepository,
 ) -> PriceSuggestion:
-    version, answers = current_suggestions(
+    version, answers, _ = current_suggestions(
         tenant_id, now, models=models, catalogue=catalogue, decisions=decisions, tenants=tenants
     )
     if version != model_version:

@@ -12,6 +12,10 @@ alternates between a high and a low leg inside the guardrails, one period each (
 as price decisions of kind "test"; its own sales in those periods then identify its elasticity at the next
 training. A running test's next leg is suggested when its period starts.
 
+A version whose demand model predicted its hold-out no better than the products' recent demand with price
+ignored serves that baseline (``luxebrain.ml.kinds``): every product it would have decided on is answered
+"keep the current price" (code ``keep_price_baseline``), and nothing else is suggested.
+
 
 Training (:func:`luxebrain.ml.pricing.train.train_pricing_model`, ML layer) fits the elasticities it reads.
 """
@@ -41,6 +45,9 @@ from luxebrain.ml.pricing.rules import (
 from luxebrain.ml.pricing.suggestions import NoSuggestion, PriceSuggestion, SwitchbackTest
 
 MODEL_KIND = "pricing"
+# The code of every product's answer when the version serves its baseline: its demand model predicted the
+# hold-out's units no better than recent demand with price ignored, so every price is kept (luxebrain.ml.kinds).
+KEEP_PRICE_BASELINE = "keep_price_baseline"
 _Z90 = 1.6448536269514722  # two-sided 90 % normal quantile
 
 
@@ -79,6 +86,10 @@ class PricingParams:
     test_period_weeks: int = 1  # lengthened to the guardrail's days between changes
     test_periods: int = 8  # legs, alternating high and low
     test_min_narrowing: float = 0.2  # a test must be expected to narrow the sd by this share to be offered
+    evaluate_holdout: bool = True  # score the demand model on each product's last weeks against ignoring price
+    holdout_weeks: int = 8  # the last weeks held out (fitted again on the weeks before them)
+    holdout_min_product_weeks: int = 20  # held-out product-weeks needed to score the hold-out at all
+    holdout_min_price_informed_weeks: int = 4  # of them, where the model's price response changes the prediction
 
     def __post_init__(self) -> None:
         if self.horizon_weeks < 1 or self.velocity_weeks < 1 or self.history_weeks < 2:
@@ -91,6 +102,8 @@ class PricingParams:
             raise PricingDataError("holding_cost_per_week and min_relative_gain must be >= 0")
         if self.test_step <= 0 or self.test_period_weeks < 1 or self.test_periods < 2:
             raise PricingDataError("test_step must be > 0, test_period_weeks >= 1 and test_periods >= 2")
+        if self.holdout_weeks < 1:
+            raise PricingDataError("holdout_weeks must be >= 1")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> PricingParams:
@@ -114,6 +127,7 @@ class PricingModel:
     category_velocity: dict[str, float]
     params: PricingParams
     index: dict[str, int] = field(default_factory=dict)
+    serves_baseline: bool = False  # the baseline serves: every price is kept (KEEP_PRICE_BASELINE)
 
     @classmethod
     def from_artifact(cls, artifact: ModelArtifact) -> PricingModel:
@@ -134,6 +148,7 @@ class PricingModel:
             category_velocity=dict(artifact.extra.get("category_velocity", {})),
             params=PricingParams.from_dict(artifact.params),
             index={pid: i for i, pid in enumerate(product_ids.tolist())},
+            serves_baseline=artifact.serves_baseline,
         )
 
 
@@ -206,6 +221,15 @@ def suggest_prices(
                 checked.test = (tests or {}).get(change_key)
             results.append(checked)
     candidates = [r for r in results if isinstance(r, _Candidate)]
+    if model.serves_baseline:
+        # No suggestion beyond keeping the price, switchback legs and guardrail corrections included: the
+        # model's price response did not predict its hold-out, so nothing it says about a price is trusted.
+        return [
+            NoSuggestion(r.product_id, r.variation_id, KEEP_PRICE_BASELINE, _BASELINE_REASON)
+            if isinstance(r, _Candidate)
+            else r
+            for r in results
+        ]
     decided: dict[int, PriceSuggestion | NoSuggestion] = {}
     if params.switchback_tests and candidates:
         decided = _switchback_answers(model, candidates, now)
@@ -218,6 +242,12 @@ def suggest_prices(
         new_tests = {id(c): t for c, t in offered}
         decided.update(_switchback_answers(model, [c for c, _ in offered], now, new_tests=new_tests))
     return [decided[id(r)] if isinstance(r, _Candidate) else r for r in results]
+
+
+_BASELINE_REASON = (
+    "keep the current price: on its hold-out (each product's last weeks) the pricing model predicted weekly "
+    "sales no better than the products' recent sales with price ignored, so it suggests no price change"
+)
 
 
 def top_suggestions(answers: Sequence[PriceSuggestion | NoSuggestion], limit: int = 10) -> list[PriceSuggestion]:

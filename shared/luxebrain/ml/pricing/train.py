@@ -14,6 +14,10 @@ stock history is given. Products whose own prices barely moved, or who sold too 
 empirical Bayes (DerSimonian-Laird between-product spread); the stated 90 % interval and confidence say how
 much of the answer came from the product itself.
 
+The manifest's ``metrics["holdout"]`` scores the same fit of the weeks before each product's last
+``holdout_weeks`` on those weeks against the product's recent demand with price ignored
+(:mod:`luxebrain.ml.pricing.evaluation`); the served model is fitted on every week.
+
 The artifact is served by :mod:`luxebrain.ml.pricing.serving` (numpy only).
 """
 
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from luxebrain.ml.artifacts import ModelArtifact
+from luxebrain.ml.pricing.evaluation import HoldoutFit, holdout_metrics
 from luxebrain.ml.pricing.serving import MODEL_KIND, PricingDataError, PricingParams
 
 if TYPE_CHECKING:  # the ML layer only; serving never imports pandas
@@ -102,22 +107,10 @@ def train_pricing_model(
         active &= ~_stockout_weeks(stock_history, position, start, n_weeks)
 
     categories, category_code = np.unique(catalogue["category"].to_numpy(dtype=str), return_inverse=True)
-    # Elasticities without the category index first, then alternate: the index from the other products'
-    # demand *with their own price moves taken out* (else a category-wide promotion would be read as a
-    # seasonal peak and hide the price effect), and the elasticities given that index.
-    no_offset = np.zeros_like(units)
-    own, own_se, pooling_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, no_offset, params)
-    shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
-        own, own_se, pooling_se, category_code, len(categories), params
+    n_categories = len(categories)
+    own, own_se, price_sd, shrunk, shrunk_sd, own_weight, category_prior = _fit_demand(
+        units, weekly_price, active, category_code, n_categories, params
     )
-    for _ in range(params.index_rounds if params.use_category_index else 0):
-        log_relative_price = _log_relative_price(weekly_price, active)
-        price_adjusted = units * np.exp(-np.clip(shrunk[:, None] * log_relative_price, -5.0, 5.0))
-        offset = _category_offset(price_adjusted, active, category_code, len(categories), params)
-        own, own_se, pooling_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, offset, params)
-        shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
-            own, own_se, pooling_se, category_code, len(categories), params
-        )
 
     last_price = np.array([_last_finite(r) for r in weekly_price])
     velocity = _price_adjusted_velocity(units, weekly_price, active, last_price, shrunk, params)
@@ -136,12 +129,17 @@ def train_pricing_model(
     }
     active_weeks = active.sum(axis=1)
     has_own = own_weight > 0
-    metrics = {
+    metrics: dict[str, Any] = {
         "products": int(n_products),
         "products_with_history": int((active_weeks > 0).sum()),
         "own_estimates": int((own_se > 0).sum()),
         "median_elasticity": float(np.median(shrunk)) if n_products else 0.0,
         "median_own_weight": float(np.median(own_weight[has_own])) if has_own.any() else 0.0,
+        "holdout": (
+            _holdout(units, weekly_price, active, category_code, n_categories, params)
+            if params.evaluate_holdout
+            else {"scored": False, "reason": "disabled"}
+        ),
     }
     return ModelArtifact(
         kind=MODEL_KIND,
@@ -169,6 +167,68 @@ def train_pricing_model(
             "category_prior": category_prior,
             "as_of": str((end - pd.Timedelta(days=1)).date()),
         },
+    )
+
+
+def _fit_demand(
+    units: np.ndarray,
+    weekly_price: np.ndarray,
+    active: np.ndarray,
+    category_code: np.ndarray,
+    n_categories: int,
+    params: PricingParams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, list[float]]]:
+    """Elasticities of a product x week panel: (own, own se, std of log price, shrunk, its sd, own weight,
+    category priors)."""
+    # Elasticities without the category index first, then alternate: the index from the other products'
+    # demand *with their own price moves taken out* (else a category-wide promotion would be read as a
+    # seasonal peak and hide the price effect), and the elasticities given that index.
+    no_offset = np.zeros_like(units)
+    own, own_se, pooling_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, no_offset, params)
+    shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
+        own, own_se, pooling_se, category_code, n_categories, params
+    )
+    for _ in range(params.index_rounds if params.use_category_index else 0):
+        log_relative_price = _log_relative_price(weekly_price, active)
+        price_adjusted = units * np.exp(-np.clip(shrunk[:, None] * log_relative_price, -5.0, 5.0))
+        offset = _category_offset(price_adjusted, active, category_code, n_categories, params)
+        own, own_se, pooling_se, price_sd = _fit_poisson_elasticities(units, weekly_price, active, offset, params)
+        shrunk, shrunk_sd, own_weight, category_prior = _shrink_by_category(
+            own, own_se, pooling_se, category_code, n_categories, params
+        )
+    return own, own_se, price_sd, shrunk, shrunk_sd, own_weight, category_prior
+
+
+def _holdout(
+    units: np.ndarray,
+    weekly_price: np.ndarray,
+    active: np.ndarray,
+    category_code: np.ndarray,
+    n_categories: int,
+    params: PricingParams,
+) -> dict[str, Any]:
+    """The demand model fitted on the weeks before the last ``holdout_weeks``, scored on them against each
+    product's recent demand with price ignored (``luxebrain.ml.pricing.evaluation``)."""
+
+    def fit(units_before: np.ndarray, price_before: np.ndarray, active_before: np.ndarray) -> HoldoutFit:
+        *_, shrunk, _, _, _ = _fit_demand(units_before, price_before, active_before, category_code, n_categories,
+                                          params)  # fmt: skip
+        last_price = np.array([_last_finite(r) for r in price_before])
+        velocity = _price_adjusted_velocity(units_before, price_before, active_before, last_price, shrunk, params)
+        recent = _price_adjusted_velocity(units_before, price_before, active_before, last_price,
+                                          np.zeros_like(shrunk), params)  # fmt: skip
+        decided = np.clip(shrunk, params.decision_elasticity_min, params.decision_elasticity_max)
+        return HoldoutFit(velocity=velocity, recent_mean=recent, elasticity=decided, last_price=last_price)
+
+    return holdout_metrics(
+        units,
+        weekly_price,
+        active,
+        fit,
+        holdout_weeks=params.holdout_weeks,
+        min_training_weeks=params.min_active_weeks,
+        min_product_weeks=params.holdout_min_product_weeks,
+        min_price_informed_weeks=params.holdout_min_price_informed_weeks,
     )
 
 
