@@ -3,12 +3,14 @@ the product passes the AWS adapters. Each keeps what was done to it, for the tes
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import itertools
 import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -31,9 +33,17 @@ from luxebrain.storage.campaigns import Campaign, CampaignState, ConsentRecord, 
 from luxebrain.storage.catalogue import Product, ProductSupply
 from luxebrain.storage.customers import Customer, Order, OrderSummary
 from luxebrain.storage.ingest import Checkpoint, PutOutcome, RejectedEvent, StoreRecord
+from luxebrain.storage.items.base import BaseItem
 from luxebrain.storage.members import Impersonation, Membership, StorefrontKey
 from luxebrain.storage.merchandising import NO_MERCHANDISING, MerchandisingRules
 from luxebrain.storage.pages import Page
+from luxebrain.storage.personal_data import (
+    MEMBERSHIP_PREFIX,
+    Erasure,
+    PersonalRecord,
+    TenantItemsDeleted,
+    personal_record,
+)
 from luxebrain.storage.pricing import PriceDecision
 from luxebrain.storage.privacy_jobs import DONE as JOB_DONE
 from luxebrain.storage.privacy_jobs import FAILED as JOB_FAILED
@@ -62,7 +72,7 @@ from luxebrain.storage.training import (
     RunRecord,
     TrainingState,
 )
-from luxebrain.tenancy import new_tenant_id, validate_entity_id, validate_tenant_id
+from luxebrain.tenancy import new_tenant_id, tenant_partition, validate_entity_id, validate_tenant_id
 
 
 @dataclass
@@ -1752,3 +1762,91 @@ class InMemoryPrivacyJobRepository:
             for (tenant, _), job in sorted(self.jobs.items(), key=lambda entry: entry[0])
             if tenant == tenant_id and job.subject_sha256 == subject_sha256 and job.export_key
         ]
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str | None:
+    """A string attribute of an item in DynamoDB JSON (a filter's ``#name = :value`` matches strings only)."""
+    value = raw.get(name)
+    return value.get("S") if isinstance(value, dict) else None
+
+
+class InMemoryPersonalDataRepository:
+    """The personal data repository (``storage.personal_data.PersonalDataRepository``) over an in-memory table:
+    ``items`` by (pk, sk) in DynamoDB JSON, as a scan returns them, seeded from the entities themselves with
+    :meth:`put`. A customer's items are matched as the scan's filters match them (the tenant, and the customer
+    id, the customer's own keys or the customer's e-mail or its hash); erasure deletes them or, for the
+    anonymised entities, sets the pseudonym and removes the index keys and contact details, as the table's
+    UpdateItem does."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def put(self, *entities: BaseItem) -> None:
+        for entity in entities:
+            raw = copy.deepcopy(entity.serialize())  # later changes to the entity are not stored
+            self.items[(raw["pk"]["S"], raw["sk"]["S"])] = raw
+
+    def _tenant_items(self, tenant_id: str) -> list[dict[str, Any]]:
+        validate_tenant_id(tenant_id)
+        return [raw for raw in self.items.values() if _text(raw, "tenant_id") == tenant_id]
+
+    def _customer_items(self, tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
+        validate_tenant_id(tenant_id)
+        validate_entity_id(customer_id, "customer id")
+        customers = tenant_partition(tenant_id, "CUSTOMER")
+        own = tenant_partition(tenant_id, "CUSTOMER", customer_id)
+        tenant_items = self._tenant_items(tenant_id)
+        found = [
+            raw
+            for raw in tenant_items
+            if _text(raw, "customer_id") == customer_id
+            or (_text(raw, "pk") == customers and _text(raw, "sk") == customer_id)
+            or str(_text(raw, "pk")).startswith(own)
+        ]
+        emails = {_text(raw, "email") for raw in found if _text(raw, "entity") == "customer"} - {None}
+        for email in sorted(str(e) for e in emails):
+            digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+            found.extend(
+                raw
+                for raw in tenant_items
+                if (_text(raw, "email") == email or _text(raw, "email_sha256") == digest)
+                and all(raw is not seen for seen in found)
+            )
+        return found
+
+    def customer_records(self, tenant_id: str, customer_id: str) -> list[PersonalRecord]:
+        return [personal_record(raw) for raw in self._customer_items(tenant_id, customer_id)]
+
+    def erase_customer_records(
+        self, tenant_id: str, customer_id: str, *, pseudonym: str, anonymised_entities: Collection[str]
+    ) -> Erasure:
+        deleted: dict[str, int] = {}
+        anonymised: dict[str, int] = {}
+        for raw in self._customer_items(tenant_id, customer_id):
+            entity, key = str(_text(raw, "entity") or "unknown"), (raw["pk"]["S"], raw["sk"]["S"])
+            if entity in anonymised_entities:
+                for name in ("gsi1pk", "gsi1sk", "billing_country", "email", "phone"):
+                    raw.pop(name, None)
+                raw["customer_id"] = {"S": pseudonym}
+                anonymised[entity] = anonymised.get(entity, 0) + 1
+            else:
+                del self.items[key]
+                deleted[entity] = deleted.get(entity, 0) + 1
+        return Erasure(deleted=deleted, anonymised=anonymised)
+
+    def count_customer_items(self, tenant_id: str, customer_id: str) -> int:
+        return len(self._customer_items(tenant_id, customer_id))
+
+    def _doomed(self, tenant_id: str, keep: Collection[tuple[str, str]]) -> list[tuple[str, str]]:
+        keys = [(raw["pk"]["S"], raw["sk"]["S"]) for raw in self._tenant_items(tenant_id)]
+        return [key for key in keys if key not in keep]
+
+    def count_tenant_items(self, tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> int:
+        return len(self._doomed(tenant_id, keep))
+
+    def delete_tenant_items(self, tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantItemsDeleted:
+        doomed = self._doomed(tenant_id, keep)
+        for key in doomed:
+            del self.items[key]
+        members = [sk.removeprefix(MEMBERSHIP_PREFIX) for _, sk in doomed if sk.startswith(MEMBERSHIP_PREFIX)]
+        return TenantItemsDeleted(items=len(doomed), member_user_ids=members)

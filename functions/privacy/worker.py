@@ -19,6 +19,7 @@ from luxebrain.adapters.aws import models_bucket, user_directory
 from luxebrain.observability import bind_tenant, logger, metrics, tracer
 from luxebrain.privacy.jobs import run_job
 from luxebrain.privacy.requests import PrivacyJobMessage
+from luxebrain.storage.personal_data import personal_data_repository
 from luxebrain.storage.privacy_jobs import privacy_job_repository
 from luxebrain.storage.tenants import tenant_repository
 
@@ -26,13 +27,22 @@ batch_processor = BatchProcessor(event_type=EventType.SQS)
 # Stateless, over the table: built once per execution environment.
 tenants = tenant_repository()
 jobs = privacy_job_repository()
+personal_data = personal_data_repository()
 
 
 def record_handler(record: SQSRecord) -> str:
     message = PrivacyJobMessage.model_validate_json(record.body)  # a malformed body fails until the DLQ keeps it
     bind_tenant(message.tenant_id)
     attempt = int(record.attributes.approximate_receive_count or 1)
-    outcome = run_job(message, attempt=attempt, files=models_bucket(), users=user_directory(), audit=tenants, jobs=jobs)
+    outcome = run_job(
+        message,
+        attempt=attempt,
+        files=models_bucket(),
+        users=user_directory(),
+        audit=tenants,
+        jobs=jobs,
+        personal_data=personal_data,
+    )
     metrics.add_metric(name=f"PrivacyJob{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("privacy job", extra={"job_id": message.job_id, "kind": message.kind, "outcome": outcome})
     return outcome

@@ -113,8 +113,8 @@ def test_erasure_deletes_the_person_and_anonymises_orders(
     client: TestClient, shop: Merchant, privacy_worker: SqsEventSources
 ) -> None:
     from luxebrain.privacy.requests import subject_fingerprint
-    from luxebrain.storage import personal_data
     from luxebrain.storage.customers import get_customer, get_order, orders_of_customer
+    from luxebrain.storage.personal_data import personal_data_repository
 
     # Given an earlier export of c1
     exported = _run(client, shop, privacy_worker, client.post("/customers/c1/export", headers=shop.headers))
@@ -136,7 +136,7 @@ def test_erasure_deletes_the_person_and_anonymises_orders(
     # ...the trained model that still names the customer is reported
     assert any("/models/recommend/" in key for key in report["model_artifacts_naming_customer"])
     # ...nothing about c1 is stored any more (the job records hold only a hash), and c2 is untouched
-    assert personal_data.customer_records(shop.tenant_id, "c1") == []
+    assert personal_data_repository().customer_records(shop.tenant_id, "c1") == []
     assert get_customer(shop.tenant_id, "c2").email == "paul@customer.example"
     # ...and the audit log records the erasure without the erased id
     audit = client.get("/tenant/audit", headers=shop.headers).json()["items"]
@@ -221,13 +221,23 @@ def test_tenant_deletion_leaves_nothing_and_spares_other_tenants(
     from luxebrain.adapters.aws import models_bucket, user_directory
     from luxebrain.privacy.tenant_deletion import tenant_leftovers
     from luxebrain.storage.customers import get_customer
+    from luxebrain.storage.personal_data import personal_data_repository
     from luxebrain.storage.privacy_jobs import get_job, job_key
+
+    def leftovers(**keep: Any) -> Any:
+        return tenant_leftovers(
+            shop.tenant_id,
+            files=models_bucket(),
+            users=user_directory(),
+            personal_data=personal_data_repository(),
+            **keep,
+        )
 
     other = new_merchant("Maison Voisine")
     _seed_customer(other.tenant_id, "c1", "voisin@customer.example", orders=1)
     client.post("/tenant/storefront-key", headers=shop.headers)
     _run(client, shop, privacy_worker, client.post("/customers/c1/export", headers=shop.headers))
-    before = tenant_leftovers(shop.tenant_id, files=models_bucket(), users=user_directory())
+    before = leftovers()
     assert before.dynamodb_items > 5 and before.s3_objects >= 3 and before.users == 1
     # A wrong confirmation deletes nothing
     wrong = client.post(
@@ -246,10 +256,8 @@ def test_tenant_deletion_leaves_nothing_and_spares_other_tenants(
     receipt = get_job(shop.tenant_id, job_id)
     assert receipt is not None and receipt.status == "done"
     assert receipt.result == {"remaining": {"dynamodb_items": 0, "s3_objects": 0, "users": 0}, "complete": True}
-    assert tenant_leftovers(
-        shop.tenant_id, files=models_bucket(), users=user_directory(), keep={job_key(shop.tenant_id, job_id)}
-    ).empty
-    assert tenant_leftovers(shop.tenant_id, files=models_bucket(), users=user_directory()).dynamodb_items == 1
+    assert leftovers(keep={job_key(shop.tenant_id, job_id)}).empty
+    assert leftovers().dynamodb_items == 1
     # ...the old token no longer reaches anything, and the neighbour is untouched
     assert client.get("/tenant", headers=shop.headers).status_code in (401, 403)
     assert get_customer(other.tenant_id, "c1").email == "voisin@customer.example"

@@ -89,15 +89,13 @@ def test_the_storage_allowlist_only_shrinks() -> None:
 
 # The repositories passed in: product code reaches the table through a repository it is given, never through a
 # storage module's own functions. Excepted: the factories that build the repositories, the kernel's binding of
-# the table, pure id and key helpers, and storage.personal_data (the privacy worker's whole-table scan, which has
-# no repository yet: architecture.md's known debt).
+# the table, and pure id and key helpers.
 STORAGE_FUNCTIONS_ALLOWED = {
     "luxebrain.storage.bind_table",
     "luxebrain.storage.training.new_run_id",
     "luxebrain.storage.training.new_version",
     "luxebrain.storage.privacy_jobs.job_key",
 }
-STORAGE_MODULES_ALLOWED = {"luxebrain.storage.personal_data"}
 
 
 @cache
@@ -112,7 +110,7 @@ def storage_functions() -> dict[str, set[str]]:
 
 def _storage_function_allowed(module: str, name: str) -> bool:
     full = f"{module}.{name}"
-    return name.endswith("_repository") or full in STORAGE_FUNCTIONS_ALLOWED or module in STORAGE_MODULES_ALLOWED
+    return name.endswith("_repository") or full in STORAGE_FUNCTIONS_ALLOWED
 
 
 def storage_functions_used(path: Path) -> list[str]:
@@ -168,6 +166,7 @@ def test_the_repository_check_sees_storage_functions(tmp_path: Path) -> None:
     )
     assert storage_functions_used(source) == [
         "2: luxebrain.storage.ingest.forget_store_ingest",
+        "3: luxebrain.storage.personal_data.customer_records",
         "4: luxebrain.storage.training.get_pointer",
     ]
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fakes import (
     InMemoryObjectStore,
+    InMemoryPersonalDataRepository,
     InMemoryPrivacyJobRepository,
     InMemoryTenantRepository,
     InMemoryUserDirectory,
@@ -101,6 +102,7 @@ def test_a_delivery_of_a_job_another_delivery_is_running_is_skipped() -> None:
         users=InMemoryUserDirectory(),
         audit=InMemoryTenantRepository(),
         jobs=records,
+        personal_data=InMemoryPersonalDataRepository(),
     )
     assert outcome == "skipped"
     running = records.get_job(TENANT, job.job_id)

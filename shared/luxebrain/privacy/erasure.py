@@ -1,8 +1,8 @@
 """A customer's erasure (GDPR art. 17): every item about them deleted, their orders kept for the store's
 aggregates but without any link to the person, their earlier exports deleted.
 
-The items are found by :mod:`luxebrain.storage.personal_data` (the one place that reads the table whole, so
-entities added later by other modules are found too).
+The items are found through the ``PersonalDataRepository`` it is given (on the table, the one place that reads
+it whole, so entities added later by other modules are found too).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from luxebrain.adapters import ObjectStore
 from luxebrain.privacy.files import TENANT_FILES_PREFIX, delete_every_version
 from luxebrain.privacy.requests import subject_fingerprint
-from luxebrain.storage import personal_data
+from luxebrain.storage.personal_data import PersonalDataRepository
 from luxebrain.storage.privacy_jobs import PrivacyJobRepository
 
 # Items of these entities hold business records that outlive the person: anonymised, not deleted.
@@ -31,10 +31,16 @@ class ErasureReport:
 
 
 def erase_customer(
-    tenant_id: str, customer_id: str, *, files: ObjectStore, jobs: PrivacyJobRepository
+    tenant_id: str,
+    customer_id: str,
+    *,
+    files: ObjectStore,
+    jobs: PrivacyJobRepository,
+    personal_data: PersonalDataRepository,
 ) -> ErasureReport:
-    """Idempotent: erasing an erased customer deletes and anonymises nothing more. The customer's earlier
-    exports are found through ``jobs`` (their jobs keep the files' keys) and deleted from ``files``."""
+    """Idempotent: erasing an erased customer deletes and anonymises nothing more. The customer's items are
+    erased in ``personal_data``; their earlier exports are found through ``jobs`` (their jobs keep the files'
+    keys) and deleted from ``files``."""
     pseudonym = "erased-" + hashlib.sha256(f"{tenant_id}:{customer_id}".encode()).hexdigest()[:16]
     erasure = personal_data.erase_customer_records(
         tenant_id, customer_id, pseudonym=pseudonym, anonymised_entities=ANONYMISED_ENTITIES

@@ -9,7 +9,7 @@ from typing import Any
 from luxebrain.adapters import MissingObject, ObjectStore
 from luxebrain.errors import NotFoundError
 from luxebrain.privacy.files import EXPORTS_PREFIX
-from luxebrain.storage import personal_data
+from luxebrain.storage.personal_data import PersonalDataRepository
 from luxebrain.tenancy import validate_tenant_id
 
 # Days an export file is kept (the bucket's lifecycle rule on EXPORTS_PREFIX says the same).
@@ -21,8 +21,8 @@ def export_key(tenant_id: str, job_id: str) -> str:
     return f"{EXPORTS_PREFIX}/{tenant_id}/{job_id}.json"
 
 
-def export_customer(tenant_id: str, customer_id: str) -> dict[str, Any]:
-    """Everything stored about one customer, grouped by entity."""
+def export_customer(tenant_id: str, customer_id: str, *, personal_data: PersonalDataRepository) -> dict[str, Any]:
+    """Everything stored about one customer in ``personal_data``, grouped by entity."""
     records = personal_data.customer_records(tenant_id, customer_id)
     if not records:
         raise NotFoundError(f"customer {customer_id} not found")

@@ -4,14 +4,15 @@ the reason).
 
 A delivery of a job that is finished, or running under another delivery's lease, does nothing: the queue may
 deliver a message twice, and an erasure or a deletion must not run twice at once nor report twice. The job
-records are read and written through the ``PrivacyJobRepository`` each function is given (``jobs=``).
+records are read and written through the ``PrivacyJobRepository`` each function is given (``jobs=``), the
+work's items through the worker's ``PersonalDataRepository`` (``personal_data=``).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luxebrain.adapters import MessageQueue, ObjectStore, UserDirectory
 from luxebrain.errors import InvalidInputError, NotFoundError
@@ -19,6 +20,9 @@ from luxebrain.observability import logger
 from luxebrain.privacy.requests import CUSTOMER_KINDS, JobKind, PrivacyJobMessage, subject_fingerprint
 from luxebrain.storage.privacy_jobs import DONE, PrivacyJob, PrivacyJobRepository, job_key
 from luxebrain.storage.tenants import AuditTrail
+
+if TYPE_CHECKING:  # the API imports this module and never the whole-table code
+    from luxebrain.storage.personal_data import PersonalDataRepository
 
 # The privacy queue's maxReceiveCount: the last delivery records the failure before the message goes to the
 # dead-letter queue (tests/unit/test_privacy_jobs.py holds this and the template together).
@@ -102,8 +106,10 @@ def run_job(
     users: UserDirectory,
     audit: AuditTrail,
     jobs: PrivacyJobRepository,
+    personal_data: PersonalDataRepository,
 ) -> str:
-    """Run one delivery of a job (an export or erasure audited in ``audit``, its record in ``jobs``); returns
+    """Run one delivery of a job (an export or erasure audited in ``audit``, its record in ``jobs``, the
+    customer's or tenant's items in ``personal_data``); returns
     what happened (``done``, ``failed``, ``skipped``). An unexpected error is raised (the queue delivers the
     message again) after the job is put back to pending, or, on the last attempt, recorded as failed."""
     tenant_id, job_id = message.tenant_id, message.job_id
@@ -112,7 +118,7 @@ def run_job(
         logger.info("privacy job already finished or in progress", extra={"job_id": job_id})
         return "skipped"
     try:
-        _run(message, files, users, audit, jobs)
+        _run(message, files, users, audit, jobs, personal_data)
     except (NotFoundError, InvalidInputError) as exc:
         jobs.fail_job(tenant_id, job_id, reason=str(exc))
         return "failed"
@@ -127,9 +133,14 @@ def run_job(
 
 
 def _run(
-    message: PrivacyJobMessage, files: ObjectStore, users: UserDirectory, audit: AuditTrail, jobs: PrivacyJobRepository
+    message: PrivacyJobMessage,
+    files: ObjectStore,
+    users: UserDirectory,
+    audit: AuditTrail,
+    jobs: PrivacyJobRepository,
+    personal_data: PersonalDataRepository,
 ) -> None:
-    # The work itself (and the whole-table reads of storage.personal_data) is the worker's: not imported
+    # The work itself (and the whole-table code of storage.personal_data) is the worker's: not imported
     # by the API, which only asks for jobs and reads their status.
     from luxebrain.auth.members import record_audit
     from luxebrain.privacy import erasure, export, tenant_deletion
@@ -144,7 +155,7 @@ def _run(
         }
     if message.kind == JobKind.CUSTOMER_EXPORT:
         assert message.customer_id is not None
-        exported = export.export_customer(tenant_id, message.customer_id)
+        exported = export.export_customer(tenant_id, message.customer_id, personal_data=personal_data)
         key = export.write_export(files, tenant_id, job_id, exported)
         counts = {entity: len(records) for entity, records in exported["records"].items()}
         jobs.finish_job(tenant_id, job_id, result={"records": counts}, export_key=key)
@@ -153,7 +164,9 @@ def _run(
         )
     elif message.kind == JobKind.CUSTOMER_ERASURE:
         assert message.customer_id is not None
-        report = erasure.erase_customer(tenant_id, message.customer_id, files=files, jobs=jobs)
+        report = erasure.erase_customer(
+            tenant_id, message.customer_id, files=files, jobs=jobs, personal_data=personal_data
+        )
         jobs.finish_job(tenant_id, job_id, result=asdict(report))
         record_audit(
             tenant_id,
@@ -164,7 +177,9 @@ def _run(
         )
     else:
         receipt = job_key(tenant_id, job_id)
-        leftovers = tenant_deletion.delete_tenant(tenant_id, files=files, users=users, keep={receipt})
+        leftovers = tenant_deletion.delete_tenant(
+            tenant_id, files=files, users=users, personal_data=personal_data, keep={receipt}
+        )
         jobs.finish_job(
             tenant_id,
             job_id,

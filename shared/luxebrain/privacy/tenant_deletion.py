@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from luxebrain.adapters import ObjectStore, UserDirectory
 from luxebrain.privacy.files import EXPORTS_PREFIX, TENANT_FILES_PREFIX, delete_every_version
 from luxebrain.runtime import configured_settings
-from luxebrain.storage import personal_data
+from luxebrain.storage.personal_data import PersonalDataRepository
 from luxebrain.tenancy import validate_tenant_id
 
 
@@ -28,10 +28,15 @@ def _file_prefixes(tenant_id: str) -> list[str]:
 
 
 def tenant_leftovers(
-    tenant_id: str, *, files: ObjectStore, users: UserDirectory, keep: Collection[tuple[str, str]] = ()
+    tenant_id: str,
+    *,
+    files: ObjectStore,
+    users: UserDirectory,
+    personal_data: PersonalDataRepository,
+    keep: Collection[tuple[str, str]] = (),
 ) -> TenantLeftovers:
-    """What is still stored for a tenant: table items (but the ``keep`` keys), files (every version) and
-    user accounts."""
+    """What is still stored for a tenant: table items in ``personal_data`` (but the ``keep`` keys), files
+    (every version) and user accounts."""
     validate_tenant_id(tenant_id)
     items = personal_data.count_tenant_items(tenant_id, keep=keep)
     objects = sum(1 for prefix in _file_prefixes(tenant_id) for _ in files.versions(prefix))
@@ -54,7 +59,12 @@ def delete_tenant_users(tenant_id: str, users: UserDirectory) -> int:
 
 
 def delete_tenant(
-    tenant_id: str, *, files: ObjectStore, users: UserDirectory, keep: Collection[tuple[str, str]] = ()
+    tenant_id: str,
+    *,
+    files: ObjectStore,
+    users: UserDirectory,
+    personal_data: PersonalDataRepository,
+    keep: Collection[tuple[str, str]] = (),
 ) -> TenantLeftovers:
     """Delete everything a tenant owns but the ``keep`` keys (the deletion's own job record, its receipt).
     Idempotent; returns what is left afterwards (all zeros when complete)."""
@@ -69,4 +79,4 @@ def delete_tenant(
     forget_tenant(tenant_id)
     for user_id in deleted.member_user_ids:
         forget_membership(user_id)
-    return tenant_leftovers(tenant_id, files=files, users=users, keep=keep)
+    return tenant_leftovers(tenant_id, files=files, users=users, personal_data=personal_data, keep=keep)

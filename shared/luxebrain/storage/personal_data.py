@@ -4,23 +4,27 @@ This is the one module that scans the table. Every item carries ``tenant_id``, a
 either lives in the customer's partitions or names ``customer_id`` (or the customer's e-mail), so a filtered
 scan finds them all, including entities added later by other modules; a list of per-entity queries would miss
 the next one. Erasure and tenant deletion are rare, so completeness is worth a scan. Everything else queries.
+
+The privacy worker is given :class:`PersonalDataRepository` (``DynamoPersonalDataRepository`` from
+:func:`personal_data_repository` in the product, an in-memory table in the unit tier).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 from luxebrain.runtime import aws_client, configured_settings
 from luxebrain.tenancy import tenant_partition, validate_entity_id, validate_tenant_id
 
-_deserializer = TypeDeserializer()
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer
+
 # Attributes that are never handed out (keys, credentials, internal hashes).
 NEVER_EXPORTED = frozenset({"secrets_ciphertext", "content_hash", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "pk", "sk"})
 MEMBERSHIP_PREFIX = "MEMBER#"
@@ -61,25 +65,44 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _scan(filter_expression: str, names: dict[str, str], values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+@cache
+def _deserializer() -> TypeDeserializer:
+    # Imported on the first record, not with the module: the privacy worker's cold import leaves boto3 out.
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def personal_record(raw: Mapping[str, Any]) -> PersonalRecord:
+    """One stored item (DynamoDB JSON, as a scan returns it) as what an export hands out."""
+    item = {k: _deserializer().deserialize(v) for k, v in raw.items()}
+    attributes = {k: _plain(v) for k, v in sorted(item.items()) if k not in NEVER_EXPORTED}
+    return PersonalRecord(entity=str(item.get("entity", "unknown")), attributes=attributes)
+
+
+def _scan(
+    filter_expression: str, names: dict[str, str], values: dict[str, Any], *, page_size: int | None = None
+) -> Iterator[dict[str, Any]]:
     settings = configured_settings()
     paginator = aws_client("dynamodb").get_paginator("scan")
+    pages: dict[str, Any] = {"PageSize": page_size} if page_size else {}
     for page in paginator.paginate(
         TableName=settings.table_name,
         FilterExpression=filter_expression,
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
         ConsistentRead=True,
+        PaginationConfig=pages,
     ):
         yield from page.get("Items", [])
 
 
-def _scan_tenant(tenant_id: str) -> Iterator[dict[str, Any]]:
+def _scan_tenant(tenant_id: str, *, page_size: int | None = None) -> Iterator[dict[str, Any]]:
     validate_tenant_id(tenant_id)
-    return _scan("#tenant = :tenant", {"#tenant": "tenant_id"}, {":tenant": {"S": tenant_id}})
+    return _scan("#tenant = :tenant", {"#tenant": "tenant_id"}, {":tenant": {"S": tenant_id}}, page_size=page_size)
 
 
-def _customer_items(tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
+def _customer_items(tenant_id: str, customer_id: str, *, page_size: int | None = None) -> list[dict[str, Any]]:
     validate_tenant_id(tenant_id)
     validate_entity_id(customer_id, "customer id")
     customers_partition = tenant_partition(tenant_id, "CUSTOMER")
@@ -94,7 +117,7 @@ def _customer_items(tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
         "OR begins_with(#pk, :own))"
     )
     names = {"#tenant": "tenant_id", "#customer": "customer_id", "#pk": "pk", "#sk": "sk"}
-    items = list(_scan(expression, names, values))
+    items = list(_scan(expression, names, values, page_size=page_size))
     emails = {item["email"]["S"] for item in items if item.get("entity", {}).get("S") == "customer" and "email" in item}
     for email in emails:
         # Items keyed by the address rather than the id (consent, suppression lists, guests).
@@ -106,6 +129,7 @@ def _customer_items(tenant_id: str, customer_id: str) -> list[dict[str, Any]]:
                 ":email": {"S": email},
                 ":email_hash": {"S": hashlib.sha256(email.strip().lower().encode()).hexdigest()},
             },
+            page_size=page_size,
         )
         known = {(i["pk"]["S"], i["sk"]["S"]) for i in items}
         items.extend(i for i in by_email if (i["pk"]["S"], i["sk"]["S"]) not in known)
@@ -116,18 +140,18 @@ def _entity(item: dict[str, Any]) -> str:
     return str(item.get("entity", {}).get("S", "unknown"))
 
 
-def customer_records(tenant_id: str, customer_id: str) -> list[PersonalRecord]:
+def customer_records(tenant_id: str, customer_id: str, *, page_size: int | None = None) -> list[PersonalRecord]:
     """Everything stored about one customer, any entity."""
-    records = []
-    for raw in _customer_items(tenant_id, customer_id):
-        item = {k: _deserializer.deserialize(v) for k, v in raw.items()}
-        attributes = {k: _plain(v) for k, v in sorted(item.items()) if k not in NEVER_EXPORTED}
-        records.append(PersonalRecord(entity=str(item.get("entity", "unknown")), attributes=attributes))
-    return records
+    return [personal_record(raw) for raw in _customer_items(tenant_id, customer_id, page_size=page_size)]
 
 
 def erase_customer_records(
-    tenant_id: str, customer_id: str, *, pseudonym: str, anonymised_entities: Collection[str]
+    tenant_id: str,
+    customer_id: str,
+    *,
+    pseudonym: str,
+    anonymised_entities: Collection[str],
+    page_size: int | None = None,
 ) -> Erasure:
     """Delete every item about a customer, except those of ``anonymised_entities`` (business records that
     outlive the person), which keep only ``pseudonym`` in place of the customer and lose the by-customer index,
@@ -136,7 +160,7 @@ def erase_customer_records(
     dynamodb = aws_client("dynamodb")
     deleted: dict[str, int] = {}
     anonymised: dict[str, int] = {}
-    for item in _customer_items(tenant_id, customer_id):
+    for item in _customer_items(tenant_id, customer_id, page_size=page_size):
         entity = _entity(item)
         key = {"pk": item["pk"], "sk": item["sk"]}
         if entity in anonymised_entities:
@@ -153,25 +177,28 @@ def erase_customer_records(
     return Erasure(deleted=deleted, anonymised=anonymised)
 
 
-def count_customer_items(tenant_id: str, customer_id: str) -> int:
-    return len(_customer_items(tenant_id, customer_id))
+def count_customer_items(tenant_id: str, customer_id: str, *, page_size: int | None = None) -> int:
+    return len(_customer_items(tenant_id, customer_id, page_size=page_size))
 
 
 def _is_kept(item: dict[str, Any], keep: Collection[tuple[str, str]]) -> bool:
     return (item["pk"]["S"], item["sk"]["S"]) in keep
 
 
-def count_tenant_items(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> int:
+def count_tenant_items(tenant_id: str, *, keep: Collection[tuple[str, str]] = (), page_size: int | None = None) -> int:
     """Every item of the tenant, any entity, except the ``keep`` keys (pk, sk)."""
-    return sum(1 for item in _scan_tenant(tenant_id) if not _is_kept(item, keep))
+    return sum(1 for item in _scan_tenant(tenant_id, page_size=page_size) if not _is_kept(item, keep))
 
 
-def delete_tenant_items(tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantItemsDeleted:
+def delete_tenant_items(
+    tenant_id: str, *, keep: Collection[tuple[str, str]] = (), page_size: int | None = None
+) -> TenantItemsDeleted:
     """Delete every item of the tenant, any entity, except the ``keep`` keys (pk, sk): BatchWriteItem, 25 a
     request, retried until none is left."""
     settings = configured_settings()
     dynamodb = aws_client("dynamodb")
-    keys = [{"pk": item["pk"], "sk": item["sk"]} for item in _scan_tenant(tenant_id) if not _is_kept(item, keep)]
+    scanned = _scan_tenant(tenant_id, page_size=page_size)
+    keys = [{"pk": item["pk"], "sk": item["sk"]} for item in scanned if not _is_kept(item, keep)]
     for start in range(0, len(keys), 25):
         requests: dict[str, Any] = {
             settings.table_name: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
@@ -182,3 +209,63 @@ def delete_tenant_items(tenant_id: str, *, keep: Collection[tuple[str, str]] = (
         key["sk"]["S"].removeprefix(MEMBERSHIP_PREFIX) for key in keys if key["sk"]["S"].startswith(MEMBERSHIP_PREFIX)
     ]
     return TenantItemsDeleted(items=len(keys), member_user_ids=members)
+
+
+# ----------------------------------------------------------------------------- the repository a caller is given
+class PersonalDataRepository(Protocol):
+    """What the privacy worker reads and deletes of the table whole: everything about one customer (exported,
+    erased with the business records anonymised, counted afterwards) and every item of a leaving tenant
+    (counted, deleted but the ``keep`` keys)."""
+
+    def customer_records(self, tenant_id: str, customer_id: str) -> list[PersonalRecord]: ...
+
+    def erase_customer_records(
+        self, tenant_id: str, customer_id: str, *, pseudonym: str, anonymised_entities: Collection[str]
+    ) -> Erasure: ...
+
+    def count_customer_items(self, tenant_id: str, customer_id: str) -> int: ...
+
+    def count_tenant_items(self, tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> int: ...
+
+    def delete_tenant_items(self, tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantItemsDeleted: ...
+
+
+class DynamoPersonalDataRepository:
+    """The personal data repository on the table: this module's filtered scans, deletes and updates.
+    ``page_size`` caps the items a scan request reads (the contract test asks for small pages to see the
+    scans follow them); None reads DynamoDB's 1 MB pages, as the product does."""
+
+    def __init__(self, *, page_size: int | None = None) -> None:
+        self.page_size = page_size
+
+    def customer_records(self, tenant_id: str, customer_id: str) -> list[PersonalRecord]:
+        return customer_records(tenant_id, customer_id, page_size=self.page_size)
+
+    def erase_customer_records(
+        self, tenant_id: str, customer_id: str, *, pseudonym: str, anonymised_entities: Collection[str]
+    ) -> Erasure:
+        return erase_customer_records(
+            tenant_id,
+            customer_id,
+            pseudonym=pseudonym,
+            anonymised_entities=anonymised_entities,
+            page_size=self.page_size,
+        )
+
+    def count_customer_items(self, tenant_id: str, customer_id: str) -> int:
+        return count_customer_items(tenant_id, customer_id, page_size=self.page_size)
+
+    def count_tenant_items(self, tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> int:
+        return count_tenant_items(tenant_id, keep=keep, page_size=self.page_size)
+
+    def delete_tenant_items(self, tenant_id: str, *, keep: Collection[tuple[str, str]] = ()) -> TenantItemsDeleted:
+        return delete_tenant_items(tenant_id, keep=keep, page_size=self.page_size)
+
+
+def personal_data_repository() -> DynamoPersonalDataRepository:
+    """The product's personal data repository (stateless: the table is named by the settings, the client made
+    once per execution environment by ``runtime.aws_client``)."""
+    return _REPOSITORY
+
+
+_REPOSITORY = DynamoPersonalDataRepository()

@@ -1,0 +1,340 @@
+"""The in-memory personal data repository of tests/fakes.py behaves as the DynamoDB one on the embedded AWS: the
+same checks pass on both, so a unit test of an export, an erasure or a tenant deletion over the fake says
+something about the table's scans (which items are a customer's or a tenant's, what an erasure leaves behind).
+The table's side reads small pages (4 items a scan request), so every case follows a scan over many pages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fakes import InMemoryPersonalDataRepository
+
+from luxebrain.errors import InvalidInputError
+from luxebrain.runtime import aws_client, configured_settings
+from luxebrain.storage.items.base import BaseItem
+from luxebrain.storage.items.campaigns import (
+    ConsentItem,
+    SendRecordItem,
+    SuppressionItem,
+    key_consent,
+    key_send,
+    key_suppression,
+)
+from luxebrain.storage.items.catalogue import ProductItem, key_product
+from luxebrain.storage.items.customers import (
+    CustomerItem,
+    OrderItem,
+    customer_orders_index_keys,
+    key_customer,
+    key_order,
+    orders_by_date_index_keys,
+)
+from luxebrain.storage.items.members import MembershipItem, key_membership, membership_index_keys
+from luxebrain.storage.items.privacy import PrivacyJobItem, key_privacy_job
+from luxebrain.storage.personal_data import DynamoPersonalDataRepository, PersonalDataRepository, PersonalRecord
+from luxebrain.tenancy import new_tenant_id
+from luxebrain_dev.local.embedded import LocalResources
+
+PSEUDONYM = "erased-0123456789abcdef"
+
+
+@dataclass
+class Table:
+    """A repository and the way to seed and read back its table's items (DynamoDB JSON, None when absent)."""
+
+    repository: PersonalDataRepository
+    put: Callable[..., None]
+    raw: Callable[[tuple[str, str]], dict[str, Any] | None]
+
+
+def _dynamo_table() -> Table:
+    def put(*entities: BaseItem) -> None:
+        for entity in entities:
+            entity.save()
+
+    def raw(key: tuple[str, str]) -> dict[str, Any] | None:
+        found = aws_client("dynamodb").get_item(
+            TableName=configured_settings().table_name,
+            Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+            ConsistentRead=True,
+        )
+        item: dict[str, Any] | None = found.get("Item")
+        return item
+
+    return Table(DynamoPersonalDataRepository(page_size=4), put, raw)
+
+
+def _in_memory_table() -> Table:
+    fake = InMemoryPersonalDataRepository()
+    return Table(fake, fake.put, fake.items.get)
+
+
+@pytest.fixture(params=["in-memory", "dynamodb"])
+def table(request: pytest.FixtureRequest, local_aws: LocalResources) -> Table:
+    return _in_memory_table() if request.param == "in-memory" else _dynamo_table()
+
+
+@pytest.fixture
+def tenant() -> str:
+    return new_tenant_id()
+
+
+# ----------------------------------------------------------------------------- the entities the table holds
+def customer(tenant: str, customer_id: str, email: str | None, *, deleted: bool = False) -> CustomerItem:
+    return CustomerItem(
+        *key_customer(tenant, customer_id),
+        entity=CustomerItem.ENTITY,
+        tenant_id=tenant,
+        customer_id=customer_id,
+        email=email,
+        phone="+33600000000" if email else None,
+        first_name="Jeanne" if email else None,
+        content_hash="h" * 8,
+        deleted=deleted,
+    )
+
+
+def guest(tenant: str, email: str) -> CustomerItem:
+    return customer(tenant, "guest:" + hashlib.sha256(email.encode()).hexdigest(), email)
+
+
+def order(tenant: str, order_id: str, customer_id: str, *, tombstone: bool = False, total: float = 42) -> OrderItem:
+    created = "2026-02-01T10:00:00"
+    item = OrderItem(
+        *key_order(tenant, order_id),
+        entity=OrderItem.ENTITY,
+        tenant_id=tenant,
+        order_id=order_id,
+        status="trash" if tombstone else "completed",
+        status_class="other" if tombstone else "purchase",
+        customer_id=customer_id,
+        billing_country="FR",
+        total=total,
+        created_gmt=created,
+        deleted=tombstone,
+    )
+    if not tombstone:  # a tombstone is in neither index
+        item.gsi1pk, item.gsi1sk = customer_orders_index_keys(tenant, customer_id, created)
+        item.gsi2pk, item.gsi2sk = orders_by_date_index_keys(tenant, created, order_id)
+    return item
+
+
+def consent(tenant: str, customer_id: str, channel: str = "email") -> ConsentItem:
+    return ConsentItem(
+        *key_consent(tenant, customer_id, channel),
+        entity=ConsentItem.ENTITY,
+        tenant_id=tenant,
+        customer_id=customer_id,
+        channel=channel,
+        granted=True,
+        source="checkout-checkbox",
+    )
+
+
+def suppression(tenant: str, customer_id: str, address: str) -> SuppressionItem:
+    address_hash = hashlib.sha256(address.encode()).hexdigest()
+    return SuppressionItem(
+        *key_suppression(tenant, "email", address_hash),
+        entity=SuppressionItem.ENTITY,
+        tenant_id=tenant,
+        channel="email",
+        reason="unsubscribe",
+        source="unsubscribe-link",
+        customer_id=customer_id,
+    )
+
+
+def send_record(tenant: str, customer_id: str) -> SendRecordItem:
+    return SendRecordItem(
+        *key_send(tenant, "winback", customer_id, "2026-02"),
+        entity=SendRecordItem.ENTITY,
+        tenant_id=tenant,
+        flow="winback",
+        customer_id=customer_id,
+        trigger="2026-02",
+        channel="email",
+        status="sent",
+    )
+
+
+def product(tenant: str, product_id: str, parent_id: str | None = None) -> ProductItem:
+    return ProductItem(
+        *key_product(tenant, product_id),
+        entity=ProductItem.ENTITY,
+        tenant_id=tenant,
+        product_id=product_id,
+        parent_id=parent_id,
+        product_type="variation" if parent_id else "variable",
+        price=12.5,
+    )
+
+
+def membership(tenant: str, user_sub: str) -> MembershipItem:
+    gsi1pk, gsi1sk = membership_index_keys(tenant, user_sub)
+    return MembershipItem(
+        *key_membership(tenant, user_sub),
+        gsi1pk=gsi1pk,
+        gsi1sk=gsi1sk,
+        entity=MembershipItem.ENTITY,
+        tenant_id=tenant,
+        user_sub=user_sub,
+        email=f"{user_sub}@team.example",
+        role="owner",
+    )
+
+
+def job(tenant: str, job_id: str) -> PrivacyJobItem:
+    return PrivacyJobItem(
+        *key_privacy_job(tenant, job_id),
+        entity=PrivacyJobItem.ENTITY,
+        tenant_id=tenant,
+        job_id=job_id,
+        kind="tenant_deletion",
+        requested_by="owner-sub",
+    )
+
+
+JEANNE = "jeanne@customer.example"
+
+
+def seed_shop(table: Table, tenant: str, neighbour: str) -> None:
+    """c1 (Jeanne: her customer record, a guest checkout with her address, two orders and a tombstone, consent,
+    a suppression, a send record), c2 and c10 (an id c1 is the start of), and the same c1 in another tenant."""
+    table.put(
+        customer(tenant, "c1", JEANNE),
+        guest(tenant, JEANNE),
+        order(tenant, "o-1", "c1"),
+        order(tenant, "o-2", "c1", total=19.9),
+        order(tenant, "o-3", "c1", tombstone=True),
+        consent(tenant, "c1"),
+        suppression(tenant, "c1", JEANNE),
+        send_record(tenant, "c1"),
+        customer(tenant, "c2", "paul@customer.example"),
+        order(tenant, "o-4", "c2"),
+        consent(tenant, "c2"),
+        customer(tenant, "c10", "dix@customer.example"),
+        order(tenant, "o-5", "c10"),
+        product(tenant, "p-1"),
+        product(tenant, "p-2", parent_id="p-1"),
+        customer(neighbour, "c1", JEANNE),
+        order(neighbour, "o-1", "c1"),
+        consent(neighbour, "c1"),
+    )
+
+
+def by_entity(records: list[PersonalRecord]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault(record.entity, []).append(record.attributes)
+    return {entity: sorted(found, key=lambda a: sorted(a.items()).__repr__()) for entity, found in grouped.items()}
+
+
+# ----------------------------------------------------------------------------- the cases
+def test_a_customers_records_are_every_item_naming_them_in_their_tenant_only(table: Table, tenant: str) -> None:
+    neighbour = new_tenant_id()
+    seed_shop(table, tenant, neighbour)
+    records = by_entity(table.repository.customer_records(tenant, "c1"))
+    assert {entity: len(found) for entity, found in records.items()} == {
+        "customer": 2,  # the customer and the guest checkout found by her address
+        "order": 3,  # the tombstone too
+        "consent": 1,
+        "suppression": 1,
+        "campaign_send": 1,
+    }
+    assert sorted(a["customer_id"] for a in records["customer"]) == sorted(["c1", guest(tenant, JEANNE).customer_id])
+    assert sorted(a["order_id"] for a in records["order"]) == ["o-1", "o-2", "o-3"]
+    assert {a["tenant_id"] for found in records.values() for a in found} == {tenant}
+    # plain JSON values, and never the keys, index keys or hashes
+    (o2,) = [a for a in records["order"] if a["order_id"] == "o-2"]
+    assert (o2["total"], o2["billing_country"], o2["deleted"]) == (19.9, "FR", False)
+    assert [a["total"] for a in records["order"] if a["order_id"] == "o-1"] == [42]
+    assert isinstance(o2["line_items"], list) and isinstance(o2["refunds"], str)  # JSON attributes as stored
+    exported = {name for found in records.values() for a in found for name in a}
+    assert not exported & {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "content_hash"}
+    assert table.repository.count_customer_items(tenant, "c1") == 8
+    # c10's items are not c1's; the neighbour's c1 is the neighbour's
+    assert {a["customer_id"] for a in by_entity(table.repository.customer_records(tenant, "c10"))["order"]} == {"c10"}
+    assert table.repository.count_customer_items(neighbour, "c1") == 3
+    assert table.repository.customer_records(tenant, "nobody") == []
+    with pytest.raises(InvalidInputError):
+        table.repository.customer_records(tenant, "bad id!")
+    with pytest.raises(InvalidInputError):
+        table.repository.count_customer_items("TENANT#x", "c1")
+
+
+def test_an_erasure_deletes_the_customer_and_keeps_anonymised_orders_only(table: Table, tenant: str) -> None:
+    neighbour = new_tenant_id()
+    seed_shop(table, tenant, neighbour)
+    others = {
+        (owner, who): by_entity(table.repository.customer_records(owner, who))
+        for owner, who in ((tenant, "c2"), (tenant, "c10"), (neighbour, "c1"))
+    }
+    erasure = table.repository.erase_customer_records(
+        tenant, "c1", pseudonym=PSEUDONYM, anonymised_entities=frozenset({"order"})
+    )
+    assert erasure.deleted == {"customer": 2, "consent": 1, "suppression": 1, "campaign_send": 1}
+    assert erasure.anonymised == {"order": 3}
+    assert table.repository.customer_records(tenant, "c1") == []
+    assert table.repository.count_customer_items(tenant, "c1") == 0
+    for key in (
+        key_customer(tenant, "c1"),
+        key_consent(tenant, "c1", "email"),
+        key_send(tenant, "winback", "c1", "2026-02"),
+    ):
+        assert table.raw(key) is None
+    # the orders stay for the store's aggregates, without the customer, the by-customer index or the country
+    for order_id in ("o-1", "o-2", "o-3"):
+        kept = table.raw(key_order(tenant, order_id))
+        assert kept is not None and kept["customer_id"] == {"S": PSEUDONYM}
+        assert not {"gsi1pk", "gsi1sk", "billing_country", "email", "phone"} & set(kept)
+    o1 = table.raw(key_order(tenant, "o-1"))
+    assert o1 is not None and o1["total"] == {"N": "42"} and o1["gsi2pk"]["S"].endswith("#ORDERS_BY_DATE")
+    # nobody else's items changed
+    assert {(owner, who): by_entity(table.repository.customer_records(owner, who)) for owner, who in others} == others
+    # erasing again finds nothing more
+    again = table.repository.erase_customer_records(
+        tenant, "c1", pseudonym=PSEUDONYM, anonymised_entities=frozenset({"order"})
+    )
+    assert (again.deleted, again.anonymised) == ({}, {})
+
+
+def test_a_customer_over_many_pages_is_found_and_erased_whole(table: Table, tenant: str) -> None:
+    # 9 orders of c1 among 24 of other customers: with 4 items a scan request, c1's are spread over many pages
+    table.put(customer(tenant, "c1", JEANNE))
+    for n in range(33):
+        table.put(order(tenant, f"o-{n}", "c1" if n % 4 == 0 else f"c-{n}"))
+    assert table.repository.count_customer_items(tenant, "c1") == 10
+    erasure = table.repository.erase_customer_records(tenant, "c1", pseudonym=PSEUDONYM, anonymised_entities=())
+    assert erasure.deleted == {"customer": 1, "order": 9} and erasure.anonymised == {}
+    assert table.repository.count_customer_items(tenant, "c1") == 0
+    assert table.repository.count_tenant_items(tenant) == 24
+
+
+def test_a_tenant_deletion_deletes_every_item_of_the_tenant_but_the_kept_ones(table: Table, tenant: str) -> None:
+    neighbour = new_tenant_id()
+    seed_shop(table, tenant, neighbour)
+    receipt = key_privacy_job(tenant, "pj-" + "1" * 24)
+    table.put(membership(tenant, "owner-sub"), membership(tenant, "staff-sub"), job(tenant, receipt[1]))
+    table.put(*(order(tenant, f"bulk-{n}", f"c-{n}") for n in range(30)))  # more than one batch of 25
+    table.put(membership(neighbour, "owner-sub"))
+    total = 15 + 3 + 30
+    assert table.repository.count_tenant_items(tenant) == total
+    assert table.repository.count_tenant_items(tenant, keep={receipt}) == total - 1
+    neighbours = table.repository.count_tenant_items(neighbour)
+    assert neighbours == 4
+    deleted = table.repository.delete_tenant_items(tenant, keep={receipt})
+    assert deleted.items == total - 1
+    assert sorted(deleted.member_user_ids) == ["owner-sub", "staff-sub"]
+    assert table.repository.count_tenant_items(tenant, keep={receipt}) == 0
+    assert table.repository.count_tenant_items(tenant) == 1 and table.raw(receipt) is not None
+    assert table.raw(key_product(tenant, "p-2")) is None and table.raw(key_membership(tenant, "owner-sub")) is None
+    # the neighbour keeps everything, its member included
+    assert table.repository.count_tenant_items(neighbour) == neighbours
+    assert table.raw(key_membership(neighbour, "owner-sub")) is not None
+    assert table.repository.count_customer_items(neighbour, "c1") == 3
+    again = table.repository.delete_tenant_items(tenant, keep={receipt})
+    assert (again.items, again.member_user_ids) == (0, [])
