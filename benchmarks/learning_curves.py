@@ -20,8 +20,9 @@ its simplest baseline:
   on the first and the last day. "served" is the forecaster with the kind's model-or-baseline judge on its
   own backtest, as training runs it.
 
-Pricing has no hold-out figure (the table of kinds says so) and no data set with orders and price moves
-beyond the simulator, so it has no learning curve here; Walmart, UCI weekly and cheese / tuna hold no orders.
+Pricing's hold-out needs price moves in a store's orders, and no data set has orders and price moves beyond the
+pricing benchmark's simulator, so it has no learning curve here; Walmart, UCI weekly and cheese / tuna hold no
+orders.
 
 Data: Online Retail (customers with an id; cancellations, non-positive lines and postage / fee codes left out),
 the CDNOW full cohort (one line per purchase), the development sample store (paid orders, guests keyed by

@@ -15,12 +15,16 @@ Run: ``.venv/bin/python -m benchmarks.pricing [--seeds 20] [--products 120] [--s
      limit, no price endings);
    - ours: retrains ``train_pricing_model`` every 4 weeks on the simulated order lines and applies every
      ``suggest_prices`` suggestion under guardrails (max step 15 %, .00 endings, 7 days between changes),
-     switchback test legs among them; a test it starts is recorded as the API records a test decision.
+     switchback test legs among them; a test it starts is recorded as the API records a test decision. Each
+     version serves what its hold-out says, as the worker records it: a model no better than ignoring price
+     on its last 8 weeks keeps every price.
    Scenarios: fast movers, slow movers, seasonal, low stock. Reported: uplift over static as a share of
-   the oracle's, and profit / revenue relative to the oracle.
+   the oracle's, and profit / revenue relative to the oracle; per scenario, over retrains, how often the
+   hold-out was scored, its log-RMSE ratio model / no price effect and how often the baseline served.
 2. Elasticity recovery on bayesm cheese (88 retailer-markets) and tuna (7 brands): our shrunk estimates
    against a per-series log-log OLS fitted here (with the display / sale covariate), with a hold-out check:
-   the error of predicting the last 25 % of weeks' log volume from their log price with each elasticity.
+   the error of predicting the last 25 % of weeks' log volume from their log price with each elasticity;
+   and training's own hold-out ratio (its last 8 weeks before the cut) on the same fit.
 3. Speed: ``suggest_prices`` for 10,000 products.
 """
 
@@ -36,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from luxebrain.ml.kinds import BaselineVerdict, kind_verdict
 from luxebrain.ml.pricing.rules import GuardrailConfig, GuardrailRule
 from luxebrain.ml.pricing.serving import DemandBatch, PriceSuggestion, PricingModel, PricingParams, suggest_prices
 from luxebrain.ml.pricing.suggestions import SwitchbackTest
@@ -216,22 +221,26 @@ class OursPolicy:
         self.guardrails = guardrails
         self.model: PricingModel | None = None
         self.tests: dict[str, SwitchbackTest] = {}  # product -> its switchback test (the API's test decisions)
+        self.verdicts: list[BaselineVerdict] = []  # each retrain's hold-out verdict, as training records it
 
     def prices(self, world: World, state: State) -> np.ndarray:
         offset = state.week - world.scenario.history_weeks
         if self.model is None or offset % RETRAIN_EVERY_WEEKS == 0:
             lines, products, history = store_frames(world, state)
             as_of = (EPOCH + timedelta(weeks=state.week) - timedelta(days=1)).date()
-            self.model = PricingModel.from_artifact(
-                train_pricing_model(
-                    lines,
-                    products,
-                    params=self.params,
-                    as_of=as_of,
-                    price_history=history,
-                    stock_history=stock_records(world, state),
-                )
+            artifact = train_pricing_model(
+                lines,
+                products,
+                params=self.params,
+                as_of=as_of,
+                price_history=history,
+                stock_history=stock_records(world, state),
             )
+            # Served as the worker serves it: a model no better than ignoring price on its hold-out keeps prices.
+            verdict = kind_verdict("pricing", artifact.metrics)
+            artifact.extra["serves"] = verdict.serves
+            self.verdicts.append(verdict)
+            self.model = PricingModel.from_artifact(artifact)
         now = EPOCH + timedelta(weeks=state.week)
         last_changes = {
             str(i): EPOCH + timedelta(weeks=float(w)) for i, w in enumerate(state.last_change) if np.isfinite(w)
@@ -388,6 +397,19 @@ def simulate(world: World, policy: StaticPolicy | HeuristicPolicy | OraclePolicy
     return {"profit": profit, "revenue": revenue}
 
 
+def holdout_summary(verdicts: list[BaselineVerdict]) -> dict[str, float]:
+    """Over retrains: the share whose hold-out was scored, of those the share serving the baseline (keep the
+    price), and the mean hold-out log-RMSE ratio model / no price effect (below 1: the model predicts better)."""
+    scored = [v for v in verdicts if v.model_metric is not None and v.baseline_metric]
+    ratios = [v.model_metric / v.baseline_metric for v in scored]  # type: ignore[operator]
+    return {
+        "retrains": float(len(verdicts)),
+        "holdout_scored_share": len(scored) / len(verdicts) if verdicts else float("nan"),
+        "serves_baseline_share": float(np.mean([v.serves_baseline for v in scored])) if scored else float("nan"),
+        "holdout_ratio_model_vs_no_price_effect": float(np.mean(ratios)) if ratios else float("nan"),
+    }
+
+
 def poisson_from_uniform(mean: np.ndarray, uniform: np.ndarray) -> np.ndarray:
     """Poisson draws by inverting the CDF with given uniforms (the same luck for every policy)."""
     from scipy.stats import poisson
@@ -400,6 +422,7 @@ def run_simulator(n_seeds: int, n_products: int, params: PricingParams) -> dict[
     for scenario_number, scenario in enumerate(SCENARIOS):
         params_here = replace(params, holding_cost_per_week=scenario.holding)
         runs = []
+        verdicts: list[BaselineVerdict] = []
         for seed in range(n_seeds):
             world = make_world(scenario, n_products, seed=1000 * seed + scenario_number)
             policies = [
@@ -409,6 +432,7 @@ def run_simulator(n_seeds: int, n_products: int, params: PricingParams) -> dict[
                 OursPolicy(params_here, GUARDRAILS),
             ]
             runs.append({p.name: simulate(world, p) for p in policies})
+            verdicts.extend(policies[-1].verdicts)  # type: ignore[union-attr]
         uplift = {name: np.array([r[name]["profit"] - r["static"]["profit"] for r in runs]) for name in runs[0]}
         oracle_profit = np.array([r["oracle"]["profit"] for r in runs])
         oracle_revenue = np.array([r["oracle"]["revenue"] for r in runs])
@@ -418,6 +442,7 @@ def run_simulator(n_seeds: int, n_products: int, params: PricingParams) -> dict[
             "heuristic_share_of_oracle_uplift": float(uplift["heuristic"].mean() / uplift["oracle"].mean()),
             "ours_share_min_seed": float(np.min(uplift["ours"] / uplift["oracle"])),
             "ours_beats_heuristic_seeds": float(np.mean(uplift["ours"] > uplift["heuristic"])),
+            **holdout_summary(verdicts),
         }
         for name in ("static", "heuristic", "ours"):
             row[f"{name}_profit_vs_oracle"] = float(np.mean([r[name]["profit"] for r in runs]) / oracle_profit.mean())
@@ -513,6 +538,7 @@ def elasticity_recovery(params: PricingParams) -> dict[str, dict[str, float]]:
         here = replace(params, history_weeks=int(panel["week"].max()) + 2, use_category_index=name == "tuna")
         as_of = (EPOCH + timedelta(weeks=cut + 1) - timedelta(days=1)).date()
         artifact = train_pricing_model(lines, products, params=here, as_of=as_of)
+        verdict = kind_verdict("pricing", artifact.metrics)  # training's own hold-out: its last 8 weeks
         ours = dict(zip(artifact.arrays["product_ids"].tolist(), artifact.arrays["elasticity"], strict=True))
         ours_sd = dict(zip(artifact.arrays["product_ids"].tolist(), artifact.arrays["elasticity_sd"], strict=True))
         rows = []
@@ -549,6 +575,7 @@ def elasticity_recovery(params: PricingParams) -> dict[str, dict[str, float]]:
             "holdout_wape_ours": float(frame["abs_error_ours"].sum() / frame["volume"].sum()),
             "holdout_wape_ours_vs_ols": float(frame["abs_error_ours"].sum() / frame["abs_error_ols"].sum()),
             "full_sample_ols_inside_ours_90pct": float(inside.mean()),
+            **{f"training_{key}": value for key, value in holdout_summary([verdict]).items() if key != "retrains"},
         }
         frame.to_csv(OUT / f"pricing_elasticities_{name}.csv", index=False)
     return results
@@ -666,6 +693,16 @@ def main() -> None:
                 f" | {row['static_revenue_vs_oracle']:.3f} / {row['heuristic_revenue_vs_oracle']:.3f} /"
                 f" {row['ours_revenue_vs_oracle']:.3f} |"
             )
+        print(
+            "\n| scenario | retrains | hold-out scored | log-RMSE model / no price effect (mean) "
+            "| serves its baseline (keeps prices) |"
+        )
+        print("|---|---|---|---|---|")
+        for name, row in simulator.items():
+            print(
+                f"| {name} | {row['retrains']:.0f} | {row['holdout_scored_share']:.0%}"
+                f" | {row['holdout_ratio_model_vs_no_price_effect']:.3f} | {row['serves_baseline_share']:.0%} |"
+            )
         plot_simulator(simulator)
         mean_share = float(np.mean([row["ours_share_of_oracle_uplift"] for row in simulator.values()]))
         print(f"\nmean over scenarios: ours {mean_share:.3f} of the oracle's uplift (goal >= 0.90)")
@@ -683,6 +720,13 @@ def main() -> None:
             f" | {row['holdout_rmse_ours_vs_no_price_effect']:.3f}"
             f" | {row['holdout_wape_ours']:.3f} ({row['holdout_wape_ours_vs_ols']:.3f})"
             f" | {row['full_sample_ols_inside_ours_90pct']:.0%} |"
+        )
+    for name, row in recovery.items():
+        print(
+            f"{name}: training's own hold-out (last 8 weeks before the cut) log-RMSE model / no price effect "
+            f"{row['training_holdout_ratio_model_vs_no_price_effect']:.3f}"
+            f" (scored {row['training_holdout_scored_share']:.0%}, serves its baseline"
+            f" {row['training_serves_baseline_share']:.0%})"
         )
     timing = speed()
     report["speed"] = timing

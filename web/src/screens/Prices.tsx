@@ -69,7 +69,12 @@ export default function Prices() {
         <h2 id="suggestions-title">Suggestions waiting for a decision, largest expected margin first</h2>
         <Async state={suggestions} what="the price suggestions">
           {(data) =>
-            data.suggestions.length === 0 ? (
+            data.serves === "baseline" ? (
+              <Empty>
+                Keeping every price: on its hold-out (each product&apos;s last weeks) the pricing model predicted sales no better than
+                ignoring price, so it suggests no change.
+              </Empty>
+            ) : data.suggestions.length === 0 ? (
               <Empty>No price suggestion now{data.no_suggestion.length ? ` (${data.no_suggestion.length} products have a reason for none)` : ""}.</Empty>
             ) : (
               <table>
