@@ -13,6 +13,8 @@ interface Props {
   width?: number;
   height?: number;
   digits?: number;
+  /** What the rows' ``baseline`` is, e.g. "forecast at €1,090.00 (P50)": drawn as a dotted line when given. */
+  baselineLabel?: string | undefined;
 }
 
 const MARGIN = { top: 12, right: 16, bottom: 36, left: 64 };
@@ -20,9 +22,9 @@ const MARGIN = { top: 12, right: 16, bottom: 36, left: 64 };
 /**
  * Actual sales (solid line with dots) and the forecast (dashed median in a hatched P10-P90 band): told by line
  * style, markers and a legend in words, not by colour. The arrow keys walk the weeks (the value is read out);
- * the same numbers are in the table under the chart.
+ * the same numbers are in the table under the chart. A baseline (another forecast's median) is dotted, in grey.
  */
-export function BandChart({ caption, rows, unit, width = 720, height = 260, digits = 0 }: Props) {
+export function BandChart({ caption, rows, unit, width = 720, height = 260, digits = 0, baselineLabel }: Props) {
   const id = useId().replace(/:/g, "");
   const [focused, setFocused] = useState<number | null>(null);
   const innerWidth = width - MARGIN.left - MARGIN.right;
@@ -31,10 +33,11 @@ export function BandChart({ caption, rows, unit, width = 720, height = 260, digi
     () => scalePoint<string>({ domain: rows.map((row) => row.week), range: [0, innerWidth], padding: 0.5 }),
     [rows, innerWidth],
   );
-  const top = Math.max(1, ...rows.map((row) => Math.max(row.actual ?? 0, row.p90 ?? 0)));
+  const top = Math.max(1, ...rows.map((row) => Math.max(row.actual ?? 0, row.p90 ?? 0, row.baseline ?? 0)));
   const y = useMemo(() => scaleLinear<number>({ domain: [0, top * 1.1], range: [innerHeight, 0], nice: true }), [top, innerHeight]);
   const actual = rows.filter((row) => row.actual !== null);
   const forecast = rows.filter((row) => row.p50 !== null);
+  const baseline = baselineLabel ? rows.filter((row) => row.baseline !== null && row.baseline !== undefined) : [];
   const tickEvery = Math.max(1, Math.ceil(rows.length / 8));
   const current = focused === null ? null : rows[focused];
 
@@ -50,7 +53,10 @@ export function BandChart({ caption, rows, unit, width = 720, height = 260, digi
   const describe = (row: BandRow) =>
     row.actual !== null
       ? `Week of ${shortDate(row.week)}: sold ${formatNumber(row.actual, digits)} ${unit}`
-      : `Week of ${shortDate(row.week)}: forecast ${formatNumber(row.p50, digits)} ${unit} (P10 ${formatNumber(row.p10, digits)} to P90 ${formatNumber(row.p90, digits)})`;
+      : `Week of ${shortDate(row.week)}: forecast ${formatNumber(row.p50, digits)} ${unit} (P10 ${formatNumber(row.p10, digits)} to P90 ${formatNumber(row.p90, digits)})` +
+        (baseline.length && row.baseline !== null && row.baseline !== undefined
+          ? `; ${baselineLabel} ${formatNumber(row.baseline, digits)}`
+          : "");
 
   return (
     <figure className="chart">
@@ -75,6 +81,14 @@ export function BandChart({ caption, rows, unit, width = 720, height = 260, digi
           </svg>
           P10–P90 band
         </li>
+        {baseline.length ? (
+          <li>
+            <svg width="28" height="10">
+              <line x1="0" x2="28" y1="5" y2="5" className="line-baseline" />
+            </svg>
+            {baselineLabel}
+          </li>
+        ) : null}
       </ul>
       <svg
         width="100%"
@@ -102,6 +116,9 @@ export function BandChart({ caption, rows, unit, width = 720, height = 260, digi
             fill={`url(#${id}-hatch)`}
             className="band"
           />
+          {baseline.length ? (
+            <LinePath<BandRow> data={baseline} x={(row) => x(row.week) ?? 0} y={(row) => y(row.baseline ?? 0)} className="line-baseline" />
+          ) : null}
           <LinePath<BandRow> data={forecast} x={(row) => x(row.week) ?? 0} y={(row) => y(row.p50 ?? 0)} className="line-forecast" />
           <LinePath<BandRow> data={actual} x={(row) => x(row.week) ?? 0} y={(row) => y(row.actual ?? 0)} className="line-actual" />
           {actual.map((row) => (
@@ -133,6 +150,7 @@ export function BandChart({ caption, rows, unit, width = 720, height = 260, digi
               <th scope="col">P10</th>
               <th scope="col">P50</th>
               <th scope="col">P90</th>
+              {baseline.length ? <th scope="col">{baselineLabel}</th> : null}
             </tr>
           </thead>
           <tbody>
@@ -143,6 +161,7 @@ export function BandChart({ caption, rows, unit, width = 720, height = 260, digi
                 <td>{formatNumber(row.p10, digits)}</td>
                 <td>{formatNumber(row.p50, digits)}</td>
                 <td>{formatNumber(row.p90, digits)}</td>
+                {baseline.length ? <td>{formatNumber(row.baseline, digits)}</td> : null}
               </tr>
             ))}
           </tbody>

@@ -20,6 +20,8 @@ export interface BandRow {
   p10: number | null;
   p50: number | null;
   p90: number | null;
+  /** The P50 of another forecast drawn beside this one (the forecast at the current price beside a what-if). */
+  baseline?: number | null;
 }
 
 /** Reads the API's loosely typed forecast object (a dict in the OpenAPI document) into numbers, or throws. */
@@ -48,13 +50,15 @@ export function asForecastSeries(value: unknown): ForecastSeries {
   return series;
 }
 
-export function bandRows(forecast: ForecastSeries, actual?: ActualSeries | null): BandRow[] {
+/** Actual weeks, then the forecast's; ``baseline``: another forecast over the same weeks, its P50 beside. */
+export function bandRows(forecast: ForecastSeries, actual?: ActualSeries | null, baseline?: ForecastSeries): BandRow[] {
   const rows: BandRow[] = (actual?.period_starts ?? []).map((week, index) => ({
     week,
     actual: actual?.values[index] ?? null,
     p10: null,
     p50: null,
     p90: null,
+    ...(baseline ? { baseline: null } : {}),
   }));
   forecast.period_starts.forEach((week, index) => {
     rows.push({
@@ -63,6 +67,7 @@ export function bandRows(forecast: ForecastSeries, actual?: ActualSeries | null)
       p10: forecast.units_p10[index] ?? null,
       p50: forecast.units_p50[index] ?? null,
       p90: forecast.units_p90[index] ?? null,
+      ...(baseline ? { baseline: baseline.period_starts[index] === week ? (baseline.units_p50[index] ?? null) : null } : {}),
     });
   });
   return rows;
