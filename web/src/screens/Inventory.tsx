@@ -1,40 +1,21 @@
 import { memo, useCallback, useEffect, useRef, useState } from "react";
+import { useSearchParams } from "react-router-dom";
 import { z } from "zod";
 
 import { api, unwrap } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
-import { BandChart } from "../charts/BandChart";
 import { download, toCsv } from "../shaping/csv";
-import { asForecastSeries, bandRows, formatNumber, shortDate } from "../shaping/forecast";
+import { formatNumber, shortDate } from "../shaping/forecast";
 import { asAdvice, leadTimeText, type Advice } from "../shaping/inventory";
 import { SubmitButton } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async, Empty } from "../ui/States";
 import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
+import { ProductForecast } from "./ProductForecast";
 
-function FanChart({ productId }: { productId: string }) {
-  const forecast = useApi(async () => {
-    const answer = await unwrap(
-      api.GET("/forecasts/products/{product_id}", {
-        params: { path: { product_id: productId }, query: { history_weeks: 12, horizon_weeks: 8 } },
-      }),
-    );
-    return bandRows(asForecastSeries(answer.forecast), answer.actual);
-  }, [productId]);
-  return (
-    <Async state={forecast} what="the product's forecast">
-      {(rows) => (
-        <BandChart
-          caption={`Product #${productId}: units sold per week and the forecast's P10–P90 fan`}
-          rows={rows}
-          unit="units"
-          digits={1}
-        />
-      )}
-    </Async>
-  );
-}
+/** A product id as the API's routes take it (a link's ?product= is checked before it is asked about). */
+const PRODUCT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
 export function exportAdvice(items: Advice[]): string {
   return toCsv(
@@ -185,14 +166,29 @@ const ReorderRow = memo(function ReorderRow({ item, writer, editing, selected, o
 });
 
 /** The fan chart of one product, kept as it is while the rest of the screen changes. */
-const ProductFanChart = memo(FanChart);
+const ProductFanChart = memo(ProductForecast);
+
+/** ?product=<id> opens that product's forecast (any product, not only those to reorder); &price= asks it at that
+ * price: the Prices screen links a suggestion here. */
+function linkedForecast(params: URLSearchParams): { product: string | null; price: number | undefined } {
+  const product = params.get("product");
+  const price = Number(params.get("price") ?? "");
+  return {
+    product: product && PRODUCT_ID.test(product) ? product : null,
+    price: params.get("price") && Number.isFinite(price) && price > 0 ? price : undefined,
+  };
+}
 
 export default function Inventory() {
   const writer = useAuth().can("staff");
   const [editing, setEditing] = useState<string | null>(null);
   const [leadTime, setLeadTime] = useState(14);
   const [serviceLevel, setServiceLevel] = useState(0.95);
-  const [selected, setSelected] = useState<string | null>(null);
+  const [params] = useSearchParams();
+  const [linked] = useState(() => linkedForecast(params));
+  const [selected, setSelected] = useState<string | null>(linked.product);
+  const forecastPanel = useRef<HTMLElement>(null);
+  const scrolled = useRef(false);
   const toggleEditing = useCallback((productId: string) => setEditing((now) => (now === productId ? null : productId)), []);
   const toggleSelected = useCallback((productId: string) => setSelected((now) => (now === productId ? null : productId)), []);
   const advice = useApi(async () => {
@@ -201,6 +197,13 @@ export default function Inventory() {
     );
     return { items: answer.items.map(asAdvice), checked: answer.products_checked };
   }, [leadTime, serviceLevel]);
+  useEffect(() => {
+    // Opened from a link: the forecast is under the reorder list, brought into view once the list is drawn.
+    if (linked.product && advice.data && !scrolled.current) {
+      scrolled.current = true;
+      forecastPanel.current?.scrollIntoView({ block: "start" });
+    }
+  }, [linked.product, advice.data]);
 
   return (
     <>
@@ -287,9 +290,13 @@ export default function Inventory() {
         })()
       ) : null}
       {selected ? (
-        <section className="panel" aria-labelledby="fan-title">
+        <section className="panel" aria-labelledby="fan-title" ref={forecastPanel}>
           <h2 id="fan-title">Forecast of product #{selected}</h2>
-          <ProductFanChart productId={selected} />
+          <ProductFanChart
+            key={selected}
+            productId={selected}
+            initialPrice={selected === linked.product ? linked.price : undefined}
+          />
         </section>
       ) : null}
     </>

@@ -1,3 +1,5 @@
+import { Link } from "react-router-dom";
+
 import { api, unwrap, type Schemas } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { formatMoney, formatNumber } from "../shaping/forecast";
@@ -101,6 +103,14 @@ export default function Prices() {
                           {formatMoney(row.suggested_price as number, currency)} ({pct(row.change)}
                           {row.kind === "sale" ? `, sale for ${String(row.sale_weeks)} weeks` : ""}
                           {row.kind === "test" ? ", a leg of a switchback test" : ""})
+                          {row.variation_id ? null : (
+                            <>
+                              <br />
+                              <Link to={`/app/inventory?product=${encodeURIComponent(id)}&price=${String(row.suggested_price)}`}>
+                                Forecast at this price<span className="visually-hidden"> for product {id}</span>
+                              </Link>
+                            </>
+                          )}
                         </td>
                         <td>
                           units {units(row.expected_units_change)}, revenue {money(row.expected_revenue_change, currency)},
