@@ -379,7 +379,10 @@ def _show_results(api_url: str, token: str, store: SampleStore, output: Path, pr
         )
 
     emit("\nPrice suggestions (need the merchant's approval):")
-    for suggestion in get("/prices/suggestions?limit=5")["suggestions"]:
+    prices = get("/prices/suggestions?limit=5")
+    if prices.get("serves") == "baseline":
+        emit("  none: every price is kept (the model predicted its hold-out no better than ignoring price)")
+    for suggestion in prices["suggestions"]:
         if suggestion.get("type") != "suggestion":
             continue
         emit(

@@ -49,9 +49,11 @@ def synthetic_store(
     seed: int = 0,
     category_elasticity: dict[str, float] | None = None,
     price_factors: tuple[float, ...] = (0.75, 0.85, 1.0, 1.0, 1.0, 1.1),
+    weekly_units: float = 12.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
     """24 products in 3 categories with known elasticities; the last two of each category never changed price,
-    the others' weekly prices are drawn from ``price_factors`` x their base price. ``category_elasticity``
+    the others' weekly prices are drawn from ``price_factors`` x their base price, their units at the base price
+    average ``weekly_units``. ``category_elasticity``
     replaces the categories' mean elasticities (all 0: price does not matter)."""
     rng = np.random.default_rng(seed)
     lines: list[dict[str, Any]] = []
@@ -67,7 +69,7 @@ def synthetic_store(
             for week in range(WEEKS):
                 factor = rng.choice(price_factors) if varies else 1.0
                 price = round(base_price * factor, 2)
-                units = rng.poisson(12.0 * factor**elasticity)
+                units = rng.poisson(weekly_units * factor**elasticity)
                 if units:
                     lines.append(
                         {

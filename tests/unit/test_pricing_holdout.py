@@ -140,6 +140,18 @@ def test_prices_that_never_moved_cannot_tell_the_model_from_keeping_them() -> No
     assert artifact.extra["serves"] == MODEL  # today's behaviour: the category prior and switchback tests
 
 
+@pytest.mark.parametrize("weekly_units", [0.1, 0.3])
+def test_a_hold_out_too_weak_to_tell_them_apart_is_not_scored_whatever_its_sales(weekly_units: float) -> None:
+    # Given the store whose demand follows price, but selling a unit every few weeks: the two predictions differ
+    # less than the counts' own noise, so its last weeks could not say which is right
+    lines, products, _ = synthetic_store(weekly_units=weekly_units)
+    artifact = trained_as_the_worker_trains(lines, products)
+    holdout = artifact.metrics["holdout"]
+    assert holdout["scored"] is False and holdout["separation"] < 3.0
+    assert "sampling deviations apart" in holdout["reason"]
+    assert artifact.extra["serves"] == MODEL  # as without a hold-out: no coin toss decides what serves
+
+
 def test_the_served_model_still_learns_from_every_week(price_matters: Any) -> None:
     # The hold-out is scored on a separate fit of the weeks before it; the served fit has them all
     artifact, _ = price_matters

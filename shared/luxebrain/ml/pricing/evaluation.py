@@ -11,8 +11,15 @@ demand over the same window before the cut; on each held-out week in which the p
 The baseline is the simplest honest one: it is the demand a merchant who keeps today's price expects, the
 forecast behind "keep the current price", which is what serves in its place. A per-product log-log OLS would be
 a second price model, not the answer without one. Score: RMSE of log(1 + weekly units) over the held-out
-product-weeks (the + 1 keeps weeks without a sale, which a slow mover mostly has). Where both predictions are
-the same (no price moved in or before the hold-out) the hold-out cannot tell them apart and is not scored.
+product-weeks (the + 1 keeps weeks without a sale, which a slow mover mostly has).
+
+A hold-out is scored only when its weeks could tell the two predictions apart: their separation, the square root
+of the sum over held-out product-weeks of the expected units times the squared log ratio of the two predictions
+(Poisson: how many sampling standard deviations apart the two predictions' log-likelihoods are expected to be,
+whichever is right), must reach ``min_separation``. Where prices barely moved in or before the hold-out, or moved
+only on products that sell a unit a month, the two differ less than the counts' own noise and the comparison
+would be a coin toss; it is not scored, and the model serves as without a hold-out. The separation depends on
+the prices and the predictions, never on the held-out units, so it cannot favour either side.
 """
 
 from __future__ import annotations
@@ -47,13 +54,13 @@ def holdout_metrics(
     holdout_weeks: int,
     min_training_weeks: int,
     min_product_weeks: int,
-    min_price_informed_weeks: int,
+    min_separation: float,
 ) -> dict[str, Any]:
     """The hold-out's figures (``scored`` False with a ``reason`` when there is too little to judge by).
 
     A product is scored on its held-out weeks when it was on sale at least ``min_training_weeks`` weeks before
-    the cut; the hold-out needs ``min_product_weeks`` such product-weeks, ``min_price_informed_weeks`` of
-    them where the two predictions differ by at least 1 %.
+    the cut; the hold-out needs ``min_product_weeks`` such product-weeks and a separation of the two
+    predictions of at least ``min_separation`` (see the module's docstring).
     """
     n_weeks = units.shape[1]
     cut = n_weeks - holdout_weeks
@@ -75,12 +82,19 @@ def holdout_metrics(
     baseline = np.broadcast_to(fitted.recent_mean[:, None], model.shape)
     actual = np.log1p(units[:, cut:][scored])
     predicted_model, predicted_baseline = np.log1p(model[scored]), np.log1p(baseline[scored])
-    informed = int((np.abs(np.log((model[scored] + 1e-9) / (baseline[scored] + 1e-9))) >= 0.01).sum())
-    result.update(products=int(products.sum()), product_weeks=int(scored.sum()), price_informed_weeks=informed)
-    if informed < min_price_informed_weeks:
+    log_ratio = np.log((model[scored] + 1e-9) / (baseline[scored] + 1e-9))
+    expected = (model[scored] + baseline[scored]) / 2
+    separation = float(np.sqrt(np.sum(expected * log_ratio**2)))
+    result.update(
+        products=int(products.sum()),
+        product_weeks=int(scored.sum()),
+        price_informed_weeks=int((np.abs(log_ratio) >= 0.01).sum()),  # where the two differ by 1 % or more
+        separation=round(separation, 3),
+    )
+    if separation < min_separation:
         result["reason"] = (
-            f"prices did not move enough in or before the hold-out to tell the model from keeping them: the two "
-            f"predictions differ in {informed} product-weeks ({min_price_informed_weeks} needed)"
+            f"prices did not move enough in or before the hold-out for its sales to tell the model from keeping "
+            f"them: the two predictions are {separation:.2f} sampling deviations apart ({min_separation:g} needed)"
         )
         return result
     result.update(

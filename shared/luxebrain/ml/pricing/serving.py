@@ -89,7 +89,9 @@ class PricingParams:
     evaluate_holdout: bool = True  # score the demand model on each product's last weeks against ignoring price
     holdout_weeks: int = 8  # the last weeks held out (fitted again on the weeks before them)
     holdout_min_product_weeks: int = 20  # held-out product-weeks needed to score the hold-out at all
-    holdout_min_price_informed_weeks: int = 4  # of them, where the model's price response changes the prediction
+    # how far apart, in the held-out counts' sampling noise, the model's and the baseline's predictions must be
+    # for the hold-out to judge them (luxebrain.ml.pricing.evaluation)
+    holdout_min_separation: float = 3.0
 
     def __post_init__(self) -> None:
         if self.horizon_weeks < 1 or self.velocity_weeks < 1 or self.history_weeks < 2:

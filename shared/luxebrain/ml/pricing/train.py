@@ -228,7 +228,7 @@ def _holdout(
         holdout_weeks=params.holdout_weeks,
         min_training_weeks=params.min_active_weeks,
         min_product_weeks=params.holdout_min_product_weeks,
-        min_price_informed_weeks=params.holdout_min_price_informed_weeks,
+        min_separation=params.holdout_min_separation,
     )
 
 
