@@ -393,21 +393,25 @@ def _show_results(api_url: str, token: str, store: SampleStore, output: Path, pr
 
 
 def _show_price_what_if(get: Callable[[str], Any], forecasts: dict[str, dict[str, Any]], names: dict[str, str]) -> None:
-    """What the forecast says the top best seller would sell over 4 weeks at other prices (learnt from the
-    store's price history: its summer and winter sales)."""
+    """What the forecast says the top best seller would sell over 4 weeks at lower prices, down to the deepest
+    markdown the store's history holds (learnt from its summer and winter sales)."""
     best, series = next(iter(forecasts.items()), (None, None))
-    if best is None or series is None or sum(series["units_p50"]) <= 0:
+    if best is None or series is None or "price" not in series["drivers"]:
         return
-    units = sum(series["units_p50"])
-    price = sum(series["revenue_p50"]) / units
-    emit(f"\nWhat if this price? {names.get(best, best)} over the next 4 weeks (now {price:.2f}: {units:.1f} units):")
-    for change in (-0.2, -0.1, 0.1):
-        asked = round(price * (1 + change), 2)
+    price = series["drivers"]["price"]
+    name = names.get(best, best)
+    emit(
+        f"\nWhat if this price? {name} over the next 4 weeks at {price['planned']:.2f}: "
+        f"{sum(series['units_p50']):.1f} units; the history speaks for {price['lowest']:.2f} - {price['highest']:.2f}"
+    )
+    if price["lowest"] >= price["highest"]:
+        return
+    for share in (1.0, 0.5):
+        asked = round(price["planned"] - share * (price["planned"] - price["lowest"]), 2)
         answer = get(f"/forecasts/products/{best}?horizon_weeks=4&price={asked}")["forecast"]
-        multiplier = answer["drivers"]["price"]["demand_multiplier"]
         emit(
-            f"  at {asked:.2f} ({change:+.0%}): {sum(answer['units_p50']):.1f} units (x{multiplier:.2f}), "
-            f"revenue {sum(answer['revenue_p50']):.0f}"
+            f"  at {asked:.2f} ({asked / price['planned'] - 1:+.0%}): {sum(answer['units_p50']):.1f} units "
+            f"(x{answer['drivers']['price']['demand_multiplier']:.2f}), revenue {sum(answer['revenue_p50']):.0f}"
         )
 
 

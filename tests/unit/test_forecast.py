@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -516,24 +517,39 @@ def test_training_reads_prices_from_order_lines_and_the_artifact_answers_another
     product = "p3"
     planned = forecasts.for_product(product, horizon_weeks=4)
     cheaper = forecasts.for_product(product, horizon_weeks=4, price=0.8 * regular[3])
-    dearer = forecasts.for_product(product, horizon_weeks=4, price=1.2 * regular[3])
     assert sum(cheaper.units_p50) > 1.2 * sum(planned.units_p50)
-    assert sum(dearer.units_p50) <= sum(planned.units_p50)
     assert cheaper.drivers["price"]["demand_multiplier"] > 1.2
     assert cheaper.revenue_p50[0] == pytest.approx(cheaper.units_p50[0] * 0.8 * regular[3], rel=1e-3)
-    # And a price the history cannot speak for is refused with the range it can
-    with pytest.raises(ForecastQueryError, match="between"):
-        forecasts.for_product(product, price=3 * regular[3])
+    assert planned.drivers["price"]["planned"] == pytest.approx(regular[3], rel=1e-4)
+    # And a price the history cannot speak for is refused with the range it can: never above the regular price
+    # (every markdown was below it), never below the deepest markdown it holds (30 % off)
+    with pytest.raises(ForecastQueryError, match="no price above the regular one"):
+        forecasts.for_product(product, price=1.1 * regular[3])
+    with pytest.raises(ForecastQueryError, match=r"between (\d+\.\d\d) and"):
+        forecasts.for_product(product, price=0.5 * regular[3])
+    # while the bounds it names are themselves accepted
+    with pytest.raises(ForecastQueryError) as refused:
+        forecasts.for_product(product, price=0.5 * regular[3])
+    lowest, highest = (float(v) for v in re.findall(r"\d+\.\d\d", str(refused.value))[:2])
+    assert lowest == pytest.approx(0.7 * regular[3], abs=0.02) and highest == pytest.approx(regular[3], abs=0.01)
+    assert (planned.drivers["price"]["lowest"], planned.drivers["price"]["highest"]) == (lowest, highest)
+    assert forecasts.for_product(product, price=lowest).drivers["price"]["demand_multiplier"] > 1.3
+    assert forecasts.for_product(product, price=highest).drivers["price"]["demand_multiplier"] == pytest.approx(
+        1.0, abs=0.01
+    )
     with pytest.raises(ForecastQueryError, match="positive"):
         forecasts.for_product(product, price=-1.0)
 
 
-def test_a_forecast_never_sells_more_at_a_higher_price_even_where_prices_explain_nothing() -> None:
+def test_a_forecast_never_sells_more_at_a_higher_price_even_where_prices_explain_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Given demand that ignores the price (pure noise around 20 a week) while prices wander by +-40 %
     rng = np.random.default_rng(7)
     prices = rng.uniform(0.6, 1.4, (40, 117)) * 50
     sales = rng.poisson(np.full((40, 117), 20.0)).astype(float)
-    # When forecasting with the prices
+    # When forecasting with the prices, looking at the GBM's own response (before the last smoothing of the curve)
+    monkeypatch.setattr(train, "_non_increasing", lambda response: response)
     result = forecast_weekly_panel(sales[:, :-13], 13, prices=prices, params=FAST)
     # Then no product's demand rises with its price (an unconstrained GBM reads the noise as rises of 1 %+)
     assert result.price_response is not None

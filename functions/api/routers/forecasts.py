@@ -74,7 +74,8 @@ async def product_forecast(
         Query(
             gt=0,
             description="what if the product sold at this price over the horizon instead of its current one "
-            "(0.7-1.3 x it); forecast.drivers.price gives the demand multiplier learnt from the price history",
+            "(forecast.drivers.price.planned), within the range of prices the store's history holds (a 422 names "
+            "it); forecast.drivers.price.demand_multiplier is the demand at that price learnt from the history",
         ),
     ] = None,
 ) -> ForecastResponse:

@@ -134,11 +134,21 @@ class Forecasts:
         # Demand at other prices (absent from artifacts trained before prices were a driver: no what-if then).
         multipliers = artifact.arrays.get("price_multipliers")
         response = artifact.arrays.get("price_response")
+        bounds = artifact.arrays.get("price_bounds")
         self._price_multipliers: np.ndarray | None = None
         self._price_response = np.ones((n, 0))
-        if multipliers is not None and response is not None and response.shape == (n, len(multipliers)):
-            self._price_multipliers = multipliers.astype(np.float64)
+        self._price_bounds = np.ones((n, 2))
+        if (
+            multipliers is not None
+            and response is not None
+            and bounds is not None
+            and response.shape == (n, len(multipliers))
+            and bounds.shape == (n, 2)
+        ):
+            # Rounded: a multiplier stored as float32 (1.3 -> 1.2999999) must not refuse the bound it names.
+            self._price_multipliers = np.round(multipliers.astype(np.float64), 6)
             self._price_response = np.nan_to_num(response.astype(np.float64), nan=1.0)
+            self._price_bounds = np.nan_to_num(bounds.astype(np.float64), nan=1.0)
         self.metrics = artifact.metrics
 
     @classmethod
@@ -221,16 +231,24 @@ class Forecasts:
         self._check_horizon(horizon_weeks, granularity)
         row = self._row(product_id)
         planned = float(self._arrays["unit_price"][row])
+        lowest, highest = self._price_range(row)
+        known = {"planned": round(planned, 4), "lowest": lowest, "highest": highest}
         if price is None:
-            return self._series(row, horizon_weeks, granularity, planned)
+            series = self._series(row, horizon_weeks, granularity, planned)
+            series.drivers["price"] = known
+            return series
         multiplier = self.demand_multiplier(row, price)
         series = self._series(row, horizon_weeks, granularity, price, units_factor=multiplier)
-        series.drivers["price"] = {
-            "planned": round(planned, 4),
-            "asked": round(float(price), 4),
-            "demand_multiplier": round(multiplier, 4),
-        }
+        series.drivers["price"] = known | {"asked": round(float(price), 4), "demand_multiplier": round(multiplier, 4)}
         return series
+
+    def _price_range(self, row: int) -> tuple[float, float]:
+        """The lowest and highest price (to the cent) a what-if may ask: the store's history speaks for them."""
+        planned = float(self._arrays["unit_price"][row])
+        if self._price_multipliers is None or planned <= 0:
+            return round(planned, 2), round(planned, 2)
+        low, high = (float(bound) for bound in self._price_bounds[row])
+        return round(planned * low, 2), round(planned * high, 2)
 
     def demand_multiplier(self, row: int, price: float) -> float:
         """The horizon's demand at ``price`` over the demand at the planned price: interpolated in log price
@@ -243,12 +261,20 @@ class Forecasts:
         if planned <= 0:
             raise ForecastQueryError(f"product {self.series_ids[row]!r} has no known selling price to compare with")
         ratio = price / planned
-        low, high = float(self._price_multipliers[0]), float(self._price_multipliers[-1])
-        if not low - 1e-9 <= ratio <= high + 1e-9:
+        low, high = (float(bound) for bound in self._price_bounds[row])
+        lowest, highest = self._price_range(row)
+        if low >= high:
             raise ForecastQueryError(
-                f"price must be between {planned * low:.2f} and {planned * high:.2f} "
-                f"({low:g}-{high:g} x the planned {planned:.2f}): further out the history says nothing"
+                f"product {self.series_ids[row]!r} never sold at another price: the forecast cannot say what one "
+                "would sell (the price suggestions estimate it from the whole catalogue)"
             )
+        if not lowest - 0.005 <= price <= highest + 0.005:
+            above = " (the store's history holds no price above the regular one)" if high <= 1.0 + 1e-9 else ""
+            raise ForecastQueryError(
+                f"price must be between {lowest:.2f} and {highest:.2f}, the range of prices against the regular "
+                f"one that the store's history holds{above}; beyond it the forecast cannot say what would sell"
+            )
+        ratio = min(max(ratio, low), high)
         return float(np.interp(math.log(ratio), np.log(self._price_multipliers), self._price_response[row]))
 
     def for_store(

@@ -126,6 +126,9 @@ class PanelForecast:
     # With prices: the horizon's total P50 of each series when every planned price is multiplied by
     # PRICE_MULTIPLIERS[k], over the total at the planned prices (n_series, len(PRICE_MULTIPLIERS)).
     price_response: np.ndarray | None = None
+    # The multipliers of the planned price each series' what-if may ask (n_series, 2): the deepest and highest
+    # price against the regular one that the panel's history holds, within PRICE_MULTIPLIERS.
+    price_bounds: np.ndarray | None = None
     # Calibrated forecasts of the chosen methods from every calibration origin (the validation origin first):
     # (origin, (p10, p50, p90)) with as many weeks as the data holds after the origin, up to the validation's.
     calibration: list[tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(default_factory=list)
@@ -1151,9 +1154,10 @@ def forecast_weekly_panel(
     segments = _classify(y, t_len, params.new_product_weeks)
     scale = features.scale(np.arange(n), np.full(n, t_len))
     p10, p50, p90, method = _assemble(candidates, segments, chosen, offsets, scale)
-    price_response = None
+    price_response = price_bounds = None
     if features.prices is not None and final_models is not None:
-        price_response = _price_response(features, final_models, t_len, horizon, params)
+        price_response = _non_increasing(_price_response(features, final_models, t_len, horizon, params))
+        price_bounds = _seen_price_bounds(features, t_len)
     selection["chosen"] = {segment: chosen[segment] for segment in SEGMENTS}
     selection["interval_offsets"] = {
         "/".join(key): {"low_per_step": low.round(4).tolist(), "high_per_step": high.round(4).tolist()}
@@ -1170,6 +1174,7 @@ def forecast_weekly_panel(
         validation=validation_forecast[:3] if validation_forecast is not None else None,
         calibration=calibration,
         price_response=price_response,
+        price_bounds=price_bounds,
     )
 
 
@@ -1197,7 +1202,32 @@ def _price_response(
     at_plan = stacked[:, [PRICE_MULTIPLIERS.index(1.0)]]
     response = np.where(at_plan > 0, stacked / np.maximum(at_plan, 1e-12), 1.0)
     response[np.isnan(features.prices).all(axis=1)] = 1.0
-    return response  # non-increasing: the GBM is held monotone in the price
+    return response
+
+
+def _non_increasing(response: np.ndarray) -> np.ndarray:
+    """The response with no rise along the price grid. The GBM is held monotone in the price, but the quantile
+    loss re-fits each leaf to a quantile after its tree is grown, which can undo the constraint by a little."""
+    return np.minimum.accumulate(response, axis=1)
+
+
+def _seen_price_bounds(features: _PanelFeatures, t_len: int) -> np.ndarray:
+    """(n, 2) multipliers of each series' planned price between which its what-if speaks from evidence: the 1st
+    and 99th percentile of price / regular price over the panel's history (the GBM learns it globally), taken
+    against the series' regular price at the forecast origin, within PRICE_MULTIPLIERS and around 1."""
+    assert features.prices is not None and features.regular is not None
+    n = features.n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = features.prices[:, 1:t_len] / features.regular[:, 1:t_len]
+    seen = ratios[np.isfinite(ratios) & (ratios > 0)]
+    if seen.size == 0:
+        return np.ones((n, 2))
+    deepest, highest = np.quantile(seen, [0.01, 0.99])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        versus_plan = features.regular[:, t_len] / features.prices[:, t_len]
+    low = np.clip(np.nan_to_num(versus_plan * deepest, nan=1.0), PRICE_MULTIPLIERS[0], 1.0)
+    high = np.clip(np.nan_to_num(versus_plan * highest, nan=1.0), 1.0, PRICE_MULTIPLIERS[-1])
+    return np.column_stack([low, high])
 
 
 def _assemble(
@@ -1643,7 +1673,7 @@ def train_forecaster(
             "dow_profile": result.dow_profile.astype(np.float32),
             "recent_weekly_units": recent_weekly.astype(np.float32),
             "history_weekly": np.nan_to_num(weekly_history[:, -HISTORY_WEEKS:]).astype(np.float32),
-            **_price_response_arrays(weekly.price_response, len(all_ids)),
+            **_price_response_arrays(weekly.price_response, weekly.price_bounds, len(all_ids)),
         },
         params={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
         metrics=metrics,
@@ -1688,14 +1718,16 @@ def _daily_prices(units: np.ndarray, revenue: np.ndarray, planned: np.ndarray, h
     return np.vstack([products, np.full((2, products.shape[1]), np.nan)])
 
 
-def _price_response_arrays(response: np.ndarray | None, rows: int) -> dict[str, np.ndarray]:
-    """``price_multipliers`` (k,) and ``price_response`` (rows, k): a series' horizon demand when its price is
-    the multiplier x the planned one, relative to the forecast; all ones when prices were not known."""
-    if response is None:
-        response = np.ones((rows, len(PRICE_MULTIPLIERS)))
+def _price_response_arrays(response: np.ndarray | None, bounds: np.ndarray | None, rows: int) -> dict[str, np.ndarray]:
+    """``price_multipliers`` (k,), ``price_response`` (rows, k): a series' horizon demand when its price is the
+    multiplier x the planned one, relative to the forecast (all ones when prices were not known), and
+    ``price_bounds`` (rows, 2): the multipliers its history speaks for (both 1 then: no what-if)."""
+    if response is None or bounds is None:
+        response, bounds = np.ones((rows, len(PRICE_MULTIPLIERS))), np.ones((rows, 2))
     return {
-        "price_multipliers": np.asarray(PRICE_MULTIPLIERS, dtype=np.float32),
+        "price_multipliers": np.asarray(PRICE_MULTIPLIERS, dtype=np.float64),
         "price_response": response.astype(np.float32),
+        "price_bounds": bounds.astype(np.float64),
     }
 
 
