@@ -394,7 +394,7 @@ def _show_results(api_url: str, token: str, store: SampleStore, output: Path, pr
 
 def _show_price_what_if(get: Callable[[str], Any], forecasts: dict[str, dict[str, Any]], names: dict[str, str]) -> None:
     """What the forecast says the top best seller would sell over 4 weeks at lower prices, down to the deepest
-    markdown the store's history holds (learnt from its summer and winter sales)."""
+    markdown the store's history holds (learnt from its summer and winter sales), and 10 % above its price."""
     best, series = next(iter(forecasts.items()), (None, None))
     if best is None or series is None or "price" not in series["drivers"]:
         return
@@ -406,12 +406,14 @@ def _show_price_what_if(get: Callable[[str], Any], forecasts: dict[str, dict[str
     )
     if price["lowest"] >= price["highest"]:
         return
-    for share in (1.0, 0.5):
-        asked = round(price["planned"] - share * (price["planned"] - price["lowest"]), 2)
+    deepest, half = (round(price["planned"] - share * (price["planned"] - price["lowest"]), 2) for share in (1, 0.5))
+    for asked in (deepest, half, round(1.1 * price["planned"], 2)):
         answer = get(f"/forecasts/products/{best}?horizon_weeks=4&price={asked}")["forecast"]
+        driver = answer["drivers"]["price"]
         emit(
             f"  at {asked:.2f} ({asked / price['planned'] - 1:+.0%}): {sum(answer['units_p50']):.1f} units "
-            f"(x{answer['drivers']['price']['demand_multiplier']:.2f}), revenue {sum(answer['revenue_p50']):.0f}"
+            f"(x{driver['demand_multiplier']:.2f}), revenue {sum(answer['revenue_p50']):.0f}"
+            + ("  [beyond its price history: carried on at the elasticity it shows]" if driver["extrapolated"] else "")
         )
 
 

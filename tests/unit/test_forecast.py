@@ -521,22 +521,25 @@ def test_training_reads_prices_from_order_lines_and_the_artifact_answers_another
     assert cheaper.drivers["price"]["demand_multiplier"] > 1.2
     assert cheaper.revenue_p50[0] == pytest.approx(cheaper.units_p50[0] * 0.8 * regular[3], rel=1e-3)
     assert planned.drivers["price"]["planned"] == pytest.approx(regular[3], rel=1e-4)
-    # And a price the history cannot speak for is refused with the range it can: never above the regular price
-    # (every markdown was below it), never below the deepest markdown it holds (30 % off)
-    with pytest.raises(ForecastQueryError, match="no price above the regular one"):
-        forecasts.for_product(product, price=1.1 * regular[3])
-    with pytest.raises(ForecastQueryError, match=r"between (\d+\.\d\d) and"):
-        forecasts.for_product(product, price=0.5 * regular[3])
-    # while the bounds it names are themselves accepted
-    with pytest.raises(ForecastQueryError) as refused:
-        forecasts.for_product(product, price=0.5 * regular[3])
-    lowest, highest = (float(v) for v in re.findall(r"\d+\.\d\d", str(refused.value))[:2])
+    # And the range the history holds is every answer's: never above the regular price (every markdown was below
+    # it), down to the deepest markdown it holds (30 % off); both bounds are the model's own answers
+    lowest, highest = planned.drivers["price"]["lowest"], planned.drivers["price"]["highest"]
     assert lowest == pytest.approx(0.7 * regular[3], abs=0.02) and highest == pytest.approx(regular[3], abs=0.01)
-    assert (planned.drivers["price"]["lowest"], planned.drivers["price"]["highest"]) == (lowest, highest)
-    assert forecasts.for_product(product, price=lowest).drivers["price"]["demand_multiplier"] > 1.3
+    deepest = forecasts.for_product(product, price=lowest).drivers["price"]
+    assert deepest["demand_multiplier"] > 1.3 and deepest["extrapolated"] is False
     assert forecasts.for_product(product, price=highest).drivers["price"]["demand_multiplier"] == pytest.approx(
         1.0, abs=0.01
     )
+    # A rise beyond it is carried on at the elasticity the markdowns show (-2 here: 10 % more sells about 0.83 x),
+    # and said to be extrapolated, not the flat "no change" a GBM would read beyond what it has seen
+    rise = forecasts.for_product(product, price=1.1 * regular[3]).drivers["price"]
+    assert rise["extrapolated"] is True and rise["demand_multiplier"] == pytest.approx(1.1**-2, rel=0.1)
+    # Further out than 0.7-1.3 x the price, the answer is a 422 naming the range, whose bounds are accepted
+    with pytest.raises(ForecastQueryError, match="between") as refused:
+        forecasts.for_product(product, price=2 * regular[3])
+    low_ask, high_ask = (float(v) for v in re.findall(r"\d+\.\d\d", str(refused.value))[:2])
+    assert forecasts.for_product(product, price=low_ask).drivers["price"]["extrapolated"] is False
+    assert forecasts.for_product(product, price=high_ask).drivers["price"]["extrapolated"] is True
     with pytest.raises(ForecastQueryError, match="positive"):
         forecasts.for_product(product, price=-1.0)
 

@@ -43,7 +43,7 @@ describe("a product's forecast at another price", () => {
       const price = options.params.query.price;
       if (price === undefined) return Promise.resolve(answer([10, 10], 100));
       if (price > 130) return Promise.resolve({ error: { status: 422, detail: RANGE } });
-      return Promise.resolve(answer([12, 12], price, { planned: 100, asked: price, demand_multiplier: 1.2 }));
+      return Promise.resolve(answer([12, 12], price, { planned: 100, asked: price, demand_multiplier: 1.2, extrapolated: false }));
     });
   });
 

@@ -52,7 +52,9 @@ describe("price what-if shaping", () => {
 
   it("reads the price driver of an answer asked at a price, and none from a plain one", () => {
     const drivers = { trend_per_week: 0.1, price: { planned: 1090, asked: 1199, demand_multiplier: 0.8473 } };
-    expect(asPriceDriver({ drivers })).toEqual({ planned: 1090, asked: 1199, demand_multiplier: 0.8473 });
+    expect(asPriceDriver({ drivers })).toEqual({ planned: 1090, asked: 1199, demand_multiplier: 0.8473, extrapolated: false });
+    const beyond = { price: { planned: 1090, asked: 1199, demand_multiplier: 0.8473, extrapolated: true } };
+    expect(asPriceDriver({ drivers: beyond })?.extrapolated).toBe(true);
     expect(asPriceDriver({ drivers: { trend_per_week: 0.1 } })).toBeNull();
     expect(asPriceDriver({ drivers: { price: { planned: "1090" } } })).toBeNull();
     expect(asPriceDriver(null)).toBeNull();
@@ -62,12 +64,16 @@ describe("price what-if shaping", () => {
     const plain = series([10, 11, 12, 9, 10, 11, 12, 10], 1090);
     const multiplier = 0.8473;
     const asked = series(plain.units_p50.map((value) => value * multiplier), 1199);
-    expect(whatIfSentence(plain, asked, { planned: 1090, asked: 1199, demand_multiplier: multiplier })).toBe(
+    const driver = { planned: 1090, asked: 1199, demand_multiplier: multiplier, extrapolated: false };
+    expect(whatIfSentence(plain, asked, driver)).toBe(
       "At €1,199.00 instead of €1,090.00: about 72 units over the next 8 weeks instead of 85 (×0.85), " +
         "revenue €86,353 instead of €92,650.",
     );
+    expect(whatIfSentence(plain, asked, { ...driver, extrapolated: true })).toMatch(
+      /instead of €92,650\. This product never sold at such a price: the estimate carries on/,
+    );
     const few = series([0.2, 0.3], 50);
-    expect(whatIfSentence(few, series([0.3, 0.4], 40), { planned: 50, asked: 40, demand_multiplier: 1.4 })).toBe(
+    expect(whatIfSentence(few, series([0.3, 0.4], 40), { planned: 50, asked: 40, demand_multiplier: 1.4, extrapolated: false })).toBe(
       "At €40.00 instead of €50.00: about 0.7 units over the next 2 weeks instead of 0.5 (×1.40), revenue €28 instead of €25.",
     );
   });

@@ -6,6 +6,9 @@ import { formatMoney, formatNumber, total, type ForecastSeries } from "./forecas
 export interface PriceDriver {
   planned: number;
   asked: number;
+  /** true when the asked price lies beyond the prices the product sold at: the answer carries on the elasticity
+   * its markdowns show instead of reading the model where it has seen nothing. */
+  extrapolated: boolean;
   demand_multiplier: number;
 }
 
@@ -13,9 +16,9 @@ export function asPriceDriver(forecast: unknown): PriceDriver | null {
   const drivers = ((forecast ?? {}) as Record<string, unknown>).drivers;
   const price = ((drivers ?? {}) as Record<string, unknown>).price;
   if (!price || typeof price !== "object") return null;
-  const { planned, asked, demand_multiplier } = price as Record<string, unknown>;
+  const { planned, asked, demand_multiplier, extrapolated } = price as Record<string, unknown>;
   if (typeof planned !== "number" || typeof asked !== "number" || typeof demand_multiplier !== "number") return null;
-  return { planned, asked, demand_multiplier };
+  return { planned, asked, demand_multiplier, extrapolated: extrapolated === true };
 }
 
 /** Each value of the API's forecast is rounded to 4 decimals. */
@@ -86,6 +89,9 @@ export function whatIfSentence(plain: ForecastSeries, asked: ForecastSeries, dri
     `At ${formatPrice(driver.asked, currency)} instead of ${formatPrice(driver.planned, currency)}: ` +
     `about ${unitsText(unitsAsked)} units over the next ${weeks === 1 ? "week" : `${weeks} weeks`} ` +
     `instead of ${unitsText(unitsNow)} (×${driver.demand_multiplier.toFixed(2)}), ` +
-    `revenue ${formatMoney(revenueAsked, currency)} instead of ${formatMoney(revenueNow, currency)}.`
+    `revenue ${formatMoney(revenueAsked, currency)} instead of ${formatMoney(revenueNow, currency)}.` +
+    (driver.extrapolated
+      ? " This product never sold at such a price: the estimate carries on the response its own price changes show."
+      : "")
   );
 }

@@ -237,22 +237,31 @@ class Forecasts:
             series = self._series(row, horizon_weeks, granularity, planned)
             series.drivers["price"] = known
             return series
-        multiplier = self.demand_multiplier(row, price)
+        multiplier, extrapolated = self.demand_multiplier(row, price)
         series = self._series(row, horizon_weeks, granularity, price, units_factor=multiplier)
-        series.drivers["price"] = known | {"asked": round(float(price), 4), "demand_multiplier": round(multiplier, 4)}
+        series.drivers["price"] = known | {
+            "asked": round(float(price), 4),
+            "demand_multiplier": round(multiplier, 4),
+            "extrapolated": extrapolated,
+        }
         return series
 
     def _price_range(self, row: int) -> tuple[float, float]:
-        """The lowest and highest price (to the cent) a what-if may ask: the store's history speaks for them."""
+        """The lowest and highest price (to the cent) the store's history holds for this product: a what-if
+        between them is the model's own; beyond them it is extrapolated."""
         planned = float(self._arrays["unit_price"][row])
         if self._price_multipliers is None or planned <= 0:
             return round(planned, 2), round(planned, 2)
         low, high = (float(bound) for bound in self._price_bounds[row])
         return round(planned * low, 2), round(planned * high, 2)
 
-    def demand_multiplier(self, row: int, price: float) -> float:
-        """The horizon's demand at ``price`` over the demand at the planned price: interpolated in log price
-        between the multipliers the model was asked at; outside them the model has no answer."""
+    def demand_multiplier(self, row: int, price: float) -> tuple[float, bool]:
+        """The horizon's demand at ``price`` over the demand at the planned price, and whether it is extrapolated.
+
+        Within the prices the store's history holds (``price_bounds``), the model's own response, interpolated
+        in log price. Beyond them up to 0.7-1.3 x the planned price, the response at the nearest bound carried
+        on at the constant elasticity the model shows inside them (a GBM reads nothing beyond what it has seen:
+        left alone it would answer "no change" to any rise above the regular price), and said to be so."""
         if self._price_multipliers is None:
             raise ForecastQueryError("this forecast was trained without prices; retrain to ask for another price")
         planned = float(self._arrays["unit_price"][row])
@@ -260,22 +269,29 @@ class Forecasts:
             raise ForecastQueryError(f"price must be a positive number, got {price!r}")
         if planned <= 0:
             raise ForecastQueryError(f"product {self.series_ids[row]!r} has no known selling price to compare with")
-        ratio = price / planned
         low, high = (float(bound) for bound in self._price_bounds[row])
-        lowest, highest = self._price_range(row)
         if low >= high:
             raise ForecastQueryError(
                 f"product {self.series_ids[row]!r} never sold at another price: the forecast cannot say what one "
                 "would sell (the price suggestions estimate it from the whole catalogue)"
             )
-        if not lowest - 0.005 <= price <= highest + 0.005:
-            above = " (the store's history holds no price above the regular one)" if high <= 1.0 + 1e-9 else ""
+        first, last = float(self._price_multipliers[0]), float(self._price_multipliers[-1])
+        if not round(planned * first, 2) - 0.005 <= price <= round(planned * last, 2) + 0.005:
             raise ForecastQueryError(
-                f"price must be between {lowest:.2f} and {highest:.2f}, the range of prices against the regular "
-                f"one that the store's history holds{above}; beyond it the forecast cannot say what would sell"
+                f"price must be between {planned * first:.2f} and {planned * last:.2f} "
+                f"({first:g}-{last:g} x the current {planned:.2f})"
             )
-        ratio = min(max(ratio, low), high)
-        return float(np.interp(math.log(ratio), np.log(self._price_multipliers), self._price_response[row]))
+        ratio = price / planned
+        inside = min(max(ratio, low), high)
+        grid = np.log(self._price_multipliers)
+        response = self._price_response[row]
+        at = float(np.interp(math.log(inside), grid, response))
+        if abs(price - planned * inside) <= 0.005 + 1e-9:  # a bound as the API names it, to the cent
+            return at, False
+        at_low, at_high = (float(np.interp(math.log(bound), grid, response)) for bound in (low, high))
+        elasticity = math.log(max(at_low, 1e-9) / max(at_high, 1e-9)) / math.log(low / high)
+        elasticity = min(max(elasticity, -6.0), 0.0)
+        return at * (ratio / inside) ** elasticity, True
 
     def for_store(
         self,
