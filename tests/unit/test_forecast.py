@@ -557,3 +557,20 @@ def test_a_forecast_never_sells_more_at_a_higher_price_even_where_prices_explain
     # Then no product's demand rises with its price (an unconstrained GBM reads the noise as rises of 1 %+)
     assert result.price_response is not None
     assert np.diff(result.price_response, axis=1).max() < 0.002
+
+
+def test_a_demand_class_that_sold_nothing_in_the_validation_weeks_does_not_judge_the_model() -> None:
+    # Given 30 steady series and 6 products launched just before the validation weeks that then sold nothing
+    rng = np.random.default_rng(11)
+    weeks, horizon = 80, 6
+    steady = rng.poisson(20.0, (30, weeks)).astype(float)
+    launched = np.full((6, weeks), np.nan)
+    launched[:, weeks - horizon - 3] = 3.0
+    launched[:, weeks - horizon - 2 :] = 0.0
+    # When forecasting
+    result = forecast_weekly_panel(np.vstack([steady, launched]), horizon, params=FAST)
+    # Then the backtest holds no WAPE of a class with nothing to score (it read 1e9 from a 1e-9 denominator,
+    # which made the store's model look worse than its baseline) and the steady class is judged as before
+    segments = result.selection["segments"]
+    assert "new" not in segments
+    assert all(wape < 1.0 for wape in segments["smooth"]["wape"].values())

@@ -1122,6 +1122,8 @@ def forecast_weekly_panel(
                 continue
             seg_actual = actual[members]
             denominator = float(np.nansum(np.abs(seg_actual)))
+            if denominator <= 0:  # nothing sold in the held-out weeks: no WAPE, no evidence to choose by
+                continue
             errors = {}
             for method, (_, p50, _) in candidates.items():
                 errors[method] = float(np.nansum(np.abs(p50[members] - seg_actual))) / max(denominator, 1e-9)
