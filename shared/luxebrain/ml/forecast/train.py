@@ -19,7 +19,6 @@ Serving (``luxebrain.ml.forecast.serving``) reads only the stored arrays and nev
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -400,15 +399,6 @@ class _PanelFeatures:
             steps |= np.abs(np.nan_to_num(np.log(ratio))) > PROMOTED_BELOW_REGULAR
         return steps
 
-    def with_planned_prices(self, origin: int, multiplier: float) -> _PanelFeatures:
-        """The same features with every price from ``origin`` on multiplied (what the forecast would be then)."""
-        changed = copy.copy(self)
-        if self.prices is not None:
-            prices = self.prices.copy()
-            prices[:, origin:] *= multiplier
-            changed.prices = prices
-        return changed
-
 
 # --------------------------------------------------------------------------------------------------------
 # Fitting and forecasting on a weekly panel.
@@ -757,6 +747,11 @@ def _combine(
     )
 
 
+def _horizon_rows(n: int, origin: int, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(series, origin, horizon) of every series at every step 1..horizon from ``origin``, series-major."""
+    return np.repeat(np.arange(n), horizon), np.full(n * horizon, origin), np.tile(np.arange(1, horizon + 1), n)
+
+
 def _candidate_forecasts(
     features: _PanelFeatures,
     models: list[HistGradientBoostingRegressor] | None,
@@ -777,10 +772,7 @@ def _candidate_forecasts(
     dispersion = np.repeat(_dispersion(y, origin)[:, None], horizon, axis=1)
     driven_steps = features.driven_steps(origin, horizon)
     if models is not None and wanted("gbm", "gbm+ses", "gbm+theta", "gbm+stl_ets"):
-        rows = np.repeat(np.arange(n), horizon)
-        origins = np.full(n * horizon, origin)
-        horizons = np.tile(np.arange(1, horizon + 1), n)
-        x, scale = features.rows(rows, origins, horizons)
+        x, scale = features.rows(*_horizon_rows(n, origin, horizon))
         with threadpool_limits(params.threads):
             predictions = [np.clip(model.predict(x), 0, None) * scale for model in models]
         p10, p50, p90 = (p.reshape(n, horizon) for p in predictions)
@@ -1090,16 +1082,12 @@ def forecast_weekly_panel(
         holidays = np.asarray(holidays, dtype=float)
         if holidays.ndim != 1 or len(holidays) < t_len + horizon:
             raise ForecastInputError("holidays must hold one flag per week of the history and the forecast horizon")
-    drivers: dict[str, np.ndarray] = {}
-    for name, values in (("prices", prices), ("promotions", promotions)):
-        if values is not None:
-            values = np.asarray(values, dtype=float)
-            if values.shape[0] != n or values.ndim != 2 or values.shape[1] < t_len + horizon:
-                raise ForecastInputError(
-                    f"{name} must hold one value per series and week of the history and the forecast horizon"
-                )
-            drivers[name] = values[:, : t_len + horizon]
-    features = _PanelFeatures(y, categories, week_of_year, holidays, **drivers)
+    drivers = _checked_drivers(
+        n, t_len + horizon, "week of the history and the forecast horizon", prices=prices, promotions=promotions
+    )
+    features = _PanelFeatures(
+        y, categories, week_of_year, holidays, **{name: v[:, : t_len + horizon] for name, v in drivers.items()}
+    )
     validation_weeks = min(params.validation_weeks, horizon)
     validation_origin = t_len - validation_weeks
     selection: dict[str, Any] = {"validation_weeks": validation_weeks, "segments": {}}
@@ -1180,6 +1168,19 @@ def forecast_weekly_panel(
     )
 
 
+def _checked_drivers(n: int, periods: int, per: str, **drivers: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The drivers given, as float arrays, each with one row per series and at least ``periods`` columns."""
+    checked: dict[str, np.ndarray] = {}
+    for name, values in drivers.items():
+        if values is None:
+            continue
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 2 or values.shape[0] != n or values.shape[1] < periods:
+            raise ForecastInputError(f"{name} must hold one value per series and {per}")
+        checked[name] = values
+    return checked
+
+
 def _price_response(
     features: _PanelFeatures,
     models: list[HistGradientBoostingRegressor],
@@ -1190,13 +1191,14 @@ def _price_response(
     """The GBM's horizon total of P50 under each PRICE_MULTIPLIERS x the planned prices, over the total at the
     planned prices; 1 where the planned total is 0 (nothing to scale) or the series has no price."""
     n = features.n
-    rows = np.repeat(np.arange(n), horizon)
-    origins = np.full(n * horizon, origin)
-    horizons = np.tile(np.arange(1, horizon + 1), n)
+    x, scale = features.rows(*_horizon_rows(n, origin, horizon))
+    # Only the target week's price against the regular one moves with the planned price: log(m x p / r) is
+    # log(p / r) + log(m), so one feature matrix serves every multiplier.
+    at_plan = x[:, PRICE_FEATURE].astype(np.float64)
     median_model = models[QUANTILES.index(0.5)]
     totals = []
     for multiplier in PRICE_MULTIPLIERS:
-        x, scale = features.with_planned_prices(origin, multiplier).rows(rows, origins, horizons)
+        x[:, PRICE_FEATURE] = at_plan + math.log(multiplier)
         with threadpool_limits(params.threads):
             p50 = np.clip(median_model.predict(x), 0, None) * scale
         totals.append(p50.reshape(n, horizon).sum(axis=1))
@@ -1436,13 +1438,7 @@ def forecast_daily_panel(
     n_weeks = weekly.shape[1]
     week_ends = [last_day - timedelta(days=7 * (n_weeks - 1 - k)) for k in range(n_weeks + horizon_weeks)]
     week_of_year = np.array([d.isocalendar()[1] for d in week_ends], dtype=float)
-    drivers: dict[str, np.ndarray] = {}
-    for name, values in (("prices", prices), ("promotions", promotions)):
-        if values is not None:
-            values = np.asarray(values, dtype=float)
-            if values.ndim != 2 or values.shape[0] != daily.shape[0] or values.shape[1] < history_days:
-                raise ForecastInputError(f"{name} must hold one value per series and day of the history")
-            drivers[name] = weekly_means(values, history_days, horizon_weeks)
+    drivers = _checked_drivers(daily.shape[0], history_days, "day of the history", prices=prices, promotions=promotions)
     weekly_forecast = forecast_weekly_panel(
         weekly,
         horizon_weeks,
@@ -1450,7 +1446,7 @@ def forecast_daily_panel(
         week_of_year=week_of_year,
         params=params,
         serves_baseline=serves_baseline,
-        **drivers,
+        **{name: weekly_means(values, history_days, horizon_weeks) for name, values in drivers.items()},
     )
     profile = day_of_week_profile(daily, weekdays[:days], params.dow_prior_units)
     forecast_weeks = (weekly_forecast.p10, weekly_forecast.p50, weekly_forecast.p90)
