@@ -110,13 +110,20 @@ def load_retail_daily(n_series: int, seed: int = 0, with_prices: bool = True) ->
     if with_prices and panel.period_ends:
         sold = frame[(frame["Quantity"] > 0) & (frame["UnitPrice"] > 0)]
         sold = sold.assign(revenue=sold["Quantity"] * sold["UnitPrice"])
-        totals = sold.groupby(["StockCode", "day"])[["Quantity", "revenue"]].sum()
-        price = (totals["revenue"] / totals["Quantity"]).unstack("day")
-        days = [d.isoformat() for d in panel.period_ends]
-        panel.prices = price.reindex(index=panel.series_ids, columns=days).to_numpy(float)
+        panel.prices = _daily_average_prices(sold, "StockCode", "Quantity", panel)
         panel.prices_known_ahead = False  # a day's average price says who bought that day: not a plan
         panel.notes.append("average unit price of each day's sales, known up to the forecast's origin")
     return panel
+
+
+def _daily_average_prices(frame: pd.DataFrame, series_col: str, units_col: str, panel: SalesPanel) -> np.ndarray:
+    """Each series' revenue / units of each day (``frame`` has ``day`` and ``revenue``) on the panel's rows and
+    days; NaN on days without a sale."""
+    assert panel.period_ends is not None
+    totals = frame.groupby([series_col, "day"])[[units_col, "revenue"]].sum()
+    price = (totals["revenue"] / totals[units_col].where(totals[units_col] > 0)).unstack("day")
+    days = [d.isoformat() for d in panel.period_ends]
+    return price.reindex(index=panel.series_ids, columns=days).to_numpy(float)
 
 
 def load_sample_store(with_prices: bool = True) -> SalesPanel:
@@ -135,10 +142,7 @@ def load_sample_store(with_prices: bool = True) -> SalesPanel:
     frame = pd.DataFrame(rows, columns=["product_id", "day", "units", "revenue"])
     panel = panel_from_frame(frame, "product_id", "day", "units", freq="D")
     if with_prices and panel.period_ends:
-        totals = frame.groupby(["product_id", "day"])[["units", "revenue"]].sum()
-        price = (totals["revenue"] / totals["units"].where(totals["units"] > 0)).unstack("day")
-        days = [d.isoformat() for d in panel.period_ends]
-        panel.prices = price.reindex(index=panel.series_ids, columns=days).to_numpy(float)
+        panel.prices = _daily_average_prices(frame, "product_id", "units", panel)
         panel.notes.append("selling prices (sale prices in the sales) known in advance")
     return panel
 
