@@ -706,7 +706,7 @@ class InMemoryTenantRepository:
 
     def set_store_webhooks(self, tenant_id: str, store_id: str, state: dict[str, Any]) -> None:
         store = self.get_store(tenant_id, store_id)
-        self.stores[tenant_id, store_id] = replace(store, webhooks=json.loads(json.dumps(state)))
+        self.stores[tenant_id, store_id] = replace(store, webhooks=_as_json(state))
 
     def open_store_connection(
         self,
@@ -913,7 +913,7 @@ class InMemoryTrainingRepository:
             raise ConflictError(f"run record {key} is not running")
         record.status, record.finished_at = status, finished_at
         record.duration_seconds = round((finished_at - record.started_at).total_seconds(), 3)
-        record.metrics = json.loads(json.dumps(metrics or {}))  # stored as JSON, as the table's attribute
+        record.metrics = _as_json(metrics or {})  # stored as JSON, as the table's attribute
         record.reason = reason[:1000] if reason else record.reason
         record.artifact_prefix = artifact_prefix or record.artifact_prefix
 
@@ -1112,8 +1112,8 @@ class InMemoryPriceDecisionRepository:
             decided_by,
             decided_at,
             reason,
-            json.loads(json.dumps(suggestion)),  # stored as JSON, as the table's attributes
-            json.loads(json.dumps(change_record)) if change_record is not None else None,
+            _as_json(suggestion),  # stored as JSON, as the table's attributes
+            _as_json(change_record) if change_record is not None else None,
         )
         self.record(decision)
         return decision
@@ -1128,7 +1128,7 @@ class InMemoryPriceDecisionRepository:
         decision = self.decisions.get((tenant_id, decision_id))
         if decision is None or decision.status != "applied":
             raise ConflictError("this price change is no longer applied (rolled back meanwhile)")
-        rolled_back = replace(decision, status="rolled_back", rollback_record=json.loads(json.dumps(rollback_record)))
+        rolled_back = replace(decision, status="rolled_back", rollback_record=_as_json(rollback_record))
         self.record(rolled_back)
         return rolled_back
 
@@ -1740,7 +1740,7 @@ class InMemoryPrivacyJobRepository:
         export_key: str | None = None,
         expires_at: int | None = None,
     ) -> None:
-        changes: dict[str, Any] = {"result": json.loads(json.dumps(result))}
+        changes: dict[str, Any] = {"result": _as_json(result)}
         if export_key:
             changes["export_key"] = export_key
         self._finish(tenant_id, job_id, JOB_DONE, **changes)
