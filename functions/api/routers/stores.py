@@ -227,12 +227,12 @@ class StoreRemovedResponse(ApiModel):
     "names the webhooks left on it.",
 )
 def remove_store(
-    store_id: StoreId, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants, records: Ingest
+    store_id: StoreId, principal: OwnerOnly, vault: SecretsVault, tenants: Tenants, records: Ingest, usage: Usage
 ) -> StoreRemovedResponse:
     tenant_id = principal.require_tenant()
     # 404 for another tenant's or an unknown store
     removal = remove_tenant_store(
-        tenant_id, store_id, removal_clients(vault, tenants), tenants=tenants, records=records
+        tenant_id, store_id, removal_clients(vault, tenants), tenants=tenants, records=records, usage=usage
     )
     record_audit(
         tenant_id,

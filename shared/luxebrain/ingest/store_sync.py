@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from luxebrain.adapters import KeyVault, MailService, MessageQueue
-from luxebrain.billing.usage import PlanUsage
+from luxebrain.billing.usage import UsageCounter
 from luxebrain.errors import LuxeBrainError
 from luxebrain.ingest.backfill_queue import request_backfill
 from luxebrain.observability import logger
@@ -132,12 +132,13 @@ def remove_store(
     *,
     tenants: TenantRepository,
     records: IngestRepository,
+    usage: UsageCounter,
 ) -> StoreRemoval:
     """Remove a store (its client from ``client_factory``: :func:`removal_clients` for the API): first the webhooks we
     registered on it (found by name), then its keys and record in ``tenants``, its back-fill checkpoints and deliveries
-    seen per topic in ``records``, and its place in the plan's stores. A store that cannot be reached or refuses is
-    still removed on our side; the webhooks left on it are named (they will fail and WooCommerce disables them, but the
-    merchant can delete them by hand). NotFoundError for an unknown or another tenant's store."""
+    seen per topic in ``records``, and its place in the plan's stores in ``usage``. A store that cannot be reached or
+    refuses is still removed on our side; the webhooks left on it are named (they will fail and WooCommerce disables
+    them, but the merchant can delete them by hand). NotFoundError for an unknown or another tenant's store."""
     configured_settings()
     store = tenants.get_store(tenant_id, store_id)
     known: dict[str, dict[str, Any]] = dict((store.webhooks or {}).get("topics") or {})
@@ -152,5 +153,5 @@ def remove_store(
         )
     records.forget_store_ingest(tenant_id, store_id)
     if tenants.delete_store(tenant_id, store_id):
-        PlanUsage(tenants).release(tenant_id, "stores")
+        usage.release(tenant_id, "stores")
     return StoreRemoval(store_id, removal.deleted, removal.left, removal.error)
