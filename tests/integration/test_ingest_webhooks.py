@@ -17,17 +17,17 @@ import pytest
 from fakes import StoreRefunds, no_refund_lookups
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_support import store_ingest_status
 
 from luxebrain.adapters.aws import secrets_vault
 from luxebrain.billing.usage import plan_usage
 from luxebrain.errors import NotFoundError
 from luxebrain.ingest import processor as ingest_processor
 from luxebrain.ingest.envelope import IngestEnvelope, utc_now_iso
-from luxebrain.ingest.status import IngestStatus, ingest_status
 from luxebrain.runtime import aws_client
 from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.catalogue import catalogue_repository, get_product
-from luxebrain.storage.customers import customer_repository, get_customer, get_order, orders_of_customer
+from luxebrain.storage.catalogue import get_product
+from luxebrain.storage.customers import get_customer, get_order, orders_of_customer
 from luxebrain.storage.ingest import ingest_repository, list_rejected_events
 from luxebrain.storage.items.catalogue import ProductItem, key_product
 from luxebrain.storage.items.customers import CustomerItem, OrderItem, key_order
@@ -43,19 +43,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
 
 def fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text())
-
-
-def _status(tenant_id: str, store_id: str, now: datetime | None = None) -> IngestStatus:
-    """The store's ingest status, read through the table's repositories."""
-    return ingest_status(
-        tenant_id,
-        store_id,
-        now,
-        records=ingest_repository(),
-        tenants=tenant_repo.tenant_repository(),
-        catalogue=catalogue_repository(),
-        customers=customer_repository(),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -558,26 +545,26 @@ def test_ingest_status_shows_the_last_event_and_only_this_stores_recent_rejectio
     processor_handler(sqs_event(stored), context())
     processor_handler(sqs_event(envelope(tenant_id, "order.updated", '{"id": 5', store_id=second.store_id)), context())
     # Then the first store is healthy with its last event stamped, the second is failing
-    healthy = _status(tenant_id, first.store_id)
+    healthy = store_ingest_status(tenant_id, first.store_id)
     assert healthy.last_event_at == stored.received_at
     assert (healthy.rejected_last_24h, healthy.webhook_health) == (0, "ok")
-    failing = _status(tenant_id, second.store_id)
+    failing = store_ingest_status(tenant_id, second.store_id)
     assert (failing.rejected_last_24h, failing.webhook_health) == (1, "failing")
     # and a day later the old rejection no longer makes it fail
     tomorrow = datetime.now(UTC) + timedelta(hours=25)
-    assert _status(tenant_id, second.store_id, now=tomorrow).webhook_health == "ok"
+    assert store_ingest_status(tenant_id, second.store_id, now=tomorrow).webhook_health == "ok"
     # A store with orders in the table (back-filled, or another store's) but no delivery yet is silent, not ok
     third, _ = tenant_repo.create_store(
         tenant_id, url="https://c.example", consumer_key="ck", consumer_secret="cs", vault=secrets_vault()
     )
-    assert _status(tenant_id, third.store_id).counts["orders"] > 0
-    assert _status(tenant_id, third.store_id).webhook_health == "silent"
+    assert store_ingest_status(tenant_id, third.store_id).counts["orders"] > 0
+    assert store_ingest_status(tenant_id, third.store_id).webhook_health == "silent"
     # An older stamp never replaces a newer one
     older = envelope(
         tenant_id, "order.updated", fixture("order.json") | {"id": 728}, store_id=first.store_id
     ).model_copy(update={"received_at": "2020-01-01T00:00:00"})
     processor_handler(sqs_event(older), context())
-    assert _status(tenant_id, first.store_id).last_event_at == stored.received_at
+    assert store_ingest_status(tenant_id, first.store_id).last_event_at == stored.received_at
 
 
 def test_ingest_status_shows_the_last_delivery_and_the_rejections_per_topic(
@@ -596,7 +583,7 @@ def test_ingest_status_shows_the_last_delivery_and_the_rejections_per_topic(
     processor_handler(sqs_event(order, later), context())
     processor_handler(sqs_event(bad), context())
     # Then each topic shows its own last delivery (not the store's latest), and only its own rejections
-    topics = _status(tenant_id, store.store_id).webhooks["topics"]
+    topics = store_ingest_status(tenant_id, store.store_id).webhooks["topics"]
     assert topics["order.created"]["last_delivery_at"] == order.received_at
     assert topics["product.updated"]["last_delivery_at"] == "2099-01-01T00:00:00"
     assert (topics["order.updated"]["last_delivery_at"], topics["order.updated"]["rejected_last_24h"]) == (
@@ -607,5 +594,5 @@ def test_ingest_status_shows_the_last_delivery_and_the_rejections_per_topic(
     # and an older delivery of a topic never moves its stamp back
     older = envelope(tenant_id, "order.created", fixture("order.json") | {"id": 729}, store_id=store.store_id)
     processor_handler(sqs_event(older.model_copy(update={"received_at": "2020-01-01T00:00:00"})), context())
-    topics = _status(tenant_id, store.store_id).webhooks["topics"]
+    topics = store_ingest_status(tenant_id, store.store_id).webhooks["topics"]
     assert topics["order.created"]["last_delivery_at"] == order.received_at

@@ -18,17 +18,16 @@ import pytest
 import requests
 from api_testkit import add_tenant_user, new_merchant
 from fakes import RecordingMailService
+from ingest_support import store_ingest_status
 from test_store_connect import Urls, approve, connect, connect_settings, gateway, queued_backfills  # noqa: F401
 
 from luxebrain.adapters.aws import queue, secrets_vault
 from luxebrain.auth.members import list_audit
 from luxebrain.ingest.backfill import request_backfill, store_clients
-from luxebrain.ingest.status import IngestStatus, ingest_status
 from luxebrain.ingest.store_sync import run_webhook_health
 from luxebrain.storage import tenants as tenant_repo
-from luxebrain.storage.catalogue import catalogue_repository
-from luxebrain.storage.customers import customer_repository, get_order, iter_orders
-from luxebrain.storage.ingest import ingest_repository, store_checkpoints
+from luxebrain.storage.customers import get_order, iter_orders
+from luxebrain.storage.ingest import store_checkpoints
 from luxebrain.storage.members import member_repository
 from luxebrain.woocommerce.webhooks import TOPICS, delete_webhooks, delivery_url, webhook_name
 from luxebrain_dev.local.embedded import LocalResources
@@ -52,19 +51,6 @@ def processor(local_aws: LocalResources) -> SqsEventSources:
 @pytest.fixture(scope="module")
 def backfill_handler(local_aws: LocalResources) -> Any:
     return import_handler("../functions/ingest/", "backfill.handler", "IngestBackfillFunction")
-
-
-def _status(tenant_id: str, store_id: str, now: datetime | None = None) -> IngestStatus:
-    """The store's ingest status, read through the table's repositories."""
-    return ingest_status(
-        tenant_id,
-        store_id,
-        now,
-        records=ingest_repository(),
-        tenants=tenant_repo.tenant_repository(),
-        catalogue=catalogue_repository(),
-        customers=customer_repository(),
-    )
 
 
 def run_queued(backfill_handler: Any, tenant_id: str) -> list[dict[str, Any]]:
@@ -110,7 +96,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     assert delivery_url(tenant_id, store_id) == f"{connect_settings.ingest}/webhooks/woocommerce/{tenant_id}/{store_id}"
     # and the history arrived by REST back-fill, with progress out of X-WP-Total
     assert len(list(iter_orders(tenant_id))) == len(fake_store.store.orders)
-    progress = {item.resource: item for item in _status(tenant_id, store_id).backfill}
+    progress = {item.resource: item for item in store_ingest_status(tenant_id, store_id).backfill}
     assert (progress["orders"].items_done, progress["orders"].total_items) == (len(fake_store.store.orders),) * 2
 
     # When the merchant reconnects the same shop
@@ -151,7 +137,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     stored = {order.order_id for order in iter_orders(tenant_id)}
     assert {str(order["id"]) for order in missed} <= stored
     # and the ingest status shows it per topic
-    topics = _status(tenant_id, store_id).webhooks["topics"]
+    topics = store_ingest_status(tenant_id, store_id).webhooks["topics"]
     assert topics["order.created"]["re_enables"] == 1 and topics["order.created"]["status"] == "active"
     assert topics["order.created"]["times_found_off"] == 1 and topics["product.updated"]["re_enables"] == 0
     # and deliveries flow again
@@ -177,7 +163,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
     [alert] = mail.sent
     assert alert.subject == "LuxeBrain cannot keep your store's webhooks running" and len(alert.to) == 1
     assert "could not check or re-enable the webhooks of your store" in alert.text
-    assert _status(tenant_id, store_id).webhook_health == "failing"
+    assert store_ingest_status(tenant_id, store_id).webhook_health == "failing"
     # and once it is back, a healthy run clears the episode (a later outage alerts again)
     fake_store.store_down = False
     assert (
@@ -192,7 +178,7 @@ def test_webhooks_are_registered_once_kept_healthy_and_the_gap_back_filled(
         ).ok
         and len(mail.sent) == 1
     )
-    assert _status(tenant_id, store_id).webhooks["alerted_at"] is None
+    assert store_ingest_status(tenant_id, store_id).webhooks["alerted_at"] is None
 
     # When our webhooks are deleted, only they go
     assert delete_webhooks(store_client(tenant_id, store_id), store_id).deleted == sorted(TOPICS)
