@@ -67,10 +67,10 @@ from luxebrain.storage.training import (
     RUNNING,
     LeaseBusyError,
     ModelPointer,
-    RetrainRateLimitedError,
     RunHandle,
     RunRecord,
     TrainingState,
+    retrain_rate_limited,
 )
 from luxebrain.tenancy import new_tenant_id, tenant_partition, validate_entity_id, validate_tenant_id
 
@@ -820,10 +820,7 @@ class InMemoryTrainingRepository:
         state = self._state(tenant_id)
         threshold = datetime.fromtimestamp(now.timestamp() - min_interval_seconds, UTC)
         if state.last_requested_at is not None and state.last_requested_at > threshold:
-            wait = int(state.last_requested_at.timestamp() + min_interval_seconds - now.timestamp()) + 1
-            raise RetrainRateLimitedError(
-                f"a retrain was requested recently; try again in {max(wait, 1)} seconds", retry_after=max(wait, 1)
-            )
+            raise retrain_rate_limited(state.last_requested_at, now, min_interval_seconds)
         self.states[tenant_id] = replace(state, last_requested_at=now)  # the table's update creates the state
 
     def mark_tenant_data_changed(self, tenant_id: str, at: datetime | None = None) -> None:

@@ -161,13 +161,21 @@ def claim_on_demand_slot(tenant_id: str, now: datetime, min_interval_seconds: in
     except UpdateError as exc:
         if is_condition_failure(exc):
             state = get_training_state(tenant_id)
-            wait = min_interval_seconds
-            if state is not None and state.last_requested_at is not None:
-                wait = int(state.last_requested_at.timestamp() + min_interval_seconds - now.timestamp()) + 1
-            raise RetrainRateLimitedError(
-                f"a retrain was requested recently; try again in {max(wait, 1)} seconds", retry_after=max(wait, 1)
-            ) from None
+            last = state.last_requested_at if state is not None else None
+            raise retrain_rate_limited(last, now, min_interval_seconds) from None
         raise
+
+
+def retrain_rate_limited(
+    last_requested_at: datetime | None, now: datetime, min_interval_seconds: int
+) -> RetrainRateLimitedError:
+    """The refusal of an on-demand retrain within the interval, with the seconds left until the next one."""
+    wait = min_interval_seconds
+    if last_requested_at is not None:
+        wait = int(last_requested_at.timestamp() + min_interval_seconds - now.timestamp()) + 1
+    return RetrainRateLimitedError(
+        f"a retrain was requested recently; try again in {max(wait, 1)} seconds", retry_after=max(wait, 1)
+    )
 
 
 class RetrainRateLimitedError(ConflictError):
