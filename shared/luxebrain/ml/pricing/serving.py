@@ -107,6 +107,10 @@ class PricingParams:
         if self.holdout_weeks < 1:
             raise PricingDataError("holdout_weeks must be >= 1")
 
+    def decision_elasticity(self, elasticity: np.ndarray) -> np.ndarray:
+        """Elasticities as decisions use them: clipped into the decision range (the hold-out scores the same)."""
+        return np.clip(elasticity, self.decision_elasticity_min, self.decision_elasticity_max)
+
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> PricingParams:
         known = {name for name in cls.__dataclass_fields__}
@@ -376,7 +380,7 @@ def _demand_batch(model: PricingModel, candidates: list[_Candidate]) -> DemandBa
     return DemandBatch(
         price=np.array([c.price for c in candidates]),
         cost=np.array([c.cost for c in candidates]),
-        elasticity=np.clip(model.elasticity[rows], params.decision_elasticity_min, params.decision_elasticity_max),
+        elasticity=params.decision_elasticity(model.elasticity[rows]),
         weekly=np.stack([c.weekly_demand for c in candidates]),
         stock=np.array([c.stock for c in candidates]),
         restock_weeks=np.array([c.restock_weeks for c in candidates]),

@@ -217,8 +217,9 @@ def _holdout(
         velocity = _price_adjusted_velocity(units_before, price_before, active_before, last_price, shrunk, params)
         recent = _price_adjusted_velocity(units_before, price_before, active_before, last_price,
                                           np.zeros_like(shrunk), params)  # fmt: skip
-        decided = np.clip(shrunk, params.decision_elasticity_min, params.decision_elasticity_max)
-        return HoldoutFit(velocity=velocity, recent_mean=recent, elasticity=decided, last_price=last_price)
+        return HoldoutFit(
+            velocity=velocity, recent_mean=recent, elasticity=params.decision_elasticity(shrunk), last_price=last_price
+        )
 
     return holdout_metrics(
         units,
