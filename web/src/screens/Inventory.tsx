@@ -6,6 +6,7 @@ import { api, unwrap } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { download, toCsv } from "../shaping/csv";
 import { formatNumber, shortDate } from "../shaping/forecast";
+import { ENTITY_ID } from "../shaping/ids";
 import { asAdvice, leadTimeText, type Advice } from "../shaping/inventory";
 import { SubmitButton } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
@@ -13,9 +14,6 @@ import { Async, Empty } from "../ui/States";
 import { useToast } from "../ui/Toasts";
 import { useApi } from "../ui/useApi";
 import { ProductForecast } from "./ProductForecast";
-
-/** A product id as the API's routes take it (a link's ?product= is checked before it is asked about). */
-const PRODUCT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
 export function exportAdvice(items: Advice[]): string {
   return toCsv(
@@ -174,7 +172,7 @@ function linkedForecast(params: URLSearchParams): { product: string | null; pric
   const product = params.get("product");
   const price = Number(params.get("price") ?? "");
   return {
-    product: product && PRODUCT_ID.test(product) ? product : null,
+    product: product && ENTITY_ID.test(product) ? product : null,
     price: params.get("price") && Number.isFinite(price) && price > 0 ? price : undefined,
   };
 }

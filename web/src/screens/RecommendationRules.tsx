@@ -6,10 +6,9 @@ import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async } from "../ui/States";
 import { useToast } from "../ui/Toasts";
 import { useApi, type Loaded } from "../ui/useApi";
-import { parseIds } from "../shaping/ids";
+import { ENTITY_ID as ID, parseIds } from "../shaping/ids";
 
 type Rules = Schemas["RulesResponse"];
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
 /** "205:0.3, 17:-0.2" -> {"205": 0.3, "17": -0.2}; null when a part is not id:amount. */
 export function parseBoosts(text: string): Record<string, number> | null {

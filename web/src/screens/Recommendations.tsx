@@ -9,11 +9,10 @@ import { useAction } from "../ui/actions";
 import { Field, FormError, useApiForm } from "../ui/forms";
 import { Async, Empty, Failure } from "../ui/States";
 import { useApi } from "../ui/useApi";
-import { parseIds } from "../shaping/ids";
+import { ENTITY_ID as ID, parseIds } from "../shaping/ids";
 import { RecommendationRulesPanel } from "./RecommendationRules";
 
 type Answer = Schemas["RecommendationResponse"];
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
 export { parseIds };
 
