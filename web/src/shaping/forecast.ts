@@ -82,9 +82,10 @@ export function formatNumber(value: number | null | undefined, digits = 0): stri
   return value.toLocaleString("en-GB", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
-export function formatMoney(value: number | null | undefined, currency = "EUR"): string {
+/** Whole units of the currency by default; ``digits`` 2 for a price. */
+export function formatMoney(value: number | null | undefined, currency = "EUR", digits = 0): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "—";
-  return value.toLocaleString("en-GB", { style: "currency", currency, maximumFractionDigits: 0 });
+  return value.toLocaleString("en-GB", { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
 /** "2026-03-02" -> "2 Mar" (the year when it is not this one's). */

@@ -51,8 +51,7 @@ export function currentPrice(series: ForecastSeries): number | null {
 }
 
 export function formatPrice(value: number | null | undefined, currency = "EUR"): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return "—";
-  return value.toLocaleString("en-GB", { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return formatMoney(value, currency, 2);
 }
 
 /** The price as an input shows it: "1090.00" (no thousands separator, so it parses back as typed). */
