@@ -1,6 +1,6 @@
 // What every end-to-end spec does: log in, check a screen with axe-core and keep its screenshot, time a step.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
 
 import { stack } from "./local";
 
@@ -28,6 +28,13 @@ export async function logIn(page: Page, who: { email: string; password: string }
   await page.getByLabel("E-mail").fill(who.email);
   await page.getByLabel("Password").fill(who.password);
   await page.getByRole("button", { name: "Log in" }).click();
+}
+
+/** The owner's bearer header, for a spec's own calls to the API. */
+export async function ownerHeaders(request: APIRequestContext): Promise<Record<string, string>> {
+  const login = await request.post(`${stack().api}/auth/login`, { data: stack().owner });
+  expect(login.status()).toBe(200);
+  return { Authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
 }
 
 /** Milliseconds of a user-visible step, merged into test-results/e2e-timings.json (a failed test restarts

@@ -2,7 +2,7 @@
 // it through the public Store API; rolled back from the history, the store's price is the old one again.
 import { expect, test, type APIRequestContext } from "@playwright/test";
 
-import { checkAndShoot, logIn } from "./helpers";
+import { checkAndShoot, logIn, ownerHeaders } from "./helpers";
 import { stack } from "./local";
 
 interface Suggestion {
@@ -11,12 +11,6 @@ interface Suggestion {
   kind: string;
   current_price: number;
   suggested_price: number;
-}
-
-async function ownerHeaders(request: APIRequestContext): Promise<Record<string, string>> {
-  const login = await request.post(`${stack().api}/auth/login`, { data: stack().owner });
-  expect(login.status()).toBe(200);
-  return { Authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
 }
 
 /** What a shopper sees: the store's public Store API (prices in minor units). */

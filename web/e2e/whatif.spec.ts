@@ -3,18 +3,12 @@
 // message inline, next to the input). axe on each, and the layout at a desktop and a phone's width.
 import { expect, test, type APIRequestContext } from "@playwright/test";
 
-import { checkAndShoot, logIn } from "./helpers";
+import { checkAndShoot, logIn, ownerHeaders } from "./helpers";
 import { stack } from "./local";
 
 interface Forecast {
   units_p50: number[];
   drivers: { price?: { planned: number; asked: number; demand_multiplier: number } };
-}
-
-async function ownerHeaders(request: APIRequestContext): Promise<Record<string, string>> {
-  const login = await request.post(`${stack().api}/auth/login`, { data: stack().owner });
-  expect(login.status()).toBe(200);
-  return { Authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
 }
 
 async function forecast(request: APIRequestContext, headers: Record<string, string>, product: string, price?: string): Promise<Forecast> {
